@@ -4,7 +4,8 @@
 // promote), the part spent in the gate, the total, and the machine's core count. The scripted model answers at
 // once (its replies' pacing left out), so the figures are org's own time; --model-delays keeps the pacing the
 // demo script gives its replies (about 1 s a reply, 6.3 s a gate).
-//   bun bench/generations.ts [--count N] [--checks] [--model-delays]   (--checks: every check of each gate run with its time)
+// --goal runs one generation with that goal instead (issue 56's measure: "count the words in a text", the README's).
+//   bun bench/generations.ts [--count N | --goal TEXT] [--checks] [--model-delays]   (--checks: every check of each gate run with its time)
 import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
@@ -25,14 +26,17 @@ const { values } = parseArgs({
     count: { type: "string", default: String(SCRIPTED_TOOLS.length) },
     checks: { type: "boolean", default: false },
     "model-delays": { type: "boolean", default: false },
+    goal: { type: "string" },
   },
 });
-const count = Math.min(SCRIPTED_TOOLS.length, Math.max(1, Number(values.count)));
+const goals = values.goal !== undefined ? [values.goal] : SCRIPTED_TOOLS.map(({ goal }) => goal);
+const count = Math.min(goals.length, Math.max(1, values.goal !== undefined ? 1 : Number(values.count)));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 type Stage = { stage: string; ok: boolean; detail: string; durationMs?: number; reportPath?: string };
 
 console.log(
-  `bench/generations: ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)}, bun ${Bun.version}, ${count} generations, ${values["model-delays"] ? "the demo script's model pacing" : "an instant model"}`,
+  `bench/generations: ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)}, bun ` +
+    `${Bun.version}, ${count} generations, ${values["model-delays"] ? "the demo script's model pacing" : "an instant model"}`,
 );
 const clone = orgClone("org-bench-generations-", { withoutGeneratedTools: true });
 const tmux = await TmuxServer.start();
@@ -71,11 +75,12 @@ function gateChecks(reportPath: string | undefined): void {
   if (values.checks)
     for (const check of report.checks)
       console.log(
-        `      ${seconds(check.durationMs).padStart(7)}  ${check.stage}: ${check.name}${check.stage === "tests" ? ` (${check.reason}): ${[check.figures?.ran ?? []].flat().join(" ")}` : ""}`,
+        `      ${seconds(check.durationMs).padStart(7)}  ${check.stage}: ` +
+          `${check.name}${check.stage === "tests" ? ` (${check.reason}): ${[check.figures?.ran ?? []].flat().join(" ")}` : ""}`,
       );
 }
 try {
-  for (const [index, { goal }] of SCRIPTED_TOOLS.slice(0, count).entries()) {
+  for (const [index, goal] of goals.slice(0, count).entries()) {
     const started = performance.now();
     const child = Bun.spawn([join(clone.dir, "bin", "org"), "tool", "new", "--goal", goal, "--promote", "--json"], {
       cwd: clone.dir,
@@ -98,25 +103,32 @@ try {
     totals.build += buildMs;
     totals.gate += stage("fitness");
     console.log(
-      `${String(index + 1).padStart(2)}. ${(line.name ?? "?").padEnd(22)} ${seconds(wallMs).padStart(7)}  build ${seconds(buildMs)}, current ${seconds(stage("current"))}, candidate ${seconds(stage("candidate"))}, gate ${seconds(stage("fitness"))}, promote ${seconds(stage("promote"))}; cpu ${cpuS.toFixed(1)} s, load ${loadavg()[0]?.toFixed(1)}`,
+      `${String(index + 1).padStart(2)}. ${(line.name ?? "?").padEnd(22)} ${seconds(wallMs).padStart(7)}  ` +
+        `build ${seconds(buildMs)}, current ${seconds(stage("current"))}, candidate ` +
+        `${seconds(stage("candidate"))}, gate ${seconds(stage("fitness"))}, promote ` +
+        `${seconds(stage("promote"))}; cpu ${cpuS.toFixed(1)} s, load ${loadavg()[0]?.toFixed(1)}`,
     );
     gateChecks(line.stages?.find((entry) => entry.stage === "fitness")?.reportPath);
   }
   const onMain = gitSync(clone.dir, ["ls-tree", "--name-only", "main:tools/generated"]).split("\n").filter(Boolean);
   console.log(
-    `total ${seconds(totals.all)} for ${count} generations (${seconds(totals.all / count)} each); build ${seconds(totals.build)}, gate ${seconds(totals.gate)} (${Math.round((100 * totals.gate) / totals.all)} %)`,
+    `total ${seconds(totals.all)} for ${count} generations (${seconds(totals.all / count)} each); build ` +
+      `${seconds(totals.build)}, gate ${seconds(totals.gate)} (${Math.round((100 * totals.gate) / totals.all)} %)`,
   );
   console.log(`gate parts over ${count} generations: ${[...gateParts].map(([part, ms]) => `${part} ${seconds(ms)}`).join(", ")}`);
   // The first generation of a clone also traces the tests a tool can reach (beside its build): issue 47's target.
   const first = walls[0] ?? 0;
   console.log(
-    `the first generation (its gate's first trace of this code): ${seconds(first)}; target ≤ 45 s on an idle 2-core machine: ${first <= 45_000 ? "met" : "NOT met"} at this load`,
+    `the first generation (its gate's first trace of this code): ${seconds(first)}; target ≤ 45 s on an idle ` +
+      `2-core machine: ${first <= 45_000 ? "met" : "NOT met"} at this load`,
   );
   const later = walls.slice(1);
   if (later.length > 0) {
     const typical = median(later);
     console.log(
-      `generations 2 to ${count} (the first traces the suite once for this code): median ${seconds(typical)}, max ${seconds(Math.max(...later))}, ${(typical / (walls[0] ?? typical)).toFixed(2)}× the first; target ≤ 4 s a generation on 2 cores, model time excluded: ${typical <= 4_000 ? "met" : "NOT met"}`,
+      `generations 2 to ${count} (the first traces the suite once for this code): median ${seconds(typical)}, ` +
+        `max ${seconds(Math.max(...later))}, ${(typical / (walls[0] ?? typical)).toFixed(2)}× the first; ` +
+        `target ≤ 4 s a generation on 2 cores, model time excluded: ${typical <= 4_000 ? "met" : "NOT met"}`,
     );
   }
   console.log(`main holds ${onMain.length} generated tools: ${onMain.join(", ")}`);

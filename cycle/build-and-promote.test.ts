@@ -118,7 +118,7 @@ test("a goal becomes a tool on main: built (main's tests traced beside it), star
       expect(beside).toEqual([
         "beside the build: tracing the 2 test file(s) a tool can reach, each alone under strace, once for this code (first trace for this code)",
         "beside the build: tracing the tests this change reaches: 2/2",
-        "beside the build: traced 2 file(s): 1 read tools/generated/ (recorded for this code)",
+        "beside the build: traced 2 file(s): 1 of the 2 read tools/generated/ (recorded for this code)",
       ]);
       expect(tests?.figures).toMatchObject({ selection: "recorded readers", ran: ["looks.test.ts"], notReading: ["names.test.ts"], passed: 1 });
     } else {

@@ -1,10 +1,11 @@
 import { expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RepoGit } from "../git/repo-git.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
-import { READERS_DIR } from "./folder-readers.ts";
+import { gateTestEnvironment } from "../config/environment.ts";
+import { READERS_DIR, SHIPPED_TRACE_FILE, shippedTraceText, type TraceVerdicts, traceContext, verdictsRecord } from "./folder-readers.ts";
 import { workingStrace } from "./folder-trace.ts";
 import {
   dealByDuration,
@@ -14,6 +15,8 @@ import {
   reachableTestsAt,
   recordedDurations,
   runReachableTests,
+  traceReachableTests,
+  treeStatesAt,
 } from "./reachable-tests.ts";
 
 test("the gate's bun test takes no .env and no bunfig.toml from the candidate's worktree", async () => {
@@ -180,21 +183,38 @@ function loaderRepo(dir: string): (message: string) => string {
   };
 }
 
+const READS =
+  'import { expect, test } from "bun:test";\nimport { readdirSync } from "node:fs";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("lists the tools", () => {\n  expect(readdirSync(GENERATED_DIR).length).toBeGreaterThan(0);\n});\n';
+const IGNORES =
+  'import { expect, test } from "bun:test";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("names the folder", () => {\n  expect(GENERATED_DIR).toBe("tools/generated");\n});\n';
+
+/** A repository with a test that reads the tool folder, one that only names it, and one tool; its first commit. */
+function readersRepo(prefix: string) {
+  const repo = tempGitRepo(prefix);
+  const git = new RepoGit(repo.dir);
+  const commitAll = loaderRepo(repo.dir);
+  writeFileSync(join(repo.dir, "reads.test.ts"), READS);
+  writeFileSync(join(repo.dir, "ignores.test.ts"), IGNORES);
+  mkdirSync(join(repo.dir, "tools", "generated", "word_count"), { recursive: true });
+  writeFileSync(join(repo.dir, "tools", "generated", "word_count", "tool.ts"), "export {};\n");
+  mkdirSync(join(repo.dir, "docs"));
+  writeFileSync(join(repo.dir, "docs", "guide.md"), "# guide\n");
+  return { repo, git, commitAll, main: commitAll("code and one tool") };
+}
+
+/** This repository's signed trace records, by name. */
+const records = (dir: string) =>
+  existsSync(join(dir, READERS_DIR))
+    ? readdirSync(join(dir, READERS_DIR))
+        .filter((name) => name.endsWith(".json"))
+        .sort()
+    : [];
+
 test.skipIf(!workingStrace())(
-  "with a record, a code version is traced once; later candidates of that code run only the files that read the tool folders",
+  "with a record, a code version is traced once; its later candidates run only the files that read the tools; a change traces the files that read it",
   async () => {
-    using repo = tempGitRepo("org-readers-");
-    const git = new RepoGit(repo.dir);
-    const commitAll = loaderRepo(repo.dir);
-    const reads =
-      'import { expect, test } from "bun:test";\nimport { readdirSync } from "node:fs";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("lists the tools", () => {\n  expect(readdirSync(GENERATED_DIR).length).toBeGreaterThan(0);\n});\n';
-    const ignores =
-      'import { expect, test } from "bun:test";\nimport { GENERATED_DIR } from "./loader.ts";\ntest("names the folder", () => {\n  expect(GENERATED_DIR).toBe("tools/generated");\n});\n';
-    writeFileSync(join(repo.dir, "reads.test.ts"), reads);
-    writeFileSync(join(repo.dir, "ignores.test.ts"), ignores);
-    mkdirSync(join(repo.dir, "tools", "generated", "word_count"), { recursive: true });
-    writeFileSync(join(repo.dir, "tools", "generated", "word_count", "tool.ts"), "export {};\n");
-    const main = commitAll("code and one tool");
+    const { repo, git, commitAll, main } = readersRepo("org-readers-");
+    using _ = repo;
     let said: string[] = [];
     const run = (commit: string) => {
       said = [];
@@ -203,15 +223,21 @@ test.skipIf(!workingStrace())(
 
     const first = await run(main);
     expect(first.ok).toBe(true);
-    expect(first.figures).toMatchObject({ selection: "traced", ran: ["ignores.test.ts", "reads.test.ts"], notReading: ["ignores.test.ts"], passed: 2 });
+    expect(first.figures).toMatchObject({
+      selection: "traced",
+      ran: ["ignores.test.ts", "reads.test.ts"],
+      traced: ["ignores.test.ts", "reads.test.ts"],
+      notReading: ["ignores.test.ts"],
+      passed: 2,
+    });
     // It says that it traces, why, and how far it is.
     expect(first.figures?.traceReason).toBe("first trace for this code");
     expect(said).toEqual([
       "tracing the 2 test file(s) this change reaches, each alone under strace, once for this code (first trace for this code)",
       "tracing the tests this change reaches: 2/2",
     ]);
-    const record = join(repo.dir, READERS_DIR, `${first.figures?.readersKey}.json`);
-    expect(existsSync(record)).toBe(true);
+    const [record] = records(repo.dir);
+    expect(record).toBeDefined();
 
     // A candidate that adds a tool: same code, so only the reader runs.
     writeFileSync(join(repo.dir, "tools", "generated", "word_count", "tool.ts"), "export const changed = 1;\n");
@@ -220,42 +246,128 @@ test.skipIf(!workingStrace())(
     const candidate = commitAll("a candidate's tools");
     const second = await run(candidate);
     expect(second.figures).toMatchObject({ selection: "recorded readers", ran: ["reads.test.ts"], notReading: ["ignores.test.ts"], passed: 1 });
-    expect(second.figures?.readersKey).toBe(first.figures?.readersKey);
     expect(said).toEqual(["running the 1 test file(s) this change reaches (those that read tools/generated/ when this code was traced)"]);
 
     // A record not signed by this checkout's gate key is not believed: the code is traced again.
-    writeFileSync(record, `${JSON.stringify({ version: 1, key: first.figures?.readersKey, traced: [], readers: [], mac: "0".repeat(64) })}\n`);
-    expect((await run(candidate)).figures).toMatchObject({ selection: "traced", ran: ["ignores.test.ts", "reads.test.ts"] });
+    writeFileSync(join(repo.dir, READERS_DIR, record ?? ""), `${JSON.stringify({ version: 3, key: record?.slice(0, 64), mac: "0".repeat(64) })}\n`);
+    expect((await run(candidate)).figures).toMatchObject({
+      selection: "traced",
+      traced: ["ignores.test.ts", "reads.test.ts"],
+      traceReason: "first trace for this code",
+    });
 
-    // Changed code is a new key: traced again, and a test that now reads the folder is found.
+    // Files neither test read (docs, changed and added in a folder no test lists): nothing is traced again.
+    writeFileSync(join(repo.dir, "docs", "guide.md"), "# the guide\n");
+    writeFileSync(join(repo.dir, "docs", "notes.md"), "# notes\n");
+    expect((await run(commitAll("a doc"))).figures).toMatchObject({ selection: "recorded readers", ran: ["reads.test.ts"] });
+
+    // Changed code: the files that depended on it are traced again, and a test that now reads the folder is found;
+    // the other's verdict stands (it read the folder: it runs, untraced).
     writeFileSync(
       join(repo.dir, "ignores.test.ts"),
-      ignores.replace('toBe("tools/generated")', 'toBe("tools/generated");\n  require("node:fs").existsSync(`${GENERATED_DIR}/letters`)'),
+      IGNORES.replace('toBe("tools/generated")', 'toBe("tools/generated");\n  require("node:fs").existsSync(`${GENERATED_DIR}/letters`)'),
     );
     const changed = await run(commitAll("code change"));
-    expect(changed.figures?.readersKey).not.toBe(first.figures?.readersKey);
-    expect(changed.figures).toMatchObject({ selection: "traced", notReading: [] });
+    const ran = ["ignores.test.ts", "reads.test.ts"];
+    expect(changed.figures).toMatchObject({ selection: "traced", traced: ["ignores.test.ts"], ran, notReading: [] });
     expect(changed.figures?.traceReason).toBe("code changed: 1 file(s) (ignores.test.ts) since the last trace");
+    expect(said[0]).toBe(
+      "tracing the 1 test file(s) this change reaches, each alone under strace, once for this code " +
+        "(code changed: 1 file(s) (ignores.test.ts) since the last trace), and running the 1 that read tools/generated/ when traced before",
+    );
 
     // A test that fails only under the tracer (as one with a time limit of its own may) runs again untraced, which
     // decides; it counts as a reader, and the record still holds (the readers are then a superset).
     writeFileSync(
       join(repo.dir, "ignores.test.ts"),
-      ignores.replace(
+      IGNORES.replace(
         'toBe("tools/generated");',
         'toBe("tools/generated");\n  expect(require("node:fs").readFileSync("/proc/self/status", "utf8")).toMatch(/TracerPid:\\s+0\\n/);',
       ),
     );
+    const before = records(repo.dir);
     const slowTraced = await run(commitAll("a test the tracer breaks"));
     expect(slowTraced.ok).toBe(true);
     expect(slowTraced.figures).toMatchObject({ selection: "traced", passedUntraced: ["ignores.test.ts"], notReading: [], passed: 2 });
-    expect(existsSync(join(repo.dir, READERS_DIR, `${slowTraced.figures?.readersKey}.json`))).toBe(true);
+    expect(records(repo.dir)).not.toEqual(before);
 
     // A traced run with a failure records nothing: a test that stopped early may not have reached its reads.
-    writeFileSync(join(repo.dir, "reads.test.ts"), reads.replace("toBeGreaterThan(0)", "toBeGreaterThan(99)"));
+    writeFileSync(join(repo.dir, "reads.test.ts"), READS.replace("toBeGreaterThan(0)", "toBeGreaterThan(99)"));
+    const written = records(repo.dir);
     const failing = await run(commitAll("a failing test"));
     expect(failing.ok).toBe(false);
-    expect(existsSync(join(repo.dir, READERS_DIR, `${failing.figures?.readersKey}.json`))).toBe(false);
+    expect(records(repo.dir)).toEqual(written);
+  },
+  120_000,
+);
+
+test.skipIf(!workingStrace())(
+  "a trace shipped with the code: a fresh checkout runs only its readers; a change traces only the files that depended on it",
+  async () => {
+    const { repo, git, commitAll, main } = readersRepo("org-readers-shipped-");
+    using _ = repo;
+    // As npm run trace:ship makes it: the verdicts of a complete trace, without the environment, in the checkout.
+    const traced = await traceReachableTests(
+      { git, commit: main, shippedFrom: repo.dir },
+      { bun: process.execPath, timeoutMs: 60_000, signal: new AbortController().signal },
+    );
+    expect(traced).toMatchObject({ traced: true, said: "traced 2 file(s): 1 of the 2 read tools/generated/ (recorded for this code)" });
+    mkdirSync(join(repo.dir, "fitness"));
+    writeFileSync(join(repo.dir, SHIPPED_TRACE_FILE), shippedTraceText(traced.verdicts as TraceVerdicts));
+    // A fresh clone has no records of its own.
+    rmSync(join(repo.dir, READERS_DIR), { recursive: true });
+    const candidate = commitAll("the shipped trace, committed");
+    const run = (commit: string) => runReachableTests(repo.dir, process.execPath, 60_000, undefined, { git, commit, shippedFrom: repo.dir });
+    expect((await run(candidate)).figures).toMatchObject({
+      selection: "recorded readers",
+      shipped: ["ignores.test.ts", "reads.test.ts"],
+      ran: ["reads.test.ts"],
+      notReading: ["ignores.test.ts"],
+    });
+    expect(records(repo.dir)).toEqual([]);
+
+    // Another bun build, or the trace edited by hand: it does not stand, and every file is traced.
+    const shipped = readFileSync(join(repo.dir, SHIPPED_TRACE_FILE), "utf8");
+    writeFileSync(join(repo.dir, SHIPPED_TRACE_FILE), shipped.replace(`"bun":"${Bun.revision}"`, '"bun":"0.0.1+0000000"'));
+    expect((await run(candidate)).figures).toMatchObject({ selection: "traced", traced: ["ignores.test.ts", "reads.test.ts"] });
+    writeFileSync(join(repo.dir, SHIPPED_TRACE_FILE), shipped);
+    rmSync(join(repo.dir, READERS_DIR), { recursive: true });
+
+    writeFileSync(join(repo.dir, "ignores.test.ts"), IGNORES.replace("names the folder", "still names the folder"));
+    const changed = await run(commitAll("a test changed"));
+    const notReading = ["ignores.test.ts"];
+    expect(changed.figures).toMatchObject({ selection: "traced", traced: ["ignores.test.ts"], shipped: ["reads.test.ts"], notReading });
+    expect(changed.figures?.traceReason).toBe("code changed: 1 file(s) (ignores.test.ts) since the last trace");
+  },
+  120_000,
+);
+
+test.skipIf(!workingStrace())(
+  "a trace a candidate ships in its own tree decides nothing: only org's checkout's is read, so every file that reads the tools still runs",
+  async () => {
+    const { repo, git, commitAll, main } = readersRepo("org-readers-forged-");
+    using _ = repo;
+    // Forged as a hostile candidate would: both files "clear", its key and digests consistent with the candidate's tree.
+    const view = await treeStatesAt(git, main);
+    const keys = (test: string) => ["package-lock.json", test];
+    const forged = verdictsRecord(
+      traceContext(process.execPath, gateTestEnvironment().keyed),
+      view,
+      new Map(["ignores.test.ts", "reads.test.ts"].map((test) => [test, { reads: false, keys: keys(test) }])),
+    );
+    mkdirSync(join(repo.dir, "fitness"));
+    writeFileSync(join(repo.dir, SHIPPED_TRACE_FILE), shippedTraceText(forged));
+    const candidate = commitAll("a candidate that ships a trace");
+    const run = (shippedFrom?: string) =>
+      runReachableTests(repo.dir, process.execPath, 60_000, undefined, { git, commit: candidate, ...(shippedFrom ? { shippedFrom } : {}) });
+    // Were it org's own checkout's file, it would be believed (the test would mean nothing otherwise)...
+    expect((await run(repo.dir)).figures).toMatchObject({ selection: "recorded readers", ran: [], shipped: ["ignores.test.ts", "reads.test.ts"] });
+    // ...but the gate reads the checkout org runs from, never the tree judged: both files are traced, the reader runs.
+    const judged = await run();
+    expect(judged.ok).toBe(true);
+    const both = ["ignores.test.ts", "reads.test.ts"];
+    expect(judged.figures).toMatchObject({ selection: "traced", traced: both, notReading: ["ignores.test.ts"], passed: 2 });
+    expect(judged.figures?.shipped).toBeUndefined();
   },
   120_000,
 );

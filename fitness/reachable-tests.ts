@@ -4,8 +4,20 @@ import { availableParallelism } from "node:os";
 import { dirname, join, normalize, relative } from "node:path";
 import type { FitnessCheck } from "../git/fitness-report.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { newTraceReason, readCachedReaders, readersKey, type TraceParts, writeCachedReaders } from "./folder-readers.ts";
-import { firstFolderAccess, tracedArgv, workingStrace } from "./folder-trace.ts";
+import {
+  knownVerdicts,
+  readShippedTrace,
+  SHIPPED_TRACE_FILE,
+  type TraceContext,
+  type TraceVerdicts,
+  traceContext,
+  type Verdict,
+  verdictsRecord,
+  writeVerdicts,
+} from "./folder-readers.ts";
+import { readTrace, tracedArgv, workingStrace } from "./folder-trace.ts";
+import { filesOutsideTools } from "../git/tool-tree.ts";
+import { traceDependencies, TreeStates } from "./trace-dependencies.ts";
 import { gateTestEnvironment } from "../config/environment.ts";
 import { isolatedBunFlags } from "../config/org-bun-command.ts";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR, ORG_DIR } from "../config/workspace-paths.ts";
@@ -185,24 +197,30 @@ function throttled(say: ((line: string) => void) | undefined, everyMs = 5_000): 
   };
 }
 
+// What no test's reads can turn on: the shipped trace itself (a gate a test runs reads it, whatever it holds).
+const NOT_DEPENDED_ON: ReadonlySet<string> = new Set([SHIPPED_TRACE_FILE]);
+
 /**
- * Each file in a `bun test` of its own under strace, `TEST_PROCESSES` at a time (the files mostly wait on the
- * processes and servers they start), the longest first by the recorded durations so none is left to run alone at
- * the end; `readers` are the files one of whose processes touched the worktree's tools/generated/ or git state
- * (`firstFolderAccess`). `complete` is false when a trace is missing or empty: such a file counts as a reader, and
- * nothing is recorded from the run. A file that fails under strace runs once more untraced, which decides (`rerun`
- * when it then passed); it counts as a reader. `onProgress` hears how many are done.
+ * Each file in a `bun test` of its own, `TEST_PROCESSES` at a time (the files mostly wait on the processes and servers
+ * they start), the longest first by the recorded durations so none is left to run alone at the end: those of
+ * `traced` under strace, whose verdicts say whether one of their processes touched the worktree's tools/generated/ or
+ * git state (`readTrace`) and which paths of it they depend on, the others as they are. `complete` is false when a
+ * trace is missing or empty: such a file counts as a reader, and nothing is recorded from the run. A file that fails
+ * under strace runs once more untraced, which decides (`rerun` when it then passed); it counts as a reader.
+ * `onProgress` hears how many of the traced are done.
  */
 async function runTraced(
   runner: TestRunner,
   strace: string,
   files: readonly string[],
+  traced: ReadonlySet<string>,
   onProgress?: (line: string) => void,
-): Promise<{ runs: TestRun[]; readers: string[]; rerun: string[]; complete: boolean }> {
+): Promise<{ runs: TestRun[]; verdicts: Map<string, Verdict>; rerun: string[]; passedAlone: string[]; complete: boolean }> {
   const traces = ownedTempDir("fitness-trace");
   const runs: TestRun[] = [];
-  const readers: string[] = [];
+  const verdicts = new Map<string, Verdict>();
   const rerun: string[] = [];
+  const passedAlone: string[] = [];
   let complete = true;
   const progress = throttled(onProgress);
   try {
@@ -211,36 +229,47 @@ async function runTraced(
     const pending = [...files].sort((a, b) => (durations.get(b) ?? 0) - (durations.get(a) ?? 0) || a.localeCompare(b)).entries();
     const worker = async () => {
       for (const [index, file] of pending) {
+        if (!traced.has(file)) {
+          const decided = await rerunFailedAlone(await runTestProcess(runner, [file]), runner);
+          runs.push(decided.run);
+          passedAlone.push(...decided.passedAlone);
+          continue;
+        }
         const output = join(traces, `${index}.trace`);
-        const traced = await runTestProcess(runner, [file], (argv) => tracedArgv(strace, output, argv));
+        const run = await runTestProcess(runner, [file], (argv) => tracedArgv(strace, output, argv));
         let trace = "";
         try {
           trace = readFileSync(output, "utf8");
         } catch {}
         rmSync(output, { force: true });
+        const reading = trace.length > 0 ? readTrace(trace, runner.worktree) : undefined;
+        const keys = reading ? traceDependencies(reading, NOT_DEPENDED_ON) : [];
         // A test with a time limit of its own can miss it under the tracer's cost: the file runs again untraced, and
         // that run decides. It then counts as a reader, as its trace may have stopped before its reads.
-        if (failedRun(traced)) {
-          const decided = await rerunFailedAlone(traced, runner);
+        if (failedRun(run)) {
+          const decided = await rerunFailedAlone(run, runner);
           runs.push(decided.run);
           rerun.push(...decided.passedAlone);
-          readers.push(file);
+          verdicts.set(file, { reads: true, keys });
         } else {
-          runs.push(traced);
-          if (trace.length === 0) complete = false;
-          if (trace.length === 0 || firstFolderAccess(trace, runner.worktree) !== undefined) readers.push(file);
+          runs.push(run);
+          if (!reading) complete = false;
+          verdicts.set(file, { reads: reading?.firstAccess !== undefined || !reading, keys });
         }
-        progress(runs.length, files.length, () => `tracing the tests this change reaches: ${runs.length}/${files.length}`);
+        progress(verdicts.size, traced.size, () => `tracing the tests this change reaches: ${verdicts.size}/${traced.size}`);
       }
     };
     await Promise.all(Array.from({ length: Math.min(TEST_PROCESSES, files.length) }, worker));
   } finally {
     rmSync(traces, { recursive: true, force: true });
   }
-  return { runs, readers: readers.sort(), rerun: rerun.sort(), complete };
+  return { runs, verdicts, rerun: rerun.sort(), passedAlone: passedAlone.sort(), complete };
 }
 
-/** The files of a failed run whose output holds a failed test or an error (bun heads each file's output with `path:`); all of them when none can be told. */
+/**
+ * The files of a failed run whose output holds a failed test or an error (bun heads each file's output with `path:`);
+ * all of them when none can be told.
+ */
 function failingFiles(run: TestRun): string[] {
   if (run.files.length === 1) return run.files;
   const found = new Set<string>();
@@ -286,8 +315,11 @@ function failedRun(run: TestRun): boolean {
   return run.code !== 0 || /^\s*[1-9]\d* fail/m.test(run.text);
 }
 
-/** Where the tests stage may keep what a trace found: the repository whose gate runs, and the commit judged. */
-export type ReadersRecord = { git: RepoGit; commit: string };
+/**
+ * Where the tests stage may keep what a trace found: the repository whose gate runs, and the commit judged;
+ * `shippedFrom`, the checkout whose shipped trace may stand (org's own when not given).
+ */
+export type ReadersRecord = { git: RepoGit; commit: string; shippedFrom?: string };
 
 /** What the stage says while it runs (the trace's start and why it is new, how many files are done), for a person to watch. */
 export type TestsProgress = (line: string) => void;
@@ -299,12 +331,13 @@ export type TestsProgress = (line: string) => void;
  * (`isolatedBunFlags`), never from the candidate's worktree, and the processes get only the variables of
  * `gateTestEnvironment`, never the gate's model server, keys or org settings.
  *
- * With `record` and a working strace, only the files that read the tool folders run: the first time a code
- * version (`readersKey`: everything outside tools/generated/) is judged, every selected file runs alone under
- * strace and those that touched the worktree's tools/generated/ or git state are recorded, signed, in
- * `.org/fitness/readers/` (only when all passed); later candidates of that code run just those. A file that never
- * touches the folder runs the same whatever the candidate put there, so running it again judges nothing of the
- * candidate. The report names the files that ran and those left out, and why a trace was new.
+ * With `record`, only the files that read the tool folders run: a file whose verdict stands (a trace of this
+ * checkout's gate, or the one shipped with the code, made where every path of the tree the file depended on was as it
+ * is now: `knownVerdicts`) runs when it read them; every other selected file runs alone under strace (when strace
+ * works; else it simply runs), and the verdicts, with what each file depended on, are recorded, signed, in
+ * `.org/fitness/readers/` (only when all passed). A file that never touches the folder runs the same whatever the
+ * candidate put there, so running it again judges nothing of the candidate. The report names the files that ran and
+ * those left out, those traced and why.
  */
 export function runReachableTests(
   worktree: string,
@@ -319,7 +352,7 @@ export function runReachableTests(
 
 /**
  * Stage c as the gate runs it on `commit`: the files are chosen from the commit's objects, and the fresh, locked
- * worktree (`withFitnessWorktree`) is made only when a file is to run; when this code's trace is recorded and none of
+ * worktree (`withFitnessWorktree`) is made only when a file is to run; when every file's verdict stands and none of
  * the files read the tool folders, none is.
  */
 export async function judgeReachableTests(
@@ -335,35 +368,47 @@ export async function judgeReachableTests(
 }
 
 /**
- * The trace alone, ahead of a gate: when this code (`commit`'s files outside tools/generated/) has no recorded
- * trace yet and strace works, every selected file runs under strace in a fresh worktree of `commit`, and the readers
- * are recorded as the tests stage records them; a gate of a candidate of that code then runs only those. `tool new
- * --promote` and `org grow` start it beside the build, so a first gate no longer waits for the whole trace. Returns
- * what it did, in a line.
+ * The trace alone, ahead of a gate: the selected files of `commit` whose verdict does not stand (`knownVerdicts`) run
+ * under strace in a fresh worktree of `commit` when strace works, and the verdicts are recorded as the tests stage
+ * records them; a gate of a candidate of that code then runs only the readers. `tool new --promote` and `org grow`
+ * start it beside the build, so a first gate no longer waits for the trace. Returns what it did, in a line.
  */
 export async function traceReachableTests(
-  { git, commit }: ReadersRecord,
+  { git, commit, shippedFrom }: ReadersRecord,
   { bun, timeoutMs, signal, onProgress }: { bun: string; timeoutMs: number; signal: AbortSignal; onProgress?: TestsProgress },
-): Promise<{ traced: boolean; said: string }> {
+): Promise<{ traced: boolean; said: string; verdicts?: TraceVerdicts }> {
   const selected = await reachableTestsAt(git, commit, signal);
   if (selected.tests.length === 0) return { traced: false, said: "no test imports a module that reads tools/generated/" };
   const stop = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
   const env = gateTestEnvironment();
-  const plan = await planTests(selected, { bun, timeoutMs, signal, record: { git, commit } }, env, stop);
-  const { trace } = plan;
+  const plan = await planTests(selected, { bun, timeoutMs, signal, record: { git, commit, ...(shippedFrom ? { shippedFrom } : {}) } }, env, stop);
+  const { trace, verdicts } = plan;
+  const record = (all: Map<string, Verdict> | undefined) => (verdicts && all ? { verdicts: verdictsRecord(verdicts.context, verdicts.view, all) } : {});
   if (!trace) {
     const said =
       plan.figures.selection === "recorded readers" ? "this code's trace was recorded already" : "no working strace: every gate runs the selected files";
-    return { traced: false, said };
+    return { traced: false, said, ...record(plan.figures.selection === "recorded readers" ? verdicts?.known : undefined) };
   }
-  onProgress?.(`tracing the ${plan.tests.length} test file(s) a tool can reach, each alone under strace, once for this code (${plan.figures.traceReason})`);
+  const count = trace.files.length;
+  onProgress?.(`tracing the ${count} test file(s) a tool can reach, each alone under strace, once for this code (${plan.figures.traceReason})`);
   return withFitnessWorktree(
     git,
     commit,
     async (worktree) => {
-      const { runs, readers } = await runPlanned(plan, { worktree, bun, env: env.variables, signal: stop }, onProgress);
-      if (runs.some(failedRun)) return { traced: true, said: `traced ${plan.tests.length} file(s); a test failed, so nothing was recorded` };
-      return { traced: true, said: `traced ${plan.tests.length} file(s): ${readers.length} read tools/generated/ (recorded for this code)` };
+      const only = { ...plan, ran: trace.files };
+      const { runs, readers } = await runPlanned(only, { worktree, bun, env: env.variables, signal: stop }, onProgress);
+      const failed = runs.filter(failedRun).flatMap(failingFiles);
+      if (failed.length > 0 || !only.complete) {
+        return {
+          traced: true,
+          said: `traced ${count} file(s); ${failed.length > 0 ? `a test failed (${failed.join(", ")})` : "a trace was empty"}, so nothing was recorded`,
+        };
+      }
+      return {
+        traced: true,
+        said: `traced ${count} file(s): ${readers.length} of the ${plan.tests.length} read tools/generated/ (recorded for this code)`,
+        ...record(only.complete),
+      };
     },
     signal,
   );
@@ -377,39 +422,60 @@ type StageOptions = {
   onProgress?: TestsProgress | undefined;
 };
 
-/** What the stage decided before any file runs: the files to run, how they were chosen, the trace's key and its parts. */
+const RECORDED_READERS = "those that read tools/generated/ when this code was traced";
+
+/** What the stage decided before any file runs: the files to run, how they were chosen, and what to trace. */
 type TestsPlan = {
   tests: string[];
   ran: string[];
   figures: {
     loaders: string[];
     selection: "recorded readers" | "traced" | "all";
-    readersKey?: string;
+    traced?: string[];
+    shipped?: string[];
     traceReason?: string;
     notReading: string[];
     passedUntraced?: string[];
     passedAlone?: string[];
   };
-  trace?: { strace: string; key: string; parts: TraceParts; record: ReadersRecord };
+  verdicts?: { context: TraceContext; view: TreeStates; known: Map<string, Verdict>; record: ReadersRecord };
+  trace?: { strace: string; files: string[] };
+  /** Every selected file's verdict, once a trace made them all known and recorded them. */
+  complete?: Map<string, Verdict>;
 };
 
-/** Chooses what runs: the recorded readers of this code, or every selected file (traced when a trace can be made and none is recorded). */
+/** The tree of `commit` as a traced test saw its worktree (`TreeStates`): every file outside tools/generated/ but the shipped trace. */
+export async function treeStatesAt(git: RepoGit, commit: string, signal?: AbortSignal): Promise<TreeStates> {
+  return new TreeStates(await filesOutsideTools(git, commit, signal), NOT_DEPENDED_ON);
+}
+
+/**
+ * Chooses what runs: the files whose verdict stands and that read the tool folders, and every file whose verdict does
+ * not stand (traced when strace works), or, with no record to keep, every selected file.
+ */
 async function planTests(selected: Reachable, options: StageOptions, env: ReturnType<typeof gateTestEnvironment>, stop: AbortSignal): Promise<TestsPlan> {
   const { tests, loaders } = selected;
   const { record } = options;
-  const strace = record ? workingStrace() : undefined;
-  const keyed = record && strace ? await readersKey(record.git, record.commit, tests, options.bun, env.keyed, stop) : undefined;
-  const known = record && keyed ? readCachedReaders(record.git.repoDir, keyed.key) : undefined;
-  const ran = known ? tests.filter((test) => known.includes(test)) : tests;
+  if (!record) return { tests, ran: tests, figures: { loaders, selection: "all", notReading: [] } };
+  const view = await treeStatesAt(record.git, record.commit, stop);
+  const context = traceContext(options.bun, env.keyed);
+  const shipped = readShippedTrace(record.shippedFrom);
+  const known = knownVerdicts(record.git.repoDir, tests, view, context, { shipped, path: env.keyed.PATH });
+  const unknown = tests.filter((test) => !known.verdicts.has(test));
+  const strace = unknown.length > 0 ? workingStrace() : undefined;
+  const ran = tests.filter((test) => known.verdicts.get(test)?.reads !== false);
+  const fromShipped = tests.filter((test) => known.verdicts.get(test)?.source === "shipped");
   const figures: TestsPlan["figures"] = {
     loaders,
-    selection: known ? "recorded readers" : keyed ? "traced" : "all",
-    ...(keyed ? { readersKey: keyed.key } : {}),
-    notReading: tests.filter((test) => !ran.includes(test)),
+    selection: unknown.length === 0 ? "recorded readers" : strace ? "traced" : "all",
+    notReading: tests.filter((test) => known.verdicts.get(test)?.reads === false),
+    ...(fromShipped.length > 0 ? { shipped: fromShipped } : {}),
   };
-  if (!record || !strace || !keyed || known) return { tests, ran, figures };
-  figures.traceReason = newTraceReason(record.git.repoDir, keyed.parts);
-  return { tests, ran, figures, trace: { strace, key: keyed.key, parts: keyed.parts, record } };
+  const verdicts = { context, view, known: new Map([...known.verdicts].map(([test, { reads, keys }]) => [test, { reads, keys }])), record };
+  if (!strace) return { tests, ran, figures, verdicts };
+  figures.traced = unknown;
+  figures.traceReason = known.reason;
+  return { tests, ran, figures, verdicts, trace: { strace, files: unknown } };
 }
 
 /** `runReachableTests` over the files `selected`, in the worktree `inWorktree` gives when a file is to run. */
@@ -433,12 +499,13 @@ async function reachableTestsCheck(
     return { stage: "tests", name, ok: true, reason, figures: { ran, ...figures }, durationMs: performance.now() - started };
   }
   const { onProgress } = options;
-  if (plan.trace)
-    onProgress?.(`tracing the ${ran.length} test file(s) this change reaches, each alone under strace, once for this code (${figures.traceReason})`);
-  else
+  if (plan.trace) {
+    const others = ran.length - plan.trace.files.length;
     onProgress?.(
-      `running the ${ran.length} test file(s) this change reaches${figures.selection === "recorded readers" ? " (those that read tools/generated/ when this code was traced)" : ""}`,
+      `tracing the ${plan.trace.files.length} test file(s) this change reaches, each alone under strace, once ` +
+        `for this code (${figures.traceReason})${others > 0 ? `, and running the ${others} that read tools/generated/ when traced before` : ""}`,
     );
+  } else onProgress?.(`running the ${ran.length} test file(s) this change reaches${figures.selection === "recorded readers" ? ` (${RECORDED_READERS})` : ""}`);
   return inWorktree(async (worktree) => {
     const runner: TestRunner = { worktree, bun: options.bun, env: env.variables, signal: stop };
     const { runs, readers } = await runPlanned(plan, runner, onProgress);
@@ -446,17 +513,25 @@ async function reachableTestsCheck(
   });
 }
 
-/** Runs what the plan chose: the trace (recorded when complete and passing), or the files dealt over a few processes. */
+/**
+ * Runs what the plan chose: the files to trace under strace beside the readers known already (the verdicts recorded
+ * when the trace is complete and passing), or the files dealt over a few processes.
+ */
 async function runPlanned(plan: TestsPlan, runner: TestRunner, onProgress?: TestsProgress): Promise<{ runs: TestRun[]; readers: string[] }> {
   const { figures, trace } = plan;
-  if (trace) {
-    const traced = await runTraced(runner, trace.strace, plan.tests, onProgress);
-    figures.notReading = plan.tests.filter((test) => !traced.readers.includes(test));
+  if (trace && plan.verdicts) {
+    const traced = await runTraced(runner, trace.strace, plan.ran, new Set(trace.files), onProgress);
+    const verdicts = new Map(plan.verdicts.known);
+    for (const [test, verdict] of traced.verdicts) verdicts.set(test, verdict);
+    const readers = plan.tests.filter((test) => verdicts.get(test)?.reads !== false);
+    figures.notReading = plan.tests.filter((test) => !readers.includes(test));
     if (traced.rerun.length > 0) figures.passedUntraced = traced.rerun;
-    if (traced.complete && !runner.signal.aborted && !traced.runs.some(failedRun)) {
-      writeCachedReaders(trace.record.git.repoDir, trace.key, trace.parts, plan.tests, traced.readers);
+    if (traced.passedAlone.length > 0) figures.passedAlone = traced.passedAlone;
+    if (traced.complete && !runner.signal.aborted && !traced.runs.some(failedRun) && verdicts.size === plan.tests.length) {
+      writeVerdicts(plan.verdicts.record.git.repoDir, plan.verdicts.context, plan.verdicts.view, verdicts);
+      plan.complete = verdicts;
     }
-    return { runs: traced.runs, readers: traced.readers };
+    return { runs: traced.runs, readers };
   }
   const shares = dealByDuration(plan.ran, recordedDurations(), TEST_PROCESSES);
   const dealt = await Promise.all(shares.map((files) => runTestProcess(runner, files)));
@@ -496,7 +571,8 @@ function summarize(done: {
     figures.selection === "all"
       ? "that load generated tools"
       : figures.selection === "traced"
-        ? `traced alone, ${readers.length} of them read tools/generated/ (recorded for this code; traced because: ${figures.traceReason})`
+        ? `of which ${figures.traced?.length ?? 0} traced alone (traced because: ${figures.traceReason}); ` +
+          `${readers.length} of the ${plan.tests.length} read tools/generated/ (recorded for this code)`
         : `that read tools/generated/ when this code was traced; ${figures.notReading.length} that did not were left out`;
   return {
     stage: "tests",

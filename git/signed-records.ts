@@ -37,15 +37,6 @@ function recordsNewestFirst(folder: string): string[] {
     .map((entry) => entry.name);
 }
 
-/** The newest record of `<repoDir>/<dir>/` that `readSignedRecord` takes, or undefined when none does. */
-export function newestSignedRecord<T extends { key: string }>(repoDir: string, dir: string, schema: z.ZodType<T>): T | undefined {
-  for (const name of recordsNewestFirst(join(repoDir, dir))) {
-    const record = readSignedRecord(repoDir, dir, name.slice(0, 64), schema);
-    if (record) return record;
-  }
-  return undefined;
-}
-
 /**
  * The record `<repoDir>/<dir>/<key>.json` as `schema` reads it, when this checkout's gate key signed it and it names
  * `key` itself; undefined otherwise: none, a link or no regular file, over 1 MiB, unsigned, signed by another key,
@@ -64,4 +55,15 @@ export function readSignedRecord<T extends { key: string }>(repoDir: string, dir
   } catch {
     return undefined;
   }
+}
+
+/** The records of `<repoDir>/<dir>/` that `readSignedRecord` takes, newest first, at most `most`. */
+export function signedRecordsNewestFirst<T extends { key: string }>(repoDir: string, dir: string, schema: z.ZodType<T>, most: number): T[] {
+  const found: T[] = [];
+  for (const name of recordsNewestFirst(join(repoDir, dir))) {
+    if (found.length >= most) break;
+    const record = readSignedRecord(repoDir, dir, name.slice(0, 64), schema);
+    if (record) found.push(record);
+  }
+  return found;
 }

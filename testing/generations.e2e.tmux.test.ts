@@ -204,15 +204,16 @@ describe("ten generations, stale candidates, a named rollback, a killed promotio
     }
     expect(toolsOnMain()).toEqual([...FIRST_SEVEN].sort());
     // The first tool new traced the clone's test files that load generated tools, each alone, beside its build, saying
-    // so; its gate and the next took that record.
-    expect(said[0]).toContain(
-      `  beside the build: tracing the ${TRACED_TESTS.length} test file(s) a tool can reach, each alone under strace, once for this code (first trace for this code)\n`,
-    );
+    // so and why (the shipped trace's verdicts do not stand: the clone's folders lack the test files it left out); its
+    // gate and the next took that record.
+    const tracing = `  beside the build: tracing the ${TRACED_TESTS.length} test file(s) a tool can reach, each alone under strace`;
+    const traced = said[0]?.split("\n").find((line) => line.startsWith(tracing));
+    expect(traced).toMatch(/, once for this code \((first trace for this code|code changed: .+ since the last trace)\)$/);
     expect(said[1]).not.toContain("beside the build: tracing");
     const [first, second] = FIRST_SEVEN.map((name) => testsStageOf(branchOf[name] as string));
     expect(first).toMatchObject({ selection: "recorded readers", loaders: expect.arrayContaining(["generated-tools/tool-catalog.ts"]) });
     expect([...((first?.ran as string[]) ?? []), ...((first?.notReading as string[]) ?? [])].sort()).toEqual([...TRACED_TESTS].sort());
-    expect(second).toMatchObject({ selection: "recorded readers", readersKey: first?.readersKey, notReading: first?.notReading });
+    expect(second).toMatchObject({ selection: "recorded readers", ran: first?.ran, notReading: first?.notReading });
   }, 3_600_000);
 
   test("two candidates on the same main; a workflow runs the first's tool by --ref before it is promoted", async () => {
