@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
+import { writeLongSession } from "../testing/long-session.ts";
 import { screenshotsDir, startWebRoom, type WebRoomFixture } from "../testing/web-room-fixture.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
@@ -151,6 +152,41 @@ describe("org web in Chromium", () => {
     expect(await laneText("agent")).toContain(STORY);
     // The earlier turns are in the transcript above the lanes.
     expect(await page.getByText("hello both of you").count()).toBeGreaterThan(0);
+  }, 120_000);
+
+  test("a long session opens at its newest turns; scrolling up reads the earlier ones, each once", async () => {
+    const turns = 600;
+    const session = writeLongSession(room.workspace, turns);
+    const long = await room.open();
+    const pagesRead: string[] = [];
+    long.page.on("request", (request) => {
+      if (request.url().includes("/transcript?before=")) pagesRead.push(request.url());
+    });
+    try {
+      await long.page.goto(`${room.origin}/?session=${session}`);
+      await long.page.getByText(`Answer ${turns - 1}.`).waitFor();
+      expect(await long.page.getByText("question 0:", { exact: false }).count()).toBe(0);
+      // Up to the first turn, scrolling the transcript to its top again and again: each time an earlier page comes.
+      const scroller = long.page.locator(".scroller");
+      await waitUntil(
+        "the session's first question on screen",
+        async () => {
+          await scroller.evaluate((element) => {
+            element.scrollTop = 0;
+          });
+          return (await long.page.getByText("question 0: how", { exact: false }).count()) > 0;
+        },
+        60_000,
+      );
+      expect(pagesRead.length).toBeGreaterThan(2);
+      expect(new Set(pagesRead).size).toBe(pagesRead.length);
+      // Nothing twice: the first turns are drawn once each, and the newest turns are still the newest.
+      expect(await long.page.getByText("question 1: how", { exact: false }).count()).toBe(1);
+      expect(await long.page.getByText("question 2: how", { exact: false }).count()).toBe(1);
+      expect(await long.page.locator(".virtual-item").count()).toBeLessThan(100);
+    } finally {
+      await long.context.close();
+    }
   }, 120_000);
 
   test("keyboard only: Enter sends, Shift+Enter is a new line, Escape stops the replies, Tab reaches every button", async () => {

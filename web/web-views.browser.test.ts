@@ -7,12 +7,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { EMPTY_CURSOR, writeGrowState } from "../grow/grow-state.ts";
-import { makeCandidate, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";
+import { loadScript } from "../scripted-server/script.ts";
 import { screenshotsDir, startWebRoom, type WebRoomFixture } from "../testing/web-room-fixture.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
-const BRANCH = "cand/20261126T120000Z";
 const NOW = new Date().toISOString();
+
+/** The toolsmith's scripted model (the demo's): it builds word_count when asked for a tool that counts words. */
+const TOOLSMITH = await loadScript(join(import.meta.dir, "..", "demo", "toolsmith-script.json"));
 
 const SCRIPT = {
   rules: [
@@ -21,12 +23,22 @@ const SCRIPT = {
       reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo 'staging port is 5433' > notes.txt" } }] },
     },
     { when: { persona: "agent", lastTool: "sh" }, reply: { text: "I wrote the notes about the staging port." } },
+    // Only once word_count is offered to the agent (promoted) does it call it.
+    {
+      when: { persona: "agent", lastMessage: "with the new tool", tool: "word_count" },
+      reply: { toolCalls: [{ name: "word_count", arguments: { text: "the gate promoted it" } }] },
+    },
+    { when: { persona: "agent", lastTool: "word_count" }, reply: { text: "word_count, the tool the toolsmith built, counts 4 words in it." } },
+    ...TOOLSMITH.rules,
   ],
   fallback: { text: "ok" },
 };
 
 const CONFIG = {
-  personas: [{ name: "agent", kind: "agent", tools: { sh: "allow" } }],
+  personas: [
+    { name: "agent", kind: "agent", tools: { sh: "allow" } },
+    { name: "toolsmith", kind: "toolsmith" },
+  ],
   sandbox: { workspace: "write", workspaceWrite: "ask" },
   serve: { tools: { workspace_write: "ask" } },
   supervise: { every: "1s" },
@@ -51,6 +63,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await room?.[Symbol.asyncDispose]();
 });
+
+async function say(text: string): Promise<void> {
+  await page.getByText(/· live ·/).waitFor();
+  await page.getByRole("textbox", { name: "Message" }).fill(text);
+  await page.getByRole("button", { name: "Send" }).click();
+}
 
 async function view(name: string): Promise<void> {
   await page.getByRole("navigation").getByRole("link", { name, exact: true }).click();
@@ -122,27 +140,48 @@ describe("the web room's views in Chromium", () => {
     expect(await proposal.textContent()).toContain("rejected");
   }, 60_000);
 
-  test("Candidates: a candidate promoted, then rolled back, each asked first; its gate started", async () => {
-    const commit = makeCandidate(room.checkoutDir, BRANCH, (worktree) => writeTool(worktree, "shout", "v1"));
-    writePassingReport(room.checkoutDir, commit, BRANCH);
+  test("Candidates: the toolsmith builds a tool in the room; it is gated, promoted, offered to the agent, rolled back", async () => {
+    await view("Room");
+    await say("/mode direct:toolsmith");
+    await page.getByText("mode direct:toolsmith").first().waitFor();
+    await say("I need a tool to count the words in a text.");
+    // The candidate appears in Candidates by itself once the toolsmith's job put it on its branch.
     await view("Candidates");
-    const candidate = page.getByRole("article", { name: `candidate ${BRANCH}` });
-    await candidate.waitFor({ timeout: 20_000 });
-    expect(await candidate.textContent()).toContain("shout");
+    const candidate = page.getByRole("article", { name: /^candidate cand\// });
+    await candidate.waitFor({ timeout: 180_000 });
+    expect(await candidate.textContent()).toContain("word_count");
+    await candidate.getByRole("button", { name: "Run gate" }).click();
+    const gate = candidate.getByRole("region", { name: /^gate run on cand\// });
+    await gate.getByText(/verdict/).waitFor({ timeout: 240_000 });
+    console.log(await gate.textContent());
+    await shot("candidates");
     await candidate.getByRole("button", { name: "Promote" }).click();
     await page
-      .getByText(/promoted cand\/20261126T120000Z|merged/)
+      .getByText(/promoted cand\//)
       .first()
       .waitFor({ timeout: 60_000 });
-    const rollBack = page.getByRole("button", { name: "Roll back" });
-    await rollBack.waitFor({ timeout: 20_000 });
-    await shot("candidates");
-    await rollBack.click();
+    const promotion = page.getByRole("listitem").filter({ hasText: /promote\// });
+    await promotion.getByText("word_count").waitFor({ timeout: 20_000 });
+    await view("Tools");
+    console.log(await page.locator("main").textContent());
+    await view("Room");
+    await say("/mode direct:agent");
+    await say('Count the words in "the gate promoted it" with the new tool.');
+    const approve = page.getByRole("region", { name: "agent" }).getByRole("button", { name: "Approve" });
+    await approve.waitFor({ timeout: 60_000 }).catch(async (error) => {
+      console.log(await page.locator("main").textContent());
+      console.log(await room.stop());
+      throw error;
+    });
+    await approve.click();
+    await page
+      .getByRole("region", { name: "agent" })
+      .getByText(/counts 4 words/)
+      .waitFor({ timeout: 60_000 });
+    await view("Candidates");
+    await promotion.getByRole("button", { name: "Roll back" }).click();
     await page.getByText(/rolled back promote\//).waitFor({ timeout: 60_000 });
-    await page.getByText("rolled back", { exact: false }).first().waitFor();
-    await candidate.getByRole("button", { name: "Run gate" }).click();
-    await page.getByRole("region", { name: `gate run on ${BRANCH}` }).waitFor({ timeout: 20_000 });
-  }, 180_000);
+  }, 600_000);
 
   test("Tools: each promoted tool's figures and a chart with a text alternative", async () => {
     await view("Tools");

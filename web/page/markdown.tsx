@@ -1,6 +1,7 @@
 import DOMPurify from "dompurify";
 import MarkdownIt from "markdown-it";
 import { useMemo } from "preact/hooks";
+import { markdownBlocks } from "../markdown-blocks.ts";
 
 // Text a model, a tool or a page wrote is hostile. Markdown is rendered with raw HTML off (markup is shown as text),
 // no images (a remote image is a way to send data out: it becomes its alt text and address, as text), and the HTML
@@ -39,8 +40,23 @@ export function safeMarkdownHtml(text: string): string {
   });
 }
 
-/** A block of Markdown from outside org, rendered safely; rendered again only when its text changes. */
-export function Markdown({ text }: { text: string }) {
+/** One block of Markdown (no blank line outside code), rendered again only when its text changes. */
+function MarkdownBlock({ text }: { text: string }) {
   const html = useMemo(() => safeMarkdownHtml(text), [text]);
-  return <div class="md" dangerouslySetInnerHTML={{ __html: html }} />;
+  return <div class="md-block" dangerouslySetInnerHTML={{ __html: html }} />;
+}
+
+/**
+ * Markdown from outside org, rendered safely a block at a time: as a reply streams in, the blocks before its last are
+ * left as they are, and only the last is rendered again, so a long reply costs each frame its last paragraph alone.
+ */
+export function Markdown({ text }: { text: string }) {
+  const blocks = useMemo(() => markdownBlocks(text), [text]);
+  return (
+    <div class="md">
+      {blocks.map((block, index) => (
+        <MarkdownBlock key={`${index}`} text={block} />
+      ))}
+    </div>
+  );
 }

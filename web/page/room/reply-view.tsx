@@ -62,7 +62,7 @@ function ApprovalPart({ part, onAnswer }: { part: Extract<ReplyPart, { kind: "ap
         </div>
       ) : (
         <div class="answered">
-          {part.answer === undefined ? "waiting for an answer" : `answered ${part.answer}${part.by ? ` by ${part.by}` : ""}`}
+          {part.answer === undefined ? "waiting for an answer" : part.by ? `answered ${part.answer} by ${part.by}` : part.answer}
         </div>
       )}
     </fieldset>

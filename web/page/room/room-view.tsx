@@ -4,6 +4,7 @@ import type { Reply, RoomNote, RoomState, Turn } from "../../room-state.ts";
 import { parseWebInput } from "../../slash-input.ts";
 import { ChangeList, ModeAnswer, SessionCreated, UndoAnswer, WishAnswer } from "../../web-api.ts";
 import { ApiError, getJson, postJson } from "../api.ts";
+import { Pure } from "../pure.tsx";
 import { VirtualList } from "../virtual-list.tsx";
 import { ReplyBody } from "./reply-view.tsx";
 import type { useRoom } from "./use-room.ts";
@@ -79,7 +80,7 @@ function Lanes({ state, turn, onAnswer }: { state: RoomState; turn: Turn | undef
             {replies.length === 0 ? (
               <div class="muted">{turn ? "no reply this turn" : "idle"}</div>
             ) : (
-              replies.map((reply) => <ReplyBody key={reply.replyId} reply={reply} onAnswer={onAnswer} />)
+              replies.map((reply) => <Pure key={reply.replyId} stamp={reply.rev} render={() => <ReplyBody reply={reply} onAnswer={onAnswer} />} />)
             )}
           </section>
         );
@@ -143,16 +144,19 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
     }
   };
 
+  // Escape stops the replies wherever the focus is; the listener reads what runs now through a ref.
+  const keys = useRef({ running, stop });
+  keys.current = { running, stop };
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === "Escape" && running) {
+      if (event.key === "Escape" && keys.current.running) {
         event.preventDefault();
-        void stop();
+        void keys.current.stop();
       }
     };
     addEventListener("keydown", onKey);
     return () => removeEventListener("keydown", onKey);
-  });
+  }, []);
 
   useLayoutEffect(() => {
     const element = scroller.current;
@@ -161,9 +165,14 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
 
   const past = state.turns.slice(0, -1);
   const newest = state.turns.at(-1);
+  // The finished turns are drawn again only when one of them changed, or turns came before or after them.
+  let pastRevisions = 0;
+  for (const turn of past) pastRevisions += turn.rev;
+  const pastStamp = `${session} ${past.length} ${past[0]?.turnId ?? ""} ${pastRevisions}`;
   return (
     <div class="room">
       <div class="room-bar">
+        <h1 class="room-title">Room</h1>
         <span class="muted">
           session {session ?? "…"} · {room.connection} · mode {state.mode}
         </span>
@@ -182,9 +191,21 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
         {state.notes.map((note, index) => (
           <NoteLine key={`${index}`} note={note} />
         ))}
-        <VirtualList items={past} keyOf={(turn) => turn.turnId} estimate={160} scroller={scroller}>
-          {(turn) => <PastTurn turn={turn} />}
-        </VirtualList>
+        {room.older.cursor !== null && (
+          <div class="older">
+            <button type="button" class="link" onClick={() => void room.loadOlder()} aria-disabled={room.older.loading}>
+              {room.older.loading ? "Reading earlier messages…" : "Earlier messages"}
+            </button>
+          </div>
+        )}
+        <Pure
+          stamp={pastStamp}
+          render={() => (
+            <VirtualList key={session} items={past} keyOf={(turn) => turn.turnId} estimate={160} scroller={scroller} onNearStart={room.loadOlder}>
+              {(turn) => <PastTurn turn={turn} />}
+            </VirtualList>
+          )}
+        />
         {newest && newest.text !== "" && (
           <div class="user-message current">
             <span class="who">you</span>

@@ -1,38 +1,49 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { RoomStreamFrame } from "../../../room/room-stream-frame.ts";
-import { ApprovalAnswered, SessionMessageAccepted, SessionTranscript, StopAnswer } from "../../../serve/session-api.ts";
+import { ApprovalAnswered, SessionMessageAccepted, SessionTranscript, SessionTranscriptPage, StopAnswer } from "../../../serve/session-api.ts";
+import { foldTranscriptLines, prependOlder } from "../../room-pages.ts";
 import { applyRoomEvent, emptyRoomState, type RoomState } from "../../room-state.ts";
 import { getJson, postJson } from "../api.ts";
 
 /** Where the page's view of a session stands. */
 export type Connection = "loading" | "live" | "reconnecting" | "failed";
 
-/** The transcript folded into a new state; `seq` is the last event it holds. */
-async function loadTranscript(session: string): Promise<{ state: RoomState; seq: number }> {
-  const transcript = await getJson(`/v1/sessions/${encodeURIComponent(session)}`, SessionTranscript);
-  const state = emptyRoomState(
+/** Where the transcript's older turns stand: a cursor to read them with, being read, or none left. */
+export type Older = { cursor: string | null; loading: boolean };
+
+/** Messages the room's first read holds (its newest turns), and each older page. */
+const PAGE_MESSAGES = 100;
+
+const sessionPath = (session: string) => `/v1/sessions/${encodeURIComponent(session)}`;
+
+/** The newest turns of the transcript folded into a new state; `seq` is the last event they hold, `before` the older ones' cursor. */
+async function loadTranscript(session: string): Promise<{ state: RoomState; seq: number; before: string | null }> {
+  const transcript = await getJson(`${sessionPath(session)}?limit=${PAGE_MESSAGES}`, SessionTranscript);
+  const state = foldTranscriptLines(
+    transcript.lines,
     transcript.personas.map((persona) => persona.name),
     transcript.mode,
   );
-  for (const line of transcript.lines) {
-    if (line.type !== "session-start" && line.type !== "session-resumed") applyRoomEvent(state, line);
-  }
   for (const approval of transcript.pendingApprovals) if (!state.approvals.has(approval.approvalId)) applyRoomEvent(state, approval);
-  return { state, seq: transcript.seq };
+  return { state, seq: transcript.seq, before: transcript.before };
 }
 
 /**
- * A session's room as the page follows it: the transcript first, then the room's one stream from the last event the
- * transcript holds (`?after=`); the browser's EventSource reconnects by itself with `Last-Event-ID`, so a lost
+ * A session's room as the page follows it: the newest turns of the transcript first, then the room's one stream from
+ * the last event they hold (`?after=`); the browser's EventSource reconnects by itself with `Last-Event-ID`, so a lost
  * connection loses nothing, and a `reset` frame (the server no longer holds what was missed) reloads the transcript.
- * Every event is folded into one state; the view is drawn at most once a frame.
+ * Every event is folded into one state; the view is drawn at most once a frame, whatever number of events came in it.
+ * `loadOlder` reads the turns before those shown, a page at a time, as the person scrolls up.
  */
 export function useRoom(session: string | undefined) {
   const [state, setState] = useState<RoomState>(() => emptyRoomState());
   const [, setRev] = useState(0);
   const [connection, setConnection] = useState<Connection>("loading");
   const [problem, setProblem] = useState<string | undefined>(undefined);
+  const [older, setOlder] = useState<Older>({ cursor: null, loading: false });
   const current = useRef(state);
+  const olderRef = useRef(older);
+  olderRef.current = older;
 
   useEffect(() => {
     if (session === undefined) return;
@@ -53,9 +64,10 @@ export function useRoom(session: string | undefined) {
       seq = loaded.seq;
       current.current = loaded.state;
       setState(loaded.state);
+      setOlder({ cursor: loaded.before, loading: false });
     };
     const open = () => {
-      source = new EventSource(`/v1/sessions/${encodeURIComponent(session)}/events?after=${seq}`);
+      source = new EventSource(`${sessionPath(session)}/events?after=${seq}`);
       source.onopen = () => setConnection("live");
       source.onerror = () => setConnection(source?.readyState === EventSource.CLOSED ? "failed" : "reconnecting");
       source.onmessage = (message) => {
@@ -87,11 +99,30 @@ export function useRoom(session: string | undefined) {
     };
   }, [session]);
 
-  const path = `/v1/sessions/${encodeURIComponent(session ?? "")}`;
+  const path = sessionPath(session ?? "");
+  const loadOlder = async () => {
+    const { cursor, loading } = olderRef.current;
+    if (session === undefined || cursor === null || loading) return;
+    const reading = current.current;
+    setOlder({ cursor, loading: true });
+    try {
+      const page = await getJson(`${path}/transcript?before=${encodeURIComponent(cursor)}&limit=${PAGE_MESSAGES}`, SessionTranscriptPage);
+      // A reload meanwhile (another session, a reset) made a new state: this page is not of it.
+      if (current.current !== reading) return;
+      prependOlder(reading, foldTranscriptLines(page.lines));
+      setOlder({ cursor: page.before, loading: false });
+      setRev((rev) => rev + 1);
+    } catch (error) {
+      setOlder({ cursor, loading: false });
+      setProblem(error instanceof Error ? error.message : String(error));
+    }
+  };
   return {
     state,
     connection,
     problem,
+    older,
+    loadOlder,
     send: (text: string, mode?: string) => postJson(`${path}/messages`, { text, ...(mode ? { mode } : {}) }, SessionMessageAccepted),
     answer: (approvalId: string, answer: "yes" | "no" | "always") =>
       postJson(`${path}/approvals/${encodeURIComponent(approvalId)}`, { answer, by: "web" }, ApprovalAnswered),
