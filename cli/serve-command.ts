@@ -268,8 +268,9 @@ async function assembleServed(options: ServeOptions, workspaceDir: string, confi
       ...(memory ? { memory } : {}),
       ...(mcp ? { toolFeed: mcp } : {}),
       // The web room's page and views: the same page for org serve and org web, under the server's own auth.
-      extraRoutes: ({ sessions, logError }) =>
+      extraRoutes: ({ sessions, logError, reloadTools }) =>
         webRoutes({
+          reloadTools,
           workspaceDir,
           checkoutDir: CHECKOUT_DIR,
           config,

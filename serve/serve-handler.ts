@@ -6,7 +6,7 @@ import { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 import type { ToolsmithJob } from "../models/toolsmith-persona.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { readJsonBody } from "./read-json-body.ts";
-import type { ServedTools } from "./served-tools.ts";
+import type { ReloadResult, ServedTools } from "./served-tools.ts";
 import { ServeMetrics } from "./serve-metrics.ts";
 import { SessionPool } from "./session-pool.ts";
 import { createMcpHttp, type McpHttp } from "./mcp-http.ts";
@@ -80,8 +80,11 @@ export type ServeHandlerOptions = SandboxAccess & {
   streamHold?: { maxEvents?: number; maxChars?: number };
 };
 
-/** What routes from outside serve get of the server they join. */
-export type ExtraRouteParts = { sessions: SessionPool; logError: (line: string) => void };
+/**
+ * What routes from outside serve get of the server they join: its sessions, its log, and a reload of its tools now
+ * (after a promotion or rollback they made, rather than at the next look at HEAD).
+ */
+export type ExtraRouteParts = { sessions: SessionPool; logError: (line: string) => void; reloadTools: () => Promise<ReloadResult> };
 
 export type ServeHandler = {
   /** Answers one request; never throws. */
@@ -258,7 +261,7 @@ function routeTable(
     openAi: openAiRoutes(options, parts),
     mcp: [route(["POST", "GET", "DELETE"], "/mcp", ({ request }) => parts.mcp.handle(request), { sameOrigin: true })],
   });
-  return [...own, ...(options.extraRoutes?.({ sessions, logError }) ?? [])];
+  return [...own, ...(options.extraRoutes?.({ sessions, logError, reloadTools: () => tools.reload() }) ?? [])];
 }
 
 /** The room and its tools over HTTP, as a `(Request) → Response` function; `Bun.serve` only wraps it. */
@@ -290,6 +293,10 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     sandboxPolicy: options.sandboxPolicy,
   });
   const routes = routeTable(options, { metrics, settings, opener, slots, sessions, jobs: jobs.routes, mcp, workspaceCopies, logError });
+  // A promotion or rollback taken without a restart reaches the open rooms at once, each saying so to its watchers.
+  const unlisten = tools.onReload((result) => {
+    if (result.reloaded) sessions.offerPromotedTools(tools.generated(), logError);
+  });
   // Outermost first: every answer carries the browser's security headers, metrics see every answer, each answer has its request id, errors become answers, and the
   // Host/Origin checks come before auth.
   const answer = createRouter(routes, [
@@ -308,6 +315,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     sessions,
     authRequired: auth.required,
     async close() {
+      unlisten();
       await jobs.queue.close();
       await mcp.close();
       await sessions.close();

@@ -26,6 +26,8 @@ export type WebContext = SandboxAccess & {
   sessions: SessionPool;
   logError: (line: string) => void;
   assets: () => Promise<PageAssets>;
+  /** Takes the checkout's HEAD now (after a promotion or rollback from the page), so the rooms offer its tools at once. */
+  reloadTools: () => Promise<unknown>;
 };
 
 /**

@@ -49,6 +49,11 @@ export function ToolsView() {
             <div>
               {tool.calls} calls · {tool.ok} ok · {tool.failed} failed · success {percent(tool.successRate)} · trust {percent(tool.trust)}
             </div>
+            <div>
+              {tool.offeredTo.length === 0
+                ? "offered to no persona"
+                : `offered to ${tool.offeredTo.map((entry) => `${entry.persona}${entry.policy === "ask" ? " (asks first)" : ""}`).join(", ")}`}
+            </div>
             <div class="muted">last call {tool.lastCall ?? "never"}</div>
             <DayChart tool={tool} />
           </article>
