@@ -124,11 +124,12 @@ describe("org web in Chromium", () => {
     await page.screenshot({ path: join(screenshotsDir(), "room.png") });
   }, 120_000);
 
-  test("an approval is answered in the browser; the tool's first lines show, the whole output a click away", async () => {
+  test("approvals: Approve, Deny and Always in the lane; one answered over HTTP leaves the page; Always asks no more", async () => {
     await send("@agent list the lines please");
     const approve = lane("agent").getByRole("button", { name: "Approve" });
     await approve.waitFor({ timeout: 30_000 });
-    await expect(lane("agent").getByRole("button", { name: "Deny" }).isVisible()).resolves.toBe(true);
+    // The room offers always (as the terminal's [a]lways): the page shows what the question offers.
+    for (const name of ["Deny", "Always"]) expect(await lane("agent").getByRole("button", { name }).isVisible()).toBe(true);
     await approve.click();
     await waitUntil("the reply after the tool", async () => (await laneText("agent")).includes("The command printed twelve lines."), 60_000);
     const text = await laneText("agent");
@@ -140,7 +141,38 @@ describe("org web in Chromium", () => {
       .click();
     expect(await laneText("agent")).toContain("row 12");
     expect(text).toContain("answered yes by web");
-  }, 120_000);
+
+    // Answered elsewhere (a phone, over HTTP): the question leaves the page, saying who answered.
+    await send("@agent list the lines again");
+    await approve.waitFor({ timeout: 30_000 });
+    const session = new URL(page.url()).searchParams.get("session") ?? "";
+    const opened = (await (await page.request.get(`${room.origin}/v1/sessions/${session}`)).json()) as { pendingApprovals: { approvalId: string }[] };
+    const [question] = opened.pendingApprovals;
+    const answered = await page.request.post(`${room.origin}/v1/sessions/${session}/approvals/${question?.approvalId}`, {
+      data: { answer: "no", by: "phone" },
+    });
+    expect(answered.status()).toBe(200);
+    await lane("agent").getByText("answered no by phone").waitFor();
+    expect(await lane("agent").getByRole("button", { name: "Approve" }).count()).toBe(0);
+    await waitUntil("the turn after the denial", async () => !(await laneText("agent")).includes("writing…"), 30_000);
+
+    // Always: this call runs, and the next of the same tool is not asked about.
+    await send("@agent list the lines once more");
+    await lane("agent").getByRole("button", { name: "Always" }).click({ timeout: 30_000 });
+    await lane("agent").getByText("answered always by web").waitFor();
+    await waitUntil("the reply after the tool", async () => (await laneText("agent")).includes("The command printed twelve lines."), 60_000);
+    await send("@agent list the lines a last time");
+    // The new turn's reply: the tool ran and its output shows, with no question in it.
+    await waitUntil(
+      "the unasked run's reply",
+      async () => {
+        const now = await laneText("agent");
+        return now.includes("The command printed twelve lines.") && now.includes("row 1") && !now.includes("answered");
+      },
+      60_000,
+    );
+    expect(await lane("agent").locator("fieldset.approval").count()).toBe(0);
+  }, 180_000);
 
   test("a reload mid-reply loses nothing: the transcript comes back and the reply goes on streaming", async () => {
     await send("@agent tell me a story");
@@ -163,26 +195,30 @@ describe("org web in Chromium", () => {
       if (request.url().includes("/transcript?before=")) pagesRead.push(request.url());
     });
     try {
-      await long.page.goto(`${room.origin}/?session=${session}`);
-      await long.page.getByText(`Answer ${turns - 1}.`).waitFor();
-      expect(await long.page.getByText("question 0:", { exact: false }).count()).toBe(0);
-      // Up to the first turn, scrolling the transcript to its top again and again: each time an earlier page comes.
+      // Picked from the room's list of sessions, as one started in the terminal would be.
+      await long.page.goto(`${room.origin}/?session=${new URL(page.url()).searchParams.get("session")}`);
+      await long.page.getByRole("combobox", { name: "Session" }).selectOption(session);
+      await waitUntil("the session in the address", () => new URL(long.page.url()).searchParams.get("session") === session, 20_000);
+      // The transcript (the session picker above it names the session by its first question too).
       const scroller = long.page.locator(".scroller");
+      await scroller.getByText(`Answer ${turns - 1}.`).waitFor();
+      expect(await scroller.getByText("question 0:", { exact: false }).count()).toBe(0);
+      // Up to the first turn, scrolling the transcript to its top again and again: each time an earlier page comes.
       await waitUntil(
         "the session's first question on screen",
         async () => {
           await scroller.evaluate((element) => {
             element.scrollTop = 0;
           });
-          return (await long.page.getByText("question 0: how", { exact: false }).count()) > 0;
+          return (await scroller.getByText("question 0: how", { exact: false }).count()) > 0;
         },
         60_000,
       );
       expect(pagesRead.length).toBeGreaterThan(2);
       expect(new Set(pagesRead).size).toBe(pagesRead.length);
       // Nothing twice: the first turns are drawn once each, and the newest turns are still the newest.
-      expect(await long.page.getByText("question 1: how", { exact: false }).count()).toBe(1);
-      expect(await long.page.getByText("question 2: how", { exact: false }).count()).toBe(1);
+      expect(await scroller.getByText("question 1: how", { exact: false }).count()).toBe(1);
+      expect(await scroller.getByText("question 2: how", { exact: false }).count()).toBe(1);
       expect(await long.page.locator(".virtual-item").count()).toBeLessThan(100);
     } finally {
       await long.context.close();
@@ -278,16 +314,26 @@ describe("org web in Chromium", () => {
     expect(await laneText("agent")).not.toContain("from elsewhere");
   }, 60_000);
 
-  test("on a phone (390 × 844) the room fits: no sideways scroll, the lanes stacked", async () => {
+  test("on a phone (390 × 844) the room fits: the lanes stacked, the message box and Send on screen, no view scrolls sideways", async () => {
     const phone = await room.open({ width: 390, height: 844 });
     try {
       await phone.page.getByRole("region", { name: "agent" }).waitFor();
-      const widths = (await phone.page.evaluate("({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })")) as {
-        scroll: number;
-        client: number;
-      };
-      expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+      for (const control of [phone.page.getByRole("textbox", { name: "Message" }), phone.page.getByRole("button", { name: "Send" })]) {
+        const box = await control.boundingBox();
+        expect(box).not.toBeNull();
+        expect((box?.y ?? 0) + (box?.height ?? 0)).toBeLessThanOrEqual(844);
+        expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(390);
+      }
       await phone.page.screenshot({ path: join(screenshotsDir(), "room-phone.png") });
+      for (const name of ["Room", "Changes", "Tools", "Candidates", "Growth", "Supervisor", "Memory"]) {
+        await phone.page.getByRole("navigation").getByRole("link", { name, exact: true }).click();
+        await phone.page.getByRole("heading", { name, level: 1 }).waitFor();
+        const widths = (await phone.page.evaluate("({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })")) as {
+          scroll: number;
+          client: number;
+        };
+        expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+      }
     } finally {
       await phone.context.close();
     }

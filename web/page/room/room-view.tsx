@@ -30,6 +30,30 @@ export function useSession(): [string | undefined, (id: string) => void, string 
   return [session, choose, problem];
 }
 
+/** The workspace's sessions (the terminal's too), newest first: the room shows the one picked. */
+function SessionPicker({ session, choose }: { session: string | undefined; choose: (id: string) => void }) {
+  const [listed, setListed] = useState<SessionList["sessions"]>([]);
+  useEffect(() => {
+    const controller = new AbortController();
+    getJson("/v1/sessions?limit=50", SessionList, controller.signal).then(
+      (answer) => setListed(answer.sessions),
+      () => {},
+    );
+    return () => controller.abort();
+  }, [session]);
+  const shown = session === undefined || listed.some((entry) => entry.id === session) ? listed : [{ id: session, title: "", updated: "" }, ...listed];
+  return (
+    <select aria-label="Session" value={session ?? ""} onChange={(event) => choose(event.currentTarget.value)}>
+      {shown.map((entry) => (
+        <option key={entry.id} value={entry.id}>
+          {entry.title ? `${entry.title} — ${entry.id}` : entry.id}
+          {entry.updated ? ` (${entry.updated.slice(0, 16).replace("T", " ")})` : ""}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 function NoteLine({ note }: { note: RoomNote }) {
   return (
     <div class={`note ${note.kind}`}>
@@ -173,6 +197,7 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
     <div class="room">
       <div class="room-bar">
         <h1 class="room-title">Room</h1>
+        <SessionPicker session={session} choose={choose} />
         <span class="muted">
           session {session ?? "…"} · {room.connection} · mode {state.mode}
         </span>
