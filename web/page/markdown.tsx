@@ -1,7 +1,8 @@
 import DOMPurify from "dompurify";
 import MarkdownIt from "markdown-it";
-import { useMemo } from "preact/hooks";
+import { useLayoutEffect, useMemo, useRef } from "preact/hooks";
 import { markdownBlocks } from "../markdown-blocks.ts";
+import { morphChildren } from "./morph.ts";
 
 // Text a model, a tool or a page wrote is hostile. Markdown is rendered with raw HTML off (markup is shown as text),
 // no images (a remote image is a way to send data out: it becomes its alt text and address, as text), and the HTML
@@ -29,21 +30,23 @@ purifier.addHook("afterSanitizeAttributes", (node) => {
   node.setAttribute("target", "_blank");
 });
 
-/** Markdown as sanitized HTML: what a model wrote, safe to set as an element's content. */
-export function safeMarkdownHtml(text: string): string {
-  return purifier.sanitize(markdown.render(text), {
-    ALLOWED_TAGS,
-    ALLOWED_ATTR: ["href", "title", "start"],
-    ALLOW_DATA_ATTR: false,
-    ALLOW_ARIA_ATTR: false,
-    ALLOWED_URI_REGEXP: SAFE_LINK,
-  });
+const SANITIZE = { ALLOWED_TAGS, ALLOWED_ATTR: ["href", "title", "start"], ALLOW_DATA_ATTR: false, ALLOW_ARIA_ATTR: false, ALLOWED_URI_REGEXP: SAFE_LINK };
+
+/** Markdown as sanitized nodes of this document: what a model wrote, safe to put into the page (never parsed again). */
+export function safeMarkdown(text: string): DocumentFragment {
+  return purifier.sanitize(markdown.render(text), { ...SANITIZE, RETURN_DOM_FRAGMENT: true });
 }
 
-/** One block of Markdown (no blank line outside code), rendered again only when its text changes. */
+/**
+ * One block of Markdown (no blank line outside code), rendered again only when its text changes, and then put into the
+ * page by changing only what differs (`morphChildren`): a paragraph that grows by a word gets that word appended.
+ */
 function MarkdownBlock({ text }: { text: string }) {
-  const html = useMemo(() => safeMarkdownHtml(text), [text]);
-  return <div class="md-block" dangerouslySetInnerHTML={{ __html: html }} />;
+  const element = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    if (element.current) morphChildren(element.current, safeMarkdown(text));
+  }, [text]);
+  return <div class="md-block" ref={element} />;
 }
 
 /**

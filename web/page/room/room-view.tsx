@@ -197,7 +197,7 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
     <div class="room">
       <div class="room-bar">
         <h1 class="room-title">Room</h1>
-        <SessionPicker session={session} choose={choose} />
+        <Pure stamp={session ?? ""} render={() => <SessionPicker session={session} choose={choose} />} />
         <span class="muted">
           session {session ?? "…"} · {room.connection} · mode {state.mode}
         </span>
