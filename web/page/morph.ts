@@ -9,11 +9,10 @@ export function morphChildren(target: Node, source: Node): void {
   wanted.forEach((want, index) => {
     const have = target.childNodes[index];
     if (have === undefined) target.appendChild(want);
-    else if (have.nodeType === Node.TEXT_NODE && want.nodeType === Node.TEXT_NODE) {
-      const [before, after] = [(have as Text).data, (want as Text).data];
-      if (before === after) return;
-      if (after.startsWith(before)) (have as Text).appendData(after.slice(before.length));
-      else (have as Text).data = after;
+    else if (have instanceof Text && want instanceof Text) {
+      if (have.data === want.data) return;
+      if (want.data.startsWith(have.data)) have.appendData(want.data.slice(have.data.length));
+      else have.data = want.data;
     } else if (have instanceof Element && want instanceof Element && have.nodeName === want.nodeName) {
       for (const attribute of Array.from(have.attributes)) if (!want.hasAttribute(attribute.name)) have.removeAttribute(attribute.name);
       for (const attribute of Array.from(want.attributes))

@@ -96,9 +96,10 @@ export function VirtualList<Item>({ items, keyOf, estimate, scroller, children, 
     firstKey.current = first;
     let changed = false;
     for (const child of Array.from(drawn.children)) {
-      const { key, index } = (child as HTMLElement).dataset;
+      if (!(child instanceof HTMLElement)) continue;
+      const { key, index } = child.dataset;
       if (key === undefined || index === undefined) continue;
-      const height = (child as HTMLElement).offsetHeight;
+      const height = child.offsetHeight;
       const guessed = sizes[Number(index)] ?? estimate;
       if (height === guessed) continue;
       heights.current.set(key, height);

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { RoomEvent } from "../../../room/room-event.ts";
 import { RoomStreamFrame } from "../../../room/room-stream-frame.ts";
 import { ApprovalAnswered, SessionMessageAccepted, SessionTranscript, SessionTranscriptPage, StopAnswer } from "../../../serve/session-api.ts";
 import { foldTranscriptLines, prependOlder } from "../../room-pages.ts";
@@ -16,8 +17,10 @@ const PAGE_MESSAGES = 100;
 
 const sessionPath = (session: string) => `/v1/sessions/${encodeURIComponent(session)}`;
 
+type Loaded = { state: RoomState; seq: number; before: string | null };
+
 /** The newest turns of the transcript folded into a new state; `seq` is the last event they hold, `before` the older ones' cursor. */
-async function loadTranscript(session: string): Promise<{ state: RoomState; seq: number; before: string | null }> {
+async function loadTranscript(session: string): Promise<Loaded> {
   const transcript = await getJson(`${sessionPath(session)}?limit=${PAGE_MESSAGES}`, SessionTranscript);
   const state = foldTranscriptLines(
     transcript.lines,
@@ -29,11 +32,57 @@ async function loadTranscript(session: string): Promise<{ state: RoomState; seq:
 }
 
 /**
- * A session's room as the page follows it: the newest turns of the transcript first, then the room's one stream from
- * the last event they hold (`?after=`); the browser's EventSource reconnects by itself with `Last-Event-ID`, so a lost
- * connection loses nothing, and a `reset` frame (the server no longer holds what was missed) reloads the transcript.
- * Every event is folded into one state; the view is drawn at most once a frame, whatever number of events came in it.
- * `loadOlder` reads the turns before those shown, a page at a time, as the person scrolls up.
+ * Follows a session: its newest turns first, then the room's one stream from the last event they hold (`?after=`);
+ * the browser's EventSource reconnects by itself with `Last-Event-ID`, so a lost connection loses nothing, and a
+ * `reset` frame (the server no longer holds what was missed) loads the turns again. Returns how to stop.
+ */
+function followSession(
+  session: string,
+  on: { loaded(loaded: Loaded): void; event(event: RoomEvent): void; connection(connection: Connection): void; problem(problem: string): void },
+): () => void {
+  let closed = false;
+  let source: EventSource | undefined;
+  let seq = 0;
+  const reload = async () => {
+    const loaded = await loadTranscript(session);
+    if (closed) return;
+    seq = loaded.seq;
+    on.loaded(loaded);
+  };
+  const open = () => {
+    source = new EventSource(`${sessionPath(session)}/events?after=${seq}`);
+    source.onopen = () => on.connection("live");
+    source.onerror = () => on.connection(source?.readyState === EventSource.CLOSED ? "failed" : "reconnecting");
+    source.onmessage = (message) => {
+      const parsed = RoomStreamFrame.safeParse(JSON.parse(message.data));
+      if (!parsed.success) return;
+      const frame = parsed.data;
+      if (frame.kind === "reset") reload().catch((error: unknown) => on.problem(String(error)));
+      else if (frame.seq > seq) {
+        seq = frame.seq;
+        on.event(frame.event);
+      }
+    };
+  };
+  on.connection("loading");
+  reload()
+    .then(() => {
+      if (!closed) open();
+    })
+    .catch((error: unknown) => {
+      on.connection("failed");
+      on.problem(error instanceof Error ? error.message : String(error));
+    });
+  return () => {
+    closed = true;
+    source?.close();
+  };
+}
+
+/**
+ * A session's room as the page follows it (`followSession`), every event folded into one state, the view drawn at
+ * most once a frame whatever number of events came in it. `loadOlder` reads the turns before those shown, a page at a
+ * time, as the person scrolls up.
  */
 export function useRoom(session: string | undefined) {
   const [state, setState] = useState<RoomState>(() => emptyRoomState());
@@ -47,10 +96,7 @@ export function useRoom(session: string | undefined) {
 
   useEffect(() => {
     if (session === undefined) return;
-    let closed = false;
-    let source: EventSource | undefined;
     let frame = 0;
-    let seq = 0;
     const redraw = () => {
       if (frame !== 0) return;
       frame = requestAnimationFrame(() => {
@@ -58,43 +104,20 @@ export function useRoom(session: string | undefined) {
         setRev((rev) => rev + 1);
       });
     };
-    const reload = async () => {
-      const loaded = await loadTranscript(session);
-      if (closed) return;
-      seq = loaded.seq;
-      current.current = loaded.state;
-      setState(loaded.state);
-      setOlder({ cursor: loaded.before, loading: false });
-    };
-    const open = () => {
-      source = new EventSource(`${sessionPath(session)}/events?after=${seq}`);
-      source.onopen = () => setConnection("live");
-      source.onerror = () => setConnection(source?.readyState === EventSource.CLOSED ? "failed" : "reconnecting");
-      source.onmessage = (message) => {
-        const parsed = RoomStreamFrame.safeParse(JSON.parse(message.data));
-        if (!parsed.success) return;
-        const frame = parsed.data;
-        if (frame.kind === "reset") {
-          reload().catch((error: unknown) => setProblem(String(error)));
-          return;
-        }
-        if (frame.seq <= seq) return;
-        seq = frame.seq;
-        if (applyRoomEvent(current.current, frame.event)) redraw();
-      };
-    };
-    setConnection("loading");
-    reload()
-      .then(() => {
-        if (!closed) open();
-      })
-      .catch((error: unknown) => {
-        setConnection("failed");
-        setProblem(error instanceof Error ? error.message : String(error));
-      });
+    const stop = followSession(session, {
+      loaded: (loaded) => {
+        current.current = loaded.state;
+        setState(loaded.state);
+        setOlder({ cursor: loaded.before, loading: false });
+      },
+      event: (event) => {
+        if (applyRoomEvent(current.current, event)) redraw();
+      },
+      connection: setConnection,
+      problem: setProblem,
+    });
     return () => {
-      closed = true;
-      source?.close();
+      stop();
       cancelAnimationFrame(frame);
     };
   }, [session]);
