@@ -50,6 +50,7 @@ export function toolUsage(checkoutDir: string, config: OrgConfig, now = Date.now
       successRate: entry.successRate ?? null,
       trust: entry.trust ?? null,
       lastCall: entry.lastCall ?? null,
+      promoted: promoted.includes(entry.tool),
       offeredTo: promoted.includes(entry.tool) ? offeredTo(config, promoted, entry.tool) : [],
       days: perDay(
         calls.filter((call) => call.tool === entry.tool),

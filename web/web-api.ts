@@ -47,6 +47,8 @@ export const ToolFigures = z.object({
   successRate: z.number().nullable(),
   trust: z.number().nullable(),
   lastCall: z.string().nullable(),
+  /** Whether it is promoted now (a tool rolled back keeps its calls). */
+  promoted: z.boolean(),
   /** The personas it is offered to now, with their policy for it (`ask`: the person approves each call). */
   offeredTo: z.array(z.object({ persona: z.string(), policy: z.enum(["allow", "ask"]) })),
   /** The last 14 days, oldest first. */

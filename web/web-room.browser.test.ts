@@ -124,12 +124,38 @@ describe("org web in Chromium", () => {
     await page.screenshot({ path: join(screenshotsDir(), "room.png") });
   }, 120_000);
 
+  test("on a phone (390 × 844) the room fits: the lanes stacked, the message box and Send on screen, no view scrolls sideways", async () => {
+    const phone = await room.open({ width: 390, height: 844 });
+    try {
+      await phone.page.getByRole("region", { name: "agent" }).waitFor();
+      for (const control of [phone.page.getByRole("textbox", { name: "Message" }), phone.page.getByRole("button", { name: "Send" })]) {
+        const box = await control.boundingBox();
+        expect(box).not.toBeNull();
+        expect((box?.y ?? 0) + (box?.height ?? 0)).toBeLessThanOrEqual(844);
+        expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(390);
+      }
+      await phone.page.screenshot({ path: join(screenshotsDir(), "room-phone.png") });
+      for (const name of ["Room", "Changes", "Tools", "Candidates", "Growth", "Supervisor", "Memory"]) {
+        await phone.page.getByRole("navigation").getByRole("link", { name, exact: true }).click();
+        await phone.page.getByRole("heading", { name, level: 1 }).waitFor();
+        const widths = (await phone.page.evaluate("({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })")) as {
+          scroll: number;
+          client: number;
+        };
+        expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+      }
+    } finally {
+      await phone.context.close();
+    }
+  }, 60_000);
+
   test("approvals: Approve, Deny and Always in the lane; one answered over HTTP leaves the page; Always asks no more", async () => {
     await send("@agent list the lines please");
     const approve = lane("agent").getByRole("button", { name: "Approve" });
     await approve.waitFor({ timeout: 30_000 });
     // The room offers always (as the terminal's [a]lways): the page shows what the question offers.
     for (const name of ["Deny", "Always"]) expect(await lane("agent").getByRole("button", { name }).isVisible()).toBe(true);
+    await page.screenshot({ path: join(screenshotsDir(), "approval.png") });
     await approve.click();
     await waitUntil("the reply after the tool", async () => (await laneText("agent")).includes("The command printed twelve lines."), 60_000);
     const text = await laneText("agent");
@@ -312,31 +338,6 @@ describe("org web in Chromium", () => {
       await evil.stop(true);
     }
     expect(await laneText("agent")).not.toContain("from elsewhere");
-  }, 60_000);
-
-  test("on a phone (390 × 844) the room fits: the lanes stacked, the message box and Send on screen, no view scrolls sideways", async () => {
-    const phone = await room.open({ width: 390, height: 844 });
-    try {
-      await phone.page.getByRole("region", { name: "agent" }).waitFor();
-      for (const control of [phone.page.getByRole("textbox", { name: "Message" }), phone.page.getByRole("button", { name: "Send" })]) {
-        const box = await control.boundingBox();
-        expect(box).not.toBeNull();
-        expect((box?.y ?? 0) + (box?.height ?? 0)).toBeLessThanOrEqual(844);
-        expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(390);
-      }
-      await phone.page.screenshot({ path: join(screenshotsDir(), "room-phone.png") });
-      for (const name of ["Room", "Changes", "Tools", "Candidates", "Growth", "Supervisor", "Memory"]) {
-        await phone.page.getByRole("navigation").getByRole("link", { name, exact: true }).click();
-        await phone.page.getByRole("heading", { name, level: 1 }).waitFor();
-        const widths = (await phone.page.evaluate("({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })")) as {
-          scroll: number;
-          client: number;
-        };
-        expect(widths.scroll).toBeLessThanOrEqual(widths.client);
-      }
-    } finally {
-      await phone.context.close();
-    }
   }, 60_000);
 
   test("the login token never reaches the log", async () => {

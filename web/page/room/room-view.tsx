@@ -9,9 +9,11 @@ import { VirtualList } from "../virtual-list.tsx";
 import { ReplyBody } from "./reply-view.tsx";
 import type { useRoom } from "./use-room.ts";
 
-/** The session the page shows: `?session=` in the address, else the newest one, else a new one. */
+/** The session the page shows: `?session=` in the address, else the newest one (the page names it), else a new one. */
 export function useSession(): [string | undefined, (id: string) => void, string | undefined] {
-  const [session, setSession] = useState<string | undefined>(() => new URLSearchParams(location.search).get("session") ?? undefined);
+  const [session, setSession] = useState<string | undefined>(
+    () => new URLSearchParams(location.search).get("session") ?? document.querySelector('meta[name="org-newest-session"]')?.getAttribute("content") ?? undefined,
+  );
   const [problem, setProblem] = useState<string | undefined>(undefined);
   const choose = (id: string) => {
     const url = new URL(location.href);
@@ -20,12 +22,12 @@ export function useSession(): [string | undefined, (id: string) => void, string 
     setSession(id);
   };
   useEffect(() => {
-    if (session !== undefined) return;
-    (async () => {
-      const listed = await getJson("/v1/sessions?limit=1", SessionList);
-      const newest = listed.sessions[0]?.id;
-      choose(newest ?? (await postJson("/v1/sessions", {}, SessionCreated)).session);
-    })().catch((error: unknown) => setProblem(error instanceof Error ? error.message : String(error)));
+    if (session === undefined)
+      postJson("/v1/sessions", {}, SessionCreated).then(
+        (created) => choose(created.session),
+        (error: unknown) => setProblem(error instanceof Error ? error.message : String(error)),
+      );
+    else if (new URLSearchParams(location.search).get("session") !== session) choose(session);
   }, [session]);
   return [session, choose, problem];
 }
