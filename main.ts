@@ -1,11 +1,7 @@
 #!/usr/bin/env bun
 import { UsageError, UserFacingError } from "./cli/command.ts";
-import { reportFailure } from "./cli/report-failure.ts";
-import { environmentSettings } from "./config/environment.ts";
 import { startedIsolated } from "./config/org-bun-command.ts";
 import { orgVersion } from "./config/version.ts";
-import { LAUNCHER } from "./cli/org-invocation.ts";
-import { sanitizeForTerminal } from "./security/terminal-sanitizer.ts";
 import { commands } from "./cli/command-table.ts";
 
 function mainHelp(): string {
@@ -23,13 +19,14 @@ function mainHelp(): string {
     "  -h, --help     show this help, or a command's help after its name ('help chat' works too)",
     "  -v, --version  print the version",
     "",
-    "Environment: OLLAMA_BASE (default http://127.0.0.1:11434), OLLAMA_MODEL, ORG_SANDBOX=off (unsafe; serve also needs --unsafe-no-sandbox), ORG_API_TOKEN (serve), NO_COLOR.",
+    "Environment: OLLAMA_BASE (default http://127.0.0.1:11434), OLLAMA_MODEL, ORG_SANDBOX=off (unsafe; serve also needs --unsafe-no-sandbox), ORG_API_TOKEN (serve), ORG_HOME (where your confirmations live; default ~/.config/org), NO_COLOR.",
     "Run 'org <command> --help' for a command's options.",
   ].join("\n");
 }
 
 async function main(argv: string[]): Promise<number> {
   if (!startedIsolated()) {
+    const { LAUNCHER } = await import("./cli/org-invocation.ts");
     throw new UserFacingError(
       `started as 'bun main.ts' in ${process.cwd()}, so bun may have read that directory's .env and bunfig.toml, which org never takes settings from. Start org with ${LAUNCHER} (or 'org' after 'npm link' in the checkout).`,
     );
@@ -59,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   // A mistyped setting is reported before anything runs, not halfway through a session (help still shows).
-  environmentSettings();
+  (await import("./config/environment.ts")).environmentSettings();
   const controller = new AbortController();
   // SIGINT and SIGTERM cancel the command: its sandboxes are killed and its folders and worktrees removed on the
   // way out. Should that take past STOP_GRACE_MS, or a second signal come, org exits anyway (bwrap dies with it).
@@ -84,10 +81,12 @@ async function main(argv: string[]): Promise<number> {
 const STOP_GRACE_MS = 1_500;
 const WINDS_DOWN = new Set(["promote", "rollback", "instance"]);
 
-// The one place that catches everything and decides the exit code.
+// The one place that catches everything and decides the exit code. What reports a failure loads only for one: `org
+// --help` is a dozen modules, and these were half of them.
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
+  const [{ reportFailure }, { sanitizeForTerminal }] = await Promise.all([import("./cli/report-failure.ts"), import("./security/terminal-sanitizer.ts")]);
   const failure = reportFailure(error);
   // Messages quote configs, servers and models: they pass the terminal sanitizer like everything else.
   process.stderr.write(sanitizeForTerminal(failure.text));

@@ -12,6 +12,13 @@ export const MANIFEST_ENTRY = "manifest.json";
 export const REPO_STATE_PREFIX = "repo/.org/";
 /** Where the workspace's `.org/` state goes when the workspace is not the checkout. */
 export const WORKSPACE_STATE_PREFIX = "workspace/.org/";
+/** The workspace's org.config.json as it was (restored into the workspace, where it waits for `org config trust` as any repository's would). */
+export const CONFIG_ENTRY = "workspace/org.config.json";
+/**
+ * The workspace's MCP confirmations, under its state prefix: sealed with the key of the user whose org took the backup
+ * (`config/trust-store.ts`), which stays behind, so a restore believes only those this user's org sealed.
+ */
+export const CARRIED_TRUST_FILE = "mcp-trust.json";
 
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const ObjectId = z.string().regex(OBJECT_ID_PATTERN);
@@ -32,7 +39,7 @@ export const BackupManifest = z.strictObject({
   workspace: z.strictObject({
     path: z.string(),
     same: z.boolean(),
-    /** Where its `.org/mcp-trust.json` confirmations were made (`mcp-client/mcp-trust.ts`'s `trustPlace`); absent in older backups. */
+    /** Where an older org recorded the workspace's MCP confirmations were made; read by nothing now (confirmations are sealed, `CARRIED_TRUST_FILE`). */
     trustPlace: z.strictObject({ workspace: z.string().max(4096), stateFolder: z.string().max(200) }).optional(),
   }),
   /** The interrupted promote or rollback the journal held when the refs were read (finished by the next one after a restore). */

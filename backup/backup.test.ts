@@ -1,20 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { Database } from "bun:sqlite";
 import { followPromotion } from "../git/fitness-baseline.ts";
 import { EMPTY_CURSOR, readGrowState, writeGrowState } from "../grow/grow-state.ts";
 import { noticeNeeds } from "../grow/notice-needs.ts";
 import { MemoryStore } from "../memory/memory-store.ts";
-import { ownedTempDir } from "../security/owned-temp-dir.ts";
+import { ensureOrgDir } from "../security/private-state.ts";
+import { killedRestore } from "../testing/killed-restore.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY } from "./backup-manifest.ts";
 import { applyRetention, keptBackups, listBackups } from "./backup-retention.ts";
 import { BadBackupError } from "./check-backup.ts";
 import { RestoreError, restoreBackup } from "./restore-backup.ts";
+import { beginRestoreRecord } from "./restore-record.ts";
 import { takeBackup } from "./take-backup.ts";
 import { readTar } from "./tar-reader.ts";
 import { TarWriter } from "./tar-writer.ts";
@@ -62,6 +64,7 @@ beforeAll(async () => {
   mkdirSync(join(org, "worktrees", "left-out"), { recursive: true, mode: 0o700 });
   writeFileSync(join(org, "sessions", `${session}.jsonl`), sessionLine("we need a tool that converts celsius to fahrenheit"));
   writeFileSync(join(org, "changes", "c1.json"), '{"change":"marker-c1"}\n');
+  // An older org's MCP confirmations in the workspace: believed by nothing now, and left out of backups.
   writeFileSync(join(org, "mcp-trust.json"), '{"version":1,"servers":{}}\n');
   writeFileSync(join(org, "grow.lock"), '{"pid":1}\n');
   writeFileSync(join(org, "worktrees", "left-out", "x"), "not backed up\n");
@@ -89,7 +92,6 @@ describe("org backup, verify and restore", () => {
       expect.arrayContaining([
         `repo/.org/sessions/${session}.jsonl`,
         "repo/.org/changes/c1.json",
-        "repo/.org/mcp-trust.json",
         "repo/.org/fitness/baseline.json",
         "repo/.org/fitness/gate.key",
         "repo/.org/grow/proposals.json",
@@ -97,6 +99,7 @@ describe("org backup, verify and restore", () => {
       ]),
     );
     expect(names.some((name) => name.includes("worktrees") || name.endsWith(".lock") || name.endsWith("-wal"))).toBe(false);
+    expect(names).not.toContain("repo/.org/mcp-trust.json");
     expect(verified.refs).toBe(5);
     expect(Object.keys(verified.manifest.repo.refs).sort()).toEqual([
       "refs/heads/cand/20261123T101500Z",
@@ -115,10 +118,11 @@ describe("org backup, verify and restore", () => {
     expect(refs(to)).toBe(refs(repo.dir));
     expect(gitSync(to, ["status", "--porcelain", "--untracked-files=all"])).toBe("");
     expect(gitSync(to, ["symbolic-ref", "HEAD"]).trim()).toBe("refs/heads/main");
-    for (const file of [`sessions/${session}.jsonl`, "changes/c1.json", "mcp-trust.json", "fitness/baseline.json", "fitness/gate.key"]) {
+    for (const file of [`sessions/${session}.jsonl`, "changes/c1.json", "fitness/baseline.json", "fitness/gate.key"]) {
       expect(readFileSync(join(to, ".org", file), "utf8")).toBe(readFileSync(join(repo.dir, ".org", file), "utf8"));
     }
     expect(existsSync(join(to, ".org", "grow.lock"))).toBe(false);
+    expect(existsSync(join(to, ".org", "mcp-trust.json"))).toBe(false);
     const memory = new Database(join(to, ".org", "memory", "memory.sqlite"), { readonly: true });
     expect(memory.query("PRAGMA quick_check").get()).toEqual({ quick_check: "ok" });
     memory.close();
@@ -140,31 +144,22 @@ describe("org backup, verify and restore", () => {
 
   test("a restore killed with kill -9 half-way leaves what a rerun clears, saying so; a live restore's folder is refused", async () => {
     const to = join(scratch, "interrupted");
-    const script = join(scratch, "killed-restore.ts");
-    // The restore kills itself the moment it starts building the checkout: the state is written, the checkout not.
-    writeFileSync(
-      script,
-      `import { restoreBackup } from ${JSON.stringify(join(import.meta.dir, "restore-backup.ts"))};
-const [file, to] = process.argv.slice(2);
-await restoreBackup({ file, to, onProgress: (line) => { if (line.startsWith("building the checkout")) process.kill(process.pid, "SIGKILL"); } });
-`,
-    );
-    const child = Bun.spawn([process.execPath, script, backupPath, to], { stdout: "ignore", stderr: "inherit", timeout: 60_000 });
-    expect(await child.exited).not.toBe(0);
-    expect(child.signalCode).toBe("SIGKILL");
-    const left = readdirSync(to);
-    expect(left).toEqual(expect.arrayContaining([".org", expect.stringMatching(new RegExp(`^org-restore-${child.pid}-\\d+-\\w{6}$`))]));
+    const pid = await killedRestore(backupPath, to, scratch);
+    // The state is written, the checkout not: its record (in .org/, written first) lists what it made.
+    expect(readdirSync(to)).toEqual([".org"]);
+    expect(readdirSync(join(to, ".org"))).toEqual(expect.arrayContaining(["restore-record.json", "restore.bundle", "sessions"]));
     const said: string[] = [];
     const outcome = await restoreBackup({ file: backupPath, to, onProgress: (line) => said.push(line) });
-    expect(said).toContain(`cleared ${to}: a restore there (pid ${child.pid}) was interrupted and is gone; ${left.length} entries it wrote removed`);
+    expect(said).toContain(`cleared ${to}: a restore there (pid ${pid}) was interrupted and is gone; 1 entries it wrote removed`);
     expect(refs(outcome.checkoutDir)).toBe(refs(repo.dir));
     expect(gitSync(to, ["status", "--porcelain", "--untracked-files=all"])).toBe("");
-    // A restore under way in a folder (its staging folder's owner alive: this process) is never cleared.
+    // A restore under way in a folder (its record's owner alive: this process) is never cleared.
     const busy = join(scratch, "busy");
     mkdirSync(busy);
-    const staging = ownedTempDir("restore", busy);
+    ensureOrgDir(busy);
+    expect(beginRestoreRecord(busy, [".git"])).toBeDefined();
     await expect(restoreBackup({ file: backupPath, to: busy })).rejects.toThrow(`is being restored into by another org restore (pid ${process.pid})`);
-    expect(readdirSync(busy)).toEqual([basename(staging)]);
+    expect(readdirSync(busy)).toEqual([".org"]);
   }, 90_000);
 
   test("an altered entry and a cut-short file fail verify and restore, naming the entry, and leave --to as it was", async () => {
@@ -345,8 +340,8 @@ for (let index = 0; !existsSync(stop) && index < 5000; index += 1) {
   }, 60_000);
 });
 
-test("a restore's temporary bundle folder is gone and the checkout's .org/ is ignored by git", () => {
+test("a restore's bundle and record are gone and the checkout's .org/ is ignored by git", () => {
   const to = join(scratch, "restored");
-  expect(readdirSync(to).filter((name) => name.startsWith("org-restore-"))).toEqual([]);
+  expect(readdirSync(join(to, ".org")).filter((name) => name.startsWith("restore"))).toEqual([]);
   expect(lstatSync(join(to, ".org", ".gitignore")).isFile()).toBe(true);
 });

@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { statSync, writeSync } from "node:fs";
 import { z } from "zod";
 import { ORG_DIR } from "../config/workspace-paths.ts";
-import { BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
+import { BackupManifest, BUNDLE_ENTRY, CONFIG_ENTRY, MANIFEST_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
+import { RESTORE_BUNDLE, RESTORE_CONFIG, RESTORE_RECORD } from "./restore-record.ts";
 import { readTar, type TarEntry } from "./tar-reader.ts";
 import { TarError } from "./tar-header.ts";
 
@@ -12,16 +13,22 @@ export class BadBackupError extends Error {
   readonly userFacing = true;
 }
 
+/** A backup holds more than there is room to write: the message says how much, where, and what to do. */
+export class NoRoomError extends Error {
+  override name = "NoRoomError";
+  readonly userFacing = true;
+}
+
 const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 // A segment of an entry's path: no NUL or control character, not "." or "..", no slash, at most 255 bytes.
 const SEGMENT = /^(?!\.{1,2}$)[^\0-\x1f\x7f/]{1,255}$/;
 
 /**
- * Whether `name` is a path a backup may hold: the bundle, the manifest, or a file under `repo/.org/` or
- * `workspace/.org/`, relative, every segment plain (no `..`, no empty or `.` segment, no control character).
+ * Whether `name` is a path a backup may hold: the bundle, the manifest, the workspace's config, or a file under
+ * `repo/.org/` or `workspace/.org/`, relative, every segment plain (no `..`, no empty or `.` segment, no control character).
  */
 export function isBackupEntryName(name: string): boolean {
-  if (name === BUNDLE_ENTRY || name === MANIFEST_ENTRY) return true;
+  if (name === BUNDLE_ENTRY || name === MANIFEST_ENTRY || name === CONFIG_ENTRY) return true;
   const prefix = [REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX].find((candidate) => name.startsWith(candidate));
   if (prefix === undefined || name.length > 4096) return false;
   return name
@@ -30,9 +37,28 @@ export function isBackupEntryName(name: string): boolean {
     .every((segment) => SEGMENT.test(segment));
 }
 
+/** The folders on the way to the bundle and the state prefixes: `git`, `repo`, `repo/.org`, `workspace`, `workspace/.org`. */
+const FOLDERS_ON_THE_WAY = new Set(
+  [BUNDLE_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX].flatMap((path) => {
+    const parts = path.split("/").filter(Boolean);
+    return parts.slice(0, path.endsWith("/") ? parts.length : -1).map((_, index) => parts.slice(0, index + 1).join("/"));
+  }),
+);
+
+/**
+ * Whether `name` is a folder a backup may hold (as its entry names it, with or without the trailing `/`): a folder on the
+ * way to a path it holds, or under `repo/.org/` or `workspace/.org/`, every segment plain.
+ */
+export function isBackupFolderName(name: string): boolean {
+  const folder = name.endsWith("/") ? name.slice(0, -1) : name;
+  if (FOLDERS_ON_THE_WAY.has(folder)) return true;
+  return [REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX].some((prefix) => folder.startsWith(prefix)) && isBackupEntryName(folder);
+}
+
 /**
  * Where a restore puts a state entry, relative to its `--to` folder: `.org/…` when the checkout and the workspace were
- * one folder, else `checkout/.org/…` and `workspace/.org/…`. Undefined for the bundle and the manifest.
+ * one folder, else `checkout/.org/…` and `workspace/.org/…`. Undefined for the bundle, the manifest and the config
+ * (a restore keeps those apart until the checkout is built).
  */
 export function restoredPlace(name: string, same: boolean): string | undefined {
   if (name.startsWith(REPO_STATE_PREFIX)) return `${same ? "" : "checkout/"}${ORG_DIR}/${name.slice(REPO_STATE_PREFIX.length)}`;
@@ -40,8 +66,8 @@ export function restoredPlace(name: string, same: boolean): string | undefined {
   return undefined;
 }
 
-/** What a restore makes itself in each `.org/` folder, which no entry may be. */
-const MADE_BY_RESTORE = [".gitignore"];
+/** What a restore makes itself in each `.org/` folder (its record and the bundle it checks out, while it runs), which no entry may be. */
+const MADE_BY_RESTORE = [".gitignore", RESTORE_RECORD, RESTORE_BUNDLE, RESTORE_CONFIG];
 
 /**
  * The first entry a restore could not write where it goes: a place another entry takes too (the same file under both
@@ -92,29 +118,57 @@ export function writeEntryTo(entry: TarEntry, fd: number): Promise<{ size: numbe
   });
 }
 
+/** How a pass over a backup reads it (`checkBackup`). */
+export type CheckOptions = {
+  /** Sees each file entry's bytes as they are read (a restore writes them), before they are known to be right. */
+  onFile?: (name: string, entry: TarEntry) => Promise<{ size: number; sha256: string }>;
+  /**
+   * The manifest an earlier pass read: each entry must be one it lists, with the size it gives, before a byte of it is
+   * read (the file may have been swapped since), so no more is written than it says.
+   */
+  manifest?: BackupManifest;
+  /**
+   * What the entries may hold in all, by the sizes their headers give: past it the pass stops before reading the entry
+   * that crosses it (a gzip bomb is stopped as it is read), throwing NoRoomError with `refusal`'s message.
+   */
+  room?: { bytes: number; refusal: (needed: number) => string };
+};
+
 /**
  * Reads a backup through once: every entry is a file or folder with a name a backup may hold, none twice; the manifest
  * (the last entry) parses; every entry it lists is there with its size and SHA-256; nothing else is. Throws
- * BadBackupError naming the first entry that is wrong, or saying where the archive is cut short. `onFile` sees each
- * file entry's bytes as they are read (a restore writes them), before they are known to be right.
+ * BadBackupError naming the first entry that is wrong, or saying where the archive is cut short; NoRoomError past
+ * `room`.
  */
-export async function checkBackup(
-  path: string,
-  onFile?: (name: string, entry: TarEntry) => Promise<{ size: number; sha256: string }>,
-): Promise<BackupManifest> {
+export async function checkBackup(path: string, options: CheckOptions = {}): Promise<BackupManifest> {
   if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw new BadBackupError(`there is no backup file at ${path}`);
   const seen = new Map<string, { size: number; sha256: string }>();
+  const expected = options.manifest ? new Map(options.manifest.entries.map((entry) => [entry.name, entry.size])) : undefined;
+  let declared = 0;
   let manifestText: string | undefined;
   try {
     for await (const entry of readTar(path)) {
       if (manifestText !== undefined)
         throw new BadBackupError(`${path}: the entry ${shownName(entry.name)} comes after the manifest, which is the last entry of a backup`);
-      if (entry.type === "directory") continue;
+      if (entry.type === "directory") {
+        // Nothing is made of a folder entry, but a name no backup holds says the archive is not one org wrote.
+        if (!isBackupFolderName(entry.name))
+          throw new BadBackupError(
+            `${path}: the folder entry ${shownName(entry.name)} is no path a backup holds (only folders under ${REPO_STATE_PREFIX} and ${WORKSPACE_STATE_PREFIX}, without '..')`,
+          );
+        continue;
+      }
       if (!isBackupEntryName(entry.name))
         throw new BadBackupError(
-          `${path}: the entry ${shownName(entry.name)} is no path a backup holds (only the bundle, the manifest and files under ${REPO_STATE_PREFIX} and ${WORKSPACE_STATE_PREFIX}, without '..')`,
+          `${path}: the entry ${shownName(entry.name)} is no path a backup holds (only the bundle, the manifest, ${CONFIG_ENTRY} and files under ${REPO_STATE_PREFIX} and ${WORKSPACE_STATE_PREFIX}, without '..')`,
         );
       if (seen.has(entry.name)) throw new BadBackupError(`${path}: the entry ${shownName(entry.name)} is there twice`);
+      if (expected && entry.name !== MANIFEST_ENTRY && expected.get(entry.name) !== entry.size)
+        throw new BadBackupError(
+          `${path}: the entry ${shownName(entry.name)} ${expected.has(entry.name) ? `holds ${entry.size} bytes, the manifest says ${expected.get(entry.name)}` : "is not in the manifest"}: the file changed since it was checked`,
+        );
+      declared += entry.size;
+      if (options.room && declared > options.room.bytes) throw new NoRoomError(options.room.refusal(declared));
       if (entry.name === MANIFEST_ENTRY) {
         if (entry.size > MAX_MANIFEST_BYTES) throw new BadBackupError(`${path}: its manifest is larger than any org writes`);
         const parts: Buffer[] = [];
@@ -124,7 +178,7 @@ export async function checkBackup(
         manifestText = Buffer.concat(parts).toString("utf8");
         continue;
       }
-      seen.set(entry.name, onFile ? await onFile(entry.name, entry) : await hashEntry(entry));
+      seen.set(entry.name, options.onFile ? await options.onFile(entry.name, entry) : await hashEntry(entry));
     }
   } catch (error) {
     if (error instanceof TarError) throw new BadBackupError(error.message);

@@ -31,7 +31,9 @@ beforeAll(async () => {
   mkdirSync(join(repo.dir, "mcp"));
   for (const name of ["kept", "changed"])
     writeFileSync(join(repo.dir, "mcp", `${name}.sh`), `exec ${JSON.stringify(process.execPath)} ${JSON.stringify(EVERYTHING)} stdio\n`);
-  const server = (name: string) => ({ command: "/bin/sh", args: [`mcp/${name}.sh`] });
+  // kept runs from outside the workspace: one started from it can load every code file of it, changed.sh included.
+  const server = (name: string) =>
+    name === "kept" ? { command: process.execPath, args: [EVERYTHING, "stdio"] } : { command: "/bin/sh", args: [`mcp/${name}.sh`] };
   writeFileSync(
     join(repo.dir, "org.config.json"),
     `${JSON.stringify({ personas: [{ name: "agent", kind: "agent" }], mcpServers: { kept: server("kept"), changed: server("changed") } }, null, 2)}\n`,

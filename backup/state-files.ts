@@ -8,6 +8,8 @@ import { join } from "node:path";
 
 /** Folders under `.org/` left out, as paths relative to it. */
 const LEFT_OUT_DIRS = new Set(["worktrees", "registry", "toolsmith", "scratch", "backups", "grow/instances", "supervisor/tmp"]);
+/** Files at the top of `.org/` left out: an older org's MCP confirmations (a backup carries the user's sealed ones in their place). */
+const LEFT_OUT_TOP_FILES = new Set(["mcp-trust.json"]);
 /** Files left out wherever they are: locks, temporary and partial files, SQLite's -wal, -shm and -journal. */
 const LEFT_OUT_FILE = /(\.lock|\.tmp|\.partial|-wal|-shm|-journal|\.compacting|\.stale-\d+-\d+|\.damaged-[\w.-]+)$/;
 const SQLITE_NAME = /\.(sqlite3?|db)$/;
@@ -48,7 +50,7 @@ export function stateFiles(orgDir: string, held: ReadonlySet<string> = new Set()
       const path = relative === "" ? entry.name : `${relative}/${entry.name}`;
       if (entry.isDirectory()) {
         if (!LEFT_OUT_DIRS.has(path)) walk(path);
-      } else if (entry.isFile() && !LEFT_OUT_FILE.test(entry.name) && path !== ".gitignore") {
+      } else if (entry.isFile() && !LEFT_OUT_FILE.test(entry.name) && path !== ".gitignore" && !LEFT_OUT_TOP_FILES.has(path)) {
         const full = join(orgDir, path);
         found.push({ relative: path, path: full, kind: held.has(full) || (SQLITE_NAME.test(entry.name) && isSqlite(full)) ? "sqlite" : "file" });
       }

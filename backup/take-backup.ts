@@ -4,15 +4,23 @@ import { errorCode } from "../concurrency/error-code.ts";
 import { join, resolve } from "node:path";
 import { sleep } from "../concurrency/sleep.ts";
 import { orgVersion } from "../config/version.ts";
-import { ORG_DIR } from "../config/workspace-paths.ts";
+import { CONFIG_FILE_NAME, ORG_DIR } from "../config/workspace-paths.ts";
 import { BundleError, bundleRefs, listRefs } from "../git/bundle.ts";
 import { PromotionBlockedError, PromotionJournal } from "../git/journal.ts";
 import { utcSecondStamp } from "../git/ref-names.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { trustPlace } from "../mcp-client/mcp-trust.ts";
+import { carriedTrust } from "../mcp-client/mcp-trust.ts";
 import { ownedTempDir } from "../security/owned-temp-dir.ts";
 import { ensurePrivateDir, preparePrivateDatabase } from "../security/private-state.ts";
-import { type BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
+import {
+  type BackupManifest,
+  BUNDLE_ENTRY,
+  CARRIED_TRUST_FILE,
+  CONFIG_ENTRY,
+  MANIFEST_ENTRY,
+  REPO_STATE_PREFIX,
+  WORKSPACE_STATE_PREFIX,
+} from "./backup-manifest.ts";
 import { stateFiles } from "./state-files.ts";
 import { SourceChangedError, TarWriter } from "./tar-writer.ts";
 
@@ -167,6 +175,20 @@ async function addState(
   }
 }
 
+/**
+ * The workspace's org.config.json as it is (a restored workspace keeps its settings, each guarded one waiting for `org
+ * config trust` there), and its MCP confirmations sealed with the user's key (which stays behind).
+ */
+async function addWorkspaceSettings(writer: TarWriter, workspaceDir: string, same: boolean, manifest: Pick<BackupManifest, "entries">) {
+  const config = await writer.addFile(CONFIG_ENTRY, join(workspaceDir, CONFIG_FILE_NAME));
+  if (config) manifest.entries.push(config);
+  const carried = carriedTrust(workspaceDir);
+  if (Object.keys(carried.records).length > 0)
+    manifest.entries.push(
+      await writer.addBytes(`${same ? REPO_STATE_PREFIX : WORKSPACE_STATE_PREFIX}${CARRIED_TRUST_FILE}`, `${JSON.stringify(carried, null, 2)}\n`),
+    );
+}
+
 /** A name for a new backup taken at `now`: the UTC second, with `-2`, `-3`… after the first `tries` are taken. */
 function backupName(now: Date, index: number): string {
   return `org-backup-${utcSecondStamp(now)}${index === 1 ? "" : `-${index}`}.tar.gz`;
@@ -211,8 +233,7 @@ export async function takeBackup(request: BackupRequest): Promise<BackupOutcome>
       takenAt: now.toISOString(),
       org: orgVersion(),
       repo: { path: resolve(request.repoDir), main: snapshot.main, refs: Object.fromEntries(snapshot.refs) },
-      // Where the workspace's MCP confirmations were made, so a restore can bind them to where it restores them.
-      workspace: { path: resolve(request.workspaceDir), same, trustPlace: trustPlace(request.workspaceDir) },
+      workspace: { path: resolve(request.workspaceDir), same },
       ...(snapshot.entry ? { journal: snapshot.entry } : {}),
       entries: [],
       skipped: [],
@@ -225,6 +246,7 @@ export async function takeBackup(request: BackupRequest): Promise<BackupOutcome>
     const held = request.held ?? new Map();
     await addState(writer, join(request.repoDir, ORG_DIR), REPO_STATE_PREFIX, scratch, manifest, held);
     if (!same) await addState(writer, join(request.workspaceDir, ORG_DIR), WORKSPACE_STATE_PREFIX, scratch, manifest, held);
+    await addWorkspaceSettings(writer, request.workspaceDir, same, manifest);
     request.signal?.throwIfAborted();
     await writer.addBytes(MANIFEST_ENTRY, `${JSON.stringify(manifest, null, 2)}\n`);
     await writer.finish();

@@ -2,6 +2,11 @@ import { createReadStream } from "node:fs";
 import { createGunzip } from "node:zlib";
 import { BLOCK, padding, parseHeader, parsePax, TarError } from "./tar-header.ts";
 
+/** Bytes of one pax header read at most (its records name a path and a size). */
+const MAX_PAX_BYTES = 1024 * 1024;
+/** Zeros read after the end-of-archive blocks at most: a tar writer pads to its record size (10 KiB for GNU tar). */
+const MAX_TRAILING_BYTES = 1024 * 1024;
+
 /** One entry of an archive: a regular file or a folder; what `chunks` leaves unread is skipped before the next entry. */
 export type TarEntry = { name: string; type: "file" | "directory"; size: number; mode: number; chunks(): AsyncGenerator<Buffer> };
 
@@ -88,6 +93,9 @@ export async function* readTar(path: string): AsyncGenerator<TarEntry> {
       return;
     }
     if (header.type === "pax" || header.type === "pax-global") {
+      // Read into memory whole: bounded, as no header org writes comes near it.
+      if (header.size > MAX_PAX_BYTES)
+        throw new TarError(`${path} has a pax header of ${header.size} bytes ${where}, more than the ${MAX_PAX_BYTES} any archive org writes holds`);
       const body = await reader.exact(header.size + padding(header.size));
       if (body.length < header.size) throw new TarError(`${path} is cut short in a pax header ${where}`);
       if (header.type === "pax") pax = parsePax(body.subarray(0, header.size), where);
@@ -113,8 +121,15 @@ async function endOfArchive(reader: ByteReader, path: string, where: string): Pr
   try {
     const second = await reader.exact(BLOCK);
     if (second.length < BLOCK) throw new TarError(`${path} is cut short in its end-of-archive blocks, ${where}`);
+    let trailing = 0;
     for (let rest = second; rest.length > 0; rest = await reader.some(1024 * 1024)) {
       if (!rest.every((byte) => byte === 0)) throw new TarError(`${path} has data after its end-of-archive blocks, ${where}; it is not an archive org wrote`);
+      // A stream of zeros with no end (a gzip bomb after the last entry) is stopped as it is read.
+      trailing += rest.length;
+      if (trailing > MAX_TRAILING_BYTES)
+        throw new TarError(
+          `${path} goes on for more than ${MAX_TRAILING_BYTES} bytes after its end-of-archive blocks, ${where}; it is not an archive org wrote`,
+        );
     }
   } catch (error) {
     if (!(error instanceof TarError) || error.message.includes(where)) throw error;

@@ -16,14 +16,18 @@ export class SourceChangedError extends Error {
 }
 
 /**
- * A gzipped tar written as it goes, to a file opened with O_EXCL (0600): entries are streamed from disk in 1 MiB
- * chunks, each hashed (SHA-256) while written, so a backup of any size needs little memory.
+ * A gzipped tar written as it goes, to a file opened with O_EXCL (0600): entries are streamed from disk, each hashed
+ * (SHA-256) while written, so a backup of any size needs little memory. Headers, contents and paddings are gathered in
+ * a 1 MiB batch, files read straight into it, and gzip takes whole batches: a write to the stream per header, body
+ * and padding (three per file, 30 000 for a backup of 10 000 sessions) cost more than compressing them.
  */
 export class TarWriter {
   readonly #gzip: Gzip;
   readonly #file: WriteStream;
   readonly #closed: Promise<void>;
   #failure: Error | undefined;
+  #batch = Buffer.allocUnsafe(CHUNK);
+  #used = 0;
 
   constructor(path: string, level = 6) {
     this.#file = createWriteStream(path, { flags: "wx", mode: 0o600 });
@@ -40,9 +44,38 @@ export class TarWriter {
     });
   }
 
-  async #write(chunk: Buffer): Promise<void> {
+  /** Hands the batch to gzip (a new one is begun: the stream keeps what it was given until it has read it). */
+  async #flush(): Promise<void> {
     if (this.#failure) throw this.#failure;
-    if (!this.#gzip.write(chunk)) await new Promise<void>((resolve) => this.#gzip.once("drain", resolve));
+    if (this.#used === 0) return;
+    const full = this.#batch.subarray(0, this.#used);
+    this.#batch = Buffer.allocUnsafe(CHUNK);
+    this.#used = 0;
+    if (!this.#gzip.write(full)) await new Promise<void>((resolve) => this.#gzip.once("drain", resolve));
+  }
+
+  /** Room for `bytes` more in the batch, flushed first when it has less; returns how much room there is (at most `bytes`). */
+  async #room(bytes: number): Promise<number> {
+    if (this.#used + Math.min(bytes, CHUNK) > CHUNK) await this.#flush();
+    return Math.min(bytes, CHUNK - this.#used);
+  }
+
+  async #write(chunk: Buffer): Promise<void> {
+    for (let at = 0; at < chunk.length; ) {
+      const room = await this.#room(chunk.length - at);
+      chunk.copy(this.#batch, this.#used, at, at + room);
+      this.#used += room;
+      at += room;
+    }
+  }
+
+  async #zeros(count: number): Promise<void> {
+    for (let left = count; left > 0; ) {
+      const room = await this.#room(left);
+      this.#batch.fill(0, this.#used, this.#used + room);
+      this.#used += room;
+      left -= room;
+    }
   }
 
   /** Adds a folder entry. */
@@ -54,8 +87,8 @@ export class TarWriter {
   async addBytes(name: string, bytes: Buffer | string, mtime = Date.now() / 1000): Promise<WrittenEntry> {
     const body = typeof bytes === "string" ? Buffer.from(bytes) : bytes;
     await this.#write(entryHeader({ name, type: "file", size: body.length, mode: 0o600, mtime }));
-    for (let at = 0; at < body.length; at += CHUNK) await this.#write(body.subarray(at, at + CHUNK));
-    await this.#write(Buffer.alloc(padding(body.length)));
+    await this.#write(body);
+    await this.#zeros(padding(body.length));
     return { name, size: body.length, sha256: createHash("sha256").update(body).digest("hex") };
   }
 
@@ -77,16 +110,15 @@ export class TarWriter {
       const size = stat.size;
       await this.#write(entryHeader({ name, type: "file", size, mode: 0o600, mtime: stat.mtimeMs / 1000 }));
       const hash = createHash("sha256");
-      const buffer = Buffer.alloc(Math.min(CHUNK, Math.max(size, 1)));
       for (let at = 0; at < size; ) {
-        const got = readSync(fd, buffer, 0, Math.min(buffer.length, size - at), at);
+        const room = await this.#room(size - at);
+        const got = readSync(fd, this.#batch, this.#used, room, at);
         if (got <= 0) throw new SourceChangedError(`${path} shrank while it was backed up (${at} of ${size} bytes read)`);
-        const chunk = Buffer.from(buffer.subarray(0, got));
-        hash.update(chunk);
-        await this.#write(chunk);
+        hash.update(this.#batch.subarray(this.#used, this.#used + got));
+        this.#used += got;
         at += got;
       }
-      await this.#write(Buffer.alloc(padding(size)));
+      await this.#zeros(padding(size));
       return { name, size, sha256: hash.digest("hex") };
     } finally {
       closeSync(fd);
@@ -95,7 +127,8 @@ export class TarWriter {
 
   /** Ends the archive (two blocks of zeros), flushes gzip and closes the file. */
   async finish(): Promise<void> {
-    await this.#write(Buffer.alloc(BLOCK * 2));
+    await this.#zeros(BLOCK * 2);
+    await this.#flush();
     this.#gzip.end();
     await this.#closed;
   }

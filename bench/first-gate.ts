@@ -4,7 +4,7 @@
 // and the baseline of the same run, the same files run untraced as a gate without strace deals them. Prints each run's
 // wall time and the CPU of the processes it waited for, the median ratio, the core count and the load.
 //   bun bench/first-gate.ts [--runs N]
-import { readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -50,6 +50,10 @@ try {
       async () => (await traceReachableTests({ git, commit: main }, { bun: process.execPath, timeoutMs: 900_000, signal: new AbortController().signal })).said,
     );
     console.log(`${run}. traced   ${seconds(traced.ms).padStart(8)}  cpu ${traced.cpu.toFixed(1)} s  (${traced.said}; load ${loadavg()[0]?.toFixed(1)})`);
+    // Which files read the folder, as the record the trace wrote says (the record's name is its key).
+    const records = readdirSync(join(clone.dir, READERS_DIR)).filter((name) => name.endsWith(".json"));
+    const readers = records.flatMap((name) => (JSON.parse(readFileSync(join(clone.dir, READERS_DIR, name), "utf8")).readers as string[] | undefined) ?? []);
+    console.log(`   readers recorded: ${readers.length > 0 ? readers.join(", ") : "none"}`);
     ratios.push(traced.ms / untraced.ms);
   }
   ratios.sort((a, b) => a - b);

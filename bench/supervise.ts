@@ -3,7 +3,7 @@
 //     answers, no current in tmux, no model asked), after the first round (which starts one sandbox to check it and
 //     reads every database once), against the round's own bookkeeping with checks that find nothing at once;
 //   a backup of a workspace with `--sessions` transcripts (10 000 by default, ~4 KB each), its verify and its
-//     restore, against `tar -czf` of the same .org/ folder with the system's tar.
+//     restore, against `tar -czf` of the same .org/ folder with the system's tar (three pairs in turn, the median's ratio).
 //   bun bench/supervise.ts [--sessions 10000] [--rounds 20]
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
@@ -63,7 +63,9 @@ const time = async (run: () => Promise<unknown>) => {
   await run();
   return performance.now() - started;
 };
-const first = await time(() => superviseRound(context, checks));
+const firstStarted = performance.now();
+const firstSummary = await superviseRound(context, checks);
+const first = performance.now() - firstStarted;
 const round: number[] = [];
 const floor: number[] = [];
 const perCheck = new Map<string, number[]>();
@@ -79,9 +81,10 @@ for (let index = 0; index < rounds; index += 1) {
 console.log(
   `a round of every check (${checks.length}) on an idle workspace: first ${ms(first)}, then median ${ms(median(round))} (max ${ms(Math.max(...round))}) over ${rounds} rounds`,
 );
+console.log(`  the first round by check: ${firstSummary.checks.map((check) => `${check.name} ${check.ms.toFixed(1)}`).join(", ")} ms`);
 console.log(`  the round's bookkeeping alone (checks that find nothing at once): median ${ms(median(floor))}; ${(median(round) / median(floor)).toFixed(1)}×`);
 console.log(`  by check (median): ${[...perCheck].map(([name, list]) => `${name} ${median(list).toFixed(1)}`).join(", ")} ms`);
-console.log(`  target ≤ 200 ms a round: ${median(round) <= 200 ? "met" : "not met"}`);
+console.log(`  targets: the first round ≤ 200 ms: ${first <= 200 ? "met" : "not met"}; a later round ≤ 200 ms: ${median(round) <= 200 ? "met" : "not met"}`);
 state.close();
 repo[Symbol.dispose]();
 
@@ -103,21 +106,34 @@ const stateBytes = Number(
     .stdout.toString()
     .split("\t")[0],
 );
-const tarTime = await time(async () => {
-  const child = Bun.spawn(["tar", "-czf", join(scratch, "baseline.tar.gz"), "-C", big.dir, ".org"], { stdout: "ignore", stderr: "inherit" });
-  await child.exited;
-});
+// Taken in turn, three times each after a first of each, so a busy machine slows both alike; the ratio is the median pair's.
+const tarOnce = () =>
+  time(async () => {
+    rmSync(join(scratch, "baseline.tar.gz"), { force: true });
+    const child = Bun.spawn(["tar", "-czf", join(scratch, "baseline.tar.gz"), "-C", big.dir, ".org"], { stdout: "ignore", stderr: "inherit" });
+    await child.exited;
+  });
 let backupPath = "";
-const backupTime = await time(async () => {
-  backupPath = (await takeBackup({ repoDir: big.dir, workspaceDir: big.dir, dir: join(scratch, "backups") })).path;
-});
+const backupOnce = () =>
+  time(async () => {
+    if (backupPath) rmSync(backupPath, { force: true });
+    backupPath = (await takeBackup({ repoDir: big.dir, workspaceDir: big.dir, dir: join(scratch, "backups") })).path;
+  });
+await tarOnce();
+await backupOnce();
+const pairs: { tar: number; backup: number }[] = [];
+for (let run = 0; run < 3; run += 1) pairs.push({ tar: await tarOnce(), backup: await backupOnce() });
+const middle = [...pairs].sort((a, b) => a.backup / a.tar - b.backup / b.tar)[1] ?? { tar: 1, backup: 1 };
+const tarTime = middle.tar;
+const backupTime = middle.backup;
 const verifyTime = await time(() => verifyBackup(backupPath));
 const restoreTime = await time(() => restoreBackup({ file: backupPath, to: join(scratch, "restored") }));
 console.log(
   `a backup of ${sessionCount} sessions (${mib(stateBytes)} of .org/): ${seconds(backupTime)}, ${mib(statSync(backupPath).size)}; verify ${seconds(verifyTime)}; restore ${seconds(restoreTime)}`,
 );
 console.log(
-  `  tar -czf of the same .org/: ${seconds(tarTime)}, ${mib(statSync(join(scratch, "baseline.tar.gz")).size)}; the backup ${(backupTime / tarTime).toFixed(2)}× (with the bundle, the manifest's SHA-256s and the online database copies)`,
+  `  tar -czf of the same .org/: ${seconds(tarTime)}, ${mib(statSync(join(scratch, "baseline.tar.gz")).size)}; the backup ${(backupTime / tarTime).toFixed(2)}× (with the bundle, the manifest's SHA-256s and the online database copies; the median of 3 pairs: ${pairs.map((pair) => (pair.backup / pair.tar).toFixed(2)).join(", ")})`,
 );
+console.log(`  target ≤ 1.2× tar -czf: ${backupTime / tarTime <= 1.2 ? "met" : "not met"}; load ${loadavg()[0]?.toFixed(1)}`);
 big[Symbol.dispose]();
 rmSync(scratch, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // `org chat --once "/…"` as real processes: a slash command runs on the session as the room runs it and never reaches the
-// models as text; one typed wrong, and /quit, are refused before a session is made (exit 2); `//` sends a line that
-// starts with `/`; with --resume, /mode, /history and /output act on the session that was.
+// models as text; one typed wrong, /quit, and one that confirms or starts a server or lowers a guard (/mcp trust, /undo
+// --force, /save FILE: issue 51 item 15) are refused before a session is made (exit 2); `//` sends a line that starts
+// with `/`; with --resume, /mode, /history and /output act on the session that was.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -163,23 +164,35 @@ test("/mode, /undo and /help run as in the room; with --resume, /history and /ou
   expectFailedCommand(missing, "output", "/output: there is no result 5: give a number from 1 to 1, or none for the newest");
 }, 60_000);
 
-test("/mcp trust of a server that is not there fails (exit 1), naming the servers there are or saying none is configured", async () => {
+test("/mcp of a workspace with no server says so; /mcp trust, /undo --force and /save FILE are refused from --once, naming the way that remains", async () => {
   const none = freshWorkspace();
-  const unknown = await chat(none, ["--once", "/mcp trust nothere"]);
-  expect(unknown).toMatchObject({
-    exitCode: 1,
-    stdout: '/mcp: there is no MCP server "nothere": none is configured; add them under "mcpServers" in org.config.json (see docs/mcp-servers.md)\n',
-  });
   const listed = await chat(none, ["--once", "/mcp"]);
   expect(listed.exitCode).toBe(0);
   expect(listed.stdout).toStartWith("no MCP servers: ");
 
+  // Issue 51 item 15: a script hands --once someone else's text. A server whose start leaves a mark: it never starts.
   const some = freshWorkspace();
-  // Never started: it is not confirmed, and the /mcp trust asked for names another.
-  writeFileSync(join(some, "org.config.json"), JSON.stringify({ mcpServers: { files: { command: "node", args: ["server.mjs"] } } }));
-  const other = await chat(some, ["--once", "/mcp trust nothere", "--json"]);
-  expectFailedCommand(other, "mcp", '/mcp: there is no MCP server "nothere"; mcpServers has: files');
-  expect(existsSync(join(some, ".org", "mcp-trust.json"))).toBe(false);
-  const usage = await chat(some, ["--once", "/mcp trust"]);
-  expect(usage.exitCode).toBe(2);
+  writeFileSync(join(some, "started.sh"), `echo started > ${JSON.stringify(join(some, "started"))}\nexec sleep 30\n`);
+  writeFileSync(join(some, "org.config.json"), JSON.stringify({ mcpServers: { files: { command: "/bin/sh", args: ["started.sh"] } } }));
+  const trust = await chat(some, ["--once", "/mcp trust files"]);
+  expect(trust).toMatchObject({ exitCode: 2, stdout: "" });
+  expect(trust.stderr).toContain("/mcp trust confirms an MCP server and starts it, so it is never run from --once: run 'org mcp trust files'");
+  const json = await chat(some, ["--once", "/mcp trust files", "--json"]);
+  expect(json.exitCode).toBe(2);
+  expect(JSON.parse(json.stdout)).toMatchObject({ type: "error", kind: "usage" });
+  // Nothing was confirmed: the next turn starts nothing either, and says the server waits.
+  const turn = await chat(some, ["--once", "/mcp"]);
+  expect(turn.stdout).toContain("files");
+  expect(existsSync(join(some, "started"))).toBe(false);
+
+  const force = await chat(some, ["--once", "/undo --force"]);
+  expect(force.exitCode).toBe(2);
+  expect(force.stderr).toContain("run 'org undo --force'");
+  const outside = join(scratch, `saved-${made}.txt`);
+  const save = await chat(some, ["--once", `/save ${outside}`]);
+  expect(save.exitCode).toBe(2);
+  expect(save.stderr).toContain("/save FILE writes wherever FILE says, so it is never run from --once");
+  expect(existsSync(outside)).toBe(false);
+  // /save alone writes into the session's own .org/transcripts/, as before.
+  expect((await chat(some, ["--once", "/save"])).exitCode).toBe(0);
 }, 60_000);

@@ -89,8 +89,13 @@ test("ops/run.sh starts the room in tmux; typed text streams replies into the pa
   await tmux.waitFor(session, /agent\s+│ Once/);
   await tmux.keys(session, "C-c");
   await tmux.waitFor(session, /stopped with Ctrl-C[\s\S]*direct:agent ›[\s\S]*$/);
-  const afterStop = await tmux.capture(session);
+  const afterStop = await tmux.waitFor(session, /agent\s+╰[^\n]*\n[\s\S]*direct:agent › \s*$/);
   expect(afterStop).not.toContain("went on and on and on.");
+  // The word still held when the reply stopped ends its own line, under the prefix; nothing of the reply is left
+  // on a line of its own (it was "sa" or "e" before the closing ╰).
+  const stopLines = afterStop.slice(afterStop.lastIndexOf("tell me a long story")).split("\n").slice(1);
+  const closing = stopLines.findIndex((line) => /^agent\s+╰/.test(line));
+  expect(stopLines.slice(0, closing).filter((line) => !/^agent\s+│ /.test(line) && !line.startsWith("(stopped with Ctrl-C)"))).toEqual([]);
   // One Ctrl-C is reported once, in one wording: no error line per stopped reply.
   expect(afterStop.split("stopped with Ctrl-C")).toHaveLength(2);
   expect(afterStop).not.toContain("the completion was stopped");

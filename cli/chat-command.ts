@@ -1,7 +1,8 @@
-import { loadCommandConfig } from "./command-config.ts";
+import { loadCommandConfig, unconfirmedNotice } from "./command-config.ts";
 import { join, resolve } from "node:path";
 import { environmentSettings, processEnvironment } from "../config/environment.ts";
-import type { OrgConfig } from "../config/org-config.ts";
+import { confirmationsFile } from "../config/config-trust.ts";
+import { CONFIG_FILE_NAME, type OrgConfig } from "../config/org-config.ts";
 import { HISTORY_FILE } from "../config/workspace-paths.ts";
 import type { Style } from "./ansi.ts";
 import { type ConsoleRenderer, createConsoleRenderer } from "./console-renderer.ts";
@@ -29,7 +30,10 @@ import type { McpHub } from "../mcp-client/mcp-hub.ts";
 import { describeChangedFiles, describeLaunch } from "../mcp-client/mcp-trust.ts";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
 import type { ApprovalQuestion } from "./approval-prompt.ts";
-import { type ChatSetup, checkServers, memoryRecall, openChatRoom, personaColors, shownPath, terminalColumns } from "./chat-room.ts";
+import { type ChatSetup, checkServers, memoryRecall, type OpenedChatRoom, openChatRoom, personaColors, shownPath, terminalColumns } from "./chat-room.ts";
+import { CONFIG_CHECK_MS, changedSettings, watchConfigFile } from "./config-watch.ts";
+import { LiveRoom } from "./live-room.ts";
+import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import { type OnceInput, onceInput, runOnce, sayMisspelt } from "./chat-once.ts";
 import { ToolOutputs } from "./tool-outputs.ts";
 
@@ -46,8 +50,11 @@ Options:
                      stopped, or the last command it ran in the sandbox failed; 2 if, in group mode, an
                      @name is a misspelt persona: the message is not sent and the likely name is shown).
                      A /command is run on the session as in the room, never sent to the models (/wish,
-                     /mode, /undo, /history, /output, …; exit 1 if it failed); one typed wrong, and
-                     /quit, are refused (exit 2); start with // to send a message that begins with /
+                     /mode, /undo, /history, /output, …; exit 1 if it failed); one typed wrong, /quit,
+                     and those that confirm or start a server or lower a guard (/mcp trust NAME, /undo
+                     --force, /save FILE) are refused (exit 2), naming the way that remains (org mcp
+                     trust NAME, org undo --force, the room); start with // to send a message that
+                     begins with /
   --json             with --once: print every room event as one JSON line (a /command's lines as
                      {"type":"command","command","ok","lines"} after them)
   --yes, -y          approve "ask" tools (as the config says; promoted tools ask by default) without asking
@@ -123,7 +130,8 @@ function refuseMisspeltOnce(options: ChatOptions, config: OrgConfig, text: strin
 /** The room's config: the file (or the defaults), with --model standing where OLLAMA_MODEL would. Makes nothing. */
 function readConfig(options: ChatOptions, workspaceDir: string): OrgConfig {
   const env = processEnvironment(options.model !== undefined ? { OLLAMA_MODEL: options.model.trim() } : {});
-  const loaded = loadCommandConfig(options.config, workspaceDir, env);
+  // The room says what waits for `org config trust` among its opening notices; --once says it on stderr, here.
+  const loaded = loadCommandConfig(options.config, workspaceDir, env, { announce: options.once !== undefined });
   // --model stands where OLLAMA_MODEL would: personas whose model the config names keep it.
   return options.model === undefined
     ? loaded
@@ -178,6 +186,8 @@ function editorApproval(options: ChatOptions, renderer: ConsoleRenderer, editor:
  */
 export async function confirmMcpServers(hub: McpHub, ask: (question: ApprovalQuestion) => Promise<string | undefined>, oneKey: boolean): Promise<void> {
   for (const server of hub.awaitingTrust()) {
+    // A server no confirmation can cover (its notice says why) is not asked about.
+    if (hub.trustProblem(server)?.kind === "uncovered") continue;
     const yes = (reply: string | undefined) => ["y", "yes"].includes((reply ?? "").trim().toLowerCase());
     const reply = await ask({
       persona: "mcp",
@@ -215,12 +225,14 @@ function greet(room: Room, renderer: ConsoleRenderer, voice: ReturnType<typeof t
 }
 
 async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<number> {
-  const { options, config, color } = setup;
+  const { options, color } = setup;
+  // The setup the room runs on now: a reload of the config file replaces its config and options.
+  const running: ChatSetup = { ...setup };
   const editor = new LineEditor({
     historyFile: join(setup.workspaceDir, HISTORY_FILE),
     complete: completeSlashCommand,
     // A pasted key stays out of .org/history as it does out of the transcript.
-    historyEntry: (line) => scanForSecrets(line, config.secrets).redacted,
+    historyEntry: (line) => scanForSecrets(line, running.config.secrets).redacted,
   });
   const outputs = new ToolOutputs();
   // Every byte for the terminal goes through the renderer: outside text sanitized, colours added after. What comes
@@ -228,24 +240,32 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
   const renderer = createConsoleRenderer({
     write: (text) => editor.writeAbove(text),
     color,
-    personaColors: personaColors(config),
+    personaColors: personaColors(setup.config),
     columns: terminalColumns,
     toolOutputs: outputs,
   });
   const { ansi } = renderer;
   const voice = terminalVoice(renderer);
   const { say } = voice;
-  await warnAboutServers(config, say, signal);
+  await warnAboutServers(setup.config, say, signal);
   const notify = (line: string) => say(`org: ${line}`, "yellow");
-  const opened = await openChatRoom(setup, editorApproval(options, renderer, editor, say), (event) => renderer.handle(event), undefined, notify);
-  const { room, memory, mcp } = opened;
+  const approve = editorApproval(options, renderer, editor, say);
+  const open = (at: ChatSetup, sandbox?: Sandbox) => openChatRoom(at, approve, (event) => renderer.handle(event), undefined, notify, sandbox);
+  const live = new LiveRoom(await open(setup), (current) =>
+    reopenOnChange(current, running, { open, say, confirm: (mcp) => confirmMcpServers(mcp, editorAsk(renderer, editor), editor.answersWithOneKey) }),
+  );
+  const { room, mcp } = live.opened;
   // A resumed session's results keep their numbers: /output N finds them, and new ones follow.
   outputs.addMessages(room.history());
   const onAbort = () => void editor.close();
   signal.addEventListener("abort", onAbort, { once: true });
+  // The config file is read again when it changes, through the same function as at the start (readConfig).
+  const stopWatchingConfig = watchConfigFile(configPaths(setup), CONFIG_CHECK_MS, () => live.changed());
   try {
     await editor.start();
     greet(room, renderer, voice, options.resume !== undefined, outputs);
+    const waiting = unconfirmedNotice(running.config, setup.workspaceDir);
+    if (waiting !== undefined) say(`org: ${waiting}`, "yellow");
     if (mcp) await confirmMcpServers(mcp, editorAsk(renderer, editor), editor.answersWithOneKey);
     const questions = {
       ask: (prompt: string, keys?: readonly string[]) => editor.readLine(prompt, { remember: false, ...(keys ? { keys } : {}) }),
@@ -253,25 +273,105 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
       say,
       credentialPrompt: ansi.text(CREDENTIAL_PROMPT, "yellow"),
     };
+    const host = (opened: OpenedChatRoom) => roomSlashHost(opened.room, running.config, setup.workspaceDir, memoryRecall(opened.memory), opened.mcp, outputs);
     await runChatLoop(
       editor,
       {
-        host: roomSlashHost(room, config, setup.workspaceDir, memoryRecall(memory), mcp, outputs),
-        send: sendHeld(room, config.secrets, questions, () => renderer.idle()),
+        get host() {
+          return host(live.opened);
+        },
+        send: (text, sendSignal) => sendHeld(live.opened.room, running.config.secrets, questions, () => renderer.idle())(text, sendSignal),
         write: (text) => renderer.print(ansi.text(voice.wrap(text))),
         clearScreen: () => renderer.print(ansi.clearScreen),
+        exclusive: (work) => live.turn(work),
       },
-      { prompt: () => ansi.text(`${formatRoomMode(room.mode)} › `, "bold"), signal },
+      { prompt: () => ansi.text(`${formatRoomMode(live.opened.room.mode)} › `, "bold"), signal },
     );
   } finally {
+    stopWatchingConfig();
     signal.removeEventListener("abort", onAbort);
     await editor.close();
-    await room.close();
-    await mcp?.close();
+    await live.settled();
+    await live.opened.close();
   }
+  const last = live.opened.room;
   const elsewhere = resolve(setup.workspaceDir) === resolve(process.cwd()) ? "" : ` --workspace ${shellWord(setup.workspaceDir)}`;
-  say(`transcript: ${shownPath(room.transcriptPath)}\nresume with: ${orgInvocation()} chat${elsewhere} --resume ${room.sessionId}`);
+  say(`transcript: ${shownPath(last.transcriptPath)}\nresume with: ${orgInvocation()} chat${elsewhere} --resume ${last.sessionId}`);
   return 0;
+}
+
+/** The config file an open room follows: `--config FILE`, else the workspace's org.config.json (made later, too). */
+function configPath(setup: ChatSetup): string {
+  return resolve(setup.options.config ?? join(setup.workspaceDir, CONFIG_FILE_NAME));
+}
+
+/**
+ * The files whose change makes the room read its config again: the config file, and the person's confirmations for the
+ * workspace (`org config trust`), which decide what of it applies.
+ */
+function configPaths(setup: ChatSetup): string[] {
+  const confirmations = confirmationsFile(setup.workspaceDir, processEnvironment());
+  return [configPath(setup), ...(confirmations ? [confirmations] : [])];
+}
+
+/**
+ * The config file changed: read it again the way the room's start read it (`readConfig`), and when what the room runs
+ * on differs, open the room again on it in the same session and mode, saying which settings changed. A file that cannot
+ * be used leaves the room as it was, and says why; so does a room that will not open on the new settings.
+ */
+async function reopenOnChange(
+  current: OpenedChatRoom,
+  setup: ChatSetup,
+  parts: {
+    open: (at: ChatSetup, sandbox?: Sandbox) => Promise<OpenedChatRoom>;
+    say: (text: string, style?: Style) => void;
+    confirm: (mcp: McpHub) => Promise<void>;
+  },
+): Promise<OpenedChatRoom> {
+  const file = shownPath(configPath(setup));
+  let config: OrgConfig;
+  try {
+    config = readConfig(setup.options, setup.workspaceDir);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    parts.say(
+      `· ${file} changed, but this room cannot use it: ${why}\n  The room goes on with the settings it opened with; it reads the file again when it changes.`,
+      "yellow",
+    );
+    return current;
+  }
+  const changed = changedSettings(setup.config, config);
+  // What of the file waits for the person's word runs on its default meanwhile: said with each reload, as at the start.
+  const waiting = unconfirmedNotice(config, setup.workspaceDir);
+  if (changed.length === 0) {
+    parts.say(`· ${file} changed; nothing this room runs on did, so it goes on as it is.`, "gray");
+    if (waiting !== undefined) parts.say(`org: ${waiting}`, "yellow");
+    return current;
+  }
+  const { room } = current;
+  const mode = room.mode;
+  const keepsMode = mode.kind !== "direct" || config.personas.some((entry) => entry.name === mode.persona);
+  // The session goes on in the mode it is in (a resumed session's own), or in group when its persona is gone.
+  const { mode: _startMode, ...options } = setup.options;
+  const next: ChatSetup = { ...setup, config, options: { ...options, resume: room.sessionId } };
+  await current.close();
+  let opened: OpenedChatRoom;
+  try {
+    opened = await parts.open(next, current.sandbox);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    parts.say(`· ${file} changed (${changed.join(", ")}), but the room would not open on it: ${why}\n  It opens again with the settings it had.`, "yellow");
+    return await parts.open({ ...setup, options: next.options }, current.sandbox);
+  }
+  setup.config = config;
+  setup.options = next.options;
+  parts.say(
+    `· ${file} changed (${changed.join(", ")}): the room opened again on it, and session ${room.sessionId} goes on${keepsMode ? "" : ` (${formatRoomMode(mode)} is gone: back to group mode)`}.`,
+    "gray",
+  );
+  if (waiting !== undefined) parts.say(`org: ${waiting}`, "yellow");
+  if (opened.mcp) await parts.confirm(opened.mcp);
+  return opened;
 }
 
 /** `org chat`: the room in this terminal, or one turn with `--once`. */

@@ -1,10 +1,11 @@
 import { afterAll, expect, test } from "bun:test";
 import { orgCommand } from "../config/org-bun-command.ts";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RoomEvent } from "../room/room-event.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { writeConfirmedConfig } from "../testing/confirmed-config.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-web-fetch-chat-"));
 chmodSync(workspace, 0o755);
@@ -22,7 +23,7 @@ async function turnFetching(url: string, config: unknown): Promise<RoomEvent[]> 
     },
     port: 0,
   });
-  writeFileSync(join(workspace, "org.config.json"), JSON.stringify(config));
+  writeConfirmedConfig(workspace, config);
   const child = Bun.spawn(orgCommand(["chat", "--workspace", workspace, "--once", "read that page", "--json", "--mode", "direct:agent"]), {
     cwd: workspace,
     env: { ...process.env, NO_COLOR: "1", OLLAMA_BASE: model.url, OLLAMA_MODEL: "qwen3:8b", ORG_PROFILE: "dev" },

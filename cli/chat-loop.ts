@@ -9,10 +9,12 @@ export type ChatLoopContext = {
    * message was not sent and goes back on the line for the user to change (the credential question's "edit").
    */
   send(text: string, signal: AbortSignal): Promise<unknown>;
-  /** Writes terminal text (newlines included). */
+  /** Writes org's terminal text (newlines included), starting on a line of its own below a reply cut off mid-line. */
   write(text: string): void;
   /** Called by /clear after the room forgot its messages. */
   clearScreen(): void;
+  /** Runs one line's work (a turn, a command) so that nothing replaces the room meanwhile (a config reload waits). */
+  exclusive?<T>(work: () => Promise<T>): Promise<T>;
 };
 
 export type LineOutcome = "continue" | "quit" | { edit: string };
@@ -30,6 +32,10 @@ export const CTRL_C_AGAIN = "Press Ctrl-C again to leave, or type /quit.";
  * explained. Used by the interactive chat and by the demo, which types its lines through here.
  */
 export async function handleLine(line: string, context: ChatLoopContext, signal: AbortSignal): Promise<LineOutcome> {
+  return context.exclusive ? context.exclusive(() => handleParsedLine(line, context, signal)) : handleParsedLine(line, context, signal);
+}
+
+async function handleParsedLine(line: string, context: ChatLoopContext, signal: AbortSignal): Promise<LineOutcome> {
   const parsed = parseInput(line);
   switch (parsed.type) {
     case "empty":
@@ -84,7 +90,7 @@ export async function runChatLoop(editor: LineEditor, context: ChatLoopContext, 
     editor.onInterrupt(() => {
       interruptsInARow += 1;
       if (interruptsInARow >= 2) leave();
-      else context.write(`\n(stopped with Ctrl-C) ${CTRL_C_AGAIN}\n`);
+      else context.write(`(stopped with Ctrl-C) ${CTRL_C_AGAIN}\n`);
       work.abort(new Error("stopped with Ctrl-C"));
     });
     try {

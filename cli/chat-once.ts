@@ -6,7 +6,7 @@ import { type ChatSetup, checkServers, memoryRecall, openChatRoom, personaColors
 import { createConsoleRenderer } from "./console-renderer.ts";
 import { groupMisspelling } from "./held-message.ts";
 import { roomSlashHost } from "./room-slash-host.ts";
-import { parseInput, runSlashCommand, type SlashCommand, slashHelp } from "./slash-commands.ts";
+import { parseInput, roomOnly, runSlashCommand, type SlashCommand, slashHelp } from "./slash-commands.ts";
 import { ToolOutputs } from "./tool-outputs.ts";
 
 /** Why `--once` exits 1 though no reply failed outright. */
@@ -22,8 +22,8 @@ export type OnceInput = { type: "message"; text: string } | { type: "command"; c
 
 /**
  * Reads `--once`'s text as the room reads a typed line (`//` sends a line that starts with `/`). A slash command is run
- * as in the room; one typed wrong, and `/quit` (there is no room to leave), are refused with the reason (exit 2),
- * before a session is made. Nothing that starts with `/` reaches the models unless it starts with `//`.
+ * as in the room; one typed wrong, `/quit` (there is no room to leave), and one that confirms or starts a server, lowers
+ * a guard or writes where its words say (`roomOnly`), are refused with the reason (exit 2), before a session is made. Nothing that starts with `/` reaches the models unless it starts with `//`.
  */
 export function onceInput(text: string): OnceInput | { refused: string } {
   const parsed = parseInput(text);
@@ -32,9 +32,11 @@ export function onceInput(text: string): OnceInput | { refused: string } {
       return { refused: `${parsed.message} Nothing was sent.` };
     case "empty":
       return { refused: "--once needs a non-empty message" };
-    case "command":
+    case "command": {
       if (parsed.command.name === "quit") return { refused: "/quit leaves the room; --once leaves by itself after its one line, so nothing was done." };
-      return parsed;
+      const roomOnlyReason = roomOnly(parsed.command);
+      return roomOnlyReason === undefined ? parsed : { refused: `${roomOnlyReason}. Nothing was done.` };
+    }
     case "message":
       return parsed;
   }

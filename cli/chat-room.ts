@@ -19,6 +19,7 @@ import type { MemoryStore } from "../memory/memory-store.ts";
 import { formatMemoryOutcome } from "./format-memory-outcome.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import type { McpHub } from "../mcp-client/mcp-hub.ts";
+import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 
 // The room of `org chat`, shared by the console (chat-command.ts) and one turn from a script (chat-once.ts).
 
@@ -32,6 +33,17 @@ export async function checkServers(config: OrgConfig, signal: AbortSignal): Prom
   return { dead: dead && !dead.reachable ? deadServerMessage(dead.server, dead.error) : undefined, missing: missingModelMessages(config.personas, results) };
 }
 
+/** An open chat room and what came with it; `close` ends them all (a room opened again on a new config does). */
+export type OpenedChatRoom = {
+  room: Room;
+  memory: MemoryStore | undefined;
+  stopWatching: () => void;
+  mcp: McpHub | undefined;
+  /** The process's one Sandbox, which a room opened again in it keeps (its probe, bound and pool). */
+  sandbox: Sandbox;
+  close(): Promise<void>;
+};
+
 /** Chat's room, from the room assembly; `checkoutDir` (org's checkout) is where promoted tools and the toolsmith's branches are. */
 export async function openChatRoom(
   setup: ChatSetup,
@@ -40,16 +52,20 @@ export async function openChatRoom(
   checkoutDir: string = REPO_DIR,
   /** Where org's own notices go (skipped tools, memory, a checkout that moved): stderr unless the console takes them. */
   notify: (line: string) => void = (line) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`),
-): Promise<{ room: Room; memory: MemoryStore | undefined; stopWatching: () => void; mcp: McpHub | undefined }> {
+  /** The Sandbox of the room this one replaces, when it is opened again in the same process. */
+  sandbox?: Sandbox,
+): Promise<OpenedChatRoom> {
   const memory = openMemoryForRoom(setup.workspaceDir, notify, setup.config.secrets);
   if (memory) process.once("exit", () => memory.close());
   // The same assembly as serve and demo: built-ins, memory, promoted tools of the workspace and the checkout.
   const embedder = embedderFromEnvironment();
+  const access = sandboxAccessFrom({ config: setup.config });
   const assembly = await assembleRoom({
     config: setup.config,
     workspaceDir: setup.workspaceDir,
     checkoutDir,
-    ...sandboxAccessFrom({ config: setup.config }),
+    sandbox: sandbox ?? access.sandbox,
+    sandboxPolicy: access.sandboxPolicy,
     toolsmith: { invocation: orgInvocation() },
     notify,
     ...(memory ? { memory } : {}),
@@ -75,7 +91,20 @@ export async function openChatRoom(
   }
   const stopWatching = await watchPromotions(room, checkoutDir, setup.workspaceDir, assembly.builtIns, notify);
   process.once("exit", stopWatching);
-  return { room, memory, stopWatching, mcp: assembly.mcp };
+  return {
+    room,
+    memory,
+    stopWatching,
+    mcp: assembly.mcp,
+    sandbox: assembly.sandbox,
+    async close() {
+      stopWatching();
+      await room.close();
+      await assembly.mcp?.close();
+      assembly.close();
+      memory?.close();
+    },
+  };
 }
 
 /** How often an open room looks at the checkout's HEAD for a promotion or rollback (as serve does). */

@@ -14,6 +14,7 @@ const SUMMARIES = {
   promote: "merge a candidate that passed the fitness gate into main, restart current, roll back if unhealthy",
   rollback: "revert the last promotion on main (or a named one), restart current and check its health",
   mcp: "the generated tools and workflows as an MCP server on stdio; servers and trust for the room's own MCP servers",
+  config: "what of the workspace's org.config.json waits for your confirmation (status), and confirming it (trust)",
   init: "write a commented org.config.json for this workspace (--model M, --force)",
   doctor: "check the model server, models, sandbox, tmux, git, strace, checkout, disk and MCP servers, each with a fix",
   candidate: "list, rebase and prune the toolsmith's cand/* branches",

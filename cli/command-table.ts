@@ -20,6 +20,7 @@ export const commands: CommandEntry[] = [
   { ...nameAndSummary("promote"), load: async () => (await import("./promote-command.ts")).promoteCommand },
   { ...nameAndSummary("rollback"), load: async () => (await import("./rollback-command.ts")).rollbackCommand },
   { ...nameAndSummary("mcp"), load: async () => (await import("./mcp-command.ts")).mcpCommand },
+  { ...nameAndSummary("config"), load: async () => (await import("./config-command.ts")).configCommand },
   { ...nameAndSummary("init"), load: async () => (await import("./init-command.ts")).initCommand },
   { ...nameAndSummary("doctor"), load: async () => (await import("./doctor-command.ts")).doctorCommand },
   { ...nameAndSummary("candidate"), load: async () => (await import("./candidate-command.ts")).candidateCommand },

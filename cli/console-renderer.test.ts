@@ -192,6 +192,19 @@ describe("console renderer: layout", () => {
     expect(output).toStartWith("agent │ the quick\nagent │ brown fox\nagent │ jumps over\nagent │ the lazy dog\nagent ╰");
   });
 
+  test("org's own line while a reply is cut off mid-word (Ctrl-C) comes below the reply's line, with the held word on it", async () => {
+    let output = "";
+    const renderer = createConsoleRenderer({ write: (text) => (output += text), color: false, columns: () => 60 });
+    for (const event of [start("agent"), delta("agent", "I'll sa")]) renderer.handle(event);
+    // The block gets the console once the lock's promise settles, as it has long before a person presses a key.
+    await new Promise((resolve) => setImmediate(resolve));
+    renderer.print(renderer.ansi.text("(stopped with Ctrl-C)\n"));
+    renderer.handle(end("agent", false));
+    await renderer.idle();
+    // Before the fix the held "sa" was written after the stop line, on a line of its own before the closing ╰.
+    expect(output).toBe(["agent │ I'll sa", "(stopped with Ctrl-C)", "agent ╰ 5 tok · 50 tok/s · first token 12 ms · 0.3 s", ""].join("\n"));
+  });
+
   test("the ⚙ preview keeps indentation and shows newlines as \\n", async () => {
     const call = { id: "c1", name: "python_run", arguments: { code: "def f():\n    return  1" } };
     const output = await render([start("python"), { type: "tool-call", replyId: "r-python", persona: "python", call }, end("python")]);

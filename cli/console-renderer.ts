@@ -25,7 +25,10 @@ export type ConsoleRenderer = {
   ansi: Ansi;
   /** Takes one room event; output appears at once for the block that holds the console, later for others. */
   handle(event: RoomEvent): void;
-  /** Writes org's own text (banners, command output): made safe by `ansi`, held while a question is open. */
+  /**
+   * Writes org's own text (banners, command output) on a line of its own: a reply cut off mid-line ends its line first.
+   * Made safe by `ansi`, held while a question is open.
+   */
   print(text: TerminalText): void;
   /**
    * Opens an approval question for `persona`'s call: the call's `⚙` line is shown right above it, and no
@@ -92,7 +95,11 @@ export function createConsoleRenderer(options: {
   return {
     ansi,
     handle,
-    print: screen.toTerminal,
+    print(text) {
+      // org's own line (the Ctrl-C stop among them) starts below a reply cut off mid-line, whose held word ends that line.
+      for (const block of queue.blocks.values()) if (block.live && !block.ended) writer.endLine(block);
+      screen.toTerminal(text);
+    },
     openQuestion: (persona, callId) => openQuestion(screen, queue, writer, ansi, callId === undefined ? undefined : callLines.get(callId), persona),
     idle: queue.idle,
   };

@@ -17,7 +17,8 @@ import { formatRoomMode } from "../room/room-mode.ts";
 import { initRepository } from "../git/init-repository.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { AuditLog } from "../security/audit-log.ts";
-import { loadScript } from "../scripted-server/script.ts";
+import { scriptFiles } from "../scripted-server/bundled-scripts.ts";
+import { loadScript, mergeScripts } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { type ChatLoopContext, handleLine } from "./chat-loop.ts";
 import { isRefusal } from "../security/refusal.ts";
@@ -128,12 +129,12 @@ function demoWorkspace(workspace: string | undefined): string {
   return workspaceDir;
 }
 
-/** The script the scripted server answers the demo with: the demo's own rules first, then the toolsmith's. */
+/**
+ * The script the scripted server answers the demo with: `--script demo`'s, the roles (planner, listener, diagnosis), the
+ * demo's own rules, then the toolsmith's.
+ */
 async function loadDemoScript(): Promise<Awaited<ReturnType<typeof loadScript>>> {
-  const script = await loadScript(join(DEMO_DIR, "demo-script.json"));
-  // toolsmith-script.json plays the toolsmith (by the tool each request offers); the demo's own rules go first.
-  const toolsmithScript = await loadScript(join(DEMO_DIR, "toolsmith-script.json"));
-  return { ...script, rules: [...script.rules, ...toolsmithScript.rules] };
+  return mergeScripts(await Promise.all(scriptFiles("demo").map((file) => loadScript(file))));
 }
 
 /** What the demo shows and counts while the room runs: the tool outputs of the current line, and the errors so far. */

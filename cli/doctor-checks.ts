@@ -142,6 +142,42 @@ async function checkoutCheck(repoDir: string, signal: AbortSignal): Promise<Doct
   }
 }
 
+/** Commits of the workspace's history looked through for secret files that were ever added. */
+const HISTORY_COMMITS = 10_000;
+
+/**
+ * Whether git tracks a secret file of the workspace (`sandbox.secretPaths`), or ever did: the views hide the file, but
+ * `git show HEAD:.env` prints what was committed, and only the redactor stands between those values and the models.
+ */
+export async function trackedSecretsCheck(workspaceDir: string, secretPaths: readonly string[], signal: AbortSignal): Promise<DoctorCheck | undefined> {
+  const [{ RepoGit }, { secretPathMatcher }] = await Promise.all([import("../git/repo-git.ts"), import("../workspace/check-change-set.ts")]);
+  const git = new RepoGit(workspaceDir);
+  if (!(await git.isRepository(signal))) return undefined;
+  const isSecret = secretPathMatcher(secretPaths);
+  const secret = (paths: readonly string[]) => paths.filter((path) => isSecret(path) !== undefined);
+  let tracked: string[];
+  let committed: string[];
+  try {
+    tracked = secret(await git.trackedPaths(signal));
+    committed = secret(await git.pathsInHistory(HISTORY_COMMITS, signal)).filter((path) => !tracked.includes(path));
+  } catch (error) {
+    return { name: "secret files in git", status: "warn", detail: `could not be read (${error instanceof Error ? error.message : String(error)})` };
+  }
+  if (tracked.length + committed.length === 0)
+    return { name: "secret files in git", status: "ok", detail: "none of the workspace's secret files (sandbox.secretPaths) is tracked or was committed" };
+  const shown = (paths: readonly string[]) => `${paths.slice(0, 6).join(", ")}${paths.length > 6 ? `, and ${paths.length - 6} more` : ""}`;
+  const said = [
+    ...(tracked.length > 0 ? [`tracked by git: ${shown(tracked)}`] : []),
+    ...(committed.length > 0 ? [`in git's history: ${shown(committed)}`] : []),
+  ];
+  return {
+    name: "secret files in git",
+    status: "warn",
+    detail: `${said.join("; ")}. The views hide them, but git show prints what was committed, and only the redactor (the values it knows, in the forms it knows) keeps it from the models`,
+    fix: 'rotate what they hold; git rm --cached the file and add it to .gitignore; to keep the history out of the agents\' reach too, add ".git" to sandbox.secretPaths (docs/workspace.md)',
+  };
+}
+
 /** Whether the workspace's disk has room for sessions, scratch, worktrees and candidates. */
 function diskCheck(workspaceDir: string): DoctorCheck {
   try {
@@ -202,6 +238,24 @@ export async function mcpServerChecks(config: OrgConfig, workspaceDir: string, a
   });
 }
 
+/** Whether the config's settings that send something out or lower a guard are in effect, or wait for `org config trust`. */
+export function configTrustCheck(config: OrgConfig, workspaceFlag: string): DoctorCheck {
+  const name = "config trust";
+  const file = config.source ?? "org.config.json";
+  if (config.unconfirmed.length === 0)
+    return {
+      name,
+      status: "ok",
+      detail: config.source === undefined ? "no org.config.json: the defaults apply" : `${file}: nothing waits for your confirmation`,
+    };
+  return {
+    name,
+    status: "warn",
+    detail: `${file}: ${config.unconfirmed.length} setting(s) that send something out or lower a guard are at their defaults until you confirm them: ${config.unconfirmed.map((setting) => `${setting.setting} = ${setting.shown} (${setting.why})`).join("; ")}`,
+    fix: `check them with 'org config status${workspaceFlag}', then: org config trust${workspaceFlag}`,
+  };
+}
+
 /** Every check of `org doctor`, in order; none throws. */
 export async function doctorChecks(
   options: SandboxAccess & {
@@ -210,13 +264,15 @@ export async function doctorChecks(
     /** The checkout promotions go into; its readiness is a check. */
     repoDir: string;
     signal: AbortSignal;
+    /** How a command names this workspace (` --workspace DIR`, or nothing for the current folder). */
+    workspaceFlag?: string;
   },
 ): Promise<DoctorCheck[]> {
   // `sandboxPolicy`: the policy tools would run under here, shown as one check and used by the sandbox's own.
   const access = { sandbox: options.sandbox, sandboxPolicy: options.sandboxPolicy };
   const { config, signal } = options;
   const probes = await probeServers(config, signal);
-  const checks = probes.map(serverCheck);
+  const checks = [configTrustCheck(config, options.workspaceFlag ?? ""), ...probes.map(serverCheck)];
   // In the config's order, one persona at a time.
   for (const persona of config.personas) {
     checks.push(
@@ -230,6 +286,8 @@ export async function doctorChecks(
   }
   checks.push(sandboxPolicyCheck(options.sandboxPolicy), ...(await sandboxChecks(options.workspaceDir, access)), ...programChecks(), straceCheck());
   checks.push(await checkoutCheck(options.repoDir, signal), diskCheck(options.workspaceDir));
+  const secretsInGit = await trackedSecretsCheck(options.workspaceDir, options.sandboxPolicy.secretPaths, signal);
+  if (secretsInGit) checks.push(secretsInGit);
   checks.push(...(await mcpServerChecks(config, options.workspaceDir, access, signal)));
   return checks;
 }

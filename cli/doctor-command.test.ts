@@ -3,7 +3,7 @@ import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { tempGitRepo } from "../testing/temp-git-repo.ts";
+import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-doctor-"));
 chmodSync(workspace, 0o755);
@@ -110,4 +110,35 @@ test("org doctor shows the sandbox policy as one section: on or off, network, ti
     detail: expect.stringContaining("sandbox: OFF (ORG_SANDBOX=off)"),
     fix: "unset ORG_SANDBOX (or set it to 'on') to run every tool in the sandbox",
   });
+}, 60_000);
+
+test("org doctor says when git tracks a secret file of the workspace, or its history holds one (issue 51)", async () => {
+  using server = fakeOllama({ "qwen3:8b": ["completion", "tools"] });
+  const env = { OLLAMA_BASE: server.url.origin, OLLAMA_MODEL: "qwen3:8b" };
+  const project = tempGitRepo("org-doctor-secrets-");
+  try {
+    const run = async () => {
+      const child = Bun.spawn(orgCommand(["doctor", "--json", "--workspace", project.dir, "--repo", checkout.dir]), {
+        env: { ...process.env, ...env },
+        stdout: "pipe",
+        stderr: "pipe",
+      });
+      const [stdout] = await Promise.all([new Response(child.stdout).text(), child.exited]);
+      return (JSON.parse(stdout) as { checks: Check[] }).checks.find((check) => check.name === "secret files in git");
+    };
+    expect(await run()).toMatchObject({ status: "ok" });
+    writeFileSync(join(project.dir, ".env"), "STRIPE_LIVE=rkliveplainvalue\n");
+    writeFileSync(join(project.dir, "id_deploy"), "key\n");
+    gitSync(project.dir, ["add", "-f", ".env", "id_deploy"]);
+    gitSync(project.dir, ["commit", "--quiet", "-m", "secrets"]);
+    gitSync(project.dir, ["rm", "--cached", "--quiet", "id_deploy"]);
+    gitSync(project.dir, ["commit", "--quiet", "-m", "untrack the key"]);
+    const found = await run();
+    expect(found?.status).toBe("warn");
+    expect(found?.detail).toStartWith("tracked by git: .env; in git's history: id_deploy.");
+    expect(found?.fix).toContain('add ".git" to sandbox.secretPaths');
+    expect(found?.detail).not.toContain("rkliveplainvalue");
+  } finally {
+    project[Symbol.dispose]();
+  }
 }, 60_000);

@@ -1,3 +1,4 @@
+import { announceUnconfirmed } from "./command-config.ts";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig, OrgConfigError } from "../config/org-config.ts";
@@ -134,6 +135,7 @@ export const fitnessCommand: Command = {
     let config: OrgConfig;
     try {
       config = loadOrgConfig(values.config ?? join(git.repoDir, CONFIG_FILE_NAME), processEnvironment(), { checkoutDir: git.repoDir });
+      announceUnconfirmed(config, git.repoDir);
     } catch (error) {
       if (!(error instanceof OrgConfigError)) throw error;
       log(verdictLine({ why: error.message }));

@@ -32,11 +32,14 @@ Each run:
   1. reads what happened in the workspace since the last run (.org/sessions/*.jsonl, the audit log, serve's jobs).
      The model (grow.model, else the toolsmith's) hears the turns in batches, offered one tool, report_needs: a
      need is kept only when its quote is found word for word in one turn, whose words it is (user, persona, or
-     tool: a tool's output or a fetched page) being its source. Calls of tools that do not exist, generated tools
+     tool: a tool's output or a fetched page) being its source, and no weightier than its goal's words (a goal the
+     person did not say is the listener's or the page's). What org's own settings stopped (a read-only view, a
+     declined approval) is no need. Calls of tools that do not exist, generated tools
      and workflow steps that failed, commands missing in the sandbox and /wish TEXT are facts, read by rules; with
      no model answering, word rules hear what was said, and the run says noticing was degraded. Needs that mean
      the same thing become one proposal (.org/grow/proposals.json): alike words, embeddings when an embedding
-     server answers, the model asked (same_need) when two are close but not certain. One a promoted tool, or a
+     server answers, the model asked (same_need) when two are close but not certain, its answer remembered for
+     later runs. One a promoted tool, or a
      candidate waiting for org promote, already answers is covered by it. A proposal no person asked for (only
      a persona's or a tool's words) is unconfirmed: never built until it is seen in grow.confirmSessions (2)
      sessions or a person runs org grow accept ID.
@@ -164,7 +167,7 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
         sandbox,
         workspaceDir,
         repoDir,
-        config: loadCommandConfig(values.config, workspaceDir),
+        config: loadCommandConfig(values.config, workspaceDir, undefined, { announce: false }),
         dryRun,
         ...(maxTools !== undefined ? { maxTools } : {}),
         ...(budgetMinutes !== undefined ? { budgetMinutes } : {}),

@@ -1,6 +1,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULT_MODEL, environmentSettings } from "../config/environment.ts";
+import { confirmConfig } from "../config/config-trust.ts";
+import { DEFAULT_MODEL, environmentSettings, processEnvironment } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, DEFAULT_LIMITS, DEFAULT_SERVE } from "../config/org-config.ts";
 import { SERVER_URL_KEY } from "../llm/persona-server.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
@@ -14,7 +15,9 @@ const HELP = `Usage: org init [--model M] [--force] [--workspace DIR]
 Writes a commented ${CONFIG_FILE_NAME} in the workspace: the three personas (agent, python, toolsmith),
 their model, each one's tool policy (allow, ask, deny), the room's limits and what serve may run over
 HTTP. Comments (// …) are allowed in the file; every key is optional, and a key left out keeps its default.
-An existing file is left alone unless --force is given.
+An existing file is left alone unless --force is given. You asked for the file, so what of it would wait for your
+confirmation ('org config trust') is confirmed as it is written; an edit that sends something out or lowers a guard
+waits again.
 
 Options:
   --model M          the model every persona uses, written into the file. Without it, OLLAMA_MODEL's model
@@ -122,6 +125,8 @@ export const initCommand: Command = {
     // --model, else OLLAMA_MODEL as it is now; neither: the file leaves the model to the environment org starts in.
     const model = values.model?.trim() ?? (settings.ollamaModelSource === "OLLAMA_MODEL" ? settings.ollamaModel : undefined);
     writeFileSync(file, initConfigText(model), { mode: 0o644 });
+    // You asked for this file: whatever of it would wait for 'org config trust' is confirmed as it is written.
+    confirmConfig(file, processEnvironment(), { workspaceDir });
     const on = model === undefined ? `OLLAMA_MODEL's model as org starts (unset now: ${settings.ollamaModel}; pin one with --model M)` : model;
     console.log(sanitizeForTerminal(`wrote ${file}: agent, python and toolsmith on ${on}. Check it with: org doctor`));
     return 0;

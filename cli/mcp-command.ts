@@ -12,6 +12,7 @@ import { prepareWorkspace } from "./workspace-dir.ts";
 import { isMainOrCandidate } from "../git/ref-names.ts";
 import { MCP_SERVERS_HELP, mcpServersSubcommand, mcpTrustSubcommand } from "./mcp-servers-command.ts";
 import { processEnvironment } from "../config/environment.ts";
+import { unconfirmedNotice } from "./command-config.ts";
 
 const HELP = `Usage: org mcp [--ref BRANCH] [--workspace DIR] [--repo DIR]
        org mcp servers [--json]    (the room's own MCP servers: see below)
@@ -53,7 +54,10 @@ function log(line: string): void {
  */
 function workspaceConfig(workspaceDir: string, repoDir: string): OrgConfig | undefined {
   try {
-    return loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME), processEnvironment(), { workspaceDir, checkoutDir: repoDir });
+    const config = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME), processEnvironment(), { workspaceDir, checkoutDir: repoDir });
+    const waiting = unconfirmedNotice(config, workspaceDir);
+    if (waiting !== undefined) log(waiting);
+    return config;
   } catch (error) {
     log(`no persona prompts: ${error instanceof Error ? error.message : String(error)}`);
     return undefined;

@@ -13,6 +13,7 @@ import { descendants } from "../testing/process-tree.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { startOrgServe } from "../testing/org-serve-process.ts";
 import { loadOrgConfig } from "../config/org-config.ts";
+import { writeConfirmedConfig } from "../testing/confirmed-config.ts";
 import { orgCodeCopy } from "../testing/org-clone.ts";
 import { McpHub } from "../mcp-client/mcp-hub.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
@@ -34,8 +35,8 @@ const code = orgCodeCopy("org-mcp-cli-code-");
 let model: ScriptedServer;
 
 beforeAll(async () => {
-  writeFileSync(
-    join(workspace, "org.config.json"),
+  writeConfirmedConfig(
+    workspace,
     JSON.stringify(
       {
         personas: [{ name: "agent", kind: "agent" }],

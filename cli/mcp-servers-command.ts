@@ -25,7 +25,8 @@ as "untrusted". --json prints { "servers": [{ name, transport, sandbox, launch, 
 trust: confirms the named servers exactly as configured now (command, args, env, sandbox, network; or URL and
 headers) and, for a program, the files it starts from as they are now (the program its command finds, its script,
 the package npx, bunx or uvx finds in the workspace), so the room, 'org serve' and 'chat --once' start them;
-remembered in .org/mcp-trust.json until any of that changes. It prints what it confirmed.`;
+remembered in your own org folder (ORG_HOME, else ~/.config/org; never in the workspace) until any of that changes.
+It prints what it confirmed. 'org config trust' confirms every server that waits, with the config's other settings.`;
 
 function readConfig(values: { config?: string; workspace?: string }): { config: OrgConfig; workspaceDir: string } {
   const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());

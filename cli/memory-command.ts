@@ -1,5 +1,4 @@
-import { join } from "node:path";
-import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
+import { loadCommandConfig } from "./command-config.ts";
 import { MemoryStore } from "../memory/memory-store.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { type Command, UsageError } from "./command.ts";
@@ -101,7 +100,7 @@ function workspaceOf(args: string[]): string | undefined {
  */
 function roomSecrets(workspaceDir: string): readonly string[] {
   try {
-    return loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME), processEnvironment(), { workspaceDir }).secrets;
+    return loadCommandConfig(undefined, workspaceDir, processEnvironment()).secrets;
   } catch {
     return [];
   }

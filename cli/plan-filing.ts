@@ -1,7 +1,6 @@
 import { type FiledNeeds, fileNeeds } from "../grow/file-needs.ts";
-import { QUOTE_CHARS } from "../grow/need-signals.ts";
 import type { Need } from "../grow/room-needs.ts";
-import { safeGoal } from "../grow/safe-goal.ts";
+import { safeGoal, safeQuote } from "../grow/safe-goal.ts";
 import type { Workflow } from "../workflows/workflow-file.ts";
 import type { MissingStep } from "../planner/planned-workflow.ts";
 import { planSteps } from "../planner/plan-steps.ts";
@@ -9,7 +8,9 @@ import type { MissingFiler } from "../planner/plan-and-run.ts";
 
 /**
  * A plan's missing steps as grow needs, one each: the step's goal (made safe, as grow's goals are), and as evidence the
- * person's goal and the plan around the gap, their words (`user`), under a session of their own for this plan.
+ * planner's words with the person's goal quoted beside them and the plan around the gap, under a session of their own
+ * for this plan. The planner is a model: its words are `persona` evidence, so the proposal is unconfirmed until a person
+ * accepts it (`org grow accept`) or it is seen in `grow.confirmSessions` sessions.
  */
 export function missingNeeds(goal: string, workflow: Workflow, missing: readonly MissingStep[], now = new Date()): Need[] {
   const session = `plan-${now.toISOString().replace(/[-:.]/g, "")}`;
@@ -19,8 +20,8 @@ export function missingNeeds(goal: string, workflow: Workflow, missing: readonly
     goal: safeGoal(step.goal),
     session,
     turn: step.id,
-    quote: `${goal} — planned: ${plan || "(no step a tool can do)"}; missing ${step.id}: ${step.goal}`.slice(0, QUOTE_CHARS),
-    source: "user",
+    quote: safeQuote(`planner: missing ${step.id}: ${step.goal} — for the goal "${goal}"; planned: ${plan || "(no step a tool can do)"}`),
+    source: "persona",
     time: now.toISOString(),
   }));
 }

@@ -86,7 +86,7 @@ function mcpSlashHost(hub: McpHub): NonNullable<SlashHost["mcp"]> {
       const known = hub.servers.map((entry) => entry.name);
       if (!known.includes(server)) throw new Error(`there is no MCP server "${server}"; mcpServers has: ${known.join(", ")}`);
       hub.trust(server);
-      return `confirmed ${server}: it starts now, and starts from now on until its command, args or env change (remembered in .org/mcp-trust.json)`;
+      return `confirmed ${server}: it starts now, and starts from now on until its command, args or env change (remembered in your org folder)`;
     },
   };
 }

@@ -1,3 +1,4 @@
+import { writeConfirmedConfig } from "../testing/confirmed-config.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
@@ -107,7 +108,7 @@ describe("sandbox run sees the workspace as the room's commands do", () => {
     const dir = mkdtempSync(join(tmpdir(), "org-sandbox-project-"));
     chmodSync(dir, 0o755);
     writeFileSync(join(dir, "notes.txt"), "one\ntwo\n");
-    if (view) writeFileSync(join(dir, "org.config.json"), JSON.stringify({ sandbox: { workspace: view } }));
+    if (view) writeConfirmedConfig(dir, { sandbox: { workspace: view } });
     return dir;
   }
   const run = (stdout: string) => JSON.parse(stdout) as { exitCode: number; stdout: string; stderr: string; workspace: Record<string, unknown> };

@@ -26,9 +26,9 @@ async function org(...args: string[]) {
   return { stdout, stderr, exitCode };
 }
 
-/** Starts the command, waits for its first stdout line, and returns the URL it printed. */
-async function startCommand(...args: string[]) {
-  const child = Bun.spawn(orgCommand(["scripted-server", ...args]), { stdout: "pipe", stderr: "pipe" });
+/** Starts the command (in `cwd` when given), waits for its first stdout line, and returns the URL it printed. */
+async function startCommandIn(cwd: string | undefined, ...args: string[]) {
+  const child = Bun.spawn(orgCommand(["scripted-server", ...args]), { ...(cwd ? { cwd } : {}), stdout: "pipe", stderr: "pipe" });
   const reader = child.stdout.getReader();
   const decoder = new TextDecoder();
   let stdout = "";
@@ -40,6 +40,8 @@ async function startCommand(...args: string[]) {
   reader.releaseLock();
   return { child, firstLine: stdout.split("\n")[0] ?? "", url: stdout.match(/http:\/\/127\.0\.0\.1:\d+/)?.[0] ?? "" };
 }
+
+const startCommand = (...args: string[]) => startCommandIn(undefined, ...args);
 
 describe("org scripted-server", () => {
   test("--port 0 prints the real URL and rule count, answers chat and lists models, logs requests, stops on SIGINT", async () => {
@@ -99,6 +101,27 @@ describe("org scripted-server", () => {
     const broken = await org("scripted-server", "--port", "0", "--script", scriptFile("broken.json", "{"));
     expect(broken.exitCode).toBe(1);
     expect(broken.stderr).toContain("not valid JSON");
+  });
+
+  test("a file named playground in the project does not stand in for org's playground; ./playground names the file", async () => {
+    // Issue 51 item 14: the README's tour step, run from a project that holds a file of that name.
+    const project = mkdtempSync(join(directory, "project-"));
+    writeFileSync(join(project, "playground"), JSON.stringify({ models: ["project-model"], rules: [{ reply: { text: "the project's own" } }] }));
+    const bundled = await startCommandIn(project, "--port", "0", "--script", "playground");
+    try {
+      expect(bundled.firstLine).toContain("models: scripted, qwen3:8b");
+      expect(bundled.firstLine).not.toContain("project-model");
+    } finally {
+      bundled.child.kill("SIGINT");
+      await bundled.child.exited;
+    }
+    const file = await startCommandIn(project, "--port", "0", "--script", "./playground");
+    try {
+      expect(file.firstLine).toMatch(/\(1 rule; models: project-model\)$/);
+    } finally {
+      file.child.kill("SIGINT");
+      await file.child.exited;
+    }
   });
 
   test("usage errors exit 2: no --script, a bad port, an unknown option", async () => {

@@ -15,11 +15,14 @@ Options:
   --script FILE    the script: {"models": [...], "rules": [...], "fallback": {...}} (required); given
                    more than once, the scripts' rules are tried in the order given, every model of
                    each is served, and the first fallback answers
-  --script NAME    one of org's own scripts, from any directory:
+  --script NAME    one of org's own scripts, from any directory (a file of the same name is given as a
+                   path: --script ./playground):
                      playground  an agent that looks at /workspace, runs the project's tests in the
                                  sandbox and writes NOTES.md (try the write view, /diff, /undo, org patch);
-                                 python counts the project's lines; the toolsmith builds ten small tools
-                     demo        the demo's personas (a few set phrases) and the toolsmith
+                                 python counts the project's lines; the toolsmith builds eleven small
+                                 tools; the planner (workflow plan), grow's listener and the supervisor's
+                                 diagnosis answer from what each request holds
+                     demo        the demo's personas (a few set phrases), the same roles and the toolsmith
                      toolsmith   the toolsmith alone
   --port N         port to listen on (default 11434; 0 picks a free port and prints it)
   --host ADDRESS   address to bind (default 127.0.0.1)
@@ -37,7 +40,8 @@ Script: each rule is {"when": {...}, "reply": {...}}; the first rule whose condi
          embedded (hermes|mistral|json|pythonic|qwen-xml: write the calls into the text),
          wire (ollama-new|ollama-old|ollama-index-bug|openai|vllm|llamacpp; default ollama-new),
          chunkSize (characters per chunk, default 8), delayMs, firstByteDelayMs, usage (default true),
-         fault ({"status": 503} | {"cutAfterChunks": N, "midEvent"?: true, "reset"?: true} | {"malformedAfterChunks": N})
+         fault ({"status": 503} | {"cutAfterChunks": N, "midEvent"?: true, "reset"?: true} | {"malformedAfterChunks": N}),
+         reportNeeds, sameNeed, planWorkflow, proposeFix (a call worked out from the request)
   Without a matching rule the fallback reply answers, else a text saying no rule matched.
   More in scripted-server/README.md.
 

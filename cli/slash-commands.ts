@@ -140,6 +140,30 @@ export function slashHelp(): string {
   ].join("\n");
 }
 
+/**
+ * Why `command` runs only when a person types it in the room, or undefined: it confirms and starts a server, lowers a
+ * guard, or writes wherever its words say. `org chat --once TEXT` refuses such a command, since a script may hand it
+ * someone else's text; the reason names the way that remains (the room, or a subcommand of its own).
+ */
+export function roomOnly(command: SlashCommand): string | undefined {
+  switch (command.name) {
+    case "mcp":
+      return command.trust === undefined
+        ? undefined
+        : `/mcp trust confirms an MCP server and starts it, so it is never run from --once: run 'org mcp trust ${command.trust}' (it prints what it confirms), or type it in the room`;
+    case "undo":
+      return command.force
+        ? "/undo --force takes a change back over your later edits, so it is never run from --once: run 'org undo --force', or type it in the room"
+        : undefined;
+    case "save":
+      return command.file === undefined
+        ? undefined
+        : "/save FILE writes wherever FILE says, so it is never run from --once: /save alone writes into .org/transcripts/, or type it in the room";
+    default:
+      return undefined;
+  }
+}
+
 /** Tab completion of a command name: the rest of the only command starting with what was typed. */
 export function completeSlashCommand(before: string): string | undefined {
   const match = /^\/([a-z]*)$/i.exec(before);

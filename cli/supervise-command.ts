@@ -102,7 +102,8 @@ async function setupOf(
     workspaceDir,
     repoDir,
     sandbox: new Sandbox(),
-    loadConfig: () => loadCommandConfig(values.config, workspaceDir),
+    // Said once, above; each round reads the file again.
+    loadConfig: () => loadCommandConfig(values.config, workspaceDir, undefined, { announce: false }),
     instance: { port: settings.currentPort, tmuxSession: settings.tmuxSession, startTimeoutMs: settings.startTimeoutS * 1000 },
     say,
     diagnosisModel,

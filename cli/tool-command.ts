@@ -135,11 +135,8 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
       "tool",
     );
   }
-  if (values.config !== undefined && !existsSync(values.config)) {
-    throw new UserFacingError(`no config file at ${values.config}. Check the path, or leave out --config to use the defaults.`);
-  }
-  const { CONFIG_FILE_NAME, loadOrgConfig } = await import("../config/org-config.ts");
-  const config = loadOrgConfig(values.config ?? join(process.cwd(), CONFIG_FILE_NAME));
+  const { loadCommandConfig } = await import("./command-config.ts");
+  const config = loadCommandConfig(values.config, process.cwd());
   const { toolsmith: settings, authorizations } = config;
   const environment = environmentSettings();
   const server = values["base-url"] ?? environment.ollamaBase;

@@ -1,3 +1,4 @@
+import { writeConfirmedConfig } from "../testing/confirmed-config.ts";
 // The write view through the user's paths (issue 31): `org chat --once` applies an agent's change, `org undo`
 // lists it, refuses over the user's later edit, takes it back with --force, and the resumed session's models no
 // longer carry the turn that made it. Real processes, the scripted server on 127.0.0.1, the real sandbox.
@@ -22,7 +23,7 @@ const org = (args: string[], env: Record<string, string> = {}) => runOrgProcess(
 test("org chat applies the agent's change under the write view; org undo lists it, refuses over a later edit, --force takes it back, and the turn leaves the context", async () => {
   mkdirSync(join(workspace, "src"));
   writeFileSync(join(workspace, "src", "sum.sh"), "sum() { echo $(($1 - $2)); }\n");
-  writeFileSync(join(workspace, "org.config.json"), JSON.stringify({ sandbox: { workspace: "write" } }));
+  writeConfirmedConfig(workspace, { sandbox: { workspace: "write" } });
   gitSync(workspace, ["init", "--quiet", "--initial-branch=main"]);
   gitSync(workspace, ["add", "."]);
   gitSync(workspace, ["commit", "--quiet", "-m", "first"]);

@@ -1,7 +1,7 @@
 import { newLoginToken } from "../serve/session-cookie.ts";
 import type { Command } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
-import { runServe } from "./serve-command.ts";
+import { runServe } from "./run-serve.ts";
 
 const HELP = `Usage: org web [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--grow-every DURATION] [--supervise] [--unsafe-no-sandbox]
 

@@ -1,7 +1,8 @@
+import { loadCommandConfig } from "./command-config.ts";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import type { OrgConfig } from "../config/org-config.ts";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { WorkflowError } from "../workflows/workflow-file.ts";
@@ -141,7 +142,7 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
   const inputs = parseInputs("inputs" in values ? values.inputs : undefined);
   const branch = await branchTools(values.ref, values.repo, signal);
   const roots = toolRootsFor(workspaceDir);
-  const config = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME));
+  const config = loadCommandConfig(undefined, workspaceDir);
   // One sandbox and policy for the whole workflow, its generated tools' steps and its MCP servers', as the room has.
   const access = sandboxAccessFrom({ config });
   const mcp = workflowMcp(config, workspaceDir, access);
@@ -217,7 +218,7 @@ async function runKeptPlan(id: string, inputs: unknown, workspaceDir: string, js
   if (!PLAN_ID_PATTERN.test(id))
     throw new UsageError(`--plan takes a plan's id (such as 20261126T101500Z-k3x9, which workflow plan prints), not '${id}'`, "workflow");
   const record = readPlanRecord(workspaceDir, id);
-  const config = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME));
+  const config = loadCommandConfig(undefined, workspaceDir);
   const { output } = await runPlan(record, {
     workspaceDir,
     repoDir: record.repoDir,

@@ -176,15 +176,22 @@ describe("org workflow plan", () => {
     expect(missing.exitCode).toBe(1);
     const unplanned = JSON.parse(missing.stdout);
     expect(unplanned).toMatchObject({ ok: false, missing: [{ id: "clamp", goal: CLAMP.goal }], proposals: [{ step: "clamp", created: true }] });
-    // Filed as a grow proposal: the person's goal and the plan as its evidence, their words.
-    const shown = await runOrgProcess(["grow", "show", unplanned.proposals[0].proposal, "--json", "--workspace", repo.dir], { cwd: repo.dir });
-    expect(shown.exitCode).toBe(0);
-    const proposal = JSON.parse(shown.stdout);
-    expect(proposal).toMatchObject({ state: "pending", kind: "build", sources: { user: 1 }, signals: { plan: 1 } });
-    expect(proposal.evidence[0].quote).toContain("clamp the reading — planned:");
-    // Asked again, the need joins its proposal.
+    // Filed as a grow proposal (issue 51): the planner's words, a model's, with the person's goal quoted beside them;
+    // unconfirmed until a person accepts it or grow.confirmSessions sessions (2) show it.
+    const show = async () => {
+      const shown = await runOrgProcess(["grow", "show", unplanned.proposals[0].proposal, "--json", "--workspace", repo.dir], { cwd: repo.dir });
+      expect(shown.exitCode).toBe(0);
+      return JSON.parse(shown.stdout);
+    };
+    const proposal = await show();
+    expect(proposal).toMatchObject({ state: "unconfirmed", kind: "build", sources: { persona: 1 }, signals: { plan: 1 } });
+    expect(proposal.sources.user).toBeUndefined();
+    expect(proposal.evidence[0].quote).toStartWith(`planner: missing clamp: ${CLAMP.goal}`.slice(0, 60));
+    expect(proposal.evidence[0].quote).toContain('for the goal "clamp the reading"; planned:');
+    // Asked again, the need joins its proposal: seen in two plans, it is confirmed.
     const again = JSON.parse((await plan(repo.dir, ["--goal", "clamp the reading", "--inputs", '{"value":3}', "--json"])).stdout);
     expect(again.proposals).toEqual([{ step: "clamp", proposal: unplanned.proposals[0].proposal, created: false }]);
+    expect(await show()).toMatchObject({ state: "pending", sessions: 2, sources: { persona: 2 } });
     const built = await plan(repo.dir, ["--goal", "clamp the reading", "--inputs", '{"value":15}', "--build", "--run", "--json"]);
     expect({ code: built.exitCode, stderr: built.stderr }).toEqual({ code: 0, stderr: "" });
     const line = JSON.parse(built.stdout);

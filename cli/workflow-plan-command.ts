@@ -1,8 +1,8 @@
+import { loadCommandConfig } from "./command-config.ts";
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { RepoGit } from "../git/repo-git.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
-import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { CHECKOUT_DIR, PLANS_DIR } from "../config/workspace-paths.ts";
 import { isMainOrCandidate } from "../git/ref-names.ts";
 import { ChatError } from "../llm/chat-errors.ts";
@@ -134,7 +134,7 @@ function showRound(event: PlanRound): void {
 export async function workflowPlan(args: string[], signal: AbortSignal): Promise<number> {
   const asked = readPlanArgs(args);
   await checkPlaces(asked);
-  const config = loadOrgConfig(join(asked.workspaceDir, CONFIG_FILE_NAME));
+  const config = loadCommandConfig(undefined, asked.workspaceDir);
   const model = plannerModel(config, asked.model);
   const embedder = embedderFromEnvironment();
   const { planFromGoal } = await import("../planner/plan-and-run.ts");

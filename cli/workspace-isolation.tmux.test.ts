@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { confirmConfig } from "../config/config-trust.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { freePort } from "../testing/free-port.ts";
 import { hostileWorkspace } from "../testing/hostile-workspace.ts";
@@ -56,6 +57,8 @@ describe("org in tmux, started from a hostile workspace, with a tmux server whos
     writeFileSync(join(clone.dir, ".env"), "ORG_SANDBOX=off\n");
     writeFileSync(join(clone.dir, ".env.local"), "ORG_SANDBOX=off\n");
     writeFileSync(join(clone.dir, "iso.config.json"), JSON.stringify({ serve: { tools: { sh: "allow" } } }));
+    // The person's own setting (serve runs sh over HTTP), confirmed for the checkout that current serves.
+    confirmConfig(join(clone.dir, "iso.config.json"), {}, { workspaceDir: clone.dir, checkoutDir: clone.dir });
     const session = uniqueSessionName("org-iso-inst");
     const port = freePort();
     const env = { ...environment(session), ORG_CURRENT_PORT: String(port) };

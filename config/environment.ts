@@ -186,7 +186,11 @@ export function windowEnvironment(env: NodeJS.ProcessEnv = process.env): Record<
 const GATE_TEST_KEYED = ["PATH", "HOME", "TMPDIR"] as const;
 const GATE_TEST_PASSED = ["LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "USER", "LOGNAME", "SHELL", "ORG_TEST_RUN"] as const;
 
-/** The environment the gate's tests stage runs its `bun test` processes with, and the part of it a trace is keyed on. */
+/**
+ * The environment the gate's tests stage runs its `bun test` processes with, and the part of it a trace is keyed on. Its
+ * ORG_HOME is a folder under TMPDIR of this user's, never the person's own org folder: a test's confirmations of its
+ * throw-away workspaces stay out of it.
+ */
 export function gateTestEnvironment(env: NodeJS.ProcessEnv = process.env): { variables: Record<string, string>; keyed: Record<string, string> } {
   const pick = (names: readonly string[]) =>
     Object.fromEntries(
@@ -196,7 +200,8 @@ export function gateTestEnvironment(env: NodeJS.ProcessEnv = process.env): { var
       }),
     );
   const keyed = pick(GATE_TEST_KEYED);
-  return { variables: { ...pick(GATE_TEST_PASSED), ...keyed }, keyed };
+  const orgHome = `${(keyed.TMPDIR || "/tmp").replace(/\/+$/, "")}/org-gate-home-${process.getuid?.() ?? 0}`;
+  return { variables: { ...pick(GATE_TEST_PASSED), ...keyed, ORG_HOME: orgHome }, keyed };
 }
 
 /** The value of a variable the config names (e.g. a server's `apiKeyEnv`); undefined when unset or blank. */

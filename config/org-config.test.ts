@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { authorizationFor } from "../llm/server-keys.ts";
 import { loadOrgConfig as loadFrom, OrgConfigError, serverConcurrency } from "./org-config.ts";
 import { BUILTIN_TOOL_NAMES } from "./tool-names.ts";
+import { confirmConfig } from "./config-trust.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { pythonRun } from "../tools/python-run.ts";
@@ -18,10 +19,20 @@ const env = { OLLAMA_BASE: "http://127.0.0.1:9/", OLLAMA_MODEL: "tiny:1b" };
 const loadOrgConfig = (path: string, variables: NodeJS.ProcessEnv, options: Parameters<typeof loadFrom>[2] = {}) =>
   loadFrom(path, variables, { checkoutDir: dirname(path), ...options });
 
+/**
+ * Runs `check` on a config file holding `text`, confirmed as written when it reads (as 'org init' confirms its own):
+ * these tests are of what the settings do; what waits for 'org config trust' is config-trust.test.ts's.
+ */
 function withConfig(text: string | undefined, check: (path: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), "org-config-"));
   const path = join(dir, "org.config.json");
   if (text !== undefined) writeFileSync(path, text);
+  try {
+    if (text !== undefined) confirmConfig(path, env, { checkoutDir: dir });
+  } catch (error) {
+    // One that does not read is what the test is about; loadOrgConfig says why.
+    if (!(error instanceof OrgConfigError)) throw error;
+  }
   try {
     check(path);
   } finally {
@@ -164,6 +175,9 @@ describe("loadOrgConfig", () => {
       // The workspace may be named apart from the config file's own directory.
       const elsewhere = join(workspace, "elsewhere.json");
       writeFileSync(elsewhere, personas({ word_count: "allow" }));
+      // "allow" waits for 'org config trust', which binds it to the workspace named.
+      expect(loadOrgConfig(elsewhere, env, { workspaceDir: workspace, checkoutDir }).personas[0]?.tools.word_count).toBe("ask");
+      confirmConfig(elsewhere, env, { workspaceDir: workspace, checkoutDir });
       expect(loadOrgConfig(elsewhere, env, { workspaceDir: workspace, checkoutDir }).personas[0]?.tools.word_count).toBe("allow");
 
       for (const name of ["Bad-Name", "loose_file", "linked_tool", "wordcount"]) {

@@ -2,6 +2,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { environmentSettings, environmentVariable } from "./environment.ts";
+import { gateConfigFile, type GuardContext, type GuardedSetting } from "./guarded-settings.ts";
+import { trustRecords } from "./trust-store.ts";
+import { userOrgDir } from "./user-org-dir.ts";
 import { ApiKeyEnvName, PersonaServerFields, personaServerUrl } from "../llm/persona-server.ts";
 import { type NamedKey, type ServerKeys, serverKeys } from "../llm/server-keys.ts";
 import { displayUrl, urlCredentials, urlOrigin } from "../llm/server-url.ts";
@@ -229,6 +232,11 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   authorizations: ServerKeys;
   /** Values to hide wherever they turn up: the API keys and credentials in server URLs. */
   secrets: string[];
+  /**
+   * The file's settings that send something out or lower a guard and wait for `org config trust` (`guarded-settings.ts`):
+   * each is at its default here until the person confirms it.
+   */
+  unconfirmed: GuardedSetting[];
   /** The file the config came from; undefined when only defaults apply. */
   source?: string;
 };
@@ -327,18 +335,40 @@ function advice(issue: z.core.$ZodIssue): string {
   }
 }
 
+/** Where `loadOrgConfig` reads the file and its confirmations. */
+export type ConfigPlace = {
+  /** The workspace the file configures (default: the file's folder): confirmations are kept for its real path. */
+  workspaceDir?: string;
+  /** Org's checkout, whose promoted tools the file may name (default: the one running). */
+  checkoutDir?: string;
+  /** The user's org folder the confirmations are read from (default: `userOrgDir` of the process's environment with `env` over it). */
+  orgHome?: string | undefined;
+};
+
 /**
- * Reads the room's configuration: `org.config.json` (at `path`, default the current directory) when it
- * exists, over defaults of three personas on OLLAMA_BASE / OLLAMA_MODEL. Throws OrgConfigError naming the
- * line and key of anything wrong. Tool names may be built-in ones or generated tools promoted into
- * `tools/generated/` of `workspaceDir` (default: the config file's directory) or of `checkoutDir` (default: org's checkout).
+ * Reads the room's configuration: `org.config.json` (at `path`, default the current directory) when it exists, over
+ * defaults of three personas on OLLAMA_BASE / OLLAMA_MODEL. Throws OrgConfigError naming the line and key of anything
+ * wrong. Tool names may be built-in ones or generated tools promoted into `tools/generated/` of `workspaceDir` (default:
+ * the config file's directory) or of `checkoutDir` (default: org's checkout). This is the one gate of a workspace's
+ * file: a setting that sends something out or lowers a guard is at its default until the person confirmed it for this
+ * workspace with `org config trust` (`unconfirmed` lists those that wait); every command reads its config here.
  */
-export function loadOrgConfig(path?: string, env: NodeJS.ProcessEnv = process.env, options: { workspaceDir?: string; checkoutDir?: string } = {}): OrgConfig {
+export function loadOrgConfig(path?: string, env: NodeJS.ProcessEnv = process.env, options: ConfigPlace = {}): OrgConfig {
   const file = path ?? join(process.cwd(), CONFIG_FILE_NAME);
   const settings = environmentSettings(env);
   const text = existsSync(file) ? readFileSync(file, "utf8") : undefined;
-  if (text === undefined) return resolveOrgConfig({}, settings, undefined, env);
-  return resolveOrgConfig(parseOrgConfigText(text, file, knownToolNames(options.workspaceDir ?? dirname(file), options.checkoutDir)), settings, file, env);
+  if (text === undefined) return resolveOrgConfig({}, settings, undefined, env, []);
+  const workspaceDir = options.workspaceDir ?? dirname(file);
+  const parsed = parseOrgConfigText(text, file, knownToolNames(workspaceDir, options.checkoutDir));
+  const home = "orgHome" in options ? options.orgHome : userOrgDir({ ...process.env, ...env });
+  const confirmed = trustRecords(home, workspaceDir, "config");
+  const gated = gateConfigFile(parsed, guardContext(env), (id) => confirmed.has(id));
+  return resolveOrgConfig(gated.file, settings, file, env, gated.waiting);
+}
+
+/** What the environment decides beside a file: the server it names, and each kind of persona's default tools. */
+export function guardContext(env: NodeJS.ProcessEnv = process.env): GuardContext {
+  return { ollamaBase: environmentSettings(env).ollamaBase, defaultTools: DEFAULT_TOOLS };
 }
 
 /** Validates the text of a config file against the tool names given; exported so `org` can check a file without loading it. */
@@ -435,6 +465,7 @@ function resolveOrgConfig(
   settings: ReturnType<typeof environmentSettings>,
   source: string | undefined,
   env: NodeJS.ProcessEnv,
+  unconfirmed: GuardedSetting[],
 ): OrgConfig {
   const entries: PersonaEntry[] = file.personas ?? DEFAULT_PERSONAS;
   const personas = entries.map((full, index): PersonaConfig => {
@@ -489,6 +520,7 @@ function resolveOrgConfig(
     mcp: { ...DEFAULT_MCP, ...file.mcp },
     authorizations,
     secrets,
+    unconfirmed,
     ...(source !== undefined ? { source } : {}),
   };
 }

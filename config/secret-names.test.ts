@@ -1,30 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { REDACTED, redact, scanForSecrets } from "../security/redact.ts";
-import { streamedRedaction } from "../testing/streamed-redaction.ts";
 import { secretEnvironmentValues } from "./environment.ts";
 import { literalSecretProblem } from "./mcp-servers.ts";
-import { namesSecret, namesSecretVariable, SECRET_NAME_STEMS } from "./secret-names.ts";
+import { NAMED_VALUE as VALUE, secretishName as name } from "../testing/redactor-properties.ts";
+import { namesSecret, namesSecretVariable } from "./secret-names.ts";
 
-// Words that name secrets, words that only look alike, and filler, in the cases names are written in.
-const word = fc.oneof(
-  fc.constantFrom(
-    ...["token", "tokens", "secret", "password", "passwd", "passphrase", "auth", "authorization", "credentials", "cookie", "apikey", "privkey"],
-    ...["key", "keys", "pat", "pass", "cred", "salt", "signature", "private", "Key", "Token", "API", "KEY", "PAT", "Secret"],
-    ...["tokenizer", "author", "authority", "monkey", "keyboard", "path", "pattern", "passenger", "compass", "pwd", "credit", "basalt", "privacy"],
-    ...["api", "access", "db", "github", "x", "mode", "log", "level", "client", "session", "id", "url"],
-  ),
-  fc.stringMatching(/^[A-Za-z0-9]{1,6}$/),
-);
-const separator = fc.constantFrom("_", "-", "");
-const name = fc
-  .tuple(word, fc.array(fc.tuple(separator, word), { maxLength: 3 }))
-  .map(([first, rest]) => first + rest.map(([between, next]) => between + next).join(""))
-  .filter((text) => /^[A-Za-z]/.test(text))
-  // The shell's working directories are no secret as variables (`namesSecretVariable`), though a text's `PWD=` hides its value.
-  .filter((text) => text !== "PWD" && text !== "OLDPWD");
-// A value that looks like a key to every user and holds no token shape: only the name decides.
-const VALUE = "Q7w8e9r0T1y2U3i4";
 const NAMED_KIND = "a named secret (password, token, api_key …)";
 
 describe("a name that marks a secret: one rule for the environment, mcpServers, the redactor and the inbound scan", () => {
@@ -42,22 +23,6 @@ describe("a name that marks a secret: one rule for the environment, mcpServers, 
         expect(seen).toEqual({ name: candidate, environment: secret, mcpServers: secret, redacted: secret, scanned: secret });
       }),
       { numRuns: 1500 },
-    );
-  });
-
-  test("every secret's name holds a stem the stream redactor waits on; a stream hides what the whole text hides (property)", () => {
-    // Before the name: prose, or name characters that make a name longer than the redactor reads (which names nothing).
-    const lead = fc.constantFrom("said: ", "said:\n  ", "x".repeat(40), "x_".repeat(40));
-    fc.assert(
-      fc.property(name, lead, fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 8 }), (candidate, before, sizes) => {
-        if (namesSecret(candidate)) expect(SECRET_NAME_STEMS.some((stem) => candidate.toLowerCase().includes(stem))).toBe(true);
-        const text = `${before}${candidate}=${VALUE} and more`;
-        const whole = redact(text);
-        // Exactly the whole's redaction, or a name let go before its stem came judged from the stem on: the value hidden.
-        if (whole.includes(VALUE)) expect([whole, whole.replace(VALUE, REDACTED)]).toContain(streamedRedaction(text, sizes));
-        else expect(streamedRedaction(text, sizes)).toBe(whole);
-      }),
-      { numRuns: 400 },
     );
   });
 

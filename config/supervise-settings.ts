@@ -24,7 +24,7 @@ export type FixAction = z.infer<typeof FixAction>;
  * or roll back one promotion through its journal. Finishing another run's interrupted promotion waits for
  * `org supervise apply ID`.
  */
-const DEFAULT_AUTO_FIX: readonly FixAction[] = FIX_ACTIONS.filter((action) => action !== "finish-interrupted");
+export const DEFAULT_AUTO_FIX: readonly FixAction[] = FIX_ACTIONS.filter((action) => action !== "finish-interrupted");
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

@@ -1,10 +1,11 @@
+import { confirmConfig } from "../config/config-trust.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { orgCommand } from "../config/org-bun-command.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { runOrgProcess } from "../testing/org-process.ts";
+import { type PlaygroundServer, startPlaygroundServer } from "../testing/playground-server.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { PLAYGROUND_SCRIPT_FILE, playgroundScriptJson } from "./playground-script.ts";
 
@@ -16,24 +17,14 @@ const scratch = mkdtempSync(join(tmpdir(), "org-playground-"));
 // The sandbox drops to another uid, which must be able to enter the projects (mkdtemp makes it 0700).
 chmodSync(scratch, 0o755);
 const token = `tok${Math.random().toString(36).slice(2, 10)}`;
-let server: { url: string; stop(): void };
+let server: PlaygroundServer;
 
 beforeAll(async () => {
-  const child = Bun.spawn(orgCommand(["scripted-server", "--port", "0", "--script", "playground"]), {
-    cwd: scratch,
-    stdout: "pipe",
-    stderr: "ignore",
-    stdin: "ignore",
-  });
-  const reader = child.stdout.getReader();
-  const first = await Promise.race([reader.read().then(({ value }) => new TextDecoder().decode(value)), Bun.sleep(30_000).then(() => "")]);
-  const url = /listening on (http:\/\/\S+) /.exec(first)?.[1];
-  if (!url) throw new Error(`the scripted server did not start: ${first}`);
-  server = { url, stop: () => child.kill() };
+  server = await startPlaygroundServer(scratch);
 }, 40_000);
 
-afterAll(() => {
-  server?.stop();
+afterAll(async () => {
+  await server?.stop();
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -116,6 +107,8 @@ describe("org scripted-server --script playground", () => {
     expect(existsSync(join(readOnly, "NOTES.md"))).toBe(false);
 
     const dir = project("write-view", { ...NODE, "org.config.json": JSON.stringify({ sandbox: { workspace: "write" } }) });
+    // The person wrote it: the write view is theirs (a repository's would wait for 'org config trust').
+    confirmConfig(join(dir, "org.config.json"));
     const tests = await once(dir, "@agent run the tests", ["--yes"]);
     const notes = await once(dir, "@agent write notes", ["--resume", tests.session, "--yes"]);
     expect(notes.said).toMatch(/I wrote NOTES\.md \(\d+ lines\) from what my commands printed; it was applied as change \S+ \(1 file \(\+\d+ −0\)\)/);

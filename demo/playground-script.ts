@@ -62,7 +62,7 @@ function agentReadings(): Rule[] {
     ),
     after(
       "Read-only file system",
-      'I could not write NOTES.md: /workspace is read-only in this room (sandbox.workspace is "read", the default). With "sandbox": { "workspace": "write" } in org.config.json my commands run on a private copy, and what they change comes to you as a diff to approve; /diff shows it and /undo takes it back.',
+      'I could not write NOTES.md: /workspace is read-only in this room (sandbox.workspace is "read", the default). With "sandbox": { "workspace": "write" } in org.config.json, confirmed with org config trust (a setting that lets commands change your files waits for your word), my commands run on a private copy, and what they change comes to you as a diff to approve; /diff shows it and /undo takes it back.',
     ),
     after(
       String.raw`notes: NOTES\.md, (?<lines>\d+) lines[\s\S]*\[workspace: applied to the workspace as change (?<change>[^:\s]+): (?<counts>[^\]\n]*)\]`,

@@ -25,7 +25,16 @@ const TESTS = ["reads.test.ts"];
 test("the tests stage gets PATH, HOME, TMPDIR and a few harmless variables of the gate's, never its model server, keys or org settings", () => {
   const shell = { ...SHELL, TMPDIR: "/tmp/x", OPENAI_API_KEY: "sk-secret", ORG_API_TOKEN: "t", ORG_PROFILE: "prod", BUN_CONFIG_X: "1", ORG_TEST_RUN: "run-1" };
   expect(gateTestEnvironment(shell)).toEqual({
-    variables: { PATH: "/usr/bin:/bin", HOME: "/home/someone", TMPDIR: "/tmp/x", LANG: "C.UTF-8", TERM: "xterm", ORG_TEST_RUN: "run-1" },
+    variables: {
+      PATH: "/usr/bin:/bin",
+      HOME: "/home/someone",
+      TMPDIR: "/tmp/x",
+      LANG: "C.UTF-8",
+      TERM: "xterm",
+      ORG_TEST_RUN: "run-1",
+      // The tests' own org folder, under TMPDIR: never the person's under HOME.
+      ORG_HOME: `/tmp/x/org-gate-home-${process.getuid?.() ?? 0}`,
+    },
     keyed: { PATH: "/usr/bin:/bin", HOME: "/home/someone", TMPDIR: "/tmp/x" },
   });
 });

@@ -362,8 +362,8 @@ export async function traceReachableTests(
     commit,
     async (worktree) => {
       const { runs, readers } = await runPlanned(plan, { worktree, bun, env: env.variables, signal: stop }, onProgress);
-      if (runs.some(failedRun)) return { traced: true, said: `traced ${runs.length} file(s); a test failed, so nothing was recorded` };
-      return { traced: true, said: `traced ${runs.length} file(s): ${readers.length} read tools/generated/ (recorded for this code)` };
+      if (runs.some(failedRun)) return { traced: true, said: `traced ${plan.tests.length} file(s); a test failed, so nothing was recorded` };
+      return { traced: true, said: `traced ${plan.tests.length} file(s): ${readers.length} read tools/generated/ (recorded for this code)` };
     },
     signal,
   );

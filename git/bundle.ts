@@ -43,25 +43,39 @@ export async function emptyRepository(directory: string, signal?: AbortSignal): 
   return git;
 }
 
+/** The refs a restore leaves out of a bundle: `refs/replace/` would make git show other objects than those named. */
+export const REPLACE_REFS = "refs/replace/";
+
 /**
- * Fills the empty repository of `git` from a bundle it verified: every ref under the same name, then main's files
- * checked out with HEAD on main. Returns main's commit; throws BundleError when the bundle has no main or git
- * refuses it.
+ * Fills the empty repository of `git` from a bundle it verified: every ref under the same name but `refs/replace/`
+ * (left out, and named in `leftOut`), then HEAD on main, whose files `checkOut` writes. Returns main's commit; throws
+ * BundleError when the bundle has no main or git refuses it.
  */
-export async function restoreFromBundle(git: RepoGit, file: string, signal?: AbortSignal): Promise<string> {
+export async function fetchBundle(git: RepoGit, file: string, signal?: AbortSignal): Promise<{ main: string; leftOut: string[] }> {
   const heads = await bundleRefs(git, file, signal);
   const wanted = heads.get("refs/heads/main");
   if (wanted === undefined) throw new BundleError(`the git bundle ${file} has no main branch; it is not a bundle org backup made`);
   try {
     // --update-head-ok: HEAD already names the unborn main, which the fetch creates.
-    await git.run(["fetch", "--quiet", "--no-write-fetch-head", "--update-head-ok", "--end-of-options", file, "+refs/*:refs/*"], { signal });
+    await git.run(["fetch", "--quiet", "--no-write-fetch-head", "--update-head-ok", "--end-of-options", file, "+refs/*:refs/*", `^${REPLACE_REFS}*`], {
+      signal,
+    });
     await git.run(["symbolic-ref", "HEAD", "refs/heads/main"], { signal });
-    await git.run(["read-tree", "--reset", "-u", "HEAD"], { signal });
   } catch (error) {
     const said = error instanceof GitCommandError ? error.message.split("\n")[0] : String(error);
     throw new BundleError(`could not fill ${git.repoDir} from ${file}: ${said}`);
   }
   const main = await git.resolveCommit("refs/heads/main");
   if (main === undefined || main !== wanted) throw new BundleError(`main in ${git.repoDir} is not the bundle's main after the fetch`);
-  return main;
+  return { main, leftOut: [...heads.keys()].filter((ref) => ref.startsWith(REPLACE_REFS)) };
+}
+
+/** Writes HEAD's files into the repository's folder (a new one's: nothing there is kept). */
+export async function checkOut(git: RepoGit, signal?: AbortSignal): Promise<void> {
+  try {
+    await git.run(["read-tree", "--reset", "-u", "HEAD"], { signal });
+  } catch (error) {
+    const said = error instanceof GitCommandError ? error.message.split("\n")[0] : String(error);
+    throw new BundleError(`could not check out main in ${git.repoDir}: ${said}`);
+  }
 }

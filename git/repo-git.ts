@@ -63,6 +63,9 @@ export class RepoGit {
         config: [
           "core.hooksPath=/dev/null",
           "core.autocrlf=false",
+          // org names objects by id and means exactly them: a `refs/replace/` ref (a bundle or a fetch could bring one)
+          // would make git show another commit or tree in their place (GIT_NO_REPLACE_OBJECTS, as config).
+          "core.useReplaceRefs=false",
           "commit.gpgSign=false",
           "tag.gpgSign=false",
           "user.name=org toolsmith",
@@ -111,7 +114,7 @@ export class RepoGit {
     if (wanted.length === 0) return blobs;
     const release = await this.#lock.acquire({ signal: options.signal });
     try {
-      const child = Bun.spawn(["git", "-c", "core.hooksPath=/dev/null", "cat-file", "--batch"], {
+      const child = Bun.spawn(["git", "-c", "core.hooksPath=/dev/null", "-c", "core.useReplaceRefs=false", "cat-file", "--batch"], {
         cwd: this.repoDir,
         stdin: new TextEncoder().encode(`${wanted.join("\n")}\n`),
         stdout: "pipe",
@@ -221,6 +224,24 @@ export class RepoGit {
       previous = field;
     }
     return history;
+  }
+
+  /** The paths git tracks in the index (`ls-files`) below the folder this was made for, relative to it. */
+  async trackedPaths(signal?: AbortSignal): Promise<string[]> {
+    return (await this.run(["ls-files", "-z"], { signal })).split("\0").filter(Boolean);
+  }
+
+  /** The paths added by any commit reachable from a ref (the newest `commits` commits), once each. */
+  async pathsInHistory(commits: number, signal?: AbortSignal): Promise<string[]> {
+    const log = await this.run(["log", "--all", `--max-count=${commits}`, "--format=", "--name-only", "--diff-filter=A", "-z"], { signal });
+    return [
+      ...new Set(
+        log
+          .split("\0")
+          .map((path) => path.replace(/^\n+/, ""))
+          .filter(Boolean),
+      ),
+    ];
   }
 
   /** A commit's whole message. */

@@ -108,6 +108,10 @@ export const GrowReport = z.strictObject({
       dropped: Count,
       /** Needs dropped because their quote is in more than one turn of their batch. */
       ambiguous: Count.optional(),
+      /** Needs kept as a model's or a tool's words, their goal not what the person quoted said (unconfirmed until confirmed). */
+      notSaid: Count.optional(),
+      /** Needs dropped because org's own settings stopped what they ask (a read-only view, a denied call, no network). */
+      settings: Count.optional(),
       /** Turns the run's budget ended before the model heard: not consumed, heard by the next run. */
       waiting: Count.optional(),
       /** `same_need` questions put to the model while merging and covering. */
@@ -220,6 +224,8 @@ function noticingLine(noticing: NonNullable<GrowReport["noticing"]>): string | u
   const dropped = [
     noticing.dropped > 0 ? `; ${noticing.dropped} need(s) dropped: their quote is in no turn` : "",
     (noticing.ambiguous ?? 0) > 0 ? `; ${noticing.ambiguous} need(s) dropped: their quote is in more than one turn` : "",
+    (noticing.settings ?? 0) > 0 ? `; ${noticing.settings} need(s) dropped: org's own settings stopped them (a read-only view, a denied call)` : "",
+    (noticing.notSaid ?? 0) > 0 ? `; ${noticing.notSaid} need(s) kept as a model's or a tool's words: their goal is not what the person said` : "",
   ].join("");
   const heard =
     noticing.byModel > 0 ? `heard by the model ${noticing.model ?? "?"}: ${noticing.byModel} of ${noticing.batches} batch(es)${dropped}` : undefined;

@@ -26,13 +26,21 @@ export const GrowCursor = z.strictObject({
 export type GrowCursor = z.infer<typeof GrowCursor>;
 
 /**
- * `.org/grow/proposals.json`: the proposals and the cursor they were noticed up to, written together in one atomic,
- * fsynced write, so a run killed anywhere neither loses a need nor counts one twice.
+ * The model's `same_need` answers, by a hash of what each rested on (the model and the two texts): a decision once made
+ * holds until one of them changes, so a need covered in a dry run is covered in the run that follows.
+ */
+export const SameNeedAnswers = z.record(z.string().regex(/^[0-9a-f]{16}$/), z.strictObject({ same: z.boolean(), at: z.iso.datetime() }));
+export type SameNeedAnswers = z.infer<typeof SameNeedAnswers>;
+
+/**
+ * `.org/grow/proposals.json`: the proposals, the cursor they were noticed up to and the model's remembered answers,
+ * written together in one atomic, fsynced write, so a run killed anywhere neither loses a need nor counts one twice.
  */
 export const GrowState = z.strictObject({
   version: z.literal(1),
   cursor: GrowCursor,
   proposals: z.array(Proposal),
+  sameNeed: SameNeedAnswers.optional(),
 });
 export type GrowState = z.infer<typeof GrowState>;
 

@@ -1,3 +1,4 @@
+import { writeConfirmedConfig } from "../testing/confirmed-config.ts";
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -75,16 +76,13 @@ function script(): ScriptInput {
 beforeAll(async () => {
   server = await startScriptedServer({ script: script() });
   writeFileSync(join(W, ".gitignore"), ".org/\n");
-  writeFileSync(
-    join(W, "org.config.json"),
-    JSON.stringify({
-      personas: [
-        { name: "agent", kind: "agent" },
-        { name: "toolsmith", kind: "toolsmith" },
-      ],
-      grow: { autoPromote: true, window: 10 },
-    }),
-  );
+  writeConfirmedConfig(W, {
+    personas: [
+      { name: "agent", kind: "agent" },
+      { name: "toolsmith", kind: "toolsmith" },
+    ],
+    grow: { autoPromote: true, window: 10 },
+  });
   mkdirSync(join(W, "workflows"));
   writeFileSync(
     join(W, "workflows", "report.json"),

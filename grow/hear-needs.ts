@@ -3,7 +3,9 @@
 // aside) in one turn of the batch: that turn is its evidence, and whose words the quote is in (a person's message, a
 // persona's reply or call, a tool's output or a fetched page) is its source, whatever the model says. A made-up quote,
 // or one from the instructions, is dropped; so is a quote found in several turns (a refusal every session got alike),
-// never pinned to one of them, and the turns it points at are left to the word rules unless a need of theirs was kept. A batch whose answer is missing or malformed is asked again once, then
+// never pinned to one of them, and the turns it points at are left to the word rules unless a need of theirs was kept.
+// A kept need's source is no weightier than its goal's words (`goal-source.ts`), and one whose job org's own settings
+// stopped is dropped (`setting-blocks.ts`). A batch whose answer is missing or malformed is asked again once, then
 // left to the word rules; with no model, or none answering, the word rules hear everything, and the outcome says why.
 // Batches the run's budget ended before are heard by nobody: the caller leaves them for the next run.
 import { z } from "zod";
@@ -11,10 +13,12 @@ import { ChatError } from "../llm/chat-errors.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { askForOneCall, NoUsableCallError } from "../models/one-tool-call.ts";
-import { oneLine, QUOTE_CHARS } from "./need-signals.ts";
+import { oneLine } from "./need-signals.ts";
+import { goalSource, weakerSource } from "./goal-source.ts";
 import { type NeedSource, SOURCE_RANK, turnKey } from "./proposal.ts";
 import type { HeardPiece, HeardTurn, Need } from "./room-needs.ts";
-import { safeGoal } from "./safe-goal.ts";
+import { safeGoal, safeQuote } from "./safe-goal.ts";
+import { blockedBySetting } from "./setting-blocks.ts";
 
 /** The one tool the listener is offered. */
 export const REPORT_NEEDS = "report_needs";
@@ -53,6 +57,10 @@ export type Hearing = {
   dropped: number;
   /** Needs reported whose quote is in more than one turn of their batch: which turn showed it cannot be told. */
   ambiguous: number;
+  /** Needs kept as a model's or a tool's words: their goal is not what the person whose words the quote is said. */
+  notSaid: number;
+  /** Needs dropped because org's own settings stopped what they ask (a read-only view, a denied call). */
+  settings: number;
   /** Why batches went to the word rules, once each reason. */
   degraded: string[];
   /** The turns of batches the run's budget ended before the model heard: neither the model nor the word rules heard them. */
@@ -148,9 +156,18 @@ function keptNeeds(reported: z.output<typeof ReportNeeds>["needs"], batch: reado
       hearing.dropped += 1;
       continue;
     }
-    const { turn, source } = found;
+    const { turn } = found;
     kept.add(turn);
-    hearing.needs.push({ kind: "noticed", goal: safe, session: turn.session, turn: turn.turn, quote: oneLine(quote, QUOTE_CHARS), source, time: turn.time });
+    const asked = turn.pieces.filter((piece) => piece.source === "user").map((piece) => piece.text);
+    const others = turn.pieces.filter((piece) => piece.source !== "user").map((piece) => piece.text);
+    if (blockedBySetting(safe, others, asked.join(" "))) {
+      hearing.settings += 1;
+      continue;
+    }
+    // The goal is no more a person's than the words it is said in: a page's goal beside a person's quote is the page's.
+    const source = weakerSource(found.source, goalSource(safe, turn));
+    if (source !== found.source) hearing.notSaid += 1;
+    hearing.needs.push({ kind: "noticed", goal: safe, session: turn.session, turn: turn.turn, quote: safeQuote(quote), source, time: turn.time });
   }
   for (const turn of batch) if (kept.has(turn) || !unclear.has(turn)) hearing.heard.add(turnKey(turn));
 }
@@ -173,7 +190,19 @@ function describeFailure(error: unknown, model: LanguageModel): { why: string; s
  */
 export async function hearNeeds(turns: readonly HeardTurn[], model: LanguageModel | undefined, signal: AbortSignal): Promise<Hearing> {
   const batches = batchTurns(turns);
-  const hearing: Hearing = { needs: [], heard: new Set(), batches: batches.length, byModel: 0, byRules: 0, dropped: 0, ambiguous: 0, degraded: [], cut: [] };
+  const hearing: Hearing = {
+    needs: [],
+    heard: new Set(),
+    batches: batches.length,
+    byModel: 0,
+    byRules: 0,
+    dropped: 0,
+    ambiguous: 0,
+    notSaid: 0,
+    settings: 0,
+    degraded: [],
+    cut: [],
+  };
   const degrade = (why: string) => {
     if (!hearing.degraded.includes(why)) hearing.degraded.push(why);
   };

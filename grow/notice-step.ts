@@ -97,6 +97,8 @@ function noticingRecord(hearing: Hearing, listener: LanguageModel | undefined, q
     byRules: hearing.byRules,
     dropped: hearing.dropped,
     ...(hearing.ambiguous > 0 ? { ambiguous: hearing.ambiguous } : {}),
+    ...(hearing.notSaid > 0 ? { notSaid: hearing.notSaid } : {}),
+    ...(hearing.settings > 0 ? { settings: hearing.settings } : {}),
     ...(hearing.cut.length > 0 ? { waiting: hearing.cut.length } : {}),
     questions,
     ...(all.length > 0 ? { degraded: all } : {}),
@@ -120,7 +122,9 @@ export async function noticeStep(request: NoticeStepRequest): Promise<NoticeStep
     request.notes.push("embeddings not used for merging needs: the run's budget ended first");
     return undefined;
   });
-  const questions = sameNeedQuestions(listener, deadline);
+  // The answers of earlier runs, kept with the proposals: the same question is not asked again, and gets the same answer.
+  const remembered = { ...(request.state.sameNeed ?? {}) };
+  const questions = sameNeedQuestions(listener, deadline, remembered, () => request.now);
   const meaning = { ...(vectors ? { vectors } : {}), ask: questions.ask };
   const merged = await mergeNeeds(request.state.proposals, needs, { now: request.now, confirmSessions: request.confirmSessions, meaning });
   const covered = await checkCover(merged.proposals, new Set(merged.proposals.map((proposal) => proposal.id)), {
@@ -134,7 +138,7 @@ export async function noticeStep(request: NoticeStepRequest): Promise<NoticeStep
     signal,
   });
   return {
-    state: { version: 1, cursor: noticed.cursor, proposals: merged.proposals },
+    state: { version: 1, cursor: noticed.cursor, proposals: merged.proposals, sameNeed: remembered },
     noticed,
     merged,
     needs: needs.length,

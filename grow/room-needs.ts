@@ -7,9 +7,10 @@
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import type { TranscriptLine } from "../room/transcript-line.ts";
-import { cannotGoal, GOAL_CHARS, messageGoal, missingCommandGoal, missingToolGoal, oneLine, QUOTE_CHARS, requestedGoal } from "./need-signals.ts";
+import { cannotGoal, GOAL_CHARS, messageGoal, missingCommandGoal, missingToolGoal, oneLine, requestedGoal } from "./need-signals.ts";
 import type { NeedKind, NeedSource, ProposalKind } from "./proposal.ts";
-import { safeGoal } from "./safe-goal.ts";
+import { safeGoal, safeQuote } from "./safe-goal.ts";
+import { blockedBySetting } from "./setting-blocks.ts";
 
 /** One need as noticed, before it joins a proposal. */
 export type Need = {
@@ -92,7 +93,7 @@ class SessionRead {
   need(need: Omit<Need, "session" | "quote" | "time" | "goal"> & { goal: string; quote: string; time?: string | undefined }): void {
     const goal = safeGoal(need.goal);
     if (goal === "") return;
-    this.hearing.needs.push({ ...need, goal, session: this.session, quote: oneLine(need.quote, QUOTE_CHARS), time: validTime(need.time) ?? this.now });
+    this.hearing.needs.push({ ...need, goal, session: this.session, quote: safeQuote(need.quote), time: validTime(need.time) ?? this.now });
   }
 
   /** The turn `turn` as heard in this read; a turn that began in an earlier read starts with its remembered message. */
@@ -212,6 +213,10 @@ function hearMessage(read: SessionRead, message: Extract<ReadEvent, { type: "mes
     return asked;
   });
   if (!goal) return;
+  // What org's own settings stopped (a read-only view, a denied call) is no tool need.
+  const heard = read.heard(turn, message.time ?? time);
+  const others = heard.pieces.filter((piece) => piece.source !== "user").map((piece) => piece.text);
+  if (blockedBySetting(goal, [message.text, ...others], turnText ?? "")) return;
   const said =
     fromMessage && turnText !== undefined
       ? { quote: turnText, source: "user" as const }

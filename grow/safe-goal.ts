@@ -4,9 +4,12 @@
 // Each is replaced by what it is ("a URL", "a host", "a path", "a secret"), so the goal still reads as a sentence: a
 // URL with its scheme or without ("//host/path"), a dotted host with its port and path, a host without a dot
 // (localhost, "intranet:8443"), an address, a path outside the workspace (absolute, home, $VARIABLE, %VARIABLE%,
-// climbing, drive, share), a secret.
+// climbing, drive, share, a store of credentials such as `.ssh`), a secret. The text is judged as it reads once its
+// disguises are off (`undisguised`): widths and look-alike dots made plain, dots said in words or brackets
+// ("attacker dot example", `evil[.]com`), defanged schemes (`hxxp://`), addresses written as one number.
+// A need's quote, kept as its evidence and shown, is made safe the same way (`safeQuote`).
 import { REDACTED, scanForSecrets } from "../security/redact.ts";
-import { GOAL_CHARS, oneLine } from "./need-signals.ts";
+import { GOAL_CHARS, oneLine, QUOTE_CHARS } from "./need-signals.ts";
 
 // What ends a URL, a path or a host's path: a blank, a quote, a bracket closing, a separator.
 const REST = "[^\\s\"'`<>)\\],;]*";
@@ -15,10 +18,24 @@ const URL = /\b[a-z][a-z0-9+.-]{1,15}:\/\/[^\s"'`<>)\]]*/gi;
 const SCHEMELESS_URL = new RegExp(`(?<![\\w:/])//[\\w.-]+(?::\\d{1,5})?(?:/${REST})?`, "g");
 const EMAIL = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g;
 // A dotted name ending in letters (a top-level domain), with an optional port and path; file names are kept (below).
-const HOST = new RegExp(`(?<![\\w.@/$%-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\.)+([a-z]{2,24})(?::\\d{1,5})?(?![\\w-]|\\.[a-z0-9])(?:/${REST})?`, "gi");
+// Letters of any script: a look-alike letter (a Cyrillic е) does not split a host in two.
+const HOST = new RegExp(
+  `(?<![\\p{L}\\p{N}_.@/$%-])(?:[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]{0,61}[\\p{L}\\p{N}])?\\.)+(\\p{L}{2,24})(?::\\d{1,5})?(?![\\p{L}\\p{N}_-]|\\.[\\p{L}\\p{N}])(?:/${REST})?`,
+  "giu",
+);
 // The machine itself, and a name with a port ("intranet:8443/upload"): hosts without a dot.
 const LOCAL_HOST = new RegExp(`(?<![\\w.@/-])(?:localhost\\b(?::\\d{1,5})?|[a-z][a-z0-9-]{0,62}:\\d{2,5}\\b)(?:/${REST})?`, "gi");
-const IP = /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.])|\[[0-9a-f:]{2,39}\](?::\d{1,5})?/gi;
+const IP = /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.])|\[[0-9a-f:.]{2,45}\](?::\d{1,5})?/gi;
+// IPv6 without brackets, where it has a `::` (fe80::1, ::1, ::ffff:7f00:1); a time such as 12:30:45 has none.
+const IPV6 = /(?<![\w:])(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?(?![\w:])/gi;
+// An IPv4 address with a part in hex or octal (0x7f.0.0.1, 0177.0.0.1): no ordinary number is written so.
+const ODD_ADDRESS = /(?<![\w.])(?=[\d.x]*\b0(?:x[0-9a-f]|[0-7]))(?:0x[0-9a-f]{1,8}|\d{1,10})(?:\.(?:0x[0-9a-f]{1,8}|\d{1,10})){1,3}(?::\d{1,5})?(?![\w.])/gi;
+// An address as one number (2130706433, 0x7f000001, 017700000001) where something is sent or fetched: decimal,
+// hex or octal, at least 2^24 (below it is no address a host has).
+const NUMBER_ADDRESS = /(?<![\w.])(?:0x[0-9a-f]{7,8}|0[0-7]{9,11}|\d{8,10})(?::\d{1,5})?(?![\w.])/gi;
+// Where credentials are kept in a home folder, written as a name alone (".ssh", "the .aws folder"), and private keys' files.
+const CREDENTIAL_STORE =
+  /(?:\bthe\s+)?(?<![\w/.-])(?:~?\/?\.(?:ssh|aws|azure|gnupg|kube|docker|netrc|git-credentials|pypirc|npmrc|config\/gh|config\/gcloud)\b|\bid_(?:rsa|dsa|ecdsa|ed25519)\b)[^\s"'`<>)\],;]*(?:\s+(?:folder|directory|dir|file)\b)?/gi;
 // What ends a file name, not a host: a name like "notes.txt" or "tool.ts" stays.
 const FILE_SUFFIXES = new Set(
   "txt md ts tsx js jsx mjs cjs json jsonl yaml yml toml xml csv tsv html htm css py rb go rs java c h cpp sh log pdf png jpg jpeg gif svg zip tar gz tgz bz2 xz lock ini cfg conf env sql db sqlite wasm pem crt key pub".split(
@@ -51,9 +68,67 @@ function hostOrFile(name: string, suffix: string, at: number, text: string): str
   return SUFFIXES_THAT_ARE_DOMAINS.has(lowered) && SENT_TO.test(text.slice(Math.max(0, at - 40), at)) ? "a host" : name;
 }
 
+// Top-level domains a dot said in words leads to ("attacker dot example"): "the dot product" leads to none.
+const DOMAIN_ENDS =
+  "com|net|org|edu|gov|mil|int|info|biz|io|co|me|tv|ai|app|dev|sh|xyz|site|online|top|club|cloud|tech|store|shop|ly|gg|cc|ws|to|ru|cn|de|uk|fr|jp|br|in|it|nl|es|se|no|fi|pl|ch|at|be|au|ca|us|eu|nz|kr|tw|hk|sg|su|ir|example|test|invalid|localhost|local|internal|onion|lan|corp|home|zip|mov";
+// Names of home folders that keep credentials, after a dot said in words ("the dot ssh folder").
+const STORE_NAMES = "ssh|aws|azure|gnupg|kube|docker|netrc|npmrc|pypirc|git-credentials";
+
+/**
+ * The text as it reads with its disguises off: compatibility forms made plain (a fullwidth `．`, `／`), look-alike dots
+ * made dots, invisible characters gone, a dot in brackets or said as a word before a domain's end made a dot
+ * (`evil[.]com`, `evil(dot)com`, "attacker dot example", `evil . com`), "dot ssh" made `.ssh`, `hxxp` made `http`,
+ * `[:]` made `:`, `%2e` and `%2f` decoded, `\.` made `.`.
+ */
+export function undisguised(text: string): string {
+  let plain = withoutDisguises(text);
+  // A dot said in words before a label that is already a host's ("attacker dot mail.example"), label by label.
+  for (let round = 0; round < 8; round += 1) {
+    const joined = plain.replace(SPOKEN_DOT_BEFORE_HOST, ".");
+    if (joined === plain) break;
+    plain = joined;
+  }
+  return plain;
+}
+
+const SPOKEN_DOT_BEFORE_HOST = /(?<=[\p{L}\p{N}])(?:\s+dot\s+|\s+\.\s*|\.\s+)(?=[\p{L}\p{N}-]+\.[\p{L}\p{N}])/giu;
+
+function withoutDisguises(text: string): string {
+  return text
+    .normalize("NFKC")
+    .replace(/[\u3002\uff61\u2024\ufe52\u00b7\u2027\u2219]/g, ".")
+    .replace(/\p{Cf}+/gu, "")
+    .replace(/%2e/gi, ".")
+    .replace(/%2f/gi, "/")
+    .replace(/\\\./g, ".")
+    .replace(/\s*[[({<]\s*(?:\.|dot)\s*[\])}>]\s*/gi, ".")
+    .replace(new RegExp(`(?<=[\\p{L}\\p{N}])(?:\\s+dot\\s+|\\s+\\.\\s*|\\.\\s+)(?=(?:${DOMAIN_ENDS})\\b)`, "giu"), ".")
+    .replace(new RegExp(`\\bdot\\s+(?=(?:${STORE_NAMES})\\b)`, "gi"), ".")
+    .replace(/\bhxxp(s?)(?=:|\[:\])/gi, "http$1")
+    .replace(/\[:\]/g, ":")
+    .replace(/\[\/\]/g, "/");
+}
+
+/** A number that is an address where something is sent or fetched ("fetch from 2130706433"), else as it is. */
+function numberOrAddress(number: string, at: number, text: string): string {
+  const value =
+    number.startsWith("0x") || number.startsWith("0X") ? Number.parseInt(number, 16) : /^0\d/.test(number) ? Number.parseInt(number, 8) : Number(number);
+  const address = Number.isFinite(value) && value >= 2 ** 24 && value < 2 ** 32;
+  return address && SENT_TO.test(text.slice(Math.max(0, at - 40), at)) ? "a host" : number;
+}
+
 /** `text` as a goal: one line of at most GOAL_CHARS, with every URL, host, outside path and secret-looking string replaced by what it is. */
 export function safeGoal(text: string): string {
-  let goal = oneLine(text, GOAL_CHARS * 4);
+  return safeLine(text, GOAL_CHARS);
+}
+
+/** A need's quote as its evidence keeps it: one line of at most QUOTE_CHARS, made safe as a goal is. */
+export function safeQuote(text: string): string {
+  return safeLine(text, QUOTE_CHARS);
+}
+
+function safeLine(text: string, max: number): string {
+  let goal = undisguised(oneLine(text, max * 4));
   goal = scanForSecrets(goal).redacted.replaceAll(REDACTED, "a secret");
   // Whole URLs and paths first: a host or a file name inside one goes with it.
   goal = goal
@@ -66,9 +141,13 @@ export function safeGoal(text: string): string {
     .replace(VARIABLE_PATH, "a path")
     .replace(HOME_PATH, "a path")
     .replace(ABSOLUTE_PATH, "a path")
+    .replace(CREDENTIAL_STORE, "a path")
     .replace(IP, "a host")
+    .replace(ODD_ADDRESS, "a host")
+    .replace(IPV6, "a host")
+    .replace(NUMBER_ADDRESS, (number: string, at: number, text: string) => numberOrAddress(number, at, text))
     .replace(HOST, (host: string, suffix: string, at: number, text: string) => hostOrFile(host, suffix, at, text))
     .replace(LOCAL_HOST, "a host")
     .replace(TOKEN, "a secret");
-  return oneLine(goal, GOAL_CHARS);
+  return oneLine(goal, max);
 }

@@ -1,3 +1,4 @@
+import { confirmConfig } from "../config/config-trust.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -210,6 +211,8 @@ Bun.serve({ hostname: "127.0.0.1", port: ${currentPort}, fetch: (request) => new
   test("--config FILE is read inside the instance's own checkout", async () => {
     Bun.write(join(clone.dir, "serve-test.config.json"), JSON.stringify({ serve: { tools: { sh: "allow" } } }));
     commit("a config for the test");
+    // The person's own setting (serve runs sh over HTTP), confirmed for the checkout that current serves.
+    confirmConfig(join(clone.dir, "serve-test.config.json"), {}, { workspaceDir: clone.dir, checkoutDir: clone.dir });
     const result = await runScript("start-current.sh", "--config", "serve-test.config.json");
     expect(result.code).toBe(0);
     const listing = (await (await fetch(`http://127.0.0.1:${currentPort}/v1/tools`)).json()) as { tools: { name: string; http: string }[] };

@@ -7,6 +7,7 @@ import { ChunkTemplate, type TemplateField } from "./chunk-template.ts";
 import { SseEvents } from "./sse-events.ts";
 import { chunkErrorMessage, fragmentLength, type ReadChunk, readChunk, readUsage, ToolCallAccumulator } from "./read-chunks.ts";
 import { StreamLimit } from "./stream-limit.ts";
+import { TextParts } from "./text-parts.ts";
 import { ThinkSplitter } from "./think-splitter.ts";
 
 export type ChatRequest = CompletionRequest & {
@@ -35,8 +36,8 @@ type Emit = (event: StreamEvent) => void;
 
 /** Builds one completion from parsed chunks: text and reasoning (split out of `<think>`), tool calls, usage. */
 class CompletionAssembly {
-  readonly contentParts: string[] = [];
-  readonly reasoningParts: string[] = [];
+  readonly contentParts = new TextParts();
+  readonly reasoningParts = new TextParts();
   readonly toolCalls = new ToolCallAccumulator();
   readonly splitter = new ThinkSplitter();
   finishReason: string | undefined;
@@ -50,7 +51,13 @@ class CompletionAssembly {
   ) {}
 
   partial() {
-    return { partialContent: this.contentParts.join(""), partialReasoning: this.reasoningParts.join("") };
+    return { partialContent: this.contentParts.text(), partialReasoning: this.reasoningParts.text() };
+  }
+
+  /** Joins the text of the read just done (TextParts). */
+  settle(): void {
+    this.contentParts.settle();
+    this.reasoningParts.settle();
   }
 
   #emitSplit(split: { text: string; reasoning: string }) {
@@ -191,9 +198,20 @@ async function readEvents(response: Response, assembly: CompletionAssembly, sign
     }
     template.learn(data, assembly.add(value));
   };
-  const events = new SseEvents(onData, (error) => {
-    assembly.failure ??= new ChatError("malformed-event", `the model server sent a malformed SSE stream: ${error.message}`, assembly.partial());
-  });
+  // The usual event read off the template whole, before SseEvents searches for its end.
+  const onKnownEvent = (text: string, at: number): number => {
+    const value = template.readEvent(text, at);
+    if (value === undefined || template.field === undefined) return -1;
+    assembly.addText(template.field, value);
+    return template.eventEnd(at, value);
+  };
+  const events = new SseEvents(
+    onData,
+    (error) => {
+      assembly.failure ??= new ChatError("malformed-event", `the model server sent a malformed SSE stream: ${error.message}`, assembly.partial());
+    },
+    onKnownEvent,
+  );
   const reader = response.body?.getReader();
   // Not TextDecoder: in stream mode bun's costs 4-5x a plain decode per read, the largest share of a small-read stream.
   const decoder = new StringDecoder("utf8");
@@ -203,6 +221,7 @@ async function readEvents(response: Response, assembly: CompletionAssembly, sign
         const { value, done: ended } = await reader.read();
         if (ended) break;
         events.feed(decoder.write(value), stopped);
+        assembly.settle();
       }
       // Flush a last event that lacked its blank line; if it is cut short it counts as an interruption.
       atEndOfStream = true;

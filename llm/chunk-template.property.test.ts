@@ -154,3 +154,38 @@ describe("a stream's template", () => {
     }
   });
 });
+
+describe("an event read whole off the template", () => {
+  test("is the one SSE event its data line makes, read as the template reads that data", () => {
+    let answered = 0;
+    fc.assert(
+      fc.property(stream, fc.array(fc.constantFrom("", "\n", ": ping\n\n", "data: x\n"), { maxLength: 12 }), (spec, between) => {
+        const template = new ChunkTemplate();
+        const lines = dataLines(spec);
+        // The events one after another, now and then with a comment, a blank line or half an event between them.
+        const text = lines.map((data, index) => `data: ${data}\n\n${between[index] ?? ""}`).join("");
+        let at = 0;
+        for (const [index, data] of lines.entries()) {
+          const value = template.readEvent(text, at);
+          const end = at + `data: ${data}\n\n`.length;
+          if (value !== undefined) {
+            answered += 1;
+            expect(template.eventEnd(at, value)).toBe(end);
+            expectTextOnly(readChunk(JSON.parse(data)), template.field ?? "content", value);
+          } else if (!template.read(data)) template.learn(data, readChunk(JSON.parse(data)));
+          at = end + (between[index] ?? "").length;
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(answered).toBeGreaterThan(500);
+  });
+
+  test("never when the template came from data of several lines: the first line alone is that event's data", () => {
+    const data = (content: string) => `{"id":1,\n"choices":[{"index":0,"delta":{"content":"${content}"}}]}`;
+    const template = new ChunkTemplate();
+    template.learn(data("a"), readChunk(JSON.parse(data("a"))));
+    expect(template.read(data("b"))?.text).toBe("b");
+    expect(template.readEvent(`data: ${data("b")}\n\n`, 0)).toBeUndefined();
+  });
+});

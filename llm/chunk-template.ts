@@ -21,6 +21,9 @@ export class ChunkTemplate {
   #prefix = "";
   #suffix = "";
   #field: TemplateField | undefined;
+  /** The SSE event around the text, `data: <prefix>"` and `"<suffix>` with its blank line; "" when the template spans lines. */
+  #eventHead = "";
+  #eventTail = "";
   #learned = 0;
   #matched = 0;
 
@@ -42,6 +45,39 @@ export class ChunkTemplate {
     return { field, text: value };
   }
 
+  /** The field the template's text goes to; set once `learn` took a template. */
+  get field(): TemplateField | undefined {
+    return this.#field;
+  }
+
+  /**
+   * The text of the SSE event at `at` of `text`, `data: <data>` and a blank line, when its data fits the template and
+   * its text needs no decoding; undefined otherwise. The event ends at `eventEnd(at, text)`. As `readAt` would read the
+   * event's data, with no search for the event's end first.
+   */
+  readEvent(text: string, at: number): string | undefined {
+    const head = this.#eventHead;
+    if (head === "" || !text.startsWith(head, at)) return undefined;
+    const open = at + head.length;
+    let close = open;
+    for (let code = text.charCodeAt(close); code !== 34; code = text.charCodeAt(close)) {
+      // NaN past the end fails every comparison: `close` stops at text.length.
+      if (!(code >= 32 && code !== 92)) return undefined;
+      close += 1;
+    }
+    return text.startsWith(this.#eventTail, close) ? this.#take(text.slice(open, close)) : undefined;
+  }
+
+  /** Where the event that `readEvent` read at `at` as `value` ends. */
+  eventEnd(at: number, value: string): number {
+    return at + this.#eventHead.length + value.length + this.#eventTail.length;
+  }
+
+  #take(value: string): string {
+    this.#matched += 1;
+    return value;
+  }
+
   /** Takes `data`, read in full as `chunk`, as the template of the events after it, when it can be one. */
   learn(data: string, chunk: ReadChunk | undefined): void {
     if (this.#learned >= MOST_UNUSED_TEMPLATES && this.#matched === 0) return;
@@ -60,6 +96,10 @@ export class ChunkTemplate {
     this.#suffix = suffix;
     this.#field = field;
     this.#learned += 1;
+    // A data line break in the template (data that came in several `data:` lines) is no event's one line.
+    const oneLine = !/[\r\n]/.test(prefix + suffix);
+    this.#eventHead = oneLine ? `data: ${prefix}"` : "";
+    this.#eventTail = oneLine ? `"${suffix}\n\n` : "";
   }
 }
 

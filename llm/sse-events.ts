@@ -4,12 +4,20 @@ import { createParser, type EventSourceParser, type ParseError } from "eventsour
 export type EventData = (text: string, start: number, end: number) => void;
 
 /**
+ * Reads the whole event that starts at `at` of `text` itself when it is one the reader knows, one line `data: …` and a
+ * blank line, all of it in `text`; returns where the event ends (after its blank line), or -1 to leave it to SseEvents.
+ */
+export type KnownEvent = (text: string, at: number) => number;
+
+/**
  * The SSE events of a stream fed in decoded pieces, each event's data handed on in order. The usual event, one line
  * `data: …` and a blank line, is found in the piece itself and handed on as offsets into it: a slice of a large
  * string is copied on its first read, which made every event cost a copy and an allocation. Every other event (more
  * lines, other fields, comments, `data:` without a space, an empty data line) goes through eventsource-parser as a
  * whole block, and a stream with a carriage return anywhere goes through it from there on; the events and their data
- * are the parser's either way (sse-events.property.test.ts).
+ * are the parser's either way (sse-events.property.test.ts). Before it looks for an event's end, the reader's `known`
+ * may read the event whole (a stream's template, chunk-template.ts): one comparison of the event's fixed text instead
+ * of two scans of it.
  */
 export class SseEvents {
   readonly #parser: EventSourceParser;
@@ -19,6 +27,7 @@ export class SseEvents {
   constructor(
     private readonly onData: EventData,
     onError: (error: ParseError) => void,
+    private readonly known: KnownEvent = () => -1,
   ) {
     this.#parser = createParser({ onEvent: (event) => onData(event.data, 0, event.data.length), onError });
   }
@@ -54,7 +63,14 @@ export class SseEvents {
 
   #blocks(text: string, from: number, stopped: () => boolean): void {
     let at = from;
-    for (let end = text.indexOf("\n\n", at); end >= 0 && !stopped(); end = text.indexOf("\n\n", at)) {
+    while (!stopped()) {
+      const knownEnd = this.known(text, at);
+      if (knownEnd >= 0) {
+        at = knownEnd;
+        continue;
+      }
+      const end = text.indexOf("\n\n", at);
+      if (end < 0) break;
       if (end - at > 6 && text.startsWith("data: ", at) && text.indexOf("\n", at) === end) this.onData(text, at + 6, end);
       else this.#parser.feed(text.slice(at, end + 2));
       at = end + 2;

@@ -1,6 +1,13 @@
 const OPEN = "<think>";
 const CLOSE = "</think>";
 
+/** Whether `text` holds a "<": a loop, since a delta is a token or two and a call of `includes` costs more than its scan. */
+function hasAngle(text: string): boolean {
+  if (text.length > 64) return text.includes("<");
+  for (let at = 0; at < text.length; at += 1) if (text.charCodeAt(at) === 60) return true;
+  return false;
+}
+
 /**
  * Splits streamed content into text and reasoning when a model writes `<think>…</think>` into its content
  * (Ollama before v0.9, or thinking models with a raw template). Tags may arrive split across deltas.
@@ -13,7 +20,7 @@ export class ThinkSplitter {
 
   /** Whether `push(delta)` would give `delta` back whole as text and change nothing: plain text, no tag in sight. */
   passesThrough(delta: string): boolean {
-    return !this.#inside && this.#pending === "" && !this.#afterClose && !delta.includes("<");
+    return !this.#inside && this.#pending === "" && !this.#afterClose && !hasAngle(delta);
   }
 
   /** Feeds one delta; returns the parts that are certainly text or reasoning so far. */

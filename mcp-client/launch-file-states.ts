@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { type BigIntStats, closeSync, constants, type Dirent, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { LaunchPlan } from "./launch-files.ts";
+import { coveredFiles, MAX_WALKED_ENTRIES } from "./workspace-code.ts";
 
 /**
  * A path's state as a confirmation keeps it: a digest of what is there (absent, a folder, a link and its target, a file's
@@ -80,8 +81,20 @@ export function launchStates(plan: LaunchPlan, known: (label: string) => PathSta
     }
   }
   for (const [label, value] of Object.entries(plan.facts)) states.set(label, { digest: digestOf(`fact ${value}`) });
+  if (plan.code) {
+    // Every file the server can load from the workspace: code by name, and its folders whole.
+    const { files, cut } = coveredFiles(plan.code);
+    for (const file of files) visit(file);
+    if (cut) states.set(UNCOVERED, { digest: digestOf("cut") });
+  }
   return states;
 }
+
+/** The label of a plan's states when the workspace was too large to walk whole: such a server cannot be covered. */
+export const UNCOVERED = "(the workspace, too large to walk)";
+
+/** Why a server cannot be covered when its states hold UNCOVERED, and what to do. */
+export const UNCOVERED_REASON = `it starts from the workspace, so it can load every code file of it, and the workspace holds more than ${MAX_WALKED_ENTRIES} entries, too many to hash at each start: give it "sandbox": true`;
 
 /** A module Python imports by its file's name: source, bytecode, an extension. */
 const PYTHON_MODULE = /\.(py|pyc|so)$/;
@@ -114,7 +127,8 @@ function contentDigest(path: string, stat: BigIntStats): string {
     const opened = fstatSync(fd, { bigint: true });
     if (!opened.isFile() || opened.ino !== stat.ino || opened.dev !== stat.dev) return "changing";
     const hash = createHash("sha256");
-    const buffer = Buffer.alloc(1 << 20);
+    // Sized to the file (most are small), at most 1 MiB a read: a zeroed MiB for each of thousands of files cost seconds.
+    const buffer = Buffer.allocUnsafe(Math.min(Math.max(Number(stat.size), 1), 1 << 20));
     for (let read = readSync(fd, buffer); read > 0; read = readSync(fd, buffer)) hash.update(buffer.subarray(0, read));
     return hash.digest("hex");
   } catch {

@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
+import { stdioServer } from "../testing/mcp-hub-start.ts";
 import { checkChangeSet } from "../workspace/check-change-set.ts";
 import { executedPaths, launchPlan, mcpExecutedPaths } from "./launch-files.ts";
 import { isTrusted, recordTrust, trustProblem } from "./mcp-trust.ts";
@@ -24,15 +25,7 @@ function setUp(): { workspace: string; bin: string; env: NodeJS.ProcessEnv } {
   return { workspace, bin, env: { PATH: `${bin}:/nonexistent` } };
 }
 
-const stdio = (name: string, command: string, args: string[], more: Partial<McpServerConfig> = {}): McpServerConfig => ({
-  name,
-  transport: "stdio",
-  command,
-  args,
-  policy: "ask",
-  tools: {},
-  ...more,
-});
+const stdio = stdioServer;
 
 const write = (path: string, text: string, mode = 0o644) => {
   mkdirSync(join(path, ".."), { recursive: true });

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { type McpServerConfig, mcpServerEnvironment } from "../config/mcp-servers.ts";
 import { commandEnvironment } from "../sandbox/bwrap-argv.ts";
 import { WORKSPACE_MOUNT } from "../sandbox/sandbox-policy.ts";
 import type { ExecutedPath } from "../workspace/check-change-set.ts";
 import { shellCommands } from "./shell-commands.ts";
+import { type CodeReach, codeReach, isCodeFile } from "./workspace-code.ts";
 
 // What a stdio server runs is more than its command line: the program PATH finds for its command, the script an
 // interpreter is handed, the package a runner (npx, bunx, uvx) finds in the workspace before it looks anywhere else,
@@ -12,15 +13,25 @@ import { shellCommands } from "./shell-commands.ts";
 // from the folder it starts in, what NODE_OPTIONS or LD_PRELOAD load. Anyone who can write the workspace (a model
 // through the write view, an unpacked archive) could put code there and have it run as the user at the next start.
 // So a confirmation covers those files (mcp-trust.ts), and the write view refuses changes under the paths an
-// unsandboxed server runs from (`executedPaths`, passed to checkChangeSet).
+// unsandboxed server runs from (`executedPaths`, passed to checkChangeSet). What that code imports in turn is taken by
+// name (workspace-code.ts): a server started from the workspace can load every code file of it.
 
 /**
  * What a start of the server depends on: `files` (each followed through its links, every link recorded, absent ones
  * too), `trees` (folders taken whole: every entry, bounded), `moduleFolders` (folders whose top-level modules an
  * interpreter imports before its own: each `*.py`, `*.pyc`, `*.so` and package `__init__.py` there) and `facts` (what
- * a file says that matters, by label), all host paths.
+ * a file says that matters, by label), all host paths; `reaches`, folders it runs code from that no file names; and for
+ * an unsandboxed server started from the workspace, `code`: what of the workspace it can load (`workspace-code.ts`).
  */
-export type LaunchPlan = { files: string[]; trees: string[]; moduleFolders: string[]; facts: Record<string, string> };
+export type LaunchPlan = {
+  files: string[];
+  trees: string[];
+  moduleFolders: string[];
+  facts: Record<string, string>;
+  /** Folders the launch runs code relative to without naming a file: inline code's working folder, a project a runner runs. */
+  reaches: string[];
+  code?: CodeReach;
+};
 
 const INTERPRETER = /^(node|nodejs|bun|deno|tsx|ts-node|python[0-9.]*|pypy[0-9.]*|sh|bash|dash|zsh|ksh|ash|ruby|perl)$/;
 const PYTHON = /^(python[0-9.]*|pypy[0-9.]*)$/;
@@ -99,6 +110,23 @@ const WRAPPERS: Record<string, ReadonlySet<string>> = {
   setsid: new Set(),
 };
 const PACKAGE_FLAGS = new Set(["-p", "--package", "--from", "--with"]);
+// Programs that build or run the project in their working folder (its sources, its environment with the project
+// installed in it, its Makefile), and the subcommand that does it ("any": whatever it is asked).
+const PROJECT_RUNS: Record<string, readonly string[] | "any"> = {
+  uv: ["run"],
+  poetry: ["run"],
+  pipenv: ["run"],
+  pdm: ["run"],
+  hatch: ["run"],
+  rye: ["run"],
+  pixi: ["run"],
+  cargo: ["run"],
+  go: ["run"],
+  dotnet: ["run"],
+  make: "any",
+  just: "any",
+  task: "any",
+};
 const DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin";
 const CODE_FILE = /\.(c?js|mjs|c?ts|mts|jsx|tsx|py[cw]?|sh|bash|rb|pl|php|lua|jar|so)$/;
 /** How deep a command may start another (a script that runs a script), as far as a plan follows it. */
@@ -128,7 +156,7 @@ function environmentOf(server: McpServerConfig, env: NodeJS.ProcessEnv | undefin
 
 /** The files, folders and facts a stdio server's start depends on (nothing for an HTTP server). */
 export function launchPlan(server: McpServerConfig, workspaceDir: string, env?: NodeJS.ProcessEnv): LaunchPlan {
-  const plan: LaunchPlan = { files: [], trees: [], moduleFolders: [], facts: {} };
+  const plan: LaunchPlan = { files: [], trees: [], moduleFolders: [], facts: {}, reaches: [] };
   if (server.transport !== "stdio" || !server.command) return plan;
   const values = environmentOf(server, env);
   const place = placeOf(server, workspaceDir, values);
@@ -137,13 +165,40 @@ export function launchPlan(server: McpServerConfig, workspaceDir: string, env?: 
   plan.files = [...new Set(plan.files)];
   plan.trees = [...new Set(plan.trees)];
   plan.moduleFolders = [...new Set(plan.moduleFolders)];
+  if (server.sandbox !== true) {
+    const code = codeReach(resolve(workspaceDir), startingPoints(plan, place));
+    if (code) plan.code = code;
+  }
   return plan;
+}
+
+// A package manager's settings: read from the workspace, but no code of it (what they load is followed as its own path).
+const SETTINGS_ONLY = /^(package\.json|\.npmrc|bunfig\.toml|\.yarnrc(\.yml)?|pyproject\.toml|uv\.toml|uv\.lock)$/;
+
+/**
+ * The paths of a plan that exist and run: its files (a package manager's settings aside), folders and module folders,
+ * the PATH entries it looks in, and the workspace itself when it is the package a runner runs.
+ */
+function startingPoints(plan: LaunchPlan, place: Place): { path: string; folder: boolean }[] {
+  const points: { path: string; folder: boolean }[] = [];
+  const exists = (path: string) => lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+  for (const file of plan.files) if (!SETTINGS_ONLY.test(basename(file)) && exists(file)) points.push({ path: file, folder: false });
+  for (const folder of [...plan.trees, ...plan.moduleFolders, ...plan.reaches, ...place.path.map((entry) => toHost(place, entry === "" ? "." : entry))])
+    if (exists(folder)) points.push({ path: folder, folder: true });
+  // `<package.json> names <package>`, true: the project itself is the package the runner runs.
+  for (const [label, value] of Object.entries(plan.facts))
+    if (value === "true" && label.includes(" names ")) points.push({ path: dirname(label.slice(0, label.lastIndexOf(" names "))), folder: true });
+  return points;
 }
 
 /** One command and its arguments: the program, and what it loads by what it is (runner, package manager, interpreter, shell, wrapper). */
 function addCommandLine(plan: LaunchPlan, command: string, args: readonly string[], place: Place): void {
   if (place.depth > MAX_DEPTH || command === "" || command.includes("$")) return;
-  plan.files.push(...commandCandidates(command, place));
+  const candidates = commandCandidates(command, place);
+  plan.files.push(...candidates);
+  // A script run as a program (`./run.sh`, `#!/bin/sh` first): what it sources and runs is followed as a shell's.
+  const program = candidates.at(-1);
+  if (program !== undefined && isProgram(program) && isShellScript(program)) addShellFile(plan, program, place);
   const name = programName(command);
   for (const file of MANAGER_FILES[name]?.files ?? []) plan.files.push(toHost(place, file));
   for (const tree of MANAGER_FILES[name]?.trees ?? []) plan.trees.push(toHost(place, tree));
@@ -157,6 +212,8 @@ function addCommandLine(plan: LaunchPlan, command: string, args: readonly string
   } else if (SCRIPT_RUNS[name] && !inlineCode && !(name === "bun" && isFileArgument(args, subcommand, place))) addPackageScript(plan, name, args, inner);
   else if (SHELL.test(name) && shellString(args) !== undefined) addShellScript(plan, shellString(args) ?? "", inner);
   else if (INTERPRETER.test(name)) addScript(plan, name, args, place);
+  const run = PROJECT_RUNS[name];
+  if (run !== undefined && (run === "any" || run.includes(args[subcommand ?? -1] ?? ""))) plan.reaches.push(toHost(place, "."));
   for (const arg of args) addCodeFile(plan, arg, place);
 }
 
@@ -238,6 +295,7 @@ function shellString(args: readonly string[]): string | undefined {
  * `cd DIR` moving the folder the next ones start in), and every word that names a file of code.
  */
 function addShellScript(plan: LaunchPlan, text: string, start: Place): void {
+  if (start.depth > MAX_DEPTH) return;
   let place = start;
   for (const words of shellCommands(text)) {
     let index = 0;
@@ -248,9 +306,47 @@ function addShellScript(plan: LaunchPlan, text: string, start: Place): void {
     const [command, ...args] = words.slice(index);
     if (command === undefined) continue;
     if (command === "cd" && args[0] !== undefined && !args[0].includes("$")) place = { ...place, cwd: resolve(place.cwd, args[0]) };
-    else if (command === "." || command === "source") plan.files.push(...args.slice(0, 1).map((file) => toHost(place, file)));
-    else addCommandLine(plan, command, args, place);
+    else if ((command === "." || command === "source") && args[0] !== undefined) {
+      plan.files.push(toHost(place, args[0]));
+      if (!args[0].includes("$")) addShellFile(plan, toHost(place, args[0]), place);
+    } else addCommandLine(plan, command, args, place);
   }
+}
+
+/** Bytes of a script read to follow what it sources and runs. */
+const MAX_SCRIPT_BYTES = 64 * 1024;
+
+/**
+ * A shell script's own commands, read from its file one level deeper: what it sources (a file sourced by a sourced
+ * file too, to the depth bound) and runs. Sourced files keep the shell's working folder, as a shell does.
+ */
+function addShellFile(plan: LaunchPlan, path: string, place: Place): void {
+  const text = scriptHead(path);
+  if (text !== undefined) addShellScript(plan, text, { ...place, depth: place.depth + 1 });
+}
+
+/** The first `bytes` of a plain file, as text (read without blocking: a FIFO gives nothing); undefined when there is none. */
+function scriptHead(path: string, bytes = MAX_SCRIPT_BYTES): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!fstatSync(fd).isFile()) return undefined;
+    const buffer = Buffer.alloc(bytes);
+    return buffer.subarray(0, readSync(fd, buffer)).toString("utf8");
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Whether a program file is a shell script (its `#!` line names a shell, directly or through `env`). */
+function isShellScript(path: string): boolean {
+  const first = scriptHead(path, 256)?.split("\n", 1)[0] ?? "";
+  if (!first.startsWith("#!")) return false;
+  const words = first.slice(2).trim().split(/\s+/);
+  const program = basename(words[0] ?? "") === "env" ? words.slice(1).find((word) => !word.startsWith("-")) : words[0];
+  return SHELL.test(basename(program ?? ""));
 }
 
 /**
@@ -310,6 +406,8 @@ function addScript(plan: LaunchPlan, name: string, args: readonly string[], plac
   const inline = args.findIndex((arg) => INLINE_CODE.has(arg) && !(name === "bun" && arg === "-p"));
   const module = args.indexOf("-m");
   if (inline >= 0) {
+    // Inline code's relative imports start from its working folder: whatever lies there, it can load.
+    plan.reaches.push(toHost(place, "."));
     for (const words of shellCommands(args[inline + 1] ?? "")) for (const word of words) addCodeFile(plan, word, place, true);
     if (python) plan.moduleFolders.push(toHost(place, "."));
     return;
@@ -325,6 +423,7 @@ function addScript(plan: LaunchPlan, name: string, args: readonly string[], plac
   const rest = (name === "bun" || name === "deno") && args[0] === "run" ? args.slice(1) : args;
   const at = firstPositional(rest);
   if (at !== undefined) plan.files.push(toHost(place, rest[at] ?? ""));
+  if (at !== undefined && SHELL.test(name)) addShellFile(plan, toHost(place, rest[at] ?? ""), place);
   if (python) plan.moduleFolders.push(at === undefined ? toHost(place, ".") : dirname(toHost(place, rest[at] ?? "")));
 }
 
@@ -453,12 +552,35 @@ export function executedPaths(server: McpServerConfig, workspaceDir: string, env
     const rel = inside(resolve(workspace, entry === "" ? "." : entry));
     if (rel !== undefined) patterns.push(rel === "" ? "**" : `${rel}/**`);
   }
+  // The folders it runs from, whole (a sourced file, a data file it evaluates, whatever its name).
+  for (const root of plan.code?.roots ?? []) {
+    const rel = inside(root);
+    if (rel !== undefined) patterns.push(rel === "" ? "**" : `${rel}/**`);
+  }
   // A pattern inside a folder another one takes whole says nothing more.
   const wholes = patterns.filter((pattern) => pattern.endsWith("/**")).map((pattern) => pattern.slice(0, -2));
   return [...new Set(patterns)].filter((pattern) => !wholes.some((whole) => pattern !== `${whole}**` && pattern.startsWith(whole)));
 }
 
-/** What the write view refuses for the room's servers: the paths each unsandboxed stdio server runs from, and which. */
+/**
+ * What the write view refuses for the room's servers: the paths each unsandboxed stdio server runs from, and which;
+ * for one started from the workspace, every code file it can load (`workspace-code.ts`), wherever it lies.
+ */
 export function mcpExecutedPaths(servers: readonly McpServerConfig[], workspaceDir: string, env?: NodeJS.ProcessEnv): ExecutedPath[] {
-  return servers.flatMap((server) => executedPaths(server, workspaceDir, env).map((pattern) => ({ pattern, by: `the unsandboxed MCP server ${server.name}` })));
+  const workspace = resolve(workspaceDir);
+  return servers.flatMap((server): ExecutedPath[] => {
+    const by = `the unsandboxed MCP server ${server.name}`;
+    const paths: ExecutedPath[] = executedPaths(server, workspaceDir, env).map((pattern) => ({ pattern, by }));
+    const code = server.transport === "stdio" && server.sandbox !== true ? launchPlan(server, workspaceDir, env).code : undefined;
+    if (code === undefined) return paths;
+    const folders = code.codeUnder.map((folder) => relative(workspace, folder).split(sep).join("/"));
+    const under = (path: string) => folders.some((folder) => folder === "" || path === folder || path.startsWith(`${folder}/`));
+    const where = folders.includes("") ? "the workspace" : folders.join(", ");
+    paths.push({
+      test: (path) => under(path) && isCodeFile(path),
+      what: `a code file of ${where}, which it runs from: ${code.from}; give it "sandbox": true to let the agents change code`,
+      by,
+    });
+    return paths;
+  });
 }

@@ -5,7 +5,6 @@ import { afterAll, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_MCP, type McpServerConfig } from "../config/mcp-servers.ts";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import type { RoomEvent } from "../room/room-event.ts";
@@ -13,10 +12,9 @@ import { openRoom } from "../room/room.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { sh } from "../tools/sh.ts";
 import { agentRunsCommands } from "../testing/agent-commands.ts";
-import { testSandbox, testSandboxAccess } from "../testing/test-sandbox.ts";
+import { startMcpServers } from "../testing/mcp-hub-start.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 import type { ApprovalQuestion } from "../cli/approval-prompt.ts";
-import { confirmMcpServers } from "../cli/chat-command.ts";
-import { McpHub } from "./mcp-hub.ts";
 import { recordTrust, trustProblem } from "./mcp-trust.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-mcp-launch-"));
@@ -37,26 +35,6 @@ function attack(marker: string): string {
     `ln -s ../${PACKAGE}/x.js node_modules/.bin/${BIN}`,
     "echo installed",
   ].join(" && ");
-}
-
-/** A room's start of `servers` (the console's question answered by `ask`, when given): what it said, and each server's state. */
-async function startServers(servers: readonly McpServerConfig[], workspaceDir: string, ask?: (question: ApprovalQuestion) => Promise<string>) {
-  const notices: string[] = [];
-  const hub = new McpHub({
-    servers,
-    settings: { ...DEFAULT_MCP, startTimeoutS: 10 },
-    workspaceDir,
-    sandbox: testSandbox,
-    sandboxPolicy: sandboxPolicy({ poolSize: 0 }),
-    version: "test",
-    notify: (line) => notices.push(line),
-  });
-  hub.start();
-  if (ask) await confirmMcpServers(hub, ask, true);
-  await hub.ready(AbortSignal.timeout(20_000));
-  const states = hub.status().map((status) => [status.name, status.state]);
-  await hub.close();
-  return { notices, states };
 }
 
 test("the agent's package in node_modules neither gets past the write view nor runs at the next start of a confirmed server", async () => {
@@ -107,7 +85,7 @@ test("the agent's package in node_modules neither gets past the write view nor r
 
   // The next room's start of the confirmed server.
   const start = async (ask?: (question: ApprovalQuestion) => Promise<string>) => {
-    const { notices, states } = await startServers(config.mcpServers, workspaceDir, ask);
+    const { notices, states } = await startMcpServers(config.mcpServers, workspaceDir, ask);
     return { notices, state: states[0]?.[1] };
   };
   await start();
@@ -199,7 +177,7 @@ test("npm run's script, sh -c's file, python -c's top-level modules and NODE_OPT
   write("srv2/server.mjs", "process.exit(9)\n");
   write("json.py", "import os\n");
   write("hook.mjs", "process.exit(9)\n");
-  const { notices, states } = await startServers(config.mcpServers, workspaceDir);
+  const { notices, states } = await startMcpServers(config.mcpServers, workspaceDir);
   expect(states).toEqual([
     ["npmrun", "untrusted"],
     ["shell", "untrusted"],

@@ -1,3 +1,4 @@
+import { loadConfirmedConfig } from "../testing/confirmed-config.ts";
 // The room's MCP client against servers someone else wrote, from the npm registry, as real processes:
 // @modelcontextprotocol/server-everything (every feature: progress, logging, structured content, an env dump) and
 // @modelcontextprotocol/server-filesystem (on a scratch folder, as the user and in the sandbox). A scripted persona
@@ -7,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RoomAssembly, assembleRoom } from "../assembly/assemble-room.ts";
-import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import type { OrgConfig } from "../config/org-config.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import type { RoomEvent } from "../room/room-event.ts";
@@ -121,7 +122,7 @@ beforeAll(async () => {
   );
   process.env.ORG_MCP_TEST_VALUE = TOKEN;
   const env = { ...process.env, OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "scripted" };
-  const config = loadOrgConfig(join(workspace, "org.config.json"), env, { workspaceDir: workspace, checkoutDir: workspace });
+  const config = loadConfirmedConfig(join(workspace, "org.config.json"), env, { workspaceDir: workspace, checkoutDir: workspace });
   for (const server of config.mcpServers) {
     // "later" was confirmed with other args: its command changed since, so it must not start.
     recordTrust(server.name === "later" ? { ...server, args: [...(server.args ?? []), "sse"] } : server, workspace);

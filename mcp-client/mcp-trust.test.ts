@@ -1,9 +1,10 @@
 import { afterEach, expect, test } from "bun:test";
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
-import { describeLaunch, isTrusted, launchFingerprint, MCP_TRUST_FILE, rebindTrust, recordTrust, trustPlace } from "./mcp-trust.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
+import { carriedConfirmations, carriedTrust, describeLaunch, isTrusted, launchFingerprint, rebindTrust, recordTrust } from "./mcp-trust.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -25,12 +26,14 @@ const server: McpServerConfig = {
   tools: {},
 };
 
+/** The user's org folder the test run set (never the real HOME's). */
+const home = () => userOrgDir() ?? "";
+
 test("a stdio server starts only as confirmed: a change to its command, args, env or sandbox needs a new confirmation; its policies do not", () => {
   const dir = workspace();
   expect(isTrusted(server, dir)).toBe(false);
   recordTrust(server, dir);
   expect(isTrusted(server, dir)).toBe(true);
-  expect((statSync(join(dir, MCP_TRUST_FILE)).mode & 0o777).toString(8)).toBe("600");
   for (const changed of [
     { ...server, command: "node" },
     { ...server, args: ["-y", "server", "/"] },
@@ -40,44 +43,53 @@ test("a stdio server starts only as confirmed: a change to its command, args, en
   ])
     expect(isTrusted(changed, dir)).toBe(false);
   expect(isTrusted({ ...server, policy: "allow", tools: { write_file: "deny" } }, dir)).toBe(true);
-  // The file keeps the hash, never the command or a value.
-  expect(readFileSync(join(dir, MCP_TRUST_FILE), "utf8")).not.toContain("npx");
+  // Kept in the user's org folder, 0600 in a 0700 folder, never in the workspace; the record keeps hashes, never the command.
+  expect(readdirSync(dir)).toEqual([]);
+  const kept = readdirSync(join(home(), "trust")).map((name) => join(home(), "trust", name));
+  expect(kept.length).toBeGreaterThan(0);
+  for (const file of kept) expect((statSync(file).mode & 0o777).toString(8)).toBe("600");
+  expect((statSync(home()).mode & 0o777).toString(8)).toBe("700");
+  expect(kept.map((file) => readFileSync(file, "utf8")).join("")).not.toContain("npx");
 });
 
-test("a confirmation that came with the folder is not believed: another place, a file others may read, a link", () => {
+test("a confirmation that comes with a folder is not believed: a clone's .org/mcp-trust.json, the same folder copied elsewhere", () => {
   const first = workspace();
   recordTrust(server, first);
-  // The same file in a folder at another path (a clone, an archive).
-  const second = workspace();
-  cpSync(join(first, ".org"), join(second, ".org"), { recursive: true });
-  expect(isTrusted(server, second)).toBe(false);
-  // Mode 0644, as git and tar make files: not org's.
-  chmodSync(join(first, MCP_TRUST_FILE), 0o644);
-  expect(isTrusted(server, first)).toBe(false);
-  // A link to a file that says yes.
-  const third = workspace();
-  recordTrust(server, third);
-  const real = join(third, "elsewhere.json");
-  writeFileSync(real, readFileSync(join(third, MCP_TRUST_FILE)), { mode: 0o600 });
-  rmSync(join(third, MCP_TRUST_FILE));
-  symlinkSync(real, join(third, MCP_TRUST_FILE));
-  expect(isTrusted(server, third)).toBe(false);
+  // An older org's trust file, written as it wrote them, in a repository's .org/: nothing reads it.
+  const cloned = workspace();
+  mkdirSync(join(cloned, ".org"), { mode: 0o700 });
+  writeFileSync(
+    join(cloned, ".org", "mcp-trust.json"),
+    JSON.stringify({ version: 1, servers: { fs: { fingerprint: "0".repeat(64), trustedAt: "", files: {} } } }),
+    {
+      mode: 0o600,
+    },
+  );
+  expect(isTrusted(server, cloned)).toBe(false);
+  // The confirmed folder copied elsewhere, .org and all: another place, so another workspace.
+  const copy = workspace();
+  cpSync(first, copy, { recursive: true });
+  expect(isTrusted(server, copy)).toBe(false);
+  expect(isTrusted(server, first)).toBe(true);
 });
 
-test("a trust file made for this very path elsewhere (an archive, a clone made 0600 by the umask) is not believed", () => {
+test("a record in the user's folder whose seal does not hold is not believed (altered, or written by hand)", () => {
   const dir = workspace();
   recordTrust(server, dir);
   expect(isTrusted(server, dir)).toBe(true);
-  const made = readFileSync(join(dir, MCP_TRUST_FILE));
-  // The folder as an archive or a clone brings it back: the same path, the same bytes, a 0600 file and a 0700 .org of this
-  // user's; only what the kernel gives a new folder (its inode, its birth) differs.
-  rmSync(join(dir, ".org"), { recursive: true });
-  mkdirSync(join(dir, ".org"), { mode: 0o700 });
-  writeFileSync(join(dir, MCP_TRUST_FILE), made, { mode: 0o600 });
+  for (const file of readdirSync(join(home(), "trust"))) {
+    const path = join(home(), "trust", file);
+    const text = readFileSync(path, "utf8");
+    if (!text.includes(dir)) continue;
+    // The same record, its time changed by one character: the seal covers every field.
+    writeFileSync(
+      path,
+      text.replace(/"trustedAt": "(\d)/, (_whole, digit: string) => `"trustedAt": "${(Number(digit) + 1) % 10}`),
+      { mode: 0o600 },
+    );
+  }
   expect(isTrusted(server, dir)).toBe(false);
-  // Confirmed again here, it is believed, and stays so when another server's confirmation rewrites the file.
   recordTrust(server, dir);
-  recordTrust({ ...server, name: "other" }, dir);
   expect(isTrusted(server, dir)).toBe(true);
 });
 
@@ -100,27 +112,40 @@ test("an HTTP server waits for a confirmation too, loopback and no headers inclu
   expect(launchFingerprint(server, "/a")).not.toBe(launchFingerprint(server, "/b"));
 });
 
-test("a confirmation restored into another folder is bound to it only from the place it was made, for the same launch, with its files as they were", () => {
+test("a carried confirmation is bound to another folder only when the user's key sealed it, for the same launch, with its files as they were", () => {
   const first = workspace();
   writeFileSync(join(first, "serve.sh"), "exec true\n");
   const local: McpServerConfig = { ...server, name: "local", command: "/bin/sh", args: ["serve.sh"], env: {} };
   recordTrust(local, first);
   recordTrust({ ...local, name: "edited" }, first);
-  const was = { ...trustPlace(first), path: first };
-  // Restored elsewhere: the file and the workspace's files copied, the .org folder made anew.
+  const carried = carriedTrust(first);
+  const sealed = carriedConfirmations(carried);
+  expect([...sealed.servers.keys()].sort()).toEqual(["edited", "local"]);
+  const confirmation = sealed.servers.get("local");
+  if (!confirmation) throw new Error("no sealed confirmation of local");
+  // Restored elsewhere: the workspace's files copied.
   const second = workspace();
   cpSync(first, second, { recursive: true });
-  chmodSync(join(second, MCP_TRUST_FILE), 0o600);
   expect(isTrusted(local, second)).toBe(false);
-  expect(rebindTrust(local, second, { ...was, stateFolder: "another folder's" })).toEqual({ kind: "launch" });
-  expect(rebindTrust({ ...local, args: ["serve.sh", "--more"] }, second, was)).toEqual({ kind: "launch" });
-  expect(rebindTrust(local, second, was)).toBeUndefined();
+  const place = { workspace: sealed.workspace, path: first };
+  expect(rebindTrust({ ...local, args: ["serve.sh", "--more"] }, second, { ...place, confirmation })).toEqual({ kind: "launch" });
+  expect(rebindTrust(local, second, { ...place, confirmation })).toBeUndefined();
   expect(isTrusted(local, second)).toBe(true);
   // A file the launch runs that differs from what was confirmed keeps the server off.
-  writeFileSync(join(second, "serve.sh"), "exec false\n");
-  expect(rebindTrust({ ...local, name: "edited" }, second, was)).toMatchObject({
+  writeFileSync(join(second, "serve.sh"), "exec true # edited\n");
+  const edited = sealed.servers.get("edited");
+  if (!edited) throw new Error("no sealed confirmation of edited");
+  expect(rebindTrust({ ...local, name: "edited" }, second, { ...place, confirmation: edited })).toMatchObject({
     kind: "files",
     changed: [{ label: join(second, "serve.sh"), how: "changed" }],
   });
   expect(isTrusted({ ...local, name: "edited" }, second)).toBe(false);
+  // What a forger writes from public data (the launch's fingerprint, the files' hashes) carries no seal of this user's key.
+  const forged = {
+    ...carried,
+    records: Object.fromEntries(Object.entries(carried.records).map(([name, record]) => [name, { ...record, seal: "0".repeat(64) }])),
+  };
+  expect(carriedConfirmations(forged).servers.size).toBe(0);
+  // Nor does a record moved to another workspace's name.
+  expect(carriedConfirmations({ ...carried, workspace: second }).servers.size).toBe(0);
 });

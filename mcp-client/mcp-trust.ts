@@ -1,13 +1,12 @@
 import { createHash } from "node:crypto";
-import { lstatSync, realpathSync } from "node:fs";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 import { z } from "zod";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
-import { ORG_DIR } from "../config/workspace-paths.ts";
-import { ensureOrgDir, orgDirIdentity, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { openSealedRecords, saveTrustRecords, type SealedRecords, sealedRecords, trustRecords, workspaceKey } from "../config/trust-store.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { escapeName } from "../workspace/check-change-set.ts";
-import { changedStates, launchStates, type PathState } from "./launch-file-states.ts";
+import { changedStates, launchStates, type PathState, UNCOVERED, UNCOVERED_REASON } from "./launch-file-states.ts";
 import { launchPlan } from "./launch-files.ts";
 
 // Every server comes from a file in the workspace, which anyone who wrote the folder (a clone, an archive, a model) may
@@ -15,55 +14,37 @@ import { launchPlan } from "./launch-files.ts";
 // tools get the policies the file gives them (`allow` runs them unasked), wherever its URL points (loopback included).
 // So none starts until the user has confirmed exactly that launch, in the console or with `org mcp trust NAME`. For a
 // stdio server that launch is also what it runs (launch-files.ts): the program its command finds, its script, the
-// package a runner finds in the workspace; a change to any of them needs the user's confirmation again.
+// package a runner finds in the workspace; a change to any of them needs the user's confirmation again. Confirmations
+// live in the user's own org folder (`config/trust-store.ts`), sealed with the user's key, never in the workspace: a
+// `.org/` a repository, an archive or a backup brings carries none.
 
-/** Where confirmations are kept: `.org/mcp-trust.json`, one fingerprint per server name. */
-export const MCP_TRUST_FILE = join(ORG_DIR, "mcp-trust.json");
+/** A server that cannot be confirmed as it is; the message says why and what to do. */
+export class TrustError extends Error {
+  override name = "TrustError";
+  readonly userFacing = true;
+}
 
 const HEX64 = /^[0-9a-f]{64}$/;
-const TrustFile = z.object({
-  version: z.literal(1),
-  servers: z.record(
-    z.string(),
-    z.object({
-      fingerprint: z.string().regex(HEX64),
-      trustedAt: z.string(),
-      /** The state of each path the launch depends on, by the sha256 of the path (the file names no path). */
-      files: z.record(z.string().regex(HEX64), z.object({ digest: z.string().regex(HEX64), stat: z.string().max(200).optional() })).optional(),
-    }),
-  ),
+const Confirmation = z.object({
+  fingerprint: z.string().regex(HEX64),
+  trustedAt: z.string(),
+  /** The state of each path the launch depends on, by the sha256 of the path (the record names no path). */
+  files: z.record(z.string().regex(HEX64), z.object({ digest: z.string().regex(HEX64), stat: z.string().max(200).optional() })),
 });
-type TrustFile = z.infer<typeof TrustFile>;
-
-/** Where confirmations are bound: the workspace's real path and its `.org` folder's identity (`orgDirIdentity`). */
-export type TrustPlace = { workspace: string; stateFolder: string };
-
-/** This workspace as the confirmations kept in it name it (a backup records it, so a restore can bind them again). */
-export function trustPlace(workspaceDir: string): TrustPlace {
-  let workspace = workspaceDir;
-  try {
-    workspace = realpathSync(workspaceDir);
-  } catch {
-    // A folder that does not exist yet is named as given.
-  }
-  return { workspace, stateFolder: orgDirIdentity(workspaceDir) };
-}
+export type Confirmation = z.infer<typeof Confirmation>;
 
 /**
- * What is confirmed, as a sha256: the workspace's real path (a confirmation copied in with someone else's folder
- * names another place), its `.org` folder as the kernel made it (device, inode, birth time: no clone or archive,
- * even one unpacked at the same path with the file 0600, can make them again), the server's name, and how it
- * starts: command, args, env and headers as written (with their `${VAR}` references, not the values), sandbox,
- * network and the paths it may read, or its URL.
+ * What is confirmed, as a sha256: the workspace's real path (a confirmation made for another folder names another
+ * place), the server's name, and how it starts: command, args, env and headers as written (with their `${VAR}`
+ * references, not the values), sandbox, network and the paths it may read, or its URL.
  */
 export function launchFingerprint(server: McpServerConfig, workspaceDir: string): string {
-  return fingerprintAt(server, trustPlace(workspaceDir));
+  return fingerprintAt(server, workspaceKey(workspaceDir));
 }
 
-function fingerprintAt(server: McpServerConfig, place: TrustPlace): string {
+function fingerprintAt(server: McpServerConfig, workspace: string): string {
   const launch = {
-    workspace: place.workspace,
-    stateFolder: place.stateFolder,
+    workspace,
     name: server.name,
     transport: server.transport,
     command: server.command ?? null,
@@ -82,28 +63,41 @@ function sorted(record: Record<string, string>): [string, string][] {
   return Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/**
- * The confirmations of this workspace; none when there is no file, or when the file is not one org wrote here: a
- * link, not a plain file of this user's, or readable by others (org writes it 0600; git and archives never make a
- * file 0600 unless the umask says so), or not what org writes.
- */
-function readTrust(workspaceDir: string): TrustFile {
-  const empty: TrustFile = { version: 1, servers: {} };
-  const path = join(workspaceDir, MCP_TRUST_FILE);
-  try {
-    const stat = lstatSync(path);
-    if (!stat.isFile() || (stat.mode & 0o077) !== 0 || stat.uid !== process.getuid?.()) return empty;
-    const parsed = TrustFile.safeParse(JSON.parse(readPrivateFile(path)));
-    return parsed.success ? parsed.data : empty;
-  } catch {
-    return empty;
+/** The confirmations whose seal holds, by server name, that parse as one. */
+function parsedConfirmations(records: ReadonlyMap<string, Record<string, unknown>>): Map<string, Confirmation> {
+  const kept = new Map<string, Confirmation>();
+  for (const [name, fields] of records) {
+    const parsed = Confirmation.safeParse(fields);
+    if (parsed.success) kept.set(name, parsed.data);
   }
+  return kept;
+}
+
+/** The user's confirmations of this workspace's servers, from the user's org folder. */
+function readTrust(workspaceDir: string): Map<string, Confirmation> {
+  return parsedConfirmations(trustRecords(userOrgDir(), workspaceDir, "mcp"));
 }
 
 /** Why a server may not start as it is now: its launch is new or changed, or files it runs changed since it was confirmed. */
-export type TrustProblem = { kind: "launch" } | { kind: "files"; changed: { label: string; how: "new" | "changed" | "gone" }[]; gone: number };
+export type TrustProblem =
+  | { kind: "launch" }
+  | { kind: "files"; changed: { label: string; how: "new" | "changed" | "gone" }[]; gone: number }
+  | { kind: "uncovered"; reason: string };
 
 const keyOf = (label: string) => createHash("sha256").update(label).digest("hex");
+
+/** keyOf, each label's key made once: a server started from the workspace covers thousands of files, each looked up twice. */
+function keysOnce(): (label: string) => string {
+  const keys = new Map<string, string>();
+  return (label) => {
+    let key = keys.get(label);
+    if (key === undefined) {
+      key = keyOf(label);
+      keys.set(label, key);
+    }
+    return key;
+  };
+}
 
 /**
  * Why the user's confirmation of this server in this workspace does not cover it as it is now, or undefined when it
@@ -111,12 +105,13 @@ const keyOf = (label: string) => createHash("sha256").update(label).digest("hex"
  * `env` (the process's when absent) helps find (PATH).
  */
 export function trustProblem(server: McpServerConfig, workspaceDir: string, env?: NodeJS.ProcessEnv): TrustProblem | undefined {
-  const entry = readTrust(workspaceDir).servers[server.name];
-  // A confirmation made before org kept the files is one of the launch alone: not enough.
-  if (entry?.fingerprint !== launchFingerprint(server, workspaceDir) || entry.files === undefined) return { kind: "launch" };
+  const entry = readTrust(workspaceDir).get(server.name);
+  if (entry?.fingerprint !== launchFingerprint(server, workspaceDir)) return { kind: "launch" };
   const kept = entry.files;
-  const now = launchStates(launchPlan(server, workspaceDir, env), (label) => kept[keyOf(label)]);
-  const { changed, gone } = changedStates(kept, now, keyOf);
+  const key = keysOnce();
+  const now = launchStates(launchPlan(server, workspaceDir, env), (label) => kept[key(label)]);
+  if (now.has(UNCOVERED)) return { kind: "uncovered", reason: UNCOVERED_REASON };
+  const { changed, gone } = changedStates(kept, now, key);
   return changed.length > 0 || gone > 0 ? { kind: "files", changed, gone } : undefined;
 }
 
@@ -127,59 +122,66 @@ export function isTrusted(server: McpServerConfig, workspaceDir: string, env?: N
 
 /**
  * Records the user's confirmation of this server as configured now, with the state of every file it runs from
- * (replacing an older one of the same name); returns how many paths that covers.
+ * (replacing an older one of the same name), in the user's org folder; returns how many paths that covers. Throws
+ * UserOrgDirError when that folder cannot keep it.
  */
 export function recordTrust(server: McpServerConfig, workspaceDir: string, options: { env?: NodeJS.ProcessEnv; now?: Date } = {}): number {
-  // The fingerprint names the `.org` folder the confirmation is kept in, so it is made first.
-  ensureOrgDir(workspaceDir);
-  const trust = readTrust(workspaceDir);
-  const earlier = trust.servers[server.name]?.files ?? {};
+  const earlier = readTrust(workspaceDir).get(server.name)?.files ?? {};
   const states = launchStates(launchPlan(server, workspaceDir, options.env), (label) => earlier[keyOf(label)]);
-  saveConfirmation(trust, server, workspaceDir, states, (options.now ?? new Date()).toISOString());
+  if (states.has(UNCOVERED)) throw new TrustError(`${server.name} cannot be confirmed: ${UNCOVERED_REASON}`);
+  saveConfirmation(server, workspaceDir, states, (options.now ?? new Date()).toISOString());
   return states.size;
 }
 
-function saveConfirmation(trust: TrustFile, server: McpServerConfig, workspaceDir: string, states: ReadonlyMap<string, PathState>, trustedAt: string): void {
+function saveConfirmation(server: McpServerConfig, workspaceDir: string, states: ReadonlyMap<string, PathState>, trustedAt: string): void {
   const files: Record<string, PathState> = {};
   for (const [label, state] of states) files[keyOf(label)] = state;
-  trust.servers[server.name] = { fingerprint: launchFingerprint(server, workspaceDir), trustedAt, files };
-  writePrivateFile(join(workspaceDir, MCP_TRUST_FILE), `${JSON.stringify(trust, null, 2)}\n`, { durable: true });
+  const confirmation: Confirmation = { fingerprint: launchFingerprint(server, workspaceDir), trustedAt, files };
+  saveTrustRecords(userOrgDir(), workspaceDir, "mcp", new Map([[server.name, confirmation]]));
 }
 
-/** The names of the servers `.org/mcp-trust.json` of this workspace holds a confirmation of (wherever it was made). */
-export function confirmedServerNames(workspaceDir: string): string[] {
-  return Object.keys(readTrust(workspaceDir).servers);
+/** This workspace's confirmations as a backup carries them: sealed with the user's key, which stays behind. */
+export function carriedTrust(workspaceDir: string): SealedRecords {
+  return sealedRecords(userOrgDir(), workspaceDir, "mcp");
 }
 
 /**
- * Binds a confirmation restored from a backup to the workspace it was restored into. It holds only when it was made
- * in the backed-up workspace (`was`, its place then, and `path`, the folder as the backup named it) for exactly this
- * launch, and every path the launch runs from is as it was confirmed (those in the workspace read at their new place,
- * their bytes hashed again). Then the confirmation is kept for this workspace, with its time; else the problem, and
- * the confirmation is left as it is (it covers nothing here).
+ * The confirmations a backup carried (`carriedTrust`) that this user's org sealed, by server name, and the workspace
+ * they were made for; one made up, altered or sealed by another user's key is left out.
+ */
+export function carriedConfirmations(carried: SealedRecords): { workspace: string; servers: Map<string, Confirmation> } {
+  return { workspace: carried.workspace, servers: parsedConfirmations(openSealedRecords(userOrgDir(), carried, "mcp")) };
+}
+
+/**
+ * Binds a confirmation a backup carried (`carriedConfirmations`, so sealed by this user) to the workspace it was restored
+ * into. It holds only for exactly the launch confirmed in the backed-up workspace (`was`: its real path then, and the
+ * path the backup named it by), and while every path the launch runs from is as it was confirmed (those in the
+ * workspace read at their new place, their bytes hashed again). Then it is kept for this workspace, with its time; else
+ * the problem, and nothing is kept.
  */
 export function rebindTrust(
   server: McpServerConfig,
   workspaceDir: string,
-  was: TrustPlace & { path: string },
+  carried: { workspace: string; confirmation: Confirmation; path: string },
   env?: NodeJS.ProcessEnv,
 ): TrustProblem | undefined {
-  const trust = readTrust(workspaceDir);
-  const entry = trust.servers[server.name];
-  if (entry?.files === undefined || entry.fingerprint !== fingerprintAt(server, was)) return { kind: "launch" };
+  const entry = carried.confirmation;
+  if (entry.fingerprint !== fingerprintAt(server, carried.workspace)) return { kind: "launch" };
   const kept = entry.files;
   const here = resolve(workspaceDir);
-  const prefixes = [...new Set([was.path, was.workspace])];
+  const prefixes = [...new Set([carried.path, carried.workspace])];
   // A path in the workspace was kept under the workspace's name then (as given, or its real path).
   const keyThen = (label: string) => {
     if (!label.startsWith(`${here}${sep}`)) return keyOf(label);
     const rest = label.slice(here.length);
-    return prefixes.map((prefix) => keyOf(`${prefix}${rest}`)).find((key) => kept[key] !== undefined) ?? keyOf(`${was.path}${rest}`);
+    return prefixes.map((prefix) => keyOf(`${prefix}${rest}`)).find((key) => kept[key] !== undefined) ?? keyOf(`${carried.path}${rest}`);
   };
   const now = launchStates(launchPlan(server, workspaceDir, env));
+  if (now.has(UNCOVERED)) return { kind: "uncovered", reason: UNCOVERED_REASON };
   const { changed, gone } = changedStates(kept, now, keyThen);
   if (changed.length > 0 || gone > 0) return { kind: "files", changed, gone };
-  saveConfirmation(trust, server, workspaceDir, now, entry.trustedAt);
+  saveConfirmation(server, workspaceDir, now, entry.trustedAt);
   return undefined;
 }
 
@@ -189,6 +191,7 @@ const SHOWN_CHANGES = 6;
 /** Why a server stays off, for a notice: what is new or changed, and the command that confirms it. */
 export function describeTrustProblem(server: McpServerConfig, problem: TrustProblem, workspaceDir: string): string {
   const confirm = `run 'org mcp trust ${server.name}' (in the room: /mcp trust ${server.name})`;
+  if (problem.kind === "uncovered") return `${server.name} stays off: ${problem.reason}.`;
   if (problem.kind === "launch")
     return `${server.name} stays off: ${server.transport === "stdio" ? "its command, args or env are" : "its URL or headers are"} new or changed since you last confirmed it (${describeLaunch(server)}). Confirm it in 'org chat', or ${confirm}.`;
   return `${server.name} stays off: what it runs changed since you confirmed it: ${describeChangedFiles(problem, workspaceDir)}. Something other than you may have put code there: look at them, and to run them, ${confirm}.`;

@@ -1,3 +1,4 @@
+import { loadConfirmedConfig } from "../testing/confirmed-config.ts";
 // memory_save, memory's index and serve's job log redact with the secret set the room uses: a key org knows
 // only from its config (a server's apiKeyEnv) that a model echoes is in no file under `.org/`.
 import { afterAll, expect, test } from "bun:test";
@@ -6,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openChatRoom } from "../cli/chat-room.ts";
 import { parseChatArgs } from "../cli/chat-args.ts";
-import { loadOrgConfig } from "../config/org-config.ts";
+
 import { orgVersion } from "../config/version.ts";
 import { builtInTools } from "../assembly/room-tools.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -58,7 +59,7 @@ function workspaceWithKey(name: string, serverUrl: string) {
     join(workspaceDir, "org.config.json"),
     JSON.stringify({ servers: { "http://127.0.0.1:1": { apiKeyEnv: "STAGING_SERVER_KEY" } }, serve: { tools: { memory_save: "allow" } } }),
   );
-  const config = loadOrgConfig(
+  const config = loadConfirmedConfig(
     join(workspaceDir, "org.config.json"),
     { OLLAMA_BASE: serverUrl, OLLAMA_MODEL: "qwen3:8b", STAGING_SERVER_KEY: KEY },
     { workspaceDir, checkoutDir: checkout.dir },

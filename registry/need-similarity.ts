@@ -39,7 +39,7 @@ const PHRASES: readonly [RegExp, string][] = [
   [/\bupper ?case\b|\bcapital letters\b/g, " uppercase "],
   [/\b(?:turns?|turning|changes?|changing) ((?:\w+ ){0,3}?)(?:into|to)\b/g, " convert $1 "],
   [/\bkeeps? ((?:\w+ ){0,3}?)(within|between|inside)\b/g, " clamp $1$2 "],
-  [/\breads? the same (?:backwards?|both ways|in reverse)\b/g, " palindrome "],
+  [/\breads? the same (?:backwards?|both ways|in reverse)\b|\bthe same (?:forwards? and backwards?|backwards? and forwards?)\b/g, " palindrome "],
   [/\b(?:revers\w*|invert\w*|flip\w*) the order of\b|\bin reverse order\b/g, " reverse "],
   // "some sort of tool", "a kind of counter": a manner of speaking, while "sort a list" is a job.
   [/\b(?:some|a|any|what) (?:sort|kind)s? of\b/g, " "],
@@ -121,6 +121,8 @@ const CONCEPTS: Record<string, string> = {
 // less than the job and the particular thing it is done to.
 const COMMON: ReadonlySet<string> = new Set(["text", "number", "list", "file", "data", "compute", "check", "convert", "return", "input", "output", "result"]);
 const COMMON_WEIGHT = 0.35;
+/** The weight of such a term in `needTerms`: a term weighing more tells one job from another. */
+export const COMMON_TERM_WEIGHT = COMMON_WEIGHT;
 // Words: a thing many text tools work on, yet not nothing ("count words" is not "count numbers").
 const MIDDLE: ReadonlySet<string> = new Set(["word"]);
 const MIDDLE_WEIGHT = 0.7;

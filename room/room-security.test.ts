@@ -1,9 +1,10 @@
+import { loadConfirmedConfig } from "../testing/confirmed-config.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createConsoleRenderer } from "../cli/console-renderer.ts";
-import { DEFAULT_TOOLS, loadOrgConfig, type OrgConfig, OrgConfigError, type PersonaConfig } from "../config/org-config.ts";
+import { DEFAULT_TOOLS, type OrgConfig, OrgConfigError, type PersonaConfig } from "../config/org-config.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { z } from "zod";
@@ -42,7 +43,7 @@ async function withRoom(setup: Setup, run: (context: Context) => Promise<void>) 
   mkdirSync(workspaceDir, { recursive: true });
   const configPath = join(workspaceDir, "org.config.json");
   if (setup.configFile !== undefined) writeFileSync(configPath, JSON.stringify(setup.configFile));
-  const config = loadOrgConfig(configPath, { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b", ...setup.env }, { checkoutDir: workspaceDir });
+  const config = loadConfirmedConfig(configPath, { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b", ...setup.env }, { checkoutDir: workspaceDir });
   if (setup.personas) {
     config.personas = setup.personas.map((persona) => ({
       model: "qwen3:8b",
@@ -115,7 +116,7 @@ describe("file mode cannot write outside the workspace or into org's state (inva
     mkdirSync(workspaceDir);
     const configPath = join(workspaceDir, "org.config.json");
     writeFileSync(configPath, JSON.stringify({ mode: "file:.org/history" }));
-    const config = loadOrgConfig(configPath, { OLLAMA_BASE: "http://127.0.0.1:9" }, { checkoutDir: workspaceDir });
+    const config = loadConfirmedConfig(configPath, { OLLAMA_BASE: "http://127.0.0.1:9" }, { checkoutDir: workspaceDir });
     await expect(openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [], onEvent: () => {} })).rejects.toBeInstanceOf(OrgConfigError);
   });
 
@@ -467,7 +468,11 @@ describe("a damaged transcript at resume", () => {
       lines.splice(4, 0, '{"type":"no-such-event"}');
       writeFileSync(room.transcriptPath, `${[...lines, ...Array.from({ length: 12 }, (_, index) => `junk ${index}`)].join("\n")}\n`);
 
-      const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" }, { checkoutDir: workspaceDir });
+      const config = loadConfirmedConfig(
+        join(workspaceDir, "org.config.json"),
+        { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" },
+        { checkoutDir: workspaceDir },
+      );
       let text = "";
       const renderer = createConsoleRenderer({ write: (chunk) => (text += chunk), color: false });
       const events: RoomEvent[] = [];

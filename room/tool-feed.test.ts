@@ -1,9 +1,10 @@
+import { loadConfirmedConfig } from "../testing/confirmed-config.ts";
 import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import type { OrgConfig } from "../config/org-config.ts";
 import { type ScriptedModel, scriptedModel } from "../llm/scripted-model.ts";
 import { defineTool } from "../tools/define-tool.ts";
 import type { RoomEvent } from "./room-event.ts";
@@ -62,7 +63,11 @@ test("fed tools join and leave an open room: agents get them at the feed's polic
       mcpServers: { srv: { command: "unused" } },
     }),
   );
-  const config = loadOrgConfig(join(dir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { workspaceDir: dir, checkoutDir: dir });
+  const config = loadConfirmedConfig(
+    join(dir, "org.config.json"),
+    { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" },
+    { workspaceDir: dir, checkoutDir: dir },
+  );
   const tools = feed([
     { tool: fedTool("srv__read", "read it"), policy: "ask" },
     { tool: fedTool("srv__write", "wrote it"), policy: "allow" },
@@ -105,7 +110,7 @@ test("a tool promoted while the room is open takes its name back from a server's
     join(workspace, "org.config.json"),
     JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { files__read: "allow" } }], mcpServers: { files: { command: "unused" } } }),
   );
-  const config = loadOrgConfig(
+  const config = loadConfirmedConfig(
     join(workspace, "org.config.json"),
     { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" },
     {

@@ -1,10 +1,11 @@
+import { loadConfirmedConfig } from "../testing/confirmed-config.ts";
 // Issue 31's proof for the room: an agent edits the project on its private copy, the change is shown, asked,
 // applied and undone byte for byte; hostile changes are refused whole with the reason, nothing applied.
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadOrgConfig, type PersonaConfig } from "../config/org-config.ts";
+import type { PersonaConfig } from "../config/org-config.ts";
 import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
@@ -66,7 +67,11 @@ test("the agent reads the failing test, fixes it with sed -i and a heredoc, dele
     { text: "Fixed: sum subtracted." },
     { text: "ok" },
   ]);
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
+  const config = loadConfirmedConfig(
+    join(workspaceDir, "org.config.json"),
+    { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" },
+    { checkoutDir: workspaceDir },
+  );
   const persona: PersonaConfig = { name: "agent", kind: "agent", model: "m", server: "http://127.0.0.1:9", tools: { sh: "allow" }, contextMessages: 60 };
   config.personas = [persona];
   const asked: (ToolCall & { preview?: string })[] = [];
@@ -305,7 +310,7 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
 test("workspace_write is a tool policy: a persona's tools may set it, over HTTP serve's is the most it gets, a hop gets the stricter", () => {
   const file = join(base, "policy.config.json");
   writeFileSync(file, JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { sh: "allow", workspace_write: "allow" } }] }));
-  const config = loadOrgConfig(file, { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: base });
+  const config = loadConfirmedConfig(file, { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: base });
   const personaPolicy = config.personas[0]?.tools.workspace_write;
   expect(personaPolicy).toBe("allow");
   const reply = { persona: "agent", turnId: "t", replyId: "r" };

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
-import type { Sandbox } from "./run-sandboxed.ts";
+import { type Sandbox, SandboxUnavailableError, type SandboxResult } from "./run-sandboxed.ts";
 import type { SandboxPolicy } from "./sandbox-policy.ts";
 import { scratchRootFor, scratchRootProblem } from "./scratch-dir.ts";
 import { ownedTempDir } from "../security/owned-temp-dir.ts";
@@ -45,21 +45,24 @@ export async function checkSandbox(options: { sandbox: Sandbox; workspaceDir?: s
   }
   // Without bwrap or prlimit there is nothing to probe; a workspace out of reach still leaves the probes.
   if (items.some((item) => !item.ok && item.name !== "workspace")) return items;
-  try {
-    await options.sandbox.ensureAvailable();
-    items.push({ name: "namespaces", ok: true, detail: "bwrap can create user, pid, net, ipc, uts, mount namespaces" });
-  } catch (error) {
-    items.push({ name: "namespaces", ok: false, detail: error instanceof Error ? error.message : String(error) });
-    return items;
-  }
+  // One sandbox, not two: the run proves the namespaces when it runs its command, and a run that fails before any
+  // sandbox was known to work here is checked by the sandbox's probe, which throws saying what is missing.
   const scratchRoot = ownedTempDir("sandbox-check");
   try {
-    const result = await options.sandbox.run({
-      policy: options.policy,
-      argv: ["/bin/sh", "-c", "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status"],
-      scratchDir: join(scratchRoot, "scratch"),
-      timeoutMs: 10_000,
-    });
+    let result: SandboxResult;
+    try {
+      result = await options.sandbox.run({
+        policy: options.policy,
+        argv: ["/bin/sh", "-c", "grep -E '^(Seccomp|NoNewPrivs|CapEff):' /proc/self/status"],
+        scratchDir: join(scratchRoot, "scratch"),
+        timeoutMs: 10_000,
+      });
+    } catch (error) {
+      if (!(error instanceof SandboxUnavailableError)) throw error;
+      items.push({ name: "namespaces", ok: false, detail: error.message });
+      return items;
+    }
+    items.push({ name: "namespaces", ok: true, detail: "bwrap can create user, pid, net, ipc, uts, mount namespaces" });
     const status = result.stdout;
     const seccomp = /Seccomp:\s*2/.test(status) && /NoNewPrivs:\s*1/.test(status) && /CapEff:\s*0+\b/.test(status);
     items.push({

@@ -1,4 +1,3 @@
-import { statSync } from "node:fs";
 import { join } from "node:path";
 
 /** Where org's own scripts live. */
@@ -6,13 +5,14 @@ const SCRIPT_DIR = join(import.meta.dir, "..", "demo");
 
 /**
  * The scripts org ships, by the name `--script` takes in place of a file: each is its files, tried in order. The
- * toolsmith's script comes last in each, so a room on any of them can also build tools.
+ * roles' script (planner, listener, diagnosis: each answered by the one tool its request offers) comes first and the
+ * toolsmith's last, so a room on the playground or the demo's script can plan, be heard by grow and build tools.
  */
 export const BUNDLED_SCRIPTS = {
   /** An agent that looks at /workspace, runs the project's tests and writes NOTES.md; python counts lines. */
-  playground: ["playground-script.json", "toolsmith-script.json"],
+  playground: ["roles-script.json", "playground-script.json", "toolsmith-script.json"],
   /** The demo's personas (`org demo`): a few set phrases, and the toolsmith. */
-  demo: ["demo-script.json", "toolsmith-script.json"],
+  demo: ["roles-script.json", "demo-script.json", "toolsmith-script.json"],
   /** The toolsmith alone: ten small tools, picked by the goal's words. */
   toolsmith: ["toolsmith-script.json"],
 } as const;
@@ -20,11 +20,12 @@ export const BUNDLED_SCRIPTS = {
 export type BundledScriptName = keyof typeof BUNDLED_SCRIPTS;
 
 /**
- * The files a `--script` value stands for: the bundled script of that name (a word such as `playground`, unless a file
- * of that name is in the current directory), else the value itself, a file.
+ * The files a `--script` value stands for: a bundled script's name (`playground`) is always that script, whatever files
+ * the current directory holds (a project's own `playground` file does not stand in for org's); a file of such a name
+ * is given as a path (`./playground`). Any other value is a file.
  */
 export function scriptFiles(value: string): string[] {
-  if (isBundled(value) && !statSync(value, { throwIfNoEntry: false })?.isFile()) return BUNDLED_SCRIPTS[value].map((file) => join(SCRIPT_DIR, file));
+  if (isBundled(value)) return BUNDLED_SCRIPTS[value].map((file) => join(SCRIPT_DIR, file));
   return [value];
 }
 

@@ -1,6 +1,9 @@
-// Replies the scripted server works out from the request, to play org grow's listener: `reportNeeds` (the needs a
-// script's templates find in a batch of turns) and `sameNeed` (whether two jobs say one of the script's meanings).
-import type { Reply, Script } from "./script.ts";
+// Replies the scripted server works out from the request, to play the roles org asks a model for with one offered tool:
+// org grow's listener (`reportNeeds`: the needs a script's templates find in a batch of turns; `sameNeed`: whether two jobs
+// say one of the script's meanings), the workflow planner (`planWorkflow`, plan-reply.ts) and the supervisor's diagnosis
+// (`proposeFix`: a fix for the first excerpt line a template knows).
+import { plannedWorkflow, readPlanRequest } from "./plan-reply.ts";
+import type { FixTemplate, NeedTemplate, Reply, Script } from "./script.ts";
 
 /** What a computed reply reads of the request: its first user message, its last message, the one tool it offers. */
 export type RequestTexts = { firstUser: string; last: string; tool: string | undefined };
@@ -26,20 +29,87 @@ function sentenceAround(text: string, at: number): string {
   return line.trim();
 }
 
+/** One piece of a turn as grow's batch writes it: a `[who]` line, then what was said. */
+type BatchPiece = { who: string; text: string };
+
+/** The batch's turns (`<<<turn N>>>`), each as its pieces. */
+function turnsOf(batch: string): BatchPiece[][] {
+  const turns: BatchPiece[][] = [];
+  for (const line of batch.split("\n")) {
+    if (/^<<<turn \d+>>>$/.test(line)) turns.push([]);
+    else if (/^<<<end of turns>>>$/.test(line)) break;
+    else {
+      const turn = turns.at(-1);
+      const who = /^\[(.+)\]$/.exec(line)?.[1];
+      if (turn === undefined) continue;
+      if (who !== undefined) turn.push({ who, text: "" });
+      else {
+        const piece = turn.at(-1);
+        if (piece) piece.text = piece.text === "" ? line : `${piece.text}\n${line}`;
+      }
+    }
+  }
+  return turns;
+}
+
+/** The texts a template reads: the whole batch, or the pieces of the speakers and turns it names. */
+function textsFor(batch: string, template: NeedTemplate): string[] {
+  if (template.from === undefined && template.turnHas === undefined) return [batch];
+  const from = template.from === undefined ? undefined : new RegExp(template.from, "i");
+  const turnHas = template.turnHas === undefined ? undefined : new RegExp(template.turnHas, "i");
+  return turnsOf(batch)
+    .filter((turn) => turnHas === undefined || turn.some((piece) => turnHas.test(piece.text)))
+    .flatMap((turn) => turn.filter((piece) => from === undefined || from.test(piece.who)).map((piece) => piece.text));
+}
+
 /** The needs the templates find in `batch`: one per match each (the same need once). */
 function needsIn(batch: string, templates: NonNullable<Reply["reportNeeds"]>): Record<string, string>[] {
   const found = new Map<string, Record<string, string>>();
   for (const template of templates) {
-    for (const match of batch.matchAll(new RegExp(template.match, "gi"))) {
-      if (match[0] === "") continue;
-      const sentence = sentenceAround(batch, match.index);
-      const need = Object.fromEntries(
-        Object.entries(template.need).map(([key, value]) => [key, value.replaceAll("{{match}}", match[0]).replaceAll("{{sentence}}", sentence)]),
-      );
-      found.set(JSON.stringify(need), need);
+    for (const text of textsFor(batch, template)) {
+      for (const match of text.matchAll(new RegExp(template.match, "gi"))) {
+        if (match[0] === "") continue;
+        const sentence = sentenceAround(text, match.index);
+        const need = Object.fromEntries(
+          Object.entries(template.need).map(([key, value]) => [key, value.replaceAll("{{match}}", match[0]).replaceAll("{{sentence}}", sentence)]),
+        );
+        found.set(JSON.stringify(need), need);
+      }
     }
   }
   return [...found.values()];
+}
+
+/** The excerpt's lines of a diagnosis request: its JSON value's `excerpt`, or the lines between `<<<` and `>>>`. */
+function excerptLines(request: string): string[] {
+  const start = request.indexOf("{");
+  if (start >= 0) {
+    try {
+      const value: unknown = JSON.parse(request.slice(start));
+      if (typeof value === "object" && value !== null && "excerpt" in value && Array.isArray(value.excerpt)) {
+        return value.excerpt.filter((line): line is string => typeof line === "string");
+      }
+    } catch {
+      // Not one JSON value: the older form, quoted between markers.
+    }
+  }
+  return (/<<<\n([\s\S]*?)\n>>>/.exec(request)?.[1] ?? "").split("\n");
+}
+
+/** The fix the first template that knows an excerpt line proposes, quoting that line; undefined when none knows one. */
+function fixFor(request: string, templates: readonly FixTemplate[]): Record<string, string> | undefined {
+  for (const line of excerptLines(request)) {
+    for (const template of templates) {
+      const match = new RegExp(template.match, "i").exec(line);
+      if (!match) continue;
+      const fill = (value: string) =>
+        value.replace(/\{\{(line|match\.(\w+))\}\}/g, (_whole, _name: string, group: string | undefined) =>
+          group === undefined ? line : (match.groups?.[group] ?? ""),
+        );
+      return { diagnosis: fill(template.diagnosis), quote: line.trim(), action: template.action, target: fill(template.target) };
+    }
+  }
+  return undefined;
 }
 
 /** The lines `A: …` and `B: …` of a text, when it has both. */
@@ -49,10 +119,19 @@ function twoJobs(text: string): [string, string] | undefined {
   return a !== undefined && b !== undefined ? [a, b] : undefined;
 }
 
-/** `reply` with its computed calls worked out from the request (a reply without `reportNeeds` or `sameNeed` as it is). */
+/** `reply` with its computed calls worked out from the request (a reply without a computed kind as it is). */
 export function computedReply(reply: Reply, request: () => RequestTexts, meanings: Script["meanings"]): Reply {
-  if (!reply.reportNeeds && !reply.sameNeed) return reply;
+  if (!reply.reportNeeds && !reply.sameNeed && !reply.planWorkflow && !reply.proposeFix) return reply;
   const { firstUser, last, tool } = request();
+  if (reply.planWorkflow) {
+    const asked = readPlanRequest(firstUser);
+    const plan = asked ? plannedWorkflow(asked) : undefined;
+    return plan ? { ...reply, text: undefined, toolCalls: [{ name: tool ?? "submit_workflow", arguments: plan }] } : reply;
+  }
+  if (reply.proposeFix) {
+    const fix = fixFor(firstUser, reply.proposeFix);
+    return fix ? { ...reply, text: undefined, toolCalls: [{ name: tool ?? "propose_fix", arguments: fix }] } : reply;
+  }
   if (reply.reportNeeds) {
     return { ...reply, toolCalls: [{ name: tool ?? "report_needs", arguments: { needs: needsIn(firstUser, reply.reportNeeds) } }] };
   }

@@ -39,7 +39,24 @@ export const ScriptToolCall = z.strictObject({
 export const NeedTemplate = z.strictObject({
   match: z.string().refine(isRegex, "is not a valid regular expression"),
   need: z.record(z.string(), z.string()),
+  /** Only in the turns' pieces whose speaker (`[user]`, `[agent]`, `[sh result]`…) this expression matches. */
+  from: z.string().refine(isRegex, "is not a valid regular expression").optional(),
+  /** Only in turns where a piece matches this expression as well (say, the room's answer that it could not). */
+  turnHas: z.string().refine(isRegex, "is not a valid regular expression").optional(),
 });
+export type NeedTemplate = z.infer<typeof NeedTemplate>;
+
+/**
+ * What `proposeFix` answers for an excerpt line that `match` matches: the fix action, its target and the diagnosis, in
+ * which `{{match.NAME}}` is what the group `(?<NAME>…)` matched and `{{line}}` the line.
+ */
+export const FixTemplate = z.strictObject({
+  match: z.string().refine(isRegex, "is not a valid regular expression"),
+  action: z.string().min(1),
+  target: z.string().min(1),
+  diagnosis: z.string().min(1),
+});
+export type FixTemplate = z.infer<typeof FixTemplate>;
 
 export const Reply = z.strictObject({
   /**
@@ -70,6 +87,18 @@ export const Reply = z.strictObject({
    * "yes"/"no", as a small model writes a boolean).
    */
   sameNeed: z.strictObject({ words: z.boolean().optional() }).optional(),
+  /**
+   * Plays org's workflow planner: calls the request's one offered tool (`submit_workflow`) with a workflow composed from
+   * the tools the request lists for its goal, naming what no listed tool does under `missing` (`plan-reply.ts`). A goal
+   * it cannot read gets the reply's `text` instead.
+   */
+  planWorkflow: z.strictObject({}).optional(),
+  /**
+   * Plays the supervisor's diagnosis: the first line of the request's excerpt (its JSON value's `excerpt`, or between
+   * `<<<` and `>>>`) that a template matches is quoted in a call of the one offered tool (`propose_fix`) with the template's action and target; an excerpt
+   * no template matches gets the reply's `text` instead.
+   */
+  proposeFix: z.array(FixTemplate).optional(),
 });
 export type Reply = z.infer<typeof Reply>;
 

@@ -342,6 +342,16 @@ describe("other endpoints", () => {
     expect(tags.models[0]?.digest).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  test("POST /api/show says a served model calls tools, as org doctor asks it; an unknown one is Ollama's 404", async () => {
+    const server = await serve(script);
+    const shown = await post(server.url, { model: "qwen3:8b" }, "/api/show");
+    expect(JSON.parse(shown.text)).toMatchObject({ capabilities: ["completion", "tools"], details: { format: "gguf" } });
+    expect((await post(server.url, { name: "nomic-embed-text" }, "/api/show")).status).toBe(200);
+    const missing = await post(server.url, { model: "nope" }, "/api/show");
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.text).error.message).toBe("model 'nope' not found");
+  });
+
   test("POST /api/embed: deterministic, normalized, different texts differ; dimensions honoured", async () => {
     const server = await serve(script);
     const { text } = await post(server.url, { model: "nomic-embed-text", input: ["a cat", "a dog", "a cat"] }, "/api/embed");

@@ -62,6 +62,7 @@ const ROUTES: Record<string, string[]> = {
   "/": ["GET", "HEAD"],
   "/api/version": ["GET"],
   "/api/tags": ["GET", "HEAD"],
+  "/api/show": ["POST"],
   "/api/embed": ["POST"],
   "/v1/models": ["GET"],
   "/v1/embeddings": ["POST"],
@@ -203,6 +204,21 @@ function tagList({ script, created }: Served) {
   };
 }
 
+/** `POST /api/show`: what Ollama says of a model it has, capabilities included (a scripted model calls tools); else its 404. */
+function showModel({ script }: Served, record: RecordedRequest): Response {
+  const body = isJsonRecord(record.body) ? record.body : {};
+  const asked = typeof body.model === "string" ? body.model : typeof body.name === "string" ? body.name : "";
+  if (!script.models.some((name) => sameModel(name, asked))) return errorResponse(404, `model '${asked}' not found`);
+  return jsonResponse({
+    modelfile: "",
+    parameters: "",
+    template: "{{ .Prompt }}",
+    details: { parent_model: "", format: "gguf", family: "qwen3", families: ["qwen3"], parameter_size: "8.2B", quantization_level: "Q4_K_M" },
+    model_info: {},
+    capabilities: ["completion", "tools"],
+  });
+}
+
 /** One request to the route it names: 404 or 405 as Ollama's Go router says them, else the route's answer. */
 async function routeRequest(served: Served, request: Request, record: RecordedRequest, server: Bun.Server<undefined>): Promise<Response> {
   const { script, created } = served;
@@ -224,6 +240,8 @@ async function routeRequest(served: Served, request: Request, record: RecordedRe
       return jsonResponse({ version: "0.33.0" });
     case "/api/tags":
       return jsonResponse(tagList(served));
+    case "/api/show":
+      return showModel(served, record);
     case "/v1/models":
       return jsonResponse({ object: "list", data: script.models.map((id) => ({ id, object: "model", created, owned_by: "library" })) });
     case "/api/embed":

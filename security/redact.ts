@@ -1,6 +1,7 @@
 import { secretEnvironmentValues } from "../config/environment.ts";
 import { holdsSecretStem, namesSecret } from "../config/secret-names.ts";
 import { SECRET_SHAPES } from "../config/secret-shapes.ts";
+import { renderedSecretSpans, type SeparatedPattern, separatedPattern, toBase32 } from "./secret-renderings.ts";
 
 export const REDACTED = "[REDACTED]";
 
@@ -36,24 +37,44 @@ function namedValues(text: string): { name: number; at: number; value: string }[
   return found;
 }
 
-/**
- * Forms a known secret may take in output: as is, reversed (`rev`), hex (either case), base64 at the three byte
- * alignments, URL-encoded and JSON-escaped (also with `\/`, as PHP and Java write it).
- */
-function knownSecretForms(secret: string): string[] {
-  const hex = Buffer.from(secret).toString("hex");
+/** The shortest secret the redactor looks for, and the shortest form of one: shorter, they are words of any text. */
+const SHORTEST_SECRET = 6;
+
+/** Forms a known secret may take as a reader writes it: as is, reversed (`rev`), rot13 (`tr A-Za-z N-ZA-Mn-za-m`), URL-encoded and JSON-escaped (also with `\/`, as PHP and Java write it). */
+function writtenForms(secret: string): string[] {
   const json = JSON.stringify(secret).slice(1, -1);
-  const forms = [secret, [...secret].reverse().join(""), hex, hex.toUpperCase(), encodeURIComponent(secret), json, json.replaceAll("/", "\\/")];
+  return [secret, [...secret].reverse().join(""), rot13(secret), encodeURIComponent(secret), json, json.replaceAll("/", "\\/")];
+}
+
+/**
+ * Forms of a known secret's bytes encoded: hex (either case), base64 at the three byte alignments and base32 at the
+ * five. Each is random-looking, so it is looked for across line breaks and spaces (wrapped, dumped) at any length.
+ */
+function encodedForms(secret: string): string[] {
+  const bytes = Buffer.from(secret);
+  const hex = bytes.toString("hex");
+  const forms = [hex, hex.toUpperCase()];
+  for (const shift of [0, 1, 2, 3, 4]) {
+    // Only the characters made of the secret's bits alone: past the shift's bits, and not the last one it shares.
+    forms.push(toBase32(Buffer.concat([Buffer.alloc(shift), bytes])).slice(Math.ceil((8 * shift) / 5), Math.floor((8 * (shift + bytes.length)) / 5)));
+  }
   for (const shift of [0, 1, 2]) {
-    const base64 = Buffer.from("\0".repeat(shift) + secret).toString("base64");
+    const base64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString("base64");
     // Keep only the characters no neighbouring byte can change: skip the ones that mix in the bytes before,
     // and the last one when the final group mixes in the bytes after.
     const start = shift === 0 ? 0 : shift === 1 ? 2 : 3;
     const usable = base64.slice(start).replace(/=+$/, "");
-    const trimmed = usable.slice(0, usable.length - ((secret.length + shift) % 3 === 0 ? 0 : 1));
-    if (trimmed.length >= 8) forms.push(trimmed);
+    forms.push(usable.slice(0, usable.length - ((bytes.length + shift) % 3 === 0 ? 0 : 1)));
   }
   return forms;
+}
+
+/** Letters turned 13 places round the alphabet, the rest as they are. */
+function rot13(text: string): string {
+  return text.replace(/[A-Za-z]/g, (letter) => {
+    const base = letter <= "Z" ? 65 : 97;
+    return String.fromCharCode(((letter.charCodeAt(0) - base + 13) % 26) + base);
+  });
 }
 
 // Terminal escape sequences: CSI, OSC (ended by BEL, ST, a line break or 256 characters), and two-byte ones
@@ -131,15 +152,15 @@ function originOf(view: View, index: number): number {
   return origin;
 }
 
-/** Redacts known forms that only match once invisible characters are taken out, keeping the rest as it was. */
-function redactAcrossInvisible(text: string, forms: readonly string[]): string {
+/** Redacts known forms that only match once invisible characters are taken out, keeping the rest as it was; `encoded` ones at any length. */
+function redactAcrossInvisible(text: string, forms: readonly string[], encoded: ReadonlySet<string>): string {
   const spans: [number, number][] = [];
   for (const sequences of [true, false]) {
     const view = invisibleFreeView(text, sequences);
     if (!view) return text;
     for (const form of forms) {
       for (let at = view.text.indexOf(form); at !== -1; at = view.text.indexOf(form, at + form.length)) {
-        if (form.length < SHORTEST_SPACED_FORM && view.spaced.subarray(at + 1, at + form.length).includes(1)) continue;
+        if (form.length < SHORTEST_SPACED_FORM && !encoded.has(form) && view.spaced.subarray(at + 1, at + form.length).includes(1)) continue;
         spans.push([originOf(view, at), originOf(view, at + form.length - 1) + 1]);
       }
     }
@@ -190,17 +211,25 @@ function redactPiecesAtCuts(text: string, forms: readonly string[]): string {
   return redactSpans(text, spans);
 }
 
-let cachedSecrets: { key: string; forms: string[] } | undefined;
+/** The secrets the redactor knows, worked out once per set: their values, their forms (longest first), their separated patterns. */
+type KnownSecrets = { key: string; values: string[]; forms: string[]; encoded: Set<string>; separated: SeparatedPattern[] };
 
-function knownForms(extraSecrets: readonly string[]): string[] {
-  const values = [...secretEnvironmentValues(), ...extraSecrets].filter((value) => value.length >= 6);
+let cachedSecrets: KnownSecrets | undefined;
+
+function knownSecrets(extraSecrets: readonly string[]): KnownSecrets {
+  const values = [...new Set([...secretEnvironmentValues(), ...extraSecrets].filter((value) => value.length >= SHORTEST_SECRET))];
   const key = values.join("\0");
   if (cachedSecrets?.key !== key) {
-    // Forms shorter than 8 characters (the hex of nothing, say) would match ordinary text.
-    const forms = values.flatMap(knownSecretForms).filter((form) => form.length >= 8 || values.includes(form));
-    cachedSecrets = { key, forms: [...new Set(forms)].sort((a, b) => b.length - a.length) };
+    // A base64 or base32 piece of a short secret can be shorter than the secret: shorter still, it would match ordinary text.
+    const encoded = new Set(values.flatMap(encodedForms).filter((form) => form.length >= SHORTEST_SECRET));
+    const forms = [...new Set([...values.flatMap(writtenForms), ...encoded])].sort((a, b) => b.length - a.length);
+    cachedSecrets = { key, values, forms, encoded, separated: values.map(separatedPattern) };
   }
-  return cachedSecrets.forms;
+  return cachedSecrets;
+}
+
+function knownForms(extraSecrets: readonly string[]): string[] {
+  return knownSecrets(extraSecrets).forms;
 }
 
 /**
@@ -211,16 +240,20 @@ function knownForms(extraSecrets: readonly string[]): string[] {
  * and common key formats, tokens, private keys, auth headers and credentials in URLs.
  */
 export function redact(text: string, extraSecrets: readonly string[] = []): string {
-  return redactWithForms(text, knownForms(extraSecrets));
+  return redactWithForms(text, knownSecrets(extraSecrets));
 }
 
 /** `redact` with the known secrets' forms already worked out (once for a whole value, by `redactValue`). */
-function redactWithForms(text: string, forms: readonly string[]): string {
+function redactWithForms(text: string, known: KnownSecrets): string {
+  const { forms } = known;
   let result = text;
   for (const secret of forms) {
     if (result.includes(secret)) result = result.split(secret).join(REDACTED);
   }
-  if (forms.length > 0) result = redactPiecesAtCuts(redactAcrossInvisible(result, forms), forms);
+  if (forms.length > 0) {
+    result = redactPiecesAtCuts(redactAcrossInvisible(result, forms, known.encoded), forms);
+    result = redactSpans(result, renderedSecretSpans(result, known.values, known.separated));
+  }
   for (const pattern of SECRET_PATTERNS) result = result.replace(pattern, REDACTED);
   result = result.replace(AUTH_HEADER, (match, scheme: string, value: string) => (looksLikeCredential(value) ? `${scheme} ${REDACTED}` : match));
   result = result.replace(URL_CREDENTIALS, (_match, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`);
@@ -246,16 +279,21 @@ function looksSecret(value: string): boolean {
  * approval questions and reply reports all use it.
  */
 export function redactValue<Value>(value: Value, secrets: readonly string[] = []): Value {
-  return redactValueWithForms(value, knownForms(secrets));
+  return redactValueWithForms(value, knownSecrets(secrets));
 }
 
-function redactValueWithForms<Value>(value: Value, forms: readonly string[]): Value {
-  if (typeof value === "string") return redactWithForms(value, forms) as Value;
-  if (Array.isArray(value)) return value.map((item) => redactValueWithForms(item, forms)) as Value;
+function redactValueWithForms<Value>(value: Value, known: KnownSecrets): Value {
+  if (typeof value === "string") return redactWithForms(value, known) as Value;
+  if (Array.isArray(value)) return value.map((item) => redactValueWithForms(item, known)) as Value;
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [redactWithForms(key, forms), redactValueWithForms(item, forms)])) as Value;
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [redactWithForms(key, known), redactValueWithForms(item, known)])) as Value;
   }
   return value;
+}
+
+/** The known secrets themselves (the environment's and `extraSecrets`, 6 characters or more), and their forms, longest first. */
+export function knownSecretsOf(extraSecrets: readonly string[] = []): { values: readonly string[]; forms: readonly string[] } {
+  return knownSecrets(extraSecrets);
 }
 
 /** Every form of a known secret the redactor looks for (the environment's and `extraSecrets`), longest first. */

@@ -1,6 +1,7 @@
 import { holdsSecretStem, SECRET_NAME_STEMS } from "../config/secret-names.ts";
 import { SECRET_SHAPES } from "../config/secret-shapes.ts";
-import { knownSecretFormsOf, MAX_SECRET_NAME, redact, secretSpans } from "./redact.ts";
+import { knownSecretsOf, MAX_SECRET_NAME, redact, secretSpans } from "./redact.ts";
+import { separatedRenderings } from "./secret-renderings.ts";
 
 // How the redactor's patterns begin (each token shape's openings, an auth scheme), the stems of every name that makes a
 // value secret, and URL schemes: a stream that ends with the start of one of these may be in the middle of a secret.
@@ -46,11 +47,14 @@ const CONTINUATIONS = [VALUE, ` ${VALUE}`, `=${VALUE}`, `: ${VALUE}`, `${VALUE}@
  * pieces matches nowhere piecewise, so the tail that could still become one is held back: the start of a
  * known secret, a pattern's opening, a match that more text would extend, a `-----BEGIN` block without its
  * end, a name that holds a stem of a secret's name or ends in the start of one. What is released is redacted as the
- * whole text would be, or more: a name let go before a stem arrived is judged from the stem on (`don`, then `key=…`
- * hides a value `donkey=…` keeps); what the whole text hides is always hidden. `flush` releases the rest.
+ * whole text would be. A name let go before a stem arrived is still read whole: the name characters just released
+ * (`#context`) are read before what is held, so `API0`, then `compass=…` is judged as `API0compass=…` (a secret's
+ * name, where `compass` alone is a plain word), and `don`, then `key=…` as `donkey=…`. `flush` releases the rest.
  */
 export class StreamRedactor {
   #pending = "";
+  /** The run of name characters at the end of what was released (its last MAX_SECRET_NAME): the start of a name still held. */
+  #context = "";
 
   constructor(readonly secrets: readonly string[] = []) {}
 
@@ -59,48 +63,67 @@ export class StreamRedactor {
     this.#pending += text;
     const pending = this.#pending;
     const lowered = pending.toLowerCase();
-    const forms = knownSecretFormsOf(this.secrets);
+    const { forms, values } = knownSecretsOf(this.secrets);
     this.#learnForms(forms);
-    // Without the start of a known secret or any pattern's opening in it, nothing in the text is (part of) a secret.
-    if (!PATTERN_HINT.test(lowered) && !this.#formStartIn(pending)) {
+    const separated = separatedRenderings(pending, values);
+    // Without the start of a known secret or any pattern's opening in it, and no whole rendering of a known secret with
+    // its characters separated, nothing in the text is (part of) a secret.
+    if (!PATTERN_HINT.test(lowered) && !this.#formStartIn(pending) && separated.whole === pending.length) {
       const held = Math.max(longestEndIn(lowered, OPENING_STARTS, LONGEST_OPENING), longestEndIn(pending, this.#formStarts, this.#longestForm));
-      const cut = Math.min(pending.length - held, nameInProgress(lowered));
+      const cut = Math.min(pending.length - held, nameInProgress(lowered), separated.cutShort);
       this.#pending = pending.slice(cut);
-      return pending.slice(0, cut);
+      return this.#release(pending.slice(0, cut));
     }
-    const cut = this.#safeEnd(lowered);
+    const cut = this.#safeEnd(lowered, separated.cutShort);
     if (cut <= 0) return "";
     const head = pending.slice(0, cut);
     const tail = pending.slice(cut);
-    const released = redact(head, this.secrets);
+    const released = this.#redact(head, this.#context);
     // A match that spans the cut redacts differently whole: hold on until it does not.
-    if (released + redact(tail, this.secrets) !== redact(pending, this.secrets)) return "";
+    if (released + this.#redact(tail, nameRunAtEnd(this.#context + released)) !== this.#redact(pending, this.#context)) return "";
     this.#pending = tail;
-    return released;
+    return this.#release(released);
   }
 
   /** Everything still held, redacted; the stream is over. */
   flush(): string {
-    const rest = redact(this.#pending, this.secrets);
+    const rest = this.#redact(this.#pending, this.#context);
     this.#pending = "";
+    this.#context = "";
     return rest;
   }
 
+  /** `text` redacted as it reads after `context`, the name characters released just before it. */
+  #redact(text: string, context: string): string {
+    if (context === "" || !NAME_START.test(text)) return redact(text, this.secrets);
+    const read = redact(context + text, this.secrets);
+    // What was released cannot change; a match that begins in it would have been held (its opening is held).
+    return read.startsWith(context) ? read.slice(context.length) : redact(text, this.secrets);
+  }
+
+  /** Text that is shown now (redacted): the name it ends in is what a later name continues. */
+  #release(text: string): string {
+    this.#context = nameRunAtEnd(this.#context + text);
+    return text;
+  }
+
   /** How much of the pending text no later piece can turn into (part of) a secret. */
-  #safeEnd(lowered: string): number {
+  #safeEnd(lowered: string, separatedCutShort: number): number {
     const text = this.#pending;
     let end = text.length - longestEndIn(lowered, OPENING_STARTS, LONGEST_OPENING);
     end = Math.min(end, text.length - longestEndIn(text, this.#formStarts, this.#longestForm));
     const begin = text.lastIndexOf("-----BEGIN");
     if (begin !== -1 && text.indexOf("-----END", begin) === -1) end = Math.min(end, begin);
-    end = Math.min(end, nameInProgress(lowered));
+    end = Math.min(end, nameInProgress(lowered), separatedCutShort);
     // A pattern that more text could extend has its opening (a prefix, a keyword, "://") somewhere in the text.
     const window = Math.max(0, text.length - WINDOW);
     if (!PATTERN_HINT.test(lowered.slice(window))) return end;
-    const recent = text.slice(window);
+    // The name released just before the text is read with it (a span that begins there holds the whole text back).
+    const context = window === 0 && NAME_START.test(text) ? this.#context : "";
+    const recent = context + text.slice(window);
     for (const continuation of CONTINUATIONS) {
       for (const [start, stop] of secretSpans(recent + continuation, this.secrets)) {
-        if (stop > recent.length && window + start < end) end = window + start;
+        if (stop > recent.length && window + start - context.length < end) end = Math.max(0, window + start - context.length);
       }
     }
     return end;
@@ -138,6 +161,13 @@ const OPENING_STARTS = new Set(
 const LONGEST_OPENING = Math.max(...OPENINGS.map((opening) => opening.length));
 
 const NAME_CHARACTER = /[a-z0-9_-]/;
+const NAME_START = /^[A-Za-z0-9_-]/;
+const NAME_RUN_AT_END = new RegExp(`[A-Za-z0-9_-]{1,${MAX_SECRET_NAME}}$`);
+
+/** The run of name characters `text` ends in (its last MAX_SECRET_NAME), as the redactor reads a name before a value. */
+function nameRunAtEnd(text: string): string {
+  return NAME_RUN_AT_END.exec(text.slice(-MAX_SECRET_NAME))?.[0] ?? "";
+}
 /** Proper starts of the names' stems: a name that ends in one may be about to hold the stem. */
 const STEM_STARTS = new Set(SECRET_NAME_STEMS.flatMap((stem) => Array.from({ length: stem.length - 1 }, (_, length) => stem.slice(0, length + 1))));
 const LONGEST_STEM = Math.max(...SECRET_NAME_STEMS.map((stem) => stem.length));

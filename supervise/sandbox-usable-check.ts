@@ -60,4 +60,4 @@ async function runSandboxCheck(context: SuperviseContext): Promise<CheckResult> 
   return { state: "fail", detail, findings: [{ key: "sandbox", title: "the sandbox is unusable", detail }] };
 }
 
-export const sandboxUsableCheck: Check = { name: "sandbox", run: runSandboxCheck };
+export const sandboxUsableCheck: Check = { name: "sandbox", run: runSandboxCheck, independent: true };

@@ -56,6 +56,11 @@ export type CheckResult = { state: CheckState; detail: string; findings: Finding
 export type Check = {
   name: PatternName;
   run(context: SuperviseContext): Promise<CheckResult>;
+  /**
+   * Whether what the check sees is out of reach of every fix a round applies (the machine's sandbox support): it then
+   * runs from the round's start, beside the checks before it, and its findings are settled in turn with theirs.
+   */
+  independent?: boolean;
   /** Called when an incident of this check is over; what it did, for the record. */
   resolved?(incident: IncidentRow, context: SuperviseContext): Promise<string | undefined>;
 };

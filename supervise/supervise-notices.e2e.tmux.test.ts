@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { confirmConfig } from "../config/config-trust.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { freePort } from "../testing/free-port.ts";
 import { orgClone } from "../testing/org-clone.ts";
@@ -68,6 +69,8 @@ beforeAll(async () => {
     grow: { maxTools: 0 },
   };
   writeFileSync(join(clone.dir, "org.config.json"), JSON.stringify(config, null, 2));
+  // The webhook and sh's "allow" wait for 'org config trust': the test is the person who wrote them.
+  confirmConfig(join(clone.dir, "org.config.json"), env(), { workspaceDir: clone.dir });
   gitSync(clone.dir, ["add", "org.config.json"]);
   gitSync(clone.dir, ["commit", "--quiet", "-m", "supervise settings for the test"]);
   const current = await runOpsScript(clone.dir, "start-current.sh", [], { cwd: clone.dir, env: env() });

@@ -154,6 +154,36 @@ describe("a round: incidents opened, fixes applied and verified, every step reco
     expect(texts).toEqual([expect.stringContaining(`incident ${opened}: current is down`), expect.stringContaining(`recovered ${opened}:`)]);
   });
 
+  test("an independent check runs from the round's start, beside the checks before it; the findings are settled in the checks' order", async () => {
+    using fixture = superviseFixture();
+    fixture.configure({ supervise: { webhook: sink.url, quietMinutes: 0, autoFix: [] } });
+    let probeStarted: () => void = () => {};
+    const probing = new Promise<void>((resolve) => (probeStarted = resolve));
+    const said: string[] = [];
+    fixture.context.say = (line) => said.push(line);
+    // The first check finishes only once the later, independent one has started: in turn, the round would never end.
+    const first: Check = {
+      name: "current",
+      run: async () => {
+        const bound = AbortSignal.timeout(10_000);
+        await Promise.race([probing, new Promise((_, reject) => bound.addEventListener("abort", () => reject(new Error("the probe never started"))))]);
+        return { state: "fail", detail: "down", findings: [{ key: "current", title: "current is down", detail: "its pane is dead" }] };
+      },
+    };
+    const probe: Check = {
+      name: "sandbox",
+      independent: true,
+      run: async () => {
+        probeStarted();
+        return { state: "fail", detail: "no bwrap", findings: [{ key: "sandbox", title: "the sandbox is unusable", detail: "no bwrap" }] };
+      },
+    };
+    const summary = await superviseRound(fixture.context, [first, probe]);
+    expect(summary.checks.map((check) => `${check.name} ${check.state}`)).toEqual(["current fail", "sandbox fail"]);
+    expect(summary.opened.map((incident) => incident.pattern)).toEqual(["current", "sandbox"]);
+    expect(said.map((line) => line.replace(/^incident \S+: /, ""))).toEqual(["current is down: its pane is dead", "the sandbox is unusable: no bwrap"]);
+  });
+
   test("an opening, a fix that changed things, giving up and a recovery are each said once, at once, quiet time or not; a failed try that repeats is held and goes with the next", async () => {
     using fixture = superviseFixture();
     fixture.configure({ supervise: { webhook: sink.url, quietMinutes: 60, backoff: "10s", maxRestarts: 3 } });

@@ -211,14 +211,21 @@ export async function settleCheck(check: Check, result: CheckResult, context: Su
   }
 }
 
-/** One round: every check in turn, each one's findings settled (incidents, fixes, reports) before the next runs. */
+/**
+ * One round: every check in turn, each one's findings settled (incidents, fixes, reports) before the next runs. An
+ * `independent` check (no fix changes what it sees) runs from the round's start, so a slow one (the sandbox's probe
+ * starts a sandbox) waits beside the others rather than after them.
+ */
 export async function superviseRound(context: SuperviseContext, checks: readonly Check[]): Promise<RoundSummary> {
   const started = performance.now();
   const summary = emptySummary(context.now());
   useRoundSecrets(context);
+  const early = new Map(checks.filter((check) => check.independent).map((check) => [check, runCheck(check, context)]));
+  // A round stopped before it reached one of them still has it settle: its rejection is not left unheard.
+  for (const result of early.values()) result.catch(() => {});
   for (const check of checks) {
     context.signal.throwIfAborted();
-    const result = await runCheck(check, context);
+    const result = await (early.get(check) ?? runCheck(check, context));
     context.state.recordCheck(check.name, result.state, result.detail, context.now(), result.ms);
     summary.checks.push({ name: check.name, state: result.state, detail: result.detail, ms: Math.round(result.ms) });
     await settleCheck(check, result, context, summary);

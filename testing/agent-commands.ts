@@ -1,5 +1,6 @@
+import { loadConfirmedConfig } from "./confirmed-config.ts";
 import { join } from "node:path";
-import { loadOrgConfig } from "../config/org-config.ts";
+
 import { scriptedModel } from "../llm/scripted-model.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom } from "../room/room.ts";
@@ -13,7 +14,11 @@ import { testSandboxAccess } from "./test-sandbox.ts";
  */
 export async function agentRunsCommands(workspaceDir: string, commands: string[], policy: SandboxPolicy): Promise<{ outputs: string[]; said: string }> {
   const model = scriptedModel([{ toolCalls: commands.map((cmd) => ({ name: "sh", arguments: { cmd } })) }, { text: "done" }]);
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
+  const config = loadConfirmedConfig(
+    join(workspaceDir, "org.config.json"),
+    { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" },
+    { checkoutDir: workspaceDir },
+  );
   config.personas = [{ name: "agent", kind: "agent", model: "m", server: "http://127.0.0.1:9", tools: { sh: "allow" }, contextMessages: 60 }];
   config.sandbox.workspaceWrite = "allow";
   const events: RoomEvent[] = [];

@@ -116,12 +116,15 @@ export function writePassingReport(dir: string, commit: string, branch: string, 
  */
 export function brokenServeCandidate(dir: string, branch: string): string {
   const commit = makeCandidate(dir, branch, (worktree) => {
-    const file = join(worktree, "cli", "serve-command.ts");
-    const text = readFileSync(file, "utf8").replace(
-      "  async run(args, signal) {\n    const options = parseOptions(args);",
-      '  async run(args, signal) {\n    throw new Error("a promoted change broke serve");\n    const options = parseOptions(args);',
+    const file = join(worktree, "cli", "run-serve.ts");
+    const before = readFileSync(file, "utf8");
+    // The first statement of runServe throws: serve (and org web) start, then fail, as a broken promotion would.
+    const after = before.replace(
+      /^export async function runServe\([^)]*\)[^{]*\{\n/m,
+      (head) => `${head}  throw new Error("a promoted change broke serve");\n`,
     );
-    writeFileSync(file, text);
+    if (after === before) throw new Error("brokenServeCandidate: cli/run-serve.ts has no runServe to break; update the fixture");
+    writeFileSync(file, after);
   });
   writePassingReport(dir, commit, branch, (report) => {
     const core = report.checks[0];

@@ -1,9 +1,10 @@
+import { loadConfirmedConfig } from "./confirmed-config.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createConsoleRenderer } from "../cli/console-renderer.ts";
-import { loadOrgConfig } from "../config/org-config.ts";
+
 import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom } from "../room/room.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -26,7 +27,11 @@ async function play(hostile: RoomHostileCase, index: number): Promise<RoomHostil
   mkdirSync(place.outsideDir);
   const configPath = join(place.workspaceDir, "org.config.json");
   writeFileSync(configPath, JSON.stringify(hostile.config?.(place) ?? {}));
-  const config = loadOrgConfig(configPath, { OLLAMA_BASE: near.url, OLLAMA_MODEL: "qwen3:8b", ...hostile.env?.(place) }, { checkoutDir: place.workspaceDir });
+  const config = loadConfirmedConfig(
+    configPath,
+    { OLLAMA_BASE: near.url, OLLAMA_MODEL: "qwen3:8b", ...hostile.env?.(place) },
+    { checkoutDir: place.workspaceDir },
+  );
   for (const persona of config.personas) for (const tool of hostile.tools ?? []) persona.tools[tool.name] = "allow";
   Object.assign(config.limits, hostile.limits ?? {});
   caseToolRuns.length = 0;

@@ -1,26 +1,55 @@
-// The bundled scripted toolsmith (demo/toolsmith-script.json), made from the fixture table: it builds any of ten
+// The bundled scripted toolsmith (demo/toolsmith-script.json), made from the fixture table: it builds any of eleven
 // small tools, chosen by the words of the goal. `bun testing/scripted-toolsmith.ts` writes the file again;
 // demo/toolsmith-script.test.ts fails when the two differ.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ScriptInput } from "../scripted-server/script.ts";
-import { CELSIUS, CLAMP, FIZZBUZZ, MAX, PALINDROME, REVERSE, SLUGIFY, SUM, type ToolFixture, VOWELS, WORD_COUNT } from "./toolsmith-fixtures.ts";
+import { CELSIUS, CLAMP, FIZZBUZZ, MAX, PALINDROME, REVERSE, SLUGIFY, SPLIT_LINES, SUM, type ToolFixture, VOWELS, WORD_COUNT } from "./toolsmith-fixtures.ts";
 
-/** One tool the scripted toolsmith knows: the goal words that pick it (a regex), and a goal a person would type. */
-export type ScriptedTool = { fixture: ToolFixture; words: string; goal: string };
+/**
+ * One tool the scripted toolsmith knows: the goal words that pick it (a regex), a goal a person would type, and phrases
+ * that say its job (the scripted listener's meaning of it: two needs that say one are one need).
+ */
+export type ScriptedTool = { fixture: ToolFixture; words: string; goal: string; says: readonly string[] };
 
 /** Most specific first: "reverse the words" must not be taken for a word count. */
 export const SCRIPTED_TOOLS: readonly ScriptedTool[] = [
-  { fixture: REVERSE, words: "\\brevers", goal: "reverse the order of the words in a sentence" },
-  { fixture: PALINDROME, words: "palindrom", goal: "check whether a phrase is a palindrome" },
-  { fixture: VOWELS, words: "vowel", goal: "count the vowels in a text" },
-  { fixture: SLUGIFY, words: "\\bslug|\\burl\\b", goal: "slugify a title for a URL" },
-  { fixture: CELSIUS, words: "celsius|fahrenheit", goal: "convert Celsius to Fahrenheit" },
-  { fixture: FIZZBUZZ, words: "fizz|buzz", goal: "the fizzbuzz word for a number" },
-  { fixture: CLAMP, words: "\\bclamp", goal: "clamp a number into a range" },
-  { fixture: MAX, words: "\\b(max|maximum|largest|biggest|greatest)\\b", goal: "the largest number of a list" },
-  { fixture: SUM, words: "\\b(sum|add up|adds up|total)\\b", goal: "add up a list of numbers" },
-  { fixture: WORD_COUNT, words: "\\bwords?\\b", goal: "count the words in a text" },
+  {
+    fixture: REVERSE,
+    words: "\\brevers",
+    goal: "reverse the order of the words in a sentence",
+    says: ["reverse the order of the words", "reverse the words", "words in reverse order", "words backwards"],
+  },
+  {
+    fixture: PALINDROME,
+    words: "palindrom",
+    goal: "check whether a phrase is a palindrome",
+    says: ["palindrome", "reads the same backwards", "same forwards and backwards"],
+  },
+  { fixture: VOWELS, words: "vowel", goal: "count the vowels in a text", says: ["vowel"] },
+  { fixture: SLUGIFY, words: "\\bslug|\\burl\\b", goal: "slugify a title for a URL", says: ["slug", "title for a url"] },
+  { fixture: CELSIUS, words: "celsius|fahrenheit", goal: "convert Celsius to Fahrenheit", says: ["celsius", "fahrenheit"] },
+  { fixture: FIZZBUZZ, words: "fizz|buzz", goal: "the fizzbuzz word for a number", says: ["fizzbuzz", "fizz buzz"] },
+  { fixture: CLAMP, words: "\\bclamp", goal: "clamp a number into a range", says: ["clamp", "within bounds", "into a range"] },
+  {
+    fixture: MAX,
+    words: "\\b(max|maximum|largest|biggest|greatest)\\b",
+    goal: "the largest number of a list",
+    says: ["largest number", "biggest number", "greatest number", "maximum of"],
+  },
+  { fixture: SUM, words: "\\b(sum|add up|adds up|total)\\b", goal: "add up a list of numbers", says: ["add up", "sum of", "sum the", "total of"] },
+  {
+    fixture: SPLIT_LINES,
+    words: "\\bsplit\\b|\\binto (its )?lines\\b",
+    goal: "split a text into its lines",
+    says: ["into its lines", "into lines", "split the lines"],
+  },
+  {
+    fixture: WORD_COUNT,
+    words: "\\bwords?\\b",
+    goal: "count the words in a text",
+    says: ["count the words", "word count", "how many words", "number of words", "counts the words"],
+  },
 ];
 
 const call = (name: string, args: Record<string, unknown>) => ({ toolCalls: [{ name, arguments: args }] });
@@ -28,7 +57,7 @@ const call = (name: string, args: Record<string, unknown>) => ({ toolCalls: [{ n
 const onGoal = (words: string) => `^Goal: [^\\n]*(${words})`;
 const toolName = (fixture: ToolFixture) => fixture.spec.name as string;
 
-const KNOWN = `I am the scripted toolsmith: no model, ten tools I know by their goal's words — ${SCRIPTED_TOOLS.map((tool) => tool.goal).join("; ")}. Ask for one of these, or point OLLAMA_BASE and OLLAMA_MODEL at a real model.`;
+const KNOWN = `I am the scripted toolsmith: no model, ${SCRIPTED_TOOLS.length} tools I know by their goal's words — ${SCRIPTED_TOOLS.map((tool) => tool.goal).join("; ")}. Ask for one of these, or point OLLAMA_BASE and OLLAMA_MODEL at a real model.`;
 
 /** The script: the room's build_tool decision, then each phase's answer, for every tool of SCRIPTED_TOOLS. */
 export function scriptedToolsmithScript(): ScriptInput {

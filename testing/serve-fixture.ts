@@ -1,9 +1,10 @@
+import { loadConfirmedConfig } from "./confirmed-config.ts";
 // Shared by the serve tests: a scripted model server, a throw-away checkout, a workspace and a handler on them.
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadOrgConfig, type OrgConfig, type ServeSettings } from "../config/org-config.ts";
+import type { OrgConfig, ServeSettings } from "../config/org-config.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -46,7 +47,7 @@ export async function serveFixture(options: {
   // The sandbox drops to another uid, which must be able to enter the workspace.
   chmodSync(workspaceDir, 0o755);
   mkdirSync(join(workspaceDir, ".org"), { recursive: true });
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+  const config = loadConfirmedConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
   Object.assign(config.serve, options.serve ?? {});
   if (options.concurrency) config.servers[server.url] = { concurrency: options.concurrency };
   const tools = await ServedTools.open(options.checkoutDir, options.builtIns ?? [sh, pythonRun]);

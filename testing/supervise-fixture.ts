@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { probeHealth } from "../instances/health-probe.ts";
+import { confirmConfig } from "../config/config-trust.ts";
 import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import type { SuperviseContext } from "../supervise/supervise-check.ts";
 import { SupervisorState } from "../supervise/supervisor-state.ts";
@@ -61,6 +62,8 @@ export function superviseFixture(
     },
     configure(settings) {
       writeFileSync(join(workspace, "org.config.json"), JSON.stringify(settings));
+      // The test is the person who wrote it: what would wait for 'org config trust' (a webhook) is confirmed.
+      confirmConfig(join(workspace, "org.config.json"), env, { workspaceDir: workspace });
       context.config = load();
       delete context.workspaceSecrets;
       return context.config;
@@ -197,6 +200,7 @@ export async function superviseClone(
   env: Record<string, string>,
 ): Promise<{ current: OpsScriptResult; supervisor: OpsScriptResult }> {
   writeFileSync(join(dir, "org.config.json"), JSON.stringify(config, null, 2));
+  confirmConfig(join(dir, "org.config.json"), env, { workspaceDir: dir });
   gitSync(dir, ["add", "org.config.json"]);
   gitSync(dir, ["commit", "--quiet", "-m", "supervise settings for the test"]);
   const current = await runOpsScript(dir, "start-current.sh", [], { cwd: dir, env });

@@ -1,4 +1,27 @@
 // Preloaded into each `bun test` process by package.json's test scripts (`--preload`): the run's processes end with it.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startLifeline } from "./test-run-reaper.ts";
 
 startLifeline();
+
+// The person's own org folder (their confirmations and the key that seals them) is never the real one under HOME: each
+// test process, and every org it starts, keeps them in a folder of its own.
+const orgHome = mkdtempSync(join(tmpdir(), "org-home-"));
+process.env.ORG_HOME = orgHome;
+process.on("exit", () => rmSync(orgHome, { recursive: true, force: true }));
+
+// Bun.spawn without `env` hands a child the environment bun started with, not process.env as it is now: a child a test
+// starts so would miss ORG_HOME and keep confirmations under the real HOME. A spawn given no `env` gets process.env.
+type SpawnArgs = [Record<string, unknown>] | [string[], Record<string, unknown>?];
+const withEnvironment = (args: SpawnArgs): SpawnArgs => {
+  if (Array.isArray(args[0])) return [args[0], { ...args[1], env: args[1]?.env ?? process.env }];
+  const [options] = args as [Record<string, unknown>];
+  return [{ ...options, env: options.env ?? process.env }];
+};
+const { spawn, spawnSync } = Bun;
+Object.assign(Bun, {
+  spawn: (...args: SpawnArgs) => (spawn as (...given: SpawnArgs) => ReturnType<typeof Bun.spawn>)(...withEnvironment(args)),
+  spawnSync: (...args: SpawnArgs) => (spawnSync as (...given: SpawnArgs) => ReturnType<typeof Bun.spawnSync>)(...withEnvironment(args)),
+});

@@ -546,8 +546,63 @@ test("abuse", () => {
 `,
 );
 
-/** The ten goals of the fixture table. */
-export const TOOL_FIXTURES: readonly ToolFixture[] = [WORD_COUNT, CLAMP, SLUGIFY, FIZZBUZZ, SUM, VOWELS, PALINDROME, MAX, REVERSE, CELSIUS];
+export const SPLIT_LINES = fixture(
+  "splitlines",
+  "split a text into its lines (splitlines)",
+  {
+    name: "split_lines",
+    description: "Splits a text into its lines, at \\n or \\r\\n; a last empty line is no line, and an empty text has none.",
+    input_schema: obj({ text: { type: "string" } }),
+    output_schema: obj({ lines: { type: "array", items: { type: "string" } } }),
+    examples: [
+      { input: { text: "one two\nthree" }, output: { lines: ["one two", "three"] } },
+      { input: { text: "" }, output: { lines: [] } },
+      { input: { text: "a\r\nb\n" }, output: { lines: ["a", "b"] } },
+    ],
+  },
+  `import { z } from "zod";
+
+const Input = z.object({ text: z.string() });
+
+export default function splitLines(input: unknown): { lines: string[] } {
+  const { text } = Input.parse(input);
+  if (text === "") return { lines: [] };
+  const lines = text.split(/\\r?\\n/);
+  if (lines[lines.length - 1] === "") lines.pop();
+  return { lines };
+}
+`,
+  `import { expect, test } from "bun:test";
+import fc from "fast-check";
+import splitLines from "./tool.ts";
+
+test("examples", () => {
+  expect(splitLines({ text: "one two\\nthree" })).toEqual({ lines: ["one two", "three"] });
+  expect(splitLines({ text: "" })).toEqual({ lines: [] });
+  expect(splitLines({ text: "a\\r\\nb\\n" })).toEqual({ lines: ["a", "b"] });
+  expect(splitLines({ text: "solo" })).toEqual({ lines: ["solo"] });
+  expect(splitLines({ text: "x\\n\\ny" })).toEqual({ lines: ["x", "", "y"] });
+  expect(splitLines({ text: "\\n" })).toEqual({ lines: [""] });
+});
+
+test("lines joined by newlines come back", () => {
+  fc.assert(
+    fc.property(fc.array(fc.stringMatching(/^[a-z ]{1,8}$/), { maxLength: 20 }), (lines) => {
+      expect(splitLines({ text: lines.join("\\n") }).lines).toEqual(lines);
+      expect(splitLines({ text: lines.join("\\r\\n") }).lines).toEqual(lines);
+    }),
+  );
+});
+
+test("abuse", () => {
+  expect(() => splitLines({ text: 5 })).toThrow();
+  expect(() => splitLines(null)).toThrow();
+});
+`,
+);
+
+/** The eleven goals of the fixture table. */
+export const TOOL_FIXTURES: readonly ToolFixture[] = [WORD_COUNT, CLAMP, SLUGIFY, FIZZBUZZ, SUM, VOWELS, PALINDROME, MAX, REVERSE, CELSIUS, SPLIT_LINES];
 
 /** One phase answer: the tool the model calls and its arguments. */
 const call = (name: string, args: Record<string, unknown>) => ({ toolCalls: [{ name, arguments: args }] });

@@ -1,6 +1,7 @@
 // `org web` started as a user starts it (a real process, its own workspace and config, org's code copied so the
 // checkout's promoted tools and HEAD play no part), a scripted model server, and Chromium; each stopped by its pid.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { writeConfirmedConfig } from "./confirmed-config.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
@@ -48,7 +49,8 @@ export async function startWebRoom(options: {
   checkout?: "copy" | "clone";
 }): Promise<WebRoomFixture> {
   const workspace = mkdtempSync(join(tmpdir(), "org-web-room-"));
-  writeFileSync(join(workspace, "org.config.json"), JSON.stringify(options.config));
+  // The test is the person who wrote the config: what of it waits for 'org config trust' is confirmed.
+  writeConfirmedConfig(workspace, options.config);
   const model = await startScriptedServer({ script: options.script });
   const code = options.checkout === "clone" ? orgClone("org-web-clone-", { withoutGeneratedTools: true, onlyTests: [] }) : orgCodeCopy("org-web-code-");
   const cleanup: (() => unknown)[] = [() => rmSync(workspace, { recursive: true, force: true }), () => code[Symbol.dispose]()];

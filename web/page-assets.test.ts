@@ -28,8 +28,8 @@ test("the page bundles into one script and one stylesheet, no inline code, under
     expect(again.from).toBe("cache");
     expect(again.html).toBe(assets.html);
     expect([...again.files.values()]).toEqual([...assets.files.values()]);
-    // A file the page is built from changes (its code, a schema it shares): the next start bundles again.
-    appendFileSync(join(code.dir, "web", "room-state.ts"), "\nexport const changedForTheTest = 1;\n");
+    // A file the page is built from changes (its code, its style, a schema it shares): the next start bundles again.
+    appendFileSync(join(code.dir, "web", "page", "styles.css"), "\n.changed-for-the-test {\n  color: red;\n}\n");
     const changed = await pageAssets({ entry, cacheDir });
     expect(changed.from).toBe("build");
     expect(changed.html).not.toBe(assets.html);

@@ -2,6 +2,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { GROW_DIR, USAGE_DIR } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
+import { FITNESS_DIR } from "../git/gate-key.ts";
 import { SUPERVISOR_DIR } from "../supervise/supervisor-state.ts";
 import { listChanges } from "../workspace/change-journal.ts";
 import { sseData, sseStream } from "../serve/sse-stream.ts";
@@ -52,7 +53,7 @@ export class ViewUpdates {
       () => "?",
     );
     const main = (await git.resolveCommit("refs/heads/main").catch(() => undefined)) ?? "-";
-    const fitness = stamp(join(checkoutDir, ".org", "fitness"));
+    const fitness = stamp(join(checkoutDir, FITNESS_DIR));
     return {
       changes: listChanges(workspaceDir)
         .map((record) => `${record.id}${record.undone ?? ""}`)

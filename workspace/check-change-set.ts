@@ -19,11 +19,14 @@ export const DEFAULT_CHANGE_SET_LIMITS: ChangeSetLimits = { patchBytes: 1024 * 1
  */
 export const DEFAULT_PROTECTED_PATHS: readonly string[] = [".git/**", "**/.git/**", `${ORG_DIR}/**`, ...SETTINGS_PATHS, ".gitmodules", ".gitattributes"];
 
-/** A pattern of paths a program the user runs executes from, and that program (`the unsandboxed MCP server x`). */
-export type ExecutedPath = { pattern: string; by: string };
+/**
+ * Paths a program the user runs executes from, and that program (`the unsandboxed MCP server x`): a pattern, or a test
+ * of a workspace-relative path (the code it may load, by name, which no glob says) with `what` saying which and why.
+ */
+export type ExecutedPath = { pattern: string; by: string } | { test: (path: string) => boolean; what: string; by: string };
 
-/** A pattern no change may touch, as a refusal names one path under it and all of them. */
-type Guard = { pattern: string; one: string; all: string };
+/** What no change may touch (a pattern, or a test of a path), as a refusal names one path under it and all of them. */
+type Guard = { pattern: string; one: string; all: string } | { test: (path: string) => boolean; one: string; all: string };
 /** What a change may not touch: protected and run-from patterns, and the secret paths' matcher; `matches` compiles each pattern once. */
 type Guards = { list: readonly Guard[]; isSecret: (path: string) => string | undefined; matches: (pattern: string, path: string) => boolean };
 
@@ -62,11 +65,16 @@ export function checkChangeSet(changeSet: ChangeSet, options: ChangeSetCheckOpti
         one: `a protected path (sandbox.protectedPaths: ${pattern})`,
         all: `protected paths (sandbox.protectedPaths: ${pattern})`,
       })),
-      ...(options.executedPaths ?? []).map(({ pattern, by }) => ({
-        pattern,
-        one: `a path ${by} runs from (${pattern})`,
-        all: `paths ${by} runs from (${pattern})`,
-      })),
+      ...(options.executedPaths ?? []).map(
+        (executed): Guard =>
+          "pattern" in executed
+            ? {
+                pattern: executed.pattern,
+                one: `a path ${executed.by} runs from (${executed.pattern})`,
+                all: `paths ${executed.by} runs from (${executed.pattern})`,
+              }
+            : { test: executed.test, one: `code ${executed.by} can load (${executed.what})`, all: `code ${executed.by} can load (${executed.what})` },
+      ),
     ],
     isSecret: secretPathMatcher(options.secretPaths ?? DEFAULT_SECRET_PATHS),
     // Each pattern compiled once for the whole set: a check may read thousands of paths.
@@ -108,7 +116,7 @@ function pathProblem(change: FileChange, limits: ChangeSetLimits, guards: Guards
   if (normalize(path) !== path) return "a name that is not in plain form";
   // Matched as written and as a case-insensitive file system may take it (WSL's /mnt/c, vfat, ext4 casefold): there
   // .ENV is the .env bun reads and .GIT/hooks git's. Allowed paths stay exact: refusing more is the safe side.
-  const guarded = guards.list.find(({ pattern }) => matches(pattern, path) || matches(folded(pattern), folded(path)));
+  const guarded = guards.list.find((guard) => "pattern" in guard && (matches(guard.pattern, path) || matches(folded(guard.pattern), folded(path))));
   if (guarded !== undefined) return `${guarded.one}; org never writes it from a change`;
   const secret = guards.isSecret(path);
   if (secret !== undefined) return `a secret path (sandbox.secretPaths: ${secret}), hidden from the agents; org never writes it from a change`;
@@ -126,9 +134,15 @@ function pathProblem(change: FileChange, limits: ChangeSetLimits, guards: Guards
   }
   if (change.after?.type === "symlink") {
     // `tools -> x` puts x/generated/ where org reads tools/generated/ from, and no check above saw x's files as that.
-    const above = guards.list.find(({ pattern }) => parentPatterns(pattern).some((parent) => matches(parent, path) || matches(folded(parent), folded(path))));
+    // A test guard takes code by its name wherever it lies: a link only gives covered files another name.
+    const above = guards.list.find(
+      (guard) => "pattern" in guard && parentPatterns(guard.pattern).some((parent) => matches(parent, path) || matches(folded(parent), folded(path))),
+    );
     if (above !== undefined) return `a link at a folder above ${above.all}; org reads them only through real folders`;
   }
+  // Last, so that a more particular reason (a pattern, a link above one) is the one given.
+  const loaded = guards.list.find((guard) => "test" in guard && (guard.test(path) || guard.test(folded(path))));
+  if (loaded !== undefined) return `${loaded.one}; org never writes it from a change`;
   return undefined;
 }
 

@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
 import { secretPathMatcher } from "./check-change-set.ts";
+import { ensureOrgDir } from "../security/private-state.ts";
+import { REMEMBERED_LISTINGS_FILE } from "./remembered-listings.ts";
 import { SecretFileScan } from "./secret-files.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-secret-files-"));
@@ -48,6 +50,29 @@ test("a scan finds secret files and folders (never inside .org or .git), covers 
   writeFileSync(join(dir, "src", "deep", "id_rsa"), "x");
   const changed = scan.scan();
   expect([changed.files.sort(), changed.foldersRead]).toEqual([[".env", "config/prod.settings", "src/deep/.env.local", "src/deep/id_rsa"], 1]);
+});
+
+test("a process's first scan stands on the listings the last one kept in .org/, never past a change or under another key", async () => {
+  const dir = join(root, "kept");
+  for (const folder of ["src/deep", "node_modules/a/b"]) mkdirSync(join(dir, folder), { recursive: true });
+  for (const file of [".env", "src/deep/id_rsa", "src/app.ts", "node_modules/a/b/c.js"]) writeFileSync(join(dir, file), "x");
+  ensureOrgDir(dir);
+  await Bun.sleep(120);
+  const first = new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan();
+  expect([first.files.sort(), first.foldersRead]).toEqual([[".env", "src/deep/id_rsa"], 6]);
+  // Another scan, as the next process makes it: every folder stands on the kept listing.
+  const next = new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan();
+  expect([next.files.sort(), next.foldersRead]).toEqual([first.files, 0]);
+  // A secret file made since, deep down: its folder's ctime changed, so that folder is read again.
+  writeFileSync(join(dir, "node_modules", "a", "b", ".npmrc"), "x");
+  const changed = new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan();
+  expect([changed.files.sort(), changed.foldersRead]).toEqual([[".env", "node_modules/a/b/.npmrc", "src/deep/id_rsa"], 1]);
+  // Other secret paths are another key: nothing kept under the first is taken.
+  const other = new SecretFileScan(dir, ["**/*.ts"]).scan();
+  expect([other.files.sort(), other.foldersRead]).toEqual([["src/app.ts"], 6]);
+  // A file out of shape is no listing at all.
+  writeFileSync(join(dir, ".org", REMEMBERED_LISTINGS_FILE), '{"key":"x","listings":[["",1]]}');
+  expect(new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan().foldersRead).toBe(6);
 });
 
 test.if(process.getuid?.() === 0)(

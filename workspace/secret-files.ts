@@ -4,6 +4,7 @@ import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
 import { listingSettled } from "../sandbox/measure-tree.ts";
 import { secretPathMatcher } from "./check-change-set.ts";
 import { gitConfigName, gitConfigsAmong } from "./git-config-covers.ts";
+import { listingsKey, loadListings, type StoredListing, saveListings } from "./remembered-listings.ts";
 import { EXCLUDED_TOP, TreeTooLargeError } from "./tree-snapshot.ts";
 
 /**
@@ -20,36 +21,24 @@ const MAX_SCANNED_ENTRIES = 1_000_000;
 /** Covers one view may carry at most (each is a mount); past it the workspace is not shown. */
 const MAX_SECRET_COVERS = 4096;
 
-/** What a scan kept of one folder, trusted again while its inode and ctime are unchanged. */
-type FolderListing = {
-  dev: bigint;
-  ino: bigint;
-  ctimeNs: bigint;
-  entries: number;
-  /** Whether the sandbox's uid may not enter the folder (org runs as root, the folder is closed to others). */
-  closed: boolean;
-  /** Sub-folders to walk (not secret themselves). */
-  folders: string[];
-  /** Secret entries here, by what they are: a link among them is resolved at each scan, never trusted from the last. */
-  secretFiles: string[];
-  secretFolders: string[];
-  secretLinks: string[];
-  /** Files named as git configs are (`gitConfigName`), whether their folder is a git dir or not. */
-  gitConfigNames: string[];
-};
+/** What a scan kept of one folder, trusted again while its inode and ctime are unchanged (`remembered-listings.ts`). */
+type FolderListing = StoredListing;
 
 /**
  * The secret files of one workspace under one list of `sandbox.secretPaths`, in every folder (`.org/` and `.git` left
  * out), found by a walk that never follows a link. A folder whose inode and ctime have not changed since the last
  * scan is not read again (any entry made, removed or renamed in it changes its ctime), so a repeated scan costs an
- * lstat per folder. A secret-named link is followed, inside the workspace only, to the file it shows, which is then
- * covered too (`.env -> config/prod.env` must not show `config/prod.env` under another name).
+ * lstat per folder; the listings are kept in the workspace's `.org/` for the next process (`remembered-listings.ts`), so
+ * a process's first scan costs that too. A secret-named link is followed, inside the workspace only, to the file it
+ * shows, which is then covered too (`.env -> config/prod.env` must not show `config/prod.env` under another name).
  */
 export class SecretFileScan {
   readonly #listings = new Map<string, FolderListing>();
   readonly #isSecret: (path: string) => string | undefined;
   /** The uid sandboxes run as on the host when it is not org's own (org runs as root), else undefined. */
   readonly #sandboxUid: number | undefined;
+  /** The key of the listings kept in `.org/`, once the first scan loaded them. */
+  #rememberedKey: string | undefined;
 
   constructor(
     readonly root: string,
@@ -61,6 +50,10 @@ export class SecretFileScan {
 
   /** Throws TreeTooLargeError past MAX_SCANNED_ENTRIES entries or MAX_SECRET_COVERS covers. */
   scan(): SecretEntries {
+    if (this.#rememberedKey === undefined) {
+      this.#rememberedKey = listingsKey(this.root, this.secretPaths, this.#sandboxUid);
+      for (const [folder, listing] of loadListings(this.root, this.#rememberedKey)) this.#listings.set(folder, listing);
+    }
     const found: SecretEntries = { files: [], folders: [], foldersRead: 0, gitConfigs: [] };
     const links: string[] = [];
     const gitConfigs: string[] = [];
@@ -88,7 +81,9 @@ export class SecretFileScan {
       links.push(...listing.secretLinks.map(inside));
       pending.push(...listing.folders.map(inside));
     }
-    for (const key of this.#listings.keys()) if (!seen.has(key)) this.#listings.delete(key);
+    let forgotten = 0;
+    for (const key of this.#listings.keys()) if (!seen.has(key) && this.#listings.delete(key)) forgotten += 1;
+    if (found.foldersRead + forgotten > 0) saveListings(this.root, this.#rememberedKey, this.#listings);
     for (const link of links) this.#cover(link, found, (path) => closedOnTheWay.get(parentOf(path)));
     found.files = [...new Set(found.files)];
     found.folders = [...new Set(found.folders)];

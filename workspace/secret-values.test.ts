@@ -20,9 +20,18 @@ test("a secret file's values, by what the file is: assignments, .npmrc auth, .ne
     "HOME_DIR=/srv/app",
     "SITE=https://example.com/x",
     "AWS_REGION=us-east-1",
+    // Issue 51: names that say nothing of a secret, values that are plain words.
+    "STRIPE_LIVE=rkliveplainword",
+    "ADMIN_LOGIN=CorrectHorse",
+    "DEBUG=true",
+    "LEVEL=dev",
+    "REGISTRY=https://registry.example/",
   ].join("\n");
   expect(secretFileValues(".env.local", env).sort()).toEqual(
-    ["hunter2-horse", "postgres://app:url-password-1@db/app", "url-password-1", "app", "two words 42", "single-quoted-9", "us-east-1"].sort(),
+    [
+      ...["hunter2-horse", "postgres://app:url-password-1@db/app", "url-password-1", "app", "two words 42", "single-quoted-9", "us-east-1"],
+      ...["https://example.com/x", "rkliveplainword", "CorrectHorse"],
+    ].sort(),
   );
   const auth = Buffer.from("me:npm-basic-pass").toString("base64");
   expect(secretFileValues(".npmrc", `//registry.example/:_authToken=npm-token-1234\n_auth=${auth}\nregistry=https://registry.example/\n`)).toEqual(

@@ -46,9 +46,10 @@ export function workspaceSecretValues(workspaceDir: string, secretPaths: readonl
 
 /**
  * What one secret file holds that is secret, by its name: a `.netrc`'s passwords and accounts, a `.git-credentials`'
- * URL credentials, and for any other (`.env*`, `.npmrc`, a config of secrets) the values of its `KEY=value` lines
- * whose name says secret or whose value is not a plain word, number or path (an `.npmrc`'s base64 `_auth` and
- * `_password` decoded too), every URL's credentials, a PEM block's lines, and a file of one line whole.
+ * URL credentials, and for any other (`.env*`, `.npmrc`, a config of secrets) the value of every `KEY=value` line,
+ * whatever its name (`STRIPE_LIVE`, `ADMIN_LOGIN`), but a common setting (`commonSetting`) under a name that says
+ * nothing of a secret (an `.npmrc`'s base64 `_auth` and `_password` decoded too), every URL's credentials, a PEM
+ * block's lines, and a file of one line whole.
  */
 export function secretFileValues(name: string, text: string): string[] {
   const values: string[] = [];
@@ -68,7 +69,7 @@ export function secretFileValues(name: string, text: string): string[] {
     if (!assignment) continue;
     const { key } = assignment;
     const value = unquoted(assignment.value);
-    if (!namesSecret(key) && !notPlain(value)) continue;
+    if (!namesSecret(key) && commonSetting(value)) continue;
     values.push(value);
     if (/(?:^|[:_])_?(?:auth|password)$/i.test(key)) values.push(...decodedPair(value));
   }
@@ -91,11 +92,20 @@ function unquoted(value: string): string {
   return value.replace(/\s+#.*$/, "");
 }
 
-/** Whether a value of a secret file could be a secret though its name does not say so: not a word, a number, a path or a URL without credentials. */
-function notPlain(value: string): boolean {
-  if (/^[A-Za-z]+$/.test(value) || /^[\d.:_-]*$/.test(value)) return false;
-  if (/^(?:\/|\.\.?\/|~\/)/.test(value)) return false;
-  return !/^[a-z][a-z0-9+.-]*:\/\/[^@\s]*$/i.test(value);
+// Values every project's settings hold: switches, environments, log levels. Hidden, they would hide ordinary words.
+const COMMON_WORD =
+  /^(?:true|false|yes|no|on|off|null|none|nil|undefined|enabled?|disabled?|development|production|staging|testing|test|local|localhost|debug|info|warn|warning|error|trace|verbose|silent)$/i;
+
+/**
+ * Whether a value of a secret file is a common setting, no secret though it sits in a secret file: shorter than the
+ * redactor's floor of 6 characters (`1`, `dev`), a switch, environment or log level (`true`, `production`), a number,
+ * version or address (`3000`, `1.2.3`, `10.0.0.5:5432`), a local path (`/srv/app`, `./data`), or a server's bare
+ * address (`https://registry.npmjs.org/`: a path, a query or a user may carry a token, and then it is a secret).
+ */
+function commonSetting(value: string): boolean {
+  if (value.length < 6 || COMMON_WORD.test(value) || /^[\d.:_+-]*$/.test(value)) return true;
+  if (/^(?:\/|\.\.?\/|~\/)[\w./-]*$/.test(value)) return true;
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/@\s?#]+\/?$/i.test(value);
 }
 
 /** A base64 value (an `.npmrc`'s `_auth` or `_password`) decoded, and for a `user:password` pair its password. */

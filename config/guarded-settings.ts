@@ -1,0 +1,312 @@
+import { displayUrl, urlOrigin } from "../llm/server-url.ts";
+import { SERVER_URL_KEY } from "../llm/persona-server.ts";
+import type { OrgConfigFile, PersonaKind } from "./org-config.ts";
+import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
+import { DEFAULT_AUTO_FIX } from "./supervise-settings.ts";
+import { GrowSettings } from "./grow-settings.ts";
+import type { ToolPolicy } from "./tool-policy.ts";
+import { valueDigest } from "./trust-store.ts";
+
+// A workspace's org.config.json is written by whoever wrote the repository. Each setting in it that sends something
+// out of the machine or lowers one of org's guards is "guarded": it takes effect only once the person confirmed it
+// (`org config trust`), bound to its value; until then org runs with that setting's default. A setting that only adds
+// protection (a narrower view, more protected or secret paths, "deny") needs nothing. The list, one entry per kind:
+// - a persona's server other than the one the environment names (OLLAMA_BASE): the conversation goes there;
+// - `apiKeyEnv` (a persona's or a server's): a key of the environment sent to a server;
+// - a tool policy set to "allow" where the default asks or denies (a persona's tools, serve's, an MCP server's);
+// - `sandbox.workspace: "write"`, `sandbox.workspaceWrite: "allow"`, `sandbox.secretPaths` without every default;
+// - `network.allowedHosts` (web_fetch reaches them) and `network.defaultDeny: false`;
+// - `supervise.webhook` (incidents sent there), `supervise.autoFix` beyond the default fixes;
+// - `grow.autoPromote`, `grow.confirmSessions` below its default; `backup.dir` (the backups go there).
+// The MCP servers of `mcpServers` are confirmed by their launch (`mcp-client/mcp-trust.ts`), the same way.
+
+/** A guarded setting as the file gives it: where it is, what it is (shown), why it waits, and its confirmation's id. */
+export type GuardedSetting = {
+  /** Where it is in the file, e.g. `personas[agent].apiKeyEnv`. */
+  setting: string;
+  /** Its value as shown to the person (credentials left out). */
+  shown: string;
+  /** What it does, and what org does until it is confirmed. */
+  why: string;
+  /** The sha256 of the setting and its exact value: a confirmation holds for this value only. */
+  id: string;
+};
+
+type Guarded = GuardedSetting & { revert: (file: OrgConfigFile) => void };
+
+/** What the person's environment decides beside the file: the server it names, each kind's default tools. */
+export type GuardContext = { ollamaBase: string; defaultTools: Readonly<Record<PersonaKind, Readonly<Record<string, ToolPolicy>>>> };
+
+function guarded(setting: string, value: unknown, shown: string, why: string, revert: (file: OrgConfigFile) => void): Guarded {
+  return { setting, shown, why, id: valueDigest({ setting, value }), revert };
+}
+
+const ASKS = "until you confirm it, it asks first";
+const list = (items: readonly string[]) => items.map((item) => JSON.stringify(item)).join(", ");
+
+function personaSettings(file: OrgConfigFile, context: GuardContext): Guarded[] {
+  const found: Guarded[] = [];
+  for (const persona of file.personas ?? []) {
+    const at = (key: string) => `personas[${persona.name}].${key}`;
+    const find = (entry: OrgConfigFile) => entry.personas?.find((candidate) => candidate.name === persona.name);
+    const url = persona[SERVER_URL_KEY];
+    const elsewhere = url !== undefined && urlOrigin(url) !== urlOrigin(context.ollamaBase);
+    if (elsewhere) {
+      found.push(
+        guarded(
+          at(SERVER_URL_KEY),
+          url,
+          displayUrl(url),
+          `${persona.name}'s conversation, and the files it quotes, go to this server, not OLLAMA_BASE's; until you confirm it, ${persona.name} talks to OLLAMA_BASE`,
+          (entry) => {
+            const target = find(entry);
+            // The key named for that server goes with it: it never follows the persona to another server.
+            if (!target) return;
+            delete target[SERVER_URL_KEY];
+            delete target.apiKeyEnv;
+          },
+        ),
+      );
+    }
+    if (persona.apiKeyEnv !== undefined) {
+      const server = url === undefined ? "OLLAMA_BASE" : displayUrl(url);
+      found.push(
+        guarded(
+          at("apiKeyEnv"),
+          { variable: persona.apiKeyEnv, server: url ?? null },
+          `${persona.apiKeyEnv} → ${server}`,
+          `the value of ${persona.apiKeyEnv} goes to ${server} as its key; until you confirm it, no key is sent`,
+          (entry) => {
+            const target = find(entry);
+            if (target) delete target.apiKeyEnv;
+          },
+        ),
+      );
+    }
+    const defaults = context.defaultTools[persona.kind];
+    for (const [tool, policy] of Object.entries(persona.tools ?? {})) {
+      if (policy !== "allow" || defaults[tool] === "allow") continue;
+      found.push(
+        guarded(at(`tools.${tool}`), policy, "allow", `${persona.name} runs ${tool} without asking you; ${ASKS}`, (entry) => {
+          const tools = find(entry)?.tools;
+          if (tools) tools[tool] = "ask";
+        }),
+      );
+    }
+  }
+  return found;
+}
+
+function serverSettings(file: OrgConfigFile): Guarded[] {
+  return Object.entries(file.servers ?? {}).flatMap(([url, server]) =>
+    server.apiKeyEnv === undefined
+      ? []
+      : [
+          guarded(
+            `servers[${JSON.stringify(displayUrl(url))}].apiKeyEnv`,
+            { variable: server.apiKeyEnv, server: url },
+            `${server.apiKeyEnv} → ${displayUrl(url)}`,
+            `the value of ${server.apiKeyEnv} goes to ${displayUrl(url)} as its key; until you confirm it, no key is sent`,
+            (entry) => {
+              const target = entry.servers?.[url];
+              if (target) delete target.apiKeyEnv;
+            },
+          ),
+        ],
+  );
+}
+
+function allowPolicies(file: OrgConfigFile): Guarded[] {
+  const found: Guarded[] = [];
+  for (const [tool, policy] of Object.entries(file.serve?.tools ?? {})) {
+    if (policy !== "allow") continue;
+    found.push(
+      guarded(`serve.tools.${tool}`, policy, "allow", `any request to serve runs ${tool}; until you confirm it, it is refused over HTTP`, (entry) => {
+        if (entry.serve?.tools) entry.serve.tools[tool] = "ask";
+      }),
+    );
+  }
+  for (const [name, server] of Object.entries(file.mcpServers ?? {})) {
+    if (server.policy === "allow")
+      found.push(
+        guarded(`mcpServers.${name}.policy`, "allow", "allow", `agents run ${name}'s tools without asking you; ${ASKS}`, (entry) => {
+          const target = entry.mcpServers?.[name];
+          if (target) target.policy = "ask";
+        }),
+      );
+    for (const [tool, policy] of Object.entries(server.tools ?? {})) {
+      if (policy !== "allow") continue;
+      found.push(
+        guarded(`mcpServers.${name}.tools[${JSON.stringify(tool)}]`, policy, "allow", `agents run ${name}'s tool without asking you; ${ASKS}`, (entry) => {
+          const tools = entry.mcpServers?.[name]?.tools;
+          if (tools) tools[tool] = "ask";
+        }),
+      );
+    }
+  }
+  return found;
+}
+
+function sandboxSettings(file: OrgConfigFile): Guarded[] {
+  const found: Guarded[] = [];
+  const sandbox = file.sandbox;
+  if (sandbox?.workspace === "write")
+    found.push(
+      guarded(
+        "sandbox.workspace",
+        "write",
+        "write",
+        "the agents' commands change files of the workspace (each change shown to you); until you confirm it, they see it read-only",
+        (entry) => {
+          if (entry.sandbox) entry.sandbox.workspace = "read";
+        },
+      ),
+    );
+  if (sandbox?.workspaceWrite === "allow")
+    found.push(
+      guarded("sandbox.workspaceWrite", "allow", "allow", `a command's change to your files is applied without asking you; ${ASKS}`, (entry) => {
+        if (entry.sandbox) entry.sandbox.workspaceWrite = "ask";
+      }),
+    );
+  const secretPaths = sandbox?.secretPaths;
+  const uncovered = secretPaths === undefined ? [] : DEFAULT_SECRET_PATHS.filter((pattern) => !secretPaths.includes(pattern));
+  if (secretPaths !== undefined && uncovered.length > 0)
+    found.push(
+      guarded(
+        "sandbox.secretPaths",
+        secretPaths,
+        secretPaths.length === 0 ? "[]" : list(secretPaths),
+        `the agents see files of ${list(uncovered)}, which org hides by default; until you confirm it, they stay hidden as well`,
+        (entry) => {
+          if (entry.sandbox) entry.sandbox.secretPaths = [...new Set([...DEFAULT_SECRET_PATHS, ...secretPaths])];
+        },
+      ),
+    );
+  return found;
+}
+
+function outwardSettings(file: OrgConfigFile): Guarded[] {
+  const found: Guarded[] = [];
+  const hosts = file.network?.allowedHosts ?? [];
+  if (hosts.length > 0) {
+    const value = [...new Set(hosts.map((host) => host.toLowerCase()))].sort();
+    found.push(
+      guarded("network.allowedHosts", value, list(value), "web_fetch may fetch from these hosts; until you confirm it, it reaches none", (entry) => {
+        if (entry.network) entry.network.allowedHosts = [];
+      }),
+    );
+  }
+  if (file.network?.defaultDeny === false)
+    found.push(
+      guarded("network.defaultDeny", false, "false", "web_fetch may fetch from any public host; until you confirm it, only from those listed", (entry) => {
+        if (entry.network) entry.network.defaultDeny = true;
+      }),
+    );
+  const webhook = file.supervise?.webhook;
+  if (webhook !== undefined)
+    found.push(
+      guarded(
+        "supervise.webhook",
+        { url: webhook, secret: file.supervise?.webhookSecret ?? null },
+        displayUrl(webhook),
+        "every incident the supervisor finds is sent there; until you confirm it, none is",
+        (entry) => {
+          if (!entry.supervise) return;
+          delete entry.supervise.webhook;
+          delete entry.supervise.webhookSecret;
+        },
+      ),
+    );
+  const dir = file.backup?.dir;
+  if (dir !== undefined)
+    found.push(
+      guarded(
+        "backup.dir",
+        dir,
+        JSON.stringify(dir),
+        "backups (sessions, memory, org's state) are written there; until you confirm it, into .org/backups/",
+        (entry) => {
+          if (entry.backup) delete entry.backup.dir;
+        },
+      ),
+    );
+  return found;
+}
+
+function unattendedSettings(file: OrgConfigFile): Guarded[] {
+  const found: Guarded[] = [];
+  const extra = (file.supervise?.autoFix ?? []).filter((action) => !DEFAULT_AUTO_FIX.includes(action));
+  if (extra.length > 0)
+    found.push(
+      guarded(
+        "supervise.autoFix",
+        [...extra].sort(),
+        list(extra),
+        "the supervisor applies these fixes without a person; until you confirm it, they wait for 'org supervise apply'",
+        (entry) => {
+          if (entry.supervise) entry.supervise.autoFix = entry.supervise.autoFix.filter((action) => DEFAULT_AUTO_FIX.includes(action));
+        },
+      ),
+    );
+  if (file.grow?.autoPromote === true)
+    found.push(
+      guarded(
+        "grow.autoPromote",
+        true,
+        "true",
+        "org grow promotes the tools it builds without a person; until you confirm it, they wait for 'org promote'",
+        (entry) => {
+          if (entry.grow) entry.grow.autoPromote = false;
+        },
+      ),
+    );
+  const sessions = GrowSettings.parse({}).confirmSessions;
+  if (file.grow !== undefined && file.grow.confirmSessions < sessions)
+    found.push(
+      guarded(
+        "grow.confirmSessions",
+        file.grow.confirmSessions,
+        String(file.grow.confirmSessions),
+        `org grow builds what only a model asked for after fewer sessions; until you confirm it, after ${sessions}`,
+        (entry) => {
+          if (entry.grow) entry.grow.confirmSessions = sessions;
+        },
+      ),
+    );
+  return found;
+}
+
+function allGuarded(file: OrgConfigFile, context: GuardContext): Guarded[] {
+  return [
+    ...personaSettings(file, context),
+    ...serverSettings(file),
+    ...allowPolicies(file),
+    ...sandboxSettings(file),
+    ...outwardSettings(file),
+    ...unattendedSettings(file),
+  ];
+}
+
+/** The guarded settings `file` holds (see above), in the file's order of parts. */
+export function guardedSettings(file: OrgConfigFile, context: GuardContext): GuardedSetting[] {
+  return allGuarded(file, context).map(({ revert: _revert, ...setting }) => setting);
+}
+
+/**
+ * The one gate of a config file: each guarded setting whose id `confirmed` lacks is put back to its default. Returns
+ * the file org runs with and the settings that wait for `org config trust`.
+ */
+export function gateConfigFile(
+  file: OrgConfigFile,
+  context: GuardContext,
+  confirmed: (id: string) => boolean,
+): { file: OrgConfigFile; waiting: GuardedSetting[] } {
+  const gated = structuredClone(file);
+  const waiting: GuardedSetting[] = [];
+  for (const { revert, ...setting } of allGuarded(file, context)) {
+    if (confirmed(setting.id)) continue;
+    revert(gated);
+    waiting.push(setting);
+  }
+  return { file: gated, waiting };
+}

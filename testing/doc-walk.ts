@@ -1,0 +1,285 @@
+// A walk through a page of org's docs, as a reader types it: each command run by bash as the page has it, in a home of
+// the walk's own (`~` is there), with `org` on PATH as `npm link` puts it (a throw-away clone of org, so what a command
+// lands in "org's own clone" lands there), against the playground's scripted server for a model. Where the page shows
+// something this run has under another name (a branch, a proposal id, a port), the walk's aliases say what stands for
+// it; a step's `before` makes what the page's story had before the command (files it names, a session, a config).
+// Each step checks the exit code and what the command printed. docs/doc-commands.test.ts holds every command of the
+// docs to exactly one step (or to a test named in ELSEWHERE).
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./free-port.ts";
+import { orgClone } from "./org-clone.ts";
+import { type PlaygroundServer, startPlaygroundServer } from "./playground-server.ts";
+import type { ToolSpec } from "../generated-tools/tool-metadata.ts";
+import { writeGeneratedTool } from "./generated-tool-fixture.ts";
+import { gitSync, testGitEnv } from "./temp-git-repo.ts";
+import type { ToolFixture } from "./toolsmith-fixtures.ts";
+import { TmuxServer, uniqueSessionName } from "./tmux.ts";
+
+/** What a walk's steps share: where things are, the environment the commands run in, and the page's names for this run's things. */
+export type WalkContext = {
+  /** The walk's HOME: `~` in a command is here. */
+  home: string;
+  /** The throw-away clone of org that `org` runs from (org's own clone, for the commands that land things there). */
+  clone: string;
+  /** Where the next command runs, unless the step says. */
+  cwd: string;
+  /** The environment every command runs in; an `export` line of a page changes it. */
+  env: Record<string, string>;
+  /** What this run has where the page shows a recorded value (a branch, an id, a port, a URL), longest first when applied. */
+  aliases: Map<string, string>;
+  /** The playground's scripted server (`org scripted-server --script playground`). */
+  playground: PlaygroundServer;
+  /** Processes a step left running (`… &`), stopped when the walk ends. */
+  background: Subprocess[];
+};
+
+type Subprocess = ReturnType<typeof Bun.spawn>;
+
+/** One thing a reader does: a command of a page (with the lines typed into it, for a room), run and checked. */
+export type WalkStep = {
+  /** The page, as docCommands names it (`README.md`, `docs/models.md`). */
+  doc: string;
+  /** The command exactly as the page has it (after `$ `, without a trailing `# comment`). */
+  command: string;
+  /** The same command on other pages, run once here. */
+  also?: { doc: string; command: string }[];
+  /** The page's command again, as its story runs it a second time: an earlier step holds it to the page. */
+  repeats?: true;
+  /** Lines typed into it, in order (a room's messages and answers); those the page shows at a room's prompt are its own. */
+  typed?: string[];
+  /** What the page's story had before this command: files, a session, a config. */
+  before?: (context: WalkContext) => void | Promise<void>;
+  /** The command run instead of the page's (aliases applied to it as well), when the page's cannot run here as it is; say why. */
+  run?: { command: string; why: string };
+  /** Where it runs (default: the context's cwd). */
+  cwd?: (context: WalkContext) => string;
+  /** For a command that keeps running (`… &`, a server): the line it prints once ready. */
+  ready?: RegExp;
+  exit?: number;
+  /** What the output (stdout and stderr) must show, each. */
+  says?: readonly RegExp[];
+  /** What it must not. */
+  saysNot?: readonly RegExp[];
+  /** Keeps what later steps need (an alias for a value the page shows). */
+  after?: (output: string, context: WalkContext) => void | Promise<void>;
+  /** The page's session shows a model's judgement the playground does not have; the step checks what the playground says instead. */
+  needsAModel?: string;
+  timeoutMs?: number;
+};
+
+/** A walk: its steps in page order, and what the whole walk starts from. */
+export type Walk = { name: string; steps: readonly WalkStep[]; setup?: (context: WalkContext) => void | Promise<void> };
+
+/**
+ * Commands of the docs that a walk does not run, each with the test that runs it and why: the demo (it has its own test),
+ * the long-running servers the README only names, and commands no test may run (npm link changes npm's prefix).
+ */
+export const ELSEWHERE: readonly { doc: string; command: string; test: string; runs: string; why: string }[] = [
+  {
+    doc: "README.md",
+    command: "npm start",
+    test: "cli/demo-command.test.ts",
+    runs: '"demo"',
+    why: "npm start runs org demo, whose whole session that test plays",
+  },
+  {
+    doc: "docs/workspace.md",
+    command: "mv dd2 dd2real; ln -s /srv/outside dd2; org undo --force",
+    test: "cli/undo-command.links.test.ts",
+    runs: 'changedWorkspace("folder-link"',
+    why: "the change it undoes wrote dd2/file.txt, which the playground's agent never writes (it writes NOTES.md alone)",
+  },
+  ...[
+    "org promote cand/20261126T080000Z --no-restart",
+    "org rollback --no-restart",
+    "org fitness | grep baseline",
+    "org fitness | tail -2",
+    'org fitness --drop-baseline "tool word_count"',
+  ].map((command) => ({
+    doc: "docs/gate.md",
+    command,
+    test: "fitness/run-fitness.scenarios.test.ts",
+    runs: '"--drop-baseline"',
+    why: "the page's baseline run has stand-in instances whose example counts the test sets, to show a count main no longer reaches; the playground's tools pass every example",
+  })),
+  {
+    doc: "README.md",
+    command: "org serve",
+    test: "docs/from-other-tools.test.ts",
+    runs: "startOrgServe(",
+    why: "the tour names it; that test runs it with the clients of docs/from-other-tools.md",
+  },
+  {
+    doc: "README.md",
+    command: "org mcp",
+    test: "docs/from-other-tools.test.ts",
+    runs: "new StdioClientTransport(",
+    why: "the tour names it; that test runs it from the MCP client entry of docs/from-other-tools.md",
+  },
+];
+
+/** Of org's test files, the ones the clone keeps: a few that load generated tools, so its first gate traces those alone. */
+export const CLONE_TESTS = ["config/tool-names.test.ts", "generated-tools/promoted-tools.test.ts", "generated-tools/tool-catalog.test.ts"];
+
+/** Variables of the test's own environment that would change what org does; the walk sets those it wants. */
+const DROPPED = /^(OLLAMA_|ORG_(?!TEST_RUN)|LLM_|OPENAI_|REPO_ROOT$|CONTEXT_ROOT$|TMUX)/;
+
+/** The command with this run's values put where the page shows recorded ones, the longest first. */
+export function withAliases(command: string, aliases: ReadonlyMap<string, string>): string {
+  let text = command;
+  for (const [from, to] of [...aliases].sort((a, b) => b[0].length - a[0].length)) text = text.replaceAll(from, to);
+  return text;
+}
+
+/** Sets the variables of an `export A=x B="y"` line in the walk's environment (after its aliases). */
+function applyExport(line: string, context: WalkContext): void {
+  for (const [, name, value] of line.slice("export ".length).matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\S*)/g)) {
+    if (name !== undefined) context.env[name] = (value ?? "").replace(/^(["'])(.*)\1$/, "$2");
+  }
+}
+
+/** Runs one step: its command in bash, the typed lines on its stdin; throws, with everything it said, when a check fails. */
+export async function runStep(step: WalkStep, context: WalkContext): Promise<string> {
+  await step.before?.(context);
+  const command = withAliases(step.run?.command ?? step.command, context.aliases);
+  const where = `${step.doc}: $ ${step.command}${command !== step.command ? `\n  ran: ${command}` : ""}`;
+  if (/^export \w+=/.test(command)) {
+    applyExport(command, context);
+    return "";
+  }
+  const cwd = step.cwd?.(context) ?? context.cwd;
+  if (step.ready) return startBackground(step, command.replace(/\s*&\s*$/, ""), cwd, context, where);
+  const child = Bun.spawn(["bash", "-c", command], {
+    cwd,
+    env: context.env,
+    stdin: step.typed ? "pipe" : "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  if (step.typed && child.stdin) {
+    child.stdin.write(`${step.typed.join("\n")}\n`);
+    await child.stdin.end();
+  }
+  const limit = step.timeoutMs ?? 120_000;
+  const killer = setTimeout(() => child.kill("SIGKILL"), limit);
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  clearTimeout(killer);
+  const output = `${stdout}\n${stderr}`;
+  // ORG_WALK_SHOW=1 prints what each command said, to record a page's session from a walk.
+  if (process.env.ORG_WALK_SHOW === "1") process.stderr.write(`\n$ ${command}\n${stdout}${stderr}(exit ${exitCode})\n`);
+  const problems = [
+    ...(exitCode !== (step.exit ?? 0)
+      ? [`exited ${exitCode}${child.signalCode ? ` (${child.signalCode}, killed after ${limit} ms?)` : ""}, not ${step.exit ?? 0}`]
+      : []),
+    ...(step.says ?? []).filter((pattern) => !pattern.test(output)).map((pattern) => `does not say ${pattern}`),
+    ...(step.saysNot ?? []).filter((pattern) => pattern.test(output)).map((pattern) => `says ${pattern}`),
+  ];
+  if (problems.length > 0)
+    throw new Error(`${where}\n  ${problems.join("\n  ")}\n--- stdout ---\n${stdout.slice(-6000)}\n--- stderr ---\n${stderr.slice(-6000)}`);
+  await step.after?.(output, context);
+  return output;
+}
+
+/** A command that keeps running: started, read until its ready line, left for the walk's end to stop. */
+async function startBackground(step: WalkStep, command: string, cwd: string, context: WalkContext, where: string): Promise<string> {
+  const child = Bun.spawn(["bash", "-c", `exec ${command}`], { cwd, env: context.env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  context.background.push(child);
+  const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
+  let text = "";
+  const deadline = Date.now() + (step.timeoutMs ?? 30_000);
+  while (!step.ready?.test(text) && Date.now() < deadline) {
+    const read = await Promise.race([reader.read(), Bun.sleep(Math.max(0, deadline - Date.now())).then(() => undefined)]);
+    if (read === undefined || read.done) break;
+    text += new TextDecoder().decode(read.value);
+  }
+  reader.releaseLock();
+  if (!step.ready?.test(text)) throw new Error(`${where}\n  never said ${step.ready}; it said:\n${text}`);
+  await step.after?.(text, context);
+  return text;
+}
+
+/**
+ * Runs a walk: a clone of org on PATH as `org`, a home, a tmux server, free ports for current and candidate, the
+ * playground's server; then each step in order. Everything it started is stopped, and its folders removed, at the end.
+ */
+export async function runWalk(walk: Walk): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), `org-walk-${walk.name}-`));
+  // The sandbox drops to another uid, which must be able to enter the projects under it (mkdtemp makes it 0700).
+  chmodSync(root, 0o755);
+  const home = join(root, "home");
+  mkdirSync(join(home, "bin"), { recursive: true, mode: 0o755 });
+  using clone = orgClone(`org-walk-${walk.name}-clone-`, { withoutGeneratedTools: true, onlyTests: CLONE_TESTS, parent: root });
+  symlinkSync(join(clone.dir, "bin", "org"), join(home, "bin", "org"));
+  const tmux = await TmuxServer.start();
+  const playground = await startPlaygroundServer(root);
+  const inherited = Object.fromEntries(Object.entries(testGitEnv()).filter(([name]) => !DROPPED.test(name)));
+  const context: WalkContext = {
+    home,
+    clone: clone.dir,
+    cwd: home,
+    env: {
+      ...inherited,
+      HOME: home,
+      PATH: `${join(home, "bin")}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+      NO_COLOR: "1",
+      TMUX_TMPDIR: tmux.env.TMUX_TMPDIR ?? "",
+      ORG_TMUX_SESSION: uniqueSessionName("org-walk"),
+      ORG_CURRENT_PORT: String(freePort()),
+      ORG_CANDIDATE_PORT: String(freePort()),
+      OLLAMA_BASE: playground.url,
+      OLLAMA_MODEL: "scripted",
+    },
+    aliases: new Map(),
+    playground,
+    background: [],
+  };
+  try {
+    await walk.setup?.(context);
+    for (const step of walk.steps) await runStep(step, context);
+  } finally {
+    for (const child of context.background) child.kill();
+    await Promise.all(context.background.map((child) => child.exited));
+    await tmux.close();
+    await playground.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs a shell line of the walk's own in `cwd` (what a page's story did between its commands: a room's turn, a setup
+ * command) with the walk's environment; returns what it printed, and throws with it when the line fails.
+ */
+export function walkShell(context: WalkContext, cwd: string, line: string): string {
+  const ran = Bun.spawnSync(["bash", "-c", line], { cwd, env: context.env });
+  const said = ran.stdout.toString() + ran.stderr.toString();
+  if (ran.exitCode !== 0) throw new Error(`${line} (in ${cwd}) exited ${ran.exitCode}:\n${said}`);
+  return said;
+}
+
+/** A file of the walk's, as a step's check reads it. */
+export const readWalkFile = (path: string) => readFileSync(path, "utf8");
+
+/**
+ * Promotes these fixture tools into the clone's main as `org tool new --promote` would leave them (the tool's files with
+ * their metadata, one commit), for a page whose session starts with them promoted.
+ */
+export function promoteFixtures(context: WalkContext, fixtures: readonly ToolFixture[]): void {
+  for (const fixture of fixtures) writeGeneratedTool(context.clone, fixture.spec as unknown as ToolSpec, fixture.tool, fixture.tests);
+  gitSync(context.clone, ["add", "tools/generated"]);
+  gitSync(context.clone, ["commit", "--quiet", "-m", `tools: ${fixtures.map((fixture) => String(fixture.spec.name)).join(", ")}`]);
+}
+
+/** The fenced ```json block of a page that holds `marker`, as a file a step writes. */
+export function pageJson(doc: string, marker: string): string {
+  return pageBlock(doc, /^```json\n([\s\S]*?)^```$/gm, marker);
+}
+
+/** The block of a page that `fence` finds (its first group) and that holds `marker`. */
+export function pageBlock(doc: string, fence: RegExp, marker: string): string {
+  const page = readFileSync(join(import.meta.dir, "..", doc), "utf8");
+  const block = [...page.matchAll(fence)].map((found) => found[1] ?? "").find((text) => text.includes(marker));
+  if (block === undefined) throw new Error(`${doc} has no block with ${marker} any more: update its walk`);
+  return block;
+}
