@@ -97,13 +97,18 @@ describe("the web room's views in Chromium", () => {
     await page.getByText(/undone 20/).waitFor({ timeout: 20_000 });
   }, 120_000);
 
-  test("Memory: the room's words are found", async () => {
+  test("Memory: the room's words are found; a session forgotten elsewhere leaves the results by itself", async () => {
     await view("Memory");
     await page.getByRole("searchbox", { name: "Search memory" }).fill("staging port");
     await page.getByRole("button", { name: "Search" }).click();
     await page.getByText(/\d+ results? \(/).waitFor();
     expect(await page.locator(".hits").textContent()).toContain("staging");
     await shot("memory");
+    // Forgotten by another client (the CLI, a phone): the results follow without a new search.
+    const found = (await (await page.request.get(`${room.origin}/v1/memory/search?q=staging%20port`)).json()) as { hits: { sessionId: string | null }[] };
+    const session = found.hits.find((hit) => hit.sessionId !== null)?.sessionId ?? "";
+    expect((await page.request.post(`${room.origin}/v1/memory/forget`, { data: { session } })).status()).toBe(200);
+    await waitUntil("the forgotten session's hits gone", async () => !((await page.locator(".hits").textContent()) ?? "").includes(session), 20_000);
   }, 60_000);
 
   test("Growth: a proposal with its evidence, rejected from the view", async () => {
