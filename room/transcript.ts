@@ -75,10 +75,13 @@ export function describeSession(sessionsDir: string, sessionId: string): Session
   } catch {
     return undefined;
   }
-  // Only whole lines: the last one read may be cut.
+  // Only whole lines (the last one read may be cut), read up to the first turn's start: a list of many sessions reads little.
   const whole = start.text.slice(0, start.text.lastIndexOf("\n") + 1);
-  const { events } = readTranscriptEvents(numberedLines(whole));
-  const first = events.find((event) => event.line.type === "turn-start")?.line;
+  let first: TranscriptLine | undefined;
+  for (const line of numberedLines(whole)) {
+    first = readTranscriptEvents([line]).events[0]?.line;
+    if (first?.type === "turn-start") break;
+  }
   const text = first?.type === "turn-start" ? first.text.replace(/\s+/g, " ").trim() : "";
   const title = text.length > TITLE_CHARS ? `${text.slice(0, TITLE_CHARS - 1)}…` : text;
   return { id: sessionId, title, updated, bytes: start.size };
