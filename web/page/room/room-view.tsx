@@ -32,9 +32,10 @@ export function useSession(): [string | undefined, (id: string) => void, string 
   return [session, choose, problem];
 }
 
-/** The workspace's sessions (the terminal's too), newest first: the room shows the one picked. */
+/** The workspace's sessions (the terminal's too), newest first, read again when the list is opened: the room shows the one picked. */
 function SessionPicker({ session, choose }: { session: string | undefined; choose: (id: string) => void }) {
   const [listed, setListed] = useState<SessionList["sessions"]>([]);
+  const [asked, ask] = useState(0);
   useEffect(() => {
     const controller = new AbortController();
     getJson("/v1/sessions?limit=50", SessionList, controller.signal).then(
@@ -42,10 +43,10 @@ function SessionPicker({ session, choose }: { session: string | undefined; choos
       () => {},
     );
     return () => controller.abort();
-  }, [session]);
+  }, [session, asked]);
   const shown = session === undefined || listed.some((entry) => entry.id === session) ? listed : [{ id: session, title: "", updated: "" }, ...listed];
   return (
-    <select aria-label="Session" value={session ?? ""} onChange={(event) => choose(event.currentTarget.value)}>
+    <select aria-label="Session" value={session ?? ""} onFocus={() => ask((count) => count + 1)} onChange={(event) => choose(event.currentTarget.value)}>
       {shown.map((entry) => (
         <option key={entry.id} value={entry.id}>
           {entry.title ? `${entry.title} — ${entry.id}` : entry.id}
