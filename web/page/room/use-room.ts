@@ -12,6 +12,13 @@ export type Connection = "loading" | "live" | "reconnecting" | "failed";
 /** Where the transcript's older turns stand: a cursor to read them with, being read, or none left. */
 export type Older = { cursor: string | null; loading: boolean };
 
+/**
+ * The least time between two draws of the room while events stream in: each draw lays out the growing replies again,
+ * so drawing at most every 40 ms rather than every frame (16 ms) costs well under half the work (profiled: four lanes
+ * at 50 tokens/s) and keeps the page within 100 ms of the stream.
+ */
+const DRAW_EVERY_MS = 40;
+
 /** Messages the room's first read holds (its newest turns), and each older page. */
 const PAGE_MESSAGES = 100;
 
@@ -81,7 +88,7 @@ function followSession(
 
 /**
  * A session's room as the page follows it (`followSession`), every event folded into one state, the view drawn at
- * most once a frame whatever number of events came in it. `loadOlder` reads the turns before those shown, a page at a
+ * most once a frame and every DRAW_EVERY_MS, whatever number of events came meanwhile. `loadOlder` reads the turns before those shown, a page at a
  * time, as the person scrolls up.
  */
 export function useRoom(session: string | undefined) {
@@ -97,12 +104,24 @@ export function useRoom(session: string | undefined) {
   useEffect(() => {
     if (session === undefined) return;
     let frame = 0;
-    const redraw = () => {
-      if (frame !== 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let drawn = 0;
+    const draw = () => {
       frame = requestAnimationFrame(() => {
         frame = 0;
+        drawn = performance.now();
         setRev((rev) => rev + 1);
       });
+    };
+    const redraw = () => {
+      if (frame !== 0 || timer !== undefined) return;
+      const wait = drawn + DRAW_EVERY_MS - performance.now();
+      if (wait <= 0) draw();
+      else
+        timer = setTimeout(() => {
+          timer = undefined;
+          draw();
+        }, wait);
     };
     const stop = followSession(session, {
       loaded: (loaded) => {
@@ -119,6 +138,7 @@ export function useRoom(session: string | undefined) {
     return () => {
       stop();
       cancelAnimationFrame(frame);
+      clearTimeout(timer);
     };
   }, [session]);
 
