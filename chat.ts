@@ -37,7 +37,8 @@ export const DEFAULT_TOOL_CALLS_PER_REPLY = 32;
 export const DEFAULT_REPLY_CHARS = 200_000;
 
 /** A call's fate: run it (with whose policy let it, for the audit log), or not, with what the model is told. */
-export type CallDecision = { run: true; policyFrom?: string } | { run: false; reason?: string };
+/** Whether a call runs: whose policy let it (a hop's), and whether a person said yes to it; or why not. */
+export type CallDecision = { run: true; policyFrom?: string; asked?: true } | { run: false; reason?: string };
 
 /** Whether a tool call may run; the room asks its policy and the user. `false` means the user said no. */
 export type ApproveCall = (call: ToolCall) => Promise<boolean | CallDecision>;
@@ -131,12 +132,7 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
       return result("reply-chars", round);
     }
 
-    const embedded = extractToolCalls(completion.content, { toolNames });
-    const made = roundCalls(completion.toolCalls, embedded.toolCalls, round);
-    // Declared calls are the model's own; a call written into the text may be a quotation of outside text.
-    const repeated = outside.repeatedCalls(completion.content, toolNames);
-    const quoted = new Set(made.slice(completion.toolCalls.length).filter((_call, position) => repeated.has(position)));
-    for (const call of made.slice(completion.toolCalls.length)) emitCall({ type: "tool-call", call });
+    const { embedded, made, quoted } = callsOfRound(completion, round, toolNames, outside, emitCall);
     callsMade += made.length;
     const { runnable, refused, calls } = splitCalls(made, callsAllowed);
     content = embedded.content;
@@ -156,11 +152,29 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
     if (ran.endsReply) return result("done", round);
 
     if (repeats.sameAgain(runnable)) {
-      const message = `stopped: the model made the same tool call ${REPEAT_LIMIT} times in a row (${calls[0]?.name}). Rephrase the request or check the tool's output.`;
-      emit({ type: "loop-stop", reason: "repeated-call", message });
+      emit(repeatedCallStop(calls[0]?.name));
       return result("repeated-call", round);
     }
   }
+}
+
+/**
+ * A round's calls: the declared ones, then those written into its text (shown as they are found), and which of those
+ * repeat outside text. Declared calls are the model's own; a call written into the text may be a quotation.
+ */
+function callsOfRound(completion: Completion, round: number, toolNames: string[], outside: OutsideText, emitCall: (event: LoopEvent) => void) {
+  const embedded = extractToolCalls(completion.content, { toolNames });
+  const made = roundCalls(completion.toolCalls, embedded.toolCalls, round);
+  const repeated = outside.repeatedCalls(completion.content, toolNames);
+  const quoted = new Set(made.slice(completion.toolCalls.length).filter((_call, position) => repeated.has(position)));
+  for (const call of made.slice(completion.toolCalls.length)) emitCall({ type: "tool-call", call });
+  return { embedded, made, quoted };
+}
+
+/** The stop of a reply whose model made the same call REPEAT_LIMIT times in a row. */
+function repeatedCallStop(name: string | undefined): LoopEvent {
+  const message = `stopped: the model made the same tool call ${REPEAT_LIMIT} times in a row (${name}). Rephrase the request or check the tool's output.`;
+  return { type: "loop-stop", reason: "repeated-call", message };
 }
 
 /** What came from outside the model: the tool results in the history, and what the caller says came from outside. This reply's tool results join it. */
@@ -372,7 +386,12 @@ async function runOneCall(
   const now = request.now ?? (() => performance.now());
   const room = roomTimed(context, now);
   const started = now();
-  const result = await runTool(request.tools, call, decision.policyFrom === undefined ? room.context : { ...room.context, policyFrom: decision.policyFrom });
+  const result = await runTool(request.tools, call, {
+    ...room.context,
+    callId: call.id,
+    ...(decision.policyFrom !== undefined ? { policyFrom: decision.policyFrom } : {}),
+    ...(decision.asked ? { approvedByPerson: true } : {}),
+  });
   return { result, durationMs: Math.max(0, Math.round(now() - started - room.spentMs())) };
 }
 

@@ -8,6 +8,7 @@ import type { AnyTool } from "../tools/define-tool.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { webFetchTool } from "../tools/web-fetch.ts";
+import { webRequestTool } from "../tools/web-request.ts";
 import { promotedToolAsTool, promotedToolsIn } from "../generated-tools/promoted-tools.ts";
 import { workflowRunTool } from "../workflows/workflow-run-tool.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
@@ -34,6 +35,7 @@ export function builtInTools(options: { config: OrgConfig; memory?: MemoryStore;
     pythonRun,
     workflowRunTool({ ...(options.mcp ? { mcp: options.mcp } : {}), ...(options.checkoutDir ? { checkoutDir: options.checkoutDir } : {}) }),
     webFetchTool({ network: options.config.network }),
+    webRequestTool({ web: options.config.web }),
     planWorkflowTool({
       config: options.config,
       model: plannerModel(options.config),

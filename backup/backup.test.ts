@@ -67,6 +67,10 @@ beforeAll(async () => {
   // An older org's MCP confirmations in the workspace: believed by nothing now, and left out of backups.
   writeFileSync(join(org, "mcp-trust.json"), '{"version":1,"servers":{}}\n');
   writeFileSync(join(org, "grow.lock"), '{"pid":1}\n');
+  // The secret scan's cache, bound to this machine's inodes; and the Telegram channel's offsets, which are state.
+  writeFileSync(join(org, "secret-scan.json"), "{}\n");
+  mkdirSync(join(org, "telegram"), { recursive: true, mode: 0o700 });
+  writeFileSync(join(org, "telegram", "state.json"), '{"offset":7}\n');
   writeFileSync(join(org, "worktrees", "left-out", "x"), "not backed up\n");
   followPromotion(repo.dir, { tag: "promote/20261126T000000Z", merge: main, passes: { echo: 3 } });
   const { store } = MemoryStore.open(repo.dir);
@@ -100,6 +104,8 @@ describe("org backup, verify and restore", () => {
     );
     expect(names.some((name) => name.includes("worktrees") || name.endsWith(".lock") || name.endsWith("-wal"))).toBe(false);
     expect(names).not.toContain("repo/.org/mcp-trust.json");
+    expect(names).not.toContain("repo/.org/secret-scan.json");
+    expect(names).toContain("repo/.org/telegram/state.json");
     expect(verified.refs).toBe(5);
     expect(Object.keys(verified.manifest.repo.refs).sort()).toEqual([
       "refs/heads/cand/20261123T101500Z",

@@ -1,5 +1,6 @@
 import { closeSync, constants, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
+import { REMEMBERED_LISTINGS_FILE } from "../workspace/remembered-listings.ts";
 
 // What of a `.org/` folder a backup holds: every regular file of org's state, walked without following a link, but
 // caches that are rebuilt (the registry), scratch and temporary folders, worktrees, the workspaces of a build's
@@ -8,8 +9,11 @@ import { join } from "node:path";
 
 /** Folders under `.org/` left out, as paths relative to it. */
 const LEFT_OUT_DIRS = new Set(["worktrees", "registry", "toolsmith", "scratch", "backups", "grow/instances", "supervisor/tmp"]);
-/** Files at the top of `.org/` left out: an older org's MCP confirmations (a backup carries the user's sealed ones in their place). */
-const LEFT_OUT_TOP_FILES = new Set(["mcp-trust.json"]);
+/**
+ * Files at the top of `.org/` left out: an older org's MCP confirmations (a backup carries the user's sealed ones in their
+ * place), and the secret scan's remembered listings, a cache bound to inodes a restore does not keep.
+ */
+const LEFT_OUT_TOP_FILES = new Set(["mcp-trust.json", REMEMBERED_LISTINGS_FILE]);
 /** Files left out wherever they are: locks, temporary and partial files, SQLite's -wal, -shm and -journal. */
 const LEFT_OUT_FILE = /(\.lock|\.tmp|\.partial|-wal|-shm|-journal|\.compacting|\.stale-\d+-\d+|\.damaged-[\w.-]+)$/;
 const SQLITE_NAME = /\.(sqlite3?|db)$/;

@@ -15,8 +15,7 @@ import { verifyBackup } from "../backup/verify-backup.ts";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { Sandbox } from "../sandbox/run-sandboxed.ts";
-import { ALL_CHECKS } from "../supervise/fix-executors.ts";
-import { novelCheck } from "../supervise/novel-errors.ts";
+import { SUPERVISE_CHECKS } from "../supervise/supervise-checks.ts";
 import type { Check, SuperviseContext } from "../supervise/supervise-check.ts";
 import { superviseRound } from "../supervise/supervise-round.ts";
 import { SupervisorState } from "../supervise/supervisor-state.ts";
@@ -56,7 +55,7 @@ const context: SuperviseContext = {
   say: () => {},
   signal: AbortSignal.timeout(3_600_000),
 };
-const checks: Check[] = [...ALL_CHECKS, novelCheck];
+const checks: Check[] = [...SUPERVISE_CHECKS];
 const floorChecks: Check[] = checks.map((check) => ({ name: check.name, run: async () => ({ state: "ok", detail: "nothing to see", findings: [] }) }));
 const time = async (run: () => Promise<unknown>) => {
   const started = performance.now();

@@ -1,5 +1,5 @@
 import { redact } from "../security/redact.ts";
-import type { ApprovalAnswer } from "../room/tool-approval.ts";
+import type { ApprovalAnswer, ApprovalScope } from "../room/tool-approval.ts";
 import type { TerminalText } from "./ansi.ts";
 import type { ConsoleRenderer } from "./console-renderer.ts";
 
@@ -29,7 +29,7 @@ export type ApprovalQuestion = {
  * Decides whether `persona` may run `call`; the room asks this for tools the config marks `ask`. `signal` aborts once
  * someone else (a subscriber of the room's stream) answered first: a question still waiting its turn is then not asked.
  */
-export type ApproveToolCall = (persona: string, call: PendingCall, context?: { signal: AbortSignal }) => Promise<ApprovalAnswer>;
+export type ApproveToolCall = (persona: string, call: PendingCall, context?: { signal: AbortSignal; always?: ApprovalScope }) => Promise<ApprovalAnswer>;
 
 export type ApprovalPromptOptions = {
   /**
@@ -65,7 +65,9 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
   let queue: Promise<unknown> = Promise.resolve();
   let interrupts = 0;
   return (persona, call, context) => {
-    const key = `${persona}\u0000${call.name}`;
+    // "always" allows that persona's tool, or what the question's scope names (web_request: one host).
+    const key = context?.always ? `\u0001${context.always.key}` : `${persona}\u0000${call.name}`;
+    const alwaysFor = context?.always?.label ?? call.name;
     if (options.assumeYes) {
       options.notify(`approved by --yes: ${persona} runs ${describeCall(call)}`);
       return Promise.resolve(true);
@@ -93,7 +95,7 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
         persona,
         call,
         text: `${persona} wants to run ${describeCall(call)}`,
-        prompt: `allow? [y]es / [n]o / [a]lways for ${call.name}${options.oneKey === false ? " (then Enter)" : ""}: `,
+        prompt: `allow? [y]es / [n]o / [a]lways for ${alwaysFor}${options.oneKey === false ? " (then Enter)" : ""}: `,
         keys: ["yes", "no", "always"],
         verdict: (answer) =>
           answer === undefined

@@ -4,6 +4,7 @@ const SUMMARIES = {
   demo: "watch a scripted session: three personas, sandboxed tools, direct mode, the toolsmith (no model needed)",
   serve: "the room over HTTP: SSE messages, jobs, the OpenAI chat API, tools, MCP, health and metrics",
   web: "the room in a browser: each persona's lane, approvals, changes, tools, candidates, growth, supervisor, memory",
+  telegram: "the room from a phone: a Telegram bot for the allowed chats, replies streamed, approvals as buttons",
   sandbox: "try the tool sandbox: run a command in it, or check that it works here",
   "scripted-server": "run a scripted OpenAI-compatible model server (for tests and the demo)",
   tool: "make, list, show, run and search generated tools (tool new --goal …)",

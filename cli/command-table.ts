@@ -31,4 +31,5 @@ export const commands: CommandEntry[] = [
   { ...nameAndSummary("backup"), load: async () => (await import("./backup-command.ts")).backupCommand },
   { ...nameAndSummary("restore"), load: async () => (await import("./restore-command.ts")).restoreCommand },
   { ...nameAndSummary("web"), load: async () => (await import("./web-command.ts")).webCommand },
+  { ...nameAndSummary("telegram"), load: async () => (await import("./telegram-command.ts")).telegramCommand },
 ];

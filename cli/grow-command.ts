@@ -5,7 +5,7 @@ import { isAbsolute, join, relative } from "node:path";
 import { instanceSettings } from "../config/environment.ts";
 import { formatDuration } from "../config/duration.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { sanitizeForTerminal, oneLine } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
@@ -234,7 +234,7 @@ async function proposals(args: string[]): Promise<number> {
       `${proposal.count}×`,
       String(proposal.sessions),
       proposal.lastSeen.slice(0, 19),
-      sanitizeOneLine(`${proposal.goal}${about}`, 120),
+      oneLine(`${proposal.goal}${about}`, 120),
     ]);
   }
   for (const line of alignColumns(rows)) console.log(line);

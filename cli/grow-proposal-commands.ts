@@ -2,7 +2,7 @@
 // (build it though no person's words asked for it; never build it). The word is kept under the grow lock.
 import { evidenceText, sourcesText } from "../grow/grow-report.ts";
 import type { Proposal } from "../grow/proposal.ts";
-import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { sanitizeForTerminal, oneLine } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { loadCommandConfig } from "./command-config.ts";
 import { UsageError, UserFacingError } from "./command.ts";
@@ -17,8 +17,7 @@ function oneId(positionals: string[], verb: string): string {
   return id;
 }
 
-const missing = (id: string, workspaceDir: string) =>
-  new UserFacingError(`no proposal ${sanitizeOneLine(id, 40)} in ${workspaceDir}; 'org grow proposals' lists them`);
+const missing = (id: string, workspaceDir: string) => new UserFacingError(`no proposal ${oneLine(id, 40)} in ${workspaceDir}; 'org grow proposals' lists them`);
 
 /** The lines of `org grow show`: every field a person may want, then each piece of evidence with whose words it is. */
 function showLines(proposal: Proposal, why: string): string[] {

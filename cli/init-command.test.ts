@@ -37,6 +37,7 @@ test("org init writes a commented org.config.json that org reads as written; it 
     memory_search: "allow",
     memory_save: "allow",
     web_fetch: "deny",
+    web_request: "deny",
   });
   expect(config.limits).toEqual(DEFAULT_LIMITS);
 

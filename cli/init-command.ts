@@ -29,6 +29,20 @@ Options:
 Example:
   org init --model qwen3:8b && org chat`;
 
+/** The config's `web` (web_request's hosts) and `telegram` (the bot's chats) blocks, as org init writes them. */
+const PHONE_AND_WEB = `  // Where web_request sends without asking (any other host asks you first; no secret is ever sent), and how often.
+  "web": {
+    "requestHosts": [],
+    "perMinute": 10
+  },
+
+  // 'org telegram': the chats your bot (TELEGRAM_BOT_TOKEN, from BotFather) serves, e.g. [123456789].
+  "telegram": {
+    "allowedChats": []
+  },
+
+`;
+
 /**
  * The text of a commented org.config.json whose personas use `model`, or, without one, no model of their own (the
  * environment's); it parses with org's config reader (comments included).
@@ -54,8 +68,9 @@ export function initConfigText(model: string | undefined): string {
       "color": "cyan",${modelLine}
       // Per-tool policy: "allow" runs it, "ask" asks you first (denied over HTTP), "deny" or a tool left out never runs.
       // Promoted generated tools are offered to agents as "ask" unless named here.
-      // memory_search and memory_save read and add to this workspace's memory; web_fetch also needs "network" below.
-      "tools": { "sh": "allow", "chat_mode": "allow", "workflow_run": "ask", "plan_workflow": "ask", "memory_search": "allow", "memory_save": "allow", "web_fetch": "deny" }
+      // memory_search and memory_save read and add to this workspace's memory; web_fetch also needs "network" below;
+      // web_request (POST, PUT, PATCH, DELETE to a web API) sends to the hosts of "web" at once and asks you for any other.
+      "tools": { "sh": "allow", "chat_mode": "allow", "workflow_run": "ask", "plan_workflow": "ask", "memory_search": "allow", "memory_save": "allow", "web_fetch": "deny", "web_request": "deny" }
     },
     {
       "name": "python",
@@ -98,7 +113,7 @@ export function initConfigText(model: string | undefined): string {
     "defaultDeny": true
   },
 
-  // 'org serve': the tools a request may run directly over HTTP (POST /v1/tools/NAME/run), and its limits.
+${PHONE_AND_WEB}  // 'org serve': the tools a request may run directly over HTTP (POST /v1/tools/NAME/run), and its limits.
   "serve": {
     // Not listed means "ask", and nobody can approve over HTTP: e.g. { "sh": "allow" } lets requests run sh.
     "tools": {},

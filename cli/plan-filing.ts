@@ -4,7 +4,7 @@ import { safeGoal, safeQuote } from "../grow/safe-goal.ts";
 import type { Workflow } from "../workflows/workflow-file.ts";
 import type { MissingStep } from "../planner/planned-workflow.ts";
 import { planSteps } from "../planner/plan-steps.ts";
-import type { MissingFiler } from "../planner/plan-and-run.ts";
+import type { MissingFiler } from "../planner/planner-ports.ts";
 
 /**
  * A plan's missing steps as grow needs, one each: the step's goal (made safe, as grow's goals are), and as evidence the

@@ -21,12 +21,6 @@ export function failureText(name: string, output: string): string {
   return text.startsWith(`${name} `) ? text.slice(name.length + 1) : text;
 }
 
-/** `text` on one line (whitespace runs become one space), cut at `max`. */
-export function oneLine(text: string, max = 120): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
 /** The `⚙` preview of a call: its JSON with indentation kept (newlines show as `\n`), cut at `max`. */
 export function callPreview(call: ToolCall, max = PREVIEW_WIDTH): string {
   const json = JSON.stringify(call.arguments) ?? "null";

@@ -1,6 +1,7 @@
 import type { RoomEvent } from "../room/room-event.ts";
 import type { Style } from "./ansi.ts";
-import { FAILURE_WIDTH, failureText, oneLine } from "./reply-lines.ts";
+import { FAILURE_WIDTH, failureText } from "./reply-lines.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 
 /** A line the console shows, before sanitizing and painting. */
 export type EventLine = { text: string; style?: Style };

@@ -3,28 +3,23 @@ import { loadCommandConfig } from "./command-config.ts";
 import { describeFailure } from "./report-failure.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { AUDIT_DIR, CHECKOUT_DIR } from "../config/workspace-paths.ts";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { instanceSettings, processEnvironment, serveEnvironment } from "../config/environment.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
-import { AuditLog } from "../security/audit-log.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { createServeHandler } from "../serve/serve-handler.ts";
-import { ServedTools } from "../serve/served-tools.ts";
-import { builtInTools } from "../assembly/room-tools.ts";
-import { mcpHubFor } from "../assembly/mcp-hub-for.ts";
+import type { ServedTools } from "../serve/served-tools.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import type { Sandbox, SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { orgVersion } from "../config/version.ts";
 import { bindServe, type RunningServe } from "../serve/start-serve.ts";
 import { type PageAssets, pageAssets } from "../web/page-assets.ts";
 import { webRoutes } from "../web/web-routes.ts";
-import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
-import { openMemoryForRoom } from "../memory/open-memory.ts";
-import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
+import { servedParts } from "./served-parts.ts";
+import { requireBotToken, runTelegram } from "./telegram-bot.ts";
 import { UsageError, UserFacingError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { prepareWorkspace } from "./workspace-dir.ts";
-import { orgInvocation } from "./org-invocation.ts";
 import { checkSandboxOffConsent } from "./sandbox-off-consent.ts";
 import { growProgressLine } from "./grow-lines.ts";
 import { Duration, formatDuration } from "../config/duration.ts";
@@ -46,6 +41,7 @@ export function parseServeOptions(args: string[], command: "serve" | "web" = "se
     workers: { type: "string" },
     "grow-every": { type: "string" },
     supervise: { type: "boolean" },
+    telegram: { type: "boolean" },
   });
   const port = Number(values.port ?? defaultPort);
   if (values.port !== undefined && (!/^\d+$/.test(values.port) || port > 65_535)) {
@@ -68,6 +64,7 @@ export function parseServeOptions(args: string[], command: "serve" | "web" = "se
   return {
     growEvery,
     supervise: values.supervise ?? false,
+    telegram: values.telegram ?? false,
     port,
     host: values.host ?? "127.0.0.1",
     config: values.config,
@@ -154,11 +151,26 @@ function startSupervising(serveOptions: ServeOptions, workspaceDir: string, sand
   })().catch((error) => say(`stopped: ${describeFailure(error)}`));
 }
 
-/** What serve runs beside its routes until it stops, in serve's sandbox: `--grow-every` and `--supervise`. */
-function startBeside(options: ServeOptions, workspaceDir: string, sandbox: Sandbox, stopping: AbortSignal): Promise<void> | undefined {
-  const running = [startGrowing(options, workspaceDir, sandbox, stopping), startSupervising(options, workspaceDir, sandbox, stopping)].filter(
-    (work) => work !== undefined,
+/**
+ * `--telegram`: the Telegram bot (org telegram) over serve's own sessions, so a chat's session is the web room's and
+ * the HTTP API's too. A token Telegram refuses, or another poller, stops the bot with a line in the log; serve goes on.
+ */
+function startTelegram(options: ServeOptions, served: Served, token: string | undefined, stopping: AbortSignal): Promise<void> | undefined {
+  if (!options.telegram || token === undefined) return undefined;
+  const { handler, audit, workspaceDir, config } = served;
+  return runTelegram({ workspaceDir, config, sessions: handler.sessions, audit, token, log, signal: stopping }).catch((error) =>
+    log(`telegram: stopped: ${describeFailure(error)}`),
   );
+}
+
+/** What serve runs beside its routes until it stops, in serve's sandbox: `--grow-every`, `--supervise` and `--telegram`. */
+function startBeside(options: ServeOptions, served: Served, token: string | undefined, stopping: AbortSignal): Promise<void> | undefined {
+  const { workspaceDir, sandbox } = served;
+  const running = [
+    startGrowing(options, workspaceDir, sandbox, stopping),
+    startSupervising(options, workspaceDir, sandbox, stopping),
+    startTelegram(options, served, token, stopping),
+  ].filter((work) => work !== undefined);
   return running.length === 0 ? undefined : Promise.all(running).then(() => undefined);
 }
 
@@ -173,41 +185,19 @@ type ServeSettings = ReturnType<typeof serveEnvironment>;
 async function assembleServed(options: ServeOptions, workspaceDir: string, config: OrgConfig, settings: ServeSettings, access: SandboxAccess, page: WebPage) {
   const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, jobTtlS, jobQueueMax, jobLogCompactBytes, profile, fsync } = settings;
   const { sandbox, sandboxPolicy } = access;
-  const memory = openMemoryForRoom(workspaceDir, log, config.secrets);
-  const embedder = embedderFromEnvironment();
-  // Over HTTP nobody can confirm a server that is new or changed: such a server stays off, with a line in the log.
-  const mcp = mcpHubFor({ config, workspaceDir, sandbox, sandboxPolicy, notify: log });
+  const parts = await servedParts(workspaceDir, config, access, log);
+  const { tools, mcp, memory } = parts;
   try {
-    if (mcp) {
-      mcp.subscribe((change) => change.type === "notice" && log(change.message));
-      // However serve ends, its servers' groups are killed as it exits (their lifeline would end them a moment later).
-      process.once("exit", () => mcp.closeNow());
-    }
-    // The room assembly's built-ins; ServedTools adds the promoted tools of the workspace and the checkout.
-    const tools = await ServedTools.open(
-      CHECKOUT_DIR,
-      builtInTools({ config, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}), ...(mcp ? { mcp } : {}) }),
-      workspaceDir,
-    );
     const handler = createServeHandler({
-      config,
-      workspaceDir,
-      tools,
+      ...parts.rooms,
       version: orgVersion(),
       ...(apiToken !== undefined ? { apiToken } : {}),
       ...(hmacSecret !== undefined ? { hmac: { secret: hmacSecret, ttlS: hmacTtlS } } : {}),
       jobs: { workers: options.workers, dedupTtlS, fsync, ttlS: jobTtlS, maxQueued: jobQueueMax, compactAboveBytes: jobLogCompactBytes },
       profile,
-      audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
-      toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR, settings: config.toolsmith, invocation: orgInvocation(), sandbox, sandboxPolicy }),
-      ...(embedder ? { embedder } : {}),
-      sandbox,
-      sandboxPolicy,
       // No token means loopback only (checked at start): then refuse what a browser page could send.
       loopbackOnly: apiToken === undefined && hmacSecret === undefined,
       logError: log,
-      ...(memory ? { memory } : {}),
-      ...(mcp ? { toolFeed: mcp } : {}),
       // The web room's page and views: the same page for org serve and org web, under the server's own auth.
       extraRoutes: ({ sessions, logError, reloadTools }) =>
         webRoutes({
@@ -223,8 +213,9 @@ async function assembleServed(options: ServeOptions, workspaceDir: string, confi
           ...(memory ? { memory } : {}),
         }),
     });
-    return { tools, handler, mcp, memory };
+    return { tools, handler, mcp, memory, audit: parts.rooms.audit, workspaceDir, config, sandbox };
   } catch (error) {
+    tools.stop();
     await mcp?.close();
     memory?.close();
     throw error;
@@ -232,8 +223,10 @@ async function assembleServed(options: ServeOptions, workspaceDir: string, confi
 }
 
 /** Waits for SIGTERM, Ctrl-C or the command's signal, then stops: no new requests, running turns get DRAIN_MS, then the rest. */
+type Served = Awaited<ReturnType<typeof assembleServed>>;
+
 async function serveUntilStopped(
-  served: Awaited<ReturnType<typeof assembleServed>>,
+  served: Served,
   server: RunningServe,
   growing: (stopping: AbortSignal) => Promise<void> | undefined,
   signal: AbortSignal,
@@ -302,12 +295,14 @@ export async function runServe(args: string[], signal: AbortSignal, flavor: Serv
       "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.",
     );
   }
+  // --telegram without a token is said before anything starts.
+  const telegramToken = options.telegram ? requireBotToken() : undefined;
   // One sandbox for the server: its rooms, tools, toolsmith, MCP servers, grow runs and supervisor share its bound and pool.
   const access = sandboxAccessFrom({ config });
   // The port first: a port in use is said before any MCP server, memory or tool is started, so nothing is left running.
   const server = bindServe({ host: options.host, port: options.port, authRequired: apiToken !== undefined || hmacSecret !== undefined });
   const page = webPage();
-  let served: Awaited<ReturnType<typeof assembleServed>>;
+  let served: Served;
   try {
     served = await assembleServed(options, workspaceDir, config, settings, access, page);
     // org web bundles its page before it says where to open it: the first load does not wait for the build.
@@ -324,5 +319,5 @@ export async function runServe(args: string[], signal: AbortSignal, flavor: Serv
   });
   for (const problem of tools.problems) log(`not offered: tools/generated/${problem.name}: ${problem.problem}`);
   console.log(flavor.announce({ url: server.url, token: apiToken, hmac: hmacSecret !== undefined, tools, options, profile }));
-  return serveUntilStopped(served, server, (stopping) => startBeside(options, workspaceDir, access.sandbox, stopping), signal);
+  return serveUntilStopped(served, server, (stopping) => startBeside(options, served, telegramToken, stopping), signal);
 }

@@ -2,7 +2,7 @@ import type { Command } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { runServe } from "./run-serve.ts";
 
-const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--grow-every DURATION] [--supervise] [--unsafe-no-sandbox]
+const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--grow-every DURATION] [--supervise] [--telegram] [--unsafe-no-sandbox]
 
 The room and its tools over HTTP: the same room as 'chat', each session's events as server-sent events.
 
@@ -19,6 +19,8 @@ Options:
                      serve takes each promotion or rollback itself (see org grow --help). Each run's summary is logged.
   --supervise        run org supervise inside serve: a round of checks now and every supervise.every, for the
                      workspace and the checkout serve runs from (see org supervise --help); what it does is logged.
+  --telegram         run the Telegram bot inside serve (see org telegram --help): the chats of telegram.allowedChats,
+                     each a session of this server's, so the web room and the HTTP API see it too. Needs TELEGRAM_BOT_TOKEN.
 
 Routes:
   GET  /health                 { ok, profile, version, commit, branch, tools, uptimeS } (no token needed)

@@ -17,7 +17,8 @@ test("tool list and tool show print a model's description on its own line: no fa
   const listed = await org(["tool", "list", "--repo", repo.dir]);
   expect(listed.exitCode).toBe(0);
   expect(listed.stdout.trim().split("\n")).toHaveLength(1);
-  expect(listed.stdout).toContain("Counts words. fake_tool   promoted");
+  // Its white space folded, the description cannot draw a row of its own in the table's columns.
+  expect(listed.stdout).toContain("promoted                        Counts words. fake_tool promoted Runs anything as root");
   expect(listed.stdout).toContain("\\u202eevil\\u202c");
   expect(/[\u2028\u202a-\u202e]/.test(listed.stdout)).toBe(false);
 

@@ -6,7 +6,7 @@ import { GENERATED_TOOLS_DIR, generatedToolPath, TOOL_NAME_PATTERN } from "../co
 import { isMainOrCandidate } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { shellWord } from "../security/shell-word.ts";
-import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { sanitizeForTerminal, oneLine } from "../security/terminal-sanitizer.ts";
 import type { CycleOutcome } from "../cycle/promote-candidate.ts";
 import type { ToolsmithEvent, ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
 import type { CatalogEntry } from "../generated-tools/catalog-entry.ts";
@@ -283,11 +283,13 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
     console.log('no generated tools yet; make one with: org tool new --goal "…"');
     return 0;
   }
-  const width = Math.max(...entries.map((entry) => entry.name.length));
-  for (const entry of entries) {
+  // Each column made one line before it is padded, so the padding stays.
+  const names = entries.map((entry) => oneLine(entry.name));
+  const width = Math.max(...names.map((name) => name.length));
+  for (const [index, entry] of entries.entries()) {
     const where = entry.status === "candidate" ? `candidate ${entry.branch}` : entry.status;
     const about = entry.status === "broken" ? entry.problem : entry.metadata.spec.description;
-    console.log(sanitizeOneLine(`${entry.name.padEnd(width)}  ${where.padEnd(30)}  ${about}`));
+    console.log(`${(names[index] ?? "").padEnd(width)}  ${oneLine(where).padEnd(30)}  ${oneLine(about)}`);
   }
   return 0;
 }
@@ -327,7 +329,7 @@ async function loadTool(git: RepoGit, name: string, ref: string | undefined, sig
 function describeTool(tool: { code: string; metadata: ToolMetadata }): string {
   const { spec, validation, provenance } = tool.metadata;
   return [
-    `${spec.name}: ${sanitizeOneLine(spec.description)}`,
+    `${spec.name}: ${oneLine(spec.description)}`,
     `input:  ${JSON.stringify(spec.input_schema)}`,
     `output: ${JSON.stringify(spec.output_schema)}`,
     `examples: ${spec.examples.map((example) => `${JSON.stringify(example.input)} → ${JSON.stringify(example.output)}`).join("; ")}`,

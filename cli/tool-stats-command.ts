@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { generatedToolFolders } from "../config/tool-names.ts";
 import { TOOL_NAME_PATTERN, USAGE_DIR } from "../config/workspace-paths.ts";
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import type { ToolStats } from "../usage/tool-stats.ts";
 import { UsageError, UserFacingError } from "./command.ts";
@@ -22,7 +22,7 @@ const percent = (rate: number | undefined) => (rate === undefined ? "-" : `${(ra
 /** The table `org tool stats` prints: one line per tool, then its failures by reason; names are hostile-safe. */
 export function formatToolStats(stats: readonly ToolStats[]): string {
   if (stats.length === 0) return "no generated tool calls recorded yet";
-  const names = stats.map((entry) => sanitizeOneLine(entry.tool).slice(0, 48));
+  const names = stats.map((entry) => oneLine(entry.tool).slice(0, 48));
   const width = Math.max(4, ...names.map((name) => name.length));
   const lines = [
     `${"tool".padEnd(width)}  ${"calls".padStart(6)}  ${"ok".padStart(6)}  ${"failed".padStart(6)}  ${"input".padStart(6)}  cancelled  success    trust    p50 ms  p95 ms  last call`,

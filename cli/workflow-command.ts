@@ -214,18 +214,13 @@ async function checkAndRun(
 
 /** `workflow run --plan ID`: a kept plan, run as `workflow run` runs a file. */
 async function runKeptPlan(id: string, inputs: unknown, workspaceDir: string, json: boolean, signal: AbortSignal): Promise<number> {
-  const [{ PLAN_ID_PATTERN, readPlanRecord }, { runPlan }] = await Promise.all([import("../planner/plan-store.ts"), import("../planner/plan-and-run.ts")]);
+  const [{ PLAN_ID_PATTERN, readPlanRecord }, { planRunner }] = await Promise.all([import("../planner/plan-store.ts"), import("../planner/planner-ports.ts")]);
   if (!PLAN_ID_PATTERN.test(id))
     throw new UsageError(`--plan takes a plan's id (such as 20261126T101500Z-k3x9, which workflow plan prints), not '${id}'`, "workflow");
   const record = readPlanRecord(workspaceDir, id);
   const config = loadCommandConfig(undefined, workspaceDir);
-  const { output } = await runPlan(record, {
-    workspaceDir,
-    repoDir: record.repoDir,
-    config,
-    ...sandboxAccessFrom({ config }),
-    refs: record.refs,
-    inputs,
+  const runner = await planRunner({ workspaceDir, repoDir: record.repoDir, config, ...sandboxAccessFrom({ config }), refs: record.refs }, signal);
+  const { output } = await runner.run(record, inputs, {
     signal,
     ...(json ? {} : { onStep: (event: StepEvent) => process.stderr.write(`${stepLine(event)}\n`) }),
   });

@@ -19,7 +19,8 @@ import { UsageError, UserFacingError } from "./command.ts";
 import { orgInvocation } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { parseInputs, stepLine } from "./workflow-lines.ts";
-import type { PlanResult, PlanSetup } from "../planner/plan-and-run.ts";
+import type { PlanGoal, PlanResult } from "../planner/plan-and-run.ts";
+import type { PlanPlace } from "../planner/planner-ports.ts";
 import type { PlanRound } from "../planner/plan-workflow.ts";
 import { planSteps } from "../planner/plan-steps.ts";
 import { fileMissing } from "./plan-filing.ts";
@@ -137,28 +138,24 @@ export async function workflowPlan(args: string[], signal: AbortSignal): Promise
   const config = loadCommandConfig(undefined, asked.workspaceDir);
   const model = plannerModel(config, asked.model);
   const embedder = embedderFromEnvironment();
-  const { planFromGoal } = await import("../planner/plan-and-run.ts");
-  const setup: PlanSetup = {
+  const [{ planFromGoal }, { plannerPorts }] = await Promise.all([import("../planner/plan-and-run.ts"), import("../planner/planner-ports.ts")]);
+  const place: PlanPlace = { workspaceDir: asked.workspaceDir, repoDir: asked.repoDir, config, ...sandboxAccessFrom({ config }), refs: asked.refs };
+  const goal: PlanGoal = {
     goal: asked.goal,
     ...(asked.inputs !== undefined ? { inputs: asked.inputs } : {}),
-    workspaceDir: asked.workspaceDir,
-    repoDir: asked.repoDir,
-    config,
-    ...sandboxAccessFrom({ config }),
-    refs: asked.refs,
-    model,
-    ...(embedder ? { embedder } : {}),
     run: asked.run,
-    fileMissing,
     signal,
     ...(asked.json ? {} : { onRound: showRound, onStep: (event: StepEvent) => say(stepLine(event)) }),
   };
+  // The planner's ports over the candidates `refs` (--ref, and what --build made).
+  const planOver = async (refs: readonly string[]) =>
+    planFromGoal(await plannerPorts({ ...place, refs, model, ...(embedder ? { embedder } : {}), fileMissing }, signal), goal);
   let result: PlanResult;
   try {
-    result = await planFromGoal(setup);
+    result = await planOver(place.refs);
     if (result.outcome.kind === "missing" && asked.build) {
       const { buildMissing } = await import("./workflow-plan-build.ts");
-      result = await buildMissing(result, setup, { json: asked.json, say });
+      result = await buildMissing(result, place, planOver, { json: asked.json, say, signal });
     }
   } catch (error) {
     const failure = planFailure(error, model);
@@ -167,7 +164,7 @@ export async function workflowPlan(args: string[], signal: AbortSignal): Promise
     throw failure;
   }
   for (const note of result.notes) if (!asked.json) say(`note: ${note}`);
-  const code = await report(result, asked, setup);
+  const code = await report(result, asked, { ...place, signal });
   return code;
 }
 
@@ -182,12 +179,12 @@ function planFailure(error: unknown, model: LanguageModel): unknown {
 }
 
 /** What the result says, on stdout (the plan, its output, or one JSON line) and the exit code. */
-async function report(result: PlanResult, asked: PlanArgs, setup: PlanSetup): Promise<number> {
+async function report(result: PlanResult, asked: PlanArgs, place: PlanPlace & { signal: AbortSignal }): Promise<number> {
   const { outcome, record, ran } = result;
   if (outcome.kind === "planned" && record) {
     const saved =
       asked.save !== undefined && ran
-        ? await (await import("./workflow-plan-save.ts")).savePlan(record, ran.output, asked.save, setup, [...setup.refs, ...(result.built ?? [])])
+        ? await (await import("./workflow-plan-save.ts")).savePlan(record, ran.output, asked.save, place, [...place.refs, ...(result.built ?? [])])
         : undefined;
     if (asked.json) {
       const steps = ran?.steps.map((step) => ({

@@ -3,9 +3,10 @@ import { readToolFileAt } from "../generated-tools/tool-catalog.ts";
 import { toolsChanged } from "../git/tool-tree.ts";
 import { workflowGraphOf } from "../workflows/load-workflow.ts";
 import { workflowsFolder } from "../workflows/workflow-files.ts";
-import { landCandidate, oneLine } from "../git/candidate-branch.ts";
+import { landCandidate } from "../git/candidate-branch.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import type { PlanSetup } from "../planner/plan-and-run.ts";
+import type { PlanPlace } from "../planner/planner-ports.ts";
 import type { PlanRecord } from "../planner/plan-store.ts";
 import { redactValue } from "../security/redact.ts";
 import { type Workflow, WorkflowError } from "../workflows/workflow-file.ts";
@@ -26,7 +27,7 @@ export async function savePlan(
   record: PlanRecord,
   output: unknown,
   name: string,
-  setup: Pick<PlanSetup, "repoDir" | "workspaceDir" | "config" | "signal">,
+  setup: Pick<PlanPlace, "repoDir" | "workspaceDir" | "config"> & { signal: AbortSignal },
   built: readonly string[] = [],
 ): Promise<SavedPlan> {
   refuseSelfNesting(record, name, setup.workspaceDir);

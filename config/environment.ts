@@ -209,29 +209,9 @@ export function environmentVariable(name: string, env: NodeJS.ProcessEnv = proce
   return env[name]?.trim() || undefined;
 }
 
-const secretNames = new Map<string, boolean>();
-
-function isSecretName(name: string): boolean {
-  let secret = secretNames.get(name);
-  if (secret === undefined) {
-    secret = namesSecretVariable(name);
-    if (secretNames.size > 4096) secretNames.clear();
-    secretNames.set(name, secret);
-  }
-  return secret;
-}
-
-// The redactor asks for the environment's secrets on every call: a URL is parsed once per value.
-const parsedCredentials = new Map<string, string[]>();
-
+/** The credentials in a server URL's userinfo, when it has any. */
 function credentialsOf(value: string): string[] {
-  let found = parsedCredentials.get(value);
-  if (found === undefined) {
-    found = value.includes("@") ? urlCredentials(serverUrlOf(value)) : [];
-    if (parsedCredentials.size > 16) parsedCredentials.clear();
-    parsedCredentials.set(value, found);
-  }
-  return found;
+  return value.includes("@") ? urlCredentials(serverUrlOf(value)) : [];
 }
 
 // Server URLs whose userinfo (`http://user:token@host`) is a credential wherever else it turns up.
@@ -242,11 +222,10 @@ const SERVER_URL_VARIABLES = ["OLLAMA_BASE", "ORG_EMBED_BASE"] as const;
  * password (or lone token) of OLLAMA_BASE's and ORG_EMBED_BASE's userinfo.
  */
 export function secretEnvironmentValues(env: NodeJS.ProcessEnv = process.env): string[] {
-  // The redactor calls this for every string it sees: only the secret-looking names' values are read (taking every
-  // value of process.env, as Object.entries does, cost most of a streamed reply's CPU), and a name is tested once.
+  // Only the secret-looking names' values are read: taking every value of process.env, as Object.entries does, is slow.
   const named: string[] = [];
   for (const name of Object.keys(env)) {
-    if (!isSecretName(name)) continue;
+    if (!namesSecretVariable(name)) continue;
     const value = env[name];
     if (value !== undefined) named.push(value);
   }
@@ -304,4 +283,9 @@ export function patchEnvironment(env: NodeJS.ProcessEnv = process.env) {
     server: env.LLM_BASE_URL?.trim() ? serverUrlOf(env.LLM_BASE_URL.trim()) : undefined,
     apiKey: env.LLM_API_KEY?.trim() || undefined,
   };
+}
+
+/** `TELEGRAM_BOT_TOKEN`: the bot `org telegram` and the supervisor's Telegram messages speak as; undefined when unset or blank. */
+export function telegramBotToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.TELEGRAM_BOT_TOKEN?.trim() || undefined;
 }

@@ -4,6 +4,7 @@ import type { OrgConfigFile, PersonaKind } from "./org-config.ts";
 import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
 import { DEFAULT_AUTO_FIX } from "./supervise-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
+import { TELEGRAM_API_BASE } from "./telegram-settings.ts";
 import type { ToolPolicy } from "./tool-policy.ts";
 import { valueDigest } from "./trust-store.ts";
 
@@ -16,6 +17,8 @@ import { valueDigest } from "./trust-store.ts";
 // - a tool policy set to "allow" where the default asks or denies (a persona's tools, serve's, an MCP server's);
 // - `sandbox.workspace: "write"`, `sandbox.workspaceWrite: "allow"`, `sandbox.secretPaths` without every default;
 // - `network.allowedHosts` (web_fetch reaches them) and `network.defaultDeny: false`;
+// - `web.requestHosts` (web_request sends there unasked), `telegram.apiBase` (the bot's token goes there) and
+//   `telegram.allowedChats` (those chats drive the room);
 // - `supervise.webhook` (incidents sent there), `supervise.autoFix` beyond the default fixes;
 // - `grow.autoPromote`, `grow.confirmSessions` below its default; `backup.dir` (the backups go there).
 // The MCP servers of `mcpServers` are confirmed by their launch (`mcp-client/mcp-trust.ts`), the same way.
@@ -202,6 +205,7 @@ function outwardSettings(file: OrgConfigFile): Guarded[] {
         if (entry.network) entry.network.defaultDeny = true;
       }),
     );
+  found.push(...phoneSettings(file));
   const webhook = file.supervise?.webhook;
   if (webhook !== undefined)
     found.push(
@@ -230,6 +234,55 @@ function outwardSettings(file: OrgConfigFile): Guarded[] {
         },
       ),
     );
+  return found;
+}
+
+/** web_request's hosts and the Telegram bot's server and chats: what is sent out of the machine, and who may drive the room. */
+function phoneSettings(file: OrgConfigFile): Guarded[] {
+  const found: Guarded[] = [];
+  const requestHosts = file.web?.requestHosts ?? [];
+  if (requestHosts.length > 0) {
+    const value = [...new Set(requestHosts.map((host) => host.toLowerCase()))].sort();
+    found.push(
+      guarded(
+        "web.requestHosts",
+        value,
+        list(value),
+        "web_request sends to these hosts without asking you; until you confirm it, it asks for every host",
+        (entry) => {
+          if (entry.web) entry.web.requestHosts = [];
+        },
+      ),
+    );
+  }
+  const apiBase = file.telegram?.apiBase;
+  if (apiBase !== undefined && urlOrigin(apiBase) !== urlOrigin(TELEGRAM_API_BASE))
+    found.push(
+      guarded(
+        "telegram.apiBase",
+        apiBase,
+        displayUrl(apiBase),
+        `the bot's token and every message of its chats go to this server; until you confirm it, org telegram uses Telegram's own (${TELEGRAM_API_BASE})`,
+        (entry) => {
+          if (entry.telegram) entry.telegram.apiBase = TELEGRAM_API_BASE;
+        },
+      ),
+    );
+  const chats = file.telegram?.allowedChats ?? [];
+  if (chats.length > 0) {
+    const value = [...new Set(chats)].sort();
+    found.push(
+      guarded(
+        "telegram.allowedChats",
+        value,
+        list(value),
+        "these chats drive the room through your bot (messages, tools, approvals) and get the supervisor's news; until you confirm it, the bot serves no chat",
+        (entry) => {
+          if (entry.telegram) entry.telegram.allowedChats = [];
+        },
+      ),
+    );
+  }
   return found;
 }
 

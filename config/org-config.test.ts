@@ -190,7 +190,7 @@ describe("loadOrgConfig", () => {
         }
         expect(caught).toBeInstanceOf(OrgConfigError);
         expect((caught as Error).message).toContain(
-          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "plan_workflow", "memory_search", "memory_save", "web_fetch", "workspace_write", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
+          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "plan_workflow", "memory_search", "memory_save", "web_fetch", "web_request", "workspace_write", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
         );
       }
     } finally {
@@ -209,6 +209,7 @@ describe("loadOrgConfig", () => {
       "memory_search",
       "memory_save",
       "web_fetch",
+      "web_request",
     ]);
   });
 
@@ -370,5 +371,37 @@ describe("network (web_fetch)", () => {
   test("a host pattern that is not one names the key", () => {
     const error = configError(JSON.stringify({ network: { allowedHosts: ["http://example.com/"] } }));
     expect(error.key).toBe("network.allowedHosts[0]");
+  });
+});
+
+describe("web (web_request) and telegram", () => {
+  test("defaults: no request host, 10 a minute, 64 KiB out, 1 MiB in; Telegram's own API, no chat; supervise.telegram off", () => {
+    withConfig(undefined, (path) => {
+      const config = loadOrgConfig(path, env);
+      expect(config.web).toEqual({ requestHosts: [], perMinute: 10, timeoutS: 20, maxRequestBytes: 64 * 1024, maxResponseBytes: 1024 * 1024 });
+      expect(config.telegram).toEqual({ apiBase: "https://api.telegram.org", allowedChats: [], pollTimeoutS: 25 });
+      expect(config.supervise.telegram).toBe(false);
+      for (const persona of config.personas) expect(persona.tools.web_request).toBeUndefined();
+    });
+  });
+
+  test("request hosts in lowercase; chat ids as numbers or strings, kept as strings", () => {
+    const text = JSON.stringify({
+      personas: [{ name: "agent", kind: "agent", tools: { web_request: "allow" } }],
+      web: { requestHosts: ["API.GitHub.com"] },
+      telegram: { allowedChats: [123456789, "-1001234567890"] },
+      supervise: { telegram: true },
+    });
+    withConfig(text, (path) => {
+      const config = loadOrgConfig(path, env);
+      expect(config.web.requestHosts).toEqual(["api.github.com"]);
+      expect(config.telegram.allowedChats).toEqual(["123456789", "-1001234567890"]);
+      expect(config.supervise.telegram).toBe(true);
+    });
+  });
+
+  test("a chat id that is not one, and an unknown key, name the key", () => {
+    expect(configError(JSON.stringify({ telegram: { allowedChats: ["@mychannel"] } })).key).toBe("telegram.allowedChats[0]");
+    expect(configError(JSON.stringify({ web: { requestHost: ["x.com"] } })).message).toContain("known keys: requestHosts");
   });
 });

@@ -17,6 +17,8 @@ import { BackupSettings, SuperviseSettings } from "./supervise-settings.ts";
 import { WorkflowSettings } from "./workflow-settings.ts";
 import { ToolPolicy } from "./tool-policy.ts";
 import { WORKSPACE_VIEWS } from "./workspace-views.ts";
+import { HostPattern, WebSettings } from "./web-settings.ts";
+import { TelegramSettings } from "./telegram-settings.ts";
 import {
   DEFAULT_MCP,
   McpServerEntry,
@@ -125,10 +127,7 @@ export type ServeSettings = Required<z.infer<typeof ServeEntry>>;
 /** What `web_fetch` may reach: host names (`*.example.com` for its subdomains, `*` for any public host). */
 export const NetworkEntry = z.strictObject({
   /** Hosts web_fetch may fetch from; only public addresses are ever reached, whatever is listed. */
-  allowedHosts: z
-    .array(z.string().regex(/^(\*|(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*)$/i, "a host name, '*.' and a domain, or '*'"))
-    .max(1_000)
-    .optional(),
+  allowedHosts: z.array(HostPattern).max(1_000).optional(),
   /** Refuse hosts not in allowedHosts (true unless set; always true under ORG_PROFILE=prod). */
   defaultDeny: z.boolean().optional(),
   /** Seconds one fetch may take in all, redirects included. */
@@ -182,6 +181,10 @@ export const OrgConfigFile = z.strictObject({
   serve: ServeEntry.optional(),
   /** What web_fetch may reach, and its limits. */
   network: NetworkEntry.optional(),
+  /** Where web_request may send without asking, and its limits. */
+  web: WebSettings.optional(),
+  /** `org telegram`: the Bot API's base URL and the chats the bot serves. */
+  telegram: TelegramSettings.optional(),
   /** The toolsmith's thresholds and rounds; a key left out keeps its default. */
   toolsmith: ToolsmithSettings.optional(),
   /** `org grow`: windows a promoted tool is judged over, its failure bound, when an unused one is proposed for removal. */
@@ -215,6 +218,8 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   limits: OrgLimits;
   serve: ServeSettings;
   network: NetworkSettings;
+  web: WebSettings;
+  telegram: TelegramSettings;
   toolsmith: ToolsmithSettings;
   grow: GrowSettings;
   supervise: SuperviseSettings;
@@ -303,6 +308,8 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   if (first === "servers" && path.length === 2) return Object.keys(ServerEntry.shape);
   if (first === "serve" && path.length === 1) return Object.keys(ServeEntry.shape);
   if (first === "network" && path.length === 1) return Object.keys(NetworkEntry.shape);
+  if (first === "web" && path.length === 1) return Object.keys(WebSettings.shape);
+  if (first === "telegram" && path.length === 1) return Object.keys(TelegramSettings.shape);
   if (first === "toolsmith" && path.length === 1) return Object.keys(ToolsmithSettings.shape);
   if (first === "grow" && path.length === 1) return Object.keys(GrowSettings.shape);
   if (first === "supervise" && path.length === 1) return Object.keys(SuperviseSettings.shape);
@@ -505,6 +512,8 @@ function resolveOrgConfig(
       // ORG_PROFILE=prod: only the hosts listed, whatever the file says.
       defaultDeny: settings.profile === "prod" ? true : (file.network?.defaultDeny ?? true),
     },
+    web: { ...(file.web ?? WebSettings.parse({})), requestHosts: (file.web?.requestHosts ?? []).map((host) => host.toLowerCase()) },
+    telegram: file.telegram ?? TelegramSettings.parse({}),
     toolsmith: file.toolsmith ?? ToolsmithSettings.parse({}),
     grow: file.grow ?? GrowSettings.parse({}),
     supervise: file.supervise ?? SuperviseSettings.parse({}),

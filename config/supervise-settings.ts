@@ -51,7 +51,9 @@ export const SuperviseSettings = z.strictObject({
   webhook: z.url({ protocol: /^https?$/ }).optional(),
   /** The environment variable holding the secret of the HMAC-SHA256 signature header the webhook's POSTs carry. */
   webhookSecret: z.string().regex(ENV_NAME, "an environment variable name: letters, digits and '_'").optional(),
-  /** At most one webhook message per incident within this many minutes (0: every message). */
+  /** Send each incident and recovery to the chats of `telegram.allowedChats` too, through the bot TELEGRAM_BOT_TOKEN names. */
+  telegram: z.boolean().default(false),
+  /** At most one webhook (or Telegram) message per incident within this many minutes (0: every message). */
   quietMinutes: z.number().min(0).max(10_080).default(60),
   /** How often an error that matches no known pattern must repeat within `window` to be an incident. */
   incidentRepeats: z.int().min(1).max(10_000).default(3),

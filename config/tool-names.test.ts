@@ -12,6 +12,8 @@ import { PHASE_TOOL_DESCRIPTIONS } from "../toolsmith/phase-prompts.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
+import { webRequestTool } from "../tools/web-request.ts";
+import { WebSettings } from "./web-settings.ts";
 import { webFetchTool } from "../tools/web-fetch.ts";
 import { workflowRun } from "../workflows/workflow-run-tool.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
@@ -43,6 +45,7 @@ describe("the one reserved-name list", () => {
           pythonRun,
           workflowRun,
           webFetchTool({ network: DEFAULT_NETWORK }),
+          webRequestTool({ web: WebSettings.parse({}) }),
           memorySearchTool(store),
           memorySaveTool(store),
           chatModeTool({ mode: "group", personas: ["agent"], setMode: () => {} }),

@@ -6,7 +6,17 @@ import { CHECKOUT_DIR, GENERATED_TOOLS_DIR, linkOnTheWay, TOOL_NAME_PATTERN } fr
 export { GENERATED_TOOLS_DIR };
 
 /** The tools org has built in; a persona's `tools` may name these and promoted generated tools. */
-export const BUILTIN_TOOL_NAMES = ["sh", "python_run", "chat_mode", "workflow_run", "plan_workflow", "memory_search", "memory_save", "web_fetch"] as const;
+export const BUILTIN_TOOL_NAMES = [
+  "sh",
+  "python_run",
+  "chat_mode",
+  "workflow_run",
+  "plan_workflow",
+  "memory_search",
+  "memory_save",
+  "web_fetch",
+  "web_request",
+] as const;
 
 /**
  * Policies a persona's `tools` may set that are not tools a model calls: `workspace_write` decides the changes its

@@ -3,6 +3,7 @@ import { realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
 import { ensureUserOrgDir, readUserFile, userTrustKey, writeUserFile } from "./user-org-dir.ts";
+import { canonicalJson } from "./canonical-json.ts";
 
 // The person's confirmations, kept in their own org folder (`user-org-dir.ts`), one file per workspace
 // (`trust/<sha256 of its real path>.json`), never in the workspace. Each record is sealed with the user's key
@@ -31,18 +32,6 @@ const StoreFile = z.object({
   mcp: z.record(z.string().max(200), SealedRecord).default({}),
 });
 type StoreFile = z.infer<typeof StoreFile>;
-
-/** JSON with every object's keys in order, so one value always has one text (and one seal, one digest). */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
-}
 
 /** The sha256 of a value's canonical JSON. */
 export function valueDigest(value: unknown): string {

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { errorCode } from "../concurrency/error-code.ts";
 import { EnvironmentError } from "./environment.ts";
+import { createFile, replaceFile } from "../concurrency/durable-file.ts";
 
 // The person's own org folder: what org keeps of the person rather than of a workspace (which a clone, an archive, a
 // backup or a model may have written). The confirmations of `org config trust` and `org mcp trust` live here, and the
@@ -29,7 +29,7 @@ export class UserOrgDirError extends Error {
   readonly userFacing = true;
 }
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 const uid = () => process.getuid?.() ?? 0;
 /** The largest file org reads from the folder; its own are a fraction of it. */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -80,22 +80,9 @@ export function readUserFile(path: string, dir: string): string | undefined {
   }
 }
 
-/** Writes `text` to `path` in the user's org folder as a whole: a new 0600 file, fsynced, renamed over the old one. */
+/** Writes `text` to `path` in the user's org folder as a whole: a new 0600 file, fsynced, renamed over the old one (`replaceFile`). */
 export function writeUserFile(path: string, text: string): void {
-  const partial = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  const fd = openSync(partial, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-  try {
-    fchmodSync(fd, 0o600);
-    const bytes = Buffer.from(text);
-    for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written);
-    fsyncSync(fd);
-  } catch (error) {
-    closeSync(fd);
-    rmSync(partial, { force: true });
-    throw error;
-  }
-  closeSync(fd);
-  renameSync(partial, path);
+  replaceFile(path, text, { durable: true });
 }
 
 /** The key file: 32 random bytes, hex, made once per user. */
@@ -120,18 +107,8 @@ export function userTrustKey(dir: string | undefined, create: boolean): Buffer |
   if (existing !== undefined) return KEY_TEXT.test(existing) ? Buffer.from(existing.trim(), "hex") : undefined;
   if (!create) return undefined;
   ensureUserOrgDir(dir);
-  try {
-    const fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, `${randomBytes(32).toString("hex")}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch (error) {
-    // Another org made it meanwhile: that one is the key.
-    if (errorCode(error) !== "EEXIST") throw error;
-  }
+  // Written whole and linked into place (another org never reads half a key); one made meanwhile is the key.
+  createFile([path], `${randomBytes(32).toString("hex")}\n`, { durable: true });
   const made = readUserFile(path, dir);
   if (made === undefined || !KEY_TEXT.test(made))
     throw new UserOrgDirError(`${path} is not a key org made (a plain 0600 file of yours holding 64 hex digits): remove it, and org makes a new one`);

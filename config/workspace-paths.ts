@@ -31,6 +31,8 @@ export const USAGE_DIR = join(ORG_DIR, "usage");
 export const GROW_DIR = join(ORG_DIR, "grow");
 /** Workflows `org workflow plan` planned, one JSON file each: `.org/plans/<id>.json`. */
 export const PLANS_DIR = join(ORG_DIR, "plans");
+/** `org telegram`'s state: the update offset, each chat's session, what was taken and not finished: `.org/telegram`. */
+export const TELEGRAM_DIR = join(ORG_DIR, "telegram");
 /** Git worktrees org makes: `.org/worktrees`. */
 export const WORKTREES_DIR = join(ORG_DIR, "worktrees");
 

@@ -73,13 +73,29 @@ describe("lintFigures counts what it says", () => {
   );
   put("part/first.ts", `import { x } from "./x.ts";\n${shared}\n`);
   put("other/second.ts", `// a comment\n${shared.replaceAll(" ", "   ")}\n`);
-  put("part/casts.test.ts", "const t = u as string;\n");
+  put("part/casts.test.ts", `const t = u as string;\nconst long = "${"x".repeat(200)}";\n`);
+  put("cli/reads-refs.ts", 'import { RepoGit } from "../git/repo-git.ts";\nexport const git = (dir: string) => new RepoGit(dir);\n');
+  put("cli/lazy.ts", 'export const load = () => import("../git/ref-names.ts");\n');
+  put("cli/clean.ts", 'import { x } from "../room/room.ts";\nexport const y = x;\n');
+  put("part/state.ts", `let cached: string | undefined;\nexport const read = () => (cached ??= "${"y".repeat(160)}");\n`);
   put("testing/helper.ts", "const t = u as string;\n");
   put("tools/generated/made/tool.ts", "const t = u as string;\n");
 
+  test("module-level state, cli/ files importing git/, lines over the width outside tests and in tests", () => {
+    const figures = lintFigures(tree);
+    // The shared run's `let c` stands at the top level of both files that hold it.
+    expect(figures.moduleState).toEqual([
+      "other/second.ts:5: module-level let c",
+      "part/first.ts:5: module-level let c",
+      "part/state.ts:1: module-level let cached",
+    ]);
+    expect(figures.cliGitImports).toEqual(["cli/lazy.ts", "cli/reads-refs.ts"]);
+    expect(figures.longLines).toEqual({ outsideTests: ["part/state.ts:2"], inTests: 1 });
+  });
+
   test("casts, indexed and lookup casts, biome-ignores: tests, test helpers and generated tools apart", () => {
     const figures = lintFigures(tree);
-    expect(figures.files).toBe(4);
+    expect(figures.files).toBe(8);
     expect(figures.casts).toBe(3);
     expect(figures.indexedCasts).toEqual(["part/casts.ts"]);
     expect(figures.mapGetCasts).toEqual(["part/casts.ts"]);

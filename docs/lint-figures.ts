@@ -1,6 +1,8 @@
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import ts from "typescript";
+import { moduleState } from "../testing/module-state.ts";
+import { LINE_WIDTH, longLinesOf, typescriptFiles } from "./long-lines.ts";
 
 /**
  * The figures docs/lint.md quotes (casts, long functions, duplicated runs, `biome-ignore`s), computed from
@@ -35,25 +37,20 @@ export type LintFigures = {
   biomeIgnores: string[];
   longFunctions: LongFunction[];
   duplicates: DuplicatePair[];
+  /** Where production code keeps state at its top level (`testing/module-state.ts`), one entry each. */
+  moduleState: string[];
+  /** The files of `cli/` that import a module of `git/`. */
+  cliGitImports: string[];
+  /** Lines over the formatter's width in files that are not tests, as `file:line`; and how many there are in tests. */
+  longLines: { outsideTests: string[]; inTests: number };
 };
 
 /** The production `.ts` files below `repo`, relative and sorted: not tests, not generated tools, not test-only parts. */
 export function productionFiles(repo: string): string[] {
-  const found: string[] = [];
-  const walk = (directory: string) => {
-    for (const entry of readdirSync(directory, { withFileTypes: true })) {
-      const path = join(directory, entry.name);
-      const rel = relative(repo, path);
-      if (NOT_PRODUCTION_TOP.has(rel.split("/")[0] ?? "") || rel === join("tools", "generated") || entry.name === "node_modules") continue;
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) found.push(rel);
-    }
-  };
-  walk(repo);
-  return found.sort();
+  return typescriptFiles(repo).filter((file) => !file.endsWith(".test.ts") && !NOT_PRODUCTION_TOP.has(file.split("/")[0] ?? ""));
 }
 
-type FileFigures = Omit<LintFigures, "files" | "duplicates">;
+type FileFigures = Omit<LintFigures, "files" | "duplicates" | "moduleState" | "cliGitImports" | "longLines">;
 
 function functionName(node: ts.Node): string {
   if ((ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isAccessor(node)) && node.name) return node.name.getText();
@@ -139,11 +136,39 @@ export function duplicatePairs(sources: ReadonlyMap<string, string>): DuplicateP
   return [...longest.values()].sort((x, y) => y.lines - x.lines || x.first.localeCompare(y.first) || x.second.localeCompare(y.second));
 }
 
+/** Whether a file of `cli/` imports a module of `git/` (an import or an `import()` whose path goes there). */
+function importsGit(text: string): boolean {
+  return /(?:from|import)\s*\(?\s*["']\.\.\/git\//.test(text);
+}
+
+/** Lines over the formatter's width in every `.ts` file below `repo` (tests apart, counted alone); generated tools never. */
+function longLines(repo: string): LintFigures["longLines"] {
+  const outsideTests: string[] = [];
+  let inTests = 0;
+  for (const file of typescriptFiles(repo)) {
+    const lines = longLinesOf(readFileSync(join(repo, file), "utf8"));
+    if (file.endsWith(".test.ts")) inTests += lines.length;
+    else outsideTests.push(...lines.map((line) => `${file}:${line}`));
+  }
+  return { outsideTests, inTests };
+}
+
 /** The figures of the production code below `repo`: pure apart from reading the files. */
 export function lintFigures(repo: string): LintFigures {
   const files = productionFiles(repo);
   const sources = new Map(files.map((file) => [file, readFileSync(join(repo, file), "utf8")]));
-  const figures: LintFigures = { files: files.length, casts: 0, indexedCasts: [], mapGetCasts: [], biomeIgnores: [], longFunctions: [], duplicates: [] };
+  const figures: LintFigures = {
+    files: files.length,
+    casts: 0,
+    indexedCasts: [],
+    mapGetCasts: [],
+    biomeIgnores: [],
+    longFunctions: [],
+    duplicates: [],
+    moduleState: [...sources].flatMap(([file, text]) => moduleState(file, text)),
+    cliGitImports: files.filter((file) => file.startsWith("cli/") && importsGit(sources.get(file) ?? "")),
+    longLines: longLines(repo),
+  };
   for (const [file, text] of sources) {
     const one = figuresOf(file, text);
     figures.casts += one.casts;
@@ -171,6 +196,10 @@ export function renderLintFigures(figures: LintFigures): string {
     `| \`biome-ignore\` comments | ${figures.biomeIgnores.length} | ${where(figures.biomeIgnores)} |`,
     `| functions over ${LONG_FUNCTION_LINES} lines by span | ${figures.longFunctions.length} | ${figures.longFunctions.map((f) => `\`${f.file}\` ${f.name}`).join(", ")} |`,
     `| places sharing ${DUPLICATE_MIN_LINES}+ identical code lines | ${figures.duplicates.length} | ${figures.duplicates.map((d) => `\`${d.first}\` ~ \`${d.second}\``).join(", ")} |`,
+    `| module-level state | ${figures.moduleState.length} | ${where(figures.moduleState.map((entry) => entry.split(":")[0] ?? entry))} |`,
+    `| files in \`cli/\` importing \`git/\` | ${figures.cliGitImports.length} | ${where(figures.cliGitImports)} |`,
+    `| lines over ${LINE_WIDTH} columns outside tests | ${figures.longLines.outsideTests.length} | ${where(figures.longLines.outsideTests.map((entry) => entry.split(":")[0] ?? entry))} |`,
+    `| lines over ${LINE_WIDTH} columns in tests | ${figures.longLines.inTests} | |`,
   ];
   return rows.map((row) => row.replace(/ {2}\|$/, " |")).join("\n");
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { sleep } from "../concurrency/sleep.ts";
-import { canonicalJson } from "../git/gate-key.ts";
+import { canonicalJson } from "../config/canonical-json.ts";
 import { OBJECT_ID_PATTERN } from "../git/ref-names.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 

@@ -10,11 +10,15 @@ import { gitSync } from "../testing/temp-git-repo.ts";
 import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
+// Far below the gate's own 20 s test timeout, which would end the hang without the signal; far above what a
+// loaded machine takes to stop (4 s at a load of 30).
+const SIGNAL_BOUND_MS = 10_000;
+
 const BRANCH = "cand/20261123T111500Z";
 
 describe("org fitness stops on a signal (real processes, real sandbox, throw-away repo)", () => {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    test(`${signal} while a candidate tool's tests hang ends the gate within 2 s, its sandbox and work folders gone`, async () => {
+    test(`${signal} while a candidate tool's tests hang ends the gate long before it would end by itself, its sandbox and work folders gone`, async () => {
       using repo = promotionRepo([WORD_COUNT]);
       // The gate's work folder goes under TMPDIR: a private one shows whether it was removed.
       const temporary = mkdtempSync(join(tmpdir(), "org-fitness-signal-"));
@@ -45,11 +49,11 @@ describe("org fitness stops on a signal (real processes, real sandbox, throw-awa
         );
         expect(workFolders()).toHaveLength(1);
         proc.kill(signal);
-        const exited = await exitsWithin(proc, 2_000);
+        const exited = await exitsWithin(proc, SIGNAL_BOUND_MS);
         if (!exited) proc.kill("SIGKILL");
         expect(exited).toBe(true);
         expect(proc.exitCode).not.toBe(0);
-        await waitUntil("the sandbox's processes to be gone", () => sandboxes.every((pid) => !isLive(pid)), 2_000);
+        await waitUntil("the sandbox's processes to be gone", () => sandboxes.every((pid) => !isLive(pid)), SIGNAL_BOUND_MS);
         const worktrees = gitSync(repo.dir, ["worktree", "list", "--porcelain"]);
         expect(worktrees).not.toContain("fitness-");
         expect(workFolders()).toEqual([]);

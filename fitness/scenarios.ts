@@ -95,6 +95,54 @@ const median = (values: number[]) => {
 export const CONFIRM_RUNS = 5;
 
 /**
+ * One scenario on both instances, run in pairs: whether each met what it expects, and the check (a miss current does
+ * not share, or a slowdown past the margin, fails it; a slowdown seen in few runs is run again before it counts).
+ */
+async function judgeScenario(
+  scenario: Scenario,
+  request: ScenarioSettings & { candidatePort: number; currentPort: number; signal?: AbortSignal },
+): Promise<{ check: FitnessCheck; currentOk: boolean; candidateOk: boolean }> {
+  const started = performance.now();
+  const current: RunResult[] = [];
+  const candidate: RunResult[] = [];
+  const runPairs = async (pairs: number) => {
+    for (let run = 0; run < pairs; run += 1) {
+      current.push(await runOnce(request.currentPort, scenario, request, request.signal));
+      candidate.push(await runOnce(request.candidatePort, scenario, request, request.signal));
+    }
+  };
+  const timesOf = () => {
+    const currentMs = Math.round(median(current.map((result) => result.ms)));
+    const candidateMs = Math.round(median(candidate.map((result) => result.ms)));
+    return { currentMs, candidateMs, limitMs: Math.round(currentMs * (1 + request.marginRatio) + request.marginMs) };
+  };
+  const allOk = (results: RunResult[]) => results.every((result) => result.ok);
+  await runPairs(request.runs);
+  // A slowdown seen in few runs may be a moment of load on a busy machine: more pairs, then the medians of all decide.
+  const first = timesOf();
+  const confirming = allOk(current) && allOk(candidate) && first.candidateMs > first.limitMs && current.length < CONFIRM_RUNS;
+  if (confirming) await runPairs(CONFIRM_RUNS - current.length);
+  const currentOk = allOk(current);
+  const candidateOk = allOk(candidate);
+  const { currentMs, candidateMs, limitMs } = timesOf();
+  const figures = { currentMs, candidateMs, limitMs, runs: current.length, currentOk, candidateOk, ...(confirming ? { slowdownRechecked: true } : {}) };
+  const failure = candidate.find((result) => !result.ok)?.problem;
+  let ok = true;
+  let reason = `as expected on both; ${candidateMs} ms vs ${currentMs} ms (limit ${limitMs} ms)`;
+  if (!candidateOk && currentOk) {
+    ok = false;
+    reason = `the candidate misses what the scenario expects (${failure}); current meets it`;
+  } else if (!candidateOk) {
+    reason = `fails on both (current: ${current.find((result) => !result.ok)?.problem}); not held against the candidate`;
+  } else if (currentOk && candidateMs > limitMs) {
+    ok = false;
+    reason = `the candidate takes ${candidateMs} ms, current ${currentMs} ms: over the limit of ${limitMs} ms (+${Math.round(request.marginRatio * 100)} % and +${request.marginMs} ms)`;
+  }
+  const check: FitnessCheck = { stage: "scenarios", name: `scenario ${scenario.name}`, ok, reason, figures, durationMs: performance.now() - started };
+  return { check, currentOk, candidateOk };
+}
+
+/**
  * Stage d: every scenario, `runs` times on each instance (alternating, so both see the same machine load).
  * A scenario fails when the candidate's outcome misses what it expects while current's meets it, or when the
  * candidate's median time exceeds current's by more than the margin; such a slowdown is looked at again over
@@ -113,46 +161,11 @@ export async function checkScenarios(
   let currentPasses = 0;
   let candidatePasses = 0;
   for (const scenario of scenarios) {
-    const started = performance.now();
-    const current: RunResult[] = [];
-    const candidate: RunResult[] = [];
-    const runPairs = async (pairs: number) => {
-      for (let run = 0; run < pairs; run += 1) {
-        current.push(await runOnce(request.currentPort, scenario, request, request.signal));
-        candidate.push(await runOnce(request.candidatePort, scenario, request, request.signal));
-      }
-    };
-    const timesOf = () => {
-      const currentMs = Math.round(median(current.map((result) => result.ms)));
-      const candidateMs = Math.round(median(candidate.map((result) => result.ms)));
-      return { currentMs, candidateMs, limitMs: Math.round(currentMs * (1 + request.marginRatio) + request.marginMs) };
-    };
-    const allOk = (results: RunResult[]) => results.every((result) => result.ok);
-    await runPairs(request.runs);
-    // A slowdown seen in few runs may be a moment of load on a busy machine: more pairs, then the medians of all decide.
-    const first = timesOf();
-    const confirming = allOk(current) && allOk(candidate) && first.candidateMs > first.limitMs && current.length < CONFIRM_RUNS;
-    if (confirming) await runPairs(CONFIRM_RUNS - current.length);
-    const currentOk = allOk(current);
-    const candidateOk = allOk(candidate);
-    if (currentOk) currentPasses += 1;
-    if (candidateOk) candidatePasses += 1;
-    const { currentMs, candidateMs, limitMs } = timesOf();
-    const figures = { currentMs, candidateMs, limitMs, runs: current.length, currentOk, candidateOk, ...(confirming ? { slowdownRechecked: true } : {}) };
-    const failure = candidate.find((result) => !result.ok)?.problem;
-    let ok = true;
-    let reason = `as expected on both; ${candidateMs} ms vs ${currentMs} ms (limit ${limitMs} ms)`;
-    if (!candidateOk && currentOk) {
-      ok = false;
-      reason = `the candidate misses what the scenario expects (${failure}); current meets it`;
-    } else if (!candidateOk) {
-      reason = `fails on both (current: ${current.find((result) => !result.ok)?.problem}); not held against the candidate`;
-    } else if (currentOk && candidateMs > limitMs) {
-      ok = false;
-      reason = `the candidate takes ${candidateMs} ms, current ${currentMs} ms: over the limit of ${limitMs} ms (+${Math.round(request.marginRatio * 100)} % and +${request.marginMs} ms)`;
-    }
-    checks.push({ stage: "scenarios", name: `scenario ${scenario.name}`, ok, reason, figures, durationMs: performance.now() - started });
-    if (!ok) return checks;
+    const judged = await judgeScenario(scenario, request);
+    if (judged.currentOk) currentPasses += 1;
+    if (judged.candidateOk) candidatePasses += 1;
+    checks.push(judged.check);
+    if (!judged.check.ok) return checks;
   }
   const countOk = candidatePasses >= currentPasses;
   checks.push({

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
-import { canonicalJson, FITNESS_DIR } from "../git/gate-key.ts";
+import { FITNESS_DIR } from "../git/gate-key.ts";
+import { canonicalJson } from "../config/canonical-json.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { readSignedRecord, writeSignedRecord } from "../git/signed-records.ts";
 import { sha256Hex, type ToolExample } from "../generated-tools/tool-metadata.ts";

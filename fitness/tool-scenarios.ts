@@ -203,6 +203,29 @@ async function instanceSide(
   }
 }
 
+/** The records that stand for `tool`'s examples on each instance, and the keys to record new passes under. */
+function examplesRecords(
+  tool: string,
+  examples: ToolExample[],
+  sides: Record<SideName, Awaited<ReturnType<typeof instanceSide>> | undefined>,
+  records: ScenarioRecords | undefined,
+  timeoutMs: number,
+): { keys: Partial<Record<SideName, string>>; found: Partial<Record<SideName, ExamplesPassed>> } {
+  const keys: Partial<Record<SideName, string>> = {};
+  const found: Partial<Record<SideName, ExamplesPassed>> = {};
+  for (const name of ["candidate", "current"] as const) {
+    const side = sides[name];
+    const files = side?.tools.get(tool)?.files;
+    if (!records || !side || !files) continue;
+    const { tools: _tools, ...instance } = side;
+    const key = toolExamplesKey({ gate: records.gate, tool, examples, timeoutMs, instance, files });
+    keys[name] = key;
+    const recorded = records.revalidate ? undefined : readExamplesPass(records.repoDir, key, tool, examples.length);
+    if (recorded) found[name] = recorded;
+  }
+  return { keys, found };
+}
+
 /**
  * Each generated tool's own scenario: its spec examples run through `POST /v1/tools/<name>/run` on both instances
  * (no model involved, so the verdict is deterministic). A tool main has is run with main's examples on both, so an
@@ -241,27 +264,7 @@ export async function checkToolScenarios(
         instanceSide(git, request.currentPort, undefined, async (commit) => (commit === request.main ? onMain : toolsAt(git, commit, signal)), signal),
       ])
     : [undefined, undefined];
-  /** The records that stand for `tool`'s examples on each instance, and the keys to record new passes under. */
-  const recordsOf = (tool: string, examples: ToolExample[]) => {
-    const keys: Partial<Record<SideName, string>> = {};
-    const found: Partial<Record<SideName, ExamplesPassed>> = {};
-    for (const [name, side] of [
-      ["candidate", candidateSide],
-      ["current", currentSide],
-    ] as const) {
-      const files = side?.tools.get(tool)?.files;
-      if (!records || !side || !files) continue;
-      const { tools: _tools, ...instance } = side;
-      const key = toolExamplesKey({ gate: records.gate, tool, examples, timeoutMs: request.timeoutMs, instance, files });
-      keys[name] = key;
-      const recorded = records.revalidate ? undefined : readExamplesPass(records.repoDir, key, tool, examples.length);
-      if (recorded) found[name] = recorded;
-    }
-    return { keys, found };
-  };
-  const checks: FitnessCheck[] = [];
-  const passes: Record<string, number> = {};
-  const skipped: string[] = [];
+  const sides = { candidate: candidateSide, current: currentSide };
   // Two tools at a time (each on both instances at once); a tool that fails stops the ones not yet started, and
   // the checks are those of one tool after another, cut at the first failure.
   const results: (FitnessCheck | undefined)[] = new Array(tools.length).fill(undefined);
@@ -274,7 +277,7 @@ export async function checkToolScenarios(
       if (entry === undefined) return;
       const [tool, { examples: candidateExamples }] = entry;
       const examples = onMain.get(tool)?.examples ?? candidateExamples;
-      const { keys, found } = recordsOf(tool, examples);
+      const { keys, found } = examplesRecords(tool, examples, sides, records, request.timeoutMs);
       const { check, ran } = await toolScenario(tool, examples, { onMain: onMain.has(tool), served: served.has(tool) }, found, request);
       // A side whose every example passed is recorded; a miss never is, so a verdict never stands on one.
       for (const side of ["candidate", "current"] as const) {
@@ -286,6 +289,14 @@ export async function checkToolScenarios(
     }
   };
   await Promise.all([worker(), worker()]);
+  return inOrder(results);
+}
+
+/** The checks of one tool after another, cut at the first failure, with each tool's passes and the tools skipped. */
+function inOrder(results: readonly (FitnessCheck | undefined)[]): ToolScenarios {
+  const checks: FitnessCheck[] = [];
+  const passes: Record<string, number> = {};
+  const skipped: string[] = [];
   for (const check of results) {
     if (check === undefined) break;
     checks.push(check);

@@ -36,13 +36,15 @@ function parseRequest(text: string): Request {
 
 const request = parseRequest(await Bun.stdin.text());
 mkdirSync(request.reportDir, { recursive: true });
-let reports = 0;
 
 /** What one `bun test --isolate` process over `indices` gave: how many files began, and each file's verdict when known. */
 type ProcessOutcome = { began: number; timedOut: boolean; exitCode: number | null; suites: Verdict[] | undefined };
 
-async function runProcess(indices: number[]): Promise<ProcessOutcome> {
-  const report = join(request.reportDir, `report-${reports++}.xml`);
+/** How many processes this run has started: each writes a report of its own. */
+type Started = { processes: number };
+
+async function runProcess(indices: number[], started: Started): Promise<ProcessOutcome> {
+  const report = join(request.reportDir, `report-${started.processes++}.xml`);
   rmSync(report, { force: true });
   const child = Bun.spawn(
     [process.execPath, "test", "--isolate", "--preload", PRELOAD, "--reporter=junit", `--reporter-outfile=${report}`, ...indices.map(() => TEST_FILE)],
@@ -106,10 +108,10 @@ function record(index: number | undefined, verdict: Verdict): void {
 }
 
 /** Runs `indices` in as few processes as it can; every index ends with a verdict, unless bun never starts. */
-async function runAll(indices: number[]): Promise<void> {
+async function runAll(indices: number[], started: Started): Promise<void> {
   let todo = indices;
   while (todo.length > 0) {
-    const outcome = await runProcess(todo);
+    const outcome = await runProcess(todo, started);
     const everyFileRan = !outcome.timedOut && outcome.began === todo.length;
     if (everyFileRan && outcome.suites?.length === todo.length) {
       for (const [at, index] of todo.entries()) record(index, outcome.suites[at] ?? "failed");
@@ -123,7 +125,7 @@ async function runAll(indices: number[]): Promise<void> {
     }
     if (everyFileRan) {
       // A file that did not load left no suite, so the report cannot be matched to the runs: each on its own.
-      for (const index of todo) await runAll([index]);
+      for (const index of todo) await runAll([index], started);
       return;
     }
     // bun never reached the first file: nothing is known, and nothing is counted as caught.
@@ -133,12 +135,15 @@ async function runAll(indices: number[]): Promise<void> {
     // others of this process run again.
     const culprit = outcome.began - 1;
     if (outcome.timedOut) record(todo[culprit], "timed-out");
-    else await runAll(todo.slice(culprit, culprit + 1));
+    else await runAll(todo.slice(culprit, culprit + 1), started);
     todo = [...todo.slice(0, culprit), ...todo.slice(culprit + 1)];
   }
 }
 
 // One process at a time: a second one would pay bun's start and the first loads of zod and fast-check again, and the
 // validation's other stages run beside this one.
-await runAll(request.sources.map((_, index) => index));
+await runAll(
+  request.sources.map((_, index) => index),
+  { processes: 0 },
+);
 process.exit(0);

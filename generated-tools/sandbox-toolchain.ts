@@ -40,8 +40,6 @@ function packageDir(name: string): string {
 /** The only package tool.ts may import (the toolsmith's static policy), so the only one a tool's run reads. */
 const RUN_PACKAGE = "zod";
 
-let cached: { all: ReadOnlyMount[]; run: ReadOnlyMount[] } | undefined;
-
 /** A package at `/node_modules/<name>`; one loaded from bytecode also gets its bundle and, over its entry, the shim. */
 function packageMounts(name: string): ReadOnlyMount[] {
   const directory = packageDir(name);
@@ -55,27 +53,25 @@ function packageMounts(name: string): ReadOnlyMount[] {
   return mounts;
 }
 
-function mounts(): { all: ReadOnlyMount[]; run: ReadOnlyMount[] } {
-  if (cached) return cached;
-  const tsgoPackage = `@typescript/native-preview-${process.platform}-${process.arch}`;
-  const file = (name: string, target: string) => ({ source: join(import.meta.dir, name), target });
-  const bun = { source: process.execPath, target: SANDBOX_BUN };
-  const runner = [file("generated-tool-runner.ts", SANDBOX_RUNNER), file("withhold-globals.ts", SANDBOX_WITHHOLD_GLOBALS)];
-  const zod = packageMounts(RUN_PACKAGE);
-  const all: ReadOnlyMount[] = [
-    bun,
-    { source: packageDir(tsgoPackage), target: dirname(dirname(SANDBOX_TSGO)) },
-    ...runner,
-    file("tool-source-preload.ts", SANDBOX_TOOL_SOURCE_PRELOAD),
-    file("isolated-test-runs.ts", SANDBOX_ISOLATED_TEST_RUNS),
-    file("isolated-source-preload.ts", SANDBOX_ISOLATED_SOURCE_PRELOAD),
-    ...PACKAGES.flatMap((name) => (name === RUN_PACKAGE ? zod : packageMounts(name))),
-  ];
-  for (const mount of all) {
+/** A file of this folder, mounted at `target`. */
+const file = (name: string, target: string): ReadOnlyMount => ({ source: join(import.meta.dir, name), target });
+
+/** The mounts, each checked to be there: a missing one says how to fix the install. */
+function checked(mounts: ReadOnlyMount[]): ReadOnlyMount[] {
+  for (const mount of mounts) {
     if (!existsSync(mount.source)) throw new ToolchainMissingError(`${mount.source} is missing; run 'npm install' in org's folder`);
   }
-  cached = { all, run: [bun, ...runner, ...zod] };
-  return cached;
+  return mounts;
+}
+
+/** What every run needs: this bun binary, the fixed runner with what it imports, and zod. */
+function runMounts(): ReadOnlyMount[] {
+  return [
+    { source: process.execPath, target: SANDBOX_BUN },
+    file("generated-tool-runner.ts", SANDBOX_RUNNER),
+    file("withhold-globals.ts", SANDBOX_WITHHOLD_GLOBALS),
+    ...packageMounts(RUN_PACKAGE),
+  ];
 }
 
 /**
@@ -84,7 +80,15 @@ function mounts(): { all: ReadOnlyMount[]; run: ReadOnlyMount[] } {
  * the host is shown.
  */
 export function toolchainMounts(): ReadOnlyMount[] {
-  return mounts().all;
+  const tsgoPackage = `@typescript/native-preview-${process.platform}-${process.arch}`;
+  return checked([
+    ...runMounts(),
+    { source: packageDir(tsgoPackage), target: dirname(dirname(SANDBOX_TSGO)) },
+    file("tool-source-preload.ts", SANDBOX_TOOL_SOURCE_PRELOAD),
+    file("isolated-test-runs.ts", SANDBOX_ISOLATED_TEST_RUNS),
+    file("isolated-source-preload.ts", SANDBOX_ISOLATED_SOURCE_PRELOAD),
+    ...PACKAGES.filter((name) => name !== RUN_PACKAGE).flatMap(packageMounts),
+  ]);
 }
 
 /**
@@ -93,7 +97,7 @@ export function toolchainMounts(): ReadOnlyMount[] {
  * costs bwrap a read of the mount table.
  */
 export function runnerMounts(): ReadOnlyMount[] {
-  return mounts().run;
+  return checked(runMounts());
 }
 
 /** Variables every generated-tool sandbox gets: no transpiler cache written into scratch, no telemetry. */

@@ -8,7 +8,7 @@ import type { RepoGit } from "./repo-git.ts";
 import { folderTreeWith, toolFolderTree, treeWithToolFolders } from "./tool-tree.ts";
 import { treeWithWorkflowFiles } from "./workflow-tree.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 
 const TRAILER_KEY = /^[A-Z][A-Za-z0-9-]{0,40}$/;
 // How many following seconds are tried when the wanted one is taken.
@@ -25,11 +25,6 @@ export function checkCandidateBranch(name: string): string {
     throw new CandidateRefusedError(`${JSON.stringify(name)} is not a candidate branch name (cand/YYYYMMDDTHHMMSSZ)`);
   }
   return name;
-}
-
-/** One line of model-made text fit for a commit message: line breaks become spaces, controls and bidi controls visible escapes, length capped. */
-export function oneLine(text: string, max = 200): string {
-  return sanitizeOneLine(text, max);
 }
 
 export type CandidateChange = {
@@ -86,7 +81,7 @@ export async function landCandidate(git: RepoGit, change: CandidateChange, optio
   const tree = workflows.size > 0 ? await treeWithWorkflowFiles(git, toolsTree, workflows, signal) : toolsTree;
   const message = [
     oneLine(change.subject, 100),
-    ...(change.body ? ["", ...change.body.split("\n").map((line) => sanitizeOneLine(line))] : []),
+    ...(change.body ? ["", ...change.body.split("\n").map((line) => oneLine(line))] : []),
     "",
     ...Object.entries(change.trailers).map(([key, value]) => `${key}: ${oneLine(value, 300)}`),
   ].join("\n");

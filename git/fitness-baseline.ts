@@ -1,7 +1,7 @@
-import { renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { ensureFitnessDir, FITNESS_DIR, GateKeyError, gateKey, readRegularFile, signContent, verifyContent, writeSyncedTemporary } from "./gate-key.ts";
+import { writePrivateFile } from "../security/private-state.ts";
+import { ensureFitnessDir, FITNESS_DIR, GateKeyError, gateKey, readRegularFile, signContent, verifyContent } from "./gate-key.ts";
 import { PROMOTE_TAG_PATTERN } from "./ref-names.ts";
 
 /**
@@ -102,13 +102,8 @@ function writeBaseline(repoDir: string, content: Content): FitnessBaseline {
   const promotions = Object.fromEntries(Object.entries(content.promotions).filter(([tag]) => named.has(tag)));
   const unsigned = BaselineV2.parse({ ...content, scenarios, setBy, promotions, updatedAt: new Date().toISOString() });
   const signed = { ...unsigned, mac: signContent(gateKey(repoDir, true) as Buffer, unsigned) };
-  const dir = ensureFitnessDir(repoDir);
-  const temporary = writeSyncedTemporary(dir, ".baseline-", `${JSON.stringify(signed, null, 2)}\n`);
-  try {
-    renameSync(temporary, join(repoDir, BASELINE_FILE));
-  } finally {
-    rmSync(temporary, { force: true });
-  }
+  ensureFitnessDir(repoDir);
+  writePrivateFile(join(repoDir, BASELINE_FILE), `${JSON.stringify(signed, null, 2)}\n`, { durable: true });
   return signed;
 }
 

@@ -1,17 +1,8 @@
-import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import {
-  ensureFitnessDir,
-  FITNESS_DIR,
-  GATE_KEY_FILE,
-  GateKeyError,
-  gateKey,
-  readRegularFile,
-  signContent,
-  verifyContent,
-  writeSyncedTemporary,
-} from "./gate-key.ts";
+import { ensureFitnessDir, FITNESS_DIR, GATE_KEY_FILE, GateKeyError, gateKey, readRegularFile, signContent, verifyContent } from "./gate-key.ts";
+import { writeNewPrivateFile } from "../security/private-state.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { PromotionRefusedError } from "./ref-change.ts";
 import { OBJECT_ID_PATTERN } from "./ref-names.ts";
@@ -99,20 +90,10 @@ export function writeFitnessReport(repoDir: string, report: FitnessReport): stri
     if (errorCode(error) !== "EEXIST") throw error;
   }
   if (!lstatSync(dir).isDirectory()) throw new GateKeyError(`${dir} is not a directory; remove it and run the gate again`);
-  const temporary = writeSyncedTemporary(dir, ".tmp-", `${JSON.stringify(signed, null, 2)}\n`);
-  try {
-    for (let attempt = 0; ; attempt += 1) {
-      const path = join(dir, `${stampOf(report.startedAt)}${attempt === 0 ? "" : `-${attempt}`}.json`);
-      try {
-        linkSync(temporary, path);
-        return path;
-      } catch (error) {
-        if (errorCode(error) !== "EEXIST" || attempt > 1000) throw error;
-      }
-    }
-  } finally {
-    rmSync(temporary, { force: true });
-  }
+  const names = Array.from({ length: 1000 }, (_, attempt) => join(dir, `${stampOf(report.startedAt)}${attempt === 0 ? "" : `-${attempt}`}.json`));
+  const path = writeNewPrivateFile(names, `${JSON.stringify(signed, null, 2)}\n`, { durable: true });
+  if (path === undefined) throw new GateKeyError(`${dir} holds 1000 reports started at ${report.startedAt}; remove some and run the gate again`);
+  return path;
 }
 
 /** One report file found in `.org/fitness/`: trusted only when this checkout's gate key signed it. */

@@ -1,11 +1,12 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
+import { canonicalJson } from "../config/canonical-json.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
-import { ensurePrivateDir } from "../security/private-state.ts";
+import { ensurePrivateDir, writeNewPrivateFile } from "../security/private-state.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = constants;
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
 /** `.org/fitness/`: the gate's reports and its key. */
 export const FITNESS_DIR = join(ORG_DIR, "fitness");
@@ -51,39 +52,19 @@ function readKey(path: string): Buffer | undefined {
   }
 }
 
-/** The gate key of this checkout; made (O_EXCL, no links followed, 0600) when `create` and there is none yet. */
+/**
+ * The gate key of this checkout; made (0600, no links followed) when `create` and there is none yet: written whole and
+ * linked into place, so another gate never reads half a key and a crash leaves none or all of it.
+ */
 export function gateKey(repoDir: string, create: boolean): Buffer | undefined {
   const path = join(repoDir, GATE_KEY_FILE);
   const found = readKey(path);
   if (found || !create) return found;
   ensureFitnessDir(repoDir);
   const hex = randomBytes(32).toString("hex");
-  let fd: number;
-  try {
-    fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-  } catch (error) {
-    // Another gate made it meanwhile: use that one.
-    if (errorCode(error) === "EEXIST") return readKey(path);
-    throw error;
-  }
-  try {
-    writeSync(fd, hex);
-  } finally {
-    closeSync(fd);
-  }
+  // Another gate made it meanwhile: use that one.
+  if (writeNewPrivateFile([path], hex, { durable: true }) === undefined) return readKey(path);
   return Buffer.from(hex, "hex");
-}
-
-/** JSON with object keys sorted at every level: the bytes a signature covers. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** HMAC-SHA256 (hex) of `content`'s canonical JSON under `key`. */
@@ -116,20 +97,4 @@ export function readRegularFile(path: string, maxBytes: number): { ok: true; tex
   } finally {
     closeSync(fd);
   }
-}
-
-/**
- * Writes `text` to a new file in `dir` (0600, O_EXCL, no link followed) and syncs it; returns its path. The
- * caller renames or links it into place and removes it afterwards.
- */
-export function writeSyncedTemporary(dir: string, prefix: string, text: string): string {
-  const temporary = join(dir, `${prefix}${process.pid}-${randomBytes(4).toString("hex")}`);
-  const fd = openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  return temporary;
 }

@@ -12,10 +12,6 @@ import { parseTreeEntries, type TreeEntry } from "./tree-entry.ts";
 import { parseWorktreeList, type Worktree } from "./worktree-entry.ts";
 import { ownedTempDir } from "../security/owned-temp-dir.ts";
 
-// One git process at a time per repository (its worktrees included): parallel git commands collide on
-// index.lock and ref locks. Keyed by the real path of the main repository folder.
-const locks = new Map<string, FifoSemaphore>();
-
 // simple-git writes no stdin for an empty string and never closes it, so git would wait for ever: empty input
 // goes as an empty Buffer, which it writes and closes.
 const EMPTY_INPUT = Buffer.alloc(0);
@@ -36,18 +32,14 @@ export type MergedTree = { tree: string } | { conflicts: string[] };
  */
 export class RepoGit {
   readonly repoDir: string;
-  readonly #lock: FifoSemaphore;
+  // One git process at a time for this value, its worktrees included. An entry point makes one per repository and hands
+  // it down; between two values, as between two processes, git's own lock files refuse a second writer of an index or ref.
+  readonly #lock = new FifoSemaphore(1);
   readonly #instances = new Map<string, SimpleGit>();
   #stdin: string | undefined;
 
   constructor(repoDir: string) {
     this.repoDir = realpathSync(repoDir);
-    let lock = locks.get(this.repoDir);
-    if (!lock) {
-      lock = new FifoSemaphore(1);
-      locks.set(this.repoDir, lock);
-    }
-    this.#lock = lock;
   }
 
   async #git(directory: string): Promise<SimpleGit> {
@@ -87,7 +79,7 @@ export class RepoGit {
     return git;
   }
 
-  /** Runs `git <args>` in `directory` (the repository by default), after every earlier command of this repo. For git/ only. */
+  /** Runs `git <args>` in `directory` (the repository by default), after every earlier command of this value. For git/ only. */
   async run(args: string[], options: { directory?: string; stdin?: string; signal?: AbortSignal } = {}): Promise<string> {
     const release = await this.#lock.acquire({ signal: options.signal });
     try {
@@ -104,7 +96,7 @@ export class RepoGit {
 
   /**
    * The contents of blobs by object id, read with one `git cat-file --batch` (after every earlier command of this
-   * repo) rather than a process each; throws when an id is no object id, or names no blob git has.
+   * value) rather than a process each; throws when an id is no object id, or names no blob git has.
    */
   async readBlobs(ids: readonly string[], options: { signal?: AbortSignal } = {}): Promise<Map<string, Buffer>> {
     const wanted = [...new Set(ids)];

@@ -20,7 +20,8 @@ import { isRefusal } from "../security/refusal.ts";
 import type { ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
 import type { GrowBudget } from "./grow-budget.ts";
 import type { BuildRecord } from "./grow-report.ts";
-import { oneLine } from "./need-signals.ts";
+
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import type { Proposal } from "./proposal.ts";
 import { safeGoal } from "./safe-goal.ts";
 

@@ -13,10 +13,10 @@ import { ChatError } from "../llm/chat-errors.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { askForOneCall, NoUsableCallError } from "../models/one-tool-call.ts";
-import { oneLine } from "./need-signals.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { goalSource, weakerSource } from "./goal-source.ts";
 import { type NeedSource, SOURCE_RANK, turnKey } from "./proposal.ts";
-import type { HeardPiece, HeardTurn, Need } from "./room-needs.ts";
+import type { HeardTurn, Need } from "./room-needs.ts";
 import { safeGoal, safeQuote } from "./safe-goal.ts";
 import { blockedBySetting } from "./setting-blocks.ts";
 
@@ -69,16 +69,6 @@ export type Hearing = {
 
 /** Blanks as one space: the only difference between a quote and the text allowed. */
 const blanks = (text: string) => text.replace(/\s+/g, " ").trim();
-// A piece's text with its blanks made one, worked out once however many quotes are looked for in it.
-const flattened = new WeakMap<HeardPiece, string>();
-const flat = (piece: HeardPiece) => {
-  let text = flattened.get(piece);
-  if (text === undefined) {
-    text = blanks(piece.text);
-    flattened.set(piece, text);
-  }
-  return text;
-};
 
 /** The turns in batches of bounded size, in the order they were read. */
 export function batchTurns(turns: readonly HeardTurn[]): HeardTurn[][] {
@@ -128,7 +118,7 @@ export function findQuote(
   for (const turn of batch) {
     let source: NeedSource | undefined;
     for (const piece of turn.pieces) {
-      if (flat(piece).includes(wanted) && (source === undefined || SOURCE_RANK[piece.source] > SOURCE_RANK[source])) source = piece.source;
+      if (blanks(piece.text).includes(wanted) && (source === undefined || SOURCE_RANK[piece.source] > SOURCE_RANK[source])) source = piece.source;
     }
     if (source !== undefined) found.push({ turn, source });
   }

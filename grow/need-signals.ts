@@ -4,24 +4,12 @@
 // at most a bounded, one-line goal out. Transcript text is hostile (a model or a page may have written it): it only
 // ever becomes a goal and a quote, never a command, a path or a name grow acts on.
 import { needTerms } from "../registry/need-similarity.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 
 /** The longest goal kept: the toolsmith is told it as one line. */
 export const GOAL_CHARS = 200;
 /** The longest quote kept as evidence. */
 export const QUOTE_CHARS = 240;
-
-// C0 and C1 controls, DEL, line breaks, bidi controls, zero-width characters, the BOM: none reaches a goal or a quote.
-const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u2069\ufeff]+/g;
-
-/** Text as one bounded line: controls and line breaks become a space, runs of spaces one, cut with "…". */
-export function oneLine(text: string, max: number): string {
-  const flat = text
-    .slice(0, max * 8)
-    .replace(CONTROLS, " ")
-    .replace(/\s+/g, " ")
-    .trim();
-  return flat.length > max ? `${flat.slice(0, max - 1).trimEnd()}…` : flat;
-}
 
 // A sentence ends at . ! ? ; or a line break (a decimal point such as 2.5 does not end one). Its blanks are one space
 // each: the patterns below start with \s*, which at each blank of a long run would go over the rest of the run again.

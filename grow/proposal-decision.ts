@@ -1,6 +1,6 @@
 // A person's word on one grow proposal: accept (build it though no person's words asked for it) or reject (never build
 // it; new evidence still counts). Kept under the grow lock. `org grow accept|reject` and the web room's Growth view say it.
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { takeGrowLock } from "./grow-lock.ts";
 import { readGrowState, writeGrowState } from "./grow-state.ts";
 import type { Proposal } from "./proposal.ts";
@@ -32,7 +32,7 @@ function accept(proposal: Proposal): string {
   proposal.accepted = true;
   proposal.state = "pending";
   if (was === "failed") proposal.attempts = 0;
-  return `accepted ${proposal.id} (was ${was}): ${sanitizeOneLine(proposal.goal, 120)}; the next run builds it when it is among the most needed`;
+  return `accepted ${proposal.id} (was ${was}): ${oneLine(proposal.goal, 120)}; the next run builds it when it is among the most needed`;
 }
 
 function reject(proposal: Proposal): string {
@@ -44,7 +44,7 @@ function reject(proposal: Proposal): string {
     );
   proposal.state = "rejected";
   delete proposal.accepted;
-  return `rejected ${proposal.id} (was ${was}): ${sanitizeOneLine(proposal.goal, 120)}${was === "built" && proposal.branch ? `; its candidate ${proposal.branch} stays until org candidate prune` : ""}`;
+  return `rejected ${proposal.id} (was ${was}): ${oneLine(proposal.goal, 120)}${was === "built" && proposal.branch ? `; its candidate ${proposal.branch} stays until org candidate prune` : ""}`;
 }
 
 /** Says `verb` of proposal `id` under the grow lock (`who` names the holder); returns what was done, in a line. */
@@ -53,7 +53,7 @@ export function decideProposal(workspaceDir: string, id: string, verb: ProposalV
   try {
     const state = readGrowState(workspaceDir);
     const proposal = state.proposals.find((entry) => entry.id === id);
-    if (!proposal) throw new ProposalDecisionError(`no proposal ${sanitizeOneLine(id, 40)} in ${workspaceDir}; 'org grow proposals' lists them`);
+    if (!proposal) throw new ProposalDecisionError(`no proposal ${oneLine(id, 40)} in ${workspaceDir}; 'org grow proposals' lists them`);
     if (proposal.state === "building")
       throw new ProposalDecisionError(`${proposal.id} is being built by a run that ended without finishing; run org grow --once first`);
     const said = verb === "accept" ? accept(proposal) : reject(proposal);

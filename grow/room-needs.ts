@@ -7,7 +7,8 @@
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import type { TranscriptLine } from "../room/transcript-line.ts";
-import { cannotGoal, GOAL_CHARS, messageGoal, missingCommandGoal, missingToolGoal, oneLine, requestedGoal } from "./need-signals.ts";
+import { cannotGoal, GOAL_CHARS, messageGoal, missingCommandGoal, missingToolGoal, requestedGoal } from "./need-signals.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import type { NeedKind, NeedSource, ProposalKind } from "./proposal.ts";
 import { safeGoal, safeQuote } from "./safe-goal.ts";
 import { blockedBySetting } from "./setting-blocks.ts";

@@ -9,7 +9,8 @@
 // ("attacker dot example", `evil[.]com`), defanged schemes (`hxxp://`), addresses written as one number.
 // A need's quote, kept as its evidence and shown, is made safe the same way (`safeQuote`).
 import { REDACTED, scanForSecrets } from "../security/redact.ts";
-import { GOAL_CHARS, oneLine, QUOTE_CHARS } from "./need-signals.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
+import { GOAL_CHARS, QUOTE_CHARS } from "./need-signals.ts";
 
 // What ends a URL, a path or a host's path: a blank, a quote, a bracket closing, a separator.
 const REST = "[^\\s\"'`<>)\\],;]*";
@@ -127,8 +128,11 @@ export function safeQuote(text: string): string {
   return safeLine(text, QUOTE_CHARS);
 }
 
+// A goal or a quote keeps no control, bidi or invisible character, not even as a visible escape: each becomes a space.
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2028\u2029\u2060-\u2069\ufeff]/g;
+
 function safeLine(text: string, max: number): string {
-  let goal = undisguised(oneLine(text, max * 4));
+  let goal = undisguised(oneLine(text.slice(0, max * 32).replace(CONTROLS, " "), max * 4));
   goal = scanForSecrets(goal).redacted.replaceAll(REDACTED, "a secret");
   // Whole URLs and paths first: a host or a file name inside one goes with it.
   goal = goal

@@ -10,7 +10,7 @@ import { ChatError } from "../llm/chat-errors.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { askForOneCall, NoUsableCallError } from "../models/one-tool-call.ts";
 import type { SameNeedAnswers } from "./grow-state.ts";
-import { oneLine } from "./need-signals.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 
 /** The one tool the question offers. */
 export const SAME_NEED_TOOL = "same_need";

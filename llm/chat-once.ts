@@ -76,10 +76,10 @@ class CompletionAssembly {
     if (this.emit) this.emit({ type: "reasoning-delta", text });
   }
 
-  #addText(whole: string) {
+  #addText(whole: string, mayHoldAngle = true) {
     const text = whole.slice(0, this.limit.take(whole.length));
     if (text === "") return;
-    if (this.splitter.passesThrough(text)) this.#emitText(text);
+    if (mayHoldAngle ? this.splitter.passesThrough(text) : this.splitter.passesThroughPlain()) this.#emitText(text);
     else this.#emitSplit(this.splitter.push(text));
   }
 
@@ -88,9 +88,9 @@ class CompletionAssembly {
     if (text !== "") this.#emitReasoning(text);
   }
 
-  /** Takes the text of a chunk that carries nothing else (one that fits the stream's template). */
-  addText(field: TemplateField, text: string): void {
-    if (field === "content") this.#addText(text);
+  /** Takes the text of a chunk that carries nothing else (one that fits the stream's template); `mayHoldAngle` false when its reader saw no "<". */
+  addText(field: TemplateField, text: string, mayHoldAngle = true): void {
+    if (field === "content") this.#addText(text, mayHoldAngle);
     else this.#addReasoning(text);
   }
 
@@ -202,7 +202,7 @@ async function readEvents(response: Response, assembly: CompletionAssembly, sign
   const onKnownEvent = (text: string, at: number): number => {
     const value = template.readEvent(text, at);
     if (value === undefined || template.field === undefined) return -1;
-    assembly.addText(template.field, value);
+    assembly.addText(template.field, value, template.lastHeldAngle);
     return template.eventEnd(at, value);
   };
   const events = new SseEvents(

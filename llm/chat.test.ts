@@ -185,6 +185,16 @@ describe("chatOnce wire formats", () => {
     // The blank lines after </think> go with the thinking; those inside the answer stay.
     expect(result.content).toBe("Hi <b>there</b>\n\nBye");
   });
+
+  test("a <think> tag in an event read off the stream's template is split out too", async () => {
+    // After the first event every event here fits its template: their text is read without JSON.parse.
+    const deltas = ["Hello.", " <think>", "a plan", "</think>", "The answer."];
+    const frames = deltas.map((content) => ({ choices: [{ index: 0, delta: { content }, finish_reason: null }] }));
+    await using server = startFrameServer([{ chunks: [sseFrames(frames).join("")] }]);
+    const { result } = await collect(server.url);
+    expect(result.reasoning).toBe("a plan");
+    expect(result.content).toBe("Hello. The answer.");
+  });
 });
 
 describe("chatOnce errors", () => {

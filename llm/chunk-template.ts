@@ -26,6 +26,7 @@ export class ChunkTemplate {
   #eventTail = "";
   #learned = 0;
   #matched = 0;
+  #lastHeldAngle = false;
 
   /** The field and text of an event that fits the template, or undefined: read it in full. */
   read(data: string): { field: TemplateField; text: string } | undefined {
@@ -60,12 +61,20 @@ export class ChunkTemplate {
     if (head === "" || !text.startsWith(head, at)) return undefined;
     const open = at + head.length;
     let close = open;
+    let angle = false;
     for (let code = text.charCodeAt(close); code !== 34; code = text.charCodeAt(close)) {
       // NaN past the end fails every comparison: `close` stops at text.length.
       if (!(code >= 32 && code !== 92)) return undefined;
+      if (code === 60) angle = true;
       close += 1;
     }
+    this.#lastHeldAngle = angle;
     return text.startsWith(this.#eventTail, close) ? this.#take(text.slice(open, close)) : undefined;
+  }
+
+  /** Whether the text `readEvent` last returned holds a "<" (seen as it was read, so a think splitter need not look again). */
+  get lastHeldAngle(): boolean {
+    return this.#lastHeldAngle;
   }
 
   /** Where the event that `readEvent` read at `at` as `value` ends. */

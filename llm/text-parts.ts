@@ -13,8 +13,10 @@ export class TextParts {
 
   /** Joins the parts pushed since the last call into one. */
   settle(): void {
-    if (this.#recent.length === 0) return;
-    this.#settled.push(this.#recent.join(""));
+    const recent = this.#recent;
+    if (recent.length === 0) return;
+    // A read of one event (a server that writes an event a write) has one part: it is kept as it is.
+    this.#settled.push(recent.length === 1 ? (recent[0] as string) : recent.join(""));
     this.#recent = [];
   }
 

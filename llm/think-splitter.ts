@@ -23,6 +23,11 @@ export class ThinkSplitter {
     return !this.#inside && this.#pending === "" && !this.#afterClose && !hasAngle(delta);
   }
 
+  /** `passesThrough` for a delta its reader already knows holds no "<". */
+  passesThroughPlain(): boolean {
+    return !this.#inside && this.#pending === "" && !this.#afterClose;
+  }
+
   /** Feeds one delta; returns the parts that are certainly text or reasoning so far. */
   push(delta: string): { text: string; reasoning: string } {
     if (this.passesThrough(delta)) return { text: delta, reasoning: "" };

@@ -1,4 +1,4 @@
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import type { McpServerStatus } from "./mcp-hub.ts";
 
 /** Where a server runs, in a word or two. */
@@ -18,16 +18,16 @@ export function formatMcpStatus(statuses: readonly McpServerStatus[], options: {
   for (const status of statuses) {
     const count = status.state === "up" || status.tools.length > 0 ? ` — ${status.tools.length} tool${status.tools.length === 1 ? "" : "s"}` : "";
     const skipped = status.skipped.length > 0 ? ` (${status.skipped.length} not offered)` : "";
-    const detail = status.detail ? `: ${sanitizeOneLine(status.detail, 300)}` : "";
+    const detail = status.detail ? `: ${oneLine(status.detail, 300)}` : "";
     lines.push(`${status.name}  ${status.state} (${where(status)})${count}${skipped}${detail}`);
     if (options.tools === false) continue;
     const width = Math.max(0, ...status.tools.map((tool) => tool.name.length));
     for (const tool of status.tools) {
-      lines.push(`  ${tool.name.padEnd(width)}  ${tool.policy.padEnd(5)}  ${sanitizeOneLine(tool.description, 80)}`);
+      lines.push(`  ${tool.name.padEnd(width)}  ${tool.policy.padEnd(5)}  ${oneLine(tool.description, 80)}`);
     }
-    for (const skip of status.skipped) lines.push(`  not offered: ${sanitizeOneLine(skip.name, 60)} — ${sanitizeOneLine(skip.problem, 120)}`);
+    for (const skip of status.skipped) lines.push(`  not offered: ${oneLine(skip.name, 60)} — ${oneLine(skip.problem, 120)}`);
     if (status.log.last !== undefined)
-      lines.push(`  last of ${status.log.count} log message${status.log.count === 1 ? "" : "s"}: ${sanitizeOneLine(status.log.last, 160)}`);
+      lines.push(`  last of ${status.log.count} log message${status.log.count === 1 ? "" : "s"}: ${oneLine(status.log.last, 160)}`);
   }
   return lines;
 }

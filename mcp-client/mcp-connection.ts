@@ -4,7 +4,7 @@ import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/t
 import type { McpServerConfig, McpSettings } from "../config/mcp-servers.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { LongRunningProcess } from "../sandbox/sandboxed-process.ts";
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import type { ToolResult } from "../tools/define-tool.ts";
 import { type ListedTool, MAX_TOOLS_PER_SERVER, type McpToolEntry, mcpToolEntry } from "./mcp-tool-entry.ts";
 import { type CallResult, toolResultOf } from "./mcp-result.ts";
@@ -176,7 +176,7 @@ export class McpConnection {
           output: `Error: the MCP server ${this.name} stopped during the call, which did not finish; org starts the server again. Try again in a few seconds, or go on without it.`,
         };
       }
-      const message = sanitizeOneLine(error instanceof Error ? error.message : String(error), 2000);
+      const message = oneLine(error instanceof Error ? error.message : String(error), 2000);
       if (this.options.server.transport === "http" && !(error instanceof McpError)) {
         // The endpoint did not answer at all: a new session is started, with backoff.
         this.lost(client, `its endpoint failed: ${message}`);
@@ -241,7 +241,7 @@ export class McpConnection {
       // Kept for `/mcp` and `org mcp servers`, not said in the room: a server may log every few seconds.
       connected.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
         const { level, data } = notification.params;
-        this.log = { count: this.log.count + 1, last: sanitizeOneLine(`(${level}) ${typeof data === "string" ? data : JSON.stringify(data)}`, 200) };
+        this.log = { count: this.log.count + 1, last: oneLine(`(${level}) ${typeof data === "string" ? data : JSON.stringify(data)}`, 200) };
       });
       const count = `${this.tools.length} tool${this.tools.length === 1 ? "" : "s"}`;
       this.notice(`${server.name} is up: ${count}${this.skipped.length > 0 ? ` (${this.skipped.length} not offered)` : ""}`);
@@ -343,7 +343,7 @@ export class McpConnection {
     if (newSkips.length > 0) this.notice(skipNotice(this.name, newSkips));
     const unknown = Object.keys(this.options.server.tools).filter((name) => !listed.some((tool) => tool.name === name));
     if (unknown.length > 0 && before === "[]")
-      this.notice(`mcpServers.${this.name}.tools names ${unknown.map((name) => sanitizeOneLine(name, 60)).join(", ")}, which ${this.name} does not offer`);
+      this.notice(`mcpServers.${this.name}.tools names ${unknown.map((name) => oneLine(name, 60)).join(", ")}, which ${this.name} does not offer`);
     if (JSON.stringify(tools) !== before) this.options.onChange({ type: "tools" });
   }
 
@@ -380,13 +380,13 @@ export class McpConnection {
     if (held) {
       recordMcpRestart(this.options.workspaceDir, this.name, "held", reason);
       this.state = { kind: "off", reason: `held by org supervise (${held.reason}); change its entry in mcpServers, or 'org supervise release ${this.name}'` };
-      this.notice(`${this.name} is down (${sanitizeOneLine(reason, 400)}) and held by org supervise: not started again`);
+      this.notice(`${this.name} is down (${oneLine(reason, 400)}) and held by org supervise: not started again`);
       return;
     }
     recordMcpRestart(this.options.workspaceDir, this.name, "restart", reason);
     const wait = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** Math.max(0, this.attempts - 1));
-    this.state = { kind: "down", reason: sanitizeOneLine(reason, 400), retryAt: Date.now() + wait, attempt: this.attempts };
-    this.notice(`${this.name} is down (${sanitizeOneLine(reason, 400)}); starting it again in ${wait / 1000} s`);
+    this.state = { kind: "down", reason: oneLine(reason, 400), retryAt: Date.now() + wait, attempt: this.attempts };
+    this.notice(`${this.name} is down (${oneLine(reason, 400)}); starting it again in ${wait / 1000} s`);
     this.timer = setTimeout(() => void this.connect(), wait);
     this.timer.unref?.();
   }

@@ -5,7 +5,7 @@ import { numberedLines, readJsonLines } from "../config/json-lines.ts";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { appendPrivateFile, ensureOrgDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { launchFingerprint } from "./mcp-trust.ts";
 
 // What `org supervise` reads and writes of the room's MCP servers, from another process than the one that runs them:
@@ -35,7 +35,7 @@ export function recordMcpRestart(workspaceDir: string, server: string, event: Mc
   try {
     const path = join(workspaceDir, MCP_RESTARTS_FILE);
     if ((lstatSync(path, { throwIfNoEntry: false })?.size ?? 0) > ROTATE_AT_BYTES) renameSync(path, `${path}.1`);
-    const line: McpRestartEvent = { t: now.toISOString(), server: server.slice(0, 200), event, ...(reason ? { reason: sanitizeOneLine(reason, 500) } : {}) };
+    const line: McpRestartEvent = { t: now.toISOString(), server: server.slice(0, 200), event, ...(reason ? { reason: oneLine(reason, 500) } : {}) };
     appendPrivateFile(path, `${JSON.stringify(line)}\n`);
   } catch {
     // The log is for the supervisor; the server's restart goes on without it.

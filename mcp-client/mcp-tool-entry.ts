@@ -1,5 +1,5 @@
 import { MCP_NAME_SEPARATOR } from "../config/mcp-servers.ts";
-import { sanitizeForTerminal, sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { sanitizeForTerminal, oneLine } from "../security/terminal-sanitizer.ts";
 
 // What a server says of its tools is hostile input: a name becomes a tool name the model calls and a key org looks up,
 // a description goes to the model and the terminal, a schema to the model server. Each is checked here, once.
@@ -40,7 +40,7 @@ export type ListedTool = {
 
 /** A listed tool as a room tool, or why it is not offered (the name in the reason made safe to show). */
 export function mcpToolEntry(server: string, listed: ListedTool): { ok: true; entry: McpToolEntry } | { ok: false; name: string; problem: string } {
-  const shown = sanitizeOneLine(listed.name, 80);
+  const shown = oneLine(listed.name, 80);
   if (!TOOL_NAME.test(listed.name))
     return { ok: false, name: shown, problem: "its name is not 1–64 letters, digits, '_' or '-', which a model's tool call can name" };
   const name = `${server}${MCP_NAME_SEPARATOR}${listed.name}`;

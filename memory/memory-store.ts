@@ -10,7 +10,7 @@ import { reciprocalRankFusion } from "../registry/reciprocal-rank-fusion.ts";
 import { normalized, storeMissingEmbeddings } from "../registry/embedding-cache.ts";
 import { listSessions, readTranscript, transcriptPath } from "../room/transcript.ts";
 import type { TranscriptLine } from "../room/transcript-line.ts";
-import { knownSecretFormsOf, redact } from "../security/redact.ts";
+import { KnownSecrets, redact } from "../security/redact.ts";
 import { isDamagedMemoryError, openMemoryDatabase, removeMemoryFiles } from "./memory-database.ts";
 import { entriesOf, type MemoryEntry } from "./memory-entry.ts";
 import { appendPrivateFile, ensureOrgDir, ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
@@ -349,25 +349,16 @@ export class MemoryStore {
       "INSERT OR IGNORE INTO entries (key, kind, session_id, fact_id, persona, time, text, tags, embed_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     );
     const fts = this.#database.query("INSERT INTO entries_fts (rowid, text, tags) VALUES (?, ?, ?)");
-    const forms = knownSecretFormsOf(this.#secrets);
+    const known = new KnownSecrets(this.#secrets);
     this.#database.transaction(() => {
       for (const entry of entries) {
-        const text = this.#withoutKnownSecrets(entry.text, forms);
-        const tags = this.#withoutKnownSecrets(entry.tags.join(" "), forms);
+        const text = withoutKnownSecrets(entry.text, known);
+        const tags = withoutKnownSecrets(entry.tags.join(" "), known);
         const hash = createHash("sha256").update(text).digest("hex");
         const inserted = insert.get(entry.key, entry.kind, entry.sessionId ?? null, entry.factId ?? null, entry.persona, entry.time, text, tags, hash);
         if (inserted) fts.run(inserted.id, text, tags);
       }
     })();
-  }
-
-  /**
-   * The transcripts are redacted as they are written and facts as they are saved; a key the config gained
-   * since is hidden here too. Only text that holds a known secret's form pays for the full redaction: a
-   * rebuild indexes every record of every session.
-   */
-  #withoutKnownSecrets(text: string, forms: readonly string[]): string {
-    return forms.some((form) => text.includes(form)) ? redact(text, this.#secrets) : text;
   }
 
   #deleteWhere(column: "session_id" | "fact_id", value: string): void {
@@ -579,4 +570,12 @@ function removeSidecars(path: string): void {
 
 function rebuiltNotice(path: string, reason: string, summary: RebuildSummary): string {
   return `the memory database ${path} ${reason}; rebuilt it from ${summary.sessions} transcript${summary.sessions === 1 ? "" : "s"} (${summary.entries} records) and ${summary.facts} saved fact${summary.facts === 1 ? "" : "s"}`;
+}
+
+/**
+ * The transcripts are redacted as they are written and facts as they are saved; a key the config gained since is hidden
+ * here too. Only text that holds a known secret's form pays for the full redaction: a rebuild indexes every record.
+ */
+function withoutKnownSecrets(text: string, known: KnownSecrets): string {
+  return known.forms.some((form) => text.includes(form)) ? redact(text, known) : text;
 }

@@ -1,5 +1,5 @@
 import { redact } from "../security/redact.ts";
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 
 /** The markers of `org patch`'s output; a commit message never holds a line equal to one. */
 export const COMMIT_MSG_MARKER = "---COMMIT_MSG---";
@@ -57,7 +57,7 @@ export function commitMessage(reply: string, fallback: string, breadcrumb?: stri
     .slice(0, MAX_BODY_LINES)
     .join("\n")
     .trim();
-  const head = subject.trim().slice(0, MAX_SUBJECT_CHARS) || sanitizeOneLine(redact(fallback, secrets), MAX_SUBJECT_CHARS);
+  const head = subject.trim().slice(0, MAX_SUBJECT_CHARS) || oneLine(redact(fallback, secrets), MAX_SUBJECT_CHARS);
   const message = body ? `${head}\n\n${body}` : head;
   return breadcrumb ? `${message}\n\n${BREADCRUMB_TRAILER}: ${breadcrumb}` : message;
 }

@@ -5,7 +5,7 @@ import type { LanguageModel } from "../llm/language-model.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { UnsafeWriteError } from "../security/safe-file-write.ts";
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { type ProposedChange, toolSet } from "../tools/define-tool.ts";
 import { sh } from "../tools/sh.ts";
 import { applyChangeSet } from "../workspace/apply-change-set.ts";
@@ -101,7 +101,7 @@ function contractProblems(request: PatchRequest, workDir: string): { problems: s
  */
 function keepChange(workDir: string, proposal: ProposedChange, request: PatchRequest, refusals: Refusals): string {
   const refused = (message: string) => {
-    request.progress(`the agent's change was not kept: ${sanitizeOneLine(message, 600)}`);
+    request.progress(`the agent's change was not kept: ${oneLine(message, 600)}`);
     refusals.pending.push(message);
     refusals.any = true;
     return message;
@@ -142,11 +142,11 @@ function turnProblems(request: PatchRequest, workDir: string, refusals: Refusals
 }
 
 function describeEvent(event: LoopEvent): string | undefined {
-  if (event.type === "tool-call") return `agent calls ${event.call.name} ${sanitizeOneLine(JSON.stringify(event.call.arguments), 160)}`;
+  if (event.type === "tool-call") return `agent calls ${event.call.name} ${oneLine(JSON.stringify(event.call.arguments), 160)}`;
   if (event.type === "tool-result")
     return `${event.call.name} ${event.result.ok ? "ok" : "failed"}${event.result.exitCode != null ? ` (exit ${event.result.exitCode})` : ""}`;
-  if (event.type === "loop-stop" || event.type === "calls-refused") return sanitizeOneLine(event.message, 300);
-  if (event.type === "retry") return `model server: retry ${event.attempt} in ${event.delayMs} ms (${sanitizeOneLine(event.reason, 200)})`;
+  if (event.type === "loop-stop" || event.type === "calls-refused") return oneLine(event.message, 300);
+  if (event.type === "retry") return `model server: retry ${event.attempt} in ${event.delayMs} ms (${oneLine(event.reason, 200)})`;
   return undefined;
 }
 
@@ -206,7 +206,7 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
       const fallback = `Apply ${basename(task.file)}: ${task.prompt.split("\n")[0] ?? ""}`;
       return { kind: "patch", commitMessage: commitMessage(result.content, fallback, request.breadcrumb, request.secrets), diff, files: changeSet.changes };
     }
-    for (const problem of problems) progress(`contract: ${sanitizeOneLine(problem, 300)}`);
+    for (const problem of problems) progress(`contract: ${oneLine(problem, 300)}`);
     if (repair >= repairRounds) return { kind: "contract-broken", problems };
     progress(`repair round ${repair + 1} of ${repairRounds}: the agent is told what broke`);
     messages.push({

@@ -28,22 +28,22 @@ export function planWorkflowTool(options: { config: OrgConfig; model: LanguageMo
     runsCode: true,
     async execute({ goal, inputs }, context) {
       // Loaded at the first call: the registry and the runner cost a room's start nothing until then.
-      const { planFromGoal } = await import("./plan-and-run.ts");
+      const [{ planFromGoal }, { plannerPorts }] = await Promise.all([import("./plan-and-run.ts"), import("./planner-ports.ts")]);
       try {
-        const result = await planFromGoal({
-          goal,
-          ...(inputs !== undefined ? { inputs } : {}),
-          workspaceDir: context.workspaceDir,
-          repoDir: options.checkoutDir,
-          config: options.config,
-          sandbox: context.sandbox,
-          sandboxPolicy: context.sandboxPolicy,
-          refs: [],
-          model: options.model,
-          ...(options.embedder ? { embedder: options.embedder } : {}),
-          run: true,
-          signal: context.signal,
-        });
+        const planner = await plannerPorts(
+          {
+            workspaceDir: context.workspaceDir,
+            repoDir: options.checkoutDir,
+            config: options.config,
+            sandbox: context.sandbox,
+            sandboxPolicy: context.sandboxPolicy,
+            refs: [],
+            model: options.model,
+            ...(options.embedder ? { embedder: options.embedder } : {}),
+          },
+          context.signal,
+        );
+        const result = await planFromGoal(planner, { goal, ...(inputs !== undefined ? { inputs } : {}), run: true, signal: context.signal });
         return planToolResult(result);
       } catch (error) {
         if (error instanceof ChatError && error.kind !== "aborted") return { ok: false, output: `Error: the planner's model server failed: ${error.message}` };

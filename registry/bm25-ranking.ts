@@ -23,6 +23,8 @@ export class Bm25Ranking {
   #vocabulary = false;
   // Each word's one term, or null when it is not exactly one: fixed by the tokenizer, never stale.
   readonly #terms = new Map<string, string | null>();
+  // A scratch database in memory where FTS5 splits words as the index does, made on first use.
+  #scratch: Database | undefined;
   // The span of rowids and the rows holding each term, as of one state of the database (see #counts).
   #counts: { state: string; span: number | null; documents: Map<string, number | undefined> } | undefined;
   /** How many searches the rows matching every word answered alone (for tests: proof the shortcut is taken). */
@@ -32,6 +34,12 @@ export class Bm25Ranking {
   constructor(database: Database, tokenizer: string) {
     this.#database = database;
     this.#tokenizer = tokenizer;
+  }
+
+  /** Closes the scratch database; the index's own database is its owner's to close. */
+  close(): void {
+    this.#scratch?.close();
+    this.#scratch = undefined;
   }
 
   /** The best `limit` tools matching any of `words` (at least one), best first; only promoted ones if asked. */
@@ -100,7 +108,8 @@ export class Bm25Ranking {
     const unknown = words.filter((word) => !this.#terms.has(word));
     if (unknown.length > 0) {
       if (this.#terms.size + unknown.length > REMEMBERED_WORDS) this.#terms.clear();
-      const split = singleTermEach(unknown, this.#tokenizer);
+      this.#scratch ??= scratchDatabase(this.#tokenizer);
+      const split = singleTermEach(unknown, this.#scratch);
       for (const [index, word] of unknown.entries()) this.#terms.set(word, split[index] ?? null);
     }
     const terms: string[] = [];
@@ -141,22 +150,19 @@ export class Bm25Ranking {
   }
 }
 
-// One scratch database in memory per tokenizer, made on first use.
-const scratches = new Map<string, Database>();
+/** A database in memory whose `words` table FTS5 splits and stems with `tokenizer`, and `word_terms` its terms. */
+function scratchDatabase(tokenizer: string): Database {
+  const scratch = new Database(":memory:", { strict: true });
+  scratch.run(`CREATE VIRTUAL TABLE words USING fts5(word, tokenize = '${tokenizer.replaceAll("'", "''")}')`);
+  scratch.run("CREATE VIRTUAL TABLE word_terms USING fts5vocab(words, instance)");
+  return scratch;
+}
 
 /**
- * Each word as the one term FTS5 indexes it as (stemmed by `tokenizer`), split by FTS5 itself in a scratch table in
- * memory; undefined for a word that is not exactly one term (a phrase of several, or none).
+ * Each word as the one term FTS5 indexes it as, split by FTS5 itself in the scratch database's `words` table;
+ * undefined for a word that is not exactly one term (a phrase of several, or none).
  */
-function singleTermEach(list: readonly string[], tokenizer: string): (string | undefined)[] {
-  let scratch = scratches.get(tokenizer);
-  if (!scratch) {
-    scratch = new Database(":memory:", { strict: true });
-    scratch.run(`CREATE VIRTUAL TABLE words USING fts5(word, tokenize = '${tokenizer.replaceAll("'", "''")}')`);
-    scratch.run("CREATE VIRTUAL TABLE word_terms USING fts5vocab(words, instance)");
-    scratches.set(tokenizer, scratch);
-  }
-  const database = scratch;
+function singleTermEach(list: readonly string[], database: Database): (string | undefined)[] {
   const instances = database.transaction(() => {
     database.run("DELETE FROM words");
     const insert = database.query<never, [number, string]>("INSERT INTO words (rowid, word) VALUES (?, ?)");

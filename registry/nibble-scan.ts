@@ -27,7 +27,7 @@ export class NibbleScan {
     const bytes = codeBytes + tableBytes + this.#blocks * 64;
     const pages = Math.max(1, Math.ceil(bytes / 65_536));
     if (pages > 65_536) throw new RangeError(`${size} codes of ${nibbles} nibbles need ${bytes} bytes, more than a WebAssembly memory holds`);
-    const module = options.simd === false ? undefined : scanModule();
+    const module = options.simd === false ? undefined : SCAN_MODULE;
     if (module) {
       const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
       const scan = new WebAssembly.Instance(module, { env: { memory } }).exports.scan;
@@ -95,18 +95,14 @@ export class NibbleScan {
   }
 }
 
-let compiled: WebAssembly.Module | null | undefined;
-
-/** The scan loop, compiled once; null where this runtime has no WebAssembly SIMD. */
-function scanModule(): WebAssembly.Module | null {
-  if (compiled !== undefined) return compiled;
+/** The scan loop compiled; null where this runtime has no WebAssembly SIMD. */
+function compileScanModule(): WebAssembly.Module | null {
   const bytes = scanModuleBytes();
   try {
-    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
   } catch {
-    compiled = null;
+    return null;
   }
-  return compiled;
 }
 
 /**
@@ -237,3 +233,6 @@ function unsignedLeb(value: number): number[] {
   } while (rest);
   return bytes;
 }
+
+// Compiled as the module loads (after the constants the bytes are made of): a compiled module never changes.
+const SCAN_MODULE = compileScanModule();

@@ -75,6 +75,7 @@ export class ToolRegistry {
     } catch (error) {
       if (!isDamagedDatabaseError(error)) throw error;
       this.#database.close();
+      this.#ranking.close();
       this.#database = recreateRegistryDatabase(this.databasePath);
       this.#ranking = new Bm25Ranking(this.#database, FTS_TOKENIZER);
       const summary = await refreshIndex(this.#database, sources, signal);
@@ -172,6 +173,7 @@ export class ToolRegistry {
   }
 
   close(): void {
+    this.#ranking.close();
     this.#database.close();
   }
 

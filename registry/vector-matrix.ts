@@ -1,15 +1,14 @@
 import type { Database } from "bun:sqlite";
 import { TwoBitCodes } from "./two-bit-codes.ts";
 
-// Every half-precision bit pattern as a float32: a re-rank reads each component through this table, about three
-// times faster than an element read or a bulk copy out of a Float16Array, and to the same value.
-let halfToFloat: Float32Array | undefined;
+/**
+ * Every half-precision bit pattern as a float32: a re-rank reads each component through this table, about three times
+ * faster than an element read or a bulk copy out of a Float16Array, and to the same value. Made once per matrix.
+ */
 function halfTable(): Float32Array {
-  if (halfToFloat) return halfToFloat;
   const bits = new Uint16Array(65_536);
   for (let pattern = 0; pattern < bits.length; pattern += 1) bits[pattern] = pattern;
-  halfToFloat = new Float32Array(new Float16Array(bits.buffer));
-  return halfToFloat;
+  return new Float32Array(new Float16Array(bits.buffer));
 }
 
 /**
@@ -34,6 +33,7 @@ export class VectorMatrix {
   readonly #promoted: Uint8Array;
   readonly #halves: Uint16Array;
   readonly #codes: TwoBitCodes;
+  readonly #halfToFloat = halfTable();
 
   private constructor(model: string, dimensions: number, ids: Int32Array, promoted: Uint8Array, halves: Uint16Array, codes: TwoBitCodes) {
     this.model = model;
@@ -97,7 +97,7 @@ export class VectorMatrix {
 
   /** The dot product of the vector at `position` with `unit`, four components at a time. */
   #cosine(position: number, unit: Float32Array): number {
-    const table = halfTable();
+    const table = this.#halfToFloat;
     const halves = this.#halves;
     const length = this.dimensions;
     const offset = position * length;

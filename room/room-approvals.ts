@@ -1,9 +1,16 @@
 import type { ToolCall } from "../llm/chat-types.ts";
 import type { ApprovalAsked, ApprovalChoice, ApprovalOutcome, RoomEvent } from "./room-event.ts";
-import type { ApprovalAnswer, Approver, ApprovalContext } from "./tool-approval.ts";
+import type { ApprovalAnswer, Approver, ApprovalContext, ApprovalScope } from "./tool-approval.ts";
 
-/** The console's way to ask (`org chat`): it gets every question, and a signal that aborts once someone else answered. */
-export type LocalApprove = (persona: string, call: ToolCall & { preview?: string }, context: { signal: AbortSignal }) => Promise<ApprovalAnswer>;
+/**
+ * The console's way to ask (`org chat`): it gets every question, a signal that aborts once someone else answered, and
+ * what "always" allows when it is not that persona's tool.
+ */
+export type LocalApprove = (
+  persona: string,
+  call: ToolCall & { preview?: string },
+  context: { signal: AbortSignal; always?: ApprovalScope },
+) => Promise<ApprovalAnswer>;
 
 /** Answers from elsewhere (serve: whoever watches the session's stream): whether anyone could answer now, and how long to wait. */
 export type RemoteApprovals = { available(): boolean; timeoutMs: number };
@@ -51,7 +58,8 @@ export class RoomApprovals implements Approver {
   }
 
   ask(persona: string, call: ToolCall & { preview?: string }, context: ApprovalContext): Promise<ApprovalAnswer> {
-    const key = `${persona}\u0000${call.name}`;
+    // "always" allows that persona's tool, or what the question's scope names (web_request: one host, for anyone).
+    const key = context.always ? `\u0001${context.always.key}` : `${persona}\u0000${call.name}`;
     if (this.#always.has(key)) return Promise.resolve(true);
     this.#counter += 1;
     const approvalId = `${this.options.idPrefix}-a${this.#counter}-${crypto.randomUUID().slice(0, 4)}`;
@@ -65,6 +73,7 @@ export class RoomApprovals implements Approver {
       ...(preview !== undefined ? { preview } : {}),
       ...(context.changeId !== undefined ? { changeId: context.changeId } : {}),
       choices: ["yes", "no", "always"],
+      ...(context.always ? { alwaysFor: context.always.label } : {}),
     };
     return new Promise<ApprovalAnswer>((resolve) => {
       const local = new AbortController();
@@ -86,7 +95,7 @@ export class RoomApprovals implements Approver {
       context.signal?.addEventListener("abort", onAbort, { once: true });
       const { local: ask, remote } = this.options;
       if (ask) {
-        ask(persona, call, { signal: local.signal }).then(
+        ask(persona, call, { signal: local.signal, ...(context.always ? { always: context.always } : {}) }).then(
           (answer) => settle(answer === true ? "yes" : "no", "terminal", answer, typeof answer === "object" ? answer.denied : undefined),
           (error: unknown) => settle("no", "terminal", { denied: `the question failed (${error instanceof Error ? error.message : String(error)})` }),
         );

@@ -83,6 +83,8 @@ export const ApprovalAsked = z.object({
   /** The workspace change this question decides (`change-proposed`). */
   changeId: z.string().optional(),
   choices: z.array(ApprovalChoice),
+  /** What `always` allows for the rest of the session, when it is not that persona's tool ("web_request to api.github.com"). */
+  alwaysFor: z.string().optional(),
 });
 export type ApprovalAsked = z.infer<typeof ApprovalAsked>;
 

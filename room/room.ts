@@ -10,7 +10,7 @@ import type { ChangeRecord } from "../workspace/change-journal.ts";
 import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 import { changeRules } from "./change-rules.ts";
 import { EventRedactor } from "../security/event-redactor.ts";
-import { scanForSecrets } from "../security/redact.ts";
+import { scanForSecrets, type SecretScan } from "../security/redact.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
@@ -149,6 +149,11 @@ export type Room = {
    */
   undo(options?: { force?: boolean }): ChangeRecord;
   clear(): void;
+  /**
+   * The room's inbound credential guard on text from elsewhere (a Telegram message): what `send` would find, with the
+   * room's secret set (its keys and the workspace's secret files), before the text goes anywhere.
+   */
+  scanInbound(text: string): SecretScan;
   /** `/wish TEXT`: records a need for `org grow` in the transcript (a `wish` notice), secrets taken out first. */
   wish(text: string): void;
   /**
@@ -504,6 +509,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       state.history = [];
       emit({ type: "cleared" });
     },
+    scanInbound: (text: string) => scanForSecrets(text, config.secrets),
     wish(text: string) {
       const wished = scanForSecrets(text.trim(), config.secrets).redacted;
       if (wished === "") throw new Error("a wish needs words: /wish a tool that converts currencies");

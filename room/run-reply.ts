@@ -12,7 +12,7 @@ import { redact } from "../security/redact.ts";
 import { UnsafeWriteError } from "../security/safe-file-write.ts";
 import type { ToolTimeBudget } from "../security/tool-time-budget.ts";
 import type { DecidingPolicy } from "../security/policy.ts";
-import type { AnyTool } from "../tools/define-tool.ts";
+import type { AnyTool, ToolContext } from "../tools/define-tool.ts";
 import { findMentions } from "./mentions.ts";
 import { appendReplyToFile } from "./reply-delivery.ts";
 import { addStats, emptyStats, ReplyStatsRecorder } from "./reply-stats.ts";
@@ -141,6 +141,7 @@ function replyHost(
       sandboxPolicy: room.sandboxPolicy,
       workspaceCopies: room.workspaceCopies,
       ...(room.workspaceWrite ? { workspaceWrite: workspaceWriter(room.workspaceWrite, writeReply(model, turn, replyId, reply.ceiling)) } : {}),
+      askPerson: personAsker(room, persona, replyId, turn.signal),
     },
     maxRounds: room.limits.toolRoundsPerTurn,
     maxToolCalls: room.limits.toolCallsPerReply,
@@ -149,6 +150,25 @@ function replyHost(
     toolTime: turn.toolTime,
     report,
     reportUsage: (usage) => stats.usage(usage),
+  };
+}
+
+/**
+ * A tool's own question to the person (web_request to a host not listed), through the room's approvals like any call's:
+ * the call shown redacted, its preview, and what "always" allows; denied at once when nobody can answer.
+ */
+function personAsker(room: ReplyRoom, persona: string, replyId: string, signal: AbortSignal): NonNullable<ToolContext["askPerson"]> {
+  let asked = 0;
+  return async (question) => {
+    if (!room.approver.canAsk()) return { denied: "nobody can answer an approval question here (over HTTP with nobody watching, or a run without a terminal)" };
+    asked += 1;
+    const call = {
+      id: question.call.id ?? `${replyId}-q${asked}`,
+      name: question.call.name,
+      arguments: redactValue(question.call.arguments, room.secrets),
+      preview: redact(question.preview, room.secrets),
+    };
+    return room.approver.ask(persona, call, { replyId, signal, always: question.always });
   };
 }
 

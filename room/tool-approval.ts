@@ -9,8 +9,14 @@ import type { AnyTool } from "../tools/define-tool.ts";
 /** What an approval question got: yes, the user's no, or no with why no one could answer (said to the model). */
 export type ApprovalAnswer = boolean | { denied: string };
 
-/** Where a question comes from: the reply, the workspace change it decides, and the turn's signal (a stop answers it). */
-export type ApprovalContext = { replyId?: string; changeId?: string; signal?: AbortSignal };
+/**
+ * Where a question comes from: the reply, the workspace change it decides, and the turn's signal (a stop answers it);
+ * `always`, what "always" allows for the rest of the session when it is not that persona's tool (web_request: a host).
+ */
+export type ApprovalContext = { replyId?: string; changeId?: string; signal?: AbortSignal; always?: ApprovalScope };
+
+/** What an "always" answer allows: a key the session remembers, and how the person reads it ("web_request to api.github.com"). */
+export type ApprovalScope = { key: string; label: string };
 
 /** Who answers approval questions (the room's `RoomApprovals`): whether anyone can now, and the question itself. */
 export type Approver = {
@@ -63,8 +69,10 @@ export function toolApproval(options: {
         `${policyOf} asks the user first, and no one can answer an approval question here (over HTTP, or a run without a terminal); denied for that, not by the user`,
       );
     }
-    const answer = await approver.ask(persona, redactValue(call, options.secrets ?? []), options.context ?? {});
-    if (answer === true) return { run: true, policyFrom: decided.from };
+    // A tool may say what "always" allows of it (web_request: that host, for the session), rather than the whole tool.
+    const always = tools.get(call.name)?.approvalScope?.(call.arguments);
+    const answer = await approver.ask(persona, redactValue(call, options.secrets ?? []), { ...options.context, ...(always ? { always } : {}) });
+    if (answer === true) return { run: true, policyFrom: decided.from, asked: true };
     if (answer === false) {
       return { run: false, reason: `Error: the user denied the ${call.name} call at the approval prompt. Do not retry it; ask the user or try another way.` };
     }

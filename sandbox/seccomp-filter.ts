@@ -9,6 +9,21 @@ type Arch = "x64" | "arm64";
 const AUDIT_ARCH: Record<Arch, number> = { x64: 0xc000003e, arm64: 0xc00000b7 };
 
 // Syscall numbers from <asm/unistd_64.h> (x86_64) and <asm-generic/unistd.h> (aarch64).
+// From 424 on, a system call has one number on every architecture.
+const UNIFIED_SYSCALLS = {
+  io_uring_setup: 425,
+  io_uring_enter: 426,
+  io_uring_register: 427,
+  open_tree: 428,
+  move_mount: 429,
+  fsopen: 430,
+  fsconfig: 431,
+  fsmount: 432,
+  fspick: 433,
+  clone3: 435,
+  mount_setattr: 442,
+};
+
 const SYSCALLS: Record<Arch, Record<string, number>> = {
   x64: {
     ioctl: 16,
@@ -45,17 +60,7 @@ const SYSCALLS: Record<Arch, Record<string, number>> = {
     kexec_file_load: 320,
     bpf: 321,
     userfaultfd: 323,
-    io_uring_setup: 425,
-    io_uring_enter: 426,
-    io_uring_register: 427,
-    open_tree: 428,
-    move_mount: 429,
-    fsopen: 430,
-    fsconfig: 431,
-    fsmount: 432,
-    fspick: 433,
-    clone3: 435,
-    mount_setattr: 442,
+    ...UNIFIED_SYSCALLS,
     shmget: 29,
     msgget: 68,
     personality: 135,
@@ -108,17 +113,7 @@ const SYSCALLS: Record<Arch, Record<string, number>> = {
     bpf: 280,
     userfaultfd: 282,
     kexec_file_load: 294,
-    io_uring_setup: 425,
-    io_uring_enter: 426,
-    io_uring_register: 427,
-    open_tree: 428,
-    move_mount: 429,
-    fsopen: 430,
-    fsconfig: 431,
-    fsmount: 432,
-    fspick: 433,
-    clone3: 435,
-    mount_setattr: 442,
+    ...UNIFIED_SYSCALLS,
     personality: 92,
     msgget: 186,
     shmget: 194,

@@ -8,6 +8,19 @@ import { redact } from "./redact.ts";
 /** The audit log's session of calls made over serve's HTTP (`POST /v1/tools/NAME/run`, `POST /v1/workflows/NAME/run`): nobody watches them. */
 export const HTTP_SESSION = "http";
 
+/** What a request a tool sent out was, for the audit line: never its body, headers or query. */
+export const RequestAudit = z.object({
+  method: z.string(),
+  host: z.string(),
+  path: z.string(),
+  /** The answer's status; absent when nothing was sent (refused) or nothing came back. */
+  status: z.number().optional(),
+  /** Bytes of the body sent and of the answer's body read. */
+  sentBytes: z.number(),
+  receivedBytes: z.number(),
+});
+export type RequestAudit = z.infer<typeof RequestAudit>;
+
 /** One line of the audit log: what ran, for whom, and how it ended. */
 export type AuditEntry = {
   time: string;
@@ -26,6 +39,8 @@ export type AuditEntry = {
   error?: string;
   durationMs: number;
   bytes: number;
+  /** A request the tool sent out (web_request). */
+  request?: RequestAudit;
 };
 
 /** An audit line as `AuditLog` writes it: the one reader of the log (`org grow` reads failed calls from it). */
@@ -43,6 +58,7 @@ const AuditLine = z.object({
   error: z.string().optional(),
   durationMs: z.number(),
   bytes: z.number(),
+  request: RequestAudit.optional(),
 });
 
 /** The audit entries among lines of the log's text; a line a crash tore, or anything that is not an entry, is passed over. */

@@ -1,4 +1,4 @@
-import { redactValue } from "./redact.ts";
+import { KnownSecrets, redactValue } from "./redact.ts";
 import { StreamRedactor } from "./stream-redactor.ts";
 
 type Event = { type: string };
@@ -23,7 +23,12 @@ function replyOf(event: Event): string | undefined {
 export class EventRedactor {
   #streams = new Map<string, { redactor: StreamRedactor; template: DeltaEvent }>();
 
-  constructor(readonly secrets: readonly string[] = []) {}
+  readonly secrets: KnownSecrets;
+
+  /** `secrets`: the room's, worked out once with the environment's for every event it passes. */
+  constructor(secrets: readonly string[] = []) {
+    this.secrets = new KnownSecrets(secrets);
+  }
 
   /** The events to pass on for `event`, in order: none while a delta is held, several when held text is released. */
   pass<E extends Event>(event: E): E[] {

@@ -27,7 +27,7 @@ import { openRegistryDatabase, REGISTRY_DATABASE_PATH } from "../registry/regist
 import { resume, Transcript } from "../room/transcript.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { AuditLog } from "./audit-log.ts";
-import { appendPrivateFile, ensureOrgDir, PrivateStateError, writePrivateFile } from "./private-state.ts";
+import { appendPrivateFile, ensureOrgDir, PrivateStateError, writeNewPrivateFile, writePrivateFile } from "./private-state.ts";
 
 const isRoot = process.getuid?.() === 0;
 const mode = (path: string) => lstatSync(path).mode & 0o777;
@@ -283,5 +283,53 @@ try {
     // And root running org there refuses the same link: the typed line never reaches the target.
     expect(() => appendPrivateFile(join(own, ".org", "history"), "typed\n")).toThrow(PrivateStateError);
     expect(readFileSync(join(temp.dir, "root-only"), "utf8")).toBe("");
+  });
+});
+
+describe("durable writes (private-state.ts is their one owner)", () => {
+  test("writeNewPrivateFile takes the first free name, never replaces a file or follows a link there, and leaves no temporary", () => {
+    using temp = tempDir();
+    const dir = ensureOrgDir(temp.dir);
+    writeFileSync(join(temp.dir, "victim"), "kept");
+    writeFileSync(join(dir, "a.json"), "first");
+    symlinkSync(join(temp.dir, "victim"), join(dir, "b.json"));
+    const names = ["a.json", "b.json", "c.json"].map((name) => join(dir, name));
+    expect(writeNewPrivateFile(names, "new", { durable: true })).toBe(join(dir, "c.json"));
+    expect(writeNewPrivateFile(names, "again")).toBeUndefined();
+    expect([readFileSync(join(dir, "a.json"), "utf8"), readFileSync(join(temp.dir, "victim"), "utf8"), readFileSync(join(dir, "c.json"), "utf8")]).toEqual([
+      "first",
+      "kept",
+      "new",
+    ]);
+    expect(mode(join(dir, "c.json"))).toBe(0o600);
+    expect(readdirSync(dir).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+  });
+
+  test("a durable write fsyncs the new file before it is placed, and its folder after (strace)", () => {
+    using temp = tempDir();
+    const dir = ensureOrgDir(temp.dir);
+    const script = join(temp.dir, "write.ts");
+    writeFileSync(
+      script,
+      `import { writeNewPrivateFile, writePrivateFile } from ${JSON.stringify(join(import.meta.dir, "private-state.ts"))};
+writePrivateFile(${JSON.stringify(join(dir, "replaced.json"))}, "{}", { durable: true });
+writeNewPrivateFile([${JSON.stringify(join(dir, "new.json"))}], "{}", { durable: true });
+`,
+    );
+    const trace = join(temp.dir, "trace");
+    const run = Bun.spawnSync(["strace", "-f", "-y", "-e", "trace=fsync,rename,renameat,renameat2,link,linkat", "-o", trace, process.execPath, script], {
+      stderr: "pipe",
+    });
+    expect(run.exitCode).toBe(0);
+    // Each call as it touches the folder: what was fsynced (the temporary or the folder), and what was placed.
+    const calls = readFileSync(trace, "utf8")
+      .split("\n")
+      .filter((line) => line.includes(dir) && / = 0$/.test(line))
+      .map((line) => {
+        if (/\bfsync\(/.test(line)) return line.includes(".tmp>") ? "fsync file" : `fsync ${line.includes(`${dir}>`) ? "folder" : "other"}`;
+        const placed = /(rename|link)\w*\(.*"([^"]+)"\)/.exec(line);
+        return `${placed?.[1] ?? "?"} ${placed?.[2]?.slice(dir.length + 1) ?? "?"}`;
+      });
+    expect(calls).toEqual(["fsync file", "rename replaced.json", "fsync folder", "fsync file", "link new.json", "fsync folder"]);
   });
 });

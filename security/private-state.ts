@@ -1,20 +1,7 @@
-import {
-  closeSync,
-  constants,
-  fchmodSync,
-  fstatSync,
-  fsyncSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
-import { dirname, resolve, sep } from "node:path";
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { resolve, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
+import { createFile, type FileOpener, replaceFile } from "../concurrency/durable-file.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 
 // Every file org keeps under `.org/` (transcripts, history, audit log, registry, fitness reports, journal,
@@ -284,35 +271,26 @@ export function appendPrivateFile(path: string, text: string): void {
   }
 }
 
+/** Files under `.org/` opened through the private folder's checked descriptors. */
+const PRIVATE_FILES: FileOpener = {
+  openNew: (path) => openPrivateFile(path, O_WRONLY | O_EXCL | O_TRUNC),
+  openFolder: (path) => openPrivateDirectory(path),
+};
+
 /**
- * Replaces the private file `path` with `text` atomically: a new 0600 file beside it, renamed over it. With
- * `durable`, the new file and then its folder are fsynced, so a crash leaves the old file or the new one whole.
+ * Replaces the private file `path` with `text` atomically (`replaceFile`, opened as private state): a new 0600 file
+ * beside it, renamed over it; with `durable`, it and then its folder fsynced.
  */
 export function writePrivateFile(path: string, text: string | Uint8Array, options: { durable?: boolean } = {}): void {
-  const full = resolve(path);
-  const temporary = `${full}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.tmp`;
-  const fd = openPrivateFile(temporary, O_WRONLY | O_EXCL | O_TRUNC);
-  try {
-    writeAll(fd, text);
-    if (options.durable) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    // Inside a private folder nobody else can swap entries; rename replaces a link itself, never its target.
-    renameSync(temporary, full);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
-  if (options.durable) {
-    const directory = openPrivateDirectory(dirname(full));
-    try {
-      fsyncSync(directory);
-    } finally {
-      closeSync(directory);
-    }
-  }
+  replaceFile(path, text, { ...options, opener: PRIVATE_FILES });
+}
+
+/**
+ * Writes `text` as a new private file at the first of `paths` that is free, never over another file (`createFile`,
+ * opened as private state); returns the path taken, or undefined when every one is taken.
+ */
+export function writeNewPrivateFile(paths: Iterable<string>, text: string | Uint8Array, options: { durable?: boolean } = {}): string | undefined {
+  return createFile(paths, text, { ...options, opener: PRIVATE_FILES });
 }
 
 /**

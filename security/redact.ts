@@ -211,25 +211,35 @@ function redactPiecesAtCuts(text: string, forms: readonly string[]): string {
   return redactSpans(text, spans);
 }
 
-/** The secrets the redactor knows, worked out once per set: their values, their forms (longest first), their separated patterns. */
-type KnownSecrets = { key: string; values: string[]; forms: string[]; encoded: Set<string>; separated: SeparatedPattern[] };
+/**
+ * The secrets a redactor looks for, the environment's and the given ones, worked out once: their values, their forms
+ * (longest first), the encoded ones among them, their separated patterns. Made where the secrets are known (a room, a
+ * stream, a log) and handed to each call; a call given a plain list works them out for that call alone.
+ */
+export class KnownSecrets {
+  readonly values: readonly string[];
+  readonly forms: readonly string[];
+  readonly encoded: ReadonlySet<string>;
+  readonly separated: readonly SeparatedPattern[];
 
-let cachedSecrets: KnownSecrets | undefined;
-
-function knownSecrets(extraSecrets: readonly string[]): KnownSecrets {
-  const values = [...new Set([...secretEnvironmentValues(), ...extraSecrets].filter((value) => value.length >= SHORTEST_SECRET))];
-  const key = values.join("\0");
-  if (cachedSecrets?.key !== key) {
+  constructor(extraSecrets: readonly string[] = []) {
+    this.values = [...new Set([...secretEnvironmentValues(), ...extraSecrets].filter((value) => value.length >= SHORTEST_SECRET))];
     // A base64 or base32 piece of a short secret can be shorter than the secret: shorter still, it would match ordinary text.
-    const encoded = new Set(values.flatMap(encodedForms).filter((form) => form.length >= SHORTEST_SECRET));
-    const forms = [...new Set([...values.flatMap(writtenForms), ...encoded])].sort((a, b) => b.length - a.length);
-    cachedSecrets = { key, values, forms, encoded, separated: values.map(separatedPattern) };
+    this.encoded = new Set(this.values.flatMap(encodedForms).filter((form) => form.length >= SHORTEST_SECRET));
+    this.forms = [...new Set([...this.values.flatMap(writtenForms), ...this.encoded])].sort((a, b) => b.length - a.length);
+    this.separated = this.values.map(separatedPattern);
   }
-  return cachedSecrets;
 }
 
-function knownForms(extraSecrets: readonly string[]): string[] {
-  return knownSecrets(extraSecrets).forms;
+/** The secrets a redaction looks for: worked out once (`KnownSecrets`), or a list of values to add to the environment's. */
+export type Secrets = KnownSecrets | readonly string[];
+
+function knownSecrets(secrets: Secrets): KnownSecrets {
+  return secrets instanceof KnownSecrets ? secrets : new KnownSecrets(secrets);
+}
+
+function knownForms(secrets: Secrets): readonly string[] {
+  return knownSecrets(secrets).forms;
 }
 
 /**
@@ -239,7 +249,7 @@ function knownForms(extraSecrets: readonly string[]): string[] {
  * one on either side of an output cut), `extraSecrets`,
  * and common key formats, tokens, private keys, auth headers and credentials in URLs.
  */
-export function redact(text: string, extraSecrets: readonly string[] = []): string {
+export function redact(text: string, extraSecrets: Secrets = []): string {
   return redactWithForms(text, knownSecrets(extraSecrets));
 }
 
@@ -278,7 +288,7 @@ function looksSecret(value: string): boolean {
  * easily as in a value); the shape stays as it was. The one deep redaction: tool results, room events,
  * approval questions and reply reports all use it.
  */
-export function redactValue<Value>(value: Value, secrets: readonly string[] = []): Value {
+export function redactValue<Value>(value: Value, secrets: Secrets = []): Value {
   return redactValueWithForms(value, knownSecrets(secrets));
 }
 
@@ -291,21 +301,11 @@ function redactValueWithForms<Value>(value: Value, known: KnownSecrets): Value {
   return value;
 }
 
-/** The known secrets themselves (the environment's and `extraSecrets`, 6 characters or more), and their forms, longest first. */
-export function knownSecretsOf(extraSecrets: readonly string[] = []): { values: readonly string[]; forms: readonly string[] } {
-  return knownSecrets(extraSecrets);
-}
-
-/** Every form of a known secret the redactor looks for (the environment's and `extraSecrets`), longest first. */
-export function knownSecretFormsOf(extraSecrets: readonly string[] = []): readonly string[] {
-  return knownForms(extraSecrets);
-}
-
 /**
  * Where in `text` the redactor's patterns and known secrets match, as [start, end) spans (overlapping ones
  * kept). For deciding how much of a stream may be shown yet; `redact` is what hides them.
  */
-export function secretSpans(text: string, extraSecrets: readonly string[] = []): [number, number][] {
+export function secretSpans(text: string, extraSecrets: Secrets = []): [number, number][] {
   const spans: [number, number][] = [];
   for (const form of knownForms(extraSecrets)) {
     for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) spans.push([at, at + form.length]);
@@ -358,7 +358,7 @@ export type SecretScan = { kinds: string[]; redacted: string };
  * plus random-looking values in `KEY=value` form. `kinds` names what was found ("an OpenAI API key", …),
  * empty when nothing was; `redacted` is the text with each one replaced by `[REDACTED]`.
  */
-export function scanForSecrets(text: string, extraSecrets: readonly string[] = []): SecretScan {
+export function scanForSecrets(text: string, extraSecrets: Secrets = []): SecretScan {
   const kinds = new Set<string>();
   for (const form of knownForms(extraSecrets)) {
     if (text.includes(form)) {

@@ -1,6 +1,6 @@
 import { holdsSecretStem, SECRET_NAME_STEMS } from "../config/secret-names.ts";
 import { SECRET_SHAPES } from "../config/secret-shapes.ts";
-import { knownSecretsOf, MAX_SECRET_NAME, redact, secretSpans } from "./redact.ts";
+import { KnownSecrets, MAX_SECRET_NAME, redact, type Secrets, secretSpans } from "./redact.ts";
 import { separatedRenderings } from "./secret-renderings.ts";
 
 // How the redactor's patterns begin (each token shape's openings, an auth scheme), the stems of every name that makes a
@@ -56,14 +56,19 @@ export class StreamRedactor {
   /** The run of name characters at the end of what was released (its last MAX_SECRET_NAME): the start of a name still held. */
   #context = "";
 
-  constructor(readonly secrets: readonly string[] = []) {}
+  readonly secrets: KnownSecrets;
+
+  /** `secrets`: worked out once for the stream when given as a list. */
+  constructor(secrets: Secrets = []) {
+    this.secrets = secrets instanceof KnownSecrets ? secrets : new KnownSecrets(secrets);
+  }
 
   /** Takes the next piece; returns what may be shown now (possibly ""), redacted. */
   push(text: string): string {
     this.#pending += text;
     const pending = this.#pending;
     const lowered = pending.toLowerCase();
-    const { forms, values } = knownSecretsOf(this.secrets);
+    const { forms, values } = this.secrets;
     this.#learnForms(forms);
     const separated = separatedRenderings(pending, values);
     // Without the start of a known secret or any pattern's opening in it, and no whole rendering of a known secret with

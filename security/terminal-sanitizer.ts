@@ -19,15 +19,21 @@ export function sanitizeForTerminal(text: string): string {
   return text.replace(UNSAFE, visible);
 }
 
-// Everything that breaks a line: CR, LF, VT, FF, NEL and the Unicode line and paragraph separators, and tabs.
-const LINE_BREAKS = /[\r\n\t\v\f\u0085\u2028\u2029]+/g;
+// White space of every kind, line breaks among them (CR, LF, VT, FF, NEL, the Unicode line and paragraph separators).
+const WHITE_SPACE = /[\s\u0085]+/g;
+// Characters that show as nothing and hide what stands around them: zero-width ones, the word joiner, the BOM.
+const INVISIBLE = /[\u200b-\u200d\u2060-\u2065\ufeff]/g;
 
 /**
- * Model text for one line of output or of a commit message: line breaks and tabs become one space (no fake
- * lines), then every other control and bidi control becomes a visible escape as in sanitizeForTerminal;
- * trimmed, and cut to `max` characters with "…".
+ * Text as one line of output, a log, a prompt or a commit message: every run of white space (line breaks and tabs too)
+ * one space, so nothing starts a fake line; every control, bidi control and invisible character a visible escape (as
+ * `sanitizeForTerminal` writes them); trimmed, and cut to `max` characters with "…". The one way org makes a line.
  */
-export function sanitizeOneLine(text: string, max = Number.POSITIVE_INFINITY): string {
-  const flat = sanitizeForTerminal(text.replace(LINE_BREAKS, " ")).trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+export function oneLine(text: string, max = Number.POSITIVE_INFINITY): string {
+  // A bound on the work for a huge text: what lies past it could not be shown anyway.
+  const bound = Number.isFinite(max) ? max * 8 : text.length;
+  const cut = text.length > bound;
+  const flat = sanitizeForTerminal(text.slice(0, bound).replace(WHITE_SPACE, " ")).replace(INVISIBLE, visible).trim();
+  if (flat.length > max || (cut && flat.length >= max)) return `${flat.slice(0, max - 1).trimEnd()}…`;
+  return cut ? `${flat}…` : flat;
 }

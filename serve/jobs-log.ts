@@ -4,13 +4,11 @@ import {
   constants,
   fchmodSync,
   fsyncSync,
-  linkSync,
   lstatSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   statSync,
   unlinkSync,
   writeSync,
@@ -18,11 +16,11 @@ import {
 import { join } from "node:path";
 import { z } from "zod";
 import { ORG_DIR } from "../config/workspace-paths.ts";
+import { writeNewPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { redact, redactValue } from "../security/redact.ts";
 import type { RoomEvent } from "../room/room-event.ts";
-import { errorCode } from "../concurrency/error-code.ts";
 
-const { O_WRONLY, O_APPEND, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY } = constants;
+const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_RDONLY } = constants;
 
 /** Where serve keeps accepted jobs: `.org/serve/jobs.wal` and `.org/serve/results/<id>.json`. */
 export const SERVE_STATE_DIR = join(ORG_DIR, "serve");
@@ -197,44 +195,21 @@ export class JobsLog {
 
   /**
    * Replaces the log with `keep` (the jobs still to run) and `requests` (finished jobs whose request_id is
-   * still remembered, without their text): written beside it, fsynced, renamed over it. A crash before the
-   * rename leaves the old log whole; every job it drops has its result written or a done line.
+   * still remembered, without their text), atomically (`writePrivateFile`, fsynced when asked): a crash leaves the
+   * old log or the new one whole; every job it drops has its result written or a done line.
    */
   compact(keep: readonly AcceptedJob[], requests: readonly RememberedRequest[] = []): void {
     const path = join(this.dir, "jobs.wal");
-    const temporary = join(this.dir, "jobs.wal.compacting");
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // none left by an earlier crash
-    }
     const lines = [
       ...keep.map((job) => lineOf({ op: "accept", ...job, text: redact(job.text, this.secrets) })),
       ...requests.map((request) => lineOf({ op: "request", ...request })),
     ];
     const text = lines.join("");
-    const fd = openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, path);
-    if (this.fsync) this.#syncDir(this.dir);
+    writePrivateFile(path, text, { durable: this.fsync });
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = openSync(path, O_WRONLY | O_APPEND | O_NOFOLLOW, 0o600);
     this.#lines = lines.length;
     this.#bytes = Buffer.byteLength(text);
-  }
-
-  #syncDir(dir: string): void {
-    const dirFd = openSync(dir, O_RDONLY);
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
   }
 
   /** The finished job's result, or undefined when it has none (yet). */
@@ -256,31 +231,14 @@ export class JobsLog {
   }
 
   /**
-   * Records a job's result atomically: written to a temporary file, fsynced when asked, then linked into
-   * place (a link never replaces a file, so a result once written stays the only one).
+   * Records a job's result atomically and never over another (`writeNewPrivateFile`, fsynced when asked), so a
+   * result once written stays the only one.
    * Returns false (and writes nothing) when the job already has one.
    */
   complete(result: JobResult): boolean {
-    const target = join(this.resultsDir, `${result.id}.json`);
     if (this.result(result.id) !== undefined) return false;
-    const temporary = join(this.resultsDir, `.${result.id}.${process.pid}.${Date.now()}.tmp`);
-    const fd = openSync(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-    try {
-      writeSync(fd, JSON.stringify({ ...result, events: redactValue(result.events, this.secrets) }));
-      if (this.fsync) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      linkSync(temporary, target);
-    } catch (error) {
-      if (errorCode(error) === "EEXIST") return false;
-      throw error;
-    } finally {
-      unlinkSync(temporary);
-    }
-    if (this.fsync) this.#syncDir(this.resultsDir);
-    return true;
+    const text = JSON.stringify({ ...result, events: redactValue(result.events, this.secrets) });
+    return writeNewPrivateFile([join(this.resultsDir, `${result.id}.json`)], text, { durable: this.fsync }) !== undefined;
   }
 
   /** Every result file with when it was written (its mtime, ms), oldest first. */

@@ -102,7 +102,7 @@ export type ServeHandler = {
 type Logger = (line: string) => void;
 
 /** How every room of this server is opened (sessions, jobs, the OpenAI route): from the room assembly. */
-function roomOpener(options: ServeHandlerOptions, workspaceCopies: WorkspaceCopies, logError: Logger) {
+function roomOpener(options: ServedSessionsOptions, workspaceCopies: WorkspaceCopies, logError: Logger) {
   return servedRoomOpener({
     config: options.config,
     workspaceDir: options.workspaceDir,
@@ -120,7 +120,7 @@ function roomOpener(options: ServeHandlerOptions, workspaceCopies: WorkspaceCopi
 }
 
 /** The session pool: rooms opened by the room assembly, reopened when the served tools change. */
-function openSessions(options: ServeHandlerOptions, opener: ReturnType<typeof servedRoomOpener>, slots: ReturnType<typeof serverSlots>): SessionPool {
+function openSessions(options: ServedSessionsOptions, opener: ReturnType<typeof servedRoomOpener>, slots: ReturnType<typeof serverSlots>): SessionPool {
   const { config } = options;
   return new SessionPool({
     turns: config.serve.turns,
@@ -264,17 +264,41 @@ function routeTable(
   return [...own, ...(options.extraRoutes?.({ sessions, logError, reloadTools: () => tools.reload() }) ?? [])];
 }
 
+/** What `servedSessions` needs: the room assembly's parts and the pool's bounds, as serve's handler takes them. */
+export type ServedSessionsOptions = Omit<ServeHandlerOptions, "version" | "apiToken" | "loopbackOnly" | "hmac" | "jobs" | "profile" | "extraRoutes"> & {
+  logError: (line: string) => void;
+};
+
+/**
+ * The session pool of serve's rooms without anything of HTTP (`org telegram` follows its chats' sessions through it):
+ * rooms opened by the room assembly, the model servers' request slots, the sessions' private copies of the workspace.
+ * `close` closes the rooms (transcripts stay).
+ */
+export function servedSessions(options: ServedSessionsOptions) {
+  const slots = serverSlots(options.config);
+  // The sessions' private copies of the workspace (write view), of the rooms and of `POST /v1/tools/:name/run`.
+  const workspaceCopies = new WorkspaceCopies();
+  const opener = roomOpener(options, workspaceCopies, options.logError);
+  const sessions = openSessions(options, opener, slots);
+  return {
+    slots,
+    workspaceCopies,
+    opener,
+    sessions,
+    async close(): Promise<void> {
+      await sessions.close();
+      await opener.close();
+    },
+  };
+}
+
 /** The room and its tools over HTTP, as a `(Request) → Response` function; `Bun.serve` only wraps it. */
 export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   const { config, workspaceDir, tools } = options;
   const metrics = new ServeMetrics();
   const settings = toolRunSettings({ serve: config.serve, sandbox: options.sandboxPolicy, profile: options.profile ?? "dev", version: options.version });
-  const slots = serverSlots(config);
   const logError = options.logError ?? ((line: string) => process.stderr.write(`${line}\n`));
-  // The sessions' private copies of the workspace (write view), of the rooms and of `POST /v1/tools/:name/run`.
-  const workspaceCopies = new WorkspaceCopies();
-  const opener = roomOpener(options, workspaceCopies, logError);
-  const sessions = openSessions(options, opener, slots);
+  const { slots, workspaceCopies, opener, sessions } = servedSessions({ ...options, logError });
   const jobs = openJobs(options, sessions, logError);
   const auth = requestAuth({
     ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}),

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { superviseFixture, webhookSink } from "../testing/supervise-fixture.ts";
-import { CURRENT_ATTEMPTS, currentFinding, restartDecision, restartDetail } from "./current-check.ts";
+import { currentFinding, restartDecision, restartDetail } from "./current-check.ts";
+import { CURRENT_ATTEMPTS } from "./current-fixes.ts";
 import type { Check, SuperviseContext } from "./supervise-check.ts";
 import { superviseRound } from "./supervise-round.ts";
 

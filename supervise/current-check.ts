@@ -4,12 +4,8 @@ import { lastPromotionInPlace } from "../git/last-promotion.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { probeHealth } from "../instances/health-probe.ts";
 import { TmuxWindow } from "../instances/tmux-window.ts";
+import { CURRENT_ATTEMPTS, CURRENT_CONFIG_KEY, restartCurrent, rollbackPromotion } from "./current-fixes.ts";
 import { type Check, type CheckResult, type Finding, scrub, type SuperviseContext } from "./supervise-check.ts";
-
-/** Where restarts of current are counted in the state. */
-export const CURRENT_ATTEMPTS = { kind: "restart-current", key: "current" } as const;
-/** The `--config` current ran with, kept while it is healthy, for its restarts. */
-export const CURRENT_CONFIG_KEY = "current:config";
 /** When the check last found current healthy: restarts are numbered from there. */
 const HEALTHY_AT_KEY = "current:healthy-at";
 
@@ -180,4 +176,8 @@ export async function currentFinding(context: SuperviseContext, problem: string)
   }
 }
 
-export const currentCheck: Check = { name: "current", run: runCurrentCheck };
+export const currentCheck: Check = {
+  name: "current",
+  run: runCurrentCheck,
+  fixes: { "restart-current": restartCurrent, "rollback-promotion": rollbackPromotion },
+};

@@ -8,8 +8,12 @@ import { RepoGit } from "../git/repo-git.ts";
 import { rollback } from "../git/rollback.ts";
 import { describeStart } from "../instances/describe-start.ts";
 import { startFromEnvironment } from "../instances/start-from-environment.ts";
-import { CURRENT_ATTEMPTS, CURRENT_CONFIG_KEY } from "./current-check.ts";
-import { type FixExecutor, scrub, type SuperviseContext } from "./supervise-check.ts";
+import { type Fix, scrub, type SuperviseContext } from "./supervise-check.ts";
+
+/** Where restarts of current are counted in the state. */
+export const CURRENT_ATTEMPTS = { kind: "restart-current", key: "current" } as const;
+/** The `--config` current ran with, kept while it is healthy, for its restarts. */
+export const CURRENT_CONFIG_KEY = "current:config";
 
 const ServeArguments = z.object({ config: z.string().optional(), unsafeNoSandbox: z.boolean().optional() });
 
@@ -44,8 +48,8 @@ export function supervisedCurrent(context: SuperviseContext, log: (line: string)
 }
 
 /** `restart-current`: the current instance started again in its tmux window; each restart counts toward the backoff. */
-export const restartCurrent: FixExecutor = {
-  check: "current",
+export const restartCurrent: Fix = {
+  target: '"current": start the current instance again in its tmux window',
   ownBackoff: true,
   refuse: async (target) => (target === "current" ? undefined : `restart-current takes the target "current", not ${JSON.stringify(target)}`),
   async apply(_target, context) {
@@ -60,9 +64,9 @@ export const restartCurrent: FixExecutor = {
 };
 
 /** `rollback-promotion`: the promotion named is rolled back through the promotion journal, and current restarted at the revert. */
-export const rollbackPromotion: FixExecutor = {
+export const rollbackPromotion: Fix = {
   announce: true,
-  check: "current",
+  target: "the promote/<UTC time> tag of the last promotion on main: roll it back through the journal",
   async refuse(target, context) {
     if (!PROMOTE_TAG_PATTERN.test(target)) return `rollback-promotion takes a promote/<UTC time> tag, not ${JSON.stringify(target.slice(0, 80))}`;
     const last = await lastPromotionInPlace(new RepoGit(context.repoDir), context.signal);

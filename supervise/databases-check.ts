@@ -8,7 +8,8 @@ import { MEMORY_DATABASE_FILE } from "../memory/memory-store.ts";
 import { REGISTRY_DATABASE_PATH, recreateRegistryDatabase } from "../registry/registry-database.ts";
 import { ToolRegistry } from "../registry/tool-registry.ts";
 import { isDamagedDatabaseError } from "../security/stamped-database.ts";
-import type { Check, CheckResult, FixExecutor, Finding, SuperviseContext } from "./supervise-check.ts";
+import { restoreMemory } from "./restore-memory.ts";
+import type { Check, CheckResult, Fix, Finding, SuperviseContext } from "./supervise-check.ts";
 
 /** The databases watched: memory (restored from a backup), the registry (a cache, rebuilt), the supervisor's own state. */
 export type WatchedDatabase = { role: "memory" | "registry" | "supervisor"; path: string };
@@ -109,12 +110,10 @@ async function runDatabasesCheck(context: SuperviseContext): Promise<CheckResult
   return { state: "ok", detail: checked.length > 0 ? checked.join(", ") : "no database yet", findings };
 }
 
-export const databasesCheck: Check = { name: "databases", run: runDatabasesCheck };
-
 /** `rebuild-registry`: the registry's cache deleted, made anew and filled again from the tools (promoted and candidates). */
-export const rebuildRegistry: FixExecutor = {
+export const rebuildRegistry: Fix = {
   announce: true,
-  check: "databases",
+  target: "the registry's database path: make the cache anew",
   refuse: async (target, context) =>
     target === join(context.repoDir, REGISTRY_DATABASE_PATH)
       ? undefined
@@ -129,4 +128,10 @@ export const rebuildRegistry: FixExecutor = {
       registry.close();
     }
   },
+};
+
+export const databasesCheck: Check = {
+  name: "databases",
+  run: runDatabasesCheck,
+  fixes: { "rebuild-registry": rebuildRegistry, "restore-memory": restoreMemory },
 };

@@ -1,13 +1,13 @@
 import { z } from "zod";
 import type { OrgConfig } from "../config/org-config.ts";
-import { FIX_ACTIONS, FixAction } from "../config/supervise-settings.ts";
+import { FixAction } from "../config/supervise-settings.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { recordedModel } from "../llm/recorded-model.ts";
 import { httpModels } from "../models/persona-model.ts";
 import { oneToolDefinition, readOneToolAnswer } from "../models/one-tool-call.ts";
-import { FIX_EXECUTORS } from "./fix-executors.ts";
 import { dataLine, scrub, type SuperviseContext } from "./supervise-check.ts";
+import { fixNamed, SUPERVISE_CHECKS } from "./supervise-checks.ts";
 import type { IncidentRow } from "./supervisor-state.ts";
 
 // A novel incident, when a model answers: the model is offered exactly one tool, `propose_fix`, and must name one of the
@@ -26,21 +26,6 @@ export const Diagnosis = z.strictObject({
   target: z.string().min(1).max(500).describe("what the action applies to, as the list of actions says"),
 });
 export type Diagnosis = z.infer<typeof Diagnosis>;
-
-const TARGETS: Record<FixAction, string> = {
-  "restart-current": '"current": start the current instance again in its tmux window',
-  "rollback-promotion": "the promote/<UTC time> tag of the last promotion on main: roll it back through the journal",
-  "pause-grow": '"grow": pause unattended grow runs',
-  "free-disk": "the workspace or checkout folder: compact logs, archive old transcripts, drop old reports",
-  "clear-stale-lock": "a .lock or .pid file under .org/ whose process is dead: clear it",
-  "remove-leftovers": "worktree, window, folder, file or all: remove what dead runs left",
-  "rebuild-registry": "the registry's database path: make the cache anew",
-  "restore-memory": "memory's database path: restore it from the newest good backup",
-  "hold-mcp-server": "the name of an MCP server in mcpServers: stop restarting it",
-  "hand-to-grow": "the name of a promoted tool failing by grow's judgement: leave it to the next grow run",
-  "rotate-logs": 'the path of a transcript or audit day, or "largest" (the largest until the total fits): gzip it into .org/archive/',
-  "finish-interrupted": "the tag in the promotion journal: finish that interrupted promote or rollback",
-};
 
 /** The model that diagnoses: the config's first agent persona's (else its first persona's), on its own server. */
 export function diagnosisModel(config: OrgConfig): LanguageModel | undefined {
@@ -74,7 +59,7 @@ function incidentData(incident: IncidentRow, excerpt: string, context: Supervise
 }
 
 function prompt(incident: IncidentRow, excerpt: string, context: SuperviseContext): ChatMessage[] {
-  const actions = FIX_ACTIONS.map((action) => `- ${action}: target ${TARGETS[action]}`).join("\n");
+  const actions = SUPERVISE_CHECKS.flatMap((check) => Object.entries(check.fixes ?? {}).map(([action, fix]) => `- ${action}: target ${fix.target}`)).join("\n");
   return [
     {
       role: "system",
@@ -123,7 +108,8 @@ export async function diagnoseIncident(
       },
       completion,
     );
-    const refused = answer.ok ? await FIX_EXECUTORS[answer.value.action].refuse(answer.value.target, context) : undefined;
+    const fix = answer.ok ? fixNamed(answer.value.action)?.fix : undefined;
+    const refused = answer.ok ? ((await fix?.refuse(answer.value.target, context)) ?? (fix ? undefined : "no check of the supervisor applies it")) : undefined;
     if (answer.ok && refused === undefined) return { diagnosis: answer.value, model: recordedModel(model).model };
     problem = answer.ok ? `${answer.value.action} cannot take that target: ${refused}` : answer.problem;
     conversation.push(

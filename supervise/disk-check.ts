@@ -5,7 +5,7 @@ import { RepoGit } from "../git/repo-git.ts";
 import { compactIdleJobsLog } from "../serve/idle-jobs-compaction.ts";
 import { removeLeftovers } from "./leftovers-check.ts";
 import { archiveLog, logFiles, rotationPlan } from "./log-files.ts";
-import { type Check, type CheckResult, type FixExecutor, type Finding, mib, type SuperviseContext } from "./supervise-check.ts";
+import { type Check, type CheckResult, type Fix, type Finding, mib, type SuperviseContext } from "./supervise-check.ts";
 
 function freeBytes(context: SuperviseContext, dir: string): number {
   if (context.freeBytes) return context.freeBytes(dir);
@@ -42,8 +42,6 @@ async function runDiskCheck(context: SuperviseContext): Promise<CheckResult> {
     : { state: "ok", detail: shown.join("; "), findings: [] };
 }
 
-export const diskCheck: Check = { name: "disk", run: runDiskCheck };
-
 /** One step of freeing space: what it did, and the bytes it freed by its own count. */
 type Step = { what: string; bytes: number };
 
@@ -77,8 +75,8 @@ async function dropReports(context: SuperviseContext): Promise<Step> {
 }
 
 /** `free-disk`: each step in turn until there is room again; what each freed is reported. */
-export const freeDisk: FixExecutor = {
-  check: "disk",
+export const freeDisk: Fix = {
+  target: "the workspace or checkout folder: compact logs, archive old transcripts, drop old reports",
   refuse: async (target, context) =>
     folders(context).includes(target) ? undefined : `free-disk takes the workspace or the checkout folder, not ${JSON.stringify(target.slice(0, 200))}`,
   async apply(target, context) {
@@ -100,3 +98,5 @@ export const freeDisk: FixExecutor = {
     return { ok: true, detail };
   },
 };
+
+export const diskCheck: Check = { name: "disk", run: runDiskCheck, fixes: { "free-disk": freeDisk } };

@@ -1,5 +1,5 @@
 import { formatDuration } from "../config/duration.ts";
-import { executorOf } from "./fix-executors.ts";
+import { fixNamed } from "./supervise-checks.ts";
 import type { FixPlan, SuperviseContext } from "./supervise-check.ts";
 import type { FixRow, IncidentRow } from "./supervisor-state.ts";
 
@@ -33,7 +33,7 @@ export function fixToPropose(planned: FixPlan | undefined, incident: IncidentRow
   const latest = fixes[0];
   if (latest?.state === "applied") return undefined;
   if (latest?.state === "proposed" && latest.action === planned.action && latest.target === planned.target) return undefined;
-  if (executorOf(planned.action)?.ownBackoff) return planned;
+  if (fixNamed(planned.action)?.fix.ownBackoff) return planned;
   const tries = failedTries(fixes, planned);
   const last = tries[0];
   return last === undefined || context.now() >= last.updatedAt + retryWait(context, tries.length) ? planned : undefined;
@@ -41,7 +41,7 @@ export function fixToPropose(planned: FixPlan | undefined, incident: IncidentRow
 
 /** What a failed fix's report adds: when it is tried again, unless its check paces it. */
 export function nextTry(fix: FixRow, incident: IncidentRow, context: SuperviseContext): string {
-  if (executorOf(fix.action)?.ownBackoff) return "";
+  if (fixNamed(fix.action)?.fix.ownBackoff) return "";
   const tries = failedTries(context.state.fixesOf(incident.id), fix);
   return `; tried again in ${formatDuration(retryWait(context, tries.length))} at the earliest (${tries.length} failed in a row)`;
 }
@@ -58,9 +58,9 @@ export function personNeeded(finding: { fix?: FixPlan; person?: string }, incide
   let why = finding.person;
   // A failed fix its check paces (a restart of current waiting out its backoff) is not the end of the tries: the check
   // says when it gives up, and that is what a person hears, once.
-  if (why === undefined && !finding.fix && latest?.state === "failed" && !executorOf(latest.action)?.ownBackoff)
+  if (why === undefined && !finding.fix && latest?.state === "failed" && !fixNamed(latest.action)?.fix.ownBackoff)
     why = `${latest.action} ${latest.target} failed (${latest.detail}) and no other fix is left to try`;
-  if (why === undefined && finding.fix && !executorOf(finding.fix.action)?.ownBackoff) {
+  if (why === undefined && finding.fix && !fixNamed(finding.fix.action)?.fix.ownBackoff) {
     const tries = failedTries(fixes, finding.fix).length;
     if (tries >= context.config.supervise.maxRestarts)
       why = `${finding.fix.action} ${finding.fix.target} failed ${tries} times in a row (supervise.maxRestarts ${context.config.supervise.maxRestarts}); it is tried again every ${formatDuration(retryWait(context, tries))} at most`;

@@ -7,7 +7,7 @@ import { RepoGit } from "../git/repo-git.ts";
 import { finishInterrupted } from "../git/rollback.ts";
 import { clearDeadPidLock, pidLockState } from "../security/pid-lock.ts";
 import { supervisedCurrent } from "./current-fixes.ts";
-import type { Check, FixExecutor, Finding, SuperviseContext } from "./supervise-check.ts";
+import type { Check, Fix, Finding, SuperviseContext } from "./supervise-check.ts";
 
 /** A lock file cut short (its taker died between making it and writing it) counts as dead once it is this old. */
 const TORN_LOCK_MS = 60_000;
@@ -78,8 +78,6 @@ async function runLocksCheck(context: SuperviseContext): Promise<{ state: "ok" |
   return { state: "warn", detail: findings.map((finding) => finding.title).join("; "), findings };
 }
 
-export const locksCheck: Check = { name: "locks", run: runLocksCheck };
-
 /** Whether `path` is a lock or pid file under the `.org/` of the workspace or the checkout. */
 function isOrgLock(path: string, context: SuperviseContext): boolean {
   const full = resolve(path);
@@ -87,8 +85,8 @@ function isOrgLock(path: string, context: SuperviseContext): boolean {
 }
 
 /** `clear-stale-lock`: a lock whose holder died is taken over and released (a live holder keeps it); a dead pid file removed. */
-export const clearStaleLock: FixExecutor = {
-  check: "locks",
+export const clearStaleLock: Fix = {
+  target: "a .lock or .pid file under .org/ whose process is dead: clear it",
   async refuse(target, context) {
     if (!isOrgLock(target, context))
       return `clear-stale-lock takes a .lock or .pid file under .org/ of the workspace or the checkout, not ${JSON.stringify(target.slice(0, 200))}`;
@@ -108,9 +106,9 @@ export const clearStaleLock: FixExecutor = {
 };
 
 /** `finish-interrupted`: the promote or rollback a dead run left in the journal carried to its end, as the next one would. */
-export const finishInterruptedFix: FixExecutor = {
+export const finishInterruptedFix: Fix = {
   announce: true,
-  check: "locks",
+  target: "the tag in the promotion journal: finish that interrupted promote or rollback",
   async refuse(target, context) {
     const entry = new PromotionJournal(context.repoDir).read();
     return entry?.tag === target ? undefined : `the promotion journal holds ${entry ? entry.tag : "nothing"}, not ${JSON.stringify(target.slice(0, 80))}`;
@@ -143,4 +141,10 @@ export const finishInterruptedFix: FixExecutor = {
       journal.unlock();
     }
   },
+};
+
+export const locksCheck: Check = {
+  name: "locks",
+  run: runLocksCheck,
+  fixes: { "clear-stale-lock": clearStaleLock, "finish-interrupted": finishInterruptedFix },
 };

@@ -1,11 +1,11 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { processesHolding } from "../concurrency/open-files.ts";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { AUDIT_DIR, GROW_DIR, ORG_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { type GrowCursor, readGrowState } from "../grow/grow-state.ts";
-import { ensurePrivateDir, openPrivateFile } from "../security/private-state.ts";
+import { ensurePrivateDir, writeNewPrivateFile } from "../security/private-state.ts";
 
 /** Where rotated transcripts and audit days go, gzipped: `.org/archive/sessions/`, `.org/archive/audit/`. */
 export const ARCHIVE_DIR = join(ORG_DIR, "archive");
@@ -88,12 +88,9 @@ export function rotationPlan(files: readonly LogFile[]): { file: LogFile; kept?:
   });
 }
 
-/** The archive's name for a rotated file: `<name>.gz`, then `<name>.2.gz`, `<name>.3.gz`… for further parts of the same name. */
-function archiveName(dir: string, name: string): string {
-  for (let part = 1; ; part += 1) {
-    const target = join(dir, part === 1 ? `${name}.gz` : `${name}.${part}.gz`);
-    if (!lstatSync(target, { throwIfNoEntry: false })) return target;
-  }
+/** The archive's names for a rotated file, the first free one taken: `<name>.gz`, then `<name>.2.gz`, `<name>.3.gz`… */
+function* archiveNames(dir: string, name: string): Generator<string> {
+  for (let part = 1; ; part += 1) yield join(dir, part === 1 ? `${name}.gz` : `${name}.${part}.gz`);
 }
 
 /** How long a rotation waits for a writer caught in the middle of a line to let the moved file go. */
@@ -119,8 +116,8 @@ function moveAside(file: LogFile): string {
 }
 
 /**
- * Rotates one log file: moved aside, its bytes gzipped into `.org/archive/<kind>/<name>.gz` (written beside, then
- * renamed; a further part of the same name is numbered), then removed. Returns the bytes freed.
+ * Rotates one log file: moved aside, its bytes gzipped into `.org/archive/<kind>/<name>.gz` (a durable write; a further
+ * part of the same name is numbered), then removed. Returns the bytes freed.
  */
 export function archiveLog(file: LogFile): number {
   const dir = ensurePrivateDir(join(file.root, ARCHIVE_DIR, file.kind));
@@ -138,16 +135,9 @@ export function archiveLog(file: LogFile): number {
   } finally {
     closeSync(fd);
   }
-  const target = archiveName(dir, file.name);
-  const partial = `${target}.${process.pid}.partial`;
-  const out = openPrivateFile(partial, constants.O_WRONLY | constants.O_EXCL);
-  try {
-    const gzipped = gzipSync(bytes);
-    for (let at = 0; at < gzipped.length; ) at += writeSync(out, gzipped, at);
-  } finally {
-    closeSync(out);
-  }
-  renameSync(partial, target);
+  // Durable before the moved file goes: a crash leaves the log in one place or the other.
+  const target = writeNewPrivateFile(archiveNames(dir, file.name), gzipSync(bytes), { durable: true });
+  if (target === undefined) throw new Error(`${dir} has no free name for ${file.name}'s archive; ${moved} is kept`);
   rmSync(moved, { force: true });
   return bytes.length - (lstatSync(target)?.size ?? 0);
 }

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { archiveLog, type LogFile, logFiles, rotationPlan } from "./log-files.ts";
-import { type Check, type CheckResult, type FixExecutor, type Finding, mib, type SuperviseContext } from "./supervise-check.ts";
+import { type Check, type CheckResult, type Fix, type Finding, mib, type SuperviseContext } from "./supervise-check.ts";
 
 const MIB = 1024 * 1024;
 
@@ -75,8 +75,6 @@ async function runLogsCheck(context: SuperviseContext): Promise<CheckResult> {
   return { state: "warn", detail: findings.map((finding) => finding.title).join("; "), findings };
 }
 
-export const logsCheck: Check = { name: "logs", run: runLogsCheck };
-
 /** `rotate-logs`'s targets beside a file's path: the largest files until the total fits ("oldest": the same, as earlier versions named it). */
 const TOTAL_TARGETS = new Set(["largest", "oldest"]);
 
@@ -85,8 +83,8 @@ const TOTAL_TARGETS = new Set(["largest", "oldest"]);
  * `.org/archive/`. It checks its own work (each file chosen is archived and gone) and says what still holds space it may
  * not free; a run that rotated all it could is not a failure, even when what is held keeps the total over its cap.
  */
-export const rotateLogs: FixExecutor = {
-  check: "logs",
+export const rotateLogs: Fix = {
+  target: 'the path of a transcript or audit day, or "largest" (the largest until the total fits): gzip it into .org/archive/',
   async refuse(target, context) {
     if (TOTAL_TARGETS.has(target)) return undefined;
     const file = logFiles(roots(context)).find((entry) => entry.path === resolve(target));
@@ -119,3 +117,5 @@ export const rotateLogs: FixExecutor = {
     return { ok: true, verify: whole ? "self" : "check", detail: `rotated ${rotated.join(", ")} into .org/archive/ (${mib(freed)} freed)${still}` };
   },
 };
+
+export const logsCheck: Check = { name: "logs", run: runLogsCheck, fixes: { "rotate-logs": rotateLogs } };

@@ -3,7 +3,7 @@ import { formatDuration } from "../config/duration.ts";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
 import { CONFIG_FILE_NAME, loadOrgConfig } from "../config/org-config.ts";
 import { holdMcpServer, mcpHold, readMcpRestarts } from "../mcp-client/mcp-restarts.ts";
-import type { Check, CheckResult, FixExecutor, Finding, SuperviseContext } from "./supervise-check.ts";
+import type { Check, CheckResult, Fix, Finding, SuperviseContext } from "./supervise-check.ts";
 
 /** The folders whose org processes run MCP servers (the workspace, and the checkout current serves), with their servers. */
 function serverPlaces(context: SuperviseContext): { dir: string; servers: readonly McpServerConfig[] }[] {
@@ -67,12 +67,10 @@ async function runMcpCheck(context: SuperviseContext): Promise<CheckResult> {
   };
 }
 
-export const mcpCheck: Check = { name: "mcp", run: runMcpCheck };
-
 /** `hold-mcp-server`: the server held wherever it restarts; verified once its connection skips a restart (a later round). */
-export const holdMcpServerFix: FixExecutor = {
+export const holdMcpServerFix: Fix = {
   announce: true,
-  check: "mcp",
+  target: "the name of an MCP server in mcpServers: stop restarting it",
   async refuse(target, context) {
     return serverPlaces(context).some(({ servers }) => servers.some((server) => server.name === target))
       ? undefined
@@ -91,3 +89,5 @@ export const holdMcpServerFix: FixExecutor = {
     return { ok: places.length > 0, detail: `held ${target} in ${places.join(", ")}; its next restart is skipped`, verify: "later" };
   },
 };
+
+export const mcpCheck: Check = { name: "mcp", run: runMcpCheck, fixes: { "hold-mcp-server": holdMcpServerFix } };

@@ -1,6 +1,6 @@
 import { growPause, pauseGrow, resumeGrow } from "../grow/grow-pause.ts";
 import { missingModelMessages, probeServers } from "../models/server-probe.ts";
-import type { Check, CheckResult, FixExecutor, Finding, SuperviseContext } from "./supervise-check.ts";
+import type { Check, CheckResult, Fix, Finding, SuperviseContext } from "./supervise-check.ts";
 
 /** Who pauses grow runs, as grow/grow-pause.ts records it; only such a pause is lifted when the server is back. */
 export const PAUSED_BY = "org supervise";
@@ -51,11 +51,9 @@ async function modelServerResolved(_incident: unknown, context: SuperviseContext
   return "unattended grow runs resumed";
 }
 
-export const modelServerCheck: Check = { name: "model-server", run: runModelServerCheck, resolved: modelServerResolved };
-
 /** `pause-grow`: unattended grow runs of the workspace wait (grow/grow-pause.ts) until the supervisor lifts it. */
-export const pauseGrowFix: FixExecutor = {
-  check: "model-server",
+export const pauseGrowFix: Fix = {
+  target: '"grow": pause unattended grow runs',
   refuse: async (target) => (target === "grow" ? undefined : `pause-grow takes the target "grow", not ${JSON.stringify(target.slice(0, 80))}`),
   async apply(_target, context) {
     const open = context.state.openIncidents("model-server").map((incident) => incident.title);
@@ -66,3 +64,5 @@ export const pauseGrowFix: FixExecutor = {
       : { ok: false, detail: "the pause could not be written" };
   },
 };
+
+export const modelServerCheck: Check = { name: "model-server", run: runModelServerCheck, resolved: modelServerResolved, fixes: { "pause-grow": pauseGrowFix } };

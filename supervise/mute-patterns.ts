@@ -1,6 +1,6 @@
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { foldedText, holdsText, textMutePattern } from "./mutes.ts";
-import { PATTERNS } from "./supervise-check.ts";
+import { PATTERN_NAMES } from "./supervise-checks.ts";
 import type { SupervisorState } from "./supervisor-state.ts";
 
 /** A fragment shorter than this (letters and digits) would silence almost anything. */
@@ -17,19 +17,19 @@ export type MuteChoice = { pattern: string; kind: "check" | "incident" | "key" |
  * with white space folded): kept as a text mute, with what it matches now. A fragment that matches nothing is refused.
  */
 export function chooseMute(state: SupervisorState, pattern: string): MuteChoice {
-  if (PATTERNS.some((name) => name === pattern) || pattern === "novel" || pattern === "heartbeat") return { pattern, kind: "check", matches: [] };
+  if (PATTERN_NAMES.includes(pattern)) return { pattern, kind: "check", matches: [] };
   if (state.incident(pattern)) return { pattern, kind: "incident", matches: [] };
   if (state.db.query("SELECT 1 FROM signatures WHERE id = ?").get(pattern)) return { pattern, kind: "signature", matches: [] };
   if (state.db.query("SELECT 1 FROM incidents WHERE key = ? OR pattern || ':' || key = ?").get(pattern, pattern)) return { pattern, kind: "key", matches: [] };
   const fragment = foldedText(pattern);
-  const named = `give a check (${[...PATTERNS, "novel", "heartbeat"].join(", ")}), an incident id, a signature id, or a part of an error's text as the webhook or 'org supervise status' shows it`;
+  const named = `give a check (${PATTERN_NAMES.join(", ")}), an incident id, a signature id, or a part of an error's text as the webhook or 'org supervise status' shows it`;
   if (fragment.replace(/[^\p{L}\p{N}]/gu, "").length < MIN_FRAGMENT)
     return {
-      problem: `nothing to mute named '${sanitizeOneLine(pattern, 80)}', and as text it is too short (${MIN_FRAGMENT} letters or digits at least): ${named}`,
+      problem: `nothing to mute named '${oneLine(pattern, 80)}', and as text it is too short (${MIN_FRAGMENT} letters or digits at least): ${named}`,
     };
   const matches = textMatches(state, fragment);
   if (matches.length === 0)
-    return { problem: `nothing to mute named '${sanitizeOneLine(pattern, 80)}', and no incident or error the supervisor has seen holds that text: ${named}` };
+    return { problem: `nothing to mute named '${oneLine(pattern, 80)}', and no incident or error the supervisor has seen holds that text: ${named}` };
   return { pattern: textMutePattern(pattern), kind: "text", matches };
 }
 
@@ -42,9 +42,9 @@ function textMatches(state: SupervisorState, fragment: string): string[] {
     )
     .all();
   for (const incident of incidents)
-    if (holdsText(incident, fragment)) found.push(`incident ${incident.id} (${incident.state}): ${sanitizeOneLine(incident.title, 160)}`);
+    if (holdsText(incident, fragment)) found.push(`incident ${incident.id} (${incident.state}): ${oneLine(incident.title, 160)}`);
   const signatures = state.db.query<{ id: string; example: string }, []>("SELECT id, example FROM signatures ORDER BY last_seen DESC LIMIT 2000").all();
   for (const signature of signatures)
-    if (foldedText(signature.example).includes(fragment)) found.push(`signature ${signature.id}: ${sanitizeOneLine(signature.example, 160)}`);
+    if (foldedText(signature.example).includes(fragment)) found.push(`signature ${signature.id}: ${oneLine(signature.example, 160)}`);
   return found.length > SHOWN_MATCHES ? [...found.slice(0, SHOWN_MATCHES), `and ${found.length - SHOWN_MATCHES} more`] : found;
 }

@@ -8,7 +8,7 @@ import { checkMemoryFile, openMemoryDatabase } from "../memory/memory-database.t
 import { MEMORY_DATABASE_FILE, MemoryStore } from "../memory/memory-store.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { keepDamaged } from "./state-file.ts";
-import type { FixExecutor, SuperviseContext } from "./supervise-check.ts";
+import type { Fix, SuperviseContext } from "./supervise-check.ts";
 
 /** Memory's database as a path under `.org/`: `memory/memory.sqlite`. */
 const MEMORY_ENTRY = `${relative(ORG_DIR, MEMORY_DIR)}/${MEMORY_DATABASE_FILE}`;
@@ -47,9 +47,9 @@ async function memoryFromBackups(context: SuperviseContext, path: string): Promi
  * `restore-memory`: the damaged memory database is kept beside itself (`memory.sqlite.damaged-<time>`) and replaced by
  * the copy in the newest good backup; with no backup holding one, memory is rebuilt from the transcripts and saved facts.
  */
-export const restoreMemory: FixExecutor = {
+export const restoreMemory: Fix = {
   announce: true,
-  check: "databases",
+  target: "memory's database path: restore it from the newest good backup",
   refuse: async (target, context) => {
     const path = join(context.workspaceDir, MEMORY_DIR, MEMORY_DATABASE_FILE);
     return target === path ? undefined : `restore-memory takes the workspace's memory database, ${path}`;

@@ -2,13 +2,9 @@ import type { OrgConfig } from "../config/org-config.ts";
 import type { FixAction } from "../config/supervise-settings.ts";
 import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import { redact } from "../security/redact.ts";
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { workspaceSecretValues } from "../workspace/secret-values.ts";
 import type { CheckState, IncidentRow, SupervisorState } from "./supervisor-state.ts";
-
-/** The known failure patterns, one check each; `novel` is an error that matches none and repeats. */
-export const PATTERNS = ["current", "model-server", "disk", "locks", "leftovers", "sandbox", "databases", "mcp", "tool-health", "logs"] as const;
-export type PatternName = (typeof PATTERNS)[number] | "novel" | "heartbeat";
 
 /** Where the current instance runs, as `org instance` starts it: its port, tmux session and start bound. */
 export type InstancePlace = { port: number; tmuxSession: string; startTimeoutMs: number };
@@ -30,6 +26,8 @@ export type SuperviseContext = {
   freeBytes?: (dir: string) => number;
   /** The value of the variable `supervise.webhookSecret` names, when it is set: the key of the webhook's signature. */
   webhookSecret?: string;
+  /** TELEGRAM_BOT_TOKEN, read when `supervise.telegram` is on: the bot the incidents go to the allowed chats through. */
+  telegramToken?: string;
   /** The values of the workspace's secret files and its git configs' credentials (`workspaceSecretsOf`), as the room has them. */
   workspaceSecrets?: readonly string[];
   /** How the heartbeat takes its daily backup (default: `org backup --json` as a process of its own). */
@@ -52,10 +50,16 @@ export type Finding = { key: string; title: string; detail: string; fix?: FixPla
  */
 export type CheckResult = { state: CheckState; detail: string; findings: Finding[]; undecided?: true };
 
-/** One known failure pattern: its detection, and what happens once an incident of it is over. */
+/**
+ * One known failure pattern, in a file of its own and one entry of `SUPERVISE_CHECKS` (`supervise-checks.ts`): its name
+ * (what incidents and mutes name), its detection, the fixes its findings ask for, and what happens once an incident of
+ * it is over.
+ */
 export type Check = {
-  name: PatternName;
+  name: string;
   run(context: SuperviseContext): Promise<CheckResult>;
+  /** The fixes this check's findings ask for, by action; each action is one check's, and that check verifies it. */
+  fixes?: Partial<Record<FixAction, Fix>>;
   /**
    * Whether what the check sees is out of reach of every fix a round applies (the machine's sandbox support): it then
    * runs from the round's start, beside the checks before it, and its findings are settled in turn with theirs.
@@ -71,9 +75,10 @@ export type Check = {
  */
 export type FixOutcome = { ok: boolean; detail: string; verify?: "check" | "self" | "later" };
 
-/** A known fix: which check verifies it, whether a target is one it takes (the reason when not), and how it is applied. */
-export type FixExecutor = {
-  check: PatternName;
+/** A known fix: what it takes as a target, whether a target is one it takes now (the reason when not), how it is applied. */
+export type Fix = {
+  /** What a target of this fix is, as the diagnosis prompt lists it for a model. */
+  target: string;
   /** Why `target` is not one this fix can be applied to now (a model's proposal is checked against this), or undefined. */
   refuse(target: string, context: SuperviseContext): Promise<string | undefined>;
   apply(target: string, context: SuperviseContext): Promise<FixOutcome>;
@@ -92,11 +97,16 @@ export function workspaceSecretsOf(workspaceDir: string, config: OrgConfig): str
   return workspaceSecretValues(workspaceDir, config.sandbox.secretPaths);
 }
 
-type SecretsKnown = Pick<SuperviseContext, "config" | "webhookSecret" | "workspaceSecrets">;
+type SecretsKnown = Pick<SuperviseContext, "config" | "webhookSecret" | "workspaceSecrets" | "telegramToken">;
 
 /** The room's whole secret set as the supervisor knows it: the config's secrets, the workspace's secret files' values, the webhook's signing key. */
 export function secretsOf(context: SecretsKnown): string[] {
-  return [...context.config.secrets, ...(context.workspaceSecrets ?? []), ...(context.webhookSecret ? [context.webhookSecret] : [])];
+  return [
+    ...context.config.secrets,
+    ...(context.workspaceSecrets ?? []),
+    ...(context.webhookSecret ? [context.webhookSecret] : []),
+    ...(context.telegramToken ? [context.telegramToken] : []),
+  ];
 }
 
 /**
@@ -114,7 +124,7 @@ export function scrub(context: SecretsKnown, text: string): string {
  * line of its own in the log, a title, a webhook message or a prompt.
  */
 export function dataLine(context: SecretsKnown, text: string, max: number): string {
-  return sanitizeOneLine(scrub(context, text), max);
+  return oneLine(scrub(context, text), max);
 }
 
 /** `dataLine`, in double quotes (as JSON writes a string): where outside text stands inside the supervisor's own words. */

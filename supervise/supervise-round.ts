@@ -1,5 +1,5 @@
 import { writeTodaysReport } from "./daily-report.ts";
-import { checkNamed, executorOf } from "./fix-executors.ts";
+import { checkNamed, fixNamed } from "./supervise-checks.ts";
 import { fixToPropose, nextTry, personNeeded } from "./fix-retries.ts";
 import { isMuted } from "./mutes.ts";
 import { type Check, type CheckResult, type Finding, scrub, scrubResult, secretsOf, type SuperviseContext, workspaceSecretsOf } from "./supervise-check.ts";
@@ -98,7 +98,7 @@ async function attemptFix(
   summary: RoundSummary,
   record: (state: FixState, detail: string) => void,
 ): Promise<void> {
-  const executor = executorOf(fix.action);
+  const executor = fixNamed(fix.action)?.fix;
   const refusal = executor ? await executor.refuse(fix.target, context) : `${fix.action} is no fix org knows`;
   if (!executor || refusal !== undefined) {
     record("failed", `not applied: ${refusal}`);
@@ -132,7 +132,7 @@ async function verifyByCheck(
   record: (state: FixState, detail: string) => void,
 ): Promise<void> {
   // A novel incident is over when its error stops repeating, which only later rounds can see.
-  const check = incident.pattern === "novel" ? undefined : (checkNamed(incident.pattern) ?? checkNamed(executorOf(fix.action)?.check ?? ""));
+  const check = incident.pattern === "novel" ? undefined : (checkNamed(incident.pattern) ?? fixNamed(fix.action)?.check);
   if (!check) {
     record("applied", `${detail}; verified once the error stops repeating`);
     return;

@@ -7,16 +7,16 @@ import { takePidLock } from "../security/pid-lock.ts";
 import { redact } from "../security/redact.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { diagnoseOpenIncidents } from "./diagnose-incident.ts";
-import { ALL_CHECKS } from "./fix-executors.ts";
 import { heartbeat } from "./heartbeat.ts";
 import { isMuted } from "./mutes.ts";
-import { novelCheck } from "./novel-errors.ts";
+import { SUPERVISE_CHECKS } from "./supervise-checks.ts";
 import { type Check, dataLine, type InstancePlace, quotedData, secretsOf, type SuperviseContext, workspaceSecretsOf } from "./supervise-check.ts";
 import { type RoundSummary, superviseRound } from "./supervise-round.ts";
 import { StateHeldError } from "./state-file.ts";
 import { SUPERVISOR_DIR, SupervisorState } from "./supervisor-state.ts";
 import { writeTodaysReport } from "./daily-report.ts";
 import { flushNotices, notify, webhookSigningKey } from "./webhook.ts";
+import { telegramTokenOf } from "./telegram-notices.ts";
 
 /** What a supervisor is given: its folders, how to read the config (again each round), and the parts a test replaces. */
 export type SupervisorSetup = {
@@ -79,6 +79,7 @@ export function contextOf(setup: SupervisorSetup, state: SupervisorState, config
     say: (line) => setup.say(dataLine(context, line, MAX_SAID)),
     ...(setup.freeBytes ? { freeBytes: setup.freeBytes } : {}),
     ...secret,
+    ...telegramTokenOf({ config }),
     workspaceSecrets: workspaceSecretsOf(setup.workspaceDir, config),
     signal: setup.signal,
   };
@@ -115,7 +116,7 @@ export async function superviseOnce(setup: SupervisorSetup, state: SupervisorSta
     const config = setup.loadConfig();
     const context = contextOf(setup, state, config);
     await repairOwnState(context);
-    const summary = await superviseRound(context, setup.checks ?? [...ALL_CHECKS, novelCheck]);
+    const summary = await superviseRound(context, setup.checks ?? SUPERVISE_CHECKS);
     const fixId = await diagnoseOpenIncidents(context, setup.diagnosisModel?.(config), (incident) => isMuted(state, incident, context.now()));
     const fix = fixId ? state.fix(fixId) : undefined;
     if (fix) {

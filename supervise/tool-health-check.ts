@@ -4,7 +4,7 @@ import { USAGE_DIR } from "../config/workspace-paths.ts";
 import { growPause } from "../grow/grow-pause.ts";
 import { growLockHolder } from "../grow/grow-lock.ts";
 import { toolHealthNow } from "../grow/tool-health-now.ts";
-import type { Check, CheckResult, FixExecutor, SuperviseContext } from "./supervise-check.ts";
+import type { Check, CheckResult, Fix, SuperviseContext } from "./supervise-check.ts";
 
 /** The tool grow's judgement would roll back now, with its figures; undefined when every promoted tool holds. */
 async function failingTool(context: SuperviseContext): Promise<{ tool: string; detail: string } | undefined> {
@@ -40,11 +40,9 @@ async function runToolHealthCheck(context: SuperviseContext): Promise<CheckResul
   };
 }
 
-export const toolHealthCheck: Check = { name: "tool-health", run: runToolHealthCheck };
-
 /** `hand-to-grow`: the failing tool is left to the next grow run, which rolls it back; verified once its judgement holds again. */
-export const handToGrow: FixExecutor = {
-  check: "tool-health",
+export const handToGrow: Fix = {
+  target: "the name of a promoted tool failing by grow's judgement: leave it to the next grow run",
   refuse: async (target, context) =>
     (await failingTool(context))?.tool === target ? undefined : `${JSON.stringify(target.slice(0, 80))} is not the tool grow's judgement names now`,
   async apply(target) {
@@ -55,3 +53,5 @@ export const handToGrow: FixExecutor = {
     };
   },
 };
+
+export const toolHealthCheck: Check = { name: "tool-health", run: runToolHealthCheck, fixes: { "hand-to-grow": handToGrow } };

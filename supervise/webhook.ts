@@ -5,8 +5,9 @@ import { environmentVariable } from "../config/environment.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import { withoutUserinfo } from "../llm/server-url.ts";
 import { redact } from "../security/redact.ts";
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { secretsOf, type SuperviseContext } from "./supervise-check.ts";
+import { type NoticeChannel, TELEGRAM_NOTICE_PREFIX, telegramChannels } from "./telegram-notices.ts";
 
 /** The header that carries the HMAC-SHA256 of the body, hex, when `supervise.webhookSecret` names a set variable. */
 export const SIGNATURE_HEADER = "x-org-signature";
@@ -54,7 +55,7 @@ export function webhookSigningKey(config: OrgConfig): { webhookSecret?: string }
 
 /** What leaves org for the webhook: every secret the redactor knows and the room's, and URL credentials, removed; one line. */
 export function safeText(text: string, secrets: readonly string[]): string {
-  return sanitizeOneLine(redact(withoutUserinfo(text), secrets), MAX_TEXT);
+  return oneLine(redact(withoutUserinfo(text), secrets), MAX_TEXT);
 }
 
 /** The JSON a webhook gets: `text` (Slack, Mattermost), `content` (Discord), and what org knows of the event. */
@@ -67,9 +68,12 @@ export function signBody(body: string, secret: string): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
 
-async function post(context: SuperviseContext, key: { incident: string; kind: NoticeKind }, text: string): Promise<string | undefined> {
-  const target = webhookOf(context.config);
-  if (target === undefined) return undefined;
+async function postToWebhook(
+  context: SuperviseContext,
+  target: { url: string; secretVariable?: string },
+  key: { incident: string; kind: NoticeKind },
+  text: string,
+): Promise<string | undefined> {
   const body = webhookBody(text, context.now(), key.incident, key.kind);
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (target.secretVariable !== undefined) {
@@ -91,6 +95,19 @@ async function post(context: SuperviseContext, key: { incident: string; kind: No
   } catch (error) {
     return `the webhook did not take it: ${error instanceof Error ? error.message : String(error)}`;
   }
+}
+
+/** Where the supervisor's messages go now: the webhook, and each allowed Telegram chat when `supervise.telegram` is on. */
+function channelsOf(context: SuperviseContext): NoticeChannel[] {
+  const target = webhookOf(context.config);
+  const webhook: NoticeChannel[] = target ? [{ prefix: "", post: (key, text) => postToWebhook(context, target, key, text) }] : [];
+  return [...webhook, ...telegramChannels(context)];
+}
+
+/** The channel whose records `key` is among: a Telegram chat's by its prefix, else the webhook's (which has none). */
+function channelOfKey(channels: readonly NoticeChannel[], key: string): NoticeChannel | undefined {
+  if (key.startsWith(TELEGRAM_NOTICE_PREFIX)) return channels.find((channel) => channel.prefix !== "" && key.startsWith(channel.prefix));
+  return channels.find((channel) => channel.prefix === "");
 }
 
 /** The notices table's key of a notice: its incident and kind, and for news said once, what makes it one of a kind. */
@@ -129,30 +146,42 @@ export async function notify(context: SuperviseContext, notice: Notice): Promise
   const text = safeText(`[org supervise] ${notice.text}`, secretsOf(context));
   const now = context.now();
   const key = keyOf(SAID_AT_ONCE.has(notice.kind) ? notice : { incident: notice.incident, kind: notice.kind });
-  const last = rowOf(context, key);
-  if (SAID_AT_ONCE.has(notice.kind) && last !== undefined) return;
+  const channels = channelsOf(context);
+  if (SAID_AT_ONCE.has(notice.kind) && channels.length > 0 && channels.every((channel) => rowOf(context, channel.prefix + key) !== undefined)) return;
+  if (SAID_AT_ONCE.has(notice.kind) && channels.length === 0 && rowOf(context, key) !== undefined) return;
   context.state.event("notice", text, now);
-  if (webhookOf(context.config) === undefined) return;
+  for (const channel of channels) await notifyOn(context, channel, { ...notice, text }, key, now);
+}
+
+/** One channel's part of `notify`: at once, or held for the quiet time, under the channel's own records. */
+async function notifyOn(context: SuperviseContext, channel: NoticeChannel, notice: Notice, key: string, now: number): Promise<void> {
+  const own = channel.prefix + key;
+  const last = rowOf(context, own);
   if (SAID_AT_ONCE.has(notice.kind)) {
-    await send(context, key, [...takeHeldOf(context, notice.incident), { text, at: now }]);
+    if (last !== undefined) return;
+    await send(context, channel, own, [...takeHeldOf(context, channel, notice.incident), { text: notice.text, at: now }]);
     return;
   }
   const quietMs = context.config.supervise.quietMinutes * 60_000;
   if (last?.sentAt != null && now - last.sentAt < quietMs) {
-    context.state.db.query("UPDATE notices SET pending = ? WHERE key = ?").run(JSON.stringify([...heldIn(last), { text, at: now }]), key);
+    context.state.db.query("UPDATE notices SET pending = ? WHERE key = ?").run(JSON.stringify([...heldIn(last), { text: notice.text, at: now }]), own);
     return;
   }
-  await send(context, key, [...heldIn(last), { text, at: now }]);
+  await send(context, channel, own, [...heldIn(last), { text: notice.text, at: now }]);
 }
 
 /** The messages of an incident held for their quiet time, taken out to go with the incident's next message said at once. */
-function takeHeldOf(context: SuperviseContext, incident: string): Held {
+function takeHeldOf(context: SuperviseContext, channel: NoticeChannel, incident: string): Held {
+  const start = `${channel.prefix}${incident}`;
   const rows = context.state.db
     .query<NoticeRow, [string]>(
       "SELECT key, sent_at AS sentAt, pending FROM notices WHERE pending IS NOT NULL AND sent_at IS NOT NULL AND substr(key, 1, length(?1) + 1) = ?1 || ':'",
     )
-    .all(incident)
-    .filter((row) => partsOf(row.key).incident === incident && !SAID_AT_ONCE.has(partsOf(row.key).kind));
+    .all(start)
+    .filter((row) => {
+      const parts = partsOf(row.key.slice(channel.prefix.length));
+      return parts.incident === incident && !SAID_AT_ONCE.has(parts.kind);
+    });
   const held = rows.flatMap((row) => heldIn(row)).filter((message) => context.now() - message.at <= MAX_HELD_MS);
   for (const row of rows) context.state.db.query("UPDATE notices SET pending = NULL WHERE key = ?").run(row.key);
   return held.sort((a, b) => a.at - b.at);
@@ -168,8 +197,8 @@ function joined(held: Held): string {
   return text().slice(0, MAX_TEXT);
 }
 
-async function send(context: SuperviseContext, key: string, held: Held): Promise<void> {
-  const problem = await post(context, partsOf(key), joined(held));
+async function send(context: SuperviseContext, channel: NoticeChannel, key: string, held: Held): Promise<void> {
+  const problem = await channel.post(partsOf(key.slice(channel.prefix.length)), joined(held));
   const now = context.now();
   if (problem === undefined) {
     context.state.db
@@ -183,19 +212,21 @@ async function send(context: SuperviseContext, key: string, held: Held): Promise
     .run(key, JSON.stringify(held));
 }
 
-/** Sends the held messages whose quiet time is over, and tries again those the webhook did not take (oldest first). */
+/** Sends the held messages whose quiet time is over, and tries again those a channel did not take (oldest first). */
 export async function flushNotices(context: SuperviseContext): Promise<void> {
-  if (webhookOf(context.config) === undefined) return;
+  const channels = channelsOf(context);
+  if (channels.length === 0) return;
   const now = context.now();
   const quietMs = context.config.supervise.quietMinutes * 60_000;
   const held = context.state.db.query<NoticeRow, []>("SELECT key, sent_at AS sentAt, pending FROM notices WHERE pending IS NOT NULL ORDER BY rowid").all();
   for (const row of held) {
-    if (row.sentAt !== null && now - row.sentAt < quietMs) continue;
+    const channel = channelOfKey(channels, row.key);
+    if (channel === undefined || (row.sentAt !== null && now - row.sentAt < quietMs)) continue;
     const pending = heldIn(row).filter((message) => now - message.at <= MAX_HELD_MS);
     if (pending.length === 0) {
       context.state.db.query("UPDATE notices SET pending = NULL WHERE key = ?").run(row.key);
       continue;
     }
-    await send(context, row.key, pending);
+    await send(context, channel, row.key, pending);
   }
 }

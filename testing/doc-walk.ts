@@ -112,6 +112,13 @@ export const ELSEWHERE: readonly { doc: string; command: string; test: string; r
     why: "the tour names it; that test runs it with the clients of docs/from-other-tools.md",
   },
   {
+    doc: "docs/telegram.md",
+    command: "org telegram",
+    test: "telegram/telegram.e2e.test.ts",
+    runs: 'args: ["telegram", "--workspace", dir]',
+    why: "it needs a Telegram Bot API and a bot's token: that test runs it against the Bot API stand-in, with the page's stranger line",
+  },
+  {
     doc: "README.md",
     command: "org mcp",
     test: "docs/from-other-tools.test.ts",

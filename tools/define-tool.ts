@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { ToolDefinition } from "../llm/chat-types.ts";
-import type { AuditSink } from "../security/audit-log.ts";
+import type { AuditSink, RequestAudit } from "../security/audit-log.ts";
 import { redact, redactValue } from "../security/redact.ts";
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { failureLine } from "./failure-line.ts";
 import { DEFAULT_TIMEOUT_MS } from "../sandbox/sandbox-limits.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
@@ -35,7 +35,29 @@ export type ToolContext = SandboxAccess & {
    * Without it nothing is applied.
    */
   workspaceWrite?: (proposal: ProposedChange) => Promise<string>;
+  /** The id of the model's call this run serves (the room's approval questions name it). */
+  callId?: string;
+  /** The person said yes to this very call at the room's approval question (its policy was "ask"). */
+  approvedByPerson?: boolean;
+  /**
+   * Asks the person about something this call is about to do that its policy alone does not cover (web_request to a
+   * host not listed); resolves to the answer, or to why nobody could answer. Absent where nobody can be asked.
+   */
+  askPerson?: (question: PersonQuestion) => Promise<PersonAnswer>;
 };
+
+/**
+ * A question a tool puts to the person: the call as shown (its id, name and the arguments that matter, redacted by the
+ * asker), a preview, and what "always" would allow for the rest of the session (`key`, and `label` as the person reads it).
+ */
+export type PersonQuestion = {
+  call: { id?: string; name: string; arguments: Record<string, JsonValue> };
+  preview: string;
+  always: { key: string; label: string };
+};
+
+/** The person's answer: yes, no, or no with why nobody could answer. */
+export type PersonAnswer = boolean | { denied: string };
 
 /**
  * A change a command made on the private copy: the paths it touched; its change set and the paths the user
@@ -55,6 +77,8 @@ export type ToolResult = {
   data?: JsonValue;
   /** The reply is done with this result: the tool loop does not ask the model again (the toolsmith's build_tool). */
   endsReply?: true;
+  /** A request the call sent out, for the audit line only (the model and the room never see it). */
+  request?: RequestAudit;
 };
 
 /** A value that survives JSON.stringify and JSON.parse unchanged. */
@@ -73,24 +97,23 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
   execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
   /** Work a session may do ahead of the first call, when it opens (the sh tool starts its sandbox); never throws. */
   prepare?(session: ToolSession): void;
+  /** What the audit line keeps of a call's arguments (web_request: its method and URL, never the body); default all, redacted. */
+  auditArguments?(args: unknown): JsonValue;
+  /** What "always" at a call's approval question allows, when not the whole tool (web_request: the call's host). */
+  approvalScope?(args: unknown): PersonQuestion["always"] | undefined;
 };
 
 /** The session a tool is prepared for. */
 export type ToolSession = SandboxAccess & { workspaceCopies: WorkspaceCopies; workspaceDir: string; sessionId?: string };
 
-// biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every parameter type; Tool<z.ZodType> would make parsed arguments `unknown` for every caller and refuse promoted tools, whose schema is known only at run time.
+// Tool<z.ZodType> would make parsed arguments `unknown` for every caller and refuse promoted tools, whose schema is
+// known only at run time.
+// biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every parameter type (the reason above)
 export type AnyTool = Tool<any>;
 
-// A tool made anew for each reply (build_tool) from a schema declared once converts it once.
-const jsonSchemas = new WeakMap<z.ZodType, Record<string, unknown>>();
-
+/** The JSON Schema a model sees of `parameters`, without its `$schema` line. */
 function jsonSchemaOf(parameters: z.ZodType): Record<string, unknown> {
-  let schema = jsonSchemas.get(parameters);
-  if (schema === undefined) {
-    const { $schema: _ignored, ...rest } = z.toJSONSchema(parameters, { io: "input" }) as Record<string, unknown>;
-    schema = rest;
-    jsonSchemas.set(parameters, schema);
-  }
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(parameters, { io: "input" }) as Record<string, unknown>;
   return schema;
 }
 
@@ -103,6 +126,8 @@ export function defineTool<Parameters extends z.ZodType>(
     runsCode?: boolean;
     execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
     prepare?(session: ToolSession): void;
+    auditArguments?(args: unknown): JsonValue;
+    approvalScope?(args: unknown): PersonQuestion["always"] | undefined;
   },
 ): Tool<Parameters> {
   const schema = jsonSchemaOf(spec.parameters);
@@ -114,6 +139,8 @@ export function defineTool<Parameters extends z.ZodType>(
     runsCode: spec.runsCode ?? false,
     execute: spec.execute,
     ...(spec.prepare ? { prepare: spec.prepare } : {}),
+    ...(spec.auditArguments ? { auditArguments: spec.auditArguments } : {}),
+    ...(spec.approvalScope ? { approvalScope: spec.approvalScope } : {}),
   };
 }
 
@@ -153,6 +180,7 @@ export async function runTool(tools: ReadonlyMap<string, AnyTool>, call: { name:
   const secrets = context.secrets ?? [];
   const output = redact(result.output, secrets);
   const data = result.data === undefined ? undefined : redactValue(result.data, secrets);
+  const auditArguments = tools.get(call.name)?.auditArguments;
   context.audit?.record({
     time: new Date().toISOString(),
     sessionId: context.sessionId,
@@ -160,15 +188,16 @@ export async function runTool(tools: ReadonlyMap<string, AnyTool>, call: { name:
     requestId: context.requestId,
     ...(context.policyFrom !== undefined ? { policyFrom: context.policyFrom } : {}),
     // The name is the model's: one a tool does not have may carry anything, so it is redacted and bounded like its words.
-    tool: sanitizeOneLine(redact(call.name, secrets), 200),
-    arguments: JSON.parse(redact(JSON.stringify(call.arguments ?? null), secrets)),
+    tool: oneLine(redact(call.name, secrets), 200),
+    arguments: JSON.parse(redact(JSON.stringify(auditArguments ? auditArguments(call.arguments) : (call.arguments ?? null)), secrets)),
     ok: result.ok,
     exitCode: result.exitCode,
     ...(result.ok ? {} : { error: failureLine(output, data) }),
     durationMs: Math.round(performance.now() - started),
     bytes: Buffer.byteLength(output),
+    ...(result.request ? { request: redactValue(result.request, secrets) } : {}),
   });
-  const { data: _raw, ...rest } = result;
+  const { data: _raw, request: _sent, ...rest } = result;
   return { ...rest, output, ...(data !== undefined ? { data } : {}) };
 }
 

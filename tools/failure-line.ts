@@ -1,4 +1,4 @@
-import { sanitizeOneLine } from "../security/terminal-sanitizer.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 
 /** How long the audit log's line of what a failed call said may be. */
 const MAX_FAILURE_LINE = 300;
@@ -20,8 +20,8 @@ export function failureLine(output: string, data?: unknown): string {
     return lines.findLast((line) => READS_AS_ERROR.test(line)) ?? lines.at(-1);
   };
   const first = output.split(/\r?\n/).find((line) => line.trim() !== "") ?? "";
-  if (first.startsWith("Error: ")) return sanitizeOneLine(first, MAX_FAILURE_LINE);
+  if (first.startsWith("Error: ")) return oneLine(first, MAX_FAILURE_LINE);
   const outputLines = output.split(/\r?\n/).filter((line) => !/^(exit code|stdout|stderr):/.test(line.trim()));
   const chosen = pick(stderr) ?? (outputLines.some((line) => READS_AS_ERROR.test(line)) ? pick(outputLines.join("\n")) : undefined) ?? first;
-  return sanitizeOneLine(chosen, MAX_FAILURE_LINE);
+  return oneLine(chosen, MAX_FAILURE_LINE);
 }

@@ -66,13 +66,11 @@ const isSpace = (code: number) =>
   code === 0xfeff;
 
 // `nextAmp`: the first `&` at or after the last search (-1: none left), so that text without entities is not
-// looked at twice.
-type Counter = { steps: number; nextAmp: number | undefined };
+// looked at twice; `entity`: the text of the entity `readEntity` read last.
+type Counter = { steps: number; nextAmp: number | undefined; entity: string };
 
-let entityValue = "";
-
-/** Where the entity at `at` (an `&`) ends, its text in `entityValue`; -1 when it is not one (the `&` stays text). */
-function readEntity(html: string, at: number, end: number): number {
+/** Where the entity at `at` (an `&`) ends, its text in `counter.entity`; -1 when it is not one (the `&` stays text). */
+function readEntity(html: string, at: number, end: number, counter: Counter): number {
   let index = at + 1;
   if (html.charCodeAt(index) === HASH) {
     index++;
@@ -84,7 +82,7 @@ function readEntity(html: string, at: number, end: number): number {
     if (index === start || html.charCodeAt(index) !== SEMICOLON || index >= end) return -1;
     const code = Number.parseInt(html.slice(start, index), hex ? 16 : 10);
     const valid = code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff);
-    entityValue = valid ? String.fromCodePoint(code) : "";
+    counter.entity = valid ? String.fromCodePoint(code) : "";
     return index + 1;
   }
   const start = index;
@@ -94,7 +92,7 @@ function readEntity(html: string, at: number, end: number): number {
   const name = html.slice(start, index);
   const decoded = NAMED_ENTITIES.get(name) ?? NAMED_ENTITIES.get(name.toLowerCase());
   if (decoded === undefined) return -1;
-  entityValue = decoded;
+  counter.entity = decoded;
   return index + 1;
 }
 
@@ -108,9 +106,9 @@ function decodeText(html: string, from: number, to: number, counter: Counter): s
   let kept = from;
   for (let index = counter.nextAmp; index < to; index++) {
     if (html.charCodeAt(index) !== AMP) continue;
-    const end = readEntity(html, index, to);
+    const end = readEntity(html, index, to, counter);
     if (end === -1) continue;
-    out += html.slice(kept, index) + entityValue;
+    out += html.slice(kept, index) + counter.entity;
     kept = end;
     index = end - 1;
   }
@@ -165,7 +163,7 @@ function readTitle(html: string, counter: Counter): string {
       while (end < limit && html.charCodeAt(end) !== LT) end++;
       counter.steps += end - start;
       const raw = html.slice(start, end).trim();
-      const own = { steps: 0, nextAmp: undefined };
+      const own = { steps: 0, nextAmp: undefined, entity: "" };
       const title = decodeText(raw, 0, raw.length, own);
       counter.steps += own.steps;
       return title;
@@ -304,7 +302,7 @@ function* joinLines(raw: string, counter: Counter, pauseAt: number): Generator<u
 
 /** The readable text of an HTML page, and how many characters the scan looked at. */
 export function htmlToTextRun(html: string): HtmlToTextRun {
-  const counter = { steps: 0, nextAmp: undefined };
+  const counter = { steps: 0, nextAmp: undefined, entity: "" };
   const scan = convert(html, counter);
   for (;;) {
     const next = scan.next();
@@ -325,7 +323,7 @@ export function htmlToText(html: string): string {
  * once it is aborted: a server converting a page keeps answering, and a deadline covers the conversion.
  */
 export async function htmlToTextAsync(html: string, signal: AbortSignal): Promise<string> {
-  const scan = convert(html, { steps: 0, nextAmp: undefined });
+  const scan = convert(html, { steps: 0, nextAmp: undefined, entity: "" });
   for (;;) {
     signal.throwIfAborted();
     const next = scan.next();

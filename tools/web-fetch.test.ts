@@ -9,7 +9,7 @@ import { DEFAULT_NETWORK, type NetworkSettings } from "../config/org-config.ts";
 import type { AuditEntry } from "../security/audit-log.ts";
 import { refusedAddressReason } from "../security/public-address.ts";
 import { runTool, toolSet, type ToolResult } from "./define-tool.ts";
-import type { Resolver } from "./public-http-get.ts";
+import type { Resolver } from "./public-http-request.ts";
 import { type WebFetchOptions, webFetchTool } from "./web-fetch.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 

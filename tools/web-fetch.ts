@@ -2,7 +2,9 @@ import { z } from "zod";
 import type { NetworkSettings } from "../config/org-config.ts";
 import { type AnyTool, defineTool, type ToolResult } from "./define-tool.ts";
 import { htmlToTextAsync } from "./html-to-text.ts";
-import { type PublicGetOptions, publicHttpGet, WebFetchRefusedError } from "./public-http-get.ts";
+import { PerMinuteLimit } from "./per-minute-limit.ts";
+import { type PublicGetOptions, publicHttpGet } from "./public-http-get.ts";
+import { bodyText, PublicHttpRefusedError } from "./public-http-request.ts";
 
 const DESCRIPTION = [
   "Fetch a public web page or text file by URL (GET, http or https) and get its readable text, the final URL",
@@ -18,34 +20,6 @@ export type WebFetchOptions = Omit<PublicGetOptions, "signal" | "network"> & {
   /** The clock the rate limit counts by (tests move it). */
   now?: () => number;
 };
-
-/** Fetches each persona made in the last minute, oldest first. */
-class PerMinuteLimit {
-  #times = new Map<string, number[]>();
-  constructor(
-    readonly limit: number,
-    readonly now: () => number,
-  ) {}
-  /** Takes one fetch for `who`; the seconds to wait when the minute's allowance is spent. */
-  take(who: string): number | undefined {
-    const now = this.now();
-    const recent = (this.#times.get(who) ?? []).filter((time) => now - time < 60_000);
-    const oldest = recent[0];
-    if (oldest !== undefined && recent.length >= this.limit) return Math.ceil((60_000 - (now - oldest)) / 1000);
-    recent.push(now);
-    this.#times.set(who, recent);
-    return undefined;
-  }
-}
-
-function decode(body: Buffer, contentType: string): string {
-  const charset = /charset="?([\w-]+)/i.exec(contentType)?.[1] ?? "utf-8";
-  try {
-    return new TextDecoder(charset as "utf-8").decode(body);
-  } catch {
-    return new TextDecoder("utf-8").decode(body);
-  }
-}
 
 /** `web_fetch`, bound to the config's network settings. Its policy is "deny" unless a persona's `tools` allows it. */
 export function webFetchTool(options: WebFetchOptions): AnyTool {
@@ -83,7 +57,7 @@ export function webFetchTool(options: WebFetchOptions): AnyTool {
             data: { url: result.finalUrl, status: result.status },
           };
         }
-        const raw = decode(result.body, result.contentType);
+        const raw = bodyText(result.body, result.contentType);
         // The deadline covers the conversion too, which gives the event loop a turn between slices.
         const text = type === "text/html" || type === "application/xhtml+xml" ? await htmlToTextAsync(raw, signal) : raw;
         const cut = result.truncated ? `\n[cut at ${options.network.maxBytes} bytes]` : "";
@@ -94,7 +68,7 @@ export function webFetchTool(options: WebFetchOptions): AnyTool {
         };
       } catch (error) {
         if (context.signal.aborted) return { ok: false, output: "Error: web_fetch was cancelled." };
-        if (error instanceof WebFetchRefusedError) return { ok: false, output: `Error: ${error.message}` };
+        if (error instanceof PublicHttpRefusedError) return { ok: false, output: `Error: ${error.message}` };
         if (timeout.aborted) return { ok: false, output: `Error: the fetch took longer than ${options.network.timeoutS} s and was stopped.` };
         throw error;
       }

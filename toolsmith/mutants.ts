@@ -25,6 +25,86 @@ const OPERATOR_SWAPS: Partial<Record<TS.SyntaxKind, TS.SyntaxKind>> = {
 
 type Edit = { start: number; end: number; text: string; description: string };
 
+/** Where a node starts, as a line number. */
+type LineOf = (node: TS.Node) => number;
+
+/** The edits that change one expression: an operator swapped, a literal changed, a negation, a branch or a call dropped. */
+function expressionEdits(node: TS.Node, source: TS.SourceFile, line: LineOf): Edit[] {
+  const edits: Edit[] = [];
+  if (ts.isBinaryExpression(node)) {
+    const swap = OPERATOR_SWAPS[node.operatorToken.kind];
+    if (swap !== undefined) {
+      edits.push({
+        start: node.operatorToken.getStart(source),
+        end: node.operatorToken.end,
+        text: ts.tokenToString(swap) ?? "",
+        description: `line ${line(node)}: ${node.operatorToken.getText(source)} → ${ts.tokenToString(swap)}`,
+      });
+    }
+  } else if (ts.isNumericLiteral(node)) {
+    const value = Number(node.text);
+    const replacement = value === 0 ? "1" : value === 1 ? "0" : String(value + 1);
+    edits.push({ start: node.getStart(source), end: node.end, text: replacement, description: `line ${line(node)}: ${node.text} → ${replacement}` });
+  } else if (node.kind === ts.SyntaxKind.TrueKeyword || node.kind === ts.SyntaxKind.FalseKeyword) {
+    const replacement = node.kind === ts.SyntaxKind.TrueKeyword ? "false" : "true";
+    edits.push({
+      start: node.getStart(source),
+      end: node.end,
+      text: replacement,
+      description: `line ${line(node)}: ${node.getText(source)} → ${replacement}`,
+    });
+  } else if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.ExclamationToken) {
+    edits.push({ start: node.getStart(source), end: node.operand.getStart(source), text: "", description: `line ${line(node)}: ! removed` });
+  } else if (ts.isConditionalExpression(node)) {
+    for (const branch of [node.whenTrue, node.whenFalse]) {
+      edits.push({
+        start: node.getStart(source),
+        end: node.end,
+        text: `(${branch.getText(source)})`,
+        description: `line ${line(node)}: condition always ${branch === node.whenTrue ? "true" : "false"}`,
+      });
+    }
+  } else if (ts.isCallExpression(node) && node.arguments.length === 1 && ts.isPropertyAccessExpression(node.expression)) {
+    const [argument] = node.arguments;
+    if (argument && !ts.isSpreadElement(argument)) {
+      edits.push({
+        start: node.getStart(source),
+        end: node.end,
+        text: `(${argument.getText(source)})`,
+        description: `line ${line(node)}: .${node.expression.name.text}(x) → x`,
+      });
+    }
+  } else if (ts.isCallExpression(node) && node.arguments.length === 0 && ts.isPropertyAccessExpression(node.expression)) {
+    edits.push({
+      start: node.getStart(source),
+      end: node.end,
+      text: node.expression.expression.getText(source),
+      description: `line ${line(node)}: .${node.expression.name.text}() dropped`,
+    });
+  } else if (node.kind === ts.SyntaxKind.RegularExpressionLiteral) {
+    edits.push({ start: node.getStart(source), end: node.end, text: "/$^/", description: `line ${line(node)}: regular expression matches nothing` });
+  } else if (ts.isPropertyAccessExpression(node) && node.name.text === "length" && !ts.isCallExpression(node.parent)) {
+    edits.push({ start: node.getStart(source), end: node.end, text: `(${node.getText(source)} + 1)`, description: `line ${line(node)}: .length + 1` });
+  } else if (ts.isStringLiteral(node) && node.text !== "" && !ts.isImportDeclaration(node.parent) && !ts.isPropertyAssignment(node.parent)) {
+    edits.push({ start: node.getStart(source), end: node.end, text: '""', description: `line ${line(node)}: string → ""` });
+  }
+  return edits;
+}
+
+/** The edits that change one statement: its condition made constant, or the statement dropped. */
+function statementEdits(node: TS.Node, source: TS.SourceFile, line: LineOf): Edit[] {
+  const edits: Edit[] = [];
+  if (ts.isIfStatement(node) || ts.isWhileStatement(node)) {
+    for (const value of ["true", "false"]) {
+      edits.push({ start: node.expression.getStart(source), end: node.expression.end, text: value, description: `line ${line(node)}: condition → ${value}` });
+    }
+  }
+  if ((ts.isExpressionStatement(node) || ts.isIfStatement(node) || ts.isReturnStatement(node)) && ts.isBlock(node.parent)) {
+    edits.push({ start: node.getStart(source), end: node.end, text: ";", description: `line ${line(node)}: statement dropped` });
+  }
+  return edits;
+}
+
 /**
  * Mutants of a tool's source made from its syntax tree: flipped comparisons and logic, swapped arithmetic,
  * changed constants, negations removed, statements dropped. At most `max`, spread evenly over the file and in
@@ -36,71 +116,7 @@ export function makeMutants(code: string, max = 16): Mutant[] {
   const line = (node: TS.Node) => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
   const visit = (node: TS.Node) => {
     if (ts.isImportDeclaration(node) || ts.isTypeNode(node) || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node)) return;
-    if (ts.isBinaryExpression(node)) {
-      const swap = OPERATOR_SWAPS[node.operatorToken.kind];
-      if (swap !== undefined) {
-        edits.push({
-          start: node.operatorToken.getStart(source),
-          end: node.operatorToken.end,
-          text: ts.tokenToString(swap) ?? "",
-          description: `line ${line(node)}: ${node.operatorToken.getText(source)} → ${ts.tokenToString(swap)}`,
-        });
-      }
-    } else if (ts.isNumericLiteral(node)) {
-      const value = Number(node.text);
-      const replacement = value === 0 ? "1" : value === 1 ? "0" : String(value + 1);
-      edits.push({ start: node.getStart(source), end: node.end, text: replacement, description: `line ${line(node)}: ${node.text} → ${replacement}` });
-    } else if (node.kind === ts.SyntaxKind.TrueKeyword || node.kind === ts.SyntaxKind.FalseKeyword) {
-      const replacement = node.kind === ts.SyntaxKind.TrueKeyword ? "false" : "true";
-      edits.push({
-        start: node.getStart(source),
-        end: node.end,
-        text: replacement,
-        description: `line ${line(node)}: ${node.getText(source)} → ${replacement}`,
-      });
-    } else if (ts.isPrefixUnaryExpression(node) && node.operator === ts.SyntaxKind.ExclamationToken) {
-      edits.push({ start: node.getStart(source), end: node.operand.getStart(source), text: "", description: `line ${line(node)}: ! removed` });
-    } else if (ts.isConditionalExpression(node)) {
-      for (const branch of [node.whenTrue, node.whenFalse]) {
-        edits.push({
-          start: node.getStart(source),
-          end: node.end,
-          text: `(${branch.getText(source)})`,
-          description: `line ${line(node)}: condition always ${branch === node.whenTrue ? "true" : "false"}`,
-        });
-      }
-    } else if (ts.isCallExpression(node) && node.arguments.length === 1 && ts.isPropertyAccessExpression(node.expression)) {
-      const [argument] = node.arguments;
-      if (argument && !ts.isSpreadElement(argument)) {
-        edits.push({
-          start: node.getStart(source),
-          end: node.end,
-          text: `(${argument.getText(source)})`,
-          description: `line ${line(node)}: .${node.expression.name.text}(x) → x`,
-        });
-      }
-    } else if (ts.isCallExpression(node) && node.arguments.length === 0 && ts.isPropertyAccessExpression(node.expression)) {
-      edits.push({
-        start: node.getStart(source),
-        end: node.end,
-        text: node.expression.expression.getText(source),
-        description: `line ${line(node)}: .${node.expression.name.text}() dropped`,
-      });
-    } else if (node.kind === ts.SyntaxKind.RegularExpressionLiteral) {
-      edits.push({ start: node.getStart(source), end: node.end, text: "/$^/", description: `line ${line(node)}: regular expression matches nothing` });
-    } else if (ts.isPropertyAccessExpression(node) && node.name.text === "length" && !ts.isCallExpression(node.parent)) {
-      edits.push({ start: node.getStart(source), end: node.end, text: `(${node.getText(source)} + 1)`, description: `line ${line(node)}: .length + 1` });
-    } else if (ts.isStringLiteral(node) && node.text !== "" && !ts.isImportDeclaration(node.parent) && !ts.isPropertyAssignment(node.parent)) {
-      edits.push({ start: node.getStart(source), end: node.end, text: '""', description: `line ${line(node)}: string → ""` });
-    }
-    if (ts.isIfStatement(node) || ts.isWhileStatement(node)) {
-      for (const value of ["true", "false"]) {
-        edits.push({ start: node.expression.getStart(source), end: node.expression.end, text: value, description: `line ${line(node)}: condition → ${value}` });
-      }
-    }
-    if ((ts.isExpressionStatement(node) || ts.isIfStatement(node) || ts.isReturnStatement(node)) && ts.isBlock(node.parent)) {
-      edits.push({ start: node.getStart(source), end: node.end, text: ";", description: `line ${line(node)}: statement dropped` });
-    }
+    edits.push(...expressionEdits(node, source, line), ...statementEdits(node, source, line));
     ts.forEachChild(node, visit);
   };
   visit(source);

@@ -325,12 +325,3 @@ export function readRunnerOutcomes(dirs: ValidationDirs, markers: string[][]): R
     }),
   );
 }
-
-/** Canonical JSON (object keys sorted) so equal values compare equal whatever their key order. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner) =>
-    inner && typeof inner === "object" && !Array.isArray(inner)
-      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : inner,
-  );
-}

@@ -2,16 +2,8 @@ import { z } from "zod";
 import type { ToolExample, ToolSpec } from "../generated-tools/tool-metadata.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { makeMutants } from "./mutants.ts";
-import {
-  canonicalJson,
-  mutantsStage,
-  outputForModel,
-  type RunnerOutcome,
-  runnerStage,
-  testsStage,
-  typecheckStage,
-  type ValidationDirs,
-} from "./sandbox-stages.ts";
+import { mutantsStage, outputForModel, type RunnerOutcome, runnerStage, testsStage, typecheckStage, type ValidationDirs } from "./sandbox-stages.ts";
+import { canonicalJson } from "../config/canonical-json.ts";
 import type { StageResult, ValidationFailure } from "./stage-order.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { checkStaticPolicy } from "./static-policy.ts";

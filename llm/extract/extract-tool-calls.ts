@@ -113,21 +113,27 @@ export function findCallMarkers(text: string): { starts: number[]; exhausted: bo
   // Any name counts as declared: `<tool>{"sh": {…}}</tool>` is a call for a request that declares sh.
   const context = new ScanContext(text, "any");
   const starts: number[] = [];
+  for (const { marker, block } of blocksOf(context)) if (block.calls.length > 0 || block.thought !== undefined || block.strayClose) starts.push(marker);
+  return { starts, exhausted: context.reader.exhausted };
+}
+
+/** Each block a marker of the text opens, with where its marker stands, in order; a marker that opens none is passed over. */
+function* blocksOf(context: ScanContext): Generator<{ marker: number; block: Block }> {
+  const { text } = context;
   let at = 0;
   while (at < text.length && !context.reader.exhausted) {
     TRIGGER.lastIndex = at;
     const match = TRIGGER.exec(text);
-    if (!match) break;
+    if (!match) return;
     const format = FORMATS[match.findIndex((group, index) => index > 0 && group !== undefined) - 1];
     const block = format?.read(context, match.index);
     if (!block || block.end <= match.index) {
       at = match.index + 1;
       continue;
     }
-    if (block.calls.length > 0 || block.thought !== undefined || block.strayClose) starts.push(match.index);
     at = block.end;
+    yield { marker: match.index, block };
   }
-  return { starts, exhausted: context.reader.exhausted };
 }
 
 /** The calls and thoughts of the text, in order; what lies between them is content. */
@@ -135,18 +141,7 @@ function findBlocks(context: ScanContext): Block[] {
   const { text, toolNames } = context;
   let blocks: Block[] = [];
   let thought = false;
-  let at = 0;
-  while (at < text.length && !context.reader.exhausted) {
-    TRIGGER.lastIndex = at;
-    const match = TRIGGER.exec(text);
-    if (!match) break;
-    const format = FORMATS[match.findIndex((group, index) => index > 0 && group !== undefined) - 1];
-    const block = format?.read(context, match.index);
-    if (!block || block.end <= match.index) {
-      at = match.index + 1;
-      continue;
-    }
-    at = block.end;
+  for (const { block } of blocksOf(context)) {
     if (block.strayClose) {
       // `…</think>` before any thought: everything so far was thinking, calls in it included.
       if (!thought) blocks = [{ start: 0, end: block.end, calls: [], thought: text.slice(0, block.start) }];

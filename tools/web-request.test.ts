@@ -1,0 +1,227 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { tmpdir } from "node:os";
+import { WebSettings } from "../config/web-settings.ts";
+import type { AuditEntry } from "../security/audit-log.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { type PersonQuestion, runTool, type ToolContext, toolSet, type ToolResult } from "./define-tool.ts";
+import { type WebRequestOptions, webRequestTool } from "./web-request.ts";
+
+type Seen = { method: string; path: string; headers: Record<string, string>; body: string };
+
+/** A web API on 127.0.0.1 that records every request it gets. */
+let api: { server: ReturnType<typeof Bun.serve>; seen: Seen[] };
+
+beforeAll(() => {
+  const seen: Seen[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(request) {
+      const url = new URL(request.url);
+      seen.push({ method: request.method, path: `${url.pathname}${url.search}`, headers: Object.fromEntries(request.headers), body: await request.text() });
+      if (url.pathname === "/moved") return new Response(null, { status: 307, headers: { location: "/elsewhere" } });
+      if (url.pathname === "/echo-key") return Response.json({ leaked: "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789" });
+      if (url.pathname === "/binary") return new Response(new Uint8Array([0, 1, 2, 3]), { headers: { "content-type": "image/png" } });
+      return Response.json({ created: true, number: 7 }, { status: 201 });
+    },
+  });
+  api = { server, seen };
+});
+afterAll(() => api.server.stop(true));
+
+const settings = (overrides: Partial<WebSettings> = {}) => ({ ...WebSettings.parse({}), requestHosts: ["api.test"], ...overrides });
+const resolver = async (host: string) => {
+  const table: Record<string, string[]> = { "api.test": ["127.0.0.1"], "other.test": ["127.0.0.1"], "intranet.test": ["10.0.0.7"] };
+  const found = table[host];
+  if (!found) throw new Error(`ENOTFOUND ${host}`);
+  return found;
+};
+
+/** The tool as tests build it: the API's port allowed, 127.0.0.1 taken as public (tests only). */
+function tool(overrides: Partial<WebRequestOptions> = {}) {
+  return webRequestTool({ web: settings(), resolver, ports: [api.server.port ?? 0], treatAsPublic: new Set(["127.0.0.1"]), ...overrides });
+}
+
+async function send(
+  args: Record<string, unknown>,
+  options: { tool?: ReturnType<typeof tool>; context?: Partial<ToolContext> } = {},
+): Promise<ToolResult & { audit: AuditEntry[] }> {
+  const audit: AuditEntry[] = [];
+  const result = await runTool(
+    toolSet([options.tool ?? tool()]),
+    { name: "web_request", arguments: args },
+    {
+      ...testSandboxAccess(),
+      signal: AbortSignal.timeout(30_000),
+      workspaceDir: tmpdir(),
+      sessionId: "s1",
+      persona: "agent",
+      audit: { record: (entry) => audit.push(entry) },
+      ...options.context,
+    },
+  );
+  return { ...result, audit };
+}
+
+const url = (host: string, path = "/issues") => `http://${host}:${api.server.port}${path}`;
+const seenSince = (count: number) => api.seen.slice(count);
+
+describe("web_request", () => {
+  test("a listed host gets the request at once: JSON body, status and answer back; the audit line has no body or query", async () => {
+    const before = api.seen.length;
+    const result = await send({ method: "POST", url: url("api.test", "/issues?draft=1"), json: { title: "it breaks", body: "steps…" } });
+    expect(result.ok).toBe(true);
+    expect(result.output).toContain("status: 201");
+    expect(result.output).toContain('"number":7');
+    const [seen] = seenSince(before);
+    expect(seen).toMatchObject({ method: "POST", path: "/issues?draft=1", body: '{"title":"it breaks","body":"steps…"}' });
+    expect(seen?.headers["content-type"]).toBe("application/json");
+    const [line] = result.audit;
+    expect(line?.request).toEqual({ method: "POST", host: "api.test", path: "/issues", status: 201, sentBytes: 39, receivedBytes: 27 });
+    expect(JSON.stringify(line)).not.toContain("it breaks");
+    expect(JSON.stringify(line)).not.toContain("draft");
+  });
+
+  test("another host is asked first, with the method, the URL and the body's first lines; no means nothing is sent", async () => {
+    const questions: PersonQuestion[] = [];
+    const before = api.seen.length;
+    const lines = Array.from({ length: 30 }, (_, index) => `line ${index + 1}`).join("\n");
+    const denied = await send(
+      { method: "PUT", url: url("other.test", "/doc"), body: lines },
+      {
+        context: {
+          callId: "call_9",
+          askPerson: async (question) => {
+            questions.push(question);
+            return false;
+          },
+        },
+      },
+    );
+    expect(denied.ok).toBe(false);
+    expect(denied.output).toContain("the user said no to sending it to other.test");
+    expect(seenSince(before)).toEqual([]);
+    const [question] = questions;
+    expect(question?.call).toEqual({ id: "call_9", name: "web_request", arguments: { method: "PUT", url: url("other.test", "/doc") } });
+    expect(question?.preview.split("\n").slice(0, 3)).toEqual([`PUT ${url("other.test", "/doc")}`, "line 1", "line 2"]);
+    expect(question?.preview).toContain("… (18 more lines)");
+    expect(question?.preview).not.toContain("line 13");
+    expect(question?.always).toEqual({ key: "web_request\u0000other.test", label: "web_request to other.test" });
+    expect(denied.audit[0]?.request).toEqual({ method: "PUT", host: "other.test", path: "/doc", sentBytes: 0, receivedBytes: 0 });
+
+    const allowed = await send({ method: "DELETE", url: url("other.test", "/doc/1") }, { context: { askPerson: async () => true } });
+    expect(allowed.ok).toBe(true);
+    expect(seenSince(before).map((seen) => `${seen.method} ${seen.path}`)).toEqual(["DELETE /doc/1"]);
+  });
+
+  test("with nobody to ask, another host is refused; a call the person already approved is not asked again", async () => {
+    const before = api.seen.length;
+    const nobody = await send({ method: "POST", url: url("other.test"), form: { a: "1" } });
+    expect(nobody.output).toContain("other.test is not in web.requestHosts of org.config.json, and nobody can be asked here");
+    expect(seenSince(before)).toEqual([]);
+    let asked = 0;
+    const approved = await send(
+      { method: "POST", url: url("other.test"), form: { a: "1", b: "two words" } },
+      {
+        context: {
+          approvedByPerson: true,
+          askPerson: async () => {
+            asked++;
+            return false;
+          },
+        },
+      },
+    );
+    expect(approved.ok).toBe(true);
+    expect(asked).toBe(0);
+    expect(seenSince(before)[0]).toMatchObject({ body: "a=1&b=two+words", headers: { "content-type": "application/x-www-form-urlencoded" } });
+  });
+
+  test("private addresses are refused whatever is listed, and an address in the URL before the person is asked", async () => {
+    let asked = 0;
+    const ask = {
+      askPerson: async () => {
+        asked++;
+        return true;
+      },
+    };
+    const before = api.seen.length;
+    const shipped = tool({ web: settings({ requestHosts: ["*"] }), treatAsPublic: new Set() });
+    const loopback = await send({ method: "POST", url: url("127.0.0.1"), json: {} }, { tool: shipped, context: ask });
+    expect(loopback.output).toMatch(/127\.0\.0\.1 is loopback; web_request reaches public addresses only/);
+    const metadata = await send({ method: "POST", url: `http://169.254.169.254:${api.server.port}/latest/`, json: {} }, { tool: shipped, context: ask });
+    expect(metadata.output).toContain("link-local");
+    const byName = await send({ method: "POST", url: `http://intranet.test:${api.server.port}/`, json: {} }, { tool: shipped });
+    expect(byName.output).toMatch(/intranet\.test resolves to 10\.0\.0\.7, which is private/);
+    const resolvedLoopback = await send({ method: "POST", url: url("api.test"), json: {} }, { tool: shipped });
+    expect(resolvedLoopback.output).toContain("loopback");
+    expect(asked).toBe(0);
+    expect(seenSince(before)).toEqual([]);
+  });
+
+  test("a redirect after a POST is reported, never followed", async () => {
+    const before = api.seen.length;
+    const result = await send({ method: "POST", url: url("api.test", "/moved"), json: { a: 1 } });
+    expect(result.output).toContain("status: 307");
+    expect(result.output).toContain("redirect to /elsewhere not followed");
+    expect(result.data).toMatchObject({ status: 307, redirectNotFollowed: "/elsewhere" });
+    expect(seenSince(before).map((seen) => seen.path)).toEqual(["/moved"]);
+  });
+
+  test("a secret in the body, a header or the URL is refused before anything is sent, encoded forms too", async () => {
+    const fileSecret = "s3cr3t-from-dotenv-Zq81";
+    const context = { secrets: [fileSecret], askPerson: async () => true };
+    const before = api.seen.length;
+    const cases = [
+      { method: "POST", url: url("api.test"), json: { note: "my key is ghp_abcdefghijklmnopqrstuvwxyz0123456789" } },
+      { method: "POST", url: url("api.test"), body: Buffer.from(fileSecret).toString("base64") },
+      { method: "POST", url: url("api.test"), body: `password=${encodeURIComponent(fileSecret)}` },
+      { method: "POST", url: url("api.test"), headers: { Authorization: "Bearer 9f8e7d6c5b4a39281706f5e4d3c2b1a0" }, json: {} },
+      { method: "POST", url: url("api.test", `/x?token=${fileSecret}`), json: {} },
+      { method: "PATCH", url: url("other.test"), form: { k: fileSecret } },
+    ];
+    for (const args of cases) {
+      const result = await send(args, { context });
+      expect(result.ok).toBe(false);
+      expect(result.output).toMatch(/holds what looks like .*; web_request never sends a secret out of org/);
+      expect(result.output).not.toContain(fileSecret);
+    }
+    expect(seenSince(before)).toEqual([]);
+  });
+
+  test("the answer passes the redactor; a binary answer is described, not shown", async () => {
+    const echoed = await send({ method: "POST", url: url("api.test", "/echo-key"), json: {} });
+    expect(echoed.output).toContain("[REDACTED]");
+    expect(echoed.output).not.toContain("abcdefghijklmnopqrstuvwxyz0123456789");
+    const binary = await send({ method: "POST", url: url("api.test", "/binary"), json: {} });
+    expect(binary.output).toContain("(4 bytes of image/png: not text, not shown)");
+  });
+
+  test("headers that would reframe the request and bodies past the bound are refused", async () => {
+    const before = api.seen.length;
+    const split = await send({ method: "POST", url: url("api.test"), headers: { "X-A": "1\r\nX-Injected: 2" }, json: {} });
+    expect(split.output).toContain("holds a line break");
+    const host = await send({ method: "POST", url: url("api.test"), headers: { Host: "evil.test" }, json: {} });
+    expect(host.output).toContain("the Host header is set by web_request itself");
+    const two = await send({ method: "POST", url: url("api.test"), json: {}, body: "x" });
+    expect(two.output).toContain("at most one of json, form and body");
+    const big = await send({ method: "POST", url: url("api.test"), body: "x".repeat(2_000) }, { tool: tool({ web: settings({ maxRequestBytes: 1_000 }) }) });
+    expect(big.output).toContain("more than web.maxRequestBytes (1000)");
+    const get = await send({ method: "GET", url: url("api.test") });
+    expect(get.output).toContain("invalid arguments for web_request");
+    expect(seenSince(before)).toEqual([]);
+  });
+
+  test("the rate limit: 10 a minute by default, counted per session in a sliding minute", async () => {
+    let now = 5_000_000;
+    const limited = tool({ now: () => now });
+    const call = (sessionId: string) => send({ method: "POST", url: url("api.test"), json: {} }, { tool: limited, context: { sessionId } });
+    for (let index = 0; index < 10; index++) expect((await call("s1")).ok).toBe(true);
+    const eleventh = await call("s1");
+    expect(eleventh.ok).toBe(false);
+    expect(eleventh.output).toContain("web_request is limited to 10 requests a minute; try again in 60 s");
+    expect((await call("s2")).ok).toBe(true);
+    now += 60_001;
+    expect((await call("s1")).ok).toBe(true);
+  });
+});
