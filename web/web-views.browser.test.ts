@@ -188,9 +188,15 @@ describe("the web room's views in Chromium", () => {
     await page.getByText("tool gone: word_count (rolled back)").waitFor({ timeout: 20_000 });
   }, 600_000);
 
-  test("Tools: each promoted tool's figures and a chart with a text alternative", async () => {
+  test("Tools: each tool's figures and a chart of calls and failures per day with a text alternative", async () => {
     await view("Tools");
-    await page.getByRole("heading", { name: "Tools", level: 1 }).waitFor();
+    // The agent called word_count once (in the Candidates test); rolled back since, it keeps its figures.
+    const tool = page.getByRole("article", { name: "tool word_count" });
+    await tool.waitFor({ timeout: 20_000 });
+    expect(await tool.textContent()).toContain("1 call · 1 ok · 0 failed · success 100.0 %");
+    const chart = tool.getByRole("img", { name: /^word_count, calls and failures per day over 14 days: / });
+    expect(await chart.getAttribute("aria-label")).toMatch(/: 1 calls, 0 failed$/);
+    expect(await chart.locator("rect.bar-calls").count()).toBe(14);
     await shot("tools");
   }, 30_000);
 
@@ -203,5 +209,29 @@ describe("the web room's views in Chromium", () => {
     await shot("supervisor");
     await incident.getByRole("button", { name: "Mute" }).click();
     await page.getByText(/muted /).waitFor({ timeout: 20_000 });
+  }, 120_000);
+
+  test("keyboard only: in every view Tab reaches every button, and a link or button answers Enter", async () => {
+    for (const name of ["Room", "Changes", "Tools", "Candidates", "Growth", "Supervisor", "Memory"]) {
+      await view(name);
+      await page.locator("body").focus();
+      // Page code as strings: this file is typed without the DOM's names.
+      const buttons = (await page.evaluate('[...document.querySelectorAll("button")].filter((b) => b.offsetParent !== null).length')) as number;
+      const reached = new Set<number>();
+      for (let press = 0; press < 300 && reached.size < buttons; press += 1) {
+        await page.keyboard.press("Tab");
+        const focused = await page.evaluate('[...document.querySelectorAll("button")].filter((b) => b.offsetParent !== null).indexOf(document.activeElement)');
+        if (typeof focused === "number" && focused >= 0) reached.add(focused);
+      }
+      expect(`${name}: ${reached.size} of ${buttons} buttons`).toBe(`${name}: ${buttons} of ${buttons} buttons`);
+    }
+    // The navigation by keyboard alone: Tab to a link, Enter follows it.
+    await page.locator("body").focus();
+    for (let press = 0; press < 50; press += 1) {
+      await page.keyboard.press("Tab");
+      if ((await page.evaluate("document.activeElement?.textContent")) === "Growth") break;
+    }
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { name: "Growth", level: 1 }).waitFor({ timeout: 10_000 });
   }, 120_000);
 });
