@@ -4,6 +4,7 @@ import { RoomStreamFrame } from "../../../room/room-stream-frame.ts";
 import { ApprovalAnswered, SessionMessageAccepted, SessionTranscript, SessionTranscriptPage, StopAnswer } from "../../../serve/session-api.ts";
 import { foldTranscriptLines, prependOlder } from "../../room-pages.ts";
 import { applyRoomEvent, emptyRoomState, type RoomState } from "../../room-state.ts";
+import { ROOM_FIRST_MESSAGES } from "../../web-api.ts";
 import { getJson, postJson } from "../api.ts";
 
 /** Where the page's view of a session stands. */
@@ -20,7 +21,7 @@ export type Older = { cursor: string | null; loading: boolean };
 const DRAW_EVERY_MS = 40;
 
 /** Messages the room's first read holds (its newest turns), and each older page. */
-const PAGE_MESSAGES = 100;
+const PAGE_MESSAGES = ROOM_FIRST_MESSAGES;
 
 const sessionPath = (session: string) => `/v1/sessions/${encodeURIComponent(session)}`;
 
