@@ -41,7 +41,8 @@ const CONFIG = {
   ],
   sandbox: { workspace: "write", workspaceWrite: "ask" },
   serve: { tools: { workspace_write: "ask" } },
-  supervise: { every: "1s" },
+  // Every fix waits for a word (none is applied by the supervisor itself), so the Supervisor view offers Apply.
+  supervise: { every: "1s", autoFix: [] },
 };
 
 let room: WebRoomFixture;
@@ -200,13 +201,22 @@ describe("the web room's views in Chromium", () => {
     await shot("tools");
   }, 30_000);
 
-  test("Supervisor: the model server stops and an incident appears without a reload; Mute silences it", async () => {
+  test("Supervisor: the model server stops and an incident appears without a reload; its fix applied from the view; Mute silences it", async () => {
     await view("Supervisor");
     await room.stopModel();
-    const incident = page.getByRole("article", { name: /incident/ }).first();
+    const incident = page.getByRole("article", { name: /^incident model server / }).first();
     await incident.waitFor({ timeout: 60_000 });
     expect((await incident.textContent()) ?? "").toContain("model-server");
+    // Its fix (pause unattended grow runs) waits: Apply runs it, as `org supervise apply` does.
+    await incident.getByText(/fix \S+: pause-grow grow — proposed/).waitFor({ timeout: 30_000 });
     await shot("supervisor");
+    await incident.getByRole("button", { name: "Apply" }).click();
+    await page
+      .getByText(/pause-grow grow: (applied|verified) — /)
+      .first()
+      .waitFor({ timeout: 30_000 });
+    await incident.getByText(/fix \S+: pause-grow grow — (applied|verified)/).waitFor({ timeout: 30_000 });
+    expect(await incident.getByRole("button", { name: "Apply" }).count()).toBe(0);
     await incident.getByRole("button", { name: "Mute" }).click();
     await page.getByText(/muted /).waitFor({ timeout: 20_000 });
   }, 120_000);
