@@ -79,7 +79,7 @@ async function view(name: string): Promise<void> {
 const shot = (name: string) => page.screenshot({ path: join(screenshotsDir(), `${name}.png`), fullPage: true });
 
 describe("the web room's views in Chromium", () => {
-  test("Changes: a change waits, is accepted from the view, then undone; the file follows", async () => {
+  test("Changes: a change waits, is accepted from the view, then undone; the next is rejected; the file follows", async () => {
     await page.getByText(/· live ·/).waitFor();
     await page.getByRole("textbox", { name: "Message" }).fill("@agent write the notes please");
     await page.getByRole("button", { name: "Send" }).click();
@@ -96,6 +96,17 @@ describe("the web room's views in Chromium", () => {
     await undo.click();
     await waitUntil("the change undone", () => !existsSync(join(room.workspace, "notes.txt")), 20_000);
     await page.getByText(/undone 20/).waitFor({ timeout: 20_000 });
+
+    // Asked again, and rejected this time: the question leaves the view and the workspace stays as it is.
+    await view("Room");
+    await say("@agent write the notes please");
+    await view("Changes");
+    await waiting.getByRole("button", { name: "Reject" }).click({ timeout: 60_000 });
+    await page.getByText("rejected", { exact: true }).waitFor({ timeout: 20_000 });
+    await waitUntil("the question gone", async () => (await waiting.count()) === 0, 20_000);
+    await view("Room");
+    await page.getByRole("region", { name: "agent" }).getByText("I wrote the notes about the staging port.").waitFor({ timeout: 60_000 });
+    expect(existsSync(join(room.workspace, "notes.txt"))).toBe(false);
   }, 120_000);
 
   test("Memory: the room's words are found; a session forgotten elsewhere leaves the results by itself", async () => {
