@@ -123,7 +123,7 @@ describe("the web room's views in Chromium", () => {
     await waitUntil("the forgotten session's hits gone", async () => !((await page.locator(".hits").textContent()) ?? "").includes(session), 20_000);
   }, 60_000);
 
-  test("Growth: a proposal with its evidence, rejected from the view", async () => {
+  test("Growth: a proposal with its evidence, rejected from the view, then accepted", async () => {
     writeGrowState(room.workspace, {
       version: 1,
       cursor: EMPTY_CURSOR,
@@ -156,6 +156,10 @@ describe("the web room's views in Chromium", () => {
     await page.getByText(/rejected p0123456789ab/).waitFor();
     // The view follows the state file on its own; the answer above can come first.
     await proposal.getByText(/· rejected ·/).waitFor({ timeout: 20_000 });
+    // A person's word changes again: accepted, it waits to be built by the next run.
+    await proposal.getByRole("button", { name: "Accept" }).click();
+    await page.getByText(/accepted p0123456789ab \(was rejected\)/).waitFor();
+    await proposal.getByText(/· pending ·/).waitFor({ timeout: 20_000 });
   }, 60_000);
 
   test("Candidates: the toolsmith builds a tool in the room; it is gated, promoted, offered to the agent, rolled back", async () => {
