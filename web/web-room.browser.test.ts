@@ -30,6 +30,18 @@ const HOSTILE = [
   "[a fine link](https://example.org/fine)",
 ].join("\n\n");
 
+// What could push a phone's page sideways: an unbroken word, a long code line, a wide table, a long address.
+const WIDE = [
+  `An unbroken word: ${"x".repeat(600)}`,
+  "```",
+  `const line = "${"y".repeat(600)}";`,
+  "```",
+  `| ${Array.from({ length: 12 }, (_, index) => `column ${index}`).join(" | ")} |`,
+  `|${" --- |".repeat(12)}`,
+  `| ${Array.from({ length: 12 }, () => "a cell of some width").join(" | ")} |`,
+  `[a long address](https://example.org/${"z".repeat(400)})`,
+].join("\n\n");
+
 const SCRIPT = {
   rules: [
     { when: { persona: "agent", lastMessage: "both" }, reply: { text: LONG, chunkSize: 4, delayMs: 40 } },
@@ -38,6 +50,7 @@ const SCRIPT = {
     { when: { persona: "agent", lastTool: "sh" }, reply: { text: "The command printed twelve lines." } },
     { when: { persona: "agent", lastMessage: "story" }, reply: { text: STORY, chunkSize: 5, delayMs: 60 } },
     { when: { persona: "python", lastMessage: "endless" }, reply: { text: "and on ".repeat(400), chunkSize: 4, delayMs: 50 } },
+    { when: { persona: "agent", lastMessage: "wide things" }, reply: { text: WIDE } },
     { when: { persona: "agent", lastMessage: "hostile" }, reply: { reasoning: "<img src=x onerror=\"window.__pwned='thinking'\">", text: HOSTILE } },
   ],
   fallback: { text: "ok" },
@@ -144,6 +157,42 @@ describe("org web in Chromium", () => {
         };
         expect(widths.scroll).toBeLessThanOrEqual(widths.client);
       }
+    } finally {
+      await phone.context.close();
+    }
+  }, 60_000);
+
+  test("on a phone, a reply with an unbroken word, a long code line, a wide table and a long address scrolls nothing sideways", async () => {
+    const phone = await room.open({ width: 390, height: 844 });
+    try {
+      const sideways = async () =>
+        (await phone.page.evaluate("({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })")) as {
+          scroll: number;
+          client: number;
+        };
+      await phone.page.getByText(/· live ·/).waitFor();
+      await phone.page.getByRole("textbox", { name: "Message" }).fill("@agent show me wide things");
+      await phone.page.getByRole("button", { name: "Send" }).click();
+      const agent = phone.page.getByRole("region", { name: "agent" });
+      await agent.getByText(/tokens\/s/).waitFor({ timeout: 30_000 });
+      expect(await agent.textContent()).toContain("x".repeat(600));
+      const widths = await sideways();
+      expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+      // The next turn moves it up into the transcript, which must not scroll sideways either.
+      await phone.page.getByRole("textbox", { name: "Message" }).fill("@python and now?");
+      await phone.page.getByRole("button", { name: "Send" }).click();
+      await phone.page
+        .getByRole("region", { name: "python" })
+        .getByText(/tokens\/s/)
+        .waitFor({ timeout: 30_000 });
+      await phone.page.locator(".scroller").getByText("x".repeat(600), { exact: false }).waitFor();
+      const after = await sideways();
+      expect(after.scroll).toBeLessThanOrEqual(after.client);
+      const scroller = await phone.page.locator(".scroller").evaluate((element) => ({ scroll: element.scrollWidth, client: element.clientWidth }));
+      expect(scroller.scroll).toBeLessThanOrEqual(scroller.client);
+      // The send button is still on screen beside it.
+      const send = await phone.page.getByRole("button", { name: "Send" }).boundingBox();
+      expect((send?.x ?? 0) + (send?.width ?? 0)).toBeLessThanOrEqual(390);
     } finally {
       await phone.context.close();
     }
