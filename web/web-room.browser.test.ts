@@ -249,6 +249,29 @@ describe("org web in Chromium", () => {
     expect(await lane("agent").locator("fieldset.approval").count()).toBe(0);
   }, 180_000);
 
+  test("the terminal's slash commands from the message box: /output, /mode, /wish, /diff, /undo, and an unknown one", async () => {
+    const said = (title: string) => page.getByRole("region", { name: `${title} output` });
+    // The sh calls of the approvals test: /output 1 is the first result, whole.
+    await send("/output 1");
+    await said("Output").getByText("row 12", { exact: false }).waitFor({ timeout: 10_000 });
+    await send("/mode direct:python");
+    await said("Mode").getByText("direct:python").waitFor({ timeout: 10_000 });
+    await send("/mode group");
+    await said("Mode").getByText("group").waitFor({ timeout: 10_000 });
+    await send("/wish convert CSV files to JSON");
+    await said("Wish")
+      .getByText(/^wished; org grow reads it/)
+      .waitFor({ timeout: 10_000 });
+    await send("/diff");
+    await said("Diff").getByText("no change was applied in this workspace yet").waitFor({ timeout: 10_000 });
+    // Nothing to undo is the domain's refusal, said in one line.
+    await send("/undo");
+    await page.getByRole("alert").getByText(/undo/i).waitFor({ timeout: 10_000 });
+    await send("/frobnicate");
+    await page.getByRole("alert").getByText("/frobnicate is not a command here; the web room knows /mode, /wish, /undo, /diff and /output").waitFor();
+    await page.getByRole("button", { name: "Close" }).click();
+  }, 60_000);
+
   test("a reload mid-reply loses nothing: the transcript comes back and the reply goes on streaming", async () => {
     await send("@agent tell me a story");
     await waitUntil("the story has begun", async () => (await laneText("agent")).includes("Once upon a time"), 30_000);
