@@ -2,6 +2,7 @@
 // the auth, two personas streaming at once, an approval answered, a reload mid-reply, the keyboard, the phone, and a
 // corpus of hostile replies that runs nothing and sends nothing out (issue 53). One browser and one org web for all.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { writeLongSession } from "../testing/long-session.ts";
@@ -282,6 +283,52 @@ describe("org web in Chromium", () => {
     expect(await laneText("agent")).toContain(STORY);
     // The earlier turns are in the transcript above the lanes.
     expect(await page.getByText("hello both of you").count()).toBeGreaterThan(0);
+  }, 120_000);
+
+  test("the connection lost mid-reply and back loses nothing: the stream resumes from the last event it had", async () => {
+    // A watcher through a TCP relay that can be cut: its connections dropped, and for a while none taken.
+    const port = Number(new URL(room.origin).port);
+    const pairs = new Set<Socket>();
+    let down = false;
+    const relay = createServer((client) => {
+      if (down) return void client.destroy();
+      const upstream = connect(port, "127.0.0.1");
+      for (const socket of [client, upstream]) {
+        pairs.add(socket);
+        socket.on("error", () => undefined);
+        socket.on("close", () => pairs.delete(socket));
+      }
+      client.pipe(upstream).pipe(client);
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    const relayed = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    const watcher = await room.open({ login: false });
+    try {
+      const session = new URL(page.url()).searchParams.get("session") ?? "";
+      const login = new URL(room.loginUrl);
+      await watcher.page.goto(`${relayed}/?session=${session}&token=${login.searchParams.get("token")}`);
+      await watcher.page.getByText(/· live ·/).waitFor();
+      const watched = async () => (await watcher.page.getByRole("region", { name: "agent" }).textContent()) ?? "";
+      await send("@agent tell me a story");
+      await waitUntil("the story has begun", async () => (await watched()).includes("Once upon a time"), 30_000);
+      down = true;
+      for (const socket of pairs) socket.destroy();
+      await watcher.page.getByText(/· reconnecting ·/).waitFor({ timeout: 10_000 });
+      await Bun.sleep(1500);
+      down = false;
+      await watcher.page.getByText(/· live ·/).waitFor({ timeout: 20_000 });
+      await waitUntil("the story ended", async () => /tokens\/s/.test(await watched()), 60_000);
+      const text = await watched();
+      // Whole, and each part once: nothing missed while cut off, nothing drawn twice after.
+      expect(text).toContain(STORY);
+      expect(text.split("Once upon a time").length).toBe(STORY.split("Once upon a time").length);
+    } finally {
+      await watcher.context.close();
+      for (const socket of pairs) socket.destroy();
+      relay.close();
+    }
   }, 120_000);
 
   test("the page preloads the room's first read of its session, which is then read once; a hostile ?session= is left out", async () => {
