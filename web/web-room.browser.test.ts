@@ -377,6 +377,12 @@ describe("org web in Chromium", () => {
       const scroller = long.page.locator(".scroller");
       await scroller.getByText(`Answer ${turns - 1}.`).waitFor();
       expect(await scroller.getByText("question 0:", { exact: false }).count()).toBe(0);
+      // Two asks for the earlier page before the page draws again (two scroll events, a double click) read it once.
+      await long.page.getByRole("button", { name: "Earlier messages" }).waitFor();
+      await long.page.evaluate(
+        '(() => { const button = [...document.querySelectorAll("button")].find((b) => b.textContent.includes("Earlier messages")); button.click(); button.click(); })()',
+      );
+      await waitUntil("the first earlier page read", () => pagesRead.length > 0, 20_000);
       // Up to the first turn, scrolling the transcript to its top again and again: each time an earlier page comes, and
       // what was in view stays in place. Once none is left (no "Earlier messages"), the top is the session's first turn.
       const toTop = () =>

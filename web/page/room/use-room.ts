@@ -99,8 +99,12 @@ export function useRoom(session: string | undefined) {
   const [problem, setProblem] = useState<string | undefined>(undefined);
   const [older, setOlder] = useState<Older>({ cursor: null, loading: false });
   const current = useRef(state);
+  // Read and set at once: two scrolls before the next render must not read the same older page twice.
   const olderRef = useRef(older);
-  olderRef.current = older;
+  const setOlderNow = (next: Older) => {
+    olderRef.current = next;
+    setOlder(next);
+  };
 
   useEffect(() => {
     if (session === undefined) return;
@@ -128,7 +132,7 @@ export function useRoom(session: string | undefined) {
       loaded: (loaded) => {
         current.current = loaded.state;
         setState(loaded.state);
-        setOlder({ cursor: loaded.before, loading: false });
+        setOlderNow({ cursor: loaded.before, loading: false });
       },
       event: (event) => {
         if (applyRoomEvent(current.current, event)) redraw();
@@ -148,16 +152,16 @@ export function useRoom(session: string | undefined) {
     const { cursor, loading } = olderRef.current;
     if (session === undefined || cursor === null || loading) return;
     const reading = current.current;
-    setOlder({ cursor, loading: true });
+    setOlderNow({ cursor, loading: true });
     try {
       const page = await getJson(`${path}/transcript?before=${encodeURIComponent(cursor)}&limit=${PAGE_MESSAGES}`, SessionTranscriptPage);
       // A reload meanwhile (another session, a reset) made a new state: this page is not of it.
       if (current.current !== reading) return;
       prependOlder(reading, foldTranscriptLines(page.lines));
-      setOlder({ cursor: page.before, loading: false });
+      setOlderNow({ cursor: page.before, loading: false });
       setRev((rev) => rev + 1);
     } catch (error) {
-      setOlder({ cursor, loading: false });
+      setOlderNow({ cursor, loading: false });
       setProblem(error instanceof Error ? error.message : String(error));
     }
   };
