@@ -72,7 +72,9 @@ describe("a transcript read by pages from its end", () => {
           const pages = allPages(path, { ...request, chunkBytes });
           expect(pages.flat()).toEqual(whole);
           // Each page but the first begins at a turn's start, unless one turn alone is past four times maxBytes.
-          for (const page of pages.slice(1)) if (page[0]?.type !== "turn-start") expect(JSON.stringify(page).length).toBeGreaterThan(request.maxBytes);
+          for (const page of pages.slice(1)) {
+            if (page[0]?.type !== "turn-start") expect(JSON.stringify(page).length).toBeGreaterThan(request.maxBytes);
+          }
         }
       }
     }

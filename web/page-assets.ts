@@ -68,7 +68,10 @@ function assemble(files: { path: string; kind: "js" | "css"; body: Uint8Array<Ar
   return {
     html: shell(script, style),
     files: new Map(files.map((file) => [file.path, { body: file.body, type: TYPES[file.kind] ?? "application/octet-stream" }])),
-    bytes: { raw: files.reduce((sum, file) => sum + file.body.length, 0), gzip: files.reduce((sum, file) => sum + Bun.gzipSync(file.body).length, 0) },
+    bytes: {
+      raw: files.reduce((sum, file) => sum + file.body.length, 0),
+      gzip: files.reduce((sum, file) => sum + Bun.gzipSync(file.body).length, 0),
+    },
     from,
   };
 }

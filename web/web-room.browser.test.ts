@@ -350,7 +350,8 @@ describe("org web in Chromium", () => {
       expect(reads).toEqual([`${room.origin}/v1/sessions/${session}?limit=100`]);
       const shell = await (await other.page.request.get(`${room.origin}/?session=${session}`)).text();
       expect(shell).toContain(`<link rel="preload" href="/v1/sessions/${session}?limit=100" as="fetch" crossorigin="anonymous">`);
-      const hostile = await (await other.page.request.get(`${room.origin}/?session=${encodeURIComponent('x"><script>window.__pwned=1</script>')}`)).text();
+      const evil = encodeURIComponent('x"><script>window.__pwned=1</script>');
+      const hostile = await (await other.page.request.get(`${room.origin}/?session=${evil}`)).text();
       expect(hostile).not.toContain("<script>window");
       expect(hostile).not.toContain("session=x");
       // The newest session is still named and preloaded.
@@ -380,7 +381,11 @@ describe("org web in Chromium", () => {
       // Two asks for the earlier page before the page draws again (two scroll events, a double click) read it once.
       await long.page.getByRole("button", { name: "Earlier messages" }).waitFor();
       await long.page.evaluate(
-        '(() => { const button = [...document.querySelectorAll("button")].find((b) => b.textContent.includes("Earlier messages")); button.click(); button.click(); })()',
+        `(() => {
+          const button = [...document.querySelectorAll("button")].find((b) => b.textContent.includes("Earlier messages"));
+          button.click();
+          button.click();
+        })()`,
       );
       await waitUntil("the first earlier page read", () => pagesRead.length > 0, 20_000);
       // Up to the first turn, scrolling the transcript to its top again and again: each time an earlier page comes, and

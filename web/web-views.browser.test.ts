@@ -76,6 +76,9 @@ async function view(name: string): Promise<void> {
   await page.getByRole("heading", { name, level: 1 }).waitFor();
 }
 
+/** The page's buttons on screen, as page code (this file is typed without the DOM's names). */
+const VISIBLE_BUTTONS = '[...document.querySelectorAll("button")].filter((button) => button.offsetParent !== null)';
+
 const shot = (name: string) => page.screenshot({ path: join(screenshotsDir(), `${name}.png`), fullPage: true });
 
 describe("the web room's views in Chromium", () => {
@@ -117,7 +120,8 @@ describe("the web room's views in Chromium", () => {
     expect(await page.locator(".hits").textContent()).toContain("staging");
     await shot("memory");
     // Forgotten by another client (the CLI, a phone): the results follow without a new search.
-    const found = (await (await page.request.get(`${room.origin}/v1/memory/search?q=staging%20port`)).json()) as { hits: { sessionId: string | null }[] };
+    const searched = await page.request.get(`${room.origin}/v1/memory/search?q=staging%20port`);
+    const found = (await searched.json()) as { hits: { sessionId: string | null }[] };
     const session = found.hits.find((hit) => hit.sessionId !== null)?.sessionId ?? "";
     expect((await page.request.post(`${room.origin}/v1/memory/forget`, { data: { session } })).status()).toBe(200);
     await waitUntil("the forgotten session's hits gone", async () => !((await page.locator(".hits").textContent()) ?? "").includes(session), 20_000);
@@ -241,11 +245,11 @@ describe("the web room's views in Chromium", () => {
       await view(name);
       await page.locator("body").focus();
       // Page code as strings: this file is typed without the DOM's names.
-      const buttons = (await page.evaluate('[...document.querySelectorAll("button")].filter((b) => b.offsetParent !== null).length')) as number;
+      const buttons = (await page.evaluate(`${VISIBLE_BUTTONS}.length`)) as number;
       const reached = new Set<number>();
       for (let press = 0; press < 300 && reached.size < buttons; press += 1) {
         await page.keyboard.press("Tab");
-        const focused = await page.evaluate('[...document.querySelectorAll("button")].filter((b) => b.offsetParent !== null).indexOf(document.activeElement)');
+        const focused = await page.evaluate(`${VISIBLE_BUTTONS}.indexOf(document.activeElement)`);
         if (typeof focused === "number" && focused >= 0) reached.add(focused);
       }
       expect(`${name}: ${reached.size} of ${buttons} buttons`).toBe(`${name}: ${buttons} of ${buttons} buttons`);

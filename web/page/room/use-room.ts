@@ -87,6 +87,36 @@ function followSession(
   };
 }
 
+/** Calls `draw` at most once a frame and every DRAW_EVERY_MS, however often `redraw` is asked for meanwhile. */
+function throttledDraw(draw: () => void): { redraw(): void; cancel(): void } {
+  let frame = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let drawn = 0;
+  const next = () => {
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      drawn = performance.now();
+      draw();
+    });
+  };
+  return {
+    redraw: () => {
+      if (frame !== 0 || timer !== undefined) return;
+      const wait = drawn + DRAW_EVERY_MS - performance.now();
+      if (wait <= 0) next();
+      else
+        timer = setTimeout(() => {
+          timer = undefined;
+          next();
+        }, wait);
+    },
+    cancel: () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+    },
+  };
+}
+
 /**
  * A session's room as the page follows it (`followSession`), every event folded into one state, the view drawn at
  * most once a frame and every DRAW_EVERY_MS, whatever number of events came meanwhile. `loadOlder` reads the turns before those shown, a page at a
@@ -108,26 +138,7 @@ export function useRoom(session: string | undefined) {
 
   useEffect(() => {
     if (session === undefined) return;
-    let frame = 0;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let drawn = 0;
-    const draw = () => {
-      frame = requestAnimationFrame(() => {
-        frame = 0;
-        drawn = performance.now();
-        setRev((rev) => rev + 1);
-      });
-    };
-    const redraw = () => {
-      if (frame !== 0 || timer !== undefined) return;
-      const wait = drawn + DRAW_EVERY_MS - performance.now();
-      if (wait <= 0) draw();
-      else
-        timer = setTimeout(() => {
-          timer = undefined;
-          draw();
-        }, wait);
-    };
+    const drawing = throttledDraw(() => setRev((rev) => rev + 1));
     const stop = followSession(session, {
       loaded: (loaded) => {
         current.current = loaded.state;
@@ -135,15 +146,14 @@ export function useRoom(session: string | undefined) {
         setOlderNow({ cursor: loaded.before, loading: false });
       },
       event: (event) => {
-        if (applyRoomEvent(current.current, event)) redraw();
+        if (applyRoomEvent(current.current, event)) drawing.redraw();
       },
       connection: setConnection,
       problem: setProblem,
     });
     return () => {
       stop();
-      cancelAnimationFrame(frame);
-      clearTimeout(timer);
+      drawing.cancel();
     };
   }, [session]);
 
