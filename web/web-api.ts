@@ -29,7 +29,7 @@ export const UndoRequest = z.object({ force: z.boolean().optional() });
 export const UndoAnswer = Said.extend({ changeId: z.string() });
 
 /** `POST /v1/sessions` (serve's route): the new session's id. */
-/** Messages the room's first read of a session holds (its newest turns); the page's shell preloads that read. */
+/** Messages the room's first read of a session holds (its newest turns), and each older page it reads. */
 export const ROOM_FIRST_MESSAGES = 100;
 export const SessionCreated = z.object({ session: z.string() });
 
