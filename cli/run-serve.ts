@@ -13,7 +13,7 @@ import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import type { Sandbox, SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { orgVersion } from "../config/version.ts";
 import { bindServe, type RunningServe } from "../serve/start-serve.ts";
-import { buildPageAssets, type PageAssets } from "../web/page-assets.ts";
+import { type PageAssets, pageAssets } from "../web/page-assets.ts";
 import { webRoutes } from "../web/web-routes.ts";
 import { servedParts } from "./served-parts.ts";
 import { requireBotToken, runTelegram } from "./telegram-bot.ts";
@@ -200,8 +200,9 @@ async function assembleServed(options: ServeOptions, workspaceDir: string, confi
       loopbackOnly: apiToken === undefined && hmacSecret === undefined,
       logError: log,
       // The web room's page and views: the same page for org serve and org web, under the server's own auth.
-      extraRoutes: ({ sessions, logError }) =>
+      extraRoutes: ({ sessions, logError, reloadTools }) =>
         webRoutes({
+          reloadTools,
           workspaceDir,
           checkoutDir: CHECKOUT_DIR,
           config,
@@ -268,12 +269,15 @@ export type ServeFlavor = {
   announce(started: { url: string; token: string | undefined; hmac: boolean; tools: ServedTools; options: ServeOptions; profile: string }): string;
 };
 
-/** The web room's page, bundled once per process, when first asked for (org web asks at once, so it is ready when opened). */
+/**
+ * The web room's page, read once per process when first asked for (org web asks at once, so it is ready when opened):
+ * from the bundle kept by an earlier start while every file it was built from is unchanged, else bundled now.
+ */
 type WebPage = { assets: () => Promise<PageAssets> };
 
 function webPage(): WebPage {
   let built: Promise<PageAssets> | undefined;
-  return { assets: () => (built ??= buildPageAssets()) };
+  return { assets: () => (built ??= pageAssets()) };
 }
 
 /** `org serve` or `org web` (`flavor`): the room and tools over HTTP until SIGTERM or Ctrl-C. */

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, readdirSync, readFileSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readSync, statSync, writeSync } from "node:fs";
 import { fsyncEnabled } from "../config/environment.ts";
 import { numberedLines, readJsonLines } from "../config/json-lines.ts";
 import { join } from "node:path";
@@ -75,10 +75,13 @@ export function describeSession(sessionsDir: string, sessionId: string): Session
   } catch {
     return undefined;
   }
-  // Only whole lines: the last one read may be cut.
+  // Only whole lines (the last one read may be cut), read up to the first turn's start: a list of many sessions reads little.
   const whole = start.text.slice(0, start.text.lastIndexOf("\n") + 1);
-  const { events } = readTranscriptEvents(numberedLines(whole));
-  const first = events.find((event) => event.line.type === "turn-start")?.line;
+  let first: TranscriptLine | undefined;
+  for (const line of numberedLines(whole)) {
+    first = readTranscriptEvents([line]).events[0]?.line;
+    if (first?.type === "turn-start") break;
+  }
   const text = first?.type === "turn-start" ? first.text.replace(/\s+/g, " ").trim() : "";
   const title = text.length > TITLE_CHARS ? `${text.slice(0, TITLE_CHARS - 1)}…` : text;
   return { id: sessionId, title, updated, bytes: start.size };
@@ -128,13 +131,14 @@ export class Transcript {
     const path = transcriptPath(sessionsDir, sessionId);
     // Opened without following links and 0600: a transcript holds whatever was typed and every tool's output.
     const fd = openPrivateFile(path);
-    const isNew = statSync(`/proc/self/fd/${fd}`).size === 0;
+    const size = statSync(`/proc/self/fd/${fd}`).size;
+    const isNew = size === 0;
     const transcript = new Transcript(sessionId, path, fd, options.flushMs ?? TRANSCRIPT_FLUSH_MS, options.onLine);
     if (isNew) {
       transcript.#write({ type: "session-start", time: new Date().toISOString(), sessionId, ...header, version: 1 });
     } else {
       // A line cut by a crash: end it so the next event starts on its own line.
-      if (!readFileSync(`/proc/self/fd/${fd}`, "utf8").endsWith("\n")) writeSync(fd, "\n");
+      if (!endsWithNewline(fd, size)) writeSync(fd, "\n");
       transcript.#write({ type: "session-resumed", time: new Date().toISOString() });
     }
     return transcript;
@@ -178,6 +182,20 @@ export class Transcript {
   }
 }
 
+/** Whether the file open (for appending) as `fd`, of `size` bytes, ends with a newline: its last byte alone is read. */
+function endsWithNewline(fd: number, size: number): boolean {
+  if (size === 0) return true;
+  // The append-only descriptor cannot be read; the same open file is, through /proc.
+  const reading = openSync(`/proc/self/fd/${fd}`, "r");
+  try {
+    const last = Buffer.alloc(1);
+    readSync(reading, last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } finally {
+    closeSync(reading);
+  }
+}
+
 /**
  * Appends events to a session's existing transcript from outside its room (`org undo`), each as the room would write
  * it: a line of the transcript's schema with its time. Nothing is written for a session that has no transcript here.
@@ -191,8 +209,8 @@ export function appendToTranscript(sessionsDir: string, sessionId: string, event
   const fd = openPrivateFile(path);
   try {
     // A line cut by a crash: end it so these start on their own line.
-    const text = readFileSync(`/proc/self/fd/${fd}`, "utf8");
-    writeSync(fd, `${text === "" || text.endsWith("\n") ? "" : "\n"}${lines.map((line) => JSON.stringify(line)).join("\n")}\n`);
+    const size = statSync(`/proc/self/fd/${fd}`).size;
+    writeSync(fd, `${size === 0 || endsWithNewline(fd, size) ? "" : "\n"}${lines.map((line) => JSON.stringify(line)).join("\n")}\n`);
   } finally {
     closeSync(fd);
   }

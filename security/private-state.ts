@@ -228,6 +228,39 @@ export function readPrivateFileStart(path: string, maxBytes: number): { text: st
   }
 }
 
+/**
+ * Reads the private file `path` backwards, without following a link: `take(bytes, at)` gets each chunk of at most
+ * `chunkBytes` (the bytes from offset `at`), from `end` (default the file's end) towards the start, until it returns
+ * false or the start is reached. Returns the file's size. One open file for all, so the chunks are of one file.
+ */
+export function readPrivateFileBackwards(
+  path: string,
+  take: (bytes: Buffer, at: number) => boolean,
+  options: { end?: number; chunkBytes?: number } = {},
+): number {
+  const fd = openPrivate(path, O_RDONLY);
+  try {
+    const size = fstatSync(fd).size;
+    const chunk = options.chunkBytes ?? 64 * 1024;
+    let end = Math.min(options.end ?? size, size);
+    while (end > 0) {
+      const at = Math.max(0, end - chunk);
+      const buffer = Buffer.alloc(end - at);
+      let read = 0;
+      while (read < buffer.length) {
+        const got = readSync(fd, buffer, read, buffer.length - read, at + read);
+        if (got === 0) break;
+        read += got;
+      }
+      if (!take(buffer.subarray(0, read), at)) break;
+      end = at;
+    }
+    return size;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Appends `text` to the private file `path` (one write for a short line). */
 export function appendPrivateFile(path: string, text: string): void {
   const fd = openPrivateFile(path, O_WRONLY | O_APPEND);

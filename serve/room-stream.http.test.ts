@@ -5,7 +5,7 @@ import { numbered, watchStream } from "../testing/room-stream-client.ts";
 import { post, type ServeFixture, serveFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import type { ScriptInput } from "../scripted-server/script.ts";
-import { SessionMessageAccepted, SessionTranscript } from "./session-api.ts";
+import { SessionMessageAccepted, SessionTranscript, SessionTranscriptPage } from "./session-api.ts";
 import { type RunningServe, startServe } from "./start-serve.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
@@ -191,6 +191,72 @@ describe("a session's room-wide stream over a real socket", () => {
     const ahead = await watchStream(`${base}/v1/sessions/${session}/events?after=${(steady.frames.at(-1)?.seq as number) + 5}`, AUTH);
     expect(await ahead.waitFor((frame) => frame.kind === "reset", "a reset")).toMatchObject({ kind: "reset", reason: "unknown" });
     for (const watcher of [steady, back, viaQuery, ahead]) watcher.drop();
+  });
+
+  test("a session opens at its newest turns; older turns come page by page; a tail read mid-reply meets the stream exactly", async () => {
+    const before = "The first words, then a command that waits for a yes,";
+    const after = "and after the command, the rest of the reply.";
+    await using serve = await served({
+      rules: [
+        { when: { persona: "agent", lastRole: "tool" }, reply: { text: after, chunkSize: 3 } },
+        { when: { persona: "agent", lastMessage: "wait" }, reply: { text: before, chunkSize: 3, toolCalls: [{ name: "sh", arguments: { cmd: "true" } }] } },
+        { when: { persona: "agent" }, reply: { text: "noted: {{lastMessage}}" } },
+      ],
+    });
+    const base = serve.server.url;
+    const session = await newSession(base, "direct:agent");
+    const watcher = await watchStream(`${base}/v1/sessions/${session}/events`, AUTH);
+    for (let turn = 0; turn < 7; turn += 1) {
+      const turnId = await send(base, session, `turn number ${turn}`);
+      await watcher.waitFor(
+        isEvent("turn-end", (event) => event.turnId === turnId),
+        `turn ${turn}'s end`,
+      );
+    }
+    const open = async (query: string) => SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${session}${query}`, { headers: AUTH })).json());
+    const whole = await open("?limit=1000");
+    expect(whole.before).toBeNull();
+    const tail = await open("?limit=3");
+    // 3 messages are a turn and a half: the tail goes back to the start of the second turn from the end.
+    expect(tail.lines[0]).toMatchObject({ type: "turn-start", text: "turn number 5" });
+    expect(tail.lines.filter((line) => line.type === "message")).toHaveLength(4);
+    expect(tail.seq).toBe(whole.seq);
+    const pages = [tail.lines];
+    for (let before = tail.before; before !== null; ) {
+      const page = SessionTranscriptPage.parse(
+        await (await fetch(`${base}/v1/sessions/${session}/transcript?before=${before}&limit=3`, { headers: AUTH })).json(),
+      );
+      pages.unshift(page.lines);
+      before = page.before;
+    }
+    expect(pages.flat()).toEqual(whole.lines);
+    for (const bad of ["abc", "-1", String(Number(tail.before) + 1)]) {
+      const refused = await fetch(`${base}/v1/sessions/${session}/transcript?before=${bad}`, { headers: AUTH });
+      expect(refused.status).toBe(400);
+    }
+
+    // Opened while a reply waits in the middle (a question): the tail's text and the stream's after its seq make it once.
+    const turnId = await send(base, session, "wait for me");
+    const asked = await watcher.waitFor(isEvent("approval-asked"), "the question mid-reply");
+    const middle = await open("?limit=2");
+    expect(middle.pendingApprovals.map((approval) => approval.approvalId)).toEqual([
+      asked.kind === "event" && asked.event.type === "approval-asked" ? asked.event.approvalId : "",
+    ]);
+    const late = await watchStream(`${base}/v1/sessions/${session}/events?after=${middle.seq}`, AUTH);
+    const [question] = middle.pendingApprovals;
+    expect((await postJson(base, `/v1/sessions/${session}/approvals/${question?.approvalId}`, { answer: "yes" })).status).toBe(200);
+    await late.waitFor(
+      isEvent("turn-end", (event) => event.turnId === turnId),
+      "the turn's end",
+    );
+    const start = middle.lines.findIndex((line) => line.type === "turn-start" && line.turnId === turnId);
+    const read = middle.lines.slice(start).flatMap((line) => (line.type === "text-delta" ? [line.text] : []));
+    const streamed = late.frames.flatMap((frame) => (frame.kind === "event" && frame.event.type === "text-delta" ? [frame.event.text] : []));
+    expect(read.join("")).toBe(before);
+    expect([...read, ...streamed].join("")).toBe(`${before}\n\n${after}`);
+    expect(late.frames.every((frame) => frame.seq > middle.seq)).toBe(true);
+    watcher.drop();
+    late.drop();
   });
 
   test("a watcher whose gap is beyond what the stream holds gets a reset, then the live events; the transcript fills the gap", async () => {

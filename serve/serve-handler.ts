@@ -8,7 +8,7 @@ import { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 import type { ToolsmithJob } from "../models/toolsmith-persona.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { readJsonBody } from "./read-json-body.ts";
-import type { ServedTools } from "./served-tools.ts";
+import type { ReloadResult, ServedTools } from "./served-tools.ts";
 import { ServeMetrics } from "./serve-metrics.ts";
 import { SessionPool } from "./session-pool.ts";
 import { createMcpHttp, type McpHttp } from "./mcp-http.ts";
@@ -84,8 +84,11 @@ export type ServeHandlerOptions = SandboxAccess & {
   streamHold?: { maxEvents?: number; maxChars?: number };
 };
 
-/** What routes from outside serve get of the server they join. */
-export type ExtraRouteParts = { sessions: SessionPool; logError: (line: string) => void };
+/**
+ * What routes from outside serve get of the server they join: its sessions, its log, and a reload of its tools now
+ * (after a promotion or rollback they made, rather than at the next look at HEAD).
+ */
+export type ExtraRouteParts = { sessions: SessionPool; logError: (line: string) => void; reloadTools: () => Promise<ReloadResult> };
 
 export type ServeHandler = {
   /** Answers one request; never throws. */
@@ -264,7 +267,7 @@ function routeTable(
     openAi: openAiRoutes(options, parts),
     mcp: [route(["POST", "GET", "DELETE"], "/mcp", ({ request }) => parts.mcp.handle(request), { sameOrigin: true })],
   });
-  return [...own, ...(options.extraRoutes?.({ sessions, logError }) ?? [])];
+  return [...own, ...(options.extraRoutes?.({ sessions, logError, reloadTools: () => tools.reload() }) ?? [])];
 }
 
 /** What `servedSessions` needs: the room assembly's parts and the pool's bounds, as serve's handler takes them. */
@@ -320,6 +323,10 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     sandboxPolicy: options.sandboxPolicy,
   });
   const routes = routeTable(options, { metrics, settings, opener, slots, sessions, jobs: jobs.routes, mcp, workspaceCopies, logError });
+  // A promotion or rollback taken without a restart reaches the open rooms at once, each saying so to its watchers.
+  const unlisten = tools.onReload((result) => {
+    if (result.reloaded) sessions.offerPromotedTools(tools.generated(), logError);
+  });
   // Outermost first: every answer carries the browser's security headers, metrics see every answer, each answer has its request id, errors become answers, and the
   // Host/Origin checks come before auth.
   const answer = createRouter(routes, [
@@ -338,6 +345,7 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     sessions,
     authRequired: auth.required,
     async close() {
+      unlisten();
       await jobs.queue.close();
       await mcp.close();
       await sessions.close();

@@ -54,6 +54,7 @@ async function samples(): Promise<{ wanted: Map<string, Sample>; mcpSession: Rec
     ["GET /v1/sessions", at(200, `"id":"${session}"`, "/v1/sessions")],
     ["POST /v1/sessions", at(201, '"session":"', "/v1/sessions", posted({}))],
     ["GET /v1/sessions/:id", at(200, '"type":"session-start"', `/v1/sessions/${session}`)],
+    ["GET /v1/sessions/:id/transcript", at(200, '"before":null', `/v1/sessions/${session}/transcript?before=0`)],
     // The stream never ends by itself: an unknown session's 404 is its handler's answer.
     ["GET /v1/sessions/:id/events", at(404, "GET /v1/sessions lists them", "/v1/sessions/gone-session/events")],
     ["POST /v1/sessions/:id/messages", at(202, '"turnId":"', `/v1/sessions/${session}/messages`, posted({ text: "hello" }))],

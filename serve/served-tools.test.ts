@@ -7,6 +7,7 @@ import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { ServedTools } from "./served-tools.ts";
+import { SessionTranscript } from "./session-api.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
 const BASE = "http://org.test";
@@ -121,6 +122,12 @@ describe("hot reload", () => {
     expect(await reload.json()).toMatchObject({ reloaded: true, previousCommit: before, commit: after, added: ["word_count"], removed: [] });
     const health = (await (await fixture.handler.fetch(new Request(`${BASE}/health`))).json()) as { commit: string; tools: string[] };
     expect(health).toMatchObject({ commit: after, tools: ["sh", "python_run", "word_count"] });
+    // The open session's room says so at once, to whoever watches it (its stream, and so its transcript).
+    const notices = async () => {
+      const opened = SessionTranscript.parse(await (await fixture.handler.fetch(new Request(`${BASE}/v1/sessions/${session}`))).json());
+      return opened.lines.flatMap((line) => (line.type === "notice" && line.reason === "tools-changed" ? [line.message] : []));
+    };
+    expect(await notices()).toEqual(["new tool: word_count (asks first)"]);
 
     const next = await fixture.handler.fetch(post(`${BASE}/v1/messages`, { text: "still there?", session }));
     expect(next.headers.get("x-org-session")).toBe(session);
@@ -132,6 +139,7 @@ describe("hot reload", () => {
     gitSync(dir, ["revert", "--no-edit", "HEAD"]);
     const rolledBack = await fixture.handler.fetch(new Request(`${BASE}/v1/admin/reload`, { method: "POST" }));
     expect(await rolledBack.json()).toMatchObject({ reloaded: true, removed: ["word_count"] });
+    expect(await notices()).toEqual(["new tool: word_count (asks first)", "tool gone: word_count (rolled back)"]);
   });
 
   test("a new commit that changes code outside tools/generated/ is not taken: 409, and /health says a restart is needed", async () => {

@@ -37,6 +37,7 @@ export class ServedTools {
   #watching = false;
   #generation = 0;
   #signature = "";
+  readonly #listeners = new Set<(result: ReloadResult) => void>();
 
   private constructor(
     readonly checkoutDir: string,
@@ -121,10 +122,21 @@ export class ServedTools {
 
   /** Takes the checkout's HEAD if only tools/generated/ changed since the loaded commit; one reload at a time. */
   reload(): Promise<ReloadResult> {
-    this.#reloading ??= this.#reload().finally(() => {
-      this.#reloading = undefined;
-    });
+    this.#reloading ??= this.#reload()
+      .then((result) => {
+        for (const listener of this.#listeners) listener(result);
+        return result;
+      })
+      .finally(() => {
+        this.#reloading = undefined;
+      });
     return this.#reloading;
+  }
+
+  /** Tells `listener` what each reload did, whoever asked for it (the HEAD watch, the admin route, an action); returns how to stop. */
+  onReload(listener: (result: ReloadResult) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   async #reload(): Promise<ReloadResult> {

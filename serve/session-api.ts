@@ -62,8 +62,9 @@ export const SessionList = z.object({ sessions: z.array(SessionSummary) });
 export type SessionList = z.infer<typeof SessionList>;
 
 /**
- * `GET /v1/sessions/:id`: the session's transcript and where its stream stands. `lines` hold every event up to `seq`
- * (streamed text gathered), so a page shows them, then follows `GET /v1/sessions/:id/events?after=<seq>`.
+ * `GET /v1/sessions/:id`: where the session's stream stands and the newest of its transcript. `lines` hold every event
+ * up to `seq` (streamed text gathered) from the start of a turn: enough whole turns for `?limit=` messages (default 100),
+ * so a page shows them, then follows `GET /v1/sessions/:id/events?after=<seq>`. `before` reads the turns before them.
  */
 export const SessionTranscript = z.object({
   session: z.string(),
@@ -73,7 +74,18 @@ export const SessionTranscript = z.object({
   running: z.boolean(),
   pendingApprovals: z.array(ApprovalAsked),
   lines: z.array(TranscriptLine),
-  /** Lines of the file that could not be read (a crash mid-write leaves at most the last one). */
+  /** Lines of these that could not be read (a crash mid-write leaves at most the file's last one). */
   damagedLines: z.number().int(),
+  /** The cursor of the lines before these (`GET /v1/sessions/:id/transcript?before=`); null when these begin the session. */
+  before: z.string().nullable(),
 });
 export type SessionTranscript = z.infer<typeof SessionTranscript>;
+
+/** `GET /v1/sessions/:id/transcript?before=CURSOR`: the whole turns before a cursor, and the cursor of those before them. */
+export const SessionTranscriptPage = z.object({
+  session: z.string(),
+  lines: z.array(TranscriptLine),
+  damagedLines: z.number().int(),
+  before: z.string().nullable(),
+});
+export type SessionTranscriptPage = z.infer<typeof SessionTranscriptPage>;

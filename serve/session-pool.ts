@@ -3,6 +3,7 @@ import type { RoomEvent } from "../room/room-event.ts";
 import type { RemoteApprovals } from "../room/room-approvals.ts";
 import type { Room } from "../room/room.ts";
 import { RoomStream } from "../room/room-stream.ts";
+import type { AnyTool } from "../tools/define-tool.ts";
 import { HttpError } from "./http-error.ts";
 
 /**
@@ -271,6 +272,21 @@ export class SessionPool {
     entry.room = room;
     entry.generation = this.options.generation();
     return entry;
+  }
+
+  /**
+   * Offers the promoted tools as they are now to every open room (after a promotion or a rollback took effect): a
+   * notice in each names what came and went, so its watchers see it at once. A room is also reopened with them before
+   * its next turn, as every room opened at an older tool generation is.
+   */
+  offerPromotedTools(tools: readonly AnyTool[], logError: (line: string) => void): void {
+    for (const [id, entry] of this.#entries) {
+      try {
+        entry.room.offerPromotedTools(tools);
+      } catch (error) {
+        logError(`serve: session ${id} could not be offered the promoted tools: ${error instanceof Error ? error.stack : String(error)}`);
+      }
+    }
   }
 
   /** Characters the open rooms hold in their histories. */

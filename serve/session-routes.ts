@@ -1,7 +1,9 @@
+import { existsSync } from "node:fs";
 import { z } from "zod";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { Room } from "../room/room.ts";
-import { describeSession, listSessions, readTranscript, SessionNotFoundError } from "../room/transcript.ts";
+import { describeSession, listSessions, SessionNotFoundError, transcriptPath } from "../room/transcript.ts";
+import { readTranscriptPage, TranscriptCursorError } from "../room/transcript-page.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { SessionId } from "./api-schemas.ts";
 import { HttpError } from "./http-error.ts";
@@ -19,6 +21,7 @@ import {
   type SessionMessageAccepted,
   SessionMessageRequest,
   type SessionTranscript,
+  type SessionTranscriptPage,
   type StopAnswer,
 } from "./session-api.ts";
 import type { SessionPool } from "./session-pool.ts";
@@ -26,6 +29,11 @@ import type { SessionPool } from "./session-pool.ts";
 /** Sessions `GET /v1/sessions` lists unless `?limit=` says otherwise, and at most. */
 const LIST_DEFAULT = 100;
 const LIST_MAX = 1_000;
+
+/** Messages a transcript page holds unless `?limit=` says otherwise, and at most; bytes past which it holds fewer. */
+const PAGE_MESSAGES = 100;
+const PAGE_MESSAGES_MAX = 1_000;
+const PAGE_BYTES = 512 * 1024;
 
 /** `POST /v1/sessions/:id/stop` takes an empty JSON object: a JSON body is what a page on another site cannot send unasked. */
 const StopRequest = z.strictObject({});
@@ -56,13 +64,39 @@ async function known<T>(open: () => Promise<T>): Promise<T> {
   }
 }
 
-/** `GET /v1/sessions/:id`: the transcript as the file holds it now, and the stream's number it holds every event up to. */
-function transcriptOf(room: Room): SessionTranscript {
+/** A page's size from `?limit=` (messages), and the cursor `?before=` names, when given. */
+function pageRequest(request: Request): { messages: number; maxBytes: number; before?: number } {
+  const query = new URL(request.url).searchParams;
+  const given = query.get("limit");
+  const messages = given === null ? PAGE_MESSAGES : Number(given);
+  if (!Number.isInteger(messages) || messages < 1 || messages > PAGE_MESSAGES_MAX)
+    throw new HttpError(400, `?limit= must be a whole number of messages from 1 to ${PAGE_MESSAGES_MAX}.`);
+  const before = query.get("before");
+  if (before !== null && !/^\d{1,15}$/.test(before))
+    throw new HttpError(400, `?before= must be the cursor a page of this session gave (its "before"), not ${JSON.stringify(before.slice(0, 40))}.`);
+  return { messages, maxBytes: PAGE_BYTES, ...(before !== null ? { before: Number(before) } : {}) };
+}
+
+/** A transcript page, a cursor that fits no page being a 400 that says to open the session again. */
+function page(path: string, request: ReturnType<typeof pageRequest>): ReturnType<typeof readTranscriptPage> {
+  try {
+    return readTranscriptPage(path, request);
+  } catch (error) {
+    if (error instanceof TranscriptCursorError) throw new HttpError(400, error.message);
+    throw error;
+  }
+}
+
+/**
+ * `GET /v1/sessions/:id`: the newest turns of the transcript as the file holds them now, read from its end, and the
+ * stream's number they hold every event up to.
+ */
+function transcriptOf(room: Room, request: ReturnType<typeof pageRequest>): SessionTranscript {
   // Streamed text still gathered in memory is written first; nothing runs between this and the read, so the file
   // holds exactly the events up to `seq`.
   room.flushTranscript();
   const seq = room.events.lastSeq;
-  const { lines, damagedLines } = readTranscript(room.transcriptPath);
+  const { lines, damagedLines, before } = page(room.transcriptPath, { messages: request.messages, maxBytes: request.maxBytes });
   return {
     session: room.sessionId,
     seq,
@@ -72,7 +106,18 @@ function transcriptOf(room: Room): SessionTranscript {
     pendingApprovals: room.pendingApprovals(),
     lines,
     damagedLines,
+    before: before === null ? null : String(before),
   };
+}
+
+/** `GET /v1/sessions/:id/transcript?before=`: the turns before a cursor, read from the file (the room need not be open). */
+function transcriptPageOf(options: SessionRoutesOptions, session: string, request: Request): SessionTranscriptPage {
+  const path = transcriptPath(options.sessionsDir, session);
+  if (!existsSync(path)) throw new HttpError(404, `there is no session ${session}; GET /v1/sessions lists them.`);
+  const asked = pageRequest(request);
+  if (asked.before === undefined) throw new HttpError(400, '?before= is needed: the cursor GET /v1/sessions/:id gave (its "before").');
+  const { lines, damagedLines, before } = page(path, asked);
+  return { session, lines, damagedLines, before: before === null ? null : String(before) };
 }
 
 /** `GET /v1/sessions`: the workspace's sessions, newest first, `?limit=` of them. */
@@ -146,14 +191,16 @@ export function sessionRoutes(options: SessionRoutesOptions): Route[] {
       lease.release();
       return Response.json({ session: lease.sessionId }, { status: 201, headers: { location: `/v1/sessions/${lease.sessionId}` } });
     }),
-    route("GET", "/v1/sessions/:id", async ({ params }) => {
+    route("GET", "/v1/sessions/:id", async ({ params, request }) => {
+      const asked = pageRequest(request);
       const watch = await known(() => sessions.watch(sessionIdOf(params.id)));
       try {
-        return Response.json(transcriptOf(sessions.openRoom(watch.sessionId) ?? watch.room));
+        return Response.json(transcriptOf(sessions.openRoom(watch.sessionId) ?? watch.room, asked));
       } finally {
         watch.release();
       }
     }),
+    route("GET", "/v1/sessions/:id/transcript", ({ params, request }) => Response.json(transcriptPageOf(options, sessionIdOf(params.id), request))),
     route("GET", "/v1/sessions/:id/events", async ({ request, params }) => {
       const after = resumeAfter(request);
       const watch = await known(() => sessions.watch(sessionIdOf(params.id)));

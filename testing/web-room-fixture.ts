@@ -42,14 +42,17 @@ export async function startWebRoom(options: {
   config: unknown;
   args?: string[];
   env?: Record<string, string>;
-  /** `clone`: org runs from a git clone of its code (its candidates and promotions); default a plain copy. */
+  /**
+   * `clone`: org runs from a git clone of its code (its candidates and promotions), without its test files (the gate
+   * would run the core tests a tool change can reach, minutes of a test's time); default a plain copy.
+   */
   checkout?: "copy" | "clone";
 }): Promise<WebRoomFixture> {
   const workspace = mkdtempSync(join(tmpdir(), "org-web-room-"));
   // The test is the person who wrote the config: what of it waits for 'org config trust' is confirmed.
   writeConfirmedConfig(workspace, options.config);
   const model = await startScriptedServer({ script: options.script });
-  const code = options.checkout === "clone" ? orgClone("org-web-clone-", { withoutGeneratedTools: true }) : orgCodeCopy("org-web-code-");
+  const code = options.checkout === "clone" ? orgClone("org-web-clone-", { withoutGeneratedTools: true, onlyTests: [] }) : orgCodeCopy("org-web-code-");
   const cleanup: (() => unknown)[] = [() => rmSync(workspace, { recursive: true, force: true }), () => code[Symbol.dispose]()];
   let modelUp = true;
   const stopModel = async () => {

@@ -54,8 +54,9 @@ export async function candidateList(git: RepoGit, gates: GateRuns, signal?: Abor
 
 /**
  * `GET /v1/candidates`; `POST /v1/candidates/:id/gate` (the fitness gate, in the background), `…/promote` (what `org
- * promote cand/<id>` does, without restarting current: serve follows its checkout's HEAD) and
- * `POST /v1/promotions/:id/rollback` (what `org rollback promote/<id>` does, the same way).
+ * promote cand/<id>` does, without restarting current: this server takes its checkout's new HEAD at once, so its rooms
+ * offer the tool before the answer) and `POST /v1/promotions/:id/rollback` (what `org rollback promote/<id>` does, the
+ * same way).
  */
 export function candidateRoutes(context: WebContext & { git: RepoGit; gates: GateRuns; changed: () => void }): Route[] {
   const { git, gates } = context;
@@ -76,6 +77,7 @@ export function candidateRoutes(context: WebContext & { git: RepoGit; gates: Gat
       const branch = named("cand", params.id);
       const lines: string[] = [];
       const outcome = await refusalsAs409(() => promoteJudged(refChange(lines, request.signal), { branch, restart: false }));
+      await context.reloadTools();
       context.changed();
       return Response.json(ActionAnswer.parse({ ok: promoteSucceeded(outcome), said: [...lines, ...promoteLines(outcome)].join("\n") }));
     }),
@@ -83,6 +85,7 @@ export function candidateRoutes(context: WebContext & { git: RepoGit; gates: Gat
       const promotionTag = named("promote", params.id);
       const lines: string[] = [];
       const { recovered, result } = await refusalsAs409(() => rollback(refChange(lines, request.signal), { restart: false, promotionTag }));
+      await context.reloadTools();
       context.changed();
       if (recovered)
         return Response.json(

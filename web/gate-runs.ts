@@ -73,7 +73,7 @@ export class GateRuns {
       Object.assign(run, {
         state: "done",
         verdict: outcome.verdict ?? null,
-        said: outcome.ok ? `${outcome.verdict ?? "judged"}: Promote merges it` : `stopped at ${outcome.stoppedAt ?? "?"}: ${outcome.failure ?? ""}`,
+        said: outcome.ok ? "Promote merges it into main" : `stopped at ${outcome.stoppedAt ?? "?"}: ${outcome.failure ?? ""}`,
       });
     } finally {
       await instances.close();

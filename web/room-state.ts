@@ -41,6 +41,8 @@ export type RoomState = {
   notes: RoomNote[];
   replies: Map<string, Reply>;
   approvals: Map<string, { approval: ApprovalAsked; answer?: string; by?: string; replyId?: string }>;
+  /** Answers to questions asked before the state's first event (an older page of the transcript has them). */
+  answered: Map<string, { answer: string; by: string }>;
   mode: string;
   /** Every persona that has spoken, in order of first appearance (the session's own list comes first). */
   personas: string[];
@@ -48,7 +50,7 @@ export type RoomState = {
 };
 
 export function emptyRoomState(personas: readonly string[] = [], mode = "group"): RoomState {
-  return { turns: [], notes: [], replies: new Map(), approvals: new Map(), mode, personas: [...personas], rev: 0 };
+  return { turns: [], notes: [], replies: new Map(), approvals: new Map(), answered: new Map(), mode, personas: [...personas], rev: 0 };
 }
 
 function lastTurn(state: RoomState): Turn | undefined {
@@ -97,9 +99,15 @@ function appendText(reply: Reply, kind: "text" | "thinking", text: string): void
   else reply.parts.push({ kind, text });
 }
 
+/** The turn of that id, looked for from the newest: an event is almost always of the newest turn. */
+function turnOf(state: RoomState, turnId: string): Turn | undefined {
+  for (let index = state.turns.length - 1; index >= 0; index -= 1) if (state.turns[index]?.turnId === turnId) return state.turns[index];
+  return undefined;
+}
+
 function touch(state: RoomState, reply: Reply): void {
   reply.rev += 1;
-  const turn = state.turns.find((entry) => entry.turnId === reply.turnId);
+  const turn = turnOf(state, reply.turnId);
   if (turn) turn.rev += 1;
 }
 
@@ -191,7 +199,7 @@ function applyTurnEvent(state: RoomState, event: Exclude<RoomEvent, ReplyEvent>)
       startTurn(state, event);
       return true;
     case "turn-end": {
-      const turn = state.turns.find((entry) => entry.turnId === event.turnId);
+      const turn = turnOf(state, event.turnId);
       if (!turn) return false;
       Object.assign(turn, { done: true, ok: event.ok });
       for (const reply of turn.replies) reply.done = true;
@@ -201,7 +209,7 @@ function applyTurnEvent(state: RoomState, event: Exclude<RoomEvent, ReplyEvent>)
     case "message": {
       const { message } = event;
       if (message.from === "user") {
-        if (!state.turns.some((turn) => turn.turnId === message.turnId)) startTurn(state, { turnId: message.turnId, text: message.text, mode: state.mode });
+        if (!turnOf(state, message.turnId)) startTurn(state, { turnId: message.turnId, text: message.text, mode: state.mode });
         return true;
       }
       // A reply known only by its message (a transcript without its deltas): shown whole.
@@ -237,30 +245,36 @@ function applyTurnEvent(state: RoomState, event: Exclude<RoomEvent, ReplyEvent>)
       note(state, { kind: "notice", text: `change ${event.changeId} was undone` });
       return true;
     case "approval-asked": {
-      const entry = { approval: event, ...(event.replyId !== undefined ? { replyId: event.replyId } : {}) };
-      state.approvals.set(event.approvalId, entry);
       const reply = event.replyId ? state.replies.get(event.replyId) : undefined;
       const owner = reply ?? latestReplyOf(state, event.persona);
+      state.approvals.set(event.approvalId, { approval: event, ...(owner ? { replyId: owner.replyId } : {}) });
       if (owner) {
         owner.parts.push({ kind: "approval", approval: event });
         touch(state, owner);
       } else note(state, { kind: "notice", text: `${event.persona} asks to run ${event.call.name}`, persona: event.persona });
       return true;
     }
-    case "approval-answered": {
-      const entry = state.approvals.get(event.approvalId);
-      if (entry) Object.assign(entry, { answer: event.answer, by: event.by });
-      for (const reply of state.replies.values()) {
-        const part = reply.parts.find((candidate) => candidate.kind === "approval" && candidate.approval.approvalId === event.approvalId);
-        if (part?.kind === "approval") {
-          Object.assign(part, { answer: event.answer, by: event.by });
-          touch(state, reply);
-        }
-      }
+    case "approval-answered":
+      answerApproval(state, event.approvalId, { answer: event.answer, by: event.by });
       return true;
-    }
     default:
       return false;
+  }
+}
+
+/** Marks a question answered, in the reply that shows it; an answer to a question this state never saw is kept for an older page. */
+export function answerApproval(state: RoomState, approvalId: string, answered: { answer: string; by: string }): void {
+  const entry = state.approvals.get(approvalId);
+  if (!entry) {
+    state.answered.set(approvalId, answered);
+    return;
+  }
+  Object.assign(entry, answered);
+  const reply = entry.replyId ? state.replies.get(entry.replyId) : undefined;
+  const part = reply?.parts.find((candidate) => candidate.kind === "approval" && candidate.approval.approvalId === approvalId);
+  if (reply && part?.kind === "approval") {
+    Object.assign(part, answered);
+    touch(state, reply);
   }
 }
 

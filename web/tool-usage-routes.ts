@@ -1,4 +1,6 @@
+import type { OrgConfig } from "../config/org-config.ts";
 import { generatedToolFolders } from "../config/tool-names.ts";
+import { offerToAgents } from "../generated-tools/promoted-tools.ts";
 import { type Route, route } from "../serve/router.ts";
 import { judgesTool, readToolCalls, type ToolCall } from "../usage/tool-calls.ts";
 import { toolStatsOf } from "../usage/tool-stats.ts";
@@ -26,10 +28,19 @@ function perDay(calls: readonly ToolCall[], now: number): ToolFigures["days"] {
   return days;
 }
 
-/** The promoted tools of the checkout with their calls (as `org tool stats` reads them), and a chart's days. */
-export function toolUsage(checkoutDir: string, now = Date.now()): ReturnType<typeof ToolUsageList.parse> {
+/** The personas a promoted tool is offered to, with their policy for it: agents ask first unless their config says. */
+function offeredTo(config: OrgConfig, names: readonly string[], tool: string): ToolFigures["offeredTo"] {
+  return offerToAgents(config.personas, names).flatMap((persona) => {
+    const policy = persona.tools[tool];
+    return policy === "allow" || policy === "ask" ? [{ persona: persona.name, policy }] : [];
+  });
+}
+
+/** The promoted tools of the checkout with their calls (as `org tool stats` reads them), whom they are offered to, and a chart's days. */
+export function toolUsage(checkoutDir: string, config: OrgConfig, now = Date.now()): ReturnType<typeof ToolUsageList.parse> {
   const calls = readToolCalls(checkoutDir);
-  const stats = toolStatsOf(calls, now, generatedToolFolders(checkoutDir).names);
+  const promoted = generatedToolFolders(checkoutDir).names;
+  const stats = toolStatsOf(calls, now, promoted);
   return {
     tools: stats.map((entry) => ({
       name: entry.tool,
@@ -39,6 +50,8 @@ export function toolUsage(checkoutDir: string, now = Date.now()): ReturnType<typ
       successRate: entry.successRate ?? null,
       trust: entry.trust ?? null,
       lastCall: entry.lastCall ?? null,
+      promoted: promoted.includes(entry.tool),
+      offeredTo: promoted.includes(entry.tool) ? offeredTo(config, promoted, entry.tool) : [],
       days: perDay(
         calls.filter((call) => call.tool === entry.tool),
         now,
@@ -49,5 +62,5 @@ export function toolUsage(checkoutDir: string, now = Date.now()): ReturnType<typ
 
 /** `GET /v1/tool-usage`. */
 export function toolUsageRoutes(context: WebContext): Route[] {
-  return [route("GET", "/v1/tool-usage", () => Response.json(ToolUsageList.parse(toolUsage(context.checkoutDir))))];
+  return [route("GET", "/v1/tool-usage", () => Response.json(ToolUsageList.parse(toolUsage(context.checkoutDir, context.config))))];
 }

@@ -1,6 +1,6 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { GROW_DIR, USAGE_DIR } from "../config/workspace-paths.ts";
+import { GROW_DIR, MEMORY_DIR, USAGE_DIR } from "../config/workspace-paths.ts";
 import { MAIN_REF } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { FITNESS_DIR } from "../git/gate-key.ts";
@@ -29,7 +29,7 @@ function stamp(path: string): string {
 /**
  * Tells the pages that listen (`GET /v1/web/updates`) which view's data changed, so each view reads its route again
  * without a reload: the sources of each view are looked at every second while a page listens (the change journal,
- * the call records, the refs and reports of the candidates, grow's state, the supervisor's database), and an action
+ * the call records, the refs and reports of the candidates, grow's state, the supervisor's database, memory), and an action
  * taken here says so at once (`changed`). Made once per server.
  */
 export class ViewUpdates {
@@ -63,7 +63,7 @@ export class ViewUpdates {
       candidates: `${candidates} ${main} ${fitness} ${this.#revision}`,
       growth: `${stamp(join(workspaceDir, GROW_DIR))} ${stamp(join(workspaceDir, GROW_DIR, "proposals.json"))}`,
       supervisor: `${stamp(join(workspaceDir, SUPERVISOR_DIR, "state.db"))} ${stamp(join(workspaceDir, SUPERVISOR_DIR, "state.db-wal"))}`,
-      memory: "",
+      memory: ["memory.sqlite", "memory.sqlite-wal", "facts.jsonl"].map((file) => stamp(join(workspaceDir, MEMORY_DIR, file))).join(" "),
     };
   }
 

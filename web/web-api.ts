@@ -29,6 +29,8 @@ export const UndoRequest = z.object({ force: z.boolean().optional() });
 export const UndoAnswer = Said.extend({ changeId: z.string() });
 
 /** `POST /v1/sessions` (serve's route): the new session's id. */
+/** Messages the room's first read of a session holds (its newest turns), and each older page it reads. */
+export const ROOM_FIRST_MESSAGES = 100;
 export const SessionCreated = z.object({ session: z.string() });
 
 // Session commands: the terminal's /mode, /wish and /undo on a session's room.
@@ -47,6 +49,10 @@ export const ToolFigures = z.object({
   successRate: z.number().nullable(),
   trust: z.number().nullable(),
   lastCall: z.string().nullable(),
+  /** Whether it is promoted now (a tool rolled back keeps its calls). */
+  promoted: z.boolean(),
+  /** The personas it is offered to now, with their policy for it (`ask`: the person approves each call). */
+  offeredTo: z.array(z.object({ persona: z.string(), policy: z.enum(["allow", "ask"]) })),
   /** The last 14 days, oldest first. */
   days: z.array(ToolDay),
 });

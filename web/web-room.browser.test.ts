@@ -2,8 +2,10 @@
 // the auth, two personas streaming at once, an approval answered, a reload mid-reply, the keyboard, the phone, and a
 // corpus of hostile replies that runs nothing and sends nothing out (issue 53). One browser and one org web for all.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
+import { writeLongSession } from "../testing/long-session.ts";
 import { screenshotsDir, startWebRoom, type WebRoomFixture } from "../testing/web-room-fixture.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
@@ -29,6 +31,18 @@ const HOSTILE = [
   "[a fine link](https://example.org/fine)",
 ].join("\n\n");
 
+// What could push a phone's page sideways: an unbroken word, a long code line, a wide table, a long address.
+const WIDE = [
+  `An unbroken word: ${"x".repeat(600)}`,
+  "```",
+  `const line = "${"y".repeat(600)}";`,
+  "```",
+  `| ${Array.from({ length: 12 }, (_, index) => `column ${index}`).join(" | ")} |`,
+  `|${" --- |".repeat(12)}`,
+  `| ${Array.from({ length: 12 }, () => "a cell of some width").join(" | ")} |`,
+  `[a long address](https://example.org/${"z".repeat(400)})`,
+].join("\n\n");
+
 const SCRIPT = {
   rules: [
     { when: { persona: "agent", lastMessage: "both" }, reply: { text: LONG, chunkSize: 4, delayMs: 40 } },
@@ -37,6 +51,7 @@ const SCRIPT = {
     { when: { persona: "agent", lastTool: "sh" }, reply: { text: "The command printed twelve lines." } },
     { when: { persona: "agent", lastMessage: "story" }, reply: { text: STORY, chunkSize: 5, delayMs: 60 } },
     { when: { persona: "python", lastMessage: "endless" }, reply: { text: "and on ".repeat(400), chunkSize: 4, delayMs: 50 } },
+    { when: { persona: "agent", lastMessage: "wide things" }, reply: { text: WIDE } },
     { when: { persona: "agent", lastMessage: "hostile" }, reply: { reasoning: "<img src=x onerror=\"window.__pwned='thinking'\">", text: HOSTILE } },
   ],
   fallback: { text: "ok" },
@@ -123,11 +138,81 @@ describe("org web in Chromium", () => {
     await page.screenshot({ path: join(screenshotsDir(), "room.png") });
   }, 120_000);
 
-  test("an approval is answered in the browser; the tool's first lines show, the whole output a click away", async () => {
+  test("on a phone (390 × 844) the room fits: the lanes stacked, the message box and Send on screen, no view scrolls sideways", async () => {
+    const phone = await room.open({ width: 390, height: 844 });
+    try {
+      await phone.page.getByRole("region", { name: "agent" }).waitFor();
+      for (const control of [phone.page.getByRole("textbox", { name: "Message" }), phone.page.getByRole("button", { name: "Send" })]) {
+        const box = await control.boundingBox();
+        expect(box).not.toBeNull();
+        expect((box?.y ?? 0) + (box?.height ?? 0)).toBeLessThanOrEqual(844);
+        expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(390);
+      }
+      await phone.page.screenshot({ path: join(screenshotsDir(), "room-phone.png") });
+      for (const name of ["Room", "Changes", "Tools", "Candidates", "Growth", "Supervisor", "Memory"]) {
+        await phone.page.getByRole("navigation").getByRole("link", { name, exact: true }).click();
+        await phone.page.getByRole("heading", { name, level: 1 }).waitFor();
+        const widths = (await phone.page.evaluate("({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })")) as {
+          scroll: number;
+          client: number;
+        };
+        expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+      }
+    } finally {
+      await phone.context.close();
+    }
+  }, 60_000);
+
+  test("on a phone, a reply with an unbroken word, a long code line, a wide table and a long address scrolls nothing sideways", async () => {
+    const phone = await room.open({ width: 390, height: 844 });
+    try {
+      const sideways = async () =>
+        (await phone.page.evaluate("({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })")) as {
+          scroll: number;
+          client: number;
+        };
+      await phone.page.getByText(/· live ·/).waitFor();
+      await phone.page.getByRole("textbox", { name: "Message" }).fill("@agent show me wide things");
+      await phone.page.getByRole("button", { name: "Send" }).click();
+      const agent = phone.page.getByRole("region", { name: "agent" });
+      // This turn's reply, ended (the lane showed the turn before until this one began).
+      await waitUntil(
+        "the wide reply ended",
+        async () => {
+          const text = (await agent.textContent()) ?? "";
+          return text.includes("x".repeat(600)) && /tokens\/s/.test(text);
+        },
+        30_000,
+      );
+      const widths = await sideways();
+      expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+      // The next turn moves it up into the transcript, which must not scroll sideways either.
+      await phone.page.getByRole("textbox", { name: "Message" }).fill("@python and now?");
+      await phone.page.getByRole("button", { name: "Send" }).click();
+      await phone.page
+        .getByRole("region", { name: "python" })
+        .getByText(/tokens\/s/)
+        .waitFor({ timeout: 30_000 });
+      await phone.page.locator(".scroller").getByText("x".repeat(600), { exact: false }).waitFor();
+      const after = await sideways();
+      expect(after.scroll).toBeLessThanOrEqual(after.client);
+      const scroller = await phone.page.locator(".scroller").evaluate((element) => ({ scroll: element.scrollWidth, client: element.clientWidth }));
+      expect(scroller.scroll).toBeLessThanOrEqual(scroller.client);
+      // The send button is still on screen beside it.
+      const send = await phone.page.getByRole("button", { name: "Send" }).boundingBox();
+      expect((send?.x ?? 0) + (send?.width ?? 0)).toBeLessThanOrEqual(390);
+    } finally {
+      await phone.context.close();
+    }
+  }, 60_000);
+
+  test("approvals: Approve, Deny and Always in the lane; one answered over HTTP leaves the page; Always asks no more", async () => {
     await send("@agent list the lines please");
     const approve = lane("agent").getByRole("button", { name: "Approve" });
     await approve.waitFor({ timeout: 30_000 });
-    await expect(lane("agent").getByRole("button", { name: "Deny" }).isVisible()).resolves.toBe(true);
+    // The room offers always (as the terminal's [a]lways): the page shows what the question offers.
+    for (const name of ["Deny", "Always"]) expect(await lane("agent").getByRole("button", { name }).isVisible()).toBe(true);
+    await page.screenshot({ path: join(screenshotsDir(), "approval.png") });
     await approve.click();
     await waitUntil("the reply after the tool", async () => (await laneText("agent")).includes("The command printed twelve lines."), 60_000);
     const text = await laneText("agent");
@@ -139,7 +224,61 @@ describe("org web in Chromium", () => {
       .click();
     expect(await laneText("agent")).toContain("row 12");
     expect(text).toContain("answered yes by web");
-  }, 120_000);
+
+    // Answered elsewhere (a phone, over HTTP): the question leaves the page, saying who answered.
+    await send("@agent list the lines again");
+    await approve.waitFor({ timeout: 30_000 });
+    const session = new URL(page.url()).searchParams.get("session") ?? "";
+    const opened = (await (await page.request.get(`${room.origin}/v1/sessions/${session}`)).json()) as { pendingApprovals: { approvalId: string }[] };
+    const [question] = opened.pendingApprovals;
+    const answered = await page.request.post(`${room.origin}/v1/sessions/${session}/approvals/${question?.approvalId}`, {
+      data: { answer: "no", by: "phone" },
+    });
+    expect(answered.status()).toBe(200);
+    await lane("agent").getByText("answered no by phone").waitFor();
+    expect(await lane("agent").getByRole("button", { name: "Approve" }).count()).toBe(0);
+    await waitUntil("the turn after the denial", async () => !(await laneText("agent")).includes("writing…"), 30_000);
+
+    // Always: this call runs, and the next of the same tool is not asked about.
+    await send("@agent list the lines once more");
+    await lane("agent").getByRole("button", { name: "Always" }).click({ timeout: 30_000 });
+    await lane("agent").getByText("answered always by web").waitFor();
+    await waitUntil("the reply after the tool", async () => (await laneText("agent")).includes("The command printed twelve lines."), 60_000);
+    await send("@agent list the lines a last time");
+    // The new turn's reply: the tool ran and its output shows, with no question in it.
+    await waitUntil(
+      "the unasked run's reply",
+      async () => {
+        const now = await laneText("agent");
+        return now.includes("The command printed twelve lines.") && now.includes("row 1") && !now.includes("answered");
+      },
+      60_000,
+    );
+    expect(await lane("agent").locator("fieldset.approval").count()).toBe(0);
+  }, 180_000);
+
+  test("the terminal's slash commands from the message box: /output, /mode, /wish, /diff, /undo, and an unknown one", async () => {
+    const said = (title: string) => page.getByRole("region", { name: `${title} output` });
+    // The sh calls of the approvals test: /output 1 is the first result, whole.
+    await send("/output 1");
+    await said("Output").getByText("row 12", { exact: false }).waitFor({ timeout: 10_000 });
+    await send("/mode direct:python");
+    await said("Mode").getByText("direct:python").waitFor({ timeout: 10_000 });
+    await send("/mode group");
+    await said("Mode").getByText("group").waitFor({ timeout: 10_000 });
+    await send("/wish convert CSV files to JSON");
+    await said("Wish")
+      .getByText(/^wished; org grow reads it/)
+      .waitFor({ timeout: 10_000 });
+    await send("/diff");
+    await said("Diff").getByText("no change was applied in this workspace yet").waitFor({ timeout: 10_000 });
+    // Nothing to undo is the domain's refusal, said in one line.
+    await send("/undo");
+    await page.getByRole("alert").getByText(/undo/i).waitFor({ timeout: 10_000 });
+    await send("/frobnicate");
+    await page.getByRole("alert").getByText("/frobnicate is not a command here; the web room knows /mode, /wish, /undo, /diff and /output").waitFor();
+    await page.getByRole("button", { name: "Close" }).click();
+  }, 60_000);
 
   test("a reload mid-reply loses nothing: the transcript comes back and the reply goes on streaming", async () => {
     await send("@agent tell me a story");
@@ -151,6 +290,111 @@ describe("org web in Chromium", () => {
     expect(await laneText("agent")).toContain(STORY);
     // The earlier turns are in the transcript above the lanes.
     expect(await page.getByText("hello both of you").count()).toBeGreaterThan(0);
+  }, 120_000);
+
+  test("the connection lost mid-reply and back loses nothing: the stream resumes from the last event it had", async () => {
+    // A watcher through a TCP relay that can be cut: its connections dropped, and for a while none taken.
+    const port = Number(new URL(room.origin).port);
+    const pairs = new Set<Socket>();
+    let down = false;
+    const relay = createServer((client) => {
+      if (down) return void client.destroy();
+      const upstream = connect(port, "127.0.0.1");
+      for (const socket of [client, upstream]) {
+        pairs.add(socket);
+        socket.on("error", () => undefined);
+        socket.on("close", () => pairs.delete(socket));
+      }
+      client.pipe(upstream).pipe(client);
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+    });
+    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+    const relayed = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    const watcher = await room.open({ login: false });
+    try {
+      const session = new URL(page.url()).searchParams.get("session") ?? "";
+      const login = new URL(room.loginUrl);
+      await watcher.page.goto(`${relayed}/?session=${session}&token=${login.searchParams.get("token")}`);
+      await watcher.page.getByText(/· live ·/).waitFor();
+      const watched = async () => (await watcher.page.getByRole("region", { name: "agent" }).textContent()) ?? "";
+      await send("@agent tell me a story");
+      await waitUntil("the story has begun", async () => (await watched()).includes("Once upon a time"), 30_000);
+      down = true;
+      for (const socket of pairs) socket.destroy();
+      await watcher.page.getByText(/· reconnecting ·/).waitFor({ timeout: 10_000 });
+      await Bun.sleep(1500);
+      down = false;
+      await watcher.page.getByText(/· live ·/).waitFor({ timeout: 20_000 });
+      await waitUntil("the story ended", async () => /tokens\/s/.test(await watched()), 60_000);
+      const text = await watched();
+      // Whole, and each part once: nothing missed while cut off, nothing drawn twice after.
+      expect(text).toContain(STORY);
+      expect(text.split("Once upon a time").length).toBe(STORY.split("Once upon a time").length);
+    } finally {
+      await watcher.context.close();
+      for (const socket of pairs) socket.destroy();
+      relay.close();
+    }
+  }, 120_000);
+
+  test("a long session opens at its newest turns; scrolling up reads the earlier ones, each once", async () => {
+    const turns = 600;
+    const session = writeLongSession(room.workspace, turns);
+    const long = await room.open();
+    const pagesRead: string[] = [];
+    long.page.on("request", (request) => {
+      if (request.url().includes("/transcript?before=")) pagesRead.push(request.url());
+    });
+    try {
+      // Picked from the room's list of sessions, as one started in the terminal would be.
+      await long.page.goto(`${room.origin}/?session=${new URL(page.url()).searchParams.get("session")}`);
+      await long.page.getByRole("combobox", { name: "Session" }).selectOption(session);
+      await waitUntil("the session in the address", () => new URL(long.page.url()).searchParams.get("session") === session, 20_000);
+      // The transcript (the session picker above it names the session by its first question too).
+      const scroller = long.page.locator(".scroller");
+      await scroller.getByText(`Answer ${turns - 1}.`).waitFor();
+      expect(await scroller.getByText("question 0:", { exact: false }).count()).toBe(0);
+      // Two asks for the earlier page before the page draws again (two scroll events, a double click) read it once.
+      await long.page.getByRole("button", { name: "Earlier messages" }).waitFor();
+      await long.page.evaluate(
+        `(() => {
+          const button = [...document.querySelectorAll("button")].find((b) => b.textContent.includes("Earlier messages"));
+          // Already reading (the list asked as it opened near its start): nothing to click.
+          button?.click();
+          button?.click();
+        })()`,
+      );
+      await waitUntil("the first earlier page read", () => pagesRead.length > 0, 20_000);
+      // Up to the first turn, scrolling the transcript to its top again and again: each time an earlier page comes, and
+      // what was in view stays in place. Once none is left (no "Earlier messages"), the top is the session's first turn.
+      const toTop = () =>
+        scroller.evaluate((element) => {
+          element.scrollTop = 0;
+        });
+      await waitUntil(
+        "every earlier page read",
+        async () => {
+          await toTop();
+          return (await long.page.getByRole("button", { name: /Earlier messages|Reading earlier messages/ }).count()) === 0;
+        },
+        60_000,
+      );
+      await waitUntil(
+        "the session's first turns on screen",
+        async () => {
+          await toTop();
+          const drawn = async (text: string) => await scroller.getByText(text, { exact: false }).count();
+          return (await drawn("question 0: how")) === 1 && (await drawn("question 1: how")) === 1 && (await drawn("question 2: how")) === 1;
+        },
+        20_000,
+      );
+      expect(pagesRead.length).toBeGreaterThan(2);
+      expect(new Set(pagesRead).size).toBe(pagesRead.length);
+      expect(await long.page.locator(".virtual-item").count()).toBeLessThan(100);
+    } finally {
+      await long.context.close();
+    }
   }, 120_000);
 
   test("keyboard only: Enter sends, Shift+Enter is a new line, Escape stops the replies, Tab reaches every button", async () => {
@@ -240,21 +484,6 @@ describe("org web in Chromium", () => {
       await evil.stop(true);
     }
     expect(await laneText("agent")).not.toContain("from elsewhere");
-  }, 60_000);
-
-  test("on a phone (390 × 844) the room fits: no sideways scroll, the lanes stacked", async () => {
-    const phone = await room.open({ width: 390, height: 844 });
-    try {
-      await phone.page.getByRole("region", { name: "agent" }).waitFor();
-      const widths = (await phone.page.evaluate("({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })")) as {
-        scroll: number;
-        client: number;
-      };
-      expect(widths.scroll).toBeLessThanOrEqual(widths.client);
-      await phone.page.screenshot({ path: join(screenshotsDir(), "room-phone.png") });
-    } finally {
-      await phone.context.close();
-    }
   }, 60_000);
 
   test("the login token never reaches the log", async () => {

@@ -26,6 +26,8 @@ export type WebContext = SandboxAccess & {
   sessions: SessionPool;
   logError: (line: string) => void;
   assets: () => Promise<PageAssets>;
+  /** Takes the checkout's HEAD now (after a promotion or rollback from the page), so the rooms offer its tools at once. */
+  reloadTools: () => Promise<unknown>;
 };
 
 /**
@@ -38,7 +40,7 @@ export function webRoutes(context: WebContext): Route[] {
   const updates = new ViewUpdates({ workspaceDir: context.workspaceDir, checkoutDir: context.checkoutDir, git });
   const gates = new GateRuns({ ...context, git, changed: () => updates.changed("candidates") });
   return [
-    ...pageRoutes(context.assets),
+    ...pageRoutes(context.assets, context.workspaceDir),
     ...sessionCommandRoutes(context),
     ...changesRoutes(context),
     ...toolUsageRoutes(context),

@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
+import { openApprovals } from "../room-state.ts";
 import { VIEWS, type ViewName } from "../view-paths.ts";
 import { RoomView, useSession } from "./room/room-view.tsx";
 import { useRoom } from "./room/use-room.ts";
@@ -29,6 +30,11 @@ export function App() {
     addEventListener("popstate", onPop);
     return () => removeEventListener("popstate", onPop);
   }, []);
+  // Questions waiting for an answer: a badge on Room (left out of the link's name) and in the tab's title.
+  const waiting = openApprovals(room.state).length;
+  useEffect(() => {
+    document.title = `${waiting > 0 ? `(${waiting}) ` : ""}${view} · org`;
+  });
   const go = (event: MouseEvent, name: ViewName, path: string) => {
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
     event.preventDefault();
@@ -37,7 +43,7 @@ export function App() {
   };
   return (
     <UpdatesContext.Provider value={updates}>
-      <div class="page">
+      <div class={view === "Room" ? "page fits" : "page"}>
         <header class="top">
           <span class="brand">org</span>
           <nav aria-label="Views">
@@ -49,10 +55,18 @@ export function App() {
                 onClick={(event) => go(event, entry.name, entry.path)}
               >
                 {entry.name}
+                {entry.name === "Room" && waiting > 0 && (
+                  <span class="badge" aria-hidden="true">
+                    {waiting}
+                  </span>
+                )}
               </a>
             ))}
           </nav>
         </header>
+        <div class="sr-only" role="status">
+          {waiting > 0 ? `${waiting} approval question${waiting === 1 ? "" : "s"} waiting in the room` : ""}
+        </div>
         <main id="view">
           {view === "Room" && <RoomView session={session} choose={choose} sessionProblem={sessionProblem} room={room} />}
           {view === "Changes" && <ChangesView room={room.state} answer={room.answer} />}

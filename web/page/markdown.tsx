@@ -1,6 +1,8 @@
 import DOMPurify from "dompurify";
 import MarkdownIt from "markdown-it";
-import { useMemo } from "preact/hooks";
+import { useLayoutEffect, useMemo, useRef } from "preact/hooks";
+import { markdownBlocks } from "../markdown-blocks.ts";
+import { morphChildren } from "./morph.ts";
 
 // Text a model, a tool or a page wrote is hostile. Markdown is rendered with raw HTML off (markup is shown as text),
 // no images (a remote image is a way to send data out: it becomes its alt text and address, as text), and the HTML
@@ -28,19 +30,36 @@ purifier.addHook("afterSanitizeAttributes", (node) => {
   node.setAttribute("target", "_blank");
 });
 
-/** Markdown as sanitized HTML: what a model wrote, safe to set as an element's content. */
-export function safeMarkdownHtml(text: string): string {
-  return purifier.sanitize(markdown.render(text), {
-    ALLOWED_TAGS,
-    ALLOWED_ATTR: ["href", "title", "start"],
-    ALLOW_DATA_ATTR: false,
-    ALLOW_ARIA_ATTR: false,
-    ALLOWED_URI_REGEXP: SAFE_LINK,
-  });
+const SANITIZE = { ALLOWED_TAGS, ALLOWED_ATTR: ["href", "title", "start"], ALLOW_DATA_ATTR: false, ALLOW_ARIA_ATTR: false, ALLOWED_URI_REGEXP: SAFE_LINK };
+
+/** Markdown as sanitized nodes of this document: what a model wrote, safe to put into the page (never parsed again). */
+export function safeMarkdown(text: string): DocumentFragment {
+  return purifier.sanitize(markdown.render(text), { ...SANITIZE, RETURN_DOM_FRAGMENT: true });
 }
 
-/** A block of Markdown from outside org, rendered safely; rendered again only when its text changes. */
+/**
+ * One block of Markdown (no blank line outside code), rendered again only when its text changes, and then put into the
+ * page by changing only what differs (`morphChildren`): a paragraph that grows by a word gets that word appended.
+ */
+function MarkdownBlock({ text }: { text: string }) {
+  const element = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    if (element.current) morphChildren(element.current, safeMarkdown(text));
+  }, [text]);
+  return <div class="md-block" ref={element} />;
+}
+
+/**
+ * Markdown from outside org, rendered safely a block at a time: as a reply streams in, the blocks before its last are
+ * left as they are, and only the last is rendered again, so a long reply costs each frame its last paragraph alone.
+ */
 export function Markdown({ text }: { text: string }) {
-  const html = useMemo(() => safeMarkdownHtml(text), [text]);
-  return <div class="md" dangerouslySetInnerHTML={{ __html: html }} />;
+  const blocks = useMemo(() => markdownBlocks(text), [text]);
+  return (
+    <div class="md">
+      {blocks.map((block, index) => (
+        <MarkdownBlock key={`${index}`} text={block} />
+      ))}
+    </div>
+  );
 }

@@ -13,6 +13,10 @@ export function firstVisible(offsets: readonly number[], heights: readonly numbe
   return Math.max(0, low);
 }
 
+/** Pixels drawn beyond the viewport on each side; and how near the list's start counts as near. */
+const OVERSCAN = 600;
+const NEAR_START = 1200;
+
 type Props<Item> = {
   items: readonly Item[];
   keyOf: (item: Item) => string;
@@ -21,17 +25,29 @@ type Props<Item> = {
   /** The scrolling element the list sits in. */
   scroller: RefObject<HTMLElement | null>;
   children: (item: Item) => ComponentChildren;
+  /** Called when the viewport is near the list's first item (to read older items and put them before it). */
+  onNearStart?: () => void;
 };
 
 /**
  * A list that draws only the items in and near the viewport: a session of 10 000 messages opens as fast as one of
- * ten. Each drawn item's height is measured and kept by its key; those not yet drawn count as `estimate`.
+ * ten. Each drawn item's height is measured and kept by its key; those not yet drawn count as `estimate`. What is in
+ * view stays in place when items are put before the first one or an item above the view turns out taller or shorter
+ * than its guess: the scroller moves by as much.
  */
-export function VirtualList<Item>({ items, keyOf, estimate, scroller, children }: Props<Item>) {
+export function VirtualList<Item>({ items, keyOf, estimate, scroller, children, onNearStart }: Props<Item>) {
   const heights = useRef(new Map<string, number>());
   const list = useRef<HTMLDivElement>(null);
+  const firstKey = useRef<string | undefined>(undefined);
+  const nearStart = useRef(onNearStart);
+  nearStart.current = onNearStart;
   const [view, setView] = useState({ top: 0, height: 800 });
   const [, remeasured] = useState(0);
+
+  const checkNearStart = () => {
+    const element = scroller.current;
+    if (element && list.current && element.scrollTop < list.current.offsetTop + NEAR_START) nearStart.current?.();
+  };
 
   useEffect(() => {
     const element = scroller.current;
@@ -39,7 +55,10 @@ export function VirtualList<Item>({ items, keyOf, estimate, scroller, children }
     let frame = 0;
     const onScroll = () => {
       cancelAnimationFrame(frame);
-      frame = requestAnimationFrame(() => setView({ top: element.scrollTop - (list.current?.offsetTop ?? 0), height: element.clientHeight }));
+      frame = requestAnimationFrame(() => {
+        setView({ top: element.scrollTop - (list.current?.offsetTop ?? 0), height: element.clientHeight });
+        checkNearStart();
+      });
     };
     onScroll();
     element.addEventListener("scroll", onScroll, { passive: true });
@@ -58,29 +77,46 @@ export function VirtualList<Item>({ items, keyOf, estimate, scroller, children }
     offsets.push(total);
     total += size;
   }
-  const overscan = 600;
-  const start = firstVisible(offsets, sizes, view.top - overscan);
+  const start = firstVisible(offsets, sizes, view.top - OVERSCAN);
   let end = start;
-  while (end < items.length && (offsets[end] ?? 0) < view.top + view.height + overscan) end += 1;
+  while (end < items.length && (offsets[end] ?? 0) < view.top + view.height + OVERSCAN) end += 1;
 
   useLayoutEffect(() => {
-    let changed = false;
-    for (const child of Array.from(list.current?.children ?? [])) {
-      const key = (child as HTMLElement).dataset.key;
-      if (key === undefined) continue;
-      const height = (child as HTMLElement).offsetHeight;
-      if (heights.current.get(key) !== height) {
-        heights.current.set(key, height);
-        changed = true;
-      }
+    const element = scroller.current;
+    const drawn = list.current;
+    if (!element || !drawn) return;
+    const top = element.scrollTop - drawn.offsetTop;
+    let shift = 0;
+    // Items put before the first (an older page): what was in view moves down by their height, and the view with it.
+    const first = items[0] === undefined ? undefined : keyOf(items[0]);
+    if (firstKey.current !== undefined && first !== firstKey.current) {
+      const index = items.findIndex((item) => keyOf(item) === firstKey.current);
+      if (index > 0) shift += offsets[index] ?? 0;
     }
+    firstKey.current = first;
+    let changed = false;
+    for (const child of Array.from(drawn.children)) {
+      if (!(child instanceof HTMLElement)) continue;
+      const { key, index } = child.dataset;
+      if (key === undefined || index === undefined) continue;
+      const height = child.offsetHeight;
+      const guessed = sizes[Number(index)] ?? estimate;
+      if (height === guessed) continue;
+      heights.current.set(key, height);
+      changed = true;
+      // An item wholly above the view that is taller or shorter than guessed moves what is in view.
+      if ((offsets[Number(index)] ?? 0) + guessed <= top + shift) shift += height - guessed;
+    }
+    if (shift !== 0) element.scrollTop += shift;
     if (changed) remeasured((count) => count + 1);
   });
+  // After each draw (and once the room has put the view at its end): read older items when the start is near.
+  useEffect(checkNearStart);
 
   return (
     <div class="virtual" ref={list} style={{ height: `${total}px` }}>
       {items.slice(start, end).map((item, index) => (
-        <div key={keyOf(item)} data-key={keyOf(item)} class="virtual-item" style={{ top: `${offsets[start + index] ?? 0}px` }}>
+        <div key={keyOf(item)} data-key={keyOf(item)} data-index={start + index} class="virtual-item" style={{ top: `${offsets[start + index] ?? 0}px` }}>
           {children(item)}
         </div>
       ))}

@@ -11,12 +11,13 @@ export function statsLine(stats: NonNullable<Reply["stats"]>): string {
   return `${stats.completionTokens} tokens · ${stats.tokensPerSecond.toFixed(1)} tokens/s · ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
 }
 
-function ToolPart({ part }: { part: Extract<ReplyPart, { kind: "tool" }> }) {
+function ToolPart({ part, asking }: { part: Extract<ReplyPart, { kind: "tool" }>; asking: boolean }) {
   const [whole, setWhole] = useState(false);
   const output = part.result?.output ?? "";
   const lines = output.split("\n");
   const cut = lines.length > FIRST_LINES;
-  const status = part.result === undefined ? "running…" : part.result.ok ? "ok" : `failed${part.result.exitCode != null ? ` (exit ${part.result.exitCode})` : ""}`;
+  const status =
+    part.result === undefined ? (asking ? "waiting for approval" : "running…") : part.result.ok ? "ok" : `failed${part.result.exitCode != null ? ` (exit ${part.result.exitCode})` : ""}`;
   return (
     <div class={`tool ${part.result && !part.result.ok ? "bad" : ""}`}>
       <div class="tool-head">
@@ -39,14 +40,20 @@ function ToolPart({ part }: { part: Extract<ReplyPart, { kind: "tool" }> }) {
 
 function ApprovalPart({ part, onAnswer }: { part: Extract<ReplyPart, { kind: "approval" }>; onAnswer?: (id: string, answer: "yes" | "no" | "always") => void }) {
   const { approval } = part;
-  const open = part.answer === undefined;
+  // Answered (here, in the terminal, over HTTP): the question leaves, a line says what became of it.
+  if (part.answer !== undefined)
+    return (
+      <div class="approval-answered">
+        {approval.persona}'s {approval.call.name}: {part.by ? `answered ${part.answer} by ${part.by}` : part.answer}
+      </div>
+    );
   return (
     <fieldset class="approval">
       <legend>
         <strong>{approval.persona}</strong> asks to run <strong>{approval.call.name}</strong>
       </legend>
       {approval.preview ? <pre class="diff">{approval.preview}</pre> : <pre class="tool-args">{JSON.stringify(approval.call.arguments, null, 1)}</pre>}
-      {open && onAnswer ? (
+      {onAnswer ? (
         <div class="buttons">
           <button type="button" onClick={() => onAnswer(approval.approvalId, "yes")}>
             Approve
@@ -55,15 +62,13 @@ function ApprovalPart({ part, onAnswer }: { part: Extract<ReplyPart, { kind: "ap
             Deny
           </button>
           {approval.choices.includes("always") && (
-            <button type="button" onClick={() => onAnswer(approval.approvalId, "always")}>
+            <button type="button" title={`allow ${approval.persona}'s ${approval.call.name} for the rest of this session`} onClick={() => onAnswer(approval.approvalId, "always")}>
               Always
             </button>
           )}
         </div>
       ) : (
-        <div class="answered">
-          {part.answer === undefined ? "waiting for an answer" : `answered ${part.answer}${part.by ? ` by ${part.by}` : ""}`}
-        </div>
+        <div class="answered">waiting for an answer</div>
       )}
     </fieldset>
   );
@@ -71,6 +76,8 @@ function ApprovalPart({ part, onAnswer }: { part: Extract<ReplyPart, { kind: "ap
 
 /** A reply's parts in order: text as safe Markdown, thinking folded, tool calls and approvals; its cost once it ended. */
 export function ReplyBody({ reply, onAnswer }: { reply: Reply; onAnswer?: (id: string, answer: "yes" | "no" | "always") => void }) {
+  // The calls a question waits on: their tool part says so rather than "running".
+  const asking = new Set(reply.parts.flatMap((part) => (part.kind === "approval" && part.answer === undefined ? [part.approval.call.id] : [])));
   return (
     <div class="reply-body">
       {reply.parts.map((part, index) => {
@@ -83,7 +90,7 @@ export function ReplyBody({ reply, onAnswer }: { reply: Reply; onAnswer?: (id: s
               <div class="thinking-text">{part.text}</div>
             </details>
           );
-        if (part.kind === "tool") return <ToolPart key={key} part={part} />;
+        if (part.kind === "tool") return <ToolPart key={key} part={part} asking={asking.has(part.call.id)} />;
         if (part.kind === "approval") return <ApprovalPart key={key} part={part} {...(onAnswer ? { onAnswer } : {})} />;
         return (
           <div key={key} class="progress">

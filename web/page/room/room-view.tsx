@@ -4,13 +4,16 @@ import type { Reply, RoomNote, RoomState, Turn } from "../../room-state.ts";
 import { parseWebInput } from "../../slash-input.ts";
 import { ChangeList, ModeAnswer, SessionCreated, UndoAnswer, WishAnswer } from "../../web-api.ts";
 import { ApiError, getJson, postJson } from "../api.ts";
+import { Pure } from "../pure.tsx";
 import { VirtualList } from "../virtual-list.tsx";
 import { ReplyBody } from "./reply-view.tsx";
 import type { useRoom } from "./use-room.ts";
 
-/** The session the page shows: `?session=` in the address, else the newest one, else a new one. */
+/** The session the page shows: `?session=` in the address, else the newest one (the page names it), else a new one. */
 export function useSession(): [string | undefined, (id: string) => void, string | undefined] {
-  const [session, setSession] = useState<string | undefined>(() => new URLSearchParams(location.search).get("session") ?? undefined);
+  const [session, setSession] = useState<string | undefined>(
+    () => new URLSearchParams(location.search).get("session") ?? document.querySelector('meta[name="org-newest-session"]')?.getAttribute("content") ?? undefined,
+  );
   const [problem, setProblem] = useState<string | undefined>(undefined);
   const choose = (id: string) => {
     const url = new URL(location.href);
@@ -19,14 +22,39 @@ export function useSession(): [string | undefined, (id: string) => void, string 
     setSession(id);
   };
   useEffect(() => {
-    if (session !== undefined) return;
-    (async () => {
-      const listed = await getJson("/v1/sessions?limit=1", SessionList);
-      const newest = listed.sessions[0]?.id;
-      choose(newest ?? (await postJson("/v1/sessions", {}, SessionCreated)).session);
-    })().catch((error: unknown) => setProblem(error instanceof Error ? error.message : String(error)));
+    if (session === undefined)
+      postJson("/v1/sessions", {}, SessionCreated).then(
+        (created) => choose(created.session),
+        (error: unknown) => setProblem(error instanceof Error ? error.message : String(error)),
+      );
+    else if (new URLSearchParams(location.search).get("session") !== session) choose(session);
   }, [session]);
   return [session, choose, problem];
+}
+
+/** The workspace's sessions (the terminal's too), newest first, read again when the list is opened: the room shows the one picked. */
+function SessionPicker({ session, choose }: { session: string | undefined; choose: (id: string) => void }) {
+  const [listed, setListed] = useState<SessionList["sessions"]>([]);
+  const [asked, ask] = useState(0);
+  useEffect(() => {
+    const controller = new AbortController();
+    getJson("/v1/sessions?limit=50", SessionList, controller.signal).then(
+      (answer) => setListed(answer.sessions),
+      () => {},
+    );
+    return () => controller.abort();
+  }, [session, asked]);
+  const shown = session === undefined || listed.some((entry) => entry.id === session) ? listed : [{ id: session, title: "", updated: "" }, ...listed];
+  return (
+    <select aria-label="Session" value={session ?? ""} onFocus={() => ask((count) => count + 1)} onChange={(event) => choose(event.currentTarget.value)}>
+      {shown.map((entry) => (
+        <option key={entry.id} value={entry.id}>
+          {entry.title ? `${entry.title} — ${entry.id}` : entry.id}
+          {entry.updated ? ` (${entry.updated.slice(0, 16).replace("T", " ")})` : ""}
+        </option>
+      ))}
+    </select>
+  );
 }
 
 function NoteLine({ note }: { note: RoomNote }) {
@@ -79,7 +107,7 @@ function Lanes({ state, turn, onAnswer }: { state: RoomState; turn: Turn | undef
             {replies.length === 0 ? (
               <div class="muted">{turn ? "no reply this turn" : "idle"}</div>
             ) : (
-              replies.map((reply) => <ReplyBody key={reply.replyId} reply={reply} onAnswer={onAnswer} />)
+              replies.map((reply) => <Pure key={reply.replyId} stamp={reply.rev} render={() => <ReplyBody reply={reply} onAnswer={onAnswer} />} />)
             )}
           </section>
         );
@@ -143,16 +171,19 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
     }
   };
 
+  // Escape stops the replies wherever the focus is; the listener reads what runs now through a ref.
+  const keys = useRef({ running, stop });
+  keys.current = { running, stop };
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === "Escape" && running) {
+      if (event.key === "Escape" && keys.current.running) {
         event.preventDefault();
-        void stop();
+        void keys.current.stop();
       }
     };
     addEventListener("keydown", onKey);
     return () => removeEventListener("keydown", onKey);
-  });
+  }, []);
 
   useLayoutEffect(() => {
     const element = scroller.current;
@@ -161,9 +192,15 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
 
   const past = state.turns.slice(0, -1);
   const newest = state.turns.at(-1);
+  // The finished turns are drawn again only when one of them changed, or turns came before or after them.
+  let pastRevisions = 0;
+  for (const turn of past) pastRevisions += turn.rev;
+  const pastStamp = `${session} ${past.length} ${past[0]?.turnId ?? ""} ${pastRevisions}`;
   return (
     <div class="room">
       <div class="room-bar">
+        <h1 class="room-title">Room</h1>
+        <Pure stamp={session ?? ""} render={() => <SessionPicker session={session} choose={choose} />} />
         <span class="muted">
           session {session ?? "…"} · {room.connection} · mode {state.mode}
         </span>
@@ -182,9 +219,21 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
         {state.notes.map((note, index) => (
           <NoteLine key={`${index}`} note={note} />
         ))}
-        <VirtualList items={past} keyOf={(turn) => turn.turnId} estimate={160} scroller={scroller}>
-          {(turn) => <PastTurn turn={turn} />}
-        </VirtualList>
+        {room.older.cursor !== null && (
+          <div class="older">
+            <button type="button" class="link" onClick={() => void room.loadOlder()} aria-disabled={room.older.loading}>
+              {room.older.loading ? "Reading earlier messages…" : "Earlier messages"}
+            </button>
+          </div>
+        )}
+        <Pure
+          stamp={pastStamp}
+          render={() => (
+            <VirtualList key={session} items={past} keyOf={(turn) => turn.turnId} estimate={160} scroller={scroller} onNearStart={room.loadOlder}>
+              {(turn) => <PastTurn turn={turn} />}
+            </VirtualList>
+          )}
+        />
         {newest && newest.text !== "" && (
           <div class="user-message current">
             <span class="who">you</span>

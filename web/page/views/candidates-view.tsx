@@ -34,7 +34,8 @@ export function CandidatesView() {
             </div>
             {gate && (
               <section class="gate" aria-label={`gate run on ${candidate.branch}`}>
-                gate {gate.state}: {gate.said}
+                <strong>Gate {gate.state === "running" ? "running" : gate.state === "done" ? "done" : "failed"}</strong>
+                {gate.verdict ? ` · verdict ${gate.verdict}` : ""} — {gate.said}
                 <ol>
                   {gate.stages.map((stage) => (
                     <li key={stage.stage} class={stage.ok ? "ok" : "bad"}>

@@ -1,24 +1,34 @@
-import { useState } from "preact/hooks";
+import { useContext, useEffect, useRef, useState } from "preact/hooks";
 import { ActionAnswer, MemorySearchAnswer } from "../../web-api.ts";
 import { getJson, postJson } from "../api.ts";
 import { SaidLine } from "./said-line.tsx";
-import { useAction } from "./use-view.ts";
+import { UpdatesContext, useAction } from "./use-view.ts";
 
 /** Search the workspace's memory; forget a session or a fact (what `org memory search|forget` do). */
 export function MemoryView() {
   const [query, setQuery] = useState("");
   const [found, setFound] = useState<ReturnType<typeof MemorySearchAnswer.parse> | undefined>(undefined);
   const { said, run } = useAction();
+  // The query the results are of: searched again when memory changes (a forget here or elsewhere, new words indexed).
+  const searched = useRef<string | undefined>(undefined);
+  const hits = async (asked: string) => {
+    const answer = await getJson(`/v1/memory/search?q=${encodeURIComponent(asked)}&limit=20`, MemorySearchAnswer);
+    searched.current = asked;
+    setFound(answer);
+    return answer;
+  };
+  const again = () => (searched.current === undefined ? Promise.resolve() : hits(searched.current).then(() => undefined, () => undefined));
   const search = () =>
     run(async () => {
-      const answer = await getJson(`/v1/memory/search?q=${encodeURIComponent(query)}&limit=20`, MemorySearchAnswer);
-      setFound(answer);
+      const answer = await hits(query);
       return { said: `${answer.hits.length} result${answer.hits.length === 1 ? "" : "s"} (${answer.method})` };
     });
+  const updates = useContext(UpdatesContext);
+  useEffect(() => updates.subscribe("memory", () => void again()), [updates]);
   const forget = (body: { session: string } | { fact: string }, what: string) =>
     run(async () => {
       const answer = await postJson("/v1/memory/forget", body, ActionAnswer);
-      setFound(undefined);
+      await again();
       return answer;
     }, `Forget ${what} for good? (the transcript stays)`);
   return (

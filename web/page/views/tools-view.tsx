@@ -47,7 +47,14 @@ export function ToolsView() {
           <article key={tool.name} class="card" aria-label={`tool ${tool.name}`}>
             <h2>{tool.name}</h2>
             <div>
-              {tool.calls} calls · {tool.ok} ok · {tool.failed} failed · success {percent(tool.successRate)} · trust {percent(tool.trust)}
+              {tool.calls} call{tool.calls === 1 ? "" : "s"} · {tool.ok} ok · {tool.failed} failed · success {percent(tool.successRate)} · trust {percent(tool.trust)}
+            </div>
+            <div>
+              {!tool.promoted
+                ? "not promoted now (rolled back, or never promoted)"
+                : tool.offeredTo.length === 0
+                  ? "offered to no persona"
+                : `offered to ${tool.offeredTo.map((entry) => `${entry.persona}${entry.policy === "ask" ? " (asks first)" : ""}`).join(", ")}`}
             </div>
             <div class="muted">last call {tool.lastCall ?? "never"}</div>
             <DayChart tool={tool} />
