@@ -5,7 +5,7 @@
 // it; a step's `before` makes what the page's story had before the command (files it names, a session, a config).
 // Each step checks the exit code and what the command printed. docs/doc-commands.test.ts holds every command of the
 // docs to exactly one step (or to a test named in ELSEWHERE).
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.ts";
@@ -16,6 +16,7 @@ import { writeGeneratedTool } from "./generated-tool-fixture.ts";
 import { gitSync, testGitEnv } from "./temp-git-repo.ts";
 import type { ToolFixture } from "./toolsmith-fixtures.ts";
 import { TmuxServer, uniqueSessionName } from "./tmux.ts";
+import { shellWord } from "../security/shell-word.ts";
 
 /** What a walk's steps share: where things are, the environment the commands run in, and the page's names for this run's things. */
 export type WalkContext = {
@@ -33,6 +34,8 @@ export type WalkContext = {
   playground: PlaygroundServer;
   /** Processes a step left running (`… &`), stopped when the walk ends. */
   background: Subprocess[];
+  /** The walk's tmux server: a step `inTerminal` runs in a session of it. */
+  tmux: TmuxServer;
 };
 
 type Subprocess = ReturnType<typeof Bun.spawn>;
@@ -49,6 +52,11 @@ export type WalkStep = {
   repeats?: true;
   /** Lines typed into it, in order (a room's messages and answers); those the page shows at a room's prompt are its own. */
   typed?: string[];
+  /**
+   * Runs it in a terminal (a tmux pane), each typed line typed at the next prompt, then Ctrl-D: for a room whose page
+   * shows what only a person at a terminal is asked (an MCP server to confirm). Without it the lines go to a pipe.
+   */
+  inTerminal?: true;
   /** What the page's story had before this command: files, a session, a config. */
   before?: (context: WalkContext) => void | Promise<void>;
   /** The command run instead of the page's (aliases applied to it as well), when the page's cannot run here as it is; say why. */
@@ -102,7 +110,9 @@ export const ELSEWHERE: readonly { doc: string; command: string; test: string; r
     command,
     test: "fitness/run-fitness.scenarios.test.ts",
     runs: '"--drop-baseline"',
-    why: "the page's baseline run has stand-in instances whose example counts the test sets, to show a count main no longer reaches; the playground's tools pass every example",
+    why:
+      "the page's baseline run has stand-in instances whose example counts the test sets, to show a count " +
+      "main no longer reaches; the playground's tools pass every example",
   })),
   {
     doc: "README.md",
@@ -158,6 +168,10 @@ export async function runStep(step: WalkStep, context: WalkContext): Promise<str
   }
   const cwd = step.cwd?.(context) ?? context.cwd;
   if (step.ready) return startBackground(step, command.replace(/\s*&\s*$/, ""), cwd, context, where);
+  if (step.inTerminal) {
+    const ran = await runInTerminal(step, command, cwd, context);
+    return checkStep(step, context, where, { ...ran, stderr: "", limit: step.timeoutMs ?? 120_000 });
+  }
   const child = Bun.spawn(["bash", "-c", command], {
     cwd,
     env: context.env,
@@ -173,12 +187,23 @@ export async function runStep(step: WalkStep, context: WalkContext): Promise<str
   const killer = setTimeout(() => child.kill("SIGKILL"), limit);
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   clearTimeout(killer);
+  return checkStep(step, context, where, { stdout, stderr, exitCode, limit, ...(child.signalCode ? { signal: String(child.signalCode) } : {}) });
+}
+
+/** What a step's run said, checked against its exit code and patterns; throws with everything it said. */
+async function checkStep(
+  step: WalkStep,
+  context: WalkContext,
+  where: string,
+  ran: { stdout: string; stderr: string; exitCode: number | null; limit: number; signal?: string },
+): Promise<string> {
+  const { stdout, stderr, exitCode, limit } = ran;
   const output = `${stdout}\n${stderr}`;
   // ORG_WALK_SHOW=1 prints what each command said, to record a page's session from a walk.
-  if (process.env.ORG_WALK_SHOW === "1") process.stderr.write(`\n$ ${command}\n${stdout}${stderr}(exit ${exitCode})\n`);
+  if (process.env.ORG_WALK_SHOW === "1") process.stderr.write(`\n${where}\n${stdout}${stderr}(exit ${exitCode})\n`);
   const problems = [
     ...(exitCode !== (step.exit ?? 0)
-      ? [`exited ${exitCode}${child.signalCode ? ` (${child.signalCode}, killed after ${limit} ms?)` : ""}, not ${step.exit ?? 0}`]
+      ? [`exited ${exitCode}${ran.signal ? ` (${ran.signal}, killed after ${limit} ms?)` : ""}, not ${step.exit ?? 0}`]
       : []),
     ...(step.says ?? []).filter((pattern) => !pattern.test(output)).map((pattern) => `does not say ${pattern}`),
     ...(step.saysNot ?? []).filter((pattern) => pattern.test(output)).map((pattern) => `says ${pattern}`),
@@ -187,6 +212,66 @@ export async function runStep(step: WalkStep, context: WalkContext): Promise<str
     throw new Error(`${where}\n  ${problems.join("\n  ")}\n--- stdout ---\n${stdout.slice(-6000)}\n--- stderr ---\n${stderr.slice(-6000)}`);
   await step.after?.(output, context);
   return output;
+}
+
+/** A prompt a person answers: the room's (`group ›`), or a question's (`[y]es / [n]o:`), as the pane shows it. */
+const TERMINAL_PROMPT = /(›|\[n\]o(?: \(then Enter\))?:)$/;
+
+/**
+ * A step run in a tmux pane of the walk's server: the command in bash with the walk's environment, each typed line typed
+ * once the pane's last line is a prompt (a one-key question gets its key alone), then Ctrl-D to leave. Returns the
+ * pane's whole text and the command's exit code.
+ */
+async function runInTerminal(
+  step: WalkStep,
+  command: string,
+  cwd: string,
+  context: WalkContext,
+): Promise<{ stdout: string; exitCode: number | null }> {
+  const deadline = Date.now() + (step.timeoutMs ?? 120_000);
+  const dir = mkdtempSync(join(tmpdir(), "org-walk-terminal-"));
+  const session = uniqueSessionName("org-walk-step");
+  const exports = Object.entries(context.env).map(([name, value]) => `export ${name}=${shellWord(value)}`);
+  const script = [...exports, `cd ${shellWord(cwd)} || exit 1`, command, 'echo "[walk: exit $?]"', "exec sleep 3600"].join("\n");
+  writeFileSync(join(dir, "step.sh"), `${script}\n`);
+  const { tmux } = context;
+  const pane = () => tmux.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", session);
+  const lastLine = (text: string) => text.trimEnd().split("\n").at(-1)?.trimEnd() ?? "";
+  /** Waits, up to the step's deadline, for the pane to differ from `before` and end at a prompt; returns its text. */
+  const untilPrompt = async (before: string, ended = /\[walk: exit (\d+)\]/): Promise<string> => {
+    for (;;) {
+      const text = await pane();
+      if (text !== before && (TERMINAL_PROMPT.test(lastLine(text)) || ended.test(text))) return text;
+      if (Date.now() > deadline) throw new Error(`${step.doc}: $ ${command}\n  no prompt within its time; the pane shows:\n${text}`);
+      await Bun.sleep(100);
+    }
+  };
+  try {
+    // Only the walk's environment, as a piped step has: not what the tmux server was started with.
+    await tmux.newSession(session, `env -i bash ${shellWord(join(dir, "step.sh"))}`, { width: 200, height: 50 });
+    let text = await untilPrompt("");
+    for (const line of step.typed ?? []) {
+      if (/\[walk: exit \d+\]/.test(text)) break;
+      const oneKey = /\[n\]o:$/.test(lastLine(text));
+      await tmux.type(session, line);
+      if (!oneKey) await tmux.keys(session, "Enter");
+      text = await untilPrompt(text);
+    }
+    if (!/\[walk: exit \d+\]/.test(text)) {
+      await tmux.keys(session, "C-d");
+      text = await untilPrompt(text, /\[walk: exit (\d+)\]/);
+      while (!/\[walk: exit \d+\]/.test(text)) {
+        if (Date.now() > deadline) throw new Error(`${step.doc}: $ ${command}\n  did not end after Ctrl-D; the pane shows:\n${text}`);
+        await Bun.sleep(100);
+        text = await pane();
+      }
+    }
+    const code = /\[walk: exit (\d+)\]/.exec(text)?.[1];
+    return { stdout: text.replace(/\[walk: exit \d+\]\s*$/, ""), exitCode: code === undefined ? null : Number(code) };
+  } finally {
+    await tmux.tmux("kill-session", "-t", `=${session}`).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** A command that keeps running: started, read until its ready line, left for the walk's end to stop. */
@@ -241,6 +326,7 @@ export async function runWalk(walk: Walk): Promise<void> {
     aliases: new Map(),
     playground,
     background: [],
+    tmux,
   };
   try {
     await walk.setup?.(context);

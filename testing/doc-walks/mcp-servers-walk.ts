@@ -25,7 +25,10 @@ function appProject(context: WalkContext): void {
   mkdirSync(join(dir, "srv"), { recursive: true, mode: 0o755 });
   writeFileSync(join(dir, "srv", "server.mjs"), "process.stdin.resume();\n");
   writeFileSync(join(dir, "package.json"), `${JSON.stringify({ name: "app", private: true, scripts: { mcp: "node srv/server.mjs" } }, null, 2)}\n`);
-  writeFileSync(join(dir, "org.config.json"), `${JSON.stringify({ mcpServers: { app: { command: "npm", args: ["run", "-s", "mcp"] } } }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, "org.config.json"),
+    `${JSON.stringify({ mcpServers: { app: { command: "npm", args: ["run", "-s", "mcp"] } } }, null, 2)}\n`,
+  );
   walkShell(context, dir, "org mcp trust app");
 }
 
@@ -88,7 +91,10 @@ export const mcpServersWalk: Walk = {
       cwd: (context) => join(context.home, "token"),
       exit: 1,
       says: [
-        /org\.config\.json line \d+, key mcpServers\.github\.headers\.Authorization: holds what looks like a token \(a GitHub token\) written into the file/,
+        new RegExp(
+          String.raw`org\.config\.json line \d+, key mcpServers\.github\.headers\.Authorization: holds what looks like a token \(a ` +
+            String.raw`GitHub token\) written into the file`,
+        ),
       ],
     },
     {
@@ -103,8 +109,11 @@ export const mcpServersWalk: Walk = {
       doc: DOC,
       command: "org chat",
       typed: ["n", "save a note", "list my notes", "/mcp"],
+      // A server is confirmed only by a person at a terminal: a pipe's lines may be anyone's.
+      inTerminal: true,
       needsAModel:
-        "its model calls notes__write_file and notes__list_directory; the playground's agent answers a note with its NOTES.md, which the read view refuses",
+        "its model calls notes__write_file and notes__list_directory; the playground's agent answers a note " +
+        "with its NOTES.md, which the read view refuses",
       says: [
         /MCP server github is new or changed since you last confirmed it\./,
         /· github stays off \(\/mcp trust github starts it later\)/,
