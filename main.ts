@@ -19,7 +19,8 @@ function mainHelp(): string {
     "  -h, --help     show this help, or a command's help after its name ('help chat' works too)",
     "  -v, --version  print the version",
     "",
-    "Environment: OLLAMA_BASE (default http://127.0.0.1:11434), OLLAMA_MODEL, ORG_SANDBOX=off (unsafe; serve also needs --unsafe-no-sandbox), ORG_API_TOKEN (serve), ORG_HOME (where your confirmations live; default ~/.config/org), NO_COLOR.",
+    "Environment: OLLAMA_BASE (default http://127.0.0.1:11434), OLLAMA_MODEL, ORG_SANDBOX=off (unsafe; serve " +
+      "also needs --unsafe-no-sandbox), ORG_API_TOKEN (serve), ORG_HOME (where your confirmations live; default ~/.config/org), NO_COLOR.",
     "Run 'org <command> --help' for a command's options.",
   ].join("\n");
 }
@@ -28,7 +29,8 @@ async function main(argv: string[]): Promise<number> {
   if (!startedIsolated()) {
     const { LAUNCHER } = await import("./cli/org-invocation.ts");
     throw new UserFacingError(
-      `started as 'bun main.ts' in ${process.cwd()}, so bun may have read that directory's .env and bunfig.toml, which org never takes settings from. Start org with ${LAUNCHER} (or 'org' after 'npm link' in the checkout).`,
+      `started as 'bun main.ts' in ${process.cwd()}, so bun may have read that directory's .env and ` +
+        `bunfig.toml, which org never takes settings from. Start org with ${LAUNCHER} (or 'org' after 'npm link' in the checkout).`,
     );
   }
   const [first, ...rest] = argv;
@@ -86,7 +88,10 @@ const WINDS_DOWN = new Set(["promote", "rollback", "instance"]);
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  const [{ reportFailure }, { sanitizeForTerminal }] = await Promise.all([import("./cli/report-failure.ts"), import("./security/terminal-sanitizer.ts")]);
+  const [{ reportFailure }, { sanitizeForTerminal }] = await Promise.all([
+    import("./cli/report-failure.ts"),
+    import("./security/terminal-sanitizer.ts"),
+  ]);
   const failure = reportFailure(error);
   // Messages quote configs, servers and models: they pass the terminal sanitizer like everything else.
   process.stderr.write(sanitizeForTerminal(failure.text));

@@ -38,7 +38,12 @@ async function world(): Promise<World> {
   const server = await startScriptedServer({ script: GREETING, port: 0 });
   const workspaceDir = mkdtempSync(join(tmpdir(), "org-assembly-ws-"));
   chmodSync(workspaceDir, 0o755);
-  writeGeneratedTool(workspaceDir, wordCountSpec("ws_count", "Counts the words of a text (the workspace's tool)."), WORD_COUNT_CODE, WORD_COUNT_TESTS);
+  writeGeneratedTool(
+    workspaceDir,
+    wordCountSpec("ws_count", "Counts the words of a text (the workspace's tool)."),
+    WORD_COUNT_CODE,
+    WORD_COUNT_TESTS,
+  );
   const checkout = tempGitRepo("org-assembly-checkout-");
   writeGeneratedTool(checkout.dir, simpleSpec("echo_text", "Echoes a text back (the checkout's tool)."));
   writeGeneratedTool(checkout.dir, simpleSpec("sh", "A generated tool that wants to be the built-in sh."));
@@ -165,7 +170,8 @@ describe("one room assembly for chat, serve and demo", () => {
       seen.jobs = lastOfferedTools(at.server);
       expect(seen.chat).toContain("ws_count");
       expect(seen.chat).toContain("echo_text");
-      for (const entry of ["demo", "messages", "openai", "jobs"]) expect({ entry, tools: seen[entry] }).toEqual({ entry, tools: seen.chat as string[] });
+      for (const entry of ["demo", "messages", "openai", "jobs"])
+        expect({ entry, tools: seen[entry] }).toEqual({ entry, tools: seen.chat as string[] });
 
       // /v1/tools says what a room's persona may do with each tool, the same as the room does.
       const listed = (await (await serve.handler.fetch(new Request(`${BASE}/v1/tools`))).json()) as {
@@ -276,7 +282,12 @@ test("the version comes from package.json, for --version as for serve", () => {
   const file = join(clone.dir, "package.json");
   const manifest = JSON.parse(readFileSync(file, "utf8")) as { version: string };
   writeFileSync(file, `${JSON.stringify({ ...manifest, version: "7.7.7-test" }, null, 2)}\n`);
-  const run = Bun.spawnSync(orgCommand(["--version"], { checkoutDir: clone.dir }), { cwd: clone.dir, stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+  const run = Bun.spawnSync(orgCommand(["--version"], { checkoutDir: clone.dir }), {
+    cwd: clone.dir,
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 60_000,
+  });
   expect(run.stdout.toString().trim()).toBe("7.7.7-test");
   expect(orgVersion()).toBe((JSON.parse(readFileSync(join(import.meta.dir, "..", "package.json"), "utf8")) as { version: string }).version);
 }, 120_000);

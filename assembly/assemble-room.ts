@@ -1,7 +1,7 @@
 import type { OrgConfig } from "../config/org-config.ts";
-import { httpModels } from "../models/persona-model.ts";
+import { httpModels } from "../personas/persona-model.ts";
 import type { MemoryStore } from "../memory/memory-store.ts";
-import type { ToolsmithJob } from "../models/toolsmith-persona.ts";
+import type { ToolsmithJob } from "../personas/toolsmith-persona.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { readNeedHints } from "../registry/need-hints.ts";
 import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
@@ -95,7 +95,8 @@ export async function openToolChoice(options: {
   } catch (error) {
     // Without the registry every allowed tool is offered, as with few tools: the room still opens.
     options.notify(
-      `registry: could not open the tool index (${error instanceof Error ? error.message : String(error)}); every allowed tool is offered instead; the next start tries again.`,
+      `registry: could not open the tool index (${error instanceof Error ? error.message : String(error)}); ` +
+        `every allowed tool is offered instead; the next start tries again.`,
     );
     return undefined;
   }

@@ -12,7 +12,7 @@ import { webRequestTool } from "../tools/web-request.ts";
 import { promotedToolAsTool, promotedToolsIn } from "../generated-tools/promoted-tools.ts";
 import { workflowRunTool } from "../workflows/workflow-run-tool.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { plannerModel } from "../models/persona-model.ts";
+import { plannerModel } from "../personas/persona-model.ts";
 import { planWorkflowTool } from "../planner/plan-workflow-tool.ts";
 import type { McpStepTools } from "../workflows/mcp-steps.ts";
 
@@ -27,7 +27,13 @@ export type GeneratedRoomTool = { tool: AnyTool; root: string };
  * steps may call the room's MCP servers' tools (`mcp`) set to "allow", and the promoted tools of the workspace and then of
  * `checkoutDir` (org's own checkout by default).
  */
-export function builtInTools(options: { config: OrgConfig; memory?: MemoryStore; embedder?: Embedder; mcp?: McpStepTools; checkoutDir?: string }): AnyTool[] {
+export function builtInTools(options: {
+  config: OrgConfig;
+  memory?: MemoryStore;
+  embedder?: Embedder;
+  mcp?: McpStepTools;
+  checkoutDir?: string;
+}): AnyTool[] {
   const { memory } = options;
   const memoryTools = memory ? [memorySearchTool(memory, options.embedder), memorySaveTool(memory)] : [];
   return [
@@ -50,7 +56,10 @@ export function builtInTools(options: { config: OrgConfig; memory?: MemoryStore;
  * The promoted tools of each root (the workspace first, then org's checkout, as workflows read them). A tool
  * with a reserved name (config/tool-names.ts) is refused, never offered in its place; a name a root before it has is skipped.
  */
-export function promotedRoomTools(roots: readonly string[], reserved: Iterable<string> = []): { generated: GeneratedRoomTool[]; problems: ToolProblem[] } {
+export function promotedRoomTools(
+  roots: readonly string[],
+  reserved: Iterable<string> = [],
+): { generated: GeneratedRoomTool[]; problems: ToolProblem[] } {
   const refused = new Set([...RESERVED_TOOL_NAMES, ...reserved]);
   const generated: GeneratedRoomTool[] = [];
   const problems: ToolProblem[] = [];

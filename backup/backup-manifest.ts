@@ -39,7 +39,9 @@ export const BackupManifest = z.strictObject({
   workspace: z.strictObject({
     path: z.string(),
     same: z.boolean(),
-    /** Where an older org recorded the workspace's MCP confirmations were made; read by nothing now (confirmations are sealed, `CARRIED_TRUST_FILE`). */
+    /** Where an older org recorded the workspace's MCP confirmations were made; read by nothing now (confirmations are sealed, `CARRIED_TRUST_FILE`).
+     *
+     */
     trustPlace: z.strictObject({ workspace: z.string().max(4096), stateFolder: z.string().max(200) }).optional(),
   }),
   /** The interrupted promote or rollback the journal held when the refs were read (finished by the next one after a restore). */

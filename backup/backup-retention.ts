@@ -67,7 +67,8 @@ export function keptBackups(backups: readonly BackupFile[], keep: BackupSettings
   newestOf((date) => date.toISOString().slice(0, 10), keep.daily, "daily");
   newestOf(isoWeek, keep.weekly, "weekly");
   mark(backups[0], "newest");
-  for (const file of backups) if (now - Math.max(file.takenAt.getTime(), file.writtenAt.getTime()) < FRESH_BACKUP_MS) mark(file, "made within the minute");
+  for (const file of backups)
+    if (now - Math.max(file.takenAt.getTime(), file.writtenAt.getTime()) < FRESH_BACKUP_MS) mark(file, "made within the minute");
   return reasons;
 }
 

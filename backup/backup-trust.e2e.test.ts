@@ -27,7 +27,10 @@ let model: ScriptedServer;
 let attackersBackup = "";
 
 async function org(args: string[], env: Record<string, string> = {}) {
-  const run = await runOrgProcess(args, { env: { OLLAMA_BASE: model.url, OLLAMA_MODEL: "scripted", ORG_EMBED_MODEL: "off", ...env }, timeoutMs: 120_000 });
+  const run = await runOrgProcess(args, {
+    env: { OLLAMA_BASE: model.url, OLLAMA_MODEL: "scripted", ORG_EMBED_MODEL: "off", ...env },
+    timeoutMs: 120_000,
+  });
   return { code: run.exitCode, out: run.stdout, err: run.stderr };
 }
 

@@ -276,11 +276,19 @@ describe("org backup, verify and restore", () => {
     }
     const now = Date.parse("2026-11-23T12:00:00Z");
     const kept = keptBackups(listBackups(dir), { daily: 2, weekly: 3 }, now);
-    expect([...kept.keys()].sort()).toEqual(["org-backup-20261110T020000Z.tar.gz", "org-backup-20261122T020000Z.tar.gz", "org-backup-20261123T101500Z.tar.gz"]);
+    expect([...kept.keys()].sort()).toEqual([
+      "org-backup-20261110T020000Z.tar.gz",
+      "org-backup-20261122T020000Z.tar.gz",
+      "org-backup-20261123T101500Z.tar.gz",
+    ]);
     expect(kept.get("org-backup-20261123T101500Z.tar.gz")).toEqual(["daily 2026-11-23", "weekly 2026-W48", "newest"]);
     expect(kept.get("org-backup-20261122T020000Z.tar.gz")).toEqual(["daily 2026-11-22", "weekly 2026-W47"]);
     const dropped = applyRetention(dir, { daily: 2, weekly: 3 }, now).map((file) => file.name);
-    expect(dropped.sort()).toEqual(["org-backup-20261101T020000Z.tar.gz", "org-backup-20261121T020000Z.tar.gz", "org-backup-20261123T020000Z.tar.gz"]);
+    expect(dropped.sort()).toEqual([
+      "org-backup-20261101T020000Z.tar.gz",
+      "org-backup-20261121T020000Z.tar.gz",
+      "org-backup-20261123T020000Z.tar.gz",
+    ]);
     expect(readdirSync(dir)).toContain("not-a-backup.tar.gz");
   });
 });

@@ -154,18 +154,22 @@ export async function checkBackup(path: string, options: CheckOptions = {}): Pro
         // Nothing is made of a folder entry, but a name no backup holds says the archive is not one org wrote.
         if (!isBackupFolderName(entry.name))
           throw new BadBackupError(
-            `${path}: the folder entry ${shownName(entry.name)} is no path a backup holds (only folders under ${REPO_STATE_PREFIX} and ${WORKSPACE_STATE_PREFIX}, without '..')`,
+            `${path}: the folder entry ${shownName(entry.name)} is no path a backup holds (only folders under ` +
+              `${REPO_STATE_PREFIX} and ${WORKSPACE_STATE_PREFIX}, without '..')`,
           );
         continue;
       }
       if (!isBackupEntryName(entry.name))
         throw new BadBackupError(
-          `${path}: the entry ${shownName(entry.name)} is no path a backup holds (only the bundle, the manifest, ${CONFIG_ENTRY} and files under ${REPO_STATE_PREFIX} and ${WORKSPACE_STATE_PREFIX}, without '..')`,
+          `${path}: the entry ${shownName(entry.name)} is no path a backup holds (only the bundle, the ` +
+            `manifest, ${CONFIG_ENTRY} and files under ${REPO_STATE_PREFIX} and ${WORKSPACE_STATE_PREFIX}, without '..')`,
         );
       if (seen.has(entry.name)) throw new BadBackupError(`${path}: the entry ${shownName(entry.name)} is there twice`);
       if (expected && entry.name !== MANIFEST_ENTRY && expected.get(entry.name) !== entry.size)
         throw new BadBackupError(
-          `${path}: the entry ${shownName(entry.name)} ${expected.has(entry.name) ? `holds ${entry.size} bytes, the manifest says ${expected.get(entry.name)}` : "is not in the manifest"}: the file changed since it was checked`,
+          `${path}: the entry ${shownName(entry.name)} ${
+            expected.has(entry.name) ? `holds ${entry.size} ` + `bytes, the manifest says ${expected.get(entry.name)}` : "is not in the manifest"
+          }: the file changed since it was checked`,
         );
       declared += entry.size;
       if (options.room && declared > options.room.bytes) throw new NoRoomError(options.room.refusal(declared));

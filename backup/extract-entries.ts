@@ -24,7 +24,8 @@ export async function extractEntries(
         const room = roomIn(dirname(path));
         if (entry.size > room)
           throw new NoRoomError(
-            `${file}: the entry ${shownName(name)} holds ${formatBytes(entry.size)}, more than the ${formatBytes(room)} free in ${dirname(path)} (less ${formatBytes(SPARE_BYTES)} kept free); free some space there`,
+            `${file}: the entry ${shownName(name)} holds ${formatBytes(entry.size)}, more than the ` +
+              `${formatBytes(room)} free in ${dirname(path)} (less ${formatBytes(SPARE_BYTES)} kept free); free some space there`,
           );
         const fd = openSync(path, "wx", 0o600);
         written.set(name, path);

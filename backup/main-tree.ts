@@ -15,7 +15,8 @@ export async function mainTree(git: RepoGit, main: string, signal?: AbortSignal)
   if (reserved) {
     const kind = reserved.mode === "120000" ? "a link" : reserved.type === "tree" ? "a folder" : "a file";
     throw new BadBackupError(
-      `main's tree in the git bundle holds ${shownName(reserved.path)} (${kind}), where a restore keeps org's state; a checkout org backs up never tracks .org, so this backup is not one org made`,
+      `main's tree in the git bundle holds ${shownName(reserved.path)} (${kind}), where a restore keeps org's ` +
+        `state; a checkout org backs up never tracks .org, so this backup is not one org made`,
     );
   }
   const files = await git.treeEntries(main, { recursive: true, sizes: true, signal });

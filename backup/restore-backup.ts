@@ -79,15 +79,19 @@ function claimTarget(to: string, say: (line: string) => void): { created: boolea
         ? " (a folder named like a restore's staging folder is no sign of one: only a restore's own record in .org/ is)"
         : "";
       throw new RestoreError(
-        `${to} is not empty (it holds ${shownNames(names)}); a restore writes only into a new or empty folder, so nothing there is overwritten${lookalike}: give --to a new folder, or empty this one`,
+        `${to} is not empty (it holds ${shownNames(names)}); a restore writes only into a new or empty ` +
+          `folder, so nothing there is overwritten${lookalike}: give --to a new folder, or empty this one`,
       );
     }
     if (!restoreGone(record))
-      throw new RestoreError(`${to} is being restored into by another org restore (pid ${record.pid}); wait for it to end, or give --to another folder`);
+      throw new RestoreError(
+        `${to} is being restored into by another org restore (pid ${record.pid}); wait for it to end, or give --to another folder`,
+      );
     const other = names.filter((name) => !record.made.includes(name));
     if (other.length > 0)
       throw new RestoreError(
-        `${to} holds what a restore that was interrupted (pid ${record.pid}) made, and ${shownNames(other)}, which it did not make; nothing was removed: move ${other.length === 1 ? "that" : "those"} out of ${to}, or give --to another folder`,
+        `${to} holds what a restore that was interrupted (pid ${record.pid}) made, and ${shownNames(other)}, ` +
+          `which it did not make; nothing was removed: move ${other.length === 1 ? "that" : "those"} out of ${to}, or give --to another folder`,
       );
     const cleared = clearRestored(to, record);
     say(`cleared ${to}: a restore there (pid ${record.pid}) was interrupted and is gone; ${cleared} entries it wrote removed`);
@@ -134,19 +138,22 @@ async function buildCheckout(
 ): Promise<{ main: string; refs: number; leftOut: string[] }> {
   const git = await emptyRepository(layout.checkoutDir, signal);
   const verified = await git.verifyBundle(layout.bundle, signal);
-  if (!verified.ok) throw new BadBackupError(`the entry "${BUNDLE_ENTRY}" is no whole git bundle: ${verified.problem.split("\n").slice(0, 3).join(" ")}`);
+  if (!verified.ok)
+    throw new BadBackupError(`the entry "${BUNDLE_ENTRY}" is no whole git bundle: ${verified.problem.split("\n").slice(0, 3).join(" ")}`);
   const { main, leftOut } = await fetchBundle(git, layout.bundle, signal);
   const { top, bytes: size } = await mainTree(git, main, signal);
   const room = roomIn(layout.checkoutDir);
   if (size > room)
     throw new NoRoomError(
-      `main's files come to ${formatBytes(size)} checked out, more than the ${formatBytes(room)} free in ${layout.to} (less ${formatBytes(SPARE_BYTES)} kept free): free some space, or restore elsewhere`,
+      `main's files come to ${formatBytes(size)} checked out, more than the ${formatBytes(room)} free in ` +
+        `${layout.to} (less ${formatBytes(SPARE_BYTES)} kept free): free some space, or restore elsewhere`,
     );
   if (layout.checkoutDir === layout.to) recordMade(layout.to, record, top);
   await checkOut(git, signal);
   const refs = await listRefs(git, signal);
   const missing = Object.entries(manifest.repo.refs).find(([ref, id]) => !ref.startsWith(REPLACE_REFS) && refs.get(ref) !== id);
-  if (missing) throw new BadBackupError(`the restored repository has ${missing[0]} at ${refs.get(missing[0]) ?? "nothing"}, the manifest says ${missing[1]}`);
+  if (missing)
+    throw new BadBackupError(`the restored repository has ${missing[0]} at ${refs.get(missing[0]) ?? "nothing"}, the manifest says ${missing[1]}`);
   return { main, refs: refs.size, leftOut };
 }
 
@@ -176,10 +183,12 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
   say(`checking ${request.file}…`);
   const space = roomIn(to);
   const noRoom = (needed: number) =>
-    `${request.file} holds ${formatBytes(needed)} or more, more than the ${formatBytes(space)} free in ${to} (less ${formatBytes(SPARE_BYTES)} kept free): free some space, or restore elsewhere`;
+    `${request.file} holds ${formatBytes(needed)} or more, more than the ${formatBytes(space)} free in ${to} ` +
+    `(less ${formatBytes(SPARE_BYTES)} kept free): free some space, or restore elsewhere`;
   const manifest = await checkBackup(request.file, { room: { bytes: space, refusal: noRoom } });
   // The entries, and the bundle's pack once more in the checkout's .git.
-  const needed = manifest.entries.reduce((sum, entry) => sum + entry.size, 0) + (manifest.entries.find((entry) => entry.name === BUNDLE_ENTRY)?.size ?? 0);
+  const needed =
+    manifest.entries.reduce((sum, entry) => sum + entry.size, 0) + (manifest.entries.find((entry) => entry.name === BUNDLE_ENTRY)?.size ?? 0);
   if (needed > roomIn(to)) throw new NoRoomError(noRoom(needed));
   const claim = claimTarget(to, say);
   const same = manifest.workspace.same;
@@ -232,7 +241,8 @@ async function fill(layout: Layout, manifest: BackupManifest, record: RestoreRec
   const built = await buildCheckout(layout, manifest, record, request.signal);
   if (built.leftOut.length > 0)
     say(
-      `left out ${built.leftOut.length} replace ref(s) of the bundle (${shownNames(built.leftOut)}): through them git would show other commits than those named`,
+      `left out ${built.leftOut.length} replace ref(s) of the bundle (${shownNames(built.leftOut)}): through ` +
+        `them git would show other commits than those named`,
     );
   const cursorMarks = reanchorGrowCursor(layout.workspaceDir);
   // The config goes where the checkout may have put its own: in a one-folder restore, a name of `to` it makes.

@@ -126,7 +126,8 @@ describe("item 4: a restore clears only what a restore there made, as its own re
     const elsewhere = join(scratch, "elsewhere");
     mkdirSync(elsewhere);
     ensureOrgDir(elsewhere);
-    const forged = (stateFolder: string) => `${JSON.stringify({ version: 1, pid: 999999, start: "1", folder: dir, stateFolder, made: readdirSync(dir) })}\n`;
+    const forged = (stateFolder: string) =>
+      `${JSON.stringify({ version: 1, pid: 999999, start: "1", folder: dir, stateFolder, made: readdirSync(dir) })}\n`;
     // Made for another folder (a clone or an archive carries the record, never its .org folder's inode and birth time).
     writePrivateFile(join(dir, ".org", RESTORE_RECORD), forged(orgDirIdentity(elsewhere)));
     const before = snapshot(dir);
@@ -139,7 +140,9 @@ describe("item 4: a restore clears only what a restore there made, as its own re
     expect(existsSync(join(dir, "src", "app.ts")) && existsSync(join(dir, "README.md"))).toBe(true);
     // And the agents cannot write one: .org/ is a protected path of the write view.
     const change = checkChangeSet({
-      changes: [{ path: `.org/${RESTORE_RECORD}`, status: "added", after: { type: "file", mode: 0o600, size: 2, content: new Uint8Array([123, 125]) } }],
+      changes: [
+        { path: `.org/${RESTORE_RECORD}`, status: "added", after: { type: "file", mode: 0o600, size: 2, content: new Uint8Array([123, 125]) } },
+      ],
     });
     expect(change.ok).toBe(false);
   });
@@ -240,7 +243,9 @@ describe("item 13: what a restore writes is bounded", () => {
   test("a backup swapped for a larger one between the check and the write writes no more than the manifest it checked said", async () => {
     const { entries, manifest } = await readBackup(backupPath);
     // The same backup, one state file grown to 8 MiB (its own manifest agrees: it checks out on its own).
-    const grown = entries.map((entry) => (entry.name.startsWith("repo/.org/") && entry.type === "file" ? { ...entry, bytes: Buffer.alloc(8 << 20) } : entry));
+    const grown = entries.map((entry) =>
+      entry.name.startsWith("repo/.org/") && entry.type === "file" ? { ...entry, bytes: Buffer.alloc(8 << 20) } : entry,
+    );
     const larger = await writeBackup(join(scratch, "larger.tar.gz"), grown, manifest);
     const file = join(scratch, "swapped.tar.gz");
     writeFileSync(file, readFileSync(backupPath));
@@ -267,7 +272,9 @@ describe("item 13: what a restore writes is bounded", () => {
   test("a restore says how much it writes before it writes it", async () => {
     const said: string[] = [];
     await restoreBackup({ file: backupPath, to: join(scratch, "sized"), onProgress: (line) => said.push(line) });
-    expect(said.find((line) => line.startsWith("writing "))).toMatch(/^writing \d+ entries \(\d+ (bytes|KiB|MiB) with the checkout's history\) into /);
+    expect(said.find((line) => line.startsWith("writing "))).toMatch(
+      /^writing \d+ entries \(\d+ (bytes|KiB|MiB) with the checkout's history\) into /,
+    );
   });
 });
 
@@ -292,7 +299,11 @@ describe("also: a folder entry is checked as a file entry is", () => {
 
   test("the folders on the way to a backup's files pass", async () => {
     const { entries, manifest } = await readBackup(backupPath);
-    const folders = ["repo/", "repo/.org/", "repo/.org/sessions/", "git/"].map((name) => ({ name, type: "directory" as const, bytes: Buffer.alloc(0) }));
+    const folders = ["repo/", "repo/.org/", "repo/.org/sessions/", "git/"].map((name) => ({
+      name,
+      type: "directory" as const,
+      bytes: Buffer.alloc(0),
+    }));
     const file = await writeBackup(join(scratch, "with-folders.tar.gz"), [...folders, ...entries], manifest);
     await verifyBackup(file);
     await restoreBackup({ file, to: join(scratch, "from-folders") });

@@ -83,7 +83,11 @@ export type RestoredGrants = { kept: string[]; said: string[]; journalKept: bool
  * restore checked the file against that digest as it wrote it); otherwise removes it (with the gate key, the baseline
  * it signed: its reports stay, shown as not this gate's), and says so. The seals file is removed either way.
  */
-export function checkRestoredGrants(places: { checkoutDir: string; workspaceDir: string }, manifest: BackupManifest, env?: NodeJS.ProcessEnv): RestoredGrants {
+export function checkRestoredGrants(
+  places: { checkoutDir: string; workspaceDir: string },
+  manifest: BackupManifest,
+  env?: NodeJS.ProcessEnv,
+): RestoredGrants {
   const sealsPath = join(places.checkoutDir, STATE_SEALS_FILE);
   let seals: Record<string, string> = {};
   try {

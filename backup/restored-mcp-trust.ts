@@ -7,7 +7,9 @@ import { ORG_DIR } from "../config/workspace-paths.ts";
 import { carriedConfirmations, describeTrustProblem, rebindTrust } from "../mcp-client/mcp-trust.ts";
 import { type BackupManifest, CARRIED_TRUST_FILE } from "./backup-manifest.ts";
 
-/** What a restore did with the MCP confirmations it put back: the servers bound again, those that stay off, and why (each line naming the command that confirms it). */
+/** What a restore did with the MCP confirmations it put back: the servers bound again, those that stay off, and why (each line naming the command
+ * that confirms it).
+ */
 export type RestoredTrust = { rebound: string[]; untrusted: string[]; said: string[] };
 
 /** The confirmations the backup carried (left in the restored `.org/` by the restore), read and removed: nothing of them stays in the workspace. */
@@ -42,14 +44,19 @@ export function rebindRestoredTrust(workspaceDir: string, manifest: BackupManife
       `the backup's MCP confirmations are not ones this org keeps (an older org's, or made up); confirm each server again with 'org mcp trust NAME'`,
     );
   if (named.length === 0) return outcome;
-  const none = (why: string): RestoredTrust => ({ rebound: [], untrusted: named, said: [`${named.join(", ")}: confirmed in the backup, but ${why}`] });
+  const none = (why: string): RestoredTrust => ({
+    rebound: [],
+    untrusted: named,
+    said: [`${named.join(", ")}: confirmed in the backup, but ${why}`],
+  });
   if (!existsSync(file)) return none(`${file} is not there to say how they start; with it back, run 'org mcp trust NAME' for each`);
   let servers: ReturnType<typeof loadOrgConfig>["mcpServers"];
   try {
     servers = loadOrgConfig(file, env, { workspaceDir }).mcpServers;
   } catch (error) {
     return none(
-      `${file} could not be read (${error instanceof Error ? error.message.split("\n")[0] : String(error)}); fix it, then run 'org mcp trust NAME' for each`,
+      `${file} could not be read (${error instanceof Error ? error.message.split("\n")[0] : String(error)}); ` +
+        `fix it, then run 'org mcp trust NAME' for each`,
     );
   }
   for (const server of servers.filter((entry) => named.includes(entry.name))) {
@@ -57,7 +64,8 @@ export function rebindRestoredTrust(workspaceDir: string, manifest: BackupManife
     if (confirmation === undefined) {
       outcome.untrusted.push(server.name);
       outcome.said.push(
-        `${server.name} stays off: its confirmation in the backup is not sealed by your org's key (the backup was made elsewhere, or altered); it must be confirmed again: run 'org mcp trust ${server.name}'`,
+        `${server.name} stays off: its confirmation in the backup is not sealed by your org's key (the backup ` +
+          `was made elsewhere, or altered); it must be confirmed again: run 'org mcp trust ${server.name}'`,
       );
       continue;
     }

@@ -5,7 +5,14 @@
 export const BLOCK = 512;
 
 /** What a header says: the entry's kind, its path, size, mode and mtime (seconds). */
-export type TarHeader = { type: "file" | "directory" | "pax" | "pax-global" | "other"; flag: string; name: string; size: number; mode: number; mtime: number };
+export type TarHeader = {
+  type: "file" | "directory" | "pax" | "pax-global" | "other";
+  flag: string;
+  name: string;
+  size: number;
+  mode: number;
+  mtime: number;
+};
 
 /** The archive is not one this reader takes, or ends early; the message names the entry. */
 export class TarError extends Error {

@@ -66,7 +66,9 @@ async function* gunzipped(path: string): AsyncGenerator<Buffer> {
     for await (const chunk of stream) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    throw new TarError(/unexpected end/i.test(message) ? `${path} is cut short (${message})` : `${path} is not a gzipped archive org wrote (${message})`);
+    throw new TarError(
+      /unexpected end/i.test(message) ? `${path} is cut short (${message})` : `${path} is not a gzipped archive org wrote (${message})`,
+    );
   } finally {
     stream.destroy();
   }
@@ -105,7 +107,8 @@ export async function* readTar(path: string): AsyncGenerator<TarEntry> {
     const size = pax.has("size") ? Number(pax.get("size")) : header.size;
     pax = new Map();
     previous = `the entry ${JSON.stringify(name.slice(0, 200))}`;
-    if (header.type === "other") throw new TarError(`${previous} of ${path} is not a file or a folder (tar type '${header.flag}'); a backup holds only those`);
+    if (header.type === "other")
+      throw new TarError(`${previous} of ${path} is not a file or a folder (tar type '${header.flag}'); a backup holds only those`);
     if (!Number.isSafeInteger(size) || size < 0) throw new TarError(`${previous} of ${path} has no valid size`);
     const entry = entryOf(reader, path, previous, header.type === "directory" ? 0 : size);
     yield { name, type: header.type, size: entry.length, mode: header.mode, chunks: entry.body };
@@ -123,7 +126,8 @@ async function endOfArchive(reader: ByteReader, path: string, where: string): Pr
     if (second.length < BLOCK) throw new TarError(`${path} is cut short in its end-of-archive blocks, ${where}`);
     let trailing = 0;
     for (let rest = second; rest.length > 0; rest = await reader.some(1024 * 1024)) {
-      if (!rest.every((byte) => byte === 0)) throw new TarError(`${path} has data after its end-of-archive blocks, ${where}; it is not an archive org wrote`);
+      if (!rest.every((byte) => byte === 0))
+        throw new TarError(`${path} has data after its end-of-archive blocks, ${where}; it is not an archive org wrote`);
       // A stream of zeros with no end (a gzip bomb after the last entry) is stopped as it is read.
       trailing += rest.length;
       if (trailing > MAX_TRAILING_BYTES)
@@ -145,7 +149,9 @@ function entryOf(reader: ByteReader, path: string, entryName: string, length: nu
     while (left.bytes > 0) {
       const part = await reader.some(Math.min(left.bytes, 1024 * 1024)).catch((error: unknown) => {
         // gzip's own end (cut short, damaged) met inside an entry: the entry is named.
-        throw error instanceof TarError ? new TarError(`${error.message}, inside ${entryName} (${length - left.bytes} of ${length} bytes read)`) : error;
+        throw error instanceof TarError
+          ? new TarError(`${error.message}, inside ${entryName} (${length - left.bytes} of ${length} bytes read)`)
+          : error;
       });
       if (part.length === 0) throw new TarError(`${path} is cut short inside ${entryName} (${length - left.bytes} of ${length} bytes)`);
       left.bytes -= part.length;

@@ -26,7 +26,8 @@ export async function verifyBackup(file: string, signal?: AbortSignal): Promise<
       throw new BadBackupError(`${file}: the entry "${BUNDLE_ENTRY}" is no whole git bundle: ${verified.problem.split("\n").slice(0, 3).join(" ")}`);
     const heads = await bundleRefs(git, bundle, signal);
     const wrong = Object.entries(manifest.repo.refs).find(([ref, id]) => heads.get(ref) !== id);
-    if (wrong) throw new BadBackupError(`${file}: the git bundle has ${wrong[0]} at ${heads.get(wrong[0]) ?? "nothing"}, the manifest says ${wrong[1]}`);
+    if (wrong)
+      throw new BadBackupError(`${file}: the git bundle has ${wrong[0]} at ${heads.get(wrong[0]) ?? "nothing"}, the manifest says ${wrong[1]}`);
     // What a restore would refuse to check out, verify refuses.
     const { main } = await fetchBundle(git, bundle, signal);
     await mainTree(git, main, signal).catch((error: unknown) => {

@@ -77,7 +77,8 @@ for (const [label, input] of inputs) {
   const baselineMs = median(() => baseline(input));
   const rate = (ms: number) => `${(megabytes / (ms / 1000)).toFixed(1)} MB/s`;
   console.log(
-    `${label.padEnd(36)} ${rate(extractMs).padStart(10)} ${rate(baselineMs).padStart(11)}  ${(baselineMs / extractMs).toFixed(3).padStart(5)}  ${found}`,
+    `${label.padEnd(36)} ${rate(extractMs).padStart(10)} ${rate(baselineMs).padStart(11)}  ` +
+      `${(baselineMs / extractMs).toFixed(3).padStart(5)}  ${found}`,
   );
 }
 console.log("ratio = extraction speed / baseline speed (1.000 = as fast as indexOf scans for the marker characters).");

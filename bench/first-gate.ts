@@ -31,7 +31,8 @@ async function timed(what: () => Promise<string>): Promise<{ ms: number; cpu: nu
 }
 
 console.log(
-  `bench/first-gate: ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)}, bun ${Bun.version}, ${runs} run(s) each way, interleaved`,
+  `bench/first-gate: ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(1)}, bun ` +
+    `${Bun.version}, ${runs} run(s) each way, interleaved`,
 );
 const clone = orgClone("org-bench-first-gate-", { withoutGeneratedTools: true });
 try {
@@ -44,20 +45,29 @@ try {
       if (!check.ok) throw new Error(`the untraced run failed: ${check.reason}`);
       return `${[check.figures?.ran ?? []].flat().length} files, ${check.figures?.passed} tests passed`;
     });
-    console.log(`${run}. untraced ${seconds(untraced.ms).padStart(8)}  cpu ${untraced.cpu.toFixed(1)} s  (${untraced.said}; load ${loadavg()[0]?.toFixed(1)})`);
+    console.log(
+      `${run}. untraced ${seconds(untraced.ms).padStart(8)}  cpu ${untraced.cpu.toFixed(1)} s  (${untraced.said}; load ${loadavg()[0]?.toFixed(1)})`,
+    );
     rmSync(join(clone.dir, READERS_DIR), { recursive: true, force: true });
     const traced = await timed(
-      async () => (await traceReachableTests({ git, commit: main }, { bun: process.execPath, timeoutMs: 900_000, signal: new AbortController().signal })).said,
+      async () =>
+        (await traceReachableTests({ git, commit: main }, { bun: process.execPath, timeoutMs: 900_000, signal: new AbortController().signal })).said,
     );
-    console.log(`${run}. traced   ${seconds(traced.ms).padStart(8)}  cpu ${traced.cpu.toFixed(1)} s  (${traced.said}; load ${loadavg()[0]?.toFixed(1)})`);
+    console.log(
+      `${run}. traced   ${seconds(traced.ms).padStart(8)}  cpu ${traced.cpu.toFixed(1)} s  (${traced.said}; load ${loadavg()[0]?.toFixed(1)})`,
+    );
     // Which files read the folder, as the record the trace wrote says (the record's name is its key).
     const records = readdirSync(join(clone.dir, READERS_DIR)).filter((name) => name.endsWith(".json"));
-    const readers = records.flatMap((name) => (JSON.parse(readFileSync(join(clone.dir, READERS_DIR, name), "utf8")).readers as string[] | undefined) ?? []);
+    const readers = records.flatMap(
+      (name) => (JSON.parse(readFileSync(join(clone.dir, READERS_DIR, name), "utf8")).readers as string[] | undefined) ?? [],
+    );
     console.log(`   readers recorded: ${readers.length > 0 ? readers.join(", ") : "none"}`);
     ratios.push(traced.ms / untraced.ms);
   }
   ratios.sort((a, b) => a - b);
-  console.log(`the first trace takes ${ratios[Math.floor(ratios.length / 2)]?.toFixed(2)}× the time of running the same files untraced (median of ${runs})`);
+  console.log(
+    `the first trace takes ${ratios[Math.floor(ratios.length / 2)]?.toFixed(2)}× the time of running the same files untraced (median of ${runs})`,
+  );
 } finally {
   clone[Symbol.dispose]();
 }

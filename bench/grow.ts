@@ -153,7 +153,9 @@ for (let round = 0; round < 3; round += 1) {
 rmSync(workspace, { recursive: true, force: true });
 console.log(`\nnoticing: ${sessionCount} sessions, ${lines} lines, heard by the listener in ${notice.batches} batches: ${notice.needs} needs`);
 console.log(
-  `  org's own time ${ms(notice.ownMs)} (the model's ${ms(notice.modelMs)} taken out): ${(notice.ownMs / sessionCount).toFixed(2)} ms a session (target ≤ 20 ms); reading and parsing the same lines alone ${ms(floorMs)}: ${(notice.ownMs / floorMs).toFixed(2)}× that floor (best of 3)`,
+  `  org's own time ${ms(notice.ownMs)} (the model's ${ms(notice.modelMs)} taken out): ` +
+    `${(notice.ownMs / sessionCount).toFixed(2)} ms a session (target ≤ 20 ms); reading and parsing the same ` +
+    `lines alone ${ms(floorMs)}: ${(notice.ownMs / floorMs).toFixed(2)}× that floor (best of 3)`,
 );
 
 // ── Merging ─────────────────────────────────────────────────────────────────────────────────────────────────
@@ -174,7 +176,11 @@ for (let round = 0; round < 3; round += 1) {
   const budget = new GrowBudget({ budgetMs: 3_600_000, maxTokens: 1e12, maxTools: 0 });
   const questions = sameNeedQuestions(budget.model(httpModel({ server: listener.url, modelId: "qwen3:8b" })), AbortSignal.timeout(600_000));
   started = performance.now();
-  const meant = await mergeNeeds([], thousand, { now: new Date(), confirmSessions: 2, meaning: { ...(vectors ? { vectors } : {}), ask: questions.ask } });
+  const meant = await mergeNeeds([], thousand, {
+    now: new Date(),
+    confirmSessions: 2,
+    meaning: { ...(vectors ? { vectors } : {}), ask: questions.ask },
+  });
   const own = performance.now() - started - budget.spent().modelMs;
   if (own < byMeaning.ms) byMeaning = { ms: own, modelMs: budget.spent().modelMs, proposals: meant.proposals.length, questions: questions.asked() };
 }
@@ -182,12 +188,17 @@ await listener.stop();
 console.log(`\nmerging 1 000 heard needs (${WANTS.length} wants, each asked ${ASKS.length} ways, heard in words of the listener's own):`);
 console.log(`  by their words alone: ${ms(byWords.ms)} → ${byWords.proposals} proposals`);
 console.log(
-  `  with embeddings and the model's same_need: ${ms(byMeaning.ms)} (the model's ${ms(byMeaning.modelMs)} for ${byMeaning.questions} question(s) taken out) → ${byMeaning.proposals} proposals (best of 3)`,
+  `  with embeddings and the model's same_need: ${ms(byMeaning.ms)} (the model's ${ms(byMeaning.modelMs)} for ` +
+    `${byMeaning.questions} question(s) taken out) → ${byMeaning.proposals} proposals (best of 3)`,
 );
 
 // ── Building ────────────────────────────────────────────────────────────────────────────────────────────────
 const server = await startScriptedServer({ script: scriptedToolsmithScript() });
-const config = loadOrgConfig(join(import.meta.dir, "..", "demo", "org.config.json"), { ...process.env, OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+const config = loadOrgConfig(join(import.meta.dir, "..", "demo", "org.config.json"), {
+  ...process.env,
+  OLLAMA_BASE: server.url,
+  OLLAMA_MODEL: "scripted",
+});
 const goals = SCRIPTED_TOOLS.slice(0, toolCount).map((tool) => tool.goal);
 // One sandbox for the whole bench, as one org process has.
 const sandbox = new Sandbox();
@@ -289,11 +300,15 @@ const growPerTool = (grown.wallMs - grown.modelMs) / goals.length;
 const barePerTool = bareTotal / goals.length;
 console.log(`\nbuilding: ${goals.length} tools, the scripted toolsmith (its answers are instant; model time is taken out all the same)`);
 console.log(
-  `  org grow --once: ${seconds(growPerTool)} per promoted tool (${seconds(grown.wallMs)} in all, model ${seconds(grown.modelMs)}); the bare cycle ${seconds(barePerTool)} per tool: ${(growPerTool / barePerTool).toFixed(2)}×`,
+  `  org grow --once: ${seconds(growPerTool)} per promoted tool (${seconds(grown.wallMs)} in all, model ` +
+    `${seconds(grown.modelMs)}); the bare cycle ${seconds(barePerTool)} per tool: ${(growPerTool / barePerTool).toFixed(2)}×`,
 );
 console.log(
-  `  one generation (build, judge, promote), median: in org grow ${seconds(median(grown.builds.map((build) => build.ms - build.modelMs)))}, bare ${seconds(median(bare.map((entry) => entry.ms - entry.modelMs)))} (target ≤ 4 s on 2 cores)`,
+  `  one generation (build, judge, promote), median: in org grow ` +
+    `${seconds(median(grown.builds.map((build) => build.ms - build.modelMs)))}, bare ` +
+    `${seconds(median(bare.map((entry) => entry.ms - entry.modelMs)))} (target ≤ 4 s on 2 cores)`,
 );
 console.log(
-  `  the toolsmith's validation, median: in org grow ${ms(median(grown.validations))}, bare ${ms(median(bare.map((entry) => entry.validationMs)))} (target ≤ 600 ms on 2 cores)`,
+  `  the toolsmith's validation, median: in org grow ${ms(median(grown.validations))}, bare ` +
+    `${ms(median(bare.map((entry) => entry.validationMs)))} (target ≤ 600 ms on 2 cores)`,
 );

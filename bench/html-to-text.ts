@@ -42,7 +42,9 @@ for (const [label, input] of inputs) {
   const perMib = convertMs / 1000 / mib;
   worst = Math.max(worst, perMib);
   console.log(
-    `${label.padEnd(40)} ${perMib.toFixed(4).padStart(8)} ${(baselineMs / 1000 / mib).toFixed(4).padStart(10)}  ${(convertMs / Math.max(baselineMs, 0.001)).toFixed(1).padStart(6)}×  ${perMib <= 1 ? "ok" : "OVER"}`,
+    `${label.padEnd(40)} ${perMib.toFixed(4).padStart(8)} ` +
+      `${(baselineMs / 1000 / mib).toFixed(4).padStart(10)}  ` +
+      `${(convertMs / Math.max(baselineMs, 0.001)).toFixed(1).padStart(6)}×  ${perMib <= 1 ? "ok" : "OVER"}`,
   );
 }
 console.log(`worst: ${worst.toFixed(4)} s per MiB (target ≤ 1)`);

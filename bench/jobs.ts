@@ -57,14 +57,24 @@ function resultsMb(): { files: number; mb: number } {
 
 type Sample = { posted: number; rss: number; wal: number; results: { files: number; mb: number }; seconds: number };
 const started = performance.now();
-const sample = (posted: number): Sample => ({ posted, rss: rssMb(), wal: walMb(), results: resultsMb(), seconds: (performance.now() - started) / 1000 });
+const sample = (posted: number): Sample => ({
+  posted,
+  rss: rssMb(),
+  wal: walMb(),
+  results: resultsMb(),
+  seconds: (performance.now() - started) / 1000,
+});
 const show = (label: string, at: Sample) =>
   console.log(
-    `${label.padEnd(14)} posted ${String(at.posted).padStart(6)}  RSS ${at.rss.toFixed(1).padStart(6)} MB  jobs.wal ${at.wal.toFixed(2).padStart(7)} MB  results ${String(at.results.files).padStart(5)} files ${at.results.mb.toFixed(1).padStart(7)} MB  ${at.seconds.toFixed(0).padStart(5)} s`,
+    `${label.padEnd(14)} posted ${String(at.posted).padStart(6)}  RSS ${at.rss.toFixed(1).padStart(6)} MB  ` +
+      `jobs.wal ${at.wal.toFixed(2).padStart(7)} MB  results ${String(at.results.files).padStart(5)} files ` +
+      `${at.results.mb.toFixed(1).padStart(7)} MB  ${at.seconds.toFixed(0).padStart(5)} s`,
   );
 
 console.log(
-  `jobs bench — ${total} jobs of ${values.kb} KB, ${values.workers} workers, ORG_SERVE_JOB_TTL_S=${values.ttl}, ${values.posters} posters; nproc ${availableParallelism()}; bun ${Bun.version}; load ${loadavg()[0]?.toFixed(1)}`,
+  `jobs bench — ${total} jobs of ${values.kb} KB, ${values.workers} workers, ` +
+    `ORG_SERVE_JOB_TTL_S=${values.ttl}, ${values.posters} posters; nproc ${availableParallelism()}; bun ` +
+    `${Bun.version}; load ${loadavg()[0]?.toFixed(1)}`,
 );
 const idle = sample(0);
 show("idle", idle);
@@ -119,10 +129,14 @@ try {
   const warm = checkpoints[0] ?? end;
   console.log(`429 answers: ${refused}; peak RSS ${peakRss.toFixed(1)} MB; peak jobs.wal ${peakWal.toFixed(2)} MB (sampled every 250 ms)`);
   console.log(
-    `posted ${((total * Number(values.kb)) / 1024).toFixed(0)} MB in all; jobs.wal at the end ${end.wal.toFixed(2)} MB, peak ${peakWal.toFixed(2)} MB (${((peakWal / ((total * Number(values.kb)) / 1024)) * 100).toFixed(2)}% of what was posted)`,
+    `posted ${((total * Number(values.kb)) / 1024).toFixed(0)} MB in all; jobs.wal at the end ` +
+      `${end.wal.toFixed(2)} MB, peak ${peakWal.toFixed(2)} MB ` +
+      `(${((peakWal / ((total * Number(values.kb)) / 1024)) * 100).toFixed(2)}% of what was posted)`,
   );
   console.log(
-    `RSS: end / idle ${(end.rss / idle.rss).toFixed(2)}×, end / warm (after ${warm.posted}) ${(end.rss / warm.rss).toFixed(2)}×, peak / idle ${(peakRss / idle.rss).toFixed(2)}×; jobs.wal: end / warm ${(end.wal / Math.max(warm.wal, 0.001)).toFixed(2)}×`,
+    `RSS: end / idle ${(end.rss / idle.rss).toFixed(2)}×, end / warm (after ${warm.posted}) ` +
+      `${(end.rss / warm.rss).toFixed(2)}×, peak / idle ${(peakRss / idle.rss).toFixed(2)}×; jobs.wal: end / ` +
+      `warm ${(end.wal / Math.max(warm.wal, 0.001)).toFixed(2)}×`,
   );
 } finally {
   clearInterval(watcher);

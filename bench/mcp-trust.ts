@@ -81,7 +81,10 @@ rows.push({ name: "a server from the workspace: first confirmation (all hashed)"
 const floor = median(rows[0]?.ms ?? []);
 const loadAtEnd = loadavg();
 console.log(
-  `mcp trust: a workspace of ${fileCount} files, CPU time, median of ${runs} runs; ${availableParallelism()} cores, load average ${loadAtStart[0]?.toFixed(1)} at start, ${loadAtEnd[0]?.toFixed(1)} at end`,
+  `mcp trust: a workspace of ${fileCount} files, CPU time, median of ${runs} runs; ${availableParallelism()} ` +
+    `cores, load average ${loadAtStart[0]?.toFixed(1)} at start, ${loadAtEnd[0]?.toFixed(1)} at end`,
 );
 for (const row of rows)
-  console.log(`${row.name.padEnd(66)} ${median(row.ms).toFixed(0).padStart(6)} ms   ${(median(row.ms) / floor).toFixed(1).padStart(5)}× the plain walk`);
+  console.log(
+    `${row.name.padEnd(66)} ${median(row.ms).toFixed(0).padStart(6)} ms   ${(median(row.ms) / floor).toFixed(1).padStart(5)}× the plain walk`,
+  );

@@ -11,7 +11,13 @@ import { parseArgs } from "node:util";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { Sandbox } from "../sandbox/run-sandboxed.ts";
 import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
-import { RUNTIME_HOSTILE_CASES, runtimeCaseTool, runtimeProbeTests, runtimeProbeTool, STATIC_HOSTILE_CASES } from "../toolsmith/hostile-code-corpus.ts";
+import {
+  RUNTIME_HOSTILE_CASES,
+  runtimeCaseTool,
+  runtimeProbeTests,
+  runtimeProbeTool,
+  STATIC_HOSTILE_CASES,
+} from "../toolsmith/hostile-code-corpus.ts";
 import { ordinaryCorpus, submittedSources } from "../toolsmith/ordinary-corpus.ts";
 import { runnerStage, testsStage, validationDirs } from "../toolsmith/sandbox-stages.ts";
 import { splitExamples } from "../toolsmith/split-examples.ts";
@@ -85,13 +91,17 @@ console.log(`ordinary corpus: ${corpus.length} tools`);
 console.log(`  static policy:     ${share(corpus.length - policyRefused.length, corpus.length)} pass`);
 console.log(`  whole validation:  ${share(corpus.length - failures.length, corpus.length)} pass`);
 console.log(
-  `  validation time:   median ${Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0)} ms a tool, ${Math.round(times.reduce((a, b) => a + b, 0) / 1000)} s wall, ${Math.round(validationCpu)} s CPU in all (load average ${loadavg()[0]?.toFixed(1)})`,
+  `  validation time:   median ${Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0)} ms a tool, ` +
+    `${Math.round(times.reduce((a, b) => a + b, 0) / 1000)} s wall, ${Math.round(validationCpu)} s CPU in all ` +
+    `(load average ${loadavg()[0]?.toFixed(1)})`,
 );
 for (const failure of failures) console.log(`  ${failure}`);
 const hostileTotal = STATIC_HOSTILE_CASES.length + RUNTIME_HOSTILE_CASES.length;
 const hostileStopped = STATIC_HOSTILE_CASES.length - staticMissed.length + (everyTestFailed ? runtimeContained.length : 0);
 console.log(`hostile corpus: ${hostileTotal} cases`);
-console.log(`  written forms refused statically:                  ${share(STATIC_HOSTILE_CASES.length - staticMissed.length, STATIC_HOSTILE_CASES.length)}`);
+console.log(
+  `  written forms refused statically:                  ${share(STATIC_HOSTILE_CASES.length - staticMissed.length, STATIC_HOSTILE_CASES.length)}`,
+);
 console.log(`  computed-key routes contained in the fixed runner: ${share(runtimeContained.length, RUNTIME_HOSTILE_CASES.length)}`);
 console.log(`  … and under bun test (tests' scope and tool's):    ${share(underTests.failed, RUNTIME_HOSTILE_CASES.length * 2)}`);
 console.log(`  refused or contained:                              ${share(hostileStopped, hostileTotal)}`);

@@ -80,7 +80,10 @@ try {
   await registry.refresh();
   console.log(`index built in ${((performance.now() - built) / 1000).toFixed(1)} s (not in the figures below)`);
 
-  const goals = Array.from({ length: runs }, (_, index) => `${VERBS[index % VERBS.length]} the ${NOUNS[(index * 7) % NOUNS.length]} and then count the words`);
+  const goals = Array.from(
+    { length: runs },
+    (_, index) => `${VERBS[index % VERBS.length]} the ${NOUNS[(index * 7) % NOUNS.length]} and then count the words`,
+  );
   const bare: number[] = [];
   const lookup: number[] = [];
   let offered: Awaited<ReturnType<typeof planCatalog>>["tools"] = [];
@@ -101,10 +104,12 @@ try {
   }
   const together = median(lookup) + median(full);
   console.log(
-    `registry lookup (search and the ${offered.length} offered tools' metadata): p50 ${ms(median(lookup))}, p99 ${ms(p99(lookup))}; bare full-text search p50 ${ms(median(bare))} (${(median(lookup) / median(bare)).toFixed(1)}×)`,
+    `registry lookup (search and the ${offered.length} offered tools' metadata): p50 ${ms(median(lookup))}, ` +
+      `p99 ${ms(p99(lookup))}; bare full-text search p50 ${ms(median(bare))} (${(median(lookup) / median(bare)).toFixed(1)}×)`,
   );
   console.log(
-    `check of a 12-step plan (${errors} error(s)): p50 ${ms(median(full))}, p99 ${ms(p99(full))}; workflow check's static checks alone p50 ${ms(median(staticOnly))} (${(median(full) / median(staticOnly)).toFixed(1)}×)`,
+    `check of a 12-step plan (${errors} error(s)): p50 ${ms(median(full))}, p99 ${ms(p99(full))}; workflow ` +
+      `check's static checks alone p50 ${ms(median(staticOnly))} (${(median(full) / median(staticOnly)).toFixed(1)}×)`,
   );
   console.log(`lookup + check: ${ms(together)} at p50 — target ≤ 50 ms: ${together <= 50 ? "met" : "missed"}`);
 } finally {

@@ -25,12 +25,14 @@ const queryCount = Number(values.queries);
 
 // A fixed pseudo-random vocabulary so every run indexes the same text.
 const random = seededFractions(42);
-const VERBS =
-  "count parse convert format sort split merge hash encode decode validate extract compute render filter summarize normalize compare reverse round".split(" ");
-const NOUNS =
-  "words lines characters json csv url email date time temperature currency distance text numbers list matrix color ip address phone invoice markdown html xml yaml roman numerals bytes uuid path query token".split(
-    " ",
-  );
+const VERBS = (
+  "count parse convert format sort split merge hash encode decode validate extract compute render filter " +
+  "summarize normalize compare reverse round"
+).split(" ");
+const NOUNS = (
+  "words lines characters json csv url email date time temperature currency distance text numbers list matrix " +
+  "color ip address phone invoice markdown html xml yaml roman numerals bytes uuid path query token"
+).split(" ");
 const EXTRA = "quickly safely the of a an in into from with for every each and or to as by using strict loose unicode ascii utc local".split(" ");
 const pick = (list: readonly string[]) => list[Math.floor(random() * list.length)] ?? "";
 const sentence = (length: number) => Array.from({ length }, () => pick([...VERBS, ...NOUNS, ...EXTRA, ...EXTRA])).join(" ");
@@ -92,12 +94,18 @@ try {
     const name = `${verb}_${noun}_${index}`.slice(0, 48);
     names.push(name);
     // Only metadata.json: the registry reads nothing else.
-    const spec = simpleSpec(name, `${verb[0]?.toUpperCase()}${verb.slice(1)}s ${noun} ${sentence(8 + Math.floor(random() * 10))}.`, pick(NOUNS), pick(NOUNS));
+    const spec = simpleSpec(
+      name,
+      `${verb[0]?.toUpperCase()}${verb.slice(1)}s ${noun} ${sentence(8 + Math.floor(random() * 10))}.`,
+      pick(NOUNS),
+      pick(NOUNS),
+    );
     mkdirSync(join(root, "tools", "generated", name), { recursive: true });
     writeFileSync(join(root, "tools", "generated", name, "metadata.json"), JSON.stringify(generatedToolMetadata(spec)));
   }
   console.log(
-    `registry bench — ${toolCount} generated tools (written in ${ms(performance.now() - startedWriting)}); ${availableParallelism()} cores; ${process.arch}; load average ${load()}`,
+    `registry bench — ${toolCount} generated tools (written in ${ms(performance.now() - startedWriting)}); ` +
+      `${availableParallelism()} cores; ${process.arch}; load average ${load()}`,
   );
 
   // Baseline for the build: reading and hashing every metadata.json, and JSON.parse of each (no validation, no index).
@@ -179,7 +187,8 @@ try {
   const reader = new Database(join(root, REGISTRY_DATABASE_PATH), { readonly: true });
   const rows = reader
     .query<{ id: number; name: string; vector: Uint8Array }, [string]>(
-      "SELECT tools.id AS id, tools.name AS name, embeddings.vector AS vector FROM tools JOIN embeddings ON embeddings.hash = tools.embed_hash AND embeddings.model = ?",
+      "SELECT tools.id AS id, tools.name AS name, embeddings.vector AS vector FROM tools JOIN embeddings ON " +
+        "embeddings.hash = tools.embed_hash AND embeddings.model = ?",
     )
     .all(embedder.cacheKey);
   reader.close();
@@ -227,11 +236,13 @@ try {
 
   console.log("");
   console.log(
-    `index build (open + refresh, validate ${toolCount} metadata.json, FTS5 insert): ${ms(buildMs)} — ${(buildMs / readBaseline).toFixed(1)}× reading, hashing and JSON.parse of every file (${ms(readBaseline)})`,
+    `index build (open + refresh, validate ${toolCount} metadata.json, FTS5 insert): ${ms(buildMs)} — ` +
+      `${(buildMs / readBaseline).toFixed(1)}× reading, hashing and JSON.parse of every file (${ms(readBaseline)})`,
   );
   console.log(`refresh with nothing changed (read + hash every file): ${ms(noChangeMs)}`);
   console.log(
-    `refresh after one entry changed: ${ms(incrementalMs)} — ${(incrementalMs / noChangeMs).toFixed(2)}× the no-change refresh; ${((incrementalMs / buildMs) * 100).toFixed(1)} % of a full build`,
+    `refresh after one entry changed: ${ms(incrementalMs)} — ${(incrementalMs / noChangeMs).toFixed(2)}× the ` +
+      `no-change refresh; ${((incrementalMs / buildMs) * 100).toFixed(1)} % of a full build`,
   );
   console.log(`embedding ${embedded} documents once (scripted server, batches of 64): ${ms(embedMs)}`);
   console.log("");
@@ -241,7 +252,10 @@ try {
   console.log(`  FTS p50 is ${(fts.p50 / scan.p50).toFixed(2)}× the unranked scan; blended p50 is ${(blended.p50 / fts.p50).toFixed(1)}× FTS alone`);
   const vectorOnly = vectors.p50 - queryEmbed.p50;
   console.log(
-    `  vector search p50 (query embedding taken off) is ${(vectorOnly / brute.p50).toFixed(2)}× brute force; recall@10 against brute force over ${recallQueries.length} queries ${(recallAt[10] * 100).toFixed(1)} % (@50 ${(recallAt[50] * 100).toFixed(1)} %); blended recall@10 against the fusion fed by brute force ${(recallAt.blended * 100).toFixed(1)} %`,
+    `  vector search p50 (query embedding taken off) is ${(vectorOnly / brute.p50).toFixed(2)}× brute force; ` +
+      `recall@10 against brute force over ${recallQueries.length} queries ${(recallAt[10] * 100).toFixed(1)} ` +
+      `% (@50 ${(recallAt[50] * 100).toFixed(1)} %); blended recall@10 against the fusion fed by brute force ` +
+      `${(recallAt.blended * 100).toFixed(1)} %`,
   );
   console.log("");
   // Issue 21's targets, as ratios to this run's brute force: its 3 ms at 10 000 tools was 0.77× the brute force of
@@ -251,15 +265,20 @@ try {
   const verdict = (met: boolean) => (met ? "MET" : "MISSED");
   console.log(`targets (issue 21, ${availableParallelism()} cores, load average ${load()} at the end):`);
   console.log(
-    `  blended p50 ≤ ${ratio}× brute-force p50: ${ms(blended.p50)} vs ${ms(ratio * brute.p50)} (${(blended.p50 / brute.p50).toFixed(2)}×; ${(blended.p50 / fts.p50).toFixed(2)}× FTS alone; the issue's absolute figure: ${large ? 10 : 3} ms) — ${verdict(blended.p50 <= ratio * brute.p50)}`,
+    `  blended p50 ≤ ${ratio}× brute-force p50: ${ms(blended.p50)} vs ${ms(ratio * brute.p50)} ` +
+      `(${(blended.p50 / brute.p50).toFixed(2)}×; ${(blended.p50 / fts.p50).toFixed(2)}× FTS alone; the ` +
+      `issue's absolute figure: ${large ? 10 : 3} ms) — ${verdict(blended.p50 <= ratio * brute.p50)}`,
   );
   if (large) console.log(`  rss ≤ 400 MiB after a full GC: ${mib(memory.rss)} — ${verdict(memory.rss <= 400 * 1024 * 1024)}`);
   console.log(
-    `  recall@10 ≥ 95 % (vector search against brute force; blended against the fusion fed by brute force): ${(recallAt[10] * 100).toFixed(1)} %, ${(recallAt.blended * 100).toFixed(1)} % — ${verdict(recallAt[10] >= 0.95 && recallAt.blended >= 0.95)}`,
+    `  recall@10 ≥ 95 % (vector search against brute force; blended against the fusion fed by brute force): ` +
+      `${(recallAt[10] * 100).toFixed(1)} %, ${(recallAt.blended * 100).toFixed(1)} % — ${verdict(recallAt[10] >= 0.95 && recallAt.blended >= 0.95)}`,
   );
   console.log("");
   console.log(
-    `memory after the searches and a full GC: rss ${mib(memory.rss)}, heap used ${mib(memory.heapUsed)} (two-bit codes: ${mib(toolCount * 192)}; half-precision vectors ${mib(toolCount * 768 * 2)}; a float32 matrix would be ${mib(toolCount * 768 * 4)}); database file ${mib(databaseBytes)}`,
+    `memory after the searches and a full GC: rss ${mib(memory.rss)}, heap used ${mib(memory.heapUsed)} ` +
+      `(two-bit codes: ${mib(toolCount * 192)}; half-precision vectors ${mib(toolCount * 768 * 2)}; a float32 ` +
+      `matrix would be ${mib(toolCount * 768 * 4)}); database file ${mib(databaseBytes)}`,
   );
 } finally {
   rmSync(root, { recursive: true, force: true });

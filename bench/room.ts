@@ -135,9 +135,12 @@ try {
   const single1k = cpuPerThousand(singleRuns);
   const eight1k = cpuPerThousand(eightRuns);
   console.log(
-    `\nroom CPU time per 1 000 tokens: ${single1k.toFixed(1)} ms with 1 persona, ${eight1k.toFixed(1)} ms with 8 (×${(eight1k / single1k).toFixed(2)})`,
+    `\nroom CPU time per 1 000 tokens: ${single1k.toFixed(1)} ms with 1 persona, ${eight1k.toFixed(1)} ms ` +
+      `with 8 (×${(eight1k / single1k).toFixed(2)})`,
   );
-  console.log(`tokens per run: ${median(singleRuns.map((run) => run.tokens))} (1 persona), ${median(eightRuns.map((run) => run.tokens))} (8 personas)`);
+  console.log(
+    `tokens per run: ${median(singleRuns.map((run) => run.tokens))} (1 persona), ${median(eightRuns.map((run) => run.tokens))} (8 personas)`,
+  );
   console.log("\n'visible' counts the console's one-block-at-a-time rule: a persona's first token shows once the blocks before it are written.");
 } finally {
   await server.stop();

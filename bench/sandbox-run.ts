@@ -31,7 +31,8 @@ async function once(argv: string[]): Promise<number> {
   const child = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   const ms = performance.now() - started;
-  if (exitCode !== 0 || (argv.includes("sandbox") && JSON.parse(stdout).exitCode !== 0)) throw new Error(`${argv.join(" ")} failed (${exitCode}): ${stderr}`);
+  if (exitCode !== 0 || (argv.includes("sandbox") && JSON.parse(stdout).exitCode !== 0))
+    throw new Error(`${argv.join(" ")} failed (${exitCode}): ${stderr}`);
   return ms;
 }
 
@@ -47,7 +48,8 @@ for (let round = 0; round < runs; round += 1) for (const [name, argv] of variant
 
 const quantile = (list: number[], q: number) => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.floor(q * list.length))] ?? Number.NaN;
 console.log(
-  `org sandbox run -- /bin/true, whole process — ${runs} runs each, interleaved; ${availableParallelism()} cores; bun ${Bun.version}; load ${loadavg()[0]?.toFixed(1)}`,
+  `org sandbox run -- /bin/true, whole process — ${runs} runs each, interleaved; ${availableParallelism()} ` +
+    `cores; bun ${Bun.version}; load ${loadavg()[0]?.toFixed(1)}`,
 );
 const baseline = quantile(samples.get(variants[0]?.[0] ?? "") ?? [], 0.5);
 for (const [name, ms] of samples) {

@@ -104,7 +104,8 @@ for (let round = 0; round < runs; round += 1) {
 }
 
 console.log(
-  `sandbox overhead — ${runs} runs each, interleaved, ${pauseMs} ms apart; ${availableParallelism()} cores; ${process.arch}; uid ${process.getuid?.()}; ` +
+  `sandbox overhead — ${runs} runs each, interleaved, ${pauseMs} ms apart; ${availableParallelism()} cores; ` +
+    `${process.arch}; uid ${process.getuid?.()}; ` +
     `load ${loadAtStart.map((load) => load.toFixed(2)).join(" ")}`,
 );
 const stats = new Map<string, { median: number; p90: number }>();
@@ -123,7 +124,8 @@ for (const [program, boxedName] of [
   const boxed = stats.get(boxedName);
   if (!base || !boxed) continue;
   console.log(
-    `  overhead ${boxedName.padEnd(30)} +${(boxed.median - base.median).toFixed(2)} ms median (x${(boxed.median / base.median).toFixed(1)} a bare spawn), ` +
+    `  overhead ${boxedName.padEnd(30)} +${(boxed.median - base.median).toFixed(2)} ms median ` +
+      `(x${(boxed.median / base.median).toFixed(1)} a bare spawn), ` +
       `+${(boxed.p90 - base.p90).toFixed(2)} ms p90`,
   );
 }
@@ -206,7 +208,8 @@ async function stopSizes(crowd: boolean): Promise<number[]> {
       timeoutMs: 10_000,
       limits: { scratchBytes: SCRATCH_LIMIT },
     });
-    if (!/killed because the scratch directory grew/.test(result.stderr)) throw new Error(`the writer was not stopped by the scratch limit: ${result.stderr}`);
+    if (!/killed because the scratch directory grew/.test(result.stderr))
+      throw new Error(`the writer was not stopped by the scratch limit: ${result.stderr}`);
     sizes.push(measureTree(writerScratch, 2 ** 40, 1_000_000).bytes);
     rmSync(writerScratch, { recursive: true, force: true });
   }
@@ -268,11 +271,14 @@ const callScript = (workspace: string, mode: CallMode) =>
     `import { WorkspaceCopies } from ${JSON.stringify(join(import.meta.dir, "..", "workspace", "workspace-copies.ts"))};`,
     "const access = { sandbox: new Sandbox(), sandboxPolicy: DEFAULT_SANDBOX_POLICY, workspaceCopies: new WorkspaceCopies() };",
     mode === "off" ? "access.sandbox.pool.resize(0);" : "",
-    mode === "prestart" ? `sh.prepare?.({ workspaceDir: ${JSON.stringify(workspace)}, sessionId: "bench", ...access }); await Bun.sleep(${pauseMs});` : "",
+    mode === "prestart"
+      ? `sh.prepare?.({ workspaceDir: ${JSON.stringify(workspace)}, sessionId: "bench", ...access }); await Bun.sleep(${pauseMs});`
+      : "",
     "const times = [];",
     "for (let call = 0; call < 3; call += 1) {",
     "  const started = performance.now();",
-    `  const result = await runTool(new Map([["sh", sh]]), { name: "sh", arguments: { cmd: "echo hi" } }, { signal: new AbortController().signal, workspaceDir: ${JSON.stringify(workspace)}, sessionId: "bench", ...access });`,
+    `  const result = await runTool(new Map([["sh", sh]]), { name: "sh", arguments: { cmd: "echo hi" } }, { ` +
+      `signal: new AbortController().signal, workspaceDir: ${JSON.stringify(workspace)}, sessionId: "bench", ...access });`,
     "  times.push(performance.now() - started);",
     "  if (!result.ok) throw new Error(result.output);",
     `  await Bun.sleep(${pauseMs});`,
@@ -288,7 +294,8 @@ for (let run = 0; run < processRuns; run += 1) {
   for (const mode of ["pool", "off", "prestart"] as const) {
     const workspace = mkdtempSync(join(root, "workspace-"));
     const times: unknown = JSON.parse((await timeProcess([process.execPath, "-e", callScript(workspace, mode)], workspace)).stdout);
-    if (!Array.isArray(times) || !times.every((time) => typeof time === "number")) throw new Error(`the call script printed ${JSON.stringify(times)}`);
+    if (!Array.isArray(times) || !times.every((time) => typeof time === "number"))
+      throw new Error(`the call script printed ${JSON.stringify(times)}`);
     calls[mode].first.push(times[0] ?? Number.NaN);
     calls[mode].later.push(...times.slice(1));
   }
@@ -350,7 +357,8 @@ console.log(
     `x${(over(freshTrue).median / over(bwrapTrue).median).toFixed(2)})`,
 );
 console.log(
-  `  org sandbox run -- /bin/true: ${sandboxRun.toFixed(1)} ms median (target <= 120 ms; x${(sandboxRun / bunStart).toFixed(1)} bun -e 0): ${verdict(sandboxRun <= 120)}`,
+  `  org sandbox run -- /bin/true: ${sandboxRun.toFixed(1)} ms median (target <= 120 ms; ` +
+    `x${(sandboxRun / bunStart).toFixed(1)} bun -e 0): ${verdict(sandboxRun <= 120)}`,
 );
 console.log(
   `  first sh call in a fresh workspace, as the room runs it (its sandbox started when the session opens): ` +
@@ -358,6 +366,7 @@ console.log(
     `${verdict(firstPrestartedMedian <= 2 * medianOf(calls.prestart.later))}`,
 );
 console.log(
-  `    nothing started at open: first x${(firstMedian / laterMedian).toFixed(2)} a later call; pool off: first x${(firstOffMedian / laterOffMedian).toFixed(2)} a later call`,
+  `    nothing started at open: first x${(firstMedian / laterMedian).toFixed(2)} a later call; pool off: ` +
+    `first x${(firstOffMedian / laterOffMedian).toFixed(2)} a later call`,
 );
 rmSync(root, { recursive: true, force: true });

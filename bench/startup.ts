@@ -43,7 +43,9 @@ for (let round = 0; round < runs; round += 1) {
   }
 }
 
-console.log(`start-up, whole process — ${runs} runs each, interleaved; ${availableParallelism()} cores; bun ${Bun.version}; load ${loadavg()[0]?.toFixed(1)}`);
+console.log(
+  `start-up, whole process — ${runs} runs each, interleaved; ${availableParallelism()} cores; bun ${Bun.version}; load ${loadavg()[0]?.toFixed(1)}`,
+);
 const median = (values: number[]) =>
   quantile(
     [...values].sort((a, b) => a - b),
@@ -53,10 +55,15 @@ const baseline = median(samples.get(variants[0]?.[0] ?? "") ?? []);
 for (const [name, ms] of samples) {
   const sorted = [...ms].sort((a, b) => a - b);
   const ratio = name === variants[0]?.[0] ? "" : `  ${(quantile(sorted, 0.5) / baseline).toFixed(1)}× bare bun`;
-  console.log(`${name.padEnd(22)} median ${quantile(sorted, 0.5).toFixed(1).padStart(6)} ms  p90 ${quantile(sorted, 0.9).toFixed(1).padStart(6)} ms${ratio}`);
+  console.log(
+    `${name.padEnd(22)} median ${quantile(sorted, 0.5).toFixed(1).padStart(6)} ms  p90 ${quantile(sorted, 0.9).toFixed(1).padStart(6)} ms${ratio}`,
+  );
 }
 const verdict = (name: string, target: number) => {
   const value = median(samples.get(name) ?? []);
-  return `${name} ≤ ${target} ms: ${value <= target ? "met" : "NOT met"} (median ${value.toFixed(1)} ms, ${(value / baseline).toFixed(1)}× bare bun's ${baseline.toFixed(1)} ms)`;
+  return (
+    `${name} ≤ ${target} ms: ${value <= target ? "met" : "NOT met"} (median ${value.toFixed(1)} ms, ` +
+    `${(value / baseline).toFixed(1)}× bare bun's ${baseline.toFixed(1)} ms)`
+  );
 };
 console.log(`targets (whole process): ${verdict("org --help", 15)}; ${verdict("org tool list", 80)}`);

@@ -34,7 +34,11 @@ function fragmentEvents(): string[] {
   const pieces: string[] = [];
   for (let at = 0; at < json.length; at += size) pieces.push(json.slice(at, at + size));
   return [
-    frame({ role: "assistant", content: null, tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "write", arguments: "" } }] }),
+    frame({
+      role: "assistant",
+      content: null,
+      tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "write", arguments: "" } }],
+    }),
     ...pieces.map((piece) => frame({ tool_calls: [{ index: 0, function: { arguments: piece } }] })),
     frame({}, "tool_calls"),
     "data: [DONE]\n\n",

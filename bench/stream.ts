@@ -19,7 +19,10 @@ const { values } = parseArgs({
 const chunkCount = Number(values.chunks);
 const runs = Number(values.runs);
 
-const server = Bun.spawn([process.execPath, join(import.meta.dir, "stream-server.ts"), "--chunks", String(chunkCount)], { stdout: "pipe", stderr: "inherit" });
+const server = Bun.spawn([process.execPath, join(import.meta.dir, "stream-server.ts"), "--chunks", String(chunkCount)], {
+  stdout: "pipe",
+  stderr: "inherit",
+});
 const firstLine = await (async () => {
   const reader = server.stdout.getReader();
   let text = "";
@@ -116,14 +119,17 @@ function report(title: string, results: Row[]): void {
   for (const { label, ms, cpuMs } of results) {
     const perSecond = Math.round(chunkCount / (ms / 1000));
     console.log(
-      `  ${label.padEnd(22)} ${ms.toFixed(1).padStart(8)} ms  ${perSecond.toLocaleString("en").padStart(11)} chunks/s  ${(ms / raw.ms).toFixed(2)}x raw time  ${(ms / chat.ms).toFixed(2)}x chatOnce time  ${cpuMs.toFixed(1).padStart(7)} ms CPU  ${(cpuMs / raw.cpuMs).toFixed(2)}x raw CPU`,
+      `  ${label.padEnd(22)} ${ms.toFixed(1).padStart(8)} ms  ${perSecond.toLocaleString("en").padStart(11)} ` +
+        `chunks/s  ${(ms / raw.ms).toFixed(2)}x raw time  ${(ms / chat.ms).toFixed(2)}x chatOnce time  ` +
+        `${cpuMs.toFixed(1).padStart(7)} ms CPU  ${(cpuMs / raw.cpuMs).toFixed(2)}x raw CPU`,
     );
   }
 }
 
 const [load1, load5] = loadavg();
 console.log(
-  `stream benchmark: ${chunkCount} chunks, median of ${runs} runs, ${availableParallelism()} cores, load ${load1?.toFixed(1)} (5 min ${load5?.toFixed(1)}), Bun ${Bun.version}`,
+  `stream benchmark: ${chunkCount} chunks, median of ${runs} runs, ${availableParallelism()} cores, load ` +
+    `${load1?.toFixed(1)} (5 min ${load5?.toFixed(1)}), Bun ${Bun.version}`,
 );
 const cases: [kind: string, reads: string, title: string][] = [
   ["text", "whole", "text deltas, the body in one write"],
@@ -142,7 +148,8 @@ try {
     sdkRatios.set(`${kind}/${reads}`, sdk.ms / chatBeside.ms);
     report(title, rows);
     console.log(
-      `  ${sdk.label.padEnd(22)} ${sdk.ms.toFixed(1).padStart(8)} ms  (its own rounds, beside chatOnce's ${chatBeside.ms.toFixed(1)} ms: ${(sdk.ms / chatBeside.ms).toFixed(1)}x chatOnce time)`,
+      `  ${sdk.label.padEnd(22)} ${sdk.ms.toFixed(1).padStart(8)} ms  (its own rounds, beside chatOnce's ` +
+        `${chatBeside.ms.toFixed(1)} ms: ${(sdk.ms / chatBeside.ms).toFixed(1)}x chatOnce time)`,
     );
   }
 } finally {
@@ -157,7 +164,8 @@ const ratio = (key: string, of: number, to: number, cpu = false) => {
 const small = ["text/4096", "text/event"].map((key) => ratio(key, 1, 0));
 const openaiRatio = sdkRatios.get("text/4096") ?? Number.NaN;
 console.log(
-  `\ntargets: chatOnce ≤ 2x raw reading with small reads (measured ${small.map((value) => value.toFixed(2)).join("x at 4 KB, ")}x an event a write) — ${small.every((value) => value <= 2) ? "met" : "missed"}; ` +
+  `\ntargets: chatOnce ≤ 2x raw reading with small reads (measured ` +
+    `${small.map((value) => value.toFixed(2)).join("x at 4 KB, ")}x an event a write) — ${small.every((value) => value <= 2) ? "met" : "missed"}; ` +
     `chatOnce ≥ 30x the openai package (measured ${openaiRatio.toFixed(1)}x at 4 KB) — ${openaiRatio >= 30 ? "met" : "missed"}; ` +
     `decoding, SSE splitting and JSON.parse of every event alone take ${ratio("text/4096", 2, 0).toFixed(2)}x raw time at 4 KB`,
 );

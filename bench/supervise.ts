@@ -56,7 +56,10 @@ const context: SuperviseContext = {
   signal: AbortSignal.timeout(3_600_000),
 };
 const checks: Check[] = [...SUPERVISE_CHECKS];
-const floorChecks: Check[] = checks.map((check) => ({ name: check.name, run: async () => ({ state: "ok", detail: "nothing to see", findings: [] }) }));
+const floorChecks: Check[] = checks.map((check) => ({
+  name: check.name,
+  run: async () => ({ state: "ok", detail: "nothing to see", findings: [] }),
+}));
 const time = async (run: () => Promise<unknown>) => {
   const started = performance.now();
   await run();
@@ -78,12 +81,17 @@ for (let index = 0; index < rounds; index += 1) {
   floor.push(await time(() => superviseRound(context, floorChecks)));
 }
 console.log(
-  `a round of every check (${checks.length}) on an idle workspace: first ${ms(first)}, then median ${ms(median(round))} (max ${ms(Math.max(...round))}) over ${rounds} rounds`,
+  `a round of every check (${checks.length}) on an idle workspace: first ${ms(first)}, then median ` +
+    `${ms(median(round))} (max ${ms(Math.max(...round))}) over ${rounds} rounds`,
 );
 console.log(`  the first round by check: ${firstSummary.checks.map((check) => `${check.name} ${check.ms.toFixed(1)}`).join(", ")} ms`);
-console.log(`  the round's bookkeeping alone (checks that find nothing at once): median ${ms(median(floor))}; ${(median(round) / median(floor)).toFixed(1)}×`);
+console.log(
+  `  the round's bookkeeping alone (checks that find nothing at once): median ${ms(median(floor))}; ${(median(round) / median(floor)).toFixed(1)}×`,
+);
 console.log(`  by check (median): ${[...perCheck].map(([name, list]) => `${name} ${median(list).toFixed(1)}`).join(", ")} ms`);
-console.log(`  targets: the first round ≤ 200 ms: ${first <= 200 ? "met" : "not met"}; a later round ≤ 200 ms: ${median(round) <= 200 ? "met" : "not met"}`);
+console.log(
+  `  targets: the first round ≤ 200 ms: ${first <= 200 ? "met" : "not met"}; a later round ≤ 200 ms: ${median(round) <= 200 ? "met" : "not met"}`,
+);
 state.close();
 repo[Symbol.dispose]();
 
@@ -95,9 +103,9 @@ mkdirSync(sessions, { recursive: true, mode: 0o700 });
 const line = (turn: number, text: string) =>
   `${JSON.stringify({ type: "message", persona: "agent", turnId: `t${turn}`, text, time: "2026-11-23T10:15:00.000Z" })}\n`;
 for (let index = 0; index < sessionCount; index += 1) {
-  const body = Array.from({ length: 12 }, (_, turn) => line(turn, `reply ${index}.${turn}: ${"the quick brown fox jumps over the lazy dog ".repeat(6)}`)).join(
-    "",
-  );
+  const body = Array.from({ length: 12 }, (_, turn) =>
+    line(turn, `reply ${index}.${turn}: ${"the quick brown fox jumps over the lazy dog ".repeat(6)}`),
+  ).join("");
   writeFileSync(join(sessions, `20261123-${String(index).padStart(6, "0")}-abcdef.jsonl`), body);
 }
 const stateBytes = Number(
@@ -128,10 +136,14 @@ const backupTime = middle.backup;
 const verifyTime = await time(() => verifyBackup(backupPath));
 const restoreTime = await time(() => restoreBackup({ file: backupPath, to: join(scratch, "restored") }));
 console.log(
-  `a backup of ${sessionCount} sessions (${mib(stateBytes)} of .org/): ${seconds(backupTime)}, ${mib(statSync(backupPath).size)}; verify ${seconds(verifyTime)}; restore ${seconds(restoreTime)}`,
+  `a backup of ${sessionCount} sessions (${mib(stateBytes)} of .org/): ${seconds(backupTime)}, ` +
+    `${mib(statSync(backupPath).size)}; verify ${seconds(verifyTime)}; restore ${seconds(restoreTime)}`,
 );
 console.log(
-  `  tar -czf of the same .org/: ${seconds(tarTime)}, ${mib(statSync(join(scratch, "baseline.tar.gz")).size)}; the backup ${(backupTime / tarTime).toFixed(2)}× (with the bundle, the manifest's SHA-256s and the online database copies; the median of 3 pairs: ${pairs.map((pair) => (pair.backup / pair.tar).toFixed(2)).join(", ")})`,
+  `  tar -czf of the same .org/: ${seconds(tarTime)}, ` +
+    `${mib(statSync(join(scratch, "baseline.tar.gz")).size)}; the backup ` +
+    `${(backupTime / tarTime).toFixed(2)}× (with the bundle, the manifest's SHA-256s and the online database ` +
+    `copies; the median of 3 pairs: ${pairs.map((pair) => (pair.backup / pair.tar).toFixed(2)).join(", ")})`,
 );
 console.log(`  target ≤ 1.2× tar -czf: ${backupTime / tarTime <= 1.2 ? "met" : "not met"}; load ${loadavg()[0]?.toFixed(1)}`);
 big[Symbol.dispose]();

@@ -99,7 +99,8 @@ rmSync(root, { recursive: true, force: true });
 const total = median(totals);
 const unit = median(sandboxStarts);
 console.log(
-  `toolsmith validation: ${TOOL_FIXTURES.length} known-good tools × ${rounds} rounds on ${availableParallelism()} cores, load ${loadavg()[0]?.toFixed(1)} (model time excluded)`,
+  `toolsmith validation: ${TOOL_FIXTURES.length} known-good tools × ${rounds} rounds on ` +
+    `${availableParallelism()} cores, load ${loadavg()[0]?.toFixed(1)} (model time excluded)`,
 );
 console.log(`  sandbox start (true)  ${ms(unit)}  (the unit below: times as multiples of it)`);
 for (const [stage, durations] of byStage) {
@@ -109,9 +110,11 @@ for (const [stage, durations] of byStage) {
 }
 const verdict = total <= 600 ? "met" : "NOT met";
 console.log(
-  `  all stages (median)   ${ms(total)}  ${(total / unit).toFixed(1).padStart(5)}×  max ${Math.round(Math.max(...totals))} ms; target ≤ 600 ms: ${verdict}`,
+  `  all stages (median)   ${ms(total)}  ${(total / unit).toFixed(1).padStart(5)}×  max ` +
+    `${Math.round(Math.max(...totals))} ms; target ≤ 600 ms: ${verdict}`,
 );
 console.log(
-  `  checks: at least ${Math.min(...checks.mutants)} mutants per tool, ${Math.min(...checks.determinismRuns)} runs each in its own process for determinism`,
+  `  checks: at least ${Math.min(...checks.mutants)} mutants per tool, ${Math.min(...checks.determinismRuns)} ` +
+    `runs each in its own process for determinism`,
 );
 console.log(`landing a branch (worktree, commit, ref transaction, cleanup): median ${ms(median(landings))}`);

@@ -15,7 +15,8 @@ const LOADS = 5;
 const MESSAGES = 10_000;
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
-const quantile = (values: number[], share: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(share * values.length))] ?? 0;
+const quantile = (values: number[], share: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(share * values.length))] ?? 0;
 
 // Recorded in the page before its own code runs: each stream event's arrival, each change of the DOM, each long task.
 const PROBE = `
@@ -66,7 +67,10 @@ async function main(): Promise<void> {
       })),
       fallback: { text: "ok" },
     },
-    config: { personas: STREAMERS.map((name) => ({ name, kind: "simple" })), limits: { concurrencyPerServer: STREAMERS.length, replyChars: 1_000_000 } },
+    config: {
+      personas: STREAMERS.map((name) => ({ name, kind: "simple" })),
+      limits: { concurrencyPerServer: STREAMERS.length, replyChars: 1_000_000 },
+    },
   });
   const session = writeLongSession(room.workspace, MESSAGES / 2);
 
@@ -79,7 +83,10 @@ async function main(): Promise<void> {
     await page.goto(room.loginUrl);
     const usable = await msUntil(page, USABLE);
     loads.push(usable);
-    const resources = (await page.evaluate("performance.getEntriesByType('resource').map((entry) => [entry.name, entry.startTime])")) as [string, number][];
+    const resources = (await page.evaluate("performance.getEntriesByType('resource').map((entry) => [entry.name, entry.startTime])")) as [
+      string,
+      number,
+    ][];
     fetched = resources
       .filter(([name, start]) => start < usable && !name.endsWith("/favicon.ico"))
       .map(([name]) => `${new URL(name).pathname}${new URL(name).search}`.replace(/app-[0-9a-f]+/, "app-…").replace(/\/\d{8}-[\w-]+/, "/:id"))
@@ -118,7 +125,11 @@ async function main(): Promise<void> {
   const rows: [string, string, string][] = [
     ["first load to a usable room (median of 5)", `${median(loads).toFixed(0)} ms (runs ${loads.map((ms) => ms.toFixed(0)).join(", ")})`, "≤ 300 ms"],
     ["  fetched before it was usable (besides the page and the room's stream)", fetched, ""],
-    [`${MESSAGES} messages opened (median of 3)`, `${median(opens).toFixed(0)} ms (runs ${opens.map((ms) => ms.toFixed(0)).join(", ")})`, "≤ 1000 ms"],
+    [
+      `${MESSAGES} messages opened (median of 3)`,
+      `${median(opens).toFixed(0)} ms (runs ${opens.map((ms) => ms.toFixed(0)).join(", ")})`,
+      "≤ 1000 ms",
+    ],
     [
       `${STREAMERS.length} × ${TOKENS_PER_SECOND} tokens/s for ${SECONDS} s: longest main-thread task`,
       `${Math.max(0, ...probe.longTasks).toFixed(0)} ms (${probe.longTasks.length} tasks over 50 ms)`,

@@ -1,6 +1,7 @@
 // The workspace views' cost (issue 31, item 1): an sh call (`true`) in a workspace of many files (default 100 000)
 // against the same call in a bare one (three files), through the sh tool, its sandbox and its view. The read view
-// binds the workspace (no copy), its secret files covered (a walk of its folders, then of the changed ones); the write view runs on a private copy: a session's first call makes it (or takes
+// binds the workspace (no copy), its secret files covered (a walk of its folders, then of the changed ones); the write view runs on a private copy: a
+// session's first call makes it (or takes
 // the spare a closed session left), a later call brings it level by the paths that changed (a walk before and one
 // after). Each row is a ratio against the bare workspace measured in the same run.
 //   bun bench/workspace.ts [--files 100000] [--runs 5]
@@ -117,12 +118,14 @@ await measure("write view: the next session's first call (takes the spare)", asy
 
 const loadAtEnd = loadavg();
 console.log(
-  `workspace views: an sh call in ${fileCount} files against 3, median of ${runs} interleaved runs (the first copy: 1); ${availableParallelism()} cores, load average ${loadAtStart[0]?.toFixed(1)} at start, ${loadAtEnd[0]?.toFixed(1)} at end`,
+  `workspace views: an sh call in ${fileCount} files against 3, median of ${runs} interleaved runs (the first ` +
+    `copy: 1); ${availableParallelism()} cores, load average ${loadAtStart[0]?.toFixed(1)} at start, ${loadAtEnd[0]?.toFixed(1)} at end`,
 );
 for (const row of rows) {
   const bareMs = median(row.bare);
   const bigMs = median(row.big);
   console.log(
-    `${row.name.padEnd(62)} bare ${bareMs.toFixed(0).padStart(6)} ms   big ${bigMs.toFixed(0).padStart(7)} ms   ${(bigMs / bareMs).toFixed(1).padStart(7)}×`,
+    `${row.name.padEnd(62)} bare ${bareMs.toFixed(0).padStart(6)} ms   big ${bigMs.toFixed(0).padStart(7)} ms ` +
+      `  ${(bigMs / bareMs).toFixed(1).padStart(7)}×`,
   );
 }

@@ -29,7 +29,11 @@ export type ApprovalQuestion = {
  * Decides whether `persona` may run `call`; the room asks this for tools the config marks `ask`. `signal` aborts once
  * someone else (a subscriber of the room's stream) answered first: a question still waiting its turn is then not asked.
  */
-export type ApproveToolCall = (persona: string, call: PendingCall, context?: { signal: AbortSignal; always?: ApprovalScope }) => Promise<ApprovalAnswer>;
+export type ApproveToolCall = (
+  persona: string,
+  call: PendingCall,
+  context?: { signal: AbortSignal; always?: ApprovalScope },
+) => Promise<ApprovalAnswer>;
 
 export type ApprovalPromptOptions = {
   /**
@@ -75,7 +79,9 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
     const { ask } = options;
     if (!ask) {
       options.notify(`denied: ${persona} wanted to run ${call.name}, which needs approval, and this run cannot ask. Pass --yes to allow such calls.`);
-      return Promise.resolve({ denied: "this run has no terminal to ask on (chat --once without --yes), so it was denied for that, not by the user" });
+      return Promise.resolve({
+        denied: "this run has no terminal to ask on (chat --once without --yes), so it was denied for that, not by the user",
+      });
     }
     // Questions already waiting when the user interrupts belong to the stopped turn: they are not asked.
     const askedIn = interrupts;

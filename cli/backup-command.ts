@@ -71,7 +71,10 @@ async function take(args: string[], signal: AbortSignal): Promise<number> {
   const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
   const config = loadCommandConfig(values.config, workspaceDir);
   const repoDir = repoOf(values.repo);
-  const [{ takeBackup }, { applyRetention, backupDirOf }] = await Promise.all([import("../backup/take-backup.ts"), import("../backup/backup-retention.ts")]);
+  const [{ takeBackup }, { applyRetention, backupDirOf }] = await Promise.all([
+    import("../backup/take-backup.ts"),
+    import("../backup/backup-retention.ts"),
+  ]);
   const dir = values.to !== undefined ? resolve(values.to) : backupDirOf(workspaceDir, config.backup);
   const outcome = await takeBackup({ repoDir, workspaceDir, dir, onProgress: say, signal });
   const dropped = values.to === undefined ? applyRetention(dir, config.backup.keep, Date.now()) : [];
@@ -94,7 +97,8 @@ async function take(args: string[], signal: AbortSignal): Promise<number> {
   }
   console.log(
     sanitizeForTerminal(
-      `backup: ${outcome.path} (${mib(outcome.bytes)}; ${Object.keys(manifest.repo.refs).length} refs, main ${manifest.repo.main.slice(0, 12)}; ${manifest.entries.length - 1} state files) in ${(outcome.ms / 1000).toFixed(1)} s`,
+      `backup: ${outcome.path} (${mib(outcome.bytes)}; ${Object.keys(manifest.repo.refs).length} refs, main ` +
+        `${manifest.repo.main.slice(0, 12)}; ${manifest.entries.length - 1} state files) in ${(outcome.ms / 1000).toFixed(1)} s`,
     ),
   );
   for (const skipped of manifest.skipped) console.log(sanitizeForTerminal(`  left out: ${skipped.path}: ${skipped.reason}`));
@@ -124,7 +128,8 @@ async function verify(args: string[], signal: AbortSignal): Promise<number> {
   }
   console.log(
     sanitizeForTerminal(
-      `verified ${file}: ${verified.entries} entries (${mib(verified.bytes)}) match their SHA-256; the git bundle verifies with ${verified.refs} refs; taken ${verified.manifest.takenAt}`,
+      `verified ${file}: ${verified.entries} entries (${mib(verified.bytes)}) match their SHA-256; the git ` +
+        `bundle verifies with ${verified.refs} refs; taken ${verified.manifest.takenAt}`,
     ),
   );
   return 0;
@@ -145,7 +150,9 @@ async function list(args: string[]): Promise<number> {
   const kept = keptBackups(backups, config.backup.keep, Date.now());
   if (values.json) {
     console.log(
-      terminalSafeJson(backups.map((file) => ({ path: file.path, takenAt: file.takenAt.toISOString(), bytes: file.bytes, keptAs: kept.get(file.name) ?? [] }))),
+      terminalSafeJson(
+        backups.map((file) => ({ path: file.path, takenAt: file.takenAt.toISOString(), bytes: file.bytes, keptAs: kept.get(file.name) ?? [] })),
+      ),
     );
     return 0;
   }

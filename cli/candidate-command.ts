@@ -99,7 +99,8 @@ async function rebaseCandidateBranch(git: Checkout, branch: string, signal: Abor
   if (!outcome.ok) throw new UserFacingError(`refused to rebase ${branch}: ${outcome.refused}`);
   const { rebased } = outcome;
   print(
-    `made ${rebased.branch} (${rebased.commit.slice(0, 12)}) from main ${rebased.main.slice(0, 12)} with ${rebased.tools.join(", ")} from ${branch} (${rebased.from.slice(0, 12)}); ${branch} is unchanged`,
+    `made ${rebased.branch} (${rebased.commit.slice(0, 12)}) from main ${rebased.main.slice(0, 12)} with ` +
+      `${rebased.tools.join(", ")} from ${branch} (${rebased.from.slice(0, 12)}); ${branch} is unchanged`,
   );
   print(`next: ${judgeCommands(git.repoDir, rebased.branch)}`);
   return 0;
@@ -126,14 +127,17 @@ async function pruneCandidateBranches(git: Checkout, values: CandidateValues, si
     // The instance is stopped by its tmux window, whichever checkout it came from: this org stops it.
     const org = orgInvocation();
     print(
-      `kept ${running.branch}: its instance is running on :${running.port}; stop it with ${org} instance stop candidate, or prune with --force (which stops it first)`,
+      `kept ${running.branch}: its instance is running on :${running.port}; stop it with ${org} instance stop ` +
+        `candidate, or prune with --force (which stops it first)`,
     );
   }
   const pruned = await pruneCandidates(git, { dryRun, ...age, keep, signal });
   for (const entry of pruned) {
     const extras = [entry.worktree ? "its worktree" : "", entry.reports ? "its reports" : ""].filter(Boolean).join(" and ");
     print(
-      `${dryRun ? "would remove" : "removed"} ${entry.row.branch} (${entry.row.tools.join(", ") || "no tools"}): ${entry.why}${extras ? `; with ${extras}` : ""}`,
+      `${dryRun ? "would remove" : "removed"} ${entry.row.branch} (${
+        entry.row.tools.join(", ") || "no " + "tools"
+      }): ${entry.why}${extras ? `; with ${extras}` : ""}`,
     );
   }
   print(pruned.length === 0 ? "nothing to prune." : `${dryRun ? "would remove" : "removed"} ${pruned.length} candidate(s).`);
@@ -155,7 +159,8 @@ async function runningCandidate(chosen: Awaited<ReturnType<typeof pruneCandidate
 /** Refuses a flag given to an action it does not go with (--repo goes with all). */
 function onlyFlags(values: CandidateValues, action: string, allowed: (keyof typeof FLAGS)[]): void {
   for (const flag of Object.keys(values)) {
-    if (flag !== "repo" && !allowed.some((name) => name === flag)) throw new UsageError(`--${flag} does not go with 'candidate ${action}'`, "candidate");
+    if (flag !== "repo" && !allowed.some((name) => name === flag))
+      throw new UsageError(`--${flag} does not go with 'candidate ${action}'`, "candidate");
   }
 }
 
@@ -174,7 +179,8 @@ export const candidateCommand: Command = {
     if (action === "rebase") {
       onlyFlags(values, action, []);
       const [branch, ...more] = rest;
-      if (branch === undefined || more.length > 0) throw new UsageError("rebase takes one branch: org candidate rebase cand/YYYYMMDDTHHMMSSZ", "candidate");
+      if (branch === undefined || more.length > 0)
+        throw new UsageError("rebase takes one branch: org candidate rebase cand/YYYYMMDDTHHMMSSZ", "candidate");
       return rebaseCandidateBranch(git, branch, signal);
     }
     if (action === "prune") {
@@ -182,6 +188,9 @@ export const candidateCommand: Command = {
       if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, "candidate");
       return pruneCandidateBranches(git, values, signal);
     }
-    throw new UsageError(action === undefined ? "say what to do: list, rebase or prune" : `unknown action '${action}': list, rebase or prune`, "candidate");
+    throw new UsageError(
+      action === undefined ? "say what to do: list, rebase or prune" : `unknown action '${action}': list, rebase or prune`,
+      "candidate",
+    );
   },
 };

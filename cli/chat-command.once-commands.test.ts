@@ -76,7 +76,8 @@ const sentToModels = () =>
   server.requests
     .filter((request) => request.path.endsWith("/chat/completions"))
     .map(
-      (request) => (request.body as { messages: { role: string; content: string }[] }).messages.filter((message) => message.role === "user").at(-1)?.content,
+      (request) =>
+        (request.body as { messages: { role: string; content: string }[] }).messages.filter((message) => message.role === "user").at(-1)?.content,
     );
 
 const transcript = (workspace: string) => {

@@ -89,13 +89,16 @@ test("--once against a dead server exits 1 and says which URL, OLLAMA_BASE, and 
     // The same server plays the toolsmith: tool new with the hint's OLLAMA_* builds a slugify tool (in a
     // throw-away repository, never this checkout), and its Try it line runs as printed.
     using repo = tempGitRepo();
-    const made = Bun.spawn(["/bin/sh", "-c", `${(chatCommand as string).replace(/ chat$/, "")} tool new --goal 'slugify a title' --repo ${repo.dir}`], {
-      cwd: elsewhere,
-      env,
-      stdout: "pipe",
-      stderr: "pipe",
-      stdin: "ignore",
-    });
+    const made = Bun.spawn(
+      ["/bin/sh", "-c", `${(chatCommand as string).replace(/ chat$/, "")} tool new --goal 'slugify a title' --repo ${repo.dir}`],
+      {
+        cwd: elsewhere,
+        env,
+        stdout: "pipe",
+        stderr: "pipe",
+        stdin: "ignore",
+      },
+    );
     const [madeOut, madeErr, madeCode] = await Promise.all([new Response(made.stdout).text(), new Response(made.stderr).text(), made.exited]);
     expect({ madeCode, madeErr: madeCode === 0 ? "" : madeErr }).toEqual({ madeCode: 0, madeErr: "" });
     const tryIt = /Try it: (.+)$/m.exec(madeOut)?.[1] as string;
@@ -141,13 +144,22 @@ describe("--once against the scripted server", () => {
     JSON.stringify({
       models: ["scripted"],
       rules: [
-        { when: { persona: "agent", lastRole: "tool", lastMessage: "looping" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo looping" } }] } },
+        {
+          when: { persona: "agent", lastRole: "tool", lastMessage: "looping" },
+          reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo looping" } }] },
+        },
         { when: { persona: "agent", lastRole: "tool", lastMessage: "exit code: 3" }, reply: { text: "the command failed with exit code 3." } },
         { when: { persona: "agent", lastRole: "tool" }, reply: { text: "I ran it; it printed the greeting." } },
         { when: { persona: "agent", lastMessage: "^please loop" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo looping" } }] } },
-        { when: { persona: "agent", lastMessage: "^please fail" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo broken >&2; exit 3" } }] } },
+        {
+          when: { persona: "agent", lastMessage: "^please fail" },
+          reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo broken >&2; exit 3" } }] },
+        },
         { when: { persona: "agent", lastMessage: "greet" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo sandboxed-hello" } }] } },
-        { when: { persona: "agent", lastMessage: "break" }, reply: { text: "half a reply that never ends", chunkSize: 4, fault: { cutAfterChunks: 2 } } },
+        {
+          when: { persona: "agent", lastMessage: "break" },
+          reply: { text: "half a reply that never ends", chunkSize: 4, fault: { cutAfterChunks: 2 } },
+        },
         {
           when: { persona: "agent", lastMessage: "crash" },
           reply: { text: "Partial answer before the crash", chunkSize: 7, fault: { cutAfterChunks: 3, reset: true } },
@@ -170,7 +182,10 @@ describe("--once against the scripted server", () => {
       .map((line) => JSON.parse(line) as RoomEvent);
 
   test("--json prints every room event as one JSON line, the tool's sandboxed output included; exit 0", async () => {
-    const result = await chat(["--once", "please greet me", "--mode", "direct:agent", "--json"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+    const result = await chat(["--once", "please greet me", "--mode", "direct:agent", "--json"], {
+      OLLAMA_BASE: server.url,
+      OLLAMA_MODEL: "scripted",
+    });
     expect(result.stderr).toBe("");
     expect(result.exitCode).toBe(0);
     const lines = events(result.stdout);
@@ -230,7 +245,10 @@ describe("--once against the scripted server", () => {
     expect(deniedResult.ok).toBe(false);
     expect(deniedResult.output).toContain("denied");
 
-    const allowed = await chat(["--config", configFile, "--once", "please greet me", "--json", "--yes"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
+    const allowed = await chat(["--config", configFile, "--once", "please greet me", "--json", "--yes"], {
+      OLLAMA_BASE: server.url,
+      OLLAMA_MODEL: "scripted",
+    });
     expect(allowed.exitCode).toBe(0);
     expect(allowed.stderr).toContain("approved by --yes: agent runs sh");
     const allowedResult = events(allowed.stdout).find((event) => event.type === "tool-result") as { ok: boolean; output: string };
@@ -263,7 +281,10 @@ describe("--once against the scripted server", () => {
 
 describe("the command-line habits: --model, a missing model named at start, a misspelt @name", () => {
   test("--model (and -m) sets every persona's model; a model the server lacks is named before the first message", async () => {
-    await using server = await startScriptedServer({ script: { models: ["qwen3:8b", "llama3.1:8b"], rules: [{ reply: { text: "fine" } }] }, port: 0 });
+    await using server = await startScriptedServer({
+      script: { models: ["qwen3:8b", "llama3.1:8b"], rules: [{ reply: { text: "fine" } }] },
+      port: 0,
+    });
     const ok = await chat(["-m", "llama3.1:8b", "--once", "hello", "--mode", "direct:agent"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
     expect(ok.exitCode).toBe(0);
     expect((server.requests.at(-1)?.body as { model: string }).model).toBe("llama3.1:8b");
@@ -277,7 +298,9 @@ describe("the command-line habits: --model, a missing model named at start, a mi
     await using server = await startScriptedServer({ script: { rules: [{ reply: { text: "fine" } }] }, port: 0 });
     const result = await chat(["--once", "@pyhton what is 6*7?"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain('there is no persona "@pyhton" (did you mean @python?); the message was not sent. Send it again as: @python what is 6*7?');
+    expect(result.stderr).toContain(
+      'there is no persona "@pyhton" (did you mean @python?); the message was not sent. Send it again as: @python what is 6*7?',
+    );
     expect(server.requests.map((request) => request.path)).not.toContain("/v1/chat/completions");
     // Refused before anything is made: no workspace, no .org/, no session file, no scratch folder.
     const untouched = join(workspace, "never-made");
@@ -285,7 +308,10 @@ describe("the command-line habits: --model, a missing model named at start, a mi
     expect(json.exitCode).toBe(2);
     expect(JSON.parse(json.stdout)).toMatchObject({ type: "error", kind: "unknown-persona" });
     expect(existsSync(untouched)).toBe(false);
-    const typesOk = await chat(["--once", "what does @types/node hold?", "--mode", "direct:agent"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+    const typesOk = await chat(["--once", "what does @types/node hold?", "--mode", "direct:agent"], {
+      OLLAMA_BASE: server.url,
+      OLLAMA_MODEL: "qwen3:8b",
+    });
     expect(typesOk.exitCode).toBe(0);
   });
 });

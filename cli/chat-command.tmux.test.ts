@@ -17,7 +17,10 @@ const script = parseScript(
     rules: [
       { when: { persona: "agent", lastRole: "tool" }, reply: { text: "the check is done." } },
       { when: { persona: "agent", lastMessage: "run the check" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo check-ok" } }] } },
-      { when: { persona: "agent", lastMessage: "weather" }, reply: { text: "agent says: sunny in the sandbox, no clouds at all.", chunkSize: 4, delayMs: 15 } },
+      {
+        when: { persona: "agent", lastMessage: "weather" },
+        reply: { text: "agent says: sunny in the sandbox, no clouds at all.", chunkSize: 4, delayMs: 15 },
+      },
       { when: { persona: "python", lastMessage: "weather" }, reply: { text: "python says: 21 degrees, computed.", chunkSize: 4, delayMs: 15 } },
       {
         when: { persona: "agent", lastMessage: "long story" },

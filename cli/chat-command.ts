@@ -26,7 +26,16 @@ import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { scanForSecrets } from "../security/redact.ts";
 import { CREDENTIAL_PROMPT } from "./credential-question.ts";
 import type { ApprovalQuestion } from "./approval-prompt.ts";
-import { type ChatSetup, checkServers, memoryRecall, type OpenedChatRoom, openChatRoom, personaColors, shownPath, terminalColumns } from "./chat-room.ts";
+import {
+  type ChatSetup,
+  checkServers,
+  memoryRecall,
+  type OpenedChatRoom,
+  openChatRoom,
+  personaColors,
+  shownPath,
+  terminalColumns,
+} from "./chat-room.ts";
 import { CONFIG_CHECK_MS, watchConfigFile } from "./config-watch.ts";
 import { LiveRoom } from "./live-room.ts";
 import type { Sandbox } from "../sandbox/run-sandboxed.ts";
@@ -211,7 +220,10 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
   const confirm = async (hub: McpHub) => {
     if (editor.inTerminal) return confirmMcpServers(hub, editorAsk(renderer, editor), editor.answersWithOneKey);
     if (hub.awaitingTrust().length > 0)
-      say("org: the room's input is not a terminal, so no MCP server is confirmed here: run 'org mcp trust NAME' (it prints what it confirms)", "yellow");
+      say(
+        "org: the room's input is not a terminal, so no MCP server is confirmed here: run 'org mcp trust NAME' (it prints what it confirms)",
+        "yellow",
+      );
   };
   const live = new LiveRoom(await open(setup), (current) => reopenOnChange(current, running, { open, say, confirm }));
   const { room, mcp } = live.opened;
@@ -233,7 +245,8 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
       say,
       credentialPrompt: ansi.text(CREDENTIAL_PROMPT, "yellow"),
     };
-    const host = (opened: OpenedChatRoom) => roomSlashHost(opened.room, running.config, setup.workspaceDir, memoryRecall(opened.memory), opened.mcp, outputs);
+    const host = (opened: OpenedChatRoom) =>
+      roomSlashHost(opened.room, running.config, setup.workspaceDir, memoryRecall(opened.memory), opened.mcp, outputs);
     await runChatLoop(
       editor,
       {

@@ -46,7 +46,10 @@ test("a persona that may use web_fetch is still refused a loopback page, from th
     },
   };
   const url = `http://127.0.0.1:${secret.server.port}/`;
-  const events = await turnFetching(url, { personas: [{ name: "agent", kind: "agent", tools: { web_fetch: "allow" } }], network: { allowedHosts: ["*"] } });
+  const events = await turnFetching(url, {
+    personas: [{ name: "agent", kind: "agent", tools: { web_fetch: "allow" } }],
+    network: { allowedHosts: ["*"] },
+  });
   const result = events.find((event) => event.type === "tool-result");
   expect(result).toMatchObject({ type: "tool-result", ok: false, call: { name: "web_fetch" } });
   expect((result as { output: string }).output).toMatch(/port \d+ is refused|loopback/);

@@ -73,7 +73,11 @@ async function handleParsedLine(line: string, context: ChatLoopContext, signal: 
  * The interactive loop: read a line, handle it, repeat. Ctrl-C while a turn runs stops that turn (the
  * room stays); Ctrl-C twice in a row leaves, and so do Ctrl-D on an empty line and /quit.
  */
-export async function runChatLoop(editor: LineEditor, context: ChatLoopContext, options: { prompt: () => string; signal: AbortSignal }): Promise<void> {
+export async function runChatLoop(
+  editor: LineEditor,
+  context: ChatLoopContext,
+  options: { prompt: () => string; signal: AbortSignal },
+): Promise<void> {
   let interruptsInARow = 0;
   let putBack: string | undefined;
   while (!options.signal.aborted) {

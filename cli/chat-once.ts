@@ -23,7 +23,8 @@ export type OnceInput = { type: "message"; text: string } | { type: "command"; c
 /**
  * Reads `--once`'s text as the room reads a typed line (`//` sends a line that starts with `/`). A slash command is run
  * as in the room; one typed wrong, `/quit` (there is no room to leave), and one that confirms or starts a server, lowers
- * a guard or writes where its words say (`roomOnly`), are refused with the reason (exit 2), before a session is made. Nothing that starts with `/` reaches the models unless it starts with `//`.
+ * a guard or writes where its words say (`roomOnly`), are refused with the reason (exit 2), before a session is made. Nothing that starts with `/`
+ * reaches the models unless it starts with `//`.
  */
 export function onceInput(text: string): OnceInput | { refused: string } {
   const parsed = parseInput(text);
@@ -33,7 +34,8 @@ export function onceInput(text: string): OnceInput | { refused: string } {
     case "empty":
       return { refused: "--once needs a non-empty message" };
     case "command": {
-      if (parsed.command.name === "quit") return { refused: "/quit leaves the room; --once leaves by itself after its one line, so nothing was done." };
+      if (parsed.command.name === "quit")
+        return { refused: "/quit leaves the room; --once leaves by itself after its one line, so nothing was done." };
       const roomOnlyReason = roomOnly(parsed.command);
       return roomOnlyReason === undefined ? parsed : { refused: `${roomOnlyReason}. Nothing was done.` };
     }

@@ -7,7 +7,7 @@ import { AuditLog } from "../security/audit-log.ts";
 import type { ChatOptions } from "./chat-args.ts";
 import { UsageError } from "./command.ts";
 import { deadServerMessage } from "./model-server-probe.ts";
-import { missingModelMessages, probeServers } from "../models/server-probe.ts";
+import { missingModelMessages, probeServers } from "../personas/server-probe.ts";
 import { orgInvocation, REPO_DIR } from "./org-invocation.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { assembleRoom } from "../assembly/assemble-room.ts";
@@ -30,7 +30,10 @@ export type ChatSetup = { options: ChatOptions; workspaceDir: string; config: Or
 export async function checkServers(config: OrgConfig, signal: AbortSignal): Promise<{ dead: string | undefined; missing: string[] }> {
   const results = await probeServers(config, signal);
   const dead = results.find((result) => !result.reachable);
-  return { dead: dead && !dead.reachable ? deadServerMessage(dead.server, dead.error) : undefined, missing: missingModelMessages(config.personas, results) };
+  return {
+    dead: dead && !dead.reachable ? deadServerMessage(dead.server, dead.error) : undefined,
+    missing: missingModelMessages(config.personas, results),
+  };
 }
 
 /** An open chat room and what came with it; `close` ends them all (a room opened again on a new config does). */

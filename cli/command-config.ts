@@ -13,7 +13,12 @@ import { UserFacingError } from "./command.ts";
  * for `org config trust` is said once on stderr, unless the command says it itself (`announce: false`: the room
  * says it among its opening notices).
  */
-export function loadCommandConfig(path: string | undefined, workspaceDir: string, env?: NodeJS.ProcessEnv, options: { announce?: boolean } = {}): OrgConfig {
+export function loadCommandConfig(
+  path: string | undefined,
+  workspaceDir: string,
+  env?: NodeJS.ProcessEnv,
+  options: { announce?: boolean } = {},
+): OrgConfig {
   if (path !== undefined && !existsSync(path))
     throw new UserFacingError(`no config file at ${path}. Check the path, or leave out --config to use the defaults.`);
   const config = loadOrgConfig(path ?? join(workspaceDir, CONFIG_FILE_NAME), env, { workspaceDir });

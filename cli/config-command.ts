@@ -74,7 +74,10 @@ function printStatus(state: ConfigTrust, mcp: McpTrustLine[]): void {
   }
   say(`${state.file} (workspace ${state.workspace}):`);
   for (const setting of state.settings)
-    say(`  ${setting.confirmed ? "confirmed" : "waits    "}  ${setting.setting} = ${setting.shown}${setting.confirmed ? "" : `\n             ${setting.why}`}`);
+    say(
+      `  ${setting.confirmed ? "confirmed" : "waits    "}  ${setting.setting} = ` +
+        `${setting.shown}${setting.confirmed ? "" : `\n             ${setting.why}`}`,
+    );
   for (const server of mcp) say(`  ${server.confirmed ? "confirmed" : "waits    "}  mcpServers.${server.name}: ${server.launch}`);
   const waiting = state.settings.filter((setting) => !setting.confirmed).length + mcp.filter((server) => !server.confirmed).length;
   say(waiting === 0 ? "Everything is confirmed." : `${waiting} waiting; 'org config trust' confirms them as they are now.`);
@@ -104,7 +107,12 @@ export const configCommand: Command = {
       const state = configTrust(file, env, { workspaceDir });
       const mcp = mcpStates(config.mcpServers, workspaceDir);
       if (values.json) {
-        const settings = state.settings.map((setting) => ({ setting: setting.setting, value: setting.shown, why: setting.why, confirmed: setting.confirmed }));
+        const settings = state.settings.map((setting) => ({
+          setting: setting.setting,
+          value: setting.shown,
+          why: setting.why,
+          confirmed: setting.confirmed,
+        }));
         console.log(terminalSafeJson({ file: state.file, workspace: state.workspace, orgHome: userOrgDir(env) ?? null, settings, mcpServers: mcp }));
       } else printStatus(state, mcp);
       return 0;

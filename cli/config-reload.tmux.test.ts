@@ -21,7 +21,9 @@ let tmux: TmuxServer;
 
 beforeAll(async () => {
   tmux = await TmuxServer.start();
-  server = await startScriptedServer({ script: withoutDelays(mergeScripts(await Promise.all(scriptFiles("playground").map((file) => loadScript(file))))) });
+  server = await startScriptedServer({
+    script: withoutDelays(mergeScripts(await Promise.all(scriptFiles("playground").map((file) => loadScript(file))))),
+  });
   writeFileSync(join(workspace, "README.md"), "# Tiny adder\n");
   writeFileSync(join(workspace, "Makefile"), "test:\n\t@echo adds fine\n");
 });
@@ -77,7 +79,11 @@ test("the room opens again on an edited org.config.json, in the same session; an
 
   // A file that does not parse: said, and the room keeps the write view it has.
   writeFileSync(join(workspace, "org.config.json"), '{ "sandbox": { "workspace": "write" }\n');
-  await tmux.waitFor(session, /org\.config\.json changed, but this room cannot use it: [^\n]*org\.config\.json[\s\S]*settings it opened with/, 30_000);
+  await tmux.waitFor(
+    session,
+    /org\.config\.json changed, but this room cannot use it: [^\n]*org\.config\.json[\s\S]*settings it opened with/,
+    30_000,
+  );
   // Fixed again, as the room already runs it: said, and nothing reopens.
   writeFileSync(join(workspace, "org.config.json"), `${JSON.stringify({ sandbox: { workspace: "write" } })}\n`);
   await tmux.waitFor(session, /org\.config\.json changed; nothing this room runs on did, so it goes on as it is\./, 30_000);

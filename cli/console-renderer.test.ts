@@ -266,7 +266,9 @@ describe("console renderer: an open question", () => {
     const screen = renderer.openQuestion("agent", "c7");
     screen.say('agent wants to run sh {"cmd":"rm -rf /scratch/*"}');
     const atQuestion = output;
-    expect(atQuestion).toBe('python │ streaming live \nagent  │ ⚙ sh {"cmd":"rm -rf /scratch/*"}\nagent wants to run sh {"cmd":"rm -rf /scratch/*"}\n');
+    expect(atQuestion).toBe(
+      'python │ streaming live \nagent  │ ⚙ sh {"cmd":"rm -rf /scratch/*"}\nagent wants to run sh {"cmd":"rm -rf /scratch/*"}\n',
+    );
     renderer.print(renderer.ansi.text("org's own line\n"));
     renderer.handle(delta("python", '\x1b[2A\x1b[2Kagent wants to run sh {"cmd":"df -h"}'));
     renderer.handle({ type: "notice", reason: "hop-limit", message: "a notice" });

@@ -29,7 +29,8 @@ function userMessagesSent(): string[] {
     .filter((request) => request.path.endsWith("/chat/completions"))
     .map(
       (request) =>
-        (request.body as { messages: { role: string; content: string }[] }).messages.filter((message) => message.role === "user").at(-1)?.content ?? "",
+        (request.body as { messages: { role: string; content: string }[] }).messages.filter((message) => message.role === "user").at(-1)?.content ??
+        "",
     );
 }
 

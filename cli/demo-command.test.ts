@@ -101,11 +101,17 @@ test("org demo plays the scripted session: personas at once, sh in the sandbox, 
   ).exec(stdout)?.[1];
   expect(toolsmithTry).toBeDefined();
   const tried = Bun.spawnSync(["/bin/sh", "-c", toolsmithTry as string], { cwd: tmpdir(), env: { ...process.env, NO_COLOR: "1" }, stdin: "ignore" });
-  expect({ code: tried.exitCode, stdout: tried.stdout.toString(), stderr: tried.stderr.toString() }).toEqual({ code: 0, stdout: '{"words":3}\n', stderr: "" });
+  expect({ code: tried.exitCode, stdout: tried.stdout.toString(), stderr: tried.stderr.toString() }).toEqual({
+    code: 0,
+    stdout: '{"words":3}\n',
+    stderr: "",
+  });
   expect(stdout).toContain('ran once, what word_count printed:\n{"words":3}\n');
 
   // The whole loop in the throw-away repository: the fitness gate judges the branch, promote merges it into main.
-  expect(stdout).toMatch(new RegExp(`^the fitness gate: ${branchName} served at http://127\\.0\\.0\\.1:\\d+ beside main at http://127\\.0\\.0\\.1:\\d+$`, "m"));
+  expect(stdout).toMatch(
+    new RegExp(`^the fitness gate: ${branchName} served at http://127\\.0\\.0\\.1:\\d+ beside main at http://127\\.0\\.0\\.1:\\d+$`, "m"),
+  );
   expect(stdout).toMatch(/^ok +scenarios +tool word_count .*new tool: the candidate passes 3 of its 3 example\(s\)/m);
   expect(stdout).toContain("verdict: pass — every stage passed");
   expect(stdout).toMatch(new RegExp(`^promoted ${branchName} as [0-9a-f]{12} \\(tag promote/\\d{8}T\\d{6}Z\\); main was [0-9a-f]{12}$`, "m"));

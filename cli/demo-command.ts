@@ -187,7 +187,14 @@ async function runToolOnce(toolRepo: Checkout, access: SandboxAccess, branch: st
     return false;
   }
   const { runToolCopy } = await import("../generated-tools/promoted-tools.ts");
-  const result = await runToolCopy({ repoDir: toolRepo.repoDir, code: read.code, metadata: read.metadata, input: JSON.parse(TRY_INPUTS), signal, ...access });
+  const result = await runToolCopy({
+    repoDir: toolRepo.repoDir,
+    code: read.code,
+    metadata: read.metadata,
+    input: JSON.parse(TRY_INPUTS),
+    signal,
+    ...access,
+  });
   if (!result.ok) {
     write(`word_count failed (${result.reason}): ${result.error}\n`);
     return false;
@@ -197,7 +204,12 @@ async function runToolOnce(toolRepo: Checkout, access: SandboxAccess, branch: st
 }
 
 /** Runs the tool the toolsmith built once, from its branch, and says how to try it; the number of errors (0 or 1), and the branch. */
-async function tryToolsmithBranch(toolRepo: Checkout, access: SandboxAccess, write: Write, signal: AbortSignal): Promise<{ errors: number; branch?: string }> {
+async function tryToolsmithBranch(
+  toolRepo: Checkout,
+  access: SandboxAccess,
+  write: Write,
+  signal: AbortSignal,
+): Promise<{ errors: number; branch?: string }> {
   const branch = (await toolRepo.candidateRefs(signal)).refs[0]?.branch;
   if (branch) {
     const tryArgs = ["tool", "run", "word_count", "--inputs", TRY_INPUTS, "--ref", branch, "--repo", toolRepo.repoDir];
@@ -257,7 +269,8 @@ async function playDemo(setup: DemoSetup, signal: AbortSignal): Promise<number> 
   write(`the workspace stays for that; done with it: rm -rf ${shellWord(workspaceDir)}\n`, "gray");
   if (tally.errors === 0) return 0;
   process.stderr.write(
-    `org: the demo hit ${tally.errors} error${tally.errors === 1 ? "" : "s"} (shown above with ✗); run ${orgInvocation()} sandbox check --workspace ${shellWord(workspaceDir)} to see whether the sandbox works there.\n`,
+    `org: the demo hit ${tally.errors} error${tally.errors === 1 ? "" : "s"} (shown above with ✗); run ` +
+      `${orgInvocation()} sandbox check --workspace ${shellWord(workspaceDir)} to see whether the sandbox works there.\n`,
   );
   return 1;
 }

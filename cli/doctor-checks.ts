@@ -8,7 +8,7 @@ import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { ProbeResult } from "../llm/language-model.ts";
 import { toolCapability } from "../llm/probe-model-server.ts";
 import { noServerHint } from "./model-server-probe.ts";
-import { hasModel, probeServers } from "../models/server-probe.ts";
+import { hasModel, probeServers } from "../personas/server-probe.ts";
 
 /** One check of `org doctor`: what it found and, when it did not pass, how to fix it. */
 export type DoctorCheck = { name: string; status: "ok" | "warn" | "fail"; detail: string; fix?: string };
@@ -49,7 +49,8 @@ export async function modelCheck(
   signal: AbortSignal,
 ): Promise<DoctorCheck> {
   const name = `${persona.name}'s model ${persona.model}`;
-  if (!probe?.reachable) return { name, status: "fail", detail: `its server ${persona.server} does not answer`, fix: "start the server first (above)" };
+  if (!probe?.reachable)
+    return { name, status: "fail", detail: `its server ${persona.server} does not answer`, fix: "start the server first (above)" };
   if (probe.models.length > 0 && !hasModel(probe.models, persona.model)) {
     return {
       name,
@@ -130,7 +131,11 @@ async function checkoutCheck(repoDir: string, signal: AbortSignal): Promise<Doct
   try {
     const { checkoutReadyOn } = await import("../cycle/checkout.ts");
     const main = await checkoutReadyOn(repoDir, signal);
-    return { name: "checkout", status: "ok", detail: `${repoDir} is on main (${main.slice(0, 12)}) with no changes: a candidate can be promoted into it` };
+    return {
+      name: "checkout",
+      status: "ok",
+      detail: `${repoDir} is on main (${main.slice(0, 12)}) with no changes: a candidate can be promoted into it`,
+    };
   } catch (error) {
     return {
       name: "checkout",
@@ -148,8 +153,15 @@ const HISTORY_COMMITS = 10_000;
  * Whether git tracks a secret file of the workspace (`sandbox.secretPaths`), or ever did: the views hide the file, but
  * `git show HEAD:.env` prints what was committed, and only the redactor stands between those values and the models.
  */
-export async function trackedSecretsCheck(workspaceDir: string, secretPaths: readonly string[], signal: AbortSignal): Promise<DoctorCheck | undefined> {
-  const [{ secretPathsInGit }, { secretPathMatcher }] = await Promise.all([import("../cycle/checkout.ts"), import("../workspace/check-change-set.ts")]);
+export async function trackedSecretsCheck(
+  workspaceDir: string,
+  secretPaths: readonly string[],
+  signal: AbortSignal,
+): Promise<DoctorCheck | undefined> {
+  const [{ secretPathsInGit }, { secretPathMatcher }] = await Promise.all([
+    import("../cycle/checkout.ts"),
+    import("../workspace/check-change-set.ts"),
+  ]);
   const isSecret = secretPathMatcher(secretPaths);
   let found: { tracked: string[]; committed: string[] } | undefined;
   try {
@@ -160,7 +172,11 @@ export async function trackedSecretsCheck(workspaceDir: string, secretPaths: rea
   if (found === undefined) return undefined;
   const { tracked, committed } = found;
   if (tracked.length + committed.length === 0)
-    return { name: "secret files in git", status: "ok", detail: "none of the workspace's secret files (sandbox.secretPaths) is tracked or was committed" };
+    return {
+      name: "secret files in git",
+      status: "ok",
+      detail: "none of the workspace's secret files (sandbox.secretPaths) is tracked or was committed",
+    };
   const shown = (paths: readonly string[]) => `${paths.slice(0, 6).join(", ")}${paths.length > 6 ? `, and ${paths.length - 6} more` : ""}`;
   const said = [
     ...(tracked.length > 0 ? [`tracked by git: ${shown(tracked)}`] : []),
@@ -169,8 +185,12 @@ export async function trackedSecretsCheck(workspaceDir: string, secretPaths: rea
   return {
     name: "secret files in git",
     status: "warn",
-    detail: `${said.join("; ")}. The views hide them, but git show prints what was committed, and only the redactor (the values it knows, in the forms it knows) keeps it from the models`,
-    fix: 'rotate what they hold; git rm --cached the file and add it to .gitignore; to keep the history out of the agents\' reach too, add ".git" to sandbox.secretPaths (docs/workspace.md)',
+    detail:
+      `${said.join("; ")}. The views hide them, but git show prints what was committed, and only the ` +
+      `redactor (the values it knows, in the forms it knows) keeps it from the models`,
+    fix:
+      "rotate what they hold; git rm --cached the file and add it to .gitignore; to keep the history out " +
+      'of the agents\' reach too, add ".git" to sandbox.secretPaths (docs/workspace.md)',
   };
 }
 
@@ -194,9 +214,19 @@ function diskCheck(workspaceDir: string): DoctorCheck {
  */
 export async function mcpServerChecks(config: OrgConfig, workspaceDir: string, access: SandboxAccess, signal: AbortSignal): Promise<DoctorCheck[]> {
   if (config.mcpServers.length === 0) return [];
-  const [{ probeMcpServers }, { describeCommand }] = await Promise.all([import("../mcp-client/probe-mcp-servers.ts"), import("../mcp-client/mcp-trust.ts")]);
+  const [{ probeMcpServers }, { describeCommand }] = await Promise.all([
+    import("../mcp-client/probe-mcp-servers.ts"),
+    import("../mcp-client/mcp-trust.ts"),
+  ]);
   const { orgVersion } = await import("../config/version.ts");
-  const statuses = await probeMcpServers({ servers: config.mcpServers, settings: config.mcp, workspaceDir, ...access, version: orgVersion(), signal });
+  const statuses = await probeMcpServers({
+    servers: config.mcpServers,
+    settings: config.mcp,
+    workspaceDir,
+    ...access,
+    version: orgVersion(),
+    signal,
+  });
   const commandOf = (name: string) => {
     const server = config.mcpServers.find((candidate) => candidate.name === name);
     return server ? describeCommand(server) : name;
@@ -215,7 +245,11 @@ export async function mcpServerChecks(config: OrgConfig, workspaceDir: string, a
         return {
           name,
           status: "fail",
-          detail: `not started: ${status.changed === undefined ? "new or changed since you last confirmed it" : `what it runs changed since you confirmed it: ${status.changed}`} (${status.launch})`,
+          detail: `not started: ${
+            status.changed === undefined
+              ? "new or changed since you last confirmed " + "it"
+              : `what it runs changed since you confirmed it: ${status.changed}`
+          } (${status.launch})`,
           fix: `check the command and the files it runs, then: org mcp trust ${status.name} (or answer its question in 'org chat')`,
         };
       case "off":
@@ -228,7 +262,9 @@ export async function mcpServerChecks(config: OrgConfig, workspaceDir: string, a
           fix:
             status.transport === "http"
               ? "check that the URL answers MCP (Streamable HTTP) and that its headers' variables are exported"
-              : `run it yourself to see why: ${commandOf(status.name)}${status.sandbox ? ' (it runs in the sandbox: what it needs beyond /usr must be under "readOnlyPaths" or in the workspace)' : ""}`,
+              : `run it yourself to see why: ${commandOf(status.name)}${
+                  status.sandbox ? " (it runs in the " + 'sandbox: what it needs beyond /usr must be under "readOnlyPaths" or in the workspace)' : ""
+                }`,
         };
     }
   });
@@ -247,7 +283,11 @@ export function configTrustCheck(config: OrgConfig, workspaceFlag: string): Doct
   return {
     name,
     status: "warn",
-    detail: `${file}: ${config.unconfirmed.length} setting(s) that send something out or lower a guard are at their defaults until you confirm them: ${config.unconfirmed.map((setting) => `${setting.setting} = ${setting.shown} (${setting.why})`).join("; ")}`,
+    detail:
+      `${file}: ${config.unconfirmed.length} setting(s) that send something out or lower a guard are at ` +
+      `their defaults until you confirm them: ${config.unconfirmed
+        .map((setting) => `${setting.setting} = ` + `${setting.shown} (${setting.why})`)
+        .join("; ")}`,
     fix: `check them with 'org config status${workspaceFlag}', then: org config trust${workspaceFlag}`,
   };
 }

@@ -66,7 +66,10 @@ test("org doctor passes when the server, models, sandbox, tools, checkout and di
   writeFileSync(join(checkout.dir, "stray.txt"), "x");
   const dirty = await doctor([], { OLLAMA_BASE: server.url.origin, OLLAMA_MODEL: "qwen3:8b" });
   expect(dirty.exitCode).toBe(1);
-  expect(dirty.report.checks.find((check) => check.name === "checkout")).toMatchObject({ status: "fail", detail: expect.stringContaining("stray.txt") });
+  expect(dirty.report.checks.find((check) => check.name === "checkout")).toMatchObject({
+    status: "fail",
+    detail: expect.stringContaining("stray.txt"),
+  });
   rmSync(join(checkout.dir, "stray.txt"));
 }, 60_000);
 

@@ -11,12 +11,15 @@ import { prepareWorkspace } from "./workspace-dir.ts";
 import { processEnvironment } from "../config/environment.ts";
 import { shellWord } from "../security/shell-word.ts";
 
-const HELP = `Usage: org doctor [--json] [--model M] [--config FILE] [--workspace DIR] [--repo DIR]
+const HELP =
+  `Usage: org doctor [--json] [--model M] [--config FILE] [--workspace DIR] [--repo DIR]
 
 Checks what org needs, each with how to fix it: which settings of org.config.json that send something out or lower a
-guard wait for your confirmation ('org config trust'; a warning: org runs with their defaults); the model server answers; each persona's model is there
+guard wait for your confirmation ('org config trust'; a warning: org runs with their defaults); the model ` +
+  `server answers; each persona's model is there
 and can call tools (from Ollama's /api/show capabilities, where the server has them); the sandbox policy tools
-run under (on or off, network, time and memory limits, mounts); bwrap works for this workspace; tmux and git are installed; strace can trace here (optional: without it the gate runs more tests);
+run under (on or off, network, time and memory limits, mounts); bwrap works for this workspace; tmux and git ` +
+  `are installed; strace can trace here (optional: without it the gate runs more tests);
 org's checkout is on main and clean, so a candidate can be promoted into it; there is disk space; each MCP server of
 mcpServers starts and lists its tools (one not yet confirmed is not started: 'org mcp trust NAME'). Exit 0 when
 nothing failed, 1 otherwise (a "warn" is something it could not judge or can do without).
@@ -50,7 +53,14 @@ export const doctorCommand: Command = {
     // What waits for `org config trust` is a check of its own (first), said once there.
     const config = loadCommandConfig(values.config, workspaceDir, env, { announce: false });
     const workspaceFlag = workspaceDir === process.cwd() ? "" : ` --workspace ${shellWord(workspaceDir)}`;
-    const checks = await doctorChecks({ config, workspaceDir, repoDir: values.repo ?? REPO_DIR, ...sandboxAccessFrom({ env, config }), signal, workspaceFlag });
+    const checks = await doctorChecks({
+      config,
+      workspaceDir,
+      repoDir: values.repo ?? REPO_DIR,
+      ...sandboxAccessFrom({ env, config }),
+      signal,
+      workspaceFlag,
+    });
     const ok = checks.every((check) => check.status !== "fail");
     if (values.json) {
       console.log(terminalSafeJson({ ok, checks }));

@@ -19,7 +19,9 @@ import { parseCommandArgs } from "./parse-command-args.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 
-const HELP = `Usage: org fitness [PORT] [--repo DIR] [--config FILE] [--allow-core] [--revalidate] [--runs N] [--margin-percent P] [--margin-ms M] [--tests-timeout-s N]
+const HELP =
+  `Usage: org fitness [PORT] [--repo DIR] [--config FILE] [--allow-core] [--revalidate] [--runs N] ` +
+  `[--margin-percent P] [--margin-ms M] [--tests-timeout-s N]
        org fitness --drop-baseline SCENARIO [--drop-baseline SCENARIO …] [--repo DIR]
 
 The fitness gate. Reads the commit of the candidate instance on PORT (default ORG_CANDIDATE_PORT, else 7002)
@@ -80,7 +82,8 @@ async function dropCounts(git: Checkout, names: readonly string[], log: (line: s
   if (missing.length > 0) {
     const known = Object.keys(baseline?.scenarios ?? {});
     log(
-      `${file} has no count named ${missing.map((name) => JSON.stringify(name)).join(", ")}; ${known.length > 0 ? `it counts ${known.map((name) => JSON.stringify(name)).join(", ")}` : "it counts nothing"}`,
+      `${file} has no count named ${missing.map((name) => JSON.stringify(name)).join(", ")}; ` +
+        `${known.length > 0 ? `it counts ${known.map((name) => JSON.stringify(name)).join(", ")}` : "it counts nothing"}`,
     );
     return 1;
   }
@@ -99,7 +102,10 @@ function numberFlag(name: string, value: string | undefined, fallback: number, m
 function startCandidateHint(repoDir: string): string {
   const missing = missingOrgFiles(repoDir);
   if (missing.length > 0)
-    return `nothing can serve a candidate of ${repoDir}: it is not a checkout of org (it has no ${missing.join(", ")}); --repo takes an org checkout, and without it the gate judges this checkout's candidates`;
+    return (
+      `nothing can serve a candidate of ${repoDir}: it is not a checkout of org (it has no ` +
+      `${missing.join(", ")}); --repo takes an org checkout, and without it the gate judges this checkout's candidates`
+    );
   return `start the candidate first: ${orgOf(repoDir)} instance start candidate [BRANCH] (${orgOf(repoDir)} candidate list shows them)`;
 }
 

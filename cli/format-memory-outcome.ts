@@ -17,7 +17,8 @@ export function formatMemoryOutcome(outcome: MemorySearchOutcome): string {
   for (const [index, hit] of outcome.hits.entries()) {
     const where = hit.factId ? `fact ${hit.factId}` : `session ${hit.sessionId ?? "?"}`;
     lines.push(
-      `${String(index + 1).padStart(2)}. ${hit.time.slice(0, 19).replace("T", " ")}  ${terminalLine(where, 60)}  ${terminalLine(hit.persona, 24)} (${hit.kind})`,
+      `${String(index + 1).padStart(2)}. ${hit.time.slice(0, 19).replace("T", " ")}  ` +
+        `${terminalLine(where, 60)}  ${terminalLine(hit.persona, 24)} (${hit.kind})`,
     );
     lines.push(`    ${terminalLine(hit.snippet, 300)}`);
   }

@@ -148,7 +148,8 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
   const budgetMinutes = count(values["budget-minutes"], "--budget-minutes", 24 * 60);
   if (budgetMinutes === 0) throw new UsageError("--budget-minutes needs more than 0 minutes", "grow");
   const maxTools = count(values["max-tools"], "--max-tools", 100);
-  if (maxTools !== undefined && !Number.isInteger(maxTools)) throw new UsageError(`--max-tools needs a whole number, got '${values["max-tools"]}'`, "grow");
+  if (maxTools !== undefined && !Number.isInteger(maxTools))
+    throw new UsageError(`--max-tools needs a whole number, got '${values["max-tools"]}'`, "grow");
   const workspaceDir = workspaceOf(values.workspace);
   const config = loadCommandConfig(values.config, workspaceDir);
   const repoDir = repoOf(values.repo);
@@ -159,7 +160,9 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
   // One sandbox for every run of this process; each run's policy follows its config.
   const sandbox = new Sandbox();
   const current =
-    values["no-restart"] || dryRun ? undefined : currentInstance(repoDir, instanceSettings().currentPort, instanceSettings().startTimeoutS * 1000, say);
+    values["no-restart"] || dryRun
+      ? undefined
+      : currentInstance(repoDir, instanceSettings().currentPort, instanceSettings().startTimeoutS * 1000, say);
   const once = async () => {
     const outcome = await runGrow(
       growRequest({
@@ -265,7 +268,10 @@ export const growCommand: Command = {
       return status(rest);
     }
     if (first !== undefined && !first.startsWith("-"))
-      throw new UsageError(`unknown grow subcommand '${first}': give proposals, show ID, accept ID, reject ID or status, or options for a run`, "grow");
+      throw new UsageError(
+        `unknown grow subcommand '${first}': give proposals, show ID, accept ID, reject ID or status, or options for a run`,
+        "grow",
+      );
     return run(args, signal);
   },
 };

@@ -11,7 +11,8 @@ export function growProgressLine(progress: GrowProgress): string | undefined {
     case "toolsmith": {
       const event = inner.event;
       if (event.type === "phase-done") return `  ${proposal} ✓ ${event.phase}: ${event.detail}`;
-      if (event.type === "validation-failed") return `  ${proposal} ✗ validation failed at ${event.stage} (back to the ${event.blame}): ${event.message}`;
+      if (event.type === "validation-failed")
+        return `  ${proposal} ✗ validation failed at ${event.stage} (back to the ${event.blame}): ${event.message}`;
       if (event.type === "validation-passed") return `  ${proposal} ✓ validation passed in ${(event.durationMs / 1000).toFixed(1)} s`;
       if (event.type === "branch-created") return `  ${proposal} ✓ branch ${event.branch} (${event.commit.slice(0, 12)})`;
       return undefined;

@@ -17,7 +17,8 @@ function oneId(positionals: string[], verb: string): string {
   return id;
 }
 
-const missing = (id: string, workspaceDir: string) => new UserFacingError(`no proposal ${oneLine(id, 40)} in ${workspaceDir}; 'org grow proposals' lists them`);
+const missing = (id: string, workspaceDir: string) =>
+  new UserFacingError(`no proposal ${oneLine(id, 40)} in ${workspaceDir}; 'org grow proposals' lists them`);
 
 /** The lines of `org grow show`: every field a person may want, then each piece of evidence with whose words it is. */
 function showLines(proposal: Proposal, why: string): string[] {
@@ -43,7 +44,8 @@ function showLines(proposal: Proposal, why: string): string[] {
     ["builds tried", proposal.attempts > 0 ? proposal.attempts : undefined],
   ];
   for (const [label, value] of facts) if (value !== undefined) lines.push(`${label}: ${value}`);
-  for (const failing of proposal.failingInputs ?? []) lines.push(`failing input (data): ${failing.input}${failing.error ? ` → ${failing.error}` : ""}`);
+  for (const failing of proposal.failingInputs ?? [])
+    lines.push(`failing input (data): ${failing.input}${failing.error ? ` → ${failing.error}` : ""}`);
   lines.push(`evidence (${proposal.evidence.length} newest of ${proposal.count}):`);
   for (const evidence of proposal.evidence) lines.push(`  ${evidenceText(evidence)}`);
   return lines;
@@ -51,7 +53,12 @@ function showLines(proposal: Proposal, why: string): string[] {
 
 /** `org grow show ID [--json]`: one proposal whole. */
 export async function growShow(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs("grow show", args, { json: { type: "boolean" }, workspace: { type: "string" } }, { positionals: true });
+  const { values, positionals } = parseCommandArgs(
+    "grow show",
+    args,
+    { json: { type: "boolean" }, workspace: { type: "string" } },
+    { positionals: true },
+  );
   const id = oneId(positionals, "show");
   const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
   const config = loadCommandConfig(undefined, workspaceDir);

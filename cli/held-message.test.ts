@@ -47,7 +47,10 @@ test("the credential question is asked again until the answer is one it knows", 
 
 test("sendHeld sends a clean message as is, and hands a message with a key back for editing on 'e'", async () => {
   const sent: { text: string; credentials: unknown }[] = [];
-  const room = { ...group, send: async (text: string, options?: { credentials?: unknown }) => void sent.push({ text, credentials: options?.credentials }) };
+  const room = {
+    ...group,
+    send: async (text: string, options?: { credentials?: unknown }) => void sent.push({ text, credentials: options?.credentials }),
+  };
   const signal = new AbortController().signal;
   expect(await sendHeld(room, [], scripted([]).questions, async () => {})("hello", signal)).toBeUndefined();
   const secret = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD";

@@ -14,7 +14,11 @@ const workspace = mkdtempSync(join(tmpdir(), "org-init-"));
 afterAll(() => rmSync(workspace, { recursive: true, force: true }));
 
 async function init(args: string[], env: Record<string, string> = {}) {
-  const child = Bun.spawn(orgCommand(["init", "--workspace", workspace, ...args]), { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(orgCommand(["init", "--workspace", workspace, ...args]), {
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { stdout, stderr, exitCode };
 }
@@ -73,7 +77,9 @@ test("without --model or OLLAMA_MODEL, init leaves the model to the environment:
     expect(config.sandbox.workspace).toBe("read");
 
     // What the no-server hint says to run: OLLAMA_MODEL=scripted against a server that has that model alone.
-    await using server = await startScriptedServer({ script: { models: ["scripted"], rules: [{ reply: { text: "hello from the scripted model" } }] } });
+    await using server = await startScriptedServer({
+      script: { models: ["scripted"], rules: [{ reply: { text: "hello from the scripted model" } }] },
+    });
     const chat = await runOrgProcess(["chat", "--workspace", dir, "--once", "@agent hi"], {
       cwd: dir,
       env: { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" },

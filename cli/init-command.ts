@@ -57,7 +57,8 @@ export function initConfigText(model: string | undefined): string {
       ? `// No persona names a model: each uses OLLAMA_MODEL (or 'org chat --model M') as org starts, else ${DEFAULT_MODEL}.
   // Pin one for a persona with "model": "NAME" (or write this file again with 'org init --model NAME --force').`
       : `// Each persona's "model" wins over OLLAMA_MODEL and 'org chat --model'; remove it to take theirs.`;
-  return `// org's configuration for this workspace (written by 'org init'). Comments like this one are allowed.
+  return (
+    `// org's configuration for this workspace (written by 'org init'). Comments like this one are allowed.
 // Every key is optional: remove one to get its default. 'org doctor' checks that the models are there.
 {
   // Who is in the room. Each persona has a kind (agent, python, toolsmith or simple), a model and tools.
@@ -72,7 +73,8 @@ export function initConfigText(model: string | undefined): string {
       // Promoted generated tools are offered to agents as "ask" unless named here.
       // memory_search and memory_save read and add to this workspace's memory; web_fetch also needs "network" below;
       // web_request (POST, PUT, PATCH, DELETE to a web API) sends to the hosts of "web" at once and asks you for any other.
-      "tools": { "sh": "allow", "chat_mode": "allow", "workflow_run": "ask", "plan_workflow": "ask", "memory_search": "allow", "memory_save": "allow", "web_fetch": "deny", "web_request": "deny" }
+      "tools": { "sh": "allow", "chat_mode": "allow", "workflow_run": "ask", "plan_workflow": "ask", ` +
+    `"memory_search": "allow", "memory_save": "allow", "web_fetch": "deny", "web_request": "deny" }
     },
     {
       "name": "python",
@@ -123,7 +125,8 @@ ${PHONE_AND_WEB}  // 'org serve': the tools a request may run directly over HTTP
     "maxBodyBytes": ${DEFAULT_SERVE.maxBodyBytes}
   }
 }
-`;
+`
+  );
 }
 
 /** `org init`: a commented org.config.json, never over an existing one without --force. */
@@ -131,7 +134,11 @@ export const initCommand: Command = {
   ...nameAndSummary("init"),
   help: HELP,
   async run(args) {
-    const { values } = parseCommandArgs("init", args, { model: { type: "string", short: "m" }, force: { type: "boolean" }, workspace: { type: "string" } });
+    const { values } = parseCommandArgs("init", args, {
+      model: { type: "string", short: "m" },
+      force: { type: "boolean" },
+      workspace: { type: "string" },
+    });
     if (values.model !== undefined && values.model.trim() === "") throw new UsageError("--model needs a model name, e.g. --model qwen3:8b", "init");
     const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
     const file = join(workspaceDir, CONFIG_FILE_NAME);

@@ -69,7 +69,8 @@ export const instanceCommand: Command = {
     if (action === "start") {
       if (role !== "current" && role !== "candidate")
         throw new UsageError("say which to start: 'instance start current' or 'instance start candidate [BRANCH]'", "instance");
-      if ((role === "current" && branch !== undefined) || extra.length > 0) throw new UsageError(`unexpected argument '${extra[0] ?? branch}'`, "instance");
+      if ((role === "current" && branch !== undefined) || extra.length > 0)
+        throw new UsageError(`unexpected argument '${extra[0] ?? branch}'`, "instance");
       checkSandboxOffConsent("instance", unsafeNoSandbox);
       const { report, tmuxSession } = await startFromEnvironment({
         role,
@@ -113,7 +114,9 @@ export const instanceCommand: Command = {
               : "no window";
         const health =
           probe.kind === "org"
-            ? `commit ${probe.health.commit?.slice(0, 12) ?? "none"}${probe.health.branch ? ` on ${probe.health.branch}` : ""}, tools ${probe.health.tools.join(", ")}`
+            ? `commit ${probe.health.commit?.slice(0, 12) ?? "none"}${
+                probe.health.branch ? ` on ` + `${probe.health.branch}` : ""
+              }, tools ${probe.health.tools.join(", ")}`
             : probe.kind === "other"
               ? `not org: ${probe.detail}`
               : "nothing answers";
@@ -121,6 +124,9 @@ export const instanceCommand: Command = {
       }
       return 0;
     }
-    throw new UsageError(action === undefined ? "say what to do: start, stop or status" : `unknown action '${action}': start, stop or status`, "instance");
+    throw new UsageError(
+      action === undefined ? "say what to do: start, stop or status" : `unknown action '${action}': start, stop or status`,
+      "instance",
+    );
   },
 };

@@ -31,7 +31,15 @@ test("a mistyped ORG_SANDBOX stops org before anything runs, saying which values
 });
 
 test("an address the system refuses is one line naming it, not a stack trace", async () => {
-  const result = await org(["scripted-server", "--script", join(import.meta.dir, "..", "demo", "demo-script.json"), "--host", "192.0.2.1", "--port", "0"]);
+  const result = await org([
+    "scripted-server",
+    "--script",
+    join(import.meta.dir, "..", "demo", "demo-script.json"),
+    "--host",
+    "192.0.2.1",
+    "--port",
+    "0",
+  ]);
   expect(result.exitCode).toBe(1);
   expect(result.stderr).toBe(
     "org: cannot listen on 192.0.2.1: no interface of this machine has that address; use --host 127.0.0.1 or one of its own addresses\n",

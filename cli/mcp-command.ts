@@ -89,7 +89,13 @@ export const mcpCommand: Command = {
     const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
     const version = orgVersion();
     const config = workspaceConfig(workspaceDir, repoDir);
-    const tools = orgMcpTools({ repoDir, workspaceDir, ...(values.ref ? { ref: values.ref } : {}), log, ...sandboxAccessFrom(config ? { config } : {}) });
+    const tools = orgMcpTools({
+      repoDir,
+      workspaceDir,
+      ...(values.ref ? { ref: values.ref } : {}),
+      log,
+      ...sandboxAccessFrom(config ? { config } : {}),
+    });
     await tools.refresh();
     const { server, dispose } = await createMcpToolServer({ tools, version, logError: log, personas: config?.personas ?? [] });
     const transport = new StdioServerTransport();

@@ -58,7 +58,10 @@ beforeAll(async () => {
       models: ["scripted"],
       rules: [
         { when: { persona: "agent", lastRole: "tool" }, reply: { text: "the tool said: {{lastMessage}}" } },
-        { when: { persona: "agent", lastMessage: "echo" }, reply: { toolCalls: [{ name: "everything__echo", arguments: { message: "hi from once" } }] } },
+        {
+          when: { persona: "agent", lastMessage: "echo" },
+          reply: { toolCalls: [{ name: "everything__echo", arguments: { message: "hi from once" } }] },
+        },
         { when: {}, reply: { text: "ok" } },
       ],
     },

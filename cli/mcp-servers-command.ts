@@ -60,7 +60,9 @@ export async function mcpTrustSubcommand(args: string[]): Promise<number> {
   const waiting = config.mcpServers.filter((server) => !isTrusted(server, workspaceDir)).map((server) => server.name);
   if (positionals.length === 0) {
     throw new UsageError(
-      `mcp trust needs the names of the servers to confirm; ${waiting.length > 0 ? `waiting for confirmation: ${waiting.join(", ")}` : "none is waiting for confirmation"}`,
+      `mcp trust needs the names of the servers to confirm; ${
+        waiting.length > 0 ? `waiting for confirmation: ` + `${waiting.join(", ")}` : "none is waiting for confirmation"
+      }`,
       "mcp",
     );
   }
@@ -69,7 +71,9 @@ export async function mcpTrustSubcommand(args: string[]): Promise<number> {
     if (!server) {
       const known = config.mcpServers.map((entry) => entry.name);
       throw new UserFacingError(
-        `there is no MCP server "${name}" in ${config.source ?? CONFIG_FILE_NAME}; ${known.length > 0 ? `it has: ${known.join(", ")}` : "it has no mcpServers"}`,
+        `there is no MCP server "${name}" in ${config.source ?? CONFIG_FILE_NAME}; ${
+          known.length > 0 ? `it ` + `has: ${known.join(", ")}` : "it has no mcpServers"
+        }`,
       );
     }
     const covered = recordTrust(server, workspaceDir);

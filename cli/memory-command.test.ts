@@ -40,7 +40,9 @@ test("org memory: chat --once is remembered; search (text and --json), forget, r
   expect(once.exitCode).toBe(0);
   const sessionId = (
     JSON.parse(
-      readFileSync(join(workspace, ".org", "sessions", readdirSync(join(workspace, ".org", "sessions"))[0] as string), "utf8").split("\n")[0] as string,
+      readFileSync(join(workspace, ".org", "sessions", readdirSync(join(workspace, ".org", "sessions"))[0] as string), "utf8").split(
+        "\n",
+      )[0] as string,
     ) as { sessionId: string }
   ).sessionId;
 

@@ -49,7 +49,8 @@ async function search(store: MemoryStore, args: string[], signal: AbortSignal): 
   if (positionals.length !== 1 || query === undefined)
     throw new UsageError(`memory search takes one QUERY in quotes, e.g. memory search "deploy day"`, "memory");
   const limit = values.limit === undefined ? 10 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new UsageError(`--limit needs a whole number from 1 to 100, got ${values.limit}`, "memory");
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw new UsageError(`--limit needs a whole number from 1 to 100, got ${values.limit}`, "memory");
   const embedder = embedderFromEnvironment();
   const outcome = await store.search(query, { limit, signal, ...(embedder ? { embedder } : {}) });
   if (values.json) {
@@ -60,7 +61,11 @@ async function search(store: MemoryStore, args: string[], signal: AbortSignal): 
 }
 
 function forget(store: MemoryStore, args: string[]): number {
-  const { values } = parseCommandArgs("memory forget", args, { session: { type: "string" }, fact: { type: "string" }, workspace: { type: "string" } });
+  const { values } = parseCommandArgs("memory forget", args, {
+    session: { type: "string" },
+    fact: { type: "string" },
+    workspace: { type: "string" },
+  });
   const { session, fact } = values;
   if (session !== undefined && fact === undefined) {
     const count = store.forgetSession(session);
@@ -80,7 +85,8 @@ function rebuild(store: MemoryStore, args: string[]): number {
   const summary = store.rebuild();
   const damaged = summary.damagedLines > 0 ? `; ${summary.damagedLines} damaged line${summary.damagedLines === 1 ? "" : "s"} skipped` : "";
   console.log(
-    `rebuilt memory from ${summary.sessions} transcript${summary.sessions === 1 ? "" : "s"} (${summary.entries} records) and ${summary.facts} saved fact${summary.facts === 1 ? "" : "s"}${damaged}`,
+    `rebuilt memory from ${summary.sessions} transcript${summary.sessions === 1 ? "" : "s"} ` +
+      `(${summary.entries} records) and ${summary.facts} saved fact${summary.facts === 1 ? "" : "s"}${damaged}`,
   );
   return 0;
 }

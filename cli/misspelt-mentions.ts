@@ -14,7 +14,10 @@ export function misspeltMentions(text: string, personaNames: readonly string[]):
   const problem = `there is no persona ${misspelt.map((entry) => `"@${entry.name}" (did you mean @${entry.closest}?)`).join(", ")}`;
   let corrected = text;
   for (const entry of misspelt) {
-    corrected = corrected.replace(new RegExp(`(?<![\\w@.])@${entry.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\w])`, "gi"), `@${entry.closest}`);
+    corrected = corrected.replace(
+      new RegExp(`(?<![\\w@.])@${entry.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\w])`, "gi"),
+      `@${entry.closest}`,
+    );
   }
   return { problem, corrected };
 }

@@ -45,7 +45,10 @@ test("chat, doctor and tool new all point to the bundled scripted server when no
   for (const [command, run] of Object.entries(runs)) {
     expect({ command, exitCode: run.exitCode }).toEqual({ command, exitCode: 1 });
     expect({ command, says: run.output.includes(scripted) }).toEqual({ command, says: true });
-    expect({ command, next: run.output.split("\n").some((line) => line.trim() === next[command as keyof typeof next]) }).toEqual({ command, next: true });
+    expect({ command, next: run.output.split("\n").some((line) => line.trim() === next[command as keyof typeof next]) }).toEqual({
+      command,
+      next: true,
+    });
   }
   // With --json, tool new still ends with its one JSON line.
   const json = await org(["tool", "new", "--goal", "count the words in a text", "--repo", checkout.dir, "--json"], base);

@@ -11,7 +11,10 @@ import { SUPERVISOR_DIR, SupervisorState } from "../supervise/supervisor-state.t
 async function instanceLine(role: string, port: number): Promise<string> {
   const probe = await probeHealth(port);
   if (probe.kind === "org")
-    return `  ${role} :${port} ${probe.health.ok ? "ok" : "not ok"} (commit ${probe.health.commit?.slice(0, 12) ?? "none"}${probe.health.branch ? ` on ${probe.health.branch}` : ""})`;
+    return (
+      `  ${role} :${port} ${probe.health.ok ? "ok" : "not ok"} (commit ` +
+      `${probe.health.commit?.slice(0, 12) ?? "none"}${probe.health.branch ? ` on ${probe.health.branch}` : ""})`
+    );
   return `  ${role} :${port} ${probe.kind === "other" ? "something else answers" : "not running"}`;
 }
 
@@ -25,7 +28,9 @@ function supervisorLines(workspaceDir: string, repoDir: string, config: OrgConfi
       status.supervisor ? `  runs (pid ${status.supervisor.pid}, since ${status.supervisor.since})` : "  not running now",
       status.lastRound ? `  last round ${status.lastRound.at}` : "  no round yet",
       status.incidents.length === 0 ? "  open incidents: none" : `  open incidents (${status.incidents.length}):`,
-      ...status.incidents.slice(0, 10).map((incident) => `    ${incident.id} ${incident.title}${incident.muted ? " (muted)" : ""}: ${incident.detail}`),
+      ...status.incidents
+        .slice(0, 10)
+        .map((incident) => `    ${incident.id} ${incident.title}${incident.muted ? " (muted)" : ""}: ${incident.detail}`),
     ];
   } finally {
     state.close();

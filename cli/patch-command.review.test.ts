@@ -123,7 +123,8 @@ test("item 6: the commit message is redacted, holds no diff git apply takes, no 
   const message = result.stdout.slice("---COMMIT_MSG---\n".length, result.stdout.indexOf("\n---PATCH---\n"));
   expect(message).toStartWith("docs: add notes\n\nThe server said OPENAI_API_KEY=");
   expect(message).toEndWith("\n\nTracking-Breadcrumb: JIRA-7");
-  for (const text of ["diff --git", "+++", "@@", "index 0000000", "Signed-off-by", "FAKE-", "Co-authored-by", "\n---"]) expect(message).not.toContain(text);
+  for (const text of ["diff --git", "+++", "@@", "index 0000000", "Signed-off-by", "FAKE-", "Co-authored-by", "\n---"])
+    expect(message).not.toContain(text);
   const trailers = Bun.spawnSync(["git", "interpret-trailers", "--parse"], { env: testGitEnv(), stdin: Buffer.from(message) });
   expect(trailers.stdout.toString()).toBe("Tracking-Breadcrumb: JIRA-7\n");
   // The whole output given to git apply, as a script might: only the patch's own file comes in.

@@ -32,7 +32,10 @@ beforeAll(async () => {
     script: {
       models: ["qwen3:8b"],
       rules: [
-        { when: { persona: "agent", lastRole: "user", lastMessage: "^Make greet say" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: EDIT } }] } },
+        {
+          when: { persona: "agent", lastRole: "user", lastMessage: "^Make greet say" },
+          reply: { toolCalls: [{ name: "sh", arguments: { cmd: EDIT } }] },
+        },
         // Told what broke, it makes the same mistake again, as a small model may.
         {
           when: { persona: "agent", lastRole: "user", lastMessage: "breaks the task's contract" },

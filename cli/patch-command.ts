@@ -143,7 +143,11 @@ async function runPatch(args: string[], signal: AbortSignal): Promise<number> {
     breadcrumb: settings.breadcrumb,
     ...access,
     // The repository's secret files' values and its git configs' credentials are hidden wherever they turn up, as the room's are.
-    secrets: [...secretEnvironmentValues(), ...(settings.apiKey ? [settings.apiKey] : []), ...workspaceSecretValues(repoDir, access.sandboxPolicy.secretPaths)],
+    secrets: [
+      ...secretEnvironmentValues(),
+      ...(settings.apiKey ? [settings.apiKey] : []),
+      ...workspaceSecretValues(repoDir, access.sandboxPolicy.secretPaths),
+    ],
     signal,
     progress: (line) => say(`org patch: ${line}`),
     audit: { record: (entry) => say(`audit: ${JSON.stringify(entry)}`) },
@@ -153,7 +157,9 @@ async function runPatch(args: string[], signal: AbortSignal): Promise<number> {
     return PATCH_EXIT.nothing;
   }
   if (outcome.kind === "contract-broken") {
-    say(`org patch: the result broke the task's contract after the repair rounds:\n${outcome.problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    say(
+      `org patch: the result broke the task's contract after the repair rounds:\n${outcome.problems.map((problem) => `  - ${problem}`).join("\n")}`,
+    );
     return PATCH_EXIT.contractBroken;
   }
   say(`org patch: ${outcome.files.length} file(s) changed: ${outcome.files.map((file) => `${file.status} ${JSON.stringify(file.path)}`).join(", ")}`);
@@ -177,7 +183,8 @@ export const patchCommand: Command = {
         say(`org patch: the model server failed: ${error.message}`);
         // The client's hints name the room's variables; org patch reads its own.
         say(
-          "org patch: it reads LLM_PROVIDER, LLM_BASE_URL, LLM_MODEL and LLM_API_KEY (see org patch --help); for ollama, OLLAMA_BASE when LLM_BASE_URL is unset",
+          "org patch: it reads LLM_PROVIDER, LLM_BASE_URL, LLM_MODEL and LLM_API_KEY (see org patch --help); " +
+            "for ollama, OLLAMA_BASE when LLM_BASE_URL is unset",
         );
         return PATCH_EXIT.modelServer;
       }

@@ -31,7 +31,8 @@ async function judgedCandidate(git: Checkout, log: (line: string) => void, signa
   const chosen = await mostRecentlyPassedCandidate(git, signal);
   if (!chosen)
     throw new UserFacingError(
-      `no cand/* branch has a passing fitness report: judge one with ${judgeCommands(git.repoDir)} (${orgOf(git.repoDir)} candidate list shows them), or name a branch`,
+      `no cand/* branch has a passing fitness report: judge one with ${judgeCommands(git.repoDir)} ` +
+        `(${orgOf(git.repoDir)} candidate list shows them), or name a branch`,
     );
   log(`chose ${chosen.branch} (${chosen.commit.slice(0, 12)}): the candidate most recently judged pass (${chosen.judgedAt})`);
   return chosen.branch;

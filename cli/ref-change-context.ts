@@ -34,5 +34,8 @@ export function refChangeContext(
   const restart = !values["no-restart"];
   const scriptArgs = values.config === undefined ? [] : ["--config", values.config];
   const port = instanceSettings().currentPort;
-  return { context: refChangeRun(resolve(values.repo ?? CHECKOUT_DIR), { restart, port, healthTimeoutMs: timeoutMs, scriptArgs, log, signal }), restart };
+  return {
+    context: refChangeRun(resolve(values.repo ?? CHECKOUT_DIR), { restart, port, healthTimeoutMs: timeoutMs, scriptArgs, log, signal }),
+    restart,
+  };
 }

@@ -22,7 +22,9 @@ export function readConfig(options: ChatOptions, workspaceDir: string): OrgConfi
     ? loaded
     : {
         ...loaded,
-        personas: loaded.personas.map((persona) => (persona.modelSource?.startsWith("OLLAMA_MODEL") ? { ...persona, modelSource: "--model" } : persona)),
+        personas: loaded.personas.map((persona) =>
+          persona.modelSource?.startsWith("OLLAMA_MODEL") ? { ...persona, modelSource: "--model" } : persona,
+        ),
       };
 }
 
@@ -61,7 +63,8 @@ export async function reopenOnChange(
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     parts.say(
-      `· ${file} changed, but this room cannot use it: ${why}\n  The room goes on with the settings it opened with; it reads the file again when it changes.`,
+      `· ${file} changed, but this room cannot use it: ${why}\n  The room goes on with the settings it opened ` +
+        `with; it reads the file again when it changes.`,
       "yellow",
     );
     return current;
@@ -86,13 +89,17 @@ export async function reopenOnChange(
     opened = await parts.open(next, current.sandbox);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    parts.say(`· ${file} changed (${changed.join(", ")}), but the room would not open on it: ${why}\n  It opens again with the settings it had.`, "yellow");
+    parts.say(
+      `· ${file} changed (${changed.join(", ")}), but the room would not open on it: ${why}\n  It opens again with the settings it had.`,
+      "yellow",
+    );
     return await parts.open({ ...setup, options: next.options }, current.sandbox);
   }
   setup.config = config;
   setup.options = next.options;
   parts.say(
-    `· ${file} changed (${changed.join(", ")}): the room opened again on it, and session ${room.sessionId} goes on${keepsMode ? "" : ` (${formatRoomMode(mode)} is gone: back to group mode)`}.`,
+    `· ${file} changed (${changed.join(", ")}): the room opened again on it, and session ${room.sessionId} ` +
+      `goes on${keepsMode ? "" : ` (${formatRoomMode(mode)} is gone: back to group mode)`}.`,
     "gray",
   );
   if (waiting !== undefined) parts.say(`org: ${waiting}`, "yellow");

@@ -61,7 +61,8 @@ function configLines(config: RestoredConfig, workspaceDir: string): string[] {
   if (config.problem !== undefined) return [`  org.config.json: put back, but it does not read (${config.problem}); fix it, then run ${trust}`];
   if (config.waiting.length === 0) return ["  org.config.json: put back as it was"];
   return [
-    `  org.config.json: put back; like any repository's, its ${config.waiting.length} setting(s) that send something out or lower a guard wait for ${trust}: ${config.waiting.map((setting) => `${setting.setting} (${setting.shown})`).join(", ")}`,
+    `  org.config.json: put back; like any repository's, its ${config.waiting.length} setting(s) that send ` +
+      `something out or lower a guard wait for ${trust}: ${config.waiting.map((setting) => `${setting.setting} (${setting.shown})`).join(", ")}`,
   ];
 }
 
@@ -103,9 +104,14 @@ export const restoreCommand: Command = {
     const lines = [
       `restored ${outcome.manifest.takenAt}'s backup into ${resolve(values.to)}:`,
       `  checkout:  ${outcome.checkoutDir} (main ${outcome.main.slice(0, 12)}, ${outcome.refs} refs)`,
-      `  workspace: ${outcome.workspaceDir} (${outcome.files} state files${outcome.cursorMarks > 0 ? `; org grow reads on from its cursor, ${outcome.cursorMarks} files` : ""})`,
+      `  workspace: ${outcome.workspaceDir} (${outcome.files} state files${
+        outcome.cursorMarks > 0 ? `; org ` + `grow reads on from its cursor, ${outcome.cursorMarks} files` : ""
+      })`,
       ...(outcome.manifest.journal && outcome.grants.journalKept
-        ? [`  an interrupted ${outcome.manifest.journal.op} (${outcome.manifest.journal.tag}) was in the journal: the next promote or rollback finishes it`]
+        ? [
+            `  an interrupted ${outcome.manifest.journal.op} (${outcome.manifest.journal.tag}) was in the ` +
+              `journal: the next promote or rollback finishes it`,
+          ]
         : []),
       ...outcome.grants.said.map((line) => `  ${line}`),
       ...configLines(outcome.config, outcome.workspaceDir),

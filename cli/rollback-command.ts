@@ -5,12 +5,14 @@ import { orgOf } from "./org-invocation.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 import { healthTimeoutMs, REF_CHANGE_FLAGS, refChangeContext } from "./ref-change-context.ts";
 
-const HELP = `Usage: org rollback [TARGET] [--repo DIR] [--no-restart] [--health-timeout-s N] [--config FILE]
+const HELP =
+  `Usage: org rollback [TARGET] [--repo DIR] [--no-restart] [--health-timeout-s N] [--config FILE]
 
 Reverts a promotion still in place on main (git revert -m 1 semantics, built without touching any worktree):
 with no TARGET the newest; TARGET a promote/<UTC time> tag, that one; TARGET a tool name, the newest promotion
 in place that added or changed that tool. An older promotion is reverted even when later ones exist, as long as
-they did not change its tool folders (each folder goes back to what it was before that promotion). Then moves main and tags rollback/<UTC time> in one ref transaction, brings the checkout's files up to
+they did not change its tool folders (each folder goes back to what it was before that promotion). Then moves ` +
+  `main and tags rollback/<UTC time> in one ref transaction, brings the checkout's files up to
 main, restarts current with ops/start-current.sh and waits for /health at the new commit. The gate's baseline
 (.org/fitness/baseline.json) follows main: what the undone promotion set is withdrawn, re-signed with this
 rollback as the reason, so the next candidate is judged against main as it is now.
@@ -36,7 +38,8 @@ export const rollbackCommand: Command = {
   help: HELP,
   async run(args, signal) {
     const { values, positionals } = parseCommandArgs("rollback", args, REF_CHANGE_FLAGS, { positionals: true });
-    if (positionals.length > 1) throw new UsageError(`rollback takes one target (a promote/ tag or a tool name), got ${positionals.length}`, "rollback");
+    if (positionals.length > 1)
+      throw new UsageError(`rollback takes one target (a promote/ tag or a tool name), got ${positionals.length}`, "rollback");
     const target = rollbackTarget(positionals[0]);
     if (target === undefined) {
       throw new UsageError(`${JSON.stringify(positionals[0])} is neither a promote/YYYYMMDDTHHMMSSZ tag nor a tool name`, "rollback");
@@ -46,7 +49,10 @@ export const rollbackCommand: Command = {
     const { log } = context;
     const { recovered, result } = await rollbackPromotion(context, { restart, target });
     if (recovered) {
-      log(`${recovered.op} ${recovered.tag} was interrupted; ${recovered.outcome}: ${recovered.detail}. Nothing else was done; run rollback again if needed.`);
+      log(
+        `${recovered.op} ${recovered.tag} was interrupted; ${recovered.outcome}: ${recovered.detail}. Nothing ` +
+          `else was done; run rollback again if needed.`,
+      );
       return recovered.outcome === "finished" ? 0 : 1;
     }
     if (!result) return 1;
@@ -54,7 +60,8 @@ export const rollbackCommand: Command = {
     if (result.baseline) log(result.baseline);
     if (result.healthy === false) {
       log(
-        `current is NOT healthy after the rollback: see ${orgOf(context.git.repoDir)} instance status, and start it again with ${orgOf(context.git.repoDir)} instance start current`,
+        `current is NOT healthy after the rollback: see ${orgOf(context.git.repoDir)} instance status, and ` +
+          `start it again with ${orgOf(context.git.repoDir)} instance start current`,
       );
       return 1;
     }

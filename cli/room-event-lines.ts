@@ -15,7 +15,8 @@ export const OUTPUT_PREVIEW = { lines: 6, width: 200 };
 export function toolResultLine(event: Of<"tool-result">, number?: number): EventLine {
   const lines = event.output === "" ? 0 : event.output.split("\n").length;
   const more = number === undefined ? "" : ` · /output ${number}`;
-  if (event.ok) return { text: `✓ ${event.call.name} · ${event.durationMs} ms · ${lines} line${lines === 1 ? "" : "s"} of output${more}`, style: "dim" };
+  if (event.ok)
+    return { text: `✓ ${event.call.name} · ${event.durationMs} ms · ${lines} line${lines === 1 ? "" : "s"} of output${more}`, style: "dim" };
   return { text: `✗ ${event.call.name}: ${oneLine(failureText(event.call.name, event.output), FAILURE_WIDTH)}${more}`, style: "red" };
 }
 
@@ -26,11 +27,13 @@ export function toolResultLine(event: Of<"tool-result">, number?: number): Event
 export function toolOutputPreview(event: Of<"tool-result">, number?: number): EventLine[] {
   if (!event.ok || event.output === "") return [];
   const lines = event.output.replace(/\n$/, "").split("\n");
-  const shown = lines
-    .slice(0, OUTPUT_PREVIEW.lines)
-    .map((line) => ({ text: `  ${line.length > OUTPUT_PREVIEW.width ? `${line.slice(0, OUTPUT_PREVIEW.width - 1)}…` : line}`, style: "dim" as const }));
+  const shown = lines.slice(0, OUTPUT_PREVIEW.lines).map((line) => ({
+    text: `  ${line.length > OUTPUT_PREVIEW.width ? `${line.slice(0, OUTPUT_PREVIEW.width - 1)}…` : line}`,
+    style: "dim" as const,
+  }));
   const rest = lines.length - shown.length;
-  if (rest > 0) shown.push({ text: `  … ${rest} more line${rest === 1 ? "" : "s"}${number === undefined ? "" : `: /output ${number}`}`, style: "dim" });
+  if (rest > 0)
+    shown.push({ text: `  … ${rest} more line${rest === 1 ? "" : "s"}${number === undefined ? "" : `: /output ${number}`}`, style: "dim" });
   return shown;
 }
 

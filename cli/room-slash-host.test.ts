@@ -96,7 +96,11 @@ test("/models lists the server's models, /use checks them, /tools marks ask", as
 });
 
 test("/tools lists the toolsmith's build_tool", async () => {
-  const config = loadOrgConfig(join(workspace, "none.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" }, { checkoutDir: workspace });
+  const config = loadOrgConfig(
+    join(workspace, "none.config.json"),
+    { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" },
+    { checkoutDir: workspace },
+  );
   const defaults = await openRoom({ ...testSandboxAccess(), config, workspaceDir: workspace, tools: [sh], onEvent: () => {} });
   try {
     const lines: string[] = [];

@@ -1,9 +1,9 @@
-import { BUILD_TOOL } from "../models/build-tool.ts";
+import { BUILD_TOOL } from "../personas/build-tool.ts";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { OrgConfig } from "../config/org-config.ts";
 import { TRANSCRIPTS_DIR } from "../config/workspace-paths.ts";
-import type { RoomMessage } from "../models/room-message.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
 import type { Room } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { sanitizeOutput } from "../sandbox/describe-result.ts";
@@ -41,7 +41,10 @@ function toolOutputText(outputs: ToolOutputs, number: number | undefined): strin
     throw new Error(`there is no result ${number}: give a number from 1 to ${outputs.newest}, or none for the newest`);
   }
   const status = entry.ok ? "" : " (failed)";
-  return `── ${entry.name} for ${entry.persona}, result ${entry.number}${status} ──\n${entry.output === "" ? "(no output)" : entry.output.replace(/\n$/, "")}`;
+  return (
+    `── ${entry.name} for ${entry.persona}, result ${entry.number}${status} ` +
+    `──\n${entry.output === "" ? "(no output)" : entry.output.replace(/\n$/, "")}`
+  );
 }
 
 /** A fenced block that no backtick run inside the text can close early. */
@@ -120,7 +123,7 @@ export function roomSlashHost(
               // The room's own policies: promoted tools are offered to agents as "ask" when the room is assembled.
               approval: persona.policies[name] === "ask" ? ("ask" as const) : ("allow" as const),
             })),
-          // The toolsmith's own tool: not in the room's policy, never asks (models/toolsmith-persona.ts).
+          // The toolsmith's own tool: not in the room's policy, never asks (personas/toolsmith-persona.ts).
           ...(persona.kind === "toolsmith" ? [{ name: BUILD_TOOL, approval: "allow" as const }] : []),
         ],
       })),

@@ -133,11 +133,15 @@ function startSupervising(serveOptions: ServeOptions, workspaceDir: string, sand
   const say = (line: string) => log(`supervise: ${line}`);
   const configFile = serveOptions.config ?? join(workspaceDir, CONFIG_FILE_NAME);
   return (async () => {
-    const [{ superviseEvery }, { diagnosisModel }] = await Promise.all([import("../supervise/supervisor.ts"), import("../supervise/diagnose-incident.ts")]);
+    const [{ superviseEvery }, { diagnosisModel }] = await Promise.all([
+      import("../supervise/supervisor.ts"),
+      import("../supervise/diagnose-incident.ts"),
+    ]);
     const settings = instanceSettings();
     const loadConfig = () => loadOrgConfig(configFile, undefined, { workspaceDir });
     say(
-      `org supervise runs in serve now and every ${formatDuration(loadConfig().supervise.every)} (--supervise), watching ${workspaceDir} and ${CHECKOUT_DIR}`,
+      `org supervise runs in serve now and every ${formatDuration(loadConfig().supervise.every)} ` +
+        `(--supervise), watching ${workspaceDir} and ${CHECKOUT_DIR}`,
     );
     await superviseEvery({
       workspaceDir,
@@ -183,7 +187,14 @@ type ServeSettings = ReturnType<typeof serveEnvironment>;
  * handler. Should any part fail to start, those already started are closed before the error goes on, so a failed
  * start leaves no MCP server running.
  */
-async function assembleServed(options: ServeOptions, workspaceDir: string, config: OrgConfig, settings: ServeSettings, access: SandboxAccess, page: WebPage) {
+async function assembleServed(
+  options: ServeOptions,
+  workspaceDir: string,
+  config: OrgConfig,
+  settings: ServeSettings,
+  access: SandboxAccess,
+  page: WebPage,
+) {
   const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, jobTtlS, jobQueueMax, jobLogCompactBytes, profile, fsync } = settings;
   const { sandbox, sandboxPolicy } = access;
   const parts = await servedParts(workspaceDir, config, access, log);
@@ -293,7 +304,8 @@ export async function runServe(args: string[], signal: AbortSignal, flavor: Serv
   const { hmacSecret, profile } = settings;
   if (profile === "prod" && apiToken === undefined && hmacSecret === undefined) {
     throw new UserFacingError(
-      "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then send the token or sign their requests), or use ORG_PROFILE=dev.",
+      "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then " +
+        "send the token or sign their requests), or use ORG_PROFILE=dev.",
     );
   }
   // --telegram without a token is said before anything starts.
@@ -316,7 +328,11 @@ export async function runServe(args: string[], signal: AbortSignal, flavor: Serv
   const { tools } = served;
   tools.watch(HEAD_CHECK_MS, (result) => {
     if (result.restartNeeded) log(`HEAD moved; not reloaded: ${result.restartNeeded}`);
-    else log(`reloaded tools at ${result.commit?.slice(0, 12)}: added ${result.added.join(", ") || "none"}, removed ${result.removed.join(", ") || "none"}`);
+    else
+      log(
+        `reloaded tools at ${result.commit?.slice(0, 12)}: added ${result.added.join(", ") || "none"}, ` +
+          `removed ${result.removed.join(", ") || "none"}`,
+      );
   });
   for (const problem of tools.problems) log(`not offered: tools/generated/${problem.name}: ${problem.problem}`);
   console.log(flavor.announce({ url: server.url, token: apiToken, hmac: hmacSecret !== undefined, tools, options, profile }));

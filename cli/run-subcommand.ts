@@ -8,7 +8,11 @@ export type Subcommand = (args: string[], signal: AbortSignal) => Promise<number
  * name is looked up as an own key, so `toString` names nothing. No word, or one that names none, is a UsageError
  * whose message `unknown` words (main adds the command's `--help` hint).
  */
-export function runSubcommand(command: string, subcommands: Record<string, Subcommand>, unknown: (word: string | undefined) => string): Command["run"] {
+export function runSubcommand(
+  command: string,
+  subcommands: Record<string, Subcommand>,
+  unknown: (word: string | undefined) => string,
+): Command["run"] {
   return async (args, signal) => {
     const [word, ...rest] = args;
     const subcommand = word !== undefined && Object.hasOwn(subcommands, word) ? subcommands[word] : undefined;

@@ -102,7 +102,10 @@ async function runConfig(options: RunOptions, workspaceDir: string) {
  */
 async function workspaceView(workspaceDir: string, policy: SandboxPolicy) {
   const view = policy.workspace;
-  const [{ workspaceMounts }, { WorkspaceCopies }] = await Promise.all([import("../workspace/workspace-view.ts"), import("../workspace/workspace-copies.ts")]);
+  const [{ workspaceMounts }, { WorkspaceCopies }] = await Promise.all([
+    import("../workspace/workspace-view.ts"),
+    import("../workspace/workspace-copies.ts"),
+  ]);
   // A copy of its own for this run (write view), kept afterwards as the workspace's spare, as a closed session's is.
   const workspaceCopies = new WorkspaceCopies();
   const session = { sessionId: `sandbox-run-${process.pid}`, sandboxPolicy: policy, workspaceCopies };
@@ -179,5 +182,9 @@ async function checkCommand(args: string[]): Promise<number> {
 export const sandboxCommand: Command = {
   ...nameAndSummary("sandbox"),
   help: HELP,
-  run: runSubcommand("sandbox", { run: runCommand, check: checkCommand }, (subcommand) => `sandbox needs 'run' or 'check', got ${subcommand ?? "nothing"}`),
+  run: runSubcommand(
+    "sandbox",
+    { run: runCommand, check: checkCommand },
+    (subcommand) => `sandbox needs 'run' or 'check', got ${subcommand ?? "nothing"}`,
+  ),
 };

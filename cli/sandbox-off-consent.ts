@@ -9,7 +9,8 @@ export function checkSandboxOffConsent(command: string, confirmed: boolean, env?
   const off = environmentSettings(env).sandboxDisabled;
   if (off && !confirmed) {
     throw new UsageError(
-      `ORG_SANDBOX=off is set, which would run every model-made command UNSANDBOXED on this host for anyone who reaches the server. Unset ORG_SANDBOX, or give --unsafe-no-sandbox as well if you mean it.`,
+      `ORG_SANDBOX=off is set, which would run every model-made command UNSANDBOXED on this host for anyone ` +
+        `who reaches the server. Unset ORG_SANDBOX, or give --unsafe-no-sandbox as well if you mean it.`,
       command,
     );
   }

@@ -41,7 +41,10 @@ async function takenPort(): Promise<{ port: number; server: Server }> {
 test("serve on a port in use exits 1 at once, before any MCP server starts", async () => {
   // Each server leaves a marker the moment it is started, before it speaks MCP.
   const marker = (name: string) => join(workspace, `${name}.started`);
-  const server = (name: string) => ({ command: "/bin/sh", args: ["-c", 'touch "$0"; exec "$1" "$2" stdio', marker(name), process.execPath, EVERYTHING] });
+  const server = (name: string) => ({
+    command: "/bin/sh",
+    args: ["-c", 'touch "$0"; exec "$1" "$2" stdio', marker(name), process.execPath, EVERYTHING],
+  });
   writeFileSync(
     join(workspace, "org.config.json"),
     JSON.stringify({ personas: [{ name: "agent", kind: "agent" }], mcpServers: { first: server("first"), second: server("second") } }),

@@ -2,7 +2,9 @@ import type { Command } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { runServe } from "./run-serve.ts";
 
-const HELP = `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--grow-every DURATION] [--supervise] [--telegram] [--unsafe-no-sandbox]
+const HELP =
+  `Usage: org serve [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] ` +
+  `[--grow-every DURATION] [--supervise] [--telegram] [--unsafe-no-sandbox]
 
 The room and its tools over HTTP: the same room as 'chat', each session's events as server-sent events.
 
@@ -74,7 +76,11 @@ export const serveCommand: Command = {
       token: (fromEnvironment) => fromEnvironment,
       announce: ({ url, token, hmac, tools, options, profile }) => {
         const names = tools.all().map((entry) => entry.tool.name);
-        return `org serve listening on ${url} (commit ${tools.commit?.slice(0, 12) ?? "none"}${tools.branch ? ` on ${tools.branch}` : ""}; tools: ${names.join(", ")}; auth ${token || hmac ? "on" : "off"}; profile ${profile}; ${options.workers} job workers)`;
+        return (
+          `org serve listening on ${url} (commit ` +
+          `${tools.commit?.slice(0, 12) ?? "none"}${tools.branch ? ` on ${tools.branch}` : ""}; tools: ` +
+          `${names.join(", ")}; auth ${token || hmac ? "on" : "off"}; profile ${profile}; ${options.workers} job workers)`
+        );
       },
     }),
 };

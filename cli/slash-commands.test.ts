@@ -105,7 +105,10 @@ describe("runSlashCommand", () => {
       type: "command",
       command: { name: "wish", text: "a tool that converts currencies" },
     });
-    expect(parseInput("/wish")).toEqual({ type: "invalid", message: expect.stringContaining("/wish needs words, e.g. /wish a tool that converts currencies") });
+    expect(parseInput("/wish")).toEqual({
+      type: "invalid",
+      message: expect.stringContaining("/wish needs words, e.g. /wish a tool that converts currencies"),
+    });
     const wished = await run("/wish convert euros to dollars");
     expect(wished.outcome).toBe("continue");
     expect(wished.room.calls).toEqual(["wish convert euros to dollars"]);
@@ -113,7 +116,9 @@ describe("runSlashCommand", () => {
 
   test("/diff with no change says so; /undo refused names the file, --force goes on; a stray argument is refused", async () => {
     expect((await run("/diff")).output).toBe("(no workspace change in this session yet)");
-    expect((await run("/undo")).output).toContain('/undo: the undo of change c1 was not applied: this file was changed in the workspace meanwhile: "a.txt"');
+    expect((await run("/undo")).output).toContain(
+      '/undo: the undo of change c1 was not applied: this file was changed in the workspace meanwhile: "a.txt"',
+    );
     expect((await run("/undo --force")).output).toBe("undid change c1: 1 file restored");
     expect(parseInput("/undo now")).toEqual({ type: "invalid", message: expect.stringContaining("takes only --force") });
   });
@@ -156,7 +161,11 @@ describe("runSlashCommand", () => {
     ).output
       .split("\n")
       .slice(0, 3);
-    expect(table).toEqual(["  persona    model     server", "  a          qwen3:8b  http://127.0.0.1:1", "  toolsmith  m         http://127.0.0.1:22"]);
+    expect(table).toEqual([
+      "  persona    model     server",
+      "  a          qwen3:8b  http://127.0.0.1:1",
+      "  toolsmith  m         http://127.0.0.1:22",
+    ]);
     expect((await run("/tools")).output).toBe("  agent: sh (asks first)\n  python: python_run");
     const used = await run("/use agent llama3.2");
     expect(used.output).toBe("");

@@ -136,7 +136,8 @@ export function slashHelp(): string {
     ...Object.values(SPECS).map((spec) => `  ${spec.usage.padEnd(width)}  ${spec.summary}`),
     "",
     // One line: the console wraps it between words at the terminal's width.
-    "Anything else is a message to the room; @name addresses one persona. Start with // to send a line that begins with /. Multi-line: end a line with \\ or press Alt-Enter. Ctrl-C stops a reply; twice leaves.",
+    "Anything else is a message to the room; @name addresses one persona. Start with // to send a line that " +
+      "begins with /. Multi-line: end a line with \\ or press Alt-Enter. Ctrl-C stops a reply; twice leaves.",
   ].join("\n");
 }
 
@@ -190,7 +191,8 @@ export function parseInput(line: string): ParsedInput {
     const guess = closestCommand(name);
     return {
       type: "invalid",
-      message: `unknown command /${word}.${guess ? ` Did you mean /${guess}?` : ""} Type /help for the list, or // to send a message starting with /.`,
+      message:
+        `unknown command /${word}.${guess ? ` Did you mean /${guess}?` : ""} Type /help for the list, ` + `or // to send a message starting with /.`,
     };
   }
   const parsed = spec.parse(args);
@@ -375,7 +377,9 @@ export async function runSlashCommand(command: SlashCommand, host: SlashHost, co
     await dispatch(command, host, context);
     return command.name === "quit" ? "quit" : command.name === "clear" ? "cleared" : "continue";
   } catch (error) {
-    context.write(context.signal.aborted ? `/${command.name} was stopped.` : `/${command.name}: ${error instanceof Error ? error.message : String(error)}`);
+    context.write(
+      context.signal.aborted ? `/${command.name} was stopped.` : `/${command.name}: ${error instanceof Error ? error.message : String(error)}`,
+    );
     return "failed";
   }
 }

@@ -137,7 +137,8 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
   }
   const every = setup.loadConfig().supervise.every;
   say(
-    `org supervise: watching ${setup.workspaceDir} (checkout ${setup.repoDir}): a round now, then every ${formatDuration(every)} (supervise.every) until stopped`,
+    `org supervise: watching ${setup.workspaceDir} (checkout ${setup.repoDir}): a round now, then every ` +
+      `${formatDuration(every)} (supervise.every) until stopped`,
   );
   await superviseEvery(setup, { onRound: report });
   say("org supervise: stopped");
@@ -171,7 +172,12 @@ async function apply(args: string[], signal: AbortSignal): Promise<number> {
   const { applyFixNow } = await import("../supervise/apply-fix-now.ts");
   const { fix, incident, steps } = await applyFixNow(setup, id, "org supervise apply");
   if (values.json) console.log(terminalSafeJson({ fix, incident, steps }));
-  else out(`${fix.id} ${fix.action} ${fix.target}: ${fix.state} — ${fix.detail}${incident.state === "resolved" ? ` (incident ${incident.id} is over)` : ""}`);
+  else
+    out(
+      `${fix.id} ${fix.action} ${fix.target}: ${fix.state} — ${fix.detail}${
+        incident.state === "resolved" ? ` ` + `(incident ${incident.id} is over)` : ""
+      }`,
+    );
   return fix.state === "failed" ? 1 : 0;
 }
 
@@ -180,7 +186,10 @@ async function muteOrUnmute(args: string[], unmute: boolean): Promise<number> {
   const { values, positionals } = parseCommandArgs(name, args, { workspace: FOLDER_FLAGS.workspace, for: { type: "string" } }, { positionals: true });
   const [pattern, ...more] = positionals;
   if (pattern === undefined || more.length > 0)
-    throw new UsageError(`${name} takes one pattern: a check's name, an incident id, a signature id, or a part of an error's text in quotes`, "supervise");
+    throw new UsageError(
+      `${name} takes one pattern: a check's name, an incident id, a signature id, or a part of an error's text in quotes`,
+      "supervise",
+    );
   if (unmute && values.for !== undefined) throw new UsageError("supervise unmute takes no --for", "supervise");
   const parsed = values.for === undefined ? undefined : Duration.safeParse(values.for);
   if (parsed?.success === false) throw new UsageError(`--for needs a duration such as 30m, 2h or 1d, not '${values.for}'`, "supervise");
@@ -202,7 +211,11 @@ async function muteOrUnmute(args: string[], unmute: boolean): Promise<number> {
     mutes.mutePattern(state, choice.pattern, until, Date.now());
     const what = choice.kind === "text" ? `the text ${JSON.stringify(pattern)}` : pattern;
     out(
-      `muted ${what}${until ? ` for ${formatDuration(until - Date.now())}, until ${new Date(until).toISOString()}` : " for ever ('org supervise unmute' lifts it)"}`,
+      `muted ${what}${
+        until
+          ? ` for ${formatDuration(until - Date.now())}, until ` + `${new Date(until).toISOString()}`
+          : " for ever ('org supervise unmute' lifts it)"
+      }`,
     );
     if (choice.kind === "text") {
       out("it matches now (and whatever else comes to hold it):");

@@ -15,7 +15,8 @@ export function requireBotToken(): string {
   const token = telegramBotToken();
   if (token === undefined)
     throw new UserFacingError(
-      "TELEGRAM_BOT_TOKEN is not set: ask BotFather in Telegram (/newbot, or /token for a bot you have) and export the token it gives; org reads it from the environment only.",
+      "TELEGRAM_BOT_TOKEN is not set: ask BotFather in Telegram (/newbot, or /token for a bot you have) and " +
+        "export the token it gives; org reads it from the environment only.",
     );
   return token;
 }
@@ -47,7 +48,11 @@ export async function runTelegram(options: {
     signal: options.signal,
     onReady: (username) =>
       options.log(
-        `telegram: @${username || "(bot)"} polls ${api.origin}; ${chats.length === 0 ? "no chat is allowed yet (telegram.allowedChats): message the bot, and its chat id is printed here" : `serving chats ${chats.join(", ")}`}`,
+        `telegram: @${username || "(bot)"} polls ${api.origin}; ${
+          chats.length === 0
+            ? "no chat is allowed " + "yet (telegram.allowedChats): message the bot, and its chat id is printed here"
+            : `serving chats ${chats.join(", ")}`
+        }`,
       ),
   });
 }

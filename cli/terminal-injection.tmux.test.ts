@@ -40,7 +40,10 @@ const script = parseScript(
         when: { persona: "agent", lastMessage: "tidy" },
         reply: { firstByteDelayMs: 500, toolCalls: [{ name: "sh", arguments: { cmd: "rm -rf /scratch/*; echo done" } }] },
       },
-      { when: { persona: "python", lastMessage: "tidy" }, reply: { text: `let me check ${".".repeat(30)} ${FAKE_QUESTION}`, chunkSize: 4, delayMs: 50 } },
+      {
+        when: { persona: "python", lastMessage: "tidy" },
+        reply: { text: `let me check ${".".repeat(30)} ${FAKE_QUESTION}`, chunkSize: 4, delayMs: 50 },
+      },
       { when: { persona: "agent" }, reply: { text: HOSTILE, chunkSize: 5 } },
     ],
   }),
@@ -121,7 +124,9 @@ test("invariant 10: while the question is open, another persona's cursor-up and 
   await tmux.keys(session, "Enter");
   const atQuestion = await tmux.waitFor(session, "allow? [y]es / [n]o / [a]lways for sh:");
   // The real ⚙ line of the call stands right above its question.
-  expect(atQuestion).toMatch(/agent +│ ⚙ sh \{"cmd":"rm -rf \/scratch\/\*; echo done"\}\nagent wants to run sh \{"cmd":"rm -rf \/scratch\/\*; echo done"\}\n/);
+  expect(atQuestion).toMatch(
+    /agent +│ ⚙ sh \{"cmd":"rm -rf \/scratch\/\*; echo done"\}\nagent wants to run sh \{"cmd":"rm -rf \/scratch\/\*; echo done"\}\n/,
+  );
   // python goes on streaming and finishes (its message reaches the transcript) while the question is open.
   const deadline = Date.now() + 20_000;
   while (!transcriptHasMessageFrom("python") && Date.now() < deadline) await Bun.sleep(100);

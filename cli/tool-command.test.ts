@@ -30,7 +30,9 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
     expect(checkoutState(repo.dir).replace(`refs/heads/${line.branch} ${line.commit}\n`, "")).toBe(before);
 
     const listed = await org(["tool", "list", "--json", "--repo", repo.dir]);
-    expect(JSON.parse(listed.stdout)).toEqual([{ name: "word_count", status: "candidate", branch: line.branch, description: WORD_COUNT.spec.description }]);
+    expect(JSON.parse(listed.stdout)).toEqual([
+      { name: "word_count", status: "candidate", branch: line.branch, description: WORD_COUNT.spec.description },
+    ]);
 
     const shown = await org(["tool", "show", "word_count", "--ref", line.branch, "--repo", repo.dir]);
     expect(shown.exitCode).toBe(0);
@@ -67,7 +69,9 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
       const tool = WORD_COUNT.tool.replace('if (trimmed === "") return { words: 0 };', 'if (trimmed === "") {\n    return { words: 0 };\n  }');
       const tests = `import { expect, test } from "bun:test";\nimport wordCount from "./tool.ts";\ntest("words", () => {\n  expect(wordCount({ text: "one two three" })).toEqual({ words: 3 });\n  expect(() => wordCount({ text: 5 })).toThrow();\n});\n`;
       await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { tools: [tool], tests: [tests] }) } });
-      const made = await org(["tool", "new", "--goal", WORD_COUNT.goal, "--json", "--repo", repo.dir, "--config", configFile], { OLLAMA_BASE: server.url });
+      const made = await org(["tool", "new", "--goal", WORD_COUNT.goal, "--json", "--repo", repo.dir, "--config", configFile], {
+        OLLAMA_BASE: server.url,
+      });
       expect(made.exitCode).toBe(1);
       const { failure } = JSON.parse(made.stdout.trim().split("\n").at(-1) ?? "");
       expect(failure).toMatch(/failed the tests stage after 0 tests repair rounds: the tests cover \d+ % of the lines of tool.ts; at least 95 %/);
@@ -106,7 +110,11 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
     const [, branch, command] = /^word_count is on (cand\/\d{8}T\d{6}Z)\. Try it: (.+)$/m.exec(made.stdout) ?? [];
     expect(command).toEndWith(`tool run word_count --ref ${branch} --repo ${repo.dir} --inputs '{"text":"it'\\''s $HOME\\\\n \`x\`"}'`);
     expect(command).not.toContain("…");
-    const tried = Bun.spawnSync(["/bin/sh", "-c", command as string], { cwd: tmpdir(), env: { PATH: "/usr/bin:/bin", HOME: repo.dir }, stdin: "ignore" });
+    const tried = Bun.spawnSync(["/bin/sh", "-c", command as string], {
+      cwd: tmpdir(),
+      env: { PATH: "/usr/bin:/bin", HOME: repo.dir },
+      stdin: "ignore",
+    });
     expect({ code: tried.exitCode, stdout: tried.stdout.toString(), stderr: tried.stderr.toString() }).toEqual({
       code: 0,
       stdout: '{"words":3}\n',
@@ -123,7 +131,10 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
     const unref = await org(["tool", "run", "word_count", "--inputs", '{"text":"a"}', "--repo", repo.dir]);
     expect(unref).toMatchObject({ exitCode: 1, stderr: `org: word_count is not promoted; it is a candidate on ${branch}: add --ref ${branch}\n` });
     const missing = await org(["tool", "show", "line_count", "--repo", repo.dir]);
-    expect(missing).toMatchObject({ exitCode: 1, stderr: "org: no tool line_count: it is not promoted and no cand/* branch has it; see org tool list\n" });
+    expect(missing).toMatchObject({
+      exitCode: 1,
+      stderr: "org: no tool line_count: it is not promoted and no cand/* branch has it; see org tool list\n",
+    });
 
     // A workflow in another workspace runs the candidate's tool with --ref, and cannot without it.
     const workspace = mkdtempSync(join(tmpdir(), "org-tool-workflow-"));

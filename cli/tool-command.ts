@@ -128,7 +128,8 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
   if (!values.goal?.trim()) throw new UsageError('tool new needs --goal "what the tool should do"', "tool");
   if (values.promote && values.repo !== undefined && realpathSync(values.repo) !== realpathSync(REPO_DIR)) {
     throw new UsageError(
-      `--promote runs the candidate beside this checkout's current instance, so it takes no --repo elsewhere; run ${shellWord(join(values.repo, "bin", "org"))} tool new --promote there`,
+      `--promote runs the candidate beside this checkout's current instance, so it takes no --repo elsewhere; ` +
+        `run ${shellWord(join(values.repo, "bin", "org"))} tool new --promote there`,
       "tool",
     );
   }
@@ -153,7 +154,8 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
   // Said before the build: a candidate outside an org checkout can be tried, never judged or promoted.
   if (missing.length > 0)
     say(
-      `note: ${repoDir} is not a checkout of org (it has no ${missing.join(", ")}), so no gate can judge or promote a candidate made there; it can be tried with 'tool run --ref'. Leave out --repo to grow this checkout's tools.`,
+      `note: ${repoDir} is not a checkout of org (it has no ${missing.join(", ")}), so no gate can judge or ` +
+        `promote a candidate made there; it can be tried with 'tool run --ref'. Leave out --repo to grow this checkout's tools.`,
     );
   // One sandbox for the command, its policy with the config's secrets: the toolsmith's validation and the gate's runs.
   const access = sandboxAccessFrom({ config });
@@ -235,7 +237,8 @@ async function reportToolNew(
   } else if (outcome.ok && stopped) {
     say(`stopped at ${stopped.stage}: ${stopped.detail}`);
     say(
-      `the candidate is left to inspect: ${orgInvocation()} tool show ${outcome.name} --ref ${outcome.branch}; ${orgInvocation()} instance status${stopped.reportPath ? `; the report ${stopped.reportPath}` : ""}`,
+      `the candidate is left to inspect: ${orgInvocation()} tool show ${outcome.name} --ref ` +
+        `${outcome.branch}; ${orgInvocation()} instance status${stopped.reportPath ? `; the report ${stopped.reportPath}` : ""}`,
     );
     if (running) say(running);
   } else if (outcome.ok) {
@@ -301,13 +304,19 @@ async function candidateBranchesOf(git: Checkout, name: string, signal: AbortSig
 }
 
 /** A tool's code from the checkout (promoted) or a branch, with its metadata validated and its files' hashes checked. */
-async function loadTool(git: Checkout, name: string, ref: string | undefined, signal: AbortSignal): Promise<{ code: string; metadata: ToolMetadata }> {
+async function loadTool(
+  git: Checkout,
+  name: string,
+  ref: string | undefined,
+  signal: AbortSignal,
+): Promise<{ code: string; metadata: ToolMetadata }> {
   if (!ref) {
     const { readPromotedTool, verifiedToolCode } = await import("../generated-tools/read-promoted-tool.ts");
     const read = readPromotedTool(git.repoDir, name);
     if (!read.ok) {
       const branches = existsSync(join(git.repoDir, GENERATED_TOOLS_DIR, name)) ? [] : await candidateBranchesOf(git, name, signal);
-      if (branches.length > 0) throw new UserFacingError(`${name} is not promoted; it is a candidate on ${branches.join(", ")}: add --ref ${branches[0]}`);
+      if (branches.length > 0)
+        throw new UserFacingError(`${name} is not promoted; it is a candidate on ${branches.join(", ")}: add --ref ${branches[0]}`);
       throw new UserFacingError(`${read.problem}; see org tool list`);
     }
     const verified = verifiedToolCode(read.tool);
@@ -331,8 +340,10 @@ function describeTool(tool: { code: string; metadata: ToolMetadata }): string {
     `output: ${JSON.stringify(spec.output_schema)}`,
     `examples: ${spec.examples.map((example) => `${JSON.stringify(example.input)} → ${JSON.stringify(example.output)}`).join("; ")}`,
     `validation: ${validation.stages.map((stage) => `${stage.stage} ${stage.durationMs} ms`).join(", ")}`,
-    `tests ${validation.tests.passed} passed, line coverage ${Math.round(validation.coverage.lines * 100)} %, mutants caught ${validation.mutants.killed}/${validation.mutants.total}, ${validation.heldOutExamples} held-out example(s)`,
-    `made by ${[...new Set(provenance.phases.map(describeRecordedModel))].join(", ")} in ${provenance.attempts} model calls, ${provenance.repairRounds} repair round(s)`,
+    `tests ${validation.tests.passed} passed, line coverage ${Math.round(validation.coverage.lines * 100)} %, ` +
+      `mutants caught ${validation.mutants.killed}/${validation.mutants.total}, ${validation.heldOutExamples} held-out example(s)`,
+    `made by ${[...new Set(provenance.phases.map(describeRecordedModel))].join(", ")} in ` +
+      `${provenance.attempts} model calls, ${provenance.repairRounds} repair round(s)`,
     "",
     tool.code,
   ].join("\n");
@@ -354,7 +365,8 @@ async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
   const shown: string[] = [];
   for (const branch of branches) {
     shown.push(
-      `${name} is not promoted; candidate on ${branch} (org tool show ${name} --ref ${branch}${repo}; run it with org tool run ${name} --ref ${branch}${repo} --inputs JSON)`,
+      `${name} is not promoted; candidate on ${branch} (org tool show ${name} --ref ${branch}${repo}; run it ` +
+        `with org tool run ${name} --ref ${branch}${repo} --inputs JSON)`,
       describeTool(await loadTool(git, name, branch, signal)),
       "",
     );
@@ -395,9 +407,12 @@ async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
 export const toolCommand: Command = {
   ...nameAndSummary("tool"),
   help: HELP,
-  run: runSubcommand("tool", { new: toolNew, list: toolList, show: toolShow, run: toolRun, search: toolSearchCommand, stats: toolStatsCommand }, (action) =>
-    action === undefined
-      ? "tool needs an action: new, list, show, run, search or stats"
-      : `unknown tool action '${action}': new, list, show, run, search or stats`,
+  run: runSubcommand(
+    "tool",
+    { new: toolNew, list: toolList, show: toolShow, run: toolRun, search: toolSearchCommand, stats: toolStatsCommand },
+    (action) =>
+      action === undefined
+        ? "tool needs an action: new, list, show, run, search or stats"
+        : `unknown tool action '${action}': new, list, show, run, search or stats`,
   ),
 };

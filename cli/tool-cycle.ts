@@ -103,7 +103,8 @@ export async function runningInstancesLine(roles: readonly InstanceRole[], what 
   const prefix = session === "org" ? "" : `ORG_TMUX_SESSION=${shellWord(session)} `;
   const where = answering.map(
     (role) =>
-      `${role === "current" ? "current" : "the candidate"}${role === "current" && what ? ` ${what}` : ""} at http://127.0.0.1:${port(role)} (tmux window ${session}:${role})`,
+      `${role === "current" ? "current" : "the candidate"}${role === "current" && what ? ` ${what}` : ""} at ` +
+      `http://127.0.0.1:${port(role)} (tmux window ${session}:${role})`,
   );
   const stop =
     answering.length === 1

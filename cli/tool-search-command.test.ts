@@ -16,7 +16,11 @@ writeGeneratedTool(root, simpleSpec("evil_words", HOSTILE, "text", "words"));
 
 /** Runs `org tool search ARGS --repo ROOT` in its own process. */
 async function toolSearch(args: string[], env: Record<string, string>) {
-  const child = Bun.spawn(orgCommand(["tool", "search", ...args, "--repo", root]), { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(orgCommand(["tool", "search", ...args, "--repo", root]), {
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   return { stdout, stderr, exitCode };
 }
@@ -38,7 +42,10 @@ describe("tool search", () => {
 
   test("--json with embeddings from the server: one JSON line, method named, terminal-safe, the same text when parsed", async () => {
     await using server = await startScriptedServer({ script: { rules: [] } });
-    const { stdout, exitCode } = await toolSearch(["words", "--json", "--limit", "2"], { ORG_EMBED_BASE: server.url, ORG_EMBED_MODEL: "nomic-embed-text" });
+    const { stdout, exitCode } = await toolSearch(["words", "--json", "--limit", "2"], {
+      ORG_EMBED_BASE: server.url,
+      ORG_EMBED_MODEL: "nomic-embed-text",
+    });
     expect(exitCode).toBe(0);
     expect(stdout.endsWith("\n") && !stdout.trimEnd().includes("\n")).toBe(true);
     expect(/[\x7f-\x9f\u202a-\u202e]/.test(stdout)).toBe(false);
@@ -51,7 +58,10 @@ describe("tool search", () => {
   });
 
   test("an embedding server that is not there: FTS alone, and the output says why", async () => {
-    const { stdout, exitCode } = await toolSearch(["count characters"], { ORG_EMBED_BASE: "http://127.0.0.1:9", ORG_EMBED_MODEL: "nomic-embed-text" });
+    const { stdout, exitCode } = await toolSearch(["count characters"], {
+      ORG_EMBED_BASE: "http://127.0.0.1:9",
+      ORG_EMBED_MODEL: "nomic-embed-text",
+    });
     expect(exitCode).toBe(0);
     // One quiet line: full-text only, and why in a few words; no connection error.
     const lines = stdout.trimEnd().split("\n");

@@ -40,7 +40,9 @@ export function relevanceOf(outcome: SearchOutcome): number[] {
 /** The human-readable search result: what was used, then one line per tool with its relevance next to the best. */
 export function formatSearchOutcome(outcome: SearchOutcome, embedder: Embedder | undefined, counts: { promoted: number; candidate: number }): string {
   const used =
-    outcome.method === "fts+embeddings" ? `full-text (BM25) + embeddings (${embedder?.label ?? "?"}), fused by reciprocal rank` : "full-text (BM25) only";
+    outcome.method === "fts+embeddings"
+      ? `full-text (BM25) + embeddings (${embedder?.label ?? "?"}), fused by reciprocal rank`
+      : "full-text (BM25) only";
   const why = outcome.note ? `: ${shortNote(outcome.note)}` : "";
   const lines = [`searched ${counts.promoted} promoted and ${counts.candidate} candidate tools with ${used}${why}`];
   if (outcome.hits.length === 0) lines.push("no tool matches; try other words");
@@ -50,7 +52,8 @@ export function formatSearchOutcome(outcome: SearchOutcome, embedder: Embedder |
     const score = `${Math.round((relevance[index] ?? 0) * 100)}%`;
     const branch = hit.branch ? `  (${hit.branch})` : "";
     lines.push(
-      `${String(index + 1).padStart(2)}. ${terminalLine(hit.name, 48).padEnd(width)}  ${score.padStart(4)}  ${hit.origin.padEnd(9)}  ${terminalLine(hit.description, 100)}${branch}`,
+      `${String(index + 1).padStart(2)}. ${terminalLine(hit.name, 48).padEnd(width)}  ${score.padStart(4)}  ` +
+        `${hit.origin.padEnd(9)}  ${terminalLine(hit.description, 100)}${branch}`,
     );
   }
   return lines.join("\n");
@@ -64,9 +67,13 @@ export async function toolSearchCommand(args: string[], signal: AbortSignal): Pr
     throw new UsageError(`tool search takes one QUERY in quotes, e.g. tool search "count the words"`, "tool");
   }
   const limit = values.limit === undefined ? 10 : Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError(`--limit needs a whole number from 1 to 1000, got ${values.limit}`, "tool");
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+    throw new UsageError(`--limit needs a whole number from 1 to 1000, got ${values.limit}`, "tool");
   // Loaded here, not at the top, so that `org tool list` and the other actions start without the registry.
-  const [{ embedderFromEnvironment }, { ToolRegistry }] = await Promise.all([import("../registry/ollama-embedder.ts"), import("../registry/tool-registry.ts")]);
+  const [{ embedderFromEnvironment }, { ToolRegistry }] = await Promise.all([
+    import("../registry/ollama-embedder.ts"),
+    import("../registry/tool-registry.ts"),
+  ]);
   const embedder = embedderFromEnvironment();
   const { registry, notices } = ToolRegistry.open(resolve(values.repo ?? REPO_DIR));
   try {

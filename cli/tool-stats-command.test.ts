@@ -14,7 +14,16 @@ writeGeneratedTool(root, simpleSpec("never_used", "Nobody calls it."));
 const now = Date.now();
 recordToolCall(root, { tool: "word_count", version: "v1", ok: true, durationMs: 40, time: now - 1_000 });
 recordToolCall(root, { tool: "word_count", version: "v1", ok: true, durationMs: 60, time: now - 500 });
-recordToolCall(root, { tool: "word_count", version: "v1", ok: false, reason: "timeout", durationMs: 3_000, input: { text: "x" }, error: "killed", time: now });
+recordToolCall(root, {
+  tool: "word_count",
+  version: "v1",
+  ok: false,
+  reason: "timeout",
+  durationMs: 3_000,
+  input: { text: "x" },
+  error: "killed",
+  time: now,
+});
 // The caller's, not the tool's: refused by its input schema, and cut by the caller.
 for (const time of [now - 300, now - 200])
   recordToolCall(root, {

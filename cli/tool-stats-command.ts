@@ -25,7 +25,8 @@ export function formatToolStats(stats: readonly ToolStats[]): string {
   const names = stats.map((entry) => oneLine(entry.tool).slice(0, 48));
   const width = Math.max(4, ...names.map((name) => name.length));
   const lines = [
-    `${"tool".padEnd(width)}  ${"calls".padStart(6)}  ${"ok".padStart(6)}  ${"failed".padStart(6)}  ${"input".padStart(6)}  cancelled  success    trust    p50 ms  p95 ms  last call`,
+    `${"tool".padEnd(width)}  ${"calls".padStart(6)}  ${"ok".padStart(6)}  ${"failed".padStart(6)}  ` +
+      `${"input".padStart(6)}  cancelled  success    trust    p50 ms  p95 ms  last call`,
   ];
   for (const [index, entry] of stats.entries()) {
     lines.push(
@@ -51,7 +52,12 @@ export function formatToolStats(stats: readonly ToolStats[]): string {
 
 /** `org tool stats [NAME] [--json] [--repo DIR]`: the checkout is org's own unless --repo names another. */
 export async function toolStatsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs("tool stats", args, { json: { type: "boolean" }, repo: { type: "string" } }, { positionals: true });
+  const { values, positionals } = parseCommandArgs(
+    "tool stats",
+    args,
+    { json: { type: "boolean" }, repo: { type: "string" } },
+    { positionals: true },
+  );
   const [name] = positionals;
   if (positionals.length > 1) throw new UsageError("tool stats takes at most one NAME, e.g. tool stats word_count", "tool");
   if (name !== undefined && !TOOL_NAME_PATTERN.test(name)) throw new UsageError(`'${name}' is not a tool name (snake_case, like word_count)`, "tool");

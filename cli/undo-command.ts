@@ -56,7 +56,8 @@ export const undoCommand: Command = {
     if (ignored.length > 0) {
       const shown = ignored.slice(0, 5).map(escapeName).join(", ");
       process.stderr.write(
-        `org: ${ignored.length} record(s) under .org/changes/ ${ignored.length === 1 ? "is" : "are"} ignored: not made in this workspace's .org (a clone's or an archive's) or unreadable: ${shown}${ignored.length > 5 ? ", …" : ""}\n`,
+        `org: ${ignored.length} record(s) under .org/changes/ ${ignored.length === 1 ? "is" : "are"} ignored: ` +
+          `not made in this workspace's .org (a clone's or an archive's) or unreadable: ${shown}${ignored.length > 5 ? ", …" : ""}\n`,
       );
     }
     if (values.list) {

@@ -93,7 +93,10 @@ describe("OLLAMA_BASE with credentials, a server that fails", () => {
   test("org chat --once (plain and --json): the model server's failure is shown without the credentials", async () => {
     for (const { name, base, secrets } of bases()) {
       for (const extra of [[], ["--json"]]) {
-        const result = await org(["chat", "--once", "hello", "--workspace", workspace, ...extra], workspace, { OLLAMA_BASE: base, OLLAMA_MODEL: "m" });
+        const result = await org(["chat", "--once", "hello", "--workspace", workspace, ...extra], workspace, {
+          OLLAMA_BASE: base,
+          OLLAMA_MODEL: "m",
+        });
         expect({ name, extra, failed: result.exitCode !== 0, saysWhere: result.both.includes("127.0.0.1:") }).toEqual({
           name,
           extra,

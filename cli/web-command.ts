@@ -3,7 +3,9 @@ import type { Command } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
 import { runServe } from "./run-serve.ts";
 
-const HELP = `Usage: org web [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] [--grow-every DURATION] [--supervise] [--unsafe-no-sandbox]
+const HELP =
+  `Usage: org web [--port N] [--host H] [--config FILE] [--workspace DIR] [--workers N] ` +
+  `[--grow-every DURATION] [--supervise] [--unsafe-no-sandbox]
 
 The room in a browser: starts org serve with the web room at / and prints the one URL to open, which carries a
 login token. Opening it logs the browser in (an HttpOnly, SameSite=Strict session cookie) and drops the token from

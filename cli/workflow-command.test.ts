@@ -70,10 +70,17 @@ describe("org workflow", () => {
 
   test("inputs that are not JSON are said as such, with where, before a step's missing tool; a missing file is named plainly", async () => {
     using workspace = workflowWorkspace();
-    workspace.write("unknown.json", { name: "unknown", inputs: { type: "object" }, steps: [{ id: "a", tool: "no_such_tool", inputs: {} }], output: null });
+    workspace.write("unknown.json", {
+      name: "unknown",
+      inputs: { type: "object" },
+      steps: [{ id: "a", tool: "no_such_tool", inputs: {} }],
+      output: null,
+    });
     const notJson = await org(["workflow", "run", "unknown.json", "--inputs", "notjson"], workspace.dir);
     expect(notJson.exitCode).toBe(2);
-    expect(notJson.stderr).toStartWith(`org: --inputs is not JSON (at column 1: expected a value but found "n"); give an object such as '{"text":"hi"}'\n`);
+    expect(notJson.stderr).toStartWith(
+      `org: --inputs is not JSON (at column 1: expected a value but found "n"); give an object such as '{"text":"hi"}'\n`,
+    );
     expect(notJson.stderr).not.toContain("no_such_tool");
     const missing = await org(["workflow", "run", "nope.json"], workspace.dir);
     expect(missing.exitCode).toBe(1);

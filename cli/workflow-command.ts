@@ -88,7 +88,13 @@ async function branchTools(ref: string | undefined, repo: string | undefined, si
  * A step's tool that is not promoted but is on a candidate branch of org's checkout: the message gets the branch
  * and the same command with `--ref` added, as it can be typed.
  */
-async function withCandidateHint(error: unknown, missing: readonly string[], args: readonly string[], name: string, signal: AbortSignal): Promise<unknown> {
+async function withCandidateHint(
+  error: unknown,
+  missing: readonly string[],
+  args: readonly string[],
+  name: string,
+  signal: AbortSignal,
+): Promise<unknown> {
   if (!(error instanceof WorkflowError) || missing.length === 0) return error;
   const { candidateToolsIn } = await import("../generated-tools/branch-tools.ts");
   const candidates = await candidateToolsIn(CHECKOUT_DIR, signal);
@@ -121,7 +127,8 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
   });
   const [file] = positionals;
   if (!checkOnly && "plan" in values && values.plan !== undefined) {
-    if (positionals.length > 0 || values.ref !== undefined) throw new UsageError("--plan ID runs a kept plan: give no FILE and no --ref with it", "workflow");
+    if (positionals.length > 0 || values.ref !== undefined)
+      throw new UsageError("--plan ID runs a kept plan: give no FILE and no --ref with it", "workflow");
     return runKeptPlan(
       values.plan,
       parseInputs("inputs" in values ? values.inputs : undefined),
@@ -191,7 +198,9 @@ async function checkAndRun(
     const toolNames = [...new Set(steps.flatMap((step) => (step.tool ? [step.tool] : [])))].sort();
     const nested = [...graph.workflows.keys()].filter((path) => path !== graph.root).map(shownName);
     console.log(
-      `ok: ${sanitizeForTerminal(shownName(graph.root))} can run — ${graph.workflows.get(graph.root)?.steps.length} steps; tools: ${toolNames.join(", ") || "none"}; nested workflows: ${nested.map(sanitizeForTerminal).join(", ") || "none"}`,
+      `ok: ${sanitizeForTerminal(shownName(graph.root))} can run — ` +
+        `${graph.workflows.get(graph.root)?.steps.length} steps; tools: ${toolNames.join(", ") || "none"}; ` +
+        `nested workflows: ${nested.map(sanitizeForTerminal).join(", ") || "none"}`,
     );
     return 0;
   }
@@ -208,7 +217,10 @@ async function checkAndRun(
 
 /** `workflow run --plan ID`: a kept plan, run as `workflow run` runs a file. */
 async function runKeptPlan(id: string, inputs: unknown, workspaceDir: string, json: boolean, signal: AbortSignal): Promise<number> {
-  const [{ PLAN_ID_PATTERN, readPlanRecord }, { planRunner }] = await Promise.all([import("../planner/plan-store.ts"), import("../planner/planner-ports.ts")]);
+  const [{ PLAN_ID_PATTERN, readPlanRecord }, { planRunner }] = await Promise.all([
+    import("../planner/plan-store.ts"),
+    import("../planner/planner-ports.ts"),
+  ]);
   if (!PLAN_ID_PATTERN.test(id))
     throw new UsageError(`--plan takes a plan's id (such as 20261126T101500Z-k3x9, which workflow plan prints), not '${id}'`, "workflow");
   const record = readPlanRecord(workspaceDir, id);

@@ -13,7 +13,7 @@ export async function buildMissing(
   show: { json: boolean; say: (text: string) => void; signal: AbortSignal },
 ): Promise<PlanResult> {
   if (first.outcome.kind !== "missing") return first;
-  const [{ runToolsmith }, { toolsmithModel }] = await Promise.all([import("../toolsmith/run-toolsmith.ts"), import("../models/persona-model.ts")]);
+  const [{ runToolsmith }, { toolsmithModel }] = await Promise.all([import("../toolsmith/run-toolsmith.ts"), import("../personas/persona-model.ts")]);
   const refs = [...place.refs];
   const notes = [...first.notes];
   for (const step of first.outcome.missing) {
@@ -33,5 +33,10 @@ export async function buildMissing(
     notes.push(`${outcome.name} for ${step.id} is on ${outcome.branch}`);
   }
   const again = await planOver(refs);
-  return { ...again, notes: [...notes, ...again.notes], built: refs.slice(place.refs.length), ...(first.proposals ? { proposals: first.proposals } : {}) };
+  return {
+    ...again,
+    notes: [...notes, ...again.notes],
+    built: refs.slice(place.refs.length),
+    ...(first.proposals ? { proposals: first.proposals } : {}),
+  };
 }

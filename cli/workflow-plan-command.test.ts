@@ -100,7 +100,10 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 const plan = (dir: string, args: string[]) =>
-  runOrgProcess(["workflow", "plan", "--repo", dir, "--workspace", dir, ...args], { cwd: dir, env: { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" } });
+  runOrgProcess(["workflow", "plan", "--repo", dir, "--workspace", dir, ...args], {
+    cwd: dir,
+    env: { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" },
+  });
 
 describe("org workflow plan", () => {
   test("a one-step goal: planned, kept, run with --json; without --run, the plan and the command that runs it", async () => {
@@ -117,7 +120,9 @@ describe("org workflow plan", () => {
     const command = /run it: (.*)$/m.exec(shown.stderr)?.[1] ?? "";
     expect(command).toMatch(/workflow run --plan \d{8}T\d{6}Z-[a-z0-9]{4} --inputs '\{"number":7\}'$/);
     const id = /--plan (\S+)/.exec(command)?.[1] ?? "";
-    const again = await runOrgProcess(["workflow", "run", "--plan", id, "--inputs", '{"number":7}', "--json", "--workspace", repo.dir], { cwd: repo.dir });
+    const again = await runOrgProcess(["workflow", "run", "--plan", id, "--inputs", '{"number":7}', "--json", "--workspace", repo.dir], {
+      cwd: repo.dir,
+    });
     expect({ code: again.exitCode, out: again.stdout }).toEqual({ code: 0, out: '{"result":49}\n' });
   });
 
@@ -203,7 +208,8 @@ describe("org workflow plan", () => {
     expect(gitSync(repo.dir, ["ls-tree", "--name-only", "main:tools/generated"])).not.toContain("clamp_number");
     // Saved over that candidate, one new candidate carries the workflow and the tool it needs, for the gate to judge whole.
     const saved = JSON.parse(
-      (await plan(repo.dir, ["--goal", "clamp the reading", "--inputs", '{"value":-4}', "--ref", branch, "--save", "clamp-reading", "--json"])).stdout,
+      (await plan(repo.dir, ["--goal", "clamp the reading", "--inputs", '{"value":-4}', "--ref", branch, "--save", "clamp-reading", "--json"]))
+        .stdout,
     );
     expect(saved).toMatchObject({ ok: true, output: { clamped: 0 }, saved: { file: "workflows/clamp-reading.json" } });
     const carried = gitSync(repo.dir, [

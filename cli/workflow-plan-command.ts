@@ -8,7 +8,7 @@ import { CHECKOUT_DIR, PLANS_DIR } from "../config/workspace-paths.ts";
 import { isToolRef } from "../cycle/tool-ref.ts";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
-import { plannerModel } from "../models/persona-model.ts";
+import { plannerModel } from "../personas/persona-model.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import { shellWord } from "../security/shell-word.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
@@ -95,7 +95,8 @@ function readPlanArgs(args: string[]): PlanArgs {
   }
   if (values.save !== undefined && !WORKFLOW_FILE_PATTERN.test(`${values.save}.json`))
     throw new UsageError(`--save takes a workflow name of letters, digits, _ . - (it becomes workflows/NAME.json), not '${values.save}'`, "workflow");
-  if (values.ref !== undefined && !isToolRef(values.ref)) throw new UsageError(`--ref takes a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "workflow");
+  if (values.ref !== undefined && !isToolRef(values.ref))
+    throw new UsageError(`--ref takes a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "workflow");
   return {
     goal,
     // A plan that runs is checked against what it runs on: no --inputs is {}.
@@ -168,7 +169,8 @@ export async function workflowPlan(args: string[], signal: AbortSignal): Promise
 function planFailure(error: unknown, model: LanguageModel): unknown {
   if (error instanceof ChatError && error.kind !== "aborted")
     return new UserFacingError(
-      `the planner's model server ${model.server} failed: ${error.message.replace(/[.\s]+$/, "")}. Start it, or set workflow.plannerModel / OLLAMA_BASE.`,
+      `the planner's model server ${model.server} failed: ${error.message.replace(/[.\s]+$/, "")}. Start it, ` +
+        `or set workflow.plannerModel / OLLAMA_BASE.`,
     );
   if (error instanceof WorkflowError) return new UserFacingError(`the plan was checked, but its run failed: ${error.message}`);
   return error;
@@ -209,12 +211,20 @@ async function report(result: PlanResult, asked: PlanArgs, place: PlanPlace & { 
       for (const line of planSteps(outcome.workflow)) say(line);
       console.log(sanitizeForTerminal(JSON.stringify(outcome.workflow, null, 2)));
       const inputs = asked.inputs !== undefined ? ` --inputs ${shellWord(JSON.stringify(asked.inputs))}` : "";
-      say(`plan ${record.id} is kept in ${join(asked.workspaceDir, PLANS_DIR)}; run it: ${orgInvocation()} workflow run --plan ${record.id}${inputs}`);
+      say(
+        `plan ${record.id} is kept in ${join(asked.workspaceDir, PLANS_DIR)}; run it: ${orgInvocation()} workflow run --plan ${record.id}${inputs}`,
+      );
     }
     if (saved) say(saved.next);
     if (result.built?.length)
       say(
-        `the plan uses tools on ${result.built.join(", ")}; promote them to keep it: ${result.built.map((branch) => `${orgInvocation()} instance start candidate ${branch} && ${orgInvocation()} fitness && ${orgInvocation()} promote ${branch}`).join("; ")}`,
+        `the plan uses tools on ${result.built.join(", ")}; promote them to keep it: ` +
+          `${result.built
+            .map(
+              (branch) =>
+                `${orgInvocation()} instance start candidate ${branch} && ` + `${orgInvocation()} fitness && ${orgInvocation()} promote ${branch}`,
+            )
+            .join("; ")}`,
       );
     return 0;
   }
@@ -227,14 +237,21 @@ function reportUnplanned(result: PlanResult, asked: PlanArgs): number {
     const lines = outcome.missing.map((step) => `${step.id}: ${step.goal}`);
     if (asked.json)
       console.log(
-        terminalSafeJson({ ok: false, missing: outcome.missing, rounds: outcome.rounds, workflow: outcome.workflow, proposals: result.proposals ?? [] }),
+        terminalSafeJson({
+          ok: false,
+          missing: outcome.missing,
+          rounds: outcome.rounds,
+          workflow: outcome.workflow,
+          proposals: result.proposals ?? [],
+        }),
       );
     else {
       say(`the goal needs ${outcome.missing.length} tool(s) nobody has: ${lines.join("; ")}`);
       for (const filed of result.proposals ?? [])
         say(`${filed.step}: ${filed.created ? "filed as" : "joined"} grow proposal ${filed.proposal} (org grow show ${filed.proposal})`);
       say(
-        `make them on candidates and plan again: ${orgInvocation()} workflow plan --goal ${shellWord(asked.goal)}${asked.inputs ? ` --inputs ${shellWord(JSON.stringify(asked.inputs))}` : ""} --build`,
+        `make them on candidates and plan again: ${orgInvocation()} workflow plan --goal ` +
+          `${shellWord(asked.goal)}${asked.inputs ? ` --inputs ${shellWord(JSON.stringify(asked.inputs))}` : ""} --build`,
       );
     }
     return 1;
@@ -250,7 +267,8 @@ function reportUnplanned(result: PlanResult, asked: PlanArgs): number {
     if (asked.json) console.log(terminalSafeJson({ ok: false, rounds: outcome.rounds, errors: outcome.errors }));
     else
       say(
-        `no plan passed the check in ${outcome.rounds} round(s); the last plan's errors:\n${outcome.errors.map((error) => `  ${planErrorLine(error)}`).join("\n")}`,
+        `no plan passed the check in ${outcome.rounds} round(s); the last plan's ` +
+          `errors:\n${outcome.errors.map((error) => `  ${planErrorLine(error)}`).join("\n")}`,
       );
     return 1;
   }

@@ -72,7 +72,17 @@ async function orgOk(args: string[]): Promise<{ stdout: string; stderr: string }
 describe("a saved plan, judged, promoted and served", () => {
   test("--save lands workflows/<name>.json on a candidate; the gate runs its example on both instances; promoted, current serves it over MCP and HTTP", async () => {
     const mainBefore = gitSync(clone.dir, ["rev-parse", "main"]).trim();
-    const saved = await orgOk(["workflow", "plan", "--goal", "count the words on each line", "--inputs", '{"text":"a b\\nc"}', "--save", "per-line", "--json"]);
+    const saved = await orgOk([
+      "workflow",
+      "plan",
+      "--goal",
+      "count the words on each line",
+      "--inputs",
+      '{"text":"a b\\nc"}',
+      "--save",
+      "per-line",
+      "--json",
+    ]);
     const line = JSON.parse(saved.stdout);
     expect(line).toMatchObject({ ok: true, output: { per_line: [{ words: 2 }, { words: 1 }] }, saved: { file: "workflows/per-line.json" } });
     const branch: string = line.saved.branch;
@@ -91,7 +101,10 @@ describe("a saved plan, judged, promoted and served", () => {
     const report = latestReport(clone.dir, line.saved.commit)?.report;
     expect(report?.verdict).toBe("pass");
     expect(report?.checks.find((check) => check.name === "protected core")?.reason).toContain("1 workflow(s)");
-    expect(report?.checks.find((check) => check.name === "workflow per-line")).toMatchObject({ ok: true, figures: { examples: 1, candidatePasses: 1 } });
+    expect(report?.checks.find((check) => check.name === "workflow per-line")).toMatchObject({
+      ok: true,
+      figures: { examples: 1, candidatePasses: 1 },
+    });
 
     await orgOk(["promote", branch]);
     expect(gitSync(clone.dir, ["ls-tree", "--name-only", "main:workflows"])).toContain("per-line.json");

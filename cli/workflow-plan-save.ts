@@ -42,7 +42,9 @@ export async function savePlan(
   );
   const org = orgInvocation();
   const along = landed.tools.length > 0 ? ` with the tools it uses (${landed.tools.join(", ")})` : "";
-  const next = `saved ${file}${along} on ${landed.branch} (${landed.commit.slice(0, 12)}); judge and promote it: ${org} instance start candidate ${landed.branch} && ${org} fitness && ${org} promote ${landed.branch}`;
+  const next =
+    `saved ${file}${along} on ${landed.branch} (${landed.commit.slice(0, 12)}); judge and promote ` +
+    `it: ${org} instance start candidate ${landed.branch} && ${org} fitness && ${org} promote ${landed.branch}`;
   return { file, branch: landed.branch, commit: landed.commit, next };
 }
 

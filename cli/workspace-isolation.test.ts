@@ -32,7 +32,13 @@ function environment(): Record<string, string | undefined> {
 }
 
 async function orgIn(args: string[], extraEnv: Record<string, string> = {}): Promise<{ stdout: string; stderr: string; code: number }> {
-  const child = Bun.spawn([LAUNCHER, ...args], { cwd: workspace.dir, env: { ...environment(), ...extraEnv }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn([LAUNCHER, ...args], {
+    cwd: workspace.dir,
+    env: { ...environment(), ...extraEnv },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const timer = setTimeout(() => child.kill("SIGKILL"), 170_000);
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   clearTimeout(timer);
@@ -61,7 +67,13 @@ describe("org started in a workspace that plants .env*, bunfig.toml, .npmrc, tsc
   });
 
   test("bin/org serve: starts, answers /health and stops on SIGTERM", async () => {
-    const child = Bun.spawn([LAUNCHER, "serve", "--port", "0"], { cwd: workspace.dir, env: environment(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const child = Bun.spawn([LAUNCHER, "serve", "--port", "0"], {
+      cwd: workspace.dir,
+      env: environment(),
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
     try {
       const reader = child.stdout.getReader();

@@ -42,7 +42,10 @@ describe("org in tmux, started from a hostile workspace, with a tmux server whos
   test("ops/run.sh: the room answers; the global ORG_SANDBOX=maybe and the workspace's files count for nothing", async () => {
     await tmux.tmux("set-environment", "-g", "ORG_SANDBOX", "maybe");
     const session = uniqueSessionName("org-iso-run");
-    const started = await runOpsScript(REPO, "run.sh", ["--once", "hello", "--mode", "direct:agent"], { cwd: workspace.dir, env: environment(session) });
+    const started = await runOpsScript(REPO, "run.sh", ["--once", "hello", "--mode", "direct:agent"], {
+      cwd: workspace.dir,
+      env: environment(session),
+    });
     expect(started.code).toBe(0);
     const pane = await tmux.waitFor(`=${session}:=chat`, /org exited with code \d+/, 60_000);
     expect(pane).toContain("an untouched answer");

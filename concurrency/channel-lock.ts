@@ -5,7 +5,8 @@ export class LockTimeoutError extends Error {
   override name = "LockTimeoutError";
   constructor(readonly timeoutMs: number) {
     super(
-      `the channel stayed busy for ${timeoutMs} ms, so this waiter gave up; it holds nothing and left the queue. Wait longer, or release the lock that is still held.`,
+      `the channel stayed busy for ${timeoutMs} ms, so this waiter gave up; it holds nothing and left the ` +
+        `queue. Wait longer, or release the lock that is still held.`,
     );
   }
 }

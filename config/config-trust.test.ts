@@ -165,7 +165,9 @@ describe("a confirmation is bound to the value and the workspace, and kept in th
 
   test("confirmations live in the user's org folder (0700, files 0600) and status says which are confirmed", () => {
     const { dir, file } = workspaceWith({ grow: { autoPromote: true } });
-    expect(configTrust(file, env, { checkoutDir: dir }).settings.map((setting) => [setting.setting, setting.confirmed])).toEqual([["grow.autoPromote", false]]);
+    expect(configTrust(file, env, { checkoutDir: dir }).settings.map((setting) => [setting.setting, setting.confirmed])).toEqual([
+      ["grow.autoPromote", false],
+    ]);
     expect(confirmConfig(file, env, { checkoutDir: dir }).map((setting) => setting.setting)).toEqual(["grow.autoPromote"]);
     expect(confirmConfig(file, env, { checkoutDir: dir })).toEqual([]);
     expect(configTrust(file, env, { checkoutDir: dir }).settings.map((setting) => setting.confirmed)).toEqual([true]);

@@ -60,5 +60,12 @@ export function describeUnconfirmed(config: Pick<OrgConfig, "unconfirmed" | "sou
   if (waiting.length === 0) return undefined;
   const shown = waiting.slice(0, 4).map((setting) => `${setting.setting} (${setting.shown})`);
   const more = waiting.length > shown.length ? ` and ${waiting.length - shown.length} more` : "";
-  return `${config.source ?? "org.config.json"} has ${waiting.length === 1 ? "a setting" : `${waiting.length} settings`} that ${waiting.length === 1 ? "sends" : "send"} something out or ${waiting.length === 1 ? "lowers" : "lower"} a guard, not in effect until you confirm ${waiting.length === 1 ? "it" : "them"}: ${shown.join(", ")}${more}. Until then org uses the defaults. See them with 'org config status${workspaceFlag}'; confirm them with 'org config trust${workspaceFlag}'.`;
+  return (
+    `${config.source ?? "org.config.json"} has ${
+      waiting.length === 1 ? "a setting" : `${waiting.length} ` + `settings`
+    } that ${waiting.length === 1 ? "sends" : "send"} something out or ` +
+    `${waiting.length === 1 ? "lowers" : "lower"} a guard, not in effect until you confirm ` +
+    `${waiting.length === 1 ? "it" : "them"}: ${shown.join(", ")}${more}. Until then org uses the defaults. ` +
+    `See them with 'org config status${workspaceFlag}'; confirm them with 'org config trust${workspaceFlag}'.`
+  );
 }

@@ -1,5 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { EnvironmentError, environmentSettings, fsyncEnabled, instanceSettings, processEnvironment, serveEnvironment, tmuxSessionName } from "./environment.ts";
+import {
+  EnvironmentError,
+  environmentSettings,
+  fsyncEnabled,
+  instanceSettings,
+  processEnvironment,
+  serveEnvironment,
+  tmuxSessionName,
+} from "./environment.ts";
 import { join } from "node:path";
 import { runOpsScript } from "../testing/run-ops-script.ts";
 
@@ -71,7 +79,8 @@ describe("ORG_PROFILE", () => {
       jobQueueMax: 5,
       jobLogCompactBytes: 1,
     });
-    for (const bad of ["0", "-1", "ten", "1.5", "2000000"]) expect(() => serveEnvironment({ ORG_SERVE_JOB_QUEUE_MAX: bad })).toThrow(/ORG_SERVE_JOB_QUEUE_MAX/);
+    for (const bad of ["0", "-1", "ten", "1.5", "2000000"])
+      expect(() => serveEnvironment({ ORG_SERVE_JOB_QUEUE_MAX: bad })).toThrow(/ORG_SERVE_JOB_QUEUE_MAX/);
     expect(() => serveEnvironment({ ORG_SERVE_JOB_TTL_S: "0" })).toThrow(/ORG_SERVE_JOB_TTL_S/);
   });
 });

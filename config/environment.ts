@@ -23,7 +23,8 @@ function serverUrlOf(value: string): string {
 export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
   if (env.ORG_SANDBOX !== undefined && !["", "on", "off"].includes(env.ORG_SANDBOX)) {
     throw new EnvironmentError(
-      `ORG_SANDBOX=${env.ORG_SANDBOX} is not a setting org knows: leave it unset (or 'on') to sandbox every tool, or 'off' to run them on the host unsandboxed`,
+      `ORG_SANDBOX=${env.ORG_SANDBOX} is not a setting org knows: leave it unset (or 'on') to sandbox every ` +
+        `tool, or 'off' to run them on the host unsandboxed`,
     );
   }
   const profile = profileOf(env);
@@ -143,7 +144,9 @@ export function tmuxSessionName(env: NodeJS.ProcessEnv = process.env): string {
   const name = env.ORG_TMUX_SESSION?.trim() || "org";
   if (!TMUX_SESSION_PATTERN.test(name)) {
     throw new EnvironmentError(
-      `ORG_TMUX_SESSION=${JSON.stringify(name).slice(0, 80)} is not a name tmux keeps as given (it turns '.' and ':' into '_' and escapes other characters), so org could not find its session again. Use 1 to 64 letters, digits, '_' and '-', e.g. ${JSON.stringify(name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64) || "org")}.`,
+      `ORG_TMUX_SESSION=${JSON.stringify(name).slice(0, 80)} is not a name tmux keeps as given (it turns '.' ` +
+        `and ':' into '_' and escapes other characters), so org could not find its session again. Use 1 to 64 ` +
+        `letters, digits, '_' and '-', e.g. ${JSON.stringify(name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 64) || "org")}.`,
     );
   }
   return name;

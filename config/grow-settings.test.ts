@@ -38,11 +38,16 @@ describe("grow settings in org.config.json", () => {
   test("a window is a number of calls (a day at most) or {calls, hours}", () => {
     expect(parseOrgConfigText('{"grow": {"window": 20}}').grow?.window).toEqual({ calls: 20, hours: 24 });
     expect(parseOrgConfigText('{"grow": {"window": {"hours": 6}}}').grow?.window).toEqual({ calls: 100, hours: 6 });
-    expect(parseOrgConfigText('{"grow": {"pruneUnusedDays": 30, "maxFailureRate": 0.2}}').grow).toMatchObject({ pruneUnusedDays: 30, maxFailureRate: 0.2 });
+    expect(parseOrgConfigText('{"grow": {"pruneUnusedDays": 30, "maxFailureRate": 0.2}}').grow).toMatchObject({
+      pruneUnusedDays: 30,
+      maxFailureRate: 0.2,
+    });
   });
 
   test("a wrong value names its line and key and what to give", () => {
     expect(refusal('{\n  "grow": {\n    "maxFailureRate": 20\n  }\n}')).toContain("line 3, key grow.maxFailureRate");
-    expect(refusal('{"grow": {"windows": 10}}')).toMatch(/remove "windows" .*known keys: .*window, maxFailureRate, pruneUnusedDays, autoPromote, every/);
+    expect(refusal('{"grow": {"windows": 10}}')).toMatch(
+      /remove "windows" .*known keys: .*window, maxFailureRate, pruneUnusedDays, autoPromote, every/,
+    );
   });
 });

@@ -61,7 +61,8 @@ function personaSettings(file: OrgConfigFile, context: GuardContext): Guarded[] 
           at(SERVER_URL_KEY),
           url,
           displayUrl(url),
-          `${persona.name}'s conversation, and the files it quotes, go to this server, not OLLAMA_BASE's; until you confirm it, ${persona.name} talks to OLLAMA_BASE`,
+          `${persona.name}'s conversation, and the files it quotes, go to this server, not OLLAMA_BASE's; ` +
+            `until you confirm it, ${persona.name} talks to OLLAMA_BASE`,
           (entry) => {
             const target = find(entry);
             // The key named for that server goes with it: it never follows the persona to another server.
@@ -141,10 +142,16 @@ function allowPolicies(file: OrgConfigFile): Guarded[] {
     for (const [tool, policy] of Object.entries(server.tools ?? {})) {
       if (policy !== "allow") continue;
       found.push(
-        guarded(`mcpServers.${name}.tools[${JSON.stringify(tool)}]`, policy, "allow", `agents run ${name}'s tool without asking you; ${ASKS}`, (entry) => {
-          const tools = entry.mcpServers?.[name]?.tools;
-          if (tools) tools[tool] = "ask";
-        }),
+        guarded(
+          `mcpServers.${name}.tools[${JSON.stringify(tool)}]`,
+          policy,
+          "allow",
+          `agents run ${name}'s tool without asking you; ${ASKS}`,
+          (entry) => {
+            const tools = entry.mcpServers?.[name]?.tools;
+            if (tools) tools[tool] = "ask";
+          },
+        ),
       );
     }
   }
@@ -202,9 +209,15 @@ function outwardSettings(file: OrgConfigFile): Guarded[] {
   }
   if (file.network?.defaultDeny === false)
     found.push(
-      guarded("network.defaultDeny", false, "false", "web_fetch may fetch from any public host; until you confirm it, only from those listed", (entry) => {
-        if (entry.network) entry.network.defaultDeny = true;
-      }),
+      guarded(
+        "network.defaultDeny",
+        false,
+        "false",
+        "web_fetch may fetch from any public host; until you confirm it, only from those listed",
+        (entry) => {
+          if (entry.network) entry.network.defaultDeny = true;
+        },
+      ),
     );
   found.push(...phoneSettings(file));
   const webhook = file.supervise?.webhook;
@@ -263,7 +276,8 @@ function phoneSettings(file: OrgConfigFile): Guarded[] {
         "telegram.apiBase",
         apiBase,
         displayUrl(apiBase),
-        `the bot's token and every message of its chats go to this server; until you confirm it, org telegram uses Telegram's own (${TELEGRAM_API_BASE})`,
+        `the bot's token and every message of its chats go to this server; until you confirm it, org telegram ` +
+          `uses Telegram's own (${TELEGRAM_API_BASE})`,
         (entry) => {
           if (entry.telegram) entry.telegram.apiBase = TELEGRAM_API_BASE;
         },
@@ -277,7 +291,8 @@ function phoneSettings(file: OrgConfigFile): Guarded[] {
         "telegram.allowedChats",
         value,
         list(value),
-        "these chats drive the room through your bot (messages, tools, approvals) and get the supervisor's news; until you confirm it, the bot serves no chat",
+        "these chats drive the room through your bot (messages, tools, approvals) and get the supervisor's " +
+          "news; until you confirm it, the bot serves no chat",
         (entry) => {
           if (entry.telegram) entry.telegram.allowedChats = [];
         },

@@ -60,11 +60,13 @@ describe("mcpServers in org.config.json", () => {
       "headers.X-API-Key: is a literal secret",
     );
     // A default written into the file is a literal too.
-    expect(refusal(JSON.stringify({ mcpServers: { api: { url: "https://x.test/mcp", headers: { Authorization: "Bearer ${T:-abc}" } } } }))?.message).toContain(
-      "gives a credential a default written into the file",
-    );
+    expect(
+      refusal(JSON.stringify({ mcpServers: { api: { url: "https://x.test/mcp", headers: { Authorization: "Bearer ${T:-abc}" } } } }))?.message,
+    ).toContain("gives a credential a default written into the file");
     // Credentials in the URL are refused; headers carry them.
-    expect(refusal(JSON.stringify({ mcpServers: { api: { url: "https://me:pw@x.test/mcp" } } }))?.message).toContain("carries credentials in the URL");
+    expect(refusal(JSON.stringify({ mcpServers: { api: { url: "https://me:pw@x.test/mcp" } } }))?.message).toContain(
+      "carries credentials in the URL",
+    );
   });
 
   test("what is not a secret passes: references, scheme words, plain settings, names that only look alike", () => {
@@ -75,7 +77,15 @@ describe("mcpServers in org.config.json", () => {
     expect(literalSecretProblem("env", "AUTHOR_NAME", "Ada", "s")).toBeUndefined();
     expect(literalSecretProblem("env", "LOG_LEVEL", "sk-not-a-key", "s")).toBeUndefined();
     expect(literalSecretProblem("env", "NOTES", "sk-abcdefghijklmnopqrstuvwx", "s")).toContain("looks like a token");
-    for (const name of ["GITHUB_PERSONAL_ACCESS_TOKEN", "PGPASSWORD", "X-Api-Key", "AWS_SECRET_ACCESS_KEY", "Cookie", "Proxy-Authorization", "API_KEY"])
+    for (const name of [
+      "GITHUB_PERSONAL_ACCESS_TOKEN",
+      "PGPASSWORD",
+      "X-Api-Key",
+      "AWS_SECRET_ACCESS_KEY",
+      "Cookie",
+      "Proxy-Authorization",
+      "API_KEY",
+    ])
       expect(namesSecret(name)).toBe(true);
     for (const name of ["PATH", "HOME", "MONKEY_PATH", "AUTHOR", "LOG_LEVEL"]) expect(namesSecret(name)).toBe(false);
   });
@@ -85,10 +95,16 @@ describe("mcpServers in org.config.json", () => {
     expect(refusal('{ "mcpServers": { "a": {} } }')?.message).toContain('key mcpServers.a: needs "command"');
     expect(refusal('{ "mcpServers": { "a__b": { "command": "x" } } }')?.message).toContain('"a__b" is not a server name org can use');
     // Server "a" with tool "_b" and server "a_" with tool "b" would both be a___b in the room: a name ends in a letter, digit or '-'.
-    expect(refusal('{ "mcpServers": { "a": { "command": "x" }, "a_": { "command": "y" } } }')?.message).toContain('"a_" is not a server name org can use');
+    expect(refusal('{ "mcpServers": { "a": { "command": "x" }, "a_": { "command": "y" } } }')?.message).toContain(
+      '"a_" is not a server name org can use',
+    );
     expect(refusal('{ "mcpServers": { "a-b_c-": { "command": "x" } } }')).toBeUndefined();
-    expect(refusal('{ "mcpServers": { "a": { "command": "x", "network": ["a.test"] } } }')?.message).toContain('"network" applies only to a sandboxed server');
-    expect(refusal('{ "mcpServers": { "a": { "url": "https://x.test", "env": { "A": "b" } } } }')?.message).toContain('"env" is for a server org starts');
+    expect(refusal('{ "mcpServers": { "a": { "command": "x", "network": ["a.test"] } } }')?.message).toContain(
+      '"network" applies only to a sandboxed server',
+    );
+    expect(refusal('{ "mcpServers": { "a": { "url": "https://x.test", "env": { "A": "b" } } } }')?.message).toContain(
+      '"env" is for a server org starts',
+    );
     expect(refusal('{ "mcpServers": { "a": { "command": "x", "env": { "A": "${1}" } } } }')?.message).toContain("is not a variable reference");
     expect(refusal('{ "mcpServers": { "a": { "command": "x", "cwd": "/" } } }')?.message).toContain("known keys: type, command, args, env");
     expect(refusal('{ "mcp": { "callTimeoutS": 0 } }')?.message).toContain("key mcp.callTimeoutS");

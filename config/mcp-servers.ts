@@ -107,13 +107,16 @@ export function literalSecretProblem(kind: "header" | "env", name: string, value
     kind === "header"
       ? `write "${/authorization/i.test(name) ? "Bearer " : ""}\${${variable}}" and export ${variable} in the shell that starts org`
       : `write "\${${variable}}" and export ${variable} in the shell that starts org`;
-  const rule = `(a ${kind === "header" ? "header" : "variable"} named like a credential may hold only \${VAR} references, after an optional Bearer, Basic or Token; a well-known token shape is refused under any name)`;
+  const rule =
+    `(a ${kind === "header" ? "header" : "variable"} named like a credential may hold only \${VAR} ` +
+    `references, after an optional Bearer, Basic or Token; a well-known token shape is refused under any name)`;
   const shape = secretShapeIn(literal);
   if (shape !== undefined) return `holds what looks like a token (${shape}) written into the file: a literal secret is refused — ${fix} ${rule}`;
   if (!namesSecretVariable(name)) return undefined;
   if (references.some((reference) => reference.fallback !== undefined && reference.fallback !== ""))
     return `gives a credential a default written into the file: a literal secret is refused — ${fix} ${rule}`;
-  if (references.length === 0 ? literal.trim() !== "" : !SCHEME_ONLY.test(literal)) return `is a literal secret in the file, which is refused — ${fix} ${rule}`;
+  if (references.length === 0 ? literal.trim() !== "" : !SCHEME_ONLY.test(literal))
+    return `is a literal secret in the file, which is refused — ${fix} ${rule}`;
   return undefined;
 }
 
@@ -131,13 +134,18 @@ export function mcpServerProblems(servers: Record<string, McpServerEntry>): McpS
     if (!MCP_SERVER_NAME.test(name) || name.includes(MCP_NAME_SEPARATOR)) {
       problems.push({
         path: at(),
-        message: `"${name.slice(0, 40)}" is not a server name org can use: 1–24 letters, digits, '-' or '_' (never "__"), starting with a letter and not ending in '_'; its tools are named <server>__<tool>`,
+        message:
+          `"${name.slice(0, 40)}" is not a server name org can use: 1–24 letters, digits, '-' or '_' ` +
+          `(never "__"), starting with a letter and not ending in '_'; its tools are named <server>__<tool>`,
       });
       continue;
     }
     const kind = entry.command !== undefined ? "stdio" : entry.url !== undefined ? "http" : undefined;
     if (entry.command !== undefined && entry.url !== undefined) {
-      problems.push({ path: at("url"), message: `has both "command" and "url": give "command" (a program on stdio) or "url" (Streamable HTTP), not both` });
+      problems.push({
+        path: at("url"),
+        message: `has both "command" and "url": give "command" (a program on stdio) or "url" (Streamable HTTP), not both`,
+      });
       continue;
     }
     if (kind === undefined) {
@@ -145,7 +153,10 @@ export function mcpServerProblems(servers: Record<string, McpServerEntry>): McpS
       continue;
     }
     if (entry.type !== undefined && entry.type !== kind)
-      problems.push({ path: at("type"), message: `says "${entry.type}" but has "${kind === "stdio" ? "command" : "url"}": drop "type" or make it "${kind}"` });
+      problems.push({
+        path: at("type"),
+        message: `says "${entry.type}" but has "${kind === "stdio" ? "command" : "url"}": drop "type" or make it "${kind}"`,
+      });
     if (kind === "http") {
       for (const key of STDIO_ONLY)
         if (entry[key] !== undefined)
@@ -154,23 +165,30 @@ export function mcpServerProblems(servers: Record<string, McpServerEntry>): McpS
       if (url.username !== "" || url.password !== "")
         problems.push({
           path: at("url"),
-          message: `carries credentials in the URL, which is refused: remove them and send them as a header, e.g. "headers": { "Authorization": "Bearer \${TOKEN}" }`,
+          message:
+            `carries credentials in the URL, which is refused: remove them and send them as a header, ` +
+            `e.g. "headers": { "Authorization": "Bearer \${TOKEN}" }`,
         });
     } else {
-      if (entry.headers !== undefined) problems.push({ path: at("headers"), message: `"headers" is for a server at a "url"; a program on stdio takes "env"` });
+      if (entry.headers !== undefined)
+        problems.push({ path: at("headers"), message: `"headers" is for a server at a "url"; a program on stdio takes "env"` });
       if (entry.sandbox !== true)
         for (const key of SANDBOX_ONLY)
           if (entry[key] !== undefined)
             problems.push({
               path: at(key),
-              message: `"${key}" applies only to a sandboxed server: add "sandbox": true, or remove it (a server that is not sandboxed runs as you, with your files and network)`,
+              message:
+                `"${key}" applies only to a sandboxed server: add "sandbox": true, or remove it (a ` +
+                `server that is not sandboxed runs as you, with your files and network)`,
             });
     }
     const values: [kind: "header" | "env", key: "headers" | "env", name: string, value: string][] = [
       ...Object.entries(entry.headers ?? {}).map(
         ([header, value]) => ["header", "headers", header, value] as [kind: "header", key: "headers", name: string, value: string],
       ),
-      ...Object.entries(entry.env ?? {}).map(([variable, value]) => ["env", "env", variable, value] as [kind: "env", key: "env", name: string, value: string]),
+      ...Object.entries(entry.env ?? {}).map(
+        ([variable, value]) => ["env", "env", variable, value] as [kind: "env", key: "env", name: string, value: string],
+      ),
     ];
     for (const [valueKind, key, valueName, value] of values) {
       if (/\$\{(?![A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\})/.test(value))
@@ -229,7 +247,10 @@ export function expandReferences(value: string, env: NodeJS.ProcessEnv): { ok: t
 }
 
 /** Each value of `values` expanded, or every variable they name that is not set. */
-function expandAll(values: Record<string, string>, env: NodeJS.ProcessEnv): { ok: true; values: Record<string, string> } | { ok: false; missing: string[] } {
+function expandAll(
+  values: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+): { ok: true; values: Record<string, string> } | { ok: false; missing: string[] } {
   const expanded: Record<string, string> = {};
   const missing: string[] = [];
   for (const [name, value] of Object.entries(values)) {

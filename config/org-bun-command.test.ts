@@ -23,6 +23,10 @@ test("startedIsolated: only with every flag pointing at this checkout, or in the
   expect(startedIsolated([noEnv as string, config as string, tsconfig as string], elsewhere)).toBe(false);
   expect(startedIsolated([noEnv as string, noInstall as string, tsconfig as string], elsewhere)).toBe(false);
   // bun takes `--config FILE` as two words for a bare --config and FILE as the script: not isolated.
-  expect(startedIsolated([noEnv as string, noInstall as string, "--config", join(CHECKOUT_DIR, "bunfig.toml"), tsconfig as string], elsewhere)).toBe(false);
-  expect(startedIsolated([noEnv as string, noInstall as string, `--config=${join(elsewhere, "bunfig.toml")}`, tsconfig as string], elsewhere)).toBe(false);
+  expect(startedIsolated([noEnv as string, noInstall as string, "--config", join(CHECKOUT_DIR, "bunfig.toml"), tsconfig as string], elsewhere)).toBe(
+    false,
+  );
+  expect(startedIsolated([noEnv as string, noInstall as string, `--config=${join(elsewhere, "bunfig.toml")}`, tsconfig as string], elsewhere)).toBe(
+    false,
+  );
 });

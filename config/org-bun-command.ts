@@ -13,7 +13,12 @@ import { CHECKOUT_DIR } from "./workspace-paths.ts";
  * checkout, so the workspace's copies change nothing (the test plants them all the same).
  */
 export function isolatedBunFlags(checkoutDir: string = CHECKOUT_DIR): string[] {
-  return ["--no-env-file", "--no-install", `--config=${join(checkoutDir, "bunfig.toml")}`, `--tsconfig-override=${join(checkoutDir, "tsconfig.json")}`];
+  return [
+    "--no-env-file",
+    "--no-install",
+    `--config=${join(checkoutDir, "bunfig.toml")}`,
+    `--tsconfig-override=${join(checkoutDir, "tsconfig.json")}`,
+  ];
 }
 
 /** The argv that runs `checkoutDir`'s org with `args`, wherever it starts. `bin/org` uses the same flags. */
@@ -26,7 +31,11 @@ export function orgCommand(args: readonly string[], options: { bun?: string; che
  * Whether this process was started with `isolatedBunFlags` for `checkoutDir`, or in the checkout itself
  * (`npm start`, a test): anywhere else, bun may already have loaded the current directory's `.env*`.
  */
-export function startedIsolated(execArgv: readonly string[] = process.execArgv, cwd: string = process.cwd(), checkoutDir: string = CHECKOUT_DIR): boolean {
+export function startedIsolated(
+  execArgv: readonly string[] = process.execArgv,
+  cwd: string = process.cwd(),
+  checkoutDir: string = CHECKOUT_DIR,
+): boolean {
   const real = (path: string) => {
     try {
       return realpathSync(path);

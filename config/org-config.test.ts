@@ -231,18 +231,27 @@ describe("credentials and limits in the config", () => {
   test("the toolsmith section sets thresholds and rounds; a key left out keeps its default; a bad one names its key", () => {
     withConfig(undefined, (path) => {
       expect(loadOrgConfig(path, env).toolsmith).toEqual(ToolsmithSettings.parse({}));
-      expect(loadOrgConfig(path, env).toolsmith).toMatchObject({ coverage: 0.8, mutationScore: 0.6, mutants: 10, implementationRepairs: 3, testRepairs: 1 });
-    });
-    withConfig(JSON.stringify({ toolsmith: { coverage: 0.95, mutationScore: 0.7, mutants: 12, implementationRepairs: 1, testRepairs: 0 } }), (path) => {
-      expect(loadOrgConfig(path, env).toolsmith).toEqual({
-        ...ToolsmithSettings.parse({}),
-        coverage: 0.95,
-        mutationScore: 0.7,
-        mutants: 12,
-        implementationRepairs: 1,
-        testRepairs: 0,
+      expect(loadOrgConfig(path, env).toolsmith).toMatchObject({
+        coverage: 0.8,
+        mutationScore: 0.6,
+        mutants: 10,
+        implementationRepairs: 3,
+        testRepairs: 1,
       });
     });
+    withConfig(
+      JSON.stringify({ toolsmith: { coverage: 0.95, mutationScore: 0.7, mutants: 12, implementationRepairs: 1, testRepairs: 0 } }),
+      (path) => {
+        expect(loadOrgConfig(path, env).toolsmith).toEqual({
+          ...ToolsmithSettings.parse({}),
+          coverage: 0.95,
+          mutationScore: 0.7,
+          mutants: 12,
+          implementationRepairs: 1,
+          testRepairs: 0,
+        });
+      },
+    );
     const tooHigh = configError('{\n  "toolsmith": {\n    "coverage": 1.5\n  }\n}');
     expect(tooHigh).toMatchObject({ line: 3, key: "toolsmith.coverage" });
     const misspelt = configError(JSON.stringify({ toolsmith: { coverge: 0.9 } }));
@@ -264,9 +273,15 @@ describe("credentials and limits in the config", () => {
       const config = loadOrgConfig(path, { ...env, OPENAI_API_KEY: "near-key-123", FAR_KEY: "far-key-456" });
       expect(authorizationFor(config.authorizations, "http://127.0.0.1:9")).toBe("Bearer near-key-123");
       expect(authorizationFor(config.authorizations, "http://10.0.0.7:11434/v1")).toBe("Bearer far-key-456");
-      expect(authorizationFor(config.authorizations, "https://models.example:8443/v1")).toBe(`Basic ${Buffer.from("bob:s3cret-pass").toString("base64")}`);
+      expect(authorizationFor(config.authorizations, "https://models.example:8443/v1")).toBe(
+        `Basic ${Buffer.from("bob:s3cret-pass").toString("base64")}`,
+      );
       expect(authorizationFor(config.authorizations, "http://elsewhere:11434")).toBeUndefined();
-      expect(config.personas.map((persona) => persona.server)).toEqual(["http://127.0.0.1:9", "http://10.0.0.7:11434", "https://models.example:8443/v1"]);
+      expect(config.personas.map((persona) => persona.server)).toEqual([
+        "http://127.0.0.1:9",
+        "http://10.0.0.7:11434",
+        "https://models.example:8443/v1",
+      ]);
       expect(config.secrets).toEqual(expect.arrayContaining(["near-key-123", "far-key-456", "s3cret-pass"]));
       expect(serverConcurrency(config, "http://10.0.0.7:11434")).toBe(2);
       expect(config.limits).toMatchObject({ toolCallsPerReply: 5, toolSecondsPerTurn: 90 });
@@ -296,7 +311,12 @@ describe("credentials and limits in the config", () => {
     withConfig(text, (path) => {
       const config = loadOrgConfig(path, { ...env, OPENAI_API_KEY: "openai-key-1", NEAR_KEY: "near-key-2", FAR_KEY: "far-key-3" });
       const keyOf = (name: string) => authorizationFor(config.authorizations, config.personas.find((persona) => persona.name === name)?.server ?? "");
-      expect([keyOf("near"), keyOf("far"), keyOf("far2"), keyOf("other")]).toEqual(["Bearer near-key-2", "Bearer far-key-3", "Bearer far-key-3", undefined]);
+      expect([keyOf("near"), keyOf("far"), keyOf("far2"), keyOf("other")]).toEqual([
+        "Bearer near-key-2",
+        "Bearer far-key-3",
+        "Bearer far-key-3",
+        undefined,
+      ]);
       expect(config.secrets).toEqual(expect.arrayContaining(["openai-key-1", "near-key-2", "far-key-3"]));
       // The resolved persona carries no key field: the key lives in `authorizations` alone.
       expect(Object.keys(config.personas[1] ?? {})).not.toContain("apiKeyEnv");

@@ -116,7 +116,13 @@ export function guardContext(env: NodeJS.ProcessEnv = process.env): GuardContext
  * OLLAMA_BASE when it has none). A variable that is not set, or two different keys for one server, is an error
  * naming the key to change.
  */
-function namedServerKeys(file: OrgConfigFile, entries: readonly PersonaEntry[], ollamaBase: string, where: string, env: NodeJS.ProcessEnv): NamedKey[] {
+function namedServerKeys(
+  file: OrgConfigFile,
+  entries: readonly PersonaEntry[],
+  ollamaBase: string,
+  where: string,
+  env: NodeJS.ProcessEnv,
+): NamedKey[] {
   const named: (NamedKey & { variable: string; at: string })[] = [];
   const take = (server: string, variable: string, at: string) => {
     const key = environmentVariable(variable, env);
@@ -131,7 +137,8 @@ function namedServerKeys(file: OrgConfigFile, entries: readonly PersonaEntry[], 
     const other = named.find((entry) => urlOrigin(entry.server) === urlOrigin(server) && entry.key !== key);
     if (other) {
       throw new OrgConfigError(
-        `${where}, key ${at}: ${variable} and ${other.variable} (${other.at}) hold two different keys for one server, ${displayUrl(urlOrigin(server))}. A server has one key: name the same variable in both, or remove one apiKeyEnv.`,
+        `${where}, key ${at}: ${variable} and ${other.variable} (${other.at}) hold two different keys for one ` +
+          `server, ${displayUrl(urlOrigin(server))}. A server has one key: name the same variable in both, or remove one apiKeyEnv.`,
         where,
         undefined,
         at,

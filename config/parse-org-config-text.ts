@@ -17,7 +17,10 @@ import { WorkflowSettings } from "./workflow-settings.ts";
 import { CONFIG_FILE_NAME } from "./workspace-paths.ts";
 
 function keyName(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((text, part) => (typeof part === "number" ? `${text}[${part}]` : text === "" ? String(part) : `${text}.${String(part)}`), "");
+  return path.reduce<string>(
+    (text, part) => (typeof part === "number" ? `${text}[${part}]` : text === "" ? String(part) : `${text}.${String(part)}`),
+    "",
+  );
 }
 
 /** The keys an object at `path` may have, for "did you mean" advice. */
@@ -45,7 +48,10 @@ function advice(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case "unrecognized_keys": {
       const known = knownKeys(issue.path);
-      return `remove ${issue.keys.map((key) => `"${key}"`).join(", ")} or check the spelling${known.length > 0 ? ` (known keys: ${known.join(", ")})` : ""}`;
+      return (
+        `remove ${issue.keys.map((key) => `"${key}"`).join(", ")} or check the ` +
+        `spelling${known.length > 0 ? ` (known keys: ${known.join(", ")})` : ""}`
+      );
     }
     case "invalid_value":
       return `use one of ${issue.values.map((value) => JSON.stringify(value)).join(", ")}`;
@@ -107,7 +113,10 @@ export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME, knownT
       if (knownTools.includes(tool) || mcpToolOwner(tool, mcpServers) !== undefined) continue;
       const line = parsed.lineOf(["personas", index, "tools", tool]);
       throw new OrgConfigError(
-        `${file} line ${line}, key personas[${index}].tools.${tool}: org has no tool "${tool}" — use one of ${knownTools.map((name) => `"${name}"`).join(", ")} (the built-in tools, and generated tools promoted into ${GENERATED_TOOLS_DIR}/ of the workspace or of org's checkout)${mcpServers.length > 0 ? `, or <server>__<tool> for a tool of ${mcpServers.join(", ")} (mcpServers)` : ""}.`,
+        `${file} line ${line}, key personas[${index}].tools.${tool}: org has no tool "${tool}" — use one of ` +
+          `${knownTools.map((name) => `"${name}"`).join(", ")} (the built-in tools, and generated tools ` +
+          `promoted into ${GENERATED_TOOLS_DIR}/ of the workspace or of org's ` +
+          `checkout)${mcpServers.length > 0 ? `, or <server>__<tool> for a tool of ${mcpServers.join(", ")} (mcpServers)` : ""}.`,
         file,
         line,
         `personas[${index}].tools.${tool}`,

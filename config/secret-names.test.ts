@@ -33,7 +33,19 @@ describe("a name that marks a secret: one rule for the environment, mcpServers, 
     const ends = ["MYPASS", "smtppass", "DB_PWD", "DBPWD", "MYSQL_ROOT_PWD", "userPwd", "hub.oauthtoken"];
     for (const candidate of ends) expect({ candidate, secret: namesSecret(candidate) }).toEqual({ candidate, secret: true });
     for (const candidate of [...secrets, ...camel]) expect({ candidate, secret: namesSecret(candidate) }).toEqual({ candidate, secret: true });
-    const plain = ["PATH", "HOME", "MONKEY_PATH", "AUTHOR", "TOKENIZER_PATH", "LOG_LEVEL", "KEYBOARD", "PASSENGER", "credit", "COMPASS_DIR", "BYPASS"];
+    const plain = [
+      "PATH",
+      "HOME",
+      "MONKEY_PATH",
+      "AUTHOR",
+      "TOKENIZER_PATH",
+      "LOG_LEVEL",
+      "KEYBOARD",
+      "PASSENGER",
+      "credit",
+      "COMPASS_DIR",
+      "BYPASS",
+    ];
     for (const candidate of plain) expect({ candidate, secret: namesSecret(candidate) }).toEqual({ candidate, secret: false });
   });
 

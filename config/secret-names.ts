@@ -4,7 +4,8 @@
 // values the redactor and the inbound scan hide (`security/redact.ts`), and the names the stream redactor waits on.
 
 // A word that ends so names a secret: GITHUB_TOKEN, clientSecret, DB_PASSWORD, X-Auth, Proxy-Authorization, apiKey.
-const SECRET_WORD_END = /(?:tokens?|secrets?|passwords?|passwd|passphrase|auth|authorization|credentials?|cookies?|apikey|accesskey|privatekey|privkey)$/;
+const SECRET_WORD_END =
+  /(?:tokens?|secrets?|passwords?|passwd|passphrase|auth|authorization|credentials?|cookies?|apikey|accesskey|privatekey|privkey)$/;
 // A word that is one of these names a secret: X-Api-Key, GITHUB_PAT, DB_PASS, SESSION_SALT, DB_PWD.
 const SECRET_WORD = /^(?:keys?|pat|pass|pwd|creds?|salt|signature|private)$/;
 // A word that ends in pass or pwd names one too (MYPASS, smtpPass written as one word, DBPWD); not these words.
@@ -19,7 +20,20 @@ const SECRET_INSIDE = /password|passwd|secret/;
  * Every name `namesSecret` takes holds one of these, lowercased: a text without any of them names no secret, and a
  * stream that ends in the start of one may be writing one.
  */
-export const SECRET_NAME_STEMS: readonly string[] = ["token", "secret", "pass", "pwd", "auth", "cred", "cookie", "key", "pat", "salt", "signature", "private"];
+export const SECRET_NAME_STEMS: readonly string[] = [
+  "token",
+  "secret",
+  "pass",
+  "pwd",
+  "auth",
+  "cred",
+  "cookie",
+  "key",
+  "pat",
+  "salt",
+  "signature",
+  "private",
+];
 
 const ANY_STEM = new RegExp(SECRET_NAME_STEMS.join("|"), "i");
 

@@ -26,7 +26,21 @@ const plainName = fc.constantFrom("NOTES", "MODE", "X-Trace", "Accept", "LOG_LEV
 // come close without holding one.
 const piece = fc.oneof(
   fc.constantFrom(...SECRET_SHAPES.flatMap((shape) => shape.openings)),
-  fc.constantFrom("-", "_", ".", " ", "=", ":", "ant-", "proj-", "live_", "T3BlbkFJ", "RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----", "access_key"),
+  fc.constantFrom(
+    "-",
+    "_",
+    ".",
+    " ",
+    "=",
+    ":",
+    "ant-",
+    "proj-",
+    "live_",
+    "T3BlbkFJ",
+    "RSA PRIVATE KEY-----",
+    "-----END RSA PRIVATE KEY-----",
+    "access_key",
+  ),
   fc.stringMatching(/^[A-Za-z0-9]{1,14}$/),
 );
 const nearTokens = fc.array(piece, { maxLength: 14 }).map((pieces) => pieces.join(""));

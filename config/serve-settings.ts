@@ -5,7 +5,9 @@ import { ToolPolicy } from "./tool-policy.ts";
 export const ServeEntry = z.strictObject({
   /** Policy per tool name for `POST /v1/tools/:name/run`; a tool not listed is "ask", which nobody can answer over HTTP. */
   tools: z.record(z.string().regex(/^[a-z][a-z0-9_]{1,47}$/, "a tool name: snake_case, 2–48 characters"), ToolPolicy).optional(),
-  /** Policy over HTTP for a generated tool `tools` does not name (default "ask"); "allow" lets the fitness gate run every tool's examples on both instances. */
+  /** Policy over HTTP for a generated tool `tools` does not name (default "ask"); "allow" lets the fitness gate run every tool's examples on both
+   * instances.
+   */
   generatedTools: ToolPolicy.optional(),
   /** Room turns (and HTTP tool runs) the server runs at once, across sessions. */
   turns: z.int().min(1).max(256).optional(),
@@ -24,4 +26,11 @@ export type ServeSettings = Required<z.infer<typeof ServeEntry>>;
 
 // Generated tools run over HTTP unless the config says otherwise: each was validated, runs only in the sandbox
 // through the fixed runner (no network, no workspace), and the gate compares their examples on both instances.
-export const DEFAULT_SERVE: ServeSettings = { tools: {}, generatedTools: "allow", turns: 16, queue: 256, approvalTimeoutS: 600, maxBodyBytes: 64 * 1024 };
+export const DEFAULT_SERVE: ServeSettings = {
+  tools: {},
+  generatedTools: "allow",
+  turns: 16,
+  queue: 256,
+  approvalTimeoutS: 600,
+  maxBodyBytes: 64 * 1024,
+};

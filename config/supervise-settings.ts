@@ -55,7 +55,9 @@ export const SuperviseSettings = z.strictObject({
   telegram: z.boolean().default(false),
   /** At most one webhook (or Telegram) message per incident within this many minutes (0: every message). */
   quietMinutes: z.number().min(0).max(10_080).default(60),
-  /** How often an error that matches no known pattern must repeat within a day to be an incident (it is over once it stops for its beat, at least `window`). */
+  /** How often an error that matches no known pattern must repeat within a day to be an incident (it is over once it stops for its beat, at least
+   * `window`).
+   */
   incidentRepeats: z.int().min(1).max(10_000).default(3),
   /** A transcript, audit day or log file over this many MiB is rotated (gzipped into .org/archive/). */
   logCapMiB: z.number().positive().max(1_000_000).default(64),

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { MemoryStore } from "../memory/memory-store.ts";
 import { memorySaveTool } from "../memory/memory-save-tool.ts";
 import { memorySearchTool } from "../memory/memory-search-tool.ts";
-import { buildTool } from "../models/build-tool.ts";
+import { buildTool } from "../personas/build-tool.ts";
 import { turnToolChoice } from "../registry/turn-tool-choice.ts";
 import { ToolRegistry } from "../registry/tool-registry.ts";
 import { PHASE_TOOL_DESCRIPTIONS } from "../toolsmith/phase-prompts.ts";
@@ -62,7 +62,9 @@ describe("the one reserved-name list", () => {
         // The toolsmith's phase tools and the planner's one, the policies that are no tool (workspace_write), and nothing besides these groups.
         const phaseTools = [...Object.keys(PHASE_TOOL_DESCRIPTIONS), PLAN_TOOL_NAME];
         expect(phaseTools.sort()).toEqual(["submit_implementation", "submit_spec", "submit_tests", "submit_workflow"]);
-        expect([...RESERVED_TOOL_NAMES].sort()).toEqual([...builtIn.map((tool) => tool.name), ...roomAdded, ...phaseTools, ...POLICY_ONLY_TOOL_NAMES].sort());
+        expect([...RESERVED_TOOL_NAMES].sort()).toEqual(
+          [...builtIn.map((tool) => tool.name), ...roomAdded, ...phaseTools, ...POLICY_ONLY_TOOL_NAMES].sort(),
+        );
         expect(new Set(RESERVED_TOOL_NAMES).size).toBe(RESERVED_TOOL_NAMES.length);
       } finally {
         registry.close();
@@ -74,7 +76,8 @@ describe("the one reserved-name list", () => {
   test(
     "a generated tool's folder named like a reserved tool is no tool a config may give a persona",
     withWorkspace((dir) => {
-      for (const name of ["find_tool", "build_tool", "workspace_write", "word_count"]) mkdirSync(join(dir, "tools", "generated", name), { recursive: true });
+      for (const name of ["find_tool", "build_tool", "workspace_write", "word_count"])
+        mkdirSync(join(dir, "tools", "generated", name), { recursive: true });
       expect(knownToolNames(dir, dir)).toEqual([...BUILTIN_TOOL_NAMES, "workspace_write", "word_count"]);
     }),
   );

@@ -56,7 +56,8 @@ function sealHolds(key: Buffer, kind: TrustKind, workspace: string, id: string, 
   return timingSafeEqual(expected, Buffer.from(record.seal, "hex"));
 }
 
-const storePath = (home: string, workspace: string) => join(home, "trust", `${createHash("sha256").update(workspace).digest("hex").slice(0, 40)}.json`);
+const storePath = (home: string, workspace: string) =>
+  join(home, "trust", `${createHash("sha256").update(workspace).digest("hex").slice(0, 40)}.json`);
 
 /** The file that keeps the user's confirmations for a workspace (in `home`, the user's org folder), made or not. */
 export function trustStoreFile(home: string, workspaceDir: string): string {
@@ -75,7 +76,12 @@ function readStore(home: string, workspace: string): StoreFile | undefined {
 }
 
 /** Keeps the records whose seal holds under `key`, by id, with their fields. */
-function opened(key: Buffer | undefined, kind: TrustKind, workspace: string, records: Record<string, SealedRecord>): Map<string, Record<string, unknown>> {
+function opened(
+  key: Buffer | undefined,
+  kind: TrustKind,
+  workspace: string,
+  records: Record<string, SealedRecord>,
+): Map<string, Record<string, unknown>> {
   const kept = new Map<string, Record<string, unknown>>();
   if (key === undefined) return kept;
   for (const [id, record] of Object.entries(records)) if (sealHolds(key, kind, workspace, id, record)) kept.set(id, record.fields);

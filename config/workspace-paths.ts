@@ -57,7 +57,14 @@ export const GENERATED_TOOLS_DIR = join("tools", "generated");
  * one, a bare name in any folder (`DEFAULT_PROTECTED_PATHS`); a call of a program on the host that changes one where
  * org reads it (the top folder, and the two folders) has it put back (`workspace/settings-guard.ts`).
  */
-export const SETTINGS_PATHS: readonly string[] = [CONFIG_FILE_NAME, "bunfig.toml", ".npmrc", ".env*", `${WORKFLOWS_DIR}/*.json`, `${GENERATED_TOOLS_DIR}/**`];
+export const SETTINGS_PATHS: readonly string[] = [
+  CONFIG_FILE_NAME,
+  "bunfig.toml",
+  ".npmrc",
+  ".env*",
+  `${WORKFLOWS_DIR}/*.json`,
+  `${GENERATED_TOOLS_DIR}/**`,
+];
 
 /**
  * The first folder on the way to `relative` under `root` (`relative` itself included) that is a link, or undefined

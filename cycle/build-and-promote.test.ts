@@ -61,7 +61,12 @@ function cycleOn(git: RepoGit): Omit<CandidateCycleRequest, "branch" | "onProgre
   chmodSync(workspaceDir, 0o755);
   workspaces.push(workspaceDir);
   return {
-    instances: inProcessInstances({ ...testSandboxAccess(), config, toolRepo: git, instanceWorkspace: (role) => join(workspaceDir, ".org", `cycle-${role}`) }),
+    instances: inProcessInstances({
+      ...testSandboxAccess(),
+      config,
+      toolRepo: git,
+      instanceWorkspace: (role) => join(workspaceDir, ".org", `cycle-${role}`),
+    }),
     gate: () => ({
       ...testSandboxAccess(),
       settings: config.toolsmith,
@@ -162,9 +167,18 @@ test("a candidate the gate refuses stops the cycle at fitness: the verdict, the 
   const mainBefore = gitSync(repo.git.repoDir, ["rev-parse", "main"]).trim();
   const heard: CycleProgress[] = [];
   try {
-    const outcome = await promoteCandidate({ branch, ...parts, onProgress: (progress) => heard.push(progress), signal: AbortSignal.timeout(120_000) });
+    const outcome = await promoteCandidate({
+      branch,
+      ...parts,
+      onProgress: (progress) => heard.push(progress),
+      signal: AbortSignal.timeout(120_000),
+    });
     expect(outcome).toMatchObject({ ok: false, branch, stoppedAt: "fitness", verdict: "fail" });
-    expect(outcome.stages.map((stage) => `${stage.stage} ${stage.ok} ${stage.exitCode}`)).toEqual(["current true 0", "candidate true 0", "fitness false 1"]);
+    expect(outcome.stages.map((stage) => `${stage.stage} ${stage.ok} ${stage.exitCode}`)).toEqual([
+      "current true 0",
+      "candidate true 0",
+      "fitness false 1",
+    ]);
     expect(outcome.failure).toStartWith("verdict: fail — protected-core failed: protected core: ");
     expect(outcome.failure).toContain("README.md");
     expect(outcome.stages[2]?.reportPath).toBe(outcome.reportPath as string);

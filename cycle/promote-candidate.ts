@@ -166,7 +166,13 @@ class CandidateCycle {
       return { ok: false, exitCode: 2, detail: verdictLine({ why: error.message }) };
     }
     const onProgress = (line: string) => this.tell({ type: "note", stage: "fitness", line });
-    const judged = await runFitness({ ...options, candidatePort: candidate.port, currentPort: current.port, onProgress, signal: this.request.signal });
+    const judged = await runFitness({
+      ...options,
+      candidatePort: candidate.port,
+      currentPort: current.port,
+      onProgress,
+      signal: this.request.signal,
+    });
     this.tell({ type: "judged", outcome: judged });
     if (judged.report) this.outcome.verdict = judged.report.verdict;
     if (judged.path) this.outcome.reportPath = judged.path;

@@ -18,7 +18,9 @@ export type PromoteOutcome =
 
 /** Whether the candidate is on main afterwards as the caller asked (promote's exit status 0). */
 export function promoteSucceeded(outcome: PromoteOutcome): boolean {
-  return outcome.kind === "promoted" || outcome.kind === "already-on-main" || (outcome.kind === "recovered" && outcome.recovery.outcome === "finished");
+  return (
+    outcome.kind === "promoted" || outcome.kind === "already-on-main" || (outcome.kind === "recovered" && outcome.recovery.outcome === "finished")
+  );
 }
 
 /** What `org promote` prints of an outcome: what was done, then how the baseline moved. */
@@ -26,13 +28,17 @@ export function promoteLines(outcome: PromoteOutcome): string[] {
   switch (outcome.kind) {
     case "recovered": {
       const { recovery } = outcome;
-      return [`${recovery.op} ${recovery.tag} was interrupted; ${recovery.outcome}: ${recovery.detail}. Nothing else was done; run promote again if needed.`];
+      return [
+        `${recovery.op} ${recovery.tag} was interrupted; ${recovery.outcome}: ${recovery.detail}. Nothing ` +
+          `else was done; run promote again if needed.`,
+      ];
     }
     case "already-on-main":
       return [`${outcome.branch} (${outcome.commit.slice(0, 12)}) is already on main; nothing to do`];
     case "rolled-back":
       return [
-        `promotion ${outcome.tag} ROLLED BACK by ${outcome.rollbackTag}: current was not healthy (${outcome.reason}); main is back at ${outcome.newMain.slice(0, 12)}`,
+        `promotion ${outcome.tag} ROLLED BACK by ${outcome.rollbackTag}: current was not healthy ` +
+          `(${outcome.reason}); main is back at ${outcome.newMain.slice(0, 12)}`,
         ...(outcome.baseline ? [outcome.baseline] : []),
       ];
     case "promoted":
@@ -84,7 +90,10 @@ export async function promoteJudged(
     const row = (await candidateStates(context.git, context.signal)).find((entry) => entry.branch === branch);
     if (row?.state === "rolled-back") {
       throw new PromotionRefusedError(
-        `refused to promote ${branch}: it was promoted and rolled back${row.promotion ? ` (${row.promotion})` : ""}, so merging it again changes nothing; 'org candidate rebase ${branch}' makes a new candidate from today's main with its tool files, to judge and promote`,
+        `refused to promote ${branch}: it was promoted and rolled back${
+          row.promotion ? ` ` + `(${row.promotion})` : ""
+        }, so merging it again changes nothing; 'org candidate rebase ${branch}' makes a new candidate from ` +
+          `today's main with its tool files, to judge and promote`,
       );
     }
     return { kind: "already-on-main", branch, commit: alreadyOnMain };

@@ -2,7 +2,15 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../testing/free-port.ts";
-import { consistencyProblems, liveCurrents, makeCandidate, promotionRepo, runOrg, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";
+import {
+  consistencyProblems,
+  liveCurrents,
+  makeCandidate,
+  promotionRepo,
+  runOrg,
+  writePassingReport,
+  writeTool,
+} from "../testing/promotion-fixture.ts";
 import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
 
 const BRANCH = "cand/20261123T101500Z";

@@ -27,7 +27,8 @@ export type PromoteResult = {
 /**
  * `ops/promote.sh`: merges candidate `branch` into main (`--no-ff`: a merge commit with main and the candidate as
  * parents, built with `merge-tree`/`commit-tree` without touching any worktree), only when the branch head is
- * the exact commit `verdict` passed (the caller re-checks that commit itself there) and main has not moved since; moves main and tags `promote/<ts>` in one ref
+ * the exact commit `verdict` passed (the caller re-checks that commit itself there) and main has not moved since; moves main and tags `promote/<ts>`
+ * in one ref
  * transaction, brings the checkout up to main, restarts current and rolls itself back when current is not
  * healthy. An interrupted earlier run is finished first, and then nothing else is done; a branch main already
  * contains is left alone (`alreadyOnMain`).
@@ -85,16 +86,19 @@ async function planPromotion(
   const main = await checkCheckoutReady(git, signal);
   if (verdict.mainCommit !== main) {
     throw new PromotionRefusedError(
-      `main moved since the fitness report (judged against ${verdict.mainCommit.slice(0, 12)}, main is now ${main.slice(0, 12)}): run the fitness gate again`,
+      `main moved since the fitness report (judged against ${verdict.mainCommit.slice(0, 12)}, main is now ` +
+        `${main.slice(0, 12)}): run the fitness gate again`,
       { rejudge: true },
     );
   }
   const merged = await git.mergeTree(main, head, { signal });
-  if ("conflicts" in merged) throw new PromotionRefusedError(`${branch} does not merge cleanly into main (${merged.conflicts.slice(0, 3).join("; ")})`);
+  if ("conflicts" in merged)
+    throw new PromotionRefusedError(`${branch} does not merge cleanly into main (${merged.conflicts.slice(0, 3).join("; ")})`);
   const { tree } = merged;
   if (verdict.judgedTree && verdict.judgedTree !== tree) {
     throw new PromotionRefusedError(
-      `merging ${branch} into main gives other files than the gate judged (tree ${tree.slice(0, 12)}, judged ${verdict.judgedTree.slice(0, 12)}): run the fitness gate again`,
+      `merging ${branch} into main gives other files than the gate judged (tree ${tree.slice(0, 12)}, judged ` +
+        `${verdict.judgedTree.slice(0, 12)}): run the fitness gate again`,
       { rejudge: true },
     );
   }

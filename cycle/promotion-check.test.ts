@@ -59,7 +59,10 @@ describe("promote accepts only a report this checkout's gate signed, and re-chec
     // The gate has run here before (the key exists), and a forged report sits in the per-run folder.
     writePassingReport(repo.dir, "0".repeat(40), BRANCH);
     mkdirSync(join(repo.dir, ".org", "fitness", commit), { recursive: true });
-    writeFileSync(join(repo.dir, ".org", "fitness", commit, "20991231T235959000Z.json"), JSON.stringify(handWritten(repo.dir, commit, "a".repeat(64))));
+    writeFileSync(
+      join(repo.dir, ".org", "fitness", commit, "20991231T235959000Z.json"),
+      JSON.stringify(handWritten(repo.dir, commit, "a".repeat(64))),
+    );
     const state = checkoutState(repo.dir);
     const forged = await promote(repo.dir, BRANCH);
     expect(forged.code).toBe(1);

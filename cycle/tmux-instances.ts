@@ -44,7 +44,11 @@ export function tmuxInstances(checkoutDir: string): CycleInstances {
 }
 
 /** What `finish` does with the candidate a cycle started: see `CycleInstances.finish`. */
-async function finishCandidate(checkoutDir: string, candidate: { started: boolean; madeWorktree?: string }, end: CycleEnd): Promise<string | undefined> {
+async function finishCandidate(
+  checkoutDir: string,
+  candidate: { started: boolean; madeWorktree?: string },
+  end: CycleEnd,
+): Promise<string | undefined> {
   if (!candidate.started) return undefined;
   const session = instanceSettings().tmuxSession;
   const running = (await new TmuxWindow(session, "candidate").state().catch(() => ({ state: "absent" as const }))).state === "running";

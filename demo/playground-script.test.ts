@@ -96,7 +96,9 @@ describe("org scripted-server --script playground", () => {
     expect(py?.said).toMatch(
       /The tests fail: python3 -m unittest discover -v -s tests \(Python tests[^)]*\) exited 1 in the sandbox\. Its last line: FAILED \(failures=1\)/,
     );
-    expect(made?.said).toContain(`The tests pass: make test (the Makefile has a test target) exited 0 in the sandbox. Its last line: make ran ${token}`);
+    expect(made?.said).toContain(
+      `The tests pass: make test (the Makefile has a test target) exited 0 in the sandbox. Its last line: make ran ${token}`,
+    );
     expect(nothing?.said).toContain("I found no tests to run here: no package.json test script, no Makefile test target, no Python tests");
   }, 180_000);
 

@@ -11,7 +11,9 @@ const COMMANDS = join(import.meta.dir, "playground");
 
 /** A command file with its `. ./NAME.sh` lines replaced by those files. */
 export function playgroundCommand(file: string): string {
-  return readFileSync(join(COMMANDS, file), "utf8").replace(/^\. \.\/([a-z-]+\.sh)$/gm, (_line, included: string) => playgroundCommand(included).trimEnd());
+  return readFileSync(join(COMMANDS, file), "utf8").replace(/^\. \.\/([a-z-]+\.sh)$/gm, (_line, included: string) =>
+    playgroundCommand(included).trimEnd(),
+  );
 }
 
 type Rule = ScriptInput["rules"][number];
@@ -19,7 +21,8 @@ type Reply = Rule["reply"];
 
 const AGENT = "agent";
 const PYTHON = "python";
-const NEXT = ' Say "run the tests" and I find how this project tests itself and run that in the sandbox; "write notes" and I write NOTES.md with what I found.';
+const NEXT =
+  ' Say "run the tests" and I find how this project tests itself and run that in the sandbox; "write notes" and I write NOTES.md with what I found.';
 
 /** A reply streamed a few characters at a time, as a small local model does. */
 const say = (text: string, more: Partial<Reply> = {}): Reply => ({ text, chunkSize: 6, delayMs: 15, ...more });
@@ -37,8 +40,10 @@ function agentReadings(): Rule[] {
       'There is nothing at /workspace: {{match.why}}. Set it to "read" (or "write") in org.config.json and ask again.',
     ),
     after(
-      String.raw`workspace: (?<entries>\d+) entries[\s\S]*?\nreadme: (?<readme>[^\n,]+), (?<lines>\d+) lines\nfirst line: (?<first>[^\n]*)[\s\S]*?\ntests: (?<tests>[^\n]*)`,
-      `Entries at the top of /workspace: {{match.entries}}. {{match.readme}} has {{match.lines}} lines and opens with: {{match.first}}\nTests: {{match.tests}}.${NEXT}`,
+      String.raw`workspace: (?<entries>\d+) entries[\s\S]*?\nreadme: (?<readme>[^\n,]+), (?<lines>\d+) ` +
+        String.raw`lines\nfirst line: (?<first>[^\n]*)[\s\S]*?\ntests: (?<tests>[^\n]*)`,
+      `Entries at the top of /workspace: {{match.entries}}. {{match.readme}} has {{match.lines}} lines and ` +
+        `opens with: {{match.first}}\nTests: {{match.tests}}.${NEXT}`,
     ),
     after(
       String.raw`workspace: (?<entries>\d+) entries[\s\S]*?\nreadme: none[\s\S]*?\ntests: (?<tests>[^\n]*)`,
@@ -54,19 +59,26 @@ function agentReadings(): Rule[] {
     ),
     after(
       String.raw`test runner: (?<runner>[^\n]*)[\s\S]*?(?<last>[^\n]*)\ntest exit code: 0\n`,
-      'The tests pass: {{match.runner}} exited 0 in the sandbox. Its last line: {{match.last}}\nThe whole log is /scratch/playground-tests.log in my sandbox; say "write notes" and it goes into NOTES.md.',
+      "The tests pass: {{match.runner}} exited 0 in the sandbox. Its last line: {{match.last}}\nThe whole log " +
+        'is /scratch/playground-tests.log in my sandbox; say "write notes" and it goes into NOTES.md.',
     ),
     after(
       String.raw`test runner: (?<runner>[^\n]*)[\s\S]*?(?<last>[^\n]*)\ntest exit code: (?<code>\d+)\n`,
-      'The tests fail: {{match.runner}} exited {{match.code}} in the sandbox. Its last line: {{match.last}}\nThe whole log is /scratch/playground-tests.log in my sandbox; say "write notes" and it goes into NOTES.md.',
+      "The tests fail: {{match.runner}} exited {{match.code}} in the sandbox. Its last line: " +
+        '{{match.last}}\nThe whole log is /scratch/playground-tests.log in my sandbox; say "write notes" and it goes into NOTES.md.',
     ),
     after(
       "Read-only file system",
-      'I could not write NOTES.md: /workspace is read-only in this room (sandbox.workspace is "read", the default). With "sandbox": { "workspace": "write" } in org.config.json, confirmed with org config trust (a setting that lets commands change your files waits for your word), my commands run on a private copy, and what they change comes to you as a diff to approve; /diff shows it and /undo takes it back.',
+      'I could not write NOTES.md: /workspace is read-only in this room (sandbox.workspace is "read", the ' +
+        'default). With "sandbox": { "workspace": "write" } in org.config.json, confirmed with org config ' +
+        "trust (a setting that lets commands change your files waits for your word), my commands run on a " +
+        "private copy, and what they change comes to you as a diff to approve; /diff shows it and /undo takes it back.",
     ),
     after(
-      String.raw`notes: NOTES\.md, (?<lines>\d+) lines[\s\S]*\[workspace: applied to the workspace as change (?<change>[^:\s]+): (?<counts>[^\]\n]*)\]`,
-      "I wrote NOTES.md ({{match.lines}} lines) from what my commands printed; it was applied as change {{match.change}} ({{match.counts}}). /diff shows it again; /undo (or org undo from a shell) takes it back.",
+      String.raw`notes: NOTES\.md, (?<lines>\d+) lines[\s\S]*\[workspace: applied to the workspace as change ` +
+        String.raw`(?<change>[^:\s]+): (?<counts>[^\]\n]*)\]`,
+      "I wrote NOTES.md ({{match.lines}} lines) from what my commands printed; it was applied as change " +
+        "{{match.change}} ({{match.counts}}). /diff shows it again; /undo (or org undo from a shell) takes it back.",
     ),
     after(
       String.raw`notes: NOTES\.md, (?<lines>\d+) lines[\s\S]*\[workspace: not applied: (?<why>[^\]\n]*)`,
@@ -75,11 +87,13 @@ function agentReadings(): Rule[] {
     // org patch asks for the commit message once the change is kept.
     after(
       String.raw`notes: NOTES\.md, (?<lines>\d+) lines[\s\S]*\[workspace: kept for the patch: (?<counts>[^\]\n]*)\]`,
-      "docs: NOTES.md on what is in the project and how its tests ran\n\nThe scripted playground agent listed the project, read its README and wrote {{match.lines}} lines of notes from what its commands printed in the sandbox ({{match.counts}}).",
+      "docs: NOTES.md on what is in the project and how its tests ran\n\nThe scripted playground agent listed " +
+        "the project, read its README and wrote {{match.lines}} lines of notes from what its commands printed in the sandbox ({{match.counts}}).",
     ),
     after(
       String.raw`notes: NOTES\.md, (?<lines>\d+) lines`,
-      "I wrote NOTES.md ({{match.lines}} lines) in my copy of the workspace, but nothing here takes changes: run me in the room (org chat) with the write view to get it as a diff.",
+      "I wrote NOTES.md ({{match.lines}} lines) in my copy of the workspace, but nothing here takes changes: " +
+        "run me in the room (org chat) with the write view to get it as a diff.",
     ),
   ];
 }
@@ -112,26 +126,37 @@ export function playgroundScript(): ScriptInput {
           lastMessage: String.raw`file kinds: (?<kinds>[1-9]\d*)\n(?<top>[^\n:]+): (?<files>\d+) files, (?<lines>\d+) lines`,
         },
         reply: say(
-          "Kinds of file in the project: {{match.kinds}}. The most lines are in {{match.top}}: {{match.files}} files, {{match.lines}} lines. The tool's output has the first ten.",
+          "Kinds of file in the project: {{match.kinds}}. The most lines are in {{match.top}}: " +
+            "{{match.files}} files, {{match.lines}} lines. The tool's output has the first ten.",
         ),
       },
-      { when: { persona: PYTHON, lastTool: "python_run", lastMessage: "file kinds: 0" }, reply: say("There is no file under /workspace for me to count.") },
+      {
+        when: { persona: PYTHON, lastTool: "python_run", lastMessage: "file kinds: 0" },
+        reply: say("There is no file under /workspace for me to count."),
+      },
       {
         when: { persona: PYTHON, lastRole: "user", lastMessage: String.raw`\b(lines?|count|size|how big)\b` },
         reply: say("I'll count the project's lines by kind of file.", {
           toolCalls: [{ name: "python_run", arguments: { code: readFileSync(join(COMMANDS, "count-lines.py"), "utf8") } }],
         }),
       },
-      { when: { persona: AGENT, lastRole: "tool" }, reply: say("My command did not print what I look for; the tool's output above says what happened.") },
+      {
+        when: { persona: AGENT, lastRole: "tool" },
+        reply: say("My command did not print what I look for; the tool's output above says what happened."),
+      },
       {
         when: { persona: AGENT },
         reply: say(
-          'I am the playground\'s scripted agent, not a model: I answer "look around" (list /workspace, read its README), "run the tests" (find how the project tests itself and run that in the sandbox) and "write notes" (NOTES.md through the workspace\'s write view).',
+          'I am the playground\'s scripted agent, not a model: I answer "look around" (list /workspace, read ' +
+            'its README), "run the tests" (find how the project tests itself and run that in the sandbox) and ' +
+            '"write notes" (NOTES.md through the workspace\'s write view).',
         ),
       },
       {
         when: { persona: PYTHON },
-        reply: say("I am the playground's scripted python: ask me to \"count the lines\" and I count the project's lines by kind of file with python_run."),
+        reply: say(
+          "I am the playground's scripted python: ask me to \"count the lines\" and I count the project's lines by kind of file with python_run.",
+        ),
       },
     ],
   };

@@ -66,7 +66,9 @@ describe("the bundled roles", () => {
       { id: "count_words", goal: "count the words in a text" },
     ]);
     // Two jobs, one of them on the whole text, the input named as --inputs names it.
-    const two = await plan("count the words on each line, and add up the numbers", [offered(WORD_COUNT.spec), offered(SPLIT_LINES.spec)], { body: "a b" });
+    const two = await plan("count the words on each line, and add up the numbers", [offered(WORD_COUNT.spec), offered(SPLIT_LINES.spec)], {
+      body: "a b",
+    });
     expect(two.kind === "missing" ? { steps: two.workflow.steps.map((step) => step.id), missing: two.missing } : two).toEqual({
       steps: ["split", "word_count"],
       missing: [{ id: "add_numbers", goal: "add up the numbers in a text" }],

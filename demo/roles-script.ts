@@ -14,10 +14,13 @@ import { SCRIPTED_TOOLS } from "../testing/scripted-toolsmith.ts";
 export const COULD_NOT = "\\bnot a model\\b|\\bI could not build\\b|\\bthere is no tool named\\b|\\bno tool\\b";
 
 const PLANNER =
-  'I am the scripted planner, not a model: I compose a goal\'s jobs (joined by ", and"; each on the whole text or "on each line" of it) from the tools listed, and I could not read a job in this goal.';
+  'I am the scripted planner, not a model: I compose a goal\'s jobs (joined by ", and"; each on the whole ' +
+  'text or "on each line" of it) from the tools listed, and I could not read a job in this goal.';
 
 const DIAGNOSER =
-  "I am the scripted diagnoser, not a model: I know a few marks in an excerpt (a lock file, a damaged registry or memory database, a generated tool that fails to run, a model server that refuses connections, an MCP server that keeps restarting), and this excerpt has none of them; it needs a person, or a model.";
+  "I am the scripted diagnoser, not a model: I know a few marks in an excerpt (a lock file, a damaged " +
+  "registry or memory database, a generated tool that fails to run, a model server that refuses connections, " +
+  "an MCP server that keeps restarting), and this excerpt has none of them; it needs a person, or a model.";
 
 /** The fixes the scripted diagnoser knows, each by a line of the excerpt it quotes. */
 const FIXES = [

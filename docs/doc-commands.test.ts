@@ -32,13 +32,13 @@ function claimed(): Map<string, number> {
 
 describe("the docs' commands", () => {
   test("the pages are read as a reader types them: $ lines, room prompts, org lines of sh blocks, the README tour's commands", () => {
-    expect(commandsOf("x.md", "```\n$ org tool list\nword_count  candidate\ngroup › @agent look around\n```\n```sh\norg init   # write it\nls\n```\n")).toEqual(
-      [
-        { doc: "x.md", line: 2, kind: "command", text: "org tool list" },
-        { doc: "x.md", line: 4, kind: "typed", text: "@agent look around" },
-        { doc: "x.md", line: 7, kind: "command", text: "org init" },
-      ],
-    );
+    expect(
+      commandsOf("x.md", "```\n$ org tool list\nword_count  candidate\ngroup › @agent look around\n```\n```sh\norg init   # write it\nls\n```\n"),
+    ).toEqual([
+      { doc: "x.md", line: 2, kind: "command", text: "org tool list" },
+      { doc: "x.md", line: 4, kind: "typed", text: "@agent look around" },
+      { doc: "x.md", line: 7, kind: "command", text: "org init" },
+    ]);
     const tour = tourCommands(
       "# org\n\n## A five-minute tour\n\n1. `npm start`, then `org.config.json` and `/diff`, `OLLAMA_MODEL=x org chat`.\n\n## Next\n`org doctor`\n",
     );

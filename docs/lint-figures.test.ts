@@ -57,7 +57,8 @@ describe("lintFigures counts what it says", () => {
     `const x = y as string;\nconst k = ["a"] as const;\nconst z = list[0] as number;\nconst m = map.get("k") as Thing;\n// biome-ignore lint/x: a reason\n`,
   );
   // Each body its own lines, so that they are not duplicates of each other.
-  const body = (name: string, lines: number, indent = "  ") => Array.from({ length: lines }, (_, index) => `${indent}${name} += ${index};`).join("\n");
+  const body = (name: string, lines: number, indent = "  ") =>
+    Array.from({ length: lines }, (_, index) => `${indent}${name} += ${index};`).join("\n");
   put(
     "part/long.ts",
     [

@@ -56,7 +56,8 @@ function functionName(node: ts.Node): string {
   if ((ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isAccessor(node)) && node.name) return node.name.getText();
   if (ts.isConstructorDeclaration(node)) return "constructor";
   const parent = node.parent;
-  if (parent && (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent))) return parent.name.getText();
+  if (parent && (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)))
+    return parent.name.getText();
   return "(anonymous)";
 }
 
@@ -94,7 +95,8 @@ function figuresOf(file: string, text: string): FileFigures {
 /** A line that carries code: not blank, not a comment, not an import, not lone punctuation. */
 function codeLine(raw: string): string | undefined {
   const line = raw.trim().replace(/\s+/g, " ");
-  if (line === "" || /^(\/\/|\/\*|\*)/.test(line) || /^(import|export \{[^}]*\} from)\b/.test(line) || /^[\s{}()[\];,.:]*$/.test(line)) return undefined;
+  if (line === "" || /^(\/\/|\/\*|\*)/.test(line) || /^(import|export \{[^}]*\} from)\b/.test(line) || /^[\s{}()[\];,.:]*$/.test(line))
+    return undefined;
   return line;
 }
 
@@ -194,11 +196,14 @@ export function renderLintFigures(figures: LintFigures): string {
     `| \`x[i] as T\` | ${figures.indexedCasts.length} | ${where(figures.indexedCasts)} |`,
     `| \`x.get(k) as T\` | ${figures.mapGetCasts.length} | ${where(figures.mapGetCasts)} |`,
     `| \`biome-ignore\` comments | ${figures.biomeIgnores.length} | ${where(figures.biomeIgnores)} |`,
-    `| functions over ${LONG_FUNCTION_LINES} lines by span | ${figures.longFunctions.length} | ${figures.longFunctions.map((f) => `\`${f.file}\` ${f.name}`).join(", ")} |`,
-    `| places sharing ${DUPLICATE_MIN_LINES}+ identical code lines | ${figures.duplicates.length} | ${figures.duplicates.map((d) => `\`${d.first}\` ~ \`${d.second}\``).join(", ")} |`,
+    `| functions over ${LONG_FUNCTION_LINES} lines by span | ${figures.longFunctions.length} | ` +
+      `${figures.longFunctions.map((f) => `\`${f.file}\` ${f.name}`).join(", ")} |`,
+    `| places sharing ${DUPLICATE_MIN_LINES}+ identical code lines | ${figures.duplicates.length} | ` +
+      `${figures.duplicates.map((d) => `\`${d.first}\` ~ \`${d.second}\``).join(", ")} |`,
     `| module-level state | ${figures.moduleState.length} | ${where(figures.moduleState.map((entry) => entry.split(":")[0] ?? entry))} |`,
     `| files in \`cli/\` importing \`git/\` | ${figures.cliGitImports.length} | ${where(figures.cliGitImports)} |`,
-    `| lines over ${LINE_WIDTH} columns outside tests | ${figures.longLines.outsideTests.length} | ${where(figures.longLines.outsideTests.map((entry) => entry.split(":")[0] ?? entry))} |`,
+    `| lines over ${LINE_WIDTH} columns outside tests | ${figures.longLines.outsideTests.length} | ` +
+      `${where(figures.longLines.outsideTests.map((entry) => entry.split(":")[0] ?? entry))} |`,
     `| lines over ${LINE_WIDTH} columns in tests | ${figures.longLines.inTests} | |`,
   ];
   return rows.map((row) => row.replace(/ {2}\|$/, " |")).join("\n");
@@ -217,7 +222,9 @@ export function withBlock(doc: string, block: string): string {
   const start = doc.indexOf(BEGIN_MARKER);
   const end = doc.indexOf(END_MARKER);
   if (start === -1 || end < start)
-    throw new Error(`docs/lint.md has no ${BEGIN_MARKER} … ${END_MARKER} block: put the two markers back where the figures go, then run ${REFRESH_COMMAND}`);
+    throw new Error(
+      `docs/lint.md has no ${BEGIN_MARKER} … ${END_MARKER} block: put the two markers back where the figures go, then run ${REFRESH_COMMAND}`,
+    );
   return `${doc.slice(0, start + BEGIN_MARKER.length)}\n${block}\n${doc.slice(end)}`;
 }
 

@@ -38,7 +38,10 @@ describe("wrapLongLines keeps what the code means", () => {
 
   test("a comment is wrapped at a space under its own prefix; a suppression, a type, a key and an import are left alone", () => {
     const comment = `  // ${padding.repeat(5)}end`;
-    expect(wrapLongLines("x.ts", comment).split("\n")).toEqual([expect.stringMatching(/^ {2}\/\/ an ordinary/), expect.stringMatching(/^ {2}\/\/ \S/)]);
+    expect(wrapLongLines("x.ts", comment).split("\n")).toEqual([
+      expect.stringMatching(/^ {2}\/\/ an ordinary/),
+      expect.stringMatching(/^ {2}\/\/ \S/),
+    ]);
     const docComment = ` * ${padding.repeat(5)}end`;
     expect(longLinesOf(wrapLongLines("x.ts", docComment))).toEqual([]);
     const kept = [

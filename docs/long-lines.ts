@@ -49,7 +49,8 @@ const isRawTag = (node: ts.TaggedTemplateExpression) => node.tag.getText() === "
 function splittable(node: Literal): boolean {
   if (ts.isTaggedTemplateExpression(node)) return isRawTag(node);
   const parent = node.parent;
-  if (ts.isTaggedTemplateExpression(parent) || ts.isLiteralTypeNode(parent) || ts.isImportDeclaration(parent) || ts.isExportDeclaration(parent)) return false;
+  if (ts.isTaggedTemplateExpression(parent) || ts.isLiteralTypeNode(parent) || ts.isImportDeclaration(parent) || ts.isExportDeclaration(parent))
+    return false;
   if (ts.isExternalModuleReference(parent) || ts.isImportTypeNode(parent) || ts.isModuleDeclaration(parent) || ts.isEnumMember(parent)) return false;
   if (
     (ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent) || ts.isPropertySignature(parent) || ts.isMethodDeclaration(parent)) &&
@@ -140,7 +141,10 @@ function splitLiteralOn(text: string, source: ts.SourceFile, line: number): stri
   const close = ts.isStringLiteral(node) ? (text[start] ?? '"') : "`";
   // Each half a literal of its own; in parentheses where what holds the literal binds tighter than `+`.
   const [before, after] = bindsTighter(node) ? ["(", ")"] : ["", ""];
-  return `${text.slice(0, start)}${before}${text.slice(start, at)}${close} +\n${open}${text.slice(at, node.getEnd())}${after}${text.slice(node.getEnd())}`;
+  return (
+    `${text.slice(0, start)}${before}${text.slice(start, at)}${close} ` +
+    `+\n${open}${text.slice(at, node.getEnd())}${after}${text.slice(node.getEnd())}`
+  );
 }
 
 /**

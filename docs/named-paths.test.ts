@@ -64,7 +64,8 @@ function namedPaths(markdown: string): string[] {
   return [...withoutFences(markdown).matchAll(/`([^`\n]+)`/g)]
     .map((match) => match[1] ?? "")
     .filter(
-      (span) => PATH_CHARACTERS.test(span) && (PATH_KINDS.test(span) || (span.includes("/") && PARTS.has(span.split("/")[0] ?? ""))) && !span.startsWith("."),
+      (span) =>
+        PATH_CHARACTERS.test(span) && (PATH_KINDS.test(span) || (span.includes("/") && PARTS.has(span.split("/")[0] ?? ""))) && !span.startsWith("."),
     )
     .filter((span) => !NOT_REPO_PATHS.has(span) && !RUNTIME_PREFIXES.some((prefix) => span.startsWith(prefix)));
 }
@@ -141,7 +142,9 @@ describe("the links between the docs", () => {
   });
 
   test("a renamed heading or a moved file is caught", () => {
-    expect(headingIds("# A `web_fetch`: the web\n## Usage\n## Usage\n```\n# not a heading\n```")).toEqual(new Set(["a-web_fetch-the-web", "usage", "usage-1"]));
+    expect(headingIds("# A `web_fetch`: the web\n## Usage\n## Usage\n```\n# not a heading\n```")).toEqual(
+      new Set(["a-web_fetch-the-web", "usage", "usage-1"]),
+    );
     const text = "[ok](../README.md#quick-start) [gone](../README.md#no-such-heading) [moved](../cli/assemble-room.ts) [web](https://example.com/x)";
     expect(brokenLinks("docs/lint.md", text)).toEqual(["../README.md#no-such-heading", "../cli/assemble-room.ts"]);
   });
@@ -175,6 +178,11 @@ describe("the paths the READMEs name", () => {
     const names = namesInTree(REPO);
     const text =
       "assembled in `cli/assemble-room.ts` (now `assembly/assemble-room.ts`), `no-such-part/`, `cli/no-such-command`, `no-such-file.ts`, `cli/tool-command`";
-    expect(missingIn("generated-tools/README.md", text, names)).toEqual(["cli/assemble-room.ts", "no-such-part/", "cli/no-such-command", "no-such-file.ts"]);
+    expect(missingIn("generated-tools/README.md", text, names)).toEqual([
+      "cli/assemble-room.ts",
+      "no-such-part/",
+      "cli/no-such-command",
+      "no-such-file.ts",
+    ]);
   });
 });

@@ -18,10 +18,25 @@ import {
 import type { TraceReading } from "./folder-trace.ts";
 import { traceDependencies, TreeStates } from "./trace-dependencies.ts";
 
-const SHELL = { PATH: "/usr/bin:/bin", HOME: "/home/someone", ORG_SANDBOX: "on", LANG: "C.UTF-8", TERM: "xterm", OLLAMA_BASE: "http://127.0.0.1:11434" };
+const SHELL = {
+  PATH: "/usr/bin:/bin",
+  HOME: "/home/someone",
+  ORG_SANDBOX: "on",
+  LANG: "C.UTF-8",
+  TERM: "xterm",
+  OLLAMA_BASE: "http://127.0.0.1:11434",
+};
 
 test("the tests stage gets PATH, HOME, TMPDIR and a few harmless variables of the gate's, never its model server, keys or org settings", () => {
-  const shell = { ...SHELL, TMPDIR: "/tmp/x", OPENAI_API_KEY: "sk-secret", ORG_API_TOKEN: "t", ORG_PROFILE: "prod", BUN_CONFIG_X: "1", ORG_TEST_RUN: "run-1" };
+  const shell = {
+    ...SHELL,
+    TMPDIR: "/tmp/x",
+    OPENAI_API_KEY: "sk-secret",
+    ORG_API_TOKEN: "t",
+    ORG_PROFILE: "prod",
+    BUN_CONFIG_X: "1",
+    ORG_TEST_RUN: "run-1",
+  };
   expect(gateTestEnvironment(shell)).toEqual({
     variables: {
       PATH: "/usr/bin:/bin",
@@ -42,7 +57,15 @@ test("a trace's context is the same whatever else the shell holds: other tools, 
   const base = context(SHELL);
   expect(base.bun).toBe(Bun.revision);
   const { OLLAMA_BASE: _base, ...withoutModel } = SHELL;
-  const another = { ...withoutModel, OLDPWD: "/tmp", _: "/usr/bin/org", SHLVL: "3", TMUX_PANE: "%3", npm_lifecycle_event: "start", ORG_PROFILE: "prod" };
+  const another = {
+    ...withoutModel,
+    OLDPWD: "/tmp",
+    _: "/usr/bin/org",
+    SHLVL: "3",
+    TMUX_PANE: "%3",
+    npm_lifecycle_event: "start",
+    ORG_PROFILE: "prod",
+  };
   expect(context(another)).toEqual(base);
   // What can move what a test touches into the worktree makes another context for this checkout's records.
   expect(context({ ...SHELL, PATH: "/opt/bin:/usr/bin:/bin" })).not.toEqual(base);

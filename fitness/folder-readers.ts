@@ -95,7 +95,9 @@ export function verdictsRecord(context: TraceContext, view: TreeStates, verdicts
   for (const [index, test] of tests.entries()) {
     for (const key of verdicts.get(test)?.keys ?? []) users.set(key, (users.get(key) ?? 0n) | (1n << BigInt(index)));
   }
-  const paths = Object.fromEntries([...users].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, bits]) => [key, `${bits.toString(16)} ${view.state(key)}`]));
+  const paths = Object.fromEntries(
+    [...users].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, bits]) => [key, `${bits.toString(16)} ${view.state(key)}`]),
+  );
   const entries = Object.fromEntries(
     tests.map((test) => {
       const verdict = verdicts.get(test);
@@ -129,7 +131,8 @@ export function readShippedTrace(checkoutDir: string = CHECKOUT_DIR): TraceVerdi
   if (!read.ok) return undefined;
   try {
     const parsed = TraceVerdicts.safeParse(JSON.parse(read.text));
-    return parsed.success && parsed.data.key === sha256Hex(canonicalJson({ context: parsed.data.context, tests: parsed.data.tests, paths: parsed.data.paths }))
+    return parsed.success &&
+      parsed.data.key === sha256Hex(canonicalJson({ context: parsed.data.context, tests: parsed.data.tests, paths: parsed.data.paths }))
       ? parsed.data
       : undefined;
   } catch {
@@ -169,7 +172,8 @@ function contextChanges(now: TraceContext, before: TraceContext, shipped: boolea
   return changes;
 }
 
-const listed = (names: readonly string[], most = 3) => `${names.slice(0, most).join(", ")}${names.length > most ? `, and ${names.length - most} more` : ""}`;
+const listed = (names: readonly string[], most = 3) =>
+  `${names.slice(0, most).join(", ")}${names.length > most ? `, and ${names.length - most} more` : ""}`;
 
 /** The verdicts known for `tests` in the tree `view`, where they came from, and why the others are not known (for the trace's first line). */
 export type KnownVerdicts = { verdicts: Map<string, Verdict & { source: VerdictSource }>; reason: string };

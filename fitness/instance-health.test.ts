@@ -67,7 +67,9 @@ describe("the /health contract: one schema for serve, the instance probe and the
     expect(toolRunSettings({ ...base })).toBe(hash);
     expect(toolRunSettings({ ...base, serve: { ...DEFAULT_SERVE, generatedTools: "deny" } })).not.toBe(hash);
     expect(toolRunSettings({ ...base, sandbox: { ...DEFAULT_SANDBOX_POLICY, enabled: false } })).not.toBe(hash);
-    expect(toolRunSettings({ ...base, sandbox: { ...DEFAULT_SANDBOX_POLICY, limits: { ...DEFAULT_SANDBOX_POLICY.limits, memoryBytes: 1 } } })).not.toBe(hash);
+    expect(
+      toolRunSettings({ ...base, sandbox: { ...DEFAULT_SANDBOX_POLICY, limits: { ...DEFAULT_SANDBOX_POLICY.limits, memoryBytes: 1 } } }),
+    ).not.toBe(hash);
     expect(toolRunSettings({ ...base, profile: "prod" })).not.toBe(hash);
     expect(toolRunSettings({ ...base, version: "1.0.1" })).not.toBe(hash);
     // The secrets' values are no part of an answer anyone may read, not even hashed.

@@ -51,13 +51,16 @@ export async function checkProtectedCore(
   }
   const durationMs = performance.now() - started;
   const figures = { changedFiles: changes.length, refused: refused.length, allowedByFlag: allowed.length };
-  if (changes.length === 0) return { stage: "protected-core", name: "protected core", ok: false, reason: "the candidate changes nothing", figures, durationMs };
+  if (changes.length === 0)
+    return { stage: "protected-core", name: "protected core", ok: false, reason: "the candidate changes nothing", figures, durationMs };
   if (refused.length > 0) {
     return {
       stage: "protected-core",
       name: "protected core",
       ok: false,
-      reason: `only regular files under tools/generated/<tool>/ and workflows/<name>.json may change: ${refused.slice(0, 20).join("; ")}${refused.length > 20 ? ` and ${refused.length - 20} more` : ""}`,
+      reason:
+        `only regular files under tools/generated/<tool>/ and workflows/<name>.json may change: ` +
+        `${refused.slice(0, 20).join("; ")}${refused.length > 20 ? ` and ${refused.length - 20} more` : ""}`,
       figures,
       durationMs,
     };

@@ -364,7 +364,13 @@ export async function judgeReachableTests(
   onProgress?: TestsProgress,
 ): Promise<FitnessCheck> {
   const selected = await reachableTestsAt(git, commit, signal);
-  return reachableTestsCheck(selected, (use) => withFitnessWorktree(git, commit, use, signal), { bun, timeoutMs, signal, record: { git, commit }, onProgress });
+  return reachableTestsCheck(selected, (use) => withFitnessWorktree(git, commit, use, signal), {
+    bun,
+    timeoutMs,
+    signal,
+    record: { git, commit },
+    onProgress,
+  });
 }
 
 /**
@@ -383,10 +389,13 @@ export async function traceReachableTests(
   const env = gateTestEnvironment();
   const plan = await planTests(selected, { bun, timeoutMs, signal, record: { git, commit, ...(shippedFrom ? { shippedFrom } : {}) } }, env, stop);
   const { trace, verdicts } = plan;
-  const record = (all: Map<string, Verdict> | undefined) => (verdicts && all ? { verdicts: verdictsRecord(verdicts.context, verdicts.view, all) } : {});
+  const record = (all: Map<string, Verdict> | undefined) =>
+    verdicts && all ? { verdicts: verdictsRecord(verdicts.context, verdicts.view, all) } : {};
   if (!trace) {
     const said =
-      plan.figures.selection === "recorded readers" ? "this code's trace was recorded already" : "no working strace: every gate runs the selected files";
+      plan.figures.selection === "recorded readers"
+        ? "this code's trace was recorded already"
+        : "no working strace: every gate runs the selected files";
     return { traced: false, said, ...record(plan.figures.selection === "recorded readers" ? verdicts?.known : undefined) };
   }
   const count = trace.files.length;
@@ -401,7 +410,9 @@ export async function traceReachableTests(
       if (failed.length > 0 || !only.complete) {
         return {
           traced: true,
-          said: `traced ${count} file(s); ${failed.length > 0 ? `a test failed (${failed.join(", ")})` : "a trace was empty"}, so nothing was recorded`,
+          said: `traced ${count} file(s); ${
+            failed.length > 0 ? `a test failed (${failed.join(", ")})` : "a " + "trace was empty"
+          }, so nothing was recorded`,
         };
       }
       return {
@@ -453,7 +464,12 @@ export async function treeStatesAt(git: RepoGit, commit: string, signal?: AbortS
  * Chooses what runs: the files whose verdict stands and that read the tool folders, and every file whose verdict does
  * not stand (traced when strace works), or, with no record to keep, every selected file.
  */
-async function planTests(selected: Reachable, options: StageOptions, env: ReturnType<typeof gateTestEnvironment>, stop: AbortSignal): Promise<TestsPlan> {
+async function planTests(
+  selected: Reachable,
+  options: StageOptions,
+  env: ReturnType<typeof gateTestEnvironment>,
+  stop: AbortSignal,
+): Promise<TestsPlan> {
   const { tests, loaders } = selected;
   const { record } = options;
   if (!record) return { tests, ran: tests, figures: { loaders, selection: "all", notReading: [] } };
@@ -505,7 +521,10 @@ async function reachableTestsCheck(
       `tracing the ${plan.trace.files.length} test file(s) this change reaches, each alone under strace, once ` +
         `for this code (${figures.traceReason})${others > 0 ? `, and running the ${others} that read tools/generated/ when traced before` : ""}`,
     );
-  } else onProgress?.(`running the ${ran.length} test file(s) this change reaches${figures.selection === "recorded readers" ? ` (${RECORDED_READERS})` : ""}`);
+  } else
+    onProgress?.(
+      `running the ${ran.length} test file(s) this change reaches${figures.selection === "recorded readers" ? ` (${RECORDED_READERS})` : ""}`,
+    );
   return inWorktree(async (worktree) => {
     const runner: TestRunner = { worktree, bun: options.bun, env: env.variables, signal: stop };
     const { runs, readers } = await runPlanned(plan, runner, onProgress);
@@ -559,10 +578,13 @@ function summarize(done: {
   const { plan, runs, readers, timedOut } = done;
   const { ran, figures } = plan;
   // A run put together by rerunFailedAlone holds a summary of each process it ran: all of them count.
-  const count = (pattern: RegExp) => runs.reduce((sum, run) => sum + [...run.text.matchAll(pattern)].reduce((total, [, n]) => total + Number(n ?? 0), 0), 0);
+  const count = (pattern: RegExp) =>
+    runs.reduce((sum, run) => sum + [...run.text.matchAll(pattern)].reduce((total, [, n]) => total + Number(n ?? 0), 0), 0);
   const passed = count(/^\s*(\d+) pass/gm);
   const failed = count(/^\s*(\d+) fail/gm);
-  const failures = runs.flatMap((run) => [...run.text.matchAll(/^\(fail\) (.*)$/gm)].flatMap(([, test]) => (test === undefined ? [] : [test]))).slice(0, 5);
+  const failures = runs
+    .flatMap((run) => [...run.text.matchAll(/^\(fail\) (.*)$/gm)].flatMap(([, test]) => (test === undefined ? [] : [test])))
+    .slice(0, 5);
   const code = runs.find((run) => run.code !== 0)?.code ?? 0;
   const ok = code === 0 && !timedOut && failed === 0 && passed > 0;
   const silent = failures.length === 0 ? runs.find((run) => run.code !== 0) : undefined;

@@ -30,7 +30,11 @@ describe.concurrent("the fitness gate's scenarios on throw-away repositories", (
       candidatePasses: examples,
       currentPasses: examples,
     });
-    expect(verdict.report?.scenarioPasses).toEqual({ echo: 1, [`tool ${WORD_COUNT.spec.name}`]: examples, [`tool ${CLAMP.spec.name}`]: examplesOf(CLAMP) });
+    expect(verdict.report?.scenarioPasses).toEqual({
+      echo: 1,
+      [`tool ${WORD_COUNT.spec.name}`]: examples,
+      [`tool ${CLAMP.spec.name}`]: examplesOf(CLAMP),
+    });
     expect(verdict.report?.checks.find((check) => check.name === "baseline")?.reason).toContain("no baseline yet");
     const promoted = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--no-restart"], {});
     expect(promoted.code).toBe(0);
@@ -44,7 +48,12 @@ describe.concurrent("the fitness gate's scenarios on throw-away repositories", (
     makeCandidate(repo.dir, "cand/20261123T101600Z", (worktree) => writeFixtureTool(worktree, SLUGIFY));
     const raisedBy = "promote/20261123T120000Z";
     const main = gitSync(repo.dir, ["rev-parse", "main"]).trim();
-    followPromotion(repo.dir, { tag: raisedBy, branch: "cand/20261123T115900Z", merge: main, passes: { [`tool ${CLAMP.spec.name}`]: examplesOf(CLAMP) + 1 } });
+    followPromotion(repo.dir, {
+      tag: raisedBy,
+      branch: "cand/20261123T115900Z",
+      merge: main,
+      passes: { [`tool ${CLAMP.spec.name}`]: examplesOf(CLAMP) + 1 },
+    });
     const lowered = await judgeCandidate(repo.dir, "cand/20261123T101600Z");
     expect(lowered.code).toBe(1);
     expect(lowered.failed?.name).toBe("baseline");

@@ -165,7 +165,12 @@ describe.concurrent("the fitness gate on throw-away repositories", () => {
   test("refused, naming why: deleting a tool, touching the core, a symlink, an executable, a shipped log, lying metadata", async () => {
     using repo = promotionRepo([WORD_COUNT]);
     const cases: [string, (worktree: string) => void, string, string][] = [
-      ["cand/20261123T101501Z", (w) => rmSync(join(w, "tools/generated/word_count"), { recursive: true }), "protected-core", "deletes a generated tool's file"],
+      [
+        "cand/20261123T101501Z",
+        (w) => rmSync(join(w, "tools/generated/word_count"), { recursive: true }),
+        "protected-core",
+        "deletes a generated tool's file",
+      ],
       [
         "cand/20261123T101502Z",
         (w) => writeFileSync(join(w, "ops/start-current.sh"), "echo owned\n"),

@@ -118,13 +118,16 @@ async function protectedCoreStage(run: GateRun): Promise<boolean> {
   const { commit, main, base, branches } = run.candidate;
   const core = await checkProtectedCore(git, base, commit, { allowCore: run.request.allowCore, signal });
   if (base === commit)
-    core.reason = `${commit.slice(0, 12)} is already in main's history (promoted, or promoted and rolled back: 'org candidate rebase ${branches[0] ?? "BRANCH"}' makes a new candidate of it on today's main)`;
+    core.reason =
+      `${commit.slice(0, 12)} is already in main's history (promoted, or promoted and rolled ` +
+      `back: 'org candidate rebase ${branches[0] ?? "BRANCH"}' makes a new candidate of it on today's main)`;
   if (!run.record(core) || base === main) return core.ok;
   // Built on an older main: judge today's main with the candidate's tool folders, never the old tree.
   const started = performance.now();
   const name = "judged on today's main";
   try {
-    const tree = Number(core.figures?.allowedByFlag ?? 0) > 0 ? await mergedTree(git, main, commit, signal) : (await candidateOnMain(git, commit, signal)).tree;
+    const tree =
+      Number(core.figures?.allowedByFlag ?? 0) > 0 ? await mergedTree(git, main, commit, signal) : (await candidateOnMain(git, commit, signal)).tree;
     const message = `fitness: ${commit.slice(0, 12)} on main ${main.slice(0, 12)}`;
     run.judged = await git.commitTree(tree, { parents: [main, commit], message, signal });
     const reason = `built on ${base.slice(0, 12)}, main is at ${main.slice(0, 12)}: main plus the candidate's tool folder(s) is judged`;
@@ -208,7 +211,8 @@ async function baselineCheck(run: GateRun, tools: ToolScenarios): Promise<Fitnes
   );
   const figures = { scenarios: names.length, lowered: lower.length, ...(gone.length > 0 ? { notOnMain: gone } : {}) };
   const result = { stage: "scenarios" as const, name: "baseline", ok: lower.length === 0, figures };
-  if (!baseline) return { ...result, reason: `no baseline yet (${BASELINE_FILE} is written by the first promotion)`, durationMs: performance.now() - started };
+  if (!baseline)
+    return { ...result, reason: `no baseline yet (${BASELINE_FILE} is written by the first promotion)`, durationMs: performance.now() - started };
   const ignored = gone.length > 0 ? `; ${gone.length} count(s) of tools main no longer has ignored (${gone.slice(0, 3).join(", ")})` : "";
   if (lower.length === 0) {
     const reason = `every one of ${names.length - gone.length} scenario count(s) kept or raised${ignored}`;
@@ -218,7 +222,9 @@ async function baselineCheck(run: GateRun, tools: ToolScenarios): Promise<Fitnes
   const [firstName = ""] = lower[0] ?? [];
   const setter = countSetBy(baseline, firstName);
   const rollBack = setter.by && !setter.undoneBy ? `roll back the promotion that set the count ('org rollback ${setter.by}') or ` : "";
-  const wayOn = `it must pass these as main did, and if main itself no longer does, ${rollBack}drop the count ('org fitness --drop-baseline "${firstName}"')`;
+  const wayOn =
+    `it must pass these as main did, and if main itself no longer does, ${rollBack}drop the count ` +
+    `('org fitness --drop-baseline "${firstName}"')`;
   const reason = `the candidate lowers the baseline: ${listed.join("; ")}; ${wayOn}${ignored}`;
   return { ...result, reason, durationMs: performance.now() - started };
 }

@@ -10,7 +10,10 @@ import { CONFIRM_RUNS, checkScenarios } from "./scenarios.ts";
 /** A folder of one scenario, removed when disposed. */
 function scenarioDir(): { dir: string } & Disposable {
   const dir = mkdtempSync(join(tmpdir(), "org-scenarios-"));
-  writeFileSync(join(dir, "greets.json"), JSON.stringify({ name: "greets", request: { text: "hi" }, expect: { events: ["reply-end"], includes: ["hello"] } }));
+  writeFileSync(
+    join(dir, "greets.json"),
+    JSON.stringify({ name: "greets", request: { text: "hi" }, expect: { events: ["reply-end"], includes: ["hello"] } }),
+  );
   return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -56,7 +59,13 @@ test.concurrent("a candidate within the margin is judged on the runs asked for, 
   using current = instance(() => 0);
   using candidate = instance(() => 0);
   using scenarios = scenarioDir();
-  const checks = await checkScenarios({ dir: scenarios.dir, ...settings, runs: 2, currentPort: Number(current.port), candidatePort: Number(candidate.port) });
+  const checks = await checkScenarios({
+    dir: scenarios.dir,
+    ...settings,
+    runs: 2,
+    currentPort: Number(current.port),
+    candidatePort: Number(candidate.port),
+  });
   expect(checks[0]?.ok).toBe(true);
   expect(checks[0]?.figures?.runs).toBe(2);
   expect(checks[0]?.figures).not.toHaveProperty("slowdownRechecked");

@@ -125,7 +125,15 @@ async function judgeScenario(
   const currentOk = allOk(current);
   const candidateOk = allOk(candidate);
   const { currentMs, candidateMs, limitMs } = timesOf();
-  const figures = { currentMs, candidateMs, limitMs, runs: current.length, currentOk, candidateOk, ...(confirming ? { slowdownRechecked: true } : {}) };
+  const figures = {
+    currentMs,
+    candidateMs,
+    limitMs,
+    runs: current.length,
+    currentOk,
+    candidateOk,
+    ...(confirming ? { slowdownRechecked: true } : {}),
+  };
   const failure = candidate.find((result) => !result.ok)?.problem;
   let ok = true;
   let reason = `as expected on both; ${candidateMs} ms vs ${currentMs} ms (limit ${limitMs} ms)`;
@@ -136,7 +144,9 @@ async function judgeScenario(
     reason = `fails on both (current: ${current.find((result) => !result.ok)?.problem}); not held against the candidate`;
   } else if (currentOk && candidateMs > limitMs) {
     ok = false;
-    reason = `the candidate takes ${candidateMs} ms, current ${currentMs} ms: over the limit of ${limitMs} ms (+${Math.round(request.marginRatio * 100)} % and +${request.marginMs} ms)`;
+    reason =
+      `the candidate takes ${candidateMs} ms, current ${currentMs} ms: over the limit of ${limitMs} ms ` +
+      `(+${Math.round(request.marginRatio * 100)} % and +${request.marginMs} ms)`;
   }
   const check: FitnessCheck = { stage: "scenarios", name: `scenario ${scenario.name}`, ok, reason, figures, durationMs: performance.now() - started };
   return { check, currentOk, candidateOk };
@@ -154,7 +164,14 @@ export async function checkScenarios(
   const scenarios = loadScenarios(request.dir);
   if (scenarios.length === 0) {
     return [
-      { stage: "scenarios", name: "scenarios", ok: true, reason: "no scenarios in current's fitness/scenarios/", figures: { scenarios: 0 }, durationMs: 0 },
+      {
+        stage: "scenarios",
+        name: "scenarios",
+        ok: true,
+        reason: "no scenarios in current's fitness/scenarios/",
+        figures: { scenarios: 0 },
+        durationMs: 0,
+      },
     ];
   }
   const checks: FitnessCheck[] = [];

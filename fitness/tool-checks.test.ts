@@ -16,8 +16,12 @@ chmodSync(root, 0o755); // the sandbox uid passes through it when org runs as ro
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** The gate's tool checks of `commit` against `main`, in this test process's sandbox, at the default settings. */
-const judge = (git: RepoGit, refs: { main: string; commit: string }, runDir: string, more: { revalidate?: boolean; onWellFormed?: () => void } = {}) =>
-  checkGeneratedTools(git, { ...testSandboxAccess(), ...refs, runDir: join(root, runDir), settings: ToolsmithSettings.parse({}), ...more });
+const judge = (
+  git: RepoGit,
+  refs: { main: string; commit: string },
+  runDir: string,
+  more: { revalidate?: boolean; onWellFormed?: () => void } = {},
+) => checkGeneratedTools(git, { ...testSandboxAccess(), ...refs, runDir: join(root, runDir), settings: ToolsmithSettings.parse({}), ...more });
 
 describe("the gate's tool checks on ordinary code (issue 30)", () => {
   test("main's tool with a lookup table in its tests and a new one with a counter pass the gate's static policy, their tests and validation again", async () => {
@@ -58,7 +62,9 @@ describe("the gate's tool checks on names", () => {
     const formed = checks.find((check) => check.name === "tool files, metadata hashes, static policy");
     expect(formed?.ok).toBe(false);
     expect(formed?.reason.split("; ").sort()).toEqual(
-      reserved.map((name) => `${name} is a reserved tool name (a built-in, or one the room or the toolsmith adds): build it under another name`).sort(),
+      reserved
+        .map((name) => `${name} is a reserved tool name (a built-in, or one the room or the toolsmith adds): build it under another name`)
+        .sort(),
     );
   }, 60_000);
 });

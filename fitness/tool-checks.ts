@@ -31,7 +31,8 @@ async function toolsAt(git: RepoGit, commit: string, signal?: AbortSignal): Prom
   return tools;
 }
 
-const sameFiles = (a: ToolFiles | undefined, b: ToolFiles) => a !== undefined && a.size === b.size && [...b].every(([file, blob]) => a.get(file) === blob);
+const sameFiles = (a: ToolFiles | undefined, b: ToolFiles) =>
+  a !== undefined && a.size === b.size && [...b].every(([file, blob]) => a.get(file) === blob);
 
 type JudgedTool = { name: string; toolCode: string; testCode: string; metadata: ToolMetadata; changed: boolean; testsFrom: "main" | "candidate" };
 
@@ -104,7 +105,9 @@ async function validateAgain(
       stage: "tools",
       name: `${tool.name}: toolsmith validation again`,
       ok: true,
-      reason: `recorded: this code passed the same validation of these files at ${recorded.validatedAt} (record ${recorded.key.slice(0, 12)}; --revalidate runs it)`,
+      reason:
+        `recorded: this code passed the same validation of these files at ${recorded.validatedAt} ` +
+        `(record ${recorded.key.slice(0, 12)}; --revalidate runs it)`,
       figures: {
         testsPassed: recorded.tests.passed,
         coverage: Math.round(recorded.coverage * 1000) / 1000,
@@ -125,13 +128,16 @@ async function validateAgain(
     sandboxPolicy: request.sandboxPolicy,
     ...(request.signal ? { signal: request.signal } : {}),
   });
-  if (report.ok && request.identity !== undefined && !request.signal?.aborted) recordValidation(request.repoDir, input, report, { identity: request.identity });
+  if (report.ok && request.identity !== undefined && !request.signal?.aborted)
+    recordValidation(request.repoDir, input, report, { identity: request.identity });
   return {
     stage: "tools",
     name: `${tool.name}: toolsmith validation again`,
     ok: report.ok,
     reason: report.ok
-      ? `policy, typecheck, tests, mutants, ${spec.examples.length} examples${spec.deterministic ? ", determinism" : ""} pass (tests from ${tool.testsFrom})`
+      ? `policy, typecheck, tests, mutants, ${spec.examples.length} examples${
+          spec.deterministic ? ", " + "determinism" : ""
+        } pass (tests from ${tool.testsFrom})`
       : `${report.failure?.stage}: ${report.failure?.message.split("\n").slice(0, 3).join(" ")}`,
     figures: {
       testsPassed: report.tests.passed,
@@ -212,12 +218,18 @@ async function readCandidateTools(git: RepoGit, request: ToolChecksRequest): Pro
   const onMain = await toolsAt(git, request.main, signal);
   const onCandidate = await toolsAt(git, request.commit, signal);
   const deleted = [...onMain.keys()].filter((name) => !onCandidate.has(name));
-  if (deleted.length > 0) return { check: toolsCheck("no tool deleted", false, `the candidate deletes promoted tool(s): ${deleted.join(", ")}`, started) };
+  if (deleted.length > 0)
+    return { check: toolsCheck("no tool deleted", false, `the candidate deletes promoted tool(s): ${deleted.join(", ")}`, started) };
   // Every file the tools' checks read, with one git process.
   const wanted = [...onCandidate].flatMap(([name, files]) =>
-    [files.get("tool.ts"), files.get("tool.test.ts"), files.get("metadata.json"), onMain.get(name)?.get("tool.test.ts")].filter((id) => id !== undefined),
+    [files.get("tool.ts"), files.get("tool.test.ts"), files.get("metadata.json"), onMain.get(name)?.get("tool.test.ts")].filter(
+      (id) => id !== undefined,
+    ),
   );
-  const [blobs, { checkStaticPolicy }] = await Promise.all([git.readBlobs(wanted, { ...(signal ? { signal } : {}) }), import("../toolsmith/static-policy.ts")]);
+  const [blobs, { checkStaticPolicy }] = await Promise.all([
+    git.readBlobs(wanted, { ...(signal ? { signal } : {}) }),
+    import("../toolsmith/static-policy.ts"),
+  ]);
   const judged: JudgedTool[] = [];
   const problems: string[] = [];
   for (const [name, files] of [...onCandidate].sort(([a], [b]) => a.localeCompare(b))) {
@@ -348,7 +360,9 @@ async function runAllToolTests(
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
   // Folder names are tool names (checked against the pattern); nothing else model-made reaches this line.
   // Each tool's code behind the same second layer as in the toolsmith's tests stage (generated-tools/tool-source-preload.ts).
-  const script = `cd /org/tools && ls -d * | xargs -P 2 -I{} /bin/sh -c 'cd /org/tools/{} && timeout -s KILL ${seconds} ${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} ./tool.test.ts < ./tool.ts >/scratch/{}.log 2>&1; echo "{} $?"'`;
+  const script =
+    `cd /org/tools && ls -d * | xargs -P 2 -I{} /bin/sh -c 'cd /org/tools/{} && timeout -s KILL ` +
+    `${seconds} ${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} ./tool.test.ts < ./tool.ts >/scratch/{}.log 2>&1; echo "{} $?"'`;
   const result = await access.sandbox.run({
     policy: access.sandboxPolicy,
     argv: ["/bin/sh", "-c", script],

@@ -59,7 +59,9 @@ export async function committedCode(git: RepoGit, commit: string, signal?: Abort
   return sha256Hex(code.join("\n"));
 }
 
-/** That every one of `examples` examples passed, as this checkout's gate recorded it under `key`; undefined otherwise (none, unsigned, another gate's, malformed, another tool's). */
+/** That every one of `examples` examples passed, as this checkout's gate recorded it under `key`; undefined otherwise (none, unsigned, another
+ * gate's, malformed, another tool's).
+ */
 export function readExamplesPass(repoDir: string, key: string, tool: string, examples: number): ExamplesPassed | undefined {
   const record = readSignedRecord(repoDir, TOOL_EXAMPLES_DIR, key, ExamplesPassed);
   return record?.tool === tool && record.examples === examples ? record : undefined;
@@ -68,6 +70,12 @@ export function readExamplesPass(repoDir: string, key: string, tool: string, exa
 /** Records, signed with the gate key, that every example passed; a checkout that cannot write one runs them again next time. */
 export function recordExamplesPass(repoDir: string, key: string, tool: string, examples: number): void {
   try {
-    writeSignedRecord(repoDir, TOOL_EXAMPLES_DIR, key, ExamplesPassed.parse({ version: 1, key, tool, examples, passedAt: new Date().toISOString() }), KEPT);
+    writeSignedRecord(
+      repoDir,
+      TOOL_EXAMPLES_DIR,
+      key,
+      ExamplesPassed.parse({ version: 1, key, tool, examples, passedAt: new Date().toISOString() }),
+      KEPT,
+    );
   } catch {}
 }

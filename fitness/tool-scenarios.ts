@@ -5,7 +5,14 @@ import type { FitnessCheck } from "../git/fitness-report.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, type ToolExample } from "../generated-tools/tool-metadata.ts";
 import { readHealth } from "./instance-health.ts";
-import { committedCode, type ExamplesPassed, type InstanceSide, readExamplesPass, recordExamplesPass, toolExamplesKey } from "./tool-scenario-records.ts";
+import {
+  committedCode,
+  type ExamplesPassed,
+  type InstanceSide,
+  readExamplesPass,
+  recordExamplesPass,
+  toolExamplesKey,
+} from "./tool-scenario-records.ts";
 
 /** The name a tool's own scenario goes by in reports and the baseline. */
 export const toolScenarioName = (tool: string) => `${TOOL_SCENARIO_PREFIX}${tool}`;
@@ -74,7 +81,10 @@ async function runExample(
       } catch {}
     }
     if (isDeepStrictEqual(output, example.output) || isDeepStrictEqual(body.data, example.output)) return { ok: true };
-    return { ok: false, problem: `answered ${JSON.stringify(body.output).slice(0, 120)}, the example says ${JSON.stringify(example.output).slice(0, 120)}` };
+    return {
+      ok: false,
+      problem: `answered ${JSON.stringify(body.output).slice(0, 120)}, the example says ${JSON.stringify(example.output).slice(0, 120)}`,
+    };
   } catch (error) {
     return { ok: false, problem: error instanceof Error ? error.message : String(error) };
   }
@@ -156,9 +166,11 @@ async function toolScenario(
       : "";
   const ok = candidatePasses >= currentPasses;
   const reason = !where.onMain
-    ? `new tool: the candidate passes ${candidatePasses} of its ${examples.length} example(s)${candidateProblem ? ` (first miss: ${candidateProblem})` : ""}`
+    ? `new tool: the candidate passes ${candidatePasses} of its ${examples.length} ` +
+      `example(s)${candidateProblem ? ` (first miss: ${candidateProblem})` : ""}`
     : ok
-      ? `main's ${examples.length} example(s): candidate passes ${candidatePasses}, current ${currentPasses}${currentProblem ? ` (current: ${currentProblem})` : ""}`
+      ? `main's ${examples.length} example(s): candidate passes ${candidatePasses}, current ` +
+        `${currentPasses}${currentProblem ? ` (current: ${currentProblem})` : ""}`
       : `main's ${examples.length} example(s): the candidate passes ${candidatePasses}, fewer than current's ${currentPasses} (${candidateProblem})`;
   const check: FitnessCheck = {
     stage: "scenarios",
@@ -261,7 +273,13 @@ export async function checkToolScenarios(
   const [candidateSide, currentSide] = records
     ? await Promise.all([
         instanceSide(git, request.candidatePort, request.commit, async () => served, signal),
-        instanceSide(git, request.currentPort, undefined, async (commit) => (commit === request.main ? onMain : toolsAt(git, commit, signal)), signal),
+        instanceSide(
+          git,
+          request.currentPort,
+          undefined,
+          async (commit) => (commit === request.main ? onMain : toolsAt(git, commit, signal)),
+          signal,
+        ),
       ])
     : [undefined, undefined];
   const sides = { candidate: candidateSide, current: currentSide };
@@ -282,7 +300,8 @@ export async function checkToolScenarios(
       // A side whose every example passed is recorded; a miss never is, so a verdict never stands on one.
       for (const side of ["candidate", "current"] as const) {
         const key = keys[side];
-        if (records && key && ran[side]?.passes === examples.length && !signal?.aborted) recordExamplesPass(records.repoDir, key, tool, examples.length);
+        if (records && key && ran[side]?.passes === examples.length && !signal?.aborted)
+          recordExamplesPass(records.repoDir, key, tool, examples.length);
       }
       results[index] = check;
       if (!check.ok) failed = true;

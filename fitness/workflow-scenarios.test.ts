@@ -96,12 +96,20 @@ describe("the gate's workflow scenarios", () => {
     // The candidate makes a nest itself through b: refused before anything runs.
     writeFileSync(
       join(made.dir, "workflows", "a.json"),
-      JSON.stringify({ ...JSON.parse(good), steps: [{ id: "back", workflow: "b.json", inputs: { text: "$inputs.text" } }], output: "$steps.back.output" }),
+      JSON.stringify({
+        ...JSON.parse(good),
+        steps: [{ id: "back", workflow: "b.json", inputs: { text: "$inputs.text" } }],
+        output: "$steps.back.output",
+      }),
     );
     gitSync(made.dir, ["commit", "--quiet", "-am", "a cycle"]);
     const cyclic = gitSync(made.dir, ["rev-parse", "HEAD"]).trim();
     const [cycle] = await judge(made, candidate, current, cyclic);
-    expect(cycle).toMatchObject({ name: "workflow a", ok: false, reason: "workflows/a.json would run itself: a cycle of workflows a.json → b.json → a.json" });
+    expect(cycle).toMatchObject({
+      name: "workflow a",
+      ok: false,
+      reason: "workflows/a.json would run itself: a cycle of workflows a.json → b.json → a.json",
+    });
   });
 
   test("a workflow that brings no example, and main has none: nothing to judge it by", async () => {

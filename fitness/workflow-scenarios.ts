@@ -171,7 +171,10 @@ async function changedWorkflowCheck(
         candidatePasses: ownOnCandidate.passes,
       },
     );
-  const [theirs, ours] = await Promise.all([passesOn(request.currentPort, file, mains, request), passesOn(request.candidatePort, file, mains, request)]);
+  const [theirs, ours] = await Promise.all([
+    passesOn(request.currentPort, file, mains, request),
+    passesOn(request.candidatePort, file, mains, request),
+  ]);
   const figures = { examples: own.length + mains.length, candidatePasses: ownOnCandidate.passes + ours.passes, currentPasses: theirs.passes };
   return ours.passes >= theirs.passes
     ? checkOf(
@@ -195,7 +198,10 @@ async function dependentCheck(file: string, workflow: Workflow, request: Request
   const started = performance.now();
   const examples = workflow.examples ?? [];
   if (examples.length === 0) return checkOf(file, started, true, `nests a workflow the candidate changes; it has no examples to run`);
-  const [ours, theirs] = await Promise.all([passesOn(request.candidatePort, file, examples, request), passesOn(request.currentPort, file, examples, request)]);
+  const [ours, theirs] = await Promise.all([
+    passesOn(request.candidatePort, file, examples, request),
+    passesOn(request.currentPort, file, examples, request),
+  ]);
   const figures = { examples: examples.length, candidatePasses: ours.passes, currentPasses: theirs.passes };
   return ours.passes >= theirs.passes
     ? checkOf(
@@ -209,7 +215,8 @@ async function dependentCheck(file: string, workflow: Workflow, request: Request
         file,
         started,
         false,
-        `nests a workflow the candidate changes, and passes ${ours.passes} of its ${examples.length} example(s), fewer than current's ${theirs.passes} (${ours.problem})`,
+        `nests a workflow the candidate changes, and passes ${ours.passes} of its ${examples.length} ` +
+          `example(s), fewer than current's ${theirs.passes} (${ours.problem})`,
         figures,
       );
 }

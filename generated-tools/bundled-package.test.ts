@@ -78,7 +78,8 @@ test("fast-check through the shim exports what its own does, runs in strict mode
   expect(Object.keys(bundled.default).sort()).toEqual(Object.keys(fc).sort());
   expect(bundled.integer).not.toBe(fc.integer);
   expect(() => (bundled.integer as unknown as { caller: unknown }).caller).toThrow();
-  const draw = (f: typeof fc) => f.sample(f.record({ n: f.integer(), s: f.string(), xs: f.array(f.nat(), { maxLength: 4 }) }), { seed: 42, numRuns: 20 });
+  const draw = (f: typeof fc) =>
+    f.sample(f.record({ n: f.integer(), s: f.string(), xs: f.array(f.nat(), { maxLength: 4 }) }), { seed: 42, numRuns: 20 });
   expect(draw(bundled.default)).toEqual(draw(fc));
   const failure = (f: typeof fc) =>
     f.check(

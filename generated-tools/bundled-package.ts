@@ -29,7 +29,11 @@ const FORMAT = 1;
  * temporary folder renamed whole, so every org process after the first finds it ready and none sees half of one.
  * Undefined when it cannot be built there (a read-only install): the sandbox then loads the package's own files.
  */
-export function bundledPackage(packageDir: string, entry: string, cacheDir = join(dirname(packageDir), ".cache", "org-bundled")): BundledPackage | undefined {
+export function bundledPackage(
+  packageDir: string,
+  entry: string,
+  cacheDir = join(dirname(packageDir), ".cache", "org-bundled"),
+): BundledPackage | undefined {
   try {
     const { name, version } = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { name?: unknown; version?: unknown };
     if (typeof name !== "string" || !/^[a-z0-9][a-z0-9._-]*$/.test(name)) throw new Error(`${packageDir} has no plain package name`);

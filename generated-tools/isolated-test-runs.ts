@@ -47,7 +47,16 @@ async function runProcess(indices: number[], started: Started): Promise<ProcessO
   const report = join(request.reportDir, `report-${started.processes++}.xml`);
   rmSync(report, { force: true });
   const child = Bun.spawn(
-    [process.execPath, "test", "--isolate", "--preload", PRELOAD, "--reporter=junit", `--reporter-outfile=${report}`, ...indices.map(() => TEST_FILE)],
+    [
+      process.execPath,
+      "test",
+      "--isolate",
+      "--preload",
+      PRELOAD,
+      "--reporter=junit",
+      `--reporter-outfile=${report}`,
+      ...indices.map(() => TEST_FILE),
+    ],
     // stdin is the driver's own, a pipe read to its end, as the tests stage's is once its preload has read it.
     { stdio: ["inherit", "ignore", "ignore", "pipe", "pipe"] },
   );

@@ -61,7 +61,9 @@ describe("promoted generated tools", () => {
     expect(promotedToolsIn(join(repo.dir, "x")).map((tool) => tool.name)).toEqual(["pwn_tool"]);
     const skipped: string[] = [];
     expect(promotedToolsIn(repo.dir, (name, problem) => skipped.push(`${name}: ${problem}`))).toEqual([]);
-    expect(skipped).toEqual(["tools/generated: tools is a symbolic link; org reads tools/generated/ only through real folders, so nothing under it is used"]);
+    expect(skipped).toEqual([
+      "tools/generated: tools is a symbolic link; org reads tools/generated/ only through real folders, so nothing under it is used",
+    ]);
     expect(readPromotedTool(repo.dir, "pwn_tool")).toEqual({ ok: false, problem: expect.stringContaining("tools is a symbolic link") });
     expect(knownToolNames(repo.dir, repo.dir)).not.toContain("pwn_tool");
     expect(promotedRoomTools([repo.dir]).generated).toEqual([]);

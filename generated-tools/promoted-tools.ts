@@ -132,7 +132,10 @@ export function promotedToolAsTool(tool: PromotedTool): AnyTool {
 }
 
 /** Adds every promoted tool to agent personas' policies as `ask`, unless their config already names it. */
-export function offerToAgents<Persona extends { kind: string; tools: Record<string, string> }>(personas: Persona[], names: readonly string[]): Persona[] {
+export function offerToAgents<Persona extends { kind: string; tools: Record<string, string> }>(
+  personas: Persona[],
+  names: readonly string[],
+): Persona[] {
   return personas.map((persona) =>
     persona.kind === "agent" ? { ...persona, tools: { ...Object.fromEntries(names.map((name) => [name, "ask"])), ...persona.tools } } : persona,
   );

@@ -110,7 +110,9 @@ describe("the fixed runner of generated tools (real sandbox)", () => {
       'import { z } from "zod";',
       "export default () => {",
       "  const found: Record<string, string> = {};",
-      ...names.map((name) => `  try { found[${JSON.stringify(name)}] = typeof ${name}; } catch (error) { found[${JSON.stringify(name)}] = "threw"; }`),
+      ...names.map(
+        (name) => `  try { found[${JSON.stringify(name)}] = typeof ${name}; } catch (error) { found[${JSON.stringify(name)}] = "threw"; }`,
+      ),
       "  const compile = (make: () => unknown) => { try { make(); return 'compiled'; } catch { return 'refused'; } };",
       "  found.functionConstructor = compile(() => ((() => 0) as any).constructor('return 1'));",
       "  found.asyncConstructor = compile(() => ((async () => 0) as any).constructor('return 1'));",

@@ -65,13 +65,19 @@ export async function runGeneratedTool(
     return {
       ok: false,
       reason: result.isCanceled ? "sandbox" : "tool",
-      error: `the tool ended without a result (exit code ${result.exitCode ?? "none"}${result.signal ? `, ${result.signal}` : ""})${stderr ? `: ${stderr}` : ""}`,
+      error: `the tool ended without a result (exit code ${result.exitCode ?? "none"}${
+        result.signal ? `, ` + `${result.signal}` : ""
+      })${stderr ? `: ${stderr}` : ""}`,
       durationMs,
     };
   }
   const answer = parsed.data;
   if (!answer.ok) {
-    const reason = answer.error.startsWith("the input does not match") ? "input" : answer.error.startsWith("the tool did not finish") ? "timeout" : "tool";
+    const reason = answer.error.startsWith("the input does not match")
+      ? "input"
+      : answer.error.startsWith("the tool did not finish")
+        ? "timeout"
+        : "tool";
     return { ok: false, reason, error: redact(answer.error).slice(0, 4_000), durationMs };
   }
   const checked = z.fromJSONSchema(options.outputSchema).safeParse(answer.output);

@@ -37,7 +37,11 @@ test("inside a tool run's sandbox, /org and /node_modules hold exactly what runn
     else if (line !== "") listed.set(folder, [...(listed.get(folder) ?? []), line]);
   }
   const expected = (parent: string) =>
-    [...new Set(runnerMounts().flatMap(({ target }) => (target.startsWith(`${parent}/`) ? [target.slice(parent.length + 1).split("/")[0] ?? ""] : [])))].sort();
+    [
+      ...new Set(
+        runnerMounts().flatMap(({ target }) => (target.startsWith(`${parent}/`) ? [target.slice(parent.length + 1).split("/")[0] ?? ""] : [])),
+      ),
+    ].sort();
   expect(Object.fromEntries([...listed].map(([name, entries]) => [name, entries.sort()]))).toEqual({
     "/org": expected("/org"),
     "/org/runner": expected("/org/runner"),
@@ -47,7 +51,11 @@ test("inside a tool run's sandbox, /org and /node_modules hold exactly what runn
   // zod's entry is the shim over the package, mounted after it, so `import "zod"` loads the bytecode bundle.
   const shim = runnerMounts().find(({ target }) => target === "/node_modules/zod/index.js");
   expect(shim).toBeDefined();
-  const entry = await runInTestSandbox({ argv: ["/bin/cat", "/node_modules/zod/index.js"], scratchDir: join(root, "scratch"), readOnlyMounts: runnerMounts() });
+  const entry = await runInTestSandbox({
+    argv: ["/bin/cat", "/node_modules/zod/index.js"],
+    scratchDir: join(root, "scratch"),
+    readOnlyMounts: runnerMounts(),
+  });
   expect(entry.stdout).toStartWith('export * from "org-bundled-zod/');
   expect(entry.stdout).toBe(await Bun.file(shim?.source ?? "").text());
 });

@@ -49,7 +49,10 @@ function packageMounts(name: string): ReadOnlyMount[] {
   // re-exports it: the same exports, loaded for a fraction of the CPU time by each fresh process.
   const bundle = entry === undefined ? undefined : bundledPackage(directory, entry);
   if (bundle && entry)
-    mounts.push({ source: bundle.dir, target: `/node_modules/${bundle.mountName}` }, { source: bundle.shim, target: `/node_modules/${name}/${entry}` });
+    mounts.push(
+      { source: bundle.dir, target: `/node_modules/${bundle.mountName}` },
+      { source: bundle.shim, target: `/node_modules/${name}/${entry}` },
+    );
   return mounts;
 }
 

@@ -120,7 +120,9 @@ export function parseToolMetadata(text: string, source: string): ToolMetadata {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ToolMetadataError(`${source}: not valid JSON (${error instanceof Error ? error.message : String(error)}). Regenerate the tool with 'tool new'.`);
+    throw new ToolMetadataError(
+      `${source}: not valid JSON (${error instanceof Error ? error.message : String(error)}). Regenerate the tool with 'tool new'.`,
+    );
   }
   const parsed = ToolMetadata.safeParse(value);
   if (parsed.success) return parsed.data;

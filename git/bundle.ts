@@ -57,9 +57,12 @@ export async function fetchBundle(git: RepoGit, file: string, signal?: AbortSign
   if (wanted === undefined) throw new BundleError(`the git bundle ${file} has no main branch; it is not a bundle org backup made`);
   try {
     // --update-head-ok: HEAD already names the unborn main, which the fetch creates.
-    await git.run(["fetch", "--quiet", "--no-write-fetch-head", "--update-head-ok", "--end-of-options", file, "+refs/*:refs/*", `^${REPLACE_REFS}*`], {
-      signal,
-    });
+    await git.run(
+      ["fetch", "--quiet", "--no-write-fetch-head", "--update-head-ok", "--end-of-options", file, "+refs/*:refs/*", `^${REPLACE_REFS}*`],
+      {
+        signal,
+      },
+    );
     await git.run(["symbolic-ref", "HEAD", "refs/heads/main"], { signal });
   } catch (error) {
     const said = error instanceof GitCommandError ? error.message.split("\n")[0] : String(error);

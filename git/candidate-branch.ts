@@ -44,7 +44,11 @@ export type LandedCandidate = { branch: string; commit: string; base: string };
  * `mktree`, `commit-tree`): no worktree is checked out and the running checkout's files, index, HEAD and other refs
  * are never touched; on any failure no branch is made.
  */
-export async function landCandidate(git: RepoGit, change: CandidateChange, options: { now?: () => Date; signal?: AbortSignal } = {}): Promise<LandedCandidate> {
+export async function landCandidate(
+  git: RepoGit,
+  change: CandidateChange,
+  options: { now?: () => Date; signal?: AbortSignal } = {},
+): Promise<LandedCandidate> {
   const paths = Object.keys(change.files);
   if (paths.length === 0) throw new CandidateRefusedError("nothing to commit");
   for (const path of paths) {

@@ -41,7 +41,10 @@ test("prune keeps a candidate whose instance runs, naming it and how to stop it;
   try {
     const session = uniqueSessionName("org-prune");
     const port = freePort();
-    await tmux.newSession(session, `exec ${process.execPath} ${join(import.meta.dir, "..", "testing", "fake-current-server.ts")} ${port} ${worktree}`);
+    await tmux.newSession(
+      session,
+      `exec ${process.execPath} ${join(import.meta.dir, "..", "testing", "fake-current-server.ts")} ${port} ${worktree}`,
+    );
     await tmux.tmux("rename-window", "-t", `=${session}:`, "candidate");
     await waitForHealth(port);
     const env = { ...tmux.env, ORG_CANDIDATE_PORT: String(port), ORG_TMUX_SESSION: session };

@@ -34,7 +34,11 @@ export async function candidateOnMain(
  * `org candidate rebase BRANCH`: a new `cand/<UTC second>` from today's main with the same tool files as BRANCH
  * (one commit, the original message plus a `Rebased-From:` trailer). BRANCH itself is left as it is.
  */
-export async function rebaseCandidate(git: RepoGit, branch: string, options: { now?: () => Date; signal?: AbortSignal } = {}): Promise<RebasedCandidate> {
+export async function rebaseCandidate(
+  git: RepoGit,
+  branch: string,
+  options: { now?: () => Date; signal?: AbortSignal } = {},
+): Promise<RebasedCandidate> {
   checkCandidateBranch(branch);
   const { signal } = options;
   const from = await git.resolveCommit(`refs/heads/${branch}`);

@@ -7,6 +7,9 @@ import { spawnGit } from "./run-git.ts";
  * so it needs none of RepoGit's serialising, and it runs no hook.
  */
 export async function candidateRefNames(repoDir: string, signal?: AbortSignal): Promise<string[] | undefined> {
-  const { stdout, exitCode } = await spawnGit(["for-each-ref", "--format=%(refname)", CANDIDATE_REFS_PREFIX], { cwd: repoDir, ...(signal ? { signal } : {}) });
+  const { stdout, exitCode } = await spawnGit(["for-each-ref", "--format=%(refname)", CANDIDATE_REFS_PREFIX], {
+    cwd: repoDir,
+    ...(signal ? { signal } : {}),
+  });
   return exitCode === 0 ? stdout.toString().split("\n").filter(Boolean) : undefined;
 }

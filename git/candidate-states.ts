@@ -119,7 +119,9 @@ export async function candidateStates(git: RepoGit, signal?: AbortSignal): Promi
       row.supersededBy = "main";
       continue;
     }
-    const newer = rows.slice(index + 1).find((other) => LIVE_CANDIDATE_STATES.includes(other.state) && row.tools.every((tool) => other.tools.includes(tool)));
+    const newer = rows
+      .slice(index + 1)
+      .find((other) => LIVE_CANDIDATE_STATES.includes(other.state) && row.tools.every((tool) => other.tools.includes(tool)));
     if (newer) row.supersededBy = newer.branch;
   }
   return rows;

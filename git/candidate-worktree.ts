@@ -49,5 +49,7 @@ export async function prepareCandidateWorktree(git: RepoGit, branch: string, sig
 async function checkHead(git: RepoGit, directory: string, commit: string, signal?: AbortSignal): Promise<void> {
   const head = (await git.run(["rev-parse", "HEAD"], { directory, signal })).trim();
   if (head !== commit)
-    throw new CandidateRefusedError(`the worktree ${directory} is at ${head.slice(0, 12)}, not the checked commit ${commit.slice(0, 12)}; nothing was started`);
+    throw new CandidateRefusedError(
+      `the worktree ${directory} is at ${head.slice(0, 12)}, not the checked commit ${commit.slice(0, 12)}; nothing was started`,
+    );
 }

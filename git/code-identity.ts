@@ -79,7 +79,8 @@ export function codeIdentity(checkoutDir: string = CHECKOUT_DIR, options: { unch
     }
   };
   walk("");
-  if (!files.some((file) => file.startsWith("package.json\0"))) throw new CodeIdentityError(`${checkoutDir} holds no package.json: it is no checkout of org`);
+  if (!files.some((file) => file.startsWith("package.json\0")))
+    throw new CodeIdentityError(`${checkoutDir} holds no package.json: it is no checkout of org`);
   let installed = "none";
   try {
     const file = readCodeFile(join(checkoutDir, INSTALLED_TREE));

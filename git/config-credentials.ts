@@ -9,7 +9,9 @@ export type ConfigWithoutCredentials = { text: string; credentials: string[] };
 
 // `scheme://userinfo@`: the userinfo goes, the rest of the URL stays.
 const URL_USERINFO = /([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/@\s"'\\]+)@/g;
-/** Whether a key's value is a credential under any section: an extra header (`Authorization: Basic …`), or a key named like a secret (`github.token`, `sendemail.smtpPass`, `hub.oauthtoken`). */
+/** Whether a key's value is a credential under any section: an extra header (`Authorization: Basic …`), or a key named like a secret (`github.token`,
+ * `sendemail.smtpPass`, `hub.oauthtoken`).
+ */
 const credentialKey = (key: string) => key.toLowerCase() === "extraheader" || namesSecret(key);
 // An auth scheme's value in a header or helper: `Basic dXNlcjpwYXNz`, `Bearer abc`.
 const SCHEME_VALUE = /\b(?:basic|bearer|token)\s+([A-Za-z0-9._~+/=-]{6,})/gi;
@@ -75,7 +77,9 @@ function withoutUserinfo(text: string, credentials: string[]): string {
   });
 }
 
-/** What a dropped value holds that is secret: the value itself, the token after an auth scheme (and a Basic pair's password), a helper's fields, URL userinfo. */
+/** What a dropped value holds that is secret: the value itself, the token after an auth scheme (and a Basic pair's password), a helper's fields, URL
+ * userinfo.
+ */
 function credentialsIn(raw: string): string[] {
   const value = raw.trim().replace(/^"(.*)"$/s, "$1");
   const found = [value];

@@ -52,7 +52,9 @@ type Content = Omit<FitnessBaseline, "mac" | "updatedAt">;
 
 const firstLine = (error: unknown) => (error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error));
 
-/** The baseline this checkout's gate signed (a version 1 file read as one whose counts no promotion is named for), or undefined when there is none yet; a file it did not sign is refused. */
+/** The baseline this checkout's gate signed (a version 1 file read as one whose counts no promotion is named for), or undefined when there is none
+ * yet; a file it did not sign is refused.
+ */
 export function readBaseline(repoDir: string): FitnessBaseline | undefined {
   const path = join(repoDir, BASELINE_FILE);
   const read = readRegularFile(path, 1024 * 1024);
@@ -81,7 +83,14 @@ function startingBaseline(repoDir: string): Content {
   try {
     const found = readBaseline(repoDir);
     if (found)
-      return { version: 2, scenarios: found.scenarios, setBy: found.setBy, promotions: found.promotions, mainCommit: found.mainCommit, reason: found.reason };
+      return {
+        version: 2,
+        scenarios: found.scenarios,
+        setBy: found.setBy,
+        promotions: found.promotions,
+        mainCommit: found.mainCommit,
+        reason: found.reason,
+      };
   } catch {
     // A baseline this gate did not sign is not built upon; the new one starts from this change.
   }
@@ -188,5 +197,8 @@ export function baselineLine(before: FitnessBaseline | undefined, after: Fitness
     .map(([name, count]) => (name in after.scenarios ? `${name} ${count} → ${after.scenarios[name]}` : `${name} (was ${count})`));
   const where = `${counts} scenario count(s) in ${BASELINE_FILE}`;
   if (lowered.length === 0) return `baseline: ${where}, none lowered`;
-  return `baseline: ${where}; ${after.reason}, so it withdrew ${lowered.slice(0, 6).join(", ")}${lowered.length > 6 ? ` and ${lowered.length - 6} more` : ""}`;
+  return (
+    `baseline: ${where}; ${after.reason}, so it withdrew ` +
+    `${lowered.slice(0, 6).join(", ")}${lowered.length > 6 ? ` and ${lowered.length - 6} more` : ""}`
+  );
 }

@@ -102,7 +102,11 @@ export type StoredReport = { path: string; report?: FitnessReport; trusted: bool
 function readReportFile(path: string, key: Buffer | undefined): StoredReport {
   const read = readRegularFile(path, MAX_REPORT_BYTES);
   if (!read.ok) {
-    return { path, trusted: false, problem: read.errno ? `cannot be opened as a regular file (${read.errno})` : "is not a regular file of at most 4 MiB" };
+    return {
+      path,
+      trusted: false,
+      problem: read.errno ? `cannot be opened as a regular file (${read.errno})` : "is not a regular file of at most 4 MiB",
+    };
   }
   const { text } = read;
   let report: FitnessReport;
@@ -113,7 +117,12 @@ function readReportFile(path: string, key: Buffer | undefined): StoredReport {
   }
   const { mac, ...content } = report;
   const trusted = key !== undefined && mac !== undefined && verifyContent(key, content, mac);
-  return { path, report, trusted, ...(trusted ? {} : { problem: `was not written by this checkout's gate (its signature does not match ${GATE_KEY_FILE})` }) };
+  return {
+    path,
+    report,
+    trusted,
+    ...(trusted ? {} : { problem: `was not written by this checkout's gate (its signature does not match ${GATE_KEY_FILE})` }),
+  };
 }
 
 /**
@@ -159,15 +168,20 @@ export function readPassingReport(repoDir: string, commit: string): FitnessRepor
         `${untrusted.path} ${untrusted.problem ?? "is not usable"}; it promotes nothing: run the fitness gate on ${commit.slice(0, 12)}`,
         { rejudge: true },
       );
-    throw new NoPassingReportError(`no fitness report for ${commit.slice(0, 12)} (${fitnessReportDir(repoDir, commit)}/): run the fitness gate on it first`, {
-      rejudge: true,
-    });
+    throw new NoPassingReportError(
+      `no fitness report for ${commit.slice(0, 12)} (${fitnessReportDir(repoDir, commit)}/): run the fitness gate on it first`,
+      {
+        rejudge: true,
+      },
+    );
   }
   const report = latest.report;
   if (report.verdict !== "pass") {
     const failed = report.checks.find((check) => !check.ok);
     throw new NoPassingReportError(
-      `the fitness verdict for ${commit.slice(0, 12)} is ${report.verdict}${failed ? ` (${failed.name}: ${failed.reason})` : ""}; it cannot be promoted`,
+      `the fitness verdict for ${commit.slice(0, 12)} is ${report.verdict}${
+        failed ? ` (${failed.name}: ` + `${failed.reason})` : ""
+      }; it cannot be promoted`,
     );
   }
   return report;

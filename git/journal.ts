@@ -92,7 +92,9 @@ export class PromotionJournal {
       return JournalEntry.parse(JSON.parse(text));
     } catch (error) {
       throw new PromotionBlockedError(
-        `${this.#journalPath} is damaged (${error instanceof Error ? error.message.split("\n")[0] : String(error)}); compare main with the promote/ and rollback/ tags, then delete it`,
+        `${this.#journalPath} is damaged ` +
+          `(${error instanceof Error ? error.message.split("\n")[0] : String(error)}); compare main with the ` +
+          `promote/ and rollback/ tags, then delete it`,
       );
     }
   }

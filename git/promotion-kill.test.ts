@@ -4,7 +4,15 @@ import { PromotionJournal } from "./journal.ts";
 import { promote } from "../cycle/promote.ts";
 import { RepoGit } from "./repo-git.ts";
 import { freePort } from "../testing/free-port.ts";
-import { consistencyProblems, makeCandidate, promotionRepo, runOrg, stopCurrents, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";
+import {
+  consistencyProblems,
+  makeCandidate,
+  promotionRepo,
+  runOrg,
+  stopCurrents,
+  writePassingReport,
+  writeTool,
+} from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 
 const BRANCH = "cand/20261123T101500Z";

@@ -99,7 +99,9 @@ async function syncCheckout(context: RefChangeContext, from: string, to: string)
     await git.run(["read-tree", "--reset", "-u", "--end-of-options", to], { signal });
   }
   if (!(await clean())) {
-    throw new PromotionBlockedError(`main is at ${to.slice(0, 12)} but its checkout's files still differ; run 'git reset --keep main' in ${git.repoDir}`);
+    throw new PromotionBlockedError(
+      `main is at ${to.slice(0, 12)} but its checkout's files still differ; run 'git reset --keep main' in ${git.repoDir}`,
+    );
   }
   return true;
 }
@@ -154,7 +156,9 @@ export async function applyRefChange(context: RefChangeContext, start: JournalEn
       journal.clear();
       return {
         kind: "abandoned",
-        reason: `main is at ${main ? short(main) : "nothing"}, neither before (${short(entry.mainBefore)}) nor after (${short(entry.newMain)}) the ${entry.op}; nothing changed`,
+        reason:
+          `main is at ${main ? short(main) : "nothing"}, neither before (${short(entry.mainBefore)}) ` +
+          `nor after (${short(entry.newMain)}) the ${entry.op}; nothing changed`,
       };
     }
     next("ref-moved");
@@ -168,7 +172,8 @@ export async function applyRefChange(context: RefChangeContext, start: JournalEn
   }
 
   if (entry.step === "baseline-followed") {
-    if (await syncCheckout(context, entry.mainBefore, entry.newMain)) context.log(`brought the checkout's files up to main (${short(entry.newMain)})`);
+    if (await syncCheckout(context, entry.mainBefore, entry.newMain))
+      context.log(`brought the checkout's files up to main (${short(entry.newMain)})`);
     next("checkout-synced");
   }
 

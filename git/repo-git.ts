@@ -171,7 +171,9 @@ export class RepoGit {
   ): Promise<TreeEntry[]> {
     const flags = [...(options.recursive ? ["-r"] : []), ...(options.sizes ? ["-l"] : [])];
     const paths = options.paths ? ["--", ...options.paths] : [];
-    return parseTreeEntries(await this.run(["ls-tree", "-z", "--full-tree", ...flags, "--end-of-options", treeish, ...paths], { signal: options.signal }));
+    return parseTreeEntries(
+      await this.run(["ls-tree", "-z", "--full-tree", ...flags, "--end-of-options", treeish, ...paths], { signal: options.signal }),
+    );
   }
 
   /** One blob's content as text: an object id, or `REV:PATH`. Throws when it names no blob. */
@@ -239,9 +241,12 @@ export class RepoGit {
    * names under `refs/heads/cand/` (org never hands those to git again).
    */
   async candidateRefs(signal?: AbortSignal): Promise<{ refs: CandidateRef[]; strays: string[] }> {
-    const out = await this.run(["for-each-ref", "--sort=refname", "--format=%(objectname) %(committerdate:iso-strict) %(refname)", CANDIDATE_REFS_PREFIX], {
-      signal,
-    });
+    const out = await this.run(
+      ["for-each-ref", "--sort=refname", "--format=%(objectname) %(committerdate:iso-strict) %(refname)", CANDIDATE_REFS_PREFIX],
+      {
+        signal,
+      },
+    );
     const refs: CandidateRef[] = [];
     const strays: string[] = [];
     for (const line of out.split("\n").filter(Boolean)) {
@@ -278,7 +283,8 @@ export class RepoGit {
     for (let index = 0; index + 2 < fields.length; index += 3) {
       const name = (fields[index] ?? "").replace(/^\n/, "");
       const commit = fields[index + 1] ?? "";
-      if (PROMOTION_TAG_PATTERN.test(name) && name.startsWith(`${kind}/`) && isObjectId(commit)) tags.push({ name, commit, message: fields[index + 2] ?? "" });
+      if (PROMOTION_TAG_PATTERN.test(name) && name.startsWith(`${kind}/`) && isObjectId(commit))
+        tags.push({ name, commit, message: fields[index + 2] ?? "" });
     }
     return tags;
   }
@@ -385,6 +391,7 @@ export class RepoGit {
 
 // A bundle file named by a relative path would be read against the repository, whatever the caller's folder.
 function absoluteFile(file: string): string {
-  if (!file.startsWith("/")) throw new GitCommandError(`git bundle failed: ${JSON.stringify(file)} is no absolute path; give the bundle's whole path`);
+  if (!file.startsWith("/"))
+    throw new GitCommandError(`git bundle failed: ${JSON.stringify(file)} is no absolute path; give the bundle's whole path`);
   return file;
 }

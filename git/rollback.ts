@@ -56,7 +56,12 @@ async function revertCommit(context: RefChangeContext, main: string, promotion: 
  * `merge-tree --merge-base`, which git 2.39 lacks) is needed. A promotion that changed files elsewhere (let
  * through with --allow-core) falls back to a three-way `merge-tree` where git has it.
  */
-async function revertedTree(context: RefChangeContext, main: string, promotion: { tag: string; commit: string }, firstParent: string): Promise<string> {
+async function revertedTree(
+  context: RefChangeContext,
+  main: string,
+  promotion: { tag: string; commit: string },
+  firstParent: string,
+): Promise<string> {
   const { git, signal } = context;
   const changed = (await git.run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", firstParent, promotion.commit], { signal }))
     .split("\0")
@@ -70,7 +75,10 @@ async function revertedTree(context: RefChangeContext, main: string, promotion: 
       out = await git.run(["merge-tree", "--write-tree", `--merge-base=${promotion.commit}`, "--end-of-options", main, firstParent], { signal });
     } catch (error) {
       throw new PromotionRefusedError(
-        `${promotion.tag} changed files outside tools/generated/ (${outside.slice(0, 5).join(", ")}), main moved past it, and this git cannot build the revert without a worktree (${error instanceof Error ? error.message.split("\n")[0] : error}); revert ${promotion.commit.slice(0, 12)} by hand with 'git revert -m 1'`,
+        `${promotion.tag} changed files outside tools/generated/ (${outside.slice(0, 5).join(", ")}), main ` +
+          `moved past it, and this git cannot build the revert without a worktree ` +
+          `(${error instanceof Error ? error.message.split("\n")[0] : error}); revert ` +
+          `${promotion.commit.slice(0, 12)} by hand with 'git revert -m 1'`,
       );
     }
     const [tree, ...more] = out.split("\n").filter(Boolean);
@@ -85,7 +93,8 @@ async function revertedTree(context: RefChangeContext, main: string, promotion: 
     folders.set(tool, await toolFolderTree(git, firstParent, tool, signal));
   }
   for (const name of workflows) {
-    if ((await workflowBlobAt(git, main, name, signal)) !== (await workflowBlobAt(git, promotion.commit, name, signal))) touchedSince.push(`workflows/${name}`);
+    if ((await workflowBlobAt(git, main, name, signal)) !== (await workflowBlobAt(git, promotion.commit, name, signal)))
+      touchedSince.push(`workflows/${name}`);
   }
   if (touchedSince.length > 0) {
     throw new PromotionRefusedError(
@@ -112,7 +121,10 @@ async function promotionOfTool(
  * Plans the rollback of `promotionTag`, or of the newest promotion not rolled back yet that main contains:
  * builds the revert commit and returns the journal entry that moves main to it and tags `rollback/<ts>`.
  */
-export async function planRollback(context: RefChangeContext, options: { promotionTag?: string; tool?: string; restart: boolean }): Promise<JournalEntry> {
+export async function planRollback(
+  context: RefChangeContext,
+  options: { promotionTag?: string; tool?: string; restart: boolean },
+): Promise<JournalEntry> {
   const { git, signal } = context;
   const main = await checkCheckoutReady(git, signal);
   const undone = await undonePromotions(context.git, context.signal);

@@ -34,6 +34,11 @@ export async function spawnGit(args: readonly string[], options: GitProcessOptio
 
 /** `spawnGit` for a caller that cannot wait (`org doctor`'s table of programs): bounded by `timeoutMs`. */
 export function spawnGitSync(args: readonly string[], options: { env?: Record<string, string>; timeoutMs: number }): GitProcess {
-  const result = Bun.spawnSync(["git", ...args], { env: options.env ?? gitEnvironment(), stdout: "pipe", stderr: "pipe", timeout: options.timeoutMs });
+  const result = Bun.spawnSync(["git", ...args], {
+    env: options.env ?? gitEnvironment(),
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: options.timeoutMs,
+  });
   return { stdout: Buffer.from(result.stdout), stderr: result.stderr.toString(), exitCode: result.exitCode ?? -1 };
 }

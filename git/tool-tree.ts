@@ -25,7 +25,12 @@ export function subtree(parent: TreeEntry[], name: string): string | undefined {
  * tree id, or is removed when it maps to undefined; nothing else changes. Built with `ls-tree` and `mktree`, no
  * index or worktree touched, so it works on any git (promoted tools are disjoint folders: no three-way merge).
  */
-export async function treeWithToolFolders(git: RepoGit, commit: string, folders: Map<string, string | undefined>, signal?: AbortSignal): Promise<string> {
+export async function treeWithToolFolders(
+  git: RepoGit,
+  commit: string,
+  folders: Map<string, string | undefined>,
+  signal?: AbortSignal,
+): Promise<string> {
   for (const name of folders.keys()) if (!TOOL_NAME_PATTERN.test(name)) throw new Error(`${JSON.stringify(name)} is not a tool name`);
   const [toolsName = "tools", generatedName = "generated"] = GENERATED_TOOLS_DIR.split("/");
   const root = await entries(git, `${commit}^{tree}`, signal);
@@ -76,7 +81,9 @@ export async function folderTreeWith(git: RepoGit, tree: string | undefined, fil
  * `workflows/<name>.json` files, which run only through the sandbox): a promotion let through with --allow-core.
  */
 export async function changesOutsideTools(git: RepoGit, from: string, to: string, signal?: AbortSignal): Promise<boolean> {
-  return (await git.changes(from, to, { signal })).some((change) => !change.path.startsWith(`${GENERATED_TOOLS_DIR}/`) && !isWorkflowFilePath(change.path));
+  return (await git.changes(from, to, { signal })).some(
+    (change) => !change.path.startsWith(`${GENERATED_TOOLS_DIR}/`) && !isWorkflowFilePath(change.path),
+  );
 }
 
 /** The generated tools a diff between two commits adds or changes (folder names under tools/generated/). */

@@ -8,7 +8,9 @@ import { entries, mktree, subtree } from "./tool-tree.ts";
 /** The workflow files (names in `workflows/`) a diff between two commits adds, changes or deletes. */
 export async function workflowsChanged(git: RepoGit, from: string, to: string, signal?: AbortSignal): Promise<string[]> {
   const changes = await git.changes(from, to, { paths: [`${WORKFLOWS_DIR}/`], signal });
-  return [...new Set(changes.filter((change) => isWorkflowFilePath(change.path)).map((change) => change.path.slice(WORKFLOWS_DIR.length + 1)))].sort();
+  return [
+    ...new Set(changes.filter((change) => isWorkflowFilePath(change.path)).map((change) => change.path.slice(WORKFLOWS_DIR.length + 1))),
+  ].sort();
 }
 
 /** The blob id of `workflows/<name>` at a commit, or undefined when it has none there. */
@@ -22,7 +24,12 @@ export async function workflowBlobAt(git: RepoGit, commit: string, name: string,
  * The tree `tree` (a root tree id) with workflow files set: each name to the given blob id, or removed when it maps to
  * undefined (the folder goes when it ends empty); nothing else changes. Made from objects: no index or worktree is touched.
  */
-export async function treeWithWorkflowBlobs(git: RepoGit, tree: string, blobs: ReadonlyMap<string, string | undefined>, signal?: AbortSignal): Promise<string> {
+export async function treeWithWorkflowBlobs(
+  git: RepoGit,
+  tree: string,
+  blobs: ReadonlyMap<string, string | undefined>,
+  signal?: AbortSignal,
+): Promise<string> {
   for (const name of blobs.keys()) if (!WORKFLOW_FILE_NAME_PATTERN.test(name)) throw new Error(`${JSON.stringify(name)} is not a workflow file name`);
   const root = await entries(git, tree, signal);
   const folder = (await entries(git, subtree(root, WORKFLOWS_DIR), signal)).filter((entry) => !blobs.has(entry.name));

@@ -163,7 +163,12 @@ function settle(proposal: Proposal, record: BuildRecord, outcome: BuildOutcome):
   const promotion = outcome.promotion;
   if (promotion?.kind === "deadline") {
     proposal.state = "built";
-    return { ...record, ok: true, state: "built", waiting: `waiting for org promote ${built.branch} (the time budget ran out once it had passed the gate)` };
+    return {
+      ...record,
+      ok: true,
+      state: "built",
+      waiting: `waiting for org promote ${built.branch} (the time budget ran out once it had passed the gate)`,
+    };
   }
   const refusal = promotion?.kind === "refused" ? promotion.message : promotion?.kind === "rolled-back" ? promoteLines(promotion)[0] : undefined;
   if (refusal !== undefined) {

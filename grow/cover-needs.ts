@@ -128,7 +128,10 @@ export async function coverProposals(proposals: Proposal[], ids: ReadonlySet<str
 }
 
 /** What checking cover needs beyond the proposals: the repository whose tools hold names, and how meaning is judged. */
-export type CoverCheck = Pick<CoverContext, "embedder" | "meaning" | "confirmSessions" | "now" | "notes" | "signal"> & { repoDir: string; git: RepoGit };
+export type CoverCheck = Pick<CoverContext, "embedder" | "meaning" | "confirmSessions" | "now" | "notes" | "signal"> & {
+  repoDir: string;
+  git: RepoGit;
+};
 
 /**
  * Checks the proposals of `ids` against what holds a tool's name now (promoted on main, a live candidate), through

@@ -28,7 +28,9 @@ export async function fileNeeds(
     const outcome = await mergeNeeds(state.proposals, needs, { now: options.now ?? new Date(), confirmSessions: options.confirmSessions });
     writeGrowState(workspaceDir, { ...state, proposals: outcome.proposals });
     const filed = needs.flatMap((need) => {
-      const proposal = outcome.proposals.find((entry) => entry.evidence.some((evidence) => evidence.session === need.session && evidence.turn === need.turn));
+      const proposal = outcome.proposals.find((entry) =>
+        entry.evidence.some((evidence) => evidence.session === need.session && evidence.turn === need.turn),
+      );
       return proposal ? [{ need, proposal: proposal.id, created: outcome.created.includes(proposal.id) }] : [];
     });
     return { ok: true, filed };

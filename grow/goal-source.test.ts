@@ -44,7 +44,9 @@ describe("what org's own settings stopped (issue 52, item 7)", () => {
     expect(blockedBySetting("run the migration", ["I could not run it: you declined the approval."], "run the migration now")).toBe(true);
     expect(blockedBySetting("fetch the release notes", ["I can't fetch the release notes: the sandbox has no network."])).toBe(true);
     expect(blockedBySetting("delete the logs", ["The tool policy denies sh here, so I couldn't delete the logs."])).toBe(true);
-    expect(blockedBySetting("clamp a number into a range", ["I can't clamp numbers. Also the view is read-only so I couldn't write the file."])).toBe(false);
+    expect(blockedBySetting("clamp a number into a range", ["I can't clamp numbers. Also the view is read-only so I couldn't write the file."])).toBe(
+      false,
+    );
     expect(blockedBySetting("validate a password policy", ["I can't validate the password policy with my tools."])).toBe(false);
     expect(blockedBySetting("count the vowels", ["Sorry, I can't do that with the tools I have."], "count the vowels in banana")).toBe(false);
   });
@@ -83,7 +85,11 @@ describe("what org's own settings stopped (issue 52, item 7)", () => {
         "parse the network packets in capture.pcap",
       ],
       ["convert a PDF to text", "I don't have a tool to convert PDFs to text.", "convert report.pdf to text"],
-      ["count the words in a file", "I can't count words. Also the workspace is read-only, so I couldn't write the file.", "count the words in notes.txt"],
+      [
+        "count the words in a file",
+        "I can't count words. Also the workspace is read-only, so I couldn't write the file.",
+        "count the words in notes.txt",
+      ],
       ["count the words in a file", "curl: (6) Could not resolve host: x.org", "count the words in notes.txt"],
     ];
     for (const [goal, said, asked] of needs) expect({ said, blocked: blockedBySetting(goal, [said], asked) }).toEqual({ said, blocked: false });

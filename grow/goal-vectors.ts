@@ -6,7 +6,12 @@ import type { GoalVectors } from "./same-meaning.ts";
  * Each goal's embedding, as the registry's search embeds a query (so that it answers that search too,
  * `withQueryVectors`), when an embedding server answers; a note says why not when it does not.
  */
-export async function goalVectors(embedder: Embedder | undefined, goals: string[], signal: AbortSignal, notes: string[]): Promise<GoalVectors | undefined> {
+export async function goalVectors(
+  embedder: Embedder | undefined,
+  goals: string[],
+  signal: AbortSignal,
+  notes: string[],
+): Promise<GoalVectors | undefined> {
   if (!embedder) return undefined;
   const unique = [...new Set(goals)];
   if (unique.length === 0) return new Map();

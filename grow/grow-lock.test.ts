@@ -23,7 +23,10 @@ test("one run at a time: a live holder is named; released, the lock is free agai
   // This process again (a second run started by the same serve): refused only when another process holds it.
   const child = Bun.spawn(["sleep", "30"]);
   try {
-    writeFileSync(lock, JSON.stringify({ pid: child.pid, start: processStart(child.pid), since: new Date().toISOString(), command: "org grow --once" }));
+    writeFileSync(
+      lock,
+      JSON.stringify({ pid: child.pid, start: processStart(child.pid), since: new Date().toISOString(), command: "org grow --once" }),
+    );
     expect(() => takeGrowLock(dir, "second")).toThrow(GrowBusyError);
     expect(() => takeGrowLock(dir, "second")).toThrow(`another org grow run (pid ${child.pid}, org grow --once`);
   } finally {

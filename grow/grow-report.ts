@@ -152,7 +152,9 @@ export const GrowReport = z.strictObject({
   ),
   /** A dry run: the proposals it would build, most needed first, and why. */
   wouldBuild: z
-    .array(z.strictObject({ id: z.string(), goal: z.string(), count: Count, sessions: Count.optional(), kind: ProposalKind, why: z.string().optional() }))
+    .array(
+      z.strictObject({ id: z.string(), goal: z.string(), count: Count, sessions: Count.optional(), kind: ProposalKind, why: z.string().optional() }),
+    )
     .optional(),
   /** Lines worth reading: why something was skipped, what waits for a person. */
   notes: z.array(z.string()),
@@ -214,7 +216,9 @@ export function summaryLine(report: GrowReport): string {
     `promoted ${s.promoted}`,
     `rolled back ${s.rolledBack}`,
   ];
-  const budget = `budget spent: ${seconds(b.wallMs)} of ${formatDuration(b.budgetMs)}, ${b.tokens} of ${b.maxTokens} tokens, ${b.tools} of ${b.maxTools} tools${b.stoppedBy ? ` (stopped: ${b.stoppedBy} budget reached)` : ""}`;
+  const budget =
+    `budget spent: ${seconds(b.wallMs)} of ${formatDuration(b.budgetMs)}, ${b.tokens} of ` +
+    `${b.maxTokens} tokens, ${b.tools} of ${b.maxTools} tools${b.stoppedBy ? ` (stopped: ${b.stoppedBy} budget reached)` : ""}`;
   return `${report.dryRun ? "dry run: " : ""}${parts.join(", ")}; ${budget}`;
 }
 
@@ -233,7 +237,9 @@ function noticingLine(noticing: NonNullable<GrowReport["noticing"]>): string | u
     noticing.byRules > 0 || (noticing.degraded?.length ?? 0) > 0
       ? `noticing degraded: ${(noticing.degraded ?? []).join("; ") || "?"}; the word rules heard ${noticing.byRules} batch(es)`
       : undefined;
-  const waiting = noticing.waiting ? `${noticing.waiting} turn(s) wait for the next run: the run's budget ended before the model heard them` : undefined;
+  const waiting = noticing.waiting
+    ? `${noticing.waiting} turn(s) wait for the next run: the run's budget ended before the model heard them`
+    : undefined;
   return [heard, degraded, waiting].filter(Boolean).join(". ");
 }
 
@@ -271,7 +277,8 @@ export function reportLines(report: GrowReport): string[] {
   if (!report.dryRun)
     for (const proposal of report.proposals.filter((entry) => entry.state === "covered" && entry.coveredBy))
       lines.push(
-        `covered: ${proposal.id} ${JSON.stringify(proposal.goal)} is answered by ${proposal.coveredBy}${proposal.candidate ? ` on ${proposal.candidate}, which waits for org promote ${proposal.candidate}` : ""}`,
+        `covered: ${proposal.id} ${JSON.stringify(proposal.goal)} is answered by ` +
+          `${proposal.coveredBy}${proposal.candidate ? ` on ${proposal.candidate}, which waits for org promote ${proposal.candidate}` : ""}`,
       );
   if (report.rollback) {
     const r = report.rollback;
@@ -283,7 +290,8 @@ export function reportLines(report: GrowReport): string[] {
     lines.push(
       removal.removed
         ? `removed ${removal.tool} (unused ${removal.idleDays} days): ${removal.tags.join(", ")}`
-        : `proposed for removal: ${removal.tool} (unused ${removal.idleDays} days), ${removal.proposal}${removal.failure ? `: ${removal.failure}` : ""}`,
+        : `proposed for removal: ${removal.tool} (unused ${removal.idleDays} days), ` +
+            `${removal.proposal}${removal.failure ? `: ${removal.failure}` : ""}`,
     );
   for (const wanted of report.wouldBuild ?? []) lines.push(`would build ${wanted.id} (${wanted.count}×): ${JSON.stringify(wanted.goal)}`);
   for (const build of report.builds) lines.push(buildLine(build));

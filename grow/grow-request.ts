@@ -2,7 +2,7 @@ import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import { defaultGateOptions, gateThresholds } from "../fitness/gate-defaults.ts";
 import type { CurrentInstance } from "../git/ref-change.ts";
-import { toolsmithModel } from "../models/persona-model.ts";
+import { toolsmithModel } from "../personas/persona-model.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import type { GrowProgress, GrowRequest } from "./run-grow.ts";

@@ -21,7 +21,11 @@ export const MAX_JOB_IDS = 10_000;
 export const GrowCursor = z.strictObject({
   sessions: z.record(
     z.string(),
-    Mark.extend({ turn: z.string().max(128).optional(), turnText: z.string().max(4000).optional(), replies: z.record(z.string(), z.string()).optional() }),
+    Mark.extend({
+      turn: z.string().max(128).optional(),
+      turnText: z.string().max(4000).optional(),
+      replies: z.record(z.string(), z.string()).optional(),
+    }),
   ),
   audit: z.record(z.string(), Mark),
   jobs: z.strictObject({ through: z.number().min(0), ids: z.array(z.string()).max(MAX_JOB_IDS) }),
@@ -88,7 +92,8 @@ export function readGrowState(workspaceDir: string, home: string | undefined = u
   } catch (error) {
     const why = error instanceof z.ZodError ? (error.issues[0]?.message ?? "does not fit") : error instanceof Error ? error.message : String(error);
     throw new GrowStateError(
-      `${proposalsPath(workspaceDir)} is damaged (${why.split("\n")[0]}); move it aside to start afresh (every transcript is read again), or restore it from a copy`,
+      `${proposalsPath(workspaceDir)} is damaged (${why.split("\n")[0]}); move it aside to start afresh ` +
+        `(every transcript is read again), or restore it from a copy`,
     );
   }
   if (!sealed) state.proposals = state.proposals.flatMap(hearsay);

@@ -8,7 +8,15 @@ import type { ProposalState } from "./proposal.ts";
 /** What `org grow status` says: the last run, a run under way, the proposals by state, what waits for a person. */
 export type GrowStatus = {
   running?: GrowLockHolder;
-  last?: { id: string; path: string; state: GrowReport["state"] | "interrupted"; startedAt: string; endedAt?: string; summary: string; report: GrowReport };
+  last?: {
+    id: string;
+    path: string;
+    state: GrowReport["state"] | "interrupted";
+    startedAt: string;
+    endedAt?: string;
+    summary: string;
+    report: GrowReport;
+  };
   runs: number;
   proposals: Partial<Record<ProposalState, number>>;
   waiting: { proposal: string; tool?: string; branch: string }[];
@@ -50,7 +58,9 @@ export function growStatus(workspaceDir: string, settings: GrowSettings): GrowSt
         : [],
     ),
     pendingRemovals: state.proposals.flatMap((proposal) =>
-      proposal.kind === "remove" && proposal.state === "pending" ? [{ proposal: proposal.id, ...(proposal.tool ? { tool: proposal.tool } : {}) }] : [],
+      proposal.kind === "remove" && proposal.state === "pending"
+        ? [{ proposal: proposal.id, ...(proposal.tool ? { tool: proposal.tool } : {}) }]
+        : [],
     ),
     every: formatDuration(settings.every),
     autoPromote: settings.autoPromote,
@@ -69,7 +79,8 @@ export function statusLines(status: GrowStatus, shown: (path: string) => string 
   } else lines.push("no run yet: org grow --once");
   const counts = Object.entries(status.proposals).map(([state, count]) => `${count} ${state}`);
   lines.push(`proposals: ${counts.length > 0 ? counts.join(", ") : "none"}`);
-  for (const waiting of status.waiting) lines.push(`waiting for org promote ${waiting.branch}: ${waiting.tool ?? "?"} (proposal ${waiting.proposal})`);
+  for (const waiting of status.waiting)
+    lines.push(`waiting for org promote ${waiting.branch}: ${waiting.tool ?? "?"} (proposal ${waiting.proposal})`);
   for (const removal of status.pendingRemovals)
     lines.push(`proposed for removal: ${removal.tool ?? "?"} (proposal ${removal.proposal}; org rollback ${removal.tool ?? "TOOL"} removes it)`);
   lines.push(`runs: ${status.runs} so far; every ${status.every} (grow.every); autoPromote ${status.autoPromote ? "on" : "off"} (grow.autoPromote)`);

@@ -312,7 +312,10 @@ test("grow notices, builds and promotes the two most-needed tools, a new chat us
   const rebuildShown = (await orgOk(["grow", "show", rebuild?.id as string])).stdout;
   expect(rebuildShown).toContain('failing input (data): {"value":9,"min":9,"max":1}');
   expect(rebuildShown).not.toMatch(/^goal: .*"min":9/m);
-  expect(proposals.find((proposal) => proposal.kind === "build" && proposal.count === 3)).toMatchObject({ state: "failed", supersededBy: rebuild?.id });
+  expect(proposals.find((proposal) => proposal.kind === "build" && proposal.count === 3)).toMatchObject({
+    state: "failed",
+    supersededBy: rebuild?.id,
+  });
   expect(proposals.find((proposal) => proposal.tool === "celsius_to_fahrenheit")).toMatchObject({ state: "promoted", count: 2 });
   expect(proposals.find((proposal) => proposal.count === 1 && proposal.kind === "build")).toMatchObject({ state: "pending" });
 

@@ -91,7 +91,13 @@ type HealthRequest = {
  * lock, journal and current instance the rollbacks run with.
  */
 export async function actOnHealth(request: HealthRequest): Promise<HealthOutcome> {
-  const health = await toolHealthNow({ repoDir: request.repoDir, settings: request.settings, now: request.now, git: request.git, signal: request.signal });
+  const health = await toolHealthNow({
+    repoDir: request.repoDir,
+    settings: request.settings,
+    now: request.now,
+    git: request.git,
+    signal: request.signal,
+  });
   const outcome: HealthOutcome = { proposals: request.proposals, removals: [], created: [] };
   if (health.rollback) await rollBackOne(request, health.rollback, outcome);
   for (const idle of health.prune) await proposeRemoval(request, idle, outcome);
@@ -114,7 +120,9 @@ async function rollBackOne(request: HealthRequest, judged: NonNullable<ToolHealt
     const context = request.refChange();
     const { recovered, result } = await rollback(context, { restart: context.current !== undefined, tool });
     if (recovered)
-      record.failure = `an interrupted ${recovered.op} (${recovered.tag}) was ${recovered.outcome} first (${recovered.detail}); ${tool} is rolled back by the next run`;
+      record.failure =
+        `an interrupted ${recovered.op} (${recovered.tag}) was ${recovered.outcome} first ` +
+        `(${recovered.detail}); ${tool} is rolled back by the next run`;
     if (result) Object.assign(record, { ok: true, tag: result.tag, undoes: result.undoes, mainBefore: result.mainBefore, newMain: result.newMain });
     if (result?.healthy === false) record.failure = "current was not healthy after the rollback";
   } catch (error) {

@@ -133,7 +133,9 @@ describe("when the model does not hear", () => {
     const dir = workspace();
     for (const text of ["we need a tool that slugifies titles for the blog", "I wish there was a vowel counter here"]) await roomSession(dir, [text]);
     const noticed = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
-    await using mumbling = await startScriptedServer({ script: { rules: [{ when: { tool: "report_needs" }, reply: { text: "There are some needs." } }] } });
+    await using mumbling = await startScriptedServer({
+      script: { rules: [{ when: { tool: "report_needs" }, reply: { text: "There are some needs." } }] },
+    });
     const mumbled = await hearNeeds(noticed.turns, httpModel({ server: mumbling.url, modelId: "qwen3:8b" }), signal());
     expect(mumbled).toMatchObject({ byModel: 0, byRules: 1, needs: [] });
     expect(mumbled.heard.size).toBe(0);

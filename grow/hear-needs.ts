@@ -12,7 +12,7 @@ import { z } from "zod";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
-import { askForOneCall, NoUsableCallError } from "../models/one-tool-call.ts";
+import { askForOneCall, NoUsableCallError } from "../personas/one-tool-call.ts";
 import { oneLine } from "../security/terminal-sanitizer.ts";
 import { goalSource, weakerSource } from "./goal-source.ts";
 import { type NeedSource, SOURCE_RANK, turnKey } from "./proposal.ts";
@@ -28,7 +28,8 @@ const ReportNeeds = z.object({
 });
 
 const REPORT_NEEDS_DESCRIPTION =
-  "Report the needs in the turns: something the room was asked for, or needed, and could not do, that a small new tool (a pure function over JSON values) could do. " +
+  "Report the needs in the turns: something the room was asked for, or needed, and could not do, that a small " +
+  "new tool (a pure function over JSON values) could do. " +
   "For each: goal, the job in one short line; quote, the words of one turn that show it, copied exactly. An empty list when there are none.";
 
 // The system prompt begins "You are listener, …": a scripted server picks the role by that name.

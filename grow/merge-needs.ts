@@ -238,6 +238,10 @@ export async function mergeNeeds(proposals: readonly Proposal[], needs: readonly
 /** The most-needed first: seen in most sessions, then most recently, then most often, then longest known, then by id. */
 export function byNeed(a: Proposal, b: Proposal): number {
   return (
-    b.sessions - a.sessions || b.lastSeen.localeCompare(a.lastSeen) || b.count - a.count || a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id)
+    b.sessions - a.sessions ||
+    b.lastSeen.localeCompare(a.lastSeen) ||
+    b.count - a.count ||
+    a.firstSeen.localeCompare(b.firstSeen) ||
+    a.id.localeCompare(b.id)
   );
 }

@@ -22,8 +22,12 @@ function sentences(text: string): string[] {
 }
 
 // Where a need's clause stops: a reason, a contrast or a place that says nothing of the job.
-const CLAUSE_END =
-  /\s*(?:,|:|—|–| - |\(|\bbecause\b|\bsince\b|\bbut\b|\bas (?:there|i|we|none|no)\b|\bwith (?:the|my|our|any) tools?\b|\bwithout\b|\bright now\b|\bfor (?:you|me|us)\b|\bin this room\b|\bhere\b|\bplease\b|\bthanks?\b|\bthank you\b|\bso that\b|\bunless\b)/i;
+const CLAUSE_END = new RegExp(
+  String.raw`\s*(?:,|:|—|–| - |\(|\bbecause\b|\bsince\b|\bbut\b|\bas (?:there|i|we|none|no)\b|\bwith (?:the|my|our|` +
+    String.raw`any) tools?\b|\bwithout\b|\bright now\b|\bfor (?:you|me|us)\b|\bin this room\b|\bhere\b|\bplease\b|` +
+    String.raw`\bthanks?\b|\bthank you\b|\bso that\b|\bunless\b)`,
+  "i",
+);
 
 /** The job a clause names, cut where it stops naming it; undefined when no word of it tells a job. */
 function clauseGoal(clause: string): string | undefined {
@@ -35,8 +39,11 @@ function clauseGoal(clause: string): string | undefined {
 // "tool that …", "tool to …", "tool for …", "tool which …", "tool able to …", "tool capable of …".
 const TOOL_CLAUSE = /\btools?\s+(?:that\s+(?:can\s+|could\s+|will\s+|would\s+)?|which\s+(?:can\s+)?|to\s+|for\s+|able to\s+|capable of\s+)(.+)$/i;
 // What makes a sentence about a tool a request for one.
-const REQUEST_CUE =
-  /\b(?:need|needs|needed|want|wants|wish|like|love|could use|looking for|missing|lack|lacks|make|build|write|create|add|get|give|is there|are there|do we have|do you have|have we got)\b/i;
+const REQUEST_CUE = new RegExp(
+  String.raw`\b(?:need|needs|needed|want|wants|wish|like|love|could use|looking for|missing|lack|lacks|make|build|write|` +
+    String.raw`create|add|get|give|is there|are there|do we have|do you have|have we got)\b`,
+  "i",
+);
 
 /** The goal of an explicit request for a tool in a user's words ("we need a tool that clamps numbers" → "clamps numbers"). */
 export function requestedGoal(text: string): string | undefined {
@@ -51,16 +58,27 @@ export function requestedGoal(text: string): string | undefined {
   return undefined;
 }
 
-const CANNOT =
-  /\b(?:i|we)\s*(?:can(?:'|’)?t|cannot|can not|could(?:n(?:'|’)?t| not)|am unable to|(?:'|’)m unable to|are unable to|am not able to|(?:'|’)m not able to|(?:don(?:'|’)?t|do not) have (?:a )?way to|have no way to)\s+(.+)$/i;
-const NO_TOOL =
-  /\b(?:there(?:'|’)?s no tool|there is no tool|there are no tools|i (?:don(?:'|’)?t|do not) have (?:a|any) tools?|we (?:don(?:'|’)?t|do not) have (?:a|any) tools?|none of (?:my|the|our) tools|no tool (?:here|in this room)?)\b\s*(?:that\s+(?:can\s+)?|which\s+(?:can\s+)?|to\s+|for\s+|able to\s+|can\s+|could\s+)?(.*)$/i;
+const CANNOT = new RegExp(
+  String.raw`\b(?:i|we)\s*(?:can(?:'|’)?t|cannot|can not|could(?:n(?:'|’)?t| not)|am unable to|(?:'|’)m unable to|` +
+    `are unable to|am not able to|(?:'|’)m not able to|(?:don(?:'|’)?t|do not) have (?:a )?way to|` +
+    String.raw`have no way to)\s+(.+)$`,
+  "i",
+);
+const NO_TOOL = new RegExp(
+  String.raw`\b(?:there(?:'|’)?s no tool|there is no tool|there are no tools|i (?:don(?:'|’)?t|do not) have (?:a|` +
+    `any) tools?|we (?:don(?:'|’)?t|do not) have (?:a|any) tools?|none of (?:my|the|our) tools|no tool (?:here|` +
+    String.raw`in this room)?)\b\s*(?:that\s+(?:can\s+)?|which\s+(?:can\s+)?|to\s+|for\s+|able to\s+|can\s+|could\s+)?(.*)$`,
+  "i",
+);
 const WOULD_NEED = /\b(?:i|we)(?:(?:'|’)d| would) need (?:a|an) (?:new )?tool\s+(?:that|to|for|which)\s+(.+)$/i;
 // A clause that only points back ("do that", "help with this"): the need is the turn's request.
 const POINTS_BACK = /^(?:do|help with|handle|manage|answer|perform)?\s*(?:that|this|it|so|the job|the task)\b/i;
 // "I can't be sure", "we can't say": a manner of speaking, not a job left undone.
-const NOT_A_JOB =
-  /^(?:be|say|tell (?:you )?(?:for sure|whether|if)|see why|wait|remember|guarantee|promise|believe|agree|thank|imagine|think|know|understand|speak|comment|vouch|stress|emphasi[sz]e|overstate|help (?:but|it))\b/i;
+const NOT_A_JOB = new RegExp(
+  `^(?:be|say|tell (?:you )?(?:for sure|whether|if)|see why|wait|remember|guarantee|promise|believe|agree|thank|` +
+    String.raw`imagine|think|know|understand|speak|comment|vouch|stress|emphasi[sz]e|overstate|help (?:but|it))\b`,
+  "i",
+);
 
 /**
  * The job a persona's reply says it could not do ("I can't clamp numbers with my tools" → "clamp numbers"), or
@@ -112,7 +130,9 @@ const MODULE_MISSING = /ModuleNotFoundError: No module named ['"]([A-Za-z0-9_.]{
 export function missingCommandGoal(tool: string, output: string): { goal: string; what: string } | undefined {
   if (tool === "python_run") {
     const module = MODULE_MISSING.exec(output)?.[1];
-    return module ? { goal: oneLine(`do what the Python module ${module} does (it is not installed in the sandbox)`, GOAL_CHARS), what: module } : undefined;
+    return module
+      ? { goal: oneLine(`do what the Python module ${module} does (it is not installed in the sandbox)`, GOAL_CHARS), what: module }
+      : undefined;
   }
   if (tool !== "sh") return undefined;
   const command = COMMAND_MISSING.exec(output)?.[1];

@@ -130,7 +130,14 @@ describe("noticing reads the room's own transcripts", () => {
     const sessions = join(dir, ".org", "sessions");
     mkdirSync(sessions, { recursive: true });
     const time = new Date().toISOString();
-    const turn = TranscriptLine.parse({ type: "turn-start", turnId: "t1", text: "we need a tool that slugifies titles", mode: "group", addressed: [], time });
+    const turn = TranscriptLine.parse({
+      type: "turn-start",
+      turnId: "t1",
+      text: "we need a tool that slugifies titles",
+      mode: "group",
+      addressed: [],
+      time,
+    });
     writeFileSync(join(sessions, "s1.jsonl"), `{"type":"turn-start","turnId":"t0",\n${JSON.stringify({ nonsense: true })}\n${JSON.stringify(turn)}`);
     const partial = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
     expect(partial.needs).toEqual([]);
@@ -231,12 +238,20 @@ describe("noticing keeps what a proposal can hold", () => {
     mkdirSync(join(dir, ".org", "audit"), { recursive: true });
     const audit = times.map((time) => JSON.stringify({ time, tool: "roman_numeral", arguments: { number: 4 }, ok: false, durationMs: 1, bytes: 1 }));
     // Not plain: the call's stand-in turn must not carry it.
-    audit.push(JSON.stringify({ time: "2026-01-01\u001b]0;x\u0007", tool: "roman_numeral", arguments: { number: 5 }, ok: false, durationMs: 1, bytes: 1 }));
+    audit.push(
+      JSON.stringify({ time: "2026-01-01\u001b]0;x\u0007", tool: "roman_numeral", arguments: { number: 5 }, ok: false, durationMs: 1, bytes: 1 }),
+    );
     writeFileSync(join(dir, ".org", "audit", "2026-01-01.jsonl"), `${audit.join("\n")}\n`);
     mkdirSync(join(dir, ".org", "serve", "results"), { recursive: true });
     writeFileSync(
       join(dir, ".org", "serve", "results", "job-cccccccc.json"),
-      JSON.stringify({ id: "job-cccccccc", state: "done", sessionId: "gone", events: jobEvents("we need a tool that slugifies titles"), finishedAt: 1 }),
+      JSON.stringify({
+        id: "job-cccccccc",
+        state: "done",
+        sessionId: "gone",
+        events: jobEvents("we need a tool that slugifies titles"),
+        finishedAt: 1,
+      }),
     );
     const now = new Date();
     const noticed = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf, now });
@@ -259,7 +274,11 @@ describe("proposals kept before sessions and sources were recorded", () => {
     const older = {
       id: "p0123456789a",
       goal: "clamps a number into a range",
-      evidence: ["s1", "s2", "s1"].map((session, index) => ({ session, turn: `t${index}`, quote: "we need a tool that clamps a number into a range" })),
+      evidence: ["s1", "s2", "s1"].map((session, index) => ({
+        session,
+        turn: `t${index}`,
+        quote: "we need a tool that clamps a number into a range",
+      })),
       count: 3,
       firstSeen: time,
       lastSeen: time,
@@ -296,7 +315,13 @@ describe("noticing reads the audit log and serve's jobs where no transcript tell
     const events = jobEvents;
     writeFileSync(
       join(dir, ".org", "serve", "results", "job-aaaaaaaa.json"),
-      JSON.stringify({ id: "job-aaaaaaaa", state: "done", sessionId: "gone-session", events: events("we need a tool that slugifies titles"), finishedAt: 1 }),
+      JSON.stringify({
+        id: "job-aaaaaaaa",
+        state: "done",
+        sessionId: "gone-session",
+        events: events("we need a tool that slugifies titles"),
+        finishedAt: 1,
+      }),
     );
     writeFileSync(
       join(dir, ".org", "serve", "results", "job-bbbbbbbb.json"),
@@ -336,7 +361,9 @@ describe("noticing serve's jobs", () => {
     expect(second.needs.map((need) => need.goal)).toEqual(["counts vowels"]);
     // Its time come, the dated one is read, once.
     const later = new Date("2099-01-01T00:00:01Z");
-    expect(noticeNeeds({ workspaceDir: dir, cursor: second.cursor, kindOf, now: later }).needs.map((need) => need.goal)).toEqual(["slugifies titles"]);
+    expect(noticeNeeds({ workspaceDir: dir, cursor: second.cursor, kindOf, now: later }).needs.map((need) => need.goal)).toEqual([
+      "slugifies titles",
+    ]);
   });
 
   test("more results of one millisecond than the cursor keeps are passed over, not kept in a cursor no run could write", () => {
@@ -358,7 +385,10 @@ describe("noticing serve's jobs", () => {
     }
     // Past them all: a job that ends later is read.
     const later = join(results, "job-zzzzzzzz.json");
-    writeFileSync(later, JSON.stringify({ id: "job-zzzzzzzz", state: "done", events: jobEvents("we need a tool that counts vowels"), finishedAt: 1 }));
+    writeFileSync(
+      later,
+      JSON.stringify({ id: "job-zzzzzzzz", state: "done", events: jobEvents("we need a tool that counts vowels"), finishedAt: 1 }),
+    );
     expect(noticeNeeds({ workspaceDir: dir, cursor, kindOf }).needs.map((need) => need.goal)).toEqual(["counts vowels"]);
   }, 60_000);
 });
@@ -386,7 +416,14 @@ describe("the words of a need", () => {
     const blanks = " \t".repeat(9_500);
     const time = new Date().toISOString();
     const lines = Array.from({ length: 100 }, (_, index) => [
-      JSON.stringify({ type: "turn-start", turnId: `t${index}`, text: `we need a tool that clamps${blanks}numbers`, mode: "group", addressed: [], time }),
+      JSON.stringify({
+        type: "turn-start",
+        turnId: `t${index}`,
+        text: `we need a tool that clamps${blanks}numbers`,
+        mode: "group",
+        addressed: [],
+        time,
+      }),
       JSON.stringify({ type: "message", message: roomMessage("agent", `I can't clamp${blanks}numbers`, `t${index}`, time), time }),
     ]).flat();
     writeFileSync(join(sessions, "s1.jsonl"), `${lines.join("\n")}\n`);
@@ -412,7 +449,9 @@ describe("the words of a need", () => {
       kind: "failed-step",
       tool: "celsius_to_fahrenheit",
     });
-    expect(toolResultNeed("workflow_run", {}, 'Error: w.json: step "count", key tool: the tool word_count failed (tool): boom', kindOf)).toMatchObject({
+    expect(
+      toolResultNeed("workflow_run", {}, 'Error: w.json: step "count", key tool: the tool word_count failed (tool): boom', kindOf),
+    ).toMatchObject({
       kind: "failed-step",
       tool: "word_count",
       asks: "rebuild",

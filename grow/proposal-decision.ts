@@ -27,7 +27,8 @@ function accept(proposal: Proposal): string {
   const was = proposal.state;
   if (!canAccept(was))
     throw new ProposalDecisionError(
-      `${proposal.id} is ${was}${proposal.coveredBy ? ` (by ${proposal.coveredBy})` : ""}; only an unconfirmed, pending, rejected or failed proposal can be accepted`,
+      `${proposal.id} is ${was}${proposal.coveredBy ? ` (by ${proposal.coveredBy})` : ""}; only an ` +
+        `unconfirmed, pending, rejected or failed proposal can be accepted`,
     );
   proposal.accepted = true;
   proposal.state = "pending";
@@ -40,11 +41,15 @@ function reject(proposal: Proposal): string {
   if (was === "rejected") return `${proposal.id} was already rejected`;
   if (was === "promoted")
     throw new ProposalDecisionError(
-      `${proposal.id} is promoted${proposal.tool ? ` (${proposal.tool})` : ""}; roll it back with org rollback ${proposal.tool ?? "TOOL"}, then reject it`,
+      `${proposal.id} is promoted${proposal.tool ? ` (${proposal.tool})` : ""}; roll it back with org ` +
+        `rollback ${proposal.tool ?? "TOOL"}, then reject it`,
     );
   proposal.state = "rejected";
   delete proposal.accepted;
-  return `rejected ${proposal.id} (was ${was}): ${oneLine(proposal.goal, 120)}${was === "built" && proposal.branch ? `; its candidate ${proposal.branch} stays until org candidate prune` : ""}`;
+  return (
+    `rejected ${proposal.id} (was ${was}): ` +
+    `${oneLine(proposal.goal, 120)}${was === "built" && proposal.branch ? `; its candidate ${proposal.branch} stays until org candidate prune` : ""}`
+  );
 }
 
 /** Says `verb` of proposal `id` under the grow lock (`who` names the holder); returns what was done, in a line. */

@@ -16,7 +16,8 @@ export type WhyContext = {
 function pendingWhy(proposal: Proposal, context: WhyContext): string {
   if (proposal.kind === "rebuild" && proposal.tool !== undefined && context.onMain.has(proposal.tool))
     return `a rebuild of ${proposal.tool}: waits until it is off main`;
-  if (proposal.kind === "remove") return `proposed for removal: removed by a run under grow.autoPromote, or by org rollback ${proposal.tool ?? "TOOL"}`;
+  if (proposal.kind === "remove")
+    return `proposed for removal: removed by a run under grow.autoPromote, or by org rollback ${proposal.tool ?? "TOOL"}`;
   const need = `${proposal.sessions} session(s), ${proposal.count} turn(s), last seen ${proposal.lastSeen}`;
   if (!context.wouldBuild) return `pending: built when it is among the ${context.maxTools} most needed of a run (${need})`;
   const rank = context.wouldBuild.indexOf(proposal.id);
@@ -30,7 +31,12 @@ export function proposalWhy(proposal: Proposal, context: WhyContext): string {
     case "pending":
       return pendingWhy(proposal, context);
     case "unconfirmed":
-      return `unconfirmed: no person asked for it (${sourcesText(proposal.sources) || "no sources recorded"}), and it was seen in ${proposal.sessions} of the ${context.confirmSessions} sessions grow.confirmSessions asks; never built until then, or until org grow accept ${proposal.id}`;
+      return (
+        `unconfirmed: no person asked for it (${
+          sourcesText(proposal.sources) || "no sources " + "recorded"
+        }), and it was seen in ${proposal.sessions} of the ${context.confirmSessions} sessions ` +
+        `grow.confirmSessions asks; never built until then, or until org grow accept ${proposal.id}`
+      );
     case "covered":
       return proposal.candidate
         ? `covered by ${proposal.coveredBy ?? "?"} on ${proposal.candidate}, which waits for org promote ${proposal.candidate}: nothing to build`
@@ -40,7 +46,9 @@ export function proposalWhy(proposal: Proposal, context: WhyContext): string {
     case "built":
       return `passed the gate; waits for org promote ${proposal.branch ?? "BRANCH"}`;
     case "failed":
-      return `failed${proposal.failure ? `: ${proposal.failure}` : ""}${proposal.attempts < MAX_ATTEMPTS && proposal.kind === "build" ? "; tried again when the need comes back" : ""}`;
+      return `failed${
+        proposal.failure ? `: ` + `${proposal.failure}` : ""
+      }${proposal.attempts < MAX_ATTEMPTS && proposal.kind === "build" ? "; tried again when the need comes back" : ""}`;
     case "promoted":
       return proposal.kind === "remove"
         ? `removed ${proposal.tool ?? "?"}${proposal.promotion ? ` (${proposal.promotion})` : ""}`

@@ -146,7 +146,15 @@ test("a need a candidate already answers (built in chat, not promoted) is covere
     },
     { type: "reply-start", turnId: "t1", replyId: "r1", persona: "agent", model: "m", hop: 0, destination: "console" },
     { type: "tool-call", replyId: "r1", persona: "agent", call },
-    { type: "tool-result", replyId: "r1", persona: "agent", call, ok: false, output: 'Error: there is no tool named "celsius_to_fahrenheit"', durationMs: 1 },
+    {
+      type: "tool-result",
+      replyId: "r1",
+      persona: "agent",
+      call,
+      ok: false,
+      output: 'Error: there is no tool named "celsius_to_fahrenheit"',
+      durationMs: 1,
+    },
   ].map((line) => JSON.stringify(TranscriptLine.parse({ ...line, time })));
   writeFileSync(join(sessions, "s1.jsonl"), `${lines.join("\n")}\n`);
   const refs = gitSync(dir, ["for-each-ref"]);
@@ -206,7 +214,9 @@ test("a batch the budget cut is not consumed: the turns the model heard are kept
   const { embedder: _none, ...made } = request(workspace.dir, { dryRun: true });
   const first = await runGrow({ ...made, model, listener: model, limits: { ...made.limits, maxTokens: 1_500 } });
   expect(first.report.noticing).toMatchObject({ batches: 2, byModel: 1, byRules: 0, waiting: 1 });
-  expect(readGrowState(workspace.dir).proposals.map((proposal) => `${proposal.count} ${proposal.goal}`)).toEqual(["1 check whether a text is a palindrome"]);
+  expect(readGrowState(workspace.dir).proposals.map((proposal) => `${proposal.count} ${proposal.goal}`)).toEqual([
+    "1 check whether a text is a palindrome",
+  ]);
   const second = await runGrow({ ...made, model, listener: model });
   // Only the turn left waiting is read again: the palindrome is not counted twice.
   expect(second.report.noticing).toMatchObject({ batches: 1, byModel: 1 });
@@ -267,12 +277,18 @@ const ALIKE_WORDS: { asked: string; need: ListenerNeed }[] = [
     asked: "which date is unix timestamp 1700000000?",
     need: { match: "unix timestamp", need: { goal: "convert a unix timestamp to a date", quote: "{{sentence}}" } },
   },
-  { asked: "what day was epoch 1700000000?", need: { match: "\\bepoch\\b", need: { goal: "tell the calendar date of epoch seconds", quote: "{{sentence}}" } } },
+  {
+    asked: "what day was epoch 1700000000?",
+    need: { match: "\\bepoch\\b", need: { goal: "tell the calendar date of epoch seconds", quote: "{{sentence}}" } },
+  },
   {
     asked: "how many words in this text: the quick brown fox",
     need: { match: "words in this text", need: { goal: "count the words in a text", quote: "{{sentence}}" } },
   },
-  { asked: "how many words in this file of notes?", need: { match: "words in this file", need: { goal: "count the words in a file", quote: "{{sentence}}" } } },
+  {
+    asked: "how many words in this file of notes?",
+    need: { match: "words in this file", need: { goal: "count the words in a file", quote: "{{sentence}}" } },
+  },
 ];
 
 test("needs whose words are alike but whose jobs differ are never one for certain: opposite ways round and other objects go to the embeddings and same_need, and stay apart unless they say one job", async () => {

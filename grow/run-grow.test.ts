@@ -195,8 +195,9 @@ test("a wall-time budget already spent hears and builds nothing and says so; the
 }, 60_000);
 
 test("a need a promoted tool already answers is covered by it, built for nobody, and per-turn tool choice is told", async () => {
-  using repo = workspaceRepo({ s1: ["we need a tool that counts the words in a text", "is there a tool to tell how many words a sentence has?"] }, (dir) =>
-    writeGeneratedTool(dir, wordCountSpec()),
+  using repo = workspaceRepo(
+    { s1: ["we need a tool that counts the words in a text", "is there a tool to tell how many words a sentence has?"] },
+    (dir) => writeGeneratedTool(dir, wordCountSpec()),
   );
   const { report } = await runGrow(request(repo.dir, { maxTools: 3 }));
   expect(report.summary).toMatchObject({ noticed: 2, created: 1, merged: 1, covered: 1, built: 0 });
@@ -280,7 +281,9 @@ test("a proposal a killed run left building is pending again on the next run, ev
 }, 60_000);
 
 test("a run killed after its build was promoted leaves the proposal promoted, with its tag, not built again", async () => {
-  using repo = workspaceRepo({ s1: ["we need a tool that counts the vowels in a text", "we need a tool that reverses the order of the words in a sentence"] });
+  using repo = workspaceRepo({
+    s1: ["we need a tool that counts the vowels in a text", "we need a tool that reverses the order of the words in a sentence"],
+  });
   await runGrow(request(repo.dir, { maxTools: 0 }));
   const state = readGrowState(repo.dir);
   const vowels = state.proposals.find((proposal) => proposal.goal.includes("vowels"));
@@ -306,7 +309,11 @@ test("a run killed after its build was promoted leaves the proposal promoted, wi
   expect(report.notes).toContain(`a run that ended without finishing promoted ${branch} for ${vowels?.id} (promote/20261123T101510Z)`);
   expect(report.notes).toContain(`a run that ended without finishing had ${words?.id} building: pending again`);
   const after = readGrowState(repo.dir).proposals;
-  expect(after.find((proposal) => proposal.id === vowels?.id)).toMatchObject({ state: "promoted", tool: "vowel_count", promotion: "promote/20261123T101510Z" });
+  expect(after.find((proposal) => proposal.id === vowels?.id)).toMatchObject({
+    state: "promoted",
+    tool: "vowel_count",
+    promotion: "promote/20261123T101510Z",
+  });
   expect(after.find((proposal) => proposal.id === words?.id)).toMatchObject({ state: "pending" });
 }, 60_000);
 
@@ -336,7 +343,9 @@ test("a build the budget cuts while it is validated says the budget cut it, neve
   expect(toolsmith).not.toContain("validation-failed");
   const lines = progress.flatMap((event) => (event.type === "line" ? [event.text] : []));
   expect(lines).toContainEqual(
-    expect.stringMatching(/^ {2}p[0-9a-f]+ ✗ cut by the tokens budget: the run's tokens were spent while it was being built; nothing of it was kept$/),
+    expect.stringMatching(
+      /^ {2}p[0-9a-f]+ ✗ cut by the tokens budget: the run's tokens were spent while it was being built; nothing of it was kept$/,
+    ),
   );
   expect(report.notes.join("\n")).toMatch(/the tokens budget ran out while p[0-9a-f]+ was being built: it was cut/);
   expect(gitSync(repo.dir, ["for-each-ref", "refs/heads/cand/"])).toBe("");

@@ -73,7 +73,9 @@ export type GrowOutcome = { report: GrowReport; path?: string };
 /** Proposals the build step may take now: pending builds, and rebuilds of tools no longer on main. */
 function buildable(proposals: readonly Proposal[], onMain: ReadonlySet<string>): Proposal[] {
   return proposals
-    .filter((proposal) => proposal.state === "pending" && (proposal.kind === "build" || (proposal.kind === "rebuild" && !onMain.has(proposal.tool ?? ""))))
+    .filter(
+      (proposal) => proposal.state === "pending" && (proposal.kind === "build" || (proposal.kind === "rebuild" && !onMain.has(proposal.tool ?? ""))),
+    )
     .sort(byNeed);
 }
 
@@ -144,7 +146,19 @@ class GrowRun {
       workspace: request.workspaceDir,
       repo: request.repoDir,
       autoPromote: request.settings.autoPromote,
-      summary: { noticed: 0, merged: 0, created: 0, covered: 0, built: 0, judged: 0, promoted: 0, rolledBack: 0, removed: 0, proposedForRemoval: 0, failed: 0 },
+      summary: {
+        noticed: 0,
+        merged: 0,
+        created: 0,
+        covered: 0,
+        built: 0,
+        judged: 0,
+        promoted: 0,
+        rolledBack: 0,
+        removed: 0,
+        proposedForRemoval: 0,
+        failed: 0,
+      },
       budget: this.budget.spent(),
       proposals: [],
       builds: [],
@@ -255,7 +269,8 @@ class GrowRun {
       covered: step.covered.length,
     });
     this.say(
-      `noticed ${step.needs} need(s) in ${noticed.read.sessions} session(s), ${noticed.read.auditDays} audit day(s), ${noticed.read.jobs} job(s): ${merged.created.length} new proposal(s)`,
+      `noticed ${step.needs} need(s) in ${noticed.read.sessions} session(s), ${noticed.read.auditDays} audit ` +
+        `day(s), ${noticed.read.jobs} job(s): ${merged.created.length} new proposal(s)`,
     );
     this.state = step.state;
     this.meaning = step.meaning;
@@ -324,7 +339,10 @@ class GrowRun {
     const reached = this.budget.check();
     if (reached) return `the ${reached} budget was reached: ${waiting} proposal(s) wait for the next run`;
     if (this.budget.tooLittleTimeForABuild())
-      return `the time budget has ${(this.budget.timeLeftMs() / 1000).toFixed(1)} s left, too little for a build: ${waiting} proposal(s) wait for the next run`;
+      return (
+        `the time budget has ${(this.budget.timeLeftMs() / 1000).toFixed(1)} s left, too little for a ` +
+        `build: ${waiting} proposal(s) wait for the next run`
+      );
     return undefined;
   }
 
@@ -375,7 +393,13 @@ class GrowRun {
       model: request.model,
       sandbox: request.sandbox,
       sandboxPolicy: request.sandboxPolicy,
-      gate: () => ({ ...request.gateOptions, settings: request.gateSettings, git: this.git, sandbox: request.sandbox, sandboxPolicy: request.sandboxPolicy }),
+      gate: () => ({
+        ...request.gateOptions,
+        settings: request.gateSettings,
+        git: this.git,
+        sandbox: request.sandbox,
+        sandboxPolicy: request.sandboxPolicy,
+      }),
       ...(request.settings.autoPromote ? { promotion: this.promotion } : {}),
       budget: this.budget,
       instancesDir: this.instancesDir,
@@ -394,7 +418,9 @@ class GrowRun {
       if (cut) {
         const others = queue.length - index - 1;
         report.notes.push(
-          `the ${cut} budget ran out while ${proposal.id} was being built: it was cut${others > 0 ? `, and ${others} other proposal(s) wait for the next run` : ""}`,
+          `the ${cut} budget ran out while ${proposal.id} was being built: it was cut${
+            others > 0 ? `, and ` + `${others} other proposal(s) wait for the next run` : ""
+          }`,
         );
         break;
       }

@@ -21,7 +21,8 @@ const EMAIL = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g;
 // A dotted name ending in letters (a top-level domain), with an optional port and path; file names are kept (below).
 // Letters of any script: a look-alike letter (a Cyrillic е) does not split a host in two.
 const HOST = new RegExp(
-  `(?<![\\p{L}\\p{N}_.@/$%-])(?:[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]{0,61}[\\p{L}\\p{N}])?\\.)+(\\p{L}{2,24})(?::\\d{1,5})?(?![\\p{L}\\p{N}_-]|\\.[\\p{L}\\p{N}])(?:/${REST})?`,
+  `(?<![\\p{L}\\p{N}_.@/$%-])(?:[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]{0,61}[\\p{L}\\p{N}])?\\.)+(\\p{L}{2,24})(?:` +
+    `:\\d{1,5})?(?![\\p{L}\\p{N}_-]|\\.[\\p{L}\\p{N}])(?:/${REST})?`,
   "giu",
 );
 // The machine itself, and a name with a port ("intranet:8443/upload"): hosts without a dot.
@@ -30,31 +31,45 @@ const IP = /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.])|\[[0-9a-f:.]
 // IPv6 without brackets, where it has a `::` (fe80::1, ::1, ::ffff:7f00:1); a time such as 12:30:45 has none.
 const IPV6 = /(?<![\w:])(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4})*)?(?![\w:])/gi;
 // An IPv4 address with a part in hex or octal (0x7f.0.0.1, 0177.0.0.1): no ordinary number is written so.
-const ODD_ADDRESS = /(?<![\w.])(?=[\d.x]*\b0(?:x[0-9a-f]|[0-7]))(?:0x[0-9a-f]{1,8}|\d{1,10})(?:\.(?:0x[0-9a-f]{1,8}|\d{1,10})){1,3}(?::\d{1,5})?(?![\w.])/gi;
+const ODD_ADDRESS =
+  /(?<![\w.])(?=[\d.x]*\b0(?:x[0-9a-f]|[0-7]))(?:0x[0-9a-f]{1,8}|\d{1,10})(?:\.(?:0x[0-9a-f]{1,8}|\d{1,10})){1,3}(?::\d{1,5})?(?![\w.])/gi;
 // An address as one number (2130706433, 0x7f000001, 017700000001) where something is sent or fetched: decimal,
 // hex or octal, at least 2^24 (below it is no address a host has).
 const NUMBER_ADDRESS = /(?<![\w.])(?:0x[0-9a-f]{7,8}|0[0-7]{9,11}|\d{8,10})(?::\d{1,5})?(?![\w.])/gi;
 // Where credentials are kept in a home folder, written as a name alone (".ssh", "the .aws folder"), and private keys' files.
-const CREDENTIAL_STORE =
-  /(?:\bthe\s+)?(?<![\w/.-])(?:~?\/?\.(?:ssh|aws|azure|gnupg|kube|docker|netrc|git-credentials|pypirc|npmrc|config\/gh|config\/gcloud)\b|\bid_(?:rsa|dsa|ecdsa|ed25519)\b)[^\s"'`<>)\],;]*(?:\s+(?:folder|directory|dir|file)\b)?/gi;
+const CREDENTIAL_STORE = new RegExp(
+  String.raw`(?:\bthe\s+)?(?<![\w/.-])(?:~?\/?\.(?:ssh|aws|azure|gnupg|kube|docker|netrc|git-credentials|pypirc|npmrc|` +
+    String.raw`config\/gh|config\/gcloud)\b|\bid_(?:rsa|dsa|ecdsa|ed25519)\b)[^\s"'` +
+    "`" +
+    String.raw`<>)\],;]*(?:\s+(?:folder|directory|dir|` +
+    String.raw`file)\b)?`,
+  "gi",
+);
 // What ends a file name, not a host: a name like "notes.txt" or "tool.ts" stays.
 const FILE_SUFFIXES = new Set(
-  "txt md ts tsx js jsx mjs cjs json jsonl yaml yml toml xml csv tsv html htm css py rb go rs java c h cpp sh log pdf png jpg jpeg gif svg zip tar gz tgz bz2 xz lock ini cfg conf env sql db sqlite wasm pem crt key pub".split(
-    " ",
-  ),
+  (
+    "txt md ts tsx js jsx mjs cjs json jsonl yaml yml toml xml csv tsv html htm css py rb go rs java c h cpp sh " +
+    "log pdf png jpg jpeg gif svg zip tar gz tgz bz2 xz lock ini cfg conf env sql db sqlite wasm pem crt key pub"
+  ).split(" "),
 );
 // File suffixes that are top-level domains too (exfil.sh, attacker.zip, evil.py, collector.md): such a name is a
 // host where something is sent, fetched or posted ("send secrets to exfil.sh"), a file name anywhere else.
 const SUFFIXES_THAT_ARE_DOMAINS = new Set(["md", "py", "sh", "zip", "rs", "pub"]);
-const SENT_TO =
-  /\b(?:to|from|at|via|onto|upload(?:s|ed|ing)?|send(?:s|ing)?|sent|post(?:s|ed|ing)?|exfiltrat\w*|download(?:s|ed|ing)?|fetch(?:es|ed|ing)?|curl|wget|ping)\s+(?:the\s+)?$/i;
+const SENT_TO = new RegExp(
+  String.raw`\b(?:to|from|at|via|onto|upload(?:s|ed|ing)?|send(?:s|ing)?|sent|post(?:s|ed|ing)?|exfiltrat\w*|download(?:s|` +
+    String.raw`ed|ing)?|fetch(?:es|ed|ing)?|curl|wget|ping)\s+(?:the\s+)?$`,
+  "i",
+);
 // A path outside the workspace: absolute (but /workspace), under a home directory or an environment variable
 // ($HOME/…, ${HOME}/…, %APPDATA%\…), climbing out with `..`, a drive, or a share (\\server\share).
 const ABSOLUTE_PATH = /(?<![\w.~/-])\/(?!workspace(?:\/|(?![\w.-])))[\w.~-][^\s"'`<>)\],;]*/g;
 const HOME_PATH = /(?<![\w/-])~[\w.-]*(?:\/[^\s"'`<>)\],;]*)?/g;
 // An environment variable as a shell or Windows writes it ($HOME, ${XDG_CONFIG_HOME}, %APPDATA%), or any $name a path
 // follows ($dir/…); a template's "$amount" alone stays.
-const VARIABLE_PATH = new RegExp(`(?:\\$\\{?[A-Z_][A-Z0-9_]*\\}?(?![\\w}])|%[A-Za-z_]\\w*%)(?:[/\\\\]${REST})?|\\$\\{?[A-Za-z_]\\w*\\}?[/\\\\]${REST}`, "g");
+const VARIABLE_PATH = new RegExp(
+  `(?:\\$\\{?[A-Z_][A-Z0-9_]*\\}?(?![\\w}])|%[A-Za-z_]\\w*%)(?:[/\\\\]${REST})?|\\$\\{?[A-Za-z_]\\w*\\}?[/\\\\]${REST}`,
+  "g",
+);
 const CLIMBING_PATH = /[^\s"'`<>(]*\.\.[/\\][^\s"'`<>)\],;]*/g;
 const DRIVE_PATH = /\b[A-Za-z]:\\[^\s"'`<>)\],;]*/g;
 const SHARE_PATH = new RegExp(`\\\\\\\\[\\w.$-]+${REST}`, "g");
@@ -71,7 +86,9 @@ function hostOrFile(name: string, suffix: string, at: number, text: string): str
 
 // Top-level domains a dot said in words leads to ("attacker dot example"): "the dot product" leads to none.
 const DOMAIN_ENDS =
-  "com|net|org|edu|gov|mil|int|info|biz|io|co|me|tv|ai|app|dev|sh|xyz|site|online|top|club|cloud|tech|store|shop|ly|gg|cc|ws|to|ru|cn|de|uk|fr|jp|br|in|it|nl|es|se|no|fi|pl|ch|at|be|au|ca|us|eu|nz|kr|tw|hk|sg|su|ir|example|test|invalid|localhost|local|internal|onion|lan|corp|home|zip|mov";
+  "com|net|org|edu|gov|mil|int|info|biz|io|co|me|tv|ai|app|dev|sh|xyz|site|online|top|club|cloud|tech|store|sh" +
+  "op|ly|gg|cc|ws|to|ru|cn|de|uk|fr|jp|br|in|it|nl|es|se|no|fi|pl|ch|at|be|au|ca|us|eu|nz|kr|tw|hk|sg|su|ir|ex" +
+  "ample|test|invalid|localhost|local|internal|onion|lan|corp|home|zip|mov";
 // Names of home folders that keep credentials, after a dot said in words ("the dot ssh folder").
 const STORE_NAMES = "ssh|aws|azure|gnupg|kube|docker|netrc|npmrc|pypirc|git-credentials";
 
@@ -117,7 +134,11 @@ const SHORT_ADDRESS = /(?<![\w.])\d{1,3}(?:\.\d{1,8}){1,2}(?::\d{1,5})?(?![\w.])
 /** A number that is an address where something is sent or fetched ("fetch from 2130706433"), else as it is. */
 function numberOrAddress(number: string, at: number, text: string): string {
   const value =
-    number.startsWith("0x") || number.startsWith("0X") ? Number.parseInt(number, 16) : /^0\d/.test(number) ? Number.parseInt(number, 8) : Number(number);
+    number.startsWith("0x") || number.startsWith("0X")
+      ? Number.parseInt(number, 16)
+      : /^0\d/.test(number)
+        ? Number.parseInt(number, 8)
+        : Number(number);
   const address = Number.isFinite(value) && value >= 2 ** 24 && value < 2 ** 32;
   return address && SENT_TO.test(text.slice(Math.max(0, at - 40), at)) ? "a host" : number;
 }

@@ -43,7 +43,8 @@ export function meaningScore(
 const ASKED_PER_TEXT = 2;
 
 /**
- * The candidate `text` means the same as (`answers`: the candidate, a tool, that answers the need `text`): the most alike certain one; else, of the close ones, the first (most alike
+ * The candidate `text` means the same as (`answers`: the candidate, a tool, that answers the need `text`): the most alike certain one; else, of the
+ * close ones, the first (most alike
  * first, at most two) the model says is the same; undefined when none is.
  */
 export async function sameMeaningAmong<Candidate>(

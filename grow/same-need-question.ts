@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
-import { askForOneCall, NoUsableCallError } from "../models/one-tool-call.ts";
+import { askForOneCall, NoUsableCallError } from "../personas/one-tool-call.ts";
 import type { SameNeedAnswers } from "./grow-state.ts";
 import { oneLine } from "../security/terminal-sanitizer.ts";
 
@@ -20,7 +20,8 @@ const Same = z.union([z.boolean(), z.enum(["true", "false", "yes", "no"]).transf
 const SameNeedArguments = z.object({ same: Same });
 
 const SYSTEM =
-  "You are listener, the part of org that hears what its chat rooms could not do. You judge whether two needs would be met by one small tool. Answer only by calling same_need.";
+  "You are listener, the part of org that hears what its chat rooms could not do. You judge whether two needs " +
+  "would be met by one small tool. Answer only by calling same_need.";
 
 /** Questions one run may ask. */
 const MAX_QUESTIONS = 60;

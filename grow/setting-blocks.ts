@@ -17,8 +17,10 @@ const READ_ONLY = [
 // The sandbox's network, off unless a setting allows it.
 const NO_NETWORK = [
   "\\b(?:no|without) (?:internet|network|web|outbound)(?: (?:access|connection|connectivity))?\\b",
-  "\\b(?:internet|network|web|outbound(?: network)?)(?: (?:access|connection|connectivity))? (?:is |was )?(?:off|disabled|blocked|turned off|switched off|not allowed|unavailable|not available|cut off)\\b",
-  "\\b(?:can(?:'|’)?t|cannot|can not|could(?:n(?:'|’)t| not)|unable to) (?:reach|access|connect to|get to) (?:the )?(?:internet|network|web|outside world)\\b",
+  "\\b(?:internet|network|web|outbound(?: network)?)(?: (?:access|connection|connectivity))? (?:is |was " +
+    ")?(?:off|disabled|blocked|turned off|switched off|not allowed|unavailable|not available|cut off)\\b",
+  "\\b(?:can(?:'|’)?t|cannot|can not|could(?:n(?:'|’)t| not)|unable to) (?:reach|access|connect to|get to) " +
+    "(?:the )?(?:internet|network|web|outside world)\\b",
   // As the sandbox's commands print it: no name resolves, no network is reachable.
   "\\b(?:could(?:n(?:'|’)t| not)|unable to) resolve host\\b",
   "\\btemporary failure in name resolution\\b",
@@ -33,7 +35,8 @@ const SETTING_BLOCK = new RegExp(
     ...NO_NETWORK,
     // An approval a person declined or never gave, a call a policy or a setting denied.
     "\\b(?:denied|refused|declined|rejected|not approved)\\b[^.]{0,60}\\b(?:approv\\w*|polic(?:y|ies)|permission|the (?:user|person)|you)\\b",
-    "\\b(?:approv\\w*|polic(?:y|ies)|the (?:user|person))\\b[^.]{0,60}\\b(?:deny|denies|denied|refused|declined|rejected|forbids?|does not allow|doesn't allow)\\b",
+    "\\b(?:approv\\w*|polic(?:y|ies)|the " +
+      "(?:user|person))\\b[^.]{0,60}\\b(?:deny|denies|denied|refused|declined|rejected|forbids?|does not allow|doesn't allow)\\b",
     "\\bapproval (?:was |is )?(?:not given|never given|timed out|expired|denied|declined|refused)\\b",
     "\\bno(?:body| one) (?:answered|approved|confirmed)\\b",
     "\\bpermission denied\\b",
@@ -56,10 +59,12 @@ const BLOCKS_NETWORK = new RegExp(NO_NETWORK.join("|"), "i");
 // A goal whose job is writing, or reaching past the sandbox: a read-only view, or no network, stops it whatever it writes
 // or reaches ("write the report to disk" against "I can't write files here; the workspace is read-only").
 const WRITING_JOB = /^(?:write|save|store|create|make|edit|modify|change|update|append|add|delete|remove|rename|move|copy|overwrite|generate|put)\b/i;
-const NETWORK_JOB = /^(?:fetch|download|upload|install|push|pull|clone|call|browse|visit|open|get|post|send|request|reach|access|query|scrape|crawl)\b/i;
+const NETWORK_JOB =
+  /^(?:fetch|download|upload|install|push|pull|clone|call|browse|visit|open|get|post|send|request|reach|access|query|scrape|crawl)\b/i;
 
 // A reason that does not name the job ("Sorry, I can't do that: the view is read-only") speaks of what was asked.
-const POINTS_BACK = /\b(?:can(?:'|’)?t|cannot|could(?:n(?:'|’)?t| not)|unable to|not able to)\s+(?:do|did|make|run|save|change)?\s*(?:that|this|it|so)\b/i;
+const POINTS_BACK =
+  /\b(?:can(?:'|’)?t|cannot|could(?:n(?:'|’)?t| not)|unable to|not able to)\s+(?:do|did|make|run|save|change)?\s*(?:that|this|it|so)\b/i;
 
 const SAYS_CANNOT = /\b(?:can(?:'|’)?t|cannot|could(?:n(?:'|’)?t| not)|unable|not able)\b/i;
 

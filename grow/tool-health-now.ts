@@ -9,7 +9,13 @@ import { RepoGit } from "../git/repo-git.ts";
 import { judgeToolHealth, type ToolHealth } from "../usage/tool-health.ts";
 
 /** `judgeToolHealth` of `repoDir`'s promoted tools, each on its calls since its current promotion. */
-export async function toolHealthNow(options: { repoDir: string; settings: GrowSettings; now: Date; git?: RepoGit; signal?: AbortSignal }): Promise<ToolHealth> {
+export async function toolHealthNow(options: {
+  repoDir: string;
+  settings: GrowSettings;
+  now: Date;
+  git?: RepoGit;
+  signal?: AbortSignal;
+}): Promise<ToolHealth> {
   const { repoDir, settings, now, signal } = options;
   const tools = new Set(generatedToolFolders(repoDir).names);
   const promotions = await toolPromotions(options.git ?? new RepoGit(repoDir), tools, signal);

@@ -57,7 +57,8 @@ export async function installDependencies(source: string, target: string, signal
   const run = await runCommand(["npm", "ci", "--offline", "--no-audit", "--no-fund"], target, signal);
   if (run.code !== 0) {
     throw new DependencyInstallError(
-      `npm ci --offline failed in ${target} (its package-lock.json differs from the current checkout's, and npm's cache lacks a package): ${run.output.slice(-1_500)}`,
+      `npm ci --offline failed in ${target} (its package-lock.json differs from the current checkout's, and ` +
+        `npm's cache lacks a package): ${run.output.slice(-1_500)}`,
     );
   }
   writeFileSync(marker, `${wanted}\n`);

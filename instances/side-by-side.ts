@@ -79,7 +79,14 @@ export async function startInstance(options: {
     ...(target.dependencies ? { dependencies: target.dependencies } : {}),
   });
 
-  const way = await clearTheWay(window, { role, port: settings.port, windowName, target, say, ...(options.apiToken ? { apiToken: options.apiToken } : {}) });
+  const way = await clearTheWay(window, {
+    role,
+    port: settings.port,
+    windowName,
+    target,
+    say,
+    ...(options.apiToken ? { apiToken: options.apiToken } : {}),
+  });
   if ("kept" in way) return report(way.kept);
   await window.start(serveCommand(target, settings.port, options), { cwd: target.directory, env: options.env });
   await waitForHealth(window, windowName, settings, target.commit, options.signal);
@@ -117,10 +124,12 @@ async function clearTheWay(
     if (reloaded.ok && reloaded.commit === target.commit) return { kept: atTarget && !reloaded.changed ? "already running" : "hot reloaded" };
     // A reload that went through but took another commit: the server there does not serve this checkout's HEAD.
     reason = reloaded.ok
-      ? `it answered the reload at ${reloaded.commit?.slice(0, 12) ?? "no commit"}, not at ${target.commit.slice(0, 12)} (the HEAD of ${target.directory}): it runs from another checkout, or HEAD moved meanwhile`
+      ? `it answered the reload at ${reloaded.commit?.slice(0, 12) ?? "no commit"}, not at ` +
+        `${target.commit.slice(0, 12)} (the HEAD of ${target.directory}): it runs from another checkout, or HEAD moved meanwhile`
       : reloaded.reason;
   } else {
-    reason = probe.kind === "org" ? `it ran ${probe.health.commit?.slice(0, 12) ?? "no commit"}` : `its /health did not answer as org (${probe.detail})`;
+    reason =
+      probe.kind === "org" ? `it ran ${probe.health.commit?.slice(0, 12) ?? "no commit"}` : `its /health did not answer as org (${probe.detail})`;
   }
   at.say(`${role}: restarting the running instance: ${reason}`);
   await window.stop();
@@ -129,8 +138,11 @@ async function clearTheWay(
 
 /** `org serve` for the target's checkout, with its own bun when it has one installed. */
 function serveCommand(target: Target, port: number, options: { config?: string; unsafeNoSandbox?: boolean }) {
-  const bun = existsSync(join(target.directory, "node_modules", ".bin", "bun")) ? join(target.directory, "node_modules", ".bin", "bun") : process.execPath;
-  const config = options.config === undefined ? [] : ["--config", isAbsolute(options.config) ? options.config : join(target.directory, options.config)];
+  const bun = existsSync(join(target.directory, "node_modules", ".bin", "bun"))
+    ? join(target.directory, "node_modules", ".bin", "bun")
+    : process.execPath;
+  const config =
+    options.config === undefined ? [] : ["--config", isAbsolute(options.config) ? options.config : join(target.directory, options.config)];
   const unsafe = options.unsafeNoSandbox ? ["--unsafe-no-sandbox"] : [];
   return orgCommand(["serve", "--port", String(port), "--workspace", target.directory, ...config, ...unsafe], { bun, checkoutDir: target.directory });
 }
@@ -161,7 +173,8 @@ export async function checkCandidateStartable(git: RepoGit, branch: string, sign
   const check = await checkProtectedCore(git, base, commit, { allowCore: false, ...(signal ? { signal } : {}) });
   if (!check.ok) {
     throw new InstanceStartError(
-      `refused to start ${branch} (${commit.slice(0, 12)}): ${check.reason}. A candidate runs main's code plus its own tools/generated/<tool>/ files, nothing else; review the change yourself, or delete the branch ('git branch -D ${branch}').`,
+      `refused to start ${branch} (${commit.slice(0, 12)}): ${check.reason}. A candidate runs main's code ` +
+        `plus its own tools/generated/<tool>/ files, nothing else; review the change yourself, or delete the branch ('git branch -D ${branch}').`,
     );
   }
   return commit;
@@ -194,7 +207,13 @@ async function candidateTarget(
   say(`candidate: ${branch} at ${worktree.commit.slice(0, 12)} in ${worktree.directory} (${worktree.reused ? "reused" : "new"} worktree)`);
   const dependencies = await installDependencies(checkoutDir, worktree.directory, signal);
   say(
-    `candidate: dependencies ${dependencies === "linked" ? "linked from the current checkout (same package-lock.json)" : dependencies === "kept" ? "already installed" : "installed with npm ci --offline"}`,
+    `candidate: dependencies ${
+      dependencies === "linked"
+        ? "linked from the current checkout (same " + "package-lock.json)"
+        : dependencies === "kept"
+          ? "already installed"
+          : "installed with npm ci --offline"
+    }`,
   );
   return { directory: worktree.directory, commit: worktree.commit, branchLabel: branch, dependencies };
 }
@@ -230,7 +249,13 @@ async function hotReload(
   }
 }
 
-async function waitForHealth(window: TmuxWindow, windowName: string, settings: InstanceSettings, commit: string, signal?: AbortSignal): Promise<void> {
+async function waitForHealth(
+  window: TmuxWindow,
+  windowName: string,
+  settings: InstanceSettings,
+  commit: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + settings.startTimeoutMs;
   // A server is usually up within two seconds: ask every 50 ms until then, every 200 ms after.
   const often = Date.now() + 3_000;
@@ -250,7 +275,8 @@ async function waitForHealth(window: TmuxWindow, windowName: string, settings: I
       const status = dead.state === "dead" ? dead.status : null;
       const lines = await window.lastLines();
       throw new InstanceStartError(
-        `the server in tmux window ${windowName} exited${status !== null ? ` with code ${status}` : ""} before it was healthy. Its last lines:\n${indent(lines)}`,
+        `the server in tmux window ${windowName} exited${status !== null ? ` with code ${status}` : ""} ` +
+          `before it was healthy. Its last lines:\n${indent(lines)}`,
       );
     }
     last = await probeHealth(settings.port);
@@ -258,9 +284,13 @@ async function waitForHealth(window: TmuxWindow, windowName: string, settings: I
     await Bun.sleep(Date.now() < often ? 50 : 200);
   }
   const seen =
-    last.kind === "org" ? `/health answered commit ${last.health.commit?.slice(0, 12) ?? "none"}, not ${commit.slice(0, 12)}` : `/health: ${last.detail}`;
+    last.kind === "org"
+      ? `/health answered commit ${last.health.commit?.slice(0, 12) ?? "none"}, not ${commit.slice(0, 12)}`
+      : `/health: ${last.detail}`;
   throw new InstanceStartError(
-    `no healthy answer at commit ${commit.slice(0, 12)} on port ${settings.port} within ${Math.round(settings.startTimeoutMs / 1000)} s (${seen}); it is still running in tmux window ${windowName}. Its last lines:\n${indent(await window.lastLines())}\nRaise ORG_START_TIMEOUT_S if the machine is slow.`,
+    `no healthy answer at commit ${commit.slice(0, 12)} on port ${settings.port} within ` +
+      `${Math.round(settings.startTimeoutMs / 1000)} s (${seen}); it is still running in tmux window ` +
+      `${windowName}. Its last lines:\n${indent(await window.lastLines())}\nRaise ORG_START_TIMEOUT_S if the machine is slow.`,
   );
 }
 
@@ -274,7 +304,10 @@ function indent(text: string): string {
 }
 
 /** Stops the instances' windows (SIGTERM, then SIGKILL after a grace period). */
-export async function stopInstances(tmuxSession: string, roles: InstanceRole[]): Promise<{ role: InstanceRole; outcome: "stopped" | "killed" | "absent" }[]> {
+export async function stopInstances(
+  tmuxSession: string,
+  roles: InstanceRole[],
+): Promise<{ role: InstanceRole; outcome: "stopped" | "killed" | "absent" }[]> {
   const results = [];
   for (const role of roles) results.push({ role, outcome: await new TmuxWindow(tmuxSession, role).stop() });
   return results;

@@ -119,14 +119,17 @@ export function httpError(
     const source = context.modelSource ?? "OLLAMA_MODEL";
     return new ChatError(
       "model-not-found",
-      `model '${context.model}' not found at ${context.baseUrl} (${serverMessage}). List the installed models with 'ollama list' (or GET ${modelsUrl(context.baseUrl)}) and fetch this one with 'ollama pull ${context.model}', or name another in ${source}.`,
+      `model '${context.model}' not found at ${context.baseUrl} (${serverMessage}). List the installed models ` +
+        `with 'ollama list' (or GET ${modelsUrl(context.baseUrl)}) and fetch this one with 'ollama pull ` +
+        `${context.model}', or name another in ${source}.`,
       { status, serverMessage },
     );
   }
   if (status === 404) {
     return new ChatError(
       "http",
-      `no OpenAI-compatible chat API at ${chatCompletionsUrl(context.baseUrl)} (HTTP 404: ${serverMessage}). Check OLLAMA_BASE: it should be the server's root URL, e.g. http://127.0.0.1:11434.`,
+      `no OpenAI-compatible chat API at ${chatCompletionsUrl(context.baseUrl)} (HTTP 404: ${serverMessage}). ` +
+        `Check OLLAMA_BASE: it should be the server's root URL, e.g. http://127.0.0.1:11434.`,
       { status, serverMessage },
     );
   }

@@ -100,7 +100,10 @@ class CompletionAssembly {
     if (!chunk) return undefined;
     if (chunk.error !== undefined) {
       const message = chunkErrorMessage(chunk.error);
-      this.failure = new ChatError("http", `the model server reported an error mid-stream: ${message}`, { serverMessage: message, ...this.partial() });
+      this.failure = new ChatError("http", `the model server reported an error mid-stream: ${message}`, {
+        serverMessage: message,
+        ...this.partial(),
+      });
       return chunk;
     }
     this.usage = readUsage(chunk.usage) ?? this.usage;
@@ -141,7 +144,8 @@ export async function chatOnce(request: ChatRequest): Promise<Completion> {
     if (request.signal?.aborted) throw abortedError(request.signal, partialOf(assembly));
     throw new ChatError(
       "interrupted",
-      "the model server ended the stream without a finish reason or [DONE] — the model likely failed mid-reply (Ollama drops the error text; its log has it). The partial reply is kept; ask again to retry.",
+      "the model server ended the stream without a finish reason or [DONE] — the model likely failed " +
+        "mid-reply (Ollama drops the error text; its log has it). The partial reply is kept; ask again to retry.",
       assembly.partial(),
     );
   }
@@ -232,10 +236,14 @@ async function readEvents(response: Response, assembly: CompletionAssembly, sign
     }
   } catch (error) {
     if (signal?.aborted) throw abortedError(signal, partialOf(assembly));
-    throw new ChatError("interrupted", `the connection to the model server broke mid-stream (${connectionDetail(error)}); the partial reply is kept.`, {
-      ...assembly.partial(),
-      cause: error,
-    });
+    throw new ChatError(
+      "interrupted",
+      `the connection to the model server broke mid-stream (${connectionDetail(error)}); the partial reply is kept.`,
+      {
+        ...assembly.partial(),
+        cause: error,
+      },
+    );
   } finally {
     if (stopped()) await reader?.cancel().catch(() => {});
   }
@@ -254,7 +262,8 @@ function unparsableEvent(data: string, atEndOfStream: boolean, partial: { partia
   const sample = data.length > 200 ? `${data.slice(0, 200)}…` : data;
   return new ChatError(
     "malformed-event",
-    `the model server sent an event that is not valid JSON: ${JSON.stringify(sample)}. The server or a proxy in between is not speaking the OpenAI streaming protocol.`,
+    `the model server sent an event that is not valid JSON: ${JSON.stringify(sample)}. The server or a proxy ` +
+      `in between is not speaking the OpenAI streaming protocol.`,
     partial,
   );
 }

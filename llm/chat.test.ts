@@ -113,7 +113,9 @@ describe("chatOnce wire formats", () => {
       toolDelta({ index: 0, id: "call_JMW1", type: "function", function: { name: "GetWeatherArgs", arguments: "" } }),
       ...['{"ci', 'ty": ', '"Edinb', "urgh", '", "country": "U', 'K"}'].map((piece) => toolDelta({ index: 0, function: { arguments: piece } })),
       toolDelta({ index: 1, id: "call_DNYT", type: "function", function: { name: "get_stock_price", arguments: "" } }),
-      ...['{"ti', 'cker"', ': "AAP', 'L", "note": "a \\"q', 'uote\\" \\u00e9"}'].map((piece) => toolDelta({ index: 1, function: { arguments: piece } })),
+      ...['{"ti', 'cker"', ': "AAP', 'L", "note": "a \\"q', 'uote\\" \\u00e9"}'].map((piece) =>
+        toolDelta({ index: 1, function: { arguments: piece } }),
+      ),
       { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "tool_calls" }], usage: null },
       { ...base, choices: [], usage: { prompt_tokens: 44, completion_tokens: 16, total_tokens: 60 } },
     ];
@@ -216,7 +218,8 @@ describe("chatOnce errors", () => {
   });
 
   test("an HTTP error with stream:true rejects with status and the server's message, no retry for 400", async () => {
-    const body = '{"error":{"message":"registry.ollama.ai/library/qwen:4b does not support tools","type":"invalid_request_error","param":null,"code":null}}';
+    const body =
+      '{"error":{"message":"registry.ollama.ai/library/qwen:4b does not support tools","type":"invalid_request_error","param":null,"code":null}}';
     await using server = startFrameServer([{ status: 400, headers: { "content-type": "application/json" }, chunks: [body] }]);
     const error = await failure(collect(server.url, { retry: { retries: 3, baseDelayMs: 1 } }));
     expect(error.status).toBe(400);
@@ -239,7 +242,8 @@ describe("chatOnce errors", () => {
   });
 
   test("503 and 429 are retried with backoff before the first byte", async () => {
-    const busy = '{"error":{"message":"server busy, please try again.  maximum pending requests exceeded","type":"api_error","param":null,"code":null}}';
+    const busy =
+      '{"error":{"message":"server busy, please try again.  maximum pending requests exceeded","type":"api_error","param":null,"code":null}}';
     await using server = startFrameServer([
       { status: 503, headers: { "content-type": "application/json" }, chunks: [busy] },
       { status: 429, headers: { "content-type": "application/json", "retry-after-ms": "5" }, chunks: ["{}"] },

@@ -68,7 +68,9 @@ function dataLines(spec: Stream): string[] {
       id: "chatcmpl-1",
       object: "chat.completion.chunk",
       model: spec.model,
-      choices: [{ index: 0, delta: event.other ?? { ...spec.shape.delta, [spec.shape.varies]: spec.echo ? first : event.text }, finish_reason: event.finish }],
+      choices: [
+        { index: 0, delta: event.other ?? { ...spec.shape.delta, [spec.shape.varies]: spec.echo ? first : event.text }, finish_reason: event.finish },
+      ],
       ...(spec.echo ? { meta: { [spec.shape.varies]: event.text } } : {}),
       ...(spec.usage !== undefined ? { usage: spec.usage } : {}),
       ...(spec.nonce ? { obfuscation: `n${index}` } : {}),
@@ -118,7 +120,8 @@ describe("a stream's template", () => {
   });
 
   test("Ollama's, vLLM's and llama.cpp's text streams are read by their template after the first events", () => {
-    const lines = (make: (token: string) => object) => ["Hello", " there", ",\n", ' "quoted"', " é😀", " \\ end"].map((token) => JSON.stringify(make(token)));
+    const lines = (make: (token: string) => object) =>
+      ["Hello", " there", ",\n", ' "quoted"', " é😀", " \\ end"].map((token) => JSON.stringify(make(token)));
     const streams = {
       ollama: lines((content) => ({
         id: "chatcmpl-7",

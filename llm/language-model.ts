@@ -20,7 +20,9 @@ export type Completion = ChatResult & { toolCalls: ReceivedToolCall[]; limitReac
  * What a probe found: a server that answers (with the models it lists; `failing` when it answered a server error, as a
  * proxy in front of a model server that is down does), or none that answers, and why.
  */
-export type ProbeResult = { server: string; reachable: true; models: string[]; failing?: string } | { server: string; reachable: false; error: string };
+export type ProbeResult =
+  | { server: string; reachable: true; models: string[]; failing?: string }
+  | { server: string; reachable: false; error: string };
 
 /**
  * The model a persona talks to (as the AI SDK's `LanguageModelV3`): stream one completion, list what the
@@ -31,7 +33,9 @@ export type ProbeResult = { server: string; reachable: true; models: string[]; f
 export type LanguageModel = {
   /** The model id asked for (e.g. `qwen3:8b`). */
   readonly modelId: string;
-  /** Where the model runs, as org shows it (a server URL without credentials; the scripted model says `http://scripted.invalid`); also the concurrency key. */
+  /** Where the model runs, as org shows it (a server URL without credentials; the scripted model says `http://scripted.invalid`); also the
+   * concurrency key.
+   */
   readonly server: string;
   /** Streams one completion, reporting events as they arrive; throws ChatError when it fails. */
   stream(request: CompletionRequest): Promise<Completion>;

@@ -54,7 +54,8 @@ export async function listModels(baseUrl: string, options: ModelListOptions = {}
   } catch (error) {
     if (options.signal?.aborted) throw error;
     throw new ModelListError(
-      `no model server answered at ${serverEndpoint(baseUrl).url} (${connectionDetail(error)}). Start one with 'ollama serve' or check the persona's baseUrl.`,
+      `no model server answered at ${serverEndpoint(baseUrl).url} (${connectionDetail(error)}). Start one ` +
+        `with 'ollama serve' or check the persona's baseUrl.`,
       "unreachable",
     );
   }

@@ -34,7 +34,9 @@ test("modelFor: OPENAI_API_KEY only to OLLAMA_BASE's server, a named key only to
   await ask(`http://localhost:${near.port}`);
   const behindProxy = await ask(proxyUrl);
   expect(behindProxy.server).toBe(`http://127.0.0.1:${proxy.port}/v1`);
-  const got = (server: typeof near) => [...new Set(server.requests.map((request) => `${request.method} ${request.path} ${request.authorization ?? "none"}`))];
+  const got = (server: typeof near) => [
+    ...new Set(server.requests.map((request) => `${request.method} ${request.path} ${request.authorization ?? "none"}`)),
+  ];
   expect(got(near)).toEqual([
     "POST /v1/chat/completions Bearer openai-key-1",
     "GET /v1/models Bearer openai-key-1",

@@ -63,7 +63,8 @@ async function fetchOnce(url: string, init: Parameters<typeof postForStream>[1],
     if (init.signal?.aborted) throw abortedError(init.signal, { content: "", reasoning: "" });
     return new ChatError(
       "unreachable",
-      `no model server answered at ${shownUrl} (${connectionDetail(error)}). Start one with 'ollama serve', or point OLLAMA_BASE at a running OpenAI-compatible server.`,
+      `no model server answered at ${shownUrl} (${connectionDetail(error)}). Start one with 'ollama serve', ` +
+        `or point OLLAMA_BASE at a running OpenAI-compatible server.`,
       { cause: error },
     );
   }

@@ -35,7 +35,8 @@ describe("the HTTP/1.1 transport", () => {
     const framings = [
       (socket: Socket) => socket.end(`${head}content-length: ${Buffer.byteLength(BODY)}\r\n\r\n${BODY}`),
       (socket: Socket) => socket.end(`HTTP/1.0 200 OK\r\ncontent-type: text/event-stream\r\n\r\n${BODY}`),
-      (socket: Socket) => socket.end(`${head}transfer-encoding: chunked\r\n\r\n${BODY.length.toString(16)};ext=1\r\n${BODY}\r\n0\r\nx-trailer: yes\r\n\r\n`),
+      (socket: Socket) =>
+        socket.end(`${head}transfer-encoding: chunked\r\n\r\n${BODY.length.toString(16)};ext=1\r\n${BODY}\r\n0\r\nx-trailer: yes\r\n\r\n`),
     ];
     for (const answer of framings) {
       await using server = await rawServer(answer);
@@ -74,7 +75,9 @@ describe("the HTTP/1.1 transport", () => {
       expect((await failure(ask(server.url))).message).toContain("a response head over 64 KiB");
     }
     {
-      await using server = await rawServer((socket) => socket.end(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${chunked(event("Partial"))}zz\r\n`));
+      await using server = await rawServer((socket) =>
+        socket.end(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${chunked(event("Partial"))}zz\r\n`),
+      );
       const error = await failure(ask(server.url));
       expect(error.kind).toBe("interrupted");
       expect(error.partialContent).toBe("Partial");
@@ -85,7 +88,13 @@ describe("the HTTP/1.1 transport", () => {
   test("a stop while the head is awaited ends the request at once, as aborted", async () => {
     await using server = await rawServer(() => {});
     const stop = new AbortController();
-    const pending = chatOnce({ baseUrl: server.url, model: "m", messages: [{ role: "user", content: "hi" }], signal: stop.signal, retry: { retries: 0 } });
+    const pending = chatOnce({
+      baseUrl: server.url,
+      model: "m",
+      messages: [{ role: "user", content: "hi" }],
+      signal: stop.signal,
+      retry: { retries: 0 },
+    });
     setTimeout(() => stop.abort(new Error("the user pressed Ctrl-C")), 50);
     const error = await failure(pending);
     expect(error.kind).toBe("aborted");

@@ -20,7 +20,10 @@ export async function probeModelServer(
   const { server, signal } = options;
   const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
   try {
-    const answer = await requestModelList(baseUrl, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout, authorization: options.authorization });
+    const answer = await requestModelList(baseUrl, {
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      authorization: options.authorization,
+    });
     // Something listens there; a server error (a proxy's 502 for a server that is gone, a server that fails) serves nothing.
     const failing = answer.status >= 500 ? { failing: `GET ${answer.url} answered HTTP ${answer.status}` } : {};
     return { server, reachable: true, models: answer.models ?? [], ...failing };

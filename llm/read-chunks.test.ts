@@ -5,7 +5,9 @@ describe("readChunk", () => {
   test("the common chunk reads its first choice's delta, tool calls and finish reason", () => {
     const chunk = readChunk({
       id: "c",
-      choices: [{ index: 0, delta: { content: "hi", tool_calls: [{ index: 0, id: "a", function: { name: "sh", arguments: "{" } }] }, finish_reason: "stop" }],
+      choices: [
+        { index: 0, delta: { content: "hi", tool_calls: [{ index: 0, id: "a", function: { name: "sh", arguments: "{" } }] }, finish_reason: "stop" },
+      ],
     });
     expect(chunk).toEqual({
       error: undefined,

@@ -96,7 +96,11 @@ export function readChunkBySchema(value: unknown): ReadChunk | undefined {
   return { error, usage, ...(first?.success ? { choice: choiceParts(first.data, readToolCallDelta) } : {}) };
 }
 
-type ChoiceOf<Call> = { delta?: ChunkDelta<Call> | null | undefined; message?: ChunkDelta<Call> | null | undefined; finish_reason?: string | null | undefined };
+type ChoiceOf<Call> = {
+  delta?: ChunkDelta<Call> | null | undefined;
+  message?: ChunkDelta<Call> | null | undefined;
+  finish_reason?: string | null | undefined;
+};
 
 function choiceParts<Call>(choice: ChoiceOf<Call>, readCall: (call: Call) => ToolCallDelta | undefined) {
   const { tool_calls, ...delta } = choice.delta ?? choice.message ?? {};

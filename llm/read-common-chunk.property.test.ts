@@ -38,10 +38,16 @@ const field = <T>(expected: fc.Arbitrary<T>, nearMiss: fc.Arbitrary<unknown> = o
     { weight: 1, arbitrary: oddValue },
   );
 const nearIndex = fc.constantFrom(-1, -0, 0.5, 2 ** 31 - 1, 2 ** 31, 2 ** 53 - 1, 2 ** 53, 1e300, "0", null);
-const extras = fc.array(fc.tuple(fc.constantFrom("type", "role", "refusal", "extra", "__proto__", "constructor", "logprobs"), oddValue), { maxLength: 2 });
+const extras = fc.array(fc.tuple(fc.constantFrom("type", "role", "refusal", "extra", "__proto__", "constructor", "logprobs"), oddValue), {
+  maxLength: 2,
+});
 
 const functionPart = fc
-  .tuple(field(fc.string({ maxLength: 6 })), field(fc.oneof(fc.string({ maxLength: 8 }), fc.dictionary(fc.string({ maxLength: 3 }), fc.integer()))), extras)
+  .tuple(
+    field(fc.string({ maxLength: 6 })),
+    field(fc.oneof(fc.string({ maxLength: 8 }), fc.dictionary(fc.string({ maxLength: 3 }), fc.integer()))),
+    extras,
+  )
   .map(([name, args, more]) => objectOf([["name", name], ["arguments", args], ...more]));
 const toolCall = fc
   .tuple(field(fc.integer({ min: 0, max: 5 }), nearIndex), field(fc.string({ maxLength: 6 })), field(functionPart), extras)

@@ -23,7 +23,9 @@ export class StreamLimit {
     } else if (Math.ceil(this.#received / 4) > this.maxTokens) {
       this.reached = {
         reason: "budget",
-        message: `the reply was stopped mid-stream: it would spend more than the ${this.maxTokens} tokens left in the session's budget (limits.sessionTokens in org.config.json). Start a new session or raise the limit.`,
+        message:
+          `the reply was stopped mid-stream: it would spend more than the ${this.maxTokens} tokens ` +
+          `left in the session's budget (limits.sessionTokens in org.config.json). Start a new session or raise the limit.`,
       };
     }
     return allowed;

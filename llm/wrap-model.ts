@@ -17,7 +17,9 @@ export function wrapModel(inner: LanguageModel, middleware: ModelMiddleware): La
   return {
     modelId: inner.modelId,
     server: inner.server,
-    stream: wrapStream ? (request) => wrapStream({ request, doStream: () => inner.stream(request), model: inner }) : (request) => inner.stream(request),
+    stream: wrapStream
+      ? (request) => wrapStream({ request, doStream: () => inner.stream(request), model: inner })
+      : (request) => inner.stream(request),
     listModels: (signal) => inner.listModels(signal),
     probe: (signal) => inner.probe(signal),
     withModelId: (modelId, source) => wrapModel(inner.withModelId(modelId, source), middleware),

@@ -27,7 +27,12 @@ const LAUNCHER = [
  * in `cwd`, with exactly `env`. It runs in a process group of its own; `kill` ends the whole group, and so does org's
  * death (the lifeline). Throws when the launcher itself cannot start.
  */
-export function startHostProcess(options: { command: string; args: readonly string[]; env: Record<string, string>; cwd: string }): LongRunningProcess {
+export function startHostProcess(options: {
+  command: string;
+  args: readonly string[];
+  env: Record<string, string>;
+  cwd: string;
+}): LongRunningProcess {
   const proc = spawnPiped(
     ["/bin/sh", "-c", LAUNCHER, "sh", options.command, ...options.args],
     { pipe: true },

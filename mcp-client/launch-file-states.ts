@@ -97,7 +97,9 @@ export function launchStates(plan: LaunchPlan, known: (label: string) => PathSta
 export const UNCOVERED = "(the workspace, too large to walk)";
 
 /** Why a server cannot be covered when its states hold UNCOVERED, and what to do. */
-export const UNCOVERED_REASON = `it starts from the workspace, so it can load every code file of it, and the workspace holds more than ${MAX_WALKED_ENTRIES} entries, too many to hash at each start: give it "sandbox": true`;
+export const UNCOVERED_REASON =
+  `it starts from the workspace, so it can load every code file of it, and the ` +
+  `workspace holds more than ${MAX_WALKED_ENTRIES} entries, too many to hash at each start: give it "sandbox": true`;
 
 /** A module Python imports by its file's name: source, bytecode, an extension. */
 const PYTHON_MODULE = /\.(py|pyc|so)$/;

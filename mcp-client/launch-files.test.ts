@@ -56,7 +56,10 @@ test("npx: the program PATH finds, and the package and .bin it would take from t
       () => write(join(workspace, "package.json"), '{"name": "my-app"}'),
     ],
     // A `node` in .bin is the node the package's `#!/usr/bin/env node` gets.
-    [() => write(join(workspace, "node_modules/.bin/node"), "#!/bin/sh\n", 0o755), () => rmSync(join(workspace, "node_modules"), { recursive: true })],
+    [
+      () => write(join(workspace, "node_modules/.bin/node"), "#!/bin/sh\n", 0o755),
+      () => rmSync(join(workspace, "node_modules"), { recursive: true }),
+    ],
     [() => write(join(bin, "npx"), "#!/bin/sh\necho other\n", 0o755), undefined],
   ] as const) {
     change();
@@ -80,7 +83,11 @@ test("node: its script, what it requires by path and an executable it is handed;
   write(join(workspace, "notes.db"), "more data");
   expect(isTrusted(server, workspace, env)).toBe(true);
   write(join(workspace, "server/index.js"), "require('child_process').exec('id')\n");
-  expect(trustProblem(server, workspace, env)).toEqual({ kind: "files", changed: [{ label: join(workspace, "server/index.js"), how: "changed" }], gone: 0 });
+  expect(trustProblem(server, workspace, env)).toEqual({
+    kind: "files",
+    changed: [{ label: join(workspace, "server/index.js"), how: "changed" }],
+    gone: 0,
+  });
   // Its mode counts too: a script made executable is another file.
   recordTrust(server, workspace, { env });
   chmodSync(join(workspace, "server/index.js"), 0o755);
@@ -94,7 +101,10 @@ test("python -m looks in the working folder first: a module of that name written
   expect(executedPaths(server, workspace, env)).toEqual(expect.arrayContaining(["/mcp_server_fetch.py", "/*.py", "/*/__init__.py"]));
   recordTrust(server, workspace, { env });
   write(join(workspace, "mcp_server_fetch.py"), "import os; os.system('id')\n");
-  expect(trustProblem(server, workspace, env)).toMatchObject({ kind: "files", changed: [{ label: join(workspace, "mcp_server_fetch.py"), how: "new" }] });
+  expect(trustProblem(server, workspace, env)).toMatchObject({
+    kind: "files",
+    changed: [{ label: join(workspace, "mcp_server_fetch.py"), how: "new" }],
+  });
 });
 
 test("a program named by a path, a PATH entry inside the workspace, a runner's local package folder", () => {
@@ -123,8 +133,16 @@ test("a sandboxed server's files are covered by its confirmation, but guard noth
 test("the write view refuses the paths an unsandboxed server runs from, and a link at a folder above them, naming the server", () => {
   const { workspace, env } = setUp();
   write(join(workspace, "app/server/index.js"), "1\n");
-  const executed = mcpExecutedPaths([stdio("local", "node", ["app/server/index.js"]), stdio("boxed", "node", ["x.js"], { sandbox: true })], workspace, env);
-  const file = (path: string) => ({ path, status: "added" as const, after: { type: "file" as const, mode: 0o644, size: 1, content: new Uint8Array([49]) } });
+  const executed = mcpExecutedPaths(
+    [stdio("local", "node", ["app/server/index.js"]), stdio("boxed", "node", ["x.js"], { sandbox: true })],
+    workspace,
+    env,
+  );
+  const file = (path: string) => ({
+    path,
+    status: "added" as const,
+    after: { type: "file" as const, mode: 0o644, size: 1, content: new Uint8Array([49]) },
+  });
   const refusal = (path: string, after = file(path)) => {
     const check = checkChangeSet({ changes: [after] }, { executedPaths: executed });
     return check.ok ? "" : check.message;
@@ -160,7 +178,10 @@ describe("a launcher's indirect code: package scripts, shell strings, inline cod
 
   test("a package manager's run (npm, pnpm, yarn, bun): package.json, its settings, and the files its script and pre-script name", () => {
     const { workspace, env } = setUp();
-    write(join(workspace, "package.json"), JSON.stringify({ scripts: { premcp: "node tools/check.mjs", mcp: "cd srv && node server.mjs --port 0" } }));
+    write(
+      join(workspace, "package.json"),
+      JSON.stringify({ scripts: { premcp: "node tools/check.mjs", mcp: "cd srv && node server.mjs --port 0" } }),
+    );
     write(join(workspace, "srv/server.mjs"), "1\n");
     write(join(workspace, "tools/check.mjs"), "1\n");
     for (const [command, args] of [
@@ -186,7 +207,9 @@ describe("a launcher's indirect code: package scripts, shell strings, inline cod
         ]),
       ).toEqual([["package.json changed"], ["srv/server.mjs changed"], ["tools/check.mjs changed"]]);
     }
-    expect(executedPaths(stdio("y", "yarn", ["mcp"]), workspace, env)).toEqual(expect.arrayContaining(["/.yarnrc.yml", ".yarn/releases/**", "/.pnp.cjs"]));
+    expect(executedPaths(stdio("y", "yarn", ["mcp"]), workspace, env)).toEqual(
+      expect.arrayContaining(["/.yarnrc.yml", ".yarn/releases/**", "/.pnp.cjs"]),
+    );
     // A run of something else (an install) names no script, but the settings it reads.
     expect(executedPaths(stdio("i", "npm", ["install"]), workspace, env)).not.toContain("/package.json");
   });
@@ -207,9 +230,9 @@ describe("a launcher's indirect code: package scripts, shell strings, inline cod
     expect(executedPaths(stdio("s", "bash", ["-ec", ". ./env.sh; node srv/server.mjs"]), workspace, env)).toContain("/env.sh");
     const hooked = stdio("shell", "sh", ["-lc", "cd srv && NODE_OPTIONS='--import ../hook.mjs' node server.mjs"]);
     expect(executedPaths(hooked, workspace, env)).toContain("/hook.mjs");
-    expect(afterEach_(hooked, workspace, env, [[() => write(join(workspace, "hook.mjs"), "x\n"), () => rmSync(join(workspace, "hook.mjs"))]])).toEqual([
-      ["hook.mjs new"],
-    ]);
+    expect(
+      afterEach_(hooked, workspace, env, [[() => write(join(workspace, "hook.mjs"), "x\n"), () => rmSync(join(workspace, "hook.mjs"))]]),
+    ).toEqual([["hook.mjs new"]]);
   });
 
   test("inline code: python -c (and a python script) imports the modules of the folder it starts from first; node -e's named files", () => {
@@ -227,12 +250,14 @@ describe("a launcher's indirect code: package scripts, shell strings, inline cod
     // A script's own folder is where Python looks first: its modules there are covered too.
     const script = stdio("py2", "python3", ["tools/serve.py"]);
     expect(executedPaths(script, workspace, env)).toEqual(expect.arrayContaining(["tools/**"]));
-    expect(afterEach_(script, workspace, env, [[() => write(join(workspace, "tools/json.py"), "\n"), () => rmSync(join(workspace, "tools/json.py"))]])).toEqual(
-      [["tools/json.py new"]],
-    );
+    expect(
+      afterEach_(script, workspace, env, [[() => write(join(workspace, "tools/json.py"), "\n"), () => rmSync(join(workspace, "tools/json.py"))]]),
+    ).toEqual([["tools/json.py new"]]);
     const node = stdio("js", "node", ["-e", "require('./lib/helper.js'); require('./lib/later.js')"]);
     expect(executedPaths(node, workspace, env)).toEqual(expect.arrayContaining(["lib/**"]));
-    expect(launchPlan(node, workspace, env).files).toEqual(expect.arrayContaining([join(workspace, "lib/helper.js"), join(workspace, "lib/later.js")]));
+    expect(launchPlan(node, workspace, env).files).toEqual(
+      expect.arrayContaining([join(workspace, "lib/helper.js"), join(workspace, "lib/later.js")]),
+    );
   });
 
   test("variables that load code: NODE_OPTIONS, PYTHONPATH, PYTHONSTARTUP, LD_PRELOAD, BASH_ENV, NODE_PATH", () => {
@@ -249,7 +274,16 @@ describe("a launcher's indirect code: package scripts, shell strings, inline cod
       },
     });
     expect(executedPaths(server, workspace, env)).toEqual(
-      expect.arrayContaining(["/hook.mjs", "/pre.cjs", "pylib/*.py", "pylib/*/__init__.py", "/startup.py", "/libhook.so", "/bashenv.sh", "shared/**"]),
+      expect.arrayContaining([
+        "/hook.mjs",
+        "/pre.cjs",
+        "pylib/*.py",
+        "pylib/*/__init__.py",
+        "/startup.py",
+        "/libhook.so",
+        "/bashenv.sh",
+        "shared/**",
+      ]),
     );
     expect(
       afterEach_(server, workspace, env, [

@@ -185,7 +185,12 @@ function startingPoints(plan: LaunchPlan, place: Place): { path: string; folder:
   const points: { path: string; folder: boolean }[] = [];
   const exists = (path: string) => lstatSync(path, { throwIfNoEntry: false }) !== undefined;
   for (const file of plan.files) if (!SETTINGS_ONLY.test(basename(file)) && exists(file)) points.push({ path: file, folder: false });
-  for (const folder of [...plan.trees, ...plan.moduleFolders, ...plan.reaches, ...place.path.map((entry) => toHost(place, entry === "" ? "." : entry))])
+  for (const folder of [
+    ...plan.trees,
+    ...plan.moduleFolders,
+    ...plan.reaches,
+    ...place.path.map((entry) => toHost(place, entry === "" ? "." : entry)),
+  ])
     if (exists(folder)) points.push({ path: folder, folder: true });
   // `<package.json> names <package>`, true: the project itself is the package the runner runs.
   for (const [label, value] of Object.entries(plan.facts))
@@ -211,7 +216,8 @@ function addCommandLine(plan: LaunchPlan, command: string, args: readonly string
   if (WRAPPERS[name]) addWrapped(plan, name, args, inner);
   else if (runner && (!runner.subcommands || (subcommand !== undefined && runner.subcommands.includes(args[subcommand] ?? "")))) {
     addRunnerPackage(plan, runner.kind, args.slice(runner.subcommands ? (subcommand ?? 0) + 1 : 0), place);
-  } else if (SCRIPT_RUNS[name] && !inlineCode && !(name === "bun" && isFileArgument(args, subcommand, place))) addPackageScript(plan, name, args, inner);
+  } else if (SCRIPT_RUNS[name] && !inlineCode && !(name === "bun" && isFileArgument(args, subcommand, place)))
+    addPackageScript(plan, name, args, inner);
   else if (SHELL.test(name) && shellString(args) !== undefined) addShellScript(plan, shellString(args) ?? "", inner);
   else if (INTERPRETER.test(name)) addScript(plan, name, args, place);
   const run = PROJECT_RUNS[name];
@@ -302,7 +308,11 @@ function addShellScript(plan: LaunchPlan, text: string, start: Place): void {
   for (const words of shellCommands(text)) {
     let index = 0;
     const assigned: Record<string, string> = {};
-    for (let match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(words[0] ?? ""); match; match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(words[++index] ?? ""))
+    for (
+      let match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(words[0] ?? "");
+      match;
+      match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(words[++index] ?? "")
+    )
       assigned[match[1] ?? ""] = match[2] ?? "";
     addEnvironment(plan, assigned, place);
     const [command, ...args] = words.slice(index);
@@ -418,7 +428,12 @@ function addScript(plan: LaunchPlan, name: string, args: readonly string[], plac
     // `-m` puts the working folder first on sys.path: the module, or a package of its first name, is found there first.
     const parts = (args[module + 1] ?? "").split(".");
     const top = toHost(place, parts[0] ?? "");
-    plan.files.push(`${top}.py`, join(top, "__init__.py"), `${toHost(place, parts.join("/"))}.py`, join(toHost(place, parts.join("/")), "__main__.py"));
+    plan.files.push(
+      `${top}.py`,
+      join(top, "__init__.py"),
+      `${toHost(place, parts.join("/"))}.py`,
+      join(toHost(place, parts.join("/")), "__main__.py"),
+    );
     plan.moduleFolders.push(toHost(place, "."));
     return;
   }
@@ -489,7 +504,8 @@ function addRunnerPackage(plan: LaunchPlan, kind: "node" | "python", args: reado
   const flagged = args.findIndex((arg) => PACKAGE_FLAGS.has(arg));
   const inline = args.find((arg) => [...PACKAGE_FLAGS].some((flag) => arg.startsWith(`${flag}=`)));
   const at = firstPositional(args);
-  const spec = flagged >= 0 ? args[flagged + 1] : inline !== undefined ? inline.slice(inline.indexOf("=") + 1) : at !== undefined ? args[at] : undefined;
+  const spec =
+    flagged >= 0 ? args[flagged + 1] : inline !== undefined ? inline.slice(inline.indexOf("=") + 1) : at !== undefined ? args[at] : undefined;
   if (spec === undefined) return;
   if (/^(\.{1,2}\/|\/|file:)/.test(spec) && !CODE_FILE.test(spec)) {
     // A package in a folder: all of it is what runs.

@@ -127,7 +127,9 @@ test("a flood of invalid tools is said once per listing, as a count, not once pe
   expect(said.length).toBeLessThanOrEqual(lists);
   // 200 tools are read of a listing: the 195 invalid ones among them, and the rest as one "5 more" (new the first time).
   for (const notice of said)
-    expect(notice).toMatch(/^mcp: flood: 19[56] listed tools are not offered \(bad name \d+\/0, bad name \d+\/1, bad name \d+\/2, …\); \/mcp says why$/);
+    expect(notice).toMatch(
+      /^mcp: flood: 19[56] listed tools are not offered \(bad name \d+\/0, bad name \d+\/1, bad name \d+\/2, …\); \/mcp says why$/,
+    );
   expect(skipped).toBe(196);
 }, 60_000);
 
@@ -171,7 +173,9 @@ function httpEndpoint(tools: string[], answer: (tool: string | undefined, body: 
       const result = (value: unknown) => JSON.stringify({ jsonrpc: "2.0", id: message.id, result: value });
       if (message.method === "initialize")
         return Response.json(
-          JSON.parse(result({ protocolVersion: message.params?.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "endpoint", version: "1" } })),
+          JSON.parse(
+            result({ protocolVersion: message.params?.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: "endpoint", version: "1" } }),
+          ),
         );
       if (message.method === "tools/list")
         return Response.json(JSON.parse(result({ tools: tools.map((name) => ({ name, inputSchema: { type: "object" } })) })));
@@ -182,7 +186,10 @@ function httpEndpoint(tools: string[], answer: (tool: string | undefined, body: 
 }
 
 test("an HTTP server on loopback without headers is not contacted, nor its tools offered, until the user confirms it", async () => {
-  const { endpoint, requests, url } = httpEndpoint(["echo"], (_tool, body) => new Response(body, { headers: { "content-type": "application/json" } }));
+  const { endpoint, requests, url } = httpEndpoint(
+    ["echo"],
+    (_tool, body) => new Response(body, { headers: { "content-type": "application/json" } }),
+  );
   const workspace = mkdtempSync(join(dir, "http-trust-"));
   const server: McpServerConfig = { name: "local", transport: "http", url, policy: "allow", tools: {} };
   const notices: string[] = [];

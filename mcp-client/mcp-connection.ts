@@ -167,13 +167,17 @@ export class McpConnection {
         void this.checkAlive(client);
         return {
           ok: false,
-          output: `Error: ${entry.name} did not answer within ${this.options.settings.callTimeoutS} s (mcp.callTimeoutS), so the call was cancelled. Try again later, or go on without it.`,
+          output:
+            `Error: ${entry.name} did not answer within ${this.options.settings.callTimeoutS} s ` +
+            `(mcp.callTimeoutS), so the call was cancelled. Try again later, or go on without it.`,
         };
       }
       if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
         return {
           ok: false,
-          output: `Error: the MCP server ${this.name} stopped during the call, which did not finish; org starts the server again. Try again in a few seconds, or go on without it.`,
+          output:
+            `Error: the MCP server ${this.name} stopped during the call, which did not finish; org ` +
+            `starts the server again. Try again in a few seconds, or go on without it.`,
         };
       }
       const message = oneLine(error instanceof Error ? error.message : String(error), 2000);
@@ -193,7 +197,10 @@ export class McpConnection {
     const { state } = this;
     switch (state.kind) {
       case "down":
-        return `the MCP server ${this.name} is down (${state.reason}); org starts it again in ${Math.max(1, Math.ceil((state.retryAt - Date.now()) / 1000))} s. Try again later, or go on without it.`;
+        return (
+          `the MCP server ${this.name} is down (${state.reason}); org starts it again in ` +
+          `${Math.max(1, Math.ceil((state.retryAt - Date.now()) / 1000))} s. Try again later, or go on without it.`
+        );
       case "starting":
         return `the MCP server ${this.name} is starting; try again in a few seconds.`;
       case "off":
@@ -379,7 +386,10 @@ export class McpConnection {
     const held = mcpHold(this.options.workspaceDir, this.options.server);
     if (held) {
       recordMcpRestart(this.options.workspaceDir, this.name, "held", reason);
-      this.state = { kind: "off", reason: `held by org supervise (${held.reason}); change its entry in mcpServers, or 'org supervise release ${this.name}'` };
+      this.state = {
+        kind: "off",
+        reason: `held by org supervise (${held.reason}); change its entry in mcpServers, or 'org supervise release ${this.name}'`,
+      };
       this.notice(`${this.name} is down (${oneLine(reason, 400)}) and held by org supervise: not started again`);
       return;
     }

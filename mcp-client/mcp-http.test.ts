@@ -24,7 +24,11 @@ let hub: McpHub;
 
 beforeAll(async () => {
   const port = freePort();
-  upstream = Bun.spawn([process.execPath, EVERYTHING, "streamableHttp"], { env: { ...process.env, PORT: String(port) }, stdout: "pipe", stderr: "pipe" });
+  upstream = Bun.spawn([process.execPath, EVERYTHING, "streamableHttp"], {
+    env: { ...process.env, PORT: String(port) },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   await waitUntil(
     "server-everything to listen",
     async () =>
@@ -96,7 +100,10 @@ test("headers carry the token from the environment; a wrong one fails the start 
   });
   const echo = hub.tools().find((tool) => tool.tool.name === "remote__echo");
   expect(echo?.policy).toBe("allow");
-  const result = await echo?.tool.execute({ message: "over http" }, { ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir: workspace });
+  const result = await echo?.tool.execute(
+    { message: "over http" },
+    { ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir: workspace },
+  );
   expect(result).toMatchObject({ ok: true, output: "Echo: over http" });
 }, 30_000);
 
@@ -104,10 +111,16 @@ test("an endpoint that stops answering: the call fails as a result, and the serv
   upstream.kill("SIGKILL");
   await upstream.exited;
   const echo = hub.tools().find((tool) => tool.tool.name === "remote__echo");
-  const result = await echo?.tool.execute({ message: "anyone?" }, { ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir: workspace });
+  const result = await echo?.tool.execute(
+    { message: "anyone?" },
+    { ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir: workspace },
+  );
   expect(typeof result === "object" && result.ok).toBe(false);
   await waitUntil("remote to count as down", () => state("remote")?.state === "down" || state("remote")?.state === "starting", 15_000);
   // Its tools stay offered while it is down; a call is answered at once, saying so.
-  const again = await echo?.tool.execute({ message: "still?" }, { ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir: workspace });
+  const again = await echo?.tool.execute(
+    { message: "still?" },
+    { ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir: workspace },
+  );
   expect(typeof again === "object" && again.output).toMatch(/the MCP server remote is (down|starting)/);
 }, 30_000);

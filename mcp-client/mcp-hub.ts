@@ -110,7 +110,10 @@ export class McpHub {
         if (reach)
           this.changed({
             type: "notice",
-            message: `mcp: ${server.name} runs as you and is given ${reach}, which holds the workspace and its org.config.json: a model could change org's settings through its tools. Give it "sandbox": true (it then sees the workspace read-only), or a folder inside the workspace.`,
+            message:
+              `mcp: ${server.name} runs as you and is given ${reach}, which holds the workspace and ` +
+              `its org.config.json: a model could change org's settings through its tools. Give it "sandbox": ` +
+              `true (it then sees the workspace read-only), or a folder inside the workspace.`,
           });
         connection.start();
         continue;
@@ -219,7 +222,10 @@ export class McpHub {
     const tool = name.slice(server.name.length + 2);
     const policy = policyOf(server, tool);
     if (policy === "allow") return undefined;
-    return `${name} is an MCP tool whose policy is "${policy}"; a workflow runs its steps without asking, so it may call only MCP tools set to "allow": set mcpServers.${server.name}.tools["${tool}"] to "allow" in org.config.json`;
+    return (
+      `${name} is an MCP tool whose policy is "${policy}"; a workflow runs its steps without asking, so ` +
+      `it may call only MCP tools set to "allow": set mcpServers.${server.name}.tools["${tool}"] to "allow" in org.config.json`
+    );
   }
 
   /** Whether `name` is `<server>__<tool>` of a configured server. */
@@ -251,7 +257,9 @@ export class McpHub {
       if (connection.state.kind !== "up")
         return {
           ok: false,
-          output: `Error: the MCP server ${server.name} is ${connection.state.kind}: ${detailOf(server, connection.state, true).detail ?? "not running"}`,
+          output:
+            `Error: the MCP server ${server.name} is ${connection.state.kind}: ` +
+            `${detailOf(server, connection.state, true).detail ?? "not running"}`,
         };
       return { ok: false, output: `Error: the MCP server ${server.name} offers no tool ${tool}` };
     }
@@ -299,7 +307,9 @@ export class McpHub {
     const key = JSON.stringify([entry.description, entry.inputSchema, policy]);
     const known = this.roomTools.get(entry.name);
     if (known?.key === key) return known.tool;
-    const description = `${entry.description || `${entry.tool} of the MCP server ${server.name}`} (MCP server ${server.name}${server.sandbox === true ? ", sandboxed" : server.transport === "stdio" ? ", runs as the user" : ""})`;
+    const description =
+      `${entry.description || `${entry.tool} of the MCP server ${server.name}`} (MCP server ` +
+      `${server.name}${server.sandbox === true ? ", sandboxed" : server.transport === "stdio" ? ", runs as the user" : ""})`;
     const tool: AnyTool = {
       name: entry.name,
       description,
@@ -327,7 +337,9 @@ export class McpHub {
         });
         return {
           ok: false,
-          output: `Error: this call changed ${named}, which org reads its settings or tools from; no tool may change ${them}, so org put ${them} back.${left} Change other files, or ask the user to make that change.`,
+          output:
+            `Error: this call changed ${named}, which org reads its settings or tools from; no tool may ` +
+            `change ${them}, so org put ${them} back.${left} Change other files, or ask the user to make that change.`,
         };
       },
     };
@@ -358,7 +370,11 @@ function detailOf(server: McpServerConfig, state: McpServerState, retries: boole
   switch (state.kind) {
     case "untrusted":
       return {
-        detail: `not confirmed: ${state.changed === undefined ? "new or changed since you last confirmed it" : `what it runs changed since you confirmed it: ${state.changed}`}; confirm it with 'org mcp trust ${server.name}' (in the room: /mcp trust ${server.name})`,
+        detail: `not confirmed: ${
+          state.changed === undefined
+            ? "new or changed since you last confirmed " + "it"
+            : `what it runs changed since you confirmed it: ${state.changed}`
+        }; confirm it with 'org mcp trust ${server.name}' (in the room: /mcp trust ${server.name})`,
       };
     case "off":
       return { detail: state.reason };

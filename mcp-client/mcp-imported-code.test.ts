@@ -69,7 +69,10 @@ function setUpWorkspace(): { workspaceDir: string; servers: McpServerConfig[] } 
   write("scripts/env.sh", ". ./conf/settings.conf\n");
   write("conf/settings.conf", "PORT=1\n");
   write("srv5/server.mjs", "// the sourced server\n");
-  write("plug/server.mjs", 'import { readdirSync } from "node:fs";\nfor (const name of readdirSync("plugins")) await import(`../plugins/${name}`);\n');
+  write(
+    "plug/server.mjs",
+    'import { readdirSync } from "node:fs";\nfor (const name of readdirSync("plugins")) await import(`../plugins/${name}`);\n',
+  );
   write("plugins/README.md", "plugins go here\n");
   write("notes.md", "# notes\n");
   write(
@@ -85,7 +88,11 @@ function setUpWorkspace(): { workspaceDir: string; servers: McpServerConfig[] } 
       boxed: { command: "node", args: ["srv/server.mjs"], sandbox: true },
     }),
   );
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
+  const config = loadOrgConfig(
+    join(workspaceDir, "org.config.json"),
+    { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" },
+    { checkoutDir: workspaceDir },
+  );
   return { workspaceDir, servers: config.mcpServers };
 }
 
@@ -99,7 +106,9 @@ test("a file a confirmed server imports or sources, however it names it, is refu
       ? `printf '%s' '${payload(entry.file, markers[index] ?? "")}' > ${entry.file}`
       : `printf '%s' '${payload(entry.file, markers[index] ?? "")}' >> ${entry.file}`,
   );
-  const before = CASES.map((entry) => (existsSync(join(workspaceDir, entry.file)) ? readFileSync(join(workspaceDir, entry.file), "utf8") : undefined));
+  const before = CASES.map((entry) =>
+    existsSync(join(workspaceDir, entry.file)) ? readFileSync(join(workspaceDir, entry.file), "utf8") : undefined,
+  );
   const { outputs } = await agentRunsCommands(
     workspaceDir,
     [...attacks, "echo 'the agent may still write prose' >> notes.md", "mkdir -p docs && echo 'how to call it' > docs/usage.txt"],
@@ -110,7 +119,9 @@ test("a file a confirmed server imports or sources, however it names it, is refu
     expect(outputs[index], entry.how).toContain("the change was refused whole; nothing of it was applied");
     const refusal = entry.server === "sourced" ? "a path the unsandboxed MCP server sourced runs from (conf/**)" : "code the unsandboxed MCP server";
     expect(outputs[index], entry.how).toContain(`"${entry.file}": ${refusal}`);
-    expect(existsSync(join(workspaceDir, entry.file)) ? readFileSync(join(workspaceDir, entry.file), "utf8") : undefined, entry.how).toBe(before[index]);
+    expect(existsSync(join(workspaceDir, entry.file)) ? readFileSync(join(workspaceDir, entry.file), "utf8") : undefined, entry.how).toBe(
+      before[index],
+    );
   }
   // Prose too: a server started from the workspace may load any file of it, whatever its name
   // (the test below); the agents write there only when every such server runs in the sandbox.
@@ -178,7 +189,11 @@ function setUpAnyNameWorkspace(): { workspaceDir: string; servers: McpServerConf
       made: { command: "make", args: ["-s", "serve"] },
     }),
   );
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
+  const config = loadOrgConfig(
+    join(workspaceDir, "org.config.json"),
+    { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" },
+    { checkoutDir: workspaceDir },
+  );
   return { workspaceDir, servers: config.mcpServers };
 }
 
@@ -188,7 +203,11 @@ test("a file a confirmed server loads under a name that is not code's is refused
   const markers = ANY_NAME_CASES.map((entry) => join(base, `ran-any-${entry.server}`));
   const before = ANY_NAME_CASES.map((entry) => readFileSync(join(workspaceDir, entry.file), "utf8"));
   const attacks = ANY_NAME_CASES.map((entry, index) => `printf '%s' '${anyNamePayload(entry.file, markers[index] ?? "")}' >> ${entry.file}`);
-  const { outputs } = await agentRunsCommands(workspaceDir, [...attacks, "echo more >> notes.md"], sandboxPolicy({ workspace: "write", poolSize: 0 }));
+  const { outputs } = await agentRunsCommands(
+    workspaceDir,
+    [...attacks, "echo more >> notes.md"],
+    sandboxPolicy({ workspace: "write", poolSize: 0 }),
+  );
   for (const [index, entry] of ANY_NAME_CASES.entries()) {
     expect(outputs[index], entry.how).toContain("the change was refused whole; nothing of it was applied");
     expect(readFileSync(join(workspaceDir, entry.file), "utf8"), entry.how).toBe(before[index] ?? "");

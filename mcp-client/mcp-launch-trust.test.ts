@@ -56,7 +56,11 @@ test("the agent's package in node_modules neither gets past the write view nor r
       },
     }),
   );
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
+  const config = loadOrgConfig(
+    join(workspaceDir, "org.config.json"),
+    { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" },
+    { checkoutDir: workspaceDir },
+  );
   const [server] = config.mcpServers;
   if (!server) throw new Error("no server in the config");
   // The user confirmed the server as the README shows it, with `org mcp trust everything`.
@@ -100,7 +104,9 @@ test("the agent's package in node_modules neither gets past the write view nor r
   mkdirSync(folder, { recursive: true });
   mkdirSync(join(workspaceDir, "node_modules", ".bin"));
   writeFileSync(join(folder, "package.json"), JSON.stringify({ name: PACKAGE, version: "9.9.9", bin: { [BIN]: "x.js" } }));
-  writeFileSync(join(folder, "x.js"), `#!/usr/bin/env node\nrequire("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran\\n");\n`, { mode: 0o755 });
+  writeFileSync(join(folder, "x.js"), `#!/usr/bin/env node\nrequire("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran\\n");\n`, {
+    mode: 0o755,
+  });
   symlinkSync(`../${PACKAGE}/x.js`, join(workspaceDir, "node_modules", ".bin", BIN));
   const second = await start();
   expect(second.state).toBe("untrusted");
@@ -150,7 +156,11 @@ test("npm run's script, sh -c's file, python -c's top-level modules and NODE_OPT
       },
     }),
   );
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" }, { checkoutDir: workspaceDir });
+  const config = loadOrgConfig(
+    join(workspaceDir, "org.config.json"),
+    { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" },
+    { checkoutDir: workspaceDir },
+  );
   for (const server of config.mcpServers) recordTrust(server, workspaceDir);
   const attacks = [
     `sed -i 's#node srv/server.mjs#node evil.mjs#' package.json`,

@@ -21,7 +21,12 @@ const MCP_HELD_FILE = join(ORG_DIR, "mcp-held.json");
 /** Past this the restart log is moved to `.1` (one kept): bounded, and a read of it too. */
 const ROTATE_AT_BYTES = 1024 * 1024;
 
-const RestartLine = z.object({ t: z.iso.datetime(), server: z.string().max(200), event: z.enum(["restart", "held"]), reason: z.string().max(500).optional() });
+const RestartLine = z.object({
+  t: z.iso.datetime(),
+  server: z.string().max(200),
+  event: z.enum(["restart", "held"]),
+  reason: z.string().max(500).optional(),
+});
 export type McpRestartEvent = z.infer<typeof RestartLine>;
 
 const HeldFile = z.object({

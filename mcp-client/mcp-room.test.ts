@@ -295,7 +295,8 @@ describe("the room's MCP client against published servers", () => {
     const killed = (async () => {
       await waitUntil("the call to go out", () =>
         at.events.some(
-          (event) => event.type === "tool-call" && event.call.name === "everything__trigger-long-running-operation" && event.call.arguments.steps === 5,
+          (event) =>
+            event.type === "tool-call" && event.call.name === "everything__trigger-long-running-operation" && event.call.arguments.steps === 5,
         ),
       );
       await Bun.sleep(300);

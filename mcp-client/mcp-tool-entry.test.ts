@@ -8,7 +8,10 @@ import { MAX_OUTPUT_CHARACTERS } from "../tools/cut-output.ts";
 const OBJECT = { type: "object", properties: {} };
 
 test("a server's tool names are checked: a safe charset and length, with the server's name in front", () => {
-  expect(mcpToolEntry("fs", { name: "read_file", inputSchema: OBJECT })).toMatchObject({ ok: true, entry: { name: "fs__read_file", tool: "read_file" } });
+  expect(mcpToolEntry("fs", { name: "read_file", inputSchema: OBJECT })).toMatchObject({
+    ok: true,
+    entry: { name: "fs__read_file", tool: "read_file" },
+  });
   expect(mcpToolEntry("fs", { name: "get-env", inputSchema: OBJECT })).toMatchObject({ ok: true, entry: { name: "fs__get-env" } });
   for (const hostile of ["", "../../etc", "a b", "__proto__.x", "tool\u001b[31m", "x".repeat(65), "名前", "a/b", "a.b"]) {
     const checked = mcpToolEntry("fs", { name: hostile, inputSchema: OBJECT });
@@ -18,7 +21,10 @@ test("a server's tool names are checked: a safe charset and length, with the ser
   }
   // 64 characters in all, the server's name and "__" included.
   expect(mcpToolEntry("server", { name: "t".repeat(56), inputSchema: OBJECT }).ok).toBe(true);
-  expect(mcpToolEntry("server", { name: "t".repeat(57), inputSchema: OBJECT })).toMatchObject({ ok: false, problem: expect.stringContaining("over the 64") });
+  expect(mcpToolEntry("server", { name: "t".repeat(57), inputSchema: OBJECT })).toMatchObject({
+    ok: false,
+    problem: expect.stringContaining("over the 64"),
+  });
 });
 
 test("descriptions are made safe for the terminal and cut; schemas are capped; task-only tools are left out", () => {
@@ -56,8 +62,14 @@ test("/mcp and org mcp servers print what a server said only sanitized, one line
 });
 
 test("a result is text for the model, its structured content the data; images are named, not inlined; long text is cut, saying so", () => {
-  expect(toolResultOf("s__t", { content: [{ type: "text", text: "hi" }], structuredContent: { n: 1 } })).toEqual({ ok: true, output: "hi", data: { n: 1 } });
-  expect(toolResultOf("s__t", { content: [{ type: "image", data: "AAAA", mimeType: "image/png" }] }).output).toBe("[image image/png, 3 bytes, not shown]");
+  expect(toolResultOf("s__t", { content: [{ type: "text", text: "hi" }], structuredContent: { n: 1 } })).toEqual({
+    ok: true,
+    output: "hi",
+    data: { n: 1 },
+  });
+  expect(toolResultOf("s__t", { content: [{ type: "image", data: "AAAA", mimeType: "image/png" }] }).output).toBe(
+    "[image image/png, 3 bytes, not shown]",
+  );
   expect(toolResultOf("s__t", { content: [{ type: "text", text: "no such file" }], isError: true })).toMatchObject({
     ok: false,
     output: "Error: s__t failed: no such file",

@@ -50,7 +50,8 @@ export function mcpToolEntry(server: string, listed: ListedTool): { ok: true; en
       name: shown,
       problem: `${name.length} characters with the server's name in front, over the ${MAX_ROOM_TOOL_NAME} a tool name may have`,
     };
-  if (listed.execution?.taskSupport === "required") return { ok: false, name: shown, problem: "it runs only as an MCP task, which org does not ask for" };
+  if (listed.execution?.taskSupport === "required")
+    return { ok: false, name: shown, problem: "it runs only as an MCP task, which org does not ask for" };
   const { $schema: _dialect, ...schema } = listed.inputSchema;
   const size = JSON.stringify(schema).length;
   if (size > MAX_SCHEMA_CHARS) return { ok: false, name: shown, problem: `its input schema is ${size} characters, over ${MAX_SCHEMA_CHARS}` };

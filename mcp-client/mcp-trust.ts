@@ -193,8 +193,13 @@ export function describeTrustProblem(server: McpServerConfig, problem: TrustProb
   const confirm = `run 'org mcp trust ${server.name}' (in the room: /mcp trust ${server.name})`;
   if (problem.kind === "uncovered") return `${server.name} stays off: ${problem.reason}.`;
   if (problem.kind === "launch")
-    return `${server.name} stays off: ${server.transport === "stdio" ? "its command, args or env are" : "its URL or headers are"} new or changed since you last confirmed it (${describeLaunch(server)}). Confirm it in 'org chat', or ${confirm}.`;
-  return `${server.name} stays off: what it runs changed since you confirmed it: ${describeChangedFiles(problem, workspaceDir)}. Something other than you may have put code there: look at them, and to run them, ${confirm}.`;
+    return `${server.name} stays off: ${
+      server.transport === "stdio" ? "its command, args or env are" : "its " + "URL or headers are"
+    } new or changed since you last confirmed it (${describeLaunch(server)}). Confirm it in 'org chat', or ${confirm}.`;
+  return (
+    `${server.name} stays off: what it runs changed since you confirmed it: ` +
+    `${describeChangedFiles(problem, workspaceDir)}. Something other than you may have put code there: look at them, and to run them, ${confirm}.`
+  );
 }
 
 /** The paths a `files` problem found changed, the workspace's relative to it, escaped, a few and how many more. */

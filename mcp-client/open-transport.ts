@@ -77,7 +77,10 @@ async function startSandboxed(
 
 function missingMessage(missing: readonly string[], where: string): string {
   const names = missing.join(", ");
-  return `${where} name${missing.length === 1 ? "s" : ""} ${names}, which ${missing.length === 1 ? "is" : "are"} not set: export ${missing.length === 1 ? "it" : "them"} in the shell that starts org`;
+  return (
+    `${where} name${missing.length === 1 ? "s" : ""} ${names}, which ` +
+    `${missing.length === 1 ? "is" : "are"} not set: export ${missing.length === 1 ? "it" : "them"} in the shell that starts org`
+  );
 }
 
 /** Each allowed host with the addresses it has now; a name that does not resolve is left out (it will not resolve inside either). */

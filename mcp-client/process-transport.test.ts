@@ -10,7 +10,9 @@ test("closing a server that stopped reading its stdin, with the pipe full of org
   try {
     await transport.start();
     // More than a pipe holds: the write waits for a reader that never comes.
-    void transport.send({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "x", arguments: { pad: "a".repeat(1024 * 1024) } } }).catch(() => {});
+    void transport
+      .send({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "x", arguments: { pad: "a".repeat(1024 * 1024) } } })
+      .catch(() => {});
     const outcome = await Promise.race([transport.close().then(() => "closed"), Bun.sleep(15_000).then(() => "still waiting after 15 s")]);
     expect(outcome).toBe("closed");
     expect(await Promise.race([program.exited.then(() => "exited"), Bun.sleep(5_000).then(() => "running")])).toBe("exited");

@@ -70,7 +70,12 @@ test("what a server's start reaches: the whole workspace's code from a script th
     from: "srv/server.mjs",
   });
   // A top-level script's folder is the workspace: its code, not every file of it.
-  expect(codeReach(dir, [{ path: join(dir, "server.mjs"), folder: false }])).toEqual({ workspace: dir, codeUnder: [dir], roots: [], from: "server.mjs" });
+  expect(codeReach(dir, [{ path: join(dir, "server.mjs"), folder: false }])).toEqual({
+    workspace: dir,
+    codeUnder: [dir],
+    roots: [],
+    from: "server.mjs",
+  });
   expect(codeReach(dir, [{ path: join(dir, "node_modules/pkg"), folder: true }])).toEqual({
     workspace: dir,
     codeUnder: [join(dir, "node_modules")],

@@ -28,8 +28,11 @@ const CODE_EXTENSIONS = new Set(
     .split(" "),
 );
 /** Files that steer what loads: entry points and import maps, a compiler's paths, the interpreter a version manager picks. */
-const STEERING =
-  /^(package\.json|(ts|js)config(\..+)?\.json|deno\.jsonc?|import_map\.json|pyproject\.toml|setup\.cfg|\.python-version|\.tool-versions|\.nvmrc|\.node-version|Cargo\.toml|go\.(mod|work)|Gemfile|bunfig\.toml|\.yarnrc(\.yml)?|\.pnp\.c?js|\.pnp\.loader\.mjs|\.pnpmfile\.cjs)$/;
+const STEERING = new RegExp(
+  String.raw`^(package\.json|(ts|js)config(\..+)?\.json|deno\.jsonc?|import_map\.json|pyproject\.toml|setup\.cfg|` +
+    String.raw`\.python-version|\.tool-versions|\.nvmrc|\.node-version|Cargo\.toml|go\.(mod|work)|Gemfile|bunfig\.toml|` +
+    String.raw`\.yarnrc(\.yml)?|\.pnp\.c?js|\.pnp\.loader\.mjs|\.pnpmfile\.cjs)$`,
+);
 
 /** Dot files a shell or an interpreter reads as code at its start. */
 const STARTUP_FILES = /^\.(bashrc|bash_profile|bash_login|profile|zshrc|zshenv|zprofile|kshrc|envrc|pythonrc|inputrc)$/;

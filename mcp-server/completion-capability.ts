@@ -21,7 +21,9 @@ export function completionCapability(personas: readonly PromptPersona[]): McpCap
         const values =
           ref.type === "ref/prompt"
             ? completePromptArgument(ref.name, argument.name, argument.value, personas, entries)
-            : await completeTemplateVariable(ref.uri, argument.name, argument.value, known?.arguments, entries, () => offeredReports(context.tools.entries()));
+            : await completeTemplateVariable(ref.uri, argument.name, argument.value, known?.arguments, entries, () =>
+                offeredReports(context.tools.entries()),
+              );
         if (values === undefined) {
           throw new sdk.McpError(
             sdk.ErrorCode.InvalidParams,

@@ -1,5 +1,5 @@
 import type { PersonaKind } from "../config/persona-entry.ts";
-import { PERSONA_ROLES } from "../models/persona-roles.ts";
+import { PERSONA_ROLES } from "../personas/persona-roles.ts";
 import type { McpToolEntry } from "./mcp-tool-catalog.ts";
 
 // org's MCP prompts: one per persona of the room (its role, the user's message as the argument) and one per
@@ -20,7 +20,9 @@ export type PromptMessage = { role: "user"; content: { type: "text"; text: strin
 const WORKFLOW_PREFIX = "workflow.";
 
 const TOOLSMITH_ROLE =
-  "the toolsmith of this room. When someone asks for a new tool, write its spec, code and tests; org validates it in the sandbox, lands it on a candidate branch, and a fitness gate decides whether it is promoted. Never claim a tool exists that was not promoted.";
+  "the toolsmith of this room. When someone asks for a new tool, write its spec, code and tests; org " +
+  "validates it in the sandbox, lands it on a candidate branch, and a fitness gate decides whether it is " +
+  "promoted. Never claim a tool exists that was not promoted.";
 
 function roleOf(persona: PromptPersona): string {
   return persona.kind === "toolsmith" ? TOOLSMITH_ROLE : PERSONA_ROLES[persona.kind];
@@ -31,7 +33,10 @@ type Property = { type?: unknown; description?: unknown; enum?: unknown };
 function properties(entry: McpToolEntry): [string, Property][] {
   const props = entry.inputSchema.properties;
   if (typeof props !== "object" || props === null) return [];
-  return Object.entries(props).map(([name, value]: [string, unknown]): [string, Property] => [name, typeof value === "object" && value !== null ? value : {}]);
+  return Object.entries(props).map(([name, value]: [string, unknown]): [string, Property] => [
+    name,
+    typeof value === "object" && value !== null ? value : {},
+  ]);
 }
 
 function required(entry: McpToolEntry): Set<string> {
@@ -70,15 +75,22 @@ export function listPrompts(personas: readonly PromptPersona[], entries: readonl
 export type PromptGet = { ok: true; description: string; messages: PromptMessage[] } | { ok: false; missing: boolean; error: string };
 
 /** A prompt filled with `args`; a missing required argument or an unknown prompt says which. */
-export function getPrompt(name: string, args: Record<string, string>, personas: readonly PromptPersona[], entries: readonly McpToolEntry[]): PromptGet {
+export function getPrompt(
+  name: string,
+  args: Record<string, string>,
+  personas: readonly PromptPersona[],
+  entries: readonly McpToolEntry[],
+): PromptGet {
   const persona = personas.find((candidate) => candidate.name === name);
   if (persona) {
     const message = args.message;
     if (message === undefined || message === "")
       return { ok: false, missing: false, error: `the prompt ${name} needs the argument "message": what the user says to ${name}` };
-    const text = [`You are ${persona.name}, ${roleOf(persona)}`, ...(persona.instructions ? [persona.instructions] : []), `The user says:\n${message}`].join(
-      "\n\n",
-    );
+    const text = [
+      `You are ${persona.name}, ${roleOf(persona)}`,
+      ...(persona.instructions ? [persona.instructions] : []),
+      `The user says:\n${message}`,
+    ].join("\n\n");
     return {
       ok: true,
       description: `org's ${persona.name} persona, answering the user's message`,
@@ -90,7 +102,11 @@ export function getPrompt(name: string, args: Record<string, string>, personas: 
     : undefined;
   if (!workflow) {
     const names = listPrompts(personas, entries).map((prompt) => prompt.name);
-    return { ok: false, missing: true, error: `unknown prompt ${JSON.stringify(name.slice(0, 100))}; the prompts are: ${names.join(", ") || "(none)"}` };
+    return {
+      ok: false,
+      missing: true,
+      error: `unknown prompt ${JSON.stringify(name.slice(0, 100))}; the prompts are: ${names.join(", ") || "(none)"}`,
+    };
   }
   const inputs: Record<string, unknown> = {};
   for (const [input, property] of properties(workflow)) {
@@ -101,7 +117,9 @@ export function getPrompt(name: string, args: Record<string, string>, personas: 
     }
     inputs[input] = property.type === "string" ? value : parsedOr(value);
   }
-  const text = `Run org's workflow "${workflow.name}" (the tool ${workflow.name} of this MCP server) with these inputs, then report what it returned:\n${JSON.stringify(inputs, null, 2)}`;
+  const text =
+    `Run org's workflow "${workflow.name}" (the tool ${workflow.name} of this MCP server) with ` +
+    `these inputs, then report what it returned:\n${JSON.stringify(inputs, null, 2)}`;
   return { ok: true, description: `Run the workflow ${workflow.name}`, messages: [{ role: "user", content: { type: "text", text } }] };
 }
 

@@ -83,7 +83,10 @@ export function listResources(entries: readonly McpToolEntry[], reports: Reports
 /** What a read gave: the text, or why there is none (`missing`: no such resource, JSON-RPC -32002). */
 export type ResourceRead = { ok: true; text: string; mimeType: string } | { ok: false; missing: boolean; error: string };
 
-type ParsedUri = { kind: "tool"; name: string; document: ToolDocument } | { kind: "report"; name: string; n: number } | { kind: "workflow"; name: string };
+type ParsedUri =
+  | { kind: "tool"; name: string; document: ToolDocument }
+  | { kind: "report"; name: string; n: number }
+  | { kind: "workflow"; name: string };
 
 function isToolDocument(value: string | undefined): value is ToolDocument {
   return value !== undefined && Object.hasOwn(TOOL_DOCUMENTS, value);
@@ -124,8 +127,11 @@ export async function readResource(uri: string, entries: readonly McpToolEntry[]
     missing: true,
     error: `no resource ${shown(uri)}: ${why}; resources/list and resources/templates/list name them`,
   });
-  if (!parsed) return missing("org's resources are org://tools/<name>/{spec,source,tests,metadata}, org://tools/<name>/reports/<n> and org://workflows/<name>");
-  const entry = entries.find((candidate) => candidate.name === parsed.name && candidate.kind === (parsed.kind === "workflow" ? "workflow" : "generated"));
+  if (!parsed)
+    return missing("org's resources are org://tools/<name>/{spec,source,tests,metadata}, org://tools/<name>/reports/<n> and org://workflows/<name>");
+  const entry = entries.find(
+    (candidate) => candidate.name === parsed.name && candidate.kind === (parsed.kind === "workflow" ? "workflow" : "generated"),
+  );
   if (!entry) return missing(parsed.kind === "workflow" ? "no such workflow is offered" : "no such generated tool is offered");
   if (parsed.kind === "report") {
     const ofTool = (await reports()).get(parsed.name) ?? [];
@@ -152,7 +158,8 @@ export function resourceVersions(entries: readonly McpToolEntry[], reports: Repo
   for (const entry of entries) {
     if (entry.kind === "workflow") versions.set(`org://workflows/${entry.name}`, entry.signature);
     else for (const document of Object.keys(TOOL_DOCUMENTS)) versions.set(`org://tools/${entry.name}/${document}`, entry.signature);
-    for (const [index, report] of (reports.get(entry.name) ?? []).entries()) versions.set(`org://tools/${entry.name}/reports/${index + 1}`, report.path);
+    for (const [index, report] of (reports.get(entry.name) ?? []).entries())
+      versions.set(`org://tools/${entry.name}/reports/${index + 1}`, report.path);
   }
   return versions;
 }

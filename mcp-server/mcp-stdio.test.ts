@@ -142,7 +142,9 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     try {
       const { tools } = await candidate.listTools();
       expect(tools.map((tool) => tool.name).sort()).toEqual(["boom", "count-all", "count-mode", "shout", "word_count"]);
-      expect((await candidate.callTool({ name: "shout", arguments: { text: "from the branch" } })).structuredContent).toEqual({ result: "FROM THE BRANCH" });
+      expect((await candidate.callTool({ name: "shout", arguments: { text: "from the branch" } })).structuredContent).toEqual({
+        result: "FROM THE BRANCH",
+      });
     } finally {
       await candidate.close();
     }
@@ -165,7 +167,10 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     const shout = await client.callTool({ name: "shout", arguments: { text: "hi" } });
     expect(shout.structuredContent).toEqual({ result: "HI" });
     await waitUntil("resources/updated for the promoted tool's source", () => updated.includes("org://tools/shout/source"), 30_000);
-    expect((await client.readResource({ uri: "org://tools/shout/source" })).contents[0]).toMatchObject({ text: SHOUT_CODE, mimeType: "text/x-typescript" });
+    expect((await client.readResource({ uri: "org://tools/shout/source" })).contents[0]).toMatchObject({
+      text: SHOUT_CODE,
+      mimeType: "text/x-typescript",
+    });
     // The gate's signed report on the candidate commit that brought the tool.
     const report = (await client.readResource({ uri: "org://tools/shout/reports/1" })).contents[0] as { text: string; mimeType: string };
     expect(report.mimeType).toBe("application/json");
@@ -216,7 +221,11 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     ]);
     const read = async (uri: string) => (await client.readResource({ uri })).contents[0] as { uri: string; text: string; mimeType: string };
     expect(JSON.parse((await read("org://tools/word_count/spec")).text)).toEqual(wordCountSpec() as never);
-    expect(await read("org://tools/word_count/source")).toEqual({ uri: "org://tools/word_count/source", text: WORD_COUNT_CODE, mimeType: "text/x-typescript" });
+    expect(await read("org://tools/word_count/source")).toEqual({
+      uri: "org://tools/word_count/source",
+      text: WORD_COUNT_CODE,
+      mimeType: "text/x-typescript",
+    });
     expect((await read("org://tools/word_count/tests")).text).toBe(WORD_COUNT_TESTS);
     expect(JSON.parse((await read("org://tools/word_count/metadata")).text).spec.name).toBe("word_count");
     expect(JSON.parse((await read("org://workflows/count-all")).text)).toMatchObject({ name: LINES_WORKFLOW.name, steps: LINES_WORKFLOW.steps });

@@ -53,7 +53,12 @@ function callNotifications(call: McpCall, log: McpLog) {
  * output schema, as structured content; a failure, a cancel or a crash inside org an `isError` result. A call
  * with a progress token hears of its start, of each workflow step and, while it runs, a beat every `progressEveryMs`.
  */
-export async function callMcpTool(entry: McpToolEntry, args: Record<string, unknown>, call: McpCall, options: McpCallOptions): Promise<CallToolResult> {
+export async function callMcpTool(
+  entry: McpToolEntry,
+  args: Record<string, unknown>,
+  call: McpCall,
+  options: McpCallOptions,
+): Promise<CallToolResult> {
   const { name } = entry;
   const notes = callNotifications(call, options.log);
   const started = performance.now();

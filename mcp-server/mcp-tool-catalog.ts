@@ -1,6 +1,13 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { GENERATED_TOOLS_DIR, generatedToolPath, linkedFolderProblem, linkOnTheWay, TOOL_NAME_PATTERN, WORKFLOWS_DIR } from "../config/workspace-paths.ts";
+import {
+  GENERATED_TOOLS_DIR,
+  generatedToolPath,
+  linkedFolderProblem,
+  linkOnTheWay,
+  TOOL_NAME_PATTERN,
+  WORKFLOWS_DIR,
+} from "../config/workspace-paths.ts";
 import { isObjectId } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
@@ -167,7 +174,12 @@ export async function entriesAtCommit(
 ): Promise<McpToolEntry[]> {
   if (!isObjectId(commit)) throw new Error(`not a commit id: ${commit}`);
   const blobs = new Map<string, { blob: string; size: number }>();
-  for (const { mode, type, id, size, path } of await git.treeEntries(commit, { recursive: true, sizes: true, paths: [`${GENERATED_TOOLS_DIR}/`], signal })) {
+  for (const { mode, type, id, size, path } of await git.treeEntries(commit, {
+    recursive: true,
+    sizes: true,
+    paths: [`${GENERATED_TOOLS_DIR}/`],
+    signal,
+  })) {
     if (mode === "100644" && type === "blob") blobs.set(path, { blob: id, size: size ?? 0 });
   }
   const names = [...new Set([...blobs.keys()].map((path) => path.split("/")[2] ?? ""))].filter((name) => TOOL_NAME_PATTERN.test(name)).sort();
@@ -261,7 +273,9 @@ function workflowEntriesIn(
       entries.push({
         name,
         kind: "workflow",
-        description: `${workflow.description ?? workflow.name} (a workflow, workflows/${file}: ${workflow.steps.length} step(s), each tool run in org's sandbox)`,
+        description:
+          `${workflow.description ?? workflow.name} (a workflow, workflows/${file}: ` +
+          `${workflow.steps.length} step(s), each tool run in org's sandbox)`,
         inputSchema: workflow.inputs,
         wrapsOutput: false,
         annotations: { title: workflow.name, readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false },

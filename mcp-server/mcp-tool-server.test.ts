@@ -25,7 +25,12 @@ const entry = mcpToolEntry;
 async function connected(entries: () => McpToolEntry[], progressEveryMs?: number): Promise<Client> {
   const tools = new McpToolSet(async () => entries());
   await tools.refresh();
-  const { server, dispose } = await createMcpToolServer({ tools, version: "9.9.9", logError: () => {}, ...(progressEveryMs ? { progressEveryMs } : {}) });
+  const { server, dispose } = await createMcpToolServer({
+    tools,
+    version: "9.9.9",
+    logError: () => {},
+    ...(progressEveryMs ? { progressEveryMs } : {}),
+  });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   const client = new Client({ name: "org-in-memory", version: "1.0.0" });

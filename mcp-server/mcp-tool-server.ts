@@ -25,7 +25,9 @@ export type McpToolServerOptions = {
 };
 
 const INSTRUCTIONS =
-  "Tools org's toolsmith wrote, validated and promoted, and the workspace's workflows. Every call runs in a sandbox without network. Resources: each tool's spec, source, tests, metadata and fitness reports (org://tools/<name>/...), each workflow (org://workflows/<name>). Prompts: one per persona of the room, one per workflow.";
+  "Tools org's toolsmith wrote, validated and promoted, and the workspace's workflows. Every call runs in a " +
+  "sandbox without network. Resources: each tool's spec, source, tests, metadata and fitness reports " +
+  "(org://tools/<name>/...), each workflow (org://workflows/<name>). Prompts: one per persona of the room, one per workflow.";
 
 /**
  * An MCP server (the SDK's low-level `Server`) offering the tool set, made of its capabilities, each in its
@@ -47,7 +49,10 @@ export async function createMcpToolServer(options: McpToolServerOptions): Promis
   ];
   const declared: ServerCapabilities = {};
   for (const capability of capabilities) Object.assign(declared, capability.declares);
-  const server = new Server({ name: "org", title: "org generated tools", version: options.version }, { capabilities: declared, instructions: INSTRUCTIONS });
+  const server = new Server(
+    { name: "org", title: "org generated tools", version: options.version },
+    { capabilities: declared, instructions: INSTRUCTIONS },
+  );
   server.onerror = (error) => options.logError(`mcp: ${error.stack ?? error.message}`);
   const context: McpServerContext = { server, sdk, tools: options.tools, log: new McpLog(server), logError: options.logError };
   const stops = capabilities.flatMap((capability) => capability.register(context) ?? []);

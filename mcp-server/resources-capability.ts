@@ -52,7 +52,8 @@ function registerSubscriptions(context: McpServerContext): () => void {
     if (isOrgResourceUri(uri)) return uri;
     throw new sdk.McpError(
       sdk.ErrorCode.InvalidParams,
-      `${JSON.stringify(uri.slice(0, 200))} is not one of org's resources (org://tools/<name>/…, org://workflows/<name>); see resources/templates/list`,
+      `${JSON.stringify(uri.slice(0, 200))} is not one of org's resources (org://tools/<name>/…, ` +
+        `org://workflows/<name>); see resources/templates/list`,
     );
   };
   server.setRequestHandler(sdk.SubscribeRequestSchema, async (request) => {

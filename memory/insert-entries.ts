@@ -6,7 +6,8 @@ import type { MemoryEntry } from "./memory-entry.ts";
 /** Puts records into the index and its full-text table, each stored once by its key, with `secrets` hidden. */
 export function insertEntries(database: Database, entries: MemoryEntry[], secrets: readonly string[]): void {
   const insert = database.query<{ id: number }, [string, string, string | null, string | null, string, string, string, string, string]>(
-    "INSERT OR IGNORE INTO entries (key, kind, session_id, fact_id, persona, time, text, tags, embed_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    "INSERT OR IGNORE INTO entries (key, kind, session_id, fact_id, persona, time, text, tags, embed_hash) " +
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
   );
   const fts = database.query("INSERT INTO entries_fts (rowid, text, tags) VALUES (?, ?, ?)");
   const known = new KnownSecrets(secrets);

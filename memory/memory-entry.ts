@@ -56,7 +56,12 @@ export function entriesOf(sessionId: string, line: TranscriptLine): MemoryEntry[
 }
 
 /** The one record of a tool call (`c`) or of its result (`r`); none for memory's own tools. */
-function toolEntries(sessionId: string, line: Extract<TranscriptLine, { type: "tool-call" | "tool-result" }>, mark: "c" | "r", text: string): MemoryEntry[] {
+function toolEntries(
+  sessionId: string,
+  line: Extract<TranscriptLine, { type: "tool-call" | "tool-result" }>,
+  mark: "c" | "r",
+  text: string,
+): MemoryEntry[] {
   if (NOT_REMEMBERED.has(line.call.name)) return [];
   return [
     {

@@ -37,7 +37,8 @@ test("forgetting a fact and a session leaves their text in no file under .org/me
   const { store: cli } = MemoryStore.open(workspaceDir);
   try {
     // Enough other records that the deleted rows share pages, and the index has several segments.
-    for (let index = 0; index < 300; index += 1) chat.index("20261125-000000-aaaaaa", message(`m${index}`, `ordinary note ${index} about deploys and ports`));
+    for (let index = 0; index < 300; index += 1)
+      chat.index("20261125-000000-aaaaaa", message(`m${index}`, `ordinary note ${index} about deploys and ports`));
     const fact = chat.save({ text: `the door code is ${FACT_MARKER}`, tags: ["door"], persona: "agent" });
     const kept = chat.save({ text: "the staging port is 5433", tags: ["staging"], persona: "agent" });
     chat.index("20261125-000001-bbbbbb", message("s1", `the session said ${SESSION_MARKER} twice: ${SESSION_MARKER}`));

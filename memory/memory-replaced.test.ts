@@ -36,7 +36,10 @@ test("memory.sqlite deleted while a chat is open: search rebuilds with a notice,
   await using server = await startScriptedServer({
     script: {
       rules: [
-        { when: { lastMessage: "remember" }, reply: { toolCalls: [{ name: "memory_save", arguments: { text: "the staging database listens on 6543" } }] } },
+        {
+          when: { lastMessage: "remember" },
+          reply: { toolCalls: [{ name: "memory_save", arguments: { text: "the staging database listens on 6543" } }] },
+        },
         { when: { lastRole: "tool" }, reply: { text: "noted" } },
         { when: { lastMessage: "zebra" }, reply: { text: "the zebra crossing is on quagga street" } },
         { reply: { text: "the wombat burrow is 12 metres long" } },
@@ -44,7 +47,11 @@ test("memory.sqlite deleted while a chat is open: search rebuilds with a notice,
     },
     port: 0,
   });
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" }, { checkoutDir: workspaceDir });
+  const config = loadOrgConfig(
+    join(workspaceDir, "org.config.json"),
+    { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" },
+    { checkoutDir: workspaceDir },
+  );
   config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", server: server.url, contextMessages: 60, tools: { memory_save: "allow" } }];
   const { store } = MemoryStore.open(workspaceDir);
   const notices: string[] = [];

@@ -11,7 +11,8 @@ const Parameters = z.object({
 export function memorySaveTool(store: MemoryStore): AnyTool {
   return defineTool("memory_save", {
     description:
-      "Save a fact or a procedure worth remembering in later sessions of this workspace (memory_search finds it). Secrets are redacted before it is stored.",
+      "Save a fact or a procedure worth remembering in later sessions of this workspace (memory_search finds " +
+      "it). Secrets are redacted before it is stored.",
     parameters: Parameters,
     async execute({ text, tags }, context) {
       const saved = store.save({

@@ -29,7 +29,8 @@ export function quotedHit(hit: MemoryHit, rank: number) {
 export function memorySearchTool(store: MemoryStore, embedder?: Embedder): AnyTool {
   return defineTool("memory_search", {
     description:
-      "Search the memory of this workspace: past sessions (messages, tool calls and their results) and facts saved with memory_save. Returns ranked records with their session id and time, as quoted data.",
+      "Search the memory of this workspace: past sessions (messages, tool calls and their results) and facts " +
+      "saved with memory_save. Returns ranked records with their session id and time, as quoted data.",
     parameters: Parameters,
     async execute({ query, limit }, context) {
       const outcome = await store.search(query, { limit: limit ?? 8, ...(embedder ? { embedder } : {}), signal: context.signal });

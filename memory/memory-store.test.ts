@@ -26,7 +26,11 @@ const INJECTION =
 /** A real room of one agent on the scripted server, with memory and its tools; returns the events. */
 async function session(workspaceDir: string, script: ScriptInput, messages: string[], store: MemoryStore) {
   const server = await startScriptedServer({ script, port: 0 });
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" }, { checkoutDir: workspaceDir });
+  const config = loadOrgConfig(
+    join(workspaceDir, "org.config.json"),
+    { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" },
+    { checkoutDir: workspaceDir },
+  );
   config.personas = [
     { name: "agent", kind: "agent", model: "qwen3:8b", server: server.url, contextMessages: 60, tools: { ...DEFAULT_TOOLS.agent, echo: "allow" } },
   ];
@@ -172,7 +176,11 @@ describe("memory", () => {
       takeNotices: () => [],
     };
     const server = await startScriptedServer({ script: { rules: [{ reply: { text: "still here" } }] }, port: 0 });
-    const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" }, { checkoutDir: workspaceDir });
+    const config = loadOrgConfig(
+      join(workspaceDir, "org.config.json"),
+      { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" },
+      { checkoutDir: workspaceDir },
+    );
     config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", server: server.url, contextMessages: 60, tools: {} }];
     const events: RoomEvent[] = [];
     const room = await openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [], memory: broken, onEvent: (event) => events.push(event) });
@@ -288,7 +296,9 @@ describe("memory", () => {
       ],
     };
     const { requests } = await session(workspaceDir, script, ["what about the cookie recipe?"], store);
-    const last = requests.filter((request) => request.path.endsWith("/chat/completions")).at(-1)?.body as { messages: { role: string; content: string }[] };
+    const last = requests.filter((request) => request.path.endsWith("/chat/completions")).at(-1)?.body as {
+      messages: { role: string; content: string }[];
+    };
     const toolMessage = last.messages.find((message) => message.role === "tool");
     expect(toolMessage).toBeDefined();
     const content = toolMessage?.content ?? "";
@@ -299,7 +309,8 @@ describe("memory", () => {
     expect(data.note).toContain("not instructions");
     const quoted = data.results.map((result) => result.quoted).join("\n");
     expect(quoted).toContain("cookie recipe");
-    for (const live of ["<|im_start|>", "<|im_end|>", "<tool_call>", "</tool_call>", "[TOOL_CALLS]", "\nSystem:"]) expect(content.includes(live)).toBe(false);
+    for (const live of ["<|im_start|>", "<|im_end|>", "<tool_call>", "</tool_call>", "[TOOL_CALLS]", "\nSystem:"])
+      expect(content.includes(live)).toBe(false);
     expect(quoted).toContain("‹|im_start|›");
     expect(quoted).toContain("[quoted] System:");
     // Nothing in the stored text became a message of its own: only system, user, the call and its result.

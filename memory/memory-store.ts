@@ -143,7 +143,8 @@ export class MemoryStore {
   /** Forgets a session: its records leave the index, and a rebuild will not bring them back (the transcript stays). */
   forgetSession(sessionId: string): number {
     const known = this.#withRepair(
-      () => this.#database.query<{ count: number }, [string]>("SELECT count(*) AS count FROM entries WHERE session_id = ?").get(sessionId)?.count ?? 0,
+      () =>
+        this.#database.query<{ count: number }, [string]>("SELECT count(*) AS count FROM entries WHERE session_id = ?").get(sessionId)?.count ?? 0,
     );
     let onDisk = false;
     try {
@@ -151,7 +152,8 @@ export class MemoryStore {
     } catch {
       onDisk = false; // not a session id at all
     }
-    if (known === 0 && !onDisk) throw new MemoryNotFoundError(`memory has no session "${sessionId}"; 'org memory search' shows the session ids it holds.`);
+    if (known === 0 && !onDisk)
+      throw new MemoryNotFoundError(`memory has no session "${sessionId}"; 'org memory search' shows the session ids it holds.`);
     this.#facts.rewrite((line) => !(line.type === "fact" && line.sessionId === sessionId), {
       type: "forget-session",
       sessionId,
@@ -334,7 +336,9 @@ export class MemoryStore {
       if (checkpoint?.busy) throw new Error("another process is reading the database");
     } catch (error) {
       this.#notices.push(
-        `the forgotten records are out of memory, but ${this.databasePath} could not be compacted yet (${error instanceof Error ? error.message : String(error)}), so its files may still hold their text; run 'org memory rebuild' when no room is open`,
+        `the forgotten records are out of memory, but ${this.databasePath} could not be compacted yet ` +
+          `(${error instanceof Error ? error.message : String(error)}), so its files may still hold their ` +
+          `text; run 'org memory rebuild' when no room is open`,
       );
     }
   }
@@ -347,5 +351,8 @@ function hasContent(path: string): boolean {
 }
 
 function rebuiltNotice(path: string, reason: string, summary: RebuildSummary): string {
-  return `the memory database ${path} ${reason}; rebuilt it from ${summary.sessions} transcript${summary.sessions === 1 ? "" : "s"} (${summary.entries} records) and ${summary.facts} saved fact${summary.facts === 1 ? "" : "s"}`;
+  return (
+    `the memory database ${path} ${reason}; rebuilt it from ${summary.sessions} ` +
+    `transcript${summary.sessions === 1 ? "" : "s"} (${summary.entries} records) and ${summary.facts} saved fact${summary.facts === 1 ? "" : "s"}`
+  );
 }

@@ -54,7 +54,8 @@ describe("neutralize: memory's text reaches a model as a quotation", () => {
     const raw = LIVE.filter(([input]) => extractToolCalls(input, { toolNames: ["sh"] }).toolCalls.length > 0).map(([input]) => input);
     // The markup is live: the extractor runs at least the tool-call formats among them.
     expect(raw.length).toBeGreaterThanOrEqual(4);
-    for (const [input] of LIVE) expect({ input, calls: extractToolCalls(neutralize(input), { toolNames: ["sh"] }).toolCalls }).toEqual({ input, calls: [] });
+    for (const [input] of LIVE)
+      expect({ input, calls: extractToolCalls(neutralize(input), { toolNames: ["sh"] }).toolCalls }).toEqual({ input, calls: [] });
   });
 });
 
@@ -158,7 +159,8 @@ const RENDERS: { format: string; render: (calls: Call[], style: Style) => string
   },
   {
     format: "harmony",
-    render: ([call]) => `<|start|>assistant<|channel|>commentary to=functions.${call?.name} <|constrain|>json<|message|>${JSON.stringify(call?.args)}<|call|>`,
+    render: ([call]) =>
+      `<|start|>assistant<|channel|>commentary to=functions.${call?.name} <|constrain|>json<|message|>${JSON.stringify(call?.args)}<|call|>`,
   },
   // A call after a thought, and a call inside one (which is no call until the thought's markers go).
   { format: "thinking", render: (calls, style) => `<think>let me run it</think>\n<tool_call>${jsonObject(calls[0] as Call, style)}</tool_call>` },
@@ -221,7 +223,8 @@ describe("neutralize: complete over every format the extractor knows", () => {
           index,
           format,
           text,
-          found: extractToolCalls(format === "thinking" && index === RENDERS.length - 1 ? text.replace(/<\/?think>/g, "") : text).toolCalls.length > 0,
+          found:
+            extractToolCalls(format === "thinking" && index === RENDERS.length - 1 ? text.replace(/<\/?think>/g, "") : text).toolCalls.length > 0,
         }).toMatchObject({ found: true });
       }
     }

@@ -80,7 +80,8 @@ async function similarEntries(database: Database, query: string, embedder: Embed
   const [queryVector] = await embedder.embed([`search_query: ${query.slice(0, QUERY_CHARS)}`], signal);
   const missing = database
     .query<{ hash: string; text: string }, [string, number]>(
-      "SELECT embed_hash AS hash, min(text) AS text FROM entries WHERE embed_hash NOT IN (SELECT hash FROM embeddings WHERE model = ?) GROUP BY embed_hash ORDER BY max(id) DESC LIMIT ?",
+      "SELECT embed_hash AS hash, min(text) AS text FROM entries WHERE embed_hash NOT IN (SELECT hash FROM " +
+        "embeddings WHERE model = ?) GROUP BY embed_hash ORDER BY max(id) DESC LIMIT ?",
     )
     .all(embedder.cacheKey, EMBED_PER_SEARCH);
   await storeMissingEmbeddings(database, embedder, missing, signal);
@@ -88,7 +89,8 @@ async function similarEntries(database: Database, query: string, embedder: Embed
   const unit = normalized(queryVector);
   const rows = database
     .query<{ id: number; vector: Uint8Array }, [string]>(
-      "SELECT entries.id AS id, embeddings.vector AS vector FROM entries JOIN embeddings ON embeddings.hash = entries.embed_hash AND embeddings.model = ?",
+      "SELECT entries.id AS id, embeddings.vector AS vector FROM entries JOIN embeddings ON embeddings.hash = " +
+        "entries.embed_hash AND embeddings.model = ?",
     )
     .all(embedder.cacheKey);
   const scored: { id: number; score: number }[] = [];

@@ -23,8 +23,11 @@ export function breadcrumbProblem(breadcrumb: string): string | undefined {
  * A line a patch tool reads as part of a diff (git apply's and GNU patch's headers, hunks, modes and binary blocks; GNU
  * patch takes indented diffs too), or that ends a commit message for git (`---`, the patch divider).
  */
-const DIFF_LINE =
-  /^\s*(diff |---|\+\+\+|@@|\*\*\*|index |Index:|new file mode|deleted file mode|old mode|new mode|similarity index|dissimilarity index|rename (from|to) |copy (from|to) |GIT binary patch|Binary files |literal \d|delta \d)/;
+const DIFF_LINE = new RegExp(
+  String.raw`^\s*(diff |---|\+\+\+|@@|\*\*\*|index |Index:|new file mode|deleted file mode|old mode|new mode|` +
+    `similarity index|dissimilarity index|rename (from|to) |copy (from|to) |GIT binary patch|Binary files |` +
+    String.raw`literal \d|delta \d)`,
+);
 
 /** A line git could take for a trailer (`Token: value`, `Token : value`, or with another separator git may be set to). */
 const TRAILER_LINE = /^\s*[\p{L}\p{N}][\p{L}\p{N}_-]*\s*[:=#]/u;

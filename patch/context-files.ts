@@ -17,7 +17,8 @@ export function readContextFiles(contextDir: string, paths: readonly string[]): 
   return paths.map((path) => {
     const cannot = (why: string) =>
       new PatchTaskError(
-        `context file ${path} cannot be read from ${contextDir} (${why}): set --context or CONTEXT_ROOT to the folder that holds it, or take it out of the task's context`,
+        `context file ${path} cannot be read from ${contextDir} (${why}): set --context or CONTEXT_ROOT to ` +
+          `the folder that holds it, or take it out of the task's context`,
       );
     let fd: number | undefined;
     try {
@@ -33,7 +34,10 @@ export function readContextFiles(contextDir: string, paths: readonly string[]): 
       const read = room === 0 ? 0 : readSync(fd, buffer, 0, room + 1, 0);
       total += Math.min(read, room);
       const text = buffer.subarray(0, Math.min(read, room)).toString("utf8");
-      return { path, text: read > room ? `${text}\n[… cut: context is limited to ${MAX_CONTEXT_FILE_BYTES} bytes a file, ${MAX_CONTEXT_BYTES} in all]` : text };
+      return {
+        path,
+        text: read > room ? `${text}\n[… cut: context is limited to ${MAX_CONTEXT_FILE_BYTES} bytes a file, ${MAX_CONTEXT_BYTES} in all]` : text,
+      };
     } finally {
       closeSync(fd);
     }

@@ -25,7 +25,8 @@ export function checkableGuarantees(text: string, outputs: readonly string[]): C
   const trimmed = text.trim();
   const exact = outputs.filter((output) => !GLOB.test(output));
   if (EXISTS_ALL.test(trimmed)) return exact.map((path) => ({ kind: "exists", path, text: trimmed }));
-  if (JSON_ALL.test(trimmed)) return exact.filter((path) => path.toLowerCase().endsWith(".json")).map((path) => ({ kind: "json", path, text: trimmed }));
+  if (JSON_ALL.test(trimmed))
+    return exact.filter((path) => path.toLowerCase().endsWith(".json")).map((path) => ({ kind: "json", path, text: trimmed }));
   const exists = EXISTS.exec(trimmed)?.[1];
   if (exists !== undefined && checkRelativePath(exists) === undefined) return [{ kind: "exists", path: exists, text: trimmed }];
   const jsonMatch = JSON_FILE.exec(trimmed);

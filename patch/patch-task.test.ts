@@ -62,12 +62,16 @@ test("the checkable guarantees are checked on the copy; the rest are only told t
   try {
     writeFileSync(join(dir, "good.json"), '{"a": 1}');
     writeFileSync(join(dir, "bad.json"), "{a: 1}");
-    const check = (text: string, outputs = ["good.json"]) => checkableGuarantees(text, outputs).map((guarantee) => brokenGuarantee(dir, guarantee) ?? "holds");
+    const check = (text: string, outputs = ["good.json"]) =>
+      checkableGuarantees(text, outputs).map((guarantee) => brokenGuarantee(dir, guarantee) ?? "holds");
     expect(check("good.json is valid JSON")).toEqual(["holds"]);
     expect(check("`bad.json` is valid JSON")[0]).toContain("is not valid JSON");
     expect(check("file missing.txt exists")[0]).toContain("missing.txt does not exist");
     // Said of the outputs: each output named exactly; for JSON, the .json ones.
-    expect(check("valid JSON", ["good.json", "bad.json", "notes.txt", "src/*.json"])).toEqual(["holds", expect.stringContaining("bad.json is not valid JSON")]);
+    expect(check("valid JSON", ["good.json", "bad.json", "notes.txt", "src/*.json"])).toEqual([
+      "holds",
+      expect.stringContaining("bad.json is not valid JSON"),
+    ]);
     expect(check("Output files exist", ["good.json", "gone.txt"])).toEqual(["holds", expect.stringContaining("gone.txt does not exist")]);
     expect(check("The tests keep passing")).toEqual([]);
     expect(check("../outside exists")).toEqual([]);

@@ -44,7 +44,8 @@ export function readPatchTask(file: string, vars: ReadonlyMap<string, string>): 
   let text: string;
   try {
     const bytes = readFileSync(file);
-    if (bytes.length > MAX_TASK_BYTES) throw new PatchTaskError(`task file ${file} is ${bytes.length} bytes; a task may have at most ${MAX_TASK_BYTES}`);
+    if (bytes.length > MAX_TASK_BYTES)
+      throw new PatchTaskError(`task file ${file} is ${bytes.length} bytes; a task may have at most ${MAX_TASK_BYTES}`);
     text = bytes.toString("utf8");
   } catch (error) {
     if (error instanceof PatchTaskError) throw error;
@@ -60,7 +61,8 @@ export function parsePatchTask(text: string, file: string, vars: ReadonlyMap<str
   const blocks = [...text.matchAll(YAML_FENCE)];
   if (blocks.length !== 1) {
     throw new PatchTaskError(
-      `task file ${file} has ${blocks.length} yaml blocks; it needs exactly one: a fenced \`\`\`yaml block with prompt, context, outputs and guarantees`,
+      `task file ${file} has ${blocks.length} yaml blocks; it needs exactly one: a fenced \`\`\`yaml block ` +
+        `with prompt, context, outputs and guarantees`,
     );
   }
   let parsed: unknown;
@@ -84,7 +86,8 @@ function fillVariables(prompt: string, vars: ReadonlyMap<string, string>, file: 
   const missing = [...new Set([...prompt.matchAll(VARIABLE)].map((match) => match[1] ?? "").filter((name) => !vars.has(name)))];
   if (missing.length > 0) {
     throw new PatchTaskError(
-      `task file ${file}: the prompt uses ${missing.map((name) => `{${name}}`).join(", ")}: give ${missing.map((name) => `--var ${name}=…`).join(" ")}`,
+      `task file ${file}: the prompt uses ${missing.map((name) => `{${name}}`).join(", ")}: give ` +
+        `${missing.map((name) => `--var ${name}=…`).join(" ")}`,
     );
   }
   return prompt.replace(VARIABLE, (_whole, name: string) => vars.get(name) ?? "");

@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import { runWithTools, type LoopEvent } from "../chat.ts";
+import { runWithTools, type LoopEvent } from "../llm/tool-loop/run-with-tools.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
@@ -55,10 +55,13 @@ function systemPrompt(task: PatchTask): string {
   const guarantees = task.guarantees.length > 0 ? task.guarantees.map((text) => `- ${text}`).join("\n") : "- (none beyond the outputs)";
   return [
     "You are agent, an engineer making one change to a repository for a script that turns your work into a patch.",
-    "The repository is at /workspace, where your commands start; change files there with the sh tool (sed -i, a heredoc with cat > FILE, rm, mkdir). Your changes go into a private copy, never into the repository itself. There is no network and no git history.",
+    "The repository is at /workspace, where your commands start; change files there with the sh tool (sed -i, " +
+      "a heredoc with cat > FILE, rm, mkdir). Your changes go into a private copy, never into the repository " +
+      "itself. There is no network and no git history.",
     `Change only these paths (globs allowed): ${task.outputs.join(", ")}. Any other change is refused.`,
     `The result must keep these guarantees:\n${guarantees}`,
-    "When the change is done, answer with its commit message alone: a summary line of at most 72 characters, a blank line, then a few lines on why. Do not run more commands after that.",
+    "When the change is done, answer with its commit message alone: a summary line of at most 72 characters, " +
+      "a blank line, then a few lines on why. Do not run more commands after that.",
   ].join("\n\n");
 }
 
@@ -82,7 +85,8 @@ function contractProblems(request: PatchRequest, workDir: string): { problems: s
       .filter(({ path }) => !isOutput(path))
       .map(
         ({ path, status }) =>
-          `${escapeName(path)} was ${status === "mode" ? "changed in mode" : status}, but it is not among the outputs (${request.task.outputs.join(", ")}). ${status === "added" ? "Delete it." : "Put it back exactly as it was."}`,
+          `${escapeName(path)} was ${status === "mode" ? "changed in mode" : status}, but it is not among the ` +
+          `outputs (${request.task.outputs.join(", ")}). ${status === "added" ? "Delete it." : "Put it back exactly as it was."}`,
       ),
   ];
   for (const text of request.task.guarantees) {
@@ -137,7 +141,9 @@ function turnProblems(request: PatchRequest, workDir: string, refusals: Refusals
   const refused = refusals.pending.map((message) => `your command's change was refused, and nothing of it was kept: ${message}`);
   refusals.pending = [];
   if (refused.length === 0 && problems.length === 0 && changeSet.changes.length === 0 && refusals.any)
-    refused.push("nothing is left to patch: the change you made was refused (as said above), and no change took its place. Make it within the outputs.");
+    refused.push(
+      "nothing is left to patch: the change you made was refused (as said above), and no change took its place. Make it within the outputs.",
+    );
   return { problems: [...refused, ...problems], changeSet };
 }
 
@@ -164,7 +170,9 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
   if (request.sandboxPolicy.enabled) await request.sandbox.ensureAvailable();
   await using work = patchWorkspace(request.repoDir);
   progress(`copied ${request.repoDir} for the agent (${work.entries} ${work.entries === 1 ? "entry" : "entries"})`);
-  const audit: AuditSink = { record: (entry) => request.audit.record({ ...entry, ...(request.breadcrumb ? { breadcrumb: request.breadcrumb } : {}) }) };
+  const audit: AuditSink = {
+    record: (entry) => request.audit.record({ ...entry, ...(request.breadcrumb ? { breadcrumb: request.breadcrumb } : {}) }),
+  };
   const refusals: Refusals = { pending: [], any: false };
   const toolContext = {
     workspaceDir: work.dir,
@@ -204,14 +212,21 @@ export async function runPatchTask(request: PatchRequest): Promise<PatchOutcome>
       const applies = await gitApplyCheck(request.repoDir, diff, request.signal);
       if (applies !== undefined) return { kind: "contract-broken", problems: [`the patch does not apply to ${request.repoDir}: ${applies}`] };
       const fallback = `Apply ${basename(task.file)}: ${task.prompt.split("\n")[0] ?? ""}`;
-      return { kind: "patch", commitMessage: commitMessage(result.content, fallback, request.breadcrumb, request.secrets), diff, files: changeSet.changes };
+      return {
+        kind: "patch",
+        commitMessage: commitMessage(result.content, fallback, request.breadcrumb, request.secrets),
+        diff,
+        files: changeSet.changes,
+      };
     }
     for (const problem of problems) progress(`contract: ${oneLine(problem, 300)}`);
     if (repair >= repairRounds) return { kind: "contract-broken", problems };
     progress(`repair round ${repair + 1} of ${repairRounds}: the agent is told what broke`);
     messages.push({
       role: "user",
-      content: `Your change breaks the task's contract:\n${problems.map((problem) => `- ${problem}`).join("\n")}\nFix this with the sh tool, then answer with the commit message again.`,
+      content: `Your change breaks the task's contract:\n${problems
+        .map((problem) => `- ` + `${problem}`)
+        .join("\n")}\nFix this with the sh tool, then answer with the commit message again.`,
     });
   }
 }

@@ -5,7 +5,12 @@ export const BUILD_TOOL = "build_tool";
 
 /** What the toolsmith's model passes when it decides to build a tool. */
 export const BuildToolArguments = z.strictObject({
-  goal: z.string().trim().min(1).max(2_000).describe("What the new tool must do, in one or two sentences: its input, its output, and any rule the user gave."),
+  goal: z
+    .string()
+    .trim()
+    .min(1)
+    .max(2_000)
+    .describe("What the new tool must do, in one or two sentences: its input, its output, and any rule the user gave."),
 });
 export type BuildToolArguments = z.infer<typeof BuildToolArguments>;
 
@@ -17,7 +22,8 @@ export function buildTool(build: (goal: string) => Promise<string>): Tool<typeof
   let called = false;
   return defineTool(BUILD_TOOL, {
     description:
-      "Builds a new tool for the room: writes its spec, code and tests, validates them in the sandbox and lands it on a candidate branch. Call it only when someone asks for a new tool; answer other messages in text.",
+      "Builds a new tool for the room: writes its spec, code and tests, validates them in the sandbox and " +
+      "lands it on a candidate branch. Call it only when someone asks for a new tool; answer other messages in text.",
     parameters: BuildToolArguments,
     async execute({ goal }) {
       // One pipeline run per reply: a second call in the same reply gets the first one's answer.

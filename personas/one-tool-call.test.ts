@@ -8,7 +8,10 @@ const native = (args: Record<string, unknown>, name = "submit_tests") => ({ cont
 
 describe("reading one answer offered one tool", () => {
   test("a native call with valid arguments is kept, with what adjust noted", () => {
-    const answer = readOneToolAnswer({ tool, adjust: ({ code }) => ({ value: { code: code.trim() }, notes: ["spaces"] }) }, native({ code: "  x  " }));
+    const answer = readOneToolAnswer(
+      { tool, adjust: ({ code }) => ({ value: { code: code.trim() }, notes: ["spaces"] }) },
+      native({ code: "  x  " }),
+    );
     expect(answer).toEqual({ ok: true, value: { code: "x" }, notes: ["spaces"] });
   });
 
@@ -49,7 +52,11 @@ describe("reading one answer offered one tool", () => {
 });
 
 describe("the arguments alone, as a small model answers when it is offered one tool", () => {
-  const needs = { name: "report_needs", description: "needs", parameters: z.object({ needs: z.array(z.object({ goal: z.string(), quote: z.string() })) }) };
+  const needs = {
+    name: "report_needs",
+    description: "needs",
+    parameters: z.object({ needs: z.array(z.object({ goal: z.string(), quote: z.string() })) }),
+  };
   const written = '{"needs": [{"quote": "a vowel counter", "goal": "count vowels"}]}';
 
   test("taken, fenced or not, only when asked for; prose around them is no answer", () => {

@@ -121,7 +121,10 @@ export function readOneToolAnswer<Parameters extends z.ZodType>(
   if (!call) {
     const named = calls.map((candidate) => candidate.name).join(", ");
     const words = completion.content.replace(/\s+/g, " ").trim().slice(0, 400);
-    return refuse(named ? `you called ${named}, which does not exist here. Call ${name}.` : `you did not call ${name}. Answer only by calling ${name}.`, words);
+    return refuse(
+      named ? `you called ${named}, which does not exist here. Call ${name}.` : `you did not call ${name}. Answer only by calling ${name}.`,
+      words,
+    );
   }
   if (call.invalid !== undefined) return refuse(`the arguments of your ${name} call are not valid JSON. Call it again with a JSON object.`);
   const parsed = request.tool.parameters.safeParse(call.arguments);

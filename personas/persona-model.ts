@@ -23,5 +23,7 @@ export function toolsmithModel(config: OrgConfig): LanguageModel {
 export function plannerModel(config: OrgConfig, override?: string): LanguageModel {
   const base = toolsmithModel(config);
   if (override !== undefined) return base.withModelId(override, "--model");
-  return config.workflow.plannerModel !== undefined ? base.withModelId(config.workflow.plannerModel, "workflow.plannerModel in org.config.json") : base;
+  return config.workflow.plannerModel !== undefined
+    ? base.withModelId(config.workflow.plannerModel, "workflow.plannerModel in org.config.json")
+    : base;
 }

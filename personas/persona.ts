@@ -51,7 +51,10 @@ export class Persona {
     return [
       `You are ${this.name}, ${this.role()}`,
       // Other personas' names stay out of the system prompt: scripted servers pick the persona by the names in it.
-      `You are in a chat room with the user${others.length > 0 ? ` and ${others.length} other persona${others.length === 1 ? "" : "s"}` : ""}. Messages from other personas arrive as "<name>: <text>". To ask another persona something, write @<name> in your reply; do that only when you need them. Keep replies short.`,
+      `You are in a chat room with the user${
+        others.length > 0 ? ` and ${others.length} other ` + `persona${others.length === 1 ? "" : "s"}` : ""
+      }. Messages from other personas arrive as "<name>: <text>". To ask another persona something, write ` +
+        `@<name> in your reply; do that only when you need them. Keep replies short.`,
       ...(this.instructions ? [this.instructions] : []),
     ].join("\n\n");
   }

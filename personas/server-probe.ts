@@ -28,7 +28,10 @@ export function missingModelMessages(
     const result = results.find((entry) => entry.server === persona.server);
     if (!result?.reachable || result.models.length === 0 || hasModel(result.models, persona.model)) continue;
     messages.push(
-      `${persona.name}'s model "${persona.model}"${persona.modelSource ? ` (from ${persona.modelSource})` : ""} is not on ${persona.server}; it has: ${result.models.join(", ")}. Pull it (ollama pull ${persona.model}), or pick one with --model or /use ${persona.name} MODEL.`,
+      `${persona.name}'s model "${persona.model}"${
+        persona.modelSource ? ` (from ` + `${persona.modelSource})` : ""
+      } is not on ${persona.server}; it has: ${result.models.join(", ")}. Pull it (ollama pull ` +
+        `${persona.model}), or pick one with --model or /use ${persona.name} MODEL.`,
     );
   }
   return messages;

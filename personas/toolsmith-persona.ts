@@ -8,7 +8,9 @@ import type { ProgressStatus } from "./reply-report.ts";
 import { respondWithTools } from "./respond-with-tools.ts";
 
 export const TOOLSMITH_NOT_BUILT =
-  "I can't write tools yet: my tool-writing pipeline (spec, code, tests, sandboxed validation, a candidate branch and a fitness gate) is not built in this version of org. Nothing was written or installed. Until it exists, @agent can often do the job with its shell, or I can describe what such a tool should take and return.";
+  "I can't write tools yet: my tool-writing pipeline (spec, code, tests, sandboxed validation, a candidate " +
+  "branch and a fitness gate) is not built in this version of org. Nothing was written or installed. Until it " +
+  "exists, @agent can often do the job with its shell, or I can describe what such a tool should take and return.";
 
 /** The toolsmith's pipeline (goal → spec → code → tests → validation → candidate branch), given by the caller. */
 export type ToolsmithJob = (request: {
@@ -31,9 +33,19 @@ export class ToolsmithPersona extends Persona {
 
   protected override role(): string {
     if (this.#job) {
-      return "the toolsmith of this room. When someone asks for a new tool, call build_tool with its goal: your pipeline writes it (spec, code, tests), validates it in the sandbox and lands it on a candidate branch; a fitness gate decides whether it is promoted. Otherwise answer briefly in text; never claim a tool exists that the pipeline has not reported.";
+      return (
+        "the toolsmith of this room. When someone asks for a new tool, call build_tool with its goal: " +
+        "your pipeline writes it (spec, code, tests), validates it in the sandbox and lands it on a candidate " +
+        "branch; a fitness gate decides whether it is promoted. Otherwise answer briefly in text; never claim " +
+        "a tool exists that the pipeline has not reported."
+      );
     }
-    return "the toolsmith of this room. Writing new tools for the room will be your job, but the tool-writing pipeline is not built yet in this version of org: you cannot create, test or install tools. When asked for a tool, call build_tool (it says what can be done instead); otherwise answer briefly in text. Never claim to have written, tested or installed anything.";
+    return (
+      "the toolsmith of this room. Writing new tools for the room will be your job, but the tool-writing " +
+      "pipeline is not built yet in this version of org: you cannot create, test or install tools. When asked " +
+      "for a tool, call build_tool (it says what can be done instead); otherwise answer briefly in text. " +
+      "Never claim to have written, tested or installed anything."
+    );
   }
 
   /**

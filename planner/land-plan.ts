@@ -34,7 +34,11 @@ export async function landPlan(
 }
 
 /** The files of the tools each built branch adds, as a candidate carries them, and their names. */
-async function builtToolFiles(git: RepoGit, branches: readonly string[], signal: AbortSignal): Promise<{ files: Record<string, string>; names: string[] }> {
+async function builtToolFiles(
+  git: RepoGit,
+  branches: readonly string[],
+  signal: AbortSignal,
+): Promise<{ files: Record<string, string>; names: string[] }> {
   const files: Record<string, string> = {};
   const names: string[] = [];
   const main = await git.resolveCommit(MAIN_REF);

@@ -17,7 +17,9 @@ function stepLine(step: WorkflowStep, index: number): string {
   return `${index + 1}. ${step.id}: ${callee}(${inputs})${loop}${condition}`;
 }
 
-/** A plan as numbered steps, one line each, as the room and `workflow plan` show it: `2. count: word_count(text ← $item) for each item of $steps.split.output.lines`. */
+/** A plan as numbered steps, one line each, as the room and `workflow plan` show it: `2. count: word_count(text ← $item) for each item of
+ * $steps.split.output.lines`.
+ */
 export function planSteps(workflow: Workflow): string[] {
   return workflow.steps.map(stepLine);
 }

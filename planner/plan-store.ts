@@ -47,7 +47,9 @@ export function savePlanRecord(workspaceDir: string, record: Omit<PlanRecord, "v
 /** The plan `id` of this workspace, read and checked. */
 export function readPlanRecord(workspaceDir: string, id: string): PlanRecord {
   if (!PLAN_ID_PATTERN.test(id))
-    throw new PlanNotFoundError(`"${id}" is not a plan id (they look like 20261126T101500Z-k3x9); org workflow plan prints the id of each plan it makes`);
+    throw new PlanNotFoundError(
+      `"${id}" is not a plan id (they look like 20261126T101500Z-k3x9); org workflow plan prints the id of each plan it makes`,
+    );
   let text: string;
   try {
     text = readPrivateFile(join(workspaceDir, PLANS_DIR, `${id}.json`));

@@ -23,7 +23,8 @@ const Parameters = z.strictObject({
 export function planWorkflowTool(options: { config: OrgConfig; model: LanguageModel; checkoutDir: string; embedder?: Embedder }): AnyTool {
   return defineTool("plan_workflow", {
     description:
-      "Plans and runs a workflow for a goal: org finds the generated tools it needs, a planner chains them, org checks the plan and runs it in the sandbox. Returns the plan as steps and the output. Use it when a goal needs several tools in a row.",
+      "Plans and runs a workflow for a goal: org finds the generated tools it needs, a planner chains them, " +
+      "org checks the plan and runs it in the sandbox. Returns the plan as steps and the output. Use it when a goal needs several tools in a row.",
     parameters: Parameters,
     runsCode: true,
     async execute({ goal, inputs }, context) {
@@ -46,7 +47,8 @@ export function planWorkflowTool(options: { config: OrgConfig; model: LanguageMo
         const result = await planFromGoal(planner, { goal, ...(inputs !== undefined ? { inputs } : {}), run: true, signal: context.signal });
         return planToolResult(result);
       } catch (error) {
-        if (error instanceof ChatError && error.kind !== "aborted") return { ok: false, output: `Error: the planner's model server failed: ${error.message}` };
+        if (error instanceof ChatError && error.kind !== "aborted")
+          return { ok: false, output: `Error: the planner's model server failed: ${error.message}` };
         if (error instanceof WorkflowError) return { ok: false, output: `Error: the plan was checked, but its run failed: ${error.message}` };
         throw error;
       }
@@ -73,7 +75,9 @@ export function planToolResult(result: PlanResult): ToolResult {
       const filed = result.proposals?.length ? ` Filed as grow proposals: ${result.proposals.map((entry) => entry.proposal).join(", ")}.` : "";
       return {
         ok: false,
-        output: `Error: the goal needs tools nobody has: ${outcome.missing.map((step) => `${step.id} (${step.goal})`).join("; ")}.${filed} Ask the toolsmith to build them, then plan again.`,
+        output: `Error: the goal needs tools nobody has: ${outcome.missing
+          .map((step) => `${step.id} ` + `(${step.goal})`)
+          .join("; ")}.${filed} Ask the toolsmith to build them, then plan again.`,
       };
     }
     case "refused":

@@ -111,7 +111,10 @@ describe("planning with one offered tool", () => {
   });
 
   test("a call of another tool is named in the reminder; the arguments alone in a fence are read as the call", async () => {
-    const planning = request([{ toolCalls: [{ name: "square", arguments: { number: 5 } }] }, { text: `Here:\n\`\`\`json\n${JSON.stringify(good)}\n\`\`\`` }]);
+    const planning = request([
+      { toolCalls: [{ name: "square", arguments: { number: 5 } }] },
+      { text: `Here:\n\`\`\`json\n${JSON.stringify(good)}\n\`\`\`` },
+    ]);
     const outcome = await planWorkflow(planning);
     expect(outcome).toMatchObject({ kind: "planned", rounds: 1 });
     expect(planning.model.requests[1]?.messages.at(-1)?.content).toContain("You called square, which does not exist here");

@@ -1,6 +1,6 @@
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
-import { oneToolDefinition, readOneToolAnswer } from "../models/one-tool-call.ts";
+import { oneToolDefinition, readOneToolAnswer } from "../personas/one-tool-call.ts";
 import { checkPlan, type PlanError, type PlanTool, unknownCallee } from "../workflows/check-plan.ts";
 import type { Workflow } from "../workflows/workflow-file.ts";
 import type { WorkflowSettings } from "../config/workflow-settings.ts";
@@ -44,7 +44,11 @@ export async function planWorkflow(request: PlanRequest): Promise<PlanOutcome> {
   let errors: PlanError[] = [];
   let reminded = false;
   for (let round = 1; round <= request.settings.planRepairs + 1; ) {
-    const completion = await request.model.stream({ messages: conversation, tools: [definition], ...(request.signal ? { signal: request.signal } : {}) });
+    const completion = await request.model.stream({
+      messages: conversation,
+      tools: [definition],
+      ...(request.signal ? { signal: request.signal } : {}),
+    });
     const answer = readOneToolAnswer({ tool, bareArguments: true }, completion);
     if (!answer.ok && !answer.called) {
       request.onRound?.({ round, outcome: "no call", last: reminded });
@@ -56,7 +60,10 @@ export async function planWorkflow(request: PlanRequest): Promise<PlanOutcome> {
       continue;
     }
     // What it submitted goes into the history as text, so the repair that follows can be read against it.
-    conversation.push({ role: "assistant", content: submittedText(completion.content, answer.ok ? answer.value : completion.toolCalls[0]?.arguments) });
+    conversation.push({
+      role: "assistant",
+      content: submittedText(completion.content, answer.ok ? answer.value : completion.toolCalls[0]?.arguments),
+    });
     errors = answer.ok ? readPlan(answer.value, tools, request) : [{ key: "(arguments)", message: answer.problem }];
     if (answer.ok && errors.length === 0) {
       const workflow = workflowOf(answer.value);
@@ -84,7 +91,8 @@ function submittedText(content: string, submitted: unknown): string {
 function readPlan(plan: PlannedWorkflow, tools: ReadonlyMap<string, PlanTool>, request: PlanRequest): PlanError[] {
   // With steps missing, the rest cannot be checked as a whole (it reads the missing ones); its callees must still exist.
   if ((plan.missing ?? []).length > 0) return plan.steps.flatMap((step) => unknownCallee(step, { tools, workflows: request.workflows }));
-  if (plan.steps.length === 0) return [{ key: "steps", message: 'the workflow has no steps; give at least one, or name what no tool can do under "missing"' }];
+  if (plan.steps.length === 0)
+    return [{ key: "steps", message: 'the workflow has no steps; give at least one, or name what no tool can do under "missing"' }];
   return checkPlan(workflowOf(plan), {
     tools,
     workflows: request.workflows,

@@ -82,7 +82,10 @@ function runnerOver(place: PlanPlace, tools: ReturnType<typeof toolCaller>): Pla
   const maxStepRuns = place.config.limits.workflowStepRuns;
   return {
     async run(record, inputs, { signal, onStep }) {
-      const graph = workflowGraphOf(record.workflow, workflowsFolder(place.workspaceDir), `${record.id}.json`, { checkTool: tools.checkTool, maxStepRuns });
+      const graph = workflowGraphOf(record.workflow, workflowsFolder(place.workspaceDir), `${record.id}.json`, {
+        checkTool: tools.checkTool,
+        maxStepRuns,
+      });
       const steps: StepEvent[] = [];
       const output = await runWorkflow(graph, inputs, {
         callTool: tools.callTool,

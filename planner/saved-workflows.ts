@@ -7,7 +7,10 @@ import { workflowFiles, workflowsFolder } from "../workflows/workflow-files.ts";
  * The workflows saved in the workspace's `workflows/` that check out (their tools usable, their nesting sound), by
  * file name: what a plan may nest. One that does not check out is left out, with a note.
  */
-export function savedWorkflows(workspaceDir: string, checkTool: (name: string) => string | undefined): { workflows: Map<string, Workflow>; notes: string[] } {
+export function savedWorkflows(
+  workspaceDir: string,
+  checkTool: (name: string) => string | undefined,
+): { workflows: Map<string, Workflow>; notes: string[] } {
   const folder = workflowsFolder(workspaceDir);
   const workflows = new Map<string, Workflow>();
   const notes: string[] = [];

@@ -1,8 +1,9 @@
 // Words that say little about which tool is meant; dropped unless the query is nothing else.
 const STOP_WORDS = new Set(
-  "a an and are as at be by can could do does for from how i in is it its me my of on or please should that the this to use was what which with would you your there many much some".split(
-    " ",
-  ),
+  (
+    "a an and are as at be by can could do does for from how i in is it its me my of on or please should that " +
+    "the this to use was what which with would you your there many much some"
+  ).split(" "),
 );
 const MAX_WORDS = 32;
 

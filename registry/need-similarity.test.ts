@@ -1,6 +1,17 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { CLOSE_NEED, COVERED_BY_TOOL, compareNeeds, cosine, needDirections, needKey, needSimilarity, needTerms, SAME_NEED, stem } from "./need-similarity.ts";
+import {
+  CLOSE_NEED,
+  COVERED_BY_TOOL,
+  compareNeeds,
+  cosine,
+  needDirections,
+  needKey,
+  needSimilarity,
+  needTerms,
+  SAME_NEED,
+  stem,
+} from "./need-similarity.ts";
 
 // The same need said in other words, as people in a room say it: each pair must meet.
 const SAME: [string, string][] = [
@@ -141,12 +152,12 @@ describe("needSimilarity", () => {
   });
 
   test("a tool's name and description answer a need said in its own words", () => {
-    expect(needSimilarity("clamps a number into a range", "clamp_number Clamps value into [min, max]; min must not exceed max.")).toBeGreaterThanOrEqual(
-      COVERED_BY_TOOL,
-    );
-    expect(needSimilarity("how many words are in this text", "word_count Counts the words of a text: runs of non-space characters.")).toBeGreaterThanOrEqual(
-      COVERED_BY_TOOL,
-    );
+    expect(
+      needSimilarity("clamps a number into a range", "clamp_number Clamps value into [min, max]; min must not exceed max."),
+    ).toBeGreaterThanOrEqual(COVERED_BY_TOOL);
+    expect(
+      needSimilarity("how many words are in this text", "word_count Counts the words of a text: runs of non-space characters."),
+    ).toBeGreaterThanOrEqual(COVERED_BY_TOOL);
     expect(needSimilarity("convert celsius to fahrenheit", "word_count Counts the words of a text: runs of non-space characters.")).toBeLessThan(
       COVERED_BY_TOOL,
     );

@@ -119,7 +119,20 @@ const CONCEPTS: Record<string, string> = {
 
 // What many tools work on, and the verbs many jobs are said with ("check whether", "convert … to …"): it counts, but
 // less than the job and the particular thing it is done to.
-const COMMON: ReadonlySet<string> = new Set(["text", "number", "list", "file", "data", "compute", "check", "convert", "return", "input", "output", "result"]);
+const COMMON: ReadonlySet<string> = new Set([
+  "text",
+  "number",
+  "list",
+  "file",
+  "data",
+  "compute",
+  "check",
+  "convert",
+  "return",
+  "input",
+  "output",
+  "result",
+]);
 const COMMON_WEIGHT = 0.35;
 /** The weight of such a term in `needTerms`: a term weighing more tells one job from another. */
 export const COMMON_TERM_WEIGHT = COMMON_WEIGHT;
@@ -147,7 +160,20 @@ export function stem(word: string): string {
 }
 
 // Words whose -er is no suffix.
-const COMMON_ER = new Set(["number", "lower", "upper", "letter", "filter", "center", "parameter", "character", "order", "border", "header", "integer"]);
+const COMMON_ER = new Set([
+  "number",
+  "lower",
+  "upper",
+  "letter",
+  "filter",
+  "center",
+  "parameter",
+  "character",
+  "order",
+  "border",
+  "header",
+  "integer",
+]);
 
 // The thesaurus by stem, so that every form of a word finds its concept.
 const CONCEPT_OF: ReadonlyMap<string, string> = new Map([
@@ -202,7 +228,12 @@ const FROM_REACH = 4;
  * The two ends of a way round by their concepts; by their stems when both are one concept ("roman numerals to
  * numbers"); undefined when an end is missing or both are one word.
  */
-function wayRound(from: string | undefined, to: string | undefined, fromWord: string | undefined, toWord: string | undefined): [string, string] | undefined {
+function wayRound(
+  from: string | undefined,
+  to: string | undefined,
+  fromWord: string | undefined,
+  toWord: string | undefined,
+): [string, string] | undefined {
   if (from === undefined || to === undefined) return undefined;
   if (from !== to) return [from, to];
   const [a, b] = [stem(fromWord ?? ""), stem(toWord ?? "")];
@@ -230,7 +261,8 @@ export function needDirections(text: string): Direction[] {
     if (!ends) continue;
     const [before, next] = ends;
     if (word !== "from") directions.push({ from: before, to: next });
-    else if (!words.slice(index + 1, index + 1 + FROM_REACH).some((later) => later === "to" || later === "into")) directions.push({ from: next, to: before });
+    else if (!words.slice(index + 1, index + 1 + FROM_REACH).some((later) => later === "to" || later === "into"))
+      directions.push({ from: next, to: before });
   }
   return directions;
 }

@@ -184,7 +184,9 @@ const ADD16 = simd(0x8e);
 /** `into += widen($found)`, eight 16-bit lanes. */
 const accumulate = (into: number, widen: number[]) => [...get(into), ...get(FOUND), ...widen, ...ADD16, ...set(into)];
 
-/** The function's body, `$block`: 32 codes at a time, their four sums zeroed, their nibbles added up, their 32 scores stored, until `$blocks` is 0. */
+/** The function's body, `$block`: 32 codes at a time, their four sums zeroed, their nibbles added up, their 32 scores stored, until `$blocks` is 0.
+ *
+ */
 function scanBody(): number[] {
   return [
     ...splat(15),

@@ -14,7 +14,11 @@ describe("an embedding server that answers nonsense is no server", () => {
     ["not JSON", () => new Response("<html>"), "something that is not JSON"],
     ["no embeddings key", () => Response.json({ data: [] }), 'without an "embeddings" list'],
     ["strings for numbers", () => Response.json({ embeddings: [["1"], ["2"]] }), 'without an "embeddings" list'],
-    ["an error status", () => new Response('{"error":"model \\"nomic-embed-text\\" not found, try pulling it first"}', { status: 404 }), "answered 404"],
+    [
+      "an error status",
+      () => new Response('{"error":"model \\"nomic-embed-text\\" not found, try pulling it first"}', { status: 404 }),
+      "answered 404",
+    ],
     [
       "1e308, Infinity as float32",
       () =>

@@ -88,7 +88,8 @@ export function ollamaEmbedder(options: { server: string; model: string; authori
     const length = dimensions ?? vectors[0]?.length ?? 0;
     if (vectors.length !== texts.length || length === 0 || vectors.some((vector) => vector.length !== length)) {
       throw new EmbeddingUnavailableError(
-        `${url} answered ${vectors.length} vectors of uneven, changed or no length for ${texts.length} texts${dimensions ? ` (${options.model} gave ${dimensions} dimensions before)` : ""}`,
+        `${url} answered ${vectors.length} vectors of uneven, changed or no length for ${texts.length} ` +
+          `texts${dimensions ? ` (${options.model} gave ${dimensions} dimensions before)` : ""}`,
       );
     }
     const converted = vectors.map((vector) => Float32Array.from(vector));
@@ -108,7 +109,8 @@ export function ollamaEmbedder(options: { server: string; model: string; authori
     async embed(texts, signal) {
       // In batches, so no answer comes near MAX_RESPONSE_BYTES however many texts a caller has.
       const vectors: Float32Array[] = [];
-      for (let start = 0; start < texts.length; start += EMBED_BATCH) vectors.push(...(await request(texts.slice(start, start + EMBED_BATCH), signal)));
+      for (let start = 0; start < texts.length; start += EMBED_BATCH)
+        vectors.push(...(await request(texts.slice(start, start + EMBED_BATCH), signal)));
       return vectors;
     },
   };

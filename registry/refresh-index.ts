@@ -33,7 +33,9 @@ export async function refreshIndex(database: Database, sources: readonly ToolSou
     try {
       const metadata = parseToolMetadata(await source.read(), source.label);
       if (metadata.spec.name !== source.name) {
-        throw new ToolMetadataError(`${source.label}: spec.name ${JSON.stringify(metadata.spec.name)} is not its folder's name ${JSON.stringify(source.name)}`);
+        throw new ToolMetadataError(
+          `${source.label}: spec.name ${JSON.stringify(metadata.spec.name)} is not its folder's name ${JSON.stringify(source.name)}`,
+        );
       }
       changed.push({ source, document: toolDocument(metadata) });
     } catch (error) {

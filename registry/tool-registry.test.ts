@@ -135,7 +135,9 @@ describe("the index is a cache kept fresh by content hashes", () => {
     });
     const { registry, summary } = await opened(root);
     using _ = registry;
-    expect(summary.notices).toContain("skipped tools/generated/word_count/metadata.json: 307200 bytes, more than the 262144 a metadata.json may have");
+    expect(summary.notices).toContain(
+      "skipped tools/generated/word_count/metadata.json: 307200 bytes, more than the 262144 a metadata.json may have",
+    );
     expect(summary.notices).toContain('skipped "evil\\u001b]0;x\\u0007" in tools/generated: not a tool name (snake_case, 2–48 characters)');
     expect((await registry.search("enormous")).hits[0]?.name).toBe("huge_examples");
     const size = new Database(join(root, REGISTRY_DATABASE_PATH))
@@ -351,7 +353,9 @@ describe("blended with embeddings from /api/embed", () => {
     await using server = await startScriptedServer({ script: { rules: [] } });
     const closed = server.url;
     await server.stop();
-    const outcome = await registry.search("how many words", { embedder: ollamaEmbedder({ server: closed, model: "nomic-embed-text", timeoutMs: 5_000 }) });
+    const outcome = await registry.search("how many words", {
+      embedder: ollamaEmbedder({ server: closed, model: "nomic-embed-text", timeoutMs: 5_000 }),
+    });
     expect(outcome.method).toBe("fts");
     expect(outcome.note).toContain(`embeddings not used: no embedding server answered at ${closed}/api/embed`);
     expect(outcome.hits[0]?.name).toBe("word_count");

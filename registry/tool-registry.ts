@@ -86,7 +86,10 @@ export class ToolRegistry {
   /** How many tools the index holds, by origin. */
   counts(): { promoted: number; candidate: number } {
     const rows = this.#database.query<{ origin: string; count: number }, []>("SELECT origin, count(*) AS count FROM tools GROUP BY origin").all();
-    return { promoted: rows.find((row) => row.origin === "promoted")?.count ?? 0, candidate: rows.find((row) => row.origin === "candidate")?.count ?? 0 };
+    return {
+      promoted: rows.find((row) => row.origin === "promoted")?.count ?? 0,
+      candidate: rows.find((row) => row.origin === "candidate")?.count ?? 0,
+    };
   }
 
   /** Full-text search alone: ids and negated BM25, best first. */
@@ -100,7 +103,10 @@ export class ToolRegistry {
    * Finds tools for `query`, best first: BM25 over the words, fused (reciprocal rank) with cosine similarity
    * of cached embeddings when `embedder` answers; FTS alone otherwise, with a note saying why.
    */
-  async search(query: string, options: { limit?: number; embedder?: Embedder; promotedOnly?: boolean; signal?: AbortSignal } = {}): Promise<SearchOutcome> {
+  async search(
+    query: string,
+    options: { limit?: number; embedder?: Embedder; promotedOnly?: boolean; signal?: AbortSignal } = {},
+  ): Promise<SearchOutcome> {
     const limit = Math.max(1, options.limit ?? 10);
     const origin = options.promotedOnly ? "promoted" : undefined;
     // The query's embedding is asked for before FTS5 runs: a server in another process embeds it meanwhile.
@@ -158,7 +164,9 @@ export class ToolRegistry {
   listed(limit: number, origin?: "promoted"): ToolHit[] {
     const rows = this.#database
       .query<Row, [number]>(
-        `SELECT id, name, description, origin, branch FROM tools ${origin === "promoted" ? "WHERE origin = 'promoted'" : ""} ORDER BY origin = 'candidate', name LIMIT ?`,
+        `SELECT id, name, description, origin, branch FROM tools ${
+          origin === "promoted" ? "WHERE origin = " + "'promoted'" : ""
+        } ORDER BY origin = 'candidate', name LIMIT ?`,
       )
       .all(Math.max(0, limit));
     return rows.map((found) => hitOf(found, 0));

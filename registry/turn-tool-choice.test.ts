@@ -33,14 +33,19 @@ describe("per-turn tool choice in the room", () => {
     try {
       for (const spec of TOOLS) {
         const code =
-          spec.name === "reverse_text" ? `export default (input: { value: string }) => ({ reversed: [...input.value].reverse().join("") });\n` : undefined;
+          spec.name === "reverse_text"
+            ? `export default (input: { value: string }) => ({ reversed: [...input.value].reverse().join("") });\n`
+            : undefined;
         writeGeneratedTool(repoDir, spec, code);
       }
       await using server = await startScriptedServer({
         script: {
           rules: [
             { when: { lastRole: "user" }, reply: { toolCalls: [{ name: "find_tool", arguments: { query: "reverse the characters of a string" } }] } },
-            { when: { lastRole: "tool", lastMessage: "now available" }, reply: { toolCalls: [{ name: "reverse_text", arguments: { value: "abc" } }] } },
+            {
+              when: { lastRole: "tool", lastMessage: "now available" },
+              reply: { toolCalls: [{ name: "reverse_text", arguments: { value: "abc" } }] },
+            },
             { when: { lastRole: "tool" }, reply: { text: "Reversed: {{lastMessage}}" } },
           ],
         },
@@ -78,8 +83,11 @@ describe("per-turn tool choice in the room", () => {
 
         const offeredInRound = (index: number) =>
           (
-            (server.requests.filter((request) => request.path === "/v1/chat/completions")[index]?.body as { tools?: { function: { name: string } }[] }).tools ??
-            []
+            (
+              server.requests.filter((request) => request.path === "/v1/chat/completions")[index]?.body as {
+                tools?: { function: { name: string } }[];
+              }
+            ).tools ?? []
           ).map((tool) => tool.function.name);
         const generated = (names: string[]) => names.filter((name) => TOOLS.some((spec) => spec.name === name)).sort();
         expect(generated(offeredInRound(0))).toEqual(["char_count", "line_count", "word_count"]);

@@ -83,7 +83,9 @@ function findTool(
   search: (query: string) => Promise<{ hits: { name: string; description: string }[] }>,
 ): AnyTool {
   return defineTool("find_tool", {
-    description: `Searches the other generated tools by what they do (${allowed.size} in all) and makes the best matches callable from your next step. Describe the job in plain words.`,
+    description:
+      `Searches the other generated tools by what they do (${allowed.size} in all) and makes the ` +
+      `best matches callable from your next step. Describe the job in plain words.`,
     parameters: z.strictObject({ query: z.string().min(1).max(500).describe("what the tool should do, in plain words") }),
     async execute({ query }) {
       const { hits } = await search(query);

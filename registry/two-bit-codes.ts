@@ -83,7 +83,8 @@ export class TwoBitCodes {
       for (const [index, vector] of sample.entries()) column[index] = vector[dimension] ?? 0;
       const levels = lloydMax(column);
       for (let level = 0; level < LEVELS; level += 1) values[dimension * LEVELS + level] = levels[level] ?? 0;
-      for (let level = 0; level + 1 < LEVELS; level += 1) bounds[dimension * (LEVELS - 1) + level] = ((levels[level] ?? 0) + (levels[level + 1] ?? 0)) / 2;
+      for (let level = 0; level + 1 < LEVELS; level += 1)
+        bounds[dimension * (LEVELS - 1) + level] = ((levels[level] ?? 0) + (levels[level + 1] ?? 0)) / 2;
     }
     return new TwoBitCodes(dimensions, capacity, bounds, values, options);
   }

@@ -147,5 +147,7 @@ const before = (id: number, score: number, other: { id: number; score: number })
 
 /** The little-endian float32s of a stored vector, copied only when the bytes do not start on a 4-byte boundary. */
 function floatsOf(bytes: Uint8Array, dimensions: number): Float32Array {
-  return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, dimensions) : new Float32Array(bytes.slice().buffer, 0, dimensions);
+  return bytes.byteOffset % 4 === 0
+    ? new Float32Array(bytes.buffer, bytes.byteOffset, dimensions)
+    : new Float32Array(bytes.slice().buffer, 0, dimensions);
 }

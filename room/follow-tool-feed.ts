@@ -1,4 +1,4 @@
-import type { Persona } from "../models/persona.ts";
+import type { Persona } from "../personas/persona.ts";
 import type { RoomCore } from "./room-core.ts";
 import type { RoomEvent } from "./room-event.ts";
 import type { RoomTools } from "./room-tools.ts";

@@ -21,7 +21,8 @@ export function memoryIndexer(memory: TranscriptIndex, sessionId: string, say: (
     } catch (error) {
       if (!failed) {
         said = [
-          `memory could not index this session (${error instanceof Error ? error.message : String(error)}); the transcript keeps every event, and 'org memory rebuild' indexes it again.`,
+          `memory could not index this session (${error instanceof Error ? error.message : String(error)}); ` +
+            `the transcript keeps every event, and 'org memory rebuild' indexes it again.`,
         ];
       }
       failed = true;

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { OrgConfigError } from "../config/org-config-error.ts";
-import { createPersona } from "../models/create-persona.ts";
+import { createPersona } from "../personas/create-persona.ts";
 import { Budget } from "../security/budget.ts";
 import { startSession } from "./open-session.ts";
 import { Transcript } from "./transcript.ts";

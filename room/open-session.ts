@@ -1,7 +1,7 @@
 import type { OrgConfig } from "../config/org-config.ts";
 import { OrgConfigError } from "../config/org-config-error.ts";
-import type { Persona } from "../models/persona.ts";
-import type { RoomMessage } from "../models/room-message.ts";
+import type { Persona } from "../personas/persona.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
 import type { Budget } from "../security/budget.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { parseRoomMode, type ReplyFileGuard, type RoomMode, RoomModeError } from "./room-mode.ts";
@@ -67,5 +67,10 @@ function newSession(options: SessionStartOptions): SessionStart {
 /** What the user is told when a resumed transcript had damaged lines: how many, and where (capped). */
 export function describeDamage(sessionId: string, count: number, lineNumbers: number[]): string {
   const where = lineNumbers.length < count ? `${lineNumbers.join(", ")} and ${count - lineNumbers.length} more` : lineNumbers.join(", ");
-  return `${count} damaged line${count === 1 ? "" : "s"} of session ${sessionId}'s transcript ${count === 1 ? "was" : "were"} skipped (line${count === 1 ? "" : "s"} ${where}); what ${count === 1 ? "it" : "they"} held is missing from the history. A crash mid-write damages at most the last line; more means the file was edited.`;
+  return (
+    `${count} damaged line${count === 1 ? "" : "s"} of session ${sessionId}'s transcript ` +
+    `${count === 1 ? "was" : "were"} skipped (line${count === 1 ? "" : "s"} ${where}); what ` +
+    `${count === 1 ? "it" : "they"} held is missing from the history. A crash mid-write damages at most the ` +
+    `last line; more means the file was edited.`
+  );
 }

@@ -28,14 +28,24 @@ async function agentRoom(script: ScriptInput, run: (events: RoomEvent[], send: (
   const workspaceDir = join(base, `workspace-${workspaces++}`);
   mkdirSync(workspaceDir, { recursive: true });
   chmodSync(workspaceDir, 0o777);
-  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" }, { checkoutDir: workspaceDir });
+  const config = loadOrgConfig(
+    join(workspaceDir, "org.config.json"),
+    { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" },
+    { checkoutDir: workspaceDir },
+  );
   const tools = { ...DEFAULT_TOOLS.agent, sh: "allow" as const, memory_search: "allow" as const };
   config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", server: server.url, contextMessages: 60, tools }];
   // The workspace's memory holds the page as a saved fact (a page saved in an earlier session).
   const { store } = MemoryStore.open(workspaceDir);
   if (page !== undefined) store.save({ text: page, persona: "agent" });
   const events: RoomEvent[] = [];
-  const room = await openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [sh, memorySearchTool(store)], onEvent: (event) => events.push(event) });
+  const room = await openRoom({
+    ...testSandboxAccess(),
+    config,
+    workspaceDir,
+    tools: [sh, memorySearchTool(store)],
+    onEvent: (event) => events.push(event),
+  });
   try {
     await run(events, (text) => room.send(text, { signal: AbortSignal.timeout(60_000) }).then(() => {}));
   } finally {
@@ -135,7 +145,11 @@ describe("a page saved in memory, recalled and repeated by the model", () => {
 
   test("repeated with its markup restored, the call is refused by provenance, with a notice", async () => {
     const script: ScriptInput = {
-      rules: [{ when: { lastRole: "tool", times: 1 }, reply: { text: `I recall: ${page}` } }, { when: { lastRole: "tool" }, reply: { text: "ok" } }, recall],
+      rules: [
+        { when: { lastRole: "tool", times: 1 }, reply: { text: `I recall: ${page}` } },
+        { when: { lastRole: "tool" }, reply: { text: "ok" } },
+        recall,
+      ],
     };
     await agentRoom(
       script,

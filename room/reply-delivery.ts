@@ -1,4 +1,4 @@
-import type { RoomMessage } from "../models/room-message.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
 import { appendInsideWorkspace } from "../security/safe-file-write.ts";
 
 /**

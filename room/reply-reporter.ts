@@ -1,6 +1,6 @@
 import { modelWait } from "../llm/model-wait.ts";
-import type { ReplyReport } from "../models/reply-report.ts";
-import type { RoomToolRun } from "../models/room-message.ts";
+import type { ReplyReport } from "../personas/reply-report.ts";
+import type { RoomToolRun } from "../personas/room-message.ts";
 import type { ReplyStatsRecorder } from "./reply-stats.ts";
 import type { RoomEvent } from "./room-event.ts";
 

@@ -1,4 +1,4 @@
-import type { RoomMessage } from "../models/room-message.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
 import { mcpExecutedPaths } from "../mcp-client/launch-files.ts";
 import { heardBy } from "./heard-by.ts";
 import type { RoomApprovals } from "./room-approvals.ts";

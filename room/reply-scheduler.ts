@@ -1,6 +1,6 @@
 import type { OrgConfig } from "../config/org-config.ts";
-import type { Persona } from "../models/persona.ts";
-import type { RoomMessage } from "../models/room-message.ts";
+import type { Persona } from "../personas/persona.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
 import { codePolicyOf, type DecidingPolicy, stricterDeciding } from "../security/policy.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import type { RoomEvent, TurnSummary } from "./room-event.ts";
@@ -38,7 +38,9 @@ export function replyScheduler(options: {
         type: "notice",
         persona,
         reason: "hop-limit",
-        message: `${trigger.from} asked ${persona}, but this message already went ${config.limits.hopsPerMessage} hops between personas (limits.hopsPerMessage); ${persona} stays quiet until the user speaks.`,
+        message:
+          `${trigger.from} asked ${persona}, but this message already went ` +
+          `${config.limits.hopsPerMessage} hops between personas (limits.hopsPerMessage); ${persona} stays quiet until the user speaks.`,
       });
       return false;
     }

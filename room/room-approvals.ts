@@ -118,8 +118,13 @@ export class RoomApprovals implements Approver {
       return { ok: true, approvalId, answer: choice, by };
     }
     const decided = this.#decided.get(approvalId);
-    if (decided) return { ok: false, status: "answered", message: `approval ${approvalId} was already answered: ${decided.answer}, by ${decided.by}.` };
-    return { ok: false, status: "unknown", message: `there is no approval question ${approvalId} in this session; the room's stream names the open ones.` };
+    if (decided)
+      return { ok: false, status: "answered", message: `approval ${approvalId} was already answered: ${decided.answer}, by ${decided.by}.` };
+    return {
+      ok: false,
+      status: "unknown",
+      message: `there is no approval question ${approvalId} in this session; the room's stream names the open ones.`,
+    };
   }
 
   #remember(approvalId: string, decided: { answer: ApprovalOutcome; by: string }): void {

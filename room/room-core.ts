@@ -1,9 +1,9 @@
 import type { OrgConfig } from "../config/org-config.ts";
 import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
-import { createPersona } from "../models/create-persona.ts";
-import type { Persona } from "../models/persona.ts";
-import { httpModels } from "../models/persona-model.ts";
-import type { RoomMessage } from "../models/room-message.ts";
+import { createPersona } from "../personas/create-persona.ts";
+import type { Persona } from "../personas/persona.ts";
+import { httpModels } from "../personas/persona-model.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
 import { Budget } from "../security/budget.ts";
 import { mcpExecutedPaths } from "../mcp-client/launch-files.ts";
 import { checkChangeSet, type ExecutedPath } from "../workspace/check-change-set.ts";
@@ -78,7 +78,9 @@ export function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
   });
   // What the workspace's secret files and git configs hold joins the room's secrets: a value hidden from the agents'
   // views may still come back another way (a committed .env through `git show`), and is redacted there too.
-  const secrets = [...new Set([...config.secrets, ...workspaceSecretValues(workspaceDir, options.sandboxPolicy.secretPaths, options.workspaceCopies)])];
+  const secrets = [
+    ...new Set([...config.secrets, ...workspaceSecretValues(workspaceDir, options.sandboxPolicy.secretPaths, options.workspaceCopies)]),
+  ];
   const core = {
     options,
     config: { ...config, secrets },

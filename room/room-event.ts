@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { LOOP_STOP_REASONS } from "../llm/loop-stop-reasons.ts";
 import { ModelWaitFields } from "../llm/model-wait.ts";
-import { ProgressReport, ReasoningDeltaReport, TextDeltaReport, ToolCallReport, ToolResultReport } from "../models/reply-report.ts";
-import { RoomMessage, RoomToolCall } from "../models/room-message.ts";
+import { ProgressReport, ReasoningDeltaReport, TextDeltaReport, ToolCallReport, ToolResultReport } from "../personas/reply-report.ts";
+import { RoomMessage, RoomToolCall } from "../personas/room-message.ts";
 
 /** Per persona, per user turn: what its replies cost and how fast they came. */
 export const PersonaStats = z.object({

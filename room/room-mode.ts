@@ -83,7 +83,8 @@ export function parseRoomMode(
 
 /**
  * A workspace-relative path replies may be appended to, checked against `..`, absolute paths, symlinks,
- * directories, `.git`, `.org/`, org's config file and anything but plain text (`replyFileProblem`). The write itself checks again (`appendInsideWorkspace`).
+ * directories, `.git`, `.org/`, org's config file and anything but plain text (`replyFileProblem`). The write itself checks again
+ * (`appendInsideWorkspace`).
  */
 function checkReplyFile(given: string, workspaceDir: string, protectedFiles: readonly string[]): string {
   // What normalizing would hide: control or invisible characters, a trailing / (a directory was meant).
@@ -94,7 +95,8 @@ function checkReplyFile(given: string, workspaceDir: string, protectedFiles: rea
   const target = resolve(root, given);
   if (!isInside(root, target) || !isInside(root, realAncestor(target))) {
     throw new RoomModeError(
-      `"${given}" is outside the workspace (${root}); replies can only be written to files inside it. Give a path relative to the workspace, e.g. "file:replies.md".`,
+      `"${given}" is outside the workspace (${root}); replies can only be written to files inside it. Give a ` +
+        `path relative to the workspace, e.g. "file:replies.md".`,
     );
   }
   const link = (() => {

@@ -35,7 +35,14 @@ test("the server's request slot is held while the persona's model streams and fr
   const workspaceDir = join(base, "slot");
   mkdirSync(workspaceDir, { recursive: true });
   const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" });
-  const persona: PersonaConfig = { name: "alpha", kind: "agent", model: "m", server: "http://127.0.0.1:9", tools: { probe: "allow" }, contextMessages: 60 };
+  const persona: PersonaConfig = {
+    name: "alpha",
+    kind: "agent",
+    model: "m",
+    server: "http://127.0.0.1:9",
+    tools: { probe: "allow" },
+    contextMessages: 60,
+  };
   config.personas = [persona];
   const events: RoomEvent[] = [];
   const room = await openRoom({

@@ -1,9 +1,9 @@
 import type { OrgConfig } from "../config/org-config.ts";
 import type { ToolPolicy } from "../config/tool-policy.ts";
 import type { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
-import type { ModelFactory } from "../models/persona-model.ts";
-import type { RoomMessage } from "../models/room-message.ts";
-import type { ToolsmithJob } from "../models/toolsmith-persona.ts";
+import type { ModelFactory } from "../personas/persona-model.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
+import type { ToolsmithJob } from "../personas/toolsmith-persona.ts";
 import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AuditSink } from "../security/audit-log.ts";

@@ -90,28 +90,31 @@ describe("file mode cannot write outside the workspace or into org's state (inva
         { when: { persona: "agent" }, reply: { toolCalls: [{ name: "chat_mode", arguments: { mode: "file:.org/audit/today.jsonl" } }] } },
       ],
     };
-    await withRoom({ script, personas: [{ name: "agent", kind: "agent" }], configFile: { mode: "group" } }, async ({ room, events, workspaceDir }) => {
-      mkdirSync(join(workspaceDir, ".org", "sessions"), { recursive: true });
-      for (const target of [
-        ".org/sessions/forged.jsonl",
-        ".org/audit/2026-01-01.jsonl",
-        ".org",
-        "./.org/scratch/s/t",
-        "org.config.json",
-        "notes/../org.config.json",
-      ]) {
-        expect(() => room.setMode(`file:${target}`)).toThrow(RoomModeError);
-      }
-      expect(() => room.setMode("file:org.config.json")).toThrow("configuration file");
-      expect(() => room.setMode("file:.org/sessions/forged.jsonl")).toThrow("inside .org/");
-      // A persona's chat_mode call goes through the same check.
-      await room.send("keep the audit log for me");
-      const result = events.find((event) => event.type === "tool-result");
-      expect(result).toMatchObject({ ok: false, call: { name: "chat_mode" } });
-      expect(result?.type === "tool-result" && result.output).toContain("inside .org/");
-      expect(room.mode).toEqual({ kind: "group" });
-      expect(existsSync(join(workspaceDir, ".org", "audit", "today.jsonl"))).toBe(false);
-    });
+    await withRoom(
+      { script, personas: [{ name: "agent", kind: "agent" }], configFile: { mode: "group" } },
+      async ({ room, events, workspaceDir }) => {
+        mkdirSync(join(workspaceDir, ".org", "sessions"), { recursive: true });
+        for (const target of [
+          ".org/sessions/forged.jsonl",
+          ".org/audit/2026-01-01.jsonl",
+          ".org",
+          "./.org/scratch/s/t",
+          "org.config.json",
+          "notes/../org.config.json",
+        ]) {
+          expect(() => room.setMode(`file:${target}`)).toThrow(RoomModeError);
+        }
+        expect(() => room.setMode("file:org.config.json")).toThrow("configuration file");
+        expect(() => room.setMode("file:.org/sessions/forged.jsonl")).toThrow("inside .org/");
+        // A persona's chat_mode call goes through the same check.
+        await room.send("keep the audit log for me");
+        const result = events.find((event) => event.type === "tool-result");
+        expect(result).toMatchObject({ ok: false, call: { name: "chat_mode" } });
+        expect(result?.type === "tool-result" && result.output).toContain("inside .org/");
+        expect(room.mode).toEqual({ kind: "group" });
+        expect(existsSync(join(workspaceDir, ".org", "audit", "today.jsonl"))).toBe(false);
+      },
+    );
   });
 
   test("a config whose start mode writes into .org/ is refused, naming the file and key", async () => {

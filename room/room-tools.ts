@@ -1,4 +1,4 @@
-import type { Persona } from "../models/persona.ts";
+import type { Persona } from "../personas/persona.ts";
 import { chatModeTool } from "../tools/chat-mode.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import type { RoomCore } from "./room-core.ts";

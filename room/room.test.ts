@@ -275,7 +275,9 @@ describe("room failures and queueing", () => {
 
   test("invariant 9: a connection dropped mid-reply keeps the partial text in the message event and the transcript, marked failed", async () => {
     const script: ScriptInput = {
-      rules: [{ when: { persona: "agent" }, reply: { text: "Partial answer before the crash", chunkSize: 7, fault: { cutAfterChunks: 3, reset: true } } }],
+      rules: [
+        { when: { persona: "agent" }, reply: { text: "Partial answer before the crash", chunkSize: 7, fault: { cutAfterChunks: 3, reset: true } } },
+      ],
     };
     await withRoom({ script, personas: [{ name: "agent", kind: "agent" as const }] }, async ({ room, events }) => {
       const summary = await room.send("go");
@@ -473,11 +475,14 @@ describe("room tools", () => {
 
   test("invariant 5: tool rounds per reply are capped", async () => {
     const loop: ScriptInput = { rules: [{ reply: { toolCalls: [{ name: "echo", arguments: { text: "again" } }] } }] };
-    await withRoom({ script: loop, personas: [personas[2] as (typeof personas)[number]], limits: { toolRoundsPerTurn: 2 } }, async ({ room, events }) => {
-      await room.send("loop");
-      expect(events.filter((event) => event.type === "tool-call")).toHaveLength(2);
-      expect(events.find((event) => event.type === "notice")).toMatchObject({ reason: "max-rounds", persona: "helper" });
-    });
+    await withRoom(
+      { script: loop, personas: [personas[2] as (typeof personas)[number]], limits: { toolRoundsPerTurn: 2 } },
+      async ({ room, events }) => {
+        await room.send("loop");
+        expect(events.filter((event) => event.type === "tool-call")).toHaveLength(2);
+        expect(events.find((event) => event.type === "notice")).toMatchObject({ reason: "max-rounds", persona: "helper" });
+      },
+    );
   });
 
   test("chat_mode lets a persona switch the room's mode", async () => {
@@ -504,13 +509,16 @@ describe("room tools", () => {
   });
 
   test("without a pipeline, the toolsmith's build_tool call gets the plain answer that it cannot write tools yet", async () => {
-    await withRoom({ script: { rules: [buildsATool("count words")] }, personas: [{ name: "toolsmith", kind: "toolsmith" }] }, async ({ room, server }) => {
-      const summary = await room.send("please write a tool that counts words");
-      expect(summary.messages.at(-1)?.text).toContain("can't write tools yet");
-      expect(summary.messages.at(-1)?.addressed).toEqual([]);
-      // One model call: the call of build_tool ends the reply.
-      expect(personasOf(server)).toEqual(["toolsmith"]);
-    });
+    await withRoom(
+      { script: { rules: [buildsATool("count words")] }, personas: [{ name: "toolsmith", kind: "toolsmith" }] },
+      async ({ room, server }) => {
+        const summary = await room.send("please write a tool that counts words");
+        expect(summary.messages.at(-1)?.text).toContain("can't write tools yet");
+        expect(summary.messages.at(-1)?.addressed).toEqual([]);
+        // One model call: the call of build_tool ends the reply.
+        expect(personasOf(server)).toEqual(["toolsmith"]);
+      },
+    );
   });
 });
 
@@ -702,7 +710,9 @@ describe("persona strategies", () => {
         expect(personasOf(server)).toEqual(["toolsmith"]);
         expect(jobModels).toEqual([{ server: server.url, modelId: "qwen3:8b" }]);
         const progress = events.filter((event) => event.type === "progress");
-        expect(progress.map((event) => [event.persona, event.step, event.status])).toEqual(steps.map(([step, status]) => ["toolsmith", step, status]));
+        expect(progress.map((event) => [event.persona, event.step, event.status])).toEqual(
+          steps.map(([step, status]) => ["toolsmith", step, status]),
+        );
         const replyId = events.find((event) => event.type === "reply-start")?.replyId;
         for (const event of progress) expect(event.replyId).toBe(replyId as string);
         const text = await output();
@@ -737,27 +747,30 @@ describe("the toolsmith's model decides what is a request for a tool", () => {
       buildsATool("turn a title into a URL slug", "slug"),
       say("toolsmith", "A tool is a function the room's personas can call."),
     ];
-    await withRoom({ script: { rules }, personas: [{ name: "toolsmith", kind: "toolsmith" }], room: { toolsmithJob } }, async ({ room, server, events }) => {
-      const words = await room.send("I keep needing to know how many words a paragraph has; could you whip up something?");
-      expect(words.messages.at(-1)?.text).toBe("count the words of a text: ready on branch cand/test");
-      const slug = await room.send("Titles to slugs for URLs, please: can the room get that?");
-      expect(slug.messages.at(-1)?.text).toBe("turn a title into a URL slug: ready on branch cand/test");
-      expect(goals).toEqual(["count the words of a text", "turn a title into a URL slug"]);
+    await withRoom(
+      { script: { rules }, personas: [{ name: "toolsmith", kind: "toolsmith" }], room: { toolsmithJob } },
+      async ({ room, server, events }) => {
+        const words = await room.send("I keep needing to know how many words a paragraph has; could you whip up something?");
+        expect(words.messages.at(-1)?.text).toBe("count the words of a text: ready on branch cand/test");
+        const slug = await room.send("Titles to slugs for URLs, please: can the room get that?");
+        expect(slug.messages.at(-1)?.text).toBe("turn a title into a URL slug: ready on branch cand/test");
+        expect(goals).toEqual(["count the words of a text", "turn a title into a URL slug"]);
 
-      const question = await room.send("What is a tool, anyway?");
-      expect(question.messages.at(-1)?.text).toBe("A tool is a function the room's personas can call.");
-      // The words of a request, but the model answered in text: that is the reply, no pipeline runs.
-      const plain = await room.send("build a tool that counts words");
-      expect(plain.messages.at(-1)?.text).toBe("A tool is a function the room's personas can call.");
-      expect(goals).toHaveLength(2);
-      expect(events.filter((event) => event.type === "progress")).toHaveLength(2);
+        const question = await room.send("What is a tool, anyway?");
+        expect(question.messages.at(-1)?.text).toBe("A tool is a function the room's personas can call.");
+        // The words of a request, but the model answered in text: that is the reply, no pipeline runs.
+        const plain = await room.send("build a tool that counts words");
+        expect(plain.messages.at(-1)?.text).toBe("A tool is a function the room's personas can call.");
+        expect(goals).toHaveLength(2);
+        expect(events.filter((event) => event.type === "progress")).toHaveLength(2);
 
-      // Every reply was one model call, each offered build_tool.
-      const offered = server.requests
-        .filter((request) => request.path === "/v1/chat/completions")
-        .map((request) => ((request.body as { tools?: { function: { name: string } }[] }).tools ?? []).map((tool) => tool.function.name));
-      expect(offered).toEqual([["build_tool"], ["build_tool"], ["build_tool"], ["build_tool"]]);
-    });
+        // Every reply was one model call, each offered build_tool.
+        const offered = server.requests
+          .filter((request) => request.path === "/v1/chat/completions")
+          .map((request) => ((request.body as { tools?: { function: { name: string } }[] }).tools ?? []).map((tool) => tool.function.name));
+        expect(offered).toEqual([["build_tool"], ["build_tool"], ["build_tool"], ["build_tool"]]);
+      },
+    );
   });
 });
 

@@ -1,11 +1,11 @@
 import { join } from "node:path";
 import { SESSIONS_DIR } from "../config/workspace-paths.ts";
-import type { Persona } from "../models/persona.ts";
+import type { Persona } from "../personas/persona.ts";
 import type { ChangeRecord } from "../workspace/change-journal.ts";
 import { scanForSecrets, type SecretScan } from "../security/redact.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import { switchModel } from "./switch-model.ts";
-import type { RoomMessage } from "../models/room-message.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
 import type { RoomEvent, TurnSummary } from "./room-event.ts";
 import { formatRoomMode, parseRoomMode, type RoomMode } from "./room-mode.ts";
 import { type AnswerResult, RoomApprovals } from "./room-approvals.ts";
@@ -181,7 +181,11 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
 }
 
 /** `Room.useModel`: switches a persona's model after asking its server; UnknownPersonaError names the personas. */
-async function useModel(core: RoomCore, emit: (event: RoomEvent) => void, asked: { persona: string; modelId: string; signal: AbortSignal | undefined }) {
+async function useModel(
+  core: RoomCore,
+  emit: (event: RoomEvent) => void,
+  asked: { persona: string; modelId: string; signal: AbortSignal | undefined },
+) {
   const model = core.byName.get(asked.persona);
   if (!model) throw new UnknownPersonaError(`there is no persona "${asked.persona}". Personas: ${core.names.join(", ")}.`);
   await switchModel(model, asked.modelId, { signal: asked.signal, emit });

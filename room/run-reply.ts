@@ -1,8 +1,8 @@
 import { WORKSPACE_WRITE } from "../config/tool-names.ts";
 import { ChatError } from "../llm/chat-errors.ts";
-import type { ReplyHost, ReplyOutcome } from "../models/reply-host.ts";
-import type { Persona } from "../models/persona.ts";
-import type { RoomMessage, RoomToolRun } from "../models/room-message.ts";
+import type { ReplyHost, ReplyOutcome } from "../personas/reply-host.ts";
+import type { Persona } from "../personas/persona.ts";
+import type { RoomMessage, RoomToolRun } from "../personas/room-message.ts";
 import type { OrgLimits } from "../config/org-limits.ts";
 import type { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import type { AuditSink } from "../security/audit-log.ts";
@@ -160,7 +160,8 @@ function replyHost(
 function personAsker(room: ReplyRoom, persona: string, replyId: string, signal: AbortSignal): NonNullable<ToolContext["askPerson"]> {
   let asked = 0;
   return async (question) => {
-    if (!room.approver.canAsk()) return { denied: "nobody can answer an approval question here (over HTTP with nobody watching, or a run without a terminal)" };
+    if (!room.approver.canAsk())
+      return { denied: "nobody can answer an approval question here (over HTTP with nobody watching, or a run without a terminal)" };
     asked += 1;
     const call = {
       id: question.call.id ?? `${replyId}-q${asked}`,
@@ -205,7 +206,13 @@ function replyFailed(
   }
   const failed = error instanceof Error ? error.message : String(error);
   // Stopped by the user (Ctrl-C, a client gone): whatever threw, it is one kind, so it is reported once.
-  const kind = turn.signal.aborted ? "aborted" : error instanceof ChatError ? error.kind : error instanceof BudgetExceededError ? "budget" : undefined;
+  const kind = turn.signal.aborted
+    ? "aborted"
+    : error instanceof ChatError
+      ? error.kind
+      : error instanceof BudgetExceededError
+        ? "budget"
+        : undefined;
   turn.errors.push({ persona, message: failed });
   room.emit({ type: "error", persona, replyId, message: failed, ...(kind ? { kind } : {}) });
   return failed;
@@ -244,7 +251,9 @@ function deliverToFile(room: ReplyRoom, turn: ReplyTurn, message: RoomMessage & 
     const bytes = appendReplyToFile(room.workspaceDir, message, room.protectedFiles);
     room.emit({ type: "file-written", replyId: message.id, persona, path: message.file, bytes });
   } catch (error) {
-    const reason = `${persona}'s reply was not written to ${message.file}: ${error instanceof Error ? error.message : String(error)} The reply is kept in the transcript.`;
+    const reason =
+      `${persona}'s reply was not written to ${message.file}: ` +
+      `${error instanceof Error ? error.message : String(error)} The reply is kept in the transcript.`;
     turn.errors.push({ persona, message: reason });
     if (error instanceof UnsafeWriteError) room.emit({ type: "notice", persona, reason: "file-refused", message: reason });
     else room.emit({ type: "error", persona, replyId: message.id, message: reason });

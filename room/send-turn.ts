@@ -1,5 +1,5 @@
 import type { OrgConfig } from "../config/org-config.ts";
-import type { RoomMessage } from "../models/room-message.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
 import { REDACTED, redact, scanForSecrets } from "../security/redact.ts";
 import { ToolTimeBudget } from "../security/tool-time-budget.ts";
 import { findMentions, unknownMentions } from "./mentions.ts";
@@ -74,7 +74,13 @@ function newTurn(config: OrgConfig, turnId: string, signal: AbortSignal): Turn {
  * One user message: the credential guard (what looks like a key goes to the models only when the user chose
  * so, and never into the transcript or memory), the addressed personas scheduled; resolves when all are done.
  */
-export async function sendTurn(room: TurnRoom, typed: string, turnId: string, signal: AbortSignal, credentials?: CredentialChoice): Promise<TurnSummary> {
+export async function sendTurn(
+  room: TurnRoom,
+  typed: string,
+  turnId: string,
+  signal: AbortSignal,
+  credentials?: CredentialChoice,
+): Promise<TurnSummary> {
   const { config } = room;
   const scan = scanForSecrets(typed, config.secrets);
   const asWritten = scan.kinds.length > 0 && credentials === "as-written";

@@ -1,6 +1,6 @@
 import { withoutUserinfo } from "../llm/server-url.ts";
 import { ModelListError } from "../llm/list-models.ts";
-import type { Persona } from "../models/persona.ts";
+import type { Persona } from "../personas/persona.ts";
 import type { RoomEvent } from "./room-event.ts";
 
 /** The server does not have the model asked for; the message lists what it has. */
@@ -19,7 +19,11 @@ export class ModelNotAvailableError extends Error {
  * A server that answers without a model list gets the switch anyway, with a notice; one that has the
  * list but not the model throws ModelNotAvailableError; one that does not answer throws ModelListError.
  */
-export async function switchModel(model: Persona, modelId: string, options: { signal?: AbortSignal | undefined; emit(event: RoomEvent): void }): Promise<void> {
+export async function switchModel(
+  model: Persona,
+  modelId: string,
+  options: { signal?: AbortSignal | undefined; emit(event: RoomEvent): void },
+): Promise<void> {
   const { emit } = options;
   const persona = model.name;
   let available: string[];
@@ -41,7 +45,9 @@ export async function switchModel(model: Persona, modelId: string, options: { si
   const match = available.find((id) => id === modelId) ?? available.find((id) => id === `${modelId}:latest`);
   if (!match) {
     throw new ModelNotAvailableError(
-      `model "${modelId}" is not on ${model.languageModel.server}. It has: ${available.join(", ") || "no models"}. Pull it first (ollama pull ${modelId}) or pick one of those.`,
+      `model "${modelId}" is not on ${model.languageModel.server}. It has: ${
+        available.join(", ") || "no " + "models"
+      }. Pull it first (ollama pull ${modelId}) or pick one of those.`,
       available,
     );
   }

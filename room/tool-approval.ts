@@ -56,7 +56,8 @@ export function toolApproval(options: {
     const policyOf =
       decided.from === persona
         ? `${persona}'s policy for ${call.name} ("${decided.policy}": ${setting})`
-        : `${decided.from}'s policy for ${call.name} ("${decided.policy}"; ${decided.from} asked ${persona} for this, and a hop runs code only under the stricter policy)`;
+        : `${decided.from}'s policy for ${call.name} ("${decided.policy}"; ${decided.from} asked ${persona} ` +
+          `for this, and a hop runs code only under the stricter policy)`;
     const notRun = (why: string) => ({ run: false as const, reason: `Error: not run: ${why}. Do not retry it; answer without it or ask the user.` });
     if (decided.policy === "deny") {
       onNotice(`${persona}'s ${call.name} call was not run: ${whose} does not let it run.`);
@@ -66,7 +67,8 @@ export function toolApproval(options: {
     if (!approver?.canAsk()) {
       onNotice(`${persona}'s ${call.name} call needs approval (${whose}) and nobody can approve here; it was denied.`);
       return notRun(
-        `${policyOf} asks the user first, and no one can answer an approval question here (over HTTP, or a run without a terminal); denied for that, not by the user`,
+        `${policyOf} asks the user first, and no one can answer an approval question here (over HTTP, or a ` +
+          `run without a terminal); denied for that, not by the user`,
       );
     }
     // A tool may say what "always" allows of it (web_request: that host, for the session), rather than the whole tool.
@@ -74,7 +76,10 @@ export function toolApproval(options: {
     const answer = await approver.ask(persona, redactValue(call, options.secrets ?? []), { ...options.context, ...(always ? { always } : {}) });
     if (answer === true) return { run: true, policyFrom: decided.from, asked: true };
     if (answer === false) {
-      return { run: false, reason: `Error: the user denied the ${call.name} call at the approval prompt. Do not retry it; ask the user or try another way.` };
+      return {
+        run: false,
+        reason: `Error: the user denied the ${call.name} call at the approval prompt. Do not retry it; ask the user or try another way.`,
+      };
     }
     return notRun(`${policyOf} asks the user first; ${answer.denied}`);
   };

@@ -84,7 +84,11 @@ test("fed tools join and leave an open room: agents get them at the feed's polic
       careful: { chat_mode: "allow", srv__read: "ask" },
       simple: { srv__read: "allow" },
     });
-    expect(events).toContainEqual({ type: "notice", reason: "mcp", message: "mcp: chat_mode is not offered: the room has a tool of that name already" });
+    expect(events).toContainEqual({
+      type: "notice",
+      reason: "mcp",
+      message: "mcp: chat_mode is not offered: the room has a tool of that name already",
+    });
     // The server goes away: its tools are no longer offered; a persona's own setting stays in its config only.
     tools.set([{ tool: fedTool("srv__read", "read it"), policy: "ask" }]);
     expect(policies().agent).toEqual({ chat_mode: "allow", srv__read: "ask" });
@@ -127,7 +131,11 @@ test("a tool promoted while the room is open takes its name back from a server's
     expect(room.offerPromotedTools([fedTool("files__read", "the promoted tool's answer")]).added).toEqual(["files__read"]);
     // The server lists again: its tool stays out.
     tools.set([{ tool: fedTool("files__read", "the server's answer"), policy: "allow" }]);
-    expect(events).toContainEqual({ type: "notice", reason: "mcp", message: "mcp: files__read is not offered: the room has a tool of that name already" });
+    expect(events).toContainEqual({
+      type: "notice",
+      reason: "mcp",
+      message: "mcp: files__read is not offered: the room has a tool of that name already",
+    });
     await room.send("@agent go");
     const result = events.find((event): event is Extract<RoomEvent, { type: "tool-result" }> => event.type === "tool-result");
     expect(result?.output).toContain("the promoted tool's answer");

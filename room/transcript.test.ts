@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { RoomMessage } from "../models/room-message.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
 import { listSessions, resolveSessionId, resume, SessionNotFoundError, Transcript } from "./transcript.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "org-transcript-"));

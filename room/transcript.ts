@@ -2,7 +2,7 @@ import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readSync, stat
 import { fsyncEnabled } from "../config/environment.ts";
 import { numberedLines, readJsonLines } from "../config/json-lines.ts";
 import { join } from "node:path";
-import type { RoomMessage } from "../models/room-message.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
 import { ensurePrivateDir, openPrivateFile, readPrivateFile, readPrivateFileStart } from "../security/private-state.ts";
 import type { RoomEvent } from "./room-event.ts";
 import { TranscriptLine } from "./transcript-line.ts";
@@ -221,7 +221,10 @@ export function appendToTranscript(sessionsDir: string, sessionId: string, event
  * the lines that are transcript lines, in order, and where the others are (a line a crash tore, or anything else).
  * The one parser of transcript lines: the room's resume, memory, and `org grow` reading from its cursor.
  */
-export function readTranscriptEvents<Where>(lines: Iterable<{ at: Where; text: string }>): { events: { at: Where; line: TranscriptLine }[]; damaged: Where[] } {
+export function readTranscriptEvents<Where>(lines: Iterable<{ at: Where; text: string }>): {
+  events: { at: Where; line: TranscriptLine }[];
+  damaged: Where[];
+} {
   const { values, damaged } = readJsonLines(lines, TranscriptLine);
   return { events: values.map(({ at, value }) => ({ at, line: value })), damaged };
 }

@@ -1,4 +1,4 @@
-import type { RoomMessage } from "../models/room-message.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
 
 /**
  * Marks the turn of the reply `replyId` undone by the change `changeId`: the user's message and every reply of that

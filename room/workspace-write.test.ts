@@ -38,14 +38,18 @@ function filesOf(dir: string, prefix = ""): Record<string, string> {
   return files;
 }
 
-const notices = (events: RoomEvent[]) => events.flatMap((event) => (event.type === "notice" && event.reason === "workspace-change" ? [event.message] : []));
+const notices = (events: RoomEvent[]) =>
+  events.flatMap((event) => (event.type === "notice" && event.reason === "workspace-change" ? [event.message] : []));
 
 test("the agent reads the failing test, fixes it with sed -i and a heredoc, deletes and adds a file: shown, asked, applied, undone byte for byte", async () => {
   const workspaceDir = join(base, "project");
   mkdirSync(join(workspaceDir, "src"), { recursive: true });
   mkdirSync(join(workspaceDir, "test"));
   writeFileSync(join(workspaceDir, "src/sum.sh"), "sum() { echo $(($1 - $2)); }\n");
-  writeFileSync(join(workspaceDir, "test/check.sh"), '. src/sum.sh\n[ "$(sum 2 3)" = 5 ] && echo PASS || { echo "FAIL: sum 2 3 gave $(sum 2 3)"; exit 1; }\n');
+  writeFileSync(
+    join(workspaceDir, "test/check.sh"),
+    '. src/sum.sh\n[ "$(sum 2 3)" = 5 ] && echo PASS || { echo "FAIL: sum 2 3 gave $(sum 2 3)"; exit 1; }\n',
+  );
   writeFileSync(join(workspaceDir, "old.txt"), "obsolete\n");
   gitSync(workspaceDir, ["init", "--quiet", "--initial-branch=main"]);
   gitSync(workspaceDir, ["add", "."]);
@@ -60,7 +64,9 @@ test("the agent reads the failing test, fixes it with sed -i and a heredoc, dele
       toolCalls: [
         {
           name: "sh",
-          arguments: { cmd: "sed -i 's/\\$1 - \\$2/$1 + $2/' src/sum.sh && cat > NOTES.md <<'EOF'\nsum adds now\nEOF\nrm old.txt && sh test/check.sh" },
+          arguments: {
+            cmd: "sed -i 's/\\$1 - \\$2/$1 + $2/' src/sum.sh && cat > NOTES.md <<'EOF'\nsum adds now\nEOF\nrm old.txt && sh test/check.sh",
+          },
         },
       ],
     },
@@ -72,7 +78,14 @@ test("the agent reads the failing test, fixes it with sed -i and a heredoc, dele
     { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "m" },
     { checkoutDir: workspaceDir },
   );
-  const persona: PersonaConfig = { name: "agent", kind: "agent", model: "m", server: "http://127.0.0.1:9", tools: { sh: "allow" }, contextMessages: 60 };
+  const persona: PersonaConfig = {
+    name: "agent",
+    kind: "agent",
+    model: "m",
+    server: "http://127.0.0.1:9",
+    tools: { sh: "allow" },
+    contextMessages: 60,
+  };
   config.personas = [persona];
   const asked: (ToolCall & { preview?: string })[] = [];
   const events: RoomEvent[] = [];
@@ -193,7 +206,9 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
     expect(readFileSync(join(workspaceDir, ".git", "config"), "utf8")).toBe(gitConfig);
     expect(listChanges(workspaceDir)).toEqual([]);
     // The stream's subscribers hear it typed: refused by the checks (never proposed), or proposed and refused as a conflict.
-    const typed = events.filter((event) => event.type.startsWith("change-")).map((event) => (event.type === "change-refused" ? event.reason : event.type));
+    const typed = events
+      .filter((event) => event.type.startsWith("change-"))
+      .map((event) => (event.type === "change-refused" ? event.reason : event.type));
     expect([["checks"], ["change-proposed", "conflict"]]).toContainEqual(typed);
     return { answer, said: notices(events) };
   }
@@ -285,7 +300,9 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
       { persona: "agent", turnId: "t", replyId: "r" },
     );
     const content = new TextEncoder().encode("x");
-    const changeSet = { changes: [{ path: "../escape.txt", status: "added" as const, after: { type: "file" as const, mode: 0o644, size: 1, content } }] };
+    const changeSet = {
+      changes: [{ path: "../escape.txt", status: "added" as const, after: { type: "file" as const, mode: 0o644, size: 1, content } }],
+    };
     const answer = await write({ paths: ["../escape.txt"], changeSet: () => changeSet, conflicts: () => [] });
     expect(answer).toContain(`"../escape.txt": a name with '..'`);
     expect(existsSync(join(workspaceDir, "..", "escape.txt"))).toBe(false);
@@ -295,7 +312,9 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
     const { answer, said } = await propose(() => writeFileSync(join(workspaceDir, "a.txt"), "a\n"));
     expect(answer).toContain('not applied: the user changed "a.txt" in the workspace meanwhile');
     expect(said).toHaveLength(1);
-    expect(said[0]).toStartWith('agent\'s change to the workspace conflicts with your edits and was not applied: "a.txt". Your files are as you left them');
+    expect(said[0]).toStartWith(
+      'agent\'s change to the workspace conflicts with your edits and was not applied: "a.txt". Your files are as you left them',
+    );
     // The command's version is kept as a patch against the user's files: git apply takes it from the workspace's root.
     const kept = /kept in (\.org\/conflicts\/[^ ]+\/patch\.diff)/.exec(said[0] ?? "")?.[1] ?? "";
     const elsewhere = join(base, "conflict-apply");

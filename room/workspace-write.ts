@@ -93,9 +93,13 @@ export function workspaceWriter(room: WorkspaceWriteRoom, reply: WorkspaceWriteR
       const kept = keepConflictedChange(room.workspaceDir, patch, changeId);
       refuse(
         "conflict",
-        `${persona}'s change to the workspace conflicts with your edits and was not applied: ${names}. Your files are as you left them; the change is kept in ${kept} (/diff shows it; git apply it to take it)`,
+        `${persona}'s change to the workspace conflicts with your edits and was not applied: ${names}. Your ` +
+          `files are as you left them; the change is kept in ${kept} (/diff shows it; git apply it to take it)`,
       );
-      return `not applied: the user changed ${names} in the workspace meanwhile; nothing of either side was lost (your change is kept aside for the user). Look at the files again and redo the change.`;
+      return (
+        `not applied: the user changed ${names} in the workspace meanwhile; nothing of either side was ` +
+        `lost (your change is kept aside for the user). Look at the files again and redo the change.`
+      );
     }
     const counts = `${stats.files} ${stats.files === 1 ? "file" : "files"} (+${stats.added} −${stats.removed})`;
     notice(`✎ ${persona} changed ${counts} — /diff shows it`);
@@ -153,7 +157,11 @@ async function decide(
   if (policy === "deny") return `the ${WORKSPACE_WRITE} policy is "deny" (${setting})`;
   if (!room.approver?.canAsk()) return `the ${WORKSPACE_WRITE} policy asks the user first ("ask": ${setting}), and nobody can answer here`;
   const call = { id: `workspace-write-${changeId}`, name: WORKSPACE_WRITE, arguments: summary, preview: previewOf(diff) };
-  const answer = await room.approver.ask(reply.persona, call, { replyId: reply.replyId, changeId, ...(reply.signal ? { signal: reply.signal } : {}) });
+  const answer = await room.approver.ask(reply.persona, call, {
+    replyId: reply.replyId,
+    changeId,
+    ...(reply.signal ? { signal: reply.signal } : {}),
+  });
   if (answer === true) return true;
   return answer === false ? "the user said no" : answer.denied;
 }

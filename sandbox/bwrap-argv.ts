@@ -67,7 +67,8 @@ export function checkReadOnlyMount(mount: ReadOnlyMount): void {
   const reserved = RESERVED_TARGETS.some((prefix) => target === prefix || (!nested && target.startsWith(`${prefix}/`)));
   if (!plain || reserved || !mount.source.startsWith("/")) {
     throw new RangeError(
-      `read-only mount ${JSON.stringify(mount.source)} → ${JSON.stringify(target)} is refused: give an absolute source and a plain absolute target outside ${RESERVED_TARGETS.join(", ")} (inside /tmp and /dev/shm is allowed)`,
+      `read-only mount ${JSON.stringify(mount.source)} → ${JSON.stringify(target)} is refused: give an ` +
+        `absolute source and a plain absolute target outside ${RESERVED_TARGETS.join(", ")} (inside /tmp and /dev/shm is allowed)`,
     );
   }
 }
@@ -107,7 +108,9 @@ function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
   ];
 }
 
-/** The full command line: [unshare … sh (ulimit, mounts, lifeline) … setpriv …] | [sh (lifeline)] nice env -i … bwrap … -- prlimit … argv. Pure, so tests can read it. */
+/** The full command line: [unshare … sh (ulimit, mounts, lifeline) … setpriv …] | [sh (lifeline)] nice env -i … bwrap … -- prlimit … argv. Pure, so
+ * tests can read it.
+ */
 export function bwrapCommand(plan: BwrapPlan): string[] {
   return [...launcherCommand(plan), ...limitsCommand(plan.limits), ...plan.argv];
 }
@@ -121,7 +124,9 @@ export function launcherCommand(plan: Omit<BwrapPlan, "argv">): string[] {
   // Nicer than org, so on a busy CPU the watchdog measuring the sandbox keeps up with it. All sandboxes share
   // the dedicated uid; the drop-root prefix's ulimit bounds them together (the inner prlimit bounds each one).
   // Either way a shell watching org's lifeline comes first (`lifelineWatch`).
-  const watch = plan.dropRoot ? dropRootPrefix(plan) : ["/bin/sh", "-c", lifelineWatch([Math.trunc(plan.seccompFd), Math.trunc(plan.scratchFd)]), "sh"];
+  const watch = plan.dropRoot
+    ? dropRootPrefix(plan)
+    : ["/bin/sh", "-c", lifelineWatch([Math.trunc(plan.seccompFd), Math.trunc(plan.scratchFd)]), "sh"];
   const outer = [...watch, "nice", "-n", String(SANDBOX_NICENESS)];
   const bwrap = [
     // bwrap stays PID 1 inside, and /proc/1/environ shows its own environment: exactly the launcher's, never
@@ -282,10 +287,12 @@ const EMPTY_FILE = "empty";
  */
 function checkMaskTarget(target: string): void {
   const parts = target.split("/").slice(1);
-  const plain = target.startsWith("/") && parts.length > 0 && !target.includes("\0") && parts.every((part) => part !== "" && part !== "." && part !== "..");
+  const plain =
+    target.startsWith("/") && parts.length > 0 && !target.includes("\0") && parts.every((part) => part !== "" && part !== "." && part !== "..");
   const nested = NESTABLE_TARGETS.some((folder) => target.startsWith(`${folder}/`));
   const reserved = RESERVED_TARGETS.some((prefix) => target === prefix || (!nested && target.startsWith(`${prefix}/`)));
-  if (!plain || reserved) throw new RangeError(`mask ${JSON.stringify(target)} is refused: give a plain absolute path outside ${RESERVED_TARGETS.join(", ")}`);
+  if (!plain || reserved)
+    throw new RangeError(`mask ${JSON.stringify(target)} is refused: give a plain absolute path outside ${RESERVED_TARGETS.join(", ")}`);
 }
 
 /** The host folders a sandbox mounts, writable ones first, each with its place in the drop-root table. */

@@ -65,7 +65,9 @@ afterAll(async () => {
 test("the table holds at least 84 cases with unique names across every category", () => {
   expect(HOSTILE_CASES.length).toBeGreaterThanOrEqual(84);
   expect(new Set(HOSTILE_CASES.map((hostileCase) => hostileCase.name)).size).toBe(HOSTILE_CASES.length);
-  expect(new Set(HOSTILE_CASES.map((hostileCase) => hostileCase.category))).toEqual(new Set(["network", "filesystem", "resources", "identity", "secrets"]));
+  expect(new Set(HOSTILE_CASES.map((hostileCase) => hostileCase.category))).toEqual(
+    new Set(["network", "filesystem", "resources", "identity", "secrets"]),
+  );
 });
 
 for (const hostileCase of HOSTILE_CASES) {

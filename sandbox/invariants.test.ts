@@ -22,7 +22,12 @@ afterAll(async () => {
   await env.close();
 });
 
-const context = (): ToolContext => ({ ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir: env.workspaceDir, sessionId: "inv" });
+const context = (): ToolContext => ({
+  ...testSandboxAccess(),
+  signal: new AbortController().signal,
+  workspaceDir: env.workspaceDir,
+  sessionId: "inv",
+});
 const tools = () => toolSet([sh, pythonRun]);
 
 describe("docs/ARCHITECTURE.md invariants", () => {
@@ -39,7 +44,9 @@ describe("docs/ARCHITECTURE.md invariants", () => {
     expect(python.output).toContain("stdout:\n65534 sandbox");
     // No tool file starts processes itself; they all go through sandbox/run-sandboxed.ts.
     const toolsDir = join(import.meta.dir, "..", "tools");
-    const toolFiles = readdirSync(toolsDir, { recursive: true, encoding: "utf8" }).filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"));
+    const toolFiles = readdirSync(toolsDir, { recursive: true, encoding: "utf8" }).filter(
+      (file) => file.endsWith(".ts") && !file.endsWith(".test.ts"),
+    );
     for (const file of toolFiles) {
       const source = readFileSync(join(toolsDir, file), "utf8");
       expect({ file, spawns: /Bun\.spawn|child_process|Bun\.\$|execSync|spawnSync/.test(source) }).toEqual({ file, spawns: false });

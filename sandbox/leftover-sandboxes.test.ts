@@ -133,7 +133,12 @@ function markerProcesses(): number[] {
   return readdirSync("/proc")
     .filter((entry) => {
       try {
-        return /^\d+$/.test(entry) && Number(entry) !== process.pid && readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(marker) && isLive(Number(entry));
+        return (
+          /^\d+$/.test(entry) &&
+          Number(entry) !== process.pid &&
+          readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(marker) &&
+          isLive(Number(entry))
+        );
       } catch {
         return false;
       }

@@ -191,7 +191,12 @@ export class TreeMeasurer {
    * WALK_DEADLINE_MS comes back `stalled`, so the watchdog stops the run rather than wait blind; the other walks
    * waiting on that worker come back stalled too, since it is ended with them.
    */
-  offThread(root: string, maxBytes: number, maxEntries: number, options: { reuseListings?: boolean; inlineEntries?: number } = {}): Promise<TreeMeasure> {
+  offThread(
+    root: string,
+    maxBytes: number,
+    maxEntries: number,
+    options: { reuseListings?: boolean; inlineEntries?: number } = {},
+  ): Promise<TreeMeasure> {
     const reuseListings = options.reuseListings ?? false;
     // Until the worker is needed, a tree this small is walked here at once: starting the worker costs tens of
     // milliseconds on a busy machine (paid by a process's first sandboxed call), more than the walk. A larger one

@@ -50,7 +50,9 @@ function adoptScratch(directory: string, created: boolean, dropRoot: boolean): O
   } catch (error) {
     const code = errorCode(error);
     if (code !== "ELOOP" && code !== "ENOTDIR") throw error;
-    throw new ScratchDirectoryError(`scratch path ${directory} is not a plain directory (a symlink or a file); give a directory, or a path to create`);
+    throw new ScratchDirectoryError(
+      `scratch path ${directory} is not a plain directory (a symlink or a file); give a directory, or a path to create`,
+    );
   }
   try {
     // Everything below acts on the descriptor: what was checked is what gets changed and mounted.

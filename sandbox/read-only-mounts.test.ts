@@ -13,12 +13,22 @@ afterAll(() => {
 });
 
 describe("read-only mounts", () => {
-  test.each(["/usr/lib/x", "/etc/passwd", "/scratch", "/proc/1", "/tmp", "/dev/shm", "/dev/null", "/dev/pts/x", "/dev/shmx", "relative", "/a/../usr", "/a b"])(
-    "a target of %s is refused",
-    (target) => {
-      expect(() => checkReadOnlyMount({ source: "/bin/true", target })).toThrow(RangeError);
-    },
-  );
+  test.each([
+    "/usr/lib/x",
+    "/etc/passwd",
+    "/scratch",
+    "/proc/1",
+    "/tmp",
+    "/dev/shm",
+    "/dev/null",
+    "/dev/pts/x",
+    "/dev/shmx",
+    "relative",
+    "/a/../usr",
+    "/a b",
+  ])("a target of %s is refused", (target) => {
+    expect(() => checkReadOnlyMount({ source: "/bin/true", target })).toThrow(RangeError);
+  });
 
   test("an accepted mount is an --ro-bind before the root is made read-only", () => {
     const argv = bwrapCommand({
@@ -45,7 +55,11 @@ describe("read-only mounts", () => {
     writeFileSync(join(directory, "data.txt"), "nested\n", { mode: 0o644 });
     const target = `${folder}/org-checkout/node_modules`;
     const result = await runInTestSandbox({
-      argv: ["/bin/sh", "-c", `cat ${target}/data.txt; echo x > ${target}/data.txt || echo READ-ONLY; echo y > ${folder}/other && cat ${folder}/other`],
+      argv: [
+        "/bin/sh",
+        "-c",
+        `cat ${target}/data.txt; echo x > ${target}/data.txt || echo READ-ONLY; echo y > ${folder}/other && cat ${folder}/other`,
+      ],
       scratchDir: join(directory, "scratch"),
       readOnlyMounts: [{ source: directory, target }],
       timeoutMs: 10_000,
@@ -69,7 +83,9 @@ describe("read-only mounts", () => {
   });
 
   test("the mount table escapes blanks, controls and backslashes, so a line holds exactly one source and target", () => {
-    expect(mountTable("/m p", ["/a b/c\td\ne\\f#g", "/h"])).toBe("/a\\040b/c\\011d\\012e\\134f#g /m\\040p/ro0 none bind 0 0\n/h /m\\040p/ro1 none bind 0 0\n");
+    expect(mountTable("/m p", ["/a b/c\td\ne\\f#g", "/h"])).toBe(
+      "/a\\040b/c\\011d\\012e\\134f#g /m\\040p/ro0 none bind 0 0\n/h /m\\040p/ro1 none bind 0 0\n",
+    );
   });
 
   test("sources named with blanks, controls, backslashes and #, files and folders, each reach their own target", async () => {

@@ -66,7 +66,11 @@ export function openFileBelow(root: string, relativePath: string): number | unde
       const code = errorCode(error);
       const link = code === "ENOTDIR" && isLink(`/proc/self/fd/${parent}/${part}`);
       closeSync(parent);
-      return missingOr(link ? Object.assign(new Error("ELOOP"), { code: "ELOOP" }) : error, relativePath, last ? "it" : parts.slice(0, index + 1).join("/"));
+      return missingOr(
+        link ? Object.assign(new Error("ELOOP"), { code: "ELOOP" }) : error,
+        relativePath,
+        last ? "it" : parts.slice(0, index + 1).join("/"),
+      );
     }
     closeSync(parent);
     parent = fd;

@@ -230,8 +230,12 @@ describe("Sandbox.run", () => {
   });
 
   test("refuses to pass one of the secret values it was given in env", async () => {
-    await expect(sh("true", { env: { X: "tok-abcdef-123456" }, policy: sandboxPolicy({ secretValues: ["tok-abcdef-123456"] }) })).rejects.toThrow(/secrets/);
-    expect((await sh("echo $X", { env: { X: "not-a-secret" }, policy: sandboxPolicy({ secretValues: ["tok-abcdef-123456"] }) })).stdout).toBe("not-a-secret\n");
+    await expect(sh("true", { env: { X: "tok-abcdef-123456" }, policy: sandboxPolicy({ secretValues: ["tok-abcdef-123456"] }) })).rejects.toThrow(
+      /secrets/,
+    );
+    expect((await sh("echo $X", { env: { X: "not-a-secret" }, policy: sandboxPolicy({ secretValues: ["tok-abcdef-123456"] }) })).stdout).toBe(
+      "not-a-secret\n",
+    );
   });
 
   test("reads no setting from the environment: ORG_SANDBOX=off there alone still runs sandboxed", async () => {

@@ -189,7 +189,9 @@ export class Sandbox {
       const { tooDeep } = resetScratchModes(scratch.fd);
       if (tooDeep > 0) {
         const separator = result.stderr && !result.stderr.endsWith("\n") ? "\n" : "";
-        result.stderr += `${separator}[sandbox: ${tooDeep} directories nested deeper than ${MAX_RESET_DEPTH} levels in scratch were left as they are; delete them]\n`;
+        result.stderr +=
+          `${separator}[sandbox: ${tooDeep} directories nested deeper than ${MAX_RESET_DEPTH} ` +
+          `levels in scratch were left as they are; delete them]\n`;
       }
       // The next call like this one most likely comes from the same session: its sandbox starts now, once the
       // caller has this result (setImmediate), and only where a sandbox is known to work. Only for a call that
@@ -198,7 +200,9 @@ export class Sandbox {
       const repeated = handOver !== undefined && (waited !== undefined || this.lastKey === handOver.key);
       this.lastKey = handOver?.key;
       if (handOver && repeated) {
-        setImmediate(() => this.confirmed && this.pool.refill(handOver.key, () => startWaiting(plan, scratch.directory, handOver.key), policy.poolSize));
+        setImmediate(
+          () => this.confirmed && this.pool.refill(handOver.key, () => startWaiting(plan, scratch.directory, handOver.key), policy.poolSize),
+        );
       }
       return result;
     } finally {
@@ -268,7 +272,8 @@ function canceledBeforeStart(): SandboxResult {
 function checkNetwork(options: { network?: boolean }, policy: SandboxPolicy): void {
   if (options.network && !policy.network) {
     throw new SandboxPolicyError(
-      "this run asks for the host's network, which its sandbox policy does not allow: leave out network: true, or run it under a policy with network: true",
+      "this run asks for the host's network, which its sandbox policy does not allow: leave out network: " +
+        "true, or run it under a policy with network: true",
     );
   }
 }

@@ -105,7 +105,8 @@ function grownTree(bound: GrowthBound, options: WatchdogOptions): WatchedTree {
   const maxBytes = bound.heldBytes + options.scratchBytes;
   const maxEntries = bound.heldEntries + options.scratchFiles;
   const past = (limit: string) =>
-    `${bound.shownAs} grew past its limit of ${limit} more than it held when the command began (what a command writes there gets the scratch's bounds; write less)`;
+    `${bound.shownAs} grew past its limit of ${limit} more than it held when the command began (what a ` +
+    `command writes there gets the scratch's bounds; write less)`;
   return {
     dir: bound.dir,
     maxBytes,
@@ -121,7 +122,9 @@ function grownTree(bound: GrowthBound, options: WatchdogOptions): WatchedTree {
 /** Scratch over its byte bound, as a sentence for the model (`deleted`: counting deleted files still held open). */
 function scratchBytesVerdict(bytes: number, scratchBytes: number, deleted = false): WatchdogVerdict {
   return bytes > scratchBytes
-    ? `the scratch directory grew past its ${formatBytes(scratchBytes)} limit${deleted ? ", counting deleted files still held open" : ""} (delete files in /scratch to make room)`
+    ? `the scratch directory grew past its ${formatBytes(scratchBytes)} limit${
+        deleted ? ", counting deleted " + "files still held open" : ""
+      } (delete files in /scratch to make room)`
     : undefined;
 }
 
@@ -132,7 +135,10 @@ function treeVerdict(tree: TreeMeasure, limits: { scratchBytes: number; scratchF
   }
   if (tree.unmeasurable) {
     // Stopping is the only safe answer: whatever lies below the entry would go uncounted.
-    return `the scratch directory holds an entry the host cannot measure: ${tree.unmeasurable}; keep directories readable and paths under about 4000 characters (delete it to continue)`;
+    return (
+      `the scratch directory holds an entry the host cannot measure: ${tree.unmeasurable}; keep ` +
+      `directories readable and paths under about 4000 characters (delete it to continue)`
+    );
   }
   if (tree.entries > limits.scratchFiles) {
     return `the scratch directory grew past its limit of ${limits.scratchFiles} files (delete files in /scratch to make room)`;

@@ -29,8 +29,12 @@ test("a value that would disable a bound is refused, naming the field and what t
   expect(() => sandboxPolicy({ timeoutMs: 0 })).toThrow(
     new SandboxPolicyError("sandbox policy timeoutMs is 0: give a positive finite number, or leave it out for the default"),
   );
-  expect(() => sandboxPolicy({ limits: { processes: Number.POSITIVE_INFINITY } })).toThrow(/limits\.processes is Infinity: give a positive finite number/);
-  expect(() => sandboxPolicy({ poolSize: 3 })).toThrow(`sandbox policy poolSize is 3: give a whole number from 0 to ${MAX_POOL_SIZE} (0 starts none ahead)`);
+  expect(() => sandboxPolicy({ limits: { processes: Number.POSITIVE_INFINITY } })).toThrow(
+    /limits\.processes is Infinity: give a positive finite number/,
+  );
+  expect(() => sandboxPolicy({ poolSize: 3 })).toThrow(
+    `sandbox policy poolSize is 3: give a whole number from 0 to ${MAX_POOL_SIZE} (0 starts none ahead)`,
+  );
   expect(() => sandboxPolicy({ poolSize: 1.5 })).toThrow(SandboxPolicyError);
 });
 

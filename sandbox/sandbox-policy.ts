@@ -64,7 +64,10 @@ export class SandboxPolicyError extends Error {
 export function sandboxPolicy(changes: Partial<Omit<SandboxPolicy, "limits">> & { limits?: Partial<SandboxPolicy["limits"]> } = {}): SandboxPolicy {
   const limits = { ...DEFAULT_SANDBOX_POLICY.limits, ...definedOnly(changes.limits ?? {}) };
   const policy = { ...DEFAULT_SANDBOX_POLICY, ...definedOnly(changes), limits: Object.freeze(limits) };
-  for (const [name, value] of [["timeoutMs", policy.timeoutMs], ...Object.entries(limits).map(([key, bound]) => [`limits.${key}`, bound] as const)] as const) {
+  for (const [name, value] of [
+    ["timeoutMs", policy.timeoutMs],
+    ...Object.entries(limits).map(([key, bound]) => [`limits.${key}`, bound] as const),
+  ] as const) {
     if (!Number.isFinite(value) || value <= 0) {
       throw new SandboxPolicyError(`sandbox policy ${name} is ${value}: give a positive finite number, or leave it out for the default`);
     }
@@ -73,7 +76,9 @@ export function sandboxPolicy(changes: Partial<Omit<SandboxPolicy, "limits">> & 
     throw new SandboxPolicyError(`sandbox policy workspace is ${JSON.stringify(policy.workspace)}: give one of ${WORKSPACE_VIEWS.join(", ")}`);
   }
   if (!Number.isInteger(policy.poolSize) || policy.poolSize < 0 || policy.poolSize > MAX_POOL_SIZE) {
-    throw new SandboxPolicyError(`sandbox policy poolSize is ${policy.poolSize}: give a whole number from 0 to ${MAX_POOL_SIZE} (0 starts none ahead)`);
+    throw new SandboxPolicyError(
+      `sandbox policy poolSize is ${policy.poolSize}: give a whole number from 0 to ${MAX_POOL_SIZE} (0 starts none ahead)`,
+    );
   }
   return Object.freeze({ ...policy, secretValues: Object.freeze([...policy.secretValues]), secretPaths: Object.freeze([...policy.secretPaths]) });
 }
@@ -88,7 +93,9 @@ export function describeSandboxPolicy(policy: SandboxPolicy): { name: string; de
   return [
     {
       name: "sandbox",
-      detail: policy.enabled ? "on: every model-made command runs in bubblewrap" : "OFF (ORG_SANDBOX=off): model-made commands run UNSANDBOXED on the host",
+      detail: policy.enabled
+        ? "on: every model-made command runs in bubblewrap"
+        : "OFF (ORG_SANDBOX=off): model-made commands run UNSANDBOXED on the host",
     },
     {
       name: "network",
@@ -107,11 +114,16 @@ export function describeSandboxPolicy(policy: SandboxPolicy): { name: string; de
     { name: "processes", detail: `${limits.processes} per sandbox, ${limits.openFiles} open files each` },
     {
       name: "mounts",
-      detail: `/usr read-only, synthetic /etc, private /tmp (${mib(limits.tmpBytes)}) and /dev/shm (${mib(limits.shmBytes)}), ${SCRATCH_MOUNT} read-write (${mib(limits.scratchBytes)}, ${limits.scratchFiles} entries), a tool's own folders read-only`,
+      detail:
+        `/usr read-only, synthetic /etc, private /tmp (${mib(limits.tmpBytes)}) and /dev/shm ` +
+        `(${mib(limits.shmBytes)}), ${SCRATCH_MOUNT} read-write (${mib(limits.scratchBytes)}, ` +
+        `${limits.scratchFiles} entries), a tool's own folders read-only`,
     },
     {
       name: "output",
-      detail: `${mib(limits.outputBytes)} of each stream kept, killed past ${mib(limits.outputKillBytes)} in all; files up to ${mib(limits.fileSizeBytes)}`,
+      detail:
+        `${mib(limits.outputBytes)} of each stream kept, killed past ${mib(limits.outputKillBytes)} in ` +
+        `all; files up to ${mib(limits.fileSizeBytes)}`,
     },
     {
       name: "workspace",
@@ -120,7 +132,8 @@ export function describeSandboxPolicy(policy: SandboxPolicy): { name: string; de
           ? "not visible (sandbox.workspace: none)"
           : policy.workspace === "read"
             ? `read-only at ${WORKSPACE_MOUNT} (commands start there), .org/ hidden, secret files (${policy.secretPaths.join(", ")}) empty`
-            : `a private copy at ${WORKSPACE_MOUNT}, .git/ read-only, .org/ and secret files (${policy.secretPaths.join(", ")}) absent; changes come back as patches under the workspace_write policy`,
+            : `a private copy at ${WORKSPACE_MOUNT}, .git/ read-only, .org/ and secret files ` +
+              `(${policy.secretPaths.join(", ")}) absent; changes come back as patches under the workspace_write policy`,
     },
     { name: "started ahead", detail: policy.poolSize === 0 ? "none" : `up to ${policy.poolSize} sandboxes wait for a session's next call` },
     { name: "secrets", detail: `${policy.secretValues.length} secret value(s) may not be passed into a sandbox's environment` },

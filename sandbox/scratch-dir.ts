@@ -14,7 +14,9 @@ export function scratchDirFor(context: { workspaceDir: string; sessionId?: strin
   const session = context.sessionId ?? "default";
   // A session id becomes a path component only if it is plainly one; anything else is hashed.
   // Bun's own hasher rather than node:crypto, whose loading costs tens of milliseconds on a CLI's path.
-  const safe = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(session) ? session : new Bun.CryptoHasher("sha256").update(session).digest("hex").slice(0, 16);
+  const safe = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(session)
+    ? session
+    : new Bun.CryptoHasher("sha256").update(session).digest("hex").slice(0, 16);
   return join(scratchRootFor(context.workspaceDir), safe);
 }
 

@@ -52,7 +52,10 @@ describe("superviseRun", () => {
       env: { PATH: "/usr/bin:/bin" },
     });
     setTimeout(() => controller.abort(), 200);
-    const result = await within(20_000, superviseRun(proc, { abortSignal: controller.signal, timeoutMs: 60_000, limits: resolveLimits(undefined, 60_000) }));
+    const result = await within(
+      20_000,
+      superviseRun(proc, { abortSignal: controller.signal, timeoutMs: 60_000, limits: resolveLimits(undefined, 60_000) }),
+    );
     expect(result).toMatchObject({ isCanceled: true, timedOut: false });
     expect(await leftoverProcesses(`${marker}-aborted`)).toEqual([]);
   }, 30_000);
@@ -66,6 +69,8 @@ test("stderrWithNotes puts each note on a line of its own, a kill before a late 
   expect(stderrWithNotes("done\n", { lateVerdict: "scratch was full", orphanHeldPipes: false })).toBe(
     "done\n[sandbox: when the command ended, scratch was full]\n",
   );
-  expect(stderrWithNotes("", { killReason: "cancelled", lateVerdict: "ignored", orphanHeldPipes: true })).toBe("[sandbox: killed because cancelled]\n");
+  expect(stderrWithNotes("", { killReason: "cancelled", lateVerdict: "ignored", orphanHeldPipes: true })).toBe(
+    "[sandbox: killed because cancelled]\n",
+  );
   expect(stderrWithNotes("x", { orphanHeldPipes: true })).toMatch(/^x\n\[sandbox: a process it left behind still held its output 1 s after it ended/);
 });

@@ -21,7 +21,10 @@ describe("embeddings as real clients read them", () => {
 
   test("an unknown encoding_format is a 400 that names the two it takes", async () => {
     await using server = await startScriptedServer({ script: { rules: [] } });
-    const response = await fetch(`${server.url}/v1/embeddings`, { method: "POST", body: JSON.stringify({ model: "m", input: "x", encoding_format: "int8" }) });
+    const response = await fetch(`${server.url}/v1/embeddings`, {
+      method: "POST",
+      body: JSON.stringify({ model: "m", input: "x", encoding_format: "int8" }),
+    });
     expect(response.status).toBe(400);
     expect(await response.text()).toContain('use \\"float\\" or \\"base64\\"');
   });

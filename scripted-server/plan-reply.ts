@@ -34,7 +34,12 @@ export function readPlanRequest(text: string): PlanRequest | undefined {
     try {
       const tool: unknown = JSON.parse(line);
       if (isRecord(tool) && typeof tool.name === "string") {
-        tools.push({ name: tool.name, description: String(tool.description ?? ""), input_schema: tool.input_schema, output_schema: tool.output_schema });
+        tools.push({
+          name: tool.name,
+          description: String(tool.description ?? ""),
+          input_schema: tool.input_schema,
+          output_schema: tool.output_schema,
+        });
       }
     } catch {
       // A line that is not a tool's JSON is not a tool.
@@ -45,7 +50,10 @@ export function readPlanRequest(text: string): PlanRequest | undefined {
 
 /** Words that say nothing of what a job does. */
 const FILLER = new Set(
-  "a an the of in on to for each every line lines text texts it its this that and into with from by all given some me please up one what how is are".split(" "),
+  (
+    "a an the of in on to for each every line lines text texts it its this that and into with from by all given " +
+    "some me please up one what how is are"
+  ).split(" "),
 );
 
 /** A word as the planner compares words: lower case, a plural's s dropped. */
@@ -104,7 +112,8 @@ function splitterIn(tools: readonly ListedTool[]): { tool: ListedTool; input: st
   return fits.find((fit) => /line|split/.test(fit.tool.name)) ?? fits[0];
 }
 
-const EACH_LINE = /\s*\b(?:(?:on|in|for|of)\s+)?(?:each|every)\s+line\b(?:\s+(?:of|in)\s+(?:a|the)\s+text\b)?|\s*\bper\s+line\b|\s*\bline\s+by\s+line\b/i;
+const EACH_LINE =
+  /\s*\b(?:(?:on|in|for|of)\s+)?(?:each|every)\s+line\b(?:\s+(?:of|in)\s+(?:a|the)\s+text\b)?|\s*\bper\s+line\b|\s*\bline\s+by\s+line\b/i;
 
 /** A job of the goal: its words, and whether it is done on each line. */
 type Job = { text: string; perLine: boolean };

@@ -14,7 +14,8 @@ export type RenderContext = {
 export const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 export const LOWER_ALNUM = "abcdefghijklmnopqrstuvwxyz0123456789";
 export const HEX = "0123456789abcdef";
-export const randomFrom = (alphabet: string, length: number) => Array.from({ length }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
+export const randomFrom = (alphabet: string, length: number) =>
+  Array.from({ length }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
 
 /** Go's encoding/json escapes <, >, & and U+2028/9 even inside strings; Ollama's bytes carry them that way. */
 export function goJson(value: unknown): string {

@@ -1,6 +1,19 @@
-// A scripted reply as the exact server-sent events one kind of server sends: Ollama's whole tool calls, or OpenAI, llama.cpp and vLLM's argument fragments keyed by index.
+// A scripted reply as the exact server-sent events one kind of server sends: Ollama's whole tool calls, or OpenAI, llama.cpp and vLLM's argument
+// fragments keyed by index.
 import type { Reply } from "./script.ts";
-import { ALNUM, goJson, HEX, isOllama, type Json, pieces, type Prepared, prepare, type RenderContext, type Wire, randomFrom } from "./prepare-reply.ts";
+import {
+  ALNUM,
+  goJson,
+  HEX,
+  isOllama,
+  type Json,
+  pieces,
+  type Prepared,
+  prepare,
+  type RenderContext,
+  type Wire,
+  randomFrom,
+} from "./prepare-reply.ts";
 
 /** Server-sent events to write: each inner array is written at once (Ollama sends finish + usage + [DONE] together). */
 export type StreamPlan = { writes: string[][]; finishReason: string };

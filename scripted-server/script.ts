@@ -95,7 +95,8 @@ export const Reply = z.strictObject({
   planWorkflow: z.strictObject({}).optional(),
   /**
    * Plays the supervisor's diagnosis: the first line of the request's excerpt (its JSON value's `excerpt`, or between
-   * `<<<` and `>>>`) that a template matches is quoted in a call of the one offered tool (`propose_fix`) with the template's action and target; an excerpt
+   * `<<<` and `>>>`) that a template matches is quoted in a call of the one offered tool (`propose_fix`) with the template's action and target; an
+   * excerpt
    * no template matches gets the reply's `text` instead.
    */
   proposeFix: z.array(FixTemplate).optional(),
@@ -168,7 +169,9 @@ export function parseScript(text: string, source: string): Script {
     value = JSON.parse(text);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
-    throw new ScriptError(`${source}: not valid JSON (${detail}). Fix the syntax; a script is one JSON object like {"rules":[{"reply":{"text":"hi"}}]}.`);
+    throw new ScriptError(
+      `${source}: not valid JSON (${detail}). Fix the syntax; a script is one JSON object like {"rules":[{"reply":{"text":"hi"}}]}.`,
+    );
   }
   return validateScript(value, source);
 }

@@ -139,7 +139,11 @@ describe("Ollama wire formats, byte for byte", () => {
       choices: [
         {
           index: 0,
-          message: { role: "assistant", content: "Hi", tool_calls: [{ index: 0, type: "function", function: { name: "sh", arguments: '{"command":"ls"}' } }] },
+          message: {
+            role: "assistant",
+            content: "Hi",
+            tool_calls: [{ index: 0, type: "function", function: { name: "sh", arguments: '{"command":"ls"}' } }],
+          },
           finish_reason: "tool_calls",
         },
       ],
@@ -162,7 +166,9 @@ describe("other servers' wire formats (OpenAI, llama.cpp, vLLM)", () => {
       delta: {
         role: "assistant",
         content: null,
-        tool_calls: [{ index: 0, id: chunks[0].choices[0].delta.tool_calls[0].id, type: "function", function: { name: "get_weather", arguments: "" } }],
+        tool_calls: [
+          { index: 0, id: chunks[0].choices[0].delta.tool_calls[0].id, type: "function", function: { name: "get_weather", arguments: "" } },
+        ],
         refusal: null,
       },
       logprobs: null,
@@ -268,7 +274,9 @@ describe("rules", () => {
 
   test("no match: the fallback answers; without one, a text quoting the last message", async () => {
     const bare = await serve({ rules: [] });
-    expect(await reply(bare.url, [{ role: "user", content: "anything?" }])).toBe('[scripted server] no rule matched the last message (user): "anything?"');
+    expect(await reply(bare.url, [{ role: "user", content: "anything?" }])).toBe(
+      '[scripted server] no rule matched the last message (user): "anything?"',
+    );
     const withFallback = await serve({ rules: [], fallback: { text: "fallback" } });
     expect(await reply(withFallback.url, [{ role: "user", content: "x" }])).toBe("fallback");
   });
@@ -324,7 +332,10 @@ describe("other endpoints", () => {
 
   test("GET /v1/models and /v1/models/{id} list the script's models", async () => {
     const server = await serve(script);
-    const list = (await (await fetch(`${server.url}/v1/models`)).json()) as { object: string; data: { id: string; object: string; owned_by: string }[] };
+    const list = (await (await fetch(`${server.url}/v1/models`)).json()) as {
+      object: string;
+      data: { id: string; object: string; owned_by: string }[];
+    };
     expect(list.object).toBe("list");
     expect(list.data.map((model: { id: string; object: string; owned_by: string }) => [model.id, model.object, model.owned_by])).toEqual([
       ["qwen3:8b", "model", "library"],
@@ -453,7 +464,10 @@ describe("what Ollama refuses before running a model", () => {
 
   test("content null without tool calls; a bad reasoning_effort", async () => {
     const server = await serve(script);
-    expect(await refusal(server.url, { messages: [{ role: "user", content: null }] })).toEqual({ status: 400, message: "invalid message content type: <nil>" });
+    expect(await refusal(server.url, { messages: [{ role: "user", content: null }] })).toEqual({
+      status: 400,
+      message: "invalid message content type: <nil>",
+    });
     const effort = await refusal(server.url, { messages: hi, reasoning_effort: "turbo" });
     expect(effort.status).toBe(400);
     expect(effort.message).toStartWith('invalid reasoning value: "turbo"');

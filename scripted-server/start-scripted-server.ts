@@ -176,7 +176,8 @@ function embedResponse(record: RecordedRequest, openai: boolean, meanings: Scrip
   if (openai) {
     // The openai npm package asks for base64 by default and decodes it as little-endian float32.
     const format = body.encoding_format ?? "float";
-    if (format !== "float" && format !== "base64") return errorResponse(400, `invalid encoding_format ${JSON.stringify(format)}: use "float" or "base64"`);
+    if (format !== "float" && format !== "base64")
+      return errorResponse(400, `invalid encoding_format ${JSON.stringify(format)}: use "float" or "base64"`);
     return jsonResponse({
       object: "list",
       data: vectors.map((vector, index) => ({ object: "embedding", embedding: format === "base64" ? base64Embedding(vector) : vector, index })),
@@ -309,5 +310,7 @@ export async function startScriptedServer(options: ScriptedServerOptions): Promi
 /** The names of the tools a request offers (`tools[].function.name`); anything malformed is skipped. */
 function offeredToolNames(tools: unknown): string[] {
   if (!Array.isArray(tools)) return [];
-  return tools.flatMap((tool) => (isJsonRecord(tool) && isJsonRecord(tool.function) && typeof tool.function.name === "string" ? [tool.function.name] : []));
+  return tools.flatMap((tool) =>
+    isJsonRecord(tool) && isJsonRecord(tool.function) && typeof tool.function.name === "string" ? [tool.function.name] : [],
+  );
 }

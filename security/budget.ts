@@ -41,7 +41,8 @@ export class Budget {
     if (this.#tokensUsed >= this.maxSessionTokens) {
       throw new BudgetExceededError(
         "session-tokens",
-        `the session's token budget is spent (${this.#tokensUsed} of ${this.maxSessionTokens} tokens). Start a new session or raise limits.sessionTokens in org.config.json.`,
+        `the session's token budget is spent (${this.#tokensUsed} of ${this.maxSessionTokens} tokens). Start ` +
+          `a new session or raise limits.sessionTokens in org.config.json.`,
       );
     }
   }
@@ -83,7 +84,8 @@ export class TurnBudget {
     if (this.#toolRounds >= this.maxToolRounds) {
       throw new BudgetExceededError(
         "tool-rounds",
-        `stopped after ${this.maxToolRounds} tool rounds without a final answer. Ask again to let the model continue, or raise limits.toolRoundsPerTurn in org.config.json.`,
+        `stopped after ${this.maxToolRounds} tool rounds without a final answer. Ask again to let the model ` +
+          `continue, or raise limits.toolRoundsPerTurn in org.config.json.`,
       );
     }
   }

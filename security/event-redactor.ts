@@ -16,7 +16,8 @@ function replyOf(event: Event): string | undefined {
 
 /**
  * The redaction point of what the room reports (docs/ARCHITECTURE.md, "Redaction points"; invariant 11):
- * every room event passes here before the console, `--json`, the transcript or an HTTP client sees it. Streamed deltas go through a StreamRedactor per reply
+ * every room event passes here before the console, `--json`, the transcript or an HTTP client sees it. Streamed deltas go through a StreamRedactor
+ * per reply
  * and kind, so a secret split across chunks is caught; any other event of that reply first releases what
  * its streams still hold, and is itself redacted whole.
  */

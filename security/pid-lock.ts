@@ -40,7 +40,10 @@ export function pidLockHolder(path: string): PidLockHolder | undefined {
 }
 
 /** The lock taken (`release` frees it if it is still this process's), or the live process that holds it, or stuck. */
-export type PidLock = { kind: "taken"; release(): void; tookOver: boolean } | { kind: "busy"; holder: PidLockHolder } | { kind: "stuck"; path: string };
+export type PidLock =
+  | { kind: "taken"; release(): void; tookOver: boolean }
+  | { kind: "busy"; holder: PidLockHolder }
+  | { kind: "stuck"; path: string };
 
 /** Takes the lock at `path` (its folder must exist) for this process, running `command`. */
 export function takePidLock(path: string, command: string): PidLock {

@@ -97,7 +97,8 @@ describe("org's private state under .org/", () => {
       ["history", () => appendHistory(join(clone, HISTORY_FILE), "echo owned")],
       [
         "audit",
-        () => new AuditLog(join(clone, AUDIT_DIR)).record({ time: "2026-01-01T00:00:00Z", tool: "sh", arguments: {}, ok: true, durationMs: 1, bytes: 0 }),
+        () =>
+          new AuditLog(join(clone, AUDIT_DIR)).record({ time: "2026-01-01T00:00:00Z", tool: "sh", arguments: {}, ok: true, durationMs: 1, bytes: 0 }),
       ],
       ["registry", () => openRegistryDatabase(join(clone, REGISTRY_DATABASE_PATH))],
       [
@@ -296,11 +297,11 @@ describe("durable writes (private-state.ts is their one owner)", () => {
     const names = ["a.json", "b.json", "c.json"].map((name) => join(dir, name));
     expect(writeNewPrivateFile(names, "new", { durable: true })).toBe(join(dir, "c.json"));
     expect(writeNewPrivateFile(names, "again")).toBeUndefined();
-    expect([readFileSync(join(dir, "a.json"), "utf8"), readFileSync(join(temp.dir, "victim"), "utf8"), readFileSync(join(dir, "c.json"), "utf8")]).toEqual([
-      "first",
-      "kept",
-      "new",
-    ]);
+    expect([
+      readFileSync(join(dir, "a.json"), "utf8"),
+      readFileSync(join(temp.dir, "victim"), "utf8"),
+      readFileSync(join(dir, "c.json"), "utf8"),
+    ]).toEqual(["first", "kept", "new"]);
     expect(mode(join(dir, "c.json"))).toBe(0o600);
     expect(readdirSync(dir).filter((name) => name.endsWith(".tmp"))).toEqual([]);
   });
@@ -317,9 +318,12 @@ writeNewPrivateFile([${JSON.stringify(join(dir, "new.json"))}], "{}", { durable:
 `,
     );
     const trace = join(temp.dir, "trace");
-    const run = Bun.spawnSync(["strace", "-f", "-y", "-e", "trace=fsync,rename,renameat,renameat2,link,linkat", "-o", trace, process.execPath, script], {
-      stderr: "pipe",
-    });
+    const run = Bun.spawnSync(
+      ["strace", "-f", "-y", "-e", "trace=fsync,rename,renameat,renameat2,link,linkat", "-o", trace, process.execPath, script],
+      {
+        stderr: "pipe",
+      },
+    );
     expect(run.exitCode).toBe(0);
     // Each call as it touches the folder: what was fsynced (the temporary or the folder), and what was placed.
     const calls = readFileSync(trace, "utf8")

@@ -52,7 +52,8 @@ function describe(error: unknown, path?: string): string {
 
 function refuse(path: string, reason: string): PrivateStateError {
   return new PrivateStateError(
-    `${path} is org's private state and ${reason}; org writes nothing there. Remove it (org makes it again, owned by you, mode 0700 for folders and 0600 for files) or run org as its owner.`,
+    `${path} is org's private state and ${reason}; org writes nothing there. Remove it (org makes it again, ` +
+      `owned by you, mode 0700 for folders and 0600 for files) or run org as its owner.`,
   );
 }
 

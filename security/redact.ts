@@ -160,7 +160,8 @@ function invisibleFreeView(text: string, sequences: boolean): View | undefined {
 /** Where the view's `index`-th character stands in the text; an index outside the view is a bug. */
 function originOf(view: View, index: number): number {
   const origin = view.origin[index];
-  if (origin === undefined || index >= view.text.length) throw new Error(`index ${index} is outside the invisible-free view (${view.text.length} characters)`);
+  if (origin === undefined || index >= view.text.length)
+    throw new Error(`index ${index} is outside the invisible-free view (${view.text.length} characters)`);
   return origin;
 }
 
@@ -280,7 +281,9 @@ const SPREAD_PER_CHARACTER = 8;
 /** The proper starts of a set's forms, their first characters, and the longest form's length. */
 type FormStarts = { set: Set<string>; first: Set<number>; longest: number };
 
-/** Where the longest end of `text` that starts a form begins, read as written and without invisible characters (with and without escape sequences). */
+/** Where the longest end of `text` that starts a form begins, read as written and without invisible characters (with and without escape sequences).
+ *
+ */
 function formStartAtEnd(text: string, starts: FormStarts): number {
   // Only the end that holds the longest form's characters matters: walked back over what a view leaves out.
   let from = text.length;

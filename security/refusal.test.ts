@@ -22,7 +22,8 @@ const anyError = fc
     ),
   })
   .map(({ kind, userFacing, code }) => {
-    const error = kind === "object" ? { message: "not an Error" } : kind === "TypeError" ? new TypeError("x is not a function") : new Error("it failed");
+    const error =
+      kind === "object" ? { message: "not an Error" } : kind === "TypeError" ? new TypeError("x is not a function") : new Error("it failed");
     return Object.assign(error, userFacing === undefined ? {} : { userFacing }, code === undefined ? {} : { code });
   });
 

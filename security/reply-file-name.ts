@@ -1,6 +1,7 @@
 /** What `file:` mode writes to, as the refusals say it. */
 export const REPLY_FILE_RULE =
-  'replies go only to plain-text files: a path inside the workspace, no part of it beginning with ".", ending in .md, .txt or .log (new files are made), e.g. "file:notes/replies.md"';
+  'replies go only to plain-text files: a path inside the workspace, no part of it beginning with ".", ending ' +
+  'in .md, .txt or .log (new files are made), e.g. "file:notes/replies.md"';
 
 const EXTENSIONS = [".md", ".txt", ".log"];
 // Letters, digits and marks of any script, and a few plain separators; nothing invisible, no look-alike dots.

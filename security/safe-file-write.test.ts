@@ -80,7 +80,10 @@ describe("appendInsideWorkspace", () => {
     }
     refusedWith(() => appendInsideWorkspace(workspace, "src/.git/config", "x"), /\.git/);
     refusedWith(() => appendInsideWorkspace(workspace, "org.config.json", "x", { protectedFiles: ["org.config.json"] }), /configuration file/);
-    refusedWith(() => appendInsideWorkspace(workspace, "conf/room.json", "x", { protectedFiles: [join(workspace, "conf/room.json")] }), /configuration file/);
+    refusedWith(
+      () => appendInsideWorkspace(workspace, "conf/room.json", "x", { protectedFiles: [join(workspace, "conf/room.json")] }),
+      /configuration file/,
+    );
     refusedWith(() => appendInsideWorkspace(workspace, "../escape.md", "x"), /not a file inside the workspace/);
     refusedWith(() => appendInsideWorkspace(workspace, "/etc/passwd", "x"), /absolute/);
     // Only plain text, checked again at write time (a mode restored or set before the rule existed).

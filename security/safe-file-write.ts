@@ -33,7 +33,10 @@ const { O_RDONLY, O_WRONLY, O_APPEND, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_NONBLO
 export function protectedTargetProblem(workspaceDir: string, relativePath: string, protectedFiles: readonly string[] = []): string | undefined {
   const parts = components(relativePath);
   if (parts[0] === ORG_DIR) {
-    return `"${relativePath}" is inside ${ORG_DIR}/, org's own state (sessions, audit log, sandbox scratch); replies may not be written there. Pick a file outside ${ORG_DIR}/.`;
+    return (
+      `"${relativePath}" is inside ${ORG_DIR}/, org's own state (sessions, audit log, sandbox scratch); ` +
+      `replies may not be written there. Pick a file outside ${ORG_DIR}/.`
+    );
   }
   if (parts.includes(".git")) {
     return `"${relativePath}" is inside a .git directory; replies may not be written there. Pick another file.`;
@@ -86,7 +89,8 @@ export function appendInsideWorkspace(
     }
     opened.push(file);
     const stat = fstatSync(file);
-    if (!stat.isFile()) throw new UnsafeWriteError(`"${relativePath}" is not a plain file; replies are only appended to plain files. Pick another path.`);
+    if (!stat.isFile())
+      throw new UnsafeWriteError(`"${relativePath}" is not a plain file; replies are only appended to plain files. Pick another path.`);
     if (stat.nlink > 1) {
       throw new UnsafeWriteError(`"${relativePath}" has other hard links, so writing it would change a file elsewhere. Pick another path.`);
     }
@@ -207,14 +211,16 @@ function refusal(error: unknown, relativePath: string, shown: string): Error {
   const code = errorCode(error);
   if (code === "ELOOP" || code === "ENOTDIR") {
     return new UnsafeWriteError(
-      `"${relativePath}" was not written: ${shown} is a symbolic link or not a directory, and org writes only through plain folders inside the workspace.`,
+      `"${relativePath}" was not written: ${shown} is a symbolic link or not a directory, and org writes only ` +
+        `through plain folders inside the workspace.`,
     );
   }
   if (code === "ENXIO") return new UnsafeWriteError(`"${relativePath}" is not a plain file (a pipe or device); nothing was written.`);
   // A file or link renamed over a folder: one that still holds files (a secret file the agents never saw) stays whole.
   if (code === "EISDIR" || code === "ENOTEMPTY") {
     return new UnsafeWriteError(
-      `"${relativePath}" was not written: it is a folder that still holds files (files hidden from the agents, or new ones); nothing was removed from it.`,
+      `"${relativePath}" was not written: it is a folder that still holds files (files hidden from the ` +
+        `agents, or new ones); nothing was removed from it.`,
     );
   }
   return error instanceof Error ? error : new Error(String(error));

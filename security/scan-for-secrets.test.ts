@@ -3,8 +3,18 @@ import { REDACTED, redact, scanForSecrets } from "./redact.ts";
 
 // What a user might paste into the room, one of each kind (fake keys in each provider's shape).
 const PASTED: { name: string; text: string; secret: string; kind: string }[] = [
-  { name: "OpenAI project key", text: "my key: sk-proj-Zq9xZq9xZq9xZq9xZq9xZq9xZq9xZq9xZq9x ok?", secret: "sk-proj-Zq9xZq9x", kind: "an OpenAI API key" },
-  { name: "OpenAI legacy key", text: `use sk-${"a1B2c3D4e5".repeat(2)}T3BlbkFJ${"f6G7h8I9j0".repeat(2)}`, secret: "T3BlbkFJ", kind: "an OpenAI API key" },
+  {
+    name: "OpenAI project key",
+    text: "my key: sk-proj-Zq9xZq9xZq9xZq9xZq9xZq9xZq9xZq9xZq9x ok?",
+    secret: "sk-proj-Zq9xZq9x",
+    kind: "an OpenAI API key",
+  },
+  {
+    name: "OpenAI legacy key",
+    text: `use sk-${"a1B2c3D4e5".repeat(2)}T3BlbkFJ${"f6G7h8I9j0".repeat(2)}`,
+    secret: "T3BlbkFJ",
+    kind: "an OpenAI API key",
+  },
   { name: "Anthropic key", text: `ANTHROPIC key sk-ant-api03-${"Ab1_".repeat(23)}xAA`, secret: "sk-ant-api03-Ab1_", kind: "an Anthropic API key" },
   { name: "GitHub classic token", text: `push with ghp_${"a1B2c3D4e5F6".repeat(3)}`, secret: "ghp_a1B2", kind: "a GitHub token" },
   { name: "GitHub fine-grained token", text: `github_pat_11ABCDEFG0${"x9Y8z7W6v5".repeat(8)}`, secret: "github_pat_11", kind: "a GitHub token" },
@@ -35,7 +45,12 @@ const PASTED: { name: string; text: string; secret: string; kind: string }[] = [
     secret: "MIIEowIBAAK",
     kind: "a private key (PEM)",
   },
-  { name: "bearer token", text: "curl -H 'Authorization: Bearer abc.def-ghi_jkl012345' api", secret: "abc.def-ghi_jkl012345", kind: "a bearer token" },
+  {
+    name: "bearer token",
+    text: "curl -H 'Authorization: Bearer abc.def-ghi_jkl012345' api",
+    secret: "abc.def-ghi_jkl012345",
+    kind: "a bearer token",
+  },
   { name: "password in a URL", text: "clone https://bob:hunter2pass@git.example.com/r.git", secret: "hunter2pass", kind: "a password in a URL" },
   { name: "named secret", text: "DB_PASSWORD=s3cr3tValue99", secret: "s3cr3tValue99", kind: "a named secret (password, token, api_key …)" },
   {

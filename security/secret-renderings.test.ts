@@ -32,7 +32,8 @@ describe("renderings of a known secret", () => {
   // Issue 51 item 9, the spellings beyond the review's: each made by the tool a command would use, and hidden whole.
   test("bytes as numbers, bits, entities and escapes, a zlib stream in base64, one case: each hides the secret", () => {
     const secret = "sk_live_9fQ2xR7tLmZ4pW8n";
-    const python = (code: string) => `printf %s ${secret} | python3 -c ${JSON.stringify(`import sys,zlib,base64,json;b=sys.stdin.buffer.read();${code}`)}`;
+    const python = (code: string) =>
+      `printf %s ${secret} | python3 -c ${JSON.stringify(`import sys,zlib,base64,json;b=sys.stdin.buffer.read();${code}`)}`;
     const commands = {
       "od -An -tu1": `printf %s ${secret} | od -An -tu1`,
       "xxd -b": `printf %s ${secret} | xxd -b`,

@@ -119,7 +119,8 @@ function codedSpans(text: string, wanted: readonly string[]): [number, number][]
     const first = lines[0];
     const last = lines.at(-1);
     const decoded = bytesOf(bits.map((byte) => Number.parseInt(byte, 2)));
-    if (first && last && decoded !== undefined && wanted.some((secret) => decoded.includes(secret))) spans.push([first.index, last.index + last[0].length]);
+    if (first && last && decoded !== undefined && wanted.some((secret) => decoded.includes(secret)))
+      spans.push([first.index, last.index + last[0].length]);
   }
   if (/&#|\\[ux]|%u/i.test(text))
     check(ESCAPED_CODES, (run) =>

@@ -60,7 +60,8 @@ describe("StreamRedactor", () => {
     for (let size = 1; size <= 8; size += 1) expect(streamedRedaction(text, [size])).toBe(redact(text));
     for (const glued of ["xbypass", "aovercompass", "my_keyboardpwd", "dbpass"]) {
       const named = `said: ${glued}=Q7w8e9r0T1y2U3i4 and more`;
-      for (let size = 1; size <= 8; size += 1) expect({ named, size, out: streamedRedaction(named, [size]) }).toEqual({ named, size, out: redact(named) });
+      for (let size = 1; size <= 8; size += 1)
+        expect({ named, size, out: streamedRedaction(named, [size]) }).toEqual({ named, size, out: redact(named) });
     }
   });
 

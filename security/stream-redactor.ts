@@ -41,7 +41,16 @@ const PATTERN_HINT = new RegExp(
     .map((opening) => opening.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"))
     .join("|"),
 );
-const CONTINUATIONS = [VALUE, ` ${VALUE}`, `=${VALUE}`, `: ${VALUE}`, `${VALUE}@host`, `:${VALUE}@host`, `${VALUE}:${VALUE}@host`, `.${VALUE}.${VALUE}`];
+const CONTINUATIONS = [
+  VALUE,
+  ` ${VALUE}`,
+  `=${VALUE}`,
+  `: ${VALUE}`,
+  `${VALUE}@host`,
+  `:${VALUE}@host`,
+  `${VALUE}:${VALUE}@host`,
+  `.${VALUE}.${VALUE}`,
+];
 
 /**
  * Redacts text that arrives in pieces (a streamed reply) before any of it is shown. A secret split across

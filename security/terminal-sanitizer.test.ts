@@ -8,7 +8,9 @@ test("escape sequences, C0, DEL, C1 and bidi controls become visible escapes", (
   expect(sanitizeForTerminal("\x1b[2K\ragent │ ok")).toBe("\\x1b[2K\\x0dagent │ ok");
   expect(sanitizeForTerminal("\u009b2K\u009d0;t\u009c")).toBe("\\u009b2K\\u009d0;t\\u009c");
   expect(sanitizeForTerminal("a\x08b\x7fc\x00")).toBe("a\\x08b\\x7fc\\x00");
-  expect(sanitizeForTerminal("ls \u202ehs.txt\u202c \u2066x\u2069 \u200e\u200f\u061c")).toBe("ls \\u202ehs.txt\\u202c \\u2066x\\u2069 \\u200e\\u200f\\u061c");
+  expect(sanitizeForTerminal("ls \u202ehs.txt\u202c \u2066x\u2069 \u200e\u200f\u061c")).toBe(
+    "ls \\u202ehs.txt\\u202c \\u2066x\\u2069 \\u200e\\u200f\\u061c",
+  );
 });
 
 test("newlines, tabs, Windows line ends and ordinary text (any script, emoji) pass as they are", () => {

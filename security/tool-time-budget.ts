@@ -15,7 +15,11 @@ export class ToolTimeBudget {
   /** Why a call of `seconds` cannot run now, or undefined when it fits. */
   refusal(seconds: number): string | undefined {
     if (this.#spentSeconds + seconds <= this.maxSeconds) return undefined;
-    return `this turn's tool time is spent (${round(this.#spentSeconds)} of ${this.maxSeconds} s, each call counted at its timeout_s; limits.toolSecondsPerTurn in org.config.json). This call would add ${round(seconds)} s. Answer with what you have; the user can ask again to go on.`;
+    return (
+      `this turn's tool time is spent (${round(this.#spentSeconds)} of ${this.maxSeconds} s, each call ` +
+      `counted at its timeout_s; limits.toolSecondsPerTurn in org.config.json). This call would add ` +
+      `${round(seconds)} s. Answer with what you have; the user can ask again to go on.`
+    );
   }
 
   /** Charges a call that is about to run; returns the refusal instead when it no longer fits. */

@@ -14,7 +14,9 @@ export function errorMiddleware(logError: (line: string) => void): Middleware {
       if (error instanceof HttpError) return errorResponse(error.status, error.message, error.headers);
       if (request.signal.aborted) return errorResponse(400, "the client went away before the answer.");
       // Only the path: a page's query may carry the login token, which never goes into a log.
-      logError(`serve: request ${requestId} ${request.method} ${context.path ?? "(no URL)"} failed: ${error instanceof Error ? error.stack : String(error)}`);
+      logError(
+        `serve: request ${requestId} ${request.method} ${context.path ?? "(no URL)"} failed: ${error instanceof Error ? error.stack : String(error)}`,
+      );
       return errorResponse(500, `the server failed on this request; its log has the details under request id ${requestId}.`);
     }
   };

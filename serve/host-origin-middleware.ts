@@ -9,7 +9,8 @@ export function refuseForeignCaller(request: Request): void {
   if (!LOOPBACK_NAME.test(host)) {
     throw new HttpError(
       403,
-      `this server answers only requests to 127.0.0.1 or localhost (Host was ${JSON.stringify(host.slice(0, 100))}); set ORG_API_TOKEN to serve other names.`,
+      `this server answers only requests to 127.0.0.1 or localhost (Host was ` +
+        `${JSON.stringify(host.slice(0, 100))}); set ORG_API_TOKEN to serve other names.`,
     );
   }
   const origin = request.headers.get("origin");
@@ -37,7 +38,8 @@ export function refuseForeignOrigin(request: Request, path = new URL(request.url
   if (site !== null && site !== "same-origin" && site !== "none") {
     throw new HttpError(
       403,
-      `requests from another ${site === "cross-site" ? "site" : "origin"} are refused on ${path.slice(0, 100)}; use the page this server serves, or a program.`,
+      `requests from another ${site === "cross-site" ? "site" : "origin"} are refused on ` +
+        `${path.slice(0, 100)}; use the page this server serves, or a program.`,
     );
   }
   const origin = request.headers.get("origin");
@@ -48,7 +50,9 @@ export function refuseForeignOrigin(request: Request, path = new URL(request.url
   if (!same) {
     throw new HttpError(
       403,
-      `requests from another origin (Origin ${JSON.stringify(origin.slice(0, 100))}, this server is ${JSON.stringify(host.slice(0, 100))}) are refused on ${path.slice(0, 100)}; connect from a program (without Origin) or a page this server serves.`,
+      `requests from another origin (Origin ${JSON.stringify(origin.slice(0, 100))}, this server is ` +
+        `${JSON.stringify(host.slice(0, 100))}) are refused on ${path.slice(0, 100)}; connect from a program ` +
+        `(without Origin) or a page this server serves.`,
     );
   }
 }

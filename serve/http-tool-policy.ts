@@ -28,6 +28,8 @@ export function httpToolRefusal(
   if (policy === "allow" || (policy === "ask" && approver === "client")) return undefined;
   const setting = Object.hasOwn(serve.tools, name) || origin === "built-in" ? `serve.tools.${name}` : "serve.generatedTools";
   const why =
-    policy === "deny" ? `${setting} is "deny", so ${name} does not run over HTTP` : `${name} needs approval ("ask"), and nobody can approve over HTTP`;
+    policy === "deny"
+      ? `${setting} is "deny", so ${name} does not run over HTTP`
+      : `${name} needs approval ("ask"), and nobody can approve over HTTP`;
   return `${why}; set "serve": { "tools": { "${name}": "allow" } } in org.config.json to run it over HTTP.`;
 }

@@ -22,7 +22,10 @@ function folderBytes(dir: string): number {
  * compacts its own, and a log rewritten under it would lose its later lines): exactly what serve does when it starts,
  * through the queue's own code, with no worker, so no job runs. `dedupTtlS` and `ttlS` as serve takes them.
  */
-export async function compactIdleJobsLog(workspaceDir: string, options: { dedupTtlS: number; ttlS: number; now?: () => number }): Promise<IdleCompaction> {
+export async function compactIdleJobsLog(
+  workspaceDir: string,
+  options: { dedupTtlS: number; ttlS: number; now?: () => number },
+): Promise<IdleCompaction> {
   const dir = join(workspaceDir, SERVE_STATE_DIR);
   const wal = join(dir, "jobs.wal");
   if (!statSync(wal, { throwIfNoEntry: false })?.isFile()) return { ran: false, reason: "there is no job log" };

@@ -99,7 +99,10 @@ describe("serve's jobs stay bounded", () => {
         async () => ((await (await fetch(`${serve.url}/v1/jobs/${held.id}`)).json()) as { state: string }).state === "running",
         30_000,
       );
-      const waiting = [await postJob(serve.url, { text: "one", mode: "direct:agent" }), await postJob(serve.url, { text: "two", mode: "direct:agent" })];
+      const waiting = [
+        await postJob(serve.url, { text: "one", mode: "direct:agent" }),
+        await postJob(serve.url, { text: "two", mode: "direct:agent" }),
+      ];
       expect(waiting.map((response) => response.status)).toEqual([202, 202]);
       const refused = await postJob(serve.url, { text: "three", mode: "direct:agent" });
       expect(refused.status).toBe(429);

@@ -15,7 +15,10 @@ beforeAll(async () => {
   workspace = mkdtempSync(join(tmpdir(), "org-serve-crash-"));
   chmodSync(workspace, 0o755);
   // Replies long enough that a kill often lands while jobs run, and sometimes between them.
-  model = await startScriptedServer({ script: { rules: [{ reply: { text: "done with {{lastMessage}}. ".repeat(6), chunkSize: 6, delayMs: 15 } }] }, port: 0 });
+  model = await startScriptedServer({
+    script: { rules: [{ reply: { text: "done with {{lastMessage}}. ".repeat(6), chunkSize: 6, delayMs: 15 } }] },
+    port: 0,
+  });
 });
 afterAll(async () => {
   await model.stop();

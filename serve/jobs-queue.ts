@@ -346,7 +346,9 @@ export class JobsQueue {
         this.#jobs.delete(job.id);
         this.#compactIfWorth();
       } catch (error) {
-        this.options.logError(`serve: job ${job.id} finished but its result could not be written: ${error instanceof Error ? error.stack : String(error)}`);
+        this.options.logError(
+          `serve: job ${job.id} finished but its result could not be written: ${error instanceof Error ? error.stack : String(error)}`,
+        );
       }
       if (outcome.sessionId) job.sessionId = outcome.sessionId;
       job.state = state;

@@ -104,7 +104,8 @@ describe("POST /v1/jobs", () => {
   test("one worker runs jobs in order of arrival", async () => {
     await using fixture = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, handlerOptions: { jobs: { workers: 1 } } });
     const ids: string[] = [];
-    for (const text of ["slow one", "two", "three"]) ids.push(((await (await postJob(fixture, { text, mode: "direct:agent" })).json()) as { id: string }).id);
+    for (const text of ["slow one", "two", "three"])
+      ids.push(((await (await postJob(fixture, { text, mode: "direct:agent" })).json()) as { id: string }).id);
     expect((await job(fixture, ids[2] as string)).state).toBe("queued");
     const results = [];
     for (const id of ids)
@@ -272,7 +273,12 @@ test("a long log is compacted at start to what it still needs; finished jobs sti
     }
     // Five accepted, five done.
     expect(wal()).toHaveLength(10);
-    await using second = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir, handlerOptions: { jobs: { compactAboveBytes: 100 } } });
+    await using second = await serveFixture({
+      script: ECHO,
+      checkoutDir: checkout.dir,
+      workspaceDir,
+      handlerOptions: { jobs: { compactAboveBytes: 100 } },
+    });
     // Only the job whose request_id is still remembered stays in the log, without its text.
     expect(wal().map((line) => JSON.parse(line) as { id: string; op: string; text?: string })).toEqual([
       expect.objectContaining({ op: "request", id: ids[4] as string, requestId: "keep-me" }),
@@ -302,9 +308,9 @@ describe("request signing (ORG_API_HMAC_SECRET)", () => {
     expect(ok.status).toBe(202);
     expect((await postJob(fixture, body, signed)).status).toBe(401); // replayed
     expect((await postJob(fixture, body)).status).toBe(401);
-    expect((await postJob(fixture, JSON.stringify({ text: "tampered" }), signatureHeaders(SECRET, "POST", "/v1/jobs", body, Date.now() + 1000))).status).toBe(
-      401,
-    );
+    expect(
+      (await postJob(fixture, JSON.stringify({ text: "tampered" }), signatureHeaders(SECRET, "POST", "/v1/jobs", body, Date.now() + 1000))).status,
+    ).toBe(401);
     expect((await postJob(fixture, body, signatureHeaders(SECRET, "POST", "/v1/jobs", body, Date.now() - 61_000))).status).toBe(401);
     expect((await postJob(fixture, body, signatureHeaders(SECRET, "POST", "/v1/jobs", body, Date.now() + 120_000))).status).toBe(401);
     expect((await postJob(fixture, body, signatureHeaders("another-secret-000000", "POST", "/v1/jobs", body, Date.now() + 2000))).status).toBe(401);

@@ -136,7 +136,11 @@ describe("serve's /mcp with the MCP SDK's Streamable HTTP client", () => {
     );
     expect(foreign.status).toBe(403);
     const page = await open.handler.fetch(
-      new Request("http://127.0.0.1:7001/mcp", { method: "POST", headers: { ...headers, origin: "https://evil.example" }, body: JSON.stringify(init) }),
+      new Request("http://127.0.0.1:7001/mcp", {
+        method: "POST",
+        headers: { ...headers, origin: "https://evil.example" },
+        body: JSON.stringify(init),
+      }),
     );
     expect(page.status).toBe(403);
     const local = await open.handler.fetch(new Request("http://127.0.0.1:7001/mcp", { method: "POST", headers, body: JSON.stringify(init) }));
@@ -159,7 +163,9 @@ async function rawSession(url: string, headers: Record<string, string>) {
   expect(init.status).toBe(200);
   await init.text();
   const session = { ...base, "mcp-session-id": init.headers.get("mcp-session-id") ?? "", "mcp-protocol-version": "2025-06-18" };
-  await (await fetch(`${url}/mcp`, { method: "POST", headers: session, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) })).text();
+  await (
+    await fetch(`${url}/mcp`, { method: "POST", headers: session, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) })
+  ).text();
   let id = 1;
   return async (method: string, params: unknown) => {
     id += 1;
@@ -167,7 +173,10 @@ async function rawSession(url: string, headers: Record<string, string>) {
     expect(response.status).toBe(200);
     const text = await response.text();
     const data = text.startsWith("{") ? text : (/^data: (.*)$/m.exec(text)?.[1] ?? "");
-    return JSON.parse(data) as { result?: { isError?: boolean; content?: { text: string }[]; tools?: unknown[] }; error?: { code: number; message: string } };
+    return JSON.parse(data) as {
+      result?: { isError?: boolean; content?: { text: string }[]; tools?: unknown[] };
+      error?: { code: number; message: string };
+    };
   };
 }
 

@@ -17,7 +17,8 @@ type Lease = Awaited<ReturnType<SessionPool["lease"]>>;
 /** Counts a turn's tool runs and tokens; a tool name a model made up counts as "(unknown)", so it cannot add series at will. */
 export function turnObserver(metrics: ServeMetrics, offered: ReadonlySet<string>): (event: RoomEvent) => void {
   return (event) => {
-    if (event.type === "tool-result") metrics.recordToolRun(offered.has(event.call.name) ? event.call.name : "(unknown)", event.ok, event.durationMs / 1000);
+    if (event.type === "tool-result")
+      metrics.recordToolRun(offered.has(event.call.name) ? event.call.name : "(unknown)", event.ok, event.durationMs / 1000);
     if (event.type === "turn-end") {
       for (const [persona, stats] of Object.entries(event.stats)) {
         metrics.tokens.add({ persona, kind: "prompt" }, stats.promptTokens);
@@ -28,7 +29,12 @@ export function turnObserver(metrics: ServeMetrics, offered: ReadonlySet<string>
 }
 
 /** A session leased for this request, switched to the mode it asks for; the events said meanwhile are kept. */
-async function leaseInMode(sessions: SessionPool, body: MessageRequest, id: string, signal: AbortSignal): Promise<{ lease: Lease; early: RoomEvent[] }> {
+async function leaseInMode(
+  sessions: SessionPool,
+  body: MessageRequest,
+  id: string,
+  signal: AbortSignal,
+): Promise<{ lease: Lease; early: RoomEvent[] }> {
   let lease: Lease;
   try {
     lease = await sessions.lease(body.session, id, signal);
@@ -94,7 +100,12 @@ export function messagesRoute(options: {
         options.logError(`serve: turn of session ${lease.sessionId} (request ${id}) failed: ${error instanceof Error ? error.stack : String(error)}`),
     });
     return new Response(stream, {
-      headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-org-session": lease.sessionId, "x-request-id": id },
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        "x-org-session": lease.sessionId,
+        "x-request-id": id,
+      },
     });
   });
 }

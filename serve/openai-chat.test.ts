@@ -17,7 +17,10 @@ const SCRIPT = {
     { when: { persona: "agent", lastRole: "tool" as const }, reply: { text: "The kernel is {{lastMessage}}", chunkSize: 4 } },
     { when: { persona: "agent", lastMessage: "remember" }, reply: { text: "You said before: {{lastMessage}}" } },
     { when: { persona: "agent" }, reply: { text: "Agent here, streaming a reply in small pieces.", chunkSize: 5, delayMs: 2 } },
-    { when: { persona: "python", lastMessage: "break" }, reply: { text: "Python starts to answer and then", chunkSize: 4, fault: { cutAfterChunks: 4 } } },
+    {
+      when: { persona: "python", lastMessage: "break" },
+      reply: { text: "Python starts to answer and then", chunkSize: 4, fault: { cutAfterChunks: 4 } },
+    },
     {
       when: { persona: "python", lastMessage: "crash" },
       reply: { text: "Partial answer before the crash", chunkSize: 7, fault: { cutAfterChunks: 3, reset: true } },
@@ -171,7 +174,9 @@ describe("serve's OpenAI chat API, with clients no one here wrote", () => {
 
   test("invariant 9: a connection dropped mid-reply: the partial content, then what broke it, in both shapes", async () => {
     const whole = await client.chat.completions.create({ model: "python", messages: [{ role: "user", content: "crash please" }] });
-    expect(whole.choices[0]?.message.content).toMatch(/^Partial answer before\n\n\(the reply broke off: the connection to the model server broke mid-stream/);
+    expect(whole.choices[0]?.message.content).toMatch(
+      /^Partial answer before\n\n\(the reply broke off: the connection to the model server broke mid-stream/,
+    );
     const stream = await client.chat.completions.create({ model: "python", messages: [{ role: "user", content: "crash please" }], stream: true });
     let text = "";
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
@@ -207,14 +212,18 @@ describe("serve's OpenAI chat API, with clients no one here wrote", () => {
         tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }],
       });
     await expect(tools()).rejects.toMatchObject({ status: 400, param: "tools", code: "tools_not_supported", type: "invalid_request_error" });
-    await expect((async () => client.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }))()).rejects.toMatchObject({
+    await expect(
+      (async () => client.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }))(),
+    ).rejects.toMatchObject({
       status: 404,
       param: "model",
       code: "model_not_found",
     });
     const stranger = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "wrong", maxRetries: 0 });
     await expect((async () => stranger.models.list())()).rejects.toMatchObject({ status: 401, type: "authentication_error" });
-    await expect((async () => client.chat.completions.create({ model: "agent", messages: [{ role: "assistant", content: "hi" }] }))()).rejects.toMatchObject({
+    await expect(
+      (async () => client.chat.completions.create({ model: "agent", messages: [{ role: "assistant", content: "hi" }] }))(),
+    ).rejects.toMatchObject({
       status: 400,
       param: "messages",
     });

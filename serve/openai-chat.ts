@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { OrgConfig } from "../config/org-config.ts";
-import type { RoomMessage } from "../models/room-message.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
 import type { RoomEvent, TurnSummary } from "../room/room-event.ts";
 import type { Room } from "../room/room.ts";
 import { scanForSecrets } from "../security/redact.ts";
@@ -141,7 +141,8 @@ function conversation(
     if (message.role === "tool" || message.role === "function" || (message.tool_calls && message.tool_calls.length > 0)) {
       throw new ChatRequestError(
         400,
-        `messages[${index}] is a tool ${message.role === "assistant" ? "call" : "result"}; org runs its own tools inside its sandbox, so a conversation cannot carry the client's tool calls.`,
+        `messages[${index}] is a tool ${message.role === "assistant" ? "call" : "result"}; org runs its own ` +
+          `tools inside its sandbox, so a conversation cannot carry the client's tool calls.`,
         `messages[${index}]`,
       );
     }
@@ -175,7 +176,8 @@ function readChatTurn(body: ChatRequest, personas: readonly string[], secrets: r
   if (body.model !== GROUP_MODEL && !personas.includes(body.model)) {
     throw new ChatRequestError(
       404,
-      `there is no model ${JSON.stringify(body.model).slice(0, 100)}: ask a persona (${personas.join(", ")}) or "${GROUP_MODEL}" for the whole group; GET /v1/models lists them.`,
+      `there is no model ${JSON.stringify(body.model).slice(0, 100)}: ask a persona (${personas.join(", ")}) ` +
+        `or "${GROUP_MODEL}" for the whole group; GET /v1/models lists them.`,
       "model",
       "model_not_found",
     );
@@ -184,7 +186,8 @@ function readChatTurn(body: ChatRequest, personas: readonly string[], secrets: r
   if ((body.tools?.length ?? 0) > 0 || (body.functions?.length ?? 0) > 0) {
     throw new ChatRequestError(
       400,
-      "tools sent by the client are not supported: org's personas run their own tools, sandboxed, under their policy. Send the request without `tools`.",
+      "tools sent by the client are not supported: org's personas run their own tools, sandboxed, under their " +
+        "policy. Send the request without `tools`.",
       body.tools ? "tools" : "functions",
       "tools_not_supported",
     );
@@ -252,7 +255,10 @@ function completionJson(summary: TurnSummary, target: string | undefined, stamp:
         finish_reason: "stop",
       }));
   const { id, created, model } = stamp;
-  return Response.json({ id, object: "chat.completion", created, model, choices, usage: openAiUsage(summary.stats), system_fingerprint: null }, { headers });
+  return Response.json(
+    { id, object: "chat.completion", created, model, choices, usage: openAiUsage(summary.stats), system_fingerprint: null },
+    { headers },
+  );
 }
 
 /** `POST /v1/chat/completions`: one turn of a fresh room holding the client's conversation. */
@@ -304,7 +310,12 @@ export function openAiChatRoutes(options: OpenAiChatOptions): Route[] {
     // One model, or OpenAI's 404.
     route("GET", "/v1/models/:id", ({ params }) => {
       if (!ids.includes(params.id))
-        return openAiError(404, `there is no model ${JSON.stringify(params.id).slice(0, 100)}; the models are ${ids.join(", ")}.`, "model", "model_not_found");
+        return openAiError(
+          404,
+          `there is no model ${JSON.stringify(params.id).slice(0, 100)}; the models are ${ids.join(", ")}.`,
+          "model",
+          "model_not_found",
+        );
       return Response.json(modelObject(params.id));
     }),
     route("POST", "/v1/chat/completions", ({ request, requestId }) => chatCompletion(options, personas, request, requestId)),

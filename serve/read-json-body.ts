@@ -9,7 +9,10 @@ export async function readJsonBody<Schema extends z.ZodType>(request: Request, s
   // A web page may send a cross-origin "simple" POST (text/plain, a form) without asking first; JSON it may not.
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(type)) {
-    throw new HttpError(415, `send the body as JSON with 'Content-Type: application/json' (got ${type ? JSON.stringify(type.slice(0, 80)) : "none"}).`);
+    throw new HttpError(
+      415,
+      `send the body as JSON with 'Content-Type: application/json' (got ${type ? JSON.stringify(type.slice(0, 80)) : "none"}).`,
+    );
   }
   const declared = Number(request.headers.get("content-length") ?? Number.NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);

@@ -21,7 +21,8 @@ export function signatureHeaders(secret: string, method: string, path: string, b
 }
 
 async function boundedBody(request: Request, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = () => new HttpError(413, `the body is larger than ${maxBytes} bytes; send less (the limit is serve.maxBodyBytes in org.config.json).`);
+  const tooLarge = () =>
+    new HttpError(413, `the body is larger than ${maxBytes} bytes; send less (the limit is serve.maxBodyBytes in org.config.json).`);
   if (Number(request.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -62,7 +63,8 @@ export class SignatureCheck {
     const given = /^sha256=([0-9a-f]{64})$/i.exec(request.headers.get(SIGNATURE_HEADER) ?? "")?.[1]?.toLowerCase();
     if (!/^\d{1,12}$/.test(timestamp) || given === undefined) {
       throw refuse(
-        `a signed request carries ${TIMESTAMP_HEADER} (Unix seconds) and ${SIGNATURE_HEADER}: sha256=<hex HMAC-SHA256 of METHOD\\nPATH\\nTIMESTAMP\\nBODY>.`,
+        `a signed request carries ${TIMESTAMP_HEADER} (Unix seconds) and ${SIGNATURE_HEADER}: sha256=<hex ` +
+          `HMAC-SHA256 of METHOD\\nPATH\\nTIMESTAMP\\nBODY>.`,
       );
     }
     const body = await boundedBody(request, maxBytes);

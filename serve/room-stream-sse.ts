@@ -28,7 +28,12 @@ export function resumeAfter(request: Request): number | undefined {
  * frames, until the client goes, the room's stream closes, or the client falls too far behind. `release` is called
  * once, when it ends.
  */
-export function roomStreamSse(options: { stream: RoomStream; after: number | undefined; signal: AbortSignal; release(): void }): ReadableStream<Uint8Array> {
+export function roomStreamSse(options: {
+  stream: RoomStream;
+  after: number | undefined;
+  signal: AbortSignal;
+  release(): void;
+}): ReadableStream<Uint8Array> {
   let end: (() => void) | undefined;
   return sseStream({
     maxQueued: MAX_QUEUED_FRAMES,

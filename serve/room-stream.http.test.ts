@@ -72,8 +72,14 @@ function expectIncreasing(frames: readonly RoomStreamFrame[]): void {
 
 const STREAMING: ScriptInput = {
   rules: [
-    { when: { persona: "agent" }, reply: { text: "Agent writes a long and careful answer, word by word, for the watchers.", chunkSize: 3, delayMs: 4 } },
-    { when: { persona: "python" }, reply: { text: "Python answers beside agent, at the very same time, in its own lane.", chunkSize: 3, delayMs: 4 } },
+    {
+      when: { persona: "agent" },
+      reply: { text: "Agent writes a long and careful answer, word by word, for the watchers.", chunkSize: 3, delayMs: 4 },
+    },
+    {
+      when: { persona: "python" },
+      reply: { text: "Python answers beside agent, at the very same time, in its own lane.", chunkSize: 3, delayMs: 4 },
+    },
     { when: { persona: "toolsmith" }, reply: { text: "No tool needed." } },
   ],
 };
@@ -139,7 +145,10 @@ describe("a session's room-wide stream over a real socket", () => {
           reply: { text: "Now the second.", toolCalls: [{ name: "sh", arguments: { cmd: "echo two" } }] },
         },
         { when: { persona: "agent", lastRole: "tool" }, reply: { text: "Both ran: {{lastMessage}}", chunkSize: 2 } },
-        { when: { persona: "agent" }, reply: { text: "First I look around.", chunkSize: 2, toolCalls: [{ name: "sh", arguments: { cmd: "echo one" } }] } },
+        {
+          when: { persona: "agent" },
+          reply: { text: "First I look around.", chunkSize: 2, toolCalls: [{ name: "sh", arguments: { cmd: "echo one" } }] },
+        },
       ],
     };
     await using serve = await served(script);
@@ -199,7 +208,10 @@ describe("a session's room-wide stream over a real socket", () => {
     await using serve = await served({
       rules: [
         { when: { persona: "agent", lastRole: "tool" }, reply: { text: after, chunkSize: 3 } },
-        { when: { persona: "agent", lastMessage: "wait" }, reply: { text: before, chunkSize: 3, toolCalls: [{ name: "sh", arguments: { cmd: "true" } }] } },
+        {
+          when: { persona: "agent", lastMessage: "wait" },
+          reply: { text: before, chunkSize: 3, toolCalls: [{ name: "sh", arguments: { cmd: "true" } }] },
+        },
         { when: { persona: "agent" }, reply: { text: "noted: {{lastMessage}}" } },
       ],
     });
@@ -213,7 +225,8 @@ describe("a session's room-wide stream over a real socket", () => {
         `turn ${turn}'s end`,
       );
     }
-    const open = async (query: string) => SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${session}${query}`, { headers: AUTH })).json());
+    const open = async (query: string) =>
+      SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${session}${query}`, { headers: AUTH })).json());
     const whole = await open("?limit=1000");
     expect(whole.before).toBeNull();
     const tail = await open("?limit=3");
@@ -302,7 +315,11 @@ describe("a session's room-wide stream over a real socket", () => {
     await send(base, session, "run it");
     const asked = await watcher.waitFor(isEvent("approval-asked"), "approval-asked");
     const question = asked.kind === "event" && asked.event.type === "approval-asked" ? asked.event : undefined;
-    expect(question).toMatchObject({ persona: "agent", call: { name: "sh", arguments: { cmd: "echo approved-run" } }, choices: ["yes", "no", "always"] });
+    expect(question).toMatchObject({
+      persona: "agent",
+      call: { name: "sh", arguments: { cmd: "echo approved-run" } },
+      choices: ["yes", "no", "always"],
+    });
     const opened = SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${session}`, { headers: AUTH })).json());
     expect(opened.running).toBe(true);
     expect(opened.pendingApprovals.map((pending) => pending.approvalId)).toEqual([question?.approvalId as string]);
@@ -351,7 +368,9 @@ describe("a session's room-wide stream over a real socket", () => {
     expect((await fetch(`${base}/v1/sessions/no-such-session/events`, { headers: AUTH })).status).toBe(404);
     expect((await fetch(`${base}/v1/sessions/..%2F..%2Fetc/events`, { headers: AUTH })).status).toBe(404);
     expect((await fetch(`${base}/v1/sessions/${session}/events?after=abc`, { headers: AUTH })).status).toBe(400);
-    const list = (await (await fetch(`${base}/v1/sessions`, { headers: AUTH })).json()) as { sessions: { id: string; title: string; open: boolean }[] };
+    const list = (await (await fetch(`${base}/v1/sessions`, { headers: AUTH })).json()) as {
+      sessions: { id: string; title: string; open: boolean }[];
+    };
     expect(list.sessions[0]).toMatchObject({ id: session, title: "run it", open: true });
   });
 });

@@ -48,7 +48,9 @@ describe("the router", () => {
     const fetch = createRouter(routes, [errorMiddleware(() => {})]);
     const missing = await fetch(new Request("http://127.0.0.1/nope"));
     expect(missing.status).toBe(404);
-    expect((await errorOf(missing)).message).toBe("no route /nope; the routes are GET /health, POST /mcp, GET /mcp, DELETE /mcp, GET /v1/models/:id.");
+    expect((await errorOf(missing)).message).toBe(
+      "no route /nope; the routes are GET /health, POST /mcp, GET /mcp, DELETE /mcp, GET /v1/models/:id.",
+    );
     const wrong = await fetch(new Request("http://127.0.0.1/mcp", { method: "PUT" }));
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get("allow")).toBe("POST, GET, DELETE");
@@ -96,7 +98,27 @@ describe("the router", () => {
     };
     const random = seededFractions(35);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-    const pieces = ["", "x", "..", ".", "%2F", "%2e%2e", "HEALTH", "health", "v1", "jobs", "events", "run", "mcp", "a b", "%00", "/", "//", ";", "?q=/health"];
+    const pieces = [
+      "",
+      "x",
+      "..",
+      ".",
+      "%2F",
+      "%2e%2e",
+      "HEALTH",
+      "health",
+      "v1",
+      "jobs",
+      "events",
+      "run",
+      "mcp",
+      "a b",
+      "%00",
+      "/",
+      "//",
+      ";",
+      "?q=/health",
+    ];
     let inside = 0;
     for (let index = 0; index < 4000; index += 1) {
       let path = pick(patterns).replace(/:\w+/g, () => pick(["id-1", "x", "%2F", "..", "a%20b"]));

@@ -73,7 +73,8 @@ export class SeenSignatures {
       const retryS = Math.max(1, Math.ceil((soonest - now) / 1000));
       throw new HttpError(
         429,
-        `${this.#seen.size} signed requests were received within ORG_API_HMAC_TTL_S, as many as this server remembers to refuse replays; retry in ${retryS} s.`,
+        `${this.#seen.size} signed requests were received within ORG_API_HMAC_TTL_S, as many as this server ` +
+          `remembers to refuse replays; retry in ${retryS} s.`,
         { "retry-after": String(retryS) },
       );
     }

@@ -234,7 +234,9 @@ describe("serve handler: messages as the room's events", () => {
       ],
     };
     await using fixture = await serveFixture({ script, checkoutDir: checkout.dir });
-    const response = await fixture.handler.fetch(post(`${BASE}/v1/messages`, { text: "run it", mode: "direct:agent" }, { "x-request-id": "trace-42" }));
+    const response = await fixture.handler.fetch(
+      post(`${BASE}/v1/messages`, { text: "run it", mode: "direct:agent" }, { "x-request-id": "trace-42" }),
+    );
     expect(response.headers.get("x-request-id")).toBe("trace-42");
     const events = parseSse(await response.text());
     expect(events.find((event) => event.type === "tool-result")).toMatchObject({ ok: true });

@@ -5,7 +5,7 @@ import { serverSlots } from "../room/server-slots.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { WorkspaceCopies } from "../workspace/workspace-copies.ts";
-import type { ToolsmithJob } from "../models/toolsmith-persona.ts";
+import type { ToolsmithJob } from "../personas/toolsmith-persona.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import type { ReloadResult, ServedTools } from "./served-tools.ts";
@@ -124,7 +124,11 @@ function roomOpener(options: ServedSessionsOptions, workspaceCopies: WorkspaceCo
 }
 
 /** The session pool: rooms opened by the room assembly, reopened when the served tools change. */
-function openSessions(options: ServedSessionsOptions, opener: ReturnType<typeof servedRoomOpener>, slots: ReturnType<typeof serverSlots>): SessionPool {
+function openSessions(
+  options: ServedSessionsOptions,
+  opener: ReturnType<typeof servedRoomOpener>,
+  slots: ReturnType<typeof serverSlots>,
+): SessionPool {
   const { config } = options;
   return new SessionPool({
     turns: config.serve.turns,
@@ -161,14 +165,21 @@ function openJobs(options: ServeHandlerOptions, sessions: SessionPool, logError:
 /** `/v1/models` and `/v1/chat/completions`: the same room a session gets, with the client's messages as its past. */
 function openAiRoutes(
   options: ServeHandlerOptions,
-  parts: { opener: ReturnType<typeof servedRoomOpener>; slots: ReturnType<typeof serverSlots>; sessions: SessionPool; metrics: ServeMetrics; logError: Logger },
+  parts: {
+    opener: ReturnType<typeof servedRoomOpener>;
+    slots: ReturnType<typeof serverSlots>;
+    sessions: SessionPool;
+    metrics: ServeMetrics;
+    logError: Logger;
+  },
 ) {
   const { metrics } = parts;
   return openAiChatRoutes({
     config: options.config,
     startedAt: metrics.startedAt,
     maxBodyBytes: options.config.serve.maxBodyBytes,
-    openRoom: ({ history, requestId, onEvent }) => parts.opener.open({ serverSlots: parts.slots, history, onEvent, prepareTools: false }, () => requestId),
+    openRoom: ({ history, requestId, onEvent }) =>
+      parts.opener.open({ serverSlots: parts.slots, history, onEvent, prepareTools: false }, () => requestId),
     slot: (signal) => parts.sessions.toolSlot(signal),
     observe: (event) => {
       if (event.type !== "turn-end") return;
@@ -271,7 +282,10 @@ function routeTable(
 }
 
 /** What `servedSessions` needs: the room assembly's parts and the pool's bounds, as serve's handler takes them. */
-export type ServedSessionsOptions = Omit<ServeHandlerOptions, "version" | "apiToken" | "loopbackOnly" | "hmac" | "jobs" | "profile" | "extraRoutes"> & {
+export type ServedSessionsOptions = Omit<
+  ServeHandlerOptions,
+  "version" | "apiToken" | "loopbackOnly" | "hmac" | "jobs" | "profile" | "extraRoutes"
+> & {
   logError: (line: string) => void;
 };
 
@@ -302,7 +316,12 @@ export function servedSessions(options: ServedSessionsOptions) {
 export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   const { config, workspaceDir, tools } = options;
   const metrics = new ServeMetrics();
-  const settings = toolRunSettings({ serve: config.serve, sandbox: options.sandboxPolicy, profile: options.profile ?? "dev", version: options.version });
+  const settings = toolRunSettings({
+    serve: config.serve,
+    sandbox: options.sandboxPolicy,
+    profile: options.profile ?? "dev",
+    version: options.version,
+  });
   const logError = options.logError ?? ((line: string) => process.stderr.write(`${line}\n`));
   const { slots, workspaceCopies, opener, sessions } = servedSessions({ ...options, logError });
   const jobs = openJobs(options, sessions, logError);
@@ -327,7 +346,8 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
   const unlisten = tools.onReload((result) => {
     if (result.reloaded) sessions.offerPromotedTools(tools.generated(), logError);
   });
-  // Outermost first: every answer carries the browser's security headers, metrics see every answer, each answer has its request id, errors become answers, and the
+  // Outermost first: every answer carries the browser's security headers, metrics see every answer, each answer has its request id, errors become
+  // answers, and the
   // Host/Origin checks come before auth.
   const answer = createRouter(routes, [
     securityHeadersMiddleware,

@@ -66,7 +66,8 @@ class Histogram {
   render(): string[] {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const { labels, buckets, sum, count } of this.#values.values()) {
-      for (const [index, bound] of this.bounds.entries()) lines.push(`${this.name}_bucket${labelText(labels, { le: String(bound) })} ${buckets[index]}`);
+      for (const [index, bound] of this.bounds.entries())
+        lines.push(`${this.name}_bucket${labelText(labels, { le: String(bound) })} ${buckets[index]}`);
       lines.push(`${this.name}_bucket${labelText(labels, { le: "+Inf" })} ${count}`);
       lines.push(`${this.name}_sum${labelText(labels)} ${Number(sum.toFixed(6))}`);
       lines.push(`${this.name}_count${labelText(labels)} ${count}`);
@@ -83,7 +84,10 @@ class Histogram {
  * rotates, so a counter may go down; Prometheus reads that as a reset.
  */
 export function toolUsageLines(stats: readonly ToolStats[]): string[] {
-  const calls = ["# HELP org_tool_calls_total Calls of generated tools by tool and outcome (ok, or why it failed).", "# TYPE org_tool_calls_total counter"];
+  const calls = [
+    "# HELP org_tool_calls_total Calls of generated tools by tool and outcome (ok, or why it failed).",
+    "# TYPE org_tool_calls_total counter",
+  ];
   const seconds = ["# HELP org_tool_duration_seconds Time of a generated tool's calls.", "# TYPE org_tool_duration_seconds summary"];
   const trust = ["# HELP org_tool_trust A generated tool's success weighted by recency (half-life 7 days).", "# TYPE org_tool_trust gauge"];
   for (const entry of stats) {

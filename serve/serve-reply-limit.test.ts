@@ -27,7 +27,11 @@ describe("serve: a reply's size is bounded", () => {
   });
 
   test("idle sessions are closed once their histories pass maxOpenChars, not only by count", async () => {
-    await using fixture = await serveFixture({ script: { rules: [{ reply: { text: "y".repeat(3000) } }] }, checkoutDir: checkout.dir, maxOpenChars: 5000 });
+    await using fixture = await serveFixture({
+      script: { rules: [{ reply: { text: "y".repeat(3000) } }] },
+      checkoutDir: checkout.dir,
+      maxOpenChars: 5000,
+    });
     for (let index = 0; index < 3; index += 1) {
       const response = await fixture.handler.fetch(post(`${BASE}/v1/messages`, { text: `hello ${index}`, mode: "direct:agent" }));
       expect(parseSse(await response.text()).at(-1)).toMatchObject({ type: "turn-end" });

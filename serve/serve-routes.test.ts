@@ -41,7 +41,12 @@ type Sample = { path: string; init: RequestInit; status: number; says: string };
 
 /** One request per `METHOD pattern` that its handler answers in full; a route missing here fails the test. */
 async function samples(): Promise<{ wanted: Map<string, Sample>; mcpSession: Record<string, string> }> {
-  const at = (status: number, says: string, path: string, init: RequestInit = {}): Sample => ({ path, init: { headers: AUTH, ...init }, status, says });
+  const at = (status: number, says: string, path: string, init: RequestInit = {}): Sample => ({
+    path,
+    init: { headers: AUTH, ...init },
+    status,
+    says,
+  });
   const posted = (body: unknown) => ({ method: "POST", headers: JSON_HEADERS, body: JSON.stringify(body) });
   const job = (await (await fetch(`${server.url}/v1/jobs`, posted({ text: "hello" }))).json()) as { id: string };
   const { session } = (await (await fetch(`${server.url}/v1/sessions`, posted({ mode: "direct:agent" }))).json()) as { session: string };
@@ -80,7 +85,11 @@ async function samples(): Promise<{ wanted: Map<string, Sample>; mcpSession: Rec
     ],
     [
       "POST /mcp",
-      at(200, '"result":{"tools":', "/mcp", { method: "POST", headers: mcpSession, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }) }),
+      at(200, '"result":{"tools":', "/mcp", {
+        method: "POST",
+        headers: mcpSession,
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+      }),
     ],
     // The SDK's own refusal of a GET that does not take SSE: its stream would send nothing until a list change.
     ["GET /mcp", at(406, "Client must accept text/event-stream", "/mcp", { headers: { ...mcpSession, accept: "application/json" } })],

@@ -22,5 +22,14 @@ export type ServeRouteGroups = {
 
 /** The route table: the groups in order. */
 export function serveRoutes(groups: ServeRouteGroups): Route[] {
-  return [...groups.service, ...groups.messages, ...groups.sessions, ...groups.jobs, ...groups.tools, ...groups.workflows, ...groups.openAi, ...groups.mcp];
+  return [
+    ...groups.service,
+    ...groups.messages,
+    ...groups.sessions,
+    ...groups.jobs,
+    ...groups.tools,
+    ...groups.workflows,
+    ...groups.openAi,
+    ...groups.mcp,
+  ];
 }

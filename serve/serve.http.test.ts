@@ -131,12 +131,16 @@ describe("serve over a real socket on 127.0.0.1", () => {
 
   test("an SSE stream cut by the client stops the room's turn; nothing stays held; the session goes on", async () => {
     const long = "word ".repeat(400);
-    const script = { rules: [{ when: { lastMessage: "long" }, reply: { text: long, chunkSize: 5, delayMs: 25 } }, { reply: { text: "short answer" } }] };
+    const script = {
+      rules: [{ when: { lastMessage: "long" }, reply: { text: long, chunkSize: 5, delayMs: 25 } }, { reply: { text: "short answer" } }],
+    };
     await using fixture = await serveFixture({ script, checkoutDir: checkout.dir });
     const server = startServe({ handler: fixture.handler, host: "127.0.0.1", port: 0 });
     try {
       const controller = new AbortController();
-      const response = await fetch(post(`${server.url}/v1/messages`, { text: "tell me something long", mode: "direct:agent" }), { signal: controller.signal });
+      const response = await fetch(post(`${server.url}/v1/messages`, { text: "tell me something long", mode: "direct:agent" }), {
+        signal: controller.signal,
+      });
       const session = response.headers.get("x-org-session") as string;
       let deltas = 0;
       await readEvents(response, (event) => {
@@ -248,7 +252,11 @@ describe("the serve command", () => {
 
   test("refuses --host 0.0.0.0 without ORG_API_TOKEN, saying how to fix it", async () => {
     const { ORG_API_TOKEN: _unset, ...env } = process.env;
-    const serve = Bun.spawn(orgCommand(["serve", "--host", "0.0.0.0", "--port", "0", "--workspace", workspace]), { env, stdout: "pipe", stderr: "pipe" });
+    const serve = Bun.spawn(orgCommand(["serve", "--host", "0.0.0.0", "--port", "0", "--workspace", workspace]), {
+      env,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     expect(await serve.exited).toBe(1);
     const stderr = await new Response(serve.stderr).text();
     expect(stderr).toContain("refusing to listen on 0.0.0.0 without a token");

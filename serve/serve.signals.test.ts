@@ -13,7 +13,10 @@ const SIGNAL_BOUND_MS = 20_000;
 
 // The agent runs a command that would take a minute; the signal comes while it runs.
 const SLEEPER = {
-  rules: [{ when: { lastRole: "tool" as const }, reply: { text: "done" } }, { reply: { toolCalls: [{ name: "sh", arguments: { cmd: "sleep 60" } }] } }],
+  rules: [
+    { when: { lastRole: "tool" as const }, reply: { text: "done" } },
+    { reply: { toolCalls: [{ name: "sh", arguments: { cmd: "sleep 60" } }] } },
+  ],
 };
 
 /** Starts `org <args>` in a fresh workspace, waits until it runs a sandbox, signals it, and checks how it ended. */

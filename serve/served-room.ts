@@ -1,6 +1,6 @@
 import { openToolChoice, type RoomExtras, type RoomParts, roomOptions } from "../assembly/assemble-room.ts";
 import type { OrgConfig } from "../config/org-config.ts";
-import type { ToolsmithJob } from "../models/toolsmith-persona.ts";
+import type { ToolsmithJob } from "../personas/toolsmith-persona.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { openRoom, type Room, type TranscriptIndex } from "../room/room.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";

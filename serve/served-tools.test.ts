@@ -83,8 +83,9 @@ describe("generated tools of the checkout", () => {
     await using asking = await serveFixture({ script, checkoutDir: dir });
     const denied = parseSse(await (await asking.handler.fetch(post(`${BASE}/v1/messages`, { text: "count", mode: "direct:agent" }))).text());
     expect(denied.find((event) => event.type === "notice")).toMatchObject({ reason: "approval" });
-    const offered = (asking.server.requests.find((request) => request.path === "/v1/chat/completions")?.body as { tools: { function: { name: string } }[] })
-      .tools;
+    const offered = (
+      asking.server.requests.find((request) => request.path === "/v1/chat/completions")?.body as { tools: { function: { name: string } }[] }
+    ).tools;
     expect(offered.map((tool) => tool.function.name)).toContain("word_count");
 
     await using allowing = await serveFixture({ script, checkoutDir: dir });
@@ -151,13 +152,19 @@ describe("hot reload", () => {
     writeGeneratedTool(dir, "word_count");
     commitAll(dir, "core and tool");
     expect((await fixture.handler.fetch(new Request(`${BASE}/v1/admin/reload`, { method: "POST" }))).status).toBe(401);
-    const reload = await fixture.handler.fetch(new Request(`${BASE}/v1/admin/reload`, { method: "POST", headers: { authorization: "Bearer reload-token" } }));
+    const reload = await fixture.handler.fetch(
+      new Request(`${BASE}/v1/admin/reload`, { method: "POST", headers: { authorization: "Bearer reload-token" } }),
+    );
     expect(reload.status).toBe(409);
     const result = (await reload.json()) as { reloaded: boolean; restartNeeded: string; commit: string };
     expect(result.reloaded).toBe(false);
     expect(result.commit).toBe(before);
     expect(result.restartNeeded).toContain("room/room.ts");
-    const health = (await (await fixture.handler.fetch(new Request(`${BASE}/health`))).json()) as { commit: string; tools: string[]; restartNeeded: string };
+    const health = (await (await fixture.handler.fetch(new Request(`${BASE}/health`))).json()) as {
+      commit: string;
+      tools: string[];
+      restartNeeded: string;
+    };
     expect(health.commit).toBe(before);
     expect(health.tools).not.toContain("word_count");
     expect(health.restartNeeded).toContain("restart");

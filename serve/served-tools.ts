@@ -145,10 +145,14 @@ export class ServedTools {
     const next = await checkoutState(this.git);
     // Only a checkout has commits to compare.
     const outside =
-      this.git && previousCommit && next.commit && previousCommit !== next.commit ? await changedOutsideTools(this.git, previousCommit, next.commit) : [];
+      this.git && previousCommit && next.commit && previousCommit !== next.commit
+        ? await changedOutsideTools(this.git, previousCommit, next.commit)
+        : [];
     if (outside.length > 0) {
       const shown = outside.slice(0, 5).join(", ") + (outside.length > 5 ? ` and ${outside.length - 5} more` : "");
-      this.#restartNeeded = `${next.commit?.slice(0, 12)} changes files outside tools/generated/ (${shown}); this process runs ${previousCommit?.slice(0, 12)}'s code, so only a restart takes it (ops/start-current.sh restarts it).`;
+      this.#restartNeeded =
+        `${next.commit?.slice(0, 12)} changes files outside tools/generated/ (${shown}); ` +
+        `this process runs ${previousCommit?.slice(0, 12)}'s code, so only a restart takes it (ops/start-current.sh restarts it).`;
       return { reloaded: false, previousCommit, commit: previousCommit, added: [], removed: [], restartNeeded: this.#restartNeeded };
     }
     this.#restartNeeded = undefined;

@@ -116,7 +116,8 @@ export class SessionPool {
     if (this.#waiting >= this.options.queue + Math.max(0, freeTurns)) {
       throw new HttpError(
         429,
-        `${this.#waiting} requests are already waiting for a turn (serve.turns ${this.options.turns}, serve.queue ${this.options.queue}); retry later.`,
+        `${this.#waiting} requests are already waiting for a turn (serve.turns ${this.options.turns}, ` +
+          `serve.queue ${this.options.queue}); retry later.`,
         { "retry-after": "1" },
       );
     }
@@ -127,7 +128,12 @@ export class SessionPool {
    * unknown session, HttpError 429 when too many requests wait, 409 with `busy: "refuse"` when a turn runs in the
    * session; the signal's abort rejects.
    */
-  async lease(session: string | undefined, requestId: string, signal: AbortSignal, options: { busy?: "wait" | "refuse" } = {}): Promise<SessionLease> {
+  async lease(
+    session: string | undefined,
+    requestId: string,
+    signal: AbortSignal,
+    options: { busy?: "wait" | "refuse" } = {},
+  ): Promise<SessionLease> {
     this.#admit();
     this.#waiting += 1;
     let entry: Entry | undefined;
@@ -297,7 +303,9 @@ export class SessionPool {
   }
 
   async #evict(): Promise<void> {
-    const idle = [...this.#entries.entries()].filter(([, entry]) => entry.holders === 0 && entry.watchers === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    const idle = [...this.#entries.entries()]
+      .filter(([, entry]) => entry.holders === 0 && entry.watchers === 0)
+      .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     const maxChars = this.options.maxOpenChars ?? DEFAULT_MAX_OPEN_CHARS;
     let chars = this.openChars;
     for (const [id, entry] of idle) {

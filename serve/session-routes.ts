@@ -50,7 +50,8 @@ export type SessionRoutesOptions = {
 
 /** A session id from the path, or a 404 that says what one looks like. */
 function sessionIdOf(given: string): string {
-  if (!SessionId.safeParse(given).success) throw new HttpError(404, `there is no session ${JSON.stringify(given.slice(0, 80))}; GET /v1/sessions lists them.`);
+  if (!SessionId.safeParse(given).success)
+    throw new HttpError(404, `there is no session ${JSON.stringify(given.slice(0, 80))}; GET /v1/sessions lists them.`);
   return given;
 }
 
@@ -167,7 +168,10 @@ async function answerApproval(options: SessionRoutesOptions, request: Request, s
   const body = await readJsonBody(request, ApprovalAnswerRequest, options.config.serve.maxBodyBytes);
   const room = options.sessions.openRoom(session);
   if (!room)
-    throw new HttpError(404, `session ${session} is not open in this server, so no approval question of it waits; GET /v1/sessions/${session} shows it.`);
+    throw new HttpError(
+      404,
+      `session ${session} is not open in this server, so no approval question of it waits; GET /v1/sessions/${session} shows it.`,
+    );
   const result = room.answerApproval(approvalId, body.answer, body.by ?? "http");
   if (!result.ok) throw new HttpError(result.status === "answered" ? 409 : 404, result.message);
   const answered: ApprovalAnswered = { approvalId: result.approvalId, answer: result.answer, by: result.by };

@@ -33,7 +33,8 @@ const NOT_STARTED = () =>
 
 function refuseOpenHost(host: string): ServeStartError {
   return new ServeStartError(
-    `refusing to listen on ${host} without a token: anyone who reaches it could run the room and its tools. Set ORG_API_TOKEN (clients send 'Authorization: Bearer <token>'), or listen on 127.0.0.1.`,
+    `refusing to listen on ${host} without a token: anyone who reaches it could run the room and its tools. ` +
+      `Set ORG_API_TOKEN (clients send 'Authorization: Bearer <token>'), or listen on 127.0.0.1.`,
   );
 }
 

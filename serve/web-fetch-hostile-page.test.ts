@@ -54,10 +54,12 @@ test("serve answers /health while web_fetch converts a hostile page, and the fet
     serve: { tools: { web_fetch: "allow" } },
   });
   let done = false;
-  const fetched = fixture.handler.fetch(post(`${BASE}/v1/tools/web_fetch/run`, { inputs: { url: `http://page.test:${port}/` } })).then(async (response) => {
-    done = true;
-    return (await response.json()) as { ok: boolean; output: string };
-  });
+  const fetched = fixture.handler
+    .fetch(post(`${BASE}/v1/tools/web_fetch/run`, { inputs: { url: `http://page.test:${port}/` } }))
+    .then(async (response) => {
+      done = true;
+      return (await response.json()) as { ok: boolean; output: string };
+    });
   await Promise.race([sent, fetched]);
   // From here on the page is being converted; /health is asked for until the fetch is done.
   let answeredDuring = 0;

@@ -33,7 +33,9 @@ const post = (path: string, body: unknown) =>
 
 describe("serve's workflows", () => {
   test("GET /v1/workflows lists the workspace's and the checkout's, each with its HTTP policy", async () => {
-    const body = (await (await fixture.handler.fetch(new Request("http://127.0.0.1/v1/workflows"))).json()) as { workflows: { name: string; http: string }[] };
+    const body = (await (await fixture.handler.fetch(new Request("http://127.0.0.1/v1/workflows"))).json()) as {
+      workflows: { name: string; http: string }[];
+    };
     expect(body.workflows.map((entry) => `${entry.name}:${entry.http}`).sort()).toEqual(["line-words:allow", "loud:allow", "shouting:deny"]);
   });
 

@@ -16,11 +16,13 @@ export class FixNotApplicableError extends Error {
 export async function applyFixById(context: SuperviseContext, id: string): Promise<{ fix: FixRow; incident: IncidentRow; summary: RoundSummary }> {
   useRoundSecrets(context);
   const fix = context.state.fix(id);
-  if (!fix) throw new FixNotApplicableError(`there is no fix ${JSON.stringify(id.slice(0, 40))}; 'org supervise status' lists the fixes and their ids`);
+  if (!fix)
+    throw new FixNotApplicableError(`there is no fix ${JSON.stringify(id.slice(0, 40))}; 'org supervise status' lists the fixes and their ids`);
   const incident = context.state.incident(fix.incident);
   if (!incident) throw new FixNotApplicableError(`fix ${id} belongs to no incident the supervisor knows`);
   if (fix.state === "verified") throw new FixNotApplicableError(`fix ${id} (${fix.action} ${fix.target}) is already applied and verified`);
-  if (fix.state === "applied") throw new FixNotApplicableError(`fix ${id} (${fix.action} ${fix.target}) is applied and waits for a round to verify it`);
+  if (fix.state === "applied")
+    throw new FixNotApplicableError(`fix ${id} (${fix.action} ${fix.target}) is applied and waits for a round to verify it`);
   if (incident.state !== "open")
     throw new FixNotApplicableError(
       `incident ${incident.id} (${incident.title}) is over since ${new Date(incident.resolvedAt ?? 0).toISOString()}; nothing to fix`,

@@ -41,7 +41,13 @@ describe("pattern 1: restarts of current back off, then a promotion is rolled ba
     const inWindow = (now: number) => attempts.filter((attempt) => attempt >= now - settings.window);
     expect(restartDecision({ attempts: inWindow(at(699)), now: at(699), settings }).kind).toBe("give-up");
     expect(restartDecision({ attempts: inWindow(at(701)), now: at(701), settings }).kind).toBe("restart");
-    const failed = restartDecision({ attempts, now: at(200), settings, promotion: { tag: "promote/20261123T100000Z", at: at(90) }, rollbackFailed: true });
+    const failed = restartDecision({
+      attempts,
+      now: at(200),
+      settings,
+      promotion: { tag: "promote/20261123T100000Z", at: at(90) },
+      rollbackFailed: true,
+    });
     expect(failed.kind === "give-up" && failed.reason).toContain("rolling back promote/20261123T100000Z failed");
   });
 
@@ -82,7 +88,11 @@ describe("pattern 1: restarts of current back off, then a promotion is rolled ba
     // The current check with its pane read as dead: its decision (restart, wait, give up) is the real one.
     const down: Check = {
       name: "current",
-      run: async (given) => ({ state: "fail", detail: "current is down", findings: [await currentFinding(given, "its process exited with status 1")] }),
+      run: async (given) => ({
+        state: "fail",
+        detail: "current is down",
+        findings: [await currentFinding(given, "its process exited with status 1")],
+      }),
     };
     const restartFails = (ctx: SuperviseContext) => {
       const fix = ctx.state.recentFixes(0).find((row) => row.action === "restart-current" && row.state === "proposed");

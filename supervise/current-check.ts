@@ -41,7 +41,9 @@ export function restartDecision(input: {
     const retryAt = (attempts[attempts.length - settings.maxRestarts] ?? now) + settings.window;
     return {
       kind: "give-up",
-      reason: `${restarts} did not keep it up and ${why}; stopped trying until ${new Date(retryAt).toISOString()}, when the oldest of those restarts leaves the ${formatDuration(settings.window)} window`,
+      reason:
+        `${restarts} did not keep it up and ${why}; stopped trying until ` +
+        `${new Date(retryAt).toISOString()}, when the oldest of those restarts leaves the ${formatDuration(settings.window)} window`,
     };
   }
   const previous = attempts.at(-1);
@@ -87,7 +89,9 @@ async function runCurrentCheck(context: SuperviseContext): Promise<CheckResult> 
       state.set(HEALTHY_AT_KEY, String(now()));
       return {
         state: "ok",
-        detail: `healthy at http://127.0.0.1:${instance.port} (commit ${probe.health.commit?.slice(0, 12) ?? "none"}, up ${Math.round(probe.health.uptimeS)} s) in ${where}`,
+        detail:
+          `healthy at http://127.0.0.1:${instance.port} (commit ` +
+          `${probe.health.commit?.slice(0, 12) ?? "none"}, up ${Math.round(probe.health.uptimeS)} s) in ${where}`,
         findings: [],
       };
     }
@@ -125,8 +129,12 @@ export function restartDetail(
     decision.attempt === 1
       ? "at once"
       : `${formatDuration(decision.waitedMs)} after the one before (backoff ${formatDuration(settings.backoff * 2 ** (decision.attempt - 2))})`;
-  const from = since.healthyAt > 0 ? `since current was last healthy (${new Date(since.healthyAt).toISOString()})` : "since the supervisor first saw current";
-  return `restart ${since.number} ${from}, ${waited}; ${decision.attempt} of supervise.maxRestarts ${settings.maxRestarts} within ${formatDuration(settings.window)}`;
+  const from =
+    since.healthyAt > 0 ? `since current was last healthy (${new Date(since.healthyAt).toISOString()})` : "since the supervisor first saw current";
+  return (
+    `restart ${since.number} ${from}, ${waited}; ${decision.attempt} of supervise.maxRestarts ` +
+    `${settings.maxRestarts} within ${formatDuration(settings.window)}`
+  );
 }
 
 /** What the check says of a current that is down with `problem`: a restart, a wait (backoff), a rollback, or giving up. */
@@ -137,7 +145,9 @@ export async function currentFinding(context: SuperviseContext, problem: string)
   const last = await lastPromotionInPlace(new RepoGit(context.repoDir), context.signal).catch(() => undefined);
   const open = state.openIncidentOf("current", "current");
   const rollbackFailed =
-    !!last && !!open && state.fixesOf(open.id).some((fix) => fix.action === "rollback-promotion" && fix.target === last.tag && fix.state === "failed");
+    !!last &&
+    !!open &&
+    state.fixesOf(open.id).some((fix) => fix.action === "rollback-promotion" && fix.target === last.tag && fix.state === "failed");
   const decision = restartDecision({
     attempts,
     now: now(),
@@ -158,7 +168,9 @@ export async function currentFinding(context: SuperviseContext, problem: string)
       return {
         key: "current",
         title,
-        detail: `current is down: ${problem}; restart ${restartsSinceHealthy(context).number} waits until ${new Date(decision.untilMs).toISOString()} (backoff)`,
+        detail:
+          `current is down: ${problem}; restart ${restartsSinceHealthy(context).number} waits until ` +
+          `${new Date(decision.untilMs).toISOString()} (backoff)`,
       };
     case "rollback":
       return {

@@ -98,7 +98,9 @@ export const rollbackPromotion: Fix = {
       const healthy = result?.healthy !== false;
       return {
         ok: healthy,
-        detail: `rolled back ${target} by ${result?.tag ?? "?"} (main ${result?.newMain.slice(0, 12) ?? "?"}); current is ${healthy ? "healthy" : "NOT healthy"}: ${lines.slice(-2).join(" / ")}`,
+        detail:
+          `rolled back ${target} by ${result?.tag ?? "?"} (main ` +
+          `${result?.newMain.slice(0, 12) ?? "?"}); current is ${healthy ? "healthy" : "NOT healthy"}: ${lines.slice(-2).join(" / ")}`,
       };
     } catch (error) {
       return { ok: false, detail: `the rollback of ${target} failed: ${error instanceof Error ? error.message : String(error)}` };

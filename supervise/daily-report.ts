@@ -19,11 +19,19 @@ export function dailyReport(state: SupervisorState, day: number, context: { work
   const from = dayStart(day);
   const to = from + DAY_MS;
   const date = new Date(from).toISOString().slice(0, 10);
-  const lines = [`# org supervise — ${date}`, "", `Workspace ${context.workspaceDir}; checkout ${context.repoDir}. Times are UTC.`, "", "## Checks", ""];
+  const lines = [
+    `# org supervise — ${date}`,
+    "",
+    `Workspace ${context.workspaceDir}; checkout ${context.repoDir}. Times are UTC.`,
+    "",
+    "## Checks",
+    "",
+  ];
   lines.push("| check | state | since | last checked | detail |", "| --- | --- | --- | --- | --- |");
   for (const check of state.checks())
     lines.push(
-      `| ${check.name} | ${check.state} | ${new Date(check.changedAt).toISOString().slice(0, 16)} | ${new Date(check.checkedAt).toISOString().slice(0, 16)} | ${cell(check.detail)} |`,
+      `| ${check.name} | ${check.state} | ${new Date(check.changedAt).toISOString().slice(0, 16)} | ` +
+        `${new Date(check.checkedAt).toISOString().slice(0, 16)} | ${cell(check.detail)} |`,
     );
   // Every incident open at some time of the day: one opened days ago and still open is today's news too.
   const incidents = state.incidentsDuring(from, to);
@@ -32,7 +40,8 @@ export function dailyReport(state: SupervisorState, day: number, context: { work
   for (const incident of incidents) {
     const end = incident.resolvedAt !== null ? `resolved ${new Date(incident.resolvedAt).toISOString().slice(0, 19)}` : "open";
     lines.push(
-      `- **${incident.id}** ${cell(incident.title)} (${incident.pattern}; opened ${new Date(incident.openedAt).toISOString().slice(0, 19)}, ${end}, seen ${incident.seen}×): ${cell(incident.detail)}`,
+      `- **${incident.id}** ${cell(incident.title)} (${incident.pattern}; opened ` +
+        `${new Date(incident.openedAt).toISOString().slice(0, 19)}, ${end}, seen ${incident.seen}×): ${cell(incident.detail)}`,
     );
     if (incident.diagnosis) lines.push(`  - diagnosis: ${cell(incident.diagnosis)}`);
     for (const fix of [...state.fixesOf(incident.id)].reverse()) {

@@ -37,7 +37,12 @@ describe("pattern 7: a damaged or stuck database", () => {
     store.close();
     // Through the state's own connection, as a supervisor backing itself up does (another descriptor would drop its locks).
     const held = new Map([[fixture.context.state.path, fixture.context.state.db]]);
-    await takeBackup({ repoDir: fixture.context.repoDir, workspaceDir: fixture.dir, dir: backupDirOf(fixture.dir, fixture.context.config.backup), held });
+    await takeBackup({
+      repoDir: fixture.context.repoDir,
+      workspaceDir: fixture.dir,
+      dir: backupDirOf(fixture.dir, fixture.context.config.backup),
+      held,
+    });
     const clean = await superviseRound(fixture.context, [databasesCheck]);
     expect(clean.checks[0]?.state).toBe("ok");
     const again = await superviseRound(fixture.context, [databasesCheck]);

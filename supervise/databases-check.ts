@@ -68,12 +68,19 @@ export function checkDatabase(database: WatchedDatabase, context: SuperviseConte
 }
 
 function findingOf(database: WatchedDatabase, found: { kind: string; detail: string }): Finding {
-  const title = `${database.role === "memory" ? "memory's" : database.role === "registry" ? "the registry's" : "the supervisor's"} database ${found.kind}`;
+  const title = `${
+    database.role === "memory" ? "memory's" : database.role === "registry" ? "the " + "registry's" : "the supervisor's"
+  } database ${found.kind}`;
   if (found.kind === "locked") {
     const holders = processesHolding([database.path]).get(database.path) ?? [];
     const detail = `${database.path} is ${found.detail}; held open by pid ${holders.join(", ") || "none found"}`;
     return database.role === "registry"
-      ? { key: database.path, title, detail, fix: { action: "rebuild-registry", target: database.path, detail: "the registry is a cache: make it anew" } }
+      ? {
+          key: database.path,
+          title,
+          detail,
+          fix: { action: "rebuild-registry", target: database.path, detail: "the registry is a cache: make it anew" },
+        }
       : { key: database.path, title, detail };
   }
   const detail = `${database.path}: ${found.detail}`;
@@ -82,7 +89,9 @@ function findingOf(database: WatchedDatabase, found: { kind: string; detail: str
   return fix ? { key: database.path, title, detail, fix: { ...fix, target: database.path } } : { key: database.path, title, detail };
 }
 
-/** What a damaged database of each role gets; the supervisor's own state is kept aside and begun anew by the supervisor holding it, before its next round. */
+/** What a damaged database of each role gets; the supervisor's own state is kept aside and begun anew by the supervisor holding it, before its next
+ * round.
+ */
 const DAMAGE_FIXES: Partial<Record<WatchedDatabase["role"], { action: "restore-memory" | "rebuild-registry"; detail: string }>> = {
   memory: { action: "restore-memory", detail: "restore it from the newest good backup, keeping the damaged file beside it" },
   registry: { action: "rebuild-registry", detail: "the registry is a cache: make it anew from the tools" },

@@ -4,8 +4,8 @@ import { FixAction } from "../config/supervise-settings.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { recordedModel } from "../llm/recorded-model.ts";
-import { httpModels } from "../models/persona-model.ts";
-import { oneToolDefinition, readOneToolAnswer } from "../models/one-tool-call.ts";
+import { httpModels } from "../personas/persona-model.ts";
+import { oneToolDefinition, readOneToolAnswer } from "../personas/one-tool-call.ts";
 import { dataLine, scrub, type SuperviseContext } from "./supervise-check.ts";
 import { fixNamed, SUPERVISE_CHECKS } from "./supervise-checks.ts";
 import type { IncidentRow } from "./supervisor-state.ts";
@@ -59,7 +59,9 @@ function incidentData(incident: IncidentRow, excerpt: string, context: Supervise
 }
 
 function prompt(incident: IncidentRow, excerpt: string, context: SuperviseContext): ChatMessage[] {
-  const actions = SUPERVISE_CHECKS.flatMap((check) => Object.entries(check.fixes ?? {}).map(([action, fix]) => `- ${action}: target ${fix.target}`)).join("\n");
+  const actions = SUPERVISE_CHECKS.flatMap((check) =>
+    Object.entries(check.fixes ?? {}).map(([action, fix]) => `- ${action}: target ${fix.target}`),
+  ).join("\n");
   return [
     {
       role: "system",
@@ -87,7 +89,11 @@ export async function diagnoseIncident(
   context: SuperviseContext,
 ): Promise<{ diagnosis: Diagnosis; model: string } | { problem: string }> {
   const excerpt = scrub(context, incident.excerpt ?? incident.detail);
-  const tool = { name: TOOL, description: "Record the diagnosis of this incident and the one known fix action that addresses it.", parameters: Diagnosis };
+  const tool = {
+    name: TOOL,
+    description: "Record the diagnosis of this incident and the one known fix action that addresses it.",
+    parameters: Diagnosis,
+  };
   const conversation = prompt(incident, excerpt, context);
   const signal = AbortSignal.any([context.signal, AbortSignal.timeout(DIAGNOSIS_TIMEOUT_MS)]);
   let problem = "no answer";
@@ -109,7 +115,9 @@ export async function diagnoseIncident(
       completion,
     );
     const fix = answer.ok ? fixNamed(answer.value.action)?.fix : undefined;
-    const refused = answer.ok ? ((await fix?.refuse(answer.value.target, context)) ?? (fix ? undefined : "no check of the supervisor applies it")) : undefined;
+    const refused = answer.ok
+      ? ((await fix?.refuse(answer.value.target, context)) ?? (fix ? undefined : "no check of the supervisor applies it"))
+      : undefined;
     if (answer.ok && refused === undefined) return { diagnosis: answer.value, model: recordedModel(model).model };
     problem = answer.ok ? `${answer.value.action} cannot take that target: ${refused}` : answer.problem;
     conversation.push(
@@ -137,7 +145,9 @@ export async function diagnoseOpenIncidents(
   const now = context.now();
   const waiting = context.state
     .openIncidents("novel")
-    .find((incident) => incident.diagnosis === null && !muted(incident) && now - Number(context.state.get(`diagnosis:${incident.id}`) ?? 0) >= RETRY_MS);
+    .find(
+      (incident) => incident.diagnosis === null && !muted(incident) && now - Number(context.state.get(`diagnosis:${incident.id}`) ?? 0) >= RETRY_MS,
+    );
   if (!waiting) return undefined;
   if (context.state.openIncidents("model-server").some((incident) => incident.key === model.server)) return undefined;
   context.state.set(`diagnosis:${waiting.id}`, String(now));

@@ -153,7 +153,9 @@ describe("pattern 10: a log over its cap", () => {
     const call = `${JSON.stringify({ time: new Date(fixture.context.now()).toISOString(), tool: "shell", arguments: { command: "x".repeat(400) }, ok: true, exitCode: 0, durationMs: 1, bytes: 0 })}\n`;
     mkdirSync(join(fixture.dir, ".org", "audit"), { recursive: true, mode: 0o700 });
     writeFileSync(audit, call.repeat(2_000));
-    const small = Object.fromEntries(["a", "b", "c", "d", "e"].map((letter) => [`20261123-10000${letter === "a" ? 0 : 1}-${letter.repeat(6)}`, line("hi")]));
+    const small = Object.fromEntries(
+      ["a", "b", "c", "d", "e"].map((letter) => [`20261123-10000${letter === "a" ? 0 : 1}-${letter.repeat(6)}`, line("hi")]),
+    );
     transcripts(fixture.dir, small);
 
     const round = await superviseRound(fixture.context, [logsCheck]);

@@ -78,7 +78,9 @@ async function dropReports(context: SuperviseContext): Promise<Step> {
 export const freeDisk: Fix = {
   target: "the workspace or checkout folder: compact logs, archive old transcripts, drop old reports",
   refuse: async (target, context) =>
-    folders(context).includes(target) ? undefined : `free-disk takes the workspace or the checkout folder, not ${JSON.stringify(target.slice(0, 200))}`,
+    folders(context).includes(target)
+      ? undefined
+      : `free-disk takes the workspace or the checkout folder, not ${JSON.stringify(target.slice(0, 200))}`,
   async apply(target, context) {
     const min = context.config.supervise.minFreeMiB * 1024 * 1024;
     const start = freeBytes(context, target);
@@ -94,7 +96,8 @@ export const freeDisk: Fix = {
       if (freeBytes(context, target) >= min) break;
     }
     const freed = Math.max(0, freeBytes(context, target) - start);
-    const detail = `freed ${mib(freed)} under ${target}: ${steps.map((step) => `${step.what}${step.bytes > 0 ? ` (${mib(step.bytes)})` : ""}`).join("; ")}`;
+    const detail =
+      `freed ${mib(freed)} under ${target}: ` + `${steps.map((step) => `${step.what}${step.bytes > 0 ? ` (${mib(step.bytes)})` : ""}`).join("; ")}`;
     return { ok: true, detail };
   },
 };

@@ -63,7 +63,10 @@ export function personNeeded(finding: { fix?: FixPlan; person?: string }, incide
   if (why === undefined && finding.fix && !fixNamed(finding.fix.action)?.fix.ownBackoff) {
     const tries = failedTries(fixes, finding.fix).length;
     if (tries >= context.config.supervise.maxRestarts)
-      why = `${finding.fix.action} ${finding.fix.target} failed ${tries} times in a row (supervise.maxRestarts ${context.config.supervise.maxRestarts}); it is tried again every ${formatDuration(retryWait(context, tries))} at most`;
+      why =
+        `${finding.fix.action} ${finding.fix.target} failed ${tries} times in a row ` +
+        `(supervise.maxRestarts ${context.config.supervise.maxRestarts}); it is tried again every ` +
+        `${formatDuration(retryWait(context, tries))} at most`;
   }
   if (why !== undefined) context.state.set(key, String(context.now()));
   return why;

@@ -42,7 +42,8 @@ test("the heartbeat takes the daily backup once a day, writes the day's report, 
     `${main}^{tree}`,
   ]).trim();
   gitSync(repo, ["tag", "rollback/20261125T080000Z", revert]);
-  for (let index = 0; index < 10; index += 1) recordToolCall(repo, { tool: "word_count", ok: index < 8, durationMs: 4, time: WEDNESDAY - 3_600_000 + index });
+  for (let index = 0; index < 10; index += 1)
+    recordToolCall(repo, { tool: "word_count", ok: index < 8, durationMs: 4, time: WEDNESDAY - 3_600_000 + index });
   mkdirSync(join(fixture.dir, ".org", "grow"), { recursive: true });
   writeFileSync(join(fixture.dir, ".org", "grow", "grow.lock"), JSON.stringify({ pid: deadPid(), start: "", since: "x", command: "org grow" }));
   await superviseRound(fixture.context, [locksCheck]);
@@ -54,7 +55,9 @@ test("the heartbeat takes the daily backup once a day, writes the day's report, 
   const report = readFileSync(join(fixture.dir, ".org", "supervisor", "reports", "2026-11-25.md"), "utf8");
   expect(report).toStartWith("# org supervise — 2026-11-25");
   expect(report).toContain("a lock of a dead process");
-  expect(report).toMatch(/fix f[0-9a-f]{10} `clear-stale-lock .*grow\.lock` by supervisor \(auto\): proposed 12:00:00 → applied 12:00:00 → verified 12:00:00/);
+  expect(report).toMatch(
+    /fix f[0-9a-f]{10} `clear-stale-lock .*grow\.lock` by supervisor \(auto\): proposed 12:00:00 → applied 12:00:00 → verified 12:00:00/,
+  );
   // Later the same day: no second backup.
   fixture.advance(3_600_000);
   await heartbeat(fixture.context, emptySummary(fixture.context.now()));
@@ -83,7 +86,11 @@ test("the heartbeat takes the daily backup once a day, writes the day's report, 
   expect(chart).toContain("<title>2026-11-25: 1 rolled back</title>");
   expect(chart).toContain("<polyline");
 
-  const status = superviseStatus({ workspaceDir: fixture.dir, repoDir: repo, config: fixture.context.config }, fixture.context.state, fixture.context.now());
+  const status = superviseStatus(
+    { workspaceDir: fixture.dir, repoDir: repo, config: fixture.context.config },
+    fixture.context.state,
+    fixture.context.now(),
+  );
   expect(status.lastBackup?.path).toContain("org-backup-20261201T120000Z.tar.gz");
   expect(statusLines(status).join("\n")).toContain("last backup: ");
 });

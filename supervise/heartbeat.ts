@@ -17,7 +17,13 @@ const KEEP_MS = 60 * DAY_MS;
 /** The last backup the heartbeat took (JSON: path, at, bytes, entries). */
 export const LAST_BACKUP_KEY = "backup:last";
 
-const BackupOutput = z.object({ path: z.string(), bytes: z.number(), entries: z.number(), skipped: z.array(z.unknown()), dropped: z.array(z.string()) });
+const BackupOutput = z.object({
+  path: z.string(),
+  bytes: z.number(),
+  entries: z.number(),
+  skipped: z.array(z.unknown()),
+  dropped: z.array(z.string()),
+});
 
 /**
  * `org backup` for the workspace and checkout, as a process of its own: it opens by path (to check and copy them) the
@@ -53,7 +59,9 @@ async function dailyBackup(context: SuperviseContext, summary: RoundSummary): Pr
       LAST_BACKUP_KEY,
       JSON.stringify({ path: outcome.path, at: now, bytes: outcome.bytes, entries: outcome.entries, skipped: outcome.skipped.length }),
     );
-    const text = `daily backup ${outcome.path} (${outcome.entries} entries, ${(outcome.bytes / 1024 / 1024).toFixed(1)} MiB)${outcome.dropped.length > 0 ? `; backup.keep removed ${outcome.dropped.length}` : ""}`;
+    const text =
+      `daily backup ${outcome.path} (${outcome.entries} entries, ` +
+      `${(outcome.bytes / 1024 / 1024).toFixed(1)} MiB)${outcome.dropped.length > 0 ? `; backup.keep removed ${outcome.dropped.length}` : ""}`;
     state.event("backup", text, now);
     context.say(text);
     const failed = state.openIncidentOf("heartbeat", "backup");
@@ -65,7 +73,8 @@ async function dailyBackup(context: SuperviseContext, summary: RoundSummary): Pr
     context.say(detail);
     if (opened) {
       summary.opened.push({ id: incident.id, pattern: "heartbeat", title: incident.title });
-      if (!isMuted(state, incident, now)) await notify(context, { incident: incident.id, kind: "opened", text: `incident ${incident.id}: ${detail}` });
+      if (!isMuted(state, incident, now))
+        await notify(context, { incident: incident.id, kind: "opened", text: `incident ${incident.id}: ${detail}` });
       writeTodaysReport(context);
     }
   }
@@ -76,7 +85,11 @@ function dailyReports(context: SuperviseContext): void {
   const { state } = context;
   const now = context.now();
   const yesterday = new Date(now - DAY_MS).toISOString().slice(0, 10);
-  if (state.get("report:final") !== yesterday && state.get("report:first") !== undefined && Number(state.get("report:first")) < now - (now % DAY_MS)) {
+  if (
+    state.get("report:final") !== yesterday &&
+    state.get("report:first") !== undefined &&
+    Number(state.get("report:first")) < now - (now % DAY_MS)
+  ) {
     writeDailyReport(state, now - DAY_MS, context);
     state.set("report:final", yesterday);
   }

@@ -44,7 +44,12 @@ export const leftoversCheck: Check = {
       const some = leftovers.filter((leftover) => leftover.kind === kind);
       if (some.length === 0) continue;
       const detail = some.map((leftover) => `${leftover.path} (${leftover.why})`).join("; ");
-      findings.push({ key: kind, title, detail, fix: { action: "remove-leftovers", target: kind, detail: `remove ${some.length}: ${detail}`.slice(0, 1000) } });
+      findings.push({
+        key: kind,
+        title,
+        detail,
+        fix: { action: "remove-leftovers", target: kind, detail: `remove ${some.length}: ${detail}`.slice(0, 1000) },
+      });
     }
     return { state: "warn", detail: findings.map((finding) => finding.title).join("; "), findings };
   },

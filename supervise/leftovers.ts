@@ -32,7 +32,12 @@ function deadRunWorktree(worktree: Worktree): string | undefined {
 }
 
 /** The candidate worktrees (`cand-<ts>`) nothing runs and whose branch is gone or done with (promoted, rolled back, failed). */
-async function doneCandidateWorktrees(context: SuperviseContext, git: RepoGit, worktrees: Worktree[], candidateWindow: { state: string }): Promise<Leftover[]> {
+async function doneCandidateWorktrees(
+  context: SuperviseContext,
+  git: RepoGit,
+  worktrees: Worktree[],
+  candidateWindow: { state: string },
+): Promise<Leftover[]> {
   const candidates = worktrees.filter((worktree) => /^cand-\d{8}T\d{6}Z$/.test(basename(worktree.path)));
   if (candidates.length === 0) return [];
   // A grow run builds and serves candidates in worktrees of its own; while one lives, none of them is a leftover.
@@ -66,7 +71,8 @@ function deadRunFiles(context: SuperviseContext): Leftover[] {
     for (const folder of [join(root, ORG_DIR), join(root, ORG_DIR, "grow"), join(root, ORG_DIR, "supervisor")]) {
       for (const name of safeList(folder)) {
         const pid = /\.(\d+)\.[a-z0-9]{1,8}\.tmp$/.exec(name)?.[1];
-        if (pid !== undefined && deadPid(pid)) found.push({ kind: "file", path: join(folder, name), why: `a temporary file of pid ${pid}, which died` });
+        if (pid !== undefined && deadPid(pid))
+          found.push({ kind: "file", path: join(folder, name), why: `a temporary file of pid ${pid}, which died` });
       }
     }
   }

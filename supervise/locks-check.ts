@@ -26,7 +26,8 @@ function lockFiles(context: SuperviseContext): string[] {
       } catch {
         continue;
       }
-      for (const name of names) if (/\.(lock|pid)$/.test(name) && lstatSync(join(dir, name), { throwIfNoEntry: false })?.isFile()) found.push(join(dir, name));
+      for (const name of names)
+        if (/\.(lock|pid)$/.test(name) && lstatSync(join(dir, name), { throwIfNoEntry: false })?.isFile()) found.push(join(dir, name));
     }
   }
   return found;
@@ -66,12 +67,18 @@ async function runLocksCheck(context: SuperviseContext): Promise<{ state: "ok" |
         findings.push({
           key: "promotion-journal",
           title: `an interrupted ${entry.op} (${entry.tag})`,
-          detail: `the promotion journal of ${context.repoDir} holds ${entry.op} ${entry.tag} at step ${entry.step}, and no process runs it; the next promote or rollback finishes it`,
+          detail:
+            `the promotion journal of ${context.repoDir} holds ${entry.op} ${entry.tag} at step ` +
+            `${entry.step}, and no process runs it; the next promote or rollback finishes it`,
           fix: { action: "finish-interrupted", target: entry.tag, detail: `finish ${entry.op} ${entry.tag} from step ${entry.step}` },
         });
       }
     } catch (error) {
-      findings.push({ key: "promotion-journal", title: "the promotion journal is damaged", detail: error instanceof Error ? error.message : String(error) });
+      findings.push({
+        key: "promotion-journal",
+        title: "the promotion journal is damaged",
+        detail: error instanceof Error ? error.message : String(error),
+      });
     }
   }
   if (findings.length === 0) return { state: "ok", detail: "no lock of a dead process; no interrupted promote or rollback", findings };
@@ -111,7 +118,9 @@ export const finishInterruptedFix: Fix = {
   target: "the tag in the promotion journal: finish that interrupted promote or rollback",
   async refuse(target, context) {
     const entry = new PromotionJournal(context.repoDir).read();
-    return entry?.tag === target ? undefined : `the promotion journal holds ${entry ? entry.tag : "nothing"}, not ${JSON.stringify(target.slice(0, 80))}`;
+    return entry?.tag === target
+      ? undefined
+      : `the promotion journal holds ${entry ? entry.tag : "nothing"}, not ${JSON.stringify(target.slice(0, 80))}`;
   },
   async apply(_target, context) {
     const journal = new PromotionJournal(context.repoDir);

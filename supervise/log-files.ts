@@ -52,7 +52,9 @@ export function logFiles(roots: readonly string[]): LogFile[] {
   return found;
 }
 
-/** The grow cursor of `root` (how far `org grow` read each log), the Error that kept it from being read, or undefined when grow keeps no state there. */
+/** The grow cursor of `root` (how far `org grow` read each log), the Error that kept it from being read, or undefined when grow keeps no state there.
+ *
+ */
 function growCursorOf(root: string): GrowCursor | Error | undefined {
   if (!lstatSync(join(root, GROW_DIR, "proposals.json"), { throwIfNoEntry: false })) return undefined;
   try {

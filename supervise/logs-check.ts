@@ -112,7 +112,8 @@ export const rotateLogs: Fix = {
     }
     const left = total - files.filter((file) => rotated.includes(file.path)).reduce((sum, file) => sum + file.bytes, 0);
     const still = whole && left > context.config.supervise.logsTotalMiB * MIB ? `; still ${mib(left)} (${whatHolds(plan)})` : "";
-    if (missed.length > 0) return { ok: false, detail: `rotated ${rotated.length} of ${chosen.length} (${mib(freed)} freed); not: ${missed.join("; ")}` };
+    if (missed.length > 0)
+      return { ok: false, detail: `rotated ${rotated.length} of ${chosen.length} (${mib(freed)} freed); not: ${missed.join("; ")}` };
     if (rotated.length === 0) return { ok: true, verify: "self", detail: `nothing could be rotated now (${whatHolds(plan)})` };
     return { ok: true, verify: whole ? "self" : "check", detail: `rotated ${rotated.join(", ")} into .org/archive/ (${mib(freed)} freed)${still}` };
   },

@@ -50,7 +50,9 @@ async function runMcpCheck(context: SuperviseContext): Promise<CheckResult> {
       findings.push({
         key,
         title: `MCP server ${server.name} restarting too often`,
-        detail: `${server.name} (in ${dir}) restarted ${restarts.length} times in ${formatDuration(settings.window)} (supervise.maxRestarts ${settings.maxRestarts}); the last: ${last}`,
+        detail:
+          `${server.name} (in ${dir}) restarted ${restarts.length} times in ` +
+          `${formatDuration(settings.window)} (supervise.maxRestarts ${settings.maxRestarts}); the last: ${last}`,
         fix: {
           action: "hold-mcp-server",
           target: server.name,

@@ -87,7 +87,8 @@ test("pattern 2: a server that answers only with server errors (a proxy's 502 fo
   const proxy = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
-    fetch: async (request) => (status === 200 ? await fetch(`${model.url}${new URL(request.url).pathname}`) : new Response("<h1>Bad Gateway</h1>", { status })),
+    fetch: async (request) =>
+      status === 200 ? await fetch(`${model.url}${new URL(request.url).pathname}`) : new Response("<h1>Bad Gateway</h1>", { status }),
   });
   try {
     const url = `http://127.0.0.1:${proxy.port}`;

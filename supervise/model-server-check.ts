@@ -1,5 +1,5 @@
 import { growPause, pauseGrow, resumeGrow } from "../grow/grow-pause.ts";
-import { missingModelMessages, probeServers } from "../models/server-probe.ts";
+import { missingModelMessages, probeServers } from "../personas/server-probe.ts";
 import type { Check, CheckResult, Fix, Finding, SuperviseContext } from "./supervise-check.ts";
 
 /** Who pauses grow runs, as grow/grow-pause.ts records it; only such a pause is lifted when the server is back. */
@@ -10,7 +10,8 @@ async function runModelServerCheck(context: SuperviseContext): Promise<CheckResu
   const { personas } = context.config;
   const results = await probeServers(context.config, context.signal);
   const paused = growPause(context.workspaceDir) !== undefined;
-  const pause = (why: string): Finding["fix"] => (paused ? undefined : { action: "pause-grow", target: "grow", detail: `pause unattended grow runs: ${why}` });
+  const pause = (why: string): Finding["fix"] =>
+    paused ? undefined : { action: "pause-grow", target: "grow", detail: `pause unattended grow runs: ${why}` };
   const findings: Finding[] = [];
   const personasOn = (server: string) =>
     personas
@@ -71,9 +72,18 @@ export const pauseGrowFix: Fix = {
     const pause = pauseGrow(context.workspaceDir, open.join("; ") || "paused by org supervise", PAUSED_BY, new Date(context.now()));
     const paused = growPause(context.workspaceDir);
     return paused
-      ? { ok: true, detail: `unattended grow runs paused since ${pause.since} (.org/grow/paused.json); resumed when the server is back`, verify: "self" }
+      ? {
+          ok: true,
+          detail: `unattended grow runs paused since ${pause.since} (.org/grow/paused.json); resumed when the server is back`,
+          verify: "self",
+        }
       : { ok: false, detail: "the pause could not be written" };
   },
 };
 
-export const modelServerCheck: Check = { name: "model-server", run: runModelServerCheck, resolved: modelServerResolved, fixes: { "pause-grow": pauseGrowFix } };
+export const modelServerCheck: Check = {
+  name: "model-server",
+  run: runModelServerCheck,
+  resolved: modelServerResolved,
+  fixes: { "pause-grow": pauseGrowFix },
+};

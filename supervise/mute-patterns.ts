@@ -20,9 +20,12 @@ export function chooseMute(state: SupervisorState, pattern: string): MuteChoice 
   if (PATTERN_NAMES.includes(pattern)) return { pattern, kind: "check", matches: [] };
   if (state.incident(pattern)) return { pattern, kind: "incident", matches: [] };
   if (state.db.query("SELECT 1 FROM signatures WHERE id = ?").get(pattern)) return { pattern, kind: "signature", matches: [] };
-  if (state.db.query("SELECT 1 FROM incidents WHERE key = ? OR pattern || ':' || key = ?").get(pattern, pattern)) return { pattern, kind: "key", matches: [] };
+  if (state.db.query("SELECT 1 FROM incidents WHERE key = ? OR pattern || ':' || key = ?").get(pattern, pattern))
+    return { pattern, kind: "key", matches: [] };
   const fragment = fragmentOf(pattern);
-  const named = `give a check (${PATTERN_NAMES.join(", ")}), an incident id, a signature id, or a part of an error's text as the webhook or 'org supervise status' shows it`;
+  const named =
+    `give a check (${PATTERN_NAMES.join(", ")}), an incident id, a signature id, or a part of an ` +
+    `error's text as the webhook or 'org supervise status' shows it`;
   if (fragment.replace(/[^\p{L}\p{N}]/gu, "").length < MIN_FRAGMENT)
     return {
       problem: `nothing to mute named '${oneLine(pattern, 80)}', and as text it is too short (${MIN_FRAGMENT} letters or digits at least): ${named}`,
@@ -48,7 +51,9 @@ function textMatches(state: SupervisorState, fragment: string): string[] {
   for (const incident of incidents)
     if (holdsText(incident, fragment) || said.some((text) => text.includes(incident.id)))
       found.push(`incident ${incident.id} (${incident.state}): ${oneLine(incident.title, 160)}`);
-  const signatures = state.db.query<{ id: string; example: string }, []>("SELECT id, example FROM signatures ORDER BY last_seen DESC LIMIT 2000").all();
+  const signatures = state.db
+    .query<{ id: string; example: string }, []>("SELECT id, example FROM signatures ORDER BY last_seen DESC LIMIT 2000")
+    .all();
   for (const signature of signatures)
     if (foldedText(signature.example).includes(fragment)) found.push(`signature ${signature.id}: ${oneLine(signature.example, 160)}`);
   return found.length > SHOWN_MATCHES ? [...found.slice(0, SHOWN_MATCHES), `and ${found.length - SHOWN_MATCHES} more`] : found;

@@ -65,7 +65,11 @@ test("org supervise mute takes a part of an error's text as the webhook showed i
   const second = await failedTwice(fixture, "render step failed: the template cache is locked (again)");
   expect(second?.id).toBeDefined();
   expect(sink.received).toEqual([]);
-  const status = superviseStatus({ workspaceDir: fixture.dir, repoDir: fixture.context.repoDir, config: fixture.context.config }, fixture.context.state, later);
+  const status = superviseStatus(
+    { workspaceDir: fixture.dir, repoDir: fixture.context.repoDir, config: fixture.context.config },
+    fixture.context.state,
+    later,
+  );
   expect(status.incidents.find((incident) => incident.id === second?.id)?.muted).toBe(true);
   expect(status.mutes).toEqual([{ pattern: "text:the template cache is locked", text: "the template cache is locked", until: expect.any(String) }]);
 
@@ -74,7 +78,9 @@ test("org supervise mute takes a part of an error's text as the webhook showed i
   expect(unmuted.stdout).toBe("unmuted the template  cache is LOCKED\n");
   const state = SupervisorState.open(fixture.dir);
   try {
-    expect(superviseStatus({ workspaceDir: fixture.dir, repoDir: fixture.context.repoDir, config: fixture.context.config }, state, later).mutes).toEqual([]);
+    expect(
+      superviseStatus({ workspaceDir: fixture.dir, repoDir: fixture.context.repoDir, config: fixture.context.config }, state, later).mutes,
+    ).toEqual([]);
   } finally {
     state.close();
   }

@@ -42,7 +42,9 @@ export function unmutePattern(state: SupervisorState, pattern: string): boolean 
 export function activeMutes(state: SupervisorState, now: number): Mute[] {
   state.db.query("DELETE FROM mutes WHERE until IS NOT NULL AND until <= ?").run(now);
   return state.db
-    .query<{ pattern: string; until: number | null; createdAt: number }, []>("SELECT pattern, until, created_at AS createdAt FROM mutes ORDER BY pattern")
+    .query<{ pattern: string; until: number | null; createdAt: number }, []>(
+      "SELECT pattern, until, created_at AS createdAt FROM mutes ORDER BY pattern",
+    )
     .all()
     .map((row) => ({
       pattern: row.pattern,
@@ -61,7 +63,9 @@ export type MutedThing = Pick<IncidentRow, "id" | "pattern" | "key"> & Partial<P
  */
 export function holdsText(incident: MutedThing, fragment: string): boolean {
   const said = incident.title != null && incident.detail != null ? `${incident.title}: ${incident.detail}` : undefined;
-  return fragment !== "" && [incident.title, incident.detail, incident.excerpt, said].some((text) => text != null && foldedText(text).includes(fragment));
+  return (
+    fragment !== "" && [incident.title, incident.detail, incident.excerpt, said].some((text) => text != null && foldedText(text).includes(fragment))
+  );
 }
 
 /** How many of the latest messages said (the `notice` events) are read for an incident's words. */

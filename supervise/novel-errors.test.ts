@@ -13,7 +13,16 @@ function auditFailure(dir: string, at: number, tool: string): void {
   const day = new Date(at).toISOString().slice(0, 10);
   mkdirSync(join(dir, ".org", "audit"), { recursive: true, mode: 0o700 });
   // A call serve made for a request (a job's turn) that crashed: no exit status.
-  const line = { time: new Date(at).toISOString(), requestId: "job-0badc0de", tool, arguments: {}, ok: false, exitCode: null, durationMs: 3, bytes: 0 };
+  const line = {
+    time: new Date(at).toISOString(),
+    requestId: "job-0badc0de",
+    tool,
+    arguments: {},
+    ok: false,
+    exitCode: null,
+    durationMs: 3,
+    bytes: 0,
+  };
   appendFileSync(join(dir, ".org", "audit", `${day}.jsonl`), `${JSON.stringify(line)}\n`);
 }
 
@@ -42,7 +51,12 @@ describe("novel errors: repeated errors no known pattern covers", () => {
               toolCalls: [
                 {
                   name: "propose_fix",
-                  arguments: { action: "restart-current", target: "rm -rf /", quote: "tool web_fetch failed to run", diagnosis: "the tool keeps crashing" },
+                  arguments: {
+                    action: "restart-current",
+                    target: "rm -rf /",
+                    quote: "tool web_fetch failed to run",
+                    diagnosis: "the tool keeps crashing",
+                  },
                 },
               ],
             },

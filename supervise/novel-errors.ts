@@ -80,7 +80,12 @@ function growErrors(context: SuperviseContext): ErrorLine[] {
       lines.push({ source: "grow reports", id: `grow:${id}`, at, text: `grow run failed: ${report.error}` });
     for (const [index, build] of report.builds.entries()) {
       if (!build.ok && build.failure && isNovelError(`failed: ${build.failure}`))
-        lines.push({ source: "grow reports", id: `grow:${id}:${index}`, at, text: `grow build failed at ${build.stoppedAt ?? "?"}: ${build.failure}` });
+        lines.push({
+          source: "grow reports",
+          id: `grow:${id}:${index}`,
+          at,
+          text: `grow build failed at ${build.stoppedAt ?? "?"}: ${build.failure}`,
+        });
     }
     context.state.set("novel:grow", id);
   }
@@ -108,7 +113,8 @@ function recordLines(context: SuperviseContext, lines: readonly ErrorLine[]): vo
       const id = signatureId(signature);
       const example = `${line.source}: ${JSON.stringify(text)}`;
       db.query(
-        "INSERT INTO signatures (id, signature, source, example, first_seen, last_seen, total) VALUES (?1, ?2, ?3, ?4, ?5, ?5, 1) ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, ?5), total = total + 1, example = ?4",
+        "INSERT INTO signatures (id, signature, source, example, first_seen, last_seen, total) VALUES (?1, " +
+          "?2, ?3, ?4, ?5, ?5, 1) ON CONFLICT (id) DO UPDATE SET last_seen = max(last_seen, ?5), total = total + 1, example = ?4",
       ).run(id, signature, line.source, example, line.at);
       db.query("INSERT INTO occurrences (signature, at, line) VALUES (?, ?, ?)").run(id, line.at, example);
     }

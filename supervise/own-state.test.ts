@@ -51,7 +51,12 @@ const damagedCopies = (dir: string) => readdirSync(dir).filter((name) => /^state
 test("a damaged state.db under a running supervisor: status moves nothing and says who holds it; the supervisor keeps it aside, begins anew, says so", async () => {
   using repo = tempGitRepo("org-supervise-own-state-");
   writeFileSync(join(repo.dir, "org.config.json"), JSON.stringify({ supervise: { every: "1s" } }));
-  const env = { OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "scripted", ORG_EMBED_MODEL: "off", ORG_TMUX_SESSION: uniqueSessionName("org-sv-own") };
+  const env = {
+    OLLAMA_BASE: "http://127.0.0.1:9",
+    OLLAMA_MODEL: "scripted",
+    ORG_EMBED_MODEL: "off",
+    ORG_TMUX_SESSION: uniqueSessionName("org-sv-own"),
+  };
   const folder = join(repo.dir, ".org", "supervisor");
   const path = join(folder, "state.db");
   const status = () => runOrgProcess(["supervise", "status", "--workspace", repo.dir, "--repo", repo.dir], { cwd: repo.dir, env, timeoutMs: 60_000 });

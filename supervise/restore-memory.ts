@@ -63,14 +63,18 @@ export const restoreMemory: Fix = {
       checkMemoryFile(target);
       return {
         ok: true,
-        detail: `restored ${target} from ${restored.backup} (taken ${restored.takenAt}); the damaged file is kept as ${kept}; 'org memory rebuild' indexes the sessions since`,
+        detail:
+          `restored ${target} from ${restored.backup} (taken ${restored.takenAt}); the damaged file is ` +
+          `kept as ${kept}; 'org memory rebuild' indexes the sessions since`,
       };
     }
     const { store, notices } = MemoryStore.open(context.workspaceDir, { secrets: context.config.secrets });
     store.close();
     return {
       ok: true,
-      detail: `no backup held a good memory database, so it was rebuilt from the transcripts and facts.jsonl (${notices.join("; ") || "done"}); the damaged file is kept as ${kept}`,
+      detail:
+        `no backup held a good memory database, so it was rebuilt from the transcripts and facts.jsonl ` +
+        `(${notices.join("; ") || "done"}); the damaged file is kept as ${kept}`,
     };
   },
 };

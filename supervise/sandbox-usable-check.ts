@@ -28,11 +28,15 @@ function cheapProblems(): string[] {
     if (!Bun.which(tool, { PATH: LAUNCHER_ENV.PATH })) problems.push(`${tool} is not installed (fix: ${fix})`);
   }
   if (readSetting("/proc/sys/kernel/unprivileged_userns_clone") === "0")
-    problems.push("user namespaces are off for unprivileged users (fix: sysctl -w kernel.unprivileged_userns_clone=1, and the same in /etc/sysctl.d/)");
-  if (readSetting("/proc/sys/user/max_user_namespaces") === "0") problems.push("user.max_user_namespaces is 0 (fix: sysctl -w user.max_user_namespaces=15000)");
+    problems.push(
+      "user namespaces are off for unprivileged users (fix: sysctl -w kernel.unprivileged_userns_clone=1, and the same in /etc/sysctl.d/)",
+    );
+  if (readSetting("/proc/sys/user/max_user_namespaces") === "0")
+    problems.push("user.max_user_namespaces is 0 (fix: sysctl -w user.max_user_namespaces=15000)");
   if (readSetting("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") === "1")
     problems.push(
-      "AppArmor restricts unprivileged user namespaces (fix: an AppArmor profile for bwrap, or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0)",
+      "AppArmor restricts unprivileged user namespaces (fix: an AppArmor profile for bwrap, or sysctl -w " +
+        "kernel.apparmor_restrict_unprivileged_userns=0)",
     );
   return problems;
 }

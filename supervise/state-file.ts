@@ -39,7 +39,8 @@ export function openCheckedState(path: string, stamp: DatabaseStamp): Database {
     pragmas: ["PRAGMA synchronous = NORMAL"],
     check: (database) => {
       const rows = database.query<{ quick_check: string }, []>("PRAGMA quick_check").all();
-      if (rows.length !== 1 || rows[0]?.quick_check !== "ok") throw new Error(`database disk image is malformed: ${rows[0]?.quick_check ?? "no answer"}`);
+      if (rows.length !== 1 || rows[0]?.quick_check !== "ok")
+        throw new Error(`database disk image is malformed: ${rows[0]?.quick_check ?? "no answer"}`);
     },
   });
 }
@@ -110,7 +111,8 @@ export function openStateFile(path: string, stamp: DatabaseStamp, now: number): 
     const why = problem instanceof ForeignStateError ? "is not the supervisor's" : "is damaged";
     if (holders.length > 0)
       throw new StateHeldError(
-        `${path} ${why} (${firstLine(problem)}); pid ${holders.join(", ")} holds it open, so it is left where it is: the running org supervise keeps it aside and begins anew at its next round`,
+        `${path} ${why} (${firstLine(problem)}); pid ${holders.join(", ")} holds it open, so it is left where ` +
+          `it is: the running org supervise keeps it aside and begins anew at its next round`,
       );
     const kept = keepDamaged(path, now);
     return {

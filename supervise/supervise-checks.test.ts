@@ -6,7 +6,12 @@ import type { Check } from "./supervise-check.ts";
 import { checkNamed, fixNamed, PATTERN_NAMES, SUPERVISE_CHECKS } from "./supervise-checks.ts";
 
 const isCheck = (value: unknown): value is Check =>
-  typeof value === "object" && value !== null && "name" in value && typeof value.name === "string" && "run" in value && typeof value.run === "function";
+  typeof value === "object" &&
+  value !== null &&
+  "name" in value &&
+  typeof value.name === "string" &&
+  "run" in value &&
+  typeof value.run === "function";
 
 /** Every production module of supervise/ that exports a check, with the checks it exports. */
 async function checkFiles(): Promise<{ file: string; checks: Check[] }[]> {

@@ -36,7 +36,10 @@ const failing = `echo connecting; echo 'error: upstream refused token ${token}' 
 const modelScript = {
   models: ["scripted"],
   rules: [
-    { when: { persona: "agent", lastRole: "user" as const, lastMessage: "deploy now" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: failing } }] } },
+    {
+      when: { persona: "agent", lastRole: "user" as const, lastMessage: "deploy now" },
+      reply: { toolCalls: [{ name: "sh", arguments: { cmd: failing } }] },
+    },
     proposeFixRule("every deploy is refused upstream", "upstream refused"),
   ],
   fallback: { text: "done" },
@@ -133,7 +136,9 @@ describe("org supervise says each incident's news once, with the quiet hour on, 
     expect(back.resolved.map((resolved) => resolved.id)).toContain(incident);
     expect(kindsOf(incident)).toEqual(["opened", "recovered"]);
     expect(textOf(incident, "recovered")).toContain("unattended grow runs resumed");
-    expect(reports()).toMatch(new RegExp(`\\*\\*${incident}\\*\\* model server .* unreachable \\(model-server; opened \\S+, resolved \\S+, seen \\d+×\\)`));
+    expect(reports()).toMatch(
+      new RegExp(`\\*\\*${incident}\\*\\* model server .* unreachable \\(model-server; opened \\S+, resolved \\S+, seen \\d+×\\)`),
+    );
   }, 300_000);
 
   test("the same command failing in serve job after serve job is an incident with the redacted excerpt and a diagnosis; in a person's own chat it is not", async () => {
@@ -153,7 +158,11 @@ describe("org supervise says each incident's news once, with the quiet hour on, 
       ids.push(((await response.json()) as { id: string }).id);
     }
     const stateOf = async (id: string) => ((await (await fetch(`http://127.0.0.1:${currentPort}/v1/jobs/${id}`)).json()) as { state: string }).state;
-    await until("the three jobs finished", async () => (await Promise.all(ids.map(stateOf))).every((state) => state === "done" || state === "failed"), 180_000);
+    await until(
+      "the three jobs finished",
+      async () => (await Promise.all(ids.map(stateOf))).every((state) => state === "done" || state === "failed"),
+      180_000,
+    );
     const found = await round();
     const novel = found.opened.find((opened) => opened.pattern === "novel");
     expect(novel?.title).toBe('repeated error: serve jobs: "sh failed (exit 7): error: upstream refused token [REDACTED]"');

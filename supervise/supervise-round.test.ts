@@ -138,7 +138,10 @@ describe("a round: incidents opened, fixes applied and verified, every step reco
       () => ({ state: "ok", detail: "healthy", findings: [] }),
     ];
     let round = 0;
-    const check: Check = { name: "current", run: async () => answers[Math.min(round, answers.length - 1)]?.() ?? { state: "ok", detail: "", findings: [] } };
+    const check: Check = {
+      name: "current",
+      run: async () => answers[Math.min(round, answers.length - 1)]?.() ?? { state: "ok", detail: "", findings: [] },
+    };
     received.length = 0;
     const opened = (await superviseRound(fixture.context, [check])).opened[0]?.id ?? "";
     for (round = 1; round <= 2; round += 1) {
@@ -166,7 +169,10 @@ describe("a round: incidents opened, fixes applied and verified, every step reco
       name: "current",
       run: async () => {
         const bound = AbortSignal.timeout(10_000);
-        await Promise.race([probing, new Promise((_, reject) => bound.addEventListener("abort", () => reject(new Error("the probe never started"))))]);
+        await Promise.race([
+          probing,
+          new Promise((_, reject) => bound.addEventListener("abort", () => reject(new Error("the probe never started")))),
+        ]);
         return { state: "fail", detail: "down", findings: [{ key: "current", title: "current is down", detail: "its pane is dead" }] };
       },
     };
@@ -181,7 +187,10 @@ describe("a round: incidents opened, fixes applied and verified, every step reco
     const summary = await superviseRound(fixture.context, [first, probe]);
     expect(summary.checks.map((check) => `${check.name} ${check.state}`)).toEqual(["current fail", "sandbox fail"]);
     expect(summary.opened.map((incident) => incident.pattern)).toEqual(["current", "sandbox"]);
-    expect(said.map((line) => line.replace(/^incident \S+: /, ""))).toEqual(["current is down: its pane is dead", "the sandbox is unusable: no bwrap"]);
+    expect(said.map((line) => line.replace(/^incident \S+: /, ""))).toEqual([
+      "current is down: its pane is dead",
+      "the sandbox is unusable: no bwrap",
+    ]);
   });
 
   test("an opening, a fix that changed things, giving up and a recovery are each said once, at once, quiet time or not; a failed try that repeats is held and goes with the next", async () => {

@@ -2,7 +2,16 @@ import { writeTodaysReport } from "./daily-report.ts";
 import { checkNamed, fixNamed } from "./supervise-checks.ts";
 import { fixToPropose, nextTry, personNeeded } from "./fix-retries.ts";
 import { isMuted } from "./mutes.ts";
-import { type Check, type CheckResult, type Finding, scrub, scrubResult, secretsOf, type SuperviseContext, workspaceSecretsOf } from "./supervise-check.ts";
+import {
+  type Check,
+  type CheckResult,
+  type Finding,
+  scrub,
+  scrubResult,
+  secretsOf,
+  type SuperviseContext,
+  workspaceSecretsOf,
+} from "./supervise-check.ts";
 import type { FixRow, FixState, IncidentRow } from "./supervisor-state.ts";
 import { notify } from "./webhook.ts";
 
@@ -57,7 +66,8 @@ export async function closeIncident(
 ): Promise<void> {
   const now = context.now();
   context.state.resolveIncident(incident.id, now, why);
-  for (const fix of context.state.fixesOf(incident.id)) if (fix.state === "applied") context.state.moveFix(fix.id, "verified", `${fix.detail}; ${why}`, now);
+  for (const fix of context.state.fixesOf(incident.id))
+    if (fix.state === "applied") context.state.moveFix(fix.id, "verified", `${fix.detail}; ${why}`, now);
   const more = await check?.resolved?.(incident, context);
   summary.resolved.push({ id: incident.id, pattern: incident.pattern, title: incident.title });
   const text = scrub(context, `recovered ${incident.id}: ${incident.title}: ${why}${more ? `; ${more}` : ""}`);
@@ -163,7 +173,10 @@ function incidentText(incident: IncidentRow, finding: Finding, opened: boolean, 
       ? ` — applying ${fix.action} ${fix.target} (${fix.id})`
       : ` — proposed ${fix.id}: ${fix.action} ${fix.target}; 'org supervise apply ${fix.id}' applies it`;
   const shown = person === undefined || finding.detail.includes(person) ? "" : `: ${person}`;
-  return `incident ${incident.id}${opened ? "" : " now"}: ${finding.title}: ${finding.detail}${next}${person === undefined ? "" : ` — needs a person${shown}`}`;
+  return (
+    `incident ${incident.id}${opened ? "" : " now"}: ${finding.title}: ` +
+    `${finding.detail}${next}${person === undefined ? "" : ` — needs a person${shown}`}`
+  );
 }
 
 /**
@@ -185,14 +198,17 @@ async function handleFinding(check: Check, finding: Finding, context: SuperviseC
   const latest = state.fixesOf(incident.id)[0];
   const plan = fixToPropose(finding.fix, incident, context);
   const auto = plan !== undefined && context.config.supervise.autoFix.includes(plan.action);
-  if (plan && latest?.state === "proposed") state.moveFix(latest.id, "failed", `superseded: the check now asks for ${plan.action} ${plan.target}`, now);
+  if (plan && latest?.state === "proposed")
+    state.moveFix(latest.id, "failed", `superseded: the check now asks for ${plan.action} ${plan.target}`, now);
   const fix = plan ? state.proposeFix(incident.id, plan.action, plan.target, "supervisor", auto, plan.detail, now) : undefined;
-  if (fix && !auto) summary.fixes.push({ id: fix.id, incident: incident.id, action: fix.action, target: fix.target, state: "proposed", detail: fix.detail });
+  if (fix && !auto)
+    summary.fixes.push({ id: fix.id, incident: incident.id, action: fix.action, target: fix.target, state: "proposed", detail: fix.detail });
   if (person !== undefined && !opened && !changed) context.say(`needs a person ${incident.id}: ${finding.title}: ${person}`);
   if (!isMuted(state, incident, now)) {
     const kind = opened ? "opened" : person !== undefined ? "gave-up" : "changed";
     if (opened || changed) await notify(context, { incident: incident.id, kind, text: incidentText(incident, finding, opened, fix, person) });
-    else if (person !== undefined) await notify(context, { incident: incident.id, kind, text: `needs a person ${incident.id}: ${finding.title}: ${person}` });
+    else if (person !== undefined)
+      await notify(context, { incident: incident.id, kind, text: `needs a person ${incident.id}: ${finding.title}: ${person}` });
   }
   if (opened || changed || fix) writeTodaysReport(context);
   if (fix && auto) await applyFix(fix, incident, context, summary);

@@ -49,7 +49,11 @@ export type SuperviseStatus = {
 };
 
 /** Each check's state, the open incidents, the fixes of the last week and how they ended, the last backup. */
-export function superviseStatus(setup: { workspaceDir: string; repoDir: string; config: OrgConfig }, state: SupervisorState, now: number): SuperviseStatus {
+export function superviseStatus(
+  setup: { workspaceDir: string; repoDir: string; config: OrgConfig },
+  state: SupervisorState,
+  now: number,
+): SuperviseStatus {
   const holder = pidLockHolder(join(setup.workspaceDir, SUPERVISOR_DIR, "supervise.lock"));
   const last = state.get(LAST_ROUND_KEY);
   const round = LastRound.safeParse(JSON.parse(last ?? "null")).data ?? null;
@@ -91,7 +95,11 @@ export function superviseStatus(setup: { workspaceDir: string; repoDir: string; 
       steps: state.fixEvents(fix.id).map((event) => `${event.state} ${new Date(event.at).toISOString()}`),
     })),
     lastBackup: backup ? { path: backup.path, takenAt: backup.takenAt.toISOString(), bytes: backup.bytes } : null,
-    mutes: activeMutes(state, now).map((mute) => ({ pattern: mute.pattern, ...(mute.text !== undefined ? { text: mute.text } : {}), until: iso(mute.until) })),
+    mutes: activeMutes(state, now).map((mute) => ({
+      pattern: mute.pattern,
+      ...(mute.text !== undefined ? { text: mute.text } : {}),
+      until: iso(mute.until),
+    })),
     growPaused: pause ? { reason: pause.reason, since: pause.since } : null,
   };
 }
@@ -111,12 +119,14 @@ export function statusLines(status: SuperviseStatus): string[] {
   ];
   for (const incident of status.incidents) {
     lines.push(
-      `  ${incident.id} ${incident.title}${incident.muted ? " (muted)" : ""} — since ${incident.openedAt}, seen ${incident.seen}×: ${incident.detail}`,
+      `  ${incident.id} ${incident.title}${incident.muted ? " (muted)" : ""} — since ${incident.openedAt}, ` +
+        `seen ${incident.seen}×: ${incident.detail}`,
     );
     if (incident.diagnosis) lines.push(`    diagnosis: ${incident.diagnosis}`);
     if (incident.fix)
       lines.push(
-        `    fix ${incident.fix.id} ${incident.fix.action} ${incident.fix.target}: ${incident.fix.state}${incident.fix.state === "proposed" ? ` (org supervise apply ${incident.fix.id})` : ""} — ${incident.fix.detail}`,
+        `    fix ${incident.fix.id} ${incident.fix.action} ${incident.fix.target}: ` +
+          `${incident.fix.state}${incident.fix.state === "proposed" ? ` (org supervise apply ${incident.fix.id})` : ""} — ${incident.fix.detail}`,
       );
   }
   lines.push("", status.fixes.length === 0 ? "fixes this week: none" : `fixes this week (newest first):`);
@@ -131,7 +141,9 @@ export function statusLines(status: SuperviseStatus): string[] {
   if (status.growPaused) lines.push(`unattended grow runs paused since ${status.growPaused.since}: ${status.growPaused.reason}`);
   for (const mute of status.mutes)
     lines.push(
-      `muted: ${mute.text !== undefined ? `the text ${JSON.stringify(mute.text)}` : mute.pattern}${mute.until ? ` until ${mute.until}` : " (for ever)"}`,
+      `muted: ${
+        mute.text !== undefined ? `the text ` + `${JSON.stringify(mute.text)}` : mute.pattern
+      }${mute.until ? ` until ${mute.until}` : " (for ever)"}`,
     );
   return lines;
 }

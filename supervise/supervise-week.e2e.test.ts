@@ -78,7 +78,11 @@ function setMode(next: Mode): void {
 
 beforeAll(async () => {
   model = await startScriptedServer({
-    script: { models: ["scripted"], rules: [{ when: { lastMessage: "slow" }, reply: { text: "at last", firstByteDelayMs: 5_000 } }], fallback: { text: "hi" } },
+    script: {
+      models: ["scripted"],
+      rules: [{ when: { lastMessage: "slow" }, reply: { text: "at last", firstByteDelayMs: 5_000 } }],
+      fallback: { text: "hi" },
+    },
   });
   proxy = proxyOn(0);
   proxyPort = proxy.port ?? 0;

@@ -86,8 +86,10 @@ afterAll(async () => {
 const { query, until, currentPid, healthy } = supervisedClone({ dir: clone.dir, session, tmux: () => tmux, currentPort: () => currentPort });
 
 type FixRow = { id: string; action: string; target: string; state: string; detail: string };
-const fixes = (action: string) => query<FixRow>("SELECT id, action, target, state, detail FROM fixes WHERE action = ? ORDER BY proposed_at, rowid", action);
-const proposedDetail = (id: string) => query<{ detail: string }>("SELECT detail FROM fix_events WHERE fix = ? AND state = 'proposed'", id)[0]?.detail ?? "";
+const fixes = (action: string) =>
+  query<FixRow>("SELECT id, action, target, state, detail FROM fixes WHERE action = ? ORDER BY proposed_at, rowid", action);
+const proposedDetail = (id: string) =>
+  query<{ detail: string }>("SELECT detail FROM fix_events WHERE fix = ? AND state = 'proposed'", id)[0]?.detail ?? "";
 
 describe("org supervise beside a served current, through real processes", () => {
   test("current killed with kill -9 three times is restarted each time, with the backoff in the record", async () => {
@@ -105,7 +107,9 @@ describe("org supervise beside a served current, through real processes", () => 
     expect(restarts.map((fix) => fix.state)).toEqual(["verified", "verified", "verified"]);
     // Each kill came after current was healthy again: each restart is the first since then, and the window counts them.
     const sinceHealthy = "since current was last healthy \\([-\\d:.TZ]+\\)";
-    expect(proposedDetail(restarts[0]?.id ?? "")).toMatch(new RegExp(`^restart 1 ${sinceHealthy}, at once; 1 of supervise.maxRestarts 3 within 40s$`));
+    expect(proposedDetail(restarts[0]?.id ?? "")).toMatch(
+      new RegExp(`^restart 1 ${sinceHealthy}, at once; 1 of supervise.maxRestarts 3 within 40s$`),
+    );
     expect(proposedDetail(restarts[1]?.id ?? "")).toMatch(
       new RegExp(`^restart 1 ${sinceHealthy}, \\d+s after the one before \\(backoff 1s\\); 2 of supervise.maxRestarts 3 within 40s$`),
     );
@@ -118,7 +122,9 @@ describe("org supervise beside a served current, through real processes", () => 
   test("a lock of a dead pid and a worktree of a dead run are cleared", async () => {
     const lock = join(clone.dir, ".org", "grow", "grow.lock");
     mkdirSync(join(clone.dir, ".org", "grow"), { recursive: true, mode: 0o700 });
-    writeFileSync(lock, JSON.stringify({ pid: deadPid(), start: "1", since: "2026-11-23T09:00:00.000Z", command: "org grow (killed)" }), { mode: 0o600 });
+    writeFileSync(lock, JSON.stringify({ pid: deadPid(), start: "1", since: "2026-11-23T09:00:00.000Z", command: "org grow (killed)" }), {
+      mode: 0o600,
+    });
     const worktree = join(clone.dir, ".org", "worktrees", `toolsmith-${deadPid()}-0badc0de`);
     gitSync(clone.dir, ["worktree", "add", "--quiet", "--detach", worktree, "main"]);
     await until(
@@ -181,7 +187,9 @@ describe("org supervise beside a served current, through real processes", () => 
       expect(hook.signature).toBe(signBody(hook.body, hookSecret));
     }
     expect(novel[0]?.text).toContain("[REDACTED]");
-    const proposal = query<FixRow & { by: string }>("SELECT id, action, target, state, detail, by FROM fixes").find((fix) => fix.by.startsWith("model "));
+    const proposal = query<FixRow & { by: string }>("SELECT id, action, target, state, detail, by FROM fixes").find((fix) =>
+      fix.by.startsWith("model "),
+    );
     expect(proposal).toMatchObject({ action: "remove-leftovers", target: "all", state: "proposed", by: "model scripted" });
   }, 120_000);
 

@@ -16,8 +16,10 @@ export const SUPERVISOR_DIR = join(ORG_DIR, "supervisor");
 const STAMP: DatabaseStamp = {
   applicationId: 0x6f726773, // "orgs"
   schemaVersion: 1,
-  schema: `
-CREATE TABLE checks (name TEXT PRIMARY KEY, state TEXT NOT NULL, detail TEXT NOT NULL, checked_at INTEGER NOT NULL, changed_at INTEGER NOT NULL, ms INTEGER NOT NULL);
+  schema:
+    `
+CREATE TABLE checks (name TEXT PRIMARY KEY, state TEXT NOT NULL, detail TEXT NOT NULL, checked_at INTEGER NOT ` +
+    `NULL, changed_at INTEGER NOT NULL, ms INTEGER NOT NULL);
 CREATE TABLE incidents (
   id TEXT PRIMARY KEY, pattern TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('open', 'resolved')),
   title TEXT NOT NULL, detail TEXT NOT NULL, excerpt TEXT, diagnosis TEXT,
@@ -32,7 +34,8 @@ CREATE TABLE fix_events (fix TEXT NOT NULL, state TEXT NOT NULL, at INTEGER NOT 
 CREATE INDEX fix_events_fix ON fix_events (fix);
 CREATE TABLE attempts (kind TEXT NOT NULL, key TEXT NOT NULL, at INTEGER NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX attempts_kind ON attempts (kind, key, at);
-CREATE TABLE signatures (id TEXT PRIMARY KEY, signature TEXT NOT NULL, source TEXT NOT NULL, example TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, total INTEGER NOT NULL);
+CREATE TABLE signatures (id TEXT PRIMARY KEY, signature TEXT NOT NULL, source TEXT NOT NULL, example TEXT NOT ` +
+    `NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, total INTEGER NOT NULL);
 CREATE TABLE occurrences (signature TEXT NOT NULL, at INTEGER NOT NULL, line TEXT NOT NULL);
 CREATE INDEX occurrences_signature ON occurrences (signature, at);
 CREATE TABLE seen_lines (hash TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
@@ -125,7 +128,8 @@ export class SupervisorState {
    */
   reopen(now: number): string | undefined {
     const holders = otherHolders(this.path);
-    if (holders.length > 0) throw new StateHeldError(`${this.path} is held open by pid ${holders.join(", ")} too; it is left where it is until they let it go`);
+    if (holders.length > 0)
+      throw new StateHeldError(`${this.path} is held open by pid ${holders.join(", ")} too; it is left where it is until they let it go`);
     // Closed first: SQLite removes the log by its path when the last connection closes, which must not be a new file's.
     this.#db.close();
     try {
@@ -159,13 +163,16 @@ export class SupervisorState {
     const changedAt = before?.state === state ? undefined : at;
     this.#db
       .query(
-        "INSERT INTO checks (name, state, detail, checked_at, changed_at, ms) VALUES (?1, ?2, ?3, ?4, ?4, ?5) ON CONFLICT (name) DO UPDATE SET state = ?2, detail = ?3, checked_at = ?4, ms = ?5, changed_at = coalesce(?6, changed_at)",
+        "INSERT INTO checks (name, state, detail, checked_at, changed_at, ms) VALUES (?1, ?2, ?3, ?4, ?4, ?5) " +
+          "ON CONFLICT (name) DO UPDATE SET state = ?2, detail = ?3, checked_at = ?4, ms = ?5, changed_at = coalesce(?6, changed_at)",
       )
       .run(name, state, this.clean(detail), at, Math.round(ms), changedAt ?? null);
   }
 
   checks(): CheckRow[] {
-    return this.#db.query<CheckRow, []>("SELECT name, state, detail, checked_at AS checkedAt, changed_at AS changedAt, ms FROM checks ORDER BY name").all();
+    return this.#db
+      .query<CheckRow, []>("SELECT name, state, detail, checked_at AS checkedAt, changed_at AS changedAt, ms FROM checks ORDER BY name")
+      .all();
   }
 
   /**
@@ -190,7 +197,10 @@ export class SupervisorState {
     }
     const id = newId("i");
     this.#db
-      .query("INSERT INTO incidents (id, pattern, key, state, title, detail, excerpt, opened_at, updated_at, seen) VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, 1)")
+      .query(
+        "INSERT INTO incidents (id, pattern, key, state, title, detail, excerpt, opened_at, updated_at, seen) " +
+          "VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, 1)",
+      )
       .run(id, pattern, this.clean(key, 1000), kept.title, kept.detail, kept.excerpt, at, at);
     return { incident: this.#existing(this.incident(id), id), opened: true, changed: false };
   }
@@ -226,7 +236,9 @@ export class SupervisorState {
   }
 
   resolveIncident(id: string, at: number, detail: string): void {
-    this.#db.query("UPDATE incidents SET state = 'resolved', resolved_at = ?, updated_at = ?, detail = ? WHERE id = ?").run(at, at, this.clean(detail), id);
+    this.#db
+      .query("UPDATE incidents SET state = 'resolved', resolved_at = ?, updated_at = ?, detail = ? WHERE id = ?")
+      .run(at, at, this.clean(detail), id);
   }
 
   setDiagnosis(id: string, diagnosis: string): void {
@@ -240,7 +252,8 @@ export class SupervisorState {
     this.#db.transaction(() => {
       this.#db
         .query(
-          "INSERT INTO fixes (id, incident, action, target, state, by, auto, detail, proposed_at, updated_at) VALUES (?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?)",
+          "INSERT INTO fixes (id, incident, action, target, state, by, auto, detail, proposed_at, updated_at) " +
+            "VALUES (?, ?, ?, ?, 'proposed', ?, ?, ?, ?, ?)",
         )
         .run(id, incident, action, this.clean(target, 1000), this.clean(by, 200), auto ? 1 : 0, kept, at, at);
       this.#db.query("INSERT INTO fix_events (fix, state, at, detail) VALUES (?, 'proposed', ?, ?)").run(id, at, kept);
@@ -276,7 +289,9 @@ export class SupervisorState {
   /** The fixes of an incident, newest first. */
   fixesOf(incident: string): FixRow[] {
     return this.#db
-      .query<Omit<FixRow, "auto"> & { auto: number }, [string]>(`SELECT ${FIX_COLUMNS} FROM fixes WHERE incident = ? ORDER BY proposed_at DESC, rowid DESC`)
+      .query<Omit<FixRow, "auto"> & { auto: number }, [string]>(
+        `SELECT ${FIX_COLUMNS} FROM fixes WHERE incident = ? ORDER BY proposed_at DESC, rowid DESC`,
+      )
       .all(incident)
       .map(fixOf);
   }
@@ -305,7 +320,9 @@ export class SupervisorState {
   /** Attempts of `kind` at `key` since `since`, oldest first. */
   attemptsSince(kind: string, key: string, since: number): { at: number; detail: string }[] {
     return this.#db
-      .query<{ at: number; detail: string }, [string, string, number]>("SELECT at, detail FROM attempts WHERE kind = ? AND key = ? AND at >= ? ORDER BY at")
+      .query<{ at: number; detail: string }, [string, string, number]>(
+        "SELECT at, detail FROM attempts WHERE kind = ? AND key = ? AND at >= ? ORDER BY at",
+      )
       .all(kind, key, since);
   }
 

@@ -54,7 +54,9 @@ export async function waitForRoundLock(workspaceDir: string, command: string, si
     if (lock.kind === "taken") return lock.release;
     if (lock.kind === "stuck") throw new SuperviseBusyError(`could not take ${path}; remove it if no org supervise runs`);
     if (Date.now() >= deadline || signal.aborted)
-      throw new SuperviseBusyError(`${path} is held by pid ${lock.holder.pid} (${lock.holder.command}, since ${lock.holder.since}); try again when it is done`);
+      throw new SuperviseBusyError(
+        `${path} is held by pid ${lock.holder.pid} (${lock.holder.command}, since ${lock.holder.since}); try again when it is done`,
+      );
     await sleep(100, signal);
   }
 }
@@ -123,16 +125,26 @@ export async function superviseOnce(setup: SupervisorSetup, state: SupervisorSta
       const incident = state.incident(fix.incident);
       summary.fixes.push({ id: fix.id, incident: fix.incident, action: fix.action, target: fix.target, state: fix.state, detail: fix.detail });
       // The model's words are data: quoted, one line, bounded.
-      const text = `diagnosis of ${fix.incident} (${dataLine(context, fix.by, 100)}): ${quotedData(context, fix.detail, 600)} — proposed ${fix.id}: ${fix.action} ${quotedData(context, fix.target, 200)}; 'org supervise apply ${fix.id}' applies it`;
+      const text =
+        `diagnosis of ${fix.incident} (${dataLine(context, fix.by, 100)}): ` +
+        `${quotedData(context, fix.detail, 600)} — proposed ${fix.id}: ${fix.action} ` +
+        `${quotedData(context, fix.target, 200)}; 'org supervise apply ${fix.id}' applies it`;
       context.say(text);
-      if (incident && !isMuted(state, incident, context.now())) await notify(context, { incident: incident.id, kind: "diagnosis", once: fix.id, text });
+      if (incident && !isMuted(state, incident, context.now()))
+        await notify(context, { incident: incident.id, kind: "diagnosis", once: fix.id, text });
       writeTodaysReport(context);
     }
     await heartbeat(context, summary);
     await flushNotices(context);
     state.set(
       LAST_ROUND_KEY,
-      JSON.stringify({ at: summary.at, ms: summary.ms, opened: summary.opened.length, resolved: summary.resolved.length, fixes: summary.fixes.length }),
+      JSON.stringify({
+        at: summary.at,
+        ms: summary.ms,
+        opened: summary.opened.length,
+        resolved: summary.resolved.length,
+        fixes: summary.fixes.length,
+      }),
     );
     return summary;
   } finally {
@@ -155,7 +167,8 @@ export async function superviseEvery(
   if (lock.kind !== "taken") {
     throw new SuperviseBusyError(
       lock.kind === "busy"
-        ? `another org supervise (pid ${lock.holder.pid}, since ${lock.holder.since}) watches ${setup.workspaceDir}; 'org supervise status' shows what it found`
+        ? `another org supervise (pid ${lock.holder.pid}, since ${lock.holder.since}) watches ` +
+            `${setup.workspaceDir}; 'org supervise status' shows what it found`
         : `could not take ${lockPath}`,
     );
   }

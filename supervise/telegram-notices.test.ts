@@ -16,7 +16,10 @@ test("an incident is pushed to each allowed chat once, as plain text without the
   const standIn = TelegramStandIn.start(TOKEN);
   try {
     standIn.openChat(CHAT);
-    writeConfirmedConfig(repo.dir, { supervise: { telegram: true, quietMinutes: 0 }, telegram: { apiBase: standIn.url, allowedChats: [CHAT, 4242002] } });
+    writeConfirmedConfig(repo.dir, {
+      supervise: { telegram: true, quietMinutes: 0 },
+      telegram: { apiBase: standIn.url, allowedChats: [CHAT, 4242002] },
+    });
     const env = {
       // Nothing answers here: the model-server check opens an incident.
       OLLAMA_BASE: "http://127.0.0.1:9",
@@ -24,7 +27,8 @@ test("an incident is pushed to each allowed chat once, as plain text without the
       ORG_EMBED_MODEL: "off",
       TELEGRAM_BOT_TOKEN: TOKEN,
     };
-    const once = () => runOrgProcess(["supervise", "--once", "--workspace", repo.dir, "--repo", repo.dir], { cwd: repo.dir, env, timeoutMs: 120_000 });
+    const once = () =>
+      runOrgProcess(["supervise", "--once", "--workspace", repo.dir, "--repo", repo.dir], { cwd: repo.dir, env, timeoutMs: 120_000 });
     const first = await once();
     expect(first.exitCode).toBe(0);
     const pushed = standIn.messages(CHAT);

@@ -9,7 +9,12 @@ import type { Check, CheckResult, Fix, SuperviseContext } from "./supervise-chec
 /** The tool grow's judgement would roll back now, with its figures; undefined when every promoted tool holds. */
 async function failingTool(context: SuperviseContext): Promise<{ tool: string; detail: string } | undefined> {
   if (!lstatSync(join(context.repoDir, USAGE_DIR), { throwIfNoEntry: false })) return undefined;
-  const health = await toolHealthNow({ repoDir: context.repoDir, settings: context.config.grow, now: new Date(context.now()), signal: context.signal });
+  const health = await toolHealthNow({
+    repoDir: context.repoDir,
+    settings: context.config.grow,
+    now: new Date(context.now()),
+    signal: context.signal,
+  });
   if (!health.rollback) return undefined;
   const { tool, evidence } = health.rollback;
   return { tool, detail: `${tool} is failing by grow's judgement (${evidence.reasons.join(", ")}): ${evidence.summary}` };
@@ -20,7 +25,8 @@ async function runToolHealthCheck(context: SuperviseContext): Promise<CheckResul
   const failing = await failingTool(context);
   if (!failing) return { state: "ok", detail: "every promoted tool holds by its calls (grow.window, grow.maxFailureRate)", findings: [] };
   const running = growLockHolder(context.workspaceDir) ?? growLockHolder(context.repoDir);
-  if (running) return { state: "warn", detail: `${failing.detail}; org grow (pid ${running.pid}) runs now and acts on it`, findings: [], undecided: true };
+  if (running)
+    return { state: "warn", detail: `${failing.detail}; org grow (pid ${running.pid}) runs now and acts on it`, findings: [], undecided: true };
   const paused = growPause(context.workspaceDir);
   return {
     state: "fail",

@@ -79,7 +79,10 @@ async function postToWebhook(
   if (target.secretVariable !== undefined) {
     const secret = context.webhookSecret;
     if (secret === undefined)
-      return `not sent: supervise.webhookSecret names ${target.secretVariable}, which is not set (nothing is sent unsigned when a secret is asked for)`;
+      return (
+        `not sent: supervise.webhookSecret names ${target.secretVariable}, which is not set (nothing is ` +
+        `sent unsigned when a secret is asked for)`
+      );
     headers[SIGNATURE_HEADER] = signBody(body, secret);
   }
   try {
@@ -164,10 +167,16 @@ async function notifyOn(context: SuperviseContext, channel: NoticeChannel, notic
   }
   const quietMs = context.config.supervise.quietMinutes * 60_000;
   if (last?.sentAt != null && now - last.sentAt < quietMs) {
-    context.state.db.query("UPDATE notices SET pending = ? WHERE key = ?").run(JSON.stringify([...heldIn(last), { text: notice.text, at: now }]), own);
+    context.state.db
+      .query("UPDATE notices SET pending = ? WHERE key = ?")
+      .run(JSON.stringify([...heldIn(last), { text: notice.text, at: now }]), own);
     return;
   }
-  await send(context, channel, own, [...takeEarlierOf(context, channel, notice.incident, own, false), ...heldIn(last), { text: notice.text, at: now }]);
+  await send(context, channel, own, [
+    ...takeEarlierOf(context, channel, notice.incident, own, false),
+    ...heldIn(last),
+    { text: notice.text, at: now },
+  ]);
 }
 
 /**
@@ -179,7 +188,8 @@ function takeEarlierOf(context: SuperviseContext, channel: NoticeChannel, incide
   const start = `${channel.prefix}${incident}`;
   const rows = context.state.db
     .query<NoticeRow, [string, string]>(
-      "SELECT key, sent_at AS sentAt, pending FROM notices WHERE pending IS NOT NULL AND key <> ?2 AND substr(key, 1, length(?1) + 1) = ?1 || ':' ORDER BY rowid",
+      "SELECT key, sent_at AS sentAt, pending FROM notices WHERE pending IS NOT NULL AND key <> ?2 AND " +
+        "substr(key, 1, length(?1) + 1) = ?1 || ':' ORDER BY rowid",
     )
     .all(start, own)
     .filter((row) => {
@@ -196,7 +206,8 @@ function joined(held: Held): string {
   const lines = held.map((message) => message.text);
   let kept = lines.length;
   const left = () => lines.length - kept;
-  const text = () => `${left() > 0 ? `(${left()} earlier message${left() === 1 ? "" : "s"} of this incident left out)\n` : ""}${lines.slice(-kept).join("\n")}`;
+  const text = () =>
+    `${left() > 0 ? `(${left()} earlier message${left() === 1 ? "" : "s"} of this incident left out)\n` : ""}${lines.slice(-kept).join("\n")}`;
   while (kept > 1 && text().length > MAX_TEXT) kept -= 1;
   return text().slice(0, MAX_TEXT);
 }
@@ -222,7 +233,9 @@ export async function flushNotices(context: SuperviseContext): Promise<void> {
   if (channels.length === 0) return;
   const now = context.now();
   const quietMs = context.config.supervise.quietMinutes * 60_000;
-  const held = context.state.db.query<NoticeRow, []>("SELECT key, sent_at AS sentAt, pending FROM notices WHERE pending IS NOT NULL ORDER BY rowid").all();
+  const held = context.state.db
+    .query<NoticeRow, []>("SELECT key, sent_at AS sentAt, pending FROM notices WHERE pending IS NOT NULL ORDER BY rowid")
+    .all();
   for (const row of held) {
     const channel = channelOfKey(channels, row.key);
     if (channel === undefined || (row.sentAt !== null && now - row.sentAt < quietMs)) continue;

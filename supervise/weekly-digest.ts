@@ -95,7 +95,8 @@ export function digestChart(facts: WeekFacts): string {
   const most = Math.max(1, ...facts.days.map((day) => Math.max(day.promotions, day.rollbacks)));
   const barHeight = (count: number) => ((bottom - top) * count) / most;
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ` +
+      `${height}" font-family="sans-serif" font-size="11">`,
     `<title>org ${facts.week}: promotions, rollbacks and tool success per day</title>`,
     `<line x1="${left}" y1="${bottom}" x2="${width - 20}" y2="${bottom}" stroke="#888"/>`,
     `<text x="4" y="${top + 4}" fill="#555">${most}</text><text x="4" y="${bottom}" fill="#555">0</text>`,
@@ -104,18 +105,25 @@ export function digestChart(facts: WeekFacts): string {
   for (const [index, day] of facts.days.entries()) {
     const x = left + index * column;
     parts.push(
-      `<rect x="${(x + 6).toFixed(1)}" y="${(bottom - barHeight(day.promotions)).toFixed(1)}" width="${(column / 2 - 8).toFixed(1)}" height="${barHeight(day.promotions).toFixed(1)}" fill="#3a9d5d"><title>${day.date}: ${day.promotions} promoted</title></rect>`,
+      `<rect x="${(x + 6).toFixed(1)}" y="${(bottom - barHeight(day.promotions)).toFixed(1)}" ` +
+        `width="${(column / 2 - 8).toFixed(1)}" height="${barHeight(day.promotions).toFixed(1)}" ` +
+        `fill="#3a9d5d"><title>${day.date}: ${day.promotions} promoted</title></rect>`,
     );
     parts.push(
-      `<rect x="${(x + column / 2).toFixed(1)}" y="${(bottom - barHeight(day.rollbacks)).toFixed(1)}" width="${(column / 2 - 8).toFixed(1)}" height="${barHeight(day.rollbacks).toFixed(1)}" fill="#c0392b"><title>${day.date}: ${day.rollbacks} rolled back</title></rect>`,
+      `<rect x="${(x + column / 2).toFixed(1)}" y="${(bottom - barHeight(day.rollbacks)).toFixed(1)}" ` +
+        `width="${(column / 2 - 8).toFixed(1)}" height="${barHeight(day.rollbacks).toFixed(1)}" ` +
+        `fill="#c0392b"><title>${day.date}: ${day.rollbacks} rolled back</title></rect>`,
     );
     parts.push(`<text x="${(x + column / 2).toFixed(1)}" y="${bottom + 16}" text-anchor="middle" fill="#333">${day.date.slice(5)}</text>`);
     if (day.calls > 0) points.push(`${(x + column / 2).toFixed(1)},${(bottom - ((bottom - top) * day.ok) / day.calls).toFixed(1)}`);
   }
   if (points.length > 0)
-    parts.push(`<polyline points="${points.join(" ")}" fill="none" stroke="#2c6fbb" stroke-width="2"><title>tool success per day (0–100 %)</title></polyline>`);
+    parts.push(
+      `<polyline points="${points.join(" ")}" fill="none" stroke="#2c6fbb" stroke-width="2"><title>tool success per day (0–100 %)</title></polyline>`,
+    );
   parts.push(
-    `<text x="${left}" y="${height - 8}" fill="#3a9d5d">■ promoted</text><text x="${left + 90}" y="${height - 8}" fill="#c0392b">■ rolled back</text><text x="${left + 200}" y="${height - 8}" fill="#2c6fbb">— tool success (0–100 %)</text>`,
+    `<text x="${left}" y="${height - 8}" fill="#3a9d5d">■ promoted</text><text x="${left + 90}" ` +
+      `y="${height - 8}" fill="#c0392b">■ rolled back</text><text x="${left + 200}" y="${height - 8}" fill="#2c6fbb">— tool success (0–100 %)</text>`,
     "</svg>",
   );
   return `${parts.join("\n")}\n`;

@@ -24,7 +24,10 @@ export class TelegramUnreachableError extends Error {
 function telegramErrorMessage(method: string, code: number, description: string): string {
   if (code === 401) return `the Bot API refused the bot's token (401 ${description}): check TELEGRAM_BOT_TOKEN (BotFather's /token shows it).`;
   if (code === 409)
-    return `another program takes this bot's updates (409 ${description}): stop the other 'org telegram' (or delete the bot's webhook with deleteWebhook), then start again.`;
+    return (
+      `another program takes this bot's updates (409 ${description}): stop the other 'org telegram' (or ` +
+      `delete the bot's webhook with deleteWebhook), then start again.`
+    );
   return `the Bot API's ${method} failed: ${code} ${description}`;
 }
 
@@ -144,7 +147,9 @@ export class BotApi {
       throw new TelegramApiError(method, response.status, `HTTP ${response.status} without the Bot API's JSON`);
     }
     if (!parsed.ok && (parsed.error_code ?? response.status) >= 500)
-      throw new TelegramUnreachableError(`the Bot API at ${this.origin} failed (${method}): ${this.clean(parsed.description ?? String(response.status))}`);
+      throw new TelegramUnreachableError(
+        `the Bot API at ${this.origin} failed (${method}): ${this.clean(parsed.description ?? String(response.status))}`,
+      );
     return parsed.ok ? parsed : { ...parsed, error_code: parsed.error_code ?? response.status };
   }
 }

@@ -56,7 +56,8 @@ async function mode(chat: TelegramChat, argument: string): Promise<CommandAnswer
     if (argument === "") {
       const names = room.personas().map((persona) => persona.name);
       return said(
-        `mode: ${formatRoomMode(room.mode)}. Set it with /mode group (everyone answers), /mode direct:NAME (${names.join(", ")}) or /mode file:PATH.md (replies go to a file).`,
+        `mode: ${formatRoomMode(room.mode)}. Set it with /mode group (everyone answers), /mode direct:NAME ` +
+          `(${names.join(", ")}) or /mode file:PATH.md (replies go to a file).`,
       );
     }
     // A refusal (RoomModeError) names the valid modes; the caller says it.
@@ -90,7 +91,9 @@ async function stop(chat: TelegramChat): Promise<CommandAnswer> {
   const { turns, dropped } = await chat.stop();
   if (turns === 0 && dropped === 0) return said("nothing was running.");
   return said(
-    `stopped ${turns} running turn${turns === 1 ? "" : "s"}${dropped > 0 ? `; ${dropped} waiting message${dropped === 1 ? "" : "s"} will not run` : ""}.`,
+    `stopped ${turns} running turn${turns === 1 ? "" : "s"}${
+      dropped > 0 ? `; ${dropped} waiting ` + `message${dropped === 1 ? "" : "s"} will not run` : ""
+    }.`,
   );
 }
 

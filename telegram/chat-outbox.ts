@@ -99,7 +99,8 @@ export class ChatOutbox {
       } catch (error) {
         this.#failed(step.item, step.part, error);
         if (this.#gone) return;
-        if (error instanceof TelegramUnreachableError) await sleep(Math.min(1000 * 2 ** (step.item.failures - 1), 30_000), this.options.signal).catch(() => {});
+        if (error instanceof TelegramUnreachableError)
+          await sleep(Math.min(1000 * 2 ** (step.item.failures - 1), 30_000), this.options.signal).catch(() => {});
       } finally {
         this.#lastCall = Date.now();
       }
@@ -152,10 +153,16 @@ export class ChatOutbox {
     const markup = last && keyboard ? { reply_markup: keyboard } : {};
     try {
       if (sent?.messageId === undefined) {
-        const message = SentMessage.parse(await this.api.call("sendMessage", { chat_id: this.chatId, text: html, parse_mode: "HTML", ...markup }, signal));
+        const message = SentMessage.parse(
+          await this.api.call("sendMessage", { chat_id: this.chatId, text: html, parse_mode: "HTML", ...markup }, signal),
+        );
         item.sent[part] = { messageId: message.message_id, html, keyboard: buttons };
       } else {
-        await this.api.call("editMessageText", { chat_id: this.chatId, message_id: sent.messageId, text: html, parse_mode: "HTML", ...markup }, signal);
+        await this.api.call(
+          "editMessageText",
+          { chat_id: this.chatId, message_id: sent.messageId, text: html, parse_mode: "HTML", ...markup },
+          signal,
+        );
         item.sent[part] = { messageId: sent.messageId, html, keyboard: buttons };
       }
     } catch (error) {
@@ -165,7 +172,9 @@ export class ChatOutbox {
       else if (/message to edit not found/i.test(error.description)) item.sent[part] = { ...taken, messageId: undefined, html: "" };
       else if (/can't parse entities/i.test(error.description)) {
         this.options.log(`telegram: chat ${this.chatId}: the Bot API refused org's HTML (${error.description}); sent as plain text`);
-        const message = SentMessage.parse(await this.api.call("sendMessage", { chat_id: this.chatId, text: plainText(html).slice(0, 4096) || "…" }, signal));
+        const message = SentMessage.parse(
+          await this.api.call("sendMessage", { chat_id: this.chatId, text: plainText(html).slice(0, 4096) || "…" }, signal),
+        );
         item.sent[part] = { ...taken, messageId: message.message_id };
       } else throw error;
     }
@@ -188,7 +197,11 @@ export class ChatOutbox {
     else {
       const { parts, keyboard } = item.render();
       const last = part === parts.length - 1;
-      item.sent[part] = { messageId: item.sent[part]?.messageId, html: parts[part] ?? "", keyboard: last && keyboard ? JSON.stringify(keyboard) : "" };
+      item.sent[part] = {
+        messageId: item.sent[part]?.messageId,
+        html: parts[part] ?? "",
+        keyboard: last && keyboard ? JSON.stringify(keyboard) : "",
+      };
     }
     item.failures = 0;
   }

@@ -293,7 +293,9 @@ export class ChatView {
     this.buttons.closeApproval(event.approvalId);
     const card = this.#questions.get(event.approvalId);
     if (!card) return;
-    card.outcome = `${ANSWERED[event.answer] ?? event.answer}${event.by === "room" ? "" : ` by ${event.by}`}${event.reason ? ` (${oneLine(event.reason, 200)})` : ""}`;
+    card.outcome = `${ANSWERED[event.answer] ?? event.answer}${
+      event.by === "room" ? "" : ` by ` + `${event.by}`
+    }${event.reason ? ` (${oneLine(event.reason, 200)})` : ""}`;
     card.handle.changed();
     card.handle.close();
     this.#questions.delete(event.approvalId);

@@ -39,7 +39,8 @@ const ALLOWED_UPDATES = ["message", "callback_query"];
 /** The longest wait between two polls after network failures (1 s, doubling). */
 const MAX_BACKOFF_MS = 60_000;
 
-const NOT_READ = "I read text only: photos, voice notes, stickers and files are not read here (nothing of them reached the room). Write your message as text.";
+const NOT_READ =
+  "I read text only: photos, voice notes, stickers and files are not read here (nothing of them reached the room). Write your message as text.";
 
 /** One line in the audit log for what the channel did (not a tool call: `ok` is true, nothing failed). */
 function auditLine(audit: AuditSink, event: Record<string, JsonValue>): void {
@@ -48,7 +49,8 @@ function auditLine(audit: AuditSink, event: Record<string, JsonValue>): void {
 
 function refusal(kinds: readonly string[]): string {
   return escapeHtml(
-    `Not sent to the room: your message held what looks like ${kinds.join(" and ")}. org keeps secrets out of its rooms, so nothing of that message was stored. Delete it from this chat, then send it again without the secret.`,
+    `Not sent to the room: your message held what looks like ${kinds.join(" and ")}. org keeps secrets out of ` +
+      `its rooms, so nothing of that message was stored. Delete it from this chat, then send it again without the secret.`,
   );
 }
 
@@ -131,7 +133,11 @@ function resumeAfterRestart(state: TelegramState, allowed: ReadonlySet<string>, 
     if (!begun.replied && begun.text !== undefined) again.push({ chatId: begun.chatId, updateId: begun.updateId, text: begun.text });
     else if (allowed.has(begun.chatId)) {
       chatOf(begun.chatId).outbox.say(
-        `⚠ <i>${escapeHtml(`org restarted while it answered “${begun.excerpt}${begun.excerpt.length >= 60 ? "…" : ""}”; that answer was cut, and the message is not run again. Send it again to ask again.`)}</i>`,
+        `⚠ <i>${escapeHtml(
+          `org restarted while it answered ` +
+            `“${begun.excerpt}${begun.excerpt.length >= 60 ? "…" : ""}”; that answer was cut, and the message ` +
+            `is not run again. Send it again to ask again.`,
+        )}</i>`,
       );
     }
     state.update((file) => {
@@ -248,9 +254,11 @@ async function text(
 async function pressed(update: Extract<ReadUpdate, { kind: "button" }>, chat: TelegramChat, handling: Handling): Promise<void> {
   const { api, signal } = handling;
   const answerPress = (text: string, alert: boolean) =>
-    api.call("answerCallbackQuery", { callback_query_id: update.callbackId, text: text.slice(0, 200), show_alert: alert }, signal).catch((error: unknown) => {
-      handling.log(`telegram: chat ${chat.chatId}: answerCallbackQuery failed: ${error instanceof Error ? error.message : String(error)}`);
-    });
+    api
+      .call("answerCallbackQuery", { callback_query_id: update.callbackId, text: text.slice(0, 200), show_alert: alert }, signal)
+      .catch((error: unknown) => {
+        handling.log(`telegram: chat ${chat.chatId}: answerCallbackQuery failed: ${error instanceof Error ? error.message : String(error)}`);
+      });
   const press = handling.buttons.press(chat.chatId, update.data);
   if (!press.ok) {
     auditLine(handling.audit, { event: "button-refused", chat: chat.chatId, why: press.why });

@@ -66,7 +66,9 @@ describe("Telegram HTML parts", () => {
   });
 
   test("a code block cut by the limit is closed in one part and opened again, with its language, in the next", () => {
-    const text = ["before", "```typescript", ...Array.from({ length: 30 }, (_, index) => `const value${index} = ${index};`), "```", "after"].join("\n");
+    const text = ["before", "```typescript", ...Array.from({ length: 30 }, (_, index) => `const value${index} = ${index};`), "```", "after"].join(
+      "\n",
+    );
     const parts = htmlParts(textLines(text), { limit: 300, continued: "agent (continued)" });
     expect(parts.length).toBeGreaterThan(2);
     for (const part of parts.slice(0, -1)) expect(part.endsWith("</code></pre>")).toBe(true);

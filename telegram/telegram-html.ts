@@ -73,7 +73,8 @@ function partHtml(lines: readonly Line[]): string {
       continue;
     }
     out +=
-      gap + (line.kind === "header" ? `<b>${escapeHtml(line.text)}</b>` : line.kind === "note" ? `<i>${escapeHtml(line.text)}</i>` : inlineHtml(line.text));
+      gap +
+      (line.kind === "header" ? `<b>${escapeHtml(line.text)}</b>` : line.kind === "note" ? `<i>${escapeHtml(line.text)}</i>` : inlineHtml(line.text));
   }
   closeBlock();
   return out;

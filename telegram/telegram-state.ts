@@ -73,7 +73,8 @@ export class TelegramState {
     }
     const raw: unknown = text === undefined ? undefined : JSON.parse(text);
     const parsed = raw === undefined ? undefined : StateFile.safeParse(raw);
-    if (parsed && !parsed.success) throw new Error(`${path} is not org telegram's state (${parsed.error.issues[0]?.message}); move it aside and start again.`);
+    if (parsed && !parsed.success)
+      throw new Error(`${path} is not org telegram's state (${parsed.error.issues[0]?.message}); move it aside and start again.`);
     const sealed = parsed?.success === true && sealHolds(home, raw, parsed.data);
     return new TelegramState(path, home, sealed ? parsed.data : StateFile.parse({}), parsed !== undefined && !sealed);
   }

@@ -88,7 +88,8 @@ describe("org telegram against a Bot API stand-in", () => {
       expect(reply?.versions.length).toBeGreaterThan(2);
       expect(reply?.versions[0]?.length).toBeLessThan(reply?.text.length ?? 0);
       const writes = standIn.writes(ME);
-      for (let index = 1; index < writes.length; index++) expect((writes[index] as number) - (writes[index - 1] as number)).toBeGreaterThanOrEqual(900);
+      for (let index = 1; index < writes.length; index++)
+        expect((writes[index] as number) - (writes[index - 1] as number)).toBeGreaterThanOrEqual(900);
       expect(standIn.calls.filter((call) => call.status === 429)).toEqual([]);
       // The stranger got nothing: no call names its chat, and its updates were confirmed all the same.
       expect(standIn.calls.filter((call) => String(call.params.chat_id) === String(STRANGER))).toEqual([]);
@@ -132,7 +133,11 @@ describe("org telegram against a Bot API stand-in", () => {
       expect(standIn.messages(ME).some((message) => message.text.includes("the tool said"))).toBe(false);
 
       const pressed = standIn.pushCallback(ME, question.messageId, approveData);
-      await standIn.waitFor(() => standIn.messages(ME).some((message) => message.text.includes("the tool said")), "the reply after the tool ran", 30_000);
+      await standIn.waitFor(
+        () => standIn.messages(ME).some((message) => message.text.includes("the tool said")),
+        "the reply after the tool ran",
+        30_000,
+      );
       expect(standIn.answered.get(pressed)).toEqual({ text: "Approved", showAlert: false });
       expect(standIn.messages(ME).find((message) => message.text.includes("the tool said"))?.text).toContain("Linux");
       await standIn.waitFor(() => question.markup === undefined, "the question's buttons gone");
@@ -163,7 +168,9 @@ describe("org telegram against a Bot API stand-in", () => {
       standIn.pushText(ME, "/wish a tool that remembers password=hunter2hunter2hunter2");
       await standIn.waitFor(() => standIn.messages(ME).filter((message) => message.text.startsWith("Not sent")).length === 2, "the two refusals");
       const [first] = standIn.messages(ME);
-      expect(first?.text).toMatch(/^Not sent to the room: your message held what looks like an OpenAI API key\. .*nothing of that message was stored/);
+      expect(first?.text).toMatch(
+        /^Not sent to the room: your message held what looks like an OpenAI API key\. .*nothing of that message was stored/,
+      );
       standIn.pushText(ME, "stream please");
       await standIn.waitFor(() => standIn.messages(ME).some((message) => message.text.includes("a streamed answer.")), "the next answer", 30_000);
     } finally {
@@ -351,7 +358,9 @@ describe("org telegram against a Bot API stand-in", () => {
       session = listed.sessions[0]?.id ?? "";
       const state = JSON.parse(readFileSync(join(dir, ".org", "telegram", "state.json"), "utf8")) as { chats: Record<string, string> };
       expect(state.chats[String(ME)]).toBe(session);
-      const opened = (await (await fetch(`${base}/v1/sessions/${session}`, { headers: auth })).json()) as { pendingApprovals: { approvalId: string }[] };
+      const opened = (await (await fetch(`${base}/v1/sessions/${session}`, { headers: auth })).json()) as {
+        pendingApprovals: { approvalId: string }[];
+      };
       const approvalId = opened.pendingApprovals[0]?.approvalId as string;
       const answered = await fetch(`${base}/v1/sessions/${session}/approvals/${approvalId}`, {
         method: "POST",

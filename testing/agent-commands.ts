@@ -12,7 +12,11 @@ import { testSandboxAccess } from "./test-sandbox.ts";
  * The agent of a room opened on `workspaceDir` runs each command with sh (one reply, its calls in order) in the real
  * sandbox under `policy`, workspace changes allowed; returns each call's output and the room's workspace notices.
  */
-export async function agentRunsCommands(workspaceDir: string, commands: string[], policy: SandboxPolicy): Promise<{ outputs: string[]; said: string }> {
+export async function agentRunsCommands(
+  workspaceDir: string,
+  commands: string[],
+  policy: SandboxPolicy,
+): Promise<{ outputs: string[]; said: string }> {
   const model = scriptedModel([{ toolCalls: commands.map((cmd) => ({ name: "sh", arguments: { cmd } })) }, { text: "done" }]);
   const config = loadConfirmedConfig(
     join(workspaceDir, "org.config.json"),

@@ -22,7 +22,15 @@ export function generatedToolMetadata(spec: ToolSpec, code = "export default () 
     sandbox: { network: false, capabilities: spec.capabilities, timeoutMs: 5000, memoryBytes: 1 << 30 },
     provenance: {
       phases: [
-        { phase: "spec", model: "qwen3:8b", baseUrl: "http://127.0.0.1:11434", promptSha256: [sha256Hex("p")], attempts: 1, startedAt: TIME, finishedAt: TIME },
+        {
+          phase: "spec",
+          model: "qwen3:8b",
+          baseUrl: "http://127.0.0.1:11434",
+          promptSha256: [sha256Hex("p")],
+          attempts: 1,
+          startedAt: TIME,
+          finishedAt: TIME,
+        },
       ],
       attempts: 1,
       repairRounds: 0,
@@ -68,7 +76,9 @@ export function wordCountSpec(name = "word_count", description = "Counts the wor
 /** Code for `wordCountSpec`: `{ text }` → `{ words }`. */
 export const WORD_COUNT_CODE = `export default (input: { text: string }) => ({ words: input.text.split(/\\s+/).filter(Boolean).length });\n`;
 /** Tests for `WORD_COUNT_CODE`. */
-export const WORD_COUNT_TESTS = `import { expect, test } from "bun:test";\nimport tool from "./tool.ts";\ntest("counts", () => expect(tool({ text: "a b" })).toEqual({ words: 2 }));\n`;
+export const WORD_COUNT_TESTS =
+  `import { expect, test } from "bun:test";\nimport tool from ` +
+  `"./tool.ts";\ntest("counts", () => expect(tool({ text: "a b" })).toEqual({ words: 2 }));\n`;
 
 /** Writes `tools/generated/<name>/` (tool.ts, tool.test.ts, metadata.json with matching hashes) under `root`; returns the folder. */
 export function writeGeneratedTool(root: string, spec: ToolSpec, code = "export default () => ({});\n", testCode = "// tests\n"): string {

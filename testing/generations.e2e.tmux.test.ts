@@ -119,7 +119,13 @@ function recordPromotion(branch: string, tool: string, mainBefore: string): void
   promotions.push({ tag, merge: main, head: rev(branch), tool });
 }
 
-type ToolNewLine = { branch: string; name: string; promoted?: boolean; attempts?: number; stages?: { stage: string; ok: boolean; detail?: string }[] };
+type ToolNewLine = {
+  branch: string;
+  name: string;
+  promoted?: boolean;
+  attempts?: number;
+  stages?: { stage: string; ok: boolean; detail?: string }[];
+};
 
 /** `tool new --goal … [--promote] --json` for the tool `name`: its JSON line and what it printed (the run must succeed). */
 async function toolNew(name: string, promote: boolean): Promise<ToolNewLine & { stderr: string }> {
@@ -134,7 +140,13 @@ async function toolNew(name: string, promote: boolean): Promise<ToolNewLine & { 
 /** What `tool new --promote` must have printed and put in --json for a cycle that went through. */
 async function expectWholeCycle(made: ToolNewLine & { stderr: string }): Promise<void> {
   expect(made.promoted).toBe(true);
-  expect(made.stages?.map((stage) => `${stage.stage} ${stage.ok}`)).toEqual(["build true", "current true", "candidate true", "fitness true", "promote true"]);
+  expect(made.stages?.map((stage) => `${stage.stage} ${stage.ok}`)).toEqual([
+    "build true",
+    "current true",
+    "candidate true",
+    "fitness true",
+    "promote true",
+  ]);
   expect(made.stages?.[3]?.detail).toStartWith("verdict: pass");
   for (const stage of ["current", "candidate", "fitness", "promote"]) expect(made.stderr).toMatch(new RegExp(`^… ${stage}: \\S+ `, "m"));
   expect(made.stderr).toMatch(/^✓ fitness: verdict: pass/m);

@@ -15,8 +15,10 @@ const NOT_PRODUCTION = new Set(["testing", "bench", "ops", "demo", "docs", "node
 const SPAWNS = new Set(["spawn", "spawnSync", "exec", "execSync", "execFile", "execFileSync", "fork", "execa", "execaSync"]);
 
 const isGit = (text: string) => text === "git" || text.endsWith("/git");
-const stringText = (node: ts.Node | undefined) => (node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) ? node.text : undefined);
-const calleeName = (callee: ts.Expression) => (ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : undefined);
+const stringText = (node: ts.Node | undefined) =>
+  node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) ? node.text : undefined;
+const calleeName = (callee: ts.Expression) =>
+  ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : undefined;
 
 /** Where `source` drives git itself: a `.run(…)` on a repository, an argv that starts with git, a git spawn, simple-git. */
 export function gitDrivers(file: string, source: string): string[] {
@@ -34,7 +36,8 @@ export function gitDrivers(file: string, source: string): string[] {
       }
       const name = calleeName(callee);
       const command = stringText(first);
-      if (name !== undefined && SPAWNS.has(name) && command !== undefined && (isGit(command) || command.startsWith("git "))) at(node, `${name}("${command}")`);
+      if (name !== undefined && SPAWNS.has(name) && command !== undefined && (isGit(command) || command.startsWith("git ")))
+        at(node, `${name}("${command}")`);
     }
     if (ts.isArrayLiteralExpression(node)) {
       const command = stringText(node.elements[0]);

@@ -305,7 +305,8 @@ except OSError as e: print("failed", e.errno)`,
     name: "symlink out of scratch, then write",
     category: "filesystem",
     sh: (env) => `ln -s /usr/pwn-link-${env.marker} w; echo x > w && echo WROTE`,
-    expect: ({ result, env }) => all(unless(!result.stdout.includes("WROTE"), "wrote through the link"), hostPathAbsent(`/usr/pwn-link-${env.marker}`)),
+    expect: ({ result, env }) =>
+      all(unless(!result.stdout.includes("WROTE"), "wrote through the link"), hostPathAbsent(`/usr/pwn-link-${env.marker}`)),
   },
   {
     name: "hard link to a system binary",
@@ -474,7 +475,9 @@ import os; os._exit(0)`,
     name: "directories nested past the host's PATH_MAX, then filled",
     category: "resources",
     // Relative mkdir/cd has no length limit inside; the host sees /…/scratch/<session>/ in front of every path.
-    sh: "n=$(printf 'd%.0s' $(seq 250)); for i in $(seq 24); do mkdir $n && cd $n || exit 1; done; echo DEEP; i=0; while head -c 4M /dev/zero > f$i; do i=$((i+1)); done",
+    sh:
+      "n=$(printf 'd%.0s' $(seq 250)); for i in $(seq 24); do mkdir $n && cd $n || exit 1; done; echo DEEP; " +
+      "i=0; while head -c 4M /dev/zero > f$i; do i=$((i+1)); done",
     timeoutMs: 8000,
     expect: stoppedBy(/killed because the scratch directory holds an entry the host cannot measure/),
   },
@@ -701,7 +704,8 @@ print(f"fallocate rc={rc} errno={ctypes.get_errno() if rc == -1 else 0}")`,
     category: "identity",
     // EPERM, or EINVAL where uid 0 is not even mapped into the sandbox's user namespace.
     python:
-      "import os\nfor f in (os.setuid, os.setgid, os.setresuid):\n    try:\n        f(*([0] * (3 if f is os.setresuid else 1))); print('BECAME ROOT')\n    except OSError as e: print('refused', e.errno)",
+      "import os\nfor f in (os.setuid, os.setgid, os.setresuid):\n    try:\n        f(*([0] * (3 if f is " +
+      "os.setresuid else 1))); print('BECAME ROOT')\n    except OSError as e: print('refused', e.errno)",
     expect: ({ result }) => unless(/^(refused (1|22)\n){3}$/.test(result.stdout), result.stdout + result.stderr),
   },
   {
@@ -709,7 +713,8 @@ print(f"fallocate rc={rc} errno={ctypes.get_errno() if rc == -1 else 0}")`,
     category: "identity",
     // The watchdog keeps up with a fast writer only while the sandbox stays nicer than org.
     python:
-      "import os\nprint(os.nice(0))\ntry:\n    os.setpriority(os.PRIO_PROCESS, 0, 0)\n    print('raised')\nexcept OSError as e: print(e.errno)\nprint(os.nice(0))",
+      "import os\nprint(os.nice(0))\ntry:\n    os.setpriority(os.PRIO_PROCESS, 0, 0)\n    " +
+      "print('raised')\nexcept OSError as e: print(e.errno)\nprint(os.nice(0))",
     expect: ({ result }) => {
       const niceness = Math.min(19, getPriority() + SANDBOX_NICENESS);
       return unless(result.stdout === `${niceness}\n13\n${niceness}\n`, `priority: ${result.stdout}${result.stderr}`);
@@ -909,7 +914,10 @@ print("RETURNED", function())`,
     expect: ({ result }) =>
       result.stdout === "not x86_64\n"
         ? undefined
-        : unless(result.stdout === "calling\n" && (result.signal === "SIGSYS" || result.signal === "SIGSEGV"), `${result.stdout} signal=${result.signal}`),
+        : unless(
+            result.stdout === "calling\n" && (result.signal === "SIGSYS" || result.signal === "SIGSEGV"),
+            `${result.stdout} signal=${result.signal}`,
+          ),
   },
   {
     name: "x32 syscall numbers",
@@ -968,7 +976,9 @@ call("x32_getpid", libc.syscall(0x40000000 | 39) if os.uname().machine == "x86_6
   {
     name: "printed provider tokens come out redacted",
     category: "secrets",
-    sh: "echo ghp_$(printf 'a1B2c3D4e5F6%.0s' 1 2 3); echo sk-ant-api03-$(head -c 60 /dev/zero | tr '\\0' Q)AA; echo AKIA$(printf 'QWERTYUIOPASDFGH')",
+    sh:
+      "echo ghp_$(printf 'a1B2c3D4e5F6%.0s' 1 2 3); echo sk-ant-api03-$(head -c 60 /dev/zero | tr '\\0' " +
+      "Q)AA; echo AKIA$(printf 'QWERTYUIOPASDFGH')",
     expect: ({ result, modelSees }) =>
       all(
         unless(result.stdout.includes("ghp_"), "the probe printed nothing"),
@@ -980,7 +990,8 @@ call("x32_getpid", libc.syscall(0x40000000 | 39) if os.uname().machine == "x86_6
     name: "the parent's secret echoed back comes out redacted, also in base64, wrapped base64 and hex",
     category: "secrets",
     sh: (env) =>
-      `echo ${env.fakeToken}; printf %s 'x${env.fakeToken}' | base64 -w0; echo; printf %s '${"y".repeat(45)}${env.fakeToken}' | base64; printf %s '${env.fakeToken}' | od -An -tx1 | tr -d ' \\n'`,
+      `echo ${env.fakeToken}; printf %s 'x${env.fakeToken}' | base64 -w0; echo; printf %s ` +
+      `'${"y".repeat(45)}${env.fakeToken}' | base64; printf %s '${env.fakeToken}' | od -An -tx1 | tr -d ' \\n'`,
     expect: ({ modelSees, env }) => {
       const joined = modelSees.replace(/\n/g, "");
       const wrapped = Buffer.from(`${"y".repeat(45)}${env.fakeToken}`)
@@ -1005,7 +1016,10 @@ function statSizeOr(path: string): number {
 }
 
 /** Runs one case through the real sandbox with the small hostile limits and judges it. */
-export async function runHostileCase(hostileCase: HostileCase, env: HostileEnvironment): Promise<{ problem: string | undefined; result: SandboxResult }> {
+export async function runHostileCase(
+  hostileCase: HostileCase,
+  env: HostileEnvironment,
+): Promise<{ problem: string | undefined; result: SandboxResult }> {
   const code = (source: string | ((env: HostileEnvironment) => string)) => (typeof source === "function" ? source(env) : source);
   const argv = hostileCase.sh
     ? ["/bin/bash", "-c", code(hostileCase.sh)]

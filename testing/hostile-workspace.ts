@@ -45,7 +45,10 @@ export function hostileWorkspace(prefix = "org-hostile-ws-"): HostileWorkspace {
   writeFileSync(
     join(dir, "tsconfig.json"),
     JSON.stringify({
-      compilerOptions: { baseUrl: ".", paths: { zod: ["./hijack/module.ts"], "eventsource-parser": ["./hijack/module.ts"], "*": ["./hijack/module.ts"] } },
+      compilerOptions: {
+        baseUrl: ".",
+        paths: { zod: ["./hijack/module.ts"], "eventsource-parser": ["./hijack/module.ts"], "*": ["./hijack/module.ts"] },
+      },
     }),
   );
   writeFileSync(

@@ -46,11 +46,14 @@ const SUITE = join(dirname(Bun.resolveSync("@modelcontextprotocol/conformance/pa
 export async function runConformance(url: string, options: { scenario?: string; timeoutMs?: number } = {}): Promise<ScenarioOutcome[]> {
   const outDir = mkdtempSync(join(tmpdir(), "org-mcp-conformance-"));
   try {
-    const child = Bun.spawn([process.execPath, SUITE, "server", "--url", url, "-o", outDir, ...(options.scenario ? ["--scenario", options.scenario] : [])], {
-      stdout: "pipe",
-      stderr: "pipe",
-      env: { ...process.env, NO_COLOR: "1" },
-    });
+    const child = Bun.spawn(
+      [process.execPath, SUITE, "server", "--url", url, "-o", outDir, ...(options.scenario ? ["--scenario", options.scenario] : [])],
+      {
+        stdout: "pipe",
+        stderr: "pipe",
+        env: { ...process.env, NO_COLOR: "1" },
+      },
+    );
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 120_000);
     const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
     clearTimeout(timer);

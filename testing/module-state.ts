@@ -110,7 +110,8 @@ function staticState(statement: ts.Statement): { name: string; node: ts.Node }[]
     if (!modifiers.some((modifier) => modifier.kind === ts.SyntaxKind.StaticKeyword)) return [];
     const readonly = modifiers.some((modifier) => modifier.kind === ts.SyntaxKind.ReadonlyKeyword);
     const value = member.initializer === undefined ? undefined : unwrapped(member.initializer);
-    const collection = value !== undefined && (ts.isNewExpression(value) || ts.isArrayLiteralExpression(value) || ts.isObjectLiteralExpression(value));
+    const collection =
+      value !== undefined && (ts.isNewExpression(value) || ts.isArrayLiteralExpression(value) || ts.isObjectLiteralExpression(value));
     return !readonly || collection ? [{ name: `${statement.name?.text ?? "(class)"}.${member.name.getText()}`, node: member }] : [];
   });
 }
@@ -152,7 +153,8 @@ export function moduleState(file: string, source: string): string[] {
       const name = rootName(node.expression.expression);
       if (name !== undefined && collections.has(name)) changed.add(name);
     }
-    if (ts.isCallExpression(node) && node.expression.getText() === "Object.assign" && node.arguments[0] !== undefined) change(node.arguments[0], false);
+    if (ts.isCallExpression(node) && node.expression.getText() === "Object.assign" && node.arguments[0] !== undefined)
+      change(node.arguments[0], false);
     if (ts.isBinaryExpression(node) && ASSIGNMENTS.has(node.operatorToken.kind)) change(node.left, ts.isIdentifier(unwrapped(node.left)));
     if (
       (ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) &&

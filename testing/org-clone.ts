@@ -14,7 +14,11 @@ const SKIPPED = new Set([".git", "node_modules", ".org"]);
  * scripts and bin/org stay executable); a link is made again as a link. A walk of its own with `copyFileSync`:
  * `cpSync` with a filter took 0.6 s of a test's time for org's 700 files.
  */
-function copyCode(prefix: string, what: { generatedTools: boolean; testsAndDocs: boolean; onlyTests?: ReadonlySet<string> }, parent = tmpdir()): string {
+function copyCode(
+  prefix: string,
+  what: { generatedTools: boolean; testsAndDocs: boolean; onlyTests?: ReadonlySet<string> },
+  parent = tmpdir(),
+): string {
   const dir = mkdtempSync(join(parent, prefix));
   chmodSync(dir, 0o755);
   const copy = (relative: string) => {
@@ -56,7 +60,11 @@ export function orgClone(
   options: { withoutGeneratedTools?: boolean; parent?: string; ownNodeModules?: boolean; onlyTests?: readonly string[] } = {},
 ): { dir: string; head: string } & Disposable {
   // A test that counts the tools it promotes starts from none, whatever this checkout has promoted.
-  const what = { generatedTools: !options.withoutGeneratedTools, testsAndDocs: true, ...(options.onlyTests ? { onlyTests: new Set(options.onlyTests) } : {}) };
+  const what = {
+    generatedTools: !options.withoutGeneratedTools,
+    testsAndDocs: true,
+    ...(options.onlyTests ? { onlyTests: new Set(options.onlyTests) } : {}),
+  };
   const dir = copyCode(prefix, what, options.parent);
   gitSync(dir, ["init", "--quiet", "--initial-branch=main"]);
   // Every blob into one pack rather than a file each (with a fan-out folder): the add took a second of system time.

@@ -112,7 +112,14 @@ export const PLAN_TOOLS: PlanFixtureTool[] = [
     "({ vowels: (input.text.match(/[aeiou]/gi) ?? []).length })",
   ),
   tool("shout", "Upper-cases a text.", TEXT, { text: { type: "string" } }, [{ text: "hi" }, { text: "HI" }], "({ text: input.text.toUpperCase() })"),
-  tool("whisper", "Lower-cases a text.", TEXT, { text: { type: "string" } }, [{ text: "HI" }, { text: "hi" }], "({ text: input.text.toLowerCase() })"),
+  tool(
+    "whisper",
+    "Lower-cases a text.",
+    TEXT,
+    { text: { type: "string" } },
+    [{ text: "HI" }, { text: "hi" }],
+    "({ text: input.text.toLowerCase() })",
+  ),
   tool(
     "reverse_text",
     "Reverses the characters of a text.",
@@ -161,7 +168,14 @@ export const PLAN_TOOLS: PlanFixtureTool[] = [
     [{ text: "a", times: 2 }, { text: "aa" }],
     "({ text: input.text.repeat(input.times) })",
   ),
-  tool("trim_text", "Removes the spaces around a text.", TEXT, { text: { type: "string" } }, [{ text: " a " }, { text: "a" }], "({ text: input.text.trim() })"),
+  tool(
+    "trim_text",
+    "Removes the spaces around a text.",
+    TEXT,
+    { text: { type: "string" } },
+    [{ text: " a " }, { text: "a" }],
+    "({ text: input.text.trim() })",
+  ),
   tool(
     "add_numbers",
     "Adds two numbers.",
@@ -182,7 +196,8 @@ export const PLAN_TOOLS: PlanFixtureTool[] = [
 
 /** A tool's test file: its example, as the gate runs every tool's tests. */
 const testsOf = (entry: PlanFixtureTool) =>
-  `import { expect, test } from "bun:test";\nimport tool from "./tool.ts";\ntest("its example", () => expect(tool(${JSON.stringify(entry.example[0])})).toEqual(${JSON.stringify(entry.example[1])}));\n`;
+  `import { expect, test } from "bun:test";\nimport tool from "./tool.ts";\ntest("its example", () => ` +
+  `expect(tool(${JSON.stringify(entry.example[0])})).toEqual(${JSON.stringify(entry.example[1])}));\n`;
 
 const specOf = (entry: PlanFixtureTool): ToolSpec => ({
   name: entry.name,

@@ -50,7 +50,8 @@ export function isLive(pid: number): boolean {
 /** Resolves true when `proc` exits within `timeoutMs`, else false (it is then left running for the caller). */
 export function exitsWithin(proc: { exited: Promise<number> }, timeoutMs: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([proc.exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))]).finally(() =>
-    clearTimeout(timer),
-  );
+  return Promise.race([
+    proc.exited.then(() => true),
+    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+  ]).finally(() => clearTimeout(timer));
 }

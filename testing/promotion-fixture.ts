@@ -16,7 +16,8 @@ const REPO = join(import.meta.dir, "..");
 // written as "PID START" (its start time in clock ticks, /proc/PID/stat field 22) and signalled only while that pid
 // still has that start time: the machine reuses pids within minutes, and a bare pid once made a test kill whatever
 // process had the number by then (another test's server, in its tmux window).
-const START_CURRENT = `#!/usr/bin/env bash
+const START_CURRENT =
+  `#!/usr/bin/env bash
 set -euo pipefail
 root="$(cd "$(dirname "\${BASH_SOURCE[0]}")/.." && pwd)"
 mkdir -p "$root/.org"
@@ -35,7 +36,8 @@ if [ -f "$pidfile" ]; then
     done
   fi
 fi
-nohup ${JSON.stringify(process.execPath)} ${JSON.stringify(join(REPO, "testing", "fake-current-server.ts"))} "$ORG_CURRENT_PORT" "$root" >/dev/null 2>&1 &
+nohup ${JSON.stringify(process.execPath)} ${JSON.stringify(join(REPO, "testing", "fake-current-server.ts"))} ` +
+  `"$ORG_CURRENT_PORT" "$root" >/dev/null 2>&1 &
 echo "$*" >> "$root/.org/current-args"
 echo "$! $(started $!)" > "$pidfile"
 echo "$! $(started $!)" >> "$root/.org/current-pids"
@@ -170,7 +172,11 @@ export async function runOrg(
  * its files and index equal to main's tree, no journal or lock is left, every promote/rollback tag names a
  * commit main contains, and at most one current runs (exactly one, at main, when `current` is expected).
  */
-export async function consistencyProblems(dir: string, port: number | undefined, options: { currentMayBeStarting?: boolean } = {}): Promise<string[]> {
+export async function consistencyProblems(
+  dir: string,
+  port: number | undefined,
+  options: { currentMayBeStarting?: boolean } = {},
+): Promise<string[]> {
   const problems: string[] = [];
   const main = gitSync(dir, ["rev-parse", "main"]).trim();
   if (gitSync(dir, ["symbolic-ref", "HEAD"]).trim() !== "refs/heads/main") problems.push("HEAD is not main");
@@ -256,7 +262,9 @@ export async function judgeCandidate(dir: string, branch: string, extra: string[
   try {
     using _current = await startFakeInstance(dir, currentPort);
     using _candidate = await startFakeInstance(worktree, candidatePort, candidateEnv);
-    const result = await runOrg(["fitness", String(candidatePort), "--repo", dir, "--runs", "3", ...extra], { ORG_CURRENT_PORT: String(currentPort) });
+    const result = await runOrg(["fitness", String(candidatePort), "--repo", dir, "--runs", "3", ...extra], {
+      ORG_CURRENT_PORT: String(currentPort),
+    });
     const commit = gitSync(dir, ["rev-parse", branch]).trim();
     const report = latestReport(dir, commit)?.report;
     return { ...result, report, failed: report?.checks.find((check) => !check.ok) };

@@ -22,7 +22,8 @@ export function assertRedactorProperty(property: RedactorProperty, numRuns = pro
 }
 
 function same(label: string, actual: unknown, expected: unknown): void {
-  if (JSON.stringify(actual) !== JSON.stringify(expected)) throw new Error(`${label}: got ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
+  if (JSON.stringify(actual) !== JSON.stringify(expected))
+    throw new Error(`${label}: got ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
 }
 
 function holds(label: string, condition: boolean): void {
@@ -87,7 +88,9 @@ const secretFile = fc
   .map((lines) => ({ text: `${lines.map(({ line }) => line).join("\n")}\n`, values: lines.flatMap(({ value }) => (value ? [value] : [])) }));
 
 const rot13 = (text: string) =>
-  text.replace(/[A-Za-z]/g, (letter) => String.fromCharCode(((letter.charCodeAt(0) - (letter <= "Z" ? 65 : 97) + 13) % 26) + (letter <= "Z" ? 65 : 97)));
+  text.replace(/[A-Za-z]/g, (letter) =>
+    String.fromCharCode(((letter.charCodeAt(0) - (letter <= "Z" ? 65 : 97) + 13) % 26) + (letter <= "Z" ? 65 : 97)),
+  );
 const hex = (text: string) => Buffer.from(text).toString("hex");
 // A known secret as a model server that knows it might stream it back: written every way the whole-text redactor reads
 // (as is, reversed, rot13, URL- and JSON-escaped, hex and base64 at each alignment, spread over spaces, line breaks,
@@ -102,7 +105,10 @@ const STREAMED_FORMS: readonly { name: string; render: (secret: string) => strin
   { name: "hex", render: hex },
   { name: "HEX", render: (secret) => hex(secret).toUpperCase() },
   { name: "hex wrapped", render: (secret) => (hex(secret).match(/.{1,8}/g) ?? []).join("\n") },
-  ...[0, 1, 2].map((shift) => ({ name: `base64 +${shift}`, render: (secret: string) => Buffer.from(`${"xy".slice(0, shift)}${secret}`).toString("base64") })),
+  ...[0, 1, 2].map((shift) => ({
+    name: `base64 +${shift}`,
+    render: (secret: string) => Buffer.from(`${"xy".slice(0, shift)}${secret}`).toString("base64"),
+  })),
   ...[" ", "-", "\n", "\u200b", "  \n  "].map((between) => ({
     name: `spread by ${JSON.stringify(between)}`,
     render: (secret: string) => [...secret].join(between),
@@ -122,7 +128,28 @@ const STREAMED_FORMS: readonly { name: string; render: (secret: string) => strin
 // What may stand next to it: prose, a line break, the starts of names, schemes and token shapes, controls.
 const besideForm = fc
   .array(
-    fc.constantFrom("", " ", "\n", "said: ", "x", "ab", "key", "pass", "http", "-", "=", ": ", "A", "Bear", "ghp_", "sk-", "--", "\x1b", "\u200b", "H4s"),
+    fc.constantFrom(
+      "",
+      " ",
+      "\n",
+      "said: ",
+      "x",
+      "ab",
+      "key",
+      "pass",
+      "http",
+      "-",
+      "=",
+      ": ",
+      "A",
+      "Bear",
+      "ghp_",
+      "sk-",
+      "--",
+      "\x1b",
+      "\u200b",
+      "H4s",
+    ),
     {
       maxLength: 4,
     },
@@ -150,7 +177,10 @@ export const REDACTOR_PROPERTIES: readonly RedactorProperty[] = [
       const read = rendering.readBack(output);
       for (const value of values) {
         const bytes = Buffer.from(value).toString("latin1");
-        holds(`${value} can be read back from ${rendering.name} of ${JSON.stringify(text)}:\n${output}`, !read.some((piece) => piece.includes(bytes)));
+        holds(
+          `${value} can be read back from ${rendering.name} of ${JSON.stringify(text)}:\n${output}`,
+          !read.some((piece) => piece.includes(bytes)),
+        );
       }
     }),
   ),

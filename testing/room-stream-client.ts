@@ -22,7 +22,8 @@ function parseFrame(text: string): RoomStreamFrame | undefined {
     else if (line.startsWith("data: ")) {
       if (data !== undefined) throw new Error(`a frame with two data lines: ${JSON.stringify(text)}`);
       data = line.slice(6);
-    } else if (!(line.startsWith(":") || line.startsWith("retry: ") || line === "")) throw new Error(`an unexpected SSE line: ${JSON.stringify(line)}`);
+    } else if (!(line.startsWith(":") || line.startsWith("retry: ") || line === ""))
+      throw new Error(`an unexpected SSE line: ${JSON.stringify(line)}`);
   }
   if (data === undefined) return undefined;
   const frame = RoomStreamFrameSchema.parse(JSON.parse(data));

@@ -4,7 +4,20 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ScriptInput } from "../scripted-server/script.ts";
-import { CELSIUS, CLAMP, FIZZBUZZ, MAX, PALINDROME, REVERSE, SLUGIFY, SPLIT_LINES, SUM, type ToolFixture, VOWELS, WORD_COUNT } from "./toolsmith-fixtures.ts";
+import {
+  CELSIUS,
+  CLAMP,
+  FIZZBUZZ,
+  MAX,
+  PALINDROME,
+  REVERSE,
+  SLUGIFY,
+  SPLIT_LINES,
+  SUM,
+  type ToolFixture,
+  VOWELS,
+  WORD_COUNT,
+} from "./toolsmith-fixtures.ts";
 
 /**
  * One tool the scripted toolsmith knows: the goal words that pick it (a regex), a goal a person would type, and phrases
@@ -57,14 +70,19 @@ const call = (name: string, args: Record<string, unknown>) => ({ toolCalls: [{ n
 const onGoal = (words: string) => `^Goal: [^\\n]*(${words})`;
 const toolName = (fixture: ToolFixture) => fixture.spec.name as string;
 
-const KNOWN = `I am the scripted toolsmith: no model, ${SCRIPTED_TOOLS.length} tools I know by their goal's words — ${SCRIPTED_TOOLS.map((tool) => tool.goal).join("; ")}. Ask for one of these, or point OLLAMA_BASE and OLLAMA_MODEL at a real model.`;
+const KNOWN =
+  `I am the scripted toolsmith: no model, ${SCRIPTED_TOOLS.length} tools I know by their goal's ` +
+  `words — ${SCRIPTED_TOOLS.map((tool) => tool.goal).join("; ")}. Ask for one of these, or point OLLAMA_BASE and OLLAMA_MODEL at a real model.`;
 
 /** The script: the room's build_tool decision, then each phase's answer, for every tool of SCRIPTED_TOOLS. */
 export function scriptedToolsmithScript(): ScriptInput {
   return {
     models: ["qwen3:8b", "scripted"],
     rules: [
-      ...SCRIPTED_TOOLS.map(({ fixture, words }) => ({ when: { tool: "submit_spec", lastMessage: onGoal(words) }, reply: call("submit_spec", fixture.spec) })),
+      ...SCRIPTED_TOOLS.map(({ fixture, words }) => ({
+        when: { tool: "submit_spec", lastMessage: onGoal(words) },
+        reply: call("submit_spec", fixture.spec),
+      })),
       // A name already taken (promoted, or a live candidate) is sent back; the same spec again ends the run saying so.
       ...SCRIPTED_TOOLS.map(({ fixture }) => ({
         when: { tool: "submit_spec", lastMessage: `\\bthe name ${toolName(fixture)} is taken\\b` },

@@ -74,7 +74,11 @@ export async function stdioHttpBridge(command: string, args: string[], env: Reco
         const params = record(fields.params);
         const meta = record(params?._meta);
         const token = meta?.progressToken;
-        const entry: Pending = { session, id: fields.id as string | number, ...(typeof token === "string" || typeof token === "number" ? { token } : {}) };
+        const entry: Pending = {
+          session,
+          id: fields.id as string | number,
+          ...(typeof token === "string" || typeof token === "number" ? { token } : {}),
+        };
         pending.set(own, entry);
         let forwarded = { ...message, id: own } as JSONRPCMessage;
         if (entry.token !== undefined) {

@@ -93,7 +93,19 @@ export function deadPid(): number {
 /** Writes a grow run report that failed at `at` with `error`, as a crashed `org grow` leaves it in `.org/grow/`. */
 export function writeFailedGrowReport(workspaceDir: string, at: Date, error: string): string {
   const id = at.toISOString().replace(/[-:]/g, "").replace(".", "");
-  const zero = { noticed: 0, merged: 0, created: 0, covered: 0, built: 0, judged: 0, promoted: 0, rolledBack: 0, removed: 0, proposedForRemoval: 0, failed: 0 };
+  const zero = {
+    noticed: 0,
+    merged: 0,
+    created: 0,
+    covered: 0,
+    built: 0,
+    judged: 0,
+    promoted: 0,
+    rolledBack: 0,
+    removed: 0,
+    proposedForRemoval: 0,
+    failed: 0,
+  };
   const report = {
     version: 1,
     id,
@@ -140,7 +152,10 @@ export function carriesSecret(text: string, secret: string): boolean {
 export type SupervisorProcess = { pid: number; output(): string; stop(): Promise<void> } & AsyncDisposable;
 
 /** Starts `org supervise ARGS` in `cwd` with `env` over this process's environment; killed after `timeoutMs` at the latest. */
-export function startSupervisorProcess(args: readonly string[], options: { cwd: string; env: Record<string, string>; timeoutMs?: number }): SupervisorProcess {
+export function startSupervisorProcess(
+  args: readonly string[],
+  options: { cwd: string; env: Record<string, string>; timeoutMs?: number },
+): SupervisorProcess {
   const child = Bun.spawn(orgCommand(["supervise", ...args]), {
     cwd: options.cwd,
     env: { ...process.env, NO_COLOR: "1", ...options.env },
@@ -183,7 +198,13 @@ export function webhookSink(): { url: string; received: SinkMessage[]; stop(): v
         // Not JSON: kept as the body alone.
       }
       const field = (value: unknown) => (typeof value === "string" ? value : "");
-      received.push({ signature: request.headers.get(SIGNATURE_HEADER), body, text: field(parsed.text), kind: field(parsed.kind), key: field(parsed.key) });
+      received.push({
+        signature: request.headers.get(SIGNATURE_HEADER),
+        body,
+        text: field(parsed.text),
+        kind: field(parsed.kind),
+        key: field(parsed.key),
+      });
       return new Response("ok");
     },
   });
@@ -264,7 +285,9 @@ export function supervisedClone(options: { dir: string; session: string; tmux: (
   return { query, pane, until, currentPid, healthy };
 }
 
-/** The environment ops/ scripts and org get in those tests: the tmux server's, the session, current's port, a free candidate port, the model server. */
+/** The environment ops/ scripts and org get in those tests: the tmux server's, the session, current's port, a free candidate port, the model server.
+ *
+ */
 export function supervisedEnv(
   tmux: TmuxServer,
   place: { session: string; currentPort: number; ollamaBase: string },

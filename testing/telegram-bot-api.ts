@@ -114,7 +114,11 @@ export class TelegramStandIn {
   /** A user's text message in `chatId` (a `/command` gets its bot_command entity). Returns the update id. */
   pushText(chatId: string | number, text: string, from = Number(chatId)): number {
     const command = /^\/[A-Za-z0-9_]+(@\w+)?/.exec(text);
-    return this.#pushMessage(chatId, { text, ...(command ? { entities: [{ type: "bot_command", offset: 0, length: command[0].length }] } : {}) }, from);
+    return this.#pushMessage(
+      chatId,
+      { text, ...(command ? { entities: [{ type: "bot_command", offset: 0, length: command[0].length }] } : {}) },
+      from,
+    );
   }
 
   /** A message that is not text: a photo, a voice note, a sticker or a document. */
@@ -273,7 +277,8 @@ export class TelegramStandIn {
   }
 
   #getUpdates(params: Record<string, unknown>, signal: AbortSignal): Response | Promise<Response> {
-    if (this.webhook) return fail(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
+    if (this.webhook)
+      return fail(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first");
     const offset = Number(params.offset ?? 0);
     if (offset > 0) this.#updates = this.#updates.filter((update) => update.update_id >= offset);
     const waiting = this.#poll;
@@ -314,7 +319,8 @@ export class TelegramStandIn {
   /** The text as Telegram would show it, or the 400 it answers. */
   #parse(params: Record<string, unknown>, key: "text" | "caption", max: number): { html: string; text: string } | Response {
     const html = params[key];
-    if (typeof html !== "string" || html.length === 0) return key === "text" ? fail(400, "Bad Request: message text is empty") : { html: "", text: "" };
+    if (typeof html !== "string" || html.length === 0)
+      return key === "text" ? fail(400, "Bad Request: message text is empty") : { html: "", text: "" };
     let text = html;
     if (params.parse_mode === "HTML") {
       try {
@@ -380,7 +386,8 @@ export class TelegramStandIn {
     if (parsed.html === found.html && JSON.stringify(markup) === JSON.stringify(found.markup))
       return fail(
         400,
-        "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+        "Bad Request: message is not modified: specified new message content and reply markup are exactly the " +
+          "same as a current content and reply markup of the message",
       );
     found.html = parsed.html;
     found.text = parsed.text;
@@ -431,7 +438,10 @@ export class TelegramStandIn {
   #answerCallback(params: Record<string, unknown>): Response {
     const id = String(params.callback_query_id);
     if (!this.#callbacks.delete(id)) return fail(400, "Bad Request: query is too old and response timeout expired or query ID is invalid");
-    this.answered.set(id, { text: typeof params.text === "string" ? params.text : "", showAlert: params.show_alert === true || params.show_alert === "true" });
+    this.answered.set(id, {
+      text: typeof params.text === "string" ? params.text : "",
+      showAlert: params.show_alert === true || params.show_alert === "true",
+    });
     return ok(true);
   }
 }

@@ -2,7 +2,24 @@
 // named entities and numeric ones, balance required; anything else is the Bot API's 400 "can't parse entities".
 
 /** Tags Telegram's HTML mode takes (`span` and `tg-emoji` need their attribute; `a` its href). */
-const TAGS = new Set(["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "tg-emoji", "code", "pre", "blockquote"]);
+const TAGS = new Set([
+  "b",
+  "strong",
+  "i",
+  "em",
+  "u",
+  "ins",
+  "s",
+  "strike",
+  "del",
+  "span",
+  "tg-spoiler",
+  "a",
+  "tg-emoji",
+  "code",
+  "pre",
+  "blockquote",
+]);
 const NAMED: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"' };
 
 /** HTML Telegram would refuse; the message is the description's tail. */
@@ -62,7 +79,8 @@ export function parseTelegramHtml(html: string): ParsedHtml {
       continue;
     }
     const name = (/^[a-z-]+/i.exec(inside)?.[0] ?? "").toLowerCase();
-    if (!TAGS.has(name)) throw new TelegramParseError(`Can't parse entities: unsupported start tag "${name || inside.slice(0, 20)}" at byte offset ${offset}`);
+    if (!TAGS.has(name))
+      throw new TelegramParseError(`Can't parse entities: unsupported start tag "${name || inside.slice(0, 20)}" at byte offset ${offset}`);
     const attributes = inside.slice(name.length);
     if (name === "a" && !/^\s+href\s*=\s*"[^"]*"\s*$/i.test(attributes))
       throw new TelegramParseError(`Can't parse entities: expected href in <a> at byte offset ${offset}`);
@@ -70,7 +88,8 @@ export function parseTelegramHtml(html: string): ParsedHtml {
       throw new TelegramParseError(`Can't parse entities: unexpected attribute of <code> at byte offset ${offset}`);
     if (!["a", "code", "span", "tg-emoji", "blockquote"].includes(name) && attributes.trim() !== "")
       throw new TelegramParseError(`Can't parse entities: unexpected attribute of <${name}> at byte offset ${offset}`);
-    if (stack.includes("pre") && name !== "code") throw new TelegramParseError(`Can't parse entities: <${name}> inside <pre> at byte offset ${offset}`);
+    if (stack.includes("pre") && name !== "code")
+      throw new TelegramParseError(`Can't parse entities: <${name}> inside <pre> at byte offset ${offset}`);
     stack.push(name);
     tags.push(name);
   }

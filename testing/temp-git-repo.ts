@@ -20,7 +20,9 @@ export function testGitEnv(env: Record<string, string | undefined> = process.env
   };
 }
 
-/** Runs git in `directory` for a test (with `stdin` when given), hooks off and the user's git config ignored, and returns stdout; throws with stderr on failure. */
+/** Runs git in `directory` for a test (with `stdin` when given), hooks off and the user's git config ignored, and returns stdout; throws with stderr
+ * on failure.
+ */
 export function gitSync(directory: string, args: string[], stdin?: string): string {
   const result = Bun.spawnSync(["git", "-c", "core.hooksPath=/dev/null", "-c", "user.name=t", "-c", "user.email=t@t", ...args], {
     cwd: directory,

@@ -25,7 +25,10 @@ export function terminalControlProblem(screen: string): string | undefined {
   const match = UNSAFE.exec(rest);
   if (!match) return undefined;
   const at = match.index;
-  return `a raw U+${match[0].charCodeAt(0).toString(16).padStart(4, "0")} reached the terminal: ${JSON.stringify(rest.slice(Math.max(0, at - 30), at + 30))}`;
+  return (
+    `a raw U+${match[0].charCodeAt(0).toString(16).padStart(4, "0")} reached the terminal: ` +
+    `${JSON.stringify(rest.slice(Math.max(0, at - 30), at + 30))}`
+  );
 }
 
 /** Safe, and each of `visible` appears (as the sanitizer spells it) so the user sees what was sent. */
@@ -58,7 +61,12 @@ const call = (name: string, args: Record<string, unknown>) => ({ id: "c1", name,
 
 /** The table: every way outside text reaches the console renderer, with the attacks the hostile review ran. */
 export const TERMINAL_HOSTILE_CASES: TerminalHostileCase[] = [
-  { name: "OSC 0 sets the window title", source: "model text", events: text(`hi ${OSC_TITLE}there`), expect: shownSafely("\\x1b]0;pwned by agent\\x07") },
+  {
+    name: "OSC 0 sets the window title",
+    source: "model text",
+    events: text(`hi ${OSC_TITLE}there`),
+    expect: shownSafely("\\x1b]0;pwned by agent\\x07"),
+  },
   {
     name: "OSC 52 writes the clipboard (tmux paste buffer)",
     source: "model text",
@@ -130,7 +138,15 @@ export const TERMINAL_HOSTILE_CASES: TerminalHostileCase[] = [
     source: "tool output",
     events: reply("agent", (replyId) => [
       { type: "tool-call", replyId, persona: "agent", call: call("sh", { cmd: "x" }) },
-      { type: "tool-result", replyId, persona: "agent", call: call("sh", { cmd: "x" }), ok: false, output: `Error: sh failed: ${OSC_TITLE}`, durationMs: 1 },
+      {
+        type: "tool-result",
+        replyId,
+        persona: "agent",
+        call: call("sh", { cmd: "x" }),
+        ok: false,
+        output: `Error: sh failed: ${OSC_TITLE}`,
+        durationMs: 1,
+      },
     ]),
     expect: shownSafely("✗ sh: failed: \\x1b]0;pwned"),
   },

@@ -37,13 +37,31 @@ async function killMidway(kill: (pid: number) => void): Promise<{ before: string
   // The killed files never reach their afterAll: their clones and workspaces go in a folder of this test's, removed here.
   const temporary = mkdtempSync(join(tmpdir(), "org-killed-run-"));
   const child = Bun.spawn(
-    [process.execPath, "test", "--preload", join(import.meta.dir, "test-run-preload.ts"), "--timeout", "60000", "--parallel=2", "--no-isolate", ...SLICE],
-    { cwd: REPO, env: { ...process.env, [TEST_RUN_ENV]: tag, TMPDIR: temporary }, stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true },
+    [
+      process.execPath,
+      "test",
+      "--preload",
+      join(import.meta.dir, "test-run-preload.ts"),
+      "--timeout",
+      "60000",
+      "--parallel=2",
+      "--no-isolate",
+      ...SLICE,
+    ],
+    {
+      cwd: REPO,
+      env: { ...process.env, [TEST_RUN_ENV]: tag, TMPDIR: temporary },
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "ignore",
+      detached: true,
+    },
   );
   try {
     const seen = new Map<string, ProcessIdentity>();
     const runs = () => {
-      for (const identity of [...processesTagged(TEST_RUN_ENV, runId), ...descendantsOf(child.pid)]) seen.set(`${identity.pid}:${identity.start}`, identity);
+      for (const identity of [...processesTagged(TEST_RUN_ENV, runId), ...descendantsOf(child.pid)])
+        seen.set(`${identity.pid}:${identity.start}`, identity);
       const lines = [...seen.values()].filter(isSameProcess).map((identity) => commandLine(identity.pid));
       return lines.some((line) => /^tmux /.test(line)) && lines.some((line) => /main\.ts serve /.test(line));
     };

@@ -76,7 +76,11 @@ function signal(identities: Iterable<ProcessIdentity>, name: "SIGTERM" | "SIGKIL
  * round asks them to stop (SIGTERM), gives them `graceMs`, then kills what is left, and looks again for tagged
  * processes started meanwhile; it stops after a round that finds none, or after `rounds`. Returns how many it ended.
  */
-export async function reapRun(runId: string, seen: Iterable<ProcessIdentity> = [], options: { graceMs?: number; rounds?: number } = {}): Promise<number> {
+export async function reapRun(
+  runId: string,
+  seen: Iterable<ProcessIdentity> = [],
+  options: { graceMs?: number; rounds?: number } = {},
+): Promise<number> {
   const graceMs = options.graceMs ?? 1_500;
   let ended = 0;
   let extra = [...seen];

@@ -18,7 +18,13 @@ const obj = (properties: Record<string, unknown>, required = Object.keys(propert
   additionalProperties: false,
 });
 
-function fixture(key: string, goal: string, spec: Omit<Record<string, unknown>, "capabilities" | "deterministic">, tool: string, tests: string): ToolFixture {
+function fixture(
+  key: string,
+  goal: string,
+  spec: Omit<Record<string, unknown>, "capabilities" | "deterministic">,
+  tool: string,
+  tests: string,
+): ToolFixture {
   return { key, goal, spec: { ...spec, deterministic: true, capabilities: { network: false, filesystem: "none" } }, tool, tests };
 }
 
@@ -602,7 +608,19 @@ test("abuse", () => {
 );
 
 /** The eleven goals of the fixture table. */
-export const TOOL_FIXTURES: readonly ToolFixture[] = [WORD_COUNT, CLAMP, SLUGIFY, FIZZBUZZ, SUM, VOWELS, PALINDROME, MAX, REVERSE, CELSIUS, SPLIT_LINES];
+export const TOOL_FIXTURES: readonly ToolFixture[] = [
+  WORD_COUNT,
+  CLAMP,
+  SLUGIFY,
+  FIZZBUZZ,
+  SUM,
+  VOWELS,
+  PALINDROME,
+  MAX,
+  REVERSE,
+  CELSIUS,
+  SPLIT_LINES,
+];
 
 /** One phase answer: the tool the model calls and its arguments. */
 const call = (name: string, args: Record<string, unknown>) => ({ toolCalls: [{ name, arguments: args }] });
@@ -618,7 +636,8 @@ export function toolsmithRules(
   const specs = answers.specs ?? [fixture.spec];
   const tools = answers.tools ?? [fixture.tool];
   const tests = answers.tests ?? [fixture.tests];
-  const reply = (name: string, args: Record<string, unknown>) => (answers.embedded ? { ...call(name, args), embedded: "hermes" as const } : call(name, args));
+  const reply = (name: string, args: Record<string, unknown>) =>
+    answers.embedded ? { ...call(name, args), embedded: "hermes" as const } : call(name, args);
   // The goal ends with "(key)"; every phase prompt repeats the goal. A spec sent back is answered by the next spec.
   const goal = `\\(${fixture.key}\\)`;
   const sequence = (tool: string, values: unknown[], field: (value: unknown) => Record<string, unknown>, again?: string) =>

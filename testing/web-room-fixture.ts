@@ -52,7 +52,8 @@ export async function startWebRoom(options: {
   // The test is the person who wrote the config: what of it waits for 'org config trust' is confirmed.
   writeConfirmedConfig(workspace, options.config);
   const model = await startScriptedServer({ script: options.script });
-  const code = options.checkout === "clone" ? orgClone("org-web-clone-", { withoutGeneratedTools: true, onlyTests: [] }) : orgCodeCopy("org-web-code-");
+  const code =
+    options.checkout === "clone" ? orgClone("org-web-clone-", { withoutGeneratedTools: true, onlyTests: [] }) : orgCodeCopy("org-web-code-");
   const cleanup: (() => unknown)[] = [() => rmSync(workspace, { recursive: true, force: true }), () => code[Symbol.dispose]()];
   let modelUp = true;
   const stopModel = async () => {

@@ -21,7 +21,9 @@ test(`npm test leaves out exactly the files the parts run (${WHERE_IT_RUNS_FILES
   const written = writtenWhereItRunsFiles(root);
   // A file listed but no longer checkout-sensitive would run nowhere; one sensitive but unlisted would run twice.
   if (written !== whereItRunsFilesText(root)) {
-    throw new Error(`${WHERE_IT_RUNS_FILES} does not list the checkout-sensitive files as they are now: run \`npm run test:where-files\` and commit it`);
+    throw new Error(
+      `${WHERE_IT_RUNS_FILES} does not list the checkout-sensitive files as they are now: run \`npm run test:where-files\` and commit it`,
+    );
   }
   const listed = written.trim().split("\n");
   expect(whereItRunsShares(root).flat().sort()).toEqual(listed);

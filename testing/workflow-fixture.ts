@@ -28,10 +28,16 @@ export function workflowWorkspace(prefix = "org-workflow-"): { dir: string; writ
   chmodSync(dir, 0o755);
   writeGeneratedTool(
     dir,
-    spec("split_lines", "Splits a text into its non-empty lines.", { text: { type: "string" } }, { lines: { type: "array", items: { type: "string" } } }, [
-      { input: { text: "a\nb" }, output: { lines: ["a", "b"] } },
-      { input: { text: "" }, output: { lines: [] } },
-    ]),
+    spec(
+      "split_lines",
+      "Splits a text into its non-empty lines.",
+      { text: { type: "string" } },
+      { lines: { type: "array", items: { type: "string" } } },
+      [
+        { input: { text: "a\nb" }, output: { lines: ["a", "b"] } },
+        { input: { text: "" }, output: { lines: [] } },
+      ],
+    ),
     `export default (input: { text: string }) => ({ lines: input.text.split("\\n").filter((line) => line.trim() !== "") });\n`,
   );
   writeGeneratedTool(
@@ -48,7 +54,8 @@ export function workflowWorkspace(prefix = "org-workflow-"): { dir: string; writ
       { input: { text: "hi" }, output: { text: "HI" } },
       { input: { text: "a" }, output: { text: "A" } },
     ]),
-    `export default (input: { text: string }) => { if (input.text.includes("boom")) throw new Error("boom is not allowed"); return { text: input.text.toUpperCase() }; };\n`,
+    `export default (input: { text: string }) => { if (input.text.includes("boom")) throw new Error("boom is ` +
+      `not allowed"); return { text: input.text.toUpperCase() }; };\n`,
   );
   return {
     dir,

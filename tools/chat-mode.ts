@@ -13,7 +13,11 @@ export type RoomModeHandle = {
 /** The `chat_mode` tool: lets a persona switch the room's mode, as the user does with `/mode`. */
 export function chatModeTool(room: RoomModeHandle): AnyTool {
   return defineTool("chat_mode", {
-    description: `Switch where the room's conversation goes. Modes: "group" (every persona hears the user), "direct:<persona>" (only that persona hears the user; personas: ${room.personas.join(", ")}), "file:<path>" (replies are appended to that plain-text file inside the workspace: ending in .md, .txt or .log, no part beginning with "."). Use it only when the user asks for it.`,
+    description:
+      `Switch where the room's conversation goes. Modes: "group" (every persona hears the user), ` +
+      `"direct:<persona>" (only that persona hears the user; personas: ${room.personas.join(", ")}), ` +
+      `"file:<path>" (replies are appended to that plain-text file inside the workspace: ending in .md, .txt ` +
+      `or .log, no part beginning with "."). Use it only when the user asks for it.`,
     parameters: z.object({
       mode: z.string().min(1).describe('"group", "direct:<persona>" or "file:<relative path>"'),
     }),

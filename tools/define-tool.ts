@@ -174,7 +174,11 @@ function describeIssues(error: z.ZodError): string {
  * the model can read whatever happened. Output, data and the audited arguments are redacted here, the
  * redaction point of tool results (docs/ARCHITECTURE.md, "Redaction points"; invariant 4).
  */
-export async function runTool(tools: ReadonlyMap<string, AnyTool>, call: { name: string; arguments: unknown }, context: ToolContext): Promise<ToolResult> {
+export async function runTool(
+  tools: ReadonlyMap<string, AnyTool>,
+  call: { name: string; arguments: unknown },
+  context: ToolContext,
+): Promise<ToolResult> {
   const started = performance.now();
   const result = await runUnredacted(tools, call, context);
   const secrets = context.secrets ?? [];
@@ -204,12 +208,18 @@ export async function runTool(tools: ReadonlyMap<string, AnyTool>, call: { name:
 const NO_SUCH_TOOL = "Error: there is no tool named";
 const INVALID_ARGUMENTS = "Error: invalid arguments for";
 
-/** Whether a failed call's line (the audit log's `error`) is runTool's answer to a malformed call: a name no tool has, or arguments that do not fit. */
+/** Whether a failed call's line (the audit log's `error`) is runTool's answer to a malformed call: a name no tool has, or arguments that do not fit.
+ *
+ */
 export function isModelMistake(line: string): boolean {
   return line.startsWith(NO_SUCH_TOOL) || line.startsWith(INVALID_ARGUMENTS);
 }
 
-async function runUnredacted(tools: ReadonlyMap<string, AnyTool>, call: { name: string; arguments: unknown }, context: ToolContext): Promise<ToolResult> {
+async function runUnredacted(
+  tools: ReadonlyMap<string, AnyTool>,
+  call: { name: string; arguments: unknown },
+  context: ToolContext,
+): Promise<ToolResult> {
   const tool = tools.get(call.name);
   if (!tool) {
     const known = [...tools.keys()].join(", ") || "none";

@@ -17,7 +17,10 @@ describe("htmlToText on ordinary pages", () => {
       "a &unknown; &amp &valueOf;\n\nend",
     ],
     ["plain text no tags\r\nline two   with   spaces", "plain text no tags\nline two with spaces"],
-    ["<div><span>hi</span><b>bold</b> <i>it</i></div><noscript>ns</noscript><template>t</template><svg><text>s</text></svg>after", "hibold it\nafter"],
+    [
+      "<div><span>hi</span><b>bold</b> <i>it</i></div><noscript>ns</noscript><template>t</template><svg><text>s</text></svg>after",
+      "hibold it\nafter",
+    ],
     ["<p>unclosed script <script>var x = '</div>'; done", "unclosed script"],
     ["<p>x</p><!-- unclosed comment <p>y</p>", "x"],
     ["<title>t</title><p>body</p><header>h</header><headx>hh</headx>", "t\n\nt\nbody\n\nh\nhh"],

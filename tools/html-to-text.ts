@@ -249,7 +249,8 @@ function* stripTags(html: string, counter: Counter): Generator<undefined, { raw:
     const nameStart = closing ? open + 2 : open + 1;
     let nameEnd = nameStart;
     let upper = false;
-    for (let code = html.charCodeAt(nameEnd); nameEnd < length && isWordChar(code); code = html.charCodeAt(++nameEnd)) upper ||= code >= 65 && code <= 90;
+    for (let code = html.charCodeAt(nameEnd); nameEnd < length && isWordChar(code); code = html.charCodeAt(++nameEnd))
+      upper ||= code >= 65 && code <= 90;
     counter.steps += nameEnd - nameStart;
     const spelled = nameEnd - nameStart <= LONGEST_NAME ? html.slice(nameStart, nameEnd) : "";
     const name = upper ? spelled.toLowerCase() : spelled;

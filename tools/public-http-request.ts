@@ -86,7 +86,9 @@ export function checkUrl(text: string, options: Pick<Settings, "tool" | "ports" 
     throw new PublicHttpRefusedError(`only http:// and https:// URLs are reached, not ${url.protocol}`);
   }
   if (url.username !== "" || url.password !== "") {
-    throw new PublicHttpRefusedError(`URLs with credentials (user@host or user:password@host) are refused; ${options.tool} sends no credentials in a URL.`);
+    throw new PublicHttpRefusedError(
+      `URLs with credentials (user@host or user:password@host) are refused; ${options.tool} sends no credentials in a URL.`,
+    );
   }
   const port = url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port);
   const ports = options.ports ?? [80, 443];
@@ -126,7 +128,8 @@ async function checkedAddress(host: string, options: Settings): Promise<string> 
   for (const address of addresses) {
     if (options.treatAsPublic?.has(address)) continue;
     const why = refusedAddressReason(address);
-    if (why !== undefined) throw new PublicHttpRefusedError(`${host} resolves to ${address}, which is ${why}; ${options.tool} reaches public addresses only.`);
+    if (why !== undefined)
+      throw new PublicHttpRefusedError(`${host} resolves to ${address}, which is ${why}; ${options.tool} reaches public addresses only.`);
   }
   return first;
 }

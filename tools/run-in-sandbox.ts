@@ -32,7 +32,11 @@ export async function runInSandbox(command: { argv: string[]; stdin?: string; ti
   }
 }
 
-async function runOnView(command: { argv: string[]; stdin?: string; timeout_s?: number }, context: ToolContext, view: WorkspaceView): Promise<ToolResult> {
+async function runOnView(
+  command: { argv: string[]; stdin?: string; timeout_s?: number },
+  context: ToolContext,
+  view: WorkspaceView,
+): Promise<ToolResult> {
   try {
     makeScratchRootPrivate(context.workspaceDir);
     const { copy, notShown, ...mounts } = workspaceMounts(view, context.workspaceDir, context);
@@ -56,7 +60,9 @@ async function runOnView(command: { argv: string[]; stdin?: string; timeout_s?: 
     return { ...described, output, exitCode, data: workspace ? { ...data, workspace } : data };
   } catch (error) {
     if (error instanceof TreeTooLargeError) {
-      const message = `the workspace cannot be copied for the write view: ${error.message}. Set sandbox.workspace to "read" in org.config.json to show it read-only instead.`;
+      const message =
+        `the workspace cannot be copied for the write view: ${error.message}. Set ` +
+        `sandbox.workspace to "read" in org.config.json to show it read-only instead.`;
       return { ok: false, output: `Error: ${message}`, exitCode: null, data: { exitCode: null, error: message } };
     }
     if (error instanceof SandboxUnavailableError || error instanceof ScratchDirectoryError) {

@@ -13,7 +13,10 @@ const DESCRIPTION = [
 export const sh = defineTool("sh", {
   description: DESCRIPTION,
   runsCode: true,
-  parameters: z.object({ cmd: z.string().min(1).max(100_000).describe("The shell command line, run with /bin/sh -c."), timeout_s: TIMEOUT_S_PARAMETER }),
+  parameters: z.object({
+    cmd: z.string().min(1).max(100_000).describe("The shell command line, run with /bin/sh -c."),
+    timeout_s: TIMEOUT_S_PARAMETER,
+  }),
   execute(args, context) {
     return runInSandbox({ argv: ["/bin/sh", "-c", args.cmd], timeout_s: args.timeout_s }, context);
   },

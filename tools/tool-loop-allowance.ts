@@ -17,7 +17,7 @@ export type ApproveCall = (call: ToolCall) => Promise<boolean | CallDecision>;
 
 /**
  * What one reply's tool loop may use and spend. Listed once: `runWithTools` takes it (with defaults for the
- * bounds) and a persona's `ReplyHost` (models/reply-host.ts) carries it, filled in by the room.
+ * bounds) and a persona's `ReplyHost` (personas/reply-host.ts) carries it, filled in by the room.
  */
 export type ToolLoopAllowance = {
   tools: ReadonlyMap<string, AnyTool>;

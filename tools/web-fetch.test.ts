@@ -251,8 +251,12 @@ describe("web_fetch refuses what it must (the tool as shipped, no test allowance
   test("network.allowedHosts: nothing without it, subdomains under *., all under *", async () => {
     const resolver = tableResolver({});
     expect((await fetchAsShipped("http://example.com/", { allowedHosts: [] }, resolver)).output).toMatch(/not in network\.allowedHosts/);
-    expect((await fetchAsShipped("http://example.com/", { allowedHosts: ["*.example.com"] }, resolver)).output).toMatch(/not in network\.allowedHosts/);
-    expect((await fetchAsShipped("http://evil-example.com/", { allowedHosts: ["*.example.com"] }, resolver)).output).toMatch(/not in network\.allowedHosts/);
+    expect((await fetchAsShipped("http://example.com/", { allowedHosts: ["*.example.com"] }, resolver)).output).toMatch(
+      /not in network\.allowedHosts/,
+    );
+    expect((await fetchAsShipped("http://evil-example.com/", { allowedHosts: ["*.example.com"] }, resolver)).output).toMatch(
+      /not in network\.allowedHosts/,
+    );
     expect((await fetchAsShipped("http://docs.example.com/", { allowedHosts: ["*.example.com"] }, resolver)).output).toMatch(/does not resolve/);
     expect((await fetchAsShipped("http://anything.test/", { allowedHosts: [], defaultDeny: false }, resolver)).output).toMatch(/does not resolve/);
     expect(resolver.calls).toEqual(["docs.example.com", "anything.test"]);

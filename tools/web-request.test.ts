@@ -18,7 +18,12 @@ beforeAll(() => {
     port: 0,
     async fetch(request) {
       const url = new URL(request.url);
-      seen.push({ method: request.method, path: `${url.pathname}${url.search}`, headers: Object.fromEntries(request.headers), body: await request.text() });
+      seen.push({
+        method: request.method,
+        path: `${url.pathname}${url.search}`,
+        headers: Object.fromEntries(request.headers),
+        body: await request.text(),
+      });
       if (url.pathname === "/moved") return new Response(null, { status: 307, headers: { location: "/elsewhere" } });
       if (url.pathname === "/echo-key") return Response.json({ leaked: "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789" });
       if (url.pathname === "/binary") return new Response(new Uint8Array([0, 1, 2, 3]), { headers: { "content-type": "image/png" } });
@@ -149,7 +154,10 @@ describe("web_request", () => {
     const shipped = tool({ web: settings({ requestHosts: ["*"] }), treatAsPublic: new Set() });
     const loopback = await send({ method: "POST", url: url("127.0.0.1"), json: {} }, { tool: shipped, context: ask });
     expect(loopback.output).toMatch(/127\.0\.0\.1 is loopback; web_request reaches public addresses only/);
-    const metadata = await send({ method: "POST", url: `http://169.254.169.254:${api.server.port}/latest/`, json: {} }, { tool: shipped, context: ask });
+    const metadata = await send(
+      { method: "POST", url: `http://169.254.169.254:${api.server.port}/latest/`, json: {} },
+      { tool: shipped, context: ask },
+    );
     expect(metadata.output).toContain("link-local");
     const byName = await send({ method: "POST", url: `http://intranet.test:${api.server.port}/`, json: {} }, { tool: shipped });
     expect(byName.output).toMatch(/intranet\.test resolves to 10\.0\.0\.7, which is private/);
@@ -205,7 +213,10 @@ describe("web_request", () => {
     expect(host.output).toContain("the Host header is set by web_request itself");
     const two = await send({ method: "POST", url: url("api.test"), json: {}, body: "x" });
     expect(two.output).toContain("at most one of json, form and body");
-    const big = await send({ method: "POST", url: url("api.test"), body: "x".repeat(2_000) }, { tool: tool({ web: settings({ maxRequestBytes: 1_000 }) }) });
+    const big = await send(
+      { method: "POST", url: url("api.test"), body: "x".repeat(2_000) },
+      { tool: tool({ web: settings({ maxRequestBytes: 1_000 }) }) },
+    );
     expect(big.output).toContain("more than web.maxRequestBytes (1000)");
     const get = await send({ method: "GET", url: url("api.test") });
     expect(get.output).toContain("invalid arguments for web_request");

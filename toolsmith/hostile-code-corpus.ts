@@ -62,7 +62,12 @@ export const STATIC_HOSTILE_CASES: StaticHostileCase[] = [
     refusal: /uses run other than by calling it/,
   },
   { label: "tests: the clock", role: "tests", code: tests("const t = Date.now();"), refusal: /reads the clock/ },
-  { label: "tests: Bun.file", role: "tests", code: tests("test('x', async () => expect(await Bun.file('tool.ts').text()).toBe(''));"), refusal: /uses Bun/ },
+  {
+    label: "tests: Bun.file",
+    role: "tests",
+    code: tests("test('x', async () => expect(await Bun.file('tool.ts').text()).toBe(''));"),
+    refusal: /uses Bun/,
+  },
   { label: "tests: .constructor", role: "tests", code: tests("const F = (() => 0).constructor;"), refusal: /\.constructor/ },
 ];
 
@@ -97,7 +102,9 @@ export const RUNTIME_HOSTILE_CASES: RuntimeHostileCase[] = [
   },
   {
     label: "the descriptor by a computed Object method",
-    body: `const proto = (Object as any)["getPrototype" + "Of"](() => 0);\nreturn (Object as any)["getOwnProperty" + "Descriptor"](proto, k).value(${RUN})();`,
+    body:
+      `const proto = (Object as any)["getPrototype" + "Of"](() => 0);\nreturn (Object as ` +
+      `any)["getOwnProperty" + "Descriptor"](proto, k).value(${RUN})();`,
   },
   { label: "the constructor assigned", body: `const f: any = () => 0;\nf[k] = undefined;\nreturn ((() => 0) as any)[k](${RUN})();` },
   { label: "the global object, then eval", body: `const root = ((() => 0) as any)[k][k]("return this")();\nreturn root["ev" + "al"]("'escaped'");` },
@@ -108,7 +115,9 @@ export const RUNTIME_HOSTILE_CASES: RuntimeHostileCase[] = [
   // Last: where the prototypes are open, this one changes them for the cases after it in the same process.
   {
     label: "the constructor redefined",
-    body: `const proto = (Object as any)["getPrototype" + "Of"](() => 0);\n(Object as any)["define" + "Property"](proto, k, { value: () => () => "escaped" });\nreturn ((() => 0) as any)[k](${RUN})();`,
+    body:
+      `const proto = (Object as any)["getPrototype" + "Of"](() => 0);\n(Object as any)["define" + ` +
+      `"Property"](proto, k, { value: () => () => "escaped" });\nreturn ((() => 0) as any)[k](${RUN})();`,
   },
 ];
 
@@ -148,10 +157,14 @@ export function runtimeProbeTests(cases: RuntimeHostileCase[]): string {
   const each = cases
     .map(
       (_entry, at) =>
-        `test("tests scope ${at}", async () => expect(String(await CASES[${at}]!())).toBe("escaped"));\ntest("tool scope ${at}", async () => expect((await probe({ at: ${at} })).result).toBe("escaped"));`,
+        `test("tests scope ${at}", async () => expect(String(await ` +
+        `CASES[${at}]!())).toBe("escaped"));\ntest("tool scope ${at}", async () => expect((await probe({ at: ${at} })).result).toBe("escaped"));`,
     )
     .join("\n");
-  return `import { expect, test } from "bun:test";\nimport { z } from "zod";\nimport probe from "./tool.ts";\nconst k = "constr" + "uctor";\nconst CASES: (() => Promise<unknown>)[] = [\n${functions}\n];\n${each}\n`;
+  return (
+    `import { expect, test } from "bun:test";\nimport { z } from "zod";\nimport probe from ` +
+    `"./tool.ts";\nconst k = "constr" + "uctor";\nconst CASES: (() => Promise<unknown>)[] = [\n${functions}\n];\n${each}\n`
+  );
 }
 
 /** A standalone tool.ts for one case, as the static policy sees it. */

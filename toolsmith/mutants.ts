@@ -84,7 +84,12 @@ function expressionEdits(node: TS.Node, source: TS.SourceFile, line: LineOf): Ed
   } else if (node.kind === ts.SyntaxKind.RegularExpressionLiteral) {
     edits.push({ start: node.getStart(source), end: node.end, text: "/$^/", description: `line ${line(node)}: regular expression matches nothing` });
   } else if (ts.isPropertyAccessExpression(node) && node.name.text === "length" && !ts.isCallExpression(node.parent)) {
-    edits.push({ start: node.getStart(source), end: node.end, text: `(${node.getText(source)} + 1)`, description: `line ${line(node)}: .length + 1` });
+    edits.push({
+      start: node.getStart(source),
+      end: node.end,
+      text: `(${node.getText(source)} + 1)`,
+      description: `line ${line(node)}: .length + 1`,
+    });
   } else if (ts.isStringLiteral(node) && node.text !== "" && !ts.isImportDeclaration(node.parent) && !ts.isPropertyAssignment(node.parent)) {
     edits.push({ start: node.getStart(source), end: node.end, text: '""', description: `line ${line(node)}: string → ""` });
   }
@@ -96,7 +101,12 @@ function statementEdits(node: TS.Node, source: TS.SourceFile, line: LineOf): Edi
   const edits: Edit[] = [];
   if (ts.isIfStatement(node) || ts.isWhileStatement(node)) {
     for (const value of ["true", "false"]) {
-      edits.push({ start: node.expression.getStart(source), end: node.expression.end, text: value, description: `line ${line(node)}: condition → ${value}` });
+      edits.push({
+        start: node.expression.getStart(source),
+        end: node.expression.end,
+        text: value,
+        description: `line ${line(node)}: condition → ${value}`,
+      });
     }
   }
   if ((ts.isExpressionStatement(node) || ts.isIfStatement(node) || ts.isReturnStatement(node)) && ts.isBlock(node.parent)) {

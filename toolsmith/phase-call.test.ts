@@ -7,9 +7,12 @@ const tool = { name: "submit_tests", description: "the tests", parameters: Sourc
 
 describe("a phase on the in-memory model", () => {
   test("a wrong answer goes back with its exact error; the next, valid one is kept with its provenance", async () => {
-    const model = scriptedModel([{ text: "here are tests" }, { toolCalls: [{ name: "submit_tests", arguments: { code: "test('x', () => {});" } }] }], {
-      modelId: "qwen3:8b",
-    });
+    const model = scriptedModel(
+      [{ text: "here are tests" }, { toolCalls: [{ name: "submit_tests", arguments: { code: "test('x', () => {});" } }] }],
+      {
+        modelId: "qwen3:8b",
+      },
+    );
     const result = await callPhase({ phase: "tests", model, tool, messages: [{ role: "user", content: "write tests" }], retries: 1 });
     expect(result.value).toEqual({ code: "test('x', () => {});" });
     expect(result.provenance).toMatchObject({ phase: "tests", model: "qwen3:8b", attempts: 2 });

@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { recordedModel } from "../llm/recorded-model.ts";
-import { askForOneCall, NoUsableCallError, type OneToolRequest } from "../models/one-tool-call.ts";
+import { askForOneCall, NoUsableCallError, type OneToolRequest } from "../personas/one-tool-call.ts";
 import { type Phase, type PhaseProvenance, sha256Hex } from "../generated-tools/tool-metadata.ts";
 
 /** A phase whose model never made a usable call; the message says what was wrong the last time. */
@@ -41,7 +41,8 @@ export async function callPhase<Parameters extends z.ZodType>(
     const provenance = { phase: request.phase, ...recordedModel(request.model), promptSha256, attempts: answer.attempts, startedAt, finishedAt };
     return { value: answer.value, notes: answer.notes, provenance };
   } catch (error) {
-    if (error instanceof NoUsableCallError) throw new PhaseFailedError(request.phase, `the ${request.phase} phase got ${error.message}`, error.attempts);
+    if (error instanceof NoUsableCallError)
+      throw new PhaseFailedError(request.phase, `the ${request.phase} phase got ${error.message}`, error.attempts);
     throw error;
   }
 }

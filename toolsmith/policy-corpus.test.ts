@@ -38,7 +38,9 @@ describe("ordinary code passes, hostile code is refused or contained (issue 30)"
 
   test("the hostile corpus: every written form is refused statically, with a message", () => {
     const missed = STATIC_HOSTILE_CASES.filter((entry) => !entry.refusal.test(checkStaticPolicy(entry.code, entry.role).join("\n")));
-    console.log(`hostile corpus, written forms: ${share(STATIC_HOSTILE_CASES.length - missed.length, STATIC_HOSTILE_CASES.length)} refused statically`);
+    console.log(
+      `hostile corpus, written forms: ${share(STATIC_HOSTILE_CASES.length - missed.length, STATIC_HOSTILE_CASES.length)} refused statically`,
+    );
     expect(missed.map((entry) => entry.label)).toEqual([]);
   });
 

@@ -36,7 +36,11 @@ describe("the toolsmith pipeline (scripted server, real sandbox, throw-away repo
     const after = checkoutState(repo.dir).replace(`refs/heads/${outcome.branch} ${outcome.commit}\n`, "");
     expect(after).toBe(before);
     const files = gitSync(repo.dir, ["ls-tree", "-r", "--name-only", outcome.branch, "tools/generated"]).trim().split("\n");
-    expect(files.sort()).toEqual(["tools/generated/word_count/metadata.json", "tools/generated/word_count/tool.test.ts", "tools/generated/word_count/tool.ts"]);
+    expect(files.sort()).toEqual([
+      "tools/generated/word_count/metadata.json",
+      "tools/generated/word_count/tool.test.ts",
+      "tools/generated/word_count/tool.ts",
+    ]);
     const metadata = parseToolMetadata(gitSync(repo.dir, ["show", `${outcome.branch}:tools/generated/word_count/metadata.json`]), "metadata.json");
     expect(metadata.validation.stages.map((stage) => stage.stage)).toEqual(["policy", "typecheck", "tests", "mutants", "examples", "determinism"]);
     expect(metadata.validation.mutants.total).toBeGreaterThanOrEqual(10);

@@ -94,7 +94,11 @@ export async function runToolsmith(request: ToolsmithRequest): Promise<Toolsmith
   const { settings: given, onEvent, ...rest } = request;
   const settings = ToolsmithSettings.parse(given ?? {});
   if (!request.sandboxPolicy.enabled) {
-    return { ok: false, attempts: 0, failure: "the toolsmith validates tools only in the sandbox, and ORG_SANDBOX=off turned it off; unset ORG_SANDBOX" };
+    return {
+      ok: false,
+      attempts: 0,
+      failure: "the toolsmith validates tools only in the sandbox, and ORG_SANDBOX=off turned it off; unset ORG_SANDBOX",
+    };
   }
   const git = new RepoGit(request.repoDir);
   removeAbandonedRuns(git.repoDir);

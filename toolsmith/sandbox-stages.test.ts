@@ -81,7 +81,9 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
       `cd out && rm r0e00.json r0e01.json r0e02.json && mkfifo r0e00.json && ln -s ${hostSecrets}/shadow r0e01.json && mkdir r0e02.json`,
     );
     expect(swapped.exitCode).toBe(0);
-    const markers = [[0, 1, 2].map((index) => (JSON.parse(readFileSync(join(dirs.requests, `r0e0${index}.json`), "utf8")) as { marker: string }).marker)];
+    const markers = [
+      [0, 1, 2].map((index) => (JSON.parse(readFileSync(join(dirs.requests, `r0e0${index}.json`), "utf8")) as { marker: string }).marker),
+    ];
     expect(readRunnerOutcomes(dirs, markers)).toEqual([
       [
         { ok: false, error: "the tool's result file out/r0e00.json is a FIFO, not a regular file; it was not read" },
@@ -137,7 +139,10 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
 
   test("each run of each round is a process of its own: a tool that counts its calls in memory answers 1 to every one", async () => {
     const dirs = validationDirs(join(root, "run-fresh"));
-    writeFileSync(join(dirs.tool, "tool.ts"), `let calls = 0;\nexport default (input: { text: string }) => ({ text: input.text, calls: ++calls });\n`);
+    writeFileSync(
+      join(dirs.tool, "tool.ts"),
+      `let calls = 0;\nexport default (input: { text: string }) => ({ text: input.text, calls: ++calls });\n`,
+    );
     const schema = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
     const rounds = await runnerStage(dirs, access, schema, [{ text: "a" }, { text: "b" }, { text: "c" }], 3, 5_000);
     expect(rounds).toEqual([0, 1, 2].map(() => ["a", "b", "c"].map((text) => ({ ok: true, output: { text, calls: 1 } }))));
@@ -286,7 +291,10 @@ Array.prototype.includes = () => true;
 export default (n: unknown) => z.number().parse(n) + 1;
 `,
   };
-  const patchesZod = { description: "patches zod", code: TOOL.replace("export default", "Object.getPrototypeOf(z.number()).parse = () => 0;\nexport default") };
+  const patchesZod = {
+    description: "patches zod",
+    code: TOOL.replace("export default", "Object.getPrototypeOf(z.number()).parse = () => 0;\nexport default"),
+  };
   const looping = { description: "loops", code: `export default (n: number) => { while (n === n) n += 0; return n; };\n` };
   const brokenAtLoad = { description: "throws as it loads", code: `throw new Error("broken");\nexport default (n: number) => n;\n` };
   const wrong = { description: "adds two", code: TOOL.replace("+ 1", "+ 2") };

@@ -152,7 +152,9 @@ export async function testsStage(dirs: ValidationDirs, access: SandboxAccess, ti
     [
       "/bin/sh",
       "-c",
-      `cat ${SANDBOX_TOOL_DIR}/tool.ts | { cd ${SANDBOX_TOOL_DIR} && timeout -s KILL ${Math.ceil(timeoutMs / 1000) + 5} ${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} --coverage --coverage-reporter=lcov --coverage-dir=/scratch/coverage ./tool.test.ts; }`,
+      `cat ${SANDBOX_TOOL_DIR}/tool.ts | { cd ${SANDBOX_TOOL_DIR} && timeout -s KILL ` +
+        `${Math.ceil(timeoutMs / 1000) + 5} ${SANDBOX_BUN} test --preload ${SANDBOX_TOOL_SOURCE_PRELOAD} ` +
+        `--coverage --coverage-reporter=lcov --coverage-dir=/scratch/coverage ./tool.test.ts; }`,
     ],
     timeoutMs,
     signal,
@@ -260,11 +262,13 @@ export async function runnerStage(
   // Two at a time (the machines this targets have two cores), each call its own process, its result in its own
   // file. Request names are ours (r0e00.json …); nothing model-made reaches this command line.
   const runAll = (batch: string[], parallel = 2) =>
-    `printf '%s\\n' ${batch.join(" ")} | xargs -P ${parallel} -I{} /bin/sh -c 'timeout -s KILL ${seconds} ${SANDBOX_BUN} ${SANDBOX_RUNNER} < ${MOUNT.requests}/{} > /scratch/out/{} 2>/dev/null'`;
+    `printf '%s\\n' ${batch.join(" ")} | xargs -P ${parallel} -I{} /bin/sh -c 'timeout -s KILL ${seconds} ` +
+    `${SANDBOX_BUN} ${SANDBOX_RUNNER} < ${MOUNT.requests}/{} > /scratch/out/{} 2>/dev/null'`;
   const [first = [], ...later] = names;
   // Whether each first-round call printed a result; only decides whether to go on (what the tool printed can pass
   // for one, and then the later rounds just run): the host reads every result itself, after its marker.
-  const firstRoundGaveResults = `for f in ${first.join(" ")}; do [ -f "/scratch/out/$f" ] && grep -qs '^{"ok":true,' "/scratch/out/$f" || exit 1; done`;
+  const firstRoundGaveResults =
+    `for f in ${first.join(" ")}; do [ -f "/scratch/out/$f" ] && grep -qs ` + `'^{"ok":true,' "/scratch/out/$f" || exit 1; done`;
   let outcomes: RunnerOutcome[][] = [];
   /** Runs `script` in the sandbox, given time for `calls` calls `parallel` at a time, then reads every result again. */
   const runScript = async (script: string, calls: number, parallel: number) => {

@@ -33,7 +33,11 @@ describe("static policy on the syntax tree", () => {
     // Issue 18 §5: each of these passed the policy before.
     ["constructor destructured", tool("const { constructor: F } = (() => 0) as any;\nreturn F('return 1')();"), /names the key "constructor"/],
     ["constructor destructured by shorthand", tool("const { constructor } = (() => 0) as any;\nreturn constructor;"), /names the key "constructor"/],
-    ["constructor destructured in an assignment", tool("let F: any;\n({ constructor: F } = (() => 0) as any);\nreturn F;"), /names the key "constructor"/],
+    [
+      "constructor destructured in an assignment",
+      tool("let F: any;\n({ constructor: F } = (() => 0) as any);\nreturn F;"),
+      /names the key "constructor"/,
+    ],
     ["Reflect.get", tool("return Reflect.get(() => 0, 'constructor');"), /uses Reflect/],
     ["Reflect by another name", tool("const R = Reflect;\nreturn R.ownKeys(input as object);"), /uses Reflect/],
     ["getOwnPropertyDescriptor", tool("return Object.getOwnPropertyDescriptor(() => 0, 'constructor');"), /\.getOwnPropertyDescriptor/],
@@ -67,7 +71,11 @@ describe("static policy on the syntax tree", () => {
     ["source text by concatenation", tests("test('x', () => expect(run + '').toContain('>'));"), /uses run other than by calling it/],
     ["source text by join", tests("test('x', () => expect([run].join()).toContain('>'));"), /uses run other than by calling it/],
     ["a file read with Bun.file", tests("test('x', async () => expect(await Bun.file('/org/tool/tool.ts').text()).toContain('>'));"), /uses Bun/],
-    ["a file read with fs", `import { readFileSync } from "node:fs";\nimport run from "./tool.ts";\nrun(readFileSync("tool.ts"));\n`, /imports "node:fs"/],
+    [
+      "a file read with fs",
+      `import { readFileSync } from "node:fs";\nimport run from "./tool.ts";\nrun(readFileSync("tool.ts"));\n`,
+      /imports "node:fs"/,
+    ],
     ["a file read with require", tests("const fs = require('fs');"), /uses require/],
     ["import.meta", tests("test('x', () => expect(import.meta.path).toBe('/org/tool/tool.test.ts'));"), /import\.meta is not allowed/],
     ["performance.now", tests("const t = performance.now();\nrun(1);\nexpect(performance.now() - t).toBeLessThan(5);"), /reads the clock/],
@@ -134,7 +142,10 @@ describe("static policy on the syntax tree", () => {
   ])("tool.ts with %s passes", (_label, body) => {
     expect(checkStaticPolicy(tool(body), "tool")).toEqual([]);
     expect(
-      checkStaticPolicy(tests(`const t: Record<string, number> = {};\nconst k = 'x';\nt[k] = 1;\ntest('x', () => expect(run(t[k])).toBeDefined());`), "tests"),
+      checkStaticPolicy(
+        tests(`const t: Record<string, number> = {};\nconst k = 'x';\nt[k] = 1;\ntest('x', () => expect(run(t[k])).toBeDefined());`),
+        "tests",
+      ),
     ).toEqual([]);
   });
 

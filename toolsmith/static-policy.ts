@@ -128,7 +128,9 @@ function syntaxProblems(source: TS.SourceFile, fileName: string): string[] {
   const diagnostics = (source as unknown as { parseDiagnostics?: TS.Diagnostic[] }).parseDiagnostics ?? [];
   return diagnostics.slice(0, 5).map((diagnostic) => {
     const position = source.getLineAndCharacterOfPosition(diagnostic.start ?? 0);
-    return `${fileName}:${position.line + 1}:${position.character + 1}: syntax error: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`;
+    return (
+      `${fileName}:${position.line + 1}:${position.character + 1}: syntax error: ` + `${ts.flattenDiagnosticMessageText(diagnostic.messageText, " ")}`
+    );
   });
 }
 
@@ -141,7 +143,8 @@ function reachProblem(node: TS.Node, walk: PolicyWalk): string | undefined {
     if (allowed.has(specifier)) return undefined;
     return `imports ${JSON.stringify(specifier)}; ${fileName} may import only ${[...allowed].map((name) => JSON.stringify(name)).join(", ")}`;
   }
-  if (ts.isImportEqualsDeclaration(node) || ts.isExternalModuleReference(node)) return "'import … = require(…)' is not allowed; use an import declaration";
+  if (ts.isImportEqualsDeclaration(node) || ts.isExternalModuleReference(node))
+    return "'import … = require(…)' is not allowed; use an import declaration";
   if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) return "dynamic import() is not allowed";
   if (ts.isMetaProperty(node)) return `${node.getText(source)} is not allowed`;
   if (ts.isIdentifier(node) && isValueReference(node)) {
@@ -180,7 +183,8 @@ function nodeProblem(node: TS.Node, walk: PolicyWalk): string | undefined {
   const problem = reachProblem(node, walk) ?? honestyProblem(node, walk);
   if (problem !== undefined) return problem;
   if (ts.isExportAssignment(node) && !node.isExportEquals) walk.hasDefaultExport = true;
-  else if ((ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node)) && hasModifier(node, ts.SyntaxKind.DefaultKeyword)) walk.hasDefaultExport = true;
+  else if ((ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node)) && hasModifier(node, ts.SyntaxKind.DefaultKeyword))
+    walk.hasDefaultExport = true;
   return undefined;
 }
 
@@ -208,11 +212,15 @@ const isLiteralKey = (node: TS.Expression) => ts.isStringLiteralLike(node) || ts
 // A key written as a name or literal in an object literal, a binding pattern, a class or an object type.
 function isPropertyName(node: TS.Node): node is TS.PropertyName {
   const parent = node.parent;
-  if (!parent || !(ts.isIdentifier(node) || ts.isStringLiteralLike(node) || ts.isNumericLiteral(node) || ts.isComputedPropertyName(node))) return false;
+  if (!parent || !(ts.isIdentifier(node) || ts.isStringLiteralLike(node) || ts.isNumericLiteral(node) || ts.isComputedPropertyName(node)))
+    return false;
   if (ts.isBindingElement(parent))
     return parent.propertyName === node || (parent.propertyName === undefined && parent.name === node && ts.isObjectBindingPattern(parent.parent));
   if (ts.isShorthandPropertyAssignment(parent)) return parent.name === node;
-  return (ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) || ts.isGetAccessor(parent) || ts.isSetAccessor(parent)) && parent.name === node;
+  return (
+    (ts.isPropertyAssignment(parent) || ts.isMethodDeclaration(parent) || ts.isGetAccessor(parent) || ts.isSetAccessor(parent)) &&
+    parent.name === node
+  );
 }
 
 function propertyNameText(node: TS.PropertyName): string | undefined {
@@ -234,7 +242,8 @@ function writtenKey(node: TS.Node): { name: string; how: string } | undefined {
 function toolImportNames(source: TS.SourceFile): Set<string> {
   const names = new Set<string>();
   for (const statement of source.statements) {
-    if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier) || statement.moduleSpecifier.text !== "./tool.ts") continue;
+    if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier) || statement.moduleSpecifier.text !== "./tool.ts")
+      continue;
     const clause = statement.importClause;
     if (clause?.name) names.add(clause.name.text);
     const bindings = clause?.namedBindings;
@@ -267,7 +276,8 @@ function isStackProperty(node: TS.Node, names: ReadonlySet<string>): boolean {
 
 function isClock(node: TS.Node): boolean {
   if (ts.isIdentifier(node) && TEST_CLOCK_NAMES.has(node.text) && isValueReference(node)) return true;
-  if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "Date" && node.name.text === "now") return true;
+  if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === "Date" && node.name.text === "now")
+    return true;
   // `new Date()` and `Date()` read the clock; `new Date(0)` does not.
   return (
     (ts.isNewExpression(node) || ts.isCallExpression(node)) &&

@@ -19,10 +19,20 @@ const HABITS: { name: string; sent: string; kept: string; habit: RegExp }[] = [
     kept: TOOL,
     habit: /```typescript fence with prose/,
   },
-  { name: "a ```ts block with prose after it", sent: `\`\`\`ts\n${TOOL}\`\`\`\nThis handles empty text too.`, kept: TOOL, habit: /```ts fence with prose/ },
+  {
+    name: "a ```ts block with prose after it",
+    sent: `\`\`\`ts\n${TOOL}\`\`\`\nThis handles empty text too.`,
+    kept: TOOL,
+    habit: /```ts fence with prose/,
+  },
   { name: "a bare ``` block alone", sent: `\`\`\`\n${TOOL}\`\`\``, kept: TOOL, habit: /bare ``` fence$/ },
   { name: "a ~~~ block", sent: `Sure!\n~~~typescript\n${TOOL}~~~\n`, kept: TOOL, habit: /```typescript fence with prose/ },
-  { name: "CRLF line ends around a fence", sent: `Here it is:\r\n\`\`\`typescript\r\n${TOOL.replaceAll("\n", "\r\n")}\`\`\`\r\n`, kept: TOOL, habit: /CRLF/ },
+  {
+    name: "CRLF line ends around a fence",
+    sent: `Here it is:\r\n\`\`\`typescript\r\n${TOOL.replaceAll("\n", "\r\n")}\`\`\`\r\n`,
+    kept: TOOL,
+    habit: /CRLF/,
+  },
   { name: "a fence left open at the end (the reply was cut)", sent: `Here:\n\`\`\`ts\n${TOOL}`, kept: TOOL, habit: /left open/ },
   {
     name: "a block beside a non-code block",
@@ -31,14 +41,24 @@ const HABITS: { name: string; sent: string; kept: string; habit: RegExp }[] = [
     habit: /```ts fence/,
   },
   { name: "the code as a JSON-encoded string", sent: JSON.stringify(TOOL), kept: TOOL, habit: /JSON-encoded/ },
-  { name: "a JSON-encoded string holding a fence", sent: JSON.stringify(`\`\`\`typescript\n${TOOL}\`\`\``), kept: TOOL, habit: /JSON-encoded.*fence/ },
+  {
+    name: "a JSON-encoded string holding a fence",
+    sent: JSON.stringify(`\`\`\`typescript\n${TOOL}\`\`\``),
+    kept: TOOL,
+    habit: /JSON-encoded.*fence/,
+  },
   {
     name: "newlines sent as \\n escapes on one line",
     sent: TOOL.trimEnd().replaceAll('"', '\\"').replaceAll("\n", "\\n"),
     kept: TOOL.trimEnd(),
     habit: /\\n escapes/,
   },
-  { name: "a leading 'typescript' line (a fence without its backticks)", sent: `typescript\n${TOOL}`, kept: TOOL, habit: /leading 'typescript' line/ },
+  {
+    name: "a leading 'typescript' line (a fence without its backticks)",
+    sent: `typescript\n${TOOL}`,
+    kept: TOOL,
+    habit: /leading 'typescript' line/,
+  },
   { name: "a <think> block before the code", sent: `<think>The user wants shouting.</think>\n${TOOL}`, kept: TOOL, habit: /<think>/ },
   {
     name: "Go's \\u003c escapes left in the code",
@@ -77,7 +97,8 @@ describe("a submitted code argument, as small models send it", () => {
   });
 
   test("tests keep what they export: the default-export rule is the tool's alone", () => {
-    const tests = 'import { test } from "bun:test";\nimport tool from "./tool.ts";\nexport const cases = [1];\ntest("x", () => { tool({ text: "a" }); });\n';
+    const tests =
+      'import { test } from "bun:test";\nimport tool from "./tool.ts";\nexport const cases = [1];\ntest("x", () => { tool({ text: "a" }); });\n';
     expect(readSubmittedSource(tests, "tool.test.ts")).toEqual({ ok: true, code: tests, habits: [] });
   });
 
@@ -93,7 +114,8 @@ describe("a submitted code argument, as small models send it", () => {
   test("a block in another language only, or an empty block, asks for the source", () => {
     const json = readSubmittedSource('Here:\n```json\n{"code": "x"}\n```\n', "tool.test.ts");
     expect(json.ok).toBe(false);
-    if (!json.ok) expect(json.problem).toStartWith("your code argument holds a fenced block that is not TypeScript (json). Send tool.test.ts's whole source");
+    if (!json.ok)
+      expect(json.problem).toStartWith("your code argument holds a fenced block that is not TypeScript (json). Send tool.test.ts's whole source");
     const empty = readSubmittedSource("```ts\n```\n", "tool.ts");
     expect(empty.ok).toBe(false);
   });
@@ -123,7 +145,9 @@ describe("the toolsmith takes the block out instead of losing a round (scripted 
     });
     if (!outcome.ok) throw new Error(outcome.failure);
     expect(outcome.attempts).toBe(4);
-    const done = events.filter((event) => event.type === "phase-done").map((event) => event.type === "phase-done" && `${event.phase}: ${event.detail}`);
+    const done = events
+      .filter((event) => event.type === "phase-done")
+      .map((event) => event.type === "phase-done" && `${event.phase}: ${event.detail}`);
     expect(done[1]).toMatch(/^implementation: \d+ lines \(taken out of CRLF line ends, a ```typescript fence with prose around it\)$/);
     expect(done[2]).toMatch(/^tests: \d+ lines \(taken out of a ```typescript fence\)$/);
     const sentBack = server.requests.map((request) => JSON.stringify(request.body)).find((body) => body.includes("Call submit_tests again"));

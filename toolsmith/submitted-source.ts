@@ -121,7 +121,9 @@ export function readSubmittedSource(raw: string, file: SourceFile): SourceReadin
     } else if (blocks.length > 0) {
       return {
         ok: false,
-        problem: `your code argument holds a fenced block that is not TypeScript (${blocks.map((block) => block.language || "no language").join(", ")}). ${sendPlain(file)}`,
+        problem:
+          `your code argument holds a fenced block that is not TypeScript ` +
+          `(${blocks.map((block) => block.language || "no language").join(", ")}). ${sendPlain(file)}`,
       };
     }
   }

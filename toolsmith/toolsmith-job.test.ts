@@ -43,7 +43,14 @@ describe("the toolsmith in the room", () => {
       expect(gitSync(repo.dir, ["rev-parse", "--verify", `refs/heads/${branch}`]).trim()).toMatch(/^[0-9a-f]{40}$/);
 
       const progress = events.flatMap((event) => (event.type === "progress" ? [`${event.step} ${event.status}`] : []));
-      expect(progress.slice(0, 6)).toEqual(["spec started", "spec done", "implementation started", "implementation done", "tests started", "tests done"]);
+      expect(progress.slice(0, 6)).toEqual([
+        "spec started",
+        "spec done",
+        "implementation started",
+        "implementation done",
+        "tests started",
+        "tests done",
+      ]);
       expect(progress.filter((step) => step === "validation running")).toHaveLength(6);
       expect(progress.slice(-2)).toEqual(["validation done", "branch done"]);
 

@@ -1,5 +1,5 @@
-import type { ReplyOutcome } from "../models/reply-host.ts";
-import type { ToolsmithJob } from "../models/toolsmith-persona.ts";
+import type { ReplyOutcome } from "../personas/reply-host.ts";
+import type { ToolsmithJob } from "../personas/toolsmith-persona.ts";
 import type { ToolsmithEvent } from "./run-toolsmith.ts";
 import { tryItCommand } from "./try-it-command.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";

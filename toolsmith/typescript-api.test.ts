@@ -30,8 +30,12 @@ test("the compiler comes from its bytecode bundle, and parses as the package's o
   const broken = "export default (input: { text: string }) => { return input.text.split( ;\n";
   const diagnostics = (api: typeof packageTs) =>
     (
-      api.createSourceFile("tool.ts", broken, api.ScriptTarget.Latest, true, api.ScriptKind.TS) as unknown as { parseDiagnostics: packageTs.Diagnostic[] }
-    ).parseDiagnostics.map((diagnostic) => `${diagnostic.start} ${diagnostic.code} ${api.flattenDiagnosticMessageText(diagnostic.messageText, "\n")}`);
+      api.createSourceFile("tool.ts", broken, api.ScriptTarget.Latest, true, api.ScriptKind.TS) as unknown as {
+        parseDiagnostics: packageTs.Diagnostic[];
+      }
+    ).parseDiagnostics.map(
+      (diagnostic) => `${diagnostic.start} ${diagnostic.code} ${api.flattenDiagnosticMessageText(diagnostic.messageText, "\n")}`,
+    );
   expect(diagnostics(ts)).toEqual(diagnostics(packageTs));
   expect(diagnostics(ts).length).toBeGreaterThan(0);
 });

@@ -46,13 +46,17 @@ export async function checkTests(
     return fail({
       stage: "tests",
       blame: "tests",
-      message: `the tests cover ${percent(result.coverage)} of the lines of tool.ts; at least ${percent(settings.coverage)} is required. Test every branch.`,
+      message:
+        `the tests cover ${percent(result.coverage)} of the lines of tool.ts; at least ` +
+        `${percent(settings.coverage)} is required. Test every branch.`,
     });
   }
   return { figures, durationMs };
 }
 
-/** How long each mutant's run may take: a few times what the real tests took, at least 3 s (a mutant may loop forever), at most the tests' own limit. */
+/** How long each mutant's run may take: a few times what the real tests took, at least 3 s (a mutant may loop forever), at most the tests' own limit.
+ *
+ */
 export function perMutantMs(settings: ToolsmithSettings, testsDurationMs: number): number {
   return Math.min(settings.testTimeoutMs, Math.max(3_000, 5 * testsDurationMs));
 }
@@ -93,7 +97,10 @@ export async function checkMutants(
     failure: {
       stage: "mutants",
       blame: "tests",
-      message: `the tests caught ${result.killed} of ${result.total} changed copies of tool.ts (need ${percent(settings.mutationScore)}). Not caught:\n${result.survivors.slice(0, 8).join("\n")}\nAssert exact outputs, boundaries and every branch.`,
+      message:
+        `the tests caught ${result.killed} of ${result.total} changed copies of tool.ts (need ` +
+        `${percent(settings.mutationScore)}). Not caught:\n${result.survivors.slice(0, 8).join("\n")}\nAssert ` +
+        `exact outputs, boundaries and every branch.`,
     },
   };
 }
@@ -121,7 +128,8 @@ function exampleFailure(spec: ToolSpec, example: ToolExample, outcome: RunnerOut
   const got = outputForModel(JSON.stringify(outcome.output), 300);
   return fail(
     heldOut
-      ? `an example you were not shown fails: for the input ${input} the tool returned ${got}, which is wrong. Implement the rule the description states, not the examples.`
+      ? `an example you were not shown fails: for the input ${input} the tool returned ${got}, which is ` +
+          `wrong. Implement the rule the description states, not the examples.`
       : `for the input ${input} the tool returned ${got}, expected ${outputForModel(JSON.stringify(example.output), 300)}`,
   );
 }
@@ -161,7 +169,10 @@ export function checkDeterminism(spec: ToolSpec, heldOut: ToolExample[], outcome
         failure: {
           stage: "determinism",
           blame: "implementation",
-          message: `the spec says deterministic, but three runs on ${outputForModel(JSON.stringify(example.input), 300)} gave different results: ${outputForModel(runs.join(" | "), 600)}. Do not use time, randomness or anything outside the input.`,
+          message:
+            `the spec says deterministic, but three runs on ` +
+            `${outputForModel(JSON.stringify(example.input), 300)} gave different results: ` +
+            `${outputForModel(runs.join(" | "), 600)}. Do not use time, randomness or anything outside the input.`,
         },
       };
     }

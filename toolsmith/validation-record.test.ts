@@ -11,7 +11,13 @@ import { readValidationRecord, recordValidation, VALIDATED_DIR, type ValidatedIn
 
 const spec = ToolSpec.parse(CLAMP.spec);
 const settings = ToolsmithSettings.parse({});
-const input: ValidatedInput = { spec, heldOut: splitExamples(spec, settings.heldOutShare).heldOut, toolCode: CLAMP.tool, testCode: CLAMP.tests, settings };
+const input: ValidatedInput = {
+  spec,
+  heldOut: splitExamples(spec, settings.heldOutShare).heldOut,
+  toolCode: CLAMP.tool,
+  testCode: CLAMP.tests,
+  settings,
+};
 const passed: ValidationReport = {
   ok: true,
   stages: [],

@@ -46,7 +46,10 @@ describe("the call record", () => {
     using repo = tempRepo();
     recordToolCall(repo.dir, { tool: "a_tool", ok: true, durationMs: 1, time: 1 });
     const file = join(repo.dir, USAGE_DIR, "calls.jsonl");
-    appendFileSync(file, '{"__proto__":{"ok":true},"t":2}\n[1,2]\nnot json\n{"t":2,"tool":"x\\u001b[2J","ok":true,"ms":1}\n{"t":3,"tool":"a_tool","ok":tr');
+    appendFileSync(
+      file,
+      '{"__proto__":{"ok":true},"t":2}\n[1,2]\nnot json\n{"t":2,"tool":"x\\u001b[2J","ok":true,"ms":1}\n{"t":3,"tool":"a_tool","ok":tr',
+    );
     recordToolCall(repo.dir, { tool: "a_tool", ok: false, reason: "tool", durationMs: 2, time: 4 });
     expect(readToolCalls(repo.dir).map((call) => [call.t, call.ok])).toEqual([
       [1, true],
@@ -57,7 +60,11 @@ describe("the call record", () => {
   test("past its size the file is archived and a new one begun; only the newest archives stay, oldest calls go first", () => {
     using repo = tempRepo();
     for (let index = 0; index < 60; index += 1) {
-      recordToolCall(repo.dir, { tool: "a_tool", ok: index % 2 === 0, durationMs: index, time: 1_000 + index }, { rotateAtBytes: 500, keptArchives: 2 });
+      recordToolCall(
+        repo.dir,
+        { tool: "a_tool", ok: index % 2 === 0, durationMs: index, time: 1_000 + index },
+        { rotateAtBytes: 500, keptArchives: 2 },
+      );
     }
     const files = readdirSync(join(repo.dir, USAGE_DIR));
     expect(files.filter((name) => name.startsWith("calls-"))).toHaveLength(2);

@@ -95,14 +95,30 @@ describe("tool health", () => {
     // One client sends ten calls its schema refuses, and cancels five more: the tool is as healthy as before.
     for (let index = 0; index < 15; index += 1) {
       const reason = index < 10 ? ("input" as const) : ("cancelled" as const);
-      recordToolCall(repo.dir, { tool: "word_count", version, ok: false, reason, durationMs: 5, time: NOW - (15 - index) * 1_000, input: { nottext: 1 } });
+      recordToolCall(repo.dir, {
+        tool: "word_count",
+        version,
+        ok: false,
+        reason,
+        durationMs: 5,
+        time: NOW - (15 - index) * 1_000,
+        input: { nottext: 1 },
+      });
     }
     const health = judgeToolHealth({ workspaceRoot: repo.dir, config: settings({ window: 10 }), now: new Date(NOW) });
     expect(health.rollback).toBeUndefined();
     expect(health.judged[0]).toMatchObject({ last: { calls: 10, successRate: 1 }, previous: { calls: 10, successRate: 1 } });
     // The same calls failing on inputs the schema accepted are the tool's: rolled back.
     for (let index = 0; index < 10; index += 1)
-      recordToolCall(repo.dir, { tool: "word_count", version, ok: false, reason: "tool", durationMs: 5, time: NOW - 500 + index, input: { text: "x" } });
+      recordToolCall(repo.dir, {
+        tool: "word_count",
+        version,
+        ok: false,
+        reason: "tool",
+        durationMs: 5,
+        time: NOW - 500 + index,
+        input: { text: "x" },
+      });
     expect(judgeToolHealth({ workspaceRoot: repo.dir, config: settings({ window: 10 }), now: new Date(NOW) }).rollback?.tool).toBe("word_count");
   });
 
@@ -184,6 +200,9 @@ describe("tool health", () => {
 
   test("no tools, no record: nothing to do", () => {
     using repo = workspace();
-    expect(judgeToolHealth({ workspaceRoot: repo.dir, config: settings({ pruneUnusedDays: 1 }), now: new Date(NOW) })).toEqual({ prune: [], judged: [] });
+    expect(judgeToolHealth({ workspaceRoot: repo.dir, config: settings({ pruneUnusedDays: 1 }), now: new Date(NOW) })).toEqual({
+      prune: [],
+      judged: [],
+    });
   });
 });

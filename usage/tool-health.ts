@@ -9,7 +9,8 @@ import { type CallFailure, judgesTool, readToolCalls, type ToolCall } from "./to
 
 // Which promoted tool no longer earns its place (docs/ARCHITECTURE.md, "Tool health"). Only the calls of the
 // tool.ts promoted now count, made since it was promoted (`promotedAt`, from its promotion's tag): a rebuilt tool
-// starts afresh, even when the toolsmith wrote the very code that was rolled back (the same version). Its last window is its newest `window.calls` calls
+// starts afresh, even when the toolsmith wrote the very code that was rolled back (the same version). Its last window is its newest `window.calls`
+// calls
 // no older than `window.hours` before now; the window before ends where the last one begins (at its oldest
 // call when full, else `window.hours` before now) and is made the same way. A window with fewer than
 // MIN_JUDGED_CALLS calls is not judged. Calls its own input schema refused, and calls their callers cut, are not the
@@ -218,7 +219,8 @@ function evidenceOf(
 ): RollbackEvidence {
   const parts = [`success ${percent(last.successRate)} over its last ${last.calls} calls`];
   if (previous) parts.push(`${percent(previous.successRate)} over the ${previous.calls} before`);
-  if (reasons.includes("failure-rate")) parts.push(`failures ${percent(last.failureRate)} above grow.maxFailureRate ${percent(settings.maxFailureRate)}`);
+  if (reasons.includes("failure-rate"))
+    parts.push(`failures ${percent(last.failureRate)} above grow.maxFailureRate ${percent(settings.maxFailureRate)}`);
   const failingInputs = lastCalls
     .filter((call) => !call.ok)
     .slice(-FAILING_SAMPLES)

@@ -25,7 +25,12 @@ describe("trust", () => {
 
 describe("a tool's figures", () => {
   test("calls, ok, failed by reason, latency and trust", () => {
-    const calls = [call(NOW - DAY, true, 10), call(NOW - DAY, true, 30), { ...call(NOW, false, 200), reason: "timeout" as const }, call(NOW, false, 20)];
+    const calls = [
+      call(NOW - DAY, true, 10),
+      call(NOW - DAY, true, 30),
+      { ...call(NOW, false, 200), reason: "timeout" as const },
+      call(NOW, false, 20),
+    ];
     const stats = statsOf("a_tool", calls, NOW);
     expect(stats).toMatchObject({ tool: "a_tool", calls: 4, ok: 2, failed: 2, failedBy: { timeout: 1, tool: 1 }, successRate: 0.5 });
     expect(stats.latencyMs).toEqual({ mean: 65, p50: 20, p95: 200, max: 200, total: 260 });

@@ -21,7 +21,13 @@ export class GateRuns {
   readonly #stopping = new AbortController();
 
   constructor(
-    private readonly setup: SandboxAccess & { config: OrgConfig; git: RepoGit; workspaceDir: string; changed: () => void; logError: (line: string) => void },
+    private readonly setup: SandboxAccess & {
+      config: OrgConfig;
+      git: RepoGit;
+      workspaceDir: string;
+      changed: () => void;
+      logError: (line: string) => void;
+    },
   ) {}
 
   /** The runs, newest first. */

@@ -17,7 +17,9 @@ export function growthView(workspaceDir: string): ReturnType<typeof GrowthView.p
     .reverse()
     .flatMap((id) => {
       const report = readGrowReport(workspaceDir, id);
-      return report ? [{ id, startedAt: report.startedAt, summary: summaryLine(report), tokens: report.budget.tokens, modelMs: report.budget.modelMs }] : [];
+      return report
+        ? [{ id, startedAt: report.startedAt, summary: summaryLine(report), tokens: report.budget.tokens, modelMs: report.budget.modelMs }]
+        : [];
     });
   return {
     proposals: [...proposals]

@@ -15,7 +15,9 @@ function turn(index: number, asks?: string): TranscriptLine[] {
     { type: "turn-start", turnId, text: `question ${index}`, mode: "group", addressed: ["agent"], time },
     { type: "reply-start", turnId, replyId, persona: "agent", model: "m", hop: 0, destination: "console", time },
     { type: "text-delta", replyId, persona: "agent", text: `answer ${index}`, time },
-    ...(asks ? [{ type: "approval-asked" as const, approvalId: asks, persona: "agent", replyId, call, choices: ["yes" as const, "no" as const], time }] : []),
+    ...(asks
+      ? [{ type: "approval-asked" as const, approvalId: asks, persona: "agent", replyId, call, choices: ["yes" as const, "no" as const], time }]
+      : []),
     { type: "reply-end", replyId, persona: "agent", ok: true, stats, time },
     { type: "turn-end", turnId, ok: true, stats: { agent: stats }, time },
     { type: "notice", reason: "tools-changed", message: `after turn ${index}`, time },
@@ -31,7 +33,9 @@ const drawn = (state: RoomState) => ({
     notes: entry.notes,
     done: entry.done,
     replies: entry.replies.map((reply) =>
-      reply.parts.map((part) => (part.kind === "approval" && part.approval.approvalId === "a2" ? { kind: part.kind, approval: part.approval } : part)),
+      reply.parts.map((part) =>
+        part.kind === "approval" && part.approval.approvalId === "a2" ? { kind: part.kind, approval: part.approval } : part,
+      ),
     ),
   })),
   a1: state.approvals.get("a1")?.answer,

@@ -17,7 +17,14 @@ describe("the room view's state, folded from room events", () => {
       { type: "text-delta", ...reply("python", "r2"), text: "Py" },
       { type: "text-delta", ...reply("agent", "r1"), text: "lo" },
       { type: "tool-call", ...reply("agent", "r1"), call: { id: "c1", name: "sh", arguments: { cmd: "ls" } } },
-      { type: "tool-result", ...reply("agent", "r1"), call: { id: "c1", name: "sh", arguments: { cmd: "ls" } }, ok: true, output: "a\nb", durationMs: 3 },
+      {
+        type: "tool-result",
+        ...reply("agent", "r1"),
+        call: { id: "c1", name: "sh", arguments: { cmd: "ls" } },
+        ok: true,
+        output: "a\nb",
+        durationMs: 3,
+      },
       { type: "reply-end", ...reply("agent", "r1"), ok: true, stats },
       { type: "turn-end", turnId: "t1", ok: true, stats: { agent: stats } },
     ];

@@ -215,7 +215,8 @@ function applyTurnEvent(state: RoomState, event: Exclude<RoomEvent, ReplyEvent>)
       // A reply known only by its message (a transcript without its deltas): shown whole.
       const reply = state.replies.get(message.id) ?? replyFor(state, message.id, message.from);
       if (!reply.parts.some((part) => part.kind === "text")) {
-        for (const run of message.tools ?? []) reply.parts.push({ kind: "tool", call: run.call, result: { ok: run.ok, output: run.output, durationMs: 0 } });
+        for (const run of message.tools ?? [])
+          reply.parts.push({ kind: "tool", call: run.call, result: { ok: run.ok, output: run.output, durationMs: 0 } });
         reply.parts.push({ kind: "text", text: message.text });
       }
       if (message.failed) reply.error = message.failed;

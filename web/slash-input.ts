@@ -29,7 +29,9 @@ export function parseWebInput(line: string): WebInput {
         : { type: "invalid", message: "/mode takes one mode: group, direct:<persona> or file:<path>" };
     case "wish": {
       const wish = text.slice("/wish".length).trim();
-      return wish ? { type: "wish", text: wish } : { type: "invalid", message: "/wish needs what you wish the room could do, e.g. /wish convert CSV to JSON" };
+      return wish
+        ? { type: "wish", text: wish }
+        : { type: "invalid", message: "/wish needs what you wish the room could do, e.g. /wish convert CSV to JSON" };
     }
     case "undo":
       if (args.length === 0 || (args.length === 1 && args[0] === "--force")) return { type: "undo", force: args.length === 1 };

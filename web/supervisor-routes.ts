@@ -44,7 +44,14 @@ export function supervisorView(
           ? { id: incident.fix.id, action: incident.fix.action, target: incident.fix.target, state: incident.fix.state, detail: incident.fix.detail }
           : null,
       })),
-      fixes: status.fixes.map(({ id, incident, action, state: fixState, detail, steps }) => ({ id, incident, action, state: fixState, detail, steps })),
+      fixes: status.fixes.map(({ id, incident, action, state: fixState, detail, steps }) => ({
+        id,
+        incident,
+        action,
+        state: fixState,
+        detail,
+        steps,
+      })),
       mutes: status.mutes,
       backups,
     };
@@ -89,7 +96,9 @@ export function supervisorRoutes(context: WebContext): Route[] {
         const now = Date.now();
         const until = body.forMs === undefined ? undefined : now + body.forMs;
         mutePattern(state, choice.pattern, until, now);
-        return Response.json(ActionAnswer.parse({ ok: true, said: `muted ${body.pattern}${until ? ` until ${new Date(until).toISOString()}` : " for ever"}` }));
+        return Response.json(
+          ActionAnswer.parse({ ok: true, said: `muted ${body.pattern}${until ? ` until ${new Date(until).toISOString()}` : " for ever"}` }),
+        );
       } finally {
         state.close();
       }

@@ -127,7 +127,9 @@ export const SupervisorView = z.object({
       fix: z.object({ id: z.string(), action: z.string(), target: z.string(), state: z.string(), detail: z.string() }).nullable(),
     }),
   ),
-  fixes: z.array(z.object({ id: z.string(), incident: z.string(), action: z.string(), state: z.string(), detail: z.string(), steps: z.array(z.string()) })),
+  fixes: z.array(
+    z.object({ id: z.string(), incident: z.string(), action: z.string(), state: z.string(), detail: z.string(), steps: z.array(z.string()) }),
+  ),
   mutes: z.array(z.object({ pattern: z.string(), until: z.string().nullable() })),
   backups: z.array(z.object({ name: z.string(), takenAt: z.string(), bytes: z.number() })),
 });

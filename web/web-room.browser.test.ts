@@ -47,7 +47,10 @@ const SCRIPT = {
   rules: [
     { when: { persona: "agent", lastMessage: "both" }, reply: { text: LONG, chunkSize: 4, delayMs: 40 } },
     { when: { persona: "python", lastMessage: "both" }, reply: { text: BESIDE, chunkSize: 4, delayMs: 40 } },
-    { when: { persona: "agent", lastMessage: "list the lines" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "seq 1 12 | sed 's/^/row /'" } }] } },
+    {
+      when: { persona: "agent", lastMessage: "list the lines" },
+      reply: { toolCalls: [{ name: "sh", arguments: { cmd: "seq 1 12 | sed 's/^/row /'" } }] },
+    },
     { when: { persona: "agent", lastTool: "sh" }, reply: { text: "The command printed twelve lines." } },
     { when: { persona: "agent", lastMessage: "story" }, reply: { text: STORY, chunkSize: 5, delayMs: 60 } },
     { when: { persona: "python", lastMessage: "endless" }, reply: { text: "and on ".repeat(400), chunkSize: 4, delayMs: 50 } },
@@ -152,7 +155,9 @@ describe("org web in Chromium", () => {
       for (const name of ["Room", "Changes", "Tools", "Candidates", "Growth", "Supervisor", "Memory"]) {
         await phone.page.getByRole("navigation").getByRole("link", { name, exact: true }).click();
         await phone.page.getByRole("heading", { name, level: 1 }).waitFor();
-        const widths = (await phone.page.evaluate("({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })")) as {
+        const widths = (await phone.page.evaluate(
+          "({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })",
+        )) as {
           scroll: number;
           client: number;
         };

@@ -5,15 +5,24 @@ import { parseWorkflow, type Workflow } from "./workflow-file.ts";
 const object = (properties: Record<string, unknown>, required = Object.keys(properties)) => ({ type: "object", properties, required });
 
 const TOOLS = new Map<string, PlanTool>([
-  ["split_lines", { inputSchema: object({ text: { type: "string" } }), outputSchema: object({ lines: { type: "array", items: { type: "string" } } }) }],
+  [
+    "split_lines",
+    { inputSchema: object({ text: { type: "string" } }), outputSchema: object({ lines: { type: "array", items: { type: "string" } } }) },
+  ],
   ["word_count", { inputSchema: object({ text: { type: "string" } }), outputSchema: object({ words: { type: "integer" } }) }],
   ["square", { inputSchema: object({ number: { type: "number" } }), outputSchema: object({ result: { type: "number" } }) }],
   ["sum_list", { inputSchema: object({ numbers: { type: "array", items: { type: "number" } } }), outputSchema: object({ sum: { type: "number" } }) }],
-  ["shout", { inputSchema: object({ text: { type: "string" }, times: { type: "integer" } }, ["text"]), outputSchema: object({ text: { type: "string" } }) }],
+  [
+    "shout",
+    { inputSchema: object({ text: { type: "string" }, times: { type: "integer" } }, ["text"]), outputSchema: object({ text: { type: "string" } }) },
+  ],
   ["is_long", { inputSchema: object({ text: { type: "string" } }), outputSchema: object({ long: { type: "boolean" } }) }],
   ["pick_mode", { inputSchema: object({ mode: { type: "string", enum: ["upper", "lower"] } }), outputSchema: object({ ok: { type: "boolean" } }) }],
   ["label", { inputSchema: object({ level: { type: "integer" } }), outputSchema: object({ label: { type: "string", enum: ["low", "high"] } }) }],
-  ["nickname", { inputSchema: object({ text: { type: "string" } }), outputSchema: { type: "object", properties: { nick: { type: "string" } }, required: [] } }],
+  [
+    "nickname",
+    { inputSchema: object({ text: { type: "string" } }), outputSchema: { type: "object", properties: { nick: { type: "string" } }, required: [] } },
+  ],
 ]);
 
 const plan = (value: Record<string, unknown>): Workflow =>
@@ -57,7 +66,9 @@ describe("a plan refused, each error naming the step, the key, what was expected
   test("a string into a number", () => {
     const errors = checkPlan(plan({ steps: [{ id: "sq", tool: "square", inputs: { number: "$inputs.text" } }] }), facts());
     expect(errors).toEqual([expect.objectContaining({ step: "sq", key: "inputs.number", expected: "number", given: "string" })]);
-    expect(planErrorLine(errors[0] ?? { key: "", message: "" })).toBe('step "sq", key inputs.number: expected number, given string (from $inputs.text)');
+    expect(planErrorLine(errors[0] ?? { key: "", message: "" })).toBe(
+      'step "sq", key inputs.number: expected number, given string (from $inputs.text)',
+    );
   });
 
   test("a number into an integer, and a text literal into a number", () => {
@@ -168,7 +179,10 @@ describe("a plan refused, each error naming the step, the key, what was expected
   });
 
   test("the inputs it will run on must fit its inputs schema", () => {
-    const errors = checkPlan(plan({ steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }] }), facts({ inputs: { text: 5 } }));
+    const errors = checkPlan(
+      plan({ steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }] }),
+      facts({ inputs: { text: 5 } }),
+    );
     expect(errors).toEqual([expect.objectContaining({ key: "--inputs.text" })]);
   });
 });

@@ -234,7 +234,9 @@ class PlanTypes {
     }
     if (Array.isArray(value)) return itemsSchema(value.map((entry, index) => this.#valueSchema(entry, step, `${key}[${index}]`, item)));
     if (typeof value === "object" && value !== null) {
-      const properties = Object.fromEntries(Object.entries(value).map(([name, entry]) => [name, this.#valueSchema(entry, step, `${key}.${name}`, item)]));
+      const properties = Object.fromEntries(
+        Object.entries(value).map(([name, entry]) => [name, this.#valueSchema(entry, step, `${key}.${name}`, item)]),
+      );
       return { type: "object", properties, required: Object.keys(properties) };
     }
     return { type: typeOfValue(value), const: value };

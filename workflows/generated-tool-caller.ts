@@ -11,7 +11,8 @@ import type { ToolCaller } from "./run-workflow.ts";
 export const toolRootsFor = (workspaceDir: string, checkoutDir: string = CHECKOUT_DIR): string[] => [...new Set([workspaceDir, checkoutDir])];
 
 /**
- * Promoted generated tools for workflows, from `tools/generated/` of the first of `roots` that has the tool: `checkTool` says why a name cannot be used (no such
+ * Promoted generated tools for workflows, from `tools/generated/` of the first of `roots` that has the tool: `checkTool` says why a name cannot be
+ * used (no such
  * folder, metadata that does not validate, a file whose hash is not the recorded one); `callTool` runs one
  * the way `tool run` does (a fresh copy, checked again, in the sandbox), with the tool's own timeout.
  */

@@ -36,7 +36,10 @@ function readWorkflowFile(path: string, options: LoadOptions, at: { file: string
     // The file asked for on the command line has no step or key to name: the message says only what is missing.
     const where = at.step === undefined && at.key === undefined ? "" : `${placeOf(at.file, at.step, at.key)} `;
     throw new WorkflowError(
-      `${where}there is no workflow file ${at.step === undefined && at.key === undefined ? at.file : path}${at.step === undefined && at.key === undefined ? ` (looked for ${path})` : ""}. Give the path of an existing .json workflow file; 'org workflow --help' shows what one holds.`,
+      `${where}there is no workflow file ` +
+        `${at.step === undefined && at.key === undefined ? at.file : path}` +
+        `${at.step === undefined && at.key === undefined ? ` (looked for ${path})` : ""}. Give the path of an ` +
+        `existing .json workflow file; 'org workflow --help' shows what one holds.`,
       at.file,
       at.step,
       at.key,
@@ -174,7 +177,8 @@ export function checkWorkflow(workflow: Workflow, file: string, options: LoadOpt
       if (!reference) fail(`${JSON.stringify(text)} must be one reference, such as $inputs.flag or $steps.<id>.output.<field>`, step.id, key);
       checkReference(reference, key, step.id, earlier, false);
     }
-    for (const { key, reference } of referencesIn(step.inputs, "inputs")) checkReference(reference, key, step.id, earlier, step.foreach !== undefined);
+    for (const { key, reference } of referencesIn(step.inputs, "inputs"))
+      checkReference(reference, key, step.id, earlier, step.foreach !== undefined);
     if (step.tool !== undefined) {
       const problem = options.checkTool?.(step.tool);
       if (problem !== undefined) fail(problem, step.id, "tool");

@@ -8,7 +8,8 @@ export function nestedWorkflowPath(graph: WorkflowGraph, path: string, stepId: s
   if (nested !== undefined) return nested;
   const file = basename(path);
   throw new WorkflowError(
-    `${placeOf(file, stepId, "workflow")} the graph holds no workflow for this step. Load the workflow with loadWorkflowGraph, which reads every nested workflow.`,
+    `${placeOf(file, stepId, "workflow")} the graph holds no workflow for this step. Load the workflow with ` +
+      `loadWorkflowGraph, which reads every nested workflow.`,
     file,
     stepId,
     "workflow",

@@ -108,8 +108,16 @@ describe("checked before anything runs", () => {
   });
 
   test.each([
-    ["a step that does not exist", { text: "$steps.nope.output.words" }, 'step "b", key inputs.text: $steps.nope.output.words names no step (steps: a, b, c)'],
-    ["a step that runs later", { text: "$steps.c.output" }, 'step "b", key inputs.text: $steps.c.output reads step "c", which does not run before this one'],
+    [
+      "a step that does not exist",
+      { text: "$steps.nope.output.words" },
+      'step "b", key inputs.text: $steps.nope.output.words names no step (steps: a, b, c)',
+    ],
+    [
+      "a step that runs later",
+      { text: "$steps.c.output" },
+      'step "b", key inputs.text: $steps.c.output reads step "c", which does not run before this one',
+    ],
     [
       "an input the workflow does not take",
       { text: "$inputs.txt" },
@@ -147,12 +155,18 @@ describe("checked before anything runs", () => {
     expect(() => load({ ...base, steps: [{ id: "a", tool: "word_count", inputs: {}, retries: 3 }] })).toThrow(
       'w.json: step "a", key retries: Unrecognized key',
     );
-    expect(() => load({ ...base, steps: [{ id: "a", workflow: "../etc/x.json" }] })).toThrow('w.json: step "a", key workflow: must be a .json file name');
+    expect(() => load({ ...base, steps: [{ id: "a", workflow: "../etc/x.json" }] })).toThrow(
+      'w.json: step "a", key workflow: must be a .json file name',
+    );
     expect(() => load({ ...base, steps: [{ id: "a", tool: "word_count", if_condition: "yes" }] })).toThrow(
       'w.json: step "a", key if_condition: must be a reference',
     );
-    expect(() => load({ ...base, steps: [{ id: "a", tool: "no_such_tool" }] })).toThrow('w.json: step "a", key tool: there is no promoted tool "no_such_tool"');
-    expect(() => load({ ...base, steps: [{ id: "a", workflow: "missing.json" }] })).toThrow('w.json: step "a", key workflow: there is no workflow file');
+    expect(() => load({ ...base, steps: [{ id: "a", tool: "no_such_tool" }] })).toThrow(
+      'w.json: step "a", key tool: there is no promoted tool "no_such_tool"',
+    );
+    expect(() => load({ ...base, steps: [{ id: "a", workflow: "missing.json" }] })).toThrow(
+      'w.json: step "a", key workflow: there is no workflow file',
+    );
     expect(() => load({ ...base, steps: [] })).toThrow("w.json: key steps: Too small");
     expect(() => load("{ not json")).toThrow("w.json: not valid JSON");
     writeFileSync(join(workspace.dir, "tools/generated/shout/tool.ts"), "export default () => ({ text: 'owned' });\n");

@@ -59,7 +59,12 @@ function checkedInputs(schema: Workflow["inputs"], inputs: unknown, file: string
   const checked = z.fromJSONSchema(schema).safeParse(inputs);
   if (checked.success) return checked.data;
   const issues = checked.error.issues.map((issue) => `${issue.path.join(".") || "(inputs)"}: ${issue.message}`).join("; ");
-  throw new WorkflowError(`${placeOf(file, undefined, "inputs")} the inputs do not match the workflow's inputs schema: ${issues}`, file, undefined, "inputs");
+  throw new WorkflowError(
+    `${placeOf(file, undefined, "inputs")} the inputs do not match the workflow's inputs schema: ${issues}`,
+    file,
+    undefined,
+    "inputs",
+  );
 }
 
 /** How references resolve in this scope, with `$item` and `$index` when a foreach item runs. */
@@ -161,8 +166,14 @@ async function callStep(
     }
   }
   // The step schema holds exactly one of tool and workflow.
-  if (step.tool === undefined) throw new WorkflowError(`${placeOf(file, step.id, "tool")} needs exactly one of "tool" or "workflow"`, file, step.id, "tool");
+  if (step.tool === undefined)
+    throw new WorkflowError(`${placeOf(file, step.id, "tool")} needs exactly one of "tool" or "workflow"`, file, step.id, "tool");
   const run = await options.callTool(step.tool, input, options.signal);
   if (run.ok) return run.output;
-  throw new WorkflowError(`${placeOf(file, step.id, "tool")}${where} the tool ${step.tool} failed (${run.reason}): ${run.error}`, file, step.id, "tool");
+  throw new WorkflowError(
+    `${placeOf(file, step.id, "tool")}${where} the tool ${step.tool} failed (${run.reason}): ${run.error}`,
+    file,
+    step.id,
+    "tool",
+  );
 }

@@ -123,7 +123,10 @@ export function misfit(given: Schema, expected: Schema, depth = 0): string | und
     const offered = "const" in given ? [given.const] : Array.isArray(given.enum) ? given.enum : [];
     const outside = offered.filter((entry) => !allowed.has(JSON.stringify(entry)));
     if (outside.length > 0)
-      return `expected one of ${expected.enum.map((entry) => JSON.stringify(entry)).join(", ")}, given ${outside.map((entry) => JSON.stringify(entry)).join(" or ")}`;
+      return (
+        `expected one of ${expected.enum.map((entry) => JSON.stringify(entry)).join(", ")}, given ` +
+        `${outside.map((entry) => JSON.stringify(entry)).join(" or ")}`
+      );
   }
   if (from.includes("array") && isSchema(expected.items) && isSchema(given.items)) {
     const inner = misfit(given.items, expected.items, depth + 1);

@@ -78,7 +78,9 @@ describe("limits.workflowStepRuns (default 10 000)", () => {
     const root = nestedLevels(workspace, 3, 200, () => ({ if_condition: "$inputs.go" }));
     const { calls, callTool } = countingCaller();
     const run = runWorkflow(loadWorkflowGraph(root), { text: "a", go: true }, { callTool });
-    await expect(run).rejects.toThrow("stopped: this run reached limits.workflowStepRuns (10,000 step runs, nested workflows and foreach items included)");
+    await expect(run).rejects.toThrow(
+      "stopped: this run reached limits.workflowStepRuns (10,000 step runs, nested workflows and foreach items included)",
+    );
     // 10 000 step runs: l1's first step, then 49 whole l2 steps (1 + 200 each) and the 50th with 149 of its tools.
     expect(calls.count).toBe(10_000 - 1 - 50);
 

@@ -45,7 +45,9 @@ export function checkStepRuns(graph: WorkflowGraph, maxStepRuns: number): void {
   if (fewest <= maxStepRuns) return;
   const file = basename(graph.root);
   throw new WorkflowError(
-    `${file}: every run of this workflow makes at least ${fewest.toLocaleString("en-US")} step runs (each nested workflow's steps count each time it runs, each foreach item once), more than limits.workflowStepRuns (${maxStepRuns.toLocaleString("en-US")}). Nest less, or raise the limit in org.config.json.`,
+    `${file}: every run of this workflow makes at least ${fewest.toLocaleString("en-US")} step runs (each ` +
+      `nested workflow's steps count each time it runs, each foreach item once), more than ` +
+      `limits.workflowStepRuns (${maxStepRuns.toLocaleString("en-US")}). Nest less, or raise the limit in org.config.json.`,
     file,
   );
 }
@@ -63,7 +65,9 @@ export class StepRunCounter {
   count(file: string, step: string): void {
     if (this.#runs >= this.maxStepRuns) {
       throw new WorkflowError(
-        `${placeOf(file, step)} stopped: this run reached limits.workflowStepRuns (${this.maxStepRuns.toLocaleString("en-US")} step runs, nested workflows and foreach items included). Make the workflow do less per run, or raise the limit in org.config.json.`,
+        `${placeOf(file, step)} stopped: this run reached limits.workflowStepRuns ` +
+          `(${this.maxStepRuns.toLocaleString("en-US")} step runs, nested workflows and foreach items ` +
+          `included). Make the workflow do less per run, or raise the limit in org.config.json.`,
         file,
         step,
       );

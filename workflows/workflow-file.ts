@@ -63,11 +63,16 @@ export class WorkflowError extends Error {
 
 /** Where in a workflow a problem is: `file: step "count" (steps[1]), key inputs.text:`. */
 export function placeOf(file: string, step?: string, key?: string): string {
-  return `${file}:${step !== undefined ? ` step ${JSON.stringify(step)}` : ""}${key !== undefined ? `${step !== undefined ? "," : ""} key ${key}` : ""}:`;
+  return `${file}:${
+    step !== undefined ? ` step ` + `${JSON.stringify(step)}` : ""
+  }${key !== undefined ? `${step !== undefined ? "," : ""} key ${key}` : ""}:`;
 }
 
 function keyPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((text, part) => (typeof part === "number" ? `${text}[${part}]` : text === "" ? String(part) : `${text}.${String(part)}`), "");
+  return path.reduce<string>(
+    (text, part) => (typeof part === "number" ? `${text}[${part}]` : text === "" ? String(part) : `${text}.${String(part)}`),
+    "",
+  );
 }
 
 /** Parses and validates a workflow file's text; errors name the step (by id when it has one) and the key. */

@@ -37,7 +37,11 @@ describe("workflow_run, the agent's tool", () => {
     workspace.write(".org/count.json", count);
     const context = { signal: new AbortController().signal, workspaceDir: workspace.dir, ...testSandboxAccess() };
     const tools = toolSet([workflowRun]);
-    for (const file of [join(elsewhere.dir, "count.json"), `../${join(elsewhere.dir.split("/").at(-1) as string, "count.json")}`, ".org/count.json"]) {
+    for (const file of [
+      join(elsewhere.dir, "count.json"),
+      `../${join(elsewhere.dir.split("/").at(-1) as string, "count.json")}`,
+      ".org/count.json",
+    ]) {
       const result = await runTool(tools, { name: "workflow_run", arguments: { file, inputs: { text: "a", loud: false } } }, context);
       expect(result.ok).toBe(false);
       expect(result.output).toContain("is outside the workspace (or in .org/)");

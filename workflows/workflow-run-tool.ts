@@ -22,7 +22,9 @@ export function workflowRunTool(options: { mcp?: McpStepTools; checkoutDir?: str
   const { mcp, checkoutDir } = options;
   return defineTool("workflow_run", {
     description:
-      "Runs a workflow: a JSON file in the workspace that chains generated tools (steps with $inputs.x and $steps.<id>.output.<field> references, if_condition, foreach). Returns the workflow's output as JSON. Give the file's path relative to the workspace and its inputs as an object.",
+      "Runs a workflow: a JSON file in the workspace that chains generated tools (steps with $inputs.x and " +
+      "$steps.<id>.output.<field> references, if_condition, foreach). Returns the workflow's output as JSON. " +
+      "Give the file's path relative to the workspace and its inputs as an object.",
     parameters: z.strictObject({
       file: z.string().min(1).max(500).describe("the workflow file, relative to the workspace, e.g. workflows/count.json"),
       inputs: z.record(z.string(), z.unknown()).default({}).describe("the workflow's inputs, matching its inputs schema"),

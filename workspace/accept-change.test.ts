@@ -3,7 +3,11 @@ import { acceptChange } from "./accept-change.ts";
 import type { ChangeSet, FileChange } from "./change-set.ts";
 import { checkChangeSet } from "./check-change-set.ts";
 
-const text = (path: string): FileChange => ({ path, status: "added", after: { type: "file", mode: 0o644, size: 2, content: new TextEncoder().encode("x\n") } });
+const text = (path: string): FileChange => ({
+  path,
+  status: "added",
+  after: { type: "file", mode: 0o644, size: 2, content: new TextEncoder().encode("x\n") },
+});
 
 /** A command's change whose change set counts how often it was read. */
 function commandChange(changes: FileChange[], refused?: string) {
@@ -26,7 +30,8 @@ test("a change of more files than limits.patchFiles is refused before any of the
   const accepted = acceptChange(change, { limits: { patchBytes: 1024, patchFiles: 10 } });
   expect(accepted).toEqual({
     ok: false,
-    message: "the change was refused whole; nothing of it was applied:\n- it touches 11 files, more than limits.patchFiles (10); make a smaller change",
+    message:
+      "the change was refused whole; nothing of it was applied:\n- it touches 11 files, more than limits.patchFiles (10); make a smaller change",
   });
   expect(reads()).toBe(0);
 });
@@ -45,7 +50,9 @@ test("otherwise the change set is what checkChangeSet says of it under the same 
   ]) {
     const { change, reads } = commandChange(paths.map(text));
     const check = checkChangeSet({ changes: paths.map(text) }, rules);
-    expect(acceptChange(change, rules)).toEqual(check.ok ? { ok: true, changeSet: { changes: paths.map(text) } } : { ok: false, message: check.message });
+    expect(acceptChange(change, rules)).toEqual(
+      check.ok ? { ok: true, changeSet: { changes: paths.map(text) } } : { ok: false, message: check.message },
+    );
     expect(reads()).toBe(1);
     verdicts.push(check.ok);
   }

@@ -10,13 +10,18 @@ export type CommandChange = { paths: readonly string[]; changeSet(): ChangeSet; 
  * `limits.patchFiles`, before any of them is read (a hostile command may touch many); and when `checkChangeSet` refuses
  * the change set under `rules`. The message says what was refused and why, for the model and for a person.
  */
-export function acceptChange(change: CommandChange, rules: ChangeSetCheckOptions): { ok: true; changeSet: ChangeSet } | { ok: false; message: string } {
+export function acceptChange(
+  change: CommandChange,
+  rules: ChangeSetCheckOptions,
+): { ok: true; changeSet: ChangeSet } | { ok: false; message: string } {
   if (change.refused !== undefined) return { ok: false, message: change.refused };
   const { patchFiles } = rules.limits ?? DEFAULT_CHANGE_SET_LIMITS;
   if (change.paths.length > patchFiles) {
     return {
       ok: false,
-      message: describeRefusals([{ reason: `it touches ${change.paths.length} files, more than limits.patchFiles (${patchFiles}); make a smaller change` }]),
+      message: describeRefusals([
+        { reason: `it touches ${change.paths.length} files, more than limits.patchFiles (${patchFiles}); make a smaller change` },
+      ]),
     };
   }
   const changeSet = change.changeSet();

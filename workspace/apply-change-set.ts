@@ -12,7 +12,8 @@ export class ChangeConflictError extends Error {
     what: string,
   ) {
     super(
-      `${what} was not applied: ${paths.length === 1 ? "this file was" : "these files were"} changed in the workspace meanwhile: ${paths.map(escapeName).join(", ")}. Nothing was written; both versions are kept.`,
+      `${what} was not applied: ${paths.length === 1 ? "this file was" : "these files were"} changed in the ` +
+        `workspace meanwhile: ${paths.map(escapeName).join(", ")}. Nothing was written; both versions are kept.`,
     );
   }
 }
@@ -83,7 +84,8 @@ export function writableEntry(version: FileVersion | undefined): WorkspaceEntry 
 
 function entryOf(version: FileVersion | undefined, path: string): WorkspaceEntry {
   const entry = writableEntry(version);
-  if (entry === "unknown") throw new RangeError(`${escapeName(path)} cannot be written: only files with content and links are; check the change set first`);
+  if (entry === "unknown")
+    throw new RangeError(`${escapeName(path)} cannot be written: only files with content and links are; check the change set first`);
   return entry;
 }
 

@@ -38,7 +38,12 @@ export const ChangeRecord = z.object({
   persona: z.string().optional(),
   stats: z.object({ files: z.int(), added: z.int(), removed: z.int() }),
   files: z.array(
-    z.object({ path: z.string(), status: z.enum(["added", "modified", "deleted", "mode"]), before: StoredVersion.optional(), after: StoredVersion.optional() }),
+    z.object({
+      path: z.string(),
+      status: z.enum(["added", "modified", "deleted", "mode"]),
+      before: StoredVersion.optional(),
+      after: StoredVersion.optional(),
+    }),
   ),
   /** When it was undone. */
   undone: z.string().optional(),
@@ -75,7 +80,8 @@ export function applyAndRecord(
   const store = (version: FileVersion | undefined, side: "before" | "after", index: number) => {
     if (version === undefined) return undefined;
     if (version.type === "symlink") return { type: "symlink" as const, target: version.target };
-    if (version.type !== "file" || version.content === undefined) throw new RangeError("only checked change sets are recorded: files with content and links");
+    if (version.type !== "file" || version.content === undefined)
+      throw new RangeError("only checked change sets are recorded: files with content and links");
     const blob = `${side}/${index}`;
     writePrivateFile(join(directory, blob), version.content);
     return {
@@ -208,7 +214,8 @@ export function undoLastChange(workspaceDir: string, options: { force?: boolean;
     // A path of the change that is now another kind of thing (a folder become a link, a file or a FIFO; a file become a full folder).
     if (!(error instanceof UnsafeWriteError)) throw error;
     throw new ChangeJournalError(
-      `the undo of change ${record.id} was refused: ${error.message} Nothing of the undo was written; put that path back as the change left it (or move what is there now aside), then run org undo again.`,
+      `the undo of change ${record.id} was refused: ${error.message} Nothing of the undo was written; put ` +
+        `that path back as the change left it (or move what is there now aside), then run org undo again.`,
     );
   }
   const undone = { ...record, undone: new Date().toISOString() };

@@ -78,7 +78,8 @@ function describeChange(path: string, before: FileVersion | undefined, changed: 
   if (before === undefined) return { path, status: "added", after };
   if (after === undefined) return { path, status: "deleted", before };
   if (sameContent(before, after)) {
-    if (before.type === "file" && after.type === "file" && (before.mode & 0o111) !== (after.mode & 0o111)) return { path, status: "mode", before, after };
+    if (before.type === "file" && after.type === "file" && (before.mode & 0o111) !== (after.mode & 0o111))
+      return { path, status: "mode", before, after };
     return undefined;
   }
   return { path, status: "modified", before, after };

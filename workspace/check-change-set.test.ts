@@ -38,7 +38,9 @@ describe("checkChangeSet", () => {
     expect(refusedFor({ path: "a/link", status: "added", after: { type: "symlink", target: "../../x" } })).toContain("outside the workspace");
     expect(checkChangeSet({ changes: [{ path: "a/link", status: "added", after: { type: "symlink", target: "../b" } }] }).ok).toBe(true);
     expect(refusedFor({ path: "pipe", status: "added", after: { type: "fifo" } })).toContain("FIFO");
-    expect(refusedFor({ path: "big", status: "added", after: { type: "file", mode: 0o644, size: 500 * 1024 * 1024 } })).toContain("limits.patchBytes");
+    expect(refusedFor({ path: "big", status: "added", after: { type: "file", mode: 0o644, size: 500 * 1024 * 1024 } })).toContain(
+      "limits.patchBytes",
+    );
     const many = Array.from({ length: 10_000 }, (_, index) => text(`f${index}`));
     expect(refusedFor(...many)).toContain("limits.patchFiles");
   });
@@ -61,7 +63,8 @@ describe("checkChangeSet", () => {
 
   test("a link at a folder above a protected pattern is refused, in any case; a link elsewhere or below a name in any folder is not", () => {
     const link = (path: string, target = "x"): FileChange => ({ path, status: "added", after: { type: "symlink", target } });
-    for (const path of ["tools", "workflows", "Tools", "WORKFLOWS"]) expect(refusedFor(link(path))).toContain("a link at a folder above protected paths");
+    for (const path of ["tools", "workflows", "Tools", "WORKFLOWS"])
+      expect(refusedFor(link(path))).toContain("a link at a folder above protected paths");
     // The folder a pattern ending in /** names is that pattern's own.
     for (const path of ["tools/generated", ".org"]) expect(refusedFor(link(path, path.includes("/") ? "../x" : "x"))).toContain("a protected path");
     const protectedPaths = [...DEFAULT_PROTECTED_PATHS, "deep/**/secret.txt"];

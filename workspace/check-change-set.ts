@@ -17,7 +17,14 @@ export const DEFAULT_CHANGE_SET_LIMITS: ChangeSetLimits = { patchBytes: 1024 * 1
  * `.env*`, `workflows/*.json`, `tools/generated/`). Patterns in the one glob language (`path-glob.ts`): a pattern
  * without `/` matches that name in any folder.
  */
-export const DEFAULT_PROTECTED_PATHS: readonly string[] = [".git/**", "**/.git/**", `${ORG_DIR}/**`, ...SETTINGS_PATHS, ".gitmodules", ".gitattributes"];
+export const DEFAULT_PROTECTED_PATHS: readonly string[] = [
+  ".git/**",
+  "**/.git/**",
+  `${ORG_DIR}/**`,
+  ...SETTINGS_PATHS,
+  ".gitmodules",
+  ".gitattributes",
+];
 
 /**
  * Paths a program the user runs executes from, and that program (`the unsandboxed MCP server x`): a pattern, or a test
@@ -82,7 +89,9 @@ export function checkChangeSet(changeSet: ChangeSet, options: ChangeSetCheckOpti
   };
   const refusals: Refusal[] = [];
   if (changeSet.changes.length > limits.patchFiles) {
-    refusals.push({ reason: `it touches ${changeSet.changes.length} files, more than limits.patchFiles (${limits.patchFiles}); make a smaller change` });
+    refusals.push({
+      reason: `it touches ${changeSet.changes.length} files, more than limits.patchFiles (${limits.patchFiles}); make a smaller change`,
+    });
   }
   for (const change of changeSet.changes) {
     const reason = pathProblem(change, limits, guards, options.allowedPaths);
@@ -90,7 +99,8 @@ export function checkChangeSet(changeSet: ChangeSet, options: ChangeSetCheckOpti
     if (refusals.length >= 20) break;
   }
   // Links that leave only through other links; each plain by now (a bad name was refused above, and stops here).
-  if (refusals.length === 0) refusals.push(...linksLeaving(changeSet, options.workspaceDir, (target) => `a link to ${escapeName(target)}`).slice(0, 20));
+  if (refusals.length === 0)
+    refusals.push(...linksLeaving(changeSet, options.workspaceDir, (target) => `a link to ${escapeName(target)}`).slice(0, 20));
   if (refusals.length === 0) return { ok: true };
   return { ok: false, refusals, message: describeRefusals(refusals) };
 }

@@ -78,7 +78,10 @@ export function linksLeaving(changeSet: ChangeSet, root: string | undefined, des
     if (change.after?.type !== "symlink") continue;
     const where = followLink(after, change.path, change.after.target);
     if (where === "outside")
-      refusals.push({ path: change.path, reason: `${describe(change.after.target)}, which leads outside the workspace through the links on its way` });
+      refusals.push({
+        path: change.path,
+        reason: `${describe(change.after.target)}, which leads outside the workspace through the links on its way`,
+      });
     if (where === "loop")
       refusals.push({
         path: change.path,

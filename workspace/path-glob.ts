@@ -91,7 +91,8 @@ function groupAt(pattern: string, index: number): { source: string; end: number 
     else if ((next === "," || next === "}") && depth === 0) {
       alternatives.push(pattern.slice(start, at));
       start = at + 1;
-      if (next === "}") return alternatives.length < 2 ? undefined : { source: `(?:${alternatives.map((part) => globSource(part, true)).join("|")})`, end: at };
+      if (next === "}")
+        return alternatives.length < 2 ? undefined : { source: `(?:${alternatives.map((part) => globSource(part, true)).join("|")})`, end: at };
     }
   }
   return undefined;

@@ -44,7 +44,11 @@ describe("a private copy", () => {
     unlinkSync(join(copy.copyDir, "b.txt"));
     writeFileSync(join(copy.copyDir, "c.txt"), "c\n");
     expect(copyChangedPaths(copy)).toEqual(["b.txt", "c.txt", "src/a.ts"]);
-    expect(takeChangeSet(copy).changes.map((change) => `${change.status} ${change.path}`)).toEqual(["deleted b.txt", "added c.txt", "modified src/a.ts"]);
+    expect(takeChangeSet(copy).changes.map((change) => `${change.status} ${change.path}`)).toEqual([
+      "deleted b.txt",
+      "added c.txt",
+      "modified src/a.ts",
+    ]);
     expect(workspaceChangedPaths(copy, ["src/a.ts", "b.txt"])).toEqual([]);
     writeFileSync(join(workspaceDir, "b.txt"), "the user's edit\n");
     expect(workspaceChangedPaths(copy, ["src/a.ts", "b.txt"])).toEqual(["b.txt"]);
@@ -59,7 +63,8 @@ describe("a private copy", () => {
 
 describe("keeping the copy level costs what changed, not the workspace", () => {
   /** Each file of the copy and its inode: a file org copied again gets a new one. */
-  const inodes = (dir: string, paths: string[]): Record<string, number> => Object.fromEntries(paths.map((path) => [path, statSync(join(dir, path)).ino]));
+  const inodes = (dir: string, paths: string[]): Record<string, number> =>
+    Object.fromEntries(paths.map((path) => [path, statSync(join(dir, path)).ino]));
 
   test("a refresh copies again only the paths the user or the command changed; folders a command removed or made are put back", () => {
     const workspaceDir = join(root, "level");
@@ -147,9 +152,9 @@ describe("a link a command put in place of a folder", () => {
 
     const changes = takeChangeSet(copy).changes;
     expect(changes.map((change) => `${change.status} ${change.path}`)).toEqual(["added src", "deleted src/keep.txt"]);
-    expect(JSON.stringify(changes.map((change) => Buffer.from(change.after?.type === "file" ? (change.after.content ?? []) : []).toString()))).not.toContain(
-      "host file",
-    );
+    expect(
+      JSON.stringify(changes.map((change) => Buffer.from(change.after?.type === "file" ? (change.after.content ?? []) : []).toString())),
+    ).not.toContain("host file");
 
     refreshPrivateCopy(copy);
     expect(readFileSync(join(elsewhere, "keep.txt"), "utf8")).toBe("a host file the sandbox cannot see\n");

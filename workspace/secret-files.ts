@@ -10,7 +10,8 @@ import { EXCLUDED_TOP, TreeTooLargeError } from "./tree-snapshot.ts";
 /**
  * A workspace's secret files and folders (workspace-relative), each covered in the read view, and how many folders the
  * scan read; and the git configs below the top (`gitConfigs`: a nested repository's, a bare one's), which the views show
- * without their credentials (`git-config-covers.ts`). A secret below a folder the sandbox's uid may not enter has that folder in `folders` instead: bubblewrap,
+ * without their credentials (`git-config-covers.ts`). A secret below a folder the sandbox's uid may not enter has that folder in `folders` instead:
+ * bubblewrap,
  * running as that uid, could not reach the secret to cover it, and the folder's cover hides nothing it could read.
  */
 export type SecretEntries = { files: string[]; folders: string[]; foldersRead: number; gitConfigs: string[] };
@@ -72,7 +73,8 @@ export class SecretFileScan {
       const inside = (name: string) => (folder === "" ? name : `${folder}/${name}`);
       const closed = closedOnTheWay.get(parentOf(folder)) ?? (listing.closed && folder !== "" ? folder : undefined);
       closedOnTheWay.set(folder, closed);
-      if (closed !== undefined && listing.secretFiles.length + listing.secretFolders.length + listing.gitConfigNames.length > 0) found.folders.push(closed);
+      if (closed !== undefined && listing.secretFiles.length + listing.secretFolders.length + listing.gitConfigNames.length > 0)
+        found.folders.push(closed);
       else {
         found.files.push(...listing.secretFiles.map(inside));
         found.folders.push(...listing.secretFolders.map(inside));
@@ -89,7 +91,9 @@ export class SecretFileScan {
     found.folders = [...new Set(found.folders)];
     found.gitConfigs = gitConfigsAmong(this.root, gitConfigs);
     if (found.files.length + found.folders.length + found.gitConfigs.length > MAX_SECRET_COVERS) {
-      throw new TreeTooLargeError(`the workspace holds more than ${MAX_SECRET_COVERS} secret files (sandbox.secretPaths), more than one view can cover`);
+      throw new TreeTooLargeError(
+        `the workspace holds more than ${MAX_SECRET_COVERS} secret files (sandbox.secretPaths), more than one view can cover`,
+      );
     }
     return found;
   }
@@ -147,7 +151,8 @@ export class SecretFileScan {
       return;
     }
     const path = relative(realpathSync(this.root), target);
-    if (path === "" || path === ".." || path.startsWith(`..${sep}`) || path.split(sep)[0] === EXCLUDED_TOP[0] || this.#isSecret(path) !== undefined) return;
+    if (path === "" || path === ".." || path.startsWith(`..${sep}`) || path.split(sep)[0] === EXCLUDED_TOP[0] || this.#isSecret(path) !== undefined)
+      return;
     const shown = path.split(sep).join("/");
     const closed = closedAbove(shown);
     if (closed !== undefined) found.folders.push(closed);

@@ -43,10 +43,9 @@ test("a secret file's values, by what the file is: assignments, .npmrc auth, .ne
   expect(secretFileValues(".npmrc", `//registry.example/:_authToken=npm-token-1234\n_auth=${auth}\nregistry=https://registry.example/\n`)).toEqual(
     expect.arrayContaining(["npm-token-1234", auth, "me:npm-basic-pass", "npm-basic-pass"]),
   );
-  expect(secretFileValues(".netrc", "machine a.example login me password netrc-pass-1\nmachine b.example\n  login you\n  password netrc-pass-2\n")).toEqual([
-    "netrc-pass-1",
-    "netrc-pass-2",
-  ]);
+  expect(
+    secretFileValues(".netrc", "machine a.example login me password netrc-pass-1\nmachine b.example\n  login you\n  password netrc-pass-2\n"),
+  ).toEqual(["netrc-pass-1", "netrc-pass-2"]);
   expect(secretFileValues(".git-credentials", "https://me:cred-pass-1@github.com\nhttps://tok-only-2@gitlab.example\n")).toEqual(
     expect.arrayContaining(["cred-pass-1", "tok-only-2"]),
   );

@@ -17,7 +17,10 @@ const MAX_FILE_BYTES = 64 * 1024;
 const MAX_FILES = 256;
 
 // `KEY=value`, `export KEY=value`, `key = "value"`, `//host/:_authToken=value`; else `key: value`, `"key": "value",`.
-const ASSIGNMENT = [/^\s*(?:export\s+)?["']?([A-Za-z_/][^\s="']*)["']?\s*=\s*(.*?)\s*$/, /^\s*["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*:\s*(.*?)\s*,?\s*$/];
+const ASSIGNMENT = [
+  /^\s*(?:export\s+)?["']?([A-Za-z_/][^\s="']*)["']?\s*=\s*(.*?)\s*$/,
+  /^\s*["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*:\s*(.*?)\s*,?\s*$/,
+];
 // The body of a PEM block: each line is the key's own base64, which `base64` of the file would encode again.
 const PEM_BODY_LINE = /^[A-Za-z0-9+/=]{16,}$/;
 
@@ -93,8 +96,11 @@ function unquoted(value: string): string {
 }
 
 // Values every project's settings hold: switches, environments, log levels. Hidden, they would hide ordinary words.
-const COMMON_WORD =
-  /^(?:true|false|yes|no|on|off|null|none|nil|undefined|enabled?|disabled?|development|production|staging|testing|test|local|localhost|debug|info|warn|warning|error|trace|verbose|silent)$/i;
+const COMMON_WORD = new RegExp(
+  `^(?:true|false|yes|no|on|off|null|none|nil|undefined|enabled?|disabled?|development|production|staging|` +
+    `testing|test|local|localhost|debug|info|warn|warning|error|trace|verbose|silent)$`,
+  "i",
+);
 
 /**
  * Whether a value of a secret file is a common setting, no secret though it sits in a secret file: shorter than the

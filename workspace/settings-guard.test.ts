@@ -1,5 +1,17 @@
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -123,7 +135,9 @@ test("one list of settings paths: every one is a protected path, in any folder a
   fc.assert(
     fc.property(settingsPath, fc.array(name, { maxLength: 2 }), ({ pattern, path }, folders) => {
       const refused = (candidate: string) =>
-        !checkChangeSet({ changes: [{ path: candidate, status: "added", after: { type: "file", mode: 0o644, size: 1, content: new Uint8Array([1]) } }] }).ok;
+        !checkChangeSet({
+          changes: [{ path: candidate, status: "added", after: { type: "file", mode: 0o644, size: 1, content: new Uint8Array([1]) } }],
+        }).ok;
       expect({ path, refused: refused(path), upper: refused(path.toUpperCase()) }).toEqual({ path, refused: true, upper: true });
       if (!pattern.includes("/")) expect({ path, nested: refused([...folders, path].join("/")) }).toEqual({ path, nested: true });
       const workspace = join(base, `p${run++}`);

@@ -21,7 +21,9 @@ const MAX_GUARDED_FILES = 2_000;
 /** The guarded files as they were: workspace-relative path → version (undefined: absent). */
 export type SettingsSnapshot = Map<string, FileVersion | undefined>;
 
-/** Reads the guarded files of `workspaceDir`: `SETTINGS_PATHS` (org.config.json, bunfig.toml, .npmrc, .env*, workflows/*.json, tools/generated/**). */
+/** Reads the guarded files of `workspaceDir`: `SETTINGS_PATHS` (org.config.json, bunfig.toml, .npmrc, .env*, workflows/*.json, tools/generated/**).
+ *
+ */
 export function snapshotSettings(workspaceDir: string): SettingsSnapshot {
   const snapshot: SettingsSnapshot = new Map();
   for (const path of guardedPaths(workspaceDir)) snapshot.set(path, readVersion(join(workspaceDir, path), MAX_GUARDED_BYTES));

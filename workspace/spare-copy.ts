@@ -61,7 +61,8 @@ export function takeSpare(root: string, copyDir: string): { workspace: TreeSnaps
 function encode(snapshot: TreeSnapshot): Encoded[] {
   const entries: Encoded[] = [];
   for (const [path, state] of snapshot) {
-    if (state.type === "file") entries.push([path, "f", state.mode, state.size, `${state.mtimeNs}`, `${state.ctimeNs}`, `${state.ino}`, state.blocks]);
+    if (state.type === "file")
+      entries.push([path, "f", state.mode, state.size, `${state.mtimeNs}`, `${state.ctimeNs}`, `${state.ino}`, state.blocks]);
     else if (state.type === "symlink") entries.push([path, "l", state.target, state.blocks]);
     else if (state.type === "directory") entries.push([path, "d", state.mode, state.blocks]);
     else entries.push([path, state.type]);

@@ -60,7 +60,15 @@ export function entryState(path: string): EntryState | undefined {
   }
   const blocks = Number(stat.blocks);
   if (stat.isFile()) {
-    return { type: "file", mode: Number(stat.mode & 0o7777n), size: Number(stat.size), mtimeNs: stat.mtimeNs, ctimeNs: stat.ctimeNs, ino: stat.ino, blocks };
+    return {
+      type: "file",
+      mode: Number(stat.mode & 0o7777n),
+      size: Number(stat.size),
+      mtimeNs: stat.mtimeNs,
+      ctimeNs: stat.ctimeNs,
+      ino: stat.ino,
+      blocks,
+    };
   }
   if (stat.isDirectory()) return { type: "directory", mode: Number(stat.mode & 0o7777n), blocks };
   if (stat.isSymbolicLink()) return { type: "symlink", target: readlinkSync(path), blocks };

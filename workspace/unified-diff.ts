@@ -66,7 +66,8 @@ function bytesOf(version: FileVersion | undefined, path: string): Uint8Array {
   if (version === undefined) return new Uint8Array();
   if (version.type === "symlink") return new TextEncoder().encode(version.target);
   if (version.type !== "file") throw new RangeError(`${JSON.stringify(path)} is a ${version.type}, which a diff cannot carry`);
-  if (version.content === undefined) throw new RangeError(`${JSON.stringify(path)} is ${version.size} bytes, larger than was read; a diff cannot carry it`);
+  if (version.content === undefined)
+    throw new RangeError(`${JSON.stringify(path)} is ${version.size} bytes, larger than was read; a diff cannot carry it`);
   return version.content;
 }
 

@@ -49,7 +49,8 @@ export function workspaceMounts(view: WorkspaceView, workspaceDir: string, sessi
   const git = showGit ? [{ source: gitDir, target: `${WORKSPACE_MOUNT}/.git` }] : [];
   // The copy's own git configs (a nested repository's, copied with it) are covered as the workspace's are.
   const copied: string[] = [];
-  for (const [path, state] of copy.workspaceBaseline) if ((state.type === "file" || state.type === "symlink") && gitConfigName(path)) copied.push(path);
+  for (const [path, state] of copy.workspaceBaseline)
+    if ((state.type === "file" || state.type === "symlink") && gitConfigName(path)) copied.push(path);
   const covered = coversOf(root, [...(showGit ? topGitConfigs(root) : []), ...gitConfigsAmong(root, copied)]);
   // What the copy holds now (level with its baseline), counted as the watchdog counts: a command may add scratch's
   // bounds to it, no more.
@@ -100,7 +101,9 @@ export function readOnlyViewMounts(
   } catch (error) {
     if (!(error instanceof TreeTooLargeError)) throw error;
     return {
-      notShown: `the workspace is not shown at ${WORKSPACE_MOUNT}: ${error.message}. Set sandbox.workspace to "none" in org.config.json, or start org in a smaller folder.`,
+      notShown:
+        `the workspace is not shown at ${WORKSPACE_MOUNT}: ${error.message}. Set sandbox.workspace to ` +
+        `"none" in org.config.json, or start org in a smaller folder.`,
     };
   }
   const inside = (path: string) => `${WORKSPACE_MOUNT}/${path}`;
@@ -131,7 +134,12 @@ function closedToSandbox(root: string): string | undefined {
   const mode = statSync(root).mode;
   if ((mode & 0o005) === 0o005) return undefined;
   const octal = (mode & 0o777).toString(8).padStart(4, "0");
-  return `the workspace is not shown at ${WORKSPACE_MOUNT}: org runs as root, so the sandbox runs as uid ${SANDBOX_HOST_UID}, and the workspace folder is mode ${octal}, which other users may not read and enter. Run org as a normal user, or let others read it (chmod o+rx on the folder), or set sandbox.workspace to "none" in org.config.json to say nothing of it.`;
+  return (
+    `the workspace is not shown at ${WORKSPACE_MOUNT}: org runs as root, so the sandbox runs as uid ` +
+    `${SANDBOX_HOST_UID}, and the workspace folder is mode ${octal}, which other users may not read and ` +
+    `enter. Run org as a normal user, or let others read it (chmod o+rx on the folder), or set ` +
+    `sandbox.workspace to "none" in org.config.json to say nothing of it.`
+  );
 }
 
 function isDirectory(path: string): boolean {

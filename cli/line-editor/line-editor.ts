@@ -218,7 +218,8 @@ export class LineEditor {
         else this.queued.push(key);
         continue;
       }
-      const word = key.type === "text" && reading.state.text === "" ? reading.keys.find((entry) => entry.charAt(0) === key.text.toLowerCase()) : undefined;
+      const word =
+        key.type === "text" && reading.state.text === "" ? reading.keys.find((entry) => entry.charAt(0) === key.text.toLowerCase()) : undefined;
       if (word !== undefined && key.type === "text") {
         reading.state = { ...reading.state, text: key.text, cursor: key.text.length };
         this.habitTail = { rest: word.slice(1), until: (this.options.now ?? performance.now)() + HABIT_MS };

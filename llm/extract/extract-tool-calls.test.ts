@@ -91,7 +91,12 @@ const formats: Case[] = [
     content: "<",
   },
   { name: "hermes: <tool>", text: '<tool>\n  {"name": "special_function", "arguments": {"arg1": 1}}\n</tool>', calls: special, content: "" },
-  { name: "hermes: <response>", text: '<response>\n  {"name": "special_function", "arguments": {"arg1": 1}}\n</response>', calls: special, content: "" },
+  {
+    name: "hermes: <response>",
+    text: '<response>\n  {"name": "special_function", "arguments": {"arg1": 1}}\n</response>',
+    calls: special,
+    content: "",
+  },
   {
     name: "hermes: ```xml fence around <response>",
     text: '```xml\n<response>\n    {"name": "special_function", "arguments": {"arg1": 1}}\n</response>\n```',
@@ -113,7 +118,12 @@ const formats: Case[] = [
     calls: special,
     content: "",
   },
-  { name: "hermes: <JSON> upper case", text: '<JSON>\n  {"name": "special_function", "arguments": {"arg1": 1}}\n</JSON>', calls: special, content: "" },
+  {
+    name: "hermes: <JSON> upper case",
+    text: '<JSON>\n  {"name": "special_function", "arguments": {"arg1": 1}}\n</JSON>',
+    calls: special,
+    content: "",
+  },
   {
     name: "hermes: prose then bare JSON",
     text: 'This is not a tool call:\n{"name": "special_function", "arguments": {"arg1": 1}}',
@@ -373,7 +383,14 @@ const formats: Case[] = [
     calls: [
       {
         name: "register_user",
-        arguments: { name: "John Doe", age: 37, address: { city: "San Francisco", state: "CA" }, role: null, passed_test: true, aliases: ["John", "Johnny"] },
+        arguments: {
+          name: "John Doe",
+          age: 37,
+          address: { city: "San Francisco", state: "CA" },
+          role: null,
+          passed_test: true,
+          aliases: ["John", "Johnny"],
+        },
       },
     ],
     content: "",
@@ -428,7 +445,12 @@ const formats: Case[] = [
     calls: [weatherTokyo, { name: "get_time", arguments: { timezone: "Asia/Tokyo" } }],
     content: "",
   },
-  { name: "granite: cut off", text: '<|tool_call|> [{"name": "func", "arguments": {', calls: [], content: '<|tool_call|> [{"name": "func", "arguments": {' },
+  {
+    name: "granite: cut off",
+    text: '<|tool_call|> [{"name": "func", "arguments": {',
+    calls: [],
+    content: '<|tool_call|> [{"name": "func", "arguments": {',
+  },
   {
     name: "granite: an object instead of an array is accepted",
     text: '<|tool_call|> {"name": "func", "arguments": {}}',
@@ -535,7 +557,13 @@ const formats: Case[] = [
     content: "This is the rest",
     reasoning: "This is a reasoning section",
   },
-  { name: "unclosed think runs to the end", text: "<think>This is a reasoning section", calls: [], content: "", reasoning: "This is a reasoning section" },
+  {
+    name: "unclosed think runs to the end",
+    text: "<think>This is a reasoning section",
+    calls: [],
+    content: "",
+    reasoning: "This is a reasoning section",
+  },
   { name: "empty qwen3 think prefix", text: "<think>\n\n</think>\n\nHello!", calls: [], content: "Hello!", reasoning: "" },
   { name: "seed-oss think", text: "<seed:think>hmm</seed:think>Answer", calls: [], content: "Answer", reasoning: "hmm" },
   {
@@ -631,7 +659,15 @@ describe("extractToolCalls: edge cases", () => {
   });
 
   test("a lone or empty tag is text", () => {
-    for (const text of ["<tool_call>", "<tool_call></tool_call>", "<tool_call>\n\n", "</tool_call>", "[TOOL_CALLS]", "<|python_tag|>", "functools[]"]) {
+    for (const text of [
+      "<tool_call>",
+      "<tool_call></tool_call>",
+      "<tool_call>\n\n",
+      "</tool_call>",
+      "[TOOL_CALLS]",
+      "<|python_tag|>",
+      "functools[]",
+    ]) {
       expect(extractToolCalls(text)).toEqual({ content: text, reasoning: "", toolCalls: [] });
     }
   });
@@ -688,7 +724,9 @@ describe("extractToolCalls: edge cases", () => {
   });
 
   test("python literals: tuples, trailing commas, unicode escapes, numbers", () => {
-    const result = extractToolCalls("<tool_call>{'name': 'f', 'arguments': {'t': (1, 2,), 'u': '\\u00e9\\x41', 'n': -1.5e3, 'big': 1_000,},}</tool_call>");
+    const result = extractToolCalls(
+      "<tool_call>{'name': 'f', 'arguments': {'t': (1, 2,), 'u': '\\u00e9\\x41', 'n': -1.5e3, 'big': 1_000,},}</tool_call>",
+    );
     expect(result.toolCalls).toEqual([{ name: "f", arguments: { t: [1, 2], u: "éA", n: -1500, big: 1000 } }]);
   });
 
@@ -709,7 +747,11 @@ describe("extractToolCalls: edge cases", () => {
 
   test("think tags inside a call's arguments belong to the call", () => {
     const args = { path: "notes.md", content: "Models write <think>…</think> first; a stray </think> too." };
-    expect(extractToolCalls(hermesCall("write_file", args))).toEqual({ content: "", reasoning: "", toolCalls: [{ name: "write_file", arguments: args }] });
+    expect(extractToolCalls(hermesCall("write_file", args))).toEqual({
+      content: "",
+      reasoning: "",
+      toolCalls: [{ name: "write_file", arguments: args }],
+    });
   });
 
   test("think tags in a code fence are code", () => {

@@ -113,7 +113,8 @@ export function findCallMarkers(text: string): { starts: number[]; exhausted: bo
   // Any name counts as declared: `<tool>{"sh": {…}}</tool>` is a call for a request that declares sh.
   const context = new ScanContext(text, "any");
   const starts: number[] = [];
-  for (const { marker, block } of blocksOf(context)) if (block.calls.length > 0 || block.thought !== undefined || block.strayClose) starts.push(marker);
+  for (const { marker, block } of blocksOf(context))
+    if (block.calls.length > 0 || block.thought !== undefined || block.strayClose) starts.push(marker);
   return { starts, exhausted: context.reader.exhausted };
 }
 

@@ -4,8 +4,11 @@
 import { isRecord, isToolName } from "./call-shape.ts";
 import type { Format } from "./scan-context.ts";
 
-const HEADER =
-  /(?:<\|start\|>assistant)?[ \t]*(?:to=functions\.([A-Za-z0-9_.:-]{1,128})[ \t]*)?<\|channel\|>commentary[ \t]*(?:to=functions\.([A-Za-z0-9_.:-]{1,128}))?/y;
+const HEADER = new RegExp(
+  String.raw`(?:<\|start\|>assistant)?[ \t]*(?:to=functions\.([A-Za-z0-9_.:-]{1,128})[ \t]*)?<\|channel\|` +
+    String.raw`>commentary[ \t]*(?:to=functions\.([A-Za-z0-9_.:-]{1,128}))?`,
+  "y",
+);
 const MESSAGE = "<|message|>";
 const CALL_END = "<|call|>";
 

@@ -4,18 +4,18 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { type LoopEvent, runWithTools } from "../chat.ts";
-import { chatOnce } from "./chat-once.ts";
-import { Budget, BudgetExceededError } from "../security/budget.ts";
-import { ToolTimeBudget } from "../security/tool-time-budget.ts";
-import { startFrameServer, textReply, toolCallsReply } from "../testing/frame-server.ts";
-import { chatFailure } from "../testing/chat-helpers.ts";
-import { defineTool, toolSet } from "../tools/define-tool.ts";
-import type { ChatMessage } from "./chat-types.ts";
-import { echoTool } from "../testing/echo-tool.ts";
-import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
-import { httpModel } from "./http-model.ts";
-import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { type LoopEvent, runWithTools } from "./run-with-tools.ts";
+import { chatOnce } from "../chat-once.ts";
+import { Budget, BudgetExceededError } from "../../security/budget.ts";
+import { ToolTimeBudget } from "../../security/tool-time-budget.ts";
+import { startFrameServer, textReply, toolCallsReply } from "../../testing/frame-server.ts";
+import { chatFailure } from "../../testing/chat-helpers.ts";
+import { defineTool, toolSet } from "../../tools/define-tool.ts";
+import type { ChatMessage } from "../chat-types.ts";
+import { echoTool } from "../../testing/echo-tool.ts";
+import { startScriptedServer } from "../../scripted-server/start-scripted-server.ts";
+import { httpModel } from "../http-model.ts";
+import { testSandboxAccess } from "../../testing/test-sandbox.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-limits-"));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
@@ -140,7 +140,9 @@ describe("what a failing server says, made readable", () => {
   test("an HTML error page comes out as its status and title, not the page", async () => {
     const page = `<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title><style>body{color:red}</style></head><body><h1>Bad Gateway</h1>${"<p>filler</p>".repeat(5000)}</body></html>`;
     await using server = startFrameServer([{ status: 502, headers: { "content-type": "text/html" }, chunks: [page] }]);
-    const error = await chatFailure(chatOnce({ baseUrl: server.url, model: "m", messages: [{ role: "user", content: "hi" }], retry: { retries: 0 } }));
+    const error = await chatFailure(
+      chatOnce({ baseUrl: server.url, model: "m", messages: [{ role: "user", content: "hi" }], retry: { retries: 0 } }),
+    );
     expect(error.message).toContain("HTTP 502: an HTML page: 502 Bad Gateway.");
     expect(error.message).not.toContain("<");
     expect(error.message.length).toBeLessThan(400);
@@ -149,7 +151,9 @@ describe("what a failing server says, made readable", () => {
   test("an HTML page without a title shows its first text, cut short", async () => {
     const page = `<html><body><h1>Service &amp; stuff unavailable</h1><p>${"word ".repeat(2000)}</p></body></html>`;
     await using server = startFrameServer([{ status: 500, headers: { "content-type": "text/html" }, chunks: [page] }]);
-    const error = await chatFailure(chatOnce({ baseUrl: server.url, model: "m", messages: [{ role: "user", content: "hi" }], retry: { retries: 0 } }));
+    const error = await chatFailure(
+      chatOnce({ baseUrl: server.url, model: "m", messages: [{ role: "user", content: "hi" }], retry: { retries: 0 } }),
+    );
     expect(error.message).toContain("an HTML page: Service & stuff unavailable word word");
     expect(error.message.length).toBeLessThan(500);
   });
@@ -188,9 +192,9 @@ describe("a reply's size (limits.replyChars) and the budget mid-stream", () => {
     });
     expect(result.content.length).toBe(10_000);
     expect(result.stopReason).toBe("reply-chars");
-    expect(events.filter((event) => event.type === "text-delta").reduce((sum, event) => sum + (event.type === "text-delta" ? event.text.length : 0), 0)).toBe(
-      10_000,
-    );
+    expect(
+      events.filter((event) => event.type === "text-delta").reduce((sum, event) => sum + (event.type === "text-delta" ? event.text.length : 0), 0),
+    ).toBe(10_000);
     expect(events.find((event) => event.type === "loop-stop")).toMatchObject({ reason: "reply-chars" });
     expect(server.requests).toHaveLength(1);
   });

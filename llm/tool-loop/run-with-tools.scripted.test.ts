@@ -5,16 +5,16 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type LoopEvent, runWithTools } from "../chat.ts";
-import { chatOnce } from "./chat-once.ts";
-import type { StreamEvent } from "./chat-types.ts";
-import type { ScriptInput } from "../scripted-server/script.ts";
-import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
-import { chatFailure, collectChat } from "../testing/chat-helpers.ts";
-import { toolSet } from "../tools/define-tool.ts";
-import { sh } from "../tools/sh.ts";
-import { httpModel } from "./http-model.ts";
-import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { type LoopEvent, runWithTools } from "./run-with-tools.ts";
+import { chatOnce } from "../chat-once.ts";
+import type { StreamEvent } from "../chat-types.ts";
+import type { ScriptInput } from "../../scripted-server/script.ts";
+import { startScriptedServer } from "../../scripted-server/start-scripted-server.ts";
+import { chatFailure, collectChat } from "../../testing/chat-helpers.ts";
+import { toolSet } from "../../tools/define-tool.ts";
+import { sh } from "../../tools/sh.ts";
+import { httpModel } from "../http-model.ts";
+import { testSandboxAccess } from "../../testing/test-sandbox.ts";
 
 const servers: { stop(): Promise<void> }[] = [];
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-chat-scripted-"));
@@ -177,7 +177,10 @@ describe("chatOnce errors against the scripted server", () => {
       });
       const error = await failure(ask(server.url, { retry: { retries: 0 } }));
       expect({ wire, kind: error.kind }).toEqual({ wire, kind: "interrupted" });
-      expect({ wire, partial: error.partialContent }).toEqual({ wire, partial: wire === "openai" ? "Partial answer before" : "Partial answer before the cr" });
+      expect({ wire, partial: error.partialContent }).toEqual({
+        wire,
+        partial: wire === "openai" ? "Partial answer before" : "Partial answer before the cr",
+      });
       expect(error.message).toContain("the partial reply is kept");
     }
   });
@@ -272,7 +275,10 @@ describe("runWithTools runs calls the model wrote into its text, with the real s
     test(`${embedded}: the call runs in the sandbox and its output goes back to the model`, async () => {
       const server = await serve({
         rules: [
-          { when: { lastRole: "user" }, reply: { text: "Let me look.", toolCalls: [{ name: "sh", arguments: { cmd: "echo sandboxed-$((6*7))" } }], embedded } },
+          {
+            when: { lastRole: "user" },
+            reply: { text: "Let me look.", toolCalls: [{ name: "sh", arguments: { cmd: "echo sandboxed-$((6*7))" } }], embedded },
+          },
           { when: { lastRole: "tool" }, reply: { text: "The tool said: {{lastMessage}}" } },
         ],
       });

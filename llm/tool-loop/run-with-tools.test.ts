@@ -3,14 +3,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { Budget, BudgetExceededError } from "../security/budget.ts";
-import { type LoopEvent, runWithTools } from "../chat.ts";
-import type { CompletionRequest } from "./language-model.ts";
-import { type ScriptedReply, scriptedModel } from "./scripted-model.ts";
-import type { AuditEntry } from "../security/audit-log.ts";
-import { defineTool, toolSet } from "../tools/define-tool.ts";
-import { echoTool } from "../testing/echo-tool.ts";
-import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { Budget, BudgetExceededError } from "../../security/budget.ts";
+import { type LoopEvent, runWithTools } from "./run-with-tools.ts";
+import type { CompletionRequest } from "../language-model.ts";
+import { type ScriptedReply, scriptedModel } from "../scripted-model.ts";
+import type { AuditEntry } from "../../security/audit-log.ts";
+import { defineTool, toolSet } from "../../tools/define-tool.ts";
+import { echoTool } from "../../testing/echo-tool.ts";
+import { testSandboxAccess } from "../../testing/test-sandbox.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-loop-"));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
@@ -57,7 +57,10 @@ describe("runWithTools", () => {
     expect(result.usage).toEqual({ promptTokens: 30, completionTokens: 12 });
     expect(result.messages.map((message) => message.role)).toEqual(["assistant", "tool", "assistant"]);
     const second = sentMessages(requests[1]);
-    expect(second.at(-2)).toMatchObject({ role: "assistant", tool_calls: [{ id: "call_echo", function: { name: "echo", arguments: '{"text":"hi"}' } }] });
+    expect(second.at(-2)).toMatchObject({
+      role: "assistant",
+      tool_calls: [{ id: "call_echo", function: { name: "echo", arguments: '{"text":"hi"}' } }],
+    });
     expect(second.at(-1)).toEqual({ role: "tool", tool_call_id: "call_echo", name: "echo", content: "echo: hi" });
     const toolResult = events.find((event) => event.type === "tool-result");
     expect(toolResult).toMatchObject({ type: "tool-result", result: { ok: true, output: "echo: hi" } });
@@ -182,7 +185,13 @@ describe("runWithTools", () => {
   test("the budget is checked before each LLM call: a spent budget sends no request", async () => {
     const budget = new Budget({ maxSessionTokens: 10 });
     const model = scriptedModel([wholeCall("echo", { text: "x" }), text("never")]);
-    const attempt = runWithTools({ model, messages: [{ role: "user", content: "go" }], tools, toolContext: { ...testSandboxAccess(), workspaceDir }, budget });
+    const attempt = runWithTools({
+      model,
+      messages: [{ role: "user", content: "go" }],
+      tools,
+      toolContext: { ...testSandboxAccess(), workspaceDir },
+      budget,
+    });
     await expect(attempt).rejects.toBeInstanceOf(BudgetExceededError);
     expect(model.requests).toHaveLength(1);
     expect(budget.tokensUsed).toBe(15);

@@ -26,7 +26,10 @@ async function modelServerUp(context: WalkContext): Promise<void> {
 
 /** `org candidate list`'s row of a branch the page names: its tool and state. */
 const row = (branch: RegExp | string, tool: string, state: string) =>
-  new RegExp(`^${typeof branch === "string" ? branch : branch.source} +${tool} +${state} +\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} +scripted +`, "m");
+  new RegExp(
+    `^${typeof branch === "string" ? branch : branch.source} +${tool} +${state} +\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2} +scripted +`,
+    "m",
+  );
 const CAND = String.raw`cand\/\d{8}T\d{6}Z`;
 
 export const gateWalk: Walk = {
@@ -38,10 +41,12 @@ export const gateWalk: Walk = {
   steps: [
     {
       doc: DOC,
-      command: 'tmux new-session -d -s org -n models "org scripted-server --script demo/demo-script.json --script demo/toolsmith-script.json --port 11500"',
+      command:
+        'tmux new-session -d -s org -n models "org scripted-server --script demo/demo-script.json --script demo/toolsmith-script.json --port 11500"',
       run: {
         command:
-          'tmux new-session -d -s "$ORG_TMUX_SESSION" -n models "org scripted-server --script demo/demo-script.json --script demo/toolsmith-script.json --port 11500"',
+          'tmux new-session -d -s "$ORG_TMUX_SESSION" -n models "org scripted-server --script ' +
+          'demo/demo-script.json --script demo/toolsmith-script.json --port 11500"',
         why: "the walk's tmux session has a name of its own (ORG_TMUX_SESSION), as the ops scripts find it",
       },
       after: (_output, context) => modelServerUp(context),
@@ -90,7 +95,11 @@ export const gateWalk: Walk = {
       doc: DOC,
       command: "ops/fitness.sh",
       says: [
-        /^ok +protected-core +judged on today's main +[\d.]+ s +built on [0-9a-f]{12}, main is at [0-9a-f]{12}: main plus the candidate's tool folder\(s\) is judged$/m,
+        new RegExp(
+          String.raw`^ok +protected-core +judged on today's main +[\d.]+ s +built on [0-9a-f]{12}, main is at [0-9a-f]{12}: main pl` +
+            String.raw`us the candidate's tool folder\(s\) is judged$`,
+          "m",
+        ),
         /^verdict: pass — every stage passed$/m,
       ],
     },

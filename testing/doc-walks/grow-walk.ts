@@ -96,7 +96,11 @@ export const growWalk: Walk = {
       doc: DOC,
       command: "org grow --once --max-tools 2 --repo .",
       timeoutMs: 300_000,
-      says: [/✓ fitness: verdict: pass — every stage passed/, /^promoted is_palindrome for p[0-9a-f]{10}/m, /^promoted vowel_count for p[0-9a-f]{10}/m],
+      says: [
+        /✓ fitness: verdict: pass — every stage passed/,
+        /^promoted is_palindrome for p[0-9a-f]{10}/m,
+        /^promoted vowel_count for p[0-9a-f]{10}/m,
+      ],
     },
     {
       doc: DOC,
@@ -140,7 +144,11 @@ export const growWalk: Walk = {
       doc: DOC,
       command: "org grow --once --max-tools 0 --repo .",
       says: [
-        /^rolled back clamp_number \(rollback\/\d{8}T\d{6}Z, undoes promote\/\d{8}T\d{6}Z\): success 0\.0 % over its last 10 calls; 100\.0 % over the 10 before;.* rebuild proposal (p[0-9a-f]{10})$/m,
+        new RegExp(
+          String.raw`^rolled back clamp_number \(rollback\/\d{8}T\d{6}Z, undoes promote\/\d{8}T\d{6}Z\): success 0\.0 % over its la` +
+            String.raw`st 10 calls; 100\.0 % over the 10 before;.* rebuild proposal (p[0-9a-f]{10})$`,
+          "m",
+        ),
       ],
       after: (output, context) => {
         context.aliases.set("p6e82ef7dca", /rebuild proposal (p[0-9a-f]{10})$/m.exec(output)?.[1] ?? "");

@@ -56,7 +56,8 @@ export const patchWalk: Walk = {
       before: (context) => {
         writeFileSync(join(context.cwd, "task.md"), '# Notes\n\n```yaml\nprompt: "Write notes on the project."\noutputs: [NOTES.md]\n```\n');
       },
-      needsAModel: "its model writes .env beside the notes, and the change refused whole is repaired in a round; the playground writes NOTES.md alone",
+      needsAModel:
+        "its model writes .env beside the notes, and the change refused whole is repaired in a round; the playground writes NOTES.md alone",
       says: [/org patch: 1 file\(s\) changed: added "NOTES\.md"/],
       saysNot: [/\.env/],
     },

@@ -34,7 +34,8 @@ function alteredCopy(context: WalkContext): void {
   walkShell(
     context,
     context.cwd,
-    `rm -rf unpacked && mkdir unpacked && tar -xzf ${backup} -C unpacked && printf x | dd of='unpacked/${victim}' bs=1 count=1 conv=notrunc 2>/dev/null`,
+    `rm -rf unpacked && mkdir unpacked && tar -xzf ${backup} -C unpacked && printf x | dd ` +
+      `of='unpacked/${victim}' bs=1 count=1 conv=notrunc 2>/dev/null`,
   );
   writeFileSync(join(context.cwd, "order"), `${entries.filter((entry) => !entry.endsWith("/")).join("\n")}\n`);
   walkShell(context, context.cwd, "tar --no-recursion -czf altered.tar.gz -C unpacked -T order && rm -rf unpacked order");
@@ -144,7 +145,8 @@ export const superviseWalk: Walk = {
       command: "org restore ~/backups/org-backup-20261126T083350Z.tar.gz --to ~/restored",
       says: [/^restored \S+'s backup into \S+\/restored:$/m, /^ {2}checkout: {2}\S+\/restored \(main [0-9a-f]{12}, 1 refs\)$/m],
       after: (_output, context) => {
-        if (!readFileSync(join(context.home, "restored", "README.md"), "utf8").includes("# project")) throw new Error("the restored checkout has no README");
+        if (!readFileSync(join(context.home, "restored", "README.md"), "utf8").includes("# project"))
+          throw new Error("the restored checkout has no README");
       },
     },
     {
@@ -173,7 +175,10 @@ export const superviseWalk: Walk = {
         mkdirSync(join(folder, "org-restore-999999-0-abcdef"), { recursive: true });
         writeFileSync(join(folder, "README.md"), "# mine\n");
         context.aliases.set("--to ~/project", "--to ~/not-empty");
-        context.aliases.set("~/backups/org-backup-20261126T142835Z.tar.gz", context.aliases.get("~/backups/org-backup-20261126T083350Z.tar.gz") ?? "");
+        context.aliases.set(
+          "~/backups/org-backup-20261126T142835Z.tar.gz",
+          context.aliases.get("~/backups/org-backup-20261126T083350Z.tar.gz") ?? "",
+        );
       },
       exit: 1,
       says: [/is not empty \(it holds "README\.md", "org-restore-999999-0-abcdef"\); a restore writes only into a new or empty folder/],

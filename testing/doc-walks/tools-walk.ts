@@ -79,7 +79,11 @@ export const toolsWalk: Walk = {
         context.aliases.set("cand/20261123T133145Z", /✓ branch (cand\/\S+)/.exec(output)?.[1] ?? "");
       },
     },
-    { doc: DOC, command: "org tool list", says: [/^word_count\s+candidate cand\/\S+\s+Counts the words of a text: runs of non-space characters\.$/m] },
+    {
+      doc: DOC,
+      command: "org tool list",
+      says: [/^word_count\s+candidate cand\/\S+\s+Counts the words of a text: runs of non-space characters\.$/m],
+    },
     {
       doc: DOC,
       command: `org tool run word_count --ref cand/20261123T133145Z --inputs '{"text":"the quick brown fox"}'`,
@@ -150,7 +154,11 @@ export const toolsWalk: Walk = {
       doc: DOC,
       command: 'org tool search "how many lines" --repo tools-repo --limit 2 --json',
       says: [
-        /^\{"method":"fts\+embeddings","results":\[\{"name":"line_count","description":"Counts the lines of a text\.","origin":"promoted","score":[\d.]+,"relevance":1\}/m,
+        new RegExp(
+          String.raw`^\{"method":"fts\+embeddings","results":\[\{"name":"line_count","description":"Counts the lines of a text\.","` +
+            String.raw`origin":"promoted","score":[\d.]+,"relevance":1\}`,
+          "m",
+        ),
       ],
     },
     {

@@ -66,7 +66,10 @@ export const tourWalk: Walk = {
       doc: "README.md",
       command: "org doctor",
       cwd: adder,
-      says: [/ok {3}server http:\/\/127\.0\.0\.1:\d+: answers; 2 model\(s\): scripted, qwen3:8b/, /ok {3}agent's model scripted: present; can call tools/],
+      says: [
+        /ok {3}server http:\/\/127\.0\.0\.1:\d+: answers; 2 model\(s\): scripted, qwen3:8b/,
+        /ok {3}agent's model scripted: present; can call tools/,
+      ],
       saysNot: [/^FAIL/m],
     },
     {
@@ -111,7 +114,10 @@ export const tourWalk: Walk = {
         writeFileSync(join(clone, "org.config.json"), `${JSON.stringify({ personas: [agent] }, null, 2)}\n`);
       },
       cwd: (context) => join(context.home, "clone"),
-      says: [/^ {2}waits +personas\[agent\]\.baseUrl = https:\/\/models\.example\.test$/m, /^2 waiting; 'org config trust' confirms them as they are now\.$/m],
+      says: [
+        /^ {2}waits +personas\[agent\]\.baseUrl = https:\/\/models\.example\.test$/m,
+        /^2 waiting; 'org config trust' confirms them as they are now\.$/m,
+      ],
     },
     {
       doc: "docs/models.md",
@@ -149,7 +155,11 @@ export const tourWalk: Walk = {
       command: 'org workflow plan --goal "reverse the words on each line of a text" --build --inputs \'{"text":"one two\\nthree four"}\' --run',
       cwd: adder,
       timeoutMs: 240_000,
-      says: [/✓ branch cand\/\S+/, /plan 1: accepted/, /"reverse_words": \[\s*\{\s*"reversed": "two one"\s*\},\s*\{\s*"reversed": "four three"\s*\}\s*\]/],
+      says: [
+        /✓ branch cand\/\S+/,
+        /plan 1: accepted/,
+        /"reverse_words": \[\s*\{\s*"reversed": "two one"\s*\},\s*\{\s*"reversed": "four three"\s*\}\s*\]/,
+      ],
     },
     {
       doc: "README.md",

@@ -38,7 +38,12 @@ export const workflowsWalk: Walk = {
     {
       doc: DOC,
       command: `org workflow plan --goal "count the words on each line of a text" --inputs '{"text":"one two\\nthree"}' --run`,
-      says: [/plan 1: accepted/, /› split \d+ ms/, /› word_count \(2 items\) \d+ ms/, /"word_count": \[\s*\{\s*"words": 2\s*\},\s*\{\s*"words": 1\s*\}\s*\]/],
+      says: [
+        /plan 1: accepted/,
+        /› split \d+ ms/,
+        /› word_count \(2 items\) \d+ ms/,
+        /"word_count": \[\s*\{\s*"words": 2\s*\},\s*\{\s*"words": 1\s*\}\s*\]/,
+      ],
     },
   ],
 };

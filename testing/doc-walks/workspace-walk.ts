@@ -47,13 +47,20 @@ export const workspaceWalk: Walk = {
         /group › \/undo\nundid change \S+: 1 file restored\n· ↶ undid agent's change \S+ \(1 file\); that turn is out of the models' context/,
       ],
     },
-    { doc: DOC, command: "org undo --list", says: [/^\S+ +applied +agent +\+\d+ −0 +added "NOTES\.md"\n\S+ +undone +agent +\+\d+ −0 +added "NOTES\.md"$/m] },
+    {
+      doc: DOC,
+      command: "org undo --list",
+      says: [/^\S+ +applied +agent +\+\d+ −0 +added "NOTES\.md"\n\S+ +undone +agent +\+\d+ −0 +added "NOTES\.md"$/m],
+    },
     {
       doc: DOC,
       command: "echo mine >> NOTES.md; org undo",
       exit: 1,
       says: [
-        /org: the undo of change \S+ was not applied: this file was changed in the workspace meanwhile: "NOTES\.md"\. Nothing was written; both versions are kept\./,
+        new RegExp(
+          String.raw`org: the undo of change \S+ was not applied: this file was changed in the workspace meanwhile: "NOTES\.md"\. N` +
+            String.raw`othing was written; both versions are kept\.`,
+        ),
       ],
     },
     { doc: DOC, command: "org undo --force", says: [/^undid change \S+: 1 file restored$/m] },
