@@ -10,6 +10,7 @@ import { sanitizeForTerminal, oneLine } from "../security/terminal-sanitizer.ts"
 import type { CycleOutcome } from "../cycle/promote-candidate.ts";
 import type { ToolsmithEvent, ToolsmithOutcome } from "../toolsmith/run-toolsmith.ts";
 import type { CatalogEntry } from "../generated-tools/catalog-entry.ts";
+import type { LiveCandidateNames } from "../generated-tools/tool-catalog.ts";
 import type { ToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { type Command, UsageError, UserFacingError } from "./command.ts";
 import { nameAndSummary } from "./command-summaries.ts";
@@ -261,7 +262,10 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
   const { values } = parseCommandArgs("tool list", args, { json: { type: "boolean" }, repo: { type: "string" } });
   const repoDir = checkoutOf(values.repo);
   const { listGeneratedTools } = await import("../generated-tools/tool-listing.ts");
-  const entries: CatalogEntry[] = await listGeneratedTools(repoDir, signal);
+  // The gate's verdicts are read only when there is a candidate to list.
+  const liveNames: LiveCandidateNames = async (git, signal) =>
+    (await import("../fitness/records/candidate-states.ts")).liveCandidateToolNames(git, signal);
+  const entries: CatalogEntry[] = await listGeneratedTools(repoDir, liveNames, signal);
   if (values.json) {
     console.log(
       terminalSafeJson(
@@ -296,8 +300,11 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
 
 /** The cand/* branches that add a tool of this name (not on main), newest first. */
 async function candidateBranchesOf(git: Checkout, name: string, signal: AbortSignal): Promise<string[]> {
-  const { candidateTools } = await import("../generated-tools/tool-catalog.ts");
-  return (await candidateTools(git, signal))
+  const [{ candidateTools }, { liveCandidateToolNames }] = await Promise.all([
+    import("../generated-tools/tool-catalog.ts"),
+    import("../fitness/records/candidate-states.ts"),
+  ]);
+  return (await candidateTools(git, liveCandidateToolNames, signal))
     .flatMap((entry) => (entry.status === "candidate" && entry.name === name ? [entry.branch] : []))
     .sort()
     .reverse();

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { z } from "zod";
 import { availableParallelism } from "node:os";
 import { dirname, join, normalize, relative } from "node:path";
-import type { FitnessCheck } from "../git/fitness-report.ts";
+import type { FitnessCheck } from "./records/fitness-report.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import {
   knownVerdicts,

@@ -6,7 +6,7 @@ import { judgeCandidate, makeCandidate, promotionRepo, runOrg, writeFixtureTool 
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { CLAMP, SLUGIFY, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { type FitnessCheck, latestReport, storedReports } from "../git/fitness-report.ts";
+import { type FitnessCheck, latestReport, storedReports } from "./records/fitness-report.ts";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { ToolSpec } from "../generated-tools/tool-metadata.ts";
 import { splitExamples } from "../toolsmith/split-examples.ts";

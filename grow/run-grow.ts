@@ -11,9 +11,10 @@ import type { GrowSettings } from "../config/grow-settings.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { generatedToolNames } from "../config/tool-names.ts";
-import { discardCandidate } from "../git/candidate-prune.ts";
-import { type CandidateRow, candidateStates } from "../git/candidate-states.ts";
+import { discardCandidate } from "../git/discard-candidate.ts";
+import { type CandidateRow, candidateStates } from "../fitness/records/candidate-states.ts";
 import { PromotionJournal } from "../git/journal.ts";
+import { followBaseline } from "../fitness/records/baseline-follow.ts";
 import type { CurrentInstance } from "../git/ref-change.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
@@ -184,7 +185,13 @@ class GrowRun {
   get promotion() {
     const { repoDir, current } = this.request;
     return {
-      context: (log: (line: string) => void) => ({ git: this.git, journal: new PromotionJournal(repoDir), log, ...(current ? { current } : {}) }),
+      context: (log: (line: string) => void) => ({
+        git: this.git,
+        journal: new PromotionJournal(repoDir),
+        followBaseline,
+        log,
+        ...(current ? { current } : {}),
+      }),
       restart: current !== undefined,
     };
   }

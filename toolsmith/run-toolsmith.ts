@@ -17,6 +17,7 @@ import { describeRecordedModel } from "../llm/recorded-model.ts";
 import { readSubmittedSource } from "./submitted-source.ts";
 import { type FailingInput, implementationPrompt, PHASE_TOOL_DESCRIPTIONS, specPrompt, testsPrompt } from "./phase-prompts.ts";
 import { takenToolNames } from "../generated-tools/tool-catalog.ts";
+import { liveCandidateToolNames } from "../fitness/records/candidate-states.ts";
 import {
   type Phase,
   type PhaseProvenance,
@@ -134,7 +135,7 @@ function track<T extends { provenance: PhaseProvenance }>(run: ToolsmithRun, res
 
 /** The spec phase: a valid spec with a name nobody holds and examples that fit its schemas. */
 async function askForSpec(run: ToolsmithRun): Promise<ToolSpec> {
-  const taken = await takenToolNames(run.git, run.signal);
+  const taken = await takenToolNames(run.git, liveCandidateToolNames, run.signal);
   run.emit({ type: "phase-start", phase: "spec", round: 1 });
   const spec = track(
     run,

@@ -2,10 +2,10 @@ import { join } from "node:path";
 import { z } from "zod";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { FITNESS_DIR } from "../git/gate-key.ts";
+import { FITNESS_DIR } from "../fitness/records/gate-key.ts";
 import { canonicalJson } from "../config/canonical-json.ts";
-import { codeIdentity } from "../git/code-identity.ts";
-import { readSignedRecord, writeSignedRecord } from "../git/signed-records.ts";
+import { codeIdentity } from "../fitness/records/code-identity.ts";
+import { readSignedRecord, writeSignedRecord } from "../fitness/records/signed-records.ts";
 import { sha256Hex, type ToolExample, type ToolSpec } from "../generated-tools/tool-metadata.ts";
 import type { ValidationReport } from "./validate-tool.ts";
 
