@@ -23,7 +23,7 @@ import { misspeltMentions } from "./misspelt-mentions.ts";
 import { wrapText } from "./wrap-line.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
-import { scanForSecrets } from "../security/redact.ts";
+import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { CREDENTIAL_PROMPT } from "./credential-question.ts";
 import type { ApprovalQuestion } from "./approval-prompt.ts";
 import {

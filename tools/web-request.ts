@@ -3,7 +3,7 @@ import { z } from "zod";
 import { WebSettings } from "../config/web-settings.ts";
 import type { RequestAudit } from "../security/audit-log.ts";
 import { refusedAddressReason } from "../security/public-address.ts";
-import { scanForSecrets } from "../security/redact.ts";
+import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { type AnyTool, defineTool, type JsonValue, type ToolContext, type ToolResult } from "./define-tool.ts";
 import { PerMinuteLimit } from "./per-minute-limit.ts";
 import { bodyText, checkUrl, hostAllowed, type PublicHttpOptions, PublicHttpRefusedError, publicHttpRequest } from "./public-http-request.ts";
