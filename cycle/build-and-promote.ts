@@ -1,4 +1,4 @@
-import { traceReachableTests } from "../fitness/reachable-tests.ts";
+import { traceReachableTests } from "../fitness/trace-reachable-tests.ts";
 import { runToolsmith, type ToolsmithEvent, type ToolsmithOutcome, type ToolsmithRequest } from "../toolsmith/run-toolsmith.ts";
 import { type CandidateCycleRequest, type CycleOutcome, type CycleProgress, type GateOptions, promoteCandidate } from "./promote-candidate.ts";
 import { MAIN_REF } from "../git/ref-names.ts";

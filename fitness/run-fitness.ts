@@ -6,7 +6,7 @@ import { type FitnessCheck, type FitnessReport, writeFitnessReport } from "./rec
 import { pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
 import { readHealth } from "./instance-health.ts";
 import { checkProtectedCore } from "./protected-core.ts";
-import { judgeReachableTests } from "./reachable-tests.ts";
+import { judgeReachableTests } from "./reachable-tests-stage.ts";
 import { type ScenarioSettings, checkScenarios } from "./scenarios.ts";
 import { checkGeneratedTools, judgingCode } from "./tool-checks.ts";
 import { candidateOnMain } from "../git/candidate-rebase.ts";

@@ -14,7 +14,8 @@ import { testSandboxAccess } from "../testing/test-sandbox.ts";
 import { growRequest } from "./grow-request.ts";
 import { reportLines } from "./grow-report.ts";
 import { readGrowState, writeGrowState } from "./grow-state.ts";
-import { type GrowRequest, runGrow } from "./run-grow.ts";
+import type { GrowRequest } from "./grow-request.ts";
+import { runGrow } from "./run-grow.ts";
 
 // org grow hearing people: sessions written by real rooms in the words people use, the scripted server playing the
 // listener as a small model does (report_needs, same_need), an embedder that places paraphrases near, the scripted

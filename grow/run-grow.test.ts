@@ -19,7 +19,8 @@ import { growRequest } from "./grow-request.ts";
 import { readGrowReport, reportIds, reportLines, summaryLine } from "./grow-report.ts";
 import { readGrowState, writeGrowState } from "./grow-state.ts";
 import { takeGrowLock } from "./grow-lock.ts";
-import { type GrowProgress, type GrowRequest, runGrow } from "./run-grow.ts";
+import type { GrowProgress, GrowRequest } from "./grow-request.ts";
+import { runGrow } from "./run-grow.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // One run of org grow called directly, as the CLI calls it: a throw-away repository that is also the workspace, its
