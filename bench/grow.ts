@@ -17,7 +17,7 @@ import { loadOrgConfig } from "../config/org-config.ts";
 import { buildAndPromote } from "../cycle/build-and-promote.ts";
 import { inProcessInstances } from "../cycle/in-process-instances.ts";
 import { PromotionJournal } from "../git/journal.ts";
-import { followBaseline } from "../fitness/records/baseline-follow.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { GrowBudget } from "../grow/grow-budget.ts";
 import { growRequest } from "../grow/grow-request.ts";

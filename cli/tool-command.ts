@@ -175,8 +175,11 @@ async function toolNew(args: string[], signal: AbortSignal): Promise<number> {
       signal,
     }));
   } else {
-    const { runToolsmith } = await import("../toolsmith/run-toolsmith.ts");
-    outcome = await runToolsmith({ ...toolsmith, signal, onEvent: showEvent });
+    const [{ runToolsmith }, { toolsmithRecords }] = await Promise.all([
+      import("../toolsmith/run-toolsmith.ts"),
+      import("../fitness/toolsmith-records.ts"),
+    ]);
+    outcome = await runToolsmith({ ...toolsmith, records: toolsmithRecords, signal, onEvent: showEvent });
   }
   return reportToolNew({ json: values.json ?? false, promote: values.promote ?? false, repo: values.repo, repoDir }, outcome, cycle, cycleCli);
 }
@@ -263,8 +266,7 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
   const repoDir = checkoutOf(values.repo);
   const { listGeneratedTools } = await import("../generated-tools/tool-listing.ts");
   // The gate's verdicts are read only when there is a candidate to list.
-  const liveNames: LiveCandidateNames = async (git, signal) =>
-    (await import("../fitness/records/candidate-states.ts")).liveCandidateToolNames(git, signal);
+  const liveNames: LiveCandidateNames = async (git, signal) => (await import("../fitness/candidate-states.ts")).liveCandidateToolNames(git, signal);
   const entries: CatalogEntry[] = await listGeneratedTools(repoDir, liveNames, signal);
   if (values.json) {
     console.log(
@@ -302,7 +304,7 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
 async function candidateBranchesOf(git: Checkout, name: string, signal: AbortSignal): Promise<string[]> {
   const [{ candidateTools }, { liveCandidateToolNames }] = await Promise.all([
     import("../generated-tools/tool-catalog.ts"),
-    import("../fitness/records/candidate-states.ts"),
+    import("../fitness/candidate-states.ts"),
   ]);
   return (await candidateTools(git, liveCandidateToolNames, signal))
     .flatMap((entry) => (entry.status === "candidate" && entry.name === name ? [entry.branch] : []))

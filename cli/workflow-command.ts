@@ -98,7 +98,7 @@ async function withCandidateHint(
   if (!(error instanceof WorkflowError) || missing.length === 0) return error;
   const [{ candidateToolsIn }, { liveCandidateToolNames }] = await Promise.all([
     import("../generated-tools/branch-tools.ts"),
-    import("../fitness/records/candidate-states.ts"),
+    import("../fitness/candidate-states.ts"),
   ]);
   const candidates = await candidateToolsIn(CHECKOUT_DIR, liveCandidateToolNames, signal);
   const hints = missing.flatMap((tool) => {

@@ -2,8 +2,8 @@ import { existsSync, lstatSync, rmSync } from "node:fs";
 import { checkCandidateBranch } from "../git/candidate-branch.ts";
 import { candidateWorktreeDir } from "../git/candidate-worktree.ts";
 import { removeCandidate } from "../git/discard-candidate.ts";
-import { type CandidateRow, candidateStates } from "../fitness/records/candidate-states.ts";
-import { fitnessReportDir } from "../fitness/records/fitness-report.ts";
+import { type CandidateRow, candidateStates } from "../fitness/candidate-states.ts";
+import { fitnessReportDir } from "../fitness/fitness-report.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 
 /** A candidate prune would remove (or removed), and why. */

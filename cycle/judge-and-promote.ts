@@ -11,7 +11,7 @@ import { type CycleInstance, type CycleProgress, promoteCandidate } from "./prom
 import { fitnessTable, verdictLine } from "../fitness/fitness-lines.ts";
 import { promoteLines } from "./promote-judged.ts";
 import { PromotionJournal } from "../git/journal.ts";
-import { followBaseline } from "../fitness/records/baseline-follow.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 

@@ -1,5 +1,5 @@
 import { PromotionJournal } from "../git/journal.ts";
-import { followBaseline } from "../fitness/records/baseline-follow.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import type { RefChangeContext } from "../git/ref-change.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { currentInstance } from "./current-instance.ts";

@@ -4,7 +4,7 @@ import { RepoGit } from "../git/repo-git.ts";
 import { makeCandidate, promotionRepo, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { takenToolNames } from "./tool-catalog.ts";
-import { liveCandidateToolNames } from "../fitness/records/candidate-states.ts";
+import { liveCandidateToolNames } from "../fitness/candidate-states.ts";
 
 describe("the names a new generated tool may not take", () => {
   test("every reserved name, main's tools and the live candidates' tools", async () => {

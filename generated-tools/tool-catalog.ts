@@ -8,7 +8,7 @@ import { MAIN_REF } from "../git/ref-names.ts";
 /**
  * Tool name → the newest live candidate branch (untested, pass or stale) that adds it. Which candidates are live is
  * the gate's verdict, read from its signed reports above this folder: callers hand in `liveCandidateToolNames`
- * (fitness/records/candidate-states.ts).
+ * (fitness/candidate-states.ts).
  */
 export type LiveCandidateNames = (git: RepoGit, signal?: AbortSignal) => Promise<ReadonlyMap<string, string>>;
 

@@ -10,7 +10,7 @@ import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { promotedTools } from "./catalog-entry.ts";
 import { candidateTools } from "./tool-catalog.ts";
 import { listGeneratedTools } from "./tool-listing.ts";
-import { liveCandidateToolNames } from "../fitness/records/candidate-states.ts";
+import { liveCandidateToolNames } from "../fitness/candidate-states.ts";
 
 describe("the listing of generated tools (throw-away repos)", () => {
   test("a checkout with no tool folder and no cand/* branch lists nothing", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { readBaseline } from "../fitness/records/fitness-baseline.ts";
+import { readBaseline } from "../fitness/fitness-baseline.ts";
 import { PromotionJournal } from "./journal.ts";
-import { followBaseline } from "../fitness/records/baseline-follow.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import { promote } from "../cycle/promote.ts";
 import { RepoGit } from "./repo-git.ts";
 import { freePort } from "../testing/free-port.ts";

@@ -18,7 +18,7 @@ export type RefChangeContext = {
   journal: PromotionJournal;
   /**
    * The journaled step right after the ref transaction: makes the gate's baseline follow main (`followBaseline` of
-   * `fitness/records/baseline-follow.ts`, which git/ does not read); the line it returns says how it moved.
+   * `fitness/baseline-follow.ts`, which git/ does not read); the line it returns says how it moved.
    */
   followBaseline: (git: RepoGit, entry: JournalEntry, signal?: AbortSignal) => Promise<string | undefined>;
   /** Undefined: current is not restarted (`--no-restart`, or no current to restart). */

@@ -4,7 +4,7 @@
 // needs are merged (the words, the embeddings' cosine, the model when close but not certain).
 import { generatedToolNames } from "../config/tool-names.ts";
 import { candidateTools } from "../generated-tools/tool-catalog.ts";
-import { liveCandidateToolNames } from "../fitness/records/candidate-states.ts";
+import { liveCandidateToolNames } from "../fitness/candidate-states.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { needTerms } from "../registry/need-similarity.ts";

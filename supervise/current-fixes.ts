@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { waitForCommit } from "../fitness/instance-health.ts";
 import { PromotionJournal } from "../git/journal.ts";
-import { followBaseline } from "../fitness/records/baseline-follow.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import { lastPromotionInPlace } from "../git/last-promotion.ts";
 import type { CurrentInstance } from "../git/ref-change.ts";
 import { PROMOTE_TAG_PATTERN } from "../git/ref-names.ts";

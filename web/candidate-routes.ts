@@ -1,7 +1,7 @@
-import { candidateStates } from "../fitness/records/candidate-states.ts";
-import { latestReport } from "../fitness/records/fitness-report.ts";
+import { candidateStates } from "../fitness/candidate-states.ts";
+import { latestReport } from "../fitness/fitness-report.ts";
 import { PromotionJournal } from "../git/journal.ts";
-import { followBaseline } from "../fitness/records/baseline-follow.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import { tagTime } from "../git/last-promotion.ts";
 import { undonePromotions } from "../git/undone-promotions.ts";
 import { rollback } from "../git/rollback.ts";

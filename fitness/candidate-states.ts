@@ -1,7 +1,7 @@
 import { latestReport } from "./fitness-report.ts";
-import type { RepoGit } from "../../git/repo-git.ts";
-import { undonePromotions } from "../../git/undone-promotions.ts";
-import { toolFolderTree, toolsChanged } from "../../git/tool-tree.ts";
+import type { RepoGit } from "../git/repo-git.ts";
+import { undonePromotions } from "../git/undone-promotions.ts";
+import { toolFolderTree, toolsChanged } from "../git/tool-tree.ts";
 
 /**
  * Where a candidate stands: `untested` (no report, built on today's main), `pass` / `fail` (its newest signed

@@ -2,10 +2,10 @@ import { existsSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ensureFitnessDir, FITNESS_DIR, GATE_KEY_FILE, GateKeyError, gateKey, readRegularFile, signContent, verifyContent } from "./gate-key.ts";
-import { writeNewPrivateFile } from "../../security/private-state.ts";
-import { errorCode } from "../../concurrency/error-code.ts";
-import { PromotionRefusedError } from "../../git/ref-change.ts";
-import { OBJECT_ID_PATTERN } from "../../git/ref-names.ts";
+import { writeNewPrivateFile } from "../security/private-state.ts";
+import { errorCode } from "../concurrency/error-code.ts";
+import { PromotionRefusedError } from "../git/ref-change.ts";
+import { OBJECT_ID_PATTERN } from "../git/ref-names.ts";
 
 const Sha = z.string().regex(OBJECT_ID_PATTERN);
 

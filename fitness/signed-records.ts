@@ -1,7 +1,7 @@
 import { type Dirent, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { z } from "zod";
-import { ensurePrivateDir, writePrivateFile } from "../../security/private-state.ts";
+import { ensurePrivateDir, writePrivateFile } from "../security/private-state.ts";
 import { ensureFitnessDir, gateKey, readRegularFile, signContent, verifyContent } from "./gate-key.ts";
 
 const KEY = /^[0-9a-f]{64}$/;

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../../config/workspace-paths.ts";
-import { canonicalJson } from "../../config/canonical-json.ts";
-import { errorCode } from "../../concurrency/error-code.ts";
+import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
+import { canonicalJson } from "../config/canonical-json.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");

@@ -1,10 +1,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
-import { canonicalJson } from "../../config/canonical-json.ts";
-import { ORG_DIR } from "../../config/workspace-paths.ts";
-import { ensurePrivateDir, writeNewPrivateFile } from "../../security/private-state.ts";
-import { errorCode } from "../../concurrency/error-code.ts";
+import { canonicalJson } from "../config/canonical-json.ts";
+import { ORG_DIR } from "../config/workspace-paths.ts";
+import { ensurePrivateDir, writeNewPrivateFile } from "../security/private-state.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
