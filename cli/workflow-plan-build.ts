@@ -1,6 +1,6 @@
 import type { PlanResult } from "../planner/plan-and-run.ts";
 import type { PlanPlace } from "../planner/planner-ports.ts";
-import { describeToolsmithEvent } from "./tool-command.ts";
+import { describeToolsmithEvent } from "./describe-toolsmith-event.ts";
 
 /**
  * `--build`: the toolsmith makes each missing step's tool on a candidate branch of its own, and the goal is planned
