@@ -3,6 +3,7 @@ import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { type Checkout, openCheckout, requireCheckout } from "../cycle/checkout.ts";
 import { isToolRef } from "../cycle/tool-ref.ts";
 import type { CatalogEntry } from "../generated-tools/catalog-entry.ts";
+import type { LiveCandidateNames } from "../generated-tools/tool-catalog.ts";
 import type { ToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { describeRecordedModel } from "../llm/recorded-model.ts";
 import { shellWord } from "../security/shell-word.ts";
@@ -72,6 +73,9 @@ function checkoutOf(value: string | undefined): string {
   return requireCheckout(directory, "give --repo the org checkout");
 }
 
+/** Which candidates are live is the gate's verdict, read (and its code loaded) only when a command reads the candidates. */
+const liveNames: LiveCandidateNames = async (git, signal) => (await import("../fitness/candidate-states.ts")).liveCandidateToolNames(git, signal);
+
 function repoOf(value: string | undefined): Checkout {
   return openCheckout(value ?? REPO_DIR, "give --repo the org checkout");
 }
@@ -80,7 +84,7 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
   const { values } = parseCommandArgs("tool list", args, { json: { type: "boolean" }, repo: { type: "string" } });
   const repoDir = checkoutOf(values.repo);
   const { listGeneratedTools } = await import("../generated-tools/tool-listing.ts");
-  const entries: CatalogEntry[] = await listGeneratedTools(repoDir, signal);
+  const entries: CatalogEntry[] = await listGeneratedTools(repoDir, liveNames, signal);
   if (values.json) {
     console.log(
       terminalSafeJson(
@@ -136,7 +140,7 @@ async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
   const git = repoOf(values.repo);
   const ref = checkRef(values.ref);
   const { toolVersions } = await import("../generated-tools/tool-lookup.ts");
-  const found = await toolVersions(git, name, ref, signal);
+  const found = await toolVersions(git, name, ref, liveNames, signal);
   if (!found.ok) throw new UserFacingError(found.problem);
   const [only] = found.versions;
   if (only && only.candidate === undefined) {
@@ -176,7 +180,7 @@ async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
   const git = repoOf(values.repo);
   const ref = checkRef(values.ref);
   const { lookUpTool } = await import("../generated-tools/tool-lookup.ts");
-  const tool = await lookUpTool(git, name, ref, signal);
+  const tool = await lookUpTool(git, name, ref, liveNames, signal);
   if (!tool.ok) throw new UserFacingError(tool.problem);
   const { runToolCopy } = await import("../generated-tools/promoted-tools.ts");
   // The tool's code as validated, copied into a fresh folder: only tool.ts, read-only inside the sandbox.

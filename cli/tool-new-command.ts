@@ -94,8 +94,11 @@ export async function toolNewCommand(args: string[], signal: AbortSignal): Promi
       signal,
     }));
   } else {
-    const { runToolsmith } = await import("../toolsmith/run-toolsmith.ts");
-    outcome = await runToolsmith({ ...toolsmith, signal, onEvent: showEvent });
+    const [{ runToolsmith }, { toolsmithRecords }] = await Promise.all([
+      import("../toolsmith/run-toolsmith.ts"),
+      import("../fitness/toolsmith-records.ts"),
+    ]);
+    outcome = await runToolsmith({ ...toolsmith, records: toolsmithRecords, signal, onEvent: showEvent });
   }
   return reportToolNew({ json: values.json ?? false, promote: values.promote ?? false, repo: values.repo, repoDir }, outcome, cycle, cycleCli);
 }

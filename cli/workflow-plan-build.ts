@@ -13,13 +13,18 @@ export async function buildMissing(
   show: { json: boolean; say: (text: string) => void; signal: AbortSignal },
 ): Promise<PlanResult> {
   if (first.outcome.kind !== "missing") return first;
-  const [{ runToolsmith }, { toolsmithModel }] = await Promise.all([import("../toolsmith/run-toolsmith.ts"), import("../personas/persona-model.ts")]);
+  const [{ runToolsmith }, { toolsmithModel }, { toolsmithRecords }] = await Promise.all([
+    import("../toolsmith/run-toolsmith.ts"),
+    import("../personas/persona-model.ts"),
+    import("../fitness/toolsmith-records.ts"),
+  ]);
   const refs = [...place.refs];
   const notes = [...first.notes];
   for (const step of first.outcome.missing) {
     if (!show.json) show.say(`building ${step.id}: ${step.goal}`);
     const outcome = await runToolsmith({
       goal: step.goal,
+      records: toolsmithRecords,
       model: toolsmithModel(place.config),
       repoDir: place.repoDir,
       settings: place.config.toolsmith,

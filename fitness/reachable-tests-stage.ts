@@ -1,5 +1,5 @@
 import { gateTestEnvironment } from "../config/environment.ts";
-import type { FitnessCheck } from "../git/fitness-report.ts";
+import type { FitnessCheck } from "./fitness-report.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { withFitnessWorktree } from "./fitness-worktree.ts";
 import { type Reachable, reachableTests, reachableTestsAt } from "./reachable-tests.ts";

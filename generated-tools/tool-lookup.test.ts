@@ -5,6 +5,7 @@ import { RepoGit } from "../git/repo-git.ts";
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { lookUpTool, toolVersions } from "./tool-lookup.ts";
+import { liveCandidateToolNames } from "../fitness/candidate-states.ts";
 
 const signal = new AbortController().signal;
 
@@ -13,26 +14,32 @@ describe("a generated tool looked up by name (real git repository, nothing check
     using repo = tempGitRepo();
     const directory = writeGeneratedTool(repo.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
     const git = new RepoGit(repo.dir);
-    expect(await lookUpTool(git, "word_count", undefined, signal)).toMatchObject({ ok: true, code: WORD_COUNT_CODE });
-    expect(await toolVersions(git, "word_count", undefined, signal)).toMatchObject({ ok: true, versions: [{ code: WORD_COUNT_CODE }] });
+    expect(await lookUpTool(git, "word_count", undefined, liveCandidateToolNames, signal)).toMatchObject({ ok: true, code: WORD_COUNT_CODE });
+    expect(await toolVersions(git, "word_count", undefined, liveCandidateToolNames, signal)).toMatchObject({
+      ok: true,
+      versions: [{ code: WORD_COUNT_CODE }],
+    });
     writeFileSync(join(directory, "tool.ts"), `${WORD_COUNT_CODE}// changed\n`);
     const changed = {
       ok: false as const,
       problem:
         "word_count: its files do not match the hashes in tools/generated/word_count/metadata.json; it was changed after validation and will not run",
     };
-    expect(await lookUpTool(git, "word_count", undefined, signal)).toEqual(changed);
-    expect(await toolVersions(git, "word_count", undefined, signal)).toEqual(changed);
+    expect(await lookUpTool(git, "word_count", undefined, liveCandidateToolNames, signal)).toEqual(changed);
+    expect(await toolVersions(git, "word_count", undefined, liveCandidateToolNames, signal)).toEqual(changed);
   });
 
   test("a name with no tool, promoted or on a branch, points at org tool list", async () => {
     using repo = tempGitRepo();
     const git = new RepoGit(repo.dir);
-    const missing = await lookUpTool(git, "line_count", undefined, signal);
+    const missing = await lookUpTool(git, "line_count", undefined, liveCandidateToolNames, signal);
     expect(missing.ok).toBe(false);
     expect(missing.ok ? "" : missing.problem).toEndWith("; see org tool list");
-    expect(await lookUpTool(git, "line_count", "main", signal)).toEqual({ ok: false, problem: "no tool line_count on main; see org tool list" });
-    expect(await toolVersions(git, "line_count", undefined, signal)).toEqual({
+    expect(await lookUpTool(git, "line_count", "main", liveCandidateToolNames, signal)).toEqual({
+      ok: false,
+      problem: "no tool line_count on main; see org tool list",
+    });
+    expect(await toolVersions(git, "line_count", undefined, liveCandidateToolNames, signal)).toEqual({
       ok: false,
       problem: "no tool line_count: it is not promoted and no cand/* branch has it; see org tool list",
     });

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { GENERATED_TOOLS_DIR, generatedToolPath } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
+import type { LiveCandidateNames } from "./tool-catalog.ts";
 import type { ToolMetadata } from "./tool-metadata.ts";
 
 // `org tool show` and `org tool run` find a tool by name here: promoted in the checkout, or on a branch. The readers
@@ -11,9 +12,9 @@ import type { ToolMetadata } from "./tool-metadata.ts";
 export type ToolLookup = { ok: true; code: string; metadata: ToolMetadata } | { ok: false; problem: string };
 
 /** The cand/* branches that add a tool of this name (not on main), newest first. */
-async function candidateBranchesOf(git: RepoGit, name: string, signal: AbortSignal): Promise<string[]> {
+async function candidateBranchesOf(git: RepoGit, name: string, liveNames: LiveCandidateNames, signal: AbortSignal): Promise<string[]> {
   const { candidateTools } = await import("./tool-catalog.ts");
-  return (await candidateTools(git, signal))
+  return (await candidateTools(git, liveNames, signal))
     .flatMap((entry) => (entry.status === "candidate" && entry.name === name ? [entry.branch] : []))
     .sort()
     .reverse();
@@ -21,14 +22,21 @@ async function candidateBranchesOf(git: RepoGit, name: string, signal: AbortSign
 
 /**
  * A tool's code from the checkout (promoted) or a branch, with its metadata validated and its files' hashes checked. A
- * name that is not promoted is looked up on the candidates: the problem names the branches and the --ref to add.
+ * name that is not promoted is looked up on the live candidates (`liveNames`): the problem names the branches and the
+ * --ref to add.
  */
-export async function lookUpTool(git: RepoGit, name: string, ref: string | undefined, signal: AbortSignal): Promise<ToolLookup> {
+export async function lookUpTool(
+  git: RepoGit,
+  name: string,
+  ref: string | undefined,
+  liveNames: LiveCandidateNames,
+  signal: AbortSignal,
+): Promise<ToolLookup> {
   if (!ref) {
     const { readPromotedTool, verifiedToolCode } = await import("./read-promoted-tool.ts");
     const read = readPromotedTool(git.repoDir, name);
     if (!read.ok) {
-      const branches = existsSync(join(git.repoDir, GENERATED_TOOLS_DIR, name)) ? [] : await candidateBranchesOf(git, name, signal);
+      const branches = existsSync(join(git.repoDir, GENERATED_TOOLS_DIR, name)) ? [] : await candidateBranchesOf(git, name, liveNames, signal);
       if (branches.length > 0)
         return { ok: false, problem: `${name} is not promoted; it is a candidate on ${branches.join(", ")}: add --ref ${branches[0]}` };
       return { ok: false, problem: `${read.problem}; see org tool list` };
@@ -60,17 +68,18 @@ export async function toolVersions(
   git: RepoGit,
   name: string,
   ref: string | undefined,
+  liveNames: LiveCandidateNames,
   signal: AbortSignal,
 ): Promise<{ ok: true; versions: ShownTool[] } | { ok: false; problem: string }> {
   if (ref !== undefined || existsSync(join(git.repoDir, GENERATED_TOOLS_DIR, name))) {
-    const tool = await lookUpTool(git, name, ref, signal);
+    const tool = await lookUpTool(git, name, ref, liveNames, signal);
     return tool.ok ? { ok: true, versions: [{ code: tool.code, metadata: tool.metadata }] } : tool;
   }
-  const branches = await candidateBranchesOf(git, name, signal);
+  const branches = await candidateBranchesOf(git, name, liveNames, signal);
   if (branches.length === 0) return { ok: false, problem: `no tool ${name}: it is not promoted and no cand/* branch has it; see org tool list` };
   const versions: ShownTool[] = [];
   for (const branch of branches) {
-    const tool = await lookUpTool(git, name, branch, signal);
+    const tool = await lookUpTool(git, name, branch, liveNames, signal);
     if (!tool.ok) return tool;
     versions.push({ code: tool.code, metadata: tool.metadata, candidate: branch });
   }

@@ -1,9 +1,10 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { GROW_DIR } from "../config/workspace-paths.ts";
-import { discardCandidate } from "../git/candidate-prune.ts";
-import { type CandidateRow, candidateStates } from "../git/candidate-states.ts";
+import { discardCandidate } from "../git/discard-candidate.ts";
+import { type CandidateRow, candidateStates } from "../fitness/candidate-states.ts";
 import { PromotionJournal } from "../git/journal.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { type NeedHint, writeNeedHints } from "../registry/need-hints.ts";
 import { GrowBudget } from "./grow-budget.ts";
@@ -87,7 +88,13 @@ export class GrowRun {
   get promotion() {
     const { repoDir, current } = this.request;
     return {
-      context: (log: (line: string) => void) => ({ git: this.git, journal: new PromotionJournal(repoDir), log, ...(current ? { current } : {}) }),
+      context: (log: (line: string) => void) => ({
+        git: this.git,
+        journal: new PromotionJournal(repoDir),
+        followBaseline,
+        log,
+        ...(current ? { current } : {}),
+      }),
       restart: current !== undefined,
     };
   }
