@@ -17,7 +17,7 @@ describe("org tool new stops on a signal (real process, scripted server, real sa
     test(`${signal} during a validation whose tests hang ends it long before it would end by itself, its sandbox and folders gone`, async () => {
       using repo = tempGitRepo();
       // Tests that never end, under a test timeout far longer than the wait below.
-      const hanging = `import { expect, test } from "bun:test";\nimport vowelCount from "../tool.ts";\ntest("hangs", () => {\n  let n = 0;\n  while (vowelCount({ text: "a" }).vowels > 0) n = n + 1;\n  expect(n).toBe(0);\n});\n`;
+      const hanging = `import { expect, test } from "bun:test";\nimport vowelCount from "./tool.ts";\ntest("hangs", () => {\n  let n = 0;\n  while (vowelCount({ text: "a" }).vowels > 0) n = n + 1;\n  expect(n).toBe(0);\n});\n`;
       await using server = await startScriptedServer({ script: { rules: toolsmithRules(VOWELS, { tests: [hanging] }) } });
       const configDir = mkdtempSync(join(tmpdir(), "org-signal-config-"));
       using _configDir = { [Symbol.dispose]: () => rmSync(configDir, { recursive: true, force: true }) };

@@ -67,7 +67,7 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
       writeFileSync(configFile, JSON.stringify({ toolsmith: { coverage: 0.95, testRepairs: 0, implementationRepairs: 0 } }));
       // Tests that never give the empty text: its return line is the one left uncovered.
       const tool = WORD_COUNT.tool.replace('if (trimmed === "") return { words: 0 };', 'if (trimmed === "") {\n    return { words: 0 };\n  }');
-      const tests = `import { expect, test } from "bun:test";\nimport wordCount from "../tool.ts";\ntest("words", () => {\n  expect(wordCount({ text: "one two three" })).toEqual({ words: 3 });\n  expect(() => wordCount({ text: 5 })).toThrow();\n});\n`;
+      const tests = `import { expect, test } from "bun:test";\nimport wordCount from "./tool.ts";\ntest("words", () => {\n  expect(wordCount({ text: "one two three" })).toEqual({ words: 3 });\n  expect(() => wordCount({ text: 5 })).toThrow();\n});\n`;
       await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { tools: [tool], tests: [tests] }) } });
       const made = await org(["tool", "new", "--goal", WORD_COUNT.goal, "--json", "--repo", repo.dir, "--config", configFile], {
         OLLAMA_BASE: server.url,
