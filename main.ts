@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-import { UsageError, UserFacingError } from "./cli/command.ts";
+import { UsageError, UserFacingError } from "./cli/command/command.ts";
 import { startedIsolated } from "./config/org-bun-command.ts";
 import { orgVersion } from "./config/version.ts";
 import { commands } from "./cli/command-table.ts";
@@ -27,7 +27,7 @@ function mainHelp(): string {
 
 async function main(argv: string[]): Promise<number> {
   if (!startedIsolated()) {
-    const { LAUNCHER } = await import("./cli/org-invocation.ts");
+    const { LAUNCHER } = await import("./cli/command/org-invocation.ts");
     throw new UserFacingError(
       `started as 'bun main.ts' in ${process.cwd()}, so bun may have read that directory's .env and ` +
         `bunfig.toml, which org never takes settings from. Start org with ${LAUNCHER} (or 'org' after 'npm link' in the checkout).`,
@@ -89,7 +89,7 @@ try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
   const [{ reportFailure }, { sanitizeForTerminal }] = await Promise.all([
-    import("./cli/report-failure.ts"),
+    import("./cli/command/report-failure.ts"),
     import("./security/terminal-sanitizer.ts"),
   ]);
   const failure = reportFailure(error);

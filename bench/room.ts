@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
-import { createConsoleRenderer } from "../cli/console-renderer.ts";
+import { createConsoleRenderer } from "../cli/chat/console-renderer.ts";
 import { openRoom } from "../room/room.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 

@@ -1,5 +1,5 @@
-import type { Command } from "./command.ts";
-import { nameAndSummary } from "./command-summaries.ts";
+import type { Command } from "./command/command.ts";
+import { nameAndSummary } from "./command/command-summaries.ts";
 
 /** A subcommand as `--help` lists it; its module (and all it imports) loads only when the command runs. */
 export type CommandEntry = { name: string; summary: string; load: () => Promise<Command> };
@@ -7,29 +7,29 @@ export type CommandEntry = { name: string; summary: string; load: () => Promise<
 // Every subcommand of main.ts, in the order `--help` lists them. The first is the default. The command it loads has the
 // same name and summary (cli/main.test.ts checks).
 export const commands: CommandEntry[] = [
-  { ...nameAndSummary("chat"), load: async () => (await import("./chat-command.ts")).chatCommand },
-  { ...nameAndSummary("demo"), load: async () => (await import("./demo-command.ts")).demoCommand },
-  { ...nameAndSummary("serve"), load: async () => (await import("./serve-command.ts")).serveCommand },
+  { ...nameAndSummary("chat"), load: async () => (await import("./chat/chat-command.ts")).chatCommand },
+  { ...nameAndSummary("demo"), load: async () => (await import("./chat/demo-command.ts")).demoCommand },
+  { ...nameAndSummary("serve"), load: async () => (await import("./serve/serve-command.ts")).serveCommand },
   { ...nameAndSummary("sandbox"), load: async () => (await import("./sandbox-command.ts")).sandboxCommand },
   { ...nameAndSummary("scripted-server"), load: async () => (await import("./scripted-server-command.ts")).scriptedServerCommand },
-  { ...nameAndSummary("tool"), load: async () => (await import("./tool-command.ts")).toolCommand },
-  { ...nameAndSummary("workflow"), load: async () => (await import("./workflow-command.ts")).workflowCommand },
+  { ...nameAndSummary("tool"), load: async () => (await import("./tool/tool-command.ts")).toolCommand },
+  { ...nameAndSummary("workflow"), load: async () => (await import("./workflow/workflow-command.ts")).workflowCommand },
   { ...nameAndSummary("memory"), load: async () => (await import("./memory-command.ts")).memoryCommand },
-  { ...nameAndSummary("instance"), load: async () => (await import("./instance-command.ts")).instanceCommand },
-  { ...nameAndSummary("fitness"), load: async () => (await import("./fitness-command.ts")).fitnessCommand },
-  { ...nameAndSummary("promote"), load: async () => (await import("./promote-command.ts")).promoteCommand },
-  { ...nameAndSummary("rollback"), load: async () => (await import("./rollback-command.ts")).rollbackCommand },
-  { ...nameAndSummary("mcp"), load: async () => (await import("./mcp-command.ts")).mcpCommand },
-  { ...nameAndSummary("config"), load: async () => (await import("./config-command.ts")).configCommand },
-  { ...nameAndSummary("init"), load: async () => (await import("./init-command.ts")).initCommand },
-  { ...nameAndSummary("doctor"), load: async () => (await import("./doctor-command.ts")).doctorCommand },
-  { ...nameAndSummary("candidate"), load: async () => (await import("./candidate-command.ts")).candidateCommand },
+  { ...nameAndSummary("instance"), load: async () => (await import("./candidates/instance-command.ts")).instanceCommand },
+  { ...nameAndSummary("fitness"), load: async () => (await import("./candidates/fitness-command.ts")).fitnessCommand },
+  { ...nameAndSummary("promote"), load: async () => (await import("./candidates/promote-command.ts")).promoteCommand },
+  { ...nameAndSummary("rollback"), load: async () => (await import("./candidates/rollback-command.ts")).rollbackCommand },
+  { ...nameAndSummary("mcp"), load: async () => (await import("./mcp/mcp-command.ts")).mcpCommand },
+  { ...nameAndSummary("config"), load: async () => (await import("./config/config-command.ts")).configCommand },
+  { ...nameAndSummary("init"), load: async () => (await import("./config/init-command.ts")).initCommand },
+  { ...nameAndSummary("doctor"), load: async () => (await import("./config/doctor-command.ts")).doctorCommand },
+  { ...nameAndSummary("candidate"), load: async () => (await import("./candidates/candidate-command.ts")).candidateCommand },
   { ...nameAndSummary("undo"), load: async () => (await import("./undo-command.ts")).undoCommand },
   { ...nameAndSummary("patch"), load: async () => (await import("./patch-command.ts")).patchCommand },
-  { ...nameAndSummary("grow"), load: async () => (await import("./grow-command.ts")).growCommand },
+  { ...nameAndSummary("grow"), load: async () => (await import("./grow/grow-command.ts")).growCommand },
   { ...nameAndSummary("supervise"), load: async () => (await import("./supervise-command.ts")).superviseCommand },
-  { ...nameAndSummary("backup"), load: async () => (await import("./backup-command.ts")).backupCommand },
-  { ...nameAndSummary("restore"), load: async () => (await import("./restore-command.ts")).restoreCommand },
-  { ...nameAndSummary("web"), load: async () => (await import("./web-command.ts")).webCommand },
-  { ...nameAndSummary("telegram"), load: async () => (await import("./telegram-command.ts")).telegramCommand },
+  { ...nameAndSummary("backup"), load: async () => (await import("./backup/backup-command.ts")).backupCommand },
+  { ...nameAndSummary("restore"), load: async () => (await import("./backup/restore-command.ts")).restoreCommand },
+  { ...nameAndSummary("web"), load: async () => (await import("./serve/web-command.ts")).webCommand },
+  { ...nameAndSummary("telegram"), load: async () => (await import("./serve/telegram-command.ts")).telegramCommand },
 ];

@@ -1,13 +1,13 @@
-import { loadCommandConfig } from "./command-config.ts";
+import { loadCommandConfig } from "./command/command-config.ts";
 import { MemoryStore } from "../memory/memory-store.ts";
 import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
-import { type Command, UsageError } from "./command.ts";
-import { nameAndSummary } from "./command-summaries.ts";
-import { parseCommandArgs } from "./parse-command-args.ts";
-import { runSubcommand } from "./run-subcommand.ts";
-import { formatMemoryOutcome, terminalLine } from "./format-memory-outcome.ts";
+import { type Command, UsageError } from "./command/command.ts";
+import { nameAndSummary } from "./command/command-summaries.ts";
+import { parseCommandArgs } from "./command/parse-command-args.ts";
+import { runSubcommand } from "./command/run-subcommand.ts";
+import { formatMemoryOutcome, terminalLine } from "./terminal/format-memory-outcome.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
-import { prepareWorkspace } from "./workspace-dir.ts";
+import { prepareWorkspace } from "./command/workspace-dir.ts";
 import { processEnvironment } from "../config/environment.ts";
 
 const HELP = `Usage: org memory <search|forget|rebuild> [options]

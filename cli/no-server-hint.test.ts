@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
-import { orgInvocation } from "./org-invocation.ts";
+import { orgInvocation } from "./command/org-invocation.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-no-server-"));
 chmodSync(workspace, 0o755);

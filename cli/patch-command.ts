@@ -13,9 +13,9 @@ import { runPatchTask } from "../patch/run-patch-task.ts";
 import { redact } from "../security/redact.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { workspaceSecretValues } from "../workspace/secret-values.ts";
-import { type Command, UsageError } from "./command.ts";
-import { nameAndSummary } from "./command-summaries.ts";
-import { parseCommandArgs } from "./parse-command-args.ts";
+import { type Command, UsageError } from "./command/command.ts";
+import { nameAndSummary } from "./command/command-summaries.ts";
+import { parseCommandArgs } from "./command/parse-command-args.ts";
 
 /** `org patch`'s exit codes, a contract with the scripts that call it. */
 export const PATCH_EXIT = { patch: 0, badTask: 2, modelServer: 3, contractBroken: 4, nothing: 5 } as const;

@@ -4,7 +4,7 @@ import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { UsageError } from "./command.ts";
+import { UsageError } from "./command/command.ts";
 import { parseRunArgs } from "./sandbox-command.ts";
 
 const main = join(import.meta.dir, "..", "main.ts");

@@ -6,11 +6,11 @@ import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
-import { type Command, UsageError, UserFacingError } from "./command.ts";
-import { nameAndSummary } from "./command-summaries.ts";
-import { parseCommandArgs } from "./parse-command-args.ts";
-import { prepareWorkspace } from "./workspace-dir.ts";
-import { runSubcommand } from "./run-subcommand.ts";
+import { type Command, UsageError, UserFacingError } from "./command/command.ts";
+import { nameAndSummary } from "./command/command-summaries.ts";
+import { parseCommandArgs } from "./command/parse-command-args.ts";
+import { prepareWorkspace } from "./command/workspace-dir.ts";
+import { runSubcommand } from "./command/run-subcommand.ts";
 import { ownedTempDir } from "../security/owned-temp-dir.ts";
 
 const HELP = `Usage:
@@ -92,7 +92,7 @@ export function parseRunArgs(args: string[]): RunOptions {
 async function runConfig(options: RunOptions, workspaceDir: string) {
   // The config's schema takes longer to load than the run itself: read only when there is a file to read.
   return options.config !== undefined || existsSync(join(workspaceDir, CONFIG_FILE_NAME))
-    ? (await import("./command-config.ts")).loadCommandConfig(options.config, workspaceDir)
+    ? (await import("./command/command-config.ts")).loadCommandConfig(options.config, workspaceDir)
     : undefined;
 }
 

@@ -1,9 +1,9 @@
 import { scriptFiles } from "../scripted-server/bundled-scripts.ts";
 import { loadScript, mergeScripts, ScriptError } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
-import { type Command, UsageError, UserFacingError } from "./command.ts";
-import { nameAndSummary } from "./command-summaries.ts";
-import { parseCommandArgs } from "./parse-command-args.ts";
+import { type Command, UsageError, UserFacingError } from "./command/command.ts";
+import { nameAndSummary } from "./command/command-summaries.ts";
+import { parseCommandArgs } from "./command/parse-command-args.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 
 const help = `Usage: org scripted-server --script FILE|NAME [--script FILE|NAME …] [--port N] [--host ADDRESS]

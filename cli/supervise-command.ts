@@ -5,11 +5,11 @@ import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import type { SupervisorSetup } from "../supervise/supervisor.ts";
 import type { RoundSummary } from "../supervise/supervise-round.ts";
-import { type Command, UsageError } from "./command.ts";
-import { loadCommandConfig } from "./command-config.ts";
-import { nameAndSummary } from "./command-summaries.ts";
-import { parseCommandArgs } from "./parse-command-args.ts";
-import { prepareWorkspace } from "./workspace-dir.ts";
+import { type Command, UsageError } from "./command/command.ts";
+import { loadCommandConfig } from "./command/command-config.ts";
+import { nameAndSummary } from "./command/command-summaries.ts";
+import { parseCommandArgs } from "./command/parse-command-args.ts";
+import { prepareWorkspace } from "./command/workspace-dir.ts";
 import { requireCheckout } from "../cycle/checkout.ts";
 
 const HELP = `Usage:

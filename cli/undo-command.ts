@@ -3,11 +3,11 @@ import { undoChangeOutsideRoom } from "../room/undo-change.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { type ChangeRecord, ignoredChanges, listChanges } from "../workspace/change-journal.ts";
 import { escapeName } from "../workspace/check-change-set.ts";
-import type { Command } from "./command.ts";
-import { loadCommandConfig } from "./command-config.ts";
-import { nameAndSummary } from "./command-summaries.ts";
-import { parseCommandArgs } from "./parse-command-args.ts";
-import { prepareWorkspace } from "./workspace-dir.ts";
+import type { Command } from "./command/command.ts";
+import { loadCommandConfig } from "./command/command-config.ts";
+import { nameAndSummary } from "./command/command-summaries.ts";
+import { parseCommandArgs } from "./command/parse-command-args.ts";
+import { prepareWorkspace } from "./command/workspace-dir.ts";
 
 const HELP = `Usage: org undo [--list] [--json] [--force] [--workspace DIR] [--config FILE]
 

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { orgInvocation } from "../cli/org-invocation.ts";
+import { orgInvocation } from "../cli/command/org-invocation.ts";
 import { freePort } from "../testing/free-port.ts";
 import { makeCandidate, promotionRepo, runOrg, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";

@@ -11,7 +11,7 @@ const REPO = join(import.meta.dir, "..");
  * - path characters only (letters, digits, `_ . -` and `/`), so commands, globs, `<name>` placeholders,
  *   URLs and `host:port` are not paths;
  * - ending in `/` (a folder), in a file kind the repo holds (`.ts`, `.md`, `.json`, `.sh`, …), or starting
- *   with a part of the repo and a `/` (`cli/tool-command`, a module or test named without its kind; a bare
+ *   with a part of the repo and a `/` (`cli/tool/tool-command`, a module or test named without its kind; a bare
  *   `serve` is the command);
  * - not starting with `/` or `.`: absolute paths (the sandbox's `/usr`, routes like `/v1/models`, slash
  *   commands) and runtime state (`.org/`) or paths relative to elsewhere (`./tool.ts`) are not the repo's.
@@ -164,20 +164,20 @@ describe("the paths the READMEs name", () => {
 
   test("the rule takes repo paths and leaves routes, runtime state, commands and examples", () => {
     const text = [
-      "`cli/chat-command.ts`, `assembly/`, `chat-once.ts`, `docs/lint.md`, `cli/tool-command`, `serve`",
+      "`cli/chat/chat-command.ts`, `assembly/`, `chat-once.ts`, `docs/lint.md`, `cli/tool/tool-command`, `serve`",
       "`/v1/models`, `/usr/bin`, `.org/memory/`, `./tool.ts`, `tools/list`, `org tool new`, `tools/generated/<name>/`",
       "`tools/generated/slugify/tool.ts`, `metadata.json`, `https://example.com/a.ts`, `cand/`",
       "```",
       "`fenced/away.ts`",
       "```",
     ].join("\n");
-    expect(namedPaths(text)).toEqual(["cli/chat-command.ts", "assembly/", "chat-once.ts", "docs/lint.md", "cli/tool-command"]);
+    expect(namedPaths(text)).toEqual(["cli/chat/chat-command.ts", "assembly/", "chat-once.ts", "docs/lint.md", "cli/tool/tool-command"]);
   });
 
   test("a moved file, a missing part or module, a renamed bare file are caught", () => {
     const names = namesInTree(REPO);
     const text =
-      "assembled in `cli/assemble-room.ts` (now `assembly/assemble-room.ts`), `no-such-part/`, `cli/no-such-command`, `no-such-file.ts`, `cli/tool-command`";
+      "assembled in `cli/assemble-room.ts` (now `assembly/assemble-room.ts`), `no-such-part/`, `cli/no-such-command`, `no-such-file.ts`, `cli/tool/tool-command`";
     expect(missingIn("generated-tools/README.md", text, names)).toEqual([
       "cli/assemble-room.ts",
       "no-such-part/",

@@ -14,7 +14,7 @@ import { sh } from "../tools/sh.ts";
 import { agentRunsCommands } from "../testing/agent-commands.ts";
 import { startMcpServers } from "../testing/mcp-hub-start.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
-import type { ApprovalQuestion } from "../cli/approval-prompt.ts";
+import type { ApprovalQuestion } from "../cli/chat/approval-prompt.ts";
 import { recordTrust, trustProblem } from "./mcp-trust.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-mcp-launch-"));

@@ -5,8 +5,8 @@ import { afterAll, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openChatRoom } from "../cli/chat-room.ts";
-import { parseChatArgs } from "../cli/chat-args.ts";
+import { openChatRoom } from "../cli/chat/chat-room.ts";
+import { parseChatArgs } from "../cli/chat/chat-args.ts";
 
 import { orgVersion } from "../config/version.ts";
 import { builtInTools } from "../assembly/room-tools.ts";

@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createConsoleRenderer } from "../cli/console-renderer.ts";
+import { createConsoleRenderer } from "../cli/chat/console-renderer.ts";
 import { DEFAULT_TOOLS } from "../config/persona-entry.ts";
 import { loadOrgConfig } from "../config/org-config.ts";
 import type { RoomEvent } from "../room/room-event.ts";

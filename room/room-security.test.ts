@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createConsoleRenderer } from "../cli/console-renderer.ts";
+import { createConsoleRenderer } from "../cli/chat/console-renderer.ts";
 import { DEFAULT_TOOLS } from "../config/persona-entry.ts";
 import type { OrgConfig, PersonaConfig } from "../config/org-config.ts";
 import { OrgConfigError } from "../config/org-config-error.ts";

@@ -9,7 +9,7 @@ import { loadOrgConfig, type OrgConfig, type PersonaConfig } from "../config/org
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { defineTool } from "../tools/define-tool.ts";
-import { createConsoleRenderer } from "../cli/console-renderer.ts";
+import { createConsoleRenderer } from "../cli/chat/console-renderer.ts";
 import { RoomEvent } from "./room-event.ts";
 import { readTranscript } from "./transcript.ts";
 import { openRoom, type Room, RoomModeError } from "./room.ts";

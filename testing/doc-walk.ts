@@ -88,7 +88,7 @@ export const ELSEWHERE: readonly { doc: string; command: string; test: string; r
   {
     doc: "README.md",
     command: "npm start",
-    test: "cli/demo-command.test.ts",
+    test: "cli/chat/demo-command.test.ts",
     runs: '"demo"',
     why: "npm start runs org demo, whose whole session that test plays",
   },

@@ -1,5 +1,5 @@
-import type { ApprovalQuestion } from "../cli/approval-prompt.ts";
-import { confirmMcpServers } from "../cli/confirm-mcp-servers.ts";
+import type { ApprovalQuestion } from "../cli/chat/approval-prompt.ts";
+import { confirmMcpServers } from "../cli/chat/confirm-mcp-servers.ts";
 import { DEFAULT_MCP, type McpServerConfig } from "../config/mcp-servers.ts";
 import { McpHub } from "../mcp-client/mcp-hub.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";

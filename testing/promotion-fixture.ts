@@ -125,7 +125,7 @@ export function brokenServeCandidate(dir: string, branch: string): string {
       /^export async function runServe\([^)]*\)[^{]*\{\n/m,
       (head) => `${head}  throw new Error("a promoted change broke serve");\n`,
     );
-    if (after === before) throw new Error("brokenServeCandidate: cli/run-serve.ts has no runServe to break; update the fixture");
+    if (after === before) throw new Error("brokenServeCandidate: cli/serve/run-serve.ts has no runServe to break; update the fixture");
     writeFileSync(file, after);
   });
   writePassingReport(dir, commit, branch, (report) => {

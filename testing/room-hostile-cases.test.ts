@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createConsoleRenderer } from "../cli/console-renderer.ts";
+import { createConsoleRenderer } from "../cli/chat/console-renderer.ts";
 
 import type { RoomEvent } from "../room/room-event.ts";
 import { openRoom } from "../room/room.ts";

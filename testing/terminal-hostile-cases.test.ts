@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { askOnConsole, createApprovalPrompt } from "../cli/approval-prompt.ts";
-import { createConsoleRenderer } from "../cli/console-renderer.ts";
+import { askOnConsole, createApprovalPrompt } from "../cli/chat/approval-prompt.ts";
+import { createConsoleRenderer } from "../cli/chat/console-renderer.ts";
 import { TERMINAL_HOSTILE_CASES, type TerminalHostileCase, terminalControlProblem } from "./terminal-hostile-cases.ts";
 
 // Invariants named by number in this file are those of docs/ARCHITECTURE.md.

@@ -11,7 +11,7 @@ test("the parts together run every checkout-sensitive file exactly once", () => 
   expect(shares).toHaveLength(WHERE_IT_RUNS_PARTS);
   const all = shares.flat();
   expect(new Set(all).size).toBe(all.length);
-  expect(all).toContain("cli/demo-command.test.ts");
+  expect(all).toContain("cli/chat/demo-command.test.ts");
   expect(all).toContain("security/private-state.test.ts");
   for (const share of shares) expect(share.length).toBeGreaterThan(0);
 });

@@ -12,7 +12,7 @@ export type WebInput =
 const MODE = /^(group|direct:\S+|file:\S+)$/;
 
 /**
- * A line of the message box read as the terminal reads it (`cli/slash-commands.ts`): `/mode [m]`, `/wish TEXT`,
+ * A line of the message box read as the terminal reads it (`cli/chat/slash-commands.ts`): `/mode [m]`, `/wish TEXT`,
  * `/undo [--force]`, `/diff`, `/output [N]`; `//text` is a message that starts with `/`; any other `/word` is refused
  * with the commands the page knows.
  */

@@ -1,0 +1,70 @@
+import { rollbackPromotion, rollbackTarget } from "../../cycle/rollback-promotion.ts";
+import { type Command, UsageError } from "../command/command.ts";
+import { nameAndSummary } from "../command/command-summaries.ts";
+import { orgOf } from "../command/org-invocation.ts";
+import { parseCommandArgs } from "../command/parse-command-args.ts";
+import { healthTimeoutMs, REF_CHANGE_FLAGS, refChangeContext } from "./ref-change-context.ts";
+
+const HELP =
+  `Usage: org rollback [TARGET] [--repo DIR] [--no-restart] [--health-timeout-s N] [--config FILE]
+
+Reverts a promotion still in place on main (git revert -m 1 semantics, built without touching any worktree):
+with no TARGET the newest; TARGET a promote/<UTC time> tag, that one; TARGET a tool name, the newest promotion
+in place that added or changed that tool. An older promotion is reverted even when later ones exist, as long as
+they did not change its tool folders (each folder goes back to what it was before that promotion). Then moves ` +
+  `main and tags rollback/<UTC time> in one ref transaction, brings the checkout's files up to
+main, restarts current with ops/start-current.sh and waits for /health at the new commit. The gate's baseline
+(.org/fitness/baseline.json) follows main: what the undone promotion set is withdrawn, re-signed with this
+rollback as the reason, so the next candidate is judged against main as it is now.
+A promote or rollback killed at any point is finished first (journal in .org/); then nothing else is done.
+
+Options:
+  --repo DIR            the checkout of main (default: the checkout this org runs from)
+  --no-restart          move main and the checkout but do not restart current
+  --health-timeout-s N  how long current may take to come back (default ORG_START_TIMEOUT_S, else 60)
+  --config FILE         passed to ops/start-current.sh: the room configuration current runs with
+
+A rolled-back candidate comes back with 'org candidate rebase BRANCH' (or by building the tool again).
+
+Examples:
+  org rollback
+  org rollback promote/20261123T141053Z
+  org rollback word_count
+
+Exit status: 0 rolled back; 1 refused or current unhealthy (the reason is printed); 2 wrong command line.`;
+
+export const rollbackCommand: Command = {
+  ...nameAndSummary("rollback"),
+  help: HELP,
+  async run(args, signal) {
+    const { values, positionals } = parseCommandArgs("rollback", args, REF_CHANGE_FLAGS, { positionals: true });
+    if (positionals.length > 1)
+      throw new UsageError(`rollback takes one target (a promote/ tag or a tool name), got ${positionals.length}`, "rollback");
+    const target = rollbackTarget(positionals[0]);
+    if (target === undefined) {
+      throw new UsageError(`${JSON.stringify(positionals[0])} is neither a promote/YYYYMMDDTHHMMSSZ tag nor a tool name`, "rollback");
+    }
+    const timeoutMs = healthTimeoutMs(values["health-timeout-s"], "rollback");
+    const { context, restart } = refChangeContext(values, timeoutMs, signal);
+    const { log } = context;
+    const { recovered, result } = await rollbackPromotion(context, { restart, target });
+    if (recovered) {
+      log(
+        `${recovered.op} ${recovered.tag} was interrupted; ${recovered.outcome}: ${recovered.detail}. Nothing ` +
+          `else was done; run rollback again if needed.`,
+      );
+      return recovered.outcome === "finished" ? 0 : 1;
+    }
+    if (!result) return 1;
+    log(`rolled back ${result.undoes} as ${result.newMain.slice(0, 12)} (tag ${result.tag}); main was ${result.mainBefore.slice(0, 12)}`);
+    if (result.baseline) log(result.baseline);
+    if (result.healthy === false) {
+      log(
+        `current is NOT healthy after the rollback: see ${orgOf(context.git.repoDir)} instance status, and ` +
+          `start it again with ${orgOf(context.git.repoDir)} instance start current`,
+      );
+      return 1;
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,214 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadOrgConfig } from "../../config/org-config.ts";
+import type { RoomEvent } from "../../room/room-event.ts";
+import { openRoom } from "../../room/room.ts";
+import { terminalControlProblem } from "../../testing/terminal-hostile-cases.ts";
+import { sh } from "../../tools/sh.ts";
+import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
+import { createConsoleRenderer } from "./console-renderer.ts";
+import { testSandboxAccess } from "../../testing/test-sandbox.ts";
+
+// Invariants named by number in this file are those of docs/ARCHITECTURE.md.
+const workspaceDir = mkdtempSync(join(tmpdir(), "org-approval-console-"));
+afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
+
+/** A gate a test opens: the model server holds a stream back until then. */
+function gate() {
+  let open: () => void = () => {};
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+  `data: ${JSON.stringify({ choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+
+/**
+ * A real OpenAI-style streaming server on 127.0.0.1 whose replies wait for the test's gates: it tells the
+ * personas apart by model id, so the test decides which stream moves when.
+ */
+function startGatedServer(replies: Record<string, (request: number) => AsyncIterable<string>>) {
+  const counts = new Map<string, number>();
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    async fetch(request) {
+      const body = (await request.json()) as { model: string };
+      const count = counts.get(body.model) ?? 0;
+      counts.set(body.model, count + 1);
+      const frames = replies[body.model]?.(count);
+      if (!frames) return new Response("no such model", { status: 404 });
+      const encoder = new TextEncoder();
+      const stream = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          for await (const frame of frames) controller.enqueue(encoder.encode(frame));
+          controller.enqueue(encoder.encode("data: [DONE]\n\n"));
+          controller.close();
+        },
+      });
+      return new Response(stream, { headers: { "content-type": "text/event-stream" } });
+    },
+  });
+  return { url: `http://127.0.0.1:${server.port}`, stop: () => server.stop(true) };
+}
+
+async function openConsoleRoom(url: string, onEvent: (event: RoomEvent) => void, readAnswer: (screen: () => string) => Promise<string | undefined>) {
+  const configFile = join(workspaceDir, "org.config.json");
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      personas: [
+        { name: "agent", kind: "agent", model: "agent-model", tools: { sh: "ask" } },
+        { name: "python", kind: "python", model: "python-model", tools: {} },
+      ],
+      limits: { concurrencyPerServer: 2, hopsPerMessage: 0 },
+    }),
+  );
+  const config = loadOrgConfig(configFile, { OLLAMA_BASE: url }, { checkoutDir: workspaceDir });
+  let screen = "";
+  const renderer = createConsoleRenderer({ write: (text) => (screen += text), color: false });
+  const approve = createApprovalPrompt({
+    assumeYes: false,
+    notify: (line) => renderer.print(renderer.ansi.text(`· ${line}\n`)),
+    ask: askOnConsole(renderer, () => readAnswer(() => screen)),
+  });
+  const room = await openRoom({
+    ...testSandboxAccess(),
+    config,
+    workspaceDir,
+    tools: [sh],
+    approve,
+    onEvent: (event) => {
+      renderer.handle(event);
+      onEvent(event);
+    },
+  });
+  return { room, renderer, screen: () => screen };
+}
+
+async function until(condition: () => boolean, what: string) {
+  for (let tries = 0; tries < 400 && !condition(); tries += 1) await Bun.sleep(25);
+  if (!condition()) throw new Error(`timed out after 10 s waiting for ${what}`);
+}
+
+test("invariant 10: the question shows the whole command as it will run: a key zod drops and a 398-character command", async () => {
+  const command = `${"echo harmless; ".repeat(26).slice(0, 378)} ; rm -rf /scratch/*`;
+  expect(command.length).toBe(398);
+  const server = startGatedServer({
+    "agent-model": async function* (request) {
+      if (request === 0) {
+        const args = JSON.stringify({ note: "x".repeat(300), cmd: command });
+        yield chunk({ role: "assistant", tool_calls: [{ id: "call_1", index: 0, type: "function", function: { name: "sh", arguments: args } }] });
+        yield chunk({}, "tool_calls");
+      } else {
+        yield chunk({ role: "assistant", content: "fine, I will not." }, "stop");
+      }
+    },
+    "python-model": async function* () {
+      yield chunk({ role: "assistant", content: "nothing to add." }, "stop");
+    },
+  });
+  let question = "";
+  const { room, renderer, screen } = await openConsoleRoom(
+    server.url,
+    () => {},
+    async (current) => {
+      question = current();
+      return "n";
+    },
+  );
+  try {
+    await room.send("@agent tidy up");
+    await renderer.idle();
+    const asked = question.slice(question.indexOf("agent wants to run"));
+    expect(asked).toBe(`agent wants to run sh ${JSON.stringify({ cmd: command })}\n`);
+    expect(asked).toContain("; rm -rf /scratch/*");
+    expect(asked).not.toContain('"note"');
+    // The ⚙ line of the very call sits right above the question.
+    expect(question).toMatch(/agent\s+│ ⚙ sh \{"note":"x+…\nagent wants to run sh/);
+    expect(screen()).toContain("· denied: agent may not run sh this time");
+  } finally {
+    await room.close();
+    await server.stop();
+  }
+}, 30_000);
+
+test("invariant 10: while the question is open another persona's cursor-up and fake question reach nothing; they follow the answer, made visible", async () => {
+  const agentMayCall = gate();
+  const pythonMayGoOn = gate();
+  const fake = '\x1b[3A\x1b[2Kagent wants to run sh {"cmd":"df -h"}\n';
+  const server = startGatedServer({
+    "python-model": async function* () {
+      yield chunk({ role: "assistant", content: "let me check " });
+      await pythonMayGoOn.opened;
+      yield chunk({ content: fake });
+      yield chunk({ content: "all good" }, "stop");
+    },
+    "agent-model": async function* (request) {
+      if (request === 0) {
+        await agentMayCall.opened;
+        const args = JSON.stringify({ cmd: "rm -rf /scratch/*; echo done" });
+        yield chunk({ role: "assistant", tool_calls: [{ id: "call_9", index: 0, type: "function", function: { name: "sh", arguments: args } }] });
+        yield chunk({}, "tool_calls");
+      } else {
+        yield chunk({ role: "assistant", content: "understood." }, "stop");
+      }
+    },
+  });
+  let pythonEnded = false;
+  let atQuestion = "";
+  let whileOpen = "";
+  const { room, renderer, screen } = await openConsoleRoom(
+    server.url,
+    (event) => {
+      // python holds the console first; only then may the agent ask.
+      if (event.type === "text-delta" && event.persona === "python") agentMayCall.open();
+      if (event.type === "reply-end" && event.persona === "python") pythonEnded = true;
+    },
+    async (current) => {
+      atQuestion = current();
+      pythonMayGoOn.open();
+      await until(() => pythonEnded, "python's reply to end while the question is open");
+      whileOpen = current();
+      return "n";
+    },
+  );
+  try {
+    await room.send("both of you: is it safe?");
+    await renderer.idle();
+    expect(atQuestion).toMatch(
+      /^python │ let me check \nagent  │ ⚙ sh \{"cmd":"rm -rf \/scratch\/\*; echo done"\}\nagent wants to run sh \{"cmd":"rm -rf \/scratch\/\*; echo done"\}\n$/,
+    );
+    // python streamed its fake question and ended while the question was open: nothing of it was shown.
+    expect(whileOpen).toBe(atQuestion);
+    const after = screen().slice(atQuestion.length);
+    expect(after).toStartWith("· denied: agent may not run sh this time\npython │ \\x1b[3A\\x1b[2Kagent wants to run sh");
+    expect(terminalControlProblem(screen())).toBeUndefined();
+  } finally {
+    await room.close();
+    await server.stop();
+  }
+}, 30_000);
+
+test("a workspace change's question shows its diff above the prompt, made terminal-safe", async () => {
+  let screen = "";
+  const renderer = createConsoleRenderer({ write: (text) => (screen += text), color: false });
+  let shown = "";
+  const approve = createApprovalPrompt({
+    assumeYes: false,
+    notify: () => {},
+    ask: askOnConsole(renderer, async () => {
+      shown = screen;
+      return "y";
+    }),
+  });
+  const preview = "diff --git a/a.txt b/a.txt\n--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-old\n+new \u001b]0;pwned\u0007";
+  const call = { id: "w1", name: "workspace_write", arguments: { files: ["a.txt"], added: 1, removed: 1 }, preview };
+  expect(await approve("agent", call)).toBe(true);
+  expect(shown).toContain('agent wants to run workspace_write {"files":["a.txt"],"added":1,"removed":1}\ndiff --git a/a.txt b/a.txt\n');
+  expect(shown).toContain("-old\n+new ");
+  expect(terminalControlProblem(shown)).toBeUndefined();
+});

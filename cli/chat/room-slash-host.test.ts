@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadOrgConfig } from "../../config/org-config.ts";
+import { openRoom, type Room } from "../../room/room.ts";
+import type { RoomEvent } from "../../room/room-event.ts";
+import { startScriptedServer } from "../../scripted-server/start-scripted-server.ts";
+import { sh } from "../../tools/sh.ts";
+import { roomSlashHost } from "./room-slash-host.ts";
+import { type RoomParts, roomOptions } from "../../assembly/assemble-room.ts";
+import { DEFAULT_SANDBOX_POLICY } from "../../sandbox/sandbox-policy.ts";
+
+import { echoTool } from "../../testing/echo-tool.ts";
+import { parseInput, runSlashCommand } from "./slash-commands.ts";
+import { testSandboxAccess } from "../../testing/test-sandbox.ts";
+
+const workspace = mkdtempSync(join(tmpdir(), "org-slash-host-"));
+// The sandbox drops to another uid, which must be able to enter the workspace (mkdtemp makes it 0700).
+chmodSync(workspace, 0o755);
+let server: Awaited<ReturnType<typeof startScriptedServer>>;
+let room: Room;
+let run: (line: string) => Promise<string>;
+const events: RoomEvent[] = [];
+
+beforeAll(async () => {
+  server = await startScriptedServer({
+    script: {
+      models: ["scripted", "bigger:14b"],
+      rules: [
+        { when: { persona: "agent", lastRole: "tool" }, reply: { text: "the file is there." } },
+        {
+          when: { persona: "agent", lastMessage: "^check the file" },
+          reply: { toolCalls: [{ name: "sh", arguments: { cmd: "printf '  indented\\nsaved-output'" } }] },
+        },
+        { when: { persona: "agent" }, reply: { text: "hello from agent\nsecond line" } },
+      ],
+    },
+  });
+  const configFile = join(workspace, "org.config.json");
+  await Bun.write(configFile, JSON.stringify({ personas: [{ name: "agent", kind: "agent", tools: { sh: "ask" } }] }));
+  const config = loadOrgConfig(configFile, { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" }, { checkoutDir: workspace });
+  room = await openRoom({
+    ...testSandboxAccess(),
+    config,
+    workspaceDir: workspace,
+    tools: [sh],
+    approve: async () => true,
+    onEvent: (event) => events.push(event),
+  });
+  const host = roomSlashHost(room, config, workspace);
+  run = async (line) => {
+    const parsed = parseInput(line);
+    if (parsed.type !== "command") throw new Error(`not a command: ${line}`);
+    const lines: string[] = [];
+    await runSlashCommand(parsed.command, host, { write: (text) => lines.push(text), signal: new AbortController().signal });
+    return lines.join("\n");
+  };
+  await room.send("hi agent");
+});
+afterAll(async () => {
+  await room?.close();
+  await server?.stop();
+  rmSync(workspace, { recursive: true, force: true });
+});
+
+test("/history and /save show the real room's conversation", async () => {
+  expect(await run("/history")).toBe("user: hi agent\nagent: hello from agent\n    second line");
+  const saved = await run("/save notes/chat.md");
+  expect(saved).toStartWith("saved the conversation to ");
+  const markdown = readFileSync(join(workspace, "notes", "chat.md"), "utf8");
+  expect(markdown).toContain(`# org session ${room.sessionId}`);
+  expect(markdown).toMatch(/## agent — .*\n\nhello from agent\nsecond line\n/);
+});
+
+test("/save includes the tool calls behind a reply and what they printed", async () => {
+  await room.send("check the file please");
+  await run("/save notes/with-tools.md");
+  const markdown = readFileSync(join(workspace, "notes", "with-tools.md"), "utf8");
+  const section = markdown.slice(markdown.lastIndexOf("## agent"));
+  expect(section).toContain("**⚙ sh**");
+  expect(section).toContain("saved-output");
+  // The output keeps its indentation, inside a fence, before the reply's words.
+  expect(section).toMatch(/```\nexit code: 0\nstdout:\n  indented\nsaved-output\nstderr: \(empty\)\n```\n\nthe file is there\.\n/);
+});
+
+test("/models lists the server's models, /use checks them, /tools marks ask", async () => {
+  expect(await run("/models")).toContain(`${server.url} has: scripted, bigger:14b`);
+  // Said once, by the room's own event, not again by the command.
+  expect(await run("/use agent bigger:14b")).toBe("");
+  expect(events.filter((event) => event.type === "model-changed")).toEqual([{ type: "model-changed", persona: "agent", model: "bigger:14b" }]);
+  expect(room.personas()[0]?.model).toBe("bigger:14b");
+  expect(await run("/use agent nonexistent")).toContain('/use: model "nonexistent" is not on');
+  expect(await run("/use ghost scripted")).toContain('/use: there is no persona "ghost"');
+  expect(await run("/tools")).toBe("  agent: sh (asks first), chat_mode");
+});
+
+test("/tools lists the toolsmith's build_tool", async () => {
+  const config = loadOrgConfig(
+    join(workspace, "none.config.json"),
+    { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" },
+    { checkoutDir: workspace },
+  );
+  const defaults = await openRoom({ ...testSandboxAccess(), config, workspaceDir: workspace, tools: [sh], onEvent: () => {} });
+  try {
+    const lines: string[] = [];
+    const parsed = parseInput("/tools");
+    if (parsed.type !== "command") throw new Error("not a command");
+    await runSlashCommand(parsed.command, roomSlashHost(defaults, config, workspace), {
+      write: (text) => lines.push(text),
+      signal: new AbortController().signal,
+    });
+    expect(lines.find((line) => line.startsWith("  toolsmith:"))).toContain("build_tool");
+  } finally {
+    await defaults.close();
+  }
+});
+
+test('/tools marks a promoted tool the room offers as "ask" though the config names no policy for it', async () => {
+  const config = loadOrgConfig(join(workspace, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" }, { checkoutDir: workspace });
+  const promoted = echoTool();
+  // As the room assembly does for promoted tools; the chat hands the slash commands the config as loaded.
+  const offered = roomOptions(
+    {
+      ...testSandboxAccess(),
+      config,
+      workspaceDir: workspace,
+      builtIns: [sh],
+      generated: [{ tool: promoted, root: workspace }],
+      sandboxPolicy: DEFAULT_SANDBOX_POLICY,
+    } satisfies RoomParts,
+    { ...testSandboxAccess(), onEvent: () => {}, prepareTools: false },
+  );
+  const promotedRoom = await openRoom(offered);
+  try {
+    const host = roomSlashHost(promotedRoom, config, workspace);
+    const lines: string[] = [];
+    await runSlashCommand({ name: "tools" }, host, { write: (text) => lines.push(text), signal: new AbortController().signal });
+    expect(lines.join("\n")).toContain("echo (asks first)");
+  } finally {
+    await promotedRoom.close();
+  }
+});

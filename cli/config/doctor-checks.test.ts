@@ -1,0 +1,44 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadOrgConfig } from "../../config/org-config.ts";
+import { modelCheck, serverCheck } from "./doctor-checks.ts";
+
+// A model server on 127.0.0.1 whose /api/show says what each model can do.
+const capabilities: Record<string, unknown> = { tooly: { capabilities: ["completion", "tools"] }, chatty: { capabilities: ["completion"] } };
+const server = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  async fetch(request) {
+    const { model } = (await request.json()) as { model: string };
+    return Object.hasOwn(capabilities, model) ? Response.json(capabilities[model]) : new Response("no", { status: 404 });
+  },
+});
+const baseUrl = `http://127.0.0.1:${server.port}`;
+const configDir = mkdtempSync(join(tmpdir(), "doctor-checks-"));
+afterAll(() => {
+  server.stop(true);
+  rmSync(configDir, { recursive: true, force: true });
+});
+const config = loadOrgConfig(join(configDir, "org.config.json"), { OLLAMA_BASE: baseUrl, OLLAMA_MODEL: "tooly" });
+const persona = config.personas[0];
+if (!persona) throw new Error("the default config has personas");
+const signal = new AbortController().signal;
+
+test("a server that does not answer fails with how to start one; one that does lists its models", () => {
+  expect(serverCheck({ server: baseUrl, reachable: false, error: "refused" })).toMatchObject({ status: "fail", detail: "no answer (refused)" });
+  expect(serverCheck({ server: baseUrl, reachable: true, models: ["a", "b"] })).toMatchObject({ status: "ok", detail: "answers; 2 model(s): a, b" });
+});
+
+test("a model is checked on its server: missing, able to call tools, not able, or unknown", async () => {
+  const probe = { server: baseUrl, reachable: true as const, models: ["tooly", "chatty", "quiet"] };
+  expect((await modelCheck(config, persona, undefined, signal)).status).toBe("fail");
+  expect(await modelCheck(config, { ...persona, model: "absent" }, probe, signal)).toMatchObject({
+    status: "fail",
+    fix: expect.stringContaining("ollama pull absent"),
+  });
+  expect(await modelCheck(config, persona, probe, signal)).toMatchObject({ status: "ok", detail: "present; can call tools" });
+  expect((await modelCheck(config, { ...persona, model: "chatty" }, probe, signal)).status).toBe("fail");
+  expect((await modelCheck(config, { ...persona, model: "quiet" }, probe, signal)).status).toBe("warn");
+});

@@ -1,0 +1,122 @@
+import { join } from "node:path";
+import { CONFIG_FILE_NAME } from "../../config/workspace-paths.ts";
+import { loadOrgConfig, type OrgConfig } from "../../config/org-config.ts";
+import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
+import { orgVersion } from "../../config/version.ts";
+import { sandboxAccessFrom } from "../../assembly/sandbox-policy-from.ts";
+import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
+import { type Command, UsageError } from "../command/command.ts";
+import { nameAndSummary } from "../command/command-summaries.ts";
+import { parseCommandArgs } from "../command/parse-command-args.ts";
+import { prepareWorkspace } from "../command/workspace-dir.ts";
+import { MCP_SERVERS_HELP, mcpServersSubcommand, mcpTrustSubcommand } from "./mcp-servers-command.ts";
+import { processEnvironment } from "../../config/environment.ts";
+import { unconfirmedNotice } from "../command/command-config.ts";
+import { requireCheckout } from "../../cycle/checkout.ts";
+import { isToolRef } from "../../cycle/tool-ref.ts";
+
+const HELP = `Usage: org mcp [--ref BRANCH] [--workspace DIR] [--repo DIR]
+       org mcp servers [--json]    (the room's own MCP servers: see below)
+       org mcp trust NAME...
+
+An MCP server on stdin/stdout (for Claude Desktop, Cursor, opencode and any other MCP client): every
+promoted generated tool, and every workflow file in the workspace's workflows/ folder, as an MCP tool
+with its description, input and output JSON Schema and annotations. Every call runs in the sandbox
+through the same fixed runner as 'org tool run': input and output checked against the schemas, output
+redacted; a failure comes back as a tool error with the reason. When main moves (a promotion or a
+rollback) or a workflow file changes, the list changes without a restart and the client is told
+(notifications/tools/list_changed). Also: resources (each tool's spec, source, tests, metadata and
+fitness reports as org://tools/<name>/..., each workflow as org://workflows/<name>, with templates and
+subscriptions), prompts (one per persona of the workspace's org.config.json, one per workflow),
+completion, logging and progress for calls that ask for it. Only the protocol goes to stdout; messages
+go to stderr.
+
+Options:
+  --ref BRANCH       also offer the tools of main or a cand/YYYYMMDDTHHMMSSZ branch, read through git
+                     at the branch's commit (they win over promoted tools of the same name)
+  --workspace DIR    whose workflows/ are offered and where runs keep their scratch (default: current directory)
+  --repo DIR         the org checkout whose tools/generated/ is offered (default: the one running)
+
+Client configuration (e.g. claude_desktop_config.json):
+  { "mcpServers": { "org": { "command": "org", "args": ["mcp", "--workspace", "/path/to/workspace"] } } }
+
+${MCP_SERVERS_HELP}`;
+
+/** How often the tools are read again for a promotion, a rollback or a changed workflow. */
+const WATCH_MS = 2_000;
+
+function log(line: string): void {
+  process.stderr.write(`org mcp: ${sanitizeForTerminal(line)}\n`);
+}
+
+/**
+ * The workspace's config: its personas are one MCP prompt each, its secrets are the sandbox policy's. Undefined, with a
+ * line on stderr, when its org.config.json is wrong: then no persona prompts, and the environment's secrets alone.
+ */
+function workspaceConfig(workspaceDir: string, repoDir: string): OrgConfig | undefined {
+  try {
+    const config = loadOrgConfig(join(workspaceDir, CONFIG_FILE_NAME), processEnvironment(), { workspaceDir, checkoutDir: repoDir });
+    const waiting = unconfirmedNotice(config, workspaceDir);
+    if (waiting !== undefined) log(waiting);
+    return config;
+  } catch (error) {
+    log(`no persona prompts: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+}
+
+/** `org mcp`: the generated tools and workflows over MCP's stdio transport until stdin closes. */
+export const mcpCommand: Command = {
+  ...nameAndSummary("mcp"),
+  help: HELP,
+  async run(args, signal) {
+    // The room's own MCP servers; without a subcommand, org's server on stdio.
+    if (args[0] === "servers") return mcpServersSubcommand(args.slice(1), signal);
+    if (args[0] === "trust") return mcpTrustSubcommand(args.slice(1));
+    const { values } = parseCommandArgs("mcp", args, { ref: { type: "string" }, workspace: { type: "string" }, repo: { type: "string" } });
+    if (values.ref !== undefined && !isToolRef(values.ref))
+      throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "mcp");
+    const repoDir = values.repo ?? CHECKOUT_DIR;
+    if (values.ref !== undefined) requireCheckout(repoDir, "--ref is read from a checkout: give --repo the org checkout");
+    // Before anything else: a stray line on stdout would break the protocol.
+    const toStderr = (...parts: unknown[]) => log(parts.map(String).join(" "));
+    console.log = toStderr;
+    console.info = toStderr;
+    console.debug = toStderr;
+    const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
+    const { orgMcpTools } = await import("../../mcp-server/org-mcp-tools.ts");
+    const { createMcpToolServer } = await import("../../mcp-server/mcp-tool-server.ts");
+    const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
+    const version = orgVersion();
+    const config = workspaceConfig(workspaceDir, repoDir);
+    const tools = orgMcpTools({
+      repoDir,
+      workspaceDir,
+      ...(values.ref ? { ref: values.ref } : {}),
+      log,
+      ...sandboxAccessFrom(config ? { config } : {}),
+    });
+    await tools.refresh();
+    const { server, dispose } = await createMcpToolServer({ tools, version, logError: log, personas: config?.personas ?? [] });
+    const transport = new StdioServerTransport();
+    const closed = new Promise<void>((resolve) => {
+      transport.onclose = () => resolve();
+      process.stdin.once("end", () => resolve());
+    });
+    await server.connect(transport);
+    tools.watch(WATCH_MS, (error) => log(`reading the tools failed: ${error instanceof Error ? error.message : String(error)}`));
+    log(
+      `serving ${tools.entries().length} tool(s) on stdio: ${
+        tools
+          .entries()
+          .map((entry) => entry.name)
+          .join(", ") || "none yet"
+      }`,
+    );
+    await Promise.race([closed, new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }))]);
+    tools.stop();
+    dispose();
+    await server.close().catch(() => {});
+    return 0;
+  },
+};

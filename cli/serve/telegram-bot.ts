@@ -1,0 +1,58 @@
+import { telegramBotToken } from "../../config/environment.ts";
+import type { OrgConfig } from "../../config/org-config.ts";
+import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
+import type { AuditSink } from "../../security/audit-log.ts";
+import { BotApi } from "../../telegram/bot-api.ts";
+import { runTelegramBridge } from "../../telegram/telegram-bridge.ts";
+import type { TelegramSessions } from "../../telegram/telegram-chat.ts";
+import { UserFacingError } from "../command/command.ts";
+import { orgStatusText } from "./org-status-text.ts";
+
+// What `org telegram` and `serve --telegram` share: the bot's token, and the bot over a session pool.
+
+/** The bot's token, or an error that says where to get it. */
+export function requireBotToken(): string {
+  const token = telegramBotToken();
+  if (token === undefined)
+    throw new UserFacingError(
+      "TELEGRAM_BOT_TOKEN is not set: ask BotFather in Telegram (/newbot, or /token for a bot you have) and " +
+        "export the token it gives; org reads it from the environment only.",
+    );
+  return token;
+}
+
+/**
+ * The Telegram bot over `sessions` until `signal` aborts: its allowed chats' rooms, their approvals and `/status`. A
+ * token Telegram refuses or another poller ends it with an error that says what to do.
+ */
+export async function runTelegram(options: {
+  workspaceDir: string;
+  config: OrgConfig;
+  sessions: TelegramSessions;
+  audit: AuditSink;
+  token: string;
+  log: (line: string) => void;
+  signal: AbortSignal;
+}): Promise<void> {
+  const { config, workspaceDir } = options;
+  const api = new BotApi({ apiBase: config.telegram.apiBase, token: options.token });
+  const chats = config.telegram.allowedChats;
+  await runTelegramBridge({
+    api,
+    settings: config.telegram,
+    sessions: options.sessions,
+    workspaceDir,
+    audit: options.audit,
+    status: () => orgStatusText({ workspaceDir, repoDir: CHECKOUT_DIR, config }),
+    log: options.log,
+    signal: options.signal,
+    onReady: (username) =>
+      options.log(
+        `telegram: @${username || "(bot)"} polls ${api.origin}; ${
+          chats.length === 0
+            ? "no chat is allowed " + "yet (telegram.allowedChats): message the bot, and its chat id is printed here"
+            : `serving chats ${chats.join(", ")}`
+        }`,
+      ),
+  });
+}
