@@ -117,6 +117,13 @@ describe("org web in Chromium", () => {
     expect(csp).toContain("frame-ancestors 'none'");
     expect(answer.headers()).toMatchObject({ "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" });
     expect(await page.content()).not.toContain(token);
+    // The bundle's files: gzipped for a browser that takes it, kept for good (named by their content's hash).
+    const script = (await page.content()).match(/\/assets\/app-[0-9a-f]+\.js/)?.[0] ?? "/assets/none.js";
+    const gzipped = await page.request.get(`${room.origin}${script}`, { headers: { "accept-encoding": "gzip" } });
+    expect(gzipped.headers()).toMatchObject({ "content-encoding": "gzip", "cache-control": "private, max-age=31536000, immutable" });
+    const plain = await page.request.get(`${room.origin}${script}`, { headers: { "accept-encoding": "identity" } });
+    expect(plain.headers()["content-encoding"]).toBeUndefined();
+    expect(await plain.text()).toBe(await gzipped.text());
   });
 
   test("two personas answer at once, each in its own lane, both growing in the same instant, then their figures", async () => {

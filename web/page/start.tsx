@@ -8,5 +8,7 @@ import { followSession } from "./room/use-room.ts";
 export function start(opening: OpeningRoom | undefined): void {
   const following = opening ? followSession(opening.session, opening) : undefined;
   const root = document.getElementById("app");
-  if (root) render(<App opening={following} />, root);
+  // Drawn on the next task: the stream's answer, which most often came while this code ran, is let in first, so the
+  // first frame shows the room live rather than a frame before it.
+  if (root) setTimeout(() => render(<App opening={following} />, root), 0);
 }

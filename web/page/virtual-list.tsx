@@ -119,6 +119,10 @@ export function VirtualList<Item>({ items, keyOf, estimate, scroller, children, 
       if ((offsets[Number(index)] ?? 0) + guessed <= top + shift) shift += height - guessed;
     }
     if (shift !== 0) element.scrollTop += shift;
+    // Still guessing where the view is: its height at least is known now (less than the window's), so the items drawn
+    // again for the heights just measured are those of the view, not of a window's height.
+    if (view.top === undefined && element.clientHeight > 0 && element.clientHeight < view.height)
+      setView({ top: undefined, height: element.clientHeight });
     if (changed) remeasured((count) => count + 1);
   });
   // After each draw (and once the room has put the view at its end): read older items when the start is near.
