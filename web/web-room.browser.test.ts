@@ -8,6 +8,7 @@ import type { Page } from "playwright-core";
 import { writeLongSession } from "../testing/long-session.ts";
 import { screenshotsDir, startWebRoom, type WebRoomFixture } from "../testing/web-room-fixture.ts";
 import { waitUntil } from "../testing/wait-until.ts";
+import { ROOM_FIRST_MESSAGES } from "./web-api.ts";
 
 const LONG = "Agent writes a careful answer word by word for the watchers. ".repeat(8).trim();
 const BESIDE = "Python answers beside agent at the very same time in its own lane. ".repeat(8).trim();
@@ -472,7 +473,7 @@ describe("org web in Chromium", () => {
       "the page's state the route's",
       async () => {
         const block = stateOf(await (await page.request.get(`${room.origin}/?session=${session}`)).text());
-        const route = await (await page.request.get(`${room.origin}/v1/sessions/${session}?limit=100`)).json();
+        const route = await (await page.request.get(`${room.origin}/v1/sessions/${session}?limit=${ROOM_FIRST_MESSAGES}`)).json();
         return block !== undefined && JSON.stringify(JSON.parse(block)) === JSON.stringify(route);
       },
       30_000,

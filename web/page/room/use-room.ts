@@ -4,7 +4,7 @@ import { RoomStreamFrame } from "../../../room/room-stream-frame.ts";
 import { ApprovalAnswered, SessionMessageAccepted, SessionTranscript, SessionTranscriptPage, StopAnswer } from "../../../serve/session-api.ts";
 import { foldTranscriptLines, prependOlder } from "../../room-pages.ts";
 import { applyRoomEvent, emptyRoomState, type RoomState } from "../../room-state.ts";
-import { ROOM_FIRST_MESSAGES } from "../../web-api.ts";
+import { ROOM_FIRST_MESSAGES, ROOM_OLDER_MESSAGES } from "../../web-api.ts";
 import { getJson, postJson } from "../api.ts";
 import type { OpeningRoom, StreamListener } from "./opening-room.ts";
 
@@ -20,9 +20,6 @@ export type Older = { cursor: string | null; loading: boolean };
  * at 50 tokens/s) and keeps the page within 100 ms of the stream.
  */
 const DRAW_EVERY_MS = 40;
-
-/** Messages the room's first read holds (its newest turns), and each older page. */
-const PAGE_MESSAGES = ROOM_FIRST_MESSAGES;
 
 const sessionPath = (session: string) => `/v1/sessions/${encodeURIComponent(session)}`;
 
@@ -41,7 +38,7 @@ function loadedOf(transcript: SessionTranscript): Loaded {
 
 /** The newest turns of the transcript, read from the server. */
 async function loadTranscript(session: string): Promise<Loaded> {
-  return loadedOf(await getJson(`${sessionPath(session)}?limit=${PAGE_MESSAGES}`, SessionTranscript));
+  return loadedOf(await getJson(`${sessionPath(session)}?limit=${ROOM_FIRST_MESSAGES}`, SessionTranscript));
 }
 
 /** What a followed session tells the room's view. */
@@ -211,7 +208,7 @@ export function useRoom(session: string | undefined, opening?: Following) {
     const reading = current.current;
     setOlderNow({ cursor, loading: true });
     try {
-      const page = await getJson(`${path}/transcript?before=${encodeURIComponent(cursor)}&limit=${PAGE_MESSAGES}`, SessionTranscriptPage);
+      const page = await getJson(`${path}/transcript?before=${encodeURIComponent(cursor)}&limit=${ROOM_OLDER_MESSAGES}`, SessionTranscriptPage);
       // A reload meanwhile (another session, a reset) made a new state: this page is not of it.
       if (current.current !== reading) return;
       prependOlder(reading, foldTranscriptLines(page.lines));
