@@ -8,7 +8,10 @@ import type { SessionPool } from "./session-pool.ts";
 export const TRANSCRIPT_MESSAGES = 100;
 export const TRANSCRIPT_BYTES = 512 * 1024;
 
-/** The newest turns of an open room's transcript as the file holds them now, read from its end, and the stream's number they hold every event up to. */
+/**
+ * The newest turns of an open room's transcript as the file holds them now, read from its end, and the stream's
+ * number they hold every event up to.
+ */
 function transcriptOf(room: Room, asked: { messages: number; maxBytes: number }): SessionTranscript {
   // Streamed text still gathered in memory is written first; nothing runs between this and the read, so the file
   // holds exactly the events up to `seq`.
