@@ -27,6 +27,7 @@ import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
 import { assembleRoom } from "./assemble-room.ts";
 import { builtInTools } from "./room-tools.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
 
 const BASE = "http://127.0.0.1";
 const GREETING = { rules: [{ reply: { text: "hello" } }] };
@@ -83,7 +84,7 @@ async function serveFor(at: World, config: OrgConfig): Promise<{ handler: ServeH
     workspaceDir: at.workspaceDir,
     tools,
     version: orgVersion(),
-    toolsmithJob: toolsmithJob({ ...testSandboxAccess(), repoDir: at.checkoutDir, settings: config.toolsmith }),
+    toolsmithJob: toolsmithJob({ records: toolsmithRecords, ...testSandboxAccess(), repoDir: at.checkoutDir, settings: config.toolsmith }),
     logError: (line) => errors.push(line),
     ...(memory ? { memory } : {}),
   });

@@ -13,6 +13,7 @@ import type { TurnToolChoice } from "../room/turn-tool-choice.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import { offerToAgents } from "../generated-tools/promoted-tools.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
+import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
 import { builtInTools, type GeneratedRoomTool, promotedRoomTools, type ToolProblem } from "./room-tools.ts";
 import type { ToolFeed } from "../room/tool-feed.ts";
 import type { McpHub } from "../mcp-client/mcp-hub.ts";
@@ -162,6 +163,7 @@ export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAs
       ? {
           toolsmithJob: toolsmithJob({
             repoDir: smith.repoDir ?? checkoutDir,
+            records: toolsmithRecords,
             settings: config.toolsmith,
             sandbox,
             sandboxPolicy,

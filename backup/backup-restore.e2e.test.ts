@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { followPromotion } from "../git/fitness-baseline.ts";
+import { followPromotion } from "../fitness/fitness-baseline.ts";
 import { MemoryStore } from "../memory/memory-store.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { orgClone } from "../testing/org-clone.ts";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { Database } from "bun:sqlite";
-import { followPromotion } from "../git/fitness-baseline.ts";
+import { followPromotion } from "../fitness/fitness-baseline.ts";
 import { EMPTY_CURSOR, readGrowState, writeGrowState } from "../grow/grow-state.ts";
 import { noticeNeeds } from "../grow/notice-needs.ts";
 import { MemoryStore } from "../memory/memory-store.ts";

@@ -4,8 +4,8 @@ import { z } from "zod";
 import { sealValue, valueSealHolds } from "../config/trust-store.ts";
 import { userOrgDir } from "../config/user-org-dir.ts";
 import { ORG_DIR, TELEGRAM_DIR } from "../config/workspace-paths.ts";
-import { BASELINE_FILE } from "../git/fitness-baseline.ts";
-import { GATE_KEY_FILE } from "../git/gate-key.ts";
+import { BASELINE_FILE } from "../fitness/fitness-baseline.ts";
+import { GATE_KEY_FILE } from "../fitness/gate-key.ts";
 import { type BackupManifest, type ManifestEntry, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
 
 // Some of org's state grants something when it is read back: the gate's key signs what the gate vouches for (fitness

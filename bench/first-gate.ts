@@ -9,7 +9,8 @@ import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { READERS_DIR } from "../fitness/folder-readers.ts";
-import { runReachableTests, traceReachableTests } from "../fitness/reachable-tests.ts";
+import { runReachableTests } from "../fitness/reachable-tests-stage.ts";
+import { traceReachableTests } from "../fitness/trace-reachable-tests.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { orgClone } from "../testing/org-clone.ts";
 

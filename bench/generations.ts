@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { FitnessReport } from "../git/fitness-report.ts";
+import { FitnessReport } from "../fitness/fitness-report.ts";
 import { loadScript, mergeScripts } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { freePort } from "../testing/free-port.ts";

@@ -10,7 +10,7 @@ import { freePort } from "../testing/free-port.ts";
 import { makeCandidate, promotionRepo, runOrg, startFakeInstance, stopCurrents, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { TOOL_FIXTURES } from "../testing/toolsmith-fixtures.ts";
-import { type FitnessReport, latestReport, writeFitnessReport } from "../git/fitness-report.ts";
+import { type FitnessReport, latestReport, writeFitnessReport } from "../fitness/fitness-report.ts";
 
 const { values } = parseArgs({ options: { tools: { type: "string", default: "1,10,50" } } });
 const counts = (values.tools ?? "")

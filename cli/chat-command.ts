@@ -23,7 +23,7 @@ import { misspeltMentions } from "./misspelt-mentions.ts";
 import { wrapText } from "./wrap-line.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
-import { scanForSecrets } from "../security/redact.ts";
+import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { CREDENTIAL_PROMPT } from "./credential-question.ts";
 import type { ApprovalQuestion } from "./approval-prompt.ts";
 import {
@@ -189,6 +189,18 @@ function greet(room: Room, renderer: ConsoleRenderer, voice: ReturnType<typeof t
   }
 }
 
+/** How the room confirms MCP servers: a person at a terminal is asked; a pipe's lines, maybe someone else's words, are not. */
+function mcpConfirmation(editor: LineEditor, renderer: ConsoleRenderer, say: (text: string, style?: Style) => void) {
+  return async (hub: McpHub) => {
+    if (editor.inTerminal) return confirmMcpServers(hub, editorAsk(renderer, editor), editor.answersWithOneKey);
+    if (hub.awaitingTrust().length > 0)
+      say(
+        "org: the room's input is not a terminal, so no MCP server is confirmed here: run 'org mcp trust NAME' (it prints what it confirms)",
+        "yellow",
+      );
+  };
+}
+
 async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<number> {
   const { options, color } = setup;
   // The setup the room runs on now: a reload of the config file replaces its config and options.
@@ -216,15 +228,7 @@ async function runInteractive(setup: ChatSetup, signal: AbortSignal): Promise<nu
   const notify = (line: string) => say(`org: ${line}`, "yellow");
   const approve = editorApproval(options, renderer, editor, say);
   const open = (at: ChatSetup, sandbox?: Sandbox) => openChatRoom(at, approve, (event) => renderer.handle(event), undefined, notify, sandbox);
-  // A pipe's lines are a script's, maybe someone else's words: confirming a server needs a person at a terminal.
-  const confirm = async (hub: McpHub) => {
-    if (editor.inTerminal) return confirmMcpServers(hub, editorAsk(renderer, editor), editor.answersWithOneKey);
-    if (hub.awaitingTrust().length > 0)
-      say(
-        "org: the room's input is not a terminal, so no MCP server is confirmed here: run 'org mcp trust NAME' (it prints what it confirms)",
-        "yellow",
-      );
-  };
+  const confirm = mcpConfirmation(editor, renderer, say);
   const live = new LiveRoom(await open(setup), (current) => reopenOnChange(current, running, { open, say, confirm }));
   const { room, mcp } = live.opened;
   // A resumed session's results keep their numbers: /output N finds them, and new ones follow.

@@ -2,9 +2,10 @@ import { expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-// `org tool search` and `org tool stats` are subcommands of `org tool`, `org mcp servers` and `org mcp trust` of
+// `org tool new`, `org tool search` and `org tool stats` are subcommands of `org tool`, `org mcp servers` and `org mcp trust` of
 // `org mcp`, and `org workflow plan` of `org workflow`, each kept in a file of its own: the only command files another imports.
 const SUBCOMMANDS = new Set([
+  "tool-command.ts -> tool-new-command.ts",
   "tool-command.ts -> tool-search-command.ts",
   "tool-command.ts -> tool-stats-command.ts",
   "mcp-command.ts -> mcp-servers-command.ts",

@@ -1,5 +1,5 @@
 import type { CredentialChoice } from "../room/room.ts";
-import type { SecretScan } from "../security/redact.ts";
+import type { SecretScan } from "../security/scan-for-secrets.ts";
 
 /** What the user chose for a message holding what looks like a credential: send it one way, or edit it. */
 export type CredentialAnswer = CredentialChoice | "edit";

@@ -1,6 +1,6 @@
 // What `org grow` and `serve --grow-every` say of a run as it goes: its own steps, and each build's stages in the
 // words `tool new --promote` uses (the toolsmith's phases and branch, then each stage done, with the gate's verdict).
-import type { GrowProgress } from "../grow/run-grow.ts";
+import type { GrowProgress } from "../grow/grow-request.ts";
 
 /** A progress line of a run, or undefined for progress not worth a line (text deltas, notes inside a stage). */
 export function growProgressLine(progress: GrowProgress): string | undefined {

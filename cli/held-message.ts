@@ -1,6 +1,6 @@
 import type { CredentialChoice } from "../room/room.ts";
 import type { RoomMode } from "../room/room-mode.ts";
-import { scanForSecrets, type SecretScan } from "../security/redact.ts";
+import { scanForSecrets, type SecretScan } from "../security/scan-for-secrets.ts";
 import type { Style } from "./ansi.ts";
 import { type CredentialAnswer, credentialQuestionLines, parseCredentialAnswer } from "./credential-question.ts";
 import type { ReadResult } from "./line-editor/line-editor.ts";

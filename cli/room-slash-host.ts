@@ -8,7 +8,7 @@ import type { Room } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { sanitizeOutput } from "../sandbox/describe-result.ts";
 import { writePrivateFile } from "../security/private-state.ts";
-import { scanForSecrets } from "../security/redact.ts";
+import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import type { SlashHost } from "./slash-commands.ts";
 import type { McpHub } from "../mcp-client/mcp-hub.ts";
 import { formatMcpStatus } from "../mcp-client/format-mcp-status.ts";

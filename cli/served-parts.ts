@@ -9,6 +9,7 @@ import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { ServedTools } from "../serve/served-tools.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
+import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
 import { orgInvocation } from "./org-invocation.ts";
 
 /**
@@ -44,7 +45,14 @@ export async function servedParts(workspaceDir: string, config: OrgConfig, acces
         workspaceDir,
         tools,
         audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
-        toolsmithJob: toolsmithJob({ repoDir: CHECKOUT_DIR, settings: config.toolsmith, invocation: orgInvocation(), sandbox, sandboxPolicy }),
+        toolsmithJob: toolsmithJob({
+          repoDir: CHECKOUT_DIR,
+          records: toolsmithRecords,
+          settings: config.toolsmith,
+          invocation: orgInvocation(),
+          sandbox,
+          sandboxPolicy,
+        }),
         sandbox,
         sandboxPolicy,
         ...(embedder ? { embedder } : {}),

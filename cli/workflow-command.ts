@@ -96,8 +96,11 @@ async function withCandidateHint(
   signal: AbortSignal,
 ): Promise<unknown> {
   if (!(error instanceof WorkflowError) || missing.length === 0) return error;
-  const { candidateToolsIn } = await import("../generated-tools/branch-tools.ts");
-  const candidates = await candidateToolsIn(CHECKOUT_DIR, signal);
+  const [{ candidateToolsIn }, { liveCandidateToolNames }] = await Promise.all([
+    import("../generated-tools/branch-tools.ts"),
+    import("../fitness/candidate-states.ts"),
+  ]);
+  const candidates = await candidateToolsIn(CHECKOUT_DIR, liveCandidateToolNames, signal);
   const hints = missing.flatMap((tool) => {
     const branches = candidates
       .flatMap((entry) => (entry.status === "candidate" && entry.name === tool ? [entry.branch] : []))

@@ -1,6 +1,6 @@
 import type { PlanResult } from "../planner/plan-and-run.ts";
 import type { PlanPlace } from "../planner/planner-ports.ts";
-import { describeToolsmithEvent } from "./tool-command.ts";
+import { describeToolsmithEvent } from "./describe-toolsmith-event.ts";
 
 /**
  * `--build`: the toolsmith makes each missing step's tool on a candidate branch of its own, and the goal is planned
@@ -13,13 +13,18 @@ export async function buildMissing(
   show: { json: boolean; say: (text: string) => void; signal: AbortSignal },
 ): Promise<PlanResult> {
   if (first.outcome.kind !== "missing") return first;
-  const [{ runToolsmith }, { toolsmithModel }] = await Promise.all([import("../toolsmith/run-toolsmith.ts"), import("../personas/persona-model.ts")]);
+  const [{ runToolsmith }, { toolsmithModel }, { toolsmithRecords }] = await Promise.all([
+    import("../toolsmith/run-toolsmith.ts"),
+    import("../personas/persona-model.ts"),
+    import("../fitness/toolsmith-records.ts"),
+  ]);
   const refs = [...place.refs];
   const notes = [...first.notes];
   for (const step of first.outcome.missing) {
     if (!show.json) show.say(`building ${step.id}: ${step.goal}`);
     const outcome = await runToolsmith({
       goal: step.goal,
+      records: toolsmithRecords,
       model: toolsmithModel(place.config),
       repoDir: place.repoDir,
       settings: place.config.toolsmith,

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { REDACTED, redact, scanForSecrets } from "../security/redact.ts";
+import { REDACTED, redact } from "../security/redact.ts";
+import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { secretEnvironmentValues } from "./environment.ts";
 import { literalSecretProblem } from "./mcp-servers.ts";
 import { NAMED_VALUE as VALUE, secretishName as name } from "../testing/redactor-properties.ts";

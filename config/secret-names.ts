@@ -1,7 +1,7 @@
 // Whether a name (an environment variable, a header, a key in a text: `API_KEY=`, `"clientSecret":`) says its value is
 // a secret. One rule for every user: the environment's secret values the redactor hides (`config/environment.ts`), the
 // header and env names of `mcpServers` that may hold only `${VAR}` references (`config/mcp-servers.ts`), the named
-// values the redactor and the inbound scan hide (`security/redact.ts`), and the names the stream redactor waits on.
+// values the redactor and the inbound scan hide (`security/secret-patterns.ts`), and the names the stream redactor waits on.
 
 // A word that ends so names a secret: GITHUB_TOKEN, clientSecret, DB_PASSWORD, X-Auth, Proxy-Authorization, apiKey.
 const SECRET_WORD_END =

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { REDACTED, redact, scanForSecrets } from "../security/redact.ts";
+import { REDACTED, redact } from "../security/redact.ts";
+import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { literalSecretProblem } from "./mcp-servers.ts";
 import { SECRET_SHAPES, type SecretShape, secretShapeIn } from "./secret-shapes.ts";
 

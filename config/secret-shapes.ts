@@ -6,7 +6,7 @@ export type SecretShape = { kind: string; openings: readonly string[]; pattern: 
 
 /**
  * The one list of well-known token shapes (a subset of gitleaks' rules). The redactor hides every match wherever it
- * turns up (`security/redact.ts`); `mcpServers` refuses every match written into org.config.json under any name
+ * turns up (`security/secret-patterns.ts`); `mcpServers` refuses every match written into org.config.json under any name
  * (`config/mcp-servers.ts`). A file of its own so both read the same list: config sits below security.
  *
  * A token is not glued to a letter or digit before it (`disk-backup-volume-0001` holds no `sk-` key, `laughs_…` no

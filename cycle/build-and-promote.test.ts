@@ -6,8 +6,9 @@ import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { httpModel } from "../llm/http-model.ts";
 import { workingStrace } from "../fitness/folder-trace.ts";
-import { FitnessReport } from "../git/fitness-report.ts";
+import { FitnessReport } from "../fitness/fitness-report.ts";
 import { PromotionJournal } from "../git/journal.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { makeCandidate } from "../testing/promotion-fixture.ts";
@@ -76,7 +77,7 @@ function cycleOn(git: RepoGit): Omit<CandidateCycleRequest, "branch" | "onProgre
       testsTimeoutMs: 120_000,
       scenarios: { dir: join(git.repoDir, "fitness", "scenarios"), runs: 1, marginRatio: 0.5, marginMs: 200, timeoutMs: 60_000 },
     }),
-    promotion: { context: (log) => ({ git, journal: new PromotionJournal(git.repoDir), log }), restart: false },
+    promotion: { context: (log) => ({ git, journal: new PromotionJournal(git.repoDir), followBaseline, log }), restart: false },
   };
 }
 

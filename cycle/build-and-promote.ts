@@ -1,4 +1,5 @@
-import { traceReachableTests } from "../fitness/reachable-tests.ts";
+import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
+import { traceReachableTests } from "../fitness/trace-reachable-tests.ts";
 import { runToolsmith, type ToolsmithEvent, type ToolsmithOutcome, type ToolsmithRequest } from "../toolsmith/run-toolsmith.ts";
 import { type CandidateCycleRequest, type CycleOutcome, type CycleProgress, type GateOptions, promoteCandidate } from "./promote-candidate.ts";
 import { MAIN_REF } from "../git/ref-names.ts";
@@ -54,7 +55,7 @@ function traceBesideBuild(
  */
 export async function buildAndPromote(
   request: {
-    toolsmith: Omit<ToolsmithRequest, "signal" | "onEvent">;
+    toolsmith: Omit<ToolsmithRequest, "signal" | "onEvent" | "records">;
     onProgress?: (progress: BuildProgress) => void;
     signal: AbortSignal;
   } & Omit<CandidateCycleRequest, "branch" | "onProgress" | "signal">,
@@ -62,7 +63,12 @@ export async function buildAndPromote(
   const { toolsmith, onProgress, signal, ...cycle } = request;
   const trace = traceBesideBuild(cycle.gate, (line) => onProgress?.({ type: "note", stage: "build", line }), signal);
   try {
-    const built = await runToolsmith({ ...toolsmith, signal, onEvent: (event) => onProgress?.({ type: "toolsmith", event }) });
+    const built = await runToolsmith({
+      ...toolsmith,
+      records: toolsmithRecords,
+      signal,
+      onEvent: (event) => onProgress?.({ type: "toolsmith", event }),
+    });
     if (!built.ok) return { built };
     const gate = trace ? () => ({ ...cycle.gate(), testsTraced: trace.done }) : cycle.gate;
     return { built, cycle: await promoteCandidate({ ...cycle, gate, branch: built.branch, signal, ...(onProgress ? { onProgress } : {}) }) };

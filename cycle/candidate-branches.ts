@@ -1,8 +1,8 @@
 import { checkProtectedCore } from "../fitness/protected-core.ts";
 import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
-import { type PrunedCandidate, pruneCandidates } from "../git/candidate-prune.ts";
+import { type PrunedCandidate, pruneCandidates } from "./candidate-prune.ts";
 import { type RebasedCandidate, rebaseCandidate } from "../git/candidate-rebase.ts";
-import { type CandidateRow, candidateStates } from "../git/candidate-states.ts";
+import { type CandidateRow, candidateStates } from "../fitness/candidate-states.ts";
 import { branchRef, MAIN_REF } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 

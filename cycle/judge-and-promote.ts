@@ -11,6 +11,7 @@ import { type CycleInstance, type CycleProgress, promoteCandidate } from "./prom
 import { fitnessTable, verdictLine } from "../fitness/fitness-lines.ts";
 import { promoteLines } from "./promote-judged.ts";
 import { PromotionJournal } from "../git/journal.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 
@@ -58,7 +59,7 @@ export async function judgeAndPromote(
       instances,
       gate: () => inProcessGateOptions({ config, git: toolRepo, sandbox, sandboxPolicy }),
       promotion: {
-        context: (log) => ({ git: toolRepo, journal: new PromotionJournal(toolRepo.repoDir), log }),
+        context: (log) => ({ git: toolRepo, journal: new PromotionJournal(toolRepo.repoDir), followBaseline, log }),
         restart: false,
         rejudgeHint,
       },

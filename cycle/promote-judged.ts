@@ -1,5 +1,5 @@
 import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
-import { candidateStates } from "../git/candidate-states.ts";
+import { candidateStates } from "../fitness/candidate-states.ts";
 import { promote } from "./promote.ts";
 import { PromotionRefusedError, type RefChangeContext } from "../git/ref-change.ts";
 import type { Recovery } from "../git/rollback.ts";

@@ -3,8 +3,8 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeCandidate, promotionRepo, runOrg, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";
 import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
-import { type FitnessReport, storedReports } from "../git/fitness-report.ts";
-import { GATE_KEY_FILE } from "../git/gate-key.ts";
+import { type FitnessReport, storedReports } from "../fitness/fitness-report.ts";
+import { GATE_KEY_FILE } from "../fitness/gate-key.ts";
 
 const BRANCH = "cand/20261123T101500Z";
 const promote = (dir: string, ...args: string[]) => runOrg(["promote", ...args, "--repo", dir, "--no-restart"], {});

@@ -1,6 +1,6 @@
 import type { PassingVerdict } from "./promote.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { NoPassingReportError, readPassingReport, storedReports } from "../git/fitness-report.ts";
+import { NoPassingReportError, readPassingReport, storedReports } from "../fitness/fitness-report.ts";
 import { checkProtectedCore } from "../fitness/protected-core.ts";
 import { MAIN_REF } from "../git/ref-names.ts";
 

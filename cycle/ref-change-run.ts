@@ -1,4 +1,5 @@
 import { PromotionJournal } from "../git/journal.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import type { RefChangeContext } from "../git/ref-change.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { currentInstance } from "./current-instance.ts";
@@ -14,5 +15,5 @@ export function refChangeRun(
   const { restart, port, healthTimeoutMs, scriptArgs, log, signal } = options;
   const git = new RepoGit(repoDir);
   const current = restart ? currentInstance(git.repoDir, port, healthTimeoutMs, log, scriptArgs) : undefined;
-  return { git, journal: new PromotionJournal(git.repoDir), current, log, signal };
+  return { git, journal: new PromotionJournal(git.repoDir), followBaseline, current, log, signal };
 }

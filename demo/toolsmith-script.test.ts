@@ -11,6 +11,7 @@ import { specPrompt } from "../toolsmith/phase-prompts.ts";
 import { runToolsmith } from "../toolsmith/run-toolsmith.ts";
 import { httpModel } from "../llm/http-model.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
 
 const FILE = join(import.meta.dir, "toolsmith-script.json");
 
@@ -44,6 +45,7 @@ describe("the bundled scripted toolsmith (demo/toolsmith-script.json)", () => {
     using repo = tempGitRepo();
     await using server = await startScriptedServer({ script: await loadScript(FILE) });
     const outcome = await runToolsmith({
+      records: toolsmithRecords,
       ...testSandboxAccess(),
       goal: "count the words in a text",
       model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
@@ -56,6 +58,7 @@ describe("the bundled scripted toolsmith (demo/toolsmith-script.json)", () => {
 
     // The same goal again: the name is taken by the live candidate, and the failure says so.
     const again = await runToolsmith({
+      records: toolsmithRecords,
       ...testSandboxAccess(),
       goal: "count the words in a text",
       model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
@@ -65,6 +68,7 @@ describe("the bundled scripted toolsmith (demo/toolsmith-script.json)", () => {
     if (!again.ok) expect(again.failure).toContain("the name word_count is taken");
     // A goal it does not know: the failure says what it can build.
     const unknown = await runToolsmith({
+      records: toolsmithRecords,
       ...testSandboxAccess(),
       goal: "sort a list of names",
       model: httpModel({ server: server.url, modelId: "qwen3:8b" }),

@@ -1,4 +1,4 @@
-import { BASELINE_FILE, countSetBy, dropBaselineCounts, type FitnessBaseline, readBaseline } from "../git/fitness-baseline.ts";
+import { BASELINE_FILE, countSetBy, dropBaselineCounts, type FitnessBaseline, readBaseline } from "./fitness-baseline.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import { MAIN_REF } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";

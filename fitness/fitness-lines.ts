@@ -1,4 +1,4 @@
-import type { FitnessCheck } from "../git/fitness-report.ts";
+import type { FitnessCheck } from "./fitness-report.ts";
 import type { FitnessOutcome } from "./run-fitness.ts";
 
 /** A cell cut to `width` columns with an ellipsis, or padded to it. */

@@ -4,8 +4,8 @@ import { z } from "zod";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { sha256Hex } from "../generated-tools/tool-metadata.ts";
 import { canonicalJson } from "../config/canonical-json.ts";
-import { FITNESS_DIR, readRegularFile } from "../git/gate-key.ts";
-import { signedRecordsNewestFirst, writeSignedRecord } from "../git/signed-records.ts";
+import { FITNESS_DIR, readRegularFile } from "./gate-key.ts";
+import { signedRecordsNewestFirst, writeSignedRecord } from "./signed-records.ts";
 import type { Dependency, TreeStates } from "./trace-dependencies.ts";
 
 /** `.org/fitness/readers/<key>.json`: which of a code version's selected test files read the tool folders when traced. */

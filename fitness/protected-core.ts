@@ -1,6 +1,6 @@
 import { GENERATED_TOOLS_DIR, isWorkflowFilePath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import type { FitnessCheck } from "../git/fitness-report.ts";
+import type { FitnessCheck } from "./fitness-report.ts";
 
 /** The largest file a candidate may add under tools/generated/. */
 export const MAX_TOOL_FILE_BYTES = 256 * 1024;

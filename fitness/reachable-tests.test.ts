@@ -7,17 +7,12 @@ import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { gateTestEnvironment } from "../config/environment.ts";
 import { READERS_DIR, SHIPPED_TRACE_FILE, shippedTraceText, type TraceVerdicts, traceContext, verdictsRecord } from "./folder-readers.ts";
 import { workingStrace } from "./folder-trace.ts";
-import {
-  dealByDuration,
-  errorWithoutFailure,
-  judgeReachableTests,
-  reachableTests,
-  reachableTestsAt,
-  recordedDurations,
-  runReachableTests,
-  traceReachableTests,
-  treeStatesAt,
-} from "./reachable-tests.ts";
+import { reachableTests, reachableTestsAt } from "./reachable-tests.ts";
+import { judgeReachableTests, runReachableTests } from "./reachable-tests-stage.ts";
+import { treeStatesAt } from "./run-traced.ts";
+import { dealByDuration, recordedDurations } from "./test-durations.ts";
+import { errorWithoutFailure } from "./test-run-output.ts";
+import { traceReachableTests } from "./trace-reachable-tests.ts";
 
 test("the gate's bun test takes no .env and no bunfig.toml from the candidate's worktree", async () => {
   const worktree = mkdtempSync(join(tmpdir(), "org-reachable-"));
@@ -52,7 +47,7 @@ test("the gate's bun test gets none of the gate's model server, keys or settings
     );
     // The gate in a process of its own, started from a shell with a variable no test should see (as OLLAMA_BASE, an
     // API key or ORG_PROFILE would be).
-    const gate = `const { runReachableTests } = await import(${JSON.stringify(join(import.meta.dir, "reachable-tests.ts"))});\nconst check = await runReachableTests(${JSON.stringify(worktree)}, process.execPath, 60_000);\nconsole.log(JSON.stringify({ ok: check.ok, reason: check.reason }));`;
+    const gate = `const { runReachableTests } = await import(${JSON.stringify(join(import.meta.dir, "reachable-tests-stage.ts"))});\nconst check = await runReachableTests(${JSON.stringify(worktree)}, process.execPath, 60_000);\nconsole.log(JSON.stringify({ ok: check.ok, reason: check.reason }));`;
     const child = Bun.spawn([process.execPath, "-e", gate], { env: { ...process.env, ORG_GATE_SHELL_ONLY: "1" }, stdout: "pipe", stderr: "pipe" });
     const [out, err] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
     expect({ out: out.trim(), err: child.exitCode === 0 ? "" : err }).toEqual({

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BASELINE_FILE, followPromotion, readBaseline } from "../git/fitness-baseline.ts";
+import { BASELINE_FILE, followPromotion, readBaseline } from "./fitness-baseline.ts";
 import { judgeCandidate, makeCandidate, promotionRepo, runOrg, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { CLAMP, SLUGIFY, SUM, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";

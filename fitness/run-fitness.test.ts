@@ -6,11 +6,11 @@ import { judgeCandidate, makeCandidate, promotionRepo, runOrg, writeFixtureTool 
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { CLAMP, SLUGIFY, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { type FitnessCheck, latestReport, storedReports } from "../git/fitness-report.ts";
+import { type FitnessCheck, latestReport, storedReports } from "./fitness-report.ts";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { ToolSpec } from "../generated-tools/tool-metadata.ts";
 import { splitExamples } from "../toolsmith/split-examples.ts";
-import { recordValidation } from "../toolsmith/validation-record.ts";
+import { recordValidation } from "./validation-record.ts";
 import { pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
 
 const BRANCH = "cand/20261123T101500Z";

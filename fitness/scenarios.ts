@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import type { FitnessCheck } from "../git/fitness-report.ts";
+import type { FitnessCheck } from "./fitness-report.ts";
 
 /** `fitness/scenarios/<name>.json` in current's checkout: one message sent to both instances, and what must come back. */
 export const Scenario = z.strictObject({

@@ -8,14 +8,15 @@ import { parseToolMetadata, sha256Hex, TOOL_NAME_PATTERN, type ToolMetadata } fr
 import type { checkStaticPolicy } from "../toolsmith/static-policy.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { splitExamples } from "../toolsmith/split-examples.ts";
-import { readValidationRecord, recordValidation, type ValidatedInput, type ValidationRecord } from "../toolsmith/validation-record.ts";
-import { codeIdentity } from "../git/code-identity.ts";
-import { FITNESS_DIR } from "../git/gate-key.ts";
+import type { ValidatedInput } from "../toolsmith/validate-tool.ts";
+import { readValidationRecord, recordValidation, type ValidationRecord } from "./validation-record.ts";
+import { codeIdentity } from "./code-identity.ts";
+import { FITNESS_DIR } from "./gate-key.ts";
 import { canonicalJson } from "../config/canonical-json.ts";
-import { readSignedRecord, writeSignedRecord } from "../git/signed-records.ts";
+import { readSignedRecord, writeSignedRecord } from "./signed-records.ts";
 import { z } from "zod";
 import { SANDBOX_BUN, SANDBOX_TOOL_SOURCE_PRELOAD, TOOLCHAIN_ENV, toolchainMounts } from "../generated-tools/sandbox-toolchain.ts";
-import type { FitnessCheck } from "../git/fitness-report.ts";
+import type { FitnessCheck } from "./fitness-report.ts";
 
 const TOOL_FILES = [...GENERATED_TOOL_FILES].sort();
 type ToolFiles = Map<string, string>; // file name → blob id

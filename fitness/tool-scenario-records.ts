@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
-import { FITNESS_DIR } from "../git/gate-key.ts";
+import { FITNESS_DIR } from "./gate-key.ts";
 import { canonicalJson } from "../config/canonical-json.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { readSignedRecord, writeSignedRecord } from "../git/signed-records.ts";
+import { readSignedRecord, writeSignedRecord } from "./signed-records.ts";
 import { sha256Hex, type ToolExample } from "../generated-tools/tool-metadata.ts";
 
 /** `.org/fitness/tool-examples/<key>.json`: every example of a tool passed on an instance in this gate, signed with its key. */
@@ -28,7 +28,7 @@ export type InstanceSide = { code: string; version: string; settings: string };
 
 /**
  * What a tool's examples through `POST /v1/tools/<name>/run` of one instance depend on, hashed: the gate's own code
- * (`git/code-identity.ts`, which sends them and judges the answers), the tool's name, the examples and the time each
+ * (`code-identity.ts`, which sends them and judges the answers), the tool's name, the examples and the time each
  * may take, the instance (`InstanceSide`) and the tool's own files there (file → mode and blob id). An instance runs a
  * tool from that tool's folder alone (its three files, hash-checked), with the runner and sandbox of its code and
  * settings: another tool's folder can neither hide it nor change its run. So the key is the same for current and for a

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import { TOOL_SCENARIO_PREFIX } from "../git/fitness-baseline.ts";
-import type { FitnessCheck } from "../git/fitness-report.ts";
+import { TOOL_SCENARIO_PREFIX } from "./fitness-baseline.ts";
+import type { FitnessCheck } from "./fitness-report.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, type ToolExample } from "../generated-tools/tool-metadata.ts";
 import { readHealth } from "./instance-health.ts";

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { isWorkflowFilePath, WORKFLOWS_DIR } from "../config/workspace-paths.ts";
-import type { FitnessCheck } from "../git/fitness-report.ts";
+import type { FitnessCheck } from "./fitness-report.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { workflowsChanged } from "../git/workflow-tree.ts";
 import { parseWorkflow, type Workflow, type WorkflowExample } from "../workflows/workflow-file.ts";

@@ -1,7 +1,7 @@
 import { branchRef } from "../git/ref-names.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import type { CatalogEntry } from "./catalog-entry.ts";
-import { candidateTools, type ToolAtRef, toolsAtRef } from "./tool-catalog.ts";
+import { candidateTools, type LiveCandidateNames, type ToolAtRef, toolsAtRef } from "./tool-catalog.ts";
 
 /** A branch a command was told to read tools at is not in the repository. */
 export class NoSuchBranchError extends Error {
@@ -31,7 +31,7 @@ export async function toolsOnBranch(
 }
 
 /** The candidate tools of checkout `repoDir`; none when it is no checkout or they cannot be read. */
-export async function candidateToolsIn(repoDir: string, signal?: AbortSignal): Promise<CatalogEntry[]> {
+export async function candidateToolsIn(repoDir: string, liveNames: LiveCandidateNames, signal?: AbortSignal): Promise<CatalogEntry[]> {
   if (!RepoGit.isCheckout(repoDir)) return [];
-  return await candidateTools(new RepoGit(repoDir), signal).catch(() => []);
+  return await candidateTools(new RepoGit(repoDir), liveNames, signal).catch(() => []);
 }

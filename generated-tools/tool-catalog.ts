@@ -1,10 +1,16 @@
 import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
 import { GENERATED_TOOLS_DIR, type GeneratedToolFile, generatedToolPath, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import { liveCandidateToolNames } from "../git/candidate-states.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { type CatalogEntry, promotedTools } from "./catalog-entry.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "./tool-metadata.ts";
 import { MAIN_REF } from "../git/ref-names.ts";
+
+/**
+ * Tool name → the newest live candidate branch (untested, pass or stale) that adds it. Which candidates are live is
+ * the gate's verdict, read from its signed reports above this folder: callers hand in `liveCandidateToolNames`
+ * (fitness/candidate-states.ts).
+ */
+export type LiveCandidateNames = (git: RepoGit, signal?: AbortSignal) => Promise<ReadonlyMap<string, string>>;
 
 /** One `tools/generated/<name>/metadata.json` on a candidate branch, as `git ls-tree` lists it (not read yet). */
 export type CandidateMetadataFile = { branch: string; commit: string; name: string; path: string; blob: string; size: number };
@@ -34,13 +40,13 @@ export async function candidateMetadataFiles(git: RepoGit, signal?: AbortSignal)
 }
 
 /**
- * The candidate tools: the tools live candidates add (untested, pass or stale: `liveCandidateToolNames`), each
+ * The candidate tools: the tools live candidates add (untested, pass or stale: `liveNames`), each
  * once, from the newest branch that adds it; not those on main, nor those of promoted, rolled-back or failed
  * candidates. Metadata validated, nothing checked out. This is what holds a name besides main.
  */
-export async function candidateTools(git: RepoGit, signal?: AbortSignal): Promise<CatalogEntry[]> {
+export async function candidateTools(git: RepoGit, liveNames: LiveCandidateNames, signal?: AbortSignal): Promise<CatalogEntry[]> {
   const onMain = new Set((await git.treeEntries(`${MAIN_REF}:${GENERATED_TOOLS_DIR}`, { signal }).catch(() => [])).map((entry) => entry.path));
-  const live = await liveCandidateToolNames(git, signal);
+  const live = await liveNames(git, signal);
   const entries: CatalogEntry[] = [];
   for (const { branch, commit, name, path, blob, size } of (await candidateMetadataFiles(git, signal)).files) {
     if (onMain.has(name) || live.get(name) !== branch) continue;
@@ -57,9 +63,9 @@ export async function candidateTools(git: RepoGit, signal?: AbortSignal): Promis
 }
 
 /** Every name a new generated tool may not take: the reserved names, main's tools and the live candidates' tools. */
-export async function takenToolNames(git: RepoGit, signal?: AbortSignal): Promise<Set<string>> {
+export async function takenToolNames(git: RepoGit, liveNames: LiveCandidateNames, signal?: AbortSignal): Promise<Set<string>> {
   const promoted = promotedTools(git.repoDir).map((entry) => entry.name);
-  const candidates = (await candidateTools(git, signal)).map((entry) => entry.name);
+  const candidates = (await candidateTools(git, liveNames, signal)).map((entry) => entry.name);
   return new Set([...RESERVED_TOOL_NAMES, ...promoted, ...candidates]);
 }
 

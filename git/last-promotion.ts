@@ -1,4 +1,4 @@
-import { rolledBackPromotion, undonePromotions } from "./candidate-states.ts";
+import { rolledBackPromotion, undonePromotions } from "./undone-promotions.ts";
 import type { RepoGit } from "./repo-git.ts";
 import { toolsChanged } from "./tool-tree.ts";
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { readBaseline } from "./fitness-baseline.ts";
+import { readBaseline } from "../fitness/fitness-baseline.ts";
 import { PromotionJournal } from "./journal.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import { promote } from "../cycle/promote.ts";
 import { RepoGit } from "./repo-git.ts";
 import { freePort } from "../testing/free-port.ts";
@@ -32,7 +33,7 @@ async function prepared(promoted: boolean) {
   if (promoted) {
     const git = new RepoGit(repo.dir);
     await promote(
-      { git, journal: new PromotionJournal(git.repoDir), log: () => {} },
+      { git, journal: new PromotionJournal(git.repoDir), followBaseline, log: () => {} },
       { branch: BRANCH, restart: false, verdict: (commit) => ({ commit, mainCommit: before, summary: "pass", scenarioPasses: PASSES }) },
     );
   }

@@ -1,6 +1,5 @@
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { followBaseline } from "./baseline-follow.ts";
 import { type JournalEntry, PromotionBlockedError, type PromotionJournal } from "./journal.ts";
 import { utcSecondStamp } from "./ref-names.ts";
 import { GitCommandError } from "./git-command-error.ts";
@@ -17,6 +16,11 @@ export type CurrentInstance = {
 export type RefChangeContext = {
   git: RepoGit;
   journal: PromotionJournal;
+  /**
+   * The journaled step right after the ref transaction: makes the gate's baseline follow main (`followBaseline` of
+   * `fitness/baseline-follow.ts`, which git/ does not read); the line it returns says how it moved.
+   */
+  followBaseline: (git: RepoGit, entry: JournalEntry, signal?: AbortSignal) => Promise<string | undefined>;
   /** Undefined: current is not restarted (`--no-restart`, or no current to restart). */
   current?: CurrentInstance;
   /** What was done, one line at a time, for the user. */
@@ -120,7 +124,7 @@ function transactionOf(entry: JournalEntry): string {
 
 /**
  * Carries a journaled change from its recorded step to the end: moves main and creates the tag in one
- * `update-ref --stdin` transaction with expected old values, makes the baseline follow main (`followBaseline`),
+ * `update-ref --stdin` transaction with expected old values, makes the baseline follow main (`context.followBaseline`),
  * brings the checkout's files up to main, restarts
  * current and waits for its health. Every step is recorded before the next, and each one is safe to repeat,
  * so a run killed anywhere is finished by the next. A transaction that can no longer apply (main or the
@@ -167,7 +171,7 @@ export async function applyRefChange(context: RefChangeContext, start: JournalEn
   // The baseline is a judgement about main: it follows main's move before anything else can judge the new main.
   let baseline: string | undefined;
   if (entry.step === "ref-moved") {
-    baseline = await followBaseline(git, entry, signal);
+    baseline = await context.followBaseline(git, entry, signal);
     next("baseline-followed");
   }
 

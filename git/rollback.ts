@@ -1,5 +1,5 @@
 import { GENERATED_TOOLS_DIR, isWorkflowFilePath } from "../config/workspace-paths.ts";
-import { undonePromotions } from "./candidate-states.ts";
+import { undonePromotions } from "./undone-promotions.ts";
 import type { JournalEntry } from "./journal.ts";
 import { applyRefChange, checkCheckoutReady, freeTagName, PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
 import { toolFolderTree, toolsChanged, treeWithToolFolders } from "./tool-tree.ts";

@@ -4,6 +4,7 @@
 // needs are merged (the words, the embeddings' cosine, the model when close but not certain).
 import { generatedToolNames } from "../config/tool-names.ts";
 import { candidateTools } from "../generated-tools/tool-catalog.ts";
+import { liveCandidateToolNames } from "../fitness/candidate-states.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { needTerms } from "../registry/need-similarity.ts";
@@ -143,7 +144,9 @@ export async function checkCover(proposals: Proposal[], ids: ReadonlySet<string>
   const { repoDir, git, signal, notes } = check;
   const promoted = new Set(generatedToolNames([repoDir]));
   const candidates = new Map(
-    (await candidateTools(git, signal)).flatMap((entry) => (entry.status === "candidate" ? [[entry.name, entry.branch] as const] : [])),
+    (await candidateTools(git, liveCandidateToolNames, signal)).flatMap((entry) =>
+      entry.status === "candidate" ? [[entry.name, entry.branch] as const] : [],
+    ),
   );
   const { registry, notices } = ToolRegistry.open(repoDir);
   for (const notice of notices) if (!notes.includes(`registry: ${notice}`)) notes.push(`registry: ${notice}`);

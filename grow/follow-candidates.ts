@@ -1,4 +1,4 @@
-import { candidateStates } from "../git/candidate-states.ts";
+import { candidateStates } from "../fitness/candidate-states.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { Proposal } from "./proposal.ts";
 

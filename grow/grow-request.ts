@@ -1,11 +1,49 @@
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
+import type { GrowSettings } from "../config/grow-settings.ts";
 import type { OrgConfig } from "../config/org-config.ts";
+import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
+import type { BuildProgress } from "../cycle/build-and-promote.ts";
+import type { GateOptions } from "../cycle/promote-candidate.ts";
 import { defaultGateOptions, gateThresholds } from "../fitness/gate-defaults.ts";
 import type { CurrentInstance } from "../git/ref-change.ts";
+import type { LanguageModel } from "../llm/language-model.ts";
 import { toolsmithModel } from "../personas/persona-model.ts";
-import { embedderFromEnvironment } from "../registry/ollama-embedder.ts";
-import type { Sandbox } from "../sandbox/run-sandboxed.ts";
-import type { GrowProgress, GrowRequest } from "./run-grow.ts";
+import { type Embedder, embedderFromEnvironment } from "../registry/ollama-embedder.ts";
+import type { Sandbox, SandboxAccess } from "../sandbox/run-sandboxed.ts";
+import type { GrowLimits } from "./grow-budget.ts";
+
+/** What a run is asked to do, and with what; its builds run in `sandbox` under `sandboxPolicy`. */
+export type GrowRequest = SandboxAccess & {
+  /** Where the sessions, the audit log and serve's jobs are read, and `.org/grow/` is kept. */
+  workspaceDir: string;
+  /** The repository whose main grows: built from, judged, promoted into, and whose tools' health is judged. */
+  repoDir: string;
+  /** The room's config (the in-process instances' personas); `settings` is its `grow`. */
+  config: OrgConfig;
+  settings: GrowSettings;
+  /** The toolsmith's thresholds for the builds, and the gate's (from the repository's own config). */
+  toolsmithSettings: ToolsmithSettings;
+  gateSettings: ToolsmithSettings;
+  /** The gate's other options, apart from the settings and the repository. */
+  gateOptions: Omit<GateOptions, "settings" | "git" | "sandbox" | "sandboxPolicy">;
+  /** The toolsmith's model. */
+  model: LanguageModel;
+  /** The model that hears needs and judges whether two are one (grow.model, else the toolsmith's); absent: the word rules alone. */
+  listener?: LanguageModel;
+  embedder?: Embedder;
+  limits: GrowLimits;
+  dryRun: boolean;
+  /** Current, restarted after a promotion or rollback; absent: not restarted (`--no-restart`, or serve, which follows main itself). */
+  current?: CurrentInstance;
+  /** Says what the lock holds (`org grow --once`, `serve --grow-every 1h`). */
+  command: string;
+  onProgress?: (progress: GrowProgress) => void;
+  signal: AbortSignal;
+  now?: () => Date;
+};
+
+/** What a run says while it works: a line of its own, or a build's progress. */
+export type GrowProgress = { type: "line"; text: string } | { type: "build"; proposal: string; progress: BuildProgress };
 
 /**
  * What a run is given by whoever starts it (`org grow`, `serve --grow-every`), with the sandbox of that process; the rest

@@ -14,7 +14,9 @@ import { testSandboxAccess } from "../testing/test-sandbox.ts";
 import { growRequest } from "./grow-request.ts";
 import { reportLines } from "./grow-report.ts";
 import { readGrowState, writeGrowState } from "./grow-state.ts";
-import { type GrowRequest, runGrow } from "./run-grow.ts";
+import type { GrowRequest } from "./grow-request.ts";
+import { runGrow } from "./run-grow.ts";
+import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
 
 // org grow hearing people: sessions written by real rooms in the words people use, the scripted server playing the
 // listener as a small model does (report_needs, same_need), an embedder that places paraphrases near, the scripted
@@ -43,7 +45,7 @@ function repo(): { dir: string } & Disposable {
 /** A candidate the toolsmith builds for `goal` in `dir` (as chat builds one), with the model and sandbox a run has. */
 function buildCandidate(dir: string, goal: string): ReturnType<typeof runToolsmith> {
   const { model, sandbox, sandboxPolicy } = request(dir);
-  return runToolsmith({ goal, model, repoDir: dir, sandbox, sandboxPolicy });
+  return runToolsmith({ records: toolsmithRecords, goal, model, repoDir: dir, sandbox, sandboxPolicy });
 }
 
 function request(dir: string, changes: { maxTools?: number; dryRun?: boolean; limits?: Partial<GrowRequest["limits"]> } = {}): GrowRequest {
@@ -413,7 +415,14 @@ test("every open proposal is checked for cover before it is counted buildable: a
   expect(noticed).toMatchObject({ state: "pending", sessions: 2 });
   // The toolsmith builds the tool in chat (as `org tool new` does): a candidate waiting for org promote.
   const { sandbox, sandboxPolicy } = request(dir);
-  const built = await runToolsmith({ goal: "reverse the order of the words in a sentence", model, repoDir: dir, sandbox, sandboxPolicy });
+  const built = await runToolsmith({
+    records: toolsmithRecords,
+    goal: "reverse the order of the words in a sentence",
+    model,
+    repoDir: dir,
+    sandbox,
+    sandboxPolicy,
+  });
   if (!built.ok) throw new Error(built.failure);
   expect(built.name).toBe("reverse_words");
   // Nothing new was said: the proposal is looked at again all the same, and the candidate covers it.

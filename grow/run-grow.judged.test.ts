@@ -14,7 +14,8 @@ import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 import { growRequest } from "./grow-request.ts";
 import { readGrowState } from "./grow-state.ts";
-import { type GrowRequest, runGrow } from "./run-grow.ts";
+import type { GrowRequest } from "./grow-request.ts";
+import { runGrow } from "./run-grow.ts";
 
 // What grow makes of a model's judgement, against the scripted server playing the listener as a small model does:
 // a goal a README lent to the person's quote (issue 51, item 6), a need that org's own settings stopped (issue 52,

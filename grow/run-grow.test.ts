@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { promoteJudged } from "../cycle/promote-judged.ts";
 import { PromotionJournal } from "../git/journal.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { TranscriptLine } from "../room/transcript-line.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -18,7 +19,8 @@ import { growRequest } from "./grow-request.ts";
 import { readGrowReport, reportIds, reportLines, summaryLine } from "./grow-report.ts";
 import { readGrowState, writeGrowState } from "./grow-state.ts";
 import { takeGrowLock } from "./grow-lock.ts";
-import { type GrowProgress, type GrowRequest, runGrow } from "./run-grow.ts";
+import type { GrowProgress, GrowRequest } from "./grow-request.ts";
+import { runGrow } from "./run-grow.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 // One run of org grow called directly, as the CLI calls it: a throw-away repository that is also the workspace, its
@@ -155,7 +157,10 @@ test("without grow.autoPromote: the most-needed proposal is built and judged, wa
   ]);
 
   // A person promotes it; the next run (building nothing) sees it promoted.
-  await promoteJudged({ git, journal: new PromotionJournal(repo.dir), log: () => {} }, { branch: build?.branch as string, restart: false });
+  await promoteJudged(
+    { git, journal: new PromotionJournal(repo.dir), followBaseline, log: () => {} },
+    { branch: build?.branch as string, restart: false },
+  );
   const next = await runGrow(request(repo.dir, { maxTools: 0 }));
   expect(next.report.summary).toMatchObject({ noticed: 0, built: 0 });
   expect(readGrowState(repo.dir).proposals.find((proposal) => proposal.tool === "vowel_count")).toMatchObject({ state: "promoted" });

@@ -8,7 +8,8 @@
 // disguises are off (`undisguised`): widths and look-alike dots made plain, dots said in words or brackets
 // ("attacker dot example", `evil[.]com`), defanged schemes (`hxxp://`), addresses written as one number.
 // A need's quote, kept as its evidence and shown, is made safe the same way (`safeQuote`).
-import { REDACTED, scanForSecrets } from "../security/redact.ts";
+import { REDACTED } from "../security/redact.ts";
+import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { oneLine } from "../security/terminal-sanitizer.ts";
 import { GOAL_CHARS, QUOTE_CHARS } from "./need-signals.ts";
 

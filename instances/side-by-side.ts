@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { checkProtectedCore } from "../fitness/protected-core.ts";
 import { checkCandidateBranch } from "../git/candidate-branch.ts";
-import { candidateStates, LIVE_CANDIDATE_STATES } from "../git/candidate-states.ts";
+import { candidateStates, LIVE_CANDIDATE_STATES } from "../fitness/candidate-states.ts";
 import { newestCandidateBranch, prepareCandidateWorktree } from "../git/candidate-worktree.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { orgCommand } from "../config/org-bun-command.ts";

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { type BigIntStats, closeSync, constants, type Dirent, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { LaunchPlan } from "./launch-files.ts";
+import type { LaunchPlan } from "./launch-plan.ts";
 import { coveredFiles, MAX_WALKED_ENTRIES } from "./workspace-code.ts";
 
 /**

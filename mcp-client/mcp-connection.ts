@@ -1,26 +1,18 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import type { McpServerConfig, McpSettings } from "../config/mcp-servers.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { LongRunningProcess } from "../sandbox/sandboxed-process.ts";
 import { oneLine } from "../security/terminal-sanitizer.ts";
 import type { ToolResult } from "../tools/define-tool.ts";
-import { type ListedTool, MAX_TOOLS_PER_SERVER, type McpToolEntry, mcpToolEntry } from "./mcp-tool-entry.ts";
+import type { ListedTool, McpToolEntry } from "./mcp-tool-entry.ts";
 import { type CallResult, toolResultOf } from "./mcp-result.ts";
+import { mcpSdk, NO_OUTPUT_VALIDATION } from "./mcp-sdk.ts";
+import { type McpServerState, unavailableReason } from "./mcp-server-state.ts";
+import { listMcpTools, offeredTools, type SkippedTool, skipNotice } from "./mcp-tool-listing.ts";
 import { openTransport, PermanentStartError } from "./open-transport.ts";
-import { ProcessTransport } from "./process-transport.ts";
+import { processEnding } from "./process-transport.ts";
 import { mcpHold, recordMcpRestart } from "./mcp-restarts.ts";
-
-/** Where one server is: confirmed or not, starting, up, down and waiting to start again, off for good, stopped. */
-export type McpServerState =
-  /** `changed`: the files it runs that changed since it was confirmed, when that is why. */
-  | { kind: "untrusted"; changed?: string }
-  | { kind: "off"; reason: string }
-  | { kind: "starting"; attempt: number }
-  | { kind: "up"; since: number }
-  | { kind: "down"; reason: string; retryAt: number; attempt: number }
-  | { kind: "stopped" };
 
 /** Why a server may not start: the notice that says so, and the files it runs that changed, when that is why. */
 export type Untrusted = { notice: string; changed?: string };
@@ -48,23 +40,6 @@ const MAX_BACKOFF_MS = 60_000;
 const STABLE_MS = 60_000;
 /** How long a server that let a call time out has to answer a ping before it counts as hung and is restarted. */
 const PING_MS = 5000;
-/** Pages of `tools/list` read at most. */
-const MAX_PAGES = 10;
-
-// A server's output schemas are not compiled or run in org's process (a schema's regular expressions are its author's):
-// `structuredContent` is passed on as data, redacted like any result.
-const NO_OUTPUT_VALIDATION: jsonSchemaValidator = {
-  getValidator: () => (input: unknown) => ({ valid: true as const, data: input as never, errorMessage: undefined }),
-};
-
-/**
- * The SDK's client and its message schemas, loaded at a server's first start: a room whose config names no MCP server
- * (most) never pays for them (with the JSON Schema validator they bring, they are a third of `org chat`'s start-up).
- * The module loader keeps them once loaded: a later start gets them at once.
- */
-function mcpSdk() {
-  return Promise.all([import("@modelcontextprotocol/sdk/client/index.js"), import("@modelcontextprotocol/sdk/types.js")]);
-}
 
 /**
  * One configured MCP server: starts it (as a process on the host or in the sandbox, or at its URL), lists its tools,
@@ -76,7 +51,7 @@ export class McpConnection {
   /** The tools of its last listing (kept while it restarts, so the room's offer does not flicker). */
   tools: McpToolEntry[] = [];
   /** Listed tools that are not offered, and why. */
-  skipped: { name: string; problem: string }[] = [];
+  skipped: SkippedTool[] = [];
   /** The log messages (`notifications/message`) it sent since org started it, and the last one, made safe to show. */
   log: { count: number; last?: string } = { count: 0 };
   private client: Client | undefined;
@@ -148,7 +123,7 @@ export class McpConnection {
    */
   async call(entry: McpToolEntry, args: Record<string, unknown>, signal: AbortSignal): Promise<ToolResult> {
     const { client } = this;
-    if (!client || this.state.kind !== "up") return { ok: false, output: `Error: ${this.unavailable()}` };
+    if (!client || this.state.kind !== "up") return { ok: false, output: `Error: ${unavailableReason(this.name, this.state)}` };
     const [, { CallToolResultSchema, ErrorCode, McpError }] = await mcpSdk();
     const ms = this.options.settings.callTimeoutS * 1000;
     const timeout = new AbortController();
@@ -184,31 +159,11 @@ export class McpConnection {
       if (this.options.server.transport === "http" && !(error instanceof McpError)) {
         // The endpoint did not answer at all: a new session is started, with backoff.
         this.lost(client, `its endpoint failed: ${message}`);
-        return { ok: false, output: `Error: ${entry.name} failed: ${message}; ${this.unavailable()}` };
+        return { ok: false, output: `Error: ${entry.name} failed: ${message}; ${unavailableReason(this.name, this.state)}` };
       }
       return { ok: false, output: `Error: ${entry.name} failed: ${message}` };
     } finally {
       clearTimeout(timer);
-    }
-  }
-
-  /** Why a call cannot run now, and when to try again, for the model. */
-  private unavailable(): string {
-    const { state } = this;
-    switch (state.kind) {
-      case "down":
-        return (
-          `the MCP server ${this.name} is down (${state.reason}); org starts it again in ` +
-          `${Math.max(1, Math.ceil((state.retryAt - Date.now()) / 1000))} s. Try again later, or go on without it.`
-        );
-      case "starting":
-        return `the MCP server ${this.name} is starting; try again in a few seconds.`;
-      case "off":
-        return `the MCP server ${this.name} is off: ${state.reason}.`;
-      case "untrusted":
-        return `the MCP server ${this.name} is off until the user confirms it.`;
-      default:
-        return `the MCP server ${this.name} is not running.`;
     }
   }
 
@@ -239,7 +194,7 @@ export class McpConnection {
       connected.onclose = () => this.lost(connected, "");
       connected.onerror = () => {};
       await connected.connect(transport, { signal: controller.signal, timeout: ms });
-      const listed = await this.listTools(connected, controller.signal, ms);
+      const listed = await listMcpTools(connected, controller.signal, ms);
       if (this.stopping) throw new Error("stopped");
       this.client = connected;
       this.state = { kind: "up", since: Date.now() };
@@ -273,7 +228,7 @@ export class McpConnection {
         this.state = { kind: "off", reason };
         this.notice(`${server.name} stays off: ${reason}`);
       } else {
-        const ending = await endingOf(failedTransport);
+        const ending = await processEnding(failedTransport);
         const byItself = ending !== "" && !ending.startsWith("killed:");
         // An error without a message and a process that said nothing still leave the notice a reason.
         const why = byItself ? ending : [reason, ending].filter(Boolean).join("; ");
@@ -283,18 +238,6 @@ export class McpConnection {
       clearTimeout(timer);
       this.settleFirst();
     }
-  }
-
-  private async listTools(client: Client, signal: AbortSignal, ms: number): Promise<ListedTool[]> {
-    const listed: ListedTool[] = [];
-    let cursor: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page += 1) {
-      const result = await client.listTools(cursor === undefined ? {} : { cursor }, { signal, timeout: ms });
-      listed.push(...(result.tools as ListedTool[]));
-      cursor = result.nextCursor;
-      if (cursor === undefined || listed.length >= MAX_TOOLS_PER_SERVER) break;
-    }
-    return listed;
   }
 
   /**
@@ -314,7 +257,7 @@ export class McpConnection {
       while (run.again && client === this.client) {
         run.again = false;
         try {
-          const listed = await this.listTools(client, AbortSignal.timeout(ms), ms);
+          const listed = await listMcpTools(client, AbortSignal.timeout(ms), ms);
           if (client === this.client) this.takeTools(listed);
         } catch (error) {
           this.notice(`${this.name} said its tools changed, but listing them failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -327,20 +270,7 @@ export class McpConnection {
 
   /** Takes a listing: the tools that pass the checks, first of a name wins; a notice for what is left out. */
   private takeTools(listed: readonly ListedTool[]): void {
-    const tools: McpToolEntry[] = [];
-    const skipped: { name: string; problem: string }[] = [];
-    const seen = new Set<string>();
-    for (const tool of listed.slice(0, MAX_TOOLS_PER_SERVER)) {
-      const checked = mcpToolEntry(this.name, tool);
-      if (!checked.ok) skipped.push({ name: checked.name, problem: checked.problem });
-      else if (seen.has(checked.entry.name)) skipped.push({ name: checked.entry.tool, problem: "a second tool of the same name" });
-      else {
-        seen.add(checked.entry.name);
-        tools.push(checked.entry);
-      }
-    }
-    if (listed.length > MAX_TOOLS_PER_SERVER)
-      skipped.push({ name: `${listed.length - MAX_TOOLS_PER_SERVER} more`, problem: `over ${MAX_TOOLS_PER_SERVER} tools` });
+    const { tools, skipped } = offeredTools(this.name, listed);
     const before = JSON.stringify(this.tools);
     const newSkips = skipped.filter((skip) => !this.skipped.some((old) => old.name === skip.name && old.problem === skip.problem));
     this.tools = tools;
@@ -377,7 +307,7 @@ export class McpConnection {
     this.state = { kind: "down", reason, retryAt: Date.now() + MAX_BACKOFF_MS, attempt: this.attempts };
     void (async () => {
       await transport?.close().catch(() => {});
-      this.scheduleRestart(`it stopped: ${[reason, await endingOf(transport)].filter(Boolean).join("; ") || "its connection closed"}`);
+      this.scheduleRestart(`it stopped: ${[reason, await processEnding(transport)].filter(Boolean).join("; ") || "its connection closed"}`);
     })();
   }
 
@@ -404,19 +334,4 @@ export class McpConnection {
   private notice(message: string): void {
     this.options.onChange({ type: "notice", message: `mcp: ${message}` });
   }
-}
-
-/** What a listing left out that the one before did not: the tool and why when one, else how many and a few names. */
-function skipNotice(server: string, skips: readonly { name: string; problem: string }[]): string {
-  const [only] = skips;
-  if (skips.length === 1 && only) return `${server}'s tool ${only.name} is not offered: ${only.problem}`;
-  const shown = skips.slice(0, 3).map((skip) => skip.name);
-  return `${server}: ${skips.length} listed tools are not offered (${shown.join(", ")}${skips.length > shown.length ? ", …" : ""}); /mcp says why`;
-}
-
-/** For a process's transport: how the process ended and the end of its stderr; nothing for HTTP. */
-async function endingOf(transport: Transport | undefined): Promise<string> {
-  if (!(transport instanceof ProcessTransport)) return "";
-  await transport.ended();
-  return transport.ending;
 }

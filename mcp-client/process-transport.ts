@@ -147,3 +147,10 @@ function describeExit(code: number | null): string {
   if (code > 128 && code < 128 + 65) return `its process was killed by ${signalFromExitCode(code) ?? `signal ${code - 128}`}`;
   return `its process exited with code ${code}`;
 }
+
+/** For a process's transport: how the process ended and the end of its stderr, once it has; nothing for HTTP. */
+export async function processEnding(transport: Transport | undefined): Promise<string> {
+  if (!(transport instanceof ProcessTransport)) return "";
+  await transport.ended();
+  return transport.ending;
+}

@@ -1,5 +1,5 @@
 import type { McpToolEntry } from "./mcp-tool-catalog.ts";
-import { readRegularFile } from "../git/gate-key.ts";
+import { readRegularFile } from "../fitness/gate-key.ts";
 import type { ReportsByTool } from "./tool-reports.ts";
 
 // org's MCP resources: each generated tool's spec, source, tests, metadata and fitness reports, each workflow's

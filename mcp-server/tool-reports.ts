@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import { FITNESS_DIR } from "../git/gate-key.ts";
-import { storedReports, type FitnessReport } from "../git/fitness-report.ts";
+import { FITNESS_DIR } from "../fitness/gate-key.ts";
+import { storedReports, type FitnessReport } from "../fitness/fitness-report.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import type { McpToolEntry } from "./mcp-tool-catalog.ts";
 

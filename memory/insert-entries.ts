@@ -1,6 +1,7 @@
 import type { Database } from "bun:sqlite";
 import { createHash } from "node:crypto";
-import { KnownSecrets, redact } from "../security/redact.ts";
+import { KnownSecrets } from "../security/known-secrets.ts";
+import { redact } from "../security/redact.ts";
 import type { MemoryEntry } from "./memory-entry.ts";
 
 /** Puts records into the index and its full-text table, each stored once by its key, with `secrets` hidden. */

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import type { Persona } from "../personas/persona.ts";
 import type { ChangeRecord } from "../workspace/change-journal.ts";
-import { scanForSecrets, type SecretScan } from "../security/redact.ts";
+import { scanForSecrets, type SecretScan } from "../security/scan-for-secrets.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import { switchModel } from "./switch-model.ts";
 import type { RoomMessage } from "../personas/room-message.ts";

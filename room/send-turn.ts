@@ -1,6 +1,7 @@
 import type { OrgConfig } from "../config/org-config.ts";
 import type { RoomMessage } from "../personas/room-message.ts";
-import { REDACTED, redact, scanForSecrets } from "../security/redact.ts";
+import { REDACTED, redact } from "../security/redact.ts";
+import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { ToolTimeBudget } from "../security/tool-time-budget.ts";
 import { findMentions, unknownMentions } from "./mentions.ts";
 import type { Turn } from "./reply-scheduler.ts";

@@ -1,4 +1,5 @@
-import { KnownSecrets, redactValue } from "./redact.ts";
+import { KnownSecrets } from "./known-secrets.ts";
+import { redactValue } from "./redact.ts";
 import { StreamRedactor } from "./stream-redactor.ts";
 
 type Event = { type: string };

@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AUDIT_DIR, HISTORY_FILE, SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { appendHistory } from "../cli/line-editor/input-history.ts";
-import { writeFitnessReport } from "../git/fitness-report.ts";
+import { writeFitnessReport } from "../fitness/fitness-report.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import { makeScratchRootPrivate } from "../sandbox/scratch-dir.ts";
 import { prepareWorkspace } from "../cli/workspace-dir.ts";

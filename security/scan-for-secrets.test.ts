@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { REDACTED, redact, scanForSecrets } from "./redact.ts";
+import { REDACTED, redact } from "./redact.ts";
+import { scanForSecrets } from "./scan-for-secrets.ts";
 
 // What a user might paste into the room, one of each kind (fake keys in each provider's shape).
 const PASTED: { name: string; text: string; secret: string; kind: string }[] = [

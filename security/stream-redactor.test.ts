@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { EventRedactor } from "./event-redactor.ts";
-import { MAX_SECRET_NAME, REDACTED, redact } from "./redact.ts";
+import { REDACTED, redact } from "./redact.ts";
+import { MAX_SECRET_NAME } from "./secret-patterns.ts";
 import { StreamRedactor } from "./stream-redactor.ts";
 import { streamedRedaction } from "../testing/streamed-redaction.ts";
 

@@ -1,6 +1,11 @@
 import { holdsSecretStem, SECRET_NAME_STEMS } from "../config/secret-names.ts";
 import { SECRET_SHAPES } from "../config/secret-shapes.ts";
-import { escapeSequenceSpans, hiddenSpans, KnownSecrets, MAX_SECRET_NAME, redact, type Secrets, secretSpans, unfinishedFormStart } from "./redact.ts";
+import { escapeSequenceSpans } from "./invisible-free-view.ts";
+import { KnownSecrets, type Secrets } from "./known-secrets.ts";
+import { redact } from "./redact.ts";
+import { MAX_SECRET_NAME } from "./secret-patterns.ts";
+import { hiddenSpans, secretSpans } from "./secret-spans.ts";
+import { unfinishedFormStart } from "./unfinished-form-start.ts";
 import { separatedRenderings } from "./secret-renderings.ts";
 import { UnfinishedRenderings } from "./unfinished-renderings.ts";
 

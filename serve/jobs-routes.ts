@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { RoomModeError } from "../room/room.ts";
-import { scanForSecrets } from "../security/redact.ts";
+import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { RequestId } from "./api-schemas.ts";
 import { HttpError } from "./http-error.ts";

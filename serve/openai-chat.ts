@@ -3,7 +3,7 @@ import type { OrgConfig } from "../config/org-config.ts";
 import type { RoomMessage } from "../personas/room-message.ts";
 import type { RoomEvent, TurnSummary } from "../room/room-event.ts";
 import type { Room } from "../room/room.ts";
-import { scanForSecrets } from "../security/redact.ts";
+import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { type CompletionRoom, type CompletionStamp, completionStream } from "./openai-completion-stream.ts";
 import { openAiUsage, turnErrorsLine } from "./openai-usage.ts";
 import { type Route, route } from "./router.ts";

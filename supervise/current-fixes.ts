@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { waitForCommit } from "../fitness/instance-health.ts";
 import { PromotionJournal } from "../git/journal.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import { lastPromotionInPlace } from "../git/last-promotion.ts";
 import type { CurrentInstance } from "../git/ref-change.ts";
 import { PROMOTE_TAG_PATTERN } from "../git/ref-names.ts";
@@ -83,6 +84,7 @@ export const rollbackPromotion: Fix = {
         {
           git: new RepoGit(context.repoDir),
           journal: new PromotionJournal(context.repoDir),
+          followBaseline,
           current: supervisedCurrent(context, log),
           log,
           signal: context.signal,

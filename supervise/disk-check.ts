@@ -1,6 +1,6 @@
 import { statfsSync } from "node:fs";
 import { serveEnvironment } from "../config/environment.ts";
-import { dropReportFolders, surplusReportFolders } from "../git/fitness-report-prune.ts";
+import { dropReportFolders, surplusReportFolders } from "../fitness/fitness-report-prune.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { compactIdleJobsLog } from "../serve/idle-jobs-compaction.ts";
 import { removeLeftovers } from "./leftovers-check.ts";

@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { GROW_DIR, ORG_DIR, TOOLSMITH_WORK_DIR, WORKTREES_DIR } from "../config/workspace-paths.ts";
-import { candidateStates, LIVE_CANDIDATE_STATES } from "../git/candidate-states.ts";
+import { candidateStates, LIVE_CANDIDATE_STATES } from "../fitness/candidate-states.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import type { Worktree } from "../git/worktree-entry.ts";
 import { growLockHolder } from "../grow/grow-lock.ts";

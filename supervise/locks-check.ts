@@ -3,6 +3,7 @@ import { join, resolve, sep } from "node:path";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { PromotionBlockedError, PromotionJournal } from "../git/journal.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { finishInterrupted } from "../git/rollback.ts";
 import { clearDeadPidLock, pidLockState } from "../security/pid-lock.ts";
@@ -136,6 +137,7 @@ export const finishInterruptedFix: Fix = {
       const recovered = await finishInterrupted({
         git: new RepoGit(context.repoDir),
         journal,
+        followBaseline,
         current: supervisedCurrent(context, log),
         log,
         signal: context.signal,

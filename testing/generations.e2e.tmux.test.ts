@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadScript, mergeScripts } from "../scripted-server/script.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
-import { latestReport } from "../git/fitness-report.ts";
+import { latestReport } from "../fitness/fitness-report.ts";
 import { probeHealth } from "../instances/health-probe.ts";
 import { freePort } from "./free-port.ts";
 import { orgClone } from "./org-clone.ts";

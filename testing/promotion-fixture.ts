@@ -1,7 +1,7 @@
 import { runOrgProcess } from "./org-process.ts";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type FitnessReport, latestReport, writeFitnessReport } from "../git/fitness-report.ts";
+import { type FitnessReport, latestReport, writeFitnessReport } from "../fitness/fitness-report.ts";
 import { freePort } from "./free-port.ts";
 import { isSameProcess } from "./test-run-reaper.ts";
 import type { ToolSpec } from "../generated-tools/tool-metadata.ts";

@@ -6,7 +6,9 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gateTestEnvironment } from "../config/environment.ts";
 import { knownVerdicts, readShippedTrace, SHIPPED_TRACE_FILE, shippedTraceText, traceContext } from "../fitness/folder-readers.ts";
-import { reachableTestsAt, traceReachableTests, treeStatesAt } from "../fitness/reachable-tests.ts";
+import { reachableTestsAt } from "../fitness/reachable-tests.ts";
+import { treeStatesAt } from "../fitness/run-traced.ts";
+import { traceReachableTests } from "../fitness/trace-reachable-tests.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { orgClone } from "./org-clone.ts";
 

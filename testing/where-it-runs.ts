@@ -9,7 +9,7 @@ import { expect } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { dealByDuration, recordedDurations } from "../fitness/reachable-tests.ts";
+import { dealByDuration, recordedDurations } from "../fitness/test-durations.ts";
 import { checkoutSensitiveFiles } from "./where-it-runs-files.ts";
 import { orgClone } from "./org-clone.ts";
 import { gitSync } from "./temp-git-repo.ts";

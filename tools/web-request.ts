@@ -3,7 +3,7 @@ import { z } from "zod";
 import { WebSettings } from "../config/web-settings.ts";
 import type { RequestAudit } from "../security/audit-log.ts";
 import { refusedAddressReason } from "../security/public-address.ts";
-import { scanForSecrets } from "../security/redact.ts";
+import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { type AnyTool, defineTool, type JsonValue, type ToolContext, type ToolResult } from "./define-tool.ts";
 import { PerMinuteLimit } from "./per-minute-limit.ts";
 import { bodyText, checkUrl, hostAllowed, type PublicHttpOptions, PublicHttpRefusedError, publicHttpRequest } from "./public-http-request.ts";
@@ -213,40 +213,58 @@ export function webRequestTool(options: WebRequestOptions): AnyTool {
       const request = { method: args.method, url: target.url.href, host: target.host, headers, text: body.text };
       const refused = await hostDecision(request, web, context);
       if (refused !== undefined) return fail(refused, audit);
-      const sentHeaders: [string, string][] = [...headers];
-      if (body.type !== undefined && !headers.some(([name]) => name.toLowerCase() === "content-type")) sentHeaders.push(["Content-Type", body.type]);
-      const timeout = AbortSignal.timeout(web.timeoutS * 1000);
-      try {
-        const result = await publicHttpRequest(
-          target.url.href,
-          { method: args.method, headers: sentHeaders, ...(body.body ? { body: body.body } : {}), followRedirects: false },
-          {
-            ...reach,
-            signal: AbortSignal.any([context.signal, timeout]),
-            tool: "web_request",
-            timeoutS: web.timeoutS,
-            maxBytes: web.maxResponseBytes,
-            checkHost: () => {},
-          },
-        );
-        const sent = { ...audit, status: result.status, sentBytes: body.body?.length ?? 0, receivedBytes: result.body.length };
-        return {
-          ok: result.status < 400,
-          output: answerText(request, result, web.maxResponseBytes),
-          data: {
-            url: result.finalUrl,
-            status: result.status,
-            contentType: result.contentType.split(";")[0]?.trim().toLowerCase() ?? "",
-            truncated: result.truncated,
-            ...(result.location !== undefined ? { redirectNotFollowed: result.location } : {}),
-          },
-          request: sent,
-        };
-      } catch (error) {
-        if (context.signal.aborted) return { ok: false, output: "Error: web_request was cancelled.", request: audit };
-        if (error instanceof PublicHttpRefusedError) return { ok: false, output: `Error: ${error.message}`, request: audit };
-        throw error;
-      }
+      return sendChecked({ ...request, body, audit }, web, reach, context.signal);
     },
   });
+}
+
+/** Sends a request every check passed (no redirect followed) and reads the answer as the tool's result. */
+async function sendChecked(
+  checked: {
+    method: string;
+    url: string;
+    host: string;
+    headers: [string, string][];
+    body: Exclude<ReturnType<typeof requestBody>, string>;
+    audit: RequestAudit;
+  },
+  web: WebSettings,
+  reach: Omit<WebRequestOptions, "now" | "web">,
+  signal: AbortSignal,
+): Promise<ToolResult> {
+  const { body, audit, headers } = checked;
+  const sentHeaders: [string, string][] = [...headers];
+  if (body.type !== undefined && !headers.some(([name]) => name.toLowerCase() === "content-type")) sentHeaders.push(["Content-Type", body.type]);
+  const timeout = AbortSignal.timeout(web.timeoutS * 1000);
+  try {
+    const result = await publicHttpRequest(
+      checked.url,
+      { method: checked.method, headers: sentHeaders, ...(body.body ? { body: body.body } : {}), followRedirects: false },
+      {
+        ...reach,
+        signal: AbortSignal.any([signal, timeout]),
+        tool: "web_request",
+        timeoutS: web.timeoutS,
+        maxBytes: web.maxResponseBytes,
+        checkHost: () => {},
+      },
+    );
+    const sent = { ...audit, status: result.status, sentBytes: body.body?.length ?? 0, receivedBytes: result.body.length };
+    return {
+      ok: result.status < 400,
+      output: answerText(checked, result, web.maxResponseBytes),
+      data: {
+        url: result.finalUrl,
+        status: result.status,
+        contentType: result.contentType.split(";")[0]?.trim().toLowerCase() ?? "",
+        truncated: result.truncated,
+        ...(result.location !== undefined ? { redirectNotFollowed: result.location } : {}),
+      },
+      request: sent,
+    };
+  } catch (error) {
+    if (signal.aborted) return { ok: false, output: "Error: web_request was cancelled.", request: audit };
+    if (error instanceof PublicHttpRefusedError) return { ok: false, output: `Error: ${error.message}`, request: audit };
+    throw error;
+  }
 }

@@ -8,6 +8,7 @@ import { parseToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { runToolsmith, type ToolsmithEvent } from "./run-toolsmith.ts";
 import { httpModel } from "../llm/http-model.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
 
 const FAST = { testTimeoutMs: 10_000 };
 
@@ -23,6 +24,7 @@ describe("the toolsmith pipeline (scripted server, real sandbox, throw-away repo
     const before = checkoutState(repo.dir);
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
+      records: toolsmithRecords,
       ...testSandboxAccess(),
       goal: WORD_COUNT.goal,
       model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
@@ -58,6 +60,7 @@ describe("the toolsmith pipeline (scripted server, real sandbox, throw-away repo
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(CLAMP, { tools: [broken, CLAMP.tool], embedded: true }) } });
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
+      records: toolsmithRecords,
       ...testSandboxAccess(),
       goal: CLAMP.goal,
       model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
@@ -78,6 +81,7 @@ describe("the toolsmith pipeline (scripted server, real sandbox, throw-away repo
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { tools: [wrong] }) } });
     const before = checkoutState(repo.dir);
     const outcome = await runToolsmith({
+      records: toolsmithRecords,
       ...testSandboxAccess(),
       goal: WORD_COUNT.goal,
       model: httpModel({ server: server.url, modelId: "qwen3:8b" }),

@@ -16,7 +16,7 @@ import type { LanguageModel } from "../llm/language-model.ts";
 import { describeRecordedModel } from "../llm/recorded-model.ts";
 import { readSubmittedSource } from "./submitted-source.ts";
 import { type FailingInput, implementationPrompt, PHASE_TOOL_DESCRIPTIONS, specPrompt, testsPrompt } from "./phase-prompts.ts";
-import { takenToolNames } from "../generated-tools/tool-catalog.ts";
+import { type LiveCandidateNames, takenToolNames } from "../generated-tools/tool-catalog.ts";
 import {
   type Phase,
   type PhaseProvenance,
@@ -30,8 +30,7 @@ import {
 import { ToolsmithSettings, type ToolsmithSettingsInput } from "../config/toolsmith-settings.ts";
 import type { ValidationFailure } from "./stage-order.ts";
 import { splitExamples } from "./split-examples.ts";
-import { type ValidationReport, validateTool } from "./validate-tool.ts";
-import { recordValidation } from "./validation-record.ts";
+import { type ValidatedInput, type ValidationReport, validateTool } from "./validate-tool.ts";
 
 /** Progress of a toolsmith run, phase by phase, for the console, the room and `--json`. */
 export type ToolsmithEvent =
@@ -55,11 +54,22 @@ export type ToolsmithOutcome =
   | { ok: false; name?: string; attempts: number; failure: string };
 
 /**
+ * The gate's signed records as the toolsmith uses them, handed in by whoever starts a build (`toolsmithRecords` of
+ * fitness/toolsmith-records.ts: the gate sits above the toolsmith, whose checks it runs): which live candidates hold a
+ * tool's name, and where a passed validation is recorded for the gate to take.
+ */
+export type ToolsmithRecords = {
+  liveNames: LiveCandidateNames;
+  recordValidation: (repoDir: string, input: ValidatedInput, report: ValidationReport) => boolean;
+};
+
+/**
  * What `runToolsmith` is asked to build, with which model, where; its validation runs in `sandbox` under
  * `sandboxPolicy`, and it refuses to run when that policy turns the sandbox off.
  */
 export type ToolsmithRequest = SandboxAccess & {
   goal: string;
+  records: ToolsmithRecords;
   /** A rebuild: inputs the tool it replaces failed on, told as data beside the goal (never as part of it). */
   failingInputs?: readonly FailingInput[];
   /** The model every phase asks; in the room it holds its server's request slot only during a call. */
@@ -134,7 +144,7 @@ function track<T extends { provenance: PhaseProvenance }>(run: ToolsmithRun, res
 
 /** The spec phase: a valid spec with a name nobody holds and examples that fit its schemas. */
 async function askForSpec(run: ToolsmithRun): Promise<ToolSpec> {
-  const taken = await takenToolNames(run.git, run.signal);
+  const taken = await takenToolNames(run.git, run.records.liveNames, run.signal);
   run.emit({ type: "phase-start", phase: "spec", round: 1 });
   const spec = track(
     run,
@@ -200,7 +210,7 @@ async function validateAndRepair(
     if (report.ok) {
       run.emit({ type: "validation-passed", round, durationMs: Math.round(performance.now() - started) });
       // The gate takes this signed record for its own run of the same validation on the same files and code.
-      recordValidation(run.git.repoDir, validated, report);
+      run.records.recordValidation(run.git.repoDir, validated, report);
       return landTool(run, spec, draft, report);
     }
     const failure = report.failure;

@@ -6,6 +6,7 @@ import { runToolsmith, type ToolsmithEvent } from "./run-toolsmith.ts";
 import { parsesAsTypeScript, readSubmittedSource } from "./submitted-source.ts";
 import { httpModel } from "../llm/http-model.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
 
 const TOOL = 'export default function shout(input: { text: string }): { text: string } {\n  return { text: input.text.toUpperCase() + "!" };\n}\n';
 const NAMED = "export function shout(input: { text: string }): { text: string } {\n  return { text: input.text.toUpperCase() };\n}\n";
@@ -136,6 +137,7 @@ describe("the toolsmith takes the block out instead of losing a round (scripted 
     });
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
+      records: toolsmithRecords,
       ...testSandboxAccess(),
       goal: WORD_COUNT.goal,
       model: httpModel({ server: server.url, modelId: "qwen3:8b" }),

@@ -9,6 +9,7 @@ import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { toolsmithRules, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { toolsmithJob } from "./toolsmith-job.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
 
 describe("the toolsmith in the room", () => {
   test("a request for a tool runs the pipeline with progress step by step, ends with the branch, and the agent is not blocked", async () => {
@@ -31,7 +32,7 @@ describe("the toolsmith in the room", () => {
       config,
       workspaceDir,
       tools: [],
-      toolsmithJob: toolsmithJob({ ...testSandboxAccess(), repoDir: repo.dir, settings: { testTimeoutMs: 15_000 } }),
+      toolsmithJob: toolsmithJob({ records: toolsmithRecords, ...testSandboxAccess(), repoDir: repo.dir, settings: { testTimeoutMs: 15_000 } }),
       onEvent: (event) => events.push(event),
     });
     try {

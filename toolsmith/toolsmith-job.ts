@@ -1,6 +1,6 @@
 import type { ReplyOutcome } from "../personas/reply-host.ts";
 import type { ToolsmithJob } from "../personas/toolsmith-persona.ts";
-import type { ToolsmithEvent } from "./run-toolsmith.ts";
+import type { ToolsmithEvent, ToolsmithRecords } from "./run-toolsmith.ts";
 import { tryItCommand } from "./try-it-command.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { ToolsmithSettingsInput } from "../config/toolsmith-settings.ts";
@@ -31,6 +31,8 @@ export function progressOf(event: ToolsmithEvent): [string, "started" | "running
 export function toolsmithJob(
   options: SandboxAccess & {
     repoDir: string;
+    /** The gate's records the toolsmith reads and writes (`toolsmithRecords` of fitness/toolsmith-records.ts). */
+    records: ToolsmithRecords;
     settings?: ToolsmithSettingsInput;
     now?: () => Date;
     /** `--repo` for the try-it command, when the repository is not the org checkout `org tool` defaults to. */
@@ -43,6 +45,7 @@ export function toolsmithJob(
     const { runToolsmith } = await import("./run-toolsmith.ts");
     const outcome = await runToolsmith({
       goal,
+      records: options.records,
       model: host.model,
       repoDir: options.repoDir,
       ...(options.settings ? { settings: options.settings } : {}),

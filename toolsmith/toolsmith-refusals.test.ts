@@ -5,6 +5,7 @@ import { SLUGIFY, SUM, toolsmithRules, VOWELS, WORD_COUNT } from "../testing/too
 import { runToolsmith, type ToolsmithEvent } from "./run-toolsmith.ts";
 import { httpModel } from "../llm/http-model.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
 
 const modelAt = (url: string) => httpModel({ server: url, modelId: "qwen3:8b" });
 const NO_REPAIRS = { implementationRepairs: 0, testRepairs: 0, testTimeoutMs: 10_000 };
@@ -15,6 +16,7 @@ describe("what the toolsmith refuses (scripted server, real sandbox, throw-away 
     const specs = [{ ...SUM.spec, name: "Sum Numbers" }, { ...SUM.spec, name: "web_fetch" }, SUM.spec];
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(SUM, { specs }) } });
     const outcome = await runToolsmith({
+      records: toolsmithRecords,
       ...testSandboxAccess(),
       goal: SUM.goal,
       model: modelAt(server.url),
@@ -41,6 +43,7 @@ describe("what the toolsmith refuses (scripted server, real sandbox, throw-away 
       },
     });
     const outcome = await runToolsmith({
+      records: toolsmithRecords,
       ...testSandboxAccess(),
       goal: SUM.goal,
       model: modelAt(server.url),
@@ -61,6 +64,7 @@ describe("what the toolsmith refuses (scripted server, real sandbox, throw-away 
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { tools: [fetching] }) } });
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
+      records: toolsmithRecords,
       ...testSandboxAccess(),
       goal: WORD_COUNT.goal,
       model: modelAt(server.url),
@@ -97,6 +101,7 @@ test("phones home", async () => {
 `;
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(WORD_COUNT, { tools: [trick], tests: [hopeful] }) } });
     const outcome = await runToolsmith({
+      records: toolsmithRecords,
       ...testSandboxAccess(),
       goal: WORD_COUNT.goal,
       model: modelAt(server.url),
@@ -116,6 +121,7 @@ test("phones home", async () => {
     const looping = VOWELS.tool.replace("let vowels = 0;", "let vowels = 0;\n  while (text.length >= 0) vowels = vowels + 0;");
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(VOWELS, { tools: [looping] }) } });
     const outcome = await runToolsmith({
+      records: toolsmithRecords,
       ...testSandboxAccess(),
       goal: VOWELS.goal,
       model: modelAt(server.url),
@@ -132,6 +138,7 @@ test("phones home", async () => {
     await using server = await startScriptedServer({ script: { rules: toolsmithRules(SLUGIFY, { tests: [trivial] }) } });
     const events: ToolsmithEvent[] = [];
     const outcome = await runToolsmith({
+      records: toolsmithRecords,
       ...testSandboxAccess(),
       goal: SLUGIFY.goal,
       model: modelAt(server.url),

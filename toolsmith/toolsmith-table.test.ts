@@ -6,6 +6,7 @@ import { CELSIUS, CLAMP, FIZZBUZZ, PALINDROME, SUM, TOOL_FIXTURES, type ToolFixt
 import { runToolsmith } from "./run-toolsmith.ts";
 import { httpModel } from "../llm/http-model.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
 
 // Planted-bad answers: each must be refused, whatever stage catches it.
 const BAD: { label: string; fixture: ToolFixture; tool?: string; tests?: string; stages: string[] }[] = [
@@ -124,6 +125,7 @@ describe("the fixture table: every good answer lands, every planted-bad one is r
     const landed: string[] = [];
     for (const fixture of TOOL_FIXTURES) {
       const outcome = await runToolsmith({
+        records: toolsmithRecords,
         ...testSandboxAccess(),
         goal: fixture.goal,
         model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
@@ -147,6 +149,7 @@ describe("the fixture table: every good answer lands, every planted-bad one is r
       const rules = toolsmithRules(bad.fixture, { ...(bad.tool ? { tools: [bad.tool] } : {}), ...(bad.tests ? { tests: [bad.tests] } : {}) });
       await using server = await startScriptedServer({ script: { rules } });
       const outcome = await runToolsmith({
+        records: toolsmithRecords,
         ...testSandboxAccess(),
         goal: bad.fixture.goal,
         model: httpModel({ server: server.url, modelId: "qwen3:8b" }),

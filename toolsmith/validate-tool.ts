@@ -14,17 +14,16 @@ export type ValidationReport = ValidationFigures & {
   heldOutExamples: number;
 };
 
+/** What a validation's outcome depends on besides the code that runs it. */
+export type ValidatedInput = { spec: ToolSpec; heldOut: ToolExample[]; toolCode: string; testCode: string; settings: ToolsmithSettings };
+
 /** What `validateTool` is asked to judge, and how: every stage runs in `sandbox` under `sandboxPolicy`. */
-export type ValidationRequest = SandboxAccess & {
-  runDir: string;
-  spec: ToolSpec;
-  heldOut: ToolExample[];
-  toolCode: string;
-  testCode: string;
-  settings: ToolsmithSettings;
-  signal?: AbortSignal;
-  onStage?: (event: StageEvent) => void;
-};
+export type ValidationRequest = SandboxAccess &
+  ValidatedInput & {
+    runDir: string;
+    signal?: AbortSignal;
+    onStage?: (event: StageEvent) => void;
+  };
 
 /**
  * Validates a generated tool, stopping at the first failure in this order: static policy on the syntax tree,

@@ -1,8 +1,9 @@
-import { candidateStates } from "../git/candidate-states.ts";
-import { latestReport } from "../git/fitness-report.ts";
+import { candidateStates } from "../fitness/candidate-states.ts";
+import { latestReport } from "../fitness/fitness-report.ts";
 import { PromotionJournal } from "../git/journal.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
 import { tagTime } from "../git/last-promotion.ts";
-import { undonePromotions } from "../git/candidate-states.ts";
+import { undonePromotions } from "../git/undone-promotions.ts";
 import { rollback } from "../git/rollback.ts";
 import { promoteJudged, promoteLines, promoteSucceeded } from "../cycle/promote-judged.ts";
 import { HttpError } from "../serve/http-error.ts";
@@ -63,6 +64,7 @@ export function candidateRoutes(context: WebContext & { git: RepoGit; gates: Gat
   const refChange = (lines: string[], signal: AbortSignal) => ({
     git,
     journal: new PromotionJournal(git.repoDir),
+    followBaseline,
     log: (line: string) => lines.push(line),
     signal,
   });

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { GROW_DIR, MEMORY_DIR, USAGE_DIR } from "../config/workspace-paths.ts";
 import { MAIN_REF } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { FITNESS_DIR } from "../git/gate-key.ts";
+import { FITNESS_DIR } from "../fitness/gate-key.ts";
 import { SUPERVISOR_DIR } from "../supervise/supervisor-state.ts";
 import { listChanges } from "../workspace/change-journal.ts";
 import { sseData, sseStream } from "../serve/sse-stream.ts";

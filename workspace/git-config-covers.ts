@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { chmodSync, lstatSync, readdirSync, readFileSync, realpathSync, renameSync } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
-import { type ConfigWithoutCredentials, gitConfigWithoutCredentials } from "../git/config-credentials.ts";
+import { type ConfigWithoutCredentials, gitConfigWithoutCredentials } from "./git-config-credentials.ts";
 import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
 import { WORKSPACE_MOUNT } from "../sandbox/sandbox-policy.ts";
 import { ensurePrivateDir, writePrivateFile } from "../security/private-state.ts";
@@ -10,7 +10,7 @@ import { readFileNoFollow } from "./change-set.ts";
 
 // A repository's config may hold what authenticates to its server: a token in a remote's URL, an extra header, a
 // credential helper with a password in it. Both views show the agents each git config of the workspace (the top
-// repository's, a submodule's, a nested repository's, a bare one's) as a copy without those (`git/config-credentials.ts`),
+// repository's, a submodule's, a nested repository's, a bare one's) as a copy without those (`git-config-credentials.ts`),
 // mounted read-only over it, so git still works in there and no credential reaches a model.
 
 /** Where the copies shown in place of the workspace's git configs are kept: `.org/views/git/`. */

@@ -1,7 +1,7 @@
-import { PROMOTE_TAG_PATTERN } from "./ref-names.ts";
 import { latestReport } from "./fitness-report.ts";
-import type { RepoGit } from "./repo-git.ts";
-import { toolFolderTree, toolsChanged } from "./tool-tree.ts";
+import type { RepoGit } from "../git/repo-git.ts";
+import { undonePromotions } from "../git/undone-promotions.ts";
+import { toolFolderTree, toolsChanged } from "../git/tool-tree.ts";
 
 /**
  * Where a candidate stands: `untested` (no report, built on today's main), `pass` / `fail` (its newest signed
@@ -33,24 +33,13 @@ export type CandidateRow = {
 };
 
 /** promote/ tag → the candidate commit it merged (its second parent), and the tags rollbacks undid. */
-export async function promotionsOf(git: RepoGit, signal?: AbortSignal): Promise<{ byCandidate: Map<string, string>; undone: Set<string> }> {
+async function promotionsOf(git: RepoGit, signal?: AbortSignal): Promise<{ byCandidate: Map<string, string>; undone: Set<string> }> {
   const byCandidate = new Map<string, string>();
   for (const tag of await git.promotionTags("promote", signal)) {
     const second = await git.resolveCommit(`${tag.commit}^2`);
     if (second) byCandidate.set(second, tag.name);
   }
   return { byCandidate, undone: await undonePromotions(git, signal) };
-}
-
-/** The promotion tag a rollback's message names in its `Rolls-Back:` trailer, or undefined when it names none. */
-export function rolledBackPromotion(message: string): string | undefined {
-  const tag = /^Rolls-Back: (\S+)$/m.exec(message)?.[1];
-  return tag !== undefined && PROMOTE_TAG_PATTERN.test(tag) ? tag : undefined;
-}
-
-/** The promotion tags that rollbacks have already undone (read from their commits' `Rolls-Back:` trailer). */
-export async function undonePromotions(git: RepoGit, signal?: AbortSignal): Promise<Set<string>> {
-  return new Set((await git.promotionTags("rollback", signal)).flatMap((tag) => rolledBackPromotion(tag.message) ?? []));
 }
 
 function modelOf(message: string): string | null {

@@ -4,8 +4,8 @@ import { z } from "zod";
 import { ensureFitnessDir, FITNESS_DIR, GATE_KEY_FILE, GateKeyError, gateKey, readRegularFile, signContent, verifyContent } from "./gate-key.ts";
 import { writeNewPrivateFile } from "../security/private-state.ts";
 import { errorCode } from "../concurrency/error-code.ts";
-import { PromotionRefusedError } from "./ref-change.ts";
-import { OBJECT_ID_PATTERN } from "./ref-names.ts";
+import { PromotionRefusedError } from "../git/ref-change.ts";
+import { OBJECT_ID_PATTERN } from "../git/ref-names.ts";
 
 const Sha = z.string().regex(OBJECT_ID_PATTERN);
 

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { writePrivateFile } from "../security/private-state.ts";
 import { ensureFitnessDir, FITNESS_DIR, GateKeyError, gateKey, readRegularFile, signContent, verifyContent } from "./gate-key.ts";
-import { PROMOTE_TAG_PATTERN } from "./ref-names.ts";
+import { PROMOTE_TAG_PATTERN } from "../git/ref-names.ts";
 
 /**
  * `.org/fitness/baseline.json`: scenario → the most passes main has reached, and which promotions still in place

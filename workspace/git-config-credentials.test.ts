@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { gitConfigWithoutCredentials } from "./config-credentials.ts";
+import { gitConfigWithoutCredentials } from "./git-config-credentials.ts";
 
 test("a git config keeps every setting git needs and loses every credential, whatever shape it is written in", () => {
   const text = [

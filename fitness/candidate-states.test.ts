@@ -7,8 +7,8 @@ import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { candidateTools } from "../generated-tools/tool-catalog.ts";
 import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
 import { type CandidateRow, liveCandidateToolNames } from "./candidate-states.ts";
-import { landCandidate } from "./candidate-branch.ts";
-import { RepoGit } from "./repo-git.ts";
+import { landCandidate } from "../git/candidate-branch.ts";
+import { RepoGit } from "../git/repo-git.ts";
 
 const LOWER = "cand/20261123T101500Z";
 const SHOUT = "cand/20261123T101600Z";
@@ -46,7 +46,7 @@ describe("org candidate list, rebase and prune on a throw-away repository", () =
     writePassingReport(repo.dir, failed, SHOUT, (report) => {
       report.verdict = "fail";
     });
-    const entries = await candidateTools(new RepoGit(repo.dir));
+    const entries = await candidateTools(new RepoGit(repo.dir), liveCandidateToolNames);
     expect(entries.map((entry) => [entry.name, entry.status === "candidate" ? entry.branch : entry.status])).toEqual([["word_count", BAD]]);
     const listed = await org(repo.dir, "tool", "list", "--json");
     expect(listed.code).toBe(0);

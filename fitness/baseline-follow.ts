@@ -1,7 +1,7 @@
-import { changesOutsideTools, toolNamesAt, toolsChanged } from "./tool-tree.ts";
+import { changesOutsideTools, toolNamesAt, toolsChanged } from "../git/tool-tree.ts";
 import { baselineLine, type FitnessBaseline, followPromotion, followRollback, readBaseline, TOOL_SCENARIO_PREFIX } from "./fitness-baseline.ts";
-import type { JournalEntry } from "./journal.ts";
-import type { RepoGit } from "./repo-git.ts";
+import type { JournalEntry } from "../git/journal.ts";
+import type { RepoGit } from "../git/repo-git.ts";
 
 function signedBaseline(repoDir: string): FitnessBaseline | undefined {
   try {

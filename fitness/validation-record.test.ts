@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { ToolSpec } from "../generated-tools/tool-metadata.ts";
 import { CLAMP } from "../testing/toolsmith-fixtures.ts";
-import { splitExamples } from "./split-examples.ts";
-import type { ValidationReport } from "./validate-tool.ts";
-import { readValidationRecord, recordValidation, VALIDATED_DIR, type ValidatedInput, validationKey } from "./validation-record.ts";
+import { splitExamples } from "../toolsmith/split-examples.ts";
+import type { ValidatedInput, ValidationReport } from "../toolsmith/validate-tool.ts";
+import { readValidationRecord, recordValidation, VALIDATED_DIR, validationKey } from "./validation-record.ts";
 
 const spec = ToolSpec.parse(CLAMP.spec);
 const settings = ToolsmithSettings.parse({});

@@ -1,13 +1,12 @@
 import { join } from "node:path";
 import { z } from "zod";
-import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { FITNESS_DIR } from "../git/gate-key.ts";
+import { FITNESS_DIR } from "./gate-key.ts";
 import { canonicalJson } from "../config/canonical-json.ts";
-import { codeIdentity } from "../git/code-identity.ts";
-import { readSignedRecord, writeSignedRecord } from "../git/signed-records.ts";
-import { sha256Hex, type ToolExample, type ToolSpec } from "../generated-tools/tool-metadata.ts";
-import type { ValidationReport } from "./validate-tool.ts";
+import { codeIdentity } from "./code-identity.ts";
+import { readSignedRecord, writeSignedRecord } from "./signed-records.ts";
+import { sha256Hex } from "../generated-tools/tool-metadata.ts";
+import type { ValidatedInput, ValidationReport } from "../toolsmith/validate-tool.ts";
 
 /** `.org/fitness/validated/<key>.json`: a validation this checkout's toolsmith passed, signed with the gate key. */
 export const VALIDATED_DIR = join(FITNESS_DIR, "validated");
@@ -26,9 +25,6 @@ const ValidationRecord = z.strictObject({
   heldOutExamples: Count,
 });
 export type ValidationRecord = z.infer<typeof ValidationRecord>;
-
-/** What a validation's outcome depends on besides the code that runs it. */
-export type ValidatedInput = { spec: ToolSpec; heldOut: ToolExample[]; toolCode: string; testCode: string; settings: ToolsmithSettings };
 
 /**
  * The key of one validation: the validator's identity, and everything the validation is given (the spec with its

@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { candidateStates, LIVE_CANDIDATE_STATES } from "./candidate-states.ts";
 import { FITNESS_DIR } from "./gate-key.ts";
-import type { RepoGit } from "./repo-git.ts";
+import type { RepoGit } from "../git/repo-git.ts";
 
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 

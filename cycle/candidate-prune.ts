@@ -1,10 +1,10 @@
 import { existsSync, lstatSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { WORKTREES_DIR } from "../config/workspace-paths.ts";
-import { checkCandidateBranch } from "./candidate-branch.ts";
-import { type CandidateRow, candidateStates } from "./candidate-states.ts";
-import { fitnessReportDir } from "./fitness-report.ts";
-import type { RepoGit } from "./repo-git.ts";
+import { checkCandidateBranch } from "../git/candidate-branch.ts";
+import { candidateWorktreeDir } from "../git/candidate-worktree.ts";
+import { removeCandidate } from "../git/discard-candidate.ts";
+import { type CandidateRow, candidateStates } from "../fitness/candidate-states.ts";
+import { fitnessReportDir } from "../fitness/fitness-report.ts";
+import type { RepoGit } from "../git/repo-git.ts";
 
 /** A candidate prune would remove (or removed), and why. */
 export type PrunedCandidate = { row: CandidateRow; why: string; worktree: string | null; reports: string | null };
@@ -38,7 +38,7 @@ export async function pruneCandidates(
     if (!why || options.keep?.has(row.branch)) continue;
     if (options.olderThanDays !== undefined && now - Date.parse(row.builtAt) < options.olderThanDays * 86_400_000) continue;
     checkCandidateBranch(row.branch);
-    const worktree = join(git.repoDir, WORKTREES_DIR, row.branch.replace("/", "-"));
+    const worktree = candidateWorktreeDir(git.repoDir, row.branch);
     const reports = fitnessReportDir(git.repoDir, row.commit);
     chosen.push({
       row,
@@ -54,26 +54,4 @@ export async function pruneCandidates(
     if (entry.reports && lstatSync(entry.reports).isDirectory()) rmSync(entry.reports, { recursive: true, force: true });
   }
   return chosen;
-}
-
-/** The worktree of a candidate (when there is one), then its branch, deleted only while it still names `commit`. */
-async function removeCandidate(git: RepoGit, branch: string, commit: string, worktree: string | null, signal?: AbortSignal): Promise<void> {
-  if (worktree) await git.removeWorktree(worktree, signal);
-  await git.run(["update-ref", "-d", `refs/heads/${branch}`, commit], { signal });
-}
-
-/**
- * A candidate a build made and did not see judged (the build cut by a budget, or its run killed): half-made, it must
- * not stay to hold its tool's name. Its worktree and branch go, the branch only while it still names `commit` (a
- * branch moved since is someone else's). Returns whether it was removed.
- */
-export async function discardCandidate(git: RepoGit, branch: string, commit: string, signal?: AbortSignal): Promise<boolean> {
-  checkCandidateBranch(branch);
-  const worktree = join(git.repoDir, WORKTREES_DIR, branch.replace("/", "-"));
-  try {
-    await removeCandidate(git, branch, commit, existsSync(worktree) ? worktree : null, signal);
-    return true;
-  } catch {
-    return false;
-  }
 }
