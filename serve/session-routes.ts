@@ -1,15 +1,14 @@
 import { existsSync } from "node:fs";
 import { z } from "zod";
 import type { OrgConfig } from "../config/org-config.ts";
-import type { Room } from "../room/room.ts";
 import { describeSession, listSessions, SessionNotFoundError, transcriptPath } from "../room/transcript.ts";
 import { readTranscriptPage, TranscriptCursorError } from "../room/transcript-page.ts";
-import { formatRoomMode } from "../room/room-mode.ts";
 import { SessionId } from "./api-schemas.ts";
 import { HttpError } from "./http-error.ts";
 import { switchMode, turnObserver } from "./messages-route.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import { resumeAfter, roomStreamSse } from "./room-stream-sse.ts";
+import { sessionTranscript, TRANSCRIPT_BYTES, TRANSCRIPT_MESSAGES } from "./session-transcript.ts";
 import { type Route, route } from "./router.ts";
 import type { ServeMetrics } from "./serve-metrics.ts";
 import type { ServedTools } from "./served-tools.ts";
@@ -20,7 +19,6 @@ import {
   type SessionList,
   type SessionMessageAccepted,
   SessionMessageRequest,
-  type SessionTranscript,
   type SessionTranscriptPage,
   type StopAnswer,
 } from "./session-api.ts";
@@ -30,10 +28,8 @@ import type { SessionPool } from "./session-pool.ts";
 const LIST_DEFAULT = 100;
 const LIST_MAX = 1_000;
 
-/** Messages a transcript page holds unless `?limit=` says otherwise, and at most; bytes past which it holds fewer. */
-const PAGE_MESSAGES = 100;
+/** Messages a transcript page holds at most (`?limit=`). */
 const PAGE_MESSAGES_MAX = 1_000;
-const PAGE_BYTES = 512 * 1024;
 
 /** `POST /v1/sessions/:id/stop` takes an empty JSON object: a JSON body is what a page on another site cannot send unasked. */
 const StopRequest = z.strictObject({});
@@ -69,13 +65,13 @@ async function known<T>(open: () => Promise<T>): Promise<T> {
 function pageRequest(request: Request): { messages: number; maxBytes: number; before?: number } {
   const query = new URL(request.url).searchParams;
   const given = query.get("limit");
-  const messages = given === null ? PAGE_MESSAGES : Number(given);
+  const messages = given === null ? TRANSCRIPT_MESSAGES : Number(given);
   if (!Number.isInteger(messages) || messages < 1 || messages > PAGE_MESSAGES_MAX)
     throw new HttpError(400, `?limit= must be a whole number of messages from 1 to ${PAGE_MESSAGES_MAX}.`);
   const before = query.get("before");
   if (before !== null && !/^\d{1,15}$/.test(before))
     throw new HttpError(400, `?before= must be the cursor a page of this session gave (its "before"), not ${JSON.stringify(before.slice(0, 40))}.`);
-  return { messages, maxBytes: PAGE_BYTES, ...(before !== null ? { before: Number(before) } : {}) };
+  return { messages, maxBytes: TRANSCRIPT_BYTES, ...(before !== null ? { before: Number(before) } : {}) };
 }
 
 /** A transcript page, a cursor that fits no page being a 400 that says to open the session again. */
@@ -86,29 +82,6 @@ function page(path: string, request: ReturnType<typeof pageRequest>): ReturnType
     if (error instanceof TranscriptCursorError) throw new HttpError(400, error.message);
     throw error;
   }
-}
-
-/**
- * `GET /v1/sessions/:id`: the newest turns of the transcript as the file holds them now, read from its end, and the
- * stream's number they hold every event up to.
- */
-function transcriptOf(room: Room, request: ReturnType<typeof pageRequest>): SessionTranscript {
-  // Streamed text still gathered in memory is written first; nothing runs between this and the read, so the file
-  // holds exactly the events up to `seq`.
-  room.flushTranscript();
-  const seq = room.events.lastSeq;
-  const { lines, damagedLines, before } = page(room.transcriptPath, { messages: request.messages, maxBytes: request.maxBytes });
-  return {
-    session: room.sessionId,
-    seq,
-    mode: formatRoomMode(room.mode),
-    personas: room.personas(),
-    running: room.running,
-    pendingApprovals: room.pendingApprovals(),
-    lines,
-    damagedLines,
-    before: before === null ? null : String(before),
-  };
 }
 
 /** `GET /v1/sessions/:id/transcript?before=`: the turns before a cursor, read from the file (the room need not be open). */
@@ -197,12 +170,7 @@ export function sessionRoutes(options: SessionRoutesOptions): Route[] {
     }),
     route("GET", "/v1/sessions/:id", async ({ params, request }) => {
       const asked = pageRequest(request);
-      const watch = await known(() => sessions.watch(sessionIdOf(params.id)));
-      try {
-        return Response.json(transcriptOf(sessions.openRoom(watch.sessionId) ?? watch.room, asked));
-      } finally {
-        watch.release();
-      }
+      return Response.json(await known(() => sessionTranscript(sessions, sessionIdOf(params.id), asked)));
     }),
     route("GET", "/v1/sessions/:id/transcript", ({ params, request }) => Response.json(transcriptPageOf(options, sessionIdOf(params.id), request))),
     route("GET", "/v1/sessions/:id/events", async ({ request, params }) => {

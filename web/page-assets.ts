@@ -5,8 +5,8 @@ import { z } from "zod";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 
-/** One file of the page: its bytes and content type. */
-export type PageFile = { body: Uint8Array; type: string };
+/** One file of the page: its bytes, the same gzipped (made once, for browsers that take it), and its content type. */
+export type PageFile = { body: Uint8Array; gzip: Uint8Array; type: string };
 
 /**
  * The web room's page, bundled: the HTML shell and the files it loads, by URL path (`/assets/app-<hash>.js`); `from`
@@ -65,12 +65,13 @@ function assemble(files: { path: string; kind: "js" | "css"; body: Uint8Array<Ar
   const script = files.find((file) => file.kind === "js")?.path;
   if (script === undefined) throw new PageBuildError("the web page's bundle has no script; run 'npm install' in org's checkout and start again.");
   const style = files.find((file) => file.kind === "css")?.path;
+  const made = files.map((file) => ({ ...file, gzip: Bun.gzipSync(file.body, { level: 9 }) }));
   return {
     html: shell(script, style),
-    files: new Map(files.map((file) => [file.path, { body: file.body, type: TYPES[file.kind] ?? "application/octet-stream" }])),
+    files: new Map(made.map((file) => [file.path, { body: file.body, gzip: file.gzip, type: TYPES[file.kind] ?? "application/octet-stream" }])),
     bytes: {
-      raw: files.reduce((sum, file) => sum + file.body.length, 0),
-      gzip: files.reduce((sum, file) => sum + Bun.gzipSync(file.body).length, 0),
+      raw: made.reduce((sum, file) => sum + file.body.length, 0),
+      gzip: made.reduce((sum, file) => sum + file.gzip.length, 0),
     },
     from,
   };

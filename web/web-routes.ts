@@ -40,7 +40,7 @@ export function webRoutes(context: WebContext): Route[] {
   const updates = new ViewUpdates({ workspaceDir: context.workspaceDir, checkoutDir: context.checkoutDir, git });
   const gates = new GateRuns({ ...context, git, changed: () => updates.changed("candidates") });
   return [
-    ...pageRoutes(context.assets, context.workspaceDir),
+    ...pageRoutes(context.assets, context.workspaceDir, context.sessions),
     ...sessionCommandRoutes(context),
     ...changesRoutes(context),
     ...toolUsageRoutes(context),

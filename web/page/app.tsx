@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { openApprovals } from "../room-state.ts";
 import { VIEWS, type ViewName } from "../view-paths.ts";
 import { RoomView, useSession } from "./room/room-view.tsx";
-import { useRoom } from "./room/use-room.ts";
+import { type Following, useRoom } from "./room/use-room.ts";
 import { CandidatesView } from "./views/candidates-view.tsx";
 import { ChangesView } from "./views/changes-view.tsx";
 import { GrowthView } from "./views/growth-view.tsx";
@@ -17,12 +17,13 @@ function viewOf(path: string): ViewName {
 
 /**
  * The page: the navigation and the view its path names (links change the view without a reload). The room is followed
- * whichever view shows, so the Changes view sees the room's waiting changes and going back to the room loses nothing.
+ * whichever view shows, so the Changes view sees the room's waiting changes and going back to the room loses nothing;
+ * `opening` is the session the page came with, already followed.
  */
-export function App() {
+export function App({ opening }: { opening?: Following | undefined }) {
   const [view, setView] = useState<ViewName>(viewOf(location.pathname));
   const [session, choose, sessionProblem] = useSession();
-  const room = useRoom(session);
+  const room = useRoom(session, opening);
   const updates = useMemo(() => openViewUpdates(), []);
   useEffect(() => () => updates.close(), [updates]);
   useEffect(() => {

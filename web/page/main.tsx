@@ -1,6 +1,8 @@
-import { render } from "preact";
-import { App } from "./app.tsx";
+import { openOpeningRoom } from "./room/opening-room.ts";
 import "./styles.css";
 
-const root = document.getElementById("app");
-if (root) render(<App />, root);
+// The room's stream is opened first, and the rest of the page's code (its modules are evaluated on this import) waits
+// for the next task: the browser sends the stream's request from a task of its own, which would otherwise wait for
+// all of that code.
+const opening = openOpeningRoom();
+setTimeout(() => void import("./start.tsx").then(({ start }) => start(opening)), 0);

@@ -27,6 +27,8 @@ type Props<Item> = {
   children: (item: Item) => ComponentChildren;
   /** Called when the viewport is near the list's first item (to read older items and put them before it). */
   onNearStart?: () => void;
+  /** Whether the scroller opens at the list's end (a transcript): then the first draw is of the last items alone. */
+  startAtEnd?: boolean;
 };
 
 /**
@@ -35,13 +37,17 @@ type Props<Item> = {
  * view stays in place when items are put before the first one or an item above the view turns out taller or shorter
  * than its guess: the scroller moves by as much.
  */
-export function VirtualList<Item>({ items, keyOf, estimate, scroller, children, onNearStart }: Props<Item>) {
+export function VirtualList<Item>({ items, keyOf, estimate, scroller, children, onNearStart, startAtEnd }: Props<Item>) {
   const heights = useRef(new Map<string, number>());
   const list = useRef<HTMLDivElement>(null);
   const firstKey = useRef<string | undefined>(undefined);
   const nearStart = useRef(onNearStart);
   nearStart.current = onNearStart;
-  const [view, setView] = useState({ top: 0, height: 800 });
+  // Until the scroller is first read, the view is guessed: its top, or its end (top undefined) a window high.
+  const [view, setView] = useState<{ top: number | undefined; height: number }>(() => ({
+    top: startAtEnd ? undefined : 0,
+    height: startAtEnd ? innerHeight : 800,
+  }));
   const [, remeasured] = useState(0);
 
   const checkNearStart = () => {
@@ -60,10 +66,12 @@ export function VirtualList<Item>({ items, keyOf, estimate, scroller, children, 
         checkNearStart();
       });
     };
-    onScroll();
+    // The first draw was of the view alone: what is beyond it is drawn once the browser has time (a scroll draws it too).
+    const idle = requestIdleCallback(onScroll, { timeout: 500 });
     element.addEventListener("scroll", onScroll, { passive: true });
     addEventListener("resize", onScroll);
     return () => {
+      cancelIdleCallback(idle);
       cancelAnimationFrame(frame);
       element.removeEventListener("scroll", onScroll);
       removeEventListener("resize", onScroll);
@@ -77,9 +85,12 @@ export function VirtualList<Item>({ items, keyOf, estimate, scroller, children, 
     offsets.push(total);
     total += size;
   }
-  const start = firstVisible(offsets, sizes, view.top - OVERSCAN);
+  // The first draw, before the scroller was read, is of the view alone.
+  const viewTop = view.top ?? total - view.height;
+  const overscan = view.top === undefined ? 0 : OVERSCAN;
+  const start = firstVisible(offsets, sizes, viewTop - overscan);
   let end = start;
-  while (end < items.length && (offsets[end] ?? 0) < view.top + view.height + OVERSCAN) end += 1;
+  while (end < items.length && (offsets[end] ?? 0) < viewTop + view.height + overscan) end += 1;
 
   useLayoutEffect(() => {
     const element = scroller.current;
@@ -108,6 +119,10 @@ export function VirtualList<Item>({ items, keyOf, estimate, scroller, children, 
       if ((offsets[Number(index)] ?? 0) + guessed <= top + shift) shift += height - guessed;
     }
     if (shift !== 0) element.scrollTop += shift;
+    // Still guessing where the view is: its height at least is known now (less than the window's), so the items drawn
+    // again for the heights just measured are those of the view, not of a window's height.
+    if (view.top === undefined && element.clientHeight > 0 && element.clientHeight < view.height)
+      setView({ top: undefined, height: element.clientHeight });
     if (changed) remeasured((count) => count + 1);
   });
   // After each draw (and once the room has put the view at its end): read older items when the start is near.

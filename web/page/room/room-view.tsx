@@ -229,7 +229,15 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
         <Pure
           stamp={pastStamp}
           render={() => (
-            <VirtualList key={session} items={past} keyOf={(turn) => turn.turnId} estimate={160} scroller={scroller} onNearStart={room.loadOlder}>
+            <VirtualList
+              key={session}
+              items={past}
+              keyOf={(turn) => turn.turnId}
+              estimate={160}
+              scroller={scroller}
+              onNearStart={room.loadOlder}
+              startAtEnd
+            >
               {(turn) => <PastTurn turn={turn} />}
             </VirtualList>
           )}

@@ -1,11 +1,12 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { RoomEvent } from "../../../room/room-event.ts";
 import { RoomStreamFrame } from "../../../room/room-stream-frame.ts";
 import { ApprovalAnswered, SessionMessageAccepted, SessionTranscript, SessionTranscriptPage, StopAnswer } from "../../../serve/session-api.ts";
 import { foldTranscriptLines, prependOlder } from "../../room-pages.ts";
 import { applyRoomEvent, emptyRoomState, type RoomState } from "../../room-state.ts";
-import { ROOM_FIRST_MESSAGES } from "../../web-api.ts";
+import { ROOM_FIRST_MESSAGES, ROOM_OLDER_MESSAGES } from "../../web-api.ts";
 import { getJson, postJson } from "../api.ts";
+import type { OpeningRoom, StreamListener } from "./opening-room.ts";
 
 /** Where the page's view of a session stands. */
 export type Connection = "loading" | "live" | "reconnecting" | "failed";
@@ -20,16 +21,12 @@ export type Older = { cursor: string | null; loading: boolean };
  */
 const DRAW_EVERY_MS = 40;
 
-/** Messages the room's first read holds (its newest turns), and each older page. */
-const PAGE_MESSAGES = ROOM_FIRST_MESSAGES;
-
 const sessionPath = (session: string) => `/v1/sessions/${encodeURIComponent(session)}`;
 
 type Loaded = { state: RoomState; seq: number; before: string | null };
 
-/** The newest turns of the transcript folded into a new state; `seq` is the last event they hold, `before` the older ones' cursor. */
-async function loadTranscript(session: string): Promise<Loaded> {
-  const transcript = await getJson(`${sessionPath(session)}?limit=${PAGE_MESSAGES}`, SessionTranscript);
+/** `GET /v1/sessions/:id`'s answer folded into a new state; `seq` is the last event it holds, `before` the older turns' cursor. */
+function loadedOf(transcript: SessionTranscript): Loaded {
   const state = foldTranscriptLines(
     transcript.lines,
     transcript.personas.map((persona) => persona.name),
@@ -39,52 +36,95 @@ async function loadTranscript(session: string): Promise<Loaded> {
   return { state, seq: transcript.seq, before: transcript.before };
 }
 
+/** The newest turns of the transcript, read from the server. */
+async function loadTranscript(session: string): Promise<Loaded> {
+  return loadedOf(await getJson(`${sessionPath(session)}?limit=${ROOM_FIRST_MESSAGES}`, SessionTranscript));
+}
+
+/** What a followed session tells the room's view. */
+type FollowEvents = {
+  loaded(loaded: Loaded): void;
+  event(event: RoomEvent): void;
+  connection(connection: Connection): void;
+  problem(problem: string): void;
+};
+
 /**
- * Follows a session: its newest turns first, then the room's one stream from the last event they hold (`?after=`);
- * the browser's EventSource reconnects by itself with `Last-Event-ID`, so a lost connection loses nothing, and a
- * `reset` frame (the server no longer holds what was missed) loads the turns again. Returns how to stop.
+ * A session followed: its state as the server gave it with the page (`opening`), if it did and it is what the schema
+ * says, and how to hear the rest (what was told before `attach` is told then) or stop.
  */
-function followSession(
-  session: string,
-  on: { loaded(loaded: Loaded): void; event(event: RoomEvent): void; connection(connection: Connection): void; problem(problem: string): void },
-): () => void {
-  let closed = false;
+export type Following = { session: string; opening: Loaded | undefined; closed: boolean; attach(on: FollowEvents): void; stop(): void };
+
+/**
+ * Follows a session: its newest turns (the page's own, or read from the server), then the room's one stream from the
+ * last event they hold (`?after=`; the page's opened before its code ran); the browser's EventSource reconnects by
+ * itself with `Last-Event-ID`, so a lost connection loses nothing, and a `reset` frame (the server no longer holds
+ * what was missed) loads the turns again.
+ */
+export function followSession(session: string, page?: OpeningRoom): Following {
+  const given = page?.session === session ? SessionTranscript.safeParse(page.state) : undefined;
+  if (page && !given?.success) page.close();
   let source: EventSource | undefined;
   let seq = 0;
-  const reload = async () => {
-    const loaded = await loadTranscript(session);
-    if (closed) return;
-    seq = loaded.seq;
-    on.loaded(loaded);
+  let on: FollowEvents | undefined;
+  const told: ((on: FollowEvents) => void)[] = [];
+  const tell = (what: (on: FollowEvents) => void) => (on ? what(on) : told.push(what));
+  const following: Following = {
+    session,
+    opening: given?.success ? loadedOf(given.data) : undefined,
+    closed: false,
+    attach(events) {
+      on = events;
+      for (const what of told.splice(0)) what(events);
+    },
+    stop() {
+      following.closed = true;
+      page?.close();
+      source?.close();
+    },
   };
-  const open = () => {
-    source = new EventSource(`${sessionPath(session)}/events?after=${seq}`);
-    source.onopen = () => on.connection("live");
-    source.onerror = () => on.connection(source?.readyState === EventSource.CLOSED ? "failed" : "reconnecting");
-    source.onmessage = (message) => {
-      const parsed = RoomStreamFrame.safeParse(JSON.parse(message.data));
+  const listener: StreamListener = {
+    open: () => tell((on) => on.connection("live")),
+    error: () => tell((on) => on.connection(source?.readyState === EventSource.CLOSED ? "failed" : "reconnecting")),
+    message: (data) => {
+      const parsed = RoomStreamFrame.safeParse(JSON.parse(data));
       if (!parsed.success) return;
       const frame = parsed.data;
-      if (frame.kind === "reset") reload().catch((error: unknown) => on.problem(String(error)));
+      if (frame.kind === "reset") reload().catch((error: unknown) => tell((on) => on.problem(String(error))));
       else if (frame.seq > seq) {
         seq = frame.seq;
-        on.event(frame.event);
+        const { event } = frame;
+        tell((on) => on.event(event));
       }
-    };
+    },
   };
-  on.connection("loading");
-  reload()
-    .then(() => {
-      if (!closed) open();
-    })
-    .catch((error: unknown) => {
-      on.connection("failed");
-      on.problem(error instanceof Error ? error.message : String(error));
+  const open = () => {
+    const opened = new EventSource(`${sessionPath(session)}/events?after=${seq}`);
+    source = opened;
+    opened.onopen = listener.open;
+    opened.onerror = listener.error;
+    opened.onmessage = (message) => listener.message(String(message.data));
+  };
+  const reload = async () => {
+    const loaded = await loadTranscript(session);
+    if (following.closed) return;
+    seq = loaded.seq;
+    if (source === undefined) open();
+    tell((on) => on.loaded(loaded));
+  };
+  tell((on) => on.connection("loading"));
+  if (page && following.opening) {
+    seq = following.opening.seq;
+    source = page.source;
+    page.listen(listener);
+  } else
+    reload().catch((error: unknown) => {
+      tell((on) => {
+        on.connection("failed");
+        on.problem(error instanceof Error ? error.message : String(error));
+      });
     });
-  return () => {
-    closed = true;
-    source?.close();
-  };
+  return following;
 }
 
 /** Calls `draw` at most once a frame and every DRAW_EVERY_MS, however often `redraw` is asked for meanwhile. */
@@ -118,16 +158,17 @@ function throttledDraw(draw: () => void): { redraw(): void; cancel(): void } {
 }
 
 /**
- * A session's room as the page follows it (`followSession`), every event folded into one state, the view drawn at
- * most once a frame and every DRAW_EVERY_MS, whatever number of events came meanwhile. `loadOlder` reads the turns before those shown, a page at a
- * time, as the person scrolls up.
+ * A session's room as the page follows it (`followSession`; `opening` when it is the session the page came with), every
+ * event folded into one state, the view drawn at most once a frame and every DRAW_EVERY_MS, whatever number of events
+ * came meanwhile. `loadOlder` reads the turns before those shown, a page at a time, as the person scrolls up.
  */
-export function useRoom(session: string | undefined) {
-  const [state, setState] = useState<RoomState>(() => emptyRoomState());
+export function useRoom(session: string | undefined, opening?: Following) {
+  const first = opening?.session === session ? opening?.opening : undefined;
+  const [state, setState] = useState<RoomState>(() => first?.state ?? emptyRoomState());
   const [, setRev] = useState(0);
   const [connection, setConnection] = useState<Connection>("loading");
   const [problem, setProblem] = useState<string | undefined>(undefined);
-  const [older, setOlder] = useState<Older>({ cursor: null, loading: false });
+  const [older, setOlder] = useState<Older>({ cursor: first?.before ?? null, loading: false });
   const current = useRef(state);
   // Read and set at once: two scrolls before the next render must not read the same older page twice.
   const olderRef = useRef(older);
@@ -136,10 +177,13 @@ export function useRoom(session: string | undefined) {
     setOlder(next);
   };
 
-  useEffect(() => {
+  // A layout effect: the stream (or the read of the state) starts as the room is first drawn, not a frame later.
+  useLayoutEffect(() => {
     if (session === undefined) return;
+    const following = opening && !opening.closed && opening.session === session ? opening : followSession(session);
+    if (following !== opening) opening?.stop();
     const drawing = throttledDraw(() => setRev((rev) => rev + 1));
-    const stop = followSession(session, {
+    following.attach({
       loaded: (loaded) => {
         current.current = loaded.state;
         setState(loaded.state);
@@ -152,7 +196,7 @@ export function useRoom(session: string | undefined) {
       problem: setProblem,
     });
     return () => {
-      stop();
+      following.stop();
       drawing.cancel();
     };
   }, [session]);
@@ -164,7 +208,7 @@ export function useRoom(session: string | undefined) {
     const reading = current.current;
     setOlderNow({ cursor, loading: true });
     try {
-      const page = await getJson(`${path}/transcript?before=${encodeURIComponent(cursor)}&limit=${PAGE_MESSAGES}`, SessionTranscriptPage);
+      const page = await getJson(`${path}/transcript?before=${encodeURIComponent(cursor)}&limit=${ROOM_OLDER_MESSAGES}`, SessionTranscriptPage);
       // A reload meanwhile (another session, a reset) made a new state: this page is not of it.
       if (current.current !== reading) return;
       prependOlder(reading, foldTranscriptLines(page.lines));
