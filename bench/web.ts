@@ -50,6 +50,12 @@ function ready(arg: { text: string; lanes: string[] }): boolean {
 
 const USABLE = { text: "", lanes: [] };
 
+/** The last 200 characters of each lane named: run in the page as a function, when the replies did not all end. */
+function laneEnds(names: string[]): Record<string, string> {
+  const { document } = globalThis as unknown as PageGlobal;
+  return Object.fromEntries(names.map((name) => [name, (document.querySelector(`[aria-label="${name}"]`)?.textContent ?? "(no lane)").slice(-200)]));
+}
+
 /**
  * The console line the probe writes once it has its figure and the first contentful paint is reported (a frame's pixels
  * are, a little after the frame).
@@ -184,7 +190,11 @@ async function main(): Promise<void> {
   await page.evaluate("window.__bench.longTasks.length = 0");
   await page.getByRole("textbox", { name: "Message" }).fill("stream, all of you");
   await page.getByRole("button", { name: "Send" }).click();
-  await page.waitForFunction(ready, { text: "", lanes: STREAMERS }, { timeout: (SECONDS * 4 + 60) * 1000 });
+  await page.waitForFunction(ready, { text: "", lanes: STREAMERS }, { timeout: (SECONDS * 4 + 60) * 1000 }).catch(async (error: unknown) => {
+    // Which lanes never ended, and how each looks now: what to look at when a run stops here.
+    const lanes = await page.evaluate(laneEnds, STREAMERS).catch(() => "(the page could not be read)");
+    throw new Error(`the four replies did not all end with their figures (${String(error)}); each lane's last words: ${JSON.stringify(lanes)}`);
+  });
   const probe = (await page.evaluate("window.__bench")) as { arrivals: number[]; mutations: number[]; longTasks: number[] };
   await context.close();
   const lags = probe.arrivals.map((arrival) => {
