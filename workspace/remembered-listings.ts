@@ -137,8 +137,10 @@ export function saveRemembered(root: string, key: string, listings: ReadonlyMap<
 function walkOf(value: unknown): RememberedWalk | undefined {
   if (!isRecord(value)) return undefined;
   const { folders, stamps, found, closed } = value;
-  if (!isPaths(folders) || folders[0] !== "" || !Array.isArray(stamps) || stamps.length !== folders.length) return undefined;
-  if (!stamps.every((stamp) => typeof stamp === "string") || !isPaths(closed) || !isRecord(found)) return undefined;
+  // The folders are only lstat'ed, and a walk is taken only where each one's stamp is as kept, which no one but the
+  // kernel of this machine writes: checked for their type alone, as the check of every path cost more than the walk.
+  if (!isStrings(folders) || folders[0] !== "" || !isStrings(stamps) || stamps.length !== folders.length) return undefined;
+  if (!isPaths(closed) || !isRecord(found)) return undefined;
   const { files, folders: covered, links, gitConfigs } = found;
   if (!isPaths(files) || !isPaths(covered) || !isPaths(links) || !isPaths(gitConfigs)) return undefined;
   return { folders, stamps, found: { files, folders: covered, links, gitConfigs }, closed };
@@ -160,6 +162,7 @@ function listingOf(row: unknown): [string, StoredListing] | undefined {
 
 const isStamp = (value: unknown): value is string => typeof value === "string" && DECIMAL.test(value);
 const isNames = (value: unknown): value is string[] => Array.isArray(value) && value.every(isEntryName);
+const isStrings = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === "string");
 const isPaths = (value: unknown): value is string[] => Array.isArray(value) && value.every((path) => typeof path === "string" && isFolderPath(path));
 
 /** A name as a folder listing gives it: no slash, not empty, not `.` or `..`. */
