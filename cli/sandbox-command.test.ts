@@ -123,6 +123,11 @@ describe("sandbox run sees the workspace as the room's commands do", () => {
     if (view) writeConfirmedConfig(dir, { sandbox: { workspace: view } });
     return dir;
   }
+  /** Writes `text` at `path` in `dir`, making the folders on its way (0755). */
+  function writeIn(dir: string, path: string, text: string): void {
+    mkdirSync(join(dir, path, ".."), { recursive: true, mode: 0o755 });
+    writeFileSync(join(dir, path), text);
+  }
   const run = (stdout: string) => JSON.parse(stdout) as { exitCode: number; stdout: string; stderr: string; workspace: Record<string, unknown> };
 
   test("the current directory, read-only at /workspace where the command starts, .org/ hidden, by default", async () => {
@@ -159,10 +164,7 @@ describe("sandbox run sees the workspace as the room's commands do", () => {
   test("secret files inside folders the sandbox's uid may not enter: every command still runs, and no secret shows", async () => {
     const dir = project();
     try {
-      const write = (path: string, text: string) => {
-        mkdirSync(join(dir, path, ".."), { recursive: true, mode: 0o755 });
-        writeFileSync(join(dir, path), text);
-      };
+      const write = (path: string, text: string) => writeIn(dir, path, text);
       write("sub/priv/server.key", "closed-key-material\n");
       write("sub/priv/notes.txt", "closed-notes\n");
       // An org checkout nested in the workspace: its .org is private, and its gate key a secret by name.
@@ -206,10 +208,7 @@ describe("sandbox run sees the workspace as the room's commands do", () => {
   test("a secret file made, renamed or linked between two calls, deep in node_modules too, is hidden in the next call", async () => {
     const dir = project();
     try {
-      const write = (path: string, text: string) => {
-        mkdirSync(join(dir, path, ".."), { recursive: true, mode: 0o755 });
-        writeFileSync(join(dir, path), text);
-      };
+      const write = (path: string, text: string) => writeIn(dir, path, text);
       write("node_modules/pkg/lib/deep/index.js", "module.exports = 1;\n");
       write("src/token.txt", "renamed-secret\n");
       write("src/plain.json", "linked-secret\n");
