@@ -75,7 +75,7 @@ test("a process's first scan stands on the listings the last one kept in .org/, 
   expect(new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan().foldersRead).toBe(6);
 });
 
-test("a kept walk is taken whole only while every folder it reached is unchanged: a secret made, renamed, linked or moved in between two scans is found by the next", async () => {
+test("a kept walk is taken only while every folder it reached is unchanged: a secret made, renamed, linked or moved in is found", async () => {
   const dir = join(root, "walk");
   for (const folder of ["src", "node_modules/pkg/lib/deep/deeper", "config"]) mkdirSync(join(dir, folder), { recursive: true });
   for (const file of [".env", "src/app.ts", "src/token.txt", "node_modules/pkg/lib/deep/deeper/index.js", "config/settings.json"])
