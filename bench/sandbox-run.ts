@@ -4,13 +4,14 @@
 // what it waited for), each project's entries and folders, the core count and load, and whether each target is met.
 // Each project's first call (no walk kept in its `.org/` yet: every folder read for secret files) is shown apart.
 //   bun bench/sandbox-run.ts [--runs 20]
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
+import { REMEMBERED_LISTINGS_FILE } from "../workspace/remembered-listings.ts";
 
 const { values } = parseArgs({ options: { runs: { type: "string", default: "20" } } });
 const runs = Number(values.runs);
@@ -79,7 +80,15 @@ console.log(
   `org sandbox run -- /bin/true, whole process — ${runs} runs each, interleaved; ${availableParallelism()} cores; ` +
     `bun ${Bun.version}; load ${loadBefore.toFixed(1)} → ${loadavg()[0]?.toFixed(1)}`,
 );
-for (const project of projects) console.log(`${projectName(project)}: ${project.folders} folders (entries counted with .git, as the scan does not)`);
+// Whether the calls measured could take the walk kept whole (`workspace/secret-files.ts`), or walked the listings.
+const walkKept = (dir: string) =>
+  readFileSync(join(dir, ".org", REMEMBERED_LISTINGS_FILE), "utf8")
+    .split("\n", 1)[0]
+    ?.includes('"walk":{');
+for (const project of projects) {
+  const kept = walkKept(project.dir) ? "the secret scan's walk kept whole" : "NO walk kept: every call walked the listings";
+  console.log(`${projectName(project)}: ${project.folders} folders (entries counted with .git, as the scan does not); ${kept}`);
+}
 const baseline = median(variants[0]?.[0] ?? "");
 for (const [name, list] of samples) {
   const ms = list.map((sample) => sample.ms);
