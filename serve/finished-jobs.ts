@@ -66,7 +66,7 @@ function readResult(path: string, id: string, home: string | undefined): (JobRes
   }
   const parsed = ResultFile.safeParse(value);
   if (!parsed.success) return undefined;
-  const { seal, ...held } = z.looseObject({ seal: z.unknown() }).parse(value);
+  const { seal, ...held } = z.looseObject({ seal: z.unknown().optional() }).parse(value);
   const sealed = parsed.data.id === id && typeof seal === "string" && valueSealHolds(home, RESULT_SEAL_LABEL, canonicalJson(held), seal);
   const events = parsed.data.events.flatMap((event) => {
     const read = RoomEvent.safeParse(event);
