@@ -217,7 +217,7 @@ test("a need a promoted tool already answers is covered by it, built for nobody,
   expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["covered"]);
 }, 60_000);
 
-test("hostile words in a transcript org wrote (what was pasted, a tool's output) make grow run nothing and write nothing outside .org/grow: a goal, never a path or a command", async () => {
+test("hostile words org wrote (pasted, a tool output) run nothing, write nothing outside .org/grow: a goal, not a path", async () => {
   using repo = workspaceRepo({});
   const planted = join(repo.dir, ".org", "sessions", "20261123-101500-planted.jsonl");
   const time = new Date().toISOString();
@@ -275,7 +275,7 @@ test("hostile words in a transcript org wrote (what was pasted, a tool's output)
 const asked = (turnId: string, text: string) =>
   JSON.stringify(TranscriptLine.parse({ type: "turn-start", turnId, text, mode: "group", addressed: [], time: new Date().toISOString() }));
 
-test("a cloned transcript (unsealed, or sealed by another person's key) is not heard and makes no proposal; the report and status name it once; a genuine session is heard", async () => {
+test("a cloned transcript (unsealed, or another person's key) is not heard, makes no proposal, is named once; a genuine one is heard", async () => {
   using repo = workspaceRepo({ s1: ["we need a tool that counts the vowels in a text"] });
   const sessions = join(repo.dir, ".org", "sessions");
   // As a repository, an archive or a forged backup brings them: no seal, and a seal under a key that is not this person's.
