@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import { runWithTools, type LoopEvent } from "../llm/tool-loop/run-with-tools.ts";
+import { runWithTools, type LoopEvent } from "../tool-loop/run-with-tools.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";

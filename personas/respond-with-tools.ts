@@ -1,4 +1,4 @@
-import { type LoopEvent, runWithTools } from "../llm/tool-loop/run-with-tools.ts";
+import { type LoopEvent, runWithTools } from "../tool-loop/run-with-tools.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { ReplyHost, ReplyOutcome } from "./reply-host.ts";
 import type { ReplyReport } from "./reply-report.ts";

@@ -46,7 +46,7 @@ function importsOf(file: string): string[] {
 }
 
 /**
- * The part a file belongs to: the deepest folder the table names (`llm/tool-loop` sits above `llm`), else its top
+ * The part a file belongs to: the deepest folder the table names (a row may name `llm/extract` apart from `llm`), else its top
  * folder, or the file itself at the root.
  */
 function partOf(file: string): string {

@@ -64,7 +64,7 @@ describe("no module state in production code (docs/ARCHITECTURE.md)", () => {
       "web",
       "supervise",
       "main.ts",
-      "llm/tool-loop",
+      "tool-loop",
     ])
       expect(folders).toContain(folder);
     expect(files.flatMap((file) => moduleState(file, readFileSync(join(REPO, file), "utf8")))).toEqual([]);

@@ -118,7 +118,7 @@ export function writePassingReport(dir: string, commit: string, branch: string, 
  */
 export function brokenServeCandidate(dir: string, branch: string): string {
   const commit = makeCandidate(dir, branch, (worktree) => {
-    const file = join(worktree, "cli", "run-serve.ts");
+    const file = join(worktree, "cli", "serve", "run-serve.ts");
     const before = readFileSync(file, "utf8");
     // The first statement of runServe throws: serve (and org web) start, then fail, as a broken promotion would.
     const after = before.replace(

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type LoopEvent, runWithTools } from "../tool-loop/run-with-tools.ts";
+import { type LoopEvent, runWithTools } from "../../tool-loop/run-with-tools.ts";
 import { echoTool } from "../../testing/echo-tool.ts";
 import { startFrameServer, textReply, toolCallsReply } from "../../testing/frame-server.ts";
 import { toolSet } from "../../tools/define-tool.ts";

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runWithTools } from "../tool-loop/run-with-tools.ts";
+import { runWithTools } from "../../tool-loop/run-with-tools.ts";
 import type { ChatMessage } from "../chat-types.ts";
 import { type FrameReply, sseFrames, startFrameServer } from "../../testing/frame-server.ts";
 import { toolSet } from "../../tools/define-tool.ts";

@@ -1,13 +1,13 @@
-import { Budget, BudgetExceededError, type TurnBudget } from "../../security/budget.ts";
-import type { ReceivedToolCall } from "../chat-once.ts";
-import type { ChatMessage, StreamEvent, ToolCall, Usage } from "../chat-types.ts";
-import type { Completion, LanguageModel } from "../language-model.ts";
-import { OutsideText } from "../extract/call-provenance.ts";
-import { extractToolCalls } from "../extract/extract-tool-calls.ts";
-import type { LoopStopReason } from "../loop-stop-reasons.ts";
-import type { ToolContext, ToolResult } from "../../tools/define-tool.ts";
-import { runApprovedCall } from "../../tools/run-approved-call.ts";
-import { DEFAULT_REPLY_CHARS, DEFAULT_TOOL_CALLS_PER_REPLY, type ToolLoopAllowance } from "../../tools/tool-loop-allowance.ts";
+import { Budget, BudgetExceededError, type TurnBudget } from "../security/budget.ts";
+import type { ReceivedToolCall } from "../llm/chat-once.ts";
+import type { ChatMessage, StreamEvent, ToolCall, Usage } from "../llm/chat-types.ts";
+import type { Completion, LanguageModel } from "../llm/language-model.ts";
+import { OutsideText } from "../llm/extract/call-provenance.ts";
+import { extractToolCalls } from "../llm/extract/extract-tool-calls.ts";
+import type { LoopStopReason } from "../llm/loop-stop-reasons.ts";
+import type { ToolContext, ToolResult } from "../tools/define-tool.ts";
+import { runApprovedCall } from "../tools/run-approved-call.ts";
+import { DEFAULT_REPLY_CHARS, DEFAULT_TOOL_CALLS_PER_REPLY, type ToolLoopAllowance } from "../tools/tool-loop-allowance.ts";
 
 /** Events of the tool loop: the stream's own events plus what happens between completions. */
 export type LoopEvent =
