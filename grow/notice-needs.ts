@@ -195,7 +195,7 @@ function readJobs(look: Look): void {
   const seen = new Set(look.cursor.jobs.ids);
   // Dated ahead of now (planted, or written while the clock was ahead): read once its time comes, since taking it
   // now would move the cursor past every job that ends meanwhile.
-  const jobs = finishedJobs(look.workspaceDir, { since: look.cursor.jobs.through, until: Date.parse(look.now) }, look.home).filter(
+  const jobs = finishedJobs(look.workspaceDir, { since: look.cursor.jobs.through, until: Date.parse(look.now) }, { home: look.home }).filter(
     (job) => job.finishedAt > look.cursor.jobs.through || !seen.has(job.id),
   );
   if (jobs.length > JOBS_PER_RUN) look.more = true;

@@ -232,7 +232,7 @@ export function appendToTranscript(
   sessionsDir: string,
   sessionId: string,
   events: readonly RoomEvent[],
-  home: string | undefined = userOrgDir(),
+  seals: { home: string | undefined } = { home: userOrgDir() },
 ): void {
   if (!SESSION_ID.test(sessionId) || events.length === 0) return;
   const path = transcriptPath(sessionsDir, sessionId);
@@ -244,7 +244,7 @@ export function appendToTranscript(
     // A line cut by a crash: end it so these start on their own line.
     const size = statSync(`/proc/self/fd/${fd}`).size;
     const lead = size === 0 || endsWithNewline(fd, size) ? "" : "\n";
-    const sealer = transcriptSealer(home, sessionId, true);
+    const sealer = transcriptSealer(seals.home, sessionId, true);
     let offset = size + lead.length;
     const texts = lines.map((line) => {
       const text = JSON.stringify(line);

@@ -118,10 +118,10 @@ export class AuditLog implements AuditSink {
   /** Each day's sealer, made once (the key is read from the user's folder then). */
   readonly #sealers = new Map<string, LineSealer | undefined>();
 
-  /** `home`: the user's org folder, whose key seals each line (the environment's by default; unsealed when none can keep a key). */
+  /** `seals.home`: the user's org folder, whose key seals each line (the environment's by default; unsealed when none can keep a key). */
   constructor(
     readonly directory: string,
-    readonly home: string | undefined = userOrgDir(),
+    readonly seals: { home: string | undefined } = { home: userOrgDir() },
   ) {}
 
   record(entry: AuditEntry): void {
@@ -132,7 +132,7 @@ export class AuditLog implements AuditSink {
     const day = /^\d{4}-\d{2}-\d{2}/.exec(entry.time)?.[0] ?? new Date().toISOString().slice(0, 10);
     // runTool already redacts arguments; the whole line passes again so nothing a caller adds slips by.
     const line = redact(JSON.stringify(entry));
-    if (!this.#sealers.has(day)) this.#sealers.set(day, auditSealer(this.home, day, true));
+    if (!this.#sealers.has(day)) this.#sealers.set(day, auditSealer(this.seals.home, day, true));
     const sealer = this.#sealers.get(day);
     appendPrivateFile(join(this.directory, `${day}.jsonl`), `${sealer ? sealer.seal("", line) : line}\n`);
   }

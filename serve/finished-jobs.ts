@@ -33,7 +33,11 @@ export type FinishedJob = { id: string; finishedAt: number; result(): (JobResult
  * regular result files only, none over 4 MiB. A result is read when asked; undefined when it is not what serve
  * writes. Its events are the room's events it holds (any other is passed over).
  */
-export function finishedJobs(workspaceDir: string, window: { since: number; until: number }, home: string | undefined = userOrgDir()): FinishedJob[] {
+export function finishedJobs(
+  workspaceDir: string,
+  window: { since: number; until: number },
+  seals: { home: string | undefined } = { home: userOrgDir() },
+): FinishedJob[] {
   const resultsDir = join(workspaceDir, SERVE_STATE_DIR, "results");
   let names: string[];
   try {
@@ -50,7 +54,7 @@ export function finishedJobs(workspaceDir: string, window: { since: number; unti
     if (!stat?.isFile() || stat.size > MAX_RESULT_BYTES) continue;
     const finishedAt = Math.floor(stat.mtimeMs);
     if (finishedAt < window.since || finishedAt > window.until) continue;
-    jobs.push({ id, finishedAt, result: () => readResult(path, id, home) });
+    jobs.push({ id, finishedAt, result: () => readResult(path, id, seals.home) });
   }
   return jobs.sort((a, b) => a.finishedAt - b.finishedAt || a.id.localeCompare(b.id));
 }
