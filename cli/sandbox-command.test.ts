@@ -1,7 +1,19 @@
 import { writeConfirmedConfig } from "../testing/confirmed-config.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { orgCommand } from "../config/org-bun-command.ts";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "./command/command.ts";
@@ -111,6 +123,11 @@ describe("sandbox run sees the workspace as the room's commands do", () => {
     if (view) writeConfirmedConfig(dir, { sandbox: { workspace: view } });
     return dir;
   }
+  /** Writes `text` at `path` in `dir`, making the folders on its way (0755). */
+  function writeIn(dir: string, path: string, text: string): void {
+    mkdirSync(join(dir, path, ".."), { recursive: true, mode: 0o755 });
+    writeFileSync(join(dir, path), text);
+  }
   const run = (stdout: string) => JSON.parse(stdout) as { exitCode: number; stdout: string; stderr: string; workspace: Record<string, unknown> };
 
   test("the current directory, read-only at /workspace where the command starts, .org/ hidden, by default", async () => {
@@ -147,10 +164,7 @@ describe("sandbox run sees the workspace as the room's commands do", () => {
   test("secret files inside folders the sandbox's uid may not enter: every command still runs, and no secret shows", async () => {
     const dir = project();
     try {
-      const write = (path: string, text: string) => {
-        mkdirSync(join(dir, path, ".."), { recursive: true, mode: 0o755 });
-        writeFileSync(join(dir, path), text);
-      };
+      const write = (path: string, text: string) => writeIn(dir, path, text);
       write("sub/priv/server.key", "closed-key-material\n");
       write("sub/priv/notes.txt", "closed-notes\n");
       // An org checkout nested in the workspace: its .org is private, and its gate key a secret by name.
@@ -168,17 +182,56 @@ describe("sandbox run sees the workspace as the room's commands do", () => {
       symlinkSync("sub/priv/notes.txt", join(dir, ".env.link"));
       const command =
         "cat notes.txt org2/README.md passable/open.txt; cat passable/.env sub/priv/server.key org2/.org/fitness/gate.key deep/closed/inner/.env.d/x .env.link 2>/dev/null; echo end";
-      const { stdout, exitCode } = await orgIn(dir, "sandbox", "run", "--", "sh", "-c", command);
-      expect(exitCode).toBe(0);
-      const result = run(stdout);
-      expect(result.stderr).not.toContain("bwrap");
-      expect(result.exitCode).toBe(0);
-      expect(result.stdout).toStartWith("one\ntwo\nnested readme\npassable-open\n");
-      expect(result.stdout).toEndWith("end\n");
-      for (const secret of ["closed-key-material", "closed-notes", "nested-gate-key", "deep-secret", "passable-secret"])
-        expect(result.stdout).not.toContain(secret);
+      // Settled folders: the second call takes the walk the first kept, with what the link shows covered again.
+      mkdirSync(join(dir, ".org"), { mode: 0o700 });
+      await Bun.sleep(120);
+      for (const call of ["walked", "kept walk"]) {
+        if (call === "kept walk") expect(readFileSync(join(dir, ".org", "secret-scan.json"), "utf8")).toContain('"walk":{');
+        const { stdout, exitCode } = await orgIn(dir, "sandbox", "run", "--", "sh", "-c", command);
+        expect([call, exitCode]).toEqual([call, 0]);
+        const result = run(stdout);
+        expect(result.stderr).not.toContain("bwrap");
+        expect(result.exitCode).toBe(0);
+        expect(result.stdout).toStartWith("one\ntwo\nnested readme\npassable-open\n");
+        expect(result.stdout).toEndWith("end\n");
+        for (const secret of ["closed-key-material", "closed-notes", "nested-gate-key", "deep-secret", "passable-secret"])
+          expect([call, result.stdout]).not.toEqual([call, expect.stringContaining(secret)]);
+      }
       // The secrets are where they were.
       expect(readdirSync(join(dir, "sub", "priv")).sort()).toEqual(["notes.txt", "server.key"]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // The read view's scan keeps its walk in .org/ and the next call takes it after an lstat of every folder it reached.
+  test("a secret file made, renamed or linked between two calls, deep in node_modules too, is hidden in the next call", async () => {
+    const dir = project();
+    try {
+      const write = (path: string, text: string) => writeIn(dir, path, text);
+      write("node_modules/pkg/lib/deep/index.js", "module.exports = 1;\n");
+      write("src/token.txt", "renamed-secret\n");
+      write("src/plain.json", "linked-secret\n");
+      const paths = ["node_modules/pkg/lib/deep/.env", "src/id_rsa", "node_modules/pkg/.npmrc", ".env.link"];
+      const call = async () => {
+        const { stdout, exitCode } = await orgIn(dir, "sandbox", "run", "--", "sh", "-c", `cat notes.txt ${paths.join(" ")} 2>/dev/null; echo end`);
+        expect(exitCode).toBe(0);
+        return run(stdout).stdout;
+      };
+      // Settled folders (a listing is kept once its folder's ctime is 50 ms old, and the call makes .org/ at the top
+      // unless it is there): the first call keeps its walk.
+      mkdirSync(join(dir, ".org"), { mode: 0o700 });
+      await Bun.sleep(120);
+      expect(await call()).toBe("one\ntwo\nend\n");
+      const kept = JSON.parse(readFileSync(join(dir, ".org", "secret-scan.json"), "utf8").split("\n")[0] ?? "");
+      expect(kept.walk.folders).toContain("node_modules/pkg/lib/deep");
+      write("node_modules/pkg/lib/deep/.env", "DEEP=deep-made-secret\n");
+      renameSync(join(dir, "src/token.txt"), join(dir, "src/id_rsa"));
+      symlinkSync("../../src/plain.json", join(dir, "node_modules/pkg/.npmrc"));
+      symlinkSync("src/plain.json", join(dir, ".env.link"));
+      const next = await call();
+      expect(next).toStartWith("one\ntwo\n");
+      for (const secret of ["deep-made-secret", "renamed-secret", "linked-secret"]) expect(next).not.toContain(secret);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -9,7 +9,9 @@ import { readPrivateFile, writePrivateFile } from "../security/private-state.ts"
 // workspace's `.org/` for the next process, each trusted as the scan trusts its own (while the folder's device, inode
 // and ctime are unchanged, which any entry made, removed or renamed in it changes), and the whole file only under the
 // key it was written with: the workspace, the secret paths, whether org runs as root, and the code that sorts names
-// into secret or not (a newer rule must never stand on an older one's verdicts).
+// into secret or not (a newer rule must never stand on an older one's verdicts). Beside them, on the file's first line,
+// the last walk whose every listing was kept (`RememberedWalk`): the next process checks its stamps, folder by folder,
+// and parses the listings on the second line only when one differs.
 
 /** The file under the workspace's `.org/` that holds the last scan's listings. */
 export const REMEMBERED_LISTINGS_FILE = "secret-scan.json";
@@ -28,28 +30,75 @@ export type StoredListing = {
   gitConfigNames: string[];
 };
 
+/**
+ * A walk that stood on kept listings alone: the folders it reached in its order (`""` first), each one's stamp
+ * (`stampOf`) as its listing holds it, and what it found before links were followed. While every folder's stamp is
+ * unchanged, every folder holds the entries it held, so the walk would reach the same folders and find the same.
+ */
+export type RememberedWalk = {
+  folders: string[];
+  stamps: string[];
+  /** Secret files, the folders to cover (secret ones, closed ones with a secret below), secret-named links, git-config-named files. */
+  found: { files: string[]; folders: string[]; links: string[]; gitConfigs: string[] };
+  /** The folders the sandbox's uid may not enter (org runs as root), each one of `folders`. */
+  closed: string[];
+};
+
+/** A folder's stamp as a walk compares it: its device, inode and ctime in nanoseconds. */
+export function stampOf(stat: { dev: bigint; ino: bigint; ctimeNs: bigint }): string {
+  return `${stat.dev}:${stat.ino}:${stat.ctimeNs}`;
+}
+
 /** The modules whose rules decide what a listing holds, relative to this folder. */
-const RULES = ["secret-files.ts", "check-change-set.ts", "path-glob.ts", "git-config-covers.ts", "tree-snapshot.ts", "../config/workspace-paths.ts"];
+const RULES = [
+  "secret-files.ts",
+  "remembered-listings.ts",
+  "check-change-set.ts",
+  "path-glob.ts",
+  "git-config-covers.ts",
+  "tree-snapshot.ts",
+  "../config/workspace-paths.ts",
+];
 
 /** The key a file of listings is kept under: the scan's inputs and the code of its rules. */
 export function listingsKey(root: string, secretPaths: readonly string[], sandboxUid: number | undefined): string {
-  const hash = createHash("sha256").update(JSON.stringify({ version: 1, root, secretPaths, sandboxUid }));
+  const hash = createHash("sha256").update(JSON.stringify({ version: 2, root, secretPaths, sandboxUid }));
   for (const rule of RULES) hash.update(readFileSync(join(import.meta.dir, rule)));
   return hash.digest("hex");
 }
 
-/** The listings kept for `root` under `key`; none when there is no `.org/` there, no file, another key or a file out of shape. */
-export function loadListings(root: string, key: string): Map<string, StoredListing> {
-  const listings = new Map<string, StoredListing>();
-  let stored: unknown;
+/**
+ * What is kept for `root` under `key`: the last walk that stood on kept listings alone, and the listings, parsed only
+ * when asked for; nothing when there is no `.org/` there, no file, another key or a file out of shape.
+ */
+export function loadRemembered(root: string, key: string): { walk: RememberedWalk | undefined; listings: () => Map<string, StoredListing> } {
+  const none = { walk: undefined, listings: () => new Map<string, StoredListing>() };
+  let text: string;
+  let newline: number;
+  let head: unknown;
   try {
-    if (!lstatSync(join(root, ORG_DIR)).isDirectory()) return listings;
-    stored = JSON.parse(readPrivateFile(join(root, ORG_DIR, REMEMBERED_LISTINGS_FILE)));
+    if (!lstatSync(join(root, ORG_DIR)).isDirectory()) return none;
+    text = readPrivateFile(join(root, ORG_DIR, REMEMBERED_LISTINGS_FILE));
+    newline = text.indexOf("\n");
+    head = JSON.parse(newline === -1 ? text : text.slice(0, newline));
+  } catch {
+    return none;
+  }
+  if (!isRecord(head) || head.key !== key) return none;
+  return { walk: walkOf(head.walk), listings: () => (newline === -1 ? new Map() : listingsOf(text.slice(newline + 1))) };
+}
+
+/** Rows of listings as `saveRemembered` writes them, as a map; an empty one when any row is out of shape. */
+function listingsOf(text: string): Map<string, StoredListing> {
+  const listings = new Map<string, StoredListing>();
+  let rows: unknown;
+  try {
+    rows = JSON.parse(text);
   } catch {
     return listings;
   }
-  if (!isRecord(stored) || stored.key !== key || !Array.isArray(stored.listings)) return listings;
-  for (const row of stored.listings) {
+  if (!Array.isArray(rows)) return listings;
+  for (const row of rows) {
     const listing = listingOf(row);
     if (listing === undefined) return new Map();
     listings.set(listing[0], listing[1]);
@@ -57,8 +106,12 @@ export function loadListings(root: string, key: string): Map<string, StoredListi
   return listings;
 }
 
-/** Keeps `listings` for the next process, when the workspace has a `.org/`; a cache that cannot be written is left as it was. */
-export function saveListings(root: string, key: string, listings: ReadonlyMap<string, StoredListing>): void {
+/**
+ * Keeps `listings` and `walk` (when the scan has one) for the next process, when the workspace has a `.org/`: the key
+ * and walk on the first line, the listings on the second (JSON writes no newline inside a value). A cache that
+ * cannot be written is left as it was.
+ */
+export function saveRemembered(root: string, key: string, listings: ReadonlyMap<string, StoredListing>, walk: RememberedWalk | undefined): void {
   const rows = [...listings].map(([folder, listing]) => [
     folder,
     String(listing.dev),
@@ -74,10 +127,23 @@ export function saveListings(root: string, key: string, listings: ReadonlyMap<st
   ]);
   try {
     if (!lstatSync(join(root, ORG_DIR)).isDirectory()) return;
-    writePrivateFile(join(root, ORG_DIR, REMEMBERED_LISTINGS_FILE), JSON.stringify({ key, listings: rows }));
+    writePrivateFile(join(root, ORG_DIR, REMEMBERED_LISTINGS_FILE), `${JSON.stringify({ key, walk: walk ?? null })}\n${JSON.stringify(rows)}`);
   } catch {
     // Only a cache: the next scan reads the folders again.
   }
+}
+
+/** A stored walk, or undefined when it is none or any part of it is not what `saveRemembered` writes. */
+function walkOf(value: unknown): RememberedWalk | undefined {
+  if (!isRecord(value)) return undefined;
+  const { folders, stamps, found, closed } = value;
+  // The folders are only lstat'ed, and a walk is taken only where each one's stamp is as kept, which no one but the
+  // kernel of this machine writes: checked for their type alone, as the check of every path cost more than the walk.
+  if (!isStrings(folders) || folders[0] !== "" || !isStrings(stamps) || stamps.length !== folders.length) return undefined;
+  if (!isPaths(closed) || !isRecord(found)) return undefined;
+  const { files, folders: covered, links, gitConfigs } = found;
+  if (!isPaths(files) || !isPaths(covered) || !isPaths(links) || !isPaths(gitConfigs)) return undefined;
+  return { folders, stamps, found: { files, folders: covered, links, gitConfigs }, closed };
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null;
@@ -96,6 +162,8 @@ function listingOf(row: unknown): [string, StoredListing] | undefined {
 
 const isStamp = (value: unknown): value is string => typeof value === "string" && DECIMAL.test(value);
 const isNames = (value: unknown): value is string[] => Array.isArray(value) && value.every(isEntryName);
+const isStrings = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === "string");
+const isPaths = (value: unknown): value is string[] => Array.isArray(value) && value.every((path) => typeof path === "string" && isFolderPath(path));
 
 /** A name as a folder listing gives it: no slash, not empty, not `.` or `..`. */
 function isEntryName(name: unknown): name is string {

@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
@@ -73,6 +73,90 @@ test("a process's first scan stands on the listings the last one kept in .org/, 
   // A file out of shape is no listing at all.
   writeFileSync(join(dir, ".org", REMEMBERED_LISTINGS_FILE), '{"key":"x","listings":[["",1]]}');
   expect(new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan().foldersRead).toBe(6);
+});
+
+test("a kept walk is taken only while every folder it reached is unchanged: a secret made, renamed, linked or moved in is found", async () => {
+  const dir = join(root, "walk");
+  for (const folder of ["src", "node_modules/pkg/lib/deep/deeper", "config"]) mkdirSync(join(dir, folder), { recursive: true });
+  for (const file of [".env", "src/app.ts", "src/token.txt", "node_modules/pkg/lib/deep/deeper/index.js", "config/settings.json"])
+    writeFileSync(join(dir, file), "x");
+  const outside = mkdtempSync(join(root, "outside-"));
+  ensureOrgDir(dir);
+  const session = new SecretFileScan(dir, DEFAULT_SECRET_PATHS);
+  const found = (scan: { files: string[]; folders: string[] }) => [...scan.files, ...scan.folders.map((folder) => `${folder}/`)].sort();
+  // Each change, made once the walk before it was kept and taken whole by the next process's scan and the session's.
+  const changes: [string, () => void, string[]][] = [
+    [
+      "made deep in node_modules",
+      () => writeFileSync(join(dir, "node_modules/pkg/lib/deep/deeper/.env"), "x"),
+      ["node_modules/pkg/lib/deep/deeper/.env"],
+    ],
+    ["renamed to a secret name", () => renameSync(join(dir, "src/token.txt"), join(dir, "src/id_rsa")), ["src/id_rsa"]],
+    ["hard-linked under a secret name", () => linkSync(join(dir, "src/app.ts"), join(dir, "node_modules/pkg/.npmrc")), ["node_modules/pkg/.npmrc"]],
+    [
+      "a secret-named link to a plain file",
+      () => symlinkSync("../../config/settings.json", join(dir, "node_modules/pkg/.env.link")),
+      ["config/settings.json"],
+    ],
+    [
+      "a folder holding one moved in from outside",
+      () => {
+        mkdirSync(join(outside, "moved/inner"), { recursive: true });
+        writeFileSync(join(outside, "moved/inner/server.pem"), "x");
+        renameSync(join(outside, "moved"), join(dir, "node_modules/pkg/lib/moved"));
+      },
+      ["node_modules/pkg/lib/moved/inner/server.pem"],
+    ],
+  ];
+  let expected = [".env"];
+  for (const [what, change, secrets] of changes) {
+    await Bun.sleep(120);
+    session.scan();
+    new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan();
+    const kept = [new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan(), session.scan()];
+    expect([what, kept.map((scan) => [found(scan), scan.keptWalk, scan.foldersRead])]).toEqual([
+      what,
+      [
+        [expected, true, 0],
+        [expected, true, 0],
+      ],
+    ]);
+    change();
+    expected = [...expected, ...secrets].sort();
+    const next = [new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan(), session.scan()];
+    expect([what, next.map((scan) => [found(scan), scan.keptWalk])]).toEqual([
+      what,
+      [
+        [expected, false],
+        [expected, false],
+      ],
+    ]);
+  }
+});
+
+test("a kept walk out of shape, or from another key, is not taken", async () => {
+  const dir = join(root, "walk-shape");
+  mkdirSync(join(dir, "a"), { recursive: true });
+  writeFileSync(join(dir, "a", ".env"), "x");
+  ensureOrgDir(dir);
+  await Bun.sleep(120);
+  new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan();
+  const file = join(dir, ".org", REMEMBERED_LISTINGS_FILE);
+  const [head = "", listings = ""] = readFileSync(file, "utf8").split("\n");
+  const kept = JSON.parse(head);
+  expect(kept.walk.found.files).toEqual(["a/.env"]);
+  // A walk that names no folder, a path that leaves the workspace, a stamp that is no string: each is no walk.
+  for (const walk of [
+    { ...kept.walk, folders: [], stamps: [] },
+    { ...kept.walk, found: { ...kept.walk.found, files: ["../outside"] } },
+    { ...kept.walk, stamps: kept.walk.stamps.map(() => 1) },
+  ]) {
+    writeFileSync(file, `${JSON.stringify({ ...kept, walk })}\n${listings}`);
+    const scan = new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan();
+    expect([scan.files, scan.keptWalk]).toEqual([["a/.env"], false]);
+  }
+  const other = new SecretFileScan(dir, ["**/*.md"]).scan();
+  expect([other.files, other.keptWalk, other.foldersRead]).toEqual([[], false, 2]);
 });
 
 test.if(process.getuid?.() === 0)(

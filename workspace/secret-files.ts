@@ -4,17 +4,18 @@ import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
 import { listingSettled } from "../sandbox/measure-tree.ts";
 import { secretPathMatcher } from "./check-change-set.ts";
 import { gitConfigName, gitConfigsAmong } from "./git-config-covers.ts";
-import { listingsKey, loadListings, type StoredListing, saveListings } from "./remembered-listings.ts";
+import { listingsKey, loadRemembered, type RememberedWalk, type StoredListing, saveRemembered, stampOf } from "./remembered-listings.ts";
 import { EXCLUDED_TOP, TreeTooLargeError } from "./tree-snapshot.ts";
 
 /**
- * A workspace's secret files and folders (workspace-relative), each covered in the read view, and how many folders the
- * scan read; and the git configs below the top (`gitConfigs`: a nested repository's, a bare one's), which the views show
- * without their credentials (`git-config-covers.ts`). A secret below a folder the sandbox's uid may not enter has that folder in `folders` instead:
- * bubblewrap,
- * running as that uid, could not reach the secret to cover it, and the folder's cover hides nothing it could read.
+ * A workspace's secret files and folders (workspace-relative), each covered in the read view; how many folders the scan
+ * read, and whether it took the last walk's findings whole (`keptWalk`: every folder that walk reached unchanged); and
+ * the git configs below the top (`gitConfigs`: a nested repository's, a bare one's), which the views show without their
+ * credentials (`git-config-covers.ts`). A secret below a folder the sandbox's uid may not enter has that folder in
+ * `folders` instead: bubblewrap, running as that uid, could not reach the secret to cover it, and the folder's cover
+ * hides nothing it could read.
  */
-export type SecretEntries = { files: string[]; folders: string[]; foldersRead: number; gitConfigs: string[] };
+export type SecretEntries = { files: string[]; folders: string[]; foldersRead: number; keptWalk: boolean; gitConfigs: string[] };
 
 /** Entries a scan walks at most; past it the workspace is not shown (it could not be checked for secrets). */
 const MAX_SCANNED_ENTRIES = 1_000_000;
@@ -28,10 +29,12 @@ type FolderListing = StoredListing;
 /**
  * The secret files of one workspace under one list of `sandbox.secretPaths`, in every folder (`.org/` and `.git` left
  * out), found by a walk that never follows a link. A folder whose inode and ctime have not changed since the last
- * scan is not read again (any entry made, removed or renamed in it changes its ctime), so a repeated scan costs an
- * lstat per folder; the listings are kept in the workspace's `.org/` for the next process (`remembered-listings.ts`), so
- * a process's first scan costs that too. A secret-named link is followed, inside the workspace only, to the file it
- * shows, which is then covered too (`.env -> config/prod.env` must not show `config/prod.env` under another name).
+ * scan is not read again (any entry made, removed or renamed in it changes its ctime); a walk that read no folder is
+ * kept whole, and while no folder it reached has changed the next scan takes what it found after an lstat of each
+ * (no listing looked up, nothing gathered again). Listings and walk are kept in the workspace's `.org/` for the next
+ * process (`remembered-listings.ts`), so a process's first scan costs that too. A secret-named link is followed, inside
+ * the workspace only, to the file it shows, which is then covered too (`.env -> config/prod.env` must not show
+ * `config/prod.env` under another name), on every scan: what a link shows changes with no folder of its own changing.
  */
 export class SecretFileScan {
   readonly #listings = new Map<string, FolderListing>();
@@ -40,6 +43,10 @@ export class SecretFileScan {
   readonly #sandboxUid: number | undefined;
   /** The key of the listings kept in `.org/`, once the first scan loaded them. */
   #rememberedKey: string | undefined;
+  /** The listings kept in `.org/`, until a walk needs them. */
+  #storedListings: (() => Map<string, FolderListing>) | undefined;
+  /** The last walk that stood on kept listings alone, checked stamp by stamp before the next scan trusts it. */
+  #walk: RememberedWalk | undefined;
 
   constructor(
     readonly root: string,
@@ -53,24 +60,32 @@ export class SecretFileScan {
   scan(): SecretEntries {
     if (this.#rememberedKey === undefined) {
       this.#rememberedKey = listingsKey(this.root, this.secretPaths, this.#sandboxUid);
-      for (const [folder, listing] of loadListings(this.root, this.#rememberedKey)) this.#listings.set(folder, listing);
+      const remembered = loadRemembered(this.root, this.#rememberedKey);
+      this.#walk = remembered.walk;
+      this.#storedListings = remembered.listings;
     }
-    const found: SecretEntries = { files: [], folders: [], foldersRead: 0, gitConfigs: [] };
-    const links: string[] = [];
-    const gitConfigs: string[] = [];
-    const seen = new Set<string>();
+    if (this.#walk !== undefined && this.#unchanged(this.#walk)) return this.#finish(this.#walk, { foldersRead: 0, keptWalk: true });
+    if (this.#storedListings !== undefined) {
+      for (const [folder, listing] of this.#storedListings()) if (!this.#listings.has(folder)) this.#listings.set(folder, listing);
+      this.#storedListings = undefined;
+    }
+    const walk: RememberedWalk = { folders: [], stamps: [], found: { files: [], folders: [], links: [], gitConfigs: [] }, closed: [] };
+    const { found } = walk;
+    const read = { foldersRead: 0, allKept: true };
     // Each folder the sandbox may not enter, and for every folder walked the first such folder on its way (if any).
     const closedOnTheWay = new Map<string, string | undefined>();
     let entries = 0;
     const pending = [""];
     for (let folder = pending.pop(); folder !== undefined; folder = pending.pop()) {
-      const listing = this.#list(folder, found);
+      const listing = this.#list(folder, read);
       if (listing === undefined) continue;
-      seen.add(folder);
+      walk.folders.push(folder);
+      walk.stamps.push(stampOf(listing));
       entries += listing.entries;
       if (entries > MAX_SCANNED_ENTRIES)
         throw new TreeTooLargeError(`the workspace holds more than ${MAX_SCANNED_ENTRIES} entries, more than org checks for secret files`);
       const inside = (name: string) => (folder === "" ? name : `${folder}/${name}`);
+      if (listing.closed && folder !== "") walk.closed.push(folder);
       const closed = closedOnTheWay.get(parentOf(folder)) ?? (listing.closed && folder !== "" ? folder : undefined);
       closedOnTheWay.set(folder, closed);
       if (closed !== undefined && listing.secretFiles.length + listing.secretFolders.length + listing.gitConfigNames.length > 0)
@@ -78,18 +93,39 @@ export class SecretFileScan {
       else {
         found.files.push(...listing.secretFiles.map(inside));
         found.folders.push(...listing.secretFolders.map(inside));
-        gitConfigs.push(...listing.gitConfigNames.map(inside));
+        found.gitConfigs.push(...listing.gitConfigNames.map(inside));
       }
-      links.push(...listing.secretLinks.map(inside));
+      found.links.push(...listing.secretLinks.map(inside));
       pending.push(...listing.folders.map(inside));
     }
-    let forgotten = 0;
-    for (const key of this.#listings.keys()) if (!seen.has(key) && this.#listings.delete(key)) forgotten += 1;
-    if (found.foldersRead + forgotten > 0) saveListings(this.root, this.#rememberedKey, this.#listings);
-    for (const link of links) this.#cover(link, found, (path) => closedOnTheWay.get(parentOf(path)));
+    const seen = new Set(walk.folders);
+    for (const key of this.#listings.keys()) if (!seen.has(key)) this.#listings.delete(key);
+    // A walk over a listing read in the same clock tick as a change it missed is not kept: that listing is not either.
+    this.#walk = read.allKept ? walk : undefined;
+    saveRemembered(this.root, this.#rememberedKey, this.#listings, this.#walk);
+    return this.#finish(walk, { foldersRead: read.foldersRead, keptWalk: false });
+  }
+
+  /** Whether every folder `walk` reached is still a folder with the stamp it had. */
+  #unchanged(walk: RememberedWalk): boolean {
+    for (let index = 0; index < walk.folders.length; index += 1) {
+      const folder = walk.folders[index];
+      const stat = lstatSync(folder === "" ? this.root : `${this.root}/${folder}`, { bigint: true, throwIfNoEntry: false });
+      if (stat === undefined || !stat.isDirectory() || stampOf(stat) !== walk.stamps[index]) return false;
+    }
+    return true;
+  }
+
+  /** What a walk found, with what its secret-named links show covered too. */
+  #finish(walk: RememberedWalk, how: Pick<SecretEntries, "foldersRead" | "keptWalk">): SecretEntries {
+    const found: SecretEntries = { files: [...walk.found.files], folders: [...walk.found.folders], ...how, gitConfigs: [] };
+    if (walk.found.links.length > 0) {
+      const closedAbove = closedAboveIn(walk);
+      for (const link of walk.found.links) this.#cover(link, found, closedAbove);
+    }
     found.files = [...new Set(found.files)];
     found.folders = [...new Set(found.folders)];
-    found.gitConfigs = gitConfigsAmong(this.root, gitConfigs);
+    found.gitConfigs = gitConfigsAmong(this.root, walk.found.gitConfigs);
     if (found.files.length + found.folders.length + found.gitConfigs.length > MAX_SECRET_COVERS) {
       throw new TreeTooLargeError(
         `the workspace holds more than ${MAX_SECRET_COVERS} secret files (sandbox.secretPaths), more than one view can cover`,
@@ -99,7 +135,7 @@ export class SecretFileScan {
   }
 
   /** One folder's listing: the last scan's while the folder is unchanged, else read now; undefined when it is gone or no folder. */
-  #list(folder: string, found: SecretEntries): FolderListing | undefined {
+  #list(folder: string, read: { foldersRead: number; allKept: boolean }): FolderListing | undefined {
     const absolute = join(this.root, folder);
     let stat: BigIntStats;
     try {
@@ -111,7 +147,7 @@ export class SecretFileScan {
     const known = this.#listings.get(folder);
     if (known && known.dev === stat.dev && known.ino === stat.ino && known.ctimeNs === stat.ctimeNs) return known;
     const readAtMs = Date.now();
-    found.foldersRead += 1;
+    read.foldersRead += 1;
     const listing: FolderListing = {
       dev: stat.dev,
       ino: stat.ino,
@@ -135,7 +171,10 @@ export class SecretFileScan {
     }
     // A listing read in the same clock tick as a change it missed would keep that change's ctime: kept only once settled.
     if (listingSettled(stat.ctimeNs, readAtMs)) this.#listings.set(folder, listing);
-    else this.#listings.delete(folder);
+    else {
+      this.#listings.delete(folder);
+      read.allKept = false;
+    }
     return listing;
   }
 
@@ -176,6 +215,26 @@ export function closedFolderOnTheWay(root: string, path: string): string | undef
     }
   }
   return undefined;
+}
+
+/**
+ * For a path, the first folder on its way (below the top) that the sandbox's uid may not enter, as `walk` found them;
+ * undefined when there is none or the path's folder is not one the walk reached.
+ */
+function closedAboveIn(walk: RememberedWalk): (path: string) => string | undefined {
+  if (walk.closed.length === 0) return () => undefined;
+  const reached = new Set(walk.folders);
+  const closed = new Set(walk.closed);
+  return (path) => {
+    const parent = parentOf(path);
+    if (!reached.has(parent)) return undefined;
+    const parts = parent.split("/");
+    for (let index = 1; index <= parts.length; index += 1) {
+      const folder = parts.slice(0, index).join("/");
+      if (closed.has(folder)) return folder;
+    }
+    return undefined;
+  };
 }
 
 /** The folder a workspace-relative path sits in ("" at the top). */
