@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { followPromotion } from "../fitness/fitness-baseline.ts";
@@ -9,6 +9,7 @@ import { type ScriptedServer, startScriptedServer } from "../scripted-server/sta
 import { orgClone } from "../testing/org-clone.ts";
 import { runOrgProcess } from "../testing/org-process.ts";
 import { makeCandidate, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";
+import { sealedTranscriptText } from "../testing/sealed-lines.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { computeChangeSet } from "../workspace/change-set.ts";
 import { applyAndRecord } from "../workspace/change-journal.ts";
@@ -23,11 +24,19 @@ chmodSync(scratch, 0o755);
 const workspace = join(scratch, "workspace");
 let model: ScriptedServer;
 const session = "20261123-101500-abcdef";
-const request = (text: string) =>
-  `${JSON.stringify({ type: "turn-start", turnId: `t-${text.length}`, text, mode: "group", addressed: [], time: "2026-11-23T10:15:00.000Z" })}\n`;
+/** A person's request as the room writes it, sealed as this person's org seals it, to be written at byte `from` of the transcript. */
+const request = (text: string, from = 0) =>
+  sealedTranscriptText(
+    session,
+    [JSON.stringify({ type: "turn-start", turnId: `t-${text.length}`, text, mode: "group", addressed: [], time: "2026-11-23T10:15:00.000Z" })],
+    from,
+  );
 
-async function org(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  const run = await runOrgProcess(args, { env: { OLLAMA_BASE: model.url, OLLAMA_MODEL: "scripted", ORG_EMBED_MODEL: "off" }, timeoutMs: 120_000 });
+async function org(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  const run = await runOrgProcess(args, {
+    env: { OLLAMA_BASE: model.url, OLLAMA_MODEL: "scripted", ORG_EMBED_MODEL: "off", ...env },
+    timeoutMs: 120_000,
+  });
   return { code: run.exitCode, out: run.stdout, err: run.stderr };
 }
 
@@ -123,7 +132,8 @@ test("org backup, rm -rf, org restore: every ref and file back, org doctor passe
   // The cursor reads on: nothing noticed twice; a new request is noticed.
   const again = await org(["grow", "--dry-run", "--json", "--workspace", outcome.workspace, "--repo", outcome.checkout]);
   expect(JSON.parse(again.out.trim().split("\n").at(-1) ?? "{}").summary).toMatchObject({ noticed: 0 });
-  appendFileSync(join(outcome.workspace, ".org", "sessions", `${session}.jsonl`), request("is there a tool for parsing dates"));
+  const transcript = join(outcome.workspace, ".org", "sessions", `${session}.jsonl`);
+  appendFileSync(transcript, request("is there a tool for parsing dates", statSync(transcript).size));
   const more = await org(["grow", "--dry-run", "--json", "--workspace", outcome.workspace, "--repo", outcome.checkout]);
   expect(JSON.parse(more.out.trim().split("\n").at(-1) ?? "{}").summary).toMatchObject({ noticed: 1 });
 }, 240_000);
@@ -141,3 +151,26 @@ test("a restore into a folder that is not empty is refused with exit 1 and write
   const usage = await org(["restore", join(backups, file ?? "")]);
   expect(usage.code).toBe(2);
 }, 60_000);
+
+test("a restored backup's transcripts are heard only by the person whose org took it: under another person's key, none is", async () => {
+  const backups = join(scratch, "backups");
+  const [file] = readdirSync(backups).filter((name) => name.endsWith(".tar.gz"));
+  const otherHome = mkdtempSync(join(scratch, "other-home-"));
+  chmodSync(otherHome, 0o700);
+  const heard = async (who: string, env: Record<string, string>) => {
+    const to = join(scratch, `restored-${who}`);
+    const restored = await org(["restore", join(backups, file ?? ""), "--to", to, "--json"], env);
+    expect(restored.code, restored.err).toBe(0);
+    const workspaceDir = join(to, "workspace");
+    // Grow's own state set aside: every transcript is read again from its start.
+    rmSync(join(workspaceDir, ".org", "grow", "proposals.json"));
+    const run = await org(["grow", "--dry-run", "--json", "--workspace", workspaceDir, "--repo", join(to, "checkout")], env);
+    const report = JSON.parse(run.out.trim().split("\n").at(-1) ?? "{}") as { summary: { noticed: number }; read?: { unheard?: unknown } };
+    return { noticed: report.summary.noticed, unheard: report.read?.unheard };
+  };
+  expect(await heard("same", {})).toEqual({ noticed: 1, unheard: undefined });
+  expect(await heard("other", { ORG_HOME: otherHome })).toEqual({
+    noticed: 0,
+    unheard: { files: 1, lines: 1, named: [`.org/sessions/${session}.jsonl`] },
+  });
+}, 240_000);

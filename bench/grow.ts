@@ -35,6 +35,7 @@ import { startScriptedServer } from "../scripted-server/start-scripted-server.ts
 import { SCRIPTED_TOOLS, scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { Sandbox } from "../sandbox/run-sandboxed.ts";
+import { sealedTranscriptText } from "../testing/sealed-lines.ts";
 
 const { values } = parseArgs({ options: { sessions: { type: "string", default: "1000" }, tools: { type: "string", default: "3" } } });
 const sessionCount = Math.max(1, Number(values.sessions));
@@ -111,7 +112,8 @@ for (let session = 0; session < sessionCount; session += 1) {
     out.push(JSON.stringify({ type: "turn-end", turnId, ok: true, stats: {}, time }));
   }
   lines += out.length;
-  writeFileSync(join(sessionsDir, `2026112${session % 10}-1015${String(session).padStart(4, "0")}-s${session}.jsonl`), `${out.join("\n")}\n`);
+  const id = `2026112${session % 10}-1015${String(session).padStart(4, "0")}-s${session}`;
+  writeFileSync(join(sessionsDir, `${id}.jsonl`), sealedTranscriptText(id, out));
 }
 
 const kindOf = toolKinds([]);
@@ -265,7 +267,8 @@ let grown: { wallMs: number; modelMs: number; builds: { ms: number; modelMs: num
     const turns = Array.from({ length: goals.length - index }, (_, turn) =>
       JSON.stringify({ type: "turn-start", turnId: `g${index}-${turn}`, text: `we need a tool to ${goal}`, mode: "group", addressed: [], time }),
     );
-    writeFileSync(join(dir, `20261123-1015${String(index).padStart(2, "0")}-g${index}.jsonl`), `${turns.join("\n")}\n`);
+    const id = `20261123-1015${String(index).padStart(2, "0")}-g${index}`;
+    writeFileSync(join(dir, `${id}.jsonl`), sealedTranscriptText(id, turns));
   });
   const validations: number[] = [];
   const made2 = growRequest({

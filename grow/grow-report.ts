@@ -8,6 +8,8 @@ import { growDir } from "./grow-state.ts";
 import { Evidence, NeedSource, ProposalKind, ProposalState } from "./proposal.ts";
 
 const Count = z.int().min(0);
+/** How many of the files a run did not hear its report names; the count covers all of them. */
+export const UNHEARD_NAMED = 20;
 
 /** One build of a run: the proposal, what the toolsmith made, how the gate judged it, whether it was promoted. */
 export const BuildRecord = z.strictObject({
@@ -95,7 +97,18 @@ export const GrowReport = z.strictObject({
     modelMs: Count,
     stoppedBy: z.enum(["time", "tokens", "tools"]).optional(),
   }),
-  read: z.strictObject({ sessions: Count, auditDays: Count, jobs: Count, bytes: Count, skippedLines: Count, more: z.boolean() }).optional(),
+  read: z
+    .strictObject({
+      sessions: Count,
+      auditDays: Count,
+      jobs: Count,
+      bytes: Count,
+      skippedLines: Count,
+      more: z.boolean(),
+      /** Transcripts, audit days and job results org did not write here (their seals missing or broken): not heard as anyone's words. */
+      unheard: z.strictObject({ files: Count, lines: Count, named: z.array(z.string()).max(UNHEARD_NAMED) }).optional(),
+    })
+    .optional(),
   /** How the run heard: by the model (batches it answered), by the word rules (and why), needs dropped for a made-up quote. */
   noticing: z
     .strictObject({
@@ -265,11 +278,27 @@ export function evidenceText(evidence: Evidence): string {
   return `session ${evidence.session}, turn ${evidence.turn}, ${evidence.source ?? "source not recorded"}: ${JSON.stringify(evidence.quote)}`;
 }
 
+/**
+ * What a report says, once, of the files whose lines org did not write here (`read.unheard`); undefined when there
+ * were none.
+ */
+export function unheardLine(report: GrowReport): string | undefined {
+  const unheard = report.read?.unheard;
+  if (!unheard || unheard.files === 0) return undefined;
+  const more = unheard.files > unheard.named.length ? ` and ${unheard.files - unheard.named.length} more` : "";
+  return (
+    `not heard: ${unheard.files} file(s) not written by org here (${unheard.lines} line(s) or result(s) without ` +
+    `your org's seal: a clone's, a backup's taken by another key, an older org's, or moved or edited): ${unheard.named.join(", ")}${more}`
+  );
+}
+
 /** What a person reads of a run: how it heard, each proposal (a dry run: whole), each build, the rollback, what waits, then the summary line. */
 export function reportLines(report: GrowReport): string[] {
   const lines: string[] = [];
   const noticing = report.noticing ? noticingLine(report.noticing) : undefined;
   if (noticing) lines.push(noticing);
+  const unheard = unheardLine(report);
+  if (unheard) lines.push(unheard);
   const fresh = report.proposals.filter((proposal) => proposal.new);
   if (report.dryRun) for (const proposal of report.proposals) lines.push(...proposalLines(proposal));
   else if (fresh.length > 0)

@@ -8,7 +8,7 @@ import { followBaseline } from "../fitness/baseline-follow.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { type NeedHint, writeNeedHints } from "../registry/need-hints.ts";
 import { GrowBudget } from "./grow-budget.ts";
-import { type GrowReport, reportId, writeGrowReport } from "./grow-report.ts";
+import { type GrowReport, reportId, UNHEARD_NAMED, writeGrowReport } from "./grow-report.ts";
 import type { GrowRequest } from "./grow-request.ts";
 import { type GrowState, readGrowState, writeGrowState } from "./grow-state.ts";
 import { actOnHealth } from "./health-actions.ts";
@@ -170,7 +170,20 @@ export class GrowRun {
     const { noticed, merged } = step;
     // Turns the budget ended before the model heard: the budget stopped the noticing (they wait for the next run).
     if (step.noticing.waiting) this.budget.cut();
-    this.report.read = { ...noticed.read, more: noticed.more };
+    const { unheard, ...read } = noticed.read;
+    this.report.read = {
+      ...read,
+      more: noticed.more,
+      ...(unheard.length > 0
+        ? {
+            unheard: {
+              files: unheard.length,
+              lines: unheard.reduce((sum, file) => sum + file.lines, 0),
+              named: unheard.slice(0, UNHEARD_NAMED).map((file) => file.file),
+            },
+          }
+        : {}),
+    };
     this.report.noticing = step.noticing;
     Object.assign(this.report.summary, {
       noticed: step.needs,

@@ -1,7 +1,7 @@
 import { formatDuration } from "../config/duration.ts";
 import type { GrowSettings } from "../config/grow-settings.ts";
 import { type GrowLockHolder, growLockHolder } from "./grow-lock.ts";
-import { type GrowReport, readGrowReport, reportIds, reportPath, summaryLine } from "./grow-report.ts";
+import { type GrowReport, readGrowReport, reportIds, reportPath, summaryLine, unheardLine } from "./grow-report.ts";
 import { readGrowState } from "./grow-state.ts";
 import type { ProposalState } from "./proposal.ts";
 
@@ -75,6 +75,8 @@ export function statusLines(status: GrowStatus, shown: (path: string) => string 
     const ended = status.last.endedAt ? `, ended ${status.last.endedAt}` : "";
     lines.push(`last run ${status.last.id} (${status.last.state}; started ${status.last.startedAt}${ended}): ${status.last.summary}`);
     if (status.last.report.error) lines.push(`  it failed: ${status.last.report.error}`);
+    const unheard = unheardLine(status.last.report);
+    if (unheard) lines.push(`  ${unheard}`);
     lines.push(`  report: ${shown(status.last.path)}`);
   } else lines.push("no run yet: org grow --once");
   const counts = Object.entries(status.proposals).map(([state, count]) => `${count} ${state}`);

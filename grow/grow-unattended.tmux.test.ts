@@ -6,6 +6,7 @@ import { orgClone } from "../testing/org-clone.ts";
 import { runOpsScript } from "../testing/run-ops-script.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 import { waitUntil } from "../testing/wait-until.ts";
+import { sealedTranscriptText } from "../testing/sealed-lines.ts";
 
 // org grow without a hand on it: ops/grow.sh in a window of a tmux server of the test's own, and serve --grow-every,
 // both in a throw-away clone of org (a git checkout, as grow needs) and a workspace whose session asks for a tool.
@@ -42,7 +43,16 @@ function workspace(name: string): string {
   const time = new Date().toISOString();
   writeFileSync(
     join(dir, ".org", "sessions", "20261123-101500-abcdef.jsonl"),
-    `${JSON.stringify({ type: "turn-start", turnId: "t1", text: "we need a tool that converts celsius to fahrenheit", mode: "group", addressed: [], time })}\n`,
+    sealedTranscriptText("20261123-101500-abcdef", [
+      JSON.stringify({
+        type: "turn-start",
+        turnId: "t1",
+        text: "we need a tool that converts celsius to fahrenheit",
+        mode: "group",
+        addressed: [],
+        time,
+      }),
+    ]),
   );
   return dir;
 }

@@ -9,6 +9,7 @@ import { orgCodeCopy } from "../testing/org-clone.ts";
 import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
 import { CLAMP } from "../testing/toolsmith-fixtures.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
+import { sealedTranscriptText } from "../testing/sealed-lines.ts";
 
 // The proof of `org grow`, through real processes only (bin/org of a copy of org's code with no promoted tools, a
 // throw-away git repository that is both the workspace and the main that grows, one scripted model server playing the
@@ -335,7 +336,10 @@ test("a run killed with kill -9 mid-build leaves consistent state: the next run 
     addressed: [],
     time: new Date().toISOString(),
   };
-  writeFileSync(join(dir, ".org", "sessions", "20261123-101500-abcdef.jsonl"), `${JSON.stringify(line)}\n`);
+  writeFileSync(
+    join(dir, ".org", "sessions", "20261123-101500-abcdef.jsonl"),
+    sealedTranscriptText("20261123-101500-abcdef", [JSON.stringify(line)]),
+  );
   const refsBefore = gitSync(dir, ["for-each-ref"]);
   const instancesDir = join(dir, ".org", "grow", "instances");
   const child = Bun.spawn([join(code.dir, "bin", "org"), "grow", "--once", "--repo", dir], {
@@ -403,7 +407,7 @@ test("a need only a fetched page speaks of waits unconfirmed until a person acce
     { type: "tool-call", replyId: "r1", persona: "agent", call },
     { type: "tool-result", replyId: "r1", persona: "agent", call, ok: true, output: PAGE, durationMs: 3 },
   ].map((line) => JSON.stringify({ ...line, time }));
-  writeFileSync(join(dir, ".org", "sessions", "20261123-101500-abcdef.jsonl"), `${lines.join("\n")}\n`);
+  writeFileSync(join(dir, ".org", "sessions", "20261123-101500-abcdef.jsonl"), sealedTranscriptText("20261123-101500-abcdef", lines));
   const refsBefore = gitSync(dir, ["for-each-ref"]);
   const noticed = lastJson((await orgOk(["grow", "--once", "--dry-run", "--repo", dir, "--json"], undefined, dir)).stdout);
   expect(noticed.wouldBuild).toEqual([]);

@@ -14,6 +14,7 @@ import { cannotGoal, requestedGoal } from "./need-signals.ts";
 import { noticeNeeds, toolKinds } from "./notice-needs.ts";
 import { toolResultNeed } from "./room-needs.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { sealedAuditText, sealedJobResultText, sealedTranscriptText } from "../testing/sealed-lines.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-grow-notice-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -138,7 +139,10 @@ describe("noticing reads the room's own transcripts", () => {
       addressed: [],
       time,
     });
-    writeFileSync(join(sessions, "s1.jsonl"), `{"type":"turn-start","turnId":"t0",\n${JSON.stringify({ nonsense: true })}\n${JSON.stringify(turn)}`);
+    const foreign = `{"type":"turn-start","turnId":"t0",\n${JSON.stringify({ nonsense: true })}\n`;
+    // The room's line, sealed where it starts, still being written (no newline yet).
+    const written = sealedTranscriptText("s1", [JSON.stringify(turn)], Buffer.byteLength(foreign));
+    writeFileSync(join(sessions, "s1.jsonl"), `${foreign}${written.slice(0, -1)}`);
     const partial = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
     expect(partial.needs).toEqual([]);
     appendFileSync(join(sessions, "s1.jsonl"), "\n");
@@ -198,7 +202,7 @@ describe("noticing reads the room's own transcripts", () => {
         durationMs: 1,
       },
     ].map((event) => JSON.stringify(TranscriptLine.parse({ ...event, time })));
-    writeFileSync(join(sessions, "s1.jsonl"), `${lines.join("\n")}\n`);
+    writeFileSync(join(sessions, "s1.jsonl"), sealedTranscriptText("s1", lines));
     const { needs } = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
     expect(needs.map((need) => need.kind)).toEqual(["request", "missing-tool", "missing-tool"]);
     expect(needs[2]).toMatchObject({ tool: "ghost_tool", turn: "unknown-turn" });
@@ -234,18 +238,18 @@ describe("noticing keeps what a proposal can hold", () => {
     const replies = times.map((time, index) =>
       JSON.stringify({ type: "message", message: roomMessage("agent", `I can't convert unit ${index} to metres`, `t${index}`, time), time }),
     );
-    writeFileSync(join(sessions, "s1.jsonl"), `${[...turns, ...replies].join("\n")}\n`);
+    writeFileSync(join(sessions, "s1.jsonl"), sealedTranscriptText("s1", [...turns, ...replies]));
     mkdirSync(join(dir, ".org", "audit"), { recursive: true });
     const audit = times.map((time) => JSON.stringify({ time, tool: "roman_numeral", arguments: { number: 4 }, ok: false, durationMs: 1, bytes: 1 }));
     // Not plain: the call's stand-in turn must not carry it.
     audit.push(
       JSON.stringify({ time: "2026-01-01\u001b]0;x\u0007", tool: "roman_numeral", arguments: { number: 5 }, ok: false, durationMs: 1, bytes: 1 }),
     );
-    writeFileSync(join(dir, ".org", "audit", "2026-01-01.jsonl"), `${audit.join("\n")}\n`);
+    writeFileSync(join(dir, ".org", "audit", "2026-01-01.jsonl"), sealedAuditText("2026-01-01", audit));
     mkdirSync(join(dir, ".org", "serve", "results"), { recursive: true });
     writeFileSync(
       join(dir, ".org", "serve", "results", "job-cccccccc.json"),
-      JSON.stringify({
+      sealedJobResultText({
         id: "job-cccccccc",
         state: "done",
         sessionId: "gone",
@@ -310,12 +314,18 @@ describe("noticing reads the audit log and serve's jobs where no transcript tell
       // In a session with a transcript: read there, not here.
       { time, sessionId: id, tool: "nope_tool", arguments: {}, ok: false, durationMs: 1, bytes: 10 },
     ];
-    writeFileSync(join(dir, ".org", "audit", `${time.slice(0, 10)}.jsonl`), `${audit.map((line) => JSON.stringify(line)).join("\n")}\n`);
+    writeFileSync(
+      join(dir, ".org", "audit", `${time.slice(0, 10)}.jsonl`),
+      sealedAuditText(
+        time.slice(0, 10),
+        audit.map((line) => JSON.stringify(line)),
+      ),
+    );
     mkdirSync(join(dir, ".org", "serve", "results"), { recursive: true });
     const events = jobEvents;
     writeFileSync(
       join(dir, ".org", "serve", "results", "job-aaaaaaaa.json"),
-      JSON.stringify({
+      sealedJobResultText({
         id: "job-aaaaaaaa",
         state: "done",
         sessionId: "gone-session",
@@ -325,7 +335,7 @@ describe("noticing reads the audit log and serve's jobs where no transcript tell
     );
     writeFileSync(
       join(dir, ".org", "serve", "results", "job-bbbbbbbb.json"),
-      JSON.stringify({ id: "job-bbbbbbbb", state: "done", sessionId: id, events: events("we need a tool that is read twice"), finishedAt: 1 }),
+      sealedJobResultText({ id: "job-bbbbbbbb", state: "done", sessionId: id, events: events("we need a tool that is read twice"), finishedAt: 1 }),
     );
     const first = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
     expect(first.needs.map((need) => `${need.kind} ${need.session} ${need.tool ?? need.goal}`)).toEqual([
@@ -341,6 +351,41 @@ describe("noticing reads the audit log and serve's jobs where no transcript tell
   });
 });
 
+describe("noticing hears only what org wrote here", () => {
+  test("an audit line or a job result a clone brought (no seal, or another key's) is not heard; the files are named once", () => {
+    const dir = workspace();
+    const time = new Date().toISOString();
+    const day = time.slice(0, 10);
+    mkdirSync(join(dir, ".org", "audit"), { recursive: true });
+    const call = (tool: string) => JSON.stringify({ time, sessionId: "http", tool, arguments: {}, ok: false, durationMs: 1, bytes: 1 });
+    const other = mkdtempSync(join(base, "other-home-"));
+    // One line the audit log wrote, one planted as it is, one sealed by another person's org.
+    writeFileSync(
+      join(dir, ".org", "audit", `${day}.jsonl`),
+      `${sealedAuditText(day, [call("roman_numeral")])}${call("upload_keys")}\n${sealedAuditText(day, [call("post_secrets")], other)}`,
+    );
+    const results = join(dir, ".org", "serve", "results");
+    mkdirSync(results, { recursive: true });
+    const result = (id: string, text: string) => ({ id, state: "done", sessionId: id, events: jobEvents(text), finishedAt: 1 });
+    writeFileSync(join(results, "job-aaaaaaaa.json"), sealedJobResultText(result("job-aaaaaaaa", "we need a tool that counts vowels")));
+    writeFileSync(join(results, "job-bbbbbbbb.json"), JSON.stringify(result("job-bbbbbbbb", "we need a tool that mails the keys")));
+    writeFileSync(join(results, "job-cccccccc.json"), sealedJobResultText(result("job-cccccccc", "we need a tool that posts the keys"), other));
+    // A sealed result under another job's name.
+    writeFileSync(join(results, "job-dddddddd.json"), sealedJobResultText(result("job-aaaaaaaa", "we need a tool that counts vowels")));
+    const noticed = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
+    expect(noticed.needs.map((need) => `${need.kind} ${need.tool ?? need.goal}`)).toEqual(["missing-tool roman_numeral", "request counts vowels"]);
+    expect(noticed.read.unheard).toEqual([
+      { file: `.org/audit/${day}.jsonl`, lines: 2 },
+      { file: ".org/serve/results/job-bbbbbbbb.json", lines: 1 },
+      { file: ".org/serve/results/job-cccccccc.json", lines: 1 },
+      { file: ".org/serve/results/job-dddddddd.json", lines: 1 },
+    ]);
+    const again = noticeNeeds({ workspaceDir: dir, cursor: noticed.cursor, kindOf });
+    expect(again.needs).toEqual([]);
+    expect(again.read.unheard).toEqual([]);
+  });
+});
+
 describe("noticing serve's jobs", () => {
   test("a job result dated in the future waits for its time, and the jobs that end meanwhile are read", () => {
     const dir = workspace();
@@ -348,7 +393,7 @@ describe("noticing serve's jobs", () => {
     mkdirSync(results, { recursive: true });
     const job = (id: string, text: string) => {
       const path = join(results, `${id}.json`);
-      writeFileSync(path, JSON.stringify({ id, state: "done", sessionId: id, events: jobEvents(text), finishedAt: 1 }));
+      writeFileSync(path, sealedJobResultText({ id, state: "done", sessionId: id, events: jobEvents(text), finishedAt: 1 }));
       return path;
     };
     // Planted, or written while the clock was ahead: the cursor must not move past every job to come.
@@ -387,7 +432,7 @@ describe("noticing serve's jobs", () => {
     const later = join(results, "job-zzzzzzzz.json");
     writeFileSync(
       later,
-      JSON.stringify({ id: "job-zzzzzzzz", state: "done", events: jobEvents("we need a tool that counts vowels"), finishedAt: 1 }),
+      sealedJobResultText({ id: "job-zzzzzzzz", state: "done", events: jobEvents("we need a tool that counts vowels"), finishedAt: 1 }),
     );
     expect(noticeNeeds({ workspaceDir: dir, cursor, kindOf }).needs.map((need) => need.goal)).toEqual(["counts vowels"]);
   }, 60_000);
@@ -426,7 +471,7 @@ describe("the words of a need", () => {
       }),
       JSON.stringify({ type: "message", message: roomMessage("agent", `I can't clamp${blanks}numbers`, `t${index}`, time), time }),
     ]).flat();
-    writeFileSync(join(sessions, "s1.jsonl"), `${lines.join("\n")}\n`);
+    writeFileSync(join(sessions, "s1.jsonl"), sealedTranscriptText("s1", lines));
     const { needs } = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
     expect(needs.map((need) => need.goal)).toEqual(Array.from({ length: 100 }, () => ["clamps numbers", "clamp numbers"]).flat());
   }, 20_000);

@@ -2,15 +2,18 @@
 // audit log (`.org/audit/<day>.jsonl`: tool calls made outside any transcript, such as serve's `/v1/tools`), and
 // serve's finished jobs whose session left no transcript. Each source is read from the cursor on, bounded per run
 // (the rest waits for the next), without following links, and parsed by its owner's reader (the room's
-// `readTranscriptEvents`, the audit log's `readAuditLines`, serve's `finishedJobs`); a line that is not theirs is
-// passed over.
+// `readSealedTranscriptEvents`, the audit log's `readSealedAuditLines`, serve's `finishedJobs`); a line that is not
+// theirs is passed over, and one org did not write here (its seal under the user's key missing or broken) is not heard
+// as anyone's words: the report names its file (`read.unheard`).
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
 import { AUDIT_DIR, SESSIONS_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import { readTranscriptEvents } from "../room/transcript.ts";
-import { type AuditEntry, auditDayFiles, readAuditLines } from "../security/audit-log.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
+import { readSealedTranscriptEvents } from "../room/transcript.ts";
+import { type AuditEntry, auditDayFiles, readSealedAuditLines } from "../security/audit-log.ts";
 import { finishedJobs } from "../serve/finished-jobs.ts";
+import { SERVE_STATE_DIR } from "../serve/jobs-log.ts";
 import { type GrowCursor, MAX_JOB_IDS } from "./grow-state.ts";
 import { missingToolGoal, QUOTE_CHARS } from "./need-signals.ts";
 import { oneLine } from "../security/terminal-sanitizer.ts";
@@ -30,8 +33,8 @@ const SESSION_FILE = /^([A-Za-z0-9][\w.-]{0,127})\.jsonl$/;
 /** What one look found (the rules' needs, and the turns as said, for the model), and the cursor to keep once they are kept. */
 export type Noticed = RoomHearing & {
   cursor: GrowCursor;
-  /** Sources read, for the report. */
-  read: { sessions: number; auditDays: number; jobs: number; bytes: number; skippedLines: number };
+  /** Sources read, for the report; `unheard`: the files whose lines org did not write here (unsealed), not heard. */
+  read: { sessions: number; auditDays: number; jobs: number; bytes: number; skippedLines: number; unheard: Unheard[] };
   /** Whether a source holds more than this run read (the next run goes on). */
   more: boolean;
 };
@@ -43,6 +46,9 @@ function listDir(path: string): string[] {
     return [];
   }
 }
+
+/** A file (relative to the workspace) of which `lines` lines (or results) were not heard: org did not write them here. */
+export type Unheard = { file: string; lines: number };
 
 /** What the room knows by this name: its built-ins and own tools, and the promoted generated tools given. */
 export function toolKinds(generated: Iterable<string>): ToolKindOf {
@@ -64,6 +70,8 @@ export type NoticeBounds = { sessions: ReadonlyMap<string, number>; job?: string
 type Look = {
   until?: NoticeBounds;
   workspaceDir: string;
+  /** The user's org folder, whose key proves which lines org wrote here. */
+  home: string | undefined;
   kindOf: ToolKindOf;
   now: string;
   cursor: GrowCursor;
@@ -80,15 +88,23 @@ const budgetLeft = (look: Look) => RUN_BYTES - look.read.bytes;
  * Reads what the workspace's sources gained since `cursor` and finds the needs in it. Reads only; the caller keeps
  * the returned cursor together with what it made of the needs.
  */
-export function noticeNeeds(options: { workspaceDir: string; cursor: GrowCursor; kindOf: ToolKindOf; now?: Date; until?: NoticeBounds }): Noticed {
+export function noticeNeeds(options: {
+  workspaceDir: string;
+  cursor: GrowCursor;
+  kindOf: ToolKindOf;
+  now?: Date;
+  until?: NoticeBounds;
+  home?: string | undefined;
+}): Noticed {
   const look: Look = {
     ...(options.until ? { until: options.until } : {}),
     workspaceDir: options.workspaceDir,
+    home: "home" in options ? options.home : userOrgDir(),
     kindOf: options.kindOf,
     now: (options.now ?? new Date()).toISOString(),
     cursor: structuredClone(options.cursor),
     hearing: { needs: [], turns: [] },
-    read: { sessions: 0, auditDays: 0, jobs: 0, bytes: 0, skippedLines: 0 },
+    read: { sessions: 0, auditDays: 0, jobs: 0, bytes: 0, skippedLines: 0, unheard: [] },
     more: false,
     transcripts: new Set(),
   };
@@ -132,10 +148,12 @@ function readTranscripts(look: Look): void {
       ...(replaced ? {} : { turn: previous.turn, turnText: previous.turnText }),
       replies: replaced ? {} : { ...previous.replies },
     };
-    const { events } = readTranscriptEvents(lines.lines.map((line) => ({ at: line.offset, text: line.text })));
+    // Only what org wrote here is anyone's words: a line a clone or an archive brought, or one moved or edited, is not heard.
+    const { heard, unsealed } = readSealedTranscriptEvents(session, lines.lines, look.home);
+    if (unsealed > 0) look.read.unheard.push({ file: join(SESSIONS_DIR, file), lines: unsealed });
     hearRoomEvents(
       session,
-      events.map(({ at, line }) => ({ at, event: line })),
+      heard.map(({ at, line }) => ({ at, event: line })),
       position,
       look.kindOf,
       look.now,
@@ -157,7 +175,13 @@ function readAuditLog(look: Look): void {
     if (!lines) continue;
     look.cursor.audit[day] = lines.mark;
     if (lines.lines.length > 0) look.read.auditDays += 1;
-    for (const entry of readAuditLines(lines.lines.map((line) => line.text))) {
+    const { entries, unsealed } = readSealedAuditLines(
+      day,
+      lines.lines.map((line) => line.text),
+      look.home,
+    );
+    if (unsealed > 0) look.read.unheard.push({ file: join(AUDIT_DIR, `${day}.jsonl`), lines: unsealed });
+    for (const entry of entries) {
       if (entry.ok) continue;
       if (entry.sessionId !== undefined && look.transcripts.has(entry.sessionId)) continue;
       const need = auditNeed(entry, look.kindOf, look.now);
@@ -171,7 +195,7 @@ function readJobs(look: Look): void {
   const seen = new Set(look.cursor.jobs.ids);
   // Dated ahead of now (planted, or written while the clock was ahead): read once its time comes, since taking it
   // now would move the cursor past every job that ends meanwhile.
-  const jobs = finishedJobs(look.workspaceDir, { since: look.cursor.jobs.through, until: Date.parse(look.now) }).filter(
+  const jobs = finishedJobs(look.workspaceDir, { since: look.cursor.jobs.through, until: Date.parse(look.now) }, { home: look.home }).filter(
     (job) => job.finishedAt > look.cursor.jobs.through || !seen.has(job.id),
   );
   if (jobs.length > JOBS_PER_RUN) look.more = true;
@@ -196,6 +220,10 @@ function readJobs(look: Look): void {
     if (!result) continue;
     look.read.jobs += 1;
     if (result.sessionId !== undefined && look.transcripts.has(result.sessionId)) continue;
+    if (!result.sealed) {
+      look.read.unheard.push({ file: join(SERVE_STATE_DIR, "results", `${job.id}.json`), lines: 1 });
+      continue;
+    }
     const events = result.events.map((event, index) => ({ at: index, event }));
     const heardBefore = look.hearing.turns.length;
     hearRoomEvents(plain(result.sessionId, job.id), events, { replies: {} }, look.kindOf, look.now, look.hearing);

@@ -17,6 +17,7 @@ import { readGrowState, writeGrowState } from "./grow-state.ts";
 import type { GrowRequest } from "./grow-request.ts";
 import { runGrow } from "./run-grow.ts";
 import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
+import { sealedTranscriptText } from "../testing/sealed-lines.ts";
 
 // org grow hearing people: sessions written by real rooms in the words people use, the scripted server playing the
 // listener as a small model does (report_needs, same_need), an embedder that places paraphrases near, the scripted
@@ -158,7 +159,7 @@ test("a need a candidate already answers (built in chat, not promoted) is covere
       durationMs: 1,
     },
   ].map((line) => JSON.stringify(TranscriptLine.parse({ ...line, time })));
-  writeFileSync(join(sessions, "s1.jsonl"), `${lines.join("\n")}\n`);
+  writeFileSync(join(sessions, "s1.jsonl"), sealedTranscriptText("s1", lines));
   const refs = gitSync(dir, ["for-each-ref"]);
   const { report } = await runGrow(request(dir, { maxTools: 1 }));
   expect(report.builds).toEqual([]);

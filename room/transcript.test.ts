@@ -1,9 +1,18 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RoomMessage } from "../personas/room-message.ts";
-import { listSessions, resolveSessionId, resume, SessionNotFoundError, Transcript } from "./transcript.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
+import {
+  appendToTranscript,
+  listSessions,
+  readSealedTranscriptEvents,
+  resolveSessionId,
+  resume,
+  SessionNotFoundError,
+  Transcript,
+} from "./transcript.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "org-transcript-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -107,5 +116,64 @@ describe("transcript", () => {
     expect(() => resolveSessionId(dir, "nope")).toThrow(SessionNotFoundError);
     expect(() => resolveSessionId(dir, "../etc/passwd")).toThrow("is not a session id");
     expect(() => resolveSessionId(join(dir, "empty"), true)).toThrow("no session to resume");
+  });
+});
+
+/** Which of a transcript's lines org wrote here, by type, as `org grow` reads them (under the test process's own key). */
+function sealedTypes(id: string, home: string | undefined): { heard: string[]; unsealed: number } {
+  const lines: { offset: number; text: string }[] = [];
+  let offset = 0;
+  for (const text of readFileSync(join(dir, `${id}.jsonl`), "utf8").split("\n")) {
+    if (text !== "") lines.push({ offset, text });
+    offset += Buffer.byteLength(text) + 1;
+  }
+  const { heard, unsealed } = readSealedTranscriptEvents(id, lines, home);
+  return { heard: heard.map(({ line }) => line.type), unsealed };
+}
+
+describe("sealed transcripts", () => {
+  test("every line the room writes is sealed for its session and its place; another key, or none, hears none of it", () => {
+    const transcript = Transcript.open(dir, "s-sealed", { personas: ["agent"], mode: "group" });
+    transcript.append({ type: "message", message: message("t1-user", "user", "we need a tool that counts vowels") });
+    transcript.append({ type: "text-delta", replyId: "r1", persona: "agent", text: "stream" });
+    transcript.close();
+    expect(sealedTypes("s-sealed", userOrgDir())).toEqual({ heard: ["session-start", "message", "text-delta"], unsealed: 0 });
+    const other = mkdtempSync(join(dir, "other-home-"));
+    expect(sealedTypes("s-sealed", other)).toEqual({ heard: [], unsealed: 3 });
+    expect(sealedTypes("s-sealed", undefined)).toEqual({ heard: [], unsealed: 3 });
+    // Every reader but grow takes the lines as they are: the seal is one more member, not part of any event.
+    expect(resume(dir, "s-sealed")).toMatchObject({ damagedLines: 0, history: [{ text: "we need a tool that counts vowels" }] });
+  });
+
+  test("a transcript written before seals resumes as it did; what is written after is sealed, and only that is heard", () => {
+    const old = [
+      { type: "session-start", time: "2026-01-01T00:00:00.000Z", sessionId: "s-old", personas: ["agent"], mode: "group", version: 1 },
+      { type: "message", time: "2026-01-01T00:00:01.000Z", message: message("t1-user", "user", "an old request") },
+    ];
+    writeFileSync(join(dir, "s-old.jsonl"), `${old.map((line) => JSON.stringify(line)).join("\n")}\n`);
+    const again = Transcript.open(dir, "s-old", { personas: ["agent"], mode: "group" });
+    again.append({ type: "message", message: { ...message("t2-user", "user", "a new request"), turnId: "t2" } });
+    again.close();
+    expect(resume(dir, "s-old").history.map((entry) => entry.text)).toEqual(["an old request", "a new request"]);
+    expect(sealedTypes("s-old", userOrgDir())).toEqual({ heard: ["session-resumed", "message"], unsealed: 2 });
+  });
+
+  test("lines appended from outside the room (org undo), after a line a crash tore, are sealed at their places; so are the room's after them", () => {
+    const transcript = Transcript.open(dir, "s-undo", { personas: ["agent"], mode: "group" });
+    transcript.append({ type: "message", message: message("t1-user", "user", "hi") });
+    transcript.close();
+    appendFileSync(join(dir, "s-undo.jsonl"), '{"type":"message","ti');
+    appendToTranscript(dir, "s-undo", [
+      { type: "change-undone", changeId: "c1" },
+      { type: "notice", reason: "workspace-change", message: "undid" },
+    ]);
+    const resumed = Transcript.open(dir, "s-undo", { personas: ["agent"], mode: "group" });
+    resumed.append({ type: "message", message: { ...message("t2-user", "user", "again"), turnId: "t2" } });
+    resumed.close();
+    expect(sealedTypes("s-undo", userOrgDir())).toEqual({
+      heard: ["session-start", "message", "change-undone", "notice", "session-resumed", "message"],
+      unsealed: 0,
+    });
+    expect(readFileSync(join(dir, "s-undo.jsonl"), "utf8")).toContain('{"type":"message","ti\n');
   });
 });

@@ -1,6 +1,8 @@
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, statSync, writeSync } from "node:fs";
 import { fsyncEnabled } from "../config/environment.ts";
 import { numberedLines, readJsonLines } from "../config/json-lines.ts";
+import { type LineSealer, lineSealer } from "../config/line-seal.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
 import { join } from "node:path";
 import type { RoomMessage } from "../personas/room-message.ts";
 import { ensurePrivateDir, openPrivateFile, readPrivateFile, readPrivateFileStart } from "../security/private-state.ts";
@@ -96,7 +98,17 @@ export function transcriptPath(sessionsDir: string, sessionId: string): string {
 }
 
 /**
- * An append-only transcript, one write(2) per line. Streamed text and reasoning are gathered per reply and
+ * The sealer of a session's transcript lines, under the key of the user's org folder `home` (made there when `create`):
+ * each line is sealed over the session's id, the byte offset it starts at and its text, so a line counts as written by
+ * org on this machine only in the file and at the place it was written (docs/ARCHITECTURE.md, "Sealed transcripts").
+ */
+export function transcriptSealer(home: string | undefined, sessionId: string, create: boolean): LineSealer | undefined {
+  return lineSealer(home, `transcript ${sessionId}`, create);
+}
+
+/**
+ * An append-only transcript, one write(2) per line, each line sealed with the user's key (`transcriptSealer`). Streamed text and reasoning are
+ * gathered per reply and
  * written every `flushMs` and before any other event (reply end, tool call, turn end), so a 4 KB reply is a
  * few lines, not one per chunk, and a crash or `kill -9` loses at most one interval of streamed text.
  */
@@ -106,26 +118,38 @@ export class Transcript {
   #fd: number | undefined;
   readonly #flushMs: number;
   readonly #onLine: ((line: TranscriptLine) => void) | undefined;
+  readonly #sealer: LineSealer | undefined;
   /** ORG_FSYNC / ORG_PROFILE=prod: every line reaches the disk before the room goes on. */
   readonly #fsync = fsyncEnabled();
   /** Deltas not yet written, per reply and kind, in the order they began. */
   readonly #pending = new Map<string, Delta>();
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(sessionId: string, path: string, fd: number, flushMs: number, onLine?: (line: TranscriptLine) => void) {
+  private constructor(
+    sessionId: string,
+    path: string,
+    fd: number,
+    flushMs: number,
+    sealer: LineSealer | undefined,
+    onLine?: (line: TranscriptLine) => void,
+  ) {
     this.#onLine = onLine;
+    this.#sealer = sealer;
     this.sessionId = sessionId;
     this.path = path;
     this.#fd = fd;
     this.#flushMs = flushMs;
   }
 
-  /** Opens (creating when new) the transcript of a session for appending. */
+  /**
+   * Opens (creating when new) the transcript of a session for appending, its lines sealed with the key of the user's
+   * org folder (`home`, the environment's by default; unsealed when there is none that can keep a key).
+   */
   static open(
     sessionsDir: string,
     sessionId: string,
     header: { personas: string[]; mode: string },
-    options: { flushMs?: number; onLine?: (line: TranscriptLine) => void } = {},
+    options: { flushMs?: number; onLine?: (line: TranscriptLine) => void; home?: string | undefined } = {},
   ): Transcript {
     ensurePrivateDir(sessionsDir);
     const path = transcriptPath(sessionsDir, sessionId);
@@ -133,7 +157,9 @@ export class Transcript {
     const fd = openPrivateFile(path);
     const size = statSync(`/proc/self/fd/${fd}`).size;
     const isNew = size === 0;
-    const transcript = new Transcript(sessionId, path, fd, options.flushMs ?? TRANSCRIPT_FLUSH_MS, options.onLine);
+    const home = "home" in options ? options.home : userOrgDir();
+    const sealer = transcriptSealer(home, sessionId, true);
+    const transcript = new Transcript(sessionId, path, fd, options.flushMs ?? TRANSCRIPT_FLUSH_MS, sealer, options.onLine);
     if (isNew) {
       transcript.#write({ type: "session-start", time: new Date().toISOString(), sessionId, ...header, version: 1 });
     } else {
@@ -169,7 +195,9 @@ export class Transcript {
 
   #write(line: TranscriptLine): void {
     if (this.#fd === undefined) return;
-    writeSync(this.#fd, `${JSON.stringify(line)}\n`);
+    const text = JSON.stringify(line);
+    // Sealed at the offset the line will start at: the file's end (org undo may have appended since the last line).
+    writeSync(this.#fd, `${this.#sealer ? this.#sealer.seal(String(fstatSync(this.#fd).size), text) : text}\n`);
     if (this.#fsync) fsyncSync(this.#fd);
     this.#onLine?.(line);
   }
@@ -198,9 +226,14 @@ function endsWithNewline(fd: number, size: number): boolean {
 
 /**
  * Appends events to a session's existing transcript from outside its room (`org undo`), each as the room would write
- * it: a line of the transcript's schema with its time. Nothing is written for a session that has no transcript here.
+ * it: a line of the transcript's schema with its time, sealed. Nothing is written for a session that has no transcript here.
  */
-export function appendToTranscript(sessionsDir: string, sessionId: string, events: readonly RoomEvent[]): void {
+export function appendToTranscript(
+  sessionsDir: string,
+  sessionId: string,
+  events: readonly RoomEvent[],
+  seals: { home: string | undefined } = { home: userOrgDir() },
+): void {
   if (!SESSION_ID.test(sessionId) || events.length === 0) return;
   const path = transcriptPath(sessionsDir, sessionId);
   if (!existsSync(path)) return;
@@ -210,7 +243,16 @@ export function appendToTranscript(sessionsDir: string, sessionId: string, event
   try {
     // A line cut by a crash: end it so these start on their own line.
     const size = statSync(`/proc/self/fd/${fd}`).size;
-    writeSync(fd, `${size === 0 || endsWithNewline(fd, size) ? "" : "\n"}${lines.map((line) => JSON.stringify(line)).join("\n")}\n`);
+    const lead = size === 0 || endsWithNewline(fd, size) ? "" : "\n";
+    const sealer = transcriptSealer(seals.home, sessionId, true);
+    let offset = size + lead.length;
+    const texts = lines.map((line) => {
+      const text = JSON.stringify(line);
+      const sealed = sealer ? sealer.seal(String(offset), text) : text;
+      offset += Buffer.byteLength(sealed) + 1;
+      return sealed;
+    });
+    writeSync(fd, `${lead}${texts.join("\n")}\n`);
   } finally {
     closeSync(fd);
   }
@@ -227,6 +269,24 @@ export function readTranscriptEvents<Where>(lines: Iterable<{ at: Where; text: s
 } {
   const { values, damaged } = readJsonLines(lines, TranscriptLine);
   return { events: values.map(({ at, value }) => ({ at, line: value })), damaged };
+}
+
+/**
+ * The transcript lines of session `sessionId` among lines read with their byte offsets, split by whether org wrote
+ * them here: `heard` holds those whose seal holds under the user's key (`home`), in order; `unsealed` counts the
+ * transcript lines whose seal is missing or does not hold (a clone's, an archive's, an older org's, one moved or
+ * edited). `org grow` hears only the sealed ones as anyone's words.
+ */
+export function readSealedTranscriptEvents(
+  sessionId: string,
+  lines: readonly { offset: number; text: string }[],
+  home: string | undefined,
+): { heard: { at: number; line: TranscriptLine }[]; unsealed: number } {
+  const sealer = transcriptSealer(home, sessionId, false);
+  const text = new Map(lines.map((line) => [line.offset, line.text]));
+  const { events } = readTranscriptEvents(lines.map((line) => ({ at: line.offset, text: line.text })));
+  const heard = events.filter(({ at }) => sealer?.holds(String(at), text.get(at) ?? "") === true);
+  return { heard, unsealed: events.length - heard.length };
 }
 
 /** Reads a transcript's lines, skipping (and counting) any that a crash left unreadable. */

@@ -57,15 +57,35 @@ async function reach(launcher: number, target: Step | number): Promise<void> {
   }
 }
 
-/** The first live child of `parent` not in `before`, waited for at most 10 s. */
-async function newChild(parent: number, before: Set<number>): Promise<number> {
+/** The processes `parent` made itself (the children of each of its threads). */
+function childrenOf(parent: number): number[] {
+  try {
+    return readdirSync(`/proc/${parent}/task`).flatMap((task) => {
+      try {
+        return readFileSync(`/proc/${parent}/task/${task}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+      } catch {
+        return [];
+      }
+    });
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The launcher of the sandbox on `scratchDir`: the live child of `parent` that holds that scratch, waited for at
+ * most 10 s. Not merely a new process below `parent`: a waiting sandbox of the pool may be starting beside it (a
+ * refill after another file's run in the same test process), and its processes are new too.
+ */
+async function launcherOf(parent: number, scratchDir: string): Promise<number> {
+  const { dev, ino } = statSync(scratchDir);
   const deadline = performance.now() + 10_000;
   while (performance.now() < deadline) {
-    const child = descendants(parent).find((pid) => !before.has(pid) && isLive(pid));
-    if (child !== undefined) return child;
+    const launcher = childrenOf(parent).find((pid) => holds(pid, `${dev}:${ino}`) && isLive(pid));
+    if (launcher !== undefined) return launcher;
     await Bun.sleep(0);
   }
-  throw new Error(`no launcher appeared below ${parent} within 10 s`);
+  throw new Error(`no launcher holding ${scratchDir} appeared below ${parent} within 10 s`);
 }
 
 /** A process as `pid@start time`: other processes on the machine may get a recorded pid again later. */
@@ -105,28 +125,30 @@ function snapshot(launcher: number, scratchDir: string): Made {
   return { processes: pids.map(identity), namespace, scratch: `${dev}:${ino}` };
 }
 
-/** Live processes holding `scratch` (device:inode) as a descriptor, working directory or root. */
-function holdersOf(scratch: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let links: string[];
-    try {
-      links = [...readdirSync(`/proc/${entry}/fd`).map((fd) => `fd/${fd}`), "cwd", "root"];
-    } catch {
-      continue;
-    }
-    const holds = links.some((link) => {
-      try {
-        const { dev, ino } = statSync(`/proc/${entry}/${link}`);
-        return `${dev}:${ino}` === scratch;
-      } catch {
-        return false;
-      }
-    });
-    if (holds && isLive(Number(entry))) found.push(Number(entry));
+/** Whether process `pid` holds `scratch` (device:inode) as a descriptor, working directory or root. */
+function holds(pid: number, scratch: string): boolean {
+  let links: string[];
+  try {
+    links = [...readdirSync(`/proc/${pid}/fd`).map((fd) => `fd/${fd}`), "cwd", "root"];
+  } catch {
+    return false;
   }
-  return found;
+  return links.some((link) => {
+    try {
+      const { dev, ino } = statSync(`/proc/${pid}/${link}`);
+      return `${dev}:${ino}` === scratch;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Live processes holding `scratch` (device:inode). */
+function holdersOf(scratch: string): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry) && Number(entry) !== process.pid)
+    .map(Number)
+    .filter((pid) => holds(pid, scratch) && isLive(pid));
 }
 
 function markerProcesses(): number[] {
@@ -193,14 +215,16 @@ const freshScratch = () => {
 // A command that tries to outlive its sandbox: ignores hangups and terminations, and leaves a daemon behind.
 const sleeper = ["/bin/sh", "-c", `trap '' HUP TERM; (setsid sleep 300 &); exec sleep 300 # ${marker}`];
 
+// Each beside a waiting sandbox starting at the same time, as a refill after another file's run may be in the
+// suite's one test process: that one is not the run's, though its processes are as new.
 test("a running sandbox cancelled at each step of its start leaves no process behind", async () => {
   const made: Made[] = [];
   for (const moment of moments()) {
     const scratchDir = freshScratch();
-    const before = new Set(descendants(process.pid));
+    testSandbox.prestart({ policy: DEFAULT_SANDBOX_POLICY, scratchDir: freshScratch(), timeoutMs: 60_000 });
     const cancel = new AbortController();
     const run = runInTestSandbox({ argv: sleeper, scratchDir, timeoutMs: 60_000, abortSignal: cancel.signal });
-    const launcher = await newChild(process.pid, before);
+    const launcher = await launcherOf(process.pid, scratchDir);
     await reach(launcher, moment);
     made.push(snapshot(launcher, scratchDir));
     cancel.abort();
@@ -236,7 +260,7 @@ async function killOrgAt(kind: "running" | "waiting", moment: Step | number): Pr
       : `${imports} sandbox.prestart({ policy: DEFAULT_SANDBOX_POLICY, scratchDir: ${JSON.stringify(scratchDir)}, timeoutMs: 60_000 }); setInterval(() => {}, 1000);`;
   const org = Bun.spawn([process.execPath, "-e", script], { stdio: ["ignore", "ignore", "ignore"] });
   try {
-    const launcher = await newChild(org.pid, new Set());
+    const launcher = await launcherOf(org.pid, scratchDir);
     await reach(launcher, moment);
     const sandbox = snapshot(launcher, scratchDir);
     org.kill("SIGKILL");

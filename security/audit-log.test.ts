@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { defineTool, runTool, toolSet } from "../tools/define-tool.ts";
-import { AuditLog } from "./audit-log.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
+import { AuditLog, readSealedAuditLines } from "./audit-log.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-audit-"));
@@ -44,5 +45,23 @@ describe("AuditLog", () => {
     const text = readFileSync(join(directory, "2026-01-02.jsonl"), "utf8");
     expect(text.split("\n")).toHaveLength(2);
     expect(JSON.parse(text).arguments.cmd).toBe("x\ny");
+  });
+
+  test("seals each line with the user's key for its day: read back under that key only, and not under another day's name", () => {
+    const directory = join(root, "sealed");
+    const entry = { time: "2026-01-03T10:00:00.000Z", sessionId: "http", tool: "roman_numeral", arguments: {}, ok: false, durationMs: 1, bytes: 0 };
+    new AuditLog(directory).record(entry);
+    // A line planted beside it, as a clone brings one.
+    appendFileSync(join(directory, "2026-01-03.jsonl"), `${JSON.stringify({ ...entry, tool: "upload_keys" })}\n`);
+    const lines = readFileSync(join(directory, "2026-01-03.jsonl"), "utf8").trimEnd().split("\n");
+    const mine = readSealedAuditLines("2026-01-03", lines, userOrgDir());
+    expect(mine.entries.map((read) => read.tool)).toEqual(["roman_numeral"]);
+    expect(mine.unsealed).toBe(1);
+    expect(readSealedAuditLines("2026-01-04", lines, userOrgDir()).entries).toEqual([]);
+    const other = mkdtempSync(join(root, "other-home-"));
+    expect(readSealedAuditLines("2026-01-03", lines, other)).toEqual({ entries: [], unsealed: 2 });
+    // Without a folder that can keep a key, the log still writes, unsealed.
+    new AuditLog(join(root, "unsealed"), { home: undefined }).record(entry);
+    expect(readFileSync(join(root, "unsealed", "2026-01-03.jsonl"), "utf8")).not.toContain('"seal"');
   });
 });

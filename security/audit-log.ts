@@ -2,6 +2,8 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { readJsonLines } from "../config/json-lines.ts";
+import { type LineSealer, lineSealer } from "../config/line-seal.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
 import { appendPrivateFile, ensurePrivateDir } from "./private-state.ts";
 import { redact } from "./redact.ts";
 
@@ -69,6 +71,23 @@ export function readAuditLines(lines: Iterable<string>): AuditEntry[] {
   ).values.map(({ value }) => value);
 }
 
+/** The sealer of one day's audit lines: each line sealed over its day and its text (lines of several processes interleave, so not its place). */
+function auditSealer(home: string | undefined, day: string, create: boolean): LineSealer | undefined {
+  return lineSealer(home, `audit ${day}`, create);
+}
+
+/**
+ * The entries of day `day`'s lines that org wrote here (their seal holds under the key of the user's org folder
+ * `home`), and how many entries were not (a clone's, an archive's, an older org's): `org grow` hears only the first.
+ */
+export function readSealedAuditLines(day: string, lines: readonly string[], home: string | undefined): { entries: AuditEntry[]; unsealed: number } {
+  const sealer = auditSealer(home, day, false);
+  const all = readAuditLines(lines);
+  const sealed = lines.filter((line) => sealer?.holds("", line) === true);
+  const entries = readAuditLines(sealed);
+  return { entries, unsealed: all.length - entries.length };
+}
+
 const AUDIT_DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
 
 /** The log's day files in `directory` (`<YYYY-MM-DD>.jsonl`), oldest first; none when it is missing. */
@@ -96,8 +115,14 @@ export interface AuditSink {
  */
 export class AuditLog implements AuditSink {
   private directoryReady = false;
+  /** Each day's sealer, made once (the key is read from the user's folder then). */
+  readonly #sealers = new Map<string, LineSealer | undefined>();
 
-  constructor(readonly directory: string) {}
+  /** `seals.home`: the user's org folder, whose key seals each line (the environment's by default; unsealed when none can keep a key). */
+  constructor(
+    readonly directory: string,
+    readonly seals: { home: string | undefined } = { home: userOrgDir() },
+  ) {}
 
   record(entry: AuditEntry): void {
     if (!this.directoryReady) {
@@ -107,6 +132,8 @@ export class AuditLog implements AuditSink {
     const day = /^\d{4}-\d{2}-\d{2}/.exec(entry.time)?.[0] ?? new Date().toISOString().slice(0, 10);
     // runTool already redacts arguments; the whole line passes again so nothing a caller adds slips by.
     const line = redact(JSON.stringify(entry));
-    appendPrivateFile(join(this.directory, `${day}.jsonl`), `${line}\n`);
+    if (!this.#sealers.has(day)) this.#sealers.set(day, auditSealer(this.seals.home, day, true));
+    const sealer = this.#sealers.get(day);
+    appendPrivateFile(join(this.directory, `${day}.jsonl`), `${sealer ? sealer.seal("", line) : line}\n`);
   }
 }

@@ -3,9 +3,12 @@
 import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { canonicalJson } from "../config/canonical-json.ts";
+import { valueSealHolds } from "../config/trust-store.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
 import { RoomEvent } from "../room/room-event.ts";
 import { readFileNoFollow } from "../workspace/change-set.ts";
-import { JOB_ID, type JobResult, SERVE_STATE_DIR } from "./jobs-log.ts";
+import { JOB_ID, type JobResult, RESULT_SEAL_LABEL, SERVE_STATE_DIR } from "./jobs-log.ts";
 
 /** A result larger than this is not read. */
 const MAX_RESULT_BYTES = 4 * 1024 * 1024;
@@ -16,17 +19,25 @@ const ResultFile = z.object({
   sessionId: z.string().optional(),
   events: z.array(z.unknown()),
   finishedAt: z.number(),
+  seal: z.string().optional(),
 });
 
-/** One finished job: its id, when it finished (its result file's mtime, ms: written once, atomically, as it ended), and its result read on demand. */
-export type FinishedJob = { id: string; finishedAt: number; result(): JobResult | undefined };
+/**
+ * One finished job: its id, when it finished (its result file's mtime, ms: written once, atomically, as it ended), and its
+ * result read on demand, `sealed` when serve wrote it here (its seal holds under the user's key, for this job's id).
+ */
+export type FinishedJob = { id: string; finishedAt: number; result(): (JobResult & { sealed: boolean }) | undefined };
 
 /**
  * The jobs of `workspaceDir` that finished from `since` to `until` (ms, both included), oldest first (ties by id):
  * regular result files only, none over 4 MiB. A result is read when asked; undefined when it is not what serve
  * writes. Its events are the room's events it holds (any other is passed over).
  */
-export function finishedJobs(workspaceDir: string, window: { since: number; until: number }): FinishedJob[] {
+export function finishedJobs(
+  workspaceDir: string,
+  window: { since: number; until: number },
+  seals: { home: string | undefined } = { home: userOrgDir() },
+): FinishedJob[] {
   const resultsDir = join(workspaceDir, SERVE_STATE_DIR, "results");
   let names: string[];
   try {
@@ -43,12 +54,12 @@ export function finishedJobs(workspaceDir: string, window: { since: number; unti
     if (!stat?.isFile() || stat.size > MAX_RESULT_BYTES) continue;
     const finishedAt = Math.floor(stat.mtimeMs);
     if (finishedAt < window.since || finishedAt > window.until) continue;
-    jobs.push({ id, finishedAt, result: () => readResult(path) });
+    jobs.push({ id, finishedAt, result: () => readResult(path, id, seals.home) });
   }
   return jobs.sort((a, b) => a.finishedAt - b.finishedAt || a.id.localeCompare(b.id));
 }
 
-function readResult(path: string): JobResult | undefined {
+function readResult(path: string, id: string, home: string | undefined): (JobResult & { sealed: boolean }) | undefined {
   const bytes = readFileNoFollow(path, MAX_RESULT_BYTES);
   if (!bytes) return undefined;
   let value: unknown;
@@ -59,9 +70,12 @@ function readResult(path: string): JobResult | undefined {
   }
   const parsed = ResultFile.safeParse(value);
   if (!parsed.success) return undefined;
+  const { seal, ...held } = z.looseObject({ seal: z.unknown().optional() }).parse(value);
+  const sealed = parsed.data.id === id && typeof seal === "string" && valueSealHolds(home, RESULT_SEAL_LABEL, canonicalJson(held), seal);
   const events = parsed.data.events.flatMap((event) => {
     const read = RoomEvent.safeParse(event);
     return read.success ? [read.data] : [];
   });
-  return { ...parsed.data, events };
+  const { seal: _seal, ...result } = parsed.data;
+  return { ...result, events, sealed };
 }

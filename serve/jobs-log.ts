@@ -42,6 +42,8 @@ export type AcceptedJob = {
 const sealedFields = (job: AcceptedJob) =>
   canonicalJson({ id: job.id, text: job.text, acceptedAt: job.acceptedAt, mode: job.mode ?? null, requestId: job.requestId ?? null });
 const SEAL_LABEL = "serve job";
+/** What a result's seal is under: `org grow` hears a finished job's turns as someone's words only when it holds. */
+export const RESULT_SEAL_LABEL = "serve job result";
 
 /** What a finished job left: written once, atomically (a temporary file renamed into place). */
 export type JobResult = { id: string; state: "done" | "failed"; sessionId?: string; events: RoomEvent[]; finishedAt: number };
@@ -280,8 +282,19 @@ export class JobsLog {
    */
   complete(result: JobResult): boolean {
     if (this.result(result.id) !== undefined) return false;
-    const text = JSON.stringify({ ...result, events: redactValue(result.events, this.secrets) });
+    const written = JSON.stringify({ ...result, events: redactValue(result.events, this.secrets) });
+    const text = this.seals === undefined ? written : this.#sealResult(written);
     return writeNewPrivateFile([join(this.resultsDir, `${result.id}.json`)], text, { durable: this.fsync }) !== undefined;
+  }
+
+  /** The result's text with the user's seal over what it holds (as it reads back) as its `seal`; unsealed when no key can be kept. */
+  #sealResult(text: string): string {
+    try {
+      const seal = sealValue(this.seals?.home, RESULT_SEAL_LABEL, canonicalJson(JSON.parse(text)));
+      return `${text.slice(0, -1)},"seal":${JSON.stringify(seal)}}`;
+    } catch {
+      return text;
+    }
   }
 
   /** Every result file with when it was written (its mtime, ms), oldest first. */

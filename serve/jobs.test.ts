@@ -6,6 +6,9 @@ import { RoomEvent } from "../room/room-event.ts";
 import { post, serveFixture, type ServeFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { waitUntil } from "../testing/wait-until.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
+import { finishedJobs } from "./finished-jobs.ts";
+import { JobsLog } from "./jobs-log.ts";
 import { signatureHeaders } from "./request-signature.ts";
 import { startServe } from "./start-serve.ts";
 
@@ -330,5 +333,29 @@ describe("request signing (ORG_API_HMAC_SECRET)", () => {
     expect(((await (await fixture.handler.fetch(new Request(`${BASE}/health`))).json()) as { profile: string }).profile).toBe("prod");
     await using dev = await serveFixture({ script: ECHO, checkoutDir: checkout.dir });
     expect(((await (await dev.handler.fetch(new Request(`${BASE}/health`))).json()) as { profile: string }).profile).toBe("dev");
+  });
+});
+
+describe("a job's result is sealed", () => {
+  test("a log that seals writes each result with the user's seal: read back as sealed under that key only, and for its own id", () => {
+    const workspace = mkdtempSync(join(tmpdir(), "org-job-seal-"));
+    try {
+      const events: RoomEvent[] = [{ type: "turn-start", turnId: "t1", text: "we need a tool that counts vowels", mode: "group", addressed: [] }];
+      new JobsLog(workspace, false, [], { home: userOrgDir() }).complete({ id: "job-aaaaaaaa", state: "done", events, finishedAt: 1 });
+      // A log that does not seal (the supervisor's compaction runs no job): its results are nobody's words.
+      new JobsLog(workspace, false).complete({ id: "job-bbbbbbbb", state: "done", events, finishedAt: 1 });
+      const sealed = (home: string | undefined) =>
+        finishedJobs(workspace, { since: 0, until: Number.MAX_SAFE_INTEGER }, { home }).map((job) => [job.id, job.result()?.sealed]);
+      expect(sealed(userOrgDir())).toEqual([
+        ["job-aaaaaaaa", true],
+        ["job-bbbbbbbb", false],
+      ]);
+      expect(sealed(mkdtempSync(join(workspace, "other-home-")))).toEqual([
+        ["job-aaaaaaaa", false],
+        ["job-bbbbbbbb", false],
+      ]);
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
   });
 });

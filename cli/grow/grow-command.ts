@@ -29,7 +29,9 @@ const HELP = `Usage:
 
 org notices what its rooms could not do and grows tools for it, within a budget, keeping only what earns its place.
 Each run:
-  1. reads what happened in the workspace since the last run (.org/sessions/*.jsonl, the audit log, serve's jobs).
+  1. reads what happened in the workspace since the last run (.org/sessions/*.jsonl, the audit log, serve's jobs),
+     only what org wrote on this machine: a line or result without a seal of your org's key (a clone's, a backup's
+     taken by another key, an older org's, or moved or edited) is no one's words, and the report names its files.
      The model (grow.model, else the toolsmith's) hears the turns in batches, offered one tool, report_needs: a
      need is kept only when its quote is found word for word in one turn, whose words it is (user, persona, or
      tool: a tool's output or a fetched page) being its source, and no weightier than its goal's words (a goal the
