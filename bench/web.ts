@@ -50,13 +50,26 @@ function ready(arg: { text: string; lanes: string[] }): boolean {
 
 const USABLE = { text: "", lanes: [] };
 
+/** The last 200 characters of each lane named: run in the page as a function, when the replies did not all end. */
+function laneEnds(names: string[]): Record<string, string> {
+  const { document } = globalThis as unknown as PageGlobal;
+  return Object.fromEntries(names.map((name) => [name, (document.querySelector(`[aria-label="${name}"]`)?.textContent ?? "(no lane)").slice(-200)]));
+}
+
+/**
+ * The console line the probe writes once it has its figure and the first contentful paint is reported (a frame's pixels
+ * are, a little after the frame).
+ */
+const PROBED = "org-bench: usable and painted";
+
 /**
  * Put in the page before its own code: checks at each frame, from the first, whether the room is usable (the message
  * box there, the room's stream joined: "· live ·", and `text`, the newest turn, drawn from the room's state: the text
  * of the page's view, not of its data block), and keeps the time that frame has been drawn (a message posted from the
  * frame's callback runs once the frame is done; its pixels come a little later). The page keeps the figure itself, so
- * nothing of the bench (its script, a round trip to ask the time) runs in the page while it loads. It notes when the
- * room's stream was asked for and opened too, for the stages.
+ * nothing of the bench (its script, a round trip to ask the time) runs in the page while it loads; once it has the figure
+ * and the first contentful paint, it says so on the console. It notes when the room's stream was asked for and opened
+ * too, for the stages.
  */
 function usableProbe(text: string): string {
   return `
@@ -70,25 +83,22 @@ function usableProbe(text: string): string {
         this.addEventListener("open", () => { window.__load.streamOpen ??= performance.now(); });
       }
     };
+    // Once the figure and the first contentful paint are both in, the bench is told by a console line.
+    let painted = false;
+    const told = () => { if (painted && window.__load.usable !== undefined) console.debug(${JSON.stringify(PROBED)}); };
+    new PerformanceObserver((list) => {
+      if (list.getEntriesByName("first-contentful-paint").length > 0) { painted = true; told(); }
+    }).observe({ type: "paint", buffered: true });
     const check = () => {
       const shown = document.getElementById("app")?.textContent ?? "";
       if (document.querySelector('textarea[aria-label="Message"]') !== null && shown.includes("· live ·") && shown.includes(window.__load.text)) {
         const channel = new MessageChannel();
-        channel.port1.onmessage = () => { window.__load.usable = performance.now(); };
+        channel.port1.onmessage = () => { window.__load.usable = performance.now(); told(); };
         channel.port2.postMessage(null);
       } else requestAnimationFrame(check);
     };
     requestAnimationFrame(check);
   `;
-}
-
-/**
- * Whether the probe has its figure and the first contentful paint is reported (a frame's pixels are, a little after
- * the frame): run in the page as a function (the page's CSP forbids evaluating strings).
- */
-function probed(): boolean {
-  const page = globalThis as unknown as { __load?: { usable?: number }; performance: { getEntriesByName(name: string): unknown[] } };
-  return page.__load?.usable !== undefined && page.performance.getEntriesByName("first-contentful-paint").length > 0;
 }
 
 /** What a load took, in ms from the navigation's start: each stage, when the room was usable, and what it fetched before. */
@@ -112,9 +122,11 @@ const READ_STAGES = `(() => {
 async function timedLoad(context: BrowserContext, url: string, text: string, timeoutMs = 30_000): Promise<LoadStages> {
   await context.addInitScript(usableProbe(text));
   const page = await context.newPage();
+  // The page notes the times itself and says so on its console: nothing of Playwright's (its injected script, a poll)
+  // runs in the page while it loads.
+  const probed = page.waitForEvent("console", { predicate: (message) => message.text() === PROBED, timeout: timeoutMs });
   await page.goto(url);
-  // The page noted the times itself; this only waits for them, twice a second.
-  await page.waitForFunction(probed, undefined, { polling: 500, timeout: timeoutMs });
+  await probed;
   const stages = (await page.evaluate(READ_STAGES)) as LoadStages;
   stages.fetched = stages.fetched.replace(/app-[0-9a-f]+/g, "app-…").replace(/\/\d{8}-[\w-]+/g, "/:id");
   return stages;
@@ -178,7 +190,11 @@ async function main(): Promise<void> {
   await page.evaluate("window.__bench.longTasks.length = 0");
   await page.getByRole("textbox", { name: "Message" }).fill("stream, all of you");
   await page.getByRole("button", { name: "Send" }).click();
-  await page.waitForFunction(ready, { text: "", lanes: STREAMERS }, { timeout: (SECONDS * 4 + 60) * 1000 });
+  await page.waitForFunction(ready, { text: "", lanes: STREAMERS }, { timeout: (SECONDS * 4 + 60) * 1000 }).catch(async (error: unknown) => {
+    // Which lanes never ended, and how each looks now: what to look at when a run stops here.
+    const lanes = await page.evaluate(laneEnds, STREAMERS).catch(() => "(the page could not be read)");
+    throw new Error(`the four replies did not all end with their figures (${String(error)}); each lane's last words: ${JSON.stringify(lanes)}`);
+  });
   const probe = (await page.evaluate("window.__bench")) as { arrivals: number[]; mutations: number[]; longTasks: number[] };
   await context.close();
   const lags = probe.arrivals.map((arrival) => {

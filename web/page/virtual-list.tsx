@@ -59,12 +59,17 @@ export function VirtualList<Item>({ items, keyOf, estimate, scroller, children, 
     const element = scroller.current;
     if (!element) return;
     let frame = 0;
+    let later: ReturnType<typeof setTimeout> | undefined;
+    const read = () => {
+      setView({ top: element.scrollTop - (list.current?.offsetTop ?? 0), height: element.clientHeight });
+      checkNearStart();
+    };
     const onScroll = () => {
       cancelAnimationFrame(frame);
-      frame = requestAnimationFrame(() => {
-        setView({ top: element.scrollTop - (list.current?.offsetTop ?? 0), height: element.clientHeight });
-        checkNearStart();
-      });
+      // The first read (most often the scroll to the list's end that the first draw asked for) waits until that frame
+      // is painted: what is beyond the view is drawn after it, not in it.
+      if (later === undefined) frame = requestAnimationFrame(() => (later = setTimeout(read, 0)));
+      else frame = requestAnimationFrame(read);
     };
     // The first draw was of the view alone: what is beyond it is drawn once the browser has time (a scroll draws it too).
     const idle = requestIdleCallback(onScroll, { timeout: 500 });
@@ -73,6 +78,7 @@ export function VirtualList<Item>({ items, keyOf, estimate, scroller, children, 
     return () => {
       cancelIdleCallback(idle);
       cancelAnimationFrame(frame);
+      clearTimeout(later);
       element.removeEventListener("scroll", onScroll);
       removeEventListener("resize", onScroll);
     };
