@@ -10,6 +10,7 @@ import { noticeNeeds } from "../grow/notice-needs.ts";
 import { MemoryStore } from "../memory/memory-store.ts";
 import { ensureOrgDir } from "../security/private-state.ts";
 import { killedRestore } from "../testing/killed-restore.ts";
+import { sealedTranscriptText } from "../testing/sealed-lines.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY } from "./backup-manifest.ts";
@@ -25,8 +26,13 @@ import { verifyBackup } from "./verify-backup.ts";
 const scratch = mkdtempSync(join(tmpdir(), "org-backup-test-"));
 const repo = tempGitRepo("org-backup-repo-");
 const session = "20261123-101500-abcdef";
-const sessionLine = (text: string) =>
-  `${JSON.stringify({ type: "turn-start", turnId: "t1", text, mode: "group", addressed: [], time: "2026-11-23T10:15:00.000Z" })}\n`;
+/** A person's turn as the room writes it, sealed for `session`'s transcript at byte offset `from`. */
+const sessionLine = (text: string, from = 0) =>
+  sealedTranscriptText(
+    session,
+    [JSON.stringify({ type: "turn-start", turnId: "t1", text, mode: "group", addressed: [], time: "2026-11-23T10:15:00.000Z" })],
+    from,
+  );
 let backupPath = "";
 
 /** A copy of the backup at `from` with `extra` entries (each holding its own name) added before the manifest, which lists them. */
@@ -136,7 +142,8 @@ describe("org backup, verify and restore", () => {
     expect(outcome.cursorMarks).toBe(1);
     const state = readGrowState(to);
     expect(noticeNeeds({ workspaceDir: to, cursor: state.cursor, kindOf: () => undefined }).needs).toHaveLength(0);
-    writeFileSync(join(to, ".org", "sessions", `${session}.jsonl`), sessionLine("is there a tool for parsing dates"), { flag: "a" });
+    const restored = join(to, ".org", "sessions", `${session}.jsonl`);
+    writeFileSync(restored, sessionLine("is there a tool for parsing dates", statSync(restored).size), { flag: "a" });
     expect(noticeNeeds({ workspaceDir: to, cursor: state.cursor, kindOf: () => undefined }).needs).toHaveLength(1);
   });
 
