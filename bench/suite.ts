@@ -11,7 +11,10 @@ import { gitSync } from "../testing/temp-git-repo.ts";
 const TARGET_SECONDS = 180;
 const { values } = parseArgs({ options: { keep: { type: "boolean", default: false } } });
 
-const load = () => loadavg().map((value) => value.toFixed(1)).join(" ");
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(1))
+    .join(" ");
 const parent = mkdtempSync(join(tmpdir(), "org-bench-suite-"));
 const clone = join(parent, "org");
 const loadBefore = load();

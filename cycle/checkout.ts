@@ -1,6 +1,5 @@
 import { initRepository } from "../git/init-repository.ts";
 import { installedGitVersion } from "../git/installed-git-version.ts";
-import { checkCheckoutReady } from "../git/ref-change.ts";
 import { RepoGit } from "../git/repo-git.ts";
 
 /** A checkout's repository, as the commands hand it to the domain functions they call. */
@@ -35,7 +34,9 @@ export function initCheckout(dir: string, first: { paths: readonly string[]; mes
 }
 
 /** The commit of main when checkout `repoDir` is on main with no changes, as promotion needs; else the refusal saying what is not. */
-export function checkoutReadyOn(repoDir: string, signal?: AbortSignal): Promise<string> {
+export async function checkoutReadyOn(repoDir: string, signal?: AbortSignal): Promise<string> {
+  // Loaded here: the ref-change journal and its schemas are no cost of the commands that only open a checkout.
+  const { checkCheckoutReady } = await import("../git/ref-change.ts");
   return checkCheckoutReady(new RepoGit(repoDir), signal);
 }
 

@@ -1,11 +1,10 @@
-import { sandboxAccessFrom } from "../../assembly/sandbox-policy-from.ts";
 import { TOOL_NAME_PATTERN } from "../../config/workspace-paths.ts";
 import { type Checkout, openCheckout, requireCheckout } from "../../cycle/checkout.ts";
 import { isToolRef } from "../../cycle/tool-ref.ts";
 import type { CatalogEntry } from "../../generated-tools/catalog-entry.ts";
 import type { LiveCandidateNames } from "../../generated-tools/tool-catalog.ts";
 import type { ToolMetadata } from "../../generated-tools/tool-metadata.ts";
-import { describeRecordedModel } from "../../llm/recorded-model.ts";
+import type { RecordedModel } from "../../llm/recorded-model.ts";
 import { shellWord } from "../../security/shell-word.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
 import { oneLine, sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
@@ -14,9 +13,7 @@ import { nameAndSummary } from "../command/command-summaries.ts";
 import { REPO_DIR } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { runSubcommand } from "../command/run-subcommand.ts";
-import { TOOL_NEW_HELP, toolNewCommand } from "./tool-new-command.ts";
-import { TOOL_SEARCH_HELP, toolSearchCommand } from "./tool-search-command.ts";
-import { TOOL_STATS_HELP, toolStatsCommand } from "./tool-stats-command.ts";
+import { TOOL_NEW_HELP, TOOL_SEARCH_HELP, TOOL_STATS_HELP } from "./tool-help.ts";
 
 const HELP = `Usage:
   org tool new --goal TEXT [--model M] [--base-url URL] [--config FILE] [--json] [--repo DIR] [--promote]
@@ -117,7 +114,7 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
   return 0;
 }
 
-function describeTool(tool: { code: string; metadata: ToolMetadata }): string {
+function describeTool(tool: { code: string; metadata: ToolMetadata }, describeModel: (model: RecordedModel) => string): string {
   const { spec, validation, provenance } = tool.metadata;
   return [
     `${spec.name}: ${oneLine(spec.description)}`,
@@ -127,7 +124,7 @@ function describeTool(tool: { code: string; metadata: ToolMetadata }): string {
     `validation: ${validation.stages.map((stage) => `${stage.stage} ${stage.durationMs} ms`).join(", ")}`,
     `tests ${validation.tests.passed} passed, line coverage ${Math.round(validation.coverage.lines * 100)} %, ` +
       `mutants caught ${validation.mutants.killed}/${validation.mutants.total}, ${validation.heldOutExamples} held-out example(s)`,
-    `made by ${[...new Set(provenance.phases.map(describeRecordedModel))].join(", ")} in ` +
+    `made by ${[...new Set(provenance.phases.map(describeModel))].join(", ")} in ` +
       `${provenance.attempts} model calls, ${provenance.repairRounds} repair round(s)`,
     "",
     tool.code,
@@ -140,11 +137,12 @@ async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
   const git = repoOf(values.repo);
   const ref = checkRef(values.ref);
   const { toolVersions } = await import("../../generated-tools/tool-lookup.ts");
+  const { describeRecordedModel } = await import("../../llm/recorded-model.ts");
   const found = await toolVersions(git, name, ref, liveNames, signal);
   if (!found.ok) throw new UserFacingError(found.problem);
   const [only] = found.versions;
   if (only && only.candidate === undefined) {
-    console.log(sanitizeForTerminal(describeTool(only)));
+    console.log(sanitizeForTerminal(describeTool(only, describeRecordedModel)));
     return 0;
   }
   // Not promoted: the candidates that add it, newest first, each with the --ref that reaches it.
@@ -154,7 +152,7 @@ async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
     shown.push(
       `${name} is not promoted; candidate on ${branch} (org tool show ${name} --ref ${branch}${repo}; run it ` +
         `with org tool run ${name} --ref ${branch}${repo} --inputs JSON)`,
-      describeTool(tool),
+      describeTool(tool, describeRecordedModel),
       "",
     );
   }
@@ -184,7 +182,14 @@ async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
   if (!tool.ok) throw new UserFacingError(tool.problem);
   const { runToolCopy } = await import("../../generated-tools/promoted-tools.ts");
   // The tool's code as validated, copied into a fresh folder: only tool.ts, read-only inside the sandbox.
-  const result = await runToolCopy({ repoDir: git.repoDir, code: tool.code, metadata: tool.metadata, input, signal, ...sandboxAccessFrom() });
+  const result = await runToolCopy({
+    repoDir: git.repoDir,
+    code: tool.code,
+    metadata: tool.metadata,
+    input,
+    signal,
+    ...(await import("../../assembly/sandbox-policy-from.ts")).sandboxAccessFrom(),
+  });
   if (!result.ok) {
     say(`org: ${name} failed (${result.reason}): ${result.error}`);
     return 1;
@@ -198,7 +203,15 @@ export const toolCommand: Command = {
   help: HELP,
   run: runSubcommand(
     "tool",
-    { new: toolNewCommand, list: toolList, show: toolShow, run: toolRun, search: toolSearchCommand, stats: toolStatsCommand },
+    {
+      // Each loads its code only when it runs: `tool list` and `tool show` need none of the toolsmith's or the registry's.
+      new: async (args, signal) => (await import("./tool-new-command.ts")).toolNewCommand(args, signal),
+      list: toolList,
+      show: toolShow,
+      run: toolRun,
+      search: async (args, signal) => (await import("./tool-search-command.ts")).toolSearchCommand(args, signal),
+      stats: async (args) => (await import("./tool-stats-command.ts")).toolStatsCommand(args),
+    },
     (action) =>
       action === undefined
         ? "tool needs an action: new, list, show, run, search or stats"

@@ -15,23 +15,6 @@ import { orgCloneNote } from "../command/org-clone-note.ts";
 import { orgInvocation, REPO_DIR } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 
-/** The `tool new` paragraph of `org tool --help`. */
-export const TOOL_NEW_HELP = `new   The toolsmith writes a tool for the goal: spec, tool.ts, tests, validation in the sandbox (policy,
-      typecheck, tests with coverage, mutants, held-out examples, determinism), repairs, and a new branch
-      cand/<UTC timestamp> made from main in a separate worktree. The checkout you run is not touched.
-      Progress goes to stderr. With --json the last stdout line is
-      {"ok","name","branch","commit","attempts","failure"}. Exit 0 only when a branch was made; then the
-      last line is a 'Try it:' command that runs the new tool on its spec's first example, as printed.
-      --promote goes on through the whole cycle, each stage the command you would type next, printed as
-      it runs: instance start current, instance start candidate BRANCH (tmux), fitness, promote BRANCH;
-      then the candidate instance is stopped and the worktree made for it removed. It stops at the first
-      stage that fails, says why, and leaves the candidate running to inspect (exit 1); a candidate that
-      did not start, or Ctrl-C, leaves neither. With --json the line also has "promoted", "stages"
-      ([{stage, ok, command, exitCode, detail, durationMs, reportPath?}]) and, on failure, "stoppedAt".
-      Last (on stderr with --json) it says what still runs in tmux (current, serving the tool), at which URL
-      and window, and the exact command that stops it.
-      Run from a directory outside org's clone, the branch still goes to the clone: a 'note:' line says so.`;
-
 const say = (text: string) => process.stderr.write(`${sanitizeForTerminal(text)}\n`);
 
 /** `org tool new`: the toolsmith builds a tool for the goal on a candidate branch, and with --promote the cycle judges it. */

@@ -7,15 +7,6 @@ import { REPO_DIR } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
 
-/** The `tool search` paragraph of `org tool --help`. */
-export const TOOL_SEARCH_HELP = `search Finds generated tools, promoted (tools/generated/) and candidates (cand/* branches), by what they
-      do: BM25 over names, descriptions, schema fields and examples, blended with embedding similarity
-      when ORG_EMBED_BASE (default OLLAMA_BASE) answers /api/embed for ORG_EMBED_MODEL (default
-      nomic-embed-text; 'off' for full-text search alone). The first line says which was used (and, in
-      a few words, why embeddings were not). Each hit shows its relevance as a share of the best one's.
-      --limit N (default 10); --json prints one JSON line. The index is a cache in .org/registry/ of the
-      checkout, brought up to date before each search.`;
-
 const FLAGS = { limit: { type: "string" }, json: { type: "boolean" }, repo: { type: "string" } } as const;
 
 /** One line of model-made text for the terminal: no controls, no line breaks, at most `max` characters. */

@@ -8,15 +8,6 @@ import { UsageError, UserFacingError } from "../command/command.ts";
 import { REPO_DIR } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 
-/** The `tool stats` paragraph of `org tool --help`. */
-export const TOOL_STATS_HELP = `stats Every call of a generated tool, from the room, serve, MCP, workflows and tool run, as recorded in
-      .org/usage/ of the checkout: calls, ok, failed (the tool's own failures, by reason), input (refused by
-      the tool's input schema: the caller's mistake), cancelled (cut by the caller), success and trust (over
-      ok and failed only; trust weighted by age, half-life 7 days), latency p50/p95. Input and cancelled
-      calls never count toward a tool's health (org grow's rollbacks). NAME shows one tool. --json prints one
-      JSON line {"tools":[{tool, calls, ok, failed, failedBy, input, cancelled, successRate, trust, latencyMs,
-      firstCall, lastCall}]}.`;
-
 const percent = (rate: number | undefined) => (rate === undefined ? "-" : `${(rate * 100).toFixed(1)} %`);
 
 /** The table `org tool stats` prints: one line per tool, then its failures by reason; names are hostile-safe. */
