@@ -6,7 +6,6 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort } from "../testing/free-port.ts";
 import { makeCandidate, promotionRepo, runOrg, startFakeInstance, stopCurrents, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { TOOL_FIXTURES } from "../testing/toolsmith-fixtures.ts";
@@ -32,18 +31,18 @@ for (const count of counts) {
   const newTool = TOOL_FIXTURES[1];
   if (!newTool) throw new Error("no tool fixtures");
   makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, newTool, { name: "candidate_tool" }));
-  const currentPort = freePort();
-  const candidatePort = freePort();
   const worktree = join(repo.dir, ".org", "candidate-instance");
   gitSync(repo.dir, ["worktree", "add", "--quiet", "--detach", worktree, BRANCH]);
-  const env = { ORG_CURRENT_PORT: String(currentPort) };
+  let env: Record<string, string> = {};
   let fitnessMs = 0;
   let report: FitnessReport | undefined;
   {
-    using _current = await startFakeInstance(repo.dir, currentPort);
-    using _candidate = await startFakeInstance(worktree, candidatePort);
+    using current = await startFakeInstance(repo.dir);
+    using candidate = await startFakeInstance(worktree);
+    // promote restarts the current at the same port.
+    env = { ORG_CURRENT_PORT: String(current.port) };
     const started = performance.now();
-    const fitness = await runOrg(["fitness", String(candidatePort), "--repo", repo.dir, "--runs", "3"], env, 600_000);
+    const fitness = await runOrg(["fitness", String(candidate.port), "--repo", repo.dir, "--runs", "3"], env, 600_000);
     fitnessMs = performance.now() - started;
     if (fitness.code !== 0) throw new Error(`fitness did not pass with ${count} tools:\n${fitness.out}`);
     const commit = gitSync(repo.dir, ["rev-parse", BRANCH]).trim();

@@ -3,7 +3,6 @@ import { orgCommand } from "../config/org-bun-command.ts";
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../testing/free-port.ts";
 import { exitsWithin, isLive, sandboxesOf } from "../testing/process-tree.ts";
 import { makeCandidate, promotionRepo, startFakeInstance, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
@@ -26,17 +25,15 @@ describe("org fitness stops on a signal (real processes, real sandbox, throw-awa
       const workFolders = () => readdirSync(temporary).filter((name) => name.startsWith("org-fitness-"));
       const hanging = `import { expect, test } from "bun:test";\nimport clamp from "./tool.ts";\ntest("hangs", () => {\n  let n = 0;\n  while (clamp({ value: 1, min: 0, max: 2 }).result > 0) n = n + 1;\n  expect(n).toBe(0);\n});\n`;
       makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP, { tests: hanging }));
-      const currentPort = freePort();
-      const candidatePort = freePort();
       const instance = join(repo.dir, ".org", "candidate-instance");
       gitSync(repo.dir, ["worktree", "add", "--quiet", "--detach", instance, BRANCH]);
       try {
-        using _current = await startFakeInstance(repo.dir, currentPort);
-        using _candidate = await startFakeInstance(instance, candidatePort);
-        const proc = Bun.spawn(orgCommand(["fitness", String(candidatePort), "--repo", repo.dir]), {
+        using current = await startFakeInstance(repo.dir);
+        using candidate = await startFakeInstance(instance);
+        const proc = Bun.spawn(orgCommand(["fitness", String(candidate.port), "--repo", repo.dir]), {
           stdout: "ignore",
           stderr: "ignore",
-          env: { PATH: "/usr/bin:/bin", NO_COLOR: "1", ORG_CURRENT_PORT: String(currentPort), TMPDIR: temporary },
+          env: { PATH: "/usr/bin:/bin", NO_COLOR: "1", ORG_CURRENT_PORT: String(current.port), TMPDIR: temporary },
         });
         let sandboxes: number[] = [];
         await waitUntil(

@@ -126,24 +126,25 @@ describe.concurrent("the fitness gate on throw-away repositories", () => {
     gitSync(repo.dir, ["merge", "--quiet", "--no-ff", "-m", "promote slugify", "cand/20261123T101400Z"]);
     const main = gitSync(repo.dir, ["rev-parse", "main"]).trim();
     const verdict = await judgeCandidate(repo.dir, BRANCH);
-    expect(verdict.out).toContain("verdict: pass");
-    expect(verdict.code).toBe(0);
+    // Whole answers are compared, so a failure shows what the gate said.
+    expect({ code: verdict.code, out: verdict.out }).toMatchObject({ code: 0, out: expect.stringContaining("verdict: pass") });
     expect(verdict.report?.mainCommit).toBe(main);
-    expect(verdict.report?.checks.find((check) => check.name === "judged on today's main")?.ok).toBe(true);
+    expect(verdict.report?.checks.find((check) => check.name === "judged on today's main")).toMatchObject({ ok: true });
     // main's new tool was judged beside the candidate's, not counted as deleted.
     expect(verdict.report?.checks.find((check) => check.name === "tool files, metadata hashes, static policy")?.reason).toContain(
       `3 tool(s) well-formed; changed: ${CLAMP.spec.name}`,
     );
     const first = latestReport(repo.dir, candidate)?.path;
     const again = await judgeCandidate(repo.dir, BRANCH);
-    expect(again.code).toBe(0);
+    expect({ code: again.code, out: again.out }).toMatchObject({ code: 0 });
     // The first run's validation of clamp passed and was recorded: the second takes the record.
-    expect(again.report?.checks.find((check) => check.name === `${CLAMP.spec.name}: toolsmith validation again`)?.figures?.recorded).toBe(true);
+    expect(again.report?.checks.find((check) => check.name === `${CLAMP.spec.name}: toolsmith validation again`)).toMatchObject({
+      figures: { recorded: true },
+    });
     expect(storedReports(repo.dir, candidate).map((entry) => entry.path)).toContain(first as string);
     expect(storedReports(repo.dir, candidate)).toHaveLength(2);
     const promoted = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--no-restart"], {});
-    expect(promoted.out).toContain(`promoted ${BRANCH}`);
-    expect(promoted.code).toBe(0);
+    expect(promoted).toMatchObject({ code: 0, out: expect.stringContaining(`promoted ${BRANCH}`) });
     expect(gitSync(repo.dir, ["ls-tree", "--name-only", "main:tools/generated"]).trim().split("\n")).toEqual(
       [CLAMP.spec.name, SLUGIFY.spec.name, WORD_COUNT.spec.name].map(String).sort(),
     );

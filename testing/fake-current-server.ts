@@ -3,7 +3,8 @@
 // POST /v1/messages with a short event stream (1.5 s late when the checkout carries tools/generated/slow_tool/),
 // and POST /v1/tools/<name>/run by importing the checkout's fixture tool (every answer off by one key when
 // FAKE_BROKEN_RUNNER=1: a runner change that breaks old tools; FAKE_BROKEN_TOOL=<name>: only that tool's). Its /health
-// names those switches among its settings, as serve names its own.
+// names those switches among its settings, as serve names its own, and its pid, so whoever started it knows the
+// answer is its own and not another test's server that took the port first.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
@@ -22,7 +23,7 @@ Bun.serve({
   port: Number(portText),
   async fetch(request) {
     const path = new URL(request.url).pathname;
-    if (path === "/health") return Response.json({ ok, commit, version: "0.0.0-fake", settings });
+    if (path === "/health") return Response.json({ ok, commit, version: "0.0.0-fake", settings, pid: process.pid });
     if (path === "/v1/messages" && request.method === "POST") {
       const { text } = (await request.json()) as { text: string };
       await Bun.sleep(delayMs);

@@ -220,26 +220,39 @@ async function currentAt(port: number, expected: string, waitMs: number): Promis
   }
 }
 
-/** Starts the fake instance on `dir`'s checkout at `port` and waits (bounded) for its /health; disposing kills it. */
-export async function startFakeInstance(dir: string, port: number, env: Record<string, string> = {}): Promise<Disposable> {
-  const child = Bun.spawn([process.execPath, join(REPO, "testing", "fake-current-server.ts"), String(port), dir], {
-    stdout: "ignore",
-    stderr: "inherit",
-    env: { ...process.env, ...env },
-  });
+/**
+ * Starts the fake instance on `dir`'s checkout on a free port and waits (bounded) until it answers /health itself;
+ * disposing kills it.
+ */
+export async function startFakeInstance(dir: string, env: Record<string, string> = {}): Promise<{ port: number } & Disposable> {
+  // A port drawn free can be taken by another test's server before this one binds it: that server would answer
+  // /health, and a gate would judge the wrong instance. Only an answer carrying this child's pid counts; a child that
+  // ended (its port was taken) is started again on another port.
+  for (let attempt = 1; ; attempt += 1) {
+    const port = freePort();
+    const child = Bun.spawn([process.execPath, join(REPO, "testing", "fake-current-server.ts"), String(port), dir], {
+      stdout: "ignore",
+      stderr: "ignore",
+      env: { ...process.env, ...env },
+    });
+    if (await answersItself(port, child)) return { port, [Symbol.dispose]: () => child.kill("SIGKILL") };
+    child.kill("SIGKILL");
+    if (attempt === 5) throw new Error(`the fake instance for ${dir} did not answer on a port of its own in 5 tries (last: ${port})`);
+  }
+}
+
+/** True once `child` itself answers /health on `port`; false when it ends first or 20 s pass. */
+async function answersItself(port: number, child: Bun.Subprocess): Promise<boolean> {
   const deadline = Date.now() + 20_000;
-  for (;;) {
+  while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
     try {
       const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2_000) });
-      if (response.ok) break;
+      const body = (await response.json()) as { pid?: unknown };
+      if (response.ok && body.pid === child.pid) return true;
     } catch {}
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`the fake instance on port ${port} did not answer within 20 s`);
-    }
     await Bun.sleep(50);
   }
-  return { [Symbol.dispose]: () => child.kill("SIGKILL") };
+  return false;
 }
 
 /** Writes a generated tool from a toolsmith fixture (code, tests, metadata with matching hashes) under `root`. */
@@ -255,15 +268,13 @@ export function writeFixtureTool(root: string, fixture: ToolFixture, overrides: 
  * runs the gate CLI (`--runs 3` and `extra`), and returns its result, its report and the first check that failed.
  */
 export async function judgeCandidate(dir: string, branch: string, extra: string[] = [], candidateEnv: Record<string, string> = {}) {
-  const currentPort = freePort();
-  const candidatePort = freePort();
   const worktree = join(dir, ".org", "candidate-instance");
   gitSync(dir, ["worktree", "add", "--quiet", "--detach", worktree, branch]);
   try {
-    using _current = await startFakeInstance(dir, currentPort);
-    using _candidate = await startFakeInstance(worktree, candidatePort, candidateEnv);
-    const result = await runOrg(["fitness", String(candidatePort), "--repo", dir, "--runs", "3", ...extra], {
-      ORG_CURRENT_PORT: String(currentPort),
+    using current = await startFakeInstance(dir);
+    using candidate = await startFakeInstance(worktree, candidateEnv);
+    const result = await runOrg(["fitness", String(candidate.port), "--repo", dir, "--runs", "3", ...extra], {
+      ORG_CURRENT_PORT: String(current.port),
     });
     const commit = gitSync(dir, ["rev-parse", branch]).trim();
     const report = latestReport(dir, commit)?.report;
