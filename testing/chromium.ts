@@ -22,9 +22,10 @@ const FLAGS = [
   "--disable-sync",
   "--disable-extensions",
   "--disable-dev-shm-usage",
-  // Each new window (a browser context is one) would otherwise load the address bar's popup, a page of its own, in a
-  // renderer beside the page under test: on two cores it takes a good share of the CPU while that page loads.
-  "--disable-features=WebUIOmniboxPopup",
+  // Each new window (a browser context is one) would otherwise load the address bar's popups (the suggestions and the AI
+  // mode's, each a page of its own) in a renderer beside the page under test: on two cores they take a good share of the
+  // CPU while that page loads.
+  "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup",
   "--remote-debugging-port=0",
   "--remote-debugging-address=127.0.0.1",
 ];
