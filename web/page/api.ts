@@ -1,5 +1,11 @@
 import { z } from "zod";
 
+/**
+ * The web routes' schemas and read sizes (web-api.ts, most of it the views'), evaluated when the page first needs them
+ * (a command, a read, a view shown), not before the room's first draw.
+ */
+export const webApi = () => import("../web-api.ts");
+
 /** serve's error answer, as far as the page reads it. */
 const ErrorBody = z.object({ error: z.object({ message: z.string() }) });
 

@@ -1,18 +1,33 @@
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { openApprovals } from "../room-state.ts";
 import { VIEWS, type ViewName } from "../view-paths.ts";
 import { RoomView, useSession } from "./room/room-view.tsx";
 import { type Following, useRoom } from "./room/use-room.ts";
-import { CandidatesView } from "./views/candidates-view.tsx";
-import { ChangesView } from "./views/changes-view.tsx";
-import { GrowthView } from "./views/growth-view.tsx";
-import { MemoryView } from "./views/memory-view.tsx";
-import { SupervisorView } from "./views/supervisor-view.tsx";
-import { ToolsView } from "./views/tools-view.tsx";
-import { openViewUpdates, UpdatesContext } from "./views/use-view.ts";
+
+type ViewBody = typeof import("./views/view-body.tsx").ViewBody;
 
 function viewOf(path: string): ViewName {
   return VIEWS.find((view) => view.path === path)?.name ?? "Room";
+}
+
+/**
+ * The views beside the room, once one is to be shown: their module (the views and their schemas) is evaluated then,
+ * not before the room's first draw. Undefined until it is; a failure to load it is said instead.
+ */
+function useViewBody(wanted: boolean): { body?: ViewBody; problem?: string } {
+  const [loaded, setLoaded] = useState<{ body?: ViewBody; problem?: string }>({});
+  useEffect(() => {
+    if (!wanted || loaded.body) return;
+    let live = true;
+    import("./views/view-body.tsx").then(
+      (module) => live && setLoaded({ body: module.ViewBody }),
+      (error: unknown) => live && setLoaded({ problem: `this view could not be loaded (${String(error)}); reload the page.` }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [wanted]);
+  return loaded;
 }
 
 /**
@@ -24,8 +39,7 @@ export function App({ opening }: { opening?: Following | undefined }) {
   const [view, setView] = useState<ViewName>(viewOf(location.pathname));
   const [session, choose, sessionProblem] = useSession();
   const room = useRoom(session, opening);
-  const updates = useMemo(() => openViewUpdates(), []);
-  useEffect(() => () => updates.close(), [updates]);
+  const other = useViewBody(view !== "Room");
   useEffect(() => {
     const onPop = () => setView(viewOf(location.pathname));
     addEventListener("popstate", onPop);
@@ -43,7 +57,7 @@ export function App({ opening }: { opening?: Following | undefined }) {
     setView(name);
   };
   return (
-    <UpdatesContext.Provider value={updates}>
+    <>
       <div class={view === "Room" ? "page fits" : "page"}>
         <header class="top">
           <span class="brand">org</span>
@@ -70,14 +84,14 @@ export function App({ opening }: { opening?: Following | undefined }) {
         </div>
         <main id="view">
           {view === "Room" && <RoomView session={session} choose={choose} sessionProblem={sessionProblem} room={room} />}
-          {view === "Changes" && <ChangesView room={room.state} answer={room.answer} />}
-          {view === "Tools" && <ToolsView />}
-          {view === "Candidates" && <CandidatesView />}
-          {view === "Growth" && <GrowthView />}
-          {view === "Supervisor" && <SupervisorView />}
-          {view === "Memory" && <MemoryView />}
+          {view !== "Room" && other.body && <other.body view={view} room={room.state} answer={room.answer} />}
+          {view !== "Room" && other.problem && (
+            <div class="error" role="alert">
+              {other.problem}
+            </div>
+          )}
         </main>
       </div>
-    </UpdatesContext.Provider>
+    </>
   );
 }

@@ -2,8 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { SessionList } from "../../../serve/session-api.ts";
 import type { Reply, RoomNote, RoomState, Turn } from "../../room-state.ts";
 import { parseWebInput } from "../../slash-input.ts";
-import { ChangeList, ModeAnswer, SessionCreated, UndoAnswer, WishAnswer } from "../../web-api.ts";
-import { ApiError, getJson, postJson } from "../api.ts";
+import { ApiError, getJson, postJson, webApi } from "../api.ts";
 import { Pure } from "../pure.tsx";
 import { VirtualList } from "../virtual-list.tsx";
 import { ReplyBody } from "./reply-view.tsx";
@@ -23,7 +22,9 @@ export function useSession(): [string | undefined, (id: string) => void, string 
   };
   useEffect(() => {
     if (session === undefined)
-      postJson("/v1/sessions", {}, SessionCreated).then(
+      webApi()
+        .then(({ SessionCreated }) => postJson("/v1/sessions", {}, SessionCreated))
+        .then(
         (created) => choose(created.session),
         (error: unknown) => setProblem(error instanceof Error ? error.message : String(error)),
       );
@@ -152,11 +153,11 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
     try {
       if (input.type === "message") await room.send(input.text);
       else if (input.type === "mode")
-        setSaid({ title: "Mode", body: input.mode ? (await postJson(`${base}/mode`, { mode: input.mode }, ModeAnswer)).mode : state.mode });
-      else if (input.type === "wish") setSaid({ title: "Wish", body: (await postJson(`${base}/wish`, { text: input.text }, WishAnswer)).said });
-      else if (input.type === "undo") setSaid({ title: "Undo", body: (await postJson(`${base}/undo`, { force: input.force }, UndoAnswer)).said });
+        setSaid({ title: "Mode", body: input.mode ? (await postJson(`${base}/mode`, { mode: input.mode }, (await webApi()).ModeAnswer)).mode : state.mode });
+      else if (input.type === "wish") setSaid({ title: "Wish", body: (await postJson(`${base}/wish`, { text: input.text }, (await webApi()).WishAnswer)).said });
+      else if (input.type === "undo") setSaid({ title: "Undo", body: (await postJson(`${base}/undo`, { force: input.force }, (await webApi()).UndoAnswer)).said });
       else if (input.type === "diff") {
-        const newest = (await getJson("/v1/changes", ChangeList)).applied[0];
+        const newest = (await getJson("/v1/changes", (await webApi()).ChangeList)).applied[0];
         setSaid({ title: "Diff", body: newest ? newest.diff : "no change was applied in this workspace yet" });
       } else {
         const outputs = toolOutputs(state);
@@ -204,7 +205,14 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
         <span class="muted">
           session {session ?? "…"} · {room.connection} · mode {state.mode}
         </span>
-        <button type="button" onClick={() => postJson("/v1/sessions", {}, SessionCreated).then((created) => choose(created.session), fail)}>
+        <button
+          type="button"
+          onClick={() =>
+            webApi()
+              .then(({ SessionCreated }) => postJson("/v1/sessions", {}, SessionCreated))
+              .then((created) => choose(created.session), fail)
+          }
+        >
           New session
         </button>
       </div>

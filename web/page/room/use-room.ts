@@ -4,8 +4,7 @@ import { RoomStreamFrame } from "../../../room/room-stream-frame.ts";
 import { ApprovalAnswered, SessionMessageAccepted, SessionTranscript, SessionTranscriptPage, StopAnswer } from "../../../serve/session-api.ts";
 import { foldTranscriptLines, prependOlder } from "../../room-pages.ts";
 import { applyRoomEvent, emptyRoomState, type RoomState } from "../../room-state.ts";
-import { ROOM_FIRST_MESSAGES, ROOM_OLDER_MESSAGES } from "../../web-api.ts";
-import { getJson, postJson } from "../api.ts";
+import { getJson, postJson, webApi } from "../api.ts";
 import type { OpeningRoom, StreamListener } from "./opening-room.ts";
 
 /** Where the page's view of a session stands. */
@@ -38,6 +37,7 @@ function loadedOf(transcript: SessionTranscript): Loaded {
 
 /** The newest turns of the transcript, read from the server. */
 async function loadTranscript(session: string): Promise<Loaded> {
+  const { ROOM_FIRST_MESSAGES } = await webApi();
   return loadedOf(await getJson(`${sessionPath(session)}?limit=${ROOM_FIRST_MESSAGES}`, SessionTranscript));
 }
 
@@ -208,6 +208,7 @@ export function useRoom(session: string | undefined, opening?: Following) {
     const reading = current.current;
     setOlderNow({ cursor, loading: true });
     try {
+      const { ROOM_OLDER_MESSAGES } = await webApi();
       const page = await getJson(`${path}/transcript?before=${encodeURIComponent(cursor)}&limit=${ROOM_OLDER_MESSAGES}`, SessionTranscriptPage);
       // A reload meanwhile (another session, a reset) made a new state: this page is not of it.
       if (current.current !== reading) return;
