@@ -22,7 +22,28 @@ const DRAW_EVERY_MS = 40;
 
 const sessionPath = (session: string) => `/v1/sessions/${encodeURIComponent(session)}`;
 
-type Loaded = { state: RoomState; seq: number; before: string | null };
+/**
+ * A session's state as read; `earlier` are the lines of the page's state before those folded in it, not yet checked:
+ * the room checks them and puts them before the rest once its first frame is drawn.
+ */
+type Loaded = { state: RoomState; seq: number; before: string | null; earlier?: unknown[] };
+
+/** How many of the newest lines of the page's state (about a dozen turns, more than a window shows) are checked and drawn first. */
+const FIRST_LINES = 80;
+
+const isTurnStart = (line: unknown) => typeof line === "object" && line !== null && "type" in line && line.type === "turn-start";
+
+/**
+ * The page's state (not yet checked) cut where the turn holding its FIRST_LINES-th newest line begins: the newest
+ * part is checked and drawn first, the lines before it wait for the first frame (as an older page would).
+ */
+function cutPageState(state: unknown): { newest: unknown; earlier: unknown[] } {
+  if (typeof state !== "object" || state === null || !("lines" in state) || !Array.isArray(state.lines)) return { newest: state, earlier: [] };
+  const lines: unknown[] = state.lines;
+  let cut = Math.max(0, lines.length - FIRST_LINES);
+  while (cut > 0 && !isTurnStart(lines[cut])) cut -= 1;
+  return { newest: { ...state, lines: lines.slice(cut) }, earlier: lines.slice(0, cut) };
+}
 
 /** `GET /v1/sessions/:id`'s answer folded into a new state; `seq` is the last event it holds, `before` the older turns' cursor. */
 function loadedOf(transcript: SessionTranscript): Loaded {
@@ -62,7 +83,8 @@ export type Following = { session: string; opening: Loaded | undefined; closed: 
  * what was missed) loads the turns again.
  */
 export function followSession(session: string, page?: OpeningRoom): Following {
-  const given = page?.session === session ? SessionTranscript.safeParse(page.state) : undefined;
+  const cut = page?.session === session ? cutPageState(page.state) : undefined;
+  const given = cut ? SessionTranscript.safeParse(cut.newest) : undefined;
   if (page && !given?.success) page.close();
   let source: EventSource | undefined;
   let seq = 0;
@@ -71,7 +93,7 @@ export function followSession(session: string, page?: OpeningRoom): Following {
   const tell = (what: (on: FollowEvents) => void) => (on ? what(on) : told.push(what));
   const following: Following = {
     session,
-    opening: given?.success ? loadedOf(given.data) : undefined,
+    opening: given?.success ? { ...loadedOf(given.data), earlier: cut?.earlier ?? [] } : undefined,
     closed: false,
     attach(events) {
       on = events;
@@ -170,6 +192,8 @@ export function useRoom(session: string | undefined, opening?: Following) {
   const [problem, setProblem] = useState<string | undefined>(undefined);
   const [older, setOlder] = useState<Older>({ cursor: first?.before ?? null, loading: false });
   const current = useRef(state);
+  // The page's lines before those drawn first, not yet checked (`Loaded.earlier`).
+  const earlier = useRef<unknown[]>(first?.earlier ?? []);
   // Read and set at once: two scrolls before the next render must not read the same older page twice.
   const olderRef = useRef(older);
   const setOlderNow = (next: Older) => {
@@ -183,8 +207,14 @@ export function useRoom(session: string | undefined, opening?: Following) {
     const following = opening && !opening.closed && opening.session === session ? opening : followSession(session);
     if (following !== opening) opening?.stop();
     const drawing = throttledDraw(() => setRev((rev) => rev + 1));
+    // Once the first frame is drawn: the page's earlier lines checked, folded and put before the rest.
+    let later: ReturnType<typeof setTimeout> | undefined;
+    const frame = requestAnimationFrame(() => {
+      later = setTimeout(putEarlier, 0);
+    });
     following.attach({
       loaded: (loaded) => {
+        earlier.current = [];
         current.current = loaded.state;
         setState(loaded.state);
         setOlderNow({ cursor: loaded.before, loading: false });
@@ -198,13 +228,31 @@ export function useRoom(session: string | undefined, opening?: Following) {
     return () => {
       following.stop();
       drawing.cancel();
+      cancelAnimationFrame(frame);
+      clearTimeout(later);
     };
   }, [session]);
+
+  const putEarlier = () => {
+    const lines = earlier.current;
+    if (lines.length === 0) return;
+    earlier.current = [];
+    const checked = SessionTranscript.shape.lines.safeParse(lines);
+    if (checked.success) {
+      prependOlder(current.current, foldTranscriptLines(checked.data));
+      setRev((rev) => rev + 1);
+    } else {
+      // Not what the schema says: no older page is read either (it would leave a gap).
+      setOlderNow({ cursor: null, loading: false });
+      setProblem("the page's earlier turns are not what the session route's schema says, so only the newest are shown");
+    }
+  };
 
   const path = sessionPath(session ?? "");
   const loadOlder = async () => {
     const { cursor, loading } = olderRef.current;
-    if (session === undefined || cursor === null || loading) return;
+    // The page's own earlier lines come first, once the first frame is drawn.
+    if (session === undefined || cursor === null || loading || earlier.current.length > 0) return;
     const reading = current.current;
     setOlderNow({ cursor, loading: true });
     try {
