@@ -410,6 +410,50 @@ describe("org web in Chromium", () => {
     }
   }, 120_000);
 
+  test("a session opened from its address draws each turn once, in order: the page's own in two parts, then earlier pages", async () => {
+    // 60 turns: the page holds the newest 25, the room checks and draws its newest dozen first and the rest after the
+    // first frame; scrolling up reads the 35 before them from the server.
+    const session = writeLongSession(room.workspace, 60, "20261126-130000-long02");
+    const long = await room.open();
+    try {
+      await long.page.goto(`${room.origin}/?session=${session}`);
+      const scroller = long.page.locator(".scroller");
+      await scroller.getByText("Answer 59.").waitFor();
+      const scrollTo = (top: number) =>
+        scroller.evaluate((element, to) => {
+          element.scrollTop = to;
+        }, top);
+      await waitUntil(
+        "every earlier page read",
+        async () => {
+          await scrollTo(0);
+          return (await long.page.getByRole("button", { name: /Earlier messages|Reading earlier messages/ }).count()) === 0;
+        },
+        60_000,
+      );
+      // Top to bottom, half a view at a time: each finished turn's place in the list, as drawn.
+      const places = new Map<string, Set<number>>();
+      const { height, view } = await scroller.evaluate((element) => ({ height: element.scrollHeight, view: element.clientHeight }));
+      for (let top = 0; top <= height; top += Math.max(100, Math.floor(view / 2))) {
+        await scrollTo(top);
+        await long.page.evaluate("new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))");
+        const items = (await long.page.evaluate(
+          `[...document.querySelectorAll(".virtual-item")].map((item) => [item.dataset.key, Number(item.dataset.index), item.textContent])`,
+        )) as [string, number, string][];
+        for (const [key, index, text] of items) {
+          places.set(key, (places.get(key) ?? new Set()).add(index));
+          expect(text).toContain(`Answer ${key.slice(1)}.`);
+        }
+      }
+      // The newest turn is drawn in the lanes; the 59 before it are the list, each at its own place.
+      expect([...places].map(([key, at]) => `${key}@${[...at].join(",")}`).sort()).toEqual(
+        Array.from({ length: 59 }, (_, turn) => `t${turn}@${turn}`).sort(),
+      );
+    } finally {
+      await long.context.close();
+    }
+  }, 120_000);
+
   test("keyboard only: Enter sends, Shift+Enter is a new line, Escape stops the replies, Tab reaches every button", async () => {
     const box = page.getByRole("textbox", { name: "Message" });
     await box.focus();

@@ -180,6 +180,66 @@ function throttledDraw(draw: () => void): { redraw(): void; cancel(): void } {
 }
 
 /**
+ * The turns before those the room shows: the page's own earlier lines (`Loaded.earlier`, checked, folded and put before
+ * the state by `putEarlier`, which the room calls once its first frame is drawn), then the server's older pages, a page
+ * at a time as the person scrolls up (`loadOlder`). `reset` starts again from a state read anew.
+ */
+function useOlderTurns(
+  session: string | undefined,
+  first: Loaded | undefined,
+  current: { current: RoomState },
+  redraw: () => void,
+  fail: (problem: string) => void,
+) {
+  const [older, setOlder] = useState<Older>({ cursor: first?.before ?? null, loading: false });
+  const earlier = useRef<unknown[]>(first?.earlier ?? []);
+  // Read and set at once: two scrolls before the next render must not read the same older page twice.
+  const olderRef = useRef(older);
+  const setOlderNow = (next: Older) => {
+    olderRef.current = next;
+    setOlder(next);
+  };
+  const putEarlier = () => {
+    const lines = earlier.current.splice(0);
+    if (lines.length === 0) return;
+    const checked = SessionTranscript.shape.lines.safeParse(lines);
+    if (checked.success) {
+      prependOlder(current.current, foldTranscriptLines(checked.data));
+      redraw();
+    } else {
+      // Not what the schema says: no older page is read either (it would leave a gap).
+      setOlderNow({ cursor: null, loading: false });
+      fail("the page's earlier turns are not what the session route's schema says, so only the newest are shown");
+    }
+  };
+  const loadOlder = async () => {
+    const { cursor, loading } = olderRef.current;
+    // The page's own earlier lines come first, once the first frame is drawn.
+    if (session === undefined || cursor === null || loading || earlier.current.length > 0) return;
+    const reading = current.current;
+    setOlderNow({ cursor, loading: true });
+    try {
+      const { ROOM_OLDER_MESSAGES } = await webApi();
+      const query = `before=${encodeURIComponent(cursor)}&limit=${ROOM_OLDER_MESSAGES}`;
+      const page = await getJson(`${sessionPath(session)}/transcript?${query}`, SessionTranscriptPage);
+      // A reload meanwhile (another session, a reset) made a new state: this page is not of it.
+      if (current.current !== reading) return;
+      prependOlder(reading, foldTranscriptLines(page.lines));
+      setOlderNow({ cursor: page.before, loading: false });
+      redraw();
+    } catch (error) {
+      setOlderNow({ cursor, loading: false });
+      fail(error instanceof Error ? error.message : String(error));
+    }
+  };
+  const reset = (loaded: Loaded) => {
+    earlier.current = [];
+    setOlderNow({ cursor: loaded.before, loading: false });
+  };
+  return { older, loadOlder, putEarlier, reset };
+}
+
+/**
  * A session's room as the page follows it (`followSession`; `opening` when it is the session the page came with), every
  * event folded into one state, the view drawn at most once a frame and every DRAW_EVERY_MS, whatever number of events
  * came meanwhile. `loadOlder` reads the turns before those shown, a page at a time, as the person scrolls up.
@@ -190,16 +250,8 @@ export function useRoom(session: string | undefined, opening?: Following) {
   const [, setRev] = useState(0);
   const [connection, setConnection] = useState<Connection>("loading");
   const [problem, setProblem] = useState<string | undefined>(undefined);
-  const [older, setOlder] = useState<Older>({ cursor: first?.before ?? null, loading: false });
   const current = useRef(state);
-  // The page's lines before those drawn first, not yet checked (`Loaded.earlier`).
-  const earlier = useRef<unknown[]>(first?.earlier ?? []);
-  // Read and set at once: two scrolls before the next render must not read the same older page twice.
-  const olderRef = useRef(older);
-  const setOlderNow = (next: Older) => {
-    olderRef.current = next;
-    setOlder(next);
-  };
+  const older = useOlderTurns(session, first, current, () => setRev((rev) => rev + 1), setProblem);
 
   // A layout effect: the stream (or the read of the state) starts as the room is first drawn, not a frame later.
   useLayoutEffect(() => {
@@ -210,14 +262,13 @@ export function useRoom(session: string | undefined, opening?: Following) {
     // Once the first frame is drawn: the page's earlier lines checked, folded and put before the rest.
     let later: ReturnType<typeof setTimeout> | undefined;
     const frame = requestAnimationFrame(() => {
-      later = setTimeout(putEarlier, 0);
+      later = setTimeout(older.putEarlier, 0);
     });
     following.attach({
       loaded: (loaded) => {
-        earlier.current = [];
+        older.reset(loaded);
         current.current = loaded.state;
         setState(loaded.state);
-        setOlderNow({ cursor: loaded.before, loading: false });
       },
       event: (event) => {
         if (applyRoomEvent(current.current, event)) drawing.redraw();
@@ -233,47 +284,13 @@ export function useRoom(session: string | undefined, opening?: Following) {
     };
   }, [session]);
 
-  const putEarlier = () => {
-    const lines = earlier.current;
-    if (lines.length === 0) return;
-    earlier.current = [];
-    const checked = SessionTranscript.shape.lines.safeParse(lines);
-    if (checked.success) {
-      prependOlder(current.current, foldTranscriptLines(checked.data));
-      setRev((rev) => rev + 1);
-    } else {
-      // Not what the schema says: no older page is read either (it would leave a gap).
-      setOlderNow({ cursor: null, loading: false });
-      setProblem("the page's earlier turns are not what the session route's schema says, so only the newest are shown");
-    }
-  };
-
   const path = sessionPath(session ?? "");
-  const loadOlder = async () => {
-    const { cursor, loading } = olderRef.current;
-    // The page's own earlier lines come first, once the first frame is drawn.
-    if (session === undefined || cursor === null || loading || earlier.current.length > 0) return;
-    const reading = current.current;
-    setOlderNow({ cursor, loading: true });
-    try {
-      const { ROOM_OLDER_MESSAGES } = await webApi();
-      const page = await getJson(`${path}/transcript?before=${encodeURIComponent(cursor)}&limit=${ROOM_OLDER_MESSAGES}`, SessionTranscriptPage);
-      // A reload meanwhile (another session, a reset) made a new state: this page is not of it.
-      if (current.current !== reading) return;
-      prependOlder(reading, foldTranscriptLines(page.lines));
-      setOlderNow({ cursor: page.before, loading: false });
-      setRev((rev) => rev + 1);
-    } catch (error) {
-      setOlderNow({ cursor, loading: false });
-      setProblem(error instanceof Error ? error.message : String(error));
-    }
-  };
   return {
     state,
     connection,
     problem,
-    older,
-    loadOlder,
+    older: older.older,
+    loadOlder: older.loadOlder,
     send: (text: string, mode?: string) => postJson(`${path}/messages`, { text, ...(mode ? { mode } : {}) }, SessionMessageAccepted),
     answer: (approvalId: string, answer: "yes" | "no" | "always") =>
       postJson(`${path}/approvals/${encodeURIComponent(approvalId)}`, { answer, by: "web" }, ApprovalAnswered),
