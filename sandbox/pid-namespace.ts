@@ -56,8 +56,9 @@ export function processTreeIn(init: number, namespace: string): number[] {
   const found: number[] = [];
   const seen = new Set<number>();
   const queue = [init];
-  while (queue.length > 0 && seen.size < MAX_TREE_PROCESSES) {
-    const pid = queue.pop() as number;
+  while (seen.size < MAX_TREE_PROCESSES) {
+    const pid = queue.pop();
+    if (pid === undefined) break;
     if (seen.has(pid)) continue;
     seen.add(pid);
     if (pidNamespaceOf(pid) !== namespace) continue;
