@@ -1,8 +1,9 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { modulesLoadedBy } from "../testing/loaded-modules.ts";
+
+const CHECKOUT = join(import.meta.dir, "..");
 
 // `org --help` is bun's start and little more: every module it loads is paid by the first thing a newcomer types.
 // node:fs and node:path together once cost it a third of its time (loaded by the checkout's paths and the version).
@@ -19,6 +20,6 @@ test("org --help loads only the command table and the launcher's check, and none
     "main.ts",
   ]);
   // Dynamic imports (`await import("node:fs")`) are left for the paths that need them.
-  const staticNodeImports = modules.filter((path) => /^import [^;]*from "node:/m.test(readFileSync(join(CHECKOUT_DIR, path), "utf8")));
+  const staticNodeImports = modules.filter((path) => /^import [^;]*from "node:/m.test(readFileSync(join(CHECKOUT, path), "utf8")));
   expect(staticNodeImports).toEqual([]);
 });
