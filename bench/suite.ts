@@ -26,7 +26,7 @@ gitSync(tmpdir(), ["clone", "--quiet", "--no-local", join(import.meta.dir, "..")
 const accountFolder = join(parent, "account");
 mkdirSync(accountFolder);
 const accounting = values["by-process"]
-  ? { BUN_OPTIONS: `--preload ${join(import.meta.dir, "suite-account-preload.ts")}`, ORG_BENCH_ACCOUNT: accountFolder }
+  ? { BUN_OPTIONS: `--preload=${join(import.meta.dir, "suite-account-preload.ts")}`, ORG_BENCH_ACCOUNT: accountFolder }
   : {};
 
 type Step = { name: string; seconds: number; cpuSeconds: number; exitCode: number };
