@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { orgCommand } from "../config/org-bun-command.ts";
@@ -18,8 +18,10 @@ async function stdoutStoppingAt(child: Bun.Subprocess<"ignore", "pipe", "pipe">,
 /**
  * Runs `org ARGS` as a real process (the launcher's bun flags, main.ts of this checkout or of `checkoutDir`) with a
  * preload that records every module it loaded: what the command printed, its exit code, and the modules, as paths
- * relative to that checkout (`node_modules/zod/v4/…`, `config/org-config.ts`). A command that runs until stopped (org
- * serve) is sent SIGTERM once its stdout matches `stopWhen`; it is killed when it has not exited within `timeoutMs`.
+ * relative to that checkout (`node_modules/zod/v4/…`, `config/org-config.ts`). It runs in `cwd`, else in an empty
+ * folder of its own: a command that works on the folder it runs in (`sandbox run`) must never make state in this
+ * checkout. A command that runs until stopped (org serve) is sent SIGTERM once its stdout matches `stopWhen`; it is
+ * killed when it has not exited within `timeoutMs`.
  */
 export async function modulesLoadedBy(
   args: readonly string[],
@@ -28,10 +30,12 @@ export async function modulesLoadedBy(
   const scratch = mkdtempSync(join(tmpdir(), "org-loaded-modules-"));
   try {
     const out = join(scratch, "modules.txt");
+    const workspace = join(scratch, "workspace");
+    mkdirSync(workspace);
     const checkoutDir = options.checkoutDir ?? CHECKOUT_DIR;
     const [bun = "", ...rest] = orgCommand(args, { checkoutDir });
     const child = Bun.spawn([bun, `--preload=${join(import.meta.dir, "record-loaded-modules.ts")}`, ...rest], {
-      ...(options.cwd ? { cwd: options.cwd } : {}),
+      cwd: options.cwd ?? workspace,
       env: { ...process.env, NO_COLOR: "1", ...options.env, ORG_TEST_LOADED_MODULES: out },
       stdout: "pipe",
       stderr: "pipe",
