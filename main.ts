@@ -1,7 +1,6 @@
 #!/usr/bin/env bun
 import { UsageError, UserFacingError } from "./cli/command/command.ts";
 import { startedIsolated } from "./config/org-bun-command.ts";
-import { orgVersion } from "./config/version.ts";
 import { commands } from "./cli/command-table.ts";
 
 function mainHelp(): string {
@@ -26,7 +25,7 @@ function mainHelp(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  if (!startedIsolated()) {
+  if (!(await startedIsolated())) {
     const { LAUNCHER } = await import("./cli/command/org-invocation.ts");
     throw new UserFacingError(
       `started as 'bun main.ts' in ${process.cwd()}, so bun may have read that directory's .env and ` +
@@ -35,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const [first, ...rest] = argv;
   if (first === "-v" || first === "--version") {
-    console.log(orgVersion());
+    console.log((await import("./config/version.ts")).orgVersion());
     return 0;
   }
   if (first === "-h" || first === "--help" || first === "help") {

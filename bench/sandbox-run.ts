@@ -1,14 +1,22 @@
 // `org sandbox run -- /bin/true`, whole process, in an empty folder, in a project of 13 000 entries (a clone of this
 // checkout with as many of its node_modules packages as fit) and in the clone with all its node_modules, against a bare
-// `bun -e 0`, all interleaved run by run so that a busy machine slows them alike; medians, p90, CPU (the process and
-// what it waited for), each project's entries and folders, the core count and load, and whether each target is met.
+// `bun -e 0` and against bwrap alone with the empty folder's arguments (the floor: bare bun plus bare bwrap), all
+// interleaved run by run so that a busy machine slows them alike; medians, p90, CPU (the process and what it waited
+// for), each project's entries and folders, the core count and load, and whether each target is met.
 // Each project's first call (no walk kept in its `.org/` yet: every folder read for secret files) is shown apart.
 //   bun bench/sandbox-run.ts [--runs 20]
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { closeSync, openSync } from "node:fs";
 import { orgCommand } from "../config/org-bun-command.ts";
+import { bwrapCommand } from "../sandbox/bwrap-argv.ts";
+import { resolveLimits } from "../sandbox/sandbox-limits.ts";
+import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
+import { prepareSandboxSupport } from "../sandbox/sandbox-support.ts";
+import { planFor } from "../sandbox/spawn-launcher.ts";
+import { readOnlyViewMounts } from "../workspace/workspace-view.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { REMEMBERED_LISTINGS_FILE } from "../workspace/remembered-listings.ts";
@@ -45,13 +53,31 @@ const projects = [sized, clone].map((dir) => ({ dir, entries: entriesIn(dir), fo
 
 const run = (workspace: string) => orgCommand(["sandbox", "run", "--workspace", workspace, "--", "/bin/true"]);
 
+// bwrap alone, run by this process's user, with the arguments org gives it for the empty folder (its mounts, seccomp
+// at fd 3, scratch at fd 4, prlimit): no launcher before it (the uid drop, the lifeline, nice), no org after it.
+const supportDir = prepareSandboxSupport();
+const floorScratch = join(root, "floor-scratch");
+mkdirSync(floorScratch, { mode: 0o755 });
+const { notShown: _notShown, copy: _copy, ...emptyView } = readOnlyViewMounts("read", empty, { sandboxPolicy: DEFAULT_SANDBOX_POLICY });
+const floorPlan = planFor(
+  { ...emptyView, scratchDir: floorScratch },
+  resolveLimits(undefined, DEFAULT_SANDBOX_POLICY.timeoutMs, DEFAULT_SANDBOX_POLICY.limits),
+  false,
+  supportDir,
+);
+const floorLine = bwrapCommand({ ...floorPlan, argv: ["/bin/true"] });
+const bwrapAlone = floorLine.slice(floorLine.indexOf("bwrap"));
+
 /** One whole process: its wall time and CPU (its own and its waited-for children's), in ms. */
 async function once(argv: string[]): Promise<{ ms: number; cpuMs: number }> {
+  const floor = argv === bwrapAlone;
+  const fds = floor ? [openSync(join(supportDir, "seccomp.bpf"), "r"), openSync(floorScratch, "r")] : [];
   const started = performance.now();
-  const child = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const child = Bun.spawn(argv, { stdio: ["ignore", "pipe", "pipe", ...fds], ...(floor ? { env: { PATH: "/usr/bin:/bin" }, cwd: "/" } : {}) });
+  for (const fd of fds) closeSync(fd);
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   const ms = performance.now() - started;
-  if (exitCode !== 0 || (argv.includes("sandbox") && JSON.parse(stdout).exitCode !== 0))
+  if (exitCode !== 0 || (!floor && argv.includes("sandbox") && JSON.parse(stdout).exitCode !== 0))
     throw new Error(`${argv.join(" ")} failed (${exitCode}): ${stderr}`);
   return { ms, cpuMs: Number(child.resourceUsage()?.cpuTime.total ?? 0n) / 1000 };
 }
@@ -62,6 +88,7 @@ for (const project of projects) firstCalls.push((await once(run(project.dir))).m
 const projectName = (project: (typeof projects)[number]) => `project, ${project.entries} entries`;
 const variants: [string, string[]][] = [
   ["bun -e 0 (baseline)", [process.execPath, "-e", "0"]],
+  ["bwrap alone (floor)", bwrapAlone],
   ["empty folder", run(empty)],
   ...projects.map((project): [string, string[]] => [projectName(project), run(project.dir)]),
 ];
@@ -106,4 +133,8 @@ for (const [index, project] of projects.entries())
 const verdict = (name: string, target: number) =>
   `${name} ≤ ${target} ms: ${median(name) <= target ? "met" : "NOT met"} (median ${median(name).toFixed(1)} ms)`;
 const [sizedProject] = projects;
+const floorMs = median(variants[0]?.[0] ?? "") + median("bwrap alone (floor)");
+console.log(
+  `the floor, bare bun + bwrap alone: ${floorMs.toFixed(1)} ms; org's empty-folder call ${(median("empty folder") - floorMs).toFixed(1)} ms above it`,
+);
 console.log(`targets: ${verdict("empty folder", 50)}; ${sizedProject ? verdict(projectName(sizedProject), 60) : ""}`);

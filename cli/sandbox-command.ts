@@ -12,6 +12,8 @@ import { parseCommandArgs } from "./command/parse-command-args.ts";
 import { prepareWorkspace } from "./command/workspace-dir.ts";
 import { runSubcommand } from "./command/run-subcommand.ts";
 import { ownedTempDir } from "../security/owned-temp-dir.ts";
+import type { ViewMounts } from "../workspace/workspace-view.ts";
+import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 
 const HELP = `Usage:
   org sandbox run [--workspace DIR] [--config FILE] [--timeout-ms N] [--mem-mb N] [--net] [--scratch DIR] -- CMD [ARGS…]
@@ -102,14 +104,17 @@ async function runConfig(options: RunOptions, workspaceDir: string) {
  */
 async function workspaceView(workspaceDir: string, policy: SandboxPolicy) {
   const view = policy.workspace;
-  const [{ workspaceMounts }, { WorkspaceCopies }] = await Promise.all([
-    import("../workspace/workspace-view.ts"),
-    import("../workspace/workspace-copies.ts"),
-  ]);
-  // A copy of its own for this run (write view), kept afterwards as the workspace's spare, as a closed session's is.
-  const workspaceCopies = new WorkspaceCopies();
-  const session = { sessionId: `sandbox-run-${process.pid}`, sandboxPolicy: policy, workspaceCopies };
-  const { copy, notShown, ...mounts } = workspaceMounts(view, workspaceDir, session);
+  const { readOnlyViewMounts, workspaceMounts } = await import("../workspace/workspace-view.ts");
+  const session = { sessionId: `sandbox-run-${process.pid}`, sandboxPolicy: policy };
+  // Only the write view keeps copies (loaded for it alone: a fifth of what `sandbox run` would load); the read
+  // view's one scan of secret files is a fresh one, as a single call's would be anyway.
+  let workspaceCopies: WorkspaceCopies | undefined;
+  let viewMounts: ViewMounts;
+  if (view === "write") {
+    workspaceCopies = new (await import("../workspace/workspace-copies.ts")).WorkspaceCopies();
+    viewMounts = workspaceMounts(view, workspaceDir, { ...session, workspaceCopies });
+  } else viewMounts = readOnlyViewMounts(view, workspaceDir, session);
+  const { copy, notShown, ...mounts } = viewMounts;
   return {
     // On the private copy, Python's bytecode caches would come back as changes to the project.
     mounts: { ...mounts, ...(copy ? { env: { PYTHONDONTWRITEBYTECODE: "1" } } : {}) },
@@ -124,7 +129,7 @@ async function workspaceView(workspaceDir: string, policy: SandboxPolicy) {
       return described;
     },
     /** The copy becomes the workspace's spare, as a closed session's does: the next run copies only what changed. */
-    release: () => workspaceCopies.release(workspaceDir, session.sessionId),
+    release: () => workspaceCopies?.release(workspaceDir, session.sessionId),
   };
 }
 

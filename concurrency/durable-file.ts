@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { closeSync, constants, fchmodSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { errorCode } from "./error-code.ts";
@@ -44,7 +43,10 @@ function syncFolderOf(path: string, opener: FileOpener): void {
  * name, `.<name>.<pid>.<8 hex>.tmp`, tells the supervisor and serve's sweep whose leftover it is.
  */
 function writeTemporaryBeside(path: string, text: string | Uint8Array, durable: boolean, opener: FileOpener): string {
-  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const temporary = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid}.${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}.tmp`,
+  );
   const fd = opener.openNew(temporary);
   try {
     writeAll(fd, text);

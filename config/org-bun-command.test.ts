@@ -14,19 +14,28 @@ test("orgCommand runs this checkout's main.ts with the isolating flags before it
   expect(argv).toContain(`--tsconfig-override=${join(CHECKOUT_DIR, "tsconfig.json")}`);
 });
 
-test("startedIsolated: only with every flag pointing at this checkout, or in the checkout itself", () => {
-  expect(startedIsolated(isolatedBunFlags(), elsewhere)).toBe(true);
-  expect(startedIsolated([], CHECKOUT_DIR)).toBe(true);
-  expect(startedIsolated([], elsewhere)).toBe(false);
+test("startedIsolated: only with every flag pointing at this checkout, or in the checkout itself", async () => {
+  expect(await startedIsolated(isolatedBunFlags(), elsewhere)).toBe(true);
+  expect(await startedIsolated([], CHECKOUT_DIR)).toBe(true);
+  expect(await startedIsolated([], elsewhere)).toBe(false);
   const [noEnv, noInstall, config, tsconfig] = isolatedBunFlags();
-  expect(startedIsolated([noInstall as string, config as string, tsconfig as string], elsewhere)).toBe(false);
-  expect(startedIsolated([noEnv as string, config as string, tsconfig as string], elsewhere)).toBe(false);
-  expect(startedIsolated([noEnv as string, noInstall as string, tsconfig as string], elsewhere)).toBe(false);
+  expect(await startedIsolated([noInstall as string, config as string, tsconfig as string], elsewhere)).toBe(false);
+  expect(await startedIsolated([noEnv as string, config as string, tsconfig as string], elsewhere)).toBe(false);
+  expect(await startedIsolated([noEnv as string, noInstall as string, tsconfig as string], elsewhere)).toBe(false);
   // bun takes `--config FILE` as two words for a bare --config and FILE as the script: not isolated.
-  expect(startedIsolated([noEnv as string, noInstall as string, "--config", join(CHECKOUT_DIR, "bunfig.toml"), tsconfig as string], elsewhere)).toBe(
-    false,
-  );
-  expect(startedIsolated([noEnv as string, noInstall as string, `--config=${join(elsewhere, "bunfig.toml")}`, tsconfig as string], elsewhere)).toBe(
-    false,
-  );
+  expect(
+    await startedIsolated([noEnv as string, noInstall as string, "--config", join(CHECKOUT_DIR, "bunfig.toml"), tsconfig as string], elsewhere),
+  ).toBe(false);
+  expect(
+    await startedIsolated([noEnv as string, noInstall as string, `--config=${join(elsewhere, "bunfig.toml")}`, tsconfig as string], elsewhere),
+  ).toBe(false);
+  // Another spelling of the same files is resolved (node:fs loads only then): still this checkout's.
+  const respelled = [
+    noEnv as string,
+    noInstall as string,
+    `--config=${CHECKOUT_DIR}/./bunfig.toml`,
+    `--tsconfig-override=${CHECKOUT_DIR}/config/../tsconfig.json`,
+  ];
+  expect(await startedIsolated(respelled, elsewhere)).toBe(true);
+  expect(await startedIsolated([], `${CHECKOUT_DIR}/config/..`)).toBe(true);
 });

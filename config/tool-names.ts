@@ -1,6 +1,7 @@
 import { type Dirent, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { CHECKOUT_DIR, GENERATED_TOOLS_DIR, linkOnTheWay, TOOL_NAME_PATTERN } from "./workspace-paths.ts";
+import { CHECKOUT_DIR, GENERATED_TOOLS_DIR, TOOL_NAME_PATTERN } from "./workspace-paths.ts";
+import { linkOnTheWay } from "./link-on-the-way.ts";
 
 // config/org-config.ts names the folder in its refusals through this module.
 export { GENERATED_TOOLS_DIR };

@@ -1,40 +1,38 @@
-import { lstatSync } from "node:fs";
-import { join } from "node:path";
-
 // The layout org keeps in a workspace and in its own checkout: `.org/` for state (never committed) and
-// `tools/generated/<name>/` for promoted generated tools. Every other file names these through here.
+// `tools/generated/<name>/` for promoted generated tools. Every other file names these through here. It loads no
+// module: `org --help` reads it, and node:fs and node:path together cost that whole process a third of its time.
 
 /** The checkout org runs from. */
-export const CHECKOUT_DIR = join(import.meta.dir, "..");
+export const CHECKOUT_DIR = import.meta.dir.slice(0, import.meta.dir.lastIndexOf("/")) || "/";
 
 /** A workspace's room configuration (read by `config/org-config.ts`). */
 export const CONFIG_FILE_NAME = "org.config.json";
 /** org's state folder under a workspace or checkout; it is git-ignored. */
 export const ORG_DIR = ".org";
 /** Per-session scratch folders: `.org/scratch/<session>`. */
-export const SCRATCH_DIR = join(ORG_DIR, "scratch");
+export const SCRATCH_DIR = `${ORG_DIR}/scratch`;
 /** Saved sessions: `.org/sessions`. */
-export const SESSIONS_DIR = join(ORG_DIR, "sessions");
+export const SESSIONS_DIR = `${ORG_DIR}/sessions`;
 /** The audit log: `.org/audit/<day>.jsonl`. */
-export const AUDIT_DIR = join(ORG_DIR, "audit");
+export const AUDIT_DIR = `${ORG_DIR}/audit`;
 /** Transcripts `/save` writes by default: `.org/transcripts`. */
-export const TRANSCRIPTS_DIR = join(ORG_DIR, "transcripts");
+export const TRANSCRIPTS_DIR = `${ORG_DIR}/transcripts`;
 /** The line editor's history file. */
-export const HISTORY_FILE = join(ORG_DIR, "history");
+export const HISTORY_FILE = `${ORG_DIR}/history`;
 /** The toolsmith's validation folders and `tool run`'s copies: `.org/toolsmith/run-*`, `.org/toolsmith/tool-run-*`. */
-export const TOOLSMITH_WORK_DIR = join(ORG_DIR, "toolsmith");
+export const TOOLSMITH_WORK_DIR = `${ORG_DIR}/toolsmith`;
 /** Memory: `.org/memory/memory.sqlite` (an index, rebuilt from the transcripts) and `facts.jsonl` (saved facts). */
-export const MEMORY_DIR = join(ORG_DIR, "memory");
+export const MEMORY_DIR = `${ORG_DIR}/memory`;
 /** Every call of a generated tool, one JSON line each: `.org/usage/calls.jsonl` and its rotated archives. */
-export const USAGE_DIR = join(ORG_DIR, "usage");
+export const USAGE_DIR = `${ORG_DIR}/usage`;
 /** `org grow`'s proposals, cursor, lock and one report per run: `.org/grow`. */
-export const GROW_DIR = join(ORG_DIR, "grow");
+export const GROW_DIR = `${ORG_DIR}/grow`;
 /** Workflows `org workflow plan` planned, one JSON file each: `.org/plans/<id>.json`. */
-export const PLANS_DIR = join(ORG_DIR, "plans");
+export const PLANS_DIR = `${ORG_DIR}/plans`;
 /** `org telegram`'s state: the update offset, each chat's session, what was taken and not finished: `.org/telegram`. */
-export const TELEGRAM_DIR = join(ORG_DIR, "telegram");
+export const TELEGRAM_DIR = `${ORG_DIR}/telegram`;
 /** Git worktrees org makes: `.org/worktrees`. */
-export const WORKTREES_DIR = join(ORG_DIR, "worktrees");
+export const WORKTREES_DIR = `${ORG_DIR}/worktrees`;
 
 /** Where a workspace or checkout keeps its JSON workflows, one file each: `workflows/<name>.json`. */
 export const WORKFLOWS_DIR = "workflows";
@@ -48,7 +46,7 @@ export const isWorkflowFilePath = (path: string): boolean => {
 };
 
 /** Where promoted generated tools live, one folder each, under a workspace or org's checkout. */
-export const GENERATED_TOOLS_DIR = join("tools", "generated");
+export const GENERATED_TOOLS_DIR = "tools/generated";
 
 /**
  * What org and the runtime it starts take settings or code from in a workspace, as path patterns (the glob language
@@ -65,24 +63,6 @@ export const SETTINGS_PATHS: readonly string[] = [
   `${WORKFLOWS_DIR}/*.json`,
   `${GENERATED_TOOLS_DIR}/**`,
 ];
-
-/**
- * The first folder on the way to `relative` under `root` (`relative` itself included) that is a link, or undefined
- * when each is a real folder or is not there. org reads `tools/generated/` and `workflows/` only through real
- * folders: a link `tools -> x` would put x/generated/, which no check saw as promoted tools, in their place.
- */
-export function linkOnTheWay(root: string, relative: string): string | undefined {
-  const parts = relative.split("/");
-  for (let count = 1; count <= parts.length; count += 1) {
-    const path = parts.slice(0, count).join("/");
-    try {
-      if (lstatSync(join(root, path)).isSymbolicLink()) return path;
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
-}
 
 /** Why org reads nothing under `relative` of a root: `link`, a folder on the way, is a link. */
 export function linkedFolderProblem(relative: string, link: string): string {

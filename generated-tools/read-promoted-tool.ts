@@ -1,6 +1,7 @@
 import { lstatSync } from "node:fs";
 import { join } from "node:path";
-import { GENERATED_TOOLS_DIR, linkedFolderProblem, linkOnTheWay, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { GENERATED_TOOLS_DIR, linkedFolderProblem, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { linkOnTheWay } from "../config/link-on-the-way.ts";
 import { readSandboxFile, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
 import { MAX_METADATA_BYTES, parseToolMetadata, sha256Hex, type ToolMetadata } from "./tool-metadata.ts";
 

@@ -1,13 +1,7 @@
 import { join } from "node:path";
 import { z } from "zod";
-import {
-  GENERATED_TOOLS_DIR,
-  generatedToolPath,
-  linkedFolderProblem,
-  linkOnTheWay,
-  TOOL_NAME_PATTERN,
-  WORKFLOWS_DIR,
-} from "../config/workspace-paths.ts";
+import { GENERATED_TOOLS_DIR, generatedToolPath, linkedFolderProblem, TOOL_NAME_PATTERN, WORKFLOWS_DIR } from "../config/workspace-paths.ts";
+import { linkOnTheWay } from "../config/link-on-the-way.ts";
 import { isObjectId } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";

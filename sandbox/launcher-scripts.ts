@@ -68,14 +68,14 @@ export const DROP_ROOT_SCRIPT = (fd: number, seccompFd: number) =>
     `  exec ${fd}<"$m"`,
     "else",
     '  mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev org-sandbox "$m"',
-    // Where each source goes: a file made by the shell itself, the folders by one mkdir (ro<i>, no spaces).
-    '  i=0; d=""',
+    // Where each source goes: a file made by the shell itself; the folders, scratch's too, by mount as it binds them
+    // (X-mount.mkdir), which spares a mkdir process per sandbox.
+    "  i=0",
     '  while [ "$i" -lt "$n" ]; do',
-    '    if [ -d "$1" ]; then d="$d ro$i"; else : > "$m/ro$i"; fi',
+    '    [ -d "$1" ] || : > "$m/ro$i"',
     "    i=$((i + 1)); shift",
     "  done",
-    '  (cd "$m" && exec mkdir scratch $d)',
-    `  mount --bind "/proc/self/fd/${fd}" "$m/scratch"`,
+    `  mount -o X-mount.mkdir --bind "/proc/self/fd/${fd}" "$m/scratch"`,
     '  printf \'%s\' "$t" > "$m/fstab"',
     '  mount --all --fstab "$m/fstab"',
     `  exec ${fd}<"$m/scratch"`,
@@ -90,5 +90,7 @@ function mountTablePath(path: string): string {
 
 /** The table `mount --all` reads in the drop-root script: each source bound on `<mount point>/ro<index>`, in order. */
 export function mountTable(mountPoint: string, sources: readonly string[]): string {
-  return sources.map((source, index) => `${mountTablePath(source)} ${mountTablePath(`${mountPoint}/ro${index}`)} none bind 0 0\n`).join("");
+  return sources
+    .map((source, index) => `${mountTablePath(source)} ${mountTablePath(`${mountPoint}/ro${index}`)} none bind,X-mount.mkdir 0 0\n`)
+    .join("");
 }

@@ -84,7 +84,7 @@ describe("read-only mounts", () => {
 
   test("the mount table escapes blanks, controls and backslashes, so a line holds exactly one source and target", () => {
     expect(mountTable("/m p", ["/a b/c\td\ne\\f#g", "/h"])).toBe(
-      "/a\\040b/c\\011d\\012e\\134f#g /m\\040p/ro0 none bind 0 0\n/h /m\\040p/ro1 none bind 0 0\n",
+      "/a\\040b/c\\011d\\012e\\134f#g /m\\040p/ro0 none bind,X-mount.mkdir 0 0\n/h /m\\040p/ro1 none bind,X-mount.mkdir 0 0\n",
     );
   });
 

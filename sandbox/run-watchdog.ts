@@ -3,7 +3,7 @@ import { SENTINEL_MS } from "./free-space-sentinel.ts";
 import type { TreeMeasure, TreeMeasurer } from "./measure-tree.ts";
 import { type SandboxHold, ScratchWalks, type WatchdogVerdict, type WatchedTree } from "./scratch-walks.ts";
 import { SANDBOX_NICENESS } from "./bwrap-argv.ts";
-import { pidOfTask, processesIn, sandboxPidNamespace, signalNamespace } from "./pid-namespace.ts";
+import { pidOfTask, processesIn, processTreeIn, sandboxInit, sandboxPidNamespace, signalNamespace } from "./pid-namespace.ts";
 import { niceSessions } from "./session-niceness.ts";
 
 const PAGE_BYTES = 4096;
@@ -221,8 +221,10 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   for (const walk of walks) walk.startSentinel();
   const sentinel = setInterval(() => {
     if (namespace === undefined) {
-      namespace = sandboxPidNamespace(options.launcherPid);
-      if (namespace) niceSessions(processesIn(namespace).map(pidOfTask), SANDBOX_NICENESS);
+      const init = sandboxInit(options.launcherPid);
+      namespace = init?.namespace;
+      // Its processes from its init down (a few reads, not a scan of every process on the machine, as each tick's).
+      if (init) niceSessions(processTreeIn(init.pid, init.namespace), SANDBOX_NICENESS);
     }
     for (const walk of walks) walk.checkFreeSpace();
   }, SENTINEL_MS);

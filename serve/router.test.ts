@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { seededFractions } from "../testing/seeded-random.ts";
 import { errorMiddleware } from "./error-middleware.ts";
-import { createRouter, matchedPattern, matchRoute, type Route, route, routeListing } from "./router.ts";
+import { createRouter, matchedPattern, matchRoute, type Route, route, routeListing, routesLoadedOnUse, UndeclaredRoutesError } from "./router.ts";
 
 const noop = () => new Response("");
 
@@ -148,5 +148,58 @@ describe("the router", () => {
     // Both sides of the property were tried, not only 404s.
     expect(inside).toBeGreaterThan(400);
     expect(inside).toBeLessThan(3600);
+  });
+
+  test("routes loaded on use: matched as declared before their code loads, loaded once, on the first request", async () => {
+    let loads = 0;
+    const routes = routesLoadedOnUse(
+      [
+        ["GET", "/v1/things"],
+        ["POST", "/v1/things/:id/poke"],
+      ],
+      async () => {
+        loads += 1;
+        return [
+          route("GET", "/v1/things", () => Response.json(["a"])),
+          route("POST", "/v1/things/:id/poke", ({ params }) => new Response(`poked ${params.id}`)),
+        ];
+      },
+    );
+    const fetch = createRouter(routes, [errorMiddleware(() => {})]);
+    expect(routeListing(routes)).toEqual(["GET /v1/things", "POST /v1/things/:id/poke"]);
+    expect((await fetch(new Request("http://127.0.0.1/v1/things/x/poke"))).status).toBe(405);
+    expect(loads).toBe(0);
+    const [first, second] = await Promise.all([fetch(new Request("http://127.0.0.1/v1/things")), fetch(new Request("http://127.0.0.1/v1/things"))]);
+    expect([await first?.json(), await second?.json()]).toEqual([["a"], ["a"]]);
+    expect(await (await fetch(new Request("http://127.0.0.1/v1/things/b%20c/poke", { method: "POST" }))).text()).toBe("poked b c");
+    expect(loads).toBe(1);
+  });
+
+  test("routes loaded on use that serve other routes than declared, or with other options, are a 500 naming both", async () => {
+    const served = (routes: Route[]) =>
+      createRouter(
+        routesLoadedOnUse([["GET", "/v1/things"]], async () => routes),
+        [errorMiddleware(() => {})],
+      );
+    const other = served([route("GET", "/v1/things", noop), route("GET", "/v1/other", noop)]);
+    const response = await other(new Request("http://127.0.0.1/v1/things"));
+    expect(response.status).toBe(500);
+    const unauthenticated = served([route("GET", "/v1/things", noop, { auth: false })]);
+    expect((await unauthenticated(new Request("http://127.0.0.1/v1/things"))).status).toBe(500);
+    const error = new UndeclaredRoutesError(["GET /v1/things"], ["GET /v1/other", "GET /v1/things"]);
+    expect(error.message).toBe("routes loaded on use declared GET /v1/things but serve GET /v1/other, GET /v1/things; make the declaration match.");
+  });
+
+  test("a load that fails is a 500 for that request, and the next request loads again", async () => {
+    let loads = 0;
+    const routes = routesLoadedOnUse([["GET", "/v1/things"]], async () => {
+      loads += 1;
+      if (loads === 1) throw new Error("the module failed to load");
+      return [route("GET", "/v1/things", () => new Response("ok"))];
+    });
+    const fetch = createRouter(routes, [errorMiddleware(() => {})]);
+    expect((await fetch(new Request("http://127.0.0.1/v1/things"))).status).toBe(500);
+    expect(await (await fetch(new Request("http://127.0.0.1/v1/things"))).text()).toBe("ok");
+    expect(loads).toBe(2);
   });
 });

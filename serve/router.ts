@@ -104,6 +104,60 @@ export function route<const Pattern extends string>(
   };
 }
 
+/** A route as the router's table knows it before its code is loaded: one method and its pattern. */
+export type DeclaredRoute = readonly [method: string, pattern: string];
+
+/** Thrown when a group loaded on use serves other routes than it declared: a programming error, found by its test. */
+export class UndeclaredRoutesError extends Error {
+  constructor(declared: readonly string[], loaded: readonly string[]) {
+    super(`routes loaded on use declared ${declared.join(", ")} but serve ${loaded.join(", ")}; make the declaration match.`);
+    this.name = "UndeclaredRoutesError";
+  }
+}
+
+/** `routes` as `METHOD /pattern` lines with what the router does before their handler (auth, origin, page). */
+function routeSignature(routes: readonly Route[]): string[] {
+  return routes
+    .flatMap((entry) =>
+      entry.methods.map(
+        (method) =>
+          `${method} ${entry.pattern}${entry.auth ? "" : " (no auth)"}${entry.sameOrigin ? " (same origin)" : ""}${entry.page ? " (page)" : ""}`,
+      ),
+    )
+    .sort();
+}
+
+/**
+ * Routes whose code is loaded on the first request to one of them, so a server that is never asked for them never
+ * loads their modules. `declared` is what the router matches before then (each with the default options: auth, no
+ * origin check, no page); `load` gives the routes themselves once, which must serve exactly those.
+ */
+export function routesLoadedOnUse(declared: readonly DeclaredRoute[], load: () => Promise<readonly Route[]>): Route[] {
+  let loaded: Promise<readonly Route[]> | undefined;
+  const expected = declared.map(([method, pattern]) => `${method} ${pattern}`).sort();
+  const loadChecked = async () => {
+    const routes = await load();
+    const served = routeSignature(routes);
+    if (served.join("\n") !== expected.join("\n")) throw new UndeclaredRoutesError(expected, served);
+    return routes;
+  };
+  return declared.map(([method, pattern]) =>
+    route(method, pattern, async (context) => {
+      // A failed load is tried again by the next request rather than kept.
+      if (loaded === undefined) {
+        loaded = loadChecked();
+        loaded.catch(() => {
+          loaded = undefined;
+        });
+      }
+      const routes = await loaded;
+      const target = routes.find((entry) => entry.pattern === pattern && entry.methods.includes(method));
+      if (target === undefined) throw new UndeclaredRoutesError(expected, routeSignature(routes));
+      return target.handler(context);
+    }),
+  );
+}
+
 /** The route of a method and path: the first declared one that fits both. */
 export function matchRoute(routes: readonly Route[], method: string, path: string): RouteMatch {
   const onPath = routes.filter((candidate) => candidate.params(path) !== undefined);

@@ -4,32 +4,54 @@ import { join, relative } from "node:path";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 
+/** Sends SIGTERM to `child` once its stdout matches `ready`; the text read, whole once the child has exited. */
+async function stdoutStoppingAt(child: Bun.Subprocess<"ignore", "pipe", "pipe">, ready: RegExp | undefined): Promise<string> {
+  let text = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    text += decoder.decode(chunk, { stream: true });
+    if (ready?.test(text)) child.kill("SIGTERM");
+  }
+  return text;
+}
+
 /**
- * Runs `org ARGS` as a real process (the launcher's bun flags, this checkout's main.ts) with a preload that records
- * every module it loaded: what the command printed, its exit code, and the modules, as paths relative to the checkout
- * (`node_modules/zod/v4/…`, `config/org-config.ts`). It runs in `cwd`, else in an empty folder of its own: a command
- * that works on the folder it runs in (`sandbox run`) must never make state in this checkout.
+ * Runs `org ARGS` as a real process (the launcher's bun flags, main.ts of this checkout or of `checkoutDir`) with a
+ * preload that records every module it loaded: what the command printed, its exit code, and the modules, as paths
+ * relative to that checkout (`node_modules/zod/v4/…`, `config/org-config.ts`). It runs in `cwd`, else in an empty
+ * folder of its own: a command that works on the folder it runs in (`sandbox run`) must never make state in this
+ * checkout. A command that runs until stopped (org serve) is sent SIGTERM once its stdout matches `stopWhen`; it is
+ * killed when it has not exited within `timeoutMs`.
  */
-export async function modulesLoadedBy(args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}) {
+export async function modulesLoadedBy(
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs?: number; checkoutDir?: string; env?: Record<string, string>; stopWhen?: RegExp } = {},
+) {
   const scratch = mkdtempSync(join(tmpdir(), "org-loaded-modules-"));
   try {
     const out = join(scratch, "modules.txt");
     const workspace = join(scratch, "workspace");
     mkdirSync(workspace);
-    const [bun = "", ...rest] = orgCommand(args);
+    const checkoutDir = options.checkoutDir ?? CHECKOUT_DIR;
+    const [bun = "", ...rest] = orgCommand(args, { checkoutDir });
     const child = Bun.spawn([bun, `--preload=${join(import.meta.dir, "record-loaded-modules.ts")}`, ...rest], {
       cwd: options.cwd ?? workspace,
-      env: { ...process.env, NO_COLOR: "1", ORG_TEST_LOADED_MODULES: out },
+      env: { ...process.env, NO_COLOR: "1", ...options.env, ORG_TEST_LOADED_MODULES: out },
       stdout: "pipe",
       stderr: "pipe",
       stdin: "ignore",
       timeout: options.timeoutMs ?? 60_000,
     });
-    const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    const [stdout, stderr, exitCode] = await Promise.all([
+      stdoutStoppingAt(child, options.stopWhen),
+      new Response(child.stderr).text(),
+      child.exited,
+    ]);
     const modules = readFileSync(out, "utf8")
       .split("\n")
       .filter((path) => path !== "" && !path.endsWith("record-loaded-modules.ts"))
-      .map((path) => relative(CHECKOUT_DIR, path));
+      // node_modules of an `orgCodeCopy` is a link to this checkout's, where bun finds its files.
+      .map((path) => (relative(checkoutDir, path).startsWith("..") ? relative(CHECKOUT_DIR, path) : relative(checkoutDir, path)));
     return { stdout, stderr, exitCode, modules };
   } finally {
     rmSync(scratch, { recursive: true, force: true });

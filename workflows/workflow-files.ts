@@ -1,6 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { linkOnTheWay, WORKFLOWS_DIR } from "../config/workspace-paths.ts";
+import { WORKFLOWS_DIR } from "../config/workspace-paths.ts";
+import { linkOnTheWay } from "../config/link-on-the-way.ts";
 import { WORKFLOW_FILE_PATTERN } from "./workflow-file.ts";
 
 /** The folder a workspace or checkout keeps its workflows in. */

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { chmodSync, lstatSync, readdirSync, readFileSync, realpathSync, renameSync } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
@@ -123,7 +122,7 @@ export function gitConfigCovers(root: string, configs: readonly string[]): { cov
   for (const path of shownConfigs(root, configs)) {
     const clean = cleanConfig(root, path);
     credentials.push(...clean.credentials);
-    const source = join(folder, createHash("sha256").update(path).digest("hex"));
+    const source = join(folder, new Bun.CryptoHasher("sha256").update(path).digest("hex"));
     if (!holds(source, clean.text)) {
       // Nothing secret is left in it: the sandbox's uid (another one when org runs as root) must read it. Made whole
       // beside it and renamed over it, so a sandbox starting meanwhile binds the old copy or the new one.

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
@@ -62,7 +61,7 @@ const RULES = [
 
 /** The key a file of listings is kept under: the scan's inputs and the code of its rules. */
 export function listingsKey(root: string, secretPaths: readonly string[], sandboxUid: number | undefined): string {
-  const hash = createHash("sha256").update(JSON.stringify({ version: 2, root, secretPaths, sandboxUid }));
+  const hash = new Bun.CryptoHasher("sha256").update(JSON.stringify({ version: 2, root, secretPaths, sandboxUid }));
   for (const rule of RULES) hash.update(readFileSync(join(import.meta.dir, rule)));
   return hash.digest("hex");
 }

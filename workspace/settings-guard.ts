@@ -1,6 +1,7 @@
 import { type Dirent, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { linkOnTheWay, SETTINGS_PATHS } from "../config/workspace-paths.ts";
+import { SETTINGS_PATHS } from "../config/workspace-paths.ts";
+import { linkOnTheWay } from "../config/link-on-the-way.ts";
 import { replaceInsideWorkspace } from "../security/safe-file-write.ts";
 import { type FileVersion, readVersion } from "./change-set.ts";
 import { sameVersion, writableEntry } from "./apply-change-set.ts";

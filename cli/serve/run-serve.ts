@@ -16,7 +16,6 @@ import { bindServe, type RunningServe } from "../../serve/start-serve.ts";
 import { type PageAssets, pageAssets } from "../../web/page-assets.ts";
 import { webRoutes } from "../../web/web-routes.ts";
 import { servedParts } from "./served-parts.ts";
-import { requireBotToken, runTelegram } from "./telegram-bot.ts";
 import { UsageError, UserFacingError } from "../command/command.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
@@ -163,9 +162,9 @@ function startSupervising(serveOptions: ServeOptions, workspaceDir: string, sand
 function startTelegram(options: ServeOptions, served: Served, token: string | undefined, stopping: AbortSignal): Promise<void> | undefined {
   if (!options.telegram || token === undefined) return undefined;
   const { handler, audit, workspaceDir, config } = served;
-  return runTelegram({ workspaceDir, config, sessions: handler.sessions, audit, token, log, signal: stopping }).catch((error) =>
-    log(`telegram: stopped: ${describeFailure(error)}`),
-  );
+  return import("./telegram-bot.ts")
+    .then(({ runTelegram }) => runTelegram({ workspaceDir, config, sessions: handler.sessions, audit, token, log, signal: stopping }))
+    .catch((error) => log(`telegram: stopped: ${describeFailure(error)}`));
 }
 
 /** What serve runs beside its routes until it stops, in serve's sandbox: `--grow-every`, `--supervise` and `--telegram`. */
@@ -309,7 +308,7 @@ export async function runServe(args: string[], signal: AbortSignal, flavor: Serv
     );
   }
   // --telegram without a token is said before anything starts.
-  const telegramToken = options.telegram ? requireBotToken() : undefined;
+  const telegramToken = options.telegram ? (await import("./telegram-bot.ts")).requireBotToken() : undefined;
   // One sandbox for the server: its rooms, tools, toolsmith, MCP servers, grow runs and supervisor share its bound and pool.
   const access = sandboxAccessFrom({ config });
   // The port first: a port in use is said before any MCP server, memory or tool is started, so nothing is left running.

@@ -1,0 +1,32 @@
+import { expect, test } from "bun:test";
+import { killNamespace, pidOfTask, processesIn, processTreeIn, sandboxInit, waitUntilEmpty } from "./pid-namespace.ts";
+
+// bwrap with a pid namespace of its own; its child is the namespace's init, as in every sandbox.
+const BWRAP = ["bwrap", "--unshare-pid", "--die-with-parent", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin"];
+const BWRAP_TAIL = ["--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--"];
+
+test("the walk from a sandbox's init finds every process the scan of /proc finds, an orphan and a new session included", async () => {
+  // A child, a grandchild left behind by its exited parent (handed to init), and a process in a session of its own.
+  const script = "sleep 30 & (sleep 31 &); setsid sleep 32 & exec sleep 33";
+  const launcher = Bun.spawn([...BWRAP, ...BWRAP_TAIL, "/bin/sh", "-c", script], { stdio: ["ignore", "ignore", "pipe"] });
+  let init: ReturnType<typeof sandboxInit>;
+  try {
+    const deadline = performance.now() + 10_000;
+    // init, and the sleeps: the shell exec'd the last one.
+    while ((init = sandboxInit(launcher.pid)) === undefined || processesIn(init.namespace).length < 5) {
+      if (performance.now() > deadline) throw new Error(`the sandbox never held 5 processes: ${await new Response(launcher.stderr).text()}`);
+      await Bun.sleep(20);
+    }
+    const scanned = processesIn(init.namespace).map(pidOfTask).toSorted();
+    expect(processTreeIn(init.pid, init.namespace).toSorted()).toEqual(scanned);
+    expect(scanned).toContain(init.pid);
+    // A process outside the namespace is not walked into, even when it is asked for.
+    expect(processTreeIn(launcher.pid, init.namespace)).toEqual([]);
+  } finally {
+    const namespace = init?.namespace;
+    if (namespace) killNamespace(namespace);
+    launcher.kill("SIGKILL");
+    await launcher.exited;
+    if (namespace) expect(await waitUntilEmpty(namespace)).toBe(true);
+  }
+});

@@ -1,0 +1,68 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RepoGit } from "../git/repo-git.ts";
+import { type Route, routeListing } from "../serve/router.ts";
+import { scriptedConfig } from "../testing/scripted-config.ts";
+import { serveFixture } from "../testing/serve-fixture.ts";
+import { tempGitRepo } from "../testing/temp-git-repo.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { pageAssets } from "./page-assets.ts";
+import { ViewUpdates } from "./view-updates.ts";
+import { type WebContext, viewRoutes, webRoutes } from "./web-routes.ts";
+
+// The views' routes are declared to the router before their code is loaded (web-routes.ts): what each group declares
+// must be what its module serves, or a view answers 500 the first time it is opened.
+const checkout = tempGitRepo("org-web-routes-checkout-");
+const workspaces: string[] = [];
+afterAll(() => {
+  checkout[Symbol.dispose]();
+  for (const workspace of workspaces) rmSync(workspace, { recursive: true, force: true });
+});
+
+/** The web room's routes on a serve handler over `checkout`, as org serve mounts them; the context they were given. */
+async function webServe() {
+  let context: WebContext | undefined;
+  const workspaceDir = mkdtempSync(join(tmpdir(), "org-web-routes-ws-"));
+  workspaces.push(workspaceDir);
+  const config = scriptedConfig(join(workspaceDir, "org.config.json"), "http://127.0.0.1:9");
+  const fixture = await serveFixture({
+    script: { rules: [] },
+    checkoutDir: checkout.dir,
+    workspaceDir,
+    handlerOptions: {
+      extraRoutes: ({ sessions, logError, reloadTools }) => {
+        context = { ...testSandboxAccess(), workspaceDir, checkoutDir: checkout.dir, config, sessions, logError, assets: pageAssets, reloadTools };
+        return webRoutes(context);
+      },
+    },
+  });
+  if (context === undefined) throw new Error("serve did not ask for the web room's routes");
+  return { fixture, context };
+}
+
+test("each view's routes, loaded on use, are the routes it declares, with serve's default auth", async () => {
+  const { fixture, context } = await webServe();
+  await using _ = fixture;
+  const git = new RepoGit(checkout.dir);
+  const groups = viewRoutes(context, git, new ViewUpdates({ workspaceDir: context.workspaceDir, checkoutDir: checkout.dir, git }));
+  expect(groups.length).toBe(6);
+  for (const { declared, load } of groups) {
+    const routes: Route[] = await load();
+    expect(routeListing(routes).sort()).toEqual(declared.map(([method, pattern]) => `${method} ${pattern}`).sort());
+    expect(routes.filter((entry) => !entry.auth || entry.sameOrigin || entry.page)).toEqual([]);
+  }
+});
+
+test("a view's route answers through serve on its first request, its module loaded then", async () => {
+  const { fixture } = await webServe();
+  await using _ = fixture;
+  const usage = await fixture.handler.fetch(new Request("http://org.test/v1/tool-usage"));
+  expect(usage.status).toBe(200);
+  expect(await usage.json()).toMatchObject({ tools: expect.any(Array) });
+  const growth = await fixture.handler.fetch(new Request("http://org.test/v1/growth"));
+  expect(growth.status).toBe(200);
+  expect(await growth.json()).toEqual({ proposals: [], runs: [] });
+  expect(fixture.errors).toEqual([]);
+});
