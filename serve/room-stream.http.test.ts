@@ -292,10 +292,12 @@ describe("a session's room-wide stream over a real socket", () => {
     expect(opened.seq).toBe(reset.seq);
     expect(opened.lines.filter((line) => line.type === "turn-end")).toHaveLength(1);
     const turnId = await send(base, session, "second");
-    await late.waitFor(
-      isEvent("turn-end", (event) => event.turnId === turnId),
-      "the second turn-end",
-    );
+    // Each connection reads at its own pace: both must have the turn's end before their frames are compared.
+    for (const watcher of [late, steady])
+      await watcher.waitFor(
+        isEvent("turn-end", (event) => event.turnId === turnId),
+        "the second turn-end",
+      );
     expect(late.frames.slice(1)).toEqual(steady.frames.filter((frame) => frame.seq > reset.seq));
     steady.drop();
     late.drop();
