@@ -34,9 +34,12 @@ export async function modulesLoadedBy(
     mkdirSync(workspace);
     const checkoutDir = options.checkoutDir ?? CHECKOUT_DIR;
     const [bun = "", ...rest] = orgCommand(args, { checkoutDir });
+    // BUN_OPTIONS would load what it names into the command too (a preload of the caller's, as bench:suite's
+    // --by-process sets): the modules counted are the command's own.
+    const { BUN_OPTIONS: _callers, ...environment } = process.env;
     const child = Bun.spawn([bun, `--preload=${join(import.meta.dir, "record-loaded-modules.ts")}`, ...rest], {
       cwd: options.cwd ?? workspace,
-      env: { ...process.env, NO_COLOR: "1", ...options.env, ORG_TEST_LOADED_MODULES: out },
+      env: { ...environment, NO_COLOR: "1", ...options.env, ORG_TEST_LOADED_MODULES: out },
       stdout: "pipe",
       stderr: "pipe",
       stdin: "ignore",
