@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "../config/random-bytes.ts";
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { canonicalJson } from "../config/canonical-json.ts";
@@ -69,14 +69,14 @@ export function gateKey(repoDir: string, create: boolean): Buffer | undefined {
 
 /** HMAC-SHA256 (hex) of `content`'s canonical JSON under `key`. */
 export function signContent(key: Buffer, content: unknown): string {
-  return createHmac("sha256", key).update(canonicalJson(content)).digest("hex");
+  return new Bun.CryptoHasher("sha256", key).update(canonicalJson(content)).digest("hex");
 }
 
 /** Whether `mac` is the signature of `content` under `key` (compared in constant time). */
 export function verifyContent(key: Buffer, content: unknown, mac: string): boolean {
   const expected = Buffer.from(signContent(key, content), "hex");
   const given = /^[0-9a-f]{64}$/.test(mac) ? Buffer.from(mac, "hex") : Buffer.alloc(0);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return given.length === expected.length && crypto.timingSafeEqual(given, expected);
 }
 
 /**

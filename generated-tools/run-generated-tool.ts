@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../config/random-bytes.ts";
 import { z } from "zod";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { redact } from "../security/redact.ts";

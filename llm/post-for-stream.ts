@@ -1,5 +1,4 @@
 import { isIP, connect as netConnect, type Socket } from "node:net";
-import { connect as tlsConnect } from "node:tls";
 import { ChunkedBody } from "./chunked-body.ts";
 import { type BodyFraming, bodyFraming, headEnd, parseHead, type ResponseHead } from "./http1-head.ts";
 
@@ -21,18 +20,20 @@ type Init = { headers: Record<string, string>; body: string; signal?: AbortSigna
  * writes, as model servers send (one event a write). Here a socket is read directly: every byte received is readable
  * before the stream's error (docs/ARCHITECTURE.md, invariant 9).
  */
-export function postForStream(url: string, init: Init): Promise<Response> {
+export async function postForStream(url: string, init: Init): Promise<Response> {
   const target = new URL(url);
   const secure = target.protocol === "https:";
   const host = target.hostname.replace(/^\[(.*)\]$/, "$1");
   const port = Number(target.port || (secure ? 443 : 80));
+  // node:tls (and the node:crypto it loads) only for a server that needs it: most model servers are local, over http.
+  const tls = secure ? await import("node:tls") : undefined;
   return new Promise((resolve, reject) => {
     if (init.signal?.aborted) {
       reject(abortError());
       return;
     }
-    const socket = secure
-      ? tlsConnect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ALPNProtocols: ["http/1.1"] })
+    const socket = tls
+      ? tls.connect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ALPNProtocols: ["http/1.1"] })
       : netConnect({ host, port });
     const onAbort = () => socket.destroy(abortError());
     init.signal?.addEventListener("abort", onAbort, { once: true });

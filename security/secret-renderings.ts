@@ -3,7 +3,6 @@
 // the bytes of a dump across its lines (`od -c`, `od -t x1`, `od -x`, `hexdump`, `hexdump -C`, `xxd`, `xxd -p`), and a
 // gzip stream in base64 or base32 (`gzip -c .env | base64`) or in a dump, inflated. Each gives the spans of the text to
 // hide: the separated characters, the dump's lines that hold a secret's bytes, the whole encoded stream.
-import { constants, gunzipSync, inflateSync } from "node:zlib";
 
 /** The separated-characters pattern of a known secret, worked out once per set of secrets. */
 export type SeparatedPattern = RegExp;
@@ -150,9 +149,13 @@ function holdsSecret(bytes: string, wanted: readonly string[]): boolean {
   return inflated !== undefined && wanted.some((secret) => inflated.includes(secret));
 }
 
+/** node:zlib, loaded the first time a stream is inflated: most text holds none, and loading it costs every process of org. */
+const zlib = (): typeof import("node:zlib") => import.meta.require("node:zlib");
+
 /** A zlib stream's bytes inflated as far as they go, as latin1; undefined when it is none. */
 function inflateZlib(bytes: Buffer): string | undefined {
   try {
+    const { inflateSync, constants } = zlib();
     return inflateSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: MAX_INFLATED }).toString("latin1");
   } catch {
     return undefined;
@@ -162,6 +165,7 @@ function inflateZlib(bytes: Buffer): string | undefined {
 /** A gzip stream's bytes inflated as far as they go (a stream cut short gives what it holds), as latin1; undefined when it is none. */
 function inflate(bytes: Buffer): string | undefined {
   try {
+    const { gunzipSync, constants } = zlib();
     return gunzipSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: MAX_INFLATED }).toString("latin1");
   } catch {
     return undefined;

@@ -1,4 +1,3 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { HttpError } from "./http-error.ts";
 import { SeenSignatures } from "./seen-signatures.ts";
 
@@ -10,7 +9,7 @@ export const SIGNATURE_HEADER = "x-org-signature";
  * body's bytes, as lowercase hex. PATH is the path with its query string; TIMESTAMP Unix seconds.
  */
 export function requestSignature(secret: string, method: string, path: string, timestamp: string, body: Uint8Array): string {
-  return createHmac("sha256", secret).update(`${method.toUpperCase()}\n${path}\n${timestamp}\n`).update(body).digest("hex");
+  return new Bun.CryptoHasher("sha256", secret).update(`${method.toUpperCase()}\n${path}\n${timestamp}\n`).update(body).digest("hex");
 }
 
 /** The headers that sign a request: `x-org-timestamp` and `x-org-signature: sha256=<hex>`. */
@@ -70,7 +69,7 @@ export class SignatureCheck {
     const body = await boundedBody(request, maxBytes);
     const url = new URL(request.url);
     const expected = requestSignature(this.secret, request.method, `${url.pathname}${url.search}`, timestamp, body);
-    if (!timingSafeEqual(Buffer.from(expected, "hex"), Buffer.from(given, "hex"))) {
+    if (!crypto.timingSafeEqual(Buffer.from(expected, "hex"), Buffer.from(given, "hex"))) {
       throw refuse("the request signature does not match; sign METHOD\\nPATH\\nTIMESTAMP\\nBODY with the server's ORG_API_HMAC_SECRET.");
     }
     const now = this.now();

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "../config/random-bytes.ts";
 
 /**
  * The browser's session: a cookie made from the server's token (an HMAC of a fixed label under it), so it holds as
@@ -14,8 +14,8 @@ export function newLoginToken(): string {
 
 /** The session cookie a browser gets for `token`. */
 export function sessionCookieFor(token: string): SessionCookie {
-  const name = `org_session_${createHash("sha256").update(`org web cookie name\n${token}`).digest("hex").slice(0, 12)}`;
-  const value = createHmac("sha256", token).update("org web session v1").digest("base64url");
+  const name = `org_session_${new Bun.CryptoHasher("sha256").update(`org web cookie name\n${token}`).digest("hex").slice(0, 12)}`;
+  const value = new Bun.CryptoHasher("sha256", token).update("org web session v1").digest("base64url");
   return { name, value };
 }
 
@@ -32,6 +32,6 @@ export function cookieMatches(header: string | null, token: string): boolean {
     const [name, ...rest] = part.trim().split("=");
     if (name === expected.name) given = rest.join("=");
   }
-  const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
-  return timingSafeEqual(digest(given), digest(expected.value)) && given.length > 0;
+  const digest = (text: string) => new Bun.CryptoHasher("sha256").update(text, "utf8").digest();
+  return crypto.timingSafeEqual(digest(given), digest(expected.value)) && given.length > 0;
 }

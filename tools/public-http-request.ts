@@ -1,6 +1,4 @@
-import { lookup } from "node:dns/promises";
 import { isIP, connect as netConnect, type Socket } from "node:net";
-import { connect as tlsConnect } from "node:tls";
 import { refusedAddressReason } from "../security/public-address.ts";
 
 /** A request web_fetch or web_request will not make, or could not finish; the message says why and what to do. */
@@ -11,7 +9,8 @@ export class PublicHttpRefusedError extends Error {
 /** Host name → its addresses (all of them). Injectable so tests can play a hostile DNS. */
 export type Resolver = (hostname: string, signal: AbortSignal) => Promise<string[]>;
 
-export const systemResolver: Resolver = async (hostname) => (await lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
+export const systemResolver: Resolver = async (hostname) =>
+  (await (await import("node:dns/promises")).lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
 
 /** How the web tools reach a public server; only code sets the test hooks (`ports`, `treatAsPublic`, `ca`), never the config. */
 export type PublicHttpOptions = {
@@ -232,21 +231,22 @@ async function readBody(reader: SocketReader, head: Head, max: number): Promise<
   }
 }
 
-function open(url: URL, address: string, port: number, options: Settings): Promise<Socket> {
+async function open(url: URL, address: string, port: number, options: Settings): Promise<Socket> {
+  // node:tls loads node:crypto: both only when a tool first asks for an https URL, not at every start of org.
+  const tls = url.protocol === "https:" ? await import("node:tls") : undefined;
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);
     // The connection goes to the checked address; TLS names the host (SNI) and checks its certificate for it.
-    const socket: Socket =
-      url.protocol === "https:"
-        ? tlsConnect({
-            host: address,
-            port,
-            ...(isIP(url.hostname.replace(/^\[|\]$/g, "")) ? {} : { servername: url.hostname }),
-            ...(options.ca ? { ca: options.ca } : {}),
-            rejectUnauthorized: true,
-            ALPNProtocols: ["http/1.1"],
-          })
-        : netConnect({ host: address, port });
+    const socket: Socket = tls
+      ? tls.connect({
+          host: address,
+          port,
+          ...(isIP(url.hostname.replace(/^\[|\]$/g, "")) ? {} : { servername: url.hostname }),
+          ...(options.ca ? { ca: options.ca } : {}),
+          rejectUnauthorized: true,
+          ALPNProtocols: ["http/1.1"],
+        })
+      : netConnect({ host: address, port });
     // A destroyed socket emits no error: the deadline must reject the wait itself (a handshake that never ends).
     const onAbort = () => {
       socket.destroy();

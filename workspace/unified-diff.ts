@@ -1,4 +1,3 @@
-import { deflateSync } from "node:zlib";
 import { type ChangeSet, type FileChange, type FileVersion, isBinary, splitLines } from "./change-set.ts";
 import { diffLines, type LineEdit } from "./line-diff.ts";
 
@@ -128,7 +127,8 @@ const BASE85 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#
 
 /** A `literal` hunk of a git binary patch: the bytes deflated, in base85 lines of up to 52 bytes each. */
 function literal(content: Uint8Array): string {
-  const deflated = deflateSync(content);
+  // node:zlib only for a binary file's hunk: loading it costs every process that merely imports this file.
+  const deflated = (import.meta.require("node:zlib") as typeof import("node:zlib")).deflateSync(content);
   const lines = [`literal ${content.byteLength}\n`];
   for (let offset = 0; offset < deflated.byteLength; offset += 52) {
     const chunk = deflated.subarray(offset, offset + 52);

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
 import type { OrgConfig } from "../../config/org-config.ts";
 
@@ -10,7 +9,7 @@ function fingerprint(paths: readonly string[]): string {
   return paths
     .map((path) => {
       try {
-        return statSync(path).isFile() ? createHash("sha256").update(readFileSync(path)).digest("hex") : "none";
+        return statSync(path).isFile() ? new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex") : "none";
       } catch {
         return "none";
       }
