@@ -4,7 +4,7 @@ import type { MemoryStore } from "../memory/memory-store.ts";
 import type { ToolsmithJob } from "../personas/toolsmith-persona.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { readNeedHints } from "../registry/need-hints.ts";
-import { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
+import type { openTurnToolChoice } from "../registry/turn-tool-choice.ts";
 import type { TranscriptIndex } from "../room/room.ts";
 import type { RoomOptions } from "../room/room-options.ts";
 import type { Sandbox, SandboxAccess } from "../sandbox/run-sandboxed.ts";
@@ -83,8 +83,11 @@ export async function openToolChoice(options: {
   notify: (line: string) => void;
   signal?: AbortSignal;
 }): Promise<{ choice: TurnToolChoice; close(): void } | undefined> {
+  // All fit: no choice to make, and the registry's index (its code and its database) is not opened at all.
+  if (options.generated.length <= options.config.limits.generatedToolsPerTurn) return undefined;
   let opened: Awaited<ReturnType<typeof openTurnToolChoice>>;
   try {
+    const { openTurnToolChoice } = await import("../registry/turn-tool-choice.ts");
     opened = await openTurnToolChoice({
       repoDir: options.checkoutDir,
       generated: options.generated.map((entry) => entry.tool.name),
@@ -133,7 +136,7 @@ export type RoomAssembly = RoomParts & {
 /** Everything a room is opened with, from one config, workspace and checkout. */
 export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAssembly> {
   const { config, workspaceDir, checkoutDir, memory, embedder, sandbox, sandboxPolicy } = options;
-  const mcp = mcpHubFor({ config, workspaceDir, sandbox, sandboxPolicy, notify: options.notify });
+  const mcp = await mcpHubFor({ config, workspaceDir, sandbox, sandboxPolicy, notify: options.notify });
   const builtIns = builtInTools({ config, checkoutDir, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}), ...(mcp ? { mcp } : {}) });
   const { generated, problems } = promotedRoomTools(
     [workspaceDir, checkoutDir],

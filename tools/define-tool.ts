@@ -130,12 +130,17 @@ export function defineTool<Parameters extends z.ZodType>(
     approvalScope?(args: unknown): PersonQuestion["always"] | undefined;
   },
 ): Tool<Parameters> {
-  const schema = jsonSchemaOf(spec.parameters);
+  // The JSON Schema is made on the definition's first read (a request that offers the tool), not when the tool is
+  // declared: most of a room's tools are declared at every start of org and offered to a model in few of them.
+  let definition: ToolDefinition | undefined;
   return {
     name,
     description: spec.description,
     parameters: spec.parameters,
-    definition: { type: "function", function: { name, description: spec.description, parameters: schema } },
+    get definition(): ToolDefinition {
+      definition ??= { type: "function", function: { name, description: spec.description, parameters: jsonSchemaOf(spec.parameters) } };
+      return definition;
+    },
     runsCode: spec.runsCode ?? false,
     execute: spec.execute,
     ...(spec.prepare ? { prepare: spec.prepare } : {}),

@@ -5,7 +5,6 @@ import { createApprovalPrompt } from "./approval-prompt.ts";
 import { type ChatSetup, checkServers, memoryRecall, openChatRoom, personaColors, shownPath, terminalColumns } from "./chat-room.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import { groupMisspelling } from "./held-message.ts";
-import { roomSlashHost } from "./room-slash-host.ts";
 import { parseInput, roomOnly, runSlashCommand, type SlashCommand, slashHelp } from "./slash-commands.ts";
 import { ToolOutputs } from "./tool-outputs.ts";
 
@@ -153,6 +152,8 @@ async function runOnceCommand(setup: ChatSetup, command: SlashCommand, signal: A
   try {
     // /mcp shows each server as its first start left it, not "starting".
     if (command.name === "mcp") await mcp?.ready(signal);
+    // The slash commands' host (its /save, /mcp, /output…) loads only for a command, not for a message.
+    const { roomSlashHost } = await import("./room-slash-host.ts");
     const host = roomSlashHost(room, setup.config, setup.workspaceDir, memoryRecall(memory), mcp, outputs);
     const outcome = await runSlashCommand(command, host, { write: say, signal });
     if (outcome === "cleared") say("(conversation cleared; the session file still has it)");

@@ -22,7 +22,7 @@ export async function servedParts(workspaceDir: string, config: OrgConfig, acces
   const memory = openMemoryForRoom(workspaceDir, log, config.secrets);
   const embedder = embedderFromEnvironment();
   // Nobody can confirm a server that is new or changed without a terminal: such a server stays off, with a line in the log.
-  const mcp = mcpHubFor({ config, workspaceDir, sandbox, sandboxPolicy, notify: log });
+  const mcp = await mcpHubFor({ config, workspaceDir, sandbox, sandboxPolicy, notify: log });
   try {
     if (mcp) {
       mcp.subscribe((change) => change.type === "notice" && log(change.message));
