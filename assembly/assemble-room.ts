@@ -13,7 +13,6 @@ import type { TurnToolChoice } from "../room/turn-tool-choice.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import { offerToAgents } from "../generated-tools/promoted-tools.ts";
 import { toolsmithJob } from "../toolsmith/toolsmith-job.ts";
-import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
 import { builtInTools, type GeneratedRoomTool, promotedRoomTools, type ToolProblem } from "./room-tools.ts";
 import type { ToolFeed } from "../room/tool-feed.ts";
 import type { McpHub } from "../mcp-client/mcp-hub.ts";
@@ -166,7 +165,7 @@ export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAs
       ? {
           toolsmithJob: toolsmithJob({
             repoDir: smith.repoDir ?? checkoutDir,
-            records: toolsmithRecords,
+            records: async () => (await import("../fitness/toolsmith-records.ts")).toolsmithRecords,
             settings: config.toolsmith,
             sandbox,
             sandboxPolicy,

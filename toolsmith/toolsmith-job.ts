@@ -31,8 +31,11 @@ export function progressOf(event: ToolsmithEvent): [string, "started" | "running
 export function toolsmithJob(
   options: SandboxAccess & {
     repoDir: string;
-    /** The gate's records the toolsmith reads and writes (`toolsmithRecords` of fitness/toolsmith-records.ts). */
-    records: ToolsmithRecords;
+    /**
+     * The gate's records the toolsmith reads and writes (`toolsmithRecords` of fitness/toolsmith-records.ts), or how to
+     * load them when the first job runs (a room that never builds a tool need not load the gate's code).
+     */
+    records: ToolsmithRecords | (() => Promise<ToolsmithRecords>);
     settings?: ToolsmithSettingsInput;
     now?: () => Date;
     /** `--repo` for the try-it command, when the repository is not the org checkout `org tool` defaults to. */
@@ -45,7 +48,7 @@ export function toolsmithJob(
     const { runToolsmith } = await import("./run-toolsmith.ts");
     const outcome = await runToolsmith({
       goal,
-      records: options.records,
+      records: typeof options.records === "function" ? await options.records() : options.records,
       model: host.model,
       repoDir: options.repoDir,
       ...(options.settings ? { settings: options.settings } : {}),

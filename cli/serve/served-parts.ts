@@ -9,7 +9,6 @@ import type { SandboxAccess } from "../../sandbox/run-sandboxed.ts";
 import { AuditLog } from "../../security/audit-log.ts";
 import { ServedTools } from "../../serve/served-tools.ts";
 import { toolsmithJob } from "../../toolsmith/toolsmith-job.ts";
-import { toolsmithRecords } from "../../fitness/toolsmith-records.ts";
 import { orgInvocation } from "../command/org-invocation.ts";
 
 /**
@@ -47,7 +46,7 @@ export async function servedParts(workspaceDir: string, config: OrgConfig, acces
         audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
         toolsmithJob: toolsmithJob({
           repoDir: CHECKOUT_DIR,
-          records: toolsmithRecords,
+          records: async () => (await import("../../fitness/toolsmith-records.ts")).toolsmithRecords,
           settings: config.toolsmith,
           invocation: orgInvocation(),
           sandbox,
