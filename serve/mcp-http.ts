@@ -1,8 +1,7 @@
 import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { OrgConfig } from "../config/org-config.ts";
-import { type McpToolEntry, promotedEntries, uniqueEntries, workflowEntries } from "../mcp-server/mcp-tool-catalog.ts";
-import { createMcpToolServer } from "../mcp-server/mcp-tool-server.ts";
-import { McpToolSet } from "../mcp-server/mcp-tool-set.ts";
+import type { McpToolEntry } from "../mcp-server/mcp-tool-catalog.ts";
+import type { McpToolSet } from "../mcp-server/mcp-tool-set.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { HttpError } from "./http-error.ts";
 import { httpToolRefusal } from "./http-tool-policy.ts";
@@ -31,7 +30,11 @@ const SESSION_ID = /^[0-9a-f-]{36}$/;
 const WATCH_MS = 2_000;
 
 /** The promoted tools serve offers now (hash-checked at its last reload, read again when it reloads) and the workspace's workflows. */
-function servedToolSet(options: McpHttpOptions): McpToolSet {
+async function servedToolSet(options: McpHttpOptions): Promise<McpToolSet> {
+  const [{ promotedEntries, uniqueEntries, workflowEntries }, { McpToolSet }] = await Promise.all([
+    import("../mcp-server/mcp-tool-catalog.ts"),
+    import("../mcp-server/mcp-tool-set.ts"),
+  ]);
   let generated: { generation: number; entries: McpToolEntry[] } | undefined;
   const access = { sandbox: options.sandbox, sandboxPolicy: options.sandboxPolicy };
   return new McpToolSet(async () => {
@@ -55,24 +58,29 @@ function servedToolSet(options: McpHttpOptions): McpToolSet {
 export function createMcpHttp(options: McpHttpOptions): McpHttp {
   const sessions = new Map<string, Session>();
   const maxSessions = options.maxSessions ?? 64;
-  const toolSet = servedToolSet(options);
+  // The MCP server's code (its catalog of tools and workflows, the SDK's server) loads with the first session, not at
+  // every start of serve.
+  let toolSet: Promise<McpToolSet> | undefined;
   let watching = false;
 
   // The policy POST /v1/tools/:name/run applies; "ask" is the MCP client's to put to its user.
   const refuse = (entry: McpToolEntry) => httpToolRefusal(options.config.serve, entry.name, entry.kind, "client");
 
   async function open(): Promise<Session> {
+    toolSet ??= servedToolSet(options);
+    const tools = await toolSet;
     if (!watching) {
       watching = true;
-      await toolSet.refresh();
-      toolSet.watch(WATCH_MS, (error) => options.logError(`mcp: reading the tools failed: ${error instanceof Error ? error.stack : String(error)}`));
+      await tools.refresh();
+      tools.watch(WATCH_MS, (error) => options.logError(`mcp: reading the tools failed: ${error instanceof Error ? error.stack : String(error)}`));
     }
     if (sessions.size >= maxSessions) {
       const oldest = [...sessions.entries()].sort((a, b) => a[1].usedAt - b[1].usedAt)[0];
       if (oldest) await closeSession(oldest[0]);
     }
+    const { createMcpToolServer } = await import("../mcp-server/mcp-tool-server.ts");
     const { server, dispose } = await createMcpToolServer({
-      tools: toolSet,
+      tools,
       version: options.version,
       logError: options.logError,
       refuse,
@@ -126,7 +134,7 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
       return session.transport.handleRequest(request);
     },
     async close() {
-      toolSet.stop();
+      if (toolSet) (await toolSet).stop();
       await Promise.all([...sessions.keys()].map((id) => closeSession(id)));
     },
   };
