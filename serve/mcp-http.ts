@@ -50,6 +50,30 @@ async function servedToolSet(options: McpHttpOptions): Promise<McpToolSet> {
 }
 
 /**
+ * The served tool set, made, read and watched when the first MCP session opens: the MCP server's code (its catalog of
+ * tools and workflows) loads then, not at every start of serve. `stop` ends the watch, if one began.
+ */
+function watchedToolSet(options: McpHttpOptions): { get(): Promise<McpToolSet>; stop(): Promise<void> } {
+  let toolSet: Promise<McpToolSet> | undefined;
+  let watching = false;
+  return {
+    async get() {
+      toolSet ??= servedToolSet(options);
+      const tools = await toolSet;
+      if (!watching) {
+        watching = true;
+        await tools.refresh();
+        tools.watch(WATCH_MS, (error) => options.logError(`mcp: reading the tools failed: ${error instanceof Error ? error.stack : String(error)}`));
+      }
+      return tools;
+    },
+    async stop() {
+      if (toolSet) (await toolSet).stop();
+    },
+  };
+}
+
+/**
  * serve's `/mcp`: the same tools as `org mcp` (the promoted tools serve offers and the workspace's
  * workflows) over MCP's Streamable HTTP transport, one SDK server per MCP session, each told when the list
  * changes. The HTTP tool policy decides what runs (a tool or workflow "deny" is refused as a tool error);
@@ -58,22 +82,13 @@ async function servedToolSet(options: McpHttpOptions): Promise<McpToolSet> {
 export function createMcpHttp(options: McpHttpOptions): McpHttp {
   const sessions = new Map<string, Session>();
   const maxSessions = options.maxSessions ?? 64;
-  // The MCP server's code (its catalog of tools and workflows, the SDK's server) loads with the first session, not at
-  // every start of serve.
-  let toolSet: Promise<McpToolSet> | undefined;
-  let watching = false;
+  const toolSet = watchedToolSet(options);
 
   // The policy POST /v1/tools/:name/run applies; "ask" is the MCP client's to put to its user.
   const refuse = (entry: McpToolEntry) => httpToolRefusal(options.config.serve, entry.name, entry.kind, "client");
 
   async function open(): Promise<Session> {
-    toolSet ??= servedToolSet(options);
-    const tools = await toolSet;
-    if (!watching) {
-      watching = true;
-      await tools.refresh();
-      tools.watch(WATCH_MS, (error) => options.logError(`mcp: reading the tools failed: ${error instanceof Error ? error.stack : String(error)}`));
-    }
+    const tools = await toolSet.get();
     if (sessions.size >= maxSessions) {
       const oldest = [...sessions.entries()].sort((a, b) => a[1].usedAt - b[1].usedAt)[0];
       if (oldest) await closeSession(oldest[0]);
@@ -134,7 +149,7 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
       return session.transport.handleRequest(request);
     },
     async close() {
-      if (toolSet) (await toolSet).stop();
+      await toolSet.stop();
       await Promise.all([...sessions.keys()].map((id) => closeSession(id)));
     },
   };

@@ -125,10 +125,12 @@ function range(start: number, count: number): string {
 
 const BASE85 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
 
+/** node:zlib, loaded for a binary file's hunk: loading it costs every process that merely imports this file. */
+const zlib = (): typeof import("node:zlib") => import.meta.require("node:zlib");
+
 /** A `literal` hunk of a git binary patch: the bytes deflated, in base85 lines of up to 52 bytes each. */
 function literal(content: Uint8Array): string {
-  // node:zlib only for a binary file's hunk: loading it costs every process that merely imports this file.
-  const deflated = (import.meta.require("node:zlib") as typeof import("node:zlib")).deflateSync(content);
+  const deflated = zlib().deflateSync(content);
   const lines = [`literal ${content.byteLength}\n`];
   for (let offset = 0; offset < deflated.byteLength; offset += 52) {
     const chunk = deflated.subarray(offset, offset + 52);
