@@ -1,4 +1,3 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { canonicalJson } from "./canonical-json.ts";
 import { userTrustKey } from "./user-org-dir.ts";
 
@@ -23,7 +22,7 @@ export class LineSealer {
 
   #mac(where: string, body: string): Buffer {
     // 128 bits of the HMAC: a forger's chance per try is 2^-128, and a transcript line grows by 42 bytes, not 74.
-    return createHmac("sha256", this.#key).update(where).update("\n").update(body).digest().subarray(0, 16);
+    return new Bun.CryptoHasher("sha256", this.#key).update(where).update("\n").update(body).digest().subarray(0, 16);
   }
 
   /** `body` (one JSON object's text, as JSON.stringify writes it) with its seal for place `where` as its last member. */
@@ -36,7 +35,7 @@ export class LineSealer {
   holds(where: string, text: string): boolean {
     const seal = SEAL_TAIL.exec(text)?.[1];
     if (seal === undefined) return false;
-    return timingSafeEqual(this.#mac(where, `${text.slice(0, -TAIL_CHARS)}}`), Buffer.from(seal, "hex"));
+    return crypto.timingSafeEqual(this.#mac(where, `${text.slice(0, -TAIL_CHARS)}}`), Buffer.from(seal, "hex"));
   }
 }
 
@@ -53,9 +52,5 @@ export function lineSealer(home: string | undefined, file: string, create: boole
     return undefined;
   }
   if (key === undefined) return undefined;
-  return new LineSealer(
-    createHmac("sha256", key)
-      .update(canonicalJson({ kind: "line seal", file }))
-      .digest(),
-  );
+  return new LineSealer(new Bun.CryptoHasher("sha256", key).update(canonicalJson({ kind: "line seal", file })).digest());
 }

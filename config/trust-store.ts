@@ -1,4 +1,3 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import { realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
@@ -35,7 +34,7 @@ type StoreFile = z.infer<typeof StoreFile>;
 
 /** The sha256 of a value's canonical JSON. */
 export function valueDigest(value: unknown): string {
-  return createHash("sha256").update(canonicalJson(value)).digest("hex");
+  return new Bun.CryptoHasher("sha256").update(canonicalJson(value)).digest("hex");
 }
 
 /** A workspace as confirmations name it: its real path (the path as given when it does not exist yet). */
@@ -48,16 +47,16 @@ export function workspaceKey(workspaceDir: string): string {
 }
 
 function seal(key: Buffer, kind: TrustKind, workspace: string, id: string, fields: Record<string, unknown>): string {
-  return createHmac("sha256", key).update(canonicalJson({ kind, workspace, id, fields })).digest("hex");
+  return new Bun.CryptoHasher("sha256", key).update(canonicalJson({ kind, workspace, id, fields })).digest("hex");
 }
 
 function sealHolds(key: Buffer, kind: TrustKind, workspace: string, id: string, record: SealedRecord): boolean {
   const expected = Buffer.from(seal(key, kind, workspace, id, record.fields), "hex");
-  return timingSafeEqual(expected, Buffer.from(record.seal, "hex"));
+  return crypto.timingSafeEqual(expected, Buffer.from(record.seal, "hex"));
 }
 
 const storePath = (home: string, workspace: string) =>
-  join(home, "trust", `${createHash("sha256").update(workspace).digest("hex").slice(0, 40)}.json`);
+  join(home, "trust", `${new Bun.CryptoHasher("sha256").update(workspace).digest("hex").slice(0, 40)}.json`);
 
 /** The file that keeps the user's confirmations for a workspace (in `home`, the user's org folder), made or not. */
 export function trustStoreFile(home: string, workspaceDir: string): string {
@@ -140,7 +139,7 @@ export function openSealedRecords(home: string | undefined, carried: SealedRecor
  * grants trust (the gate's key): a restore believes that only when `valueSealHolds` under the same user's key.
  */
 export function sealValue(home: string | undefined, label: string, value: string): string {
-  return createHmac("sha256", userTrustKey(ensureUserOrgDir(home), true))
+  return new Bun.CryptoHasher("sha256", userTrustKey(ensureUserOrgDir(home), true))
     .update(canonicalJson({ kind: "value", label, value }))
     .digest("hex");
 }
@@ -149,8 +148,6 @@ export function sealValue(home: string | undefined, label: string, value: string
 export function valueSealHolds(home: string | undefined, label: string, value: string, seal: string): boolean {
   const key = userTrustKey(home, false);
   if (key === undefined || !Seal.safeParse(seal).success) return false;
-  const expected = createHmac("sha256", key)
-    .update(canonicalJson({ kind: "value", label, value }))
-    .digest();
-  return timingSafeEqual(expected, Buffer.from(seal, "hex"));
+  const expected = new Bun.CryptoHasher("sha256", key).update(canonicalJson({ kind: "value", label, value })).digest();
+  return crypto.timingSafeEqual(expected, Buffer.from(seal, "hex"));
 }

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { CHECKOUT_DIR, GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
@@ -6,7 +5,7 @@ import { canonicalJson } from "../config/canonical-json.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
-const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("hex");
+const sha256 = (data: string | Uint8Array) => new Bun.CryptoHasher("sha256").update(data).digest("hex");
 
 /** The files that make up org's code and its configuration; documents and data are left out. */
 const CODE_FILE = /\.(?:ts|tsx|js|mjs|cjs|json|toml)$/;

@@ -1,4 +1,3 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { canonicalJson } from "../config/canonical-json.ts";
@@ -61,7 +60,7 @@ export function gateKey(repoDir: string, create: boolean): Buffer | undefined {
   const found = readKey(path);
   if (found || !create) return found;
   ensureFitnessDir(repoDir);
-  const hex = randomBytes(32).toString("hex");
+  const hex = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
   // Another gate made it meanwhile: use that one.
   if (writeNewPrivateFile([path], hex, { durable: true }) === undefined) return readKey(path);
   return Buffer.from(hex, "hex");
@@ -69,14 +68,14 @@ export function gateKey(repoDir: string, create: boolean): Buffer | undefined {
 
 /** HMAC-SHA256 (hex) of `content`'s canonical JSON under `key`. */
 export function signContent(key: Buffer, content: unknown): string {
-  return createHmac("sha256", key).update(canonicalJson(content)).digest("hex");
+  return new Bun.CryptoHasher("sha256", key).update(canonicalJson(content)).digest("hex");
 }
 
 /** Whether `mac` is the signature of `content` under `key` (compared in constant time). */
 export function verifyContent(key: Buffer, content: unknown, mac: string): boolean {
   const expected = Buffer.from(signContent(key, content), "hex");
   const given = /^[0-9a-f]{64}$/.test(mac) ? Buffer.from(mac, "hex") : Buffer.alloc(0);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return given.length === expected.length && crypto.timingSafeEqual(given, expected);
 }
 
 /**

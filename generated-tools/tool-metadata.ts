@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { RecordedModelFields } from "../llm/recorded-model.ts";
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
@@ -132,5 +131,5 @@ export function parseToolMetadata(text: string, source: string): ToolMetadata {
 
 /** The lowercase hex sha256 of a file's content, as metadata.json records it. */
 export function sha256Hex(content: string | Uint8Array): string {
-  return createHash("sha256").update(content).digest("hex");
+  return new Bun.CryptoHasher("sha256").update(content).digest("hex");
 }

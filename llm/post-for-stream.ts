@@ -1,5 +1,4 @@
-import { isIP, connect as netConnect, type Socket } from "node:net";
-import { connect as tlsConnect } from "node:tls";
+import type { Socket } from "node:net";
 import { ChunkedBody } from "./chunked-body.ts";
 import { type BodyFraming, bodyFraming, headEnd, parseHead, type ResponseHead } from "./http1-head.ts";
 
@@ -31,8 +30,16 @@ export function postForStream(url: string, init: Init): Promise<Response> {
       reject(abortError());
       return;
     }
+    // Loaded at the first request, not with the module: node:net and node:tls cost a process about 15 ms of CPU to
+    // load, and most commands that hold a model never call it.
+    const { isIP, connect: netConnect } = import.meta.require("node:net") as typeof import("node:net");
     const socket = secure
-      ? tlsConnect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ALPNProtocols: ["http/1.1"] })
+      ? (import.meta.require("node:tls") as typeof import("node:tls")).connect({
+          host,
+          port,
+          ...(isIP(host) === 0 ? { servername: host } : {}),
+          ALPNProtocols: ["http/1.1"],
+        })
       : netConnect({ host, port });
     const onAbort = () => socket.destroy(abortError());
     init.signal?.addEventListener("abort", onAbort, { once: true });

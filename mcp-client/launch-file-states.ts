@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { type BigIntStats, closeSync, constants, type Dirent, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { LaunchPlan } from "./launch-plan.ts";
@@ -17,7 +16,7 @@ const MAX_TREE_ENTRIES = 5000;
 const MAX_LINKS = 40;
 const O_CLOEXEC = 0o2000000;
 
-const digestOf = (what: string) => createHash("sha256").update(what).digest("hex");
+const digestOf = (what: string) => new Bun.CryptoHasher("sha256").update(what).digest("hex");
 /** The state of a path where there is nothing. */
 export const ABSENT = digestOf("absent");
 const FOLDER = digestOf("folder");
@@ -131,7 +130,7 @@ function contentDigest(path: string, stat: BigIntStats): string {
   try {
     const opened = fstatSync(fd, { bigint: true });
     if (!opened.isFile() || opened.ino !== stat.ino || opened.dev !== stat.dev) return "changing";
-    const hash = createHash("sha256");
+    const hash = new Bun.CryptoHasher("sha256");
     // Sized to the file (most are small), at most 1 MiB a read: a zeroed MiB for each of thousands of files cost seconds.
     const buffer = Buffer.allocUnsafe(Math.min(Math.max(Number(stat.size), 1), 1 << 20));
     for (let read = readSync(fd, buffer); read > 0; read = readSync(fd, buffer)) hash.update(buffer.subarray(0, read));

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { z } from "zod";
 import type { McpServerConfig } from "../config/mcp-servers.ts";
@@ -56,7 +55,7 @@ function fingerprintAt(server: McpServerConfig, workspace: string): string {
     url: server.url ?? null,
     headers: sorted(server.headers ?? {}),
   };
-  return createHash("sha256").update(JSON.stringify(launch)).digest("hex");
+  return new Bun.CryptoHasher("sha256").update(JSON.stringify(launch)).digest("hex");
 }
 
 function sorted(record: Record<string, string>): [string, string][] {
@@ -84,7 +83,7 @@ export type TrustProblem =
   | { kind: "files"; changed: { label: string; how: "new" | "changed" | "gone" }[]; gone: number }
   | { kind: "uncovered"; reason: string };
 
-const keyOf = (label: string) => createHash("sha256").update(label).digest("hex");
+const keyOf = (label: string) => new Bun.CryptoHasher("sha256").update(label).digest("hex");
 
 /** keyOf, each label's key made once: a server started from the workspace covers thousands of files, each looked up twice. */
 function keysOnce(): (label: string) => string {

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { ToolMetadata } from "../generated-tools/tool-metadata.ts";
 
 // A tool's metadata is model-made: each indexed field is capped so one huge tool cannot bloat the index
@@ -50,5 +49,5 @@ export function toolDocument(metadata: ToolMetadata): ToolDocument {
   const examples = cap(spec.examples.map((example) => `${JSON.stringify(example.input)} ${JSON.stringify(example.output)}`).join("\n"), FIELD_LIMIT);
   const description = cap(spec.description, FIELD_LIMIT);
   const embedText = cap(`${spec.name.replace(/_/g, " ")}: ${description} Fields: ${fields}`, EMBED_LIMIT);
-  return { name: spec.name, description, fields, examples, embedText, embedHash: createHash("sha256").update(embedText).digest("hex") };
+  return { name: spec.name, description, fields, examples, embedText, embedHash: new Bun.CryptoHasher("sha256").update(embedText).digest("hex") };
 }

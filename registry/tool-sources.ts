@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generatedToolFolders } from "../config/tool-names.ts";
@@ -23,7 +22,7 @@ export type ToolSource = {
 
 /** The id git gives a blob with this content (sha1, or sha256 in a sha256 repository). */
 export function gitBlobId(content: Uint8Array, algorithm: "sha1" | "sha256" = "sha1"): string {
-  return createHash(algorithm).update(`blob ${content.byteLength}\0`).update(content).digest("hex");
+  return new Bun.CryptoHasher(algorithm).update(`blob ${content.byteLength}\0`).update(content).digest("hex");
 }
 
 /** The checkout's `tools/generated/<name>/metadata.json` files, each read once; over MAX_METADATA_BYTES, not read at all. */

@@ -3,7 +3,6 @@
 // the bytes of a dump across its lines (`od -c`, `od -t x1`, `od -x`, `hexdump`, `hexdump -C`, `xxd`, `xxd -p`), and a
 // gzip stream in base64 or base32 (`gzip -c .env | base64`) or in a dump, inflated. Each gives the spans of the text to
 // hide: the separated characters, the dump's lines that hold a secret's bytes, the whole encoded stream.
-import { constants, gunzipSync, inflateSync } from "node:zlib";
 
 /** The separated-characters pattern of a known secret, worked out once per set of secrets. */
 export type SeparatedPattern = RegExp;
@@ -150,8 +149,12 @@ function holdsSecret(bytes: string, wanted: readonly string[]): boolean {
   return inflated !== undefined && wanted.some((secret) => inflated.includes(secret));
 }
 
+/** node:zlib, loaded when a compressed stream is first met: loading it costs a process about 15 ms of CPU. */
+const zlib = () => import.meta.require("node:zlib") as typeof import("node:zlib");
+
 /** A zlib stream's bytes inflated as far as they go, as latin1; undefined when it is none. */
 function inflateZlib(bytes: Buffer): string | undefined {
+  const { constants, inflateSync } = zlib();
   try {
     return inflateSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: MAX_INFLATED }).toString("latin1");
   } catch {
@@ -161,6 +164,7 @@ function inflateZlib(bytes: Buffer): string | undefined {
 
 /** A gzip stream's bytes inflated as far as they go (a stream cut short gives what it holds), as latin1; undefined when it is none. */
 function inflate(bytes: Buffer): string | undefined {
+  const { constants, gunzipSync } = zlib();
   try {
     return gunzipSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: MAX_INFLATED }).toString("latin1");
   } catch {
