@@ -130,12 +130,16 @@ export function defineTool<Parameters extends z.ZodType>(
     approvalScope?(args: unknown): PersonQuestion["always"] | undefined;
   },
 ): Tool<Parameters> {
-  const schema = jsonSchemaOf(spec.parameters);
+  let definition: ToolDefinition | undefined;
   return {
     name,
     description: spec.description,
     parameters: spec.parameters,
-    definition: { type: "function", function: { name, description: spec.description, parameters: schema } },
+    // Made when first asked for: zod's JSON Schema costs a command that loads a tool but never offers it 7-45 ms of CPU.
+    get definition() {
+      definition ??= { type: "function", function: { name, description: spec.description, parameters: jsonSchemaOf(spec.parameters) } };
+      return definition;
+    },
     runsCode: spec.runsCode ?? false,
     execute: spec.execute,
     ...(spec.prepare ? { prepare: spec.prepare } : {}),
