@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { modulesLoadedBy } from "../testing/loaded-modules.ts";
+import { importersOf, modulesLoadedBy } from "../testing/loaded-modules.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 
 // `org supervise mute`, `unmute` and `status` read and write the supervisor's state: they loaded every check's code (the
@@ -30,4 +30,15 @@ test("org supervise mute and status answer without loading the round's checks, t
   expect(JSON.parse(status.stdout)).toMatchObject({ workspace });
   expect(status.modules).toContain("supervise/supervise-status.ts");
   expect(status.modules.filter((path) => roundCode.includes(path) || path.startsWith("room/"))).toEqual([]);
+}, 60_000);
+
+// A round runs every check, so it loads them all; it loaded node:zlib and node's streams for a log rotation and a
+// memory restore it rarely makes, and node:crypto for two hashes and an id.
+test("a round of org supervise loads no module that imports node:crypto, zlib, node's streams, net or tls", async () => {
+  const round = await modulesLoadedBy(["supervise", "--once", "--json", "--workspace", workspace, "--repo", repo.dir], {
+    env: { OLLAMA_BASE: "http://127.0.0.1:9" },
+  });
+  expect(round.exitCode).toBe(0);
+  expect(round.modules).toContain("supervise/supervise-checks.ts");
+  expect(importersOf(round.modules, ["node:crypto", "node:stream", "node:stream/promises", "node:zlib", "node:net", "node:tls"])).toEqual([]);
 }, 60_000);

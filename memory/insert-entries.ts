@@ -1,5 +1,4 @@
 import type { Database } from "bun:sqlite";
-import { createHash } from "node:crypto";
 import { KnownSecrets } from "../security/known-secrets.ts";
 import { redact } from "../security/redact.ts";
 import type { MemoryEntry } from "./memory-entry.ts";
@@ -16,7 +15,7 @@ export function insertEntries(database: Database, entries: MemoryEntry[], secret
     for (const entry of entries) {
       const text = withoutKnownSecrets(entry.text, known);
       const tags = withoutKnownSecrets(entry.tags.join(" "), known);
-      const hash = createHash("sha256").update(text).digest("hex");
+      const hash = new Bun.CryptoHasher("sha256").update(text).digest("hex");
       const inserted = insert.get(entry.key, entry.kind, entry.sessionId ?? null, entry.factId ?? null, entry.persona, entry.time, text, tags, hash);
       if (inserted) fts.run(inserted.id, text, tags);
     }
