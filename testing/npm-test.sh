@@ -24,7 +24,7 @@ checks=$(mktemp "${TMPDIR:-/tmp}/org-checks-XXXXXX") || exit 1
 checking=$!
 trap 'kill -TERM "$checking" 2>/dev/null; rm -f "$checks"; exit 130' INT TERM HUP
 
-TMPDIR="$(sh testing/test-tmpdir.sh)" ORG_TEST_RUN="$run" bun test --preload ./testing/test-run-preload.ts --timeout 30000 --parallel=$(($(nproc) * 3)) --no-isolate --timings=testing/test-timings.json $(sed 's/^/--path-ignore-patterns=/' testing/where-it-runs.files)
+TMPDIR="$(sh testing/test-tmpdir.sh)" ORG_TEST_RUN="$run" bun test --preload ./testing/test-run-preload.ts --timeout 60000 --parallel=$(($(nproc) * 3)) --no-isolate --timings=testing/test-timings.json $(sed 's/^/--path-ignore-patterns=/' testing/where-it-runs.files)
 tested=$?
 
 wait "$checking"
