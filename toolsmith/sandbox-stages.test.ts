@@ -128,7 +128,9 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
     writeFileSync(
       join(dirs.tool, "tool.ts"),
       `const block = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);\n` +
-        `export default (input: { text: string }) => { if (input.text === "late" && Date.now() < ${until}) block(${until} - Date.now()); return { text: input.text }; };\n`,
+        "export default (input: { text: string }) => {\n" +
+        `  if (input.text === "late" && Date.now() < ${until}) block(${until} - Date.now());\n` +
+        "  return { text: input.text };\n};\n",
     );
     const schema = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
     const rounds = await runnerStage(dirs, access, schema, [{ text: "a" }, { text: "late" }], 3, 1_000);
