@@ -2,7 +2,9 @@ import { readdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import type { BackupSettings } from "../config/supervise-settings.ts";
-import { BACKUP_FILE } from "./take-backup.ts";
+
+/** A backup's file name: `org-backup-<UTC second>.tar.gz`. Here, not with the backup's taking, so listing loads none of it. */
+export const BACKUP_FILE = /^org-backup-(\d{8}T\d{6}Z)(?:-(\d+))?\.tar\.gz$/;
 
 /** A backup file in a backup folder: when it was taken (its name) and when its file was last written (its mtime). */
 export type BackupFile = { name: string; path: string; takenAt: Date; writtenAt: Date; bytes: number };

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { statSync, writeSync } from "node:fs";
 import { z } from "zod";
 import { ORG_DIR } from "../config/workspace-paths.ts";
@@ -101,7 +100,7 @@ export function shownName(name: string): string {
 
 /** Reads an entry's bytes through, hashing them; `keep` sees each chunk (a restore writes them). */
 export async function hashEntry(entry: TarEntry, keep?: (chunk: Buffer) => void | Promise<void>): Promise<{ size: number; sha256: string }> {
-  const hash = createHash("sha256");
+  const hash = new Bun.CryptoHasher("sha256");
   let size = 0;
   for await (const chunk of entry.chunks()) {
     hash.update(chunk);

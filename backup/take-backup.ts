@@ -46,9 +46,6 @@ export type BackupRequest = {
 
 export type BackupOutcome = { path: string; manifest: BackupManifest; bytes: number; ms: number };
 
-/** A backup's file name: `org-backup-<UTC second>.tar.gz`. */
-export const BACKUP_FILE = /^org-backup-(\d{8}T\d{6}Z)(?:-(\d+))?\.tar\.gz$/;
-
 const JOURNAL_FILE = "promotion-journal.json";
 /** How long a backup waits for a promote or rollback to let go of the lock before it gives up. */
 const LOCK_WAIT_MS = 60_000;

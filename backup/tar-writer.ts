@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { createGzip, type Gzip } from "node:zlib";
@@ -89,7 +88,7 @@ export class TarWriter {
     await this.#write(entryHeader({ name, type: "file", size: body.length, mode: 0o600, mtime }));
     await this.#write(body);
     await this.#zeros(padding(body.length));
-    return { name, size: body.length, sha256: createHash("sha256").update(body).digest("hex") };
+    return { name, size: body.length, sha256: new Bun.CryptoHasher("sha256").update(body).digest("hex") };
   }
 
   /**
@@ -109,7 +108,7 @@ export class TarWriter {
       if (!stat.isFile()) return undefined;
       const size = stat.size;
       await this.#write(entryHeader({ name, type: "file", size, mode: 0o600, mtime: stat.mtimeMs / 1000 }));
-      const hash = createHash("sha256");
+      const hash = new Bun.CryptoHasher("sha256");
       for (let at = 0; at < size; ) {
         const room = await this.#room(size - at);
         const got = readSync(fd, this.#batch, this.#used, room, at);

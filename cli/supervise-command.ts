@@ -88,22 +88,26 @@ function repoOf(value: string | undefined): string {
   return requireCheckout(directory, "give --repo the checkout current runs from");
 }
 
+/** The workspace, the checkout and the config file a supervisor's command works on (the config said once, here). */
+function foldersOf(values: { workspace?: string; repo?: string; config?: string }) {
+  const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
+  const repoDir = repoOf(values.repo);
+  loadCommandConfig(values.config, workspaceDir);
+  // Each round reads the file again.
+  return { workspaceDir, repoDir, loadConfig: () => loadCommandConfig(values.config, workspaceDir, undefined, { announce: false }) };
+}
+
 async function setupOf(
   values: { workspace?: string; repo?: string; config?: string },
   signal: AbortSignal,
   say: (line: string) => void,
 ): Promise<SupervisorSetup> {
-  const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
-  const repoDir = repoOf(values.repo);
-  loadCommandConfig(values.config, workspaceDir);
+  const folders = foldersOf(values);
   const [{ diagnosisModel }, { Sandbox }] = await Promise.all([import("../supervise/diagnose-incident.ts"), import("../sandbox/run-sandboxed.ts")]);
   const settings = instanceSettings();
   return {
-    workspaceDir,
-    repoDir,
+    ...folders,
     sandbox: new Sandbox(),
-    // Said once, above; each round reads the file again.
-    loadConfig: () => loadCommandConfig(values.config, workspaceDir, undefined, { announce: false }),
     instance: { port: settings.currentPort, tmuxSession: settings.tmuxSession, startTimeoutMs: settings.startTimeoutS * 1000 },
     say,
     diagnosisModel,
@@ -145,9 +149,10 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
   return 0;
 }
 
-async function status(args: string[], signal: AbortSignal): Promise<number> {
+async function status(args: string[]): Promise<number> {
   const { values } = parseCommandArgs("supervise status", args, { json: { type: "boolean" }, ...FOLDER_FLAGS });
-  const setup = await setupOf(values, signal, () => {});
+  // Status reads the state: no sandbox, no model, none of the checks' code.
+  const setup = foldersOf(values);
   const [{ SupervisorState }, { superviseStatus, statusLines }] = await Promise.all([
     import("../supervise/supervisor-state.ts"),
     import("../supervise/supervise-status.ts"),
@@ -250,7 +255,7 @@ export const superviseCommand: Command = {
   async run(args, signal) {
     const [first, ...rest] = args;
     if (first !== undefined && SUBCOMMANDS.has(first)) {
-      if (first === "status") return status(rest, signal);
+      if (first === "status") return status(rest);
       if (first === "apply") return apply(rest, signal);
       if (first === "release") return release(rest);
       return muteOrUnmute(rest, first === "unmute");

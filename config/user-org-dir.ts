@@ -1,4 +1,3 @@
-import { randomBytes } from "./random-bytes.ts";
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { EnvironmentError } from "./environment.ts";
@@ -108,7 +107,7 @@ export function userTrustKey(dir: string | undefined, create: boolean): Buffer |
   if (!create) return undefined;
   ensureUserOrgDir(dir);
   // Written whole and linked into place (another org never reads half a key); one made meanwhile is the key.
-  createFile([path], `${randomBytes(32).toString("hex")}\n`, { durable: true });
+  createFile([path], `${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex")}\n`, { durable: true });
   const made = readUserFile(path, dir);
   if (made === undefined || !KEY_TEXT.test(made))
     throw new UserOrgDirError(`${path} is not a key org made (a plain 0600 file of yours holding 64 hex digits): remove it, and org makes a new one`);

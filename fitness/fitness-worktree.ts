@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { existsSync, symlinkSync } from "node:fs";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { join } from "node:path";
@@ -31,7 +30,7 @@ export async function pruneStaleFitnessWorktrees(git: RepoGit): Promise<string[]
 export async function withFitnessWorktree<T>(git: RepoGit, commit: string, use: (directory: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
   const root = join(git.repoDir, WORKTREES_DIR);
   ensurePrivateDir(root);
-  const path = join(root, `fitness-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const path = join(root, `fitness-${process.pid}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}`);
   await git.addWorktree(path, commit, { lockReason: `org fitness pid ${process.pid}`, signal });
   try {
     const modules = join(git.repoDir, "node_modules");

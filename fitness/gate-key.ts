@@ -1,4 +1,3 @@
-import { randomBytes } from "../config/random-bytes.ts";
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { canonicalJson } from "../config/canonical-json.ts";
@@ -61,7 +60,7 @@ export function gateKey(repoDir: string, create: boolean): Buffer | undefined {
   const found = readKey(path);
   if (found || !create) return found;
   ensureFitnessDir(repoDir);
-  const hex = randomBytes(32).toString("hex");
+  const hex = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
   // Another gate made it meanwhile: use that one.
   if (writeNewPrivateFile([path], hex, { durable: true }) === undefined) return readKey(path);
   return Buffer.from(hex, "hex");

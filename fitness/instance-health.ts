@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { sleep } from "../concurrency/sleep.ts";
 import { canonicalJson } from "../config/canonical-json.ts";
@@ -37,7 +36,7 @@ export type Health = z.infer<typeof Health>;
 export function toolRunSettings(parts: { serve: unknown; sandbox: SandboxPolicy; profile: string; version: string }): string {
   const { secretValues: _secrets, ...sandbox } = parts.sandbox;
   const content = { version: 1, serve: parts.serve, sandbox, profile: parts.profile, org: parts.version, bun: `${Bun.version} ${Bun.revision}` };
-  return createHash("sha256").update(canonicalJson(content)).digest("hex");
+  return new Bun.CryptoHasher("sha256").update(canonicalJson(content)).digest("hex");
 }
 
 /** The part of the contract the gate and promote rely on: `ok` and a commit (other fields are not needed). */

@@ -1,4 +1,3 @@
-import { randomBytes } from "../config/random-bytes.ts";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
@@ -66,7 +65,10 @@ export async function runToolCopy(
 }
 
 async function runCopy(options: Parameters<typeof runToolCopy>[0]): Promise<GeneratedToolRun> {
-  const runDir = join(ensurePrivateDir(join(options.repoDir, TOOLSMITH_WORK_DIR)), `tool-run-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const runDir = join(
+    ensurePrivateDir(join(options.repoDir, TOOLSMITH_WORK_DIR)),
+    `tool-run-${process.pid}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}`,
+  );
   try {
     const toolDir = join(runDir, "tool");
     mkdirSync(toolDir, { recursive: true, mode: 0o755 });

@@ -1,4 +1,3 @@
-import { randomBytes } from "../config/random-bytes.ts";
 import { z } from "zod";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { redact } from "../security/redact.ts";
@@ -35,7 +34,7 @@ export async function runGeneratedTool(
   },
 ): Promise<GeneratedToolRun> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
-  const marker = `org-result-${randomBytes(16).toString("hex")}`;
+  const marker = `org-result-${Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex")}`;
   const result = await options.sandbox.run({
     policy: options.sandboxPolicy,
     argv: [SANDBOX_BUN, SANDBOX_RUNNER],

@@ -3,7 +3,7 @@
 import { generatedToolNames } from "../config/tool-names.ts";
 import type { BuildProgress } from "../cycle/build-and-promote.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
-import { buildProposal } from "./build-proposal.ts";
+import type { buildProposal } from "./build-proposal.ts";
 import { checkCover } from "./cover-needs.ts";
 import type { BuildRecord } from "./grow-report.ts";
 import type { GrowRun } from "./grow-run.ts";
@@ -163,6 +163,8 @@ async function buildOne(
   const deadline = run.budget.deadline(request.signal);
   let cut: string | undefined;
   try {
+    // Loaded for a build only: the toolsmith, the gate and the instances it starts are 350 modules a dry run never uses.
+    const { buildProposal } = await import("./build-proposal.ts");
     record(run, await buildProposal(proposal, { ...context, onProgress }, deadline, request.signal));
     return undefined;
   } catch (error) {

@@ -4,7 +4,6 @@
 // alike first, the oldest on a tie; else it starts a proposal. The same turn seen twice (a request and the reply that
 // could not meet it, or a re-read after a crash) counts once. With the same answers, the same needs in the same order
 // give the same proposals.
-import { createHash } from "node:crypto";
 import { type NeedTerms, needKey, needTerms } from "../registry/need-similarity.ts";
 import { type MeaningJudge, sameMeaningAmong } from "./same-meaning.ts";
 import {
@@ -48,21 +47,19 @@ export type MergeOutcome = { proposals: Proposal[]; created: string[]; merged: n
 
 /** A stable id for a new proposal: `p` and hex of its goal's terms, longer when taken. */
 function proposalId(goal: string, taken: ReadonlySet<string>): string {
-  const hash = createHash("sha256")
-    .update(needKey(needTerms(goal)) || goal)
-    .digest("hex");
+  const hash = new Bun.CryptoHasher("sha256").update(needKey(needTerms(goal)) || goal).digest("hex");
   for (let length = 10; length <= 16; length += 1) {
     const id = `p${hash.slice(0, length)}`;
     if (!taken.has(id)) return id;
   }
   for (let suffix = 0; ; suffix += 1) {
-    const id = `p${createHash("sha256").update(`${hash}${suffix}`).digest("hex").slice(0, 16)}`;
+    const id = `p${new Bun.CryptoHasher("sha256").update(`${hash}${suffix}`).digest("hex").slice(0, 16)}`;
     if (!taken.has(id)) return id;
   }
 }
 
 /** A session as a proposal remembers it. */
-const sessionKey = (session: string) => createHash("sha256").update(session).digest("hex").slice(0, 8);
+const sessionKey = (session: string) => new Bun.CryptoHasher("sha256").update(session).digest("hex").slice(0, 8);
 
 /** A proposal kept before sessions were counted: its sessions as its evidence tells them (in place). */
 export function countSessionsOfOlderProposal(proposal: Proposal): void {

@@ -4,7 +4,6 @@
 // asked once: an answer is remembered (`SameNeedAnswers`, kept with the proposals) by what it rested on, the model and
 // the two texts as it read them, and given again in every later run without asking, so the same inputs give the same
 // answer and a decision holds until one of them changes. A run asks at most MAX_QUESTIONS new ones.
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
@@ -49,7 +48,7 @@ function questionText(a: string, b: string): string {
 
 /** What an answer rests on, as a key: the model and the question it read. */
 function answerKey(modelId: string, question: string): string {
-  return createHash("sha256").update(`${modelId}\0${question}`).digest("hex").slice(0, 16);
+  return new Bun.CryptoHasher("sha256").update(`${modelId}\0${question}`).digest("hex").slice(0, 16);
 }
 
 /** `remembered` with its oldest answers forgotten past MAX_REMEMBERED (in place). */

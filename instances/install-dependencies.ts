@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -15,7 +14,7 @@ const MARKER = ".org-package-lock.sha256";
 
 function lockHash(directory: string): string | undefined {
   const path = join(directory, "package-lock.json");
-  return existsSync(path) ? createHash("sha256").update(readFileSync(path)).digest("hex") : undefined;
+  return existsSync(path) ? new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex") : undefined;
 }
 
 async function runCommand(argv: string[], cwd: string, signal?: AbortSignal): Promise<{ code: number; output: string }> {

@@ -1,4 +1,4 @@
-import { isIP, connect as netConnect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { ChunkedBody } from "./chunked-body.ts";
 import { type BodyFraming, bodyFraming, headEnd, parseHead, type ResponseHead } from "./http1-head.ts";
 
@@ -20,20 +20,27 @@ type Init = { headers: Record<string, string>; body: string; signal?: AbortSigna
  * writes, as model servers send (one event a write). Here a socket is read directly: every byte received is readable
  * before the stream's error (docs/ARCHITECTURE.md, invariant 9).
  */
-export async function postForStream(url: string, init: Init): Promise<Response> {
+export function postForStream(url: string, init: Init): Promise<Response> {
   const target = new URL(url);
   const secure = target.protocol === "https:";
   const host = target.hostname.replace(/^\[(.*)\]$/, "$1");
   const port = Number(target.port || (secure ? 443 : 80));
-  // node:tls (and the node:crypto it loads) only for a server that needs it: most model servers are local, over http.
-  const tls = secure ? await import("node:tls") : undefined;
   return new Promise((resolve, reject) => {
     if (init.signal?.aborted) {
       reject(abortError());
       return;
     }
+    // Loaded at the first request, not with the module: node:net and node:tls cost a process about 15 ms of CPU to
+    // load, and most commands that hold a model never call it.
+    const { isIP, connect: netConnect }: typeof import("node:net") = import.meta.require("node:net");
+    const tls: typeof import("node:tls") | undefined = secure ? import.meta.require("node:tls") : undefined;
     const socket = tls
-      ? tls.connect({ host, port, ...(isIP(host) === 0 ? { servername: host } : {}), ALPNProtocols: ["http/1.1"] })
+      ? tls.connect({
+          host,
+          port,
+          ...(isIP(host) === 0 ? { servername: host } : {}),
+          ALPNProtocols: ["http/1.1"],
+        })
       : netConnect({ host, port });
     const onAbort = () => socket.destroy(abortError());
     init.signal?.addEventListener("abort", onAbort, { once: true });

@@ -1,4 +1,3 @@
-import { lookup } from "node:dns/promises";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { type McpServerConfig, mcpServerEnvironment, mcpServerHeaders } from "../config/mcp-servers.ts";
 import { type SandboxAccess, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
@@ -85,6 +84,8 @@ function missingMessage(missing: readonly string[], where: string): string {
 
 /** Each allowed host with the addresses it has now; a name that does not resolve is left out (it will not resolve inside either). */
 async function resolveHosts(names: readonly string[]): Promise<AllowedHost[]> {
+  // Loaded here: only a server with allowed hosts resolves any, and every command that may start one loaded it.
+  const { lookup } = await import("node:dns/promises");
   const hosts = await Promise.all(
     names.map(async (name): Promise<AllowedHost> => {
       try {

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import { PLANS_DIR } from "../config/workspace-paths.ts";
@@ -33,7 +32,9 @@ const newPlanId = (now: Date) =>
   `${now
     .toISOString()
     .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z")}-${randomBytes(3).toString("hex").slice(0, 4)}`;
+    .replace(/\.\d+Z$/, "Z")}-${Buffer.from(crypto.getRandomValues(new Uint8Array(3)))
+    .toString("hex")
+    .slice(0, 4)}`;
 
 /** Keeps a checked plan in the workspace's private state; returns its id. */
 export function savePlanRecord(workspaceDir: string, record: Omit<PlanRecord, "version" | "id" | "createdAt">, now = new Date()): PlanRecord {

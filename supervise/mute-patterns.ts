@@ -1,6 +1,6 @@
 import { oneLine } from "../security/terminal-sanitizer.ts";
 import { foldedText, fragmentOf, holdsText, saidMessages, textMutePattern } from "./mutes.ts";
-import { PATTERN_NAMES } from "./supervise-checks.ts";
+import { PATTERN_NAMES } from "./pattern-names.ts";
 import type { SupervisorState } from "./supervisor-state.ts";
 
 /** A fragment shorter than this (letters and digits) would silence almost anything. */

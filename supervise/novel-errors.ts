@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { formatDuration } from "../config/duration.ts";
 import { readGrowReport, reportIds } from "../grow/grow-report.ts";
 import { TmuxWindow } from "../instances/tmux-window.ts";
@@ -44,7 +43,7 @@ export function signatureOf(text: string): string {
 
 /** The short id of a signature, as `org supervise mute` and status show it. */
 export function signatureId(signature: string): string {
-  return `n${createHash("sha256").update(signature).digest("hex").slice(0, 10)}`;
+  return `n${new Bun.CryptoHasher("sha256").update(signature).digest("hex").slice(0, 10)}`;
 }
 
 /** Whether a log line is an error none of the known checks covers. */
@@ -106,7 +105,7 @@ function recordLines(context: SuperviseContext, lines: readonly ErrorLine[]): vo
     for (const line of lines) {
       const text = dataLine(context, line.text, MAX_LINE);
       // Not even a hash of a secret is kept: the line's id is hashed as redacted.
-      const hash = createHash("sha256").update(scrub(context, line.id)).digest("hex").slice(0, 32);
+      const hash = new Bun.CryptoHasher("sha256").update(scrub(context, line.id)).digest("hex").slice(0, 32);
       if (seen.get(hash)) continue;
       db.query("INSERT INTO seen_lines (hash, at) VALUES (?, ?)").run(hash, context.now());
       const signature = signatureOf(text);

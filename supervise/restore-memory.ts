@@ -2,7 +2,6 @@ import { renameSync, rmSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "../backup/backup-manifest.ts";
 import { backupDirOf, listBackups } from "../backup/backup-retention.ts";
-import { extractEntries } from "../backup/extract-entries.ts";
 import { MEMORY_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import { checkMemoryFile, openMemoryDatabase } from "../memory/memory-database.ts";
 import { MEMORY_DATABASE_FILE, MemoryStore } from "../memory/memory-store.ts";
@@ -24,6 +23,8 @@ async function memoryFromBackups(context: SuperviseContext, path: string): Promi
       [`${WORKSPACE_STATE_PREFIX}${MEMORY_ENTRY}`, `${path}.${process.pid}.workspace.partial`],
     ]);
     try {
+      // Loaded for a restore only: the backup reader brings node:zlib and node's streams into every round otherwise.
+      const { extractEntries } = await import("../backup/extract-entries.ts");
       const { manifest, written } = await extractEntries(backup.path, (name) => places.get(name));
       const wanted = manifest.workspace.same ? [...places.keys()][0] : [...places.keys()][1];
       const file = wanted === undefined ? undefined : written.get(wanted);

@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { FIX_ACTIONS } from "../config/supervise-settings.ts";
 import type { Check } from "./supervise-check.ts";
-import { checkNamed, fixNamed, PATTERN_NAMES, SUPERVISE_CHECKS } from "./supervise-checks.ts";
+import { PATTERN_NAMES } from "./pattern-names.ts";
+import { checkNamed, fixNamed, SUPERVISE_CHECKS } from "./supervise-checks.ts";
 
 const isCheck = (value: unknown): value is Check =>
   typeof value === "object" &&

@@ -32,9 +32,6 @@ export const SUPERVISE_CHECKS: readonly Check[] = [
   novelCheck,
 ];
 
-/** What an incident or a mute names as its pattern: a check's name, or the daily heartbeat's. */
-export const PATTERN_NAMES: readonly string[] = [...SUPERVISE_CHECKS.map((check) => check.name), "heartbeat"];
-
 /** The check of a pattern, when it is one of the known checks. */
 export function checkNamed(name: string): Check | undefined {
   return SUPERVISE_CHECKS.find((check) => check.name === name);

@@ -19,9 +19,9 @@ import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 
 // What an outside review broke in a running org, through real processes: a clone's current served in a tmux window,
 // the supervisor beside it (ops/supervise.sh), a scripted model server and a webhook sink on loopback, the review's
-// settings (a quiet minute, three restarts in a minute). The supervisor killed with kill -9 and started again; secrets
-// in the errors it reads kept out of what it says, keeps and sends; current crash-looping until the supervisor gives up,
-// each incident and the giving up reported.
+// settings (three restarts in a window, a quiet time) with spans shorter than its minute. The supervisor killed with
+// kill -9 and started again; secrets in the errors it reads kept out of what it says, keeps and sends; current
+// crash-looping until the supervisor gives up, each incident and the giving up reported.
 
 const clone = orgClone("org-supervise-outages-", { withoutGeneratedTools: true });
 const session = uniqueSessionName("org-sv-out");
@@ -63,8 +63,10 @@ beforeAll(async () => {
     every: "1s",
     backoff: "1s",
     maxRestarts: 3,
-    window: "60s",
-    quietMinutes: 1,
+    // The window and the quiet time are what the give-up and the held recoveries wait out: as short as a busy machine's
+    // three kill-and-restart rounds allow (a slower round only means another kill, below).
+    window: "30s",
+    quietMinutes: 0.25,
     incidentRepeats: 3,
     webhook: `http://127.0.0.1:${sink.port}/hook`,
     webhookSecret: "ORG_TEST_HOOK_SECRET",
@@ -86,7 +88,7 @@ const lastRound = () => query<{ value: string }>("SELECT value FROM kv WHERE key
 
 // An incident of current as the webhook first hears of it; the outage and the supervisor's give-up as it words it.
 const currentReport = /^\[org supervise\] incident (i[0-9a-f]{10}): current is down: current is down: /;
-const giveUpReason = String.raw`3 restarts in 1m \(supervise\.maxRestarts 3\) did not keep it up and there is no promotion to roll back; stopped trying until (\S+Z), when the oldest of those restarts leaves the 1m window`;
+const giveUpReason = String.raw`3 restarts in 30s \(supervise\.maxRestarts 3\) did not keep it up and there is no promotion to roll back; stopped trying until (\S+Z), when the oldest of those restarts leaves the 30s window`;
 
 /** Whether the webhook got `start` as one of its messages (or as a line of messages held and sent as one). */
 const sent = (start: string) => hooks.some((text) => text.split("\n").some((line) => line.startsWith(start)));
@@ -144,7 +146,7 @@ async function settled(kill: number, incident: string): Promise<"recovered" | "g
 
 /**
  * The give-up of `incident` in its words — in its report when it opened given up, or a message of its own when a restart
- * failed by itself first — and sent (after the incident's quiet minute at the latest); when it said it tries again.
+ * failed by itself first — and sent (after the incident's quiet time at the latest); when it said it tries again.
  */
 async function expectGiveUpSaid(incident: string | undefined): Promise<number> {
   const said = noticeOf(incident ?? "?", "needs a person")?.text ?? "";
@@ -205,7 +207,7 @@ describe("org supervise under the review's breakage, through real processes", ()
       else recovered.push(incident);
     }
     const retryAt = await expectGiveUpSaid(gaveUp);
-    // Each incident is its own: every recovery reaches the webhook once its quiet minute is over.
+    // Each incident is its own: every recovery reaches the webhook once its quiet time is over.
     for (const incident of recovered)
       await until(`the recovery of ${incident} sent`, () => sent(`[org supervise] recovered ${incident}: current is down: `), 150_000);
     const restarts = query<{ detail: string }>(

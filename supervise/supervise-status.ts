@@ -5,8 +5,7 @@ import type { OrgConfig } from "../config/org-config.ts";
 import { growPause } from "../grow/grow-pause.ts";
 import { pidLockHolder } from "../security/pid-lock.ts";
 import { activeMutes, isMuted } from "./mutes.ts";
-import { LAST_ROUND_KEY } from "./supervisor.ts";
-import { SUPERVISOR_DIR, type SupervisorState } from "./supervisor-state.ts";
+import { LAST_ROUND_KEY, SUPERVISOR_DIR, type SupervisorState } from "./supervisor-state.ts";
 
 const LastRound = z.object({ at: z.string(), ms: z.number() });
 const iso = (at: number | null | undefined) => (at === null || at === undefined ? null : new Date(at).toISOString());

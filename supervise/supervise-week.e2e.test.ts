@@ -9,6 +9,7 @@ import { deadPid, type SinkMessage, writeFailedGrowReport } from "../testing/sup
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { testSandbox } from "../testing/test-sandbox.ts";
 import { uniqueSessionName } from "../testing/tmux.ts";
+import { waitUntil } from "../testing/wait-until.ts";
 import { dayStart, REPORTS_DIR } from "./daily-report.ts";
 import { databasesCheck } from "./databases-check.ts";
 import { diskCheck } from "./disk-check.ts";
@@ -49,6 +50,9 @@ const sink = Bun.serve({
 let model: ScriptedServer;
 let mode: Mode = "up";
 const hung: (() => void)[] = [];
+// Set: a chat request waits for it before it goes on to the model, as a model still loading keeps its first token.
+let firstToken: Promise<void> | undefined;
+let waitingForFirstToken = 0;
 /** The model server as clients reach it: a proxy in front of the scripted server, as nginx would answer for it. */
 function proxyOn(port: number) {
   return Bun.serve({
@@ -59,6 +63,10 @@ function proxyOn(port: number) {
       if (mode === "500") return Response.json({ error: { message: "an error was encountered while running the model" } }, { status: 500 });
       if (mode === "502") return new Response("<html><h1>502 Bad Gateway</h1></html>", { status: 502 });
       const url = new URL(request.url);
+      if (firstToken !== undefined && url.pathname.endsWith("/chat/completions")) {
+        waitingForFirstToken += 1;
+        await firstToken;
+      }
       return await fetch(`${model.url}${url.pathname}${url.search}`, {
         method: request.method,
         headers: request.headers,
@@ -80,7 +88,7 @@ beforeAll(async () => {
   model = await startScriptedServer({
     script: {
       models: ["scripted"],
-      rules: [{ when: { lastMessage: "slow" }, reply: { text: "at last", firstByteDelayMs: 5_000 } }],
+      rules: [{ when: { lastMessage: "slow" }, reply: { text: "at last" } }],
       fallback: { text: "hi" },
     },
   });
@@ -162,14 +170,21 @@ test("a week left alone: every incident opened once, its fixes, giving up and re
       expect({ kind, opened: opened.length }).toEqual({ kind, opened: 1 });
       expect({ kind, said: kindsOf(opened[0] ?? "") }).toEqual({ kind, said: ["opened", "recovered"] });
     }
-    // A slow first token is a model loading, not an outage.
+    // A slow first token is a model loading, not an outage: the answer held until three rounds have looked.
     const slow = summaries.length;
+    let loaded = () => {};
+    firstToken = new Promise<void>((resolve) => {
+      loaded = resolve;
+    });
     const answered = fetch(`http://127.0.0.1:${proxyPort}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: "scripted", stream: true, messages: [{ role: "user", content: "slow please" }] }),
     }).then((response) => response.text());
+    await waitUntil("the slow request at the server", () => waitingForFirstToken === 1, 10_000);
     await minutes(3);
+    loaded();
+    firstToken = undefined;
     expect(await answered).toContain("at last");
     expect(openedBy(slow, "model-server")).toEqual([]);
     // Back and forth: each outage its own incident, opened and recovered once.

@@ -65,7 +65,7 @@ beforeAll(async () => {
       every: "1s",
       backoff: "1s",
       maxRestarts: 3,
-      window: "40s",
+      window: "30s",
       quietMinutes: 0,
       incidentRepeats: 3,
       webhook: `http://127.0.0.1:${sink.port}/hook`,
@@ -108,13 +108,13 @@ describe("org supervise beside a served current, through real processes", () => 
     // Each kill came after current was healthy again: each restart is the first since then, and the window counts them.
     const sinceHealthy = "since current was last healthy \\([-\\d:.TZ]+\\)";
     expect(proposedDetail(restarts[0]?.id ?? "")).toMatch(
-      new RegExp(`^restart 1 ${sinceHealthy}, at once; 1 of supervise.maxRestarts 3 within 40s$`),
+      new RegExp(`^restart 1 ${sinceHealthy}, at once; 1 of supervise.maxRestarts 3 within 30s$`),
     );
     expect(proposedDetail(restarts[1]?.id ?? "")).toMatch(
-      new RegExp(`^restart 1 ${sinceHealthy}, \\d+s after the one before \\(backoff 1s\\); 2 of supervise.maxRestarts 3 within 40s$`),
+      new RegExp(`^restart 1 ${sinceHealthy}, \\d+s after the one before \\(backoff 1s\\); 2 of supervise.maxRestarts 3 within 30s$`),
     );
     expect(proposedDetail(restarts[2]?.id ?? "")).toMatch(
-      new RegExp(`^restart 1 ${sinceHealthy}, \\d+s after the one before \\(backoff 2s\\); 3 of supervise.maxRestarts 3 within 40s$`),
+      new RegExp(`^restart 1 ${sinceHealthy}, \\d+s after the one before \\(backoff 2s\\); 3 of supervise.maxRestarts 3 within 30s$`),
     );
     expect(restarts[0]?.detail).toMatch(/^current: (re)?started; healthy at http:\/\/127\.0\.0\.1:\d+ \(commit [0-9a-f]{12} on main\)/);
   }, 180_000);
@@ -194,10 +194,10 @@ describe("org supervise beside a served current, through real processes", () => 
   }, 120_000);
 
   test("a promotion whose instance fails health is rolled back (journaled) and current comes back at the revert", async () => {
-    // The window (40s) must first forget the restarts of the kills above.
+    // The window (30s) must first forget the restarts of the kills above.
     await until(
       "the earlier restarts to leave the window",
-      () => (query<{ n: number }>("SELECT count(*) AS n FROM attempts WHERE at >= ?", Date.now() - 41_000)[0]?.n ?? 1) === 0,
+      () => (query<{ n: number }>("SELECT count(*) AS n FROM attempts WHERE at >= ?", Date.now() - 31_000)[0]?.n ?? 1) === 0,
       90_000,
     );
     const branch = "cand/20261123T101500Z";

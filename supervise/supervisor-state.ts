@@ -1,5 +1,4 @@
 import type { Database } from "bun:sqlite";
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
@@ -81,8 +80,12 @@ const INCIDENT_COLUMNS =
   "id, pattern, key, state, title, detail, excerpt, diagnosis, opened_at AS openedAt, updated_at AS updatedAt, resolved_at AS resolvedAt, seen";
 const FIX_COLUMNS = "id, incident, action, target, state, by, auto, detail, proposed_at AS proposedAt, updated_at AS updatedAt";
 
+/** The last round's summary, as status shows it. */
+export const LAST_ROUND_KEY = "round:last";
+
 function newId(prefix: string): string {
-  return `${prefix}${randomBytes(5).toString("hex")}`;
+  // crypto.getRandomValues, not node:crypto, which would cost every command that opens the state milliseconds to load.
+  return `${prefix}${Buffer.from(crypto.getRandomValues(new Uint8Array(5))).toString("hex")}`;
 }
 
 function fixOf(row: Omit<FixRow, "auto"> & { auto: number }): FixRow {

@@ -13,7 +13,7 @@ import { SUPERVISE_CHECKS } from "./supervise-checks.ts";
 import { type Check, dataLine, type InstancePlace, quotedData, secretsOf, type SuperviseContext, workspaceSecretsOf } from "./supervise-check.ts";
 import { type RoundSummary, superviseRound } from "./supervise-round.ts";
 import { StateHeldError } from "./state-file.ts";
-import { SUPERVISOR_DIR, SupervisorState } from "./supervisor-state.ts";
+import { LAST_ROUND_KEY, SUPERVISOR_DIR, SupervisorState } from "./supervisor-state.ts";
 import { writeTodaysReport } from "./daily-report.ts";
 import { flushNotices, notify, webhookSigningKey } from "./webhook.ts";
 import { telegramTokenOf } from "./telegram-notices.ts";
@@ -41,9 +41,6 @@ export class SuperviseBusyError extends Error {
   override name = "SuperviseBusyError";
   readonly userFacing = true;
 }
-
-/** The last round's summary, as status shows it. */
-export const LAST_ROUND_KEY = "round:last";
 
 /** Waits (at most ten minutes) for `.org/supervisor/round.lock`, under which a round or an apply acts; returns what releases it. */
 export async function waitForRoundLock(workspaceDir: string, command: string, signal: AbortSignal): Promise<() => void> {

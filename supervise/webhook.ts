@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { createHmac } from "node:crypto";
 import { hostname } from "node:os";
 import { environmentVariable } from "../config/environment.ts";
 import type { OrgConfig } from "../config/org-config.ts";
@@ -65,7 +64,7 @@ export function webhookBody(text: string, at: number, key: string, kind: NoticeK
 
 /** The signature header of a body: `sha256=<hex HMAC-SHA256 of the body under the secret>`. */
 export function signBody(body: string, secret: string): string {
-  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+  return `sha256=${new Bun.CryptoHasher("sha256", secret).update(body).digest("hex")}`;
 }
 
 async function postToWebhook(

@@ -38,7 +38,10 @@ const SCRIPT: ScriptInput = {
   rules: [
     { when: { lastMessage: "stream please" }, reply: { text: STREAMED, chunkSize: 3, delayMs: 60 } },
     { when: { lastMessage: "long please" }, reply: { text: LONG_REPLY, chunkSize: 400 } },
-    { when: { lastMessage: "wait please" }, reply: { text: "worth the wait", firstByteDelayMs: 4_000 } },
+    // Held only the first time: the bot is killed while it waits; the restart's asking is answered at once.
+    { when: { lastMessage: "wait please", times: 1 }, reply: { text: "worth the wait", firstByteDelayMs: 4_000 } },
+    { when: { lastMessage: "wait please" }, reply: { text: "worth the wait" } },
+    { when: { lastMessage: "quick please" }, reply: { text: "A quick answer, in one piece." } },
     { when: { lastMessage: "patch please" }, reply: { text: `The fix:\n\`\`\`diff\n${PATCH}\`\`\`\nApply it with git apply.` } },
     { when: { lastMessage: "slow please" }, reply: { text: "This answer takes its time: ".concat("word ".repeat(200)), chunkSize: 2, delayMs: 50 } },
     { when: { lastMessage: "which kernel", times: 1 }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "uname -s" } }] } },
@@ -67,6 +70,12 @@ async function started(dir: string, modelUrl: string) {
 }
 
 const lastText = (messages: BotMessage[]) => messages.at(-1)?.text ?? "";
+
+/** Whether the bot's state file holds no message taken and none begun: every turn it took is over. */
+function settled(statePath: string): boolean {
+  const state = JSON.parse(readFileSync(statePath, "utf8")) as { taken?: unknown[]; begun?: Record<string, unknown> };
+  return Array.isArray(state.taken) && state.taken.length === 0 && Object.keys(state.begun ?? {}).length === 0;
+}
 
 describe("org telegram against a Bot API stand-in", () => {
   test("an allowed chat's question is answered as a stream of edits, at most one write a second; a stranger's is dropped", async () => {
@@ -171,8 +180,8 @@ describe("org telegram against a Bot API stand-in", () => {
       expect(first?.text).toMatch(
         /^Not sent to the room: your message held what looks like an OpenAI API key\. .*nothing of that message was stored/,
       );
-      standIn.pushText(ME, "stream please");
-      await standIn.waitFor(() => standIn.messages(ME).some((message) => message.text.includes("a streamed answer.")), "the next answer", 30_000);
+      standIn.pushText(ME, "quick please");
+      await standIn.waitFor(() => standIn.messages(ME).some((message) => message.text.includes("A quick answer")), "the next answer", 30_000);
     } finally {
       await bot.stop();
       await standIn.stop();
@@ -183,7 +192,7 @@ describe("org telegram against a Bot API stand-in", () => {
         .map((entry) => readFileSync(join(entry.parentPath, entry.name), "latin1"))
         .join("");
     const stored = everything(join(dir, ".org"));
-    expect(stored).toContain("stream please");
+    expect(stored).toContain("quick please");
     expect(stored).not.toContain(secret);
     expect(stored).not.toContain("hunter2hunter2");
     expect(JSON.stringify(model.requests)).not.toContain(secret);
@@ -240,6 +249,10 @@ describe("org telegram against a Bot API stand-in", () => {
       const retried = standIn.calls.slice(limited + 1).find((call) => call.method === "sendMessage" && call.status === 200);
       expect((retried?.at ?? 0) - (standIn.calls[limited]?.at ?? 0)).toBeGreaterThanOrEqual(950);
 
+      // Each chat's answers are written a second apart: the commands that need no earlier one go to the other chat, at once.
+      standIn.pushText(OTHER, "/tools");
+      standIn.pushText(OTHER, "/stop");
+      standIn.pushText(OTHER, "/status");
       standIn.pushText(ME, "/start");
       await standIn.waitFor(() => lastText(standIn.messages(ME)).startsWith("org is listening"), "/start's answer");
       const session = /org chat --resume ([\w-]+)/.exec(lastText(standIn.messages(ME)))?.[1] ?? "";
@@ -248,19 +261,18 @@ describe("org telegram against a Bot API stand-in", () => {
       await standIn.waitFor(() => lastText(standIn.messages(ME)) === "mode: group", "/mode's answer");
       standIn.pushText(ME, "/mode nobody-here");
       await standIn.waitFor(() => lastText(standIn.messages(ME)).startsWith("/mode:"), "/mode's refusal");
-      standIn.pushText(ME, "/tools");
-      await standIn.waitFor(() => lastText(standIn.messages(ME)).startsWith("agent:"), "/tools's answer");
-      expect(lastText(standIn.messages(ME))).toContain("sh (asks)");
       standIn.pushText(ME, "/wish a tool that converts currencies");
       await standIn.waitFor(() => lastText(standIn.messages(ME)).startsWith("wished"), "/wish's answer");
       expect(readFileSync(join(dir, ".org", "sessions", `${session}.jsonl`), "utf8")).toContain("a tool that converts currencies");
       standIn.pushText(ME, "/undo");
       await standIn.waitFor(() => lastText(standIn.messages(ME)).startsWith("/undo:"), "/undo's answer");
-      standIn.pushText(ME, "/stop");
-      await standIn.waitFor(() => lastText(standIn.messages(ME)) === "nothing was running.", "/stop's answer");
-      standIn.pushText(ME, "/status");
-      await standIn.waitFor(() => lastText(standIn.messages(ME)).startsWith("instances:"), "/status's answer");
-      expect(lastText(standIn.messages(ME))).toMatch(/grow:[\s\S]*supervisor:/);
+      await standIn.waitFor(() => standIn.messages(OTHER).length === 3, "the other chat's three answers");
+      const [toolsAnswer, stopAnswer, statusAnswer] = standIn.messages(OTHER).map((message) => message.text);
+      expect(toolsAnswer).toStartWith("agent:");
+      expect(toolsAnswer).toContain("sh (asks)");
+      expect(stopAnswer).toBe("nothing was running.");
+      expect(statusAnswer).toStartWith("instances:");
+      expect(statusAnswer).toMatch(/grow:[\s\S]*supervisor:/);
     } finally {
       await bot.stop();
       await standIn.stop();
@@ -275,14 +287,14 @@ describe("org telegram against a Bot API stand-in", () => {
     standIn.pushText(ME, "slow please");
     await standIn.waitFor(() => standIn.messages(ME).some((message) => message.text.includes("takes its time")), "the answer streaming", 30_000);
     await first.stop("SIGKILL");
-    standIn.pushText(ME, "stream please");
+    standIn.pushText(ME, "quick please");
     const second = await started(dir, model.url);
     try {
-      await standIn.waitFor(() => standIn.messages(ME).some((message) => message.text.includes("a streamed answer.")), "the next answer", 30_000);
+      await standIn.waitFor(() => standIn.messages(ME).some((message) => message.text.includes("A quick answer")), "the next answer", 30_000);
       await standIn.waitFor(() => standIn.pendingUpdates.length === 0, "every update confirmed");
       const texts = standIn.messages(ME).map((message) => message.text);
       expect(texts.filter((text) => text.includes("org restarted while it answered “slow please”"))).toHaveLength(1);
-      expect(texts.filter((text) => text.includes("a streamed answer."))).toHaveLength(1);
+      expect(texts.filter((text) => text.includes("A quick answer"))).toHaveLength(1);
       const asked = (words: string) => model.requests.filter((request) => JSON.stringify(request.body).includes(words)).length;
       expect(asked("slow please")).toBeGreaterThanOrEqual(1);
       // The cut message was not run again: the only request after the restart is the new message's (with the old in its history).
@@ -291,7 +303,7 @@ describe("org telegram against a Bot API stand-in", () => {
         return JSON.stringify(messages.filter((message) => message.role === "user").at(-1)?.content ?? "");
       };
       expect(model.requests.filter((request) => lastUserText(request).includes("slow please"))).toHaveLength(1);
-      expect(model.requests.filter((request) => lastUserText(request).includes("stream please"))).toHaveLength(1);
+      expect(model.requests.filter((request) => lastUserText(request).includes("quick please"))).toHaveLength(1);
     } finally {
       await second.stop();
       await standIn.stop();
@@ -301,6 +313,29 @@ describe("org telegram against a Bot API stand-in", () => {
   test("a second poller, or a webhook, is a clear error that never shows the token; no token is one too", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN);
+    // A bot API whose webhook is set, of its own, so its bot starts beside the two pollers.
+    const hookedApi = TelegramStandIn.start(TOKEN);
+    hookedApi.webhook = true;
+    const hooked = startOrgTelegram({
+      args: ["telegram", "--workspace", workspace(hookedApi)],
+      modelUrl: model.url,
+      env: { TELEGRAM_BOT_TOKEN: TOKEN },
+    });
+    // Awaited below; a start that fails meanwhile is said there, not as an unhandled rejection.
+    hooked.catch(() => undefined);
+    // The two that never poll run beside the rest: a refused token stops at getMe, a missing one before any call.
+    const wrong = await startOrgTelegram({
+      args: ["telegram", "--workspace", workspace(standIn)],
+      modelUrl: model.url,
+      env: { TELEGRAM_BOT_TOKEN: "123:wrong-token-of-nobody" },
+      waitReady: false,
+    });
+    const none = await startOrgTelegram({
+      args: ["telegram", "--workspace", workspace(standIn)],
+      modelUrl: model.url,
+      env: { TELEGRAM_BOT_TOKEN: "" },
+      waitReady: false,
+    });
     const first = await started(workspace(standIn), model.url);
     const second = await started(workspace(standIn), model.url);
     try {
@@ -311,25 +346,15 @@ describe("org telegram against a Bot API stand-in", () => {
     } finally {
       await second.stop();
     }
-    standIn.webhook = true;
-    const hooked = await started(workspace(standIn), model.url);
-    expect(await hooked.exited).toBe(1);
-    expect(hooked.stderr()).toContain("another program takes this bot's updates (409 Conflict: can't use getUpdates method while webhook is active");
-    const wrong = await startOrgTelegram({
-      args: ["telegram", "--workspace", workspace(standIn)],
-      modelUrl: model.url,
-      env: { TELEGRAM_BOT_TOKEN: "123:wrong-token-of-nobody" },
-      waitReady: false,
-    });
+    const hookedBot = await hooked;
+    expect(await hookedBot.exited).toBe(1);
+    await hookedApi.stop();
+    expect(hookedBot.stderr()).toContain(
+      "another program takes this bot's updates (409 Conflict: can't use getUpdates method while webhook is active",
+    );
     expect(await wrong.exited).toBe(1);
     expect(wrong.stderr()).toContain("the Bot API refused the bot's token (401 Unauthorized): check TELEGRAM_BOT_TOKEN");
     expect(wrong.stderr()).not.toContain("wrong-token-of-nobody");
-    const none = await startOrgTelegram({
-      args: ["telegram", "--workspace", workspace(standIn)],
-      modelUrl: model.url,
-      env: { TELEGRAM_BOT_TOKEN: "" },
-      waitReady: false,
-    });
     expect(await none.exited).toBe(1);
     expect(none.stderr()).toContain("TELEGRAM_BOT_TOKEN is not set: ask BotFather");
     await standIn.stop();
@@ -437,8 +462,8 @@ describe("org telegram against a Bot API stand-in", () => {
     const bot = await started(dir, model.url);
     try {
       await waitUntil("the line on the state set aside", () => bot.stderr().includes("state.json is not sealed by your org's key"), 30_000);
-      standIn.pushText(ME, "stream please");
-      await standIn.waitFor(() => standIn.messages(ME).some((message) => message.text.includes("a streamed answer.")), "the answer", 30_000);
+      standIn.pushText(ME, "quick please");
+      await standIn.waitFor(() => standIn.messages(ME).some((message) => message.text.includes("A quick answer")), "the answer", 30_000);
       expect(model.requests.filter((request) => JSON.stringify(request.body).includes("forged"))).toEqual([]);
       expect(standIn.messages(OTHER)).toEqual([]);
     } finally {
@@ -460,7 +485,9 @@ describe("org telegram against a Bot API stand-in", () => {
     const second = await started(dir, model.url);
     try {
       await standIn.waitFor(() => standIn.messages(ME).some((message) => message.text.includes("worth the wait")), "the answer", 30_000);
-      await Bun.sleep(1_500);
+      // Nothing left that could answer it again: the update confirmed, and the bot's state holds no message taken or begun.
+      await standIn.waitFor(() => standIn.pendingUpdates.length === 0, "every update confirmed");
+      await waitUntil("the turn finished in the bot's state", () => settled(statePath), 30_000);
       expect(standIn.messages(ME).map((message) => message.text)).toEqual(["agent\nworth the wait"]);
     } finally {
       await second.stop();

@@ -60,3 +60,16 @@ export async function modulesLoadedBy(
     rmSync(scratch, { recursive: true, force: true });
   }
 }
+
+/**
+ * Which of `modules` (as `modulesLoadedBy` names them: org's own files, relative to the checkout) import one of
+ * `builtins` (`node:crypto`) at their top: loading such a builtin costs a process milliseconds of CPU whether or not
+ * anything calls it.
+ */
+export function importersOf(modules: readonly string[], builtins: readonly string[], checkoutDir: string = CHECKOUT_DIR): string[] {
+  const imports = (source: string) =>
+    [...source.matchAll(/^import\s+(?!type\b)[^;]*?\sfrom\s+"([^"]+)";/gm)].some((found) => builtins.includes(found[1] ?? ""));
+  return modules.filter(
+    (path) => !path.startsWith("node_modules/") && path.endsWith(".ts") && imports(readFileSync(join(checkoutDir, path), "utf8")),
+  );
+}

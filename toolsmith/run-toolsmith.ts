@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import { ChatError } from "../llm/chat-errors.ts";
@@ -194,7 +193,10 @@ async function validateAndRepair(
   examples: { visible: ToolExample[]; heldOut: ToolExample[] },
   first: Draft,
 ): Promise<ToolsmithOutcome> {
-  const runDir = join(ensurePrivateDir(join(run.git.repoDir, TOOLSMITH_WORK_DIR)), `run-${process.pid}-${randomBytes(4).toString("hex")}`);
+  const runDir = join(
+    ensurePrivateDir(join(run.git.repoDir, TOOLSMITH_WORK_DIR)),
+    `run-${process.pid}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}`,
+  );
   let draft = first;
   for (let round = 1; ; round += 1) {
     const started = performance.now();

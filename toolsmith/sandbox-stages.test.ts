@@ -121,18 +121,22 @@ describe("reading back what a sandbox wrote (real sandbox)", () => {
 
   test("a call or two that gave no result (bun late on a busy machine) run once more, alone, and that run decides; a tool that always hangs still fails", async () => {
     const dirs = validationDirs(join(root, "run-retry"));
-    // Busy, so not even the runner's own timer can end it, when called in the next five seconds (the first call): the
-    // outer kill ends it with no result, as when bun starts late on a busy machine. Called later, it answers.
+    // Blocked, so not even the runner's own timer can end it, when called in the next five seconds (the first call): the
+    // outer kill ends it with no result, as when bun starts late on a busy machine. Called later, it answers. It blocks
+    // in Atomics.wait rather than spinning: the same for the runner, and no core burnt for the seconds it waits.
     const until = Date.now() + 5_000;
     writeFileSync(
       join(dirs.tool, "tool.ts"),
-      `export default (input: { text: string }) => { while (input.text === "late" && Date.now() < ${until}) {} return { text: input.text }; };\n`,
+      `const block = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);\n` +
+        "export default (input: { text: string }) => {\n" +
+        `  if (input.text === "late" && Date.now() < ${until}) block(${until} - Date.now());\n` +
+        "  return { text: input.text };\n};\n",
     );
     const schema = { type: "object", properties: { text: { type: "string" } }, required: ["text"] };
     const rounds = await runnerStage(dirs, access, schema, [{ text: "a" }, { text: "late" }], 3, 1_000);
     expect(rounds).toEqual([0, 1, 2].map(() => ["a", "late"].map((text) => ({ ok: true, output: { text } }))));
 
-    writeFileSync(join(dirs.tool, "tool.ts"), "export default () => { while (true) {} };\n");
+    writeFileSync(join(dirs.tool, "tool.ts"), "export default () => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); };\n");
     const hangs = await runnerStage(dirs, access, schema, [{ text: "a" }], 3, 1_000);
     expect(hangs[0]).toEqual([{ ok: false, error: "the tool ended without a result (killed, crashed or timed out)" }]);
   }, 90_000);

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
@@ -248,7 +247,7 @@ export async function runnerStage(
     markers.push([]);
     names.push([]);
     inputs.forEach((input, index) => {
-      const marker = `org-result-${randomBytes(16).toString("hex")}`;
+      const marker = `org-result-${Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex")}`;
       markers[round]?.push(marker);
       const name = `r${round}e${String(index).padStart(2, "0")}.json`;
       names[round]?.push(name);

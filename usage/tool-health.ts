@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { readSandboxFile } from "../sandbox/read-sandbox-file.ts";
 import { join } from "node:path";
@@ -140,7 +139,7 @@ const MAX_TOOL_BYTES = 400_000;
 function sha256OfToolCode(workspaceRoot: string, tool: string): string | undefined {
   try {
     const code = readSandboxFile(workspaceRoot, generatedToolPath(tool, "tool.ts"), MAX_TOOL_BYTES);
-    return code === undefined ? undefined : createHash("sha256").update(code).digest("hex");
+    return code === undefined ? undefined : new Bun.CryptoHasher("sha256").update(code).digest("hex");
   } catch {
     // A link, a FIFO or a file too big: not a tool that runs, so not one to judge.
     return undefined;

@@ -53,7 +53,8 @@ const SCRIPT = {
       reply: { toolCalls: [{ name: "sh", arguments: { cmd: "seq 1 12 | sed 's/^/row /'" } }] },
     },
     { when: { persona: "agent", lastTool: "sh" }, reply: { text: "The command printed twelve lines." } },
-    { when: { persona: "agent", lastMessage: "story" }, reply: { text: STORY, chunkSize: 5, delayMs: 60 } },
+    // About five seconds of streaming: the reload and the cut below come as soon as it has begun, well before it ends.
+    { when: { persona: "agent", lastMessage: "story" }, reply: { text: STORY, chunkSize: 5, delayMs: 30 } },
     { when: { persona: "python", lastMessage: "endless" }, reply: { text: "and on ".repeat(400), chunkSize: 4, delayMs: 50 } },
     { when: { persona: "agent", lastMessage: "wide things" }, reply: { text: WIDE } },
     { when: { persona: "agent", lastMessage: "hostile" }, reply: { reasoning: "<img src=x onerror=\"window.__pwned='thinking'\">", text: HOSTILE } },
@@ -310,8 +311,12 @@ describe("org web in Chromium", () => {
     const port = Number(new URL(room.origin).port);
     const pairs = new Set<Socket>();
     let down = false;
+    let refused = 0;
     const relay = createServer((client) => {
-      if (down) return void client.destroy();
+      if (down) {
+        refused += 1;
+        return void client.destroy();
+      }
       const upstream = connect(port, "127.0.0.1");
       for (const socket of [client, upstream]) {
         pairs.add(socket);
@@ -336,7 +341,8 @@ describe("org web in Chromium", () => {
       down = true;
       for (const socket of pairs) socket.destroy();
       await watcher.page.getByText(/· reconnecting ·/).waitFor({ timeout: 10_000 });
-      await Bun.sleep(1500);
+      // Down for a while: until the page has tried again and been refused.
+      await waitUntil("a try to reconnect refused", () => refused > 0, 20_000);
       down = false;
       await watcher.page.getByText(/· live ·/).waitFor({ timeout: 20_000 });
       await waitUntil("the story ended", async () => /tokens\/s/.test(await watched()), 60_000);

@@ -1,4 +1,6 @@
 import { expect, test } from "bun:test";
+import { parseArgs } from "node:util";
+import fc from "fast-check";
 import { UsageError } from "./command.ts";
 import { parseCommandArgs } from "./parse-command-args.ts";
 
@@ -63,4 +65,52 @@ test("a flag marked multiple may repeat: its value is the list in order; an empt
   expect(parseCommandArgs("scripted-server", ["--script", "a.json"], flags).values.script).toEqual(["a.json"]);
   expect(() => parseCommandArgs("scripted-server", ["--script", "a.json", "--script="], flags)).toThrow("--script needs a value");
   expect(() => parseCommandArgs("scripted-server", ["--port", "1", "--port", "2"], flags)).toThrow("--port is given twice; give it once");
+});
+
+test("any words are split as node:util parseArgs (strict) splits them: the same values and positionals, or the same kind of refusal", () => {
+  const flags = {
+    name: { type: "string" },
+    model: { type: "string", short: "m" },
+    dry: { type: "boolean", short: "n" },
+    quiet: { type: "boolean", short: "q" },
+    tag: { type: "string", multiple: true },
+  } as const;
+  const word = fc.oneof(
+    fc.constantFrom("--name", "--model", "-m", "--dry", "-n", "-q", "--tag", "--", "-", "--=x", "--__proto__", "-x", "--nmae", ""),
+    fc.constantFrom("-nq", "-qn", "-nm", "-mn", "-nmx", "-mfoo", "-qx", "--dry=", "--dry=yes", "--name=", "--name=a=b", "--tag=t"),
+    fc.constantFrom("a", "b c", "-1", "--x=y", "é", "-é"),
+  );
+  const refusals: Record<string, RegExp> = {
+    ERR_PARSE_ARGS_UNKNOWN_OPTION: /^unknown option '-/,
+    ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL: /^unexpected argument '/,
+    ERR_PARSE_ARGS_INVALID_OPTION_VALUE: /(needs a value|takes no value)/,
+  };
+  fc.assert(
+    fc.property(fc.array(word, { maxLength: 6 }), fc.boolean(), (args, positionalsAllowed) => {
+      let expected: { values: Record<string, unknown>; positionals: string[] } | { code: string };
+      try {
+        const { values, positionals } = parseArgs({ args, options: flags, strict: true, allowPositionals: positionalsAllowed });
+        expected = { values: { ...values }, positionals };
+      } catch (error) {
+        expected = { code: (error as { code: string }).code };
+      }
+      let actual: { values: Record<string, unknown>; positionals: string[] } | { message: string };
+      try {
+        const { values, positionals } = parseCommandArgs("tool run", args, flags, { positionals: positionalsAllowed });
+        actual = { values, positionals };
+      } catch (error) {
+        expect(error).toBeInstanceOf(UsageError);
+        actual = { message: (error as UsageError).message };
+      }
+      if ("code" in expected) {
+        expect("message" in actual ? actual.message : actual).toMatch(refusals[expected.code] ?? /^$/);
+      } else if ("message" in actual) {
+        // What parseArgs takes and org refuses: a string flag given twice or empty.
+        expect(actual.message).toMatch(/is given twice|needs a value/);
+      } else {
+        expect(actual).toEqual(expected);
+      }
+    }),
+    { numRuns: 3000 },
+  );
 });

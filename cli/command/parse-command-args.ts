@@ -1,6 +1,4 @@
-import { parseArgs } from "node:util";
 import { UsageError } from "./command.ts";
-import { errorCode } from "../../concurrency/error-code.ts";
 
 /** One flag of a command: `--name VALUE` (string) or `--name` (boolean); `valueOptional` lets `--name` stand alone. */
 export type FlagSpec = {
@@ -32,17 +30,59 @@ export type ParsedCommandArgs<Specs extends Record<string, FlagSpec>> = {
   rest?: string[];
 };
 
-/** The first flag a parseArgs error message quotes, spelled as the user would type it. */
-function flagIn(message: string): string {
-  const quoted = /'([^']*)'/.exec(message)?.[1] ?? "";
-  const long = /--[\w-]+/.exec(quoted)?.[0];
-  if (long) return long;
-  const first = quoted.split(/[ ,]/)[0] ?? "";
-  return first.startsWith("-") ? first : `-${first}`;
+type Token = { kind: "option"; name: string; rawName: string; value?: string; inlineValue: boolean } | { kind: "positional"; value: string };
+
+/**
+ * The words as `node:util` parseArgs (strict) splits them, in order: `--name`, `--name=value`, `-n`, a group `-nq`, `-mVALUE`
+ * and everything after `--` as positionals. A string flag takes the next word whatever it is (checked afterwards). Written
+ * here since loading `node:util` costs every org command about as much as the rest of its argument handling.
+ */
+function tokens(args: readonly string[], flags: Record<string, FlagSpec>): Token[] {
+  const longFor = (short: string) => Object.keys(flags).find((name) => flags[name]?.short === short) ?? short;
+  const typeOf = (name: string) => (Object.hasOwn(flags, name) ? flags[name]?.type : undefined);
+  const words = [...args];
+  const found: Token[] = [];
+  for (let word = words.shift(); word !== undefined; word = words.shift()) {
+    if (word === "--") {
+      for (const value of words) found.push({ kind: "positional", value });
+      break;
+    }
+    const short = word.length >= 2 && word[0] === "-" && word[1] !== "-" ? longFor(word[1] ?? "") : undefined;
+    if (short !== undefined && word.length === 2) {
+      const value = typeOf(short) === "string" ? words.shift() : undefined;
+      found.push({ kind: "option", name: short, rawName: word, ...(value === undefined ? {} : { value }), inlineValue: false });
+    } else if (short !== undefined && typeOf(short) !== "string") {
+      // A group: each letter a flag, until a string flag takes the rest as its value.
+      const expanded: string[] = [];
+      for (let index = 1; index < word.length; index += 1) {
+        const letter = word[index] ?? "";
+        if (typeOf(longFor(letter)) !== "string" || index === word.length - 1) expanded.push(`-${letter}`);
+        else {
+          expanded.push(`-${word.slice(index)}`);
+          break;
+        }
+      }
+      words.unshift(...expanded);
+    } else if (short !== undefined) {
+      found.push({ kind: "option", name: short, rawName: `-${word[1]}`, value: word.slice(2), inlineValue: true });
+    } else if (word.length > 2 && word.startsWith("--")) {
+      const equals = word.indexOf("=", 3);
+      if (equals === -1) {
+        const name = word.slice(2);
+        const value = typeOf(name) === "string" ? words.shift() : undefined;
+        found.push({ kind: "option", name, rawName: word, ...(value === undefined ? {} : { value }), inlineValue: false });
+      } else {
+        found.push({ kind: "option", name: word.slice(2, equals), rawName: word.slice(0, equals), value: word.slice(equals + 1), inlineValue: true });
+      }
+    } else {
+      found.push({ kind: "positional", value: word });
+    }
+  }
+  return found;
 }
 
 /**
- * Parses a command's words with `node:util` parseArgs (strict): `--flag value`, `--flag=value`, `-y`.
+ * Parses a command's words as `node:util` parseArgs (strict) would: `--flag value`, `--flag=value`, `-y`.
  * An unknown flag, a missing or empty value, a value given to a boolean flag, a flag given twice, or a stray
  * word throws a UsageError that names it; main adds the command's `--help` hint.
  * `command` is what the messages call it (`"sandbox run"`); its first word is the command whose help is meant.
@@ -74,46 +114,36 @@ export function parseCommandArgs<const Specs extends Record<string, FlagSpec>>(
     }
   }
 
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({
-      args: own,
-      options: Object.fromEntries(
-        Object.entries(flags).map(([name, spec]) => [
-          name,
-          { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) },
-        ]),
-      ),
-      strict: true,
-      allowPositionals: accepts.positionals ?? false,
-      tokens: true,
-    });
-  } catch (error) {
-    const code = errorCode(error);
-    const message = error instanceof Error ? error.message : String(error);
-    const flag = flagIn(message);
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw usage(`unknown option '${flag}' for ${command}`);
-    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
-      throw usage(`unexpected argument '${/'([^']*)'/.exec(message)?.[1] ?? ""}' for ${command}: it takes options only`);
+  // First what parseArgs refuses, in the words' order; then a value given twice or empty.
+  const positionals: string[] = [];
+  const options: (Token & { kind: "option" })[] = [];
+  for (const token of tokens(own, flags)) {
+    if (token.kind === "positional") {
+      if (!accepts.positionals) throw usage(`unexpected argument '${token.value}' for ${command}: it takes options only`);
+      positionals.push(token.value);
+      continue;
     }
-    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-      if (/does not take an argument/.test(message)) throw usage(`${flag} takes no value`);
-      if (/ambiguous/.test(message)) throw usage(`${flag} needs a value (to give one that starts with '-', write ${flag}=VALUE)`);
-      throw usage(`${flag} needs a value`);
+    const spec = Object.hasOwn(flags, token.name) ? flags[token.name] : undefined;
+    if (spec === undefined) throw usage(`unknown option '${token.rawName}' for ${command}`);
+    if (spec.type === "boolean" && token.value !== undefined) throw usage(`--${token.name} takes no value`);
+    if (spec.type === "string" && token.value === undefined) throw usage(`--${token.name} needs a value`);
+    if (!token.inlineValue && token.value !== undefined && token.value.length > 1 && token.value.startsWith("-")) {
+      throw usage(`${token.rawName} needs a value (to give one that starts with '-', write --${token.name}=VALUE)`);
     }
-    throw error;
+    options.push(token);
   }
-
-  const seen = new Set<string>();
-  for (const token of parsed.tokens ?? []) {
-    if (token.kind !== "option") continue;
-    if (flags[token.name]?.type === "string") {
-      if ((seen.has(token.name) && !flags[token.name]?.multiple) || bare.has(token.name)) throw usage(`--${token.name} is given twice; give it once`);
-      if (token.value === "") throw usage(`--${token.name} needs a value`);
+  const values: Record<string, string | boolean | string[]> = {};
+  for (const { name, value } of options) {
+    const spec = flags[name];
+    if (value === undefined || spec?.type === "boolean") {
+      values[name] = true;
+      continue;
     }
-    seen.add(token.name);
+    if ((values[name] !== undefined && !spec?.multiple) || bare.has(name)) throw usage(`--${name} is given twice; give it once`);
+    if (value === "") throw usage(`--${name} needs a value`);
+    const earlier = values[name];
+    values[name] = spec?.multiple ? [...(Array.isArray(earlier) ? earlier : []), value] : value;
   }
-  const values: Record<string, string | boolean | string[]> = { ...(parsed.values as Record<string, string | boolean | string[]>) };
   for (const name of bare) values[name] = true;
-  return { values: values as FlagValues<Specs>, positionals: parsed.positionals, ...(rest ? { rest } : {}) };
+  return { values: values as FlagValues<Specs>, positionals, ...(rest ? { rest } : {}) };
 }

@@ -6,7 +6,6 @@ import { BotApi } from "../../telegram/bot-api.ts";
 import { runTelegramBridge } from "../../telegram/telegram-bridge.ts";
 import type { TelegramSessions } from "../../telegram/telegram-chat.ts";
 import { UserFacingError } from "../command/command.ts";
-import { orgStatusText } from "./org-status-text.ts";
 
 // What `org telegram` and `serve --telegram` share: the bot's token, and the bot over a session pool.
 
@@ -43,7 +42,8 @@ export async function runTelegram(options: {
     sessions: options.sessions,
     workspaceDir,
     audit: options.audit,
-    status: () => orgStatusText({ workspaceDir, repoDir: CHECKOUT_DIR, config }),
+    // Loaded on the first /status: grow's, the supervisor's, the backups' and the instances' readers.
+    status: async () => (await import("./org-status-text.ts")).orgStatusText({ workspaceDir, repoDir: CHECKOUT_DIR, config }),
     log: options.log,
     signal: options.signal,
     onReady: (username) =>

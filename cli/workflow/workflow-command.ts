@@ -20,7 +20,7 @@ import { nameAndSummary } from "../command/command-summaries.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { runSubcommand } from "../command/run-subcommand.ts";
 import { isToolRef } from "../../cycle/tool-ref.ts";
-import { McpHub } from "../../mcp-client/mcp-hub.ts";
+import type { McpHub } from "../../mcp-client/mcp-hub.ts";
 import { orgVersion } from "../../config/version.ts";
 import { withMcpSteps } from "../../workflows/mcp-steps.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
@@ -118,8 +118,10 @@ async function withCandidateHint(
  * The room's MCP servers for steps that call their tools (`<server>__<tool>`, policy "allow"): each starts at its
  * first call; undefined when the config names none.
  */
-function workflowMcp(config: OrgConfig, workspaceDir: string, access: SandboxAccess): McpHub | undefined {
+async function workflowMcp(config: OrgConfig, workspaceDir: string, access: SandboxAccess): Promise<McpHub | undefined> {
   if (config.mcpServers.length === 0) return undefined;
+  // Loaded here: the MCP client is 25 modules that plans and runs without servers never use.
+  const { McpHub } = await import("../../mcp-client/mcp-hub.ts");
   return new McpHub({ servers: config.mcpServers, settings: config.mcp, workspaceDir, ...access, version: orgVersion() });
 }
 
@@ -149,7 +151,7 @@ async function run(args: string[], signal: AbortSignal, checkOnly: boolean): Pro
   const config = loadCommandConfig(undefined, workspaceDir);
   // One sandbox and policy for the whole workflow, its generated tools' steps and its MCP servers', as the room has.
   const access = sandboxAccessFrom({ config });
-  const mcp = workflowMcp(config, workspaceDir, access);
+  const mcp = await workflowMcp(config, workspaceDir, access);
   try {
     return await checkAndRun(
       { args, name, file, inputs, branch, roots, mcp, checkOnly, json: "json" in values && values.json === true, workspaceDir, config, access },
