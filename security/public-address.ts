@@ -1,5 +1,3 @@
-import { isIP } from "node:net";
-
 // Ranges web_fetch never connects to. Documentation and benchmarking ranges are refused too: no public
 // server lives there, so an address in them is a mistake or a trick.
 const REFUSED_V4: [string, number, string][] = [
@@ -97,6 +95,8 @@ function v6Refusal(address: string): string | undefined {
  */
 export function refusedAddressReason(address: string): string | undefined {
   const bare = address.replace(/^\[|\]$/g, "");
+  // node:net at the first check, not with the module: loading it costs every start of org that offers the web tools.
+  const { isIP }: typeof import("node:net") = import.meta.require("node:net");
   const family = isIP(bare);
   if (family === 4) return v4Refusal(bare);
   if (family === 6) return v6Refusal(bare);
