@@ -1,5 +1,5 @@
 import type { RoomMessage } from "../personas/room-message.ts";
-import { mcpExecutedPaths } from "../mcp-client/launch-files.ts";
+import { serversExecutedPaths } from "../mcp-client/servers-executed-paths.ts";
 import { heardBy } from "./heard-by.ts";
 import type { RoomApprovals } from "./room-approvals.ts";
 import type { RoomCore } from "./room-core.ts";
@@ -48,7 +48,7 @@ export function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, to
       secrets: config.secrets,
       protectedPaths: core.changeRules.protectedPaths,
       secretPaths: core.changeRules.secretPaths,
-      executedPaths: mcpExecutedPaths(config.mcpServers, core.workspaceDir),
+      executedPaths: serversExecutedPaths(config.mcpServers, core.workspaceDir),
       limits: config.limits,
       approver: approvals,
       emit,

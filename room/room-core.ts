@@ -5,7 +5,7 @@ import type { Persona } from "../personas/persona.ts";
 import { httpModels } from "../personas/persona-model.ts";
 import type { RoomMessage } from "../personas/room-message.ts";
 import { Budget } from "../security/budget.ts";
-import { mcpExecutedPaths } from "../mcp-client/launch-files.ts";
+import { serversExecutedPaths } from "../mcp-client/servers-executed-paths.ts";
 import { checkChangeSet, type ExecutedPath } from "../workspace/check-change-set.ts";
 import { workspaceSecretValues } from "../workspace/secret-values.ts";
 import { changeRules } from "./change-rules.ts";
@@ -62,7 +62,7 @@ export function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
   );
   const byName = new Map(models.map((model) => [model.name, model]));
   const rules = changeRules(config, workspaceDir, options.sandboxPolicy.secretPaths);
-  const replyFileGuard = replyFileGuardOf(rules, mcpExecutedPaths(config.mcpServers, workspaceDir));
+  const replyFileGuard = replyFileGuardOf(rules, serversExecutedPaths(config.mcpServers, workspaceDir));
   // One budget for the session's tokens; each reply counts its own tool rounds against it (Budget.startTurn).
   const budget = new Budget({ maxSessionTokens: config.limits.sessionTokens });
   const start = startSession({

@@ -41,7 +41,13 @@ test("org chat --once without MCP servers or a toolsmith's build answers without
     /^fitness\//.test(path) ||
     /^cli\/chat\/(run-interactive|live-room|chat-loop|room-slash-host|confirm-mcp-servers)\.ts$/.test(path) ||
     path.startsWith("cli/chat/line-editor/") ||
-    ["mcp-client/mcp-hub.ts", "mcp-client/mcp-connection.ts", "mcp-client/open-transport.ts", "mcp-client/mcp-trust.ts"].includes(path) ||
+    [
+      "mcp-client/mcp-hub.ts",
+      "mcp-client/mcp-connection.ts",
+      "mcp-client/open-transport.ts",
+      "mcp-client/mcp-trust.ts",
+      "mcp-client/launch-files.ts",
+    ].includes(path) ||
     ["registry/turn-tool-choice.ts", "registry/tool-registry.ts", "toolsmith/run-toolsmith.ts"].includes(path);
   expect(modules.filter(unasked)).toEqual([]);
   // Bun's own node: modules are not in require.cache: no loaded file of org's imports them at the top.
