@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { z } from "zod";
@@ -39,7 +38,7 @@ const CacheManifest = z.object({
 });
 type CacheManifest = z.infer<typeof CacheManifest>;
 
-const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+const sha256 = (bytes: Uint8Array) => new Bun.CryptoHasher("sha256").update(bytes).digest("hex");
 
 /** The HTML shell: no inline script or style (the CSP allows none), the bundle by hashed name. */
 function shell(script: string, style: string | undefined): string {

@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { modulesLoadedBy } from "../../testing/loaded-modules.ts";
+import { importersOf, modulesLoadedBy } from "../../testing/loaded-modules.ts";
 import { orgCodeCopy } from "../../testing/org-clone.ts";
 
 // Every `org serve` start (each instance, each candidate the gate starts, every test that starts one) loaded 619
@@ -36,4 +36,9 @@ test("org serve with no flags answers without loading the views', grow's, the su
       path,
     );
   expect(modules.filter(unasked)).toEqual([]);
+  // Nor the MCP server's code before a session, nor bun's JavaScript node:crypto, node:tls or node:zlib at the top.
+  expect(modules.filter((path) => ["mcp-server/mcp-tool-server.ts", "mcp-server/mcp-tool-set.ts", "mcp-client/mcp-hub.ts"].includes(path))).toEqual(
+    [],
+  );
+  expect(importersOf(modules, ["node:crypto", "node:tls", "node:zlib", "node:dns/promises", "node:stream/promises"], code.dir)).toEqual([]);
 }, 90_000);
