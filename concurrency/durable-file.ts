@@ -1,6 +1,7 @@
 import { closeSync, constants, fchmodSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { errorCode } from "./error-code.ts";
+import { randomHex } from "./random-hex.ts";
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = constants;
 
@@ -43,10 +44,7 @@ function syncFolderOf(path: string, opener: FileOpener): void {
  * name, `.<name>.<pid>.<8 hex>.tmp`, tells the supervisor and serve's sweep whose leftover it is.
  */
 function writeTemporaryBeside(path: string, text: string | Uint8Array, durable: boolean, opener: FileOpener): string {
-  const temporary = join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}.${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}.tmp`,
-  );
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomHex(4)}.tmp`);
   const fd = opener.openNew(temporary);
   try {
     writeAll(fd, text);

@@ -2,6 +2,7 @@ import { closeSync, constants, fstatSync, mkdirSync, openSync, readFileSync, sta
 import { isAbsolute, join } from "node:path";
 import { EnvironmentError } from "./environment.ts";
 import { createFile, replaceFile } from "../concurrency/durable-file.ts";
+import { randomHex } from "../concurrency/random-hex.ts";
 
 // The person's own org folder: what org keeps of the person rather than of a workspace (which a clone, an archive, a
 // backup or a model may have written). The confirmations of `org config trust` and `org mcp trust` live here, and the
@@ -107,7 +108,7 @@ export function userTrustKey(dir: string | undefined, create: boolean): Buffer |
   if (!create) return undefined;
   ensureUserOrgDir(dir);
   // Written whole and linked into place (another org never reads half a key); one made meanwhile is the key.
-  createFile([path], `${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex")}\n`, { durable: true });
+  createFile([path], `${randomHex(32)}\n`, { durable: true });
   const made = readUserFile(path, dir);
   if (made === undefined || !KEY_TEXT.test(made))
     throw new UserOrgDirError(`${path} is not a key org made (a plain 0600 file of yours holding 64 hex digits): remove it, and org makes a new one`);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import type { RepoGit } from "../git/repo-git.ts";
+import { randomHex } from "../concurrency/random-hex.ts";
 
 const LOCK_REASON = /^org fitness pid (\d+)$/;
 
@@ -30,7 +31,7 @@ export async function pruneStaleFitnessWorktrees(git: RepoGit): Promise<string[]
 export async function withFitnessWorktree<T>(git: RepoGit, commit: string, use: (directory: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
   const root = join(git.repoDir, WORKTREES_DIR);
   ensurePrivateDir(root);
-  const path = join(root, `fitness-${process.pid}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}`);
+  const path = join(root, `fitness-${process.pid}-${randomHex(4)}`);
   await git.addWorktree(path, commit, { lockReason: `org fitness pid ${process.pid}`, signal });
   try {
     const modules = join(git.repoDir, "node_modules");

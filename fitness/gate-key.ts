@@ -4,6 +4,7 @@ import { canonicalJson } from "../config/canonical-json.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir, writeNewPrivateFile } from "../security/private-state.ts";
 import { errorCode } from "../concurrency/error-code.ts";
+import { randomHex } from "../concurrency/random-hex.ts";
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
@@ -60,7 +61,7 @@ export function gateKey(repoDir: string, create: boolean): Buffer | undefined {
   const found = readKey(path);
   if (found || !create) return found;
   ensureFitnessDir(repoDir);
-  const hex = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("hex");
+  const hex = randomHex(32);
   // Another gate made it meanwhile: use that one.
   if (writeNewPrivateFile([path], hex, { durable: true }) === undefined) return readKey(path);
   return Buffer.from(hex, "hex");

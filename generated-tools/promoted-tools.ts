@@ -15,6 +15,7 @@ import type { ToolMetadata } from "./tool-metadata.ts";
 // `tool list/show/run` all load, hash-check and run them through here. Reading and hash-checking one is
 // read-promoted-tool.ts (which `tool list` loads without the runner).
 import { type PromotedTool, readPromotedTool, verifiedToolCode } from "./read-promoted-tool.ts";
+import { randomHex } from "../concurrency/random-hex.ts";
 
 /**
  * The generated tools promoted into `<repoDir>/tools/generated/`: real folders with a tool's name, metadata that
@@ -65,10 +66,7 @@ export async function runToolCopy(
 }
 
 async function runCopy(options: Parameters<typeof runToolCopy>[0]): Promise<GeneratedToolRun> {
-  const runDir = join(
-    ensurePrivateDir(join(options.repoDir, TOOLSMITH_WORK_DIR)),
-    `tool-run-${process.pid}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}`,
-  );
+  const runDir = join(ensurePrivateDir(join(options.repoDir, TOOLSMITH_WORK_DIR)), `tool-run-${process.pid}-${randomHex(4)}`);
   try {
     const toolDir = join(runDir, "tool");
     mkdirSync(toolDir, { recursive: true, mode: 0o755 });

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { redact } from "../security/redact.ts";
 import { SANDBOX_BUN, SANDBOX_RUNNER, SANDBOX_TOOL_DIR, TOOLCHAIN_ENV, runnerMounts } from "./sandbox-toolchain.ts";
+import { randomHex } from "../concurrency/random-hex.ts";
 
 /** How long a generated tool may compute, by default; the sandbox adds bun's start-up on top. */
 export const DEFAULT_TOOL_TIMEOUT_MS = 5_000;
@@ -34,7 +35,7 @@ export async function runGeneratedTool(
   },
 ): Promise<GeneratedToolRun> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
-  const marker = `org-result-${Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex")}`;
+  const marker = `org-result-${randomHex(16)}`;
   const result = await options.sandbox.run({
     policy: options.sandboxPolicy,
     argv: [SANDBOX_BUN, SANDBOX_RUNNER],

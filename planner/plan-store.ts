@@ -4,6 +4,7 @@ import { PLANS_DIR } from "../config/workspace-paths.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { ensureOrgDir, ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { Workflow } from "../workflows/workflow-file.ts";
+import { randomHex } from "../concurrency/random-hex.ts";
 
 /** A plan's id: the UTC time it was made and a few random letters (`20261126T101500Z-k3x9`). */
 export const PLAN_ID_PATTERN = /^\d{8}T\d{6}Z-[a-z0-9]{4}$/;
@@ -32,9 +33,7 @@ const newPlanId = (now: Date) =>
   `${now
     .toISOString()
     .replace(/[-:]/g, "")
-    .replace(/\.\d+Z$/, "Z")}-${Buffer.from(crypto.getRandomValues(new Uint8Array(3)))
-    .toString("hex")
-    .slice(0, 4)}`;
+    .replace(/\.\d+Z$/, "Z")}-${randomHex(2)}`;
 
 /** Keeps a checked plan in the workspace's private state; returns its id. */
 export function savePlanRecord(workspaceDir: string, record: Omit<PlanRecord, "version" | "id" | "createdAt">, now = new Date()): PlanRecord {

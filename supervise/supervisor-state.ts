@@ -5,6 +5,7 @@ import { ensurePrivateDir } from "../security/private-state.ts";
 import { redact } from "../security/redact.ts";
 import type { DatabaseStamp } from "../security/stamped-database.ts";
 import { heldStateProblem, inodeOf, openStateFile, openUncheckedState, otherHolders, StateHeldError } from "./state-file.ts";
+import { randomHex } from "../concurrency/random-hex.ts";
 
 // `.org/supervisor/state.db`: what `org supervise` found and did. SQLite in WAL mode, so `org supervise status` reads
 // while a round writes; every write is one short transaction under SQLite's own write lock (one writer at a time).
@@ -84,8 +85,7 @@ const FIX_COLUMNS = "id, incident, action, target, state, by, auto, detail, prop
 export const LAST_ROUND_KEY = "round:last";
 
 function newId(prefix: string): string {
-  // crypto.getRandomValues, not node:crypto, which would cost every command that opens the state milliseconds to load.
-  return `${prefix}${Buffer.from(crypto.getRandomValues(new Uint8Array(5))).toString("hex")}`;
+  return `${prefix}${randomHex(5)}`;
 }
 
 function fixOf(row: Omit<FixRow, "auto"> & { auto: number }): FixRow {

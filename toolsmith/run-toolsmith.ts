@@ -30,6 +30,7 @@ import { ToolsmithSettings, type ToolsmithSettingsInput } from "../config/toolsm
 import type { ValidationFailure } from "./stage-order.ts";
 import { splitExamples } from "./split-examples.ts";
 import { type ValidatedInput, type ValidationReport, validateTool } from "./validate-tool.ts";
+import { randomHex } from "../concurrency/random-hex.ts";
 
 /** Progress of a toolsmith run, phase by phase, for the console, the room and `--json`. */
 export type ToolsmithEvent =
@@ -193,10 +194,7 @@ async function validateAndRepair(
   examples: { visible: ToolExample[]; heldOut: ToolExample[] },
   first: Draft,
 ): Promise<ToolsmithOutcome> {
-  const runDir = join(
-    ensurePrivateDir(join(run.git.repoDir, TOOLSMITH_WORK_DIR)),
-    `run-${process.pid}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString("hex")}`,
-  );
+  const runDir = join(ensurePrivateDir(join(run.git.repoDir, TOOLSMITH_WORK_DIR)), `run-${process.pid}-${randomHex(4)}`);
   let draft = first;
   for (let round = 1; ; round += 1) {
     const started = performance.now();

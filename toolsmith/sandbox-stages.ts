@@ -18,6 +18,7 @@ import {
   toolchainMounts,
 } from "../generated-tools/sandbox-toolchain.ts";
 import type { Mutant } from "./mutants.ts";
+import { randomHex } from "../concurrency/random-hex.ts";
 
 /**
  * The folders of one validation run on the host: the tool (read-only inside), config, mutants, requests, and the
@@ -247,7 +248,7 @@ export async function runnerStage(
     markers.push([]);
     names.push([]);
     inputs.forEach((input, index) => {
-      const marker = `org-result-${Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex")}`;
+      const marker = `org-result-${randomHex(16)}`;
       markers[round]?.push(marker);
       const name = `r${round}e${String(index).padStart(2, "0")}.json`;
       names[round]?.push(name);
