@@ -21,8 +21,8 @@ async function run(args: string[], env: Record<string, string> = {}) {
   return modulesLoadedBy(args, { checkoutDir: code.dir, env: { ORG_PREBUILT: "on", ...env } });
 }
 
-const fromBundle = (modules: string[]) => modules.includes(BUNDLE) && !modules.includes("cli/chat/chat-command.ts");
-const fromSource = (modules: string[]) => !modules.includes(BUNDLE) && modules.includes("cli/chat/chat-command.ts");
+const fromBundle = (modules: string[]) => modules.includes(BUNDLE) && !modules.includes("cli/org-main.ts");
+const fromSource = (modules: string[]) => !modules.includes(BUNDLE) && modules.includes("cli/org-main.ts");
 
 describe("the prebuilt bundle (npm run build)", () => {
   test("runs the commands with what the source prints and exits with, errors included, and nothing of the source", async () => {
