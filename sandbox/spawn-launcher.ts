@@ -1,8 +1,8 @@
-import { closeSync, fstatSync, openSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { type BwrapPlan, LAUNCHER_ENV, launcherCommand } from "./bwrap-argv.ts";
 import { WAITER_SCRIPT, WAITER_SHELL } from "./hand-over.ts";
-import { LIFELINE_FD } from "./launcher-scripts.ts";
+import { DASH_PATH, LIFELINE_FD } from "./launcher-scripts.ts";
 import { openExistingScratch } from "./open-scratch.ts";
 import type { SandboxLimits } from "./sandbox-limits.ts";
 import type { SandboxOptions } from "./sandbox-options.ts";
@@ -26,6 +26,7 @@ export function planFor(
     supportDir,
     seccompFd: 3,
     dropRoot,
+    dash: existsSync(DASH_PATH),
     scratchMountPoint: join(supportDir, SCRATCH_MOUNT_POINT),
     readOnlyMounts: options.readOnlyMounts,
     writableMounts: options.writableMounts,
