@@ -27,6 +27,11 @@ export type BwrapPlan = {
   dropRoot: boolean;
   /** dash is installed (DASH_PATH): the launcher's shell, which passes the launcher's environment on as it is. */
   dash?: boolean;
+  /**
+   * org (as root, which may make its thread less nice again) spawns the launcher SANDBOX_NICENESS nicer than itself
+   * (`spawnLauncher`), so the line holds no `nice` process.
+   */
+  spawnedNicer?: boolean;
   /** When dropping from root: an empty directory the sandbox uid can reach (in the support dir). */
   scratchMountPoint?: string;
   /** Host files or folders shown read-only at a path inside (a runtime, libraries, a tool's folder). */
@@ -116,7 +121,7 @@ function launcherShell(plan: Pick<BwrapPlan, "dash">): string {
 }
 
 /**
- * The full command line: [unshare … sh (ulimit, mounts, lifeline) … setpriv …] | [sh (lifeline)] nice [env -i …] bwrap …
+ * The full command line: [unshare … sh (ulimit, mounts, lifeline) … setpriv …] | [sh (lifeline)] [nice] [env -i …] bwrap …
  * -- prlimit … argv. Pure, so tests can read it.
  */
 export function bwrapCommand(plan: BwrapPlan): string[] {
@@ -124,7 +129,7 @@ export function bwrapCommand(plan: BwrapPlan): string[] {
 }
 
 /**
- * Everything up to the command bwrap starts inside: [unshare … setpriv …] | [sh …] nice [env -i …] bwrap … --. Fixed when
+ * Everything up to the command bwrap starts inside: [unshare … setpriv …] | [sh …] [nice] [env -i …] bwrap … --. Fixed when
  * the sandbox starts (mounts, namespaces, environment, seccomp), so it is what a pooled sandbox must share with
  * a call (`sandbox-pool.ts`); the rlimits and the command come after it.
  */
@@ -135,7 +140,7 @@ export function launcherCommand(plan: Omit<BwrapPlan, "argv">): string[] {
   const watch = plan.dropRoot
     ? dropRootPrefix(plan)
     : [launcherShell(plan), "-c", lifelineWatch([Math.trunc(plan.seccompFd), Math.trunc(plan.scratchFd)]), "sh"];
-  const outer = [...watch, "nice", "-n", String(SANDBOX_NICENESS)];
+  const outer = [...watch, ...(plan.spawnedNicer ? [] : ["nice", "-n", String(SANDBOX_NICENESS)])];
   // bwrap stays PID 1 inside, and /proc/1/environ shows its own environment: exactly the launcher's, never what the
   // shell on the way added. dash adds only PWD, which the lifeline watch unsets; another /bin/sh may add more (bash
   // exports `_` and SHLVL), so after one of those `env -i` starts bwrap with the launcher's environment alone.
