@@ -1,98 +1,27 @@
 #!/usr/bin/env bun
-import { UsageError, UserFacingError } from "./cli/command/command.ts";
-import { startedIsolated } from "./config/org-bun-command.ts";
-import { commands } from "./cli/command-table.ts";
+import { CHECKOUT_DIR } from "./config/workspace-paths.ts";
 
-function mainHelp(): string {
-  const width = Math.max(...commands.map((command) => command.name.length), 4);
-  const lines = commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
-  return [
-    "org — a terminal chat room of local LLM personas that run tools in a sandbox and grow new tools.",
-    "",
-    "Usage: org [command] [options]",
-    "",
-    "Commands:",
-    ...lines,
-    "",
-    "Options:",
-    "  -h, --help     show this help, or a command's help after its name ('help chat' works too)",
-    "  -v, --version  print the version",
-    "",
-    "Environment: OLLAMA_BASE (default http://127.0.0.1:11434), OLLAMA_MODEL, ORG_SANDBOX=off (unsafe; serve " +
-      "also needs --unsafe-no-sandbox), ORG_API_TOKEN (serve), ORG_HOME (where your confirmations live; default ~/.config/org), NO_COLOR.",
-    "Run 'org <command> --help' for a command's options.",
-  ].join("\n");
+// The entry: org's commands from the prebuilt bundle of its code when there is one built from exactly these files
+// (cli/build/prebuilt-bundle.ts), else from the files themselves. Help and the version are a dozen modules either
+// way: they are never worth the bundle's check.
+const LIGHT = new Set(["-h", "--help", "help", "-v", "--version"]);
+
+async function orgMain(argv: readonly string[]): Promise<typeof import("./cli/org-main.ts")> {
+  // ORG_PREBUILT=off runs from source; a value org does not know is reported by the code that runs (config/environment.ts).
+  if (process.env.ORG_PREBUILT !== "off" && !LIGHT.has(argv[0] ?? "")) {
+    const bundle = (await import("./cli/build/prebuilt-bundle.ts")).prebuiltBundle(CHECKOUT_DIR);
+    if (bundle) return import(bundle);
+  }
+  return import("./cli/org-main.ts");
 }
 
-async function main(argv: string[]): Promise<number> {
-  if (!(await startedIsolated())) {
-    const { LAUNCHER } = await import("./cli/command/org-invocation.ts");
-    throw new UserFacingError(
-      `started as 'bun main.ts' in ${process.cwd()}, so bun may have read that directory's .env and ` +
-        `bunfig.toml, which org never takes settings from. Start org with ${LAUNCHER} (or 'org' after 'npm link' in the checkout).`,
-    );
-  }
-  const [first, ...rest] = argv;
-  if (first === "-v" || first === "--version") {
-    console.log((await import("./config/version.ts")).orgVersion());
-    return 0;
-  }
-  if (first === "-h" || first === "--help" || first === "help") {
-    const topic = first === "help" ? commands.find((command) => command.name === rest[0]) : undefined;
-    if (first === "help" && rest[0] !== undefined && !topic) {
-      throw new UsageError(`no command '${rest[0]}'. Commands: ${commands.map((c) => c.name).join(", ")}`);
-    }
-    console.log(topic ? (await topic.load()).help : mainHelp());
-    return 0;
-  }
-  const explicit = commands.find((command) => command.name === first);
-  const entry = explicit ?? (first === undefined || first.startsWith("-") ? commands[0] : undefined);
-  if (!entry) throw new UsageError(`unknown command '${first}'. Commands: ${commands.map((c) => c.name).join(", ")}`);
-  const args = explicit ? rest : argv;
-  // Flags after `--` belong to the command being wrapped (e.g. `sandbox run -- grep --help`).
-  const ownArgs = args.includes("--") ? args.slice(0, args.indexOf("--")) : args;
-  const command = await entry.load();
-  if (ownArgs.includes("--help") || ownArgs.includes("-h")) {
-    console.log(command.help);
-    return 0;
-  }
-  // A mistyped setting is reported before anything runs, not halfway through a session (help still shows).
-  (await import("./config/environment.ts")).environmentSettings();
-  const controller = new AbortController();
-  // SIGINT and SIGTERM cancel the command: its sandboxes are killed and its folders and worktrees removed on the
-  // way out. Should that take past STOP_GRACE_MS, or a second signal come, org exits anyway (bwrap dies with it).
-  // Commands that change the checkout or an instance (promote, rollback, instance) keep their own pace: SIGTERM
-  // cancels them and they wind down through their journal; SIGINT kills them as it always did.
-  const hardStop = !WINDS_DOWN.has(command.name);
-  const onSignal = (name: NodeJS.Signals) => {
-    const code = 128 + (name === "SIGINT" ? 2 : 15);
-    if (controller.signal.aborted && hardStop) process.exit(code);
-    controller.abort(new UserFacingError(`stopped by ${name}`));
-    if (hardStop) setTimeout(() => process.exit(code), STOP_GRACE_MS).unref();
-  };
-  const signals = hardStop ? (["SIGTERM", "SIGINT"] as const) : (["SIGTERM"] as const);
-  for (const name of signals) process.on(name, onSignal);
-  try {
-    return await command.run(args, controller.signal);
-  } finally {
-    for (const name of signals) process.off(name, onSignal);
-  }
-}
-
-const STOP_GRACE_MS = 1_500;
-const WINDS_DOWN = new Set(["promote", "rollback", "instance"]);
-
-// The one place that catches everything and decides the exit code. What reports a failure loads only for one: `org
-// --help` is a dozen modules, and these were half of them.
+// The one place that catches everything and decides the exit code, with the report of the code that threw.
+const argv = process.argv.slice(2);
+const org = await orgMain(argv);
 try {
-  process.exitCode = await main(process.argv.slice(2));
+  process.exitCode = await org.main(argv);
 } catch (error) {
-  const [{ reportFailure }, { sanitizeForTerminal }] = await Promise.all([
-    import("./cli/command/report-failure.ts"),
-    import("./security/terminal-sanitizer.ts"),
-  ]);
-  const failure = reportFailure(error);
-  // Messages quote configs, servers and models: they pass the terminal sanitizer like everything else.
-  process.stderr.write(sanitizeForTerminal(failure.text));
+  const failure = await org.failureReport(error);
+  process.stderr.write(failure.text);
   process.exitCode = failure.exitCode;
 }

@@ -2,10 +2,15 @@
 // four interleaved run by run so that a busy machine slows them alike; medians, p90, the ratio to bare bun, the
 // core count and load, and whether each target is met. `tool list` runs in this checkout (it lists what is there),
 // and in a throw-away repo with one promoted tool and one candidate.
+// Then a room's start and one slash command, from the prebuilt bundle against the source files.
 //   bun bench/startup.ts [--runs 20]
-import { availableParallelism, loadavg } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { prebuiltBundle } from "../cli/build/prebuilt-bundle.ts";
 import { orgCommand } from "../config/org-bun-command.ts";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { makeCandidate, promotionRepo, writeFixtureTool } from "../testing/promotion-fixture.ts";
 import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 
@@ -13,6 +18,8 @@ const { values } = parseArgs({ options: { runs: { type: "string", default: "20" 
 const runs = Number(values.runs);
 
 using stocked = promotionRepo([WORD_COUNT]);
+const workspace = mkdtempSync(join(tmpdir(), "org-bench-startup-"));
+process.on("exit", () => rmSync(workspace, { recursive: true, force: true }));
 makeCandidate(stocked.dir, "cand/20261123T101500Z", (worktree) => writeFixtureTool(worktree, CLAMP));
 
 const variants: [string, string[]][] = [
@@ -22,6 +29,10 @@ const variants: [string, string[]][] = [
   ["org tool list", orgCommand(["tool", "list"])],
   // What listing costs once there is something to read: metadata validated with zod, candidates read with git.
   ["tool list, 1+1 tools", orgCommand(["tool", "list", "--repo", stocked.dir])],
+  // A room's start (its config, personas, tools, transcript) and one slash command: from the prebuilt bundle of the
+  // code (npm run build; from source when there is none or it is not this code) and from the source files.
+  ["chat --once /history", ["env", "ORG_PREBUILT=on", ...orgCommand(["chat", "--once", "/history", "--workspace", workspace])]],
+  ["  the same, source", ["env", "ORG_PREBUILT=off", ...orgCommand(["chat", "--once", "/history", "--workspace", workspace])]],
 ];
 
 async function once(argv: string[]): Promise<number> {
@@ -67,3 +78,8 @@ const verdict = (name: string, target: number) => {
   );
 };
 console.log(`targets (whole process): ${verdict("org --help", 15)}; ${verdict("org tool list", 80)}`);
+const prebuilt = median(samples.get("chat --once /history") ?? []) / median(samples.get("  the same, source") ?? []);
+console.log(
+  `chat --once /history from the prebuilt bundle: ${prebuilt.toFixed(2)}× the source's wall time` +
+    (prebuiltBundle(CHECKOUT_DIR) ? "" : " (no prebuilt bundle matches this code: run npm run build)"),
+);

@@ -15,6 +15,7 @@ test("org --help loads only the command table and the launcher's check, and none
     "cli/command-table.ts",
     "cli/command/command-summaries.ts",
     "cli/command/command.ts",
+    "cli/org-main.ts",
     "config/org-bun-command.ts",
     "config/workspace-paths.ts",
     "main.ts",

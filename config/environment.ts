@@ -27,6 +27,12 @@ export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
         `tool, or 'off' to run them on the host unsandboxed`,
     );
   }
+  if (env.ORG_PREBUILT !== undefined && !["", "on", "off"].includes(env.ORG_PREBUILT)) {
+    throw new EnvironmentError(
+      `ORG_PREBUILT=${env.ORG_PREBUILT} is not a setting org knows: leave it unset (or 'on') to run the prebuilt bundle ` +
+        `of org's code when it matches the code (npm run build), or 'off' to always run the source files`,
+    );
+  }
   const profile = profileOf(env);
   if (profile === "prod" && env.ORG_SANDBOX === "off") {
     throw new EnvironmentError(

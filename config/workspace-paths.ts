@@ -2,8 +2,12 @@
 // `tools/generated/<name>/` for promoted generated tools. Every other file names these through here. It loads no
 // module: `org --help` reads it, and node:fs and node:path together cost that whole process a third of its time.
 
-/** The checkout org runs from. */
-export const CHECKOUT_DIR = import.meta.dir.slice(0, import.meta.dir.lastIndexOf("/")) || "/";
+/** Set by `cli/build/build-prebuilt.ts` in the bundle it builds (whose every module shares the bundle's folder). */
+declare const ORG_PREBUILT_CHECKOUT: string | undefined;
+
+/** The checkout org runs from: this folder's parent, or the checkout a prebuilt bundle was built from. */
+export const CHECKOUT_DIR =
+  typeof ORG_PREBUILT_CHECKOUT === "string" ? ORG_PREBUILT_CHECKOUT : import.meta.dir.slice(0, import.meta.dir.lastIndexOf("/")) || "/";
 
 /** A workspace's room configuration (read by `config/org-config.ts`). */
 export const CONFIG_FILE_NAME = "org.config.json";

@@ -83,7 +83,7 @@ export function traceContext(bun: string, keyed: Readonly<Record<string, string>
     bun: bunBuild(bun),
     // bun takes its configuration from this checkout (`isolatedBunFlags`).
     configuration: Object.fromEntries(["bunfig.toml", "tsconfig.json"].map((file) => [file, hashFile(join(CHECKOUT_DIR, file))])),
-    rules: sha256Hex(["folder-trace.ts", "trace-dependencies.ts"].map((file) => hashFile(join(import.meta.dir, file))).join("\n")),
+    rules: sha256Hex(["folder-trace.ts", "trace-dependencies.ts"].map((file) => hashFile(join(CHECKOUT_DIR, "fitness", file))).join("\n")),
     environment: Object.fromEntries(Object.entries(keyed).map(([name, value]) => [name, sha256Hex(value)])),
   };
 }

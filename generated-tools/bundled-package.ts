@@ -97,7 +97,7 @@ function build(entryPath: string, dir: string, file: string, shimText: string): 
 }
 
 /** Whether bun wrote a CommonJS bundle with bytecode whose wrapper runs in strict mode (what the load depends on). */
-function isStrictBytecodeBundle(path: string): boolean {
+export function isStrictBytecodeBundle(path: string): boolean {
   try {
     const head = readFileSync(path, "utf8").slice(0, 200);
     return head.startsWith("// @bun @bytecode @bun-cjs\n") && /^\(function\([^)]*\) \{"use strict";/m.test(head) && lstatSync(`${path}.jsc`).isFile();

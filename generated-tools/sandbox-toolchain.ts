@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
 import { bundledPackage } from "./bundled-package.ts";
 
@@ -31,7 +32,7 @@ export class ToolchainMissingError extends Error {
 
 function packageDir(name: string): string {
   try {
-    return dirname(Bun.resolveSync(`${name}/package.json`, import.meta.dir));
+    return dirname(Bun.resolveSync(`${name}/package.json`, CHECKOUT_DIR));
   } catch {
     throw new ToolchainMissingError(`the package ${name} is not installed next to org; run 'npm install' in org's folder`);
   }
@@ -57,7 +58,7 @@ function packageMounts(name: string): ReadOnlyMount[] {
 }
 
 /** A file of this folder, mounted at `target`. */
-const file = (name: string, target: string): ReadOnlyMount => ({ source: join(import.meta.dir, name), target });
+const file = (name: string, target: string): ReadOnlyMount => ({ source: join(CHECKOUT_DIR, "generated-tools", name), target });
 
 /** The mounts, each checked to be there: a missing one says how to fix the install. */
 function checked(mounts: ReadOnlyMount[]): ReadOnlyMount[] {

@@ -32,8 +32,8 @@ export function postForStream(url: string, init: Init): Promise<Response> {
     }
     // Loaded at the first request, not with the module: node:net and node:tls cost a process about 15 ms of CPU to
     // load, and most commands that hold a model never call it.
-    const { isIP, connect: netConnect }: typeof import("node:net") = import.meta.require("node:net");
-    const tls: typeof import("node:tls") | undefined = secure ? import.meta.require("node:tls") : undefined;
+    const { isIP, connect: netConnect }: typeof import("node:net") = process.getBuiltinModule("node:net");
+    const tls: typeof import("node:tls") | undefined = secure ? process.getBuiltinModule("node:tls") : undefined;
     const socket = tls
       ? tls.connect({
           host,

@@ -7,6 +7,7 @@ import type { ExecutedPath } from "../workspace/check-change-set.ts";
  */
 export function serversExecutedPaths(servers: readonly McpServerConfig[], workspaceDir: string): ExecutedPath[] {
   if (servers.length === 0) return [];
-  const { mcpExecutedPaths }: typeof import("./launch-files.ts") = import.meta.require("./launch-files.ts");
+  // biome-ignore lint/style/noCommonJs: a load on first use that works from source and from org's one-file bundle
+  const { mcpExecutedPaths }: typeof import("./launch-files.ts") = require("./launch-files.ts");
   return mcpExecutedPaths(servers, workspaceDir);
 }

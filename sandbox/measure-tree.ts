@@ -1,5 +1,7 @@
 import { errorCode } from "../concurrency/error-code.ts";
 import { lstatSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 
 /** A directory tree's size, entry and directory counts, and the first entry the walk could not measure, if any. */
 export type TreeMeasure = {
@@ -242,7 +244,7 @@ export class TreeMeasurer {
   }
 
   #startWorker(): Worker {
-    const started = new Worker(new URL("./measure-tree-worker.ts", import.meta.url).href);
+    const started = new Worker(join(CHECKOUT_DIR, "sandbox", "measure-tree-worker.ts"));
     started.unref();
     started.addEventListener("message", (event: MessageEvent<{ id: number; measure: TreeMeasure }>) => {
       this.#settle(event.data.id, event.data.measure);

@@ -1,7 +1,8 @@
 import { join } from "node:path";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 
 /** Where org's own scripts live. */
-const SCRIPT_DIR = join(import.meta.dir, "..", "demo");
+const SCRIPT_DIR = join(CHECKOUT_DIR, "demo");
 
 /**
  * The scripts org ships, by the name `--script` takes in place of a file: each is its files, tried in order. The

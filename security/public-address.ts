@@ -96,7 +96,7 @@ function v6Refusal(address: string): string | undefined {
 export function refusedAddressReason(address: string): string | undefined {
   const bare = address.replace(/^\[|\]$/g, "");
   // node:net at the first check, not with the module: loading it costs every start of org that offers the web tools.
-  const { isIP }: typeof import("node:net") = import.meta.require("node:net");
+  const { isIP }: typeof import("node:net") = process.getBuiltinModule("node:net");
   const family = isIP(bare);
   if (family === 4) return v4Refusal(bare);
   if (family === 6) return v6Refusal(bare);

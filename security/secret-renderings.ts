@@ -150,7 +150,7 @@ function holdsSecret(bytes: string, wanted: readonly string[]): boolean {
 }
 
 /** node:zlib, loaded when a compressed stream is first met: loading it costs a process about 15 ms of CPU. */
-const zlib = (): typeof import("node:zlib") => import.meta.require("node:zlib");
+const zlib = (): typeof import("node:zlib") => process.getBuiltinModule("node:zlib");
 
 /** A zlib stream's bytes inflated as far as they go, as latin1; undefined when it is none. */
 function inflateZlib(bytes: Buffer): string | undefined {

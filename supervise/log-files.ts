@@ -138,7 +138,7 @@ export function archiveLog(file: LogFile): number {
   }
   // Durable before the moved file goes: a crash leaves the log in one place or the other.
   // node:zlib loads for a rotation only: loading it costs each round about 15 ms of CPU.
-  const { gzipSync }: typeof import("node:zlib") = import.meta.require("node:zlib");
+  const { gzipSync }: typeof import("node:zlib") = process.getBuiltinModule("node:zlib");
   const target = writeNewPrivateFile(archiveNames(dir, file.name), gzipSync(bytes), { durable: true });
   if (target === undefined) throw new Error(`${dir} has no free name for ${file.name}'s archive; ${moved} is kept`);
   rmSync(moved, { force: true });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, normalize } from "node:path";
-import ts from "typescript";
+import { dirname, join } from "node:path";
+import { importsOf } from "./module-imports.ts";
 import { productionFiles } from "./production-files.ts";
 
 const REPO = join(import.meta.dir, "..");
@@ -26,25 +26,6 @@ const LAYER = layersFromArchitecture();
 // Test-only code may import anything.
 const EXEMPT_TOP = new Set(["testing", "bench", "node_modules", ".org", ".git", "ops", "demo", ".ci", "docs"]);
 
-/** Every relative module a file names: static imports and exports (type-only too) and `import("…")`. */
-function importsOf(file: string): string[] {
-  const source = ts.createSourceFile(file, readFileSync(join(REPO, file), "utf8"), ts.ScriptTarget.Latest, false);
-  const specifiers: string[] = [];
-  const visit = (node: ts.Node) => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
-      specifiers.push(node.moduleSpecifier.text);
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
-      const [argument] = node.arguments;
-      if (argument && ts.isStringLiteral(argument)) specifiers.push(argument.text);
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
-      specifiers.push(node.argument.literal.text);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(source);
-  return specifiers.filter((specifier) => specifier.startsWith(".")).map((specifier) => normalize(join(dirname(file), specifier)));
-}
-
 /**
  * The part a file belongs to: the deepest folder the table names (a row may name `llm/extract` apart from `llm`), else its top
  * folder, or the file itself at the root.
@@ -61,7 +42,7 @@ function partOf(file: string): string {
 const folderOf = (file: string) => (file.includes("/") ? dirname(file) : file);
 
 const files = productionFiles(EXEMPT_TOP);
-const edges = files.flatMap((file) => importsOf(file).map((target) => ({ file, target })));
+const edges = files.flatMap((file) => importsOf(file, REPO).map((target) => ({ file, target })));
 
 describe("the parts' import arrows (docs/ARCHITECTURE.md)", () => {
   test("the root holds only main.ts as code", () => {

@@ -21,7 +21,7 @@ async function stdoutStoppingAt(child: Bun.Subprocess<"ignore", "pipe", "pipe">,
  * relative to that checkout (`node_modules/zod/v4/…`, `config/org-config.ts`). It runs in `cwd`, else in an empty
  * folder of its own: a command that works on the folder it runs in (`sandbox run`) must never make state in this
  * checkout. A command that runs until stopped (org serve) is sent SIGTERM once its stdout matches `stopWhen`; it is
- * killed when it has not exited within `timeoutMs`.
+ * killed when it has not exited within `timeoutMs`. It runs from source unless `env` sets ORG_PREBUILT.
  */
 export async function modulesLoadedBy(
   args: readonly string[],
@@ -39,7 +39,8 @@ export async function modulesLoadedBy(
     const { BUN_OPTIONS: _callers, ...environment } = process.env;
     const child = Bun.spawn([bun, `--preload=${join(import.meta.dir, "record-loaded-modules.ts")}`, ...rest], {
       cwd: options.cwd ?? workspace,
-      env: { ...environment, NO_COLOR: "1", ...options.env, ORG_TEST_LOADED_MODULES: out },
+      // From source unless asked (ORG_PREBUILT: "on"): a prebuilt bundle is one module, whatever the command loads.
+      env: { ...environment, NO_COLOR: "1", ORG_PREBUILT: "off", ...options.env, ORG_TEST_LOADED_MODULES: out },
       stdout: "pipe",
       stderr: "pipe",
       stdin: "ignore",

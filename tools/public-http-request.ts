@@ -116,7 +116,7 @@ function withDeadline<T>(work: Promise<T>, options: Settings): Promise<T> {
 
 /** Every address of `host` checked; returns the one to connect to. One resolution per hop, never a second. */
 async function checkedAddress(host: string, options: Settings): Promise<string> {
-  const { isIP }: typeof import("node:net") = import.meta.require("node:net");
+  const { isIP }: typeof import("node:net") = process.getBuiltinModule("node:net");
   const addresses = isIP(host)
     ? [host]
     : await withDeadline((options.resolver ?? systemResolver)(host, options.signal), options).catch((error: unknown) => {
@@ -234,7 +234,7 @@ async function readBody(reader: SocketReader, head: Head, max: number): Promise<
 
 async function open(url: URL, address: string, port: number, options: Settings): Promise<Socket> {
   // node:net and node:tls (which loads node:crypto) when a tool first connects, not at every start of org.
-  const { isIP, connect: netConnect }: typeof import("node:net") = import.meta.require("node:net");
+  const { isIP, connect: netConnect }: typeof import("node:net") = process.getBuiltinModule("node:net");
   const tls = url.protocol === "https:" ? await import("node:tls") : undefined;
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);

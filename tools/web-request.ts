@@ -192,7 +192,7 @@ export function webRequestTool(options: WebRequestOptions): AnyTool {
       }
       const audit = { method: args.method, host: target.host, path: target.url.pathname, sentBytes: 0, receivedBytes: 0 };
       // An address written in the URL is judged before the person is asked about it (a name is judged as it resolves).
-      const { isIP }: typeof import("node:net") = import.meta.require("node:net");
+      const { isIP }: typeof import("node:net") = process.getBuiltinModule("node:net");
       const literal = isIP(target.host) && !reach.treatAsPublic?.has(target.host) ? refusedAddressReason(target.host) : undefined;
       if (literal !== undefined) return fail(`${target.host} is ${literal}; web_request reaches public addresses only.`, audit);
       const headers = requestHeaders(args.headers);

@@ -3,6 +3,7 @@
 // fences and prose included.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { ToolSpec } from "../generated-tools/tool-metadata.ts";
 import { readSubmittedSource } from "./submitted-source.ts";
 
@@ -27,7 +28,7 @@ function submission(body: string, file: string, tool: string): string {
 
 /** The corpus, parsed and its specs checked; throws naming the tool and the line that is wrong. */
 export function ordinaryCorpus(): OrdinaryTool[] {
-  const text = readFileSync(join(import.meta.dir, "ordinary-corpus.md"), "utf8");
+  const text = readFileSync(join(CHECKOUT_DIR, "toolsmith", "ordinary-corpus.md"), "utf8");
   return [...text.matchAll(SECTION)].map(([, name = "", body = ""]) => {
     const examples = (JSON.parse(field(body, "examples", name)) as [unknown, unknown][]).map(([input, output]) => ({ input, output }));
     const spec = ToolSpec.parse({

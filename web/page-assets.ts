@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { z } from "zod";
-import { ORG_DIR } from "../config/workspace-paths.ts";
+import { CHECKOUT_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 
 /** One file of the page: its bytes, the same gzipped (made once, for browsers that take it), and its content type. */
@@ -13,14 +13,11 @@ export type PageFile = { body: Uint8Array; gzip: Uint8Array; type: string };
  */
 export type PageAssets = { html: string; files: ReadonlyMap<string, PageFile>; bytes: { raw: number; gzip: number }; from: "build" | "cache" };
 
-/** org's code: the page's entry is under it, and every path of the cache's list of inputs is relative to it. */
-const CODE_DIR = join(import.meta.dir, "..");
-
 /** The page's entry; everything it imports (Preact, markdown-it, DOMPurify, zod, its CSS) is bundled from node_modules. */
-export const PAGE_ENTRY = join(CODE_DIR, "web", "page", "main.tsx");
+export const PAGE_ENTRY = join(CHECKOUT_DIR, "web", "page", "main.tsx");
 
 /** Where a bundle is kept between starts, with the hash of every file it was built from: the checkout's own `.org/`. */
-export const PAGE_CACHE_DIR = join(CODE_DIR, ORG_DIR, "web-page");
+export const PAGE_CACHE_DIR = join(CHECKOUT_DIR, ORG_DIR, "web-page");
 
 /** The page could not be bundled (a broken install); the message says what to do. */
 export class PageBuildError extends Error {

@@ -1,6 +1,6 @@
 import { lstatSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ORG_DIR } from "../config/workspace-paths.ts";
+import { CHECKOUT_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import { readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 
 // A scan of a workspace's secret files reads every folder once per process, and `org sandbox run` is a process per
@@ -62,7 +62,7 @@ const RULES = [
 /** The key a file of listings is kept under: the scan's inputs and the code of its rules. */
 export function listingsKey(root: string, secretPaths: readonly string[], sandboxUid: number | undefined): string {
   const hash = new Bun.CryptoHasher("sha256").update(JSON.stringify({ version: 2, root, secretPaths, sandboxUid }));
-  for (const rule of RULES) hash.update(readFileSync(join(import.meta.dir, rule)));
+  for (const rule of RULES) hash.update(readFileSync(join(CHECKOUT_DIR, "workspace", rule)));
   return hash.digest("hex");
 }
 

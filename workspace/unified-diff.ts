@@ -126,7 +126,7 @@ function range(start: number, count: number): string {
 const BASE85 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
 
 /** node:zlib, loaded for a binary file's hunk: loading it costs every process that merely imports this file. */
-const zlib = (): typeof import("node:zlib") => import.meta.require("node:zlib");
+const zlib = (): typeof import("node:zlib") => process.getBuiltinModule("node:zlib");
 
 /** A `literal` hunk of a git binary patch: the bytes deflated, in base85 lines of up to 52 bytes each. */
 function literal(content: Uint8Array): string {

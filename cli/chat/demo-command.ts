@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { sleep } from "../../concurrency/sleep.ts";
 import { environmentSettings, processEnvironment } from "../../config/environment.ts";
 import { loadOrgConfig, type OrgConfig } from "../../config/org-config.ts";
-import { AUDIT_DIR, ORG_DIR } from "../../config/workspace-paths.ts";
+import { AUDIT_DIR, CHECKOUT_DIR, ORG_DIR } from "../../config/workspace-paths.ts";
 import type { Style } from "../terminal/ansi.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { RoomEvent } from "../../room/room-event.ts";
@@ -32,7 +32,7 @@ import { prepareWorkspace } from "../command/workspace-dir.ts";
 import { sandboxAccessFrom } from "../../assembly/sandbox-policy-from.ts";
 import type { SandboxAccess } from "../../sandbox/run-sandboxed.ts";
 
-const DEMO_DIR = join(import.meta.dir, "..", "..", "demo");
+const DEMO_DIR = join(CHECKOUT_DIR, "demo");
 
 /** What the demo types, line by line, as a user would. */
 export const DEMO_LINES = [

@@ -1,0 +1,124 @@
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import { executableSearchPath } from "../../config/environment.ts";
+import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
+import { isolatedBunFlags } from "../../config/org-bun-command.ts";
+import { randomHex } from "../../concurrency/random-hex.ts";
+import { isStrictBytecodeBundle } from "../../generated-tools/bundled-package.ts";
+import {
+  type FileStamp,
+  fileStamp,
+  PREBUILT_FILE,
+  PREBUILT_FORMAT,
+  PREBUILT_MANIFEST,
+  type PrebuiltManifest,
+  prebuiltDir,
+} from "./prebuilt-bundle.ts";
+
+/** The build failed; the message says why and what to do. org still runs, from source. */
+export class PrebuiltBuildError extends Error {
+  override name = "PrebuiltBuildError";
+  readonly userFacing = true;
+}
+
+/** What `cli/org-main.ts` reaches that stays out of the bundle: the compiler loads from a bundle of its own, on use. */
+const EXTERNAL = ["typescript"];
+
+/**
+ * Builds `checkoutDir`'s code into `prebuiltDir(checkoutDir)`: `cli/org-main.ts` and everything it imports as one
+ * CommonJS file in strict mode with its bytecode, and the manifest of the files it was built from. The files are
+ * stamped before and after the build and the build is kept only when no stamp moved meanwhile, so the bundle holds
+ * what the stamps describe. Written into a temporary folder renamed whole: a start sees the old build, none, or the new.
+ */
+export function buildPrebuilt(checkoutDir: string, options: { timeoutMs?: number } = {}): { files: number; bytes: number } {
+  const dir = prebuiltDir(checkoutDir);
+  const partial = `${dir}.${process.pid}-${randomHex(4)}.tmp`;
+  mkdirSync(partial, { recursive: true, mode: 0o700 });
+  try {
+    // A first build without bytecode (a fraction of the time) names the files; they are stamped before the real one.
+    const before = stamps(bunBuild(checkoutDir, join(partial, "probe"), false, options.timeoutMs));
+    const out = join(partial, "out");
+    const inputs = bunBuild(checkoutDir, out, true, options.timeoutMs);
+    const bundle = join(out, PREBUILT_FILE);
+    if (!isStrictBytecodeBundle(bundle)) throw new PrebuiltBuildError(`bun wrote no strict bytecode bundle for ${checkoutDir}`);
+    const after = stamps(inputs);
+    if (JSON.stringify(after) !== JSON.stringify(before)) {
+      throw new PrebuiltBuildError("org's code changed while it was being built: run `npm run build` again once it is still");
+    }
+    for (const name of [PREBUILT_FILE, `${PREBUILT_FILE}.jsc`]) chmodSync(join(out, name), 0o444);
+    // The bundle's own files are stamped where they will be: a rename keeps a file's inode, size and times.
+    const own = [PREBUILT_FILE, `${PREBUILT_FILE}.jsc`].map((name): FileStamp => {
+      const stamp = fileStamp(join(out, name));
+      if (!stamp) throw new PrebuiltBuildError(`bun's output ${name} vanished during the build`);
+      const [, dev, ino, size, mtimeMs, ctimeMs] = stamp;
+      return [join(dir, name), dev, ino, size, mtimeMs, ctimeMs];
+    });
+    const manifest: PrebuiltManifest = { format: PREBUILT_FORMAT, bun: Bun.version, checkout: checkoutDir, files: [...after, ...own] };
+    writeFileSync(join(out, PREBUILT_MANIFEST), `${JSON.stringify(manifest)}\n`, { mode: 0o600 });
+    const old = `${partial}/old`;
+    try {
+      renameSync(dir, old);
+    } catch {
+      // There was none.
+    }
+    renameSync(out, dir);
+    const bytes = own.reduce((sum, stamp) => sum + stamp[3], 0);
+    return { files: after.length, bytes };
+  } finally {
+    rmSync(partial, { recursive: true, force: true });
+  }
+}
+
+/** Runs `bun build` for org-main.ts into `outDir`; the absolute paths of the files it read. */
+function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeoutMs = 120_000): string[] {
+  const metafile = `${outDir}.meta.json`;
+  const result = Bun.spawnSync(
+    [
+      process.execPath,
+      ...isolatedBunFlags(checkoutDir),
+      "build",
+      join(checkoutDir, "cli", "org-main.ts"),
+      "--outdir",
+      outDir,
+      "--target=bun",
+      "--format=cjs",
+      ...(bytecode ? ["--bytecode", '--banner="use strict";'] : []),
+      `--define=ORG_PREBUILT_CHECKOUT=${JSON.stringify(checkoutDir)}`,
+      ...EXTERNAL.map((name) => `--external=${name}`),
+      `--metafile=${metafile}`,
+    ],
+    { cwd: checkoutDir, stdout: "pipe", stderr: "pipe", env: { PATH: executableSearchPath(), NO_COLOR: "1" }, timeout: timeoutMs },
+  );
+  if (!result.success) {
+    const said = `${result.stderr.toString()}${result.stdout.toString()}`.trim().split("\n").slice(-6).join("\n");
+    throw new PrebuiltBuildError(`bun build failed for ${checkoutDir} (exit ${result.exitCode ?? result.signalCode}):\n${said}`);
+  }
+  const meta: { inputs?: Record<string, unknown> } = JSON.parse(readFileSync(metafile, "utf8"));
+  const inputs = Object.keys(meta.inputs ?? {}).filter((input) => !input.includes(":"));
+  if (inputs.length === 0) throw new PrebuiltBuildError(`bun build listed no input files for ${checkoutDir}`);
+  return inputs.map((input) => (isAbsolute(input) ? input : resolve(checkoutDir, input))).sort();
+}
+
+function stamps(paths: readonly string[]): FileStamp[] {
+  return paths.map((path) => {
+    const stamp = fileStamp(path);
+    if (!stamp) throw new PrebuiltBuildError(`${path} went away while org was being built: run \`npm run build\` again`);
+    return stamp;
+  });
+}
+
+// `npm run build`, and `npm install` after installing (`--after-install`: a failed build is a warning, since org runs
+// from source without one, and the install itself succeeded).
+if (import.meta.main) {
+  const afterInstall = process.argv.includes("--after-install");
+  const started = performance.now();
+  try {
+    const { files, bytes } = buildPrebuilt(CHECKOUT_DIR);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`org: built ${files} files into ${prebuiltDir(CHECKOUT_DIR)} (${(bytes / 1048576).toFixed(1)} MB) in ${seconds} s`);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`org: ${afterInstall ? "warning: " : ""}no prebuilt bundle: ${message}\norg runs from its source files meanwhile.`);
+    process.exitCode = afterInstall ? 0 : 1;
+  }
+}

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { appendFileSync, chmodSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { modulesLoadedBy } from "../../testing/loaded-modules.ts";
+import { orgCodeCopy } from "../../testing/org-clone.ts";
+import { buildPrebuilt } from "./build-prebuilt.ts";
+import { PREBUILT_FILE, PREBUILT_MANIFEST, prebuiltBundle, prebuiltDir } from "./prebuilt-bundle.ts";
+
+// Each case builds org's code (a copy of it) into its bundle for real, then runs org as a user does and reads which
+// modules the process loaded: the bundle alone, or org's source files.
+
+let code: ReturnType<typeof orgCodeCopy>;
+beforeAll(() => {
+  code = orgCodeCopy("org-prebuilt-");
+});
+afterAll(() => code[Symbol.dispose]());
+
+const BUNDLE = `.org/prebuilt/${PREBUILT_FILE}`;
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  return modulesLoadedBy(args, { checkoutDir: code.dir, env: { ORG_PREBUILT: "on", ...env } });
+}
+
+const fromBundle = (modules: string[]) => modules.includes(BUNDLE) && !modules.includes("cli/org-main.ts");
+const fromSource = (modules: string[]) => !modules.includes(BUNDLE) && modules.includes("cli/org-main.ts");
+
+describe("the prebuilt bundle (npm run build)", () => {
+  test("runs the commands with what the source prints and exits with, errors included, and nothing of the source", async () => {
+    buildPrebuilt(code.dir);
+    expect(prebuiltBundle(code.dir)).toBe(join(prebuiltDir(code.dir), PREBUILT_FILE));
+    for (const args of [
+      ["chat", "--once", "/history"],
+      ["chat", "--bogus"],
+      ["chat", "--once", "/nonsense"],
+      ["sandbox", "run"],
+      ["tool", "list"],
+    ]) {
+      const built = await run(args);
+      const source = await run(args, { ORG_PREBUILT: "off" });
+      expect(fromBundle(built.modules)).toBe(true);
+      expect(built.modules.filter((path) => path.endsWith(".ts")).toSorted()).toEqual([
+        "cli/build/prebuilt-bundle.ts",
+        "config/workspace-paths.ts",
+        "main.ts",
+      ]);
+      expect(fromSource(source.modules)).toBe(true);
+      // The session's file name differs run to run; all else is the same.
+      const same = (text: string) => text.replace(/\d{8}-\d{6}-[0-9a-f]{6}/g, "SESSION");
+      expect({ exitCode: built.exitCode, stdout: same(built.stdout), stderr: same(built.stderr) }).toEqual({
+        exitCode: source.exitCode,
+        stdout: same(source.stdout),
+        stderr: same(source.stderr),
+      });
+    }
+    // A sandboxed command (the scan's rule files, the watch's worker: files found beside the code, not in the bundle).
+    const sandboxed = await run(["sandbox", "run", "--", "/bin/sh", "-c", "echo hi; ls /"]);
+    expect(fromBundle(sandboxed.modules)).toBe(true);
+    expect(sandboxed.exitCode).toBe(0);
+    expect(JSON.parse(sandboxed.stdout)).toMatchObject({ exitCode: 0, timedOut: false, stderr: "" });
+    expect(JSON.parse(sandboxed.stdout).stdout).toStartWith("hi\n");
+    // A usage error (the bundle's own class, reported by the bundle's own report) is still exit 2 with the hint.
+    const usage = await run(["chat", "--bogus"]);
+    expect(usage.exitCode).toBe(2);
+    expect(usage.stderr).toContain("--help' for usage.");
+  }, 120_000);
+
+  test("a file changed, touched or replaced since the build, or the bundle's own bytecode gone, sends org to the source", async () => {
+    const source = join(code.dir, "llm", "read-chunks.ts");
+    const mutations: [string, () => void][] = [
+      ["a source file edited", () => appendFileSync(source, "\n// edited\n")],
+      [
+        "a source file touched back to its own times (its change time still moves)",
+        () => {
+          const { atime, mtime } = statSync(source);
+          utimesSync(source, atime, mtime);
+        },
+      ],
+      [
+        "a source file renamed over with the same bytes",
+        () => {
+          writeFileSync(`${source}.new`, readFileSync(source));
+          renameSync(`${source}.new`, source);
+        },
+      ],
+      ["the bytecode removed", () => rmSync(join(prebuiltDir(code.dir), `${PREBUILT_FILE}.jsc`), { force: true })],
+      [
+        "the bundle rewritten in place",
+        () => {
+          const bundle = join(prebuiltDir(code.dir), PREBUILT_FILE);
+          chmodSync(bundle, 0o644);
+          appendFileSync(bundle, "\n");
+        },
+      ],
+    ];
+    for (const [what, mutate] of mutations) {
+      buildPrebuilt(code.dir);
+      expect(fromBundle((await run(["chat", "--once", "/history"])).modules)).toBe(true);
+      mutate();
+      expect(prebuiltBundle(code.dir), what).toBeUndefined();
+      const after = await run(["chat", "--once", "/history"]);
+      expect(fromSource(after.modules), what).toBe(true);
+      expect(after.exitCode, what).toBe(0);
+    }
+  }, 120_000);
+
+  test("a manifest for another checkout or bun, or one that does not parse, is not trusted; ORG_PREBUILT=off and help never look", async () => {
+    buildPrebuilt(code.dir);
+    const manifestFile = join(prebuiltDir(code.dir), PREBUILT_MANIFEST);
+    const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
+    for (const forged of [
+      { ...manifest, checkout: "/elsewhere" },
+      { ...manifest, bun: "0.0.1" },
+      { ...manifest, format: 0 },
+      { ...manifest, files: [] },
+    ]) {
+      writeFileSync(manifestFile, JSON.stringify(forged));
+      expect(prebuiltBundle(code.dir)).toBeUndefined();
+    }
+    for (const garbage of ["", "{", "null", "[]", '{"format":1,"files":[[1,2]]}']) {
+      writeFileSync(manifestFile, garbage);
+      expect(prebuiltBundle(code.dir)).toBeUndefined();
+      expect(fromSource((await run(["chat", "--once", "/history"])).modules)).toBe(true);
+    }
+    writeFileSync(manifestFile, JSON.stringify(manifest));
+    expect(fromSource((await run(["chat", "--once", "/history"], { ORG_PREBUILT: "off" })).modules)).toBe(true);
+    const help = await run(["--help"]);
+    expect(help.exitCode).toBe(0);
+    expect(help.modules).not.toContain("cli/build/prebuilt-bundle.ts");
+    const refused = await run(["chat", "--once", "/history"], { ORG_PREBUILT: "maybe" });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain("ORG_PREBUILT=maybe is not a setting org knows");
+  }, 120_000);
+});

@@ -1,0 +1,61 @@
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import ts from "typescript";
+import { filesReachedFrom } from "./module-imports.ts";
+
+// org's runtime code may be bundled into one file, where every module's `import.meta` is the bundle's: the folder of a
+// module is the bundle's folder, and a CommonJS bundle cannot parse `import.meta.require`. A file finds org's own files
+// from CHECKOUT_DIR, which config/workspace-paths.ts alone computes.
+
+const REPO = join(import.meta.dir, "..");
+const ALLOWED = "config/workspace-paths.ts";
+
+/** Each `import.meta` of the files `main.ts` reaches under `root`, but in config/workspace-paths.ts: `file:line: text`. */
+function importMetaUses(root: string): string[] {
+  return filesReachedFrom("main.ts", root)
+    .filter((file) => file !== ALLOWED)
+    .flatMap((file) => {
+      const source = ts.createSourceFile(file, readFileSync(join(root, file), "utf8"), ts.ScriptTarget.Latest, true);
+      const uses: string[] = [];
+      const visit = (node: ts.Node) => {
+        if (ts.isMetaProperty(node) && node.keywordToken === ts.SyntaxKind.ImportKeyword) {
+          const line = source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
+          const use = ts.isPropertyAccessExpression(node.parent) ? node.parent.getText(source) : node.getText(source);
+          uses.push(`${file}:${line}: ${use}`);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+      return uses;
+    });
+}
+
+describe("import.meta in the code main.ts reaches (it breaks in a bundle)", () => {
+  test("only config/workspace-paths.ts uses it; any other file names its files from CHECKOUT_DIR", () => {
+    expect(filesReachedFrom("main.ts", REPO)).toContain(ALLOWED);
+    expect(importMetaUses(REPO)).toEqual([]);
+  });
+
+  test("finds a use in a file reached through an import, a lazy import() or require(), and none in a string or comment", () => {
+    const root = mkdtempSync(join(tmpdir(), "org-import-meta-"));
+    try {
+      mkdirSync(join(root, "config"));
+      mkdirSync(join(root, "lib"));
+      const files: Record<string, string> = {
+        "main.ts": 'import { a } from "./lib/a.ts";\nawait import("./lib/b.ts");\nexport const dir = a;\n',
+        [ALLOWED]: "export const CHECKOUT_DIR = import.meta.dir;\n",
+        "lib/a.ts":
+          'import { CHECKOUT_DIR } from "../config/workspace-paths.ts";\n// import.meta.dir\nexport const a = `${CHECKOUT_DIR} import.meta.url`;\n',
+        "lib/b.ts": 'export const b = () => require("./c.ts");\n',
+        "lib/c.ts": 'export const c = 1;\nexport const gzip = () => import.meta.require("node:zlib");\n',
+        "lib/unreached.ts": "export const d = import.meta.dir;\n",
+      };
+      for (const [file, text] of Object.entries(files)) writeFileSync(join(root, file), text);
+      expect(importMetaUses(root)).toEqual(["lib/c.ts:2: import.meta.require"]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
