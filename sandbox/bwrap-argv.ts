@@ -1,4 +1,4 @@
-import { DROP_ROOT_SCRIPT, lifelineWatch, mountTable } from "./launcher-scripts.ts";
+import { DASH_PATH, DROP_ROOT_SCRIPT, lifelineWatch, mountTable } from "./launcher-scripts.ts";
 import type { SandboxLimits } from "./sandbox-limits.ts";
 
 /** Host uid the launcher drops to when org runs as root: root ignores RLIMIT_NPROC and keeps capabilities. */
@@ -25,6 +25,13 @@ export type BwrapPlan = {
   seccompFd: number;
   /** org runs as root: the launcher drops to SANDBOX_HOST_UID, and scratch reaches it through `scratchMountPoint`. */
   dropRoot: boolean;
+  /** dash is installed (DASH_PATH): the launcher's shell, which passes the launcher's environment on as it is. */
+  dash?: boolean;
+  /**
+   * org (as root, which may make its thread less nice again) spawns the launcher SANDBOX_NICENESS nicer than itself
+   * (`spawnLauncher`), so the line holds no `nice` process.
+   */
+  spawnedNicer?: boolean;
   /** When dropping from root: an empty directory the sandbox uid can reach (in the support dir). */
   scratchMountPoint?: string;
   /** Host files or folders shown read-only at a path inside (a runtime, libraries, a tool's folder). */
@@ -92,7 +99,7 @@ function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
     "--propagation",
     "private",
     "--",
-    "/bin/sh",
+    launcherShell(plan),
     "-c",
     DROP_ROOT_SCRIPT(Math.trunc(plan.scratchFd), Math.trunc(plan.seccompFd)),
     plan.scratchMountPoint,
@@ -108,15 +115,21 @@ function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
   ];
 }
 
-/** The full command line: [unshare … sh (ulimit, mounts, lifeline) … setpriv …] | [sh (lifeline)] nice env -i … bwrap … -- prlimit … argv. Pure, so
- * tests can read it.
+/** The launcher's shell: dash where it is installed, else /bin/sh (followed by `env -i`, see launcherCommand). */
+function launcherShell(plan: Pick<BwrapPlan, "dash">): string {
+  return plan.dash ? DASH_PATH : "/bin/sh";
+}
+
+/**
+ * The full command line: [unshare … sh (ulimit, mounts, lifeline) … setpriv …] | [sh (lifeline)] [nice] [env -i …] bwrap …
+ * -- prlimit … argv. Pure, so tests can read it.
  */
 export function bwrapCommand(plan: BwrapPlan): string[] {
   return [...launcherCommand(plan), ...limitsCommand(plan.limits), ...plan.argv];
 }
 
 /**
- * Everything up to the command bwrap starts inside: [unshare … setpriv …] | [sh …] nice env -i … bwrap … --. Fixed when
+ * Everything up to the command bwrap starts inside: [unshare … setpriv …] | [sh …] [nice] [env -i …] bwrap … --. Fixed when
  * the sandbox starts (mounts, namespaces, environment, seccomp), so it is what a pooled sandbox must share with
  * a call (`sandbox-pool.ts`); the rlimits and the command come after it.
  */
@@ -126,14 +139,14 @@ export function launcherCommand(plan: Omit<BwrapPlan, "argv">): string[] {
   // Either way a shell watching org's lifeline comes first (`lifelineWatch`).
   const watch = plan.dropRoot
     ? dropRootPrefix(plan)
-    : ["/bin/sh", "-c", lifelineWatch([Math.trunc(plan.seccompFd), Math.trunc(plan.scratchFd)]), "sh"];
-  const outer = [...watch, "nice", "-n", String(SANDBOX_NICENESS)];
+    : [launcherShell(plan), "-c", lifelineWatch([Math.trunc(plan.seccompFd), Math.trunc(plan.scratchFd)]), "sh"];
+  const outer = [...watch, ...(plan.spawnedNicer ? [] : ["nice", "-n", String(SANDBOX_NICENESS)])];
+  // bwrap stays PID 1 inside, and /proc/1/environ shows its own environment: exactly the launcher's, never what the
+  // shell on the way added. dash adds only PWD, which the lifeline watch unsets; another /bin/sh may add more (bash
+  // exports `_` and SHLVL), so after one of those `env -i` starts bwrap with the launcher's environment alone.
+  const clean = plan.dash ? [] : ["env", "-i", ...Object.entries(LAUNCHER_ENV).map(([name, value]) => `${name}=${value}`)];
   const bwrap = [
-    // bwrap stays PID 1 inside, and /proc/1/environ shows its own environment: exactly the launcher's, never
-    // what the shell on the way added (it sets PWD to org's working directory).
-    "env",
-    "-i",
-    ...Object.entries(LAUNCHER_ENV).map(([name, value]) => `${name}=${value}`),
+    ...clean,
     "bwrap",
     "--unshare-all",
     ...(plan.network ? ["--share-net"] : []),

@@ -1,3 +1,9 @@
+/**
+ * The launcher's shell where it is installed: dash exports nothing of its own but PWD, which `lifelineWatch` unsets, so
+ * what it starts gets exactly the launcher's environment with no `env -i` process on the way (bwrap-argv.ts).
+ */
+export const DASH_PATH = "/usr/bin/dash";
+
 /** Cap on processes of all sandboxes together when the launcher runs as the dedicated uid. */
 export const ALL_SANDBOXES_PROCESS_CAP = 512;
 
@@ -28,6 +34,8 @@ export const LIFELINE_FD = 5;
 export const lifelineWatch = (closeFds: readonly number[]) =>
   [
     "set +e",
+    // dash exports PWD, which would reach bwrap, whose PID 1 shows its environment at /proc/1/environ.
+    "unset PWD",
     "(",
     `  read -r line <&${LIFELINE_FD}`,
     // Its own stat: pid, (comm), …; the comm of this shell holds no space.

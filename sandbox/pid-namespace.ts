@@ -25,7 +25,7 @@ function childrenOf(pid: number, task: number | string = pid): number[] {
 export function sandboxInit(launcherPid: number): { pid: number; namespace: string } | undefined {
   const own = pidNamespaceOf(launcherPid);
   let level = [launcherPid];
-  // shell → [setpriv, nice, env, exec'd in place] bwrap → bwrap's child; one level to spare.
+  // shell → [setpriv, nice and env when used, exec'd in place] bwrap → bwrap's child; one level to spare.
   for (let depth = 0; depth < 4 && level.length > 0; depth += 1) {
     const next: number[] = [];
     for (const child of level.flatMap((pid) => childrenOf(pid))) {

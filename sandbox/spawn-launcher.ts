@@ -1,8 +1,9 @@
-import { closeSync, fstatSync, openSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync } from "node:fs";
+import { getPriority, setPriority } from "node:os";
 import { join } from "node:path";
-import { type BwrapPlan, LAUNCHER_ENV, launcherCommand } from "./bwrap-argv.ts";
+import { type BwrapPlan, LAUNCHER_ENV, launcherCommand, SANDBOX_NICENESS } from "./bwrap-argv.ts";
 import { WAITER_SCRIPT, WAITER_SHELL } from "./hand-over.ts";
-import { LIFELINE_FD } from "./launcher-scripts.ts";
+import { DASH_PATH, LIFELINE_FD } from "./launcher-scripts.ts";
 import { openExistingScratch } from "./open-scratch.ts";
 import type { SandboxLimits } from "./sandbox-limits.ts";
 import type { SandboxOptions } from "./sandbox-options.ts";
@@ -26,6 +27,8 @@ export function planFor(
     supportDir,
     seccompFd: 3,
     dropRoot,
+    dash: existsSync(DASH_PATH),
+    spawnedNicer: dropRoot,
     scratchMountPoint: join(supportDir, SCRATCH_MOUNT_POINT),
     readOnlyMounts: options.readOnlyMounts,
     writableMounts: options.writableMounts,
@@ -45,14 +48,24 @@ export function poolKey(plan: BwrapPlan, scratchDirectory: string): string {
  * Spawns a launcher line with the seccomp program at fd 3, the scratch directory at fd 4 and org's lifeline at
  * fd 5 (LIFELINE_FD): a socket whose other end only this process holds (close-on-exec), closed once the launcher
  * has exited. Should org die first, the kernel closes it, and the launcher's shell kills the sandbox.
+ * With `spawnedNicer` the launcher starts SANDBOX_NICENESS nicer than org, as `nice -n` would make it: the niceness
+ * is a thread's, so this thread takes it for the spawn (the child inherits it) and gives it back, which root may.
  */
-export function spawnLauncher(command: string[], stdin: string | undefined | { pipe: true }, supportDir: string, scratchFd: number): PipedProcess {
+export function spawnLauncher(
+  command: string[],
+  stdin: string | undefined | { pipe: true },
+  plan: Pick<BwrapPlan, "supportDir" | "spawnedNicer">,
+  scratchFd: number,
+): PipedProcess {
   // Opened for each sandbox: bwrap reads the program to its end, and the offset is shared.
-  const seccompFd = openSync(join(supportDir, "seccomp.bpf"), "r");
+  const seccompFd = openSync(join(plan.supportDir, "seccomp.bpf"), "r");
+  const own = plan.spawnedNicer ? getPriority() : undefined;
   let proc: PipedProcess;
   try {
+    if (own !== undefined) setPriority(0, Math.min(19, own + SANDBOX_NICENESS));
     proc = spawnPiped(command, stdin, { env: { ...LAUNCHER_ENV }, cwd: "/", extraFds: [seccompFd, scratchFd, "pipe"] });
   } finally {
+    if (own !== undefined) setPriority(0, own);
     closeSync(seccompFd);
   }
   const lifeline = proc.stdio[LIFELINE_FD];
@@ -72,7 +85,7 @@ export function startWaiting(plan: BwrapPlan, scratchDirectory: string, key: str
   try {
     const { dev, ino } = fstatSync(scratch.fd);
     const command = [...launcherCommand(plan), WAITER_SHELL, "-c", WAITER_SCRIPT];
-    const proc = spawnLauncher(command, { pipe: true }, plan.supportDir, scratch.fd);
+    const proc = spawnLauncher(command, { pipe: true }, plan, scratch.fd);
     const { stdin } = proc;
     if (stdin === undefined || typeof stdin === "number") {
       proc.kill("SIGKILL");
