@@ -2,13 +2,19 @@
 import { CHECKOUT_DIR } from "./config/workspace-paths.ts";
 
 // The entry: org's commands from the prebuilt bundle of its code when there is one built from exactly these files
-// (cli/build/prebuilt-bundle.ts), else from the files themselves. Help and the version are a dozen modules either
-// way: they are never worth the bundle's check.
-const LIGHT = new Set(["-h", "--help", "help", "-v", "--version"]);
+// (cli/build/prebuilt-bundle.ts), else from the files themselves. Loading the bundle costs a start about 30 ms of CPU
+// whatever the command, so the commands that load less than that from source never look: help and the version (a
+// dozen modules), `sandbox` (50) and `tool list`/`tool stats` (bench/startup.ts and docs/benchmarks.md measure both
+// ways). ORG_PREBUILT=on takes the bundle for those too, =off never.
+const NEVER = new Set(["-h", "--help", "help", "-v", "--version"]);
+const LIGHT = new Set(["sandbox", "tool list", "tool stats"]);
 
 async function orgMain(argv: readonly string[]): Promise<typeof import("./cli/org-main.ts")> {
-  // ORG_PREBUILT=off runs from source; a value org does not know is reported by the code that runs (config/environment.ts).
-  if (process.env.ORG_PREBUILT !== "off" && !LIGHT.has(argv[0] ?? "")) {
+  // A value org does not know is reported by the code that runs (config/environment.ts).
+  const setting = process.env.ORG_PREBUILT;
+  const [first = "", second = ""] = argv;
+  const light = LIGHT.has(first) || LIGHT.has(`${first} ${second}`);
+  if (setting !== "off" && !NEVER.has(first) && (setting === "on" || !light)) {
     const bundle = (await import("./cli/build/prebuilt-bundle.ts")).prebuiltBundle(CHECKOUT_DIR);
     if (bundle) return import(bundle);
   }

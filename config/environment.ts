@@ -29,8 +29,9 @@ export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
   }
   if (env.ORG_PREBUILT !== undefined && !["", "on", "off"].includes(env.ORG_PREBUILT)) {
     throw new EnvironmentError(
-      `ORG_PREBUILT=${env.ORG_PREBUILT} is not a setting org knows: leave it unset (or 'on') to run the prebuilt bundle ` +
-        `of org's code when it matches the code (npm run build), or 'off' to always run the source files`,
+      `ORG_PREBUILT=${env.ORG_PREBUILT} is not a setting org knows: leave it unset to run the prebuilt bundle of org's ` +
+        `code (npm run build) when it matches the code and the command loads more than the bundle costs, 'on' to run it ` +
+        `for every command but help, or 'off' to always run the source files`,
     );
   }
   const profile = profileOf(env);

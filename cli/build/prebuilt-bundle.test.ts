@@ -103,7 +103,7 @@ describe("the prebuilt bundle (npm run build)", () => {
     }
   }, 120_000);
 
-  test("a manifest for another checkout or bun, or one that does not parse, is not trusted; ORG_PREBUILT=off and help never look", async () => {
+  test("a manifest not of this checkout, bun and format is not trusted; ORG_PREBUILT=off, help and light commands stay on source", async () => {
     buildPrebuilt(code.dir);
     const manifestFile = join(prebuiltDir(code.dir), PREBUILT_MANIFEST);
     const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
@@ -123,6 +123,17 @@ describe("the prebuilt bundle (npm run build)", () => {
     }
     writeFileSync(manifestFile, JSON.stringify(manifest));
     expect(fromSource((await run(["chat", "--once", "/history"], { ORG_PREBUILT: "off" })).modules)).toBe(true);
+    // Unset (auto): the commands that load less than the bundle costs run from source, the others from the bundle.
+    for (const args of [
+      ["sandbox", "run", "--", "/bin/true"],
+      ["tool", "list"],
+      ["tool", "stats"],
+    ]) {
+      const light = await run(args, { ORG_PREBUILT: "" });
+      expect(fromSource(light.modules), `${args.join(" ")}: ${light.stderr}`).toBe(true);
+    }
+    expect(fromBundle((await run(["tool", "search", "words"], { ORG_PREBUILT: "" })).modules)).toBe(true);
+    expect(fromBundle((await run(["chat", "--once", "/history"], { ORG_PREBUILT: "" })).modules)).toBe(true);
     const help = await run(["--help"]);
     expect(help.exitCode).toBe(0);
     expect(help.modules).not.toContain("cli/build/prebuilt-bundle.ts");
