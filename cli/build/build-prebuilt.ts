@@ -96,7 +96,26 @@ function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeou
   const meta: { inputs?: Record<string, unknown> } = JSON.parse(readFileSync(metafile, "utf8"));
   const inputs = Object.keys(meta.inputs ?? {}).filter((input) => !input.includes(":"));
   if (inputs.length === 0) throw new PrebuiltBuildError(`bun build listed no input files for ${checkoutDir}`);
-  return inputs.map((input) => (isAbsolute(input) ? input : resolve(checkoutDir, input))).sort();
+  const files = inputs.map((input) => (isAbsolute(input) ? input : resolve(checkoutDir, input)));
+  return [...new Set([...files, ...resolutionFiles(checkoutDir, files)])].sort();
+}
+
+/**
+ * The files that decide how bun resolved and compiled the inputs without being inputs themselves: the checkout's
+ * package.json, tsconfig.json and bunfig.toml, what npm last installed (`node_modules/.package-lock.json`), and the
+ * package.json of every package an input belongs to (its `exports`, `main`, `type`).
+ */
+function resolutionFiles(checkoutDir: string, inputs: readonly string[]): string[] {
+  const own = ["package.json", "tsconfig.json", "bunfig.toml", "node_modules/.package-lock.json"].map((name) => join(checkoutDir, name));
+  const packages = new Set<string>();
+  for (const input of inputs) {
+    const at = input.lastIndexOf("/node_modules/");
+    if (at === -1) continue;
+    const rest = input.slice(at + "/node_modules/".length).split("/");
+    const name = rest[0]?.startsWith("@") ? rest.slice(0, 2).join("/") : rest[0];
+    if (name) packages.add(join(input.slice(0, at), "node_modules", name, "package.json"));
+  }
+  return [...own, ...packages].filter((path) => fileStamp(path) !== undefined);
 }
 
 function stamps(paths: readonly string[]): FileStamp[] {
