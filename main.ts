@@ -16,7 +16,11 @@ async function orgMain(argv: readonly string[]): Promise<typeof import("./cli/or
   const light = LIGHT.has(first) || LIGHT.has(`${first} ${second}`);
   if (setting !== "off" && !NEVER.has(first) && (setting === "on" || !light)) {
     const bundle = (await import("./cli/build/prebuilt-bundle.ts")).prebuiltBundle(CHECKOUT_DIR);
-    if (bundle) return import(bundle);
+    try {
+      if (bundle) return await import(bundle);
+    } catch {
+      // A bundle whose stamps hold but that does not load (a bun that cannot read its bytecode): the source can.
+    }
   }
   return import("./cli/org-main.ts");
 }

@@ -1,13 +1,16 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { executableSearchPath } from "../../config/environment.ts";
 import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
 import { isolatedBunFlags } from "../../config/org-bun-command.ts";
+import { errorCode } from "../../concurrency/error-code.ts";
 import { randomHex } from "../../concurrency/random-hex.ts";
 import { isStrictBytecodeBundle } from "../../generated-tools/bundled-package.ts";
 import {
   type FileStamp,
   fileStamp,
+  folderStamp,
+  modulesDir,
   PREBUILT_FILE,
   PREBUILT_FORMAT,
   PREBUILT_MANIFEST,
@@ -26,34 +29,47 @@ const EXTERNAL = ["typescript"];
 
 /**
  * Builds `checkoutDir`'s code into `prebuiltDir(checkoutDir)`: `cli/org-main.ts` and everything it imports as one
- * CommonJS file in strict mode with its bytecode, and the manifest of the files it was built from. The files are
- * stamped before and after the build and the build is kept only when no stamp moved meanwhile, so the bundle holds
- * what the stamps describe. Written into a temporary folder renamed whole: a start sees the old build, none, or the new.
+ * CommonJS file in strict mode with its bytecode and source map, and the manifest of what it was built from. The
+ * files and their folders are stamped before and after the build and the build is kept only when no stamp moved
+ * meanwhile, so the bundle holds what the stamps describe. Written into a temporary folder renamed whole: a start sees
+ * the old build, none, or the new.
  */
 export function buildPrebuilt(checkoutDir: string, options: { timeoutMs?: number } = {}): { files: number; bytes: number } {
   const dir = prebuiltDir(checkoutDir);
+  removeAbandoned(dir);
+  refuseExtendedTsconfig(checkoutDir);
   const partial = `${dir}.${process.pid}-${randomHex(4)}.tmp`;
   mkdirSync(partial, { recursive: true, mode: 0o700 });
   try {
+    const modules = modulesDir(checkoutDir);
     // A first build without bytecode (a fraction of the time) names the files; they are stamped before the real one.
-    const before = stamps(bunBuild(checkoutDir, join(partial, "probe"), false, options.timeoutMs));
+    const before = snapshot(bunBuild(checkoutDir, join(partial, "probe"), false, options.timeoutMs));
     const out = join(partial, "out");
     const inputs = bunBuild(checkoutDir, out, true, options.timeoutMs);
     const bundle = join(out, PREBUILT_FILE);
     if (!isStrictBytecodeBundle(bundle)) throw new PrebuiltBuildError(`bun wrote no strict bytecode bundle for ${checkoutDir}`);
-    const after = stamps(inputs);
-    if (JSON.stringify(after) !== JSON.stringify(before)) {
+    const after = snapshot(inputs);
+    if (JSON.stringify(after) !== JSON.stringify(before) || modulesDir(checkoutDir) !== modules) {
       throw new PrebuiltBuildError("org's code changed while it was being built: run `npm run build` again once it is still");
     }
-    for (const name of [PREBUILT_FILE, `${PREBUILT_FILE}.jsc`]) chmodSync(join(out, name), 0o444);
+    const ownNames = [PREBUILT_FILE, `${PREBUILT_FILE}.jsc`, `${PREBUILT_FILE}.map`];
+    for (const name of ownNames) chmodSync(join(out, name), 0o444);
     // The bundle's own files are stamped where they will be: a rename keeps a file's inode, size and times.
-    const own = [PREBUILT_FILE, `${PREBUILT_FILE}.jsc`].map((name): FileStamp => {
+    const own = ownNames.map((name): FileStamp => {
       const stamp = fileStamp(join(out, name));
-      if (!stamp) throw new PrebuiltBuildError(`bun's output ${name} vanished during the build`);
+      if (!stamp) throw new PrebuiltBuildError(`bun's output ${name} is missing`);
       const [, dev, ino, size, mtimeMs, ctimeMs] = stamp;
       return [join(dir, name), dev, ino, size, mtimeMs, ctimeMs];
     });
-    const manifest: PrebuiltManifest = { format: PREBUILT_FORMAT, bun: Bun.version, checkout: checkoutDir, files: [...after, ...own] };
+    const manifest: PrebuiltManifest = {
+      format: PREBUILT_FORMAT,
+      bun: Bun.version,
+      checkout: checkoutDir,
+      modules,
+      files: [...after.files, ...own],
+      folders: after.folders,
+      absent: absentModules(checkoutDir, inputs.bundled),
+    };
     writeFileSync(join(out, PREBUILT_MANIFEST), `${JSON.stringify(manifest)}\n`, { mode: 0o600 });
     const old = `${partial}/old`;
     try {
@@ -63,14 +79,89 @@ export function buildPrebuilt(checkoutDir: string, options: { timeoutMs?: number
     }
     renameSync(out, dir);
     const bytes = own.reduce((sum, stamp) => sum + stamp[3], 0);
-    return { files: after.length, bytes };
+    return { files: after.files.length, bytes };
   } finally {
     rmSync(partial, { recursive: true, force: true });
   }
 }
 
-/** Runs `bun build` for org-main.ts into `outDir`; the absolute paths of the files it read. */
-function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeoutMs = 120_000): string[] {
+/** The stamps of what a build read and of the folders its inputs are in. */
+function snapshot(inputs: { bundled: string[]; resolution: string[] }): { files: FileStamp[]; folders: FileStamp[] } {
+  const files = [...inputs.bundled, ...inputs.resolution].map((path) => {
+    const stamp = fileStamp(path);
+    if (!stamp) throw new PrebuiltBuildError(`${path} went away while org was being built: run \`npm run build\` again`);
+    return stamp;
+  });
+  const folders = [...new Set(inputs.bundled.map((path) => dirname(path)))].sort().map((path) => {
+    const stamp = folderStamp(path);
+    if (!stamp) throw new PrebuiltBuildError(`${path} went away while org was being built: run \`npm run build\` again`);
+    return stamp;
+  });
+  return { files, folders };
+}
+
+/**
+ * Where a `node_modules` folder would take over an import had it been there: beside every input and every folder
+ * above it, up to the checkout (for a package's file, up to the package's folder). None of them exists now.
+ */
+function absentModules(checkoutDir: string, bundled: readonly string[]): string[] {
+  const absent = new Set<string>();
+  for (const input of bundled) {
+    const at = input.lastIndexOf("/node_modules/");
+    const top = at === -1 ? checkoutDir : join(input.slice(0, at), "node_modules", packageName(input.slice(at + "/node_modules/".length)));
+    for (let folder = dirname(input); folder.startsWith(top); folder = dirname(folder)) {
+      if (!existsSync(join(folder, "node_modules"))) absent.add(join(folder, "node_modules"));
+      if (folder === top) break;
+    }
+  }
+  return [...absent].sort();
+}
+
+/** `zod` of `zod/v4/core/x.js`, `@scope/name` of `@scope/name/dist/x.js`. */
+function packageName(path: string): string {
+  const parts = path.split("/");
+  return (parts[0]?.startsWith("@") ? parts.slice(0, 2) : parts.slice(0, 1)).join("/");
+}
+
+/** A tsconfig.json that extends another would make that file decide the build too, unstamped: org's has none. */
+function refuseExtendedTsconfig(checkoutDir: string): void {
+  const text = readFileSync(join(checkoutDir, "tsconfig.json"), "utf8");
+  if (/"extends"\s*:/.test(text)) {
+    throw new PrebuiltBuildError("tsconfig.json extends another file, which the bundle's stamps would not cover: org runs from source");
+  }
+}
+
+/** The temporary folders of builds whose process is gone (killed mid-build): removed before a new build starts. */
+function removeAbandoned(dir: string): void {
+  const parent = dirname(dir);
+  const prefix = `${basename(dir)}.`;
+  let entries: string[];
+  try {
+    entries = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = Number(/^(\d+)-[0-9a-f]+\.tmp$/.exec(entry.slice(prefix.length))?.[1]);
+    if (!entry.startsWith(prefix) || !Number.isInteger(pid) || pid <= 0 || isRunning(pid)) continue;
+    rmSync(join(parent, entry), { recursive: true, force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errorCode(error) === "EPERM";
+  }
+}
+
+/**
+ * Runs `bun build` for org-main.ts into `outDir`: the absolute paths of the files it bundled, and of those that decided
+ * how it found and compiled them.
+ */
+function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeoutMs = 120_000): { bundled: string[]; resolution: string[] } {
   const metafile = `${outDir}.meta.json`;
   const result = Bun.spawnSync(
     [
@@ -82,7 +173,7 @@ function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeou
       outDir,
       "--target=bun",
       "--format=cjs",
-      ...(bytecode ? ["--bytecode", '--banner="use strict";'] : []),
+      ...(bytecode ? ["--bytecode", '--banner="use strict";', "--sourcemap=linked"] : []),
       `--define=ORG_PREBUILT_CHECKOUT=${JSON.stringify(checkoutDir)}`,
       ...EXTERNAL.map((name) => `--external=${name}`),
       `--metafile=${metafile}`,
@@ -96,8 +187,8 @@ function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeou
   const meta: { inputs?: Record<string, unknown> } = JSON.parse(readFileSync(metafile, "utf8"));
   const inputs = Object.keys(meta.inputs ?? {}).filter((input) => !input.includes(":"));
   if (inputs.length === 0) throw new PrebuiltBuildError(`bun build listed no input files for ${checkoutDir}`);
-  const files = inputs.map((input) => (isAbsolute(input) ? input : resolve(checkoutDir, input)));
-  return [...new Set([...files, ...resolutionFiles(checkoutDir, files)])].sort();
+  const bundled = [...new Set(inputs.map((input) => (isAbsolute(input) ? input : resolve(checkoutDir, input))))].sort();
+  return { bundled, resolution: resolutionFiles(checkoutDir, bundled).filter((path) => !bundled.includes(path)) };
 }
 
 /**
@@ -110,20 +201,9 @@ function resolutionFiles(checkoutDir: string, inputs: readonly string[]): string
   const packages = new Set<string>();
   for (const input of inputs) {
     const at = input.lastIndexOf("/node_modules/");
-    if (at === -1) continue;
-    const rest = input.slice(at + "/node_modules/".length).split("/");
-    const name = rest[0]?.startsWith("@") ? rest.slice(0, 2).join("/") : rest[0];
-    if (name) packages.add(join(input.slice(0, at), "node_modules", name, "package.json"));
+    if (at !== -1) packages.add(join(input.slice(0, at), "node_modules", packageName(input.slice(at + "/node_modules/".length)), "package.json"));
   }
-  return [...own, ...packages].filter((path) => fileStamp(path) !== undefined);
-}
-
-function stamps(paths: readonly string[]): FileStamp[] {
-  return paths.map((path) => {
-    const stamp = fileStamp(path);
-    if (!stamp) throw new PrebuiltBuildError(`${path} went away while org was being built: run \`npm run build\` again`);
-    return stamp;
-  });
+  return [...new Set([...own, ...packages])].filter((path) => fileStamp(path) !== undefined).sort();
 }
 
 // `npm run build`, and `npm install` after installing (`--after-install`: a failed build is a warning, since org runs

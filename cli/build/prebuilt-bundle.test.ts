@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { modulesLoadedBy } from "../../testing/loaded-modules.ts";
 import { orgCodeCopy } from "../../testing/org-clone.ts";
@@ -101,7 +101,7 @@ describe("the prebuilt bundle (npm run build)", () => {
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain("ORG_PREBUILT=maybe is not a setting org knows");
   }, 300_000);
-  test("a file's stamp moves when it is edited, touched back to its times or renamed over; an edited file sends org to source", async () => {
+  test("a stamp moves when a file is edited, touched back or renamed over; a new node_modules or another tree sends org to source", async () => {
     const file = join(code.dir, "stamped.txt");
     writeFileSync(file, "one\n");
     const stamps = [fileStamp(file)];
@@ -128,8 +128,19 @@ describe("the prebuilt bundle (npm run build)", () => {
     }
     expect(listed.some((path) => path.endsWith("/node_modules/zod/package.json"))).toBe(true);
 
+    // node_modules pointed at another tree is a no; pointed back, the bundle stands again (the root is not stamped).
+    renameSync(join(code.dir, "node_modules"), join(code.dir, "node_modules.kept"));
+    mkdirSync(join(code.dir, "elsewhere", "node_modules"), { recursive: true });
+    symlinkSync(join(code.dir, "elsewhere", "node_modules"), join(code.dir, "node_modules"));
+    expect(prebuiltBundle(code.dir)).toBeUndefined();
+    rmSync(join(code.dir, "node_modules"));
+    renameSync(join(code.dir, "node_modules.kept"), join(code.dir, "node_modules"));
     expect(fromBundle((await run(["chat", "--once", "/history"])).modules)).toBe(true);
-    appendFileSync(join(code.dir, "llm", "read-chunks.ts"), "\n// edited\n");
+
+    // A node_modules where resolution found none would take over zod for config/'s files: a no, as is any file added
+    // beside the inputs (their folders are stamped) and, above, a file edited.
+    expect(manifest.absent).toContain(join(code.dir, "config", "node_modules"));
+    mkdirSync(join(code.dir, "config", "node_modules"));
     expect(prebuiltBundle(code.dir)).toBeUndefined();
     const after = await run(["chat", "--once", "/history"]);
     expect(fromSource(after.modules)).toBe(true);

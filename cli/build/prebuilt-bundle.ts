@@ -1,4 +1,4 @@
-import { lstatSync, readFileSync } from "node:fs";
+import { lstatSync, readFileSync, realpathSync } from "node:fs";
 import { ORG_DIR } from "../../config/workspace-paths.ts";
 
 // org's code as one CommonJS file with its bytecode (`npm run build`, and `npm install` after installing): a command
@@ -6,43 +6,75 @@ import { ORG_DIR } from "../../config/workspace-paths.ts";
 // `org chat` start. It is trusted only while every file it was built from is the file it was built from.
 
 /** Bumped when what a build writes changes, so an older build is not taken for this one. */
-export const PREBUILT_FORMAT = 1;
+export const PREBUILT_FORMAT = 2;
 
 /** The folder of a checkout's build, under its `.org/` (per checkout, never committed, masked in every sandbox). */
 export function prebuiltDir(checkoutDir: string): string {
   return `${checkoutDir}/${ORG_DIR}/prebuilt`;
 }
 
-/** The bundle's file in `prebuiltDir`, the bytecode beside it as `<file>.jsc`. */
+/** The bundle's file in `prebuiltDir`, the bytecode beside it as `<file>.jsc`, its source map as `<file>.map`. */
 export const PREBUILT_FILE = "org-main.js";
 export const PREBUILT_MANIFEST = "manifest.json";
 
 /**
- * What a file was when the build read it: device, inode, size, and the modification and change times in
- * milliseconds. The change time cannot be set from user space: a file written, renamed over, chmodded or touched
- * has another one, so a file that still has all five is the file the bundle holds.
+ * What a file or folder was when the build read it: device, inode, size, and the modification and change times in
+ * milliseconds. The change time cannot be set from user space: a file written, renamed over, chmodded or touched has
+ * another one, and so has a folder an entry was added to or removed from.
  */
 export type FileStamp = [path: string, dev: number, ino: number, size: number, mtimeMs: number, ctimeMs: number];
 
-/** What a build wrote beside its bundle: whose code, built by which bun, from which files. */
-export type PrebuiltManifest = { format: number; bun: string; checkout: string; files: FileStamp[] };
+/**
+ * What a build wrote beside its bundle: whose code, built by which bun, from which files (`files`: what bun read and
+ * what decided how it read them; the bundle's own files among them), in which folders (`folders`: a file added there
+ * could be found instead), with which `node_modules` (its real path: the link may be pointed at another tree), and
+ * where a `node_modules` folder would have been found had there been one (`absent`).
+ */
+export type PrebuiltManifest = {
+  format: number;
+  bun: string;
+  checkout: string;
+  modules: string | null;
+  files: FileStamp[];
+  folders: FileStamp[];
+  absent: string[];
+};
+
+function stampOf(path: string, kind: "file" | "folder"): FileStamp | undefined {
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  const isKind = kind === "file" ? stat?.isFile() : stat?.isDirectory();
+  return stat && isKind ? [path, stat.dev, stat.ino, stat.size, stat.mtimeMs, stat.ctimeMs] : undefined;
+}
 
 /** `path`'s stamp now; undefined when it is gone or not a regular file (a link is not followed). */
 export function fileStamp(path: string): FileStamp | undefined {
-  const stat = lstatSync(path, { throwIfNoEntry: false });
-  return stat?.isFile() ? [path, stat.dev, stat.ino, stat.size, stat.mtimeMs, stat.ctimeMs] : undefined;
+  return stampOf(path, "file");
 }
 
-function sameStamp(kept: unknown): boolean {
+/** A folder's stamp now; undefined when it is gone or not a folder (a link is not followed). */
+export function folderStamp(path: string): FileStamp | undefined {
+  return stampOf(path, "folder");
+}
+
+/** Where `checkoutDir`'s node_modules really is (the link followed), or null without one. */
+export function modulesDir(checkoutDir: string): string | null {
+  try {
+    return realpathSync(`${checkoutDir}/node_modules`);
+  } catch {
+    return null;
+  }
+}
+
+function stands(kept: unknown, kind: "file" | "folder"): boolean {
   if (!Array.isArray(kept) || kept.length !== 6 || typeof kept[0] !== "string") return false;
-  return fileStamp(kept[0])?.every((value, index) => value === kept[index]) === true;
+  return stampOf(kept[0], kind)?.every((value, index) => value === kept[index]) === true;
 }
 
 /**
  * The bundle to run for `checkoutDir`'s code, or undefined when there is none or it is not exactly this code: built
- * for another checkout, by another bun or format, or from a file that has changed, gone, or (the bundle's own files
- * among them) been replaced since. Any doubt (a manifest that does not parse or has another shape) is a no: org
- * then runs from source, as it always can.
+ * for another checkout, by another bun or format, over another node_modules, from a file or folder that has changed,
+ * gone, or (the bundle's own files among them) been replaced since, or where a node_modules has appeared. Any doubt (a
+ * manifest that does not parse or has another shape) is a no: org then runs from source, as it always can.
  */
 export function prebuiltBundle(checkoutDir: string): string | undefined {
   const dir = prebuiltDir(checkoutDir);
@@ -53,10 +85,12 @@ export function prebuiltBundle(checkoutDir: string): string | undefined {
     return undefined;
   }
   if (manifest?.format !== PREBUILT_FORMAT || manifest.bun !== Bun.version || manifest.checkout !== checkoutDir) return undefined;
-  const files = manifest.files;
-  if (!Array.isArray(files) || files.length === 0) return undefined;
+  const { files, folders, absent } = manifest;
+  if (!Array.isArray(files) || files.length === 0 || !Array.isArray(folders) || !Array.isArray(absent)) return undefined;
   const bundle = `${dir}/${PREBUILT_FILE}`;
   const listed = new Set(files.map((stamp) => (Array.isArray(stamp) ? stamp[0] : undefined)));
-  if (!listed.has(bundle) || !listed.has(`${bundle}.jsc`)) return undefined;
-  return files.every(sameStamp) ? bundle : undefined;
+  if (![bundle, `${bundle}.jsc`, `${bundle}.map`].every((own) => listed.has(own))) return undefined;
+  if (manifest.modules !== modulesDir(checkoutDir)) return undefined;
+  if (absent.some((path) => typeof path !== "string" || lstatSync(path, { throwIfNoEntry: false }) !== undefined)) return undefined;
+  return files.every((stamp) => stands(stamp, "file")) && folders.every((stamp) => stands(stamp, "folder")) ? bundle : undefined;
 }
