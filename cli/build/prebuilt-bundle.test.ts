@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { modulesLoadedBy } from "../../testing/loaded-modules.ts";
 import { orgCodeCopy } from "../../testing/org-clone.ts";
@@ -26,7 +26,14 @@ const fromSource = (modules: string[]) => !modules.includes(BUNDLE) && modules.i
 
 describe("the prebuilt bundle (npm run build)", () => {
   test("runs the commands with what the source prints and exits with, errors included, and nothing of the source", async () => {
+    // A build killed midway left its folder (pid 2^22 + 1: above Linux's pid_max); one still running keeps its own.
+    const abandoned = `${prebuiltDir(code.dir)}.4194305-0a1b2c3d.tmp`;
+    const running = `${prebuiltDir(code.dir)}.${process.pid}-0a1b2c3d.tmp`;
+    for (const folder of [abandoned, running]) mkdirSync(folder, { recursive: true });
     buildPrebuilt(code.dir);
+    expect(existsSync(abandoned)).toBe(false);
+    expect(existsSync(running)).toBe(true);
+    rmSync(running, { recursive: true });
     expect(prebuiltBundle(code.dir)).toBe(join(prebuiltDir(code.dir), PREBUILT_FILE));
     for (const args of [
       ["chat", "--once", "/history"],
