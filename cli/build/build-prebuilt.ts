@@ -3,7 +3,7 @@ import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import { executableSearchPath } from "../../config/environment.ts";
 import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
 import { isolatedBunFlags } from "../../config/org-bun-command.ts";
-import { errorCode } from "../../concurrency/error-code.ts";
+import { isProcessAlive } from "../../concurrency/process-alive.ts";
 import { randomHex } from "../../concurrency/random-hex.ts";
 import { isStrictBytecodeBundle } from "../../generated-tools/bundled-package.ts";
 import {
@@ -14,6 +14,7 @@ import {
   PREBUILT_FILE,
   PREBUILT_FORMAT,
   PREBUILT_MANIFEST,
+  PREBUILT_OWN_FILES,
   type PrebuiltManifest,
   prebuiltDir,
 } from "./prebuilt-bundle.ts";
@@ -52,10 +53,9 @@ export function buildPrebuilt(checkoutDir: string, options: { timeoutMs?: number
     if (JSON.stringify(after) !== JSON.stringify(before) || modulesDir(checkoutDir) !== modules) {
       throw new PrebuiltBuildError("org's code changed while it was being built: run `npm run build` again once it is still");
     }
-    const ownNames = [PREBUILT_FILE, `${PREBUILT_FILE}.jsc`, `${PREBUILT_FILE}.map`];
-    for (const name of ownNames) chmodSync(join(out, name), 0o444);
+    for (const name of PREBUILT_OWN_FILES) chmodSync(join(out, name), 0o444);
     // The bundle's own files are stamped where they will be: a rename keeps a file's inode, size and times.
-    const own = ownNames.map((name): FileStamp => {
+    const own = PREBUILT_OWN_FILES.map((name): FileStamp => {
       const stamp = fileStamp(join(out, name));
       if (!stamp) throw new PrebuiltBuildError(`bun's output ${name} is missing`);
       const [, dev, ino, size, mtimeMs, ctimeMs] = stamp;
@@ -87,17 +87,16 @@ export function buildPrebuilt(checkoutDir: string, options: { timeoutMs?: number
 
 /** The stamps of what a build read and of the folders its inputs are in. */
 function snapshot(inputs: { bundled: string[]; resolution: string[] }): { files: FileStamp[]; folders: FileStamp[] } {
-  const files = [...inputs.bundled, ...inputs.resolution].map((path) => {
-    const stamp = fileStamp(path);
-    if (!stamp) throw new PrebuiltBuildError(`${path} went away while org was being built: run \`npm run build\` again`);
-    return stamp;
-  });
-  const folders = [...new Set(inputs.bundled.map((path) => dirname(path)))].sort().map((path) => {
-    const stamp = folderStamp(path);
-    if (!stamp) throw new PrebuiltBuildError(`${path} went away while org was being built: run \`npm run build\` again`);
-    return stamp;
-  });
-  return { files, folders };
+  const stamped = (paths: readonly string[], stampOf: (path: string) => FileStamp | undefined) =>
+    paths.map((path) => {
+      const stamp = stampOf(path);
+      if (!stamp) throw new PrebuiltBuildError(`${path} went away while org was being built: run \`npm run build\` again`);
+      return stamp;
+    });
+  return {
+    files: stamped([...inputs.bundled, ...inputs.resolution], fileStamp),
+    folders: stamped([...new Set(inputs.bundled.map((path) => dirname(path)))].sort(), folderStamp),
+  };
 }
 
 /**
@@ -107,8 +106,7 @@ function snapshot(inputs: { bundled: string[]; resolution: string[] }): { files:
 function absentModules(checkoutDir: string, bundled: readonly string[]): string[] {
   const absent = new Set<string>();
   for (const input of bundled) {
-    const at = input.lastIndexOf("/node_modules/");
-    const top = at === -1 ? checkoutDir : join(input.slice(0, at), "node_modules", packageName(input.slice(at + "/node_modules/".length)));
+    const top = packageDirOf(input) ?? checkoutDir;
     for (let folder = dirname(input); folder.startsWith(top); folder = dirname(folder)) {
       if (!existsSync(join(folder, "node_modules"))) absent.add(join(folder, "node_modules"));
       if (folder === top) break;
@@ -117,10 +115,12 @@ function absentModules(checkoutDir: string, bundled: readonly string[]): string[
   return [...absent].sort();
 }
 
-/** `zod` of `zod/v4/core/x.js`, `@scope/name` of `@scope/name/dist/x.js`. */
-function packageName(path: string): string {
-  const parts = path.split("/");
-  return (parts[0]?.startsWith("@") ? parts.slice(0, 2) : parts.slice(0, 1)).join("/");
+/** The folder of the package a file in a node_modules belongs to (`…/node_modules/zod`, `…/node_modules/@scope/name`). */
+function packageDirOf(path: string): string | undefined {
+  const at = path.lastIndexOf("/node_modules/");
+  if (at === -1) return undefined;
+  const parts = path.slice(at + "/node_modules/".length).split("/");
+  return join(path.slice(0, at), "node_modules", ...(parts[0]?.startsWith("@") ? parts.slice(0, 2) : parts.slice(0, 1)));
 }
 
 /** A tsconfig.json that extends another would make that file decide the build too, unstamped: org's has none. */
@@ -143,17 +143,8 @@ function removeAbandoned(dir: string): void {
   }
   for (const entry of entries) {
     const pid = Number(/^(\d+)-[0-9a-f]+\.tmp$/.exec(entry.slice(prefix.length))?.[1]);
-    if (!entry.startsWith(prefix) || !Number.isInteger(pid) || pid <= 0 || isRunning(pid)) continue;
+    if (!entry.startsWith(prefix) || !Number.isInteger(pid) || pid <= 0 || isProcessAlive(pid)) continue;
     rmSync(join(parent, entry), { recursive: true, force: true });
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errorCode(error) === "EPERM";
   }
 }
 
@@ -188,7 +179,8 @@ function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeou
   const inputs = Object.keys(meta.inputs ?? {}).filter((input) => !input.includes(":"));
   if (inputs.length === 0) throw new PrebuiltBuildError(`bun build listed no input files for ${checkoutDir}`);
   const bundled = [...new Set(inputs.map((input) => (isAbsolute(input) ? input : resolve(checkoutDir, input))))].sort();
-  return { bundled, resolution: resolutionFiles(checkoutDir, bundled).filter((path) => !bundled.includes(path)) };
+  const read = new Set(bundled);
+  return { bundled, resolution: resolutionFiles(checkoutDir, bundled).filter((path) => !read.has(path)) };
 }
 
 /**
@@ -198,11 +190,10 @@ function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeou
  */
 function resolutionFiles(checkoutDir: string, inputs: readonly string[]): string[] {
   const own = ["package.json", "tsconfig.json", "bunfig.toml", "node_modules/.package-lock.json"].map((name) => join(checkoutDir, name));
-  const packages = new Set<string>();
-  for (const input of inputs) {
-    const at = input.lastIndexOf("/node_modules/");
-    if (at !== -1) packages.add(join(input.slice(0, at), "node_modules", packageName(input.slice(at + "/node_modules/".length)), "package.json"));
-  }
+  const packages = inputs.flatMap((input) => {
+    const dir = packageDirOf(input);
+    return dir ? [join(dir, "package.json")] : [];
+  });
   return [...new Set([...own, ...packages])].filter((path) => fileStamp(path) !== undefined).sort();
 }
 

@@ -15,6 +15,7 @@ export function prebuiltDir(checkoutDir: string): string {
 
 /** The bundle's file in `prebuiltDir`, the bytecode beside it as `<file>.jsc`, its source map as `<file>.map`. */
 export const PREBUILT_FILE = "org-main.js";
+export const PREBUILT_OWN_FILES = [PREBUILT_FILE, `${PREBUILT_FILE}.jsc`, `${PREBUILT_FILE}.map`];
 export const PREBUILT_MANIFEST = "manifest.json";
 
 /**
@@ -87,10 +88,10 @@ export function prebuiltBundle(checkoutDir: string): string | undefined {
   if (manifest?.format !== PREBUILT_FORMAT || manifest.bun !== Bun.version || manifest.checkout !== checkoutDir) return undefined;
   const { files, folders, absent } = manifest;
   if (!Array.isArray(files) || files.length === 0 || !Array.isArray(folders) || !Array.isArray(absent)) return undefined;
-  const bundle = `${dir}/${PREBUILT_FILE}`;
   const listed = new Set(files.map((stamp) => (Array.isArray(stamp) ? stamp[0] : undefined)));
-  if (![bundle, `${bundle}.jsc`, `${bundle}.map`].every((own) => listed.has(own))) return undefined;
+  if (!PREBUILT_OWN_FILES.every((own) => listed.has(`${dir}/${own}`))) return undefined;
   if (manifest.modules !== modulesDir(checkoutDir)) return undefined;
   if (absent.some((path) => typeof path !== "string" || lstatSync(path, { throwIfNoEntry: false }) !== undefined)) return undefined;
-  return files.every((stamp) => stands(stamp, "file")) && folders.every((stamp) => stands(stamp, "folder")) ? bundle : undefined;
+  const stood = files.every((stamp) => stands(stamp, "file")) && folders.every((stamp) => stands(stamp, "folder"));
+  return stood ? `${dir}/${PREBUILT_FILE}` : undefined;
 }
