@@ -39,7 +39,7 @@ export function httpModel(settings: HttpModelSettings): LanguageModel {
         ...(sampling ? { sampling } : {}),
       }),
     listModels: (signal) => listModels(baseUrl, { ...(signal ? { signal } : {}), authorization }),
-    probe: (signal) => probeModelServer(baseUrl, { server, authorization, signal }),
+    probe: (signal, timeoutMs) => probeModelServer(baseUrl, { server, authorization, signal, timeoutMs }),
     withModelId: (id, source) => httpModel({ ...settings, modelId: id, modelSource: source }),
   };
 }

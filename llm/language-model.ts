@@ -42,10 +42,11 @@ export type LanguageModel = {
   /** The model ids the server offers; throws ModelListError when it cannot say. */
   listModels(signal?: AbortSignal): Promise<string[]>;
   /**
-   * Whether the server answers, and what models it lists (empty when it says none), within a few seconds and
-   * with the model's own credentials; never throws. Any HTTP answer counts as reachable, only a failed connection not.
+   * Whether the server answers, and what models it lists (empty when it says none), within a few seconds (`timeoutMs`
+   * when given) and with the model's own credentials; never throws. Any HTTP answer counts as reachable, only a failed
+   * connection not.
    */
-  probe(signal?: AbortSignal): Promise<ProbeResult>;
+  probe(signal?: AbortSignal, timeoutMs?: number): Promise<ProbeResult>;
   /** The same server with another model id; `source` names where the id came from (e.g. "/use"). */
   withModelId(modelId: string, source: string): LanguageModel;
 };

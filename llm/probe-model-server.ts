@@ -11,14 +11,15 @@ const SHOW_TIMEOUT_MS = 5_000;
  * Asks a server for its model list (`GET /v1/models`, with `authorization` when given), as `LanguageModel.probe`
  * does for an HTTP model. Any HTTP answer means something listens there; only a failed connection counts as
  * unreachable, and a server error (5xx) is said as `failing`. The model list is empty when the server has none to
- * say. `server` is reported as org shows it.
+ * say. `server` is reported as org shows it. No answer within `timeoutMs` (3 s unless given) is unreachable.
  */
 export async function probeModelServer(
   baseUrl: string,
-  options: { server: string; authorization?: string | undefined; signal?: AbortSignal | undefined },
+  options: { server: string; authorization?: string | undefined; signal?: AbortSignal | undefined; timeoutMs?: number | undefined },
 ): Promise<ProbeResult> {
   const { server, signal } = options;
-  const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+  const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
+  const timeout = AbortSignal.timeout(timeoutMs);
   try {
     const answer = await requestModelList(baseUrl, {
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
@@ -28,7 +29,7 @@ export async function probeModelServer(
     const failing = answer.status >= 500 ? { failing: `GET ${answer.url} answered HTTP ${answer.status}` } : {};
     return { server, reachable: true, models: answer.models ?? [], ...failing };
   } catch (error) {
-    const detail = timeout.aborted ? `no answer within ${PROBE_TIMEOUT_MS / 1000} s` : connectionDetail(error);
+    const detail = timeout.aborted ? `no answer within ${timeoutMs / 1000} s` : connectionDetail(error);
     return { server, reachable: false, error: detail };
   }
 }

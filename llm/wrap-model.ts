@@ -21,7 +21,7 @@ export function wrapModel(inner: LanguageModel, middleware: ModelMiddleware): La
       ? (request) => wrapStream({ request, doStream: () => inner.stream(request), model: inner })
       : (request) => inner.stream(request),
     listModels: (signal) => inner.listModels(signal),
-    probe: (signal) => inner.probe(signal),
+    probe: (signal, timeoutMs) => inner.probe(signal, timeoutMs),
     withModelId: (modelId, source) => wrapModel(inner.withModelId(modelId, source), middleware),
   };
 }

@@ -2,12 +2,15 @@ import type { OrgConfig, PersonaConfig } from "../config/org-config.ts";
 import type { ProbeResult } from "../llm/language-model.ts";
 import { httpModels } from "./persona-model.ts";
 
-/** Each server the personas use, probed once (in the order the personas name them) through the first persona's model on it, with its key. */
-export async function probeServers(config: OrgConfig, signal: AbortSignal): Promise<ProbeResult[]> {
+/**
+ * Each server the personas use, probed once (in the order the personas name them) through the first persona's model on
+ * it, with its key; a server silent for `timeoutMs` (the probe's own bound unless given) is unreachable.
+ */
+export async function probeServers(config: OrgConfig, signal: AbortSignal, timeoutMs?: number): Promise<ProbeResult[]> {
   const models = httpModels(config);
   const onServer = new Map<string, PersonaConfig>();
   for (const persona of config.personas) if (!onServer.has(persona.server)) onServer.set(persona.server, persona);
-  return await Promise.all([...onServer.values()].map((persona) => models(persona).probe(signal)));
+  return await Promise.all([...onServer.values()].map((persona) => models(persona).probe(signal, timeoutMs)));
 }
 
 /** Whether a server's list has `model` (Ollama finds `name` as `name:latest`). */

@@ -8,7 +8,7 @@ export const PAUSED_BY = "org supervise";
 /** Pattern 2: each persona's model server answers (not with a server error), and has the persona's model. */
 async function runModelServerCheck(context: SuperviseContext): Promise<CheckResult> {
   const { personas } = context.config;
-  const results = await probeServers(context.config, context.signal);
+  const results = await probeServers(context.config, context.signal, context.probeTimeoutMs);
   const paused = growPause(context.workspaceDir) !== undefined;
   const pause = (why: string): Finding["fix"] =>
     paused ? undefined : { action: "pause-grow", target: "grow", detail: `pause unattended grow runs: ${why}` };

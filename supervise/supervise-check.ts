@@ -32,6 +32,8 @@ export type SuperviseContext = {
   workspaceSecrets?: readonly string[];
   /** How the heartbeat takes its daily backup (default: `org backup --json` as a process of its own). */
   takeBackup?: (context: SuperviseContext) => Promise<{ path: string; bytes: number; entries: number; skipped: unknown[]; dropped: string[] }>;
+  /** How long the model server check waits for a server's answer (default: the probe's own 3 s). */
+  probeTimeoutMs?: number;
   signal: AbortSignal;
 };
 

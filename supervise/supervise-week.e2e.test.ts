@@ -127,6 +127,9 @@ test("a week left alone: every incident opened once, its fixes, giving up and re
     now: () => now,
     freeBytes: () => free,
     checks: [modelServerCheck, diskCheck, locksCheck, leftoversCheck, databasesCheck, novelCheck],
+    // A hung server is told by the probe's timeout alone; eleven hung rounds waited 3 s each. A second still leaves the
+    // proxy and the scripted server, in this process, room to answer an up round on a loaded machine.
+    probeTimeoutMs: 1_000,
     signal: AbortSignal.timeout(1_500_000),
   };
   const state = SupervisorState.open(dir, now);

@@ -33,6 +33,8 @@ export type SupervisorSetup = {
   diagnosisModel?: (config: OrgConfig) => LanguageModel | undefined;
   /** The checks of a round (default: the ten and the novel errors). */
   checks?: readonly Check[];
+  /** How long the model server check waits for a server's answer (default: the probe's own 3 s). */
+  probeTimeoutMs?: number;
   signal: AbortSignal;
 };
 
@@ -77,6 +79,7 @@ export function contextOf(setup: SupervisorSetup, state: SupervisorState, config
     instance: setup.instance,
     say: (line) => setup.say(dataLine(context, line, MAX_SAID)),
     ...(setup.freeBytes ? { freeBytes: setup.freeBytes } : {}),
+    ...(setup.probeTimeoutMs !== undefined ? { probeTimeoutMs: setup.probeTimeoutMs } : {}),
     ...secret,
     ...telegramTokenOf({ config }),
     workspaceSecrets: workspaceSecretsOf(setup.workspaceDir, config),
