@@ -19,7 +19,7 @@ import { runOpsScript } from "../testing/run-ops-script.ts";
 import { SCRIPTED_TOOLS } from "../testing/scripted-toolsmith.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
-import { withoutDelays } from "../testing/without-delays.ts";
+import { withoutDelays } from "../scripted-server/without-delays.ts";
 
 const { values } = parseArgs({
   options: {

@@ -1,12 +1,13 @@
 import { scriptFiles } from "../scripted-server/bundled-scripts.ts";
 import { loadScript, mergeScripts, ScriptError } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { withoutDelays } from "../scripted-server/without-delays.ts";
 import { type Command, UsageError, UserFacingError } from "./command/command.ts";
 import { nameAndSummary } from "./command/command-summaries.ts";
 import { parseCommandArgs } from "./command/parse-command-args.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 
-const help = `Usage: org scripted-server --script FILE|NAME [--script FILE|NAME …] [--port N] [--host ADDRESS]
+const help = `Usage: org scripted-server --script FILE|NAME [--script FILE|NAME …] [--port N] [--host ADDRESS] [--no-delays]
 
 Runs a scripted OpenAI-compatible model server (what Ollama speaks) that answers from a JSON script
 instead of a model: for trying org without one, the demo, tests and benchmarks.
@@ -26,6 +27,8 @@ Options:
                      toolsmith   the toolsmith alone
   --port N         port to listen on (default 11434; 0 picks a free port and prints it)
   --host ADDRESS   address to bind (default 127.0.0.1)
+  --no-delays      send every reply at once, without the script's delayMs and firstByteDelayMs (the
+                   demo's and the playground's pacing, there for a person to watch a reply stream)
   -h, --help       show this help
 
 Endpoints: POST /v1/chat/completions (streamed and not), GET /v1/models, GET /api/tags,
@@ -52,18 +55,19 @@ Example:
   # prints: scripted model server listening on http://127.0.0.1:PORT (2 rules; models: qwen3:8b)
   curl -N http://127.0.0.1:PORT/v1/chat/completions -d '{"model":"qwen3:8b","stream":true,"messages":[{"role":"user","content":"hi"}]}'`;
 
-function parseOptions(args: string[]): { scripts: string[]; port: number; host: string } {
+function parseOptions(args: string[]): { scripts: string[]; port: number; host: string; noDelays: boolean } {
   const { values } = parseCommandArgs("scripted-server", args, {
     script: { type: "string", multiple: true },
     port: { type: "string" },
     host: { type: "string" },
+    "no-delays": { type: "boolean" },
   });
   if (values.script === undefined || values.script.length === 0) throw new UsageError("--script FILE is required", "scripted-server");
   const port = Number(values.port ?? 11434);
   if (values.port !== undefined && (!/^\d+$/.test(values.port) || port > 65535)) {
     throw new UsageError(`--port must be a number from 0 to 65535, not '${values.port}'`, "scripted-server");
   }
-  return { scripts: values.script, port, host: values.host ?? "127.0.0.1" };
+  return { scripts: values.script, port, host: values.host ?? "127.0.0.1", noDelays: values["no-delays"] === true };
 }
 
 export const scriptedServerCommand: Command = {
@@ -73,7 +77,8 @@ export const scriptedServerCommand: Command = {
     const options = parseOptions(args);
     let script: Awaited<ReturnType<typeof loadScript>>;
     try {
-      script = mergeScripts(await Promise.all(options.scripts.flatMap(scriptFiles).map((file) => loadScript(file))));
+      const merged = mergeScripts(await Promise.all(options.scripts.flatMap(scriptFiles).map((file) => loadScript(file))));
+      script = options.noDelays ? withoutDelays(merged) : merged;
     } catch (error) {
       if (error instanceof ScriptError) throw new UserFacingError(error.message);
       throw error;

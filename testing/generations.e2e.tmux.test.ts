@@ -12,7 +12,7 @@ import { runOpsScript } from "./run-ops-script.ts";
 import { SCRIPTED_TOOLS } from "./scripted-toolsmith.ts";
 import { gitSync } from "./temp-git-repo.ts";
 import { instancesEnv, TmuxServer, uniqueSessionName } from "./tmux.ts";
-import { withoutDelays } from "./without-delays.ts";
+import { withoutDelays } from "../scripted-server/without-delays.ts";
 
 // The whole cycle, many generations deep, the way a person drives it: in one throw-away clone of org with a
 // tmux server, ports and one scripted server (room personas + toolsmith) of its own, only through `bin/org`

@@ -4,11 +4,12 @@ import { orgCommand } from "../config/org-bun-command.ts";
 export type PlaygroundServer = { url: string; stop(): Promise<void> } & AsyncDisposable;
 
 /**
- * Starts `org scripted-server --port 0 --script playground` (plus `scripts`, given the same way) in `cwd` and waits at
- * most 30 s for its listening line; the process is killed when it does not get there.
+ * Starts `org scripted-server --port 0 --script playground --no-delays` (plus `scripts`, given the same way) in `cwd`
+ * and waits at most 30 s for its listening line; the process is killed when it does not get there. Without the
+ * playground's pacing (a person's view of a reply streaming): it added seconds of waiting to every walk of a page.
  */
 export async function startPlaygroundServer(cwd: string, scripts: readonly string[] = ["playground"]): Promise<PlaygroundServer> {
-  const child = Bun.spawn(orgCommand(["scripted-server", "--port", "0", ...scripts.flatMap((script) => ["--script", script])]), {
+  const child = Bun.spawn(orgCommand(["scripted-server", "--port", "0", "--no-delays", ...scripts.flatMap((script) => ["--script", script])]), {
     cwd,
     stdout: "pipe",
     stderr: "ignore",

@@ -11,7 +11,7 @@ import { loadScript, mergeScripts } from "../../scripted-server/script.ts";
 import { type ScriptedServer, startScriptedServer } from "../../scripted-server/start-scripted-server.ts";
 import { shellWord } from "../../security/shell-word.ts";
 import { TmuxServer, uniqueSessionName } from "../../testing/tmux.ts";
-import { withoutDelays } from "../../testing/without-delays.ts";
+import { withoutDelays } from "../../scripted-server/without-delays.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-config-reload-"));
 // The sandbox drops to another uid, which must be able to enter the workspace (mkdtemp makes it 0700).

@@ -46,8 +46,10 @@ export const gateWalk: Walk = {
       run: {
         command:
           'tmux new-session -d -s "$ORG_TMUX_SESSION" -n models "org scripted-server --script ' +
-          'demo/demo-script.json --script demo/toolsmith-script.json --port 11500"',
-        why: "the walk's tmux session has a name of its own (ORG_TMUX_SESSION), as the ops scripts find it",
+          'demo/demo-script.json --script demo/toolsmith-script.json --port 11500 --no-delays"',
+        why:
+          "the walk's tmux session has a name of its own (ORG_TMUX_SESSION), as the ops scripts find it; the demo's " +
+          "pacing, for a person to watch, made each fitness run wait seconds on the personas' replies",
       },
       after: (_output, context) => modelServerUp(context),
     },

@@ -35,7 +35,10 @@ export const tourWalk: Walk = {
       command: "org scripted-server --script playground",
       also: [{ doc: "docs/models.md", command: "org scripted-server --script playground" }],
       // On Ollama's port, as the page has it, a run of the suite would meet another test's server.
-      run: { command: "org scripted-server --script playground --port 0", why: "port 11434 may be taken where the tests run" },
+      run: {
+        command: "org scripted-server --script playground --port 0 --no-delays",
+        why: "port 11434 may be taken where the tests run; the playground's pacing, for a person to watch, only makes the walk wait",
+      },
       ready: /listening on (http:\/\/\S+) /,
       after: (output, context) => {
         context.env.OLLAMA_BASE = /listening on (http:\/\/\S+) /.exec(output)?.[1] ?? "";
