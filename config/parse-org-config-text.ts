@@ -80,7 +80,9 @@ export function parseOrgConfigText(text: string, file = CONFIG_FILE_NAME, knownT
     }
     throw error;
   }
-  const result = OrgConfigFile.safeParse(parsed.value);
+  // Without zod's compiled fast path: a file is parsed once a command (again only when it changes), and building the
+  // fast path on a schema's first parse costs a command's start more than the parse itself.
+  const result = OrgConfigFile.safeParse(parsed.value, { jitless: true });
   if (!result.success) {
     const messages = result.error.issues.map((issue) => {
       const path = issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0] ?? ""] : issue.path;
