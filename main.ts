@@ -2,27 +2,27 @@
 import { CHECKOUT_DIR } from "./config/workspace-paths.ts";
 
 // The entry: org's commands from the prebuilt bundle of its code when there is one built from exactly these files
-// (cli/build/prebuilt-bundle.ts), else from the files themselves. Loading the bundle costs a start about 30 ms of CPU
-// whatever the command, so the commands that load less than that from source never look: help and the version (a
-// dozen modules), `sandbox` (50) and `tool list`/`tool stats` (bench/startup.ts and docs/benchmarks.md measure both
-// ways). ORG_PREBUILT=on takes the bundle for those too, =off never.
+// (cli/build/prebuilt-bundle.ts), else from the files themselves. Loading the whole bundle costs a start about 30 ms of
+// CPU whatever the command, so help and the version (a dozen modules) never look, `tool list` and `tool stats` (fewer
+// than that costs) stay on source, and `sandbox` runs from a bundle of its own entry, cli/sandbox-main.ts
+// (bench/startup.ts and docs/benchmarks.md measure each way). ORG_PREBUILT=on takes the bundle for all, =off never.
 const NEVER = new Set(["-h", "--help", "help", "-v", "--version"]);
-const LIGHT = new Set(["sandbox", "tool list", "tool stats"]);
+const LIGHT = new Set(["tool list", "tool stats"]);
 
 async function orgMain(argv: readonly string[]): Promise<typeof import("./cli/org-main.ts")> {
   // A value org does not know is reported by the code that runs (config/environment.ts).
   const setting = process.env.ORG_PREBUILT;
   const [first = "", second = ""] = argv;
-  const light = LIGHT.has(first) || LIGHT.has(`${first} ${second}`);
-  if (setting !== "off" && !NEVER.has(first) && (setting === "on" || !light)) {
-    const bundle = (await import("./cli/build/prebuilt-bundle.ts")).prebuiltBundle(CHECKOUT_DIR);
+  const sandbox = first === "sandbox";
+  if (setting !== "off" && !NEVER.has(first) && (setting === "on" || !LIGHT.has(`${first} ${second}`))) {
+    const bundle = (await import("./cli/build/prebuilt-bundle.ts")).prebuiltBundle(CHECKOUT_DIR, sandbox ? "sandbox-main" : "org-main");
     try {
       if (bundle) return await import(bundle);
     } catch {
       // A bundle whose stamps hold but that does not load (a bun that cannot read its bytecode): the source can.
     }
   }
-  return import("./cli/org-main.ts");
+  return sandbox ? import("./cli/sandbox-main.ts") : import("./cli/org-main.ts");
 }
 
 // The one place that catches everything and decides the exit code, with the report of the code that threw.

@@ -2,7 +2,8 @@
 // checkout with as many of its node_modules packages as fit) and in the clone with all its node_modules, against a bare
 // `bun -e 0` and against bwrap alone with the empty folder's arguments (the floor: bare bun plus bare bwrap), all
 // interleaved run by run so that a busy machine slows them alike; medians, p90, CPU (the process and what it waited
-// for), each project's entries and folders, the core count and load, and whether each target is met.
+// for), each project's entries and folders, the core count and load, and whether each target is met. The empty folder's
+// call runs from the sandbox's prebuilt bundle when one matches the code (`npm run build`), and again from source.
 // Each project's first call (no walk kept in its `.org/` yet: every folder read for secret files) is shown apart.
 //   bun bench/sandbox-run.ts [--runs 20]
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
@@ -10,6 +11,7 @@ import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { closeSync, openSync } from "node:fs";
+import { prebuiltBundle } from "../cli/build/prebuilt-bundle.ts";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { bwrapCommand } from "../sandbox/bwrap-argv.ts";
 import { resolveLimits } from "../sandbox/sandbox-limits.ts";
@@ -71,9 +73,11 @@ const bwrapAlone = floorLine.slice(floorLine.indexOf("bwrap"));
 /** One whole process: its wall time and CPU (its own and its waited-for children's), in ms. */
 async function once(argv: string[]): Promise<{ ms: number; cpuMs: number }> {
   const floor = argv === bwrapAlone;
+  const source = argv === fromSource;
   const fds = floor ? [openSync(join(supportDir, "seccomp.bpf"), "r"), openSync(floorScratch, "r")] : [];
   const started = performance.now();
-  const child = Bun.spawn(argv, { stdio: ["ignore", "pipe", "pipe", ...fds], ...(floor ? { env: { PATH: "/usr/bin:/bin" }, cwd: "/" } : {}) });
+  const env = floor ? { env: { PATH: "/usr/bin:/bin" }, cwd: "/" } : source ? { env: { ...process.env, ORG_PREBUILT: "off" } } : {};
+  const child = Bun.spawn(argv, { stdio: ["ignore", "pipe", "pipe", ...fds], ...env });
   for (const fd of fds) closeSync(fd);
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   const ms = performance.now() - started;
@@ -81,6 +85,10 @@ async function once(argv: string[]): Promise<{ ms: number; cpuMs: number }> {
     throw new Error(`${argv.join(" ")} failed (${exitCode}): ${stderr}`);
   return { ms, cpuMs: Number(child.resourceUsage()?.cpuTime.total ?? 0n) / 1000 };
 }
+
+// The empty folder's call again with ORG_PREBUILT=off: org's source files instead of the sandbox's prebuilt bundle.
+const fromSource = run(empty);
+const bundled = prebuiltBundle(CHECKOUT_DIR, "sandbox-main") !== undefined;
 
 const loadBefore = loadavg()[0] ?? Number.NaN;
 const firstCalls = [];
@@ -90,6 +98,7 @@ const variants: [string, string[]][] = [
   ["bun -e 0 (baseline)", [process.execPath, "-e", "0"]],
   ["bwrap alone (floor)", bwrapAlone],
   ["empty folder", run(empty)],
+  ["  the same, source", fromSource],
   ...projects.map((project): [string, string[]] => [projectName(project), run(project.dir)]),
 ];
 // The second call of each project keeps its walk (the first made `.org/` at its top, a change the walk saw).
@@ -136,5 +145,11 @@ const [sizedProject] = projects;
 const floorMs = median(variants[0]?.[0] ?? "") + median("bwrap alone (floor)");
 console.log(
   `the floor, bare bun + bwrap alone: ${floorMs.toFixed(1)} ms; org's empty-folder call ${(median("empty folder") - floorMs).toFixed(1)} ms above it`,
+);
+console.log(
+  bundled
+    ? `from the prebuilt bundle of cli/sandbox-main.ts: ${(median("empty folder") / median("  the same, source")).toFixed(2)}× ` +
+        "the source's wall time"
+    : "no prebuilt bundle matches this code (run npm run build): both empty-folder rows ran the source",
 );
 console.log(`targets: ${verdict("empty folder", 50)}; ${sizedProject ? verdict(projectName(sizedProject), 60) : ""}`);

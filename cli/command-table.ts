@@ -1,5 +1,6 @@
 import type { Command } from "./command/command.ts";
 import { nameAndSummary } from "./command/command-summaries.ts";
+import { sandboxCommandEntry } from "./sandbox-command-entry.ts";
 
 /** A subcommand as `--help` lists it; its module (and all it imports) loads only when the command runs. */
 export type CommandEntry = { name: string; summary: string; load: () => Promise<Command> };
@@ -10,7 +11,7 @@ export const commands: CommandEntry[] = [
   { ...nameAndSummary("chat"), load: async () => (await import("./chat/chat-command.ts")).chatCommand },
   { ...nameAndSummary("demo"), load: async () => (await import("./chat/demo-command.ts")).demoCommand },
   { ...nameAndSummary("serve"), load: async () => (await import("./serve/serve-command.ts")).serveCommand },
-  { ...nameAndSummary("sandbox"), load: async () => (await import("./sandbox-command.ts")).sandboxCommand },
+  sandboxCommandEntry,
   { ...nameAndSummary("scripted-server"), load: async () => (await import("./scripted-server-command.ts")).scriptedServerCommand },
   { ...nameAndSummary("tool"), load: async () => (await import("./tool/tool-command.ts")).toolCommand },
   { ...nameAndSummary("workflow"), load: async () => (await import("./workflow/workflow-command.ts")).workflowCommand },

@@ -16,6 +16,8 @@ test("org --help loads only the command table and the launcher's check, and none
     "cli/command/command-summaries.ts",
     "cli/command/command.ts",
     "cli/org-main.ts",
+    "cli/run-org.ts",
+    "cli/sandbox-command-entry.ts",
     "config/org-bun-command.ts",
     "config/workspace-paths.ts",
     "main.ts",

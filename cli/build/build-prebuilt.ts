@@ -11,12 +11,14 @@ import {
   fileStamp,
   folderStamp,
   modulesDir,
-  PREBUILT_FILE,
+  PREBUILT_ENTRIES,
   PREBUILT_FORMAT,
-  PREBUILT_MANIFEST,
-  PREBUILT_OWN_FILES,
   type PrebuiltManifest,
+  type PrebuiltName,
   prebuiltDir,
+  prebuiltFile,
+  prebuiltManifestFile,
+  prebuiltOwnFiles,
 } from "./prebuilt-bundle.ts";
 
 /** The build failed; the message says why and what to do. org still runs, from source. */
@@ -25,15 +27,20 @@ export class PrebuiltBuildError extends Error {
   readonly userFacing = true;
 }
 
-/** What `cli/org-main.ts` reaches that stays out of the bundle: the compiler loads from a bundle of its own, on use. */
+/** What the entries reach that stays out of the bundles: the compiler loads from a bundle of its own, on use. */
 const EXTERNAL = ["typescript"];
 
+const NAMES = Object.keys(PREBUILT_ENTRIES).filter((name): name is PrebuiltName => name in PREBUILT_ENTRIES);
+
+/** What one bundle was built from: the files bun bundled, and those that decided how it found and compiled them. */
+type BundleInputs = { bundled: string[]; resolution: string[] };
+
 /**
- * Builds `checkoutDir`'s code into `prebuiltDir(checkoutDir)`: `cli/org-main.ts` and everything it imports as one
- * CommonJS file in strict mode with its bytecode and source map, and the manifest of what it was built from. The
- * files and their folders are stamped before and after the build and the build is kept only when no stamp moved
- * meanwhile, so the bundle holds what the stamps describe. Written into a temporary folder renamed whole: a start sees
- * the old build, none, or the new.
+ * Builds `checkoutDir`'s code into `prebuiltDir(checkoutDir)`: each entry of `PREBUILT_ENTRIES` and everything it
+ * imports as one CommonJS file in strict mode with its bytecode and source map, and the manifest of what that bundle
+ * was built from. The files and their folders are stamped before and after the build and the build is kept only when
+ * no stamp moved meanwhile, so each bundle holds what its stamps describe. Written into a temporary folder renamed
+ * whole: a start sees the old build, none, or the new.
  */
 export function buildPrebuilt(checkoutDir: string, options: { timeoutMs?: number } = {}): { files: number; bytes: number } {
   const dir = prebuiltDir(checkoutDir);
@@ -44,33 +51,35 @@ export function buildPrebuilt(checkoutDir: string, options: { timeoutMs?: number
   try {
     const modules = modulesDir(checkoutDir);
     // A first build without bytecode (a fraction of the time) names the files; they are stamped before the real one.
-    const before = snapshot(bunBuild(checkoutDir, join(partial, "probe"), false, options.timeoutMs));
+    const before = snapshot(allOf(bunBuild(checkoutDir, join(partial, "probe"), false, options.timeoutMs)));
     const out = join(partial, "out");
-    const inputs = bunBuild(checkoutDir, out, true, options.timeoutMs);
-    const bundle = join(out, PREBUILT_FILE);
-    if (!isStrictBytecodeBundle(bundle)) throw new PrebuiltBuildError(`bun wrote no strict bytecode bundle for ${checkoutDir}`);
-    const after = snapshot(inputs);
+    const built = bunBuild(checkoutDir, out, true, options.timeoutMs);
+    for (const name of NAMES) {
+      if (!isStrictBytecodeBundle(join(out, prebuiltFile(name))))
+        throw new PrebuiltBuildError(`bun wrote no strict bytecode bundle ${name} for ${checkoutDir}`);
+    }
+    const after = snapshot(allOf(built));
     if (JSON.stringify(after) !== JSON.stringify(before) || modulesDir(checkoutDir) !== modules) {
       throw new PrebuiltBuildError("org's code changed while it was being built: run `npm run build` again once it is still");
     }
-    for (const name of PREBUILT_OWN_FILES) chmodSync(join(out, name), 0o444);
-    // The bundle's own files are stamped where they will be: a rename keeps a file's inode, size and times.
-    const own = PREBUILT_OWN_FILES.map((name): FileStamp => {
-      const stamp = fileStamp(join(out, name));
-      if (!stamp) throw new PrebuiltBuildError(`bun's output ${name} is missing`);
-      const [, dev, ino, size, mtimeMs, ctimeMs] = stamp;
-      return [join(dir, name), dev, ino, size, mtimeMs, ctimeMs];
-    });
-    const manifest: PrebuiltManifest = {
-      format: PREBUILT_FORMAT,
-      bun: Bun.version,
-      checkout: checkoutDir,
-      modules,
-      files: [...after.files, ...own],
-      folders: after.folders,
-      absent: absentModules(checkoutDir, inputs.bundled),
-    };
-    writeFileSync(join(out, PREBUILT_MANIFEST), `${JSON.stringify(manifest)}\n`, { mode: 0o600 });
+    let bytes = 0;
+    for (const name of NAMES) {
+      const own = ownStamps(out, dir, name);
+      const inputs = built[name];
+      const read = new Set([...inputs.bundled, ...inputs.resolution]);
+      const folders = new Set(inputs.bundled.map((path) => dirname(path)));
+      const manifest: PrebuiltManifest = {
+        format: PREBUILT_FORMAT,
+        bun: Bun.version,
+        checkout: checkoutDir,
+        modules,
+        files: [...after.files.filter(([path]) => read.has(path)), ...own],
+        folders: after.folders.filter(([path]) => folders.has(path)),
+        absent: absentModules(checkoutDir, inputs.bundled),
+      };
+      writeFileSync(join(out, prebuiltManifestFile(name)), `${JSON.stringify(manifest)}\n`, { mode: 0o600 });
+      bytes += own.reduce((sum, stamp) => sum + stamp[3], 0);
+    }
     const old = `${partial}/old`;
     try {
       renameSync(dir, old);
@@ -78,11 +87,29 @@ export function buildPrebuilt(checkoutDir: string, options: { timeoutMs?: number
       // There was none.
     }
     renameSync(out, dir);
-    const bytes = own.reduce((sum, stamp) => sum + stamp[3], 0);
     return { files: after.files.length, bytes };
   } finally {
     rmSync(partial, { recursive: true, force: true });
   }
+}
+
+/** A bundle's own files made read-only and stamped where they will be: a rename keeps a file's inode, size and times. */
+function ownStamps(out: string, dir: string, name: PrebuiltName): FileStamp[] {
+  return prebuiltOwnFiles(name).map((file): FileStamp => {
+    chmodSync(join(out, file), 0o444);
+    const stamp = fileStamp(join(out, file));
+    if (!stamp) throw new PrebuiltBuildError(`bun's output ${file} is missing`);
+    const [, dev, ino, size, mtimeMs, ctimeMs] = stamp;
+    return [join(dir, file), dev, ino, size, mtimeMs, ctimeMs];
+  });
+}
+
+/** What the bundles were built from together. */
+function allOf(built: Record<PrebuiltName, BundleInputs>): BundleInputs {
+  const bundled = [...new Set(NAMES.flatMap((name) => built[name].bundled))].sort();
+  const read = new Set(bundled);
+  const resolution = [...new Set(NAMES.flatMap((name) => built[name].resolution))].filter((path) => !read.has(path)).sort();
+  return { bundled, resolution };
 }
 
 /** The stamps of what a build read and of the folders its inputs are in. */
@@ -149,17 +176,17 @@ function removeAbandoned(dir: string): void {
 }
 
 /**
- * Runs `bun build` for org-main.ts into `outDir`: the absolute paths of the files it bundled, and of those that decided
- * how it found and compiled them.
+ * Runs `bun build` for every entry into `outDir`, in one call: for each bundle the absolute paths of the files it
+ * bundled, and of those that decided how it found and compiled them.
  */
-function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeoutMs = 120_000): { bundled: string[]; resolution: string[] } {
+function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeoutMs = 120_000): Record<PrebuiltName, BundleInputs> {
   const metafile = `${outDir}.meta.json`;
   const result = Bun.spawnSync(
     [
       process.execPath,
       ...isolatedBunFlags(checkoutDir),
       "build",
-      join(checkoutDir, "cli", "org-main.ts"),
+      ...NAMES.map((name) => join(checkoutDir, PREBUILT_ENTRIES[name])),
       "--outdir",
       outDir,
       "--target=bun",
@@ -175,12 +202,20 @@ function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeou
     const said = `${result.stderr.toString()}${result.stdout.toString()}`.trim().split("\n").slice(-6).join("\n");
     throw new PrebuiltBuildError(`bun build failed for ${checkoutDir} (exit ${result.exitCode ?? result.signalCode}):\n${said}`);
   }
-  const meta: { inputs?: Record<string, unknown> } = JSON.parse(readFileSync(metafile, "utf8"));
-  const inputs = Object.keys(meta.inputs ?? {}).filter((input) => !input.includes(":"));
-  if (inputs.length === 0) throw new PrebuiltBuildError(`bun build listed no input files for ${checkoutDir}`);
-  const bundled = [...new Set(inputs.map((input) => (isAbsolute(input) ? input : resolve(checkoutDir, input))))].sort();
-  const read = new Set(bundled);
-  return { bundled, resolution: resolutionFiles(checkoutDir, bundled).filter((path) => !read.has(path)) };
+  const meta: { outputs?: Record<string, { entryPoint?: unknown; inputs?: Record<string, unknown> }> } = JSON.parse(readFileSync(metafile, "utf8"));
+  const outputs = Object.values(meta.outputs ?? {});
+  const absolute = (path: string) => (isAbsolute(path) ? path : resolve(checkoutDir, path));
+  const inputsOf = (name: PrebuiltName): BundleInputs => {
+    const output = outputs.find(
+      (candidate) => typeof candidate.entryPoint === "string" && absolute(candidate.entryPoint) === join(checkoutDir, PREBUILT_ENTRIES[name]),
+    );
+    const inputs = Object.keys(output?.inputs ?? {}).filter((input) => !input.includes(":"));
+    if (inputs.length === 0) throw new PrebuiltBuildError(`bun build listed no input files of ${name} for ${checkoutDir}`);
+    const bundled = [...new Set(inputs.map(absolute))].sort();
+    const read = new Set(bundled);
+    return { bundled, resolution: resolutionFiles(checkoutDir, bundled).filter((path) => !read.has(path)) };
+  };
+  return { "org-main": inputsOf("org-main"), "sandbox-main": inputsOf("sandbox-main") };
 }
 
 /**

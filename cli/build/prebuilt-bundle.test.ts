@@ -4,7 +4,15 @@ import { join } from "node:path";
 import { modulesLoadedBy } from "../../testing/loaded-modules.ts";
 import { orgCodeCopy } from "../../testing/org-clone.ts";
 import { buildPrebuilt } from "./build-prebuilt.ts";
-import { fileStamp, PREBUILT_FILE, PREBUILT_MANIFEST, type PrebuiltManifest, prebuiltBundle, prebuiltDir } from "./prebuilt-bundle.ts";
+import {
+  fileStamp,
+  type PrebuiltManifest,
+  type PrebuiltName,
+  prebuiltBundle,
+  prebuiltDir,
+  prebuiltFile,
+  prebuiltManifestFile,
+} from "./prebuilt-bundle.ts";
 
 // org's code (a copy of it) is built into its bundle for real, once, by the first case; the cases run org as a user does
 // and read which modules the process loaded: the bundle alone, or org's source files. The last one changes the code.
@@ -15,14 +23,19 @@ beforeAll(() => {
 });
 afterAll(() => code[Symbol.dispose]());
 
-const BUNDLE = `.org/prebuilt/${PREBUILT_FILE}`;
+const bundleOf = (name: PrebuiltName) => `.org/prebuilt/${prebuiltFile(name)}`;
+const ENTRIES = ["cli/org-main.ts", "cli/sandbox-main.ts"];
 
 async function run(args: string[], env: Record<string, string> = {}) {
   return modulesLoadedBy(args, { checkoutDir: code.dir, env: { ORG_PREBUILT: "on", ...env } });
 }
 
-const fromBundle = (modules: string[]) => modules.includes(BUNDLE) && !modules.includes("cli/org-main.ts");
-const fromSource = (modules: string[]) => !modules.includes(BUNDLE) && modules.includes("cli/org-main.ts");
+/** Whether a process ran bundle `name` and none of org's source past main.ts, or the source and no bundle. */
+const fromBundle = (modules: string[], name: PrebuiltName = "org-main") =>
+  modules.includes(bundleOf(name)) &&
+  modules.filter((path) => path.startsWith(".org/")).length === 1 &&
+  !ENTRIES.some((entry) => modules.includes(entry));
+const fromSource = (modules: string[]) => !modules.some((path) => path.startsWith(".org/")) && ENTRIES.some((entry) => modules.includes(entry));
 
 describe("the prebuilt bundle (npm run build)", () => {
   test("runs the commands with what the source prints and exits with, errors included, and nothing of the source", async () => {
@@ -34,7 +47,8 @@ describe("the prebuilt bundle (npm run build)", () => {
     expect(existsSync(abandoned)).toBe(false);
     expect(existsSync(running)).toBe(true);
     rmSync(running, { recursive: true });
-    expect(prebuiltBundle(code.dir)).toBe(join(prebuiltDir(code.dir), PREBUILT_FILE));
+    expect(prebuiltBundle(code.dir)).toBe(join(prebuiltDir(code.dir), "org-main.js"));
+    expect(prebuiltBundle(code.dir, "sandbox-main")).toBe(join(prebuiltDir(code.dir), "sandbox-main.js"));
     for (const args of [
       ["chat", "--once", "/history"],
       ["chat", "--bogus"],
@@ -44,7 +58,7 @@ describe("the prebuilt bundle (npm run build)", () => {
     ]) {
       const built = await run(args);
       const source = await run(args, { ORG_PREBUILT: "off" });
-      expect(fromBundle(built.modules)).toBe(true);
+      expect(fromBundle(built.modules, args[0] === "sandbox" ? "sandbox-main" : "org-main")).toBe(true);
       expect(built.modules.filter((path) => path.endsWith(".ts")).toSorted()).toEqual([
         "cli/build/prebuilt-bundle.ts",
         "config/workspace-paths.ts",
@@ -61,7 +75,7 @@ describe("the prebuilt bundle (npm run build)", () => {
     }
     // A sandboxed command (the scan's rule files, the watch's worker: files found beside the code, not in the bundle).
     const sandboxed = await run(["sandbox", "run", "--", "/bin/sh", "-c", "echo hi; ls /"]);
-    expect(fromBundle(sandboxed.modules)).toBe(true);
+    expect(fromBundle(sandboxed.modules, "sandbox-main")).toBe(true);
     expect(sandboxed.exitCode).toBe(0);
     expect(JSON.parse(sandboxed.stdout)).toMatchObject({ exitCode: 0, timedOut: false, stderr: "" });
     expect(JSON.parse(sandboxed.stdout).stdout).toStartWith("hi\n");
@@ -72,7 +86,7 @@ describe("the prebuilt bundle (npm run build)", () => {
   }, 300_000);
 
   test("a manifest not of this checkout, bun and format is not trusted; ORG_PREBUILT=off, help and light commands stay on source", async () => {
-    const manifestFile = join(prebuiltDir(code.dir), PREBUILT_MANIFEST);
+    const manifestFile = join(prebuiltDir(code.dir), prebuiltManifestFile("org-main"));
     const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
     for (const forged of [
       { ...manifest, checkout: "/elsewhere" },
@@ -90,15 +104,18 @@ describe("the prebuilt bundle (npm run build)", () => {
     }
     writeFileSync(manifestFile, JSON.stringify(manifest));
     expect(fromSource((await run(["chat", "--once", "/history"], { ORG_PREBUILT: "off" })).modules)).toBe(true);
-    // Unset (auto): the commands that load less than the bundle costs run from source, the others from the bundle.
+    // Unset (auto): the commands that load less than the bundle costs run from source, the others from the bundle,
+    // `sandbox` from its own (whose manifest stands alone: the whole bundle's was forged above).
     for (const args of [
-      ["sandbox", "run", "--", "/bin/true"],
       ["tool", "list"],
       ["tool", "stats"],
     ]) {
       const light = await run(args, { ORG_PREBUILT: "" });
       expect(fromSource(light.modules), `${args.join(" ")}: ${light.stderr}`).toBe(true);
     }
+    const sandbox = await run(["sandbox", "run", "--", "/bin/true"], { ORG_PREBUILT: "" });
+    expect(fromBundle(sandbox.modules, "sandbox-main"), sandbox.stderr).toBe(true);
+    expect(fromSource((await run(["sandbox", "run", "--", "/bin/true"], { ORG_PREBUILT: "off" })).modules)).toBe(true);
     expect(fromBundle((await run(["tool", "search", "words"], { ORG_PREBUILT: "" })).modules)).toBe(true);
     expect(fromBundle((await run(["chat", "--once", "/history"], { ORG_PREBUILT: "" })).modules)).toBe(true);
     const help = await run(["--help"]);
@@ -128,12 +145,22 @@ describe("the prebuilt bundle (npm run build)", () => {
     expect(fileStamp(file)).toBeUndefined();
 
     // Besides the inputs, what decides how bun read them: the checkout's settings, npm's install, each package's own.
-    const manifest: PrebuiltManifest = JSON.parse(readFileSync(join(prebuiltDir(code.dir), PREBUILT_MANIFEST), "utf8"));
+    const manifestOf = (name: PrebuiltName): PrebuiltManifest =>
+      JSON.parse(readFileSync(join(prebuiltDir(code.dir), prebuiltManifestFile(name)), "utf8"));
+    const manifest = manifestOf("org-main");
     const listed = manifest.files.map(([path]) => path);
-    for (const name of ["package.json", "tsconfig.json", "bunfig.toml", "node_modules/.package-lock.json", "cli/org-main.ts", BUNDLE]) {
+    for (const name of ["package.json", "tsconfig.json", "bunfig.toml", "node_modules/.package-lock.json", "cli/org-main.ts", bundleOf("org-main")]) {
       expect(listed).toContain(join(code.dir, name));
     }
     expect(listed.some((path) => path.endsWith("/node_modules/zod/package.json"))).toBe(true);
+    // The sandbox's bundle lists what it was built from, not the whole bundle's files: a file only `chat` reads moving
+    // leaves it standing, one of the sandbox's own does not (checked last, below).
+    const sandboxListed = manifestOf("sandbox-main").files.map(([path]) => path);
+    for (const name of ["package.json", "cli/sandbox-main.ts", "cli/sandbox-command.ts", "cli/run-org.ts", bundleOf("sandbox-main")]) {
+      expect(sandboxListed).toContain(join(code.dir, name));
+    }
+    expect(sandboxListed).not.toContain(join(code.dir, "cli", "chat", "chat-command.ts"));
+    expect(sandboxListed).not.toContain(join(code.dir, bundleOf("org-main")));
 
     // node_modules pointed at another tree is a no; pointed back, the bundle stands again (the root is not stamped).
     renameSync(join(code.dir, "node_modules"), join(code.dir, "node_modules.kept"));
@@ -152,5 +179,19 @@ describe("the prebuilt bundle (npm run build)", () => {
     const after = await run(["chat", "--once", "/history"]);
     expect(fromSource(after.modules)).toBe(true);
     expect(after.exitCode).toBe(0);
+
+    // Built again over the stale build (it is replaced whole); then a file only the whole bundle was built from moves:
+    // that one is stale, the sandbox's stands; then one of the sandbox's own.
+    rmSync(join(code.dir, "config", "node_modules"), { recursive: true });
+    buildPrebuilt(code.dir);
+    expect(prebuiltBundle(code.dir)).toBeDefined();
+    appendFileSync(join(code.dir, "cli", "chat", "chat-command.ts"), "\n");
+    expect(prebuiltBundle(code.dir)).toBeUndefined();
+    expect(fromBundle((await run(["sandbox", "run", "--", "/bin/true"])).modules, "sandbox-main")).toBe(true);
+    appendFileSync(join(code.dir, "cli", "sandbox-command.ts"), "\n");
+    expect(prebuiltBundle(code.dir, "sandbox-main")).toBeUndefined();
+    const stale = await run(["sandbox", "run", "--", "/bin/true"]);
+    expect(fromSource(stale.modules)).toBe(true);
+    expect(stale.exitCode).toBe(0);
   }, 300_000);
 });

@@ -6,17 +6,34 @@ import { ORG_DIR } from "../../config/workspace-paths.ts";
 // `org chat` start. It is trusted only while every file it was built from is the file it was built from.
 
 /** Bumped when what a build writes changes, so an older build is not taken for this one. */
-export const PREBUILT_FORMAT = 2;
+export const PREBUILT_FORMAT = 3;
 
 /** The folder of a checkout's build, under its `.org/` (per checkout, never committed, masked in every sandbox). */
 export function prebuiltDir(checkoutDir: string): string {
   return `${checkoutDir}/${ORG_DIR}/prebuilt`;
 }
 
-/** The bundle's file in `prebuiltDir`, the bytecode beside it as `<file>.jsc`, its source map as `<file>.map`. */
-export const PREBUILT_FILE = "org-main.js";
-export const PREBUILT_OWN_FILES = [PREBUILT_FILE, `${PREBUILT_FILE}.jsc`, `${PREBUILT_FILE}.map`];
-export const PREBUILT_MANIFEST = "manifest.json";
+/**
+ * The bundles a build makes, each from one entry of main.ts: `org-main` runs every command; `sandbox-main` runs `org
+ * sandbox` alone, since loading the whole bundle costs more than that command's fifty modules do from source.
+ */
+export const PREBUILT_ENTRIES = { "org-main": "cli/org-main.ts", "sandbox-main": "cli/sandbox-main.ts" } as const;
+export type PrebuiltName = keyof typeof PREBUILT_ENTRIES;
+
+/** A bundle's file in `prebuiltDir`, with its bytecode beside it as `<file>.jsc` and its source map as `<file>.map`. */
+export function prebuiltFile(name: PrebuiltName): string {
+  return `${name}.js`;
+}
+
+/** The files a build writes for one bundle: the bundle, its bytecode and its source map. */
+export function prebuiltOwnFiles(name: PrebuiltName): string[] {
+  return [prebuiltFile(name), `${prebuiltFile(name)}.jsc`, `${prebuiltFile(name)}.map`];
+}
+
+/** The manifest of one bundle in `prebuiltDir`: a start reads only the one of the bundle it would run. */
+export function prebuiltManifestFile(name: PrebuiltName): string {
+  return `${name}.manifest.json`;
+}
 
 /**
  * What a file or folder was when the build read it: device, inode, size, and the modification and change times in
@@ -26,8 +43,8 @@ export const PREBUILT_MANIFEST = "manifest.json";
 export type FileStamp = [path: string, dev: number, ino: number, size: number, mtimeMs: number, ctimeMs: number];
 
 /**
- * What a build wrote beside its bundle: whose code, built by which bun, from which files (`files`: what bun read and
- * what decided how it read them; the bundle's own files among them), in which folders (`folders`: a file added there
+ * What a build wrote beside each bundle: whose code, built by which bun, from which files (`files`: what bun read for
+ * that bundle and what decided how it read them; the bundle's own files among them), in which folders (`folders`: a file added there
  * could be found instead), with which `node_modules` (its real path: the link may be pointed at another tree), and
  * where a `node_modules` folder would have been found had there been one (`absent`).
  */
@@ -72,16 +89,16 @@ function stands(kept: unknown, kind: "file" | "folder"): boolean {
 }
 
 /**
- * The bundle to run for `checkoutDir`'s code, or undefined when there is none or it is not exactly this code: built
+ * The bundle `name` to run for `checkoutDir`'s code, or undefined when there is none or it is not exactly this code: built
  * for another checkout, by another bun or format, over another node_modules, from a file or folder that has changed,
  * gone, or (the bundle's own files among them) been replaced since, or where a node_modules has appeared. Any doubt (a
  * manifest that does not parse or has another shape) is a no: org then runs from source, as it always can.
  */
-export function prebuiltBundle(checkoutDir: string): string | undefined {
+export function prebuiltBundle(checkoutDir: string, name: PrebuiltName = "org-main"): string | undefined {
   const dir = prebuiltDir(checkoutDir);
   let manifest: Partial<PrebuiltManifest>;
   try {
-    manifest = JSON.parse(readFileSync(`${dir}/${PREBUILT_MANIFEST}`, "utf8"));
+    manifest = JSON.parse(readFileSync(`${dir}/${prebuiltManifestFile(name)}`, "utf8"));
   } catch {
     return undefined;
   }
@@ -89,9 +106,9 @@ export function prebuiltBundle(checkoutDir: string): string | undefined {
   const { files, folders, absent } = manifest;
   if (!Array.isArray(files) || files.length === 0 || !Array.isArray(folders) || !Array.isArray(absent)) return undefined;
   const listed = new Set(files.map((stamp) => (Array.isArray(stamp) ? stamp[0] : undefined)));
-  if (!PREBUILT_OWN_FILES.every((own) => listed.has(`${dir}/${own}`))) return undefined;
+  if (!prebuiltOwnFiles(name).every((own) => listed.has(`${dir}/${own}`))) return undefined;
   if (manifest.modules !== modulesDir(checkoutDir)) return undefined;
   if (absent.some((path) => typeof path !== "string" || lstatSync(path, { throwIfNoEntry: false }) !== undefined)) return undefined;
   const stood = files.every((stamp) => stands(stamp, "file")) && folders.every((stamp) => stands(stamp, "folder"));
-  return stood ? `${dir}/${PREBUILT_FILE}` : undefined;
+  return stood ? `${dir}/${prebuiltFile(name)}` : undefined;
 }
