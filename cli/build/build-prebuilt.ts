@@ -11,11 +11,12 @@ import {
   fileStamp,
   folderStamp,
   modulesDir,
-  PREBUILT_ENTRIES,
   PREBUILT_FORMAT,
+  PREBUILT_NAMES,
   type PrebuiltManifest,
   type PrebuiltName,
   prebuiltDir,
+  prebuiltEntry,
   prebuiltFile,
   prebuiltManifestFile,
   prebuiltOwnFiles,
@@ -30,13 +31,12 @@ export class PrebuiltBuildError extends Error {
 /** What the entries reach that stays out of the bundles: the compiler loads from a bundle of its own, on use. */
 const EXTERNAL = ["typescript"];
 
-const NAMES = Object.keys(PREBUILT_ENTRIES).filter((name): name is PrebuiltName => name in PREBUILT_ENTRIES);
-
 /** What one bundle was built from: the files bun bundled, and those that decided how it found and compiled them. */
 type BundleInputs = { bundled: string[]; resolution: string[] };
+type Built = { name: PrebuiltName; inputs: BundleInputs };
 
 /**
- * Builds `checkoutDir`'s code into `prebuiltDir(checkoutDir)`: each entry of `PREBUILT_ENTRIES` and everything it
+ * Builds `checkoutDir`'s code into `prebuiltDir(checkoutDir)`: each entry of `PREBUILT_NAMES` and everything it
  * imports as one CommonJS file in strict mode with its bytecode and source map, and the manifest of what that bundle
  * was built from. The files and their folders are stamped before and after the build and the build is kept only when
  * no stamp moved meanwhile, so each bundle holds what its stamps describe. Written into a temporary folder renamed
@@ -54,7 +54,7 @@ export function buildPrebuilt(checkoutDir: string, options: { timeoutMs?: number
     const before = snapshot(allOf(bunBuild(checkoutDir, join(partial, "probe"), false, options.timeoutMs)));
     const out = join(partial, "out");
     const built = bunBuild(checkoutDir, out, true, options.timeoutMs);
-    for (const name of NAMES) {
+    for (const { name } of built) {
       if (!isStrictBytecodeBundle(join(out, prebuiltFile(name))))
         throw new PrebuiltBuildError(`bun wrote no strict bytecode bundle ${name} for ${checkoutDir}`);
     }
@@ -63,9 +63,8 @@ export function buildPrebuilt(checkoutDir: string, options: { timeoutMs?: number
       throw new PrebuiltBuildError("org's code changed while it was being built: run `npm run build` again once it is still");
     }
     let bytes = 0;
-    for (const name of NAMES) {
+    for (const { name, inputs } of built) {
       const own = ownStamps(out, dir, name);
-      const inputs = built[name];
       const read = new Set([...inputs.bundled, ...inputs.resolution]);
       const folders = new Set(inputs.bundled.map((path) => dirname(path)));
       const manifest: PrebuiltManifest = {
@@ -105,10 +104,10 @@ function ownStamps(out: string, dir: string, name: PrebuiltName): FileStamp[] {
 }
 
 /** What the bundles were built from together. */
-function allOf(built: Record<PrebuiltName, BundleInputs>): BundleInputs {
-  const bundled = [...new Set(NAMES.flatMap((name) => built[name].bundled))].sort();
+function allOf(built: readonly Built[]): BundleInputs {
+  const bundled = [...new Set(built.flatMap(({ inputs }) => inputs.bundled))].sort();
   const read = new Set(bundled);
-  const resolution = [...new Set(NAMES.flatMap((name) => built[name].resolution))].filter((path) => !read.has(path)).sort();
+  const resolution = [...new Set(built.flatMap(({ inputs }) => inputs.resolution))].filter((path) => !read.has(path)).sort();
   return { bundled, resolution };
 }
 
@@ -179,14 +178,14 @@ function removeAbandoned(dir: string): void {
  * Runs `bun build` for every entry into `outDir`, in one call: for each bundle the absolute paths of the files it
  * bundled, and of those that decided how it found and compiled them.
  */
-function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeoutMs = 120_000): Record<PrebuiltName, BundleInputs> {
+function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeoutMs = 120_000): Built[] {
   const metafile = `${outDir}.meta.json`;
   const result = Bun.spawnSync(
     [
       process.execPath,
       ...isolatedBunFlags(checkoutDir),
       "build",
-      ...NAMES.map((name) => join(checkoutDir, PREBUILT_ENTRIES[name])),
+      ...PREBUILT_NAMES.map((name) => join(checkoutDir, prebuiltEntry(name))),
       "--outdir",
       outDir,
       "--target=bun",
@@ -207,7 +206,7 @@ function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeou
   const absolute = (path: string) => (isAbsolute(path) ? path : resolve(checkoutDir, path));
   const inputsOf = (name: PrebuiltName): BundleInputs => {
     const output = outputs.find(
-      (candidate) => typeof candidate.entryPoint === "string" && absolute(candidate.entryPoint) === join(checkoutDir, PREBUILT_ENTRIES[name]),
+      (candidate) => typeof candidate.entryPoint === "string" && absolute(candidate.entryPoint) === join(checkoutDir, prebuiltEntry(name)),
     );
     const inputs = Object.keys(output?.inputs ?? {}).filter((input) => !input.includes(":"));
     if (inputs.length === 0) throw new PrebuiltBuildError(`bun build listed no input files of ${name} for ${checkoutDir}`);
@@ -215,7 +214,7 @@ function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeou
     const read = new Set(bundled);
     return { bundled, resolution: resolutionFiles(checkoutDir, bundled).filter((path) => !read.has(path)) };
   };
-  return { "org-main": inputsOf("org-main"), "sandbox-main": inputsOf("sandbox-main") };
+  return PREBUILT_NAMES.map((name) => ({ name, inputs: inputsOf(name) }));
 }
 
 /**

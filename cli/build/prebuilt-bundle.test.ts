@@ -8,8 +8,10 @@ import {
   fileStamp,
   type PrebuiltManifest,
   type PrebuiltName,
+  PREBUILT_NAMES,
   prebuiltBundle,
   prebuiltDir,
+  prebuiltEntry,
   prebuiltFile,
   prebuiltManifestFile,
 } from "./prebuilt-bundle.ts";
@@ -24,7 +26,7 @@ beforeAll(() => {
 afterAll(() => code[Symbol.dispose]());
 
 const bundleOf = (name: PrebuiltName) => `.org/prebuilt/${prebuiltFile(name)}`;
-const ENTRIES = ["cli/org-main.ts", "cli/sandbox-main.ts"];
+const ENTRIES = PREBUILT_NAMES.map(prebuiltEntry);
 
 async function run(args: string[], env: Record<string, string> = {}) {
   return modulesLoadedBy(args, { checkoutDir: code.dir, env: { ORG_PREBUILT: "on", ...env } });

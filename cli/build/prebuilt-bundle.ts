@@ -17,8 +17,13 @@ export function prebuiltDir(checkoutDir: string): string {
  * The bundles a build makes, each from one entry of main.ts: `org-main` runs every command; `sandbox-main` runs `org
  * sandbox` alone, since loading the whole bundle costs more than that command's fifty modules do from source.
  */
-export const PREBUILT_ENTRIES = { "org-main": "cli/org-main.ts", "sandbox-main": "cli/sandbox-main.ts" } as const;
-export type PrebuiltName = keyof typeof PREBUILT_ENTRIES;
+export const PREBUILT_NAMES = ["org-main", "sandbox-main"] as const;
+export type PrebuiltName = (typeof PREBUILT_NAMES)[number];
+
+/** The entry a bundle is built from, relative to the checkout: `cli/<name>.ts`. */
+export function prebuiltEntry(name: PrebuiltName): string {
+  return `cli/${name}.ts`;
+}
 
 /** A bundle's file in `prebuiltDir`, with its bytecode beside it as `<file>.jsc` and its source map as `<file>.map`. */
 export function prebuiltFile(name: PrebuiltName): string {
