@@ -124,6 +124,29 @@ describe("org scripted-server", () => {
     }
   });
 
+  test("--no-delays sends a paced script's replies at once; without it the script's wait holds", async () => {
+    // Ten minutes before the first byte: while that wait holds nothing comes within a second on any machine; without it,
+    // the reply comes within a minute on any.
+    const paced = scriptFile("paced.json", { rules: [{ reply: { text: "at last", firstByteDelayMs: 600_000, delayMs: 600_000 } }] });
+    const ask = (url: string, limitMs: number) =>
+      fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        body: JSON.stringify({ model: "qwen3:8b", stream: true, messages: [{ role: "user", content: "hello" }] }),
+        signal: AbortSignal.timeout(limitMs),
+      }).then((response) => response.text());
+    const instant = await startCommand("--port", "0", "--script", paced, "--no-delays");
+    const held = await startCommand("--port", "0", "--script", paced);
+    try {
+      expect(await ask(instant.url, 60_000)).toContain('"content":"at last"');
+      const heldFor = await ask(held.url, 1_000).catch((error: Error) => error.name);
+      expect(heldFor).toBe("TimeoutError");
+    } finally {
+      instant.child.kill("SIGTERM");
+      held.child.kill("SIGTERM");
+    }
+    expect([await instant.child.exited, await held.child.exited]).toEqual([0, 0]);
+  });
+
   test("usage errors exit 2: no --script, a bad port, an unknown option", async () => {
     for (const args of [
       ["--port", "0"],
