@@ -1,5 +1,16 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { EMPTY_CURSOR, writeGrowState } from "../grow/grow-state.ts";
@@ -176,7 +187,9 @@ describe("pattern 10: a log over its cap", () => {
     transcripts(fixture.dir, small);
     const holder = Bun.spawn(["tail", "-f", audit], { stdout: "ignore", stderr: "ignore" });
     try {
-      await waitUntil("tail to hold the audit log open", () => existsSync(`/proc/${holder.pid}/fd/3`), 10_000);
+      // Its fd 3 alone is no sign: the loader opens its cache and libc there first, and a busy machine was caught between.
+      const opened = () => readdirSync(`/proc/${holder.pid}/fd`).some((fd) => linkOf(`/proc/${holder.pid}/fd/${fd}`) === realpathSync(audit));
+      await waitUntil("tail to hold the audit log open", opened, 10_000);
       fixture.advance(60_000);
       const held = await superviseRound(fixture.context, [logsCheck]);
       expect(held.fixes).toEqual([]);
@@ -203,3 +216,12 @@ describe("pattern 10: a log over its cap", () => {
     expect(gunzipSync(readFileSync(join(fixture.dir, ".org", "archive", "sessions", "20261123-100000-ffffff.jsonl.gz"))).toString()).toBe(text);
   });
 });
+
+/** Where a /proc fd link points, or undefined once it is gone. */
+function linkOf(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
