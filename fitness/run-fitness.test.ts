@@ -223,6 +223,17 @@ describe.concurrent("the fitness gate on throw-away repositories", () => {
     expect(existsSync(join(repo.dir, ".org", "fitness"))).toBe(false);
   }, 60_000);
 
+  test("a candidate slow to answer /health (a busy machine) is still identified, not timed out", async () => {
+    using repo = promotionRepo([WORD_COUNT]);
+    const commit = "b".repeat(40);
+    // Past readHealth's own 3 s default: the gate's read waits longer for a candidate it was told is up.
+    using server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Bun.sleep(3_500).then(() => Response.json({ ok: true, commit })) });
+    const result = await runOrg(["fitness", String(server.port), "--repo", repo.dir], {});
+    expect(result.code).toBe(2);
+    expect(result.out).toContain("which this repository does not have");
+    expect(result.out).not.toContain("timed out");
+  }, 60_000);
+
   test("a worktree left by a killed gate (locked by a dead pid) is removed by the next; a live gate's is kept", async () => {
     using repo = promotionRepo([WORD_COUNT]);
     const git = new RepoGit(repo.dir);

@@ -65,12 +65,16 @@ export type FitnessOutcome = { report?: FitnessReport; path?: string; exitCode: 
 /** The candidate as the gate found it: the commit its /health names, main, their merge base, the branches at it. */
 type Candidate = { commit: string; main: string; base: string; branches: string[] };
 
+// The candidate was seen healthy before the gate was called, so a slow answer is a busy machine, not a verdict: a
+// refused port still fails at once, and only a server that never answers costs the whole wait.
+const CANDIDATE_HEALTH_TIMEOUT_MS = 15_000;
+
 /** Reads the candidate's commit from its /health and places it against main; an outcome (exit 2) when it cannot. */
 async function identifyCandidate(request: FitnessRequest): Promise<Candidate | FitnessOutcome> {
   const { git, signal } = request;
   let commit: string;
   try {
-    commit = (await readHealth(request.candidatePort, { signal })).commit;
+    commit = (await readHealth(request.candidatePort, { timeoutMs: CANDIDATE_HEALTH_TIMEOUT_MS, signal })).commit;
   } catch (error) {
     return { exitCode: 2, why: `could not read the candidate's commit: ${error instanceof Error ? error.message : error}` };
   }
