@@ -92,7 +92,7 @@ export const SANDBOX_NICENESS = 5;
  */
 function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
   if (!plan.scratchMountPoint) throw new RangeError("dropping from root needs a scratchMountPoint for scratch");
-  const sources = [...hostMounts(plan), ...(plan.coveredFiles ?? [])].map((mount) => mount.source);
+  const sources = rootMountSources(plan);
   return [
     "unshare",
     "--mount",
@@ -104,7 +104,6 @@ function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
     DROP_ROOT_SCRIPT(Math.trunc(plan.scratchFd), Math.trunc(plan.seccompFd)),
     plan.scratchMountPoint,
     String(sources.length),
-    mountTable(plan.scratchMountPoint, sources),
     ...sources,
     // No capabilities survive the change to a non-zero uid; no supplementary groups either.
     "setpriv",
@@ -113,6 +112,20 @@ function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
     "--clear-groups",
     "--",
   ];
+}
+
+/** The host paths the drop-root prefix mounts where the sandbox uid reaches them, each at `ro<index>` in this order. */
+function rootMountSources(plan: Omit<BwrapPlan, "argv">): string[] {
+  return [...hostMounts(plan), ...(plan.coveredFiles ?? [])].map((mount) => mount.source);
+}
+
+/**
+ * The table the drop-root prefix mounts from (`mountTable`, handed over at MOUNT_TABLE_FD), with scratch at the path
+ * org opened; undefined when it needs none (not dropping from root, or no sources: scratch is bound from its fd).
+ */
+export function rootMountTable(plan: Omit<BwrapPlan, "argv">, scratchDirectory: string): string | undefined {
+  const sources = plan.dropRoot && plan.scratchMountPoint ? rootMountSources(plan) : [];
+  return plan.scratchMountPoint && sources.length > 0 ? mountTable(plan.scratchMountPoint, scratchDirectory, sources) : undefined;
 }
 
 /** The launcher's shell: dash where it is installed, else /bin/sh (followed by `env -i`, see launcherCommand). */

@@ -58,34 +58,43 @@ export const lifelineWatch = (closeFds: readonly number[]) =>
     'exit "$s"',
   ].join("\n");
 
+/** The fd (in the launcher, as root) of the mount table `mount --all` reads: an unlinked file org wrote (`mountTable`). */
+export const MOUNT_TABLE_FD = 6;
+
 // Run by root in the launcher's own mount namespace: a small tmpfs on the mount point, scratch bind-mounted into
-// it through the descriptor, each read-only source bind-mounted beside it, fd reopened there, then the rest.
+// it, each read-only source bind-mounted beside it, fd reopened there, then the rest.
 // The mount point is shared by every launcher, but each mounts on it only in a mount namespace of its own.
-// The sources are bound by one `mount -a` over a table of them (`$t`, made by `mountTable`) rather than by one
-// `mount` each: a generated tool's sandbox has about twenty, and a process each cost 30 ms of CPU per sandbox.
+// All of it is one `mount --all` over the table org hands over at MOUNT_TABLE_FD (`mountTable`) rather than a
+// `mount` each: every process on the way to bwrap waits for a core, and a generated tool's sandbox has about twenty
+// sources. A table's source is a path: scratch is mounted from the path org opened, then held to the descriptor
+// org checked (`-ef`: the same device and inode), as `mount --bind /proc/self/fd/N` would, whose path libmount reads
+// from the link. A source that is a file needs a file to be mounted on, which mount cannot make: then the shell
+// mounts the tmpfs first (the table's own line for it), makes those files, and `mount --all` passes over the line
+// of what is already mounted.
 export const DROP_ROOT_SCRIPT = (fd: number, seccompFd: number) =>
   [
     "set -e",
     // The cap on the processes of all sandboxes together (they all run as the dedicated uid), set by this shell
     // rather than by one more process: rlimits survive the change of uid. bash and busybox call it -u, dash -p.
     `ulimit -u ${ALL_SANDBOXES_PROCESS_CAP} 2>/dev/null || ulimit -p ${ALL_SANDBOXES_PROCESS_CAP}`,
-    "m=$0; n=$1; t=$2; shift 2",
-    // Without read-only mounts, scratch goes on the mount point itself: one process (mount) instead of three.
+    "m=$0; n=$1; shift",
+    // Without read-only mounts, scratch goes on the mount point itself: one process, no table.
     'if [ "$n" -eq 0 ]; then',
     `  mount --bind "/proc/self/fd/${fd}" "$m"`,
     `  exec ${fd}<"$m"`,
     "else",
-    '  mount -t tmpfs -o mode=0755,size=64k,nosuid,nodev org-sandbox "$m"',
-    // Where each source goes: a file made by the shell itself; the folders, scratch's too, by mount as it binds them
-    // (X-mount.mkdir), which spares a mkdir process per sandbox.
-    "  i=0",
+    "  i=0; f=",
     '  while [ "$i" -lt "$n" ]; do',
-    '    [ -d "$1" ] || : > "$m/ro$i"',
+    '    [ -d "$1" ] || f="$f ro$i"',
     "    i=$((i + 1)); shift",
     "  done",
-    `  mount -o X-mount.mkdir --bind "/proc/self/fd/${fd}" "$m/scratch"`,
-    '  printf \'%s\' "$t" > "$m/fstab"',
-    '  mount --all --fstab "$m/fstab"',
+    '  if [ -n "$f" ]; then',
+    `    mount --fstab /proc/self/fd/${MOUNT_TABLE_FD} "$m"`,
+    '    for x in $f; do : > "$m/$x"; done',
+    "  fi",
+    `  mount --all --fstab /proc/self/fd/${MOUNT_TABLE_FD}`,
+    `  exec ${MOUNT_TABLE_FD}<&-`,
+    `  [ "$m/scratch" -ef /proc/self/fd/${fd} ] || { echo "org: scratch was moved while the sandbox started" >&2; exit 1; }`,
     `  exec ${fd}<"$m/scratch"`,
     "fi",
     lifelineWatch([seccompFd, fd]),
@@ -96,9 +105,16 @@ function mountTablePath(path: string): string {
   return path.replace(/[\x00-\x20\x7f\\]/g, (char) => `\\${char.charCodeAt(0).toString(8).padStart(3, "0")}`);
 }
 
-/** The table `mount --all` reads in the drop-root script: each source bound on `<mount point>/ro<index>`, in order. */
-export function mountTable(mountPoint: string, sources: readonly string[]): string {
-  return sources
-    .map((source, index) => `${mountTablePath(source)} ${mountTablePath(`${mountPoint}/ro${index}`)} none bind,X-mount.mkdir 0 0\n`)
-    .join("");
+/**
+ * The table `mount --all` reads in the drop-root script: the tmpfs on `mountPoint`, `scratch` bound on
+ * `<mount point>/scratch`, then each source bound on `<mount point>/ro<index>`, in order.
+ */
+export function mountTable(mountPoint: string, scratch: string, sources: readonly string[]): string {
+  const bind = (source: string, target: string) =>
+    `${mountTablePath(source)} ${mountTablePath(`${mountPoint}/${target}`)} none bind,X-mount.mkdir 0 0\n`;
+  return [
+    `org-sandbox ${mountTablePath(mountPoint)} tmpfs mode=0755,size=64k,nosuid,nodev 0 0\n`,
+    bind(scratch, "scratch"),
+    ...sources.map((source, index) => bind(source, `ro${index}`)),
+  ].join("");
 }

@@ -83,8 +83,10 @@ describe("read-only mounts", () => {
   });
 
   test("the mount table escapes blanks, controls and backslashes, so a line holds exactly one source and target", () => {
-    expect(mountTable("/m p", ["/a b/c\td\ne\\f#g", "/h"])).toBe(
-      "/a\\040b/c\\011d\\012e\\134f#g /m\\040p/ro0 none bind,X-mount.mkdir 0 0\n/h /m\\040p/ro1 none bind,X-mount.mkdir 0 0\n",
+    expect(mountTable("/m p", "/s\tc", ["/a b/c\td\ne\\f#g", "/h"])).toBe(
+      "org-sandbox /m\\040p tmpfs mode=0755,size=64k,nosuid,nodev 0 0\n" +
+        "/s\\011c /m\\040p/scratch none bind,X-mount.mkdir 0 0\n" +
+        "/a\\040b/c\\011d\\012e\\134f#g /m\\040p/ro0 none bind,X-mount.mkdir 0 0\n/h /m\\040p/ro1 none bind,X-mount.mkdir 0 0\n",
     );
   });
 

@@ -173,7 +173,7 @@ export class Sandbox {
       // As root, the launcher drops to the dedicated uid itself (setpriv, no supplementary groups) once scratch
       // is mounted: root would keep capabilities and be exempt from RLIMIT_NPROC.
       const waited = handOver && this.handOverToWaiting(handOver, scratch.fd);
-      const proc = waited || spawnLauncher(bwrapCommand(plan), options.stdin, plan, scratch.fd);
+      const proc = waited || spawnLauncher(bwrapCommand(plan), options.stdin, plan, scratch);
       const result = await superviseRun(proc, { abortSignal: options.abortSignal, timeoutMs, limits }, (kill) =>
         startWatchdog({
           launcherPid: proc.pid,

@@ -82,7 +82,7 @@ export async function startSandboxedProcess(options: {
       ),
       ...(hosts.length > 0 ? { hostsFile: hostsFileFor(hosts, sandbox.supportDir) } : {}),
     };
-    const proc = spawnLauncher(bwrapCommand(plan), { pipe: true }, plan, scratch.fd);
+    const proc = spawnLauncher(bwrapCommand(plan), { pipe: true }, plan, scratch);
     const killer = new RunKiller(proc);
     const watchdog = startWatchdog({
       launcherPid: proc.pid,

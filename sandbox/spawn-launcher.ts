@@ -1,10 +1,10 @@
-import { closeSync, existsSync, fstatSync, openSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
 import { join } from "node:path";
-import { type BwrapPlan, LAUNCHER_ENV, launcherCommand, SANDBOX_NICENESS } from "./bwrap-argv.ts";
+import { type BwrapPlan, LAUNCHER_ENV, launcherCommand, rootMountTable, SANDBOX_NICENESS } from "./bwrap-argv.ts";
 import { WAITER_SCRIPT, WAITER_SHELL } from "./hand-over.ts";
 import { DASH_PATH, LIFELINE_FD } from "./launcher-scripts.ts";
-import { openExistingScratch } from "./open-scratch.ts";
+import { type OpenScratch, openExistingScratch } from "./open-scratch.ts";
 import type { SandboxLimits } from "./sandbox-limits.ts";
 import type { SandboxOptions } from "./sandbox-options.ts";
 import type { WaitingSandbox } from "./sandbox-pool.ts";
@@ -47,26 +47,33 @@ export function poolKey(plan: BwrapPlan, scratchDirectory: string): string {
 /**
  * Spawns a launcher line with the seccomp program at fd 3, the scratch directory at fd 4 and org's lifeline at
  * fd 5 (LIFELINE_FD): a socket whose other end only this process holds (close-on-exec), closed once the launcher
- * has exited. Should org die first, the kernel closes it, and the launcher's shell kills the sandbox.
+ * has exited. Should org die first, the kernel closes it, and the launcher's shell kills the sandbox. As root, with
+ * sources to mount, the drop-root prefix's mount table comes at fd 6 (MOUNT_TABLE_FD).
  * With `spawnedNicer` the launcher starts SANDBOX_NICENESS nicer than org, as `nice -n` would make it: the niceness
  * is a thread's, so this thread takes it for the spawn (the child inherits it) and gives it back, which root may.
  */
 export function spawnLauncher(
   command: string[],
   stdin: string | undefined | { pipe: true },
-  plan: Pick<BwrapPlan, "supportDir" | "spawnedNicer">,
-  scratchFd: number,
+  plan: Omit<BwrapPlan, "argv">,
+  scratch: OpenScratch,
 ): PipedProcess {
   // Opened for each sandbox: bwrap reads the program to its end, and the offset is shared.
   const seccompFd = openSync(join(plan.supportDir, "seccomp.bpf"), "r");
+  const table = rootMountTable(plan, scratch.directory);
+  let tableFd: number | undefined;
   const own = plan.spawnedNicer ? getPriority() : undefined;
   let proc: PipedProcess;
   try {
+    tableFd = table === undefined ? undefined : openMountTable(plan.supportDir, table);
+    // From fd 3 on: the seccomp program, scratch, the lifeline (LIFELINE_FD) and the table (MOUNT_TABLE_FD).
+    const fds: (number | "pipe")[] = [seccompFd, scratch.fd, "pipe", ...(tableFd === undefined ? [] : [tableFd])];
     if (own !== undefined) setPriority(0, Math.min(19, own + SANDBOX_NICENESS));
-    proc = spawnPiped(command, stdin, { env: { ...LAUNCHER_ENV }, cwd: "/", extraFds: [seccompFd, scratchFd, "pipe"] });
+    proc = spawnPiped(command, stdin, { env: { ...LAUNCHER_ENV }, cwd: "/", extraFds: fds });
   } finally {
     if (own !== undefined) setPriority(0, own);
     closeSync(seccompFd);
+    if (tableFd !== undefined) closeSync(tableFd);
   }
   const lifeline = proc.stdio[LIFELINE_FD];
   if (typeof lifeline !== "number") {
@@ -78,6 +85,23 @@ export function spawnLauncher(
   return proc;
 }
 
+/**
+ * The mount table in a file no one else can open: made in the support dir (which only this uid may write) under a
+ * name of its own, and unlinked at once. mount reads it through /proc/self/fd, which reopens the file itself.
+ */
+function openMountTable(supportDir: string, table: string): number {
+  const path = join(supportDir, `mounts.${process.pid}.${Math.random().toString(36).slice(2)}`);
+  const fd = openSync(path, "wx", 0o600);
+  try {
+    unlinkSync(path);
+    writeSync(fd, table);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return fd;
+}
+
 /** Starts a sandbox that waits for its command, on the scratch directory if that still exists. */
 export function startWaiting(plan: BwrapPlan, scratchDirectory: string, key: string): WaitingSandbox | undefined {
   const scratch = openExistingScratch(scratchDirectory, plan.dropRoot);
@@ -85,7 +109,7 @@ export function startWaiting(plan: BwrapPlan, scratchDirectory: string, key: str
   try {
     const { dev, ino } = fstatSync(scratch.fd);
     const command = [...launcherCommand(plan), WAITER_SHELL, "-c", WAITER_SCRIPT];
-    const proc = spawnLauncher(command, { pipe: true }, plan, scratch.fd);
+    const proc = spawnLauncher(command, { pipe: true }, plan, { directory: scratchDirectory, fd: scratch.fd });
     const { stdin } = proc;
     if (stdin === undefined || typeof stdin === "number") {
       proc.kill("SIGKILL");
