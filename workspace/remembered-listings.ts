@@ -31,21 +31,29 @@ export type StoredListing = {
 
 /**
  * A walk that stood on kept listings alone: the folders it reached in its order (`""` first), each one's stamp
- * (`stampOf`) as its listing holds it, and what it found before links were followed. While every folder's stamp is
- * unchanged, every folder holds the entries it held, so the walk would reach the same folders and find the same.
+ * (`walkStamp`, three numbers a folder, one after the other) as its listing holds it, and what it found before links
+ * were followed. While every folder's stamp is unchanged, every folder holds the entries it held, so the walk would
+ * reach the same folders and find the same.
  */
 export type RememberedWalk = {
   folders: string[];
-  stamps: string[];
+  stamps: number[];
   /** Secret files, the folders to cover (secret ones, closed ones with a secret below), secret-named links, git-config-named files. */
   found: { files: string[]; folders: string[]; links: string[]; gitConfigs: string[] };
   /** The folders the sandbox's uid may not enter (org runs as root), each one of `folders`. */
   closed: string[];
 };
 
-/** A folder's stamp as a walk compares it: its device, inode and ctime in nanoseconds. */
-export function stampOf(stat: { dev: bigint; ino: bigint; ctimeNs: bigint }): string {
-  return `${stat.dev}:${stat.ino}:${stat.ctimeNs}`;
+/**
+ * A folder's stamp as a kept walk compares it: its device, inode and ctime as an `lstatSync` without `bigint` gives
+ * them (ctime in milliseconds, a double: seconds times 1000 plus nanoseconds over a million, as bun computes it), made
+ * from the listing's own stat. The check of a kept walk is an lstat of every folder, and BigInt stats cost it twice
+ * the time; the double keeps the ctime to a quarter of a microsecond, and a folder changed since its listing was read
+ * has a ctime at least `listingSettled`'s margin later.
+ */
+export function walkStamp(stat: { dev: bigint; ino: bigint; ctimeNs: bigint }): [dev: number, ino: number, ctimeMs: number] {
+  const ctimeMs = Number(stat.ctimeNs / 1_000_000_000n) * 1000 + Number(stat.ctimeNs % 1_000_000_000n) / 1e6;
+  return [Number(stat.dev), Number(stat.ino), ctimeMs];
 }
 
 /** The modules whose rules decide what a listing holds, relative to this folder. */
@@ -61,7 +69,7 @@ const RULES = [
 
 /** The key a file of listings is kept under: the scan's inputs and the code of its rules. */
 export function listingsKey(root: string, secretPaths: readonly string[], sandboxUid: number | undefined): string {
-  const hash = new Bun.CryptoHasher("sha256").update(JSON.stringify({ version: 2, root, secretPaths, sandboxUid }));
+  const hash = new Bun.CryptoHasher("sha256").update(JSON.stringify({ version: 3, root, secretPaths, sandboxUid }));
   for (const rule of RULES) hash.update(readFileSync(join(CHECKOUT_DIR, "workspace", rule)));
   return hash.digest("hex");
 }
@@ -138,7 +146,7 @@ function walkOf(value: unknown): RememberedWalk | undefined {
   const { folders, stamps, found, closed } = value;
   // The folders are only lstat'ed, and a walk is taken only where each one's stamp is as kept, which no one but the
   // kernel of this machine writes: checked for their type alone, as the check of every path cost more than the walk.
-  if (!isStrings(folders) || folders[0] !== "" || !isStrings(stamps) || stamps.length !== folders.length) return undefined;
+  if (!isStrings(folders) || folders[0] !== "" || !isNumbers(stamps) || stamps.length !== folders.length * 3) return undefined;
   if (!isPaths(closed) || !isRecord(found)) return undefined;
   const { files, folders: covered, links, gitConfigs } = found;
   if (!isPaths(files) || !isPaths(covered) || !isPaths(links) || !isPaths(gitConfigs)) return undefined;
@@ -162,6 +170,7 @@ function listingOf(row: unknown): [string, StoredListing] | undefined {
 const isStamp = (value: unknown): value is string => typeof value === "string" && DECIMAL.test(value);
 const isNames = (value: unknown): value is string[] => Array.isArray(value) && value.every(isEntryName);
 const isStrings = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === "string");
+const isNumbers = (value: unknown): value is number[] => Array.isArray(value) && value.every((item) => typeof item === "number");
 const isPaths = (value: unknown): value is string[] => Array.isArray(value) && value.every((path) => typeof path === "string" && isFolderPath(path));
 
 /** A name as a folder listing gives it: no slash, not empty, not `.` or `..`. */

@@ -1,11 +1,23 @@
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
 import { secretPathMatcher } from "./check-change-set.ts";
 import { ensureOrgDir } from "../security/private-state.ts";
-import { REMEMBERED_LISTINGS_FILE } from "./remembered-listings.ts";
+import { REMEMBERED_LISTINGS_FILE, walkStamp } from "./remembered-listings.ts";
 import { SecretFileScan } from "./secret-files.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-secret-files-"));
@@ -134,6 +146,17 @@ test("a kept walk is taken only while every folder it reached is unchanged: a se
   }
 });
 
+// A kept walk is checked with lstat's numbers: the stamp made from a listing's BigInt stat must be exactly those, or every
+// check would find a change and walk again.
+test("a kept walk's stamp, made from a folder's BigInt stat, is the device, inode and ctime lstat gives as numbers", () => {
+  const folders = [root, tmpdir(), process.cwd(), ...readdirSync("/usr/lib").map((name) => `/usr/lib/${name}`)];
+  const stamps = folders.map((folder) => {
+    const stat = lstatSync(folder);
+    return [folder, walkStamp(lstatSync(folder, { bigint: true })), [stat.dev, stat.ino, stat.ctimeMs]];
+  });
+  for (const [folder, made, given] of stamps) expect([folder, made]).toEqual([folder, given]);
+});
+
 test("a kept walk out of shape, or from another key, is not taken", async () => {
   const dir = join(root, "walk-shape");
   mkdirSync(join(dir, "a"), { recursive: true });
@@ -145,11 +168,12 @@ test("a kept walk out of shape, or from another key, is not taken", async () => 
   const [head = "", listings = ""] = readFileSync(file, "utf8").split("\n");
   const kept = JSON.parse(head);
   expect(kept.walk.found.files).toEqual(["a/.env"]);
-  // A walk that names no folder, a path that leaves the workspace, a stamp that is no string: each is no walk.
+  // A walk that names no folder, a path that leaves the workspace, a stamp that is no number, or short of one: no walk.
   for (const walk of [
     { ...kept.walk, folders: [], stamps: [] },
     { ...kept.walk, found: { ...kept.walk.found, files: ["../outside"] } },
-    { ...kept.walk, stamps: kept.walk.stamps.map(() => 1) },
+    { ...kept.walk, stamps: kept.walk.stamps.map(String) },
+    { ...kept.walk, stamps: kept.walk.stamps.slice(1) },
   ]) {
     writeFileSync(file, `${JSON.stringify({ ...kept, walk })}\n${listings}`);
     const scan = new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan();

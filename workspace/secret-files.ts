@@ -4,7 +4,7 @@ import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
 import { listingSettled } from "../sandbox/measure-tree.ts";
 import { secretPathMatcher } from "./check-change-set.ts";
 import { gitConfigName, gitConfigsAmong } from "./git-config-covers.ts";
-import { listingsKey, loadRemembered, type RememberedWalk, type StoredListing, saveRemembered, stampOf } from "./remembered-listings.ts";
+import { listingsKey, loadRemembered, type RememberedWalk, type StoredListing, saveRemembered, walkStamp } from "./remembered-listings.ts";
 import { EXCLUDED_TOP, TreeTooLargeError } from "./tree-snapshot.ts";
 
 /**
@@ -80,7 +80,7 @@ export class SecretFileScan {
       const listing = this.#list(folder, read);
       if (listing === undefined) continue;
       walk.folders.push(folder);
-      walk.stamps.push(stampOf(listing));
+      walk.stamps.push(...walkStamp(listing));
       entries += listing.entries;
       if (entries > MAX_SCANNED_ENTRIES)
         throw new TreeTooLargeError(`the workspace holds more than ${MAX_SCANNED_ENTRIES} entries, more than org checks for secret files`);
@@ -106,12 +106,15 @@ export class SecretFileScan {
     return this.#finish(walk, { foldersRead: read.foldersRead, keptWalk: false });
   }
 
-  /** Whether every folder `walk` reached is still a folder with the stamp it had. */
+  /** Whether every folder `walk` reached is still a folder with the stamp it had (`walkStamp`). */
   #unchanged(walk: RememberedWalk): boolean {
-    for (let index = 0; index < walk.folders.length; index += 1) {
-      const folder = walk.folders[index];
-      const stat = lstatSync(folder === "" ? this.root : `${this.root}/${folder}`, { bigint: true, throwIfNoEntry: false });
-      if (stat === undefined || !stat.isDirectory() || stampOf(stat) !== walk.stamps[index]) return false;
+    const { folders, stamps } = walk;
+    for (let index = 0; index < folders.length; index += 1) {
+      const folder = folders[index];
+      const stat = lstatSync(folder === "" ? this.root : `${this.root}/${folder}`, { throwIfNoEntry: false });
+      const at = index * 3;
+      if (stat === undefined || !stat.isDirectory() || stat.dev !== stamps[at] || stat.ino !== stamps[at + 1] || stat.ctimeMs !== stamps[at + 2])
+        return false;
     }
     return true;
   }
