@@ -1,4 +1,4 @@
-import { DASH_PATH, DROP_ROOT_SCRIPT, lifelineWatch, mountTable } from "./launcher-scripts.ts";
+import { coverMountPoint, DASH_PATH, DROP_ROOT_SCRIPT, lifelineWatch, mountTable } from "./launcher-scripts.ts";
 import type { SandboxLimits } from "./sandbox-limits.ts";
 
 /** Host uid the launcher drops to when org runs as root: root ignores RLIMIT_NPROC and keeps capabilities. */
@@ -87,12 +87,14 @@ export const SANDBOX_NICENESS = 5;
  * As root, before dropping to the sandbox uid: bwrap 0.8 resolves a `--bind-fd` descriptor's path (and every
  * `--ro-bind` source) with realpath() as the sandbox uid, which cannot pass private (0700) directories such as
  * `/root` or the `.org/scratch` above scratch. So, in a mount namespace of this launcher alone, root mounts
- * scratch (through the descriptor, never its path) and each read-only source on a tmpfs that uid can reach, and
- * the descriptor is reopened there. The mounts go away with the launcher; the host never sees them.
+ * scratch (the folder of the descriptor, checked) and each read-only source on a tmpfs that uid can reach, each cover
+ * on a file of the support dir, and the descriptor is reopened there. The mounts go away with the launcher; the host
+ * never sees them.
  */
 function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
   if (!plan.scratchMountPoint) throw new RangeError("dropping from root needs a scratchMountPoint for scratch");
-  const sources = rootMountSources(plan);
+  const sources = hostMounts(plan).map((mount) => mount.source);
+  const table = sources.length + (plan.coveredFiles?.length ?? 0) > 0;
   return [
     "unshare",
     "--mount",
@@ -103,6 +105,7 @@ function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
     "-c",
     DROP_ROOT_SCRIPT(Math.trunc(plan.scratchFd), Math.trunc(plan.seccompFd)),
     plan.scratchMountPoint,
+    table ? "1" : "0",
     String(sources.length),
     ...sources,
     // No capabilities survive the change to a non-zero uid; no supplementary groups either.
@@ -114,18 +117,16 @@ function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
   ];
 }
 
-/** The host paths the drop-root prefix mounts where the sandbox uid reaches them, each at `ro<index>` in this order. */
-function rootMountSources(plan: Omit<BwrapPlan, "argv">): string[] {
-  return [...hostMounts(plan), ...(plan.coveredFiles ?? [])].map((mount) => mount.source);
-}
-
 /**
  * The table the drop-root prefix mounts from (`mountTable`, handed over at MOUNT_TABLE_FD), with scratch at the path
- * org opened; undefined when it needs none (not dropping from root, or no sources: scratch is bound from its fd).
+ * org opened; undefined when it needs none (not dropping from root, or no sources nor covers: scratch is bound from
+ * its fd).
  */
 export function rootMountTable(plan: Omit<BwrapPlan, "argv">, scratchDirectory: string): string | undefined {
-  const sources = plan.dropRoot && plan.scratchMountPoint ? rootMountSources(plan) : [];
-  return plan.scratchMountPoint && sources.length > 0 ? mountTable(plan.scratchMountPoint, scratchDirectory, sources) : undefined;
+  if (!plan.dropRoot || !plan.scratchMountPoint) return undefined;
+  const sources = hostMounts(plan).map((mount) => mount.source);
+  const covers = (plan.coveredFiles ?? []).map((cover, index) => ({ source: cover.source, target: coverMountPoint(plan.supportDir, index) }));
+  return sources.length + covers.length > 0 ? mountTable(plan.scratchMountPoint, scratchDirectory, sources, covers) : undefined;
 }
 
 /** The launcher's shell: dash where it is installed, else /bin/sh (followed by `env -i`, see launcherCommand). */
@@ -294,11 +295,11 @@ function maskArgs(plan: Omit<BwrapPlan, "argv">): string[] {
       checkMaskTarget(target);
       return ["--ro-bind", `${plan.supportDir}/${EMPTY_FILE}`, target];
     }),
-    // Each after the host mounts in the drop-root table, so its source is where the prefix mounted it.
+    // As root, its source is the support dir's file the prefix mounted it on.
     ...(plan.coveredFiles ?? []).flatMap((cover, index) => {
       checkMaskTarget(cover.target);
       if (!cover.source.startsWith("/")) throw new RangeError(`cover ${JSON.stringify(cover.source)} is refused: give an absolute source`);
-      return ["--ro-bind", plan.dropRoot ? `${plan.scratchMountPoint}/ro${hostMounts(plan).length + index}` : cover.source, cover.target];
+      return ["--ro-bind", plan.dropRoot ? coverMountPoint(plan.supportDir, index) : cover.source, cover.target];
     }),
   ];
 }

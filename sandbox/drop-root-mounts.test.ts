@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { closeSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type BwrapPlan, launcherCommand } from "./bwrap-argv.ts";
+import { type BwrapPlan, launcherCommand, type ReadOnlyMount } from "./bwrap-argv.ts";
+import { coverMountPoint } from "./launcher-scripts.ts";
 import { openScratch } from "./open-scratch.ts";
 import { isRoot } from "./run-sandboxed.ts";
 import { resolveLimits } from "./sandbox-limits.ts";
@@ -24,10 +25,10 @@ async function throughPrefix(plan: BwrapPlan, scratch: { directory: string; fd: 
   return { stdout, stderr, exitCode };
 }
 
-function rootPlan(name: string, readOnlyMounts: { source: string; target: string }[]) {
+function rootPlan(name: string, readOnlyMounts: ReadOnlyMount[], coveredFiles: ReadOnlyMount[] = []) {
   const scratchDir = join(root, name, "scratch");
   mkdirSync(join(root, name), { mode: 0o755 });
-  const plan = planFor({ scratchDir, readOnlyMounts }, resolveLimits({}, 1000), true, testSandbox.supportDir);
+  const plan = planFor({ scratchDir, readOnlyMounts, coveredFiles }, resolveLimits({}, 1000), true, testSandbox.supportDir);
   return { plan, scratch: openScratch(scratchDir, true) };
 }
 
@@ -66,6 +67,23 @@ describe.skipIf(!isRoot())("the drop-root prefix's mounts", () => {
       const result = await throughPrefix(plan, scratch, 'cat "$M/ro1"; stat -c %i "$M/ro0" "$M/scratch"');
       expect(result).toMatchObject({ exitCode: 0, stderr: "" });
       expect(result.stdout).toBe(`file content\n${inode(folder)}\n${inode(scratch.directory)}\n`);
+    } finally {
+      closeSync(scratch.fd);
+    }
+  });
+
+  test("a cover goes on the support dir's file for it, beside the folders, and that file stays empty on the host", async () => {
+    const folder = join(root, "folder f");
+    mkdirSync(folder, { mode: 0o755 });
+    const cover = join(root, "cover g");
+    writeFileSync(cover, "[core]\n", { mode: 0o644 });
+    const { plan, scratch } = rootPlan("cover", [{ source: folder, target: "/org/f" }], [{ source: cover, target: "/org/f/.git/config" }]);
+    const point = coverMountPoint(plan.supportDir, 0);
+    try {
+      const result = await throughPrefix(plan, scratch, `cat '${point}'; stat -L -c %i "$M/ro0" "$M/scratch"`);
+      expect(result).toMatchObject({ exitCode: 0, stderr: "" });
+      expect(result.stdout).toBe(`[core]\n${inode(folder)}\n${inode(scratch.directory)}\n`);
+      expect(readFileSync(point, "utf8")).toBe("");
     } finally {
       closeSync(scratch.fd);
     }

@@ -61,6 +61,18 @@ export const lifelineWatch = (closeFds: readonly number[]) =>
 /** The fd (in the launcher, as root) of the mount table `mount --all` reads: an unlinked file org wrote (`mountTable`). */
 export const MOUNT_TABLE_FD = 6;
 
+/**
+ * The folder of the support dir holding an empty file per cover (`c0`, `c1`, …): as root, each cover (a git config shown
+ * without its credentials, always a file) is mounted on one of them, which mount can bind on without the tmpfs the
+ * shell must make a file on first. Seen by no one outside the launcher's mount namespace, and empty there.
+ */
+export const COVER_MOUNT_POINTS = "cover-mounts";
+
+/** The file `index`th cover is mounted on, in `supportDir`. */
+export function coverMountPoint(supportDir: string, index: number): string {
+  return `${supportDir}/${COVER_MOUNT_POINTS}/c${index}`;
+}
+
 // Run by root in the launcher's own mount namespace: a small tmpfs on the mount point, scratch bind-mounted into
 // it, each read-only source bind-mounted beside it, fd reopened there, then the rest.
 // The mount point is shared by every launcher, but each mounts on it only in a mount namespace of its own.
@@ -70,16 +82,17 @@ export const MOUNT_TABLE_FD = 6;
 // org checked (`-ef`: the same device and inode), as `mount --bind /proc/self/fd/N` would, whose path libmount reads
 // from the link. A source that is a file needs a file to be mounted on, which mount cannot make: then the shell
 // mounts the tmpfs first (the table's own line for it), makes those files, and `mount --all` passes over the line
-// of what is already mounted.
+// of what is already mounted. Covers, always files, go on files of the support dir instead (`coverMountPoint`).
 export const DROP_ROOT_SCRIPT = (fd: number, seccompFd: number) =>
   [
     "set -e",
     // The cap on the processes of all sandboxes together (they all run as the dedicated uid), set by this shell
     // rather than by one more process: rlimits survive the change of uid. bash and busybox call it -u, dash -p.
     `ulimit -u ${ALL_SANDBOXES_PROCESS_CAP} 2>/dev/null || ulimit -p ${ALL_SANDBOXES_PROCESS_CAP}`,
-    "m=$0; n=$1; shift",
-    // Without read-only mounts, scratch goes on the mount point itself: one process, no table.
-    'if [ "$n" -eq 0 ]; then',
+    // The mount point, whether there is a table, how many sources (each bound on ro<index>) follow.
+    "m=$0; t=$1; n=$2; shift 2",
+    // Without read-only mounts or covers, scratch goes on the mount point itself: one process, no table.
+    'if [ "$t" -eq 0 ]; then',
     `  mount --bind "/proc/self/fd/${fd}" "$m"`,
     `  exec ${fd}<"$m"`,
     "else",
@@ -107,14 +120,20 @@ function mountTablePath(path: string): string {
 
 /**
  * The table `mount --all` reads in the drop-root script: the tmpfs on `mountPoint`, `scratch` bound on
- * `<mount point>/scratch`, then each source bound on `<mount point>/ro<index>`, in order.
+ * `<mount point>/scratch`, each source bound on `<mount point>/ro<index>`, in order, then each cover on its file.
  */
-export function mountTable(mountPoint: string, scratch: string, sources: readonly string[]): string {
-  const bind = (source: string, target: string) =>
-    `${mountTablePath(source)} ${mountTablePath(`${mountPoint}/${target}`)} none bind,X-mount.mkdir 0 0\n`;
+export function mountTable(
+  mountPoint: string,
+  scratch: string,
+  sources: readonly string[],
+  covers: readonly { source: string; target: string }[] = [],
+): string {
+  const bind = (source: string, target: string, options = "bind,X-mount.mkdir") =>
+    `${mountTablePath(source)} ${mountTablePath(target)} none ${options} 0 0\n`;
   return [
     `org-sandbox ${mountTablePath(mountPoint)} tmpfs mode=0755,size=64k,nosuid,nodev 0 0\n`,
-    bind(scratch, "scratch"),
-    ...sources.map((source, index) => bind(source, `ro${index}`)),
+    bind(scratch, `${mountPoint}/scratch`),
+    ...sources.map((source, index) => bind(source, `${mountPoint}/ro${index}`)),
+    ...covers.map((cover) => bind(cover.source, cover.target, "bind")),
   ].join("");
 }

@@ -1,9 +1,10 @@
-import { closeSync, existsSync, fstatSync, openSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { getPriority, setPriority } from "node:os";
 import { join } from "node:path";
 import { type BwrapPlan, LAUNCHER_ENV, launcherCommand, rootMountTable, SANDBOX_NICENESS } from "./bwrap-argv.ts";
 import { WAITER_SCRIPT, WAITER_SHELL } from "./hand-over.ts";
-import { DASH_PATH, LIFELINE_FD } from "./launcher-scripts.ts";
+import { COVER_MOUNT_POINTS, coverMountPoint, DASH_PATH, LIFELINE_FD } from "./launcher-scripts.ts";
+import { errorCode } from "../concurrency/error-code.ts";
 import { type OpenScratch, openExistingScratch } from "./open-scratch.ts";
 import type { SandboxLimits } from "./sandbox-limits.ts";
 import type { SandboxOptions } from "./sandbox-options.ts";
@@ -65,6 +66,7 @@ export function spawnLauncher(
   const own = plan.spawnedNicer ? getPriority() : undefined;
   let proc: PipedProcess;
   try {
+    if (table !== undefined) ensureCoverMountPoints(plan.supportDir, plan.coveredFiles?.length ?? 0);
     tableFd = table === undefined ? undefined : openMountTable(plan.supportDir, table);
     // From fd 3 on: the seccomp program, scratch, the lifeline (LIFELINE_FD) and the table (MOUNT_TABLE_FD).
     const fds: (number | "pipe")[] = [seccompFd, scratch.fd, "pipe", ...(tableFd === undefined ? [] : [tableFd])];
@@ -100,6 +102,25 @@ function openMountTable(supportDir: string, table: string): number {
     throw error;
   }
   return fd;
+}
+
+/** The support dir's empty files the drop-root prefix mounts `count` covers on (`coverMountPoint`), made where missing. */
+function ensureCoverMountPoints(supportDir: string, count: number): void {
+  if (count === 0) return;
+  try {
+    mkdirSync(join(supportDir, COVER_MOUNT_POINTS), { mode: 0o755 });
+  } catch (error) {
+    if (errorCode(error) !== "EEXIST") throw error;
+  }
+  for (let index = 0; index < count; index += 1) {
+    const path = coverMountPoint(supportDir, index);
+    try {
+      closeSync(openSync(path, "wx", 0o644));
+    } catch (error) {
+      if (errorCode(error) !== "EEXIST") throw error;
+      if (!lstatSync(path).isFile()) throw new Error(`the sandbox's cover mount point ${path} is not a plain file; remove it`);
+    }
+  }
 }
 
 /** Starts a sandbox that waits for its command, on the scratch directory if that still exists. */
