@@ -1,4 +1,4 @@
-import { lstatSync, readFileSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import { CHECKOUT_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import { readPrivateFile, writePrivateFile } from "../security/private-state.ts";
@@ -67,11 +67,20 @@ const RULES = [
   "../config/workspace-paths.ts",
 ];
 
-/** The key a file of listings is kept under: the scan's inputs and the code of its rules. */
+/**
+ * The key a file of listings is kept under: the scan's inputs and the code of its rules, by each rule file's stamp
+ * (device, inode, size, modification and change times: an edit, a file renamed over it or a touch each moves it, and
+ * no one can set a change time back) rather than its bytes, which every `sandbox run` read and hashed. A rule file
+ * gone makes a key no file is under.
+ */
 export function listingsKey(root: string, secretPaths: readonly string[], sandboxUid: number | undefined): string {
-  const hash = new Bun.CryptoHasher("sha256").update(JSON.stringify({ version: 3, root, secretPaths, sandboxUid }));
-  for (const rule of RULES) hash.update(readFileSync(join(CHECKOUT_DIR, "workspace", rule)));
-  return hash.digest("hex");
+  const rules = RULES.map((rule) => {
+    const stat = lstatSync(join(CHECKOUT_DIR, "workspace", rule), { bigint: true, throwIfNoEntry: false });
+    return stat
+      ? [rule, String(stat.dev), String(stat.ino), String(stat.size), String(stat.mtimeNs), String(stat.ctimeNs)]
+      : [rule, "gone", String(Math.random())];
+  });
+  return new Bun.CryptoHasher("sha256").update(JSON.stringify({ version: 3, root, secretPaths, sandboxUid, rules })).digest("hex");
 }
 
 /**
