@@ -66,7 +66,10 @@ describe("the prebuilt bundle (npm run build)", () => {
       ],
       { cwd: code.dir, stderr: "pipe" },
     );
-    expect(thrown.stdout.toString()).toMatch(new RegExp(`\\n    at .*\\(${code.dir}/cli/[a-z/-]+\\.ts:\\d+:\\d+\\)`));
+    // The first frame names the source line that made the error (the map keeps lines, not every column).
+    const frame = new RegExp(`\\n    at .*\\((${code.dir}/cli/[a-z/-]+\\.ts):(\\d+):\\d+\\)`).exec(thrown.stdout.toString());
+    expect(frame?.[1]).toBeDefined();
+    expect(readFileSync(frame?.[1] ?? "", "utf8").split("\n")[Number(frame?.[2]) - 1]).toContain("new UsageError(");
     for (const args of [
       ["chat", "--once", "/history"],
       ["chat", "--bogus"],
