@@ -49,9 +49,10 @@ export type FileStamp = [path: string, dev: number, ino: number, size: number, m
 
 /**
  * What a build wrote beside each bundle: whose code, built by which bun, from which files (`files`: what bun read for
- * that bundle and what decided how it read them; the bundle's own files among them), in which folders (`folders`: a file added there
- * could be found instead), with which `node_modules` (its real path: the link may be pointed at another tree), and
- * where a `node_modules` folder would have been found had there been one (`absent`).
+ * that bundle and what decided how it read them; the bundle's own files among them), in which folders an import
+ * probed (`folders`, a package's: a file added there could be found instead; org's own imports spell their files),
+ * with which `node_modules` (its real path: the link may be pointed at another tree), and where a `node_modules`
+ * folder would have been found had there been one (`absent`).
  */
 export type PrebuiltManifest = {
   format: number;
