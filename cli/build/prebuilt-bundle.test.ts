@@ -51,6 +51,25 @@ describe("the prebuilt bundle (npm run build)", () => {
     rmSync(running, { recursive: true });
     expect(prebuiltBundle(code.dir)).toBe(join(prebuiltDir(code.dir), "org-main.js"));
     expect(prebuiltBundle(code.dir, "sandbox-main")).toBe(join(prebuiltDir(code.dir), "sandbox-main.js"));
+    // Each map keeps where every line came from, not the sources' text (bun parses a map whole to place one frame):
+    // a stack thrown in the bundle still names the source file and line.
+    for (const name of PREBUILT_NAMES) {
+      const map = JSON.parse(readFileSync(join(prebuiltDir(code.dir), `${prebuiltFile(name)}.map`), "utf8"));
+      expect(map.sources.length).toBeGreaterThan(10);
+      expect(map.sourcesContent).toEqual(map.sources.map(() => null));
+    }
+    const thrown = Bun.spawnSync(
+      [
+        process.execPath,
+        "-e",
+        `require(${JSON.stringify(join(code.dir, bundleOf("org-main")))}).main(["chat", "--bogus"]).catch((error) => console.log(error.stack))`,
+      ],
+      { cwd: code.dir, stderr: "pipe" },
+    );
+    // The first frame names the source line that made the error (the map keeps lines, not every column).
+    const frame = new RegExp(`\\n    at .*\\((${code.dir}/cli/[a-z/-]+\\.ts):(\\d+):\\d+\\)`).exec(thrown.stdout.toString());
+    expect(frame?.[1]).toBeDefined();
+    expect(readFileSync(frame?.[1] ?? "", "utf8").split("\n")[Number(frame?.[2]) - 1]).toContain("new UsageError(");
     for (const args of [
       ["chat", "--once", "/history"],
       ["chat", "--bogus"],

@@ -88,9 +88,24 @@ export function modulesDir(checkoutDir: string): string | null {
   }
 }
 
+/** Whether `kept` is a stamp whose file or folder is still what it stamped (fields compared in place: a start checks ~1 000). */
 function stands(kept: unknown, kind: "file" | "folder"): boolean {
   if (!Array.isArray(kept) || kept.length !== 6 || typeof kept[0] !== "string") return false;
-  return stampOf(kept[0], kind)?.every((value, index) => value === kept[index]) === true;
+  const stat = lstatSync(kept[0], { throwIfNoEntry: false });
+  return (
+    stat !== undefined &&
+    (kind === "file" ? stat.isFile() : stat.isDirectory()) &&
+    stat.dev === kept[1] &&
+    stat.ino === kept[2] &&
+    stat.size === kept[3] &&
+    stat.mtimeMs === kept[4] &&
+    stat.ctimeMs === kept[5]
+  );
+}
+
+function allStand(stamps: readonly unknown[], kind: "file" | "folder"): boolean {
+  for (const stamp of stamps) if (!stands(stamp, kind)) return false;
+  return true;
 }
 
 /**
@@ -114,6 +129,6 @@ export function prebuiltBundle(checkoutDir: string, name: PrebuiltName = "org-ma
   if (!prebuiltOwnFiles(name).every((own) => listed.has(`${dir}/${own}`))) return undefined;
   if (manifest.modules !== modulesDir(checkoutDir)) return undefined;
   if (absent.some((path) => typeof path !== "string" || lstatSync(path, { throwIfNoEntry: false }) !== undefined)) return undefined;
-  const stood = files.every((stamp) => stands(stamp, "file")) && folders.every((stamp) => stands(stamp, "folder"));
+  const stood = allStand(files, "file") && allStand(folders, "folder");
   return stood ? `${dir}/${prebuiltFile(name)}` : undefined;
 }
