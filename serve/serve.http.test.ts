@@ -55,6 +55,8 @@ describe("serve over a real socket on 127.0.0.1", () => {
     expect(() => startServe({ handler: fixture.handler, host: "0.0.0.0", port: 0 })).toThrow(/ORG_API_TOKEN/);
     for (const host of ["127.0.0.1", "127.8.9.10", "localhost", "::1", "[::1]"]) expect(isLoopbackHost(host)).toBe(true);
     for (const host of ["0.0.0.0", "::", "192.168.1.5", "10.0.0.1", "example.com", "127.0.0.1.nip.io"]) expect(isLoopbackHost(host)).toBe(false);
+    // Not an IPv4 address as node:net reads one (a leading zero, a part over 255, fewer parts): a name, so not loopback.
+    for (const host of ["127.0.0.01", "0127.0.0.1", "127.256.0.1", "127.1", "127.0.0.1."]) expect(isLoopbackHost(host)).toBe(false);
     await using guarded = await serveFixture({ script: { rules: [{ reply: { text: "hi" } }] }, checkoutDir: checkout.dir, apiToken: TOKEN });
     const server = startServe({ handler: guarded.handler, host: "0.0.0.0", port: 0 });
     try {

@@ -1,11 +1,12 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { executableSearchPath } from "../../config/environment.ts";
 import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
 import { isolatedBunFlags } from "../../config/org-bun-command.ts";
 import { isProcessAlive } from "../../concurrency/process-alive.ts";
 import { randomHex } from "../../concurrency/random-hex.ts";
 import { isStrictBytecodeBundle } from "../../generated-tools/bundled-package.ts";
+import { lineMappings } from "./line-mappings.ts";
 import {
   type FileStamp,
   fileStamp,
@@ -31,8 +32,11 @@ export class PrebuiltBuildError extends Error {
 /** What the entries reach that stays out of the bundles: the compiler loads from a bundle of its own, on use. */
 const EXTERNAL = ["typescript"];
 
-/** What one bundle was built from: the files bun bundled, and those that decided how it found and compiled them. */
-type BundleInputs = { bundled: string[]; resolution: string[] };
+/**
+ * What one bundle was built from: the files bun bundled, those that decided how it found and compiled them, and the
+ * folders where a file added could have changed what an import found.
+ */
+type BundleInputs = { bundled: string[]; resolution: string[]; probed: string[] };
 type Built = { name: PrebuiltName; inputs: BundleInputs };
 
 /**
@@ -57,6 +61,7 @@ export function buildPrebuilt(checkoutDir: string, options: { timeoutMs?: number
     for (const { name } of built) {
       if (!isStrictBytecodeBundle(join(out, prebuiltFile(name))))
         throw new PrebuiltBuildError(`bun wrote no strict bytecode bundle ${name} for ${checkoutDir}`);
+      placedSourceMap(join(out, `${prebuiltFile(name)}.map`), dir);
     }
     const after = snapshot(allOf(built));
     if (JSON.stringify(after) !== JSON.stringify(before) || modulesDir(checkoutDir) !== modules) {
@@ -66,7 +71,7 @@ export function buildPrebuilt(checkoutDir: string, options: { timeoutMs?: number
     for (const { name, inputs } of built) {
       const own = ownStamps(out, dir, name);
       const read = new Set([...inputs.bundled, ...inputs.resolution]);
-      const folders = new Set(inputs.bundled.map((path) => dirname(path)));
+      const folders = new Set(inputs.probed);
       const manifest: PrebuiltManifest = {
         format: PREBUILT_FORMAT,
         bun: Bun.version,
@@ -103,16 +108,37 @@ function ownStamps(out: string, dir: string, name: PrebuiltName): FileStamp[] {
   });
 }
 
+/**
+ * Readies a bundle's source map written in `out` for the folder `dir` it is renamed to: each source's path made
+ * relative to `dir` (bun wrote them relative to where it built, a folder deeper, so a stack named files beside the
+ * checkout), the copy of every source file dropped, and the mappings kept to a segment where the source line
+ * changes (a frame still names its file and line; its column is where that line's code begins). Bun parses a
+ * bundle's map whole the first time it places a stack frame, and a garbage collection does that for every error
+ * still alive whose code is being freed: the 7 MB map bun writes cost an `org chat --once` about 85 ms of CPU, this
+ * one (0.8 MB) about 10.
+ */
+function placedSourceMap(mapFile: string, dir: string): void {
+  const map: unknown = JSON.parse(readFileSync(mapFile, "utf8"));
+  if (typeof map !== "object" || map === null || !("sources" in map) || !Array.isArray(map.sources)) {
+    throw new PrebuiltBuildError(`bun's source map ${mapFile} has no sources`);
+  }
+  if (!("mappings" in map) || typeof map.mappings !== "string") throw new PrebuiltBuildError(`bun's source map ${mapFile} has no mappings`);
+  const built = dirname(mapFile);
+  const sources = map.sources.map((source) => (typeof source === "string" ? relative(dir, resolve(built, source)) : source));
+  // Bun takes a map without `sourcesContent` for an invalid one: a null for each source says "not included".
+  writeFileSync(mapFile, JSON.stringify({ ...map, sources, sourcesContent: sources.map(() => null), mappings: lineMappings(map.mappings) }));
+}
+
 /** What the bundles were built from together. */
 function allOf(built: readonly Built[]): BundleInputs {
   const bundled = [...new Set(built.flatMap(({ inputs }) => inputs.bundled))].sort();
   const read = new Set(bundled);
   const resolution = [...new Set(built.flatMap(({ inputs }) => inputs.resolution))].filter((path) => !read.has(path)).sort();
-  return { bundled, resolution };
+  return { bundled, resolution, probed: [...new Set(built.flatMap(({ inputs }) => inputs.probed))].sort() };
 }
 
-/** The stamps of what a build read and of the folders its inputs are in. */
-function snapshot(inputs: { bundled: string[]; resolution: string[] }): { files: FileStamp[]; folders: FileStamp[] } {
+/** The stamps of what a build read, of the folders its inputs are in and of those its imports probed. */
+function snapshot(inputs: BundleInputs): { files: FileStamp[]; folders: FileStamp[] } {
   const stamped = (paths: readonly string[], stampOf: (path: string) => FileStamp | undefined) =>
     paths.map((path) => {
       const stamp = stampOf(path);
@@ -121,7 +147,7 @@ function snapshot(inputs: { bundled: string[]; resolution: string[] }): { files:
     });
   return {
     files: stamped([...inputs.bundled, ...inputs.resolution], fileStamp),
-    folders: stamped([...new Set(inputs.bundled.map((path) => dirname(path)))].sort(), folderStamp),
+    folders: stamped([...new Set([...inputs.bundled.map((path) => dirname(path)), ...inputs.probed])].sort(), folderStamp),
   };
 }
 
@@ -201,7 +227,10 @@ function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeou
     const said = `${result.stderr.toString()}${result.stdout.toString()}`.trim().split("\n").slice(-6).join("\n");
     throw new PrebuiltBuildError(`bun build failed for ${checkoutDir} (exit ${result.exitCode ?? result.signalCode}):\n${said}`);
   }
-  const meta: { outputs?: Record<string, { entryPoint?: unknown; inputs?: Record<string, unknown> }> } = JSON.parse(readFileSync(metafile, "utf8"));
+  const meta: {
+    inputs?: Record<string, { imports?: unknown }>;
+    outputs?: Record<string, { entryPoint?: unknown; inputs?: Record<string, unknown> }>;
+  } = JSON.parse(readFileSync(metafile, "utf8"));
   const outputs = Object.values(meta.outputs ?? {});
   const absolute = (path: string) => (isAbsolute(path) ? path : resolve(checkoutDir, path));
   const inputsOf = (name: PrebuiltName): BundleInputs => {
@@ -212,9 +241,49 @@ function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeou
     if (inputs.length === 0) throw new PrebuiltBuildError(`bun build listed no input files of ${name} for ${checkoutDir}`);
     const bundled = [...new Set(inputs.map(absolute))].sort();
     const read = new Set(bundled);
-    return { bundled, resolution: resolutionFiles(checkoutDir, bundled).filter((path) => !read.has(path)) };
+    const edges = Object.entries(meta.inputs ?? {}).flatMap(([importer, input]) =>
+      importEdges(input.imports).map((edge) => ({ importer: absolute(importer), spelled: edge.spelled, found: absolute(edge.found) })),
+    );
+    return {
+      bundled,
+      resolution: resolutionFiles(checkoutDir, bundled).filter((path) => !read.has(path)),
+      probed: probedFolders(
+        bundled,
+        edges.filter((edge) => read.has(edge.importer) && read.has(edge.found)),
+      ),
+    };
   };
   return PREBUILT_NAMES.map((name) => ({ name, inputs: inputsOf(name) }));
+}
+
+/** The imports bun's metafile lists for one input: how each was spelled and the file it found. */
+function importEdges(imports: unknown): { spelled: string; found: string }[] {
+  if (!Array.isArray(imports)) return [];
+  return imports.flatMap((entry) =>
+    typeof entry?.original === "string" && typeof entry?.path === "string" ? [{ spelled: entry.original, found: entry.path }] : [],
+  );
+}
+
+/**
+ * The folders where a file added could change what an import finds, so their stamps are kept: every folder of a
+ * package's files (found through package.json fields, added extensions and index files), the folder of a file an import
+ * found by a name other than its own (`./core` → `core.js`, `./x.js` → `x.ts`, a folder's `index.js`) and the folder
+ * that name points into, and the folder of a file found by a bare name. An import that spells its file's own name, as
+ * every one of org's own does (`./name.ts`), finds that file whatever appears beside it; the file's stamp covers the
+ * file itself. So a new folder or file beside org's code (a promotion's first `tools/generated/`) leaves a bundle standing.
+ */
+function probedFolders(bundled: readonly string[], edges: readonly { importer: string; spelled: string; found: string }[]): string[] {
+  const folders = new Set(bundled.filter((path) => path.includes("/node_modules/")).map((path) => dirname(path)));
+  for (const { importer, spelled, found } of edges) {
+    const relativeName = spelled.startsWith("./") || spelled.startsWith("../") || spelled.startsWith("/");
+    if (!relativeName) {
+      folders.add(dirname(found));
+    } else if (basename(spelled) !== basename(found)) {
+      folders.add(dirname(found));
+      folders.add(dirname(resolve(dirname(importer), spelled)));
+    }
+  }
+  return [...folders].sort();
 }
 
 /**

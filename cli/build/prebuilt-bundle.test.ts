@@ -51,6 +51,25 @@ describe("the prebuilt bundle (npm run build)", () => {
     rmSync(running, { recursive: true });
     expect(prebuiltBundle(code.dir)).toBe(join(prebuiltDir(code.dir), "org-main.js"));
     expect(prebuiltBundle(code.dir, "sandbox-main")).toBe(join(prebuiltDir(code.dir), "sandbox-main.js"));
+    // Each map keeps where every line came from, not the sources' text (bun parses a map whole to place one frame):
+    // a stack thrown in the bundle still names the source file and line.
+    for (const name of PREBUILT_NAMES) {
+      const map = JSON.parse(readFileSync(join(prebuiltDir(code.dir), `${prebuiltFile(name)}.map`), "utf8"));
+      expect(map.sources.length).toBeGreaterThan(10);
+      expect(map.sourcesContent).toEqual(map.sources.map(() => null));
+    }
+    const thrown = Bun.spawnSync(
+      [
+        process.execPath,
+        "-e",
+        `require(${JSON.stringify(join(code.dir, bundleOf("org-main")))}).main(["chat", "--bogus"]).catch((error) => console.log(error.stack))`,
+      ],
+      { cwd: code.dir, stderr: "pipe" },
+    );
+    // The first frame names the source line that made the error (the map keeps lines, not every column).
+    const frame = new RegExp(`\\n    at .*\\((${code.dir}/cli/[a-z/-]+\\.ts):(\\d+):\\d+\\)`).exec(thrown.stdout.toString());
+    expect(frame?.[1]).toBeDefined();
+    expect(readFileSync(frame?.[1] ?? "", "utf8").split("\n")[Number(frame?.[2]) - 1]).toContain("new UsageError(");
     for (const args of [
       ["chat", "--once", "/history"],
       ["chat", "--bogus"],
@@ -173,8 +192,8 @@ describe("the prebuilt bundle (npm run build)", () => {
     renameSync(join(code.dir, "node_modules.kept"), join(code.dir, "node_modules"));
     expect(fromBundle((await run(["chat", "--once", "/history"])).modules)).toBe(true);
 
-    // A node_modules where resolution found none would take over zod for config/'s files: a no, as is any file added
-    // beside the inputs (their folders are stamped) and, above, a file edited.
+    // A node_modules where resolution found none would take over zod for config/'s files: a no, as is, above, a file
+    // edited.
     expect(manifest.absent).toContain(join(code.dir, "config", "node_modules"));
     mkdirSync(join(code.dir, "config", "node_modules"));
     expect(prebuiltBundle(code.dir)).toBeUndefined();
@@ -187,6 +206,14 @@ describe("the prebuilt bundle (npm run build)", () => {
     rmSync(join(code.dir, "config", "node_modules"), { recursive: true });
     buildPrebuilt(code.dir);
     expect(prebuiltBundle(code.dir)).toBeDefined();
+    // A folder or file added beside org's own code (a promotion's first tools/generated/, a chat-command.js beside the
+    // .ts) changes nothing an import finds, since each of org's imports spells its file's name: both bundles stand.
+    mkdirSync(join(code.dir, "tools", "generated", "count-words"), { recursive: true });
+    writeFileSync(join(code.dir, "tools", "generated", "count-words", "tool.ts"), "export default 1;\n");
+    writeFileSync(join(code.dir, "cli", "chat", "chat-command.js"), "throw new Error('not this one');\n");
+    expect(prebuiltBundle(code.dir)).toBeDefined();
+    expect(prebuiltBundle(code.dir, "sandbox-main")).toBeDefined();
+    expect(fromBundle((await run(["chat", "--once", "/history"])).modules)).toBe(true);
     appendFileSync(join(code.dir, "cli", "chat", "chat-command.ts"), "\n");
     expect(prebuiltBundle(code.dir)).toBeUndefined();
     expect(fromBundle((await run(["sandbox", "run", "--", "/bin/true"])).modules, "sandbox-main")).toBe(true);
@@ -195,5 +222,20 @@ describe("the prebuilt bundle (npm run build)", () => {
     const stale = await run(["sandbox", "run", "--", "/bin/true"]);
     expect(fromSource(stale.modules)).toBe(true);
     expect(stale.exitCode).toBe(0);
+
+    // Only folders where an import probed are stamped: org's own imports spell their files, a package's are found
+    // through added extensions and index files. An import written without its file's name (here one of org's, into a
+    // folder's index.ts) stamps the folder it points into: a file added there that bun would find instead is a no.
+    expect(manifestOf("sandbox-main").folders.every(([path]) => path.includes("/node_modules/"))).toBe(true);
+    mkdirSync(join(code.dir, "cli", "probed"));
+    writeFileSync(join(code.dir, "cli", "probed", "index.ts"), "export const probed = 1;\n");
+    appendFileSync(join(code.dir, "cli", "sandbox-main.ts"), 'import "./probed";\n');
+    buildPrebuilt(code.dir);
+    const folders = manifestOf("sandbox-main").folders.map(([path]) => path);
+    expect(folders).toContain(join(code.dir, "cli"));
+    expect(folders).toContain(join(code.dir, "cli", "probed"));
+    expect(prebuiltBundle(code.dir, "sandbox-main")).toBeDefined();
+    writeFileSync(join(code.dir, "cli", "probed.ts"), "export const probed = 2;\n");
+    expect(prebuiltBundle(code.dir, "sandbox-main")).toBeUndefined();
   }, 300_000);
 });

@@ -49,9 +49,10 @@ export type FileStamp = [path: string, dev: number, ino: number, size: number, m
 
 /**
  * What a build wrote beside each bundle: whose code, built by which bun, from which files (`files`: what bun read for
- * that bundle and what decided how it read them; the bundle's own files among them), in which folders (`folders`: a file added there
- * could be found instead), with which `node_modules` (its real path: the link may be pointed at another tree), and
- * where a `node_modules` folder would have been found had there been one (`absent`).
+ * that bundle and what decided how it read them; the bundle's own files among them), in which folders an import
+ * probed (`folders`, a package's: a file added there could be found instead; org's own imports spell their files),
+ * with which `node_modules` (its real path: the link may be pointed at another tree), and where a `node_modules`
+ * folder would have been found had there been one (`absent`).
  */
 export type PrebuiltManifest = {
   format: number;
@@ -88,9 +89,24 @@ export function modulesDir(checkoutDir: string): string | null {
   }
 }
 
+/** Whether `kept` is a stamp whose file or folder is still what it stamped (fields compared in place: a start checks ~1 000). */
 function stands(kept: unknown, kind: "file" | "folder"): boolean {
   if (!Array.isArray(kept) || kept.length !== 6 || typeof kept[0] !== "string") return false;
-  return stampOf(kept[0], kind)?.every((value, index) => value === kept[index]) === true;
+  const stat = lstatSync(kept[0], { throwIfNoEntry: false });
+  return (
+    stat !== undefined &&
+    (kind === "file" ? stat.isFile() : stat.isDirectory()) &&
+    stat.dev === kept[1] &&
+    stat.ino === kept[2] &&
+    stat.size === kept[3] &&
+    stat.mtimeMs === kept[4] &&
+    stat.ctimeMs === kept[5]
+  );
+}
+
+function allStand(stamps: readonly unknown[], kind: "file" | "folder"): boolean {
+  for (const stamp of stamps) if (!stands(stamp, kind)) return false;
+  return true;
 }
 
 /**
@@ -114,6 +130,6 @@ export function prebuiltBundle(checkoutDir: string, name: PrebuiltName = "org-ma
   if (!prebuiltOwnFiles(name).every((own) => listed.has(`${dir}/${own}`))) return undefined;
   if (manifest.modules !== modulesDir(checkoutDir)) return undefined;
   if (absent.some((path) => typeof path !== "string" || lstatSync(path, { throwIfNoEntry: false }) !== undefined)) return undefined;
-  const stood = files.every((stamp) => stands(stamp, "file")) && folders.every((stamp) => stands(stamp, "folder"));
+  const stood = allStand(files, "file") && allStand(folders, "folder");
   return stood ? `${dir}/${prebuiltFile(name)}` : undefined;
 }

@@ -11,6 +11,7 @@ import { prepareWorkspace } from "../command/workspace-dir.ts";
 import { misspeltMentions } from "./misspelt-mentions.ts";
 import { wrapText } from "../terminal/wrap-line.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
+import { standardOutput } from "../terminal/standard-output.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
 import type { ChatSetup } from "./chat-room.ts";
 import { type OnceInput, onceInput, runOnce, sayMisspelt } from "./chat-once.ts";
@@ -78,14 +79,14 @@ function prepare(args: string[]): (ChatSetup & { once?: OnceInput }) | { refused
       throw error;
     }
   }
-  const color = Boolean(process.stdout.isTTY) && !environmentSettings().noColor;
+  const color = standardOutput(1).isTerminal && !environmentSettings().noColor;
   return { options, workspaceDir, config, color, ...(once ? { once } : {}) };
 }
 
 /** A `--once` text that cannot run: said on stderr (and as a JSON error line under `--json`); exit 2. */
 function refuseOnce(options: ChatOptions, message: string): number {
-  if (options.json) process.stdout.write(`${terminalSafeJson({ type: "error", kind: "usage", message })}\n`);
-  process.stderr.write(`org: ${sanitizeForTerminal(message)}\n`);
+  if (options.json) standardOutput(1).write(`${terminalSafeJson({ type: "error", kind: "usage", message })}\n`);
+  standardOutput(2).write(`org: ${sanitizeForTerminal(message)}\n`);
   return 2;
 }
 

@@ -1,8 +1,9 @@
 import type { IncompleteReply } from "../../room/room-event.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
+import { standardOutput } from "../terminal/standard-output.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
 import { createApprovalPrompt } from "./approval-prompt.ts";
-import { type ChatSetup, checkServers, memoryRecall, openChatRoom, personaColors, shownPath, terminalColumns } from "./chat-room.ts";
+import { type ChatSetup, checkServers, memoryRecall, openChatRoom, personaColors, shownPath } from "./chat-room.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import { groupMisspelling } from "./held-message.ts";
 import { parseInput, roomOnly, runSlashCommand, type SlashCommand, slashHelp } from "./slash-commands.ts";
@@ -45,25 +46,27 @@ export function onceInput(text: string): OnceInput | { refused: string } {
 
 /** Standard output that a reader may close (`| head`): writes stop quietly, and `gone` aborts what runs. */
 function stdoutWriter() {
+  const output = standardOutput(1);
   const gone = new AbortController();
   const onError = () => gone.abort(new Error("standard output was closed"));
-  process.stdout.on("error", onError);
+  const stopHearing = output.onFailure(onError);
   const print = (chunk: string) => {
     if (gone.signal.aborted) return;
     try {
-      process.stdout.write(chunk);
+      output.write(chunk);
     } catch {
       onError();
     }
   };
-  return { print, gone: gone.signal, close: () => !gone.signal.aborted && process.stdout.off("error", onError) };
+  return { print, gone: gone.signal, columns: output.columns, close: () => !gone.signal.aborted && stopHearing() };
 }
 
 /** What org says on stderr quotes models and servers too: it passes the terminal sanitizer. */
-const warn = (line: string) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`);
+const warn = (line: string) => standardOutput(2).write(`org: ${sanitizeForTerminal(line)}\n`);
 
 /** The room for one `--once` run: its events printed by the console renderer, or as JSON lines; tool results kept for `/output`. */
-async function openOnceRoom(setup: ChatSetup, print: (chunk: string) => void) {
+async function openOnceRoom(setup: ChatSetup, out: ReturnType<typeof stdoutWriter>) {
+  const { print } = out;
   const { options } = setup;
   // Numbered as the room numbers them: a resumed session's results first, so `--resume --once "/output N"` finds them.
   const outputs = new ToolOutputs();
@@ -71,7 +74,7 @@ async function openOnceRoom(setup: ChatSetup, print: (chunk: string) => void) {
     write: print,
     color: setup.color,
     personaColors: personaColors(setup.config),
-    columns: terminalColumns,
+    columns: out.columns,
     toolOutputs: outputs,
   });
   const approve = createApprovalPrompt({ assumeYes: options.yes, notify: warn });
@@ -96,7 +99,7 @@ export async function runOnce(setup: ChatSetup, input: OnceInput, signal: AbortS
     return 1;
   }
   for (const line of missing) warn(line);
-  const { room, mcp, renderer } = await openOnceRoom(setup, out.print);
+  const { room, mcp, renderer } = await openOnceRoom(setup, out);
   // Without a line editor the terminal is in cooked mode: Ctrl-C arrives as SIGINT and stops the turn.
   const stop = new AbortController();
   const onInterrupt = () => stop.abort(new Error("stopped with Ctrl-C"));
@@ -114,7 +117,7 @@ export async function runOnce(setup: ChatSetup, input: OnceInput, signal: AbortS
     await renderer.idle();
     // The stopped replies end quietly (one report, not one per persona): this is it.
     if (stop.signal.aborted) warn("stopped with Ctrl-C");
-    if (!options.json) process.stderr.write(`transcript: ${sanitizeForTerminal(shownPath(room.transcriptPath))}\n`);
+    if (!options.json) standardOutput(2).write(`transcript: ${sanitizeForTerminal(shownPath(room.transcriptPath))}\n`);
     for (const reply of summary.incomplete) warn(`${reply.persona}'s reply is incomplete: ${INCOMPLETE[reply.reason]}`);
     return summary.ok && summary.incomplete.length === 0 && !stop.signal.aborted && !out.gone.aborted ? 0 : 1;
   } finally {
@@ -148,7 +151,7 @@ async function runOnceCommand(setup: ChatSetup, command: SlashCommand, signal: A
     say(slashHelp());
     return finish(true);
   }
-  const { room, mcp, renderer, memory, outputs } = await openOnceRoom(setup, out.print);
+  const { room, mcp, renderer, memory, outputs } = await openOnceRoom(setup, out);
   try {
     // /mcp shows each server as its first start left it, not "starting".
     if (command.name === "mcp") await mcp?.ready(signal);
@@ -158,7 +161,7 @@ async function runOnceCommand(setup: ChatSetup, command: SlashCommand, signal: A
     const outcome = await runSlashCommand(command, host, { write: say, signal });
     if (outcome === "cleared") say("(conversation cleared; the session file still has it)");
     await renderer.idle();
-    if (!options.json) process.stderr.write(`transcript: ${sanitizeForTerminal(shownPath(room.transcriptPath))}\n`);
+    if (!options.json) standardOutput(2).write(`transcript: ${sanitizeForTerminal(shownPath(room.transcriptPath))}\n`);
     return finish(outcome !== "failed");
   } finally {
     await room.close();
@@ -168,6 +171,6 @@ async function runOnceCommand(setup: ChatSetup, command: SlashCommand, signal: A
 
 /** A misspelt @name: said on stderr, and as a JSON error line under `--json`. */
 export function sayMisspelt(setup: Pick<ChatSetup, "options">, message: string): void {
-  if (setup.options.json) process.stdout.write(`${terminalSafeJson({ type: "error", kind: "unknown-persona", message })}\n`);
-  process.stderr.write(`org: ${sanitizeForTerminal(message)}\n`);
+  if (setup.options.json) standardOutput(1).write(`${terminalSafeJson({ type: "error", kind: "unknown-persona", message })}\n`);
+  standardOutput(2).write(`org: ${sanitizeForTerminal(message)}\n`);
 }

@@ -10,6 +10,7 @@ import { deadServerMessage } from "../command/model-server-probe.ts";
 import { missingModelMessages, probeServers } from "../../personas/server-probe.ts";
 import { orgInvocation, REPO_DIR } from "../command/org-invocation.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
+import { standardOutput } from "../terminal/standard-output.ts";
 import { assembleRoom } from "../../assembly/assemble-room.ts";
 import { sandboxAccessFrom } from "../../assembly/sandbox-policy-from.ts";
 import { embedderFromEnvironment } from "../../registry/ollama-embedder.ts";
@@ -54,7 +55,7 @@ export async function openChatRoom(
   onEvent: (event: RoomEvent) => void,
   checkoutDir: string = REPO_DIR,
   /** Where org's own notices go (skipped tools, memory, a checkout that moved): stderr unless the console takes them. */
-  notify: (line: string) => void = (line) => process.stderr.write(`org: ${sanitizeForTerminal(line)}\n`),
+  notify: (line: string) => void = (line) => standardOutput(2).write(`org: ${sanitizeForTerminal(line)}\n`),
   /** The Sandbox of the room this one replaces, when it is opened again in the same process. */
   sandbox?: Sandbox,
 ): Promise<OpenedChatRoom> {
@@ -144,7 +145,7 @@ export function personaColors(config: OrgConfig): Record<string, string> {
 
 /** The terminal's width when stdout is one; a pipe gets lines unwrapped. */
 export function terminalColumns(): number | undefined {
-  return process.stdout.isTTY ? process.stdout.columns : undefined;
+  return standardOutput(1).columns();
 }
 
 export function shownPath(path: string): string {
