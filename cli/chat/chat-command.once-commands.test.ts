@@ -96,6 +96,8 @@ test("/wish is noted for org grow; no model hears it; --json ends with the comma
   expect(wished.stdout).toBe("· wish noted for org grow: a tool that counts the words in a text\n");
   expect(wished.stderr).toMatch(/^transcript: \S+\.jsonl\n$/);
   expect(transcript(workspace)).toContain('"reason":"wish"');
+  // No turn follows a command, so the agent's sh started no sandbox ahead of one: the session has no scratch.
+  expect(existsSync(join(workspace, ".org", "scratch"))).toBe(false);
   const json = await chat(workspace, ["--once", "/wish convert currencies", "--json"]);
   const lines = json.stdout
     .trim()

@@ -64,8 +64,11 @@ function stdoutWriter() {
 /** What org says on stderr quotes models and servers too: it passes the terminal sanitizer. */
 const warn = (line: string) => standardOutput(2).write(`org: ${sanitizeForTerminal(line)}\n`);
 
-/** The room for one `--once` run: its events printed by the console renderer, or as JSON lines; tool results kept for `/output`. */
-async function openOnceRoom(setup: ChatSetup, out: ReturnType<typeof stdoutWriter>) {
+/**
+ * The room for one `--once` run: its events printed by the console renderer, or as JSON lines; tool results kept for
+ * `/output`. A slash command sends no turn, so no persona calls sh: its sandbox is not started ahead (`prepareTools`).
+ */
+async function openOnceRoom(setup: ChatSetup, out: ReturnType<typeof stdoutWriter>, prepareTools = true) {
   const { print } = out;
   const { options } = setup;
   // Numbered as the room numbers them: a resumed session's results first, so `--resume --once "/output N"` finds them.
@@ -78,11 +81,19 @@ async function openOnceRoom(setup: ChatSetup, out: ReturnType<typeof stdoutWrite
     toolOutputs: outputs,
   });
   const approve = createApprovalPrompt({ assumeYes: options.yes, notify: warn });
-  const opened = await openChatRoom(setup, approve, (event) => {
-    // Exact text, but DEL, C1 and bidi controls as \uXXXX too, in case the lines go to a terminal.
-    if (options.json) print(`${terminalSafeJson(event)}\n`);
-    else renderer.handle(event);
-  });
+  const opened = await openChatRoom(
+    setup,
+    approve,
+    (event) => {
+      // Exact text, but DEL, C1 and bidi controls as \uXXXX too, in case the lines go to a terminal.
+      if (options.json) print(`${terminalSafeJson(event)}\n`);
+      else renderer.handle(event);
+    },
+    undefined,
+    undefined,
+    undefined,
+    { prepareTools },
+  );
   outputs.addMessages(opened.room.history());
   return { ...opened, renderer, outputs };
 }
@@ -151,7 +162,7 @@ async function runOnceCommand(setup: ChatSetup, command: SlashCommand, signal: A
     say(slashHelp());
     return finish(true);
   }
-  const { room, mcp, renderer, memory, outputs } = await openOnceRoom(setup, out);
+  const { room, mcp, renderer, memory, outputs } = await openOnceRoom(setup, out, false);
   try {
     // /mcp shows each server as its first start left it, not "starting".
     if (command.name === "mcp") await mcp?.ready(signal);

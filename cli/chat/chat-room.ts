@@ -58,6 +58,8 @@ export async function openChatRoom(
   notify: (line: string) => void = (line) => standardOutput(2).write(`org: ${sanitizeForTerminal(line)}\n`),
   /** The Sandbox of the room this one replaces, when it is opened again in the same process. */
   sandbox?: Sandbox,
+  /** `prepareTools: false` for a room that sends no turn (`--once /command`): sh starts no sandbox ahead for it. */
+  opening: { prepareTools?: boolean } = {},
 ): Promise<OpenedChatRoom> {
   const memory = openMemoryForRoom(setup.workspaceDir, notify, setup.config.secrets);
   if (memory) process.once("exit", () => memory.close());
@@ -81,6 +83,7 @@ export async function openChatRoom(
       audit: new AuditLog(join(setup.workspaceDir, AUDIT_DIR)),
       approve,
       ...(setup.options.resume !== undefined ? { resume: setup.options.resume } : {}),
+      ...(opening.prepareTools === false ? { prepareTools: false } : {}),
       onEvent,
     }),
   );
