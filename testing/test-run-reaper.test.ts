@@ -1,10 +1,20 @@
 // A killed test run leaves nothing running: a slice of the suite that starts tmux servers and org serve instances
 // (current and candidate) is killed mid-way, and none of its processes is left 10 s later.
 import { expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ancestorTagged, descendantsOf, isSameProcess, ownRunId, type ProcessIdentity, processesTagged, TEST_RUN_ENV } from "./test-run-reaper.ts";
+import {
+  ancestorTagged,
+  descendantsOf,
+  isSameProcess,
+  ownRunId,
+  type ProcessIdentity,
+  processesTagged,
+  startTime,
+  TEST_RUN_ENV,
+  watcherClaimFile,
+} from "./test-run-reaper.ts";
 
 const REPO = join(import.meta.dir, "..");
 const SLICE = ["./instances/side-by-side.tmux.test.ts", "./cli/workspace-isolation.tmux.test.ts"];
@@ -15,6 +25,16 @@ function commandLine(pid: number): string {
   } catch {
     return "";
   }
+}
+
+/** The watchers of run `runId` (`test-run-watcher.ts RUN_ID …`), found by their command line. */
+function watchersOf(runId: string): ProcessIdentity[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry) && commandLine(Number(entry)).includes(`test-run-watcher.ts ${runId} `))
+    .flatMap((entry) => {
+      const start = startTime(Number(entry));
+      return start === undefined ? [] : [{ pid: Number(entry), start }];
+    });
 }
 
 /** Polls `check` every 200 ms until it returns true or `timeoutMs` passes; returns whether it did. */
@@ -68,9 +88,15 @@ async function killMidway(kill: (pid: number) => void): Promise<{ before: string
     const started = await within(180_000, runs);
     const before = [...seen.values()].filter(isSameProcess).map((identity) => commandLine(identity.pid));
     expect({ started, before }).toMatchObject({ started: true });
+    // Both workers ran the preload; one watcher serves the run, and it is gone with the run, its claim removed.
+    const watchers = () => watchersOf(runId);
+    const claim = watcherClaimFile(runId, temporary);
+    expect(watchers()).toHaveLength(1);
+    expect(existsSync(claim)).toBe(true);
     kill(child.pid);
-    const alive = () => [...seen.values(), ...processesTagged(TEST_RUN_ENV, runId)].filter(isSameProcess);
-    await within(10_000, () => alive().length === 0);
+    const alive = () => [...seen.values(), ...processesTagged(TEST_RUN_ENV, runId), ...watchers()].filter(isSameProcess);
+    await within(10_000, () => alive().length === 0 && !existsSync(claim));
+    expect(existsSync(claim)).toBe(false);
     return { before, left: alive().map((identity) => `${identity.pid} ${commandLine(identity.pid)}`) };
   } finally {
     try {

@@ -1,13 +1,15 @@
-// The watcher `startLifeline` starts: `bun test-run-watcher.ts RUN_ID OWNER_PID TEST_PID`. When OWNER_PID (the
-// run's bun test process) is gone, it reaps the run: the processes tagged RUN_ID, and those it saw below TEST_PID.
+// The watcher `startLifeline` starts: `bun test-run-watcher.ts RUN_ID OWNER_PID TEST_PID [CLAIM_FILE]`. When
+// OWNER_PID (the run's bun test process) is gone, it reaps the run: the processes tagged RUN_ID, and those it saw
+// below TEST_PID; then it removes CLAIM_FILE, the claim that made it the run's one watcher.
+import { rmSync } from "node:fs";
 import { descendantsOf, type ProcessIdentity, reapRun, startTime } from "./test-run-reaper.ts";
 
-const [runId, ownerText, testText] = process.argv.slice(2);
+const [runId, ownerText, testText, claim] = process.argv.slice(2);
 const owner = Number(ownerText);
 const testPid = Number(testText);
 const ownerStart = startTime(owner);
 if (!runId || !Number.isInteger(owner) || owner <= 1 || !Number.isInteger(testPid) || testPid <= 1) {
-  console.error("usage: bun test-run-watcher.ts RUN_ID OWNER_PID TEST_PID");
+  console.error("usage: bun test-run-watcher.ts RUN_ID OWNER_PID TEST_PID [CLAIM_FILE]");
   process.exit(2);
 }
 
@@ -22,4 +24,5 @@ for (let tick = 0; ownerStart !== undefined && startTime(owner) === ownerStart; 
   await Bun.sleep(250);
 }
 await reapRun(runId, seen.values());
+if (claim) rmSync(claim, { force: true });
 process.exit(0);
