@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shellWord } from "../../security/shell-word.ts";
@@ -116,6 +116,17 @@ test("the launcher turns bun's JIT off for 'org sandbox' alone, found through li
   }
   const byPath = await shell(`${shellWord(join(checkout, "bin", "org"))} sandbox check`, links, path);
   expect(byPath.stdout.split("\n").slice(0, 2)).toEqual(["0", "--no-env-file"]);
+});
+
+test("with a bun from PATH instead of the checkout's own, the launcher leaves bun's options alone", async () => {
+  // Another version of bun may not know the option, and bun refuses to start on one it does not know.
+  const checkout = checkoutWithEchoBun("path-bun-checkout");
+  const onPath = join(scratch, "path-bun");
+  mkdirSync(onPath);
+  renameSync(join(checkout, "node_modules", ".bin", "bun"), join(onPath, "bun"));
+  const sandbox = await shell(`${shellWord(join(checkout, "bin", "org"))} sandbox run -- /bin/true`, scratch, `${onPath}:${pathWithoutOrg()}`);
+  expect(sandbox.stderr).toBe("");
+  expect(sandbox.stdout.split("\n").slice(0, 2)).toEqual(["unset", "--no-env-file"]);
 });
 
 test("what the launcher sets for org's own bun never reaches the sandboxed command or bwrap's PID 1", async () => {
