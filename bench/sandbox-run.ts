@@ -5,6 +5,8 @@
 // for), each project's entries and folders, the core count and load, and whether each target is met. The empty folder's
 // call runs from the sandbox's prebuilt bundle when one matches the code (`npm run build`), and again from source.
 // Each project's first call (no walk kept in its `.org/` yet: every folder read for secret files) is shown apart.
+// Every call goes through `bin/org`, the launcher a user's `org` is (its shell and what it sets for bun included); the
+// empty folder's call is run once more as `bun main.ts` with org's flags (`orgCommand`), as rounds before the twelfth ran it.
 //   bun bench/sandbox-run.ts [--runs 20]
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
@@ -53,7 +55,9 @@ for (const name of readdirSync(modules).sort()) {
 }
 const projects = [sized, clone].map((dir) => ({ dir, entries: entriesIn(dir), folders: foldersIn(dir) }));
 
-const run = (workspace: string) => orgCommand(["sandbox", "run", "--workspace", workspace, "--", "/bin/true"]);
+const runArgs = (workspace: string) => ["sandbox", "run", "--workspace", workspace, "--", "/bin/true"];
+const run = (workspace: string) => [join(CHECKOUT_DIR, "bin", "org"), ...runArgs(workspace)];
+const direct = orgCommand(runArgs(empty));
 
 // bwrap alone, run by this process's user, with the arguments org gives it for the empty folder (its mounts, seccomp
 // at fd 3, scratch at fd 4, prlimit): no launcher before it (the uid drop, the lifeline, nice), no org after it.
@@ -99,6 +103,7 @@ const variants: [string, string[]][] = [
   ["bwrap alone (floor)", bwrapAlone],
   ["empty folder", run(empty)],
   ["  the same, source", fromSource],
+  ["  the same, bun main.ts", direct],
   ...projects.map((project): [string, string[]] => [projectName(project), run(project.dir)]),
 ];
 // The second call of each project keeps its walk (the first made `.org/` at its top, a change the walk saw).
@@ -151,5 +156,9 @@ console.log(
     ? `from the prebuilt bundle of cli/sandbox-main.ts: ${(median("empty folder") / median("  the same, source")).toFixed(2)}× ` +
         "the source's wall time"
     : "no prebuilt bundle matches this code (run npm run build): both empty-folder rows ran the source",
+);
+console.log(
+  `through bin/org: ${(median("empty folder") / median("  the same, bun main.ts")).toFixed(2)}× the wall time and ` +
+    `${(median("empty folder", "cpuMs") / median("  the same, bun main.ts", "cpuMs")).toFixed(2)}× the CPU of bun main.ts run directly`,
 );
 console.log(`targets: ${verdict("empty folder", 50)}; ${sizedProject ? verdict(projectName(sizedProject), 60) : ""}`);

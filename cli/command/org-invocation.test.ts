@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { shellWord } from "../../security/shell-word.ts";
@@ -28,13 +28,13 @@ async function shell(commandLine: string, cwd: string, path: string) {
 const SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin";
 
 /**
- * A PATH with only what the launcher runs (`dirname`, `readlink`): never an `org`, though `npm link` may have put
- * this checkout's in /usr/bin or npm's prefix.
+ * A PATH with only what the launcher runs (`readlink`, for a link; no `dirname`): never an `org`, though `npm link` may
+ * have put this checkout's in /usr/bin or npm's prefix.
  */
 function pathWithoutOrg(): string {
   const tools = join(scratch, "launcher-tools");
   mkdirSync(tools, { recursive: true });
-  for (const tool of ["dirname", "readlink"]) {
+  for (const tool of ["readlink"]) {
     const found = Bun.which(tool, { PATH: SYSTEM_PATH });
     if (found === null) throw new Error(`${tool} is not in ${SYSTEM_PATH}: install coreutils`);
     if (!existsSync(join(tools, tool))) symlinkSync(found, join(tools, tool));
@@ -84,6 +84,62 @@ test("without org on PATH the hint is the launcher's absolute path, and that com
   expect(help.exitCode).toBe(0);
   expect(help.stdout).toStartWith("Usage: org demo");
 });
+
+/** A checkout holding this launcher and, as its bun, a script that prints BUN_JSC_useJIT ("unset" without it) and its arguments. */
+function checkoutWithEchoBun(name: string): string {
+  const checkout = join(scratch, name);
+  mkdirSync(join(checkout, "bin"), { recursive: true });
+  mkdirSync(join(checkout, "node_modules", ".bin"), { recursive: true });
+  copyFileSync(LAUNCHER, join(checkout, "bin", "org"));
+  chmodSync(join(checkout, "bin", "org"), 0o755);
+  const bun = join(checkout, "node_modules", ".bin", "bun");
+  writeFileSync(bun, `#!/bin/sh\nprintf '%s\\n' "\${BUN_JSC_useJIT-unset}" "$@"\n`);
+  chmodSync(bun, 0o755);
+  return realpathSync(checkout);
+}
+
+test("the launcher turns bun's JIT off for 'org sandbox' alone, found through links of either kind", async () => {
+  const checkout = checkoutWithEchoBun("echo-checkout");
+  const links = join(scratch, "echo-links");
+  mkdirSync(join(links, "deeper"), { recursive: true });
+  // An absolute link to a relative one, run by a bare name from PATH: the launcher follows both back to the checkout.
+  symlinkSync(join(checkout, "bin", "org"), join(links, "deeper", "org"));
+  symlinkSync(join("deeper", "org"), join(links, "org"));
+  const flags = [`--config=${checkout}/bunfig.toml`, `--tsconfig-override=${checkout}/tsconfig.json`, `${checkout}/main.ts`];
+  const path = `${links}:${pathWithoutOrg()}`;
+  const sandbox = await shell("org sandbox run -- 'a b'", scratch, path);
+  expect(sandbox.stderr).toBe("");
+  expect(sandbox.stdout).toBe(["0", "--no-env-file", "--no-install", ...flags, "sandbox", "run", "--", "a b", ""].join("\n"));
+  for (const other of ["chat --once hi", "--help", "tool list"]) {
+    const run = await shell(`org ${other}`, scratch, path);
+    expect(run.stdout).toBe(["unset", "--no-env-file", "--no-install", ...flags, ...other.split(" "), ""].join("\n"));
+  }
+  const byPath = await shell(`${shellWord(join(checkout, "bin", "org"))} sandbox check`, links, path);
+  expect(byPath.stdout.split("\n").slice(0, 2)).toEqual(["0", "--no-env-file"]);
+});
+
+test("with a bun from PATH instead of the checkout's own, the launcher leaves bun's options alone", async () => {
+  // Another version of bun may not know the option, and bun refuses to start on one it does not know.
+  const checkout = checkoutWithEchoBun("path-bun-checkout");
+  const onPath = join(scratch, "path-bun");
+  mkdirSync(onPath);
+  renameSync(join(checkout, "node_modules", ".bin", "bun"), join(onPath, "bun"));
+  const sandbox = await shell(`${shellWord(join(checkout, "bin", "org"))} sandbox run -- /bin/true`, scratch, `${onPath}:${pathWithoutOrg()}`);
+  expect(sandbox.stderr).toBe("");
+  expect(sandbox.stdout.split("\n").slice(0, 2)).toEqual(["unset", "--no-env-file"]);
+});
+
+test("what the launcher sets for org's own bun never reaches the sandboxed command or bwrap's PID 1", async () => {
+  const elsewhere = join(scratch, "jit-elsewhere");
+  mkdirSync(elsewhere);
+  const script = "tr '\\0' '\\n' < /proc/1/environ; echo --; env";
+  const run = await shell(`${shellWord(LAUNCHER)} sandbox run --workspace . -- /bin/sh -c ${shellWord(script)}`, elsewhere, pathWithoutOrg());
+  expect(run.exitCode).toBe(0);
+  const result = JSON.parse(run.stdout);
+  expect(result.exitCode).toBe(0);
+  expect(result.stdout).toContain("PATH=/usr/bin:/bin\n--\n");
+  expect(result.stdout).not.toContain("BUN_JSC");
+}, 60_000);
 
 test("inside the checkout, 'npx org' runs the launcher too", async () => {
   const child = Bun.spawn(["npx", "--no-install", "org", "--version"], { cwd: join(REPO_DIR, "cli"), stdout: "pipe", stderr: "pipe" });
