@@ -102,14 +102,17 @@ test("--once against a dead server exits 1 and says which URL, OLLAMA_BASE, and 
     const [madeOut, madeErr, madeCode] = await Promise.all([new Response(made.stdout).text(), new Response(made.stderr).text(), made.exited]);
     expect({ madeCode, madeErr: madeCode === 0 ? "" : madeErr }).toEqual({ madeCode: 0, madeErr: "" });
     const tryIt = /Try it: (.+)$/m.exec(madeOut)?.[1] as string;
-    const tried = Bun.spawnSync(["/bin/sh", "-c", tryIt], { cwd: elsewhere, env, stdin: "ignore" });
-    expect({ code: tried.exitCode, stdout: tried.stdout.toString() }).toEqual({ code: 0, stdout: '{"slug":"hello-world"}\n' });
+    // Awaited, not spawnSync: a blocked worker would hold every other test of it past its timeout.
+    const tried = Bun.spawn(["/bin/sh", "-c", tryIt], { cwd: elsewhere, env, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: 90_000 });
+    const [triedOut] = await Promise.all([new Response(tried.stdout).text(), tried.exited]);
+    expect({ code: tried.exitCode, stdout: triedOut }).toEqual({ code: 0, stdout: '{"slug":"hello-world"}\n' });
   } finally {
     process.kill(-server.pid, "SIGTERM");
     await server.exited;
     rmSync(elsewhere, { recursive: true, force: true });
   }
-}, 120_000);
+  // A chat, a toolsmith run and its tool run, each a process of its own: 120 s ran out at a load of 35.
+}, 240_000);
 
 test("OLLAMA_BASE given as host:port, the way Ollama's OLLAMA_HOST takes it, gets http://", async () => {
   const port = deadPort();

@@ -110,12 +110,16 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
     const [, branch, command] = /^word_count is on (cand\/\d{8}T\d{6}Z)\. Try it: (.+)$/m.exec(made.stdout) ?? [];
     expect(command).toEndWith(`tool run word_count --ref ${branch} --repo ${repo.dir} --inputs '{"text":"it'\\''s $HOME\\\\n \`x\`"}'`);
     expect(command).not.toContain("…");
-    const tried = Bun.spawnSync(["/bin/sh", "-c", command as string], {
+    const tried = Bun.spawn(["/bin/sh", "-c", command as string], {
       cwd: tmpdir(),
       env: { PATH: "/usr/bin:/bin", HOME: repo.dir },
       stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 90_000,
     });
-    expect({ code: tried.exitCode, stdout: tried.stdout.toString(), stderr: tried.stderr.toString() }).toEqual({
+    const [triedOut, triedErr] = await Promise.all([new Response(tried.stdout).text(), new Response(tried.stderr).text(), tried.exited]);
+    expect({ code: tried.exitCode, stdout: triedOut, stderr: triedErr }).toEqual({
       code: 0,
       stdout: '{"words":3}\n',
       stderr: "",
