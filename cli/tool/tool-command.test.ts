@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { orgCommand } from "../../config/org-bun-command.ts";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startScriptedServer } from "../../scripted-server/start-scripted-server.ts";
 import { checkoutState, gitSync, tempGitRepo } from "../../testing/temp-git-repo.ts";
+import { countWorkflowWorkspace } from "../../testing/count-workflow.ts";
 import { toolsmithRules, WORD_COUNT } from "../../testing/toolsmith-fixtures.ts";
 
 async function org(args: string[], env: Record<string, string> = {}, cwd?: string) {
@@ -141,16 +142,8 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
     });
 
     // A workflow in another workspace runs the candidate's tool with --ref, and cannot without it.
-    const workspace = mkdtempSync(join(tmpdir(), "org-tool-workflow-"));
+    const workspace = countWorkflowWorkspace("org-tool-workflow-");
     try {
-      chmodSync(workspace, 0o755);
-      const workflow = {
-        name: "count",
-        inputs: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
-        steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }],
-        output: { words: "$steps.count.output.words" },
-      };
-      writeFileSync(join(workspace, "count.json"), JSON.stringify(workflow));
       const withRef = await org(
         ["workflow", "run", "count.json", "--inputs", '{"text":"one two three four five"}', "--json", "--ref", branch as string, "--repo", repo.dir],
         {},

@@ -1,23 +1,15 @@
 import { expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
+import { countWorkflowWorkspace } from "../../testing/count-workflow.ts";
 import { runOrgProcess } from "../../testing/org-process.ts";
 
 // Apart from cli/tool/tool-command.test.ts (where the same workflow runs a candidate's tool with --ref): this is the
 // one case there that reads the running checkout's tools/generated/, so a gate reruns this small file alone for it.
 test("without --ref a workflow is offered only the running checkout's promoted tools", async () => {
-  const workspace = mkdtempSync(join(tmpdir(), "org-workflow-without-ref-"));
+  const workspace = countWorkflowWorkspace("org-workflow-without-ref-");
   try {
-    chmodSync(workspace, 0o755);
-    const workflow = {
-      name: "count",
-      inputs: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
-      steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }],
-      output: { words: "$steps.count.output.words" },
-    };
-    writeFileSync(join(workspace, "count.json"), JSON.stringify(workflow));
     const run = await runOrgProcess(["workflow", "run", "count.json", "--inputs", '{"text":"x"}', "--json"], {
       cwd: workspace,
       env: { PATH: "/usr/bin:/bin" },
