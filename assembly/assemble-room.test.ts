@@ -134,7 +134,7 @@ describe("one room assembly for chat, serve and demo", () => {
       chatSetup(at, config),
       async () => false,
       () => {},
-      at.checkoutDir,
+      { checkoutDir: at.checkoutDir },
     );
     const demo = await openDemoRoom({ ...testSandboxAccess(), config, workspaceDir: at.workspaceDir, toolRepoDir: at.checkoutDir }, () => {});
     const serve = await serveFor(at, config);
@@ -264,7 +264,7 @@ describe("the drift the three copies had", () => {
         chatSetup(at, config),
         async () => false,
         () => {},
-        at.checkoutDir,
+        { checkoutDir: at.checkoutDir },
       ));
       await room.send("@agent hello", { signal: AbortSignal.timeout(60_000) });
       const request = at.server.requests.filter((entry) => entry.path.endsWith("/chat/completions")).at(-1);

@@ -75,7 +75,7 @@ test("chat: a model that echoes a configured key into memory_save leaves it in n
     { options: parseChatArgs(["--mode", "direct:agent"]), workspaceDir, config, color: false },
     async () => true,
     () => {},
-    checkout.dir,
+    { checkoutDir: checkout.dir },
   );
   try {
     const summary = await room.send("remember the staging key");

@@ -27,7 +27,7 @@ test("a room open during a promotion offers the new tool from the next reply, wi
     { options: parseChatArgs([]), workspaceDir: workspace, config, color: false },
     async () => true,
     (event) => events.push(event),
-    repo.dir,
+    { checkoutDir: repo.dir },
   );
   const notices = () => events.flatMap((event) => (event.type === "notice" && event.reason === "tools-changed" ? [event.message] : []));
   const offeredTo = (persona: string) => room.personas().find((entry) => entry.name === persona);

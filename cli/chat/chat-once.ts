@@ -89,9 +89,6 @@ async function openOnceRoom(setup: ChatSetup, out: ReturnType<typeof stdoutWrite
       if (options.json) print(`${terminalSafeJson(event)}\n`);
       else renderer.handle(event);
     },
-    undefined,
-    undefined,
-    undefined,
     { prepareTools },
   );
   outputs.addMessages(opened.room.history());

@@ -53,14 +53,19 @@ export async function openChatRoom(
   setup: ChatSetup,
   approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<ApprovalAnswer>,
   onEvent: (event: RoomEvent) => void,
-  checkoutDir: string = REPO_DIR,
-  /** Where org's own notices go (skipped tools, memory, a checkout that moved): stderr unless the console takes them. */
-  notify: (line: string) => void = (line) => standardOutput(2).write(`org: ${sanitizeForTerminal(line)}\n`),
-  /** The Sandbox of the room this one replaces, when it is opened again in the same process. */
-  sandbox?: Sandbox,
-  /** `prepareTools: false` for a room that sends no turn (`--once /command`): sh starts no sandbox ahead for it. */
-  opening: { prepareTools?: boolean } = {},
+  opening: {
+    /** org's checkout: REPO_DIR unless a test names another. */
+    checkoutDir?: string;
+    /** Where org's own notices go (skipped tools, memory, a checkout that moved): stderr unless the console takes them. */
+    notify?: (line: string) => void;
+    /** The Sandbox of the room this one replaces, when it is opened again in the same process. */
+    sandbox?: Sandbox;
+    /** false for a room that sends no turn (`--once /command`): sh starts no sandbox ahead for it. */
+    prepareTools?: boolean;
+  } = {},
 ): Promise<OpenedChatRoom> {
+  const { checkoutDir = REPO_DIR, sandbox } = opening;
+  const notify = opening.notify ?? ((line: string) => standardOutput(2).write(`org: ${sanitizeForTerminal(line)}\n`));
   const memory = openMemoryForRoom(setup.workspaceDir, notify, setup.config.secrets);
   if (memory) process.once("exit", () => memory.close());
   // The same assembly as serve and demo: built-ins, memory, promoted tools of the workspace and the checkout.

@@ -133,7 +133,7 @@ export async function runInteractive(setup: ChatSetup, signal: AbortSignal): Pro
   await warnAboutServers(setup.config, say, signal);
   const notify = (line: string) => say(`org: ${line}`, "yellow");
   const approve = editorApproval(options, renderer, editor, say);
-  const open = (at: ChatSetup, sandbox?: Sandbox) => openChatRoom(at, approve, (event) => renderer.handle(event), undefined, notify, sandbox);
+  const open = (at: ChatSetup, sandbox?: Sandbox) => openChatRoom(at, approve, (event) => renderer.handle(event), { notify, sandbox });
   const confirm = mcpConfirmation(editor, renderer, say);
   const live = new LiveRoom(await open(setup), (current) => reopenOnChange(current, running, { open, say, confirm }));
   const { room, mcp } = live.opened;
