@@ -137,7 +137,7 @@ function allOf(built: readonly Built[]): BundleInputs {
   return { bundled, resolution, probed: [...new Set(built.flatMap(({ inputs }) => inputs.probed))].sort() };
 }
 
-/** The stamps of what a build read, of the folders its inputs are in and of those its imports probed. */
+/** The stamps of what a build read and of the folders its imports probed (what a manifest keeps of them). */
 function snapshot(inputs: BundleInputs): { files: FileStamp[]; folders: FileStamp[] } {
   const stamped = (paths: readonly string[], stampOf: (path: string) => FileStamp | undefined) =>
     paths.map((path) => {
@@ -147,7 +147,7 @@ function snapshot(inputs: BundleInputs): { files: FileStamp[]; folders: FileStam
     });
   return {
     files: stamped([...inputs.bundled, ...inputs.resolution], fileStamp),
-    folders: stamped([...new Set([...inputs.bundled.map((path) => dirname(path)), ...inputs.probed])].sort(), folderStamp),
+    folders: stamped(inputs.probed, folderStamp),
   };
 }
 
