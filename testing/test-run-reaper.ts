@@ -168,7 +168,6 @@ export function startLifeline(env: NodeJS.ProcessEnv = process.env): string | un
       join(import.meta.dir, "test-run-watcher.ts"),
       runId,
       String(owner),
-      String(owner),
       claim,
     ],
     { env: untagged, stdin: "ignore", stdout: "ignore", stderr: "ignore", detached: true },
