@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { openRoom } from "../room/room.ts";
-import { TranscriptLine } from "../room/transcript-line.ts";
+import { transcriptLineSchema } from "../room/transcript-line.ts";
 import { scriptedConfig } from "../testing/scripted-config.ts";
 import { defineTool } from "../tools/define-tool.ts";
 import { EMPTY_CURSOR, GrowCursor, GrowState, MAX_JOB_IDS, readGrowState, writeGrowState } from "./grow-state.ts";
@@ -131,7 +131,7 @@ describe("noticing reads the room's own transcripts", () => {
     const sessions = join(dir, ".org", "sessions");
     mkdirSync(sessions, { recursive: true });
     const time = new Date().toISOString();
-    const turn = TranscriptLine.parse({
+    const turn = transcriptLineSchema().parse({
       type: "turn-start",
       turnId: "t1",
       text: "we need a tool that slugifies titles",
@@ -201,7 +201,7 @@ describe("noticing reads the room's own transcripts", () => {
         output: 'Error: there is no tool named "ghost_tool"',
         durationMs: 1,
       },
-    ].map((event) => JSON.stringify(TranscriptLine.parse({ ...event, time })));
+    ].map((event) => JSON.stringify(transcriptLineSchema().parse({ ...event, time })));
     writeFileSync(join(sessions, "s1.jsonl"), sealedTranscriptText("s1", lines));
     const { needs } = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
     expect(needs.map((need) => need.kind)).toEqual(["request", "missing-tool", "missing-tool"]);

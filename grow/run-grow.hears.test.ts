@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { httpModel } from "../llm/http-model.ts";
 import { ollamaEmbedder } from "../registry/ollama-embedder.ts";
-import { TranscriptLine } from "../room/transcript-line.ts";
+import { transcriptLineSchema } from "../room/transcript-line.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { runToolsmith } from "../toolsmith/run-toolsmith.ts";
 import { type ListenerNeed, listenerRules, MEANINGS, PHRASINGS, roomSession } from "../testing/grow-sessions.ts";
@@ -158,7 +158,7 @@ test("a need a candidate already answers (built in chat, not promoted) is covere
       output: 'Error: there is no tool named "celsius_to_fahrenheit"',
       durationMs: 1,
     },
-  ].map((line) => JSON.stringify(TranscriptLine.parse({ ...line, time })));
+  ].map((line) => JSON.stringify(transcriptLineSchema().parse({ ...line, time })));
   writeFileSync(join(sessions, "s1.jsonl"), sealedTranscriptText("s1", lines));
   const refs = gitSync(dir, ["for-each-ref"]);
   const { report } = await runGrow(request(dir, { maxTools: 1 }));

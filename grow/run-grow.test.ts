@@ -7,7 +7,7 @@ import { promoteJudged } from "../cycle/promote-judged.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import { followBaseline } from "../fitness/baseline-follow.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { TranscriptLine } from "../room/transcript-line.ts";
+import { transcriptLineSchema } from "../room/transcript-line.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { readNeedHints } from "../registry/need-hints.ts";
 import { recordToolCall } from "../usage/tool-calls.ts";
@@ -61,7 +61,9 @@ function workspaceRepo(sessions: Record<string, string[]>, setup: (dir: string) 
   const time = new Date().toISOString();
   for (const [id, texts] of Object.entries(sessions)) {
     const lines = texts.map((text, index) =>
-      JSON.stringify(TranscriptLine.parse({ type: "turn-start", turnId: `${id}-${index}`, text, mode: "direct:agent", addressed: ["agent"], time })),
+      JSON.stringify(
+        transcriptLineSchema().parse({ type: "turn-start", turnId: `${id}-${index}`, text, mode: "direct:agent", addressed: ["agent"], time }),
+      ),
     );
     writeFileSync(join(dir, `${id}.jsonl`), sealedTranscriptText(id, lines));
   }
@@ -273,7 +275,7 @@ test("hostile words org wrote (pasted, a tool output) run nothing, write nothing
 
 /** A person's request as the room writes it in a transcript. */
 const asked = (turnId: string, text: string) =>
-  JSON.stringify(TranscriptLine.parse({ type: "turn-start", turnId, text, mode: "group", addressed: [], time: new Date().toISOString() }));
+  JSON.stringify(transcriptLineSchema().parse({ type: "turn-start", turnId, text, mode: "group", addressed: [], time: new Date().toISOString() }));
 
 test("a cloned transcript (unsealed, or another person's key) is not heard, makes no proposal, is named once; a genuine one is heard", async () => {
   using repo = workspaceRepo({ s1: ["we need a tool that counts the vowels in a text"] });

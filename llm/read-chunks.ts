@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { onFirstUse } from "../concurrency/on-first-use.ts";
 import { isTokenCount } from "./token-count.ts";
 import type { ToolCall, Usage } from "./chat-types.ts";
 import { readCommonChunk } from "./read-common-chunk.ts";
@@ -8,58 +9,63 @@ export type ReceivedToolCall = ToolCall & { invalidArguments?: string };
 
 // Two schemas for each shape (the common chunk is read by hand first, with the same result: read-common-chunk.ts):
 // a strict one, and a lenient one, tried only when the strict one fails, where a field of the wrong type reads as absent
-// (`catch`), so one odd field never drops a chunk. They agree on every value the strict one accepts.
-const optionalString = z.string().optional().catch(undefined);
-const nullishString = z.string().nullish();
+// (`catch`), so one odd field never drops a chunk. They agree on every value the strict one accepts. Made on first use:
+// nearly every chunk a server sends is the common one, which never reaches them.
+const chunkSchemas = onFirstUse(() => {
+  const optionalString = z.string().optional().catch(undefined);
+  const nullishString = z.string().nullish();
 
-const StrictToolCallDelta = z.object({
-  index: z.number().int().nonnegative().optional(),
-  id: z.string().optional(),
-  function: z.object({ name: z.string().optional(), arguments: z.unknown().optional() }).optional(),
+  const StrictToolCallDelta = z.object({
+    index: z.number().int().nonnegative().optional(),
+    id: z.string().optional(),
+    function: z.object({ name: z.string().optional(), arguments: z.unknown().optional() }).optional(),
+  });
+  const LenientToolCallDelta = z.object({
+    index: z.number().int().nonnegative().optional().catch(undefined),
+    id: optionalString,
+    function: z.object({ name: optionalString, arguments: z.unknown().optional() }).optional().catch(undefined),
+  });
+  const StrictDelta = z.object({
+    content: nullishString,
+    reasoning: nullishString,
+    reasoning_content: nullishString,
+    tool_calls: z.array(StrictToolCallDelta).optional(),
+  });
+  const StrictChoice = z.object({ delta: StrictDelta.nullish(), message: StrictDelta.nullish(), finish_reason: nullishString });
+  const StrictChunk = z.object({
+    error: z.unknown().optional(),
+    usage: z.unknown().optional(),
+    choices: z.array(StrictChoice).nullish(),
+  });
+
+  const LenientDelta = z.object({
+    content: optionalString,
+    reasoning: optionalString,
+    reasoning_content: optionalString,
+    tool_calls: z.array(z.unknown()).optional().catch(undefined),
+  });
+  // A delta that is not an object says nothing (and hides `message`); null or absent falls through to `message`.
+  const LenientDeltaField = LenientDelta.nullish().catch({});
+  const LenientChoice = z.object({ delta: LenientDeltaField, message: LenientDeltaField, finish_reason: optionalString });
+  const LenientChunk = z.object({
+    error: z.unknown().optional(),
+    usage: z.unknown().optional(),
+    choices: z.array(z.unknown()).nullish().catch(undefined),
+  });
+  return { StrictToolCallDelta, LenientToolCallDelta, StrictChunk, LenientChunk, LenientChoice };
 });
-const LenientToolCallDelta = z.object({
-  index: z.number().int().nonnegative().optional().catch(undefined),
-  id: optionalString,
-  function: z.object({ name: optionalString, arguments: z.unknown().optional() }).optional().catch(undefined),
-});
+
 /** One entry of `delta.tool_calls`: an OpenAI-style fragment or an Ollama-style whole call. */
-export type ToolCallDelta = z.infer<typeof StrictToolCallDelta>;
+export type ToolCallDelta = z.infer<ReturnType<typeof chunkSchemas>["StrictToolCallDelta"]>;
 
 /** A tool-call entry as far as org reads it; undefined when it is not an object at all. */
 export function readToolCallDelta(value: unknown): ToolCallDelta | undefined {
+  const { StrictToolCallDelta, LenientToolCallDelta } = chunkSchemas();
   const strict = StrictToolCallDelta.safeParse(value);
   if (strict.success) return strict.data;
   const lenient = LenientToolCallDelta.safeParse(value);
   return lenient.success ? lenient.data : undefined;
 }
-
-const StrictDelta = z.object({
-  content: nullishString,
-  reasoning: nullishString,
-  reasoning_content: nullishString,
-  tool_calls: z.array(StrictToolCallDelta).optional(),
-});
-const StrictChoice = z.object({ delta: StrictDelta.nullish(), message: StrictDelta.nullish(), finish_reason: nullishString });
-const StrictChunk = z.object({
-  error: z.unknown().optional(),
-  usage: z.unknown().optional(),
-  choices: z.array(StrictChoice).nullish(),
-});
-
-const LenientDelta = z.object({
-  content: optionalString,
-  reasoning: optionalString,
-  reasoning_content: optionalString,
-  tool_calls: z.array(z.unknown()).optional().catch(undefined),
-});
-// A delta that is not an object says nothing (and hides `message`); null or absent falls through to `message`.
-const LenientDeltaField = LenientDelta.nullish().catch({});
-const LenientChoice = z.object({ delta: LenientDeltaField, message: LenientDeltaField, finish_reason: optionalString });
-const LenientChunk = z.object({
-  error: z.unknown().optional(),
-  usage: z.unknown().optional(),
-  choices: z.array(z.unknown()).nullish().catch(undefined),
-});
 
 type ChunkDelta<Call> = {
   content?: string | null | undefined;
@@ -83,6 +89,7 @@ export function readChunk(value: unknown): ReadChunk | undefined {
 
 /** `readChunk` by the schemas alone: what the common chunk's hand-written reading must agree with. */
 export function readChunkBySchema(value: unknown): ReadChunk | undefined {
+  const { StrictChunk, LenientChunk, LenientChoice } = chunkSchemas();
   const strict = StrictChunk.safeParse(value);
   if (strict.success) {
     const { error, usage, choices } = strict.data;

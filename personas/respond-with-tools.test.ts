@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { ReplyReport } from "./reply-report.ts";
+import { replyReportSchemas } from "./reply-report.ts";
 import { toReplyReport } from "./respond-with-tools.ts";
 
 const call = { id: "c1", name: "sh", arguments: {} };
@@ -28,5 +28,5 @@ test("every report it makes is a valid ReplyReport", () => {
     { type: "loop-stop" as const, reason: "repeated-call" as const, message: "m" },
     { type: "tool-result" as const, call, result: { ok: false, output: "e", data: { a: 1 } }, durationMs: 0 },
   ];
-  for (const event of events) expect(ReplyReport.safeParse(toReplyReport(event)).success).toBe(true);
+  for (const event of events) expect(replyReportSchemas().ReplyReport.safeParse(toReplyReport(event)).success).toBe(true);
 });

@@ -10,7 +10,7 @@ import { type ScriptedServer, startScriptedServer } from "../scripted-server/sta
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { defineTool } from "../tools/define-tool.ts";
 import { createConsoleRenderer } from "../cli/chat/console-renderer.ts";
-import { RoomEvent } from "./room-event.ts";
+import { type RoomEvent, roomEventSchemas } from "./room-event.ts";
 import { readTranscript } from "./transcript.ts";
 import { openRoom, type Room, RoomModeError } from "./room.ts";
 import type { RoomOptions } from "./room-options.ts";
@@ -66,7 +66,7 @@ async function withRoom(
     workspaceDir,
     tools: [echo],
     onEvent: (event) => {
-      const parsed = RoomEvent.safeParse(event);
+      const parsed = roomEventSchemas().RoomEvent.safeParse(event);
       if (!parsed.success || !Bun.deepEquals(parsed.data, event)) offSchema.push(event);
       events.push(event);
       renderer.handle(event);

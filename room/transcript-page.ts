@@ -1,5 +1,5 @@
 import { readPrivateFileBackwards } from "../security/private-state.ts";
-import { TranscriptLine } from "./transcript-line.ts";
+import { type TranscriptLine, transcriptLineSchema } from "./transcript-line.ts";
 
 /** Lines of a transcript from a turn's start on, read from the file's end backwards; `before` is where they begin. */
 export type TranscriptPage = {
@@ -80,7 +80,7 @@ export function readTranscriptPage(path: string, request: TranscriptPageRequest)
         bytes += Buffer.byteLength(text) + 1;
         let line: TranscriptLine | undefined;
         try {
-          line = TranscriptLine.safeParse(JSON.parse(text)).data;
+          line = transcriptLineSchema().safeParse(JSON.parse(text)).data;
         } catch {}
         if (line === undefined) damagedLines += 1;
         else picked.push(line);

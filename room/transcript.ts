@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { RoomMessage } from "../personas/room-message.ts";
 import { ensurePrivateDir, openPrivateFile, readPrivateFile, readPrivateFileStart } from "../security/private-state.ts";
 import type { RoomEvent } from "./room-event.ts";
-import { TranscriptLine } from "./transcript-line.ts";
+import { type TranscriptLine, transcriptLineSchema } from "./transcript-line.ts";
 import { markTurnUndone } from "./undo-turn.ts";
 
 /** How long streamed text may wait in memory before it is written: what a `kill -9` can lose at most. */
@@ -238,7 +238,7 @@ export function appendToTranscript(
   const path = transcriptPath(sessionsDir, sessionId);
   if (!existsSync(path)) return;
   const time = new Date().toISOString();
-  const lines = events.map((event) => TranscriptLine.parse({ time, ...event }));
+  const lines = events.map((event) => transcriptLineSchema().parse({ time, ...event }));
   const fd = openPrivateFile(path);
   try {
     // A line cut by a crash: end it so these start on their own line.
@@ -267,7 +267,7 @@ export function readTranscriptEvents<Where>(lines: Iterable<{ at: Where; text: s
   events: { at: Where; line: TranscriptLine }[];
   damaged: Where[];
 } {
-  const { values, damaged } = readJsonLines(lines, TranscriptLine);
+  const { values, damaged } = readJsonLines(lines, transcriptLineSchema());
   return { events: values.map(({ at, value }) => ({ at, line: value })), damaged };
 }
 

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { canonicalJson } from "../config/canonical-json.ts";
 import { valueSealHolds } from "../config/trust-store.ts";
 import { userOrgDir } from "../config/user-org-dir.ts";
-import { RoomEvent } from "../room/room-event.ts";
+import { roomEventSchemas } from "../room/room-event.ts";
 import { readFileNoFollow } from "../workspace/change-set.ts";
 import { JOB_ID, type JobResult, RESULT_SEAL_LABEL, SERVE_STATE_DIR } from "./jobs-log.ts";
 
@@ -73,7 +73,7 @@ function readResult(path: string, id: string, home: string | undefined): (JobRes
   const { seal, ...held } = z.looseObject({ seal: z.unknown().optional() }).parse(value);
   const sealed = parsed.data.id === id && typeof seal === "string" && valueSealHolds(home, RESULT_SEAL_LABEL, canonicalJson(held), seal);
   const events = parsed.data.events.flatMap((event) => {
-    const read = RoomEvent.safeParse(event);
+    const read = roomEventSchemas().RoomEvent.safeParse(event);
     return read.success ? [read.data] : [];
   });
   const { seal: _seal, ...result } = parsed.data;

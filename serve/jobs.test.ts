@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RoomEvent } from "../room/room-event.ts";
+import { type RoomEvent, roomEventSchemas } from "../room/room-event.ts";
 import { post, serveFixture, type ServeFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { waitUntil } from "../testing/wait-until.ts";
@@ -78,7 +78,7 @@ describe("POST /v1/jobs", () => {
     const view = await finished(fixture, accepted.id);
     expect(view.state).toBe("done");
     expect(view.session).toBeString();
-    for (const event of view.events) expect(RoomEvent.safeParse(event).success).toBe(true);
+    for (const event of view.events) expect(roomEventSchemas().RoomEvent.safeParse(event).success).toBe(true);
     expect(view.events.at(-1)).toMatchObject({ type: "turn-end", ok: true });
     expect(replyText(view.events)).toBe("answer for hello jobs");
     expect(JSON.parse(readFileSync(join(dir, "results", `${accepted.id}.json`), "utf8"))).toMatchObject({ id: accepted.id, state: "done" });

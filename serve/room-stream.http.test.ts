@@ -5,7 +5,7 @@ import { numbered, watchStream } from "../testing/room-stream-client.ts";
 import { post, type ServeFixture, serveFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import type { ScriptInput } from "../scripted-server/script.ts";
-import { SessionMessageAccepted, SessionTranscript, SessionTranscriptPage } from "./session-api.ts";
+import { sessionApiSchemas } from "./session-api.ts";
 import { type RunningServe, startServe } from "./start-serve.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
@@ -56,7 +56,7 @@ async function newSession(base: string, mode: string): Promise<string> {
 async function send(base: string, session: string, text: string): Promise<string> {
   const response = await postJson(base, `/v1/sessions/${session}/messages`, { text });
   expect(response.status).toBe(202);
-  return SessionMessageAccepted.parse(await response.json()).turnId;
+  return sessionApiSchemas().SessionMessageAccepted.parse(await response.json()).turnId;
 }
 
 const isEvent =
@@ -124,7 +124,7 @@ describe("a session's room-wide stream over a real socket", () => {
       expect(stat).toMatchObject({ completionTokens: expect.any(Number), tokensPerSecond: expect.any(Number), durationMs: expect.any(Number) });
 
     // The transcript a reloading page reads holds every event up to its seq: the turn, and each reply's whole text.
-    const opened = SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${session}`, { headers: AUTH })).json());
+    const opened = sessionApiSchemas().SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${session}`, { headers: AUTH })).json());
     expect(opened.seq).toBe(first.frames.at(-1)?.seq as number);
     const replies = opened.lines.flatMap((line) => (line.type === "message" && line.message.from !== "user" ? [line.message.text] : []));
     expect(replies.sort()).toEqual([
@@ -226,7 +226,7 @@ describe("a session's room-wide stream over a real socket", () => {
       );
     }
     const open = async (query: string) =>
-      SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${session}${query}`, { headers: AUTH })).json());
+      sessionApiSchemas().SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${session}${query}`, { headers: AUTH })).json());
     const whole = await open("?limit=1000");
     expect(whole.before).toBeNull();
     const tail = await open("?limit=3");
@@ -236,7 +236,7 @@ describe("a session's room-wide stream over a real socket", () => {
     expect(tail.seq).toBe(whole.seq);
     const pages = [tail.lines];
     for (let before = tail.before; before !== null; ) {
-      const page = SessionTranscriptPage.parse(
+      const page = sessionApiSchemas().SessionTranscriptPage.parse(
         await (await fetch(`${base}/v1/sessions/${session}/transcript?before=${before}&limit=3`, { headers: AUTH })).json(),
       );
       pages.unshift(page.lines);
@@ -288,7 +288,7 @@ describe("a session's room-wide stream over a real socket", () => {
     expect(reset).toMatchObject({ kind: "reset", reason: "gap", seq: steady.frames.at(-1)?.seq as number });
     expect(late.frames).toEqual([reset]);
     // The reload: the transcript holds every event up to the reset's number, and the live events follow it.
-    const opened = SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${session}`, { headers: AUTH })).json());
+    const opened = sessionApiSchemas().SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${session}`, { headers: AUTH })).json());
     expect(opened.seq).toBe(reset.seq);
     expect(opened.lines.filter((line) => line.type === "turn-end")).toHaveLength(1);
     const turnId = await send(base, session, "second");
@@ -322,7 +322,7 @@ describe("a session's room-wide stream over a real socket", () => {
       call: { name: "sh", arguments: { cmd: "echo approved-run" } },
       choices: ["yes", "no", "always"],
     });
-    const opened = SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${session}`, { headers: AUTH })).json());
+    const opened = sessionApiSchemas().SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${session}`, { headers: AUTH })).json());
     expect(opened.running).toBe(true);
     expect(opened.pendingApprovals.map((pending) => pending.approvalId)).toEqual([question?.approvalId as string]);
     // A message while the turn runs is refused, not queued behind it.

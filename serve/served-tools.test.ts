@@ -7,7 +7,7 @@ import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { ServedTools } from "./served-tools.ts";
-import { SessionTranscript } from "./session-api.ts";
+import { sessionApiSchemas } from "./session-api.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
 const BASE = "http://org.test";
@@ -125,7 +125,9 @@ describe("hot reload", () => {
     expect(health).toMatchObject({ commit: after, tools: ["sh", "python_run", "word_count"] });
     // The open session's room says so at once, to whoever watches it (its stream, and so its transcript).
     const notices = async () => {
-      const opened = SessionTranscript.parse(await (await fixture.handler.fetch(new Request(`${BASE}/v1/sessions/${session}`))).json());
+      const opened = sessionApiSchemas().SessionTranscript.parse(
+        await (await fixture.handler.fetch(new Request(`${BASE}/v1/sessions/${session}`))).json(),
+      );
       return opened.lines.flatMap((line) => (line.type === "notice" && line.reason === "tools-changed" ? [line.message] : []));
     };
     expect(await notices()).toEqual(["new tool: word_count (asks first)"]);

@@ -13,14 +13,12 @@ import { type Route, route } from "./router.ts";
 import type { ServeMetrics } from "./serve-metrics.ts";
 import type { ServedTools } from "./served-tools.ts";
 import {
-  ApprovalAnswerRequest,
   type ApprovalAnswered,
-  NewSessionRequest,
   type SessionList,
   type SessionMessageAccepted,
-  SessionMessageRequest,
   type SessionTranscriptPage,
   type StopAnswer,
+  sessionApiSchemas,
 } from "./session-api.ts";
 import type { SessionPool } from "./session-pool.ts";
 
@@ -111,7 +109,7 @@ function sessionList(options: SessionRoutesOptions, request: Request): SessionLi
 
 /** `POST /v1/sessions/:id/messages`: the turn starts under a lease of the session and runs on after the answer, which names it. */
 async function startTurn(options: SessionRoutesOptions, request: Request, session: string, requestId: string): Promise<Response> {
-  const body = await readJsonBody(request, SessionMessageRequest, options.config.serve.maxBodyBytes);
+  const body = await readJsonBody(request, sessionApiSchemas().SessionMessageRequest, options.config.serve.maxBodyBytes);
   const id = body.request_id ?? requestId;
   const lease = await known(() => options.sessions.lease(session, id, request.signal, { busy: "refuse" }));
   switchMode(lease, body.mode);
@@ -138,7 +136,7 @@ async function startTurn(options: SessionRoutesOptions, request: Request, sessio
 
 /** `POST /v1/sessions/:id/approvals/:approvalId`: the first answer decides; a later one is 409, an unknown question 404. */
 async function answerApproval(options: SessionRoutesOptions, request: Request, session: string, approvalId: string): Promise<Response> {
-  const body = await readJsonBody(request, ApprovalAnswerRequest, options.config.serve.maxBodyBytes);
+  const body = await readJsonBody(request, sessionApiSchemas().ApprovalAnswerRequest, options.config.serve.maxBodyBytes);
   const room = options.sessions.openRoom(session);
   if (!room)
     throw new HttpError(
@@ -162,7 +160,7 @@ export function sessionRoutes(options: SessionRoutesOptions): Route[] {
   return [
     route("GET", "/v1/sessions", ({ request }) => Response.json(sessionList(options, request))),
     route("POST", "/v1/sessions", async ({ request, requestId }) => {
-      const body = await readJsonBody(request, NewSessionRequest, maxBody);
+      const body = await readJsonBody(request, sessionApiSchemas().NewSessionRequest, maxBody);
       const lease = await sessions.lease(undefined, requestId, request.signal);
       switchMode(lease, body.mode);
       lease.release();

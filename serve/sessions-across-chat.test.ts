@@ -4,7 +4,7 @@ import { runOrgProcess } from "../testing/org-process.ts";
 import { watchStream } from "../testing/room-stream-client.ts";
 import { post, serveFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
-import { SessionMessageAccepted, SessionTranscript } from "./session-api.ts";
+import { sessionApiSchemas } from "./session-api.ts";
 import { startServe } from "./start-serve.ts";
 
 // One set of transcripts for the terminal and HTTP (issue 54, item 8): a session `org chat` started opens over serve's
@@ -32,7 +32,9 @@ describe("one set of transcripts for the terminal and HTTP", () => {
     const list = (await (await fetch(`${base}/v1/sessions`, { headers: AUTH })).json()) as { sessions: { id: string; title: string }[] };
     const fromTerminal = list.sessions.find((entry) => entry.title === "typed in the terminal");
     expect(fromTerminal).toBeDefined();
-    const opened = SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${fromTerminal?.id}`, { headers: AUTH })).json());
+    const opened = sessionApiSchemas().SessionTranscript.parse(
+      await (await fetch(`${base}/v1/sessions/${fromTerminal?.id}`, { headers: AUTH })).json(),
+    );
     expect(opened.mode).toBe("direct:agent");
     expect(opened.lines.flatMap((line) => (line.type === "message" ? [line.message.text] : []))).toEqual([
       "typed in the terminal",
@@ -45,7 +47,7 @@ describe("one set of transcripts for the terminal and HTTP", () => {
     const watcher = await watchStream(`${base}/v1/sessions/${session}/events`, AUTH);
     const sent = await fetch(post(`${base}/v1/sessions/${session}/messages`, { text: "sent over HTTP" }, AUTH));
     expect(sent.status).toBe(202);
-    const { turnId } = SessionMessageAccepted.parse(await sent.json());
+    const { turnId } = sessionApiSchemas().SessionMessageAccepted.parse(await sent.json());
     await watcher.waitFor((frame) => frame.kind === "event" && frame.event.type === "turn-end" && frame.event.turnId === turnId, "turn-end");
     watcher.drop();
     const resumed = await chat(["--resume", session, "--once", "/history"]);

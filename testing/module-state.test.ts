@@ -41,6 +41,15 @@ describe("no module state in production code (docs/ARCHITECTURE.md)", () => {
     ]);
   });
 
+  test("a value made on first use (onFirstUse: a module's zod schemas) is a constant made late, not state", () => {
+    const source = [
+      'import { onFirstUse } from "../concurrency/on-first-use.ts";',
+      "export const recordSchemas = onFirstUse(() => ({ Record: z.object({ id: z.string() }) }));",
+      "export function read(text: string) { return recordSchemas().Record.parse(JSON.parse(text)); }",
+    ].join("\n");
+    expect(moduleState("x.ts", source)).toEqual([]);
+  });
+
   test("a production file with state at its top level fails the check", () => {
     expect(moduleState("config/version.ts", "let cached: string | undefined;\nexport const orgVersion = () => (cached ??= 'x');\n")).toEqual([
       "config/version.ts:1: module-level let cached",

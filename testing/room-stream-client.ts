@@ -1,6 +1,6 @@
 // A watcher of a session's room-wide stream over a real socket, as a browser's EventSource would be: it reads SSE
 // frames as they arrive, keeps each frame's `id:`, and can be dropped and waited on. Shared by serve's stream tests.
-import { type RoomStreamFrame, RoomStreamFrame as RoomStreamFrameSchema } from "../room/room-stream-frame.ts";
+import { type RoomStreamFrame, roomStreamFrameSchemas } from "../room/room-stream-frame.ts";
 
 export type Watcher = {
   /** The frames so far, in the order they came, each checked against the stream's schema and its `id:`. */
@@ -26,7 +26,7 @@ function parseFrame(text: string): RoomStreamFrame | undefined {
       throw new Error(`an unexpected SSE line: ${JSON.stringify(line)}`);
   }
   if (data === undefined) return undefined;
-  const frame = RoomStreamFrameSchema.parse(JSON.parse(data));
+  const frame = roomStreamFrameSchemas().RoomStreamFrame.parse(JSON.parse(data));
   if (id !== String(frame.seq)) throw new Error(`the frame's id ${id} is not its seq ${frame.seq}`);
   return frame;
 }

@@ -9,7 +9,7 @@ import { promoteJudged, promoteLines, promoteSucceeded } from "../cycle/promote-
 import { HttpError } from "../serve/http-error.ts";
 import { type Route, route } from "../serve/router.ts";
 import type { GateRuns } from "./gate-runs.ts";
-import { ActionAnswer, CandidateList } from "./web-api.ts";
+import { type CandidateList, webApiSchemas } from "./web-api.ts";
 import { refusalsAs409 } from "./refusal-answer.ts";
 import type { WebContext } from "./web-routes.ts";
 import type { RepoGit } from "../git/repo-git.ts";
@@ -21,7 +21,7 @@ function named(prefix: "cand" | "promote", id: string): string {
 }
 
 /** The candidates with their newest report's checks, the promotions newest first, and the gate runs of this server. */
-export async function candidateList(git: RepoGit, gates: GateRuns, signal?: AbortSignal): Promise<ReturnType<typeof CandidateList.parse>> {
+export async function candidateList(git: RepoGit, gates: GateRuns, signal?: AbortSignal): Promise<CandidateList> {
   const rows = await candidateStates(git, signal);
   const undone = await undonePromotions(git, signal);
   const promotions = (await git.promotionTags("promote", signal)).reverse().map((tag) => ({
@@ -69,11 +69,13 @@ export function candidateRoutes(context: WebContext & { git: RepoGit; gates: Gat
     signal,
   });
   return [
-    route("GET", "/v1/candidates", async ({ request }) => Response.json(CandidateList.parse(await candidateList(git, gates, request.signal)))),
+    route("GET", "/v1/candidates", async ({ request }) =>
+      Response.json(webApiSchemas().CandidateList.parse(await candidateList(git, gates, request.signal))),
+    ),
     route("POST", "/v1/candidates/:id/gate", async ({ params }) => {
       const branch = named("cand", params.id);
       const run = await refusalsAs409(() => gates.start(branch));
-      return Response.json(ActionAnswer.parse({ ok: true, said: `the gate runs on ${run.branch}` }), { status: 202 });
+      return Response.json(webApiSchemas().ActionAnswer.parse({ ok: true, said: `the gate runs on ${run.branch}` }), { status: 202 });
     }),
     route("POST", "/v1/candidates/:id/promote", async ({ params, request }) => {
       const branch = named("cand", params.id);
@@ -81,7 +83,9 @@ export function candidateRoutes(context: WebContext & { git: RepoGit; gates: Gat
       const outcome = await refusalsAs409(() => promoteJudged(refChange(lines, request.signal), { branch, restart: false }));
       await context.reloadTools();
       context.changed();
-      return Response.json(ActionAnswer.parse({ ok: promoteSucceeded(outcome), said: [...lines, ...promoteLines(outcome)].join("\n") }));
+      return Response.json(
+        webApiSchemas().ActionAnswer.parse({ ok: promoteSucceeded(outcome), said: [...lines, ...promoteLines(outcome)].join("\n") }),
+      );
     }),
     route("POST", "/v1/promotions/:id/rollback", async ({ params, request }) => {
       const promotionTag = named("promote", params.id);
@@ -91,14 +95,14 @@ export function candidateRoutes(context: WebContext & { git: RepoGit; gates: Gat
       context.changed();
       if (recovered)
         return Response.json(
-          ActionAnswer.parse({
+          webApiSchemas().ActionAnswer.parse({
             ok: recovered.outcome === "finished",
             said: `${recovered.op} ${recovered.tag} was interrupted; ${recovered.outcome}: ${recovered.detail}`,
           }),
         );
-      if (!result) return Response.json(ActionAnswer.parse({ ok: false, said: lines.join("\n") || "nothing was rolled back" }));
+      if (!result) return Response.json(webApiSchemas().ActionAnswer.parse({ ok: false, said: lines.join("\n") || "nothing was rolled back" }));
       return Response.json(
-        ActionAnswer.parse({
+        webApiSchemas().ActionAnswer.parse({
           ok: true,
           said: [...lines, `rolled back ${result.undoes} (tag ${result.tag})`, result.baseline ?? ""].filter(Boolean).join("\n"),
         }),

@@ -4,7 +4,7 @@ import { undoChangeOutsideRoom } from "../room/undo-change.ts";
 import { readJsonBody } from "../serve/read-json-body.ts";
 import { type Route, route } from "../serve/router.ts";
 import { ignoredChanges, listChanges, recordedPatch } from "../workspace/change-journal.ts";
-import { type AppliedChange, ChangeList, UndoAnswer, UndoRequest } from "./web-api.ts";
+import { type ChangeList, type AppliedChange, webApiSchemas } from "./web-api.ts";
 import { refusalsAs409 } from "./refusal-answer.ts";
 import type { WebContext } from "./web-routes.ts";
 
@@ -12,7 +12,7 @@ import type { WebContext } from "./web-routes.ts";
 const DIFF_CHARS = 200_000;
 
 /** The workspace's change journal, newest first, each with its diff (redacted with the room's secrets). */
-export function changeList(context: Pick<WebContext, "workspaceDir" | "config">): ReturnType<typeof ChangeList.parse> {
+export function changeList(context: Pick<WebContext, "workspaceDir" | "config">): ChangeList {
   const records = listChanges(context.workspaceDir).sort((a, b) => b.seq - a.seq);
   const newestApplied = records.find((record) => record.undone === undefined)?.id;
   const applied = records.map((record): AppliedChange => {
@@ -42,13 +42,13 @@ export function changeList(context: Pick<WebContext, "workspaceDir" | "config">)
 /** `GET /v1/changes` and `POST /v1/changes/undo`: the journal `/undo` and `org undo` share. */
 export function changesRoutes(context: WebContext): Route[] {
   return [
-    route("GET", "/v1/changes", () => Response.json(ChangeList.parse(changeList(context)))),
+    route("GET", "/v1/changes", () => Response.json(webApiSchemas().ChangeList.parse(changeList(context)))),
     route("POST", "/v1/changes/undo", async ({ request }) => {
-      const body = await readJsonBody(request, UndoRequest, context.config.serve.maxBodyBytes);
+      const body = await readJsonBody(request, webApiSchemas().UndoRequest, context.config.serve.maxBodyBytes);
       const rules = changeRules(context.config, context.workspaceDir);
       const record = await refusalsAs409(() => undoChangeOutsideRoom(context.workspaceDir, { force: body.force ?? false, rules }));
       const files = `${record.files.length} ${record.files.length === 1 ? "file" : "files"}`;
-      return Response.json(UndoAnswer.parse({ changeId: record.id, said: `undid change ${record.id}: ${files} restored` }));
+      return Response.json(webApiSchemas().UndoAnswer.parse({ changeId: record.id, said: `undid change ${record.id}: ${files} restored` }));
     }),
   ];
 }

@@ -2,7 +2,7 @@ import { canAccept, canReject, decideProposal } from "../grow/proposal-decision.
 import { readGrowReport, reportIds, summaryLine } from "../grow/grow-report.ts";
 import { readGrowState } from "../grow/grow-state.ts";
 import { type Route, route } from "../serve/router.ts";
-import { ActionAnswer, GrowthView } from "./web-api.ts";
+import { type GrowthView, webApiSchemas } from "./web-api.ts";
 import { refusalsAs409 } from "./refusal-answer.ts";
 import type { WebContext } from "./web-routes.ts";
 
@@ -10,7 +10,7 @@ import type { WebContext } from "./web-routes.ts";
 const RUNS_SHOWN = 10;
 
 /** The proposals (most needed first) with their evidence and whose words it was, and the last runs with their budget. */
-export function growthView(workspaceDir: string): ReturnType<typeof GrowthView.parse> {
+export function growthView(workspaceDir: string): GrowthView {
   const { proposals } = readGrowState(workspaceDir);
   const runs = reportIds(workspaceDir)
     .slice(-RUNS_SHOWN)
@@ -43,12 +43,12 @@ export function growthView(workspaceDir: string): ReturnType<typeof GrowthView.p
 /** `GET /v1/growth`, `POST /v1/growth/proposals/:id/accept` and `…/reject`: what `org grow accept|reject` do. */
 export function growthRoutes(context: WebContext): Route[] {
   return [
-    route("GET", "/v1/growth", () => Response.json(GrowthView.parse(growthView(context.workspaceDir)))),
+    route("GET", "/v1/growth", () => Response.json(webApiSchemas().GrowthView.parse(growthView(context.workspaceDir)))),
     route("POST", "/v1/growth/proposals/:id/:verb", async ({ params }) => {
       const verb = params.verb === "accept" || params.verb === "reject" ? params.verb : undefined;
       if (verb === undefined) return Response.json({ error: { status: 404, message: "say accept or reject" } }, { status: 404 });
       const said = await refusalsAs409(() => decideProposal(context.workspaceDir, params.id, verb, "org web"));
-      return Response.json(ActionAnswer.parse({ ok: true, said }));
+      return Response.json(webApiSchemas().ActionAnswer.parse({ ok: true, said }));
     }),
   ];
 }

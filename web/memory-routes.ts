@@ -1,7 +1,7 @@
 import { readJsonBody } from "../serve/read-json-body.ts";
 import { HttpError } from "../serve/http-error.ts";
 import { type Route, route } from "../serve/router.ts";
-import { ActionAnswer, ForgetRequest, MemorySearchAnswer } from "./web-api.ts";
+import { webApiSchemas } from "./web-api.ts";
 import { refusalsAs409 } from "./refusal-answer.ts";
 import type { WebContext } from "./web-routes.ts";
 
@@ -22,7 +22,7 @@ export function memoryRoutes(context: WebContext): Route[] {
       if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new HttpError(400, "limit is a whole number from 1 to 100.");
       const outcome = await storeOf(context).search(query, { limit, signal: request.signal });
       return Response.json(
-        MemorySearchAnswer.parse({
+        webApiSchemas().MemorySearchAnswer.parse({
           method: outcome.method,
           note: outcome.note ?? null,
           hits: outcome.hits.map((hit) => ({
@@ -37,7 +37,7 @@ export function memoryRoutes(context: WebContext): Route[] {
       );
     }),
     route("POST", "/v1/memory/forget", async ({ request }) => {
-      const body = await readJsonBody(request, ForgetRequest, context.config.serve.maxBodyBytes);
+      const body = await readJsonBody(request, webApiSchemas().ForgetRequest, context.config.serve.maxBodyBytes);
       const store = storeOf(context);
       const said = await refusalsAs409(() => {
         if ("session" in body) {
@@ -47,7 +47,7 @@ export function memoryRoutes(context: WebContext): Route[] {
         store.forgetFact(body.fact);
         return `forgot fact ${body.fact}`;
       });
-      return Response.json(ActionAnswer.parse({ ok: true, said }));
+      return Response.json(webApiSchemas().ActionAnswer.parse({ ok: true, said }));
     }),
   ];
 }

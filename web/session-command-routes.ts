@@ -4,7 +4,7 @@ import { SessionNotFoundError } from "../room/transcript.ts";
 import { HttpError } from "../serve/http-error.ts";
 import type { Room } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
-import { ModeAnswer, ModeRequest, UndoAnswer, UndoRequest, WishAnswer, WishRequest } from "./web-api.ts";
+import { webApiSchemas } from "./web-api.ts";
 import { refusalsAs409 } from "./refusal-answer.ts";
 import type { WebContext } from "./web-routes.ts";
 
@@ -27,23 +27,23 @@ export function sessionCommandRoutes(context: WebContext): Route[] {
   const max = context.config.serve.maxBodyBytes;
   return [
     route("POST", "/v1/sessions/:id/mode", async ({ request, params }) => {
-      const { mode } = await readJsonBody(request, ModeRequest, max);
+      const { mode } = await readJsonBody(request, webApiSchemas().ModeRequest, max);
       const now = await onRoom(params.id, (room) => {
         room.setMode(mode);
         return formatRoomMode(room.mode);
       });
-      return Response.json(ModeAnswer.parse({ mode: now }));
+      return Response.json(webApiSchemas().ModeAnswer.parse({ mode: now }));
     }),
     route("POST", "/v1/sessions/:id/wish", async ({ request, params }) => {
-      const { text } = await readJsonBody(request, WishRequest, max);
+      const { text } = await readJsonBody(request, webApiSchemas().WishRequest, max);
       await onRoom(params.id, (room) => room.wish(text));
-      return Response.json(WishAnswer.parse({ said: "wished; org grow reads it from the transcript" }));
+      return Response.json(webApiSchemas().WishAnswer.parse({ said: "wished; org grow reads it from the transcript" }));
     }),
     route("POST", "/v1/sessions/:id/undo", async ({ request, params }) => {
-      const body = await readJsonBody(request, UndoRequest, max);
+      const body = await readJsonBody(request, webApiSchemas().UndoRequest, max);
       const record = await onRoom(params.id, (room) => room.undo({ force: body.force ?? false }));
       const files = `${record.files.length} ${record.files.length === 1 ? "file" : "files"}`;
-      return Response.json(UndoAnswer.parse({ changeId: record.id, said: `undid change ${record.id}: ${files} restored` }));
+      return Response.json(webApiSchemas().UndoAnswer.parse({ changeId: record.id, said: `undid change ${record.id}: ${files} restored` }));
     }),
   ];
 }

@@ -9,7 +9,7 @@ import { chooseMute } from "../supervise/mute-patterns.ts";
 import { mutePattern } from "../supervise/mutes.ts";
 import { superviseStatus } from "../supervise/supervise-status.ts";
 import { SupervisorState } from "../supervise/supervisor-state.ts";
-import { ActionAnswer, MuteRequest, SupervisorView } from "./web-api.ts";
+import { type SupervisorView, webApiSchemas } from "./web-api.ts";
 import { refusalsAs409 } from "./refusal-answer.ts";
 import type { WebContext } from "./web-routes.ts";
 
@@ -17,10 +17,7 @@ import type { WebContext } from "./web-routes.ts";
 const BACKUPS_SHOWN = 10;
 
 /** `org supervise status` for the server's workspace and checkout, with the newest backups. */
-export function supervisorView(
-  context: Pick<WebContext, "workspaceDir" | "checkoutDir" | "config">,
-  now = Date.now(),
-): ReturnType<typeof SupervisorView.parse> {
+export function supervisorView(context: Pick<WebContext, "workspaceDir" | "checkoutDir" | "config">, now = Date.now()): SupervisorView {
   const state = SupervisorState.open(context.workspaceDir);
   try {
     const status = superviseStatus({ workspaceDir: context.workspaceDir, repoDir: context.checkoutDir, config: context.config }, state, now);
@@ -63,7 +60,7 @@ export function supervisorView(
 /** `GET /v1/supervisor`, `POST /v1/supervisor/fixes/:id/apply` and `POST /v1/supervisor/mutes`: what `org supervise` does. */
 export function supervisorRoutes(context: WebContext): Route[] {
   return [
-    route("GET", "/v1/supervisor", () => Response.json(SupervisorView.parse(supervisorView(context)))),
+    route("GET", "/v1/supervisor", () => Response.json(webApiSchemas().SupervisorView.parse(supervisorView(context)))),
     route("POST", "/v1/supervisor/fixes/:id/apply", async ({ params, request }) => {
       const settings = instanceSettings();
       const { fix, incident } = await refusalsAs409(() =>
@@ -84,11 +81,14 @@ export function supervisorRoutes(context: WebContext): Route[] {
       );
       const over = incident.state === "resolved" ? ` (incident ${incident.id} is over)` : "";
       return Response.json(
-        ActionAnswer.parse({ ok: fix.state !== "failed", said: `${fix.id} ${fix.action} ${fix.target}: ${fix.state} — ${fix.detail}${over}` }),
+        webApiSchemas().ActionAnswer.parse({
+          ok: fix.state !== "failed",
+          said: `${fix.id} ${fix.action} ${fix.target}: ${fix.state} — ${fix.detail}${over}`,
+        }),
       );
     }),
     route("POST", "/v1/supervisor/mutes", async ({ request }) => {
-      const body = await readJsonBody(request, MuteRequest, context.config.serve.maxBodyBytes);
+      const body = await readJsonBody(request, webApiSchemas().MuteRequest, context.config.serve.maxBodyBytes);
       const state = SupervisorState.open(context.workspaceDir);
       try {
         const choice = chooseMute(state, body.pattern);
@@ -97,7 +97,10 @@ export function supervisorRoutes(context: WebContext): Route[] {
         const until = body.forMs === undefined ? undefined : now + body.forMs;
         mutePattern(state, choice.pattern, until, now);
         return Response.json(
-          ActionAnswer.parse({ ok: true, said: `muted ${body.pattern}${until ? ` until ${new Date(until).toISOString()}` : " for ever"}` }),
+          webApiSchemas().ActionAnswer.parse({
+            ok: true,
+            said: `muted ${body.pattern}${until ? ` until ${new Date(until).toISOString()}` : " for ever"}`,
+          }),
         );
       } finally {
         state.close();

@@ -4,7 +4,7 @@ import { offerToAgents } from "../generated-tools/promoted-tools.ts";
 import { type Route, route } from "../serve/router.ts";
 import { judgesTool, readToolCalls, type ToolCall } from "../usage/tool-calls.ts";
 import { toolStatsOf } from "../usage/tool-stats.ts";
-import { type ToolFigures, ToolUsageList } from "./web-api.ts";
+import { type ToolUsageList, type ToolFigures, webApiSchemas } from "./web-api.ts";
 import type { WebContext } from "./web-routes.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -37,7 +37,7 @@ function offeredTo(config: OrgConfig, names: readonly string[], tool: string): T
 }
 
 /** The promoted tools of the checkout with their calls (as `org tool stats` reads them), whom they are offered to, and a chart's days. */
-export function toolUsage(checkoutDir: string, config: OrgConfig, now = Date.now()): ReturnType<typeof ToolUsageList.parse> {
+export function toolUsage(checkoutDir: string, config: OrgConfig, now = Date.now()): ToolUsageList {
   const calls = readToolCalls(checkoutDir);
   const promoted = generatedToolFolders(checkoutDir).names;
   const stats = toolStatsOf(calls, now, promoted);
@@ -62,5 +62,5 @@ export function toolUsage(checkoutDir: string, config: OrgConfig, now = Date.now
 
 /** `GET /v1/tool-usage`. */
 export function toolUsageRoutes(context: WebContext): Route[] {
-  return [route("GET", "/v1/tool-usage", () => Response.json(ToolUsageList.parse(toolUsage(context.checkoutDir, context.config))))];
+  return [route("GET", "/v1/tool-usage", () => Response.json(webApiSchemas().ToolUsageList.parse(toolUsage(context.checkoutDir, context.config))))];
 }

@@ -8,10 +8,9 @@ import { SUPERVISOR_DIR } from "../supervise/supervisor-state.ts";
 import { listChanges } from "../workspace/change-journal.ts";
 import { sseData, sseStream } from "../serve/sse-stream.ts";
 import { type Route, route } from "../serve/router.ts";
-import { ViewChanged } from "./web-api.ts";
+import { type ViewChanged, VIEW_NAMES, webApiSchemas } from "./web-api.ts";
 
 type View = ViewChanged["view"];
-const VIEW_NAMES: readonly View[] = ViewChanged.shape.view.options;
 
 /** How often the views' sources are looked at while a page listens. */
 const LOOK_EVERY_MS = 1_000;

@@ -1,6 +1,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { onFirstUse } from "../concurrency/on-first-use.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir, orgDirIdentity, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { UnsafeWriteError } from "../security/safe-file-write.ts";
@@ -15,40 +16,45 @@ export const CHANGES_DIR = join(ORG_DIR, "changes");
 /** Where a change that conflicted with the user's edits is kept, not applied: `.org/conflicts/<id>/patch.diff`. */
 const CONFLICTS_DIR = join(ORG_DIR, "conflicts");
 
-const StoredVersion = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("file"), mode: z.int(), size: z.int(), sha256: z.string(), blob: z.string().regex(/^(before|after)\/\d+$/) }),
-  z.object({ type: z.literal("symlink"), target: z.string() }),
-]);
+/**
+ * One applied change as `.org/changes/<id>/change.json` keeps it; the bytes sit beside it in `before/` and `after/`.
+ * Made on first use: only reading the journal back (an undo, a list, the next change's number) needs it.
+ */
+export const changeRecordSchema = onFirstUse(() => {
+  const StoredVersion = z.discriminatedUnion("type", [
+    z.object({ type: z.literal("file"), mode: z.int(), size: z.int(), sha256: z.string(), blob: z.string().regex(/^(before|after)\/\d+$/) }),
+    z.object({ type: z.literal("symlink"), target: z.string() }),
+  ]);
 
-/** One applied change as `.org/changes/<id>/change.json` keeps it; the bytes sit beside it in `before/` and `after/`. */
-export const ChangeRecord = z.object({
-  id: z.string().regex(/^[0-9]{8}T[0-9]{6}-[0-9]{3}-[a-z0-9]{6}$/),
-  /** Its place in this workspace's journal: one more than the highest before it. Records are ordered by it, never by their names' dates. */
-  seq: z.int().min(1),
-  /**
-   * The sha256 of this workspace's `.org` folder identity (`orgDirIdentity`), the id and the sequence: a record copied
-   * in with someone else's folder (a clone that ships `.org/changes/`) names another folder, and is ignored.
-   */
-  workspace: z.string().regex(/^[0-9a-f]{64}$/),
-  time: z.string(),
-  sessionId: z.string().optional(),
-  /** The user turn and the reply (the room message's id) whose tool call made the change. */
-  turnId: z.string().optional(),
-  replyId: z.string().optional(),
-  persona: z.string().optional(),
-  stats: z.object({ files: z.int(), added: z.int(), removed: z.int() }),
-  files: z.array(
-    z.object({
-      path: z.string(),
-      status: z.enum(["added", "modified", "deleted", "mode"]),
-      before: StoredVersion.optional(),
-      after: StoredVersion.optional(),
-    }),
-  ),
-  /** When it was undone. */
-  undone: z.string().optional(),
+  return z.object({
+    id: z.string().regex(/^[0-9]{8}T[0-9]{6}-[0-9]{3}-[a-z0-9]{6}$/),
+    /** Its place in this workspace's journal: one more than the highest before it. Records are ordered by it, never by their names' dates. */
+    seq: z.int().min(1),
+    /**
+     * The sha256 of this workspace's `.org` folder identity (`orgDirIdentity`), the id and the sequence: a record copied
+     * in with someone else's folder (a clone that ships `.org/changes/`) names another folder, and is ignored.
+     */
+    workspace: z.string().regex(/^[0-9a-f]{64}$/),
+    time: z.string(),
+    sessionId: z.string().optional(),
+    /** The user turn and the reply (the room message's id) whose tool call made the change. */
+    turnId: z.string().optional(),
+    replyId: z.string().optional(),
+    persona: z.string().optional(),
+    stats: z.object({ files: z.int(), added: z.int(), removed: z.int() }),
+    files: z.array(
+      z.object({
+        path: z.string(),
+        status: z.enum(["added", "modified", "deleted", "mode"]),
+        before: StoredVersion.optional(),
+        after: StoredVersion.optional(),
+      }),
+    ),
+    /** When it was undone. */
+    undone: z.string().optional(),
+  });
 });
-export type ChangeRecord = z.infer<typeof ChangeRecord>;
+export type ChangeRecord = z.infer<ReturnType<typeof changeRecordSchema>>;
 
 /** What a change, and so its undo, may not touch: the rules `checkChangeSet` applies (its defaults for what is left out). */
 export type ChangeRules = Pick<ChangeSetCheckOptions, "limits" | "protectedPaths" | "secretPaths">;
@@ -229,7 +235,7 @@ function markUndone(workspaceDir: string, record: ChangeRecord): void {
 
 function readRecord(workspaceDir: string, id: string): ChangeRecord | undefined {
   try {
-    const parsed = ChangeRecord.safeParse(JSON.parse(readPrivateFile(join(workspaceDir, CHANGES_DIR, id, "change.json"))));
+    const parsed = changeRecordSchema().safeParse(JSON.parse(readPrivateFile(join(workspaceDir, CHANGES_DIR, id, "change.json"))));
     return parsed.success && parsed.data.id === id ? parsed.data : undefined;
   } catch {
     return undefined;

@@ -1,5 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { SessionList } from "../../../serve/session-api.ts";
+import { type SessionList, sessionApiSchemas } from "../../../serve/session-api.ts";
 import type { Reply, RoomNote, RoomState, Turn } from "../../room-state.ts";
 import { parseWebInput } from "../../slash-input.ts";
 import { ApiError, getJson, postJson, webApi } from "../api.ts";
@@ -23,7 +23,7 @@ export function useSession(): [string | undefined, (id: string) => void, string 
   useEffect(() => {
     if (session === undefined)
       webApi()
-        .then(({ SessionCreated }) => postJson("/v1/sessions", {}, SessionCreated))
+        .then(({ webApiSchemas }) => postJson("/v1/sessions", {}, webApiSchemas().SessionCreated))
         .then(
         (created) => choose(created.session),
         (error: unknown) => setProblem(error instanceof Error ? error.message : String(error)),
@@ -39,7 +39,7 @@ function SessionPicker({ session, choose }: { session: string | undefined; choos
   const [asked, ask] = useState(0);
   useEffect(() => {
     const controller = new AbortController();
-    getJson("/v1/sessions?limit=50", SessionList, controller.signal).then(
+    getJson("/v1/sessions?limit=50", sessionApiSchemas().SessionList, controller.signal).then(
       (answer) => setListed(answer.sessions),
       () => {},
     );
@@ -153,11 +153,11 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
     try {
       if (input.type === "message") await room.send(input.text);
       else if (input.type === "mode")
-        setSaid({ title: "Mode", body: input.mode ? (await postJson(`${base}/mode`, { mode: input.mode }, (await webApi()).ModeAnswer)).mode : state.mode });
-      else if (input.type === "wish") setSaid({ title: "Wish", body: (await postJson(`${base}/wish`, { text: input.text }, (await webApi()).WishAnswer)).said });
-      else if (input.type === "undo") setSaid({ title: "Undo", body: (await postJson(`${base}/undo`, { force: input.force }, (await webApi()).UndoAnswer)).said });
+        setSaid({ title: "Mode", body: input.mode ? (await postJson(`${base}/mode`, { mode: input.mode }, (await webApi()).webApiSchemas().ModeAnswer)).mode : state.mode });
+      else if (input.type === "wish") setSaid({ title: "Wish", body: (await postJson(`${base}/wish`, { text: input.text }, (await webApi()).webApiSchemas().WishAnswer)).said });
+      else if (input.type === "undo") setSaid({ title: "Undo", body: (await postJson(`${base}/undo`, { force: input.force }, (await webApi()).webApiSchemas().UndoAnswer)).said });
       else if (input.type === "diff") {
-        const newest = (await getJson("/v1/changes", (await webApi()).ChangeList)).applied[0];
+        const newest = (await getJson("/v1/changes", (await webApi()).webApiSchemas().ChangeList)).applied[0];
         setSaid({ title: "Diff", body: newest ? newest.diff : "no change was applied in this workspace yet" });
       } else {
         const outputs = toolOutputs(state);
@@ -209,7 +209,7 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
           type="button"
           onClick={() =>
             webApi()
-              .then(({ SessionCreated }) => postJson("/v1/sessions", {}, SessionCreated))
+              .then(({ webApiSchemas }) => postJson("/v1/sessions", {}, webApiSchemas().SessionCreated))
               .then((created) => choose(created.session), fail)
           }
         >

@@ -1,7 +1,7 @@
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { RoomEvent } from "../../../room/room-event.ts";
-import { RoomStreamFrame } from "../../../room/room-stream-frame.ts";
-import { ApprovalAnswered, SessionMessageAccepted, SessionTranscript, SessionTranscriptPage, StopAnswer } from "../../../serve/session-api.ts";
+import { roomStreamFrameSchemas } from "../../../room/room-stream-frame.ts";
+import { type SessionTranscript, sessionApiSchemas } from "../../../serve/session-api.ts";
 import { foldTranscriptLines, prependOlder } from "../../room-pages.ts";
 import { applyRoomEvent, emptyRoomState, type RoomState } from "../../room-state.ts";
 import { getJson, postJson, webApi } from "../api.ts";
@@ -59,7 +59,7 @@ function loadedOf(transcript: SessionTranscript): Loaded {
 /** The newest turns of the transcript, read from the server. */
 async function loadTranscript(session: string): Promise<Loaded> {
   const { ROOM_FIRST_MESSAGES } = await webApi();
-  return loadedOf(await getJson(`${sessionPath(session)}?limit=${ROOM_FIRST_MESSAGES}`, SessionTranscript));
+  return loadedOf(await getJson(`${sessionPath(session)}?limit=${ROOM_FIRST_MESSAGES}`, sessionApiSchemas().SessionTranscript));
 }
 
 /** What a followed session tells the room's view. */
@@ -84,7 +84,7 @@ export type Following = { session: string; opening: Loaded | undefined; closed: 
  */
 export function followSession(session: string, page?: OpeningRoom): Following {
   const cut = page?.session === session ? cutPageState(page.state) : undefined;
-  const given = cut ? SessionTranscript.safeParse(cut.newest) : undefined;
+  const given = cut ? sessionApiSchemas().SessionTranscript.safeParse(cut.newest) : undefined;
   if (page && !given?.success) page.close();
   let source: EventSource | undefined;
   let seq = 0;
@@ -109,7 +109,7 @@ export function followSession(session: string, page?: OpeningRoom): Following {
     open: () => tell((on) => on.connection("live")),
     error: () => tell((on) => on.connection(source?.readyState === EventSource.CLOSED ? "failed" : "reconnecting")),
     message: (data) => {
-      const parsed = RoomStreamFrame.safeParse(JSON.parse(data));
+      const parsed = roomStreamFrameSchemas().RoomStreamFrame.safeParse(JSON.parse(data));
       if (!parsed.success) return;
       const frame = parsed.data;
       if (frame.kind === "reset") reload().catch((error: unknown) => tell((on) => on.problem(String(error))));
@@ -202,7 +202,7 @@ function useOlderTurns(
   const putEarlier = () => {
     const lines = earlier.current.splice(0);
     if (lines.length === 0) return;
-    const checked = SessionTranscript.shape.lines.safeParse(lines);
+    const checked = sessionApiSchemas().SessionTranscript.shape.lines.safeParse(lines);
     if (checked.success) {
       prependOlder(current.current, foldTranscriptLines(checked.data));
       redraw();
@@ -221,7 +221,7 @@ function useOlderTurns(
     try {
       const { ROOM_OLDER_MESSAGES } = await webApi();
       const query = `before=${encodeURIComponent(cursor)}&limit=${ROOM_OLDER_MESSAGES}`;
-      const page = await getJson(`${sessionPath(session)}/transcript?${query}`, SessionTranscriptPage);
+      const page = await getJson(`${sessionPath(session)}/transcript?${query}`, sessionApiSchemas().SessionTranscriptPage);
       // A reload meanwhile (another session, a reset) made a new state: this page is not of it.
       if (current.current !== reading) return;
       prependOlder(reading, foldTranscriptLines(page.lines));
@@ -291,9 +291,10 @@ export function useRoom(session: string | undefined, opening?: Following) {
     problem,
     older: older.older,
     loadOlder: older.loadOlder,
-    send: (text: string, mode?: string) => postJson(`${path}/messages`, { text, ...(mode ? { mode } : {}) }, SessionMessageAccepted),
+    send: (text: string, mode?: string) =>
+      postJson(`${path}/messages`, { text, ...(mode ? { mode } : {}) }, sessionApiSchemas().SessionMessageAccepted),
     answer: (approvalId: string, answer: "yes" | "no" | "always") =>
-      postJson(`${path}/approvals/${encodeURIComponent(approvalId)}`, { answer, by: "web" }, ApprovalAnswered),
-    stop: () => postJson(`${path}/stop`, {}, StopAnswer),
+      postJson(`${path}/approvals/${encodeURIComponent(approvalId)}`, { answer, by: "web" }, sessionApiSchemas().ApprovalAnswered),
+    stop: () => postJson(`${path}/stop`, {}, sessionApiSchemas().StopAnswer),
   };
 }

@@ -1,14 +1,14 @@
-import { ActionAnswer, CandidateList } from "../../web-api.ts";
+import { webApiSchemas } from "../../web-api.ts";
 import { postJson } from "../api.ts";
 import { Problem, SaidLine } from "./said-line.tsx";
 import { useAction, useView } from "./use-view.ts";
 
 /** The cand/* branches with their state, the gate's stages and verdict, Run gate, Promote, Roll back; the promotions. */
 export function CandidatesView() {
-  const { data, problem, reload } = useView("candidates", "/v1/candidates", CandidateList);
+  const { data, problem, reload } = useView("candidates", "/v1/candidates", webApiSchemas().CandidateList);
   const { said, run } = useAction();
   const act = (path: string, question: string) => run(async () => {
-    const answer = await postJson(path, {}, ActionAnswer);
+    const answer = await postJson(path, {}, webApiSchemas().ActionAnswer);
     reload();
     return answer;
   }, question);

@@ -1,5 +1,5 @@
 import type { RoomState } from "../../room-state.ts";
-import { ChangeList, UndoAnswer } from "../../web-api.ts";
+import { webApiSchemas } from "../../web-api.ts";
 import { postJson } from "../api.ts";
 import { DiffView } from "./diff-view.tsx";
 import { SaidLine, Problem } from "./said-line.tsx";
@@ -10,7 +10,7 @@ import { useAction, useView } from "./use-view.ts";
  * Reject, and the journal of applied ones (the same as `/undo` and `org undo`) with Undo on the newest still applied.
  */
 export function ChangesView({ room, answer }: { room: RoomState; answer: (id: string, answer: "yes" | "no") => Promise<unknown> }) {
-  const { data, problem } = useView("changes", "/v1/changes", ChangeList);
+  const { data, problem } = useView("changes", "/v1/changes", webApiSchemas().ChangeList);
   const { said, run } = useAction();
   const waiting = [...room.approvals.values()].filter((entry) => entry.answer === undefined && entry.approval.call.name === "workspace_write");
   return (
@@ -50,7 +50,7 @@ export function ChangesView({ room, answer }: { room: RoomState; answer: (id: st
             <strong>{change.id}</strong> by {change.persona ?? "?"} · {change.files.length} file{change.files.length === 1 ? "" : "s"} (+{change.added} −
             {change.removed}) · {change.undone ? `undone ${change.undone}` : "applied"}
             {change.undoable && (
-              <button type="button" onClick={() => run(() => postJson("/v1/changes/undo", {}, UndoAnswer))}>
+              <button type="button" onClick={() => run(() => postJson("/v1/changes/undo", {}, webApiSchemas().UndoAnswer))}>
                 Undo
               </button>
             )}

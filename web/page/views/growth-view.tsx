@@ -1,15 +1,15 @@
-import { ActionAnswer, GrowthView as GrowthData } from "../../web-api.ts";
+import { webApiSchemas } from "../../web-api.ts";
 import { postJson } from "../api.ts";
 import { Problem, SaidLine } from "./said-line.tsx";
 import { useAction, useView } from "./use-view.ts";
 
 /** org grow's proposals with their evidence (whose words: user, persona, tool), Accept and Reject; the last runs. */
 export function GrowthView() {
-  const { data, problem, reload } = useView("growth", "/v1/growth", GrowthData);
+  const { data, problem, reload } = useView("growth", "/v1/growth", webApiSchemas().GrowthView);
   const { said, run } = useAction();
   const decide = (id: string, verb: "accept" | "reject") =>
     run(async () => {
-      const answer = await postJson(`/v1/growth/proposals/${id}/${verb}`, {}, ActionAnswer);
+      const answer = await postJson(`/v1/growth/proposals/${id}/${verb}`, {}, webApiSchemas().ActionAnswer);
       reload();
       return answer;
     });

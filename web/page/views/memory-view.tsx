@@ -1,5 +1,5 @@
 import { useContext, useEffect, useRef, useState } from "preact/hooks";
-import { ActionAnswer, MemorySearchAnswer } from "../../web-api.ts";
+import { type MemorySearchAnswer, webApiSchemas } from "../../web-api.ts";
 import { getJson, postJson } from "../api.ts";
 import { SaidLine } from "./said-line.tsx";
 import { UpdatesContext, useAction } from "./use-view.ts";
@@ -7,12 +7,12 @@ import { UpdatesContext, useAction } from "./use-view.ts";
 /** Search the workspace's memory; forget a session or a fact (what `org memory search|forget` do). */
 export function MemoryView() {
   const [query, setQuery] = useState("");
-  const [found, setFound] = useState<ReturnType<typeof MemorySearchAnswer.parse> | undefined>(undefined);
+  const [found, setFound] = useState<MemorySearchAnswer | undefined>(undefined);
   const { said, run } = useAction();
   // The query the results are of: searched again when memory changes (a forget here or elsewhere, new words indexed).
   const searched = useRef<string | undefined>(undefined);
   const hits = async (asked: string) => {
-    const answer = await getJson(`/v1/memory/search?q=${encodeURIComponent(asked)}&limit=20`, MemorySearchAnswer);
+    const answer = await getJson(`/v1/memory/search?q=${encodeURIComponent(asked)}&limit=20`, webApiSchemas().MemorySearchAnswer);
     searched.current = asked;
     setFound(answer);
     return answer;
@@ -27,7 +27,7 @@ export function MemoryView() {
   useEffect(() => updates.subscribe("memory", () => void again()), [updates]);
   const forget = (body: { session: string } | { fact: string }, what: string) =>
     run(async () => {
-      const answer = await postJson("/v1/memory/forget", body, ActionAnswer);
+      const answer = await postJson("/v1/memory/forget", body, webApiSchemas().ActionAnswer);
       await again();
       return answer;
     }, `Forget ${what} for good? (the transcript stays)`);

@@ -1,4 +1,4 @@
-import { ActionAnswer, SupervisorView as SupervisorData } from "../../web-api.ts";
+import { webApiSchemas } from "../../web-api.ts";
 import { postJson } from "../api.ts";
 import { Problem, SaidLine } from "./said-line.tsx";
 import { useAction, useView } from "./use-view.ts";
@@ -7,11 +7,11 @@ const size = (bytes: number) => (bytes > 1_048_576 ? `${(bytes / 1_048_576).toFi
 
 /** Each check's state, the open incidents with their fixes (Apply, Mute), the fixes' lifecycle, and the backups. */
 export function SupervisorView() {
-  const { data, problem, reload } = useView("supervisor", "/v1/supervisor", SupervisorData);
+  const { data, problem, reload } = useView("supervisor", "/v1/supervisor", webApiSchemas().SupervisorView);
   const { said, run } = useAction();
   const post = (path: string, body: unknown) =>
     run(async () => {
-      const answer = await postJson(path, body, ActionAnswer);
+      const answer = await postJson(path, body, webApiSchemas().ActionAnswer);
       reload();
       return answer;
     });

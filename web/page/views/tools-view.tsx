@@ -1,4 +1,4 @@
-import { type ToolFigures, ToolUsageList } from "../../web-api.ts";
+import { type ToolFigures, webApiSchemas } from "../../web-api.ts";
 import { Problem } from "./said-line.tsx";
 import { useView } from "./use-view.ts";
 
@@ -36,7 +36,7 @@ export function DayChart({ tool }: { tool: ToolFigures }) {
 
 /** The promoted tools with their calls, success rate and trust, and a chart of calls and failures per day. */
 export function ToolsView() {
-  const { data, problem } = useView("tools", "/v1/tool-usage", ToolUsageList);
+  const { data, problem } = useView("tools", "/v1/tool-usage", webApiSchemas().ToolUsageList);
   return (
     <div class="view">
       <h1>Tools</h1>

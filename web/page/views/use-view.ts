@@ -1,7 +1,7 @@
 import { createContext } from "preact";
 import { useContext, useEffect, useState } from "preact/hooks";
 import type { z } from "zod";
-import { ViewChanged } from "../../web-api.ts";
+import { type ViewChanged, webApiSchemas } from "../../web-api.ts";
 import { getJson } from "../api.ts";
 
 type View = ViewChanged["view"];
@@ -16,7 +16,7 @@ export function openViewUpdates(): ViewUpdates & { close(): void } {
   const listeners = new Map<View, Set<() => void>>();
   const source = new EventSource("/v1/web/updates");
   source.onmessage = (message) => {
-    const view = ViewChanged.safeParse(JSON.parse(message.data)).data?.view;
+    const view = webApiSchemas().ViewChanged.safeParse(JSON.parse(message.data)).data?.view;
     if (view) for (const listener of listeners.get(view) ?? []) listener();
   };
   return {
