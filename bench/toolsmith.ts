@@ -16,7 +16,7 @@ import { Sandbox } from "../sandbox/run-sandboxed.ts";
 import { DEFAULT_SANDBOX_POLICY } from "../sandbox/sandbox-policy.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { TOOL_FIXTURES } from "../testing/toolsmith-fixtures.ts";
-import { ToolSpec, VALIDATION_STAGES, type ValidationStage } from "../generated-tools/tool-metadata.ts";
+import { VALIDATION_STAGES, type ValidationStage, toolMetadataSchemas } from "../generated-tools/tool-metadata.ts";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { validateTool } from "../toolsmith/validate-tool.ts";
 
@@ -52,7 +52,7 @@ const totals: number[] = [];
 const checks: { mutants: number[]; determinismRuns: number[] } = { mutants: [], determinismRuns: [] };
 for (let round = 0; round < rounds; round += 1) {
   for (const fixture of TOOL_FIXTURES) {
-    const spec = ToolSpec.parse(fixture.spec);
+    const spec = toolMetadataSchemas().ToolSpec.parse(fixture.spec);
     const started = performance.now();
     const report = await validateTool({
       runDir: join(root, `run-${fixture.key}`),

@@ -8,7 +8,7 @@ import { CLAMP, SLUGIFY, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { type FitnessCheck, latestReport, storedReports } from "./fitness-report.ts";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
-import { ToolSpec } from "../generated-tools/tool-metadata.ts";
+import { toolMetadataSchemas } from "../generated-tools/tool-metadata.ts";
 import { splitExamples } from "../toolsmith/split-examples.ts";
 import { recordValidation } from "./validation-record.ts";
 import { pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
@@ -50,7 +50,7 @@ describe.concurrent("the fitness gate on throw-away repositories", () => {
   test("signed records of passes stand for the very same runs: the toolsmith's validation, the gate's own tool tests; other files or --revalidate run them", async () => {
     using repo = promotionRepo([WORD_COUNT]);
     makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
-    const spec = ToolSpec.parse(CLAMP.spec);
+    const spec = toolMetadataSchemas().ToolSpec.parse(CLAMP.spec);
     const settings = ToolsmithSettings.parse({});
     const validated = { spec, heldOut: splitExamples(spec, settings.heldOutShare).heldOut, toolCode: CLAMP.tool, testCode: CLAMP.tests, settings };
     // Figures no run of the gate would give, so the check shows which one it reports.

@@ -3,13 +3,13 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync,
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
-import { ToolSpec } from "../generated-tools/tool-metadata.ts";
+import { toolMetadataSchemas } from "../generated-tools/tool-metadata.ts";
 import { CLAMP } from "../testing/toolsmith-fixtures.ts";
 import { splitExamples } from "../toolsmith/split-examples.ts";
 import type { ValidatedInput, ValidationReport } from "../toolsmith/validate-tool.ts";
 import { readValidationRecord, recordValidation, VALIDATED_DIR, validationKey } from "./validation-record.ts";
 
-const spec = ToolSpec.parse(CLAMP.spec);
+const spec = toolMetadataSchemas().ToolSpec.parse(CLAMP.spec);
 const settings = ToolsmithSettings.parse({});
 const input: ValidatedInput = {
   spec,

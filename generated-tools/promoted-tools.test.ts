@@ -13,12 +13,12 @@ import { readPromotedTool } from "./read-promoted-tool.ts";
 import { generatedToolFolders, knownToolNames } from "../config/tool-names.ts";
 import { promotedRoomTools } from "../assembly/room-tools.ts";
 import { readToolCalls } from "../usage/tool-calls.ts";
-import { sha256Hex, ToolSpec } from "./tool-metadata.ts";
+import { sha256Hex, toolMetadataSchemas } from "./tool-metadata.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 /** Writes a fixture as a promoted tool, metadata hashes and all, as a promotion would leave it. */
 function promote(repoDir: string, fixture: ToolFixture): string {
-  return writeGeneratedTool(repoDir, ToolSpec.parse(fixture.spec), fixture.tool, fixture.tests);
+  return writeGeneratedTool(repoDir, toolMetadataSchemas().ToolSpec.parse(fixture.spec), fixture.tool, fixture.tests);
 }
 
 describe("promoted generated tools", () => {

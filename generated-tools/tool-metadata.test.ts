@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { generatedToolMetadata, wordCountSpec } from "../testing/generated-tool-fixture.ts";
 import { recordableServerUrl } from "../llm/recorded-model.ts";
-import { parseToolMetadata, sha256Hex, ToolMetadataError, ToolSpec } from "./tool-metadata.ts";
+import { parseToolMetadata, sha256Hex, ToolMetadataError, toolMetadataSchemas } from "./tool-metadata.ts";
 
 const spec = wordCountSpec();
 const base = generatedToolMetadata(spec, "a", "b");
@@ -9,7 +9,7 @@ const metadata = { ...base, provenance: { ...base.provenance, attempts: 3, orgCo
 
 describe("ToolSpec (submit_spec arguments)", () => {
   test("a good spec passes", () => {
-    expect(ToolSpec.safeParse(spec).success).toBe(true);
+    expect(toolMetadataSchemas().ToolSpec.safeParse(spec).success).toBe(true);
   });
 
   test.each([
@@ -21,7 +21,7 @@ describe("ToolSpec (submit_spec arguments)", () => {
     ["an input schema that is not an object", { input_schema: { type: "string" } }],
     ["an extra field", { extra: 1 }],
   ])("%s is refused", (_label, change) => {
-    expect(ToolSpec.safeParse({ ...spec, ...change }).success).toBe(false);
+    expect(toolMetadataSchemas().ToolSpec.safeParse({ ...spec, ...change }).success).toBe(false);
   });
 });
 

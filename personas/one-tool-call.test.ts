@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { z } from "zod";
-import { SourceSubmission } from "../generated-tools/tool-metadata.ts";
+import { toolMetadataSchemas } from "../generated-tools/tool-metadata.ts";
 import { readOneToolAnswer } from "./one-tool-call.ts";
 
-const tool = { name: "submit_tests", description: "the tests", parameters: SourceSubmission };
+const tool = { name: "submit_tests", description: "the tests", parameters: toolMetadataSchemas().SourceSubmission };
 const native = (args: Record<string, unknown>, name = "submit_tests") => ({ content: "", toolCalls: [{ id: "c1", name, arguments: args }] });
 
 describe("reading one answer offered one tool", () => {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { PLANS_DIR } from "../config/workspace-paths.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { ensureOrgDir, ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
-import { Workflow } from "../workflows/workflow-file.ts";
+import { workflowSchemas } from "../workflows/workflow-file.ts";
 import { randomHex } from "../concurrency/random-hex.ts";
 
 /** A plan's id: the UTC time it was made and a few random letters (`20261126T101500Z-k3x9`). */
@@ -15,7 +15,7 @@ export const PlanRecord = z.strictObject({
   id: z.string().regex(PLAN_ID_PATTERN),
   goal: z.string().max(2_000),
   inputs: z.record(z.string(), z.unknown()).optional(),
-  workflow: Workflow,
+  workflow: workflowSchemas().Workflow,
   rounds: z.int().min(1),
   refs: z.array(z.string()).max(20),
   repoDir: z.string(),

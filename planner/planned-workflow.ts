@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { STEP_ID_PATTERN, Workflow, WorkflowStep } from "../workflows/workflow-file.ts";
+import { STEP_ID_PATTERN, type Workflow, workflowSchemas } from "../workflows/workflow-file.ts";
 
 /** A step of the goal that no offered tool can do: what the planner names instead of a step. */
 export const MissingStep = z.strictObject({
@@ -12,10 +12,13 @@ export type MissingStep = z.infer<typeof MissingStep>;
  * `submit_workflow`'s arguments: a workflow in the format `org workflow check` takes, and the steps no offered tool can
  * do. Its steps may be empty only when something is missing.
  */
-export const PlannedWorkflow = Workflow.omit({ goal: true, examples: true }).extend({
-  steps: z.array(WorkflowStep).max(200),
-  missing: z.array(MissingStep).max(20).optional(),
-});
+// Loaded only to plan, so the workflow file's schemas are made as this module loads.
+export const PlannedWorkflow = workflowSchemas()
+  .Workflow.omit({ goal: true, examples: true })
+  .extend({
+    steps: z.array(workflowSchemas().WorkflowStep).max(200),
+    missing: z.array(MissingStep).max(20).optional(),
+  });
 export type PlannedWorkflow = z.infer<typeof PlannedWorkflow>;
 
 /** What the planner's one tool takes: a PlannedWorkflow, with the keys a small model quoted as JSON text read back first. */

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { ToolSpec } from "../generated-tools/tool-metadata.ts";
+import { type ToolSpec, toolMetadataSchemas } from "../generated-tools/tool-metadata.ts";
 import { readSubmittedSource } from "./submitted-source.ts";
 
 /** One tool of the corpus: its spec, the habit it shows, and the two submissions as a model sends them. */
@@ -31,7 +31,7 @@ export function ordinaryCorpus(): OrdinaryTool[] {
   const text = readFileSync(join(CHECKOUT_DIR, "toolsmith", "ordinary-corpus.md"), "utf8");
   return [...text.matchAll(SECTION)].map(([, name = "", body = ""]) => {
     const examples = (JSON.parse(field(body, "examples", name)) as [unknown, unknown][]).map(([input, output]) => ({ input, output }));
-    const spec = ToolSpec.parse({
+    const spec = toolMetadataSchemas().ToolSpec.parse({
       name,
       description: field(body, "description", name),
       input_schema: { type: "object", properties: JSON.parse(field(body, "input", name)), additionalProperties: false },

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { SourceSubmission } from "../generated-tools/tool-metadata.ts";
+import { toolMetadataSchemas } from "../generated-tools/tool-metadata.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { callPhase } from "./phase-call.ts";
 
-const tool = { name: "submit_tests", description: "the tests", parameters: SourceSubmission };
+const tool = { name: "submit_tests", description: "the tests", parameters: toolMetadataSchemas().SourceSubmission };
 
 describe("a phase on the in-memory model", () => {
   test("a wrong answer goes back with its exact error; the next, valid one is kept with its provenance", async () => {

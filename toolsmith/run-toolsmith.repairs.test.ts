@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ToolSpec } from "../generated-tools/tool-metadata.ts";
+import { toolMetadataSchemas } from "../generated-tools/tool-metadata.ts";
 import { WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { nextRepair } from "./run-toolsmith.ts";
 import { splitExamples } from "./split-examples.ts";
@@ -30,7 +30,7 @@ describe("what follows a failed validation", () => {
 });
 
 test("about a third of the examples are held out: at least one, never all, the last ones", () => {
-  const spec = ToolSpec.parse(WORD_COUNT.spec);
+  const spec = toolMetadataSchemas().ToolSpec.parse(WORD_COUNT.spec);
   const { visible, heldOut } = splitExamples(spec, 0.34);
   expect(visible).toEqual(spec.examples.slice(0, 2));
   expect(heldOut).toEqual(spec.examples.slice(2));

@@ -19,12 +19,12 @@ import { type LiveCandidateNames, takenToolNames } from "../generated-tools/tool
 import {
   type Phase,
   type PhaseProvenance,
-  SourceSubmission,
   sha256Hex,
   type ToolExample,
   type ToolMetadata,
-  ToolSpec,
+  type ToolSpec,
   type ValidationStage,
+  toolMetadataSchemas,
 } from "../generated-tools/tool-metadata.ts";
 import { ToolsmithSettings, type ToolsmithSettingsInput } from "../config/toolsmith-settings.ts";
 import type { ValidationFailure } from "./stage-order.ts";
@@ -151,7 +151,7 @@ async function askForSpec(run: ToolsmithRun): Promise<ToolSpec> {
     await callPhase({
       phase: "spec",
       model: run.model,
-      tool: { name: "submit_spec", description: PHASE_TOOL_DESCRIPTIONS.submit_spec, parameters: ToolSpec },
+      tool: { name: "submit_spec", description: PHASE_TOOL_DESCRIPTIONS.submit_spec, parameters: toolMetadataSchemas().ToolSpec },
       messages: specPrompt(run.goal, [...taken].sort(), run.failingInputs),
       retries: run.settings.argumentRetries,
       check: (value) => specProblem(value, taken),
@@ -172,7 +172,7 @@ async function askForSource(run: ToolsmithRun, phase: "implementation" | "tests"
     await callPhase({
       phase,
       model: run.model,
-      tool: { name: tool, description: PHASE_TOOL_DESCRIPTIONS[tool], parameters: SourceSubmission },
+      tool: { name: tool, description: PHASE_TOOL_DESCRIPTIONS[tool], parameters: toolMetadataSchemas().SourceSubmission },
       messages,
       retries: run.settings.argumentRetries,
       adjust: ({ code }) => {

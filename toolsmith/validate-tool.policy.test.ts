@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ToolsmithSettings } from "../config/toolsmith-settings.ts";
-import { ToolSpec } from "../generated-tools/tool-metadata.ts";
+import { toolMetadataSchemas } from "../generated-tools/tool-metadata.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { RecordingSandbox } from "../testing/recording-sandbox.ts";
 import { WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
@@ -19,7 +19,7 @@ test("every stage of the validation runs under the policy org was assembled with
   const sandbox = new RecordingSandbox();
   // 32 MiB of address space per process: bun and the native compiler cannot start under it.
   const policy = sandboxPolicy({ secretValues: ["a-secret-of-the-config"], limits: { memoryBytes: 32 * 1024 * 1024 } });
-  const spec = ToolSpec.parse(WORD_COUNT.spec);
+  const spec = toolMetadataSchemas().ToolSpec.parse(WORD_COUNT.spec);
   const report = await validateTool({
     runDir: join(root, "tight"),
     spec,

@@ -8,7 +8,7 @@ import { SUPERVISOR_DIR } from "../supervise/supervisor-state.ts";
 import { listChanges } from "../workspace/change-journal.ts";
 import { sseData, sseStream } from "../serve/sse-stream.ts";
 import { type Route, route } from "../serve/router.ts";
-import { type ViewChanged, VIEW_NAMES, webApiSchemas } from "./web-api.ts";
+import { type ViewChanged, VIEW_NAMES } from "./web-api.ts";
 
 type View = ViewChanged["view"];
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { onFirstUse } from "../concurrency/on-first-use.ts";
 import { isMcpRoomToolName } from "../config/mcp-servers.ts";
-import { JsonSchemaObject, TOOL_NAME_PATTERN } from "../generated-tools/tool-metadata.ts";
+import { TOOL_NAME_PATTERN, toolMetadataSchemas } from "../generated-tools/tool-metadata.ts";
 import { WORKFLOW_FILE_NAME_PATTERN } from "../config/workspace-paths.ts";
 
 /** A step's id: what `$steps.<id>.output` names. */
@@ -8,44 +9,50 @@ export const STEP_ID_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
 /** A nested workflow is named by a plain file name in the same folder: no path, no `..`. */
 export const WORKFLOW_FILE_PATTERN = WORKFLOW_FILE_NAME_PATTERN;
 
-export const WorkflowStep = z
-  .strictObject({
-    id: z.string().regex(STEP_ID_PATTERN, "must be snake_case: a lowercase letter, then up to 47 lowercase letters, digits or _"),
-    tool: z
-      .string()
-      .refine(
-        (name) => TOOL_NAME_PATTERN.test(name) || isMcpRoomToolName(name),
-        "must be a generated tool's name (snake_case) or an MCP server's tool (<server>__<tool>)",
-      )
-      .optional(),
-    workflow: z.string().regex(WORKFLOW_FILE_PATTERN, "must be a .json file name in the same folder (no path)").optional(),
-    inputs: z.record(z.string(), z.unknown()).default({}),
-    if_condition: z.string().startsWith("$", "must be a reference such as $inputs.flag").optional(),
-    foreach: z.string().startsWith("$", "must be a reference such as $steps.split.output.items").optional(),
-  })
-  .refine((step) => (step.tool === undefined) !== (step.workflow === undefined), {
-    message: 'needs exactly one of "tool" or "workflow"',
-    path: ["tool"],
+/** The workflow file's schemas, made on first use: a room whose workflows are never read never builds them. */
+export const workflowSchemas = onFirstUse(() => {
+  const { JsonSchemaObject } = toolMetadataSchemas();
+  const WorkflowStep = z
+    .strictObject({
+      id: z.string().regex(STEP_ID_PATTERN, "must be snake_case: a lowercase letter, then up to 47 lowercase letters, digits or _"),
+      tool: z
+        .string()
+        .refine(
+          (name) => TOOL_NAME_PATTERN.test(name) || isMcpRoomToolName(name),
+          "must be a generated tool's name (snake_case) or an MCP server's tool (<server>__<tool>)",
+        )
+        .optional(),
+      workflow: z.string().regex(WORKFLOW_FILE_PATTERN, "must be a .json file name in the same folder (no path)").optional(),
+      inputs: z.record(z.string(), z.unknown()).default({}),
+      if_condition: z.string().startsWith("$", "must be a reference such as $inputs.flag").optional(),
+      foreach: z.string().startsWith("$", "must be a reference such as $steps.split.output.items").optional(),
+    })
+    .refine((step) => (step.tool === undefined) !== (step.workflow === undefined), {
+      message: 'needs exactly one of "tool" or "workflow"',
+      path: ["tool"],
+    });
+
+  /** A run a saved workflow was seen to make: the gate runs it again on both instances and expects the same output. */
+  const WorkflowExample = z.strictObject({ inputs: z.record(z.string(), z.unknown()), output: z.unknown() });
+
+  /** A workflow file: its inputs (a JSON Schema object), the steps in order, and what it outputs. */
+  const Workflow = z.strictObject({
+    name: z.string().min(1).max(100),
+    description: z.string().max(2_000).optional(),
+    /** The goal it was planned from (`org workflow plan --save`). */
+    goal: z.string().max(2_000).optional(),
+    /** Runs it made, which the fitness gate repeats on a candidate that brings or changes it. */
+    examples: z.array(WorkflowExample).max(20).optional(),
+    inputs: JsonSchemaObject.refine((schema) => schema.type === "object", { message: 'must be a JSON Schema with "type": "object"' }),
+    steps: z.array(WorkflowStep).min(1).max(200),
+    output: z.unknown(),
   });
-export type WorkflowStep = z.infer<typeof WorkflowStep>;
-
-/** A run a saved workflow was seen to make: the gate runs it again on both instances and expects the same output. */
-export const WorkflowExample = z.strictObject({ inputs: z.record(z.string(), z.unknown()), output: z.unknown() });
-export type WorkflowExample = z.infer<typeof WorkflowExample>;
-
-/** A workflow file: its inputs (a JSON Schema object), the steps in order, and what it outputs. */
-export const Workflow = z.strictObject({
-  name: z.string().min(1).max(100),
-  description: z.string().max(2_000).optional(),
-  /** The goal it was planned from (`org workflow plan --save`). */
-  goal: z.string().max(2_000).optional(),
-  /** Runs it made, which the fitness gate repeats on a candidate that brings or changes it. */
-  examples: z.array(WorkflowExample).max(20).optional(),
-  inputs: JsonSchemaObject.refine((schema) => schema.type === "object", { message: 'must be a JSON Schema with "type": "object"' }),
-  steps: z.array(WorkflowStep).min(1).max(200),
-  output: z.unknown(),
+  return { WorkflowStep, WorkflowExample, Workflow };
 });
-export type Workflow = z.infer<typeof Workflow>;
+type Schemas = ReturnType<typeof workflowSchemas>;
+export type WorkflowStep = z.infer<Schemas["WorkflowStep"]>;
+export type WorkflowExample = z.infer<Schemas["WorkflowExample"]>;
+export type Workflow = z.infer<Schemas["Workflow"]>;
 
 /** A workflow that cannot run as written; `step` and `key` say where. */
 export class WorkflowError extends Error {
@@ -86,7 +93,7 @@ export function parseWorkflow(text: string, file: string): Workflow {
       file,
     );
   }
-  const parsed = Workflow.safeParse(value);
+  const parsed = workflowSchemas().Workflow.safeParse(value);
   if (parsed.success) return parsed.data;
   const [issue] = parsed.error.issues;
   if (!issue) throw new WorkflowError(`${file}: does not fit the workflow schema. Fix the file and run 'org workflow check' again.`, file);
