@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TreeMeasurer } from "./measure-tree.ts";
 import { MAX_WATCHED_DIRECTORIES } from "./scratch-walks.ts";
-import { startWatchdog } from "./run-watchdog.ts";
+import { sandboxInit } from "./pid-namespace.ts";
+import { mapFilesName, startWatchdog } from "./run-watchdog.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-run-watchdog-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -70,5 +71,68 @@ describe("startWatchdog", () => {
     watchdog.stop();
     expect(verdicts).toEqual(["the scratch directory grew past its 16 MiB limit (delete files in /scratch to make room)"]);
     expect(writer.signalCode).toBe("SIGKILL");
+  }, 30_000);
+});
+
+test("a maps line's range is named in map_files without its padding", () => {
+  expect(mapFilesName("00400000-00452000")).toBe("400000-452000");
+  expect(mapFilesName("7f0e3c000000-7f0e3c021000")).toBe("7f0e3c000000-7f0e3c021000");
+  expect(mapFilesName("00000000-00001000")).toBe("0-1000");
+});
+
+describe("usageIn", () => {
+  const isRoot = process.getuid?.() === 0;
+  // A deleted 8 MiB file on scratch's disk, written through a mapping and held by it alone, its descriptor closed.
+  const python = [
+    "import mmap, os, time",
+    "fd = os.open('m', os.O_CREAT | os.O_RDWR); os.ftruncate(fd, 8 << 20)",
+    "m = mmap.mmap(fd, 8 << 20); m[:] = b'\\1' * (8 << 20)",
+    "os.close(fd); os.unlink('m'); print('held', flush=True)",
+    "time.sleep(30)",
+  ].join("\n");
+  // Prints what usageIn finds in the namespace, in a process of its own (which may lack CAP_SYS_ADMIN).
+  const reader = `import { mapFilesReadable, usageIn } from ${JSON.stringify(join(import.meta.dir, "run-watchdog.ts"))};
+console.log(JSON.stringify({ mapFiles: mapFilesReadable(), ...usageIn(process.argv[2], Number(process.argv[3])) }));`;
+
+  async function read(prefix: string[], namespace: string, device: number) {
+    const file = join(root, "read-usage.ts");
+    writeFileSync(file, reader);
+    const child = Bun.spawn([...prefix, process.execPath, file, namespace, String(device)], { stdout: "pipe", stderr: "inherit" });
+    const text = await new Response(child.stdout).text();
+    expect(await child.exited).toBe(0);
+    return JSON.parse(text);
+  }
+
+  test("counts a deleted file held by a mapping alone, through map_files or, refused them, by the mapping's length", async () => {
+    const dir = join(root, "mapped");
+    mkdirSync(dir);
+    // Bound after the tail's /dev: the test's temp folder may lie below /dev/shm.
+    const argv = [...BWRAP, ...BWRAP_TAIL.slice(0, -1), "--bind", dir, dir, "--chdir", dir, "--", "/usr/bin/python3", "-c", python];
+    const holder = Bun.spawn(argv, {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    try {
+      const reader = holder.stdout.getReader();
+      const { value } = await reader.read();
+      expect(new TextDecoder().decode(value)).toStartWith("held");
+      const init = sandboxInit(holder.pid);
+      if (!init) throw new Error("the holder's namespace was not found");
+      const device = statSync(dir).dev;
+      // As root, map_files is read; without CAP_SYS_ADMIN it is not (as any other user).
+      const withoutAdmin = isRoot ? ["setpriv", "--bounding-set=-sys_admin,-checkpoint_restore", "--"] : [];
+      const refused = await read(withoutAdmin, init.namespace, device);
+      expect(refused.mapFiles).toBe(false);
+      expect(refused.deletedScratchBytes).toBe(8 * MiB);
+      if (isRoot) {
+        const admitted = await read([], init.namespace, device);
+        expect(admitted.mapFiles).toBe(true);
+        // Its blocks, as stat counts them: a filesystem may add a block of its own bookkeeping.
+        expect(admitted.deletedScratchBytes).toBeGreaterThanOrEqual(8 * MiB);
+      }
+    } finally {
+      holder.kill("SIGKILL");
+      await holder.exited;
+    }
   }, 30_000);
 });

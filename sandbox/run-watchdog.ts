@@ -28,11 +28,41 @@ export function mapsDevice(device: number): string {
  * tree, yet fill the host's disk until the last descriptor or mapping goes.
  */
 export function usageIn(namespace: string, scratchDevice?: number): { residentBytes: number; deletedScratchBytes: number } {
-  return usageOf(processesIn(namespace), scratchDevice);
+  return usageOf(processesIn(namespace), scratchDevice, mapFilesReadable());
 }
 
-/** usageIn for processes already listed: each a /proc directory of one of its live threads (`processesIn`). */
-function usageOf(tasks: readonly string[], scratchDevice?: number): { residentBytes: number; deletedScratchBytes: number } {
+/** A maps line's range (`00400000-00452000`: padded to 8 digits) as map_files names it (`400000-452000`). */
+export function mapFilesName(range: string): string {
+  return range.replace(/^0+(?=[0-9a-f])/, "").replace(/-0+(?=[0-9a-f])/, "-");
+}
+
+/**
+ * Whether this process may follow /proc/PID/map_files links (CAP_SYS_ADMIN), tried on a file it maps itself.
+ * Without it every try fails, each at the cost of an exception: a watchdog asks once.
+ */
+export function mapFilesReadable(): boolean {
+  try {
+    const mapped = readFileSync("/proc/self/maps", "utf8")
+      .split("\n")
+      .find((line) => /^[1-9]/.test(line.split(" ", 5)[4] ?? ""));
+    const range = mapped?.split(" ", 1)[0];
+    if (!range) return false;
+    statSync(`/proc/self/map_files/${mapFilesName(range)}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * usageIn for processes already listed: each a /proc directory of one of its live threads (`processesIn`);
+ * `mapFiles`: whether map_files can be read (`mapFilesReadable`).
+ */
+function usageOf(
+  tasks: readonly string[],
+  scratchDevice: number | undefined,
+  mapFiles: boolean,
+): { residentBytes: number; deletedScratchBytes: number } {
   let residentBytes = 0;
   let deletedScratchBytes = 0;
   const counted = new Set<number>();
@@ -68,15 +98,19 @@ function usageOf(tasks: readonly string[], scratchDevice?: number): { residentBy
       for (const line of readFileSync(`${task}/maps`, "utf8").split("\n")) {
         const [range, , , lineDevice, inode] = line.split(" ", 5);
         if (lineDevice !== device || !range || inode === "0" || counted.has(Number(inode)) || linked.has(Number(inode))) continue;
-        try {
-          countIfDeleted(`/proc/${pid}/map_files/${range}`);
-        } catch {
-          // map_files needs CAP_SYS_ADMIN: without it, a deleted mapping counts for its own length.
-          if (!line.endsWith(" (deleted)")) continue;
-          const [from, to] = range.split("-").map((hex) => Number.parseInt(hex, 16));
-          counted.add(Number(inode));
-          deletedScratchBytes += (to ?? 0) - (from ?? 0);
+        if (mapFiles) {
+          try {
+            countIfDeleted(`/proc/${pid}/map_files/${mapFilesName(range)}`);
+            continue;
+          } catch {
+            // Unmapped meanwhile, or the process is closed to us: counted as without map_files.
+          }
         }
+        // Without map_files, a deleted mapping counts for its own length.
+        if (!line.endsWith(" (deleted)")) continue;
+        const [from, to] = range.split("-").map((hex) => Number.parseInt(hex, 16));
+        counted.add(Number(inode));
+        deletedScratchBytes += (to ?? 0) - (from ?? 0);
       }
     } catch {
       // Exited meanwhile.
@@ -160,12 +194,16 @@ function treeVerdict(tree: TreeMeasure, limits: { scratchBytes: number; scratchF
 }
 
 /** What the sandbox's processes hold together: resident memory, and deleted scratch files kept open or mapped. */
-function processVerdict(tasks: readonly string[], scratchDevice: number | undefined, treeBytes: number, options: WatchdogOptions): WatchdogVerdict {
-  const usage = usageOf(tasks, scratchDevice);
+function processVerdict(
+  tasks: readonly string[],
+  scratch: { device: number | undefined; mapFiles: boolean; treeBytes: number },
+  options: WatchdogOptions,
+): WatchdogVerdict {
+  const usage = usageOf(tasks, scratch.device, scratch.mapFiles);
   if (usage.residentBytes > options.totalMemoryBytes) {
     return `its processes together used more than ${formatBytes(options.totalMemoryBytes)} of memory`;
   }
-  return usage.deletedScratchBytes > 0 ? scratchBytesVerdict(treeBytes + usage.deletedScratchBytes, options.scratchBytes, true) : undefined;
+  return usage.deletedScratchBytes > 0 ? scratchBytesVerdict(scratch.treeBytes + usage.deletedScratchBytes, options.scratchBytes, true) : undefined;
 }
 
 /**
@@ -183,6 +221,7 @@ function processVerdict(tasks: readonly string[], scratchDevice: number | undefi
 export function startWatchdog(options: WatchdogOptions): Watchdog {
   let init: SandboxInit | undefined;
   const scratchDevice = deviceOf(options.scratchDir);
+  const mapFiles = scratchDevice !== undefined && mapFilesReadable();
   let stopped = false;
   let reported = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -217,7 +256,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
     ticks += 1;
     const tasks = ticks % TICKS_A_SCAN === 0 ? processesIn(init.namespace) : processesBelow(init.pid, init.namespace);
     niceSessions(tasks.map(pidOfTask), SANDBOX_NICENESS);
-    report(processVerdict(tasks, scratchDevice, scratch?.treeBytes ?? 0, options));
+    report(processVerdict(tasks, { device: scratchDevice, mapFiles, treeBytes: scratch?.treeBytes ?? 0 }, options));
   };
   for (const walk of walks) walk.startSentinel();
   // One timer for the tick and the free-space sentinel: each wake-up costs bun more than the work it does. Until
