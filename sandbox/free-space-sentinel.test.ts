@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FreeSpaceSentinel } from "./free-space-sentinel.ts";
+import { FreeSpaceSentinel, SENTINEL_MAX_MS, SENTINEL_MS } from "./free-space-sentinel.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "org-free-space-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,5 +40,66 @@ describe("the free-space sentinel (sandbox/run-watchdog.ts's early walks)", () =
     expect(sentinel.freeBytes()).toBeUndefined();
     sentinel.rebase(undefined, 0);
     expect(sentinel.check(0)).toBeUndefined();
+  });
+});
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+/** A sentinel whose disk's free space the test sets: how long it waits is arithmetic on what it read. */
+class ScriptedSentinel extends FreeSpaceSentinel {
+  free = 100 * GiB;
+  override freeBytes(): number {
+    return this.free;
+  }
+}
+
+describe("the free-space sentinel's wait between reads", () => {
+  test("every SENTINEL_MS until a walk has measured the tree", () => {
+    const sentinel = new ScriptedSentinel(dir, 512 * MiB);
+    sentinel.start();
+    sentinel.check(0);
+    expect(sentinel.nextCheckMs()).toBe(SENTINEL_MS);
+  });
+
+  test("as long as the headroom left takes to write at 8 GiB a second, down to SENTINEL_MS, up to SENTINEL_MAX_MS", async () => {
+    const sentinel = new ScriptedSentinel(dir, 512 * MiB);
+    sentinel.rebase(sentinel.free, 0);
+    sentinel.check(0);
+    expect(sentinel.nextCheckMs()).toBeCloseTo(62.5, 6);
+    // Half the headroom gone over at least 60 ms (no faster than 4.3 GiB a second): half the wait.
+    await Bun.sleep(60);
+    sentinel.free -= 256 * MiB;
+    expect(sentinel.check(0)).toBeUndefined();
+    expect(sentinel.nextCheckMs()).toBeCloseTo(31.25, 6);
+    await Bun.sleep(60);
+    sentinel.free -= 250 * MiB;
+    sentinel.check(0);
+    expect(sentinel.nextCheckMs()).toBe(SENTINEL_MS);
+    const roomy = new ScriptedSentinel(dir, 64 * GiB);
+    roomy.rebase(roomy.free, 0);
+    roomy.check(0);
+    expect(roomy.nextCheckMs()).toBe(SENTINEL_MAX_MS);
+  });
+
+  test("a disk losing space faster than 8 GiB a second is taken at its own pace", () => {
+    const sentinel = new ScriptedSentinel(dir, 1536 * MiB);
+    sentinel.rebase(sentinel.free, 0);
+    const before = performance.now();
+    sentinel.check(0);
+    sentinel.free -= GiB;
+    sentinel.check(0);
+    // It lost a GiB within `elapsed` ms: the half GiB left lasts at most half that at its pace (62.5 ms at 8 GiB/s).
+    const elapsed = performance.now() - before;
+    expect(sentinel.nextCheckMs()).toBeLessThanOrEqual(Math.max(SENTINEL_MS, elapsed / 2));
+  });
+
+  test("a read from before the walk that shows more free space than the walk began with does not lengthen the wait", () => {
+    const sentinel = new ScriptedSentinel(dir, 512 * MiB);
+    sentinel.start();
+    sentinel.check(0);
+    // The walk began once the disk had lost 100 MiB more than that read saw, and counted what scratch held then.
+    sentinel.rebase(sentinel.free - 100 * MiB, 0);
+    expect(sentinel.nextCheckMs()).toBeCloseTo(62.5, 6);
   });
 });

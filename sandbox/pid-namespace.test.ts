@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { killNamespace, pidOfTask, processesIn, processTreeIn, sandboxInit, waitUntilEmpty } from "./pid-namespace.ts";
+import { killNamespace, pidOfTask, processesBelow, processesIn, processTreeIn, sandboxInit, waitUntilEmpty } from "./pid-namespace.ts";
 
 // bwrap with a pid namespace of its own; its child is the namespace's init, as in every sandbox.
 const BWRAP = ["bwrap", "--unshare-pid", "--die-with-parent", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin"];
@@ -21,9 +21,46 @@ test("the walk from a sandbox's init finds every process the scan of /proc finds
     }
     const scanned = processesIn(init.namespace).map(pidOfTask).toSorted();
     expect(processTreeIn(init.pid, init.namespace).toSorted()).toEqual(scanned);
+    expect(processesBelow(init.pid, init.namespace).toSorted()).toEqual(processesIn(init.namespace).toSorted());
     expect(scanned).toContain(init.pid);
     // A process outside the namespace is not walked into, even when it is asked for.
     expect(processTreeIn(launcher.pid, init.namespace)).toEqual([]);
+  } finally {
+    const namespace = init?.namespace;
+    if (namespace) killNamespace(namespace);
+    launcher.kill("SIGKILL");
+    await launcher.exited;
+    if (namespace) expect(await waitUntilEmpty(namespace)).toBe(true);
+  }
+});
+
+test("the walk finds the children of a process whose main thread has exited, and reads it through a live thread", async () => {
+  // A child of the main thread (handed to the other thread once the main thread exits) and a child of that thread.
+  const python = [
+    "import ctypes, os, subprocess, threading, time",
+    "def keep():",
+    "    subprocess.Popen(['sleep', '35'])",
+    "    time.sleep(30)",
+    "subprocess.Popen(['sleep', '34'])",
+    "threading.Thread(target=keep).start()",
+    "time.sleep(0.2)",
+    "ctypes.CDLL(None).syscall(60 if os.uname().machine == 'x86_64' else 93, 0)",
+  ].join("\n");
+  const launcher = Bun.spawn([...BWRAP, ...BWRAP_TAIL, "/usr/bin/python3", "-c", python], { stdio: ["ignore", "ignore", "pipe"] });
+  let init: ReturnType<typeof sandboxInit>;
+  try {
+    const deadline = performance.now() + 10_000;
+    // init, python (read through its thread) and the two sleeps.
+    for (;;) {
+      init = sandboxInit(launcher.pid);
+      const scanned = init === undefined ? [] : processesIn(init.namespace);
+      if (init !== undefined && scanned.length >= 4 && scanned.some((task) => task.includes("/task/"))) break;
+      if (performance.now() > deadline) throw new Error(`the sandbox never held 4 processes: ${await new Response(launcher.stderr).text()}`);
+      await Bun.sleep(20);
+    }
+    const walked = processesBelow(init.pid, init.namespace);
+    expect(walked.toSorted()).toEqual(processesIn(init.namespace).toSorted());
+    expect(walked).toHaveLength(4);
   } finally {
     const namespace = init?.namespace;
     if (namespace) killNamespace(namespace);

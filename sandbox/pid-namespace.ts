@@ -17,12 +17,15 @@ function childrenOf(pid: number, task: number | string = pid): number[] {
   }
 }
 
+/** A sandbox's first process (its host pid) and its pid namespace (a `pid:[inode]` link text). */
+export type SandboxInit = { pid: number; namespace: string };
+
 /**
  * The sandbox's first process (bwrap's child, PID 1 inside) and the pid namespace bwrap made, found from the launcher
  * org spawned: the first process below it (the launcher's shell, then bwrap, then bwrap's child) that is not in the
  * launcher's own namespace.
  */
-export function sandboxInit(launcherPid: number): { pid: number; namespace: string } | undefined {
+export function sandboxInit(launcherPid: number): SandboxInit | undefined {
   const own = pidNamespaceOf(launcherPid);
   let level = [launcherPid];
   // shell → [setpriv, nice and env when used, exec'd in place] bwrap → bwrap's child; one level to spare.
@@ -117,6 +120,22 @@ export function pidOfTask(task: string): number {
 export function processesIn(namespace: string): string[] {
   const live: string[] = [];
   for (const pid of pidsIn(namespace)) {
+    const directory = liveTaskDirectory(String(pid));
+    if (directory) live.push(directory);
+  }
+  return live;
+}
+
+/**
+ * Live processes from a sandbox's `init` down (`processTreeIn`), each with the /proc directory of one of its live
+ * threads, as `processesIn` gives them at the cost of the sandbox's processes rather than the machine's. A process
+ * handed to another parent while the walk runs (its parent died: it moves up, to init or a subreaper above it) or
+ * listed beside a sibling that exits as its parent's list is read may be missed, and is found by the next walk;
+ * the watchdog scans /proc every few ticks as well, so no such race can hide a process for longer than that.
+ */
+export function processesBelow(init: number, namespace: string): string[] {
+  const live: string[] = [];
+  for (const pid of processTreeIn(init, namespace)) {
     const directory = liveTaskDirectory(String(pid));
     if (directory) live.push(directory);
   }

@@ -1,12 +1,18 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { SENTINEL_MS } from "./free-space-sentinel.ts";
+import { SENTINEL_MAX_MS, SENTINEL_MS } from "./free-space-sentinel.ts";
 import type { TreeMeasure, TreeMeasurer } from "./measure-tree.ts";
 import { type SandboxHold, ScratchWalks, type WatchdogVerdict, type WatchedTree } from "./scratch-walks.ts";
 import { SANDBOX_NICENESS } from "./bwrap-argv.ts";
-import { pidOfTask, processesIn, processTreeIn, sandboxInit, sandboxPidNamespace, signalNamespace } from "./pid-namespace.ts";
+import { pidOfTask, processesBelow, processesIn, processTreeIn, type SandboxInit, sandboxInit, signalNamespace } from "./pid-namespace.ts";
 import { niceSessions } from "./session-niceness.ts";
 
 const PAGE_BYTES = 4096;
+
+/**
+ * Every how many ticks the watchdog scans all of /proc for the sandbox's processes rather than walking down from its
+ * init: a process the walk misses in a race (`processesBelow`) is counted within this many ticks whatever it does.
+ */
+const TICKS_A_SCAN = 5;
 
 /** `major:minor` of a device number as /proc/PID/maps prints it (glibc's dev_t encoding). */
 export function mapsDevice(device: number): string {
@@ -22,18 +28,55 @@ export function mapsDevice(device: number): string {
  * tree, yet fill the host's disk until the last descriptor or mapping goes.
  */
 export function usageIn(namespace: string, scratchDevice?: number): { residentBytes: number; deletedScratchBytes: number } {
-  return usageOf(processesIn(namespace), scratchDevice);
+  return usageOf(processesIn(namespace), scratchDevice, mapFilesReadable());
 }
 
-/** usageIn for processes already listed: each a /proc directory of one of its live threads (`processesIn`). */
-function usageOf(tasks: readonly string[], scratchDevice?: number): { residentBytes: number; deletedScratchBytes: number } {
+/** A maps line's range (`00400000-00452000`: padded to 8 digits) as map_files names it (`400000-452000`). */
+export function mapFilesName(range: string): string {
+  return range.replace(/^0+(?=[0-9a-f])/, "").replace(/-0+(?=[0-9a-f])/, "-");
+}
+
+/**
+ * Whether this process may follow /proc/PID/map_files links (CAP_SYS_ADMIN), tried on a file it maps itself.
+ * Without it every try fails, each at the cost of an exception: a watchdog asks once.
+ */
+export function mapFilesReadable(): boolean {
+  try {
+    const mapped = readFileSync("/proc/self/maps", "utf8")
+      .split("\n")
+      .find((line) => /^[1-9]/.test(line.split(" ", 5)[4] ?? ""));
+    const range = mapped?.split(" ", 1)[0];
+    if (!range) return false;
+    statSync(`/proc/self/map_files/${mapFilesName(range)}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * usageIn for processes already listed: each a /proc directory of one of its live threads (`processesIn`);
+ * `mapFiles`: whether map_files can be read (`mapFilesReadable`).
+ */
+function usageOf(
+  tasks: readonly string[],
+  scratchDevice: number | undefined,
+  mapFiles: boolean,
+): { residentBytes: number; deletedScratchBytes: number } {
   let residentBytes = 0;
   let deletedScratchBytes = 0;
   const counted = new Set<number>();
+  // Scratch's inodes found still linked in this call: a file mapped in several pieces (a library's segments, in
+  // each process) is looked at once a call, not once a piece.
+  const linked = new Set<number>();
   const countIfDeleted = (path: string) => {
     // stat through the magic link reaches the open inode itself, however long or odd its former path.
     const stat = statSync(path);
-    if (stat.dev !== scratchDevice || !stat.isFile() || stat.nlink > 0 || counted.has(stat.ino)) return;
+    if (stat.dev !== scratchDevice || counted.has(stat.ino)) return;
+    if (!stat.isFile() || stat.nlink > 0) {
+      linked.add(stat.ino);
+      return;
+    }
     counted.add(stat.ino);
     deletedScratchBytes += stat.blocks * 512;
   };
@@ -54,16 +97,20 @@ function usageOf(tasks: readonly string[], scratchDevice?: number): { residentBy
       const pid = pidOfTask(task);
       for (const line of readFileSync(`${task}/maps`, "utf8").split("\n")) {
         const [range, , , lineDevice, inode] = line.split(" ", 5);
-        if (lineDevice !== device || !range || inode === "0" || counted.has(Number(inode))) continue;
-        try {
-          countIfDeleted(`/proc/${pid}/map_files/${range}`);
-        } catch {
-          // map_files needs CAP_SYS_ADMIN: without it, a deleted mapping counts for its own length.
-          if (!line.endsWith(" (deleted)")) continue;
-          const [from, to] = range.split("-").map((hex) => Number.parseInt(hex, 16));
-          counted.add(Number(inode));
-          deletedScratchBytes += (to ?? 0) - (from ?? 0);
+        if (lineDevice !== device || !range || inode === "0" || counted.has(Number(inode)) || linked.has(Number(inode))) continue;
+        if (mapFiles) {
+          try {
+            countIfDeleted(`/proc/${pid}/map_files/${mapFilesName(range)}`);
+            continue;
+          } catch {
+            // Unmapped meanwhile, or the process is closed to us: counted as without map_files.
+          }
         }
+        // Without map_files, a deleted mapping counts for its own length.
+        if (!line.endsWith(" (deleted)")) continue;
+        const [from, to] = range.split("-").map((hex) => Number.parseInt(hex, 16));
+        counted.add(Number(inode));
+        deletedScratchBytes += (to ?? 0) - (from ?? 0);
       }
     } catch {
       // Exited meanwhile.
@@ -147,12 +194,16 @@ function treeVerdict(tree: TreeMeasure, limits: { scratchBytes: number; scratchF
 }
 
 /** What the sandbox's processes hold together: resident memory, and deleted scratch files kept open or mapped. */
-function processVerdict(tasks: readonly string[], scratchDevice: number | undefined, treeBytes: number, options: WatchdogOptions): WatchdogVerdict {
-  const usage = usageOf(tasks, scratchDevice);
+function processVerdict(
+  tasks: readonly string[],
+  scratch: { device: number | undefined; mapFiles: boolean; treeBytes: number },
+  options: WatchdogOptions,
+): WatchdogVerdict {
+  const usage = usageOf(tasks, scratch.device, scratch.mapFiles);
   if (usage.residentBytes > options.totalMemoryBytes) {
     return `its processes together used more than ${formatBytes(options.totalMemoryBytes)} of memory`;
   }
-  return usage.deletedScratchBytes > 0 ? scratchBytesVerdict(treeBytes + usage.deletedScratchBytes, options.scratchBytes, true) : undefined;
+  return usage.deletedScratchBytes > 0 ? scratchBytesVerdict(scratch.treeBytes + usage.deletedScratchBytes, options.scratchBytes, true) : undefined;
 }
 
 /**
@@ -168,19 +219,15 @@ function processVerdict(tasks: readonly string[], scratchDevice: number | undefi
  * reread only the directories that changed since the last one.
  */
 export function startWatchdog(options: WatchdogOptions): Watchdog {
-  let namespace: string | undefined;
-  let scratchDevice: number | undefined;
-  try {
-    scratchDevice = statSync(options.scratchDir).dev;
-  } catch {
-    // No scratch yet: nothing on its device to count.
-  }
+  let init: SandboxInit | undefined;
+  const scratchDevice = deviceOf(options.scratchDir);
+  const mapFiles = scratchDevice !== undefined && mapFilesReadable();
   let stopped = false;
   let reported = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const stop = () => {
     stopped = true;
-    clearInterval(timer);
-    clearInterval(sentinel);
+    clearTimeout(timer);
     for (const walk of walks) walk.stop();
   };
   const report = (verdict: WatchdogVerdict) => {
@@ -190,44 +237,49 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
     options.onLimit(verdict);
     stop();
   };
-  // Held while any tree's walk asks for it: the sandbox goes on only once the last of them is done.
-  let holds = 0;
-  const hold: SandboxHold = {
-    pause: () => {
-      holds += 1;
-      namespace ??= sandboxPidNamespace(options.launcherPid);
-      if (namespace) signalNamespace(namespace, "SIGSTOP");
-    },
-    resume: () => {
-      holds -= 1;
-      if (namespace && holds === 0) signalNamespace(namespace, "SIGCONT");
-    },
-  };
+  const hold = namespaceHold(
+    () => (init ??= sandboxInit(options.launcherPid)),
+    () => init,
+  );
   const walks = [scratchTree(options), ...(options.grownMounts ?? []).map((bound) => grownTree(bound, options))].map(
     (tree) => new ScratchWalks(tree, report, hold, options.measurer),
   );
   const [scratch] = walks;
+  const tickMs = options.intervalMs ?? 200;
+  let ticks = 0;
   // The sandbox's session is made nicer as soon as its namespace is found, then again on each tick (see
   // session-niceness.ts).
-  const timer = setInterval(() => {
-    if (stopped) return;
+  const tick = () => {
     for (const walk of walks) walk.schedule();
-    namespace ??= sandboxPidNamespace(options.launcherPid);
-    if (!namespace) return;
-    const tasks = processesIn(namespace);
+    init ??= sandboxInit(options.launcherPid);
+    if (!init) return;
+    ticks += 1;
+    const tasks = ticks % TICKS_A_SCAN === 0 ? processesIn(init.namespace) : processesBelow(init.pid, init.namespace);
     niceSessions(tasks.map(pidOfTask), SANDBOX_NICENESS);
-    report(processVerdict(tasks, scratchDevice, scratch?.treeBytes ?? 0, options));
-  }, options.intervalMs ?? 200);
+    report(processVerdict(tasks, { device: scratchDevice, mapFiles, treeBytes: scratch?.treeBytes ?? 0 }, options));
+  };
   for (const walk of walks) walk.startSentinel();
-  const sentinel = setInterval(() => {
-    if (namespace === undefined) {
-      const init = sandboxInit(options.launcherPid);
-      namespace = init?.namespace;
-      // Its processes from its init down (a few reads, not a scan of every process on the machine, as each tick's).
+  // One timer for the tick and the free-space sentinel: each wake-up costs bun more than the work it does. Until
+  // bwrap's child exists it comes every SENTINEL_MS to find it, then as often as the sentinel's headroom asks.
+  let nextTick = performance.now() + tickMs;
+  const beat = () => {
+    if (stopped) return;
+    if (init === undefined) {
+      init = sandboxInit(options.launcherPid);
+      // Its processes from its init down (a few reads, not a scan of every process on the machine).
       if (init) niceSessions(processTreeIn(init.pid, init.namespace), SANDBOX_NICENESS);
     }
     for (const walk of walks) walk.checkFreeSpace();
-  }, SENTINEL_MS);
+    if (!stopped && performance.now() >= nextTick) {
+      nextTick = performance.now() + tickMs;
+      tick();
+    }
+    if (stopped) return;
+    let waitMs = init === undefined ? SENTINEL_MS : SENTINEL_MAX_MS;
+    for (const walk of walks) waitMs = Math.min(waitMs, walk.nextCheckMs());
+    timer = setTimeout(beat, Math.max(0, Math.min(waitMs, nextTick - performance.now())));
+  };
+  timer = setTimeout(beat, SENTINEL_MS);
   // The first walks right away; each tree's watch starts once its walk says how large it is.
   for (const walk of walks) walk.walk();
   return {
@@ -242,6 +294,35 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
         if (verdict) return verdict;
       }
       return undefined;
+    },
+  };
+}
+
+/** The device `dir` is on; undefined while it does not exist. */
+function deviceOf(dir: string): number | undefined {
+  try {
+    return statSync(dir).dev;
+  } catch {
+    return undefined; // No scratch yet: nothing on its device to count.
+  }
+}
+
+/**
+ * Holds every process of the sandbox's namespace (`find` looks for it, `found` only says what was found) while any
+ * tree's walk asks for it: the sandbox goes on only once the last of them is done.
+ */
+function namespaceHold(find: () => SandboxInit | undefined, found: () => SandboxInit | undefined): SandboxHold {
+  let holds = 0;
+  return {
+    pause: () => {
+      holds += 1;
+      const init = find();
+      if (init) signalNamespace(init.namespace, "SIGSTOP");
+    },
+    resume: () => {
+      holds -= 1;
+      const init = found();
+      if (init && holds === 0) signalNamespace(init.namespace, "SIGCONT");
     },
   };
 }

@@ -1,5 +1,5 @@
 import { type FSWatcher, watch } from "node:fs";
-import { FreeSpaceSentinel } from "./free-space-sentinel.ts";
+import { FreeSpaceSentinel, SENTINEL_MS } from "./free-space-sentinel.ts";
 import type { TreeMeasure, TreeMeasurer } from "./measure-tree.ts";
 
 /** What a watchdog tick found over a limit, as a sentence for the model; undefined while all is well. */
@@ -47,7 +47,12 @@ export class ScratchWalks {
 
   /** Starts the sentinel's count from the free space now; the first walk comes later (`walk`). */
   startSentinel(): void {
-    this.#sentinel.rebase(this.#sentinel.freeBytes(), 0);
+    this.#sentinel.start();
+  }
+
+  /** How long the next `checkFreeSpace` may wait; during a walk, the shortest wait (its end checks at once anyway). */
+  nextCheckMs(): number {
+    return this.#walking ? SENTINEL_MS : this.#sentinel.nextCheckMs();
   }
 
   /** One walk of the tree, on this thread when walks are cheap and the watch is decided, else on the worker. */
