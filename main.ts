@@ -1,5 +1,14 @@
 #!/usr/bin/env bun
-import { CHECKOUT_DIR } from "./config/workspace-paths.ts";
+import type * as Prebuilt from "./cli/build/prebuilt-bundle.ts";
+import type * as OrgMain from "./cli/org-main.ts";
+import type * as Paths from "./config/workspace-paths.ts";
+
+// What org loads before its command runs is required, not imported: an `import` (static or dynamic) of a file bun
+// must read hands it to bun's thread pool, started then (two threads, and mimalloc's scavenger with them: `bun -e 0`
+// starts none), while `require` reads it on this thread; the prebuilt bundles are CommonJS, which `require` takes as
+// they are (docs/benchmarks.md, the sandbox call's thirteenth round).
+// biome-ignore lint/style/noCommonJs: loaded on this thread, without bun's thread pool (see above)
+const { CHECKOUT_DIR }: typeof Paths = require("./config/workspace-paths.ts");
 
 // The entry: org's commands from the prebuilt bundle of its code when there is one built from exactly these files
 // (cli/build/prebuilt-bundle.ts), else from the files themselves. Loading the whole bundle costs a start about 30 ms of
@@ -9,15 +18,18 @@ import { CHECKOUT_DIR } from "./config/workspace-paths.ts";
 const NEVER = new Set(["-h", "--help", "help", "-v", "--version"]);
 const LIGHT = new Set(["tool list", "tool stats"]);
 
-async function orgMain(argv: readonly string[]): Promise<typeof import("./cli/org-main.ts")> {
+async function orgMain(argv: readonly string[]): Promise<typeof OrgMain> {
   // A value org does not know is reported by the code that runs (config/environment.ts).
   const setting = process.env.ORG_PREBUILT;
   const [first = "", second = ""] = argv;
   const sandbox = first === "sandbox";
   if (setting !== "off" && !NEVER.has(first) && (setting === "on" || !LIGHT.has(`${first} ${second}`))) {
-    const bundle = (await import("./cli/build/prebuilt-bundle.ts")).prebuiltBundle(CHECKOUT_DIR, sandbox ? "sandbox-main" : "org-main");
+    // biome-ignore lint/style/noCommonJs: loaded on this thread, without bun's thread pool (see above)
+    const { prebuiltBundle }: typeof Prebuilt = require("./cli/build/prebuilt-bundle.ts");
+    const bundle = prebuiltBundle(CHECKOUT_DIR, sandbox ? "sandbox-main" : "org-main");
     try {
-      if (bundle) return await import(bundle);
+      // biome-ignore lint/style/noCommonJs: a CommonJS bundle, loaded on this thread (see above)
+      if (bundle) return require(bundle);
     } catch {
       // A bundle whose stamps hold but that does not load (a bun that cannot read its bytecode): the source can.
     }

@@ -2,7 +2,7 @@ import { existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
-import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
+import { SandboxUnavailableError, StaleMountsError } from "../sandbox/run-sandboxed.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
@@ -100,9 +100,11 @@ async function runConfig(options: RunOptions, workspaceDir: string) {
 
 /**
  * The workspace as the room's commands see it for one run under `policy` (its view and secret paths): its mounts,
- * and what the run tells about it afterwards.
+ * and what the run tells about it afterwards. With `checkLater`, the read view's masks come from the walk of secret
+ * files kept in `.org/`, checked while the sandbox starts (the mounts' `ready`): an lstat of every folder, which a
+ * project's thousand folders make the longest part of the call, done while the launcher's processes start.
  */
-async function workspaceView(workspaceDir: string, policy: SandboxPolicy) {
+async function workspaceView(workspaceDir: string, policy: SandboxPolicy, checkLater: boolean) {
   const view = policy.workspace;
   const { readOnlyViewMounts, workspaceMounts } = await import("../workspace/workspace-view.ts");
   const session = { sessionId: `sandbox-run-${process.pid}`, sandboxPolicy: policy };
@@ -113,7 +115,7 @@ async function workspaceView(workspaceDir: string, policy: SandboxPolicy) {
   if (view === "write") {
     workspaceCopies = new (await import("../workspace/workspace-copies.ts")).WorkspaceCopies();
     viewMounts = workspaceMounts(view, workspaceDir, { ...session, workspaceCopies });
-  } else viewMounts = readOnlyViewMounts(view, workspaceDir, session);
+  } else viewMounts = readOnlyViewMounts(view, workspaceDir, { ...session, checkLater });
   const { copy, notShown, ...mounts } = viewMounts;
   return {
     // On the private copy, Python's bytecode caches would come back as changes to the project.
@@ -140,19 +142,29 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
   // One call, then org exits: a sandbox started ahead for a next call would only cost time. `--net` is the
   // user's own ask, on their own command line: the only policy that lets a run share the network.
   const { sandbox, sandboxPolicy: policy } = sandboxAccessFrom({ ...(config ? { config } : {}), changes: { poolSize: 0, network: options.network } });
-  const workspace = await workspaceView(workspaceDir, policy);
+  let workspace = await workspaceView(workspaceDir, policy, true);
   const temporary = options.scratch ? undefined : ownedTempDir("sandbox-run");
   try {
-    const result = await sandbox.run({
-      argv: options.argv,
-      scratchDir: options.scratch ?? join(temporary ?? tmpdir(), "scratch"),
-      timeoutMs: options.timeoutMs,
-      limits: options.memoryMb ? { memoryBytes: Math.round(options.memoryMb * 1024 * 1024) } : undefined,
-      network: options.network,
-      abortSignal: signal,
-      policy,
-      ...workspace.mounts,
-    });
+    const run = () =>
+      sandbox.run({
+        argv: options.argv,
+        scratchDir: options.scratch ?? join(temporary ?? tmpdir(), "scratch"),
+        timeoutMs: options.timeoutMs,
+        limits: options.memoryMb ? { memoryBytes: Math.round(options.memoryMb * 1024 * 1024) } : undefined,
+        network: options.network,
+        abortSignal: signal,
+        policy,
+        ...workspace.mounts,
+      });
+    let result: Awaited<ReturnType<typeof run>>;
+    try {
+      result = await run();
+    } catch (error) {
+      if (!(error instanceof StaleMountsError)) throw error;
+      // A folder changed since the kept walk: its sandbox ended before the command, which runs under a new scan's masks.
+      workspace = await workspaceView(workspaceDir, policy, false);
+      result = await run();
+    }
     console.log(JSON.stringify({ ...result, workspace: await workspace.describe() }, null, 2));
     return 0;
   } catch (error) {

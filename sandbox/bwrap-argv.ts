@@ -49,6 +49,8 @@ export type BwrapPlan = {
   coveredFiles?: readonly ReadOnlyMount[];
   /** The command's working directory; SCRATCH_MOUNT when left out. */
   workingDir?: string;
+  /** The fd (in the launcher) of org's gate (`launcherGate`): the launcher starts bwrap only on org's "go" there. */
+  gateFd?: number;
   /**
    * A hosts file shown at /etc/hosts instead of the synthetic one, without /etc/resolv.conf: with `network`, only the
    * names it lists resolve inside (a sandboxed MCP server's `network` hosts).
@@ -103,7 +105,7 @@ function dropRootPrefix(plan: Omit<BwrapPlan, "argv">): string[] {
     "--",
     launcherShell(plan),
     "-c",
-    DROP_ROOT_SCRIPT(Math.trunc(plan.scratchFd), Math.trunc(plan.seccompFd)),
+    DROP_ROOT_SCRIPT(Math.trunc(plan.scratchFd), Math.trunc(plan.seccompFd), plan.gateFd === undefined ? undefined : Math.trunc(plan.gateFd)),
     plan.scratchMountPoint,
     table ? "1" : "0",
     String(sources.length),
@@ -153,7 +155,12 @@ export function launcherCommand(plan: Omit<BwrapPlan, "argv">): string[] {
   // Either way a shell watching org's lifeline comes first (`lifelineWatch`).
   const watch = plan.dropRoot
     ? dropRootPrefix(plan)
-    : [launcherShell(plan), "-c", lifelineWatch([Math.trunc(plan.seccompFd), Math.trunc(plan.scratchFd)]), "sh"];
+    : [
+        launcherShell(plan),
+        "-c",
+        lifelineWatch([Math.trunc(plan.seccompFd), Math.trunc(plan.scratchFd)], plan.gateFd === undefined ? undefined : Math.trunc(plan.gateFd)),
+        "sh",
+      ];
   const outer = [...watch, ...(plan.spawnedNicer ? [] : ["nice", "-n", String(SANDBOX_NICENESS)])];
   // bwrap stays PID 1 inside, and /proc/1/environ shows its own environment: exactly the launcher's, never what the
   // shell on the way added. dash adds only PWD, which the lifeline watch unsets; another /bin/sh may add more (bash

@@ -31,7 +31,7 @@ export const LIFELINE_FD = 5;
  * The watcher holds no output pipe, no scratch and no seccomp program; bwrap gets no lifeline. When bwrap
  * ends, the shell ends the watcher, reaps it, and exits with bwrap's status.
  */
-export const lifelineWatch = (closeFds: readonly number[]) =>
+export const lifelineWatch = (closeFds: readonly number[], gateFd?: number) =>
   [
     "set +e",
     // dash exports PWD, which would reach bwrap, whose PID 1 shows its environment at /proc/1/environ.
@@ -48,10 +48,18 @@ export const lifelineWatch = (closeFds: readonly number[]) =>
     '    for c in $inner; do kill -KILL "$c"; done',
     "  done",
     "  kill -KILL 0",
-    `) </dev/null >/dev/null 2>&1 ${closeFds.map((fd) => `${fd}<&-`).join(" ")} &`,
+    `) </dev/null >/dev/null 2>&1 ${[...closeFds, ...(gateFd === undefined ? [] : [gateFd])].map((fd) => `${fd}<&-`).join(" ")} &`,
     "w=$!",
-    `"$@" ${LIFELINE_FD}<&-`,
-    "s=$?",
+    ...(gateFd === undefined
+      ? [`"$@" ${LIFELINE_FD}<&-`, "s=$?"]
+      : [
+          // The rest starts only on org's "go" at the gate (`launcherGate`): anything else, or end-of-file, ends here.
+          "s=1",
+          `if read -r go <&${gateFd} && [ "$go" = go ]; then`,
+          `  "$@" ${LIFELINE_FD}<&- ${gateFd}<&-`,
+          "  s=$?",
+          "fi",
+        ]),
     'kill -KILL "$w"',
     // dash would say "Killed" on stderr, which is the command's.
     'wait "$w" 2>/dev/null',
@@ -60,6 +68,15 @@ export const lifelineWatch = (closeFds: readonly number[]) =>
 
 /** The fd (in the launcher, as root) of the mount table `mount --all` reads: an unlinked file org wrote (`mountTable`). */
 export const MOUNT_TABLE_FD = 6;
+
+/**
+ * The fd (in the launcher) of the gate of a run with `ready`: one end of a socket pair whose other end only org holds.
+ * The launcher's shell sets up what comes before bwrap (the drop-root prefix's mounts, the lifeline's watcher) and
+ * then waits there for org's "go", which org writes only once `ready` has held: the first free fd after the others.
+ */
+export function launcherGate(hasMountTable: boolean): number {
+  return hasMountTable ? MOUNT_TABLE_FD + 1 : MOUNT_TABLE_FD;
+}
 
 /**
  * The folder of the support dir holding an empty file per cover (`c0`, `c1`, …): as root, each cover (a git config shown
@@ -83,7 +100,7 @@ export function coverMountPoint(supportDir: string, index: number): string {
 // from the link. A source that is a file needs a file to be mounted on, which mount cannot make: then the shell
 // mounts the tmpfs first (the table's own line for it), makes those files, and `mount --all` passes over the line
 // of what is already mounted. Covers, always files, go on files of the support dir instead (`coverMountPoint`).
-export const DROP_ROOT_SCRIPT = (fd: number, seccompFd: number) =>
+export const DROP_ROOT_SCRIPT = (fd: number, seccompFd: number, gateFd?: number) =>
   [
     "set -e",
     // The cap on the processes of all sandboxes together (they all run as the dedicated uid), set by this shell
@@ -110,7 +127,7 @@ export const DROP_ROOT_SCRIPT = (fd: number, seccompFd: number) =>
     `  [ "$m/scratch" -ef /proc/self/fd/${fd} ] || { echo "org: scratch was moved while the sandbox started" >&2; exit 1; }`,
     `  exec ${fd}<"$m/scratch"`,
     "fi",
-    lifelineWatch([seccompFd, fd]),
+    lifelineWatch([seccompFd, fd], gateFd),
   ].join("\n");
 
 /** A path as a mount table holds it: blanks, controls and backslashes as octal escapes, which libmount decodes. */

@@ -1,8 +1,9 @@
-import { closeSync, existsSync, mkdirSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
-import { type BwrapPlan, bwrapCommand, LAUNCHER_ENV, limitsCommand } from "./bwrap-argv.ts";
+import { type BwrapPlan, bwrapCommand, LAUNCHER_ENV, limitsCommand, rootMountTable } from "./bwrap-argv.ts";
 import { handOverLine, WAITER_SHELL } from "./hand-over.ts";
+import { launcherGate } from "./launcher-scripts.ts";
 import { openScratch } from "./open-scratch.ts";
 import { MAX_RESET_DEPTH, resetScratchModes } from "./reset-scratch-modes.ts";
 import { startWatchdog } from "./run-watchdog.ts";
@@ -21,6 +22,11 @@ const INSTALL_HINT = "Install it with: apt-get install -y bubblewrap (Debian/Ubu
 /** bwrap is missing or cannot create namespaces here; nothing ran. Never falls back to running unsandboxed. */
 export class SandboxUnavailableError extends Error {
   override name = "SandboxUnavailableError";
+}
+
+/** A run's `ready` said no: its sandbox was ended before its command ran; make the mounts again and run it again. */
+export class StaleMountsError extends Error {
+  override name = "StaleMountsError";
 }
 
 /**
@@ -168,12 +174,19 @@ export class Sandbox {
     const scratch = openScratch(options.scratchDir, dropRoot);
     this.launched += 1;
     try {
-      const plan = planFor(options, limits, dropRoot, this.supportDir);
-      const handOver = pooling ? this.handOverFor(options, plan, policy, scratch.directory) : undefined;
+      const { ready } = options;
+      const planned = planFor(options, limits, dropRoot, this.supportDir);
+      // A run with `ready` starts its own launcher, which waits at its gate for `ready`'s answer.
+      const plan = ready ? { ...planned, gateFd: launcherGate(rootMountTable(planned, scratch.directory) !== undefined) } : planned;
+      const handOver = pooling && !ready ? this.handOverFor(options, plan, policy, scratch.directory) : undefined;
       // As root, the launcher drops to the dedicated uid itself (setpriv, no supplementary groups) once scratch
       // is mounted: root would keep capabilities and be exempt from RLIMIT_NPROC.
       const waited = handOver && this.handOverToWaiting(handOver, scratch.fd);
       const proc = waited || spawnLauncher(bwrapCommand(plan), options.stdin, plan, scratch);
+      if (ready && !(await answerGate(proc, plan.gateFd, ready))) {
+        this.launched -= 1;
+        throw new StaleMountsError("what the sandbox's mounts were made from changed as it started; its command did not run");
+      }
       const result = await superviseRun(proc, { abortSignal: options.abortSignal, timeoutMs, limits }, (kill) =>
         startWatchdog({
           launcherPid: proc.pid,
@@ -249,6 +262,31 @@ export class Sandbox {
  * bound on runs at once, its pool) and the policy every run of it goes under.
  */
 export type SandboxAccess = { sandbox: Sandbox; sandboxPolicy: SandboxPolicy };
+
+/**
+ * Asks `ready` while the launcher starts, and tells the launcher's gate (`gateFd`) the answer: "go", or "no" (also when
+ * `ready` throws), then closes org's end. On a no, waits for the launcher, which ends without starting bwrap.
+ */
+async function answerGate(proc: PipedProcess, gateFd: number | undefined, ready: () => boolean): Promise<boolean> {
+  const end = gateFd === undefined ? undefined : proc.stdio[gateFd];
+  if (typeof end !== "number") {
+    proc.kill("SIGKILL");
+    throw new Error(`the sandbox launcher got no gate at fd ${gateFd}; this Bun cannot give extra pipes to a child`);
+  }
+  let holds = false;
+  try {
+    holds = ready();
+  } finally {
+    try {
+      writeSync(end, holds ? "go\n" : "no\n");
+    } catch {
+      // The launcher is gone already: its exit is the run's result.
+    }
+    closeSync(end);
+  }
+  if (!holds) await proc.exited;
+  return holds;
+}
 
 /** Whether org runs as root (the launcher then drops to the sandbox's own uid). */
 export function isRoot(): boolean {

@@ -35,4 +35,10 @@ export type SandboxOptions = {
   /** Extra variables for the command; refused if a value is one of the policy's `secretValues`. */
   env?: Record<string, string>;
   abortSignal?: AbortSignal;
+  /**
+   * Whether what the mounts were made from still holds (the kept walk of secret files behind the masks), asked once
+   * the launcher has started: its command runs only on a yes; on a no the sandbox is ended before it and the run
+   * throws StaleMountsError, for the caller to make the mounts again. Such a run never takes a sandbox started ahead.
+   */
+  ready?: () => boolean;
 };

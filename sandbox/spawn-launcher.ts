@@ -3,7 +3,7 @@ import { getPriority, setPriority } from "node:os";
 import { join } from "node:path";
 import { type BwrapPlan, LAUNCHER_ENV, launcherCommand, rootMountTable, SANDBOX_NICENESS } from "./bwrap-argv.ts";
 import { WAITER_SCRIPT, WAITER_SHELL } from "./hand-over.ts";
-import { COVER_MOUNT_POINTS, coverMountPoint, DASH_PATH, LIFELINE_FD } from "./launcher-scripts.ts";
+import { COVER_MOUNT_POINTS, coverMountPoint, DASH_PATH, LIFELINE_FD, launcherGate } from "./launcher-scripts.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { type OpenScratch, openExistingScratch } from "./open-scratch.ts";
 import type { SandboxLimits } from "./sandbox-limits.ts";
@@ -68,8 +68,13 @@ export function spawnLauncher(
   try {
     if (table !== undefined) ensureCoverMountPoints(plan.supportDir, plan.coveredFiles?.length ?? 0);
     tableFd = table === undefined ? undefined : openMountTable(plan.supportDir, table);
-    // From fd 3 on: the seccomp program, scratch, the lifeline (LIFELINE_FD) and the table (MOUNT_TABLE_FD).
+    // From fd 3 on: the seccomp program, scratch, the lifeline (LIFELINE_FD), the table (MOUNT_TABLE_FD), the gate.
     const fds: (number | "pipe")[] = [seccompFd, scratch.fd, "pipe", ...(tableFd === undefined ? [] : [tableFd])];
+    if (plan.gateFd !== undefined) {
+      if (plan.gateFd !== launcherGate(tableFd !== undefined))
+        throw new RangeError(`the launcher's gate is at fd ${launcherGate(tableFd !== undefined)}, not ${plan.gateFd}`);
+      fds.push("pipe");
+    }
     if (own !== undefined) setPriority(0, Math.min(19, own + SANDBOX_NICENESS));
     proc = spawnPiped(command, stdin, { env: { ...LAUNCHER_ENV }, cwd: "/", extraFds: fds });
   } finally {

@@ -199,3 +199,21 @@ test.if(process.getuid?.() === 0)(
     expect(found.folders.sort()).toEqual(["a", "shut"]);
   },
 );
+
+test("a scan ahead gives the kept walk's findings, checked after: a secret made meanwhile fails the check, and a scan finds it", async () => {
+  const dir = join(root, "ahead");
+  mkdirSync(join(dir, "src", "deep"), { recursive: true });
+  writeFileSync(join(dir, ".env"), "x");
+  ensureOrgDir(dir);
+  await Bun.sleep(120);
+  // No kept walk yet: a scan now, whose check always holds.
+  const first = new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scanAhead();
+  expect([first.entries.files, first.entries.keptWalk, first.unchanged()]).toEqual([[".env"], false, true]);
+  const kept = new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scanAhead();
+  expect([kept.entries.files, kept.entries.keptWalk, kept.entries.foldersRead, kept.unchanged()]).toEqual([[".env"], true, 0, true]);
+  // A secret made after the findings were given, before the check: the check says no, and a scan finds it.
+  const stale = new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scanAhead();
+  writeFileSync(join(dir, "src", "deep", "id_rsa"), "x");
+  expect([stale.entries.files, stale.unchanged()]).toEqual([[".env"], false]);
+  expect(new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan().files.sort()).toEqual([".env", "src/deep/id_rsa"]);
+});

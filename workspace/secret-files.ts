@@ -58,13 +58,36 @@ export class SecretFileScan {
 
   /** Throws TreeTooLargeError past MAX_SCANNED_ENTRIES entries or MAX_SECRET_COVERS covers. */
   scan(): SecretEntries {
-    if (this.#rememberedKey === undefined) {
-      this.#rememberedKey = listingsKey(this.root, this.secretPaths, this.#sandboxUid);
-      const remembered = loadRemembered(this.root, this.#rememberedKey);
-      this.#walk = remembered.walk;
-      this.#storedListings = remembered.listings;
-    }
+    const key = this.#loadRemembered();
     if (this.#walk !== undefined && this.#unchanged(this.#walk)) return this.#finish(this.#walk, { foldersRead: 0, keptWalk: true });
+    return this.#walkNow(key);
+  }
+
+  /**
+   * The kept walk's findings before its folders are checked, with the check (`unchanged`) for the caller to make
+   * before anything may rely on them, and to scan again when it fails; without a kept walk, a scan (`scan`), whose
+   * check always holds. A sandbox's launcher starts meanwhile and holds its command until the check has held.
+   */
+  scanAhead(): { entries: SecretEntries; unchanged: () => boolean } {
+    const key = this.#loadRemembered();
+    const walk = this.#walk;
+    if (walk === undefined) return { entries: this.#walkNow(key), unchanged: () => true };
+    return { entries: this.#finish(walk, { foldersRead: 0, keptWalk: true }), unchanged: () => this.#unchanged(walk) };
+  }
+
+  /** The key of the listings kept in `.org/`, loading them at the first scan. */
+  #loadRemembered(): string {
+    if (this.#rememberedKey !== undefined) return this.#rememberedKey;
+    const key = listingsKey(this.root, this.secretPaths, this.#sandboxUid);
+    const remembered = loadRemembered(this.root, key);
+    this.#rememberedKey = key;
+    this.#walk = remembered.walk;
+    this.#storedListings = remembered.listings;
+    return key;
+  }
+
+  /** A walk of every folder, each read again unless its kept listing still stands. */
+  #walkNow(rememberedKey: string): SecretEntries {
     if (this.#storedListings !== undefined) {
       for (const [folder, listing] of this.#storedListings()) if (!this.#listings.has(folder)) this.#listings.set(folder, listing);
       this.#storedListings = undefined;
@@ -102,7 +125,7 @@ export class SecretFileScan {
     for (const key of this.#listings.keys()) if (!seen.has(key)) this.#listings.delete(key);
     // A walk over a listing read in the same clock tick as a change it missed is not kept: that listing is not either.
     this.#walk = read.allKept ? walk : undefined;
-    saveRemembered(this.root, this.#rememberedKey, this.#listings, this.#walk);
+    saveRemembered(this.root, rememberedKey, this.#listings, this.#walk);
     return this.#finish(walk, { foldersRead: read.foldersRead, keptWalk: false });
   }
 

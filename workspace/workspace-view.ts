@@ -15,7 +15,7 @@ import type { WorkspaceCopies } from "./workspace-copies.ts";
 /** The mounts of one call: how a command sees the workspace, where it starts, and the private copy it writes (write view). */
 export type ViewMounts = Pick<
   SandboxOptions,
-  "readOnlyMounts" | "writableMounts" | "grownMounts" | "maskedDirs" | "maskedFiles" | "coveredFiles" | "workingDir"
+  "readOnlyMounts" | "writableMounts" | "grownMounts" | "maskedDirs" | "maskedFiles" | "coveredFiles" | "workingDir" | "ready"
 > & {
   copy?: PrivateCopy;
   /** Why the workspace is not shown this call, with the fix; the command then starts in /scratch. */
@@ -83,11 +83,13 @@ function coversOf(root: string, configs: readonly string[]): Pick<ViewMounts, "c
  * The mounts of a view that makes no copy: "read" (the workspace read-only at /workspace, `.org/` and the secret
  * files of the policy's `secretPaths` hidden) or "none". The scan of secret files is the one `workspaceCopies` keeps
  * when given (a repeated call reads only changed folders), else a fresh one (a view opened once, an MCP server's).
+ * With `checkLater` (a fresh scan only), the masks come from the walk kept in `.org/` before its folders are checked:
+ * the check is the mounts' `ready`, which the sandbox makes while its launcher starts, before the command may run.
  */
 export function readOnlyViewMounts(
   view: "read" | "none",
   workspaceDir: string,
-  session: Pick<ViewSession, "sandboxPolicy"> & { workspaceCopies?: WorkspaceCopies },
+  session: Pick<ViewSession, "sandboxPolicy"> & { workspaceCopies?: WorkspaceCopies; checkLater?: boolean },
 ): ViewMounts {
   if (view === "none") return {};
   const root = resolve(workspaceDir);
@@ -96,8 +98,13 @@ export function readOnlyViewMounts(
   ensurePrivateDir(join(root, ORG_DIR));
   const { secretPaths } = session.sandboxPolicy;
   let secrets: Pick<SecretEntries, "files" | "folders" | "gitConfigs">;
+  let ready: (() => boolean) | undefined;
   try {
-    secrets = (session.workspaceCopies?.secretScan(root, secretPaths) ?? new SecretFileScan(root, secretPaths)).scan();
+    if (session.checkLater && !session.workspaceCopies) {
+      const ahead = new SecretFileScan(root, secretPaths).scanAhead();
+      secrets = ahead.entries;
+      ready = ahead.unchanged;
+    } else secrets = (session.workspaceCopies?.secretScan(root, secretPaths) ?? new SecretFileScan(root, secretPaths)).scan();
   } catch (error) {
     if (!(error instanceof TreeTooLargeError)) throw error;
     return {
@@ -121,6 +128,7 @@ export function readOnlyViewMounts(
     ...(secrets.files.length > 0 ? { maskedFiles: secrets.files.map(inside) } : {}),
     ...(covered.coveredFiles ? { coveredFiles: covered.coveredFiles } : {}),
     workingDir: WORKSPACE_MOUNT,
+    ...(ready ? { ready } : {}),
   };
 }
 

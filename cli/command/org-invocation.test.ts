@@ -118,6 +118,28 @@ test("the launcher turns bun's JIT off for 'org sandbox' alone, found through li
   expect(byPath.stdout.split("\n").slice(0, 2)).toEqual(["0", "--no-env-file"]);
 });
 
+test("the launcher hands bun the checkout's real path, with or without a link, '.' or '..' in its own", async () => {
+  // Without a link on the way the shell's tests find it; through a link, pwd -P does: both must give the same words.
+  const checkout = checkoutWithEchoBun("real-path-checkout");
+  const linked = join(scratch, "real-path-link");
+  symlinkSync(checkout, linked);
+  const flags = [`--config=${checkout}/bunfig.toml`, `--tsconfig-override=${checkout}/tsconfig.json`, `${checkout}/main.ts`];
+  for (const launcher of [
+    `${checkout}/bin/org`,
+    `${checkout}//bin/../bin/./org`,
+    `${checkout}/bin/../../real-path-checkout/bin/org`,
+    `${linked}/bin/org`,
+  ]) {
+    const run = await shell(`${shellWord(launcher)} --version`, scratch, pathWithoutOrg());
+    expect({ launcher, stdout: run.stdout }).toEqual({
+      launcher,
+      stdout: ["unset", "--no-env-file", "--no-install", ...flags, "--version", ""].join("\n"),
+    });
+  }
+  const missing = await shell(`${shellWord(join(scratch, "no-such-checkout", "bin", "..", "bin", "org"))} --version`, scratch, pathWithoutOrg());
+  expect(missing.exitCode).not.toBe(0);
+});
+
 test("with a bun from PATH instead of the checkout's own, the launcher leaves bun's options alone", async () => {
   // Another version of bun may not know the option, and bun refuses to start on one it does not know.
   const checkout = checkoutWithEchoBun("path-bun-checkout");
