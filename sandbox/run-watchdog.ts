@@ -14,6 +14,12 @@ const PAGE_BYTES = 4096;
  */
 const TICKS_A_SCAN = 5;
 
+/**
+ * How long into a run a small scratch tree's inotify watch is opened, each beat polling the tree till then: a command
+ * that ends sooner (most of an agent's shell calls) never pays the watch's opening and closing.
+ */
+const WATCH_AFTER_MS = 200;
+
 /** `major:minor` of a device number as /proc/PID/maps prints it (glibc's dev_t encoding). */
 export function mapsDevice(device: number): string {
   const dev = BigInt(device);
@@ -262,6 +268,8 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   // One timer for the tick and the free-space sentinel: each wake-up costs bun more than the work it does. Until
   // bwrap's child exists it comes every SENTINEL_MS to find it, then as often as the sentinel's headroom asks.
   let nextTick = performance.now() + tickMs;
+  // A small tree's inotify watch waits this long, polled each beat till then (ScratchWalks.openWatch).
+  let watchAt: number | undefined = performance.now() + Math.min(tickMs, WATCH_AFTER_MS);
   const beat = () => {
     if (stopped) return;
     if (init === undefined) {
@@ -269,7 +277,14 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
       // Its processes from its init down (a few reads, not a scan of every process on the machine).
       if (init) niceSessions(processTreeIn(init.pid, init.namespace), SANDBOX_NICENESS);
     }
-    for (const walk of walks) walk.checkFreeSpace();
+    if (watchAt !== undefined && performance.now() >= watchAt) {
+      watchAt = undefined;
+      for (const walk of walks) walk.openWatch();
+    }
+    for (const walk of walks) {
+      walk.checkFreeSpace();
+      walk.poll();
+    }
     if (!stopped && performance.now() >= nextTick) {
       nextTick = performance.now() + tickMs;
       tick();
@@ -280,7 +295,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
     timer = setTimeout(beat, Math.max(0, Math.min(waitMs, nextTick - performance.now())));
   };
   timer = setTimeout(beat, SENTINEL_MS);
-  // The first walks right away; each tree's watch starts once its walk says how large it is.
+  // The first walks right away; each tree's watch is decided once its walk says how large it is.
   for (const walk of walks) walk.walk();
   return {
     stop,

@@ -11,6 +11,12 @@ const CHEAP_WALK_MS = 2;
 /** Above this many directories in scratch at the start of a run, the watchdog polls instead of watching. */
 export const MAX_WATCHED_DIRECTORIES = 2000;
 
+/**
+ * A tree of at most this many entries at its first walk is polled, not watched, until `openWatch`: twenty polls of it
+ * (a 10 ms beat for 200 ms, an lstat an entry) cost about what opening and closing the watch does.
+ */
+export const POLLED_ENTRIES = 64;
+
 /** One tree a watchdog walks: its bounds, and what a walk of it says against them. */
 export type WatchedTree = { dir: string; maxBytes: number; maxEntries: number; verdict(tree: TreeMeasure): WatchdogVerdict };
 
@@ -18,7 +24,8 @@ export type WatchedTree = { dir: string; maxBytes: number; maxEntries: number; v
  * The walks of scratch: one at a time; a change seen during a walk asks for another right after it, spaced
  * so the walks take at most about a fifth of a core. A small tree is walked right here, at once: a round
  * trip to the shared worker, busy with another sandbox's tree, would let a fast writer run further past the
- * limit. Changes come from inotify (`watch`), the poll (`schedule`) and the free-space sentinel (`checkFreeSpace`).
+ * limit. Changes come from inotify (`watch`; for a small tree only from `openWatch` on, each beat's `poll` walking it
+ * till then), the poll (`schedule`) and the free-space sentinel (`checkFreeSpace`).
  */
 export class ScratchWalks {
   /** Bytes the last walk found, for the deleted-but-open count. */
@@ -31,6 +38,12 @@ export class ScratchWalks {
   #scratchCheckCost = 0;
   #watcher: FSWatcher | undefined;
   #watchDecided = false;
+  /** A small tree's watch waits for `openWatch`; until then every beat polls it (`poll`). */
+  #watchDeferred = false;
+  /** `openWatch` was called: a watch decided from now on is not deferred. */
+  #watchDue = false;
+  /** Directories the last walk found. */
+  #directories = 0;
   readonly #sentinel: FreeSpaceSentinel;
   /** The sandbox is held (SIGSTOP) for the walk the sentinel asked for. */
   #holding = false;
@@ -50,9 +63,31 @@ export class ScratchWalks {
     this.#sentinel.start();
   }
 
-  /** How long the next `checkFreeSpace` may wait; during a walk, the shortest wait (its end checks at once anyway). */
+  /**
+   * How long the next `checkFreeSpace` may wait; during a walk, the shortest wait (its end checks at once anyway), and
+   * while the watch is deferred, since each beat then stands in for inotify (`poll`).
+   */
   nextCheckMs(): number {
-    return this.#walking ? SENTINEL_MS : this.#sentinel.nextCheckMs();
+    return this.#walking || this.#watchDeferred ? SENTINEL_MS : this.#sentinel.nextCheckMs();
+  }
+
+  /**
+   * While the watch is deferred, a beat's look at the tree: a walk now if the last one is far enough behind (spaced as
+   * `schedule` spaces them), else one scheduled. Small trees only are deferred, and a walk of one reads again only the
+   * folders that changed (`reuseListings`).
+   */
+  poll(): void {
+    if (!this.#watchDeferred || this.#stopped || this.#walking || this.#pendingCheck) return;
+    if (performance.now() >= this.#lastScratchCheck + this.#walkSpacing()) this.walk();
+    else this.schedule();
+  }
+
+  /** Opens the deferred watch (the watchdog's first tick: the command has run that long). */
+  openWatch(): void {
+    this.#watchDue = true;
+    if (!this.#watchDeferred) return;
+    this.#watchDeferred = false;
+    this.#watch(this.#directories);
   }
 
   /** One walk of the tree, on this thread when walks are cheap and the watch is decided, else on the worker. */
@@ -96,7 +131,7 @@ export class ScratchWalks {
       this.#changedDuringWalk = true;
       return;
     }
-    const wait = Math.max(0, this.#lastScratchCheck + Math.max(5, 4 * this.#scratchCheckCost) - performance.now());
+    const wait = Math.max(0, this.#lastScratchCheck + this.#walkSpacing() - performance.now());
     this.#pendingCheck = setTimeout(() => this.walk(), wait);
   }
 
@@ -114,6 +149,7 @@ export class ScratchWalks {
 
   stop(): void {
     this.#stopped = true;
+    this.#watchDeferred = false;
     this.#release();
     clearTimeout(this.#pendingCheck);
     this.#watcher?.close();
@@ -127,9 +163,10 @@ export class ScratchWalks {
     // Measured against the free space before the walk: what was written while it ran, counted or not, is
     // then taken as still to come, so the sentinel errs towards walking again.
     this.#sentinel.rebase(freeAtStart, tree.bytes);
+    this.#directories = tree.directories;
     this.onVerdict(this.judge(tree));
     this.#release();
-    if (!this.#watchDecided) this.#watch(tree.directories);
+    if (!this.#watchDecided) this.#decideWatch(tree);
     else if (this.#watcher && tree.directories > MAX_WATCHED_DIRECTORIES) {
       this.#watcher.close();
       this.#watcher = undefined;
@@ -139,6 +176,24 @@ export class ScratchWalks {
       this.#changedDuringWalk = false;
       this.schedule();
     }
+  }
+
+  /** The least time from one walk's end to the next one's start: walks take at most about a fifth of a core. */
+  #walkSpacing(): number {
+    return Math.max(5, 4 * this.#scratchCheckCost);
+  }
+
+  /**
+   * After the first walk: a tree that walk found small waits for `openWatch` to be watched, each beat polling it till
+   * then. Opening a recursive watch costs bun a thread and milliseconds on this thread, and closing it more, much of a
+   * short command's whole run (docs/benchmarks.md, the sandbox call's fourteenth round); a larger tree is watched at
+   * once, its walks too dear to poll.
+   */
+  #decideWatch(tree: TreeMeasure): void {
+    if (tree.entries <= POLLED_ENTRIES && !this.#watchDue && !this.#stopped) {
+      this.#watchDecided = true;
+      this.#watchDeferred = true;
+    } else this.#watch(tree.directories);
   }
 
   /** Lets a held sandbox go on (a sandbox the verdict killed is gone already; SIGCONT does it no harm). */
