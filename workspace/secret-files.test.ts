@@ -19,6 +19,7 @@ import { secretPathMatcher } from "./check-change-set.ts";
 import { ensureOrgDir } from "../security/private-state.ts";
 import { REMEMBERED_LISTINGS_FILE, walkStamp } from "./remembered-listings.ts";
 import { SecretFileScan } from "./secret-files.ts";
+import { TreeTooLargeError } from "./tree-snapshot.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-secret-files-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -216,4 +217,19 @@ test("a scan ahead gives the kept walk's findings, checked after: a secret made 
   writeFileSync(join(dir, "src", "deep", "id_rsa"), "x");
   expect([stale.entries.files, stale.unchanged()]).toEqual([[".env"], false]);
   expect(new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan().files.sort()).toEqual([".env", "src/deep/id_rsa"]);
+});
+
+test("a secret in a folder whose path is past PATH_MAX stops the scan: a command inside could reach it folder by folder", () => {
+  const dir = join(root, "past-path-max");
+  mkdirSync(dir);
+  writeFileSync(join(dir, ".env"), "x");
+  // node:fs cannot make a path this long by its name: a shell goes down one folder at a time.
+  const down = 'p=$(printf "d%.0s" $(seq 250)); for i in $(seq 18); do mkdir "$p" && cd -P "$p" || exit 1; done; : > .env';
+  const made = Bun.spawnSync(["/bin/sh", "-c", down], { cwd: dir });
+  expect(made.exitCode).toBe(0);
+  try {
+    expect(() => new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan()).toThrow(TreeTooLargeError);
+  } finally {
+    Bun.spawnSync(["rm", "-rf", "--", dir]);
+  }
 });

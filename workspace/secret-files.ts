@@ -1,5 +1,6 @@
 import { type BigIntStats, lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
+import { errorCode } from "../concurrency/error-code.ts";
 import { SANDBOX_HOST_UID } from "../sandbox/bwrap-argv.ts";
 import { listingSettled } from "../sandbox/measure-tree.ts";
 import { secretPathMatcher } from "./check-change-set.ts";
@@ -166,7 +167,10 @@ export class SecretFileScan {
     let stat: BigIntStats;
     try {
       stat = lstatSync(absolute, { bigint: true });
-    } catch {
+    } catch (error) {
+      // Past PATH_MAX the folder cannot be checked by its path, yet a command inside reaches it folder by folder.
+      if (errorCode(error) === "ENAMETOOLONG")
+        throw new TreeTooLargeError("the workspace holds folders nested deeper than the system lets org check for secret files");
       return undefined;
     }
     if (!stat.isDirectory()) return undefined;

@@ -118,17 +118,21 @@ test("the launcher turns bun's JIT off for 'org sandbox' alone, found through li
   expect(byPath.stdout.split("\n").slice(0, 2)).toEqual(["0", "--no-env-file"]);
 });
 
-test("the launcher hands bun the checkout's real path, with or without a link, '.' or '..' in its own", async () => {
+test("the launcher hands bun the checkout's real path, with or without a link, '.' or '..' in its own, '..' after a link", async () => {
   // Without a link on the way the shell's tests find it; through a link, pwd -P does: both must give the same words.
   const checkout = checkoutWithEchoBun("real-path-checkout");
   const linked = join(scratch, "real-path-link");
   symlinkSync(checkout, linked);
+  // A '..' after a link is the folder above the link's target, as the kernel took it: scratch/bin does not exist.
+  const binLink = join(scratch, "real-path-bin-link");
+  symlinkSync(join(checkout, "bin"), binLink);
   const flags = [`--config=${checkout}/bunfig.toml`, `--tsconfig-override=${checkout}/tsconfig.json`, `${checkout}/main.ts`];
   for (const launcher of [
     `${checkout}/bin/org`,
     `${checkout}//bin/../bin/./org`,
     `${checkout}/bin/../../real-path-checkout/bin/org`,
     `${linked}/bin/org`,
+    `${binLink}/../bin/org`,
   ]) {
     const run = await shell(`${shellWord(launcher)} --version`, scratch, pathWithoutOrg());
     expect({ launcher, stdout: run.stdout }).toEqual({
