@@ -14,12 +14,6 @@ const PAGE_BYTES = 4096;
  */
 const TICKS_A_SCAN = 5;
 
-/**
- * How long into a run a small scratch tree's inotify watch is opened, each beat polling the tree till then: a command
- * that ends sooner (most of an agent's shell calls) never pays the watch's opening and closing.
- */
-const WATCH_AFTER_MS = 200;
-
 /** `major:minor` of a device number as /proc/PID/maps prints it (glibc's dev_t encoding). */
 export function mapsDevice(device: number): string {
   const dev = BigInt(device);
@@ -268,8 +262,6 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   // One timer for the tick and the free-space sentinel: each wake-up costs bun more than the work it does. Until
   // bwrap's child exists it comes every SENTINEL_MS to find it, then as often as the sentinel's headroom asks.
   let nextTick = performance.now() + tickMs;
-  // A small tree's inotify watch waits this long, polled each beat till then (ScratchWalks.openWatch).
-  let watchAt: number | undefined = performance.now() + Math.min(tickMs, WATCH_AFTER_MS);
   const beat = () => {
     if (stopped) return;
     if (init === undefined) {
@@ -277,14 +269,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
       // Its processes from its init down (a few reads, not a scan of every process on the machine).
       if (init) niceSessions(processTreeIn(init.pid, init.namespace), SANDBOX_NICENESS);
     }
-    if (watchAt !== undefined && performance.now() >= watchAt) {
-      watchAt = undefined;
-      for (const walk of walks) walk.openWatch();
-    }
-    for (const walk of walks) {
-      walk.checkFreeSpace();
-      walk.poll();
-    }
+    for (const walk of walks) walk.beat();
     if (!stopped && performance.now() >= nextTick) {
       nextTick = performance.now() + tickMs;
       tick();

@@ -12,10 +12,16 @@ const CHEAP_WALK_MS = 2;
 export const MAX_WATCHED_DIRECTORIES = 2000;
 
 /**
- * A tree of at most this many entries at its first walk is polled, not watched, until `openWatch`: twenty polls of it
+ * A tree of at most this many entries at its first walk is polled, not watched, for its first WATCH_AFTER_MS: twenty polls of it
  * (a 10 ms beat for 200 ms, an lstat an entry) cost about what opening and closing the watch does.
  */
 export const POLLED_ENTRIES = 64;
+
+/**
+ * How long into a run a small tree's inotify watch is opened, each beat polling the tree till then: a command that
+ * ends sooner (most of an agent's shell calls) never pays the watch's opening and closing.
+ */
+export const WATCH_AFTER_MS = 200;
 
 /** One tree a watchdog walks: its bounds, and what a walk of it says against them. */
 export type WatchedTree = { dir: string; maxBytes: number; maxEntries: number; verdict(tree: TreeMeasure): WatchdogVerdict };
@@ -24,7 +30,7 @@ export type WatchedTree = { dir: string; maxBytes: number; maxEntries: number; v
  * The walks of scratch: one at a time; a change seen during a walk asks for another right after it, spaced
  * so the walks take at most about a fifth of a core. A small tree is walked right here, at once: a round
  * trip to the shared worker, busy with another sandbox's tree, would let a fast writer run further past the
- * limit. Changes come from inotify (`watch`; for a small tree only from `openWatch` on, each beat's `poll` walking it
+ * limit. Changes come from inotify (`watch`; for a small tree only WATCH_AFTER_MS into the run, each `beat` walking it
  * till then), the poll (`schedule`) and the free-space sentinel (`checkFreeSpace`).
  */
 export class ScratchWalks {
@@ -38,10 +44,9 @@ export class ScratchWalks {
   #scratchCheckCost = 0;
   #watcher: FSWatcher | undefined;
   #watchDecided = false;
-  /** A small tree's watch waits for `openWatch`; until then every beat polls it (`poll`). */
+  /** A small tree's watch waits until `#watchAt`; till then every beat polls it (`beat`). */
   #watchDeferred = false;
-  /** `openWatch` was called: a watch decided from now on is not deferred. */
-  #watchDue = false;
+  readonly #watchAt = performance.now() + WATCH_AFTER_MS;
   /** Directories the last walk found. */
   #directories = 0;
   readonly #sentinel: FreeSpaceSentinel;
@@ -65,29 +70,25 @@ export class ScratchWalks {
 
   /**
    * How long the next `checkFreeSpace` may wait; during a walk, the shortest wait (its end checks at once anyway), and
-   * while the watch is deferred, since each beat then stands in for inotify (`poll`).
+   * while the watch is deferred, since each beat then stands in for inotify (`beat`).
    */
   nextCheckMs(): number {
     return this.#walking || this.#watchDeferred ? SENTINEL_MS : this.#sentinel.nextCheckMs();
   }
 
   /**
-   * While the watch is deferred, a beat's look at the tree: a walk now if the last one is far enough behind (spaced as
-   * `schedule` spaces them), else one scheduled. Small trees only are deferred, and a walk of one reads again only the
-   * folders that changed (`reuseListings`).
+   * The watchdog's beat: the free-space sentinel's read, and while the watch is deferred a look at the tree, a walk now
+   * if the last one is far enough behind (spaced as `schedule` spaces them), else one scheduled; WATCH_AFTER_MS in, the
+   * watch. Small trees only are deferred, and a walk of one reads again only the folders that changed (`reuseListings`).
    */
-  poll(): void {
+  beat(): void {
+    this.checkFreeSpace();
     if (!this.#watchDeferred || this.#stopped || this.#walking || this.#pendingCheck) return;
-    if (performance.now() >= this.#lastScratchCheck + this.#walkSpacing()) this.walk();
+    if (performance.now() >= this.#watchAt) {
+      this.#watchDeferred = false;
+      this.#watch(this.#directories);
+    } else if (performance.now() >= this.#lastScratchCheck + this.#walkSpacing()) this.walk();
     else this.schedule();
-  }
-
-  /** Opens the deferred watch (the watchdog's first tick: the command has run that long). */
-  openWatch(): void {
-    this.#watchDue = true;
-    if (!this.#watchDeferred) return;
-    this.#watchDeferred = false;
-    this.#watch(this.#directories);
   }
 
   /** One walk of the tree, on this thread when walks are cheap and the watch is decided, else on the worker. */
@@ -184,13 +185,13 @@ export class ScratchWalks {
   }
 
   /**
-   * After the first walk: a tree that walk found small waits for `openWatch` to be watched, each beat polling it till
+   * After the first walk: a tree that walk found small waits WATCH_AFTER_MS to be watched, each beat polling it till
    * then. Opening a recursive watch costs bun a thread and milliseconds on this thread, and closing it more, much of a
    * short command's whole run (docs/benchmarks.md, the sandbox call's fourteenth round); a larger tree is watched at
    * once, its walks too dear to poll.
    */
   #decideWatch(tree: TreeMeasure): void {
-    if (tree.entries <= POLLED_ENTRIES && !this.#watchDue && !this.#stopped) {
+    if (tree.entries <= POLLED_ENTRIES && performance.now() < this.#watchAt && !this.#stopped) {
       this.#watchDecided = true;
       this.#watchDeferred = true;
     } else this.#watch(tree.directories);
