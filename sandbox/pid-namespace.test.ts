@@ -5,26 +5,29 @@ import { killNamespace, pidOfTask, processesBelow, processesIn, processTreeIn, s
 const BWRAP = ["bwrap", "--unshare-pid", "--die-with-parent", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin"];
 const BWRAP_TAIL = ["--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--"];
 
-test("the walk from a sandbox's init finds every process the scan of /proc finds, an orphan and a new session included", async () => {
-  // A child, a grandchild left behind by its exited parent (handed to init), and a process in a session of its own.
-  const script = "sleep 30 & (sleep 31 &); setsid sleep 32 & exec sleep 33";
-  const launcher = Bun.spawn([...BWRAP, ...BWRAP_TAIL, "/bin/sh", "-c", script], { stdio: ["ignore", "ignore", "pipe"] });
+type Init = NonNullable<ReturnType<typeof sandboxInit>>;
+
+/**
+ * Runs `argv` in a bwrap of its own, waits (at most 10 s) until `ready` holds for its namespace's init, hands that to
+ * `body` with the launcher's pid, and kills the namespace after, which must then empty.
+ */
+async function inSandbox(
+  argv: string[],
+  processes: string,
+  ready: (init: Init) => boolean,
+  body: (init: Init, launcherPid: number) => void,
+): Promise<void> {
+  const launcher = Bun.spawn([...BWRAP, ...BWRAP_TAIL, ...argv], { stdio: ["ignore", "ignore", "pipe"] });
   let init: ReturnType<typeof sandboxInit>;
   try {
     const deadline = performance.now() + 10_000;
-    // init, and the sleeps: the shell exec'd the last one.
     for (;;) {
       init = sandboxInit(launcher.pid);
-      if (init !== undefined && processesIn(init.namespace).length >= 5) break;
-      if (performance.now() > deadline) throw new Error(`the sandbox never held 5 processes: ${await new Response(launcher.stderr).text()}`);
+      if (init !== undefined && ready(init)) break;
+      if (performance.now() > deadline) throw new Error(`the sandbox never held ${processes}: ${await new Response(launcher.stderr).text()}`);
       await Bun.sleep(20);
     }
-    const scanned = processesIn(init.namespace).map(pidOfTask).toSorted();
-    expect(processTreeIn(init.pid, init.namespace).toSorted()).toEqual(scanned);
-    expect(processesBelow(init.pid, init.namespace).toSorted()).toEqual(processesIn(init.namespace).toSorted());
-    expect(scanned).toContain(init.pid);
-    // A process outside the namespace is not walked into, even when it is asked for.
-    expect(processTreeIn(launcher.pid, init.namespace)).toEqual([]);
+    body(init, launcher.pid);
   } finally {
     const namespace = init?.namespace;
     if (namespace) killNamespace(namespace);
@@ -32,6 +35,25 @@ test("the walk from a sandbox's init finds every process the scan of /proc finds
     await launcher.exited;
     if (namespace) expect(await waitUntilEmpty(namespace)).toBe(true);
   }
+}
+
+test("the walk from a sandbox's init finds every process the scan of /proc finds, an orphan and a new session included", async () => {
+  // A child, a grandchild left behind by its exited parent (handed to init), and a process in a session of its own.
+  const script = "sleep 30 & (sleep 31 &); setsid sleep 32 & exec sleep 33";
+  // init, and the sleeps: the shell exec'd the last one.
+  await inSandbox(
+    ["/bin/sh", "-c", script],
+    "5 processes",
+    (init) => processesIn(init.namespace).length >= 5,
+    (init, launcherPid) => {
+      const scanned = processesIn(init.namespace).map(pidOfTask).toSorted();
+      expect(processTreeIn(init.pid, init.namespace).toSorted()).toEqual(scanned);
+      expect(processesBelow(init.pid, init.namespace).toSorted()).toEqual(processesIn(init.namespace).toSorted());
+      expect(scanned).toContain(init.pid);
+      // A process outside the namespace is not walked into, even when it is asked for.
+      expect(processTreeIn(launcherPid, init.namespace)).toEqual([]);
+    },
+  );
 });
 
 test("the walk finds the children of a process whose main thread has exited, and reads it through a live thread", async () => {
@@ -46,26 +68,18 @@ test("the walk finds the children of a process whose main thread has exited, and
     "time.sleep(0.2)",
     "ctypes.CDLL(None).syscall(60 if os.uname().machine == 'x86_64' else 93, 0)",
   ].join("\n");
-  const launcher = Bun.spawn([...BWRAP, ...BWRAP_TAIL, "/usr/bin/python3", "-c", python], { stdio: ["ignore", "ignore", "pipe"] });
-  let init: ReturnType<typeof sandboxInit>;
-  try {
-    const deadline = performance.now() + 10_000;
-    // init, python (read through its thread) and the two sleeps.
-    for (;;) {
-      init = sandboxInit(launcher.pid);
-      const scanned = init === undefined ? [] : processesIn(init.namespace);
-      if (init !== undefined && scanned.length >= 4 && scanned.some((task) => task.includes("/task/"))) break;
-      if (performance.now() > deadline) throw new Error(`the sandbox never held 4 processes: ${await new Response(launcher.stderr).text()}`);
-      await Bun.sleep(20);
-    }
-    const walked = processesBelow(init.pid, init.namespace);
-    expect(walked.toSorted()).toEqual(processesIn(init.namespace).toSorted());
-    expect(walked).toHaveLength(4);
-  } finally {
-    const namespace = init?.namespace;
-    if (namespace) killNamespace(namespace);
-    launcher.kill("SIGKILL");
-    await launcher.exited;
-    if (namespace) expect(await waitUntilEmpty(namespace)).toBe(true);
-  }
+  // init, python (read through its thread) and the two sleeps.
+  await inSandbox(
+    ["/usr/bin/python3", "-c", python],
+    "4 processes",
+    (init) => {
+      const scanned = processesIn(init.namespace);
+      return scanned.length >= 4 && scanned.some((task) => task.includes("/task/"));
+    },
+    (init) => {
+      const walked = processesBelow(init.pid, init.namespace);
+      expect(walked.toSorted()).toEqual(processesIn(init.namespace).toSorted());
+      expect(walked).toHaveLength(4);
+    },
+  );
 });
