@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runInTestSandbox } from "../testing/test-sandbox.ts";
@@ -44,3 +44,50 @@ for (const { name, mounts } of layouts) {
     expect(existsSync(marker)).toBe(false);
   }, 30_000);
 }
+
+/** This process's children now, from every thread's list (a child is listed under the thread that made it). */
+function ownChildren(): Set<number> {
+  const found = new Set<number>();
+  for (const thread of readdirSync("/proc/self/task")) {
+    const text = readFileSync(`/proc/self/task/${thread}/children`, "utf8").trim();
+    for (const pid of text === "" ? [] : text.split(" ")) found.add(Number(pid));
+  }
+  return found;
+}
+
+/** A process's command line once it has one (a child still in its exec shows none for a moment); empty once it is gone. */
+function commandLine(pid: number): string {
+  const until = Date.now() + 5_000;
+  for (;;) {
+    try {
+      const text = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      if (text !== "" || Date.now() > until) return text;
+    } catch {
+      return "";
+    }
+  }
+}
+
+test("after a no, a launcher that hangs before its gate is killed, and the run ends", async () => {
+  const scratchDir = join(root, "scratch-hung");
+  const before = ownChildren();
+  const stopped: number[] = [];
+  const run = runInTestSandbox({
+    argv: ["/bin/true"],
+    scratchDir,
+    timeoutMs: 10_000,
+    ready: () => {
+      // The launcher stands still (as one stuck in a mount would) before it could read the answer.
+      for (const pid of ownChildren()) {
+        // Only a launcher waiting at a gate: another child of this worker (a server, a sandbox kept ready) is left be.
+        if (before.has(pid) || !commandLine(pid).includes("read -r go <&")) continue;
+        process.kill(pid, "SIGSTOP");
+        stopped.push(pid);
+      }
+      return false;
+    },
+  });
+  await expect(run).rejects.toBeInstanceOf(StaleMountsError);
+  expect(stopped.length).toBeGreaterThan(0);
+  for (const pid of stopped) expect(existsSync(`/proc/${pid}`)).toBe(false);
+}, 30_000);

@@ -284,8 +284,30 @@ async function answerGate(proc: PipedProcess, gateFd: number | undefined, ready:
     }
     closeSync(end);
   }
-  if (!holds) await proc.exited;
+  if (!holds) await launcherEnded(proc);
   return holds;
+}
+
+/** How long a launcher told "no" may take to end before its process group is killed: it has nothing left to do. */
+const GATE_NO_EXIT_MS = 5_000;
+
+/** The launcher's exit after a "no"; one that hangs before its gate (a mount that never returns) is killed. */
+async function launcherEnded(proc: PipedProcess): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), GATE_NO_EXIT_MS);
+  });
+  try {
+    if ((await Promise.race([proc.exited, late])) !== "late") return;
+  } finally {
+    clearTimeout(timer);
+  }
+  try {
+    process.kill(-proc.pid, "SIGKILL");
+  } catch {
+    proc.kill("SIGKILL");
+  }
+  await proc.exited;
 }
 
 /** Whether org runs as root (the launcher then drops to the sandbox's own uid). */

@@ -219,6 +219,28 @@ test("a scan ahead gives the kept walk's findings, checked after: a secret made 
   expect(new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan().files.sort()).toEqual([".env", "src/deep/id_rsa"]);
 });
 
+test("a scan ahead's check says changed, not throws, when a folder on the way became a file (ENOTDIR)", async () => {
+  const above = join(root, "swapped");
+  const dir = join(above, "workspace");
+  mkdirSync(join(dir, "src"), { recursive: true });
+  writeFileSync(join(dir, ".env"), "x");
+  ensureOrgDir(dir);
+  await Bun.sleep(120);
+  new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scan();
+  const ahead = new SecretFileScan(dir, DEFAULT_SECRET_PATHS).scanAhead();
+  expect(ahead.entries.keptWalk).toBe(true);
+  // The folder above the workspace swapped for a file: every folder of the walk is now looked up through a file.
+  renameSync(above, `${above}.moved`);
+  writeFileSync(above, "not a folder");
+  try {
+    expect(ahead.unchanged()).toBe(false);
+  } finally {
+    rmSync(above);
+    renameSync(`${above}.moved`, above);
+  }
+  expect(ahead.unchanged()).toBe(true);
+});
+
 test("a secret in a folder whose path is past PATH_MAX stops the scan: a command inside could reach it folder by folder", () => {
   const dir = join(root, "past-path-max");
   mkdirSync(dir);

@@ -130,12 +130,20 @@ export class SecretFileScan {
     return this.#finish(walk, { foldersRead: read.foldersRead, keptWalk: false });
   }
 
-  /** Whether every folder `walk` reached is still a folder with the stamp it had (`walkStamp`). */
+  /**
+   * Whether every folder `walk` reached is still a folder with the stamp it had (`walkStamp`). A folder that cannot be
+   * looked at now (a folder above it made a file, a link or closed meanwhile: ENOTDIR, ELOOP, EACCES) has changed too.
+   */
   #unchanged(walk: RememberedWalk): boolean {
     const { folders, stamps } = walk;
     for (let index = 0; index < folders.length; index += 1) {
       const folder = folders[index];
-      const stat = lstatSync(folder === "" ? this.root : `${this.root}/${folder}`, { throwIfNoEntry: false });
+      let stat: ReturnType<typeof lstatSync>;
+      try {
+        stat = lstatSync(folder === "" ? this.root : `${this.root}/${folder}`, { throwIfNoEntry: false });
+      } catch {
+        return false;
+      }
       const at = index * 3;
       if (stat === undefined || !stat.isDirectory() || stat.dev !== stamps[at] || stat.ino !== stamps[at + 1] || stat.ctimeMs !== stamps[at + 2])
         return false;
