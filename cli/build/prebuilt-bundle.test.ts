@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { modulesLoadedBy } from "../../testing/loaded-modules.ts";
 import { orgCodeCopy } from "../../testing/org-clone.ts";
 import { buildPrebuilt } from "./build-prebuilt.ts";
+import { prebuiltCheck } from "../config/doctor-checks.ts";
 import {
   fileStamp,
   type PrebuiltManifest,
@@ -51,6 +52,11 @@ describe("the prebuilt bundle (npm run build)", () => {
     rmSync(running, { recursive: true });
     expect(prebuiltBundle(code.dir)).toBe(join(prebuiltDir(code.dir), "org-main.js"));
     expect(prebuiltBundle(code.dir, "sandbox-main")).toBe(join(prebuiltDir(code.dir), "sandbox-main.js"));
+    expect(prebuiltCheck(code.dir, undefined)).toEqual({
+      name: "prebuilt bundle",
+      status: "ok",
+      detail: `commands start from ${prebuiltDir(code.dir)}, built from org's code as it is`,
+    });
     // Each map keeps where every line came from, not the sources' text (bun parses a map whole to place one frame):
     // a stack thrown in the bundle still names the source file and line.
     for (const name of PREBUILT_NAMES) {
@@ -216,9 +222,15 @@ describe("the prebuilt bundle (npm run build)", () => {
     expect(fromBundle((await run(["chat", "--once", "/history"])).modules)).toBe(true);
     appendFileSync(join(code.dir, "cli", "chat", "chat-command.ts"), "\n");
     expect(prebuiltBundle(code.dir)).toBeUndefined();
+    // org doctor says which bundle no longer matches, and how to build again; with ORG_PREBUILT=off none is wanted.
+    const doctor = prebuiltCheck(code.dir, undefined);
+    expect(doctor).toMatchObject({ status: "warn", fix: `cd ${code.dir} && npm run build` });
+    expect(doctor.detail).toContain("(org-main: never built, or org's files");
+    expect(prebuiltCheck(code.dir, "off").status).toBe("ok");
     expect(fromBundle((await run(["sandbox", "run", "--", "/bin/true"])).modules, "sandbox-main")).toBe(true);
     appendFileSync(join(code.dir, "cli", "sandbox-command.ts"), "\n");
     expect(prebuiltBundle(code.dir, "sandbox-main")).toBeUndefined();
+    expect(prebuiltCheck(code.dir, undefined).detail).toContain("(org-main, sandbox-main: never built");
     const stale = await run(["sandbox", "run", "--", "/bin/true"]);
     expect(fromSource(stale.modules)).toBe(true);
     expect(stale.exitCode).toBe(0);

@@ -35,7 +35,8 @@ function fakeOllama(capabilities: Record<string, string[]>) {
 
 async function doctor(args: string[], env: Record<string, string>) {
   const child = Bun.spawn(orgCommand(["doctor", "--json", "--workspace", workspace, "--repo", checkout.dir, ...args]), {
-    env: { ...process.env, ...env },
+    // Whether this checkout's bundle is built is not this file's case (cli/build/prebuilt-bundle.test.ts has it).
+    env: { ...process.env, ORG_PREBUILT: "off", ...env },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -86,7 +87,8 @@ test("org doctor shows the sandbox policy as one section: on or off, network, ti
   using server = fakeOllama({ "qwen3:8b": ["completion", "tools"] });
   const env = { OLLAMA_BASE: server.url.origin, OLLAMA_MODEL: "qwen3:8b", ORG_SANDBOX: "on", OPENAI_API_KEY: "sk-doctor-never-shown" };
   const child = Bun.spawn(orgCommand(["doctor", "--workspace", workspace, "--repo", checkout.dir]), {
-    env: { ...process.env, ...env },
+    // Whether this checkout's bundle is built is not this file's case (cli/build/prebuilt-bundle.test.ts has it).
+    env: { ...process.env, ORG_PREBUILT: "off", ...env },
     stdout: "pipe",
     stderr: "pipe",
   });

@@ -20,9 +20,10 @@ guard wait for your confirmation ('org config trust'; a warning: org runs with t
 and can call tools (from Ollama's /api/show capabilities, where the server has them); the sandbox policy tools
 run under (on or off, network, time and memory limits, mounts); bwrap works for this workspace; tmux and git ` +
   `are installed; strace can trace here (optional: without it the gate runs more tests);
-org's checkout is on main and clean, so a candidate can be promoted into it; there is disk space; each MCP server of
-mcpServers starts and lists its tools (one not yet confirmed is not started: 'org mcp trust NAME'). Exit 0 when
-nothing failed, 1 otherwise (a "warn" is something it could not judge or can do without).
+org's checkout is on main and clean, so a candidate can be promoted into it; its commands start from a bundle built
+from its code as it is (after an edit or a pull they run from the files, slower, until 'npm run build'); there is
+disk space; each MCP server of mcpServers starts and lists its tools (one not yet confirmed is not started: 'org mcp
+trust NAME'). Exit 0 when nothing failed, 1 otherwise (a "warn" is something it could not judge or can do without).
 
 Options:
   --json             one JSON object: { ok, checks: [{ name, status, detail, fix? }] }
@@ -60,6 +61,7 @@ export const doctorCommand: Command = {
       ...sandboxAccessFrom({ env, config }),
       signal,
       workspaceFlag,
+      ...(env.ORG_PREBUILT !== undefined ? { prebuiltSetting: env.ORG_PREBUILT } : {}),
     });
     const ok = checks.every((check) => check.status !== "fail");
     if (values.json) {
