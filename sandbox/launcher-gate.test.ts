@@ -68,26 +68,40 @@ function commandLine(pid: number): string {
   }
 }
 
-test("after a no, a launcher that hangs before its gate is killed, and the run ends", async () => {
-  const scratchDir = join(root, "scratch-hung");
-  const before = ownChildren();
-  const stopped: number[] = [];
-  const run = runInTestSandbox({
-    argv: ["/bin/true"],
-    scratchDir,
-    timeoutMs: 10_000,
-    ready: () => {
-      // The launcher stands still (as one stuck in a mount would) before it could read the answer.
-      for (const pid of ownChildren()) {
-        // Only a launcher waiting at a gate: another child of this worker (a server, a sandbox kept ready) is left be.
-        if (before.has(pid) || !commandLine(pid).includes("read -r go <&")) continue;
-        process.kill(pid, "SIGSTOP");
-        stopped.push(pid);
-      }
-      return false;
+// The check says no, or throws (the call then ends with its error): either way the launcher is not waited for forever.
+const answers = [
+  { name: "says no", answer: () => false, ends: (run: Promise<unknown>) => expect(run).rejects.toBeInstanceOf(StaleMountsError) },
+  {
+    name: "throws",
+    answer: () => {
+      throw new Error("the check failed");
     },
-  });
-  await expect(run).rejects.toBeInstanceOf(StaleMountsError);
-  expect(stopped.length).toBeGreaterThan(0);
-  for (const pid of stopped) expect(existsSync(`/proc/${pid}`)).toBe(false);
-}, 30_000);
+    ends: (run: Promise<unknown>) => expect(run).rejects.toThrow("the check failed"),
+  },
+];
+
+for (const { name, answer, ends } of answers) {
+  test(`when the check ${name}, a launcher that hangs before its gate is killed, and the run ends`, async () => {
+    const scratchDir = join(root, `scratch-hung-${name.replace(" ", "-")}`);
+    const before = ownChildren();
+    const stopped: number[] = [];
+    const run = runInTestSandbox({
+      argv: ["/bin/true"],
+      scratchDir,
+      timeoutMs: 10_000,
+      ready: () => {
+        // The launcher stands still (as one stuck in a mount would) before it could read the answer.
+        for (const pid of ownChildren()) {
+          // Only a launcher waiting at a gate: another child of this worker (a server, a sandbox kept ready) is left be.
+          if (before.has(pid) || !commandLine(pid).includes("read -r go <&")) continue;
+          process.kill(pid, "SIGSTOP");
+          stopped.push(pid);
+        }
+        return answer();
+      },
+    });
+    await ends(run);
+    expect(stopped.length).toBeGreaterThan(0);
+    for (const pid of stopped) expect(existsSync(`/proc/${pid}`)).toBe(false);
+  }, 30_000);
+}

@@ -265,7 +265,8 @@ export type SandboxAccess = { sandbox: Sandbox; sandboxPolicy: SandboxPolicy };
 
 /**
  * Asks `ready` while the launcher starts, and tells the launcher's gate (`gateFd`) the answer: "go", or "no" (also when
- * `ready` throws), then closes org's end. On a no, waits for the launcher, which ends without starting bwrap.
+ * `ready` throws), then closes org's end. On a no, waits for the launcher, which ends without starting bwrap (one that
+ * hangs before its gate is killed).
  */
 async function answerGate(proc: PipedProcess, gateFd: number | undefined, ready: () => boolean): Promise<boolean> {
   const end = gateFd === undefined ? undefined : proc.stdio[gateFd];
@@ -283,8 +284,9 @@ async function answerGate(proc: PipedProcess, gateFd: number | undefined, ready:
       // The launcher is gone already: its exit is the run's result.
     }
     closeSync(end);
+    // On a no, a check that threw included, the launcher ends without starting bwrap: waited for, killed if it hangs.
+    if (!holds) await launcherEnded(proc);
   }
-  if (!holds) await launcherEnded(proc);
   return holds;
 }
 
