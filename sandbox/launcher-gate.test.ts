@@ -45,7 +45,10 @@ for (const { name, mounts } of layouts) {
   }, 30_000);
 }
 
-/** This process's children now, from every thread's list (a child is listed under the thread that made it). */
+/**
+ * This process's own children now, from every thread's list (a child is listed under the thread that made it); not
+ * their children, as `descendants` would give: the launcher's watcher, a subshell with its command line, is not stopped.
+ */
 function ownChildren(): Set<number> {
   const found = new Set<number>();
   for (const thread of readdirSync("/proc/self/task")) {

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, mkdirSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
+import { sleep } from "../concurrency/sleep.ts";
 import { type BwrapPlan, bwrapCommand, LAUNCHER_ENV, limitsCommand, rootMountTable } from "./bwrap-argv.ts";
 import { handOverLine, WAITER_SHELL } from "./hand-over.ts";
 import { launcherGate } from "./launcher-scripts.ts";
@@ -15,7 +16,7 @@ import type { SandboxResult } from "./sandbox-result.ts";
 import { prepareSandboxSupport } from "./sandbox-support.ts";
 import { TreeMeasurer } from "./measure-tree.ts";
 import { planFor, poolKey, spawnLauncher, startWaiting } from "./spawn-launcher.ts";
-import { type PipedProcess, spawnPiped, superviseRun } from "./supervise-run.ts";
+import { type PipedProcess, RunKiller, spawnPiped, superviseRun } from "./supervise-run.ts";
 
 const INSTALL_HINT = "Install it with: apt-get install -y bubblewrap (Debian/Ubuntu) or dnf install bubblewrap (Fedora).";
 
@@ -295,20 +296,11 @@ const GATE_NO_EXIT_MS = 5_000;
 
 /** The launcher's exit after a "no"; one that hangs before its gate (a mount that never returns) is killed. */
 async function launcherEnded(proc: PipedProcess): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<"late">((resolve) => {
-    timer = setTimeout(() => resolve("late"), GATE_NO_EXIT_MS);
-  });
-  try {
-    if ((await Promise.race([proc.exited, late])) !== "late") return;
-  } finally {
-    clearTimeout(timer);
-  }
-  try {
-    process.kill(-proc.pid, "SIGKILL");
-  } catch {
-    proc.kill("SIGKILL");
-  }
+  const ended = new AbortController();
+  const exited = await Promise.race([proc.exited.then(() => true), sleep(GATE_NO_EXIT_MS, ended.signal).then(() => false)]);
+  ended.abort();
+  if (exited) return;
+  new RunKiller(proc).kill("it hung before its gate");
   await proc.exited;
 }
 
