@@ -28,7 +28,8 @@ export function mapsDevice(device: number): string {
  * tree, yet fill the host's disk until the last descriptor or mapping goes.
  */
 export function usageIn(namespace: string, scratchDevice?: number): { residentBytes: number; deletedScratchBytes: number } {
-  return usageOf(processesIn(namespace), scratchDevice, mapFilesReadable());
+  let mapFiles: boolean | undefined;
+  return usageOf(processesIn(namespace), scratchDevice, () => (mapFiles ??= mapFilesReadable()));
 }
 
 /** A maps line's range (`00400000-00452000`: padded to 8 digits) as map_files names it (`400000-452000`). */
@@ -56,12 +57,12 @@ export function mapFilesReadable(): boolean {
 
 /**
  * usageIn for processes already listed: each a /proc directory of one of its live threads (`processesIn`);
- * `mapFiles`: whether map_files can be read (`mapFilesReadable`).
+ * `mapFiles`: whether map_files can be read (`mapFilesReadable`), asked only once a mapping on scratch's device is met.
  */
 function usageOf(
   tasks: readonly string[],
   scratchDevice: number | undefined,
-  mapFiles: boolean,
+  mapFiles: () => boolean,
 ): { residentBytes: number; deletedScratchBytes: number } {
   let residentBytes = 0;
   let deletedScratchBytes = 0;
@@ -98,7 +99,7 @@ function usageOf(
       for (const line of readFileSync(`${task}/maps`, "utf8").split("\n")) {
         const [range, , , lineDevice, inode] = line.split(" ", 5);
         if (lineDevice !== device || !range || inode === "0" || counted.has(Number(inode)) || linked.has(Number(inode))) continue;
-        if (mapFiles) {
+        if (mapFiles()) {
           try {
             countIfDeleted(`/proc/${pid}/map_files/${mapFilesName(range)}`);
             continue;
@@ -196,7 +197,7 @@ function treeVerdict(tree: TreeMeasure, limits: { scratchBytes: number; scratchF
 /** What the sandbox's processes hold together: resident memory, and deleted scratch files kept open or mapped. */
 function processVerdict(
   tasks: readonly string[],
-  scratch: { device: number | undefined; mapFiles: boolean; treeBytes: number },
+  scratch: { device: number | undefined; mapFiles: () => boolean; treeBytes: number },
   options: WatchdogOptions,
 ): WatchdogVerdict {
   const usage = usageOf(tasks, scratch.device, scratch.mapFiles);
@@ -221,7 +222,10 @@ function processVerdict(
 export function startWatchdog(options: WatchdogOptions): Watchdog {
   let init: SandboxInit | undefined;
   const scratchDevice = deviceOf(options.scratchDir);
-  const mapFiles = scratchDevice !== undefined && mapFilesReadable();
+  // Read off bun's own maps (a millisecond of a call's CPU): asked at the first mapping on scratch's device, which
+  // most runs never make.
+  let mapFilesRead: boolean | undefined;
+  const mapFiles = () => (mapFilesRead ??= mapFilesReadable());
   let stopped = false;
   let reported = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
