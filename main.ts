@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 import type * as Prebuilt from "./cli/build/prebuilt-bundle.ts";
 import type * as OrgMain from "./cli/org-main.ts";
+import type * as QuickAnswer from "./cli/quick-answer.ts";
 import type * as Paths from "./config/workspace-paths.ts";
 
 // What org loads before its command runs is required, not imported: an `import` (static or dynamic) of a file bun
@@ -37,13 +38,26 @@ async function orgMain(argv: readonly string[]): Promise<typeof OrgMain> {
   return sandbox ? import("./cli/sandbox-main.ts") : import("./cli/org-main.ts");
 }
 
-// The one place that catches everything and decides the exit code, with the report of the code that threw.
+/** Help and the version without the command table (cli/quick-answer.ts). */
+function quickAnswer(argv: readonly string[]): string | undefined {
+  if (!NEVER.has(argv[0] ?? "")) return undefined;
+  // biome-ignore lint/style/noCommonJs: loaded on this thread, without bun's thread pool (see above)
+  const quick: typeof QuickAnswer = require("./cli/quick-answer.ts");
+  return quick.quickAnswer(argv);
+}
+
 const argv = process.argv.slice(2);
-const org = await orgMain(argv);
-try {
-  process.exitCode = await org.main(argv);
-} catch (error) {
-  const failure = await org.failureReport(error);
-  process.stderr.write(failure.text);
-  process.exitCode = failure.exitCode;
+const quick = quickAnswer(argv);
+// console.log: bun's process.stdout costs a start more than all of this.
+if (quick !== undefined) console.log(quick);
+else {
+  // The one place that catches everything and decides the exit code, with the report of the code that threw.
+  const org = await orgMain(argv);
+  try {
+    process.exitCode = await org.main(argv);
+  } catch (error) {
+    const failure = await org.failureReport(error);
+    process.stderr.write(failure.text);
+    process.exitCode = failure.exitCode;
+  }
 }

@@ -1,32 +1,11 @@
 import { UsageError, UserFacingError } from "./command/command.ts";
 import { startedIsolated } from "../config/org-bun-command.ts";
 import type { CommandEntry } from "./command-table.ts";
+import { mainHelp } from "./main-help.ts";
 
 // What main.ts runs, through one of its entries (cli/org-main.ts, cli/sandbox-main.ts): from these files, or from the
 // prebuilt bundle of that entry (cli/build/prebuilt-bundle.ts). The errors thrown here are reported by `failureReport`
 // of the same code, whose classes they are instances of.
-
-function mainHelp(commands: readonly CommandEntry[]): string {
-  const width = Math.max(...commands.map((command) => command.name.length), 4);
-  const lines = commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`);
-  return [
-    "org — a terminal chat room of local LLM personas that run tools in a sandbox and grow new tools.",
-    "",
-    "Usage: org [command] [options]",
-    "",
-    "Commands:",
-    ...lines,
-    "",
-    "Options:",
-    "  -h, --help     show this help, or a command's help after its name ('help chat' works too)",
-    "  -v, --version  print the version",
-    "",
-    "Environment: OLLAMA_BASE (default http://127.0.0.1:11434), OLLAMA_MODEL, ORG_SANDBOX=off (unsafe; serve " +
-      "also needs --unsafe-no-sandbox), ORG_API_TOKEN (serve), ORG_HOME (where your confirmations live; default ~/.config/org), " +
-      "ORG_PREBUILT=off (run org's source files, not the bundle npm run build makes of them), NO_COLOR.",
-    "Run 'org <command> --help' for a command's options.",
-  ].join("\n");
-}
 
 /** Runs the command `argv` names among `commands` (the first is the default); its exit code. */
 export async function runOrg(argv: string[], commands: readonly CommandEntry[]): Promise<number> {
@@ -47,7 +26,7 @@ export async function runOrg(argv: string[], commands: readonly CommandEntry[]):
     if (first === "help" && rest[0] !== undefined && !topic) {
       throw new UsageError(`no command '${rest[0]}'. Commands: ${commands.map((c) => c.name).join(", ")}`);
     }
-    console.log(topic ? (await topic.load()).help : mainHelp(commands));
+    console.log(topic ? (await topic.load()).help : mainHelp());
     return 0;
   }
   const explicit = commands.find((command) => command.name === first);

@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isolatedBunFlags, orgCommand, startedIsolated } from "./org-bun-command.ts";
+import { isolatedBunFlags, orgCommand, startedIsolated, startedIsolatedAsWritten } from "./org-bun-command.ts";
 import { CHECKOUT_DIR } from "./workspace-paths.ts";
 
 const elsewhere = tmpdir();
@@ -38,4 +38,11 @@ test("startedIsolated: only with every flag pointing at this checkout, or in the
   ];
   expect(await startedIsolated(respelled, elsewhere)).toBe(true);
   expect(await startedIsolated([], `${CHECKOUT_DIR}/config/..`)).toBe(true);
+  // What `org --help` reads without a file: the launcher's spelling only; another is left to startedIsolated.
+  expect(startedIsolatedAsWritten(isolatedBunFlags(), elsewhere)).toBe(true);
+  expect(startedIsolatedAsWritten([], CHECKOUT_DIR)).toBe(true);
+  expect(startedIsolatedAsWritten(respelled, elsewhere)).toBe(false);
+  expect(startedIsolatedAsWritten([], `${CHECKOUT_DIR}/config/..`)).toBe(false);
+  expect(startedIsolatedAsWritten([noEnv as string, config as string, tsconfig as string], elsewhere)).toBe(false);
+  expect(startedIsolatedAsWritten([], elsewhere)).toBe(false);
 });

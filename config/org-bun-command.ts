@@ -20,6 +20,29 @@ export function orgCommand(args: readonly string[], options: { bun?: string; che
   return [options.bun ?? process.execPath, ...isolatedBunFlags(checkoutDir), `${checkoutDir}/main.ts`, ...args];
 }
 
+/** The last value of a one-word `--flag=value` in `execArgv`. */
+function flagValue(execArgv: readonly string[], flag: string): string | undefined {
+  return execArgv.findLast((arg) => arg.startsWith(`${flag}=`))?.slice(flag.length + 1);
+}
+
+/**
+ * startedIsolated as the launcher and `orgCommand` spell it, read without a file: the flags naming `checkoutDir`'s files
+ * as written, or a start in `checkoutDir` itself. False says only that the spelling differs.
+ */
+export function startedIsolatedAsWritten(
+  execArgv: readonly string[] = process.execArgv,
+  cwd: string = process.cwd(),
+  checkoutDir: string = CHECKOUT_DIR,
+): boolean {
+  if (cwd === checkoutDir) return true;
+  return (
+    execArgv.includes("--no-env-file") &&
+    execArgv.includes("--no-install") &&
+    flagValue(execArgv, "--config") === `${checkoutDir}/bunfig.toml` &&
+    flagValue(execArgv, "--tsconfig-override") === `${checkoutDir}/tsconfig.json`
+  );
+}
+
 /**
  * Whether this process was started with `isolatedBunFlags` for `checkoutDir`, or in the checkout itself
  * (`npm start`, a test): anywhere else, bun may already have loaded the current directory's `.env*`.
@@ -29,13 +52,11 @@ export async function startedIsolated(
   cwd: string = process.cwd(),
   checkoutDir: string = CHECKOUT_DIR,
 ): Promise<boolean> {
-  const flagValue = (flag: string) => execArgv.findLast((arg) => arg.startsWith(`${flag}=`))?.slice(flag.length + 1);
-  const flagsGiven = execArgv.includes("--no-env-file") && execArgv.includes("--no-install");
   // The launcher's and orgCommand's own spelling needs no resolving: node:fs is loaded only for another one, since
   // loading it costs `org --help` a third of its time.
-  if (cwd === checkoutDir) return true;
+  if (startedIsolatedAsWritten(execArgv, cwd, checkoutDir)) return true;
+  const flagsGiven = execArgv.includes("--no-env-file") && execArgv.includes("--no-install");
   const [config, tsconfig] = [`${checkoutDir}/bunfig.toml`, `${checkoutDir}/tsconfig.json`];
-  if (flagsGiven && flagValue("--config") === config && flagValue("--tsconfig-override") === tsconfig) return true;
   const { realpathSync } = await import("node:fs");
   const real = (path: string) => {
     try {
@@ -46,7 +67,7 @@ export async function startedIsolated(
   };
   if (real(cwd) !== undefined && real(cwd) === real(checkoutDir)) return true;
   const points = (flag: string, file: string) => {
-    const given = flagValue(flag);
+    const given = flagValue(execArgv, flag);
     return given !== undefined && real(given) !== undefined && real(given) === real(file);
   };
   return flagsGiven && points("--config", config) && points("--tsconfig-override", tsconfig);

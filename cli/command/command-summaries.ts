@@ -1,10 +1,11 @@
-/** Each subcommand of `org` by name: its line in `org --help`. The command table and the command itself both read it here. */
+/**
+ * Each subcommand of `org` by name, in the order `org --help` lists them (the first is the default): its line there.
+ * The command table and the command itself both read it here.
+ */
 const SUMMARIES = {
   chat: "the chat room in this terminal (default); --once TEXT [--json] for one turn",
   demo: "watch a scripted session: three personas, sandboxed tools, direct mode, the toolsmith (no model needed)",
   serve: "the room over HTTP: SSE messages, jobs, the OpenAI chat API, tools, MCP, health and metrics",
-  web: "the room in a browser: each persona's lane, approvals, changes, tools, candidates, growth, supervisor, memory",
-  telegram: "the room from a phone: a Telegram bot for the allowed chats, replies streamed, approvals as buttons",
   sandbox: "try the tool sandbox: run a command in it, or check that it works here",
   "scripted-server": "run a scripted OpenAI-compatible model server (for tests and the demo)",
   tool: "make, list, show, run and search generated tools (tool new --goal …)",
@@ -20,11 +21,13 @@ const SUMMARIES = {
   doctor: "check the model server, models, sandbox, tmux, git, strace, checkout, disk and MCP servers, each with a fix",
   candidate: "list, rebase and prune the toolsmith's cand/* branches",
   undo: "take back the newest change the agents applied to the workspace (--list, --json, --force)",
+  patch: "one task file run by the agent on a private copy of a repository, printed as a commit message and a patch (for CI)",
   grow: "notice what the rooms could not do, build it within a budget, judge, promote, roll back (--once, proposals, show, accept, status)",
   supervise: "keep org alive unattended: known failures found and fixed, incidents reported (--once, status, apply, mute)",
   backup: "one file holding every ref and org's state, verified by hash (verify FILE, list)",
   restore: "rebuild a checkout and workspace from a backup into a new folder (FILE --to DIR)",
-  patch: "one task file run by the agent on a private copy of a repository, printed as a commit message and a patch (for CI)",
+  web: "the room in a browser: each persona's lane, approvals, changes, tools, candidates, growth, supervisor, memory",
+  telegram: "the room from a phone: a Telegram bot for the allowed chats, replies streamed, approvals as buttons",
 } as const;
 
 /** The name of a subcommand of `org`. */
@@ -34,3 +37,10 @@ export type CommandName = keyof typeof SUMMARIES;
 export function nameAndSummary(name: CommandName): { name: CommandName; summary: string } {
   return { name, summary: SUMMARIES[name] };
 }
+
+function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(SUMMARIES, name);
+}
+
+/** Every subcommand's name, in `org --help`'s order; the first is the default. */
+export const COMMAND_NAMES: readonly CommandName[] = Object.keys(SUMMARIES).filter(isCommandName);
