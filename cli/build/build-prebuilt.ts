@@ -216,7 +216,9 @@ function bunBuild(checkoutDir: string, outDir: string, bytecode: boolean, timeou
       outDir,
       "--target=bun",
       "--format=cjs",
-      ...(bytecode ? ["--bytecode", '--banner="use strict";', "--sourcemap=linked"] : []),
+      // Without spaces and with the syntax folded, a start reads its bundle in 0.85× the time (org-main about 4 ms less,
+      // docs/benchmarks.md); names are kept, so a bug's stack still names its functions.
+      ...(bytecode ? ["--bytecode", '--banner="use strict";', "--sourcemap=linked", "--minify-whitespace", "--minify-syntax"] : []),
       `--define=ORG_PREBUILT_CHECKOUT=${JSON.stringify(checkoutDir)}`,
       ...EXTERNAL.map((name) => `--external=${name}`),
       `--metafile=${metafile}`,
