@@ -28,8 +28,7 @@ export function mapsDevice(device: number): string {
  * tree, yet fill the host's disk until the last descriptor or mapping goes.
  */
 export function usageIn(namespace: string, scratchDevice?: number): { residentBytes: number; deletedScratchBytes: number } {
-  let mapFiles: boolean | undefined;
-  return usageOf(processesIn(namespace), scratchDevice, () => (mapFiles ??= mapFilesReadable()));
+  return usageOf(processesIn(namespace), scratchDevice, mapFilesReadableOnce());
 }
 
 /** A maps line's range (`00400000-00452000`: padded to 8 digits) as map_files names it (`400000-452000`). */
@@ -53,6 +52,15 @@ export function mapFilesReadable(): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * mapFilesReadable asked at the first call and remembered: it reads bun's own maps (a millisecond of a sandbox call's
+ * CPU), and most runs never meet a mapping on scratch's device that needs it.
+ */
+function mapFilesReadableOnce(): () => boolean {
+  let readable: boolean | undefined;
+  return () => (readable ??= mapFilesReadable());
 }
 
 /**
@@ -222,10 +230,7 @@ function processVerdict(
 export function startWatchdog(options: WatchdogOptions): Watchdog {
   let init: SandboxInit | undefined;
   const scratchDevice = deviceOf(options.scratchDir);
-  // Read off bun's own maps (a millisecond of a call's CPU): asked at the first mapping on scratch's device, which
-  // most runs never make.
-  let mapFilesRead: boolean | undefined;
-  const mapFiles = () => (mapFilesRead ??= mapFilesReadable());
+  const mapFiles = mapFilesReadableOnce();
   let stopped = false;
   let reported = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
