@@ -67,9 +67,9 @@ export type ServeHandlerOptions = SandboxAccess & {
   /**
    * `POST /v1/jobs`: workers (default 2), request_id TTL (default 300 s), whether the log is fsynced, how long
    * finished jobs are kept (ORG_SERVE_JOB_TTL_S), how many may wait (ORG_SERVE_JOB_QUEUE_MAX), and the log
-   * size past which it is compacted (ORG_SERVE_JOB_LOG_COMPACT_BYTES).
+   * size past which it is compacted (ORG_SERVE_JOB_LOG_COMPACT_BYTES); the clock those are read on (default `Date.now`).
    */
-  jobs?: { workers?: number; dedupTtlS?: number; fsync?: boolean; ttlS?: number; maxQueued?: number; compactAboveBytes?: number };
+  jobs?: { workers?: number; dedupTtlS?: number; fsync?: boolean; ttlS?: number; maxQueued?: number; compactAboveBytes?: number; now?: () => number };
   /** The user's org folder, whose key seals the job log's lines (default: `userOrgDir` of the process's environment). */
   orgHome?: { dir: string | undefined };
   /** ORG_PROFILE, shown by /health. */
@@ -156,6 +156,7 @@ function openJobs(options: ServeHandlerOptions, sessions: SessionPool, logError:
     ...(options.jobs?.ttlS !== undefined ? { ttlS: options.jobs.ttlS } : {}),
     ...(options.jobs?.maxQueued !== undefined ? { maxQueued: options.jobs.maxQueued } : {}),
     ...(options.jobs?.compactAboveBytes !== undefined ? { compactAboveBytes: options.jobs.compactAboveBytes } : {}),
+    ...(options.jobs?.now !== undefined ? { now: options.jobs.now } : {}),
     logError,
   });
   queue.start();
