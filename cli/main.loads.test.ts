@@ -8,14 +8,15 @@ const CHECKOUT = join(import.meta.dir, "..");
 // `org --help` and `org --version` are bun's start and little more: every module they load is paid by the first thing
 // a newcomer types. node:fs and node:path together once cost them a third of their time (loaded by the checkout's
 // paths and the version), and the command table with the code that runs a command another third.
+const VERSION: string = JSON.parse(readFileSync(join(CHECKOUT, "package.json"), "utf8")).version;
 const LAUNCHER_CHECK = ["cli/quick-answer.ts", "config/org-bun-command.ts", "config/workspace-paths.ts", "main.ts"];
 
 for (const [args, printed, own] of [
   [["--help"], "Usage: org [command] [options]", ["cli/main-help.ts", "cli/command/command-summaries.ts"]],
   [["-h"], "Usage: org [command] [options]", ["cli/main-help.ts", "cli/command/command-summaries.ts"]],
   [["help"], "Usage: org [command] [options]", ["cli/main-help.ts", "cli/command/command-summaries.ts"]],
-  [["--version"], JSON.parse(readFileSync(join(CHECKOUT, "package.json"), "utf8")).version, ["config/version.ts", "package.json"]],
-  [["-v"], JSON.parse(readFileSync(join(CHECKOUT, "package.json"), "utf8")).version, ["config/version.ts", "package.json"]],
+  [["--version"], VERSION, ["config/version.ts", "package.json"]],
+  [["-v"], VERSION, ["config/version.ts", "package.json"]],
 ] satisfies [string[], string, string[]][]) {
   test(`org ${args.join(" ")} loads only its answer and the launcher's check, and none of them imports a node: module`, async () => {
     const { stdout, exitCode, modules } = await modulesLoadedBy(args);

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { orgCommand } from "../config/org-bun-command.ts";
+import { isolatedBunFlags, orgCommand } from "../config/org-bun-command.ts";
 import { join } from "node:path";
 
 // Invariants named by number in this file are those of docs/ARCHITECTURE.md.
@@ -17,6 +17,24 @@ test("'help COMMAND' prints that command's help; an unknown one is a usage error
   const unknown = await org(["help", "nope"]);
   expect(unknown.exitCode).toBe(2);
   expect(unknown.stderr).toContain("no command 'nope'. Commands: chat, demo, serve, sandbox, scripted-server, tool, workflow");
+});
+
+test("help and the version are the same through the command table, for an isolated start spelled otherwise", async () => {
+  const [noEnv = "", noInstall = ""] = isolatedBunFlags();
+  const checkout = join(import.meta.dir, "..");
+  // The same files by another path: only the command table (after node:fs resolved them) takes this start.
+  const respelled = [`--config=${checkout}/./bunfig.toml`, `--tsconfig-override=${checkout}/cli/../tsconfig.json`];
+  for (const args of [["--help"], ["help"], ["--version"], ["-v"]]) {
+    const child = Bun.spawn([process.execPath, noEnv, noInstall, ...respelled, join(checkout, "main.ts"), ...args], {
+      cwd: "/",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    expect({ stderr, exitCode }).toEqual({ stderr: "", exitCode: 0 });
+    expect(stdout).toBe((await org(args)).stdout);
+  }
+  expect((await org(["help", "undo"])).stdout).toContain("Usage: org undo");
 });
 
 test("a mistyped ORG_SANDBOX stops org before anything runs, saying which values it takes", async () => {

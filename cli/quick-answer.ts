@@ -3,22 +3,28 @@ import type * as Version from "../config/version.ts";
 import { startedIsolatedAsWritten } from "../config/org-bun-command.ts";
 
 /**
- * What `org --help` (`-h`, `help` alone) and `org --version` (`-v`) print, read by main.ts before the command table
- * loads: the first thing a newcomer types is bun's start and a handful of small modules, each of which costs it about
- * a millisecond, so the help's and the version's are required only for the one asked. Undefined for any other
- * command, and for a start whose isolation needs a file to confirm: the command table answers those, or refuses to.
+ * What `org --help` (`-h`, `help` alone) and `org --version` (`-v`) print; undefined for any other command line,
+ * `help COMMAND` among them. The help's and the version's modules are required only for the one asked: each costs
+ * the first thing a newcomer types about a millisecond.
  */
-export function quickAnswer(argv: readonly string[]): string | undefined {
+export function helpOrVersion(argv: readonly string[]): string | undefined {
   const [first, ...rest] = argv;
-  const help = first === "-h" || first === "--help" || (first === "help" && rest.length === 0);
-  const version = first === "-v" || first === "--version";
-  if (!(help || version) || !startedIsolatedAsWritten()) return undefined;
-  if (help) {
+  if (first === "-h" || first === "--help" || (first === "help" && rest.length === 0)) {
     // biome-ignore lint/style/noCommonJs: required on this thread, only for the answer asked (see above)
     const { mainHelp }: typeof MainHelp = require("./main-help.ts");
     return mainHelp();
   }
+  if (first !== "-v" && first !== "--version") return undefined;
   // biome-ignore lint/style/noCommonJs: required on this thread, only for the answer asked (see above)
   const { orgVersion }: typeof Version = require("../config/version.ts");
   return orgVersion();
+}
+
+/**
+ * helpOrVersion as main.ts asks it, before the command table loads: only for a start isolated as the launcher spells
+ * it. Undefined for one whose isolation needs a file to confirm: the command table (cli/run-org.ts) answers that one,
+ * or refuses it.
+ */
+export function quickAnswer(argv: readonly string[]): string | undefined {
+  return startedIsolatedAsWritten() ? helpOrVersion(argv) : undefined;
 }

@@ -1,7 +1,7 @@
 import { UsageError, UserFacingError } from "./command/command.ts";
 import { startedIsolated } from "../config/org-bun-command.ts";
 import type { CommandEntry } from "./command-table.ts";
-import { mainHelp } from "./main-help.ts";
+import { helpOrVersion } from "./quick-answer.ts";
 
 // What main.ts runs, through one of its entries (cli/org-main.ts, cli/sandbox-main.ts): from these files, or from the
 // prebuilt bundle of that entry (cli/build/prebuilt-bundle.ts). The errors thrown here are reported by `failureReport`
@@ -16,17 +16,16 @@ export async function runOrg(argv: string[], commands: readonly CommandEntry[]):
         `bunfig.toml, which org never takes settings from. Start org with ${LAUNCHER} (or 'org' after 'npm link' in the checkout).`,
     );
   }
-  const [first, ...rest] = argv;
-  if (first === "-v" || first === "--version") {
-    console.log((await import("../config/version.ts")).orgVersion());
+  const answer = helpOrVersion(argv);
+  if (answer !== undefined) {
+    console.log(answer);
     return 0;
   }
-  if (first === "-h" || first === "--help" || first === "help") {
-    const topic = first === "help" ? commands.find((command) => command.name === rest[0]) : undefined;
-    if (first === "help" && rest[0] !== undefined && !topic) {
-      throw new UsageError(`no command '${rest[0]}'. Commands: ${commands.map((c) => c.name).join(", ")}`);
-    }
-    console.log(topic ? (await topic.load()).help : mainHelp());
+  const [first, ...rest] = argv;
+  if (first === "help") {
+    const topic = commands.find((command) => command.name === rest[0]);
+    if (!topic) throw new UsageError(`no command '${rest[0]}'. Commands: ${commands.map((c) => c.name).join(", ")}`);
+    console.log((await topic.load()).help);
     return 0;
   }
   const explicit = commands.find((command) => command.name === first);
