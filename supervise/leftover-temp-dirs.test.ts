@@ -8,7 +8,7 @@ import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { uniqueSessionName } from "../testing/tmux.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
-// `TMPDIR=X org sandbox run -- sleep 30`, killed with kill -9, leaves its temporary folder in X; `org supervise` run with
+// `TMPDIR=X org sandbox run -- sleep 600`, killed with kill -9, leaves its temporary folder in X; `org supervise` run with
 // the same TMPDIR finds it (its name carries the dead pid) and removes it, and leaves a live run's alone.
 
 test("the temporary folder of an org sandbox run killed with kill -9 is found in $TMPDIR and removed by org supervise; a live run's stays", async () => {
@@ -24,8 +24,16 @@ test("the temporary folder of an org sandbox run killed with kill -9 is found in
     ORG_TMUX_SESSION: uniqueSessionName("org-sv-tmp"),
   };
   const runs = () => readdirSync(temp).filter((name) => name.startsWith("org-sandbox-run-"));
+  // Both runs outlast the test however slow the machine (the finally kills them): a live run that ended on its own
+  // would remove its folder, and supervise must be seen leaving a live one's alone.
   const start = () =>
-    Bun.spawn(orgCommand(["sandbox", "run", "--", "sleep", "30"]), { cwd: repo.dir, env, stdout: "ignore", stderr: "ignore", timeout: 60_000 });
+    Bun.spawn(orgCommand(["sandbox", "run", "--timeout-ms", "600000", "--", "sleep", "600"]), {
+      cwd: repo.dir,
+      env,
+      stdout: "ignore",
+      stderr: "ignore",
+      timeout: 600_000,
+    });
   const killed = start();
   const live = start();
   try {
