@@ -30,7 +30,7 @@ describe("org promote and org rollback on a throw-away repository", () => {
 
     const promoted = await orgIn(repo.dir, port, "promote", BRANCH);
     expect(promoted.out).toContain("promoted cand/20261123T101500Z");
-    expect(promoted.code).toBe(0);
+    expect({ code: promoted.code, out: promoted.out }).toMatchObject({ code: 0 });
     const merge = gitSync(repo.dir, ["rev-parse", "main"]).trim();
     expect(gitSync(repo.dir, ["rev-list", "--parents", "-n", "1", merge]).trim().split(" ").slice(1)).toEqual([before, candidate]);
     expect(gitSync(repo.dir, ["log", "-1", "--format=%B", merge])).toContain("fitness: pass (test report)");
@@ -44,7 +44,7 @@ describe("org promote and org rollback on a throw-away repository", () => {
     expect(rolledBack.out).toContain(`rolled back ${tags[0]}`);
     // start-current.sh got nothing from promote and the --config given to rollback.
     expect(readFileSync(join(repo.dir, ".org", "current-args"), "utf8")).toBe("\n--config demo/org.config.json\n");
-    expect(rolledBack.code).toBe(0);
+    expect({ code: rolledBack.code, out: rolledBack.out }).toMatchObject({ code: 0 });
     expect(gitSync(repo.dir, ["rev-parse", "main^{tree}"]).trim()).toBe(treeBefore);
     expect(gitSync(repo.dir, ["rev-parse", "main^"]).trim()).toBe(merge);
     expect(gitSync(repo.dir, ["tag", "--points-at", "main"]).trim()).toMatch(/^rollback\/\d{8}T\d{6}Z$/);
@@ -154,7 +154,7 @@ describe("org promote and org rollback on a throw-away repository", () => {
     const dead = Bun.spawnSync(["true"]).pid;
     writeFileSync(lock, JSON.stringify({ pid: dead, startedAt: new Date().toISOString() }));
     const taken = await orgIn(repo.dir, port, "promote", BRANCH, "--no-restart");
-    expect(taken.code).toBe(0);
+    expect({ code: taken.code, out: taken.out }).toMatchObject({ code: 0 });
     expect(existsSync(lock)).toBe(false);
   }, 60_000);
 });
