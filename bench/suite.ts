@@ -1,6 +1,8 @@
 // The suite as a newcomer runs it: `npm install && npm test` in a fresh clone of this checkout's HEAD (in a temp
 // dir; this repository's git state is only read), each step's wall time and the CPU of it and everything it
-// waited for, with the core count and the load before and after. Minutes long: it runs the whole suite once.
+// waited for, and the whole machine's CPU over each step (what leaves the step's process tree too: tmux windows,
+// sandboxes, detached instances), with the core count and the load before and after. Minutes long: it runs the
+// whole suite once.
 // With --by-process every bun process of the run (bun test, each org command, serve) writes its argv and CPU at exit
 // (bench/suite-account-preload.ts through BUN_OPTIONS), and the bench sums them by kind.
 //   bun bench/suite.ts [--keep] [--by-process]
@@ -29,12 +31,30 @@ const accounting = values["by-process"]
   ? { BUN_OPTIONS: `--preload=${join(import.meta.dir, "suite-account-preload.ts")}`, ORG_BENCH_ACCOUNT: accountFolder }
   : {};
 
-type Step = { name: string; seconds: number; cpuSeconds: number; exitCode: number };
+type Step = { name: string; seconds: number; cpuSeconds: number; machineCpuSeconds: number; exitCode: number };
+
+/**
+ * The whole machine's CPU time so far (every process and the kernel: /proc/stat's first line without idle and iowait),
+ * in seconds; NaN where there is no /proc/stat. The step's own rusage misses whatever leaves its process tree (tmux
+ * windows, sandboxes, instances started detached), which this counts, with anything else running on the machine.
+ */
+function machineCpuSeconds(): number {
+  try {
+    const [, ...fields] = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/);
+    const ticks = fields.slice(0, 8).map(Number);
+    const busy = ticks.reduce((sum, value) => sum + value, 0) - (ticks[3] ?? 0) - (ticks[4] ?? 0);
+    // In USER_HZ ticks: 100 a second on Linux's x86 and arm.
+    return busy / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 /** Runs one step in the clone, its output passed through, within `limitMs`; its wall time and CPU. */
 async function step(name: string, argv: string[], limitMs: number): Promise<Step> {
   console.log(`— ${name} (${argv.join(" ")})`);
   const started = performance.now();
+  const machineBefore = machineCpuSeconds();
   // The clone's own test command starts its own run id and reaper; the bench's environment is passed as it is.
   const child = Bun.spawn(argv, { cwd: clone, stdin: "ignore", stdout: "inherit", stderr: "inherit", env: { ...process.env, ...accounting } });
   const timer = setTimeout(() => child.kill("SIGTERM"), limitMs);
@@ -42,7 +62,7 @@ async function step(name: string, argv: string[], limitMs: number): Promise<Step
   clearTimeout(timer);
   const usage = child.resourceUsage();
   const cpuSeconds = usage ? Number(usage.cpuTime.user + usage.cpuTime.system) / 1e6 : Number.NaN;
-  return { name, seconds: (performance.now() - started) / 1000, cpuSeconds, exitCode };
+  return { name, seconds: (performance.now() - started) / 1000, cpuSeconds, machineCpuSeconds: machineCpuSeconds() - machineBefore, exitCode };
 }
 
 type Exited = { argv: string[]; cpuMs: number; wallMs: number };
@@ -95,9 +115,10 @@ try {
   const install = await step("npm install", ["npm", "install", "--no-audit", "--no-fund"], 600_000);
   const test = install.exitCode === 0 ? await step("npm test", ["npm", "test"], 1_800_000) : undefined;
   console.log(`\nthe suite in a fresh clone — ${availableParallelism()} cores; load ${loadBefore} before, ${load()} after`);
-  for (const { name, seconds, cpuSeconds, exitCode } of [install, ...(test ? [test] : [])]) {
-    const cpu = Number.isNaN(cpuSeconds) ? "" : `, CPU ${cpuSeconds.toFixed(0)} s (${(cpuSeconds / seconds).toFixed(2)} cores busy)`;
-    console.log(`${name.padEnd(12)} ${seconds.toFixed(1).padStart(7)} s${cpu}${exitCode === 0 ? "" : `  exited ${exitCode}`}`);
+  for (const { name, seconds, cpuSeconds, machineCpuSeconds: machine, exitCode } of [install, ...(test ? [test] : [])]) {
+    const cpu = Number.isNaN(cpuSeconds) ? "" : `, CPU ${cpuSeconds.toFixed(0)} s in its process tree (${(cpuSeconds / seconds).toFixed(2)} cores)`;
+    const whole = Number.isNaN(machine) ? "" : `; the machine ${machine.toFixed(0)} CPU-s (${(machine / seconds).toFixed(2)} cores busy)`;
+    console.log(`${name.padEnd(12)} ${seconds.toFixed(1).padStart(7)} s${cpu}${whole}${exitCode === 0 ? "" : `  exited ${exitCode}`}`);
   }
   const total = install.seconds + (test?.seconds ?? 0);
   const passed = install.exitCode === 0 && test?.exitCode === 0;
