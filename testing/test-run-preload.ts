@@ -1,5 +1,6 @@
 // Preloaded into each `bun test` process by package.json's test scripts (`--preload`): the run's processes end with it.
-import { mkdtempSync, rmSync } from "node:fs";
+import { afterAll } from "bun:test";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLifeline } from "./test-run-reaper.ts";
@@ -11,6 +12,17 @@ startLifeline();
 const orgHome = mkdtempSync(join(tmpdir(), "org-home-"));
 process.env.ORG_HOME = orgHome;
 process.on("exit", () => rmSync(orgHome, { recursive: true, force: true }));
+
+// Nor is the person's tmux server: an org command a test runs without a server of its own (`TmuxServer`) would otherwise
+// look at the person's `org` session, and `supervise` would restart, or `instance stop` stop, the current they run. Each
+// test process, and everything it starts, gets a tmux server of its own instead ($TMUX would name the person's), ended
+// after each test file: bun test runs no exit handler of a preload, but runs a preload's afterAll after every file.
+const tmuxHome = mkdtempSync(join(tmpdir(), "org-tmux-own-"));
+process.env.TMUX_TMPDIR = tmuxHome;
+delete process.env.TMUX;
+afterAll(() => {
+  if (existsSync(join(tmuxHome, `tmux-${process.getuid?.() ?? 0}`, "default"))) Bun.spawnSync(["tmux", "kill-server"], { timeout: 10_000 });
+});
 
 // Bun.spawn without `env` hands a child the environment bun started with, not process.env as it is now: a child a test
 // starts so would miss ORG_HOME and keep confirmations under the real HOME. A spawn given no `env` gets process.env.
