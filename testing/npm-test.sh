@@ -6,6 +6,11 @@
 set -u
 run="${ORG_TEST_RUN:+$ORG_TEST_RUN }run-$$-$(date +%s%N)"
 checks=$(mktemp "${TMPDIR:-/tmp}/org-checks-XXXXXX") || exit 1
+# The run's temp files in one folder of its own, removed when the run ends however it ends: a test process's own
+# folders (ORG_HOME, a tmux server's) are made in it, and bun's test runner runs no exit handler to remove them.
+# Open to all as the temp dir is (sticky): a sandbox runs its command as another user, who must reach the tests' folders.
+scratch=$(mktemp -d "$(sh testing/test-tmpdir.sh)/org-test-run-XXXXXX") || exit 1
+chmod 1777 "$scratch"
 (
   trap 'kill ${a:-} ${b:-} ${c:-} 2>/dev/null; exit 143' INT TERM HUP
   tsgo --noEmit --checkers 1 &
@@ -23,10 +28,11 @@ checks=$(mktemp "${TMPDIR:-/tmp}/org-checks-XXXXXX") || exit 1
   [ "$x$y$z" = 000 ]
 ) >"$checks" 2>&1 &
 checking=$!
-trap 'kill -TERM "$checking" 2>/dev/null; rm -f "$checks"; exit 130' INT TERM HUP
+trap 'kill -TERM "$checking" 2>/dev/null; rm -f "$checks"; rm -rf "$scratch"; exit 130' INT TERM HUP
 
-TMPDIR="$(sh testing/test-tmpdir.sh)" ORG_TEST_RUN="$run" bun test --preload ./testing/test-run-preload.ts --timeout 60000 --parallel=$(($(nproc) * 3)) --no-isolate --timings=testing/test-timings.json $(sed 's/^/--path-ignore-patterns=/' testing/where-it-runs.files)
+TMPDIR="$scratch" ORG_TEST_RUN="$run" bun test --preload ./testing/test-run-preload.ts --timeout 60000 --parallel=$(($(nproc) * 3)) --no-isolate --timings=testing/test-timings.json $(sed 's/^/--path-ignore-patterns=/' testing/where-it-runs.files)
 tested=$?
+rm -rf "$scratch"
 
 wait "$checking"
 checked=$?
