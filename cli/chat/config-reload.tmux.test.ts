@@ -53,9 +53,10 @@ test("the room opens again on an edited org.config.json, in the same session; an
   // The write view is a setting that waits for the person's word: the edit alone changes nothing the room runs on,
   // and says what waits; confirming it, from another terminal, opens the room again on it.
   writeFileSync(join(workspace, "org.config.json"), `${JSON.stringify({ sandbox: { workspace: "write" } }, null, 2)}\n`);
+  // The notice names the config by its path, so where it wraps depends on where the test runs: any space may be a break.
   await tmux.waitFor(
     session,
-    /org\.config\.json changed; nothing this room runs on did, so it goes on as it is\.\s+org: [\s\S]*?sandbox\.workspace \(write\)[\s\S]*?'org config trust'/,
+    /org\.config\.json changed; nothing this room runs on did, so it goes on as it is\.\s+org: [\s\S]*?sandbox\.workspace\s+\(write\)[\s\S]*?'org\s+config\s+trust'/,
     30_000,
   );
   const trusted = Bun.spawn(orgCommand(["config", "trust", "--workspace", workspace]), { cwd: workspace, stdout: "pipe", stderr: "pipe" });
