@@ -73,7 +73,8 @@ test("a call like the last one is handed to the sandbox waiting for it, with the
     [
       "/bin/sh",
       "-c",
-      "ls -l /proc/self/fd | cut -c1-10,44- | sed 's/:\\[[0-9]*\\]//'; grep -E '^(Cap|NoNewPrivs|Seccomp|Sig)' /proc/self/status; ulimit -a; id; umask; pwd",
+      // Each descriptor's mode and target without ls's date: a fresh and a pooled call a minute apart print the same.
+      "ls -l /proc/self/fd | sed -E 's/^([^ ]+) .* ([0-9]+ -> )/\\1 \\2/; s/:\\[[0-9]*\\]//'; grep -E '^(Cap|NoNewPrivs|Seccomp|Sig)' /proc/self/status; ulimit -a; id; umask; pwd",
     ],
     ["/bin/sh", "-c", "echo out; echo err >&2; exit 3"],
     ["/bin/sh", "-c", "kill -9 $$"],
@@ -86,6 +87,7 @@ test("a call like the last one is handed to the sandbox waiting for it, with the
     const { fresh, pooled, tookWaiting } = await freshAndPooled({ argv, timeoutMs: 10_000 });
     expect(tookWaiting).toBe(true);
     expect(withoutTime(pooled)).toEqual(withoutTime(fresh));
+    if (argv[2]?.startsWith("ls -l /proc/self/fd")) expect(fresh.stdout).toMatch(/^lr-x------ 0 -> \/dev\/null\nl-wx------ 1 -> pipe$/m);
   }
 });
 
