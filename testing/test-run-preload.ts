@@ -1,6 +1,6 @@
 // Preloaded into each `bun test` process by package.json's test scripts (`--preload`): the run's processes end with it.
 import { afterAll } from "bun:test";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLifeline } from "./test-run-reaper.ts";
@@ -8,10 +8,9 @@ import { startLifeline } from "./test-run-reaper.ts";
 startLifeline();
 
 // The person's own org folder (their confirmations and the key that seals them) is never the real one under HOME: each
-// test process, and every org it starts, keeps them in a folder of its own.
-const orgHome = mkdtempSync(join(tmpdir(), "org-home-"));
-process.env.ORG_HOME = orgHome;
-process.on("exit", () => rmSync(orgHome, { recursive: true, force: true }));
+// test process, and every org it starts, keeps them in a folder of its own, in the temp folder `npm test` removes at
+// the run's end (bun's test runner runs no exit handler of a preload).
+process.env.ORG_HOME = mkdtempSync(join(tmpdir(), "org-home-"));
 
 // Nor is the person's tmux server: an org command a test runs without a server of its own (`TmuxServer`) would otherwise
 // look at the person's `org` session, and `supervise` would restart, or `instance stop` stop, the current they run. Each
