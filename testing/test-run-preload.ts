@@ -20,7 +20,10 @@ const tmuxHome = mkdtempSync(join(tmpdir(), "org-tmux-own-"));
 process.env.TMUX_TMPDIR = tmuxHome;
 delete process.env.TMUX;
 afterAll(() => {
-  if (existsSync(join(tmuxHome, `tmux-${process.getuid?.() ?? 0}`, "default"))) Bun.spawnSync(["tmux", "kill-server"], { timeout: 10_000 });
+  // Named outright, whatever a test did to process.env since: only this process's own server is ever killed.
+  const { TMUX: _person, ...env } = process.env;
+  if (existsSync(join(tmuxHome, `tmux-${process.getuid?.() ?? 0}`, "default")))
+    Bun.spawnSync(["tmux", "kill-server"], { env: { ...env, TMUX_TMPDIR: tmuxHome }, timeout: 10_000 });
 });
 
 // Bun.spawn without `env` hands a child the environment bun started with, not process.env as it is now: a child a test
