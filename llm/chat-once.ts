@@ -5,7 +5,7 @@ import type { Completion, CompletionRequest } from "./language-model.ts";
 import { abortedError, openStream } from "./open-stream.ts";
 import { ChunkTemplate, type TemplateField } from "./chunk-template.ts";
 import { SseEvents } from "./sse-events.ts";
-import { chunkErrorMessage, fragmentLength, type ReadChunk, readChunk, readUsage, ToolCallAccumulator } from "./read-chunks.ts";
+import { chunkErrorMessage, fragmentLength, type ReadChunk, readChunk, readUsage, ToolCallAccumulator, type ToolCallDelta } from "./read-chunks.ts";
 import { StreamLimit } from "./stream-limit.ts";
 import { TextParts } from "./text-parts.ts";
 import { ThinkSplitter } from "./think-splitter.ts";
@@ -88,10 +88,23 @@ class CompletionAssembly {
     if (text !== "") this.#emitReasoning(text);
   }
 
-  /** Takes the text of a chunk that carries nothing else (one that fits the stream's template); `mayHoldAngle` false when its reader saw no "<". */
-  addText(field: TemplateField, text: string, mayHoldAngle = true): void {
+  /**
+   * Takes the string of an event that fits the stream's template (chunk-template.ts): the text of a chunk that carries
+   * nothing else, or the arguments of its one tool call. `mayHoldAngle` false when its reader saw no "<".
+   */
+  addTemplated(template: ChunkTemplate, field: TemplateField, text: string, mayHoldAngle = true): void {
     if (field === "content") this.#addText(text, mayHoldAngle);
+    else if (field === "arguments") this.#addCalls([template.call(text)]);
     else this.#addReasoning(text);
+  }
+
+  /** Stitches a chunk's tool-call entries, each counted against the reply's limit first; none after the limit. */
+  #addCalls(toolCalls: readonly (ToolCallDelta | undefined)[]): void {
+    for (const call of toolCalls) {
+      const length = fragmentLength(call);
+      if (this.limit.take(length) < length || this.limit.reached) break;
+      if (call) this.toolCalls.add(call);
+    }
   }
 
   /** Takes one decoded chunk (already JSON); a chunk that is not an object says nothing. Returns how it was read. */
@@ -112,11 +125,7 @@ class CompletionAssembly {
     const reasoning = delta.reasoning ?? delta.reasoning_content;
     if (reasoning) this.#addReasoning(reasoning);
     if (delta.content) this.#addText(delta.content);
-    for (const call of toolCalls) {
-      const length = fragmentLength(call);
-      if (this.limit.take(length) < length || this.limit.reached) break;
-      if (call) this.toolCalls.add(call);
-    }
+    this.#addCalls(toolCalls);
     if (this.limit.reached) return chunk;
     if (finishReason) this.finishReason = finishReason;
     return chunk;
@@ -185,7 +194,7 @@ async function readEvents(response: Response, assembly: CompletionAssembly, sign
     if (stopped()) return;
     const fits = template.readAt(text, start, end);
     if (fits) {
-      assembly.addText(fits.field, fits.text);
+      assembly.addTemplated(template, fits.field, fits.text);
       return;
     }
     const data = start === 0 && end === text.length ? text : text.slice(start, end);
@@ -206,7 +215,7 @@ async function readEvents(response: Response, assembly: CompletionAssembly, sign
   const onKnownEvent = (text: string, at: number): number => {
     const value = template.readEvent(text, at);
     if (value === undefined || template.field === undefined) return -1;
-    assembly.addText(template.field, value, template.lastHeldAngle);
+    assembly.addTemplated(template, template.field, value, template.lastHeldAngle);
     return template.eventEnd(at, value);
   };
   const events = new SseEvents(

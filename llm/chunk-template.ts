@@ -1,5 +1,5 @@
 import { readCommonChunk } from "./read-common-chunk.ts";
-import type { ReadChunk } from "./read-chunks.ts";
+import type { ReadChunk, ToolCallDelta } from "./read-chunks.ts";
 
 // A server streams a reply as events that differ in one string: `{"id":"chatcmpl-412",…,"delta":{"content":"␣the"},…}`,
 // then `…"content":"␣cat"…`, the rest byte for byte the same. Once an event has been read in full (JSON.parse and
@@ -8,10 +8,14 @@ import type { ReadChunk } from "./read-chunks.ts";
 // event. Whether the string really is what the chunk's field holds is proved on the template itself: the template
 // with another string in place must read (by hand, readCommonChunk) as the same chunk with that string in the field.
 // Anything else, however slightly off, goes through the full reading (chunk-template.property.test.ts).
+// A tool call streamed in fragments (llama.cpp, vLLM, LM Studio) is the same: its events differ only in the string of
+// `"arguments"`, so a fragment's event is its one call, as the template's, with that string for its arguments.
 
-/** The delta fields a template carries; only one of them, holding text, may be set in its chunk. */
-export type TemplateField = "content" | "reasoning" | "reasoning_content";
-const FIELDS: readonly TemplateField[] = ["content", "reasoning", "reasoning_content"];
+/** The delta fields holding text a template carries; only one of them may be set in its chunk. */
+export type TextField = "content" | "reasoning" | "reasoning_content";
+/** What the one changing string of a template's events is: a delta's text, or its one tool call's arguments. */
+export type TemplateField = TextField | "arguments";
+const FIELDS: readonly TextField[] = ["content", "reasoning", "reasoning_content"];
 
 /** After this many templates none of which matched an event, a stream is read in full (an OpenAI stream's per-event nonce). */
 const MOST_UNUSED_TEMPLATES = 4;
@@ -21,6 +25,8 @@ export class ChunkTemplate {
   #prefix = "";
   #suffix = "";
   #field: TemplateField | undefined;
+  /** The tool call of an `arguments` template, as its chunk read; a fitting event's call is it with other arguments. */
+  #call: ToolCallDelta = {};
   /** The SSE event around the text, `data: <prefix>"` and `"<suffix>` with its blank line; "" when the template spans lines. */
   #eventHead = "";
   #eventTail = "";
@@ -49,6 +55,17 @@ export class ChunkTemplate {
   /** The field the template's text goes to; set once `learn` took a template. */
   get field(): TemplateField | undefined {
     return this.#field;
+  }
+
+  /** The tool call of an event that fits an `arguments` template with `text` for its string: the chunk's one call. */
+  call(text: string): ToolCallDelta {
+    const { index, id, function: fn } = this.#call;
+    // Built key by key as readCommonChunk builds it: a key it leaves out stays out.
+    const call: ToolCallDelta = {};
+    if (index !== undefined) call.index = index;
+    if (id !== undefined) call.id = id;
+    call.function = fn?.name === undefined ? { arguments: text } : { name: fn.name, arguments: text };
+    return call;
   }
 
   /**
@@ -90,20 +107,21 @@ export class ChunkTemplate {
   /** Takes `data`, read in full as `chunk`, as the template of the events after it, when it can be one. */
   learn(data: string, chunk: ReadChunk | undefined): void {
     if (this.#learned >= MOST_UNUSED_TEMPLATES && this.#matched === 0) return;
-    const field = chunk ? textField(chunk) : undefined;
-    const text = field === undefined ? undefined : chunk?.choice?.delta[field];
-    const at = field === undefined ? -1 : data.lastIndexOf(`"${field}":`);
-    if (field === undefined || typeof text !== "string" || at < 0) return;
-    let start = at + field.length + 3;
+    const varying = chunk ? varyingString(chunk) : undefined;
+    if (!chunk || !varying) return;
+    const at = data.lastIndexOf(`"${varying.field}":`);
+    if (at < 0) return;
+    let start = at + varying.field.length + 3;
     while (data.charCodeAt(start) === 32) start += 1;
     const end = stringTokenEnd(data, start);
-    if (end < 0 || stringToken(data.slice(start, end)) !== text) return;
+    if (end < 0 || stringToken(data.slice(start, end)) !== varying.text) return;
     const prefix = data.slice(0, start);
     const suffix = data.slice(end);
-    if (!provesField(prefix, suffix, field, chunk)) return;
+    if (!provesField(prefix, suffix, varying, chunk)) return;
     this.#prefix = prefix;
     this.#suffix = suffix;
-    this.#field = field;
+    this.#field = varying.field;
+    this.#call = varying.call ?? {};
     this.#learned += 1;
     // A data line break in the template (data that came in several `data:` lines) is no event's one line.
     const oneLine = !/[\r\n]/.test(prefix + suffix);
@@ -112,15 +130,45 @@ export class ChunkTemplate {
   }
 }
 
-/** The one delta field of `chunk` that holds text, when its chunk is nothing else: no error, usage, calls or finish. */
-function textField(chunk: ReadChunk): TemplateField | undefined {
+/** The string a template of `chunk` would vary: its one text field's, or its one tool call's arguments. */
+type Varying = { field: TemplateField; text: string; call?: ToolCallDelta };
+
+function varyingString(chunk: ReadChunk): Varying | undefined {
+  const field = textField(chunk);
+  if (field !== undefined) {
+    const text = chunk.choice?.delta[field];
+    return typeof text === "string" ? { field, text } : undefined;
+  }
+  const call = fragmentCall(chunk);
+  const text = call?.function?.arguments;
+  return call && typeof text === "string" ? { field: "arguments", text, call } : undefined;
+}
+
+/** Whether `chunk` is a choice's delta and nothing more: no error, usage or finish. */
+function onlyDelta(chunk: ReadChunk): boolean {
   const choice = chunk.choice;
-  if (chunk.error !== undefined || (chunk.usage !== undefined && chunk.usage !== null) || !choice) return undefined;
-  if (choice.toolCalls.length > 0 || choice.finishReason !== undefined) return undefined;
+  return (
+    chunk.error === undefined && (chunk.usage === undefined || chunk.usage === null) && choice !== undefined && choice.finishReason === undefined
+  );
+}
+
+/** The one delta field of `chunk` that holds text, when its chunk is nothing else: no error, usage, calls or finish. */
+function textField(chunk: ReadChunk): TextField | undefined {
+  const choice = chunk.choice;
+  if (!onlyDelta(chunk) || !choice || choice.toolCalls.length > 0) return undefined;
   const withText = FIELDS.filter((field) => Boolean(choice.delta[field]));
   // The assembly reads `reasoning ?? reasoning_content`: an empty reasoning hides reasoning_content.
   if (withText[0] === "reasoning_content" && choice.delta.reasoning != null) return undefined;
   return withText.length === 1 ? withText[0] : undefined;
+}
+
+/** The one tool call of `chunk`, when it is a fragment of arguments and nothing else: no text, error, usage or finish. */
+function fragmentCall(chunk: ReadChunk): ToolCallDelta | undefined {
+  const choice = chunk.choice;
+  if (!onlyDelta(chunk) || !choice || choice.toolCalls.length !== 1) return undefined;
+  if (FIELDS.some((field) => Boolean(choice.delta[field]))) return undefined;
+  const call = choice.toolCalls[0];
+  return typeof call?.function?.arguments === "string" ? call : undefined;
 }
 
 /** The index after the JSON string token that starts at `start`, or -1 when none starts there. */
@@ -157,17 +205,32 @@ function stringToken(literal: string): string | undefined {
   }
 }
 
-/** Whether the template with another string in place reads by hand as `chunk` with that string in `field` alone. */
-function provesField(prefix: string, suffix: string, field: TemplateField, chunk: ReadChunk | undefined): boolean {
-  const probe = chunk?.choice?.delta[field] === "p" ? "q" : "p";
+/**
+ * Whether the template with another string in place reads by hand as `chunk` with that string in the varying field
+ * alone: a text field, or the arguments of its one tool call, everything else of the chunk as it was.
+ */
+function provesField(prefix: string, suffix: string, varying: Varying, chunk: ReadChunk): boolean {
+  const probe = varying.text === "p" ? "q" : "p";
   let read: ReadChunk | undefined;
   try {
     read = readCommonChunk(JSON.parse(`${prefix}"${probe}"${suffix}`));
   } catch {
     return false;
   }
-  const [was, now] = [chunk?.choice, read?.choice];
-  if (!was || !now || read?.error !== undefined || read?.usage !== chunk?.usage) return false;
-  if (now.toolCalls.length > 0 || now.finishReason !== was.finishReason) return false;
-  return FIELDS.every((each) => now.delta[each] === (each === field ? probe : was.delta[each]));
+  const [was, now] = [chunk.choice, read?.choice];
+  if (!was || !now || read?.error !== undefined || read?.usage !== chunk.usage) return false;
+  if (now.finishReason !== was.finishReason) return false;
+  const { field, call } = varying;
+  if (!FIELDS.every((each) => now.delta[each] === (each === field ? probe : was.delta[each]))) return false;
+  if (call === undefined) return now.toolCalls.length === 0;
+  const [made] = now.toolCalls;
+  return (
+    now.toolCalls.length === 1 &&
+    made !== undefined &&
+    made.index === call.index &&
+    made.id === call.id &&
+    made.function !== undefined &&
+    made.function.name === call.function?.name &&
+    made.function.arguments === probe
+  );
 }
