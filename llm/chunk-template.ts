@@ -224,6 +224,8 @@ function provesField(prefix: string, suffix: string, varying: Varying, chunk: Re
   if (!FIELDS.every((each) => now.delta[each] === (each === field ? probe : was.delta[each]))) return false;
   if (call === undefined) return now.toolCalls.length === 0;
   const [made] = now.toolCalls;
+  // Only the string differs between the two readings, so the call's other fields cannot; compared all the same, since
+  // a fitting event's call is built from the learned one (`call`), not read.
   return (
     now.toolCalls.length === 1 &&
     made !== undefined &&
