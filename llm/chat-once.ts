@@ -3,7 +3,7 @@ import { ChatError, connectionDetail } from "./chat-errors.ts";
 import type { StreamEvent, Usage } from "./chat-types.ts";
 import type { Completion, CompletionRequest } from "./language-model.ts";
 import { abortedError, openStream } from "./open-stream.ts";
-import { ChunkTemplate, type TemplateField } from "./chunk-template.ts";
+import { ChunkTemplate } from "./chunk-template.ts";
 import { SseEvents } from "./sse-events.ts";
 import { chunkErrorMessage, fragmentLength, type ReadChunk, readChunk, readUsage, ToolCallAccumulator, type ToolCallDelta } from "./read-chunks.ts";
 import { StreamLimit } from "./stream-limit.ts";
@@ -92,19 +92,19 @@ class CompletionAssembly {
    * Takes the string of an event that fits the stream's template (chunk-template.ts): the text of a chunk that carries
    * nothing else, or the arguments of its one tool call. `mayHoldAngle` false when its reader saw no "<".
    */
-  addTemplated(template: ChunkTemplate, field: TemplateField, text: string, mayHoldAngle = true): void {
+  addTemplated(template: ChunkTemplate, text: string, mayHoldAngle = true): void {
+    const field = template.field;
     if (field === "content") this.#addText(text, mayHoldAngle);
-    else if (field === "arguments") this.#addCalls([template.call(text)]);
-    else this.#addReasoning(text);
+    else if (field === "arguments") this.#addCall(template.call(text));
+    else if (field !== undefined) this.#addReasoning(text);
   }
 
-  /** Stitches a chunk's tool-call entries, each counted against the reply's limit first; none after the limit. */
-  #addCalls(toolCalls: readonly (ToolCallDelta | undefined)[]): void {
-    for (const call of toolCalls) {
-      const length = fragmentLength(call);
-      if (this.limit.take(length) < length || this.limit.reached) break;
-      if (call) this.toolCalls.add(call);
-    }
+  /** Stitches one tool-call entry, counted against the reply's limit first; false when the limit stops it and the rest. */
+  #addCall(call: ToolCallDelta | undefined): boolean {
+    const length = fragmentLength(call);
+    if (this.limit.take(length) < length || this.limit.reached) return false;
+    if (call) this.toolCalls.add(call);
+    return true;
   }
 
   /** Takes one decoded chunk (already JSON); a chunk that is not an object says nothing. Returns how it was read. */
@@ -125,7 +125,7 @@ class CompletionAssembly {
     const reasoning = delta.reasoning ?? delta.reasoning_content;
     if (reasoning) this.#addReasoning(reasoning);
     if (delta.content) this.#addText(delta.content);
-    this.#addCalls(toolCalls);
+    for (const call of toolCalls) if (!this.#addCall(call)) break;
     if (this.limit.reached) return chunk;
     if (finishReason) this.finishReason = finishReason;
     return chunk;
@@ -194,7 +194,7 @@ async function readEvents(response: Response, assembly: CompletionAssembly, sign
     if (stopped()) return;
     const fits = template.readAt(text, start, end);
     if (fits) {
-      assembly.addTemplated(template, fits.field, fits.text);
+      assembly.addTemplated(template, fits.text);
       return;
     }
     const data = start === 0 && end === text.length ? text : text.slice(start, end);
@@ -215,7 +215,7 @@ async function readEvents(response: Response, assembly: CompletionAssembly, sign
   const onKnownEvent = (text: string, at: number): number => {
     const value = template.readEvent(text, at);
     if (value === undefined || template.field === undefined) return -1;
-    assembly.addTemplated(template, template.field, value, template.lastHeldAngle);
+    assembly.addTemplated(template, value, template.lastHeldAngle);
     return template.eventEnd(at, value);
   };
   const events = new SseEvents(

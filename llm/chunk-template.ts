@@ -25,7 +25,7 @@ export class ChunkTemplate {
   #prefix = "";
   #suffix = "";
   #field: TemplateField | undefined;
-  /** The tool call of an `arguments` template, as its chunk read; a fitting event's call is it with other arguments. */
+  /** The tool call of an `arguments` template, as the template reads; a fitting event's call is it with other arguments. */
   #call: ToolCallDelta = {};
   /** The SSE event around the text, `data: <prefix>"` and `"<suffix>` with its blank line; "" when the template spans lines. */
   #eventHead = "";
@@ -117,11 +117,13 @@ export class ChunkTemplate {
     if (end < 0 || stringToken(data.slice(start, end)) !== varying.text) return;
     const prefix = data.slice(0, start);
     const suffix = data.slice(end);
-    if (!provesField(prefix, suffix, varying, chunk)) return;
+    const proved = provedChoice(prefix, suffix, varying, chunk);
+    if (!proved) return;
     this.#prefix = prefix;
     this.#suffix = suffix;
     this.#field = varying.field;
-    this.#call = varying.call ?? {};
+    // The call as the template itself reads: a fitting event reads the same, with its own string for the arguments.
+    this.#call = proved.toolCalls[0] ?? {};
     this.#learned += 1;
     // A data line break in the template (data that came in several `data:` lines) is no event's one line.
     const oneLine = !/[\r\n]/.test(prefix + suffix);
@@ -130,45 +132,39 @@ export class ChunkTemplate {
   }
 }
 
-/** The string a template of `chunk` would vary: its one text field's, or its one tool call's arguments. */
-type Varying = { field: TemplateField; text: string; call?: ToolCallDelta };
+type Choice = NonNullable<ReadChunk["choice"]>;
+
+/** The string a template of a chunk would vary: its one text field's, or its one tool call's arguments. */
+type Varying = { field: TemplateField; text: string };
 
 function varyingString(chunk: ReadChunk): Varying | undefined {
-  const field = textField(chunk);
-  if (field !== undefined) {
-    const text = chunk.choice?.delta[field];
-    return typeof text === "string" ? { field, text } : undefined;
-  }
-  const call = fragmentCall(chunk);
-  const text = call?.function?.arguments;
-  return call && typeof text === "string" ? { field: "arguments", text, call } : undefined;
+  const choice = deltaOnly(chunk);
+  return choice && (textOf(choice) ?? fragmentOf(choice));
 }
 
-/** Whether `chunk` is a choice's delta and nothing more: no error, usage or finish. */
-function onlyDelta(chunk: ReadChunk): boolean {
+/** The choice of `chunk` when the chunk is that choice's delta and nothing more: no error, usage or finish. */
+function deltaOnly(chunk: ReadChunk): Choice | undefined {
   const choice = chunk.choice;
-  return (
-    chunk.error === undefined && (chunk.usage === undefined || chunk.usage === null) && choice !== undefined && choice.finishReason === undefined
-  );
+  const bare = chunk.error === undefined && (chunk.usage === undefined || chunk.usage === null) && choice?.finishReason === undefined;
+  return bare ? choice : undefined;
 }
 
-/** The one delta field of `chunk` that holds text, when its chunk is nothing else: no error, usage, calls or finish. */
-function textField(chunk: ReadChunk): TextField | undefined {
-  const choice = chunk.choice;
-  if (!onlyDelta(chunk) || !choice || choice.toolCalls.length > 0) return undefined;
+/** The one delta field of `choice` that holds text, with its text, when the choice carries no call. */
+function textOf(choice: Choice): Varying | undefined {
+  if (choice.toolCalls.length > 0) return undefined;
   const withText = FIELDS.filter((field) => Boolean(choice.delta[field]));
   // The assembly reads `reasoning ?? reasoning_content`: an empty reasoning hides reasoning_content.
   if (withText[0] === "reasoning_content" && choice.delta.reasoning != null) return undefined;
-  return withText.length === 1 ? withText[0] : undefined;
+  const field = withText.length === 1 ? withText[0] : undefined;
+  const text = field === undefined ? undefined : choice.delta[field];
+  return field !== undefined && typeof text === "string" ? { field, text } : undefined;
 }
 
-/** The one tool call of `chunk`, when it is a fragment of arguments and nothing else: no text, error, usage or finish. */
-function fragmentCall(chunk: ReadChunk): ToolCallDelta | undefined {
-  const choice = chunk.choice;
-  if (!onlyDelta(chunk) || !choice || choice.toolCalls.length !== 1) return undefined;
-  if (FIELDS.some((field) => Boolean(choice.delta[field]))) return undefined;
-  const call = choice.toolCalls[0];
-  return typeof call?.function?.arguments === "string" ? call : undefined;
+/** The arguments of `choice`'s one tool call, when that call is a fragment and the choice carries no text. */
+function fragmentOf(choice: Choice): Varying | undefined {
+  if (choice.toolCalls.length !== 1 || FIELDS.some((field) => Boolean(choice.delta[field]))) return undefined;
+  const text = choice.toolCalls[0]?.function?.arguments;
+  return typeof text === "string" ? { field: "arguments", text } : undefined;
 }
 
 /** The index after the JSON string token that starts at `start`, or -1 when none starts there. */
@@ -206,33 +202,23 @@ function stringToken(literal: string): string | undefined {
 }
 
 /**
- * Whether the template with another string in place reads by hand as `chunk` with that string in the varying field
- * alone: a text field, or the arguments of its one tool call, everything else of the chunk as it was.
+ * The template with another string in place, read by hand, when it reads as `chunk` with that string in the varying
+ * field alone: a text field, or the arguments of its one tool call, everything else of the chunk as it was.
  */
-function provesField(prefix: string, suffix: string, varying: Varying, chunk: ReadChunk): boolean {
+function provedChoice(prefix: string, suffix: string, varying: Varying, chunk: ReadChunk): Choice | undefined {
   const probe = varying.text === "p" ? "q" : "p";
   let read: ReadChunk | undefined;
   try {
     read = readCommonChunk(JSON.parse(`${prefix}"${probe}"${suffix}`));
   } catch {
-    return false;
+    return undefined;
   }
   const [was, now] = [chunk.choice, read?.choice];
-  if (!was || !now || read?.error !== undefined || read?.usage !== chunk.usage) return false;
-  if (now.finishReason !== was.finishReason) return false;
-  const { field, call } = varying;
-  if (!FIELDS.every((each) => now.delta[each] === (each === field ? probe : was.delta[each]))) return false;
-  if (call === undefined) return now.toolCalls.length === 0;
-  const [made] = now.toolCalls;
-  // Only the string differs between the two readings, so the call's other fields cannot; compared all the same, since
-  // a fitting event's call is built from the learned one (`call`), not read.
-  return (
-    now.toolCalls.length === 1 &&
-    made !== undefined &&
-    made.index === call.index &&
-    made.id === call.id &&
-    made.function !== undefined &&
-    made.function.name === call.function?.name &&
-    made.function.arguments === probe
-  );
+  if (!was || !now || read?.error !== undefined || read?.usage !== chunk.usage) return undefined;
+  if (now.finishReason !== was.finishReason) return undefined;
+  const { field } = varying;
+  if (!FIELDS.every((each) => now.delta[each] === (each === field ? probe : was.delta[each]))) return undefined;
+  const calls = field === "arguments" ? 1 : 0;
+  if (now.toolCalls.length !== calls || (calls === 1 && now.toolCalls[0]?.function?.arguments !== probe)) return undefined;
+  return now;
 }
