@@ -13,7 +13,9 @@ export const SandboxEntry = z.strictObject({
    * .npmrc, *.pem, *.key, id_*, .netrc, .git-credentials); a list given here replaces the default.
    */
   secretPaths: z.array(z.string().min(1).max(500)).max(500).optional(),
-  /** The workspace_write policy in the console: "ask" (default), "allow" or "deny". Over HTTP, serve.tools.workspace_write (default "deny"). */
+  /** The workspace_write policy in the console: "ask" (default), "allow" or "deny". The web room too; serve's API for programs:
+   * serve.tools.workspace_write (default "deny").
+   */
   workspaceWrite: ToolPolicy.optional(),
 });
 export type SandboxSettings = {

@@ -31,6 +31,8 @@ const NOTICE_REASONS = [
   "wish",
   /** The room's MCP servers: one started, stopped, is restarting, waits for the user's confirmation; its tools changed. */
   "mcp",
+  /** The config file changed while a served room is open (`org web`): what of it the room takes, or why it cannot. */
+  "config",
 ] as const;
 
 /** The parts of a room event that other events and schemas share: its stats, notices and approvals. */

@@ -43,7 +43,7 @@ export type RoomOptions = {
   remoteApprovals?: RemoteApprovals;
   /** The room's stream of events, made where the room is assembled (serve keeps one per session across reopening); a new one by default. */
   stream?: RoomStream;
-  /** The workspace_write policy of this entry point, which no persona's policy loosens (serve: serve.tools.workspace_write, default "deny"). */
+  /** The workspace_write policy of this entry point, which no persona's policy loosens (serve's API: serve.tools.workspace_write, default "deny"). */
   workspaceWrite?: ToolPolicy;
   /** Default `<workspaceDir>/.org/sessions`. */
   sessionsDir?: string;

@@ -21,7 +21,7 @@ export type WorkspaceWriteRoom = {
   sessionId: string;
   /** The `workspace_write` policy of a persona whose `tools` do not name it: the console's `sandbox.workspaceWrite`. */
   policy: ToolPolicy;
-  /** Over HTTP, `serve.tools.workspace_write` ("deny" unless set): no persona's policy loosens it. */
+  /** Serve's API for programs: `serve.tools.workspace_write` ("deny" unless set), which no persona's policy loosens. */
   entryPolicy?: ToolPolicy;
   /** `sandbox.protectedPaths` and org's config file, beside DEFAULT_PROTECTED_PATHS. */
   protectedPaths: readonly string[];

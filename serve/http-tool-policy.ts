@@ -1,5 +1,6 @@
 import type { ServeSettings } from "../config/serve-settings.ts";
 import type { ToolPolicy } from "../config/tool-policy.ts";
+import { WORKSPACE_WRITE } from "../config/tool-names.ts";
 
 /** Where a tool served over HTTP comes from; a workflow runs generated tools, so it is judged as one. */
 export type HttpToolOrigin = "built-in" | "generated" | "workflow";
@@ -32,4 +33,18 @@ export function httpToolRefusal(
       ? `${setting} is "deny", so ${name} does not run over HTTP`
       : `${name} needs approval ("ask"), and nobody can approve over HTTP`;
   return `${why}; set "serve": { "tools": { "${name}": "allow" } } in org.config.json to run it over HTTP.`;
+}
+
+/**
+ * Whose tool policies a served room follows. "serve": serve's API for programs (`org serve`, the OpenAI route, jobs
+ * and sessions of `org serve`): a workspace change is decided under `serve.tools.workspace_write` ("deny" unless set),
+ * which no persona's policy loosens. "room": the room's own, as the terminal follows them (`sandbox.workspaceWrite`, a
+ * persona's `tools`): the web room of `org web`, whose person is logged in and answers its questions on the page.
+ */
+export type RoomPolicySource = "serve" | "room";
+
+/** The `workspace_write` policy a served room's entry point sets over the room's own (undefined: none, the room's rule). */
+export function entryWorkspaceWrite(serve: Pick<ServeSettings, "tools">, source: RoomPolicySource): ToolPolicy | undefined {
+  if (source === "room") return undefined;
+  return (Object.hasOwn(serve.tools, WORKSPACE_WRITE) ? serve.tools[WORKSPACE_WRITE] : undefined) ?? "deny";
 }

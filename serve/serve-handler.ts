@@ -26,6 +26,8 @@ import { securityHeadersMiddleware } from "./security-headers-middleware.ts";
 import { hostOriginMiddleware } from "./host-origin-middleware.ts";
 import { authMiddleware } from "./auth-middleware.ts";
 import { servedRoomOpener } from "./served-room.ts";
+import type { RoomPolicySource } from "./http-tool-policy.ts";
+import type { RoomConfig } from "./room-config.ts";
 import type { ToolFeed } from "../room/tool-feed.ts";
 import { roomPolicies } from "../assembly/assemble-room.ts";
 import { toolRoutes } from "./tool-routes.ts";
@@ -82,6 +84,14 @@ export type ServeHandlerOptions = SandboxAccess & {
   extraRoutes?: (parts: ExtraRouteParts) => Route[];
   /** What each session's event stream holds for watchers that reconnect (events, characters); `RoomStream`'s defaults unless set. */
   streamHold?: { maxEvents?: number; maxChars?: number };
+  /**
+   * Whose tool policies the sessions' rooms follow (http-tool-policy.ts): "serve" (default), serve's own for its API
+   * for programs; "room", the room's own as the terminal follows them (`org web`: its person answers on the page). A
+   * room of one request (`/v1/chat/completions`) follows serve's either way.
+   */
+  sessionPolicies?: RoomPolicySource;
+  /** The config and sandbox policy the rooms open with as `org web` last read them; without it `config` and `sandboxPolicy`. */
+  roomConfig?: RoomConfig;
 };
 
 /**
@@ -120,6 +130,7 @@ function roomOpener(options: ServedSessionsOptions, workspaceCopies: WorkspaceCo
     sandboxPolicy: options.sandboxPolicy,
     workspaceCopies,
     ...(options.toolFeed ? { toolFeed: options.toolFeed } : {}),
+    ...(options.roomConfig ? { roomConfig: options.roomConfig } : {}),
   });
 }
 
@@ -135,12 +146,16 @@ function openSessions(
     queue: config.serve.queue,
     maxOpen: options.maxOpenSessions ?? 256,
     ...(options.maxOpenChars !== undefined ? { maxOpenChars: options.maxOpenChars } : {}),
-    generation: () => options.tools.generation,
+    generation: opener.generation,
     // Requests of one session run one at a time, so the session's current request id is the one a tool ran for.
     approvalTimeoutMs: config.serve.approvalTimeoutS * 1000,
     ...(options.streamHold ? { streamHold: options.streamHold } : {}),
     open: ({ resume, stream, remoteApprovals, requestId }) =>
-      opener.open({ serverSlots: slots, ...(resume !== undefined ? { resume } : {}), stream, remoteApprovals }, requestId),
+      opener.open(
+        { serverSlots: slots, ...(resume !== undefined ? { resume } : {}), stream, remoteApprovals },
+        requestId,
+        options.sessionPolicies ?? "serve",
+      ),
   });
 }
 

@@ -6,9 +6,10 @@ import { openRoom, type Room, type TranscriptIndex } from "../room/room.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 import type { AuditSink } from "../security/audit-log.ts";
-import { WORKSPACE_WRITE } from "../config/tool-names.ts";
 import type { ServedTools } from "./served-tools.ts";
 import type { ToolFeed } from "../room/tool-feed.ts";
+import { entryWorkspaceWrite, type RoomPolicySource } from "./http-tool-policy.ts";
+import type { RoomConfig } from "./room-config.ts";
 
 export type ServedRoomOptions = SandboxAccess & {
   /** Serve's sessions' private copies of the workspace (write view), made with its handler. */
@@ -22,6 +23,8 @@ export type ServedRoomOptions = SandboxAccess & {
   audit?: AuditSink;
   toolFeed?: ToolFeed;
   notify: (line: string) => void;
+  /** The config and sandbox policy as `org web` last read them (replaced on an edit); without it `config` and `sandboxPolicy`. */
+  roomConfig?: RoomConfig;
 };
 
 /**
@@ -30,32 +33,36 @@ export type ServedRoomOptions = SandboxAccess & {
  * the request a tool ran for.
  */
 export function servedRoomOpener(options: ServedRoomOptions) {
-  const { tools } = options;
+  const { tools, roomConfig } = options;
+  const current = () => (roomConfig ? { config: roomConfig.config, sandboxPolicy: roomConfig.sandboxPolicy } : options);
+  /** Changes when the promoted tools or the config do: a room opened before is opened again before its next turn. */
+  const generation = () => tools.generation + (roomConfig?.generation ?? 0);
   const choices = new Map<number, ReturnType<typeof openToolChoice>>();
-  const choiceFor = (generation: number) => {
-    let found = choices.get(generation);
+  const choiceFor = (at: number) => {
+    let found = choices.get(at);
     if (!found) {
       found = openToolChoice({
-        config: options.config,
+        config: current().config,
         checkoutDir: tools.checkoutDir,
         workspaceDir: tools.workspaceDir,
         generated: tools.generatedEntries(),
         notify: options.notify,
         ...(options.embedder ? { embedder: options.embedder } : {}),
       });
-      choices.set(generation, found);
+      choices.set(at, found);
     }
     return found;
   };
   const parts = async (): Promise<RoomParts> => {
-    const choice = await choiceFor(tools.generation);
+    const choice = await choiceFor(generation());
+    const { config, sandboxPolicy } = current();
     return {
-      config: options.config,
+      config,
       workspaceDir: options.workspaceDir,
       builtIns: tools.builtIns,
       generated: tools.generatedEntries(),
       sandbox: options.sandbox,
-      sandboxPolicy: options.sandboxPolicy,
+      sandboxPolicy,
       workspaceCopies: options.workspaceCopies,
       ...(choice ? { toolChoice: choice.choice } : {}),
       ...(options.toolsmithJob ? { toolsmithJob: options.toolsmithJob } : {}),
@@ -65,12 +72,15 @@ export function servedRoomOpener(options: ServedRoomOptions) {
   };
   return {
     parts,
-    async open(extras: Omit<RoomExtras, "audit">, requestId: () => string | undefined): Promise<Room> {
+    generation,
+    /** A room under the tool policies of `policies` (http-tool-policy.ts): serve's own unless the front end says "room". */
+    async open(extras: Omit<RoomExtras, "audit">, requestId: () => string | undefined, policies: RoomPolicySource = "serve"): Promise<Room> {
       const { audit } = options;
+      const opened = await parts();
+      const workspaceWrite = entryWorkspaceWrite(opened.config.serve, policies);
       return openRoom(
-        roomOptions(await parts(), {
-          // Nobody can answer a question over HTTP: workspace changes are denied unless serve.tools allows them.
-          workspaceWrite: options.config.serve.tools[WORKSPACE_WRITE] ?? "deny",
+        roomOptions(opened, {
+          ...(workspaceWrite ? { workspaceWrite } : {}),
           ...extras,
           ...(audit ? { audit: { record: (entry) => audit.record({ ...entry, requestId: entry.requestId ?? requestId() }) } } : {}),
         }),

@@ -295,6 +295,14 @@ export class SessionPool {
     }
   }
 
+  /**
+   * Says `message` in every open session, as a `notice` of `reason` on its stream (its watchers see it at once; the
+   * transcript does not keep it, as the terminal does not keep its own lines).
+   */
+  notice(reason: Extract<RoomEvent, { type: "notice" }>["reason"], message: string): void {
+    for (const entry of this.#entries.values()) entry.stream.publish({ type: "notice", reason, message });
+  }
+
   /** Characters the open rooms hold in their histories. */
   get openChars(): number {
     let total = 0;

@@ -31,10 +31,17 @@ function parseFrame(text: string): RoomStreamFrame | undefined {
   return frame;
 }
 
-/** Opens `url` (a `/v1/sessions/:id/events`) with `headers` and reads its frames as they come. */
-export async function watchStream(url: string, headers: Record<string, string>): Promise<Watcher> {
+/**
+ * Opens `url` (a `/v1/sessions/:id/events`) with `headers` and reads its frames as they come; over a socket, or straight
+ * from a handler's `fetch` when given (`serve`'s handler, in the test's process).
+ */
+export async function watchStream(
+  url: string,
+  headers: Record<string, string>,
+  fetcher: (request: Request) => Promise<Response> = fetch,
+): Promise<Watcher> {
   const abort = new AbortController();
-  const response = await fetch(url, { headers, signal: abort.signal });
+  const response = await fetcher(new Request(url, { headers, signal: abort.signal }));
   if (response.status !== 200 || !response.body) throw new Error(`GET ${url} answered ${response.status}: ${await response.text()}`);
   const frames: RoomStreamFrame[] = [];
   const waiters = new Set<() => void>();

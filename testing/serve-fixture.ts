@@ -15,10 +15,13 @@ import { sh } from "../tools/sh.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import { createServeHandler, type ServeHandler, type ServeHandlerOptions } from "../serve/serve-handler.ts";
 import { ServedTools } from "../serve/served-tools.ts";
+import { RoomConfig } from "../serve/room-config.ts";
 import { testSandboxAccess } from "./test-sandbox.ts";
 
 export type ServeFixture = {
   handler: ServeHandler;
+  /** The rooms' config as `org web` follows it (with `followConfig`). */
+  roomConfig: RoomConfig | undefined;
   server: ScriptedServer;
   config: OrgConfig;
   tools: ServedTools;
@@ -42,6 +45,8 @@ export async function serveFixture(options: {
   handlerOptions?: Partial<ServeHandlerOptions>;
   /** An existing workspace (a restart); else a new temporary one. */
   workspaceDir?: string;
+  /** Rooms open with a `RoomConfig` made of the config and the handler's sandbox policy, which the test may replace. */
+  followConfig?: boolean;
 }): Promise<ServeFixture> {
   const server = await startScriptedServer({ script: options.script, port: 0 });
   const workspaceDir = options.workspaceDir ?? mkdtempSync(join(tmpdir(), "org-serve-ws-"));
@@ -53,6 +58,11 @@ export async function serveFixture(options: {
   if (options.concurrency) config.servers[server.url] = { concurrency: options.concurrency };
   const tools = await ServedTools.open(options.checkoutDir, options.builtIns ?? [sh, pythonRun]);
   const errors: string[] = [];
+  const access = {
+    ...testSandboxAccess(),
+    ...(options.handlerOptions?.sandboxPolicy ? { sandboxPolicy: options.handlerOptions.sandboxPolicy } : {}),
+  };
+  const roomConfig = options.followConfig ? new RoomConfig(config, access.sandboxPolicy) : undefined;
   let handler: ServeHandler;
   try {
     handler = createServeHandler({
@@ -60,7 +70,8 @@ export async function serveFixture(options: {
       workspaceDir,
       tools,
       version: "9.9.9",
-      ...testSandboxAccess(),
+      ...access,
+      ...(roomConfig ? { roomConfig } : {}),
       ...(options.apiToken !== undefined ? { apiToken: options.apiToken } : {}),
       audit: new AuditLog(join(workspaceDir, ".org", "audit")),
       logError: (line) => errors.push(line),
@@ -77,6 +88,7 @@ export async function serveFixture(options: {
   }
   return {
     handler,
+    roomConfig,
     server,
     config,
     tools,

@@ -16,6 +16,9 @@ import { bindServe, type RunningServe } from "../../serve/start-serve.ts";
 import { type PageAssets, pageAssets } from "../../web/page-assets.ts";
 import { webRoutes } from "../../web/web-routes.ts";
 import { servedParts } from "./served-parts.ts";
+import { followServeConfig } from "./serve-config-reload.ts";
+import { RoomConfig } from "../../serve/room-config.ts";
+import type { RoomPolicySource } from "../../serve/http-tool-policy.ts";
 import { UsageError, UserFacingError } from "../command/command.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
@@ -193,14 +196,19 @@ async function assembleServed(
   settings: ServeSettings,
   access: SandboxAccess,
   page: WebPage,
+  flavor: ServeFlavor,
 ) {
   const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, jobTtlS, jobQueueMax, jobLogCompactBytes, profile, fsync } = settings;
   const { sandbox, sandboxPolicy } = access;
   const parts = await servedParts(workspaceDir, config, access, log);
   const { tools, mcp, memory } = parts;
+  // The web room follows the config as the terminal room does; serve's API for programs keeps what it started with.
+  const roomConfig = flavor.policies === "room" ? new RoomConfig(config, sandboxPolicy) : undefined;
   try {
     const handler = createServeHandler({
       ...parts.rooms,
+      sessionPolicies: flavor.policies,
+      ...(roomConfig ? { roomConfig } : {}),
       version: orgVersion(),
       ...(apiToken !== undefined ? { apiToken } : {}),
       ...(hmacSecret !== undefined ? { hmac: { secret: hmacSecret, ttlS: hmacTtlS } } : {}),
@@ -224,7 +232,7 @@ async function assembleServed(
           ...(memory ? { memory } : {}),
         }),
     });
-    return { tools, handler, mcp, memory, audit: parts.rooms.audit, workspaceDir, config, sandbox };
+    return { tools, handler, mcp, memory, audit: parts.rooms.audit, workspaceDir, config, sandbox, roomConfig };
   } catch (error) {
     tools.stop();
     await mcp?.close();
@@ -273,6 +281,11 @@ async function serveUntilStopped(
 export type ServeFlavor = {
   command: "serve" | "web";
   defaultPort: number;
+  /**
+   * Whose tool policies the sessions' rooms follow (serve/http-tool-policy.ts): serve's own ("serve"), or the room's as
+   * the terminal follows them ("room": `org web`, whose rooms also take an edited config as the terminal room does).
+   */
+  policies: RoomPolicySource;
   /** The token every route asks for, given ORG_API_TOKEN (`org web` makes one when it is not set). */
   token(fromEnvironment: string | undefined): string | undefined;
   /** The one line on stdout once the server answers. */
@@ -316,7 +329,7 @@ export async function runServe(args: string[], signal: AbortSignal, flavor: Serv
   const page = webPage();
   let served: Served;
   try {
-    served = await assembleServed(options, workspaceDir, config, settings, access, page);
+    served = await assembleServed(options, workspaceDir, config, settings, access, page, flavor);
     // org web bundles its page before it says where to open it: the first load does not wait for the build.
     if (flavor.command === "web") await page.assets();
     server.serve(served.handler);
@@ -324,7 +337,16 @@ export async function runServe(args: string[], signal: AbortSignal, flavor: Serv
     await server.stop(true);
     throw error;
   }
-  const { tools } = served;
+  const { tools, roomConfig, handler } = served;
+  const stopFollowing = roomConfig
+    ? followServeConfig({
+        configFile: options.config,
+        workspaceDir,
+        roomConfig,
+        say: (message) => handler.sessions.notice("config", message),
+        log,
+      })
+    : undefined;
   tools.watch(HEAD_CHECK_MS, (result) => {
     if (result.restartNeeded) log(`HEAD moved; not reloaded: ${result.restartNeeded}`);
     else
@@ -335,5 +357,9 @@ export async function runServe(args: string[], signal: AbortSignal, flavor: Serv
   });
   for (const problem of tools.problems) log(`not offered: tools/generated/${problem.name}: ${problem.problem}`);
   console.log(flavor.announce({ url: server.url, token: apiToken, hmac: hmacSecret !== undefined, tools, options, profile }));
-  return serveUntilStopped(served, server, (stopping) => startBeside(options, served, telegramToken, stopping), signal);
+  try {
+    return await serveUntilStopped(served, server, (stopping) => startBeside(options, served, telegramToken, stopping), signal);
+  } finally {
+    stopFollowing?.();
+  }
 }

@@ -71,6 +71,7 @@ export const serveCommand: Command = {
   help: HELP,
   run: (args, signal) =>
     runServe(args, signal, {
+      policies: "serve",
       command: "serve",
       defaultPort: 7001,
       token: (fromEnvironment) => fromEnvironment,

@@ -12,7 +12,9 @@ login token. Opening it logs the browser in (an HttpOnly, SameSite=Strict sessio
 the address bar; without the token or that cookie every route but /health answers 401, the page included.
 The token is new at each start unless ORG_API_TOKEN is set (then it is that token, and 'Authorization: Bearer'
 works as with org serve). The page: the room (each persona's reply in its own lane, tool calls, approvals), and the
-views Changes, Tools, Candidates, Growth, Supervisor and Memory, each live. It is bundled from org's installed
+views Changes, Tools, Candidates, Growth, Supervisor and Memory, each live. The room follows the room's own tool
+policies, as org chat does (a change to the workspace asks on the page), and takes an edit of org.config.json as
+org chat does; serve's routes for programs keep serve.tools. It is bundled from org's installed
 packages and loads nothing from elsewhere. See web/README.md.
 
 Options:
@@ -31,6 +33,7 @@ export const webCommand: Command = {
   help: HELP,
   run: (args, signal) =>
     runServe(args, signal, {
+      policies: "room",
       command: "web",
       defaultPort: 7300,
       token: (fromEnvironment) => fromEnvironment ?? newLoginToken(),
