@@ -1,8 +1,9 @@
 import { errorResponse, HttpError } from "./http-error.ts";
+import { loginNeededPage } from "./login-page.ts";
 import type { Middleware } from "./router.ts";
 
 /**
- * What is thrown inside becomes the JSON error answer: an `HttpError` as it says, a client gone before the
+ * What is thrown inside becomes the JSON error answer (a page of the web room's 401 an HTML page): an `HttpError` as it says, a client gone before the
  * answer 400, anything else 500 with the request id, its stack written to `logError` (never to the client).
  */
 export function errorMiddleware(logError: (line: string) => void): Middleware {
@@ -11,7 +12,11 @@ export function errorMiddleware(logError: (line: string) => void): Middleware {
     try {
       return await next(context);
     } catch (error) {
-      if (error instanceof HttpError) return errorResponse(error.status, error.message, error.headers);
+      if (error instanceof HttpError) {
+        // A page of the web room, opened by a person: a 401 they can read (a tab older than the server's restart).
+        if (error.status === 401 && context.match.route?.page && request.method === "GET") return loginNeededPage();
+        return errorResponse(error.status, error.message, error.headers);
+      }
       if (request.signal.aborted) return errorResponse(400, "the client went away before the answer.");
       // Only the path: a page's query may carry the login token, which never goes into a log.
       logError(

@@ -94,6 +94,43 @@ async function send(text: string): Promise<void> {
   await page.getByRole("button", { name: "Send" }).click();
 }
 
+/**
+ * A TCP relay to org web at `port` whose connections can be cut (`cut`), and refused while `down` (counted in `refused`):
+ * a page opened through it loses its connections as a page does when the server goes away.
+ */
+async function relayTo(port: number) {
+  const pairs = new Set<Socket>();
+  const relay = createServer((client) => {
+    if (state.down) {
+      state.refused += 1;
+      return void client.destroy();
+    }
+    const upstream = connect(port, "127.0.0.1");
+    for (const socket of [client, upstream]) {
+      pairs.add(socket);
+      socket.on("error", () => undefined);
+      socket.on("close", () => pairs.delete(socket));
+    }
+    client.pipe(upstream).pipe(client);
+    client.on("close", () => upstream.destroy());
+    upstream.on("close", () => client.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
+  const state = {
+    origin: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
+    down: false,
+    refused: 0,
+    cut: () => {
+      for (const socket of pairs) socket.destroy();
+    },
+    async [Symbol.asyncDispose]() {
+      state.cut();
+      relay.close();
+    },
+  };
+  return state;
+}
+
 describe("org web in Chromium", () => {
   test("the URL it prints logs the browser in; without the token or its cookie every route is 401", async () => {
     expect(room.stdout.trim().split("\n")).toHaveLength(1);
@@ -103,6 +140,9 @@ describe("org web in Chromium", () => {
       expect((await fetch(`${room.origin}${path}`)).status).toBe(401);
     }
     expect((await fetch(`${room.origin}/?token=not-the-token`)).status).toBe(401);
+    // A page asked for without a login is a page a person can read; a route for programs keeps its JSON.
+    expect((await fetch(`${room.origin}/changes`)).headers.get("content-type")).toStartWith("text/html");
+    expect(((await (await fetch(`${room.origin}/v1/sessions`)).json()) as { error: { status: number } }).error.status).toBe(401);
     // Logged in: the address bar holds no token, the cookie is HttpOnly and SameSite=Strict, no script can read it.
     expect(new URL(page.url()).pathname).toBe("/");
     expect(new URL(page.url()).searchParams.has("token")).toBe(false);
@@ -307,43 +347,22 @@ describe("org web in Chromium", () => {
   }, 120_000);
 
   test("the connection lost mid-reply and back loses nothing: the stream resumes from the last event it had", async () => {
-    // A watcher through a TCP relay that can be cut: its connections dropped, and for a while none taken.
-    const port = Number(new URL(room.origin).port);
-    const pairs = new Set<Socket>();
-    let down = false;
-    let refused = 0;
-    const relay = createServer((client) => {
-      if (down) {
-        refused += 1;
-        return void client.destroy();
-      }
-      const upstream = connect(port, "127.0.0.1");
-      for (const socket of [client, upstream]) {
-        pairs.add(socket);
-        socket.on("error", () => undefined);
-        socket.on("close", () => pairs.delete(socket));
-      }
-      client.pipe(upstream).pipe(client);
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
-    });
-    await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
-    const relayed = `http://127.0.0.1:${(relay.address() as AddressInfo).port}`;
+    await using relay = await relayTo(Number(new URL(room.origin).port));
     const watcher = await room.open({ login: false });
     try {
       const session = new URL(page.url()).searchParams.get("session") ?? "";
       const login = new URL(room.loginUrl);
-      await watcher.page.goto(`${relayed}/?session=${session}&token=${login.searchParams.get("token")}`);
+      await watcher.page.goto(`${relay.origin}/?session=${session}&token=${login.searchParams.get("token")}`);
       await watcher.page.getByText(/· live ·/).waitFor();
       const watched = async () => (await watcher.page.getByRole("region", { name: "agent" }).textContent()) ?? "";
       await send("@agent tell me a story");
       await waitUntil("the story has begun", async () => (await watched()).includes("Once upon a time"), 30_000);
-      down = true;
-      for (const socket of pairs) socket.destroy();
+      relay.down = true;
+      relay.cut();
       await watcher.page.getByText(/· reconnecting ·/).waitFor({ timeout: 10_000 });
       // Down for a while: until the page has tried again and been refused.
-      await waitUntil("a try to reconnect refused", () => refused > 0, 20_000);
-      down = false;
+      await waitUntil("a try to reconnect refused", () => relay.refused > 0, 20_000);
+      relay.down = false;
       await watcher.page.getByText(/· live ·/).waitFor({ timeout: 20_000 });
       await waitUntil("the story ended", async () => /tokens\/s/.test(await watched()), 60_000);
       const text = await watched();
@@ -352,10 +371,31 @@ describe("org web in Chromium", () => {
       expect(text.split("Once upon a time").length).toBe(STORY.split("Once upon a time").length);
     } finally {
       await watcher.context.close();
-      for (const socket of pairs) socket.destroy();
-      relay.close();
     }
   }, 120_000);
+
+  test("a tab whose login the server no longer takes (org web restarted) says to open the printed URL; its reload is a page saying so", async () => {
+    // A restart makes a new token, so the browser's cookie is no longer taken: the same as a cookie gone, then a cut.
+    await using relay = await relayTo(Number(new URL(room.origin).port));
+    const tab = await room.open({ login: false });
+    try {
+      await tab.page.goto(`${relay.origin}/?token=${new URL(room.loginUrl).searchParams.get("token")}`);
+      await tab.page.getByText(/· live ·/).waitFor();
+      await tab.context.clearCookies();
+      relay.cut();
+      const status = tab.page.getByRole("status").filter({ hasText: "org web restarted" });
+      await status.waitFor({ timeout: 20_000 });
+      expect(await status.textContent()).toContain("open the URL that org web printed in its terminal");
+      expect(await tab.page.getByText(/· logged-out ·/).count()).toBe(1);
+      const reloaded = await tab.page.reload();
+      expect(reloaded?.status()).toBe(401);
+      expect(reloaded?.headers()["content-type"]).toStartWith("text/html");
+      expect(await tab.page.getByRole("heading", { level: 1 }).textContent()).toBe("This room needs its login again");
+      expect(await tab.page.textContent("body")).toContain("open the URL that org web printed in its terminal");
+    } finally {
+      await tab.context.close();
+    }
+  }, 60_000);
 
   test("a long session opens at its newest turns; scrolling up reads the earlier ones, each once", async () => {
     const turns = 600;

@@ -1,4 +1,5 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { LOGIN_NEEDED } from "../../../serve/login-page.ts";
 import { type SessionList, sessionApiSchemas } from "../../../serve/session-api.ts";
 import type { Reply, RoomNote, RoomState, Turn } from "../../room-state.ts";
 import { parseWebInput } from "../../slash-input.ts";
@@ -205,6 +206,11 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
         <span class="muted">
           session {session ?? "…"} · {room.connection} · mode {state.mode}
         </span>
+        {room.connection === "logged-out" && (
+          <span class="error" role="status">
+            {LOGIN_NEEDED}
+          </span>
+        )}
         <button
           type="button"
           onClick={() =>

@@ -4,11 +4,27 @@ import { roomStreamFrameSchemas } from "../../../room/room-stream-frame.ts";
 import { type SessionTranscript, sessionApiSchemas } from "../../../serve/session-api.ts";
 import { foldTranscriptLines, prependOlder } from "../../room-pages.ts";
 import { applyRoomEvent, emptyRoomState, type RoomState } from "../../room-state.ts";
-import { getJson, postJson, webApi } from "../api.ts";
+import { ApiError, getJson, postJson, webApi } from "../api.ts";
 import type { OpeningRoom, StreamListener } from "./opening-room.ts";
 
-/** Where the page's view of a session stands. */
-export type Connection = "loading" | "live" | "reconnecting" | "failed";
+/** Where the page's view of a session stands; "logged-out": the server no longer takes this browser's login (it restarted). */
+export type Connection = "loading" | "live" | "reconnecting" | "failed" | "logged-out";
+
+/**
+ * Why the stream closed for good: the browser's EventSource says no status, so a cheap route is asked; a 401 there
+ * means the server no longer takes this login (`org web` restarted with a new token).
+ */
+async function closedConnection(): Promise<Connection> {
+  try {
+    const answer = await fetch("/v1/sessions?limit=1", { headers: { accept: "application/json" } });
+    return answer.status === 401 ? "logged-out" : "failed";
+  } catch {
+    return "failed";
+  }
+}
+
+/** A read that failed: logged out when the server said 401, else failed. */
+const failedRead = (error: unknown): Connection => (error instanceof ApiError && error.status === 401 ? "logged-out" : "failed");
 
 /** Where the transcript's older turns stand: a cursor to read them with, being read, or none left. */
 export type Older = { cursor: string | null; loading: boolean };
@@ -107,7 +123,10 @@ export function followSession(session: string, page?: OpeningRoom): Following {
   };
   const listener: StreamListener = {
     open: () => tell((on) => on.connection("live")),
-    error: () => tell((on) => on.connection(source?.readyState === EventSource.CLOSED ? "failed" : "reconnecting")),
+    error: () => {
+      if (source?.readyState !== EventSource.CLOSED) return tell((on) => on.connection("reconnecting"));
+      void closedConnection().then((connection) => tell((on) => on.connection(connection)));
+    },
     message: (data) => {
       const parsed = roomStreamFrameSchemas().RoomStreamFrame.safeParse(JSON.parse(data));
       if (!parsed.success) return;
@@ -142,7 +161,7 @@ export function followSession(session: string, page?: OpeningRoom): Following {
   } else
     reload().catch((error: unknown) => {
       tell((on) => {
-        on.connection("failed");
+        on.connection(failedRead(error));
         on.problem(error instanceof Error ? error.message : String(error));
       });
     });
