@@ -3,8 +3,9 @@ import { loginNeededPage } from "./login-page.ts";
 import type { Middleware } from "./router.ts";
 
 /**
- * What is thrown inside becomes the JSON error answer (a page of the web room's 401 an HTML page): an `HttpError` as it says, a client gone before the
- * answer 400, anything else 500 with the request id, its stack written to `logError` (never to the client).
+ * What is thrown inside becomes the JSON error answer (a page of the web room's 401 an HTML page): an `HttpError` as
+ * it says, a client gone before the answer 400, anything else 500 with the request id, its stack written to `logError`
+ * (never to the client).
  */
 export function errorMiddleware(logError: (line: string) => void): Middleware {
   return async (context, next) => {

@@ -6,6 +6,7 @@ import { tagTime } from "../git/last-promotion.ts";
 import { undonePromotions } from "../git/undone-promotions.ts";
 import { rollback } from "../git/rollback.ts";
 import { promoteJudged, promoteLines, promoteSucceeded } from "../cycle/promote-judged.ts";
+import { rebaseOntoMain } from "../cycle/candidate-branches.ts";
 import { HttpError } from "../serve/http-error.ts";
 import { type Route, route } from "../serve/router.ts";
 import type { GateRuns } from "./gate-runs.ts";
@@ -56,7 +57,8 @@ export async function candidateList(git: RepoGit, gates: GateRuns, signal?: Abor
 /**
  * `GET /v1/candidates`; `POST /v1/candidates/:id/gate` (the fitness gate, in the background), `…/promote` (what `org
  * promote cand/<id>` does, without restarting current: this server takes its checkout's new HEAD at once, so its rooms
- * offer the tool before the answer) and `POST /v1/promotions/:id/rollback` (what `org rollback promote/<id>` does, the
+ * offer the tool before the answer), `…/rebase` (what `org candidate rebase cand/<id>` does: a rolled-back candidate's
+ * tools on a new branch from today's main) and `POST /v1/promotions/:id/rollback` (what `org rollback promote/<id>` does, the
  * same way).
  */
 export function candidateRoutes(context: WebContext & { git: RepoGit; gates: GateRuns; changed: () => void }): Route[] {
@@ -85,6 +87,21 @@ export function candidateRoutes(context: WebContext & { git: RepoGit; gates: Gat
       context.changed();
       return Response.json(
         webApiSchemas().ActionAnswer.parse({ ok: promoteSucceeded(outcome), said: [...lines, ...promoteLines(outcome)].join("\n") }),
+      );
+    }),
+    route("POST", "/v1/candidates/:id/rebase", async ({ params, request }) => {
+      const branch = named("cand", params.id);
+      const outcome = await rebaseOntoMain(git, branch, request.signal);
+      if (!outcome.ok) throw new HttpError(409, `refused to rebase ${branch}: ${outcome.refused}`);
+      const { rebased } = outcome;
+      context.changed();
+      return Response.json(
+        webApiSchemas().ActionAnswer.parse({
+          ok: true,
+          said:
+            `made ${rebased.branch} (${rebased.commit.slice(0, 12)}) from main ${rebased.main.slice(0, 12)} with ` +
+            `${rebased.tools.join(", ")} from ${branch}; ${branch} is unchanged. Run the gate on ${rebased.branch}, then promote it.`,
+        }),
       );
     }),
     route("POST", "/v1/promotions/:id/rollback", async ({ params, request }) => {

@@ -44,10 +44,14 @@ const WIDE = [
   `[a long address](https://example.org/${"z".repeat(400)})`,
 ].join("\n\n");
 
+const ROWS_SCRIPT = ["# list the rows one by one", ...Array.from({ length: 12 }, (_, index) => `echo "row ${index + 1}"`)].join("\n");
+
 const SCRIPT = {
   rules: [
     { when: { persona: "agent", lastMessage: "both" }, reply: { text: LONG, chunkSize: 4, delayMs: 40 } },
     { when: { persona: "python", lastMessage: "both" }, reply: { text: BESIDE, chunkSize: 4, delayMs: 40 } },
+    // A long script, as the playground's agent writes: its lane shows it as one line until asked for the whole.
+    { when: { persona: "agent", lastMessage: "a last time" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: ROWS_SCRIPT } }] } },
     {
       when: { persona: "agent", lastMessage: "list the lines" },
       reply: { toolCalls: [{ name: "sh", arguments: { cmd: "seq 1 12 | sed 's/^/row /'" } }] },
@@ -234,7 +238,7 @@ describe("org web in Chromium", () => {
         "the wide reply ended",
         async () => {
           const text = (await agent.textContent()) ?? "";
-          return text.includes("x".repeat(600)) && /tokens\/s/.test(text);
+          return text.includes("x".repeat(600)) && /\d+ tokens? · /.test(text);
         },
         30_000,
       );
@@ -245,7 +249,7 @@ describe("org web in Chromium", () => {
       await phone.page.getByRole("button", { name: "Send" }).click();
       await phone.page
         .getByRole("region", { name: "python" })
-        .getByText(/tokens\/s/)
+        .getByText(/\d+ tokens? · /)
         .waitFor({ timeout: 30_000 });
       await phone.page.locator(".scroller").getByText("x".repeat(600), { exact: false }).waitFor();
       const after = await sideways();
@@ -309,6 +313,14 @@ describe("org web in Chromium", () => {
       60_000,
     );
     expect(await lane("agent").locator("fieldset.approval").count()).toBe(0);
+    // Its long script is one line, cut, until asked for whole; then each line of it as written.
+    const folded = await laneText("agent");
+    expect(folded).toContain('{"cmd":"# list the rows one by one\\necho \\"row 1\\"');
+    expect(folded).not.toContain('echo "row 12"');
+    await lane("agent").getByRole("button", { name: "Show whole arguments" }).click();
+    expect(await lane("agent").locator("pre.tool-args").textContent()).toBe(`cmd:\n${ROWS_SCRIPT}`);
+    // Short replies streamed too briefly for a rate: none is shown (never "0.0 tokens/s"), as in the terminal.
+    expect(await page.locator("body").textContent()).not.toContain("0.0 tokens/s");
   }, 180_000);
 
   test("the terminal's slash commands from the message box: /output, /mode, /wish, /diff, /undo, and an unknown one", async () => {
@@ -332,6 +344,17 @@ describe("org web in Chromium", () => {
     await send("/frobnicate");
     await page.getByRole("alert").getByText("/frobnicate is not a command here; the web room knows /mode, /wish, /undo, /diff and /output").waitFor();
     await page.getByRole("button", { name: "Close" }).click();
+  }, 60_000);
+
+  test("the views with nothing in them yet say what each part holds and how it fills", async () => {
+    // No supervisor ever ran in this workspace: Checks and Fixes are not empty headings.
+    await page.getByRole("navigation").getByRole("link", { name: "Supervisor", exact: true }).click();
+    await page.getByText(/^No check has run yet: each round of org supervise \(or org web --supervise\) checks/).waitFor({ timeout: 20_000 });
+    await page.getByText(/^No fix yet: when a round finds an incident it knows a fix for, the fix shows here/).waitFor();
+    await page.getByRole("navigation").getByRole("link", { name: "Memory", exact: true }).click();
+    await page.getByText(/^Every session's messages, tool calls and short tool results, indexed as the transcript is written/).waitFor();
+    await page.getByRole("navigation").getByRole("link", { name: "Room", exact: true }).click();
+    await page.getByRole("textbox", { name: "Message" }).waitFor();
   }, 60_000);
 
   test("a reload mid-reply loses nothing: the transcript comes back and the reply goes on streaming", async () => {

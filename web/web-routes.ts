@@ -47,6 +47,7 @@ export function viewRoutes(context: WebContext, git: RepoGit, updates: ViewUpdat
         ["GET", "/v1/candidates"],
         ["POST", "/v1/candidates/:id/gate"],
         ["POST", "/v1/candidates/:id/promote"],
+        ["POST", "/v1/candidates/:id/rebase"],
         ["POST", "/v1/promotions/:id/rollback"],
       ],
       load: async () => {

@@ -39,8 +39,8 @@ const CONFIG = {
     { name: "agent", kind: "agent", tools: { sh: "allow" } },
     { name: "toolsmith", kind: "toolsmith" },
   ],
-  sandbox: { workspace: "write", workspaceWrite: "ask" },
-  serve: { tools: { workspace_write: "ask" } },
+  // The write view as the README's tour turns it on: org web asks about a change on the page (serve.tools not set).
+  sandbox: { workspace: "write" },
   // Every fix waits for a word (none is applied by the supervisor itself), so the Supervisor view offers Apply.
   supervise: { every: "1s", autoFix: [] },
 };
@@ -114,6 +114,8 @@ describe("the web room's views in Chromium", () => {
 
   test("Memory: the room's words are found; a session forgotten elsewhere leaves the results by itself", async () => {
     await view("Memory");
+    // Before any search, the view says what memory holds and how it fills.
+    await page.getByText(/^Every session's messages, tool calls and short tool results, indexed as the transcript is written/).waitFor();
     await page.getByRole("searchbox", { name: "Search memory" }).fill("staging port");
     await page.getByRole("button", { name: "Search" }).click();
     await page.getByText(/\d+ results? \(/).waitFor();
@@ -206,6 +208,17 @@ describe("the web room's views in Chromium", () => {
     await promotion.getByText("rolled back").waitFor();
     await view("Room");
     await page.getByText("tool gone: word_count (rolled back)").waitFor({ timeout: 20_000 });
+
+    // Rolled back, it cannot be promoted again: the view offers what can be done, a new candidate from today's main.
+    await view("Candidates");
+    const rolledBack = page.getByRole("article", { name: /^candidate cand\// }).filter({ hasText: "rolled-back" });
+    await rolledBack.getByRole("button", { name: "Rebase" }).waitFor({ timeout: 20_000 });
+    expect(await rolledBack.getByRole("button", { name: "Promote" }).count()).toBe(0);
+    await rolledBack.getByRole("button", { name: "Rebase" }).click();
+    await page.getByText(/^made cand\/\S+ \([0-9a-f]{12}\) from main [0-9a-f]{12} with word_count from cand\//).waitFor({ timeout: 30_000 });
+    const fresh = page.getByRole("article", { name: /^candidate cand\// }).filter({ hasText: "untested" });
+    await fresh.getByRole("button", { name: "Promote" }).waitFor({ timeout: 20_000 });
+    expect(await fresh.textContent()).toContain("word_count");
   }, 600_000);
 
   test("Tools: each tool's figures and a chart of calls and failures per day with a text alternative", async () => {

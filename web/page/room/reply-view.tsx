@@ -1,14 +1,25 @@
 import { useState } from "preact/hooks";
+import { argumentsLine, argumentsText, statsLine } from "../../reply-figures.ts";
 import type { Reply, ReplyPart } from "../../room-state.ts";
 import { Markdown } from "../markdown.tsx";
 
 /** Lines of a tool's output shown before "Show whole output". */
 const FIRST_LINES = 6;
 
-/** `12 tokens · 48.0 tokens/s · 1.2 s`: what a finished reply cost. */
-export function statsLine(stats: NonNullable<Reply["stats"]>): string {
-  const seconds = stats.durationMs / 1000;
-  return `${stats.completionTokens} tokens · ${stats.tokensPerSecond.toFixed(1)} tokens/s · ${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+/** A call's arguments as one line, as the terminal shows them; when that cut them, a button shows them whole. */
+function CallArguments({ args }: { args: unknown }) {
+  const [whole, setWhole] = useState(false);
+  const { line, folded } = argumentsLine(args);
+  return (
+    <>
+      {whole ? <pre class="tool-args">{argumentsText(args)}</pre> : <div class="tool-args-line">{line}</div>}
+      {folded && (
+        <button type="button" class="link" aria-expanded={whole} onClick={() => setWhole(!whole)}>
+          {whole ? "Fold arguments" : "Show whole arguments"}
+        </button>
+      )}
+    </>
+  );
 }
 
 function ToolPart({ part, asking }: { part: Extract<ReplyPart, { kind: "tool" }>; asking: boolean }) {
@@ -23,7 +34,7 @@ function ToolPart({ part, asking }: { part: Extract<ReplyPart, { kind: "tool" }>
       <div class="tool-head">
         <span class="tool-name">⚙ {part.call.name}</span> <span class="tool-status">{status}</span>
       </div>
-      <pre class="tool-args">{JSON.stringify(part.call.arguments, null, 1)}</pre>
+      <CallArguments args={part.call.arguments} />
       {part.result && (
         <>
           <pre class="tool-output">{whole || !cut ? output || "(no output)" : lines.slice(0, FIRST_LINES).join("\n")}</pre>

@@ -47,15 +47,18 @@ function SessionPicker({ session, choose }: { session: string | undefined; choos
     return () => controller.abort();
   }, [session, asked]);
   const shown = session === undefined || listed.some((entry) => entry.id === session) ? listed : [{ id: session, title: "", updated: "" }, ...listed];
+  // The arrow is the wrapper's, beside the box rather than over its text (a native one covered a long label's end).
   return (
-    <select aria-label="Session" value={session ?? ""} onFocus={() => ask((count) => count + 1)} onChange={(event) => choose(event.currentTarget.value)}>
-      {shown.map((entry) => (
-        <option key={entry.id} value={entry.id}>
-          {entry.title ? `${entry.title} — ${entry.id}` : entry.id}
-          {entry.updated ? ` (${entry.updated.slice(0, 16).replace("T", " ")})` : ""}
-        </option>
-      ))}
-    </select>
+    <span class="session-picker">
+      <select aria-label="Session" value={session ?? ""} onFocus={() => ask((count) => count + 1)} onChange={(event) => choose(event.currentTarget.value)}>
+        {shown.map((entry) => (
+          <option key={entry.id} value={entry.id} title={entry.id}>
+            {entry.title || entry.id}
+            {entry.updated ? ` (${entry.updated.slice(0, 16).replace("T", " ")})` : ""}
+          </option>
+        ))}
+      </select>
+    </span>
   );
 }
 

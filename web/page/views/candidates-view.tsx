@@ -57,14 +57,25 @@ export function CandidatesView() {
                 </ol>
               </details>
             )}
+            {candidate.state === "rolled-back" && (
+              <p class="muted">Rolled back, so it cannot be promoted again; Rebase makes a new candidate from today's main with its tools, to gate and promote.</p>
+            )}
             <div class="buttons">
-              <button type="button" onClick={() => act(`/v1/candidates/${candidate.id}/gate`, `Run the fitness gate on ${candidate.branch}?`)}>
-                Run gate
-              </button>
-              {candidate.state !== "promoted" && (
-                <button type="button" onClick={() => act(`/v1/candidates/${candidate.id}/promote`, `Promote ${candidate.branch} into main?`)}>
-                  Promote
+              {candidate.state === "rolled-back" ? (
+                <button type="button" onClick={() => act(`/v1/candidates/${candidate.id}/rebase`, `Make a new candidate from today's main with ${candidate.branch}'s tools?`)}>
+                  Rebase
                 </button>
+              ) : (
+                <>
+                  <button type="button" onClick={() => act(`/v1/candidates/${candidate.id}/gate`, `Run the fitness gate on ${candidate.branch}?`)}>
+                    Run gate
+                  </button>
+                  {candidate.state !== "promoted" && (
+                    <button type="button" onClick={() => act(`/v1/candidates/${candidate.id}/promote`, `Promote ${candidate.branch} into main?`)}>
+                      Promote
+                    </button>
+                  )}
+                </>
               )}
             </div>
           </article>

@@ -34,6 +34,10 @@ export function MemoryView() {
   return (
     <div class="view">
       <h1>Memory</h1>
+      <p class="muted">
+        Every session's messages, tool calls and short tool results, indexed as the transcript is written, and the facts personas keep with
+        memory_save: search them by their words, or forget a session or a fact.
+      </p>
       <form
         class="search"
         onSubmit={(event) => {
@@ -45,6 +49,7 @@ export function MemoryView() {
         <button type="submit">Search</button>
       </form>
       <SaidLine said={said} />
+      {found && found.hits.length === 0 && <p class="muted">Nothing found: memory fills as the room talks (each session in this workspace, from its first message).</p>}
       <ol class="hits">
         {found?.hits.map((hit, index) => (
           <li key={`${index}`} class="card">

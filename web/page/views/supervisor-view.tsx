@@ -25,6 +25,12 @@ export function SupervisorView() {
         {data?.lastRound ? ` · last round ${data.lastRound.at}` : ""}
       </p>
       <h2>Checks</h2>
+      {data && data.checks.length === 0 && (
+        <p class="muted">
+          No check has run yet: each round of org supervise (or org web --supervise) checks the model server, the current instance, disk, the
+          sandbox and the rest of its known failures, and each check's state shows here.
+        </p>
+      )}
       <table class="checks-table">
         <tbody>
           {data?.checks.map((check) => (
@@ -64,6 +70,12 @@ export function SupervisorView() {
         </article>
       ))}
       <h2>Fixes</h2>
+      {data && data.fixes.length === 0 && (
+        <p class="muted">
+          No fix yet: when a round finds an incident it knows a fix for, the fix shows here with its steps (proposed, applied, verified); Apply on
+          the incident runs it.
+        </p>
+      )}
       <ul>
         {data?.fixes.map((fix) => (
           <li key={fix.id}>
