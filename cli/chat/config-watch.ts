@@ -48,6 +48,16 @@ function statsOf(paths: readonly string[]): string {
     .join(" ");
 }
 
+/** What a room says when its config file changed, the terminal's room and `org web`'s alike (`file` as the person names it). */
+export const configNotice = {
+  /** The file cannot be used: the room goes on as it was. */
+  unusable: (file: string, why: string) =>
+    `· ${file} changed, but this room cannot use it: ${why}\n  The room goes on with the settings it opened with; it ` +
+    `reads the file again when it changes.`,
+  /** Nothing the room runs on changed. */
+  unchanged: (file: string) => `· ${file} changed; nothing this room runs on did, so it goes on as it is.`,
+};
+
 /** What a config says of itself rather than what a room runs on: where it came from, what of it waits for the person. */
 const NOT_RUN_ON = new Set(["source", "unconfirmed"]);
 

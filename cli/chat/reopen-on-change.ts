@@ -10,7 +10,7 @@ import type { Style } from "../terminal/ansi.ts";
 import type { ChatOptions } from "./chat-args.ts";
 import { type ChatSetup, type OpenedChatRoom, shownPath } from "./chat-room.ts";
 import { loadCommandConfig, unconfirmedNotice } from "../command/command-config.ts";
-import { changedSettings } from "./config-watch.ts";
+import { changedSettings, configNotice } from "./config-watch.ts";
 
 /** The room's config: the file (or the defaults), with --model standing where OLLAMA_MODEL would. Makes nothing. */
 export function readConfig(options: ChatOptions, workspaceDir: string): OrgConfig {
@@ -62,18 +62,14 @@ export async function reopenOnChange(
     config = readConfig(setup.options, setup.workspaceDir);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    parts.say(
-      `· ${file} changed, but this room cannot use it: ${why}\n  The room goes on with the settings it opened ` +
-        `with; it reads the file again when it changes.`,
-      "yellow",
-    );
+    parts.say(configNotice.unusable(file, why), "yellow");
     return current;
   }
   const changed = changedSettings(setup.config, config);
   // What of the file waits for the person's word runs on its default meanwhile: said with each reload, as at the start.
   const waiting = unconfirmedNotice(config, setup.workspaceDir);
   if (changed.length === 0) {
-    parts.say(`· ${file} changed; nothing this room runs on did, so it goes on as it is.`, "gray");
+    parts.say(configNotice.unchanged(file), "gray");
     if (waiting !== undefined) parts.say(`org: ${waiting}`, "yellow");
     return current;
   }

@@ -7,7 +7,7 @@ import { CONFIG_FILE_NAME } from "../../config/workspace-paths.ts";
 import type { SandboxPolicy } from "../../sandbox/sandbox-policy.ts";
 import type { RoomConfig } from "../../serve/room-config.ts";
 import { loadCommandConfig, unconfirmedNotice } from "../command/command-config.ts";
-import { CONFIG_CHECK_MS, changedSettings, watchConfigFile } from "../chat/config-watch.ts";
+import { CONFIG_CHECK_MS, changedSettings, configNotice, watchConfigFile } from "../chat/config-watch.ts";
 
 /** Settings the server, not a room, runs on: taken when `org web` starts again. */
 const SERVER_SETTINGS = ["serve.", "network.", "web.", "telegram.", "toolsmith.", "mcp.", "mcpServers"];
@@ -57,17 +57,13 @@ export function reloadServeConfig(reload: ServeConfigReload): void {
   try {
     config = loadCommandConfig(reload.configFile, workspaceDir, reload.env ?? processEnvironment(), { announce: false });
   } catch (error) {
-    const why = (error instanceof Error ? error.message : String(error)).replace(/\.$/, "");
-    say(
-      `· ${file} changed, but this room cannot use it: ${why}. The room goes on with the settings it opened ` +
-        `with; it reads the file again when it changes.`,
-    );
+    say(configNotice.unusable(file, error instanceof Error ? error.message : String(error)));
     return;
   }
   const changed = changedSettings(roomConfig.config, config);
   const waiting = unconfirmedNotice(config, workspaceDir);
   if (changed.length === 0) {
-    say(`· ${file} changed; nothing this room runs on did, so it goes on as it is.`);
+    say(configNotice.unchanged(file));
   } else {
     roomConfig.replace(config, (reload.sandboxPolicy ?? ((next) => sandboxPolicyFrom({ config: next })))(config));
     const atStart = changed.filter((setting) => SERVER_SETTINGS.some((prefix) => setting.startsWith(prefix)));
