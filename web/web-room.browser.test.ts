@@ -3,6 +3,7 @@
 // corpus of hostile replies that runs nothing and sends nothing out (issue 53). One browser and one org web for all.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type AddressInfo, connect, createServer, type Socket } from "node:net";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { writeLongSession } from "../testing/long-session.ts";
@@ -646,6 +647,15 @@ describe("org web in Chromium", () => {
     }
     expect(await laneText("agent")).not.toContain("from elsewhere");
   }, 60_000);
+
+  test("a running org web takes an edit of org.config.json: the open room says what changed", async () => {
+    await page.getByText(/· live ·/).waitFor();
+    writeFileSync(join(room.workspace, "org.config.json"), JSON.stringify({ ...CONFIG, limits: { concurrencyPerServer: 3 } }));
+    // Looked at every second, as the terminal room looks: the notice comes within a few.
+    await page
+      .getByText(/org\.config\.json changed \(limits\.concurrencyPerServer\): the room opens again on it before its next turn/)
+      .waitFor({ timeout: 20_000 });
+  }, 30_000);
 
   test("the login token never reaches the log", async () => {
     const token = new URL(room.loginUrl).searchParams.get("token") ?? "";
