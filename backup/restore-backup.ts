@@ -2,6 +2,8 @@ import { closeSync, constants, existsSync, mkdirSync, readdirSync, rmdirSync, rm
 import { dirname, join, resolve, sep } from "node:path";
 import { CONFIG_FILE_NAME, ORG_DIR } from "../config/workspace-paths.ts";
 import { checkOut, emptyRepository, fetchBundle, listRefs, REPLACE_REFS } from "../git/bundle.ts";
+import { excludeIfUntracked } from "../git/local-exclude.ts";
+import { RepoGit } from "../git/repo-git.ts";
 import { reanchorGrowCursor } from "../grow/restored-cursor.ts";
 import { formatBytes } from "../sandbox/run-watchdog.ts";
 import { ownerOfTempDir } from "../security/owned-temp-dir.ts";
@@ -44,6 +46,9 @@ export type RestoreOutcome = {
   /** The bundle's `refs/replace/` refs, not restored. */
   leftOut: string[];
 };
+
+/** The line beside org.config.json in a restored checkout's .git/info/exclude. */
+const RESTORED_CONFIG_WHY = "org restore: the workspace's org.config.json, put back from a backup (main does not track it)";
 
 /** A restore refused before it wrote anything (a folder that is not empty), or undone after it failed. */
 export class RestoreError extends Error {
@@ -247,7 +252,14 @@ async function fill(layout: Layout, manifest: BackupManifest, record: RestoreRec
   const cursorMarks = reanchorGrowCursor(layout.workspaceDir);
   // The config goes where the checkout may have put its own: in a one-folder restore, a name of `to` it makes.
   if (layout.checkoutDir === layout.to && existsSync(layout.config)) recordMade(layout.to, record, [CONFIG_FILE_NAME]);
-  const config = placeRestoredConfig(layout.config, layout.workspaceDir, request.env);
+  const placed = placeRestoredConfig(layout.config, layout.workspaceDir, request.env);
+  // In the checkout's own folder, a config main does not track is the workspace's state, not the checkout's work: kept
+  // out of git status, as the original's ignore rules (a global one, its own .git/info/exclude) kept it.
+  const excluded =
+    placed.restored &&
+    layout.checkoutDir === layout.workspaceDir &&
+    (await excludeIfUntracked(new RepoGit(layout.checkoutDir), CONFIG_FILE_NAME, RESTORED_CONFIG_WHY, request.signal));
+  const config = { ...placed, excluded };
   const mcpTrust = rebindRestoredTrust(layout.workspaceDir, manifest, request.env);
   const grants = checkRestoredGrants(layout, manifest, request.env);
   rmSync(layout.bundle, { force: true });

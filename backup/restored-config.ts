@@ -5,7 +5,13 @@ import type { GuardedSetting } from "../config/guarded-settings.ts";
 import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
 
 /** What a restore did with the workspace's org.config.json: whether it put one back, and its settings that wait for `org config trust`. */
-export type RestoredConfig = { restored: boolean; waiting: GuardedSetting[]; problem?: string };
+export type RestoredConfig = {
+  restored: boolean;
+  waiting: GuardedSetting[];
+  problem?: string;
+  /** Put into the checkout's own folder untracked, and so kept out of git status by its .git/info/exclude. */
+  excluded?: boolean;
+};
 
 /**
  * Puts the backed-up org.config.json (kept aside in `staged` while the checkout was built, which would have written over

@@ -16,6 +16,7 @@ import { workspaceSecretValues } from "../workspace/secret-values.ts";
 import { type Command, UsageError } from "./command/command.ts";
 import { nameAndSummary } from "./command/command-summaries.ts";
 import { parseCommandArgs } from "./command/parse-command-args.ts";
+import { counted } from "../config/counted.ts";
 
 /** `org patch`'s exit codes, a contract with the scripts that call it. */
 export const PATCH_EXIT = { patch: 0, badTask: 2, modelServer: 3, contractBroken: 4, nothing: 5 } as const;
@@ -162,7 +163,8 @@ async function runPatch(args: string[], signal: AbortSignal): Promise<number> {
     );
     return PATCH_EXIT.contractBroken;
   }
-  say(`org patch: ${outcome.files.length} file(s) changed: ${outcome.files.map((file) => `${file.status} ${JSON.stringify(file.path)}`).join(", ")}`);
+  const changed = outcome.files.map((file) => `${file.status} ${JSON.stringify(file.path)}`).join(", ");
+  say(`org patch: ${counted(outcome.files.length, "file")} changed: ${changed}`);
   process.stdout.write(`${COMMIT_MSG_MARKER}\n${outcome.commitMessage}\n${PATCH_MARKER}\n`);
   process.stdout.write(outcome.diff);
   return PATCH_EXIT.patch;

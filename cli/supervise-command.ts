@@ -27,7 +27,8 @@ fixed, the fix verified, and every step recorded in .org/supervisor/state.db. No
                 back (journaled) when the failures began after it, else the supervisor stops trying and says so
   model-server  a persona's model server unreachable, answering with server errors (5xx) or its model missing:
                 reported once per outage with the URL and
-                the models it has; unattended grow runs paused, and resumed when it is back
+                the models it has; unattended grow runs paused; while it is away it is asked every 5 s between rounds,
+                and once it answers a round runs at once: grow resumed and the recovery said
   disk          free space under supervise.minFreeMiB: serve's job log compacted, old transcripts and audit days
                 archived (gzip, .org/archive/), leftovers removed, fitness reports past supervise.keepReports dropped
   locks         a lock (grow, promotion, any pid file) of a dead process cleared; an interrupted promote or rollback

@@ -55,7 +55,8 @@ async function once(dir: string, text: string, more: string[] = []) {
 }
 
 const NODE = {
-  "README.md": `\n# Adder ${token}\n\nAdds two numbers.\n`,
+  // A literal backslash-n in its first line: quoted as it is, never made a line break.
+  "README.md": `\n# Adder ${token} (a\\nb)\n\nAdds two numbers.\n`,
   "package.json": JSON.stringify({ name: "adder", version: "1.0.0", scripts: { test: "node test.js" } }),
   "add.js": "exports.add = (a, b) => a + b;\n",
   "test.js": `require("node:assert").strictEqual(require("./add.js").add(2, 2), 4);\nconsole.log("adds: ok ${token}");\n`,
@@ -70,10 +71,12 @@ describe("org scripted-server --script playground", () => {
     const dir = project("look", NODE);
     const { said, exitCode } = await once(dir, "@agent look around");
     expect(exitCode).toBe(0);
-    expect(said).toContain(`Entries at the top of /workspace: 4. README.md has 4 lines and opens with: # Adder ${token}`);
+    expect(said).toContain(`Entries at the top of /workspace: 4. README.md has 4 lines and opens with: # Adder ${token} (a\\nb)\n`);
     expect(said).toContain("Tests: npm test (package.json has a test script).");
     const bare = await once(project("bare", { "data.csv": "a,b\n" }), "@agent what is this project?");
     expect(bare.said).toContain("Entries at the top of /workspace: 1, and no README. Tests: none (no package.json test script");
+    const one = await once(project("one-line", { "README.md": "# One\n" }), "@agent look around");
+    expect(one.said).toContain("README.md has 1 line and opens with: # One");
   }, 120_000);
 
   test.if(existsSync("/usr/bin/npm"))(
@@ -115,7 +118,7 @@ describe("org scripted-server --script playground", () => {
     const notes = await once(dir, "@agent write notes", ["--resume", tests.session, "--yes"]);
     expect(notes.said).toMatch(/I wrote NOTES\.md \(\d+ lines\) from what my commands printed; it was applied as change \S+ \(1 file \(\+\d+ −0\)\)/);
     const written = readFileSync(join(dir, "NOTES.md"), "utf8");
-    expect(written).toContain(`- README.md opens with: # Adder ${token}`);
+    expect(written).toContain(`- README.md opens with: # Adder ${token} (a\\nb)\n`);
     if (existsSync("/usr/bin/npm")) expect(written).toContain(`- \`npm test\` exited 0 in the sandbox; its last lines:`);
     if (existsSync("/usr/bin/npm")) expect(written).toContain(`    adds: ok ${token}`);
     const undo = await runOrgProcess(["undo", "--workspace", dir], { cwd: dir });
@@ -147,7 +150,9 @@ describe("org scripted-server --script playground", () => {
 
   test("python counts the project's lines by kind of file", async () => {
     const dir = project("lines", { "a.py": "1\n2\n3\n", "b.py": "1\n", "c.md": "x\n" });
-    const { said } = await once(dir, "@python count the lines");
-    expect(said).toContain("Kinds of file in the project: 2. The most lines are in .py: 2 files, 4 lines.");
+    const single = project("single", { "a.py": "1\n" });
+    const [many, one] = await Promise.all([once(dir, "@python count the lines"), once(single, "@python count the lines")]);
+    expect(many?.said).toContain("Kinds of file in the project: 2. The most lines are in .py: 2 files, 4 lines.");
+    expect(one?.said).toContain("Kinds of file in the project: 1. The most lines are in .py: 1 file, 1 line.");
   }, 120_000);
 });

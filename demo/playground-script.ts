@@ -40,9 +40,9 @@ function agentReadings(): Rule[] {
       'There is nothing at /workspace: {{match.why}}. Set it to "read" (or "write") in org.config.json and ask again.',
     ),
     after(
-      String.raw`workspace: (?<entries>\d+) entries[\s\S]*?\nreadme: (?<readme>[^\n,]+), (?<lines>\d+) ` +
-        String.raw`lines\nfirst line: (?<first>[^\n]*)[\s\S]*?\ntests: (?<tests>[^\n]*)`,
-      `Entries at the top of /workspace: {{match.entries}}. {{match.readme}} has {{match.lines}} lines and ` +
+      String.raw`workspace: (?<entries>\d+) entries[\s\S]*?\nreadme: (?<readme>[^\n,]+), (?<lines>\d+ lines?)` +
+        String.raw`\nfirst line: (?<first>[^\n]*)[\s\S]*?\ntests: (?<tests>[^\n]*)`,
+      `Entries at the top of /workspace: {{match.entries}}. {{match.readme}} has {{match.lines}} and ` +
         `opens with: {{match.first}}\nTests: {{match.tests}}.${NEXT}`,
     ),
     after(
@@ -75,24 +75,24 @@ function agentReadings(): Rule[] {
         "private copy, and what they change comes to you as a diff to approve; /diff shows it and /undo takes it back.",
     ),
     after(
-      String.raw`notes: NOTES\.md, (?<lines>\d+) lines[\s\S]*\[workspace: applied to the workspace as change ` +
+      String.raw`notes: NOTES\.md, (?<lines>\d+ lines?)[\s\S]*\[workspace: applied to the workspace as change ` +
         String.raw`(?<change>[^:\s]+): (?<counts>[^\]\n]*)\]`,
-      "I wrote NOTES.md ({{match.lines}} lines) from what my commands printed; it was applied as change " +
+      "I wrote NOTES.md ({{match.lines}}) from what my commands printed; it was applied as change " +
         "{{match.change}} ({{match.counts}}). /diff shows it again; /undo (or org undo from a shell) takes it back.",
     ),
     after(
-      String.raw`notes: NOTES\.md, (?<lines>\d+) lines[\s\S]*\[workspace: not applied: (?<why>[^\]\n]*)`,
-      "NOTES.md ({{match.lines}} lines) was not applied: {{match.why}}",
+      String.raw`notes: NOTES\.md, (?<lines>\d+ lines?)[\s\S]*\[workspace: not applied: (?<why>[^\]\n]*)`,
+      "NOTES.md ({{match.lines}}) was not applied: {{match.why}}",
     ),
     // org patch asks for the commit message once the change is kept.
     after(
-      String.raw`notes: NOTES\.md, (?<lines>\d+) lines[\s\S]*\[workspace: kept for the patch: (?<counts>[^\]\n]*)\]`,
+      String.raw`notes: NOTES\.md, (?<lines>\d+ lines?)[\s\S]*\[workspace: kept for the patch: (?<counts>[^\]\n]*)\]`,
       "docs: NOTES.md on what is in the project and how its tests ran\n\nThe scripted playground agent listed " +
-        "the project, read its README and wrote {{match.lines}} lines of notes from what its commands printed in the sandbox ({{match.counts}}).",
+        "the project, read its README and wrote {{match.lines}} of notes from what its commands printed in the sandbox ({{match.counts}}).",
     ),
     after(
-      String.raw`notes: NOTES\.md, (?<lines>\d+) lines`,
-      "I wrote NOTES.md ({{match.lines}} lines) in my copy of the workspace, but nothing here takes changes: " +
+      String.raw`notes: NOTES\.md, (?<lines>\d+ lines?)`,
+      "I wrote NOTES.md ({{match.lines}}) in my copy of the workspace, but nothing here takes changes: " +
         "run me in the room (org chat) with the write view to get it as a diff.",
     ),
   ];
@@ -123,11 +123,11 @@ export function playgroundScript(): ScriptInput {
         when: {
           persona: PYTHON,
           lastTool: "python_run",
-          lastMessage: String.raw`file kinds: (?<kinds>[1-9]\d*)\n(?<top>[^\n:]+): (?<files>\d+) files, (?<lines>\d+) lines`,
+          lastMessage: String.raw`file kinds: (?<kinds>[1-9]\d*)\n(?<top>[^\n:]+): (?<files>\d+ files?), (?<lines>\d+ lines?)`,
         },
         reply: say(
           "Kinds of file in the project: {{match.kinds}}. The most lines are in {{match.top}}: " +
-            "{{match.files}} files, {{match.lines}} lines. The tool's output has the first ten.",
+            "{{match.files}}, {{match.lines}}. The tool's output has the first ten.",
         ),
       },
       {

@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { noServerHint } from "../cli/command/model-server-probe.ts";
+import { scriptedServerCommand } from "../cli/scripted-server-command.ts";
 import { RuleMatcher } from "../scripted-server/match-rule.ts";
 import { loadScript } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -19,6 +21,16 @@ describe("the bundled scripted toolsmith (demo/toolsmith-script.json)", () => {
   test("is the fixture table's script: run 'bun testing/scripted-toolsmith.ts' after changing a fixture", () => {
     expect(SCRIPTED_TOOLSMITH_FILE).toBe(FILE);
     expect(readFileSync(FILE, "utf8")).toBe(scriptedToolsmithJson());
+  });
+
+  test("what a newcomer reads of it says how many tools it builds, and the number is the table's", () => {
+    const count = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"][SCRIPTED_TOOLS.length];
+    const said = [
+      noServerHint("http://127.0.0.1:11434").join("\n"),
+      scriptedServerCommand.help.replace(/\s+/g, " "),
+      readFileSync(join(import.meta.dir, "..", "docs", "tools.md"), "utf8").replace(/\s+/g, " "),
+    ];
+    for (const text of said) expect(text).toMatch(new RegExp(`\\b${count} small tools\\b`));
   });
 
   test("picks the tool by the goal's words, however they are put", async () => {

@@ -22,6 +22,8 @@ export type PlanResult = {
   ran?: PlanRun;
   /** Candidate branches made for the plan's missing tools (`--build`): what to promote to keep it. */
   built?: string[];
+  /** Live candidate branches already holding a missing tool, which the plan uses (`--build`): to promote too. */
+  candidates?: string[];
   /** The grow proposal each missing step was filed as (new, or one it joined). */
   proposals?: Extract<MissingFiled, { ok: true }>["filed"];
 };

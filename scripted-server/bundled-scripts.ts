@@ -14,7 +14,7 @@ export const BUNDLED_SCRIPTS = {
   playground: ["roles-script.json", "playground-script.json", "toolsmith-script.json"],
   /** The demo's personas (`org demo`): a few set phrases, and the toolsmith. */
   demo: ["roles-script.json", "demo-script.json", "toolsmith-script.json"],
-  /** The toolsmith alone: ten small tools, picked by the goal's words. */
+  /** The toolsmith alone: eleven small tools, picked by the goal's words. */
   toolsmith: ["toolsmith-script.json"],
 } as const;
 

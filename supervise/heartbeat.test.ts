@@ -52,6 +52,13 @@ test("the heartbeat takes the daily backup once a day, writes the day's report, 
   const backups = listBackups(join(fixture.dir, ".org", "backups"));
   expect(backups.map((file) => file.name)).toEqual(["org-backup-20261125T120000Z.tar.gz"]);
   expect((await verifyBackup(backups[0]?.path ?? "")).manifest.entries.some((entry) => entry.name === "repo/.org/supervisor/state.db")).toBe(true);
+  // Taken unasked: said with its file, its size and what it holds.
+  expect(fixture.lines.find((line) => line.startsWith("daily backup"))).toMatch(
+    new RegExp(
+      `^daily backup ${backups[0]?.path} \\(\\d+ entries, \\d+\\.\\d MiB\\): ` +
+        `holds .*'s git refs \\(its committed history\\), .*; one a day into backup\\.dir, kept by backup\\.keep$`,
+    ),
+  );
   const report = readFileSync(join(fixture.dir, ".org", "supervisor", "reports", "2026-11-25.md"), "utf8");
   expect(report).toStartWith("# org supervise — 2026-11-25");
   expect(report).toContain("a lock of a dead process");

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { backupHolds } from "../backup/backup-holds.ts";
 import { backupDirOf, listBackups } from "../backup/backup-retention.ts";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { REPORT_WRITTEN_KEY, writeDailyReport, writeTodaysReport } from "./daily-report.ts";
@@ -59,9 +60,11 @@ async function dailyBackup(context: SuperviseContext, summary: RoundSummary): Pr
       LAST_BACKUP_KEY,
       JSON.stringify({ path: outcome.path, at: now, bytes: outcome.bytes, entries: outcome.entries, skipped: outcome.skipped.length }),
     );
+    // Taken unasked, once a day: said with its size and what it holds, and how it is kept.
     const text =
-      `daily backup ${outcome.path} (${outcome.entries} entries, ` +
-      `${(outcome.bytes / 1024 / 1024).toFixed(1)} MiB)${outcome.dropped.length > 0 ? `; backup.keep removed ${outcome.dropped.length}` : ""}`;
+      `daily backup ${outcome.path} (${outcome.entries} entries, ${(outcome.bytes / 1024 / 1024).toFixed(1)} MiB): ` +
+      `${backupHolds(context.repoDir, context.workspaceDir)}; one a day into backup.dir, kept by backup.keep` +
+      `${outcome.dropped.length > 0 ? `, which removed ${outcome.dropped.length}` : ""}`;
     state.event("backup", text, now);
     context.say(text);
     const failed = state.openIncidentOf("heartbeat", "backup");

@@ -85,5 +85,7 @@ export const modelServerCheck: Check = {
   name: "model-server",
   run: runModelServerCheck,
   resolved: modelServerResolved,
+  // A server back is news a person waits for (grow resumes with it): probed every few seconds while it is away.
+  watchWhileOpen: true,
   fixes: { "pause-grow": pauseGrowFix },
 };

@@ -67,6 +67,12 @@ export type Check = {
    * runs from the round's start, beside the checks before it, and its findings are settled in turn with theirs.
    */
   independent?: boolean;
+  /**
+   * Whether the check may run between rounds, touching nothing (a probe): while one of its incidents is open, the
+   * supervisor runs it every few seconds and starts the next round as soon as it no longer finds one, so the recovery
+   * is said at once rather than a `supervise.every` later.
+   */
+  watchWhileOpen?: boolean;
   /** Called when an incident of this check is over; what it did, for the record. */
   resolved?(incident: IncidentRow, context: SuperviseContext): Promise<string | undefined>;
 };

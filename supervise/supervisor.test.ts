@@ -1,15 +1,20 @@
 import { expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { confirmConfig } from "../config/config-trust.ts";
 import { loadOrgConfig } from "../config/org-config.ts";
+import { growPause } from "../grow/grow-pause.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { runOrgProcess } from "../testing/org-process.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { testSandbox } from "../testing/test-sandbox.ts";
+import { webhookSink } from "../testing/supervise-fixture.ts";
 import { uniqueSessionName } from "../testing/tmux.ts";
 import { REPORTS_DIR } from "./daily-report.ts";
 import { locksCheck } from "./locks-check.ts";
+import { modelServerCheck } from "./model-server-check.ts";
 import type { Check } from "./supervise-check.ts";
-import { type SupervisorSetup, superviseEvery } from "./supervisor.ts";
+import { type SupervisorSetup, superviseEvery, WATCH_EVERY_MS } from "./supervisor.ts";
 import { SUPERVISOR_DIR, SupervisorState } from "./supervisor-state.ts";
 
 /** A supervisor of the repository `dir` (its own checkout), no model server, no tmux window, with `more`. */
@@ -123,4 +128,52 @@ test("an incident open for days is in each day's report, open, until the report 
   expect(incident).toBeDefined();
   expect(report("2026-11-26")).toContain(`**${incident}** the disk is full (disk; opened 2026-11-25T20:00:00, open, seen`);
   expect(report("2026-11-27")).toContain(`**${incident}** the disk is full (disk; opened 2026-11-25T20:00:00, resolved 2026-11-27T20:00:00`);
+}, 60_000);
+
+test("a model server back between rounds: the recovery goes to the webhook at once, not a supervise.every later", async () => {
+  using repo = tempGitRepo("org-supervisor-watch-");
+  const sink = webhookSink();
+  const script = { models: ["scripted"], rules: [], fallback: { text: "hi" } };
+  let model = await startScriptedServer({ script });
+  const port = model.port;
+  const env = { OLLAMA_BASE: model.url, OLLAMA_MODEL: "scripted" };
+  const configPath = join(repo.dir, "org.config.json");
+  const backups = join(repo.dir, "elsewhere");
+  writeFileSync(configPath, JSON.stringify({ supervise: { every: "1m", webhook: sink.url }, backup: { dir: backups } }));
+  // The test is the person who wrote the webhook: confirmed as 'org config trust' does.
+  confirmConfig(configPath, env, { workspaceDir: repo.dir });
+  const now = Date.parse("2026-11-25T12:00:00Z");
+  // Today's backup is there: the heartbeat takes none.
+  mkdirSync(backups);
+  writeFileSync(join(backups, "org-backup-20261125T115900Z.tar.gz"), "");
+  const controller = new AbortController();
+  const waits: number[] = [];
+  const kinds = () => sink.received.map((message) => message.kind);
+  try {
+    await superviseEvery(
+      setupOf(repo.dir, {
+        now: () => now,
+        checks: [modelServerCheck],
+        signal: controller.signal,
+        loadConfig: () => loadOrgConfig(configPath, env, { workspaceDir: repo.dir }),
+      }),
+      {
+        wait: async (ms) => {
+          waits.push(ms);
+          if (waits.length === 1) await model.stop();
+          // The outage was said in the round before this wait; the server comes back during it.
+          else if (waits.length === 2) model = await startScriptedServer({ script, port });
+          else controller.abort();
+        },
+      },
+    );
+  } finally {
+    await model.stop();
+    sink.stop();
+  }
+  // Up: a whole minute. Away: one watch of 5 s, after which the server answers and the round runs at once.
+  expect(waits).toEqual([60_000, WATCH_EVERY_MS, 60_000]);
+  expect(kinds()).toEqual(["opened", "recovered"]);
+  expect(sink.received[1]?.text).toContain("unattended grow runs resumed");
+  expect(growPause(repo.dir)).toBeUndefined();
 }, 60_000);

@@ -11,7 +11,7 @@ import { heartbeat } from "./heartbeat.ts";
 import { isMuted } from "./mutes.ts";
 import { SUPERVISE_CHECKS } from "./supervise-checks.ts";
 import { type Check, dataLine, type InstancePlace, quotedData, secretsOf, type SuperviseContext, workspaceSecretsOf } from "./supervise-check.ts";
-import { type RoundSummary, superviseRound } from "./supervise-round.ts";
+import { type RoundSummary, runCheck, superviseRound } from "./supervise-round.ts";
 import { StateHeldError } from "./state-file.ts";
 import { LAST_ROUND_KEY, SUPERVISOR_DIR, SupervisorState } from "./supervisor-state.ts";
 import { writeTodaysReport } from "./daily-report.ts";
@@ -59,6 +59,9 @@ export async function waitForRoundLock(workspaceDir: string, command: string, si
     await sleep(100, signal);
   }
 }
+
+/** How often a check that watches for its incident's end (`watchWhileOpen`) looks between rounds. */
+export const WATCH_EVERY_MS = 5_000;
 
 /** How long a line of the supervisor's log may be. */
 const MAX_SAID = 4000;
@@ -153,8 +156,52 @@ export async function superviseOnce(setup: SupervisorSetup, state: SupervisorSta
 }
 
 /**
+ * The wait before the next round: `every`, or less while an incident of a check that watches for its end is open (a
+ * model server away): that check runs every `WATCH_EVERY_MS` meanwhile, and once it no longer finds one of them the
+ * round starts at once, which closes the incident and says the recovery on every channel.
+ */
+async function untilNextRound(
+  setup: SupervisorSetup,
+  state: SupervisorState,
+  every: number,
+  wait: (ms: number, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  let left = every;
+  while (left > 0 && !setup.signal.aborted) {
+    const watched = (setup.checks ?? SUPERVISE_CHECKS).filter((check) => check.watchWhileOpen && state.openIncidents(check.name).length > 0);
+    if (watched.length === 0) {
+      await wait(left, setup.signal);
+      return;
+    }
+    const step = Math.min(WATCH_EVERY_MS, left);
+    await wait(step, setup.signal);
+    left -= step;
+    if (setup.signal.aborted || (await anyIncidentOver(setup, state, watched))) return;
+  }
+}
+
+/** Whether one of `checks`, run now, no longer finds an incident of its that is open (a check that cannot judge finds it still). */
+async function anyIncidentOver(setup: SupervisorSetup, state: SupervisorState, checks: readonly Check[]): Promise<boolean> {
+  let context: SuperviseContext;
+  try {
+    context = contextOf(setup, state, setup.loadConfig());
+  } catch {
+    // A config that does not load now: the round says why, when it comes.
+    return false;
+  }
+  for (const check of checks) {
+    const result = await runCheck(check, context);
+    if (result.undecided) continue;
+    const found = new Set(result.findings.map((finding) => finding.key));
+    if (state.openIncidents(check.name).some((incident) => !found.has(incident.key))) return true;
+  }
+  return false;
+}
+
+/**
  * `org supervise` without --once: a round now and then every `supervise.every` (from the end of one to the start of the
- * next; the config is read again for each) until `setup.signal` aborts. One supervisor per workspace
+ * next; the config is read again for each; sooner when a watched incident is over, `untilNextRound`) until
+ * `setup.signal` aborts. One supervisor per workspace
  * (`.org/supervisor/supervise.lock`); a round that fails is said and the next one tried.
  */
 export async function superviseEvery(
@@ -195,7 +242,7 @@ export async function superviseEvery(
         setup.say(redact(`the round failed: ${error instanceof Error ? error.message : String(error)}`));
       }
       if (setup.signal.aborted) break;
-      await wait(every, setup.signal);
+      await untilNextRound(setup, state, every, wait);
     }
   } finally {
     // Today's report as things stand when the supervisor stops.

@@ -2,6 +2,7 @@ import type { RoomEvent } from "../room/room-event.ts";
 import type { ApprovalButtons } from "./approval-buttons.ts";
 import type { CardHandle, ChatOutbox } from "./chat-outbox.ts";
 import { escapeHtml, htmlParts, type MessageLine, textLines } from "./telegram-html.ts";
+import { counted } from "../config/counted.ts";
 
 type Line = MessageLine & { text: string };
 type Segment = { kind: "text"; text: string } | { kind: "note"; text: string };
@@ -241,7 +242,7 @@ export class ChatView {
       card?.note(`${mark} ${event.call.name}: ${oneLine(event.output, 300)}`);
       return;
     }
-    card?.note(`${mark} ${event.call.name}: ${diff ? "a diff" : `${lines.length} lines of output`}, in the file below`);
+    card?.note(`${mark} ${event.call.name}: ${diff ? "a diff" : `${counted(lines.length, "line")} of output`}, in the file below`);
     this.outbox.document(
       { fileName: `${event.call.name}-output.${diff ? "diff" : "txt"}`, content: event.output, mimeType: diff ? "text/x-diff" : "text/plain" },
       escapeHtml(`${event.persona}: ${event.call.name} ${oneLine(JSON.stringify(event.call.arguments), 300)}`),

@@ -1,5 +1,5 @@
 // No test may depend on where it runs (testing/where-it-runs.ts): part 1 of the checkout-sensitive files, in a clone
-// under a 0700 folder at a detached HEAD, with an extra promoted tool, a hostile git config and org npm-linked on PATH.
+// under a 0700 folder at a detached HEAD, grown as a user's, a hostile git config and org npm-linked on PATH.
 import { expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -31,6 +31,6 @@ test(`npm test leaves out exactly the files the parts run (${WHERE_IT_RUNS_FILES
   expect(listed.filter((file) => !existsSync(join(root, file)))).toEqual([]);
 });
 
-test("the checkout-sensitive tests (part 1) pass in a clone under a 0700 folder at a detached HEAD, with an extra promoted tool, a hostile git config and org npm-linked on PATH", async () => {
+test("the checkout-sensitive tests (part 1) pass in a clone under a 0700 folder at a detached HEAD, grown as a user's, a hostile git config and org npm-linked on PATH", async () => {
   await expectPartPasses(1);
 }, 960_000);

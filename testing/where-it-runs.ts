@@ -1,5 +1,6 @@
-// No test may depend on where it runs: the suite's checkout-sensitive tests run in a throw-away clone that has
-// promoted a tool of its own, at a detached HEAD, inside a 0700 folder (as a clone in /root, or anything `mktemp -d`
+// No test may depend on where it runs: the suite's checkout-sensitive tests run in a throw-away clone that has grown
+// as a user's checkout grows (a tool of its own, a word_count of another shape than the tests' fixtures, a saved
+// workflow), at a detached HEAD, inside a 0700 folder (as a clone in /root, or anything `mktemp -d`
 // makes: as root, a process run as another user cannot reach it), under a HOME whose git config signs, hooks, aliases
 // and names branches its own way, with org npm-linked from the clone first on PATH and a stranger's `org` after it.
 // The files are dealt over a few test files (where-it-runs.part-N.test.ts) by their recorded durations, so that
@@ -13,7 +14,9 @@ import { dealByDuration, recordedDurations } from "../fitness/test-durations.ts"
 import { checkoutSensitiveFiles } from "./where-it-runs-files.ts";
 import { orgClone } from "./org-clone.ts";
 import { gitSync } from "./temp-git-repo.ts";
+import { GENERATED_TOOLS_DIR, WORKFLOWS_DIR } from "../config/workspace-paths.ts";
 import { writeGeneratedTool } from "./generated-tool-files.ts";
+import { wordCountSpec, writeGeneratedTool as writeTool } from "./generated-tool-fixture.ts";
 
 /** How many test files the checkout-sensitive files are dealt over (`where-it-runs.part-<n>.test.ts`). */
 export const WHERE_IT_RUNS_PARTS = 3;
@@ -76,13 +79,53 @@ function hostileEnv(home: string, fakeBin: string, npmPrefix: string): Record<st
   return env;
 }
 
+/**
+ * What a user's grown checkout holds that this one may not (issue 75: a test that read the checkout's own word_count
+ * blocked every candidate): a tool under a name the checkout has not promoted; a word_count built from another goal's
+ * wording, answering `{"count":N}` where the tests' fixtures answer `{"words":N}` (when the checkout has none); and a
+ * saved workflow that calls it. Committed by the caller.
+ */
+function growAsAUser(checkout: string): void {
+  const generated = join(checkout, GENERATED_TOOLS_DIR);
+  const taken = new Set(existsSync(generated) ? readdirSync(generated) : []);
+  let extra = "echo_len";
+  for (let suffix = 2; taken.has(extra); suffix += 1) extra = `echo_len_${suffix}`;
+  writeGeneratedTool(checkout, extra);
+  if (!taken.has("word_count")) writeTool(checkout, COUNT_SHAPED.spec, COUNT_SHAPED.code, COUNT_SHAPED.tests);
+  let workflow = "count-words";
+  for (let suffix = 2; existsSync(join(checkout, WORKFLOWS_DIR, `${workflow}.json`)); suffix += 1) workflow = `count-words-${suffix}`;
+  const saved = {
+    name: workflow,
+    inputs: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
+    steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }],
+    output: { count: "$steps.count.output.count" },
+  };
+  writeFileSync(join(checkout, WORKFLOWS_DIR, `${workflow}.json`), `${JSON.stringify(saved, null, 2)}\n`);
+}
+
+/** A word_count as another goal's wording builds it: `{ text }` → `{ count }`. */
+const COUNT_SHAPED = {
+  spec: {
+    ...wordCountSpec("word_count", "Counts the words in a text."),
+    output_schema: { type: "object", properties: { count: { type: "integer" } }, required: ["count"] },
+    examples: [
+      { input: { text: "a b" }, output: { count: 2 } },
+      { input: { text: "" }, output: { count: 0 } },
+    ],
+  },
+  code: "export default (input: { text: string }) => ({ count: input.text.split(/\\s+/).filter(Boolean).length });\n",
+  tests:
+    'import { expect, test } from "bun:test";\nimport tool from "./tool.ts";\n' +
+    'test("counts", () => expect(tool({ text: "a b" })).toEqual({ count: 2 }));\n',
+};
+
 /** What one part's run in the clone said: its exit code, the lines that report a failure, and all of its output. */
 type ElsewhereRun = { files: string[]; code: number; failures: string[]; output: string };
 
 /**
  * Part `part` (1-based) of `WHERE_IT_RUNS_PARTS`: its share of the checkout-sensitive files (dealt by recorded
  * durations, the same way in every part), run with the clone's own bun in a clone under a 0700 folder at a detached
- * HEAD with an extra promoted tool, a hostile HOME and git config, and org npm-linked first on PATH.
+ * HEAD grown as a user's (`growAsAUser`), a hostile HOME and git config, and org npm-linked first on PATH.
  */
 async function runWhereItRunsPart(part: number): Promise<ElsewhereRun> {
   const scratch = mkdtempSync(join(tmpdir(), "org-elsewhere-"));
@@ -92,13 +135,9 @@ async function runWhereItRunsPart(part: number): Promise<ElsewhereRun> {
     chmodSync(privateParent, 0o700);
     // Its bun and packages under the 0700 folder too, not a link out of it.
     using clone = orgClone("org-elsewhere-clone-", { parent: privateParent, ownNodeModules: true });
-    // A name the checkout has not promoted itself, whatever it has.
-    const taken = new Set(existsSync(join(clone.dir, "tools", "generated")) ? readdirSync(join(clone.dir, "tools", "generated")) : []);
-    let extra = "echo_len";
-    for (let suffix = 2; taken.has(extra); suffix += 1) extra = `echo_len_${suffix}`;
-    writeGeneratedTool(clone.dir, extra);
+    growAsAUser(clone.dir);
     gitSync(clone.dir, ["add", "-A"]);
-    gitSync(clone.dir, ["commit", "--quiet", "-m", "feat(tools): a tool this checkout has not got"]);
+    gitSync(clone.dir, ["commit", "--quiet", "-m", "feat(tools): what a user's checkout grows"]);
     gitSync(clone.dir, ["checkout", "--quiet", "--detach"]);
     const { home, fakeBin, npmPrefix } = hostileHome(scratch, clone.dir);
     const env = hostileEnv(home, fakeBin, npmPrefix);

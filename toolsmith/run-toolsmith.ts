@@ -31,6 +31,7 @@ import type { ValidationFailure } from "./stage-order.ts";
 import { splitExamples } from "./split-examples.ts";
 import { type ValidatedInput, type ValidationReport, validateTool } from "./validate-tool.ts";
 import { randomHex } from "../concurrency/random-hex.ts";
+import { counted } from "../config/counted.ts";
 
 /** Progress of a toolsmith run, phase by phase, for the console, the room and `--json`. */
 export type ToolsmithEvent =
@@ -183,7 +184,7 @@ async function askForSource(run: ToolsmithRun, phase: "implementation" | "tests"
     }),
   );
   const undone = result.notes.length ? ` (taken out of ${result.notes.join(", ")})` : "";
-  run.emit({ type: "phase-done", phase, round, detail: `${result.value.code.split("\n").length} lines${undone}` });
+  run.emit({ type: "phase-done", phase, round, detail: `${counted(result.value.code.split("\n").length, "line")}${undone}` });
   return result.value.code;
 }
 

@@ -9,6 +9,8 @@ import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { alignColumns } from "../terminal/align-columns.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
 import { requireCheckout } from "../../cycle/checkout.ts";
+import { backupHolds } from "../../backup/backup-holds.ts";
+import { counted } from "../../config/counted.ts";
 
 const HELP = `Usage:
   org backup [--to DIR] [--json] [--workspace DIR] [--repo DIR] [--config FILE]
@@ -21,7 +23,9 @@ and the promotion journal agree), online
 copies of its SQLite databases (memory, the supervisor's state; the registry is a cache and is rebuilt), the .org/
 state of the checkout and of the workspace (sessions, changes, conflicts, grow, fitness reports and the signed
 baseline, MCP trust, serve's jobs, the supervisor's reports), and a manifest with each entry's size and SHA-256.
-It is a gzipped tar, org-backup-<UTC time>.tar.gz, written as .partial and renamed once whole.
+It is a gzipped tar, org-backup-<UTC time>.tar.gz, written as .partial and renamed once whole. It holds org's
+state about the workspace, never the workspace's own files: a project's code and data are not in it (keep those in
+their own repository or backup), and in the checkout only what is committed is.
 
   (no subcommand)  takes a backup into backup.dir of org.config.json (default .org/backups/ of the workspace)
                    and then keeps what backup.keep says (default: the newest of each of the last 7 days and of
@@ -98,9 +102,10 @@ async function take(args: string[], signal: AbortSignal): Promise<number> {
   console.log(
     sanitizeForTerminal(
       `backup: ${outcome.path} (${mib(outcome.bytes)}; ${Object.keys(manifest.repo.refs).length} refs, main ` +
-        `${manifest.repo.main.slice(0, 12)}; ${manifest.entries.length - 1} state files) in ${(outcome.ms / 1000).toFixed(1)} s`,
+        `${manifest.repo.main.slice(0, 12)}; ${counted(manifest.entries.length - 1, "state file")}) in ${(outcome.ms / 1000).toFixed(1)} s`,
     ),
   );
+  console.log(sanitizeForTerminal(`  ${backupHolds(repoDir, workspaceDir)}`));
   for (const skipped of manifest.skipped) console.log(sanitizeForTerminal(`  left out: ${skipped.path}: ${skipped.reason}`));
   for (const file of dropped) console.log(sanitizeForTerminal(`  removed by backup.keep: ${file.name}`));
   return 0;

@@ -9,8 +9,10 @@ import { type Command, UsageError } from "../command/command.ts";
 import { nameAndSummary } from "../command/command-summaries.ts";
 import { orgInvocation } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
+import { counted } from "../../config/counted.ts";
 
-const HELP = `Usage: org restore FILE --to DIR [--json]
+const HELP =
+  `Usage: org restore FILE --to DIR [--json]
 
 Rebuilds what a backup (org backup) holds in DIR, which must be new or empty: nothing is overwritten, and nothing is
 written outside DIR, whatever the backup's entries are named (a name with '..', an absolute path, a link, a device
@@ -24,7 +26,9 @@ entry, and DIR stays as it was. Then:
     reports, the signed baseline and its key, MCP trust, memory, the supervisor's state), in DIR when the workspace
     was the checkout, else in DIR/checkout and DIR/workspace.
 org grow's cursor is moved onto the restored transcripts, so the next run reads on from where the backup left off.
-The workspace's org.config.json is put back as it was. Its settings that send something out or lower a guard (a
+The workspace's org.config.json is put back as it was; restored into the checkout's own folder where main does not
+track it, a line of the checkout's .git/info/exclude keeps it out of git status, so the checkout is clean. ` +
+  `Its settings that send something out or lower a guard (a
 model server, an apiKeyEnv, "allow" policies, the write view, web_fetch's hosts, a webhook, …) are not confirmed for
 DIR: as with any repository's, they wait for 'org config trust' there, and the output lists them.
 The MCP servers the workspace had confirmed are confirmed in DIR too, but only those your own org sealed with your
@@ -44,8 +48,8 @@ The checkout has no node_modules: run 'npm ci' in it before running org from it.
 Options:
   --to DIR   the new or empty folder to restore into (required)
   --json     one JSON object on stdout: { checkout, workspace, main, refs, files, takenAt, cursorMarks,
-             mcp: { rebound, untrusted }, config: { restored, waiting: [setting] } } (why a server stays off goes
-             to stderr)
+             mcp: { rebound, untrusted }, config: { restored, waiting: [setting], excluded } } (why a server
+             stays off goes to stderr)
 
 Example:
   org restore .org/backups/org-backup-20261123T101500Z.tar.gz --to ~/org-restored
@@ -58,11 +62,16 @@ removed); 2 wrong command line.`;
 function configLines(config: RestoredConfig, workspaceDir: string): string[] {
   if (!config.restored) return [];
   const trust = `'org config trust --workspace ${shellWord(workspaceDir)}'`;
-  if (config.problem !== undefined) return [`  org.config.json: put back, but it does not read (${config.problem}); fix it, then run ${trust}`];
-  if (config.waiting.length === 0) return ["  org.config.json: put back as it was"];
+  const excluded = config.excluded
+    ? ["  org.config.json: main does not track it, so .git/info/exclude keeps it out of git status (the checkout stays clean)"]
+    : [];
+  if (config.problem !== undefined)
+    return [`  org.config.json: put back, but it does not read (${config.problem}); fix it, then run ${trust}`, ...excluded];
+  if (config.waiting.length === 0) return ["  org.config.json: put back as it was", ...excluded];
   return [
     `  org.config.json: put back; like any repository's, its ${config.waiting.length} setting(s) that send ` +
       `something out or lower a guard wait for ${trust}: ${config.waiting.map((setting) => `${setting.setting} (${setting.shown})`).join(", ")}`,
+    ...excluded,
   ];
 }
 
@@ -95,7 +104,11 @@ export const restoreCommand: Command = {
           takenAt: outcome.manifest.takenAt,
           cursorMarks: outcome.cursorMarks,
           mcp: { rebound: outcome.mcpTrust.rebound, untrusted: outcome.mcpTrust.untrusted },
-          config: { restored: outcome.config.restored, waiting: outcome.config.waiting.map((setting) => setting.setting) },
+          config: {
+            restored: outcome.config.restored,
+            waiting: outcome.config.waiting.map((setting) => setting.setting),
+            excluded: outcome.config.excluded === true,
+          },
         }),
       );
       return 0;
@@ -104,8 +117,8 @@ export const restoreCommand: Command = {
     const lines = [
       `restored ${outcome.manifest.takenAt}'s backup into ${resolve(values.to)}:`,
       `  checkout:  ${outcome.checkoutDir} (main ${outcome.main.slice(0, 12)}, ${outcome.refs} refs)`,
-      `  workspace: ${outcome.workspaceDir} (${outcome.files} state files${
-        outcome.cursorMarks > 0 ? `; org ` + `grow reads on from its cursor, ${outcome.cursorMarks} files` : ""
+      `  workspace: ${outcome.workspaceDir} (${counted(outcome.files, "state file")}${
+        outcome.cursorMarks > 0 ? `; org ` + `grow reads on from its cursor, ${counted(outcome.cursorMarks, "file")}` : ""
       })`,
       ...(outcome.manifest.journal && outcome.grants.journalKept
         ? [

@@ -29,7 +29,7 @@ export function noServerHint(server: string, then = "chat"): string[] {
     "  - Start Ollama with 'ollama serve', or set OLLAMA_BASE to a running OpenAI-compatible server",
     `    (or the persona's ${SERVER_URL_KEY} in org.config.json).`,
     "  - No model at hand? Start the bundled scripted server instead: its agent looks at your project, runs its tests",
-    "    in the sandbox and writes NOTES.md; its toolsmith builds ten small tools (docs/models.md says what else it does):",
+    "    in the sandbox and writes NOTES.md; its toolsmith builds eleven small tools (docs/models.md says what else it does):",
     `      ${org} scripted-server --port ${port} --script playground`,
     "    then, in another terminal:",
     `      OLLAMA_BASE=http://127.0.0.1:${port} OLLAMA_MODEL=scripted ${org} ${then}`,

@@ -11,6 +11,7 @@ import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
 import { UsageError, UserFacingError } from "../command/command.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
+import { counted } from "../../config/counted.ts";
 
 // `org mcp servers` and `org mcp trust`: the room's own MCP servers (`mcpServers` in org.config.json), outside the room.
 // `org mcp` with no subcommand is org's own MCP server (mcp-command.ts).
@@ -77,7 +78,7 @@ export async function mcpTrustSubcommand(args: string[]): Promise<number> {
       );
     }
     const covered = recordTrust(server, workspaceDir);
-    const files = covered > 0 ? `, and the ${covered} files and folders it starts from as they are now` : "";
+    const files = covered > 0 ? `, and the ${counted(covered, "file or folder", "files and folders")} it starts from as they are now` : "";
     console.log(sanitizeForTerminal(`confirmed ${name}: ${describeLaunch(server)}${files}`));
   }
   return 0;

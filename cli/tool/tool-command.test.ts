@@ -151,7 +151,7 @@ describe("org tool (real process, scripted server, real sandbox, throw-away repo
       );
       expect(withRef).toMatchObject({ exitCode: 0, stdout: '{"words":5}\n', stderr: "" });
       const checked = await org(["workflow", "check", "count.json", "--ref", branch as string, "--repo", repo.dir], {}, workspace);
-      expect(checked).toMatchObject({ exitCode: 0, stdout: "ok: count.json can run — 1 steps; tools: word_count; nested workflows: none\n" });
+      expect(checked).toMatchObject({ exitCode: 0, stdout: "ok: count.json can run — 1 step; tools: word_count; nested workflows: none\n" });
       // Without --ref the running checkout's promoted tools are offered instead: cli/workflow/workflow-without-ref.test.ts.
       const badRef = await org(["workflow", "run", "count.json", "--ref", "cand/20990101T000000Z", "--repo", repo.dir], {}, workspace);
       expect(badRef).toMatchObject({ exitCode: 1, stderr: `org: no branch cand/20990101T000000Z in ${repo.dir}; see org tool list\n` });

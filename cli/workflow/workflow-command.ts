@@ -24,6 +24,7 @@ import type { McpHub } from "../../mcp-client/mcp-hub.ts";
 import { orgVersion } from "../../config/version.ts";
 import { withMcpSteps } from "../../workflows/mcp-steps.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
+import { counted } from "../../config/counted.ts";
 
 const HELP = `Usage:
   org workflow run FILE [--inputs JSON] [--json] [--workspace DIR] [--ref BRANCH [--repo DIR]]
@@ -204,7 +205,7 @@ async function checkAndRun(
     const nested = [...graph.workflows.keys()].filter((path) => path !== graph.root).map(shownName);
     console.log(
       `ok: ${sanitizeForTerminal(shownName(graph.root))} can run — ` +
-        `${graph.workflows.get(graph.root)?.steps.length} steps; tools: ${toolNames.join(", ") || "none"}; ` +
+        `${counted(graph.workflows.get(graph.root)?.steps.length ?? 0, "step")}; tools: ${toolNames.join(", ") || "none"}; ` +
         `nested workflows: ${nested.map(sanitizeForTerminal).join(", ") || "none"}`,
     );
     return 0;

@@ -35,7 +35,8 @@ export async function buildMissing(
     });
     if (!outcome.ok) return { ...first, notes: [...notes, `the toolsmith could not make ${step.id}: ${outcome.failure}`] };
     refs.push(outcome.branch);
-    notes.push(`${outcome.name} for ${step.id} is on ${outcome.branch}`);
+    // A step's id is often the tool's own name: said once, not "split_lines for split_lines".
+    notes.push(`the toolsmith built ${outcome.name} on ${outcome.branch}${outcome.name === step.id ? "" : ` for step ${step.id}`}`);
   }
   const again = await planOver(refs);
   return {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { startScriptedServer } from "../../scripted-server/start-scripted-server.ts";
 import { runOrgProcess } from "../../testing/org-process.ts";
 import { planRepo, planRule, repairRule } from "../../testing/plan-fixture.ts";
+import { makeCandidate, writeFixtureTool } from "../../testing/promotion-fixture.ts";
 import { gitSync } from "../../testing/temp-git-repo.ts";
 import { CLAMP, toolsmithRules } from "../../testing/toolsmith-fixtures.ts";
 
@@ -56,6 +57,8 @@ const CLAMPED = {
   output: { clamped: "$steps.clamp.output.result" },
 };
 const CLAMP_MISSING = { ...CLAMPED, steps: [], missing: [{ id: "clamp", goal: CLAMP.goal }] };
+// The same goal where the missing step is named as the tool a live candidate already holds.
+const CLAMP_HELD = { ...CLAMPED, name: "clamp a sensor", steps: [], missing: [{ id: "clamp_number", goal: CLAMP.goal }] };
 
 // A plan that nests line-words.json: saved under that very name it would run itself.
 const NESTED_SELF = { ...NESTED, name: "line words again" };
@@ -79,6 +82,11 @@ beforeAll(async () => {
           reply: { toolCalls: [{ name: "submit_workflow", arguments: CLAMPED }] },
         },
         planRule("clamp the reading", CLAMP_MISSING),
+        {
+          when: { persona: "planner", lastMessage: '^Goal: clamp the sensor[\\s\\S]*"name":"clamp_number"' },
+          reply: { toolCalls: [{ name: "submit_workflow", arguments: { ...CLAMPED, name: "clamp a sensor" } }] },
+        },
+        planRule("clamp the sensor", CLAMP_HELD),
         ...toolsmithRules(CLAMP),
         planRule("calculate the square", SQUARE),
         repairRule("key inputs.numbers", WORDS_FIXED),
@@ -227,6 +235,23 @@ describe("org workflow plan", () => {
       "tools/generated/clamp_number/tool.ts",
       "workflows/clamp-reading.json",
     ]);
+  }, 120_000);
+
+  test("--build plans with a live candidate's tool of a missing step's name, and says so, rather than build it again", async () => {
+    using repo = planRepo();
+    const branch = "cand/20261123T101500Z";
+    makeCandidate(repo.dir, branch, (worktree) => writeFixtureTool(worktree, CLAMP));
+    const args = ["--goal", "clamp the sensor", "--inputs", '{"value":15}'];
+    const noted = await plan(repo.dir, args);
+    expect(noted.exitCode).toBe(1);
+    expect(noted.stderr).toContain(`note: clamp_number is not promoted, but candidate ${branch} has it; --build plans with it (or --ref ${branch})`);
+    const built = await plan(repo.dir, [...args, "--build", "--run"]);
+    expect({ code: built.exitCode, stdout: JSON.parse(built.stdout) }).toEqual({ code: 0, stdout: { clamped: 10 } });
+    expect(built.stderr).toContain(`note: uses clamp_number from candidate ${branch}, not yet promoted`);
+    expect(built.stderr).toContain(`the plan uses tools on ${branch}; promote them to keep it`);
+    // Nothing was built: no toolsmith run, no other candidate.
+    expect(built.stderr).not.toContain("building");
+    expect(gitSync(repo.dir, ["branch", "--list", "cand/*", "--format=%(refname:short)"]).trim()).toBe(branch);
   }, 120_000);
 
   test("before any model: a --ref that is no branch, a --repo that is no checkout, a --workspace that is no folder; --plan of a malformed id", async () => {

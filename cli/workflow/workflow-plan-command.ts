@@ -35,14 +35,16 @@ plan   Finds the tools the goal may need (the registry: promoted tools, and a ca
        (each reference exists in the schema it reads and fits the input it feeds, required inputs fed,
        --inputs fit). A refused plan goes back with each error for up to workflow.planRepairs rounds
        (default 2). The plan is kept in .org/plans/; without --run it prints the plan and the command that
-       runs it. Steps no tool can do are named; --build has the toolsmith make each on a candidate and plans
-       again over those candidates. Exit 0 when planned (and run), 1 when refused, a step failed or a tool is
+       runs it. Steps no tool can do are named; --build plans with a live candidate's tool of the step's name
+       (said: "uses X from candidate cand/…, not yet promoted"), has the toolsmith make each other one on a
+       candidate, and plans again over those candidates. Exit 0 when planned (and run), 1 when refused, a step failed or a tool is
        missing, 2 for a wrong command line, 3 when the planner never calls submit_workflow.
        --run           run the checked plan on --inputs, in the sandbox, and print its output
        --save NAME     run it, then land workflows/NAME.json (with the goal, and the run as its example) on a
                        new cand/ branch; the fitness gate judges it and promotion serves it
-       --build         make the missing tools on candidates and plan again
-       --json          one JSON line: {ok, workflow, output, rounds, steps, plan}
+       --build         use the candidates that have the missing tools, make the others, and plan again
+       --json          one JSON line: {ok, workflow, output, rounds, steps, plan}, and the candidates it uses
+                       (candidates, built)
        --model M       the planner's model id (default: workflow.plannerModel, else the toolsmith's)
        --repo DIR      the repository whose tools are searched and where --save and --build land candidates
                        (default: org's checkout)`;
@@ -150,9 +152,12 @@ export async function workflowPlan(args: string[], signal: AbortSignal): Promise
   let result: PlanResult;
   try {
     result = await planOver(place.refs);
+    if (result.outcome.kind === "missing") result = await withCandidates(result, asked, place, planOver, signal);
     if (result.outcome.kind === "missing" && asked.build) {
       const { buildMissing } = await import("./workflow-plan-build.ts");
-      result = await buildMissing(result, place, planOver, { json: asked.json, say, signal });
+      const candidates = result.candidates ?? [];
+      const built = await buildMissing(result, { ...place, refs: [...place.refs, ...candidates] }, planOver, { json: asked.json, say, signal });
+      result = { ...built, ...(candidates.length > 0 ? { candidates } : {}) };
     }
   } catch (error) {
     const failure = planFailure(error, model);
@@ -163,6 +168,33 @@ export async function workflowPlan(args: string[], signal: AbortSignal): Promise
   for (const note of result.notes) if (!asked.json) say(`note: ${note}`);
   const code = await report(result, asked, { ...place, signal });
   return code;
+}
+
+/**
+ * A missing step a live candidate has a tool of that name for: with --build the goal is planned again over those
+ * candidates (the toolsmith would refuse the name as taken), and the output says which tools are not yet promoted;
+ * without it, a note says so and how to plan with them.
+ */
+async function withCandidates(
+  first: PlanResult,
+  asked: PlanArgs,
+  place: PlanPlace,
+  planOver: (refs: readonly string[]) => Promise<PlanResult>,
+  signal: AbortSignal,
+): Promise<PlanResult> {
+  if (first.outcome.kind !== "missing") return first;
+  const { missingHeldByCandidates, usedFromCandidate } = await import("./plan-candidates.ts");
+  const held = await missingHeldByCandidates(first.outcome.missing, asked.repoDir, place.refs, signal);
+  if (held.length === 0) return first;
+  if (!asked.build) {
+    const hints = held.map(
+      (one) => `${one.tool} is not promoted, but candidate ${one.branch} has it; --build ` + `plans with it (or --ref ${one.branch})`,
+    );
+    return { ...first, notes: [...first.notes, ...hints] };
+  }
+  const candidates = [...new Set(held.map((one) => one.branch))];
+  const again = await planOver([...place.refs, ...candidates]);
+  return { ...again, notes: [...first.notes, ...held.map(usedFromCandidate), ...again.notes], candidates };
 }
 
 /** A model server that failed, or a workflow that failed as it ran, as one line for the user. */
@@ -182,7 +214,11 @@ async function report(result: PlanResult, asked: PlanArgs, place: PlanPlace & { 
   if (outcome.kind === "planned" && record) {
     const saved =
       asked.save !== undefined && ran
-        ? await (await import("./workflow-plan-save.ts")).savePlan(record, ran.output, asked.save, place, [...place.refs, ...(result.built ?? [])])
+        ? await (await import("./workflow-plan-save.ts")).savePlan(record, ran.output, asked.save, place, [
+            ...place.refs,
+            ...(result.candidates ?? []),
+            ...(result.built ?? []),
+          ])
         : undefined;
     if (asked.json) {
       const steps = ran?.steps.map((step) => ({
@@ -202,6 +238,7 @@ async function report(result: PlanResult, asked: PlanArgs, place: PlanPlace & { 
           plan: record.id,
           ...(saved ? { saved } : {}),
           ...(result.built ? { built: result.built } : {}),
+          ...(result.candidates ? { candidates: result.candidates } : {}),
         }),
       );
       return 0;
@@ -216,10 +253,11 @@ async function report(result: PlanResult, asked: PlanArgs, place: PlanPlace & { 
       );
     }
     if (saved) say(saved.next);
-    if (result.built?.length)
+    const unpromoted = [...(result.candidates ?? []), ...(result.built ?? [])];
+    if (unpromoted.length > 0)
       say(
-        `the plan uses tools on ${result.built.join(", ")}; promote them to keep it: ` +
-          `${result.built
+        `the plan uses tools on ${unpromoted.join(", ")}; promote them to keep it: ` +
+          `${unpromoted
             .map(
               (branch) =>
                 `${orgInvocation()} instance start candidate ${branch} && ` + `${orgInvocation()} fitness && ${orgInvocation()} promote ${branch}`,

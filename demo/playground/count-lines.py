@@ -17,4 +17,4 @@ for root, dirs, files in os.walk("/workspace"):
 ranked = sorted(counts.items(), key=lambda item: -item[1][1])
 print(f"file kinds: {len(ranked)}")
 for kind, (files, lines) in ranked[:10]:
-    print(f"{kind}: {files} files, {lines} lines")
+    print(f"{kind}: {files} file{'' if files == 1 else 's'}, {lines} line{'' if lines == 1 else 's'}")

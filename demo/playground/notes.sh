@@ -14,7 +14,8 @@ listing=$(ls -Ap | grep -vxF .org/ | head -n 12 | tr '\n' ' ')
   echo "## What is here"
   echo
   echo "- $entries entries at the top: $listing"
-  if [ -n "$readme" ]; then echo "- $readme opens with: $(grep -m 1 -v '^[[:space:]]*$' "$readme" | cut -c 1-200)"; else echo "- no README"; fi
+  # printf, not echo: sh's echo reads a backslash in the README's line (a literal \n) as an escape.
+  if [ -n "$readme" ]; then printf -- '- %s opens with: %s\n' "$readme" "$(grep -m 1 -v '^[[:space:]]*$' "$readme" | cut -c 1-200)"; else echo "- no README"; fi
   echo
   echo "## Tests"
   echo
@@ -25,4 +26,5 @@ listing=$(ls -Ap | grep -vxF .org/ | head -n 12 | tr '\n' ' ')
     tail -n 10 /scratch/playground-tests.log | sed 's/^/    /; s/^ *$//'
   else echo "- not run: $why"; fi
 } > NOTES.md
-echo "notes: NOTES.md, $(wc -l < NOTES.md) lines"
+lines=$(wc -l < NOTES.md)
+echo "notes: NOTES.md, $lines line$([ "$lines" -eq 1 ] || echo s)"

@@ -38,7 +38,7 @@ export const patchWalk: Walk = {
         /org patch: task task\.md; repository \S+\/repo; 1 output path\(s\); provider ollama/,
         /org patch: agent calls sh \{"cmd":"/,
         /"breadcrumb":"JIRA-42"/,
-        /org patch: 1 file\(s\) changed: added "NOTES\.md"/,
+        /org patch: 1 file changed: added "NOTES\.md"/,
       ],
     },
     {
@@ -58,7 +58,7 @@ export const patchWalk: Walk = {
       },
       needsAModel:
         "its model writes .env beside the notes, and the change refused whole is repaired in a round; the playground writes NOTES.md alone",
-      says: [/org patch: 1 file\(s\) changed: added "NOTES\.md"/],
+      says: [/org patch: 1 file changed: added "NOTES\.md"/],
       saysNot: [/\.env/],
     },
   ],
