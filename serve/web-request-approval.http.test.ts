@@ -81,7 +81,10 @@ async function setUp(policy: "allow" | "ask") {
   };
 }
 
-/** The question's preview of a POST of `json`: every header that goes out, with its value, as written (the room, the web room and Telegram show this text). */
+/**
+ * The question's preview of a POST of `json`: every header that goes out, with its value, as written (the room, the web
+ * room and Telegram show this text).
+ */
 const sentAsShown = (url: string, json: string) =>
   [
     `POST ${url}`,

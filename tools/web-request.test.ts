@@ -311,7 +311,7 @@ describe("web_request writes only what it shows, and only ASCII", () => {
     expect(raw.received[0]?.toString("latin1")).toContain(`\r\nX-All: a\t${printable.trim()}\r\n`);
   });
 
-  test("the question lists every header sent, names and values, in the order written; a body's escape sequences are shown, not acted on", async () => {
+  test("the question lists every header sent, name and value, in order; a body's escape sequences are shown, not acted on", async () => {
     await using raw = await rawApi();
     const questions: PersonQuestion[] = [];
     const result = await send(
@@ -351,5 +351,50 @@ describe("web_request writes only what it shows, and only ASCII", () => {
     ]);
     expect(shownBody).toBe("\\x1b]0;pwned\\x07\\x1b[2Jhello");
     expect(shownBody).not.toContain("\u001b");
+  });
+});
+
+describe("web_request scans what it sends, as it is sent and as a server decodes it", () => {
+  test("a known secret percent-encoded, in base64 of UTF-16, in halves apart, or in a decoded subdomain: nothing reaches the server", async () => {
+    await using raw = await rawApi();
+    const resolved: string[] = [];
+    const counting = async (host: string) => {
+      resolved.push(host);
+      return ["127.0.0.1"];
+    };
+    const scanning = tool({ ports: [raw.port], resolver: counting, web: settings({ requestHosts: ["api.test", "*.api.test"], perMinute: 100 }) });
+    const fileSecret = "s3cr3t-from-dotenv-Zq81";
+    const every = (text: string) => Buffer.from(text).toString("hex").replace(/../g, "%$&");
+    const [head = "", tail = ""] = [fileSecret.slice(0, 11), fileSecret.slice(11)];
+    const at = (path: string, host = "api.test") => `http://${host}:${raw.port}${path}`;
+    const fullwidth = [...fileSecret.toLowerCase()].map((character) => String.fromCharCode(character.charCodeAt(0) + 0xfee0)).join("");
+    const form = { "Content-Type": "application/x-www-form-urlencoded" };
+    const cases: Record<string, unknown>[] = [
+      { method: "POST", url: at(`/x/${every(fileSecret)}`), json: {} },
+      { method: "POST", url: at(`/x?q=${every(fileSecret).toUpperCase()}`), json: {} },
+      { method: "POST", url: at("/x"), headers: form, body: `k=${every(fileSecret)}` },
+      { method: "POST", url: at("/x"), body: Buffer.from(fileSecret, "utf16le").toString("base64") },
+      { method: "POST", url: at("/x"), body: Buffer.from(fileSecret, "utf16le").swap16().toString("base64") },
+      { method: "POST", url: at(`/x/${head}`), json: { rest: tail } },
+      { method: "POST", url: at("/x"), headers: { "X-A": head, "X-Trace": "7", "X-B": tail }, json: {} },
+      { method: "POST", url: at("/x"), json: { [head]: tail } },
+      { method: "PUT", url: at("/x", `${every(fileSecret.toLowerCase())}.api.test`), json: {} },
+      { method: "PUT", url: at("/x", `${fullwidth}.api.test`), json: {} },
+    ];
+    for (const args of cases) {
+      const result = await send(args, { tool: scanning, context: { secrets: [fileSecret], askPerson: async () => true } });
+      expect([JSON.stringify(args), result.ok]).toEqual([JSON.stringify(args), false]);
+      expect(result.output).toMatch(/holds what looks like .*; web_request never sends a secret out of org, whole, in pieces or encoded/);
+    }
+    // Nothing left the machine: no connection, and no name was even looked up.
+    expect(raw.connections()).toBe(0);
+    expect(resolved).toEqual([]);
+    // The same requests without the secret go out (the scan refuses what holds it, not what looks like these).
+    const fine = await send(
+      { method: "PUT", url: at("/x", "issues.api.test"), json: { title: "ok" } },
+      { tool: scanning, context: { secrets: [fileSecret] } },
+    );
+    expect(fine.ok).toBe(true);
+    expect(raw.connections()).toBe(1);
   });
 });
