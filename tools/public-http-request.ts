@@ -299,6 +299,8 @@ export function unwritable(kind: "method" | "target" | "name" | "value", text: s
       : `holds ${shown}; a ${kind === "method" ? "method" : "header name"} is letters, digits and !#$%&'*+.^_\`|~- only`;
 }
 
+const header = (name: string, value: string): [string, string] => [name, value];
+
 /**
  * The request as it will be sent: org's own headers (Host, User-Agent, Accept unless given, Accept-Encoding: identity,
  * Connection: close), the caller's, and a length for a body. Pure: the list a person is shown is the list written.
@@ -309,12 +311,12 @@ export function prepareRequest(url: URL, request: Omit<PublicHttpRequest, "follo
   const headers: [string, string][] = [
     ["Host", url.host],
     ["User-Agent", `org-${tool.replaceAll("_", "-")}/1`],
-    ...(has("accept") ? [] : [["Accept", "*/*"] as [string, string]]),
+    ...(has("accept") ? [] : [header("Accept", "*/*")]),
     // No compression: its size would not be the body's.
     ["Accept-Encoding", "identity"],
     ["Connection", "close"],
     ...given.map(([name, value]): [string, string] => [name, value]),
-    ...(request.body !== undefined ? [["Content-Length", String(request.body.length)] as [string, string]] : []),
+    ...(request.body !== undefined ? [header("Content-Length", String(request.body.length))] : []),
   ];
   return { method: request.method, url, target: `${url.pathname || "/"}${url.search}`, headers, ...(request.body ? { body: request.body } : {}) };
 }
