@@ -151,21 +151,20 @@ function unique(readings: readonly Reading[]): Reading[] {
 }
 
 /**
- * Where two pieces of a known secret stand apart, or one long piece (half of it, 8 characters at least): in the readings
- * as they are, or with their separators removed. Undefined when none. Pieces shorter than the shortest secret tell
- * nothing; a whole secret in one reading is `scanForSecrets`'s to find.
+ * Where a known secret stands in pieces: one piece half its length or more (8 characters at least), or both pieces of
+ * it cut in two, each as long as the shortest secret, anywhere in the readings; or the whole secret once the
+ * separators are removed from it and from the parts put together (a piece per header, a JSON key and its value).
+ * Undefined when none. Only the whole is looked for without separators: a secret's pieces without them (a URL's host
+ * and path) may well stand in a request that holds no secret.
  */
 function piecesFound(readings: readonly Reading[], known: KnownSecrets): string | undefined {
   // NUL stands between readings: no piece of a secret holds one, so no piece is found across two readings by chance.
   const asTheyAre = readings.map(({ text }) => text).join("\0");
   const separatorsRemoved = readings.map(({ text }) => text.replace(SEPARATORS, "")).join("\0");
   for (const secret of known.values) {
-    for (const [text, value] of [
-      [asTheyAre, secret],
-      [separatorsRemoved, secret.replace(SEPARATORS, "")],
-    ] as const) {
-      if (value.length >= SHORTEST_SECRET && (holdsLongPiece(text, value) || holdsTwoPieces(text, value))) return "the request";
-    }
+    if (holdsLongPiece(asTheyAre, secret) || holdsTwoPieces(asTheyAre, secret)) return "the request";
+    const bare = secret.replace(SEPARATORS, "");
+    if (bare.length >= SHORTEST_SECRET && separatorsRemoved.includes(bare)) return "the request's parts put together";
   }
   return undefined;
 }
