@@ -30,12 +30,11 @@ const SEPARATORS = /[^\p{L}\p{N}]+/gu;
 
 /**
  * The outbound secret scan of web_fetch and web_request, on the request as it will be sent: (a) the raw wire text;
- * (b) what a server decodes of it (the URL percent-decoded, host, path and query; header values percent-decoded; the body
- * percent- and form-decoded,
- * a JSON body's keys and values; base64 and hex runs decoded as UTF-8, UTF-16LE and UTF-16BE); (c) each part alone
- * (`scanForSecrets`: the token shapes, the known secrets in every form the redactor knows) and all parts joined with
- * their separators removed, so a known secret split across parts is found, as are two pieces of one placed apart.
- * Undefined when nothing was found.
+ * (b) what a server decodes of it (the URL as parsed, its host, path and query percent-decoded; header values
+ * percent-decoded; the body percent- and form-decoded; a JSON body's keys and values; base64 and hex runs decoded as
+ * UTF-8, UTF-16LE and UTF-16BE); (c) each part alone (`scanForSecrets`: the token shapes, the known secrets in every
+ * form the redactor knows) and all parts joined with their separators removed, so a known secret split across parts
+ * is found, as are two pieces of one placed apart. Undefined when nothing was found.
  */
 export function scanOutbound(request: OutboundRequest, secrets: Secrets = []): OutboundFinding | undefined {
   const known = knownSecrets(secrets);
@@ -48,8 +47,8 @@ export function scanOutbound(request: OutboundRequest, secrets: Secrets = []): O
   return pieces === undefined ? undefined : { where: pieces, kinds: [PIECES] };
 }
 
-/** Every reading of the request: the wire text, each part as it is and as a server decodes it, all parts joined. */
-export function outboundReadings(request: OutboundRequest): Reading[] {
+/** Every reading of the request: each part as it is and as a server decodes it, the wire text, all parts joined. */
+function outboundReadings(request: OutboundRequest): Reading[] {
   const body = request.body === undefined ? "" : new TextDecoder("utf-8").decode(request.body);
   const { url } = request;
   const head = [`${request.method} ${url.pathname || "/"}${url.search} HTTP/1.1`, ...request.headers.map(([name, value]) => `${name}: ${value}`)];
@@ -75,8 +74,9 @@ export function outboundReadings(request: OutboundRequest): Reading[] {
     encodedRuns(text, runs).map((run) => ({ where: `${where} (decoded)`, text: run, whole: false })),
   );
   return unique([
-    { where: "the request as sent", text: `${head.join("\r\n")}\r\n\r\n${body}`, whole: true },
     ...[...parts, joined].map((part) => ({ ...part, whole: true })),
+    // Last of the whole readings: a secret in one part is named by that part.
+    { where: "the request as sent", text: `${head.join("\r\n")}\r\n\r\n${body}`, whole: true },
     ...decoded,
     // Separators removed: the parts' characters side by side, as a server that puts pieces together reads them.
     { where: "the request's parts put together", text: [...parts, joined].map(({ text }) => text.replace(SEPARATORS, "")).join(""), whole: false },
@@ -90,8 +90,9 @@ function hostUnicode(host: string): string {
   return unicode === "" || unicode === host ? host : `${host} ${unicode}`;
 }
 
-/** `%XX` sequences (and `+` in a form) decoded as a server would, again and again (a value encoded over and over, 4 times at most); bad UTF-8 as
- * U+FFFD.
+/**
+ * `%XX` sequences (and `+` in a form) decoded as a server would, again and again (a value encoded over and over, 4 times
+ * at most); bad UTF-8 as U+FFFD.
  */
 function percentDecoded(text: string, form: boolean): string {
   let result = form ? text.replaceAll("+", " ") : text;
@@ -123,8 +124,9 @@ function jsonStrings(text: string): string[] {
   return strings;
 }
 
-/** Base64 and hex runs of a text (each once: `seen` holds those decoded already) decoded as UTF-8, UTF-16LE and UTF-16BE (base64 from each of its
- * first four characters).
+/**
+ * Base64 and hex runs of a text (each once: `seen` holds those decoded already) decoded as UTF-8, UTF-16LE and UTF-16BE
+ * (base64 from each of its first four characters).
  */
 function encodedRuns(text: string, seen: Set<string>): string[] {
   const decoded: string[] = [];
