@@ -23,15 +23,16 @@ function writtenForms(secret: string): string[] {
 }
 
 /**
- * Forms of a known secret's bytes encoded: hex (either case), base64 at the three byte alignments of its UTF-8, UTF-16LE
- * and UTF-16BE (JavaScript's `btoa` of a string's units, .NET's and Java's `Unicode` encodings) and base32 at the five.
- * Each is random-looking, so it is looked for across line breaks and spaces (wrapped, dumped) at any length. (Every
- * byte percent-encoded, in either case or both, is a rendering: `secret-renderings.ts` reads `%XX` runs back.)
+ * Forms of a known secret's bytes encoded: hex (either case), every byte percent-encoded as encoders write it (`%7A`),
+ * base64 at the three byte alignments of its UTF-8, UTF-16LE and UTF-16BE (JavaScript's `btoa` of a string's units,
+ * .NET's and Java's `Unicode` encodings) and base32 at the five. Each is random-looking, so it is looked for across line
+ * breaks and spaces (wrapped, dumped) at any length. (`%7a` and mixed cases are a rendering: `secret-renderings.ts`
+ * reads `%XX` runs back in a whole text; a form is one more search of every text, so one case is enough here.)
  */
 function encodedForms(secret: string): string[] {
   const bytes = Buffer.from(secret);
   const hex = bytes.toString("hex");
-  const forms = [hex, hex.toUpperCase()];
+  const forms = [hex, hex.toUpperCase(), hex.toUpperCase().replace(/../g, "%$&")];
   for (const shift of [0, 1, 2, 3, 4]) {
     // Only the characters made of the secret's bits alone: past the shift's bits, and not the last one it shares.
     forms.push(toBase32(Buffer.concat([Buffer.alloc(shift), bytes])).slice(Math.ceil((8 * shift) / 5), Math.floor((8 * (shift + bytes.length)) / 5)));
