@@ -2,7 +2,7 @@ import { basename } from "node:path";
 import type { CallDecision } from "../tools/tool-loop-allowance.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
 import type { ToolPolicy } from "../config/tool-policy.ts";
-import { redactValue } from "../security/redact.ts";
+import { redact, redactValue } from "../security/redact.ts";
 import { type DecidingPolicy, effectivePolicy } from "../security/policy.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 
@@ -73,7 +73,12 @@ export function toolApproval(options: {
     }
     // A tool may say what "always" allows of it (web_request: that host, for the session), rather than the whole tool.
     const always = tools.get(call.name)?.approvalScope?.(call.arguments);
-    const answer = await approver.ask(persona, redactValue(call, options.secrets ?? []), { ...options.context, ...(always ? { always } : {}) });
+    const preview = tools.get(call.name)?.approvalPreview?.(call.arguments);
+    const shown = {
+      ...redactValue(call, options.secrets ?? []),
+      ...(preview !== undefined ? { preview: redact(preview, options.secrets ?? []) } : {}),
+    };
+    const answer = await approver.ask(persona, shown, { ...options.context, ...(always ? { always } : {}) });
     if (answer === true) return { run: true, policyFrom: decided.from, asked: true };
     if (answer === false) {
       return {

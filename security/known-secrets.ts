@@ -2,7 +2,7 @@ import { secretEnvironmentValues } from "../config/environment.ts";
 import { type SeparatedPattern, separatedPattern, toBase32 } from "./secret-renderings.ts";
 
 /** The shortest secret the redactor looks for, and the shortest form of one: shorter, they are words of any text. */
-const SHORTEST_SECRET = 6;
+export const SHORTEST_SECRET = 6;
 
 /**
  * Forms a known secret may take as a reader writes it: as is, reversed (`rev`), rot13 (`tr A-Za-z N-ZA-Mn-za-m`), in one
@@ -23,26 +23,34 @@ function writtenForms(secret: string): string[] {
 }
 
 /**
- * Forms of a known secret's bytes encoded: hex (either case), base64 at the three byte alignments and base32 at the
- * five. Each is random-looking, so it is looked for across line breaks and spaces (wrapped, dumped) at any length.
+ * Forms of a known secret's bytes encoded: hex (either case), every byte percent-encoded as encoders write it (`%7A`),
+ * base64 at the three byte alignments of its UTF-8, UTF-16LE and UTF-16BE (JavaScript's `btoa` of a string's units,
+ * .NET's and Java's `Unicode` encodings) and base32 at the five. Each is random-looking, so it is looked for across line
+ * breaks and spaces (wrapped, dumped) at any length. (`%7a` and mixed cases are a rendering: `secret-renderings.ts`
+ * reads `%XX` runs back in a whole text; a form is one more search of every text, so one case is enough here.)
  */
 function encodedForms(secret: string): string[] {
   const bytes = Buffer.from(secret);
   const hex = bytes.toString("hex");
-  const forms = [hex, hex.toUpperCase()];
+  const forms = [hex, hex.toUpperCase(), hex.toUpperCase().replace(/../g, "%$&")];
   for (const shift of [0, 1, 2, 3, 4]) {
     // Only the characters made of the secret's bits alone: past the shift's bits, and not the last one it shares.
     forms.push(toBase32(Buffer.concat([Buffer.alloc(shift), bytes])).slice(Math.ceil((8 * shift) / 5), Math.floor((8 * (shift + bytes.length)) / 5)));
   }
-  for (const shift of [0, 1, 2]) {
+  const littleEndian = Buffer.from(secret, "utf16le");
+  for (const encoded of [bytes, littleEndian, Buffer.from(littleEndian).swap16()]) forms.push(...base64Forms(encoded));
+  return forms;
+}
+
+/** Base64 of bytes at the three alignments: only the characters no neighbouring byte can change. */
+function base64Forms(bytes: Buffer): string[] {
+  return [0, 1, 2].map((shift) => {
     const base64 = Buffer.concat([Buffer.alloc(shift), bytes]).toString("base64");
-    // Keep only the characters no neighbouring byte can change: skip the ones that mix in the bytes before,
-    // and the last one when the final group mixes in the bytes after.
+    // Skip the characters that mix in the bytes before, and the last one when the final group mixes in the bytes after.
     const start = shift === 0 ? 0 : shift === 1 ? 2 : 3;
     const usable = base64.slice(start).replace(/=+$/, "");
-    forms.push(usable.slice(0, usable.length - ((bytes.length + shift) % 3 === 0 ? 0 : 1)));
-  }
-  return forms;
+    return usable.slice(0, usable.length - ((bytes.length + shift) % 3 === 0 ? 0 : 1));
+  });
 }
 
 /** Letters turned 13 places round the alphabet, the rest as they are. */

@@ -93,11 +93,12 @@ export function renderedSecretSpans(text: string, secrets: readonly string[], se
 }
 
 // Each byte as a number (`od -An -tu1`, `list(bytes)`, `printf '%d '`), as eight bits (`xxd -b`), or a character as an
-// entity or an escape (`&#115;`, `&#x73;`, `\u0073`, `\x73`): runs of at least six, whatever separates them.
+// entity or an escape (`&#115;`, `&#x73;`, `\u0073`, `\x73`, `%73` in either case or both, as a URL or a form body
+// carries every character percent-encoded): runs of at least six, whatever separates them.
 const DECIMAL_CODES = /(?<![\d.])\d{1,3}(?:[\s,;[\]()]{1,8}\d{1,3}){5,}(?![\d.])/g;
 const XXD_BITS_LINE = /^[0-9a-f]{8}: ((?:[01]{8} ){1,6}).*$/gm;
 const BINARY_CODES = /(?<!\d)[01]{8}(?:[\s,;]{1,8}[01]{8}){5,}(?!\d)/g;
-const ESCAPED_CODES = /(?:&#x[0-9a-f]{1,6};|&#\d{1,7};|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}|%u[0-9a-f]{4}){6,}/gi;
+const ESCAPED_CODES = /(?:&#x[0-9a-f]{1,6};|&#\d{1,7};|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}|%u[0-9a-f]{4}|%[0-9a-f]{2}){6,}/gi;
 
 /** Each run of characters written as their codes that holds a secret, whole. */
 function codedSpans(text: string, wanted: readonly string[]): [number, number][] {
@@ -121,17 +122,19 @@ function codedSpans(text: string, wanted: readonly string[]): [number, number][]
     if (first && last && decoded !== undefined && wanted.some((secret) => decoded.includes(secret)))
       spans.push([first.index, last.index + last[0].length]);
   }
-  if (/&#|\\[ux]|%u/i.test(text))
+  if (/&#|\\[ux]|%u|%[0-9a-f]{2}/i.test(text))
     check(ESCAPED_CODES, (run) =>
       Buffer.from(
-        (run.match(/&#x[0-9a-f]+;|&#\d+;|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}|%u[0-9a-f]{4}/gi) ?? [])
+        (run.match(/&#x[0-9a-f]+;|&#\d+;|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}|%u[0-9a-f]{4}|%[0-9a-f]{2}/gi) ?? [])
           .map((code) =>
             String.fromCodePoint(
               code.startsWith("&#x") || code.startsWith("&#X")
                 ? Number.parseInt(code.slice(3, -1), 16)
                 : code.startsWith("&#")
                   ? Number(code.slice(2, -1))
-                  : Number.parseInt(code.slice(2), 16),
+                  : /^%[0-9a-f]{2}$/i.test(code)
+                    ? Number.parseInt(code.slice(1), 16)
+                    : Number.parseInt(code.slice(2), 16),
             ),
           )
           .join(""),

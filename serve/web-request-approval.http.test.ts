@@ -81,6 +81,24 @@ async function setUp(policy: "allow" | "ask") {
   };
 }
 
+/**
+ * The question's preview of a POST of `json`: every header that goes out, with its value, as written (the room, the web
+ * room and Telegram show this text).
+ */
+const sentAsShown = (url: string, json: string) =>
+  [
+    `POST ${url}`,
+    `Host: ${new URL(url).host}`,
+    "User-Agent: org-web-request/1",
+    "Accept: */*",
+    "Accept-Encoding: identity",
+    "Connection: close",
+    "Content-Type: application/json",
+    `Content-Length: ${Buffer.byteLength(json)}`,
+    "",
+    json,
+  ].join("\n");
+
 const asked = (frame: RoomStreamFrame) => frame.kind === "event" && frame.event.type === "approval-asked";
 type Asked = { event: Extract<RoomEvent, { type: "approval-asked" }> };
 
@@ -90,7 +108,7 @@ test("a watcher answers a new host 'always': the next request there is not asked
 
   const first = (await watcher.waitFor(asked, "the first question")) as Asked;
   expect(first.event.call).toMatchObject({ name: "web_request", arguments: { method: "POST", url: at("new.test", "/one") } });
-  expect(first.event.preview).toBe(`POST ${at("new.test", "/one")}\n{"n":"/one"}`);
+  expect(first.event.preview).toBe(sentAsShown(at("new.test", "/one"), '{"n":"/one"}'));
   expect(first.event.alwaysFor).toBe("web_request to new.test");
   expect(received).toEqual([]);
   const answered = await fetch(post(`${base}/v1/sessions/${session}/approvals/${first.event.approvalId}`, { answer: "always", by: "phone" }, AUTH));
@@ -113,6 +131,8 @@ test("under 'ask', the call's own question scopes 'always' to its host too", asy
   const { at, base, session, watcher, received } = served;
   const first = (await watcher.waitFor(asked, "the call's question")) as Asked;
   expect(first.event.call).toMatchObject({ name: "web_request", arguments: { method: "POST", url: at("new.test", "/one"), json: { n: "/one" } } });
+  // The call's own question shows the request as it will go too, every header with its value.
+  expect(first.event.preview).toBe(sentAsShown(at("new.test", "/one"), '{"n":"/one"}'));
   expect(first.event.alwaysFor).toBe("web_request to new.test");
   await fetch(post(`${base}/v1/sessions/${session}/approvals/${first.event.approvalId}`, { answer: "always" }, AUTH));
   const third = (await watcher.waitFor(

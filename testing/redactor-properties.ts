@@ -109,6 +109,13 @@ const STREAMED_FORMS: readonly { name: string; render: (secret: string) => strin
     name: `base64 +${shift}`,
     render: (secret: string) => Buffer.from(`${"xy".slice(0, shift)}${secret}`).toString("base64"),
   })),
+  // A string's UTF-16 units in base64 (JavaScript's btoa of them, .NET's Encoding.Unicode), both byte orders.
+  ...[0, 1, 2].map((shift) => ({
+    name: `base64 of UTF-16LE +${shift}`,
+    render: (secret: string) => Buffer.from(`${"xy".slice(0, shift)}${secret}`, "utf16le").toString("base64"),
+  })),
+  { name: "base64 of UTF-16BE", render: (secret: string) => Buffer.from(secret, "utf16le").swap16().toString("base64") },
+  { name: "every byte percent-encoded", render: (secret: string) => Buffer.from(secret).toString("hex").toUpperCase().replace(/../g, "%$&") },
   ...[" ", "-", "\n", "\u200b", "  \n  "].map((between) => ({
     name: `spread by ${JSON.stringify(between)}`,
     render: (secret: string) => [...secret].join(between),

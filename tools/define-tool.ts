@@ -101,6 +101,8 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
   auditArguments?(args: unknown): JsonValue;
   /** What "always" at a call's approval question allows, when not the whole tool (web_request: the call's host). */
   approvalScope?(args: unknown): PersonQuestion["always"] | undefined;
+  /** What a call's approval question shows beside its arguments (web_request: the request as it will be sent). */
+  approvalPreview?(args: unknown): string | undefined;
 };
 
 /** The session a tool is prepared for. */
@@ -128,6 +130,7 @@ export function defineTool<Parameters extends z.ZodType>(
     prepare?(session: ToolSession): void;
     auditArguments?(args: unknown): JsonValue;
     approvalScope?(args: unknown): PersonQuestion["always"] | undefined;
+    approvalPreview?(args: unknown): string | undefined;
   },
 ): Tool<Parameters> {
   let definition: ToolDefinition | undefined;
@@ -145,6 +148,7 @@ export function defineTool<Parameters extends z.ZodType>(
     ...(spec.prepare ? { prepare: spec.prepare } : {}),
     ...(spec.auditArguments ? { auditArguments: spec.auditArguments } : {}),
     ...(spec.approvalScope ? { approvalScope: spec.approvalScope } : {}),
+    ...(spec.approvalPreview ? { approvalPreview: spec.approvalPreview } : {}),
   };
 }
 

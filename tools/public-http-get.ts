@@ -1,7 +1,14 @@
 import type { NetworkSettings } from "../config/network-settings.ts";
-import { hostAllowed, type PublicHttpOptions, PublicHttpRefusedError, type PublicHttpResult, publicHttpRequest } from "./public-http-request.ts";
+import {
+  hostAllowed,
+  type PublicHttpLimits,
+  type PublicHttpOptions,
+  PublicHttpRefusedError,
+  type PublicHttpResult,
+  publicHttpRequest,
+} from "./public-http-request.ts";
 
-export type PublicGetOptions = PublicHttpOptions & { network: NetworkSettings };
+export type PublicGetOptions = PublicHttpOptions & { network: NetworkSettings } & Pick<PublicHttpLimits, "inspect">;
 
 /** The host rule of web_fetch: `network.allowedHosts`, unless `defaultDeny` is off. */
 function checkListed(network: NetworkSettings): (host: string) => void {
@@ -14,8 +21,9 @@ function checkListed(network: NetworkSettings): (host: string) => void {
 }
 
 /**
- * GET a public URL for web_fetch: every hop's URL checked (scheme, no credentials, port, network.allowedHosts), its
- * host resolved once and every address checked, the connection made to that address; at most 3 redirects.
+ * GET a public URL for web_fetch: every hop's URL checked (scheme, no credentials, port, network.allowedHosts) and its
+ * request given to `inspect` (the secret scan) before its host is resolved once and every address checked, the
+ * connection made to that address; at most 3 redirects.
  */
 export function publicHttpGet(text: string, options: PublicGetOptions): Promise<PublicHttpResult> {
   const { network, ...reach } = options;

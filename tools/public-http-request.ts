@@ -35,6 +35,11 @@ export type PublicHttpLimits = {
   maxBytes: number;
   /** Refuses (throws PublicHttpRefusedError) a host the tool may not reach; called for every hop. */
   checkHost(host: string): void;
+  /**
+   * Refuses (throws PublicHttpRefusedError) a request that may not go out as prepared (web_fetch: a secret in it);
+   * called for every hop before its host is resolved.
+   */
+  inspect?(prepared: PreparedRequest): void;
 };
 
 /** What is sent: the method, extra headers (checked by the caller), a body, and whether redirects are followed (GET only). */
@@ -265,39 +270,91 @@ async function open(url: URL, address: string, port: number, options: Settings):
   });
 }
 
-/** The request's head and body as sent: the caller's headers after org's own, a length for a body, no cookies of org's. */
-function requestBytes(url: URL, request: PublicHttpRequest, tool: string): Buffer {
-  const target = `${url.pathname || "/"}${url.search}`;
+/** A request as it goes on the wire: the method, the URL, the request line's target, every header in order, the body. */
+export type PreparedRequest = {
+  method: string;
+  url: URL;
+  target: string;
+  headers: readonly (readonly [string, string])[];
+  body?: Buffer;
+};
+
+// RFC 9110: a method and a header name are tokens; a field value is visible ASCII, spaces and tabs (obs-text refused).
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
+const REQUEST_TARGET = /^[\x21-\x7e]+$/;
+
+/** Why a method, header name or value cannot be written as it is, naming the offending character; undefined when it can. */
+export function unwritable(kind: "method" | "target" | "name" | "value", text: string): string | undefined {
+  const pattern = kind === "value" ? FIELD_VALUE : kind === "target" ? REQUEST_TARGET : TOKEN;
+  if (pattern.test(text)) return undefined;
+  if (text === "") return "is empty";
+  const bad = [...text].find((character) => !pattern.test(character)) ?? "";
+  const code = bad.codePointAt(0) ?? 0;
+  const shown = `U+${code.toString(16).toUpperCase().padStart(4, "0")}`;
+  return kind === "value"
+    ? `holds ${shown}; a header value is visible ASCII, spaces and tabs only (no line breaks, controls or non-ASCII)`
+    : kind === "target"
+      ? `holds ${shown}; the request line takes visible ASCII only`
+      : `holds ${shown}; a ${kind === "method" ? "method" : "header name"} is letters, digits and !#$%&'*+.^_\`|~- only`;
+}
+
+const header = (name: string, value: string): [string, string] => [name, value];
+
+/**
+ * The request as it will be sent: org's own headers (Host, User-Agent, Accept unless given, Accept-Encoding: identity,
+ * Connection: close), the caller's, and a length for a body. Pure: the list a person is shown is the list written.
+ */
+export function prepareRequest(url: URL, request: Omit<PublicHttpRequest, "followRedirects">, tool: string): PreparedRequest {
   const given = request.headers ?? [];
   const has = (name: string) => given.some(([key]) => key.toLowerCase() === name);
-  const lines = [
-    `${request.method} ${target} HTTP/1.1`,
-    `Host: ${url.host}`,
-    `User-Agent: org-${tool.replaceAll("_", "-")}/1`,
-    ...(has("accept") ? [] : ["Accept: */*"]),
+  const headers: [string, string][] = [
+    ["Host", url.host],
+    ["User-Agent", `org-${tool.replaceAll("_", "-")}/1`],
+    ...(has("accept") ? [] : [header("Accept", "*/*")]),
     // No compression: its size would not be the body's.
-    "Accept-Encoding: identity",
-    "Connection: close",
-    ...given.map(([name, value]) => `${name}: ${value}`),
-    ...(request.body !== undefined ? [`Content-Length: ${request.body.length}`] : []),
-    "",
-    "",
+    ["Accept-Encoding", "identity"],
+    ["Connection", "close"],
+    ...given.map(([name, value]): [string, string] => [name, value]),
+    ...(request.body !== undefined ? [header("Content-Length", String(request.body.length))] : []),
   ];
-  return Buffer.concat([Buffer.from(lines.join("\r\n"), "latin1"), request.body ?? Buffer.alloc(0)]);
+  return { method: request.method, url, target: `${url.pathname || "/"}${url.search}`, headers, ...(request.body ? { body: request.body } : {}) };
+}
+
+/**
+ * The bytes of a prepared request. Refuses (throws) a method, target, header name or value that is not what RFC 9110
+ * allows: every unit is ASCII before it becomes a byte, so no character outside it can turn into CR, LF or NUL on the wire.
+ */
+export function requestBytes(prepared: PreparedRequest): Buffer {
+  const checks: [Parameters<typeof unwritable>[0], string, string][] = [
+    ["method", prepared.method, "the method"],
+    ["target", prepared.target, "the URL's path and query"],
+    ...prepared.headers.flatMap(([name, value]): [Parameters<typeof unwritable>[0], string, string][] => [
+      ["name", name, `the header name ${JSON.stringify(name.slice(0, 100))}`],
+      ["value", value, `the ${name.slice(0, 100)} header's value`],
+    ]),
+  ];
+  for (const [kind, text, where] of checks) {
+    const why = unwritable(kind, text);
+    if (why !== undefined) throw new PublicHttpRefusedError(`${where} ${why}; nothing was sent.`);
+  }
+  const lines = [`${prepared.method} ${prepared.target} HTTP/1.1`, ...prepared.headers.map(([name, value]) => `${name}: ${value}`), "", ""];
+  return Buffer.concat([Buffer.from(lines.join("\r\n"), "latin1"), prepared.body ?? Buffer.alloc(0)]);
 }
 
 /** One request to one URL (no redirects): connect to the checked address, send the request, read head and body. */
 async function requestOnce(
-  url: URL,
+  prepared: PreparedRequest,
   target: { address: string; port: number },
-  request: PublicHttpRequest,
   options: Settings,
 ): Promise<{ head: Head; body: Buffer; truncated: boolean }> {
-  const socket = await open(url, target.address, target.port, options);
+  // The bytes are made (and refused) before any connection is opened.
+  const bytes = requestBytes(prepared);
+  const socket = await open(prepared.url, target.address, target.port, options);
   const onAbort = () => socket.destroy();
   options.signal.addEventListener("abort", onAbort, { once: true });
   try {
-    socket.write(requestBytes(url, request, options.tool));
+    socket.write(bytes);
     const reader = new SocketReader(socket);
     let head = await readHead(reader);
     while (head.status >= 100 && head.status < 200) head = await readHead(reader);
@@ -315,35 +372,49 @@ async function requestOnce(
   }
 }
 
+/** One hop's answer: the status, the headers that matter, the body read, and where a redirect pointed. */
+type HopAnswer = Omit<PublicHttpResult, "redirects" | "location"> & { location?: string };
+
 /**
- * One request to a public URL: every hop's URL checked (scheme, no credentials, port, the tool's host rule), its host
- * resolved once and every address checked, the connection made to that address. Redirects are followed (at most 3,
- * each hop checked again) only when `request.followRedirects`; otherwise a redirect is the answer, with its `location`.
+ * One prepared request to a public URL, no redirect followed: its URL checked (scheme, no credentials, port, the tool's
+ * host rule), `inspect` asked (before any name is resolved: a name is sent out too), the host resolved once and every
+ * address checked, the connection made to that address, the very bytes of `prepared` written.
+ */
+export async function sendPrepared(prepared: PreparedRequest, options: Settings): Promise<HopAnswer> {
+  const { host, port } = checkUrl(prepared.url.href, options);
+  options.inspect?.(prepared);
+  const address = await checkedAddress(host, options);
+  let answer: Awaited<ReturnType<typeof requestOnce>>;
+  try {
+    answer = await requestOnce(prepared, { address, port }, options);
+  } catch (error) {
+    if (error instanceof PublicHttpRefusedError) throw error;
+    if (options.signal.aborted) throw new PublicHttpRefusedError(`the request took longer than ${options.timeoutS} s and was stopped.`);
+    throw new PublicHttpRefusedError(`could not fetch ${prepared.url.origin}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const location = answer.head.headers.get("location");
+  return {
+    finalUrl: prepared.url.href,
+    status: answer.head.status,
+    contentType: answer.head.headers.get("content-type") ?? "",
+    contentEncoding: (answer.head.headers.get("content-encoding") ?? "").toLowerCase(),
+    body: answer.body,
+    truncated: answer.truncated,
+    ...(REDIRECT_STATUSES.has(answer.head.status) && location !== undefined ? { location } : {}),
+  };
+}
+
+/**
+ * One request to a public URL: each hop prepared and sent by `sendPrepared`. Redirects are followed (at most 3, each hop
+ * checked again) only when `request.followRedirects`; otherwise a redirect is the answer, with its `location`.
  */
 export async function publicHttpRequest(text: string, request: PublicHttpRequest, options: Settings): Promise<PublicHttpResult> {
   let current = text;
   for (let redirects = 0; ; redirects++) {
-    const { url, host, port } = checkUrl(current, options);
-    const address = await checkedAddress(host, options);
-    let answer: Awaited<ReturnType<typeof requestOnce>>;
-    try {
-      answer = await requestOnce(url, { address, port }, request, options);
-    } catch (error) {
-      if (error instanceof PublicHttpRefusedError) throw error;
-      if (options.signal.aborted) throw new PublicHttpRefusedError(`the request took longer than ${options.timeoutS} s and was stopped.`);
-      throw new PublicHttpRefusedError(`could not fetch ${url.origin}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    const location = answer.head.headers.get("location");
-    const result = {
-      finalUrl: url.href,
-      status: answer.head.status,
-      contentType: answer.head.headers.get("content-type") ?? "",
-      contentEncoding: (answer.head.headers.get("content-encoding") ?? "").toLowerCase(),
-      body: answer.body,
-      truncated: answer.truncated,
-      redirects,
-    };
-    if (!REDIRECT_STATUSES.has(answer.head.status) || location === undefined) return result;
+    const { url } = checkUrl(current, options);
+    const { location, ...answer } = await sendPrepared(prepareRequest(url, request, options.tool), options);
+    const result = { ...answer, redirects };
+    if (location === undefined) return result;
     if (!request.followRedirects) return { ...result, location: location.slice(0, 2_000) };
     if (redirects >= MAX_REDIRECTS)
       throw new PublicHttpRefusedError(

@@ -470,3 +470,50 @@ describe("web_fetch over https", () => {
     expect(wrongName.output).toMatch(/could not fetch/);
   });
 });
+
+describe("web_fetch sends no secret: the same outbound scan as web_request", () => {
+  test("a known secret in the query, the path or a subdomain of an allowed host: no name looked up, nothing reaches the server", async () => {
+    const fileSecret = "s3cr3t-from-dotenv-Zq81";
+    const every = (text: string) => Buffer.from(text).toString("hex").replace(/../g, "%$&");
+    const fullwidth = [...fileSecret.toLowerCase()].map((character) => String.fromCharCode(character.charCodeAt(0) + 0xfee0)).join("");
+    const resolver = tableResolver({ "public.test": ["127.0.0.1"] });
+    const tool = webFetchTool({
+      network: network({ allowedHosts: ["public.test", "*.public.test"], perMinute: 100 }),
+      resolver,
+      ports: [local.port],
+      treatAsPublic: new Set(["127.0.0.1"]),
+    });
+    const fetchKnowing = (url: string) =>
+      runTool(
+        toolSet([tool]),
+        { name: "web_fetch", arguments: { url } },
+        { ...testSandboxAccess(), signal: AbortSignal.timeout(30_000), workspaceDir: tmpdir(), persona: "agent", secrets: [fileSecret] },
+      );
+    const before = local.seen.length;
+    const at = (path: string, host = "public.test") => `http://${host}:${local.port}${path}`;
+    const urls = [
+      at(`/hello?q=${fileSecret}`),
+      at(`/hello?q=${every(fileSecret)}`),
+      at(`/${every(fileSecret)}`),
+      at(`/hello?a=${fileSecret.slice(0, 11)}&b=${fileSecret.slice(11)}`),
+      at(`/hello?q=${Buffer.from(fileSecret, "utf16le").toString("base64url")}`),
+      at("/hello", `${fileSecret.toLowerCase()}.public.test`),
+      at("/hello", `${every(fileSecret.toLowerCase())}.public.test`),
+      at("/hello", `${fullwidth}.public.test`),
+    ];
+    for (const url of urls) {
+      const result = await fetchKnowing(url);
+      expect([url, result.ok, result.output]).toEqual([
+        url,
+        false,
+        expect.stringMatching(/^Error: not fetched: .* holds what looks like .*; web_fetch never sends a secret out of org/),
+      ]);
+      expect(result.output).not.toContain(fileSecret);
+    }
+    expect(local.seen.length).toBe(before);
+    expect(resolver.calls).toEqual([]);
+    const fine = await fetchKnowing(at("/hello"));
+    expect(fine.output).toContain("hello from the web");
+    expect(local.seen.length).toBe(before + 1);
+  });
+});

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { WebSettings } from "../config/web-settings.ts";
 import type { AuditEntry } from "../security/audit-log.ts";
@@ -108,7 +109,19 @@ describe("web_request", () => {
     expect(seenSince(before)).toEqual([]);
     const [question] = questions;
     expect(question?.call).toEqual({ id: "call_9", name: "web_request", arguments: { method: "PUT", url: url("other.test", "/doc") } });
-    expect(question?.preview.split("\n").slice(0, 3)).toEqual([`PUT ${url("other.test", "/doc")}`, "line 1", "line 2"]);
+    expect(question?.preview.split("\n").slice(0, 11)).toEqual([
+      `PUT ${url("other.test", "/doc")}`,
+      `Host: other.test:${api.server.port}`,
+      "User-Agent: org-web-request/1",
+      "Accept: */*",
+      "Accept-Encoding: identity",
+      "Connection: close",
+      "Content-Type: text/plain; charset=utf-8",
+      `Content-Length: ${Buffer.byteLength(lines)}`,
+      "",
+      "line 1",
+      "line 2",
+    ]);
     expect(question?.preview).toContain("… (18 more lines)");
     expect(question?.preview).not.toContain("line 13");
     expect(question?.always).toEqual({ key: "web_request\u0000other.test", label: "web_request to other.test" });
@@ -208,7 +221,7 @@ describe("web_request", () => {
   test("headers that would reframe the request and bodies past the bound are refused", async () => {
     const before = api.seen.length;
     const split = await send({ method: "POST", url: url("api.test"), headers: { "X-A": "1\r\nX-Injected: 2" }, json: {} });
-    expect(split.output).toContain("holds a line break");
+    expect(split.output).toContain("the X-A header's value holds U+000D; a header value is visible ASCII");
     const host = await send({ method: "POST", url: url("api.test"), headers: { Host: "evil.test" }, json: {} });
     expect(host.output).toContain("the Host header is set by web_request itself");
     const two = await send({ method: "POST", url: url("api.test"), json: {}, body: "x" });
@@ -234,5 +247,154 @@ describe("web_request", () => {
     expect((await call("s2")).ok).toBe(true);
     now += 60_001;
     expect((await call("s1")).ok).toBe(true);
+  });
+});
+
+/** A raw HTTP/1.1 server on 127.0.0.1: counts its connections and keeps every byte it was sent, as sent. */
+async function rawApi() {
+  const received: Buffer[] = [];
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections += 1;
+    socket.on("error", () => {});
+    let bytes = Buffer.alloc(0);
+    socket.on("data", (chunk: Buffer) => {
+      bytes = Buffer.concat([bytes, chunk]);
+      const end = bytes.indexOf("\r\n\r\n");
+      if (end === -1) return;
+      const length = Number(/\r\ncontent-length: (\d+)/i.exec(bytes.subarray(0, end).toString("latin1"))?.[1] ?? 0);
+      if (bytes.length < end + 4 + length) return;
+      received.push(bytes);
+      socket.end('HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{"ok":true}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    received,
+    connections: () => connections,
+    [Symbol.asyncDispose]: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe("web_request writes only what it shows, and only ASCII", () => {
+  test("a header name or value past printable ASCII is refused as a result; the server gets no connection", async () => {
+    await using raw = await rawApi();
+    const rawTool = tool({ ports: [raw.port], web: settings({ perMinute: 100 }) });
+    const at = `http://api.test:${raw.port}/issues`;
+    // Each one, written as latin1, would be another request or another header on the wire.
+    const smuggled = "1\u010d\u010aContent-Length: 0\u010d\u010a\u010d\u010aDELETE /repos/x HTTP/1.1\u010d\u010aHost: api.test";
+    const shifted = [..."sk-secret-value-1234"].map((character) => String.fromCharCode(character.charCodeAt(0) + 0x100)).join("");
+    const cases: [Record<string, string>, string][] = [
+      [{ "X-A": smuggled }, "the X-A header's value holds U+010D"],
+      [{ "X-B": "1\u010d\u010aHost: evil.test" }, "holds U+010D"],
+      [{ "X-Key": shifted }, `holds U+${(0x173).toString(16).toUpperCase().padStart(4, "0")}`],
+      [{ "X-C": "tab\tok but \u0000 not" }, "holds U+0000"],
+      [{ "X-D": "del \u007f" }, "holds U+007F"],
+      [{ "X-E": "caf\u00e9" }, "holds U+00E9"],
+      [{ "X-\u0130d": "1" }, 'the header name "X-\u0130d" holds U+0130'],
+      [{ "X A": "1" }, "holds U+0020; a header name is letters, digits"],
+      [{ "X-A:b": "1" }, "holds U+003A"],
+      [{ "\u010dX": "1" }, "holds U+010D"],
+    ];
+    for (const [headers, why] of cases) {
+      const result = await send({ method: "POST", url: at, headers, json: {} }, { tool: rawTool });
+      expect([JSON.stringify(headers), result.ok, result.output]).toEqual([JSON.stringify(headers), false, expect.stringContaining(why)]);
+      expect(result.output).toContain("Error: not sent:");
+    }
+    expect(raw.connections()).toBe(0);
+    // A tab and every printable character are a value's; that one is sent, byte for byte.
+    const printable = Array.from({ length: 0x7f - 0x20 }, (_, index) => String.fromCharCode(0x20 + index)).join("");
+    const fine = await send({ method: "POST", url: at, headers: { "X-All": `a\t${printable.trim()}` }, json: {} }, { tool: rawTool });
+    expect(fine.ok).toBe(true);
+    expect(raw.received[0]?.toString("latin1")).toContain(`\r\nX-All: a\t${printable.trim()}\r\n`);
+  });
+
+  test("the question lists every header sent, name and value, in order; a body's escape sequences are shown, not acted on", async () => {
+    await using raw = await rawApi();
+    const questions: PersonQuestion[] = [];
+    const result = await send(
+      {
+        method: "PATCH",
+        url: `http://other.test:${raw.port}/doc?draft=1`,
+        headers: { Accept: "application/json", "X-Trace": "a b\tc" },
+        body: "\u001b]0;pwned\u0007\u001b[2Jhello",
+      },
+      {
+        tool: tool({ ports: [raw.port] }),
+        context: {
+          askPerson: async (question) => {
+            questions.push(question);
+            return true;
+          },
+        },
+      },
+    );
+    expect(result.ok).toBe(true);
+    const preview = questions[0]?.preview ?? "";
+    const [, shownHead = "", shownBody = ""] = /^([^\n]*\n[\s\S]*?)\n\n([\s\S]*)$/.exec(preview) ?? [];
+    const sent = raw.received[0]?.toString("latin1") ?? "";
+    const [sentHead = "", sentBody = ""] = sent.split("\r\n\r\n");
+    // The request line as shown names the URL; every header line after it is a line of what was written, in order.
+    expect(shownHead.split("\n").slice(1)).toEqual(sentHead.split("\r\n").slice(1));
+    expect(shownHead.split("\n")).toEqual([
+      `PATCH http://other.test:${raw.port}/doc?draft=1`,
+      `Host: other.test:${raw.port}`,
+      "User-Agent: org-web-request/1",
+      "Accept-Encoding: identity",
+      "Connection: close",
+      "Accept: application/json",
+      "X-Trace: a b\tc",
+      "Content-Type: text/plain; charset=utf-8",
+      `Content-Length: ${Buffer.byteLength(sentBody)}`,
+    ]);
+    expect(shownBody).toBe("\\x1b]0;pwned\\x07\\x1b[2Jhello");
+    expect(shownBody).not.toContain("\u001b");
+  });
+});
+
+describe("web_request scans what it sends, as it is sent and as a server decodes it", () => {
+  test("a known secret percent-encoded, in base64 of UTF-16, in halves apart, or in a decoded subdomain: nothing reaches the server", async () => {
+    await using raw = await rawApi();
+    const resolved: string[] = [];
+    const counting = async (host: string) => {
+      resolved.push(host);
+      return ["127.0.0.1"];
+    };
+    const scanning = tool({ ports: [raw.port], resolver: counting, web: settings({ requestHosts: ["api.test", "*.api.test"], perMinute: 100 }) });
+    const fileSecret = "s3cr3t-from-dotenv-Zq81";
+    const every = (text: string) => Buffer.from(text).toString("hex").replace(/../g, "%$&");
+    const [head = "", tail = ""] = [fileSecret.slice(0, 11), fileSecret.slice(11)];
+    const at = (path: string, host = "api.test") => `http://${host}:${raw.port}${path}`;
+    const fullwidth = [...fileSecret.toLowerCase()].map((character) => String.fromCharCode(character.charCodeAt(0) + 0xfee0)).join("");
+    const form = { "Content-Type": "application/x-www-form-urlencoded" };
+    const cases: Record<string, unknown>[] = [
+      { method: "POST", url: at(`/x/${every(fileSecret)}`), json: {} },
+      { method: "POST", url: at(`/x?q=${every(fileSecret).toUpperCase()}`), json: {} },
+      { method: "POST", url: at("/x"), headers: form, body: `k=${every(fileSecret)}` },
+      { method: "POST", url: at("/x"), body: Buffer.from(fileSecret, "utf16le").toString("base64") },
+      { method: "POST", url: at("/x"), body: Buffer.from(fileSecret, "utf16le").swap16().toString("base64") },
+      { method: "POST", url: at(`/x/${head}`), json: { rest: tail } },
+      { method: "POST", url: at("/x"), headers: { "X-A": head, "X-Trace": "7", "X-B": tail }, json: {} },
+      { method: "POST", url: at("/x"), json: { [head]: tail } },
+      { method: "PUT", url: at("/x", `${every(fileSecret.toLowerCase())}.api.test`), json: {} },
+      { method: "PUT", url: at("/x", `${fullwidth}.api.test`), json: {} },
+    ];
+    for (const args of cases) {
+      const result = await send(args, { tool: scanning, context: { secrets: [fileSecret], askPerson: async () => true } });
+      expect([JSON.stringify(args), result.ok]).toEqual([JSON.stringify(args), false]);
+      expect(result.output).toMatch(/holds what looks like .*; web_request never sends a secret out of org, whole, in pieces or encoded/);
+    }
+    // Nothing left the machine: no connection, and no name was even looked up.
+    expect(raw.connections()).toBe(0);
+    expect(resolved).toEqual([]);
+    // The same requests without the secret go out (the scan refuses what holds it, not what looks like these).
+    const fine = await send(
+      { method: "PUT", url: at("/x", "issues.api.test"), json: { title: "ok" } },
+      { tool: scanning, context: { secrets: [fileSecret] } },
+    );
+    expect(fine.ok).toBe(true);
+    expect(raw.connections()).toBe(1);
   });
 });

@@ -1,0 +1,188 @@
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { REDACTED, redact } from "./redact.ts";
+import { type OutboundRequest, scanOutbound } from "./scan-outbound.ts";
+
+/** A request as web_request writes one: org's own headers first, then the given ones. */
+function request(url: string, headers: [string, string][] = [], body?: string): OutboundRequest {
+  const parsed = new URL(url);
+  return {
+    method: "POST",
+    url: parsed,
+    headers: [
+      ["Host", parsed.host],
+      ["User-Agent", "org-web-request/1"],
+      ["Accept", "*/*"],
+      ["Accept-Encoding", "identity"],
+      ["Connection", "close"],
+      ...headers,
+      ...(body !== undefined ? [["Content-Length", String(Buffer.byteLength(body))] as [string, string]] : []),
+    ],
+    ...(body !== undefined ? { body: new TextEncoder().encode(body) } : {}),
+  };
+}
+
+const percentAll = (text: string, upper: boolean) => {
+  const encoded = Buffer.from(text).toString("hex").replace(/../g, "%$&");
+  return upper ? encoded.toUpperCase() : encoded;
+};
+const utf16be = (text: string) => Buffer.from(text, "utf16le").swap16();
+
+// How a model may write a piece of a secret so that a server reads it back exactly.
+const ENCODINGS: readonly { name: string; encode: (text: string, seed: number) => string }[] = [
+  { name: "as it is", encode: (text) => text },
+  { name: "every byte percent-encoded", encode: (text) => percentAll(text, false) },
+  { name: "every byte percent-encoded, upper case", encode: (text) => percentAll(text, true) },
+  {
+    name: "some bytes percent-encoded",
+    encode: (text, seed) =>
+      [...text].map((character, index) => ((seed >> (index % 30)) & 1 ? percentAll(character, index % 2 === 0) : character)).join(""),
+  },
+  { name: "percent-encoded twice", encode: (text) => percentAll(text, false).replaceAll("%", "%25") },
+  { name: "base64 of UTF-8", encode: (text) => Buffer.from(text).toString("base64") },
+  { name: "base64url of UTF-8", encode: (text) => Buffer.from(text).toString("base64url") },
+  { name: "base64 of UTF-16LE", encode: (text) => Buffer.from(text, "utf16le").toString("base64") },
+  { name: "base64 of UTF-16BE", encode: (text) => utf16be(text).toString("base64") },
+  { name: "hex of UTF-8", encode: (text) => Buffer.from(text).toString("hex") },
+  { name: "hex of UTF-16LE", encode: (text) => Buffer.from(text, "utf16le").toString("hex") },
+];
+
+type Parts = { path: string[]; query: [string, string][]; headers: [string, string][]; json: Record<string, string>; form?: string; raw?: string };
+// Where a piece goes: a path segment, a query value, a header's value, a JSON key or value, a form field, the raw body.
+const PLACES = ["path", "query", "header", "json key", "json value", "form", "raw body"] as const;
+type Place = (typeof PLACES)[number];
+
+function place(parts: Parts, where: Place, text: string, index: number): void {
+  if (where === "path") parts.path.push(text);
+  else if (where === "query") parts.query.push([`q${index}`, text]);
+  else if (where === "header") parts.headers.push([`X-Data-${index}`, text]);
+  else if (where === "json key") parts.json[text] = `v${index}`;
+  else if (where === "json value") parts.json[`k${index}`] = text;
+  else if (where === "form") parts.form = `${parts.form ? `${parts.form}&` : ""}f${index}=${encodeURIComponent(text)}`;
+  else parts.raw = `${parts.raw ?? ""}note ${index}: ${text}\n`;
+}
+
+/** The request that carries `parts`: a form (a JSON body and a raw text as two of its fields), a JSON body, a raw text, or none. */
+function built(parts: Parts): OutboundRequest {
+  const query = parts.query.map(([name, value]) => `${name}=${value}`).join("&");
+  const url = `https://api.test/v1/${parts.path.join("/")}${query ? `?${query}` : ""}`;
+  const json = Object.keys(parts.json).length > 0 ? JSON.stringify(parts.json) : undefined;
+  const fields = [parts.form, json && `json=${encodeURIComponent(json)}`, parts.raw && `raw=${encodeURIComponent(parts.raw)}`].filter(Boolean);
+  const [body, type] =
+    parts.form !== undefined
+      ? [fields.join("&"), "application/x-www-form-urlencoded"]
+      : json !== undefined
+        ? [parts.raw === undefined ? json : JSON.stringify({ ...parts.json, raw: parts.raw }), "application/json"]
+        : [parts.raw, "text/plain"];
+  return request(url, [...parts.headers, ...(body !== undefined ? [["Content-Type", type] as [string, string]] : [])], body);
+}
+
+const secret = fc
+  .stringMatching(/^[A-Za-z0-9][A-Za-z0-9_@.+/=:-]{11,39}$/)
+  .filter((value) => /[A-Za-z]/.test(value) && /\d/.test(value) && (value.match(/[A-Za-z0-9]/g) ?? []).length >= 12);
+const benignWord = fc.stringMatching(/^[a-z]{1,10}( [a-z]{1,10}){0,3}$/);
+
+describe("scanOutbound", () => {
+  test("a known secret, whole or cut in two, in any encoding and any place, is found", () => {
+    fc.assert(
+      fc.property(
+        secret,
+        fc.constantFrom(...ENCODINGS),
+        fc.constantFrom(...PLACES),
+        fc.constantFrom(...PLACES),
+        fc.boolean(),
+        fc.nat(),
+        fc.nat(),
+        (value, encoding, first, second, split, cutSeed, seed) => {
+          // A secret shorter than 16 is cut where both pieces are as long as the shortest secret; a longer one anywhere.
+          const cut = value.length < 16 ? 6 + (cutSeed % (value.length - 11)) : 1 + (cutSeed % (value.length - 1));
+          const pieces = split ? [value.slice(0, cut), value.slice(cut)] : [value];
+          const parts: Parts = { path: ["issues"], query: [], headers: [], json: {} };
+          pieces.forEach((piece, index) => {
+            place(parts, index === 0 ? first : second, encoding.encode(piece, seed), index);
+          });
+          const shown = built(parts);
+          const found = scanOutbound(shown, [value]);
+          if (found === undefined)
+            throw new Error(
+              `not found: ${encoding.name}, ${split ? `cut at ${cut} into ${first} and ${second}` : `whole in ${first}`}: ${shown.url.href} ` +
+                JSON.stringify(shown.headers) +
+                new TextDecoder().decode(shown.body ?? new Uint8Array()),
+            );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  test("a request of ordinary data passes, knowing a secret it does not hold (the scan does not refuse everything)", () => {
+    fc.assert(
+      fc.property(
+        secret,
+        fc.array(fc.tuple(fc.constantFrom(...PLACES), benignWord), { maxLength: 6 }),
+        fc.uint8Array({ minLength: 0, maxLength: 48 }),
+        (value, placed, blob) => {
+          const parts: Parts = { path: ["issues", "42"], query: [], headers: [["Accept-Language", "en"]], json: {} };
+          placed.forEach(([where, text], index) => {
+            place(parts, where, text, index);
+          });
+          // Random bytes a request may carry (an upload's base64 or hex): decoded, they are no secret.
+          parts.headers.push(["X-Checksum", Buffer.from(blob).toString("hex") || "0"], ["X-Blob", Buffer.from(blob).toString("base64") || "0"]);
+          const shown = built(parts);
+          expect(scanOutbound(shown, [value])).toBeUndefined();
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  test("the review's cases: percent-encoded path, query and form; base64 of UTF-16; halves apart; a subdomain decoded", () => {
+    const value = "s3cr3t-from-dotenv-Zq81";
+    const halves = [value.slice(0, 11), value.slice(11)];
+    const fullwidth = [...value.toLowerCase()].map((character) => String.fromCharCode(character.charCodeAt(0) + 0xfee0)).join("");
+    const cases: [string, OutboundRequest][] = [
+      ["path", request(`https://api.test/x/${percentAll(value, true)}`)],
+      ["query", request(`https://api.test/x?q=${percentAll(value, false)}`)],
+      ["form", request("https://api.test/x", [["Content-Type", "application/x-www-form-urlencoded"]], `k=${percentAll(value, true)}`)],
+      ["UTF-16LE", request("https://api.test/x", [], Buffer.from(value, "utf16le").toString("base64"))],
+      ["UTF-16BE", request("https://api.test/x", [], utf16be(value).toString("base64"))],
+      ["path and body", request(`https://api.test/x/${halves[0]}`, [], `{"rest":"${halves[1]}"}`)],
+      [
+        "two headers",
+        request("https://api.test/x", [
+          ["X-A", `${halves[0]}`],
+          ["X-Trace", "7"],
+          ["X-B", `${halves[1]}`],
+        ]),
+      ],
+      ["JSON key and value", request("https://api.test/x", [], JSON.stringify({ [`${halves[0]}`]: halves[1] }))],
+      ["%XX subdomain", request(`https://${percentAll(value.toLowerCase(), false)}.api.test/`)],
+      ["fullwidth subdomain", request(`https://${fullwidth}.api.test/`)],
+    ];
+    for (const [name, shown] of cases) expect([name, scanOutbound(shown, [value]) !== undefined]).toEqual([name, true]);
+    // The URL parser decoded the host before the scan saw it: the scan reads it as it goes out.
+    expect(request(`https://${fullwidth}.api.test/`).url.hostname).toBe(`${value.toLowerCase()}.api.test`);
+  });
+
+  test("a short secret follows the redactor's minimum: under 6 characters it refuses nothing; pieces of one under 12 are not looked for", () => {
+    expect(scanOutbound(request("https://api.test/pins/1234?code=1234"), ["1234"])).toBeUndefined();
+    expect(scanOutbound(request("https://api.test/hunter/x", [], "two words"), ["hunter2x"])).toBeUndefined();
+    expect(scanOutbound(request("https://api.test/hunter2x"), ["hunter2x"])).toMatchObject({ kinds: [expect.stringContaining("a key org")] });
+  });
+
+  test("the redactor knows the same forms: every byte percent-encoded, base64 of UTF-16LE and BE", () => {
+    const value = "Zq81-s3cr3t-from-dotenv";
+    for (const shown of [
+      percentAll(value, false),
+      percentAll(value, true),
+      percentAll(value, false).replace(/%7a/, "%7A"),
+      Buffer.from(value, "utf16le").toString("base64"),
+      utf16be(value).toString("base64"),
+      Buffer.from(`x${value}`, "utf16le").toString("base64"),
+    ]) {
+      // Hidden but for the few characters it shares with the bytes around it (as base64 of UTF-8 is).
+      const hidden = redact(`sent ${shown} out`, [value]);
+      expect([shown, hidden.includes(REDACTED), hidden.replace(REDACTED, "").length <= "sent  out".length + 6]).toEqual([shown, true, true]);
+    }
+  });
+});
