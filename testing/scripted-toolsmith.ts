@@ -71,7 +71,7 @@ export const SCRIPTED_TOOLS: readonly ScriptedTool[] = [
   {
     fixture: WORD_COUNT,
     words: "\\bwords?\\b",
-    heard: "\\bcount(?:s|ing)?\\b[^.?!]*\\bwords?\\b|\\bwords?\\b[^.?!]*\\bcount",
+    heard: "\\bcount(?:s|ing)?\\s+(?:the\\s+|all\\s+|its\\s+)?words?\\b|\\bwords?\\s+count",
     goal: "count the words in a text",
     says: ["count the words", "word count", "how many words", "number of words", "counts the words"],
   },
