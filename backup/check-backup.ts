@@ -2,6 +2,7 @@ import { statSync, writeSync } from "node:fs";
 import { z } from "zod";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { BackupManifest, BUNDLE_ENTRY, CONFIG_ENTRY, MANIFEST_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
+import { ImplausibleBackupError } from "./expansion-limit.ts";
 import { RESTORE_BUNDLE, RESTORE_CONFIG, RESTORE_RECORD } from "./restore-record.ts";
 import { readTar, type TarEntry } from "./tar-reader.ts";
 import { TarError } from "./tar-header.ts";
@@ -131,13 +132,18 @@ export type CheckOptions = {
    * that crosses it (a gzip bomb is stopped as it is read), throwing NoRoomError with `refusal`'s message.
    */
   room?: { bytes: number; refusal: (needed: number) => string };
+  /**
+   * What the entries may declare in all for the archive's size (`expansionLimit`): past it the pass stops before reading
+   * the entry that crosses it, throwing ImplausibleBackupError with `refusal`'s message. Asked after `room`.
+   */
+  expansion?: { bytes: number; refusal: (declared: number) => string };
 };
 
 /**
  * Reads a backup through once: every entry is a file or folder with a name a backup may hold, none twice; the manifest
  * (the last entry) parses; every entry it lists is there with its size and SHA-256; nothing else is. Throws
  * BadBackupError naming the first entry that is wrong, or saying where the archive is cut short; NoRoomError past
- * `room`.
+ * `room`; ImplausibleBackupError past `expansion`.
  */
 export async function checkBackup(path: string, options: CheckOptions = {}): Promise<BackupManifest> {
   if (!statSync(path, { throwIfNoEntry: false })?.isFile()) throw new BadBackupError(`there is no backup file at ${path}`);
@@ -172,6 +178,7 @@ export async function checkBackup(path: string, options: CheckOptions = {}): Pro
         );
       declared += entry.size;
       if (options.room && declared > options.room.bytes) throw new NoRoomError(options.room.refusal(declared));
+      if (options.expansion && declared > options.expansion.bytes) throw new ImplausibleBackupError(options.expansion.refusal(declared));
       if (entry.name === MANIFEST_ENTRY) {
         if (entry.size > MAX_MANIFEST_BYTES) throw new BadBackupError(`${path}: its manifest is larger than any org writes`);
         const parts: Buffer[] = [];

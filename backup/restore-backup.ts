@@ -10,6 +10,7 @@ import { ownerOfTempDir } from "../security/owned-temp-dir.ts";
 import { ensureOrgDir, ensurePrivateDir, openPrivateFile } from "../security/private-state.ts";
 import { type BackupManifest, BUNDLE_ENTRY, CONFIG_ENTRY } from "./backup-manifest.ts";
 import { BadBackupError, checkBackup, NoRoomError, restoredPlace, shownName, writeEntryTo } from "./check-backup.ts";
+import { expansionLimit, ImplausibleBackupError } from "./expansion-limit.ts";
 import { roomIn, SPARE_BYTES } from "./free-space.ts";
 import { mainTree } from "./main-tree.ts";
 import { placeRestoredConfig, type RestoredConfig } from "./restored-config.ts";
@@ -170,6 +171,8 @@ type RestoreRequest = {
   signal?: AbortSignal;
   /** The environment MCP servers' launches are read under (PATH finds their programs); the process's when absent. */
   env?: NodeJS.ProcessEnv;
+  /** `--allow-large`: restore a backup whose entries declare more than `expansionLimit` allows for its size. */
+  allowLarge?: boolean;
 };
 
 /**
@@ -178,7 +181,8 @@ type RestoreRequest = {
  * every ref of the bundle (but replace refs), and the `.org/` state of the checkout and the workspace (one folder when
  * they were one, else `checkout/` and `workspace/`). What it writes is bounded: the manifest's sizes, checked against
  * the free space in `to` before anything is written (a backup that holds more is stopped as it is read), each entry
- * no larger than the manifest says, main's files checked the same way before checkout. `org grow`'s cursor is moved to
+ * no larger than the manifest says, main's files checked the same way before checkout; and, unless `allowLarge`, the
+ * declared sizes against the archive's own (`expansionLimit`: a 1 MiB file declaring 1 GiB is refused unread). `org grow`'s cursor is moved to
  * the restored files. A restore that fails removes what it made, as its record lists it.
  */
 export async function restoreBackup(request: RestoreRequest): Promise<RestoreOutcome> {
@@ -190,7 +194,10 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
   const noRoom = (needed: number) =>
     `${request.file} holds ${formatBytes(needed)} or more, more than the ${formatBytes(space)} free in ${to} ` +
     `(less ${formatBytes(SPARE_BYTES)} kept free): free some space, or restore elsewhere`;
-  const manifest = await checkBackup(request.file, { room: { bytes: space, refusal: noRoom } });
+  const manifest = await checkBackup(request.file, {
+    room: { bytes: space, refusal: noRoom },
+    ...(request.allowLarge ? {} : { expansion: expansionLimit(request.file, "restore it with 'org restore --allow-large'") }),
+  });
   // The entries, and the bundle's pack once more in the checkout's .git.
   const needed =
     manifest.entries.reduce((sum, entry) => sum + entry.size, 0) + (manifest.entries.find((entry) => entry.name === BUNDLE_ENTRY)?.size ?? 0);
@@ -227,7 +234,8 @@ export async function restoreBackup(request: RestoreRequest): Promise<RestoreOut
         // Something else is in it now: it stays.
       }
     }
-    if (error instanceof BadBackupError || error instanceof RestoreError || error instanceof NoRoomError) throw error;
+    if (error instanceof BadBackupError || error instanceof RestoreError || error instanceof NoRoomError || error instanceof ImplausibleBackupError)
+      throw error;
     throw new RestoreError(`the restore failed and what it wrote in ${to} was removed: ${error instanceof Error ? error.message : String(error)}`);
   }
 }

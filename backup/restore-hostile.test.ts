@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { ensureOrgDir, orgDirIdentity, writePrivateFile } from "../security/private-state.ts";
 import { killedRestore } from "../testing/killed-restore.ts";
@@ -14,6 +15,9 @@ import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { checkChangeSet } from "../workspace/check-change-set.ts";
 import { BackupManifest, BUNDLE_ENTRY, MANIFEST_ENTRY } from "./backup-manifest.ts";
 import { BadBackupError, NoRoomError } from "./check-backup.ts";
+import { ImplausibleBackupError } from "./expansion-limit.ts";
+import { extractEntries } from "./extract-entries.ts";
+import { restoreCommand } from "../cli/backup/restore-command.ts";
 import { RestoreError, restoreBackup } from "./restore-backup.ts";
 import { RESTORE_RECORD } from "./restore-record.ts";
 import { takeBackup } from "./take-backup.ts";
@@ -235,7 +239,9 @@ describe("item 13: what a restore writes is bounded", () => {
     await expect(refusal).rejects.toThrow(NoRoomError);
     await expect(refusal).rejects.toThrow(/holds 1024 GiB or more, more than the .* free in .*: free some space, or restore elsewhere/);
     expect(readdirSync(parent)).toEqual([]);
-    const verifying = verifyBackup(file);
+    // verify refuses it for its ratio first (1 TiB from a file of a KiB); past that, for the room.
+    await expect(verifyBackup(file)).rejects.toThrow(ImplausibleBackupError);
+    const verifying = verifyBackup(file, undefined, { allowLarge: true });
     await expect(verifying).rejects.toThrow(NoRoomError);
     await expect(verifying).rejects.toThrow(/the entry "git\/refs.bundle" holds 1024 GiB, more than the .* free in /);
   });
@@ -267,6 +273,52 @@ describe("item 13: what a restore writes is bounded", () => {
     await expect(verifyBackup(file)).rejects.toThrow(/goes on for more than 1048576 bytes after its end-of-archive blocks/);
     await expect(restoreBackup({ file, to: join(scratch, "from-trailing") })).rejects.toThrow(/goes on for more than/);
     expect(existsSync(join(scratch, "from-trailing"))).toBe(false);
+  });
+
+  test("a 1 MiB backup declaring a 1 GiB entry is refused for its ratio, unread, by restore, verify and the supervisor's extraction", async () => {
+    // Issue 74, item 6: within the free space, but 1 024 times the file's size; random bytes, so the file is as large as
+    // what it really holds.
+    const file = join(scratch, "ratio-bomb.tar.gz");
+    writeFileSync(
+      file,
+      gzipSync(Buffer.concat([entryHeader({ name: BUNDLE_ENTRY, type: "file", size: 2 ** 30, mode: 0o600, mtime: 0 }), randomBytes(1 << 20)]), {
+        level: 0,
+      }),
+    );
+    const parent = join(scratch, "parent-ratio");
+    mkdirSync(parent);
+    const refusal = restoreBackup({ file, to: join(parent, "to") });
+    await expect(refusal).rejects.toThrow(ImplausibleBackupError);
+    await expect(refusal).rejects.toThrow(/is 1 MiB and its entries declare 1 GiB or more, 1023× its size; the backups org takes hold at most 200× /);
+    await expect(refusal).rejects.toThrow(/Nothing was written\. .*restore it with 'org restore --allow-large'/);
+    expect(readdirSync(parent)).toEqual([]);
+    await expect(restoreCommand.run([file, "--to", join(parent, "to")], new AbortController().signal)).rejects.toThrow(/org restore --allow-large/);
+    expect(readdirSync(parent)).toEqual([]);
+    await expect(verifyBackup(file)).rejects.toThrow(/verify it with 'org backup verify --allow-large'/);
+    await expect(extractEntries(file, () => join(parent, "never"))).rejects.toThrow(ImplausibleBackupError);
+    expect(readdirSync(parent)).toEqual([]);
+    // --allow-large lifts the ratio only: the entry is then read, found cut short (or past the free space), and nothing stays.
+    const allowed = await restoreBackup({ file, to: join(parent, "to"), allowLarge: true }).catch((error: unknown) => error);
+    expect(allowed).not.toBeInstanceOf(ImplausibleBackupError);
+    expect(allowed instanceof BadBackupError || allowed instanceof NoRoomError).toBe(true);
+    expect(readdirSync(parent)).toEqual([]);
+  });
+
+  test("a real backup of a 17 MiB state file of zeros: refused without --allow-large, restored whole with it; others need none", async () => {
+    using source = tempGitRepo("org-restore-ratio-");
+    mkdirSync(join(source.dir, ".org", "changes"), { recursive: true, mode: 0o700 });
+    // Zeros (a file made at its full size, never filled) gzip about 1 000 times smaller, more than any backup of real
+    // state (expansion-limit.ts); just past the 16 MiB any backup may hold.
+    const zeros = Buffer.alloc(17 << 20);
+    writeFileSync(join(source.dir, ".org", "changes", "preallocated.bin"), zeros);
+    const { path } = await takeBackup({ repoDir: source.dir, workspaceDir: source.dir, dir: join(scratch, "ratio-backups") });
+    await expect(restoreBackup({ file: path, to: join(scratch, "ratio-refused") })).rejects.toThrow(ImplausibleBackupError);
+    expect(existsSync(join(scratch, "ratio-refused"))).toBe(false);
+    const restored = await restoreBackup({ file: path, to: join(scratch, "ratio-allowed"), allowLarge: true });
+    expect(readFileSync(join(restored.workspaceDir, ".org", "changes", "preallocated.bin")).equals(zeros)).toBe(true);
+    expect((await verifyBackup(path, undefined, { allowLarge: true })).entries).toBeGreaterThan(1);
+    // The backups this file's other tests take need no flag.
+    expect((await verifyBackup(backupPath)).entries).toBeGreaterThan(1);
   });
 
   test("a restore says how much it writes before it writes it", async () => {

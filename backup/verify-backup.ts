@@ -13,13 +13,17 @@ export type VerifiedBackup = { manifest: BackupManifest; entries: number; bytes:
  * `org backup verify FILE`: every entry's size and SHA-256 against the manifest (nothing missing, nothing extra, plain
  * files and folders with plain names only), then the git bundle verified by git in a throw-away repository, its refs
  * compared with the manifest's, and main's tree read as a restore would check it out (no `.org` in it). Throws
- * BadBackupError naming what is wrong.
+ * BadBackupError naming what is wrong, ImplausibleBackupError for declared sizes no backup of its size has (unless
+ * `allowLarge`).
  */
-export async function verifyBackup(file: string, signal?: AbortSignal): Promise<VerifiedBackup> {
+export async function verifyBackup(file: string, signal?: AbortSignal, options: { allowLarge?: boolean } = {}): Promise<VerifiedBackup> {
   const scratch = ownedTempDir("backup-verify");
   try {
     const bundle = join(scratch, "refs.bundle");
-    const { manifest } = await extractEntries(file, (name) => (name === BUNDLE_ENTRY ? bundle : undefined));
+    const { manifest } = await extractEntries(file, (name) => (name === BUNDLE_ENTRY ? bundle : undefined), {
+      ...(options.allowLarge ? { allowLarge: true } : {}),
+      override: "verify it with 'org backup verify --allow-large'",
+    });
     const git = await emptyRepository(join(scratch, "repo"), signal);
     const verified = await git.verifyBundle(bundle, signal);
     if (!verified.ok)

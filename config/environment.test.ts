@@ -70,6 +70,13 @@ describe("ORG_PROFILE", () => {
       dedupTtlS: 5,
     });
     for (const bad of ["0", "-1", "ten", "1e9"]) expect(() => serveEnvironment({ ORG_SERVE_DEDUP_TTL_S: bad })).toThrow(/ORG_SERVE_DEDUP_TTL_S/);
+    expect(serveEnvironment({})).toMatchObject({ hmacBodyTimeoutS: 10, hmacBodiesPerClient: 8 });
+    expect(serveEnvironment({ ORG_API_HMAC_BODY_TIMEOUT_S: "0.5", ORG_API_HMAC_BODIES_PER_CLIENT: "2" })).toMatchObject({
+      hmacBodyTimeoutS: 0.5,
+      hmacBodiesPerClient: 2,
+    });
+    expect(() => serveEnvironment({ ORG_API_HMAC_BODY_TIMEOUT_S: "0" })).toThrow(/ORG_API_HMAC_BODY_TIMEOUT_S/);
+    expect(() => serveEnvironment({ ORG_API_HMAC_BODIES_PER_CLIENT: "0" })).toThrow(/ORG_API_HMAC_BODIES_PER_CLIENT/);
   });
 
   test("serve's job bounds: TTL (a day), queue cap (1000), compaction threshold (1 MiB), with refusals naming the variable", () => {

@@ -117,6 +117,10 @@ export function serveEnvironment(env: NodeJS.ProcessEnv = process.env) {
     hmacSecret: env.ORG_API_HMAC_SECRET?.trim() || undefined,
     /** ORG_API_HMAC_TTL_S: how old a signed request may be (and how long its signature is remembered). */
     hmacTtlS: secondsFrom(env, "ORG_API_HMAC_TTL_S", 60),
+    /** ORG_API_HMAC_BODY_TIMEOUT_S: how long a signed request's body may take to arrive (408 and closed past it). */
+    hmacBodyTimeoutS: secondsFrom(env, "ORG_API_HMAC_BODY_TIMEOUT_S", 10),
+    /** ORG_API_HMAC_BODIES_PER_CLIENT: signed bodies one client may be sending at once, read before their signature is checked. */
+    hmacBodiesPerClient: countFrom(env, "ORG_API_HMAC_BODIES_PER_CLIENT", 8, 10_000),
     /** ORG_SERVE_DEDUP_TTL_S: how long a job's request_id returns the same job. */
     dedupTtlS: secondsFrom(env, "ORG_SERVE_DEDUP_TTL_S", 300),
     /** ORG_SERVE_JOB_TTL_S: how long a finished job and its result are kept (default a day). */

@@ -73,8 +73,8 @@ export function rolesScript(): ScriptInput {
       {
         when: { tool: "report_needs" },
         reply: {
-          reportNeeds: SCRIPTED_TOOLS.map(({ words, says, goal }) => ({
-            match: [words, ...says.map(escapeRegex)].join("|"),
+          reportNeeds: SCRIPTED_TOOLS.map(({ words, heard, says, goal }) => ({
+            match: [heard ?? words, ...says.map(escapeRegex)].join("|"),
             from: "^user$",
             turnHas: COULD_NOT,
             need: { goal, quote: "{{sentence}}" },

@@ -46,6 +46,9 @@ export type BuildContext = SandboxAccess & {
   onProgress?: (progress: BuildProgress) => void;
 };
 
+/** Why a proposal whose goal moves credentials somewhere is not built. */
+const REFUSED_GOAL = "its goal moves credentials or secrets somewhere; org builds no tool for that (reject it: org grow reject ID)";
+
 /** How the cycle ended: what the toolsmith made, how the gate judged it, and the promotion grow made of a pass. */
 type BuildOutcome = { built: ToolsmithOutcome; cycle?: CycleOutcome; promotion?: Promotion };
 
@@ -73,24 +76,29 @@ export async function buildProposal(proposal: Proposal, context: BuildContext, d
     sandbox: context.sandbox,
     sandboxPolicy: context.sandboxPolicy,
   });
+  // Made safe again: a goal of an older state, or a rule's, carries no URL, host, outside path or secret either, and
+  // one whose aim is moving credentials somewhere is not built at all.
+  const goal = safeGoal(proposal.goal);
   let outcome: BuildOutcome;
   try {
-    outcome = await buildAndPromote({
-      toolsmith: {
-        // Made safe again: a goal of an older state, or a rule's, carries no URL, host, outside path or secret either.
-        goal: safeGoal(proposal.goal),
-        ...(proposal.failingInputs ? { failingInputs: proposal.failingInputs } : {}),
-        model: context.budget.model(context.model),
-        repoDir: context.git.repoDir,
-        settings: context.toolsmithSettings,
-        sandbox: context.sandbox,
-        sandboxPolicy: context.sandboxPolicy,
-      },
-      instances,
-      gate: context.gate,
-      ...(context.onProgress ? { onProgress: context.onProgress } : {}),
-      signal: deadline,
-    });
+    outcome =
+      goal === ""
+        ? { built: { ok: false, attempts: 0, failure: REFUSED_GOAL } }
+        : await buildAndPromote({
+            toolsmith: {
+              goal,
+              ...(proposal.failingInputs ? { failingInputs: proposal.failingInputs } : {}),
+              model: context.budget.model(context.model),
+              repoDir: context.git.repoDir,
+              settings: context.toolsmithSettings,
+              sandbox: context.sandbox,
+              sandboxPolicy: context.sandboxPolicy,
+            },
+            instances,
+            gate: context.gate,
+            ...(context.onProgress ? { onProgress: context.onProgress } : {}),
+            signal: deadline,
+          });
   } finally {
     await instances.close();
     rmSync(instancesRoot, { recursive: true, force: true });

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { formatDuration } from "../config/duration.ts";
 import { GROW_DIR } from "../config/workspace-paths.ts";
 import { readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { UNTIED_KEPT } from "./goal-tied-to-quote.ts";
 import { growDir } from "./grow-state.ts";
 import { Evidence, NeedSource, ProposalKind, ProposalState } from "./proposal.ts";
 
@@ -125,6 +126,15 @@ export const GrowReport = z.strictObject({
       notSaid: Count.optional(),
       /** Needs dropped because org's own settings stopped what they ask (a read-only view, a denied call, no network). */
       settings: Count.optional(),
+      /** Needs dropped because their goal's aim is moving credentials somewhere (safe-goal.ts refused it). */
+      refused: Count.optional(),
+      /** Needs dropped because their goal is not what their quote asks: how many, and the first few with why. */
+      untied: z
+        .strictObject({
+          needs: Count,
+          named: z.array(z.strictObject({ goal: z.string(), quote: z.string(), why: z.string() })).max(UNTIED_KEPT),
+        })
+        .optional(),
       /** Turns the run's budget ended before the model heard: not consumed, heard by the next run. */
       waiting: Count.optional(),
       /** `same_need` questions put to the model while merging and covering. */
@@ -235,6 +245,12 @@ export function summaryLine(report: GrowReport): string {
   return `${report.dryRun ? "dry run: " : ""}${parts.join(", ")}; ${budget}`;
 }
 
+/** The needs dropped as not tied to their quote, as a report line shows them: goal, quote and why, the first two. */
+function untiedText(named: readonly { goal: string; quote: string; why: string }[]): string {
+  const shown = named.slice(0, 2).map((need) => `"${need.goal}" for "${need.quote}": ${need.why}`);
+  return `${shown.join("; ")}${named.length > 2 ? "; …" : ""}`;
+}
+
 /** How the run heard, as one line: by the model, or degraded to the word rules and why. */
 function noticingLine(noticing: NonNullable<GrowReport["noticing"]>): string | undefined {
   if (noticing.by === "nothing to hear") return undefined;
@@ -242,6 +258,10 @@ function noticingLine(noticing: NonNullable<GrowReport["noticing"]>): string | u
     noticing.dropped > 0 ? `; ${noticing.dropped} need(s) dropped: their quote is in no turn` : "",
     (noticing.ambiguous ?? 0) > 0 ? `; ${noticing.ambiguous} need(s) dropped: their quote is in more than one turn` : "",
     (noticing.settings ?? 0) > 0 ? `; ${noticing.settings} need(s) dropped: org's own settings stopped them (a read-only view, a denied call)` : "",
+    (noticing.refused ?? 0) > 0 ? `; ${noticing.refused} need(s) dropped: their goal moves credentials somewhere` : "",
+    noticing.untied
+      ? `; ${noticing.untied.needs} need(s) dropped: their goal is not what their quote asks (${untiedText(noticing.untied.named)})`
+      : "",
     (noticing.notSaid ?? 0) > 0 ? `; ${noticing.notSaid} need(s) kept as a model's or a tool's words: their goal is not what the person said` : "",
   ].join("");
   const heard =

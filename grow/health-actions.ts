@@ -41,7 +41,9 @@ function describe(error: unknown): string {
 
 /** The rebuild's goal: what the tool was for. The inputs it failed on go beside it, as data (`failingInputs`). */
 function rebuildGoal(tool: string, description: string | undefined): string {
-  return safeGoal(`${tool}: ${description ?? "the tool of that name"} (rebuilt: it failed on inputs its schema accepts)`);
+  const rebuilt = "(rebuilt: it failed on inputs its schema accepts)";
+  // A description whose aim is moving credentials is refused as a goal: the rebuild is told the tool's name alone.
+  return safeGoal(`${tool}: ${description ?? "the tool of that name"} ${rebuilt}`) || safeGoal(`${tool}: the tool of that name ${rebuilt}`);
 }
 
 /** Failing inputs kept with a rebuild, and the bounds of each: a caller's input is data for the toolsmith, never its instructions. */

@@ -13,6 +13,7 @@ import { turnKey } from "./proposal.ts";
 import { mergeNeeds } from "./merge-needs.ts";
 import { noticeNeeds, toolKinds } from "./notice-needs.ts";
 import { sameNeedQuestions } from "./same-need-question.ts";
+import { rolesScript } from "../demo/roles-script.ts";
 
 // The model hears real transcripts (rooms on the in-memory model wrote them) over the scripted server, which plays a
 // small model: asked twice for its first batch, prose and a fence around its call, keys out of order, a made-up quote.
@@ -87,7 +88,9 @@ describe("the model hears what people asked for", () => {
     ]);
     const hearing = await hearNeeds(noticed.turns, listener(), signal());
     const heard = hearing.needs.map((need) => `${need.source}: ${need.goal}`);
-    expect(heard).toContain("tool: upload the env file to a URL");
+    // The page's "upload the env file to …" moves a credential somewhere: refused whole (issue 74, item 6), said.
+    expect(heard.some((line) => /env file/.test(line))).toBe(false);
+    expect(hearing.refused).toBeGreaterThanOrEqual(1);
     expect(heard.every((line) => !line.startsWith("user"))).toBe(true);
     // The call of a tool that does not exist is a fact of the persona's call, read by the rules.
     expect(noticed.needs.find((need) => need.kind === "missing-tool")).toMatchObject({ tool: "upload_env_file", source: "persona" });
@@ -152,5 +155,49 @@ describe("when the model does not hear", () => {
     expect(deaf.degraded[0]).toMatch(/^the model qwen3:8b at http:\/\/127\.0\.0\.1:\d+ did not answer/);
     const none = await hearNeeds(noticed.turns, undefined, signal());
     expect(none.degraded).toEqual(["no model to hear with (the toolsmith's, or grow.model)"]);
+  }, 60_000);
+});
+
+// Issue 75, item 5: the playground's listener filed "count the words in a text" for a quote asking to reverse words.
+describe("a need's goal is what its quote asks", () => {
+  test("the playground's scripted listener hears the job asked, not every job that shares a word with it", async () => {
+    await using playground = await startScriptedServer({ script: rolesScript() });
+    const dir = workspace();
+    await roomSession(dir, ["I see there is no tool yet: can you reverse the words in 'hello big world'?"]);
+    await roomSession(dir, ["there is no tool for it, so how many words are in 'the cat sat on the mat'?"]);
+    const noticed = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
+    const hearing = await hearNeeds(noticed.turns, httpModel({ server: playground.url, modelId: "scripted" }), signal());
+    expect(hearing).toMatchObject({ byRules: 0, untiedCount: 0, dropped: 0 });
+    expect(hearing.needs.map((need) => `${need.source}: ${need.goal} ← ${need.quote}`).sort()).toEqual([
+      "user: count the words in a text ← there is no tool for it, so how many words are in 'the cat sat on the mat'?",
+      "user: reverse the order of the words in a sentence ← I see there is no tool yet: can you reverse the words in 'hello big world'?",
+    ]);
+  }, 60_000);
+
+  test("a listener that files a goal its quote does not ask is dropped, with the goal, the quote and why", async () => {
+    await using careless = await startScriptedServer({
+      script: {
+        rules: [
+          {
+            when: { tool: "report_needs" },
+            reply: {
+              reportNeeds: [
+                { match: "reverse the words", need: { goal: "count the words in a text", quote: "{{sentence}}" } },
+                { match: "reverse the words", need: { goal: "reverse the order of the words in a sentence", quote: "{{sentence}}" } },
+              ],
+            },
+          },
+        ],
+      },
+    });
+    const dir = workspace();
+    await roomSession(dir, ["can you reverse the words in 'hello big world'?"]);
+    const noticed = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
+    const hearing = await hearNeeds(noticed.turns, httpModel({ server: careless.url, modelId: "qwen3:8b" }), signal());
+    expect(hearing.needs.map((need) => need.goal)).toEqual(["reverse the order of the words in a sentence"]);
+    expect(hearing.untiedCount).toBe(1);
+    expect(hearing.untied).toEqual([
+      { goal: "count the words in a text", quote: "can you reverse the words in 'hello big world'?", why: "its quote says nothing of count" },
+    ]);
   }, 60_000);
 });

@@ -4,8 +4,10 @@
 // persona's reply or call, a tool's output or a fetched page) is its source, whatever the model says. A made-up quote,
 // or one from the instructions, is dropped; so is a quote found in several turns (a refusal every session got alike),
 // never pinned to one of them, and the turns it points at are left to the word rules unless a need of theirs was kept.
-// A kept need's source is no weightier than its goal's words (`goal-source.ts`), and one whose job org's own settings
-// stopped is dropped (`setting-blocks.ts`). A batch whose answer is missing or malformed is asked again once, then
+// A kept need's goal must be what its quote asks (`goal-tied-to-quote.ts`: "count the words" is no goal for a quote
+// asking to reverse them) and must not move credentials somewhere (`safe-goal.ts`); its source is no weightier than its
+// goal's words (`goal-source.ts`), and one whose job org's own settings stopped is dropped (`setting-blocks.ts`). A batch whose answer is missing or
+// malformed is asked again once, then
 // left to the word rules; with no model, or none answering, the word rules hear everything, and the outcome says why.
 // Batches the run's budget ended before are heard by nobody: the caller leaves them for the next run.
 import { z } from "zod";
@@ -15,6 +17,7 @@ import type { LanguageModel } from "../llm/language-model.ts";
 import { askForOneCall, NoUsableCallError } from "../personas/one-tool-call.ts";
 import { oneLine } from "../security/terminal-sanitizer.ts";
 import { goalSource, weakerSource } from "./goal-source.ts";
+import { UNTIED_KEPT, untiedGoal } from "./goal-tied-to-quote.ts";
 import { type NeedSource, SOURCE_RANK, turnKey } from "./proposal.ts";
 import type { HeardTurn, Need } from "./room-needs.ts";
 import { safeGoal, safeQuote } from "./safe-goal.ts";
@@ -62,6 +65,11 @@ export type Hearing = {
   notSaid: number;
   /** Needs dropped because org's own settings stopped what they ask (a read-only view, a denied call). */
   settings: number;
+  /** Needs dropped because their goal's aim is moving credentials somewhere (`safeGoal` refused it). */
+  refused: number;
+  /** Needs dropped because their goal is not what their quote asks (`untiedGoal`), each with why (the first UNTIED_KEPT). */
+  untied: { goal: string; quote: string; why: string }[];
+  untiedCount: number;
   /** Why batches went to the word rules, once each reason. */
   degraded: string[];
   /** The turns of batches the run's budget ended before the model heard: neither the model nor the word rules heard them. */
@@ -142,9 +150,19 @@ function keptNeeds(reported: z.output<typeof ReportNeeds>["needs"], batch: reado
       for (const turn of found.turns) unclear.add(turn);
       continue;
     }
-    const safe = safeGoal(goal);
-    if (!found || safe === "") {
+    if (!found) {
       hearing.dropped += 1;
+      continue;
+    }
+    const safe = safeGoal(goal);
+    if (safe === "") {
+      hearing.refused += 1;
+      continue;
+    }
+    const untied = untiedGoal(safe, quote);
+    if (untied !== undefined) {
+      hearing.untiedCount += 1;
+      if (hearing.untied.length < UNTIED_KEPT) hearing.untied.push({ goal: safe, quote: safeQuote(quote), why: untied });
       continue;
     }
     const { turn } = found;
@@ -191,6 +209,9 @@ export async function hearNeeds(turns: readonly HeardTurn[], model: LanguageMode
     ambiguous: 0,
     notSaid: 0,
     settings: 0,
+    refused: 0,
+    untied: [],
+    untiedCount: 0,
     degraded: [],
     cut: [],
   };

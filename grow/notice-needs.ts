@@ -242,9 +242,12 @@ function auditNeed(entry: AuditEntry, kindOf: ToolKindOf, now: string): Need | u
   const source = entry.persona === undefined || entry.persona === "http" ? "user" : "persona";
   const kind = kindOf(entry.tool);
   if (kind === undefined) {
+    const goal = safeGoal(missingToolGoal(entry.tool, entry.arguments));
+    // A call whose aim is moving credentials somewhere is no need (safeGoal refused it).
+    if (goal === "") return undefined;
     return {
       kind: "missing-tool",
-      goal: safeGoal(missingToolGoal(entry.tool, entry.arguments)),
+      goal,
       ...(TOOL_NAME_PATTERN.test(entry.tool) ? { tool: entry.tool } : {}),
       session,
       turn,
@@ -254,9 +257,11 @@ function auditNeed(entry: AuditEntry, kindOf: ToolKindOf, now: string): Need | u
     };
   }
   if (kind !== "promoted") return undefined;
+  const goal = safeGoal(`${entry.tool} that also works for ${args}`);
+  if (goal === "") return undefined;
   return {
     kind: "failed-call",
-    goal: safeGoal(`${entry.tool} that also works for ${args}`),
+    goal,
     tool: entry.tool,
     session,
     turn,

@@ -99,6 +99,8 @@ function noticingRecord(hearing: Hearing, listener: LanguageModel | undefined, q
     ...(hearing.ambiguous > 0 ? { ambiguous: hearing.ambiguous } : {}),
     ...(hearing.notSaid > 0 ? { notSaid: hearing.notSaid } : {}),
     ...(hearing.settings > 0 ? { settings: hearing.settings } : {}),
+    ...(hearing.refused > 0 ? { refused: hearing.refused } : {}),
+    ...(hearing.untiedCount > 0 ? { untied: { needs: hearing.untiedCount, named: hearing.untied } } : {}),
     ...(hearing.cut.length > 0 ? { waiting: hearing.cut.length } : {}),
     questions,
     ...(all.length > 0 ? { degraded: all } : {}),

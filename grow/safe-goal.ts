@@ -11,6 +11,7 @@
 import { REDACTED } from "../security/redact.ts";
 import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { oneLine } from "../security/terminal-sanitizer.ts";
+import { movesSecrets } from "./moves-secrets.ts";
 import { GOAL_CHARS, QUOTE_CHARS } from "./need-signals.ts";
 
 // What ends a URL, a path or a host's path: a blank, a quote, a bracket closing, a separator.
@@ -58,12 +59,23 @@ const FILE_SUFFIXES = new Set(
 const SUFFIXES_THAT_ARE_DOMAINS = new Set(["md", "py", "sh", "zip", "rs", "pub"]);
 const SENT_TO = new RegExp(
   String.raw`\b(?:to|from|at|via|onto|upload(?:s|ed|ing)?|send(?:s|ing)?|sent|post(?:s|ed|ing)?|exfiltrat\w*|download(?:s|` +
-    String.raw`ed|ing)?|fetch(?:es|ed|ing)?|curl|wget|ping)\s+(?:the\s+)?$`,
+    String.raw`ed|ing)?|fetch(?:es|ed|ing)?|curl|wget|ping)\s+(?:the\s+|an?\s+)?(?:(?:ip\s+)?address|host|server|machine|box|ip|endpoint)?\s*$`,
   "i",
 );
 // A path outside the workspace: absolute (but /workspace), under a home directory or an environment variable
 // ($HOME/…, ${HOME}/…, %APPDATA%\…), climbing out with `..`, a drive, or a share (\\server\share).
 const ABSOLUTE_PATH = /(?<![\w.~/-])\/(?!workspace(?:\/|(?![\w.-])))[\w.~-][^\s"'`<>)\],;]*/g;
+// A path of one segment that is a word ("/wish", "/mode": a command, or an "and/or") is no path unless it names a
+// folder at the root of a system: /etc, /tmp, /home, /Users, …
+const ROOT_FOLDERS = new Set(
+  (
+    "bin boot dev etc home lib lib32 lib64 libx32 lost+found media mnt opt proc root run sbin snap srv sys tmp usr var " +
+    "users volumes private applications system library cores nix gnu data sdcard storage system32 windows"
+  ).split(" "),
+);
+function pathOrWord(path: string): string {
+  return /^\/[A-Za-z][\w-]*$/.test(path) && !ROOT_FOLDERS.has(path.slice(1).toLowerCase()) ? path : "a path";
+}
 const HOME_PATH = /(?<![\w/-])~[\w.-]*(?:\/[^\s"'`<>)\],;]*)?/g;
 // An environment variable as a shell or Windows writes it ($HOME, ${XDG_CONFIG_HOME}, %APPDATA%), or any $name a path
 // follows ($dir/…); a template's "$amount" alone stays.
@@ -144,9 +156,14 @@ function numberOrAddress(number: string, at: number, text: string): string {
   return address && SENT_TO.test(text.slice(Math.max(0, at - 40), at)) ? "a host" : number;
 }
 
-/** `text` as a goal: one line of at most GOAL_CHARS, with every URL, host, outside path and secret-looking string replaced by what it is. */
+/**
+ * `text` as a goal: one line of at most GOAL_CHARS, with every URL, host, outside path and secret-looking string replaced
+ * by what it is; "" (refused) when its aim is moving credentials somewhere (`movesSecrets`), as written or as made safe.
+ */
 export function safeGoal(text: string): string {
-  return spelledOut(text, GOAL_CHARS);
+  const safe = spelledOut(text, GOAL_CHARS);
+  if (movesSecrets(undisguised(oneLine(text.replace(CONTROLS, " "), GOAL_CHARS * 4))) !== undefined) return "";
+  return movesSecrets(safe) === undefined ? safe : "";
 }
 
 /** A need's quote as its evidence keeps it: one line of at most QUOTE_CHARS, made safe as a goal is. */
@@ -185,7 +202,7 @@ function safeLine(text: string, max: number): string {
     .replace(CLIMBING_PATH, "a path")
     .replace(VARIABLE_PATH, "a path")
     .replace(HOME_PATH, "a path")
-    .replace(ABSOLUTE_PATH, "a path")
+    .replace(ABSOLUTE_PATH, pathOrWord)
     .replace(CREDENTIAL_STORE, "a path")
     .replace(IP, "a host")
     .replace(ODD_ADDRESS, "a host")

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { HttpError } from "./http-error.ts";
+import { readBoundedBody } from "./read-bounded-body.ts";
 
 /**
  * Reads a request's JSON body (Content-Type application/json, else 415), at most `maxBytes` (413 past it, without reading the rest), and validates it
@@ -14,27 +15,11 @@ export async function readJsonBody<Schema extends z.ZodType>(request: Request, s
       `send the body as JSON with 'Content-Type: application/json' (got ${type ? JSON.stringify(type.slice(0, 80)) : "none"}).`,
     );
   }
-  const declared = Number(request.headers.get("content-length") ?? Number.NaN);
-  if (declared > maxBytes) throw tooLarge(maxBytes);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge(maxBytes);
-      }
-      chunks.push(value);
-    }
-  }
-  if (size === 0) throw new HttpError(400, "the request has no body; send a JSON object (Content-Type: application/json).");
+  const body = await readBoundedBody(request, maxBytes);
+  if (body.byteLength === 0) throw new HttpError(400, "the request has no body; send a JSON object (Content-Type: application/json).");
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    value = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8"));
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     throw new HttpError(400, `the body is not valid JSON (${detail}); send a JSON object.`);
@@ -45,8 +30,4 @@ export async function readJsonBody<Schema extends z.ZodType>(request: Request, s
     throw new HttpError(400, `the body does not fit: ${issues.join("; ")}.`);
   }
   return parsed.data;
-}
-
-function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, `the body is larger than ${maxBytes} bytes; send less (the limit is serve.maxBodyBytes in org.config.json).`);
 }

@@ -1,7 +1,8 @@
 import { bearerMatches } from "./bearer-auth.ts";
 import { cookieMatches, sessionCookieFor, setCookieHeader } from "./session-cookie.ts";
 import { HttpError } from "./http-error.ts";
-import { SIGNATURE_HEADER, SignatureCheck } from "./request-signature.ts";
+import { CLOSE_CONNECTION } from "./read-bounded-body.ts";
+import { SIGNATURE_HEADER, SIGNED_BODY_DEFAULTS, SignatureCheck, type SignedBodyLimits } from "./request-signature.ts";
 import { SeenSignatures } from "./seen-signatures.ts";
 
 /**
@@ -10,7 +11,8 @@ import { SeenSignatures } from "./seen-signatures.ts";
  */
 export function requestAuth(options: {
   apiToken?: string;
-  hmac?: { secret: string; ttlS: number };
+  /** ORG_API_HMAC_SECRET, its TTL, and how signed bodies are read before their signature is checked (`SIGNED_BODY_DEFAULTS` unless set). */
+  hmac?: { secret: string; ttlS: number } & Partial<SignedBodyLimits>;
   maxBodyBytes: number;
   /** Where seen signatures are kept across restarts (`.org/serve/seen-signatures`); memory only without it. */
   workspaceDir?: string;
@@ -19,7 +21,12 @@ export function requestAuth(options: {
   const seen = options.hmac
     ? new SeenSignatures({ ...(options.workspaceDir !== undefined ? { workspaceDir: options.workspaceDir } : {}), fsync: options.fsync ?? false })
     : undefined;
-  const signatures = options.hmac ? new SignatureCheck(options.hmac.secret, options.hmac.ttlS, Date.now, seen) : undefined;
+  const signatures = options.hmac
+    ? new SignatureCheck(options.hmac.secret, options.hmac.ttlS, Date.now, seen, {
+        bodyTimeoutS: options.hmac.bodyTimeoutS ?? SIGNED_BODY_DEFAULTS.bodyTimeoutS,
+        bodiesPerClient: options.hmac.bodiesPerClient ?? SIGNED_BODY_DEFAULTS.bodiesPerClient,
+      })
+    : undefined;
   return {
     required: options.apiToken !== undefined || signatures !== undefined,
     close: () => seen?.close(),
@@ -43,10 +50,13 @@ export function requestAuth(options: {
       }
       return new Response(null, { status: 303, headers: { location, "set-cookie": setCookieHeader(sessionCookieFor(options.apiToken)) } });
     },
-    /** The request (with its body still readable) when it may pass; HttpError 401 otherwise. */
-    async check(request: Request): Promise<Request> {
+    /**
+     * The request (with its body still readable) when it may pass; HttpError 401 otherwise. `client` is the peer's
+     * address, which bounds the signed bodies read at once from one client.
+     */
+    async check(request: Request, client?: string): Promise<Request> {
       if (options.apiToken === undefined && signatures === undefined) return request;
-      if (signatures && request.headers.has(SIGNATURE_HEADER)) return signatures.verify(request, options.maxBodyBytes);
+      if (signatures && request.headers.has(SIGNATURE_HEADER)) return signatures.verify(request, options.maxBodyBytes, client);
       if (options.apiToken !== undefined && bearerMatches(request.headers.get("authorization"), options.apiToken)) return request;
       // The web room's browser: the session cookie its login set (a cross-origin request never gets this far).
       if (options.apiToken !== undefined && cookieMatches(request.headers.get("cookie"), options.apiToken)) return request;
@@ -60,7 +70,8 @@ export function requestAuth(options: {
         given && options.apiToken !== undefined
           ? "the bearer token is wrong; send the server's ORG_API_TOKEN as 'Authorization: Bearer <token>'."
           : `this server needs ${ways.join(" or ")} on every route but /health.`,
-        { "www-authenticate": 'Bearer realm="org"' },
+        // Nothing of the body was read: closed rather than read through for a next request.
+        { "www-authenticate": 'Bearer realm="org"', ...CLOSE_CONNECTION },
       );
     },
   };

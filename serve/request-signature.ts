@@ -1,5 +1,7 @@
 import { HttpError } from "./http-error.ts";
+import { bodyTooLarge, CLOSE_CONNECTION, readBoundedBody } from "./read-bounded-body.ts";
 import { SeenSignatures } from "./seen-signatures.ts";
+import { UnsignedBodies } from "./unsigned-bodies.ts";
 
 export const TIMESTAMP_HEADER = "x-org-timestamp";
 export const SIGNATURE_HEADER = "x-org-signature";
@@ -19,66 +21,77 @@ export function signatureHeaders(secret: string, method: string, path: string, b
   return { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: `sha256=${requestSignature(secret, method, path, timestamp, bytes)}` };
 }
 
-async function boundedBody(request: Request, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = () =>
-    new HttpError(413, `the body is larger than ${maxBytes} bytes; send less (the limit is serve.maxBodyBytes in org.config.json).`);
-  if (Number(request.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    for await (const chunk of request.body) {
-      size += chunk.byteLength;
-      if (size > maxBytes) throw tooLarge();
-      chunks.push(chunk);
-    }
-  }
-  return new Uint8Array(Buffer.concat(chunks));
+function refuse(message: string): HttpError {
+  return new HttpError(401, message, { "www-authenticate": 'Bearer realm="org"', ...CLOSE_CONNECTION });
 }
 
-function refuse(message: string): HttpError {
-  return new HttpError(401, message, { "www-authenticate": 'Bearer realm="org"' });
-}
+/** How long a signed request's body may take to arrive, and how many such bodies one client may send at once. */
+export type SignedBodyLimits = { bodyTimeoutS: number; bodiesPerClient: number };
+
+/** `SignedBodyLimits` when the environment sets none (ORG_API_HMAC_BODY_TIMEOUT_S, ORG_API_HMAC_BODIES_PER_CLIENT). */
+export const SIGNED_BODY_DEFAULTS: SignedBodyLimits = { bodyTimeoutS: 10, bodiesPerClient: 8 };
+
+/** Bodies read before their signature is checked, from all clients at once; past it the next is 429. */
+const UNSIGNED_BODIES_TOTAL = 256;
 
 /**
  * Checks signed requests: the signature must match, the timestamp be within `ttlS` seconds of now (either
  * way), and the signature not seen before within that time (a replay), by this process or an earlier one
- * on the same workspace (`seen` keeps them on disk). Returns the request with its body still readable.
+ * on the same workspace (`seen` keeps them on disk). Everything the headers tell is checked before a byte of the
+ * body is read, since anybody can send one: the headers' form, the timestamp's window, a replay, the declared
+ * length. The body is then read within `bodyTimeoutS` (408 and the connection closed past it), at most
+ * `bodiesPerClient` at once per client (429 past it). Returns the request with its body still readable.
  */
 export class SignatureCheck {
   readonly seen: SeenSignatures;
+  readonly bodies: UnsignedBodies;
 
   constructor(
     readonly secret: string,
     readonly ttlS: number,
     readonly now: () => number = Date.now,
     seen?: SeenSignatures,
+    readonly limits: SignedBodyLimits = SIGNED_BODY_DEFAULTS,
   ) {
     this.seen = seen ?? new SeenSignatures({});
+    this.bodies = new UnsignedBodies({ perClient: limits.bodiesPerClient, total: Math.max(UNSIGNED_BODIES_TOTAL, limits.bodiesPerClient) });
   }
 
-  /** The request, its body read (at most `maxBytes`, else 413) so the signature covers it. */
-  async verify(request: Request, maxBytes: number): Promise<Request> {
+  /** The request, its body read (at most `maxBytes`, else 413) so the signature covers it; `client` the peer's address. */
+  async verify(request: Request, maxBytes: number, client?: string): Promise<Request> {
     const timestamp = request.headers.get(TIMESTAMP_HEADER) ?? "";
     const given = /^sha256=([0-9a-f]{64})$/i.exec(request.headers.get(SIGNATURE_HEADER) ?? "")?.[1]?.toLowerCase();
     if (!/^\d{1,12}$/.test(timestamp) || given === undefined) {
       throw refuse(
-        `a signed request carries ${TIMESTAMP_HEADER} (Unix seconds) and ${SIGNATURE_HEADER}: sha256=<hex ` +
+        `a signed request carries ${TIMESTAMP_HEADER} (Unix seconds) and ${SIGNATURE_HEADER}: sha256=<64 hex digits: the ` +
           `HMAC-SHA256 of METHOD\\nPATH\\nTIMESTAMP\\nBODY>.`,
       );
-    }
-    const body = await boundedBody(request, maxBytes);
-    const url = new URL(request.url);
-    const expected = requestSignature(this.secret, request.method, `${url.pathname}${url.search}`, timestamp, body);
-    if (!crypto.timingSafeEqual(Buffer.from(expected, "hex"), Buffer.from(given, "hex"))) {
-      throw refuse("the request signature does not match; sign METHOD\\nPATH\\nTIMESTAMP\\nBODY with the server's ORG_API_HMAC_SECRET.");
     }
     const now = this.now();
     if (Math.abs(now / 1000 - Number(timestamp)) > this.ttlS) {
       throw refuse(`the signed request is older than ${this.ttlS} s (ORG_API_HMAC_TTL_S) or from the future; sign it again with the current time.`);
     }
     if (this.seen.has(given, now)) throw refuse("this signed request was already received (a replay); sign each request anew.");
+    if (Number(request.headers.get("content-length") ?? 0) > maxBytes) throw bodyTooLarge(maxBytes);
+    const leave = this.bodies.enter(client);
+    let body: Uint8Array;
+    try {
+      body = await readBoundedBody(request, maxBytes, {
+        ms: this.limits.bodyTimeoutS * 1000,
+        message:
+          `the body did not arrive within ${this.limits.bodyTimeoutS} s (ORG_API_HMAC_BODY_TIMEOUT_S); ` +
+          "send the whole request at once, and sign it again.",
+      });
+    } finally {
+      leave();
+    }
+    const url = new URL(request.url);
+    const expected = requestSignature(this.secret, request.method, `${url.pathname}${url.search}`, timestamp, body);
+    if (!crypto.timingSafeEqual(Buffer.from(expected, "hex"), Buffer.from(given, "hex"))) {
+      throw refuse("the request signature does not match; sign METHOD\\nPATH\\nTIMESTAMP\\nBODY with the server's ORG_API_HMAC_SECRET.");
+    }
     // Remembered (on disk, before the request runs) for as long as its timestamp is accepted.
-    this.seen.add(given, (Number(timestamp) + this.ttlS + 1) * 1000, now);
+    this.seen.add(given, (Number(timestamp) + this.ttlS + 1) * 1000, this.now());
     return new Request(request.url, {
       method: request.method,
       headers: request.headers,

@@ -13,6 +13,8 @@ export type RouteContext = {
   readonly match: RouteMatch;
   /** The matched route's `:name` parameters, decoded. */
   readonly params: Readonly<Record<string, string>>;
+  /** The address the request came from (the socket's peer); undefined when the handler is called without a socket. */
+  readonly client: string | undefined;
 };
 
 /** The `:name` parts of a route pattern, as a union of names: `"/v1/jobs/:id/events"` → `"id"`. */
@@ -194,7 +196,7 @@ function refusal(routes: readonly Route[], context: RouteContext): never {
  * before the middleware: a route's handler runs only for its own methods and pattern, and anything else ends
  * in the table's 404 or 405, behind the same middleware (so auth still comes before a 404).
  */
-export function createRouter(routes: readonly Route[], middleware: readonly Middleware[]): (request: Request) => Promise<Response> {
+export function createRouter(routes: readonly Route[], middleware: readonly Middleware[]): (request: Request, client?: string) => Promise<Response> {
   const declared = new Set<string>();
   for (const entry of routes) {
     for (const method of entry.methods) {
@@ -205,9 +207,9 @@ export function createRouter(routes: readonly Route[], middleware: readonly Midd
   }
   const end = async (context: RouteContext) => (context.match.route ? context.match.route.handler(context) : refusal(routes, context));
   const chain = middleware.reduceRight<(context: RouteContext) => Promise<Response>>((next, layer) => (context) => layer(context, next), end);
-  return (request) => {
+  return (request, client) => {
     const path = URL.canParse(request.url) ? new URL(request.url).pathname : undefined;
     const match = path === undefined ? NO_MATCH : matchRoute(routes, request.method, path);
-    return chain({ request, requestId: "", path, match, params: match.params });
+    return chain({ request, requestId: "", path, match, params: match.params, client });
   };
 }

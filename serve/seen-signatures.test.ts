@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { startOrgServe } from "../testing/org-serve-process.ts";
+import { rawHttp } from "../testing/serve-fixture.ts";
 import { HttpError } from "./http-error.ts";
 import { signatureHeaders } from "./request-signature.ts";
 import { SeenSignatures } from "./seen-signatures.ts";
@@ -33,7 +34,12 @@ afterAll(async () => {
 
 function startServe(dir: string) {
   // A TTL far longer than two starts take on a loaded machine: the replay is refused as a replay, not as stale.
-  return startOrgServe({ workspace: dir, modelUrl: model.url, env: { ORG_API_HMAC_SECRET: SECRET, ORG_API_HMAC_TTL_S: "3600" } });
+  // A body's deadline of a second: the variable reaches the server a person starts (issue 74, item 7).
+  return startOrgServe({
+    workspace: dir,
+    modelUrl: model.url,
+    env: { ORG_API_HMAC_SECRET: SECRET, ORG_API_HMAC_TTL_S: "3600", ORG_API_HMAC_BODY_TIMEOUT_S: "1" },
+  });
 }
 
 describe("seen HMAC signatures survive a restart", () => {
@@ -57,6 +63,16 @@ describe("seen HMAC signatures survive a restart", () => {
         // The refusal is the replay's: a request signed anew runs.
         const fresh = signatureHeaders(SECRET, "GET", `/v1/tools?after=${stop}`, "");
         expect((await fetch(`${second.url}/v1/tools?after=${stop}`, { headers: fresh })).status).toBe(200);
+        if (stop === "SIGTERM") {
+          // A made-up signature whose body never completes is cut at ORG_API_HMAC_BODY_TIMEOUT_S: 408, and closed.
+          const port = Number(new URL(second.url).port);
+          const stalled = await rawHttp(
+            port,
+            `POST /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n` +
+              `x-org-timestamp: ${Math.floor(Date.now() / 1000)}\r\nx-org-signature: sha256=${"ab".repeat(32)}\r\n\r\n{"text":`,
+          );
+          expect(stalled.split("\r\n")[0]).toBe("HTTP/1.1 408 Request Timeout");
+        }
       } finally {
         await second.stop();
       }

@@ -64,8 +64,12 @@ export type ServeHandlerOptions = SandboxAccess & {
   logError?: (line: string) => void;
   /** The workspace's memory: every session's transcript lines are indexed into it. */
   memory?: TranscriptIndex;
-  /** ORG_API_HMAC_SECRET and ORG_API_HMAC_TTL_S: signed requests, an alternative to the bearer token. */
-  hmac?: { secret: string; ttlS: number };
+  /**
+   * ORG_API_HMAC_SECRET and ORG_API_HMAC_TTL_S: signed requests, an alternative to the bearer token; with how long a
+   * signed body may take (ORG_API_HMAC_BODY_TIMEOUT_S) and how many one client may send at once
+   * (ORG_API_HMAC_BODIES_PER_CLIENT), read before their signature can be checked.
+   */
+  hmac?: { secret: string; ttlS: number; bodyTimeoutS?: number; bodiesPerClient?: number };
   /**
    * `POST /v1/jobs`: workers (default 2), request_id TTL (default 300 s), whether the log is fsynced, how long
    * finished jobs are kept (ORG_SERVE_JOB_TTL_S), how many may wait (ORG_SERVE_JOB_QUEUE_MAX), and the log
@@ -101,8 +105,8 @@ export type ServeHandlerOptions = SandboxAccess & {
 export type ExtraRouteParts = { sessions: SessionPool; logError: (line: string) => void; reloadTools: () => Promise<ReloadResult> };
 
 export type ServeHandler = {
-  /** Answers one request; never throws. */
-  fetch(request: Request): Promise<Response>;
+  /** Answers one request; never throws. `client` is the peer's address when a socket brought it (`bindServe` gives it). */
+  fetch(request: Request, client?: string): Promise<Response>;
   readonly metrics: ServeMetrics;
   readonly sessions: SessionPool;
   /** Whether every route but /health asks for the bearer token. */

@@ -59,7 +59,11 @@ export function bindServe(options: { host: string; port: number; authRequired: b
       // SSE turns can be quiet for long (a slow model); the stream's keep-alive comes every 15 s.
       idleTimeout: 120,
       maxRequestBodySize: TRANSPORT_BODY_LIMIT,
-      fetch: async (request) => (await ready).fetch(request),
+      // The peer's address, asked while the request is still the socket's: it bounds what one client holds.
+      fetch: async (request, server) => {
+        const client = server.requestIP(request)?.address;
+        return (await ready).fetch(request, client);
+      },
       error: () => Response.json({ error: { status: 500, code: "internal_error", message: "the server failed on this request." } }, { status: 500 }),
     });
   } catch (error) {

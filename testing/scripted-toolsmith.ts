@@ -23,7 +23,18 @@ import {
  * One tool the scripted toolsmith knows: the goal words that pick it (a regex), a goal a person would type, and phrases
  * that say its job (the scripted listener's meaning of it: two needs that say one are one need).
  */
-export type ScriptedTool = { fixture: ToolFixture; words: string; goal: string; says: readonly string[] };
+export type ScriptedTool = {
+  fixture: ToolFixture;
+  words: string;
+  goal: string;
+  says: readonly string[];
+  /**
+   * What the scripted listener hears as a person asking for it, when `words` is too wide for that: the toolsmith takes
+   * the first tool whose words a goal has, the listener every tool whose words a sentence has ("reverse the words" has
+   * "words", which asks for no word count).
+   */
+  heard?: string;
+};
 
 /** Most specific first: "reverse the words" must not be taken for a word count. */
 export const SCRIPTED_TOOLS: readonly ScriptedTool[] = [
@@ -60,6 +71,7 @@ export const SCRIPTED_TOOLS: readonly ScriptedTool[] = [
   {
     fixture: WORD_COUNT,
     words: "\\bwords?\\b",
+    heard: "\\bcount(?:s|ing)?\\s+(?:the\\s+|all\\s+|its\\s+)?words?\\b|\\bwords?\\s+count",
     goal: "count the words in a text",
     says: ["count the words", "word count", "how many words", "number of words", "counts the words"],
   },

@@ -14,7 +14,7 @@ import { counted } from "../../config/counted.ts";
 
 const HELP = `Usage:
   org backup [--to DIR] [--json] [--workspace DIR] [--repo DIR] [--config FILE]
-  org backup verify FILE [--json]
+  org backup verify FILE [--json] [--allow-large]
   org backup list [--json] [--dir DIR] [--workspace DIR] [--config FILE]
 
 One file that gives back everything org knows: a git bundle of every ref of the checkout (main, cand/*,
@@ -34,6 +34,8 @@ their own repository or backup), and in the checkout only what is committed is.
                    on another disk than the workspace (--to, or backup.dir) to outlive the disk.
   verify FILE      checks every entry's SHA-256 and size against the manifest, that nothing is missing or extra,
                    and that git verifies the bundle; names the entry that is wrong. Exit 1 when it does not verify.
+                   A file whose entries declare more than 200 times its size (and over 16 MiB) is refused unread,
+                   as org restore refuses it; --allow-large reads it through.
   list             the backups of the backup folder, newest first, and why each is kept.
 
 Restore with 'org restore FILE --to DIR' (org restore --help).
@@ -112,12 +114,17 @@ async function take(args: string[], signal: AbortSignal): Promise<number> {
 }
 
 async function verify(args: string[], signal: AbortSignal): Promise<number> {
-  const { values, positionals } = parseCommandArgs("backup verify", args, { json: { type: "boolean" } }, { positionals: true });
+  const { values, positionals } = parseCommandArgs(
+    "backup verify",
+    args,
+    { json: { type: "boolean" }, "allow-large": { type: "boolean" } },
+    { positionals: true },
+  );
   const [file, ...more] = positionals;
   if (file === undefined || more.length > 0)
     throw new UsageError("backup verify takes one backup file, e.g. org backup verify .org/backups/org-backup-20261123T101500Z.tar.gz", "backup");
   const { verifyBackup } = await import("../../backup/verify-backup.ts");
-  const verified = await verifyBackup(resolve(file), signal);
+  const verified = await verifyBackup(resolve(file), signal, { allowLarge: values["allow-large"] === true });
   if (values.json) {
     console.log(
       terminalSafeJson({

@@ -12,7 +12,7 @@ import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { counted } from "../../config/counted.ts";
 
 const HELP =
-  `Usage: org restore FILE --to DIR [--json]
+  `Usage: org restore FILE --to DIR [--json] [--allow-large]
 
 Rebuilds what a backup (org backup) holds in DIR, which must be new or empty: nothing is overwritten, and nothing is
 written outside DIR, whatever the backup's entries are named (a name with '..', an absolute path, a link, a device
@@ -38,18 +38,21 @@ confirmed (their bytes hashed again); any other stays off, and the output says s
 confirms it.
 What it writes is bounded: the manifest's sizes (and main's files, before checkout) against the free space in DIR, less
 64 MiB kept free, before anything is written; a backup that holds more is stopped as it is read, and an entry larger
-than its manifest says is refused before a byte of it is written. main is checked out as it is: refs/replace/ refs
-are left out (and said), and a main whose tree holds .org (where the state goes) is refused.
+than its manifest says is refused before a byte of it is written. So is a backup whose entries declare more than 200
+times the file's own size (and over 16 MiB): gzip makes that of zeros, no backup org takes comes near it, and a 1 MiB
+file declaring 1 GiB was made to fill the disk; --allow-large restores one you trust. main is checked out as it is:
+refs/replace/ refs are left out (and said), and a main whose tree holds .org (where the state goes) is refused.
 A restore writes a record in DIR/.org/ before anything else, naming each entry of DIR it makes before it makes it. A
 rerun after one was killed clears exactly those, and says so; anything else in DIR (a folder merely named like a
 restore's) refuses the rerun, naming it, and nothing is removed.
 The checkout has no node_modules: run 'npm ci' in it before running org from it.
 
 Options:
-  --to DIR   the new or empty folder to restore into (required)
-  --json     one JSON object on stdout: { checkout, workspace, main, refs, files, takenAt, cursorMarks,
-             mcp: { rebound, untrusted }, config: { restored, waiting: [setting], excluded } } (why a server
-             stays off goes to stderr)
+  --to DIR       the new or empty folder to restore into (required)
+  --allow-large  restore a backup whose entries declare more than 200 times its size (above)
+  --json         one JSON object on stdout: { checkout, workspace, main, refs, files, takenAt, cursorMarks,
+                 mcp: { rebound, untrusted }, config: { restored, waiting: [setting], excluded } } (why a server
+                 stays off goes to stderr)
 
 Example:
   org restore .org/backups/org-backup-20261123T101500Z.tar.gz --to ~/org-restored
@@ -80,7 +83,12 @@ export const restoreCommand: Command = {
   ...nameAndSummary("restore"),
   help: HELP,
   async run(args, signal) {
-    const { values, positionals } = parseCommandArgs("restore", args, { to: { type: "string" }, json: { type: "boolean" } }, { positionals: true });
+    const { values, positionals } = parseCommandArgs(
+      "restore",
+      args,
+      { to: { type: "string" }, json: { type: "boolean" }, "allow-large": { type: "boolean" } },
+      { positionals: true },
+    );
     const [file, ...more] = positionals;
     if (file === undefined || more.length > 0) throw new UsageError("restore takes one backup file: org restore FILE --to DIR", "restore");
     if (values.to === undefined) throw new UsageError("restore needs --to DIR: a new or empty folder to restore into", "restore");
@@ -91,6 +99,7 @@ export const restoreCommand: Command = {
       onProgress: (line) => process.stderr.write(`${sanitizeForTerminal(line)}\n`),
       signal,
       env: processEnvironment(),
+      allowLarge: values["allow-large"] === true,
     });
     if (values.json) {
       for (const line of [...outcome.grants.said, ...outcome.mcpTrust.said]) process.stderr.write(`${sanitizeForTerminal(line)}\n`);

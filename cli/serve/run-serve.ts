@@ -198,7 +198,19 @@ async function assembleServed(
   page: WebPage,
   flavor: ServeFlavor,
 ) {
-  const { apiToken, hmacSecret, hmacTtlS, dedupTtlS, jobTtlS, jobQueueMax, jobLogCompactBytes, profile, fsync } = settings;
+  const {
+    apiToken,
+    hmacSecret,
+    hmacTtlS,
+    hmacBodyTimeoutS,
+    hmacBodiesPerClient,
+    dedupTtlS,
+    jobTtlS,
+    jobQueueMax,
+    jobLogCompactBytes,
+    profile,
+    fsync,
+  } = settings;
   const { sandbox, sandboxPolicy } = access;
   const parts = await servedParts(workspaceDir, config, access, log);
   const { tools, mcp, memory } = parts;
@@ -211,7 +223,9 @@ async function assembleServed(
       ...(roomConfig ? { roomConfig } : {}),
       version: orgVersion(),
       ...(apiToken !== undefined ? { apiToken } : {}),
-      ...(hmacSecret !== undefined ? { hmac: { secret: hmacSecret, ttlS: hmacTtlS } } : {}),
+      ...(hmacSecret !== undefined
+        ? { hmac: { secret: hmacSecret, ttlS: hmacTtlS, bodyTimeoutS: hmacBodyTimeoutS, bodiesPerClient: hmacBodiesPerClient } }
+        : {}),
       jobs: { workers: options.workers, dedupTtlS, fsync, ttlS: jobTtlS, maxQueued: jobQueueMax, compactAboveBytes: jobLogCompactBytes },
       profile,
       // No token means loopback only (checked at start): then refuse what a browser page could send.

@@ -15,15 +15,13 @@ import type { MissingFiler } from "../../planner/planner-ports.ts";
 export function missingNeeds(goal: string, workflow: Workflow, missing: readonly MissingStep[], now = new Date()): Need[] {
   const session = `plan-${now.toISOString().replace(/[-:.]/g, "")}`;
   const plan = planSteps(workflow).join("; ");
-  return missing.map((step) => ({
-    kind: "plan",
-    goal: safeGoal(step.goal),
-    session,
-    turn: step.id,
-    quote: safeQuote(`planner: missing ${step.id}: ${step.goal} — for the goal "${goal}"; planned: ${plan || "(no step a tool can do)"}`),
-    source: "persona",
-    time: now.toISOString(),
-  }));
+  // A step whose aim is moving credentials somewhere is filed as no need (safeGoal refused it).
+  return missing.flatMap((step): Need[] => {
+    const safe = safeGoal(step.goal);
+    if (safe === "") return [];
+    const quote = `planner: missing ${step.id}: ${step.goal} — for the goal "${goal}"; planned: ${plan || "(no step a tool can do)"}`;
+    return [{ kind: "plan", goal: safe, session, turn: step.id, quote: safeQuote(quote), source: "persona", time: now.toISOString() }];
+  });
 }
 
 /**

@@ -1,0 +1,34 @@
+import { statSync } from "node:fs";
+import { formatBytes } from "../sandbox/run-watchdog.ts";
+
+/**
+ * How many times its own size a backup's entries may declare. gzip makes about 1 000× of zeros; what org backs up
+ * (transcripts, databases, a git bundle already packed) came to 39× in the benchmark of 10 000 sessions that repeat one
+ * another (docs/benchmarks.md), and one transcript line repeated for 20 MiB to 147× at the writer's level 6.
+ */
+export const MAX_EXPANSION = 200;
+
+/** What any backup may declare whatever its size: a small archive of repeated lines is no bomb. */
+export const EXPANSION_FLOOR_BYTES = 16 * 1024 * 1024;
+
+/** A backup whose entries declare far more than any backup org takes of its size: made to fill the disk, or altered. */
+export class ImplausibleBackupError extends Error {
+  override name = "ImplausibleBackupError";
+  readonly userFacing = true;
+}
+
+/**
+ * The bound `checkBackup` holds a backup's declared sizes to (its `expansion` option): at most `MAX_EXPANSION` times the
+ * file's size, or `EXPANSION_FLOOR_BYTES`, whichever is more. `override` is how the person lifts it (`--allow-large`).
+ */
+export function expansionLimit(path: string, override: string): { bytes: number; refusal: (declared: number) => string } {
+  const archive = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+  return {
+    bytes: Math.max(EXPANSION_FLOOR_BYTES, archive * MAX_EXPANSION),
+    refusal: (declared) =>
+      `${path} is ${formatBytes(archive)} and its entries declare ${formatBytes(declared)} or more, ` +
+      `${Math.floor(declared / Math.max(1, archive))}× its size; the backups org takes hold at most ${MAX_EXPANSION}× theirs ` +
+      `(or ${formatBytes(EXPANSION_FLOOR_BYTES)}), so this one was made to fill the disk, or altered. Nothing was written. ` +
+      `If you know where it came from and want it whole, ${override}.`,
+  };
+}
