@@ -168,7 +168,7 @@ test("the workspace's own org.config.json (never committed) comes back with a re
   const to = join(scratch, "own-restored");
   const restored = await org(["restore", (JSON.parse(taken.out.trim()) as { path: string }).path, "--to", to, "--json"]);
   expect(restored.code, restored.err).toBe(0);
-  expect(JSON.parse(restored.out.trim()).config).toEqual({ restored: true, waiting: ["sandbox.workspace"] });
+  expect(JSON.parse(restored.out.trim()).config).toEqual({ restored: true, waiting: ["sandbox.workspace"], excluded: false });
   const back = join(to, "workspace");
   expect(readFileSync(join(back, "org.config.json"), "utf8")).toBe(readFileSync(join(workspace, "org.config.json"), "utf8"));
   expect((await status(back)).settings).toEqual([expect.objectContaining({ setting: "sandbox.workspace", confirmed: false })]);
