@@ -25,6 +25,7 @@ import { errorMiddleware } from "./error-middleware.ts";
 import { securityHeadersMiddleware } from "./security-headers-middleware.ts";
 import { hostOriginMiddleware } from "./host-origin-middleware.ts";
 import { authMiddleware } from "./auth-middleware.ts";
+import { streamTicketRoute } from "./stream-ticket-route.ts";
 import { servedRoomOpener } from "./served-room.ts";
 import type { ToolFeed } from "../room/tool-feed.ts";
 import { roomPolicies } from "../assembly/assemble-room.ts";
@@ -342,7 +343,10 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     sandbox: options.sandbox,
     sandboxPolicy: options.sandboxPolicy,
   });
-  const routes = routeTable(options, { metrics, settings, opener, slots, sessions, jobs: jobs.routes, mcp, workspaceCopies, logError });
+  const routes = [
+    ...routeTable(options, { metrics, settings, opener, slots, sessions, jobs: jobs.routes, mcp, workspaceCopies, logError }),
+    streamTicketRoute(auth, config.serve.maxBodyBytes),
+  ];
   // A promotion or rollback taken without a restart reaches the open rooms at once, each saying so to its watchers.
   const unlisten = tools.onReload((result) => {
     if (result.reloaded) sessions.offerPromotedTools(tools.generated(), logError);

@@ -5,13 +5,6 @@ import { onFirstUse } from "../concurrency/on-first-use.ts";
 // server (to build the answer) and by the page (to check it). This module imports only zod (and the
 // first-use helper): the page bundles it.
 
-/**
- * Messages the room's first read of a session holds (its newest turns: a few screens, little to read and check before
- * the room is drawn), and each older page it reads as the person scrolls up.
- */
-export const ROOM_FIRST_MESSAGES = 50;
-export const ROOM_OLDER_MESSAGES = 100;
-
 /** The views whose data a page is told has changed (`ViewChanged`). */
 export const VIEW_NAMES = ["changes", "tools", "candidates", "growth", "supervisor", "memory"] as const;
 

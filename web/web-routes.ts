@@ -90,7 +90,7 @@ export function webRoutes(context: WebContext): Route[] {
   const git = new RepoGit(context.checkoutDir);
   const updates = new ViewUpdates({ workspaceDir: context.workspaceDir, checkoutDir: context.checkoutDir, git });
   return [
-    ...pageRoutes(context.assets, context.workspaceDir, context.sessions),
+    ...pageRoutes(context.assets),
     ...sessionCommandRoutes(context),
     ...viewRoutes(context, git, updates).flatMap(({ declared, load }) => routesLoadedOnUse(declared, load)),
     ...updates.routes(),
