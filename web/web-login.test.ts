@@ -147,3 +147,43 @@ describe("the web room's login outside its origin", () => {
     expect((await fetchOf(replayed("/v1/sessions", { authorization: `Bearer ${token}` }))).status).toBe(200);
   }, 60_000);
 });
+
+describe("a page elsewhere reading the room (issue 74, item 5a)", () => {
+  test("routes reading or changing the room refuse Sec-Fetch-Site same-site and cross-site, whatever they accept; same-origin passes", async () => {
+    const token = newLoginToken();
+    await using fixture = await webServe(token);
+    const fetchOf = (request: Request) => fixture.handler.fetch(request);
+    const login = await fetchOf(replayed(`/?token=${token}`, {}));
+    const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    // Everything the page holds, so only the origin check can refuse.
+    const page = { cookie, [PAGE_KEY_HEADER]: pageKeyFor(token) };
+    const created = await fetchOf(replayed("/v1/sessions", page, { method: "POST", body: "{}" }));
+    const { session } = (await created.json()) as { session: string };
+    const reading = fixture.handler.routes.filter((entry) => entry.auth && !entry.page);
+    expect(reading.map((entry) => entry.pattern)).toContain("/v1/web/updates");
+    for (const entry of reading) {
+      const path = entry.pattern.replace(":id", session).replace(/:\w+/g, "x");
+      for (const method of entry.methods) {
+        for (const site of ["same-site", "cross-site"]) {
+          for (const accept of ["text/event-stream", "*/*"]) {
+            const init = method === "GET" || method === "DELETE" ? { method } : { method, body: "{}" };
+            const answer = await fetchOf(replayed(path, { ...page, "sec-fetch-site": site, accept }, init));
+            expect({ method, path, site, accept, status: answer.status }).toEqual({ method, path, site, accept, status: 403 });
+            await answer.body?.cancel();
+          }
+        }
+      }
+    }
+    // The room's own page: same-origin, or typed into the address bar (none), or a program (no header).
+    for (const site of ["same-origin", "none", undefined]) {
+      for (const path of [`/v1/sessions/${session}`, "/v1/changes"]) {
+        const headers: Record<string, string> = { ...page, ...(site ? { "sec-fetch-site": site } : {}) };
+        const request = replayed(path, headers);
+        if (site === undefined) request.headers.delete("sec-fetch-site");
+        expect({ site, path, status: (await fetchOf(request)).status }).toEqual({ site, path, status: 200 });
+      }
+    }
+    // The page's shell may be opened from a link elsewhere (it holds nothing of the room); the cookie is not sent then.
+    expect((await fetchOf(replayed("/changes", { cookie, "sec-fetch-site": "cross-site" }))).status).toBe(200);
+  }, 60_000);
+});
