@@ -176,7 +176,7 @@ export function sessionRoutes(options: SessionRoutesOptions): Route[] {
       "/v1/sessions/:id/events",
       async ({ request, params }) => {
         const after = resumeAfter(request);
-        const watch = await known(() => sessions.watch(sessionIdOf(params.id)));
+        const watch = await known(() => sessions.watch(sessionIdOf(params.id), { maxStreams: options.config.serve.streamsPerSession }));
         const body = roomStreamSse({ stream: watch.stream, after, signal: request.signal, release: watch.release });
         return new Response(body, {
           headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-org-session": watch.sessionId },
