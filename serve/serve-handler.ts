@@ -86,10 +86,16 @@ export type ServeHandlerOptions = SandboxAccess & {
 };
 
 /**
- * What routes from outside serve get of the server they join: its sessions, its log, and a reload of its tools now
- * (after a promotion or rollback they made, rather than at the next look at HEAD).
+ * What routes from outside serve get of the server they join: its sessions, its log, a reload of its tools now
+ * (after a promotion or rollback they made, rather than at the next look at HEAD), and a stream ticket (what the web
+ * room's page opens an event stream with beside its cookie; empty when the server asks for no credential).
  */
-export type ExtraRouteParts = { sessions: SessionPool; logError: (line: string) => void; reloadTools: () => Promise<ReloadResult> };
+export type ExtraRouteParts = {
+  sessions: SessionPool;
+  logError: (line: string) => void;
+  reloadTools: () => Promise<ReloadResult>;
+  streamTicket: () => string;
+};
 
 export type ServeHandler = {
   /** Answers one request; never throws. */
@@ -239,6 +245,7 @@ function routeTable(
     mcp: McpHttp;
     workspaceCopies: WorkspaceCopies;
     logError: Logger;
+    streamTicket: () => string;
   },
 ): Route[] {
   const { config, workspaceDir, tools } = options;
@@ -280,7 +287,8 @@ function routeTable(
     openAi: openAiRoutes(options, parts),
     mcp: [route(["POST", "GET", "DELETE"], "/mcp", ({ request }) => parts.mcp.handle(request), { sameOrigin: true })],
   });
-  return [...own, ...(options.extraRoutes?.({ sessions, logError, reloadTools: () => tools.reload() }) ?? [])];
+  const extra = options.extraRoutes?.({ sessions, logError, reloadTools: () => tools.reload(), streamTicket: parts.streamTicket });
+  return [...own, ...(extra ?? [])];
 }
 
 /** What `servedSessions` needs: the room assembly's parts and the pool's bounds, as serve's handler takes them. */
@@ -344,7 +352,18 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     sandboxPolicy: options.sandboxPolicy,
   });
   const routes = [
-    ...routeTable(options, { metrics, settings, opener, slots, sessions, jobs: jobs.routes, mcp, workspaceCopies, logError }),
+    ...routeTable(options, {
+      metrics,
+      settings,
+      opener,
+      slots,
+      sessions,
+      jobs: jobs.routes,
+      mcp,
+      workspaceCopies,
+      logError,
+      streamTicket: () => auth.streamTicket(),
+    }),
     streamTicketRoute(auth, config.serve.maxBodyBytes),
   ];
   // A promotion or rollback taken without a restart reaches the open rooms at once, each saying so to its watchers.

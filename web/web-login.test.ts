@@ -33,7 +33,7 @@ async function webServe(token: string) {
     checkoutDir: checkout.dir,
     apiToken: token,
     handlerOptions: {
-      extraRoutes: ({ sessions, logError, reloadTools }) =>
+      extraRoutes: ({ sessions, logError, reloadTools, streamTicket }) =>
         webRoutes({
           ...testSandboxAccess(),
           workspaceDir,
@@ -43,6 +43,7 @@ async function webServe(token: string) {
           logError,
           assets: pageAssets,
           reloadTools,
+          streamTicket,
         }),
     },
   });
@@ -87,6 +88,7 @@ describe("the web room's login outside its origin", () => {
       ["GET", `/v1/sessions/${session}/transcript`],
       ["GET", `/v1/sessions/${session}/events`],
       ["GET", "/v1/web/updates"],
+      ["GET", `/v1/web/opening?session=${session}`],
       ["GET", "/v1/changes"],
       ["GET", "/v1/tool-usage"],
       ["GET", "/v1/memory/search?q=hello"],
@@ -143,6 +145,25 @@ describe("the web room's login outside its origin", () => {
       expect((await fetchOf(replayed(old, { cookie, accept: "text/event-stream" }))).status).toBe(401);
     }
     expect((await fetchOf(replayed(`/v1/sessions?ticket=${encodeURIComponent(ticket)}`, { cookie }))).status).toBe(401);
+    // The page's first read: the newest session, its state as its route gives it, and a ticket that opens its stream.
+    const opening = (await (await fetchOf(replayed("/v1/web/opening", { cookie, ...key }))).json()) as {
+      session: string;
+      state: { session: string; seq: number };
+      ticket: string;
+    };
+    expect(opening.session).toBe(session);
+    const route = await (await fetchOf(replayed(`/v1/sessions/${session}?limit=50`, { cookie, ...key }))).json();
+    expect(opening.state).toEqual(route as typeof opening.state);
+    const followed = await fetchOf(
+      replayed(`/v1/sessions/${session}/events?after=${opening.state.seq}&ticket=${encodeURIComponent(opening.ticket)}`, {
+        cookie,
+        accept: "text/event-stream",
+      }),
+    );
+    expect(followed.status).toBe(200);
+    await followed.body?.cancel();
+    const unknown = (await (await fetchOf(replayed("/v1/web/opening?session=no-such-session", { cookie, ...key }))).json()) as object;
+    expect(unknown).toMatchObject({ session: "no-such-session", state: null });
     // The bearer token, as a program holds it, is unchanged.
     expect((await fetchOf(replayed("/v1/sessions", { authorization: `Bearer ${token}` }))).status).toBe(200);
   }, 60_000);

@@ -9,7 +9,6 @@ import { writeLongSession } from "../testing/long-session.ts";
 import { screenshotsDir, startWebRoom, type WebRoomFixture } from "../testing/web-room-fixture.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { PAGE_KEY_FRAGMENT, PAGE_KEY_HEADER } from "../serve/page-key-names.ts";
-import { ROOM_FIRST_MESSAGES } from "./room-read-sizes.ts";
 
 const LONG = "Agent writes a careful answer word by word for the watchers. ".repeat(8).trim();
 const BESIDE = "Python answers beside agent at the very same time in its own lane. ".repeat(8).trim();
@@ -535,7 +534,7 @@ describe("org web in Chromium", () => {
     expect(requests.filter((url) => !url.startsWith(room.origin))).toEqual([]);
   }, 60_000);
 
-  test("the page holds nothing of the room; reloaded, it reads the state once with its key and opens the stream with a ticket", async () => {
+  test("the page holds nothing of the room; reloaded, it reads its opening once with its key and opens the stream with its ticket", async () => {
     const session = new URL(page.url()).searchParams.get("session") ?? "";
     const html = await (await page.request.get(`${room.origin}/?session=${session}`)).text();
     expect(html).not.toContain(session);
@@ -544,8 +543,9 @@ describe("org web in Chromium", () => {
     await page.reload();
     await page.getByText(/· live ·/).waitFor();
     const asked = requests.slice(before).map((url) => new URL(url));
-    const state = asked.filter((url) => url.pathname === `/v1/sessions/${session}`);
-    expect(state.map((url) => url.searchParams.get("limit"))).toEqual([String(ROOM_FIRST_MESSAGES)]);
+    // One read opens the room (its state and a ticket), then its stream; the state is not asked for again.
+    expect(asked.filter((url) => url.pathname === "/v1/web/opening").map((url) => url.searchParams.get("session"))).toEqual([session]);
+    expect(asked.filter((url) => url.pathname === `/v1/sessions/${session}` || url.pathname === "/v1/stream-tickets")).toEqual([]);
     const streams = asked.filter((url) => url.pathname === `/v1/sessions/${session}/events`);
     expect(streams).toHaveLength(1);
     expect(streams[0]?.searchParams.has("after")).toBe(true);

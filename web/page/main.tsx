@@ -2,8 +2,9 @@ import { takePageKey } from "./page-key.ts";
 import { openOpeningRoom } from "./room/opening-room.ts";
 import "./styles.css";
 
-// The key the login handed over moves to this origin's storage first. Then the room's session is read and its stream
-// opened while the rest of the page's code (its modules are evaluated on this import) is evaluated, on the next task.
+// The key the login handed over moves to this origin's storage first. Then the room's opening is read and its stream
+// opened, and only then is the rest of the page's code (its modules are evaluated on this import) evaluated, on a task
+// of its own: evaluated at once, it would hold the main thread while the opening's answer waited to be taken, and the
+// browser sends the stream's request from a task of its own, which would otherwise wait for all of that code too.
 takePageKey();
-const opening = openOpeningRoom();
-setTimeout(() => void Promise.all([import("./start.tsx"), opening]).then(([{ start }, opened]) => start(opened)), 0);
+void openOpeningRoom().then((opening) => setTimeout(() => void import("./start.tsx").then(({ start }) => start(opening)), 0));

@@ -66,7 +66,7 @@ export async function fetchJson(path: string, options: { body?: unknown; signal?
  * A fresh stream ticket (`POST /v1/stream-tickets`, asked with the page's key) as a query parameter, empty when the
  * server needs none: an EventSource cannot send the key as a header, and the cookie alone opens no stream.
  */
-export async function streamTicketParam(): Promise<string> {
+async function streamTicketParam(): Promise<string> {
   const answer = await fetchJson("/v1/stream-tickets", { body: {} });
   const ticket = typeof answer === "object" && answer !== null && "ticket" in answer && typeof answer.ticket === "string" ? answer.ticket : "";
   return ticket === "" ? "" : `${STREAM_TICKET_PARAM}=${encodeURIComponent(ticket)}`;

@@ -1,5 +1,5 @@
-import { ROOM_FIRST_MESSAGES } from "../../room-read-sizes.ts";
-import { fetchJson, streamTicketParam, withTicket } from "../page-key.ts";
+import { STREAM_TICKET_PARAM } from "../../../serve/page-key-names.ts";
+import { fetchJson, withTicket } from "../page-key.ts";
 
 /** What the room's stream said before the room took it over, in order. */
 type Heard = { kind: "open" } | { kind: "error" } | { kind: "message"; data: string };
@@ -28,24 +28,12 @@ function streamStart(state: unknown): { session: string; seq: number } | undefin
   return { session, seq };
 }
 
-/** `?session=` in the address, else the workspace's newest session (`GET /v1/sessions?limit=1`), else none. */
-async function sessionToOpen(): Promise<string | undefined> {
-  const asked = new URLSearchParams(location.search).get("session");
-  if (asked !== null) return asked;
-  const list = await fetchJson("/v1/sessions?limit=1");
-  const sessions = typeof list === "object" && list !== null && "sessions" in list && Array.isArray(list.sessions) ? list.sessions : [];
-  const first: unknown = sessions[0];
-  const id = typeof first === "object" && first !== null && "id" in first ? first.id : undefined;
-  return typeof id === "string" && SESSION_ID.test(id) ? id : undefined;
-}
-
-/** The room of `session`: its state read and its stream opened from the state's last event; undefined when it cannot be read. */
-async function openRoom(session: string): Promise<OpeningRoom | undefined> {
-  const path = `/v1/sessions/${encodeURIComponent(session)}`;
-  const [state, ticket] = await Promise.all([fetchJson(`${path}?limit=${ROOM_FIRST_MESSAGES}`), streamTicketParam()]);
+/** The room of the page's opening read: its stream opened from the state's last event; undefined without a state to open it from. */
+function openRoom(session: string, state: unknown, ticket: string): OpeningRoom | undefined {
   const start = streamStart(state);
   if (start === undefined || start.session !== session) return undefined;
-  const source = new EventSource(withTicket(`${path}/events?after=${start.seq}`, ticket));
+  const param = ticket === "" ? "" : `${STREAM_TICKET_PARAM}=${encodeURIComponent(ticket)}`;
+  const source = new EventSource(withTicket(`/v1/sessions/${encodeURIComponent(session)}/events?after=${start.seq}`, param));
   const heard: Heard[] = [];
   source.onopen = () => heard.push({ kind: "open" });
   source.onerror = () => heard.push({ kind: "error" });
@@ -67,13 +55,30 @@ async function openRoom(session: string): Promise<OpeningRoom | undefined> {
   };
 }
 
+/** A field of an answer not yet checked, when it is a string. */
+function stringField(answer: unknown, name: string): string | undefined {
+  if (typeof answer !== "object" || answer === null || !(name in answer)) return undefined;
+  const value: unknown = Object.getOwnPropertyDescriptor(answer, name)?.value;
+  return typeof value === "string" ? value : undefined;
+}
+
 /**
- * Reads the session the page shows and opens its stream, before the rest of the page's code runs (this module needs
- * nothing else, so it runs first): the server answers while the page gets ready. A room that cannot be read now is
- * left to the room view, which reads it again and says why.
+ * Reads the session the page shows, its newest turns and a ticket for its stream in one request (`GET
+ * /v1/web/opening`), and opens the stream, before the rest of the page's code runs (this module needs nothing else,
+ * so it runs first): the server answers while the page gets ready. A room that cannot be read now is left to the room
+ * view, which reads it again and says why.
  */
 export async function openOpeningRoom(): Promise<Opening> {
-  const session = await sessionToOpen().catch(() => undefined);
-  if (session === undefined) return { session, room: undefined };
-  return { session, room: await openRoom(session).catch(() => undefined) };
+  const asked = new URLSearchParams(location.search).get("session");
+  let answer: unknown;
+  try {
+    answer = await fetchJson(`/v1/web/opening${asked === null ? "" : `?session=${encodeURIComponent(asked)}`}`);
+  } catch {
+    // Refused (no key: the room's reads say why) or unreachable: the room reads it itself.
+    return { session: asked ?? undefined, room: undefined };
+  }
+  const session = stringField(answer, "session");
+  const state: unknown = typeof answer === "object" && answer !== null && "state" in answer ? answer.state : null;
+  if (session === undefined || !SESSION_ID.test(session)) return { session: undefined, room: undefined };
+  return { session, room: openRoom(session, state, stringField(answer, "ticket") ?? "") };
 }
