@@ -27,8 +27,9 @@ const scratch = mkdtempSync(join(tmpdir(), "org-backup-test-"));
 const repo = tempGitRepo("org-backup-repo-");
 const session = "20261123-101500-abcdef";
 /** A person's turn as the room writes it, sealed for `session`'s transcript at byte offset `from`. */
-const sessionLine = (text: string, from = 0) =>
+const sessionLine = (workspaceDir: string, text: string, from = 0) =>
   sealedTranscriptText(
+    join(workspaceDir, ".org", "sessions"),
     session,
     [JSON.stringify({ type: "turn-start", turnId: "t1", text, mode: "group", addressed: [], time: "2026-11-23T10:15:00.000Z" })],
     from,
@@ -68,7 +69,7 @@ beforeAll(async () => {
   mkdirSync(join(org, "sessions"), { recursive: true, mode: 0o700 });
   mkdirSync(join(org, "changes"), { recursive: true, mode: 0o700 });
   mkdirSync(join(org, "worktrees", "left-out"), { recursive: true, mode: 0o700 });
-  writeFileSync(join(org, "sessions", `${session}.jsonl`), sessionLine("we need a tool that converts celsius to fahrenheit"));
+  writeFileSync(join(org, "sessions", `${session}.jsonl`), sessionLine(repo.dir, "we need a tool that converts celsius to fahrenheit"));
   writeFileSync(join(org, "changes", "c1.json"), '{"change":"marker-c1"}\n');
   // An older org's MCP confirmations in the workspace: believed by nothing now, and left out of backups.
   writeFileSync(join(org, "mcp-trust.json"), '{"version":1,"servers":{}}\n');
@@ -130,9 +131,19 @@ describe("org backup, verify and restore", () => {
     expect(refs(to)).toBe(refs(repo.dir));
     expect(gitSync(to, ["status", "--porcelain", "--untracked-files=all"])).toBe("");
     expect(gitSync(to, ["symbolic-ref", "HEAD"]).trim()).toBe("refs/heads/main");
-    for (const file of [`sessions/${session}.jsonl`, "changes/c1.json", "fitness/baseline.json", "fitness/gate.key"]) {
+    for (const file of ["changes/c1.json", "fitness/baseline.json", "fitness/gate.key"]) {
       expect(readFileSync(join(to, ".org", file), "utf8")).toBe(readFileSync(join(repo.dir, ".org", file), "utf8"));
     }
+    // The transcript as it was, but its seals: sealed again for the workspace it is restored into (a seal names the
+    // workspace), every line where it was; heard there, as in the workspace it was backed up from.
+    const unsealed = (text: string) => text.replace(/,"seal":"[0-9a-f]{32}"\}/g, "}");
+    const [restoredText, backedUp] = [join(to, ".org"), join(repo.dir, ".org")].map((dir) =>
+      readFileSync(join(dir, "sessions", `${session}.jsonl`), "utf8"),
+    );
+    expect(unsealed(restoredText ?? "")).toBe(unsealed(backedUp ?? ""));
+    expect(restoredText).not.toBe(backedUp);
+    expect(restoredText?.length).toBe(backedUp?.length);
+    expect(noticeNeeds({ workspaceDir: to, cursor: EMPTY_CURSOR, kindOf: () => undefined }).needs).toHaveLength(1);
     expect(existsSync(join(to, ".org", "grow.lock"))).toBe(false);
     expect(existsSync(join(to, ".org", "mcp-trust.json"))).toBe(false);
     const memory = new Database(join(to, ".org", "memory", "memory.sqlite"), { readonly: true });
@@ -143,7 +154,7 @@ describe("org backup, verify and restore", () => {
     const state = readGrowState(to);
     expect(noticeNeeds({ workspaceDir: to, cursor: state.cursor, kindOf: () => undefined }).needs).toHaveLength(0);
     const restored = join(to, ".org", "sessions", `${session}.jsonl`);
-    writeFileSync(restored, sessionLine("is there a tool for parsing dates", statSync(restored).size), { flag: "a" });
+    writeFileSync(restored, sessionLine(to, "is there a tool for parsing dates", statSync(restored).size), { flag: "a" });
     expect(noticeNeeds({ workspaceDir: to, cursor: state.cursor, kindOf: () => undefined }).needs).toHaveLength(1);
   });
 

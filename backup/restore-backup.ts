@@ -16,6 +16,7 @@ import { mainTree } from "./main-tree.ts";
 import { placeRestoredConfig, type RestoredConfig } from "./restored-config.ts";
 import { checkRestoredGrants, type RestoredGrants } from "./restored-grants.ts";
 import { type RestoredTrust, rebindRestoredTrust } from "./restored-mcp-trust.ts";
+import { resealRestoredTranscripts } from "./restored-transcripts.ts";
 import {
   beginRestoreRecord,
   clearRestored,
@@ -257,6 +258,8 @@ async function fill(layout: Layout, manifest: BackupManifest, record: RestoreRec
       `left out ${built.leftOut.length} replace ref(s) of the bundle (${shownNames(built.leftOut)}): through ` +
         `them git would show other commits than those named`,
     );
+  // Sealed for the restored workspace first, in place (every line where it was), then the cursor names the files.
+  resealRestoredTranscripts(layout.workspaceDir, manifest.workspace.path);
   const cursorMarks = reanchorGrowCursor(layout.workspaceDir);
   // The config goes where the checkout may have put its own: in a one-folder restore, a name of `to` it makes.
   if (layout.checkoutDir === layout.to && existsSync(layout.config)) recordMade(layout.to, record, [CONFIG_FILE_NAME]);

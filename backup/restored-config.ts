@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { configTrust } from "../config/config-trust.ts";
-import type { GuardedSetting } from "../config/guarded-settings.ts";
+import type { GuardedSetting } from "../config/guarded-setting.ts";
 import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
 
 /** What a restore did with the workspace's org.config.json: whether it put one back, and its settings that wait for `org config trust`. */

@@ -113,7 +113,7 @@ for (let session = 0; session < sessionCount; session += 1) {
   }
   lines += out.length;
   const id = `2026112${session % 10}-1015${String(session).padStart(4, "0")}-s${session}`;
-  writeFileSync(join(sessionsDir, `${id}.jsonl`), sealedTranscriptText(id, out));
+  writeFileSync(join(sessionsDir, `${id}.jsonl`), sealedTranscriptText(sessionsDir, id, out));
 }
 
 const kindOf = toolKinds([]);
@@ -268,7 +268,7 @@ let grown: { wallMs: number; modelMs: number; builds: { ms: number; modelMs: num
       JSON.stringify({ type: "turn-start", turnId: `g${index}-${turn}`, text: `we need a tool to ${goal}`, mode: "group", addressed: [], time }),
     );
     const id = `20261123-1015${String(index).padStart(2, "0")}-g${index}`;
-    writeFileSync(join(dir, `${id}.jsonl`), sealedTranscriptText(id, turns));
+    writeFileSync(join(dir, `${id}.jsonl`), sealedTranscriptText(dir, id, turns));
   });
   const validations: number[] = [];
   const made2 = growRequest({

@@ -59,7 +59,7 @@ function readLines(name: string): { parsed: number; checked: number } {
   readTranscriptEvents(lines.map((line) => ({ at: line.offset, text: line.text })));
   const parsed = ((performance.now() - started) * 1000) / lines.length;
   started = performance.now();
-  const { unsealed } = readSealedTranscriptEvents(name, lines, home);
+  const { unsealed } = readSealedTranscriptEvents(name, lines, home, { sessionsDir: base, legacy: false });
   if (unsealed > 0) throw new Error(`${unsealed} lines of ${name} did not hold their seals`);
   return { parsed, checked: ((performance.now() - started) * 1000) / lines.length };
 }

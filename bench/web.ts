@@ -65,7 +65,7 @@ const PROBED = "org-bench: usable and painted";
 /**
  * Put in the page before its own code: checks at each frame, from the first, whether the room is usable (the message
  * box there, the room's stream joined: "· live ·", and `text`, the newest turn, drawn from the room's state: the text
- * of the page's view, not of its data block), and keeps the time that frame has been drawn (a message posted from the
+ * of the page's view), and keeps the time that frame has been drawn (a message posted from the
  * frame's callback runs once the frame is done; its pixels come a little later). The page keeps the figure itself, so
  * nothing of the bench (its script, a round trip to ask the time) runs in the page while it loads; once it has the figure
  * and the first contentful paint, it says so on the console. It notes when the room's stream was asked for and opened
@@ -134,7 +134,7 @@ async function timedLoad(context: BrowserContext, url: string, text: string, tim
 
 const STAGES: [Exclude<keyof LoadStages, "fetched">, string][] = [
   ["redirect", "login redirect"],
-  ["page", "page with the room's state"],
+  ["page", "page"],
   ["css", "CSS"],
   ["js", "JS"],
   ["painted", "first contentful paint"],

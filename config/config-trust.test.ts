@@ -133,6 +133,60 @@ describe("what a cloned config may not do until the person confirms it", () => {
     expect(describeUnconfirmed(config)).toBeUndefined();
   });
 
+  test("bars and bounds set laxer than their defaults wait (issue 74, item 5c); set stricter, they need nothing", () => {
+    const lax = {
+      toolsmith: { coverage: 0.1, mutationScore: 0, mutants: 12 },
+      grow: { maxFailureRate: 0.9 },
+      network: { perMinute: 5000 },
+      web: { perMinute: 10_000 },
+    };
+    const { file } = workspaceWith(lax);
+    // What `org config status` lists: each laxer bar, its value and what it lets through, waiting.
+    const status = configTrust(file, env, { checkoutDir: join(file, "..") });
+    expect(status.settings.map(({ setting, shown, confirmed }) => ({ setting, shown, confirmed }))).toEqual([
+      { setting: "toolsmith.coverage", shown: "10%", confirmed: false },
+      { setting: "toolsmith.mutationScore", shown: "0%", confirmed: false },
+      { setting: "grow.maxFailureRate", shown: "90%", confirmed: false },
+      { setting: "network.perMinute", shown: "5000", confirmed: false },
+      { setting: "web.perMinute", shown: "10000", confirmed: false },
+    ]);
+    expect(status.settings[0]?.why).toContain("org's default is 80%; until you confirm it, 80%");
+    expect(status.settings[2]?.why).toContain("a promoted tool stays while up to 90% of its calls fail");
+    // Until confirmed, org runs with the defaults (a bar set stricter beside them, `mutants`, is as written).
+    const before = load(file);
+    expect(before.toolsmith).toMatchObject({ coverage: 0.8, mutationScore: 0.6, mutants: 12 });
+    expect(before.grow.maxFailureRate).toBe(0.25);
+    expect(before.network.perMinute).toBe(30);
+    expect(before.web.perMinute).toBe(10);
+    expect(describeUnconfirmed(before)).toContain("5 settings");
+    // `org config trust`: the file's values, and status says each is confirmed.
+    confirmConfig(file, env, { checkoutDir: join(file, "..") });
+    const after = load(file);
+    expect(after.toolsmith).toMatchObject({ coverage: 0.1, mutationScore: 0, mutants: 12 });
+    expect(after.grow.maxFailureRate).toBe(0.9);
+    expect(after.network.perMinute).toBe(5000);
+    expect(after.web.perMinute).toBe(10_000);
+    expect(after.unconfirmed).toEqual([]);
+    expect(configTrust(file, env, { checkoutDir: join(file, "..") }).settings.every((setting) => setting.confirmed)).toBe(true);
+    // Lowered further after the confirmation: waits again, at the default.
+    writeFileSync(file, JSON.stringify({ ...lax, grow: { maxFailureRate: 1 } }));
+    expect(waiting(load(file))).toEqual(["grow.maxFailureRate"]);
+    expect(load(file).grow.maxFailureRate).toBe(0.25);
+
+    // Stricter than the defaults, or at them: nothing waits, and org runs with them as written.
+    const strict = workspaceWith({
+      toolsmith: { coverage: 0.95, mutationScore: 0.6 },
+      grow: { maxFailureRate: 0.1 },
+      network: { perMinute: 30 },
+      web: { perMinute: 2 },
+    });
+    expect(configTrust(strict.file, env, { checkoutDir: join(strict.file, "..") }).settings).toEqual([]);
+    const config = load(strict.file);
+    expect(config.unconfirmed).toEqual([]);
+    expect(config.toolsmith).toMatchObject({ coverage: 0.95, mutationScore: 0.6 });
+    expect([config.grow.maxFailureRate, config.network.perMinute, config.web.perMinute]).toEqual([0.1, 30, 2]);
+  });
+
   test("a narrowed secretPaths keeps the defaults covered, with what it adds", () => {
     const { file } = workspaceWith({ sandbox: { secretPaths: [".env", "vault/*"] } });
     expect(load(file).sandbox.secretPaths).toEqual([...DEFAULT_SECRET_PATHS, ".env", "vault/*"]);

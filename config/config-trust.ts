@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { type GuardedSetting, guardedSettings } from "./guarded-settings.ts";
+import type { GuardedSetting } from "./guarded-setting.ts";
+import { guardedSettings } from "./guarded-settings.ts";
 import { type ConfigPlace, guardContext, type OrgConfig } from "./org-config.ts";
 import { parseOrgConfigText } from "./parse-org-config-text.ts";
 import { knownToolNames } from "./tool-names.ts";

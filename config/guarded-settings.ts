@@ -7,7 +7,8 @@ import { DEFAULT_AUTO_FIX } from "./supervise-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
 import { TELEGRAM_API_BASE } from "./telegram-settings.ts";
 import type { ToolPolicy } from "./tool-policy.ts";
-import { valueDigest } from "./trust-store.ts";
+import { type Guarded, type GuardedSetting, guarded } from "./guarded-setting.ts";
+import { limitSettings } from "./guarded-limits.ts";
 
 // A workspace's org.config.json is written by whoever wrote the repository. Each setting in it that sends something
 // out of the machine or lowers one of org's guards is "guarded": it takes effect only once the person confirmed it
@@ -21,29 +22,13 @@ import { valueDigest } from "./trust-store.ts";
 // - `web.requestHosts` (web_request sends there unasked), `telegram.apiBase` (the bot's token goes there) and
 //   `telegram.allowedChats` (those chats drive the room);
 // - `supervise.webhook` (incidents sent there), `supervise.autoFix` beyond the default fixes;
-// - `grow.autoPromote`, `grow.confirmSessions` below its default; `backup.dir` (the backups go there).
+// - `grow.autoPromote`, `grow.confirmSessions` below its default; `backup.dir` (the backups go there);
+// - a bar or a bound set laxer than its default (`guarded-limits.ts`): the toolsmith's `coverage` and `mutationScore`
+//   lower, `grow.maxFailureRate` higher, `network.perMinute` and `web.perMinute` higher. Stricter ones need nothing.
 // The MCP servers of `mcpServers` are confirmed by their launch (`mcp-client/mcp-trust.ts`), the same way.
-
-/** A guarded setting as the file gives it: where it is, what it is (shown), why it waits, and its confirmation's id. */
-export type GuardedSetting = {
-  /** Where it is in the file, e.g. `personas[agent].apiKeyEnv`. */
-  setting: string;
-  /** Its value as shown to the person (credentials left out). */
-  shown: string;
-  /** What it does, and what org does until it is confirmed. */
-  why: string;
-  /** The sha256 of the setting and its exact value: a confirmation holds for this value only. */
-  id: string;
-};
-
-type Guarded = GuardedSetting & { revert: (file: OrgConfigFile) => void };
 
 /** What the person's environment decides beside the file: the server it names, each kind's default tools. */
 export type GuardContext = { ollamaBase: string; defaultTools: Readonly<Record<PersonaKind, Readonly<Record<string, ToolPolicy>>>> };
-
-function guarded(setting: string, value: unknown, shown: string, why: string, revert: (file: OrgConfigFile) => void): Guarded {
-  return { setting, shown, why, id: valueDigest({ setting, value }), revert };
-}
 
 const ASKS = "until you confirm it, it asks first";
 const list = (items: readonly string[]) => items.map((item) => JSON.stringify(item)).join(", ");
@@ -353,6 +338,7 @@ function allGuarded(file: OrgConfigFile, context: GuardContext): Guarded[] {
     ...sandboxSettings(file),
     ...outwardSettings(file),
     ...unattendedSettings(file),
+    ...limitSettings(file),
   ];
 }
 

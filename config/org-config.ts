@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { environmentSettings, environmentVariable } from "./environment.ts";
-import { gateConfigFile, type GuardContext, type GuardedSetting } from "./guarded-settings.ts";
+import type { GuardedSetting } from "./guarded-setting.ts";
+import { gateConfigFile, type GuardContext } from "./guarded-settings.ts";
 import { trustRecords } from "./trust-store.ts";
 import { userOrgDir } from "./user-org-dir.ts";
 import { type PersonaServerFields, personaServerUrl } from "../llm/persona-server.ts";

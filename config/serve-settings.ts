@@ -15,6 +15,8 @@ export const ServeEntry = z.strictObject({
   queue: z.int().min(0).max(10_000).optional(),
   /** How long a persona's "ask" waits for an answer from someone watching the session's event stream, in seconds. */
   approvalTimeoutS: z.int().min(1).max(86_400).optional(),
+  /** Event streams of one session open at once (`GET /v1/sessions/:id/events`); the next is 429 until one closes. */
+  streamsPerSession: z.int().min(1).max(1_000).optional(),
   /** The largest request body accepted, in bytes. */
   maxBodyBytes: z
     .int()
@@ -32,5 +34,6 @@ export const DEFAULT_SERVE: ServeSettings = {
   turns: 16,
   queue: 256,
   approvalTimeoutS: 600,
+  streamsPerSession: 8,
   maxBodyBytes: 64 * 1024,
 };

@@ -43,7 +43,7 @@ function workspace(name: string): string {
   const time = new Date().toISOString();
   writeFileSync(
     join(dir, ".org", "sessions", "20261123-101500-abcdef.jsonl"),
-    sealedTranscriptText("20261123-101500-abcdef", [
+    sealedTranscriptText(join(dir, ".org", "sessions"), "20261123-101500-abcdef", [
       JSON.stringify({
         type: "turn-start",
         turnId: "t1",

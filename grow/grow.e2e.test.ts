@@ -338,7 +338,7 @@ test("a run killed with kill -9 mid-build leaves consistent state: the next run 
   };
   writeFileSync(
     join(dir, ".org", "sessions", "20261123-101500-abcdef.jsonl"),
-    sealedTranscriptText("20261123-101500-abcdef", [JSON.stringify(line)]),
+    sealedTranscriptText(join(dir, ".org", "sessions"), "20261123-101500-abcdef", [JSON.stringify(line)]),
   );
   const refsBefore = gitSync(dir, ["for-each-ref"]);
   const instancesDir = join(dir, ".org", "grow", "instances");
@@ -407,7 +407,10 @@ test("a need only a fetched page speaks of waits unconfirmed until a person acce
     { type: "tool-call", replyId: "r1", persona: "agent", call },
     { type: "tool-result", replyId: "r1", persona: "agent", call, ok: true, output: PAGE, durationMs: 3 },
   ].map((line) => JSON.stringify({ ...line, time }));
-  writeFileSync(join(dir, ".org", "sessions", "20261123-101500-abcdef.jsonl"), sealedTranscriptText("20261123-101500-abcdef", lines));
+  writeFileSync(
+    join(dir, ".org", "sessions", "20261123-101500-abcdef.jsonl"),
+    sealedTranscriptText(join(dir, ".org", "sessions"), "20261123-101500-abcdef", lines),
+  );
   const refsBefore = gitSync(dir, ["for-each-ref"]);
   const noticed = lastJson((await orgOk(["grow", "--once", "--dry-run", "--repo", dir, "--json"], undefined, dir)).stdout);
   expect(noticed.wouldBuild).toEqual([]);

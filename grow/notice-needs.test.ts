@@ -141,7 +141,7 @@ describe("noticing reads the room's own transcripts", () => {
     });
     const foreign = `{"type":"turn-start","turnId":"t0",\n${JSON.stringify({ nonsense: true })}\n`;
     // The room's line, sealed where it starts, still being written (no newline yet).
-    const written = sealedTranscriptText("s1", [JSON.stringify(turn)], Buffer.byteLength(foreign));
+    const written = sealedTranscriptText(sessions, "s1", [JSON.stringify(turn)], Buffer.byteLength(foreign));
     writeFileSync(join(sessions, "s1.jsonl"), `${foreign}${written.slice(0, -1)}`);
     const partial = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
     expect(partial.needs).toEqual([]);
@@ -202,7 +202,7 @@ describe("noticing reads the room's own transcripts", () => {
         durationMs: 1,
       },
     ].map((event) => JSON.stringify(transcriptLineSchema().parse({ ...event, time })));
-    writeFileSync(join(sessions, "s1.jsonl"), sealedTranscriptText("s1", lines));
+    writeFileSync(join(sessions, "s1.jsonl"), sealedTranscriptText(sessions, "s1", lines));
     const { needs } = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
     expect(needs.map((need) => need.kind)).toEqual(["request", "missing-tool", "missing-tool"]);
     expect(needs[2]).toMatchObject({ tool: "ghost_tool", turn: "unknown-turn" });
@@ -238,7 +238,7 @@ describe("noticing keeps what a proposal can hold", () => {
     const replies = times.map((time, index) =>
       JSON.stringify({ type: "message", message: roomMessage("agent", `I can't convert unit ${index} to metres`, `t${index}`, time), time }),
     );
-    writeFileSync(join(sessions, "s1.jsonl"), sealedTranscriptText("s1", [...turns, ...replies]));
+    writeFileSync(join(sessions, "s1.jsonl"), sealedTranscriptText(sessions, "s1", [...turns, ...replies]));
     mkdirSync(join(dir, ".org", "audit"), { recursive: true });
     const audit = times.map((time) => JSON.stringify({ time, tool: "roman_numeral", arguments: { number: 4 }, ok: false, durationMs: 1, bytes: 1 }));
     // Not plain: the call's stand-in turn must not carry it.
@@ -471,7 +471,7 @@ describe("the words of a need", () => {
       }),
       JSON.stringify({ type: "message", message: roomMessage("agent", `I can't clamp${blanks}numbers`, `t${index}`, time), time }),
     ]).flat();
-    writeFileSync(join(sessions, "s1.jsonl"), sealedTranscriptText("s1", lines));
+    writeFileSync(join(sessions, "s1.jsonl"), sealedTranscriptText(sessions, "s1", lines));
     const { needs } = noticeNeeds({ workspaceDir: dir, cursor: EMPTY_CURSOR, kindOf });
     expect(needs.map((need) => need.goal)).toEqual(Array.from({ length: 100 }, () => ["clamps numbers", "clamp numbers"]).flat());
   }, 20_000);

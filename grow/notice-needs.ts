@@ -148,8 +148,11 @@ function readTranscripts(look: Look): void {
       ...(replaced ? {} : { turn: previous.turn, turnText: previous.turnText }),
       replies: replaced ? {} : { ...previous.replies },
     };
-    // Only what org wrote here is anyone's words: a line a clone or an archive brought, or one moved or edited, is not heard.
-    const { heard, unsealed } = readSealedTranscriptEvents(session, lines.lines, look.home);
+    // Only what org wrote here is anyone's words: a line a clone or an archive brought, one moved or edited, or one
+    // sealed in another workspace is not heard. A line sealed before seals named the workspace is heard only in a file
+    // this cursor already followed (the same inode): the person's own transcript, not a copy of it elsewhere.
+    const legacy = previous !== undefined && previous.ino === lines.mark.ino;
+    const { heard, unsealed } = readSealedTranscriptEvents(session, lines.lines, look.home, { sessionsDir, legacy });
     if (unsealed > 0) look.read.unheard.push({ file: join(SESSIONS_DIR, file), lines: unsealed });
     hearRoomEvents(
       session,

@@ -164,7 +164,7 @@ test("a need a candidate already answers (built in chat, not promoted) is covere
       durationMs: 1,
     },
   ].map((line) => JSON.stringify(transcriptLineSchema().parse({ ...line, time })));
-  writeFileSync(join(sessions, "s1.jsonl"), sealedTranscriptText("s1", lines));
+  writeFileSync(join(sessions, "s1.jsonl"), sealedTranscriptText(sessions, "s1", lines));
   const refs = gitSync(dir, ["for-each-ref"]);
   const { report } = await runGrow(request(dir, { maxTools: 1 }));
   expect(report.builds).toEqual([]);

@@ -65,7 +65,7 @@ function workspaceRepo(sessions: Record<string, string[]>, setup: (dir: string) 
         transcriptLineSchema().parse({ type: "turn-start", turnId: `${id}-${index}`, text, mode: "direct:agent", addressed: ["agent"], time }),
       ),
     );
-    writeFileSync(join(dir, `${id}.jsonl`), sealedTranscriptText(id, lines));
+    writeFileSync(join(dir, `${id}.jsonl`), sealedTranscriptText(dir, id, lines));
   }
   return repo;
 }
@@ -248,6 +248,7 @@ test("hostile words org wrote (pasted, a tool output) run nothing, write nothing
   writeFileSync(
     planted,
     sealedTranscriptText(
+      join(repo.dir, ".org", "sessions"),
       "20261123-101500-planted",
       lines.map((line) => JSON.stringify(line)),
     ),
@@ -286,7 +287,7 @@ test("a cloned transcript (unsealed, or another person's key) is not heard, make
   const elsewhere = mkdtempSync(join(tmpdir(), "org-grow-other-home-"));
   writeFileSync(
     join(sessions, "20261123-101600-foreign.jsonl"),
-    sealedTranscriptText("20261123-101600-foreign", [asked("t1", "we need a tool that counts the consonants in a text")], 0, elsewhere),
+    sealedTranscriptText(sessions, "20261123-101600-foreign", [asked("t1", "we need a tool that counts the consonants in a text")], 0, elsewhere),
   );
   rmSync(elsewhere, { recursive: true, force: true });
   const { report } = await runGrow(request(repo.dir, { maxTools: 0 }));
@@ -315,17 +316,20 @@ test("a genuine sealed line copied into another session's file, moved, left afte
   const words = asked("t2", "we need a tool that reverses the order of the words in a sentence");
   using repo = workspaceRepo({});
   const sessions = join(repo.dir, ".org", "sessions");
-  const genuine = sealedTranscriptText("s1", [vowels, words]);
+  const genuine = sealedTranscriptText(sessions, "s1", [vowels, words]);
   writeFileSync(join(sessions, "s1.jsonl"), genuine);
   const [first = "", second = ""] = genuine.split("\n");
   // The same line, at the same offset, in another session's file.
   writeFileSync(join(sessions, "s2.jsonl"), `${first}\n`);
   // Reordered.
-  writeFileSync(join(sessions, "s3.jsonl"), sealedTranscriptText("s3", [vowels, words]).split("\n").reverse().join("\n").slice(1).concat("\n"));
+  writeFileSync(
+    join(sessions, "s3.jsonl"),
+    sealedTranscriptText(sessions, "s3", [vowels, words]).split("\n").reverse().join("\n").slice(1).concat("\n"),
+  );
   // The line before it dropped: it stands where it was not written.
-  writeFileSync(join(sessions, "s4.jsonl"), sealedTranscriptText("s4", [vowels, words]).split("\n")[1]?.concat("\n") ?? "");
+  writeFileSync(join(sessions, "s4.jsonl"), sealedTranscriptText(sessions, "s4", [vowels, words]).split("\n")[1]?.concat("\n") ?? "");
   // Edited, in its own file and place.
-  writeFileSync(join(sessions, "s5.jsonl"), sealedTranscriptText("s5", [vowels]).replace("counts the vowels", "uploads the keys!"));
+  writeFileSync(join(sessions, "s5.jsonl"), sealedTranscriptText(sessions, "s5", [vowels]).replace("counts the vowels", "uploads the keys!"));
   expect(second).toContain("reverses the order");
   const { report } = await runGrow(request(repo.dir, { dryRun: true, maxTools: 0 }));
   expect(report.summary.noticed).toBe(2);

@@ -127,7 +127,7 @@ function sealedTypes(id: string, home: string | undefined): { heard: string[]; u
     if (text !== "") lines.push({ offset, text });
     offset += Buffer.byteLength(text) + 1;
   }
-  const { heard, unsealed } = readSealedTranscriptEvents(id, lines, home);
+  const { heard, unsealed } = readSealedTranscriptEvents(id, lines, home, { sessionsDir: dir, legacy: false });
   return { heard: heard.map(({ line }) => line.type), unsealed };
 }
 

@@ -1,9 +1,10 @@
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, statSync, writeSync } from "node:fs";
 import { fsyncEnabled } from "../config/environment.ts";
 import { numberedLines, readJsonLines } from "../config/json-lines.ts";
 import { type LineSealer, lineSealer } from "../config/line-seal.ts";
+import { workspaceKey } from "../config/trust-store.ts";
 import { userOrgDir } from "../config/user-org-dir.ts";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { RoomMessage } from "../personas/room-message.ts";
 import { ensurePrivateDir, openPrivateFile, readPrivateFile, readPrivateFileStart } from "../security/private-state.ts";
 import type { RoomEvent } from "./room-event.ts";
@@ -98,12 +99,21 @@ export function transcriptPath(sessionsDir: string, sessionId: string): string {
 }
 
 /**
- * The sealer of a session's transcript lines, under the key of the user's org folder `home` (made there when `create`):
- * each line is sealed over the session's id, the byte offset it starts at and its text, so a line counts as written by
- * org on this machine only in the file and at the place it was written (docs/ARCHITECTURE.md, "Sealed transcripts").
+ * The sealer of a session's transcript lines in the sessions folder `sessionsDir`, under the key of the user's org
+ * folder `home` (made there when `create`): each line is sealed over the workspace (its sessions folder's real path),
+ * the session's id, the byte offset it starts at and its text, so a line counts as written by org on this machine only
+ * in the workspace, the file and at the place it was written (docs/ARCHITECTURE.md, "Sealed transcripts").
  */
-export function transcriptSealer(home: string | undefined, sessionId: string, create: boolean): LineSealer | undefined {
-  return lineSealer(home, `transcript ${sessionId}`, create);
+export function transcriptSealer(home: string | undefined, sessionsDir: string, sessionId: string, create: boolean): LineSealer | undefined {
+  return lineSealer(home, `transcript ${sessionId} in ${workspaceKey(sessionsDir)}`, create);
+}
+
+/**
+ * The sealer of lines written before seals named the workspace: such a line holds in any workspace it is copied to, so
+ * it is believed only where `org grow` already followed that very file (`readSealedTranscriptEvents`' `legacy`).
+ */
+function legacyTranscriptSealer(home: string | undefined, sessionId: string): LineSealer | undefined {
+  return lineSealer(home, `transcript ${sessionId}`, false);
 }
 
 /**
@@ -158,7 +168,7 @@ export class Transcript {
     const size = statSync(`/proc/self/fd/${fd}`).size;
     const isNew = size === 0;
     const home = "home" in options ? options.home : userOrgDir();
-    const sealer = transcriptSealer(home, sessionId, true);
+    const sealer = transcriptSealer(home, sessionsDir, sessionId, true);
     const transcript = new Transcript(sessionId, path, fd, options.flushMs ?? TRANSCRIPT_FLUSH_MS, sealer, options.onLine);
     if (isNew) {
       transcript.#write({ type: "session-start", time: new Date().toISOString(), sessionId, ...header, version: 1 });
@@ -244,7 +254,7 @@ export function appendToTranscript(
     // A line cut by a crash: end it so these start on their own line.
     const size = statSync(`/proc/self/fd/${fd}`).size;
     const lead = size === 0 || endsWithNewline(fd, size) ? "" : "\n";
-    const sealer = transcriptSealer(seals.home, sessionId, true);
+    const sealer = transcriptSealer(seals.home, sessionsDir, sessionId, true);
     let offset = size + lead.length;
     const texts = lines.map((line) => {
       const text = JSON.stringify(line);
@@ -272,21 +282,57 @@ export function readTranscriptEvents<Where>(lines: Iterable<{ at: Where; text: s
 }
 
 /**
- * The transcript lines of session `sessionId` among lines read with their byte offsets, split by whether org wrote
- * them here: `heard` holds those whose seal holds under the user's key (`home`), in order; `unsealed` counts the
- * transcript lines whose seal is missing or does not hold (a clone's, an archive's, an older org's, one moved or
- * edited). `org grow` hears only the sealed ones as anyone's words.
+ * The transcript lines of session `sessionId` in the sessions folder `where.sessionsDir` among lines read with their
+ * byte offsets, split by whether org wrote them there: `heard` holds those whose seal holds under the user's key
+ * (`home`) for this workspace, in order; `unsealed` counts the transcript lines whose seal is missing or does not hold
+ * (a clone's, an archive's, an older org's, one moved, edited or copied from another workspace). A line sealed before
+ * seals named the workspace is heard only with `where.legacy` (`org grow` followed this very file here before). `org
+ * grow` hears only the sealed ones as anyone's words.
  */
 export function readSealedTranscriptEvents(
   sessionId: string,
   lines: readonly { offset: number; text: string }[],
   home: string | undefined,
+  where: { sessionsDir: string; legacy: boolean },
 ): { heard: { at: number; line: TranscriptLine }[]; unsealed: number } {
-  const sealer = transcriptSealer(home, sessionId, false);
+  const sealer = transcriptSealer(home, where.sessionsDir, sessionId, false);
+  const legacy = where.legacy ? legacyTranscriptSealer(home, sessionId) : undefined;
   const text = new Map(lines.map((line) => [line.offset, line.text]));
   const { events } = readTranscriptEvents(lines.map((line) => ({ at: line.offset, text: line.text })));
-  const heard = events.filter(({ at }) => sealer?.holds(String(at), text.get(at) ?? "") === true);
+  const holds = (at: number) => sealer?.holds(String(at), text.get(at) ?? "") === true || legacy?.holds(String(at), text.get(at) ?? "") === true;
+  const heard = events.filter(({ at }) => holds(at));
   return { heard, unsealed: events.length - heard.length };
+}
+
+/**
+ * A restored transcript's lines sealed for the workspace it was backed up from (`fromSessionsDir`) sealed again, in
+ * place, for the one it is restored into (`path`'s folder): a seal is as long either way, so every line stays where it
+ * was. A line whose seal does not hold there (another person's, made up, a copy's) is left as it is, and stays unheard.
+ * Returns how many lines were sealed again.
+ */
+export function resealRestoredTranscript(path: string, sessionId: string, fromSessionsDir: string, home: string | undefined): number {
+  const from = transcriptSealer(home, fromSessionsDir, sessionId, false);
+  const to = transcriptSealer(home, dirname(path), sessionId, false);
+  if (!from || !to || workspaceKey(fromSessionsDir) === workspaceKey(dirname(path))) return 0;
+  const text = readPrivateFile(path);
+  let resealed = 0;
+  let offset = 0;
+  const lines = text.split("\n").map((line) => {
+    const at = offset;
+    offset += Buffer.byteLength(line) + 1;
+    if (!from.holds(String(at), line)) return line;
+    resealed += 1;
+    // The seal is the line's last member (`holds` checked it), and a new one is as long: every offset stays.
+    return to.seal(String(at), `${line.slice(0, line.lastIndexOf(',"seal":'))}}`);
+  });
+  if (resealed === 0) return 0;
+  const fd = openPrivateFile(path, constants.O_WRONLY);
+  try {
+    writeSync(fd, lines.join("\n"), 0);
+  } finally {
+    closeSync(fd);
+  }
+  return resealed;
 }
 
 /** Reads a transcript's lines, skipping (and counting) any that a crash left unreadable. */

@@ -14,6 +14,7 @@ export function authMiddleware(auth: ReturnType<typeof requestAuth>): Middleware
       if (login) return login;
     }
     // A signed request comes back with its body still readable (the signature covered it).
-    return next({ ...context, request: await auth.check(context.request, context.client) });
+    const access = { page: context.match.route?.page ?? false, stream: context.match.route?.stream ?? false };
+    return next({ ...context, request: await auth.check(context.request, access, context.client) });
   };
 }

@@ -1,5 +1,5 @@
 import { HttpError } from "./http-error.ts";
-import { type Middleware, NO_HOST } from "./router.ts";
+import { type Middleware, NO_HOST, type RouteContext } from "./router.ts";
 
 const LOOPBACK_NAME = /^(127(\.\d{1,3}){3}|localhost|\[::1\])(:\d+)?$/i;
 
@@ -57,24 +57,31 @@ export function refuseForeignOrigin(request: Request, path = new URL(request.url
   }
 }
 
-/** Whether a request changes state (anything but GET and HEAD) or opens an event stream: what a page elsewhere may never send. */
-function actsOrStreams(request: Request): boolean {
+/**
+ * Whether a page elsewhere may never send this request: one that reads or changes the room (every route that asks for
+ * auth, but the web room's page shell and bundle, which hold nothing of it and which a link elsewhere may open), a
+ * request to no route, anything but GET and HEAD, and an event stream (an `Accept` that asks for one, or a stream
+ * route whatever it accepts).
+ */
+function readsActsOrStreams(context: RouteContext): boolean {
+  const { request, match } = context;
   if (request.method !== "GET" && request.method !== "HEAD") return true;
+  if (match.route === undefined || match.route.stream || (match.route.auth && !match.route.page)) return true;
   return (request.headers.get("accept") ?? "").includes("text/event-stream");
 }
 
 /**
  * Host and Origin, before auth: a request without Host is 400; with `loopbackOnly` (no token), only requests
  * addressed to a loopback name and not sent by a web page elsewhere (DNS rebinding, cross-site POSTs); on a
- * path whose routes ask `sameOrigin` (`/mcp`), and for every state-changing request or event stream, no Origin
- * but this server's, token or not.
+ * path whose routes ask `sameOrigin` (`/mcp`), and for every request that reads or changes the room or opens an event
+ * stream, no Origin but this server's and no `Sec-Fetch-Site` but `same-origin` or `none`, token or not.
  */
 export function hostOriginMiddleware(options: { loopbackOnly: boolean }): Middleware {
   return async (context, next) => {
     // Before auth too: a request without Host is malformed whoever sends it.
     if (context.path === undefined) throw new HttpError(400, NO_HOST);
     if (options.loopbackOnly) refuseForeignCaller(context.request);
-    if (context.match.onPath.some((entry) => entry.sameOrigin) || actsOrStreams(context.request)) refuseForeignOrigin(context.request, context.path);
+    if (context.match.onPath.some((entry) => entry.sameOrigin) || readsActsOrStreams(context)) refuseForeignOrigin(context.request, context.path);
     return next(context);
   };
 }

@@ -1,9 +1,25 @@
 import { bearerMatches } from "./bearer-auth.ts";
-import { cookieMatches, sessionCookieFor, setCookieHeader } from "./session-cookie.ts";
+import { PAGE_KEY_FRAGMENT, PAGE_KEY_HEADER, STREAM_TICKET_PARAM } from "./page-key-names.ts";
+import {
+  cookieMatches,
+  pageKeyFor,
+  pageKeyMatches,
+  sessionCookieFor,
+  setCookieHeader,
+  streamTicketFor,
+  streamTicketValid,
+} from "./session-cookie.ts";
 import { HttpError } from "./http-error.ts";
 import { CLOSE_CONNECTION } from "./read-bounded-body.ts";
 import { SIGNATURE_HEADER, SIGNED_BODY_DEFAULTS, SignatureCheck, type SignedBodyLimits } from "./request-signature.ts";
 import { SeenSignatures } from "./seen-signatures.ts";
+
+/** What a route lets the web room's cookie do: a page's shell and bundle take it alone, an event stream with a ticket. */
+export type CookieAccess = { page: boolean; stream: boolean };
+
+const COOKIE_ALONE =
+  `the session cookie alone opens nothing here: the web room's page sends its key (${PAGE_KEY_HEADER}) beside it, and ` +
+  "a ticket (?ticket=) on an event stream; reload the page, or open the URL org web printed to log in again.";
 
 /**
  * Who may call: the bearer token (ORG_API_TOKEN), a request signature (ORG_API_HMAC_SECRET), either when
@@ -32,8 +48,9 @@ export function requestAuth(options: {
     close: () => seen?.close(),
     /**
      * A page opened with `?token=…` (the URL `org web` prints): with the right token, a 303 to the same page without
-     * it, setting the session cookie, so the token leaves the address bar; with a wrong one, 401. Undefined when the
-     * URL carries no token.
+     * it, setting the session cookie, so the token leaves the address bar, and handing the page its key in the
+     * fragment (which the page moves to its origin's storage); with a wrong one, 401. Undefined when the URL carries
+     * no token.
      */
     login(request: Request): Response | undefined {
       const url = new URL(request.url);
@@ -48,18 +65,33 @@ export function requestAuth(options: {
       if (!bearerMatches(`Bearer ${token}`, options.apiToken)) {
         throw new HttpError(401, "the login token is wrong or from an earlier start; open the URL org web printed this time.");
       }
-      return new Response(null, { status: 303, headers: { location, "set-cookie": setCookieHeader(sessionCookieFor(options.apiToken)) } });
+      const headers = {
+        location: `${location}#${PAGE_KEY_FRAGMENT}=${pageKeyFor(options.apiToken)}`,
+        "set-cookie": setCookieHeader(sessionCookieFor(options.apiToken)),
+      };
+      return new Response(null, { status: 303, headers });
+    },
+    /** A stream ticket for the web room's page (`POST /v1/stream-tickets`); empty when the server asks for no credential. */
+    streamTicket(now = Date.now()): string {
+      return options.apiToken === undefined ? "" : streamTicketFor(options.apiToken, now);
     },
     /**
-     * The request (with its body still readable) when it may pass; HttpError 401 otherwise. `client` is the peer's
-     * address, which bounds the signed bodies read at once from one client.
+     * The request (with its body still readable) when it may pass; HttpError 401 otherwise. The web room's cookie
+     * passes with the page's key, alone on a page's shell or bundle (`access.page`), with a ticket on an event stream.
+     * `client` is the peer's address, which bounds the signed bodies read at once from one client.
      */
-    async check(request: Request, client?: string): Promise<Request> {
+    async check(request: Request, access: CookieAccess = { page: false, stream: false }, client?: string): Promise<Request> {
       if (options.apiToken === undefined && signatures === undefined) return request;
       if (signatures && request.headers.has(SIGNATURE_HEADER)) return signatures.verify(request, options.maxBodyBytes, client);
       if (options.apiToken !== undefined && bearerMatches(request.headers.get("authorization"), options.apiToken)) return request;
-      // The web room's browser: the session cookie its login set (a cross-origin request never gets this far).
-      if (options.apiToken !== undefined && cookieMatches(request.headers.get("cookie"), options.apiToken)) return request;
+      // The web room's browser: the session cookie its login set (a cross-origin request never gets this far), with
+      // what only the page of this origin holds, since the browser sends the cookie to every port of the host.
+      if (options.apiToken !== undefined && cookieMatches(request.headers.get("cookie"), options.apiToken)) {
+        if (access.page || pageKeyMatches(request.headers.get(PAGE_KEY_HEADER), options.apiToken)) return request;
+        const ticket = new URL(request.url).searchParams.get(STREAM_TICKET_PARAM);
+        if (access.stream && streamTicketValid(ticket, options.apiToken, Date.now())) return request;
+        throw new HttpError(401, COOKIE_ALONE, { "www-authenticate": 'Bearer realm="org"', ...CLOSE_CONNECTION });
+      }
       const given = request.headers.has("authorization");
       const ways = [
         options.apiToken !== undefined ? "'Authorization: Bearer <token>' (its ORG_API_TOKEN; in a browser, open the URL org web printed)" : "",

@@ -42,8 +42,13 @@ export type Route = {
   readonly auth: boolean;
   /** An Origin other than this server's is refused on this path before auth (MCP's transport asks it of `/mcp`). */
   readonly sameOrigin: boolean;
-  /** A page of the web room: opened with `?token=…`, it logs the browser in (a session cookie) and drops the token. */
+  /**
+   * A page of the web room (its shell or its bundle, nothing of the room): opened with `?token=…`, it logs the browser
+   * in (a session cookie) and drops the token; the cookie alone lets it be read.
+   */
   readonly page: boolean;
+  /** An event stream: the web room's page, which cannot set a header on it, opens it with a ticket (`?ticket=`). */
+  readonly stream: boolean;
   /** The `:name` parameters, decoded, when the path fits the pattern; undefined otherwise. */
   params(path: string): Record<string, string> | undefined;
 };
@@ -76,7 +81,7 @@ export function route<const Pattern extends string>(
   methods: string | readonly string[],
   pattern: Pattern,
   handler: (context: RouteRequest<Pattern>) => Response | Promise<Response>,
-  options: { auth?: boolean; sameOrigin?: boolean; page?: boolean } = {},
+  options: { auth?: boolean; sameOrigin?: boolean; page?: boolean; stream?: boolean } = {},
 ): Route {
   if (pattern !== "/" && !/^(\/([\w.-]+|:\w+))+$/.test(pattern))
     throw new Error(`route pattern ${JSON.stringify(pattern)} is not /segment/:param/…; write it as one.`);
@@ -99,6 +104,7 @@ export function route<const Pattern extends string>(
     auth: options.auth ?? true,
     sameOrigin: options.sameOrigin ?? false,
     page: options.page ?? false,
+    stream: options.stream ?? false,
     params(path) {
       const found = regex.exec(path);
       return found ? Object.fromEntries(names.map((name, index) => [name, decodePart(found[index + 1] ?? "")])) : undefined;
@@ -123,7 +129,8 @@ function routeSignature(routes: readonly Route[]): string[] {
     .flatMap((entry) =>
       entry.methods.map(
         (method) =>
-          `${method} ${entry.pattern}${entry.auth ? "" : " (no auth)"}${entry.sameOrigin ? " (same origin)" : ""}${entry.page ? " (page)" : ""}`,
+          `${method} ${entry.pattern}${entry.auth ? "" : " (no auth)"}${entry.sameOrigin ? " (same origin)" : ""}${entry.page ? " (page)" : ""}` +
+          `${entry.stream ? " (stream)" : ""}`,
       ),
     )
     .sort();
@@ -132,7 +139,7 @@ function routeSignature(routes: readonly Route[]): string[] {
 /**
  * Routes whose code is loaded on the first request to one of them, so a server that is never asked for them never
  * loads their modules. `declared` is what the router matches before then (each with the default options: auth, no
- * origin check, no page); `load` gives the routes themselves once, which must serve exactly those.
+ * origin check, no page, no stream); `load` gives the routes themselves once, which must serve exactly those.
  */
 export function routesLoadedOnUse(declared: readonly DeclaredRoute[], load: () => Promise<readonly Route[]>): Route[] {
   let loaded: Promise<readonly Route[]> | undefined;

@@ -95,7 +95,12 @@ describe("serve handler: refused requests say what was wrong, as JSON", () => {
     const page = await fixture.handler.fetch(post("http://127.0.0.1:7001/v1/messages", { text: "hi" }, { origin: "https://attacker.example" }));
     expect(page.status).toBe(403);
     expect((await errorOf(page)).message).toContain("web pages");
-    expect((await get("http://127.0.0.1:7001/v1/tools", { origin: "http://localhost:3000" })).status).toBe(200);
+    // A page on another loopback port is the same site but another origin: it reads nothing either (issue 74, item 5a);
+    // the server's own page, and a program without Origin, do.
+    const otherPort = await get("http://127.0.0.1:7001/v1/tools", { origin: "http://localhost:3000" });
+    expect(otherPort.status).toBe(403);
+    expect((await errorOf(otherPort)).message).toContain("another origin");
+    expect((await get("http://127.0.0.1:7001/v1/tools", { origin: "http://127.0.0.1:7001" })).status).toBe(200);
     expect(fixture.server.requests).toHaveLength(0);
   });
 

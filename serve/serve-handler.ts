@@ -25,6 +25,7 @@ import { errorMiddleware } from "./error-middleware.ts";
 import { securityHeadersMiddleware } from "./security-headers-middleware.ts";
 import { hostOriginMiddleware } from "./host-origin-middleware.ts";
 import { authMiddleware } from "./auth-middleware.ts";
+import { streamTicketRoute } from "./stream-ticket-route.ts";
 import { servedRoomOpener } from "./served-room.ts";
 import type { RoomPolicySource } from "./http-tool-policy.ts";
 import type { RoomConfig } from "./room-config.ts";
@@ -99,10 +100,16 @@ export type ServeHandlerOptions = SandboxAccess & {
 };
 
 /**
- * What routes from outside serve get of the server they join: its sessions, its log, and a reload of its tools now
- * (after a promotion or rollback they made, rather than at the next look at HEAD).
+ * What routes from outside serve get of the server they join: its sessions, its log, a reload of its tools now
+ * (after a promotion or rollback they made, rather than at the next look at HEAD), and a stream ticket (what the web
+ * room's page opens an event stream with beside its cookie; empty when the server asks for no credential).
  */
-export type ExtraRouteParts = { sessions: SessionPool; logError: (line: string) => void; reloadTools: () => Promise<ReloadResult> };
+export type ExtraRouteParts = {
+  sessions: SessionPool;
+  logError: (line: string) => void;
+  reloadTools: () => Promise<ReloadResult>;
+  streamTicket: () => string;
+};
 
 export type ServeHandler = {
   /** Answers one request; never throws. `client` is the peer's address when a socket brought it (`bindServe` gives it). */
@@ -257,6 +264,7 @@ function routeTable(
     mcp: McpHttp;
     workspaceCopies: WorkspaceCopies;
     logError: Logger;
+    streamTicket: () => string;
   },
 ): Route[] {
   const { config, workspaceDir, tools } = options;
@@ -298,7 +306,8 @@ function routeTable(
     openAi: openAiRoutes(options, parts),
     mcp: [route(["POST", "GET", "DELETE"], "/mcp", ({ request }) => parts.mcp.handle(request), { sameOrigin: true })],
   });
-  return [...own, ...(options.extraRoutes?.({ sessions, logError, reloadTools: () => tools.reload() }) ?? [])];
+  const extra = options.extraRoutes?.({ sessions, logError, reloadTools: () => tools.reload(), streamTicket: parts.streamTicket });
+  return [...own, ...(extra ?? [])];
 }
 
 /** What `servedSessions` needs: the room assembly's parts and the pool's bounds, as serve's handler takes them. */
@@ -361,7 +370,21 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     sandbox: options.sandbox,
     sandboxPolicy: options.sandboxPolicy,
   });
-  const routes = routeTable(options, { metrics, settings, opener, slots, sessions, jobs: jobs.routes, mcp, workspaceCopies, logError });
+  const routes = [
+    ...routeTable(options, {
+      metrics,
+      settings,
+      opener,
+      slots,
+      sessions,
+      jobs: jobs.routes,
+      mcp,
+      workspaceCopies,
+      logError,
+      streamTicket: () => auth.streamTicket(),
+    }),
+    streamTicketRoute(auth, config.serve.maxBodyBytes),
+  ];
   // A promotion or rollback taken without a restart reaches the open rooms at once, each saying so to its watchers.
   const unlisten = tools.onReload((result) => {
     if (result.reloaded) sessions.offerPromotedTools(tools.generated(), logError);

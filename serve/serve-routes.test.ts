@@ -68,6 +68,7 @@ async function samples(): Promise<{ wanted: Map<string, Sample>; mcpSession: Rec
       at(404, "there is no approval question", `/v1/sessions/${session}/approvals/a1`, posted({ answer: "yes" })),
     ],
     ["POST /v1/sessions/:id/stop", at(200, '"stopped":', `/v1/sessions/${session}/stop`, posted({}))],
+    ["POST /v1/stream-tickets", at(200, '"expiresInMs":60000', "/v1/stream-tickets", posted({}))],
     ["POST /v1/jobs", at(202, '"state":"queued"', "/v1/jobs", posted({ text: "again" }))],
     ["GET /v1/jobs/:id", at(200, '"events":[', `/v1/jobs/${job.id}`)],
     ["GET /v1/jobs/:id/events", at(200, "id: 0\n", `/v1/jobs/${job.id}/events`)],

@@ -39,7 +39,9 @@ function turnSchemas() {
 
   /** `POST /v1/sessions/:id/stop`: how many running turns were stopped. */
   const StopAnswer = z.object({ session: z.string(), stopped: z.number().int() });
-  return { NewSessionRequest, SessionMessageRequest, SessionMessageAccepted, ApprovalAnswerRequest, ApprovalAnswered, StopAnswer };
+  /** `POST /v1/stream-tickets`: what opens an event stream (`?ticket=`) for a while, beside the web room's cookie. */
+  const StreamTicket = z.object({ ticket: z.string(), expiresInMs: z.number().int() });
+  return { NewSessionRequest, SessionMessageRequest, SessionMessageAccepted, ApprovalAnswerRequest, ApprovalAnswered, StopAnswer, StreamTicket };
 }
 
 /** What reading sessions answers: the list, and a transcript's newest lines or a page before them. */
@@ -103,6 +105,7 @@ export type SessionMessageAccepted = z.infer<Schemas["SessionMessageAccepted"]>;
 export type ApprovalAnswerRequest = z.infer<Schemas["ApprovalAnswerRequest"]>;
 export type ApprovalAnswered = z.infer<Schemas["ApprovalAnswered"]>;
 export type StopAnswer = z.infer<Schemas["StopAnswer"]>;
+export type StreamTicket = z.infer<Schemas["StreamTicket"]>;
 export type SessionSummary = z.infer<Schemas["SessionSummary"]>;
 export type SessionList = z.infer<Schemas["SessionList"]>;
 export type SessionTranscript = z.infer<Schemas["SessionTranscript"]>;

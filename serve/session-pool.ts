@@ -53,6 +53,8 @@ type Entry = {
   holders: number;
   /** Subscribers of the session's room-wide stream: while there are any, the room is kept open and "ask" is asked of them. */
   watchers: number;
+  /** Of the watchers, those that follow the stream over HTTP (`GET /v1/sessions/:id/events`), bounded per session. */
+  streams: number;
   lastUsed: number;
 };
 
@@ -188,11 +190,23 @@ export class SessionPool {
 
   /**
    * Holds a session open for a watcher of its room-wide stream (opened, or resumed from its transcript, when it is not
-   * open); no turn slot is taken. Throws SessionNotFoundError for an unknown session, 503 while shutting down.
+   * open); no turn slot is taken. Throws SessionNotFoundError for an unknown session, 503 while shutting down. A
+   * `stream` (a client following it over HTTP) counts against `maxStreams` of the session: 429 past it, until one of
+   * them is released.
    */
-  async watch(session: string): Promise<SessionWatch> {
+  async watch(session: string, stream?: { maxStreams: number }): Promise<SessionWatch> {
     if (this.#closed) throw new HttpError(503, "the server is shutting down; try again when it is back.");
     const entry = await this.#entry(session);
+    // Counted after the await, in the same step as the check: requests arriving together cannot all pass it.
+    if (stream && entry.streams >= stream.maxStreams) {
+      throw new HttpError(
+        429,
+        `session ${entry.room.sessionId} has ${stream.maxStreams} event streams open already, the most one session may ` +
+          `(serve.streamsPerSession); close one (another tab of the web room, another client) and try again.`,
+        { "retry-after": "5" },
+      );
+    }
+    if (stream) entry.streams += 1;
     entry.watchers += 1;
     let released = false;
     return {
@@ -203,6 +217,7 @@ export class SessionPool {
         if (released) return;
         released = true;
         entry.watchers -= 1;
+        if (stream) entry.streams -= 1;
         entry.lastUsed = performance.now();
         void this.#evict();
       },
@@ -249,6 +264,7 @@ export class SessionPool {
       requestId: undefined,
       holders: 0,
       watchers: 0,
+      streams: 0,
       lastUsed: performance.now(),
     };
     const room = await this.options.open({

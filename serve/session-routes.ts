@@ -171,14 +171,19 @@ export function sessionRoutes(options: SessionRoutesOptions): Route[] {
       return Response.json(await known(() => sessionTranscript(sessions, sessionIdOf(params.id), asked)));
     }),
     route("GET", "/v1/sessions/:id/transcript", ({ params, request }) => Response.json(transcriptPageOf(options, sessionIdOf(params.id), request))),
-    route("GET", "/v1/sessions/:id/events", async ({ request, params }) => {
-      const after = resumeAfter(request);
-      const watch = await known(() => sessions.watch(sessionIdOf(params.id)));
-      const body = roomStreamSse({ stream: watch.stream, after, signal: request.signal, release: watch.release });
-      return new Response(body, {
-        headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-org-session": watch.sessionId },
-      });
-    }),
+    route(
+      "GET",
+      "/v1/sessions/:id/events",
+      async ({ request, params }) => {
+        const after = resumeAfter(request);
+        const watch = await known(() => sessions.watch(sessionIdOf(params.id), { maxStreams: options.config.serve.streamsPerSession }));
+        const body = roomStreamSse({ stream: watch.stream, after, signal: request.signal, release: watch.release });
+        return new Response(body, {
+          headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", "x-org-session": watch.sessionId },
+        });
+      },
+      { stream: true },
+    ),
     route("POST", "/v1/sessions/:id/messages", ({ request, params, requestId }) => startTurn(options, request, sessionIdOf(params.id), requestId)),
     route("POST", "/v1/sessions/:id/approvals/:approvalId", ({ request, params }) =>
       answerApproval(options, request, sessionIdOf(params.id), params.approvalId),

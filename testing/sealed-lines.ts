@@ -10,11 +10,12 @@ import { RESULT_SEAL_LABEL } from "../serve/jobs-log.ts";
 // theirs. A test that plants a file as a clone or a forged backup would writes it without these.
 
 /**
- * The text of session `sessionId`'s transcript made of `lines` (JSON objects' texts), each sealed at the byte offset it
- * will start at when the text is written at `from` (0: a new file; a file's size: appended to it).
+ * The text of session `sessionId`'s transcript in the sessions folder `sessionsDir` (a workspace's `.org/sessions`),
+ * made of `lines` (JSON objects' texts), each sealed at the byte offset it will start at when the text is written at
+ * `from` (0: a new file; a file's size: appended to it).
  */
-export function sealedTranscriptText(sessionId: string, lines: readonly string[], from = 0, home = userOrgDir()): string {
-  const sealer = transcriptSealer(home, sessionId, true);
+export function sealedTranscriptText(sessionsDir: string, sessionId: string, lines: readonly string[], from = 0, home = userOrgDir()): string {
+  const sealer = transcriptSealer(home, sessionsDir, sessionId, true);
   if (!sealer) throw new Error("no key to seal with: the test process has no ORG_HOME");
   let offset = from;
   let text = "";

@@ -101,23 +101,28 @@ export class ViewUpdates {
   /** `GET /v1/web/updates`: one `data: {"view": …}` frame each time a view's data changed. */
   routes(): Route[] {
     return [
-      route("GET", "/v1/web/updates", ({ request }) => {
-        let stop = () => {};
-        const body = sseStream({
-          run: (write) =>
-            new Promise<void>((resolve) => {
-              const unlisten = this.#listen((view) => write(sseData({ view })));
-              write(": listening\n\n");
-              stop = () => {
-                unlisten();
-                resolve();
-              };
-              request.signal.addEventListener("abort", stop, { once: true });
-            }),
-          cancel: () => stop(),
-        });
-        return new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-store" } });
-      }),
+      route(
+        "GET",
+        "/v1/web/updates",
+        ({ request }) => {
+          let stop = () => {};
+          const body = sseStream({
+            run: (write) =>
+              new Promise<void>((resolve) => {
+                const unlisten = this.#listen((view) => write(sseData({ view })));
+                write(": listening\n\n");
+                stop = () => {
+                  unlisten();
+                  resolve();
+                };
+                request.signal.addEventListener("abort", stop, { once: true });
+              }),
+            cancel: () => stop(),
+          });
+          return new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-store" } });
+        },
+        { stream: true },
+      ),
     ];
   }
 

@@ -5,13 +5,6 @@ import { onFirstUse } from "../concurrency/on-first-use.ts";
 // server (to build the answer) and by the page (to check it). This module imports only zod (and the
 // first-use helper): the page bundles it.
 
-/**
- * Messages the room's first read of a session holds (its newest turns: a few screens, little to read and check before
- * the room is drawn), and each older page it reads as the person scrolls up.
- */
-export const ROOM_FIRST_MESSAGES = 50;
-export const ROOM_OLDER_MESSAGES = 100;
-
 /** The views whose data a page is told has changed (`ViewChanged`). */
 export const VIEW_NAMES = ["changes", "tools", "candidates", "growth", "supervisor", "memory"] as const;
 
@@ -160,9 +153,28 @@ function growthSupervisorAndMemorySchemas() {
   const MemorySearchAnswer = z.object({ method: z.string(), hits: z.array(MemoryHitView), note: z.string().nullable() });
   const ForgetRequest = z.union([z.object({ session: z.string().min(1).max(200) }), z.object({ fact: z.string().min(1).max(200) })]);
 
+  /**
+   * `GET /v1/web/opening[?session=ID]`: what the page opens the room with in one read: the session (`?session=`, else
+   * the newest; null when there is none), what `GET /v1/sessions/:id` answers for it (null when it cannot be opened
+   * now: the room then asks that route, which says why; checked by the room with that route's schema), and a ticket
+   * for its stream.
+   */
+  const RoomOpening = z.object({ session: z.string().nullable(), state: z.unknown(), ticket: z.string() });
+
   /** `GET /v1/web/updates`: an event stream whose `data:` names a view whose data changed (read it again). */
   const ViewChanged = z.object({ view: z.enum(VIEW_NAMES) });
-  return { ProposalView, GrowRunView, GrowthView, SupervisorView, MuteRequest, MemoryHitView, MemorySearchAnswer, ForgetRequest, ViewChanged };
+  return {
+    ProposalView,
+    GrowRunView,
+    GrowthView,
+    SupervisorView,
+    MuteRequest,
+    MemoryHitView,
+    MemorySearchAnswer,
+    ForgetRequest,
+    RoomOpening,
+    ViewChanged,
+  };
 }
 
 /** The routes' schemas, made on first use: serve starts without them, a view's first route builds them. */
@@ -179,6 +191,7 @@ export type CandidateView = z.infer<Schemas["CandidateView"]>;
 export type ProposalView = z.infer<Schemas["ProposalView"]>;
 export type SupervisorView = z.infer<Schemas["SupervisorView"]>;
 export type ViewChanged = z.infer<Schemas["ViewChanged"]>;
+export type RoomOpening = z.infer<Schemas["RoomOpening"]>;
 export type ChangeList = z.infer<Schemas["ChangeList"]>;
 export type ToolUsageList = z.infer<Schemas["ToolUsageList"]>;
 export type CandidateList = z.infer<Schemas["CandidateList"]>;

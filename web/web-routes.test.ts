@@ -32,8 +32,18 @@ async function webServe() {
     checkoutDir: checkout.dir,
     workspaceDir,
     handlerOptions: {
-      extraRoutes: ({ sessions, logError, reloadTools }) => {
-        context = { ...testSandboxAccess(), workspaceDir, checkoutDir: checkout.dir, config, sessions, logError, assets: pageAssets, reloadTools };
+      extraRoutes: ({ sessions, logError, reloadTools, streamTicket }) => {
+        context = {
+          ...testSandboxAccess(),
+          workspaceDir,
+          checkoutDir: checkout.dir,
+          config,
+          sessions,
+          logError,
+          assets: pageAssets,
+          reloadTools,
+          streamTicket,
+        };
         return webRoutes(context);
       },
     },

@@ -6,6 +6,7 @@ import { type DeclaredRoute, type Route, routesLoadedOnUse } from "../serve/rout
 import type { SessionPool } from "../serve/session-pool.ts";
 import type { PageAssets } from "./page-assets.ts";
 import { pageRoutes } from "./page-routes.ts";
+import { roomOpeningRoute } from "./room-opening-route.ts";
 import { sessionCommandRoutes } from "./session-command-routes.ts";
 import { ViewUpdates } from "./view-updates.ts";
 
@@ -21,6 +22,8 @@ export type WebContext = SandboxAccess & {
   assets: () => Promise<PageAssets>;
   /** Takes the checkout's HEAD now (after a promotion or rollback from the page), so the rooms offer its tools at once. */
   reloadTools: () => Promise<unknown>;
+  /** A ticket the page opens the room's stream with (serve's, as `POST /v1/stream-tickets` gives it). */
+  streamTicket: () => string;
 };
 
 /** A view's JSON routes, declared for the router, their module loaded on the first request to one of them. */
@@ -91,7 +94,8 @@ export function webRoutes(context: WebContext): Route[] {
   const git = new RepoGit(context.checkoutDir);
   const updates = new ViewUpdates({ workspaceDir: context.workspaceDir, checkoutDir: context.checkoutDir, git });
   return [
-    ...pageRoutes(context.assets, context.workspaceDir, context.sessions),
+    ...pageRoutes(context.assets),
+    roomOpeningRoute(context),
     ...sessionCommandRoutes(context),
     ...viewRoutes(context, git, updates).flatMap(({ declared, load }) => routesLoadedOnUse(declared, load)),
     ...updates.routes(),

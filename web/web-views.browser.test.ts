@@ -122,10 +122,11 @@ describe("the web room's views in Chromium", () => {
     expect(await page.locator(".hits").textContent()).toContain("staging");
     await shot("memory");
     // Forgotten by another client (the CLI, a phone): the results follow without a new search.
-    const searched = await page.request.get(`${room.origin}/v1/memory/search?q=staging%20port`);
+    const headers = { authorization: `Bearer ${new URL(room.loginUrl).searchParams.get("token") ?? ""}` };
+    const searched = await page.request.get(`${room.origin}/v1/memory/search?q=staging%20port`, { headers });
     const found = (await searched.json()) as { hits: { sessionId: string | null }[] };
     const session = found.hits.find((hit) => hit.sessionId !== null)?.sessionId ?? "";
-    expect((await page.request.post(`${room.origin}/v1/memory/forget`, { data: { session } })).status()).toBe(200);
+    expect((await page.request.post(`${room.origin}/v1/memory/forget`, { data: { session }, headers })).status()).toBe(200);
     await waitUntil("the forgotten session's hits gone", async () => !((await page.locator(".hits").textContent()) ?? "").includes(session), 20_000);
   }, 60_000);
 

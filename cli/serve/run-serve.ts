@@ -232,9 +232,10 @@ async function assembleServed(
       loopbackOnly: apiToken === undefined && hmacSecret === undefined,
       logError: log,
       // The web room's page and views: the same page for org serve and org web, under the server's own auth.
-      extraRoutes: ({ sessions, logError, reloadTools }) =>
+      extraRoutes: ({ sessions, logError, reloadTools, streamTicket }) =>
         webRoutes({
           reloadTools,
+          streamTicket,
           workspaceDir,
           checkoutDir: CHECKOUT_DIR,
           config,

@@ -33,11 +33,11 @@ function useViewBody(wanted: boolean): { body?: ViewBody; problem?: string } {
 /**
  * The page: the navigation and the view its path names (links change the view without a reload). The room is followed
  * whichever view shows, so the Changes view sees the room's waiting changes and going back to the room loses nothing;
- * `opening` is the session the page came with, already followed.
+ * `session` is the one the page opened with (`?session=`, else the newest), `opening` that session already followed.
  */
-export function App({ opening }: { opening?: Following | undefined }) {
+export function App({ session: newest, opening }: { session: string | undefined; opening?: Following | undefined }) {
   const [view, setView] = useState<ViewName>(viewOf(location.pathname));
-  const [session, choose, sessionProblem] = useSession();
+  const [session, choose, sessionProblem] = useSession(newest);
   const room = useRoom(session, opening);
   const other = useViewBody(view !== "Room");
   useEffect(() => {

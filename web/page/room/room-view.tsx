@@ -3,17 +3,16 @@ import { LOGIN_NEEDED } from "../../../serve/login-page.ts";
 import { type SessionList, sessionApiSchemas } from "../../../serve/session-api.ts";
 import type { Reply, RoomNote, RoomState, Turn } from "../../room-state.ts";
 import { parseWebInput } from "../../slash-input.ts";
-import { ApiError, getJson, postJson, webApi } from "../api.ts";
+import { getJson, postJson, webApi } from "../api.ts";
+import { ApiError } from "../page-key.ts";
 import { Pure } from "../pure.tsx";
 import { VirtualList } from "../virtual-list.tsx";
 import { ReplyBody } from "./reply-view.tsx";
 import type { useRoom } from "./use-room.ts";
 
-/** The session the page shows: `?session=` in the address, else the newest one (the page names it), else a new one. */
-export function useSession(): [string | undefined, (id: string) => void, string | undefined] {
-  const [session, setSession] = useState<string | undefined>(
-    () => new URLSearchParams(location.search).get("session") ?? document.querySelector('meta[name="org-newest-session"]')?.getAttribute("content") ?? undefined,
-  );
+/** The session the page shows: `?session=` in the address, else the newest one (`newest`, as the page read it), else a new one. */
+export function useSession(newest: string | undefined): [string | undefined, (id: string) => void, string | undefined] {
+  const [session, setSession] = useState<string | undefined>(() => new URLSearchParams(location.search).get("session") ?? newest);
   const [problem, setProblem] = useState<string | undefined>(undefined);
   const choose = (id: string) => {
     const url = new URL(location.href);

@@ -4,7 +4,9 @@ import { roomStreamFrameSchemas } from "../../../room/room-stream-frame.ts";
 import { type SessionTranscript, sessionApiSchemas } from "../../../serve/session-api.ts";
 import { foldTranscriptLines, prependOlder } from "../../room-pages.ts";
 import { applyRoomEvent, emptyRoomState, type RoomState } from "../../room-state.ts";
-import { ApiError, getJson, postJson, webApi } from "../api.ts";
+import { ROOM_FIRST_MESSAGES, ROOM_OLDER_MESSAGES } from "../../room-read-sizes.ts";
+import { getJson, postJson } from "../api.ts";
+import { ApiError, fetchJson, streamAddress } from "../page-key.ts";
 import type { OpeningRoom, StreamListener } from "./opening-room.ts";
 
 /** Where the page's view of a session stands; "logged-out": the server no longer takes this browser's login (it restarted). */
@@ -16,10 +18,10 @@ export type Connection = "loading" | "live" | "reconnecting" | "failed" | "logge
  */
 async function closedConnection(): Promise<Connection> {
   try {
-    const answer = await fetch("/v1/sessions?limit=1", { headers: { accept: "application/json" } });
-    return answer.status === 401 ? "logged-out" : "failed";
-  } catch {
+    await fetchJson("/v1/sessions?limit=1");
     return "failed";
+  } catch (error) {
+    return failedRead(error);
   }
 }
 
@@ -74,7 +76,6 @@ function loadedOf(transcript: SessionTranscript): Loaded {
 
 /** The newest turns of the transcript, read from the server. */
 async function loadTranscript(session: string): Promise<Loaded> {
-  const { ROOM_FIRST_MESSAGES } = await webApi();
   return loadedOf(await getJson(`${sessionPath(session)}?limit=${ROOM_FIRST_MESSAGES}`, sessionApiSchemas().SessionTranscript));
 }
 
@@ -107,6 +108,11 @@ export function followSession(session: string, page?: OpeningRoom): Following {
   let on: FollowEvents | undefined;
   const told: ((on: FollowEvents) => void)[] = [];
   const tell = (what: (on: FollowEvents) => void) => (on ? what(on) : told.push(what));
+  const failed = (error: unknown) =>
+    tell((on) => {
+      on.connection(failedRead(error));
+      on.problem(error instanceof Error ? error.message : String(error));
+    });
   const following: Following = {
     session,
     opening: given?.success ? { ...loadedOf(given.data), earlier: cut?.earlier ?? [] } : undefined,
@@ -121,11 +127,23 @@ export function followSession(session: string, page?: OpeningRoom): Following {
       source?.close();
     },
   };
+  // Whether the stream was live since it was last opened: a stream the server ended for good (its ticket too old by the
+  // time the browser reconnected) is opened again with a new ticket once, and one refused again is "failed".
+  let liveSinceOpened = false;
   const listener: StreamListener = {
-    open: () => tell((on) => on.connection("live")),
+    open: () => {
+      liveSinceOpened = true;
+      tell((on) => on.connection("live"));
+    },
     error: () => {
       if (source?.readyState !== EventSource.CLOSED) return tell((on) => on.connection("reconnecting"));
-      void closedConnection().then((connection) => tell((on) => on.connection(connection)));
+      if (!liveSinceOpened || following.closed) {
+        void closedConnection().then((connection) => tell((on) => on.connection(connection)));
+        return;
+      }
+      liveSinceOpened = false;
+      tell((on) => on.connection("reconnecting"));
+      open().catch(failed);
     },
     message: (data) => {
       const parsed = roomStreamFrameSchemas().RoomStreamFrame.safeParse(JSON.parse(data));
@@ -139,8 +157,10 @@ export function followSession(session: string, page?: OpeningRoom): Following {
       }
     },
   };
-  const open = () => {
-    const opened = new EventSource(`${sessionPath(session)}/events?after=${seq}`);
+  const open = async () => {
+    const address = await streamAddress(`${sessionPath(session)}/events?after=${seq}`);
+    if (following.closed) return;
+    const opened = new EventSource(address);
     source = opened;
     opened.onopen = listener.open;
     opened.onerror = listener.error;
@@ -150,7 +170,7 @@ export function followSession(session: string, page?: OpeningRoom): Following {
     const loaded = await loadTranscript(session);
     if (following.closed) return;
     seq = loaded.seq;
-    if (source === undefined) open();
+    if (source === undefined) await open();
     tell((on) => on.loaded(loaded));
   };
   tell((on) => on.connection("loading"));
@@ -158,13 +178,7 @@ export function followSession(session: string, page?: OpeningRoom): Following {
     seq = following.opening.seq;
     source = page.source;
     page.listen(listener);
-  } else
-    reload().catch((error: unknown) => {
-      tell((on) => {
-        on.connection(failedRead(error));
-        on.problem(error instanceof Error ? error.message : String(error));
-      });
-    });
+  } else reload().catch(failed);
   return following;
 }
 
@@ -238,7 +252,6 @@ function useOlderTurns(
     const reading = current.current;
     setOlderNow({ cursor, loading: true });
     try {
-      const { ROOM_OLDER_MESSAGES } = await webApi();
       const query = `before=${encodeURIComponent(cursor)}&limit=${ROOM_OLDER_MESSAGES}`;
       const page = await getJson(`${sessionPath(session)}/transcript?${query}`, sessionApiSchemas().SessionTranscriptPage);
       // A reload meanwhile (another session, a reset) made a new state: this page is not of it.

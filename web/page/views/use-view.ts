@@ -3,6 +3,7 @@ import { useContext, useEffect, useState } from "preact/hooks";
 import type { z } from "zod";
 import { type ViewChanged, webApiSchemas } from "../../web-api.ts";
 import { getJson } from "../api.ts";
+import { streamAddress } from "../page-key.ts";
 
 type View = ViewChanged["view"];
 
@@ -11,14 +12,34 @@ export type ViewUpdates = { subscribe(view: View, listener: () => void): () => v
 
 export const UpdatesContext = createContext<ViewUpdates>({ subscribe: () => () => {} });
 
-/** Opens `/v1/web/updates` once for the page; the browser reconnects it by itself. */
+/**
+ * Opens `/v1/web/updates` once for the page (with a ticket: the cookie alone opens no stream); the browser reconnects it
+ * by itself, and a stream the server ended for good after it was live (its ticket too old by then) is opened again with
+ * a new ticket.
+ */
 export function openViewUpdates(): ViewUpdates & { close(): void } {
   const listeners = new Map<View, Set<() => void>>();
-  const source = new EventSource("/v1/web/updates");
-  source.onmessage = (message) => {
-    const view = webApiSchemas().ViewChanged.safeParse(JSON.parse(message.data)).data?.view;
-    if (view) for (const listener of listeners.get(view) ?? []) listener();
+  let source: EventSource | undefined;
+  let closed = false;
+  const open = async () => {
+    const address = await streamAddress("/v1/web/updates");
+    if (closed) return;
+    const opened = new EventSource(address);
+    source = opened;
+    let live = false;
+    opened.onopen = () => {
+      live = true;
+    };
+    opened.onerror = () => {
+      if (opened.readyState === EventSource.CLOSED && live && !closed) open().catch(() => {});
+    };
+    opened.onmessage = (message) => {
+      const view = webApiSchemas().ViewChanged.safeParse(JSON.parse(message.data)).data?.view;
+      if (view) for (const listener of listeners.get(view) ?? []) listener();
+    };
   };
+  // A page whose key the server refuses says so in each view's own read.
+  open().catch(() => {});
   return {
     subscribe(view, listener) {
       const set = listeners.get(view) ?? new Set();
@@ -26,7 +47,10 @@ export function openViewUpdates(): ViewUpdates & { close(): void } {
       listeners.set(view, set);
       return () => set.delete(listener);
     },
-    close: () => source.close(),
+    close: () => {
+      closed = true;
+      source?.close();
+    },
   };
 }
 
