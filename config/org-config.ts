@@ -33,6 +33,8 @@ export type PersonaConfig = Omit<PersonaEntry, keyof typeof PersonaServerFields>
     server: string;
     /** Where `model` was set, named when the server does not have it. */
     modelSource?: string;
+    /** The API org speaks to the server (`api` of the entry; `auto` when absent). */
+    api?: PersonaEntry["api"];
   };
 
 /** The room's configuration: the file over the defaults and the environment. */
@@ -179,6 +181,9 @@ function resolveOrgConfig(
       ...(full.instructions !== undefined ? { instructions: full.instructions } : {}),
       ...(full.color !== undefined ? { color: full.color } : {}),
       contextMessages: full.contextMessages ?? 60,
+      ...(full.contextTokens !== undefined ? { contextTokens: full.contextTokens } : {}),
+      ...(full.maxContextTokens !== undefined ? { maxContextTokens: full.maxContextTokens } : {}),
+      ...(full.api !== undefined ? { api: full.api } : {}),
     };
   });
   const servers: OrgConfig["servers"] = {};

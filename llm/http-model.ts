@@ -1,11 +1,14 @@
 import { serverEndpoint } from "./server-url.ts";
 import { type ChatRequest, chatOnce, type Sampling } from "./chat-once.ts";
+import { discoverWindow, type WindowSettings } from "./discover-window.ts";
 import type { LanguageModel } from "./language-model.ts";
 import { listModels } from "./list-models.ts";
+import { fallbackWindow } from "./model-window.ts";
 import { probeModelServer } from "./probe-model-server.ts";
+import { windowCache } from "./window-cache.ts";
 
 /** Where an OpenAI-compatible model is reached, and how: the transport details no caller of the port sees. */
-export type HttpModelSettings = {
+export type HttpModelSettings = WindowSettings & {
   /** The server's base URL (credentials in it travel as a header, never in the URL shown). */
   server: string;
   modelId: string;
@@ -25,6 +28,10 @@ export type HttpModelSettings = {
 export function httpModel(settings: HttpModelSettings): LanguageModel {
   const { server: baseUrl, modelId, modelSource, authorization, retry, sampling } = settings;
   const server = serverEndpoint(baseUrl).url.replace(/\/+$/, "");
+  const windows = windowCache(
+    () => discoverWindow(baseUrl, modelId, { ...settings, authorization }),
+    () => ({ window: fallbackWindow(settings.contextTokens), ollamaChat: settings.api === "ollama" }),
+  );
   return {
     modelId,
     server,
@@ -40,6 +47,7 @@ export function httpModel(settings: HttpModelSettings): LanguageModel {
       }),
     listModels: (signal) => listModels(baseUrl, { ...(signal ? { signal } : {}), authorization }),
     probe: (signal, timeoutMs) => probeModelServer(baseUrl, { server, authorization, signal, timeoutMs }),
+    window: async (signal) => (await windows.get(signal)).window,
     withModelId: (id, source) => httpModel({ ...settings, modelId: id, modelSource: source }),
   };
 }

@@ -8,7 +8,18 @@ export type ModelFactory = (persona: PersonaConfig) => LanguageModel;
 
 /** The model of each persona, with the key the config gives its server (`modelFor`): built once, where the room is assembled. */
 export function httpModels(config: OrgConfig): ModelFactory {
-  return (persona) => modelFor({ server: persona.server, modelId: persona.model, modelSource: persona.modelSource }, config.authorizations);
+  return (persona) =>
+    modelFor(
+      {
+        server: persona.server,
+        modelId: persona.model,
+        modelSource: persona.modelSource,
+        contextTokens: persona.contextTokens,
+        maxContextTokens: persona.maxContextTokens,
+        api: persona.api,
+      },
+      config.authorizations,
+    );
 }
 
 /** The toolsmith's model: the config's toolsmith persona (its model, server and key), else OLLAMA_BASE's OLLAMA_MODEL with OLLAMA_BASE's key. */

@@ -63,6 +63,9 @@ export function initConfigText(model: string | undefined): string {
 {
   // Who is in the room. Each persona has a kind (agent, python, toolsmith or simple), a model and tools.
   // A persona's server is OLLAMA_BASE unless it has "${SERVER_URL_KEY}": "http://host:port" (any OpenAI-compatible server).
+  // Its window is what the server says ('org doctor' shows it); "contextTokens": N gives it where the server does not.
+  // On Ollama org speaks its own API ("api": "auto"; "openai" or "ollama" to choose) and sets num_ctx per request,
+  // up to "maxContextTokens" (default 8192).
   ${modelNote}
   "personas": [
     {
