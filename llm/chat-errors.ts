@@ -8,7 +8,8 @@ export type ChatErrorKind =
   | "unreachable" // nothing listens at the base URL, or the connection failed before a response
   | "interrupted" // the stream stopped before a finish reason and before [DONE]
   | "malformed-event" // an SSE event that is not the JSON the protocol promises
-  | "aborted"; // the caller's signal fired
+  | "aborted" // the caller's signal fired
+  | "context_overflow"; // the prompt does not fit the model's window (org's own count, or the server's refusal)
 
 /** A failed completion; `partialContent` keeps whatever streamed before the failure. */
 export class ChatError extends Error {
