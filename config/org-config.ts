@@ -13,6 +13,7 @@ import { GrowSettings } from "./grow-settings.ts";
 import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
 import { BackupSettings, SuperviseSettings } from "./supervise-settings.ts";
 import { WorkflowSettings } from "./workflow-settings.ts";
+import { CompactionSettings } from "./compaction-settings.ts";
 import { WebSettings } from "./web-settings.ts";
 import { TelegramSettings } from "./telegram-settings.ts";
 import { DEFAULT_MCP, type McpSettings, type McpServerConfig, mcpServerConfigs, mcpSecrets } from "./mcp-servers.ts";
@@ -50,6 +51,7 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   supervise: SuperviseSettings;
   backup: BackupSettings;
   workflow: WorkflowSettings;
+  compaction: CompactionSettings;
   sandbox: SandboxSettings;
   /** The MCP servers of `mcpServers`, in the file's order. */
   mcpServers: McpServerConfig[];
@@ -216,6 +218,7 @@ function resolveOrgConfig(
     supervise: file.supervise ?? SuperviseSettings.parse({}, ONE_PARSE),
     backup: file.backup ?? BackupSettings.parse({}, ONE_PARSE),
     workflow: file.workflow ?? WorkflowSettings.parse({}, ONE_PARSE),
+    compaction: file.compaction ?? CompactionSettings.parse({}, ONE_PARSE),
     sandbox: {
       workspace: file.sandbox?.workspace ?? "read",
       protectedPaths: file.sandbox?.protectedPaths ?? [],

@@ -31,6 +31,8 @@ const NOTICE_REASONS = [
   "wish",
   /** The room's MCP servers: one started, stopped, is restarting, waits for the user's confirmation; its tools changed. */
   "mcp",
+  /** Heard messages fell out of a persona's window and could not be summarised (or compaction is off): what the prompt holds. */
+  "compaction",
 ] as const;
 
 /** The parts of a room event that other events and schemas share: its stats, notices and approvals. */
@@ -127,6 +129,24 @@ function roomEventUnion(parts: ReturnType<typeof roomEventParts>) {
     z.object({ type: z.literal("model-changed"), persona: z.string(), model: z.string() }),
     z.object({ type: z.literal("notice"), persona: z.string().optional(), reason: NoticeReason, message: z.string() }),
     z.object({ type: z.literal("cleared") }),
+    /**
+     * Heard messages that fell out of `persona`'s window (or all but the newest, `/compact`) summarised by a model: org's
+     * summary of them through message `throughId`, which the persona's next prompts hold before the messages after it.
+     */
+    z.object({
+      type: z.literal("compaction"),
+      persona: z.string(),
+      /** How many heard messages the summary now covers for the first time. */
+      messages: z.number(),
+      throughId: z.string(),
+      /** The summary's size as the persona's prompt counts it. */
+      tokens: z.number(),
+      summary: z.string(),
+      model: z.string(),
+      /** Lines the model wrote that the messages do not support, left out. */
+      dropped: z.number(),
+      focus: z.string().optional(),
+    }),
     ApprovalAsked,
     /** The first answer an approval question got (later ones are refused); `by` names who gave it: `terminal`, `http`, a client's label. */
     z.object({

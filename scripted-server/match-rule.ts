@@ -1,4 +1,5 @@
 import { computedReply } from "./computed-replies.ts";
+import { asksForSummary, summaryReply, WRITE_SUMMARY_TOOL } from "./summary-reply.ts";
 import type { Reply, Script } from "./script.ts";
 
 /** The parts of a chat request that rules look at. */
@@ -28,7 +29,7 @@ export class RuleMatcher {
     this.#fired = script.rules.map(() => 0);
   }
 
-  pick(request: ChatRequestView): { reply: Reply; ruleIndex: number | "fallback" | "none" } {
+  pick(request: ChatRequestView): { reply: Reply; ruleIndex: number | "fallback" | "none" | "summary" } {
     const last = request.messages.at(-1);
     const lastText = messageText(last?.content);
     const texts = () => ({
@@ -36,6 +37,11 @@ export class RuleMatcher {
       last: lastText,
       tool: request.toolNames?.[0],
     });
+    // Offered write_summary, it plays the summariser, unless a rule of the script answers that tool itself.
+    if (asksForSummary(request.toolNames) && !this.script.rules.some((rule) => rule.when?.tool === WRITE_SUMMARY_TOOL)) {
+      const userText = request.messages.map((message) => (message.role === "user" ? messageText(message.content) : "")).join("\n\n");
+      return { reply: summaryReply(userText), ruleIndex: "summary" };
+    }
     const systemText = request.messages
       .filter((message) => message.role === "system")
       .map((message) => messageText(message.content))
