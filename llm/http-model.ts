@@ -1,9 +1,10 @@
 import { serverEndpoint } from "./server-url.ts";
 import { type ChatRequest, chatOnce, type Sampling } from "./chat-once.ts";
-import { discoverWindow, type WindowSettings } from "./discover-window.ts";
+import { discoverWindow, OLLAMA_NUM_CTX_CAP, type ServerWindow, type WindowSettings } from "./discover-window.ts";
 import type { LanguageModel } from "./language-model.ts";
 import { listModels } from "./list-models.ts";
 import { fallbackWindow } from "./model-window.ts";
+import { numCtxFor, roughRequestTokens } from "./ollama-chat.ts";
 import { probeModelServer } from "./probe-model-server.ts";
 import { windowCache } from "./window-cache.ts";
 
@@ -22,8 +23,11 @@ export type HttpModelSettings = WindowSettings & {
 };
 
 /**
- * The port over `POST /v1/chat/completions` and `GET /v1/models` of any OpenAI-compatible server. Production code
- * makes one with `modelFor` (`model-for.ts`), which decides the key; tests may make one directly.
+ * The port over `POST /v1/chat/completions` and `GET /v1/models` of any OpenAI-compatible server, and over Ollama's own
+ * `POST /api/chat` where `api` says "ollama", or is "auto" (the default) and the window's discovery (`window()`,
+ * which a persona asks before each reply) found Ollama: there each request's `num_ctx` is sized to its `contextTokens`
+ * (`numCtxFor`), within the window. Production code makes one with `modelFor` (`model-for.ts`), which decides the
+ * key; tests may make one directly.
  */
 export function httpModel(settings: HttpModelSettings): LanguageModel {
   const { server: baseUrl, modelId, modelSource, authorization, retry, sampling } = settings;
@@ -35,8 +39,9 @@ export function httpModel(settings: HttpModelSettings): LanguageModel {
   return {
     modelId,
     server,
-    stream: (request) =>
-      chatOnce({
+    stream: (request) => {
+      const cap = ollamaCap(settings, windows.settled());
+      return chatOnce({
         ...request,
         baseUrl,
         model: modelId,
@@ -44,10 +49,19 @@ export function httpModel(settings: HttpModelSettings): LanguageModel {
         authorization,
         ...(retry ? { retry } : {}),
         ...(sampling ? { sampling } : {}),
-      }),
+        ...(cap !== undefined ? { ollama: { numCtx: numCtxFor(request.contextTokens ?? roughRequestTokens(request), cap) } } : {}),
+      });
+    },
     listModels: (signal) => listModels(baseUrl, { ...(signal ? { signal } : {}), authorization }),
     probe: (signal, timeoutMs) => probeModelServer(baseUrl, { server, authorization, signal, timeoutMs }),
     window: async (signal) => (await windows.get(signal)).window,
     withModelId: (id, source) => httpModel({ ...settings, modelId: id, modelSource: source }),
   };
+}
+
+/** The most `num_ctx` may be when completions go through Ollama's own API; undefined for the OpenAI-compatible one. */
+function ollamaCap(settings: WindowSettings, found: ServerWindow | undefined): number | undefined {
+  if (settings.api === "openai") return undefined;
+  if (settings.api === "ollama") return found?.window.tokens ?? settings.maxContextTokens ?? OLLAMA_NUM_CTX_CAP;
+  return found?.ollamaChat ? found.window.tokens : undefined;
 }
