@@ -30,7 +30,7 @@ describe("the scripted server's window", () => {
     const over = await chatFailure(
       chatOnce({ baseUrl: server.url, model: "m", messages: [system, ...said("x".repeat(400), 5)], retry: { retries: 0 } }),
     );
-    expect(over.status).toBe(400);
+    expect({ kind: over.kind, status: over.status }).toEqual({ kind: "context_overflow", status: 400 });
     expect(over.serverMessage).toMatch(
       /^This model's maximum context length is 400 tokens\. However, you requested \d+ tokens \(\d+ in the messages, 0 in the completion\)/,
     );
@@ -97,7 +97,7 @@ describe("the Ollama mode", () => {
     }
     // A request that needs more than the window gets num_ctx at the window: the server refuses it as too long.
     const over = await chatFailure(model.stream({ messages: [system, { role: "user", content: "z".repeat(80_000) }], contextTokens: 20_500 }));
-    expect(over.status).toBe(400);
+    expect({ kind: over.kind, status: over.status }).toEqual({ kind: "context_overflow", status: 400 });
     expect(numCtx()).toBe(8192);
     expect(server.requests.at(-1)?.outcome).toBe("400 over the window");
 
