@@ -4,6 +4,7 @@ import type { Persona } from "../personas/persona.ts";
 import type { ContextWindow, PromptParts } from "../personas/prompt-assembly.ts";
 import type { PromptKeeping } from "../personas/reply-host.ts";
 import type { RoomMessage } from "../personas/room-message.ts";
+import { formatTokens } from "./compaction-line.ts";
 
 /** What a persona's next prompt holds, part by part, in tokens (`/context`). */
 export type ContextReport = {
@@ -48,12 +49,6 @@ export async function contextReport(
   }
 }
 
-/** Tokens as a person reads them: 812, 1.1 k, 32 k. */
-export function formatTokens(tokens: number): string {
-  if (tokens < 1000) return String(tokens);
-  return tokens < 10_000 ? `${(tokens / 1000).toFixed(1)} k` : `${Math.round(tokens / 1000)} k`;
-}
-
 /** The report as lines for a terminal or a page. */
 export function formatContextReport(report: ContextReport): string[] {
   const { parts, window } = report;
@@ -70,11 +65,4 @@ export function formatContextReport(report: ContextReport): string[] {
     ...(report.fellOut > 0 ? [`  left out        ${report.fellOut} earlier messages, not yet summarised (/compact summarises them now)`] : []),
     ...(report.overflow ? [`  does not fit: ${report.overflow}`] : []),
   ];
-}
-
-/** The room event's line: "compacted 48 messages into a summary, 1.1 k tokens". */
-export function describeCompaction(event: { persona: string; messages: number; tokens: number; dropped: number }): string {
-  const dropped = event.dropped > 0 ? `; ${event.dropped} unsupported line${event.dropped === 1 ? "" : "s"} left out` : "";
-  const messages = `${event.messages} message${event.messages === 1 ? "" : "s"}`;
-  return `${event.persona}: compacted ${messages} into a summary, ${formatTokens(event.tokens)} tokens${dropped}`;
 }

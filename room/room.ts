@@ -21,7 +21,7 @@ import { serverSlots } from "./server-slots.ts";
 import type { RoomOptions } from "./room-options.ts";
 import { roomCore, type RoomCore } from "./room-core.ts";
 import { roomEvents } from "./room-events.ts";
-import { prepareOfferedTools, roomTools } from "./room-tools.ts";
+import { prepareOfferedTools, type RoomTools, roomTools } from "./room-tools.ts";
 import { heardBy } from "./heard-by.ts";
 import { replyRoomOf } from "./reply-room-of.ts";
 import { roomTurns, type SendOptions } from "./room-turns.ts";
@@ -173,34 +173,8 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     lastDiff: () => core.lastDiff,
     undo: (undoOptions = {}) => undoInRoom(core, emit, undoOptions.force ?? false),
     offerPromotedTools: (next) => offerPromotedTools(core, tools, emit, next),
-    clear() {
-      state.history = [];
-      state.summaries.clear();
-      emit({ type: "cleared" });
-    },
-    compact: (request = {}) => {
-      const named = request.persona;
-      if (named !== undefined && !byName.has(named)) throw new UnknownPersonaError(`there is no persona "${named}". Personas: ${names.join(", ")}.`);
-      const personas = named !== undefined ? [named] : state.mode.kind === "direct" ? [state.mode.persona] : names;
-      return Promise.all(
-        personas.map((persona) =>
-          compactions.compact(persona, { ...(request.focus ? { focus: request.focus } : {}), ...(request.signal ? { signal: request.signal } : {}) }),
-        ),
-      );
-    },
-    context: async (persona, signal) => {
-      const model = byName.get(persona);
-      if (!model) throw new UnknownPersonaError(`there is no persona "${persona}". Personas: ${names.join(", ")}.`);
-      const definitions = [...tools.forModel(model).values()].map((tool) => tool.definition);
-      return contextReport(model, {
-        history: state.history,
-        roomPersonas: names,
-        keeping: compactions.keeping(persona),
-        tools: definitions,
-        ...(signal ? { signal } : {}),
-      });
-    },
-    compactionsSettled: () => compactions.settled(),
+    clear: () => clearRoom(core, emit),
+    ...compactionCommands(core, compactions, tools),
     scanInbound: (text: string) => scanForSecrets(text, config.secrets),
     wish(text: string) {
       const wished = scanForSecrets(text.trim(), config.secrets).redacted;
@@ -217,6 +191,42 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       core.options.workspaceCopies.release(core.workspaceDir, core.sessionId);
       events.close();
     },
+  };
+}
+
+/** `/clear`: forgets the conversation and every summary of it (the transcript keeps both). */
+function clearRoom(core: RoomCore, emit: (event: RoomEvent) => void): void {
+  core.state.history = [];
+  core.state.summaries.clear();
+  emit({ type: "cleared" });
+}
+
+/** `/compact` and `/context` on the room's personas, and the wait for the summaries being written. */
+function compactionCommands(
+  core: RoomCore,
+  compactions: RoomCompactions,
+  tools: RoomTools,
+): Pick<Room, "compact" | "context" | "compactionsSettled"> {
+  const { byName, names, state } = core;
+  const persona = (name: string) => {
+    const found = byName.get(name);
+    if (!found) throw new UnknownPersonaError(`there is no persona "${name}". Personas: ${names.join(", ")}.`);
+    return found;
+  };
+  return {
+    compact: (request = {}) => {
+      const named = request.persona === undefined ? undefined : persona(request.persona).name;
+      const chosen = named !== undefined ? [named] : state.mode.kind === "direct" ? [state.mode.persona] : names;
+      const focus = request.focus ? { focus: request.focus } : {};
+      return Promise.all(chosen.map((name) => compactions.compact(name, { ...focus, ...(request.signal ? { signal: request.signal } : {}) })));
+    },
+    context: (name, signal) => {
+      const model = persona(name);
+      const definitions = [...tools.forModel(model).values()].map((tool) => tool.definition);
+      const keeping = compactions.keeping(name);
+      return contextReport(model, { history: state.history, roomPersonas: names, keeping, tools: definitions, ...(signal ? { signal } : {}) });
+    },
+    compactionsSettled: () => compactions.settled(),
   };
 }
 

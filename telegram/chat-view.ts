@@ -2,6 +2,7 @@ import type { RoomEvent } from "../room/room-event.ts";
 import type { ApprovalButtons } from "./approval-buttons.ts";
 import type { CardHandle, ChatOutbox } from "./chat-outbox.ts";
 import { escapeHtml, htmlParts, type MessageLine, textLines } from "./telegram-html.ts";
+import { describeCompaction } from "../room/compaction-line.ts";
 
 type Line = MessageLine & { text: string };
 type Segment = { kind: "text"; text: string } | { kind: "note"; text: string };
@@ -212,6 +213,9 @@ export class ChatView {
         return;
       case "mode":
         this.outbox.say(`mode: <code>${escapeHtml(event.mode)}</code>`);
+        return;
+      case "compaction":
+        this.outbox.say(`ℹ️ <i>${escapeHtml(describeCompaction(event))}</i>`);
         return;
       default:
         return;

@@ -1,4 +1,5 @@
 import type { RoomEvent } from "../room/room-event.ts";
+import { describeCompaction } from "../room/compaction-line.ts";
 
 type EventOf<Type extends RoomEvent["type"]> = Extract<RoomEvent, { type: Type }>;
 export type ReplyStats = EventOf<"reply-end">["stats"];
@@ -241,6 +242,9 @@ function applyTurnEvent(state: RoomState, event: Exclude<RoomEvent, ReplyEvent>)
     }
     case "cleared":
       note(state, { kind: "cleared", text: "the conversation was cleared (the session file keeps it)" });
+      return true;
+    case "compaction":
+      note(state, { kind: "notice", text: describeCompaction(event), persona: event.persona });
       return true;
     case "change-undone":
       note(state, { kind: "notice", text: `change ${event.changeId} was undone` });

@@ -141,3 +141,20 @@ test('/tools marks a promoted tool the room offers as "ask" though the config na
     await promotedRoom.close();
   }
 });
+
+test("/context shows the next prompt part by part in tokens; /compact has the scripted summariser write the summary it then holds", async () => {
+  await room.send("The release branch is release/2.4 and the deploy script is deploy.sh.");
+  await room.send("hi again");
+  const before = await run("/context");
+  expect(before).toMatch(/^agent \([^)]+\): next prompt \d+ of a 4\.1 k-token window/);
+  for (const part of ["system prompt", "tools", "summary         none", "messages", "reply reserve", "free"]) expect(before).toContain(part);
+  expect(await run("/compact the release")).toBe("");
+  const compaction = events.findLast((event) => event.type === "compaction");
+  expect(compaction).toMatchObject({ type: "compaction", persona: "agent", focus: "the release" });
+  if (compaction?.type === "compaction") {
+    expect(compaction.summary).toContain("release/2.4");
+    expect(compaction.summary).toContain("deploy.sh");
+  }
+  expect(await run("/context agent")).toMatch(/summary {9}\d+ \(\d+ earlier messages\)/);
+  expect(await run("/context nobody")).toBe('/context: there is no persona "nobody". Personas: agent.');
+}, 30_000);

@@ -85,6 +85,11 @@ function host(): SlashHost & { calls: string[] } {
       if (number !== undefined && number !== 1) throw new Error(`there is no result ${number}: give a number from 1 to 1, or none for the newest`);
       return "── sh for agent, result 1 ──\nline one";
     },
+    compact: async (focus) => {
+      calls.push(`compact ${focus ?? ""}`.trim());
+      return ["python: nothing compacted (python has no earlier messages to summarise)"];
+    },
+    context: async (persona) => [`${persona ?? "agent"} (qwen3:8b): next prompt 812 of a 4.1 k-token window (default)`],
   };
 }
 
@@ -100,6 +105,17 @@ async function run(line: string, room = host()) {
 }
 
 describe("runSlashCommand", () => {
+  test("/compact takes an optional focus, /context an optional persona; each writes what the room answers", async () => {
+    expect(parseInput("/compact")).toEqual({ type: "command", command: { name: "compact" } });
+    expect(parseInput("/compact  the  deploy")).toEqual({ type: "command", command: { name: "compact", focus: "the deploy" } });
+    expect(parseInput("/context python")).toEqual({ type: "command", command: { name: "context", persona: "python" } });
+    expect(parseInput("/context a b")).toEqual({ type: "invalid", message: expect.stringContaining("/context takes one persona") });
+    const compacted = await run("/compact the deploy");
+    expect(compacted.room.calls).toEqual(["compact the deploy"]);
+    expect(compacted.output).toContain("nothing compacted");
+    expect((await run("/context python")).output).toBe("python (qwen3:8b): next prompt 812 of a 4.1 k-token window (default)");
+  });
+
   test("/wish hands its words to the room, which notes it for org grow; no words is refused with an example", async () => {
     expect(parseInput("/wish  a tool that converts   currencies")).toEqual({
       type: "command",

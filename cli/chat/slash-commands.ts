@@ -16,6 +16,8 @@ export type SlashCommand =
   | { name: "wish"; text: string }
   | { name: "mcp"; trust?: string }
   | { name: "output"; number?: number }
+  | { name: "compact"; focus?: string }
+  | { name: "context"; persona?: string }
   | { name: "help" }
   | { name: "quit" };
 
@@ -122,6 +124,19 @@ const SPECS: Record<string, Spec> = {
         (number) => ({ name: "output", ...(number === undefined ? {} : { number }) }),
         "takes a result's number, e.g. /output 3 (its ✓ line names it)",
       ),
+  },
+  compact: {
+    usage: "/compact [focus]",
+    summary: "summarise each persona's earlier messages now (focus: what to keep above all); their prompts hold the summary",
+    parse: (args) => (args.length === 0 ? { name: "compact" } : { name: "compact", focus: args.join(" ") }),
+  },
+  context: {
+    usage: "/context [persona]",
+    summary: "show what a persona's next prompt holds, part by part, in tokens, and its model's window",
+    parse: (args) => {
+      if (args.length > 1) return "takes one persona, e.g. /context agent";
+      return args[0] === undefined ? { name: "context" } : { name: "context", persona: args[0] };
+    },
   },
   help: bare("help", "show this list"),
   quit: bare("quit", "leave the room (Ctrl-D or Ctrl-C twice also do)"),
@@ -259,6 +274,10 @@ export type SlashHost = {
   mcp?: { lines(): string[]; trust(server: string): string };
   /** A tool result's whole output for `/output` (the newest without a number); throws saying which there are. */
   output(number: number | undefined): string;
+  /** `/compact`: summarises the personas' earlier messages now; the lines to show for those it could not (the room says the rest). */
+  compact(focus: string | undefined, signal: AbortSignal): Promise<string[]>;
+  /** `/context`: what a persona's next prompt holds (each persona's, or the direct one's, without a name), as lines. */
+  context(persona: string | undefined, signal: AbortSignal): Promise<string[]>;
 };
 
 /** `failed`: the command could not do what it was asked (it said why); the room goes on. */
@@ -321,6 +340,12 @@ const HANDLERS: Handlers = {
     else for (const line of host.mcp.lines()) write(line);
   },
   output: (command, host, { write }) => write(host.output(command.number)),
+  async compact(command, host, { write, signal }) {
+    for (const line of await host.compact(command.focus, signal)) write(line);
+  },
+  async context(command, host, { write, signal }) {
+    for (const line of await host.context(command.persona, signal)) write(line);
+  },
   help: (_command, _host, { write }) => write(slashHelp()),
   quit: () => {},
 };
@@ -354,6 +379,10 @@ function dispatch(command: SlashCommand, host: SlashHost, context: SlashContext)
       return HANDLERS.mcp(command, host, context);
     case "output":
       return HANDLERS.output(command, host, context);
+    case "compact":
+      return HANDLERS.compact(command, host, context);
+    case "context":
+      return HANDLERS.context(command, host, context);
     case "help":
       return HANDLERS.help(command, host, context);
     case "quit":
