@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { chatOnce } from "../llm/chat-once.ts";
+import { extractToolCalls } from "../llm/extract/extract-tool-calls.ts";
 import { discoverWindow } from "../llm/discover-window.ts";
 import { httpModel } from "../llm/http-model.ts";
 import { chatFailure } from "../testing/chat-helpers.ts";
@@ -127,6 +128,36 @@ describe("the Ollama mode", () => {
       { role: "assistant", content: "", tool_calls: [{ id: call.id, function: { name: "sh", arguments: { cmd: "ls <dir> & echo" } } }] },
       { role: "tool", content: "a b c", tool_call_id: call.id, tool_name: "sh" },
     ]);
+  });
+
+  test("on /api/chat as on SSE: calls written in the text, <think> in the content, a cut at stopAt, a cut stream", async () => {
+    const rules = [
+      {
+        when: { lastMessage: "^embedded" },
+        reply: { text: "Let me look. {{calls}}", toolCalls: [{ name: "sh", arguments: { cmd: "ls" } }], embedded: "hermes" },
+      },
+      { when: { lastMessage: "^think" }, reply: { text: "the answer", reasoning: "pondering", reasoningAs: "think", chunkSize: 2 } },
+      { when: { lastMessage: "^cut" }, reply: { text: "abcdefghijklmnopqrstuvwxyz", chunkSize: 2, fault: { cutAfterChunks: 3 } } },
+      { reply: { text: "0123456789".repeat(10), chunkSize: 4 } },
+    ];
+    await using server = await startScriptedServer({ script: { models: ["m"], rules }, ollama: true });
+    const model = httpModel({ server: server.url, modelId: "m" });
+    await model.window();
+    const ask = (content: string, extra: { stopAt?: { chars: number } } = {}) =>
+      model.stream({ messages: [{ role: "user", content }], tools, ...extra });
+
+    const embedded = await ask("embedded please");
+    expect(embedded.toolCalls).toEqual([]);
+    expect(extractToolCalls(embedded.content, { toolNames: ["sh"] }).toolCalls).toMatchObject([{ name: "sh", arguments: { cmd: "ls" } }]);
+    expect(await ask("think it over")).toMatchObject({ content: "the answer", reasoning: "pondering" });
+    expect(await ask("a long one", { stopAt: { chars: 10 } })).toMatchObject({
+      content: "0123456789",
+      finishReason: "length",
+      limitReached: expect.anything(),
+    });
+    const cut = await chatFailure(ask("cut it"));
+    expect({ kind: cut.kind, partial: cut.partialContent }).toEqual({ kind: "interrupted", partial: "abcdef" });
+    expect(server.requests.filter((request) => request.path === "/api/chat")).toHaveLength(4);
   });
 
   test("api openai keeps the OpenAI-compatible path on an Ollama server", async () => {
