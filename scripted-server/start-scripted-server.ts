@@ -10,7 +10,7 @@ import { renderCompletion } from "./render-completion.ts";
 import { ollamaMidStreamErrorChunk, renderStream } from "./render-stream.ts";
 import { type Reply, type Script, type ScriptInput, validateScript } from "./script.ts";
 
-/** One request the server received. `body` is the parsed JSON, or the raw text if it did not parse. */
+/** One request the server received. `body` is the parsed JSON, the raw text if it did not parse, or null without a body. */
 export type RecordedRequest = {
   method: string;
   path: string;
@@ -317,7 +317,8 @@ async function routeRequest(served: Served, request: Request, record: RecordedRe
 /** The record of a request as it came: its body parsed as JSON, or kept as text if it does not parse. */
 async function recordOf(request: Request): Promise<RecordedRequest> {
   const text = request.method === "POST" ? await request.text() : "";
-  let body: unknown;
+  // A request without a body (a GET: the model list, a window's discovery) records null, so a test that reads every body as JSON can.
+  let body: unknown = null;
   if (text !== "") {
     try {
       body = JSON.parse(text);
