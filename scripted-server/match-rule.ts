@@ -37,17 +37,15 @@ export class RuleMatcher {
       last: lastText,
       tool: request.toolNames?.[0],
     });
-    // Offered write_summary, it plays the summariser, unless a rule of the script answers that tool itself.
-    if (asksForSummary(request.toolNames) && !this.script.rules.some((rule) => rule.when?.tool === WRITE_SUMMARY_TOOL)) {
-      const userText = request.messages.map((message) => (message.role === "user" ? messageText(message.content) : "")).join("\n\n");
-      return { reply: summaryReply(userText), ruleIndex: "summary" };
-    }
+    // Offered write_summary, only a rule naming that tool answers; without one that matches, it plays the summariser.
+    const summary = asksForSummary(request.toolNames);
     const systemText = request.messages
       .filter((message) => message.role === "system")
       .map((message) => messageText(message.content))
       .join("\n");
     for (const [index, rule] of this.script.rules.entries()) {
       const when = rule.when ?? {};
+      if (summary && when.tool !== WRITE_SUMMARY_TOOL) continue;
       if (when.times !== undefined && (this.#fired[index] ?? 0) >= when.times) continue;
       if (when.model !== undefined && when.model !== request.model) continue;
       if (when.tool !== undefined && !(request.toolNames ?? []).includes(when.tool)) continue;
@@ -60,6 +58,10 @@ export class RuleMatcher {
       }
       this.#fired[index] = (this.#fired[index] ?? 0) + 1;
       return { reply: computedReply(withPlaceholders(rule.reply, lastText, match?.groups), texts, this.script.meanings), ruleIndex: index };
+    }
+    if (summary) {
+      const userText = request.messages.map((message) => (message.role === "user" ? messageText(message.content) : "")).join("\n\n");
+      return { reply: summaryReply(userText), ruleIndex: "summary" };
     }
     if (this.script.fallback)
       return { reply: computedReply(withPlaceholders(this.script.fallback, lastText), texts, this.script.meanings), ruleIndex: "fallback" };
