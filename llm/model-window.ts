@@ -33,7 +33,7 @@ export function fallbackWindow(contextTokens: number | undefined): ModelWindow {
 }
 
 /** `4096 tokens (llama.cpp: n_ctx 4096 from /props)`: a window as `org doctor` and `/models` show it. */
-export function describeWindow(window: ModelWindow): string {
+export function describeWindow(window: { tokens: number; source: string; detail?: string | undefined; trainedTokens?: number | undefined }): string {
   const trained = window.trainedTokens !== undefined && window.trainedTokens !== window.tokens ? `, trained for ${window.trainedTokens}` : "";
-  return `${window.tokens} tokens (${window.source}: ${window.detail}${trained})`;
+  return `${window.tokens} tokens (${window.source}${window.detail ? `: ${window.detail}` : ""}${trained})`;
 }

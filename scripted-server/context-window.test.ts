@@ -5,6 +5,7 @@ import { discoverWindow } from "../llm/discover-window.ts";
 import { httpModel } from "../llm/http-model.ts";
 import { chatFailure } from "../testing/chat-helpers.ts";
 import { messageTokens, toolsTokens } from "./prompt-window.ts";
+import type { ScriptInput } from "./script.ts";
 import { startScriptedServer } from "./start-scripted-server.ts";
 
 const script = {
@@ -131,7 +132,7 @@ describe("the Ollama mode", () => {
   });
 
   test("on /api/chat as on SSE: calls written in the text, <think> in the content, a cut at stopAt, a cut stream", async () => {
-    const rules = [
+    const rules: ScriptInput["rules"] = [
       {
         when: { lastMessage: "^embedded" },
         reply: { text: "Let me look. {{calls}}", toolCalls: [{ name: "sh", arguments: { cmd: "ls" } }], embedded: "hermes" },

@@ -85,7 +85,12 @@ test("/save includes the tool calls behind a reply and what they printed", async
 });
 
 test("/models lists the server's models, /use checks them, /tools marks ask", async () => {
-  expect(await run("/models")).toContain(`${server.url} has: scripted, bigger:14b`);
+  const models = await run("/models");
+  expect(models).toContain(`${server.url} has: scripted, bigger:14b`);
+  // The scripted server says no window: org's stated default, asked of the server as a reply asks it.
+  expect(models).toMatch(
+    /^ {2}agent's window: 4096 tokens \(default: org's default of 4096 tokens: .*\); system prompt and tools about \d+ tokens$/m,
+  );
   // Said once, by the room's own event, not again by the command.
   expect(await run("/use agent bigger:14b")).toBe("");
   expect(events.filter((event) => event.type === "model-changed")).toEqual([{ type: "model-changed", persona: "agent", model: "bigger:14b" }]);

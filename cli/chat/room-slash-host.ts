@@ -129,6 +129,13 @@ export function roomSlashHost(
         ],
       })),
     serverModels: (signal) => room.serverModels(signal),
+    windows: (signal) =>
+      Promise.all(
+        room.personas().map(async (persona) => {
+          const report = await room.context(persona.name, signal);
+          return { persona: persona.name, window: report.window, fixedTokens: report.parts.system + report.parts.tools };
+        }),
+      ),
     useModel: (persona, model, signal) => room.useModel(persona, model, signal),
     history: (count) => {
       const known = results();

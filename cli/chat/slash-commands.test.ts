@@ -66,6 +66,10 @@ function host(): SlashHost & { calls: string[] } {
       { name: "python", model: "qwen3:8b", server: "http://127.0.0.1:1", tools: [{ name: "python_run", approval: "allow" }] },
     ],
     serverModels: async () => [{ server: "http://127.0.0.1:1", models: ["qwen3:8b", "llama3.2"] }],
+    windows: async () => [
+      { persona: "agent", window: { tokens: 8192, source: "ollama", detail: "num_ctx set per request, up to org's cap of 8192" }, fixedTokens: 738 },
+      { persona: "python", window: { tokens: 512, source: "config", detail: "contextTokens 512 in org.config.json" }, fixedTokens: 309 },
+    ],
     useModel: async (persona, model) => {
       if (model === "missing") throw new Error(`model 'missing' is not on the server; it has qwen3:8b, llama3.2`);
       calls.push(`use ${persona} ${model}`);
@@ -165,6 +169,12 @@ describe("runSlashCommand", () => {
 
   test("/models, /tools, /use, /history, /save, /clear, /help, /quit", async () => {
     expect((await run("/models")).output).toContain("http://127.0.0.1:1 has: qwen3:8b, llama3.2");
+    // Each persona's window and where it came from; a warning where the system prompt and tools take more than half.
+    expect((await run("/models")).output.split("\n").slice(3, 6)).toEqual([
+      "  agent's window: 8192 tokens (ollama: num_ctx set per request, up to org's cap of 8192); system prompt and tools about 738 tokens",
+      "  python's window: 512 tokens (config: contextTokens 512 in org.config.json); system prompt and tools about 309 tokens",
+      "  ! python's system prompt and tools take more than half its window: give the model a larger one, or python fewer tools",
+    ]);
     // Columns line up however long the names and model ids are.
     const table = (
       await run("/models", {

@@ -1,4 +1,5 @@
 import { TRANSCRIPTS_DIR } from "../../config/workspace-paths.ts";
+import { describeWindow } from "../../llm/model-window.ts";
 import type { ServerModels } from "../../room/room.ts";
 import { alignColumns } from "../terminal/align-columns.ts";
 /** A command typed in the chat, after parsing. */
@@ -59,7 +60,7 @@ const SPECS: Record<string, Spec> = {
       return `'${mode}' is not a mode; use group, direct:<persona> or file:<path>`;
     },
   },
-  models: bare("models", "list each persona's model and server, and the models the servers have"),
+  models: bare("models", "list each persona's model, server and window, and the models the servers have"),
   use: {
     usage: "/use <persona> <model>",
     summary: "switch a persona to another model (checked against its server's model list)",
@@ -247,6 +248,23 @@ export type PersonaSummary = {
   tools: Array<{ name: string; approval: "allow" | "ask" }>;
 };
 
+/** A persona's window as `/models` shows it: the window, and what its system prompt and tools take of it. */
+export type PersonaWindow = {
+  persona: string;
+  window: { tokens: number; source: string; detail?: string | undefined; trainedTokens?: number | undefined };
+  fixedTokens: number;
+};
+
+/** `/models`' lines for the windows: each one and where it came from; a warning where the fixed part takes more than half. */
+export function windowLines(windows: readonly PersonaWindow[]): string[] {
+  return windows.flatMap(({ persona, window, fixedTokens }) => [
+    `  ${persona}'s window: ${describeWindow(window)}; system prompt and tools about ${fixedTokens} tokens`,
+    ...(fixedTokens * 2 > window.tokens
+      ? [`  ! ${persona}'s system prompt and tools take more than half its window: give the model a larger one, or ${persona} fewer tools`]
+      : []),
+  ]);
+}
+
 /** What the commands act on; the chat command adapts the room to this. */
 export type SlashHost = {
   mode(): string;
@@ -276,6 +294,8 @@ export type SlashHost = {
   output(number: number | undefined): string;
   /** `/compact`: summarises the personas' earlier messages now; the lines to show for those it could not (the room says the rest). */
   compact(focus: string | undefined, signal: AbortSignal): Promise<string[]>;
+  /** Each persona's window and where it came from, and the tokens its system prompt and tools take (`/models`). */
+  windows(signal: AbortSignal): Promise<PersonaWindow[]>;
   /** `/context`: what a persona's next prompt holds (each persona's, or the direct one's, without a name), as lines. */
   context(persona: string | undefined, signal: AbortSignal): Promise<string[]>;
 };
@@ -301,6 +321,7 @@ const HANDLERS: Handlers = {
   async models(_command, host, { write, signal }) {
     const rows = [["persona", "model", "server"], ...host.personas().map((persona) => [persona.name, persona.model, persona.server])];
     for (const row of alignColumns(rows)) write(`  ${row}`);
+    for (const line of windowLines(await host.windows(signal))) write(line);
     for (const server of await host.serverModels(signal)) {
       if ("error" in server) write(`  ${server.server}: cannot list models (${server.error})`);
       else write(`  ${server.server} has: ${server.models.join(", ") || "(no models)"}`);
