@@ -47,6 +47,8 @@ export type RoomState = {
   mode: string;
   /** Every persona that has spoken, in order of first appearance (the session's own list comes first). */
   personas: string[];
+  /** Each persona's model window, where the session's answer said it (`GET /v1/sessions/:id`'s `personas[].window`). */
+  windows?: Record<string, { tokens: number; source: string; detail?: string | undefined }>;
   rev: number;
 };
 

@@ -147,6 +147,8 @@ describe("org web in Chromium", () => {
     expect(await laneText("agent")).toContain(LONG);
     expect(await laneText("python")).toContain(BESIDE);
     expect(await laneText("agent")).toMatch(/\d+ tokens · [\d.]+ tokens\/s · [\d.]+ s/);
+    // Each lane names its model's window and where it came from (the scripted server says none: org's default).
+    expect(await lane("agent").locator(".lane-window").textContent()).toBe(" 4096-token window (default)");
     await page.screenshot({ path: join(screenshotsDir(), "room.png") });
   }, 120_000);
 

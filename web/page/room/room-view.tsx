@@ -90,6 +90,16 @@ function PastTurn({ turn }: { turn: Turn }) {
   );
 }
 
+/** A persona's model window beside its name (`4096-token window`), where it came from on hover. */
+function LaneWindow({ window }: { window: { tokens: number; source: string; detail?: string | undefined } | undefined }) {
+  if (!window) return null;
+  return (
+    <span class="lane-window muted" title={`${window.source}${window.detail ? `: ${window.detail}` : ""}`}>
+      {` ${window.tokens}-token window (${window.source})`}
+    </span>
+  );
+}
+
 /** Each persona's lane: a region named by the persona, its replies of the newest turn streaming side by side. */
 function Lanes({ state, turn, onAnswer }: { state: RoomState; turn: Turn | undefined; onAnswer: (id: string, answer: "yes" | "no" | "always") => void }) {
   const byPersona = new Map<string, Reply[]>();
@@ -103,6 +113,7 @@ function Lanes({ state, turn, onAnswer }: { state: RoomState; turn: Turn | undef
           <section key={persona} class={`lane ${busy ? "busy" : ""}`} aria-label={persona} aria-live="polite" aria-busy={busy}>
             <h2 class="lane-name">
               {persona}
+              <LaneWindow window={state.windows?.[persona]} />
               {busy ? <span class="dot" title="replying" /> : null}
             </h2>
             {replies.length === 0 ? (
