@@ -19,7 +19,8 @@ type Sections = {
   open: string[];
 };
 
-const SENTENCE = /[^.!?\n]+[.!?]?/g;
+/** A sentence ends at `.`, `!` or `?` before white space or the line's end (so `deploy.sh` and `3.5` stay whole). */
+const SENTENCE = /[^\n]+?(?:[.!?](?=\s|$)|$)/gm;
 const FILE = /(?<![\w/.-])((?:[\w.-]+\/)+[\w.-]+|[\w-]+\.(?:ts|js|json|md|txt|py|sh|toml|yaml|yml|csv|log|html|css|go|rs|c|h))(?![\w/])/g;
 const FACT = /\b(?:is|are|was|were|has|have|uses?|runs?|lives?|costs?|equals?|means?)\b|\d/i;
 const DECISION = /\b(?:decided|we will|we'll|let's|agreed|going with|chose)\b/i;

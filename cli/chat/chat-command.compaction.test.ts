@@ -73,6 +73,12 @@ test("chat --once --resume: kill -9 while a summary is written, then resume: not
   const compactions = lines.filter((line) => line.type === "compaction");
   expect(compactions.length).toBeGreaterThanOrEqual(1);
   expect(resumed.stdout).not.toContain("could not be summarised");
+  // chat --json says it as every event: the summary written after the reply, before the process ends.
+  const printed = resumed.stdout
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line));
+  expect(printed.filter((event) => event.type === "compaction")).toEqual([expect.objectContaining({ persona: "agent", summary: compactions[0].summary })]);
   expect(compactions[0].summary).toContain("port 6543");
   // No prompt org sent was over the window, and every chat prompt kept the system prompt and the tools.
   const chats = server.requests.filter((request) => request.path.endsWith("/chat/completions") || request.path === "/api/chat");
