@@ -110,8 +110,16 @@ export function serverErrorMessage(body: string): string {
 }
 
 /** How servers refuse a prompt over their window: vLLM ("maximum context length"), llama.cpp (`exceed_context_size_error`), proxies. */
-const WINDOW_REFUSAL =
-  /maximum context length|exceeds? the available context size|exceed_context_size|context (?:length|window) (?:exceeded|is exceeded)|prompt is too long/i;
+const WINDOW_REFUSAL = new RegExp(
+  [
+    "maximum context length",
+    "exceeds? the available context size",
+    "exceed_context_size",
+    "context (?:length|window) (?:exceeded|is exceeded)",
+    "prompt is too long",
+  ].join("|"),
+  "i",
+);
 
 /** Builds the error for an HTTP error status, with advice on what to do next; a refusal of a prompt over the window is `context_overflow`. */
 export function httpError(

@@ -229,8 +229,24 @@ describe("chatOnce errors", () => {
 
   test("a server's refusal of a prompt over its window is context_overflow, llama.cpp's and vLLM's alike; another 400 is not", async () => {
     const refusals = [
-      '{"error":{"code":400,"message":"the request exceeds the available context size, try increasing it","type":"exceed_context_size_error","n_prompt_tokens":5000,"n_ctx":4096}}',
-      '{"object":"error","message":"This model\'s maximum context length is 4096 tokens. However, you requested 5000 tokens (5000 in the messages, 0 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","param":null,"code":400}',
+      JSON.stringify({
+        error: {
+          code: 400,
+          message: "the request exceeds the available context size, try increasing it",
+          type: "exceed_context_size_error",
+          n_prompt_tokens: 5000,
+          n_ctx: 4096,
+        },
+      }),
+      JSON.stringify({
+        object: "error",
+        message:
+          "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (5000 in the messages, 0 in the " +
+          "completion). Please reduce the length of the messages or completion.",
+        type: "BadRequestError",
+        param: null,
+        code: 400,
+      }),
     ];
     for (const body of refusals) {
       await using server = startFrameServer([{ status: 400, headers: { "content-type": "application/json" }, chunks: [body] }]);
