@@ -82,6 +82,13 @@ describe("the prompt's assembly", () => {
     expect(kept).toBeLessThan(40);
     expect(prompt.fellOut).toBe(40 - kept);
     expect(prompt.fellOutThroughId).toBe(`m${39 - kept}`);
+    // A compaction made now ends inside the kept messages, leaving the newest half of the room to grow into.
+    const through = Number(prompt.compactThroughId?.slice(1));
+    expect(through).toBeGreaterThan(39 - kept);
+    const estimator = new TokenEstimator();
+    const after = history.slice(through + 1).reduce((sum, entry) => sum + estimator.messageTokens("m", entry.text.length), 0);
+    const room = 2048 - prompt.parts.reserve - prompt.parts.system - prompt.parts.tools;
+    expect(after).toBeLessThanOrEqual(room / 2);
     // A summary through m10 covers what is behind it: only the messages between it and the kept ones fell out.
     const summarised = assemblePrompt(input(history, 2048, { summary: { text: "- fact: the port is 8080", throughId: "m10", messages: 11 } }));
     expect(summarised.messages[1]?.content).toContain("the port is 8080");

@@ -33,6 +33,12 @@ export type AssembledPrompt = {
   fellOut: number;
   /** The id of the newest heard message that fell out (what a summary made now would cover through). */
   fellOutThroughId?: string;
+  /**
+   * Where a compaction made now should end: the newest kept message outside the newest half of the messages' room (or
+   * `fellOutThroughId` when every kept one is inside it), so the prompt after it has room to grow for several turns
+   * before the next summary is needed, as opencode keeps a tail of a quarter of the window.
+   */
+  compactThroughId?: string;
 };
 
 /** What a prompt is made from. */
@@ -97,6 +103,7 @@ export function assemblePrompt(input: PromptInput): AssembledPrompt {
   let index = history.length - 1;
   let summaryFits = false;
   let newest = 0;
+  let pastHalf: string | undefined;
   for (; index >= 0; index -= 1) {
     const message = history[index];
     if (message === undefined) continue;
@@ -113,6 +120,7 @@ export function assemblePrompt(input: PromptInput): AssembledPrompt {
     } else if (kept.length >= input.maxMessages || used + tokens + (summaryFits ? summaryTokens : 0) > room) break;
     kept.push(message);
     used += tokens;
+    if (kept.length > 1 && used > room / 2) pastHalf ??= message.id;
     chars += messageChars;
   }
   // What fell out: heard messages behind the kept ones, back to the summary's last (or the start).
@@ -153,7 +161,7 @@ export function assemblePrompt(input: PromptInput): AssembledPrompt {
     size,
     // A summary that no longer fits leaves its messages out too: the next compaction takes them in.
     fellOut: fellOut + (input.summary && !withSummary ? input.summary.messages : 0),
-    ...(fellOutThroughId !== undefined ? { fellOutThroughId } : {}),
+    ...(fellOutThroughId !== undefined ? { fellOutThroughId, compactThroughId: pastHalf ?? fellOutThroughId } : {}),
   };
 }
 

@@ -66,7 +66,7 @@ export class RoomCompactions {
       return;
     }
     if (this.#running.has(persona)) return;
-    void this.compact(persona, { through: prompt.fellOutThroughId, signal: this.#closing.signal });
+    void this.compact(persona, { through: prompt.compactThroughId ?? prompt.fellOutThroughId, signal: this.#closing.signal });
   }
 
   /**
