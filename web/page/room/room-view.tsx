@@ -167,6 +167,8 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
         setSaid({ title: "Mode", body: input.mode ? (await postJson(`${base}/mode`, { mode: input.mode }, (await webApi()).webApiSchemas().ModeAnswer)).mode : state.mode });
       else if (input.type === "wish") setSaid({ title: "Wish", body: (await postJson(`${base}/wish`, { text: input.text }, (await webApi()).webApiSchemas().WishAnswer)).said });
       else if (input.type === "undo") setSaid({ title: "Undo", body: (await postJson(`${base}/undo`, { force: input.force }, (await webApi()).webApiSchemas().UndoAnswer)).said });
+      else if (input.type === "compact") setSaid({ title: "Compact", body: (await postJson(`${base}/compact`, input.focus ? { focus: input.focus } : {}, (await webApi()).webApiSchemas().CompactAnswer)).said });
+      else if (input.type === "context") setSaid({ title: "Context", body: (await getJson(`${base}/context${input.persona ? `?persona=${encodeURIComponent(input.persona)}` : ""}`, (await webApi()).webApiSchemas().ContextAnswer)).said });
       else if (input.type === "diff") {
         const newest = (await getJson("/v1/changes", (await webApi()).webApiSchemas().ChangeList)).applied[0];
         setSaid({ title: "Diff", body: newest ? newest.diff : "no change was applied in this workspace yet" });
