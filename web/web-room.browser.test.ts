@@ -292,7 +292,8 @@ describe("org web in Chromium", () => {
     await send("/undo");
     await page.getByRole("alert").getByText(/undo/i).waitFor({ timeout: 10_000 });
     await send("/frobnicate");
-    await page.getByRole("alert").getByText("/frobnicate is not a command here; the web room knows /mode, /wish, /undo, /diff, /output, /compact and /context").waitFor();
+    const known = "/mode, /wish, /undo, /diff, /output, /compact and /context";
+    await page.getByRole("alert").getByText(`/frobnicate is not a command here; the web room knows ${known}`).waitFor();
     await page.getByRole("button", { name: "Close" }).click();
   }, 60_000);
 

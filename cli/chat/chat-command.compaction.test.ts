@@ -19,7 +19,7 @@ const filler = (turn: number) =>
   `Note ${turn} follows. ${"lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore ".repeat(16)}`;
 const bodyText = (body: unknown) => (body === undefined ? "" : JSON.stringify(body));
 
-test("chat --once --resume: kill -9 while a summary is written, then resume: nothing lost, the summary redone, and it reaches the prompt", async () => {
+test("chat --once --resume: kill -9 while a summary is written, then resume: nothing lost, the summary redone, it reaches the prompt", async () => {
   await using server = await startScriptedServer({
     script: {
       models: ["scripted"],
@@ -78,7 +78,8 @@ test("chat --once --resume: kill -9 while a summary is written, then resume: not
     .trim()
     .split("\n")
     .map((line) => JSON.parse(line));
-  expect(printed.filter((event) => event.type === "compaction")).toEqual([expect.objectContaining({ persona: "agent", summary: compactions[0].summary })]);
+  const printedCompactions = printed.filter((event) => event.type === "compaction");
+  expect(printedCompactions).toEqual([expect.objectContaining({ persona: "agent", summary: compactions[0].summary })]);
   expect(compactions[0].summary).toContain("port 6543");
   // No prompt org sent was over the window, and every chat prompt kept the system prompt and the tools.
   const chats = server.requests.filter((request) => request.path.endsWith("/chat/completions") || request.path === "/api/chat");
