@@ -89,6 +89,11 @@ describe("the prompt's assembly", () => {
     const after = history.slice(through + 1).reduce((sum, entry) => sum + estimator.messageTokens("m", entry.text.length), 0);
     const room = 2048 - prompt.parts.reserve - prompt.parts.system - prompt.parts.tools;
     expect(after).toBeLessThanOrEqual(room / 2);
+    // Short messages bound by contextMessages: a summary made now leaves the newest half of that count.
+    const chatty = Array.from({ length: 40 }, (_, index) => message(index, index % 2 ? "agent" : "user", 20, ["agent"]));
+    const bounded = assemblePrompt(input(chatty, 32_768, { maxMessages: 10 }));
+    expect(bounded.fellOut).toBe(30);
+    expect(bounded.compactThroughId).toBe("m34");
     // A summary through m10 covers what is behind it: only the messages between it and the kept ones fell out.
     const summarised = assemblePrompt(input(history, 2048, { summary: { text: "- fact: the port is 8080", throughId: "m10", messages: 11 } }));
     expect(summarised.messages[1]?.content).toContain("the port is 8080");

@@ -34,8 +34,8 @@ export type AssembledPrompt = {
   /** The id of the newest heard message that fell out (what a summary made now would cover through). */
   fellOutThroughId?: string;
   /**
-   * Where a compaction made now should end: the newest kept message outside the newest half of the messages' room (or
-   * `fellOutThroughId` when every kept one is inside it), so the prompt after it has room to grow for several turns
+   * Where a compaction made now should end: the newest kept message outside the newest half of the messages' room, in
+   * tokens or in `maxMessages` (or `fellOutThroughId` when every kept one is inside it), so the prompt after it has room to grow for several turns
    * before the next summary is needed, as opencode keeps a tail of a quarter of the window.
    */
   compactThroughId?: string;
@@ -120,7 +120,8 @@ export function assemblePrompt(input: PromptInput): AssembledPrompt {
     } else if (kept.length >= input.maxMessages || used + tokens + (summaryFits ? summaryTokens : 0) > room) break;
     kept.push(message);
     used += tokens;
-    if (kept.length > 1 && used > room / 2) pastHalf ??= message.id;
+    // Past half the room, by tokens or by `maxMessages`: where a compaction made now ends.
+    if (kept.length > 1 && (used > room / 2 || kept.length > input.maxMessages / 2)) pastHalf ??= message.id;
     chars += messageChars;
   }
   // What fell out: heard messages behind the kept ones, back to the summary's last (or the start).
