@@ -117,6 +117,11 @@ describe("a long session in a 2 048-token window", () => {
       const chats = languageModel.requests.filter((request) => !isSummariser(request));
       expect(chats).toHaveLength(150);
       for (const request of languageModel.requests) expect(serverCount(request)).toBeLessThanOrEqual(WINDOW);
+      // Each summariser request says a window that holds it (Ollama's num_ctx), within the model's.
+      for (const request of languageModel.requests.filter(isSummariser)) {
+        expect(request.contextTokens).toBeGreaterThan(serverCount(request));
+        expect(request.contextTokens).toBeLessThanOrEqual(WINDOW);
+      }
       for (const request of chats) {
         expect(request.messages[0]?.role).toBe("system");
         expect(request.messages[0]?.content).toStartWith("You are agent, ");
