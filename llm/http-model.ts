@@ -4,7 +4,7 @@ import { discoverWindow, OLLAMA_NUM_CTX_CAP, type ServerWindow, type WindowSetti
 import type { LanguageModel } from "./language-model.ts";
 import { listModels } from "./list-models.ts";
 import { fallbackWindow } from "./model-window.ts";
-import { numCtxFor, roughRequestTokens } from "./ollama-chat.ts";
+import { NumCtxFloor, numCtxFor, roughRequestTokens } from "./ollama-chat.ts";
 import { probeModelServer } from "./probe-model-server.ts";
 import { windowCache } from "./window-cache.ts";
 
@@ -20,6 +20,8 @@ export type HttpModelSettings = WindowSettings & {
   retry?: ChatRequest["retry"];
   /** Temperature and seed for every completion (`org patch` asks for 0 and a fixed seed); the server's defaults when absent. */
   sampling?: Sampling | undefined;
+  /** On Ollama's own API, the `num_ctx` already asked per model, shared by the models made together; a model of its own without. */
+  numCtxFloor?: NumCtxFloor | undefined;
 };
 
 /**
@@ -32,6 +34,7 @@ export type HttpModelSettings = WindowSettings & {
 export function httpModel(settings: HttpModelSettings): LanguageModel {
   const { server: baseUrl, modelId, modelSource, authorization, retry, sampling } = settings;
   const server = serverEndpoint(baseUrl).url.replace(/\/+$/, "");
+  const floor = settings.numCtxFloor ?? new NumCtxFloor();
   const windows = windowCache(
     () => discoverWindow(baseUrl, modelId, { ...settings, authorization }),
     () => ({ window: fallbackWindow(settings.contextTokens), ollamaChat: settings.api === "ollama" }),
@@ -49,13 +52,15 @@ export function httpModel(settings: HttpModelSettings): LanguageModel {
         authorization,
         ...(retry ? { retry } : {}),
         ...(sampling ? { sampling } : {}),
-        ...(cap !== undefined ? { ollama: { numCtx: numCtxFor(request.contextTokens ?? roughRequestTokens(request), cap) } } : {}),
+        ...(cap !== undefined
+          ? { ollama: { numCtx: floor.next(server, modelId, numCtxFor(request.contextTokens ?? roughRequestTokens(request), cap), cap) } }
+          : {}),
       });
     },
     listModels: (signal) => listModels(baseUrl, { ...(signal ? { signal } : {}), authorization }),
     probe: (signal, timeoutMs) => probeModelServer(baseUrl, { server, authorization, signal, timeoutMs }),
     window: async (signal) => (await windows.get(signal)).window,
-    withModelId: (id, source) => httpModel({ ...settings, modelId: id, modelSource: source }),
+    withModelId: (id, source) => httpModel({ ...settings, modelId: id, modelSource: source, numCtxFloor: floor }),
   };
 }
 

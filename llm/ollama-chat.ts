@@ -22,6 +22,23 @@ export function numCtxFor(needed: number, cap: number): number {
   return Math.min(size, cap);
 }
 
+/**
+ * The `num_ctx` org has asked for each model of a server: a request asks at least that much again. Ollama reloads a model
+ * whose `num_ctx` changes, so personas that share one model, or a short request after a long one, would reload it at
+ * every turn; made once where the room's models are made (`httpModels`) and shared by them.
+ */
+export class NumCtxFloor {
+  readonly #asked = new Map<string, number>();
+
+  /** The `num_ctx` to ask for `model` at `server` when this request wants `wanted`, at most `cap`; remembered. */
+  next(server: string, model: string, wanted: number, cap: number): number {
+    const key = `${server} ${model}`;
+    const size = Math.min(cap, Math.max(wanted, this.#asked.get(key) ?? 0));
+    this.#asked.set(key, Math.max(size, this.#asked.get(key) ?? 0));
+    return size;
+  }
+}
+
 /** About the tokens a request holds when its sender did not say (`contextTokens`): four characters a token, and the reply's room. */
 export function roughRequestTokens(request: Pick<ChatRequest, "messages" | "tools">): number {
   const characters = JSON.stringify(request.messages).length + (request.tools ? JSON.stringify(request.tools).length : 0);

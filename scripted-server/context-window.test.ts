@@ -3,6 +3,7 @@ import { chatOnce } from "../llm/chat-once.ts";
 import { extractToolCalls } from "../llm/extract/extract-tool-calls.ts";
 import { discoverWindow } from "../llm/discover-window.ts";
 import { httpModel } from "../llm/http-model.ts";
+import { NumCtxFloor } from "../llm/ollama-chat.ts";
 import { chatFailure } from "../testing/chat-helpers.ts";
 import { messageTokens, toolsTokens } from "./prompt-window.ts";
 import type { ScriptInput } from "./script.ts";
@@ -107,7 +108,8 @@ describe("the Ollama mode", () => {
     expect(called.toolCalls).toEqual([{ id: expect.stringMatching(/^call_/), name: "sh", arguments: { cmd: "ls <dir> & echo" } }]);
     expect(called.reasoning).toBe("a listing");
     expect(called.finishReason).toBe("tool_calls");
-    expect(numCtx()).toBe(2048);
+    // Never less than this model was asked before: Ollama would reload it for a smaller num_ctx.
+    expect(numCtx()).toBe(8192);
     // The call goes back as Ollama takes it: arguments as an object, the result named by its tool.
     const call = called.toolCalls[0];
     if (!call) throw new Error("no call");
@@ -159,6 +161,24 @@ describe("the Ollama mode", () => {
     const cut = await chatFailure(ask("cut it"));
     expect({ kind: cut.kind, partial: cut.partialContent }).toEqual({ kind: "interrupted", partial: "abcdef" });
     expect(server.requests.filter((request) => request.path === "/api/chat")).toHaveLength(4);
+  });
+
+  test("models made together share what num_ctx each model was asked, so two personas on one model never make Ollama reload it", async () => {
+    await using server = await startScriptedServer({ script, contextTokens: 32_768, ollama: true });
+    const numCtxFloor = new NumCtxFloor();
+    const [agent, python] = [
+      httpModel({ server: server.url, modelId: "m", numCtxFloor }),
+      httpModel({ server: server.url, modelId: "m", numCtxFloor }),
+    ];
+    const alone = httpModel({ server: server.url, modelId: "m" });
+    await Promise.all([agent.window(), python.window(), alone.window()]);
+    const numCtx = () => (server.requests.at(-1)?.body as { options: { num_ctx: number } }).options.num_ctx;
+    await agent.stream({ messages: [{ role: "user", content: "long" }], contextTokens: 12_000 });
+    expect(numCtx()).toBe(16_384);
+    await python.stream({ messages: [{ role: "user", content: "short" }], contextTokens: 900 });
+    expect(numCtx()).toBe(16_384);
+    await alone.stream({ messages: [{ role: "user", content: "short" }], contextTokens: 900 });
+    expect(numCtx()).toBe(2048);
   });
 
   test("api openai keeps the OpenAI-compatible path on an Ollama server", async () => {
