@@ -85,18 +85,32 @@ export async function writeSummary(request: SummaryRequest): Promise<WrittenSumm
 /** Path-like or quoted words a line claims: `x`, a/b, name.ext. */
 const CLAIMED = /`([^`\n]{1,200})`|(?<![\w/.-])((?:[\w.-]+\/)+[\w.-]+|[\w-]+\.[A-Za-z][\w]{0,7})(?![\w/])/g;
 
-/** Whether every word `text` claims is written in `source`. */
-function supported(text: string, source: string): boolean {
+const WORD = /[\p{L}\p{N}]{3,}/gu;
+
+/** The words of a text a line may draw on: lowercased, three letters or more. */
+function wordsOf(text: string): Set<string> {
+  return new Set(text.toLowerCase().match(WORD) ?? []);
+}
+
+/**
+ * Whether the messages support a line: every word it claims (quoted, a path, a file name) is written in them, and a
+ * line of four words or more takes at least half of them from the messages. A line made up (or an instruction the
+ * model added) goes into the next prompt as org's summary, so it must come from what was said.
+ */
+function supported(text: string, source: { text: string; words: Set<string> }): boolean {
   for (const match of text.matchAll(CLAIMED)) {
     const claimed = match[1] ?? match[2] ?? "";
     // A sentence's full stop after a word is not a file name.
-    if (claimed !== "" && !source.includes(claimed) && !source.includes(claimed.replace(/\.$/, ""))) return false;
+    if (claimed !== "" && !source.text.includes(claimed) && !source.text.includes(claimed.replace(/\.$/, ""))) return false;
   }
-  return true;
+  const words = text.toLowerCase().match(WORD) ?? [];
+  if (words.length < 4) return true;
+  return words.filter((word) => source.words.has(word)).length * 2 >= words.length;
 }
 
 /** The model's sections with what the source does not support dropped, rendered, and cut to `maxChars` whole lines. */
-export function checkedSummary(sections: WriteSummary, source: string, maxChars: number): WrittenSummary {
+export function checkedSummary(sections: WriteSummary, sourceText: string, maxChars: number): WrittenSummary {
+  const source = { text: sourceText, words: wordsOf(sourceText) };
   let dropped = 0;
   const keep = <T>(items: readonly T[], holds: (item: T) => boolean): T[] =>
     items.filter((item) => {
@@ -108,8 +122,8 @@ export function checkedSummary(sections: WriteSummary, source: string, maxChars:
     asks: keep(sections.asks, (text) => supported(text, source)),
     decisions: keep(sections.decisions, (text) => supported(text, source)),
     facts: keep(sections.facts, (text) => supported(text, source)),
-    files: keep(sections.files, (file) => source.includes(file)),
-    commands: keep(sections.commands, (command) => source.includes(command.command) && supported(command.outcome, source)),
+    files: keep(sections.files, (file) => source.text.includes(file)),
+    commands: keep(sections.commands, (command) => source.text.includes(command.command) && supported(command.outcome, source)),
     open_questions: keep(sections.open_questions, (text) => supported(text, source)),
   };
   const lines = [
