@@ -165,7 +165,7 @@ test("newcomer item 5: a command that also writes .env is refused whole; told wh
   expect(fixed.stdout).toContain("+++ b/notes.md");
   expect(fixed.stdout).not.toContain(".env");
   const told = server.requests.find((request) =>
-    (request.body as { messages?: { role: string; content: string }[] }).messages?.some(
+    (request.body as { messages?: { role: string; content: string }[] } | null)?.messages?.some(
       (message) => message.role === "user" && message.content.includes("your command's change was refused, and nothing of it was kept"),
     ),
   );

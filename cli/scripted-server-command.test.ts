@@ -74,6 +74,42 @@ describe("org scripted-server", () => {
     expect(lines.at(-1)).toBe("scripted model server stopped");
   });
 
+  test("--context-tokens --context-overflow drop --ollama: says its window, runs /api/chat at num_ctx, drops and logs it", async () => {
+    const { child, url } = await startCommand(
+      "--port",
+      "0",
+      "--script",
+      script,
+      "--context-tokens",
+      "4096",
+      "--context-overflow",
+      "drop",
+      "--ollama",
+    );
+    try {
+      expect(await (await fetch(`${url}/api/ps`)).json()).toEqual({ models: [{ name: "qwen3:8b", model: "qwen3:8b", context_length: 4096 }] });
+      const show = await fetch(`${url}/api/show`, { method: "POST", body: JSON.stringify({ model: "qwen3:8b" }) });
+      expect(await show.json()).toMatchObject({ model_info: { "general.architecture": "scripted", "scripted.context_length": 4096 } });
+      const messages = [...Array.from({ length: 6 }, () => ({ role: "user", content: "x".repeat(400) })), { role: "user", content: "hello" }];
+      const chat = await fetch(`${url}/api/chat`, {
+        method: "POST",
+        body: JSON.stringify({ model: "qwen3:8b", messages, options: { num_ctx: 300 } }),
+      });
+      const lines = (await chat.text())
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
+      expect(lines.map((line) => line.message.content).join("")).toBe("You said: hello");
+      expect(lines.at(-1)).toMatchObject({ done: true, done_reason: "stop" });
+    } finally {
+      child.kill("SIGINT");
+    }
+    expect(await child.exited).toBe(0);
+    const stderr = await new Response(child.stderr).text();
+    // Six messages of 104 tokens and the newest of 6: four go before the rest fits 300 (2 × 104 + 6).
+    expect(stderr).toContain("POST /api/chat qwen3:8b → 200 rule 1 (214 of 300 tokens, 4 oldest messages dropped)");
+  });
+
   test("stops cleanly on SIGTERM", async () => {
     const { child, url } = await startCommand("--port", "0", "--script", script);
     expect((await fetch(`${url}/api/tags`)).status).toBe(200);
@@ -152,6 +188,9 @@ describe("org scripted-server", () => {
       ["--port", "0"],
       ["--script", script, "--port", "http"],
       ["--script", script, "--verbose"],
+      ["--script", script, "--context-tokens", "lots"],
+      ["--script", script, "--context-tokens", "4096", "--context-overflow", "truncate"],
+      ["--script", script, "--context-overflow", "drop"],
     ]) {
       const result = await org("scripted-server", ...args);
       expect({ args, exitCode: result.exitCode }).toEqual({ args, exitCode: 2 });

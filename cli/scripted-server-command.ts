@@ -8,6 +8,7 @@ import { parseCommandArgs } from "./command/parse-command-args.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 
 const help = `Usage: org scripted-server --script FILE|NAME [--script FILE|NAME …] [--port N] [--host ADDRESS] [--no-delays]
+                          [--context-tokens N [--context-overflow refuse|drop]] [--ollama]
 
 Runs a scripted OpenAI-compatible model server (what Ollama speaks) that answers from a JSON script
 instead of a model: for trying org without one, the demo, tests and benchmarks.
@@ -29,9 +30,20 @@ Options:
   --host ADDRESS   address to bind (default 127.0.0.1)
   --no-delays      send every reply at once, without the script's delayMs and firstByteDelayMs (the
                    demo's and the playground's pacing, there for a person to watch a reply stream)
+  --context-tokens N
+                   give the model a window of N tokens (a message is ceil(chars/4) + 4 tokens, its
+                   tool_calls' JSON counted as chars; the tools offered ceil(JSON chars/4)): said by
+                   /api/show, /api/ps, /props and /v1/models, and a prompt over it is refused with
+                   vLLM's HTTP 400 (on /api/chat the request's options.num_ctx is its window)
+  --context-overflow refuse|drop
+                   past the window: refuse (default), or drop the oldest messages but the system
+                   prompt and answer from the rest, as Ollama does
+  --ollama         say model_info in /api/show as Ollama does, so org speaks Ollama's own
+                   POST /api/chat (streamed NDJSON) to it and sets num_ctx per request
   -h, --help       show this help
 
-Endpoints: POST /v1/chat/completions (streamed and not), GET /v1/models, GET /api/tags,
+Endpoints: POST /v1/chat/completions (streamed and not), POST /api/chat (NDJSON), GET /v1/models,
+GET /api/tags, POST /api/show, GET /api/ps, GET /props (with --context-tokens),
 POST /api/embed and /v1/embeddings (deterministic normalized vectors).
 
 Script: each rule is {"when": {...}, "reply": {...}}; the first rule whose conditions all hold answers.
@@ -55,19 +67,56 @@ Example:
   # prints: scripted model server listening on http://127.0.0.1:PORT (2 rules; models: qwen3:8b)
   curl -N http://127.0.0.1:PORT/v1/chat/completions -d '{"model":"qwen3:8b","stream":true,"messages":[{"role":"user","content":"hi"}]}'`;
 
-function parseOptions(args: string[]): { scripts: string[]; port: number; host: string; noDelays: boolean } {
+type ServerOptions = {
+  scripts: string[];
+  port: number;
+  host: string;
+  noDelays: boolean;
+  contextTokens?: number;
+  contextOverflow?: "refuse" | "drop";
+  ollama: boolean;
+};
+
+function parseOptions(args: string[]): ServerOptions {
   const { values } = parseCommandArgs("scripted-server", args, {
     script: { type: "string", multiple: true },
     port: { type: "string" },
     host: { type: "string" },
     "no-delays": { type: "boolean" },
+    "context-tokens": { type: "string" },
+    "context-overflow": { type: "string" },
+    ollama: { type: "boolean" },
   });
+  const tokensText = values["context-tokens"];
+  const contextTokens = tokensText === undefined ? undefined : Number(tokensText);
+  if (tokensText !== undefined && (!/^\d{1,8}$/.test(tokensText) || (contextTokens ?? 0) < 64)) {
+    throw new UsageError(`--context-tokens must be a number of tokens from 64 to 99999999, not '${tokensText}'`, "scripted-server");
+  }
+  const overflow = values["context-overflow"];
+  if (overflow !== undefined && overflow !== "refuse" && overflow !== "drop") {
+    throw new UsageError(`--context-overflow must be 'refuse' or 'drop', not '${overflow}'`, "scripted-server");
+  }
+  if (overflow !== undefined && contextTokens === undefined) throw new UsageError("--context-overflow needs --context-tokens N", "scripted-server");
   if (values.script === undefined || values.script.length === 0) throw new UsageError("--script FILE is required", "scripted-server");
   const port = Number(values.port ?? 11434);
   if (values.port !== undefined && (!/^\d+$/.test(values.port) || port > 65535)) {
     throw new UsageError(`--port must be a number from 0 to 65535, not '${values.port}'`, "scripted-server");
   }
-  return { scripts: values.script, port, host: values.host ?? "127.0.0.1", noDelays: values["no-delays"] === true };
+  return {
+    scripts: values.script,
+    port,
+    host: values.host ?? "127.0.0.1",
+    noDelays: values["no-delays"] === true,
+    ...(contextTokens !== undefined ? { contextTokens } : {}),
+    ...(overflow !== undefined ? { contextOverflow: overflow } : {}),
+    ollama: values.ollama === true,
+  };
+}
+
+/** `812 of 2048 tokens, 3 oldest messages dropped`: a request's window as the log line says it. */
+function windowNote(window: { tokens: number; promptTokens: number; dropped: number }): string {
+  const dropped = window.dropped > 0 ? `, ${window.dropped} oldest messages dropped` : "";
+  return `${window.promptTokens} of ${window.tokens} tokens${dropped}`;
 }
 
 export const scriptedServerCommand: Command = {
@@ -94,10 +143,14 @@ export const scriptedServerCommand: Command = {
           script,
           port: options.port,
           hostname: options.host,
+          ...(options.contextTokens !== undefined ? { contextTokens: options.contextTokens } : {}),
+          ...(options.contextOverflow !== undefined ? { contextOverflow: options.contextOverflow } : {}),
+          ollama: options.ollama,
           onRequest: (request) => {
             const body: unknown = request.body;
             const model = typeof body === "object" && body !== null && "model" in body && typeof body.model === "string" ? ` ${body.model}` : "";
-            console.error(`${new Date(request.time).toISOString()} ${request.method} ${request.path}${model} → ${request.outcome}`);
+            const window = request.window ? ` (${windowNote(request.window)})` : "";
+            console.error(`${new Date(request.time).toISOString()} ${request.method} ${request.path}${model} → ${request.outcome}${window}`);
           },
         });
       } catch (error) {

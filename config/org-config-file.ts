@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ApiKeyEnvName } from "../llm/persona-server.ts";
+import { CompactionSettings } from "./compaction-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
 import { McpServerEntry, McpSettings } from "./mcp-servers.ts";
 import { NetworkEntry } from "./network-settings.ts";
@@ -46,6 +47,8 @@ export const OrgConfigFile = z.strictObject({
   backup: BackupSettings.optional(),
   /** `org workflow plan` and `plan_workflow`: the planner's model, repair rounds and step bound. */
   workflow: WorkflowSettings.optional(),
+  /** How a persona's prompt keeps to its model's window: the reply's reserve, summaries of what falls out, their model. */
+  compaction: CompactionSettings.optional(),
   sandbox: SandboxEntry.optional(),
   /** MCP servers whose tools join the room as `<server>__<tool>` (config/mcp-servers.ts). */
   mcpServers: z.record(z.string(), McpServerEntry).optional(),

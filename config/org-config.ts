@@ -14,6 +14,7 @@ import { GrowSettings } from "./grow-settings.ts";
 import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
 import { BackupSettings, SuperviseSettings } from "./supervise-settings.ts";
 import { WorkflowSettings } from "./workflow-settings.ts";
+import { CompactionSettings } from "./compaction-settings.ts";
 import { WebSettings } from "./web-settings.ts";
 import { TelegramSettings } from "./telegram-settings.ts";
 import { DEFAULT_MCP, type McpSettings, type McpServerConfig, mcpServerConfigs, mcpSecrets } from "./mcp-servers.ts";
@@ -34,6 +35,8 @@ export type PersonaConfig = Omit<PersonaEntry, keyof typeof PersonaServerFields>
     server: string;
     /** Where `model` was set, named when the server does not have it. */
     modelSource?: string;
+    /** The API org speaks to the server (`api` of the entry; `auto` when absent). */
+    api?: PersonaEntry["api"];
   };
 
 /** The room's configuration: the file over the defaults and the environment. */
@@ -49,6 +52,7 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   supervise: SuperviseSettings;
   backup: BackupSettings;
   workflow: WorkflowSettings;
+  compaction: CompactionSettings;
   sandbox: SandboxSettings;
   /** The MCP servers of `mcpServers`, in the file's order. */
   mcpServers: McpServerConfig[];
@@ -180,6 +184,9 @@ function resolveOrgConfig(
       ...(full.instructions !== undefined ? { instructions: full.instructions } : {}),
       ...(full.color !== undefined ? { color: full.color } : {}),
       contextMessages: full.contextMessages ?? 60,
+      ...(full.contextTokens !== undefined ? { contextTokens: full.contextTokens } : {}),
+      ...(full.maxContextTokens !== undefined ? { maxContextTokens: full.maxContextTokens } : {}),
+      ...(full.api !== undefined ? { api: full.api } : {}),
     };
   });
   const servers: OrgConfig["servers"] = {};
@@ -212,6 +219,7 @@ function resolveOrgConfig(
     supervise: file.supervise ?? SuperviseSettings.parse({}, ONE_PARSE),
     backup: file.backup ?? BackupSettings.parse({}, ONE_PARSE),
     workflow: file.workflow ?? WorkflowSettings.parse({}, ONE_PARSE),
+    compaction: file.compaction ?? CompactionSettings.parse({}, ONE_PARSE),
     sandbox: {
       workspace: file.sandbox?.workspace ?? "read",
       protectedPaths: file.sandbox?.protectedPaths ?? [],

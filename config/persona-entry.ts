@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { WindowTokens } from "../llm/model-window.ts";
 import { PersonaServerFields } from "../llm/persona-server.ts";
 import { ToolPolicy } from "./tool-policy.ts";
 
@@ -24,6 +25,10 @@ export const PersonaEntry = z.strictObject({
   instructions: z.string().optional(),
   color: PersonaColor.optional(),
   contextMessages: z.int().min(2).max(10_000).optional(),
+  /** The model's window in tokens when its server does not say it (a server that says it wins). */
+  contextTokens: WindowTokens.optional(),
+  /** On Ollama's own API, the most `num_ctx` org asks for (default: 8192, or more if the model is set up so). */
+  maxContextTokens: WindowTokens.optional(),
 });
 export type PersonaEntry = z.infer<typeof PersonaEntry>;
 

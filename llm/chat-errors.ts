@@ -8,7 +8,8 @@ export type ChatErrorKind =
   | "unreachable" // nothing listens at the base URL, or the connection failed before a response
   | "interrupted" // the stream stopped before a finish reason and before [DONE]
   | "malformed-event" // an SSE event that is not the JSON the protocol promises
-  | "aborted"; // the caller's signal fired
+  | "aborted" // the caller's signal fired
+  | "context_overflow"; // the prompt does not fit the model's window (org's own count, or the server's refusal)
 
 /** A failed completion; `partialContent` keeps whatever streamed before the failure. */
 export class ChatError extends Error {
@@ -108,7 +109,19 @@ export function serverErrorMessage(body: string): string {
   return cut(trimmed);
 }
 
-/** Builds the error for an HTTP error status, with advice on what to do next. */
+/** How servers refuse a prompt over their window: vLLM ("maximum context length"), llama.cpp (`exceed_context_size_error`), proxies. */
+const WINDOW_REFUSAL = new RegExp(
+  [
+    "maximum context length",
+    "exceeds? the available context size",
+    "exceed_context_size",
+    "context (?:length|window) (?:exceeded|is exceeded)",
+    "prompt is too long",
+  ].join("|"),
+  "i",
+);
+
+/** Builds the error for an HTTP error status, with advice on what to do next; a refusal of a prompt over the window is `context_overflow`. */
 export function httpError(
   status: number,
   body: string,
@@ -130,6 +143,14 @@ export function httpError(
       "http",
       `no OpenAI-compatible chat API at ${chatCompletionsUrl(context.baseUrl)} (HTTP 404: ${serverMessage}). ` +
         `Check OLLAMA_BASE: it should be the server's root URL, e.g. http://127.0.0.1:11434.`,
+      { status, serverMessage },
+    );
+  }
+  if ((status === 400 || status === 413) && WINDOW_REFUSAL.test(serverMessage)) {
+    return new ChatError(
+      "context_overflow",
+      `the model server refused the prompt as longer than its window (HTTP ${status}: ${serverMessage}). Give the persona the ` +
+        `server's window as contextTokens in org.config.json ('org doctor' shows the window org found and where from).`,
       { status, serverMessage },
     );
   }

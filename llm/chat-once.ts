@@ -1,14 +1,11 @@
-import { StringDecoder } from "node:string_decoder";
-import { ChatError, connectionDetail } from "./chat-errors.ts";
-import type { StreamEvent, Usage } from "./chat-types.ts";
+import { ChatError } from "./chat-errors.ts";
 import type { Completion, CompletionRequest } from "./language-model.ts";
 import { abortedError, openStream } from "./open-stream.ts";
 import { ChunkTemplate } from "./chunk-template.ts";
 import { SseEvents } from "./sse-events.ts";
-import { chunkErrorMessage, fragmentLength, type ReadChunk, readChunk, readUsage, ToolCallAccumulator, type ToolCallDelta } from "./read-chunks.ts";
 import { StreamLimit } from "./stream-limit.ts";
-import { TextParts } from "./text-parts.ts";
-import { ThinkSplitter } from "./think-splitter.ts";
+import { CompletionAssembly, partialOf, readBody } from "./completion-assembly.ts";
+import { readNdjson } from "./read-ndjson.ts";
 
 export type ChatRequest = CompletionRequest & {
   baseUrl: string;
@@ -21,6 +18,8 @@ export type ChatRequest = CompletionRequest & {
   authorization?: string | undefined;
   /** Where the model name came from (e.g. "OLLAMA_MODEL"), named when the server does not have it. */
   modelSource?: string;
+  /** Through Ollama's own `POST /api/chat` (streamed NDJSON) with this `options.num_ctx`, instead of `/v1/chat/completions`. */
+  ollama?: { numCtx: number };
   /** Sent as they are: `temperature: 0` and a `seed` make a server that honours them answer the same way each time. */
   sampling?: Sampling;
 };
@@ -32,114 +31,10 @@ export type { ReplyLimitStop } from "./stream-limit.ts";
 
 export type { ReceivedToolCall } from "./read-chunks.ts";
 
-type Emit = (event: StreamEvent) => void;
-
-/** Builds one completion from parsed chunks: text and reasoning (split out of `<think>`), tool calls, usage. */
-class CompletionAssembly {
-  readonly contentParts = new TextParts();
-  readonly reasoningParts = new TextParts();
-  readonly toolCalls = new ToolCallAccumulator();
-  readonly splitter = new ThinkSplitter();
-  finishReason: string | undefined;
-  usage: Usage | undefined;
-  /** Set when the server reported an error in the stream. */
-  failure: ChatError | undefined;
-
-  constructor(
-    private readonly emit: Emit | undefined,
-    readonly limit: StreamLimit,
-  ) {}
-
-  partial() {
-    return { partialContent: this.contentParts.text(), partialReasoning: this.reasoningParts.text() };
-  }
-
-  /** Joins the text of the read just done (TextParts). */
-  settle(): void {
-    this.contentParts.settle();
-    this.reasoningParts.settle();
-  }
-
-  #emitSplit(split: { text: string; reasoning: string }) {
-    if (split.reasoning) this.#emitReasoning(split.reasoning);
-    if (split.text) this.#emitText(split.text);
-  }
-
-  // Without a listener no event object is built: streaming pays these on every chunk.
-  #emitText(text: string) {
-    this.contentParts.push(text);
-    if (this.emit) this.emit({ type: "text-delta", text });
-  }
-
-  #emitReasoning(text: string) {
-    this.reasoningParts.push(text);
-    if (this.emit) this.emit({ type: "reasoning-delta", text });
-  }
-
-  #addText(whole: string, mayHoldAngle = true) {
-    const text = whole.slice(0, this.limit.take(whole.length));
-    if (text === "") return;
-    if (mayHoldAngle ? this.splitter.passesThrough(text) : this.splitter.passesThroughPlain()) this.#emitText(text);
-    else this.#emitSplit(this.splitter.push(text));
-  }
-
-  #addReasoning(whole: string) {
-    const text = whole.slice(0, this.limit.take(whole.length));
-    if (text !== "") this.#emitReasoning(text);
-  }
-
-  /**
-   * Takes the string of an event that fits the stream's template (chunk-template.ts): the text of a chunk that carries
-   * nothing else, or the arguments of its one tool call. `mayHoldAngle` false when its reader saw no "<".
-   */
-  addTemplated(template: ChunkTemplate, text: string, mayHoldAngle = true): void {
-    const field = template.field;
-    if (field === "content") this.#addText(text, mayHoldAngle);
-    else if (field === "arguments") this.#addCall(template.call(text));
-    else if (field !== undefined) this.#addReasoning(text);
-  }
-
-  /** Stitches one tool-call entry, counted against the reply's limit first; false when the limit stops it and the rest. */
-  #addCall(call: ToolCallDelta | undefined): boolean {
-    const length = fragmentLength(call);
-    if (this.limit.take(length) < length || this.limit.reached) return false;
-    if (call) this.toolCalls.add(call);
-    return true;
-  }
-
-  /** Takes one decoded chunk (already JSON); a chunk that is not an object says nothing. Returns how it was read. */
-  add(value: unknown): ReadChunk | undefined {
-    const chunk = readChunk(value);
-    if (!chunk) return undefined;
-    if (chunk.error !== undefined) {
-      const message = chunkErrorMessage(chunk.error);
-      this.failure = new ChatError("http", `the model server reported an error mid-stream: ${message}`, {
-        serverMessage: message,
-        ...this.partial(),
-      });
-      return chunk;
-    }
-    this.usage = readUsage(chunk.usage) ?? this.usage;
-    if (!chunk.choice) return chunk;
-    const { delta, toolCalls, finishReason } = chunk.choice;
-    const reasoning = delta.reasoning ?? delta.reasoning_content;
-    if (reasoning) this.#addReasoning(reasoning);
-    if (delta.content) this.#addText(delta.content);
-    for (const call of toolCalls) if (!this.#addCall(call)) break;
-    if (this.limit.reached) return chunk;
-    if (finishReason) this.finishReason = finishReason;
-    return chunk;
-  }
-
-  /** Writes out what the think splitter still holds. */
-  flush(): void {
-    this.#emitSplit(this.splitter.flush());
-  }
-}
-
 /**
  * One streamed completion from `POST {baseUrl}/v1/chat/completions`: content, reasoning and tool calls
- * stitched from SSE frames of any OpenAI-compatible server (Ollama old and new, OpenAI, llama.cpp, vLLM).
+ * stitched from SSE frames of any OpenAI-compatible server (Ollama old and new, OpenAI, llama.cpp, vLLM); with
+ * `ollama`, from the NDJSON lines of Ollama's own `POST /api/chat` (`read-ndjson.ts`), read into the same assembly.
  */
 export async function chatOnce(request: ChatRequest): Promise<Completion> {
   const response = await openStream(request);
@@ -147,7 +42,7 @@ export async function chatOnce(request: ChatRequest): Promise<Completion> {
   const emit = request.onEvent ?? (() => {});
   const limit = new StreamLimit(request.stopAt?.chars ?? Number.POSITIVE_INFINITY, request.stopAt?.tokens ?? Number.POSITIVE_INFINITY);
   const assembly = new CompletionAssembly(request.onEvent, limit);
-  const done = await readEvents(response, assembly, request.signal);
+  const done = request.ollama ? await readNdjson(response, assembly, request.signal) : await readEvents(response, assembly, request.signal);
   assembly.flush();
   if (!done && assembly.finishReason === undefined) {
     if (request.signal?.aborted) throw abortedError(request.signal, partialOf(assembly));
@@ -174,11 +69,6 @@ export async function chatOnce(request: ChatRequest): Promise<Completion> {
   };
   emit({ type: "finish", finishReason: result.finishReason, ...(usage ? { usage } : {}) });
   return result;
-}
-
-function partialOf(assembly: CompletionAssembly): { content: string; reasoning: string } {
-  const { partialContent, partialReasoning } = assembly.partial();
-  return { content: partialContent, reasoning: partialReasoning };
 }
 
 /**
@@ -225,38 +115,16 @@ async function readEvents(response: Response, assembly: CompletionAssembly, sign
     },
     onKnownEvent,
   );
-  const reader = response.body?.getReader();
-  // Not TextDecoder: in stream mode bun's costs 4-5x a plain decode per read, the largest share of a small-read stream.
-  const decoder = new StringDecoder("utf8");
-  try {
-    if (reader) {
-      while (!stopped()) {
-        const { value, done: ended } = await reader.read();
-        if (ended) break;
-        events.feed(decoder.write(value), stopped);
-        assembly.settle();
-      }
-      // Flush a last event that lacked its blank line; if it is cut short it counts as an interruption.
+  await readBody(response, assembly, signal, stopped, {
+    text: (piece) => events.feed(piece, stopped),
+    // Flush a last event that lacked its blank line; if it is cut short it counts as an interruption.
+    end: (rest) => {
       atEndOfStream = true;
-      if (!stopped()) {
-        events.feed(decoder.end(), stopped);
-        events.end(stopped);
-      }
-    }
-  } catch (error) {
-    if (signal?.aborted) throw abortedError(signal, partialOf(assembly));
-    throw new ChatError(
-      "interrupted",
-      `the connection to the model server broke mid-stream (${connectionDetail(error)}); the partial reply is kept.`,
-      {
-        ...assembly.partial(),
-        cause: error,
-      },
-    );
-  } finally {
-    if (stopped()) await reader?.cancel().catch(() => {});
-  }
-  if (assembly.failure) throw assembly.failure;
+      if (stopped()) return;
+      events.feed(rest, stopped);
+      events.end(stopped);
+    },
+  });
   return done || assembly.limit.reached !== undefined;
 }
 

@@ -227,6 +227,43 @@ describe("chatOnce errors", () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  test("a server's refusal of a prompt over its window is context_overflow, llama.cpp's and vLLM's alike; another 400 is not", async () => {
+    const refusals = [
+      JSON.stringify({
+        error: {
+          code: 400,
+          message: "the request exceeds the available context size, try increasing it",
+          type: "exceed_context_size_error",
+          n_prompt_tokens: 5000,
+          n_ctx: 4096,
+        },
+      }),
+      JSON.stringify({
+        object: "error",
+        message:
+          "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (5000 in the messages, 0 in the " +
+          "completion). Please reduce the length of the messages or completion.",
+        type: "BadRequestError",
+        param: null,
+        code: 400,
+      }),
+    ];
+    for (const body of refusals) {
+      await using server = startFrameServer([{ status: 400, headers: { "content-type": "application/json" }, chunks: [body] }]);
+      const error = await failure(collect(server.url, { retry: { retries: 3, baseDelayMs: 1 } }));
+      expect({ kind: error.kind, retryable: error.retryable, asked: server.requests.length }).toEqual({
+        kind: "context_overflow",
+        retryable: false,
+        asked: 1,
+      });
+      expect(error.message).toContain("contextTokens");
+    }
+    await using other = startFrameServer([
+      { status: 400, headers: { "content-type": "application/json" }, chunks: ['{"error":"invalid tool call arguments"}'] },
+    ]);
+    expect((await failure(collect(other.url))).kind).toBe("http");
+  });
+
   test("connection refused says no server is there and how to start one", async () => {
     const probe = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("") });
     const url = `http://127.0.0.1:${probe.port}`;

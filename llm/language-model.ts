@@ -1,6 +1,7 @@
 import type { ReceivedToolCall } from "./read-chunks.ts";
 import type { ReplyLimitStop } from "./stream-limit.ts";
 import type { ChatMessage, ChatResult, StreamEvent, ToolDefinition } from "./chat-types.ts";
+import type { ModelWindow } from "./model-window.ts";
 
 /** One completion to stream: the conversation, the tools offered, where to cut it, and who listens. */
 export type CompletionRequest = {
@@ -10,6 +11,11 @@ export type CompletionRequest = {
   onEvent?: ((event: StreamEvent) => void) | undefined;
   /** Cut the stream after `chars` characters or once it would spend more than `tokens` (about four characters a token). */
   stopAt?: { chars?: number; tokens?: number };
+  /**
+   * The window this request needs, prompt and reply's reserve together, in tokens: on Ollama's own API it becomes
+   * `options.num_ctx` (rounded up, within the model's window); other servers have a fixed window and ignore it.
+   */
+  contextTokens?: number | undefined;
 };
 
 /** A finished completion: text, reasoning, tool calls (arguments parsed or kept raw when invalid), usage, and a cut if any. */
@@ -47,6 +53,11 @@ export type LanguageModel = {
    * connection not.
    */
   probe(signal?: AbortSignal, timeoutMs?: number): Promise<ProbeResult>;
+  /**
+   * How many tokens a request may hold and where that came from (the server, the persona's `contextTokens`, or the
+   * stated default); asked of the server once per model value, within a few seconds; never throws.
+   */
+  window(signal?: AbortSignal): Promise<ModelWindow>;
   /** The same server with another model id; `source` names where the id came from (e.g. "/use"). */
   withModelId(modelId: string, source: string): LanguageModel;
 };

@@ -3,6 +3,7 @@ import { sleep } from "../concurrency/sleep.ts";
 import type { ChatRequest } from "./chat-once.ts";
 import { ChatError, connectionDetail, httpError } from "./chat-errors.ts";
 import { chatCompletionsUrl } from "./model-server-urls.ts";
+import { ollamaChatBody, ollamaChatUrl } from "./ollama-chat.ts";
 import { postForStream } from "./post-for-stream.ts";
 
 function retryDelay(attempt: number, baseDelayMs: number, response?: Response): number {
@@ -21,20 +22,28 @@ export function abortedError(signal: AbortSignal | undefined, partial: { content
   });
 }
 
-/** POSTs the request and returns the streaming response, retrying before the first byte on connection errors, 429 and 503. */
+/**
+ * POSTs the request (to Ollama's `/api/chat` with `ollama`) and returns the streaming response, retrying before the
+ * first byte on connection errors, 429 and 503.
+ */
 export async function openStream(request: ChatRequest): Promise<Response> {
   // Credentials in the URL go as a header; the URL that is fetched and shown carries none.
   const endpoint = serverEndpoint(request.baseUrl);
-  const url = chatCompletionsUrl(endpoint.url);
-  const body = JSON.stringify({
-    model: request.model,
-    messages: request.messages,
-    stream: true,
-    stream_options: { include_usage: true },
-    ...request.sampling,
-    ...(request.tools && request.tools.length > 0 ? { tools: request.tools } : {}),
-  });
-  const headers: Record<string, string> = { "content-type": "application/json", accept: "text/event-stream" };
+  const url = request.ollama ? ollamaChatUrl(endpoint.url) : chatCompletionsUrl(endpoint.url);
+  const body = request.ollama
+    ? ollamaChatBody(request, request.ollama.numCtx)
+    : JSON.stringify({
+        model: request.model,
+        messages: request.messages,
+        stream: true,
+        stream_options: { include_usage: true },
+        ...request.sampling,
+        ...(request.tools && request.tools.length > 0 ? { tools: request.tools } : {}),
+      });
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    accept: request.ollama ? "application/x-ndjson" : "text/event-stream",
+  };
   const authorization = endpoint.authorization ?? request.authorization ?? (request.apiKey ? `Bearer ${request.apiKey}` : undefined);
   if (authorization) headers.authorization = authorization;
   const retries = request.retry?.retries ?? 2;

@@ -2,6 +2,7 @@ import { ChatError } from "./chat-errors.ts";
 import type { StreamEvent, Usage } from "./chat-types.ts";
 import type { Completion, CompletionRequest, LanguageModel } from "./language-model.ts";
 import { abortedError } from "./open-stream.ts";
+import { fallbackWindow, type ModelWindow } from "./model-window.ts";
 import { ToolCallAccumulator } from "./read-chunks.ts";
 import { StreamLimit } from "./stream-limit.ts";
 import { ThinkSplitter } from "./think-splitter.ts";
@@ -29,9 +30,12 @@ export type ScriptedModel = LanguageModel & {
 /**
  * The port in memory (as the AI SDK's `MockLanguageModelV3`): replies from a script, with the events and the
  * result `httpModel` yields for the same reply (deltas, calls, finish, usage, cuts at `stopAt`, abort).
- * The last reply of a list repeats.
+ * The last reply of a list repeats. Its window is `options.window`, else `contextTokens` as the config gives it, else the default.
  */
-export function scriptedModel(script: Script, options: { modelId?: string; models?: string[] } = {}): ScriptedModel {
+export function scriptedModel(
+  script: Script,
+  options: { modelId?: string; models?: string[]; window?: ModelWindow; contextTokens?: number } = {},
+): ScriptedModel {
   const requests: CompletionRequest[] = [];
   const modelId = options.modelId ?? "scripted";
   const model: ScriptedModel = {
@@ -50,6 +54,9 @@ export function scriptedModel(script: Script, options: { modelId?: string; model
     },
     async probe() {
       return { server: model.server, reachable: true, models: options.models ?? [modelId] };
+    },
+    async window() {
+      return options.window ?? fallbackWindow(options.contextTokens);
     },
     withModelId(id) {
       return { ...scriptedModel(script, { ...options, modelId: id }), stream: model.stream, requests };

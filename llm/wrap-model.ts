@@ -22,6 +22,7 @@ export function wrapModel(inner: LanguageModel, middleware: ModelMiddleware): La
       : (request) => inner.stream(request),
     listModels: (signal) => inner.listModels(signal),
     probe: (signal, timeoutMs) => inner.probe(signal, timeoutMs),
+    window: (signal) => inner.window(signal),
     withModelId: (modelId, source) => wrapModel(inner.withModelId(modelId, source), middleware),
   };
 }

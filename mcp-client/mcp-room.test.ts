@@ -44,14 +44,18 @@ let at: World;
 const afterAllKill: ProcessIdentity[] = [];
 
 /** The persona's model: "call NAME {json}" makes it call NAME; a tool result makes it say what came back. */
-const persona = scriptedModel((request) => {
-  const last = request.messages.at(-1);
-  const text = typeof last?.content === "string" ? last.content : "";
-  if (last?.role === "tool") return { text: `the tool said: ${text.slice(0, 200)}` };
-  const match = /call (\S+) (\{.*\})\s*$/s.exec(text);
-  if (!match) return { text: "nothing to call" };
-  return { toolCalls: [{ name: match[1] ?? "", arguments: JSON.parse(match[2] ?? "{}") }] };
-});
+const persona = scriptedModel(
+  (request) => {
+    const last = request.messages.at(-1);
+    const text = typeof last?.content === "string" ? last.content : "";
+    if (last?.role === "tool") return { text: `the tool said: ${text.slice(0, 200)}` };
+    const match = /call (\S+) (\{.*\})\s*$/s.exec(text);
+    if (!match) return { text: "nothing to call" };
+    return { toolCalls: [{ name: match[1] ?? "", arguments: JSON.parse(match[2] ?? "{}") }] };
+    // The published servers' tools and their schemas take more than a default 4096-token window holds.
+  },
+  { contextTokens: 32_768 },
+);
 
 /** One user message; the tool results and notices it brought. */
 async function say(text: string): Promise<{ results: Extract<RoomEvent, { type: "tool-result" }>[]; notices: string[] }> {

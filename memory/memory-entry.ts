@@ -46,6 +46,19 @@ export function entriesOf(sessionId: string, line: TranscriptLine): MemoryEntry[
         },
       ];
     }
+    case "compaction":
+      // Org's summary of earlier messages: found by `org memory search` as a message of the persona it was written for.
+      return [
+        {
+          key: `${sessionId}:s:${line.persona}:${line.throughId}`,
+          kind: "message",
+          sessionId,
+          persona: line.persona,
+          time: line.time,
+          text: `summary of earlier messages: ${line.summary}`.slice(0, MESSAGE_CHARS),
+          tags: ["summary"],
+        },
+      ];
     case "tool-call":
       return toolEntries(sessionId, line, "c", short(`${line.call.name} ${JSON.stringify(line.call.arguments)}`, CALL_CHARS));
     case "tool-result":

@@ -379,3 +379,27 @@ describe("memory", () => {
     expect(existsSync(facts)).toBe(true);
   });
 });
+
+test("a compaction's summary is found by search, as a message of its persona tagged summary", async () => {
+  const { store } = MemoryStore.open(newWorkspace());
+  try {
+    const time = new Date().toISOString();
+    store.index("s1", {
+      type: "compaction",
+      persona: "agent",
+      messages: 12,
+      throughId: "m12",
+      tokens: 80,
+      summary: "- fact: the nightly backup runs at 02:30 on the amber host",
+      model: "m",
+      dropped: 0,
+      time,
+    });
+    const found = await store.search("nightly backup amber host");
+    expect(found.hits).toHaveLength(1);
+    expect(found.hits[0]).toMatchObject({ kind: "message", persona: "agent", sessionId: "s1", tags: ["summary"] });
+    expect(found.hits[0]?.snippet).toContain("summary of earlier messages");
+  } finally {
+    store.close();
+  }
+});

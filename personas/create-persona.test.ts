@@ -7,6 +7,7 @@ import { createPersona } from "./create-persona.ts";
 import { Persona } from "./persona.ts";
 import { PERSONA_ROLES } from "./persona-roles.ts";
 import { TOOLSMITH_NOT_BUILT, ToolsmithPersona } from "./toolsmith-persona.ts";
+import { TokenEstimator } from "../llm/token-estimate.ts";
 
 const persona = (name: string, kind: PersonaConfig["kind"], extra: Partial<PersonaConfig> = {}): PersonaConfig => ({
   name,
@@ -59,7 +60,9 @@ describe("models", () => {
       message("agent", "hi there", ["agent", "python"]),
       message("python", "@agent look", ["agent", "python"]),
     ];
-    expect(agent.context(history, ["agent", "python"]).slice(1)).toEqual([
+    const keeping = { estimator: new TokenEstimator(), reserveTokens: 1024, summary: undefined, assembled: () => {} };
+    const prompt = agent.prompt({ history, roomPersonas: ["agent", "python"], prompt: keeping }, { tokens: 32_768, source: "test" }, []);
+    expect(prompt.messages.slice(1)).toEqual([
       { role: "user", content: "hello" },
       { role: "assistant", content: "hi there" },
       { role: "user", content: "python: @agent look" },

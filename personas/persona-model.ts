@@ -2,13 +2,28 @@ import { environmentSettings } from "../config/environment.ts";
 import type { OrgConfig, PersonaConfig } from "../config/org-config.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { modelFor } from "../llm/model-for.ts";
+import { NumCtxFloor } from "../llm/ollama-chat.ts";
 
 /** Builds the model a persona talks to from its config entry. */
 export type ModelFactory = (persona: PersonaConfig) => LanguageModel;
 
 /** The model of each persona, with the key the config gives its server (`modelFor`): built once, where the room is assembled. */
 export function httpModels(config: OrgConfig): ModelFactory {
-  return (persona) => modelFor({ server: persona.server, modelId: persona.model, modelSource: persona.modelSource }, config.authorizations);
+  // Personas that share a model on Ollama ask it for one num_ctx, never less than asked before: a change reloads the model.
+  const numCtxFloor = new NumCtxFloor();
+  return (persona) =>
+    modelFor(
+      {
+        server: persona.server,
+        modelId: persona.model,
+        modelSource: persona.modelSource,
+        contextTokens: persona.contextTokens,
+        maxContextTokens: persona.maxContextTokens,
+        api: persona.api,
+        numCtxFloor,
+      },
+      config.authorizations,
+    );
 }
 
 /** The toolsmith's model: the config's toolsmith persona (its model, server and key), else OLLAMA_BASE's OLLAMA_MODEL with OLLAMA_BASE's key. */

@@ -1,11 +1,12 @@
-import type { ChatMessage } from "../llm/chat-types.ts";
+import type { ToolDefinition } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
+import { toolChars } from "../llm/token-estimate.ts";
 import type { PersonaColor, PersonaKind } from "../config/persona-entry.ts";
 import type { PersonaConfig } from "../config/org-config.ts";
 import type { ToolPolicy } from "../config/tool-policy.ts";
 import type { ReplyHost, ReplyOutcome } from "./reply-host.ts";
+import { type AssembledPrompt, assemblePrompt, type ContextWindow, replyReserve } from "./prompt-assembly.ts";
 import { respondWithTools } from "./respond-with-tools.ts";
-import type { RoomMessage } from "./room-message.ts";
 
 /**
  * A persona in the room: who it is (name, system prompt), which model answers for it, which tools it may
@@ -59,23 +60,27 @@ export class Persona {
     ].join("\n\n");
   }
 
-  /** The messages for its next completion: its system prompt, then the latest room messages it heard. */
-  context(history: readonly RoomMessage[], roomPersonas: readonly string[]): ChatMessage[] {
-    const heard = history.filter((message) => message.from === this.name || message.heardBy.includes(this.name));
-    const recent = heard.slice(-this.contextMessages).filter((message) => message.text !== "");
-    return [
-      { role: "system", content: this.systemPrompt(roomPersonas) },
-      ...recent.map(
-        (message): ChatMessage =>
-          message.from === this.name
-            ? { role: "assistant", content: message.text }
-            : { role: "user", content: message.from === "user" ? message.text : `${message.from}: ${message.text}` },
-      ),
-    ];
+  /**
+   * The prompt of its next completion within `window`: its system prompt, the tools offered, the reply's reserve, org's
+   * summary of earlier messages, then as many of the newest messages it heard as fit (at most `contextMessages`).
+   */
+  prompt(host: Pick<ReplyHost, "history" | "roomPersonas" | "prompt">, window: ContextWindow, tools: readonly ToolDefinition[]): AssembledPrompt {
+    return assemblePrompt({
+      persona: this.name,
+      modelId: this.modelId,
+      system: this.systemPrompt(host.roomPersonas),
+      toolChars: toolChars(tools),
+      summary: host.prompt.summary,
+      history: host.history,
+      maxMessages: this.contextMessages,
+      window,
+      reserve: replyReserve(window.tokens, host.prompt.reserveTokens),
+      estimator: host.prompt.estimator,
+    });
   }
 
   /** How this persona answers the message `host.trigger`: by default its model in the tool loop. */
   respond(host: ReplyHost): Promise<ReplyOutcome> {
-    return respondWithTools(host, this.context(host.history, host.roomPersonas));
+    return respondWithTools(host, (window, tools) => this.prompt(host, window, tools));
   }
 }

@@ -2,6 +2,8 @@ import type { ToolLoopAllowance } from "../tools/tool-loop-allowance.ts";
 import type { Usage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { LoopStopReason } from "../llm/loop-stop-reasons.ts";
+import type { TokenEstimator } from "../llm/token-estimate.ts";
+import type { AssembledPrompt, PromptSummary } from "./prompt-assembly.ts";
 import type { ReplyReport } from "./reply-report.ts";
 import type { RoomMessage } from "./room-message.ts";
 
@@ -25,6 +27,20 @@ export type ReplyHost = Readonly<ToolLoopAllowance> & {
   report(event: ReplyReport): void;
   /** Token usage of one model call, for the reply's figures. */
   reportUsage(usage: Usage): void;
+  /** How the prompt keeps to the model's window. */
+  readonly prompt: PromptKeeping;
+};
+
+/** What a reply's prompt is assembled with, made by the room per reply. */
+export type PromptKeeping = {
+  /** The room's token estimate, calibrated by what each completion reports. */
+  readonly estimator: TokenEstimator;
+  /** Tokens kept free for the reply (`compaction.reserveTokens`; at most a quarter of a small window). */
+  readonly reserveTokens: number;
+  /** Org's summary of the persona's earlier heard messages, when there is one. */
+  readonly summary: PromptSummary | undefined;
+  /** Told of the prompt sent: heard messages that fell out are compacted off the reply's path. */
+  assembled(prompt: AssembledPrompt): void;
 };
 
 /** How a reply ended; a thrown error instead means it broke off (the room keeps what streamed). */

@@ -61,18 +61,19 @@ export class ToolsmithPersona extends Persona {
       built = await this.#build(goal, host);
       return built.text;
     });
+    const tools = toolSet([...[...host.tools.values()].filter((tool) => tool.name !== BUILD_TOOL), build]);
     const outcome = await respondWithTools(
       {
         ...host,
         // build_tool is the persona's own: it replaces a room tool of the same name and needs no approval.
-        tools: toolSet([...[...host.tools.values()].filter((tool) => tool.name !== BUILD_TOOL), build]),
+        tools,
         approve: (call) => (call.name === BUILD_TOOL ? Promise.resolve(true) : host.approve(call)),
         report: (event) => {
           if (event.type === "text-delta" && event.text.trim() !== "") said = true;
           host.report(event);
         },
       },
-      this.context(host.history, host.roomPersonas),
+      (window, definitions) => this.prompt(host, window, definitions),
     );
     if (!built) return outcome;
     // The pipeline's outcome names @agent or a branch as information, not as a request: nobody else is pulled in.

@@ -2,13 +2,21 @@ import type { OrgConfig } from "../config/org-config.ts";
 import { OrgConfigError } from "../config/org-config-error.ts";
 import type { Persona } from "../personas/persona.ts";
 import type { RoomMessage } from "../personas/room-message.ts";
+import type { PromptSummary } from "../personas/prompt-assembly.ts";
 import type { Budget } from "../security/budget.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { parseRoomMode, type ReplyFileGuard, type RoomMode, RoomModeError } from "./room-mode.ts";
 import { newSessionId, resolveSessionId, resume } from "./transcript.ts";
 
 /** Where a room starts: its session, mode and earlier conversation, and what a resumed transcript lost. */
-export type SessionStart = { sessionId: string; mode: RoomMode; history: RoomMessage[]; damagedNotice?: string };
+export type SessionStart = {
+  sessionId: string;
+  mode: RoomMode;
+  history: RoomMessage[];
+  /** Each persona's summary of earlier messages, as the transcript's compactions left it. */
+  summaries: Record<string, PromptSummary>;
+  damagedNotice?: string;
+};
 
 export type SessionStartOptions = {
   config: OrgConfig;
@@ -49,14 +57,14 @@ function resumeSession(options: SessionStartOptions, which: string | true): Sess
     mode = { kind: "group" }; // the config changed since (a persona is gone): fall back rather than refuse to resume
   }
   const damaged = restored.damagedLines > 0 ? describeDamage(sessionId, restored.damagedLines, restored.damagedLineNumbers) : undefined;
-  return { sessionId, mode, history: restored.history, ...(damaged !== undefined ? { damagedNotice: damaged } : {}) };
+  return { sessionId, mode, history: restored.history, summaries: restored.summaries, ...(damaged !== undefined ? { damagedNotice: damaged } : {}) };
 }
 
 function newSession(options: SessionStartOptions): SessionStart {
   const { config } = options;
   try {
     const mode = parseRoomMode(config.mode, [...options.byName.keys()], options.workspaceDir, options.protectedFiles, options.replyFileGuard);
-    return { sessionId: newSessionId(), mode, history: [...(options.history ?? [])] };
+    return { sessionId: newSessionId(), mode, history: [...(options.history ?? [])], summaries: {} };
   } catch (error) {
     if (!(error instanceof RoomModeError)) throw error;
     const file = config.source ?? "the configuration";

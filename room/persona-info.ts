@@ -16,6 +16,8 @@ export const personaInfoSchema = onFirstUse(() =>
     /** The policy of each tool in `tools`: "allow" runs it, "ask" asks first. */
     policies: z.record(z.string(), z.enum(["allow", "ask"])),
     color: z.string().optional(),
+    /** Its model's window and where it came from (`LanguageModel.window`), where the answer had it asked (serve's session answer). */
+    window: z.object({ tokens: z.number(), source: z.string(), detail: z.string().optional() }).optional(),
   }),
 );
 export type PersonaInfo = z.infer<ReturnType<typeof personaInfoSchema>>;

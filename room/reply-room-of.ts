@@ -6,7 +6,8 @@ import type { RoomCore } from "./room-core.ts";
 import type { RoomEvent } from "./room-event.ts";
 import type { RoomTools } from "./room-tools.ts";
 import type { ReplyRoom } from "./run-reply.ts";
-import { serverSlots } from "./server-slots.ts";
+import type { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
+import type { RoomCompactions } from "./compactions.ts";
 
 /**
  * What a persona answers from: the room up to the message it answers, with that message last. Replies
@@ -22,7 +23,13 @@ function contextFor(history: RoomMessage[], persona: string, trigger: RoomMessag
 }
 
 /** What a reply needs of the room (run-reply.ts). */
-export function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, tools: RoomTools, approvals: RoomApprovals): ReplyRoom {
+export function replyRoomOf(
+  core: RoomCore,
+  emit: (event: RoomEvent) => void,
+  tools: RoomTools,
+  approvals: RoomApprovals,
+  parts: { slots: (server: string) => FifoSemaphore; compactions: RoomCompactions },
+): ReplyRoom {
   const { config, options } = core;
   return {
     emit,
@@ -56,10 +63,11 @@ export function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, to
         core.lastDiff = diff;
       },
     },
-    slots: options.serverSlots ?? serverSlots(config),
+    slots: parts.slots,
     tools: tools.forModel,
     ...(options.toolChoice ? { toolChoice: options.toolChoice } : {}),
     context: (persona, trigger) => contextFor(core.state.history, persona, trigger),
+    promptKeeping: (persona) => parts.compactions.keeping(persona),
     heardBy: (speaker, mentions) => heardBy(core, speaker, mentions),
     record: (message) => core.state.history.push(message),
   };

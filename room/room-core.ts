@@ -4,6 +4,8 @@ import { createPersona } from "../personas/create-persona.ts";
 import type { Persona } from "../personas/persona.ts";
 import { httpModels } from "../personas/persona-model.ts";
 import type { RoomMessage } from "../personas/room-message.ts";
+import type { PromptSummary } from "../personas/prompt-assembly.ts";
+import { TokenEstimator } from "../llm/token-estimate.ts";
 import { Budget } from "../security/budget.ts";
 import { serversExecutedPaths } from "../mcp-client/servers-executed-paths.ts";
 import { checkChangeSet, type ExecutedPath } from "../workspace/check-change-set.ts";
@@ -30,7 +32,10 @@ export type RoomCore = {
   byName: Map<string, Persona>;
   budget: Budget;
   sessionId: string;
-  state: { mode: RoomMode; history: RoomMessage[] };
+  /** Each persona's summary of its heard messages that fell out of its window (`compactions.ts`). */
+  state: { mode: RoomMode; history: RoomMessage[]; summaries: Map<string, PromptSummary> };
+  /** The room's token estimate, calibrated per model by what its completions report. */
+  estimator: TokenEstimator;
   /** Said once the room is open: a resumed session whose transcript had lines that could not be used. */
   damagedNotice?: string;
   /** The promoted generated tools offered now, by name. */
@@ -96,7 +101,8 @@ export function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
   return {
     ...core,
     sessionId: start.sessionId,
-    state: { mode: start.mode, history: start.history },
+    state: { mode: start.mode, history: start.history, summaries: new Map(Object.entries(start.summaries)) },
+    estimator: new TokenEstimator(),
     ...(start.damagedNotice ? { damagedNotice: start.damagedNotice } : {}),
     generated: new Set(options.generated ?? []),
     fed: new Map(),

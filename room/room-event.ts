@@ -33,6 +33,8 @@ const NOTICE_REASONS = [
   "mcp",
   /** The config file changed while a served room is open (`org web`): what of it the room takes, or why it cannot. */
   "config",
+  /** Heard messages fell out of a persona's window and could not be summarised (or compaction is off): what the prompt holds. */
+  "compaction",
 ] as const;
 
 /** The parts of a room event that other events and schemas share: its stats, notices and approvals. */
@@ -86,14 +88,49 @@ function roomEventParts() {
     alwaysFor: z.string().optional(),
   });
 
-  return { PersonaStats, IncompleteReply, NoticeReason, ApprovalChoice, ApprovalOutcome, ChangeRefusal, ApprovalAsked };
+  return {
+    PersonaStats,
+    IncompleteReply,
+    NoticeReason,
+    ApprovalChoice,
+    ApprovalOutcome,
+    ChangeRefusal,
+    ApprovalAsked,
+    Conversation: conversationEvents(),
+  };
+}
+
+/** What happened to the conversation the personas hear: `/clear` forgot it, or a compaction summarised part of it. */
+function conversationEvents() {
+  return [z.object({ type: z.literal("cleared") }), compactionEvent()] as const;
+}
+
+/**
+ * Heard messages that fell out of `persona`'s window (or all but the newest, `/compact`) summarised by a model: org's
+ * summary of them through message `throughId`, which the persona's next prompts hold before the messages after it.
+ */
+function compactionEvent() {
+  return z.object({
+    type: z.literal("compaction"),
+    persona: z.string(),
+    /** How many heard messages the summary now covers for the first time. */
+    messages: z.number(),
+    throughId: z.string(),
+    /** The summary's size as the persona's prompt counts it. */
+    tokens: z.number(),
+    summary: z.string(),
+    model: z.string(),
+    /** Lines the model wrote that the messages do not support, left out. */
+    dropped: z.number(),
+    focus: z.string().optional(),
+  });
 }
 
 /** Everything the room reports; one stream feeds the console, the transcript, `chat --json` and SSE. */
 function roomEventUnion(parts: ReturnType<typeof roomEventParts>) {
   const { ProgressReport, ReasoningDeltaReport, TextDeltaReport, ToolCallReport, ToolResultReport } = replyReportSchemas();
   const { RoomMessage } = roomMessageSchemas();
-  const { PersonaStats, IncompleteReply, NoticeReason, ApprovalOutcome, ChangeRefusal, ApprovalAsked } = parts;
+  const { PersonaStats, IncompleteReply, NoticeReason, ApprovalOutcome, ChangeRefusal, ApprovalAsked, Conversation } = parts;
   /** The reply an event of a persona's reply belongs to. */
   const Stamp = { replyId: z.string(), persona: z.string() };
   return z.discriminatedUnion("type", [
@@ -128,7 +165,7 @@ function roomEventUnion(parts: ReturnType<typeof roomEventParts>) {
     z.object({ type: z.literal("mode"), mode: z.string(), by: z.string() }),
     z.object({ type: z.literal("model-changed"), persona: z.string(), model: z.string() }),
     z.object({ type: z.literal("notice"), persona: z.string().optional(), reason: NoticeReason, message: z.string() }),
-    z.object({ type: z.literal("cleared") }),
+    ...Conversation,
     ApprovalAsked,
     /** The first answer an approval question got (later ones are refused); `by` names who gave it: `terminal`, `http`, a client's label. */
     z.object({

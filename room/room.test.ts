@@ -377,7 +377,7 @@ describe("room tools", () => {
   };
   const toolsOffered = (server: ScriptedServer, persona: string) =>
     server.requests
-      .filter((request) => JSON.stringify(request.body).includes(`You are ${persona},`))
+      .filter((request) => request.body !== undefined && JSON.stringify(request.body).includes(`You are ${persona},`))
       .map((request) => ((request.body as { tools?: { function: { name: string } }[] }).tools ?? []).map((tool) => tool.function.name))[0];
 
   test("a tool some persona may use prepares once when the room opens; a denied one, or a room told not to, does not", async () => {

@@ -14,11 +14,14 @@ import type { RoomStream } from "./room-stream.ts";
 import type { PersonaInfo } from "./persona-info.ts";
 import { replyScheduler } from "./reply-scheduler.ts";
 import { undoChange } from "./undo-change.ts";
-import { markTurnUndone } from "./undo-turn.ts";
+import { dropSummariesOfUndone, markTurnUndone } from "./undo-turn.ts";
+import { type CompactionOutcome, RoomCompactions } from "./compactions.ts";
+import { type ContextReport, contextReport } from "./context-report.ts";
+import { serverSlots } from "./server-slots.ts";
 import type { RoomOptions } from "./room-options.ts";
 import { roomCore, type RoomCore } from "./room-core.ts";
 import { roomEvents } from "./room-events.ts";
-import { prepareOfferedTools, roomTools } from "./room-tools.ts";
+import { prepareOfferedTools, type RoomTools, roomTools } from "./room-tools.ts";
 import { heardBy } from "./heard-by.ts";
 import { replyRoomOf } from "./reply-room-of.ts";
 import { roomTurns, type SendOptions } from "./room-turns.ts";
@@ -77,6 +80,15 @@ export type Room = {
   undo(options?: { force?: boolean }): ChangeRecord;
   clear(): void;
   /**
+   * `/compact [focus]`: summarises each persona's heard messages but its newest two (or only `persona`'s) into its
+   * summary now, `focus` saying what to keep above all; a `compaction` event per summary, a notice for one that failed.
+   */
+  compact(request?: { persona?: string; focus?: string; signal?: AbortSignal }): Promise<CompactionOutcome[]>;
+  /** `/context`: what `persona`'s next prompt holds, part by part, in tokens (nothing is sent). */
+  context(persona: string, signal?: AbortSignal): Promise<ContextReport>;
+  /** Waits for the summaries being written in the background (a test, `chat --once` before it exits). */
+  compactionsSettled(): Promise<void>;
+  /**
    * The room's inbound credential guard on text from elsewhere (a Telegram message): what `send` would find, with the
    * room's secret set (its keys and the workspace's secret files), before the text goes anywhere.
    */
@@ -96,6 +108,7 @@ export type Room = {
 function undoInRoom(core: RoomCore, emit: (event: RoomEvent) => void, force: boolean): ChangeRecord {
   const { record, events } = undoChange(core.workspaceDir, { force, rules: core.changeRules });
   markTurnUndone(core.state.history, record.replyId, record.id);
+  dropSummariesOfUndone(core.state.history, core.state.summaries, record.replyId);
   for (const event of events) emit(event);
   return record;
 }
@@ -116,7 +129,9 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
   const stopFeed = followToolFeed(core, tools, emit);
   if (options.prepareTools !== false) prepareOfferedTools(core, tools);
   const approvals = roomApprovals(core, emit);
-  const replyRoom = replyRoomOf(core, emit, tools, approvals);
+  const slots = options.serverSlots ?? serverSlots(config);
+  const compactions = new RoomCompactions(core, emit, slots);
+  const replyRoom = replyRoomOf(core, emit, tools, approvals, { slots, compactions });
   const { schedule } = replyScheduler({ config, byName, builtins: tools.builtins, replyRoom, emit });
   const turns = roomTurns({
     config,
@@ -158,10 +173,8 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
     lastDiff: () => core.lastDiff,
     undo: (undoOptions = {}) => undoInRoom(core, emit, undoOptions.force ?? false),
     offerPromotedTools: (next) => offerPromotedTools(core, tools, emit, next),
-    clear() {
-      state.history = [];
-      emit({ type: "cleared" });
-    },
+    clear: () => clearRoom(core, emit),
+    ...compactionCommands(core, compactions, tools),
     scanInbound: (text: string) => scanForSecrets(text, config.secrets),
     wish(text: string) {
       const wished = scanForSecrets(text.trim(), config.secrets).redacted;
@@ -173,10 +186,47 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       closed = true;
       stopFeed?.();
       await turns.close();
+      await compactions.close();
       // The session's private copy of the workspace (write view) becomes the spare the next session starts from.
       core.options.workspaceCopies.release(core.workspaceDir, core.sessionId);
       events.close();
     },
+  };
+}
+
+/** `/clear`: forgets the conversation and every summary of it (the transcript keeps both). */
+function clearRoom(core: RoomCore, emit: (event: RoomEvent) => void): void {
+  core.state.history = [];
+  core.state.summaries.clear();
+  emit({ type: "cleared" });
+}
+
+/** `/compact` and `/context` on the room's personas, and the wait for the summaries being written. */
+function compactionCommands(
+  core: RoomCore,
+  compactions: RoomCompactions,
+  tools: RoomTools,
+): Pick<Room, "compact" | "context" | "compactionsSettled"> {
+  const { byName, names, state } = core;
+  const persona = (name: string) => {
+    const found = byName.get(name);
+    if (!found) throw new UnknownPersonaError(`there is no persona "${name}". Personas: ${names.join(", ")}.`);
+    return found;
+  };
+  return {
+    compact: (request = {}) => {
+      const named = request.persona === undefined ? undefined : persona(request.persona).name;
+      const chosen = named !== undefined ? [named] : state.mode.kind === "direct" ? [state.mode.persona] : names;
+      const focus = request.focus ? { focus: request.focus } : {};
+      return Promise.all(chosen.map((name) => compactions.compact(name, { ...focus, ...(request.signal ? { signal: request.signal } : {}) })));
+    },
+    context: (name, signal) => {
+      const model = persona(name);
+      const definitions = [...tools.forModel(model).values()].map((tool) => tool.definition);
+      const keeping = compactions.keeping(name);
+      return contextReport(model, { history: state.history, roomPersonas: names, keeping, tools: definitions, ...(signal ? { signal } : {}) });
+    },
+    compactionsSettled: () => compactions.settled(),
   };
 }
 

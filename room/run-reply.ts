@@ -1,6 +1,6 @@
 import { WORKSPACE_WRITE } from "../config/tool-names.ts";
 import { ChatError } from "../llm/chat-errors.ts";
-import type { ReplyHost, ReplyOutcome } from "../personas/reply-host.ts";
+import type { PromptKeeping, ReplyHost, ReplyOutcome } from "../personas/reply-host.ts";
 import type { Persona } from "../personas/persona.ts";
 import type { RoomMessage, RoomToolRun } from "../personas/room-message.ts";
 import type { OrgLimits } from "../config/org-limits.ts";
@@ -56,6 +56,8 @@ export type ReplyRoom = SandboxAccess & {
   toolChoice?: TurnToolChoice;
   /** The room messages this persona answers from. */
   context(persona: string, trigger: RoomMessage): RoomMessage[];
+  /** How this persona's prompt keeps to its model's window: the estimate, the reserve, its summary, compaction. */
+  promptKeeping(persona: string): PromptKeeping;
   heardBy(speaker: string, mentions: string[]): string[];
   /** Adds the finished message to the room's history. */
   record(message: RoomMessage): void;
@@ -150,6 +152,7 @@ function replyHost(
     toolTime: turn.toolTime,
     report,
     reportUsage: (usage) => stats.usage(usage),
+    prompt: room.promptKeeping(persona),
   };
 }
 

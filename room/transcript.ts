@@ -9,7 +9,8 @@ import type { RoomMessage } from "../personas/room-message.ts";
 import { ensurePrivateDir, openPrivateFile, readPrivateFile, readPrivateFileStart } from "../security/private-state.ts";
 import type { RoomEvent } from "./room-event.ts";
 import { type TranscriptLine, transcriptLineSchema } from "./transcript-line.ts";
-import { markTurnUndone } from "./undo-turn.ts";
+import { dropSummariesOfUndone, markTurnUndone } from "./undo-turn.ts";
+import type { PromptSummary } from "../personas/prompt-assembly.ts";
 
 /** How long streamed text may wait in memory before it is written: what a `kill -9` can lose at most. */
 export const TRANSCRIPT_FLUSH_MS = 100;
@@ -26,6 +27,8 @@ export type RestoredSession = {
   history: RoomMessage[];
   /** Models switched with `useModel`, per persona. */
   models: Record<string, string>;
+  /** Each persona's newest summary of earlier messages (`compaction` lines), unless /clear or an /undo behind it dropped it. */
+  summaries: Record<string, PromptSummary>;
   tokensUsed: number;
   /** Lines that could not be read or do not match the schema (a crash mid-write leaves at most the last one). */
   damagedLines: number;
@@ -367,6 +370,7 @@ export function resume(sessionsDir: string, sessionId: string): RestoredSession 
   let personas: string[] = [];
   let history: RoomMessage[] = [];
   const models: Record<string, string> = {};
+  let summaries = new Map<string, PromptSummary>();
   let tokensUsed = 0;
   const open = new Map<string, { persona: string; turnId: string; text: string; time: string }>();
 
@@ -404,8 +408,14 @@ export function resume(sessionsDir: string, sessionId: string): RestoredSession 
         break;
       case "cleared":
         history = [];
+        summaries = new Map();
         open.clear();
         break;
+      case "compaction": {
+        const previous = summaries.get(line.persona)?.messages ?? 0;
+        summaries.set(line.persona, { text: line.summary, throughId: line.throughId, messages: previous + line.messages });
+        break;
+      }
       case "reply-start":
         open.set(line.replyId, { persona: line.persona, turnId: line.turnId, text: "", time: line.time });
         break;
@@ -420,6 +430,7 @@ export function resume(sessionsDir: string, sessionId: string): RestoredSession 
         break;
       case "change-undone":
         markTurnUndone(history, line.replyId, line.changeId);
+        dropSummariesOfUndone(history, summaries, line.replyId);
         break;
       case "reply-end":
         open.delete(line.replyId);
@@ -430,5 +441,5 @@ export function resume(sessionsDir: string, sessionId: string): RestoredSession 
     }
   }
   closeOpenReplies();
-  return { sessionId, mode, history, models, tokensUsed, damagedLines, damagedLineNumbers };
+  return { sessionId, mode, history, models, summaries: Object.fromEntries(summaries), tokensUsed, damagedLines, damagedLineNumbers };
 }

@@ -1,3 +1,4 @@
+import type { PromptSummary } from "../personas/prompt-assembly.ts";
 import type { RoomMessage } from "../personas/room-message.ts";
 
 /**
@@ -10,5 +11,19 @@ export function markTurnUndone(history: RoomMessage[], replyId: string | undefin
   if (turnId === undefined) return;
   for (const [index, message] of history.entries()) {
     if (message.turnId === turnId && message.undone === undefined) history[index] = { ...message, undone: changeId };
+  }
+}
+
+/**
+ * Drops each summary that covers a message of the turn `replyId` undid: the summary may hold what the turn said, which
+ * the models' context no longer carries. The next prompt holds the trimmed window, and the next compaction summarises
+ * again without the undone turn.
+ */
+export function dropSummariesOfUndone(history: readonly RoomMessage[], summaries: Map<string, PromptSummary>, replyId: string | undefined): void {
+  const turnId = history.find((message) => message.id === replyId)?.turnId;
+  if (turnId === undefined) return;
+  const first = history.findIndex((message) => message.turnId === turnId);
+  for (const [persona, summary] of summaries) {
+    if (history.findIndex((message) => message.id === summary.throughId) >= first) summaries.delete(persona);
   }
 }

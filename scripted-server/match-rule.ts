@@ -1,4 +1,5 @@
 import { computedReply } from "./computed-replies.ts";
+import { asksForSummary, summaryReply, WRITE_SUMMARY_TOOL } from "./summary-reply.ts";
 import type { Reply, Script } from "./script.ts";
 
 /** The parts of a chat request that rules look at. */
@@ -28,7 +29,7 @@ export class RuleMatcher {
     this.#fired = script.rules.map(() => 0);
   }
 
-  pick(request: ChatRequestView): { reply: Reply; ruleIndex: number | "fallback" | "none" } {
+  pick(request: ChatRequestView): { reply: Reply; ruleIndex: number | "fallback" | "none" | "summary" } {
     const last = request.messages.at(-1);
     const lastText = messageText(last?.content);
     const texts = () => ({
@@ -36,12 +37,15 @@ export class RuleMatcher {
       last: lastText,
       tool: request.toolNames?.[0],
     });
+    // Offered write_summary, only a rule naming that tool answers; without one that matches, it plays the summariser.
+    const summary = asksForSummary(request.toolNames);
     const systemText = request.messages
       .filter((message) => message.role === "system")
       .map((message) => messageText(message.content))
       .join("\n");
     for (const [index, rule] of this.script.rules.entries()) {
       const when = rule.when ?? {};
+      if (summary && when.tool !== WRITE_SUMMARY_TOOL) continue;
       if (when.times !== undefined && (this.#fired[index] ?? 0) >= when.times) continue;
       if (when.model !== undefined && when.model !== request.model) continue;
       if (when.tool !== undefined && !(request.toolNames ?? []).includes(when.tool)) continue;
@@ -54,6 +58,10 @@ export class RuleMatcher {
       }
       this.#fired[index] = (this.#fired[index] ?? 0) + 1;
       return { reply: computedReply(withPlaceholders(rule.reply, lastText, match?.groups), texts, this.script.meanings), ruleIndex: index };
+    }
+    if (summary) {
+      const userText = request.messages.map((message) => (message.role === "user" ? messageText(message.content) : "")).join("\n\n");
+      return { reply: summaryReply(userText), ruleIndex: "summary" };
     }
     if (this.script.fallback)
       return { reply: computedReply(withPlaceholders(this.script.fallback, lastText), texts, this.script.meanings), ruleIndex: "fallback" };

@@ -4,11 +4,13 @@ import { base64Embedding, fakeEmbedding } from "./embeddings.ts";
 import { type ChatRequestView, messageText, RuleMatcher } from "./match-rule.ts";
 import { isJsonRecord } from "./json-record.ts";
 import { goJson } from "./prepare-reply.ts";
+import { ollamaChatResponse, type WindowRecord } from "./ollama-chat-response.ts";
+import { type ContextOverflow, fitPrompt, type ScriptedWindow, vllmOverflowBody } from "./prompt-window.ts";
 import { renderCompletion } from "./render-completion.ts";
 import { ollamaMidStreamErrorChunk, renderStream } from "./render-stream.ts";
 import { type Reply, type Script, type ScriptInput, validateScript } from "./script.ts";
 
-/** One request the server received. `body` is the parsed JSON, or the raw text if it did not parse. */
+/** One request the server received. `body` is the parsed JSON, the raw text if it did not parse, or null without a body. */
 export type RecordedRequest = {
   method: string;
   path: string;
@@ -18,6 +20,8 @@ export type RecordedRequest = {
   time: number;
   /** What the server did: e.g. `rule 2`, `fallback`, `no rule`, `404`. */
   outcome?: string;
+  /** With a window (`contextTokens`), a chat request's: the size it ran at (`num_ctx` on `/api/chat`), its prompt's tokens, the messages dropped. */
+  window?: WindowRecord;
 };
 
 export type ScriptedServer = {
@@ -37,6 +41,15 @@ export type ScriptedServerOptions = {
   signal?: AbortSignal;
   /** Called once a request is answered (its outcome filled in). */
   onRequest?: (request: RecordedRequest) => void;
+  /**
+   * The model's window in tokens, counted by the rule of `prompt-window.ts`: said by `/api/show`, `/api/ps`, `/props` and
+   * `/v1/models`, and enforced on every chat request (on `/api/chat`, `options.num_ctx` when given). None by default.
+   */
+  contextTokens?: number;
+  /** Past the window: `refuse` (default; HTTP 400 as vLLM says it) or `drop` the oldest messages but the system prompt (as Ollama does). */
+  contextOverflow?: ContextOverflow;
+  /** Says `model_info` in `/api/show` as Ollama does (architecture, trained length), so org speaks `/api/chat` to it. */
+  ollama?: boolean;
 };
 
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
@@ -64,6 +77,9 @@ const ROUTES: Record<string, string[]> = {
   "/api/tags": ["GET", "HEAD"],
   "/api/show": ["POST"],
   "/api/embed": ["POST"],
+  "/api/chat": ["POST"],
+  "/api/ps": ["GET"],
+  "/props": ["GET"],
   "/v1/models": ["GET"],
   "/v1/embeddings": ["POST"],
   "/v1/chat/completions": ["POST"],
@@ -128,8 +144,8 @@ function streamResponse(reply: Reply, body: Record<string, unknown>, model: stri
   return new Response(stream, { headers: { "content-type": `text/event-stream${charset}` } });
 }
 
-/** What the server serves: the script, its rule matcher (which counts `times`) and the models' `created`. */
-type Served = { script: Script; matcher: RuleMatcher; created: number };
+/** What the server serves: the script, its rule matcher (which counts `times`), the models' `created`, its window and mode. */
+type Served = { script: Script; matcher: RuleMatcher; created: number; window: ScriptedWindow | undefined; ollama: boolean };
 
 /** `POST /v1/chat/completions`: Ollama's checks, then the first matching rule's reply, streamed or whole. */
 async function chatResponse(served: Served, request: Request, record: RecordedRequest): Promise<Response> {
@@ -144,7 +160,19 @@ async function chatResponse(served: Served, request: Request, record: RecordedRe
   if (problem) return errorResponse(problem.status, problem.message);
   // checkChatRequest has made sure of a model and a list of message objects.
   const model = typeof fields.model === "string" ? fields.model : "";
-  const messages = Array.isArray(fields.messages) ? fields.messages.filter(isJsonRecord) : [];
+  let messages = Array.isArray(fields.messages) ? fields.messages.filter(isJsonRecord) : [];
+  let windowTokens: number | undefined;
+  if (served.window) {
+    const fitted = fitPrompt(messages, fields.tools, served.window);
+    if ("refused" in fitted) {
+      record.window = { tokens: fitted.window, promptTokens: fitted.promptTokens, dropped: 0 };
+      record.outcome = "over the window";
+      return new Response(`${JSON.stringify(vllmOverflowBody(fitted, fields.max_tokens))}\n`, { status: 400, headers: JSON_HEADERS });
+    }
+    record.window = { tokens: fitted.window, promptTokens: fitted.promptTokens, dropped: fitted.dropped };
+    messages = fitted.messages;
+    windowTokens = fitted.promptTokens;
+  }
   const view: ChatRequestView = { model, messages, toolNames: offeredToolNames(fields.tools) };
   const { reply, ruleIndex } = served.matcher.pick(view);
   record.outcome = ruleIndex === "fallback" ? "fallback" : ruleIndex === "none" ? "no rule matched" : `rule ${ruleIndex}`;
@@ -155,7 +183,7 @@ async function chatResponse(served: Served, request: Request, record: RecordedRe
     return errorResponse(status, reply.fault.message ?? DEFAULT_FAULT_MESSAGES[status] ?? `scripted error ${status}`);
   }
   const promptCharacters = view.messages.reduce((sum, message) => sum + messageText(message.content).length, 0);
-  const promptTokens = Math.max(1, Math.ceil(promptCharacters / 4));
+  const promptTokens = windowTokens ?? Math.max(1, Math.ceil(promptCharacters / 4));
   if (fields.stream === true) return streamResponse(reply, fields, model, promptTokens, request.signal);
   const completion = renderCompletion(reply, { model, includeUsage: true, promptTokens });
   if (reply.fault && ("cutAfterChunks" in reply.fault || "malformedAfterChunks" in reply.fault)) {
@@ -206,16 +234,17 @@ function tagList({ script, created }: Served) {
 }
 
 /** `POST /api/show`: what Ollama says of a model it has, capabilities included (a scripted model calls tools); else its 404. */
-function showModel({ script }: Served, record: RecordedRequest): Response {
+function showModel({ script, window, ollama }: Served, record: RecordedRequest): Response {
   const body = isJsonRecord(record.body) ? record.body : {};
   const asked = typeof body.model === "string" ? body.model : typeof body.name === "string" ? body.name : "";
   if (!script.models.some((name) => sameModel(name, asked))) return errorResponse(404, `model '${asked}' not found`);
   return jsonResponse({
     modelfile: "",
-    parameters: "",
+    parameters: window ? `num_ctx                        ${window.tokens}` : "",
     template: "{{ .Prompt }}",
     details: { parent_model: "", format: "gguf", family: "qwen3", families: ["qwen3"], parameter_size: "8.2B", quantization_level: "Q4_K_M" },
-    model_info: {},
+    // Ollama names the architecture and its trained length; without the Ollama mode org takes this for another server.
+    model_info: ollama ? { "general.architecture": "scripted", "scripted.context_length": window?.tokens ?? 32768 } : {},
     capabilities: ["completion", "tools"],
   });
 }
@@ -244,7 +273,36 @@ async function routeRequest(served: Served, request: Request, record: RecordedRe
     case "/api/show":
       return showModel(served, record);
     case "/v1/models":
-      return jsonResponse({ object: "list", data: script.models.map((id) => ({ id, object: "model", created, owned_by: "library" })) });
+      return jsonResponse({
+        object: "list",
+        data: script.models.map((id) => ({
+          id,
+          object: "model",
+          created,
+          owned_by: "library",
+          ...(served.window ? { max_model_len: served.window.tokens } : {}),
+        })),
+      });
+    case "/api/ps":
+      return jsonResponse({
+        models: served.window ? script.models.map((name) => ({ name, model: name, context_length: served.window?.tokens })) : [],
+      });
+    case "/props":
+      if (!served.window) return new Response("404 page not found", { status: 404, headers: { "content-type": "text/plain" } });
+      return jsonResponse({ default_generation_settings: { n_ctx: served.window.tokens }, total_slots: 1 });
+    case "/api/chat":
+      server.timeout(request, 0);
+      return ollamaChatResponse(
+        {
+          script,
+          matcher: served.matcher,
+          isServed: (model) => script.models.some((name) => sameModel(name, model)),
+          window: served.window ? { ...served.window, trained: served.window.tokens } : undefined,
+          faultMessage: (status) => DEFAULT_FAULT_MESSAGES[status] ?? `scripted error ${status}`,
+        },
+        request,
+        record,
+      );
     case "/api/embed":
       return embedResponse(record, false, served.script.meanings);
     case "/v1/embeddings":
@@ -259,7 +317,8 @@ async function routeRequest(served: Served, request: Request, record: RecordedRe
 /** The record of a request as it came: its body parsed as JSON, or kept as text if it does not parse. */
 async function recordOf(request: Request): Promise<RecordedRequest> {
   const text = request.method === "POST" ? await request.text() : "";
-  let body: unknown;
+  // A request without a body (a GET: the model list, a window's discovery) records null, so a test that reads every body as JSON can.
+  let body: unknown = null;
   if (text !== "") {
     try {
       body = JSON.parse(text);
@@ -280,7 +339,14 @@ async function recordOf(request: Request): Promise<RecordedRequest> {
 /** Starts the scripted OpenAI-compatible model server on 127.0.0.1 (by default on a free port). */
 export async function startScriptedServer(options: ScriptedServerOptions): Promise<ScriptedServer> {
   const script = validateScript(options.script, "script");
-  const served: Served = { script, matcher: new RuleMatcher(script), created: Math.floor(Date.now() / 1000) - 3600 };
+  const window = options.contextTokens !== undefined ? { tokens: options.contextTokens, overflow: options.contextOverflow ?? "refuse" } : undefined;
+  const served: Served = {
+    script,
+    matcher: new RuleMatcher(script),
+    created: Math.floor(Date.now() / 1000) - 3600,
+    window,
+    ollama: options.ollama === true,
+  };
   const requests: RecordedRequest[] = [];
   const server = Bun.serve({
     hostname: options.hostname ?? "127.0.0.1",

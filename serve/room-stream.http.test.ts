@@ -125,6 +125,12 @@ describe("a session's room-wide stream over a real socket", () => {
 
     // The transcript a reloading page reads holds every event up to its seq: the turn, and each reply's whole text.
     const opened = sessionApiSchemas().SessionTranscript.parse(await (await fetch(`${base}/v1/sessions/${session}`, { headers: AUTH })).json());
+    // Each persona's window as its next prompt would be assembled: the scripted server says none, so org's stated default.
+    expect(opened.personas.map((persona) => [persona.name, persona.window?.tokens, persona.window?.source])).toEqual([
+      ["agent", 4096, "default"],
+      ["python", 4096, "default"],
+      ["toolsmith", 4096, "default"],
+    ]);
     expect(opened.seq).toBe(first.frames.at(-1)?.seq as number);
     const replies = opened.lines.flatMap((line) => (line.type === "message" && line.message.from !== "user" ? [line.message.text] : []));
     expect(replies.sort()).toEqual([

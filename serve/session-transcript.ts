@@ -42,8 +42,26 @@ export async function sessionTranscript(
 ): Promise<SessionTranscript> {
   const watch = await sessions.watch(session);
   try {
-    return transcriptOf(sessions.openRoom(watch.sessionId) ?? watch.room, asked);
+    const room = sessions.openRoom(watch.sessionId) ?? watch.room;
+    // Asked before the transcript is read: nothing may run between the flush and the read (transcriptOf).
+    const windows = await personaWindows(room);
+    const transcript = transcriptOf(room, asked);
+    return { ...transcript, personas: transcript.personas.map((persona) => ({ ...persona, ...windows.get(persona.name) })) };
   } finally {
     watch.release();
   }
+}
+
+/** Each persona's window as the room's next prompt would be assembled for it (`/context`'s report), by name. */
+async function personaWindows(room: Room): Promise<Map<string, { window?: { tokens: number; source: string; detail?: string } }>> {
+  const entries = await Promise.all(
+    room.personas().map(async (persona) => {
+      // A persona whose prompt cannot be assembled now is shown without a window, never fails the page.
+      const report = await room.context(persona.name).catch(() => undefined);
+      if (!report) return [persona.name, {}] as const;
+      const { tokens, source, detail } = report.window;
+      return [persona.name, { window: { tokens, source, ...(detail !== undefined ? { detail } : {}) } }] as const;
+    }),
+  );
+  return new Map(entries);
 }

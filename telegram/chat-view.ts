@@ -3,6 +3,7 @@ import type { ApprovalButtons } from "./approval-buttons.ts";
 import type { CardHandle, ChatOutbox } from "./chat-outbox.ts";
 import { escapeHtml, htmlParts, type MessageLine, textLines } from "./telegram-html.ts";
 import { counted } from "../config/counted.ts";
+import { describeCompaction } from "../room/compaction-line.ts";
 
 type Line = MessageLine & { text: string };
 type Segment = { kind: "text"; text: string } | { kind: "note"; text: string };
@@ -213,6 +214,9 @@ export class ChatView {
         return;
       case "mode":
         this.outbox.say(`mode: <code>${escapeHtml(event.mode)}</code>`);
+        return;
+      case "compaction":
+        this.outbox.say(`ℹ️ <i>${escapeHtml(describeCompaction(event))}</i>`);
         return;
       default:
         return;

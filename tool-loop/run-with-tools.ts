@@ -33,6 +33,20 @@ export type LoopResult = {
 
 const REPEAT_LIMIT = 3;
 
+/**
+ * The model's window as the prompt was assembled for it: each request says the window it needs (prompt and reserve:
+ * Ollama's `num_ctx`), and a tool result that would overflow it is cut with a note saying how to get the rest.
+ */
+export type LoopWindow = {
+  tokens: number;
+  /** Kept free for the reply. */
+  reserve: number;
+  /** The tokens of a conversation with the offered tools, as the prompt's estimate counts them. */
+  tokensOf(messages: readonly ChatMessage[]): number;
+  /** About how many characters make `tokens` tokens. */
+  charsIn(tokens: number): number;
+};
+
 type LoopRequest = {
   /** The model the loop asks each round. */
   model: LanguageModel;
@@ -45,6 +59,8 @@ type LoopRequest = {
     outsideText?: readonly string[];
     /** The clock (milliseconds) a tool's run is timed with; `performance.now` unless a test moves one. */
     now?: () => number;
+    /** The model's window; absent: no count, nothing cut. */
+    window?: LoopWindow;
   };
 
 /** What a call written into the text gets when it repeats outside text. */
@@ -119,7 +135,7 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
 
     const quotedRun = runnable.filter((call) => quoted.has(call));
     if (quotedRun.length > 0) emit(quotedCallsRefused(quotedRun));
-    const ran = await runRoundCalls(runnable, refusalOf(refused, maxToolCalls, callsMade), request, context, emit, quoted);
+    const ran = await runRoundCalls(runnable, refusalOf(refused, maxToolCalls, callsMade), request, context, emit, quoted, conversation);
     for (const message of ran.messages) {
       say(message);
       if (message.role === "tool") outside.add(message.content ?? "");
@@ -276,12 +292,14 @@ function completeRound(
   onEvent: (event: LoopEvent) => void,
   stopAt: { chars: number; tokens: number },
 ): Promise<Completion> {
+  const { window } = request;
   return request.model.stream({
     messages: conversation,
     tools: [...request.tools.values()].map((tool) => tool.definition),
     signal: request.signal,
     onEvent,
     stopAt,
+    ...(window ? { contextTokens: Math.min(window.tokens, window.tokensOf(conversation) + window.reserve) } : {}),
   });
 }
 
@@ -324,6 +342,7 @@ async function runRoundCalls(
   context: ToolContext,
   emit: (event: LoopEvent) => void,
   quoted: ReadonlySet<ReceivedToolCall>,
+  conversation: readonly ChatMessage[],
 ): Promise<{ messages: ChatMessage[]; endsReply: boolean }> {
   const messages: ChatMessage[] = [];
   let endsReply = false;
@@ -331,7 +350,8 @@ async function runRoundCalls(
     const { result, durationMs } = await outcome;
     emit({ type: "tool-result", call, result, durationMs });
     if (result.endsReply) endsReply = true;
-    messages.push({ role: "tool", tool_call_id: call.id, name: call.name, content: result.output });
+    const message: ChatMessage = { role: "tool", tool_call_id: call.id, name: call.name, content: result.output };
+    messages.push(request.window ? fittedToolMessage(message, call.name, request.window, [...conversation, ...messages]) : message);
   };
   for (const call of runnable) {
     await answered(
@@ -349,4 +369,25 @@ async function runRoundCalls(
 function estimateUsage(messages: ChatMessage[], reply: string): Usage {
   const promptCharacters = messages.reduce((sum, message) => sum + (message.content?.length ?? 0), 0);
   return { promptTokens: Math.ceil(promptCharacters / 4), completionTokens: Math.ceil(reply.length / 4) };
+}
+
+/**
+ * A tool's result cut to what the window has left after the conversation so far (the reply's reserve kept), with a
+ * note saying how to get the rest: the room keeps the whole output (`/output`), and a narrower call gets another part.
+ */
+export function fittedToolMessage(
+  message: Extract<ChatMessage, { role: "tool" }>,
+  toolName: string,
+  window: LoopWindow,
+  before: readonly ChatMessage[],
+): ChatMessage {
+  if (window.tokensOf([...before, message]) <= window.tokens - window.reserve) return message;
+  const left = window.tokens - window.reserve - window.tokensOf([...before, { ...message, content: "" }]);
+  const output = message.content;
+  const note =
+    `\n[cut: this result is ${output.length} characters and only the first part fits the model's window. The room keeps ` +
+    `the whole output (the person sees it with /output). Call ${toolName} again with a narrower request (a range, a ` +
+    `filter, head or tail, or write it to a file and read parts) for the rest.]`;
+  const keep = Math.max(0, window.charsIn(left) - note.length);
+  return { ...message, content: `${output.slice(0, keep)}${note}` };
 }

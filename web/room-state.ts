@@ -1,4 +1,5 @@
 import type { RoomEvent } from "../room/room-event.ts";
+import { describeCompaction } from "../room/compaction-line.ts";
 
 type EventOf<Type extends RoomEvent["type"]> = Extract<RoomEvent, { type: Type }>;
 export type ReplyStats = EventOf<"reply-end">["stats"];
@@ -46,6 +47,8 @@ export type RoomState = {
   mode: string;
   /** Every persona that has spoken, in order of first appearance (the session's own list comes first). */
   personas: string[];
+  /** Each persona's model window, where the session's answer said it (`GET /v1/sessions/:id`'s `personas[].window`). */
+  windows?: Record<string, { tokens: number; source: string; detail?: string | undefined }>;
   rev: number;
 };
 
@@ -241,6 +244,9 @@ function applyTurnEvent(state: RoomState, event: Exclude<RoomEvent, ReplyEvent>)
     }
     case "cleared":
       note(state, { kind: "cleared", text: "the conversation was cleared (the session file keeps it)" });
+      return true;
+    case "compaction":
+      note(state, { kind: "notice", text: describeCompaction(event), persona: event.persona });
       return true;
     case "change-undone":
       note(state, { kind: "notice", text: `change ${event.changeId} was undone` });

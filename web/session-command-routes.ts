@@ -4,13 +4,16 @@ import { SessionNotFoundError } from "../room/transcript.ts";
 import { HttpError } from "../serve/http-error.ts";
 import type { Room } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
+import { describeCompaction } from "../room/compaction-line.ts";
+import { formatContextReport } from "../room/context-report.ts";
 import { webApiSchemas } from "./web-api.ts";
 import { refusalsAs409 } from "./refusal-answer.ts";
 import type { WebContext } from "./web-routes.ts";
 
 /**
- * The terminal's `/mode`, `/wish` and `/undo` on a session's room (the room's own methods, as the terminal's slash
- * commands call them): what they change the room says on its stream (a `mode`, a `wish` notice, a `change-undone`).
+ * The terminal's `/mode`, `/wish`, `/undo`, `/compact` and `/context` on a session's room (the room's own methods, as
+ * the terminal's slash commands call them): what they change the room says on its stream (a `mode`, a `wish` notice, a
+ * `change-undone`, a `compaction`).
  */
 export function sessionCommandRoutes(context: WebContext): Route[] {
   const { sessions } = context;
@@ -44,6 +47,26 @@ export function sessionCommandRoutes(context: WebContext): Route[] {
       const record = await onRoom(params.id, (room) => room.undo({ force: body.force ?? false }));
       const files = `${record.files.length} ${record.files.length === 1 ? "file" : "files"}`;
       return Response.json(webApiSchemas().UndoAnswer.parse({ changeId: record.id, said: `undid change ${record.id}: ${files} restored` }));
+    }),
+    route("POST", "/v1/sessions/:id/compact", async ({ request, params }) => {
+      const { focus } = await readJsonBody(request, webApiSchemas().CompactRequest, max);
+      const outcomes = await onRoom(params.id, (room) => room.compact({ ...(focus ? { focus } : {}), signal: request.signal }));
+      const said = outcomes.map((outcome) =>
+        outcome.ok ? describeCompaction({ ...outcome, dropped: 0 }) : `${outcome.persona}: nothing compacted (${outcome.reason})`,
+      );
+      return Response.json(webApiSchemas().CompactAnswer.parse({ said: said.join("\n") }));
+    }),
+    route("GET", "/v1/sessions/:id/context", async ({ request, params }) => {
+      const asked = new URL(request.url).searchParams.get("persona") ?? undefined;
+      const lines = await onRoom(params.id, async (room) => {
+        const names = room.personas().map((persona) => persona.name);
+        if (asked !== undefined && !names.includes(asked))
+          throw new HttpError(404, `there is no persona "${asked}"; the room has ${names.join(", ")}`);
+        const shown = asked !== undefined ? [asked] : room.mode.kind === "direct" ? [room.mode.persona] : names;
+        const reports = await Promise.all(shown.map((name) => room.context(name, request.signal)));
+        return reports.flatMap((report) => formatContextReport(report));
+      });
+      return Response.json(webApiSchemas().ContextAnswer.parse({ said: lines.join("\n") }));
     }),
   ];
 }

@@ -14,5 +14,10 @@ test("the message box reads the terminal's slash commands, and anything else as 
   expect(parseWebInput("/diff")).toEqual({ type: "diff" });
   expect(parseWebInput("/output 2")).toEqual({ type: "output", number: 2 });
   expect(parseWebInput("/output zero").type).toBe("invalid");
-  expect(parseWebInput("/rm -rf")).toMatchObject({ type: "invalid", message: expect.stringContaining("/mode, /wish, /undo, /diff and /output") });
+  expect(parseWebInput("/compact")).toEqual({ type: "compact" });
+  expect(parseWebInput("/compact the deploy plan")).toEqual({ type: "compact", focus: "the deploy plan" });
+  expect(parseWebInput("/context")).toEqual({ type: "context" });
+  expect(parseWebInput("/context python")).toEqual({ type: "context", persona: "python" });
+  expect(parseWebInput("/context a b").type).toBe("invalid");
+  expect(parseWebInput("/rm -rf")).toMatchObject({ type: "invalid", message: expect.stringContaining("/output, /compact and /context") });
 });

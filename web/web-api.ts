@@ -39,7 +39,24 @@ function changeAndSessionSchemas(Said: z.ZodObject<{ said: z.ZodString }>) {
   const ModeAnswer = z.object({ mode: z.string() });
   const WishRequest = z.object({ text: z.string().min(1).max(2000) });
   const WishAnswer = Said;
-  return { AppliedChange, ChangeList, UndoRequest, UndoAnswer, SessionCreated, ModeRequest, ModeAnswer, WishRequest, WishAnswer };
+  // /compact [focus] and /context [persona]: summaries written now, and what each persona's next prompt holds, as lines.
+  const CompactRequest = z.object({ focus: z.string().min(1).max(2000).optional() });
+  const CompactAnswer = Said;
+  const ContextAnswer = Said;
+  return {
+    AppliedChange,
+    ChangeList,
+    UndoRequest,
+    UndoAnswer,
+    SessionCreated,
+    ModeRequest,
+    ModeAnswer,
+    WishRequest,
+    WishAnswer,
+    CompactRequest,
+    CompactAnswer,
+    ContextAnswer,
+  };
 }
 
 /** The tools' figures, and the candidates with their gate runs and promotions. */

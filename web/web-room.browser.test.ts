@@ -207,6 +207,8 @@ describe("org web in Chromium", () => {
     expect(await laneText("agent")).toContain(LONG);
     expect(await laneText("python")).toContain(BESIDE);
     expect(await laneText("agent")).toMatch(/\d+ tokens · [\d.]+ tokens\/s · [\d.]+ s/);
+    // Each lane names its model's window and where it came from (the scripted server says none: org's default).
+    expect(await lane("agent").locator(".lane-window").textContent()).toBe(" 4096-token window (default)");
     await page.screenshot({ path: join(screenshotsDir(), "room.png") });
   }, 120_000);
 
@@ -361,7 +363,8 @@ describe("org web in Chromium", () => {
     await send("/undo");
     await page.getByRole("alert").getByText(/undo/i).waitFor({ timeout: 10_000 });
     await send("/frobnicate");
-    await page.getByRole("alert").getByText("/frobnicate is not a command here; the web room knows /mode, /wish, /undo, /diff and /output").waitFor();
+    const known = "/mode, /wish, /undo, /diff, /output, /compact and /context";
+    await page.getByRole("alert").getByText(`/frobnicate is not a command here; the web room knows ${known}`).waitFor();
     await page.getByRole("button", { name: "Close" }).click();
   }, 60_000);
 

@@ -76,3 +76,24 @@ test("a view's route answers through serve on its first request, its module load
   expect(await growth.json()).toEqual({ proposals: [], runs: [] });
   expect(fixture.errors).toEqual([]);
 });
+
+test("/compact and /context from the web room: a session's summaries now, and each persona's next prompt part by part", async () => {
+  const { fixture } = await webServe();
+  await using _ = fixture;
+  const call = (path: string, init: RequestInit = {}) => fixture.handler.fetch(new Request(`http://org.test${path}`, init));
+  const post = (path: string, body: unknown) =>
+    call(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const created = await post("/v1/sessions", { mode: "direct:agent" });
+  const { session } = (await created.json()) as { session: string };
+  const context = await call(`/v1/sessions/${session}/context`);
+  expect(context.status).toBe(200);
+  const { said } = (await context.json()) as { said: string };
+  expect(said).toMatch(/^agent \([^)]+\): next prompt \d+ of a 4\.1 k-token window/);
+  for (const part of ["system prompt", "tools", "summary         none", "reply reserve"]) expect(said).toContain(part);
+  expect((await call(`/v1/sessions/${session}/context?persona=nobody`)).status).toBe(404);
+  const compact = await post(`/v1/sessions/${session}/compact`, { focus: "the deploy" });
+  expect(compact.status).toBe(200);
+  expect(await compact.json()).toEqual({ said: "agent: nothing compacted (agent has no earlier messages to summarise)" });
+  expect((await post(`/v1/sessions/${session}/compact`, { focus: 3 })).status).toBe(400);
+  expect(fixture.errors).toEqual([]);
+});

@@ -36,6 +36,8 @@ function startGatedServer(replies: Record<string, (request: number) => AsyncIter
     port: 0,
     idleTimeout: 0,
     async fetch(request) {
+      // Only completions: a reply's discovery of the window (GET /props, POST /api/show, …) finds nothing here.
+      if (new URL(request.url).pathname !== "/v1/chat/completions") return new Response("404 page not found", { status: 404 });
       const body = (await request.json()) as { model: string };
       const count = counts.get(body.model) ?? 0;
       counts.set(body.model, count + 1);

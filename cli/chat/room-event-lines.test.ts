@@ -31,5 +31,21 @@ test("room-wide events have a line; reply events have none here", () => {
   expect(roomNoticeLine({ type: "mode", mode: "group", by: "agent" })).toEqual({ text: "· mode is now group (set by agent)", style: "gray" });
   expect(roomNoticeLine({ type: "mode", mode: "group", by: "user" })?.text).toBe("· mode is now group");
   expect(roomNoticeLine({ type: "error", message: "down" })).toEqual({ text: "✗ down", style: "red" });
+  const compaction = {
+    type: "compaction",
+    persona: "agent",
+    messages: 48,
+    throughId: "m48",
+    tokens: 1130,
+    summary: "- fact: x",
+    model: "m",
+  } as const;
+  expect(roomNoticeLine({ ...compaction, dropped: 0 })).toEqual({
+    text: "· agent: compacted 48 messages into a summary, 1.1 k tokens",
+    style: "gray",
+  });
+  expect(roomNoticeLine({ ...compaction, messages: 1, dropped: 2 })?.text).toBe(
+    "· agent: compacted 1 message into a summary, 1.1 k tokens; 2 unsupported lines left out",
+  );
   expect(roomNoticeLine({ type: "text-delta", ...stamp, text: "x" })).toBeUndefined();
 });

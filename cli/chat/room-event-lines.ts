@@ -2,6 +2,7 @@ import type { RoomEvent } from "../../room/room-event.ts";
 import type { Style } from "../terminal/ansi.ts";
 import { FAILURE_WIDTH, failureText } from "./reply-lines.ts";
 import { oneLine } from "../../security/terminal-sanitizer.ts";
+import { describeCompaction } from "../../room/compaction-line.ts";
 
 /** A line the console shows, before sanitizing and painting. */
 export type EventLine = { text: string; style?: Style };
@@ -56,6 +57,8 @@ export function roomNoticeLine(event: RoomEvent): EventLine | undefined {
       return { text: `· ${event.message}`, style: "yellow" };
     case "cleared":
       return { text: "· history cleared", style: "gray" };
+    case "compaction":
+      return { text: `· ${describeCompaction(event)}`, style: "gray" };
     case "error":
       return { text: `✗ ${event.persona ? `${event.persona}: ` : ""}${event.message}`, style: "red" };
     default:

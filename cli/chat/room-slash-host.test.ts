@@ -85,7 +85,12 @@ test("/save includes the tool calls behind a reply and what they printed", async
 });
 
 test("/models lists the server's models, /use checks them, /tools marks ask", async () => {
-  expect(await run("/models")).toContain(`${server.url} has: scripted, bigger:14b`);
+  const models = await run("/models");
+  expect(models).toContain(`${server.url} has: scripted, bigger:14b`);
+  // The scripted server says no window: org's stated default, asked of the server as a reply asks it.
+  expect(models).toMatch(
+    /^ {2}agent's window: 4096 tokens \(default: org's default of 4096 tokens: .*\); system prompt and tools about \d+ tokens$/m,
+  );
   // Said once, by the room's own event, not again by the command.
   expect(await run("/use agent bigger:14b")).toBe("");
   expect(events.filter((event) => event.type === "model-changed")).toEqual([{ type: "model-changed", persona: "agent", model: "bigger:14b" }]);
@@ -141,3 +146,20 @@ test('/tools marks a promoted tool the room offers as "ask" though the config na
     await promotedRoom.close();
   }
 });
+
+test("/context shows the next prompt part by part in tokens; /compact has the scripted summariser write the summary it then holds", async () => {
+  await room.send("The release branch is release/2.4 and the deploy script is deploy.sh.");
+  await room.send("hi again");
+  const before = await run("/context");
+  expect(before).toMatch(/^agent \([^)]+\): next prompt \d+ of a 4\.1 k-token window/);
+  for (const part of ["system prompt", "tools", "summary         none", "messages", "reply reserve", "free"]) expect(before).toContain(part);
+  expect(await run("/compact the release")).toBe("");
+  const compaction = events.findLast((event) => event.type === "compaction");
+  expect(compaction).toMatchObject({ type: "compaction", persona: "agent", focus: "the release" });
+  if (compaction?.type === "compaction") {
+    expect(compaction.summary).toContain("release/2.4");
+    expect(compaction.summary).toContain("deploy.sh");
+  }
+  expect(await run("/context agent")).toMatch(/summary {9}\d+ \(\d+ earlier messages\)/);
+  expect(await run("/context nobody")).toBe('/context: there is no persona "nobody". Personas: agent.');
+}, 30_000);

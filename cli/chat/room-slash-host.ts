@@ -6,6 +6,7 @@ import { TRANSCRIPTS_DIR } from "../../config/workspace-paths.ts";
 import type { RoomMessage } from "../../personas/room-message.ts";
 import type { Room } from "../../room/room.ts";
 import { formatRoomMode } from "../../room/room-mode.ts";
+import { formatContextReport } from "../../room/context-report.ts";
 import { sanitizeOutput } from "../../sandbox/describe-result.ts";
 import { writePrivateFile } from "../../security/private-state.ts";
 import { scanForSecrets } from "../../security/scan-for-secrets.ts";
@@ -128,6 +129,13 @@ export function roomSlashHost(
         ],
       })),
     serverModels: (signal) => room.serverModels(signal),
+    windows: (signal) =>
+      Promise.all(
+        room.personas().map(async (persona) => {
+          const report = await room.context(persona.name, signal);
+          return { persona: persona.name, window: report.window, fixedTokens: report.parts.system + report.parts.tools };
+        }),
+      ),
     useModel: (persona, model, signal) => room.useModel(persona, model, signal),
     history: (count) => {
       const known = results();
@@ -143,6 +151,17 @@ export function roomSlashHost(
       return `undid change ${record.id}: ${record.files.length} ${record.files.length === 1 ? "file" : "files"} restored`;
     },
     wish: (text) => room.wish(text),
+    compact: async (focus, signal) => {
+      const outcomes = await room.compact({ ...(focus ? { focus } : {}), signal });
+      // A summary written is said by the room (its compaction event); what could not be is said here.
+      return outcomes.flatMap((outcome) => (outcome.ok ? [] : [`${outcome.persona}: nothing compacted (${outcome.reason})`]));
+    },
+    context: async (persona, signal) => {
+      const mode = room.mode;
+      const names = persona !== undefined ? [persona] : mode.kind === "direct" ? [mode.persona] : room.personas().map((entry) => entry.name);
+      const reports = await Promise.all(names.map((name) => room.context(name, signal)));
+      return reports.flatMap((report) => formatContextReport(report));
+    },
     ...(recall ? { recall } : {}),
     save: async (file) => {
       const target = resolve(workspaceDir, file ?? join(TRANSCRIPTS_DIR, `${room.sessionId}.md`));

@@ -66,6 +66,10 @@ function host(): SlashHost & { calls: string[] } {
       { name: "python", model: "qwen3:8b", server: "http://127.0.0.1:1", tools: [{ name: "python_run", approval: "allow" }] },
     ],
     serverModels: async () => [{ server: "http://127.0.0.1:1", models: ["qwen3:8b", "llama3.2"] }],
+    windows: async () => [
+      { persona: "agent", window: { tokens: 8192, source: "ollama", detail: "num_ctx set per request, up to org's cap of 8192" }, fixedTokens: 738 },
+      { persona: "python", window: { tokens: 512, source: "config", detail: "contextTokens 512 in org.config.json" }, fixedTokens: 309 },
+    ],
     useModel: async (persona, model) => {
       if (model === "missing") throw new Error(`model 'missing' is not on the server; it has qwen3:8b, llama3.2`);
       calls.push(`use ${persona} ${model}`);
@@ -85,6 +89,11 @@ function host(): SlashHost & { calls: string[] } {
       if (number !== undefined && number !== 1) throw new Error(`there is no result ${number}: give a number from 1 to 1, or none for the newest`);
       return "── sh for agent, result 1 ──\nline one";
     },
+    compact: async (focus) => {
+      calls.push(`compact ${focus ?? ""}`.trim());
+      return ["python: nothing compacted (python has no earlier messages to summarise)"];
+    },
+    context: async (persona) => [`${persona ?? "agent"} (qwen3:8b): next prompt 812 of a 4.1 k-token window (default)`],
   };
 }
 
@@ -100,6 +109,17 @@ async function run(line: string, room = host()) {
 }
 
 describe("runSlashCommand", () => {
+  test("/compact takes an optional focus, /context an optional persona; each writes what the room answers", async () => {
+    expect(parseInput("/compact")).toEqual({ type: "command", command: { name: "compact" } });
+    expect(parseInput("/compact  the  deploy")).toEqual({ type: "command", command: { name: "compact", focus: "the deploy" } });
+    expect(parseInput("/context python")).toEqual({ type: "command", command: { name: "context", persona: "python" } });
+    expect(parseInput("/context a b")).toEqual({ type: "invalid", message: expect.stringContaining("/context takes one persona") });
+    const compacted = await run("/compact the deploy");
+    expect(compacted.room.calls).toEqual(["compact the deploy"]);
+    expect(compacted.output).toContain("nothing compacted");
+    expect((await run("/context python")).output).toBe("python (qwen3:8b): next prompt 812 of a 4.1 k-token window (default)");
+  });
+
   test("/wish hands its words to the room, which notes it for org grow; no words is refused with an example", async () => {
     expect(parseInput("/wish  a tool that converts   currencies")).toEqual({
       type: "command",
@@ -149,6 +169,12 @@ describe("runSlashCommand", () => {
 
   test("/models, /tools, /use, /history, /save, /clear, /help, /quit", async () => {
     expect((await run("/models")).output).toContain("http://127.0.0.1:1 has: qwen3:8b, llama3.2");
+    // Each persona's window and where it came from; a warning where the system prompt and tools take more than half.
+    expect((await run("/models")).output.split("\n").slice(3, 6)).toEqual([
+      "  agent's window: 8192 tokens (ollama: num_ctx set per request, up to org's cap of 8192); system prompt and tools about 738 tokens",
+      "  python's window: 512 tokens (config: contextTokens 512 in org.config.json); system prompt and tools about 309 tokens",
+      "  ! python's system prompt and tools take more than half its window: give the model a larger one, or python fewer tools",
+    ]);
     // Columns line up however long the names and model ids are.
     const table = (
       await run("/models", {

@@ -1,4 +1,5 @@
 import { TRANSCRIPTS_DIR } from "../../config/workspace-paths.ts";
+import { describeWindow } from "../../llm/model-window.ts";
 import type { ServerModels } from "../../room/room.ts";
 import { alignColumns } from "../terminal/align-columns.ts";
 /** A command typed in the chat, after parsing. */
@@ -16,6 +17,8 @@ export type SlashCommand =
   | { name: "wish"; text: string }
   | { name: "mcp"; trust?: string }
   | { name: "output"; number?: number }
+  | { name: "compact"; focus?: string }
+  | { name: "context"; persona?: string }
   | { name: "help" }
   | { name: "quit" };
 
@@ -57,7 +60,7 @@ const SPECS: Record<string, Spec> = {
       return `'${mode}' is not a mode; use group, direct:<persona> or file:<path>`;
     },
   },
-  models: bare("models", "list each persona's model and server, and the models the servers have"),
+  models: bare("models", "list each persona's model, server and window, and the models the servers have"),
   use: {
     usage: "/use <persona> <model>",
     summary: "switch a persona to another model (checked against its server's model list)",
@@ -122,6 +125,19 @@ const SPECS: Record<string, Spec> = {
         (number) => ({ name: "output", ...(number === undefined ? {} : { number }) }),
         "takes a result's number, e.g. /output 3 (its ✓ line names it)",
       ),
+  },
+  compact: {
+    usage: "/compact [focus]",
+    summary: "summarise each persona's earlier messages now (focus: what to keep above all); their prompts hold the summary",
+    parse: (args) => (args.length === 0 ? { name: "compact" } : { name: "compact", focus: args.join(" ") }),
+  },
+  context: {
+    usage: "/context [persona]",
+    summary: "show what a persona's next prompt holds, part by part, in tokens, and its model's window",
+    parse: (args) => {
+      if (args.length > 1) return "takes one persona, e.g. /context agent";
+      return args[0] === undefined ? { name: "context" } : { name: "context", persona: args[0] };
+    },
   },
   help: bare("help", "show this list"),
   quit: bare("quit", "leave the room (Ctrl-D or Ctrl-C twice also do)"),
@@ -232,6 +248,23 @@ export type PersonaSummary = {
   tools: Array<{ name: string; approval: "allow" | "ask" }>;
 };
 
+/** A persona's window as `/models` shows it: the window, and what its system prompt and tools take of it. */
+export type PersonaWindow = {
+  persona: string;
+  window: { tokens: number; source: string; detail?: string | undefined; trainedTokens?: number | undefined };
+  fixedTokens: number;
+};
+
+/** `/models`' lines for the windows: each one and where it came from; a warning where the fixed part takes more than half. */
+export function windowLines(windows: readonly PersonaWindow[]): string[] {
+  return windows.flatMap(({ persona, window, fixedTokens }) => [
+    `  ${persona}'s window: ${describeWindow(window)}; system prompt and tools about ${fixedTokens} tokens`,
+    ...(fixedTokens * 2 > window.tokens
+      ? [`  ! ${persona}'s system prompt and tools take more than half its window: give the model a larger one, or ${persona} fewer tools`]
+      : []),
+  ]);
+}
+
 /** What the commands act on; the chat command adapts the room to this. */
 export type SlashHost = {
   mode(): string;
@@ -259,6 +292,12 @@ export type SlashHost = {
   mcp?: { lines(): string[]; trust(server: string): string };
   /** A tool result's whole output for `/output` (the newest without a number); throws saying which there are. */
   output(number: number | undefined): string;
+  /** `/compact`: summarises the personas' earlier messages now; the lines to show for those it could not (the room says the rest). */
+  compact(focus: string | undefined, signal: AbortSignal): Promise<string[]>;
+  /** Each persona's window and where it came from, and the tokens its system prompt and tools take (`/models`). */
+  windows(signal: AbortSignal): Promise<PersonaWindow[]>;
+  /** `/context`: what a persona's next prompt holds (each persona's, or the direct one's, without a name), as lines. */
+  context(persona: string | undefined, signal: AbortSignal): Promise<string[]>;
 };
 
 /** `failed`: the command could not do what it was asked (it said why); the room goes on. */
@@ -282,6 +321,7 @@ const HANDLERS: Handlers = {
   async models(_command, host, { write, signal }) {
     const rows = [["persona", "model", "server"], ...host.personas().map((persona) => [persona.name, persona.model, persona.server])];
     for (const row of alignColumns(rows)) write(`  ${row}`);
+    for (const line of windowLines(await host.windows(signal))) write(line);
     for (const server of await host.serverModels(signal)) {
       if ("error" in server) write(`  ${server.server}: cannot list models (${server.error})`);
       else write(`  ${server.server} has: ${server.models.join(", ") || "(no models)"}`);
@@ -321,6 +361,12 @@ const HANDLERS: Handlers = {
     else for (const line of host.mcp.lines()) write(line);
   },
   output: (command, host, { write }) => write(host.output(command.number)),
+  async compact(command, host, { write, signal }) {
+    for (const line of await host.compact(command.focus, signal)) write(line);
+  },
+  async context(command, host, { write, signal }) {
+    for (const line of await host.context(command.persona, signal)) write(line);
+  },
   help: (_command, _host, { write }) => write(slashHelp()),
   quit: () => {},
 };
@@ -354,6 +400,10 @@ function dispatch(command: SlashCommand, host: SlashHost, context: SlashContext)
       return HANDLERS.mcp(command, host, context);
     case "output":
       return HANDLERS.output(command, host, context);
+    case "compact":
+      return HANDLERS.compact(command, host, context);
+    case "context":
+      return HANDLERS.context(command, host, context);
     case "help":
       return HANDLERS.help(command, host, context);
     case "quit":

@@ -12,6 +12,7 @@ import { hasModel, probeServers } from "../../personas/server-probe.ts";
 import { PREBUILT_NAMES, prebuiltBundle, prebuiltDir } from "../build/prebuilt-bundle.ts";
 import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
 import { shellWord } from "../../security/shell-word.ts";
+import { windowChecks } from "./doctor-window.ts";
 
 /** One check of `org doctor`: what it found and, when it did not pass, how to fix it. */
 export type DoctorCheck = { name: string; status: "ok" | "warn" | "fail"; detail: string; fix?: string };
@@ -346,6 +347,7 @@ export async function doctorChecks(
       ),
     );
   }
+  checks.push(...(await windowChecks(config, probes, signal)));
   checks.push(sandboxPolicyCheck(options.sandboxPolicy), ...(await sandboxChecks(options.workspaceDir, access)), ...programChecks(), straceCheck());
   checks.push(await checkoutCheck(options.repoDir, signal), prebuiltCheck(CHECKOUT_DIR, options.prebuiltSetting), diskCheck(options.workspaceDir));
   const secretsInGit = await trackedSecretsCheck(options.workspaceDir, options.sandboxPolicy.secretPaths, signal);

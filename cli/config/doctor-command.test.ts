@@ -13,9 +13,9 @@ afterAll(() => {
   checkout[Symbol.dispose]();
 });
 
-type Check = { name: string; status: string; detail: string; fix?: string };
+type Check = { name: string; status: string; detail: string; fix?: string; window?: Record<string, unknown> };
 
-// An Ollama as far as doctor asks: its model list, and /api/show with capabilities per model.
+// An Ollama as far as doctor asks: its model list, and /api/show with capabilities and the model's trained length per model.
 function fakeOllama(capabilities: Record<string, string[]>) {
   return Bun.serve({
     hostname: "127.0.0.1",
@@ -26,7 +26,10 @@ function fakeOllama(capabilities: Record<string, string[]>) {
       if (path === "/api/show") {
         const { model } = (await request.json()) as { model: string };
         const found = capabilities[model];
-        return found ? Response.json({ capabilities: found }) : Response.json({ error: `model '${model}' not found` }, { status: 404 });
+        const modelInfo = { "general.architecture": "qwen3", "qwen3.context_length": 40960 };
+        return found
+          ? Response.json({ capabilities: found, model_info: modelInfo, parameters: "" })
+          : Response.json({ error: `model '${model}' not found` }, { status: 404 });
       }
       return new Response("404 page not found", { status: 404 });
     },
@@ -51,6 +54,14 @@ test("org doctor passes when the server, models, sandbox, tools, checkout and di
   expect(good.exitCode).toBe(0);
   expect(good.report.checks.map((check) => check.name)).toContain("agent's model qwen3:8b");
   expect(good.report.checks.find((check) => check.name === "agent's model qwen3:8b")?.detail).toContain("can call tools");
+  // On Ollama org sets num_ctx per request: the window is org's cap, within the trained length /api/show says.
+  expect(good.report.checks.find((check) => check.name === "agent's window")?.window).toEqual({
+    tokens: 8192,
+    source: "ollama",
+    detail: "num_ctx set per request, up to org's cap of 8192 (set maxContextTokens for more)",
+    trainedTokens: 40960,
+    systemAndToolsTokens: expect.any(Number),
+  });
 
   const noTools = await doctor(["--model", "gemma:2b"], { OLLAMA_BASE: server.url.origin });
   expect(noTools.exitCode).toBe(1);

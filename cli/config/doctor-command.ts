@@ -17,7 +17,9 @@ const HELP =
 Checks what org needs, each with how to fix it: which settings of org.config.json that send something out or lower a
 guard wait for your confirmation ('org config trust'; a warning: org runs with their defaults); the model ` +
   `server answers; each persona's model is there
-and can call tools (from Ollama's /api/show capabilities, where the server has them); the sandbox policy tools
+and can call tools (from Ollama's /api/show capabilities, where the server has them); each persona's window (what
+its server says, else personas[].contextTokens, else 4096: a warning, as is a window its system prompt and tools take
+more than half of), and where it came from; the sandbox policy tools
 run under (on or off, network, time and memory limits, mounts); bwrap works for this workspace; tmux and git ` +
   `are installed; strace can trace here (optional: without it the gate runs more tests);
 org's checkout is on main and clean, so a candidate can be promoted into it; its commands start from a bundle built
@@ -26,7 +28,8 @@ disk space; each MCP server of mcpServers starts and lists its tools (one not ye
 trust NAME'). Exit 0 when nothing failed, 1 otherwise (a "warn" is something it could not judge or can do without).
 
 Options:
-  --json             one JSON object: { ok, checks: [{ name, status, detail, fix? }] }
+  --json             one JSON object: { ok, checks: [{ name, status, detail, fix?, window? }] }; a window check's
+                     window is { tokens, source, detail, trainedTokens?, systemAndToolsTokens }
   --model M, -m M    check model M for every persona the config does not give one (as chat --model)
   --config FILE      room configuration (default: org.config.json in the workspace)
   --workspace DIR    the workspace to check (default: current directory)

@@ -32,6 +32,11 @@ Example:
   org init --model qwen3:8b && org chat`;
 
 /** The config's `web` (web_request's hosts) and `telegram` (the bot's chats) blocks, as org init writes them. */
+const WINDOW_NOTE = `  // Its window is what the server says ('org doctor' shows it); "contextTokens": N gives it where the server does not.
+  // On Ollama org speaks its own API ("api": "auto"; "openai" or "ollama" to choose) and sets num_ctx per request,
+  // up to "maxContextTokens" (default 8192).
+`;
+
 const PHONE_AND_WEB = `  // Where web_request sends without asking (any other host asks you first; no secret is ever sent), and how often.
   "web": {
     "requestHosts": [],
@@ -63,7 +68,7 @@ export function initConfigText(model: string | undefined): string {
 {
   // Who is in the room. Each persona has a kind (agent, python, toolsmith or simple), a model and tools.
   // A persona's server is OLLAMA_BASE unless it has "${SERVER_URL_KEY}": "http://host:port" (any OpenAI-compatible server).
-  ${modelNote}
+${WINDOW_NOTE}  ${modelNote}
   "personas": [
     {
       "name": "agent",

@@ -93,6 +93,16 @@ function PastTurn({ turn }: { turn: Turn }) {
   );
 }
 
+/** A persona's model window beside its name (`4096-token window`), where it came from on hover. */
+function LaneWindow({ window }: { window: { tokens: number; source: string; detail?: string | undefined } | undefined }) {
+  if (!window) return null;
+  return (
+    <span class="lane-window muted" title={`${window.source}${window.detail ? `: ${window.detail}` : ""}`}>
+      {` ${window.tokens}-token window (${window.source})`}
+    </span>
+  );
+}
+
 /** Each persona's lane: a region named by the persona, its replies of the newest turn streaming side by side. */
 function Lanes({ state, turn, onAnswer }: { state: RoomState; turn: Turn | undefined; onAnswer: (id: string, answer: "yes" | "no" | "always") => void }) {
   const byPersona = new Map<string, Reply[]>();
@@ -106,6 +116,7 @@ function Lanes({ state, turn, onAnswer }: { state: RoomState; turn: Turn | undef
           <section key={persona} class={`lane ${busy ? "busy" : ""}`} aria-label={persona} aria-live="polite" aria-busy={busy}>
             <h2 class="lane-name">
               {persona}
+              <LaneWindow window={state.windows?.[persona]} />
               {busy ? <span class="dot" title="replying" /> : null}
             </h2>
             {replies.length === 0 ? (
@@ -159,6 +170,8 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
         setSaid({ title: "Mode", body: input.mode ? (await postJson(`${base}/mode`, { mode: input.mode }, (await webApi()).webApiSchemas().ModeAnswer)).mode : state.mode });
       else if (input.type === "wish") setSaid({ title: "Wish", body: (await postJson(`${base}/wish`, { text: input.text }, (await webApi()).webApiSchemas().WishAnswer)).said });
       else if (input.type === "undo") setSaid({ title: "Undo", body: (await postJson(`${base}/undo`, { force: input.force }, (await webApi()).webApiSchemas().UndoAnswer)).said });
+      else if (input.type === "compact") setSaid({ title: "Compact", body: (await postJson(`${base}/compact`, input.focus ? { focus: input.focus } : {}, (await webApi()).webApiSchemas().CompactAnswer)).said });
+      else if (input.type === "context") setSaid({ title: "Context", body: (await getJson(`${base}/context${input.persona ? `?persona=${encodeURIComponent(input.persona)}` : ""}`, (await webApi()).webApiSchemas().ContextAnswer)).said });
       else if (input.type === "diff") {
         const newest = (await getJson("/v1/changes", (await webApi()).webApiSchemas().ChangeList)).applied[0];
         setSaid({ title: "Diff", body: newest ? newest.diff : "no change was applied in this workspace yet" });

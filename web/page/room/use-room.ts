@@ -71,6 +71,7 @@ function loadedOf(transcript: SessionTranscript): Loaded {
     transcript.mode,
   );
   for (const approval of transcript.pendingApprovals) if (!state.approvals.has(approval.approvalId)) applyRoomEvent(state, approval);
+  state.windows = Object.fromEntries(transcript.personas.flatMap((persona) => (persona.window ? [[persona.name, persona.window]] : [])));
   return { state, seq: transcript.seq, before: transcript.before };
 }
 
