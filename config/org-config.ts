@@ -196,7 +196,7 @@ function resolveOrgConfig(
     servers,
     limits: { ...DEFAULT_LIMITS, ...(file.limits ?? {}) },
     mode: file.mode ?? "group",
-    serve: { ...DEFAULT_SERVE, ...file.serve, tools: { ...file.serve?.tools } },
+    serve: { ...DEFAULT_SERVE, ...file.serve, tools: { ...file.serve?.tools }, jobs: { ...DEFAULT_SERVE.jobs, ...file.serve?.jobs } },
     network: {
       ...DEFAULT_NETWORK,
       ...file.network,
