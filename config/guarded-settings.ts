@@ -21,7 +21,8 @@ import { valueDigest } from "./trust-store.ts";
 // - `web.requestHosts` (web_request sends there unasked), `telegram.apiBase` (the bot's token goes there) and
 //   `telegram.allowedChats` (those chats drive the room);
 // - `supervise.webhook` (incidents sent there), `supervise.autoFix` beyond the default fixes;
-// - `grow.autoPromote`, `grow.confirmSessions` below its default; `backup.dir` (the backups go there).
+// - `grow.autoPromote`, `grow.confirmSessions` below its default; `backup.dir` (the backups go there);
+// - each of `schedules` (a message sent to a model, or a workflow run, with nobody there, on its clock).
 // The MCP servers of `mcpServers` are confirmed by their launch (`mcp-client/mcp-trust.ts`), the same way.
 
 /** A guarded setting as the file gives it: where it is, what it is (shown), why it waits, and its confirmation's id. */
@@ -345,6 +346,21 @@ function unattendedSettings(file: OrgConfigFile): Guarded[] {
   return found;
 }
 
+function scheduleSettings(file: OrgConfigFile): Guarded[] {
+  return Object.entries(file.schedules ?? {}).map(([name, entry]) => {
+    const what = entry.workflow !== undefined ? `workflow ${entry.workflow}` : `to ${entry.to}: ${JSON.stringify(entry.message?.slice(0, 60))}`;
+    return guarded(
+      `schedules.${name}`,
+      entry,
+      `${entry.cron}: ${what}`.slice(0, 200),
+      "runs unattended on its clock (a message to a model, or a workflow); until you confirm it, it does not run",
+      (gated) => {
+        if (gated.schedules) delete gated.schedules[name];
+      },
+    );
+  });
+}
+
 function allGuarded(file: OrgConfigFile, context: GuardContext): Guarded[] {
   return [
     ...personaSettings(file, context),
@@ -353,6 +369,7 @@ function allGuarded(file: OrgConfigFile, context: GuardContext): Guarded[] {
     ...sandboxSettings(file),
     ...outwardSettings(file),
     ...unattendedSettings(file),
+    ...scheduleSettings(file),
   ];
 }
 
