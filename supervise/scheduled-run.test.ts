@@ -1,8 +1,12 @@
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatMessage } from "../llm/chat-types.ts";
-import { AuditLog } from "../security/audit-log.ts";
+import { workflowEntries } from "../mcp-server/mcp-tool-catalog.ts";
+import { type AuditEntry, AuditLog } from "../security/audit-log.ts";
+import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
+import { LINES_WORKFLOW } from "../testing/mcp-fixtures.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 import { serveFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { runSchedule } from "./scheduled-run.ts";
@@ -75,4 +79,27 @@ test("a scheduled message runs unattended in its session: an 'ask' tool is denie
   ]);
   expect(runs[0]?.sessionId).toBe(sessionId);
   expect(runs[0]?.arguments).toEqual({ schedule: "disk-check", cron: "0 * * * *", to: "agent", message: "disk usage?" });
+}, 30_000);
+
+test("a scheduled workflow runs its saved steps in the sandbox with the schedule's inputs, audited", async () => {
+  using repo = tempGitRepo("org-scheduled-workflow-");
+  writeGeneratedTool(repo.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
+  mkdirSync(join(repo.dir, "workflows"));
+  writeFileSync(join(repo.dir, "workflows", "count-all.json"), JSON.stringify(LINES_WORKFLOW));
+  const records: AuditEntry[] = [];
+  const parts = {
+    sessions: { lease: () => Promise.reject(new Error("a workflow opens no session")) },
+    workflow: (name: string) => workflowEntries(repo.dir, [repo.dir], testSandboxAccess()).find((entry) => entry.name === name),
+    audit: { record: (entry: AuditEntry) => records.push(entry) },
+    secrets: [],
+  };
+  const outcome = await runSchedule(
+    "nightly-count",
+    { cron: "30 2 * * *", workflow: "count-all", inputs: { text: "one two three" } },
+    undefined,
+    parts,
+    new AbortController().signal,
+  );
+  expect(outcome).toMatchObject({ name: "nightly-count", ok: true, summary: '{"words":3}' });
+  expect(records.map((record) => [record.tool, record.requestId, record.ok])).toEqual([["schedule", "schedule:nightly-count", true]]);
 }, 30_000);
