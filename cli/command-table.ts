@@ -27,6 +27,7 @@ const LOADERS: Record<CommandName, () => Promise<Command>> = {
   patch: async () => (await import("./patch-command.ts")).patchCommand,
   grow: async () => (await import("./grow/grow-command.ts")).growCommand,
   supervise: async () => (await import("./supervise-command.ts")).superviseCommand,
+  schedule: async () => (await import("./schedule-command.ts")).scheduleCommand,
   backup: async () => (await import("./backup/backup-command.ts")).backupCommand,
   restore: async () => (await import("./backup/restore-command.ts")).restoreCommand,
   web: async () => (await import("./serve/web-command.ts")).webCommand,

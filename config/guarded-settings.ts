@@ -25,6 +25,7 @@ import { limitSettings } from "./guarded-limits.ts";
 // - `grow.autoPromote`, `grow.confirmSessions` below its default; `backup.dir` (the backups go there);
 // - a bar or a bound set laxer than its default (`guarded-limits.ts`): the toolsmith's `coverage` and `mutationScore`
 //   lower, `grow.maxFailureRate` higher, `network.perMinute` and `web.perMinute` higher. Stricter ones need nothing.
+// - each of `schedules` (a message sent to a model, or a workflow run, with nobody there, on its clock).
 // The MCP servers of `mcpServers` are confirmed by their launch (`mcp-client/mcp-trust.ts`), the same way.
 
 /** What the person's environment decides beside the file: the server it names, each kind's default tools. */
@@ -330,6 +331,21 @@ function unattendedSettings(file: OrgConfigFile): Guarded[] {
   return found;
 }
 
+function scheduleSettings(file: OrgConfigFile): Guarded[] {
+  return Object.entries(file.schedules ?? {}).map(([name, entry]) => {
+    const what = entry.workflow !== undefined ? `workflow ${entry.workflow}` : `to ${entry.to}: ${JSON.stringify(entry.message?.slice(0, 60))}`;
+    return guarded(
+      `schedules.${name}`,
+      entry,
+      `${entry.cron}: ${what}`.slice(0, 200),
+      "runs unattended on its clock (a message to a model, or a workflow); until you confirm it, it does not run",
+      (gated) => {
+        if (gated.schedules) delete gated.schedules[name];
+      },
+    );
+  });
+}
+
 function allGuarded(file: OrgConfigFile, context: GuardContext): Guarded[] {
   return [
     ...personaSettings(file, context),
@@ -339,6 +355,7 @@ function allGuarded(file: OrgConfigFile, context: GuardContext): Guarded[] {
     ...outwardSettings(file),
     ...unattendedSettings(file),
     ...limitSettings(file),
+    ...scheduleSettings(file),
   ];
 }
 

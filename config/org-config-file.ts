@@ -8,6 +8,7 @@ import { OrgLimits } from "./org-limits.ts";
 import { PersonaEntry } from "./persona-entry.ts";
 import { SandboxEntry } from "./sandbox-settings.ts";
 import { ServeEntry } from "./serve-settings.ts";
+import { ScheduleSettings } from "./schedule-settings.ts";
 import { BackupSettings, SuperviseSettings } from "./supervise-settings.ts";
 import { TelegramSettings } from "./telegram-settings.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
@@ -43,6 +44,8 @@ export const OrgConfigFile = z.strictObject({
   grow: GrowSettings.optional(),
   /** `org supervise`: how often it checks, its bounds, which fixes apply without a person, its webhook. */
   supervise: SuperviseSettings.optional(),
+  /** Prompts and workflows run on a cron schedule by the supervisor's heartbeat (`org schedule`, docs/schedules.md). */
+  schedules: ScheduleSettings.optional(),
   /** `org backup`: where backups go and how many are kept. */
   backup: BackupSettings.optional(),
   /** `org workflow plan` and `plan_workflow`: the planner's model, repair rounds and step bound. */

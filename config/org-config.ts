@@ -21,6 +21,7 @@ import { DEFAULT_MCP, type McpSettings, type McpServerConfig, mcpServerConfigs, 
 import { CONFIG_FILE_NAME } from "./workspace-paths.ts";
 import { DEFAULT_TOOLS, type PersonaColor, type PersonaEntry, type PersonaKind } from "./persona-entry.ts";
 import { DEFAULT_LIMITS, type OrgLimits } from "./org-limits.ts";
+import type { ScheduleSettings } from "./schedule-settings.ts";
 import { DEFAULT_SERVE, type ServeSettings } from "./serve-settings.ts";
 import { DEFAULT_NETWORK, type NetworkSettings } from "./network-settings.ts";
 import type { SandboxSettings } from "./sandbox-settings.ts";
@@ -51,6 +52,8 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   grow: GrowSettings;
   supervise: SuperviseSettings;
   backup: BackupSettings;
+  /** `schedules`: only those confirmed with `org config trust` (a workspace's file is gated). */
+  schedules: ScheduleSettings;
   workflow: WorkflowSettings;
   compaction: CompactionSettings;
   sandbox: SandboxSettings;
@@ -204,7 +207,7 @@ function resolveOrgConfig(
     servers,
     limits: { ...DEFAULT_LIMITS, ...(file.limits ?? {}) },
     mode: file.mode ?? "group",
-    serve: { ...DEFAULT_SERVE, ...file.serve, tools: { ...file.serve?.tools } },
+    serve: { ...DEFAULT_SERVE, ...file.serve, tools: { ...file.serve?.tools }, jobs: { ...DEFAULT_SERVE.jobs, ...file.serve?.jobs } },
     network: {
       ...DEFAULT_NETWORK,
       ...file.network,
@@ -218,6 +221,7 @@ function resolveOrgConfig(
     grow: file.grow ?? GrowSettings.parse({}, ONE_PARSE),
     supervise: file.supervise ?? SuperviseSettings.parse({}, ONE_PARSE),
     backup: file.backup ?? BackupSettings.parse({}, ONE_PARSE),
+    schedules: file.schedules ?? {},
     workflow: file.workflow ?? WorkflowSettings.parse({}, ONE_PARSE),
     compaction: file.compaction ?? CompactionSettings.parse({}, ONE_PARSE),
     sandbox: {

@@ -23,8 +23,23 @@ export const ServeEntry = z.strictObject({
     .min(1_024)
     .max(16 * 1024 * 1024)
     .optional(),
+  /** How `POST /v1/jobs` retries a job whose model call failed for a transient reason (serve/README.md, "Retries"). */
+  jobs: z
+    .strictObject({
+      /** The first retry's delay ceiling, in ms; each next one doubles it (full jitter: a random delay up to it). */
+      retryMinDelayMs: z.int().min(0).max(3_600_000).optional(),
+      /** The largest delay ceiling, in ms. */
+      retryMaxDelayMs: z.int().min(0).max(86_400_000).optional(),
+      /** Runs of a job at most, the first included: 1 turns retries off. */
+      maxAttempts: z.int().min(1).max(100).optional(),
+    })
+    .optional(),
 });
-export type ServeSettings = Required<z.infer<typeof ServeEntry>>;
+/** `serve.jobs` with its defaults filled in. */
+export type JobRetrySettings = { retryMinDelayMs: number; retryMaxDelayMs: number; maxAttempts: number };
+export type ServeSettings = Required<Omit<z.infer<typeof ServeEntry>, "jobs">> & { jobs: JobRetrySettings };
+
+export const DEFAULT_JOB_RETRY: JobRetrySettings = { retryMinDelayMs: 1_000, retryMaxDelayMs: 60_000, maxAttempts: 4 };
 
 // Generated tools run over HTTP unless the config says otherwise: each was validated, runs only in the sandbox
 // through the fixed runner (no network, no workspace), and the gate compares their examples on both instances.
@@ -36,4 +51,5 @@ export const DEFAULT_SERVE: ServeSettings = {
   approvalTimeoutS: 600,
   streamsPerSession: 8,
   maxBodyBytes: 64 * 1024,
+  jobs: DEFAULT_JOB_RETRY,
 };

@@ -87,6 +87,17 @@ function roomEventParts() {
     /** What `always` allows for the rest of the session, when it is not that persona's tool ("web_request to api.github.com"). */
     alwaysFor: z.string().optional(),
   });
+  const ErrorEvent = z.object({
+    type: z.literal("error"),
+    persona: z.string().optional(),
+    replyId: z.string().optional(),
+    message: z.string(),
+    kind: z.string().optional(),
+    /** A model call that failed for a transient reason (`llm/chat-errors.ts`'s `retryable`): serve's jobs retry on it. */
+    retryable: z.boolean().optional(),
+    /** How long the server asked to wait (its Retry-After), when the error carries it. */
+    retryAfterMs: z.number().optional(),
+  });
 
   return {
     PersonaStats,
@@ -97,6 +108,7 @@ function roomEventParts() {
     ChangeRefusal,
     ApprovalAsked,
     Conversation: conversationEvents(),
+    ErrorEvent,
   };
 }
 
@@ -130,7 +142,7 @@ function compactionEvent() {
 function roomEventUnion(parts: ReturnType<typeof roomEventParts>) {
   const { ProgressReport, ReasoningDeltaReport, TextDeltaReport, ToolCallReport, ToolResultReport } = replyReportSchemas();
   const { RoomMessage } = roomMessageSchemas();
-  const { PersonaStats, IncompleteReply, NoticeReason, ApprovalOutcome, ChangeRefusal, ApprovalAsked, Conversation } = parts;
+  const { PersonaStats, IncompleteReply, NoticeReason, ApprovalOutcome, ChangeRefusal, ApprovalAsked, Conversation, ErrorEvent } = parts;
   /** The reply an event of a persona's reply belongs to. */
   const Stamp = { replyId: z.string(), persona: z.string() };
   return z.discriminatedUnion("type", [
@@ -198,13 +210,7 @@ function roomEventUnion(parts: ReturnType<typeof roomEventParts>) {
     }),
     /** `/undo` reverted an applied workspace change; the reply that made it (`replyId`) leaves the models' context. */
     z.object({ type: z.literal("change-undone"), changeId: z.string(), replyId: z.string().optional(), persona: z.string().optional() }),
-    z.object({
-      type: z.literal("error"),
-      persona: z.string().optional(),
-      replyId: z.string().optional(),
-      message: z.string(),
-      kind: z.string().optional(),
-    }),
+    ErrorEvent,
   ]);
 }
 

@@ -217,8 +217,15 @@ function replyFailed(
         ? "budget"
         : undefined;
   turn.errors.push({ persona, message: failed });
-  room.emit({ type: "error", persona, replyId, message: failed, ...(kind ? { kind } : {}) });
+  const transient = !turn.signal.aborted && error instanceof ChatError ? retryHint(error) : {};
+  room.emit({ type: "error", persona, replyId, message: failed, ...(kind ? { kind } : {}), ...transient });
   return failed;
+}
+
+/** What a model error says about trying again: `retryable` as `ChatError` decides it, and a Retry-After when it carries one. */
+function retryHint(error: ChatError): { retryable: boolean; retryAfterMs?: number } {
+  const retryAfterMs = "retryAfterMs" in error && typeof error.retryAfterMs === "number" ? error.retryAfterMs : undefined;
+  return { retryable: error.retryable, ...(retryAfterMs !== undefined && error.retryable ? { retryAfterMs } : {}) };
 }
 
 /** The finished reply as the room keeps it, redacted: what a server sent may hold a key it was given. */

@@ -17,6 +17,8 @@ export const Fault = z.union([
   z.strictObject({
     status: z.number().int().min(400).max(599),
     message: z.string().optional(),
+    /** Sent as the `retry-after` header, in seconds. */
+    retryAfterS: z.number().int().min(0).optional(),
   }),
   /**
    * N events, then EOF without [DONE]; with `midEvent`, the connection ends halfway through the next event;

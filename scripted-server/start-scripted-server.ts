@@ -55,9 +55,10 @@ export type ScriptedServerOptions = {
 const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 
 /** Ollama's error body: `{"error":{"message","type","param":null,"code":null}}` plus a newline. */
-function errorResponse(status: number, message: string): Response {
+function errorResponse(status: number, message: string, retryAfterS?: number): Response {
   const type = status === 400 ? "invalid_request_error" : status === 404 ? "not_found_error" : "api_error";
-  return new Response(`${goJson({ error: { message, type, param: null, code: null } })}\n`, { status, headers: JSON_HEADERS });
+  const headers = retryAfterS === undefined ? JSON_HEADERS : { ...JSON_HEADERS, "retry-after": String(retryAfterS) };
+  return new Response(`${goJson({ error: { message, type, param: null, code: null } })}\n`, { status, headers });
 }
 
 const DEFAULT_FAULT_MESSAGES: Record<number, string> = {
@@ -180,7 +181,7 @@ async function chatResponse(served: Served, request: Request, record: RecordedRe
   if (request.signal.aborted) return new Response(null, { status: 499 });
   if (reply.fault && "status" in reply.fault) {
     const { status } = reply.fault;
-    return errorResponse(status, reply.fault.message ?? DEFAULT_FAULT_MESSAGES[status] ?? `scripted error ${status}`);
+    return errorResponse(status, reply.fault.message ?? DEFAULT_FAULT_MESSAGES[status] ?? `scripted error ${status}`, reply.fault.retryAfterS);
   }
   const promptCharacters = view.messages.reduce((sum, message) => sum + messageText(message.content).length, 0);
   const promptTokens = windowTokens ?? Math.max(1, Math.ceil(promptCharacters / 4));

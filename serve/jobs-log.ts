@@ -21,6 +21,7 @@ import { ORG_DIR } from "../config/workspace-paths.ts";
 import { writeNewPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { redact, redactValue } from "../security/redact.ts";
 import type { RoomEvent } from "../room/room-event.ts";
+import type { JobAttempt } from "./job-retry.ts";
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_RDONLY } = constants;
 
@@ -36,6 +37,8 @@ export type AcceptedJob = {
   acceptedAt: number;
   /** The user's seal of the line (`JobsLog`'s `seals`): a job runs again after a restart only when it holds. */
   seal?: string;
+  /** Runs that failed for a transient reason and were retried (attempt lines): a restart goes on from them. */
+  attempts?: JobAttempt[];
 };
 
 /** What a job's seal is over: the line as written, less the seal. */
@@ -46,7 +49,15 @@ const SEAL_LABEL = "serve job";
 export const RESULT_SEAL_LABEL = "serve job result";
 
 /** What a finished job left: written once, atomically (a temporary file renamed into place). */
-export type JobResult = { id: string; state: "done" | "failed"; sessionId?: string; events: RoomEvent[]; finishedAt: number };
+export type JobResult = {
+  id: string;
+  state: "done" | "failed";
+  sessionId?: string;
+  events: RoomEvent[];
+  finishedAt: number;
+  /** Every run of the job, the last included. */
+  attempts?: JobAttempt[];
+};
 
 /** A request_id still remembered for a finished job: what a compaction keeps of it instead of its text. */
 export type RememberedRequest = { id: string; requestId: string; textHash: string; expiresAt: number };
@@ -74,6 +85,21 @@ const RequestLine = z.looseObject({
   requestId: z.string().min(1).max(200),
   textHash: z.string().regex(/^[0-9a-f]{64}$/),
   expiresAt: z.number(),
+});
+
+/** A WAL line recording a run that failed for a transient reason and is retried after `delayMs` (at `retryAt`). */
+const AttemptLine = z.strictObject({
+  op: z.literal("attempt"),
+  id: z.string().regex(JOB_ID),
+  attempt: z.int().min(1).max(1_000),
+  startedAt: z.number(),
+  finishedAt: z.number(),
+  ok: z.literal(false),
+  kind: z.string().max(100).optional(),
+  message: z.string().max(2_000).optional(),
+  retryable: z.literal(true),
+  delayMs: z.number().min(0),
+  retryAt: z.number(),
 });
 
 function lineOf(record: object): string {
@@ -163,6 +189,7 @@ export class JobsLog {
     const done = new Set<string>();
     const requests: RememberedRequest[] = [];
     const seen = new Set<string>();
+    const attempts = new Map<string, JobAttempt[]>();
     for (const line of this.#readWal().split("\n")) {
       if (line.trim() === "") continue;
       let value: unknown;
@@ -183,6 +210,14 @@ export class JobsLog {
         done.add(id);
         continue;
       }
+      const retried = AttemptLine.safeParse(value);
+      if (retried.success) {
+        const { op: _op, id, ...attempt } = retried.data;
+        const list = attempts.get(id) ?? [];
+        // Each attempt once, in order: a line repeated or out of order (a hand-edited log) adds nothing.
+        if (attempt.attempt === list.length + 1) attempts.set(id, [...list, attempt]);
+        continue;
+      }
       const parsed = AcceptLine.safeParse(value);
       if (!parsed.success || seen.has(parsed.data.id)) continue;
       const record = parsed.data;
@@ -195,6 +230,10 @@ export class JobsLog {
         ...(typeof record.requestId === "string" ? { requestId: record.requestId } : {}),
         ...(typeof record.seal === "string" ? { seal: record.seal } : {}),
       });
+    }
+    for (const job of accepted) {
+      const retries = attempts.get(job.id);
+      if (retries) job.attempts = retries;
     }
     return { accepted, done, requests };
   }
@@ -209,7 +248,7 @@ export class JobsLog {
 
   /** Records an accepted job (sealed when the log has `seals`); returns only once the line is written (and fsynced when asked). */
   accept(job: AcceptedJob): void {
-    const { seal: _seal, ...written } = { ...job, text: redact(job.text, this.secrets) };
+    const { seal: _seal, attempts: _attempts, ...written } = { ...job, text: redact(job.text, this.secrets) };
     this.#append(lineOf({ op: "accept", ...written, ...this.#seal(written) }));
   }
 
@@ -229,6 +268,15 @@ export class JobsLog {
     return job.seal !== undefined && valueSealHolds(this.seals.home, SEAL_LABEL, sealedFields(job), job.seal);
   }
 
+  /** Records a run that failed for a transient reason and is retried: after a restart the job waits for `retryAt`, its count going on. */
+  attempt(id: string, attempt: JobAttempt): void {
+    this.#append(lineOf(this.#attemptRecord(id, attempt)));
+  }
+
+  #attemptRecord(id: string, attempt: JobAttempt): object {
+    return { op: "attempt", id, ...attempt, ...(attempt.message !== undefined ? { message: redact(attempt.message, this.secrets) } : {}) };
+  }
+
   /** Records that the job's result is written: from now on it never runs again, even once its result expired. */
   done(id: string): void {
     this.#append(lineOf({ op: "done", id }));
@@ -242,10 +290,11 @@ export class JobsLog {
   compact(keep: readonly AcceptedJob[], requests: readonly RememberedRequest[] = []): void {
     const path = join(this.dir, "jobs.wal");
     const lines = [
-      ...keep.map((job) => {
-        const { seal, ...written } = { ...job, text: redact(job.text, this.secrets) };
+      ...keep.flatMap((job) => {
+        const { seal, attempts, ...written } = { ...job, text: redact(job.text, this.secrets) };
         // Sealed anew where this log seals (the jobs kept are those it vouched for); kept as it was where it does not.
-        return lineOf({ op: "accept", ...written, ...(this.seals !== undefined ? this.#seal(written) : seal !== undefined ? { seal } : {}) });
+        const accept = lineOf({ op: "accept", ...written, ...(this.seals !== undefined ? this.#seal(written) : seal !== undefined ? { seal } : {}) });
+        return [accept, ...(attempts ?? []).map((attempt) => lineOf(this.#attemptRecord(job.id, attempt)))];
       }),
       ...requests.map((request) => lineOf({ op: "request", ...request })),
     ];
@@ -282,7 +331,11 @@ export class JobsLog {
    */
   complete(result: JobResult): boolean {
     if (this.result(result.id) !== undefined) return false;
-    const written = JSON.stringify({ ...result, events: redactValue(result.events, this.secrets) });
+    const written = JSON.stringify({
+      ...result,
+      events: redactValue(result.events, this.secrets),
+      ...(result.attempts ? { attempts: redactValue(result.attempts, this.secrets) } : {}),
+    });
     const text = this.seals === undefined ? written : this.#sealResult(written);
     return writeNewPrivateFile([join(this.resultsDir, `${result.id}.json`)], text, { durable: this.fsync }) !== undefined;
   }

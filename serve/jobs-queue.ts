@@ -1,11 +1,25 @@
+import { sleep } from "../concurrency/sleep.ts";
+import { DEFAULT_JOB_RETRY, type JobRetrySettings } from "../config/serve-settings.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import { HttpError } from "./http-error.ts";
+import { type JobAttempt, type JobFailure, jobFailure, jobRetryDelay } from "./job-retry.ts";
 import type { AcceptedJob, JobsLog, RememberedRequest } from "./jobs-log.ts";
 
 export type JobState = "queued" | "running" | "done" | "failed";
 
 /** One job as the server holds it: its events so far, and who waits for more. */
-type Job = AcceptedJob & { state: JobState; events: RoomEvent[]; listeners: Set<() => void>; sessionId?: string };
+type Job = AcceptedJob & {
+  state: JobState;
+  events: RoomEvent[];
+  listeners: Set<() => void>;
+  sessionId?: string;
+  attempts: JobAttempt[];
+  /** When the next run is due, while the job waits to be retried. */
+  retryAt?: number;
+};
+
+/** A job as `GET /v1/jobs/:id` answers it. */
+export type JobView = { id: string; state: JobState; events: RoomEvent[]; session?: string; attempts: JobAttempt[]; retryAt?: number };
 
 /** Runs one job's turn, handing each room event to `onEvent`; `ok` is the turn's. */
 export type RunJob = (job: AcceptedJob, onEvent: (event: RoomEvent) => void, signal: AbortSignal) => Promise<{ ok: boolean; sessionId?: string }>;
@@ -25,6 +39,12 @@ export type JobsQueueOptions = {
   compactAboveBytes?: number;
   logError: (line: string) => void;
   now?: () => number;
+  /** Retries of a run that failed for a transient reason (`serve.jobs`); default 4 runs, 1 s doubling to 60 s. */
+  retry?: JobRetrySettings;
+  /** The jitter's source (default Math.random). */
+  random?: () => number;
+  /** Waits before a retry (default a timer); returns early when the signal aborts. Tests pass one that does not wait. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 };
 
 const KEEP_ALIVE_MS = 15_000;
@@ -84,9 +104,12 @@ export class JobsQueue {
         continue;
       }
       if (!finished) {
-        const queued: Job = { ...job, state: "queued", events: [], listeners: new Set() };
+        const queued: Job = { ...job, state: "queued", events: [], listeners: new Set(), attempts: job.attempts ?? [] };
         this.#jobs.set(queued.id, queued);
-        this.#queue.push(queued);
+        // A retry pending when the server stopped: due when it was due, counted on from the runs it had.
+        const retryAt = queued.attempts.at(-1)?.retryAt;
+        if (retryAt !== undefined && retryAt > now) this.#later(queued, retryAt, retryAt - now);
+        else this.#queue.push(queued);
       }
       const expiresAt = job.acceptedAt + this.options.dedupTtlS * 1000;
       if (job.requestId !== undefined && expiresAt > now) this.#byRequest.set(job.requestId, { id: job.id, textHash: textHash(job.text), expiresAt });
@@ -137,13 +160,15 @@ export class JobsQueue {
     const { log } = this.options;
     if (log.bytes <= (this.options.compactAboveBytes ?? DEFAULT_COMPACT_ABOVE_BYTES) || log.lines <= 2 * this.#jobs.size) return;
     const requests = [...this.#byRequest].filter(([, request]) => !this.#jobs.has(request.id) && request.expiresAt > this.#now());
-    const live = this.#jobs.size + requests.length;
+    let live = requests.length;
+    for (const job of this.#jobs.values()) live += 1 + job.attempts.length;
     if (log.lines - live <= live) return;
     log.compact(
-      [...this.#jobs.values()].map(({ id, text, mode, requestId, acceptedAt, seal }) => ({
+      [...this.#jobs.values()].map(({ id, text, mode, requestId, acceptedAt, seal, attempts }) => ({
         id,
         text,
         acceptedAt,
+        ...(attempts.length > 0 ? { attempts } : {}),
         ...(mode !== undefined ? { mode } : {}),
         ...(requestId !== undefined ? { requestId } : {}),
         ...(seal !== undefined ? { seal } : {}),
@@ -186,7 +211,7 @@ export class JobsQueue {
     };
     // Durable before anyone hears of it: a crash after this line runs the job again, never loses it.
     this.options.log.accept(accepted);
-    const job: Job = { ...accepted, state: "queued", events: [], listeners: new Set() };
+    const job: Job = { ...accepted, state: "queued", events: [], listeners: new Set(), attempts: [] };
     this.#jobs.set(job.id, job);
     if (body.request_id !== undefined)
       this.#byRequest.set(body.request_id, { id: job.id, textHash: textHash(job.text), expiresAt: now + this.options.dedupTtlS * 1000 });
@@ -196,11 +221,18 @@ export class JobsQueue {
     return { status: 202, id: job.id, state: job.state };
   }
 
-  /** `{ id, state, events }`, or undefined for an unknown id. */
-  get(id: string): { id: string; state: JobState; events: RoomEvent[]; session?: string } | undefined {
+  /** `{ id, state, events, attempts }` (`retryAt` while a retry waits), or undefined for an unknown id. */
+  get(id: string): JobView | undefined {
     const job = this.#job(id);
     if (!job) return undefined;
-    return { id: job.id, state: job.state, events: [...job.events], ...(job.sessionId ? { session: job.sessionId } : {}) };
+    return {
+      id: job.id,
+      state: job.state,
+      events: [...job.events],
+      ...(job.sessionId ? { session: job.sessionId } : {}),
+      attempts: [...job.attempts],
+      ...(job.retryAt !== undefined ? { retryAt: job.retryAt } : {}),
+    };
   }
 
   /**
@@ -273,6 +305,7 @@ export class JobsQueue {
       state: result.state,
       events: result.events,
       listeners: new Set(),
+      attempts: Array.isArray(result.attempts) ? result.attempts : [],
       ...(result.sessionId ? { sessionId: result.sessionId } : {}),
     };
   }
@@ -301,16 +334,31 @@ export class JobsQueue {
     }
   }
 
+  /** Puts the job back in the queue once its retry is due (at once when the server stops: it then runs after the restart). */
+  #later(job: Job, retryAt: number, delayMs: number): void {
+    job.state = "queued";
+    job.retryAt = retryAt;
+    const signal = this.#stop.signal;
+    void (this.options.sleep ?? sleep)(delayMs, signal).then(() => {
+      if (signal.aborted) return;
+      job.retryAt = undefined;
+      this.#queue.push(job);
+      this.#wake?.();
+    });
+  }
+
   async #work(): Promise<void> {
     for (;;) {
       const job = await this.#take();
       if (!job) return;
       const signal = this.#stop.signal;
       job.state = "running";
-      job.events = [];
+      // A retry keeps the events of the runs before it: a client following the job sees each run.
+      const firstEvent = job.events.length;
       this.#notify(job);
       const started = this.#now();
       let outcome: { ok: boolean; sessionId?: string };
+      let failure: JobFailure | undefined;
       try {
         outcome = await this.options.run(
           job,
@@ -323,14 +371,28 @@ export class JobsQueue {
       } catch (error) {
         if (signal.aborted) return;
         this.options.logError(`serve: job ${job.id} failed: ${error instanceof Error ? error.stack : String(error)}`);
-        job.events.push({ type: "error", message: "the job failed inside the server; its log has the details.", kind: "internal" });
+        const message = "the job failed inside the server; its log has the details.";
+        job.events.push({ type: "error", message, kind: "internal" });
+        failure = { kind: "internal", message, retryable: false };
         outcome = { ok: false };
       }
       // Stopped by a shutdown: no result, so the next start runs it again.
       if (signal.aborted) return;
-      const state = outcome.ok ? "done" : "failed";
       const finishedAt = this.#now();
       this.#runS = 0.8 * this.#runS + 0.2 * Math.max(0.001, (finishedAt - started) / 1000);
+      if (!outcome.ok) failure ??= jobFailure(job.events.slice(firstEvent));
+      const attempt: JobAttempt = {
+        attempt: job.attempts.length + 1,
+        startedAt: started,
+        finishedAt,
+        ok: outcome.ok,
+        ...(failure ? { kind: failure.kind, message: failure.message, retryable: failure.retryable } : {}),
+      };
+      if (outcome.sessionId) job.sessionId = outcome.sessionId;
+      if (failure?.retryable && attempt.attempt < (this.options.retry ?? DEFAULT_JOB_RETRY).maxAttempts && this.#retry(job, attempt, failure))
+        continue;
+      job.attempts.push(attempt);
+      const state = outcome.ok ? "done" : "failed";
       try {
         this.options.log.complete({
           id: job.id,
@@ -338,6 +400,7 @@ export class JobsQueue {
           ...(outcome.sessionId ? { sessionId: outcome.sessionId } : {}),
           events: job.events,
           finishedAt,
+          attempts: job.attempts,
         });
         this.options.log.done(job.id);
         this.#finished.push({ id: job.id, expiresAt: finishedAt + this.#ttlMs });
@@ -349,9 +412,28 @@ export class JobsQueue {
           `serve: job ${job.id} finished but its result could not be written: ${error instanceof Error ? error.stack : String(error)}`,
         );
       }
-      if (outcome.sessionId) job.sessionId = outcome.sessionId;
       job.state = state;
       this.#notify(job);
     }
+  }
+
+  /** Logs the failed run with the delay chosen, then waits it out off the workers; false when the log cannot take it. */
+  #retry(job: Job, attempt: JobAttempt, failure: JobFailure): boolean {
+    const delayMs = jobRetryDelay(attempt.attempt, this.options.retry ?? DEFAULT_JOB_RETRY, this.options.random ?? Math.random, failure.retryAfterMs);
+    const retryAt = attempt.finishedAt + delayMs;
+    const retried: JobAttempt = { ...attempt, delayMs, retryAt };
+    try {
+      // Durable before the wait: a restart meanwhile runs the job when this retry is due, once, counted on from here.
+      this.options.log.attempt(job.id, retried);
+    } catch (error) {
+      this.options.logError(
+        `serve: job ${job.id}'s retry could not be logged, so it is not retried: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return false;
+    }
+    job.attempts.push(retried);
+    this.#later(job, retryAt, delayMs);
+    this.#notify(job);
+    return true;
   }
 }

@@ -76,7 +76,18 @@ export type ServeHandlerOptions = SandboxAccess & {
    * finished jobs are kept (ORG_SERVE_JOB_TTL_S), how many may wait (ORG_SERVE_JOB_QUEUE_MAX), and the log
    * size past which it is compacted (ORG_SERVE_JOB_LOG_COMPACT_BYTES); the clock those are read on (default `Date.now`).
    */
-  jobs?: { workers?: number; dedupTtlS?: number; fsync?: boolean; ttlS?: number; maxQueued?: number; compactAboveBytes?: number; now?: () => number };
+  jobs?: {
+    workers?: number;
+    dedupTtlS?: number;
+    fsync?: boolean;
+    ttlS?: number;
+    maxQueued?: number;
+    compactAboveBytes?: number;
+    now?: () => number;
+    /** The retries' jitter and wait (tests pass ones they control); the settings are `config.serve.jobs`. */
+    random?: () => number;
+    sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  };
   /** The user's org folder, whose key seals the job log's lines (default: `userOrgDir` of the process's environment). */
   orgHome?: { dir: string | undefined };
   /** ORG_PROFILE, shown by /health. */
@@ -183,6 +194,9 @@ function openJobs(options: ServeHandlerOptions, sessions: SessionPool, logError:
     ...(options.jobs?.maxQueued !== undefined ? { maxQueued: options.jobs.maxQueued } : {}),
     ...(options.jobs?.compactAboveBytes !== undefined ? { compactAboveBytes: options.jobs.compactAboveBytes } : {}),
     ...(options.jobs?.now !== undefined ? { now: options.jobs.now } : {}),
+    retry: options.config.serve.jobs,
+    ...(options.jobs?.random !== undefined ? { random: options.jobs.random } : {}),
+    ...(options.jobs?.sleep !== undefined ? { sleep: options.jobs.sleep } : {}),
     logError,
   });
   queue.start();

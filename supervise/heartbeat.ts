@@ -4,6 +4,7 @@ import { backupDirOf, listBackups } from "../backup/backup-retention.ts";
 import { orgCommand } from "../config/org-bun-command.ts";
 import { REPORT_WRITTEN_KEY, writeDailyReport, writeTodaysReport } from "./daily-report.ts";
 import { isMuted } from "./mutes.ts";
+import { runDueSchedules } from "./scheduled-prompts.ts";
 import { dataLine, type SuperviseContext } from "./supervise-check.ts";
 import { closeIncident, type RoundSummary } from "./supervise-round.ts";
 import { notify } from "./webhook.ts";
@@ -117,10 +118,12 @@ async function weeklyDigest(context: SuperviseContext): Promise<void> {
 }
 
 /**
- * What `org supervise` does besides its checks, each when it is due: the daily backup (and `backup.keep`), the daily
- * report, last week's digest, and dropping what the state keeps past 60 days. Logs are rotated by the logs check each round.
+ * What `org supervise` does besides its checks, each when it is due: the schedules (`scheduled-prompts.ts`), the daily
+ * backup (and `backup.keep`), the daily report, last week's digest, and dropping what the state keeps past 60 days.
+ * Logs are rotated by the logs check each round.
  */
 export async function heartbeat(context: SuperviseContext, summary: RoundSummary): Promise<void> {
+  await runDueSchedules(context);
   await dailyBackup(context, summary);
   dailyReports(context);
   await weeklyDigest(context);

@@ -5,6 +5,7 @@ import { redact } from "../security/redact.ts";
 import { oneLine } from "../security/terminal-sanitizer.ts";
 import { workspaceSecretValues } from "../workspace/secret-values.ts";
 import type { CheckState, IncidentRow, SupervisorState } from "./supervisor-state.ts";
+import type { ScheduleOutcome } from "./scheduled-run.ts";
 
 /** Where the current instance runs, as `org instance` starts it: its port, tmux session and start bound. */
 export type InstancePlace = { port: number; tmuxSession: string; startTimeoutMs: number };
@@ -32,6 +33,8 @@ export type SuperviseContext = {
   workspaceSecrets?: readonly string[];
   /** How the heartbeat takes its daily backup (default: `org backup --json` as a process of its own). */
   takeBackup?: (context: SuperviseContext) => Promise<{ path: string; bytes: number; entries: number; skipped: unknown[]; dropped: string[] }>;
+  /** How the heartbeat runs a due schedule (default: `org schedule run NAME --json` as a process of its own). */
+  runSchedule?: (context: SuperviseContext, name: string) => Promise<ScheduleOutcome>;
   /** How long the model server check waits for a server's answer (default: the probe's own 3 s). */
   probeTimeoutMs?: number;
   signal: AbortSignal;

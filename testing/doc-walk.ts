@@ -121,6 +121,19 @@ export const ELSEWHERE: readonly { doc: string; command: string; test: string; r
     runs: "startOrgServe(",
     why: "the tour names it; that test runs it with the clients of docs/from-other-tools.md",
   },
+  ...[
+    ["org schedule list", '"schedule", "list"'],
+    ["org schedule list", '"schedule", "list", "--json"'],
+    ["org config trust", '"config", "trust"'],
+    ["org schedule run morning-news", '"schedule", "run", "morning-news", "--json"'],
+    ["org chat --resume 20261129-095103-d63c64 --once /history", '"chat", "--resume", outcome.sessionId, "--once", "/history"'],
+  ].map(([command = "", runs = ""]) => ({
+    doc: "docs/schedules.md",
+    command,
+    test: "cli/schedule-command.test.ts",
+    runs,
+    why: "the page's session: the test runs it in a workspace of its own against a scripted model server",
+  })),
   {
     doc: "docs/telegram.md",
     command: "org telegram",

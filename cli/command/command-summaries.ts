@@ -24,6 +24,7 @@ const SUMMARIES = {
   patch: "one task file run by the agent on a private copy of a repository, printed as a commit message and a patch (for CI)",
   grow: "notice what the rooms could not do, build it within a budget, judge, promote, roll back (--once, proposals, show, accept, status)",
   supervise: "keep org alive unattended: known failures found and fixed, incidents reported (--once, status, apply, mute)",
+  schedule: "prompts and workflows run on a cron schedule by the supervisor, unattended (list, run NAME, pause NAME, resume NAME)",
   backup: "one file holding every ref and org's state, verified by hash (verify FILE, list)",
   restore: "rebuild a checkout and workspace from a backup into a new folder (FILE --to DIR)",
   web: "the room in a browser: each persona's lane, approvals, changes, tools, candidates, growth, supervisor, memory",
