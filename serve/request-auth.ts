@@ -53,23 +53,7 @@ export function requestAuth(options: {
      * no token.
      */
     login(request: Request): Response | undefined {
-      const url = new URL(request.url);
-      const token = url.searchParams.get("token");
-      if (token === null) return undefined;
-      url.searchParams.delete("token");
-      const location = `${url.pathname}${url.search}`;
-      if (options.apiToken === undefined) {
-        if (signatures) throw new HttpError(401, "this server takes signed requests only; a page cannot log in with a token here.");
-        return new Response(null, { status: 303, headers: { location } });
-      }
-      if (!bearerMatches(`Bearer ${token}`, options.apiToken)) {
-        throw new HttpError(401, "the login token is wrong or from an earlier start; open the URL org web printed this time.");
-      }
-      const headers = {
-        location: `${location}#${PAGE_KEY_FRAGMENT}=${pageKeyFor(options.apiToken)}`,
-        "set-cookie": setCookieHeader(sessionCookieFor(options.apiToken)),
-      };
-      return new Response(null, { status: 303, headers });
+      return loginAnswer(request, options.apiToken, signatures !== undefined);
     },
     /** A stream ticket for the web room's page (`POST /v1/stream-tickets`); empty when the server asks for no credential. */
     streamTicket(now = Date.now()): string {
@@ -92,19 +76,44 @@ export function requestAuth(options: {
         if (access.stream && streamTicketValid(ticket, options.apiToken, Date.now())) return request;
         throw new HttpError(401, COOKIE_ALONE, { "www-authenticate": 'Bearer realm="org"', ...CLOSE_CONNECTION });
       }
-      const given = request.headers.has("authorization");
-      const ways = [
-        options.apiToken !== undefined ? "'Authorization: Bearer <token>' (its ORG_API_TOKEN; in a browser, open the URL org web printed)" : "",
-        signatures ? "a request signature (x-org-timestamp and x-org-signature, with its ORG_API_HMAC_SECRET)" : "",
-      ].filter(Boolean);
-      throw new HttpError(
-        401,
-        given && options.apiToken !== undefined
-          ? "the bearer token is wrong; send the server's ORG_API_TOKEN as 'Authorization: Bearer <token>'."
-          : `this server needs ${ways.join(" or ")} on every route but /health.`,
-        // Nothing of the body was read: closed rather than read through for a next request.
-        { "www-authenticate": 'Bearer realm="org"', ...CLOSE_CONNECTION },
-      );
+      throw noCredential(request.headers.has("authorization"), options.apiToken, signatures !== undefined);
     },
   };
+}
+
+/** The login's answer to a page opened with `?token=…` (see `login` above); undefined when the URL carries no token. */
+function loginAnswer(request: Request, apiToken: string | undefined, signed: boolean): Response | undefined {
+  const url = new URL(request.url);
+  const token = url.searchParams.get("token");
+  if (token === null) return undefined;
+  url.searchParams.delete("token");
+  const location = `${url.pathname}${url.search}`;
+  if (apiToken === undefined) {
+    if (signed) throw new HttpError(401, "this server takes signed requests only; a page cannot log in with a token here.");
+    return new Response(null, { status: 303, headers: { location } });
+  }
+  if (!bearerMatches(`Bearer ${token}`, apiToken)) {
+    throw new HttpError(401, "the login token is wrong or from an earlier start; open the URL org web printed this time.");
+  }
+  const headers = {
+    location: `${location}#${PAGE_KEY_FRAGMENT}=${pageKeyFor(apiToken)}`,
+    "set-cookie": setCookieHeader(sessionCookieFor(apiToken)),
+  };
+  return new Response(null, { status: 303, headers });
+}
+
+/** The 401 for a request that carries no credential this server takes (or a wrong bearer token), naming the ones it does. */
+function noCredential(given: boolean, apiToken: string | undefined, signed: boolean): HttpError {
+  const ways = [
+    apiToken !== undefined ? "'Authorization: Bearer <token>' (its ORG_API_TOKEN; in a browser, open the URL org web printed)" : "",
+    signed ? "a request signature (x-org-timestamp and x-org-signature, with its ORG_API_HMAC_SECRET)" : "",
+  ].filter(Boolean);
+  return new HttpError(
+    401,
+    given && apiToken !== undefined
+      ? "the bearer token is wrong; send the server's ORG_API_TOKEN as 'Authorization: Bearer <token>'."
+      : `this server needs ${ways.join(" or ")} on every route but /health.`,
+    // Nothing of the body was read: closed rather than read through for a next request.
+    { "www-authenticate": 'Bearer realm="org"', ...CLOSE_CONNECTION },
+  );
 }

@@ -106,9 +106,7 @@ export function followSession(session: string, page?: OpeningRoom): Following {
   if (page && !given?.success) page.close();
   let source: EventSource | undefined;
   let seq = 0;
-  let on: FollowEvents | undefined;
-  const told: ((on: FollowEvents) => void)[] = [];
-  const tell = (what: (on: FollowEvents) => void) => (on ? what(on) : told.push(what));
+  const { tell, attach } = heldUntilAttached();
   const failed = (error: unknown) =>
     tell((on) => {
       on.connection(failedRead(error));
@@ -118,10 +116,7 @@ export function followSession(session: string, page?: OpeningRoom): Following {
     session,
     opening: given?.success ? { ...loadedOf(given.data), earlier: cut?.earlier ?? [] } : undefined,
     closed: false,
-    attach(events) {
-      on = events;
-      for (const what of told.splice(0)) what(events);
-    },
+    attach,
     stop() {
       following.closed = true;
       page?.close();
@@ -181,6 +176,19 @@ export function followSession(session: string, page?: OpeningRoom): Following {
     page.listen(listener);
   } else reload().catch(failed);
   return following;
+}
+
+/** What a followed session tells its view, held until the view attaches and then told in order. */
+function heldUntilAttached(): { tell(what: (on: FollowEvents) => void): void; attach(events: FollowEvents): void } {
+  let on: FollowEvents | undefined;
+  const told: ((on: FollowEvents) => void)[] = [];
+  return {
+    tell: (what) => (on ? what(on) : told.push(what)),
+    attach(events) {
+      on = events;
+      for (const what of told.splice(0)) what(events);
+    },
+  };
 }
 
 /** Calls `draw` at most once a frame and every DRAW_EVERY_MS, however often `redraw` is asked for meanwhile. */
