@@ -168,7 +168,9 @@ async function untilNextRound(
 ): Promise<void> {
   let left = every;
   while (left > 0 && !setup.signal.aborted) {
-    const watched = (setup.checks ?? SUPERVISE_CHECKS).filter((check) => check.watchWhileOpen && state.openIncidents(check.name).length > 0);
+    const watched = watchedNow(setup, state);
+    // The state could not be read (damaged under us): the round starts now, and it is the round that sets that aside.
+    if (watched === undefined) return;
     if (watched.length === 0) {
       await wait(left, setup.signal);
       return;
@@ -177,6 +179,24 @@ async function untilNextRound(
     await wait(step, setup.signal);
     left -= step;
     if (setup.signal.aborted || (await anyIncidentOver(setup, state, watched))) return;
+  }
+}
+
+/** `check`'s open incidents; undefined when the state cannot be read (the round then starts, and sets it aside). */
+function watchedOpen(state: SupervisorState, check: Check): { key: string }[] | undefined {
+  try {
+    return state.openIncidents(check.name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The checks watching an open incident of theirs now; undefined when the state cannot be read. */
+function watchedNow(setup: SupervisorSetup, state: SupervisorState): Check[] | undefined {
+  try {
+    return (setup.checks ?? SUPERVISE_CHECKS).filter((check) => check.watchWhileOpen && state.openIncidents(check.name).length > 0);
+  } catch {
+    return undefined;
   }
 }
 
@@ -193,7 +213,8 @@ async function anyIncidentOver(setup: SupervisorSetup, state: SupervisorState, c
     const result = await runCheck(check, context);
     if (result.undecided) continue;
     const found = new Set(result.findings.map((finding) => finding.key));
-    if (state.openIncidents(check.name).some((incident) => !found.has(incident.key))) return true;
+    const open = watchedOpen(state, check);
+    if (open === undefined || open.some((incident) => !found.has(incident.key))) return true;
   }
   return false;
 }
