@@ -32,6 +32,7 @@ export function replyRoomOf(core: RoomCore, emit: (event: RoomEvent) => void, to
     protectedFiles: core.protectedFiles,
     configFile: config.source,
     secrets: config.secrets,
+    outboundSecrets: core.outboundSecrets,
     sessionId: core.sessionId,
     limits: config.limits,
     budget: core.budget,
