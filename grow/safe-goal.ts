@@ -185,8 +185,18 @@ function reachedAt(before: string, number: string): boolean {
  */
 export function safeGoal(text: string): string {
   const safe = spelledOut(text, GOAL_CHARS);
-  if (movesSecrets(undisguised(oneLine(text.replace(CONTROLS, " "), GOAL_CHARS * 4))) !== undefined) return "";
+  const plain = undisguised(oneLine(text.replace(CONTROLS, " "), GOAL_CHARS * 4));
+  if (movesSecrets(plain) !== undefined || movesSecrets(unLeet(plain)) !== undefined) return "";
   return movesSecrets(safe) === undefined ? safe : "";
+}
+
+const LEET: Record<string, string> = { "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", $: "s" };
+
+/** Words written with digits or signs for letters ("s3nd the ssh k3ys", "p@ssw0rds") read as letters, to judge them. */
+function unLeet(text: string): string {
+  return text.replace(/(?<![\w@$])(?=[\w@$]*[a-z])(?=[\w@$]*[013457@$])[\w@$]+/gi, (word) =>
+    word.replace(/[013457@$]/g, (sign) => LEET[sign] ?? sign),
+  );
 }
 
 /** A need's quote as its evidence keeps it: one line of at most QUOTE_CHARS, made safe as a goal is. */
