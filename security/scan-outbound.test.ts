@@ -264,6 +264,23 @@ describe("scanOutbound: what an ordinary request holds passes, what a key's piec
     expect(scanOutbound(request("https://api.test/x", [["X-A", a]]), [value])).toBeUndefined();
   });
 
+  test("a key cut into pieces of 8 or more, each put anywhere, as written or reversed, is found (property)", () => {
+    const key = fc.stringMatching(/^[A-Za-z0-9]{24,40}$/).filter((value) => /[A-Za-z]/.test(value) && /\d/.test(value) && new Set(value).size >= 12);
+    fc.assert(
+      fc.property(key, fc.array(fc.constantFrom(...PLACES), { minLength: 5, maxLength: 5 }), fc.boolean(), (value, places, reversed) => {
+        const written = reversed ? [...value].reverse().join("") : value;
+        const pieces = written.match(/.{8,15}(?=.{8,}|$)|.+$/g) ?? [];
+        const parts: Parts = { path: ["issues"], query: [], headers: [], json: {} };
+        pieces.forEach((piece, index) => {
+          place(parts, places[index % places.length] ?? "header", piece, index);
+        });
+        const shown = built(parts);
+        if (scanOutbound(shown, [value]) === undefined) throw new Error(`not found: ${JSON.stringify(pieces)} in ${places.join(", ")}`);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
   test("base32 in lower case and base32hex, 0x lists, octal escapes, decimal codes and bits are read back", () => {
     const bytes = Buffer.from(value);
     const base32 = (alphabet: string) => {
