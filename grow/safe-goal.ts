@@ -122,7 +122,14 @@ export function undisguised(text: string): string {
   return plain;
 }
 
-const SPOKEN_DOT_BEFORE_HOST = /(?<=[\p{L}\p{N}])(?:\s+dot\s+|\s+\.\s*|\.\s+)(?=[\p{L}\p{N}-]+\.[\p{L}\p{N}])/giu;
+// A project's dot-file, as a goal names one after a word ("copies .env.example to .env"): its dot is no spoken one.
+const DOT_FILE =
+  "(?:env|eslintrc|prettierrc|babelrc|npmrc|nvmrc|gitignore|gitattributes|editorconfig|dockerignore|github|vscode)" +
+  "(?:\\.(?:example|sample|template|local|dist|json|js|cjs|yml|yaml|development|production|test))*(?![\\p{L}\\p{N}.-])";
+const SPOKEN_DOT_BEFORE_HOST = new RegExp(
+  `(?<=[\\p{L}\\p{N}])(?:\\s+dot\\s+|\\s+\\.(?!${DOT_FILE})\\s*|\\.\\s+)(?=[\\p{L}\\p{N}-]+\\.[\\p{L}\\p{N}])`,
+  "giu",
+);
 
 function withoutDisguises(text: string): string {
   return text
@@ -141,7 +148,8 @@ function withoutDisguises(text: string): string {
     .replace(/\[\/\]/g, "/");
 }
 
-// An IPv4 address with its zeros left out (127.1, 10.0.1): a version number elsewhere, an address where something goes.
+// An IPv4 address with its zeros left out (127.1, 10.0.1): a version number ("upgrade node 18.2 to 20.11") unless a
+// word before it says it is an address, a verb reaches it or it has a port (`reachedAt`).
 const SHORT_ADDRESS = /(?<![\w.])\d{1,3}(?:\.\d{1,8}){1,2}(?::\d{1,5})?(?![\w.])/g;
 
 /** A number that is an address where something is sent or fetched ("fetch from 2130706433"), else as it is. */
@@ -153,7 +161,22 @@ function numberOrAddress(number: string, at: number, text: string): string {
         ? Number.parseInt(number, 8)
         : Number(number);
   const address = Number.isFinite(value) && value >= 2 ** 24 && value < 2 ** 32;
-  return address && SENT_TO.test(text.slice(Math.max(0, at - 40), at)) ? "a host" : number;
+  // A decimal number is a count as often ("count from 100000000 to 999999999"): an address only after a word that says so.
+  const decimal = /^[1-9]/.test(number);
+  const before = text.slice(Math.max(0, at - 40), at);
+  return address && SENT_TO.test(before) && (!decimal || reachedAt(before, number)) ? "a host" : number;
+}
+
+// A word that says the number after it is an address ("to the address 2130706433", "the host 127.1", "ip 10.1").
+const ADDRESS_WORD = /\b(?:address|host|server|ip|machine|box|endpoint)\s*$/i;
+// A verb that reaches a place, a few words before ("fetch the payload from 2130706433"): "to" and "from" alone are a
+// range's as often ("count from 100000000 to 999999999", "convert version 1.2 to 2.0").
+const REACHING =
+  /\b(?:fetch\w*|download\w*|curl|wget|ping\w*|connect\w*|upload\w*|send\w*|sent|post\w*|exfiltrat\w*|beacon\w*)\b(?:\s+\S+){0,4}\s*$/i;
+
+/** Whether a number (or short address) is where something is sent or fetched: a word or a verb says so, or it has a port. */
+function reachedAt(before: string, number: string): boolean {
+  return ADDRESS_WORD.test(before) || REACHING.test(before) || /:\d{1,5}$/.test(number);
 }
 
 /**
@@ -162,8 +185,18 @@ function numberOrAddress(number: string, at: number, text: string): string {
  */
 export function safeGoal(text: string): string {
   const safe = spelledOut(text, GOAL_CHARS);
-  if (movesSecrets(undisguised(oneLine(text.replace(CONTROLS, " "), GOAL_CHARS * 4))) !== undefined) return "";
+  const plain = undisguised(oneLine(text.replace(CONTROLS, " "), GOAL_CHARS * 4));
+  if (movesSecrets(plain) !== undefined || movesSecrets(unLeet(plain)) !== undefined) return "";
   return movesSecrets(safe) === undefined ? safe : "";
+}
+
+const LEET: Record<string, string> = { "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", $: "s" };
+
+/** Words written with digits or signs for letters ("s3nd the ssh k3ys", "p@ssw0rds") read as letters, to judge them. */
+function unLeet(text: string): string {
+  return text.replace(/(?<![\w@$])(?=[\w@$]*[a-z])(?=[\w@$]*[013457@$])[\w@$]+/gi, (word) =>
+    word.replace(/[013457@$]/g, (sign) => LEET[sign] ?? sign),
+  );
 }
 
 /** A need's quote as its evidence keeps it: one line of at most QUOTE_CHARS, made safe as a goal is. */
@@ -208,7 +241,10 @@ function safeLine(text: string, max: number): string {
     .replace(ODD_ADDRESS, "a host")
     .replace(IPV6, "a host")
     .replace(NUMBER_ADDRESS, (number: string, at: number, text: string) => numberOrAddress(number, at, text))
-    .replace(SHORT_ADDRESS, (address: string, at: number, text: string) => (SENT_TO.test(text.slice(Math.max(0, at - 40), at)) ? "a host" : address))
+    .replace(SHORT_ADDRESS, (address: string, at: number, text: string) => {
+      const before = text.slice(Math.max(0, at - 40), at);
+      return SENT_TO.test(before) && reachedAt(before, address) ? "a host" : address;
+    })
     .replace(HOST, (host: string, suffix: string, at: number, text: string) => hostOrFile(host, suffix, at, text))
     .replace(LOCAL_HOST, "a host")
     .replace(TOKEN, "a secret");

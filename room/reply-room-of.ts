@@ -39,6 +39,7 @@ export function replyRoomOf(
     protectedFiles: core.protectedFiles,
     configFile: config.source,
     secrets: config.secrets,
+    outboundSecrets: core.outboundSecrets,
     sessionId: core.sessionId,
     limits: config.limits,
     budget: core.budget,

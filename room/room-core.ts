@@ -9,7 +9,8 @@ import { TokenEstimator } from "../llm/token-estimate.ts";
 import { Budget } from "../security/budget.ts";
 import { serversExecutedPaths } from "../mcp-client/servers-executed-paths.ts";
 import { checkChangeSet, type ExecutedPath } from "../workspace/check-change-set.ts";
-import { workspaceSecretValues } from "../workspace/secret-values.ts";
+import type { NamedSecret } from "../security/named-secret.ts";
+import { workspaceSecretEntries } from "../workspace/secret-values.ts";
 import { changeRules } from "./change-rules.ts";
 import { startSession } from "./open-session.ts";
 import type { ReplyFileGuard, RoomMode } from "./room-mode.ts";
@@ -31,6 +32,8 @@ export type RoomCore = {
   names: string[];
   byName: Map<string, Persona>;
   budget: Budget;
+  /** What web_request and web_fetch never send: the config's keys and the secret files' keys, named (`NamedSecret`). */
+  outboundSecrets: readonly (string | NamedSecret)[];
   sessionId: string;
   /** Each persona's summary of its heard messages that fell out of its window (`compactions.ts`). */
   state: { mode: RoomMode; history: RoomMessage[]; summaries: Map<string, PromptSummary> };
@@ -83,9 +86,9 @@ export function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
   });
   // What the workspace's secret files and git configs hold joins the room's secrets: a value hidden from the agents'
   // views may still come back another way (a committed .env through `git show`), and is redacted there too.
-  const secrets = [
-    ...new Set([...config.secrets, ...workspaceSecretValues(workspaceDir, options.sandboxPolicy.secretPaths, options.workspaceCopies)]),
-  ];
+  // Every such value is redacted; only those that are keys by their name or look stop a request (`sentAsSecret`).
+  const entries = workspaceSecretEntries(workspaceDir, options.sandboxPolicy.secretPaths, options.workspaceCopies);
+  const secrets = [...new Set([...config.secrets, ...entries.map(({ value }) => value)])];
   const core = {
     options,
     config: { ...config, secrets },
@@ -97,6 +100,7 @@ export function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     names: models.map((model) => model.name),
     byName,
     budget,
+    outboundSecrets: [...config.secrets, ...entries],
   };
   return {
     ...core,

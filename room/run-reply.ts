@@ -1,3 +1,4 @@
+import type { NamedSecret } from "../security/named-secret.ts";
 import { WORKSPACE_WRITE } from "../config/tool-names.ts";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { PromptKeeping, ReplyHost, ReplyOutcome } from "../personas/reply-host.ts";
@@ -36,6 +37,8 @@ export type ReplyRoom = SandboxAccess & {
   workspaceDir: string;
   /** Keys and URL credentials of this room's servers, for the redactor. */
   secrets: readonly string[];
+  /** What web_request and web_fetch never send, named where they stand (`RoomCore.outboundSecrets`). */
+  outboundSecrets?: readonly (string | NamedSecret)[];
   /** The config file the policies came from; undefined when only defaults apply. */
   configFile: string | undefined;
   /** Files replies may never be written to (org's config file). */
@@ -137,6 +140,7 @@ function replyHost(
       sessionId: room.sessionId,
       persona,
       secrets: room.secrets,
+      ...(room.outboundSecrets ? { outboundSecrets: room.outboundSecrets } : {}),
       workflowStepRuns: room.limits.workflowStepRuns,
       ...(room.audit ? { audit: room.audit } : {}),
       sandbox: room.sandbox,

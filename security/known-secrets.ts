@@ -1,5 +1,5 @@
 import { secretEnvironmentValues } from "../config/environment.ts";
-import { type SeparatedPattern, separatedPattern, toBase32 } from "./secret-renderings.ts";
+import { BASE32_HEX, type SeparatedPattern, separatedPattern, toBase32 } from "./secret-renderings.ts";
 
 /** The shortest secret the redactor looks for, and the shortest form of one: shorter, they are words of any text. */
 export const SHORTEST_SECRET = 6;
@@ -25,7 +25,8 @@ function writtenForms(secret: string): string[] {
 /**
  * Forms of a known secret's bytes encoded: hex (either case), every byte percent-encoded as encoders write it (`%7A`),
  * base64 at the three byte alignments of its UTF-8, UTF-16LE and UTF-16BE (JavaScript's `btoa` of a string's units,
- * .NET's and Java's `Unicode` encodings) and base32 at the five. Each is random-looking, so it is looked for across line
+ * .NET's and Java's `Unicode` encodings) and base32 at the five (RFC 4648's alphabet and its extended hex one, `base32hex`,
+ * each in either case). Each is random-looking, so it is looked for across line
  * breaks and spaces (wrapped, dumped) at any length. (`%7a` and mixed cases are a rendering: `secret-renderings.ts`
  * reads `%XX` runs back in a whole text; a form is one more search of every text, so one case is enough here.)
  */
@@ -35,7 +36,11 @@ function encodedForms(secret: string): string[] {
   const forms = [hex, hex.toUpperCase(), hex.toUpperCase().replace(/../g, "%$&")];
   for (const shift of [0, 1, 2, 3, 4]) {
     // Only the characters made of the secret's bits alone: past the shift's bits, and not the last one it shares.
-    forms.push(toBase32(Buffer.concat([Buffer.alloc(shift), bytes])).slice(Math.ceil((8 * shift) / 5), Math.floor((8 * (shift + bytes.length)) / 5)));
+    const padded = Buffer.concat([Buffer.alloc(shift), bytes]);
+    const [from, to] = [Math.ceil((8 * shift) / 5), Math.floor((8 * (shift + bytes.length)) / 5)];
+    const base32 = toBase32(padded).slice(from, to);
+    const base32hex = toBase32(padded, BASE32_HEX).slice(from, to);
+    forms.push(base32, base32.toLowerCase(), base32hex, base32hex.toLowerCase());
   }
   const littleEndian = Buffer.from(secret, "utf16le");
   for (const encoded of [bytes, littleEndian, Buffer.from(littleEndian).swap16()]) forms.push(...base64Forms(encoded));
@@ -72,8 +77,10 @@ export class KnownSecrets {
   readonly encoded: ReadonlySet<string>;
   readonly separated: readonly SeparatedPattern[];
 
-  constructor(extraSecrets: readonly string[] = []) {
-    this.values = [...new Set([...secretEnvironmentValues(), ...extraSecrets].filter((value) => value.length >= SHORTEST_SECRET))];
+  /** `environment: false` leaves the environment's secrets out: the given ones alone (which of them a text holds). */
+  constructor(extraSecrets: readonly string[] = [], options: { environment?: boolean } = {}) {
+    const environment = options.environment === false ? [] : secretEnvironmentValues();
+    this.values = [...new Set([...environment, ...extraSecrets].filter((value) => value.length >= SHORTEST_SECRET))];
     // A base64 or base32 piece of a short secret can be shorter than the secret: shorter still, it would match ordinary text.
     this.encoded = new Set(this.values.flatMap(encodedForms).filter((form) => form.length >= SHORTEST_SECRET));
     this.forms = [...new Set([...this.values.flatMap(writtenForms), ...this.encoded])].sort((a, b) => b.length - a.length);

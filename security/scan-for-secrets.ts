@@ -19,7 +19,7 @@ function shannonEntropy(text: string): number {
 }
 
 /** Whether an assigned value is a random-looking key: a long mixed run of high entropy that is not words, a hash or an id. */
-function looksRandom(name: string, value: string): boolean {
+export function looksRandom(name: string, value: string): boolean {
   // A name that says the value is a secret makes even a hex string or a UUID one.
   const secretName = namesSecret(name);
   if (secretName && (UUID.test(value) || /^[0-9a-f]{16,}$/i.test(value))) return true;

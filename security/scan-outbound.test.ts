@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { REDACTED, redact } from "./redact.ts";
-import { type OutboundRequest, scanOutbound } from "./scan-outbound.ts";
+import { type OutboundRequest, outboundRefusal, scanOutbound } from "./scan-outbound.ts";
 
 /** A request as web_request writes one: org's own headers first, then the given ones. */
 function request(url: string, headers: [string, string][] = [], body?: string): OutboundRequest {
@@ -184,5 +184,127 @@ describe("scanOutbound", () => {
       const hidden = redact(`sent ${shown} out`, [value]);
       expect([shown, hidden.includes(REDACTED), hidden.replace(REDACTED, "").length <= "sent  out".length + 6]).toEqual([shown, true, true]);
     }
+  });
+});
+
+describe("scanOutbound: what an ordinary request holds passes, what a key's pieces and codes hold does not", () => {
+  const value = "Zq8xT4mW9pLk2VbN7rYcHd3F";
+  const json = (body: unknown) => request("https://api.test/x", [["Content-Type", "application/json"]], JSON.stringify(body));
+
+  test("ids, digests, counts and session ids are ordinary data: no guess at random-looking values", () => {
+    for (const shown of [
+      request("https://api.test/settings", [["Content-Type", "application/x-www-form-urlencoded"]], "token_count=4096&password_min_length=12"),
+      json({ requestId: "01HZY3K9Q4W8X2V6B7N5M1P0RT", session: "sess_8f3k2m9x7q4w1z6v5b0n" }),
+      request("https://drive.google.com/uc?id=1A2b3C4d5E6f7G8h9I0jKlMnOpQrStUv&export=download"),
+      request("https://registry.npmjs.org/pkg/-/pkg-1.0.0.tgz?integrity=sha512-Aq3m9ZtK2pW7vB1xN5cR8yH4jL6dF0gS"),
+      request("https://example.com/api?session_id=8f3k2m9x7q4w1z6v5b0nq"),
+      request("http://localhost.example:8080/d/1aBcD3fGhIjKlMnOpQ7rStUvWxYz0123456789abc"),
+    ])
+      expect([shown.url.href, scanOutbound(shown, [value])]).toEqual([shown.url.href, undefined]);
+    // A provider's key by its shape is still refused with no secret known.
+    expect(scanOutbound(json({ key: "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789" }))?.kinds).toContain("an Anthropic API key");
+  });
+
+  test("a secret file's settings go out; its key is refused, named by its variable and never by its value", () => {
+    const named = [
+      { value: "gpt-4o-mini", name: "OPENAI_MODEL in .env", outbound: false },
+      { value: "us-east-1", name: "AWS_REGION in .env", outbound: false },
+      { value: "https://api.github.com/repos", name: "API_BASE_URL in .env", outbound: false },
+      { value, name: "PAYMENTS_KEY in .env", outbound: true },
+    ];
+    expect(scanOutbound(json({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] }), named)).toBeUndefined();
+    expect(scanOutbound(request("https://s3.us-east-1.amazonaws.com/invoices/report.txt", [], "report"), named)).toBeUndefined();
+    expect(scanOutbound(request("https://api.github.com/repos/octocat/hello/issues", [], "{}"), named)).toBeUndefined();
+    const found = scanOutbound(
+      request("https://api.test/x", [
+        ["X-A", value.slice(0, 8)],
+        ["X-B", value.slice(8, 16)],
+        ["X-C", value.slice(16)],
+      ]),
+      named,
+    );
+    expect(found?.secret).toBe("PAYMENTS_KEY in .env");
+    const refusal = outboundRefusal(found ?? { where: "", kinds: [] }, "web_request");
+    expect(refusal).toContain("PAYMENTS_KEY in .env");
+    expect(refusal).toContain("sandbox.secretPaths");
+    expect(refusal).not.toContain(value.slice(0, 8));
+  });
+
+  test("pieces of 8 that together cover most of a key, in any places, reversed or lower-cased, are refused", () => {
+    const long = "k7Gh2QpZx9WmT4vBn8RcYs3LfJd6Ae5U";
+    const [a, b, c] = [value.slice(0, 8), value.slice(8, 16), value.slice(16)];
+    const reversed = [...value].reverse().join("");
+    const cases: [string, OutboundRequest, string][] = [
+      [
+        "three headers",
+        request("https://api.test/x", [
+          ["X-A", a],
+          ["X-B", b],
+          ["X-C", c],
+        ]),
+        value,
+      ],
+      ["three form fields", request("https://api.test/x", [["Content-Type", "application/x-www-form-urlencoded"]], `a=${a}&b=${b}&c=${c}`), value],
+      ["path, query, body", request(`https://api.test/x/${a}?p=${b}`, [], c), value],
+      ["three labels of a host", request(`https://${a.toLowerCase()}.n.${b.toLowerCase()}.n.${c.toLowerCase()}.api.test/x`), value],
+      [
+        "reversed halves in two headers",
+        request("https://api.test/x", [
+          ["X-A", reversed.slice(0, 12)],
+          ["X-Trace", "7"],
+          ["X-B", reversed.slice(12)],
+        ]),
+        value,
+      ],
+      ["four JSON fields", json({ w: long.slice(0, 8), x: 1, y: long.slice(8, 16), z: [long.slice(16, 24), "q", long.slice(24)] }), long],
+    ];
+    for (const [name, shown, secret] of cases)
+      expect([name, scanOutbound(shown, [secret])?.kinds]).toEqual([name, [expect.stringContaining("pieces")]]);
+    // One piece of 8 of a 24-character key is a third of it: ordinary text may hold as much by chance.
+    expect(scanOutbound(request("https://api.test/x", [["X-A", a]]), [value])).toBeUndefined();
+  });
+
+  test("a key cut into pieces of 8 or more, each put anywhere, as written or reversed, is found (property)", () => {
+    const key = fc.stringMatching(/^[A-Za-z0-9]{24,40}$/).filter((value) => /[A-Za-z]/.test(value) && /\d/.test(value) && new Set(value).size >= 12);
+    fc.assert(
+      fc.property(key, fc.array(fc.constantFrom(...PLACES), { minLength: 5, maxLength: 5 }), fc.boolean(), (value, places, reversed) => {
+        const written = reversed ? [...value].reverse().join("") : value;
+        const pieces = written.match(/.{8,15}(?=.{8,}|$)|.+$/g) ?? [];
+        const parts: Parts = { path: ["issues"], query: [], headers: [], json: {} };
+        pieces.forEach((piece, index) => {
+          place(parts, places[index % places.length] ?? "header", piece, index);
+        });
+        const shown = built(parts);
+        if (scanOutbound(shown, [value]) === undefined) throw new Error(`not found: ${JSON.stringify(pieces)} in ${places.join(", ")}`);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  test("base32 in lower case and base32hex, 0x lists, octal escapes, decimal codes and bits are read back", () => {
+    const bytes = Buffer.from(value);
+    const base32 = (alphabet: string) => {
+      let [bits, word, out] = [0, 0, ""];
+      for (const byte of bytes) {
+        word = (word << 8) | byte;
+        bits += 8;
+        while (bits >= 5) {
+          bits -= 5;
+          out += alphabet[(word >> bits) & 31];
+        }
+        word &= (1 << bits) - 1;
+      }
+      return out;
+    };
+    for (const body of [
+      base32("abcdefghijklmnopqrstuvwxyz234567"),
+      base32("0123456789ABCDEFGHIJKLMNOPQRSTUV"),
+      base32("0123456789abcdefghijklmnopqrstuv"),
+      [...bytes].map((byte) => `0x${byte.toString(16)}`).join(","),
+      [...bytes].map((byte) => `\\${byte.toString(8)}`).join(""),
+      [...bytes].join("-"),
+      [...bytes].map((byte) => byte.toString(2).padStart(8, "0")).join(""),
+    ])
+      expect([body, scanOutbound(request("https://api.test/x", [], body), [value]) !== undefined]).toEqual([body, true]);
   });
 });

@@ -310,6 +310,8 @@ function compressedSpans(text: string, wanted: readonly string[]): [number, numb
 }
 
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+/** RFC 4648's "extended hex" base32 alphabet (`base32hex`). */
+export const BASE32_HEX = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
 
 /** RFC 4648 base32 to bytes (padding and anything else ignored). */
 export function fromBase32(text: string): Buffer {
@@ -330,8 +332,8 @@ export function fromBase32(text: string): Buffer {
   return Buffer.from(bytes);
 }
 
-/** RFC 4648 base32 of bytes, without padding. */
-export function toBase32(bytes: Buffer): string {
+/** RFC 4648 base32 of bytes (in `alphabet`: base32hex's too), without padding. */
+export function toBase32(bytes: Buffer, alphabet = BASE32): string {
   let out = "";
   let bits = 0;
   let value = 0;
@@ -340,10 +342,10 @@ export function toBase32(bytes: Buffer): string {
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
-      out += BASE32[(value >> bits) & 31];
+      out += alphabet[(value >> bits) & 31];
     }
     value &= (1 << bits) - 1;
   }
-  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31];
+  if (bits > 0) out += alphabet[(value << (5 - bits)) & 31];
   return out;
 }

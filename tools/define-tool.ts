@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { ToolDefinition } from "../llm/chat-types.ts";
 import type { AuditSink, RequestAudit } from "../security/audit-log.ts";
 import { redact, redactValue } from "../security/redact.ts";
+import type { NamedSecret } from "../security/named-secret.ts";
 import { oneLine } from "../security/terminal-sanitizer.ts";
 import { failureLine } from "./failure-line.ts";
 import { DEFAULT_TIMEOUT_MS } from "../sandbox/sandbox-limits.ts";
@@ -27,6 +28,11 @@ export type ToolContext = SandboxAccess & {
   policyFrom?: string;
   /** Values to redact beside the environment's secrets: the room's server keys and URL credentials. */
   secrets?: readonly string[];
+  /**
+   * The secrets web_request and web_fetch never send, named where they stand (`DB_PASSWORD in .env`): the room's server
+   * keys and the values of the workspace's secret files that are keys by their name or look. Without it, `secrets`.
+   */
+  outboundSecrets?: readonly (string | NamedSecret)[];
   /** limits.workflowStepRuns: step runs one workflow_run may make in all. */
   workflowStepRuns?: number;
   /**

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { NetworkSettings } from "../config/network-settings.ts";
-import { scanOutbound } from "../security/scan-outbound.ts";
+import { outboundRefusal, scanOutbound } from "../security/scan-outbound.ts";
 import { type AnyTool, defineTool, type ToolResult } from "./define-tool.ts";
 import { htmlToTextAsync } from "./html-to-text.ts";
 import { PerMinuteLimit } from "./per-minute-limit.ts";
@@ -44,12 +44,8 @@ export function webFetchTool(options: WebFetchOptions): AnyTool {
       try {
         // Every hop is scanned as it will be sent, before its name is resolved: a host name is sent out too.
         const inspect = (prepared: Parameters<typeof scanOutbound>[0]) => {
-          const found = scanOutbound(prepared, context.secrets ?? []);
-          if (found === undefined) return;
-          throw new PublicHttpRefusedError(
-            `not fetched: ${found.where} holds what looks like ${found.kinds.join(" and ")}; web_fetch never sends a secret ` +
-              "out of org, whole, in pieces or encoded. Leave it out of the URL.",
-          );
+          const found = scanOutbound(prepared, context.outboundSecrets ?? context.secrets ?? []);
+          if (found !== undefined) throw new PublicHttpRefusedError(`not fetched: ${outboundRefusal(found, "web_fetch")}`);
         };
         const result = await publicHttpGet(args.url, { ...options, signal, inspect });
         const type = result.contentType.split(";")[0]?.trim().toLowerCase() ?? "";

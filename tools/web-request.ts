@@ -2,7 +2,7 @@ import { z } from "zod";
 import { WebSettings } from "../config/web-settings.ts";
 import type { RequestAudit } from "../security/audit-log.ts";
 import { refusedAddressReason } from "../security/public-address.ts";
-import { scanOutbound } from "../security/scan-outbound.ts";
+import { outboundRefusal, scanOutbound } from "../security/scan-outbound.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { type AnyTool, defineTool, type JsonValue, type ToolContext, type ToolResult } from "./define-tool.ts";
 import { PerMinuteLimit } from "./per-minute-limit.ts";
@@ -233,13 +233,8 @@ export function webRequestTool(options: WebRequestOptions): AnyTool {
       if (typeof call === "string") return fail(call, audit);
       // One request: what the secret scan reads, what the person is shown and what is written are `prepared`.
       const { prepared, text } = call;
-      const secret = scanOutbound(prepared, context.secrets ?? []);
-      if (secret !== undefined)
-        return fail(
-          `${secret.where} holds what looks like ${secret.kinds.join(" and ")}; web_request never sends a secret out of org, ` +
-            "whole, in pieces or encoded. Leave it out.",
-          audit,
-        );
+      const secret = scanOutbound(prepared, context.outboundSecrets ?? context.secrets ?? []);
+      if (secret !== undefined) return fail(outboundRefusal(secret, "web_request"), audit);
       const request = { method: args.method, url: target.url.href, host: target.host, prepared, text };
       const refused = await hostDecision(request, web, context);
       if (refused !== undefined) return fail(refused, audit);

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
-import { secretFileValues, workspaceSecretValues } from "./secret-values.ts";
+import { secretFileEntries, secretFileValues, workspaceSecretValues } from "./secret-values.ts";
 
 const root = mkdtempSync(join(tmpdir(), "org-secret-values-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -35,8 +35,6 @@ test("a secret file's values, by what the file is: assignments, .npmrc auth, .ne
     [
       ...["hunter2-horse", "postgres://app:url-password-1@db/app", "url-password-1", "app", "two words 42", "single-quoted-9", "us-east-1"],
       ...["https://example.com/x", "rkliveplainword", "CorrectHorse", "4111111111111111", "48213975"],
-      // A line of base64 letters alone reads as a PEM body line too.
-      "CARD=4111111111111111",
     ].sort(),
   );
   const auth = Buffer.from("me:npm-basic-pass").toString("base64");
@@ -66,4 +64,28 @@ test("a workspace's values: every secret file in any folder (a link not followed
   const values = workspaceSecretValues(dir, DEFAULT_SECRET_PATHS);
   expect(values).toEqual(expect.arrayContaining(["app-secret-value", "remote-pass-5"]));
   expect(values).not.toContain("outside-value-7");
+});
+
+test("each value is named where it stands; only keys by their name or look stop a request, settings are hidden only", () => {
+  const env = [
+    "OPENAI_MODEL=gpt-4o-mini",
+    "AWS_REGION=us-east-1",
+    "API_BASE_URL=https://api.github.com/repos",
+    "TZ=Europe/Berlin",
+    "SUPPORT_EMAIL=help@example.com",
+    "LOG_FORMAT=json-lines",
+    "SITE_URL=https://example.com/shop",
+    "DB_PASSWORD=correct-horse-battery",
+    "STRIPE_LIVE=Zq8xT4mW9pLk2VbN7rYcHd3F",
+    "WEBHOOK=https://bot:pw-in-url-77@hooks.example/x",
+  ].join("\n");
+  const entries = secretFileEntries(".env", env, "config/.env");
+  const outbound = (value: string) => entries.find((entry) => entry.value === value)?.outbound;
+  for (const setting of ["gpt-4o-mini", "us-east-1", "https://api.github.com/repos", "Europe/Berlin", "help@example.com", "json-lines"])
+    expect([setting, outbound(setting)]).toEqual([setting, false]);
+  for (const key of ["correct-horse-battery", "Zq8xT4mW9pLk2VbN7rYcHd3F", "pw-in-url-77"]) expect([key, outbound(key)]).toEqual([key, true]);
+  expect(entries.find((entry) => entry.value === "correct-horse-battery")?.name).toBe("DB_PASSWORD in config/.env");
+  // `TZ=Europe/Berlin` is 16 characters of base64's alphabet but an assignment, not a line of a PEM block.
+  expect(entries.map(({ value }) => value)).not.toContain("TZ=Europe/Berlin");
+  expect(secretFileValues(".env", env)).toEqual(entries.map(({ value }) => value));
 });

@@ -1,6 +1,7 @@
 import { basename, join } from "node:path";
 import { namesSecret } from "../config/secret-names.ts";
 import { urlCredentials } from "../llm/server-url.ts";
+import { type NamedSecret, sentAsSecret } from "../security/named-secret.ts";
 import { readFileNoFollow } from "./change-set.ts";
 import { gitConfigCredentials, topGitConfigs } from "./git-config-covers.ts";
 import { SecretFileScan } from "./secret-files.ts";
@@ -22,7 +23,7 @@ const ASSIGNMENT = [
   /^\s*["']?([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*:\s*(.*?)\s*,?\s*$/,
 ];
 // The body of a PEM block: each line is the key's own base64, which `base64` of the file would encode again.
-const PEM_BODY_LINE = /^[A-Za-z0-9+/=]{16,}$/;
+const PEM_BODY_LINE = /^[A-Za-z0-9+/]{16,}={0,2}$/;
 
 /**
  * The values the secret files of a workspace hold and the credentials of its git configs, for the redactor (each at
@@ -31,6 +32,14 @@ const PEM_BODY_LINE = /^[A-Za-z0-9+/=]{16,}$/;
  * workspace is too large to scan.
  */
 export function workspaceSecretValues(workspaceDir: string, secretPaths: readonly string[], workspaceCopies?: WorkspaceCopies): string[] {
+  return [...new Set(workspaceSecretEntries(workspaceDir, secretPaths, workspaceCopies).map(({ value }) => value))];
+}
+
+/**
+ * `workspaceSecretValues` with where each value stands (`DB_PASSWORD in .env`) and whether it is one the outbound scan
+ * of web_request and web_fetch refuses (`sentAsSecret`: a secret's name, a random look, a credential by its place).
+ */
+export function workspaceSecretEntries(workspaceDir: string, secretPaths: readonly string[], workspaceCopies?: WorkspaceCopies): NamedSecret[] {
   let found: { files: string[]; gitConfigs: string[] };
   try {
     found = (workspaceCopies?.secretScan(workspaceDir, secretPaths) ?? new SecretFileScan(workspaceDir, secretPaths)).scan();
@@ -38,13 +47,17 @@ export function workspaceSecretValues(workspaceDir: string, secretPaths: readonl
     if (error instanceof TreeTooLargeError) return [];
     throw error;
   }
-  const values: string[] = [];
+  const entries: NamedSecret[] = [];
   for (const path of found.files.slice(0, MAX_FILES)) {
     const bytes = readFileNoFollow(join(workspaceDir, path), MAX_FILE_BYTES);
-    if (bytes !== undefined) values.push(...secretFileValues(basename(path), Buffer.from(bytes).toString("utf8")));
+    if (bytes !== undefined) entries.push(...secretFileEntries(basename(path), Buffer.from(bytes).toString("utf8"), path));
   }
-  values.push(...gitConfigCredentials(workspaceDir, [...topGitConfigs(workspaceDir), ...found.gitConfigs]));
-  return [...new Set(values.map((value) => value.trim()))].filter((value) => value.length >= 6);
+  for (const value of gitConfigCredentials(workspaceDir, [...topGitConfigs(workspaceDir), ...found.gitConfigs]))
+    entries.push({ value, name: "a credential in a git config", outbound: true });
+  const seen = new Set<string>();
+  return entries
+    .map((entry) => ({ ...entry, value: entry.value.trim() }))
+    .filter(({ value }) => value.length >= 6 && !seen.has(value) && Boolean(seen.add(value)));
 }
 
 /**
@@ -55,28 +68,40 @@ export function workspaceSecretValues(workspaceDir: string, secretPaths: readonl
  * block's lines, and a file of one line whole.
  */
 export function secretFileValues(name: string, text: string): string[] {
-  const values: string[] = [];
-  for (const match of text.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi)) values.push(...urlCredentials(match[0]));
+  return secretFileEntries(name, text).map(({ value }) => value);
+}
+
+/**
+ * `secretFileValues` with where each value stands (`API_KEY in .env`; a file's credential without a key, `a password
+ * in .netrc`) and whether the outbound scan refuses it: a credential by its place always, a `KEY=value` line's value
+ * when its key names a secret or it looks random (`sentAsSecret`). `OPENAI_MODEL=gpt-4o-mini` stays hidden in what
+ * is shown, and a request may still name the model.
+ */
+export function secretFileEntries(name: string, text: string, path = name): NamedSecret[] {
+  const entries: NamedSecret[] = [];
+  const credential = (value: string, what: string) => entries.push({ value, name: `${what} in ${path}`, outbound: true });
+  for (const match of text.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^\s"'<>]+/gi))
+    for (const value of urlCredentials(match[0])) credential(value, "a URL's credentials");
   if (/^[._]netrc$/i.test(name)) {
     const words = text.split(/\s+/);
     words.forEach((word, index) => {
-      if ((word === "password" || word === "account") && words[index + 1]) values.push(words[index + 1] ?? "");
+      if ((word === "password" || word === "account") && words[index + 1]) credential(words[index + 1] ?? "", `a ${word}`);
     });
-    return values;
+    return entries;
   }
   const lines = text.split(/\r?\n/).filter((line) => line.trim() !== "" && !/^\s*[#;]/.test(line));
-  if (lines.length === 1 && assignmentIn(lines[0] ?? "") === undefined) values.push(lines[0] ?? "");
+  if (lines.length === 1 && assignmentIn(lines[0] ?? "") === undefined) credential(lines[0] ?? "", "the file's one line");
   for (const line of lines) {
-    if (PEM_BODY_LINE.test(line.trim())) values.push(line.trim());
+    if (PEM_BODY_LINE.test(line.trim())) credential(line.trim(), "a key's line");
     const assignment = assignmentIn(line);
     if (!assignment) continue;
     const { key } = assignment;
     const value = unquoted(assignment.value);
     if (!namesSecret(key) && commonSetting(value)) continue;
-    values.push(value);
-    if (/(?:^|[:_])_?(?:auth|password)$/i.test(key)) values.push(...decodedPair(value));
+    entries.push({ value, name: `${key} in ${path}`, outbound: sentAsSecret(key, value) });
+    if (/(?:^|[:_])_?(?:auth|password)$/i.test(key)) for (const decoded of decodedPair(value)) credential(decoded, `${key} decoded`);
   }
-  return values;
+  return entries;
 }
 
 /** A line's key and value, when it assigns one. */
