@@ -326,6 +326,8 @@ export class EgressGuard {
       client.on("close", () => finish(this.#stopping.signal.aborted ? "the run ended" : undefined));
       upstream.on("error", () => finish());
       client.on("error", () => finish());
+      // The head's reader paused the client; a data listener alone does not start a paused stream again.
+      client.resume();
     });
   }
 }
