@@ -2,7 +2,9 @@ import { afterAll, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runTool, type ToolContext, toolSet } from "./define-tool.ts";
+import { egressRules } from "../config/egress-settings.ts";
+import type { AuditEntry } from "../security/audit-log.ts";
+import { type PersonQuestion, runTool, type ToolContext, toolSet } from "./define-tool.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { sh } from "./sh.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
@@ -96,3 +98,39 @@ test("under the write view, two commands of one session at once take turns on it
     rmSync(writeDir, { recursive: true, force: true });
   }
 }, 30_000);
+
+test("under sandbox.egress, sh asks the person about an unlisted host through the context, and audits each connection", async () => {
+  const asked: PersonQuestion[] = [];
+  const entries: AuditEntry[] = [];
+  const policy = sandboxPolicy({ poolSize: 0, workspace: "none", egress: egressRules({ unlisted: "ask" }) });
+  const cmd = "curl -sS --max-time 5 http://asked.invalid/; curl -sS --max-time 5 http://refused.invalid/\necho second line";
+  const result = await runTool(
+    toolSet([sh]),
+    { name: "sh", arguments: { cmd } },
+    {
+      ...context(),
+      sandboxPolicy: policy,
+      persona: "agent",
+      callId: "call-7",
+      audit: { record: (entry) => entries.push(entry) },
+      askPerson: async (question) => {
+        asked.push(question);
+        return question.call.arguments.connect === "asked.invalid:80";
+      },
+    },
+  );
+  // Said yes, the guard went on to resolve the name itself (a name that cannot resolve); said no, it refused.
+  expect(result.output).toContain("org's egress guard could not resolve asked.invalid");
+  expect(result.output).toContain("refused refused.invalid:80: not on sandbox.egress.allow, and the person said no");
+  expect(result.output).toContain("network: refused asked.invalid: does not resolve; refused refused.invalid:");
+  const firstLine = "curl -sS --max-time 5 http://asked.invalid/; curl -sS --max-time 5 http://refused.invalid/";
+  expect(asked.map((question) => [question.call, question.always.key])).toEqual([
+    [{ id: "call-7", name: "sh", arguments: { connect: "asked.invalid:80", command: firstLine } }, "egress\u0000asked.invalid:80"],
+    [{ id: "call-7", name: "sh", arguments: { connect: "refused.invalid:80", command: firstLine } }, "egress\u0000refused.invalid:80"],
+  ]);
+  const connections = entries.filter((entry) => entry.tool === "egress").map((entry) => entry.connection);
+  expect(connections).toMatchObject([
+    { host: "asked.invalid", port: 80, allowed: false, rule: "does not resolve", command: firstLine, callId: "call-7" },
+    { host: "refused.invalid", port: 80, allowed: false, rule: "not on sandbox.egress.allow, and the person said no" },
+  ]);
+});

@@ -11,6 +11,9 @@ import { TreeTooLargeError } from "../workspace/tree-snapshot.ts";
 import { readOnlyViewMounts, workspaceMounts } from "../workspace/workspace-view.ts";
 import type { ToolContext, ToolResult, ToolSession } from "./define-tool.ts";
 
+/** The audit log's tool name for a connection through the egress guard (not a tool: nothing reads it as a failed call). */
+const EGRESS_AUDIT_TOOL = "egress";
+
 /** A tool's command: its argv, stdin text, timeout, and the tool's name and the command's text (the egress question shows them). */
 type SandboxCommand = { argv: string[]; stdin?: string; timeout_s?: number; tool: string; text: string };
 
@@ -99,6 +102,29 @@ function egressRequest(command: SandboxCommand, context: ToolContext): EgressReq
   return {
     ...(context.persona !== undefined ? { persona: context.persona } : {}),
     command: firstLine,
+    onConnection: (connection) =>
+      context.audit?.record({
+        time: new Date().toISOString(),
+        ...(context.sessionId !== undefined ? { sessionId: context.sessionId } : {}),
+        ...(context.persona !== undefined ? { persona: context.persona } : {}),
+        ...(context.requestId !== undefined ? { requestId: context.requestId } : {}),
+        tool: EGRESS_AUDIT_TOOL,
+        arguments: { connect: `${connection.host}:${connection.port}` },
+        ok: true,
+        durationMs: connection.durationMs,
+        bytes: connection.bytesIn,
+        connection: {
+          host: connection.host,
+          port: connection.port,
+          rule: connection.rule,
+          allowed: connection.allowed,
+          bytesIn: connection.bytesIn,
+          bytesOut: connection.bytesOut,
+          ...(connection.cut !== undefined ? { cut: connection.cut } : {}),
+          command: firstLine,
+          ...(context.callId !== undefined ? { callId: context.callId } : {}),
+        },
+      }),
     ...(askPerson
       ? {
           ask: async (question) => {
