@@ -1,20 +1,20 @@
 import { z } from "zod";
 import { HostPattern } from "./web-settings.ts";
 
+const PRESET_NAMES = ["npm", "pypi", "crates", "go", "debian"] as const;
+export type EgressPresetName = (typeof PRESET_NAMES)[number];
+
 /**
  * The hosts each preset lets a sandboxed command reach: the registries a package manager downloads from. Kept in
  * org's code, never read from a config, so a preset's name always means these hosts (`org config status` shows them).
  */
-export const EGRESS_PRESETS = {
+export const EGRESS_PRESETS: Readonly<Record<EgressPresetName, readonly string[]>> = {
   npm: ["registry.npmjs.org", "registry.yarnpkg.com"],
   pypi: ["pypi.org", "files.pythonhosted.org"],
   crates: ["crates.io", "index.crates.io", "static.crates.io"],
   go: ["proxy.golang.org", "sum.golang.org"],
   debian: ["deb.debian.org", "security.debian.org"],
-} as const satisfies Record<string, readonly string[]>;
-
-export type EgressPresetName = keyof typeof EGRESS_PRESETS;
-const PRESET_NAMES = Object.keys(EGRESS_PRESETS) as [EgressPresetName, ...EgressPresetName[]];
+};
 
 /** A host a sandboxed command may be let through to: a name, `*.` and a domain, or an IP address (for a CONNECT to it). */
 export const EgressHost = z.union([HostPattern, z.ipv4(), z.ipv6()]);
