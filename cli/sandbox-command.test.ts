@@ -17,7 +17,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "./command/command.ts";
-import { parseRunArgs } from "./sandbox-command.ts";
+import { parseRunArgs, sandboxCommand } from "./sandbox-command.ts";
 
 const main = join(import.meta.dir, "..", "main.ts");
 
@@ -37,6 +37,13 @@ async function orgIn(cwd: string, ...args: string[]) {
 }
 
 describe("sandbox command", () => {
+  test("--net, the host's whole network, is refused to a caller whose stdin is not a terminal", async () => {
+    // A test's stdin is no terminal, as a script's, a job's or a model's is not.
+    expect(process.stdin.isTTY).not.toBe(true);
+    const run = sandboxCommand.run(["run", "--net", "--", "true"], new AbortController().signal);
+    await expect(run).rejects.toThrow(/--net shares the host's whole network and is for a person at a terminal.*sandbox\.egress/);
+  });
+
   test("parses flags before -- and leaves the command's own flags alone", () => {
     expect(parseRunArgs(["--timeout-ms", "500", "--mem-mb", "64", "--net", "--", "grep", "--help"])).toEqual({
       timeoutMs: 500,
