@@ -3,7 +3,7 @@ import { SERVER_URL_KEY } from "../llm/persona-server.ts";
 import type { OrgConfigFile } from "./org-config-file.ts";
 import type { PersonaKind } from "./persona-entry.ts";
 import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
-import { egressReachesOut } from "./egress-settings.ts";
+import { EGRESS_PRESETS, egressReachesOut } from "./egress-settings.ts";
 import { DEFAULT_AUTO_FIX } from "./supervise-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
 import { TELEGRAM_API_BASE } from "./telegram-settings.ts";
@@ -201,7 +201,11 @@ function sandboxSettings(file: OrgConfigFile): Guarded[] {
       guarded(
         "sandbox.egress",
         egress,
-        JSON.stringify({ allow: egress.allow ?? [], presets: egress.presets ?? [], unlisted: egress.unlisted ?? "deny" }),
+        [
+          `allow ${list(egress.allow ?? [])}`.trimEnd(),
+          ...(egress.presets ?? []).map((name) => `preset ${name} (${EGRESS_PRESETS[name].join(", ")})`),
+          `a host on neither list: ${egress.unlisted ?? "deny"}`,
+        ].join("; "),
         "the agents' commands connect to these hosts through org's egress guard; until you confirm it, they have no network",
         (entry) => {
           if (entry.sandbox) delete entry.sandbox.egress;
