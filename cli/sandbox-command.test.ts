@@ -81,6 +81,7 @@ describe("sandbox command", () => {
       const { stdout, exitCode } = await org("sandbox", "check", "--workspace", join(closed, "ws"));
       expect(stdout).toContain(`ok   workspace: scratch under ${join(closed, "ws", ".org", "scratch")} is private to this user (0700)`);
       expect(stdout).toContain("ok   seccomp and privileges:");
+      expect(stdout).toContain("ok   egress guard: the guard starts and answers inside; a connection around it finds no way out");
       expect(stdout).toContain("The sandbox works here.");
       expect(exitCode).toBe(0);
       const spelled = await org("sandbox", "check", `--workspace=${join(closed, "ws")}`);
