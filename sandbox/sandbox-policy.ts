@@ -15,7 +15,7 @@ export type SandboxPolicy = Readonly<{
   enabled: boolean;
   /**
    * Whether a run may ask for the host's network (`network: true`); a room's tools never may. A sandboxed MCP server
-   * the user configured with `network` hosts is not a run: it shares the network with its hosts named (and trusted by
+   * the user configured with `network` hosts is not a run: it reaches those hosts through an egress guard (trusted by
    * hash with its command).
    */
   network: boolean;
@@ -107,7 +107,14 @@ export function describeSandboxPolicy(policy: SandboxPolicy): { name: string; de
       name: "network",
       detail: policy.network
         ? "a run may share the host's network when it asks"
-        : "none: no run may reach the network (a sandboxed MCP server with network hosts in mcpServers may)",
+        : "none: no run may share the host's network (a sandboxed MCP server reaches its network hosts through an egress guard)",
+    },
+    {
+      name: "egress",
+      detail:
+        policy.egress === undefined
+          ? "none: no sandbox.egress, so commands reach no network"
+          : `through org's egress guard: ${describeEgress(policy.egress)}`,
     },
     {
       name: "time",
