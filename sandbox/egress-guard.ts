@@ -2,7 +2,7 @@ import { chmodSync } from "node:fs";
 import type { Server, Socket } from "node:net";
 import type { EgressRules } from "../config/egress-settings.ts";
 import { refusedAddressReason } from "../security/public-address.ts";
-import { scanForSecrets } from "../security/scan-for-secrets.ts";
+import { RANDOM_VALUE_KIND, scanForSecrets } from "../security/scan-for-secrets.ts";
 import { egressVerdict, normalHost } from "./egress-rules.ts";
 
 /** The person's answer to a host on neither list: this run only, the rest of the session, or no. */
@@ -183,7 +183,7 @@ export class EgressGuard {
         sent = Buffer.concat([Buffer.from(request.forward, "latin1"), body]);
         upstream.write(sent);
       }
-      const counts = await this.relay(client, upstream, request.kind === "connect" ? head.rest.length : sent.length);
+      const counts = await this.relay(client, upstream, request.kind === "connect" ? head.rest.length : sent.length, request.kind === "plain");
       record(true, rule, counts);
     } catch (error) {
       if (!(error instanceof Refusal)) {
@@ -276,7 +276,10 @@ export class EgressGuard {
   }
 
   private refuseSecrets(request: ParsedRequest, body: Buffer): void {
-    const { kinds } = scanForSecrets(`${request.forward}${body.toString("latin1")}`, this.#options.secretValues ?? []);
+    // Not the net for random-looking values: package managers send hashes in headers (npm's pacote-integrity), and a
+    // registry reached over plain HTTP would be refused for them.
+    const { kinds: found } = scanForSecrets(`${request.forward}${body.toString("latin1")}`, this.#options.secretValues ?? []);
+    const kinds = found.filter((kind) => kind !== RANDOM_VALUE_KIND);
     if (kinds.length > 0) {
       const rule = `a plain-HTTP request carrying a secret (${kinds.join(", ")})`;
       throw new Refusal(
@@ -287,9 +290,19 @@ export class EgressGuard {
     }
   }
 
-  /** Copies both ways until either side ends, within the run's byte caps and the idle time; returns the counts. */
-  private relay(client: Socket, upstream: Socket, alreadyOut: number): Promise<{ bytesIn: number; bytesOut: number; cut?: string }> {
+  /**
+   * Copies both ways until either side ends, within the run's byte caps and the idle time; returns the counts. For a
+   * plain request (`oneRequest`) nothing more of the client's goes to the server (a second request would reach this
+   * host unchecked), and the answer's head says `Connection: close`, so the client sends its next request anew.
+   */
+  private relay(
+    client: Socket,
+    upstream: Socket,
+    alreadyOut: number,
+    oneRequest: boolean,
+  ): Promise<{ bytesIn: number; bytesOut: number; cut?: string }> {
     const { limits } = this.#options.rules;
+    const closing = oneRequest ? new AnswerHead() : undefined;
     const counts: { bytesIn: number; bytesOut: number; cut?: string } = { bytesIn: 0, bytesOut: alreadyOut };
     this.#bytesOut += alreadyOut;
     return new Promise((resolve) => {
@@ -309,10 +322,13 @@ export class EgressGuard {
         counts.bytesIn += chunk.length;
         this.#bytesIn += chunk.length;
         if (this.#bytesIn > limits.bytesIn) return finish(`the run received more than ${megabytes(limits.bytesIn)} (sandbox.egress.limits.bytesIn)`);
-        if (!client.write(chunk)) upstream.pause();
+        const passed = closing ? closing.pass(chunk) : chunk;
+        if (passed === undefined) return finish("the server's answer head was larger than 64 KiB");
+        if (!client.write(passed)) upstream.pause();
       });
       client.on("drain", () => upstream.resume());
       client.on("data", (chunk: Buffer) => {
+        if (oneRequest) return;
         counts.bytesOut += chunk.length;
         this.#bytesOut += chunk.length;
         if (this.#bytesOut > limits.bytesOut) return finish(`the run sent more than ${megabytes(limits.bytesOut)} (sandbox.egress.limits.bytesOut)`);
@@ -321,7 +337,7 @@ export class EgressGuard {
       upstream.on("drain", () => client.resume());
       // A half-close is passed on; the connection ends when both sides have.
       upstream.on("end", () => client.end());
-      client.on("end", () => upstream.end());
+      client.on("end", () => oneRequest || upstream.end());
       upstream.on("close", () => (client.writableFinished || client.destroyed ? finish() : client.end(() => finish())));
       client.on("close", () => finish(this.#stopping.signal.aborted ? "the run ended" : undefined));
       upstream.on("error", () => finish());
@@ -329,6 +345,26 @@ export class EgressGuard {
       // The head's reader paused the client; a data listener alone does not start a paused stream again.
       client.resume();
     });
+  }
+}
+
+/** A plain answer's head, held until it is whole and passed on with `Connection: close`; then the body as it comes. */
+class AnswerHead {
+  #held: Buffer | undefined = Buffer.alloc(0);
+
+  /** What to send the client now (perhaps nothing yet); undefined when the head grows past 64 KiB. */
+  pass(chunk: Buffer): Buffer | undefined {
+    if (this.#held === undefined) return chunk;
+    const held = Buffer.concat([this.#held, chunk]);
+    const end = held.indexOf("\r\n\r\n");
+    if (end === -1) {
+      this.#held = held;
+      return held.length > MAX_HEAD_BYTES ? undefined : Buffer.alloc(0);
+    }
+    this.#held = undefined;
+    const lines = held.subarray(0, end).toString("latin1").split("\r\n");
+    const kept = lines.filter((line, index) => index === 0 || !/^(connection|keep-alive|proxy-connection)\s*:/i.test(line));
+    return Buffer.concat([Buffer.from(`${[...kept, "Connection: close"].join("\r\n")}\r\n\r\n`, "latin1"), held.subarray(end + 4)]);
   }
 }
 
