@@ -138,6 +138,32 @@ describe("sandbox run sees the workspace as the room's commands do", () => {
   }
   const run = (stdout: string) => JSON.parse(stdout) as { exitCode: number; stdout: string; stderr: string; workspace: Record<string, unknown> };
 
+  test("under the workspace's sandbox.egress, the command reaches the network through the guard and the JSON says what it refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "org-sandbox-egress-"));
+    chmodSync(dir, 0o755);
+    try {
+      writeConfirmedConfig(dir, { sandbox: { egress: { allow: ["example.com"] } } });
+      const { stdout, exitCode } = await orgIn(
+        dir,
+        "sandbox",
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "env | grep -c -i _proxy=; curl -sS --max-time 5 http://evil.invalid/",
+      );
+      expect(exitCode).toBe(0);
+      const result = JSON.parse(stdout) as { stdout: string; egress?: string };
+      expect(result.stdout).toBe(
+        "6\norg's egress guard refused evil.invalid:80: not on sandbox.egress.allow. " +
+          "To allow it, add it to sandbox.egress.allow in org.config.json.\n",
+      );
+      expect(result.egress).toBe("refused evil.invalid: not on sandbox.egress.allow");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("the current directory, read-only at /workspace where the command starts, .org/ hidden, by default", async () => {
     const dir = project();
     try {
