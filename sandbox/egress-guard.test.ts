@@ -194,6 +194,28 @@ describe("EgressGuard", () => {
     expect(await exchange(unattended.socketPath, get("public.test"))).toContain("and nobody is there to ask");
   });
 
+  test("200 connections at once from 10 runs' guards all go through, and nothing of them is left open after", async () => {
+    const { readdirSync } = await import("node:fs");
+    const descriptors = () => readdirSync("/proc/self/fd").length;
+    const before = descriptors();
+    const guards = await Promise.all(Array.from({ length: 10 }, () => guardWith({ allow: ["public.test"] })));
+    const answers = await Promise.all(
+      guards.flatMap((setup) =>
+        Array.from({ length: 20 }, (_, index) =>
+          exchange(setup.socketPath, `CONNECT public.test:${port} HTTP/1.1\r\n\r\nGET /n${index} HTTP/1.1\r\nHost: x\r\n\r\n`),
+        ),
+      ),
+    );
+    expect(answers.filter((answer) => answer.includes("HTTP/1.1 200 OK"))).toHaveLength(200);
+    expect(guards.map((setup) => setup.connections.filter((connection) => connection.allowed).length)).toEqual(Array(10).fill(20));
+    await Promise.all(guards.map((setup) => setup.guard.stop()));
+    // Every socket of the guards (listening, client and upstream sides) is closed again; the upstream server's own
+    // ends close as it finishes each answer.
+    const deadline = performance.now() + 5_000;
+    while (descriptors() > before && performance.now() < deadline) await Bun.sleep(20);
+    expect(descriptors()).toBeLessThanOrEqual(before);
+  });
+
   test("stopping the guard cuts an open tunnel at once", async () => {
     await using setup = await guardWith({ allow: ["public.test"] });
     const closed = new Promise<string>((resolve) => {
