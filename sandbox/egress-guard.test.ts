@@ -169,6 +169,16 @@ describe("EgressGuard", () => {
     expect(performance.now() - started).toBeLessThan(3_000);
   });
 
+  test("gives up on a name that never resolves after the idle time, saying so", async () => {
+    const rules = egressRules({ allow: ["public.test"], ports: [port], limits: { idleSeconds: 0.3 } });
+    await using setup = await guardWith({}, { rules, resolver: () => new Promise(() => {}) });
+    const started = performance.now();
+    expect(await exchange(setup.socketPath, get("public.test"), { timeoutMs: 3_000 })).toContain(
+      "org's egress guard could not resolve public.test: no answer within 0.3 s",
+    );
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+
   test("cuts a run past its byte cap and says which setting bounds it", async () => {
     const rules = egressRules({ allow: ["public.test"], ports: [port], limits: { bytesIn: 64 * 1024 } });
     await using setup = await guardWith({}, { rules });

@@ -170,7 +170,7 @@ export class EgressGuard {
       const rule = await this.admit(request.target);
       const address = await this.checkedAddress(request.target);
       let sent = Buffer.alloc(0);
-      const upstream = await connectTo(address, request.target.port, this.#stopping.signal);
+      const upstream = await connectTo(address, request.target.port, this.#stopping.signal, this.#options.rules.limits.idleSeconds * 1000);
       this.#open.add(upstream);
       upstream.on("error", () => upstream.destroy());
       upstream.once("close", () => this.#open.delete(upstream));
@@ -251,13 +251,15 @@ export class EgressGuard {
   private async checkedAddress(target: Target): Promise<string> {
     const addresses = target.isIp
       ? [target.host]
-      : await (this.#options.resolver ?? systemResolver)(target.host).catch((error: unknown) => {
-          throw new Refusal(
-            502,
-            "does not resolve",
-            `org's egress guard could not resolve ${target.host}: ${error instanceof Error ? error.message : String(error)}`,
-          );
-        });
+      : await withinTime((this.#options.resolver ?? systemResolver)(target.host), this.#options.rules.limits.idleSeconds * 1000).catch(
+          (error: unknown) => {
+            throw new Refusal(
+              502,
+              "does not resolve",
+              `org's egress guard could not resolve ${target.host}: ${error instanceof Error ? error.message : String(error)}`,
+            );
+          },
+        );
     const [first] = addresses;
     if (first === undefined) throw new Refusal(502, "has no address", `org's egress guard found no address for ${target.host}`);
     for (const address of addresses) {
@@ -483,19 +485,30 @@ async function readPlainBody(client: Socket, request: ParsedRequest, rest: Buffe
   return body.subarray(0, length);
 }
 
-function connectTo(address: string, port: number, signal: AbortSignal): Promise<Socket> {
+/** `work`, or an error once `timeoutMs` has passed (the system resolver cannot be cancelled: its answer is dropped). */
+function withinTime<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    work.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}
+
+/** A connection to the checked address; it fails when the guard stops or nothing answers within `timeoutMs` (a blackhole). */
+function connectTo(address: string, port: number, signal: AbortSignal, timeoutMs: number): Promise<Socket> {
   const { connect }: typeof import("node:net") = process.getBuiltinModule("node:net");
   return new Promise((resolve, reject) => {
     const socket = connect({ host: address, port });
-    const onAbort = () => {
-      socket.destroy();
-      reject(new Error("the guard stopped"));
-    };
-    socket.once("error", (error) => {
+    const fail = (error: Error) => {
+      clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
+      socket.destroy();
       reject(error);
-    });
+    };
+    const onAbort = () => fail(new Error("the guard stopped"));
+    const timer = setTimeout(() => fail(new Error(`${address}:${port} did not answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    socket.once("error", fail);
     socket.once("connect", () => {
+      clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
       socket.removeAllListeners("error");
       resolve(socket);
