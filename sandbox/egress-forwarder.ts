@@ -7,7 +7,14 @@ import type { Socket } from "bun";
 
 /** What the client gets when the guard is gone: an HTTP answer it prints, at once. */
 const GUARD_GONE = "org's egress guard is not running (it stopped or org ended): this run has no network any more.\n";
-const GUARD_GONE_ANSWER = `HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: ${GUARD_GONE.length}\r\nConnection: close\r\n\r\n${GUARD_GONE}`;
+const GUARD_GONE_ANSWER = [
+  "HTTP/1.1 502 Bad Gateway",
+  "Content-Type: text/plain",
+  `Content-Length: ${GUARD_GONE.length}`,
+  "Connection: close",
+  "",
+  GUARD_GONE,
+].join("\r\n");
 
 /** One client's connection and its guard's, with what each side could not take yet. */
 type Link = {
@@ -24,8 +31,7 @@ type Link = {
 
 /** Writes what `queue` holds to `socket` until it takes no more; true when all of it went. */
 function flush(socket: Socket<Link>, queue: Uint8Array[]): boolean {
-  while (queue.length > 0) {
-    const chunk = queue[0] as Uint8Array;
+  for (let chunk = queue[0]; chunk !== undefined; chunk = queue[0]) {
     const written = socket.write(chunk);
     if (written < chunk.length) {
       queue[0] = chunk.subarray(Math.max(written, 0));
