@@ -5,8 +5,11 @@ import { refusedAddressReason } from "../security/public-address.ts";
 import { RANDOM_VALUE_KIND, scanForSecrets } from "../security/scan-for-secrets.ts";
 import { egressVerdict, normalHost } from "./egress-rules.ts";
 
-/** The person's answer to a host on neither list: this run only, the rest of the session, or no. */
-export type EgressAnswer = "once" | "session" | "deny";
+/**
+ * The person's answer to a host on neither list: this run only, the rest of the session, or no; "nobody" when no person
+ * could be asked (serve's HTTP with nobody watching, a run without a terminal).
+ */
+export type EgressAnswer = "once" | "session" | "deny" | "nobody";
 
 /** What the person is asked about: the host and port a command wants to reach. */
 export type EgressQuestion = { host: string; port: number };
@@ -80,7 +83,7 @@ export class EgressGuard {
   readonly #options: EgressGuardOptions;
   readonly #server: Server;
   readonly #open = new Set<Socket>();
-  readonly #answers = new Map<string, Promise<boolean>>();
+  readonly #answers = new Map<string, Promise<EgressAnswer>>();
   readonly #stopping = new AbortController();
   readonly #opened: number[] = [];
   #bytesIn = 0;
@@ -220,9 +223,10 @@ export class EgressGuard {
           : "To allow it, add it to sandbox.egress.allow in org.config.json.";
       throw setting(rule, change);
     }
-    if (verdict === "ask" && !(await this.askOnce(target))) {
+    const answer = verdict === "ask" ? await this.askOnce(target) : undefined;
+    if (answer === "deny" || answer === "nobody") {
       throw setting(
-        this.#options.ask ? "not on sandbox.egress.allow, and the person said no" : "not on sandbox.egress.allow, and nobody is there to ask",
+        answer === "deny" ? "not on sandbox.egress.allow, and the person said no" : "not on sandbox.egress.allow, and nobody is there to ask",
         "To allow it, add it to sandbox.egress.allow in org.config.json.",
       );
     }
@@ -232,16 +236,13 @@ export class EgressGuard {
   }
 
   /** One question per host and port in a run, however many connections wait for it. */
-  private askOnce(target: Target): Promise<boolean> {
+  private askOnce(target: Target): Promise<EgressAnswer> {
     const { ask } = this.#options;
-    if (ask === undefined) return Promise.resolve(false);
+    if (ask === undefined) return Promise.resolve("nobody");
     const key = `${target.host}:${target.port}`;
     let answer = this.#answers.get(key);
     if (answer === undefined) {
-      answer = ask({ host: target.host, port: target.port }, this.#stopping.signal).then(
-        (given) => given !== "deny",
-        () => false,
-      );
+      answer = ask({ host: target.host, port: target.port }, this.#stopping.signal).catch((): EgressAnswer => "nobody");
       this.#answers.set(key, answer);
     }
     return answer;

@@ -103,7 +103,8 @@ test("under sandbox.egress, sh asks the person about an unlisted host through th
   const asked: PersonQuestion[] = [];
   const entries: AuditEntry[] = [];
   const policy = sandboxPolicy({ poolSize: 0, workspace: "none", egress: egressRules({ unlisted: "ask" }) });
-  const cmd = "curl -sS --max-time 5 http://asked.invalid/; curl -sS --max-time 5 http://refused.invalid/\necho second line";
+  const cmd =
+    "curl -sS --max-time 5 http://asked.invalid/; curl -sS --max-time 5 http://refused.invalid/; curl -sS http://job.invalid/\necho second line";
   const result = await runTool(
     toolSet([sh]),
     { name: "sh", arguments: { cmd } },
@@ -115,6 +116,8 @@ test("under sandbox.egress, sh asks the person about an unlisted host through th
       audit: { record: (entry) => entries.push(entry) },
       askPerson: async (question) => {
         asked.push(question);
+        // As the room answers where nobody can (a serve job, a run without a terminal).
+        if (question.call.arguments.connect === "job.invalid:80") return { denied: "nobody can answer an approval question here" };
         return question.call.arguments.connect === "asked.invalid:80";
       },
     },
@@ -122,15 +125,18 @@ test("under sandbox.egress, sh asks the person about an unlisted host through th
   // Said yes, the guard went on to resolve the name itself (a name that cannot resolve); said no, it refused.
   expect(result.output).toContain("org's egress guard could not resolve asked.invalid");
   expect(result.output).toContain("refused refused.invalid:80: not on sandbox.egress.allow, and the person said no");
+  expect(result.output).toContain("refused job.invalid:80: not on sandbox.egress.allow, and nobody is there to ask");
   expect(result.output).toContain("network: refused asked.invalid: does not resolve; refused refused.invalid:");
-  const firstLine = "curl -sS --max-time 5 http://asked.invalid/; curl -sS --max-time 5 http://refused.invalid/";
+  const firstLine = "curl -sS --max-time 5 http://asked.invalid/; curl -sS --max-time 5 http://refused.invalid/; curl -sS http://job.invalid/";
   expect(asked.map((question) => [question.call, question.always.key])).toEqual([
     [{ id: "call-7", name: "sh", arguments: { connect: "asked.invalid:80", command: firstLine } }, "egress\u0000asked.invalid:80"],
     [{ id: "call-7", name: "sh", arguments: { connect: "refused.invalid:80", command: firstLine } }, "egress\u0000refused.invalid:80"],
+    [{ id: "call-7", name: "sh", arguments: { connect: "job.invalid:80", command: firstLine } }, "egress\u0000job.invalid:80"],
   ]);
   const connections = entries.filter((entry) => entry.tool === "egress").map((entry) => entry.connection);
   expect(connections).toMatchObject([
     { host: "asked.invalid", port: 80, allowed: false, rule: "does not resolve", command: firstLine, callId: "call-7" },
     { host: "refused.invalid", port: 80, allowed: false, rule: "not on sandbox.egress.allow, and the person said no" },
+    { host: "job.invalid", port: 80, allowed: false, rule: "not on sandbox.egress.allow, and nobody is there to ask" },
   ]);
 });

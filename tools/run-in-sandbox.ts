@@ -140,7 +140,7 @@ function egressRequest(command: SandboxCommand, context: ToolContext): EgressReq
                 label: `sandboxed commands connecting to ${question.host}:${question.port}`,
               },
             });
-            return answer === true ? "once" : "deny";
+            return answer === true ? "once" : answer === false ? "deny" : "nobody";
           },
         }
       : {}),
