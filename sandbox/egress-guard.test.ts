@@ -226,6 +226,22 @@ describe("EgressGuard", () => {
     expect(descriptors()).toBeLessThanOrEqual(before);
   });
 
+  test("a question still open when the run ends is withdrawn (its signal aborts)", async () => {
+    let withdrawn: Promise<void> | undefined;
+    const { promise: asked, resolve: onAsked } = Promise.withResolvers<void>();
+    const ask = (_question: { host: string; port: number }, signal: AbortSignal) => {
+      withdrawn = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+      onAsked();
+      return new Promise<EgressAnswer>(() => {});
+    };
+    await using setup = await guardWith({ unlisted: "ask" }, { ask });
+    const answer = exchange(setup.socketPath, get("public.test"));
+    await asked;
+    await setup.guard.stop();
+    await withdrawn;
+    expect(await answer).toBe("");
+  });
+
   test("stopping the guard cuts an open tunnel at once", async () => {
     await using setup = await guardWith({ allow: ["public.test"] });
     const closed = new Promise<string>((resolve) => {

@@ -127,8 +127,9 @@ function egressRequest(command: SandboxCommand, context: ToolContext): EgressReq
       }),
     ...(askPerson
       ? {
-          ask: async (question) => {
+          ask: async (question, signal) => {
             const answer = await askPerson({
+              signal,
               call: {
                 ...(context.callId !== undefined ? { id: context.callId } : {}),
                 name: command.tool,
