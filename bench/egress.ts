@@ -8,7 +8,7 @@ import { connect, createServer, type Socket } from "node:net";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { egressRules } from "../config/egress-settings.ts";
+import { egressRules } from "../config/egress-policy.ts";
 import { EgressGuard } from "../sandbox/egress-guard.ts";
 import { Sandbox } from "../sandbox/run-sandboxed.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";

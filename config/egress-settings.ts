@@ -1,25 +1,11 @@
 import { z } from "zod";
+import { PRESET_NAMES } from "./egress-policy.ts";
 import { HostPattern } from "./web-settings.ts";
-
-const PRESET_NAMES = ["npm", "pypi", "crates", "go", "debian"] as const;
-export type EgressPresetName = (typeof PRESET_NAMES)[number];
-
-/**
- * The hosts each preset lets a sandboxed command reach: the registries a package manager downloads from. Kept in
- * org's code, never read from a config, so a preset's name always means these hosts (`org config status` shows them).
- */
-export const EGRESS_PRESETS: Readonly<Record<EgressPresetName, readonly string[]>> = {
-  npm: ["registry.npmjs.org", "registry.yarnpkg.com"],
-  pypi: ["pypi.org", "files.pythonhosted.org"],
-  crates: ["crates.io", "index.crates.io", "static.crates.io"],
-  go: ["proxy.golang.org", "sum.golang.org"],
-  debian: ["deb.debian.org", "security.debian.org"],
-};
 
 /** A host a sandboxed command may be let through to: a name, `*.` and a domain, or an IP address (for a CONNECT to it). */
 export const EgressHost = z.union([HostPattern, z.ipv4(), z.ipv6()]);
 
-/** What a run may reach through each limit; each has a default a package install fits in. */
+/** What a run may move through each limit (defaults: DEFAULT_EGRESS_LIMITS in egress-policy.ts). */
 export const EgressLimitsEntry = z.strictObject({
   /** Connections one run may open in all. */
   connections: z.int().min(1).max(10_000).optional(),
@@ -29,13 +15,13 @@ export const EgressLimitsEntry = z.strictObject({
   bytesIn: z.int().min(1_024).optional(),
   /** Bytes one run may send, all connections together. */
   bytesOut: z.int().min(1_024).optional(),
-  /** Seconds a connection may carry nothing either way before it is closed. */
+  /** Seconds a connection may carry nothing either way before it is closed (and a name or an address may take to answer). */
   idleSeconds: z.number().positive().max(3_600).optional(),
 });
 
 /**
  * `sandbox.egress` in org.config.json: where sandboxed commands may connect through org's egress guard. Without it a
- * sandbox has no network at all.
+ * sandbox has no network at all. Read into EgressRules by `egressRules` (egress-policy.ts).
  */
 export const EgressEntry = z.strictObject({
   /** Hosts a command may reach (`*.example.com` for its subdomains). */
@@ -51,44 +37,3 @@ export const EgressEntry = z.strictObject({
   limits: EgressLimitsEntry.optional(),
 });
 export type EgressEntry = z.infer<typeof EgressEntry>;
-
-export type EgressLimits = Required<z.infer<typeof EgressLimitsEntry>>;
-
-export const DEFAULT_EGRESS_LIMITS: EgressLimits = Object.freeze({
-  connections: 1_000,
-  connectionsPerMinute: 600,
-  bytesIn: 1024 ** 3,
-  bytesOut: 1024 ** 3,
-  idleSeconds: 60,
-});
-
-/** The rules the egress guard applies, defaults filled in: the presets' hosts are listed in `presetHosts`. */
-export type EgressRules = Readonly<{
-  allow: readonly string[];
-  deny: readonly string[];
-  presets: readonly EgressPresetName[];
-  ports: readonly number[];
-  unlisted: "ask" | "deny";
-  limits: EgressLimits;
-}>;
-
-/** `sandbox.egress` with its defaults. */
-export function egressRules(entry: EgressEntry): EgressRules {
-  return Object.freeze({
-    allow: (entry.allow ?? []).map(lowerHost),
-    deny: (entry.deny ?? []).map(lowerHost),
-    presets: entry.presets ?? [],
-    ports: entry.ports ?? [443, 80],
-    unlisted: entry.unlisted ?? "deny",
-    limits: Object.freeze({ ...DEFAULT_EGRESS_LIMITS, ...entry.limits }),
-  });
-}
-
-/** Whether a `sandbox.egress` can let anything out (what waits for `org config trust`). */
-export function egressReachesOut(entry: EgressEntry): boolean {
-  return (entry.allow ?? []).length > 0 || (entry.presets ?? []).length > 0 || entry.unlisted === "ask";
-}
-
-function lowerHost(host: string): string {
-  return host.toLowerCase().replace(/^\[|\]$/g, "");
-}

@@ -3,7 +3,7 @@ import { SERVER_URL_KEY } from "../llm/persona-server.ts";
 import type { OrgConfigFile } from "./org-config-file.ts";
 import type { PersonaKind } from "./persona-entry.ts";
 import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
-import { EGRESS_PRESETS, egressReachesOut } from "./egress-settings.ts";
+import { EGRESS_PRESETS, egressReachesOut } from "./egress-policy.ts";
 import { DEFAULT_AUTO_FIX } from "./supervise-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
 import { TELEGRAM_API_BASE } from "./telegram-settings.ts";

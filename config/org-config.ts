@@ -22,7 +22,7 @@ import { DEFAULT_LIMITS, type OrgLimits } from "./org-limits.ts";
 import { DEFAULT_SERVE, type ServeSettings } from "./serve-settings.ts";
 import { DEFAULT_NETWORK, type NetworkSettings } from "./network-settings.ts";
 import type { SandboxSettings } from "./sandbox-settings.ts";
-import { egressRules } from "./egress-settings.ts";
+import { egressRules } from "./egress-policy.ts";
 import type { OrgConfigFile } from "./org-config-file.ts";
 import { OrgConfigError } from "./org-config-error.ts";
 import { parseOrgConfigText } from "./parse-org-config-text.ts";

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { EgressEntry, type EgressRules } from "./egress-settings.ts";
+import type { EgressRules } from "./egress-policy.ts";
+import { EgressEntry } from "./egress-settings.ts";
 import { ToolPolicy } from "./tool-policy.ts";
 import { WORKSPACE_VIEWS } from "./workspace-views.ts";
 

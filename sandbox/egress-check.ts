@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { z } from "zod";
-import { egressRules } from "../config/egress-settings.ts";
+import { egressRules } from "../config/egress-policy.ts";
 import { EGRESS_BUN, EGRESS_PORT } from "./egress-run.ts";
 import type { Sandbox } from "./run-sandboxed.ts";
 import type { SandboxPolicy } from "./sandbox-policy.ts";

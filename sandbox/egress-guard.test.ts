@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { egressRules } from "../config/egress-settings.ts";
+import { egressRules } from "../config/egress-policy.ts";
 import { type EgressAnswer, type EgressConnection, EgressGuard, type EgressGuardOptions } from "./egress-guard.ts";
 import { egressVerdict } from "./egress-rules.ts";
 

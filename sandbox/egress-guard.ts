@@ -1,6 +1,6 @@
 import { chmodSync } from "node:fs";
 import type { Server, Socket } from "node:net";
-import type { EgressRules } from "../config/egress-settings.ts";
+import type { EgressRules } from "../config/egress-policy.ts";
 import { refusedAddressReason } from "../security/public-address.ts";
 import { RANDOM_VALUE_KIND, scanForSecrets } from "../security/scan-for-secrets.ts";
 import { egressVerdict, normalHost } from "./egress-rules.ts";

@@ -1,4 +1,4 @@
-import { EGRESS_PRESETS, type EgressRules } from "../config/egress-settings.ts";
+import { EGRESS_PRESETS, type EgressRules } from "../config/egress-policy.ts";
 
 /** What the rules say about one host and port, and the rule that said it (shown to the client and in the audit). */
 export type EgressVerdict = { verdict: "allow" | "deny" | "ask"; rule: string };

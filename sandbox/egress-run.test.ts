@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { egressRules } from "../config/egress-settings.ts";
+import { egressRules } from "../config/egress-policy.ts";
 import { runInTestSandbox } from "../testing/test-sandbox.ts";
 import type { EgressConnection, EgressGuard } from "./egress-guard.ts";
 import type { EgressRequest } from "./egress-run.ts";

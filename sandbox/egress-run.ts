@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import type { EgressRules } from "../config/egress-settings.ts";
+import type { EgressRules } from "../config/egress-policy.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import { ownedTempDir } from "../security/owned-temp-dir.ts";
 import type { ReadOnlyMount } from "./bwrap-argv.ts";

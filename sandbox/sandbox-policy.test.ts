@@ -1,4 +1,4 @@
-import { egressRules } from "../config/egress-settings.ts";
+import { egressRules } from "../config/egress-policy.ts";
 import { expect, test } from "bun:test";
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUT_MS } from "./sandbox-limits.ts";
 import { DEFAULT_SANDBOX_POLICY, describeSandboxPolicy, SandboxPolicyError, sandboxPolicy } from "./sandbox-policy.ts";

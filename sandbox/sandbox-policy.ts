@@ -1,4 +1,4 @@
-import { EGRESS_PRESETS, type EgressRules } from "../config/egress-settings.ts";
+import { EGRESS_PRESETS, type EgressRules } from "../config/egress-policy.ts";
 import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
 import { WORKSPACE_VIEWS } from "../config/workspace-views.ts";
 import { SCRATCH_MOUNT } from "./bwrap-argv.ts";

@@ -1,5 +1,5 @@
 import { closeSync } from "node:fs";
-import { egressRules } from "../config/egress-settings.ts";
+import { egressRules } from "../config/egress-policy.ts";
 import { bwrapCommand, type ReadOnlyMount } from "./bwrap-argv.ts";
 import { type EgressRequest, type EgressSetup, startEgress } from "./egress-run.ts";
 import { openScratch } from "./open-scratch.ts";

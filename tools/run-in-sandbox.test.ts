@@ -2,7 +2,7 @@ import { afterAll, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { egressRules } from "../config/egress-settings.ts";
+import { egressRules } from "../config/egress-policy.ts";
 import type { AuditEntry } from "../security/audit-log.ts";
 import { type PersonQuestion, runTool, type ToolContext, toolSet } from "./define-tool.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
