@@ -138,6 +138,31 @@ describe("EgressGuard", () => {
     expect(setup.connections.every((connection) => !connection.allowed && connection.bytesIn === 0)).toBe(true);
   });
 
+  test("speaks SOCKS5 on the same socket, under the same rules: a CONNECT by name tunnels, an unlisted host is refused", async () => {
+    await using setup = await guardWith({ allow: ["public.test"] });
+    const socksConnect = (host: string) =>
+      Buffer.concat([
+        Buffer.from([5, 1, 0]),
+        Buffer.from([5, 1, 0, 3, host.length]),
+        Buffer.from(host, "latin1"),
+        Buffer.from([port >> 8, port & 0xff]),
+      ]);
+    const tunnelled = await exchange(
+      setup.socketPath,
+      Buffer.concat([socksConnect("public.test"), Buffer.from("GET /socks HTTP/1.1\r\nHost: x\r\n\r\n")]),
+    );
+    expect([...Buffer.from(tunnelled, "latin1").subarray(0, 12)]).toEqual([5, 0, 5, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    expect(tunnelled).toContain("you asked: GET /socks HTTP/1.1");
+    const refused = await exchange(setup.socketPath, socksConnect("evil.test"));
+    expect([...Buffer.from(refused, "latin1")]).toEqual([5, 0, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0]);
+    expect(setup.connections.map((connection) => [connection.host, connection.rule])).toEqual([
+      ["public.test", "on sandbox.egress.allow (public.test)"],
+      ["evil.test", "not on sandbox.egress.allow"],
+    ]);
+    // What no DNS holds is no host name, whichever way it comes.
+    expect(await exchange(setup.socketPath, `CONNECT evil%2ftest:${port} HTTP/1.1\r\n\r\n`)).toContain("not a host name");
+  });
+
   test("connects only to public addresses, whatever the allow list says", async () => {
     await using setup = await guardWith({ allow: ["*"] }, { treatAsPublic: new Set() });
     expect(await exchange(setup.socketPath, get("intranet.test"))).toContain("it resolves to 10.0.0.7, which is private (RFC 1918)");

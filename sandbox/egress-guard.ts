@@ -3,7 +3,9 @@ import type { Server, Socket } from "node:net";
 import type { EgressRules } from "../config/egress-policy.ts";
 import { refusedAddressReason } from "../security/public-address.ts";
 import { RANDOM_VALUE_KIND, scanForSecrets } from "../security/scan-for-secrets.ts";
-import { egressVerdict, normalHost } from "./egress-rules.ts";
+import { AnswerHead, checkedTarget, type ParsedRequest, parseRequest, Refusal, readHead, readPlainBody, refuse, type Target } from "./egress-http.ts";
+import { egressVerdict } from "./egress-rules.ts";
+import { readSocksRequest, SOCKS_REPLY, socksReply } from "./egress-socks.ts";
 
 /**
  * The person's answer to a host on neither list: this run only, the rest of the session, or no; "nobody" when no person
@@ -49,28 +51,9 @@ export type EgressGuardOptions = {
   headerTimeoutMs?: number;
 };
 
-const MAX_HEAD_BYTES = 64 * 1024;
-/** A plain-HTTP body is read whole and checked for secrets before it is sent, so it is bounded. */
-const MAX_PLAIN_BODY_BYTES = 1024 * 1024;
 const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
-/** Request-head fields that are the proxy's own, never passed on. */
-const HOP_FIELDS = new Set(["proxy-connection", "proxy-authorization", "connection", "keep-alive", "host"]);
-
 const systemResolver: EgressResolver = async (hostname) =>
   (await (await import("node:dns/promises")).lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
-
-/** A request the guard refuses: the status, and the text naming the rule and the setting to change. */
-class Refusal extends Error {
-  constructor(
-    readonly status: number,
-    readonly rule: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-type Target = { host: string; port: number; isIp: boolean };
 
 /**
  * org's egress guard for one sandboxed run: an HTTP proxy (plain requests and CONNECT) on a Unix socket that lets a
@@ -147,26 +130,15 @@ export class EgressGuard {
 
   private async handle(client: Socket): Promise<void> {
     const started = performance.now();
-    const head = await readHead(client, this.#options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS);
+    const headerTimeoutMs = this.#options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS;
+    const head = await readHead(client, headerTimeoutMs);
     if (head === undefined) {
       client.destroy();
       return;
     }
+    if (head.kind === "socks") return this.handleSocks(client, head.first, started + headerTimeoutMs, started);
     let target: Target | undefined;
-    const record = (allowed: boolean, rule: string, counts: { bytesIn: number; bytesOut: number; cut?: string } = { bytesIn: 0, bytesOut: 0 }) => {
-      const connection: EgressConnection = {
-        host: target?.host ?? "(unreadable request)",
-        port: target?.port ?? 0,
-        rule,
-        allowed,
-        bytesIn: counts.bytesIn,
-        bytesOut: counts.bytesOut,
-        durationMs: Math.round(performance.now() - started),
-        ...(counts.cut !== undefined ? { cut: counts.cut } : {}),
-      };
-      this.connections.push(connection);
-      this.#options.onConnection?.(connection);
-    };
+    const record = (allowed: boolean, rule: string, counts?: Counts) => this.record(started, target, allowed, rule, counts);
     try {
       const request = parseRequest(head.head);
       target = request.target;
@@ -197,6 +169,54 @@ export class EgressGuard {
       }
       refuse(client, error.status, error.message);
       record(false, error.rule);
+    }
+  }
+
+  /** A connection as it ended, in `connections` and for the audit. */
+  private record(started: number, target: Target | undefined, allowed: boolean, rule: string, counts: Counts = { bytesIn: 0, bytesOut: 0 }): void {
+    const connection: EgressConnection = {
+      host: target?.host ?? "(unreadable request)",
+      port: target?.port ?? 0,
+      rule,
+      allowed,
+      bytesIn: counts.bytesIn,
+      bytesOut: counts.bytesOut,
+      durationMs: Math.round(performance.now() - started),
+      ...(counts.cut !== undefined ? { cut: counts.cut } : {}),
+    };
+    this.connections.push(connection);
+    this.#options.onConnection?.(connection);
+  }
+
+  /** A SOCKS5 CONNECT, under the same rules as an HTTP CONNECT; a refusal is a SOCKS reply (the run's result says why). */
+  private async handleSocks(client: Socket, first: Buffer, deadline: number, started: number): Promise<void> {
+    const request = await readSocksRequest(client, first, deadline);
+    if (request === undefined) {
+      client.destroy();
+      return;
+    }
+    if ("refused" in request) {
+      client.end(socksReply(request.refused));
+      this.record(started, undefined, false, "a SOCKS5 request other than CONNECT");
+      return;
+    }
+    let target: Target | undefined;
+    try {
+      target = checkedTarget(request.host, request.port);
+      const rule = await this.admit(target);
+      const address = await this.checkedAddress(target);
+      const upstream = await connectTo(address, target.port, this.#stopping.signal, this.#options.rules.limits.idleSeconds * 1000);
+      this.#open.add(upstream);
+      upstream.on("error", () => upstream.destroy());
+      upstream.once("close", () => this.#open.delete(upstream));
+      client.write(socksReply(SOCKS_REPLY.ok));
+      if (request.rest.length > 0) upstream.write(request.rest);
+      this.record(started, target, true, rule, await this.relay(client, upstream, request.rest.length, false));
+    } catch (error) {
+      const refused = error instanceof Refusal && error.status === 403;
+      client.end(socksReply(refused ? SOCKS_REPLY.notAllowed : SOCKS_REPLY.unreachable));
+      const why = error instanceof Refusal ? error.rule : `could not connect: ${error instanceof Error ? error.message : String(error)}`;
+      this.record(started, target, false, why);
     }
   }
 
@@ -351,140 +371,7 @@ export class EgressGuard {
   }
 }
 
-/** A plain answer's head, held until it is whole and passed on with `Connection: close`; then the body as it comes. */
-class AnswerHead {
-  #held: Buffer | undefined = Buffer.alloc(0);
-
-  /** What to send the client now (perhaps nothing yet); undefined when the head grows past 64 KiB. */
-  pass(chunk: Buffer): Buffer | undefined {
-    if (this.#held === undefined) return chunk;
-    const held = Buffer.concat([this.#held, chunk]);
-    const end = held.indexOf("\r\n\r\n");
-    if (end === -1) {
-      this.#held = held;
-      return held.length > MAX_HEAD_BYTES ? undefined : Buffer.alloc(0);
-    }
-    this.#held = undefined;
-    const lines = held.subarray(0, end).toString("latin1").split("\r\n");
-    const kept = lines.filter((line, index) => index === 0 || !/^(connection|keep-alive|proxy-connection)\s*:/i.test(line));
-    return Buffer.concat([Buffer.from(`${[...kept, "Connection: close"].join("\r\n")}\r\n\r\n`, "latin1"), held.subarray(end + 4)]);
-  }
-}
-
-type ParsedRequest = { kind: "connect"; target: Target; forward: string } | { kind: "plain"; target: Target; forward: string; contentLength: number };
-
-/** The request line and fields of a client's head; a Refusal for anything the guard does not pass on. */
-function parseRequest(head: string): ParsedRequest {
-  const lines = head.split("\r\n");
-  // A bare CR or LF inside a line is how a request is smuggled past a proxy that reads lines differently.
-  if (lines.some((line) => line.includes("\r") || line.includes("\n")))
-    throw new Refusal(400, "a bare CR or LF in the request", "org's egress guard refused the request: it holds a bare CR or LF.");
-  const start = /^([A-Z]+) (\S+) HTTP\/1\.[01]$/.exec(lines[0] ?? "");
-  if (!start?.[1] || !start[2])
-    throw new Refusal(400, "not an HTTP/1.x proxy request", "org's egress guard refused the request: it is not HTTP/1.x.");
-  const [method, uri] = [start[1], start[2]];
-  const fields = lines.slice(1).filter((line) => line !== "");
-  if (method === "CONNECT") {
-    const authority = /^(\[[0-9a-fA-F:.]+\]|[^:\s/@]+):(\d{1,5})$/.exec(uri);
-    if (!authority?.[1] || !authority[2])
-      throw new Refusal(400, "a CONNECT without host:port", "org's egress guard refused a CONNECT without host:port.");
-    return { kind: "connect", target: target(authority[1], Number(authority[2])), forward: "" };
-  }
-  if (!URL.canParse(uri))
-    throw new Refusal(400, "a request without an absolute URL", "org's egress guard takes absolute http:// URLs (it is a proxy).");
-  const url = new URL(uri);
-  if (url.protocol !== "http:")
-    throw new Refusal(
-      400,
-      `${url.protocol} through a plain request`,
-      "org's egress guard sends plain requests for http:// only; https goes through CONNECT.",
-    );
-  if (url.username !== "" || url.password !== "")
-    throw new Refusal(403, "credentials in the URL", "org's egress guard refused a URL with credentials (user@host).");
-  const port = url.port === "" ? 80 : Number(url.port);
-  const kept = fields.filter((line) => !HOP_FIELDS.has(line.slice(0, line.indexOf(":")).trim().toLowerCase()));
-  const lengthField = fields.find((line) => /^content-length\s*:/i.test(line));
-  if (fields.some((line) => /^transfer-encoding\s*:/i.test(line)))
-    throw new Refusal(
-      403,
-      "a chunked plain-HTTP body",
-      "org's egress guard checks a plain-HTTP body for secrets before it is sent, so it needs a Content-Length; use https.",
-    );
-  const contentLength = lengthField === undefined ? 0 : Number(lengthField.slice(lengthField.indexOf(":") + 1).trim());
-  if (!Number.isSafeInteger(contentLength) || contentLength < 0 || contentLength > MAX_PLAIN_BODY_BYTES)
-    throw new Refusal(
-      403,
-      "a plain-HTTP body over 1 MiB",
-      "org's egress guard checks a plain-HTTP body for secrets before it is sent: send at most 1 MiB, or use https.",
-    );
-  const forward = [`${method} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`, ...kept, "Connection: close", "", ""].join("\r\n");
-  return { kind: "plain", target: target(url.hostname, port), forward, contentLength };
-}
-
-function target(host: string, port: number): Target {
-  const { isIP }: typeof import("node:net") = process.getBuiltinModule("node:net");
-  const normal = normalHost(host);
-  if (!(port >= 1 && port <= 65_535)) throw new Refusal(400, `port ${port}`, `org's egress guard refused port ${port}: not a port.`);
-  return { host: normal, port, isIp: isIP(normal) !== 0 };
-}
-
-/** The request head (up to its blank line) and what came after it; undefined when the client is too slow or too big. */
-function readHead(client: Socket, timeoutMs: number): Promise<{ head: string; rest: Buffer } | undefined> {
-  return new Promise((resolve) => {
-    let buffered = Buffer.alloc(0);
-    const done = (value: { head: string; rest: Buffer } | undefined) => {
-      clearTimeout(timer);
-      client.off("data", onData);
-      client.off("close", onClose);
-      client.pause();
-      resolve(value);
-    };
-    // The whole head within the deadline, however slowly it trickles in (a slow-loris client).
-    const timer = setTimeout(() => {
-      refuse(client, 408, `org's egress guard closed the connection: the request head took longer than ${timeoutMs / 1000} s.`);
-      done(undefined);
-    }, timeoutMs);
-    const onClose = () => done(undefined);
-    const onData = (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      const end = buffered.indexOf("\r\n\r\n");
-      if (end !== -1) return done({ head: buffered.subarray(0, end).toString("latin1"), rest: buffered.subarray(end + 4) });
-      if (buffered.length > MAX_HEAD_BYTES) {
-        refuse(client, 431, "org's egress guard refused a request head larger than 64 KiB.");
-        done(undefined);
-      }
-    };
-    client.on("data", onData);
-    client.once("close", onClose);
-    client.resume();
-  });
-}
-
-/** A plain request's whole body (its Content-Length, bounded), read before anything is sent. */
-async function readPlainBody(client: Socket, request: ParsedRequest, rest: Buffer): Promise<Buffer> {
-  const length = request.kind === "plain" ? request.contentLength : 0;
-  let body = rest;
-  while (body.length < length) {
-    const chunk = await new Promise<Buffer | undefined>((resolve) => {
-      const onData = (data: Buffer) => {
-        client.off("close", onClose);
-        client.pause();
-        resolve(data);
-      };
-      const onClose = () => {
-        client.off("data", onData);
-        resolve(undefined);
-      };
-      client.once("data", onData);
-      client.once("close", onClose);
-      client.resume();
-    });
-    if (chunk === undefined) throw new Refusal(400, "a body cut short", "the request's body ended before its Content-Length.");
-    body = Buffer.concat([body, chunk]);
-  }
-  // A second request pipelined after the body would go to this host unchecked: it is dropped (Connection: close).
-  return body.subarray(0, length);
-}
+type Counts = { bytesIn: number; bytesOut: number; cut?: string };
 
 /** `work`, or an error once `timeoutMs` has passed (the system resolver cannot be cancelled: its answer is dropped). */
 function withinTime<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
@@ -516,18 +403,6 @@ function connectTo(address: string, port: number, signal: AbortSignal, timeoutMs
     });
     signal.addEventListener("abort", onAbort, { once: true });
   });
-}
-
-/** A refusal in the client's protocol: an HTTP answer whose body says what was refused and what to change. */
-function refuse(client: Socket, status: number, message: string): void {
-  if (client.destroyed) return;
-  const reason =
-    { 400: "Bad Request", 403: "Forbidden", 408: "Request Timeout", 431: "Request Header Fields Too Large", 502: "Bad Gateway" }[status] ?? "Error";
-  const body = `${message}\n`;
-  client.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ` +
-      `${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }
 
 function megabytes(bytes: number): string {

@@ -57,6 +57,7 @@ describe("a sandboxed run given egress", () => {
       `curl -sS --max-time 5 ${base}/plain`,
       `curl -sS --max-time 5 -p ${base}/tunnel`,
       `curl -sS --max-time 5 --cacert /org/test-ca.pem https://public.test:${tlsPort}/`,
+      `curl -sS --max-time 5 -x socks5h://127.0.0.1:3128 ${base}/socks`,
       `curl -sS --max-time 5 http://evil.test:${port}/`,
       `curl -sS --max-time 5 http://intranet.test:${port}/`,
       // Around the proxy: the host's loopback server, the metadata address, and the proxy variables unset.
@@ -83,12 +84,13 @@ describe("a sandboxed run given egress", () => {
       `http_proxy=${proxy}`,
       `https_proxy=${proxy}`,
     ]);
-    expect(result.stdout).toContain("hello /plain\nhello /tunnel\nhello over tls\n");
+    expect(result.stdout).toContain("hello /plain\nhello /tunnel\nhello over tls\nhello /socks\n");
     expect(result.stdout).toContain(`refused evil.test:${port}: not on sandbox.egress.allow. To allow it, add it to sandbox.egress.allow`);
     expect(result.stdout).toContain(`refused intranet.test:${port}: not on sandbox.egress.allow`);
     expect(result.stdout).toContain("direct-failed\nunset-failed\nmetadata-failed\n");
     expect(result.stdout).not.toContain("hello /\n");
     expect(connections.map((connection) => [connection.host, connection.allowed])).toEqual([
+      ["public.test", true],
       ["public.test", true],
       ["public.test", true],
       ["public.test", true],
