@@ -1,11 +1,14 @@
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { egressRules } from "../config/egress-policy.ts";
 import type { AuditEntry } from "../security/audit-log.ts";
 import { type PersonQuestion, runTool, type ToolContext, toolSet } from "./define-tool.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { Sandbox } from "../sandbox/run-sandboxed.ts";
+import { WAITER_SHELL } from "../sandbox/hand-over.ts";
+import { prestartSessionSandbox } from "./run-in-sandbox.ts";
 import { sh } from "./sh.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
@@ -139,4 +142,18 @@ test("under sandbox.egress, sh asks the person about an unlisted host through th
     { host: "refused.invalid", port: 80, allowed: false, rule: "not on sandbox.egress.allow, and the person said no" },
     { host: "job.invalid", port: 80, allowed: false, rule: "not on sandbox.egress.allow, and nobody is there to ask" },
   ]);
+});
+
+test("a session under sandbox.egress starts no sandbox ahead: its calls carry the proxy variables, which none could take", () => {
+  const sandbox = new Sandbox();
+  try {
+    const session = { ...testSandboxAccess(), sandbox, workspaceDir, sessionId: "egress-prestart" };
+    prestartSessionSandbox({ ...session, sandboxPolicy: sandboxPolicy({ workspace: "none", egress: egressRules({ allow: ["example.com"] }) }) });
+    expect(sandbox.pool.waitingPids()).toEqual([]);
+    // The same session without egress does start one (where dash is there to wait in).
+    prestartSessionSandbox({ ...session, sandboxPolicy: sandboxPolicy({ workspace: "none" }) });
+    if (existsSync(WAITER_SHELL)) expect(sandbox.pool.waitingPids()).toHaveLength(1);
+  } finally {
+    sandbox.pool.discardAll();
+  }
 });

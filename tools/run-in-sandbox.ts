@@ -175,7 +175,8 @@ async function settleChanges(copy: PrivateCopy, context: ToolContext): Promise<s
 export function prestartSessionSandbox(session: ToolSession): void {
   const view = session.sandboxPolicy.workspace;
   // The write view's first call copies the workspace: a room must not wait for that to open, to save bwrap's start.
-  if (view === "write") return;
+  // Under sandbox.egress every call carries the proxy variables, which no waiting sandbox can take: none is started.
+  if (view === "write" || session.sandboxPolicy.egress !== undefined) return;
   try {
     makeScratchRootPrivate(session.workspaceDir);
     const { copy: _copy, ...mounts } = readOnlyViewMounts(view, session.workspaceDir, session);
