@@ -22,6 +22,7 @@ export function sandboxPolicyFrom(
     ...options.changes,
     enabled: !settings.sandboxDisabled,
     ...(options.config?.sandbox ? { workspace: options.config.sandbox.workspace, secretPaths: options.config.sandbox.secretPaths } : {}),
+    ...(options.config?.sandbox?.egress ? { egress: options.config.sandbox.egress } : {}),
     secretValues: [...new Set(secrets)],
   });
 }

@@ -17,7 +17,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "./command/command.ts";
-import { parseRunArgs } from "./sandbox-command.ts";
+import { parseRunArgs, sandboxCommand } from "./sandbox-command.ts";
 
 const main = join(import.meta.dir, "..", "main.ts");
 
@@ -37,6 +37,13 @@ async function orgIn(cwd: string, ...args: string[]) {
 }
 
 describe("sandbox command", () => {
+  test("--net, the host's whole network, is refused to a caller whose stdin is not a terminal", async () => {
+    // A test's stdin is no terminal, as a script's, a job's or a model's is not.
+    expect(process.stdin.isTTY).not.toBe(true);
+    const run = sandboxCommand.run(["run", "--net", "--", "true"], new AbortController().signal);
+    await expect(run).rejects.toThrow(/--net shares the host's whole network and is for a person at a terminal.*sandbox\.egress/);
+  });
+
   test("parses flags before -- and leaves the command's own flags alone", () => {
     expect(parseRunArgs(["--timeout-ms", "500", "--mem-mb", "64", "--net", "--", "grep", "--help"])).toEqual({
       timeoutMs: 500,
@@ -74,6 +81,7 @@ describe("sandbox command", () => {
       const { stdout, exitCode } = await org("sandbox", "check", "--workspace", join(closed, "ws"));
       expect(stdout).toContain(`ok   workspace: scratch under ${join(closed, "ws", ".org", "scratch")} is private to this user (0700)`);
       expect(stdout).toContain("ok   seccomp and privileges:");
+      expect(stdout).toContain("ok   egress guard: the guard starts and answers inside; a connection around it finds no way out");
       expect(stdout).toContain("The sandbox works here.");
       expect(exitCode).toBe(0);
       const spelled = await org("sandbox", "check", `--workspace=${join(closed, "ws")}`);
@@ -129,6 +137,32 @@ describe("sandbox run sees the workspace as the room's commands do", () => {
     writeFileSync(join(dir, path), text);
   }
   const run = (stdout: string) => JSON.parse(stdout) as { exitCode: number; stdout: string; stderr: string; workspace: Record<string, unknown> };
+
+  test("under the workspace's sandbox.egress, the command reaches the network through the guard and the JSON says what it refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "org-sandbox-egress-"));
+    chmodSync(dir, 0o755);
+    try {
+      writeConfirmedConfig(dir, { sandbox: { egress: { allow: ["example.com"] } } });
+      const { stdout, exitCode } = await orgIn(
+        dir,
+        "sandbox",
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "env | grep -c -i _proxy=; curl -sS --max-time 5 http://evil.invalid/",
+      );
+      expect(exitCode).toBe(0);
+      const result = JSON.parse(stdout) as { stdout: string; egress?: string };
+      expect(result.stdout).toBe(
+        "6\norg's egress guard refused evil.invalid:80: not on sandbox.egress.allow. " +
+          "To allow it, add it to sandbox.egress.allow in org.config.json.\n",
+      );
+      expect(result.egress).toBe("refused evil.invalid: not on sandbox.egress.allow");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   test("the current directory, read-only at /workspace where the command starts, .org/ hidden, by default", async () => {
     const dir = project();

@@ -27,6 +27,9 @@ run    Runs CMD in the same sandbox the models' tools use, seeing the workspace 
        read-only at /workspace, where CMD starts, with .org/ hidden; "write" runs CMD on a private copy of it,
        writable at /workspace, and lists what CMD changed there without applying it (in the room those changes
        come to you as a patch to approve); "none" shows nothing and CMD starts in /scratch.
+       Network: none, unless the config's sandbox.egress (confirmed with org config trust) lists hosts: CMD
+       then reaches them, and only them, through org's egress guard (HTTP_PROXY/HTTPS_PROXY point at it), and
+       the JSON's "egress" says what it reached and what was refused. A host on neither list is refused here.
        Exit status: 0 when the sandbox ran the command, whatever the command's own exit code was (read
        it from the JSON); 1 when the sandbox could not start; 2 for a wrong command line.
 check  Says whether bwrap works on this machine and what is missing, and whether the scratch directories
@@ -38,14 +41,16 @@ Options for run:
   --config FILE    the config whose sandbox.workspace picks the view (default: org.config.json in the workspace)
   --timeout-ms N   wall-clock timeout in milliseconds (default 30000)
   --mem-mb N       address-space limit per process in MiB (default 1024)
-  --net            share the host's network (off by default)
+  --net            share the host's WHOLE network, for a person at a terminal only: refused unless stdin
+                   is a terminal (scripts and other unattended callers: use sandbox.egress instead)
   --scratch DIR    directory mounted read-write at /scratch, created if missing (default: a temporary one,
                    removed afterwards). When org runs as root, DIR is given to the sandbox user (uid 61234),
                    so it must be new, empty, or already the sandbox user's.
 
 Example:
   org sandbox run --timeout-ms 2000 -- sh -c 'id; ls /'
-  org sandbox run --workspace ~/project -- ls -la /workspace`;
+  org sandbox run --workspace ~/project -- ls -la /workspace
+  org sandbox run -- curl -sS https://registry.npmjs.org/zod   # with "sandbox": {"egress": {"presets": ["npm"]}}`;
 
 type RunOptions = {
   timeoutMs?: number;
@@ -137,6 +142,13 @@ async function workspaceView(workspaceDir: string, policy: SandboxPolicy, checkL
 
 async function runCommand(args: string[], signal: AbortSignal): Promise<number> {
   const options = parseRunArgs(args);
+  if (options.network && process.stdin.isTTY !== true) {
+    throw new UsageError(
+      "--net shares the host's whole network and is for a person at a terminal; this run has none (stdin is not a " +
+        "terminal). List the hosts the command needs in sandbox.egress of org.config.json instead.",
+      "sandbox",
+    );
+  }
   const workspaceDir = prepareWorkspace(options.workspace ?? process.cwd());
   const config = await runConfig(options, workspaceDir);
   // One call, then org exits: a sandbox started ahead for a next call would only cost time. `--net` is the
@@ -152,6 +164,8 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
         timeoutMs: options.timeoutMs,
         limits: options.memoryMb ? { memoryBytes: Math.round(options.memoryMb * 1024 * 1024) } : undefined,
         network: options.network,
+        // Under sandbox.egress the command reaches the hosts listed through the guard; nobody is asked about others.
+        egress: { command: options.argv.join(" ").slice(0, 200) },
         abortSignal: signal,
         policy,
         ...workspace.mounts,

@@ -187,6 +187,21 @@ describe("what a cloned config may not do until the person confirms it", () => {
     expect([config.grow.maxFailureRate, config.network.perMinute, config.web.perMinute]).toEqual([0.1, 30, 2]);
   });
 
+  test("sandbox.egress that lets anything out waits (no network until then); one that lets nothing out does not", () => {
+    const { file } = workspaceWith({ sandbox: { egress: { presets: ["npm"], allow: ["*.example.com"], unlisted: "ask" } } });
+    const config = load(file);
+    expect(waiting(config)).toEqual(["sandbox.egress"]);
+    expect(config.unconfirmed[0]?.shown).toBe(
+      'allow "*.example.com"; preset npm (registry.npmjs.org, registry.yarnpkg.com); a host on neither list: ask',
+    );
+    expect(config.sandbox.egress).toBeUndefined();
+    confirmConfig(file, env, { checkoutDir: join(file, "..") });
+    expect(load(file).sandbox.egress).toMatchObject({ allow: ["*.example.com"], presets: ["npm"], ports: [443, 80], unlisted: "ask" });
+    const closed = workspaceWith({ sandbox: { egress: { deny: ["evil.test"] } } });
+    expect(load(closed.file).unconfirmed).toEqual([]);
+    expect(load(closed.file).sandbox.egress).toMatchObject({ allow: [], deny: ["evil.test"], unlisted: "deny" });
+  });
+
   test("a narrowed secretPaths keeps the defaults covered, with what it adds", () => {
     const { file } = workspaceWith({ sandbox: { secretPaths: [".env", "vault/*"] } });
     expect(load(file).sandbox.secretPaths).toEqual([...DEFAULT_SECRET_PATHS, ".env", "vault/*"]);

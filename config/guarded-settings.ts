@@ -3,6 +3,7 @@ import { SERVER_URL_KEY } from "../llm/persona-server.ts";
 import type { OrgConfigFile } from "./org-config-file.ts";
 import type { PersonaKind } from "./persona-entry.ts";
 import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
+import { EGRESS_PRESETS, egressReachesOut } from "./egress-policy.ts";
 import { DEFAULT_AUTO_FIX } from "./supervise-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
 import { TELEGRAM_API_BASE } from "./telegram-settings.ts";
@@ -18,6 +19,7 @@ import { limitSettings } from "./guarded-limits.ts";
 // - `apiKeyEnv` (a persona's or a server's): a key of the environment sent to a server;
 // - a tool policy set to "allow" where the default asks or denies (a persona's tools, serve's, an MCP server's);
 // - `sandbox.workspace: "write"`, `sandbox.workspaceWrite: "allow"`, `sandbox.secretPaths` without every default;
+// - `sandbox.egress` that lets anything out (hosts or presets allowed, or `unlisted: "ask"`);
 // - `network.allowedHosts` (web_fetch reaches them) and `network.defaultDeny: false`;
 // - `web.requestHosts` (web_request sends there unasked), `telegram.apiBase` (the bot's token goes there) and
 //   `telegram.allowedChats` (those chats drive the room);
@@ -176,6 +178,23 @@ function sandboxSettings(file: OrgConfigFile): Guarded[] {
         `the agents see files of ${list(uncovered)}, which org hides by default; until you confirm it, they stay hidden as well`,
         (entry) => {
           if (entry.sandbox) entry.sandbox.secretPaths = [...new Set([...DEFAULT_SECRET_PATHS, ...secretPaths])];
+        },
+      ),
+    );
+  const egress = sandbox?.egress;
+  if (egress !== undefined && egressReachesOut(egress))
+    found.push(
+      guarded(
+        "sandbox.egress",
+        egress,
+        [
+          `allow ${list(egress.allow ?? [])}`.trimEnd(),
+          ...(egress.presets ?? []).map((name) => `preset ${name} (${EGRESS_PRESETS[name].join(", ")})`),
+          `a host on neither list: ${egress.unlisted ?? "deny"}`,
+        ].join("; "),
+        "the agents' commands connect to these hosts through org's egress guard; until you confirm it, they have no network",
+        (entry) => {
+          if (entry.sandbox) delete entry.sandbox.egress;
         },
       ),
     );

@@ -39,7 +39,7 @@ export const McpServerEntry = z.strictObject({
   env: z.record(z.string().regex(ENV_NAME, "an environment variable name: letters, digits and '_'"), z.string().max(65_536)).optional(),
   /** Run the program in the bubblewrap sandbox instead of as you on the host. */
   sandbox: z.boolean().optional(),
-  /** A sandboxed server's hosts: only these resolve inside, and the sandbox shares the host's network. */
+  /** A sandboxed server's hosts: the allow list of its own egress guard, its only way out (ports 443 and 80). */
   network: z.array(z.string().regex(HOST, "a host name such as api.github.com")).max(100).optional(),
   /** Host files or folders a sandboxed server may read, shown at the same path inside. */
   readOnlyPaths: z

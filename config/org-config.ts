@@ -25,6 +25,7 @@ import type { ScheduleSettings } from "./schedule-settings.ts";
 import { DEFAULT_SERVE, type ServeSettings } from "./serve-settings.ts";
 import { DEFAULT_NETWORK, type NetworkSettings } from "./network-settings.ts";
 import type { SandboxSettings } from "./sandbox-settings.ts";
+import { egressRules } from "./egress-policy.ts";
 import type { OrgConfigFile } from "./org-config-file.ts";
 import { OrgConfigError } from "./org-config-error.ts";
 import { parseOrgConfigText } from "./parse-org-config-text.ts";
@@ -229,6 +230,7 @@ function resolveOrgConfig(
       protectedPaths: file.sandbox?.protectedPaths ?? [],
       secretPaths: file.sandbox?.secretPaths ?? DEFAULT_SECRET_PATHS,
       workspaceWrite: file.sandbox?.workspaceWrite ?? "ask",
+      ...(file.sandbox?.egress ? { egress: egressRules(file.sandbox.egress) } : {}),
     },
     mcpServers,
     mcp: { ...DEFAULT_MCP, ...file.mcp },

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { EgressRules } from "./egress-policy.ts";
+import { EgressEntry } from "./egress-settings.ts";
 import { ToolPolicy } from "./tool-policy.ts";
 import { WORKSPACE_VIEWS } from "./workspace-views.ts";
 
@@ -17,10 +19,14 @@ export const SandboxEntry = z.strictObject({
    * serve.tools.workspace_write (default "deny").
    */
   workspaceWrite: ToolPolicy.optional(),
+  /** Where sandboxed commands may connect, through org's egress guard; without it they have no network. */
+  egress: EgressEntry.optional(),
 });
 export type SandboxSettings = {
   workspace: (typeof WORKSPACE_VIEWS)[number];
   protectedPaths: string[];
   secretPaths: readonly string[];
   workspaceWrite: ToolPolicy;
+  /** The egress guard's rules; undefined: no network. */
+  egress?: EgressRules;
 };

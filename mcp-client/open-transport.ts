@@ -1,7 +1,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { type McpServerConfig, mcpServerEnvironment, mcpServerHeaders } from "../config/mcp-servers.ts";
 import { type SandboxAccess, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
-import { type AllowedHost, type LongRunningProcess, startSandboxedProcess } from "../sandbox/sandboxed-process.ts";
+import { type LongRunningProcess, startSandboxedProcess } from "../sandbox/sandboxed-process.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { readOnlyViewMounts } from "../workspace/workspace-view.ts";
 import { boundedFetch } from "./bounded-fetch.ts";
@@ -59,7 +59,8 @@ async function startSandboxed(
       argv: [server.command ?? "", ...(server.args ?? [])],
       scratchDir: scratchDirFor({ workspaceDir, sessionId: `mcp-${server.name}` }),
       env,
-      hosts: await resolveHosts(server.network ?? []),
+      // Its hosts are the allow list of an egress guard of its own: it reaches them, and nothing else, through it.
+      hosts: server.network ?? [],
       readOnlyMounts,
       ...(mounts.maskedDirs ? { maskedDirs: mounts.maskedDirs } : {}),
       ...(mounts.maskedFiles ? { maskedFiles: mounts.maskedFiles } : {}),
@@ -80,20 +81,4 @@ function missingMessage(missing: readonly string[], where: string): string {
     `${where} name${missing.length === 1 ? "s" : ""} ${names}, which ` +
     `${missing.length === 1 ? "is" : "are"} not set: export ${missing.length === 1 ? "it" : "them"} in the shell that starts org`
   );
-}
-
-/** Each allowed host with the addresses it has now; a name that does not resolve is left out (it will not resolve inside either). */
-async function resolveHosts(names: readonly string[]): Promise<AllowedHost[]> {
-  // Loaded here: only a server with allowed hosts resolves any, and every command that may start one loaded it.
-  const { lookup } = await import("node:dns/promises");
-  const hosts = await Promise.all(
-    names.map(async (name): Promise<AllowedHost> => {
-      try {
-        return { name, addresses: (await lookup(name, { all: true })).map((entry) => entry.address) };
-      } catch {
-        return { name, addresses: [] };
-      }
-    }),
-  );
-  return hosts.filter((host) => host.addresses.length > 0);
 }

@@ -176,7 +176,8 @@ function personAsker(room: ReplyRoom, persona: string, replyId: string, signal: 
       arguments: redactValue(question.call.arguments, room.secrets),
       preview: redact(question.preview, room.secrets),
     };
-    return room.approver.ask(persona, call, { replyId, signal, always: question.always });
+    const asking = question.signal ? AbortSignal.any([signal, question.signal]) : signal;
+    return room.approver.ask(persona, call, { replyId, signal: asking, always: question.always });
   };
 }
 

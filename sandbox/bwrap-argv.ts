@@ -51,11 +51,6 @@ export type BwrapPlan = {
   workingDir?: string;
   /** The fd (in the launcher) of org's gate (`launcherGate`): the launcher starts bwrap only on org's "go" there. */
   gateFd?: number;
-  /**
-   * A hosts file shown at /etc/hosts instead of the synthetic one, without /etc/resolv.conf: with `network`, only the
-   * names it lists resolve inside (a sandboxed MCP server's `network` hosts).
-   */
-  hostsFile?: string;
 };
 
 /** A host path shown read-only inside the sandbox at `target`. */
@@ -245,9 +240,9 @@ function systemArgs(plan: Omit<BwrapPlan, "argv">): string[] {
     `${plan.supportDir}/group`,
     "/etc/group",
     "--ro-bind",
-    plan.hostsFile ?? `${plan.supportDir}/hosts`,
+    `${plan.supportDir}/hosts`,
     "/etc/hosts",
-    ...(plan.network && plan.hostsFile === undefined ? ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf"] : []),
+    ...(plan.network ? ["--ro-bind-try", "/etc/resolv.conf", "/etc/resolv.conf"] : []),
   ];
 }
 

@@ -25,6 +25,7 @@ export function describeSandboxResult(result: SandboxResult): { ok: boolean; out
   else if (result.timedOut) lines.push(`timed out after ${(result.durationMs / 1000).toFixed(1)} s and was killed`);
   else if (result.signal) lines.push(`ended by ${result.signal}: ${SIGNAL_MEANING[result.signal] ?? "killed by a signal"}`);
   lines.push(`exit code: ${result.exitCode ?? "none (killed)"}`);
+  if (result.egress !== undefined) lines.push(`network: ${result.egress}`);
   if (result.truncated) lines.push("output was truncated: the middle was cut, head and tail are kept");
   const stdout = sanitizeOutput(result.stdout);
   const stderr = sanitizeOutput(result.stderr);

@@ -4,6 +4,7 @@ import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { sleep } from "../concurrency/sleep.ts";
 import { type BwrapPlan, bwrapCommand, LAUNCHER_ENV, limitsCommand, rootMountTable } from "./bwrap-argv.ts";
 import { handOverLine, WAITER_SHELL } from "./hand-over.ts";
+import { startEgress } from "./egress-run.ts";
 import { launcherGate } from "./launcher-scripts.ts";
 import { openScratch } from "./open-scratch.ts";
 import { MAX_RESET_DEPTH, resetScratchModes } from "./reset-scratch-modes.ts";
@@ -92,6 +93,25 @@ export class Sandbox {
     checkEnvironment(options.env, policy.secretValues);
     if (!policy.enabled) return runUnsandboxed(options, policy);
     this.checkToolsInstalled();
+    // Under a policy with egress rules, a run that asks for it reaches the network through org's egress guard only.
+    if (options.egress === undefined || policy.egress === undefined || options.network) return this.runInSlot(options);
+    const egress = await startEgress(policy.egress, options.egress, policy.secretValues);
+    let result: SandboxResult;
+    try {
+      result = await this.runInSlot({
+        ...options,
+        argv: egress.wrap(options.argv),
+        env: { ...options.env, ...egress.env },
+        readOnlyMounts: [...(options.readOnlyMounts ?? []), ...egress.mounts],
+      });
+    } finally {
+      await egress.end();
+    }
+    const summary = egress.guard.summary();
+    return summary === undefined ? result : { ...result, egress: summary };
+  }
+
+  private async runInSlot(options: SandboxOptions): Promise<SandboxResult> {
     let release: () => void;
     try {
       release = await this.slots.acquire({ signal: options.abortSignal });

@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { LAUNCHER_ENV, SANDBOX_HOST_UID } from "./bwrap-argv.ts";
+import { checkEgress } from "./egress-check.ts";
 import { type Sandbox, SandboxUnavailableError } from "./run-sandboxed.ts";
 import type { SandboxResult } from "./sandbox-result.ts";
 import type { SandboxPolicy } from "./sandbox-policy.ts";
@@ -71,6 +72,7 @@ export async function checkSandbox(options: { sandbox: Sandbox; workspaceDir?: s
       ok: seccomp,
       detail: seccomp ? "seccomp filter active, no_new_privs set, no capabilities" : `unexpected: ${status.trim() || result.stderr.trim()}`,
     });
+    items.push({ name: "egress guard", ...(await checkEgress(options.sandbox, options.policy, scratchRoot)) });
   } finally {
     rmSync(scratchRoot, { recursive: true, force: true });
   }

@@ -1,4 +1,5 @@
 import type { ReadOnlyMount } from "./bwrap-argv.ts";
+import type { EgressRequest } from "./egress-run.ts";
 import type { GrowthBound } from "./run-watchdog.ts";
 import type { SandboxLimits } from "./sandbox-limits.ts";
 import type { SandboxPolicy } from "./sandbox-policy.ts";
@@ -18,6 +19,11 @@ export type SandboxOptions = {
   limits?: Partial<SandboxLimits>;
   /** Share the host's network: refused unless the policy allows it (invariant 3). */
   network?: boolean;
+  /**
+   * Reach the network through org's egress guard, under the policy's `egress` rules (none: no network, as without
+   * this): who asks, and who answers a host on neither list.
+   */
+  egress?: EgressRequest;
   /** Host paths shown read-only inside (a runtime, libraries, a generated tool's folder). */
   readOnlyMounts?: readonly ReadOnlyMount[];
   /** Host folders shown writable inside (a private copy of the workspace). */

@@ -1,3 +1,4 @@
+import { egressRules } from "../config/egress-policy.ts";
 import { expect, test } from "bun:test";
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUT_MS } from "./sandbox-limits.ts";
 import { DEFAULT_SANDBOX_POLICY, describeSandboxPolicy, SandboxPolicyError, sandboxPolicy } from "./sandbox-policy.ts";
@@ -43,6 +44,7 @@ test("described for a person: on or off, network, time, memory, mounts; a secret
   expect(lines.map((line) => line.name)).toEqual([
     "sandbox",
     "network",
+    "egress",
     "time",
     "memory",
     "processes",
@@ -55,6 +57,12 @@ test("described for a person: on or off, network, time, memory, mounts; a secret
   const text = lines.map((line) => `${line.name}: ${line.detail}`).join("\n");
   expect(text).toContain("sandbox: on: every model-made command runs in bubblewrap");
   expect(text).toContain("network: none");
+  expect(text).toContain("egress: none: no sandbox.egress, so commands reach no network");
+  const egress = egressRules({ allow: ["*.example.com"], deny: ["bad.example.com"], presets: ["pypi"], unlisted: "ask" });
+  expect(describeSandboxPolicy(sandboxPolicy({ egress })).find((line) => line.name === "egress")?.detail).toBe(
+    "through org's egress guard: *.example.com, pypi (pypi.org, files.pythonhosted.org), never bad.example.com; ports 443, 80; " +
+      "a host on neither list is asked about in a room, refused elsewhere",
+  );
   expect(text).toContain("time: 30 s wall clock");
   expect(text).toContain("memory: 1 GiB address space per process, 2 GiB resident");
   expect(text).toContain("/scratch read-write (512 MiB, 20000 entries)");

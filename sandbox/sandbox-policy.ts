@@ -1,3 +1,4 @@
+import { EGRESS_PRESETS, type EgressRules } from "../config/egress-policy.ts";
 import { DEFAULT_SECRET_PATHS } from "../config/secret-paths.ts";
 import { WORKSPACE_VIEWS } from "../config/workspace-views.ts";
 import { SCRATCH_MOUNT } from "./bwrap-argv.ts";
@@ -14,7 +15,7 @@ export type SandboxPolicy = Readonly<{
   enabled: boolean;
   /**
    * Whether a run may ask for the host's network (`network: true`); a room's tools never may. A sandboxed MCP server
-   * the user configured with `network` hosts is not a run: it shares the network with its hosts named (and trusted by
+   * the user configured with `network` hosts is not a run: it reaches those hosts through an egress guard (trusted by
    * hash with its command).
    */
   network: boolean;
@@ -36,6 +37,11 @@ export type SandboxPolicy = Readonly<{
    * file (a folder with an empty one), the write view's copy leaves them out, and no change may write them.
    */
   secretPaths: readonly string[];
+  /**
+   * Where a run that asks for it (`egress` in its options) may connect, through org's egress guard
+   * (`sandbox.egress`); undefined: no run reaches the network that way.
+   */
+  egress?: EgressRules;
 }>;
 
 export type WorkspaceView = (typeof WORKSPACE_VIEWS)[number];
@@ -101,7 +107,14 @@ export function describeSandboxPolicy(policy: SandboxPolicy): { name: string; de
       name: "network",
       detail: policy.network
         ? "a run may share the host's network when it asks"
-        : "none: no run may reach the network (a sandboxed MCP server with network hosts in mcpServers may)",
+        : "none: no run may share the host's network (a sandboxed MCP server reaches its network hosts through an egress guard)",
+    },
+    {
+      name: "egress",
+      detail:
+        policy.egress === undefined
+          ? "none: no sandbox.egress, so commands reach no network"
+          : `through org's egress guard: ${describeEgress(policy.egress)}`,
     },
     {
       name: "time",
@@ -138,4 +151,14 @@ export function describeSandboxPolicy(policy: SandboxPolicy): { name: string; de
     { name: "started ahead", detail: policy.poolSize === 0 ? "none" : `up to ${policy.poolSize} sandboxes wait for a session's next call` },
     { name: "secrets", detail: `${policy.secretValues.length} secret value(s) may not be passed into a sandbox's environment` },
   ];
+}
+
+/** The egress rules in one line for a person. */
+export function describeEgress(rules: EgressRules): string {
+  const listed = [...rules.allow, ...rules.presets.map((name) => `${name} (${EGRESS_PRESETS[name].join(", ")})`)];
+  return (
+    `${listed.length === 0 ? "no host listed" : listed.join(", ")}` +
+    `${rules.deny.length > 0 ? `, never ${rules.deny.join(", ")}` : ""}; ports ${rules.ports.join(", ")}; ` +
+    `a host on neither list ${rules.unlisted === "ask" ? "is asked about in a room, refused elsewhere" : "is refused"}`
+  );
 }

@@ -8,4 +8,6 @@ export type SandboxResult = {
   stderr: string;
   truncated: boolean;
   durationMs: number;
+  /** What the run reached through org's egress guard and what was refused (a run given network only). */
+  egress?: string;
 };

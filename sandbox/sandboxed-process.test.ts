@@ -30,33 +30,38 @@ test("a long-running sandboxed process talks over its pipes until killed, and no
   await waitUntil("the launcher to be gone", () => !existsSync(`/proc/${proc.pid}`));
 });
 
-test("no network by default; with hosts, only those names resolve inside (no resolv.conf)", async () => {
-  const script =
-    "test -e /etc/resolv.conf && echo resolv || echo no-resolv; getent hosts allowed.test || echo no-allowed; getent hosts other.test || echo no-other";
-  const run = async (hosts?: { name: string; addresses: string[] }[]) => {
-    const proc = await startSandboxedProcess({
-      ...testSandboxAccess(),
-      policy,
-      argv: ["/bin/sh", "-c", script],
-      scratchDir: join(dir, "net"),
-      ...(hosts ? { hosts } : {}),
-    });
-    proc.stdin.end();
-    const [out] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
-    return out;
-  };
-  expect(await run()).toBe("no-resolv\nno-allowed\nno-other\n");
-  // Its own network namespace: loopback is the only interface.
-  const interfaces = await startSandboxedProcess({
-    ...testSandboxAccess(),
-    policy,
-    argv: ["/bin/sh", "-c", "grep -c : /proc/net/dev"],
-    scratchDir: join(dir, "net"),
-  });
-  interfaces.stdin.end();
-  expect(await new Response(interfaces.stdout).text()).toBe("1\n");
-  const allowed = await run([{ name: "allowed.test", addresses: ["192.0.2.7"] }]);
-  expect(allowed).toMatch(/^no-resolv\n192\.0\.2\.7 +allowed\.test\nno-other\n$/);
+test("no network by default; with hosts, its only way out is an egress guard that lets it reach those hosts alone", async () => {
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("hello from allowed\n") });
+  try {
+    const run = async (script: string, hosts?: string[]) => {
+      const proc = await startSandboxedProcess({
+        ...testSandboxAccess(),
+        policy,
+        argv: ["/bin/sh", "-c", script],
+        scratchDir: join(dir, "net"),
+        ...(hosts ? { hosts } : {}),
+        egressSeams: { resolver: async () => ["127.0.0.1"], treatAsPublic: new Set(["127.0.0.1"]), ports: [port] },
+      });
+      proc.stdin.end();
+      const [out] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+      return out;
+    };
+    const port = server.port ?? 0;
+    // Its own network namespace: loopback is the only interface, with hosts or without.
+    const reach = [
+      "grep -c : /proc/net/dev",
+      "env | grep -c -i _proxy=",
+      `curl -sS --max-time 5 http://allowed.test:${port}/ || echo no-allowed`,
+      `curl -sS --max-time 5 http://other.test:${port}/ || echo no-other`,
+      `curl -sS --max-time 3 --noproxy '*' http://127.0.0.1:${port}/ || echo no-direct`,
+    ].join("; ");
+    expect(await run(reach)).toBe("1\n0\nno-allowed\nno-other\nno-direct\n");
+    const allowed = await run(reach, ["allowed.test"]);
+    expect(allowed).toStartWith(`1\n6\nhello from allowed\norg's egress guard refused other.test:${port}: not on sandbox.egress.allow`);
+    expect(allowed).toEndWith("no-direct\n");
+  } finally {
+    server.stop(true);
+  }
 });
 
 test("a policy with the sandbox off refuses to start it rather than run it on the host", async () => {

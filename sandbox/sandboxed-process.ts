@@ -1,6 +1,7 @@
-import { closeSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync } from "node:fs";
+import { egressRules } from "../config/egress-policy.ts";
 import { bwrapCommand, type ReadOnlyMount } from "./bwrap-argv.ts";
+import { type EgressRequest, type EgressSetup, startEgress } from "./egress-run.ts";
 import { openScratch } from "./open-scratch.ts";
 import { isRoot, type Sandbox, SandboxUnavailableError } from "./run-sandboxed.ts";
 import { planFor, spawnLauncher } from "./spawn-launcher.ts";
@@ -30,58 +31,88 @@ const SERVICE_CPU_MS = 24 * 60 * 60 * 1000;
 // command gets (the MCP filesystem server did, at 27 MB of heap). The resident total the watchdog bounds is what counts.
 const SERVICE_ADDRESS_SPACE_BYTES = 4 * 1024 * 1024 * 1024;
 
-/** A host name the sandbox may resolve, and the addresses org resolved it to before the start. */
-export type AllowedHost = { name: string; addresses: readonly string[] };
+// What a long-running process may move through the egress guard over its whole life: a day of an MCP server's calls.
+const SERVICE_EGRESS_LIMITS = { connections: 10_000, connectionsPerMinute: 600, bytesIn: 8 * 1024 ** 3, bytesOut: 8 * 1024 ** 3 };
 
 /**
  * Starts `argv` in bubblewrap as `Sandbox.run` would (read-only system, private /tmp, one writable scratch, a
  * scrubbed environment, seccomp, rlimits, the watchdog over scratch and memory, org's lifeline), but with stdin,
- * stdout and stderr as pipes for as long as it runs. No network unless `hosts` names some: then the sandbox shares
- * the host's network and only those names resolve inside (no resolv.conf; bubblewrap cannot filter addresses, so a
- * program that dials an address itself still reaches it). The caller's `env` is passed as given: it is what the
- * user configured for this program. Throws SandboxUnavailableError when the sandbox is off or cannot start here.
+ * stdout and stderr as pipes for as long as it runs. No network unless `hosts` names some: then its only way out is
+ * an egress guard of its own with those hosts as its allow list (on ports 443 and 80), which it reaches through the
+ * proxy variables, as a sandboxed run does; its network namespace stays its own. The caller's `env` is passed as
+ * given: it is what the user configured for this program. Throws SandboxUnavailableError when the sandbox is off or
+ * cannot start here.
  */
-export async function startSandboxedProcess(options: {
+export async function startSandboxedProcess(options: ServiceOptions): Promise<LongRunningProcess> {
+  if (!options.policy.enabled)
+    throw new SandboxUnavailableError("the sandbox is off (ORG_SANDBOX=off), so nothing that asks for it can run; unset ORG_SANDBOX to turn it on");
+  await options.sandbox.ensureAvailable();
+  const egress = await serviceEgress(options);
+  try {
+    return spawnService(options, egress);
+  } catch (error) {
+    await egress?.end();
+    throw error;
+  }
+}
+
+type ServiceOptions = {
   sandbox: Sandbox;
   policy: SandboxPolicy;
   argv: string[];
   scratchDir: string;
   env?: Record<string, string>;
-  hosts?: readonly AllowedHost[];
+  /** Host names it may reach through the egress guard (`*.example.com` for subdomains). */
+  hosts?: readonly string[];
+  /** Tests only: the guard's DNS table, addresses taken as public, and its ports (443 and 80 otherwise). */
+  egressSeams?: Pick<EgressRequest, "resolver" | "treatAsPublic"> & { ports?: number[] };
   readOnlyMounts?: readonly ReadOnlyMount[];
   maskedDirs?: readonly string[];
   maskedFiles?: readonly string[];
   coveredFiles?: readonly ReadOnlyMount[];
   workingDir?: string;
-}): Promise<LongRunningProcess> {
-  if (!options.policy.enabled)
-    throw new SandboxUnavailableError("the sandbox is off (ORG_SANDBOX=off), so nothing that asks for it can run; unset ORG_SANDBOX to turn it on");
+};
+
+/** The process's own egress guard, its hosts as the allow list; undefined when it names none (no network). */
+async function serviceEgress(options: ServiceOptions): Promise<EgressSetup | undefined> {
+  const hosts = options.hosts ?? [];
+  if (hosts.length === 0) return undefined;
+  const seams = options.egressSeams;
+  return startEgress(
+    egressRules({ allow: [...hosts], limits: SERVICE_EGRESS_LIMITS, ...(seams?.ports ? { ports: seams.ports } : {}) }),
+    {
+      command: options.argv.join(" ").slice(0, 200),
+      ...(seams?.resolver ? { resolver: seams.resolver } : {}),
+      ...(seams?.treatAsPublic ? { treatAsPublic: seams.treatAsPublic } : {}),
+    },
+    options.policy.secretValues,
+  );
+}
+
+/** The launcher for `options` spawned with its watchdog; `egress`, when given, is stopped once the process has exited. */
+function spawnService(options: ServiceOptions, egress: EgressSetup | undefined): LongRunningProcess {
   const { sandbox } = options;
-  await sandbox.ensureAvailable();
   const dropRoot = isRoot();
   const limits = resolveLimits({ memoryBytes: SERVICE_ADDRESS_SPACE_BYTES }, SERVICE_CPU_MS, options.policy.limits);
   const scratch = openScratch(options.scratchDir, dropRoot);
   try {
-    const hosts = options.hosts ?? [];
-    const plan = {
-      ...planFor(
-        {
-          argv: options.argv,
-          scratchDir: options.scratchDir,
-          network: hosts.length > 0,
-          ...(options.env ? { env: options.env } : {}),
-          ...(options.readOnlyMounts ? { readOnlyMounts: options.readOnlyMounts } : {}),
-          ...(options.maskedDirs ? { maskedDirs: options.maskedDirs } : {}),
-          ...(options.maskedFiles ? { maskedFiles: options.maskedFiles } : {}),
-          ...(options.coveredFiles ? { coveredFiles: options.coveredFiles } : {}),
-          ...(options.workingDir ? { workingDir: options.workingDir } : {}),
-        },
-        limits,
-        dropRoot,
-        sandbox.supportDir,
-      ),
-      ...(hosts.length > 0 ? { hostsFile: hostsFileFor(hosts, sandbox.supportDir) } : {}),
-    };
+    const readOnlyMounts = [...(options.readOnlyMounts ?? []), ...(egress?.mounts ?? [])];
+    const env = { ...options.env, ...egress?.env };
+    const plan = planFor(
+      {
+        argv: egress ? egress.wrap(options.argv) : options.argv,
+        scratchDir: options.scratchDir,
+        ...(Object.keys(env).length > 0 ? { env } : {}),
+        ...(readOnlyMounts.length > 0 ? { readOnlyMounts } : {}),
+        ...(options.maskedDirs ? { maskedDirs: options.maskedDirs } : {}),
+        ...(options.maskedFiles ? { maskedFiles: options.maskedFiles } : {}),
+        ...(options.coveredFiles ? { coveredFiles: options.coveredFiles } : {}),
+        ...(options.workingDir ? { workingDir: options.workingDir } : {}),
+      },
+      limits,
+      dropRoot,
+      sandbox.supportDir,
+    );
     const proc = spawnLauncher(bwrapCommand(plan), { pipe: true }, plan, scratch);
     const killer = new RunKiller(proc);
     const watchdog = startWatchdog({
@@ -93,7 +124,12 @@ export async function startSandboxedProcess(options: {
       measurer: sandbox.trees,
       onLimit: (reason) => killer.kill(reason),
     });
-    return longRunning(proc, killer, { onExit: () => watchdog.stop() });
+    return longRunning(proc, killer, {
+      onExit: () => {
+        watchdog.stop();
+        void egress?.end();
+      },
+    });
   } finally {
     closeSync(scratch.fd);
   }
@@ -127,19 +163,4 @@ export function longRunning(proc: PipedProcess, killer: RunKiller, hooks: { onEx
       return killer.reason;
     },
   };
-}
-
-/** A hosts file of the allowed names in the support directory (which the sandbox's uid can read), named after its content. */
-function hostsFileFor(hosts: readonly AllowedHost[], supportDir: string): string {
-  const lines = [
-    "127.0.0.1 localhost sandbox",
-    "::1 localhost ip6-localhost ip6-loopback",
-    ...hosts.flatMap((host) => host.addresses.map((address) => `${address} ${host.name}`)),
-  ];
-  const text = `${lines.join("\n")}\n`;
-  const path = join(supportDir, `hosts-${new Bun.CryptoHasher("sha256").update(text).digest("hex").slice(0, 16)}`);
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, text, { mode: 0o644 });
-  renameSync(temporary, path);
-  return path;
 }

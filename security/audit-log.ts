@@ -23,6 +23,26 @@ export const RequestAudit = z.object({
 });
 export type RequestAudit = z.infer<typeof RequestAudit>;
 
+/**
+ * One connection a sandboxed command asked org's egress guard for (tool "egress", one line each; the line's `ok` is
+ * true, whether the guard let it through is `allowed`): never a body, a path or a header.
+ */
+export const ConnectionAudit = z.object({
+  host: z.string(),
+  port: z.number(),
+  /** The rule that let it through or refused it. */
+  rule: z.string(),
+  allowed: z.boolean(),
+  bytesIn: z.number(),
+  bytesOut: z.number(),
+  /** Why it ended early (a limit, the run ending). */
+  cut: z.string().optional(),
+  /** The command's first line, and the tool call that ran it. */
+  command: z.string().optional(),
+  callId: z.string().optional(),
+});
+export type ConnectionAudit = z.infer<typeof ConnectionAudit>;
+
 /** One line of the audit log: what ran, for whom, and how it ended. */
 export type AuditEntry = {
   time: string;
@@ -43,6 +63,8 @@ export type AuditEntry = {
   bytes: number;
   /** A request the tool sent out (web_request). */
   request?: RequestAudit;
+  /** A connection through the egress guard (tool "egress"). */
+  connection?: ConnectionAudit;
 };
 
 /** An audit line as `AuditLog` writes it: the one reader of the log (`org grow` reads failed calls from it). */
@@ -61,6 +83,7 @@ const AuditLine = z.object({
   durationMs: z.number(),
   bytes: z.number(),
   request: RequestAudit.optional(),
+  connection: ConnectionAudit.optional(),
 });
 
 /** The audit entries among lines of the log's text; a line a crash tore, or anything that is not an entry, is passed over. */

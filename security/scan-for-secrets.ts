@@ -34,6 +34,9 @@ export function looksRandom(name: string, value: string): boolean {
   return shannonEntropy(run) >= 0.85 * Math.log2(Math.min(run.length, 64));
 }
 
+/** The kind `scanForSecrets` names a random-looking value by: a net for keys of no known format, so it can be wrong. */
+export const RANDOM_VALUE_KIND = "a random-looking value in KEY=value form";
+
 /** What an inbound scan found: the kinds of secret, and the text with each one redacted. */
 export type SecretScan = { kinds: string[]; redacted: string };
 
@@ -63,7 +66,7 @@ export function scanForSecrets(text: string, extraSecrets: Secrets = []): Secret
   let redacted = redact(text, extraSecrets);
   redacted = redacted.replace(ASSIGNMENT, (match, name: string, separator: string, value: string) => {
     if (value.includes(REDACTED) || !looksRandom(name, value)) return match;
-    kinds.add("a random-looking value in KEY=value form");
+    kinds.add(RANDOM_VALUE_KIND);
     return `${name}${separator}${REDACTED}`;
   });
   // A known secret seen only through encodings or invisible characters: redact found it, the plain search did not.

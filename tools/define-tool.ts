@@ -60,6 +60,8 @@ export type PersonQuestion = {
   call: { id?: string; name: string; arguments: Record<string, JsonValue> };
   preview: string;
   always: { key: string; label: string };
+  /** Withdraws the question when it aborts (the sandboxed run that asked has ended). */
+  signal?: AbortSignal;
 };
 
 /** The person's answer: yes, no, or no with why nobody could answer. */

@@ -1,9 +1,14 @@
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runTool, type ToolContext, toolSet } from "./define-tool.ts";
+import { egressRules } from "../config/egress-policy.ts";
+import type { AuditEntry } from "../security/audit-log.ts";
+import { type PersonQuestion, runTool, type ToolContext, toolSet } from "./define-tool.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { Sandbox } from "../sandbox/run-sandboxed.ts";
+import { WAITER_SHELL } from "../sandbox/hand-over.ts";
+import { prestartSessionSandbox } from "./run-in-sandbox.ts";
 import { sh } from "./sh.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
@@ -96,3 +101,59 @@ test("under the write view, two commands of one session at once take turns on it
     rmSync(writeDir, { recursive: true, force: true });
   }
 }, 30_000);
+
+test("under sandbox.egress, sh asks the person about an unlisted host through the context, and audits each connection", async () => {
+  const asked: PersonQuestion[] = [];
+  const entries: AuditEntry[] = [];
+  const policy = sandboxPolicy({ poolSize: 0, workspace: "none", egress: egressRules({ unlisted: "ask" }) });
+  const cmd =
+    "curl -sS --max-time 5 http://asked.invalid/; curl -sS --max-time 5 http://refused.invalid/; curl -sS http://job.invalid/\necho second line";
+  const result = await runTool(
+    toolSet([sh]),
+    { name: "sh", arguments: { cmd } },
+    {
+      ...context(),
+      sandboxPolicy: policy,
+      persona: "agent",
+      callId: "call-7",
+      audit: { record: (entry) => entries.push(entry) },
+      askPerson: async (question) => {
+        asked.push(question);
+        // As the room answers where nobody can (a serve job, a run without a terminal).
+        if (question.call.arguments.connect === "job.invalid:80") return { denied: "nobody can answer an approval question here" };
+        return question.call.arguments.connect === "asked.invalid:80";
+      },
+    },
+  );
+  // Said yes, the guard went on to resolve the name itself (a name that cannot resolve); said no, it refused.
+  expect(result.output).toContain("org's egress guard could not resolve asked.invalid");
+  expect(result.output).toContain("refused refused.invalid:80: not on sandbox.egress.allow, and the person said no");
+  expect(result.output).toContain("refused job.invalid:80: not on sandbox.egress.allow, and nobody is there to ask");
+  expect(result.output).toContain("network: refused asked.invalid: does not resolve; refused refused.invalid:");
+  const firstLine = "curl -sS --max-time 5 http://asked.invalid/; curl -sS --max-time 5 http://refused.invalid/; curl -sS http://job.invalid/";
+  expect(asked.map((question) => [question.call, question.always.key])).toEqual([
+    [{ id: "call-7", name: "sh", arguments: { connect: "asked.invalid:80", command: firstLine } }, "egress\u0000asked.invalid:80"],
+    [{ id: "call-7", name: "sh", arguments: { connect: "refused.invalid:80", command: firstLine } }, "egress\u0000refused.invalid:80"],
+    [{ id: "call-7", name: "sh", arguments: { connect: "job.invalid:80", command: firstLine } }, "egress\u0000job.invalid:80"],
+  ]);
+  const connections = entries.filter((entry) => entry.tool === "egress").map((entry) => entry.connection);
+  expect(connections).toMatchObject([
+    { host: "asked.invalid", port: 80, allowed: false, rule: "does not resolve", command: firstLine, callId: "call-7" },
+    { host: "refused.invalid", port: 80, allowed: false, rule: "not on sandbox.egress.allow, and the person said no" },
+    { host: "job.invalid", port: 80, allowed: false, rule: "not on sandbox.egress.allow, and nobody is there to ask" },
+  ]);
+});
+
+test("a session under sandbox.egress starts no sandbox ahead: its calls carry the proxy variables, which none could take", () => {
+  const sandbox = new Sandbox();
+  try {
+    const session = { ...testSandboxAccess(), sandbox, workspaceDir, sessionId: "egress-prestart" };
+    prestartSessionSandbox({ ...session, sandboxPolicy: sandboxPolicy({ workspace: "none", egress: egressRules({ allow: ["example.com"] }) }) });
+    expect(sandbox.pool.waitingPids()).toEqual([]);
+    // The same session without egress does start one (where dash is there to wait in).
+    prestartSessionSandbox({ ...session, sandboxPolicy: sandboxPolicy({ workspace: "none" }) });
+    if (existsSync(WAITER_SHELL)) expect(sandbox.pool.waitingPids()).toHaveLength(1);
+  } finally {
+    sandbox.pool.discardAll();
+  }
+});

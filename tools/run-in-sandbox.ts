@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { describeSandboxResult } from "../sandbox/describe-result.ts";
+import type { EgressRequest } from "../sandbox/egress-run.ts";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
@@ -9,6 +10,12 @@ import { copyChangedPaths, type PrivateCopy, workspaceChangedPaths } from "../wo
 import { TreeTooLargeError } from "../workspace/tree-snapshot.ts";
 import { readOnlyViewMounts, workspaceMounts } from "../workspace/workspace-view.ts";
 import type { ToolContext, ToolResult, ToolSession } from "./define-tool.ts";
+
+/** The audit log's tool name for a connection through the egress guard (not a tool: nothing reads it as a failed call). */
+const EGRESS_AUDIT_TOOL = "egress";
+
+/** A tool's command: its argv, stdin text, timeout, and the tool's name and the command's text (the egress question shows them). */
+type SandboxCommand = { argv: string[]; stdin?: string; timeout_s?: number; tool: string; text: string };
 
 /** The `timeout_s` parameter of a tool that runs a program in the sandbox: wall-clock seconds, 30 when left out. */
 export const TIMEOUT_S_PARAMETER = z.number().positive().max(600).optional().describe("Wall-clock timeout in seconds (default 30).");
@@ -20,7 +27,7 @@ export const TIMEOUT_S_PARAMETER = z.number().positive().max(600).optional().des
  * what it said is added to the result. A sandbox that cannot start becomes a failed result saying why, so the
  * model (and the user) can act on it.
  */
-export async function runInSandbox(command: { argv: string[]; stdin?: string; timeout_s?: number }, context: ToolContext): Promise<ToolResult> {
+export async function runInSandbox(command: SandboxCommand, context: ToolContext): Promise<ToolResult> {
   const view = context.sandboxPolicy.workspace;
   if (view !== "write") return runOnView(command, context, view);
   // One command at a time on a session's copy: from bringing it level to deciding what it changed.
@@ -32,11 +39,7 @@ export async function runInSandbox(command: { argv: string[]; stdin?: string; ti
   }
 }
 
-async function runOnView(
-  command: { argv: string[]; stdin?: string; timeout_s?: number },
-  context: ToolContext,
-  view: WorkspaceView,
-): Promise<ToolResult> {
+async function runOnView(command: SandboxCommand, context: ToolContext, view: WorkspaceView): Promise<ToolResult> {
   try {
     makeScratchRootPrivate(context.workspaceDir);
     const { copy, notShown, ...mounts } = workspaceMounts(view, context.workspaceDir, context);
@@ -47,13 +50,24 @@ async function runOnView(
       scratchDir: scratchDirFor(context),
       timeoutMs: command.timeout_s === undefined ? undefined : Math.round(command.timeout_s * 1000),
       abortSignal: context.signal,
+      egress: egressRequest(command, context),
       ...mounts,
       // On the private copy, Python's bytecode caches would come back as changes to the project.
       ...(copy ? { env: { PYTHONDONTWRITEBYTECODE: "1" } } : {}),
     });
     const { exitCode, signal, timedOut, isCanceled, truncated, durationMs } = result;
     // The same outcome as fields: the text for the model is sanitized, these are the raw streams (redacted by runTool).
-    const data = { exitCode, signal, timedOut, isCanceled, stdout: result.stdout, stderr: result.stderr, truncated, durationMs };
+    const data = {
+      exitCode,
+      signal,
+      timedOut,
+      isCanceled,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      truncated,
+      durationMs,
+      ...(result.egress !== undefined ? { egress: result.egress } : {}),
+    };
     const described = describeSandboxResult(result);
     const workspace = copy ? await settleChanges(copy, context) : notShown;
     const output = workspace ? `${described.output}\n[workspace: ${workspace}]` : described.output;
@@ -75,6 +89,63 @@ async function runOnView(
     }
     throw error;
   }
+}
+
+/**
+ * What the egress guard knows of this run (under a policy with sandbox.egress): the persona and the command's first line;
+ * a host on neither list is asked about through the room's approvals, whose "always" holds for that host and port for
+ * the rest of the session. Where nobody can be asked (serve's HTTP, grow, `org patch`) it is refused.
+ */
+function egressRequest(command: SandboxCommand, context: ToolContext): EgressRequest {
+  const firstLine = (command.text.split("\n").find((line) => line.trim() !== "") ?? "").trim().slice(0, 200);
+  const { askPerson } = context;
+  return {
+    ...(context.persona !== undefined ? { persona: context.persona } : {}),
+    command: firstLine,
+    onConnection: (connection) =>
+      context.audit?.record({
+        time: new Date().toISOString(),
+        ...(context.sessionId !== undefined ? { sessionId: context.sessionId } : {}),
+        ...(context.persona !== undefined ? { persona: context.persona } : {}),
+        ...(context.requestId !== undefined ? { requestId: context.requestId } : {}),
+        tool: EGRESS_AUDIT_TOOL,
+        arguments: { connect: `${connection.host}:${connection.port}` },
+        ok: true,
+        durationMs: connection.durationMs,
+        bytes: connection.bytesIn,
+        connection: {
+          host: connection.host,
+          port: connection.port,
+          rule: connection.rule,
+          allowed: connection.allowed,
+          bytesIn: connection.bytesIn,
+          bytesOut: connection.bytesOut,
+          ...(connection.cut !== undefined ? { cut: connection.cut } : {}),
+          command: firstLine,
+          ...(context.callId !== undefined ? { callId: context.callId } : {}),
+        },
+      }),
+    ...(askPerson
+      ? {
+          ask: async (question, signal) => {
+            const answer = await askPerson({
+              signal,
+              call: {
+                ...(context.callId !== undefined ? { id: context.callId } : {}),
+                name: command.tool,
+                arguments: { connect: `${question.host}:${question.port}`, command: firstLine },
+              },
+              preview: `${command.tool} wants to connect to ${question.host}:${question.port} (not on sandbox.egress.allow): ${firstLine}`,
+              always: {
+                key: `egress\u0000${question.host}:${question.port}`,
+                label: `sandboxed commands connecting to ${question.host}:${question.port}`,
+              },
+            });
+            return answer === true ? "once" : answer === false ? "deny" : "nobody";
+          },
+        }
+      : {}),
+  };
 }
 
 /** What the command changed in its private copy, handed to the room; the line for the model, or undefined when nothing changed. */
@@ -104,7 +175,8 @@ async function settleChanges(copy: PrivateCopy, context: ToolContext): Promise<s
 export function prestartSessionSandbox(session: ToolSession): void {
   const view = session.sandboxPolicy.workspace;
   // The write view's first call copies the workspace: a room must not wait for that to open, to save bwrap's start.
-  if (view === "write") return;
+  // Under sandbox.egress every call carries the proxy variables, which no waiting sandbox can take: none is started.
+  if (view === "write" || session.sandboxPolicy.egress !== undefined) return;
   try {
     makeScratchRootPrivate(session.workspaceDir);
     const { copy: _copy, ...mounts } = readOnlyViewMounts(view, session.workspaceDir, session);

@@ -108,12 +108,16 @@ test("org doctor shows the sandbox policy as one section: on or off, network, ti
   const lines = printed.split("\n");
   const start = lines.indexOf("ok   sandbox policy:");
   expect(start).toBeGreaterThan(-1);
-  expect(lines.slice(start + 1, start + 11).map((line) => line.replace(/:.*/, ""))).toEqual(
-    ["sandbox", "network", "time", "memory", "processes", "mounts", "output", "workspace", "started ahead", "secrets"].map((name) => `     ${name}`),
+  expect(lines.slice(start + 1, start + 12).map((line) => line.replace(/:.*/, ""))).toEqual(
+    ["sandbox", "network", "egress", "time", "memory", "processes", "mounts", "output", "workspace", "started ahead", "secrets"].map(
+      (name) => `     ${name}`,
+    ),
   );
-  const section = lines.slice(start + 1, start + 11).join("\n");
+  const section = lines.slice(start + 1, start + 12).join("\n");
   expect(section).toContain(
-    "     sandbox: on: every model-made command runs in bubblewrap\n     network: none: no run may reach the network (a sandboxed MCP server with network hosts in mcpServers may)\n",
+    "     sandbox: on: every model-made command runs in bubblewrap\n" +
+      "     network: none: no run may share the host's network (a sandboxed MCP server reaches its network hosts through an egress guard)\n" +
+      "     egress: none: no sandbox.egress, so commands reach no network\n",
   );
   expect(section).toContain("time: 30 s wall clock");
   expect(section).toContain("memory: 1 GiB address space per process");

@@ -1,0 +1,286 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect, createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { egressRules } from "../config/egress-policy.ts";
+import { type EgressAnswer, type EgressConnection, EgressGuard, type EgressGuardOptions } from "./egress-guard.ts";
+import { egressVerdict } from "./egress-rules.ts";
+
+// The guard in-process, on a real Unix socket, in front of a real TCP server on 127.0.0.1 that the test's DNS table
+// and `treatAsPublic` make "public" (as web_fetch's tests do): only these two seams differ from how org runs it.
+
+const root = mkdtempSync(join(tmpdir(), "org-egress-guard-"));
+let upstream: Server;
+let port = 0;
+/** Bytes of the large answer (`/big`). */
+const BIG = 256 * 1024;
+
+beforeAll(async () => {
+  upstream = createServer((socket) => {
+    let head = "";
+    socket.on("data", (chunk) => {
+      head += chunk.toString("latin1");
+      if (!head.includes("\r\n\r\n")) return;
+      const body = head.startsWith("GET /big")
+        ? "x".repeat(BIG)
+        : `you asked: ${head.split("\r\n")[0]}; host ${/\r\nHost: (.*)\r\n/.exec(head)?.[1]}`;
+      socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    });
+    socket.on("error", () => {});
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+  port = (upstream.address() as { port: number }).port;
+});
+afterAll(() => {
+  upstream.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const DNS: Record<string, string[]> = {
+  "public.test": ["127.0.0.1"],
+  "other.test": ["127.0.0.1"],
+  "intranet.test": ["93.184.216.34", "10.0.0.7"],
+  "metadata.test": ["169.254.169.254"],
+};
+
+let sockets = 0;
+/** A guard on a fresh socket, with the test's DNS and 127.0.0.1 taken as public; stopped by `await using`. */
+async function guardWith(rules: Parameters<typeof egressRules>[0], extra: Partial<EgressGuardOptions> = {}) {
+  const connections: EgressConnection[] = [];
+  const socketPath = join(root, `g${sockets++}.sock`);
+  const guard = await EgressGuard.start({
+    rules: { ...egressRules({ ports: [port], ...rules }), ...(extra.rules ?? {}) },
+    socketPath,
+    resolver: async (host) => {
+      const found = DNS[host];
+      if (!found) throw new Error(`no such host ${host}`);
+      return found;
+    },
+    treatAsPublic: new Set(["127.0.0.1"]),
+    onConnection: (connection) => connections.push(connection),
+    ...extra,
+  });
+  return { guard, socketPath, connections, [Symbol.asyncDispose]: () => guard.stop() };
+}
+
+/** Sends `bytes` to the guard and reads until it closes (at most `timeoutMs`). */
+function exchange(socketPath: string, bytes: string | Buffer, options: { timeoutMs?: number; hold?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(socketPath);
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the guard did not close within ${options.timeoutMs ?? 5_000} ms; got ${Buffer.concat(chunks).toString().slice(0, 200)}`));
+    }, options.timeoutMs ?? 5_000);
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString("latin1"));
+    });
+    socket.on("error", () => {});
+    socket.write(bytes);
+  });
+}
+
+const get = (host: string, path = "/hello") => `GET http://${host}:${port}${path} HTTP/1.1\r\nHost: ${host}\r\nProxy-Connection: keep-alive\r\n\r\n`;
+
+describe("egressVerdict", () => {
+  const rules = egressRules({ allow: ["*.example.com", "203.0.113.9"], deny: ["bad.example.com"], presets: ["npm"] });
+  test("deny wins over a wildcard allow; presets and exact IPs are listed; the rest is refused", () => {
+    expect(egressVerdict(rules, "docs.example.com", 443, false).verdict).toBe("allow");
+    expect(egressVerdict(rules, "bad.example.com", 443, false)).toEqual({ verdict: "deny", rule: "on sandbox.egress.deny (bad.example.com)" });
+    expect(egressVerdict(rules, "evil-example.com", 443, false)).toEqual({ verdict: "deny", rule: "not on sandbox.egress.allow" });
+    expect(egressVerdict(rules, "registry.npmjs.org", 443, false).rule).toBe("in sandbox.egress.presets (npm)");
+    expect(egressVerdict(rules, "203.0.113.9", 443, true).verdict).toBe("allow");
+    expect(egressVerdict(rules, "203.0.113.10", 443, true).rule).toMatch(/raw IP address/);
+    expect(egressVerdict(rules, "docs.example.com", 22, false).rule).toMatch(/port 22 is not on sandbox\.egress\.ports/);
+    expect(egressVerdict({ ...rules, unlisted: "ask" }, "unknown.test", 80, false).verdict).toBe("ask");
+  });
+});
+
+describe("EgressGuard", () => {
+  test("passes a plain request to an allowed host, in origin form with its own Host, and records it", async () => {
+    await using setup = await guardWith({ allow: ["public.test"] });
+    const answer = await exchange(setup.socketPath, get("public.test"));
+    expect(answer).toStartWith("HTTP/1.1 200 OK");
+    expect(answer).toContain(`you asked: GET /hello HTTP/1.1; host public.test:${port}`);
+    expect(setup.connections).toMatchObject([{ host: "public.test", port, allowed: true, rule: "on sandbox.egress.allow (public.test)" }]);
+    expect(setup.connections[0]?.bytesIn).toBeGreaterThan(0);
+    expect(setup.connections[0]?.bytesOut).toBeGreaterThan(0);
+  });
+
+  test("tunnels a CONNECT to an allowed host end to end", async () => {
+    await using setup = await guardWith({ allow: ["*.test"] });
+    const answer = await exchange(
+      setup.socketPath,
+      `CONNECT other.test:${port} HTTP/1.1\r\nHost: other.test:${port}\r\n\r\nGET /inside HTTP/1.1\r\nHost: x\r\n\r\n`,
+    );
+    expect(answer).toStartWith("HTTP/1.1 200 Connection Established\r\n\r\nHTTP/1.1 200 OK");
+    expect(answer).toContain("you asked: GET /inside HTTP/1.1");
+    expect(setup.guard.summary()).toMatch(/^reached 1 host \(other\.test\)/);
+  });
+
+  test("refuses in HTTP what the rules refuse, naming the rule and the setting to change", async () => {
+    await using setup = await guardWith({ allow: ["public.test", "*.test"], deny: ["other.test"] });
+    const denied = await exchange(setup.socketPath, get("other.test"));
+    expect(denied).toStartWith("HTTP/1.1 403 Forbidden");
+    expect(denied).toContain("on sandbox.egress.deny (other.test). To allow it, take it off sandbox.egress.deny in org.config.json.");
+    const unlisted = await exchange(setup.socketPath, `CONNECT evil.example:${port} HTTP/1.1\r\n\r\n`);
+    expect(unlisted).toContain(`refused evil.example:${port}: not on sandbox.egress.allow. To allow it, add it to sandbox.egress.allow`);
+    const rawIp = await exchange(setup.socketPath, `CONNECT 127.0.0.1:${port} HTTP/1.1\r\n\r\n`);
+    expect(rawIp).toContain("a raw IP address, not listed exactly on sandbox.egress.allow");
+    const wrongPort = await exchange(setup.socketPath, "CONNECT public.test:22 HTTP/1.1\r\n\r\n");
+    expect(wrongPort).toContain(`port 22 is not on sandbox.egress.ports (${port}). To allow it, add the port to sandbox.egress.ports`);
+    expect(setup.guard.summary()).toContain(
+      "refused other.test: on sandbox.egress.deny (other.test); refused evil.example: not on sandbox.egress.allow",
+    );
+    expect(setup.connections.every((connection) => !connection.allowed && connection.bytesIn === 0)).toBe(true);
+  });
+
+  test("speaks SOCKS5 on the same socket, under the same rules: a CONNECT by name tunnels, an unlisted host is refused", async () => {
+    await using setup = await guardWith({ allow: ["public.test"] });
+    const socksConnect = (host: string) =>
+      Buffer.concat([
+        Buffer.from([5, 1, 0]),
+        Buffer.from([5, 1, 0, 3, host.length]),
+        Buffer.from(host, "latin1"),
+        Buffer.from([port >> 8, port & 0xff]),
+      ]);
+    const tunnelled = await exchange(
+      setup.socketPath,
+      Buffer.concat([socksConnect("public.test"), Buffer.from("GET /socks HTTP/1.1\r\nHost: x\r\n\r\n")]),
+    );
+    expect([...Buffer.from(tunnelled, "latin1").subarray(0, 12)]).toEqual([5, 0, 5, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+    expect(tunnelled).toContain("you asked: GET /socks HTTP/1.1");
+    const refused = await exchange(setup.socketPath, socksConnect("evil.test"));
+    expect([...Buffer.from(refused, "latin1")]).toEqual([5, 0, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0]);
+    expect(setup.connections.map((connection) => [connection.host, connection.rule])).toEqual([
+      ["public.test", "on sandbox.egress.allow (public.test)"],
+      ["evil.test", "not on sandbox.egress.allow"],
+    ]);
+    // What no DNS holds is no host name, whichever way it comes.
+    expect(await exchange(setup.socketPath, `CONNECT evil%2ftest:${port} HTTP/1.1\r\n\r\n`)).toContain("not a host name");
+  });
+
+  test("connects only to public addresses, whatever the allow list says", async () => {
+    await using setup = await guardWith({ allow: ["*"] }, { treatAsPublic: new Set() });
+    expect(await exchange(setup.socketPath, get("intranet.test"))).toContain("it resolves to 10.0.0.7, which is private (RFC 1918)");
+    expect(await exchange(setup.socketPath, get("metadata.test"))).toContain("169.254.169.254, which is link-local");
+    expect(await exchange(setup.socketPath, get("public.test"))).toContain("127.0.0.1, which is loopback");
+    await using listed = await guardWith({ allow: ["127.0.0.1", "::ffff:127.0.0.1"] }, { treatAsPublic: new Set() });
+    expect(await exchange(listed.socketPath, `CONNECT [::ffff:127.0.0.1]:${port} HTTP/1.1\r\n\r\n`)).toContain("IPv4-mapped form of 127.0.0.1");
+  });
+
+  test("refuses a request line with a bare CR or LF, and a plain request carrying a secret", async () => {
+    await using setup = await guardWith({ allow: ["public.test"] }, { secretValues: ["s3cr3t-value-abcdef"] });
+    expect(await exchange(setup.socketPath, `GET http://public.test:${port}/ HTTP/1.1\rX-Smuggled: 1\r\n\r\n`)).toStartWith("HTTP/1.1 400");
+    expect(await exchange(setup.socketPath, `GET http://public.test:${port}/ HTTP/1.1\nHost: evil\r\n\r\n`)).toStartWith("HTTP/1.1 400");
+    const leak = `POST http://public.test:${port}/ HTTP/1.1\r\nContent-Length: 19\r\n\r\ns3cr3t-value-abcdef`;
+    expect(await exchange(setup.socketPath, leak)).toContain("a plain-HTTP request carrying a secret");
+    expect(setup.connections.filter((connection) => connection.allowed)).toHaveLength(0);
+    // A hash a package manager sends (npm's tarball integrity) is no secret.
+    // (This one scanForSecrets's net for random-looking values takes for a key.)
+    const integrity = "sha512-QLJEESZB3XjdT5O2yRkN1G4AmRlNWkQle3761u+f9Gg9oe2gJERIyzQ6poj10+/XMU2v5YCsC8vxFa7Kno3BFA==";
+    const tarball = `GET http://public.test:${port}/t.tgz HTTP/1.1\r\npacote-integrity: ${integrity}\r\n\r\n`;
+    expect(await exchange(setup.socketPath, tarball)).toStartWith("HTTP/1.1 200 OK");
+  });
+
+  test("cuts a client that trickles its request head past the deadline", async () => {
+    await using setup = await guardWith({ allow: ["public.test"] }, { headerTimeoutMs: 300 });
+    const started = performance.now();
+    const answer = await exchange(setup.socketPath, "GET http://public.test/ HTTP/1.1\r\nX-Slow: ", { timeoutMs: 3_000 });
+    expect(answer).toStartWith("HTTP/1.1 408");
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+
+  test("gives up on a name that never resolves after the idle time, saying so", async () => {
+    const rules = egressRules({ allow: ["public.test"], ports: [port], limits: { idleSeconds: 0.3 } });
+    await using setup = await guardWith({}, { rules, resolver: () => new Promise(() => {}) });
+    const started = performance.now();
+    expect(await exchange(setup.socketPath, get("public.test"), { timeoutMs: 3_000 })).toContain(
+      "org's egress guard could not resolve public.test: no answer within 0.3 s",
+    );
+    expect(performance.now() - started).toBeLessThan(3_000);
+  });
+
+  test("cuts a run past its byte cap and says which setting bounds it", async () => {
+    const rules = egressRules({ allow: ["public.test"], ports: [port], limits: { bytesIn: 64 * 1024 } });
+    await using setup = await guardWith({}, { rules });
+    const answer = await exchange(setup.socketPath, get("public.test", "/big"));
+    expect(answer.length).toBeLessThan(BIG);
+    expect(setup.connections[0]?.cut).toMatch(/more than 64\.0 KB \(sandbox\.egress\.limits\.bytesIn\)/);
+    expect(setup.guard.summary()).toContain("cut public.test: the run received more than 64.0 KB");
+  });
+
+  test("asks once about an unlisted host for all of a run's connections; without anyone to ask it refuses", async () => {
+    const asked: string[] = [];
+    const ask = async (question: { host: string; port: number }): Promise<EgressAnswer> => {
+      asked.push(`${question.host}:${question.port}`);
+      return question.host === "public.test" ? "once" : "deny";
+    };
+    await using setup = await guardWith({ unlisted: "ask" }, { ask });
+    const [first, second] = await Promise.all([exchange(setup.socketPath, get("public.test")), exchange(setup.socketPath, get("public.test"))]);
+    expect([first, second].map((answer) => answer.slice(0, 15))).toEqual(["HTTP/1.1 200 OK", "HTTP/1.1 200 OK"]);
+    expect(await exchange(setup.socketPath, get("other.test"))).toContain("not on sandbox.egress.allow, and the person said no");
+    expect(asked).toEqual([`public.test:${port}`, `other.test:${port}`]);
+    expect(setup.connections.map((connection) => connection.rule)).toContain("allowed by the person");
+    await using unattended = await guardWith({ unlisted: "ask" });
+    expect(await exchange(unattended.socketPath, get("public.test"))).toContain("and nobody is there to ask");
+  });
+
+  test("200 connections at once from 10 runs' guards all go through, and nothing of them is left open after", async () => {
+    const { readdirSync } = await import("node:fs");
+    const descriptors = () => readdirSync("/proc/self/fd").length;
+    const before = descriptors();
+    const guards = await Promise.all(Array.from({ length: 10 }, () => guardWith({ allow: ["public.test"] })));
+    const answers = await Promise.all(
+      guards.flatMap((setup) =>
+        Array.from({ length: 20 }, (_, index) =>
+          exchange(setup.socketPath, `CONNECT public.test:${port} HTTP/1.1\r\n\r\nGET /n${index} HTTP/1.1\r\nHost: x\r\n\r\n`),
+        ),
+      ),
+    );
+    expect(answers.filter((answer) => answer.includes("HTTP/1.1 200 OK"))).toHaveLength(200);
+    expect(guards.map((setup) => setup.connections.filter((connection) => connection.allowed).length)).toEqual(Array(10).fill(20));
+    await Promise.all(guards.map((setup) => setup.guard.stop()));
+    // Every socket of the guards (listening, client and upstream sides) is closed again; the upstream server's own
+    // ends close as it finishes each answer.
+    const deadline = performance.now() + 5_000;
+    while (descriptors() > before && performance.now() < deadline) await Bun.sleep(20);
+    expect(descriptors()).toBeLessThanOrEqual(before);
+  });
+
+  test("a question still open when the run ends is withdrawn (its signal aborts)", async () => {
+    let withdrawn: Promise<void> | undefined;
+    const { promise: asked, resolve: onAsked } = Promise.withResolvers<void>();
+    const ask = (_question: { host: string; port: number }, signal: AbortSignal) => {
+      withdrawn = new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+      onAsked();
+      return new Promise<EgressAnswer>(() => {});
+    };
+    await using setup = await guardWith({ unlisted: "ask" }, { ask });
+    const answer = exchange(setup.socketPath, get("public.test"));
+    await asked;
+    await setup.guard.stop();
+    await withdrawn;
+    expect(await answer).toBe("");
+  });
+
+  test("stopping the guard cuts an open tunnel at once", async () => {
+    await using setup = await guardWith({ allow: ["public.test"] });
+    const closed = new Promise<string>((resolve) => {
+      const socket = connect(setup.socketPath);
+      let seen = "";
+      socket.on("data", (chunk) => {
+        seen += chunk.toString();
+        if (seen.includes("Established")) void setup.guard.stop();
+      });
+      socket.on("close", () => resolve(seen));
+      socket.on("error", () => {});
+      socket.write(`CONNECT public.test:${port} HTTP/1.1\r\n\r\n`);
+    });
+    expect(await closed).toStartWith("HTTP/1.1 200 Connection Established");
+    expect(setup.connections[0]?.cut).toBe("the run ended");
+  });
+});

@@ -1,0 +1,410 @@
+import { chmodSync } from "node:fs";
+import type { Server, Socket } from "node:net";
+import type { EgressRules } from "../config/egress-policy.ts";
+import { refusedAddressReason } from "../security/public-address.ts";
+import { RANDOM_VALUE_KIND, scanForSecrets } from "../security/scan-for-secrets.ts";
+import { AnswerHead, checkedTarget, type ParsedRequest, parseRequest, Refusal, readHead, readPlainBody, refuse, type Target } from "./egress-http.ts";
+import { egressVerdict } from "./egress-rules.ts";
+import { readSocksRequest, SOCKS_REPLY, socksReply } from "./egress-socks.ts";
+
+/**
+ * The person's answer to a host on neither list: this run only, the rest of the session, or no; "nobody" when no person
+ * could be asked (serve's HTTP with nobody watching, a run without a terminal).
+ */
+export type EgressAnswer = "once" | "session" | "deny" | "nobody";
+
+/** What the person is asked about: the host and port a command wants to reach. */
+export type EgressQuestion = { host: string; port: number };
+
+/** Host name → its addresses (all of them). Tests pass a table to play a hostile DNS. */
+export type EgressResolver = (hostname: string) => Promise<string[]>;
+
+/** One connection a run asked for, as the audit and the run's result tell it; never a body. */
+export type EgressConnection = {
+  host: string;
+  port: number;
+  /** The rule that let it through or refused it. */
+  rule: string;
+  allowed: boolean;
+  /** Bytes from the server to the command, and from the command to the server. */
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+  /** Why it ended early: a limit, the guard stopping, a connection that failed. */
+  cut?: string;
+};
+
+export type EgressGuardOptions = {
+  rules: EgressRules;
+  /** Where the guard listens; the sandbox reaches it through this socket, bound in. */
+  socketPath: string;
+  /** Asks the person about a host on neither list (`unlisted: "ask"`); without it such a host is refused. */
+  ask?: (question: EgressQuestion, signal: AbortSignal) => Promise<EgressAnswer>;
+  /** Called as each connection ends (the audit line). */
+  onConnection?: (connection: EgressConnection) => void;
+  /** The values of org's secrets: a plain-HTTP request carrying one is refused. */
+  secretValues?: readonly string[];
+  resolver?: EgressResolver;
+  /** Addresses taken as public although they are not. Only tests pass this, to reach servers on 127.0.0.1. */
+  treatAsPublic?: ReadonlySet<string>;
+  /** How long a client has to send its whole request head (a slow-loris client is cut). */
+  headerTimeoutMs?: number;
+};
+
+const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
+const systemResolver: EgressResolver = async (hostname) =>
+  (await (await import("node:dns/promises")).lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
+
+/**
+ * org's egress guard for one sandboxed run: an HTTP proxy (plain requests and CONNECT) on a Unix socket that lets a
+ * connection out only to a host its rules allow (or the person allows), at a public address it resolved and
+ * checked itself, within the run's limits; every connection is recorded. HTTPS stays end to end: the guard sees
+ * the host and port of a CONNECT and the bytes' count, never what they carry.
+ */
+export class EgressGuard {
+  readonly connections: EgressConnection[] = [];
+  readonly #options: EgressGuardOptions;
+  readonly #server: Server;
+  readonly #open = new Set<Socket>();
+  readonly #answers = new Map<string, Promise<EgressAnswer>>();
+  readonly #stopping = new AbortController();
+  readonly #opened: number[] = [];
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #started = 0;
+
+  private constructor(options: EgressGuardOptions, server: Server) {
+    this.#options = options;
+    this.#server = server;
+  }
+
+  /** Starts a guard listening on `options.socketPath` (which any uid may connect to: only the sandbox sees it). */
+  static async start(options: EgressGuardOptions): Promise<EgressGuard> {
+    const { createServer }: typeof import("node:net") = process.getBuiltinModule("node:net");
+    let guard: EgressGuard | undefined;
+    const server = createServer((socket) => guard?.accept(socket));
+    guard = new EgressGuard(options, server);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.socketPath, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    // As root the sandbox runs as another uid; the socket is reachable only through the sandbox's own mount.
+    chmodSync(options.socketPath, 0o666);
+    return guard;
+  }
+
+  /** Stops listening and cuts every connection still open; pending questions are withdrawn. */
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    for (const socket of this.#open) socket.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** What the run reached and what was refused, for its result: "reached 2 hosts, 41 MB in; refused evil.example: …". */
+  summary(): string | undefined {
+    if (this.connections.length === 0) return undefined;
+    const reached = new Set(this.connections.filter((entry) => entry.allowed).map((entry) => entry.host));
+    const parts: string[] = [];
+    if (reached.size > 0)
+      parts.push(
+        `reached ${reached.size} host${reached.size === 1 ? "" : "s"} ` +
+          `(${[...reached].slice(0, 5).join(", ")}), ${megabytes(this.#bytesIn)} in, ${megabytes(this.#bytesOut)} out`,
+      );
+    const refused = new Map<string, string>();
+    for (const entry of this.connections) if (!entry.allowed && !refused.has(entry.host)) refused.set(entry.host, entry.rule);
+    for (const [host, rule] of [...refused].slice(0, 5)) parts.push(`refused ${host}: ${rule}`);
+    const cut = this.connections.find((entry) => entry.cut !== undefined && entry.allowed);
+    if (cut?.cut !== undefined) parts.push(`cut ${cut.host}: ${cut.cut}`);
+    return parts.join("; ");
+  }
+
+  private accept(socket: Socket): void {
+    this.#open.add(socket);
+    socket.once("close", () => this.#open.delete(socket));
+    socket.on("error", () => socket.destroy());
+    this.handle(socket).catch(() => socket.destroy());
+  }
+
+  private async handle(client: Socket): Promise<void> {
+    const started = performance.now();
+    const headerTimeoutMs = this.#options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS;
+    const head = await readHead(client, headerTimeoutMs);
+    if (head === undefined) {
+      client.destroy();
+      return;
+    }
+    if (head.kind === "socks") return this.handleSocks(client, head.first, started + headerTimeoutMs, started);
+    let target: Target | undefined;
+    const record = (allowed: boolean, rule: string, counts?: Counts) => this.record(started, target, allowed, rule, counts);
+    try {
+      const request = parseRequest(head.head);
+      target = request.target;
+      const rule = await this.admit(request.target);
+      const address = await this.checkedAddress(request.target);
+      let sent = Buffer.alloc(0);
+      const upstream = await connectTo(address, request.target.port, this.#stopping.signal, this.#options.rules.limits.idleSeconds * 1000);
+      this.#open.add(upstream);
+      upstream.on("error", () => upstream.destroy());
+      upstream.once("close", () => this.#open.delete(upstream));
+      if (request.kind === "connect") {
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        if (head.rest.length > 0) upstream.write(head.rest);
+      } else {
+        const body = await readPlainBody(client, request, head.rest);
+        this.refuseSecrets(request, body);
+        sent = Buffer.concat([Buffer.from(request.forward, "latin1"), body]);
+        upstream.write(sent);
+      }
+      const counts = await this.relay(client, upstream, request.kind === "connect" ? head.rest.length : sent.length, request.kind === "plain");
+      record(true, rule, counts);
+    } catch (error) {
+      if (!(error instanceof Refusal)) {
+        const why = error instanceof Error ? error.message : String(error);
+        refuse(client, 502, `org's egress guard could not reach ${target?.host ?? "the host"}: ${why}`);
+        record(false, `could not connect: ${why}`);
+        return;
+      }
+      refuse(client, error.status, error.message);
+      record(false, error.rule);
+    }
+  }
+
+  /** A connection as it ended, in `connections` and for the audit. */
+  private record(started: number, target: Target | undefined, allowed: boolean, rule: string, counts: Counts = { bytesIn: 0, bytesOut: 0 }): void {
+    const connection: EgressConnection = {
+      host: target?.host ?? "(unreadable request)",
+      port: target?.port ?? 0,
+      rule,
+      allowed,
+      bytesIn: counts.bytesIn,
+      bytesOut: counts.bytesOut,
+      durationMs: Math.round(performance.now() - started),
+      ...(counts.cut !== undefined ? { cut: counts.cut } : {}),
+    };
+    this.connections.push(connection);
+    this.#options.onConnection?.(connection);
+  }
+
+  /** A SOCKS5 CONNECT, under the same rules as an HTTP CONNECT; a refusal is a SOCKS reply (the run's result says why). */
+  private async handleSocks(client: Socket, first: Buffer, deadline: number, started: number): Promise<void> {
+    const request = await readSocksRequest(client, first, deadline);
+    if (request === undefined) {
+      client.destroy();
+      return;
+    }
+    if ("refused" in request) {
+      client.end(socksReply(request.refused));
+      this.record(started, undefined, false, "a SOCKS5 request other than CONNECT");
+      return;
+    }
+    let target: Target | undefined;
+    try {
+      target = checkedTarget(request.host, request.port);
+      const rule = await this.admit(target);
+      const address = await this.checkedAddress(target);
+      const upstream = await connectTo(address, target.port, this.#stopping.signal, this.#options.rules.limits.idleSeconds * 1000);
+      this.#open.add(upstream);
+      upstream.on("error", () => upstream.destroy());
+      upstream.once("close", () => this.#open.delete(upstream));
+      client.write(socksReply(SOCKS_REPLY.ok));
+      if (request.rest.length > 0) upstream.write(request.rest);
+      this.record(started, target, true, rule, await this.relay(client, upstream, request.rest.length, false));
+    } catch (error) {
+      const refused = error instanceof Refusal && error.status === 403;
+      client.end(socksReply(refused ? SOCKS_REPLY.notAllowed : SOCKS_REPLY.unreachable));
+      const why = error instanceof Refusal ? error.rule : `could not connect: ${error instanceof Error ? error.message : String(error)}`;
+      this.record(started, target, false, why);
+    }
+  }
+
+  /** The rule that lets `target` out, after the run's connection limits; throws a Refusal naming why not. */
+  private async admit(target: Target): Promise<string> {
+    const { rules } = this.#options;
+    const setting = (rule: string, change: string) =>
+      new Refusal(403, rule, `org's egress guard refused ${target.host}:${target.port}: ${rule}. ${change}`);
+    const now = performance.now();
+    while (this.#opened.length > 0 && (this.#opened[0] ?? now) < now - 60_000) this.#opened.shift();
+    if (this.#started >= rules.limits.connections)
+      throw setting(`this run opened its ${rules.limits.connections} connections`, "To allow more, raise sandbox.egress.limits.connections.");
+    if (this.#opened.length >= rules.limits.connectionsPerMinute)
+      throw setting(
+        `this run opened ${rules.limits.connectionsPerMinute} connections in the last minute`,
+        "To allow more, raise sandbox.egress.limits.connectionsPerMinute.",
+      );
+    const { verdict, rule } = egressVerdict(rules, target.host, target.port, target.isIp);
+    if (verdict === "deny") {
+      const change = rule.startsWith("port ")
+        ? "To allow it, add the port to sandbox.egress.ports in org.config.json."
+        : rule.startsWith("on sandbox.egress.deny")
+          ? "To allow it, take it off sandbox.egress.deny in org.config.json."
+          : "To allow it, add it to sandbox.egress.allow in org.config.json.";
+      throw setting(rule, change);
+    }
+    const answer = verdict === "ask" ? await this.askOnce(target) : undefined;
+    if (answer === "deny" || answer === "nobody") {
+      throw setting(
+        answer === "deny" ? "not on sandbox.egress.allow, and the person said no" : "not on sandbox.egress.allow, and nobody is there to ask",
+        "To allow it, add it to sandbox.egress.allow in org.config.json.",
+      );
+    }
+    this.#started += 1;
+    this.#opened.push(now);
+    return verdict === "ask" ? "allowed by the person" : rule;
+  }
+
+  /** One question per host and port in a run, however many connections wait for it. */
+  private askOnce(target: Target): Promise<EgressAnswer> {
+    const { ask } = this.#options;
+    if (ask === undefined) return Promise.resolve("nobody");
+    const key = `${target.host}:${target.port}`;
+    let answer = this.#answers.get(key);
+    if (answer === undefined) {
+      answer = ask({ host: target.host, port: target.port }, this.#stopping.signal).catch((): EgressAnswer => "nobody");
+      this.#answers.set(key, answer);
+    }
+    return answer;
+  }
+
+  /** Resolves the name itself and checks every address (the rules web_fetch uses); the connection goes to the one checked. */
+  private async checkedAddress(target: Target): Promise<string> {
+    const addresses = target.isIp
+      ? [target.host]
+      : await withinTime((this.#options.resolver ?? systemResolver)(target.host), this.#options.rules.limits.idleSeconds * 1000).catch(
+          (error: unknown) => {
+            throw new Refusal(
+              502,
+              "does not resolve",
+              `org's egress guard could not resolve ${target.host}: ${error instanceof Error ? error.message : String(error)}`,
+            );
+          },
+        );
+    const [first] = addresses;
+    if (first === undefined) throw new Refusal(502, "has no address", `org's egress guard found no address for ${target.host}`);
+    for (const address of addresses) {
+      if (this.#options.treatAsPublic?.has(address)) continue;
+      const why = refusedAddressReason(address);
+      if (why !== undefined) {
+        const rule = `resolves to ${address}, which is ${why}`;
+        throw new Refusal(
+          403,
+          rule,
+          `org's egress guard refused ${target.host}:${target.port}: it ${rule}; only public addresses are reached, whatever the config says.`,
+        );
+      }
+    }
+    return first;
+  }
+
+  private refuseSecrets(request: ParsedRequest, body: Buffer): void {
+    // Not the net for random-looking values: package managers send hashes in headers (npm's pacote-integrity), and a
+    // registry reached over plain HTTP would be refused for them.
+    const { kinds: found } = scanForSecrets(`${request.forward}${body.toString("latin1")}`, this.#options.secretValues ?? []);
+    const kinds = found.filter((kind) => kind !== RANDOM_VALUE_KIND);
+    if (kinds.length > 0) {
+      const rule = `a plain-HTTP request carrying a secret (${kinds.join(", ")})`;
+      throw new Refusal(
+        403,
+        rule,
+        `org's egress guard refused ${request.target.host}:${request.target.port}: ${rule}; org never sends a secret out of a sandbox.`,
+      );
+    }
+  }
+
+  /**
+   * Copies both ways until either side ends, within the run's byte caps and the idle time; returns the counts. For a
+   * plain request (`oneRequest`) nothing more of the client's goes to the server (a second request would reach this
+   * host unchecked), and the answer's head says `Connection: close`, so the client sends its next request anew.
+   */
+  private relay(
+    client: Socket,
+    upstream: Socket,
+    alreadyOut: number,
+    oneRequest: boolean,
+  ): Promise<{ bytesIn: number; bytesOut: number; cut?: string }> {
+    const { limits } = this.#options.rules;
+    const closing = oneRequest ? new AnswerHead() : undefined;
+    const counts: { bytesIn: number; bytesOut: number; cut?: string } = { bytesIn: 0, bytesOut: alreadyOut };
+    this.#bytesOut += alreadyOut;
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (cut?: string) => {
+        if (done) return;
+        done = true;
+        if (cut !== undefined) counts.cut = cut;
+        client.destroy();
+        upstream.destroy();
+        resolve(counts);
+      };
+      const idle = () => finish(`nothing either way for ${limits.idleSeconds} s (sandbox.egress.limits.idleSeconds)`);
+      client.setTimeout(limits.idleSeconds * 1000, idle);
+      upstream.setTimeout(limits.idleSeconds * 1000, idle);
+      upstream.on("data", (chunk: Buffer) => {
+        counts.bytesIn += chunk.length;
+        this.#bytesIn += chunk.length;
+        if (this.#bytesIn > limits.bytesIn) return finish(`the run received more than ${megabytes(limits.bytesIn)} (sandbox.egress.limits.bytesIn)`);
+        const passed = closing ? closing.pass(chunk) : chunk;
+        if (passed === undefined) return finish("the server's answer head was larger than 64 KiB");
+        if (!client.write(passed)) upstream.pause();
+      });
+      client.on("drain", () => upstream.resume());
+      client.on("data", (chunk: Buffer) => {
+        if (oneRequest) return;
+        counts.bytesOut += chunk.length;
+        this.#bytesOut += chunk.length;
+        if (this.#bytesOut > limits.bytesOut) return finish(`the run sent more than ${megabytes(limits.bytesOut)} (sandbox.egress.limits.bytesOut)`);
+        if (!upstream.write(chunk)) client.pause();
+      });
+      upstream.on("drain", () => client.resume());
+      // A half-close is passed on; the connection ends when both sides have.
+      upstream.on("end", () => client.end());
+      client.on("end", () => oneRequest || upstream.end());
+      upstream.on("close", () => (client.writableFinished || client.destroyed ? finish() : client.end(() => finish())));
+      client.on("close", () => finish(this.#stopping.signal.aborted ? "the run ended" : undefined));
+      upstream.on("error", () => finish());
+      client.on("error", () => finish());
+      // The head's reader paused the client; a data listener alone does not start a paused stream again.
+      client.resume();
+    });
+  }
+}
+
+type Counts = { bytesIn: number; bytesOut: number; cut?: string };
+
+/** `work`, or an error once `timeoutMs` has passed (the system resolver cannot be cancelled: its answer is dropped). */
+function withinTime<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    work.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}
+
+/** A connection to the checked address; it fails when the guard stops or nothing answers within `timeoutMs` (a blackhole). */
+function connectTo(address: string, port: number, signal: AbortSignal, timeoutMs: number): Promise<Socket> {
+  const { connect }: typeof import("node:net") = process.getBuiltinModule("node:net");
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: address, port });
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      socket.destroy();
+      reject(error);
+    };
+    const onAbort = () => fail(new Error("the guard stopped"));
+    const timer = setTimeout(() => fail(new Error(`${address}:${port} did not answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    socket.once("error", fail);
+    socket.once("connect", () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      socket.removeAllListeners("error");
+      resolve(socket);
+    });
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function megabytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / (1024 * 1024)).toFixed(1)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
+}
