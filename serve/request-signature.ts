@@ -25,6 +25,10 @@ function refuse(message: string): HttpError {
   return new HttpError(401, message, { "www-authenticate": 'Bearer realm="org"', ...CLOSE_CONNECTION });
 }
 
+function replayed(): HttpError {
+  return refuse("this signed request was already received (a replay); sign each request anew.");
+}
+
 /** How long a signed request's body may take to arrive, and how many such bodies one client may send at once. */
 export type SignedBodyLimits = { bodyTimeoutS: number; bodiesPerClient: number };
 
@@ -71,7 +75,8 @@ export class SignatureCheck {
     if (Math.abs(now / 1000 - Number(timestamp)) > this.ttlS) {
       throw refuse(`the signed request is older than ${this.ttlS} s (ORG_API_HMAC_TTL_S) or from the future; sign it again with the current time.`);
     }
-    if (this.seen.has(given, now)) throw refuse("this signed request was already received (a replay); sign each request anew.");
+    // A cheap first look; the one that counts is the claim below, once the signature is known to be the server's.
+    if (this.seen.has(given, now)) throw replayed();
     if (Number(request.headers.get("content-length") ?? 0) > maxBytes) throw bodyTooLarge(maxBytes);
     const leave = this.bodies.enter(client);
     let body: Uint8Array;
@@ -90,8 +95,9 @@ export class SignatureCheck {
     if (!crypto.timingSafeEqual(Buffer.from(expected, "hex"), Buffer.from(given, "hex"))) {
       throw refuse("the request signature does not match; sign METHOD\\nPATH\\nTIMESTAMP\\nBODY with the server's ORG_API_HMAC_SECRET.");
     }
-    // Remembered (on disk, before the request runs) for as long as its timestamp is accepted.
-    this.seen.add(given, (Number(timestamp) + this.ttlS + 1) * 1000, this.now());
+    // Checked and remembered (on disk, before the request runs) in one step with no await between, so copies of one
+    // request whose bodies arrive together pass once; remembered for as long as its timestamp is accepted.
+    if (!this.seen.claim(given, (Number(timestamp) + this.ttlS + 1) * 1000, this.now())) throw replayed();
     return new Request(request.url, {
       method: request.method,
       headers: request.headers,

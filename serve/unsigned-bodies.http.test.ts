@@ -196,6 +196,31 @@ describe("serve holds no body nobody signed (ORG_API_HMAC_SECRET)", () => {
       await server.stop(true);
     }
   });
+
+  test("one signed POST /v1/jobs sent 5 times at once over its own sockets makes one job; the others are replays", async () => {
+    await using fixture = await serveFixture({
+      script: SCRIPT,
+      checkoutDir: checkout.dir,
+      handlerOptions: { hmac: { secret: SECRET, ttlS: 60, bodyTimeoutS: 60, bodiesPerClient: 8 } },
+    });
+    const server = startServe({ handler: fixture.handler, host: "127.0.0.1", port: 0 });
+    const body = JSON.stringify({ text: "once" });
+    const signed = signatureHeaders(SECRET, "POST", "/v1/jobs", body);
+    const copies = await Promise.all(
+      Array.from({ length: 5 }, () => openRaw(server.port, `${head(server.port, signed, Buffer.byteLength(body))}${body.slice(0, 4)}`)),
+    );
+    try {
+      // The heads are read while the bodies wait; however the machine schedules it, no more than one may pass.
+      await Bun.sleep(200);
+      for (const copy of copies) copy.write(body.slice(4));
+      const lines = await Promise.all(copies.map((copy) => copy.statusLine()));
+      expect(lines.filter((line) => line === "HTTP/1.1 202 Accepted")).toHaveLength(1);
+      expect(lines.filter((line) => line === "HTTP/1.1 401 Unauthorized")).toHaveLength(4);
+    } finally {
+      for (const copy of copies) copy.terminate();
+      await server.stop(true);
+    }
+  });
 });
 
 describe("UnsignedBodies", () => {
