@@ -2,7 +2,7 @@ import { statSync, writeSync } from "node:fs";
 import { z } from "zod";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { BackupManifest, BUNDLE_ENTRY, CONFIG_ENTRY, MANIFEST_ENTRY, REPO_STATE_PREFIX, WORKSPACE_STATE_PREFIX } from "./backup-manifest.ts";
-import { ImplausibleBackupError } from "./expansion-limit.ts";
+import { type ExpansionBound, ImplausibleBackupError } from "./expansion-limit.ts";
 import { RESTORE_BUNDLE, RESTORE_CONFIG, RESTORE_RECORD } from "./restore-record.ts";
 import { readTar, type TarEntry } from "./tar-reader.ts";
 import { TarError } from "./tar-header.ts";
@@ -136,7 +136,7 @@ export type CheckOptions = {
    * What the entries may declare in all for the archive's size (`expansionLimit`): past it the pass stops before reading
    * the entry that crosses it, throwing ImplausibleBackupError with `refusal`'s message. Asked after `room`.
    */
-  expansion?: { bytes: number; refusal: (declared: number) => string };
+  expansion?: ExpansionBound & { consumed: (compressedBytes: number) => ExpansionBound };
 };
 
 /**
@@ -151,8 +151,9 @@ export async function checkBackup(path: string, options: CheckOptions = {}): Pro
   const expected = options.manifest ? new Map(options.manifest.entries.map((entry) => [entry.name, entry.size])) : undefined;
   let declared = 0;
   let manifestText: string | undefined;
+  const count = { compressedBytes: 0 };
   try {
-    for await (const entry of readTar(path)) {
+    for await (const entry of readTar(path, count)) {
       if (manifestText !== undefined)
         throw new BadBackupError(`${path}: the entry ${shownName(entry.name)} comes after the manifest, which is the last entry of a backup`);
       if (entry.type === "directory") {
@@ -195,6 +196,9 @@ export async function checkBackup(path: string, options: CheckOptions = {}): Pro
     throw error;
   }
   if (manifestText === undefined) throw new BadBackupError(`${path} has no manifest: it is cut short, or not a backup org made`);
+  // Measured again by what the gzip stream took, now known, rather than by the file's size.
+  const exact = options.expansion?.consumed(count.compressedBytes);
+  if (exact && declared > exact.bytes) throw new ImplausibleBackupError(exact.refusal(declared));
   return matchManifest(path, manifestText, seen);
 }
 

@@ -17,12 +17,10 @@ export class ImplausibleBackupError extends Error {
   readonly userFacing = true;
 }
 
-/**
- * The bound `checkBackup` holds a backup's declared sizes to (its `expansion` option): at most `MAX_EXPANSION` times the
- * file's size, or `EXPANSION_FLOOR_BYTES`, whichever is more. `override` is how the person lifts it (`--allow-large`).
- */
-export function expansionLimit(path: string, override: string): { bytes: number; refusal: (declared: number) => string } {
-  const archive = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+/** A bound on what a backup's entries declare, and what to say past it. */
+export type ExpansionBound = { bytes: number; refusal: (declared: number) => string };
+
+function boundFor(path: string, archive: number, override: string): ExpansionBound {
   return {
     bytes: Math.max(EXPANSION_FLOOR_BYTES, archive * MAX_EXPANSION),
     refusal: (declared) =>
@@ -31,4 +29,15 @@ export function expansionLimit(path: string, override: string): { bytes: number;
       `(or ${formatBytes(EXPANSION_FLOOR_BYTES)}), so this one was made to fill the disk, or altered. Nothing was written. ` +
       `If you know where it came from and want it whole, ${override}.`,
   };
+}
+
+/**
+ * The bound `checkBackup` holds a backup's declared sizes to (its `expansion` option): at most `MAX_EXPANSION` times the
+ * archive's size, or `EXPANSION_FLOOR_BYTES`, whichever is more. `bytes` is measured by the file's size, so a pass can
+ * stop as it reads; `consumed` gives the bound by the bytes the gzip stream took, checked once it has ended (and the
+ * same, since a byte after the stream is refused). `override` is how the person lifts it (`--allow-large`).
+ */
+export function expansionLimit(path: string, override: string): ExpansionBound & { consumed: (compressedBytes: number) => ExpansionBound } {
+  const archive = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+  return { ...boundFor(path, archive, override), consumed: (compressedBytes) => boundFor(path, compressedBytes, override) };
 }

@@ -319,6 +319,23 @@ describe("item 13: what a restore writes is bounded", () => {
     expect((await verifyBackup(path, undefined, { allowLarge: true })).entries).toBeGreaterThan(1);
     // The backups this file's other tests take need no flag.
     expect((await verifyBackup(backupPath)).entries).toBeGreaterThan(1);
+    // Bytes after the gzip stream (which zlib alone skips) lift no bound: zeros just past what makes the file 1/200 of
+    // what it holds are refused without --allow-large, and so is a second gzip member with it; nothing is written.
+    const whole = readFileSync(path);
+    const padding = Buffer.alloc(Math.ceil(zeros.length / 200) + 4096 - whole.length);
+    const secondMember = gzipSync(Buffer.alloc(1024));
+    for (const [label, tail, allowLarge] of [
+      ["zeros", padding, false],
+      ["a gzip member", secondMember, true],
+    ] as const) {
+      const file = join(scratch, `ratio-${label.replaceAll(" ", "-")}.tar.gz`);
+      writeFileSync(file, Buffer.concat([whole, tail]));
+      const refusal = `has ${tail.length} bytes after the end of its gzip stream; org writes one gzip stream and nothing after it`;
+      await expect(verifyBackup(file, undefined, { allowLarge }), label).rejects.toThrow(refusal);
+      const to = join(scratch, `ratio-${label.replaceAll(" ", "-")}-restored`);
+      await expect(restoreBackup({ file, to, allowLarge }), label).rejects.toThrow(refusal);
+      expect(existsSync(to)).toBe(false);
+    }
   });
 
   test("a restore says how much it writes before it writes it", async () => {

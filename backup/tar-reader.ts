@@ -1,5 +1,4 @@
-import { createReadStream } from "node:fs";
-import { createGunzip } from "node:zlib";
+import { BytesAfterGzipError, type GzipCount, gzipMember } from "./gzip-member.ts";
 import { BLOCK, padding, parseHeader, parsePax, TarError } from "./tar-header.ts";
 
 /** Bytes of one pax header read at most (its records name a path and a size). */
@@ -59,27 +58,22 @@ class ByteReader {
   }
 }
 
-/** The decompressed bytes of a gzipped file, with gzip's own errors (not gzip, cut short) said as TarError. */
-async function* gunzipped(path: string): AsyncGenerator<Buffer> {
-  const stream = createReadStream(path).pipe(createGunzip());
+/**
+ * The entries of the gzipped tar at `path`, in order: regular files and folders only. A link, a device, a FIFO or any
+ * other kind of entry, a damaged header and an archive that ends inside an entry throw TarError naming the entry; so
+ * does a byte after its gzip stream (`gzipMember`). Once the last entry was read, `count` holds the compressed bytes.
+ */
+export async function* readTar(path: string, count?: GzipCount): AsyncGenerator<TarEntry> {
+  const source = gzipMember(path, count);
   try {
-    for await (const chunk of stream) yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new TarError(
-      /unexpected end/i.test(message) ? `${path} is cut short (${message})` : `${path} is not a gzipped archive org wrote (${message})`,
-    );
+    yield* entriesOf(new ByteReader(source), path);
   } finally {
-    stream.destroy();
+    // A pass that stops early (a refusal, an error) closes the file now rather than when it is collected.
+    await source.return(undefined);
   }
 }
 
-/**
- * The entries of the gzipped tar at `path`, in order: regular files and folders only. A link, a device, a FIFO or any
- * other kind of entry, a damaged header and an archive that ends inside an entry throw TarError naming the entry.
- */
-export async function* readTar(path: string): AsyncGenerator<TarEntry> {
-  const reader = new ByteReader(gunzipped(path));
+async function* entriesOf(reader: ByteReader, path: string): AsyncGenerator<TarEntry> {
   let pax = new Map<string, string>();
   let previous = "the start of the archive";
   for (;;) {
@@ -136,7 +130,7 @@ async function endOfArchive(reader: ByteReader, path: string, where: string): Pr
         );
     }
   } catch (error) {
-    if (!(error instanceof TarError) || error.message.includes(where)) throw error;
+    if (!(error instanceof TarError) || error instanceof BytesAfterGzipError || error.message.includes(where)) throw error;
     // gzip's own end: its CRC-32 and length are the last 8 bytes of the file.
     throw new TarError(`${error.message}, at the end of the archive (its gzip trailer: CRC-32 and length)`);
   }

@@ -65,6 +65,16 @@ export class SeenSignatures {
     return (this.#seen.get(signature) ?? 0) > now;
   }
 
+  /**
+   * Records `signature` unless it is already live, in one synchronous step (no other request runs between the check and
+   * the record): true when this call recorded it, false for a replay. 429 as `add`.
+   */
+  claim(signature: string, expiresAt: number, now = Date.now()): boolean {
+    if (this.has(signature, now)) return false;
+    this.add(signature, expiresAt, now);
+    return true;
+  }
+
   /** Records `signature` until `expiresAt` (ms), on disk before this returns; 429 when `maxEntries` are all still live. */
   add(signature: string, expiresAt: number, now = Date.now()): void {
     if (this.#seen.size >= this.#maxEntries) this.#prune(now);

@@ -2,9 +2,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { serveFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { waitUntil } from "../testing/wait-until.ts";
-import { signatureHeaders } from "./request-signature.ts";
+import { digestSignatureHeaders, signatureHeaders } from "./request-signature.ts";
 import { startServe } from "./start-serve.ts";
-import { clientKey, UnsignedBodies } from "./unsigned-bodies.ts";
+import { clientKey, LOOPBACK_CLIENT, UnsignedBodies } from "./unsigned-bodies.ts";
 
 // Issue 74, item 7: with ORG_API_HMAC_SECRET set, a request anybody can send (a made-up signature) must not make serve
 // hold its body: what the headers tell is checked first, a body has a deadline, one client has few bodies in flight.
@@ -196,6 +196,74 @@ describe("serve holds no body nobody signed (ORG_API_HMAC_SECRET)", () => {
       await server.stop(true);
     }
   });
+
+  test("while forged bodies hold every place of 127.0.0.1, a signed GET and a POST signed by its digest still pass", async () => {
+    await using fixture = await serveFixture({
+      script: SCRIPT,
+      checkoutDir: checkout.dir,
+      handlerOptions: { hmac: { secret: SECRET, ttlS: 60, bodyTimeoutS: 60, bodiesPerClient: 8 } },
+    });
+    const server = startServe({ handler: fixture.handler, host: "127.0.0.1", port: 0 });
+    const held: RawRequest[] = [];
+    try {
+      // Stalled bodies with made-up signatures until the next is refused: all eight places are then taken.
+      held.push(...(await Promise.all(Array.from({ length: 8 }, () => openRaw(server.port, `${head(server.port, madeUp(), 50)}{`)))));
+      await waitUntil(
+        "the client's places to be taken",
+        async () => {
+          const next = await openRaw(server.port, `${head(server.port, madeUp(), 50)}{`);
+          held.push(next);
+          return (await Promise.race([next.statusLine(), Bun.sleep(300).then(() => "")])).includes(" 429 ");
+        },
+        UPPER_BOUND_MS,
+      );
+      expect(held.length).toBeGreaterThanOrEqual(9);
+      expect((await signedJob(server.url, "a body signed with the request")).status).toBe(429);
+      const get = await fetch(`${server.url}/v1/tools`, { headers: signatureHeaders(SECRET, "GET", "/v1/tools", "") });
+      expect(get.status).toBe(200);
+      const body = JSON.stringify({ text: "signed by its digest" });
+      const signed = digestSignatureHeaders(SECRET, "POST", "/v1/jobs", body);
+      const post = await fetch(`${server.url}/v1/jobs`, { method: "POST", headers: { "content-type": "application/json", ...signed }, body });
+      expect(post.status).toBe(202);
+      const other = JSON.stringify({ text: "not what was signed" });
+      const resigned = digestSignatureHeaders(SECRET, "POST", "/v1/jobs", body, Date.now() + 1000);
+      const swapped = await fetch(`${server.url}/v1/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...resigned },
+        body: other,
+      });
+      expect(swapped.status).toBe(401);
+      expect(await swapped.text()).toContain("x-org-content-sha256");
+    } finally {
+      for (const raw of held) raw.terminate();
+      await server.stop(true);
+    }
+  });
+
+  test("one signed POST /v1/jobs sent 5 times at once over its own sockets makes one job; the others are replays", async () => {
+    await using fixture = await serveFixture({
+      script: SCRIPT,
+      checkoutDir: checkout.dir,
+      handlerOptions: { hmac: { secret: SECRET, ttlS: 60, bodyTimeoutS: 60, bodiesPerClient: 8 } },
+    });
+    const server = startServe({ handler: fixture.handler, host: "127.0.0.1", port: 0 });
+    const body = JSON.stringify({ text: "once" });
+    const signed = signatureHeaders(SECRET, "POST", "/v1/jobs", body);
+    const copies = await Promise.all(
+      Array.from({ length: 5 }, () => openRaw(server.port, `${head(server.port, signed, Buffer.byteLength(body))}${body.slice(0, 4)}`)),
+    );
+    try {
+      // The heads are read while the bodies wait; however the machine schedules it, no more than one may pass.
+      await Bun.sleep(200);
+      for (const copy of copies) copy.write(body.slice(4));
+      const lines = await Promise.all(copies.map((copy) => copy.statusLine()));
+      expect(lines.filter((line) => line === "HTTP/1.1 202 Accepted")).toHaveLength(1);
+      expect(lines.filter((line) => line === "HTTP/1.1 401 Unauthorized")).toHaveLength(4);
+    } finally {
+      for (const copy of copies) copy.terminate();
+      await server.stop(true);
+    }
+  });
 });
 
 describe("UnsignedBodies", () => {
@@ -217,8 +285,31 @@ describe("UnsignedBodies", () => {
   test("an IPv6 client is one /64; an IPv4-mapped one is its IPv4 address", () => {
     expect(clientKey("2001:db8:1:2:aaaa::1")).toBe(clientKey("2001:0db8:0001:0002:ffff:1:2:3"));
     expect(clientKey("2001:db8:1:2::1")).not.toBe(clientKey("2001:db8:1:3::1"));
-    expect(clientKey("::ffff:127.0.0.1")).toBe("127.0.0.1");
+    expect(clientKey("::ffff:10.1.2.3")).toBe("10.1.2.3");
     expect(clientKey("fe80::1%eth0")).toBe(clientKey("fe80::2"));
     expect(clientKey(undefined)).toBe(clientKey(""));
+  });
+
+  test("every loopback address is one client: 64 addresses of 127/8 take one client's places, not the global bound", () => {
+    for (const address of ["127.0.0.1", "127.0.0.65", "127.255.1.2", "::ffff:127.0.0.2", "::1", "0:0:0:0:0:0:0:1"]) {
+      expect(clientKey(address)).toBe(LOOPBACK_CLIENT);
+    }
+    expect(clientKey("::2")).not.toBe(LOOPBACK_CLIENT);
+    expect(clientKey("128.0.0.1")).not.toBe(LOOPBACK_CLIENT);
+    const bodies = new UnsignedBodies({ perClient: 8, total: 256 });
+    let refused = 0;
+    for (let index = 0; index < 64; index++) {
+      for (let place = 0; place < 8; place++) {
+        try {
+          bodies.enter(`127.0.0.${index + 2}`);
+        } catch {
+          refused += 1;
+        }
+      }
+    }
+    expect(bodies.size).toEqual({ bodies: 8, clients: 1 });
+    expect(refused).toBe(64 * 8 - 8);
+    // A remote client still finds its places.
+    expect(() => bodies.enter("203.0.113.7")).not.toThrow();
   });
 });

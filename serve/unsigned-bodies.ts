@@ -1,18 +1,29 @@
 import { HttpError } from "./http-error.ts";
 import { CLOSE_CONNECTION } from "./read-bounded-body.ts";
 
-/** Who a request's unsigned body is counted against: its address, an IPv6 one by its /64 (one host's usual share). */
+/** The key every loopback address shares (see `clientKey`). */
+export const LOOPBACK_CLIENT = "loopback";
+
+/**
+ * Who a request's unsigned body is counted against: its address, an IPv6 one by its /64 (one host's usual share). Every
+ * loopback address (127.0.0.0/8, ::1) is one client, the machine itself: any local program can bind all 16 million of
+ * 127/8, so keyed apart they would take every place of the global bound and lock out remote clients; keyed as one they
+ * take one client's share. A local client that must not wait on other local programs signs the body's digest
+ * (`x-org-content-sha256`), which takes no place at all.
+ */
 export function clientKey(address: string | undefined): string {
   if (address === undefined || address === "") return "(no socket)";
   const bare = address
     .toLowerCase()
     .replace(/%.*$/, "")
     .replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "");
+  if (/^127\.\d+\.\d+\.\d+$/.test(bare)) return LOOPBACK_CLIENT;
   if (!bare.includes(":")) return bare;
   const [head = "", tail = ""] = bare.split("::");
   const left = head === "" ? [] : head.split(":");
   const right = tail === "" ? [] : tail.split(":");
   const groups = bare.includes("::") ? [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right] : left;
+  if (groups.length === 8 && groups.slice(0, 7).every((group) => /^0+$/.test(group)) && /^0*1$/.test(groups[7] ?? "")) return LOOPBACK_CLIENT;
   return `${groups
     .slice(0, 4)
     .map((group) => group.replace(/^0+(?=.)/, ""))

@@ -48,12 +48,15 @@ Routes:
 Environment:
   ORG_API_TOKEN          'Authorization: Bearer <token>' on every route but /health
   ORG_API_HMAC_SECRET    or signed requests: x-org-timestamp (Unix seconds) and
-                         x-org-signature: sha256=<hex HMAC-SHA256 of METHOD\\nPATH\\nTIMESTAMP\\nBODY>
+                         x-org-signature: sha256=<hex HMAC-SHA256 of METHOD\\nPATH\\nTIMESTAMP\\nBODY>;
+                         with x-org-content-sha256: <hex SHA-256 of the body>, of
+                         METHOD\\nPATH\\nTIMESTAMP content-sha256=<that hex>\\n (checked before the body is read)
   ORG_API_HMAC_TTL_S     how old a signed request may be; replays within it are refused (default 60)
   ORG_API_HMAC_BODY_TIMEOUT_S  how long a signed request's body may take to arrive; past it 408
                          and the connection closed (default 10)
   ORG_API_HMAC_BODIES_PER_CLIENT  signed bodies one client address may be sending at once, read
-                         before their signature can be checked; past it 429 (default 8)
+                         before their signature can be checked (no x-org-content-sha256); past it
+                         429 (default 8; every loopback address counts as one client)
   ORG_SERVE_DEDUP_TTL_S  how long a job's request_id returns the same job (default 300)
   ORG_SERVE_JOB_TTL_S    how long a finished job and its result are kept (default 86400, a day)
   ORG_SERVE_JOB_QUEUE_MAX  jobs that may wait; past it POST /v1/jobs is 429 with Retry-After (default 1000)
