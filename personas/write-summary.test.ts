@@ -63,4 +63,25 @@ describe("the summary", () => {
     const second = await writeSummary({ model, persona: "agent", messages: later, previous: first.text, maxChars: 2000 });
     expect(second.text).toContain("CI runs on node 22");
   });
+
+  test("the scripted summariser keeps its lines within what write_summary takes, however long a sentence runs", async () => {
+    const words = "lorem ipsum dolor sit amet consectetur adipiscing elit ".repeat(40);
+    const pasted = [
+      message("p1", "user", `Here is the log ${words}`),
+      message("p2", "user", `We decided to ship ${words}. Should we also ${words}?`),
+      message("p3", "agent", `I ran \`echo ${words}\` and then \`npm test --workspace api\`.`),
+    ];
+    const text = summaryInput({ messages: pasted, previous: undefined, persona: "agent" });
+    const parsed = writeSummarySchema().safeParse(summaryArguments(text));
+    expect(parsed.error).toBeUndefined();
+    if (!parsed.success) return;
+    expect(parsed.data.asks[0]).toStartWith("Here is the log lorem");
+    expect(parsed.data.asks[0]?.endsWith("…")).toBe(true);
+    expect(parsed.data.decisions[0]).toStartWith("We decided to ship");
+    expect(parsed.data.open_questions[0]).toStartWith("Should we also");
+    // A command is kept exactly or not at all: the long one is left out, the short one kept.
+    expect(parsed.data.commands.map((command) => command.command)).toEqual(["npm test --workspace api"]);
+    const summary = checkedSummary(parsed.data, text, 4000);
+    expect(summary.text).toContain("- asked: Here is the log lorem");
+  });
 });

@@ -126,13 +126,15 @@ export function checkedSummary(sections: WriteSummary, sourceText: string, maxCh
     commands: keep(sections.commands, (command) => source.text.includes(command.command) && supported(command.outcome, source)),
     open_questions: keep(sections.open_questions, (text) => supported(text, source)),
   };
+  // Each item on one line: a line break the model wrote ("…\n\nuser: run this") would open a line that is none of org's.
+  const one = (text: string) => text.replace(/\s+/g, " ");
   const lines = [
-    ...kept.asks.map((text) => `- asked: ${text}`),
-    ...kept.decisions.map((text) => `- decided: ${text}`),
-    ...kept.facts.map((text) => `- fact: ${text}`),
-    ...kept.files.map((file) => `- file: ${file}`),
-    ...kept.commands.map((command) => `- ran: ${command.command}${command.outcome ? ` → ${command.outcome}` : ""}`),
-    ...kept.open_questions.map((text) => `- open: ${text}`),
+    ...kept.asks.map((text) => `- asked: ${one(text)}`),
+    ...kept.decisions.map((text) => `- decided: ${one(text)}`),
+    ...kept.facts.map((text) => `- fact: ${one(text)}`),
+    ...kept.files.map((file) => `- file: ${one(file)}`),
+    ...kept.commands.map((command) => `- ran: ${one(command.command)}${command.outcome ? ` → ${one(command.outcome)}` : ""}`),
+    ...kept.open_questions.map((text) => `- open: ${one(text)}`),
   ];
   // Cut at whole lines, oldest sections first kept: a summary that outgrows its share of the window loses its tail.
   const out: string[] = [];

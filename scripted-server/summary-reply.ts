@@ -19,6 +19,16 @@ type Sections = {
   open: string[];
 };
 
+/** The longest line it writes (write_summary takes 600 characters a line, a command 300): a longer sentence is cut at a word. */
+const LINE_CHARS = 300;
+
+/** `text` within LINE_CHARS, cut at the last space before the limit and marked with "…". */
+function clip(text: string): string {
+  if (text.length <= LINE_CHARS) return text;
+  const space = text.lastIndexOf(" ", LINE_CHARS - 1);
+  return `${text.slice(0, space > LINE_CHARS / 2 ? space : LINE_CHARS - 1)}…`;
+}
+
 /** A sentence ends at `.`, `!` or `?` before white space or the line's end (so `deploy.sh` and `3.5` stay whole). */
 const SENTENCE = /[^\n]+?(?:[.!?](?=\s|$)|$)/gm;
 const FILE = /(?<![\w/.-])((?:[\w.-]+\/)+[\w.-]+|[\w-]+\.(?:ts|js|json|md|txt|py|sh|toml|yaml|yml|csv|log|html|css|go|rs|c|h))(?![\w/])/g;
@@ -70,15 +80,16 @@ export function summaryArguments(text: string): Record<string, unknown> {
     const sentences = (block.text.match(SENTENCE) ?? []).map((sentence) => sentence.trim()).filter((sentence) => sentence.length > 3);
     const fromUser = block.who === "user";
     for (const sentence of sentences) {
-      if (fromUser && sentence.endsWith("?")) sections.open.push(sentence);
-      if (DECISION.test(sentence)) sections.decisions.push(sentence);
+      if (fromUser && sentence.endsWith("?")) sections.open.push(clip(sentence));
+      if (DECISION.test(sentence)) sections.decisions.push(clip(sentence));
       else if (FACT.test(sentence) && sentence.length <= 200) sections.facts.push(sentence);
     }
-    if (fromUser && sentences[0]) sections.asks.push(sentences[0]);
+    if (fromUser && sentences[0]) sections.asks.push(clip(sentences[0]));
     for (const match of block.text.matchAll(FILE)) if (match[1]) sections.files.push(match[1]);
     for (const match of block.text.matchAll(/^\$ (.+)$|`([^`\n]+)`/gm)) {
       const command = (match[1] ?? match[2] ?? "").trim();
-      if (!/\s/.test(command)) continue;
+      // A command is kept exactly as written or not at all.
+      if (!/\s/.test(command) || command.length > LINE_CHARS) continue;
       const after =
         block.text
           .slice((match.index ?? 0) + match[0].length)

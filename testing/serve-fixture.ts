@@ -35,6 +35,8 @@ export type ServeFixture = {
 export async function serveFixture(options: {
   script: ScriptInput;
   checkoutDir: string;
+  /** The scripted model server's window (`--context-tokens`): it says it, and refuses a prompt over it. */
+  contextTokens?: number;
   apiToken?: string;
   serve?: Partial<ServeSettings>;
   concurrency?: number;
@@ -48,7 +50,11 @@ export async function serveFixture(options: {
   /** Rooms open with a `RoomConfig` made of the config and the handler's sandbox policy, which the test may replace. */
   followConfig?: boolean;
 }): Promise<ServeFixture> {
-  const server = await startScriptedServer({ script: options.script, port: 0 });
+  const server = await startScriptedServer({
+    script: options.script,
+    port: 0,
+    ...(options.contextTokens !== undefined ? { contextTokens: options.contextTokens } : {}),
+  });
   const workspaceDir = options.workspaceDir ?? mkdtempSync(join(tmpdir(), "org-serve-ws-"));
   // The sandbox drops to another uid, which must be able to enter the workspace.
   chmodSync(workspaceDir, 0o755);

@@ -3,7 +3,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RepoGit } from "../git/repo-git.ts";
+import type { RoomEvent } from "../room/room-event.ts";
+import type { ScriptInput } from "../scripted-server/script.ts";
 import { type Route, routeListing } from "../serve/router.ts";
+import { watchStream } from "../testing/room-stream-client.ts";
+import { waitUntil } from "../testing/wait-until.ts";
 import { scriptedConfig } from "../testing/scripted-config.ts";
 import { serveFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
@@ -22,13 +26,14 @@ afterAll(() => {
 });
 
 /** The web room's routes on a serve handler over `checkout`, as org serve mounts them; the context they were given. */
-async function webServe() {
+async function webServe(model: { script?: ScriptInput; contextTokens?: number } = {}) {
   let context: WebContext | undefined;
   const workspaceDir = mkdtempSync(join(tmpdir(), "org-web-routes-ws-"));
   workspaces.push(workspaceDir);
   const config = scriptedConfig(join(workspaceDir, "org.config.json"), "http://127.0.0.1:9");
   const fixture = await serveFixture({
-    script: { rules: [] },
+    script: model.script ?? { rules: [] },
+    ...(model.contextTokens !== undefined ? { contextTokens: model.contextTokens } : {}),
     checkoutDir: checkout.dir,
     workspaceDir,
     handlerOptions: {
@@ -97,3 +102,78 @@ test("/compact and /context from the web room: a session's summaries now, and ea
   expect((await post(`/v1/sessions/${session}/compact`, { focus: 3 })).status).toBe(400);
   expect(fixture.errors).toEqual([]);
 });
+
+const filler = (turn: number) =>
+  `Note ${turn} follows. ${"lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore ".repeat(16)}`;
+
+test("a session over serve's API at a 2 048-token window: a compaction on its event stream, then /context and /compact", async () => {
+  const { fixture } = await webServe({ script: { rules: [{ reply: { text: "Noted." } }] }, contextTokens: 2048 });
+  await using _ = fixture;
+  fixture.config.compaction.reserveTokens = 256;
+  const call = (path: string, init: RequestInit = {}) => fixture.handler.fetch(new Request(`http://org.test${path}`, init));
+  const post = (path: string, body: unknown) =>
+    call(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const created = await post("/v1/sessions", { mode: "direct:agent" });
+  const { session } = (await created.json()) as { session: string };
+  const watcher = await watchStream(`http://org.test/v1/sessions/${session}/events`, {}, (request) => fixture.handler.fetch(request));
+  try {
+    const eventOf = <T extends RoomEvent["type"]>(type: T, more: (event: Extract<RoomEvent, { type: T }>) => boolean = () => true) =>
+      watcher.frames.flatMap((frame) =>
+        frame.kind === "event" && frame.event.type === type && more(frame.event as Extract<RoomEvent, { type: T }>)
+          ? [frame.event as Extract<RoomEvent, { type: T }>]
+          : [],
+      );
+    // Long messages, turn after turn, until the first falls out of the agent's window and is summarised meanwhile.
+    let turn = 0;
+    while (eventOf("compaction").length === 0 && turn < 6) {
+      turn += 1;
+      const text = turn === 1 ? `The staging database listens on port 6543. ${filler(turn)}` : filler(turn);
+      const sent = await post(`/v1/sessions/${session}/messages`, { text });
+      expect(sent.status).toBe(202);
+      const { turnId } = (await sent.json()) as { turnId: string };
+      await watcher.waitFor(
+        (frame) => frame.kind === "event" && frame.event.type === "turn-end" && frame.event.turnId === turnId,
+        `turn ${turn}'s end`,
+        {
+          timeoutMs: 30_000,
+        },
+      );
+    }
+    const [compaction] = eventOf("compaction");
+    expect(compaction?.persona).toBe("agent");
+    expect(compaction?.summary).toContain("port 6543");
+    // No prompt the room sent was over the window the server states.
+    expect(fixture.server.requests.filter((request) => request.outcome === "over the window")).toEqual([]);
+
+    // /context: the next prompt holds that summary, in the window the server said.
+    const context = (await (await call(`/v1/sessions/${session}/context`)).json()) as { said: string };
+    expect(context.said).toMatch(/^agent \([^)]+\): next prompt [\d.]+ k? ?of a 2\.0 k-token window \(n_ctx 2048 from \/props\)/);
+    expect(context.said).toMatch(new RegExp(`\n  summary +${compaction?.tokens} \\(${compaction?.messages} earlier messages?\\)\n`));
+
+    // /compact, one more turn on: the newer messages folded in; said in the answer and as a second compaction event.
+    const more = await post(`/v1/sessions/${session}/messages`, { text: filler(turn + 1) });
+    const { turnId } = (await more.json()) as { turnId: string };
+    await watcher.waitFor(
+      (frame) => frame.kind === "event" && frame.event.type === "turn-end" && frame.event.turnId === turnId,
+      "the last turn's end",
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    const compact = await post(`/v1/sessions/${session}/compact`, { focus: "the staging database" });
+    expect(compact.status).toBe(200);
+    const { said } = (await compact.json()) as { said: string };
+    expect(said).toMatch(/^agent: compacted \d+ messages? into a summary, \d+ tokens$/);
+    // The room publishes the event before /compact answers; the stream brings it within a bounded wait.
+    const focused = (event: Extract<RoomEvent, { type: "compaction" }>) => event.focus === "the staging database";
+    await waitUntil("the /compact summary on the stream", () => eventOf("compaction", focused).length > 0, 10_000);
+    const [latest] = eventOf("compaction", focused);
+    expect(latest?.persona).toBe("agent");
+    expect(said).toBe(`agent: compacted ${latest?.messages} message${latest?.messages === 1 ? "" : "s"} into a summary, ${latest?.tokens} tokens`);
+    // The earlier summary carried forward: the fact from the first message is still there.
+    expect(latest?.summary).toContain("port 6543");
+    expect(fixture.errors).toEqual([]);
+  } finally {
+    watcher.drop();
+  }
+}, 90_000);

@@ -1,7 +1,8 @@
 // The one walk through real processes: `org chat --once --resume` against the scripted server at a 2 048-token window
 // (it refuses a prompt over it, as vLLM does). A long session's first message falls out and is summarised; the process
 // is killed with -9 while the summary is being written; resumed, nothing is lost, the summary is written again, and the
-// next prompt holds the fact from the first message. The rest of the proof is in process (room/compaction.test.ts).
+// next prompt holds the fact from the first message; `org memory search` finds the summary. The rest of the proof is in
+// process (room/compaction.test.ts; serve's API in web/web-routes.test.ts).
 import { afterAll, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -99,4 +100,15 @@ test("chat --once --resume: kill -9 while a summary is written, then resume: not
     .find((request) => bodyText(request.body).includes("And which port was that again?"));
   expect(bodyText(latest?.body)).toContain("org's summary of earlier messages");
   expect(bodyText(latest?.body)).toContain("port 6543");
+  // The summary is in the workspace's memory: org memory search finds it, tagged as org's summary, for the agent.
+  const found = await runOrgProcess(["memory", "search", "staging database port", "--json", "--workspace", workspace], {
+    cwd: workspace,
+    env: { ORG_EMBED_MODEL: "off" },
+    timeoutMs: 30_000,
+  });
+  expect(found.exitCode).toBe(0);
+  const results = (JSON.parse(found.stdout) as { results: { persona: string; tags: string[]; snippet: string }[] }).results;
+  const summaryHit = results.find((hit) => hit.tags.includes("summary"));
+  expect(summaryHit?.persona).toBe("agent");
+  expect(summaryHit?.snippet).toContain("summary of earlier messages");
 }, 120_000);

@@ -36,7 +36,7 @@ beforeAll(async () => {
   played = { ...result, transcriptText, checkoutBefore };
 }, 240_000);
 
-test("org demo plays the scripted session: personas at once, sh in the sandbox, direct:python, the toolsmith, the gate, promote, the new tool", async () => {
+test("org demo plays: personas at once, sh in the sandbox, direct:python, the toolsmith, the gate, promote, the new tool, /compact", async () => {
   const { stdout, stderr, exitCode, checkoutBefore } = played;
   // On an error, the lines with ✗ say where it was.
   expect({ stderr, failed: stdout.split("\n").filter((line) => line.includes("✗") || line.startsWith("verdict:")) }).toEqual({
@@ -124,6 +124,27 @@ test("org demo plays the scripted session: personas at once, sh in the sandbox, 
   expect(stdout).toContain("what word_count printed in the sandbox for agent:");
   expect(stdout).toMatch(/│ .*"words":\s*4/);
   expect(stdout).toMatch(/agent\s+│ word_count, the tool the toolsmith built and the gate promoted, counts 4 words in it\./);
+  // Then /compact: the agent's earlier messages summarised by the scripted summariser, said as the room says one.
+  const compacted = /^· agent: compacted (\d+) messages into a summary, (\d+) tokens$/m.exec(stdout);
+  expect(compacted).not.toBeNull();
+  expect(stdout.indexOf("direct:agent › /compact")).toBeGreaterThan(stdout.indexOf("counts 4 words in it."));
+  expect(stdout.indexOf(compacted?.[0] ?? "")).toBeGreaterThan(stdout.indexOf("direct:agent › /compact"));
+  // /context shows the next prompt holding that summary, in the window the server stated, before the newest messages.
+  const context = stdout.slice(stdout.indexOf("direct:agent › /context"));
+  expect(context).toMatch(/^agent \(scripted\): next prompt [\d.]+ k? ?of a 8\.2 k-token window \(n_ctx 8192 from \/props\)$/m);
+  const summaryRow = new RegExp(`^  summary +${compacted?.[2]} \\(${compacted?.[1]} earlier messages\\)$`, "m").exec(context);
+  expect(summaryRow).not.toBeNull();
+  expect(context.search(/^ {2}messages +\d+ \(2 newest heard\)$/m)).toBeGreaterThan(summaryRow?.index ?? Infinity);
+  // The transcript keeps it as a sealed compaction line, its summary drawn from what the agent said.
+  const compaction = played.transcriptText
+    .trim()
+    .split("\n")
+    .map((line) => JSON.parse(line))
+    .find((event) => event.type === "compaction");
+  expect(compaction).toMatchObject({ persona: "agent", messages: Number(compacted?.[1]), tokens: Number(compacted?.[2]) });
+  expect(compaction.seal).toMatch(/^[0-9a-f]{32}$/);
+  expect(compaction.summary).toContain("notes.txt");
+
   // The opening question is answered on topic.
   expect(stdout).toMatch(/agent\s+│ I run shell commands in this sandbox, and I call the tools the toolsmith builds/);
 

@@ -43,8 +43,19 @@ export const DEMO_LINES = [
   "I need a tool to count the words in a text.",
 ];
 
-/** What the demo types once the new tool is promoted: the agent is asked to use it. */
-export const DEMO_AFTER_PROMOTION_LINES = ["/mode direct:agent", 'Count the words in "the gate promoted it" with the new tool.'];
+/**
+ * What the demo types once the new tool is promoted: the agent is asked to use it; then its earlier messages are
+ * compacted into org's summary (the scripted server plays the summariser) and `/context` shows the next prompt holding it.
+ */
+export const DEMO_AFTER_PROMOTION_LINES = [
+  "/mode direct:agent",
+  'Count the words in "the gate promoted it" with the new tool.',
+  "/compact",
+  "/context",
+];
+
+/** The window the demo's scripted server says it has (`/props`), so `/context` shows a window a server stated. */
+const DEMO_CONTEXT_TOKENS = 8192;
 
 /** The input the demo runs the toolsmith's new tool with. */
 const TRY_INPUTS = '{"text":"one two three"}';
@@ -109,8 +120,10 @@ toolsmith builds a word-counting tool (spec, code, tests, validation in the sand
 of a throw-away git repository inside the workspace, never your checkout. The demo prints how to try it
 and runs it once with org tool run. Then the whole loop, in that repository: the fitness gate judges the
 branch against two serve instances (main and the candidate), promote merges it into main, and the session,
-opened again, offers word_count to the agent, which calls it (the demo answers the approval). Ends by
-printing where the transcript is and how to go on; the workspace is kept for that (remove it when done).
+opened again, offers word_count to the agent, which calls it (the demo answers the approval). Then /compact
+summarises the agent's earlier messages ("compacted N messages into a summary, T tokens") and /context shows
+its next prompt, part by part, in tokens, the summary before the newest messages. Ends by printing where the
+transcript is and how to go on; the workspace is kept for that (remove it when done).
 
 Options:
   --fast             type the lines at once (no typing delay)
@@ -372,7 +385,7 @@ export const demoCommand: Command = {
     const workspaceDir = demoWorkspace(workspace);
     const script = await loadDemoScript();
     const toolRepo = await throwawayRepo(workspaceDir, signal);
-    const server = await startScriptedServer({ script, port: 0 });
+    const server = await startScriptedServer({ script, port: 0, contextTokens: DEMO_CONTEXT_TOKENS });
     try {
       // The demo's personas live in demo/org.config.json; the scripted server stands in for Ollama.
       const config = loadOrgConfig(
