@@ -47,7 +47,7 @@ async function runJob(script: ScriptInput, text: string, settings: Partial<typeo
   const accepted = (await (await fixture.handler.fetch(post(`${BASE}/v1/jobs`, { text, mode: "direct:agent" }))).json()) as { id: string };
   const view = await finished(fixture, accepted.id);
   const wal = readFileSync(join(fixture.workspaceDir, ".org", "serve", "jobs.wal"), "utf8");
-  return { view, waits, wal, requests: fixture.server.requests.length };
+  return { view, waits, wal, requests: fixture.server.requests.filter((request) => request.path === "/v1/chat/completions").length };
 }
 
 // Each model call is one POST plus the client's own two quick retries (`llm/open-stream.ts`); `retryAfterS: 0` makes

@@ -94,6 +94,7 @@ test("the web room asks about a change on the page: approved it is applied, deni
     expect(completion.status).toBe(200);
     expect(existsSync(join(fixture.workspaceDir, "api.txt"))).toBe(false);
     const told = fixture.server.requests
+      .filter((request) => request.path === "/v1/chat/completions")
       .flatMap((request) => (request.body as { messages: ChatMessage[] }).messages)
       .filter((m) => m.role === "tool");
     expect(told.at(-1)?.content).toContain(`the workspace_write policy is "deny" (serve.tools.workspace_write, over HTTP ("deny" unless set))`);

@@ -39,7 +39,8 @@ beforeAll(async () => {
     workspace,
     JSON.stringify(
       {
-        personas: [{ name: "agent", kind: "agent" }],
+        // The servers' tools take more than org's default 4096-token window: the model's window holds them.
+        personas: [{ name: "agent", kind: "agent", contextTokens: 32_768 }],
         mcpServers: {
           everything: { command: BUN, args: [EVERYTHING, "stdio"], tools: { echo: "allow" } },
           broken: { command: "/nonexistent/mcp-server", args: ["--stdio", "--title=a — b"] },
