@@ -14,7 +14,13 @@ export type SandboxCheckItem = { name: string; ok: boolean; detail: string };
  * Checks, one by one, what the sandbox needs on this machine, saying what is missing and how to fix it;
  * with `workspaceDir`, also that its scratch directories are kept from other host users, under the caller's policy.
  */
-export async function checkSandbox(options: { sandbox: Sandbox; workspaceDir?: string; policy: SandboxPolicy }): Promise<SandboxCheckItem[]> {
+export async function checkSandbox(options: {
+  sandbox: Sandbox;
+  workspaceDir?: string;
+  policy: SandboxPolicy;
+  /** Probe the egress guard too (a person's check always does; the supervisor only where `sandbox.egress` is set). */
+  egress?: boolean;
+}): Promise<SandboxCheckItem[]> {
   const { workspaceDir } = options;
   const items: SandboxCheckItem[] = [];
   const isRoot = process.getuid?.() === 0;
@@ -72,7 +78,7 @@ export async function checkSandbox(options: { sandbox: Sandbox; workspaceDir?: s
       ok: seccomp,
       detail: seccomp ? "seccomp filter active, no_new_privs set, no capabilities" : `unexpected: ${status.trim() || result.stderr.trim()}`,
     });
-    items.push({ name: "egress guard", ...(await checkEgress(options.sandbox, options.policy, scratchRoot)) });
+    if (options.egress ?? true) items.push({ name: "egress guard", ...(await checkEgress(options.sandbox, options.policy, scratchRoot)) });
   } finally {
     rmSync(scratchRoot, { recursive: true, force: true });
   }

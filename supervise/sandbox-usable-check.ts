@@ -54,7 +54,9 @@ async function runSandboxCheck(context: SuperviseContext): Promise<CheckResult> 
     const now = context.now();
     if (cached.success && now - cached.data.at < PROBE_EVERY_MS) problems = cached.data.problems;
     else {
-      const items = await checkSandbox({ sandbox: context.sandbox, workspaceDir: context.workspaceDir, policy });
+      // The guard is probed where a run may use it: a workspace without sandbox.egress gives no run any network.
+      const egress = policy.egress !== undefined;
+      const items = await checkSandbox({ sandbox: context.sandbox, workspaceDir: context.workspaceDir, policy, egress });
       problems = items.filter((item) => !item.ok).map((item) => `${item.name}: ${item.detail}`);
       context.state.set(PROBE_KEY, JSON.stringify({ at: now, problems }));
     }
