@@ -11,7 +11,10 @@ export type EgressAuditSource = {
   callId?: string;
 };
 
-/** One connection through the egress guard as an audit line (tool "egress"): host, port, rule, bytes; never a body. */
+/**
+ * One connection through the egress guard as an audit line (tool "egress"): host, port, rule, bytes; never a body. It is
+ * no tool call: its `ok` is true, so nothing reads a refusal as a failed call; `allowed` says whether it went through.
+ */
 export function egressAuditEntry(connection: EgressConnection, source: EgressAuditSource): AuditEntry {
   return {
     time: new Date().toISOString(),
