@@ -1,7 +1,10 @@
+import { join } from "node:path";
 import type { OrgConfig } from "../config/org-config.ts";
 import { orgVersion } from "../config/version.ts";
+import { AUDIT_DIR } from "../config/workspace-paths.ts";
 import type { McpHub } from "../mcp-client/mcp-hub.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
+import { AuditLog } from "../security/audit-log.ts";
 
 /**
  * The room's MCP servers for one entry point (chat, serve, demo), started in the background: undefined when the config
@@ -26,6 +29,8 @@ export async function mcpHubFor(
     sandboxPolicy: options.sandboxPolicy,
     version: orgVersion(),
     notify: options.notify,
+    // A sandboxed server's connections through its egress guard are lines of the room's audit log.
+    audit: new AuditLog(join(options.workspaceDir, AUDIT_DIR)),
   });
   hub.start();
   return hub;

@@ -3,6 +3,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { McpServerConfig, McpSettings } from "../config/mcp-servers.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { LongRunningProcess } from "../sandbox/sandboxed-process.ts";
+import type { AuditSink } from "../security/audit-log.ts";
 import { oneLine } from "../security/terminal-sanitizer.ts";
 import type { ToolResult } from "../tools/define-tool.ts";
 import type { ListedTool, McpToolEntry } from "./mcp-tool-entry.ts";
@@ -29,6 +30,8 @@ export type McpConnectionOptions = SandboxAccess & {
   env?: NodeJS.ProcessEnv;
   version: string;
   onChange: (change: ConnectionChange) => void;
+  /** Where a sandboxed server's connections through its egress guard are recorded, one line each (tool "egress"). */
+  audit?: AuditSink;
   /** Why it may not start now (its launch or the files it runs changed since the user confirmed it), asked before each start. */
   checkTrust?: () => Untrusted | undefined;
 };

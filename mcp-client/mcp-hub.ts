@@ -3,6 +3,7 @@ import { z } from "zod";
 import { type McpServerConfig, type McpSettings, mcpSecrets, mcpToolOwner } from "../config/mcp-servers.ts";
 import type { ToolPolicy } from "../config/tool-policy.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
+import type { AuditSink } from "../security/audit-log.ts";
 import { redact, redactValue } from "../security/redact.ts";
 import type { AnyTool, JsonValue, ToolResult } from "../tools/define-tool.ts";
 import { type ConnectionChange, McpConnection, type Untrusted } from "./mcp-connection.ts";
@@ -48,6 +49,8 @@ export type McpHubOptions = SandboxAccess & {
   env?: NodeJS.ProcessEnv;
   /** Where notices go while nobody listens (before a room subscribes). */
   notify?: (line: string) => void;
+  /** Where sandboxed servers' connections through their egress guards are recorded (the room's audit log). */
+  audit?: AuditSink;
 };
 
 // Any object: a server checks its own arguments against its schema, which org passes on to the model as it is
@@ -79,6 +82,7 @@ export class McpHub {
           sandboxPolicy: options.sandboxPolicy,
           version: options.version,
           ...(options.env ? { env: options.env } : {}),
+          ...(options.audit ? { audit: options.audit } : {}),
           onChange: (change) => this.changed(change),
           // Asked before every start, restarts included: what it runs may have changed since the room opened.
           checkTrust: () => this.untrustedBecause(server),

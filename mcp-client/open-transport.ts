@@ -1,8 +1,11 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { type McpServerConfig, mcpServerEnvironment, mcpServerHeaders } from "../config/mcp-servers.ts";
+import { egressAuditEntry } from "../sandbox/egress-audit-entry.ts";
+import type { EgressConnection } from "../sandbox/egress-guard.ts";
 import { type SandboxAccess, SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { type LongRunningProcess, startSandboxedProcess } from "../sandbox/sandboxed-process.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
+import type { AuditSink } from "../security/audit-log.ts";
 import { readOnlyViewMounts } from "../workspace/workspace-view.ts";
 import { boundedFetch } from "./bounded-fetch.ts";
 import { startHostProcess } from "./host-process.ts";
@@ -22,6 +25,8 @@ export async function openTransport(
     server: McpServerConfig;
     workspaceDir: string;
     env?: NodeJS.ProcessEnv;
+    /** Where a sandboxed server's connections through its egress guard are recorded. */
+    audit?: AuditSink;
   },
 ): Promise<{ transport: Transport; process?: LongRunningProcess }> {
   const { server, env } = options;
@@ -43,10 +48,11 @@ export async function openTransport(
 }
 
 async function startSandboxed(
-  options: SandboxAccess & { server: McpServerConfig; workspaceDir: string },
+  options: SandboxAccess & { server: McpServerConfig; workspaceDir: string; audit?: AuditSink },
   env: Record<string, string>,
 ): Promise<LongRunningProcess> {
-  const { server, workspaceDir, sandbox, sandboxPolicy } = options;
+  const { server, workspaceDir, sandbox, sandboxPolicy, audit } = options;
+  const command = `mcp server ${server.name}: ${[server.command ?? "", ...(server.args ?? [])].join(" ")}`.slice(0, 200);
   try {
     makeScratchRootPrivate(workspaceDir);
     // The workspace read-only at /workspace (where it starts), as the room's commands see it; never the write view.
@@ -61,6 +67,8 @@ async function startSandboxed(
       env,
       // Its hosts are the allow list of an egress guard of its own: it reaches them, and nothing else, through it.
       hosts: server.network ?? [],
+      // Each of its connections is an audit line, as a room command's are.
+      ...(audit ? { onConnection: (connection: EgressConnection) => audit.record(egressAuditEntry(connection, { command })) } : {}),
       readOnlyMounts,
       ...(mounts.maskedDirs ? { maskedDirs: mounts.maskedDirs } : {}),
       ...(mounts.maskedFiles ? { maskedFiles: mounts.maskedFiles } : {}),

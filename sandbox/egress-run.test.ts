@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { egressRules } from "../config/egress-policy.ts";
+import { gitSync, tempGitRepo, testGitEnv } from "../testing/temp-git-repo.ts";
 import { runInTestSandbox } from "../testing/test-sandbox.ts";
 import type { EgressConnection, EgressGuard } from "./egress-guard.ts";
 import type { EgressRequest } from "./egress-run.ts";
@@ -172,6 +173,112 @@ describe("a sandboxed run given egress", () => {
         expect(result.egress).toMatch(/^reached 1 host \(registry\.test\)/);
       } finally {
         registry.stop(true);
+      }
+    },
+    90_000,
+  );
+
+  test("git clone over HTTP from git http-backend, the only host allowed, gets the repository", async () => {
+    // A repository served by `git http-backend` as a CGI (git's smart HTTP), on the host's loopback as git.test.
+    using source = tempGitRepo("org-egress-git-");
+    gitSync(root, ["clone", "--quiet", "--bare", source.dir, join(root, "served.git")]);
+    const backend: ReturnType<typeof Bun.serve> = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: async (request) => {
+        const url = new URL(request.url);
+        const cgi = Bun.spawn(["git", "http-backend"], {
+          env: {
+            ...testGitEnv(),
+            GIT_PROJECT_ROOT: root,
+            GIT_HTTP_EXPORT_ALL: "1",
+            REQUEST_METHOD: request.method,
+            PATH_INFO: url.pathname,
+            QUERY_STRING: url.search.slice(1),
+            CONTENT_TYPE: request.headers.get("content-type") ?? "",
+            HTTP_CONTENT_ENCODING: request.headers.get("content-encoding") ?? "",
+            REMOTE_ADDR: "127.0.0.1",
+          },
+          stdin: new Uint8Array(await request.arrayBuffer()),
+          stdout: "pipe",
+          stderr: "ignore",
+        });
+        const output = Buffer.from(await new Response(cgi.stdout).arrayBuffer());
+        const end = output.indexOf("\r\n\r\n");
+        const headers = new Headers();
+        let status = 200;
+        for (const line of output.subarray(0, end).toString("latin1").split("\r\n")) {
+          const [name = "", value = ""] = [line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 1).trim()];
+          if (name.toLowerCase() === "status") status = Number.parseInt(value, 10);
+          else headers.set(name, value);
+        }
+        return new Response(output.subarray(end + 4), { status, headers });
+      },
+    });
+    try {
+      const gitPort = backend.port ?? 0;
+      const result = await runInTestSandbox({
+        policy: sandboxPolicy({ poolSize: 0, workspace: "none", egress: egressRules({ allow: ["git.test"], ports: [gitPort] }) }),
+        argv: ["/bin/sh", "-c", `git clone --quiet http://git.test:${gitPort}/served.git copy 2>&1 && cat copy/README.md`],
+        scratchDir: join(root, "scratch-git"),
+        env: { GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" },
+        timeoutMs: 30_000,
+        egress: { resolver: async () => ["127.0.0.1"], treatAsPublic: new Set(["127.0.0.1"]) },
+      });
+      expect(result.stdout).toBe("a repo\n");
+      expect(result.egress).toMatch(/^reached 1 host \(git\.test\)/);
+    } finally {
+      backend.stop(true);
+    }
+  }, 60_000);
+
+  test.skipIf(!existsSync("/usr/bin/pip3"))(
+    "pip download fetches a wheel from a simple index that is the only host allowed",
+    async () => {
+      // A simple index (PEP 503) of one project, its wheel built by python's zipfile, on the host's loopback as pypi.test.
+      const wheelName = "tiny_pkg-1.0.0-py3-none-any.whl";
+      const wheelPath = join(root, wheelName);
+      const files: Record<string, string> = {
+        "tiny_pkg/__init__.py": "VALUE = 'tiny through the guard'\n",
+        "tiny_pkg-1.0.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: tiny-pkg\nVersion: 1.0.0\n",
+        "tiny_pkg-1.0.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        "tiny_pkg-1.0.0.dist-info/RECORD": "",
+      };
+      execFileSync("/usr/bin/python3", [
+        "-c",
+        "import json,sys,zipfile\nwith zipfile.ZipFile(sys.argv[1],'w') as z:\n  [z.writestr(n,c) for n,c in json.loads(sys.argv[2]).items()]",
+        wheelPath,
+        JSON.stringify(files),
+      ]);
+      const wheel = readFileSync(wheelPath);
+      const sha256 = createHash("sha256").update(wheel).digest("hex");
+      const index = Bun.serve({
+        hostname: "127.0.0.1",
+        port: 0,
+        fetch: (request) => {
+          const path = new URL(request.url).pathname;
+          if (path === `/files/${wheelName}`) return new Response(wheel);
+          if (path !== "/simple/tiny-pkg/") return new Response("not found", { status: 404 });
+          const page = `<!DOCTYPE html><html><body><a href="/files/${wheelName}#sha256=${sha256}">${wheelName}</a></body></html>`;
+          return new Response(page, { headers: { "content-type": "text/html" } });
+        },
+      });
+      try {
+        const indexPort = index.port ?? 0;
+        const pip =
+          `pip3 download --quiet --no-cache-dir --disable-pip-version-check --no-deps --index-url http://pypi.test:${indexPort}/simple/ ` +
+          "--trusted-host pypi.test -d downloaded tiny-pkg 2>&1";
+        const result = await runInTestSandbox({
+          policy: sandboxPolicy({ poolSize: 0, workspace: "none", egress: egressRules({ allow: ["pypi.test"], ports: [indexPort] }) }),
+          argv: ["/bin/sh", "-c", `${pip} && ls downloaded`],
+          scratchDir: join(root, "scratch-pip"),
+          timeoutMs: 60_000,
+          egress: { resolver: async () => ["127.0.0.1"], treatAsPublic: new Set(["127.0.0.1"]) },
+        });
+        expect(result.stdout).toBe(`${wheelName}\n`);
+        expect(result.egress).toMatch(/^reached 1 host \(pypi\.test\)/);
+      } finally {
+        index.stop(true);
       }
     },
     90_000,

@@ -1,6 +1,7 @@
 import { closeSync } from "node:fs";
 import { egressRules } from "../config/egress-policy.ts";
 import { bwrapCommand, type ReadOnlyMount } from "./bwrap-argv.ts";
+import type { EgressConnection } from "./egress-guard.ts";
 import { type EgressRequest, type EgressSetup, startEgress } from "./egress-run.ts";
 import { openScratch } from "./open-scratch.ts";
 import { isRoot, type Sandbox, SandboxUnavailableError } from "./run-sandboxed.ts";
@@ -64,6 +65,8 @@ type ServiceOptions = {
   env?: Record<string, string>;
   /** Host names it may reach through the egress guard (`*.example.com` for subdomains). */
   hosts?: readonly string[];
+  /** Called as each connection through its egress guard ends (the audit line). */
+  onConnection?: (connection: EgressConnection) => void;
   /** Tests only: the guard's DNS table, addresses taken as public, and its ports (443 and 80 otherwise). */
   egressSeams?: Pick<EgressRequest, "resolver" | "treatAsPublic"> & { ports?: number[] };
   readOnlyMounts?: readonly ReadOnlyMount[];
@@ -82,6 +85,7 @@ async function serviceEgress(options: ServiceOptions): Promise<EgressSetup | und
     egressRules({ allow: [...hosts], limits: SERVICE_EGRESS_LIMITS, ...(seams?.ports ? { ports: seams.ports } : {}) }),
     {
       command: options.argv.join(" ").slice(0, 200),
+      ...(options.onConnection ? { onConnection: options.onConnection } : {}),
       ...(seams?.resolver ? { resolver: seams.resolver } : {}),
       ...(seams?.treatAsPublic ? { treatAsPublic: seams.treatAsPublic } : {}),
     },

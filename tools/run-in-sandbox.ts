@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { describeSandboxResult } from "../sandbox/describe-result.ts";
+import { egressAuditEntry } from "../sandbox/egress-audit-entry.ts";
 import type { EgressRequest } from "../sandbox/egress-run.ts";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
@@ -10,9 +11,6 @@ import { copyChangedPaths, type PrivateCopy, workspaceChangedPaths } from "../wo
 import { TreeTooLargeError } from "../workspace/tree-snapshot.ts";
 import { readOnlyViewMounts, workspaceMounts } from "../workspace/workspace-view.ts";
 import type { ToolContext, ToolResult, ToolSession } from "./define-tool.ts";
-
-/** The audit log's tool name for a connection through the egress guard (not a tool: nothing reads it as a failed call). */
-const EGRESS_AUDIT_TOOL = "egress";
 
 /** A tool's command: its argv, stdin text, timeout, and the tool's name and the command's text (the egress question shows them). */
 type SandboxCommand = { argv: string[]; stdin?: string; timeout_s?: number; tool: string; text: string };
@@ -103,28 +101,15 @@ function egressRequest(command: SandboxCommand, context: ToolContext): EgressReq
     ...(context.persona !== undefined ? { persona: context.persona } : {}),
     command: firstLine,
     onConnection: (connection) =>
-      context.audit?.record({
-        time: new Date().toISOString(),
-        ...(context.sessionId !== undefined ? { sessionId: context.sessionId } : {}),
-        ...(context.persona !== undefined ? { persona: context.persona } : {}),
-        ...(context.requestId !== undefined ? { requestId: context.requestId } : {}),
-        tool: EGRESS_AUDIT_TOOL,
-        arguments: { connect: `${connection.host}:${connection.port}` },
-        ok: true,
-        durationMs: connection.durationMs,
-        bytes: connection.bytesIn,
-        connection: {
-          host: connection.host,
-          port: connection.port,
-          rule: connection.rule,
-          allowed: connection.allowed,
-          bytesIn: connection.bytesIn,
-          bytesOut: connection.bytesOut,
-          ...(connection.cut !== undefined ? { cut: connection.cut } : {}),
+      context.audit?.record(
+        egressAuditEntry(connection, {
           command: firstLine,
+          ...(context.sessionId !== undefined ? { sessionId: context.sessionId } : {}),
+          ...(context.persona !== undefined ? { persona: context.persona } : {}),
+          ...(context.requestId !== undefined ? { requestId: context.requestId } : {}),
           ...(context.callId !== undefined ? { callId: context.callId } : {}),
-        },
-      }),
+        }),
+      ),
     ...(askPerson
       ? {
           ask: async (question, signal) => {

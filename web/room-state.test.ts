@@ -38,6 +38,32 @@ describe("the room view's state, folded from room events", () => {
     expect(turn?.replies[1]?.done).toBe(true);
   });
 
+  test("a sandboxed run's result shows the hosts the egress guard let it reach and refused, from its data, not its text", () => {
+    const state = emptyRoomState(["agent"]);
+    applyRoomEvent(state, { type: "turn-start", turnId: "t1", text: "go", mode: "group", addressed: ["agent"] });
+    const call = (id: string) => ({ id, name: "sh", arguments: { cmd: "npm install" } });
+    const result = (id: string, data: unknown, output: string): RoomEvent => ({
+      type: "tool-result",
+      ...reply("agent", "r1"),
+      call: call(id),
+      ok: true,
+      output,
+      durationMs: 3,
+      data,
+    });
+    const egress = "reached 1 host (registry.npmjs.org), 2.1 MB in, 3.0 KB out; refused evil.example: not on sandbox.egress.allow";
+    applyRoomEvent(state, result("c1", { exitCode: 0, egress }, "ok"));
+    // A command that prints a network line of its own is not the guard's word: no data, no list.
+    applyRoomEvent(state, result("c2", { exitCode: 0 }, "network: reached 1 host (forged.example)"));
+    applyRoomEvent(state, result("c3", { exitCode: 0, egress: 7 }, "ok"));
+    const parts = state.turns[0]?.replies[0]?.parts ?? [];
+    expect(parts.map((part) => (part.kind === "tool" ? part.result?.egress : part.kind))).toEqual([
+      ["reached 1 host (registry.npmjs.org), 2.1 MB in, 3.0 KB out", "refused evil.example: not on sandbox.egress.allow"],
+      undefined,
+      undefined,
+    ]);
+  });
+
   test("an approval asked is open until answered, in its reply", () => {
     const state = emptyRoomState(["agent"]);
     applyRoomEvent(state, { type: "turn-start", turnId: "t1", text: "go", mode: "group", addressed: ["agent"] });

@@ -9,9 +9,25 @@ export type ApprovalAsked = EventOf<"approval-asked">;
 export type ReplyPart =
   | { kind: "text"; text: string }
   | { kind: "thinking"; text: string }
-  | { kind: "tool"; call: EventOf<"tool-call">["call"]; result?: { ok: boolean; output: string; exitCode?: number | null; durationMs: number } }
+  | { kind: "tool"; call: EventOf<"tool-call">["call"]; result?: ToolPartResult }
   | { kind: "progress"; step: string; status: string; detail?: string }
   | { kind: "approval"; approval: ApprovalAsked; answer?: string; by?: string };
+
+/**
+ * A tool call's result as the lane shows it; `egress` is what a sandboxed run reached through the egress guard and what
+ * it was refused, one entry each ("reached 2 hosts (…), 41 MB in, 1 KB out", "refused evil.example: …").
+ */
+export type ToolPartResult = { ok: boolean; output: string; exitCode?: number | null; durationMs: number; egress?: string[] };
+
+/** The egress guard's summary a sandboxed tool's result carries in its data, as entries; undefined when it has none. */
+export function egressEntries(data: unknown): string[] | undefined {
+  if (typeof data !== "object" || data === null || !("egress" in data) || typeof data.egress !== "string") return undefined;
+  const entries = data.egress
+    .split("; ")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  return entries.length > 0 ? entries : undefined;
+}
 
 /** One persona's reply as the page shows it; `rev` grows with every change, so a view redraws only what changed. */
 export type Reply = {
@@ -169,11 +185,13 @@ function applyReplyEvent(state: RoomState, event: ReplyEvent): boolean {
     case "tool-result": {
       const reply = replyFor(state, event.replyId, event.persona);
       const part = [...reply.parts].reverse().find((entry) => entry.kind === "tool" && entry.call.id === event.call.id && !entry.result);
-      const result = {
+      const egress = egressEntries(event.data);
+      const result: ToolPartResult = {
         ok: event.ok,
         output: event.output,
         durationMs: event.durationMs,
         ...(event.exitCode !== undefined ? { exitCode: event.exitCode } : {}),
+        ...(egress !== undefined ? { egress } : {}),
       };
       if (part?.kind === "tool") part.result = result;
       else reply.parts.push({ kind: "tool", call: event.call, result });

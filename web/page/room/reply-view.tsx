@@ -37,6 +37,15 @@ function ToolPart({ part, asking }: { part: Extract<ReplyPart, { kind: "tool" }>
       <CallArguments args={part.call.arguments} />
       {part.result && (
         <>
+          {part.result.egress && (
+            <ul class="tool-egress" aria-label="network">
+              {part.result.egress.map((entry) => (
+                <li key={entry} class={entry.startsWith("reached ") ? "" : "bad"}>
+                  {entry}
+                </li>
+              ))}
+            </ul>
+          )}
           <pre class="tool-output">{whole || !cut ? output || "(no output)" : lines.slice(0, FIRST_LINES).join("\n")}</pre>
           {cut && (
             <button type="button" class="link" onClick={() => setWhole(!whole)}>
