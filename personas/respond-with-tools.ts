@@ -99,7 +99,7 @@ async function answerOnce(
       window: loopWindow(host, prompt, definitions),
       // Org's summary is a model's text, not the person's: a call that repeats it word for word is not run.
       outsideText: prompt.messages.flatMap((message) =>
-        message.role === "system" && message.content.startsWith(SUMMARY_HEADING) ? [message.content] : [],
+        message.role === "user" && message.content.startsWith(SUMMARY_HEADING) ? [message.content] : [],
       ),
     });
     // Servers that send no usage are estimated by runWithTools.

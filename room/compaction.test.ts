@@ -110,7 +110,7 @@ describe("a long session in a 2 048-token window", () => {
         if (turn === 125) {
           const prompt = languageModel.requests.slice(sent).find((request) => !isSummariser(request));
           factAt250 =
-            prompt?.messages.find((message) => message.role === "system" && message.content.startsWith(SUMMARY_HEADING))?.content ?? undefined;
+            prompt?.messages.find((message) => message.role === "user" && message.content.startsWith(SUMMARY_HEADING))?.content ?? undefined;
         }
       }
       expect(open.history()).toHaveLength(300);
