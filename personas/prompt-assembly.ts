@@ -29,6 +29,8 @@ export type AssembledPrompt = {
   messages: ChatMessage[];
   parts: PromptParts;
   size: PromptSize;
+  /** The summary's message as sent, when the prompt holds one: a model's text, which a call must not repeat to run. */
+  summaryText?: string;
   /** Heard messages older than the kept ones that no summary covers: a compaction should take them. */
   fellOut: number;
   /** The id of the newest heard message that fell out (what a summary made now would cover through). */
@@ -181,6 +183,7 @@ export function assemblePrompt(input: PromptInput): AssembledPrompt {
       total: system + tools + summary + used,
     },
     size,
+    ...(withSummary ? { summaryText } : {}),
     // A summary that no longer fits leaves its messages out too: the next compaction takes them in.
     fellOut: fellOut + (input.summary && !withSummary ? input.summary.messages : 0),
     ...(fellOutThroughId !== undefined ? { fellOutThroughId, compactThroughId: pastHalf ?? fellOutThroughId } : {}),
