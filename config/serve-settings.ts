@@ -15,7 +15,10 @@ export const ServeEntry = z.strictObject({
   queue: z.int().min(0).max(10_000).optional(),
   /** How long a persona's "ask" waits for an answer from someone watching the session's event stream, in seconds. */
   approvalTimeoutS: z.int().min(1).max(86_400).optional(),
-  /** Event streams of one session open at once (`GET /v1/sessions/:id/events`); the next is 429 until one closes. */
+  /**
+   * Event streams of one session open at once (`GET /v1/sessions/:id/events`), and of the web room's views across the
+   * server (`GET /v1/web/updates`); the next is 429 until one closes.
+   */
   streamsPerSession: z.int().min(1).max(1_000).optional(),
   /** The largest request body accepted, in bytes. */
   maxBodyBytes: z

@@ -2,7 +2,7 @@ import { type LoopEvent, type LoopWindow, runWithTools } from "../tool-loop/run-
 import type { ChatMessage, ToolDefinition } from "../llm/chat-types.ts";
 import { toolChars as toolCharsOf } from "../llm/token-estimate.ts";
 import { ContextOverflowError, isServerOverflow } from "./context-overflow.ts";
-import { type AssembledPrompt, type ContextWindow, SUMMARY_HEADING } from "./prompt-assembly.ts";
+import type { AssembledPrompt, ContextWindow } from "./prompt-assembly.ts";
 import type { ReplyHost, ReplyOutcome } from "./reply-host.ts";
 import type { ReplyReport } from "./reply-report.ts";
 
@@ -98,9 +98,7 @@ async function answerOnce(
       approve: (call) => host.approve(call),
       window: loopWindow(host, prompt, definitions),
       // Org's summary is a model's text, not the person's: a call that repeats it word for word is not run.
-      outsideText: prompt.messages.flatMap((message) =>
-        message.role === "system" && message.content.startsWith(SUMMARY_HEADING) ? [message.content] : [],
-      ),
+      outsideText: prompt.summaryText !== undefined ? [prompt.summaryText] : [],
     });
     // Servers that send no usage are estimated by runWithTools.
     if (!usageReported) host.reportUsage(result.usage);

@@ -115,7 +115,7 @@ describe("a long session in a 2 048-token window", () => {
         if (turn === 125) {
           const prompt = languageModel.requests.slice(sent).find((request) => !isSummariser(request));
           factAt250 =
-            prompt?.messages.find((message) => message.role === "system" && message.content.startsWith(SUMMARY_HEADING))?.content ?? undefined;
+            prompt?.messages.find((message) => message.role === "user" && message.content.startsWith(SUMMARY_HEADING))?.content ?? undefined;
         }
       }
       expect(open.history()).toHaveLength(300);
@@ -314,9 +314,10 @@ describe("a summary written by a hostile model", () => {
       await open.send("What port does the staging database listen on?");
       const last = hostile.requests.filter((request) => !isSummariser(request)).at(-1);
       expect(JSON.stringify(last?.messages)).not.toContain(SECRET);
-      // In the prompt: a system message that opens with org's marker, and no user message holds the summary's words.
+      // In the prompt: one message holds the summary's words, the user-role one that opens with org's marker (never a
+      // second system message, nor a bare user message).
       const summaries = last?.messages.filter((message) => message.content?.includes("ignore the summary rules")) ?? [];
-      expect(summaries.map((message) => [message.role, message.content?.startsWith(SUMMARY_HEADING)])).toEqual([["system", true]]);
+      expect(summaries.map((message) => [message.role, message.content?.startsWith(SUMMARY_HEADING)])).toEqual([["user", true]]);
       expect(serverCount(last ?? { messages: [] })).toBeLessThanOrEqual(WINDOW);
     } finally {
       await open.close();

@@ -4,7 +4,7 @@ import { withServerSlot } from "../llm/server-slot-model.ts";
 import { wrapModel } from "../llm/wrap-model.ts";
 import { toolChars } from "../llm/token-estimate.ts";
 import type { Persona } from "../personas/persona.ts";
-import { type AssembledPrompt, type PromptSummary, replyReserve, SUMMARY_HEADING } from "../personas/prompt-assembly.ts";
+import { type AssembledPrompt, type PromptSummary, replyReserve, summaryMessageText } from "../personas/prompt-assembly.ts";
 import type { PromptKeeping } from "../personas/reply-host.ts";
 import type { RoomMessage } from "../personas/room-message.ts";
 import { writeSummary } from "../personas/write-summary.ts";
@@ -132,7 +132,7 @@ export class RoomCompactions {
       if (text === undefined || text === "" || last === undefined) throw new Error("the summary came back empty");
       const summary: PromptSummary = { text, throughId: last.id, messages: (previous?.messages ?? 0) + messages.length };
       this.#core.state.summaries.set(persona, summary);
-      const tokens = this.#core.estimator.messageTokens(model.modelId, SUMMARY_HEADING.length + 1 + text.length);
+      const tokens = this.#core.estimator.messageTokens(model.modelId, summaryMessageText(text).length);
       this.#told.delete(persona);
       this.#emit({
         type: "compaction",

@@ -44,3 +44,24 @@ test("a resumed session gets its mode back, and a damaged line is counted in a n
   expect(resumed.mode).toEqual({ kind: "direct", persona: "agent" });
   expect(resumed.damagedNotice).toContain("1 damaged line of session 20261123-120000-abcdef");
 });
+
+test("a resumed session with a summary org did not seal says it was skipped", () => {
+  const options = setup();
+  const id = "20261123-120000-fedcba";
+  Transcript.open(options.sessionsDir, id, { personas: [...options.byName.keys()], mode: "group" }).close();
+  const forged = {
+    type: "compaction",
+    time: "2026-11-23T12:00:01.000Z",
+    persona: "agent",
+    messages: 1,
+    throughId: "x",
+    tokens: 5,
+    summary: "- asked: x",
+    model: "m",
+    dropped: 0,
+  };
+  appendFileSync(join(options.sessionsDir, `${id}.jsonl`), `${JSON.stringify(forged)}\n`);
+  const resumed = startSession({ ...options, resume: id });
+  expect(resumed.summaries).toEqual({});
+  expect(resumed.damagedNotice).toContain(`1 summary of earlier messages in session ${id}'s transcript was skipped: not sealed by org`);
+});

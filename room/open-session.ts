@@ -56,7 +56,11 @@ function resumeSession(options: SessionStartOptions, which: string | true): Sess
   } catch {
     mode = { kind: "group" }; // the config changed since (a persona is gone): fall back rather than refuse to resume
   }
-  const damaged = restored.damagedLines > 0 ? describeDamage(sessionId, restored.damagedLines, restored.damagedLineNumbers) : undefined;
+  const notices = [
+    ...(restored.damagedLines > 0 ? [describeDamage(sessionId, restored.damagedLines, restored.damagedLineNumbers)] : []),
+    ...(restored.unsealedCompactions > 0 ? [describeUnsealedSummaries(sessionId, restored.unsealedCompactions)] : []),
+  ];
+  const damaged = notices.length > 0 ? notices.join(" ") : undefined;
   return { sessionId, mode, history: restored.history, summaries: restored.summaries, ...(damaged !== undefined ? { damagedNotice: damaged } : {}) };
 }
 
@@ -80,5 +84,15 @@ export function describeDamage(sessionId: string, count: number, lineNumbers: nu
     `${count === 1 ? "was" : "were"} skipped (line${count === 1 ? "" : "s"} ${where}); what ` +
     `${count === 1 ? "it" : "they"} held is missing from the history. A crash mid-write damages at most the ` +
     `last line; more means the file was edited.`
+  );
+}
+
+/** What the user is told when a resumed transcript held summaries org did not seal here: how many were skipped. */
+export function describeUnsealedSummaries(sessionId: string, count: number): string {
+  return (
+    `${count} summar${count === 1 ? "y" : "ies"} of earlier messages in session ${sessionId}'s transcript ` +
+    `${count === 1 ? "was" : "were"} skipped: not sealed by org in this workspace (copied from elsewhere, or written by ` +
+    `something else), so ${count === 1 ? "it does" : "they do"} not reach any prompt. The messages themselves are kept; ` +
+    "a new summary is written from them when the window fills."
   );
 }

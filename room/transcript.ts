@@ -34,6 +34,8 @@ export type RestoredSession = {
   damagedLines: number;
   /** Where they are: 1-based line numbers, the first DAMAGED_LINES_LISTED of them. */
   damagedLineNumbers: number[];
+  /** `compaction` lines skipped because org did not seal them here (`resume`). */
+  unsealedCompactions: number;
 };
 
 /** How many damaged line numbers a restored session lists; the count covers all of them. */
@@ -53,13 +55,33 @@ export function newSessionId(now = new Date()): string {
   return `${stamp}-${crypto.randomUUID().slice(0, 6)}`;
 }
 
-/** Session ids in a sessions directory, oldest first by last write. */
-export function listSessions(sessionsDir: string): string[] {
+/** How far past now a session's id or last write may be before it counts as dated in the future. */
+const FUTURE_SLACK_MS = 24 * 60 * 60 * 1000;
+
+/** When a session id made by `newSessionId` says it started, in ms since the epoch; undefined for any other name. */
+function sessionIdTime(id: string): number | undefined {
+  const stamp = /^(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})/.exec(id);
+  if (!stamp) return undefined;
+  const [year, month, day, hour, minute, second] = stamp.slice(1).map(Number) as [number, number, number, number, number, number];
+  return Date.UTC(year, month - 1, day, hour, minute, second);
+}
+
+/**
+ * Session ids in a sessions directory, oldest first by last write. One dated in the future (its id's stamp or its
+ * last write more than a day past `now`: no session of org's is, a planted or cloned file can be) is listed first,
+ * as the oldest, so the session a resume opens by default (the last) is never one for being dated 2099.
+ */
+export function listSessions(sessionsDir: string, now = Date.now()): string[] {
   if (!existsSync(sessionsDir)) return [];
+  const future = (id: string, mtime: number) => mtime > now + FUTURE_SLACK_MS || (sessionIdTime(id) ?? 0) > now + FUTURE_SLACK_MS;
   return readdirSync(sessionsDir)
     .filter((file) => file.endsWith(".jsonl"))
-    .map((file) => ({ id: file.slice(0, -".jsonl".length), mtime: statSync(join(sessionsDir, file)).mtimeMs }))
-    .sort((a, b) => a.mtime - b.mtime || a.id.localeCompare(b.id))
+    .map((file) => {
+      const id = file.slice(0, -".jsonl".length);
+      const mtime = statSync(join(sessionsDir, file)).mtimeMs;
+      return { id, mtime, future: future(id, mtime) };
+    })
+    .sort((a, b) => Number(b.future) - Number(a.future) || a.mtime - b.mtime || a.id.localeCompare(b.id))
     .map((session) => session.id);
 }
 
@@ -338,11 +360,31 @@ export function resealRestoredTranscript(path: string, sessionId: string, fromSe
   return resealed;
 }
 
+/** A transcript line as read: the line, where it starts (a byte offset, what its seal is made for) and its text. */
+type ReadLine = { line: TranscriptLine; offset: number; text: string };
+
+function readTranscriptLines(path: string): { lines: ReadLine[]; damagedLines: number; damagedLineNumbers: number[] } {
+  // Never through a link: a planted `.org/sessions/<id>.jsonl` would feed another file into the session.
+  let offset = 0;
+  const numbered = readPrivateFile(path)
+    .split("\n")
+    .map((text, index) => {
+      const at = { number: index + 1, offset, text };
+      offset += Buffer.byteLength(text) + 1;
+      return { at, text };
+    });
+  const { events, damaged } = readTranscriptEvents(numbered);
+  return {
+    lines: events.map(({ at, line }) => ({ line, offset: at.offset, text: at.text })),
+    damagedLines: damaged.length,
+    damagedLineNumbers: damaged.slice(0, DAMAGED_LINES_LISTED).map((at) => at.number),
+  };
+}
+
 /** Reads a transcript's lines, skipping (and counting) any that a crash left unreadable. */
 export function readTranscript(path: string): { lines: TranscriptLine[]; damagedLines: number; damagedLineNumbers: number[] } {
-  // Never through a link: a planted `.org/sessions/<id>.jsonl` would feed another file into the session.
-  const { events, damaged } = readTranscriptEvents(numberedLines(readPrivateFile(path)).map(({ at, text }) => ({ at: at + 1, text })));
-  return { lines: events.map((event) => event.line), damagedLines: damaged.length, damagedLineNumbers: damaged.slice(0, DAMAGED_LINES_LISTED) };
+  const { lines, damagedLines, damagedLineNumbers } = readTranscriptLines(path);
+  return { lines: lines.map((read) => read.line), damagedLines, damagedLineNumbers };
 }
 
 /** Which session `resume` means: an id, or `true` for the one written last. */
@@ -362,10 +404,20 @@ export function resolveSessionId(sessionsDir: string, resume: string | true): st
 
 /**
  * Rebuilds the room's state from a session's transcript. A reply that was still streaming when the
- * process died comes back as a message marked failed, with the text that had arrived.
+ * process died comes back as a message marked failed, with the text that had arrived. A `compaction` line is taken
+ * only when its seal holds under the user's key (`seals.home`) for this workspace: a summary becomes part of every
+ * later prompt, so one that org did not write here (a clone's, a forged file's) is skipped and counted. Other lines
+ * are taken sealed or not: transcripts written before seals, or where no key can be kept, have none.
  */
-export function resume(sessionsDir: string, sessionId: string): RestoredSession {
-  const { lines, damagedLines, damagedLineNumbers } = readTranscript(transcriptPath(sessionsDir, sessionId));
+export function resume(sessionsDir: string, sessionId: string, seals: { home: string | undefined } = { home: userOrgDir() }): RestoredSession {
+  const { lines: read, damagedLines, damagedLineNumbers } = readTranscriptLines(transcriptPath(sessionsDir, sessionId));
+  const sealer = transcriptSealer(seals.home, sessionsDir, sessionId, false);
+  let unsealedCompactions = 0;
+  const lines = read.flatMap(({ line, offset, text }) => {
+    if (line.type !== "compaction" || sealer?.holds(String(offset), text) === true) return [line];
+    unsealedCompactions += 1;
+    return [];
+  });
   let mode = "group";
   let personas: string[] = [];
   let history: RoomMessage[] = [];
@@ -441,5 +493,15 @@ export function resume(sessionsDir: string, sessionId: string): RestoredSession 
     }
   }
   closeOpenReplies();
-  return { sessionId, mode, history, models, summaries: Object.fromEntries(summaries), tokensUsed, damagedLines, damagedLineNumbers };
+  return {
+    sessionId,
+    mode,
+    history,
+    models,
+    summaries: Object.fromEntries(summaries),
+    tokensUsed,
+    damagedLines,
+    damagedLineNumbers,
+    unsealedCompactions,
+  };
 }

@@ -5,6 +5,7 @@ import type { Room } from "../room/room.ts";
 import { RoomStream } from "../room/room-stream.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import { HttpError } from "./http-error.ts";
+import { StreamSlots } from "./stream-slots.ts";
 
 /**
  * What the pool needs to open a room: a new session, or the one named (resumed from its transcript), publishing into
@@ -54,7 +55,7 @@ type Entry = {
   /** Subscribers of the session's room-wide stream: while there are any, the room is kept open and "ask" is asked of them. */
   watchers: number;
   /** Of the watchers, those that follow the stream over HTTP (`GET /v1/sessions/:id/events`), bounded per session. */
-  streams: number;
+  streams: StreamSlots;
   lastUsed: number;
 };
 
@@ -197,16 +198,15 @@ export class SessionPool {
   async watch(session: string, stream?: { maxStreams: number }): Promise<SessionWatch> {
     if (this.#closed) throw new HttpError(503, "the server is shutting down; try again when it is back.");
     const entry = await this.#entry(session);
-    // Counted after the await, in the same step as the check: requests arriving together cannot all pass it.
-    if (stream && entry.streams >= stream.maxStreams) {
-      throw new HttpError(
-        429,
-        `session ${entry.room.sessionId} has ${stream.maxStreams} event streams open already, the most one session may ` +
-          `(serve.streamsPerSession); close one (another tab of the web room, another client) and try again.`,
-        { "retry-after": "5" },
-      );
-    }
-    if (stream) entry.streams += 1;
+    // Taken after the await, the check and the count in one step: requests arriving together cannot all pass it.
+    const releaseStream = stream
+      ? entry.streams.take(
+          stream.maxStreams,
+          () =>
+            `session ${entry.room.sessionId} has ${stream.maxStreams} event streams open already, the most one session may ` +
+            "(serve.streamsPerSession); close one (another tab of the web room, another client) and try again.",
+        )
+      : undefined;
     entry.watchers += 1;
     let released = false;
     return {
@@ -217,7 +217,7 @@ export class SessionPool {
         if (released) return;
         released = true;
         entry.watchers -= 1;
-        if (stream) entry.streams -= 1;
+        releaseStream?.();
         entry.lastUsed = performance.now();
         void this.#evict();
       },
@@ -264,7 +264,7 @@ export class SessionPool {
       requestId: undefined,
       holders: 0,
       watchers: 0,
-      streams: 0,
+      streams: new StreamSlots(),
       lastUsed: performance.now(),
     };
     const room = await this.options.open({

@@ -8,6 +8,7 @@ import { SUPERVISOR_DIR } from "../supervise/supervisor-state.ts";
 import { listChanges } from "../workspace/change-journal.ts";
 import { sseData, sseStream } from "../serve/sse-stream.ts";
 import { type Route, route } from "../serve/router.ts";
+import { StreamSlots } from "../serve/stream-slots.ts";
 import { type ViewChanged, VIEW_NAMES } from "./web-api.ts";
 
 type View = ViewChanged["view"];
@@ -37,8 +38,15 @@ export class ViewUpdates {
   #timer: ReturnType<typeof setInterval> | undefined;
   #looking = false;
   #revision = 0;
+  readonly #streams = new StreamSlots();
 
-  constructor(private readonly sources: { workspaceDir: string; checkoutDir: string; git: RepoGit }) {}
+  /** `maxStreams`: the pages' streams open at once across the server (`serve.streamsPerSession`); the next is a 429. */
+  constructor(private readonly sources: { workspaceDir: string; checkoutDir: string; git: RepoGit; maxStreams: number }) {}
+
+  /** How many pages listen now. */
+  get streams(): number {
+    return this.#streams.open;
+  }
 
   /** Says `view` changed, now. */
   changed(view: View): void {
@@ -105,17 +113,26 @@ export class ViewUpdates {
         "GET",
         "/v1/web/updates",
         ({ request }) => {
-          let stop = () => {};
+          const { maxStreams } = this.sources;
+          const release = this.#streams.take(
+            maxStreams,
+            () =>
+              `the web room's views have ${maxStreams} update streams open already, the most one server takes ` +
+              "(serve.streamsPerSession); close another tab of the web room and try again.",
+          );
+          let stop = release;
           const body = sseStream({
             run: (write) =>
               new Promise<void>((resolve) => {
                 const unlisten = this.#listen((view) => write(sseData({ view })));
                 write(": listening\n\n");
                 stop = () => {
+                  release();
                   unlisten();
                   resolve();
                 };
-                request.signal.addEventListener("abort", stop, { once: true });
+                if (request.signal.aborted) stop();
+                else request.signal.addEventListener("abort", stop, { once: true });
               }),
             cancel: () => stop(),
           });

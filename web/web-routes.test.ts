@@ -26,11 +26,12 @@ afterAll(() => {
 });
 
 /** The web room's routes on a serve handler over `checkout`, as org serve mounts them; the context they were given. */
-async function webServe(model: { script?: ScriptInput; contextTokens?: number } = {}) {
+async function webServe(model: { script?: ScriptInput; contextTokens?: number; streamsPerSession?: number } = {}) {
   let context: WebContext | undefined;
   const workspaceDir = mkdtempSync(join(tmpdir(), "org-web-routes-ws-"));
   workspaces.push(workspaceDir);
   const config = scriptedConfig(join(workspaceDir, "org.config.json"), "http://127.0.0.1:9");
+  if (model.streamsPerSession !== undefined) config.serve = { ...config.serve, streamsPerSession: model.streamsPerSession };
   const fixture = await serveFixture({
     script: model.script ?? { rules: [] },
     ...(model.contextTokens !== undefined ? { contextTokens: model.contextTokens } : {}),
@@ -61,7 +62,7 @@ test("each view's routes, loaded on use, are the routes it declares, with serve'
   const { fixture, context } = await webServe();
   await using _ = fixture;
   const git = new RepoGit(checkout.dir);
-  const groups = viewRoutes(context, git, new ViewUpdates({ workspaceDir: context.workspaceDir, checkoutDir: checkout.dir, git }));
+  const groups = viewRoutes(context, git, new ViewUpdates({ workspaceDir: context.workspaceDir, checkoutDir: checkout.dir, git, maxStreams: 8 }));
   expect(groups.length).toBe(6);
   for (const { declared, load } of groups) {
     const routes: Route[] = await load();
@@ -177,3 +178,32 @@ test("a session over serve's API at a 2 048-token window: a compaction on its ev
     watcher.drop();
   }
 }, 90_000);
+
+// Issue 74, item 5: 300 streams of the views' updates with one cookie were all accepted. They are bounded per server,
+// as a session's event streams are (serve.streamsPerSession): the next is a 429 naming the bound, a closed one frees its place.
+test("the views' update streams are bounded: exactly the bound let in, the rest 429 naming it; one closed, the next is let in", async () => {
+  const { fixture } = await webServe({ streamsPerSession: 3 });
+  await using _ = fixture;
+  const open = () => fixture.handler.fetch(new Request("http://org.test/v1/web/updates", { headers: { accept: "text/event-stream" } }));
+  const answers = await Promise.all(Array.from({ length: 12 }, open));
+  const accepted = answers.filter((answer) => answer.status === 200);
+  const refused = answers.filter((answer) => answer.status === 429);
+  expect([accepted.length, refused.length]).toEqual([3, 9]);
+  const refusal = (await refused[0]?.json()) as { error: { message: string } };
+  expect(refusal.error.message).toContain("have 3 update streams open already");
+  expect(refusal.error.message).toContain("serve.streamsPerSession");
+  expect(refused[0]?.headers.get("retry-after")).toBe("5");
+  for (const answer of refused.slice(1)) await answer.body?.cancel();
+  // An accepted one is a live stream.
+  const reader = accepted[0]?.body?.getReader();
+  expect(new TextDecoder().decode((await reader?.read())?.value)).toContain(": listening");
+  // It closes: its place is free at once, and only that one.
+  await reader?.cancel();
+  const next = await open();
+  expect(next.status).toBe(200);
+  expect((await open()).status).toBe(429);
+  for (const answer of [...accepted.slice(1), next]) await answer.body?.cancel();
+  const again = await Promise.all(Array.from({ length: 3 }, open));
+  expect(again.map((answer) => answer.status)).toEqual([200, 200, 200]);
+  for (const answer of again) await answer.body?.cancel();
+});

@@ -92,7 +92,12 @@ export function viewRoutes(context: WebContext, git: RepoGit, updates: ViewUpdat
  */
 export function webRoutes(context: WebContext): Route[] {
   const git = new RepoGit(context.checkoutDir);
-  const updates = new ViewUpdates({ workspaceDir: context.workspaceDir, checkoutDir: context.checkoutDir, git });
+  const updates = new ViewUpdates({
+    workspaceDir: context.workspaceDir,
+    checkoutDir: context.checkoutDir,
+    git,
+    maxStreams: context.config.serve.streamsPerSession,
+  });
   return [
     ...pageRoutes(context.assets),
     roomOpeningRoute(context),
