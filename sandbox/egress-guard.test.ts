@@ -341,6 +341,7 @@ describe("EgressGuard: what a request may not slip past it", () => {
       [post("Content-Length: 5\r\nTransfer-Encoding: chunked"), "both Transfer-Encoding and Content-Length"],
       [post("Content-Length: 5\r\nX-A: 1\r\n X-Folded: 2"), "obs-fold"],
       [post("Content-Length : 5"), "is no `Name: value` field"],
+      [post("Content-Length: 5\r\nX-A: a\x00b"), "the X-A header holds a control character"],
     ];
     const before = upstreamConnections;
     for (const [request, said] of cases) {

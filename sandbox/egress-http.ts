@@ -100,6 +100,8 @@ export function parseRequest(head: string): ParsedRequest {
     if (/^[ \t]/.test(line)) throw bad("a folded header line", "a header line starts with a space or tab (obs-fold); send each field on one line.");
     const field = FIELD_LINE.exec(line);
     if (!field?.[1]) throw bad("a malformed header line", `${JSON.stringify(line.slice(0, 60))} is no \`Name: value\` field.`);
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(field[2] ?? ""))
+      throw bad("a control character in a header", `the ${field[1].slice(0, 60)} header holds a control character; send visible text only.`);
     return [field[1], field[2] ?? ""];
   });
   const named = (name: string) => fields.filter(([key]) => key.toLowerCase() === name);
