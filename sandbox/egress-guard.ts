@@ -2,8 +2,22 @@ import { chmodSync } from "node:fs";
 import type { Server, Socket } from "node:net";
 import type { EgressRules } from "../config/egress-policy.ts";
 import { refusedAddressReason } from "../security/public-address.ts";
-import { RANDOM_VALUE_KIND, scanForSecrets } from "../security/scan-for-secrets.ts";
-import { AnswerHead, checkedTarget, type ParsedRequest, parseRequest, Refusal, readHead, readPlainBody, refuse, type Target } from "./egress-http.ts";
+import { KnownSecrets } from "../security/known-secrets.ts";
+import { scanOutbound } from "../security/scan-outbound.ts";
+import {
+  AnswerHead,
+  checkedTarget,
+  forwardHead,
+  type ParsedRequest,
+  parseRequest,
+  Refusal,
+  readAtLeast,
+  readHead,
+  readPlainBody,
+  refuse,
+  startsTls,
+  type Target,
+} from "./egress-http.ts";
 import { egressVerdict } from "./egress-rules.ts";
 import { readSocksRequest, SOCKS_REPLY, socksReply } from "./egress-socks.ts";
 
@@ -52,6 +66,11 @@ export type EgressGuardOptions = {
 };
 
 const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
+/**
+ * Connections of one run still sending their request (head, plain body, a tunnel's first bytes) at once: what the guard
+ * holds for each is bounded, and so is their number; the rest are refused as they come.
+ */
+export const MAX_UNFINISHED_REQUESTS = 32;
 const systemResolver: EgressResolver = async (hostname) =>
   (await (await import("node:dns/promises")).lookup(hostname, { all: true, verbatim: true })).map((entry) => entry.address);
 
@@ -72,6 +91,8 @@ export class EgressGuard {
   #bytesIn = 0;
   #bytesOut = 0;
   #started = 0;
+  #unfinished = 0;
+  #secrets: KnownSecrets | undefined;
 
   private constructor(options: EgressGuardOptions, server: Server) {
     this.#options = options;
@@ -125,42 +146,69 @@ export class EgressGuard {
     this.#open.add(socket);
     socket.once("close", () => this.#open.delete(socket));
     socket.on("error", () => socket.destroy());
-    this.handle(socket).catch(() => socket.destroy());
+    const started = performance.now();
+    const { connections } = this.#options.rules.limits;
+    // Refused before anything is read or held: past the run's connections, or too many requests unfinished at once
+    // (each such refusal counts as one of the run's connections).
+    const spent = this.#started >= connections;
+    if (spent || this.#unfinished >= MAX_UNFINISHED_REQUESTS) {
+      const rule = spent
+        ? `this run opened its ${connections} connections`
+        : `more than ${MAX_UNFINISHED_REQUESTS} connections still sending their request at once`;
+      if (!spent) this.#started += 1;
+      const change = spent ? "To allow more, raise sandbox.egress.limits.connections." : "Open fewer connections at once.";
+      refuse(socket, spent ? 403 : 429, `org's egress guard refused a connection: ${rule}. ${change}`);
+      this.record(started, undefined, false, rule);
+      return;
+    }
+    this.#unfinished += 1;
+    let unfinished = true;
+    const finished = () => {
+      if (unfinished) this.#unfinished -= 1;
+      unfinished = false;
+    };
+    socket.once("close", finished);
+    this.handle(socket, started, finished)
+      .catch(() => socket.destroy())
+      .finally(finished);
   }
 
-  private async handle(client: Socket): Promise<void> {
-    const started = performance.now();
+  /** One connection: its request read and judged (`finished` once it is whole), then relayed or refused. */
+  private async handle(client: Socket, started: number, finished: () => void): Promise<void> {
     const headerTimeoutMs = this.#options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS;
     const head = await readHead(client, headerTimeoutMs);
     if (head === undefined) {
       client.destroy();
       return;
     }
-    if (head.kind === "socks") return this.handleSocks(client, head.first, started + headerTimeoutMs, started);
+    if (head.kind === "cut") return this.record(started, undefined, false, head.rule);
+    if (head.kind === "socks") return this.handleSocks(client, head.first, started + headerTimeoutMs, started, finished);
     let target: Target | undefined;
+    let upstream: Socket | undefined;
     const record = (allowed: boolean, rule: string, counts?: Counts) => this.record(started, target, allowed, rule, counts);
+    const idleMs = this.#options.rules.limits.idleSeconds * 1000;
     try {
       const request = parseRequest(head.head);
       target = request.target;
-      const rule = await this.admit(request.target);
-      const address = await this.checkedAddress(request.target);
-      let sent = Buffer.alloc(0);
-      const upstream = await connectTo(address, request.target.port, this.#stopping.signal, this.#options.rules.limits.idleSeconds * 1000);
-      this.#open.add(upstream);
-      upstream.on("error", () => upstream.destroy());
-      upstream.once("close", () => this.#open.delete(upstream));
+      const rule = await this.admit(request.target, request.kind === "connect");
+      let first: Buffer;
       if (request.kind === "connect") {
+        upstream = await this.connectChecked(request.target);
         client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-        if (head.rest.length > 0) upstream.write(head.rest);
+        first = await this.tunnelStart(client, head.rest, request.target, headerTimeoutMs);
       } else {
-        const body = await readPlainBody(client, request, head.rest);
+        // The whole request is read and checked before anything of it goes out: a body withheld holds nothing upstream.
+        const body = await readPlainBody(client, request, head.rest, Math.min(headerTimeoutMs, idleMs));
         this.refuseSecrets(request, body);
-        sent = Buffer.concat([Buffer.from(request.forward, "latin1"), body]);
-        upstream.write(sent);
+        first = Buffer.concat([forwardHead(request), body]);
+        upstream = await this.connectChecked(request.target);
       }
-      const counts = await this.relay(client, upstream, request.kind === "connect" ? head.rest.length : sent.length, request.kind === "plain");
+      finished();
+      upstream.write(first);
+      const counts = await this.relay(client, upstream, first.length, request.kind === "plain");
       record(true, rule, counts);
     } catch (error) {
+      upstream?.destroy();
       if (!(error instanceof Refusal)) {
         const why = error instanceof Error ? error.message : String(error);
         refuse(client, 502, `org's egress guard could not reach ${target?.host ?? "the host"}: ${why}`);
@@ -170,6 +218,31 @@ export class EgressGuard {
       refuse(client, error.status, error.message);
       record(false, error.rule);
     }
+  }
+
+  /** A connection to the address the guard resolved and checked for `target`, closed with the guard. */
+  private async connectChecked(target: Target): Promise<Socket> {
+    const address = await this.checkedAddress(target);
+    const upstream = await connectTo(address, target.port, this.#stopping.signal, this.#options.rules.limits.idleSeconds * 1000);
+    this.#open.add(upstream);
+    upstream.on("error", () => upstream.destroy());
+    upstream.once("close", () => this.#open.delete(upstream));
+    return upstream;
+  }
+
+  /**
+   * A tunnel's first bytes, which must begin a TLS ClientHello: plain HTTP through a tunnel would pass the guard unread
+   * (its secret scan, its Host, one request per connection). A Refusal saying how to send plain HTTP otherwise.
+   */
+  private async tunnelStart(client: Socket, rest: Buffer, target: Target, timeoutMs: number): Promise<Buffer> {
+    const first = await readAtLeast(client, rest, 2, timeoutMs, "the tunnel's first bytes");
+    if (startsTls(first)) return first;
+    throw new Refusal(
+      403,
+      "a tunnel not carrying TLS",
+      `org's egress guard refused the tunnel to ${target.host}:${target.port}: a tunnel (CONNECT) carries TLS only. ` +
+        "Send plain HTTP as a proxy request (absolute form, `GET http://host/path HTTP/1.1`: curl without -p), so that the guard reads it.",
+    );
   }
 
   /** A connection as it ended, in `connections` and for the audit. */
@@ -189,7 +262,7 @@ export class EgressGuard {
   }
 
   /** A SOCKS5 CONNECT, under the same rules as an HTTP CONNECT; a refusal is a SOCKS reply (the run's result says why). */
-  private async handleSocks(client: Socket, first: Buffer, deadline: number, started: number): Promise<void> {
+  private async handleSocks(client: Socket, first: Buffer, deadline: number, started: number, finished: () => void): Promise<void> {
     const request = await readSocksRequest(client, first, deadline);
     if (request === undefined) {
       client.destroy();
@@ -201,27 +274,30 @@ export class EgressGuard {
       return;
     }
     let target: Target | undefined;
+    let upstream: Socket | undefined;
+    let replied = false;
     try {
       target = checkedTarget(request.host, request.port);
-      const rule = await this.admit(target);
-      const address = await this.checkedAddress(target);
-      const upstream = await connectTo(address, target.port, this.#stopping.signal, this.#options.rules.limits.idleSeconds * 1000);
-      this.#open.add(upstream);
-      upstream.on("error", () => upstream.destroy());
-      upstream.once("close", () => this.#open.delete(upstream));
+      const rule = await this.admit(target, true);
+      upstream = await this.connectChecked(target);
       client.write(socksReply(SOCKS_REPLY.ok));
-      if (request.rest.length > 0) upstream.write(request.rest);
-      this.record(started, target, true, rule, await this.relay(client, upstream, request.rest.length, false));
+      replied = true;
+      const tunnelFirst = await this.tunnelStart(client, request.rest, target, Math.max(deadline - performance.now(), 1_000));
+      finished();
+      upstream.write(tunnelFirst);
+      this.record(started, target, true, rule, await this.relay(client, upstream, tunnelFirst.length, false));
     } catch (error) {
+      upstream?.destroy();
       const refused = error instanceof Refusal && error.status === 403;
-      client.end(socksReply(refused ? SOCKS_REPLY.notAllowed : SOCKS_REPLY.unreachable));
+      if (replied) client.destroy();
+      else client.end(socksReply(refused ? SOCKS_REPLY.notAllowed : SOCKS_REPLY.unreachable));
       const why = error instanceof Refusal ? error.rule : `could not connect: ${error instanceof Error ? error.message : String(error)}`;
       this.record(started, target, false, why);
     }
   }
 
   /** The rule that lets `target` out, after the run's connection limits; throws a Refusal naming why not. */
-  private async admit(target: Target): Promise<string> {
+  private async admit(target: Target, tunnel: boolean): Promise<string> {
     const { rules } = this.#options;
     const setting = (rule: string, change: string) =>
       new Refusal(403, rule, `org's egress guard refused ${target.host}:${target.port}: ${rule}. ${change}`);
@@ -243,6 +319,12 @@ export class EgressGuard {
           : "To allow it, add it to sandbox.egress.allow in org.config.json.";
       throw setting(rule, change);
     }
+    if (tunnel && !rules.tlsPorts.includes(target.port))
+      throw setting(
+        `a tunnel to port ${target.port}, not on sandbox.egress.tlsPorts (${rules.tlsPorts.join(", ")})`,
+        "A tunnel (CONNECT) carries TLS only: send plain HTTP as a proxy request (absolute form, `GET http://host/path HTTP/1.1`: " +
+          "curl without -p), so that the guard reads it; a port that speaks TLS goes on sandbox.egress.tlsPorts in org.config.json.",
+      );
     const answer = verdict === "ask" ? await this.askOnce(target) : undefined;
     if (answer === "deny" || answer === "nobody") {
       throw setting(
@@ -298,19 +380,18 @@ export class EgressGuard {
     return first;
   }
 
-  private refuseSecrets(request: ParsedRequest, body: Buffer): void {
-    // Not the net for random-looking values: package managers send hashes in headers (npm's pacote-integrity), and a
-    // registry reached over plain HTTP would be refused for them.
-    const { kinds: found } = scanForSecrets(`${request.forward}${body.toString("latin1")}`, this.#options.secretValues ?? []);
-    const kinds = found.filter((kind) => kind !== RANDOM_VALUE_KIND);
-    if (kinds.length > 0) {
-      const rule = `a plain-HTTP request carrying a secret (${kinds.join(", ")})`;
-      throw new Refusal(
-        403,
-        rule,
-        `org's egress guard refused ${request.target.host}:${request.target.port}: ${rule}; org never sends a secret out of a sandbox.`,
-      );
-    }
+  /** The scan web_request makes (`scanOutbound`), over the plain request as the guard sends it; a Refusal when it finds a secret. */
+  private refuseSecrets(request: Extract<ParsedRequest, { kind: "plain" }>, body: Buffer): void {
+    this.#secrets ??= new KnownSecrets(this.#options.secretValues ?? []);
+    const found = scanOutbound({ method: request.method, url: request.url, headers: request.headers, body }, this.#secrets);
+    if (found === undefined) return;
+    const rule = `a plain-HTTP request carrying a secret (${found.kinds.join(", ")})`;
+    throw new Refusal(
+      403,
+      rule,
+      `org's egress guard refused ${request.target.host}:${request.target.port}: a plain-HTTP request carrying a secret ` +
+        `(${found.where} holds ${found.kinds.join(" and ")}); org never sends a secret out of a sandbox, whole, in pieces or encoded.`,
+    );
   }
 
   /**

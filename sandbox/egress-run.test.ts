@@ -15,6 +15,8 @@ import { sandboxPolicy } from "./sandbox-policy.ts";
 // alone by the test's DNS table and `treatAsPublic` (as web_fetch's tests do). The sandbox itself has no route to it.
 
 const root = mkdtempSync(join(tmpdir(), "org-egress-run-"));
+/** The paths the TLS server answered. */
+const tlsPaths: string[] = [];
 const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => new Response(`hello ${new URL(request.url).pathname}\n`) });
 // A TLS server for public.test, its certificate self-signed: the command trusts it as a CA (curl --cacert); the guard
 // only tunnels the bytes.
@@ -32,7 +34,10 @@ const tls = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
   tls: { key: readFileSync(join(root, "key.pem"), "utf8"), cert: readFileSync(join(root, "ca.pem"), "utf8") },
-  fetch: () => new Response("hello over tls\n"),
+  fetch: (request) => {
+    tlsPaths.push(new URL(request.url).pathname);
+    return new Response("hello over tls\n");
+  },
 });
 afterAll(() => {
   server.stop(true);
@@ -42,7 +47,11 @@ afterAll(() => {
 
 const port = server.port ?? 0;
 const tlsPort = tls.port ?? 0;
-const policy = sandboxPolicy({ poolSize: 0, workspace: "none", egress: egressRules({ allow: ["public.test"], ports: [port, tlsPort] }) });
+const policy = sandboxPolicy({
+  poolSize: 0,
+  workspace: "none",
+  egress: egressRules({ allow: ["public.test"], ports: [port, tlsPort], tlsPorts: [tlsPort] }),
+});
 const seams: EgressRequest = {
   resolver: async (host) => (host === "public.test" || host === "evil.test" ? ["127.0.0.1"] : ["10.0.0.9"]),
   treatAsPublic: new Set(["127.0.0.1"]),
@@ -56,9 +65,11 @@ describe("a sandboxed run given egress", () => {
     const script = [
       "env | grep -v -E '^(PATH|LANG|HOME|TMPDIR|PWD|SHLVL|_)=' | sort",
       `curl -sS --max-time 5 ${base}/plain`,
-      `curl -sS --max-time 5 -p ${base}/tunnel`,
+      // A tunnel carries TLS only: to a port off tlsPorts it is refused; plain HTTP inside one to a TLS port too.
+      `curl -sS --max-time 5 -p ${base}/tunnel || echo tunnel-refused`,
       `curl -sS --max-time 5 --cacert /org/test-ca.pem https://public.test:${tlsPort}/`,
-      `curl -sS --max-time 5 -x socks5h://127.0.0.1:3128 ${base}/socks`,
+      `curl -sS --max-time 5 -p -H 'Host: evil.test' http://public.test:${tlsPort}/plain-in-tunnel; echo`,
+      `curl -sS --max-time 5 --cacert /org/test-ca.pem -x socks5h://127.0.0.1:3128 https://public.test:${tlsPort}/socks`,
       `curl -sS --max-time 5 http://evil.test:${port}/`,
       `curl -sS --max-time 5 http://intranet.test:${port}/`,
       // Around the proxy: the host's loopback server, the metadata address, and the proxy variables unset.
@@ -85,21 +96,29 @@ describe("a sandboxed run given egress", () => {
       `http_proxy=${proxy}`,
       `https_proxy=${proxy}`,
     ]);
-    expect(result.stdout).toContain("hello /plain\nhello /tunnel\nhello over tls\nhello /socks\n");
+    expect(result.stdout).toContain("hello /plain\ntunnel-refused\nhello over tls\norg's egress guard refused the tunnel to public.test");
+    expect(result.stdout).toContain("a tunnel (CONNECT) carries TLS only. Send plain HTTP as a proxy request");
+    expect(result.stdout).toContain("curl without -p), so that the guard reads it.\n\nhello over tls\n");
+    expect(tlsPaths).toEqual(["/", "/socks"]);
     expect(result.stdout).toContain(`refused evil.test:${port}: not on sandbox.egress.allow. To allow it, add it to sandbox.egress.allow`);
     expect(result.stdout).toContain(`refused intranet.test:${port}: not on sandbox.egress.allow`);
     expect(result.stdout).toContain("direct-failed\nunset-failed\nmetadata-failed\n");
     expect(result.stdout).not.toContain("hello /\n");
     expect(connections.map((connection) => [connection.host, connection.allowed])).toEqual([
       ["public.test", true],
+      ["public.test", false],
       ["public.test", true],
-      ["public.test", true],
+      ["public.test", false],
       ["public.test", true],
       ["evil.test", false],
       ["intranet.test", false],
     ]);
     expect(result.egress).toMatch(
-      /^reached 1 host \(public\.test\), [\d.]+ KB in, [\d.]+ KB out; refused evil\.test: not on sandbox\.egress\.allow; refused intranet\.test/,
+      new RegExp(
+        "^reached 1 host \\(public\\.test\\), [\\d.]+ KB in, [\\d.]+ KB out; " +
+          `refused public\\.test: a tunnel to port ${port}, not on sandbox\\.egress\\.tlsPorts \\(${tlsPort}\\); ` +
+          "refused evil\\.test: not on sandbox\\.egress\\.allow; refused intranet\\.test",
+      ),
     );
   }, 30_000);
 

@@ -60,7 +60,7 @@ test("described for a person: on or off, network, time, memory, mounts; a secret
   expect(text).toContain("egress: none: no sandbox.egress, so commands reach no network");
   const egress = egressRules({ allow: ["*.example.com"], deny: ["bad.example.com"], presets: ["pypi"], unlisted: "ask" });
   expect(describeSandboxPolicy(sandboxPolicy({ egress })).find((line) => line.name === "egress")?.detail).toBe(
-    "through org's egress guard: *.example.com, pypi (pypi.org, files.pythonhosted.org), never bad.example.com; ports 443, 80; " +
+    "through org's egress guard: *.example.com, pypi (pypi.org, files.pythonhosted.org), never bad.example.com; ports 443, 80 (tunnels to 443); " +
       "a host on neither list is asked about in a room, refused elsewhere",
   );
   expect(text).toContain("time: 30 s wall clock");

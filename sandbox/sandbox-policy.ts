@@ -158,7 +158,8 @@ export function describeEgress(rules: EgressRules): string {
   const listed = [...rules.allow, ...rules.presets.map((name) => `${name} (${EGRESS_PRESETS[name].join(", ")})`)];
   return (
     `${listed.length === 0 ? "no host listed" : listed.join(", ")}` +
-    `${rules.deny.length > 0 ? `, never ${rules.deny.join(", ")}` : ""}; ports ${rules.ports.join(", ")}; ` +
+    `${rules.deny.length > 0 ? `, never ${rules.deny.join(", ")}` : ""}; ports ${rules.ports.join(", ")} ` +
+    `(tunnels to ${rules.tlsPorts.join(", ")}); ` +
     `a host on neither list ${rules.unlisted === "ask" ? "is asked about in a room, refused elsewhere" : "is refused"}`
   );
 }
