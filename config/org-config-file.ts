@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ModelApi } from "../llm/discover-window.ts";
 import { ApiKeyEnvName } from "../llm/persona-server.ts";
 import { CompactionSettings } from "./compaction-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
@@ -20,6 +21,8 @@ export const ServerEntry = z.strictObject({
   concurrency: z.int().min(1).max(64).optional(),
   /** The environment variable holding this server's API key (sent as a Bearer token to it and nowhere else). */
   apiKeyEnv: ApiKeyEnvName.optional(),
+  /** The API org speaks to this server, for every persona on it that names none (`anthropic`: Anthropic's Messages API). */
+  api: ModelApi.optional(),
 });
 export type ServerEntry = z.infer<typeof ServerEntry>;
 

@@ -176,7 +176,11 @@ function resolveOrgConfig(
   unconfirmed: GuardedSetting[],
 ): OrgConfig {
   const entries: PersonaEntry[] = file.personas ?? DEFAULT_PERSONAS;
+  const serverApis = new Map(
+    Object.entries(file.servers ?? {}).flatMap(([url, server]) => (server.api ? [[urlOrigin(url), server.api] as const] : [])),
+  );
   const personas = entries.map((full, index): PersonaConfig => {
+    const api = full.api ?? serverApis.get(urlOrigin(personaServerUrl(full) ?? settings.ollamaBase));
     return {
       name: full.name,
       kind: full.kind,
@@ -190,7 +194,7 @@ function resolveOrgConfig(
       contextMessages: full.contextMessages ?? 60,
       ...(full.contextTokens !== undefined ? { contextTokens: full.contextTokens } : {}),
       ...(full.maxContextTokens !== undefined ? { maxContextTokens: full.maxContextTokens } : {}),
-      ...(full.api !== undefined ? { api: full.api } : {}),
+      ...(api !== undefined ? { api } : {}),
     };
   });
   const servers: OrgConfig["servers"] = {};

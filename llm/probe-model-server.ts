@@ -15,7 +15,13 @@ const SHOW_TIMEOUT_MS = 5_000;
  */
 export async function probeModelServer(
   baseUrl: string,
-  options: { server: string; authorization?: string | undefined; signal?: AbortSignal | undefined; timeoutMs?: number | undefined },
+  options: {
+    server: string;
+    authorization?: string | undefined;
+    signal?: AbortSignal | undefined;
+    timeoutMs?: number | undefined;
+    anthropic?: boolean | undefined;
+  },
 ): Promise<ProbeResult> {
   const { server, signal } = options;
   const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
@@ -24,6 +30,7 @@ export async function probeModelServer(
     const answer = await requestModelList(baseUrl, {
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       authorization: options.authorization,
+      anthropic: options.anthropic,
     });
     // Something listens there; a server error (a proxy's 502 for a server that is gone, a server that fails) serves nothing.
     const failing = answer.status >= 500 ? { failing: `GET ${answer.url} answered HTTP ${answer.status}` } : {};

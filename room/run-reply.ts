@@ -229,7 +229,7 @@ function replyFailed(
 
 /** What a model error says about trying again: `retryable` as `ChatError` decides it, and a Retry-After when it carries one. */
 function retryHint(error: ChatError): { retryable: boolean; retryAfterMs?: number } {
-  const retryAfterMs = "retryAfterMs" in error && typeof error.retryAfterMs === "number" ? error.retryAfterMs : undefined;
+  const retryAfterMs = error.retryAfterMs;
   return { retryable: error.retryable, ...(retryAfterMs !== undefined && error.retryable ? { retryAfterMs } : {}) };
 }
 

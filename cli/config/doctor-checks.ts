@@ -60,8 +60,14 @@ export async function modelCheck(
       name,
       status: "fail",
       detail: `not on ${persona.server}, which has: ${probe.models.join(", ")}`,
-      fix: `ollama pull ${persona.model}, or pick one it has: org chat --model MODEL (or "model" in org.config.json)`,
+      fix:
+        `${persona.api === "anthropic" ? "" : `ollama pull ${persona.model}, or `}pick one it has: org ` +
+        `chat --model MODEL (or "model" in org.config.json)`,
     };
+  }
+  if (persona.api === "anthropic") {
+    const listed = probe.models.length > 0 ? "present" : "not checked (the server lists no models)";
+    return { name, status: "ok", detail: `${listed}; on Anthropic's Messages API (/v1/messages), which calls tools natively` };
   }
   const tools = await toolCapability(persona.server, persona.model, config.authorizations, signal);
   if (tools === false) {
