@@ -1,3 +1,4 @@
+import { routeLines } from "../../config/model-routes.ts";
 import { statfsSync } from "node:fs";
 import type { OrgConfig } from "../../config/org-config.ts";
 import { workingStrace } from "../../fitness/folder-trace.ts";
@@ -97,6 +98,11 @@ async function sandboxChecks(workspaceDir: string, access: SandboxAccess): Promi
       ...(item.ok ? {} : { fix: "see 'org sandbox check' and sandbox/README.md (Debian/Ubuntu: apt-get install -y bubblewrap)" }),
     }),
   );
+}
+
+/** The model router's routes (`models` in org.config.json), one line each: which calls go to which model. */
+export function modelRoutesCheck(routes: readonly string[]): DoctorCheck {
+  return { name: "model routes", status: "ok", detail: routes.join("\n") };
 }
 
 /** The sandbox policy as one check, a line per setting; a warning when ORG_SANDBOX=off turned the sandbox off. */
@@ -354,6 +360,8 @@ export async function doctorChecks(
     );
   }
   checks.push(...(await windowChecks(config, probes, signal)));
+  const routes = routeLines(config.models);
+  if (routes.length > 0) checks.push(modelRoutesCheck(routes));
   checks.push(sandboxPolicyCheck(options.sandboxPolicy), ...(await sandboxChecks(options.workspaceDir, access)), ...programChecks(), straceCheck());
   checks.push(await checkoutCheck(options.repoDir, signal), prebuiltCheck(CHECKOUT_DIR, options.prebuiltSetting), diskCheck(options.workspaceDir));
   const secretsInGit = await trackedSecretsCheck(options.workspaceDir, options.sandboxPolicy.secretPaths, signal);

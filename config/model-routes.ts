@@ -1,0 +1,50 @@
+import { z } from "zod";
+import { ModelApi } from "../llm/discover-window.ts";
+
+/** org's own model calls a route may send elsewhere: the toolsmith's phases, grow's listener, compaction, diagnosis, planning. */
+export const MODEL_PURPOSES = [
+  "toolsmith.spec",
+  "toolsmith.code",
+  "toolsmith.tests",
+  "grow.listener",
+  "compaction",
+  "diagnosis",
+  "planning",
+] as const;
+export const ModelPurpose = z.enum(MODEL_PURPOSES);
+export type ModelPurpose = z.infer<typeof ModelPurpose>;
+
+/**
+ * Where a route sends a call: a model id on the server of the model it stands in for, or `{ model, baseUrl, api }` on
+ * another server (the `baseUrl` waits for `org config trust` as a persona's does; its key is its `servers` entry's).
+ */
+export const ModelRoute = z.union([
+  z.string().min(1).max(200),
+  z.strictObject({ model: z.string().min(1).max(200), baseUrl: z.url({ protocol: /^https?$/ }).optional(), api: ModelApi.optional() }),
+]);
+export type ModelRoute = z.infer<typeof ModelRoute>;
+
+/**
+ * `models` in org.config.json, the router (default → role → skill): a persona's own model is the default; `byPurpose`
+ * picks the model of org's own calls of a purpose; `byTool` the model of the reply that follows a tool's result. `/use`
+ * stays the live switch: a persona switched with it is not routed by `byTool`.
+ */
+export const ModelRoutes = z.strictObject({
+  byPurpose: z.partialRecord(ModelPurpose, ModelRoute).optional(),
+  byTool: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "a tool's name"), ModelRoute).optional(),
+});
+export type ModelRoutes = z.infer<typeof ModelRoutes>;
+
+/** A route as a line of `/models` and `org doctor`: `compaction → qwen3:4b` or `… → m on https://…`. */
+export function describeRoute(name: string, route: ModelRoute): string {
+  if (typeof route === "string") return `${name} → ${route}`;
+  return `${name} → ${route.model}${route.baseUrl ? ` on ${route.baseUrl}` : ""}${route.api ? ` (${route.api} API)` : ""}`;
+}
+
+/** Every route of the settings as lines, purposes first. */
+export function routeLines(routes: ModelRoutes): string[] {
+  return [
+    ...Object.entries(routes.byPurpose ?? {}).flatMap(([purpose, route]) => (route ? [describeRoute(purpose, route)] : [])),
+    ...Object.entries(routes.byTool ?? {}).map(([tool, route]) => describeRoute(`after ${tool}`, route)),
+  ];
+}
