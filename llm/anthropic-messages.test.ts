@@ -102,6 +102,11 @@ describe("Anthropic's Messages API", () => {
     ]);
     await model.stream({ messages: [{ role: "user", content: "hello" }], stopAt: { tokens: 300 } });
     expect(server.requests.at(-1)?.body).toMatchObject({ max_tokens: 300 });
+    // stopAt cuts the stream where the reply has spent its characters, as on every wire; a cut reply runs no calls.
+    const cut = await model.stream({ messages: [{ role: "user", content: "weather?" }], stopAt: { chars: 5 } });
+    expect(cut.limitReached).toBeDefined();
+    expect(cut.reasoning.length + cut.content.length).toBeLessThanOrEqual(5);
+    expect(cut.toolCalls).toEqual([]);
     expect((await model.window()).source).toBe("anthropic");
   });
 

@@ -19,6 +19,7 @@ test("a persona with api anthropic calls a tool and answers from its result thro
       models: ["claude-test"],
       rules: [
         { when: { lastMessage: "slow down" }, reply: { fault: { status: 429, retryAfterS: 120 } } },
+        { when: { lastMessage: "your key" }, reply: { text: "it is sk-ant-room, keep it safe", chunkSize: 3 } },
         { when: { lastTool: "echo" }, reply: { text: "The tool said {{lastMessage}}" } },
         { when: { persona: "agent" }, reply: { toolCalls: [{ name: "echo", arguments: { text: "ping" } }] } },
       ],
@@ -49,6 +50,12 @@ test("a persona with api anthropic calls a tool and answers from its result thro
       expect(chats.length).toBe(2);
       expect(chats.every((request) => request.apiKey === "sk-ant-room" && request.authorization === undefined)).toBe(true);
       expect(JSON.stringify(chats[1]?.body)).toContain('"type":"tool_result"');
+      // The key streamed back in small pieces reaches the room redacted, as on every wire.
+      await room.send("@agent say your key", { signal: AbortSignal.timeout(30_000) });
+      const said = events.findLast((event) => event.type === "message" && event.message.from === "agent");
+      expect(JSON.stringify(said)).toContain("keep it safe");
+      expect(JSON.stringify(said)).not.toContain("sk-ant-room");
+      expect(JSON.stringify(events)).not.toContain("sk-ant-room");
       await room.send("@agent slow down", { signal: AbortSignal.timeout(30_000) });
       const error = events.findLast((event) => event.type === "error");
       expect(error).toMatchObject({ type: "error", kind: "http", retryable: true, retryAfterMs: 120_000 });
