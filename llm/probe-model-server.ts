@@ -34,7 +34,9 @@ export async function probeModelServer(
     });
     // Something listens there; a server error (a proxy's 502 for a server that is gone, a server that fails) serves nothing.
     const failing = answer.status >= 500 ? { failing: `GET ${answer.url} answered HTTP ${answer.status}` } : {};
-    return { server, reachable: true, models: answer.models ?? [], ...failing };
+    // A refused key (Anthropic's 401 authentication_error, a proxy's 403) is said, not taken for a server with no models.
+    const refused = answer.status === 401 || answer.status === 403 ? { refused: `GET ${answer.url} answered HTTP ${answer.status}` } : {};
+    return { server, reachable: true, models: answer.models ?? [], ...failing, ...refused };
   } catch (error) {
     const detail = timeout.aborted ? `no answer within ${timeoutMs / 1000} s` : connectionDetail(error);
     return { server, reachable: false, error: detail };

@@ -42,6 +42,14 @@ export function serverCheck(probe: ProbeResult): DoctorCheck {
       fix: noServerHint(probe.server, "doctor").join("\n"),
     };
   }
+  if (probe.refused !== undefined) {
+    return {
+      name,
+      status: "fail",
+      detail: `answers, but refuses the credentials (${probe.refused})`,
+      fix: "check the key: the variable its apiKeyEnv names in org.config.json (OPENAI_API_KEY for OLLAMA_BASE's server)",
+    };
+  }
   const models = `${probe.models.slice(0, 8).join(", ")}${probe.models.length > 8 ? ", …" : ""}`;
   return { name, status: "ok", detail: `answers; ${probe.models.length} model(s): ${models}` };
 }
