@@ -1,4 +1,4 @@
-import { ModelPurpose } from "./model-routes.ts";
+import { ModelPurpose, routeServer } from "./model-routes.ts";
 import { displayUrl, urlOrigin } from "../llm/server-url.ts";
 import { SERVER_URL_KEY } from "../llm/persona-server.ts";
 import type { OrgConfigFile } from "./org-config-file.ts";
@@ -371,12 +371,13 @@ function routeSettings(file: OrgConfigFile, context: GuardContext): Guarded[] {
   const found: Guarded[] = [];
   for (const part of ["byPurpose", "byTool"] as const) {
     for (const [name, route] of Object.entries(file.models?.[part] ?? {})) {
-      if (typeof route !== "object" || route.baseUrl === undefined || urlOrigin(route.baseUrl) === urlOrigin(context.ollamaBase)) continue;
+      const server = routeServer(route);
+      if (server === undefined || urlOrigin(server) === urlOrigin(context.ollamaBase)) continue;
       found.push(
         guarded(
-          `models.${part}.${name}.baseUrl`,
-          route.baseUrl,
-          displayUrl(route.baseUrl),
+          `models.${part}.${name}.${SERVER_URL_KEY}`,
+          server,
+          displayUrl(server),
           `org's ${name} calls, and what they quote, go to this server; until you confirm it, they stay on the model they stand in for`,
           (entry) => {
             const purpose = ModelPurpose.safeParse(name);

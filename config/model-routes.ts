@@ -1,3 +1,4 @@
+import { PersonaServerFields, personaServerUrl, SERVER_URL_KEY } from "../llm/persona-server.ts";
 import { z } from "zod";
 import { ModelApi } from "../llm/discover-window.ts";
 
@@ -15,12 +16,13 @@ export const ModelPurpose = z.enum(MODEL_PURPOSES);
 export type ModelPurpose = z.infer<typeof ModelPurpose>;
 
 /**
- * Where a route sends a call: a model id on the server of the model it stands in for, or `{ model, baseUrl, api }` on
- * another server (the `baseUrl` waits for `org config trust` as a persona's does; its key is its `servers` entry's).
+ * Where a route sends a call: a model id on the server of the model it stands in for, or a model on another server
+ * (`SERVER_URL_KEY`, as a persona names its own; it waits for `org config trust` as a persona's does; its key is its
+ * `servers` entry's), with the API org speaks there.
  */
 export const ModelRoute = z.union([
   z.string().min(1).max(200),
-  z.strictObject({ model: z.string().min(1).max(200), baseUrl: z.url({ protocol: /^https?$/ }).optional(), api: ModelApi.optional() }),
+  z.strictObject({ model: z.string().min(1).max(200), [SERVER_URL_KEY]: PersonaServerFields[SERVER_URL_KEY], api: ModelApi.optional() }),
 ]);
 export type ModelRoute = z.infer<typeof ModelRoute>;
 
@@ -38,7 +40,8 @@ export type ModelRoutes = z.infer<typeof ModelRoutes>;
 /** A route as a line of `/models` and `org doctor`: `compaction → qwen3:4b` or `… → m on https://…`. */
 export function describeRoute(name: string, route: ModelRoute): string {
   if (typeof route === "string") return `${name} → ${route}`;
-  return `${name} → ${route.model}${route.baseUrl ? ` on ${route.baseUrl}` : ""}${route.api ? ` (${route.api} API)` : ""}`;
+  const server = routeServer(route);
+  return `${name} → ${route.model}${server ? ` on ${server}` : ""}${route.api ? ` (${route.api} API)` : ""}`;
 }
 
 /** Every route of the settings as lines, purposes first. */
@@ -47,4 +50,9 @@ export function routeLines(routes: ModelRoutes): string[] {
     ...Object.entries(routes.byPurpose ?? {}).flatMap(([purpose, route]) => (route ? [describeRoute(purpose, route)] : [])),
     ...Object.entries(routes.byTool ?? {}).map(([tool, route]) => describeRoute(`after ${tool}`, route)),
   ];
+}
+
+/** The server a route names, if any (a model id alone stays on the server of the model it stands in for). */
+export function routeServer(route: ModelRoute): string | undefined {
+  return typeof route === "string" ? undefined : personaServerUrl(route);
 }

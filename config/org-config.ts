@@ -17,7 +17,7 @@ import { WorkflowSettings } from "./workflow-settings.ts";
 import { CompactionSettings } from "./compaction-settings.ts";
 import { WebSettings } from "./web-settings.ts";
 import { TelegramSettings } from "./telegram-settings.ts";
-import type { ModelRoutes } from "./model-routes.ts";
+import { type ModelRoutes, routeServer } from "./model-routes.ts";
 import { DEFAULT_MCP, type McpSettings, type McpServerConfig, mcpServerConfigs, mcpSecrets } from "./mcp-servers.ts";
 import { CONFIG_FILE_NAME } from "./workspace-paths.ts";
 import { DEFAULT_TOOLS, type PersonaColor, type PersonaEntry, type PersonaKind } from "./persona-entry.ts";
@@ -205,8 +205,8 @@ function resolveOrgConfig(
   // A key goes only to the server it belongs to: OPENAI_API_KEY to OLLAMA_BASE, a named variable to its server,
   // credentials written into a URL to that URL's server.
   const named = namedServerKeys(file, entries, settings.ollamaBase, source ?? CONFIG_FILE_NAME, env);
-  const routeUrls = [...Object.values(file.models?.byPurpose ?? {}), ...Object.values(file.models?.byTool ?? {})].flatMap((route) =>
-    typeof route === "object" && route.baseUrl ? [route.baseUrl] : [],
+  const routeUrls = [...Object.values(file.models?.byPurpose ?? {}), ...Object.values(file.models?.byTool ?? {})].flatMap(
+    (route) => routeServer(route) ?? [],
   );
   const urls = [settings.ollamaBase, ...entries.flatMap((entry) => personaServerUrl(entry) ?? []), ...Object.keys(file.servers ?? {}), ...routeUrls];
   const authorizations = serverKeys({ defaultServer: settings.ollamaBase, defaultKey: settings.apiKey, named, urls });

@@ -1,5 +1,5 @@
 import type { OrgConfig } from "../config/org-config.ts";
-import type { ModelPurpose, ModelRoute } from "../config/model-routes.ts";
+import { type ModelPurpose, type ModelRoute, routeServer } from "../config/model-routes.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { modelFor } from "../llm/model-for.ts";
 
@@ -9,9 +9,10 @@ import { modelFor } from "../llm/model-for.ts";
  */
 export function routedModel(config: OrgConfig, base: LanguageModel, route: ModelRoute, source: string): LanguageModel {
   if (typeof route === "string") return base.withModelId(route, source);
-  if (route.baseUrl === undefined) return base.withModelId(route.model, source);
-  const api = route.api ?? config.servers[route.baseUrl.replace(/\/+$/, "")]?.api;
-  return modelFor({ server: route.baseUrl, modelId: route.model, modelSource: source, ...(api ? { api } : {}) }, config.authorizations);
+  const server = routeServer(route);
+  if (server === undefined) return base.withModelId(route.model, source);
+  const api = route.api ?? config.servers[server.replace(/\/+$/, "")]?.api;
+  return modelFor({ server, modelId: route.model, modelSource: source, ...(api ? { api } : {}) }, config.authorizations);
 }
 
 /** The model of org's own calls of `purpose`: `models.byPurpose` when it names one, else `base`. */
