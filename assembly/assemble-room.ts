@@ -1,3 +1,4 @@
+import { toolsmithPhaseRoutes } from "../personas/model-router.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import { httpModels } from "../personas/persona-model.ts";
 import type { MemoryStore } from "../memory/memory-store.ts";
@@ -167,6 +168,7 @@ export async function assembleRoom(options: RoomAssemblyOptions): Promise<RoomAs
             repoDir: smith.repoDir ?? checkoutDir,
             records: async () => (await import("../fitness/toolsmith-records.ts")).toolsmithRecords,
             settings: config.toolsmith,
+            routePhase: toolsmithPhaseRoutes(config),
             sandbox,
             sandboxPolicy,
             ...(smith.hintRepo !== undefined ? { hintRepo: smith.hintRepo } : {}),

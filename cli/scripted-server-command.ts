@@ -42,9 +42,9 @@ Options:
                    POST /api/chat (streamed NDJSON) to it and sets num_ctx per request
   -h, --help       show this help
 
-Endpoints: POST /v1/chat/completions (streamed and not), POST /api/chat (NDJSON), GET /v1/models,
-GET /api/tags, POST /api/show, GET /api/ps, GET /props (with --context-tokens),
-POST /api/embed and /v1/embeddings (deterministic normalized vectors).
+Endpoints: POST /v1/chat/completions (streamed and not), POST /api/chat (NDJSON), POST /v1/messages
+(Anthropic's Messages API, its SSE events; no key needed), GET /v1/models, GET /api/tags, POST /api/show,
+GET /api/ps, GET /props (with --context-tokens), POST /api/embed and /v1/embeddings (deterministic normalized vectors).
 
 Script: each rule is {"when": {...}, "reply": {...}}; the first rule whose conditions all hold answers.
   when:  persona (a name in the system prompt, whole word), lastMessage (case-insensitive regex on the

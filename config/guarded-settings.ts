@@ -1,3 +1,4 @@
+import { ModelPurpose, routeServer } from "./model-routes.ts";
 import { displayUrl, urlOrigin } from "../llm/server-url.ts";
 import { SERVER_URL_KEY } from "../llm/persona-server.ts";
 import type { OrgConfigFile } from "./org-config-file.ts";
@@ -365,9 +366,35 @@ function scheduleSettings(file: OrgConfigFile): Guarded[] {
   });
 }
 
+/** A model route to another server than OLLAMA_BASE's: its calls (and what they quote) go there. */
+function routeSettings(file: OrgConfigFile, context: GuardContext): Guarded[] {
+  const found: Guarded[] = [];
+  for (const part of ["byPurpose", "byTool"] as const) {
+    for (const [name, route] of Object.entries(file.models?.[part] ?? {})) {
+      const server = routeServer(route);
+      if (server === undefined || urlOrigin(server) === urlOrigin(context.ollamaBase)) continue;
+      found.push(
+        guarded(
+          `models.${part}.${name}.${SERVER_URL_KEY}`,
+          server,
+          displayUrl(server),
+          `org's ${name} calls, and what they quote, go to this server; until you confirm it, they stay on the model they stand in for`,
+          (entry) => {
+            const purpose = ModelPurpose.safeParse(name);
+            if (part === "byTool") delete entry.models?.byTool?.[name];
+            else if (purpose.success) delete entry.models?.byPurpose?.[purpose.data];
+          },
+        ),
+      );
+    }
+  }
+  return found;
+}
+
 function allGuarded(file: OrgConfigFile, context: GuardContext): Guarded[] {
   return [
     ...personaSettings(file, context),
+    ...routeSettings(file, context),
     ...serverSettings(file),
     ...allowPolicies(file),
     ...sandboxSettings(file),

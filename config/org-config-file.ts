@@ -1,8 +1,10 @@
 import { z } from "zod";
+import { ModelApi } from "../llm/discover-window.ts";
 import { ApiKeyEnvName } from "../llm/persona-server.ts";
 import { CompactionSettings } from "./compaction-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
 import { McpServerEntry, McpSettings } from "./mcp-servers.ts";
+import { ModelRoutes } from "./model-routes.ts";
 import { NetworkEntry } from "./network-settings.ts";
 import { OrgLimits } from "./org-limits.ts";
 import { PersonaEntry } from "./persona-entry.ts";
@@ -20,6 +22,8 @@ export const ServerEntry = z.strictObject({
   concurrency: z.int().min(1).max(64).optional(),
   /** The environment variable holding this server's API key (sent as a Bearer token to it and nowhere else). */
   apiKeyEnv: ApiKeyEnvName.optional(),
+  /** The API org speaks to this server, for every persona on it that names none (`anthropic`: Anthropic's Messages API). */
+  api: ModelApi.optional(),
 });
 export type ServerEntry = z.infer<typeof ServerEntry>;
 
@@ -28,6 +32,8 @@ export const OrgConfigFile = z.strictObject({
   $schema: z.string().optional(),
   personas: z.array(PersonaEntry).min(1).optional(),
   servers: z.record(z.url({ protocol: /^https?$/ }), ServerEntry).optional(),
+  /** The model router: `byPurpose` (org's own calls) and `byTool` (the reply after a tool's result); config/model-routes.ts. */
+  models: ModelRoutes.optional(),
   limits: OrgLimits.partial().optional(),
   /** The mode a new session starts in. */
   mode: z.string().optional(),

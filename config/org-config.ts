@@ -17,6 +17,7 @@ import { WorkflowSettings } from "./workflow-settings.ts";
 import { CompactionSettings } from "./compaction-settings.ts";
 import { WebSettings } from "./web-settings.ts";
 import { TelegramSettings } from "./telegram-settings.ts";
+import { type ModelRoutes, routeServer } from "./model-routes.ts";
 import { DEFAULT_MCP, type McpSettings, type McpServerConfig, mcpServerConfigs, mcpSecrets } from "./mcp-servers.ts";
 import { CONFIG_FILE_NAME } from "./workspace-paths.ts";
 import { DEFAULT_TOOLS, type PersonaColor, type PersonaEntry, type PersonaKind } from "./persona-entry.ts";
@@ -56,6 +57,8 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   /** `schedules`: only those confirmed with `org config trust` (a workspace's file is gated). */
   schedules: ScheduleSettings;
   workflow: WorkflowSettings;
+  /** The model router (`models`): routes by purpose and by tool, each a model id or a model on another server. */
+  models: ModelRoutes;
   compaction: CompactionSettings;
   sandbox: SandboxSettings;
   /** The MCP servers of `mcpServers`, in the file's order. */
@@ -176,7 +179,11 @@ function resolveOrgConfig(
   unconfirmed: GuardedSetting[],
 ): OrgConfig {
   const entries: PersonaEntry[] = file.personas ?? DEFAULT_PERSONAS;
+  const serverApis = new Map(
+    Object.entries(file.servers ?? {}).flatMap(([url, server]) => (server.api ? [[urlOrigin(url), server.api] as const] : [])),
+  );
   const personas = entries.map((full, index): PersonaConfig => {
+    const api = full.api ?? serverApis.get(urlOrigin(personaServerUrl(full) ?? settings.ollamaBase));
     return {
       name: full.name,
       kind: full.kind,
@@ -190,7 +197,7 @@ function resolveOrgConfig(
       contextMessages: full.contextMessages ?? 60,
       ...(full.contextTokens !== undefined ? { contextTokens: full.contextTokens } : {}),
       ...(full.maxContextTokens !== undefined ? { maxContextTokens: full.maxContextTokens } : {}),
-      ...(full.api !== undefined ? { api: full.api } : {}),
+      ...(api !== undefined ? { api } : {}),
     };
   });
   const servers: OrgConfig["servers"] = {};
@@ -198,7 +205,10 @@ function resolveOrgConfig(
   // A key goes only to the server it belongs to: OPENAI_API_KEY to OLLAMA_BASE, a named variable to its server,
   // credentials written into a URL to that URL's server.
   const named = namedServerKeys(file, entries, settings.ollamaBase, source ?? CONFIG_FILE_NAME, env);
-  const urls = [settings.ollamaBase, ...entries.flatMap((entry) => personaServerUrl(entry) ?? []), ...Object.keys(file.servers ?? {})];
+  const routeUrls = [...Object.values(file.models?.byPurpose ?? {}), ...Object.values(file.models?.byTool ?? {})].flatMap(
+    (route) => routeServer(route) ?? [],
+  );
+  const urls = [settings.ollamaBase, ...entries.flatMap((entry) => personaServerUrl(entry) ?? []), ...Object.keys(file.servers ?? {}), ...routeUrls];
   const authorizations = serverKeys({ defaultServer: settings.ollamaBase, defaultKey: settings.apiKey, named, urls });
   const keys = [settings.apiKey, ...named.map((entry) => entry.key)];
   const mcpServers = mcpServerConfigs(file.mcpServers ?? {});
@@ -224,6 +234,7 @@ function resolveOrgConfig(
     backup: file.backup ?? BackupSettings.parse({}, ONE_PARSE),
     schedules: file.schedules ?? {},
     workflow: file.workflow ?? WorkflowSettings.parse({}, ONE_PARSE),
+    models: file.models ?? {},
     compaction: file.compaction ?? CompactionSettings.parse({}, ONE_PARSE),
     sandbox: {
       workspace: file.sandbox?.workspace ?? "read",

@@ -7,6 +7,7 @@
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { OrgConfig } from "../config/org-config.ts";
+import { toolsmithPhaseRoutes } from "../personas/model-router.ts";
 import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { type BuildProgress, buildAndPromote } from "../cycle/build-and-promote.ts";
 import { inProcessInstances } from "../cycle/in-process-instances.ts";
@@ -89,6 +90,11 @@ export async function buildProposal(proposal: Proposal, context: BuildContext, d
               goal,
               ...(proposal.failingInputs ? { failingInputs: proposal.failingInputs } : {}),
               model: context.budget.model(context.model),
+              // A phase routed to another model is counted against the build's budget as the toolsmith's own is.
+              routePhase: (phase, model) => {
+                const routed = toolsmithPhaseRoutes(context.config)(phase, context.model);
+                return routed === context.model ? model : context.budget.model(routed);
+              },
               repoDir: context.git.repoDir,
               settings: context.toolsmithSettings,
               sandbox: context.sandbox,

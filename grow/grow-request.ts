@@ -8,6 +8,7 @@ import { defaultGateOptions, gateThresholds } from "../fitness/gate-defaults.ts"
 import type { CurrentInstance } from "../git/ref-change.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { toolsmithModel } from "../personas/persona-model.ts";
+import { purposeModel } from "../personas/model-router.ts";
 import { type Embedder, embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import type { Sandbox, SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { GrowLimits } from "./grow-budget.ts";
@@ -84,8 +85,8 @@ export function growRequest(setup: GrowSetup): GrowRequest {
     gateSettings,
     gateOptions: defaultGateOptions(repoDir),
     model,
-    // grow.model on the toolsmith's server, else the toolsmith's own model, hears the needs and judges them.
-    listener: settings.model ? model.withModelId(settings.model, "grow.model") : model,
+    // models.byPurpose["grow.listener"], else grow.model on the toolsmith's server, else the toolsmith's own model, hears the needs.
+    listener: purposeModel(config, "grow.listener", settings.model ? model.withModelId(settings.model, "grow.model") : model),
     ...(embedder ? { embedder } : {}),
     sandbox: setup.sandbox,
     sandboxPolicy: sandboxPolicyFrom({ config }),

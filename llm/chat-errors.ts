@@ -20,6 +20,8 @@ export class ChatError extends Error {
   readonly partialContent: string;
   readonly partialReasoning: string;
   readonly retryable: boolean;
+  /** How long the server asked to wait before the next try (`retry-after`, `retry-after-ms`), when it said. */
+  readonly retryAfterMs?: number;
 
   constructor(
     kind: ChatErrorKind,
@@ -29,6 +31,7 @@ export class ChatError extends Error {
       serverMessage?: string;
       partialContent?: string;
       partialReasoning?: string;
+      retryAfterMs?: number | undefined;
       cause?: unknown;
     } = {},
   ) {
@@ -39,7 +42,9 @@ export class ChatError extends Error {
     if (details.serverMessage !== undefined) this.serverMessage = withoutUserinfo(details.serverMessage);
     this.partialContent = details.partialContent ?? "";
     this.partialReasoning = details.partialReasoning ?? "";
-    this.retryable = kind === "unreachable" || details.status === 429 || details.status === 503;
+    // 529: Anthropic's "overloaded", which its docs say to retry.
+    this.retryable = kind === "unreachable" || details.status === 429 || details.status === 503 || details.status === 529;
+    if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
   }
 }
 
@@ -86,7 +91,22 @@ export function htmlErrorSummary(body: string): string | undefined {
   return `an HTML page${summary === "" ? "" : `: ${cut(summary, 160)}`}`;
 }
 
-/** Pulls the human message out of an OpenAI/Ollama error body: `{"error":{"message"}}`, `{"error":"…"}` or text. */
+/** The error's type when the body is Anthropic's (`{"type":"error","error":{"type":"overloaded_error",…}}`). */
+export function serverErrorType(body: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed && typeof parsed === "object" && "type" in parsed && parsed.type === "error" && "error" in parsed) {
+      const error = parsed.error;
+      if (error && typeof error === "object" && "type" in error && typeof error.type === "string" && /^[a-z_]{1,40}$/.test(error.type))
+        return error.type;
+    }
+  } catch {
+    // not JSON: no type
+  }
+  return undefined;
+}
+
+/** Pulls the human message out of an OpenAI/Ollama/Anthropic error body: `{"error":{"message"}}`, `{"error":"…"}` or text. */
 export function serverErrorMessage(body: string): string {
   const trimmed = body.trim();
   const html = htmlErrorSummary(trimmed);
@@ -126,8 +146,10 @@ export function httpError(
   status: number,
   body: string,
   context: { baseUrl: string; model: string /** Where the model name was set, e.g. "OLLAMA_MODEL". */; modelSource?: string },
+  retryAfterMs?: number,
 ): ChatError {
   const serverMessage = serverErrorMessage(body);
+  const type = serverErrorType(body);
   if (status === 404 && /model/i.test(serverMessage)) {
     const source = context.modelSource ?? "OLLAMA_MODEL";
     return new ChatError(
@@ -155,15 +177,18 @@ export function httpError(
     );
   }
   const advice =
-    status === 429 || status === 503
-      ? "The server is busy; try again shortly or lower the room's concurrency for this server."
+    status === 429 || status === 503 || status === 529
+      ? `The server is busy${
+          retryAfterMs !== undefined ? ` (it asks to wait ` + `${Math.ceil(retryAfterMs / 1000)} s)` : ""
+        }; try again shortly or lower the room's concurrency for this server.`
       : status === 401 || status === 403
-        ? "The server refused the credentials; check the API key for this server."
+        ? "The server refused the credentials; check the API key for this server (the variable its apiKeyEnv names in org.config.json)."
         : status >= 500
           ? "The model server failed; its log says more (for Ollama: 'journalctl -u ollama' or the terminal running 'ollama serve')."
           : "The request was refused; the server's message says what it did not accept.";
-  return new ChatError("http", `model server answered HTTP ${status}: ${serverMessage}. ${advice}`, {
+  return new ChatError("http", `model server answered HTTP ${status}${type ? ` (${type})` : ""}: ${serverMessage}. ${advice}`, {
     status,
     serverMessage,
+    retryAfterMs,
   });
 }

@@ -6,6 +6,7 @@ import { SseEvents } from "./sse-events.ts";
 import { StreamLimit } from "./stream-limit.ts";
 import { CompletionAssembly, partialOf, readBody } from "./completion-assembly.ts";
 import { readNdjson } from "./read-ndjson.ts";
+import { readAnthropic } from "./read-anthropic.ts";
 
 export type ChatRequest = CompletionRequest & {
   baseUrl: string;
@@ -20,6 +21,8 @@ export type ChatRequest = CompletionRequest & {
   modelSource?: string;
   /** Through Ollama's own `POST /api/chat` (streamed NDJSON) with this `options.num_ctx`, instead of `/v1/chat/completions`. */
   ollama?: { numCtx: number };
+  /** Through Anthropic's Messages API (`POST /v1/messages`, its SSE events; the key as `x-api-key`) instead of `/v1/chat/completions`. */
+  anthropic?: boolean;
   /** Sent as they are: `temperature: 0` and a `seed` make a server that honours them answer the same way each time. */
   sampling?: Sampling;
 };
@@ -34,7 +37,8 @@ export type { ReceivedToolCall } from "./read-chunks.ts";
 /**
  * One streamed completion from `POST {baseUrl}/v1/chat/completions`: content, reasoning and tool calls
  * stitched from SSE frames of any OpenAI-compatible server (Ollama old and new, OpenAI, llama.cpp, vLLM); with
- * `ollama`, from the NDJSON lines of Ollama's own `POST /api/chat` (`read-ndjson.ts`), read into the same assembly.
+ * `ollama`, from the NDJSON lines of Ollama's own `POST /api/chat` (`read-ndjson.ts`), with `anthropic`, from the events
+ * of Anthropic's `POST /v1/messages` (`read-anthropic.ts`), each read into the same assembly.
  */
 export async function chatOnce(request: ChatRequest): Promise<Completion> {
   const response = await openStream(request);
@@ -42,7 +46,11 @@ export async function chatOnce(request: ChatRequest): Promise<Completion> {
   const emit = request.onEvent ?? (() => {});
   const limit = new StreamLimit(request.stopAt?.chars ?? Number.POSITIVE_INFINITY, request.stopAt?.tokens ?? Number.POSITIVE_INFINITY);
   const assembly = new CompletionAssembly(request.onEvent, limit);
-  const done = request.ollama ? await readNdjson(response, assembly, request.signal) : await readEvents(response, assembly, request.signal);
+  const done = request.anthropic
+    ? await readAnthropic(response, assembly, request.signal)
+    : request.ollama
+      ? await readNdjson(response, assembly, request.signal)
+      : await readEvents(response, assembly, request.signal);
   assembly.flush();
   if (!done && assembly.finishReason === undefined) {
     if (request.signal?.aborted) throw abortedError(request.signal, partialOf(assembly));

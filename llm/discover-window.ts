@@ -3,8 +3,10 @@ import { modelsUrl } from "./model-server-urls.ts";
 import { DEFAULT_WINDOW_TOKENS, fallbackWindow, type ModelWindow, WindowTokens } from "./model-window.ts";
 import { serverEndpoint } from "./server-url.ts";
 
-/** Which API a model is spoken to with: Ollama's own (`/api/chat`), the OpenAI-compatible one, or Ollama's where the server is Ollama. */
-export const ModelApi = z.enum(["auto", "openai", "ollama"]);
+/** Which API a model is spoken to with: Ollama's own (`/api/chat`), the OpenAI-compatible one, Ollama's where the server is Ollama, or Anthropic's
+ * Messages API (`/v1/messages`).
+ */
+export const ModelApi = z.enum(["auto", "openai", "ollama", "anthropic"]);
 export type ModelApi = z.infer<typeof ModelApi>;
 
 /** What org asks of the server's window: the persona's settings and the API it speaks. */

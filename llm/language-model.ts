@@ -27,7 +27,7 @@ export type Completion = ChatResult & { toolCalls: ReceivedToolCall[]; limitReac
  * proxy in front of a model server that is down does), or none that answers, and why.
  */
 export type ProbeResult =
-  | { server: string; reachable: true; models: string[]; failing?: string }
+  | { server: string; reachable: true; models: string[]; failing?: string; refused?: string }
   | { server: string; reachable: false; error: string };
 
 /**

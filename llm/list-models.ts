@@ -1,6 +1,7 @@
 import { serverEndpoint, withoutUserinfo } from "./server-url.ts";
 import { connectionDetail } from "./chat-errors.ts";
 import { modelsUrl } from "./model-server-urls.ts";
+import { anthropicHeaders } from "./anthropic-messages.ts";
 
 /**
  * The model server cannot be asked for its models; the message says why and what to check. `unreachable`:
@@ -23,6 +24,8 @@ export type ModelListOptions = {
   apiKey?: string;
   /** The whole Authorization header (e.g. `Basic …`); wins over apiKey. */
   authorization?: string | undefined;
+  /** Anthropic's API: the key as `x-api-key`, with `anthropic-version` (its `/v1/models` answers the same `{"data": [{id}]}`). */
+  anthropic?: boolean | undefined;
 };
 
 /** What `GET /v1/models` answered: the HTTP status, and the model ids when the body was a model list. */
@@ -37,7 +40,8 @@ export async function requestModelList(baseUrl: string, options: ModelListOption
   const endpoint = serverEndpoint(baseUrl);
   const url = modelsUrl(endpoint.url);
   const authorization = endpoint.authorization ?? options.authorization ?? (options.apiKey ? `Bearer ${options.apiKey}` : undefined);
-  const response = await fetch(url, { signal: options.signal ?? null, headers: authorization ? { authorization } : {} });
+  const headers = options.anthropic ? anthropicHeaders(authorization) : authorization ? { authorization } : {};
+  const response = await fetch(url, { signal: options.signal ?? null, headers });
   const body: unknown = await response.json().catch(() => undefined);
   const data: unknown[] | undefined = body && typeof body === "object" && "data" in body && Array.isArray(body.data) ? body.data : undefined;
   const models = data

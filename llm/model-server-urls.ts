@@ -13,3 +13,8 @@ export function chatCompletionsUrl(baseUrl: string): string {
 export function modelsUrl(baseUrl: string): string {
   return `${apiRoot(baseUrl)}/models`;
 }
+
+/** `POST` here streams a completion from Anthropic's Messages API (`/v1/messages`). */
+export function anthropicMessagesUrl(baseUrl: string): string {
+  return `${apiRoot(baseUrl)}/messages`;
+}

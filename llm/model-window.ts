@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /** Where a window's size came from: a server that said it, the persona's `contextTokens`, or org's stated default. */
-export const WindowSource = z.enum(["ollama", "llama.cpp", "vllm", "lm-studio", "config", "default"]);
+export const WindowSource = z.enum(["ollama", "llama.cpp", "vllm", "lm-studio", "anthropic", "config", "default"]);
 export type WindowSource = z.infer<typeof WindowSource>;
 
 /**
@@ -36,4 +36,18 @@ export function fallbackWindow(contextTokens: number | undefined): ModelWindow {
 export function describeWindow(window: { tokens: number; source: string; detail?: string | undefined; trainedTokens?: number | undefined }): string {
   const trained = window.trainedTokens !== undefined && window.trainedTokens !== window.tokens ? `, trained for ${window.trainedTokens}` : "";
   return `${window.tokens} tokens (${window.source}${window.detail ? `: ${window.detail}` : ""}${trained})`;
+}
+
+/** Claude models' window (200 000 tokens), which Anthropic's API does not report. */
+export const ANTHROPIC_WINDOW_TOKENS = 200_000;
+
+/** The window of a model on Anthropic's API: the persona's `contextTokens` when set, else Claude's stated window. */
+export function anthropicWindow(contextTokens: number | undefined): ModelWindow {
+  return contextTokens !== undefined
+    ? fallbackWindow(contextTokens)
+    : {
+        tokens: ANTHROPIC_WINDOW_TOKENS,
+        source: "anthropic",
+        detail: `Claude models' ${ANTHROPIC_WINDOW_TOKENS} tokens; set contextTokens on the persona for another`,
+      };
 }

@@ -2,14 +2,24 @@ import { serverEndpoint } from "./server-url.ts";
 import { sleep } from "../concurrency/sleep.ts";
 import type { ChatRequest } from "./chat-once.ts";
 import { ChatError, connectionDetail, httpError } from "./chat-errors.ts";
-import { chatCompletionsUrl } from "./model-server-urls.ts";
+import { anthropicBody, anthropicHeaders } from "./anthropic-messages.ts";
+import { anthropicMessagesUrl, chatCompletionsUrl } from "./model-server-urls.ts";
 import { ollamaChatBody, ollamaChatUrl } from "./ollama-chat.ts";
 import { postForStream } from "./post-for-stream.ts";
 
-function retryDelay(attempt: number, baseDelayMs: number, response?: Response): number {
+/** The wait a response asks for (`retry-after-ms`, or `retry-after` in seconds), when it says a sane one (up to an hour). */
+function retryAfter(response: Response | undefined): number | undefined {
   const header = response?.headers.get("retry-after-ms") ?? response?.headers.get("retry-after");
   const fromHeader = header ? Number(header) * (response?.headers.has("retry-after-ms") ? 1 : 1000) : Number.NaN;
-  if (Number.isFinite(fromHeader) && fromHeader >= 0 && fromHeader <= 60_000) return fromHeader;
+  return Number.isFinite(fromHeader) && fromHeader >= 0 && fromHeader <= 3_600_000 ? fromHeader : undefined;
+}
+
+/** The longest wait a server may ask for and still be retried within the call. */
+const MAX_RETRY_WAIT_MS = 60_000;
+
+function retryDelay(attempt: number, baseDelayMs: number, response?: Response): number {
+  const fromHeader = retryAfter(response);
+  if (fromHeader !== undefined && fromHeader <= MAX_RETRY_WAIT_MS) return fromHeader;
   const exponential = Math.min(baseDelayMs * 2 ** attempt, 8_000);
   return Math.round(exponential * (1 - Math.random() * 0.25));
 }
@@ -23,29 +33,36 @@ export function abortedError(signal: AbortSignal | undefined, partial: { content
 }
 
 /**
- * POSTs the request (to Ollama's `/api/chat` with `ollama`) and returns the streaming response, retrying before the
- * first byte on connection errors, 429 and 503.
+ * POSTs the request (to Ollama's `/api/chat` with `ollama`, Anthropic's `/v1/messages` with `anthropic`) and returns
+ * the streaming response, retrying before the first byte on connection errors, 429, 503 and 529.
  */
 export async function openStream(request: ChatRequest): Promise<Response> {
   // Credentials in the URL go as a header; the URL that is fetched and shown carries none.
   const endpoint = serverEndpoint(request.baseUrl);
-  const url = request.ollama ? ollamaChatUrl(endpoint.url) : chatCompletionsUrl(endpoint.url);
-  const body = request.ollama
-    ? ollamaChatBody(request, request.ollama.numCtx)
-    : JSON.stringify({
-        model: request.model,
-        messages: request.messages,
-        stream: true,
-        stream_options: { include_usage: true },
-        ...request.sampling,
-        ...(request.tools && request.tools.length > 0 ? { tools: request.tools } : {}),
-      });
+  const url = request.anthropic
+    ? anthropicMessagesUrl(endpoint.url)
+    : request.ollama
+      ? ollamaChatUrl(endpoint.url)
+      : chatCompletionsUrl(endpoint.url);
+  const body = request.anthropic
+    ? anthropicBody(request)
+    : request.ollama
+      ? ollamaChatBody(request, request.ollama.numCtx)
+      : JSON.stringify({
+          model: request.model,
+          messages: request.messages,
+          stream: true,
+          stream_options: { include_usage: true },
+          ...request.sampling,
+          ...(request.tools && request.tools.length > 0 ? { tools: request.tools } : {}),
+        });
   const headers: Record<string, string> = {
     "content-type": "application/json",
     accept: request.ollama ? "application/x-ndjson" : "text/event-stream",
   };
   const authorization = endpoint.authorization ?? request.authorization ?? (request.apiKey ? `Bearer ${request.apiKey}` : undefined);
-  if (authorization) headers.authorization = authorization;
+  if (request.anthropic) Object.assign(headers, anthropicHeaders(authorization));
+  else if (authorization) headers.authorization = authorization;
   const retries = request.retry?.retries ?? 2;
   const baseDelayMs = request.retry?.baseDelayMs ?? 500;
   const context = { baseUrl: endpoint.url, model: request.model, ...(request.modelSource ? { modelSource: request.modelSource } : {}) };
@@ -54,8 +71,10 @@ export async function openStream(request: ChatRequest): Promise<Response> {
     if (request.signal?.aborted) throw abortedError(request.signal, { content: "", reasoning: "" });
     const response = await fetchOnce(url, { headers, body, signal: request.signal }, endpoint.url);
     if (response instanceof Response && response.ok) return response;
-    const error = response instanceof Response ? httpError(response.status, await response.text().catch(() => ""), context) : response;
-    if (!error.retryable || attempt >= retries) throw error;
+    const error =
+      response instanceof Response ? httpError(response.status, await response.text().catch(() => ""), context, retryAfter(response)) : response;
+    // A server that asks for more than a minute's wait is not waited for here: the error carries its retryAfterMs.
+    if (!error.retryable || attempt >= retries || (error.retryAfterMs ?? 0) > MAX_RETRY_WAIT_MS) throw error;
     const delayMs = retryDelay(attempt, baseDelayMs, response instanceof Response ? response : undefined);
     request.onEvent?.({ type: "retry", attempt: attempt + 1, delayMs, reason: error.message });
     await sleep(delayMs, request.signal);

@@ -15,7 +15,13 @@ const SHOW_TIMEOUT_MS = 5_000;
  */
 export async function probeModelServer(
   baseUrl: string,
-  options: { server: string; authorization?: string | undefined; signal?: AbortSignal | undefined; timeoutMs?: number | undefined },
+  options: {
+    server: string;
+    authorization?: string | undefined;
+    signal?: AbortSignal | undefined;
+    timeoutMs?: number | undefined;
+    anthropic?: boolean | undefined;
+  },
 ): Promise<ProbeResult> {
   const { server, signal } = options;
   const timeoutMs = options.timeoutMs ?? PROBE_TIMEOUT_MS;
@@ -24,10 +30,13 @@ export async function probeModelServer(
     const answer = await requestModelList(baseUrl, {
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       authorization: options.authorization,
+      anthropic: options.anthropic,
     });
     // Something listens there; a server error (a proxy's 502 for a server that is gone, a server that fails) serves nothing.
     const failing = answer.status >= 500 ? { failing: `GET ${answer.url} answered HTTP ${answer.status}` } : {};
-    return { server, reachable: true, models: answer.models ?? [], ...failing };
+    // A refused key (Anthropic's 401 authentication_error, a proxy's 403) is said, not taken for a server with no models.
+    const refused = answer.status === 401 || answer.status === 403 ? { refused: `GET ${answer.url} answered HTTP ${answer.status}` } : {};
+    return { server, reachable: true, models: answer.models ?? [], ...failing, ...refused };
   } catch (error) {
     const detail = timeout.aborted ? `no answer within ${timeoutMs / 1000} s` : connectionDetail(error);
     return { server, reachable: false, error: detail };

@@ -3,6 +3,7 @@ import type { OrgConfig, PersonaConfig } from "../config/org-config.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { modelFor } from "../llm/model-for.ts";
 import { NumCtxFloor } from "../llm/ollama-chat.ts";
+import { purposeModel } from "./model-router.ts";
 
 /** Builds the model a persona talks to from its config entry. */
 export type ModelFactory = (persona: PersonaConfig) => LanguageModel;
@@ -34,11 +35,14 @@ export function toolsmithModel(config: OrgConfig): LanguageModel {
   return modelFor({ server: environment.ollamaBase, modelId: environment.ollamaModel }, config.authorizations);
 }
 
-/** The workflow planner's model: `override` (a command's --model) or workflow.plannerModel on the toolsmith's server, else the toolsmith's own. */
+/**
+ * The workflow planner's model: `override` (a command's --model), else `models.byPurpose.planning`, else
+ * workflow.plannerModel on the toolsmith's server, else the toolsmith's own.
+ */
 export function plannerModel(config: OrgConfig, override?: string): LanguageModel {
   const base = toolsmithModel(config);
   if (override !== undefined) return base.withModelId(override, "--model");
-  return config.workflow.plannerModel !== undefined
-    ? base.withModelId(config.workflow.plannerModel, "workflow.plannerModel in org.config.json")
-    : base;
+  const fallback =
+    config.workflow.plannerModel !== undefined ? base.withModelId(config.workflow.plannerModel, "workflow.plannerModel in org.config.json") : base;
+  return purposeModel(config, "planning", fallback);
 }

@@ -18,6 +18,8 @@ export class Persona {
   readonly kind: PersonaKind;
   /** The model that answers for it; `Room.useModel` swaps it for the same server's other model. */
   languageModel: LanguageModel;
+  /** The model id its config gives it: while it runs that one (no `/use` to another), `models.byTool` may route a reply. */
+  readonly configuredModel: string;
   /** Policy per tool name; a tool not listed is denied. The room adds "ask" for a tool promoted while it is open. */
   readonly toolPolicy: Record<string, ToolPolicy>;
   readonly color?: PersonaColor;
@@ -30,6 +32,7 @@ export class Persona {
     this.name = config.name;
     this.kind = config.kind;
     this.languageModel = languageModel;
+    this.configuredModel = languageModel.modelId;
     this.#role = role;
     this.toolPolicy = { ...config.tools };
     this.color = config.color;

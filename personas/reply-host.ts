@@ -23,6 +23,8 @@ export type ReplyHost = Readonly<ToolLoopAllowance> & {
   readonly roomPersonas: readonly string[];
   /** The persona's model, holding its server's request slot only while a completion streams. */
   readonly model: LanguageModel;
+  /** The model of the round that follows `tool`'s result when the config routes it (`models.byTool`); the persona's else. */
+  readonly modelAfterTool?: ((tool: string) => LanguageModel | undefined) | undefined;
   /** Streams what the reply does to the room (console, transcript, `--json`, SSE). */
   report(event: ReplyReport): void;
   /** Token usage of one model call, for the reply's figures. */

@@ -85,6 +85,7 @@ async function answerOnce(
   try {
     const result = await runWithTools({
       model: host.model,
+      ...(host.modelAfterTool ? { modelAfterTool: host.modelAfterTool } : {}),
       messages: prompt.messages,
       tools: host.tools,
       toolContext: host.toolContext,

@@ -3,6 +3,7 @@ import type { LanguageModel } from "../llm/language-model.ts";
 import { withServerSlot } from "../llm/server-slot-model.ts";
 import { wrapModel } from "../llm/wrap-model.ts";
 import { toolChars } from "../llm/token-estimate.ts";
+import { purposeModel } from "../personas/model-router.ts";
 import type { Persona } from "../personas/persona.ts";
 import { type AssembledPrompt, type PromptSummary, replyReserve, summaryMessageText } from "../personas/prompt-assembly.ts";
 import type { PromptKeeping } from "../personas/reply-host.ts";
@@ -160,17 +161,19 @@ export class RoomCompactions {
   }
 
   /**
-   * The persona's model (or `compaction.model` on its server), holding its server's slot, counted against the session's
-   * budget, each request saying the window it needs (Ollama's `num_ctx`: the prompt and the reply's reserve).
+   * The persona's model (or `models.byPurpose.compaction`, or `compaction.model` on its server), holding its server's
+   * slot, counted against the session's budget, each request saying the window it needs (Ollama's `num_ctx`: the prompt
+   * and the reply's reserve).
    */
   #summariser(persona: Persona): LanguageModel {
-    const { compaction } = this.#core.config;
-    const base = compaction.model ? persona.languageModel.withModelId(compaction.model, "compaction.model") : persona.languageModel;
+    const { config } = this.#core;
+    const own = config.compaction.model ? persona.languageModel.withModelId(config.compaction.model, "compaction.model") : persona.languageModel;
+    const base = purposeModel(config, "compaction", own);
     const { budget, estimator } = this.#core;
     const counted = wrapModel(base, {
       async wrapStream({ request, model }) {
         budget.checkTokens();
-        const needed = estimator.messagesTokens(model.modelId, request.messages, toolChars(request.tools ?? [])) + compaction.reserveTokens;
+        const needed = estimator.messagesTokens(model.modelId, request.messages, toolChars(request.tools ?? [])) + config.compaction.reserveTokens;
         const completion = await model.stream({ ...request, contextTokens: needed });
         if (completion.usage) budget.recordUsage(completion.usage);
         return completion;

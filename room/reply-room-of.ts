@@ -1,3 +1,4 @@
+import { toolRouteModel } from "../personas/model-router.ts";
 import type { RoomMessage } from "../personas/room-message.ts";
 import { serversExecutedPaths } from "../mcp-client/servers-executed-paths.ts";
 import { heardBy } from "./heard-by.ts";
@@ -38,6 +39,7 @@ export function replyRoomOf(
     workspaceDir: core.workspaceDir,
     protectedFiles: core.protectedFiles,
     configFile: config.source,
+    routeAfterTool: (tool, base) => toolRouteModel(config, tool, base),
     secrets: config.secrets,
     outboundSecrets: core.outboundSecrets,
     sessionId: core.sessionId,

@@ -1,3 +1,4 @@
+import type { LanguageModel } from "../llm/language-model.ts";
 import type { NamedSecret } from "../security/named-secret.ts";
 import { WORKSPACE_WRITE } from "../config/tool-names.ts";
 import { ChatError } from "../llm/chat-errors.ts";
@@ -41,6 +42,8 @@ export type ReplyRoom = SandboxAccess & {
   outboundSecrets?: readonly (string | NamedSecret)[];
   /** The config file the policies came from; undefined when only defaults apply. */
   configFile: string | undefined;
+  /** The model `models.byTool` routes the reply after `tool`'s result to, standing in for `base`; undefined when none. */
+  routeAfterTool?: ((tool: string, base: LanguageModel) => LanguageModel | undefined) | undefined;
   /** Files replies may never be written to (org's config file). */
   protectedFiles: readonly string[];
   sessionId: string;
@@ -123,6 +126,10 @@ function replyHost(
       onQueued: () => emit({ type: "waiting", replyId, persona, ...modelWait("queued", languageModel.server) }),
       onWaited: (ms) => stats.queued(ms),
     }),
+    // `/use` wins over the router: a persona switched to another model is not routed.
+    ...(room.routeAfterTool && languageModel.modelId === model.configuredModel
+      ? { modelAfterTool: (tool: string) => routedWithSlot(room, languageModel, tool, replyId, persona, stats) }
+      : {}),
     tools: offered.tools,
     approve: toolApproval({
       persona,
@@ -228,8 +235,25 @@ function replyFailed(
 }
 
 /** What a model error says about trying again: `retryable` as `ChatError` decides it, and a Retry-After when it carries one. */
+/** The model routed for the round after `tool`'s result, holding its own server's request slot like the persona's. */
+function routedWithSlot(
+  room: ReplyRoom,
+  base: LanguageModel,
+  tool: string,
+  replyId: string,
+  persona: string,
+  stats: ReplyStatsRecorder,
+): LanguageModel | undefined {
+  const routed = room.routeAfterTool?.(tool, base);
+  if (!routed) return undefined;
+  return withServerSlot(routed, room.slots(routed.server), {
+    onQueued: () => room.emit({ type: "waiting", replyId, persona, ...modelWait("queued", routed.server) }),
+    onWaited: (ms) => stats.queued(ms),
+  });
+}
+
 function retryHint(error: ChatError): { retryable: boolean; retryAfterMs?: number } {
-  const retryAfterMs = "retryAfterMs" in error && typeof error.retryAfterMs === "number" ? error.retryAfterMs : undefined;
+  const retryAfterMs = error.retryAfterMs;
   return { retryable: error.retryable, ...(retryAfterMs !== undefined && error.retryable ? { retryAfterMs } : {}) };
 }
 

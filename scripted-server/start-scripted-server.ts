@@ -4,6 +4,7 @@ import { base64Embedding, fakeEmbedding } from "./embeddings.ts";
 import { type ChatRequestView, messageText, RuleMatcher } from "./match-rule.ts";
 import { isJsonRecord } from "./json-record.ts";
 import { goJson } from "./prepare-reply.ts";
+import { anthropicMessagesResponse } from "./anthropic-messages-response.ts";
 import { ollamaChatResponse, type WindowRecord } from "./ollama-chat-response.ts";
 import { type ContextOverflow, fitPrompt, type ScriptedWindow, vllmOverflowBody } from "./prompt-window.ts";
 import { renderCompletion } from "./render-completion.ts";
@@ -17,6 +18,8 @@ export type RecordedRequest = {
   body: unknown;
   /** The Authorization header it carried, if any: tests check which credentials reached which server. */
   authorization?: string;
+  /** The `x-api-key` header it carried (Anthropic's key), if any. */
+  apiKey?: string;
   time: number;
   /** What the server did: e.g. `rule 2`, `fallback`, `no rule`, `404`. */
   outcome?: string;
@@ -67,6 +70,13 @@ const DEFAULT_FAULT_MESSAGES: Record<number, string> = {
   503: "server busy, please try again.  maximum pending requests exceeded",
 };
 
+/** What Anthropic says with each status it answers. */
+const ANTHROPIC_FAULT_MESSAGES: Record<number, string> = {
+  401: "invalid x-api-key",
+  429: "Number of request tokens has exceeded your per-minute rate limit",
+  529: "Overloaded",
+};
+
 const jsonResponse = (value: unknown) => new Response(`${goJson(value)}\n`, { headers: JSON_HEADERS });
 
 /** Ollama resolves a bare name to `name:latest`. */
@@ -84,6 +94,7 @@ const ROUTES: Record<string, string[]> = {
   "/v1/models": ["GET"],
   "/v1/embeddings": ["POST"],
   "/v1/chat/completions": ["POST"],
+  "/v1/messages": ["POST"],
 };
 
 function streamResponse(reply: Reply, body: Record<string, unknown>, model: string, promptTokens: number, signal: AbortSignal): Response {
@@ -304,6 +315,17 @@ async function routeRequest(served: Served, request: Request, record: RecordedRe
         request,
         record,
       );
+    case "/v1/messages":
+      server.timeout(request, 0);
+      return anthropicMessagesResponse(
+        {
+          matcher: served.matcher,
+          isServed: (model) => script.models.some((name) => sameModel(name, model)),
+          faultMessage: (status) => ANTHROPIC_FAULT_MESSAGES[status] ?? DEFAULT_FAULT_MESSAGES[status] ?? `scripted error ${status}`,
+        },
+        request,
+        record,
+      );
     case "/api/embed":
       return embedResponse(record, false, served.script.meanings);
     case "/v1/embeddings":
@@ -328,7 +350,9 @@ async function recordOf(request: Request): Promise<RecordedRequest> {
     }
   }
   const authorization = request.headers.get("authorization") ?? undefined;
+  const apiKey = request.headers.get("x-api-key") ?? undefined;
   return {
+    ...(apiKey !== undefined ? { apiKey } : {}),
     method: request.method,
     path: new URL(request.url).pathname,
     body,

@@ -4,6 +4,7 @@ import { FixAction } from "../config/supervise-settings.ts";
 import type { ChatMessage } from "../llm/chat-types.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { recordedModel } from "../llm/recorded-model.ts";
+import { purposeModel } from "../personas/model-router.ts";
 import { httpModels } from "../personas/persona-model.ts";
 import { oneToolDefinition, readOneToolAnswer } from "../personas/one-tool-call.ts";
 import { dataLine, scrub, type SuperviseContext } from "./supervise-check.ts";
@@ -27,10 +28,10 @@ export const Diagnosis = z.strictObject({
 });
 export type Diagnosis = z.infer<typeof Diagnosis>;
 
-/** The model that diagnoses: the config's first agent persona's (else its first persona's), on its own server. */
+/** The model that diagnoses: `models.byPurpose.diagnosis`, else the config's first agent persona's (else its first persona's). */
 export function diagnosisModel(config: OrgConfig): LanguageModel | undefined {
   const persona = config.personas.find((entry) => entry.kind === "agent") ?? config.personas[0];
-  return persona ? httpModels(config)(persona) : undefined;
+  return persona ? purposeModel(config, "diagnosis", httpModels(config)(persona)) : undefined;
 }
 
 /** Text as the quote check compares it: white space folded, lowercase, a quote's JSON escaping (`\"`, `\\`) undone. */

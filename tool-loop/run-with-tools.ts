@@ -50,6 +50,8 @@ export type LoopWindow = {
 type LoopRequest = {
   /** The model the loop asks each round. */
   model: LanguageModel;
+  /** The model of a round that follows a tool's result, when one is routed for that tool (`models.byTool`); `model` else. */
+  modelAfterTool?: ((tool: string) => LanguageModel | undefined) | undefined;
   messages: ChatMessage[];
   signal?: AbortSignal | undefined;
 } & Pick<ToolLoopAllowance, "tools" | "toolContext"> &
@@ -293,7 +295,9 @@ function completeRound(
   stopAt: { chars: number; tokens: number },
 ): Promise<Completion> {
   const { window } = request;
-  return request.model.stream({
+  const last = conversation.at(-1);
+  const routed = last?.role === "tool" && last.name !== undefined ? request.modelAfterTool?.(last.name) : undefined;
+  return (routed ?? request.model).stream({
     messages: conversation,
     tools: [...request.tools.values()].map((tool) => tool.definition),
     signal: request.signal,

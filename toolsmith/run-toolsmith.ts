@@ -75,6 +75,8 @@ export type ToolsmithRequest = SandboxAccess & {
   failingInputs?: readonly FailingInput[];
   /** The model every phase asks; in the room it holds its server's request slot only during a call. */
   model: LanguageModel;
+  /** The model a phase asks instead, when the config routes it (`models.byPurpose["toolsmith.code"]`, …); `model` else. */
+  routePhase?: ((phase: Phase, model: LanguageModel) => LanguageModel) | undefined;
   repoDir: string;
   settings?: ToolsmithSettingsInput;
   signal?: AbortSignal;
@@ -151,7 +153,7 @@ async function askForSpec(run: ToolsmithRun): Promise<ToolSpec> {
     run,
     await callPhase({
       phase: "spec",
-      model: run.model,
+      model: run.routePhase?.("spec", run.model) ?? run.model,
       tool: { name: "submit_spec", description: PHASE_TOOL_DESCRIPTIONS.submit_spec, parameters: toolMetadataSchemas().ToolSpec },
       messages: specPrompt(run.goal, [...taken].sort(), run.failingInputs),
       retries: run.settings.argumentRetries,
@@ -172,7 +174,7 @@ async function askForSource(run: ToolsmithRun, phase: "implementation" | "tests"
     run,
     await callPhase({
       phase,
-      model: run.model,
+      model: run.routePhase?.(phase, run.model) ?? run.model,
       tool: { name: tool, description: PHASE_TOOL_DESCRIPTIONS[tool], parameters: toolMetadataSchemas().SourceSubmission },
       messages,
       retries: run.settings.argumentRetries,

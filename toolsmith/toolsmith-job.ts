@@ -1,6 +1,6 @@
 import type { ReplyOutcome } from "../personas/reply-host.ts";
 import type { ToolsmithJob } from "../personas/toolsmith-persona.ts";
-import type { ToolsmithEvent, ToolsmithRecords } from "./run-toolsmith.ts";
+import type { ToolsmithEvent, ToolsmithRecords, ToolsmithRequest } from "./run-toolsmith.ts";
 import { tryItCommand } from "./try-it-command.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { ToolsmithSettingsInput } from "../config/toolsmith-settings.ts";
@@ -38,6 +38,8 @@ export function toolsmithJob(
     records: ToolsmithRecords | (() => Promise<ToolsmithRecords>);
     settings?: ToolsmithSettingsInput;
     now?: () => Date;
+    /** The model each phase asks instead of the persona's, when the config routes it (`toolsmithPhaseRoutes`). */
+    routePhase?: ToolsmithRequest["routePhase"];
     /** `--repo` for the try-it command, when the repository is not the org checkout `org tool` defaults to. */
     hintRepo?: string;
     /** How the try-it command starts org (a shell word: `org`, or the launcher's path); default `org`. */
@@ -50,6 +52,7 @@ export function toolsmithJob(
       goal,
       records: typeof options.records === "function" ? await options.records() : options.records,
       model: host.model,
+      ...(options.routePhase ? { routePhase: options.routePhase } : {}),
       repoDir: options.repoDir,
       ...(options.settings ? { settings: options.settings } : {}),
       ...(options.now ? { now: options.now } : {}),

@@ -1,3 +1,4 @@
+import { routeLines } from "../../config/model-routes.ts";
 import { BUILD_TOOL } from "../../personas/build-tool.ts";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
@@ -95,6 +96,16 @@ function mcpSlashHost(hub: McpHub): NonNullable<SlashHost["mcp"]> {
   };
 }
 
+/** Each persona's window and what its system prompt and tools take of it (`/models`). */
+function personaWindows(room: Room, signal: AbortSignal): ReturnType<SlashHost["windows"]> {
+  return Promise.all(
+    room.personas().map(async (persona) => {
+      const report = await room.context(persona.name, signal);
+      return { persona: persona.name, window: report.window, fixedTokens: report.parts.system + report.parts.tools };
+    }),
+  );
+}
+
 /** Lets the slash commands act on a room; `config` gives the secrets to redact; `recall` searches memory; `mcp` the room's MCP servers. */
 export function roomSlashHost(
   room: Room,
@@ -110,6 +121,7 @@ export function roomSlashHost(
     output: (number) => toolOutputText(results(), number),
     ...(mcp ? { mcp: mcpSlashHost(mcp) } : {}),
     mode: () => formatRoomMode(room.mode),
+    modelRoutes: () => routeLines(config.models),
     setMode: (mode) => room.setMode(mode),
     personas: () =>
       room.personas().map((persona) => ({
@@ -129,13 +141,7 @@ export function roomSlashHost(
         ],
       })),
     serverModels: (signal) => room.serverModels(signal),
-    windows: (signal) =>
-      Promise.all(
-        room.personas().map(async (persona) => {
-          const report = await room.context(persona.name, signal);
-          return { persona: persona.name, window: report.window, fixedTokens: report.parts.system + report.parts.tools };
-        }),
-      ),
+    windows: (signal) => personaWindows(room, signal),
     useModel: (persona, model, signal) => room.useModel(persona, model, signal),
     history: (count) => {
       const known = results();

@@ -296,6 +296,8 @@ export type SlashHost = {
   compact(focus: string | undefined, signal: AbortSignal): Promise<string[]>;
   /** Each persona's window and where it came from, and the tokens its system prompt and tools take (`/models`). */
   windows(signal: AbortSignal): Promise<PersonaWindow[]>;
+  /** The model router's routes as lines (`models.byPurpose`, `models.byTool` in org.config.json), for `/models`. */
+  modelRoutes?(): string[];
   /** `/context`: what a persona's next prompt holds (each persona's, or the direct one's, without a name), as lines. */
   context(persona: string | undefined, signal: AbortSignal): Promise<string[]>;
 };
@@ -322,6 +324,8 @@ const HANDLERS: Handlers = {
     const rows = [["persona", "model", "server"], ...host.personas().map((persona) => [persona.name, persona.model, persona.server])];
     for (const row of alignColumns(rows)) write(`  ${row}`);
     for (const line of windowLines(await host.windows(signal))) write(line);
+    const routes = host.modelRoutes?.() ?? [];
+    if (routes.length > 0) write(`  routed (models in org.config.json; /use wins for a persona): ${routes.join("; ")}`);
     for (const server of await host.serverModels(signal)) {
       if ("error" in server) write(`  ${server.server}: cannot list models (${server.error})`);
       else write(`  ${server.server} has: ${server.models.join(", ") || "(no models)"}`);

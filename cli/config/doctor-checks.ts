@@ -1,3 +1,4 @@
+import { routeLines } from "../../config/model-routes.ts";
 import { statfsSync } from "node:fs";
 import type { OrgConfig } from "../../config/org-config.ts";
 import { workingStrace } from "../../fitness/folder-trace.ts";
@@ -41,6 +42,14 @@ export function serverCheck(probe: ProbeResult): DoctorCheck {
       fix: noServerHint(probe.server, "doctor").join("\n"),
     };
   }
+  if (probe.refused !== undefined) {
+    return {
+      name,
+      status: "fail",
+      detail: `answers, but refuses the credentials (${probe.refused})`,
+      fix: "check the key: the variable its apiKeyEnv names in org.config.json (OPENAI_API_KEY for OLLAMA_BASE's server)",
+    };
+  }
   const models = `${probe.models.slice(0, 8).join(", ")}${probe.models.length > 8 ? ", …" : ""}`;
   return { name, status: "ok", detail: `answers; ${probe.models.length} model(s): ${models}` };
 }
@@ -60,8 +69,14 @@ export async function modelCheck(
       name,
       status: "fail",
       detail: `not on ${persona.server}, which has: ${probe.models.join(", ")}`,
-      fix: `ollama pull ${persona.model}, or pick one it has: org chat --model MODEL (or "model" in org.config.json)`,
+      fix:
+        `${persona.api === "anthropic" ? "" : `ollama pull ${persona.model}, or `}pick one it has: org ` +
+        `chat --model MODEL (or "model" in org.config.json)`,
     };
+  }
+  if (persona.api === "anthropic") {
+    const listed = probe.models.length > 0 ? "present" : "not checked (the server lists no models)";
+    return { name, status: "ok", detail: `${listed}; on Anthropic's Messages API (/v1/messages), which calls tools natively` };
   }
   const tools = await toolCapability(persona.server, persona.model, config.authorizations, signal);
   if (tools === false) {
@@ -91,6 +106,11 @@ async function sandboxChecks(workspaceDir: string, access: SandboxAccess): Promi
       ...(item.ok ? {} : { fix: "see 'org sandbox check' and sandbox/README.md (Debian/Ubuntu: apt-get install -y bubblewrap)" }),
     }),
   );
+}
+
+/** The model router's routes (`models` in org.config.json), one line each: which calls go to which model. */
+export function modelRoutesCheck(routes: readonly string[]): DoctorCheck {
+  return { name: "model routes", status: "ok", detail: routes.join("\n") };
 }
 
 /** The sandbox policy as one check, a line per setting; a warning when ORG_SANDBOX=off turned the sandbox off. */
@@ -348,6 +368,8 @@ export async function doctorChecks(
     );
   }
   checks.push(...(await windowChecks(config, probes, signal)));
+  const routes = routeLines(config.models);
+  if (routes.length > 0) checks.push(modelRoutesCheck(routes));
   checks.push(sandboxPolicyCheck(options.sandboxPolicy), ...(await sandboxChecks(options.workspaceDir, access)), ...programChecks(), straceCheck());
   checks.push(await checkoutCheck(options.repoDir, signal), prebuiltCheck(CHECKOUT_DIR, options.prebuiltSetting), diskCheck(options.workspaceDir));
   const secretsInGit = await trackedSecretsCheck(options.workspaceDir, options.sandboxPolicy.secretPaths, signal);

@@ -1,3 +1,4 @@
+import { toolsmithPhaseRoutes } from "../../personas/model-router.ts";
 import { join } from "node:path";
 import { mcpHubFor } from "../../assembly/mcp-hub-for.ts";
 import { builtInTools } from "../../assembly/room-tools.ts";
@@ -48,6 +49,7 @@ export async function servedParts(workspaceDir: string, config: OrgConfig, acces
           repoDir: CHECKOUT_DIR,
           records: async () => (await import("../../fitness/toolsmith-records.ts")).toolsmithRecords,
           settings: config.toolsmith,
+          routePhase: toolsmithPhaseRoutes(config),
           invocation: orgInvocation(),
           sandbox,
           sandboxPolicy,
