@@ -361,10 +361,17 @@ describe("credentials and limits in the config", () => {
 });
 
 describe("network (web_fetch)", () => {
-  test("defaults: no host allowed, default-deny, 10 s, 1 MiB, 30 a minute; web_fetch is no persona's tool", () => {
+  test("defaults: no host allowed, default-deny, 10 s, 1 MiB (10 MiB saved), 30 a minute; web_fetch is no persona's tool", () => {
     withConfig(undefined, (path) => {
       const config = loadOrgConfig(path, env);
-      expect(config.network).toEqual({ allowedHosts: [], defaultDeny: true, timeoutS: 10, maxBytes: 1024 * 1024, perMinute: 30 });
+      expect(config.network).toEqual({
+        allowedHosts: [],
+        defaultDeny: true,
+        timeoutS: 10,
+        maxBytes: 1024 * 1024,
+        saveMaxBytes: 10 * 1024 * 1024,
+        perMinute: 30,
+      });
       for (const persona of config.personas) expect(persona.tools.web_fetch).toBeUndefined();
     });
   });
