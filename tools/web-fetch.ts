@@ -23,6 +23,17 @@ const DESCRIPTION = [
 const TEXT_TYPE =
   /^(text\/[\w.+-]+|application\/(json|xml|xhtml\+xml|javascript|ecmascript|x-javascript|ld\+json|rss\+xml|atom\+xml|[\w.-]+\+(json|xml)))$/;
 
+const PARAMETERS = z.object({
+  url: z.string().min(1).max(8_192).describe("The absolute http:// or https:// URL to fetch."),
+  save_to: z
+    .string()
+    .min(1)
+    .max(1_024)
+    .optional()
+    .describe('Save the download to this path inside scratch ("downloads/report.pdf", seen as /scratch/downloads/report.pdf) instead of reading it.'),
+  overwrite: z.boolean().optional().describe("With save_to: replace a file already there (default false)."),
+});
+
 export type WebFetchOptions = Omit<PublicGetOptions, "signal" | "network" | "inspect"> & {
   network: NetworkSettings;
   /** The clock the rate limit counts by (tests move it). */
@@ -34,18 +45,7 @@ export function webFetchTool(options: WebFetchOptions): AnyTool {
   const limit = new PerMinuteLimit(options.network.perMinute, options.now ?? Date.now);
   return defineTool("web_fetch", {
     description: DESCRIPTION,
-    parameters: z.object({
-      url: z.string().min(1).max(8_192).describe("The absolute http:// or https:// URL to fetch."),
-      save_to: z
-        .string()
-        .min(1)
-        .max(1_024)
-        .optional()
-        .describe(
-          'Save the download to this path inside scratch ("downloads/report.pdf", seen as /scratch/downloads/report.pdf) instead of reading it.',
-        ),
-      overwrite: z.boolean().optional().describe("With save_to: replace a file already there (default false)."),
-    }),
+    parameters: PARAMETERS,
     async execute(args, context): Promise<ToolResult> {
       const wait = limit.take(context.persona ?? "(unknown)");
       if (wait !== undefined) {
