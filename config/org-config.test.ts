@@ -407,7 +407,12 @@ describe("web (web_request) and telegram", () => {
     withConfig(undefined, (path) => {
       const config = loadOrgConfig(path, env);
       expect(config.web).toEqual({ requestHosts: [], perMinute: 10, timeoutS: 20, maxRequestBytes: 64 * 1024, maxResponseBytes: 1024 * 1024 });
-      expect(config.telegram).toEqual({ apiBase: "https://api.telegram.org", allowedChats: [], pollTimeoutS: 25 });
+      expect(config.telegram).toEqual({
+        apiBase: "https://api.telegram.org",
+        allowedChats: [],
+        pollTimeoutS: 25,
+        maxFileBytes: 20 * 1024 * 1024,
+      });
       expect(config.supervise.telegram).toBe(false);
       for (const persona of config.personas) expect(persona.tools.web_request).toBeUndefined();
     });

@@ -233,17 +233,28 @@ describe("org telegram against a Bot API stand-in", () => {
     }
   }, 90_000);
 
-  test("photos and voice notes get a short reply; commands answer; a 429 waits retry_after", async () => {
+  test("a photo reaches the persona as a file in scratch, a sticker gets a short reply; commands answer; a 429 waits retry_after", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN);
     const dir = workspace(standIn);
     const bot = await started(dir, model.url);
     try {
       standIn.failNext("sendMessage", { code: 429, description: "Too Many Requests: retry after 1", retryAfter: 1 });
-      standIn.pushMedia(ME, "photo", "what is in this picture?");
-      standIn.pushMedia(ME, "voice");
-      await standIn.waitFor(() => standIn.messages(ME).length === 2, "two replies");
-      for (const message of standIn.messages(ME)) expect(message.text).toStartWith("I read text only");
+      const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(60, 1)]);
+      const photoUpdate = standIn.pushFile(ME, "photo", photo, { caption: "what is in this picture?" });
+      standIn.pushMedia(ME, "sticker");
+      await standIn.waitFor(() => standIn.messages(ME).length === 2, "two replies", 30_000);
+      const texts = standIn.messages(ME).map((message) => message.text);
+      expect(texts.filter((text) => text.startsWith("I read text, documents, photos, voice notes"))).toHaveLength(1);
+      expect(texts).toContain("agent\nplain answer");
+      const saved = `/scratch/telegram/${photoUpdate}-photo.jpg`;
+      const asked = JSON.stringify(model.requests);
+      expect(asked).toContain(`saved at ${saved} (64 bytes, image/jpeg (JPEG image))`);
+      expect(asked).toContain("what is in this picture?");
+      const sessions = readdirSync(join(dir, ".org", "scratch"));
+      expect(sessions.some((session) => readFileSync(join(dir, ".org", "scratch", session, saved.slice("/scratch/".length))).equals(photo))).toBe(
+        true,
+      );
       const limited = standIn.calls.findIndex((call) => call.status === 429);
       expect(limited).toBeGreaterThanOrEqual(0);
       const retried = standIn.calls.slice(limited + 1).find((call) => call.method === "sendMessage" && call.status === 200);

@@ -16,7 +16,8 @@ const HELP = `Usage: org telegram [--config FILE] [--workspace DIR] [--unsafe-no
 The room from a phone: a Telegram bot that long-polls the Bot API and serves the chats telegram.allowedChats lists.
 Each allowed chat is a room session of its own (org chat --resume ID and the web room open it too): a message is
 answered as a stream of edits, tools that ask first show Approve / Deny buttons, long output and diffs come as files.
-Any other chat's updates are dropped unanswered (one audit line, and one line here, per chat: its id is how you find
+Documents, photos and voice notes are saved into the session's scratch (/scratch/telegram/...) and named to the
+room. Any other chat's updates are dropped unanswered (one audit line, and one line here, per chat: its id is how you find
 your own). A message that holds a secret is refused and not stored. Runs until Ctrl-C or SIGTERM.
 
 Commands in the chat (registered with setMyCommands):
@@ -34,6 +35,8 @@ Settings (org.config.json):
   telegram.allowedChats  the chat ids served, e.g. [123456789] (a group's id starts with -)
   telegram.apiBase       the Bot API (default https://api.telegram.org; a local Bot API server also works)
   telegram.pollTimeoutS  seconds one getUpdates waits (default 25)
+  telegram.maxFileBytes  bytes a document, photo or voice note may hold (default and at most 20 MB)
+  telegram.transcribe    {"url": "http://127.0.0.1:8080"}: transcribes voice notes (/v1/audio/transcriptions)
   supervise.telegram     true: the supervisor's incidents and recoveries go to the allowed chats too
 
 Environment:
