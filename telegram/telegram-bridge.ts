@@ -25,6 +25,8 @@ export type TelegramBridgeOptions = {
   audit: AuditSink;
   /** `/status`: instances, grow and the supervisor, as text. */
   status: CommandDeps["status"];
+  /** limits.sessionTokens (`/budget`), memory's search (`/memory`) and the MCP servers' status (`/mcp`), where there are any. */
+  roomCommands: Omit<CommandDeps["room"], "workspaceDir" | "signal">;
   log: (line: string) => void;
   signal: AbortSignal;
   /** The least time between two writes into one chat (Telegram allows about one message a second per chat). */
@@ -91,7 +93,11 @@ export async function runTelegramBridge(options: TelegramBridgeOptions): Promise
     }
     return chat;
   };
-  const commandDeps: CommandDeps = { status: options.status, signal };
+  const commandDeps: CommandDeps = {
+    status: options.status,
+    signal,
+    room: { ...options.roomCommands, workspaceDir: options.workspaceDir, signal },
+  };
   resumeAfterRestart(state, allowed, chatOf);
   options.onReady?.(me.username ?? "");
   try {

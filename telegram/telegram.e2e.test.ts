@@ -85,7 +85,21 @@ describe("org telegram against a Bot API stand-in", () => {
     const bot = await started(dir, model.url);
     try {
       await standIn.waitFor(() => standIn.commands.length > 0, "setMyCommands");
-      expect(standIn.commands.map((entry) => entry.command)).toEqual(["start", "status", "mode", "tools", "undo", "wish", "stop"]);
+      expect(standIn.commands.map((entry) => entry.command)).toEqual([
+        "start",
+        "status",
+        "mode",
+        "tools",
+        "undo",
+        "wish",
+        "stop",
+        "clear",
+        "models",
+        "use",
+        "budget",
+        "memory",
+        "mcp",
+      ]);
       standIn.pushText(STRANGER, "let me in");
       standIn.pushText(STRANGER, "please?");
       standIn.pushText(ME, "stream please");
@@ -284,6 +298,36 @@ describe("org telegram against a Bot API stand-in", () => {
       expect(stopAnswer).toBe("nothing was running.");
       expect(statusAnswer).toStartWith("instances:");
       expect(statusAnswer).toMatch(/grow:[\s\S]*supervisor:/);
+
+      // The room's commands, read by the room's own parser: the chat's session has had one reply (the photo's).
+      for (const command of [
+        "/budget",
+        "/models",
+        "/use agent no-such-model",
+        "/use agent qwen3:8b",
+        "/use agent",
+        "/clear",
+        "/mcp trust files",
+        "/mcp",
+      ])
+        standIn.pushText(OTHER, command);
+      await standIn.waitFor(() => standIn.messages(OTHER).length === 11, "the room commands' eight answers", 30_000);
+      // Commands do not wait for each other: their answers are found by what they say.
+      const answers = standIn
+        .messages(OTHER)
+        .slice(3)
+        .map((message) => message.text);
+      const answer = (start: string) => answers.find((text) => text.startsWith(start)) ?? `(no answer starting ${start})`;
+      const [thisSession, today] = answer("this session:").split("\n");
+      expect(thisSession).toBe("this session: 0 tokens used, 1000000 left of 1000000 (limits.sessionTokens).");
+      expect(today).toMatch(/^today \(since 00:00 UTC\), every session of this workspace: [1-9]\d* tokens used/);
+      expect(answer("agent: ")).toContain("has: qwen3:8b");
+      expect(answers.filter((text) => text.includes("no-such-model"))).toHaveLength(1);
+      expect(answers).toContain("agent now uses qwen3:8b.");
+      expect(answers).toContain("/use needs a persona and a model, e.g. /use agent qwen3:8b. Usage: /use <persona> <model>");
+      expect(answer("cleared:")).toContain("forget this conversation");
+      expect(answers).toContain("/mcp trust is for the terminal: run 'org chat' there and type /mcp trust files.");
+      expect(answer("no MCP servers")).toContain("mcpServers");
     } finally {
       await bot.stop();
       await standIn.stop();

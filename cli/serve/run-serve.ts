@@ -164,9 +164,10 @@ function startSupervising(serveOptions: ServeOptions, workspaceDir: string, sand
  */
 function startTelegram(options: ServeOptions, served: Served, token: string | undefined, stopping: AbortSignal): Promise<void> | undefined {
   if (!options.telegram || token === undefined) return undefined;
-  const { handler, audit, workspaceDir, config } = served;
+  const { handler, audit, workspaceDir, config, memory, mcp } = served;
+  const parts = { ...(memory ? { memory } : {}), ...(mcp ? { mcp } : {}) };
   return import("./telegram-bot.ts")
-    .then(({ runTelegram }) => runTelegram({ workspaceDir, config, sessions: handler.sessions, audit, token, log, signal: stopping }))
+    .then(({ runTelegram }) => runTelegram({ workspaceDir, config, sessions: handler.sessions, audit, token, log, signal: stopping, ...parts }))
     .catch((error) => log(`telegram: stopped: ${describeFailure(error)}`));
 }
 

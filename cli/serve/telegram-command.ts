@@ -25,6 +25,9 @@ Commands in the chat (registered with setMyCommands):
   /status   instances, org grow, the supervisor   /undo   undo the newest workspace change
   /mode     show or set the mode (/mode group)     /wish   /wish a tool that converts currencies
   /stop     stop the running replies (and the messages waiting)
+  /clear    forget the conversation so far        /models  each persona's model, the servers' models
+  /use      /use agent qwen3:8b                    /budget  tokens used and left: session, today
+  /memory   /memory staging database               /mcp     the MCP servers' state (trust: at the terminal)
 
 Options:
   --config FILE        room configuration (default: org.config.json in the workspace)
@@ -75,6 +78,8 @@ export const telegramCommand: Command = {
     process.on("SIGINT", onStop);
     try {
       await runTelegram({
+        ...(parts.memory ? { memory: parts.memory } : {}),
+        ...(parts.mcp ? { mcp: parts.mcp } : {}),
         workspaceDir,
         config,
         sessions: pool.sessions,
