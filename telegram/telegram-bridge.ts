@@ -10,6 +10,7 @@ import { type CommandDeps, commandOf, runCommand, TELEGRAM_COMMANDS } from "./ch
 import { escapeHtml } from "./telegram-html.ts";
 import { TelegramChat, type TelegramSessions } from "./telegram-chat.ts";
 import { TelegramState } from "./telegram-state.ts";
+import type { TelegramFileOutlet } from "./file-outlet.ts";
 import { receiveFile } from "./received-file.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { type ReadUpdate, readUpdate } from "./telegram-update.ts";
@@ -27,6 +28,8 @@ export type TelegramBridgeOptions = {
   status: CommandDeps["status"];
   /** limits.sessionTokens (`/budget`), memory's search (`/memory`) and the MCP servers' status (`/mcp`), where there are any. */
   roomCommands: Omit<CommandDeps["room"], "workspaceDir" | "signal">;
+  /** send_file's outlet, when the rooms' tools have one: each chat binds its session to itself there. */
+  fileOutlet?: TelegramFileOutlet;
   log: (line: string) => void;
   signal: AbortSignal;
   /** The least time between two writes into one chat (Telegram allows about one message a second per chat). */
@@ -84,7 +87,16 @@ export async function runTelegramBridge(options: TelegramBridgeOptions): Promise
   }
   const allowed = new Set(settings.allowedChats);
   const chats = new Map<string, TelegramChat>();
-  const deps = { api, sessions: options.sessions, state, buttons: new ApprovalButtons(), log, signal, gapMs: options.gapMs ?? 1_000 };
+  const deps = {
+    api,
+    sessions: options.sessions,
+    state,
+    buttons: new ApprovalButtons(),
+    log,
+    signal,
+    gapMs: options.gapMs ?? 1_000,
+    ...(options.fileOutlet ? { fileOutlet: options.fileOutlet } : {}),
+  };
   const chatOf = (chatId: string) => {
     let chat = chats.get(chatId);
     if (!chat) {

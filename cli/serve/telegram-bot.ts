@@ -4,6 +4,7 @@ import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
 import type { AuditSink } from "../../security/audit-log.ts";
 import { BotApi } from "../../telegram/bot-api.ts";
 import { runTelegramBridge } from "../../telegram/telegram-bridge.ts";
+import type { TelegramFileOutlet } from "../../telegram/file-outlet.ts";
 import type { TelegramSessions } from "../../telegram/telegram-chat.ts";
 import { UserFacingError } from "../command/command.ts";
 import type { MemoryStore } from "../../memory/memory-store.ts";
@@ -40,6 +41,8 @@ export async function runTelegram(options: {
   /** The workspace's memory (`/memory`) and MCP servers (`/mcp`), where the rooms have them. */
   memory?: MemoryStore;
   mcp?: McpHub;
+  /** send_file's outlet the rooms' tools were given: each chat binds its session there. */
+  fileOutlet?: TelegramFileOutlet;
 }): Promise<void> {
   const { config, workspaceDir, memory, mcp } = options;
   const embedder = embedderFromEnvironment();
@@ -48,6 +51,7 @@ export async function runTelegram(options: {
   await runTelegramBridge({
     api,
     settings: config.telegram,
+    ...(options.fileOutlet ? { fileOutlet: options.fileOutlet } : {}),
     sessions: options.sessions,
     workspaceDir,
     audit: options.audit,

@@ -8,6 +8,7 @@ import { nameAndSummary } from "../command/command-summaries.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { checkSandboxOffConsent } from "../command/sandbox-off-consent.ts";
 import { servedParts } from "./served-parts.ts";
+import { TelegramFileOutlet } from "../../telegram/file-outlet.ts";
 import { requireBotToken, runTelegram } from "./telegram-bot.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
 
@@ -17,8 +18,9 @@ The room from a phone: a Telegram bot that long-polls the Bot API and serves the
 Each allowed chat is a room session of its own (org chat --resume ID and the web room open it too): a message is
 answered as a stream of edits, tools that ask first show Approve / Deny buttons, long output and diffs come as files.
 Documents, photos and voice notes are saved into the session's scratch (/scratch/telegram/...) and named to the
-room. Any other chat's updates are dropped unanswered (one audit line, and one line here, per chat: its id is how you find
-your own). A message that holds a secret is refused and not stored. Runs until Ctrl-C or SIGTERM.
+room; an agent sends files back with send_file (asks first). Any other chat's updates are dropped unanswered (one
+audit line, and one line here, per chat: its id is how you find your own). A message that holds a secret is refused
+and not stored. Runs until Ctrl-C or SIGTERM.
 
 Commands in the chat (registered with setMyCommands):
   /start    hello, and this chat's session id     /tools  the personas' tools and policies
@@ -67,7 +69,8 @@ export const telegramCommand: Command = {
     const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
     const config = loadCommandConfig(values.config, workspaceDir);
     const access = sandboxAccessFrom({ config });
-    const parts = await servedParts(workspaceDir, config, access, log);
+    const fileOutlet = new TelegramFileOutlet(config.telegram.maxFileBytes);
+    const parts = await servedParts(workspaceDir, config, access, log, { fileOutlet });
     const pool = servedSessions({ ...parts.rooms, logError: log });
     parts.tools.watch(2_000, (result) => {
       if (!result.restartNeeded) log(`reloaded tools at ${result.commit?.slice(0, 12)}: added ${result.added.join(", ") || "none"}`);
@@ -78,6 +81,7 @@ export const telegramCommand: Command = {
     process.on("SIGINT", onStop);
     try {
       await runTelegram({
+        fileOutlet,
         ...(parts.memory ? { memory: parts.memory } : {}),
         ...(parts.mcp ? { mcp: parts.mcp } : {}),
         workspaceDir,
