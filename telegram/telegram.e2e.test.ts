@@ -45,6 +45,11 @@ const SCRIPT: ScriptInput = {
     { when: { lastMessage: "patch please" }, reply: { text: `The fix:\n\`\`\`diff\n${PATCH}\`\`\`\nApply it with git apply.` } },
     { when: { lastMessage: "slow please" }, reply: { text: "This answer takes its time: ".concat("word ".repeat(200)), chunkSize: 2, delayMs: 50 } },
     { when: { lastMessage: "which kernel", times: 1 }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "uname -s" } }] } },
+    // The photo of the files test is the stand-in's first update (its ids start at 100000).
+    {
+      when: { lastMessage: "send it back please", times: 1 },
+      reply: { toolCalls: [{ name: "send_file", arguments: { path: "/scratch/telegram/100000-photo.jpg" } }] },
+    },
     { when: { lastRole: "tool" }, reply: { text: "the tool said: {{lastMessage}}" } },
     { reply: { text: "plain answer" } },
   ],
@@ -274,6 +279,20 @@ describe("org telegram against a Bot API stand-in", () => {
       const retried = standIn.calls.slice(limited + 1).find((call) => call.method === "sendMessage" && call.status === 200);
       expect((retried?.at ?? 0) - (standIn.calls[limited]?.at ?? 0)).toBeGreaterThanOrEqual(950);
 
+      // And back: the agent's send_file asks first (its default), and the approved file comes to this chat as a document.
+      expect(photoUpdate).toBe(100_000);
+      standIn.pushText(ME, "send it back please");
+      const asksToSend = (message: BotMessage) => message.markup !== undefined && message.text.includes("agent asks to run send_file");
+      await standIn.waitFor(() => standIn.messages(ME).some(asksToSend), "send_file's question", 30_000);
+      const question = standIn.messages(ME).find(asksToSend) as BotMessage;
+      standIn.pushCallback(ME, question.messageId, question.markup?.inline_keyboard[0]?.[0]?.callback_data as string);
+      await standIn.waitFor(
+        () => standIn.messages(ME).some((message) => message.document?.fileName === "100000-photo.jpg"),
+        "the photo sent back",
+        30_000,
+      );
+      expect(standIn.messages(ME).find((message) => message.document?.fileName === "100000-photo.jpg")?.document?.mimeType).toBe("image/jpeg");
+
       // Each chat's answers are written a second apart: the commands that need no earlier one go to the other chat, at once.
       standIn.pushText(OTHER, "/tools");
       standIn.pushText(OTHER, "/stop");
@@ -299,24 +318,18 @@ describe("org telegram against a Bot API stand-in", () => {
       expect(statusAnswer).toStartWith("instances:");
       expect(statusAnswer).toMatch(/grow:[\s\S]*supervisor:/);
 
-      // The room's commands, read by the room's own parser: the chat's session has had one reply (the photo's).
-      for (const command of [
-        "/budget",
-        "/models",
-        "/use agent no-such-model",
-        "/use agent qwen3:8b",
-        "/use agent",
-        "/clear",
-        "/mcp trust files",
-        "/mcp",
-      ])
-        standIn.pushText(OTHER, command);
-      await standIn.waitFor(() => standIn.messages(OTHER).length === 11, "the room commands' eight answers", 30_000);
+      // The room's commands, read by the room's own parser, half in each chat (each chat's writes are a second apart).
+      // The other chat's session has had no reply; this one's had the photo's.
+      for (const command of ["/budget", "/models", "/use agent no-such-model", "/use agent qwen3:8b"]) standIn.pushText(OTHER, command);
+      for (const command of ["/use agent", "/clear", "/mcp trust files", "/mcp"]) standIn.pushText(ME, command);
+      const mine = standIn.messages(ME).length;
+      await standIn.waitFor(
+        () => standIn.messages(OTHER).length === 7 && standIn.messages(ME).length === mine + 4,
+        "the room commands' eight answers",
+        30_000,
+      );
       // Commands do not wait for each other: their answers are found by what they say.
-      const answers = standIn
-        .messages(OTHER)
-        .slice(3)
-        .map((message) => message.text);
+      const answers = [...standIn.messages(OTHER).slice(3), ...standIn.messages(ME).slice(mine)].map((message) => message.text);
       const answer = (start: string) => answers.find((text) => text.startsWith(start)) ?? `(no answer starting ${start})`;
       const [thisSession, today] = answer("this session:").split("\n");
       expect(thisSession).toBe("this session: 0 tokens used, 1000000 left of 1000000 (limits.sessionTokens).");
