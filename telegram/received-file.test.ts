@@ -138,8 +138,9 @@ describe("a file from an allowed chat", () => {
       `\n[Not transcribed: the transcription server at http://127.0.0.1:${transcriber.port} answered HTTP 503.]`,
     );
     transcriberSays = () => Response.json({ text: `my key is ${SECRET}` });
-    const leaked = (await receive(standIn.pushFile(CHAT, "voice", OGG), { transcribe })).received;
+    const { received: leaked, scratchDir } = await receive(standIn.pushFile(CHAT, "voice", OGG), { transcribe });
     expect(leaked).toMatchObject({ ok: false, why: "its transcript holds what looks like an OpenAI API key" });
+    expect(existsSync(scratchDir)).toBe(false);
     transcriberSays = () => Response.json({ text: " please list the files " });
   });
 });

@@ -1,6 +1,6 @@
 import type { TelegramSettings } from "../config/telegram-settings.ts";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
-import { ScratchPathError, writeScratchFile } from "../sandbox/write-scratch-file.ts";
+import { ScratchPathError, sandboxPathOf, scratchPathParts, writeScratchFile } from "../sandbox/write-scratch-file.ts";
 import { describeType, sniffType } from "../tools/sniff-type.ts";
 import { type BotApi, TelegramFileError } from "./bot-api.ts";
 import type { IncomingFile } from "./telegram-update.ts";
@@ -69,9 +69,15 @@ export async function receiveFile(update: { updateId: number; file: IncomingFile
   const sniffed = sniffType(bytes);
   const kinds = [...(await options.scan(scannedText(bytes, sniffed.type === "text/plain")))];
   if (kinds.length > 0) return { ok: false, why: `the ${file.kind} holds what looks like ${kinds.join(" and ")}`, kinds };
-  let path: string;
+  const name = scratchNameOf(update.updateId, file, sniffed.type);
+  const path = sandboxPathOf(scratchPathParts(name));
+  // A transcript is text from another server: the same guard as a typed message, before anything is saved.
+  const transcript = file.kind === "voice" ? await voiceText(bytes, path, file, options) : undefined;
+  const found = transcript === undefined ? [] : [...(await options.scan(transcript))];
+  if (found.length > 0) return { ok: false, why: `its transcript holds what looks like ${found.join(" and ")}`, kinds: found };
   try {
-    path = writeScratchFile(options.scratchDir, scratchNameOf(update.updateId, file, sniffed.type), bytes);
+    // The same update taken again after a restart writes the same file again.
+    writeScratchFile(options.scratchDir, name, bytes, { overwrite: true });
   } catch (error) {
     if (error instanceof ScratchPathError || error instanceof ScratchDirectoryError)
       return { ok: false, why: `it could not be saved: ${error.message}` };
@@ -83,13 +89,7 @@ export async function receiveFile(update: { updateId: number; file: IncomingFile
   const lines = [
     `[The person sent ${what} on Telegram, saved at ${path} (${bytes.length} bytes, ${type}${duration}); commands in the sandbox read it there.]`,
   ];
-  if (file.kind === "voice") {
-    // A transcript is text from another server: the same guard as a typed message.
-    const said = await voiceText(bytes, path, file, options);
-    const found = [...(await options.scan(said))];
-    if (found.length > 0) return { ok: false, why: `its transcript holds what looks like ${found.join(" and ")}`, kinds: found };
-    lines.push(said);
-  }
+  if (transcript !== undefined) lines.push(transcript);
   if (update.caption.trim() !== "") lines.push(update.caption);
   return { ok: true, message: lines.join("\n"), path };
 }
