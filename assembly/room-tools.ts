@@ -8,6 +8,7 @@ import type { AnyTool } from "../tools/define-tool.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { webFetchTool } from "../tools/web-fetch.ts";
+import { type FileOutlet, sendFileTool } from "../tools/send-file.ts";
 import { webRequestTool } from "../tools/web-request.ts";
 import { promotedToolAsTool, promotedToolsIn } from "../generated-tools/promoted-tools.ts";
 import { workflowRunTool } from "../workflows/workflow-run-tool.ts";
@@ -23,7 +24,8 @@ export type ToolProblem = { name: string; problem: string };
 export type GeneratedRoomTool = { tool: AnyTool; root: string };
 
 /**
- * The built-in tools every room offers (chat, serve, demo): memory's only when the workspace has a memory; workflow
+ * The built-in tools every room offers (chat, serve, demo): memory's only when the workspace has a memory, send_file only
+ * where a chat follows the sessions (`fileOutlet`); workflow
  * steps may call the room's MCP servers' tools (`mcp`) set to "allow", and the promoted tools of the workspace and then of
  * `checkoutDir` (org's own checkout by default).
  */
@@ -33,6 +35,8 @@ export function builtInTools(options: {
   embedder?: Embedder;
   mcp?: McpStepTools;
   checkoutDir?: string;
+  /** Where send_file delivers (a Telegram chat per session); without it the room has no send_file. */
+  fileOutlet?: FileOutlet;
 }): AnyTool[] {
   const { memory } = options;
   const memoryTools = memory ? [memorySearchTool(memory, options.embedder), memorySaveTool(memory)] : [];
@@ -49,6 +53,7 @@ export function builtInTools(options: {
       ...(options.embedder ? { embedder: options.embedder } : {}),
     }),
     ...memoryTools,
+    ...(options.fileOutlet ? [sendFileTool(options.fileOutlet)] : []),
   ];
 }
 

@@ -99,21 +99,30 @@ describe("what a cloned config may not do until the person confirms it", () => {
     expect(describeUnconfirmed(config)).toContain("'org config trust'");
   });
 
-  test("web_request's hosts, the bot's server and its chats wait; the default Telegram server and the supervisor's switch do not", () => {
+  test("web_request's hosts, the bot's server, its transcriber and its chats wait; Telegram's own server and the supervisor's switch do not", () => {
     const { file } = workspaceWith({
       web: { requestHosts: ["api.their-tracker.test"] },
-      telegram: { apiBase: "http://their-bot-api.test:8081", allowedChats: [1234, "-100777"] },
+      telegram: {
+        apiBase: "http://their-bot-api.test:8081",
+        allowedChats: [1234, "-100777"],
+        transcribe: { url: "http://their-whisper.test:9000" },
+      },
       supervise: { telegram: true },
     });
     const config = load(file);
-    expect(waiting(config)).toEqual(["web.requestHosts", "telegram.apiBase", "telegram.allowedChats"]);
+    expect(waiting(config)).toEqual(["web.requestHosts", "telegram.apiBase", "telegram.transcribe", "telegram.allowedChats"]);
     expect(config.web.requestHosts).toEqual([]);
     expect(config.telegram).toMatchObject({ apiBase: "https://api.telegram.org", allowedChats: [] });
+    expect(config.telegram.transcribe).toBeUndefined();
     expect(config.supervise.telegram).toBe(true);
     confirmConfig(file, env, { checkoutDir: join(file, "..") });
     const confirmed = load(file);
     expect(confirmed.web.requestHosts).toEqual(["api.their-tracker.test"]);
-    expect(confirmed.telegram).toMatchObject({ apiBase: "http://their-bot-api.test:8081", allowedChats: ["1234", "-100777"] });
+    expect(confirmed.telegram).toMatchObject({
+      apiBase: "http://their-bot-api.test:8081",
+      allowedChats: ["1234", "-100777"],
+      transcribe: { url: "http://their-whisper.test:9000", model: "whisper-1" },
+    });
     const own = workspaceWith({ telegram: { apiBase: "https://api.telegram.org/" } });
     expect(load(own.file).unconfirmed).toEqual([]);
   });

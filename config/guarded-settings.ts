@@ -289,6 +289,19 @@ function phoneSettings(file: OrgConfigFile): Guarded[] {
         },
       ),
     );
+  const transcribe = file.telegram?.transcribe;
+  if (transcribe !== undefined)
+    found.push(
+      guarded(
+        "telegram.transcribe",
+        transcribe,
+        displayUrl(transcribe.url),
+        "voice notes from the bot's chats are sent to this server to be transcribed; until you confirm it, they " + "reach the room untranscribed",
+        (entry) => {
+          if (entry.telegram) delete entry.telegram.transcribe;
+        },
+      ),
+    );
   const chats = file.telegram?.allowedChats ?? [];
   if (chats.length > 0) {
     const value = [...new Set(chats)].sort();

@@ -15,9 +15,22 @@ export const NetworkEntry = z.strictObject({
     .min(1_024)
     .max(16 * 1024 * 1024)
     .optional(),
+  /** Bytes a download saved into scratch (`web_fetch` with `save_to`) may hold; a larger one is not saved. */
+  saveMaxBytes: z
+    .int()
+    .min(1_024)
+    .max(50 * 1024 * 1024)
+    .optional(),
   /** Fetches one persona may make per minute. */
   perMinute: z.int().min(1).max(10_000).optional(),
 });
 export type NetworkSettings = Required<z.infer<typeof NetworkEntry>>;
 
-export const DEFAULT_NETWORK: NetworkSettings = { allowedHosts: [], defaultDeny: true, timeoutS: 10, maxBytes: 1024 * 1024, perMinute: 30 };
+export const DEFAULT_NETWORK: NetworkSettings = {
+  allowedHosts: [],
+  defaultDeny: true,
+  timeoutS: 10,
+  maxBytes: 1024 * 1024,
+  saveMaxBytes: 10 * 1024 * 1024,
+  perMinute: 30,
+};

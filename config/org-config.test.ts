@@ -70,6 +70,7 @@ describe("loadOrgConfig", () => {
         plan_workflow: "ask",
         memory_search: "allow",
         memory_save: "allow",
+        send_file: "ask",
       });
       expect(config.personas[1]?.tools).toEqual({ python_run: "allow" });
       expect(config.source).toBeUndefined();
@@ -93,6 +94,7 @@ describe("loadOrgConfig", () => {
         plan_workflow: "ask",
         memory_search: "allow",
         memory_save: "allow",
+        send_file: "ask",
         python_run: "allow",
       });
       expect(config.personas[0]?.model).toBe("big:70b");
@@ -171,6 +173,7 @@ describe("loadOrgConfig", () => {
         plan_workflow: "ask",
         memory_search: "allow",
         memory_save: "allow",
+        send_file: "ask",
         word_count: "ask",
       });
       // The workspace may be named apart from the config file's own directory.
@@ -191,7 +194,7 @@ describe("loadOrgConfig", () => {
         }
         expect(caught).toBeInstanceOf(OrgConfigError);
         expect((caught as Error).message).toContain(
-          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "plan_workflow", "memory_search", "memory_save", "web_fetch", "web_request", "workspace_write", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
+          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "plan_workflow", "memory_search", "memory_save", "web_fetch", "web_request", "send_file", "workspace_write", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
         );
       }
     } finally {
@@ -200,7 +203,8 @@ describe("loadOrgConfig", () => {
   });
 
   test("BUILTIN_TOOL_NAMES are the tools the room is given, plus chat_mode", () => {
-    // memory_search and memory_save are made per workspace (memory/memory-*-tool.ts), plan_workflow per config, so they are named here.
+    // memory_search and memory_save are made per workspace (memory/memory-*-tool.ts), plan_workflow per config, send_file
+    // where a Telegram chat follows the sessions, so they are named here.
     expect<string[]>([...BUILTIN_TOOL_NAMES]).toEqual([
       sh.name,
       pythonRun.name,
@@ -211,6 +215,7 @@ describe("loadOrgConfig", () => {
       "memory_save",
       "web_fetch",
       "web_request",
+      "send_file",
     ]);
   });
 
@@ -361,10 +366,17 @@ describe("credentials and limits in the config", () => {
 });
 
 describe("network (web_fetch)", () => {
-  test("defaults: no host allowed, default-deny, 10 s, 1 MiB, 30 a minute; web_fetch is no persona's tool", () => {
+  test("defaults: no host allowed, default-deny, 10 s, 1 MiB (10 MiB saved), 30 a minute; web_fetch is no persona's tool", () => {
     withConfig(undefined, (path) => {
       const config = loadOrgConfig(path, env);
-      expect(config.network).toEqual({ allowedHosts: [], defaultDeny: true, timeoutS: 10, maxBytes: 1024 * 1024, perMinute: 30 });
+      expect(config.network).toEqual({
+        allowedHosts: [],
+        defaultDeny: true,
+        timeoutS: 10,
+        maxBytes: 1024 * 1024,
+        saveMaxBytes: 10 * 1024 * 1024,
+        perMinute: 30,
+      });
       for (const persona of config.personas) expect(persona.tools.web_fetch).toBeUndefined();
     });
   });
@@ -400,7 +412,12 @@ describe("web (web_request) and telegram", () => {
     withConfig(undefined, (path) => {
       const config = loadOrgConfig(path, env);
       expect(config.web).toEqual({ requestHosts: [], perMinute: 10, timeoutS: 20, maxRequestBytes: 64 * 1024, maxResponseBytes: 1024 * 1024 });
-      expect(config.telegram).toEqual({ apiBase: "https://api.telegram.org", allowedChats: [], pollTimeoutS: 25 });
+      expect(config.telegram).toEqual({
+        apiBase: "https://api.telegram.org",
+        allowedChats: [],
+        pollTimeoutS: 25,
+        maxFileBytes: 20 * 1024 * 1024,
+      });
       expect(config.supervise.telegram).toBe(false);
       for (const persona of config.personas) expect(persona.tools.web_request).toBeUndefined();
     });

@@ -34,7 +34,16 @@ export type PersonaEntry = z.infer<typeof PersonaEntry>;
 
 /** The tools each kind of persona gets unless the config says otherwise. */
 export const DEFAULT_TOOLS: Record<PersonaKind, Record<string, ToolPolicy>> = {
-  agent: { sh: "allow", chat_mode: "allow", workflow_run: "ask", plan_workflow: "ask", memory_search: "allow", memory_save: "allow" },
+  agent: {
+    sh: "allow",
+    chat_mode: "allow",
+    workflow_run: "ask",
+    plan_workflow: "ask",
+    memory_search: "allow",
+    memory_save: "allow",
+    // Offered only where a Telegram chat follows the session (org telegram); it sends a file out, so it asks.
+    send_file: "ask",
+  },
   python: { python_run: "allow" },
   toolsmith: {},
   simple: {},

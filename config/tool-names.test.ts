@@ -20,6 +20,8 @@ import { scriptedModel } from "../llm/scripted-model.ts";
 import { PLAN_TOOL_NAME } from "../planner/plan-prompt.ts";
 import { planWorkflowTool } from "../planner/plan-workflow-tool.ts";
 import { DEFAULT_NETWORK } from "./network-settings.ts";
+import { sendFileTool } from "../tools/send-file.ts";
+import { TelegramFileOutlet } from "../telegram/file-outlet.ts";
 import { loadOrgConfig } from "./org-config.ts";
 import { BUILTIN_TOOL_NAMES, knownToolNames, POLICY_ONLY_TOOL_NAMES, RESERVED_TOOL_NAMES } from "./tool-names.ts";
 
@@ -49,6 +51,7 @@ describe("the one reserved-name list", () => {
           webRequestTool({ web: WebSettings.parse({}) }),
           memorySearchTool(store),
           memorySaveTool(store),
+          sendFileTool(new TelegramFileOutlet(1024)),
           chatModeTool({ mode: "group", personas: ["agent"], setMode: () => {} }),
           planWorkflowTool({ config: loadOrgConfig(join(dir, "none.json"), {}), model: scriptedModel([]), checkoutDir: dir }),
         ];

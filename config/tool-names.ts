@@ -17,6 +17,7 @@ export const BUILTIN_TOOL_NAMES = [
   "memory_save",
   "web_fetch",
   "web_request",
+  "send_file",
 ] as const;
 
 /**

@@ -43,6 +43,30 @@ const Answer = z.object({
 /** What sendMessage answers that org reads: the new message's id. */
 export const SentMessage = z.object({ message_id: z.number().int() });
 
+/** A file org could not take from a chat: too big, or the Bot API would not give it; the message says which. */
+export class TelegramFileError extends Error {
+  override name = "TelegramFileError";
+}
+
+/** What getFile answers that org reads: where the bytes are, and how many. */
+const TelegramFile = z.object({
+  file_path: z
+    .string()
+    .max(1_024)
+    .regex(/^[\w./-]+$/)
+    .refine((path) => !path.split("/").includes(".."))
+    .optional(),
+  file_size: z.number().int().min(0).optional(),
+});
+
+/** A download gives up after this long. */
+const DOWNLOAD_TIMEOUT_MS = 120_000;
+
+function tooBig(size: number, maxBytes: number, said = ""): string {
+  const held = `it holds ${said ? `${said} ` : ""}${size} bytes`;
+  return `${held}, over the ${maxBytes} bytes telegram.maxFileBytes allows (Telegram lets bots download 20 MB at most)`;
+}
+
 /** A document as sendDocument takes it. */
 export type TelegramDocument = { fileName: string; content: string | Uint8Array; mimeType: string };
 
@@ -101,6 +125,42 @@ export class BotApi {
       signal,
       0,
     );
+  }
+
+  /**
+   * A file of a chat's message: getFile, then its bytes from `<apiBase>/file/bot<token>/<file_path>`, at most `maxBytes`
+   * (checked against the size getFile says, and again while reading). Throws TelegramFileError saying what went wrong.
+   */
+  async downloadFile(fileId: string, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
+    const found = TelegramFile.safeParse(await this.call("getFile", { file_id: fileId }, signal));
+    if (!found.success || found.data.file_path === undefined) throw new TelegramFileError("the Bot API's getFile gave no file path for it");
+    const { file_path: path, file_size: size } = found.data;
+    if (size !== undefined && size > maxBytes) throw new TelegramFileError(tooBig(size, maxBytes));
+    let response: Response;
+    try {
+      response = await fetch(`${this.#base}/file/bot${this.#token}/${path.split("/").map(encodeURIComponent).join("/")}`, {
+        redirect: "error",
+        signal: AbortSignal.any([signal, AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS)]),
+      });
+    } catch (error) {
+      if (signal.aborted) throw signal.reason ?? error;
+      throw new TelegramFileError(`its download from ${this.origin} failed: ${this.clean(error instanceof Error ? error.message : String(error))}`);
+    }
+    if (!response.ok || !response.body) {
+      await response.body?.cancel().catch(() => {});
+      throw new TelegramFileError(`its download from ${this.origin} answered HTTP ${response.status}`);
+    }
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    for await (const chunk of response.body) {
+      length += chunk.length;
+      if (length > maxBytes) {
+        await response.body.cancel().catch(() => {});
+        throw new TelegramFileError(tooBig(length, maxBytes, "more than"));
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
   }
 
   async #send(

@@ -1,6 +1,7 @@
 import { formatRoomMode } from "../room/room-mode.ts";
 import { escapeHtml, PART_CHARS } from "./telegram-html.ts";
 import type { TelegramChat } from "./telegram-chat.ts";
+import { ROOM_COMMAND_NAMES, type RoomCommandDeps, runRoomCommand } from "./room-commands.ts";
 
 /** The commands the bot registers with setMyCommands (Telegram's `/` menu), in the menu's order. */
 export const TELEGRAM_COMMANDS = [
@@ -11,13 +12,19 @@ export const TELEGRAM_COMMANDS = [
   { command: "undo", description: "Undo the newest change to the workspace" },
   { command: "wish", description: "Wish for what org cannot do yet: /wish a currency converter" },
   { command: "stop", description: "Stop the running replies and the messages waiting" },
+  { command: "clear", description: "The personas forget this conversation (the transcript keeps it)" },
+  { command: "models", description: "Each persona's model and server, and the models the servers have" },
+  { command: "use", description: "Switch a persona's model: /use agent qwen3:8b" },
+  { command: "budget", description: "Tokens used and left: this session, and today" },
+  { command: "memory", description: "Search the workspace's memory: /memory staging database" },
+  { command: "mcp", description: "The MCP servers and their state (confirming one is for the terminal)" },
 ] as const;
 
 /** A command's answer: HTML for a message, or a long text that goes as a file. */
 export type CommandAnswer = { html: string } | { file: { fileName: string; content: string }; caption: string };
 
-/** What the commands may ask beside the chat's room: `/status`'s text (instances, grow, supervisor). */
-export type CommandDeps = { status: (signal: AbortSignal) => Promise<string>; signal: AbortSignal };
+/** What the commands may ask beside the chat's room: `/status`'s text (instances, grow, supervisor), and the room commands'. */
+export type CommandDeps = { status: (signal: AbortSignal) => Promise<string>; signal: AbortSignal; room: RoomCommandDeps };
 
 const said = (text: string): CommandAnswer => ({ html: escapeHtml(text) });
 
@@ -100,6 +107,7 @@ async function stop(chat: TelegramChat): Promise<CommandAnswer> {
 /** Runs the command `name` for `chat`; a refusal (a bad mode, nothing to undo) is said as its message. */
 export async function runCommand(chat: TelegramChat, command: { name: string; argument: string }, deps: CommandDeps): Promise<CommandAnswer> {
   try {
+    if (ROOM_COMMAND_NAMES.has(command.name)) return await runRoomCommand(chat, command.name, command.argument, deps.room);
     switch (command.name) {
       case "start":
       case "help":

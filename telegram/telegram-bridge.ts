@@ -10,6 +10,9 @@ import { type CommandDeps, commandOf, runCommand, TELEGRAM_COMMANDS } from "./ch
 import { escapeHtml } from "./telegram-html.ts";
 import { TelegramChat, type TelegramSessions } from "./telegram-chat.ts";
 import { TelegramState } from "./telegram-state.ts";
+import type { TelegramFileOutlet } from "./file-outlet.ts";
+import { receiveFile } from "./received-file.ts";
+import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { type ReadUpdate, readUpdate } from "./telegram-update.ts";
 
 export type TelegramBridgeOptions = {
@@ -23,6 +26,10 @@ export type TelegramBridgeOptions = {
   audit: AuditSink;
   /** `/status`: instances, grow and the supervisor, as text. */
   status: CommandDeps["status"];
+  /** limits.sessionTokens (`/budget`), memory's search (`/memory`) and the MCP servers' status (`/mcp`), where there are any. */
+  roomCommands: Omit<CommandDeps["room"], "workspaceDir" | "signal">;
+  /** send_file's outlet, when the rooms' tools have one: each chat binds its session to itself there. */
+  fileOutlet?: TelegramFileOutlet;
   log: (line: string) => void;
   signal: AbortSignal;
   /** The least time between two writes into one chat (Telegram allows about one message a second per chat). */
@@ -40,7 +47,8 @@ const ALLOWED_UPDATES = ["message", "callback_query"];
 const MAX_BACKOFF_MS = 60_000;
 
 const NOT_READ =
-  "I read text only: photos, voice notes, stickers and files are not read here (nothing of them reached the room). Write your message as text.";
+  "I read text, documents, photos, voice notes and audio files only: stickers, videos and the like are not read here " +
+  "(nothing of them reached the room).";
 
 /** One line in the audit log for what the channel did (not a tool call: `ok` is true, nothing failed). */
 function auditLine(audit: AuditSink, event: Record<string, JsonValue>): void {
@@ -79,7 +87,16 @@ export async function runTelegramBridge(options: TelegramBridgeOptions): Promise
   }
   const allowed = new Set(settings.allowedChats);
   const chats = new Map<string, TelegramChat>();
-  const deps = { api, sessions: options.sessions, state, buttons: new ApprovalButtons(), log, signal, gapMs: options.gapMs ?? 1_000 };
+  const deps = {
+    api,
+    sessions: options.sessions,
+    state,
+    buttons: new ApprovalButtons(),
+    log,
+    signal,
+    gapMs: options.gapMs ?? 1_000,
+    ...(options.fileOutlet ? { fileOutlet: options.fileOutlet } : {}),
+  };
   const chatOf = (chatId: string) => {
     let chat = chats.get(chatId);
     if (!chat) {
@@ -88,7 +105,11 @@ export async function runTelegramBridge(options: TelegramBridgeOptions): Promise
     }
     return chat;
   };
-  const commandDeps: CommandDeps = { status: options.status, signal };
+  const commandDeps: CommandDeps = {
+    status: options.status,
+    signal,
+    room: { ...options.roomCommands, workspaceDir: options.workspaceDir, signal },
+  };
   resumeAfterRestart(state, allowed, chatOf);
   options.onReady?.(me.username ?? "");
   try {
@@ -211,6 +232,7 @@ async function handle(update: ReadUpdate, handling: Handling): Promise<void> {
   const chat = handling.chatOf(chatId);
   try {
     if (update.kind === "text") return await text(update, chat, handling, taken);
+    if (update.kind === "file") return await file(update, chat, handling, taken);
     taken();
     if (update.kind === "other-message") chat.outbox.say(escapeHtml(NOT_READ));
     if (update.kind === "button") await pressed(update, chat, handling);
@@ -248,6 +270,43 @@ async function text(
   }
   taken((file) => file.taken.push({ updateId: update.updateId, chatId: chat.chatId, text: update.text }));
   chat.take(update.updateId, update.text);
+}
+
+/**
+ * A document, photo, voice note or audio file: downloaded, guarded and saved into the session's scratch before the
+ * update is confirmed (a restart takes it again), then its message runs as a typed one does; a refusal is said and audited.
+ */
+async function file(
+  update: Extract<ReadUpdate, { kind: "file" }>,
+  chat: TelegramChat,
+  handling: Handling,
+  taken: (more?: (file: Parameters<Parameters<TelegramState["update"]>[0]>[0]) => void) => void,
+): Promise<void> {
+  const sessionId = await chat.session();
+  makeScratchRootPrivate(handling.workspaceDir);
+  const received = await receiveFile(update, {
+    api: handling.api,
+    settings: handling.settings,
+    scratchDir: scratchDirFor({ workspaceDir: handling.workspaceDir, sessionId }),
+    scan: (text) => chat.withRoom((room) => room.scanInbound(text).kinds),
+    signal: handling.signal,
+  });
+  if (!received.ok) {
+    taken();
+    auditLine(handling.audit, { event: "file-refused", chat: chat.chatId, kind: update.file.kind, why: received.why });
+    chat.outbox.say(
+      escapeHtml(
+        received.kinds
+          ? `Not sent to the room: ${received.why}. org keeps secrets out of its rooms, so nothing of it was stored. ` +
+              "Delete it from this chat, then send it again without the secret."
+          : `Not sent to the room: ${received.why}.`,
+      ),
+    );
+    return;
+  }
+  auditLine(handling.audit, { event: "file-received", chat: chat.chatId, kind: update.file.kind, path: received.path });
+  taken((state) => state.taken.push({ updateId: update.updateId, chatId: chat.chatId, text: received.message }));
+  chat.take(update.updateId, received.message);
 }
 
 /** A button press: bound to this chat and an open question, used once; anything else is refused and audited. */

@@ -7,6 +7,8 @@ import { ChatOutbox } from "./chat-outbox.ts";
 import { ChatView } from "./chat-view.ts";
 import { escapeHtml } from "./telegram-html.ts";
 import type { TelegramState } from "./telegram-state.ts";
+import type { TelegramFileOutlet } from "./file-outlet.ts";
+import type { OutgoingFile } from "../tools/send-file.ts";
 
 /**
  * The rooms `org telegram` talks to, as serve's `SessionPool` gives them: a hold on a session for a turn (`lease`;
@@ -32,6 +34,8 @@ export type ChatDeps = {
   log: (line: string) => void;
   signal: AbortSignal;
   gapMs: number;
+  /** send_file's outlet: the chat's session is bound to this chat there while it is watched. */
+  fileOutlet?: TelegramFileOutlet;
 };
 
 /** Characters of a message a restart quotes when it says the answer was cut. */
@@ -98,14 +102,29 @@ export class TelegramChat {
       watch = await sessions.watch(sessionId);
     }
     const view = new ChatView(this.chatId, watch.sessionId, this.outbox, this.deps.buttons);
+    const sessionId = watch.sessionId;
+    const deliver = async (file: OutgoingFile, caption: string, signal: AbortSignal) => {
+      await this.deps.api.sendDocument(this.chatId, { fileName: file.fileName, content: file.bytes, mimeType: file.mimeType }, caption, signal);
+    };
+    this.deps.fileOutlet?.bind(sessionId, deliver);
+    const unbind = () => this.deps.fileOutlet?.unbind(sessionId, deliver);
     const unsubscribe = watch.stream.subscribe((frame) => frame.kind === "event" && view.show(frame.event), {
       onClose: () => {
         // The room's stream ended (serve closed the session): the next message opens it again.
+        unbind();
         this.#watched = undefined;
       },
     });
     const held = watch;
-    this.#watched = { sessionId: held.sessionId, release: () => held.release(), unsubscribe, view };
+    this.#watched = {
+      sessionId: held.sessionId,
+      release: () => {
+        unbind();
+        held.release();
+      },
+      unsubscribe,
+      view,
+    };
     return held.sessionId;
   }
 

@@ -45,6 +45,11 @@ const SCRIPT: ScriptInput = {
     { when: { lastMessage: "patch please" }, reply: { text: `The fix:\n\`\`\`diff\n${PATCH}\`\`\`\nApply it with git apply.` } },
     { when: { lastMessage: "slow please" }, reply: { text: "This answer takes its time: ".concat("word ".repeat(200)), chunkSize: 2, delayMs: 50 } },
     { when: { lastMessage: "which kernel", times: 1 }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "uname -s" } }] } },
+    // The photo of the files test is the stand-in's first update (its ids start at 100000).
+    {
+      when: { lastMessage: "send it back please", times: 1 },
+      reply: { toolCalls: [{ name: "send_file", arguments: { path: "/scratch/telegram/100000-photo.jpg" } }] },
+    },
     { when: { lastRole: "tool" }, reply: { text: "the tool said: {{lastMessage}}" } },
     { reply: { text: "plain answer" } },
   ],
@@ -85,7 +90,21 @@ describe("org telegram against a Bot API stand-in", () => {
     const bot = await started(dir, model.url);
     try {
       await standIn.waitFor(() => standIn.commands.length > 0, "setMyCommands");
-      expect(standIn.commands.map((entry) => entry.command)).toEqual(["start", "status", "mode", "tools", "undo", "wish", "stop"]);
+      expect(standIn.commands.map((entry) => entry.command)).toEqual([
+        "start",
+        "status",
+        "mode",
+        "tools",
+        "undo",
+        "wish",
+        "stop",
+        "clear",
+        "models",
+        "use",
+        "budget",
+        "memory",
+        "mcp",
+      ]);
       standIn.pushText(STRANGER, "let me in");
       standIn.pushText(STRANGER, "please?");
       standIn.pushText(ME, "stream please");
@@ -233,21 +252,46 @@ describe("org telegram against a Bot API stand-in", () => {
     }
   }, 90_000);
 
-  test("photos and voice notes get a short reply; commands answer; a 429 waits retry_after", async () => {
+  test("a photo reaches the persona as a file in scratch, a sticker gets a short reply; commands answer; a 429 waits retry_after", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN);
     const dir = workspace(standIn);
     const bot = await started(dir, model.url);
     try {
       standIn.failNext("sendMessage", { code: 429, description: "Too Many Requests: retry after 1", retryAfter: 1 });
-      standIn.pushMedia(ME, "photo", "what is in this picture?");
-      standIn.pushMedia(ME, "voice");
-      await standIn.waitFor(() => standIn.messages(ME).length === 2, "two replies");
-      for (const message of standIn.messages(ME)) expect(message.text).toStartWith("I read text only");
+      const photo = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(60, 1)]);
+      const photoUpdate = standIn.pushFile(ME, "photo", photo, { caption: "what is in this picture?" });
+      standIn.pushMedia(ME, "sticker");
+      await standIn.waitFor(() => standIn.messages(ME).length === 2, "two replies", 30_000);
+      const texts = standIn.messages(ME).map((message) => message.text);
+      expect(texts.filter((text) => text.startsWith("I read text, documents, photos, voice notes"))).toHaveLength(1);
+      expect(texts).toContain("agent\nplain answer");
+      const saved = `/scratch/telegram/${photoUpdate}-photo.jpg`;
+      const asked = JSON.stringify(model.requests);
+      expect(asked).toContain(`saved at ${saved} (64 bytes, image/jpeg (JPEG image))`);
+      expect(asked).toContain("what is in this picture?");
+      const sessions = readdirSync(join(dir, ".org", "scratch"));
+      expect(sessions.some((session) => readFileSync(join(dir, ".org", "scratch", session, saved.slice("/scratch/".length))).equals(photo))).toBe(
+        true,
+      );
       const limited = standIn.calls.findIndex((call) => call.status === 429);
       expect(limited).toBeGreaterThanOrEqual(0);
       const retried = standIn.calls.slice(limited + 1).find((call) => call.method === "sendMessage" && call.status === 200);
       expect((retried?.at ?? 0) - (standIn.calls[limited]?.at ?? 0)).toBeGreaterThanOrEqual(950);
+
+      // And back: the agent's send_file asks first (its default), and the approved file comes to this chat as a document.
+      expect(photoUpdate).toBe(100_000);
+      standIn.pushText(ME, "send it back please");
+      const asksToSend = (message: BotMessage) => message.markup !== undefined && message.text.includes("agent asks to run send_file");
+      await standIn.waitFor(() => standIn.messages(ME).some(asksToSend), "send_file's question", 30_000);
+      const question = standIn.messages(ME).find(asksToSend) as BotMessage;
+      standIn.pushCallback(ME, question.messageId, question.markup?.inline_keyboard[0]?.[0]?.callback_data as string);
+      await standIn.waitFor(
+        () => standIn.messages(ME).some((message) => message.document?.fileName === "100000-photo.jpg"),
+        "the photo sent back",
+        30_000,
+      );
+      expect(standIn.messages(ME).find((message) => message.document?.fileName === "100000-photo.jpg")?.document?.mimeType).toBe("image/jpeg");
 
       // Each chat's answers are written a second apart: the commands that need no earlier one go to the other chat, at once.
       standIn.pushText(OTHER, "/tools");
@@ -273,6 +317,31 @@ describe("org telegram against a Bot API stand-in", () => {
       expect(stopAnswer).toBe("nothing was running.");
       expect(statusAnswer).toStartWith("instances:");
       expect(statusAnswer).toMatch(/grow:[\s\S]*supervisor:/);
+
+      // The room's commands, read by the room's own parser, half in each chat (each chat's writes are a second apart).
+      // The other chat's session has had no reply; this one's had the photo's.
+      for (const command of ["/budget", "/models", "/use agent no-such-model", "/use agent qwen3:8b"]) standIn.pushText(OTHER, command);
+      for (const command of ["/use agent", "/clear", "/mcp trust files", "/mcp", "/memory picture"]) standIn.pushText(ME, command);
+      const mine = standIn.messages(ME).length;
+      await standIn.waitFor(
+        () => standIn.messages(OTHER).length === 7 && standIn.messages(ME).length === mine + 5,
+        "the room commands' nine answers",
+        30_000,
+      );
+      // Commands do not wait for each other: their answers are found by what they say.
+      const answers = [...standIn.messages(OTHER).slice(3), ...standIn.messages(ME).slice(mine)].map((message) => message.text);
+      const answer = (start: string) => answers.find((text) => text.startsWith(start)) ?? `(no answer starting ${start})`;
+      const [thisSession, today] = answer("this session:").split("\n");
+      expect(thisSession).toBe("this session: 0 tokens used, 1000000 left of 1000000 (limits.sessionTokens).");
+      expect(today).toMatch(/^today \(since 00:00 UTC\), every session of this workspace: [1-9]\d* tokens used/);
+      expect(answer("agent: ")).toContain("has: qwen3:8b");
+      expect(answers.filter((text) => text.includes("no-such-model"))).toHaveLength(1);
+      expect(answers).toContain("agent now uses qwen3:8b.");
+      expect(answers).toContain("/use needs a persona and a model, e.g. /use agent qwen3:8b. Usage: /use <persona> <model>");
+      expect(answer("cleared:")).toContain("forget this conversation");
+      expect(answers).toContain("/mcp trust is for the terminal: run 'org chat' there and type /mcp trust files.");
+      expect(answer("no MCP servers")).toContain("mcpServers");
+      expect(answers.filter((text) => text.startsWith("searched memory with full-text (BM25)"))).toHaveLength(1);
     } finally {
       await bot.stop();
       await standIn.stop();

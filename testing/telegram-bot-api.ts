@@ -75,6 +75,9 @@ export class TelegramStandIn {
   #lastWrite = new Map<string, number>();
   #writes = new Map<string, number[]>();
   #waiters = new Set<() => void>();
+  /** The files the users' messages carry, by file_id: their bytes, and the path getFile gives. */
+  #files = new Map<string, { bytes: Uint8Array; path: string }>();
+  #nextFile = 1;
 
   private constructor(
     readonly token: string,
@@ -130,6 +133,37 @@ export class TelegramStandIn {
       document: { document: { file_id: "d1", file_unique_id: "u4", file_name: "notes.pdf" } },
     }[kind];
     return this.#pushMessage(chatId, { ...media, ...(caption !== undefined ? { caption } : {}) }, Number(chatId));
+  }
+
+  /**
+   * A user's message carrying a file whose bytes the stand-in keeps (getFile gives its path, `/file/bot<token>/<path>`
+   * its bytes): a document (with its name and type), a photo (two sizes, the larger last), a voice note or an audio file.
+   * `declaredSize` is what the message says of its size (Telegram's `file_size`; the real size unless given).
+   */
+  pushFile(
+    chatId: string | number,
+    kind: "document" | "photo" | "voice" | "audio",
+    bytes: Uint8Array,
+    options: { fileName?: string; mimeType?: string; caption?: string; declaredSize?: number } = {},
+  ): number {
+    const id = `f${this.#nextFile++}`;
+    const folder = { document: "documents", photo: "photos", voice: "voice", audio: "music" }[kind];
+    this.#files.set(id, { bytes, path: `${folder}/file_${this.#nextFile}.${kind === "voice" ? "oga" : "bin"}` });
+    const size = options.declaredSize ?? bytes.length;
+    const media = {
+      document: { document: { file_id: id, file_unique_id: `u${id}`, file_name: options.fileName, mime_type: options.mimeType, file_size: size } },
+      photo: {
+        photo: [
+          { file_id: `${id}-small`, file_unique_id: `u${id}s`, width: 90, height: 90, file_size: 10 },
+          { file_id: id, file_unique_id: `u${id}`, width: 800, height: 600, file_size: size },
+        ],
+      },
+      voice: { voice: { file_id: id, file_unique_id: `u${id}`, duration: 3, mime_type: options.mimeType ?? "audio/ogg", file_size: size } },
+      audio: {
+        audio: { file_id: id, file_unique_id: `u${id}`, duration: 3, file_name: options.fileName, mime_type: options.mimeType, file_size: size },
+      },
+    }[kind];
+    return this.#pushMessage(chatId, { ...media, ...(options.caption !== undefined ? { caption: options.caption } : {}) }, Number(chatId));
   }
 
   /** A button press on the bot's message `messageId` in `chatId`, by a user of `fromChat` (another chat, to forge). */
@@ -212,6 +246,8 @@ export class TelegramStandIn {
   }
 
   async #answer(request: Request): Promise<Response> {
+    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(new URL(request.url).pathname);
+    if (download) return this.#download(download[1] ?? "", decodeURIComponent(download[2] ?? ""));
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(new URL(request.url).pathname);
     const params = await paramsOf(request).catch(() => undefined);
     let response: Response;
@@ -261,6 +297,8 @@ export class TelegramStandIn {
         return this.#sendDocument(params);
       case "answerCallbackQuery":
         return this.#answerCallback(params);
+      case "getFile":
+        return this.#getFile(params);
       default:
         return fail(404, "Not Found");
     }
@@ -433,6 +471,23 @@ export class TelegramStandIn {
     };
     this.#messages.push(message);
     return ok(this.#message(message));
+  }
+
+  #getFile(params: Record<string, unknown>): Response {
+    const id = String(params.file_id);
+    const file = this.#files.get(id);
+    if (!file) return fail(400, "Bad Request: invalid file_id");
+    // As Telegram does: a file over the bots' 20 MB download limit gets no path.
+    if (file.bytes.length > 20 * 1024 * 1024) return fail(400, "Bad Request: file is too big");
+    return ok({ file_id: id, file_unique_id: `u${id}`, file_size: file.bytes.length, file_path: file.path });
+  }
+
+  #download(token: string, path: string): Response {
+    this.calls.push({ method: "(download)", params: { path }, at: Date.now(), status: token === this.token ? 200 : 401 });
+    for (const waiter of [...this.#waiters]) waiter();
+    if (token !== this.token) return new Response("Unauthorized", { status: 401 });
+    const file = [...this.#files.values()].find((entry) => entry.path === path);
+    return file ? new Response(file.bytes) : new Response("Not Found", { status: 404 });
   }
 
   #answerCallback(params: Record<string, unknown>): Response {

@@ -23,13 +23,15 @@ function checkListed(network: NetworkSettings): (host: string) => void {
 /**
  * GET a public URL for web_fetch: every hop's URL checked (scheme, no credentials, port, network.allowedHosts) and its
  * request given to `inspect` (the secret scan) before its host is resolved once and every address checked, the
- * connection made to that address; at most 3 redirects.
+ * connection made to that address; at most 3 redirects. With `download`, any type is asked for, up to its `maxBytes`.
  */
-export function publicHttpGet(text: string, options: PublicGetOptions): Promise<PublicHttpResult> {
+export function publicHttpGet(text: string, options: PublicGetOptions, download?: { maxBytes: number }): Promise<PublicHttpResult> {
   const { network, ...reach } = options;
+  // A download (web_fetch's save_to) takes any type, up to its own bound.
+  const accept = download ? "*/*" : "text/html, text/plain, application/json, text/*;q=0.9";
   return publicHttpRequest(
     text,
-    { method: "GET", headers: [["Accept", "text/html, text/plain, application/json, text/*;q=0.9"]], followRedirects: true },
-    { ...reach, tool: "web_fetch", timeoutS: network.timeoutS, maxBytes: network.maxBytes, checkHost: checkListed(network) },
+    { method: "GET", headers: [["Accept", accept]], followRedirects: true },
+    { ...reach, tool: "web_fetch", timeoutS: network.timeoutS, maxBytes: download?.maxBytes ?? network.maxBytes, checkHost: checkListed(network) },
   );
 }

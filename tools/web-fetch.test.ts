@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import { tmpdir } from "node:os";
@@ -12,6 +12,8 @@ import { runTool, toolSet, type ToolResult } from "./define-tool.ts";
 import type { Resolver } from "./public-http-request.ts";
 import { type WebFetchOptions, webFetchTool } from "./web-fetch.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { scratchDirFor } from "../sandbox/scratch-dir.ts";
+import { sh } from "./sh.ts";
 
 type Reply = (socket: Socket, path: string) => void;
 
@@ -41,6 +43,14 @@ const redirect =
   (location: string): Reply =>
   (socket) =>
     socket.end(`HTTP/1.1 302 Found\r\nlocation: ${location}\r\ncontent-length: 0\r\n\r\n`);
+
+const bytes =
+  (body: Buffer, type: string): Reply =>
+  (socket) => {
+    socket.write(`HTTP/1.1 200 OK\r\ncontent-type: ${type}\r\ncontent-length: ${body.length}\r\n\r\n`);
+    socket.end(body);
+  };
+const PNG_BYTES = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(120, 7)]);
 
 let local: Awaited<ReturnType<typeof rawServer>>;
 const drips: ReturnType<typeof setInterval>[] = [];
@@ -88,6 +98,10 @@ beforeAll(async () => {
     "/to-hex": redirect("http://0x7f000002/"),
     "/to-file": redirect("file:///etc/passwd"),
     "/to-private-name": redirect("http://intranet.test/"),
+    "/photo.png": bytes(PNG_BYTES, "image/png"),
+    "/mislabelled": bytes(PNG_BYTES, "text/plain"),
+    "/data.csv": text("name,count\nalpha,1\n", "text/csv"),
+    "/gone": (socket) => socket.end("HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: 4\r\n\r\ngone"),
   });
 });
 
@@ -515,5 +529,127 @@ describe("web_fetch sends no secret: the same outbound scan as web_request", () 
     const fine = await fetchKnowing(at("/hello"));
     expect(fine.output).toContain("hello from the web");
     expect(local.seen.length).toBe(before + 1);
+  });
+});
+
+describe("save_to: a download saved into the session's scratch", () => {
+  const workspaces: string[] = [];
+  afterAll(() => {
+    for (const dir of workspaces) rmSync(dir, { recursive: true, force: true });
+  });
+  function workspace(): string {
+    const dir = mkdtempSync(join(tmpdir(), "org-web-save-"));
+    workspaces.push(dir);
+    return dir;
+  }
+  async function save(workspaceDir: string, args: Record<string, unknown>, network: Partial<NetworkSettings> = {}): Promise<ToolResult> {
+    const tool = webFetchTool({
+      network: { ...DEFAULT_NETWORK, allowedHosts: ["*"], ...network },
+      ports: [80, 443, local.port],
+      treatAsPublic: new Set(["127.0.0.1"]),
+    });
+    return runTool(
+      toolSet([tool, sh]),
+      { name: "web_fetch", arguments: args },
+      {
+        ...testSandboxAccess(),
+        signal: AbortSignal.timeout(30_000),
+        workspaceDir,
+        sessionId: "s1",
+        persona: "agent",
+        secrets: ["sk-save-secret-0123456789abcdef"],
+      },
+    );
+  }
+  const url = (path: string) => `http://127.0.0.1:${local.port}${path}`;
+
+  test("a binary file is saved whole; the result names the path the sandbox sees, its size and its type", async () => {
+    const dir = workspace();
+    const result = await save(dir, { url: url("/photo.png"), save_to: "downloads/photo.png" });
+    expect(result.ok).toBe(true);
+    expect(result.output).toContain("to /scratch/downloads/photo.png: 128 bytes, image/png (PNG image)");
+    expect(result.data).toMatchObject({ path: "/scratch/downloads/photo.png", bytes: 128, status: 200 });
+    expect(readFileSync(join(scratchDirFor({ workspaceDir: dir, sessionId: "s1" }), "downloads", "photo.png")).equals(PNG_BYTES)).toBe(true);
+  });
+
+  test("sh in the real sandbox reads the saved file at the path the result gave", async () => {
+    const dir = workspace();
+    const saved = await save(dir, { url: url("/data.csv"), save_to: "/scratch/data.csv" });
+    expect(saved.ok).toBe(true);
+    const path = (saved.data as { path: string }).path;
+    const read = await runTool(
+      toolSet([sh]),
+      { name: "sh", arguments: { cmd: `wc -c < ${path}; cat ${path}` } },
+      { ...testSandboxAccess(), signal: AbortSignal.timeout(30_000), workspaceDir: dir, sessionId: "s1" },
+    );
+    expect(read.data).toMatchObject({ exitCode: 0, stdout: "19\nname,count\nalpha,1\n" });
+  });
+
+  test("a type the bytes belie is said both ways", async () => {
+    const result = await save(workspace(), { url: url("/mislabelled"), save_to: "x.txt" });
+    expect(result.output).toContain("text/plain as declared, but its bytes look like PNG image (image/png)");
+  });
+
+  test("an existing file is kept unless overwrite is true", async () => {
+    const dir = workspace();
+    expect((await save(dir, { url: url("/data.csv"), save_to: "f" })).ok).toBe(true);
+    const again = await save(dir, { url: url("/photo.png"), save_to: "f" });
+    expect(again.ok).toBe(false);
+    expect(again.output).toContain("exists already; pick another name, or call again with overwrite: true");
+    const file = join(scratchDirFor({ workspaceDir: dir, sessionId: "s1" }), "f");
+    expect(readFileSync(file, "utf8")).toBe("name,count\nalpha,1\n");
+    expect((await save(dir, { url: url("/photo.png"), save_to: "f", overwrite: true })).ok).toBe(true);
+    expect(readFileSync(file).equals(PNG_BYTES)).toBe(true);
+  });
+
+  test("paths out of scratch are refused before anything is fetched", async () => {
+    const dir = workspace();
+    const before = local.seen.length;
+    for (const save_to of ["../escape.txt", "a/../../escape.txt", "/etc/passwd", "/scratchy/x", "a\nb"]) {
+      const result = await save(dir, { url: url("/data.csv"), save_to });
+      expect(result.ok).toBe(false);
+      expect(result.output).toStartWith("Error: nothing was fetched:");
+    }
+    expect(local.seen.length).toBe(before);
+    expect(existsSync(join(dir, ".org", "scratch", "escape.txt"))).toBe(false);
+  });
+
+  test("a symbolic link on the way, as a folder or as the file, is not followed", async () => {
+    const dir = workspace();
+    const outside = workspace();
+    const scratch = scratchDirFor({ workspaceDir: dir, sessionId: "s1" });
+    // Scratch made as org makes it (as root, the sandbox's uid owns it); the links then planted as a command would.
+    expect((await save(dir, { url: url("/data.csv"), save_to: "first.csv" })).ok).toBe(true);
+    symlinkSync(outside, join(scratch, "out"));
+    symlinkSync(join(outside, "target"), join(scratch, "file"));
+    for (const [save_to, overwrite] of [
+      ["out/x.csv", false],
+      ["file", false],
+      ["file", true],
+    ] as const) {
+      const result = await save(dir, { url: url("/data.csv"), save_to, overwrite });
+      expect(result.ok).toBe(false);
+      expect(result.output).toStartWith("Error: not saved:");
+    }
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  test("a download larger than network.saveMaxBytes, or an HTTP error, is not saved", async () => {
+    const dir = workspace();
+    const big = await save(dir, { url: url("/huge"), save_to: "big" }, { saveMaxBytes: 4096 });
+    expect(big.ok).toBe(false);
+    expect(big.output).toContain("larger than network.saveMaxBytes (4096 bytes); nothing was saved");
+    const missing = await save(dir, { url: url("/gone"), save_to: "gone" });
+    expect(missing.output).toContain("answered HTTP 404; nothing was saved");
+    const scratch = scratchDirFor({ workspaceDir: dir, sessionId: "s1" });
+    expect(existsSync(join(scratch, "big")) || existsSync(join(scratch, "gone"))).toBe(false);
+  });
+
+  test("the outbound scan still stands: a URL carrying a secret is not sent", async () => {
+    const before = local.seen.length;
+    const result = await save(workspace(), { url: url("/data.csv?k=sk-save-secret-0123456789abcdef"), save_to: "k" });
+    expect(result.ok).toBe(false);
+    expect(result.output).toContain("not fetched");
+    expect(local.seen.length).toBe(before);
   });
 });

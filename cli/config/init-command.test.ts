@@ -42,6 +42,7 @@ test("org init writes a commented org.config.json that org reads as written; it 
     plan_workflow: "ask",
     memory_search: "allow",
     memory_save: "allow",
+    send_file: "ask",
     web_fetch: "deny",
     web_request: "deny",
   });

@@ -164,9 +164,10 @@ function startSupervising(serveOptions: ServeOptions, workspaceDir: string, sand
  */
 function startTelegram(options: ServeOptions, served: Served, token: string | undefined, stopping: AbortSignal): Promise<void> | undefined {
   if (!options.telegram || token === undefined) return undefined;
-  const { handler, audit, workspaceDir, config } = served;
+  const { handler, audit, workspaceDir, config, memory, mcp, fileOutlet } = served;
+  const parts = { ...(memory ? { memory } : {}), ...(mcp ? { mcp } : {}), ...(fileOutlet ? { fileOutlet } : {}) };
   return import("./telegram-bot.ts")
-    .then(({ runTelegram }) => runTelegram({ workspaceDir, config, sessions: handler.sessions, audit, token, log, signal: stopping }))
+    .then(({ runTelegram }) => runTelegram({ workspaceDir, config, sessions: handler.sessions, audit, token, log, signal: stopping, ...parts }))
     .catch((error) => log(`telegram: stopped: ${describeFailure(error)}`));
 }
 
@@ -212,7 +213,10 @@ async function assembleServed(
     fsync,
   } = settings;
   const { sandbox, sandboxPolicy } = access;
-  const parts = await servedParts(workspaceDir, config, access, log);
+  // With --telegram, send_file's outlet: the bot's chats bind their sessions there (loaded only then).
+  const outlets = options.telegram ? await import("../../telegram/file-outlet.ts") : undefined;
+  const fileOutlet = outlets ? new outlets.TelegramFileOutlet(config.telegram.maxFileBytes) : undefined;
+  const parts = await servedParts(workspaceDir, config, access, log, fileOutlet ? { fileOutlet } : {});
   const { tools, mcp, memory } = parts;
   // The web room follows the config as the terminal room does; serve's API for programs keeps what it started with.
   const roomConfig = flavor.policies === "room" ? new RoomConfig(config, sandboxPolicy) : undefined;
@@ -247,7 +251,7 @@ async function assembleServed(
           ...(memory ? { memory } : {}),
         }),
     });
-    return { tools, handler, mcp, memory, audit: parts.rooms.audit, workspaceDir, config, sandbox, roomConfig };
+    return { tools, handler, mcp, memory, audit: parts.rooms.audit, workspaceDir, config, sandbox, roomConfig, fileOutlet };
   } catch (error) {
     tools.stop();
     await mcp?.close();

@@ -9,6 +9,7 @@ import { embedderFromEnvironment } from "../../registry/ollama-embedder.ts";
 import type { SandboxAccess } from "../../sandbox/run-sandboxed.ts";
 import { AuditLog } from "../../security/audit-log.ts";
 import { ServedTools } from "../../serve/served-tools.ts";
+import type { FileOutlet } from "../../tools/send-file.ts";
 import { toolsmithJob } from "../../toolsmith/toolsmith-job.ts";
 import { orgInvocation } from "../command/org-invocation.ts";
 
@@ -17,7 +18,14 @@ import { orgInvocation } from "../command/org-invocation.ts";
  * servers, the built-in and promoted tools, the audit log and the toolsmith's job, as the session pool takes them.
  * Should a part fail to start, those already started are closed before the error goes on; `close` closes them all.
  */
-export async function servedParts(workspaceDir: string, config: OrgConfig, access: SandboxAccess, log: (line: string) => void) {
+export async function servedParts(
+  workspaceDir: string,
+  config: OrgConfig,
+  access: SandboxAccess,
+  log: (line: string) => void,
+  /** send_file's way to the person, where a chat follows the sessions (`org telegram`). */
+  extra: { fileOutlet?: FileOutlet } = {},
+) {
   const { sandbox, sandboxPolicy } = access;
   const memory = openMemoryForRoom(workspaceDir, log, config.secrets);
   const embedder = embedderFromEnvironment();
@@ -32,7 +40,7 @@ export async function servedParts(workspaceDir: string, config: OrgConfig, acces
     // The room assembly's built-ins; ServedTools adds the promoted tools of the workspace and the checkout.
     const tools = await ServedTools.open(
       CHECKOUT_DIR,
-      builtInTools({ config, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}), ...(mcp ? { mcp } : {}) }),
+      builtInTools({ config, ...(memory ? { memory } : {}), ...(embedder ? { embedder } : {}), ...(mcp ? { mcp } : {}), ...extra }),
       workspaceDir,
     );
     return {

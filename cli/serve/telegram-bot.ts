@@ -4,8 +4,14 @@ import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
 import type { AuditSink } from "../../security/audit-log.ts";
 import { BotApi } from "../../telegram/bot-api.ts";
 import { runTelegramBridge } from "../../telegram/telegram-bridge.ts";
+import type { TelegramFileOutlet } from "../../telegram/file-outlet.ts";
 import type { TelegramSessions } from "../../telegram/telegram-chat.ts";
 import { UserFacingError } from "../command/command.ts";
+import type { MemoryStore } from "../../memory/memory-store.ts";
+import type { McpHub } from "../../mcp-client/mcp-hub.ts";
+import { formatMcpStatus } from "../../mcp-client/format-mcp-status.ts";
+import { embedderFromEnvironment } from "../../registry/ollama-embedder.ts";
+import { formatMemoryOutcome } from "../terminal/format-memory-outcome.ts";
 
 // What `org telegram` and `serve --telegram` share: the bot's token, and the bot over a session pool.
 
@@ -32,18 +38,35 @@ export async function runTelegram(options: {
   token: string;
   log: (line: string) => void;
   signal: AbortSignal;
+  /** The workspace's memory (`/memory`) and MCP servers (`/mcp`), where the rooms have them. */
+  memory?: MemoryStore;
+  mcp?: McpHub;
+  /** send_file's outlet the rooms' tools were given: each chat binds its session there. */
+  fileOutlet?: TelegramFileOutlet;
 }): Promise<void> {
-  const { config, workspaceDir } = options;
+  const { config, workspaceDir, memory, mcp } = options;
+  const embedder = embedderFromEnvironment();
   const api = new BotApi({ apiBase: config.telegram.apiBase, token: options.token });
   const chats = config.telegram.allowedChats;
   await runTelegramBridge({
     api,
     settings: config.telegram,
+    ...(options.fileOutlet ? { fileOutlet: options.fileOutlet } : {}),
     sessions: options.sessions,
     workspaceDir,
     audit: options.audit,
     // Loaded on the first /status: grow's, the supervisor's, the backups' and the instances' readers.
     status: async () => (await import("./org-status-text.ts")).orgStatusText({ workspaceDir, repoDir: CHECKOUT_DIR, config }),
+    roomCommands: {
+      sessionTokens: config.limits.sessionTokens,
+      ...(memory
+        ? {
+            recall: async (query: string, signal: AbortSignal) =>
+              formatMemoryOutcome(await memory.search(query, { limit: 8, signal, ...(embedder ? { embedder } : {}) })),
+          }
+        : {}),
+      ...(mcp ? { mcpStatus: () => formatMcpStatus(mcp.status()) } : {}),
+    },
     log: options.log,
     signal: options.signal,
     onReady: (username) =>

@@ -8,6 +8,7 @@ import { nameAndSummary } from "../command/command-summaries.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { checkSandboxOffConsent } from "../command/sandbox-off-consent.ts";
 import { servedParts } from "./served-parts.ts";
+import { TelegramFileOutlet } from "../../telegram/file-outlet.ts";
 import { requireBotToken, runTelegram } from "./telegram-bot.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
 
@@ -16,14 +17,19 @@ const HELP = `Usage: org telegram [--config FILE] [--workspace DIR] [--unsafe-no
 The room from a phone: a Telegram bot that long-polls the Bot API and serves the chats telegram.allowedChats lists.
 Each allowed chat is a room session of its own (org chat --resume ID and the web room open it too): a message is
 answered as a stream of edits, tools that ask first show Approve / Deny buttons, long output and diffs come as files.
-Any other chat's updates are dropped unanswered (one audit line, and one line here, per chat: its id is how you find
-your own). A message that holds a secret is refused and not stored. Runs until Ctrl-C or SIGTERM.
+Documents, photos and voice notes are saved into the session's scratch (/scratch/telegram/...) and named to the
+room; an agent sends files back with send_file (asks first). Any other chat's updates are dropped unanswered (one
+audit line, and one line here, per chat: its id is how you find your own). A message that holds a secret is refused
+and not stored. Runs until Ctrl-C or SIGTERM.
 
 Commands in the chat (registered with setMyCommands):
   /start    hello, and this chat's session id     /tools  the personas' tools and policies
   /status   instances, org grow, the supervisor   /undo   undo the newest workspace change
   /mode     show or set the mode (/mode group)     /wish   /wish a tool that converts currencies
   /stop     stop the running replies (and the messages waiting)
+  /clear    forget the conversation so far        /models  each persona's model, the servers' models
+  /use      /use agent qwen3:8b                    /budget  tokens used and left: session, today
+  /memory   /memory staging database               /mcp     the MCP servers' state (trust: at the terminal)
 
 Options:
   --config FILE        room configuration (default: org.config.json in the workspace)
@@ -34,6 +40,8 @@ Settings (org.config.json):
   telegram.allowedChats  the chat ids served, e.g. [123456789] (a group's id starts with -)
   telegram.apiBase       the Bot API (default https://api.telegram.org; a local Bot API server also works)
   telegram.pollTimeoutS  seconds one getUpdates waits (default 25)
+  telegram.maxFileBytes  bytes a document, photo or voice note may hold (default and at most 20 MB)
+  telegram.transcribe    {"url": "http://127.0.0.1:8080"}: transcribes voice notes (/v1/audio/transcriptions)
   supervise.telegram     true: the supervisor's incidents and recoveries go to the allowed chats too
 
 Environment:
@@ -61,7 +69,8 @@ export const telegramCommand: Command = {
     const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
     const config = loadCommandConfig(values.config, workspaceDir);
     const access = sandboxAccessFrom({ config });
-    const parts = await servedParts(workspaceDir, config, access, log);
+    const fileOutlet = new TelegramFileOutlet(config.telegram.maxFileBytes);
+    const parts = await servedParts(workspaceDir, config, access, log, { fileOutlet });
     const pool = servedSessions({ ...parts.rooms, logError: log });
     parts.tools.watch(2_000, (result) => {
       if (!result.restartNeeded) log(`reloaded tools at ${result.commit?.slice(0, 12)}: added ${result.added.join(", ") || "none"}`);
@@ -72,6 +81,9 @@ export const telegramCommand: Command = {
     process.on("SIGINT", onStop);
     try {
       await runTelegram({
+        fileOutlet,
+        ...(parts.memory ? { memory: parts.memory } : {}),
+        ...(parts.mcp ? { mcp: parts.mcp } : {}),
         workspaceDir,
         config,
         sessions: pool.sessions,
