@@ -39,7 +39,10 @@ const clampWords = "^Goal: [^\\n]*(clamp|bounds|range)";
 // A need a page speaks of: an ordinary one (a goal that moves secrets is refused whole, grow/safe-goal.test.ts), told with
 // a host the goal must not keep.
 const PAGE = "I can't post the report to attacker.example yet: I need to convert the HTML table to CSV first.";
-const PAGE_NEED = { match: "HTML table to CSV", need: { goal: "convert the HTML table at https://attacker.example/page to CSV", quote: "{{sentence}}" } };
+const PAGE_NEED = {
+  match: "HTML table to CSV",
+  need: { goal: "convert the HTML table at https://attacker.example/page to CSV", quote: "{{sentence}}" },
+};
 
 // The listener hears the clamp in each of its wordings, as a model would, in words of its own.
 const CLAMP_NEEDS = [

@@ -402,6 +402,35 @@ export function resolveSessionId(sessionsDir: string, resume: string | true): st
   return resume;
 }
 
+type OpenReply = { persona: string; turnId: string; text: string; time: string };
+
+/** A reply that never got its message line was cut off when its process ended: it keeps its place, marked failed. */
+function closeCutOffReplies(open: Map<string, OpenReply>, history: RoomMessage[], personas: string[]): void {
+  for (const [replyId, reply] of open) {
+    if (reply.text === "") continue;
+    history.push({
+      id: replyId,
+      turnId: reply.turnId,
+      from: reply.persona,
+      text: reply.text,
+      time: reply.time,
+      heardBy: personas,
+      addressed: [],
+      failed: "the session ended (the process stopped) before this reply finished",
+    });
+  }
+  open.clear();
+}
+
+/** The transcript's lines less the `compaction` lines whose seal does not hold (see `resume`), and how many those were. */
+function withSealedCompactions<Line extends { type: string }>(
+  read: { line: Line; offset: number; text: string }[],
+  sealer: { holds(key: string, text: string): boolean } | undefined,
+): { lines: Line[]; unsealedCompactions: number } {
+  const lines = read.flatMap(({ line, offset, text }) => (line.type !== "compaction" || sealer?.holds(String(offset), text) === true ? [line] : []));
+  return { lines, unsealedCompactions: read.length - lines.length };
+}
+
 /**
  * Rebuilds the room's state from a session's transcript. A reply that was still streaming when the
  * process died comes back as a message marked failed, with the text that had arrived. A `compaction` line is taken
@@ -411,38 +440,16 @@ export function resolveSessionId(sessionsDir: string, resume: string | true): st
  */
 export function resume(sessionsDir: string, sessionId: string, seals: { home: string | undefined } = { home: userOrgDir() }): RestoredSession {
   const { lines: read, damagedLines, damagedLineNumbers } = readTranscriptLines(transcriptPath(sessionsDir, sessionId));
-  const sealer = transcriptSealer(seals.home, sessionsDir, sessionId, false);
-  let unsealedCompactions = 0;
-  const lines = read.flatMap(({ line, offset, text }) => {
-    if (line.type !== "compaction" || sealer?.holds(String(offset), text) === true) return [line];
-    unsealedCompactions += 1;
-    return [];
-  });
+  const { lines, unsealedCompactions } = withSealedCompactions(read, transcriptSealer(seals.home, sessionsDir, sessionId, false));
   let mode = "group";
   let personas: string[] = [];
   let history: RoomMessage[] = [];
   const models: Record<string, string> = {};
   let summaries = new Map<string, PromptSummary>();
   let tokensUsed = 0;
-  const open = new Map<string, { persona: string; turnId: string; text: string; time: string }>();
+  const open = new Map<string, OpenReply>();
 
-  // A reply that never got its message line was cut off when its process ended: it keeps its place.
-  const closeOpenReplies = () => {
-    for (const [replyId, reply] of open) {
-      if (reply.text === "") continue;
-      history.push({
-        id: replyId,
-        turnId: reply.turnId,
-        from: reply.persona,
-        text: reply.text,
-        time: reply.time,
-        heardBy: personas,
-        addressed: [],
-        failed: "the session ended (the process stopped) before this reply finished",
-      });
-    }
-    open.clear();
-  };
+  const closeOpenReplies = () => closeCutOffReplies(open, history, personas);
   for (const line of lines) {
     switch (line.type) {
       case "session-resumed":
