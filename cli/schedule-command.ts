@@ -110,7 +110,7 @@ function nameOf(name: string | undefined, verb: string): string {
   return name;
 }
 
-function scheduleOf(config: OrgConfig, name: string, verb: string): ScheduleEntry {
+function scheduleOf(config: OrgConfig, name: string): ScheduleEntry {
   const entry = Object.hasOwn(config.schedules, name) ? config.schedules[name] : undefined;
   if (entry !== undefined) return entry;
   if (waitingOf(config).includes(name)) throw new UserFacingError(`schedule ${name} waits for your confirmation: run 'org config trust' first.`);
@@ -159,7 +159,7 @@ async function runNow(config: OrgConfig, workspaceDir: string, name: string, ent
 function setPaused(config: OrgConfig, workspaceDir: string, name: string | undefined, paused: boolean): number {
   const verb = paused ? "pause" : "resume";
   const key = nameOf(name, verb);
-  scheduleOf(config, key, verb);
+  scheduleOf(config, key);
   updateScheduleStates(workspaceDir, (states) => {
     const now = Date.now();
     const record = states.schedules[key] ?? { seenAt: now };
@@ -195,7 +195,7 @@ export const scheduleCommand: Command = {
         return list(config, workspaceDir, values.json ?? false);
       case "run": {
         const key = nameOf(name, "run");
-        const entry = scheduleOf(config, key, "run");
+        const entry = scheduleOf(config, key);
         checkSandboxOffConsent("schedule", values["unsafe-no-sandbox"] ?? false);
         return runNow(config, workspaceDir, key, entry, { json: values.json ?? false, signal });
       }

@@ -24,8 +24,7 @@ export function scratchPathParts(path: string): string[] {
       `"${path}" is absolute; give a path inside scratch, such as "downloads/file.pdf" (the sandbox sees ${SCRATCH_MOUNT}/downloads/file.pdf)`,
     );
   }
-  if (/[\u0000-\u001f\u007f]/.test(relative))
-    throw new ScratchPathError(`${JSON.stringify(path)} holds a control character; give a plain file name`);
+  if (/[\u0000-\u001f\u007f]/.test(relative)) throw new ScratchPathError(`${JSON.stringify(path)} holds a control character; give a plain file name`);
   const parts = relative.split("/").filter((part) => part !== "" && part !== ".");
   if (parts.includes("..")) throw new ScratchPathError(`"${path}" climbs out with ".."; give a path inside scratch`);
   if (parts.length === 0) throw new ScratchPathError(`"${path}" names no file; give a file name such as "file.pdf"`);
