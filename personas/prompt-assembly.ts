@@ -1,5 +1,5 @@
 import type { ChatMessage } from "../llm/chat-types.ts";
-import { type PromptSize, type TokenEstimator, messageChars } from "../llm/token-estimate.ts";
+import type { PromptSize, TokenEstimator } from "../llm/token-estimate.ts";
 import { ContextOverflowError } from "./context-overflow.ts";
 import type { RoomMessage } from "./room-message.ts";
 
@@ -188,11 +188,4 @@ export function assemblePrompt(input: PromptInput): AssembledPrompt {
     fellOut: fellOut + (input.summary && !withSummary ? input.summary.messages : 0),
     ...(fellOutThroughId !== undefined ? { fellOutThroughId, compactThroughId: pastHalf ?? fellOutThroughId } : {}),
   };
-}
-
-/** The characters of chat messages as the estimate counts them. */
-export function chatChars(messages: readonly ChatMessage[]): number {
-  let chars = 0;
-  for (const message of messages) chars += messageChars(message);
-  return chars;
 }

@@ -92,11 +92,6 @@ function dayMatches(cron: Cron, date: Date): boolean {
   return cron.eitherDay ? byDate || byWeekday : byDate && byWeekday;
 }
 
-/** Whether the expression runs in the minute of `date`, in local time. */
-export function cronMatches(cron: Cron, date: Date): boolean {
-  return dayMatches(cron, date) && cron.hours.has(date.getHours()) && cron.minutes.has(date.getMinutes());
-}
-
 /** Years searched for a next run before an expression is called one that never runs (`0 0 30 2 *`). */
 const SEARCH_YEARS = 9;
 

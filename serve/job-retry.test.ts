@@ -188,5 +188,10 @@ describe("the retry decisions", () => {
     expect(jobFailure([transient])).toEqual({ kind: "http", message: "busy", retryable: true, retryAfterMs: 2_000 });
     expect(jobFailure([transient, { type: "error", message: "no such mode", kind: "mode" }]).retryable).toBe(false);
     expect(jobFailure([]).retryable).toBe(false);
+    // A run whose tools already ran is not sent again: a retry would run them twice.
+    const call = { id: "c1", name: "sh", arguments: { cmd: "touch ran" } };
+    const ran: RoomEvent = { type: "tool-call", replyId: "r1", persona: "agent", call };
+    expect(jobFailure([ran, transient]).retryable).toBe(false);
+    expect(jobFailure([{ type: "change-applied", changeId: "x1", replyId: "r1", persona: "agent" }, transient]).retryable).toBe(false);
   });
 });

@@ -22,15 +22,21 @@ export type JobFailure = { kind: string; message: string; retryable: boolean; re
 
 const MESSAGE_LIMIT = 300;
 
+/** Events that show a run acted (a tool called, a change applied): running its message again would act twice. */
+const ACTED: ReadonlySet<RoomEvent["type"]> = new Set(["tool-call", "tool-result", "change-applied"]);
+
 /**
  * What a failed run's events say: its errors, transient only when each said so (a model server busy, down or
- * rate-limiting) and there was at least one. A run with no error event (a budget, a refused mode) is permanent.
+ * rate-limiting) and there was at least one, and only while the run had not acted yet: a retry sends the message
+ * again from the start, so a run whose tools already ran (a command, a request, a change) is not retried.
+ * A run with no error event (a budget, a refused mode) is permanent.
  */
 export function jobFailure(events: readonly RoomEvent[]): JobFailure {
   const errors = events.flatMap((event) => (event.type === "error" ? [event] : []));
   const first = errors[0];
   if (first === undefined) return { kind: "turn-failed", message: "the turn ended without success.", retryable: false };
-  const retryable = errors.every((error) => error.retryable === true);
+  const acted = events.some((event) => ACTED.has(event.type));
+  const retryable = !acted && errors.every((error) => error.retryable === true);
   const retryAfter = Math.max(0, ...errors.map((error) => error.retryAfterMs ?? 0));
   const message = first.message.length > MESSAGE_LIMIT ? `${first.message.slice(0, MESSAGE_LIMIT)}…` : first.message;
   return { kind: first.kind ?? "error", message, retryable, ...(retryable && retryAfter > 0 ? { retryAfterMs: retryAfter } : {}) };

@@ -31,7 +31,8 @@ beforeAll(() => {
   chmodSync(workspaceDir, 0o755);
   mkdirSync(join(workspaceDir, "out"));
   writeFileSync(join(workspaceDir, "out", "report.csv"), "name,total\nalpha,3\n");
-  writeFileSync(join(workspaceDir, ".env.local"), `OPENAI_API_KEY=${SECRET}\n`);
+  writeFileSync(join(workspaceDir, ".env.local"), "DB_HOST=db.internal\n");
+  writeFileSync(join(workspaceDir, "out", "keys.txt"), `OPENAI_API_KEY=${SECRET}\n`);
   writeFileSync(join(workspaceDir, "big.txt"), "x".repeat(5_000));
   mkdirSync(join(workspaceDir, ".org"), { recursive: true });
   writeFileSync(join(workspaceDir, ".org", "state.txt"), "org's own");
@@ -76,6 +77,8 @@ describe("send_file", () => {
       ["../etc/passwd", "s1", 'climbs out with ".."'],
       ["/etc/passwd", "s1", "is absolute"],
       [".org/state.txt", "s1", "org's own state"],
+      // What sandbox.secretPaths hides from the room's commands, whatever it holds.
+      [".env.local", "s1", "is a secret file (sandbox.secretPaths: "],
       ["linked.txt", "s1", "symbolic link"],
       ["nothing-here.txt", "s1", "there is no file nothing-here.txt"],
       ["big.txt", "s1", "more than the 4096 allowed"],
@@ -90,7 +93,7 @@ describe("send_file", () => {
 
   test("a file or a caption holding a secret is not sent", async () => {
     const before = standIn.messages(CHAT).length;
-    expect((await send(".env.local")).output).toContain("holds what looks like an OpenAI API key");
+    expect((await send("out/keys.txt")).output).toContain("holds what looks like an OpenAI API key");
     expect((await send("out/report.csv", "s1", `key ${SECRET}`)).output).toContain("holds what looks like an OpenAI API key");
     expect(standIn.messages(CHAT).length).toBe(before);
   });

@@ -6,6 +6,7 @@ import { ScratchPathError, scratchPathParts } from "../sandbox/write-scratch-fil
 import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { type AnyTool, defineTool, type ToolResult } from "./define-tool.ts";
 import { sniffType } from "./sniff-type.ts";
+import { secretPathMatcher } from "../workspace/check-change-set.ts";
 
 /** A file on its way to the person: its name, bytes and type. */
 export type OutgoingFile = { fileName: string; bytes: Uint8Array; mimeType: string };
@@ -30,12 +31,21 @@ const PARAMETERS = z.object({
   caption: z.string().max(1_000).optional().describe("A line shown under the file."),
 });
 
-/** Where a path of send_file is: scratch (it begins /scratch/) or the workspace (relative); never org's state or .git. */
-function placeOf(path: string, context: { workspaceDir: string; sessionId?: string }): { root: string; relative: string } {
+/**
+ * Where a path of send_file is: scratch (it begins /scratch/) or the workspace (relative); never org's state, .git or
+ * a path `sandbox.secretPaths` hides (what the sandbox keeps from the room's commands stays on the host).
+ */
+function placeOf(
+  path: string,
+  context: { workspaceDir: string; sessionId?: string; sandboxPolicy: { secretPaths: readonly string[] } },
+): { root: string; relative: string } {
   if (path.startsWith("/scratch/")) return { root: scratchDirFor(context), relative: scratchPathParts(path).join("/") };
   const parts = scratchPathParts(path);
   if (parts[0] === ORG_DIR || parts.includes(".git")) throw new ScratchPathError(`"${path}" is org's own state or a .git folder; it is not sent`);
-  return { root: context.workspaceDir, relative: parts.join("/") };
+  const relative = parts.join("/");
+  const hiddenBy = secretPathMatcher(context.sandboxPolicy.secretPaths)(relative);
+  if (hiddenBy !== undefined) throw new ScratchPathError(`"${path}" is a secret file (sandbox.secretPaths: ${hiddenBy}); it is not sent`);
+  return { root: context.workspaceDir, relative };
 }
 
 function escapeCaption(text: string): string {
