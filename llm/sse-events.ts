@@ -23,13 +23,20 @@ export class SseEvents {
   readonly #parser: EventSourceParser;
   #held = "";
   #parserOnly = false;
+  #ending = false;
 
   constructor(
     private readonly onData: EventData,
     onError: (error: ParseError) => void,
     private readonly known: KnownEvent = () => -1,
   ) {
-    this.#parser = createParser({ onEvent: (event) => onData(event.data, 0, event.data.length), onError });
+    // A stream cut inside a field's name ("da" of "data:") leaves a last line the parser calls an unknown field: that is
+    // the stream ending early, which the reader says as an interruption (nothing finished it), not a malformed stream.
+    const error = (parseError: ParseError) => {
+      if (this.#ending && parseError.type === "unknown-field" && cutFieldName(parseError.field, parseError.value)) return;
+      onError(parseError);
+    };
+    this.#parser = createParser({ onEvent: (event) => onData(event.data, 0, event.data.length), onError: error });
   }
 
   /** Reads a decoded piece; `stopped` ends the reading between events. */
@@ -57,6 +64,7 @@ export class SseEvents {
 
   /** Reads what is held as a last event, as if the stream had ended with a blank line. */
   end(stopped: () => boolean): void {
+    this.#ending = true;
     if (this.#parserOnly) this.#parser.feed("\n\n");
     else if (this.#held !== "") this.feed("\n\n", stopped);
   }
@@ -102,4 +110,11 @@ function feedSplit(parser: EventSourceParser, text: string): void {
   }
   parser.feed(text.slice(0, lineEnd + 1));
   parser.feed(text.slice(lineEnd + 1));
+}
+
+const FIELD_NAMES = ["data", "event", "id", "retry"];
+
+/** Whether a last line with no colon is the start of a field's name, as a stream cut inside it leaves. */
+function cutFieldName(field: string | undefined, value: string | undefined): boolean {
+  return field !== undefined && field !== "" && (value ?? "") === "" && FIELD_NAMES.some((name) => name.startsWith(field) && name !== field);
 }
