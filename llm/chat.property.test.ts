@@ -1,18 +1,12 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
+import { callArbitrary, cutInto, textArbitrary } from "../testing/stream-arbitraries.ts";
 import { chatOnce } from "./chat-once.ts";
 import { sseFrames, startFrameServer } from "../testing/frame-server.ts";
 
 // Whatever way the bytes of a stream are cut into reads, and whichever server style frames the tool
 // calls, chatOnce must assemble the same reply.
 
-const textArbitrary = fc.string({ unit: "grapheme", maxLength: 12 }).filter((text) => !text.includes("<"));
-const callArbitrary = fc.record({
-  name: fc.stringMatching(/^[a-z_][a-z0-9_]{0,10}$/),
-  arguments: fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), fc.oneof(fc.string({ unit: "grapheme", maxLength: 10 }), fc.integer(), fc.boolean()), {
-    maxKeys: 3,
-  }),
-});
 const replyArbitrary = fc.record({
   texts: fc.array(textArbitrary, { maxLength: 6 }),
   reasoning: fc.array(textArbitrary, { maxLength: 3 }),
@@ -45,17 +39,6 @@ function frames(reply: Reply): unknown[] {
   events.push(choice({}, reply.calls.length > 0 ? "tool_calls" : "stop"));
   events.push({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 4 } });
   return events;
-}
-
-function cutInto(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((cut) => cut % bytes.length))].filter((cut) => cut > 0).sort((a, b) => a - b);
-  const pieces: Uint8Array[] = [];
-  let start = 0;
-  for (const point of [...points, bytes.length]) {
-    pieces.push(bytes.slice(start, point));
-    start = point;
-  }
-  return pieces;
 }
 
 test("the same reply comes out however the stream is framed and cut", async () => {

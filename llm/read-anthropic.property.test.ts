@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
+import { callArbitrary, cutInto, textArbitrary } from "../testing/stream-arbitraries.ts";
 import { chatOnce } from "./chat-once.ts";
 import { chatFailure } from "../testing/chat-helpers.ts";
 import { startFrameServer } from "../testing/frame-server.ts";
@@ -8,18 +9,12 @@ import { startFrameServer } from "../testing/frame-server.ts";
 // same reply comes out; a body cut anywhere before `message_delta` (the stop reason) is said is an interruption that
 // keeps what came. (A stream that said its stop reason is whole without `message_stop`, as SSE is without [DONE].)
 
-const textArbitrary = fc.string({ unit: "grapheme", maxLength: 12 }).filter((text) => !text.includes("<"));
-const callArbitrary = fc.record({
-  name: fc.stringMatching(/^[a-z_][a-z0-9_]{0,10}$/),
-  arguments: fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), fc.oneof(fc.string({ unit: "grapheme", maxLength: 10 }), fc.integer(), fc.boolean()), {
-    maxKeys: 3,
-  }),
-  pieces: fc.integer({ min: 1, max: 4 }),
-});
+// A call whose arguments stream in `pieces` input_json_delta events.
+const streamedCallArbitrary = fc.tuple(callArbitrary, fc.integer({ min: 1, max: 4 })).map(([call, pieces]) => ({ ...call, pieces }));
 const replyArbitrary = fc.record({
   texts: fc.array(textArbitrary, { maxLength: 6 }),
   thinking: fc.array(textArbitrary, { maxLength: 3 }),
-  calls: fc.array(callArbitrary, { maxLength: 3 }),
+  calls: fc.array(streamedCallArbitrary, { maxLength: 3 }),
   pings: fc.boolean(),
   cuts: fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 12 }),
 });
@@ -60,17 +55,6 @@ function events(reply: Reply): string {
   list.push({ type: "message_delta", delta: { stop_reason: reply.calls.length > 0 ? "tool_use" : "end_turn" }, usage: { output_tokens: 4 } });
   list.push({ type: "message_stop" });
   return list.map((event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`).join("");
-}
-
-function cutInto(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((cut) => cut % bytes.length))].filter((cut) => cut > 0).sort((a, b) => a - b);
-  const pieces: Uint8Array[] = [];
-  let start = 0;
-  for (const point of [...points, bytes.length]) {
-    pieces.push(bytes.slice(start, point));
-    start = point;
-  }
-  return pieces;
 }
 
 const ask = (url: string) =>
@@ -114,4 +98,22 @@ test("a body cut anywhere before its stop reason fails as interrupted, keeping a
     }),
     { numRuns: 40 },
   );
+});
+
+test("a stream cut inside a field's name is interrupted, on Anthropic's stream and the OpenAI-compatible one", async () => {
+  // Found by the property above (seed 1915996022): a body cut to "e" was called a malformed stream ("Unknown field").
+  let body = "";
+  await using server = startFrameServer(() => ({ chunks: [body] }));
+  const openai = (url: string) => chatOnce({ baseUrl: url, model: "m", messages: [{ role: "user", content: "x" }], retry: { retries: 0 } });
+  for (const cut of ["e", "ev", "event: message_start\nd", "event: message_start\ndat"]) {
+    body = cut;
+    expect({ cut, kind: (await chatFailure(ask(server.url))).kind }).toEqual({ cut, kind: "interrupted" });
+  }
+  for (const cut of ["d", "da", 'data: {"choices":[]}\n\nd']) {
+    body = cut;
+    expect({ cut, kind: (await chatFailure(openai(server.url))).kind }).toEqual({ cut, kind: "interrupted" });
+  }
+  // A whole line of a field no one defined, not at the end, is still a malformed stream.
+  body = 'bogus: 1\n\ndata: {"choices":[]}\n\n';
+  expect((await chatFailure(openai(server.url))).kind).toBe("malformed-event");
 });

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import fc from "fast-check";
+import { callArbitrary, cutInto, textArbitrary } from "../testing/stream-arbitraries.ts";
 import { chatOnce } from "./chat-once.ts";
 import { chatFailure } from "../testing/chat-helpers.ts";
 import { startFrameServer } from "../testing/frame-server.ts";
@@ -7,13 +8,6 @@ import { startFrameServer } from "../testing/frame-server.ts";
 // chat.property.test.ts's idea on Ollama's own stream: however the NDJSON bytes are cut into reads, the same reply
 // comes out; a body cut anywhere before its `done` line is an interruption that keeps what came, never a wrong reply.
 
-const textArbitrary = fc.string({ unit: "grapheme", maxLength: 12 }).filter((text) => !text.includes("<"));
-const callArbitrary = fc.record({
-  name: fc.stringMatching(/^[a-z_][a-z0-9_]{0,10}$/),
-  arguments: fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), fc.oneof(fc.string({ unit: "grapheme", maxLength: 10 }), fc.integer(), fc.boolean()), {
-    maxKeys: 3,
-  }),
-});
 const replyArbitrary = fc.record({
   texts: fc.array(textArbitrary, { maxLength: 6 }),
   thinking: fc.array(textArbitrary, { maxLength: 3 }),
@@ -34,17 +28,6 @@ function lines(reply: Reply): string[] {
     ...(reply.callsInOneLine ? (calls.length > 0 ? [line({ tool_calls: calls })] : []) : calls.map((call) => line({ tool_calls: [call] }))),
     line({}, { done: true, done_reason: "stop", prompt_eval_count: 3, eval_count: 4 }),
   ];
-}
-
-function cutInto(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((cut) => cut % bytes.length))].filter((cut) => cut > 0).sort((a, b) => a - b);
-  const pieces: Uint8Array[] = [];
-  let start = 0;
-  for (const point of [...points, bytes.length]) {
-    pieces.push(bytes.slice(start, point));
-    start = point;
-  }
-  return pieces;
 }
 
 const ask = (url: string) =>
