@@ -1,6 +1,5 @@
 import { type LoopEvent, type LoopWindow, runWithTools } from "../tool-loop/run-with-tools.ts";
 import type { ChatMessage, ToolDefinition } from "../llm/chat-types.ts";
-import { toolChars as toolCharsOf } from "../llm/token-estimate.ts";
 import { ContextOverflowError, isServerOverflow } from "./context-overflow.ts";
 import type { AssembledPrompt, ContextWindow } from "./prompt-assembly.ts";
 import type { ReplyHost, ReplyOutcome } from "./reply-host.ts";
@@ -20,7 +19,7 @@ export async function respondWithTools(host: ReplyHost, assemble: AssemblePrompt
   const window = await host.model.window(host.signal);
   const prompt = assemble(window, definitions);
   host.prompt.assembled(prompt);
-  const first = await answerOnce(host, prompt, definitions);
+  const first = await answerOnce(host, prompt);
   if (first.ok) return first.outcome;
   if (!isServerOverflow(first.error) || first.progressed) throw first.error;
   // The server counts more than the estimate did: once more on a prompt a quarter smaller, which leaves more out.
@@ -33,7 +32,7 @@ export async function respondWithTools(host: ReplyHost, assemble: AssemblePrompt
     throw error;
   }
   host.prompt.assembled(retry);
-  const second = await answerOnce(host, retry, definitions);
+  const second = await answerOnce(host, retry);
   if (second.ok) return second.outcome;
   if (!isServerOverflow(second.error)) throw second.error;
   const { parts } = retry;
@@ -60,7 +59,6 @@ function serverSaid(error: unknown): string {
 async function answerOnce(
   host: ReplyHost,
   prompt: AssembledPrompt,
-  definitions: readonly ToolDefinition[],
 ): Promise<{ ok: true; outcome: ReplyOutcome } | { ok: false; error: unknown; progressed: boolean }> {
   let usageReported = false;
   let progressed = false;
@@ -97,7 +95,7 @@ async function answerOnce(
       budget: host.budget,
       toolTime: host.toolTime,
       approve: (call) => host.approve(call),
-      window: loopWindow(host, prompt, definitions),
+      window: loopWindow(host, prompt),
       // Org's summary is a model's text, not the person's: a call that repeats it word for word is not run.
       outsideText: prompt.summaryText !== undefined ? [prompt.summaryText] : [],
     });
@@ -115,10 +113,11 @@ async function answerOnce(
 }
 
 /** The window as the tool loop keeps to it: each round's conversation counted with the same estimate. */
-function loopWindow(host: ReplyHost, prompt: AssembledPrompt, definitions: readonly ToolDefinition[]): LoopWindow {
+function loopWindow(host: ReplyHost, prompt: AssembledPrompt): LoopWindow {
   const { estimator } = host.prompt;
   const modelId = host.model.modelId;
-  const toolChars = toolCharsOf(definitions);
+  // The tools' size as the prompt counted it: the same definitions, not serialised again.
+  const { toolChars } = prompt.size;
   return {
     tokens: prompt.parts.window.tokens,
     reserve: prompt.parts.reserve,

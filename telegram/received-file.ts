@@ -1,7 +1,7 @@
 import type { TelegramSettings } from "../config/telegram-settings.ts";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { ScratchPathError, sandboxPathOf, scratchPathParts, writeScratchFile } from "../sandbox/write-scratch-file.ts";
-import { describeType, sniffType } from "../tools/sniff-type.ts";
+import { describeType, scannedText, sniffType } from "../tools/sniff-type.ts";
 import { type BotApi, TelegramFileError } from "./bot-api.ts";
 import type { IncomingFile } from "./telegram-update.ts";
 import { TranscriptionError, transcribeVoice } from "./transcribe-voice.ts";
@@ -37,12 +37,6 @@ export function scratchNameOf(updateId: number, file: IncomingFile, sniffed: str
     .slice(-100);
   const extension = EXTENSIONS[sniffed] ?? EXTENSIONS[file.mimeType ?? ""] ?? "bin";
   return `telegram/${updateId}-${plain === "" ? `${file.kind}.${extension}` : plain}`;
-}
-
-/** The text the credential guard reads of a file: all of it when it is text, else its runs of printable characters. */
-function scannedText(bytes: Uint8Array, isText: boolean): string {
-  const text = Buffer.from(bytes).toString(isText ? "utf8" : "latin1");
-  return isText ? text : (text.match(/[\x20-\x7e\t\n\r]{8,}/g) ?? []).join("\n");
 }
 
 /**

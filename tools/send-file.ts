@@ -5,7 +5,7 @@ import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { ScratchPathError, scratchPathParts } from "../sandbox/write-scratch-file.ts";
 import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { type AnyTool, defineTool, type ToolResult } from "./define-tool.ts";
-import { sniffType } from "./sniff-type.ts";
+import { scannedText, sniffType } from "./sniff-type.ts";
 import { secretPathMatcher } from "../workspace/check-change-set.ts";
 
 /** A file on its way to the person: its name, bytes and type. */
@@ -70,8 +70,7 @@ export function sendFileTool(outlet: FileOutlet): AnyTool {
       }
       if (bytes === undefined) return { ok: false, output: `Error: not sent: there is no file ${args.path}.` };
       const sniffed = sniffType(bytes);
-      const text = Buffer.from(bytes).toString(sniffed.type === "text/plain" ? "utf8" : "latin1");
-      const scanned = sniffed.type === "text/plain" ? text : (text.match(/[\x20-\x7e\t\n\r]{8,}/g) ?? []).join("\n");
+      const scanned = scannedText(bytes, sniffed.type === "text/plain");
       // The room's keys, and the values of the workspace's secret files: none of them leaves through a file either.
       const secrets = [
         ...(context.secrets ?? []),

@@ -64,3 +64,9 @@ export function describeType(declared: string, bytes: Uint8Array): string {
   if (sniffed.type === "text/plain" && (said.startsWith("text/") || /json|xml|javascript|csv|yaml/.test(said))) return said;
   return `${said} as declared, but its bytes look like ${sniffed.name} (${sniffed.type})`;
 }
+
+/** The text the credential guard reads of a file: all of it when it is text, else its runs of printable characters. */
+export function scannedText(bytes: Uint8Array, isText: boolean): string {
+  const text = Buffer.from(bytes).toString(isText ? "utf8" : "latin1");
+  return isText ? text : (text.match(/[\x20-\x7e\t\n\r]{8,}/g) ?? []).join("\n");
+}
