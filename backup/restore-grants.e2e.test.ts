@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { storedReports } from "../fitness/fitness-report.ts";
-import { PromotionJournal } from "../git/journal.ts";
+import { PromotionJournal } from "../cycle/promotion-journal.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { runOrgProcess } from "../testing/org-process.ts";
 import { makeCandidate, writePassingReport } from "../testing/promotion-fixture.ts";

@@ -6,7 +6,7 @@ import { sleep } from "../concurrency/sleep.ts";
 import { orgVersion } from "../config/version.ts";
 import { CONFIG_FILE_NAME, ORG_DIR } from "../config/workspace-paths.ts";
 import { BundleError, bundleRefs, listRefs } from "../git/bundle.ts";
-import { PromotionBlockedError, PromotionJournal } from "../git/journal.ts";
+import { PromotionBlockedError, PromotionJournal } from "../cycle/promotion-journal.ts";
 import { MAIN_REF, utcSecondStamp } from "../git/ref-names.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { carriedTrust } from "../mcp-client/mcp-trust.ts";

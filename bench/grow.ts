@@ -16,8 +16,7 @@ import { parseArgs } from "node:util";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { buildAndPromote } from "../cycle/build-and-promote.ts";
 import { inProcessInstances } from "../cycle/in-process-instances.ts";
-import { PromotionJournal } from "../git/journal.ts";
-import { followBaseline } from "../fitness/baseline-follow.ts";
+import { promotionContext } from "../cycle/promotion-context.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { GrowBudget } from "../grow/grow-budget.ts";
 import { growRequest } from "../grow/grow-request.ts";
@@ -241,7 +240,7 @@ const bare: { ms: number; modelMs: number; validationMs: number }[] = [];
         toolsmith: { goal, model: budget.model(request.model), repoDir: made.dir, settings: request.toolsmithSettings, ...access },
         instances,
         gate: () => ({ ...request.gateOptions, settings: request.gateSettings, git, ...access }),
-        promotion: { context: (log) => ({ git, journal: new PromotionJournal(made.dir), followBaseline, log }), restart: false },
+        promotion: { context: (log) => promotionContext({ repo: git, log }), restart: false },
         onProgress: (progress) => {
           if (progress.type === "toolsmith" && progress.event.type === "validation-passed") validationMs = progress.event.durationMs;
         },

@@ -7,8 +7,7 @@ import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { httpModel } from "../llm/http-model.ts";
 import { workingStrace } from "../fitness/folder-trace.ts";
 import { FitnessReport } from "../fitness/fitness-report.ts";
-import { PromotionJournal } from "../git/journal.ts";
-import { followBaseline } from "../fitness/baseline-follow.ts";
+import { promotionContext } from "./promotion-context.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { makeCandidate } from "../testing/promotion-fixture.ts";
@@ -77,7 +76,7 @@ function cycleOn(git: RepoGit): Omit<CandidateCycleRequest, "branch" | "onProgre
       testsTimeoutMs: 120_000,
       scenarios: { dir: join(git.repoDir, "fitness", "scenarios"), runs: 1, marginRatio: 0.5, marginMs: 200, timeoutMs: 60_000 },
     }),
-    promotion: { context: (log) => ({ git, journal: new PromotionJournal(git.repoDir), followBaseline, log }), restart: false },
+    promotion: { context: (log) => promotionContext({ repo: git, log }), restart: false },
   };
 }
 

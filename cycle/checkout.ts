@@ -36,7 +36,7 @@ export function initCheckout(dir: string, first: { paths: readonly string[]; mes
 /** The commit of main when checkout `repoDir` is on main with no changes, as promotion needs; else the refusal saying what is not. */
 export async function checkoutReadyOn(repoDir: string, signal?: AbortSignal): Promise<string> {
   // Loaded here: the ref-change journal and its schemas are no cost of the commands that only open a checkout.
-  const { checkCheckoutReady } = await import("../git/ref-change.ts");
+  const { checkCheckoutReady } = await import("./ref-change.ts");
   return checkCheckoutReady(new RepoGit(repoDir), signal);
 }
 

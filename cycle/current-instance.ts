@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { waitForCommit } from "../fitness/instance-health.ts";
-import type { CurrentInstance } from "../git/ref-change.ts";
+import type { CurrentInstance } from "./ref-change.ts";
 
 /**
  * Current as promote and rollback restart it: the checkout's own `ops/start-current.sh` (run in its own

@@ -10,8 +10,7 @@ import { inProcessInstances } from "./in-process-instances.ts";
 import { type CycleInstance, type CycleProgress, promoteCandidate } from "./promote-candidate.ts";
 import { fitnessTable, verdictLine } from "../fitness/fitness-lines.ts";
 import { promoteLines } from "./promote-judged.ts";
-import { PromotionJournal } from "../git/journal.ts";
-import { followBaseline } from "../fitness/baseline-follow.ts";
+import { promotionContext } from "./promotion-context.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 
@@ -59,7 +58,7 @@ export async function judgeAndPromote(
       instances,
       gate: () => inProcessGateOptions({ config, git: toolRepo, sandbox, sandboxPolicy }),
       promotion: {
-        context: (log) => ({ git: toolRepo, journal: new PromotionJournal(toolRepo.repoDir), followBaseline, log }),
+        context: (log) => promotionContext({ repo: toolRepo, log }),
         restart: false,
         rejudgeHint,
       },

@@ -2,7 +2,7 @@ import { verdictLine } from "../fitness/fitness-lines.ts";
 import { type PromoteOutcome, promoteJudged, promoteLines, promoteSucceeded } from "./promote-judged.ts";
 import { type FitnessOutcome, type FitnessRequest, runFitness } from "../fitness/run-fitness.ts";
 import type { FitnessReport } from "../fitness/fitness-report.ts";
-import type { RefChangeContext } from "../git/ref-change.ts";
+import type { RefChangeContext } from "./ref-change.ts";
 import type { InstanceRole } from "../instances/side-by-side.ts";
 import { isRefusal } from "../security/refusal.ts";
 

@@ -1,8 +1,8 @@
 import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
 import { candidateStates } from "../fitness/candidate-states.ts";
 import { promote } from "./promote.ts";
-import { PromotionRefusedError, type RefChangeContext } from "../git/ref-change.ts";
-import type { Recovery } from "../git/rollback.ts";
+import { PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
+import type { Recovery } from "./rollback.ts";
 import { isRefusal } from "../security/refusal.ts";
 import { checkedPassingVerdict } from "./promotion-check.ts";
 

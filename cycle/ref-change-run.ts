@@ -1,8 +1,6 @@
-import { PromotionJournal } from "../git/journal.ts";
-import { followBaseline } from "../fitness/baseline-follow.ts";
-import type { RefChangeContext } from "../git/ref-change.ts";
-import { RepoGit } from "../git/repo-git.ts";
 import { currentInstance } from "./current-instance.ts";
+import { promotionContext } from "./promotion-context.ts";
+import type { RefChangeContext } from "./ref-change.ts";
 
 /**
  * What a promote or rollback of the repository at `repoDir` runs with: the repository, its journal, current
@@ -13,7 +11,6 @@ export function refChangeRun(
   options: { restart: boolean; port: number; healthTimeoutMs: number; scriptArgs: string[]; log: (line: string) => void; signal: AbortSignal },
 ): RefChangeContext {
   const { restart, port, healthTimeoutMs, scriptArgs, log, signal } = options;
-  const git = new RepoGit(repoDir);
-  const current = restart ? currentInstance(git.repoDir, port, healthTimeoutMs, log, scriptArgs) : undefined;
-  return { git, journal: new PromotionJournal(git.repoDir), followBaseline, current, log, signal };
+  const current = restart ? currentInstance(repoDir, port, healthTimeoutMs, log, scriptArgs) : undefined;
+  return promotionContext({ repo: repoDir, log, signal, ...(current ? { current } : {}) });
 }

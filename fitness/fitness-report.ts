@@ -4,7 +4,6 @@ import { z } from "zod";
 import { ensureFitnessDir, FITNESS_DIR, GATE_KEY_FILE, GateKeyError, gateKey, readRegularFile, signContent, verifyContent } from "./gate-key.ts";
 import { writeNewPrivateFile } from "../security/private-state.ts";
 import { errorCode } from "../concurrency/error-code.ts";
-import { PromotionRefusedError } from "../git/ref-change.ts";
 import { OBJECT_ID_PATTERN } from "../git/ref-names.ts";
 
 const Sha = z.string().regex(OBJECT_ID_PATTERN);
@@ -57,8 +56,15 @@ export const FitnessReport = z.strictObject({
 export type FitnessReport = z.infer<typeof FitnessReport>;
 
 /** No passing report for the commit a promotion would merge; the message says what to run. */
-export class NoPassingReportError extends PromotionRefusedError {
+export class NoPassingReportError extends Error {
   override name = "NoPassingReportError";
+  readonly userFacing = true;
+  /** True when running the gate on the commit again is the way on; a promotion's refusal then names the commands. */
+  readonly rejudge: boolean;
+  constructor(message: string, options: { rejudge?: boolean } = {}) {
+    super(message);
+    this.rejudge = options.rejudge ?? false;
+  }
 }
 
 /** The folder of `commit`'s reports in a checkout: `.org/fitness/<commit>/`. */

@@ -13,7 +13,7 @@ import { type BuildProgress, buildAndPromote } from "../cycle/build-and-promote.
 import { inProcessInstances } from "../cycle/in-process-instances.ts";
 import type { CycleOutcome, GateOptions } from "../cycle/promote-candidate.ts";
 import { type PromoteOutcome, promoteJudged, promoteLines, promoteSucceeded } from "../cycle/promote-judged.ts";
-import type { RefChangeContext } from "../git/ref-change.ts";
+import type { RefChangeContext } from "../cycle/ref-change.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";

@@ -5,7 +5,7 @@ import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import type { BuildProgress } from "../cycle/build-and-promote.ts";
 import type { GateOptions } from "../cycle/promote-candidate.ts";
 import { defaultGateOptions, gateThresholds } from "../fitness/gate-defaults.ts";
-import type { CurrentInstance } from "../git/ref-change.ts";
+import type { CurrentInstance } from "../cycle/ref-change.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { toolsmithModel } from "../personas/persona-model.ts";
 import { purposeModel } from "../personas/model-router.ts";

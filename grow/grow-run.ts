@@ -3,8 +3,7 @@ import { join } from "node:path";
 import { GROW_DIR } from "../config/workspace-paths.ts";
 import { discardCandidate } from "../git/discard-candidate.ts";
 import { type CandidateRow, candidateStates } from "../fitness/candidate-states.ts";
-import { PromotionJournal } from "../git/journal.ts";
-import { followBaseline } from "../fitness/baseline-follow.ts";
+import { promotionContext } from "../cycle/promotion-context.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { type NeedHint, writeNeedHints } from "../registry/need-hints.ts";
 import { GrowBudget } from "./grow-budget.ts";
@@ -86,15 +85,9 @@ export class GrowRun {
 
   /** How a pass is promoted, and rollbacks made: the repository's journal, and current when it is restarted. */
   get promotion() {
-    const { repoDir, current } = this.request;
+    const { current } = this.request;
     return {
-      context: (log: (line: string) => void) => ({
-        git: this.git,
-        journal: new PromotionJournal(repoDir),
-        followBaseline,
-        log,
-        ...(current ? { current } : {}),
-      }),
+      context: (log: (line: string) => void) => promotionContext({ repo: this.git, log, ...(current ? { current } : {}) }),
       restart: current !== undefined,
     };
   }

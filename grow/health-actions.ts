@@ -1,12 +1,12 @@
 // What `org grow` does with judgeToolHealth's judgement: the one tool to roll back this run is rolled back by name
-// (git/rollback.ts: a journaled ref transaction, tagged rollback/<ts>), its figures go in the report, and a proposal
+// (cycle/rollback.ts: a journaled ref transaction, tagged rollback/<ts>), its figures go in the report, and a proposal
 // to rebuild it from its failing inputs is filed (the proposal it was built for hands its needs on to that one).
 // Tools unused for grow.pruneUnusedDays are proposed for removal, and removed only under grow.autoPromote.
 import type { GrowSettings } from "../config/grow-settings.ts";
 import { generatedToolFolders } from "../config/tool-names.ts";
 import { readPromotedTool } from "../generated-tools/read-promoted-tool.ts";
-import type { RefChangeContext } from "../git/ref-change.ts";
-import { rollback } from "../git/rollback.ts";
+import type { RefChangeContext } from "../cycle/ref-change.ts";
+import { rollback } from "../cycle/rollback.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { isRefusal } from "../security/refusal.ts";
 import type { PruneProposal, ToolHealth } from "../usage/tool-health.ts";
@@ -120,7 +120,7 @@ async function rollBackOne(request: HealthRequest, judged: NonNullable<ToolHealt
   }
   try {
     const context = request.refChange();
-    const { recovered, result } = await rollback(context, { restart: context.current !== undefined, tool });
+    const { recovered, result } = await rollback(context, { restart: context.current !== undefined, target: { tool } });
     if (recovered)
       record.failure =
         `an interrupted ${recovered.op} (${recovered.tag}) was ${recovered.outcome} first ` +
@@ -201,7 +201,7 @@ async function proposeRemoval(request: HealthRequest, idle: PruneProposal, outco
   try {
     for (let step = 0; step < MAX_REMOVAL_STEPS && onMain(); step += 1) {
       const context = request.refChange();
-      const { recovered, result } = await rollback(context, { restart: context.current !== undefined, tool: idle.tool });
+      const { recovered, result } = await rollback(context, { restart: context.current !== undefined, target: { tool: idle.tool } });
       if (recovered || !result)
         throw new RemovalDeferredError(`an interrupted ${recovered?.op ?? "change"} was finished first; the next run removes ${idle.tool}`);
       removal.tags.push(result.tag);

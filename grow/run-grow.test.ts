@@ -4,8 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promoteJudged } from "../cycle/promote-judged.ts";
-import { PromotionJournal } from "../git/journal.ts";
-import { followBaseline } from "../fitness/baseline-follow.ts";
+import { promotionContext } from "../cycle/promotion-context.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { transcriptLineSchema } from "../room/transcript-line.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
@@ -162,10 +161,7 @@ test("without grow.autoPromote: the most-needed proposal is built and judged, wa
   ]);
 
   // A person promotes it; the next run (building nothing) sees it promoted.
-  await promoteJudged(
-    { git, journal: new PromotionJournal(repo.dir), followBaseline, log: () => {} },
-    { branch: build?.branch as string, restart: false },
-  );
+  await promoteJudged(promotionContext({ repo: git, log: () => {} }), { branch: build?.branch as string, restart: false });
   const next = await runGrow(request(repo.dir, { maxTools: 0 }));
   expect(next.report.summary).toMatchObject({ noticed: 0, built: 0 });
   expect(readGrowState(repo.dir).proposals.find((proposal) => proposal.tool === "vowel_count")).toMatchObject({ state: "promoted" });

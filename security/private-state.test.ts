@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { AUDIT_DIR, HISTORY_FILE, SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { appendHistory } from "../cli/chat/line-editor/input-history.ts";
 import { writeFitnessReport } from "../fitness/fitness-report.ts";
-import { PromotionJournal } from "../git/journal.ts";
+import { PromotionJournal } from "../cycle/promotion-journal.ts";
 import { makeScratchRootPrivate } from "../sandbox/scratch-dir.ts";
 import { prepareWorkspace } from "../cli/command/workspace-dir.ts";
 import { openRegistryDatabase, REGISTRY_DATABASE_PATH } from "../registry/registry-database.ts";

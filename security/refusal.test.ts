@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { reportFailure } from "../cli/command/report-failure.ts";
-import { PromotionRefusedError } from "../git/ref-change.ts";
+import { PromotionRefusedError } from "../cycle/ref-change.ts";
 import { productionFiles } from "../testing/production-files.ts";
 import { isRefusal } from "./refusal.ts";
 

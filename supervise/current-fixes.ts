@@ -1,12 +1,11 @@
 import { z } from "zod";
 import { waitForCommit } from "../fitness/instance-health.ts";
-import { PromotionJournal } from "../git/journal.ts";
-import { followBaseline } from "../fitness/baseline-follow.ts";
+import { promotionContext } from "../cycle/promotion-context.ts";
 import { lastPromotionInPlace } from "../git/last-promotion.ts";
-import type { CurrentInstance } from "../git/ref-change.ts";
+import type { CurrentInstance } from "../cycle/ref-change.ts";
 import { PROMOTE_TAG_PATTERN } from "../git/ref-names.ts";
 import { RepoGit } from "../git/repo-git.ts";
-import { rollback } from "../git/rollback.ts";
+import { rollback } from "../cycle/rollback.ts";
 import { describeStart } from "../instances/describe-start.ts";
 import { startFromEnvironment } from "../instances/start-from-environment.ts";
 import { type Fix, scrub, type SuperviseContext } from "./supervise-check.ts";
@@ -81,15 +80,8 @@ export const rollbackPromotion: Fix = {
     };
     try {
       const outcome = await rollback(
-        {
-          git: new RepoGit(context.repoDir),
-          journal: new PromotionJournal(context.repoDir),
-          followBaseline,
-          current: supervisedCurrent(context, log),
-          log,
-          signal: context.signal,
-        },
-        { restart: true, promotionTag: target },
+        promotionContext({ repo: context.repoDir, current: supervisedCurrent(context, log), log, signal: context.signal }),
+        { restart: true, target: { promotionTag: target } },
       );
       if (outcome.recovered)
         return {

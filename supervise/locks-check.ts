@@ -2,10 +2,9 @@ import { lstatSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve, sep } from "node:path";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
-import { PromotionBlockedError, PromotionJournal } from "../git/journal.ts";
-import { followBaseline } from "../fitness/baseline-follow.ts";
-import { RepoGit } from "../git/repo-git.ts";
-import { finishInterrupted } from "../git/rollback.ts";
+import { PromotionJournal } from "../cycle/promotion-journal.ts";
+import { promotionContext } from "../cycle/promotion-context.ts";
+import { recoverInterrupted } from "../cycle/rollback.ts";
 import { clearDeadPidLock, pidLockState } from "../security/pid-lock.ts";
 import { supervisedCurrent } from "./current-fixes.ts";
 import type { Check, Fix, Finding, SuperviseContext } from "./supervise-check.ts";
@@ -124,32 +123,20 @@ export const finishInterruptedFix: Fix = {
       : `the promotion journal holds ${entry ? entry.tag : "nothing"}, not ${JSON.stringify(target.slice(0, 80))}`;
   },
   async apply(_target, context) {
-    const journal = new PromotionJournal(context.repoDir);
     const lines: string[] = [];
+    const log = (line: string) => lines.push(line);
     try {
-      journal.lock();
-    } catch (error) {
-      if (error instanceof PromotionBlockedError) return { ok: false, detail: error.message };
-      throw error;
-    }
-    try {
-      const log = (line: string) => lines.push(line);
-      const recovered = await finishInterrupted({
-        git: new RepoGit(context.repoDir),
-        journal,
-        followBaseline,
-        current: supervisedCurrent(context, log),
-        log,
-        signal: context.signal,
-      });
+      const finished = await recoverInterrupted(
+        promotionContext({ repo: context.repoDir, current: supervisedCurrent(context, log), log, signal: context.signal }),
+      );
+      if (finished.kind === "blocked") return { ok: false, detail: finished.reason };
+      const { recovered } = finished;
       // An abandoned change is finished too: nothing had moved, and the journal is cleared.
       return recovered
         ? { ok: true, detail: `${recovered.op} ${recovered.tag} ${recovered.outcome}: ${recovered.detail}` }
         : { ok: true, detail: "nothing was left to finish" };
     } catch (error) {
       return { ok: false, detail: `finishing it failed: ${error instanceof Error ? error.message : String(error)} (${lines.slice(-2).join(" / ")})` };
-    } finally {
-      journal.unlock();
     }
   },
 };

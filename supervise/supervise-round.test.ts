@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { createHmac } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PromotionJournal } from "../git/journal.ts";
+import { PromotionJournal } from "../cycle/promotion-journal.ts";
 import { deadPid, superviseFixture, webhookSink } from "../testing/supervise-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { applyFixById, FixNotApplicableError } from "./apply-fix.ts";

@@ -1,10 +1,9 @@
 import { candidateStates } from "../fitness/candidate-states.ts";
 import { latestReport } from "../fitness/fitness-report.ts";
-import { PromotionJournal } from "../git/journal.ts";
-import { followBaseline } from "../fitness/baseline-follow.ts";
 import { tagTime } from "../git/last-promotion.ts";
 import { undonePromotions } from "../git/undone-promotions.ts";
-import { rollback } from "../git/rollback.ts";
+import { promotionContext } from "../cycle/promotion-context.ts";
+import { rollback } from "../cycle/rollback.ts";
 import { promoteJudged, promoteLines, promoteSucceeded } from "../cycle/promote-judged.ts";
 import { rebaseOntoMain } from "../cycle/candidate-branches.ts";
 import { HttpError } from "../serve/http-error.ts";
@@ -63,13 +62,7 @@ export async function candidateList(git: RepoGit, gates: GateRuns, signal?: Abor
  */
 export function candidateRoutes(context: WebContext & { git: RepoGit; gates: GateRuns; changed: () => void }): Route[] {
   const { git, gates } = context;
-  const refChange = (lines: string[], signal: AbortSignal) => ({
-    git,
-    journal: new PromotionJournal(git.repoDir),
-    followBaseline,
-    log: (line: string) => lines.push(line),
-    signal,
-  });
+  const refChange = (lines: string[], signal: AbortSignal) => promotionContext({ repo: git, log: (line) => lines.push(line), signal });
   return [
     route("GET", "/v1/candidates", async ({ request }) =>
       Response.json(webApiSchemas().CandidateList.parse(await candidateList(git, gates, request.signal))),
@@ -107,7 +100,9 @@ export function candidateRoutes(context: WebContext & { git: RepoGit; gates: Gat
     route("POST", "/v1/promotions/:id/rollback", async ({ params, request }) => {
       const promotionTag = named("promote", params.id);
       const lines: string[] = [];
-      const { recovered, result } = await refusalsAs409(() => rollback(refChange(lines, request.signal), { restart: false, promotionTag }));
+      const { recovered, result } = await refusalsAs409(() =>
+        rollback(refChange(lines, request.signal), { restart: false, target: { promotionTag } }),
+      );
       await context.reloadTools();
       context.changed();
       if (recovered)

@@ -9,7 +9,7 @@ import { fitnessLines, verdictLine } from "../../fitness/fitness-lines.ts";
 import { GATE_DEFAULTS } from "../../fitness/gate-defaults.ts";
 import { runFitness } from "../../fitness/run-fitness.ts";
 import { type Checkout, openRepository } from "../../cycle/checkout.ts";
-import { dropBaseline } from "../../fitness/drop-baseline.ts";
+import { dropBaseline } from "../../cycle/drop-baseline.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "../command/command.ts";
 import { nameAndSummary } from "../command/command-summaries.ts";

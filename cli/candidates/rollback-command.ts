@@ -1,4 +1,5 @@
-import { rollbackPromotion, rollbackTarget } from "../../cycle/rollback-promotion.ts";
+import { rollback } from "../../cycle/rollback.ts";
+import { rollbackTarget } from "../../cycle/rollback-target.ts";
 import { type Command, UsageError } from "../command/command.ts";
 import { nameAndSummary } from "../command/command-summaries.ts";
 import { orgOf } from "../command/org-invocation.ts";
@@ -47,7 +48,7 @@ export const rollbackCommand: Command = {
     const timeoutMs = healthTimeoutMs(values["health-timeout-s"], "rollback");
     const { context, restart } = refChangeContext(values, timeoutMs, signal);
     const { log } = context;
-    const { recovered, result } = await rollbackPromotion(context, { restart, target });
+    const { recovered, result } = await rollback(context, { restart, target });
     if (recovered) {
       log(
         `${recovered.op} ${recovered.tag} was interrupted; ${recovered.outcome}: ${recovered.detail}. Nothing ` +

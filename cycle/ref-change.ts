@@ -1,9 +1,11 @@
 import { existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { type JournalEntry, PromotionBlockedError, type PromotionJournal } from "./journal.ts";
-import { utcSecondStamp } from "./ref-names.ts";
-import { GitCommandError } from "./git-command-error.ts";
-import type { RepoGit } from "./repo-git.ts";
+import { checkoutChanges, headRef, indexLockPath, moveCheckoutFiles, resetCheckoutFiles } from "../git/checkout-files.ts";
+import { GitCommandError } from "../git/git-command-error.ts";
+import { moveMainAndTag } from "../git/ref-transaction.ts";
+import { utcSecondStamp } from "../git/ref-names.ts";
+import type { RepoGit } from "../git/repo-git.ts";
+import { followBaseline } from "./baseline-follow.ts";
+import { type JournalEntry, PromotionBlockedError, type PromotionJournal } from "./promotion-journal.ts";
 
 /** The running `current` instance: restarted after main moves, then asked for its commit. */
 export type CurrentInstance = {
@@ -16,11 +18,6 @@ export type CurrentInstance = {
 export type RefChangeContext = {
   git: RepoGit;
   journal: PromotionJournal;
-  /**
-   * The journaled step right after the ref transaction: makes the gate's baseline follow main (`followBaseline` of
-   * `fitness/baseline-follow.ts`, which git/ does not read); the line it returns says how it moved.
-   */
-  followBaseline: (git: RepoGit, entry: JournalEntry, signal?: AbortSignal) => Promise<string | undefined>;
   /** Undefined: current is not restarted (`--no-restart`, or no current to restart). */
   current?: CurrentInstance;
   /** What was done, one line at a time, for the user. */
@@ -60,20 +57,15 @@ export async function freeTagName(git: RepoGit, kind: "promote" | "rollback", no
 
 /** Refuses unless the checkout has `main` checked out at main's commit with no changes to tracked or untracked files. */
 export async function checkCheckoutReady(git: RepoGit, signal?: AbortSignal): Promise<string> {
-  let head: string;
-  try {
-    head = (await git.run(["symbolic-ref", "--quiet", "HEAD"], { signal })).trim();
-  } catch {
-    head = "";
-  }
+  const head = (await headRef(git, signal)) ?? "";
   if (head !== "refs/heads/main") {
     throw new PromotionRefusedError(`the checkout at ${git.repoDir} is on ${head || "a detached HEAD"}, not main: check out main first`);
   }
   const main = await git.resolveCommit("refs/heads/main");
   if (!main) throw new PromotionRefusedError(`the repository at ${git.repoDir} has no main branch`);
-  const status = (await git.run(["status", "--porcelain", "--untracked-files=all"], { signal })).trimEnd();
-  if (status !== "") {
-    const files = status.split("\n").slice(0, 10).join("; ");
+  const changes = await checkoutChanges(git, { untracked: true, signal });
+  if (changes.length > 0) {
+    const files = changes.slice(0, 10).join("; ");
     throw new PromotionRefusedError(`main's checkout is not clean (${files}): commit, stash or remove these changes first`);
   }
   return main;
@@ -88,19 +80,18 @@ async function syncCheckout(context: RefChangeContext, from: string, to: string)
   const { git, signal } = context;
   if (context.journal.tookOverStaleLock) {
     // A git command killed with us may have left the index locked; nothing else may change this checkout.
-    const gitDir = (await git.run(["rev-parse", "--absolute-git-dir"], { signal })).trim();
-    const indexLock = join(gitDir, "index.lock");
+    const indexLock = await indexLockPath(git, signal);
     if (existsSync(indexLock)) {
       rmSync(indexLock, { force: true });
       context.log(`removed a stale ${indexLock} left by the interrupted run`);
     }
   }
-  const clean = async () => (await git.run(["status", "--porcelain", "--untracked-files=no"], { signal })).trim() === "";
+  const clean = async () => (await checkoutChanges(git, { untracked: false, signal })).length === 0;
   if (await clean()) return false;
   try {
-    await git.run(["read-tree", "-m", "-u", "--end-of-options", from, to], { signal });
+    await moveCheckoutFiles(git, from, to, signal);
   } catch {
-    await git.run(["read-tree", "--reset", "-u", "--end-of-options", to], { signal });
+    await resetCheckoutFiles(git, to, signal);
   }
   if (!(await clean())) {
     throw new PromotionBlockedError(
@@ -110,21 +101,9 @@ async function syncCheckout(context: RefChangeContext, from: string, to: string)
   return true;
 }
 
-function transactionOf(entry: JournalEntry): string {
-  return [
-    "start",
-    `update refs/heads/main ${entry.newMain} ${entry.mainBefore}`,
-    `create refs/tags/${entry.tag} ${entry.newMain}`,
-    ...(entry.verify ? [`verify ${entry.verify.ref} ${entry.verify.commit}`] : []),
-    "prepare",
-    "commit",
-    "",
-  ].join("\n");
-}
-
 /**
  * Carries a journaled change from its recorded step to the end: moves main and creates the tag in one
- * `update-ref --stdin` transaction with expected old values, makes the baseline follow main (`context.followBaseline`),
+ * `update-ref --stdin` transaction with expected old values, makes the baseline follow main (`followBaseline`),
  * brings the checkout's files up to main, restarts
  * current and waits for its health. Every step is recorded before the next, and each one is safe to repeat,
  * so a run killed anywhere is finished by the next. A transaction that can no longer apply (main or the
@@ -146,7 +125,7 @@ export async function applyRefChange(context: RefChangeContext, start: JournalEn
       context.log(`main was already at ${short(entry.newMain)} with tag ${entry.tag}`);
     } else if (main === entry.mainBefore && tagged === undefined) {
       try {
-        await git.run(["update-ref", "--stdin"], { stdin: transactionOf(entry), signal });
+        await moveMainAndTag(git, entry, signal);
       } catch (error) {
         journal.clear();
         const reason =
@@ -171,7 +150,7 @@ export async function applyRefChange(context: RefChangeContext, start: JournalEn
   // The baseline is a judgement about main: it follows main's move before anything else can judge the new main.
   let baseline: string | undefined;
   if (entry.step === "ref-moved") {
-    baseline = await context.followBaseline(git, entry, signal);
+    baseline = await followBaseline(git, entry, signal);
     next("baseline-followed");
   }
 

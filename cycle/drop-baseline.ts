@@ -1,5 +1,5 @@
-import { BASELINE_FILE, countSetBy, dropBaselineCounts, type FitnessBaseline, readBaseline } from "./fitness-baseline.ts";
-import { PromotionJournal } from "../git/journal.ts";
+import { BASELINE_FILE, countSetBy, dropBaselineCounts, type FitnessBaseline, readBaseline } from "../fitness/fitness-baseline.ts";
+import { PromotionJournal } from "./promotion-journal.ts";
 import { MAIN_REF } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 

@@ -1,9 +1,11 @@
 import { GENERATED_TOOLS_DIR, isWorkflowFilePath } from "../config/workspace-paths.ts";
-import { undonePromotions } from "./undone-promotions.ts";
-import type { JournalEntry } from "./journal.ts";
+import { mergeTreeOnBase } from "../git/checkout-files.ts";
+import { undonePromotions } from "../git/undone-promotions.ts";
+import { toolFolderTree, toolsChanged, treeWithToolFolders } from "../git/tool-tree.ts";
+import { treeWithWorkflowsOf, workflowBlobAt, workflowsChanged } from "../git/workflow-tree.ts";
+import { type JournalEntry, PromotionBlockedError } from "./promotion-journal.ts";
+import type { RollbackTarget } from "./rollback-target.ts";
 import { applyRefChange, checkCheckoutReady, freeTagName, PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
-import { toolFolderTree, toolsChanged, treeWithToolFolders } from "./tool-tree.ts";
-import { treeWithWorkflowsOf, workflowBlobAt, workflowsChanged } from "./workflow-tree.ts";
 
 /** What a rollback (or the rollback a failed promotion does of itself) ended with. */
 export type RollbackResult = {
@@ -32,12 +34,8 @@ async function revertCommit(context: RefChangeContext, main: string, promotion: 
   if (!firstParent || !(await git.resolveCommit(`${promotion.commit}^2`))) {
     throw new PromotionRefusedError(`${promotion.tag} does not name a merge commit; it cannot be rolled back as a promotion`);
   }
-  let tree: string;
-  if (main === promotion.commit) {
-    tree = (await git.run(["rev-parse", "--verify", "--end-of-options", `${firstParent}^{tree}`], { signal })).trim();
-  } else {
-    tree = await revertedTree(context, main, promotion, firstParent);
-  }
+  const tree = main === promotion.commit ? await git.resolveTree(firstParent) : await revertedTree(context, main, promotion, firstParent);
+  if (!tree) throw new PromotionRefusedError(`${promotion.tag}'s first parent ${firstParent.slice(0, 12)} has no tree; revert it by hand`);
   const message = [
     `revert: roll back ${promotion.tag}`,
     "",
@@ -46,7 +44,7 @@ async function revertCommit(context: RefChangeContext, main: string, promotion: 
     "",
     `Rolls-Back: ${promotion.tag}`,
   ].join("\n");
-  return (await git.run(["commit-tree", "-p", main, "-m", message, "--end-of-options", tree], { signal })).trim();
+  return await git.commitTree(tree, { parents: [main], message, signal });
 }
 
 /**
@@ -63,28 +61,22 @@ async function revertedTree(
   firstParent: string,
 ): Promise<string> {
   const { git, signal } = context;
-  const changed = (await git.run(["diff", "--name-only", "-z", "--no-renames", "--end-of-options", firstParent, promotion.commit], { signal }))
-    .split("\0")
-    .filter(Boolean);
+  const changed = (await git.changes(firstParent, promotion.commit, { signal })).map((change) => change.path);
   const tools = await toolsChanged(git, firstParent, promotion.commit, signal);
   const workflows = await workflowsChanged(git, firstParent, promotion.commit, signal);
   const outside = changed.filter((path) => !tools.some((tool) => path.startsWith(`${GENERATED_TOOLS_DIR}/${tool}/`)) && !isWorkflowFilePath(path));
   if (outside.length > 0) {
-    let out: string;
-    try {
-      out = await git.run(["merge-tree", "--write-tree", `--merge-base=${promotion.commit}`, "--end-of-options", main, firstParent], { signal });
-    } catch (error) {
+    const merged = await mergeTreeOnBase(git, main, firstParent, promotion.commit, signal);
+    if ("failed" in merged) {
       throw new PromotionRefusedError(
         `${promotion.tag} changed files outside tools/generated/ (${outside.slice(0, 5).join(", ")}), main ` +
           `moved past it, and this git cannot build the revert without a worktree ` +
-          `(${error instanceof Error ? error.message.split("\n")[0] : error}); revert ` +
+          `(${merged.failed}); revert ` +
           `${promotion.commit.slice(0, 12)} by hand with 'git revert -m 1'`,
       );
     }
-    const [tree, ...more] = out.split("\n").filter(Boolean);
-    if (tree === undefined || more.length > 0)
-      throw new PromotionRefusedError(`reverting ${promotion.tag} conflicts with what main got since; revert it by hand`);
-    return tree;
+    if ("conflicts" in merged) throw new PromotionRefusedError(`reverting ${promotion.tag} conflicts with what main got since; revert it by hand`);
+    return merged.tree;
   }
   const folders = new Map<string, string | undefined>();
   const touchedSince: string[] = [];
@@ -205,19 +197,43 @@ export async function finishInterrupted(context: RefChangeContext): Promise<Reco
 }
 
 /**
- * `ops/rollback.sh [TARGET]`: finishes an interrupted run if there is one, else reverts the newest promotion still
- * in place, or the one `promotionTag` names, or the newest one in place that brought `tool` (even with later
- * promotions on top, as long as they did not change its folders).
+ * Finishes the promote or rollback a dead run left in the journal, as the next one would, and nothing else (the
+ * supervisor's `finish-interrupted`): `blocked` when a live run holds the lock or the lock cannot be taken.
+ */
+export async function recoverInterrupted(
+  context: RefChangeContext,
+): Promise<{ kind: "blocked"; reason: string } | { kind: "done"; recovered: Recovery | undefined }> {
+  try {
+    context.journal.lock();
+  } catch (error) {
+    if (error instanceof PromotionBlockedError) return { kind: "blocked", reason: error.message };
+    throw error;
+  }
+  try {
+    return { kind: "done", recovered: await finishInterrupted(context) };
+  } finally {
+    context.journal.unlock();
+  }
+}
+
+/**
+ * Rolls back a promotion, as every front end asks for one (`org rollback`, the web room's Roll back, grow's health
+ * actions, the supervisor): finishes an interrupted promote or rollback if there is one (then nothing else), else
+ * reverts the newest promotion still in place, or the one `target` names by its `promote/` tag, or the newest one in
+ * place that brought a tool (even with later promotions on top, as long as they did not change its folders). The
+ * context comes from `promotionContext` (`cycle/promotion-context.ts`).
  */
 export async function rollback(
   context: RefChangeContext,
-  options: { restart: boolean; promotionTag?: string; tool?: string },
+  options: { restart: boolean; target: RollbackTarget },
 ): Promise<{ recovered?: Recovery; result?: RollbackResult }> {
+  const { target, restart } = options;
+  const which = "promotionTag" in target ? { promotionTag: target.promotionTag } : "tool" in target ? { tool: target.tool } : {};
   context.journal.lock();
   try {
     const recovered = await finishInterrupted(context);
     if (recovered) return { recovered };
-    const result = await runRollback(context, await planRollback(context, options));
+    const result = await runRollback(context, await planRollback(context, { restart, ...which }));
     return { result };
   } finally {
     context.journal.unlock();

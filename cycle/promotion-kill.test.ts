@@ -1,9 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { readBaseline } from "../fitness/fitness-baseline.ts";
-import { PromotionJournal } from "./journal.ts";
-import { followBaseline } from "../fitness/baseline-follow.ts";
+import { promotionContext } from "./promotion-context.ts";
 import { promote } from "../cycle/promote.ts";
-import { RepoGit } from "./repo-git.ts";
+import { RepoGit } from "../git/repo-git.ts";
 import { freePort } from "../testing/free-port.ts";
 import {
   consistencyProblems,
@@ -32,10 +31,11 @@ async function prepared(promoted: boolean) {
   });
   if (promoted) {
     const git = new RepoGit(repo.dir);
-    await promote(
-      { git, journal: new PromotionJournal(git.repoDir), followBaseline, log: () => {} },
-      { branch: BRANCH, restart: false, verdict: (commit) => ({ commit, mainCommit: before, summary: "pass", scenarioPasses: PASSES }) },
-    );
+    await promote(promotionContext({ repo: git, log: () => {} }), {
+      branch: BRANCH,
+      restart: false,
+      verdict: (commit) => ({ commit, mainCommit: before, summary: "pass", scenarioPasses: PASSES }),
+    });
   }
   return { repo, before, candidate };
 }

@@ -1,7 +1,5 @@
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
-import type { RefChangeContext } from "../git/ref-change.ts";
 import { PROMOTE_TAG_PATTERN } from "../git/ref-names.ts";
-import { rollback } from "../git/rollback.ts";
 
 /** What a rollback is asked to undo: the newest promotion, the one a `promote/…` tag names, or the newest that changed a tool. */
 export type RollbackTarget = { newest: true } | { promotionTag: string } | { tool: string };
@@ -11,11 +9,4 @@ export function rollbackTarget(target: string | undefined): RollbackTarget | und
   if (target === undefined) return { newest: true };
   if (PROMOTE_TAG_PATTERN.test(target)) return { promotionTag: target };
   return TOOL_NAME_PATTERN.test(target) ? { tool: target } : undefined;
-}
-
-/** Reverts the promotion `target` names, after finishing a promote or rollback that was interrupted (then nothing else). */
-export function rollbackPromotion(context: RefChangeContext, options: { restart: boolean; target: RollbackTarget }) {
-  const { target, restart } = options;
-  const which = "promotionTag" in target ? { promotionTag: target.promotionTag } : "tool" in target ? { tool: target.tool } : {};
-  return rollback(context, { restart, ...which });
 }

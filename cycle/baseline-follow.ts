@@ -1,6 +1,13 @@
 import { changesOutsideTools, toolNamesAt, toolsChanged } from "../git/tool-tree.ts";
-import { baselineLine, type FitnessBaseline, followPromotion, followRollback, readBaseline, TOOL_SCENARIO_PREFIX } from "./fitness-baseline.ts";
-import type { JournalEntry } from "../git/journal.ts";
+import {
+  baselineLine,
+  type FitnessBaseline,
+  followPromotion,
+  followRollback,
+  readBaseline,
+  TOOL_SCENARIO_PREFIX,
+} from "../fitness/fitness-baseline.ts";
+import type { JournalEntry } from "./promotion-journal.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 
 function signedBaseline(repoDir: string): FitnessBaseline | undefined {

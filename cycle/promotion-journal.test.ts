@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { processStart } from "../security/process-start.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
-import { PromotionBlockedError, PromotionJournal } from "./journal.ts";
+import { PromotionBlockedError, PromotionJournal } from "./promotion-journal.ts";
 
 const lockOf = (dir: string) => join(dir, ".org", "promotion.lock");
 

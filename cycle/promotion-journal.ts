@@ -5,7 +5,7 @@ import { testKillPoint } from "../config/environment.ts";
 import { takePidLock } from "../security/pid-lock.ts";
 import { ensureOrgDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { errorCode } from "../concurrency/error-code.ts";
-import { CANDIDATE_REF_PATTERN, OBJECT_ID_PATTERN, PROMOTION_TAG_PATTERN } from "./ref-names.ts";
+import { CANDIDATE_REF_PATTERN, OBJECT_ID_PATTERN, PROMOTION_TAG_PATTERN } from "../git/ref-names.ts";
 
 const Sha = z.string().regex(OBJECT_ID_PATTERN, "must be a full commit id");
 
