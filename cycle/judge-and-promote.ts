@@ -9,7 +9,7 @@ import { inProcessGateOptions } from "./in-process-gate.ts";
 import { inProcessInstances } from "./in-process-instances.ts";
 import { type CycleInstance, type CycleProgress, promoteCandidate } from "./promote-candidate.ts";
 import { fitnessTable, verdictLine } from "../fitness/fitness-lines.ts";
-import { promoteLines } from "./promote-judged.ts";
+import { promoteLines } from "./promote.ts";
 import { promotionContext } from "./promotion-context.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";

@@ -1,5 +1,5 @@
 import { verdictLine } from "../fitness/fitness-lines.ts";
-import { type PromoteOutcome, promoteJudged, promoteLines, promoteSucceeded } from "./promote-judged.ts";
+import { type PromoteOutcome, promote, promoteLines, promoteSucceeded } from "./promote.ts";
 import { type FitnessOutcome, type FitnessRequest, runFitness } from "../fitness/run-fitness.ts";
 import type { FitnessReport } from "../fitness/fitness-report.ts";
 import type { RefChangeContext } from "./ref-change.ts";
@@ -184,7 +184,7 @@ class CandidateCycle {
     if (!promotion) throw new Error("the promote stage ran without a promotion");
     const log = (line: string) => this.tell({ type: "note", stage: "promote", line });
     const context = { ...promotion.context(log), signal: this.request.signal };
-    const promoted = await promoteJudged(context, {
+    const promoted = await promote(context, {
       branch: this.request.branch,
       restart: promotion.restart,
       ...(promotion.rejudgeHint ? { rejudgeHint: promotion.rejudgeHint } : {}),

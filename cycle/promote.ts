@@ -1,119 +1,122 @@
-import { checkCandidateBranch } from "../git/candidate-branch.ts";
-import type { JournalEntry } from "./promotion-journal.ts";
-import { applyRefChange, checkCheckoutReady, freeTagName, PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
-import { finishInterrupted, planRollback, type Recovery, type RollbackResult, runRollback } from "./rollback.ts";
+import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
+import { candidateStates } from "../fitness/candidate-states.ts";
+import { promoteVerdict } from "./promote-verdict.ts";
+import { PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
+import type { Recovery } from "./rollback.ts";
+import { isRefusal } from "../security/refusal.ts";
+import { checkedPassingVerdict } from "./promotion-check.ts";
 
-/** The fitness verdict a promotion needs: a pass for exactly this candidate commit, judged against this main. */
-export type PassingVerdict = {
-  commit: string;
-  mainCommit: string;
-  summary: string;
-  judgedTree?: string;
-  /** The scenario counts the report gave: the baseline takes them once main has moved (`followBaseline`). */
-  scenarioPasses?: Record<string, number>;
-};
+/** How a promotion of a judged candidate ended. */
+export type PromoteOutcome =
+  /** `baseline`: how the baseline took the promoted report's counts, in a line. */
+  | { kind: "promoted"; branch: string; tag: string; merge: string; mainBefore: string; baseline?: string }
+  | { kind: "already-on-main"; branch: string; commit: string }
+  /** An interrupted promote or rollback was finished (or abandoned) instead; nothing else was done. */
+  | { kind: "recovered"; branch: string; recovery: Recovery }
+  /** Current was not healthy at the merge, so the promotion rolled itself back. */
+  | { kind: "rolled-back"; branch: string; tag: string; rollbackTag: string; reason: string; newMain: string; baseline?: string };
 
-export type PromoteResult = {
-  tag: string;
-  merge: string;
-  mainBefore: string;
-  /** Set when current came back unhealthy and the promotion rolled itself back. */
-  rolledBack?: RollbackResult & { reason: string };
-  healthy: boolean | undefined;
-  /** How the baseline took the promotion's counts (undefined: the report had none). */
-  baseline?: string;
-};
+/** Whether the candidate is on main afterwards as the caller asked (promote's exit status 0). */
+export function promoteSucceeded(outcome: PromoteOutcome): boolean {
+  return (
+    outcome.kind === "promoted" || outcome.kind === "already-on-main" || (outcome.kind === "recovered" && outcome.recovery.outcome === "finished")
+  );
+}
 
-/**
- * `ops/promote.sh`: merges candidate `branch` into main (`--no-ff`: a merge commit with main and the candidate as
- * parents, built with `merge-tree`/`commit-tree` without touching any worktree), only when the branch head is
- * the exact commit `verdict` passed (the caller re-checks that commit itself there) and main has not moved since; moves main and tags `promote/<ts>`
- * in one ref
- * transaction, brings the checkout up to main, restarts current and rolls itself back when current is not
- * healthy. An interrupted earlier run is finished first, and then nothing else is done; a branch main already
- * contains is left alone (`alreadyOnMain`).
- */
-export async function promote(
-  context: RefChangeContext,
-  request: { branch: string; verdict: (commit: string) => PassingVerdict | Promise<PassingVerdict>; restart: boolean },
-): Promise<{ recovered?: Recovery; result?: PromoteResult; alreadyOnMain?: string }> {
-  const branch = checkCandidateBranch(request.branch);
-  context.journal.lock();
-  try {
-    const recovered = await finishInterrupted(context);
-    if (recovered) return { recovered };
-    const head = await context.git.resolveCommit(`refs/heads/${branch}`);
-    if (!head) throw new PromotionRefusedError(`there is no branch ${branch}`);
-    if ((await context.git.mergeBase(head, "refs/heads/main", context.signal)) === head) return { alreadyOnMain: head };
-    const entry = await planPromotion(context, branch, head, request);
-    context.journal.write(entry);
-    const outcome = await applyRefChange(context, entry);
-    if (outcome.kind === "abandoned") throw new PromotionRefusedError(`promotion abandoned: ${outcome.reason}`);
-    const result: PromoteResult = {
-      tag: entry.tag,
-      merge: entry.newMain,
-      mainBefore: entry.mainBefore,
-      healthy: outcome.health?.ok,
-      ...(outcome.baseline ? { baseline: outcome.baseline } : {}),
-    };
-    if (outcome.health && !outcome.health.ok) {
-      const rollback = await runRollback(context, await planRollback(context, { promotionTag: entry.tag, restart: entry.restart }));
-      result.rolledBack = { ...rollback, reason: outcome.health.detail };
-    } else {
-      context.journal.clear();
+/** What `org promote` prints of an outcome: what was done, then how the baseline moved. */
+export function promoteLines(outcome: PromoteOutcome): string[] {
+  switch (outcome.kind) {
+    case "recovered": {
+      const { recovery } = outcome;
+      return [
+        `${recovery.op} ${recovery.tag} was interrupted; ${recovery.outcome}: ${recovery.detail}. Nothing ` +
+          `else was done; run promote again if needed.`,
+      ];
     }
-    return { result };
-  } finally {
-    context.journal.unlock();
+    case "already-on-main":
+      return [`${outcome.branch} (${outcome.commit.slice(0, 12)}) is already on main; nothing to do`];
+    case "rolled-back":
+      return [
+        `promotion ${outcome.tag} ROLLED BACK by ${outcome.rollbackTag}: current was not healthy ` +
+          `(${outcome.reason}); main is back at ${outcome.newMain.slice(0, 12)}`,
+        ...(outcome.baseline ? [outcome.baseline] : []),
+      ];
+    case "promoted":
+      return [
+        `promoted ${outcome.branch} as ${outcome.merge.slice(0, 12)} (tag ${outcome.tag}); main was ${outcome.mainBefore.slice(0, 12)}`,
+        ...(outcome.baseline ? [outcome.baseline] : []),
+      ];
   }
 }
 
-async function planPromotion(
+/** `branch` when it is a candidate branch's name; else a refusal that says which names are. */
+export function checkPromotableName(branch: string): string {
+  try {
+    return checkCandidateBranch(branch);
+  } catch (error) {
+    if (error instanceof CandidateRefusedError) throw new PromotionRefusedError(`refused: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * Promotes a judged candidate, as every front end asks for it (`org promote`, the web room's Promote, grow, the cycle
+ * of `tool new --promote` and the demo): merges `branch` into main when this checkout's gate signed a passing report
+ * for its head (`cycle/promote-verdict.ts` says the rest; the baseline takes that report's counts as main moves). The
+ * context comes from `promotionContext` (`cycle/promotion-context.ts`). A refusal is a `PromotionRefusedError` whose
+ * message names the branch; `rejudgeHint` adds the commands that judge it again when that is the way on.
+ */
+export async function promote(
   context: RefChangeContext,
-  branch: string,
-  head: string,
-  request: { verdict: (commit: string) => PassingVerdict | Promise<PassingVerdict>; restart: boolean },
-): Promise<JournalEntry> {
-  const { git, signal } = context;
-  // The verdict (and whatever the caller checks on the head itself) is for exactly `head`; the ref transaction verifies the branch still names it.
-  const verdict = await request.verdict(head);
-  if (verdict.commit !== head) {
-    throw new PromotionRefusedError(
-      `the fitness report is for ${verdict.commit.slice(0, 12)}, but ${branch} is at ${head.slice(0, 12)}: run the fitness gate on this commit`,
-      { rejudge: true },
-    );
+  request: { branch: string; restart: boolean; rejudgeHint?: (branch: string) => string },
+): Promise<PromoteOutcome> {
+  const branch = checkPromotableName(request.branch);
+  let outcome: Awaited<ReturnType<typeof promoteVerdict>>;
+  try {
+    outcome = await promoteVerdict(context, {
+      branch,
+      restart: request.restart,
+      verdict: (commit) => checkedPassingVerdict(context.git, commit, context.signal),
+    });
+  } catch (error) {
+    // Every refusal names the branch, not only a commit.
+    if (isRefusal(error)) {
+      const rejudge = "rejudge" in error && error.rejudge === true && request.rejudgeHint ? `; judge it with ${request.rejudgeHint(branch)}` : "";
+      throw new PromotionRefusedError(`refused to promote ${branch}: ${error.message}${rejudge}`);
+    }
+    throw error;
   }
-  const main = await checkCheckoutReady(git, signal);
-  if (verdict.mainCommit !== main) {
-    throw new PromotionRefusedError(
-      `main moved since the fitness report (judged against ${verdict.mainCommit.slice(0, 12)}, main is now ` +
-        `${main.slice(0, 12)}): run the fitness gate again`,
-      { rejudge: true },
-    );
+  const { recovered, result, alreadyOnMain } = outcome;
+  if (recovered) return { kind: "recovered", branch, recovery: recovered };
+  if (alreadyOnMain) {
+    const row = (await candidateStates(context.git, context.signal)).find((entry) => entry.branch === branch);
+    if (row?.state === "rolled-back") {
+      throw new PromotionRefusedError(
+        `refused to promote ${branch}: it was promoted and rolled back${
+          row.promotion ? ` ` + `(${row.promotion})` : ""
+        }, so merging it again changes nothing; 'org candidate rebase ${branch}' makes a new candidate from ` +
+          `today's main with its tool files, to judge and promote`,
+      );
+    }
+    return { kind: "already-on-main", branch, commit: alreadyOnMain };
   }
-  const merged = await git.mergeTree(main, head, { signal });
-  if ("conflicts" in merged)
-    throw new PromotionRefusedError(`${branch} does not merge cleanly into main (${merged.conflicts.slice(0, 3).join("; ")})`);
-  const { tree } = merged;
-  if (verdict.judgedTree && verdict.judgedTree !== tree) {
-    throw new PromotionRefusedError(
-      `merging ${branch} into main gives other files than the gate judged (tree ${tree.slice(0, 12)}, judged ` +
-        `${verdict.judgedTree.slice(0, 12)}): run the fitness gate again`,
-      { rejudge: true },
-    );
-  }
-  const message = [`merge: promote ${branch}`, "", verdict.summary.replace(/\r/g, ""), "", `Candidate: ${head}`].join("\n");
-  const merge = await git.commitTree(tree, { parents: [main, head], message, signal });
-  const tag = await freeTagName(git, "promote", (context.now ?? (() => new Date()))());
+  if (!result) throw new Error(`promote of ${branch} returned neither a result nor a reason`);
+  if (result.rolledBack)
+    return {
+      kind: "rolled-back",
+      branch,
+      tag: result.tag,
+      rollbackTag: result.rolledBack.tag,
+      reason: result.rolledBack.reason,
+      newMain: result.rolledBack.newMain,
+      ...(result.rolledBack.baseline ? { baseline: result.rolledBack.baseline } : {}),
+    };
   return {
-    op: "promote",
-    step: "planned",
-    mainBefore: main,
-    newMain: merge,
-    tag,
-    verify: { ref: `refs/heads/${branch}`, commit: head },
-    ...(verdict.scenarioPasses ? { passes: verdict.scenarioPasses } : {}),
-    restart: request.restart,
-    startedAt: new Date().toISOString(),
+    kind: "promoted",
+    branch,
+    tag: result.tag,
+    merge: result.merge,
+    mainBefore: result.mainBefore,
+    ...(result.baseline ? { baseline: result.baseline } : {}),
   };
 }

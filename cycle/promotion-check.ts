@@ -1,4 +1,4 @@
-import type { PassingVerdict } from "./promote.ts";
+import type { PassingVerdict } from "./promote-verdict.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { NoPassingReportError, readPassingReport, storedReports } from "../fitness/fitness-report.ts";
 import { checkProtectedCore } from "../fitness/protected-core.ts";

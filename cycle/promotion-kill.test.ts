@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readBaseline } from "../fitness/fitness-baseline.ts";
 import { promotionContext } from "./promotion-context.ts";
-import { promote } from "../cycle/promote.ts";
+import { promoteVerdict } from "./promote-verdict.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { freePort } from "../testing/free-port.ts";
 import {
@@ -31,7 +31,7 @@ async function prepared(promoted: boolean) {
   });
   if (promoted) {
     const git = new RepoGit(repo.dir);
-    await promote(promotionContext({ repo: git, log: () => {} }), {
+    await promoteVerdict(promotionContext({ repo: git, log: () => {} }), {
       branch: BRANCH,
       restart: false,
       verdict: (commit) => ({ commit, mainCommit: before, summary: "pass", scenarioPasses: PASSES }),

@@ -12,7 +12,7 @@ import type { ToolsmithSettings } from "../config/toolsmith-settings.ts";
 import { type BuildProgress, buildAndPromote } from "../cycle/build-and-promote.ts";
 import { inProcessInstances } from "../cycle/in-process-instances.ts";
 import type { CycleOutcome, GateOptions } from "../cycle/promote-candidate.ts";
-import { type PromoteOutcome, promoteJudged, promoteLines, promoteSucceeded } from "../cycle/promote-judged.ts";
+import { type PromoteOutcome, promote, promoteLines, promoteSucceeded } from "../cycle/promote.ts";
 import type { RefChangeContext } from "../cycle/ref-change.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
@@ -53,7 +53,7 @@ const REFUSED_GOAL = "its goal moves credentials or secrets somewhere; org build
 /** How the cycle ended: what the toolsmith made, how the gate judged it, and the promotion grow made of a pass. */
 type BuildOutcome = { built: ToolsmithOutcome; cycle?: CycleOutcome; promotion?: Promotion };
 
-/** A pass's promotion: what `promoteJudged` did, a refusal (what it said), or none because the deadline came first. */
+/** A pass's promotion: what `promote` did, a refusal (what it said), or none because the deadline came first. */
 type Promotion = PromoteOutcome | { kind: "refused"; message: string } | { kind: "deadline" };
 
 /**
@@ -110,7 +110,7 @@ export async function buildProposal(proposal: Proposal, context: BuildContext, d
     rmSync(instancesRoot, { recursive: true, force: true });
   }
   if (outcome.cycle?.ok && context.promotion)
-    outcome.promotion = deadline.aborted ? { kind: "deadline" } : await promote(outcome.cycle.branch, context, signal);
+    outcome.promotion = deadline.aborted ? { kind: "deadline" } : await promotePass(outcome.cycle.branch, context, signal);
   const after = context.budget.spent();
   proposal.attempts += 1;
   proposal.updatedAt = new Date().toISOString();
@@ -128,7 +128,7 @@ export async function buildProposal(proposal: Proposal, context: BuildContext, d
 }
 
 /** Promotes a judged pass (as `org promote` does), saying it as the cycle's promote stage. */
-async function promote(branch: string, context: BuildContext, signal: AbortSignal): Promise<Promotion> {
+async function promotePass(branch: string, context: BuildContext, signal: AbortSignal): Promise<Promotion> {
   const promotion = context.promotion;
   if (!promotion) throw new Error("a promotion was asked for without grow.autoPromote's context");
   const tell = (progress: BuildProgress) => context.onProgress?.(progress);
@@ -139,7 +139,7 @@ async function promote(branch: string, context: BuildContext, signal: AbortSigna
     tell({ type: "stage-done", result: { stage: "promote", ok, exitCode: ok ? 0 : 1, detail, durationMs: Math.round(performance.now() - started) } });
   let promoted: PromoteOutcome;
   try {
-    promoted = await promoteJudged({ ...promotion.context(log), signal }, { branch, restart: promotion.restart });
+    promoted = await promote({ ...promotion.context(log), signal }, { branch, restart: promotion.restart });
   } catch (error) {
     // A refusal (the gate's report, the branch moved, a promotion under way) is the stage's answer; anything else a bug.
     if (!isRefusal(error)) throw error;

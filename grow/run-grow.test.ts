@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promoteJudged } from "../cycle/promote-judged.ts";
+import { promote } from "../cycle/promote.ts";
 import { promotionContext } from "../cycle/promotion-context.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import { transcriptLineSchema } from "../room/transcript-line.ts";
@@ -161,7 +161,7 @@ test("without grow.autoPromote: the most-needed proposal is built and judged, wa
   ]);
 
   // A person promotes it; the next run (building nothing) sees it promoted.
-  await promoteJudged(promotionContext({ repo: git, log: () => {} }), { branch: build?.branch as string, restart: false });
+  await promote(promotionContext({ repo: git, log: () => {} }), { branch: build?.branch as string, restart: false });
   const next = await runGrow(request(repo.dir, { maxTools: 0 }));
   expect(next.report.summary).toMatchObject({ noticed: 0, built: 0 });
   expect(readGrowState(repo.dir).proposals.find((proposal) => proposal.tool === "vowel_count")).toMatchObject({ state: "promoted" });

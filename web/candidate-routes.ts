@@ -4,7 +4,7 @@ import { tagTime } from "../git/last-promotion.ts";
 import { undonePromotions } from "../git/undone-promotions.ts";
 import { promotionContext } from "../cycle/promotion-context.ts";
 import { rollback } from "../cycle/rollback.ts";
-import { promoteJudged, promoteLines, promoteSucceeded } from "../cycle/promote-judged.ts";
+import { promote, promoteLines, promoteSucceeded } from "../cycle/promote.ts";
 import { rebaseOntoMain } from "../cycle/candidate-branches.ts";
 import { HttpError } from "../serve/http-error.ts";
 import { type Route, route } from "../serve/router.ts";
@@ -75,7 +75,7 @@ export function candidateRoutes(context: WebContext & { git: RepoGit; gates: Gat
     route("POST", "/v1/candidates/:id/promote", async ({ params, request }) => {
       const branch = named("cand", params.id);
       const lines: string[] = [];
-      const outcome = await refusalsAs409(() => promoteJudged(refChange(lines, request.signal), { branch, restart: false }));
+      const outcome = await refusalsAs409(() => promote(refChange(lines, request.signal), { branch, restart: false }));
       await context.reloadTools();
       context.changed();
       return Response.json(

@@ -1,11 +1,11 @@
-import { checkPromotableName, promoteJudged, promoteLines, promoteSucceeded } from "../../cycle/promote-judged.ts";
+import { checkPromotableName, promote, promoteLines, promoteSucceeded } from "../../cycle/promote.ts";
 import { mostRecentlyPassedCandidate } from "../../cycle/promotion-check.ts";
-import type { Checkout } from "../../cycle/checkout.ts";
 import { type Command, UsageError, UserFacingError } from "../command/command.ts";
 import { nameAndSummary } from "../command/command-summaries.ts";
 import { judgeCommands, orgOf } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { healthTimeoutMs, REF_CHANGE_FLAGS, refChangeContext } from "./ref-change-context.ts";
+import type { RepoGit } from "../../git/repo-git.ts";
 
 const HELP = `Usage: org promote [BRANCH] [--repo DIR] [--no-restart] [--health-timeout-s N] [--config FILE]
 
@@ -27,7 +27,7 @@ Options:
 
 Exit status: 0 promoted; 1 refused, rolled back or unhealthy (the reason is printed); 2 wrong command line.`;
 
-async function judgedCandidate(git: Checkout, log: (line: string) => void, signal: AbortSignal): Promise<string> {
+async function judgedCandidate(git: RepoGit, log: (line: string) => void, signal: AbortSignal): Promise<string> {
   const chosen = await mostRecentlyPassedCandidate(git, signal);
   if (!chosen)
     throw new UserFacingError(
@@ -49,7 +49,7 @@ export const promoteCommand: Command = {
     const { context, restart } = refChangeContext(values, timeoutMs, signal);
     const { git, log } = context;
     const branch = positionals[0] ?? (await judgedCandidate(git, log, signal));
-    const outcome = await promoteJudged(context, { branch, restart, rejudgeHint: (named) => judgeCommands(git.repoDir, named) });
+    const outcome = await promote(context, { branch, restart, rejudgeHint: (named) => judgeCommands(git.repoDir, named) });
     for (const line of promoteLines(outcome)) log(line);
     return promoteSucceeded(outcome) ? 0 : 1;
   },

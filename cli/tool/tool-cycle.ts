@@ -5,7 +5,7 @@ import type { CandidateCycleRequest, CycleStage, CycleStageName } from "../../cy
 import { tmuxInstances } from "../../cycle/tmux-instances.ts";
 import { fitnessLines } from "../../fitness/fitness-lines.ts";
 import { defaultGateOptions, gateThresholds } from "../../fitness/gate-defaults.ts";
-import { promoteLines } from "../../cycle/promote-judged.ts";
+import { promoteLines } from "../../cycle/promote.ts";
 import { openRepository } from "../../cycle/checkout.ts";
 import { probeHealth } from "../../instances/health-probe.ts";
 import type { InstanceRole } from "../../instances/side-by-side.ts";
