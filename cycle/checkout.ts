@@ -2,9 +2,6 @@ import { initRepository } from "../git/init-repository.ts";
 import { installedGitVersion } from "../git/installed-git-version.ts";
 import { RepoGit } from "../git/repo-git.ts";
 
-/** A checkout's repository, as the commands hand it to the domain functions they call. */
-export type Checkout = RepoGit;
-
 /** Whether `directory` is a git checkout. */
 export function isCheckout(directory: string): boolean {
   return RepoGit.isCheckout(directory);

@@ -78,6 +78,8 @@ describe("lintFigures counts what it says", () => {
   put("cli/reads-refs.ts", 'import { RepoGit } from "../git/repo-git.ts";\nexport const git = (dir: string) => new RepoGit(dir);\n');
   put("cli/lazy.ts", 'export const load = () => import("../git/ref-names.ts");\n');
   put("cli/clean.ts", 'import { x } from "../room/room.ts";\nexport const y = x;\n');
+  put("cli/area/deep.ts", 'import { candidateRefNames } from "../../git/candidate-ref-names.ts";\nexport const names = candidateRefNames;\n');
+  put("cli/area/handle.ts", 'import type { RepoGit } from "../../git/repo-git.ts";\nexport const dir = (git: RepoGit) => git.repoDir;\n');
   put("part/state.ts", `let cached: string | undefined;\nexport const read = () => (cached ??= "${"y".repeat(160)}");\n`);
   put("testing/helper.ts", "const t = u as string;\n");
   put("tools/generated/made/tool.ts", "const t = u as string;\n");
@@ -90,13 +92,13 @@ describe("lintFigures counts what it says", () => {
       "part/first.ts:5: module-level let c",
       "part/state.ts:1: module-level let cached",
     ]);
-    expect(figures.cliGitImports).toEqual(["cli/lazy.ts", "cli/reads-refs.ts"]);
+    expect(figures.cliGitImports).toEqual(["cli/area/deep.ts", "cli/lazy.ts", "cli/reads-refs.ts"]);
     expect(figures.longLines).toEqual({ outsideTests: ["part/state.ts:2"], inTests: 1 });
   });
 
   test("casts, indexed and lookup casts, biome-ignores: tests, test helpers and generated tools apart", () => {
     const figures = lintFigures(tree);
-    expect(figures.files).toBe(8);
+    expect(figures.files).toBe(10);
     expect(figures.casts).toBe(3);
     expect(figures.indexedCasts).toEqual(["part/casts.ts"]);
     expect(figures.mapGetCasts).toEqual(["part/casts.ts"]);

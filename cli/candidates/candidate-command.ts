@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
-import { type Checkout, openRepository } from "../../cycle/checkout.ts";
+import { openRepository } from "../../cycle/checkout.ts";
 import { listCandidates as candidateRows, pruneCandidateBranches as pruneCandidates, rebaseOntoMain } from "../../cycle/candidate-branches.ts";
 import { instanceSettings } from "../../config/environment.ts";
 import { readHealth } from "../../fitness/instance-health.ts";
@@ -11,6 +11,7 @@ import { nameAndSummary } from "../command/command-summaries.ts";
 import { judgeCommands, orgInvocation } from "../command/org-invocation.ts";
 import { type FlagValues, parseCommandArgs } from "../command/parse-command-args.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
+import type { RepoGit } from "../../git/repo-git.ts";
 
 const HELP = `Usage: org candidate list [--json] [--repo DIR]
        org candidate rebase BRANCH [--repo DIR]
@@ -66,7 +67,7 @@ function table(rows: string[][]): string {
 type CandidateValues = FlagValues<typeof FLAGS>;
 
 /** `candidate list`: one row per cand/* branch, or the rows as JSON. */
-async function listCandidates(git: Checkout, json: boolean, signal: AbortSignal): Promise<number> {
+async function listCandidates(git: RepoGit, json: boolean, signal: AbortSignal): Promise<number> {
   const rows = await candidateRows(git, signal);
   if (json) {
     console.log(terminalSafeJson(rows));
@@ -94,7 +95,7 @@ async function listCandidates(git: Checkout, json: boolean, signal: AbortSignal)
 }
 
 /** `candidate rebase BRANCH`: a new candidate from today's main with BRANCH's tool files; a branch touching more is refused. */
-async function rebaseCandidateBranch(git: Checkout, branch: string, signal: AbortSignal): Promise<number> {
+async function rebaseCandidateBranch(git: RepoGit, branch: string, signal: AbortSignal): Promise<number> {
   const outcome = await rebaseOntoMain(git, branch, signal);
   if (!outcome.ok) throw new UserFacingError(`refused to rebase ${branch}: ${outcome.refused}`);
   const { rebased } = outcome;
@@ -107,7 +108,7 @@ async function rebaseCandidateBranch(git: Checkout, branch: string, signal: Abor
 }
 
 /** `candidate prune`: deletes the branches that are done with (or says what it would delete with --dry-run). */
-async function pruneCandidateBranches(git: Checkout, values: CandidateValues, signal: AbortSignal): Promise<number> {
+async function pruneCandidateBranches(git: RepoGit, values: CandidateValues, signal: AbortSignal): Promise<number> {
   let olderThanDays: number | undefined;
   if (values["older-than"] !== undefined) {
     olderThanDays = Number(values["older-than"]);

@@ -8,7 +8,7 @@ import { environmentSettings, instanceSettings, processEnvironment } from "../..
 import { fitnessLines, verdictLine } from "../../fitness/fitness-lines.ts";
 import { GATE_DEFAULTS } from "../../fitness/gate-defaults.ts";
 import { runFitness } from "../../fitness/run-fitness.ts";
-import { type Checkout, openRepository } from "../../cycle/checkout.ts";
+import { openRepository } from "../../cycle/checkout.ts";
 import { dropBaseline } from "../../cycle/drop-baseline.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "../command/command.ts";
@@ -18,6 +18,7 @@ import { orgOf } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
 import { sandboxAccessFrom } from "../../assembly/sandbox-policy-from.ts";
+import type { RepoGit } from "../../git/repo-git.ts";
 
 const HELP =
   `Usage: org fitness [PORT] [--repo DIR] [--config FILE] [--allow-core] [--revalidate] [--runs N] ` +
@@ -76,7 +77,7 @@ const FLAGS = {
 } as const;
 
 /** `--drop-baseline`: a person's decision about main, made under the promotion lock so no promote or rollback moves the baseline meanwhile. */
-async function dropCounts(git: Checkout, names: readonly string[], log: (line: string) => void): Promise<number> {
+async function dropCounts(git: RepoGit, names: readonly string[], log: (line: string) => void): Promise<number> {
   const { file, dropped, missing, baseline } = await dropBaseline(git, names);
   for (const { name, was, setBy } of dropped) log(`dropped ${name} from ${file} (it was ${was}, ${setBy})`);
   if (missing.length > 0) {

@@ -14,7 +14,7 @@ import { openMemoryForRoom } from "../../memory/open-memory.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
 import { formatRoomMode } from "../../room/room-mode.ts";
-import { type Checkout, initCheckout } from "../../cycle/checkout.ts";
+import { initCheckout } from "../../cycle/checkout.ts";
 import { AuditLog } from "../../security/audit-log.ts";
 import { scriptFiles } from "../../scripted-server/bundled-scripts.ts";
 import { loadScript, mergeScripts } from "../../scripted-server/script.ts";
@@ -31,6 +31,7 @@ import { roomSlashHost } from "./room-slash-host.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
 import { sandboxAccessFrom } from "../../assembly/sandbox-policy-from.ts";
 import type { SandboxAccess } from "../../sandbox/run-sandboxed.ts";
+import type { RepoGit } from "../../git/repo-git.ts";
 
 const DEMO_DIR = join(CHECKOUT_DIR, "demo");
 
@@ -100,7 +101,7 @@ export async function openDemoRoom(
 }
 
 /** A throw-away git repository with a `main` commit, for the toolsmith's candidate branch (never the org checkout). */
-async function throwawayRepo(parentDir: string, signal: AbortSignal): Promise<Checkout> {
+async function throwawayRepo(parentDir: string, signal: AbortSignal): Promise<RepoGit> {
   const dir = mkdtempSync(join(parentDir, "toolsmith-repo-"));
   // Validation runs as the sandbox's uid, which must pass through the repository's folder.
   chmodSync(dir, 0o755);
@@ -192,7 +193,7 @@ async function playDemoLines(
 }
 
 /** Runs word_count once from `branch` as `tool run --ref` does (checked, sandboxed, redacted) and writes its output or why it failed. */
-async function runToolOnce(toolRepo: Checkout, access: SandboxAccess, branch: string, write: Write, signal: AbortSignal): Promise<boolean> {
+async function runToolOnce(toolRepo: RepoGit, access: SandboxAccess, branch: string, write: Write, signal: AbortSignal): Promise<boolean> {
   const { readToolAt } = await import("../../generated-tools/tool-catalog.ts");
   const read = await readToolAt(toolRepo, branch, "word_count", signal);
   if (!read.ok) {
@@ -218,7 +219,7 @@ async function runToolOnce(toolRepo: Checkout, access: SandboxAccess, branch: st
 
 /** Runs the tool the toolsmith built once, from its branch, and says how to try it; the number of errors (0 or 1), and the branch. */
 async function tryToolsmithBranch(
-  toolRepo: Checkout,
+  toolRepo: RepoGit,
   access: SandboxAccess,
   write: Write,
   signal: AbortSignal,
@@ -243,7 +244,7 @@ async function tryToolsmithBranch(
  * judged by the fitness gate and promoted in the throw-away repository, then the same session opened again (as a
  * new chat would be) where the agent calls the promoted tool; the exit code.
  */
-type DemoSetup = { config: OrgConfig; workspaceDir: string; serverUrl: string; toolRepo: Checkout; color: boolean; fast: boolean };
+type DemoSetup = { config: OrgConfig; workspaceDir: string; serverUrl: string; toolRepo: RepoGit; color: boolean; fast: boolean };
 
 /** What the demo shows with: the terminal (every byte through the renderer), the sandbox, and the tally of what went wrong. */
 type DemoShow = {

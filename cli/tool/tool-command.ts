@@ -1,5 +1,5 @@
 import { TOOL_NAME_PATTERN } from "../../config/workspace-paths.ts";
-import { type Checkout, openCheckout, requireCheckout } from "../../cycle/checkout.ts";
+import { openCheckout, requireCheckout } from "../../cycle/checkout.ts";
 import { isToolRef } from "../../cycle/tool-ref.ts";
 import type { CatalogEntry } from "../../generated-tools/catalog-entry.ts";
 import type { LiveCandidateNames } from "../../generated-tools/tool-catalog.ts";
@@ -14,6 +14,7 @@ import { REPO_DIR } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { runSubcommand } from "../command/run-subcommand.ts";
 import { TOOL_NEW_HELP, TOOL_SEARCH_HELP, TOOL_STATS_HELP } from "./tool-help.ts";
+import type { RepoGit } from "../../git/repo-git.ts";
 
 const HELP = `Usage:
   org tool new --goal TEXT [--model M] [--base-url URL] [--config FILE] [--json] [--repo DIR] [--promote]
@@ -73,7 +74,7 @@ function checkoutOf(value: string | undefined): string {
 /** Which candidates are live is the gate's verdict, read (and its code loaded) only when a command reads the candidates. */
 const liveNames: LiveCandidateNames = async (git, signal) => (await import("../../fitness/candidate-states.ts")).liveCandidateToolNames(git, signal);
 
-function repoOf(value: string | undefined): Checkout {
+function repoOf(value: string | undefined): RepoGit {
   return openCheckout(value ?? REPO_DIR, "give --repo the org checkout");
 }
 
