@@ -319,7 +319,7 @@ describe("a backup taken while promotions run", () => {
     writeFileSync(
       script,
       `import { existsSync } from "node:fs";
-import { PromotionJournal } from ${JSON.stringify(join(import.meta.dir, "..", "git", "journal.ts"))};
+import { PromotionJournal } from ${JSON.stringify(join(import.meta.dir, "..", "cycle", "promotion-journal.ts"))};
 import { utcSecondStamp } from ${JSON.stringify(join(import.meta.dir, "..", "git", "ref-names.ts"))};
 import { gitSync } from ${JSON.stringify(join(import.meta.dir, "..", "testing", "temp-git-repo.ts"))};
 const [repo, stop] = process.argv.slice(2);
