@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, linkSync, mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EgressRules } from "../config/egress-policy.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
@@ -10,7 +10,7 @@ import { type EgressAnswer, type EgressConnection, EgressGuard, type EgressQuest
  * Where the sandbox finds the guard's socket, the forwarder and the bun that runs it: one folder, mounted whole. As root
  * each file mounted alone costs the launcher a `mount` of its own (about 2 ms); a folder costs nothing more.
  */
-const EGRESS_FOLDER = "/org/egress";
+export const EGRESS_FOLDER = "/org/egress";
 export const EGRESS_SOCKET = `${EGRESS_FOLDER}/guard.sock`;
 export const EGRESS_FORWARDER = `${EGRESS_FOLDER}/forwarder.ts`;
 export const EGRESS_BUN = `${EGRESS_FOLDER}/bun`;
@@ -62,19 +62,14 @@ export type EgressSetup = {
  */
 export async function startEgress(rules: EgressRules, request: EgressRequest, secretValues: readonly string[]): Promise<EgressSetup> {
   const folder = ownedTempDir("egress");
-  const kit = join(folder, "kit");
-  let bunLinked: boolean;
+  let kit: EgressKit;
   try {
-    mkdirSync(kit);
-    // Whatever the umask: as root the sandbox runs as another uid, which must enter it.
-    chmodSync(kit, 0o755);
-    copyFileSync(join(CHECKOUT_DIR, "sandbox", "egress-forwarder.ts"), join(kit, "forwarder.ts"));
-    bunLinked = linkedOrPlaceholder(process.execPath, join(kit, "bun"));
+    kit = egressKit(folder, realpathSync(process.execPath));
   } catch (error) {
     rmSync(folder, { recursive: true, force: true });
     throw error;
   }
-  const socketPath = join(kit, "guard.sock");
+  const { socketPath } = kit;
   const { ask } = request;
   let guard: EgressGuard;
   try {
@@ -106,7 +101,7 @@ export async function startEgress(rules: EgressRules, request: EgressRequest, se
   request.guardStarted?.(guard);
   return {
     guard,
-    mounts: [{ source: kit, target: EGRESS_FOLDER }, ...(bunLinked ? [] : [{ source: process.execPath, target: EGRESS_BUN }])],
+    mounts: kit.mounts,
     env: egressEnvironment(),
     wrap: (argv) => [EGRESS_BUN, EGRESS_FORWARDER, String(EGRESS_PORT), EGRESS_SOCKET, "--", ...argv],
     end: async () => {
@@ -116,16 +111,29 @@ export async function startEgress(rules: EgressRules, request: EgressRequest, se
   };
 }
 
+/** A run's kit: where its guard listens, and what its sandbox mounts to reach the guard, the forwarder and bun. */
+export type EgressKit = { socketPath: string; mounts: ReadOnlyMount[] };
+
 /**
- * Links `bun` at `target` (true), or, across filesystems, leaves an empty file there for bun to be mounted on (false):
- * the kit is mounted read-only, where the sandbox could make no mount point.
+ * Makes the kit in `folder`: a `kit` folder (0755 whatever the umask: as root the sandbox runs as another uid) holding a
+ * copy of the forwarder and `bun` linked in, mounted whole at /org/egress. Where `bun` cannot be linked (another
+ * filesystem, a file of another user's) an empty file stands in its place and bun is mounted on it: the kit is mounted
+ * read-only, where the sandbox could make no mount point. link(2) does not follow a symbolic link: pass a real path.
  */
-function linkedOrPlaceholder(bun: string, target: string): boolean {
+export function egressKit(folder: string, bun: string): EgressKit {
+  const kit = join(folder, "kit");
+  mkdirSync(kit);
+  chmodSync(kit, 0o755);
+  copyFileSync(join(CHECKOUT_DIR, "sandbox", "egress-forwarder.ts"), join(kit, "forwarder.ts"));
+  let linked = true;
   try {
-    linkSync(bun, target);
-    return true;
+    linkSync(bun, join(kit, "bun"));
   } catch {
-    writeFileSync(target, "", { mode: 0o755 });
-    return false;
+    writeFileSync(join(kit, "bun"), "", { mode: 0o755 });
+    linked = false;
   }
+  return {
+    socketPath: join(kit, "guard.sock"),
+    mounts: [{ source: kit, target: EGRESS_FOLDER }, ...(linked ? [] : [{ source: bun, target: EGRESS_BUN }])],
+  };
 }
