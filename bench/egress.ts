@@ -1,11 +1,13 @@
 // The egress guard's cost: a download through the guard (its Unix socket, a plain request) against the same download
-// straight from the server on loopback; the time to a small answer's first byte either way (what a connection gains);
-// and a sandboxed `/bin/true` given egress against one without (the guard's start and the forwarder's bun). Each pair
-// interleaved run by run, so a busy machine slows both alike; medians, with the core count and the load.
+// straight from the server on loopback, and through the forwarder and the guard as a sandboxed command's goes (the
+// forwarder run outside a sandbox, on a free port), with the CPU each relay spends per MiB; the time to a small answer's
+// first byte either way (what a connection gains); and a sandboxed `/bin/true` given egress against one without (the
+// guard's start and the forwarder's bun). Each set interleaved run by run, so a busy machine slows them alike; medians,
+// with the core count and the load.
 // The server and the client each run in a process of their own, as they do for real (a registry far away, a command
 // in the sandbox): in one process the guard's relay would share a thread with both ends and pay for their copies too.
 //   bun bench/egress.ts [--mb 200] [--runs 20]
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,13 +21,22 @@ const { values } = parseArgs({
     serve: { type: "boolean", default: false },
     fetch: { type: "string" },
     port: { type: "string" },
+    forward: { type: "string" },
+    small: { type: "boolean", default: false },
   },
 });
 const megabytes = Number(values.mb);
 const runs = Number(values.runs);
 const MIB = 1024 * 1024;
 const median = (numbers: number[]) => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)] ?? Number.NaN;
-type ClientFigures = { downloads: { direct: number[]; guarded: number[] }; firstBytes: { direct: number[]; guarded: number[] } };
+type Downloads = { direct: number[]; guarded: number[]; forwarded: number[]; forwarderCpuMs: number };
+type FirstBytes = { direct: number[]; guarded: number[] };
+
+/** CPU time (user and system, ms) a process of this machine has used so far, from /proc (Linux). */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+}
 
 /** The server's end: a small answer, or `megabytes` MiB for /big; prints its port. */
 function serve(): void {
@@ -63,34 +74,58 @@ function timed(open: () => Socket, request: string): Promise<{ firstByteMs: numb
   });
 }
 
-/** The client's end: downloads and small requests, direct and through the guard's socket, interleaved; prints JSON. */
-async function fetchAll(port: number, socketPath: string): Promise<void> {
+/**
+ * The client's end: downloads direct, through the guard's socket and through the forwarder's port (`forwardPort`: this
+ * client is then the command the forwarder runs, and reads its CPU from /proc), interleaved; or, with `small`, small
+ * requests direct and through the guard. Prints JSON.
+ */
+async function fetchAll(port: number, socketPath: string, forwardPort: number | undefined, small: boolean): Promise<void> {
   const direct = (path: string) => timed(() => connect(port, "127.0.0.1"), `GET ${path} HTTP/1.1\r\nHost: bench.test\r\n\r\n`);
-  const guarded = (path: string) => timed(() => connect(socketPath), `GET http://bench.test:${port}${path} HTTP/1.1\r\n\r\n`);
-  const figures: ClientFigures = { downloads: { direct: [], guarded: [] }, firstBytes: { direct: [], guarded: [] } };
+  const proxied = (path: string) => `GET http://bench.test:${port}${path} HTTP/1.1\r\n\r\n`;
+  const guarded = (path: string) => timed(() => connect(socketPath), proxied(path));
+  if (small) {
+    const firstBytes: FirstBytes = { direct: [], guarded: [] };
+    for (let run = 0; run < runs * 10; run++) {
+      firstBytes.direct.push((await direct("/small")).firstByteMs);
+      firstBytes.guarded.push((await guarded("/small")).firstByteMs);
+    }
+    return console.log(JSON.stringify(firstBytes));
+  }
+  const forwarded = (path: string) => timed(() => connect(forwardPort ?? 0, "127.0.0.1"), proxied(path));
+  const downloads: Downloads = { direct: [], guarded: [], forwarded: [], forwarderCpuMs: 0 };
   for (let run = 0; run < Math.max(3, Math.round(runs / 4)); run++) {
     for (const [name, fetch] of [
       ["direct", direct],
       ["guarded", guarded],
+      ["forwarded", forwarded],
     ] as const) {
+      const cpuBefore = name === "forwarded" ? cpuMsOf(process.ppid) : 0;
       const { totalMs, bytes } = await fetch("/big");
+      if (name === "forwarded") downloads.forwarderCpuMs += cpuMsOf(process.ppid) - cpuBefore;
       if (bytes < megabytes * MIB) throw new Error(`${name} download got ${bytes} bytes of ${megabytes} MiB`);
-      figures.downloads[name].push(megabytes / (totalMs / 1000));
+      downloads[name].push(megabytes / (totalMs / 1000));
     }
   }
-  for (let run = 0; run < runs * 10; run++) {
-    figures.firstBytes.direct.push((await direct("/small")).firstByteMs);
-    figures.firstBytes.guarded.push((await guarded("/small")).firstByteMs);
-  }
-  console.log(JSON.stringify(figures));
+  console.log(JSON.stringify(downloads));
 }
 
-/** Runs this file again as one of the ends, with `args`. */
-function end(args: string[]) {
-  return Bun.spawn([process.execPath, import.meta.path, "--mb", String(megabytes), "--runs", String(runs), ...args], {
-    stdout: "pipe",
-    stderr: "inherit",
-  });
+/** This file again as one of the ends, with `args`. */
+const endArgv = (args: string[]) => [process.execPath, import.meta.path, "--mb", String(megabytes), "--runs", String(runs), ...args];
+
+/** Runs `argv` with its stdout piped; its JSON once it has ended. */
+async function printed<T>(argv: string[]): Promise<T> {
+  const child = Bun.spawn(argv, { stdout: "pipe", stderr: "inherit" });
+  const output = await new Response(child.stdout).text();
+  if ((await child.exited) !== 0) throw new Error("the bench's client failed (its error is above)");
+  return JSON.parse(output) as T;
+}
+
+/** A port free on 127.0.0.1 a moment ago, for the forwarder. */
+async function freePort(): Promise<number> {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const { port } = listener;
+  listener.stop(true);
+  return port;
 }
 
 async function main(): Promise<void> {
@@ -99,7 +134,7 @@ async function main(): Promise<void> {
   const { Sandbox } = await import("../sandbox/run-sandboxed.ts");
   const { sandboxPolicy } = await import("../sandbox/sandbox-policy.ts");
   const root = mkdtempSync(join(tmpdir(), "org-bench-egress-"));
-  const server = end(["--serve"]);
+  const server = Bun.spawn(endArgv(["--serve"]), { stdout: "pipe", stderr: "inherit" });
   try {
     const reader = server.stdout.getReader();
     const port = Number(new TextDecoder().decode((await reader.read()).value).trim());
@@ -111,10 +146,18 @@ async function main(): Promise<void> {
       resolver: async () => ["127.0.0.1"],
       treatAsPublic: new Set(["127.0.0.1"]),
     });
-    const client = end(["--fetch", join(root, "guard.sock"), "--port", String(port)]);
-    const output = await new Response(client.stdout).text();
-    if ((await client.exited) !== 0) throw new Error("the bench's client failed (its error is above)");
-    const { downloads, firstBytes } = JSON.parse(output) as ClientFigures;
+    const socketPath = join(root, "guard.sock");
+    // The downloads' client is the command the forwarder runs, as a sandboxed command is; the guard runs in this process.
+    const forwardPort = await freePort();
+    const forwarder = join(import.meta.dir, "..", "sandbox", "egress-forwarder.ts");
+    const client = endArgv(["--fetch", socketPath, "--port", String(port), "--forward", String(forwardPort)]);
+    const guardCpu = process.cpuUsage();
+    const downloads = await printed<Downloads>([process.execPath, forwarder, String(forwardPort), socketPath, "--", ...client]);
+    const { user, system } = process.cpuUsage(guardCpu);
+    const relayedMiB = megabytes * (downloads.guarded.length + downloads.forwarded.length);
+    const guardMsPerMiB = (user + system) / 1000 / relayedMiB;
+    const forwarderMsPerMiB = downloads.forwarderCpuMs / (megabytes * downloads.forwarded.length);
+    const firstBytes = await printed<FirstBytes>(endArgv(["--fetch", socketPath, "--port", String(port), "--small"]));
 
     const sandbox = new Sandbox();
     const off = sandboxPolicy({ poolSize: 0, workspace: "none" });
@@ -135,6 +178,7 @@ async function main(): Promise<void> {
     await guard.stop();
 
     const ratio = median(downloads.guarded) / median(downloads.direct);
+    const forwardedRatio = median(downloads.forwarded) / median(downloads.direct);
     const added = median(firstBytes.guarded) - median(firstBytes.direct);
     const slower = median(sandboxRuns.on) - median(sandboxRuns.off);
     console.log(
@@ -144,6 +188,11 @@ async function main(): Promise<void> {
     console.log(
       `download: direct ${median(downloads.direct).toFixed(0)} MiB/s, through the guard ${median(downloads.guarded).toFixed(0)} MiB/s ` +
         `(${ratio.toFixed(2)}×; target ≥ 0.8×: ${ratio >= 0.8 ? "met" : "NOT met"})`,
+    );
+    console.log(
+      `download through the forwarder and the guard (a sandboxed command's way): ${median(downloads.forwarded).toFixed(0)} MiB/s ` +
+        `(${forwardedRatio.toFixed(2)}×); CPU per MiB relayed: the guard ${guardMsPerMiB.toFixed(2)} ms, ` +
+        `the forwarder ${forwarderMsPerMiB.toFixed(2)} ms`,
     );
     console.log(
       `first byte of a small answer: direct ${median(firstBytes.direct).toFixed(2)} ms, through the guard ` +
@@ -161,5 +210,6 @@ async function main(): Promise<void> {
 }
 
 if (values.serve) serve();
-else if (values.fetch !== undefined) await fetchAll(Number(values.port), values.fetch);
+else if (values.fetch !== undefined)
+  await fetchAll(Number(values.port), values.fetch, values.forward === undefined ? undefined : Number(values.forward), values.small);
 else await main();

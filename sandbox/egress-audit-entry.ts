@@ -34,6 +34,7 @@ export function egressAuditEntry(connection: EgressConnection, source: EgressAud
       bytesIn: connection.bytesIn,
       bytesOut: connection.bytesOut,
       ...(connection.cut !== undefined ? { cut: connection.cut } : {}),
+      ...(connection.repeated !== undefined ? { repeated: connection.repeated } : {}),
       command: source.command,
       ...(source.callId !== undefined ? { callId: source.callId } : {}),
     },

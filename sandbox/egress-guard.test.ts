@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { egressRules } from "../config/egress-policy.ts";
 import { type EgressAnswer, type EgressConnection, EgressGuard, type EgressGuardOptions } from "./egress-guard.ts";
+import { egressAuditEntry } from "./egress-audit-entry.ts";
+import { REFUSAL_LINES_PER_RULE, REFUSAL_LINES_PER_RUN } from "./egress-refusal-tally.ts";
 import { egressVerdict } from "./egress-rules.ts";
 
 // The guard in-process, on a real Unix socket, in front of a real TCP server on 127.0.0.1 that the test's DNS table
@@ -372,6 +374,50 @@ describe("EgressGuard: what a request may not slip past it", () => {
     expect(performance.now() - started).toBeLessThan(4_000);
     expect(upstreamConnections).toBe(before);
     expect(setup.connections).toMatchObject([{ host: "public.test", allowed: false, rule: "the request's body slower than 0.3 s" }]);
+  });
+
+  test("a host refused again and again is a few lines, then one line with the count; every allowed connection is a line", async () => {
+    const setup = await guardWith({ allow: ["public.test"] });
+    try {
+      for (let i = 0; i < 40; i++) expect(await exchange(setup.socketPath, get("evil.test"))).toStartWith("HTTP/1.1 403 Forbidden");
+      expect(await exchange(setup.socketPath, get("public.test"))).toStartWith("HTTP/1.1 200 OK");
+      // Host after host: lines until the run's refusal lines are spent, then counted together.
+      const hosts = REFUSAL_LINES_PER_RUN - REFUSAL_LINES_PER_RULE + 10;
+      for (let i = 0; i < hosts; i++) expect(await exchange(setup.socketPath, get(`h${i}.test`))).toStartWith("HTTP/1.1 403");
+      expect(await exchange(setup.socketPath, get("evil.test"))).toStartWith("HTTP/1.1 403");
+      expect(await exchange(setup.socketPath, get("public.test"))).toStartWith("HTTP/1.1 200 OK");
+      const written = setup.connections.map((connection) => `${connection.host} ${connection.allowed}`);
+      expect(written.slice(0, REFUSAL_LINES_PER_RULE + 1)).toEqual([...Array(REFUSAL_LINES_PER_RULE).fill("evil.test false"), "public.test true"]);
+      expect(written.filter((line) => line.endsWith("false"))).toHaveLength(REFUSAL_LINES_PER_RUN);
+      expect(written.at(-1)).toBe("public.test true");
+    } finally {
+      await setup.guard.stop();
+    }
+    const ending = setup.connections.filter((connection) => connection.repeated !== undefined);
+    expect(ending).toEqual([
+      {
+        host: "evil.test",
+        port,
+        rule: "not on sandbox.egress.allow",
+        allowed: false,
+        bytesIn: 0,
+        bytesOut: 0,
+        durationMs: 0,
+        repeated: 41 - REFUSAL_LINES_PER_RULE,
+      },
+      {
+        host: "(more hosts)",
+        port: 0,
+        rule: `refused past the run's ${REFUSAL_LINES_PER_RUN} lines of refusals`,
+        allowed: false,
+        bytesIn: 0,
+        bytesOut: 0,
+        durationMs: 0,
+        repeated: 10,
+      },
+    ]);
+    expect(egressAuditEntry(ending[0] as EgressConnection, { command: "loop" }).connection).toMatchObject({ host: "evil.test", repeated: 38 });
+    expect(setup.guard.summary()).toContain("refused evil.test (41 times): not on sandbox.egress.allow; refused h0.test: not on");
   });
 
   test("unfinished request heads: at most 32 held at once, the rest refused at once, audited and counted", async () => {

@@ -19,6 +19,7 @@ import {
   type Target,
 } from "./egress-http.ts";
 import { egressVerdict } from "./egress-rules.ts";
+import { RefusalTally } from "./egress-refusal-tally.ts";
 import { readSocksRequest, SOCKS_REPLY, socksReply } from "./egress-socks.ts";
 
 /**
@@ -46,6 +47,11 @@ export type EgressConnection = {
   durationMs: number;
   /** Why it ended early: a limit, the guard stopping, a connection that failed. */
   cut?: string;
+  /**
+   * A line written as the run ends for refusals not written one by one (`RefusalTally`): how many more of this host,
+   * port and rule were refused after its first lines.
+   */
+  repeated?: number;
 };
 
 export type EgressGuardOptions = {
@@ -88,6 +94,7 @@ export class EgressGuard {
   readonly #answers = new Map<string, Promise<EgressAnswer>>();
   readonly #stopping = new AbortController();
   readonly #opened: number[] = [];
+  readonly #refusals = new RefusalTally();
   #bytesIn = 0;
   #bytesOut = 0;
   #started = 0;
@@ -117,11 +124,15 @@ export class EgressGuard {
     return guard;
   }
 
-  /** Stops listening and cuts every connection still open; pending questions are withdrawn. */
+  /**
+   * Stops listening and cuts every connection still open; pending questions are withdrawn. Refusals past their lines are
+   * written now, one line per host, port and rule with their count.
+   */
   async stop(): Promise<void> {
     this.#stopping.abort();
     for (const socket of this.#open) socket.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const connection of this.#refusals.ending()) this.write(connection);
   }
 
   /** What the run reached and what was refused, for its result: "reached 2 hosts, 41 MB in; refused evil.example: …". */
@@ -134,9 +145,15 @@ export class EgressGuard {
         `reached ${reached.size} host${reached.size === 1 ? "" : "s"} ` +
           `(${[...reached].slice(0, 5).join(", ")}), ${megabytes(this.#bytesIn)} in, ${megabytes(this.#bytesOut)} out`,
       );
-    const refused = new Map<string, string>();
-    for (const entry of this.connections) if (!entry.allowed && !refused.has(entry.host)) refused.set(entry.host, entry.rule);
-    for (const [host, rule] of [...refused].slice(0, 5)) parts.push(`refused ${host}: ${rule}`);
+    const refused = new Map<string, { rule: string; times: number }>();
+    for (const entry of this.connections) {
+      if (entry.allowed) continue;
+      // Each host with the first rule that refused it, and how often that rule did.
+      const seen = refused.get(entry.host) ?? { rule: entry.rule, times: 0 };
+      if (seen.rule === entry.rule) seen.times += entry.repeated ?? 1;
+      refused.set(entry.host, seen);
+    }
+    for (const [host, { rule, times }] of [...refused].slice(0, 5)) parts.push(`refused ${host}${times > 1 ? ` (${times} times)` : ""}: ${rule}`);
     const cut = this.connections.find((entry) => entry.cut !== undefined && entry.allowed);
     if (cut?.cut !== undefined) parts.push(`cut ${cut.host}: ${cut.cut}`);
     return parts.join("; ");
@@ -257,6 +274,11 @@ export class EgressGuard {
       durationMs: Math.round(performance.now() - started),
       ...(counts.cut !== undefined ? { cut: counts.cut } : {}),
     };
+    // Each allowed connection is a line; a refused one only while its host and rule have lines left (RefusalTally).
+    if (allowed || this.#refusals.admit(connection)) this.write(connection);
+  }
+
+  private write(connection: EgressConnection): void {
     this.connections.push(connection);
     this.#options.onConnection?.(connection);
   }

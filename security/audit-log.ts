@@ -37,6 +37,8 @@ export const ConnectionAudit = z.object({
   bytesOut: z.number(),
   /** Why it ended early (a limit, the run ending). */
   cut: z.string().optional(),
+  /** On the line a run ends with for refusals not written one by one: how many more of this host, port and rule. */
+  repeated: z.number().optional(),
   /** The command's first line, and the tool call that ran it. */
   command: z.string().optional(),
   callId: z.string().optional(),
