@@ -8,6 +8,7 @@ import { redact } from "../security/redact.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { diagnoseOpenIncidents } from "./diagnose-incident.ts";
 import { heartbeat } from "./heartbeat.ts";
+import { idleWork, type IdleWorkParts, idleWorkSettings } from "./idle-work.ts";
 import { isMuted } from "./mutes.ts";
 import { SUPERVISE_CHECKS } from "./supervise-checks.ts";
 import { type Check, dataLine, type InstancePlace, quotedData, secretsOf, type SuperviseContext, workspaceSecretsOf } from "./supervise-check.ts";
@@ -35,6 +36,10 @@ export type SupervisorSetup = {
   checks?: readonly Check[];
   /** How long the model server check waits for a server's answer (default: the probe's own 3 s). */
   probeTimeoutMs?: number;
+  /** `--idle-work`: idle work on, with `supervise.idleWork`'s numbers when the file sets them, else their defaults. */
+  idleWork?: boolean;
+  /** Called before each step of idle work (tests make a person write or time pass there). */
+  beforeIdleStep?: IdleWorkParts["beforeStep"];
   signal: AbortSignal;
 };
 
@@ -138,6 +143,13 @@ export async function superviseOnce(setup: SupervisorSetup, state: SupervisorSta
       writeTodaysReport(context);
     }
     await heartbeat(context, summary);
+    const idle = idleWorkSettings(config.supervise.idleWork, setup.idleWork === true);
+    if (idle)
+      summary.idle = await idleWork(context, {
+        settings: idle,
+        model: setup.diagnosisModel?.(config),
+        ...(setup.beforeIdleStep ? { beforeStep: setup.beforeIdleStep } : {}),
+      });
     await flushNotices(context);
     state.set(
       LAST_ROUND_KEY,
