@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { IdleWorkSettings } from "../config/supervise-settings.ts";
@@ -11,7 +11,9 @@ import { type ScriptedServer, startScriptedServer } from "../scripted-server/sta
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { superviseFixture } from "../testing/supervise-fixture.ts";
 import { testSandbox, testSandboxAccess } from "../testing/test-sandbox.ts";
+import type { LanguageModel } from "../llm/language-model.ts";
 import { REPORTS_DIR } from "./daily-report.ts";
+import { recordOutcome, updateScheduleStates } from "./schedule-state.ts";
 import { diagnosisModel } from "./diagnose-incident.ts";
 import { idleWork, idleWorkSettings } from "./idle-work.ts";
 import { PROPOSE_NEXT } from "./propose-next.ts";
@@ -209,5 +211,69 @@ describe("idle work", () => {
     expect(spent).toMatchObject({ stopped: "tokens", tokens: 420 });
     expect(spent.actions.map((action) => action.step)).toEqual(["examples", "ask"]);
     expect(fixture.lines.at(-1)).toContain("supervise.idleWork.maxTokens (100) is reached (420 spent)");
+  });
+
+  test("a person's message while the question waits on the model ends the question at once", async () => {
+    using fixture = superviseFixture();
+    const config = fixture.configure({ supervise: { idleWork: IDLE }, personas: [{ name: "agent", kind: "agent" }] });
+    const { promise: asked, resolve: markAsked } = Promise.withResolvers<void>();
+    // A model that answers nothing until its request is aborted, as a slow server does.
+    const hanging: LanguageModel = {
+      ...scriptedModel([{ text: "never" }]),
+      stream: (request) =>
+        new Promise((_, reject) => {
+          markAsked();
+          request.signal?.addEventListener("abort", () => reject(request.signal?.reason));
+        }),
+    };
+    const running = idleWork(fixture.context, { settings: IdleWorkSettings.parse(IDLE), model: hanging, watchEveryMs: 10 });
+    await asked;
+    const person = scriptedModel([{ text: "hello" }]);
+    const room = await openRoom({ ...testSandboxAccess(), config, workspaceDir: fixture.dir, tools: [], models: () => person, onEvent() {} });
+    try {
+      expect((await room.send("I am back")).ok).toBe(true);
+    } finally {
+      await room.close();
+    }
+    const outcome = await running;
+    expect(outcome.stopped).toBe("person");
+    expect(outcome.actions).toEqual([{ step: "ask", name: PROPOSE_NEXT, ok: false, detail: expect.stringContaining("the model did not answer") }]);
+    expect(fixture.lines.some((line) => /stopped during propose_next: a person wrote at /.test(line))).toBe(true);
+  });
+
+  test("a workflow whose scheduled run failed runs again once, when serve's policy lets it run unattended", async () => {
+    using fixture = superviseFixture();
+    writeGeneratedTool(fixture.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
+    mkdirSync(join(fixture.dir, "workflows"));
+    const workflow = (name: string) => ({
+      name,
+      inputs: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
+      steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }],
+      output: { words: "$steps.count.output.words" },
+    });
+    writeFileSync(join(fixture.dir, "workflows", "count.json"), JSON.stringify(workflow("count")));
+    writeFileSync(join(fixture.dir, "workflows", "asked.json"), JSON.stringify(workflow("asked")));
+    fixture.configure({
+      schedules: {
+        nightly: { cron: "0 3 * * *", workflow: "count", inputs: { text: "a b c" } },
+        careful: { cron: "0 4 * * *", workflow: "asked", inputs: { text: "x" } },
+      },
+      serve: { tools: { asked: "ask" } },
+    });
+    const at = fixture.context.now() - 3_600_000;
+    updateScheduleStates(fixture.dir, (states) => {
+      for (const name of ["nightly", "careful"])
+        recordOutcome(states, { name, sessionName: name, ok: false, summary: "the model server was down" }, { startedAt: at, finishedAt: at });
+    });
+    const settings = IdleWorkSettings.parse(IDLE);
+    const first = await idleWork(fixture.context, { settings, model: undefined });
+    expect(first.actions.map(({ step, name, ok, detail }) => ({ step, name, ok, detail }))).toEqual([
+      { step: "examples", name: "word_count", ok: true, detail: "1 held-out example(s) pass" },
+      { step: "workflows", name: "count", ok: true, detail: 'ran again for schedule nightly: {"words":3}' },
+    ]);
+    expect(fixture.lines.some((line) => line.includes("workflow asked of schedule careful is not run again: it may not run unattended"))).toBe(true);
+    // The same failure is not run again by the next round.
+    const second = await idleWork(fixture.context, { settings: { ...settings, maxActionsPerRound: 1 }, model: undefined });
+    expect(second.actions.map((action) => action.step)).toEqual(["examples"]);
   });
 });

@@ -47,7 +47,12 @@ export type IdleWorkParts = {
   model: LanguageModel | undefined;
   /** Called before each step and each action, before the stops are checked: where a test makes a person write or time pass. */
   beforeStep?: (step: IdleStep, name: string) => Promise<void> | void;
+  /** How often a person's message is looked for while an action runs (default WATCH_EVERY_MS). */
+  watchEveryMs?: number;
 };
+
+/** While a tool, a workflow or the question runs, a person's message is looked for this often; it ends the action. */
+const WATCH_EVERY_MS = 2_000;
 
 /** `supervise.idleWork` as the round runs it: the file's (once confirmed), else the defaults when --idle-work was given, else off. */
 export function idleWorkSettings(settings: IdleWorkSettings | undefined, flag: boolean): IdleWorkSettings | undefined {
@@ -98,6 +103,36 @@ class IdleRun {
     }[this.stopped];
     this.event(`stopped before ${step} ${name}: ${why}`);
     return true;
+  }
+
+  /**
+   * Runs one action with a signal that ends it when a person writes (looked for every `watchEveryMs`), at the time cap,
+   * or when the supervisor stops; the first two stop the run too, and that is said.
+   */
+  async during<T>(what: string, act: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const { context, parts } = this;
+    const person = new AbortController();
+    let wrote: number | undefined;
+    const watch = setInterval(() => {
+      try {
+        wrote ??= personSince(context, context.now() - parts.settings.afterMinutes * 60_000);
+      } catch {
+        // A session folder or schedules' state unreadable now: looked at again at the next beat.
+      }
+      if (wrote !== undefined) person.abort(new Error(`a person wrote at ${new Date(wrote).toISOString()}`));
+    }, parts.watchEveryMs ?? WATCH_EVERY_MS);
+    const left = this.#startedAt + parts.settings.maxMinutes * 60_000 - context.now();
+    const time = AbortSignal.timeout(Math.max(1, left));
+    try {
+      return await act(AbortSignal.any([context.signal, person.signal, time]));
+    } finally {
+      clearInterval(watch);
+      if (this.stopped === undefined && !context.signal.aborted && (person.signal.aborted || time.aborted)) {
+        this.stopped = person.signal.aborted ? "person" : "time";
+        const why = wrote !== undefined ? `a person wrote at ${new Date(wrote).toISOString()}` : "supervise.idleWork.maxMinutes is reached";
+        this.event(`stopped during ${what}: ${why}`);
+      }
+    }
   }
 
   event(text: string): void {
@@ -157,7 +192,8 @@ async function testPromotedTools(run: IdleRun, access: SandboxAccess): Promise<v
       const started = context.now();
       let problem: string | undefined;
       for (const example of heldOut) {
-        const result = await entry.run(example.input, context.signal);
+        if (run.stopped) break;
+        const result = await run.during(`examples ${tool.name}`, (signal) => entry.run(example.input, signal));
         problem = result.ok ? exampleProblem(spec, example, result.output) : `for ${JSON.stringify(example.input).slice(0, 200)}: ${result.error}`;
         if (problem !== undefined) break;
       }
@@ -208,7 +244,7 @@ async function rerunFailedWorkflows(run: IdleRun, catalog: readonly McpToolEntry
     if (await run.mustStop("workflows", workflow.name)) return failures;
     context.state.set(key, String(record.finishedAt));
     const started = context.now();
-    const result = await workflow.run(entry.inputs ?? {}, context.signal);
+    const result = await run.during(`workflows ${workflow.name}`, (signal) => workflow.run(entry.inputs ?? {}, signal));
     const detail = result.ok ? `ran again for schedule ${name}: ${JSON.stringify(result.output) ?? "null"}` : `failed again: ${result.error}`;
     run.record({ step: "workflows", name: workflow.name, ok: result.ok, detail }, started, entry.inputs ?? {});
   }
@@ -251,7 +287,10 @@ async function askWhatNext(run: IdleRun, catalog: readonly McpToolEntry[], failu
   if (await run.mustStop("ask", PROPOSE_NEXT)) return;
   const started = context.now();
   context.state.set(key, String(started));
-  const answer = await proposeNext(parts.model, catalog, data, context, parts.settings.maxTokens - run.tokens);
+  const model = parts.model;
+  const answer = await run.during(PROPOSE_NEXT, (signal) =>
+    proposeNext(model, catalog, data, context, parts.settings.maxTokens - run.tokens, signal),
+  );
   run.tokens += answer.tokens;
   if (!answer.ok) {
     run.record({ step: "ask", name: PROPOSE_NEXT, ok: false, detail: `refused or unanswered: ${answer.problem}` }, started, data);
@@ -263,7 +302,7 @@ async function askWhatNext(run: IdleRun, catalog: readonly McpToolEntry[], failu
   const entry = catalog.find((candidate) => candidate.name === proposal.name);
   if (!entry || (await run.mustStop("ask", proposal.name))) return;
   const ran = context.now();
-  const result = await entry.run(proposal.args, context.signal);
+  const result = await run.during(`proposed ${entry.name}`, (signal) => entry.run(proposal.args, signal));
   const detail = result.ok ? `output ${JSON.stringify(result.output) ?? "null"}` : result.error;
   run.record({ step: "proposed", name: entry.name, ok: result.ok, detail }, ran, proposal.args);
 }

@@ -74,8 +74,8 @@ function prompt(offered: readonly McpToolEntry[], data: { needs: string[]; failu
 }
 
 /**
- * Asks `model` "what next?" offering only `propose_next`, at most TRIES times and never past `tokensLeft`; the answer
- * is checked against `offered` (the name held, of that kind, the args fitting its schema).
+ * Asks `model` "what next?" offering only `propose_next`, at most TRIES times and never past `tokensLeft`, until `stop`;
+ * the answer is checked against `offered` (the name held, of that kind, the args fitting its schema).
  */
 export async function proposeNext(
   model: LanguageModel,
@@ -83,12 +83,13 @@ export async function proposeNext(
   data: { needs: string[]; failures: string[] },
   context: SuperviseContext,
   tokensLeft: number,
+  stop: AbortSignal,
 ): Promise<ProposeNextAnswer> {
   const byName = new Map(offered.map((entry) => [entry.name, entry]));
   const tool = { name: PROPOSE_NEXT, description: "Propose the one thing org should do next while idle.", parameters: ProposeNext };
   const definition = oneToolDefinition(PROPOSE_NEXT, tool.description, ProposeNext);
   const conversation = prompt(offered, data, context);
-  const signal = AbortSignal.any([context.signal, AbortSignal.timeout(ASK_TIMEOUT_MS)]);
+  const signal = AbortSignal.any([stop, AbortSignal.timeout(ASK_TIMEOUT_MS)]);
   let tokens = 0;
   let problem = "no answer";
   for (let attempt = 1; attempt <= TRIES; attempt += 1) {
