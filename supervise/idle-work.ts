@@ -82,7 +82,7 @@ class IdleRun {
   }
 
   /** Whether the run must end before `step` (`name`): a person wrote, or a bound is reached. Says it once. */
-  async mustStop(step: IdleStep, name: string, action = true): Promise<boolean> {
+  async mustStop(step: IdleStep, name: string): Promise<boolean> {
     if (this.stopped !== undefined) return true;
     await this.parts.beforeStep?.(step, name);
     const { context, parts } = this;
@@ -92,7 +92,7 @@ class IdleRun {
     else if (person !== undefined) this.stopped = "person";
     else if (now - this.#startedAt >= parts.settings.maxMinutes * 60_000) this.stopped = "time";
     else if (this.tokens >= parts.settings.maxTokens) this.stopped = "tokens";
-    else if (action && this.actions.length >= parts.settings.maxActionsPerRound) this.stopped = "actions";
+    else if (this.actions.length >= parts.settings.maxActionsPerRound) this.stopped = "actions";
     if (this.stopped === undefined) return false;
     const why = {
       aborted: "the supervisor is stopping",

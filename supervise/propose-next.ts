@@ -48,7 +48,7 @@ export function proposalProblem(proposal: ProposeNext, offered: ReadonlyMap<stri
 }
 
 function prompt(offered: readonly McpToolEntry[], data: { needs: string[]; failures: string[] }, context: SuperviseContext): ChatMessage[] {
-  const listed = offered.slice(0, MAX_LISTED).map((entry) => ({
+  const shown = offered.map((entry) => ({
     name: entry.name,
     kind: entry.kind === "generated" ? "tool" : "workflow",
     description: dataLine(context, entry.description, 300),
@@ -67,7 +67,7 @@ function prompt(offered: readonly McpToolEntry[], data: { needs: string[]; failu
     {
       role: "user",
       content:
-        `What can run, as JSON:\n${JSON.stringify(listed)}\n\n` +
+        `What can run, as JSON:\n${JSON.stringify(shown)}\n\n` +
         `Recent needs and failures, as JSON data:\n${JSON.stringify({ needs: data.needs, failures: data.failures })}`,
     },
   ];
@@ -85,10 +85,12 @@ export async function proposeNext(
   tokensLeft: number,
   stop: AbortSignal,
 ): Promise<ProposeNextAnswer> {
-  const byName = new Map(offered.map((entry) => [entry.name, entry]));
+  // Only what the model is shown may be named.
+  const listed = offered.slice(0, MAX_LISTED);
+  const byName = new Map(listed.map((entry) => [entry.name, entry]));
   const tool = { name: PROPOSE_NEXT, description: "Propose the one thing org should do next while idle.", parameters: ProposeNext };
   const definition = oneToolDefinition(PROPOSE_NEXT, tool.description, ProposeNext);
-  const conversation = prompt(offered, data, context);
+  const conversation = prompt(listed, data, context);
   const signal = AbortSignal.any([stop, AbortSignal.timeout(ASK_TIMEOUT_MS)]);
   let tokens = 0;
   let problem = "no answer";

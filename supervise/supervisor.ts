@@ -119,8 +119,26 @@ async function repairOwnState(context: SuperviseContext): Promise<void> {
   await notify(context, { incident: "supervisor", kind: "state", text });
 }
 
-/** One round under the round lock: every check, a diagnosis of one novel incident, the heartbeat, the held notices. */
+/**
+ * One round: under the round lock every check, a diagnosis of one novel incident, the heartbeat and the held notices;
+ * then, with the lock released (it may take `maxMinutes`, and `org supervise apply` waits for that lock), idle work
+ * when it is on.
+ */
 export async function superviseOnce(setup: SupervisorSetup, state: SupervisorState): Promise<RoundSummary> {
+  const { summary, context } = await checksUnderLock(setup, state);
+  const idle = idleWorkSettings(context.config.supervise.idleWork, setup.idleWork === true);
+  if (idle) {
+    summary.idle = await idleWork(context, {
+      settings: idle,
+      model: setup.diagnosisModel?.(context.config),
+      ...(setup.beforeIdleStep ? { beforeStep: setup.beforeIdleStep } : {}),
+    });
+    await flushNotices(context);
+  }
+  return summary;
+}
+
+async function checksUnderLock(setup: SupervisorSetup, state: SupervisorState): Promise<{ summary: RoundSummary; context: SuperviseContext }> {
   const release = await waitForRoundLock(setup.workspaceDir, `org supervise round (pid ${process.pid})`, setup.signal);
   try {
     const config = setup.loadConfig();
@@ -143,13 +161,6 @@ export async function superviseOnce(setup: SupervisorSetup, state: SupervisorSta
       writeTodaysReport(context);
     }
     await heartbeat(context, summary);
-    const idle = idleWorkSettings(config.supervise.idleWork, setup.idleWork === true);
-    if (idle)
-      summary.idle = await idleWork(context, {
-        settings: idle,
-        model: setup.diagnosisModel?.(config),
-        ...(setup.beforeIdleStep ? { beforeStep: setup.beforeIdleStep } : {}),
-      });
     await flushNotices(context);
     state.set(
       LAST_ROUND_KEY,
@@ -161,7 +172,7 @@ export async function superviseOnce(setup: SupervisorSetup, state: SupervisorSta
         fixes: summary.fixes.length,
       }),
     );
-    return summary;
+    return { summary, context };
   } finally {
     release();
   }
