@@ -17,6 +17,7 @@ import { recordOutcome, updateScheduleStates } from "./schedule-state.ts";
 import { diagnosisModel } from "./diagnose-incident.ts";
 import { idleWork, idleWorkSettings } from "./idle-work.ts";
 import { PROPOSE_NEXT } from "./propose-next.ts";
+import { statusLines, superviseStatus } from "./supervise-status.ts";
 import { superviseOnce } from "./supervisor.ts";
 
 // Idle work over a workspace with promoted tools: one that holds and one whose held-out example now fails. The round
@@ -129,6 +130,11 @@ describe("idle work", () => {
     const report = readFileSync(join(fixture.dir, REPORTS_DIR, `${day}.md`), "utf8");
     expect(report).toContain("## Idle work (4)");
     expect(report).toMatch(/proposed word_count: ok: output \{"words":3\}/);
+    const status = statusLines(
+      superviseStatus({ workspaceDir: fixture.dir, repoDir: fixture.dir, config }, fixture.context.state, fixture.context.now()),
+    );
+    expect(status).toContain("idle work: on, after 5 minutes without a person's message (supervise.idleWork)");
+    expect(status.at(-1)).toMatch(/ idle work: proposed word_count: ok: output \{"words":3\}$/);
 
     // The same needs and failures an hour later: the examples run again, the model is not asked again.
     fixture.advance(3_600_000);
