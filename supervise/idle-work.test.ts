@@ -146,16 +146,21 @@ describe("idle work", () => {
 
   test("an invented tool name is refused after its second try: nothing runs", async () => {
     using fixture = superviseFixture();
+    writeGeneratedTool(fixture.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
     const config = fixture.configure({ supervise: { idleWork: IDLE } });
     const model = scriptedModel([
       { toolCalls: [{ name: PROPOSE_NEXT, arguments: { action: "run_tool", name: "delete_everything", args: {}, why: "tidy up" } }] },
     ]);
     const outcome = await idleWork(fixture.context, { settings: IdleWorkSettings.parse(config.supervise.idleWork), model });
     expect(model.requests).toHaveLength(2);
-    expect(String(model.requests[1]?.messages.at(-1)?.content)).toContain('there is no tool "delete_everything" that may run unattended');
-    expect(outcome.actions).toEqual([
-      { step: "ask", name: PROPOSE_NEXT, ok: false, detail: expect.stringContaining("no usable propose_next call in 2 tries") },
+    expect(String(model.requests[1]?.messages.at(-1)?.content)).toContain(
+      'there is no tool "delete_everything" that may run unattended; name one of: word_count.',
+    );
+    expect(outcome.actions.map(({ step, ok }) => ({ step, ok }))).toEqual([
+      { step: "examples", ok: true },
+      { step: "ask", ok: false },
     ]);
+    expect(outcome.actions[1]?.detail).toContain("no usable propose_next call in 2 tries");
   });
 
   test("without a model (a) and (b) run and (c) says it was skipped", async () => {
@@ -163,10 +168,16 @@ describe("idle work", () => {
     const outcome = await idleWork(fixture.context, { settings: IdleWorkSettings.parse(IDLE), model: undefined });
     expect(outcome).toMatchObject({ ran: true, actions: [], tokens: 0 });
     expect(fixture.lines).toContain("idle work: what next? skipped: no model is configured for the supervisor");
+    // With a model but nothing that may run unattended, no question is worth its tokens.
+    const model = scriptedModel([{ text: "never asked" }]);
+    await idleWork(fixture.context, { settings: IdleWorkSettings.parse(IDLE), model });
+    expect(model.requests).toHaveLength(0);
+    expect(fixture.lines.at(-1)).toContain("what next? skipped: no promoted tool or workflow may run unattended here");
   });
 
   test("a person's message mid-round stops it before the next step; a room not yet idle does nothing", async () => {
     using fixture = superviseFixture();
+    writeGeneratedTool(fixture.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
     const config = fixture.configure({ supervise: { idleWork: IDLE }, personas: [{ name: "agent", kind: "agent" }] });
     const model = scriptedModel([{ toolCalls: [{ name: PROPOSE_NEXT, arguments: { action: "nothing", why: "all is well" } }] }]);
     const person = scriptedModel([{ text: "hello" }]);
@@ -221,6 +232,7 @@ describe("idle work", () => {
 
   test("a person's message while the question waits on the model ends the question at once", async () => {
     using fixture = superviseFixture();
+    writeGeneratedTool(fixture.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
     const config = fixture.configure({ supervise: { idleWork: IDLE }, personas: [{ name: "agent", kind: "agent" }] });
     const { promise: asked, resolve: markAsked } = Promise.withResolvers<void>();
     // A model that answers nothing until its request is aborted, as a slow server does.
@@ -243,7 +255,12 @@ describe("idle work", () => {
     }
     const outcome = await running;
     expect(outcome.stopped).toBe("person");
-    expect(outcome.actions).toEqual([{ step: "ask", name: PROPOSE_NEXT, ok: false, detail: expect.stringContaining("the model did not answer") }]);
+    expect(outcome.actions.at(-1)).toEqual({
+      step: "ask",
+      name: PROPOSE_NEXT,
+      ok: false,
+      detail: expect.stringContaining("the model did not answer"),
+    });
     expect(fixture.lines.some((line) => /stopped during propose_next: a person wrote at /.test(line))).toBe(true);
   });
 

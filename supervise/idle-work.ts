@@ -275,6 +275,10 @@ async function askWhatNext(run: IdleRun, catalog: readonly McpToolEntry[], failu
     run.event("what next? skipped: the model's server is unreachable (an open model-server incident)");
     return;
   }
+  if (catalog.length === 0) {
+    run.event("what next? skipped: no promoted tool or workflow may run unattended here (serve.tools, serve.generatedTools)");
+    return;
+  }
   const needs = openNeeds(context);
   const open = context.state.openIncidents().map((incident) => dataLine(context, incident.title, 300));
   const data = { needs, failures: [...failures, ...open].slice(0, 12).map((text) => dataLine(context, text, 300)) };
