@@ -11,6 +11,7 @@ import { type ScriptedServer, startScriptedServer } from "../scripted-server/sta
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { superviseFixture } from "../testing/supervise-fixture.ts";
 import { testSandbox, testSandboxAccess } from "../testing/test-sandbox.ts";
+import { ChatError } from "../llm/chat-errors.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { REPORTS_DIR } from "./daily-report.ts";
 import { recordOutcome, updateScheduleStates } from "./schedule-state.ts";
@@ -163,7 +164,7 @@ describe("idle work", () => {
     expect(outcome.actions[1]?.detail).toContain("no usable propose_next call in 2 tries");
   });
 
-  test("without a model (a) and (b) run and (c) says it was skipped", async () => {
+  test("without a model, or one whose server does not answer, (a) and (b) run and (c) says why it did not ask", async () => {
     using fixture = superviseFixture();
     const outcome = await idleWork(fixture.context, { settings: IdleWorkSettings.parse(IDLE), model: undefined });
     expect(outcome).toMatchObject({ ran: true, actions: [], tokens: 0 });
@@ -173,6 +174,15 @@ describe("idle work", () => {
     await idleWork(fixture.context, { settings: IdleWorkSettings.parse(IDLE), model });
     expect(model.requests).toHaveLength(0);
     expect(fixture.lines.at(-1)).toContain("what next? skipped: no promoted tool or workflow may run unattended here");
+    // A model whose server does not answer: said, and asked again the next round (nothing was learnt).
+    writeGeneratedTool(fixture.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
+    const away = scriptedModel([{ error: new ChatError("unreachable", "no model server answers at http://127.0.0.1:9") }]);
+    const settings = IdleWorkSettings.parse(IDLE);
+    const first = await idleWork(fixture.context, { settings, model: away });
+    expect(first.actions.at(-1)).toMatchObject({ step: "ask", ok: false, detail: expect.stringContaining("the model did not answer") });
+    const second = await idleWork(fixture.context, { settings, model: away });
+    expect(second.actions.map((action) => action.step)).toEqual(["examples", "ask"]);
+    expect(away.requests).toHaveLength(2);
   });
 
   test("a person's message mid-round stops it before the next step; a room not yet idle does nothing", async () => {

@@ -290,12 +290,13 @@ async function askWhatNext(run: IdleRun, catalog: readonly McpToolEntry[], failu
   }
   if (await run.mustStop("ask", PROPOSE_NEXT)) return;
   const started = context.now();
-  context.state.set(key, String(started));
   const model = parts.model;
   const answer = await run.during(PROPOSE_NEXT, (signal) =>
     proposeNext(model, catalog, data, context, parts.settings.maxTokens - run.tokens, signal),
   );
   run.tokens += answer.tokens;
+  // Asked once it was answered: a server that was down, or a question a person cut short, is asked again next time.
+  if (answer.ok || answer.answered) context.state.set(key, String(started));
   if (!answer.ok) {
     run.record({ step: "ask", name: PROPOSE_NEXT, ok: false, detail: `refused or unanswered: ${answer.problem}` }, started, data);
     return;

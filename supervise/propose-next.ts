@@ -25,7 +25,11 @@ export const ProposeNext = z.strictObject({
 export type ProposeNext = z.infer<typeof ProposeNext>;
 
 /** What a question came to: the checked proposal, or why there is none; the tokens it spent either way. */
-export type ProposeNextAnswer = ({ ok: true; proposal: ProposeNext; model: string } | { ok: false; problem: string }) & { tokens: number };
+export type ProposeNextAnswer = (
+  | { ok: true; proposal: ProposeNext; model: string }
+  // `answered`: the model answered at least once (a refused call); false when it never did (no server, stopped).
+  | { ok: false; problem: string; answered: boolean }
+) & { tokens: number };
 
 const kindOf = (action: ProposeNext["action"]) => (action === "run_tool" ? "generated" : "workflow");
 
@@ -95,12 +99,14 @@ export async function proposeNext(
   let tokens = 0;
   let problem = "no answer";
   for (let attempt = 1; attempt <= TRIES; attempt += 1) {
-    if (tokens >= tokensLeft) return { ok: false, problem: `stopped at the token cap after ${tokens} tokens; last problem: ${problem}`, tokens };
+    if (tokens >= tokensLeft)
+      return { ok: false, problem: `stopped at the token cap after ${tokens} tokens; last problem: ${problem}`, answered: attempt > 1, tokens };
     let completion: Awaited<ReturnType<LanguageModel["stream"]>>;
     try {
       completion = await model.stream({ messages: conversation, tools: [definition], signal });
     } catch (error) {
-      return { ok: false, problem: `the model did not answer: ${error instanceof Error ? error.message : String(error)}`, tokens };
+      const said = error instanceof Error ? error.message : String(error);
+      return { ok: false, problem: `the model did not answer: ${said}`, answered: attempt > 1, tokens };
     }
     // A server that sends no usage: about four characters a token of what went and came.
     tokens += completion.usage
@@ -114,5 +120,5 @@ export async function proposeNext(
       { role: "user", content: `Error: ${problem} Call ${PROPOSE_NEXT} again with corrected arguments.` },
     );
   }
-  return { ok: false, problem: `no usable ${PROPOSE_NEXT} call in ${TRIES} tries; last problem: ${problem}`, tokens };
+  return { ok: false, problem: `no usable ${PROPOSE_NEXT} call in ${TRIES} tries; last problem: ${problem}`, answered: true, tokens };
 }
