@@ -9,7 +9,7 @@ import { openRoom } from "../room/room.ts";
 import { readAuditLines } from "../security/audit-log.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
-import { superviseFixture } from "../testing/supervise-fixture.ts";
+import { superviseFixture, webhookSink } from "../testing/supervise-fixture.ts";
 import { testSandbox, testSandboxAccess } from "../testing/test-sandbox.ts";
 import { ChatError } from "../llm/chat-errors.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
@@ -28,6 +28,7 @@ const IDLE = { afterMinutes: 5, maxMinutes: 10, maxTokens: 5000, maxActionsPerRo
 /** The word counter with its held-out example (the spec's last, `{ text: "" }` → 0 words) broken by an off-by-one. */
 const BROKEN_CODE = `export default (input: { text: string }) => ({ words: input.text.split(" ").length });\n`;
 
+const sink = webhookSink();
 let server: ScriptedServer;
 beforeAll(async () => {
   server = await startScriptedServer({
@@ -50,7 +51,10 @@ beforeAll(async () => {
     },
   });
 });
-afterAll(() => server.stop());
+afterAll(async () => {
+  sink.stop();
+  await server.stop();
+});
 
 const audited = (dir: string, day: string) =>
   readAuditLines(
@@ -93,7 +97,7 @@ describe("idle work", () => {
     using fixture = superviseFixture({ server: server.url });
     writeGeneratedTool(fixture.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
     writeGeneratedTool(fixture.dir, wordCountSpec("broken_count"), BROKEN_CODE, WORD_COUNT_TESTS);
-    const config = fixture.configure({ supervise: { idleWork: IDLE } });
+    const config = fixture.configure({ supervise: { idleWork: IDLE, webhook: sink.url } });
     fixture.context.state.set("backup:tried", String(fixture.context.now()));
     const setup = {
       workspaceDir: fixture.dir,
@@ -143,6 +147,11 @@ describe("idle work", () => {
     expect(again.idle?.actions.map((action) => action.step)).toEqual(["examples", "examples"]);
     expect(asked()).toBe(1);
     expect(fixture.lines.some((line) => line.includes("not asked again"))).toBe(true);
+    // The failing tool went to the webhook once, not once a round.
+    const idle = sink.received.filter((message) => message.kind === "idle");
+    expect(idle.map((message) => message.text)).toEqual([
+      expect.stringContaining("idle work: promoted tool broken_count fails a held-out example for"),
+    ]);
   }, 60_000);
 
   test("an invented tool name is refused after its second try: nothing runs", async () => {

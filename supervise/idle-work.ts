@@ -19,6 +19,7 @@ import { IDLE_EVENT, writeTodaysReport } from "./daily-report.ts";
 import { PROPOSE_NEXT, type ProposeNext, proposeNext } from "./propose-next.ts";
 import { readScheduleStates } from "./schedule-state.ts";
 import { dataLine, secretsOf, type SuperviseContext } from "./supervise-check.ts";
+import { notify } from "./webhook.ts";
 
 // Idle work (`supervise.idleWork`, `org supervise --idle-work`): once no person has written in any session for
 // `afterMinutes`, a round may do bounded work on its own, in this order: (a) each promoted tool's held-out examples run
@@ -197,6 +198,15 @@ async function testPromotedTools(run: IdleRun, access: SandboxAccess): Promise<v
         problem = result.ok ? exampleProblem(spec, example, result.output) : `for ${JSON.stringify(example.input).slice(0, 200)}: ${result.error}`;
         if (problem !== undefined) break;
       }
+      const failed = problem === undefined ? undefined : dataLine(context, `promoted tool ${tool.name} fails a held-out example ${problem}`, 1000);
+      // Said on the supervisor's channels once per version of the tool: nobody is in the room to read the log.
+      if (failed !== undefined)
+        await notify(context, {
+          incident: IDLE_AUDIT,
+          kind: "idle",
+          once: `${tool.name}:${tool.metadata.files["tool.ts"]}`,
+          text: `idle work: ${failed}`,
+        });
       run.record(
         {
           step: "examples",
