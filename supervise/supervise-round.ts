@@ -13,7 +13,7 @@ import {
   workspaceSecretsOf,
 } from "./supervise-check.ts";
 import type { FixRow, FixState, IncidentRow } from "./supervisor-state.ts";
-import type { IdleOutcome } from "./idle-work.ts";
+import type { IdleOutcome } from "./idle-run.ts";
 import { notify } from "./webhook.ts";
 
 /** What one round did, for `--json` and the log. */
