@@ -61,8 +61,12 @@ async function testPromotedTools(run: IdleRun, access: SandboxAccess): Promise<v
       const started = context.now();
       let problem: string | undefined;
       for (const example of heldOut) {
-        if (run.stopped) break;
         const result = await run.during(`examples ${tool.name}`, (signal) => entry.run(example.input, signal));
+        // Cut short by a person or the time cap: not judged, and no false alarm about the tool.
+        if (run.stopped) {
+          run.record({ step: "examples", name: tool.name, ok: false, detail: "not judged: idle work stopped while it ran" }, started, {});
+          return;
+        }
         problem = result.ok ? exampleProblem(spec, example, result.output) : `for ${JSON.stringify(example.input).slice(0, 200)}: ${result.error}`;
         if (problem !== undefined) break;
       }
@@ -120,11 +124,16 @@ async function rerunFailedWorkflows(run: IdleRun, catalog: readonly McpToolEntry
       continue;
     }
     if (await run.mustStop("workflows", workflow.name)) return failures;
-    context.state.set(key, String(record.finishedAt));
     const started = context.now();
     const result = await run.during(`workflows ${workflow.name}`, (signal) => workflow.run(entry.inputs ?? {}, signal));
-    const detail = result.ok ? `ran again for schedule ${name}: ${JSON.stringify(result.output) ?? "null"}` : `failed again: ${result.error}`;
-    run.record({ step: "workflows", name: workflow.name, ok: result.ok, detail }, started, entry.inputs ?? {});
+    // A run cut short is tried again by a later round.
+    if (!run.stopped) context.state.set(key, String(record.finishedAt));
+    const detail = run.stopped
+      ? "stopped before it finished; run again by a later round"
+      : result.ok
+        ? `ran again for schedule ${name}: ${JSON.stringify(result.output) ?? "null"}`
+        : `failed again: ${result.error}`;
+    run.record({ step: "workflows", name: workflow.name, ok: result.ok && !run.stopped, detail }, started, entry.inputs ?? {});
   }
   return failures;
 }
