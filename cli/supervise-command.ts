@@ -61,8 +61,8 @@ again in the sandbox (a tool that fails one is reported, not rolled back), (b) r
 run failed, (c) asks the model "what next?" with grow's open needs and the failures (offering one tool, propose_next;
 the same needs and failures are not asked again for a week) and runs what it proposes only when it names a promoted
 tool or workflow org holds, with arguments its schema takes, that serve's policy lets run unattended ("ask": denied).
-It stops at a person's message (looked for before every step), maxMinutes (10), maxTokens (20000) and
-maxActionsPerRound (10). Each action is an audit line (tool "idle-work") and is listed in the day's report. Without a
+It stops at a person's message (looked for before every step, and every 2 s while a tool, a workflow or the question
+runs, which it cuts short), maxMinutes (10), maxTokens (20000) and maxActionsPerRound (10). Each action is an audit line (tool "idle-work") and is listed in the day's report. Without a
 model server, (a) and (b) still run and (c) says it was skipped.
 
   --once         one round (and the heartbeat's due work), then exit
