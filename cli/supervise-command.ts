@@ -62,8 +62,9 @@ run failed, (c) asks the model "what next?" with grow's open needs and the failu
 the same needs and failures are not asked again for a week) and runs what it proposes only when it names a promoted
 tool or workflow org holds, with arguments its schema takes, that serve's policy lets run unattended ("ask": denied).
 It stops at a person's message (looked for before every step, and every 2 s while a tool, a workflow or the question
-runs, which it cuts short), maxMinutes (10), maxTokens (20000) and maxActionsPerRound (10). Each action is an audit line (tool "idle-work") and is listed in the day's report. Without a
-model server, (a) and (b) still run and (c) says it was skipped.
+runs, which it cuts short), maxMinutes (10), maxTokens (20000) and maxActionsPerRound (10). Each action is an audit
+line (tool "idle-work") and is listed in the day's report; a tool failing a held-out example goes to the webhook and
+Telegram once (kind idle). Without a model server, (a) and (b) still run and (c) says it was skipped.
 
   --once         one round (and the heartbeat's due work), then exit
   --json         each round's summary as one JSON line on stdout
