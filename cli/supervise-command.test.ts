@@ -13,14 +13,18 @@ const env = { OLLAMA_BASE: "http://127.0.0.1:9", ORG_TMUX_SESSION: uniqueSession
 const org = (...args: string[]) => runOrgProcess([...args], { cwd: repo.dir, env, timeoutMs: 120_000 });
 const folders = ["--workspace", repo.dir, "--repo", repo.dir];
 
-test("--once --json: one round's summary on stdout, every check in it; a dead lock fixed; status --json says the same", async () => {
+test("--once --json --idle-work: one round's summary, every check and idle work in it; a dead lock fixed; status --json agrees", async () => {
   mkdirSync(join(repo.dir, ".org", "grow"), { recursive: true, mode: 0o700 });
   writeFileSync(join(repo.dir, ".org", "grow", "grow.lock"), JSON.stringify({ pid: deadPid(), start: "", since: "then", command: "org grow" }), {
     mode: 0o600,
   });
-  const round = await org("supervise", "--once", "--json", ...folders);
+  const round = await org("supervise", "--once", "--json", "--idle-work", ...folders);
   expect(round.exitCode).toBe(0);
-  const summary = JSON.parse(round.stdout.trim()) as { checks: { name: string; state: string }[]; fixes: { action: string; state: string }[] };
+  const summary = JSON.parse(round.stdout.trim()) as {
+    checks: { name: string; state: string }[];
+    fixes: { action: string; state: string }[];
+    idle?: { ran: boolean; actions: unknown[] };
+  };
   expect(summary.checks.map((check) => check.name)).toEqual([
     "current",
     "model-server",
@@ -38,11 +42,22 @@ test("--once --json: one round's summary on stdout, every check in it; a dead lo
   expect(summary.fixes.map((fix) => `${fix.action} ${fix.state}`).sort()).toEqual(["clear-stale-lock verified", "pause-grow verified"]);
   expect(existsSync(join(repo.dir, ".org", "grow", "grow.lock"))).toBe(false);
   expect(round.stderr).toContain("incident i");
+  // --idle-work with nobody in the room: no tool to test, and no question while the model server is away.
+  expect(summary.idle).toMatchObject({ ran: true, actions: [] });
+  expect(round.stderr).toContain("idle work: what next? skipped: the model's server is unreachable");
   const status = await org("supervise", "status", "--json", ...folders);
-  const found = JSON.parse(status.stdout.trim()) as { incidents: { pattern: string }[]; growPaused: unknown; lastBackup: unknown };
+  const found = JSON.parse(status.stdout.trim()) as {
+    incidents: { pattern: string }[];
+    growPaused: unknown;
+    lastBackup: unknown;
+    idleWork: { on: boolean; recent: { text: string }[] };
+  };
   expect(found.incidents.map((incident) => incident.pattern)).toEqual(["model-server"]);
   expect(found.growPaused).not.toBeNull();
   expect(found.lastBackup).not.toBeNull();
+  // The flag turned it on for that run only; the file does not.
+  expect(found.idleWork.on).toBe(false);
+  expect(found.idleWork.recent.map((event) => event.text)).toEqual([expect.stringContaining("what next? skipped")]);
 }, 120_000);
 
 test("mute, unmute, apply and release say what they did; wrong words are usage errors (exit 2), a fix that is not there exit 1", async () => {

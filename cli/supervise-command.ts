@@ -13,7 +13,7 @@ import { prepareWorkspace } from "./command/workspace-dir.ts";
 import { requireCheckout } from "../cycle/checkout.ts";
 
 const HELP = `Usage:
-  org supervise [--once] [--json] [--workspace DIR] [--repo DIR] [--config FILE]
+  org supervise [--once] [--json] [--idle-work] [--workspace DIR] [--repo DIR] [--config FILE]
   org supervise status [--json] [--workspace DIR] [--repo DIR] [--config FILE]
   org supervise apply ID [--json] [--workspace DIR] [--repo DIR] [--config FILE]
   org supervise mute PATTERN [--for DURATION] [--workspace DIR]
@@ -55,9 +55,20 @@ once; news that repeats (a failed try) at most once per supervise.quietMinutes. 
 moves on, the supervisor stops, and every 10 minutes; each new week .org/supervisor/digests/<week>.md with an SVG chart.
 ops/supervise.sh runs it in the tmux window 'supervise'; ops/stop.sh supervise stops it; serve --supervise runs it
 inside serve.
+Idle work (off by default; --idle-work or supervise.idleWork, confirmed with 'org config trust'): once no person has
+written in any session for afterMinutes (default 30), a round also (a) runs each promoted tool's held-out examples
+again in the sandbox (a tool that fails one is reported, not rolled back), (b) runs again each workflow whose scheduled
+run failed, (c) asks the model "what next?" with grow's open needs and the failures (offering one tool, propose_next;
+the same needs and failures are not asked again for a week) and runs what it proposes only when it names a promoted
+tool or workflow org holds, with arguments its schema takes, that serve's policy lets run unattended ("ask": denied).
+It stops at a person's message (looked for before every step, and every 2 s while a tool, a workflow or the question
+runs, which it cuts short), maxMinutes (10), maxTokens (20000) and maxActionsPerRound (10). Each action is an audit
+line (tool "idle-work") and is listed in the day's report; a tool failing a held-out example goes to the webhook and
+Telegram once (kind idle). Without a model server, (a) and (b) still run and (c) says it was skipped.
 
   --once         one round (and the heartbeat's due work), then exit
   --json         each round's summary as one JSON line on stdout
+  --idle-work    idle work on for this run (supervise.idleWork's numbers when the file sets them, else the defaults)
   status         each check's state, the open incidents and their fixes, this week's fixes, the last backup
   apply ID       applies a proposed (or failed) fix, verifies it, records each step
   mute PATTERN   silences a check (current, disk, …, novel), an incident id, a novel error's signature id, or a part
@@ -70,6 +81,7 @@ inside serve.
 
 Examples:
   org supervise --once
+  org supervise --idle-work
   ops/supervise.sh
   org supervise status
   org supervise apply f3a9c2e1b0
@@ -99,7 +111,7 @@ function foldersOf(values: { workspace?: string; repo?: string; config?: string 
 }
 
 async function setupOf(
-  values: { workspace?: string; repo?: string; config?: string },
+  values: { workspace?: string; repo?: string; config?: string; "idle-work"?: boolean },
   signal: AbortSignal,
   say: (line: string) => void,
 ): Promise<SupervisorSetup> {
@@ -112,12 +124,18 @@ async function setupOf(
     instance: { port: settings.currentPort, tmuxSession: settings.tmuxSession, startTimeoutMs: settings.startTimeoutS * 1000 },
     say,
     diagnosisModel,
+    ...(values["idle-work"] ? { idleWork: true } : {}),
     signal,
   };
 }
 
 async function run(args: string[], signal: AbortSignal): Promise<number> {
-  const { values } = parseCommandArgs("supervise", args, { once: { type: "boolean" }, json: { type: "boolean" }, ...FOLDER_FLAGS });
+  const { values } = parseCommandArgs("supervise", args, {
+    once: { type: "boolean" },
+    json: { type: "boolean" },
+    "idle-work": { type: "boolean" },
+    ...FOLDER_FLAGS,
+  });
   const say = values.json ? (line: string) => process.stderr.write(`${sanitizeForTerminal(line)}\n`) : log;
   const setup = await setupOf(values, signal, say);
   const { superviseEvery, superviseOnce } = await import("../supervise/supervisor.ts");
@@ -135,6 +153,7 @@ async function run(args: string[], signal: AbortSignal): Promise<number> {
       writeTodaysReport({ state, workspaceDir: setup.workspaceDir, repoDir: setup.repoDir, now: Date.now });
       report(summary);
       if (!values.json) for (const check of summary.checks) out(`${check.state.padEnd(5)} ${check.name.padEnd(12)} ${check.detail}`);
+      if (!values.json && summary.idle) out(`idle  ${"idle-work".padEnd(12)} ${summary.idle.detail}`);
       return 0;
     } finally {
       state.close();

@@ -28,7 +28,8 @@ import { limitSettings } from "./guarded-limits.ts";
 // - `grow.autoPromote`, `grow.confirmSessions` below its default; `backup.dir` (the backups go there);
 // - a bar or a bound set laxer than its default (`guarded-limits.ts`): the toolsmith's `coverage` and `mutationScore`
 //   lower, `grow.maxFailureRate` higher, `network.perMinute` and `web.perMinute` higher. Stricter ones need nothing.
-// - each of `schedules` (a message sent to a model, or a workflow run, with nobody there, on its clock).
+// - each of `schedules` (a message sent to a model, or a workflow run, with nobody there, on its clock);
+// - `supervise.idleWork` (tools, workflows and a model's proposals run with nobody there, once the room is idle).
 // The MCP servers of `mcpServers` are confirmed by their launch (`mcp-client/mcp-trust.ts`), the same way.
 
 /** What the person's environment decides beside the file: the server it names, each kind's default tools. */
@@ -333,6 +334,19 @@ function unattendedSettings(file: OrgConfigFile): Guarded[] {
         "the supervisor applies these fixes without a person; until you confirm it, they wait for 'org supervise apply'",
         (entry) => {
           if (entry.supervise) entry.supervise.autoFix = entry.supervise.autoFix.filter((action) => DEFAULT_AUTO_FIX.includes(action));
+        },
+      ),
+    );
+  const idle = file.supervise?.idleWork;
+  if (idle !== undefined)
+    found.push(
+      guarded(
+        "supervise.idleWork",
+        idle,
+        `after ${idle.afterMinutes} idle minutes, up to ${idle.maxMinutes} min and ${idle.maxTokens} tokens a round`,
+        "the supervisor runs tools, workflows and a model's proposals on its own while the room is idle; until you confirm it, it does not",
+        (entry) => {
+          if (entry.supervise) delete entry.supervise.idleWork;
         },
       ),
     );

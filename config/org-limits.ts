@@ -29,6 +29,8 @@ export const OrgLimits = z.strictObject({
     .max(1024 * 1024 * 1024),
   /** Files one workspace change may touch; more refuses it whole. */
   patchFiles: z.int().min(1).max(100_000),
+  /** Tokens every session of the workspace may spend in one day (from 00:00 UTC), checked before every LLM call; none when unset. */
+  tokensPerDay: z.int().positive().optional(),
 });
 export type OrgLimits = z.infer<typeof OrgLimits>;
 

@@ -28,6 +28,23 @@ export const DEFAULT_AUTO_FIX: readonly FixAction[] = FIX_ACTIONS.filter((action
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * `supervise.idleWork`: bounded work the supervisor does on its own once no person has written in any session for
+ * `afterMinutes` (held-out examples of the promoted tools, failed scheduled workflows again, one "what next?" to a
+ * model); off unless set here (confirmed with `org config trust`) or `org supervise --idle-work` is given.
+ */
+export const IdleWorkSettings = z.strictObject({
+  /** Minutes without a person's message in any session before idle work may start. */
+  afterMinutes: z.number().positive().max(10_080).default(30),
+  /** Minutes one round's idle work may take in all; it stops at the next step past them. */
+  maxMinutes: z.number().positive().max(1_440).default(10),
+  /** Model tokens (prompt and completion) one round's idle work may spend. */
+  maxTokens: z.int().min(1).max(10_000_000).default(20_000),
+  /** Actions (a tool's example run, a workflow run, a question, a proposed run) in one round. */
+  maxActionsPerRound: z.int().min(1).max(1000).default(10),
+});
+export type IdleWorkSettings = z.output<typeof IdleWorkSettings>;
+
 /** `org supervise`'s settings (`supervise` in org.config.json); every field has a default. */
 export const SuperviseSettings = z.strictObject({
   /** How long `org supervise` waits between rounds of checks: "60s", "5m", or seconds. */
@@ -67,6 +84,8 @@ export const SuperviseSettings = z.strictObject({
   archiveAfterDays: z.number().positive().max(36_500).default(30),
   /** How long a SQLite file may stay locked before it counts as stuck. */
   lockBound: Duration.default(30_000),
+  /** Idle work (off when absent): see `IdleWorkSettings`. */
+  idleWork: IdleWorkSettings.optional(),
 });
 export type SuperviseSettings = z.output<typeof SuperviseSettings>;
 

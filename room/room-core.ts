@@ -7,6 +7,7 @@ import type { RoomMessage } from "../personas/room-message.ts";
 import type { PromptSummary } from "../personas/prompt-assembly.ts";
 import { TokenEstimator } from "../llm/token-estimate.ts";
 import { Budget } from "../security/budget.ts";
+import { tokensSince, utcDayStart } from "./tokens-used.ts";
 import { serversExecutedPaths } from "../mcp-client/servers-executed-paths.ts";
 import { checkChangeSet, type ExecutedPath } from "../workspace/check-change-set.ts";
 import type { NamedSecret } from "../security/named-secret.ts";
@@ -72,7 +73,12 @@ export function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
   const rules = changeRules(config, workspaceDir, options.sandboxPolicy.secretPaths);
   const replyFileGuard = replyFileGuardOf(rules, serversExecutedPaths(config.mcpServers, workspaceDir));
   // One budget for the session's tokens; each reply counts its own tool rounds against it (Budget.startTurn).
-  const budget = new Budget({ maxSessionTokens: config.limits.sessionTokens });
+  // limits.tokensPerDay counts every session of the workspace, this one's transcript among them.
+  const perDay = config.limits.tokensPerDay;
+  const budget = new Budget({
+    maxSessionTokens: config.limits.sessionTokens,
+    ...(perDay !== undefined ? { daily: { limit: perDay, usedToday: () => tokensSince(sessionsDir, utcDayStart(new Date())) } } : {}),
+  });
   const start = startSession({
     config,
     workspaceDir,

@@ -244,6 +244,30 @@ describe("room limits", () => {
       expect(events.find((event) => event.type === "error")).toMatchObject({ persona: "agent", kind: "budget" });
     });
   });
+
+  test("limits.tokensPerDay counts every session of the workspace today: past it, a new session's first call is refused", async () => {
+    const script: ScriptInput = { rules: [say("agent", "a fairly long answer that costs tokens")] };
+    const personas = [{ name: "agent", kind: "agent" as const }];
+    await withRoom({ script, personas, limits: { tokensPerDay: 12 } }, async ({ room, server, workspaceDir }) => {
+      expect((await room.send("first")).ok).toBe(true);
+      const second = await room.send("second");
+      expect(second.errors[0]?.message).toContain("today's token budget is spent");
+      expect(second.errors[0]?.message).toContain("limits.tokensPerDay");
+      // Another session of the same workspace reads today's use from the transcripts: it asks no model at all.
+      const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" });
+      config.personas = config.personas.filter((persona) => persona.name === "agent");
+      Object.assign(config.limits, { tokensPerDay: 12 });
+      const other = await openRoom({ ...testSandboxAccess(), config, workspaceDir, tools: [], onEvent() {} });
+      try {
+        const refused = await other.send("@agent third");
+        expect(refused.ok).toBe(false);
+        expect(refused.errors[0]?.message).toMatch(/today's token budget is spent \(\d+ of 12 tokens since 00:00 UTC/);
+        expect(personasOf(server)).toEqual(["agent"]);
+      } finally {
+        await other.close();
+      }
+    });
+  });
 });
 
 describe("room failures and queueing", () => {

@@ -2,6 +2,11 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readTranscript } from "./transcript.ts";
 
+/** 00:00 UTC of the day of `at`: where a day's use (`limits.tokensPerDay`, `/budget`) counts from. */
+export function utcDayStart(at: Date): Date {
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate()));
+}
+
 /** Tokens a transcript's replies used (their `reply-end` stats), those since `since` only when given. */
 export function transcriptTokens(path: string, since?: Date): number {
   let used = 0;

@@ -7,12 +7,22 @@ type TokenUsage = { promptTokens: number; completionTokens: number };
 export class BudgetExceededError extends Error {
   override name = "BudgetExceededError";
   constructor(
-    readonly budget: "session-tokens" | "tool-rounds",
+    readonly budget: "session-tokens" | "day-tokens" | "tool-rounds",
     message: string,
   ) {
     super(message);
   }
 }
+
+/**
+ * The workspace's daily token limit (`limits.tokensPerDay`): `usedToday` reads what every session of the workspace used
+ * since 00:00 UTC (its transcripts); it is read again when the day turns or `rereadMs` passed, and what this budget
+ * recorded since the last read is added to it, so the check before each call costs no read of every transcript.
+ */
+export type DailyTokens = { limit: number; usedToday: () => number; now?: () => number; rereadMs?: number };
+
+const DAY_MS = 86_400_000;
+const REREAD_MS = 30_000;
 
 /**
  * The session's token budget, checked before every LLM call (docs/ARCHITECTURE.md, invariant 5). One Budget lives as long as a
@@ -21,10 +31,28 @@ export class BudgetExceededError extends Error {
  */
 export class Budget {
   readonly maxSessionTokens: number;
+  readonly daily: DailyTokens | undefined;
   #tokensUsed = 0;
+  /** The last read of the day's use: when, which UTC day, what it said, and this budget's count then. */
+  #dayRead: { at: number; day: number; used: number; ownThen: number } | undefined;
 
-  constructor(limits: { maxSessionTokens?: number } = {}) {
+  constructor(limits: { maxSessionTokens?: number; daily?: DailyTokens } = {}) {
     this.maxSessionTokens = limits.maxSessionTokens ?? Number.POSITIVE_INFINITY;
+    this.daily = limits.daily;
+  }
+
+  /** Tokens every session of the workspace used today, as far as this budget knows now; undefined without a daily limit. */
+  usedToday(): number | undefined {
+    const daily = this.daily;
+    if (!daily) return undefined;
+    const now = (daily.now ?? Date.now)();
+    const day = Math.floor(now / DAY_MS);
+    const read = this.#dayRead;
+    if (!read || read.day !== day || now - read.at >= (daily.rereadMs ?? REREAD_MS)) {
+      this.#dayRead = { at: now, day, used: daily.usedToday(), ownThen: this.#tokensUsed };
+      return this.#dayRead.used;
+    }
+    return read.used + (this.#tokensUsed - read.ownThen);
   }
 
   get tokensUsed(): number {
@@ -43,6 +71,14 @@ export class Budget {
         "session-tokens",
         `the session's token budget is spent (${this.#tokensUsed} of ${this.maxSessionTokens} tokens). Start ` +
           `a new session or raise limits.sessionTokens in org.config.json.`,
+      );
+    }
+    const today = this.usedToday();
+    if (this.daily && today !== undefined && today >= this.daily.limit) {
+      throw new BudgetExceededError(
+        "day-tokens",
+        `today's token budget is spent (${today} of ${this.daily.limit} tokens since 00:00 UTC, every session of this ` +
+          `workspace). Wait until 00:00 UTC or raise limits.tokensPerDay in org.config.json.`,
       );
     }
   }

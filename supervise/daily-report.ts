@@ -6,6 +6,8 @@ import { SUPERVISOR_DIR, type SupervisorState } from "./supervisor-state.ts";
 export const REPORTS_DIR = join(SUPERVISOR_DIR, "reports");
 
 const DAY_MS = 86_400_000;
+/** The supervisor's event kind of idle work (`idle-work.ts`), listed in a section of its own. */
+export const IDLE_EVENT = "idle";
 const time = (at: number) => new Date(at).toISOString().slice(11, 19);
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\s+/g, " ").slice(0, 300);
 
@@ -57,7 +59,12 @@ export function dailyReport(state: SupervisorState, day: number, context: { work
   lines.push("", `## Notices (${notices.length})`, "");
   if (notices.length === 0) lines.push("None.");
   for (const event of notices) lines.push(`- ${time(event.at)} ${cell(event.text)}`);
-  const other = events.filter((event) => event.kind !== "notice" && event.kind !== "incident" && event.kind !== "recovered");
+  const idle = events.filter((event) => event.kind === IDLE_EVENT);
+  if (idle.length > 0) {
+    lines.push("", `## Idle work (${idle.length})`, "");
+    for (const event of idle) lines.push(`- ${time(event.at)} ${cell(event.text)}`);
+  }
+  const other = events.filter((event) => !["notice", "incident", "recovered", IDLE_EVENT].includes(event.kind));
   if (other.length > 0) {
     lines.push("", "## Heartbeat and other events", "");
     for (const event of other) lines.push(`- ${time(event.at)} ${event.kind}: ${cell(event.text)}`);

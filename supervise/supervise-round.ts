@@ -13,6 +13,7 @@ import {
   workspaceSecretsOf,
 } from "./supervise-check.ts";
 import type { FixRow, FixState, IncidentRow } from "./supervisor-state.ts";
+import type { IdleOutcome } from "./idle-run.ts";
 import { notify } from "./webhook.ts";
 
 /** What one round did, for `--json` and the log. */
@@ -23,6 +24,8 @@ export type RoundSummary = {
   opened: { id: string; pattern: string; title: string }[];
   resolved: { id: string; pattern: string; title: string }[];
   fixes: { id: string; incident: string; action: string; target: string; state: FixState; detail: string }[];
+  /** What idle work did this round, when it is on (`supervise.idleWork`, `--idle-work`). */
+  idle?: IdleOutcome;
 };
 
 export function emptySummary(at: number): RoundSummary {

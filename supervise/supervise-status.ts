@@ -4,6 +4,7 @@ import { backupDirOf, listBackups } from "../backup/backup-retention.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import { growPause } from "../grow/grow-pause.ts";
 import { pidLockHolder } from "../security/pid-lock.ts";
+import { IDLE_EVENT } from "./daily-report.ts";
 import { activeMutes, isMuted } from "./mutes.ts";
 import { LAST_ROUND_KEY, SUPERVISOR_DIR, type SupervisorState } from "./supervisor-state.ts";
 
@@ -45,7 +46,12 @@ export type SuperviseStatus = {
   /** `text`: a mute of a fragment of an error's text (its `pattern` is `text:` and the fragment). */
   mutes: { pattern: string; text?: string; until: string | null }[];
   growPaused: { reason: string; since: string } | null;
+  /** Idle work: whether the config turns it on (`--idle-work` may for one run), and what it did in the last day, newest last. */
+  idleWork: { on: boolean; afterMinutes: number | null; recent: { at: string; text: string }[] };
 };
+
+/** Idle work's events of the last day the status lists. */
+const IDLE_LISTED = 8;
 
 /** Each check's state, the open incidents, the fixes of the last week and how they ended, the last backup. */
 export function superviseStatus(
@@ -100,6 +106,15 @@ export function superviseStatus(
       until: iso(mute.until),
     })),
     growPaused: pause ? { reason: pause.reason, since: pause.since } : null,
+    idleWork: {
+      on: setup.config.supervise.idleWork !== undefined,
+      afterMinutes: setup.config.supervise.idleWork?.afterMinutes ?? null,
+      recent: state
+        .eventsBetween(now - 86_400_000, now + 1)
+        .filter((event) => event.kind === IDLE_EVENT)
+        .slice(-IDLE_LISTED)
+        .map((event) => ({ at: new Date(event.at).toISOString(), text: event.text })),
+    },
   };
 }
 
@@ -137,6 +152,12 @@ export function statusLines(status: SuperviseStatus): string[] {
       ? `last backup: ${status.lastBackup.path} (${status.lastBackup.takenAt}, ${(status.lastBackup.bytes / 1024 / 1024).toFixed(1)} MiB)`
       : "last backup: none yet (org backup, or the supervisor's daily one)",
   );
+  lines.push(
+    status.idleWork.on
+      ? `idle work: on, after ${status.idleWork.afterMinutes} minutes without a person's message (supervise.idleWork)`
+      : "idle work: off (supervise.idleWork unset or not confirmed; org supervise --idle-work turns it on for a run)",
+  );
+  for (const event of status.idleWork.recent) lines.push(`  ${event.at} ${event.text}`);
   if (status.growPaused) lines.push(`unattended grow runs paused since ${status.growPaused.since}: ${status.growPaused.reason}`);
   for (const mute of status.mutes)
     lines.push(

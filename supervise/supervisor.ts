@@ -8,6 +8,8 @@ import { redact } from "../security/redact.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { diagnoseOpenIncidents } from "./diagnose-incident.ts";
 import { heartbeat } from "./heartbeat.ts";
+import type { IdleWorkParts } from "./idle-run.ts";
+import { idleWork, idleWorkSettings } from "./idle-work.ts";
 import { isMuted } from "./mutes.ts";
 import { SUPERVISE_CHECKS } from "./supervise-checks.ts";
 import { type Check, dataLine, type InstancePlace, quotedData, secretsOf, type SuperviseContext, workspaceSecretsOf } from "./supervise-check.ts";
@@ -35,6 +37,10 @@ export type SupervisorSetup = {
   checks?: readonly Check[];
   /** How long the model server check waits for a server's answer (default: the probe's own 3 s). */
   probeTimeoutMs?: number;
+  /** `--idle-work`: idle work on, with `supervise.idleWork`'s numbers when the file sets them, else their defaults. */
+  idleWork?: boolean;
+  /** Called before each step of idle work (tests make a person write or time pass there). */
+  beforeIdleStep?: IdleWorkParts["beforeStep"];
   signal: AbortSignal;
 };
 
@@ -114,8 +120,26 @@ async function repairOwnState(context: SuperviseContext): Promise<void> {
   await notify(context, { incident: "supervisor", kind: "state", text });
 }
 
-/** One round under the round lock: every check, a diagnosis of one novel incident, the heartbeat, the held notices. */
+/**
+ * One round: under the round lock every check, a diagnosis of one novel incident, the heartbeat and the held notices;
+ * then, with the lock released (it may take `maxMinutes`, and `org supervise apply` waits for that lock), idle work
+ * when it is on.
+ */
 export async function superviseOnce(setup: SupervisorSetup, state: SupervisorState): Promise<RoundSummary> {
+  const { summary, context } = await checksUnderLock(setup, state);
+  const idle = idleWorkSettings(context.config.supervise.idleWork, setup.idleWork === true);
+  if (idle) {
+    summary.idle = await idleWork(context, {
+      settings: idle,
+      model: setup.diagnosisModel?.(context.config),
+      ...(setup.beforeIdleStep ? { beforeStep: setup.beforeIdleStep } : {}),
+    });
+    await flushNotices(context);
+  }
+  return summary;
+}
+
+async function checksUnderLock(setup: SupervisorSetup, state: SupervisorState): Promise<{ summary: RoundSummary; context: SuperviseContext }> {
   const release = await waitForRoundLock(setup.workspaceDir, `org supervise round (pid ${process.pid})`, setup.signal);
   try {
     const config = setup.loadConfig();
@@ -149,7 +173,7 @@ export async function superviseOnce(setup: SupervisorSetup, state: SupervisorSta
         fixes: summary.fixes.length,
       }),
     );
-    return summary;
+    return { summary, context };
   } finally {
     release();
   }

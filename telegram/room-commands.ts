@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { parseInput, type SlashCommand } from "../cli/chat/slash-commands.ts";
 import { SESSIONS_DIR } from "../config/workspace-paths.ts";
-import { tokensSince, transcriptTokens } from "../room/tokens-used.ts";
+import { tokensSince, transcriptTokens, utcDayStart } from "../room/tokens-used.ts";
 import { escapeHtml, PART_CHARS } from "./telegram-html.ts";
 import type { TelegramChat } from "./telegram-chat.ts";
 
@@ -17,6 +17,8 @@ export type RoomCommandDeps = {
   workspaceDir: string;
   /** limits.sessionTokens: the session's token budget. */
   sessionTokens: number;
+  /** limits.tokensPerDay: every session's tokens in a day, when set. */
+  tokensPerDay?: number;
   recall?: (query: string, signal: AbortSignal) => Promise<string>;
   mcpStatus?: () => string[];
   signal: AbortSignal;
@@ -86,11 +88,14 @@ async function budget(chat: TelegramChat, argument: string, deps: RoomCommandDep
   const path = await chat.withRoom((room) => room.transcriptPath);
   const used = transcriptTokens(path);
   const now = deps.now?.() ?? new Date();
-  const midnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-  const today = tokensSince(join(deps.workspaceDir, SESSIONS_DIR), midnight);
+  const today = tokensSince(join(deps.workspaceDir, SESSIONS_DIR), utcDayStart(now));
   const left = Math.max(deps.sessionTokens - used, 0);
+  const perDay = deps.tokensPerDay;
   return [
     `this session: ${used} tokens used, ${left} left of ${deps.sessionTokens} (limits.sessionTokens).`,
-    `today (since 00:00 UTC), every session of this workspace: ${today} tokens used; org sets no daily limit, so none is left to count.`,
+    `today (since 00:00 UTC), every session of this workspace: ${today} tokens used` +
+      (perDay === undefined
+        ? "; no daily limit (limits.tokensPerDay sets one)."
+        : `, ${Math.max(perDay - today, 0)} left of ${perDay} (limits.tokensPerDay).`),
   ].join("\n");
 }

@@ -255,7 +255,8 @@ describe("org telegram against a Bot API stand-in", () => {
   test("a photo reaches the persona as a file in scratch, a sticker gets a short reply; commands answer; a 429 waits retry_after", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN);
-    const dir = workspace(standIn);
+    // A daily limit far above what the test spends: /budget says what is left of it.
+    const dir = workspace(standIn, { limits: { tokensPerDay: 5_000_000 } });
     const bot = await started(dir, model.url);
     try {
       standIn.failNext("sendMessage", { code: 429, description: "Too Many Requests: retry after 1", retryAfter: 1 });
@@ -333,7 +334,10 @@ describe("org telegram against a Bot API stand-in", () => {
       const answer = (start: string) => answers.find((text) => text.startsWith(start)) ?? `(no answer starting ${start})`;
       const [thisSession, today] = answer("this session:").split("\n");
       expect(thisSession).toBe("this session: 0 tokens used, 1000000 left of 1000000 (limits.sessionTokens).");
-      expect(today).toMatch(/^today \(since 00:00 UTC\), every session of this workspace: [1-9]\d* tokens used/);
+      const dayLine = /^today \(since 00:00 UTC\), every session of this workspace: ([1-9]\d*) tokens used, (\d+) left of 5000000/;
+      const [, usedToday, leftToday] = dayLine.exec(today ?? "") ?? [];
+      expect(today).toEndWith(" left of 5000000 (limits.tokensPerDay).");
+      expect(Number(usedToday) + Number(leftToday)).toBe(5_000_000);
       expect(answer("agent: ")).toContain("has: qwen3:8b");
       expect(answers.filter((text) => text.includes("no-such-model"))).toHaveLength(1);
       expect(answers).toContain("agent now uses qwen3:8b.");

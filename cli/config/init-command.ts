@@ -107,6 +107,7 @@ ${WINDOW_NOTE}  ${modelNote}
   // The room's limits (these are the defaults).
   "limits": {
     "sessionTokens": ${limits.sessionTokens},         // tokens a session may spend in all
+    // "tokensPerDay": 2000000,   // every session's tokens in a day (from 00:00 UTC); unset: no daily limit
     "toolRoundsPerTurn": ${limits.toolRoundsPerTurn},            // tool calls and answers per reply before it must answer
     "hopsPerMessage": ${limits.hopsPerMessage},               // how far personas may pass a message on with @name
     "repliesInARow": ${limits.repliesInARow},                // replies a persona gives before the user speaks again
