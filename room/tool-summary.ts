@@ -27,9 +27,10 @@ export function isScreenshotPath(path: string): boolean {
 /** The browser's `data` when it has the contract's shape (a screenshot path kept only when it is one); else undefined. */
 export function browserData(data: unknown): BrowserData | undefined {
   if (typeof data !== "object" || data === null || Array.isArray(data)) return undefined;
-  const { url, title, counts, screenshot } = data as Record<string, unknown>;
+  // Own fields only: a value's prototype is not the tool's word.
+  const { url, title, counts, screenshot }: Record<string, unknown> = Object.fromEntries(Object.entries(data));
   if (typeof url !== "string" || typeof title !== "string" || typeof counts !== "object" || counts === null) return undefined;
-  const { links, inputs, buttons } = counts as Record<string, unknown>;
+  const { links, inputs, buttons }: Record<string, unknown> = Object.fromEntries(Object.entries(counts));
   const [linkCount, inputCount, buttonCount] = [count(links), count(inputs), count(buttons)];
   if (linkCount === undefined || inputCount === undefined || buttonCount === undefined) return undefined;
   return {
