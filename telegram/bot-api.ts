@@ -127,6 +127,25 @@ export class BotApi {
     );
   }
 
+  /** sendPhoto: an image (PNG or JPEG, at most 10 MB) to `chatId` as multipart/form-data, shown as a photo, with an HTML caption. */
+  sendPhoto(chatId: string, photo: TelegramDocument, caption: string, signal: AbortSignal): Promise<unknown> {
+    return this.#send(
+      "sendPhoto",
+      () => {
+        const form = new FormData();
+        form.set("chat_id", chatId);
+        if (caption !== "") {
+          form.set("caption", caption);
+          form.set("parse_mode", "HTML");
+        }
+        form.set("photo", new File([photo.content], photo.fileName, { type: photo.mimeType }));
+        return { body: form };
+      },
+      signal,
+      0,
+    );
+  }
+
   /**
    * A file of a chat's message: getFile, then its bytes from `<apiBase>/file/bot<token>/<file_path>`, at most `maxBytes`
    * (checked against the size getFile says, and again while reading). Throws TelegramFileError saying what went wrong.
