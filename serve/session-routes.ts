@@ -38,6 +38,8 @@ export type SessionRoutesOptions = {
   sessions: SessionPool;
   /** Where the transcripts are (`.org/sessions/` of the workspace): the same files `org chat` writes and resumes. */
   sessionsDir: string;
+  /** The workspace: a session's folder (its scratch, where the browser saves screenshots) is below it. */
+  workspaceDir: string;
   tools: ServedTools;
   metrics: ServeMetrics;
   logError: (line: string) => void;
@@ -99,7 +101,7 @@ function transcriptPageOf(options: SessionRoutesOptions, session: string, reques
  */
 function screenshotOf(options: SessionRoutesOptions, session: string, request: Request): Response {
   const path = new URL(request.url).searchParams.get("path") ?? "";
-  const read = readScreenshot(options.sessionsDir, session, path);
+  const read = readScreenshot(options.workspaceDir, session, path);
   if (!(read instanceof Uint8Array)) throw new HttpError(404, `${read.refused}; a browser result's data.screenshot names one.`);
   return new Response(read, { headers: { "content-type": "image/png", "cache-control": "private, no-store" } });
 }

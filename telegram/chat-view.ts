@@ -141,8 +141,8 @@ export class ChatView {
     readonly sessionId: string,
     readonly outbox: ChatOutbox,
     readonly buttons: ApprovalButtons,
-    /** Where the sessions keep their files (`.org/sessions/`): a screenshot the browser saved is read from there. */
-    readonly sessionsDir: string,
+    /** The workspace: a screenshot the browser saved is read from the session's folder below it (its scratch). */
+    readonly workspaceDir: string,
   ) {}
 
   /** A turn this chat's message started (its text is already in the chat); `onReply` is called as a reply first says something. */
@@ -267,7 +267,7 @@ export class ChatView {
 
   /** A screenshot the browser saved in this session's folder, sent as a photo; a line saying why when it cannot be. */
   #screenshot(event: Extract<RoomEvent, { type: "tool-result" }>, path: string): void {
-    const read = readScreenshot(this.sessionsDir, this.sessionId, path);
+    const read = readScreenshot(this.workspaceDir, this.sessionId, path);
     if (!(read instanceof Uint8Array)) {
       this.#replies.get(event.replyId)?.note(`✗ screenshot not sent: ${oneLine(read.refused, 300)}`);
       return;

@@ -19,8 +19,8 @@ const CHAT = "5551001";
 const SESSION = "20261129-120000-abcdef";
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
 
-const sessionsDir = mkdtempSync(join(tmpdir(), "org-telegram-shot-"));
-afterAll(() => rmSync(sessionsDir, { recursive: true, force: true }));
+const workspaceDir = mkdtempSync(join(tmpdir(), "org-telegram-shot-"));
+afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
 
 // A snapshot long enough that any other tool's output would come as a file.
 const SNAPSHOT = [
@@ -31,7 +31,7 @@ const SNAPSHOT = [
 ].join("\n");
 
 test("a browser action is its summary line; a screenshot comes as a photo, and one that is not a PNG is refused with why", async () => {
-  const folder = join(sessionFolder(sessionsDir, SESSION), "screenshots");
+  const folder = join(sessionFolder(workspaceDir, SESSION), "screenshots");
   mkdirSync(folder, { recursive: true });
   writeFileSync(join(folder, "1.png"), PNG);
   writeFileSync(join(folder, "2.png"), "<svg onload=alert(1)>");
@@ -40,7 +40,7 @@ test("a browser action is its summary line; a screenshot comes as a photo, and o
   try {
     standIn.openChat(CHAT);
     const outbox = new ChatOutbox(new BotApi({ apiBase: standIn.url, token: TOKEN }), CHAT, { gapMs: 0, signal: controller.signal, log: () => {} });
-    const view = new ChatView(CHAT, SESSION, outbox, new ApprovalButtons(), sessionsDir);
+    const view = new ChatView(CHAT, SESSION, outbox, new ApprovalButtons(), workspaceDir);
     const stamp = { replyId: "r1", persona: "agent" };
     const page = { url: "https://shop.example/<b>login</b>", title: "Sign in", counts: { links: 20, inputs: 0, buttons: 0 } };
     const call = (id: string, action: string) => ({ id, name: "browser", arguments: { action } });

@@ -1,6 +1,4 @@
 import { z } from "zod";
-import { join } from "node:path";
-import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import type { TelegramSettings } from "../config/telegram-settings.ts";
 import { userOrgDir } from "../config/user-org-dir.ts";
 import { sleep } from "../concurrency/sleep.ts";
@@ -97,7 +95,7 @@ export async function runTelegramBridge(options: TelegramBridgeOptions): Promise
     log,
     signal,
     gapMs: options.gapMs ?? 1_000,
-    sessionsDir: join(options.workspaceDir, SESSIONS_DIR),
+    workspaceDir: options.workspaceDir,
     ...(options.fileOutlet ? { fileOutlet: options.fileOutlet } : {}),
   };
   const chatOf = (chatId: string) => {

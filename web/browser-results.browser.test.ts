@@ -8,7 +8,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { z } from "zod";
-import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { sessionFolder } from "../room/session-files.ts";
 import { PAGE_KEY_HEADER } from "../serve/page-key-names.ts";
 import { newLoginToken } from "../serve/session-cookie.ts";
@@ -38,7 +37,6 @@ const SNAPSHOT = [
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-web-browser-ws-"));
 chmodSync(workspaceDir, 0o755);
-const sessionsDir = join(workspaceDir, SESSIONS_DIR);
 
 /** The tool's contract, answered without a browser: a snapshot, or a screenshot saved in the session's folder. */
 const standInBrowser = defineTool("browser", {
@@ -50,7 +48,8 @@ const standInBrowser = defineTool("browser", {
   async execute(args, context) {
     const data = { url: "https://shop.example/login", title: "Sign in", counts: { links: 14, inputs: 3, buttons: 0 } };
     if (args.action !== "screenshot") return { ok: true, output: SNAPSHOT, data };
-    const folder = join(sessionFolder(sessionsDir, context.sessionId ?? ""), "screenshots");
+    // Where the browser saves one: the session's folder (its scratch), as its data's path says.
+    const folder = join(sessionFolder(workspaceDir, context.sessionId ?? ""), "screenshots");
     mkdirSync(folder, { recursive: true });
     writeFileSync(join(folder, "1.png"), PNG);
     return { ok: true, output: "saved screenshots/1.png", data: { ...data, screenshot: "screenshots/1.png" } };
@@ -149,8 +148,10 @@ describe("the browser in the web room", () => {
 
   test("the screenshot route: the page's key beside the cookie, a PNG inside the session's folder and nothing else", async () => {
     const session = new URL(page.url()).searchParams.get("session") ?? "";
-    const folder = sessionFolder(sessionsDir, session);
+    const folder = sessionFolder(workspaceDir, session);
     writeFileSync(join(folder, "screenshots", "page.png"), "<html><script>alert(1)</script></html>");
+    // The folder is the session's scratch, which its sandboxed commands write too: a FIFO there must not hang the server.
+    expect(Bun.spawnSync(["mkfifo", join(folder, "screenshots", "pipe.png")]).exitCode).toBe(0);
     writeFileSync(join(workspaceDir, "secret.png"), PNG);
     symlinkSync(join(workspaceDir, "secret.png"), join(folder, "screenshots", "link.png"));
     // What the page itself gets for a session's path, with its key as its own fetch sends it, or with the cookie alone.
@@ -170,14 +171,21 @@ describe("the browser in the web room", () => {
     expect(await fetched("screenshots/1.png")).toMatchObject({ status: 200, type: "image/png", bytes: PNG.length });
     // The cookie alone opens nothing.
     expect((await fetched("screenshots/1.png", { key: false })).status).toBe(401);
-    // Not a PNG, a link out, a way out, another kind of file, one that is not there: each a 404.
-    for (const path of ["screenshots/page.png", "screenshots/link.png", "../../secret.png", "../org.config.json", "screenshots/missing.png"])
+    // Not a PNG, a FIFO, a link out, a way out, another kind of file, one that is not there: each a 404.
+    for (const path of [
+      "screenshots/page.png",
+      "screenshots/pipe.png",
+      "screenshots/link.png",
+      "../../secret.png",
+      "../org.config.json",
+      "screenshots/missing.png",
+    ])
       expect({ path, status: (await fetched(path)).status }).toEqual({ path, status: 404 });
     // A session folder that is a link to a folder elsewhere, or a session that is not: nothing is read through them.
     const elsewhere = mkdtempSync(join(tmpdir(), "org-web-browser-elsewhere-"));
     mkdirSync(join(elsewhere, "screenshots"));
     writeFileSync(join(elsewhere, "screenshots", "1.png"), PNG);
-    symlinkSync(elsewhere, join(sessionsDir, "linked-session"));
+    symlinkSync(elsewhere, sessionFolder(workspaceDir, "linked-session"));
     for (const id of ["linked-session", "not-a-session"])
       expect({ id, status: (await fetched("screenshots/1.png", { session: id })).status }).toEqual({ id, status: 404 });
     rmSync(elsewhere, { recursive: true, force: true });

@@ -3,7 +3,8 @@ import { BUILD_TOOL } from "../../personas/build-tool.ts";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { OrgConfig } from "../../config/org-config.ts";
-import { SESSIONS_DIR, TRANSCRIPTS_DIR } from "../../config/workspace-paths.ts";
+import { TRANSCRIPTS_DIR } from "../../config/workspace-paths.ts";
+import { sessionFolder } from "../../room/session-files.ts";
 import type { RoomMessage } from "../../personas/room-message.ts";
 import type { Room } from "../../room/room.ts";
 import { formatRoomMode } from "../../room/room-mode.ts";
@@ -35,7 +36,7 @@ export function formatMessage(message: RoomMessage, outputs?: ToolOutputs): stri
 
 /**
  * `/output [N]`: a result's whole output under a line that says whose it is; the newest without a number. A screenshot a
- * result saved is named where it lies, `folder` being the session's (`.org/sessions/<id>`).
+ * result saved is named where it lies, `folder` being the session's (its scratch, `.org/scratch/<id>`).
  */
 function toolOutputText(outputs: ToolOutputs, number: number | undefined, folder: string): string {
   const entry = outputs.get(number);
@@ -122,7 +123,7 @@ export function roomSlashHost(
   // Without the console's own record, the session's messages are numbered as they stand.
   const results = () => outputs ?? ToolOutputs.fromHistory(room.history());
   return {
-    output: (number) => toolOutputText(results(), number, `${SESSIONS_DIR}/${room.sessionId}`),
+    output: (number) => toolOutputText(results(), number, sessionFolder(workspaceDir, room.sessionId)),
     ...(mcp ? { mcp: mcpSlashHost(mcp) } : {}),
     mode: () => formatRoomMode(room.mode),
     modelRoutes: () => routeLines(config.models),
