@@ -29,7 +29,10 @@ const WELCOME = [
   "title: Your account",
   "from: https://shop.example (the page's words, not the person's)",
   '- heading "Welcome, ada" [level=1]',
-  "- text: You have 2 orders on the way.",
+  '- link "Orders" [ref=e1]:',
+  "  - /url: /orders",
+  "- paragraph: You have 2 orders on the way.",
+  "- text: Thank you.",
 ].join("\n");
 
 const user = (text: string): BrowseMessage => ({ role: "user", text });
@@ -45,7 +48,9 @@ describe("the scripted browsing agent", () => {
     });
     expect(browseStep([ask, tool(LOGIN), tool(LOGIN)])).toEqual({ call: { name: "browser", arguments: { action: "click", ref: "e1" } } });
     expect(browseStep([ask, tool(LOGIN), tool(LOGIN), tool(WELCOME)])).toEqual({
-      text: 'I read https://shop.example/account, titled "Your account". Its headings: Welcome, ada. It says: You have 2 orders on the way.',
+      text:
+        'I read https://shop.example/account, titled "Your account". Its headings: Welcome, ada. ' +
+        "It says: You have 2 orders on the way. Thank you.",
     });
   });
 

@@ -62,7 +62,8 @@ export function refNamed(snapshot: string, name: string): string | undefined {
 export function readSnapshot(snapshot: string): string {
   const field = (name: string) => new RegExp(`^${name}: (.*)$`, "m").exec(snapshot)?.[1]?.trim() ?? "";
   const headings = [...snapshot.matchAll(/^\s*- heading "([^"\n]*)"/gm)].map((match) => match[1]).filter((text) => text !== "");
-  const texts = [...snapshot.matchAll(/^\s*- text: (.+)$/gm)].map((match) => match[1]?.trim()).slice(0, 3);
+  // A line of words: `- text: …`, `- paragraph: …`, a list item's, a cell's (a `/url:` line is a link's address).
+  const texts = [...snapshot.matchAll(/^\s*- (?:text|paragraph|listitem|cell|generic): (.+)$/gm)].map((match) => match[1]?.trim()).slice(0, 3);
   const parts = [`I read ${field("page")}${field("title") ? `, titled "${field("title")}"` : ""}.`];
   if (headings.length > 0) parts.push(`Its headings: ${headings.slice(0, 5).join("; ")}.`);
   if (texts.length > 0) parts.push(`It says: ${texts.join(" ")}`);
