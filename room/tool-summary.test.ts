@@ -7,7 +7,8 @@ const page = { url: "https://example.test/", title: "Welcome", counts: { links: 
 describe("tool summaries", () => {
   test("the browser's data in the contract's shape sums up as what the page offers, or the screenshot it saved", () => {
     expect(toolResultSummary("browser", page)).toEqual({ text: "14 links, 3 inputs" });
-    expect(toolResultSummary("browser", { ...page, counts: { links: 1, inputs: 0, buttons: 1 } })).toEqual({ text: "1 link, 0 inputs, 1 button" });
+    expect(toolResultSummary("browser", { ...page, counts: { links: 1, inputs: 0, buttons: 1 } })).toEqual({ text: "1 link, 1 button" });
+    expect(toolResultSummary("browser", { ...page, counts: { links: 0, inputs: 0, buttons: 0 } })).toEqual({ text: "no links or inputs" });
     expect(toolResultSummary("browser", { ...page, screenshot: "screenshots/0001.png" })).toEqual({
       text: "screenshot screenshots/0001.png",
       screenshot: "screenshots/0001.png",

@@ -43,11 +43,15 @@ export function browserData(data: unknown): BrowserData | undefined {
 
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "s"}`;
 
-/** `14 links, 3 inputs` (and the buttons when there are any): what a page offers, from the browser's counts. */
+/** `14 links, 3 inputs`: what a page offers, from the browser's counts, each only when there is one (as the tool says it). */
 export function browserCountsText(counts: BrowserData["counts"]): string {
-  const parts = [plural(counts.links, "link"), plural(counts.inputs, "input")];
-  if (counts.buttons > 0) parts.push(plural(counts.buttons, "button"));
-  return parts.join(", ");
+  const offered: [number, string][] = [
+    [counts.links, "link"],
+    [counts.inputs, "input"],
+    [counts.buttons, "button"],
+  ];
+  const said = offered.filter(([n]) => n > 0).map(([n, noun]) => plural(n, noun));
+  return said.length > 0 ? said.join(", ") : "no links or inputs";
 }
 
 const text = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);

@@ -72,7 +72,7 @@ test("a browser action is its summary line; a screenshot comes as a photo, and o
     // The page's address is its words: escaped in the caption, shown as text.
     expect(photos[0]?.photo?.caption).toBe("agent: screenshot of https://shop.example/<b>login</b>");
     const said = messages.map((message) => message.text).join("\n");
-    expect(said).toContain("✓ browser: 20 links, 0 inputs");
+    expect(said).toContain("✓ browser: 20 links\n");
     expect(said).toContain("✓ browser: screenshot screenshots/1.png");
     expect(said).toContain("✗ screenshot not sent: screenshots/2.png is not a PNG image");
     // The snapshot is the model's to read: no file of it comes into the chat.
