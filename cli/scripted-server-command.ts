@@ -56,7 +56,7 @@ Script: each rule is {"when": {...}, "reply": {...}}; the first rule whose condi
          wire (ollama-new|ollama-old|ollama-index-bug|openai|vllm|llamacpp; default ollama-new),
          chunkSize (characters per chunk, default 8), delayMs, firstByteDelayMs, usage (default true),
          fault ({"status": 503} | {"cutAfterChunks": N, "midEvent"?: true, "reset"?: true} | {"malformedAfterChunks": N}),
-         reportNeeds, sameNeed, planWorkflow, proposeFix (a call worked out from the request)
+         reportNeeds, sameNeed, planWorkflow, proposeFix, browse (a call worked out from the request)
   Without a matching rule the fallback reply answers, else a text saying no rule matched.
   More in scripted-server/README.md.
 

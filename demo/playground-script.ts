@@ -98,11 +98,24 @@ function agentReadings(): Rule[] {
   ];
 }
 
+/**
+ * The agent browsing, where the room offers it the browser: a message with an address opens it and does the steps it
+ * asks for by ref (`click "Sign in"`, `type "ada" into "Email" and submit`), and each result leads to the next step or to
+ * what the page said (scripted-server/browse-reply.ts). First, so an address never reads as "look around".
+ */
+function browsing(): Rule[] {
+  return [
+    { when: { persona: AGENT, tool: "browser", lastRole: "user", lastMessage: String.raw`https?://` }, reply: say("", { browse: {} }) },
+    { when: { persona: AGENT, lastTool: "browser" }, reply: say("", { browse: {} }) },
+  ];
+}
+
 /** The playground's script: the agent's readings, what the user asks of it, python's line count, and catch-alls. */
 export function playgroundScript(): ScriptInput {
   return {
     models: ["scripted", "qwen3:8b"],
     rules: [
+      ...browsing(),
       ...agentReadings(),
       {
         when: { persona: AGENT, lastRole: "user", lastMessage: String.raw`\b(notes?|write)\b` },
@@ -149,7 +162,8 @@ export function playgroundScript(): ScriptInput {
         reply: say(
           'I am the playground\'s scripted agent, not a model: I answer "look around" (list /workspace, read ' +
             'its README), "run the tests" (find how the project tests itself and run that in the sandbox) and ' +
-            '"write notes" (NOTES.md through the workspace\'s write view).',
+            '"write notes" (NOTES.md through the workspace\'s write view); given an address (https://…) where the room ' +
+            'offers me the browser, I open it, do what you ask by name (click "…", type "…" into "…") and say what the page says.',
         ),
       },
       {

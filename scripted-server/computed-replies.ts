@@ -1,12 +1,16 @@
 // Replies the scripted server works out from the request, to play the roles org asks a model for with one offered tool:
 // org grow's listener (`reportNeeds`: the needs a script's templates find in a batch of turns; `sameNeed`: whether two jobs
 // say one of the script's meanings), the workflow planner (`planWorkflow`, plan-reply.ts) and the supervisor's diagnosis
-// (`proposeFix`: a fix for the first excerpt line a template knows).
+// (`proposeFix`: a fix for the first excerpt line a template knows); and a browsing agent (`browse`, browse-reply.ts).
+import { type BrowseMessage, browseStep } from "./browse-reply.ts";
 import { plannedWorkflow, readPlanRequest } from "./plan-reply.ts";
 import type { FixTemplate, NeedTemplate, Reply, Script } from "./script.ts";
 
-/** What a computed reply reads of the request: its first user message, its last message, the one tool it offers. */
-export type RequestTexts = { firstUser: string; last: string; tool: string | undefined };
+/**
+ * What a computed reply reads of the request: its first user message, its last message, the one tool it offers, and
+ * its messages as role and text (the browsing agent reads the person's last ask and the browser's results since).
+ */
+export type RequestTexts = { firstUser: string; last: string; tool: string | undefined; messages: BrowseMessage[] };
 
 /** The index of the first of `meanings` that `text` says (a phrase of it, any case), or undefined. */
 export function meaningOf(text: string, meanings: readonly (readonly string[])[]): number | undefined {
@@ -121,8 +125,12 @@ function twoJobs(text: string): [string, string] | undefined {
 
 /** `reply` with its computed calls worked out from the request (a reply without a computed kind as it is). */
 export function computedReply(reply: Reply, request: () => RequestTexts, meanings: Script["meanings"]): Reply {
-  if (!reply.reportNeeds && !reply.sameNeed && !reply.planWorkflow && !reply.proposeFix) return reply;
-  const { firstUser, last, tool } = request();
+  if (!reply.reportNeeds && !reply.sameNeed && !reply.planWorkflow && !reply.proposeFix && !reply.browse) return reply;
+  const { firstUser, last, tool, messages } = request();
+  if (reply.browse) {
+    const step = browseStep(messages);
+    return "call" in step ? { ...reply, text: undefined, toolCalls: [step.call] } : { ...reply, text: step.text };
+  }
   if (reply.planWorkflow) {
     const asked = readPlanRequest(firstUser);
     const plan = asked ? plannedWorkflow(asked) : undefined;

@@ -36,6 +36,7 @@ export class RuleMatcher {
       firstUser: messageText(request.messages.find((message) => message.role === "user")?.content),
       last: lastText,
       tool: request.toolNames?.[0],
+      messages: request.messages.map((message) => ({ role: String(message.role ?? ""), text: messageText(message.content) })),
     });
     // Offered write_summary, only a rule naming that tool answers; without one that matches, it plays the summariser.
     const summary = asksForSummary(request.toolNames);

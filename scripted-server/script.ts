@@ -102,6 +102,13 @@ export const Reply = z.strictObject({
    * no template matches gets the reply's `text` instead.
    */
   proposeFix: z.array(FixTemplate).optional(),
+  /**
+   * Plays a browsing agent with the `browser` tool (`browse-reply.ts`): opens the address in the person's last message,
+   * then does the steps it asks for in order (`click "NAME"`, `type "TEXT" into "NAME" [and submit]`, `select "VALUE"
+   * in "NAME"`, `press KEY`, `go back`, `screenshot`), each on the first ref of the newest snapshot whose name holds
+   * NAME, and answers with what the page said; the reply's `text` is not used.
+   */
+  browse: z.strictObject({}).optional(),
 });
 export type Reply = z.infer<typeof Reply>;
 

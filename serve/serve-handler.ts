@@ -295,7 +295,7 @@ function routeTable(
       }),
     ],
     messages: [messagesRoute({ config, sessions, tools, metrics, logError })],
-    sessions: sessionRoutes({ config, sessions, sessionsDir: join(workspaceDir, SESSIONS_DIR), tools, metrics, logError }),
+    sessions: sessionRoutes({ config, sessions, sessionsDir: join(workspaceDir, SESSIONS_DIR), workspaceDir, tools, metrics, logError }),
     tools: toolRoutes({
       config,
       workspaceDir,

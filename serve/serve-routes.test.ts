@@ -62,6 +62,7 @@ async function samples(): Promise<{ wanted: Map<string, Sample>; mcpSession: Rec
     ["GET /v1/sessions/:id/transcript", at(200, '"before":null', `/v1/sessions/${session}/transcript?before=0`)],
     // The stream never ends by itself: an unknown session's 404 is its handler's answer.
     ["GET /v1/sessions/:id/events", at(404, "GET /v1/sessions lists them", "/v1/sessions/gone-session/events")],
+    ["GET /v1/sessions/:id/screenshot", at(404, "data.screenshot names one", `/v1/sessions/${session}/screenshot?path=screenshots/none.png`)],
     ["POST /v1/sessions/:id/messages", at(202, '"turnId":"', `/v1/sessions/${session}/messages`, posted({ text: "hello" }))],
     [
       "POST /v1/sessions/:id/approvals/:approvalId",

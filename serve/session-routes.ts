@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { z } from "zod";
 import type { OrgConfig } from "../config/org-config.ts";
 import { describeSession, listSessions, SessionNotFoundError, transcriptPath } from "../room/transcript.ts";
+import { readScreenshot } from "../room/session-files.ts";
 import { readTranscriptPage, TranscriptCursorError } from "../room/transcript-page.ts";
 import { SessionId } from "./api-schemas.ts";
 import { HttpError } from "./http-error.ts";
@@ -37,6 +38,8 @@ export type SessionRoutesOptions = {
   sessions: SessionPool;
   /** Where the transcripts are (`.org/sessions/` of the workspace): the same files `org chat` writes and resumes. */
   sessionsDir: string;
+  /** The workspace: a session's folder (its scratch, where the browser saves screenshots) is below it. */
+  workspaceDir: string;
   tools: ServedTools;
   metrics: ServeMetrics;
   logError: (line: string) => void;
@@ -90,6 +93,17 @@ function transcriptPageOf(options: SessionRoutesOptions, session: string, reques
   if (asked.before === undefined) throw new HttpError(400, '?before= is needed: the cursor GET /v1/sessions/:id gave (its "before").');
   const { lines, damagedLines, before } = page(path, asked);
   return { session, lines, damagedLines, before: before === null ? null : String(before) };
+}
+
+/**
+ * `GET /v1/sessions/:id/screenshot?path=P`: a screenshot the browser saved in the session's folder, as PNG. Only a PNG
+ * (read and sniffed by `readScreenshot`) inside that folder; anything else is a 404 that says why.
+ */
+function screenshotOf(options: SessionRoutesOptions, session: string, request: Request): Response {
+  const path = new URL(request.url).searchParams.get("path") ?? "";
+  const read = readScreenshot(options.workspaceDir, session, path);
+  if (!(read instanceof Uint8Array)) throw new HttpError(404, `${read.refused}; a browser result's data.screenshot names one.`);
+  return new Response(read, { headers: { "content-type": "image/png", "cache-control": "private, no-store" } });
 }
 
 /** `GET /v1/sessions`: the workspace's sessions, newest first, `?limit=` of them. */
@@ -184,6 +198,7 @@ export function sessionRoutes(options: SessionRoutesOptions): Route[] {
       },
       { stream: true },
     ),
+    route("GET", "/v1/sessions/:id/screenshot", ({ params, request }) => screenshotOf(options, sessionIdOf(params.id), request)),
     route("POST", "/v1/sessions/:id/messages", ({ request, params, requestId }) => startTurn(options, request, sessionIdOf(params.id), requestId)),
     route("POST", "/v1/sessions/:id/approvals/:approvalId", ({ request, params }) =>
       answerApproval(options, request, sessionIdOf(params.id), params.approvalId),

@@ -110,8 +110,18 @@ export class BotApi {
 
   /** sendDocument: a file to `chatId` as multipart/form-data, with an HTML caption. */
   sendDocument(chatId: string, document: TelegramDocument, caption: string, signal: AbortSignal): Promise<unknown> {
+    return this.#sendFile("sendDocument", "document", chatId, document, caption, signal);
+  }
+
+  /** sendPhoto: an image (PNG or JPEG, at most 10 MB) to `chatId` as multipart/form-data, shown as a photo, with an HTML caption. */
+  sendPhoto(chatId: string, photo: TelegramDocument, caption: string, signal: AbortSignal): Promise<unknown> {
+    return this.#sendFile("sendPhoto", "photo", chatId, photo, caption, signal);
+  }
+
+  /** A file sent by upload: `method` with the file as the form's `field`, and the caption as HTML. */
+  #sendFile(method: string, field: string, chatId: string, file: TelegramDocument, caption: string, signal: AbortSignal): Promise<unknown> {
     return this.#send(
-      "sendDocument",
+      method,
       () => {
         const form = new FormData();
         form.set("chat_id", chatId);
@@ -119,7 +129,7 @@ export class BotApi {
           form.set("caption", caption);
           form.set("parse_mode", "HTML");
         }
-        form.set("document", new File([document.content], document.fileName, { type: document.mimeType }));
+        form.set(field, new File([file.content], file.fileName, { type: file.mimeType }));
         return { body: form };
       },
       signal,

@@ -12,7 +12,8 @@ export type CardHandle = { changed(): void; close(): void };
 
 type SentPart = { messageId: number | undefined; html: string; keyboard: string };
 type Card = { kind: "card"; render: () => Rendered; sent: SentPart[]; closed: boolean; failures: number };
-type Document = { kind: "document"; document: TelegramDocument; caption: string; sent: boolean; failures: number };
+/** A file, sent as a document, or as a photo (`photo`: an image Telegram shows inline). */
+type Document = { kind: "document"; document: TelegramDocument; caption: string; sent: boolean; failures: number; photo?: true };
 type Item = Card | Document;
 
 /** Network failures one change survives before it is given up (each waited out, 1 s doubling to 30 s). */
@@ -69,6 +70,12 @@ export class ChatOutbox {
   /** A file, in its place among the messages. */
   document(document: TelegramDocument, caption: string): void {
     this.#items.push({ kind: "document", document, caption, sent: false, failures: 0 });
+    this.#wake();
+  }
+
+  /** An image shown as a photo (sendPhoto), in its place among the messages. */
+  photo(image: TelegramDocument, caption: string): void {
+    this.#items.push({ kind: "document", document: image, caption, sent: false, failures: 0, photo: true });
     this.#wake();
   }
 
@@ -141,7 +148,8 @@ export class ChatOutbox {
   async #perform(item: Item, part: number): Promise<void> {
     const { signal } = this.options;
     if (item.kind === "document") {
-      await this.api.sendDocument(this.chatId, item.document, item.caption, signal);
+      if (item.photo) await this.api.sendPhoto(this.chatId, item.document, item.caption, signal);
+      else await this.api.sendDocument(this.chatId, item.document, item.caption, signal);
       item.sent = true;
       return;
     }

@@ -4,6 +4,8 @@ import type { CardHandle, ChatOutbox } from "./chat-outbox.ts";
 import { escapeHtml, htmlParts, type MessageLine, textLines } from "./telegram-html.ts";
 import { counted } from "../config/counted.ts";
 import { describeCompaction } from "../room/compaction-line.ts";
+import { readScreenshot } from "../room/session-files.ts";
+import { browserData, toolResultSummary } from "../room/tool-summary.ts";
 
 type Line = MessageLine & { text: string };
 type Segment = { kind: "text"; text: string } | { kind: "note"; text: string };
@@ -139,6 +141,8 @@ export class ChatView {
     readonly sessionId: string,
     readonly outbox: ChatOutbox,
     readonly buttons: ApprovalButtons,
+    /** The workspace: a screenshot the browser saved is read from the session's folder below it (its scratch). */
+    readonly workspaceDir: string,
   ) {}
 
   /** A turn this chat's message started (its text is already in the chat); `onReply` is called as a reply first says something. */
@@ -238,6 +242,14 @@ export class ChatView {
 
   #toolResult(event: Extract<RoomEvent, { type: "tool-result" }>): void {
     const card = this.#replies.get(event.replyId);
+    // A tool that sums its result up (the browser) says that line; the page itself stays with the model, a screenshot
+    // comes as a photo.
+    const summary = event.ok ? toolResultSummary(event.call.name, event.data) : undefined;
+    if (summary) {
+      card?.note(`✓ ${event.call.name}: ${oneLine(summary.text, 300)}`);
+      if (summary.screenshot !== undefined) this.#screenshot(event, summary.screenshot);
+      return;
+    }
     const lines = event.output.split("\n");
     const diff = UNIFIED_DIFF.test(event.output);
     const long = lines.length > INLINE_OUTPUT_LINES || event.output.length > INLINE_OUTPUT_CHARS;
@@ -250,6 +262,20 @@ export class ChatView {
     this.outbox.document(
       { fileName: `${event.call.name}-output.${diff ? "diff" : "txt"}`, content: event.output, mimeType: diff ? "text/x-diff" : "text/plain" },
       escapeHtml(`${event.persona}: ${event.call.name} ${oneLine(JSON.stringify(event.call.arguments), 300)}`),
+    );
+  }
+
+  /** A screenshot the browser saved in this session's folder, sent as a photo; a line saying why when it cannot be. */
+  #screenshot(event: Extract<RoomEvent, { type: "tool-result" }>, path: string): void {
+    const read = readScreenshot(this.workspaceDir, this.sessionId, path);
+    if (!(read instanceof Uint8Array)) {
+      this.#replies.get(event.replyId)?.note(`✗ screenshot not sent: ${oneLine(read.refused, 300)}`);
+      return;
+    }
+    const url = browserData(event.data)?.url ?? "";
+    this.outbox.photo(
+      { fileName: path.split("/").at(-1) ?? "screenshot.png", content: read, mimeType: "image/png" },
+      escapeHtml(`${event.persona}: screenshot of ${oneLine(url, 300)}`),
     );
   }
 

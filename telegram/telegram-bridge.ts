@@ -95,6 +95,7 @@ export async function runTelegramBridge(options: TelegramBridgeOptions): Promise
     log,
     signal,
     gapMs: options.gapMs ?? 1_000,
+    workspaceDir: options.workspaceDir,
     ...(options.fileOutlet ? { fileOutlet: options.fileOutlet } : {}),
   };
   const chatOf = (chatId: string) => {

@@ -34,6 +34,8 @@ export type ChatDeps = {
   log: (line: string) => void;
   signal: AbortSignal;
   gapMs: number;
+  /** The workspace: a session's screenshots are in its folder below it (`readScreenshot`). */
+  workspaceDir: string;
   /** send_file's outlet: the chat's session is bound to this chat there while it is watched. */
   fileOutlet?: TelegramFileOutlet;
 };
@@ -101,7 +103,7 @@ export class TelegramChat {
       state.save();
       watch = await sessions.watch(sessionId);
     }
-    const view = new ChatView(this.chatId, watch.sessionId, this.outbox, this.deps.buttons);
+    const view = new ChatView(this.chatId, watch.sessionId, this.outbox, this.deps.buttons, this.deps.workspaceDir);
     const sessionId = watch.sessionId;
     const deliver = async (file: OutgoingFile, caption: string, signal: AbortSignal) => {
       await this.deps.api.sendDocument(this.chatId, { fileName: file.fileName, content: file.bytes, mimeType: file.mimeType }, caption, signal);

@@ -20,6 +20,8 @@ export type BotMessage = {
   versions: string[];
   markup?: StandInKeyboard;
   document?: { fileName: string; content: string; mimeType: string; caption: string };
+  /** A photo sent with sendPhoto: its bytes as uploaded, and its caption's text. */
+  photo?: { bytes: Uint8Array; caption: string };
 };
 
 /** One call the stand-in answered. */
@@ -30,7 +32,13 @@ type Failure = { code: number; description: string; retryAfter?: number };
 type Poll = { resolve: (response: Response) => void; timer: ReturnType<typeof setTimeout> };
 
 /** Methods that write into a chat: the per-chat pace, when set, applies to these. */
-const WRITES = new Set(["sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument", "deleteMessage"]);
+const WRITES = new Set(["sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument", "sendPhoto", "deleteMessage"]);
+/** What Telegram takes as a photo sent by upload: a PNG or JPEG of at most 10 MB. */
+const PHOTO_MAX_BYTES = 10 * 1024 * 1024;
+const PHOTO_SIGNATURES = [
+  [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+  [0xff, 0xd8, 0xff],
+];
 const MAX_TEXT = 4096;
 
 const fail = (code: number, description: string, retryAfter?: number) =>
@@ -295,6 +303,8 @@ export class TelegramStandIn {
         return this.#editReplyMarkup(params);
       case "sendDocument":
         return this.#sendDocument(params);
+      case "sendPhoto":
+        return this.#sendPhoto(params);
       case "answerCallbackQuery":
         return this.#answerCallback(params);
       case "getFile":
@@ -391,7 +401,21 @@ export class TelegramStandIn {
       from: { id: 42, is_bot: true, first_name: "org", username: "org_test_bot" },
       chat: { id: Number(message.chatId), type: this.#chats.get(message.chatId) ?? "private" },
       date: this.#now(),
-      ...(message.document ? { document: { file_name: message.document.fileName, mime_type: message.document.mimeType } } : { text: message.text }),
+      ...(message.document
+        ? { document: { file_name: message.document.fileName, mime_type: message.document.mimeType } }
+        : message.photo
+          ? {
+              photo: [
+                {
+                  file_id: `p${message.messageId}`,
+                  file_unique_id: `up${message.messageId}`,
+                  width: 1,
+                  height: 1,
+                  file_size: message.photo.bytes.length,
+                },
+              ],
+            }
+          : { text: message.text }),
       ...(message.markup ? { reply_markup: message.markup } : {}),
     };
   }
@@ -468,6 +492,30 @@ export class TelegramStandIn {
       text: caption.text,
       versions: [caption.text],
       document: { ...document, caption: caption.text },
+    };
+    this.#messages.push(message);
+    return ok(this.#message(message));
+  }
+
+  /** sendPhoto by upload (multipart `photo`): an image Telegram can read, or the error it gives. */
+  async #sendPhoto(params: Record<string, unknown>): Promise<Response> {
+    const chatId = String(params.chat_id);
+    if (!this.#chats.has(chatId)) return fail(400, "Bad Request: chat not found");
+    const file = params.photo;
+    if (!(file instanceof Blob)) return fail(400, "Bad Request: there is no photo in the request");
+    if (file.size > PHOTO_MAX_BYTES) return fail(400, "Bad Request: PHOTO_INVALID_DIMENSIONS");
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    if (!PHOTO_SIGNATURES.some((signature) => signature.every((byte, index) => bytes[index] === byte)))
+      return fail(400, "Bad Request: IMAGE_PROCESS_FAILED");
+    const caption = this.#parse(params, "caption", 1024);
+    if (caption instanceof Response) return caption;
+    const message: BotMessage = {
+      chatId,
+      messageId: this.#nextMessage++,
+      html: caption.html,
+      text: caption.text,
+      versions: [caption.text],
+      photo: { bytes, caption: caption.text },
     };
     this.#messages.push(message);
     return ok(this.#message(message));

@@ -1,5 +1,6 @@
 import type { RoomEvent } from "../room/room-event.ts";
 import { describeCompaction } from "../room/compaction-line.ts";
+import { toolResultSummary } from "../room/tool-summary.ts";
 
 type EventOf<Type extends RoomEvent["type"]> = Extract<RoomEvent, { type: Type }>;
 export type ReplyStats = EventOf<"reply-end">["stats"];
@@ -15,9 +16,19 @@ export type ReplyPart =
 
 /**
  * A tool call's result as the lane shows it; `egress` is what a sandboxed run reached through the egress guard and what
- * it was refused, one entry each ("reached 2 hosts (…), 41 MB in, 1 KB out", "refused evil.example: …").
+ * it was refused, one entry each ("reached 2 hosts (…), 41 MB in, 1 KB out", "refused evil.example: …"); `summary` the
+ * line a tool sums its result up with (the browser's `14 links, 3 inputs`), its output then folded under it, and
+ * `screenshot` the path in the session's folder of the image it saved.
  */
-export type ToolPartResult = { ok: boolean; output: string; exitCode?: number | null; durationMs: number; egress?: string[] };
+export type ToolPartResult = {
+  ok: boolean;
+  output: string;
+  exitCode?: number | null;
+  durationMs: number;
+  egress?: string[];
+  summary?: string;
+  screenshot?: string;
+};
 
 /** The egress guard's summary a sandboxed tool's result carries in its data, as entries; undefined when it has none. */
 export function egressEntries(data: unknown): string[] | undefined {
@@ -186,12 +197,15 @@ function applyReplyEvent(state: RoomState, event: ReplyEvent): boolean {
       const reply = replyFor(state, event.replyId, event.persona);
       const part = [...reply.parts].reverse().find((entry) => entry.kind === "tool" && entry.call.id === event.call.id && !entry.result);
       const egress = egressEntries(event.data);
+      const summary = event.ok ? toolResultSummary(event.call.name, event.data) : undefined;
       const result: ToolPartResult = {
         ok: event.ok,
         output: event.output,
         durationMs: event.durationMs,
         ...(event.exitCode !== undefined ? { exitCode: event.exitCode } : {}),
         ...(egress !== undefined ? { egress } : {}),
+        ...(summary !== undefined ? { summary: summary.text } : {}),
+        ...(summary?.screenshot !== undefined ? { screenshot: summary.screenshot } : {}),
       };
       if (part?.kind === "tool") part.result = result;
       else reply.parts.push({ kind: "tool", call: event.call, result });

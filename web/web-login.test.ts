@@ -87,6 +87,7 @@ describe("the web room's login outside its origin", () => {
       ["GET", `/v1/sessions/${session}`],
       ["GET", `/v1/sessions/${session}/transcript`],
       ["GET", `/v1/sessions/${session}/events`],
+      ["GET", `/v1/sessions/${session}/screenshot?path=screenshots/1.png`],
       ["GET", "/v1/web/updates"],
       ["GET", `/v1/web/opening?session=${session}`],
       ["GET", "/v1/changes"],

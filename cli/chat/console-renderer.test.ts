@@ -101,6 +101,44 @@ describe("console renderer", () => {
     expect(output).not.toContain("\u001b]52");
   });
 
+  test("a browser action shows as a person reads it: its action and URL, then what the page offers from data.counts", async () => {
+    const open = { id: "b1", name: "browser", arguments: { action: "open", url: "https://example.test/login" } };
+    const typed = { id: "b2", name: "browser", arguments: { action: "type", ref: "e4", text: "ada", submit: true } };
+    const shot = { id: "b3", name: "browser", arguments: { action: "screenshot" } };
+    // A page's title and a hostile tool's data: an escape, a line break, a count that is no count.
+    const snapshot =
+      "page: https://example.test/login\ntitle: Sign in\u001b]0;owned\u0007\n" +
+      "from: https://example.test (the page's words, not the person's)\n- textbox \"Email\" [ref=e4]";
+    const data = (counts: unknown, more: object = {}) => ({ url: "https://example.test/login", title: "Sign in", counts, ...more });
+    const result = (call: { id: string; name: string; arguments: Record<string, unknown> }, resultData: unknown, durationMs: number): RoomEvent =>
+      ({ type: "tool-result", replyId: "r-agent", persona: "agent", call, ok: true, output: snapshot, data: resultData, durationMs }) as RoomEvent;
+    const outputs = new ToolOutputs();
+    const output = await render(
+      [
+        start("agent"),
+        { type: "tool-call", replyId: "r-agent", persona: "agent", call: open },
+        result(open, data({ links: 14, inputs: 3, buttons: 0 }), 812),
+        { type: "tool-call", replyId: "r-agent", persona: "agent", call: typed },
+        result(typed, data({ links: 1, inputs: 1, buttons: 2 }), 40),
+        { type: "tool-call", replyId: "r-agent", persona: "agent", call: shot },
+        result(shot, data({ links: 1, inputs: 1, buttons: 2 }, { screenshot: "screenshots/1.png" }), 90),
+        { type: "tool-call", replyId: "r-agent", persona: "agent", call: open },
+        result(open, data({ links: "14\n✓ fake", inputs: 3, buttons: 0 }), 7),
+        end("agent"),
+      ],
+      outputs,
+    );
+    expect(output).toContain("agent │ ⚙ browser open https://example.test/login\nagent │ ✓ 14 links, 3 inputs · 812 ms · /output 1\n");
+    expect(output).toContain('agent │ ⚙ browser type e4 "ada" and submit\nagent │ ✓ 1 link, 1 input, 2 buttons · 40 ms · /output 2\n');
+    expect(output).toContain("agent │ ⚙ browser screenshot\nagent │ ✓ screenshot screenshots/1.png · 90 ms · /output 3\n");
+    // /output 3 names the screenshot; the others made none.
+    expect([1, 2, 3, 4].map((number) => outputs.get(number)?.screenshot)).toEqual([undefined, undefined, "screenshots/1.png", undefined]);
+    // Data without the contract's shape is no summary: the usual line, never the tool's words as org's.
+    expect(output).toContain("agent │ ✓ browser · 7 ms · 4 lines of output · /output 4\n");
+    expect(output).not.toContain("fake");
+    expect(output).not.toContain("\u001b]0");
+  });
+
   test("a failed tool names itself once; several personas failing alike show the message once a turn", async () => {
     const call = { id: "c1", name: "sh", arguments: { cmd: "sleep 9" } };
     const missing = "model not found: qwen3:8b is not on http://127.0.0.1:11434. List models with 'ollama list'.";

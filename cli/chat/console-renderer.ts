@@ -3,7 +3,9 @@ import { type Ansi, createAnsi, isStyle, type Style, type TerminalText } from ".
 import { type BlockQueue, createBlockQueue } from "./block-queue.ts";
 import { type Block, type BlockWriter, createBlockWriter } from "./block-writer.ts";
 import { type ConsoleScreen, createConsoleScreen } from "./console-screen.ts";
-import { callPreview, formatStats } from "./reply-lines.ts";
+import { CALL_SUMMARY_WIDTH, callPreview, formatStats } from "./reply-lines.ts";
+import { toolCallSummary } from "../../room/tool-summary.ts";
+import { oneLine } from "../../security/terminal-sanitizer.ts";
 import { progressLine, roomNoticeLine, toolOutputPreview, toolResultLine } from "./room-event-lines.ts";
 import type { ToolOutputs } from "./tool-outputs.ts";
 import { createWaitStatus } from "./wait-status.ts";
@@ -257,7 +259,8 @@ function onToolCall(parts: HandlerParts, block: Block, event: Extract<RoomEvent,
   const saved = { live: block.live, buffer: block.buffer };
   block.live = false;
   block.buffer = captured;
-  writer.line(block, `⚙ ${event.call.name} ${callPreview(event.call)}`, "dim");
+  const summary = toolCallSummary(event.call);
+  writer.line(block, `⚙ ${event.call.name} ${summary === undefined ? callPreview(event.call) : oneLine(summary, CALL_SUMMARY_WIDTH)}`, "dim");
   block.live = saved.live;
   block.buffer = saved.buffer;
   const rendered = ansi.join(...captured);

@@ -14,6 +14,8 @@ export function formatStats(stats: PersonaStats): string {
 // A failed tool's message often says how to fix the failure; it gets room for that.
 export const FAILURE_WIDTH = 400;
 const PREVIEW_WIDTH = 100;
+/** A call a tool sums up itself (`⚙ browser open https://…`): a URL gets more room than a JSON preview. */
+export const CALL_SUMMARY_WIDTH = 200;
 
 /** A failed tool's output without the "Error: NAME" the model is given, since the line already names the tool. */
 export function failureText(name: string, output: string): string {

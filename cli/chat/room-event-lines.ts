@@ -3,6 +3,7 @@ import type { Style } from "../terminal/ansi.ts";
 import { FAILURE_WIDTH, failureText } from "./reply-lines.ts";
 import { oneLine } from "../../security/terminal-sanitizer.ts";
 import { describeCompaction } from "../../room/compaction-line.ts";
+import { toolResultSummary } from "../../room/tool-summary.ts";
 
 /** A line the console shows, before sanitizing and painting. */
 export type EventLine = { text: string; style?: Style };
@@ -12,10 +13,15 @@ type Of<T extends RoomEvent["type"]> = Extract<RoomEvent, { type: T }>;
 /** Lines of a tool's output the room shows under its result, and how much of each. */
 export const OUTPUT_PREVIEW = { lines: 6, width: 200 };
 
-/** `✓ sh · 12 ms · 3 lines of output · /output 4`, or `✗ sh: why · /output 4` in red; `number` is the result's in `/output`. */
+/**
+ * `✓ sh · 12 ms · 3 lines of output · /output 4`, or `✗ sh: why · /output 4` in red; `number` is the result's in `/output`.
+ * A tool with a summary of its own says that instead of its name and lines: `✓ 14 links, 3 inputs · 812 ms · /output 5`.
+ */
 export function toolResultLine(event: Of<"tool-result">, number?: number): EventLine {
   const lines = event.output === "" ? 0 : event.output.split("\n").length;
   const more = number === undefined ? "" : ` · /output ${number}`;
+  const summary = event.ok ? toolResultSummary(event.call.name, event.data) : undefined;
+  if (summary) return { text: `✓ ${oneLine(summary.text, FAILURE_WIDTH)} · ${event.durationMs} ms${more}`, style: "dim" };
   if (event.ok)
     return { text: `✓ ${event.call.name} · ${event.durationMs} ms · ${lines} line${lines === 1 ? "" : "s"} of output${more}`, style: "dim" };
   return { text: `✗ ${event.call.name}: ${oneLine(failureText(event.call.name, event.output), FAILURE_WIDTH)}${more}`, style: "red" };

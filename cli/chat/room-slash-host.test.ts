@@ -12,6 +12,7 @@ import { type RoomParts, roomOptions } from "../../assembly/assemble-room.ts";
 import { DEFAULT_SANDBOX_POLICY } from "../../sandbox/sandbox-policy.ts";
 
 import { echoTool } from "../../testing/echo-tool.ts";
+import { ToolOutputs } from "./tool-outputs.ts";
 import { parseInput, runSlashCommand } from "./slash-commands.ts";
 import { testSandboxAccess } from "../../testing/test-sandbox.ts";
 
@@ -163,3 +164,15 @@ test("/context shows the next prompt part by part in tokens; /compact has the sc
   expect(await run("/context agent")).toMatch(/summary {9}\d+ \(\d+ earlier messages\)/);
   expect(await run("/context nobody")).toBe('/context: there is no persona "nobody". Personas: agent.');
 }, 30_000);
+
+test("/output N of a browser screenshot names where it lies: the session's folder, its scratch", async () => {
+  const outputs = new ToolOutputs();
+  const call = { id: "b1", name: "browser", arguments: { action: "screenshot" } };
+  const data = { url: "https://example.test/", title: "x", counts: { links: 1, inputs: 0, buttons: 0 }, screenshot: "screenshots/1.png" };
+  outputs.add("r1", "agent", { call, ok: true, output: "page: https://example.test/", data });
+  const lines: string[] = [];
+  const config = loadOrgConfig(join(workspace, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" }, { checkoutDir: workspace });
+  const host = roomSlashHost(room, config, workspace, undefined, undefined, outputs);
+  await runSlashCommand({ name: "output", number: 1 }, host, { write: (text) => lines.push(text), signal: new AbortController().signal });
+  expect(lines.join("\n")).toEndWith(`\nscreenshot: ${join(workspace, ".org", "scratch", room.sessionId, "screenshots", "1.png")}`);
+});

@@ -4,6 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { OrgConfig } from "../../config/org-config.ts";
 import { TRANSCRIPTS_DIR } from "../../config/workspace-paths.ts";
+import { sessionFolder } from "../../room/session-files.ts";
 import type { RoomMessage } from "../../personas/room-message.ts";
 import type { Room } from "../../room/room.ts";
 import { formatRoomMode } from "../../room/room-mode.ts";
@@ -33,8 +34,11 @@ export function formatMessage(message: RoomMessage, outputs?: ToolOutputs): stri
   return `${message.from}: ${message.text.replace(/\n/g, "\n    ")}${failed}${where}${tools.join("")}`;
 }
 
-/** `/output [N]`: a result's whole output under a line that says whose it is; the newest without a number. */
-function toolOutputText(outputs: ToolOutputs, number: number | undefined): string {
+/**
+ * `/output [N]`: a result's whole output under a line that says whose it is; the newest without a number. A screenshot a
+ * result saved is named where it lies, `folder` being the session's (its scratch, `.org/scratch/<id>`).
+ */
+function toolOutputText(outputs: ToolOutputs, number: number | undefined, folder: string): string {
   const entry = outputs.get(number);
   if (!entry) {
     if (outputs.newest === 0) throw new Error("no tool has run in this session yet");
@@ -45,7 +49,8 @@ function toolOutputText(outputs: ToolOutputs, number: number | undefined): strin
   const status = entry.ok ? "" : " (failed)";
   return (
     `── ${entry.name} for ${entry.persona}, result ${entry.number}${status} ` +
-    `──\n${entry.output === "" ? "(no output)" : entry.output.replace(/\n$/, "")}`
+    `──\n${entry.output === "" ? "(no output)" : entry.output.replace(/\n$/, "")}` +
+    (entry.screenshot ? `\nscreenshot: ${folder}/${entry.screenshot}` : "")
   );
 }
 
@@ -118,7 +123,7 @@ export function roomSlashHost(
   // Without the console's own record, the session's messages are numbered as they stand.
   const results = () => outputs ?? ToolOutputs.fromHistory(room.history());
   return {
-    output: (number) => toolOutputText(results(), number),
+    output: (number) => toolOutputText(results(), number, sessionFolder(workspaceDir, room.sessionId)),
     ...(mcp ? { mcp: mcpSlashHost(mcp) } : {}),
     mode: () => formatRoomMode(room.mode),
     modelRoutes: () => routeLines(config.models),

@@ -1,7 +1,8 @@
 import type { RoomMessage } from "../../personas/room-message.ts";
+import { toolResultSummary } from "../../room/tool-summary.ts";
 
 /** One tool result the console showed: `/output N` prints its whole output. */
-export type ToolOutput = { number: number; persona: string; name: string; ok: boolean; output: string };
+export type ToolOutput = { number: number; persona: string; name: string; ok: boolean; output: string; screenshot?: string };
 
 /** How many results are kept for `/output`; older ones are dropped (the transcript and `/save` keep them all). */
 const KEPT = 500;
@@ -29,9 +30,10 @@ export class ToolOutputs {
   }
 
   /** Records a result of reply `replyId` and answers its number. */
-  add(replyId: string, persona: string, run: { call: { name: string }; ok: boolean; output: string }): number {
+  add(replyId: string, persona: string, run: { call: { name: string }; ok: boolean; output: string; data?: unknown }): number {
     const number = this.#next++;
-    this.#entries.push({ number, persona, name: run.call.name, ok: run.ok, output: run.output });
+    const screenshot = run.ok ? toolResultSummary(run.call.name, run.data)?.screenshot : undefined;
+    this.#entries.push({ number, persona, name: run.call.name, ok: run.ok, output: run.output, ...(screenshot ? { screenshot } : {}) });
     if (this.#entries.length > KEPT) this.#entries.shift();
     const numbers = this.#byReply.get(replyId) ?? [];
     numbers.push(number);

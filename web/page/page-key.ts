@@ -62,6 +62,15 @@ export async function fetchJson(path: string, options: { body?: unknown; signal?
   return response.json();
 }
 
+/** An image a route answers, as an object URL for an `<img>` (which cannot send the page's key); an ApiError when refused. */
+export async function fetchImageUrl(path: string, signal?: AbortSignal): Promise<string> {
+  const response = await fetch(path, { headers: { accept: "image/png", ...pageKeyHeaders() }, ...(signal ? { signal } : {}) });
+  if (!response.ok) throw await refusal(response);
+  const blob = await response.blob();
+  // Only what the server said is a PNG is shown as one.
+  return URL.createObjectURL(new Blob([blob], { type: "image/png" }));
+}
+
 /**
  * A fresh stream ticket (`POST /v1/stream-tickets`, asked with the page's key) as a query parameter, empty when the
  * server needs none: an EventSource cannot send the key as a header, and the cookie alone opens no stream.

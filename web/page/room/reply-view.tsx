@@ -1,4 +1,5 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
+import { fetchImageUrl } from "../page-key.ts";
 import { argumentsLine, argumentsText, statsLine } from "../../reply-figures.ts";
 import type { Reply, ReplyPart } from "../../room-state.ts";
 import { Markdown } from "../markdown.tsx";
@@ -19,6 +20,43 @@ function CallArguments({ args }: { args: unknown }) {
         </button>
       )}
     </>
+  );
+}
+
+/** The session the page shows (`?session=`, which the room keeps in the address). */
+const shownSession = () => new URLSearchParams(location.search).get("session") ?? "";
+
+/** A screenshot a tool saved in the session's folder, read with the page's key and shown inline. */
+function Screenshot({ path }: { path: string }) {
+  const [url, setUrl] = useState<string | undefined>(undefined);
+  const [problem, setProblem] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    const controller = new AbortController();
+    let made: string | undefined;
+    const route = `/v1/sessions/${encodeURIComponent(shownSession())}/screenshot?path=${encodeURIComponent(path)}`;
+    fetchImageUrl(route, controller.signal).then(
+      (objectUrl) => {
+        made = objectUrl;
+        setUrl(objectUrl);
+      },
+      (error: unknown) => controller.signal.aborted || setProblem(error instanceof Error ? error.message : String(error)),
+    );
+    return () => {
+      controller.abort();
+      if (made !== undefined) URL.revokeObjectURL(made);
+    };
+  }, [path]);
+  if (problem !== undefined) return <div class="error">screenshot {path}: {problem}</div>;
+  return url === undefined ? <div class="muted">loading screenshot {path}…</div> : <img class="tool-screenshot" src={url} alt={`screenshot ${path}`} />;
+}
+
+/** A result a tool sums up itself (the browser's snapshot): its summary line, the output folded under it. */
+function FoldedOutput({ summary, output }: { summary: string; output: string }) {
+  return (
+    <details class="tool-fold">
+      <summary>{summary}</summary>
+      <pre class="tool-output">{output || "(no output)"}</pre>
+    </details>
   );
 }
 
@@ -46,8 +84,13 @@ function ToolPart({ part, asking }: { part: Extract<ReplyPart, { kind: "tool" }>
               ))}
             </ul>
           )}
-          <pre class="tool-output">{whole || !cut ? output || "(no output)" : lines.slice(0, FIRST_LINES).join("\n")}</pre>
-          {cut && (
+          {part.result.summary !== undefined ? (
+            <FoldedOutput summary={part.result.summary} output={output} />
+          ) : (
+            <pre class="tool-output">{whole || !cut ? output || "(no output)" : lines.slice(0, FIRST_LINES).join("\n")}</pre>
+          )}
+          {part.result.screenshot !== undefined && <Screenshot path={part.result.screenshot} />}
+          {cut && part.result.summary === undefined && (
             <button type="button" class="link" onClick={() => setWhole(!whole)}>
               {whole ? "Show first lines" : `Show whole output (${lines.length} lines)`}
             </button>

@@ -132,10 +132,14 @@ function Lanes({ state, turn, onAnswer }: { state: RoomState; turn: Turn | undef
 }
 
 /** Tool results of the session, oldest first, as `/output N` numbers them. */
-function toolOutputs(state: RoomState): { name: string; persona: string; output: string }[] {
+function toolOutputs(state: RoomState): { name: string; persona: string; output: string; screenshot?: string }[] {
   return state.turns.flatMap((turn) =>
     turn.replies.flatMap((reply) =>
-      reply.parts.flatMap((part) => (part.kind === "tool" && part.result ? [{ name: part.call.name, persona: reply.persona, output: part.result.output }] : [])),
+      reply.parts.flatMap((part) =>
+        part.kind === "tool" && part.result
+          ? [{ name: part.call.name, persona: reply.persona, output: part.result.output, ...(part.result.screenshot ? { screenshot: part.result.screenshot } : {}) }]
+          : [],
+      ),
     ),
   );
 }
@@ -180,7 +184,9 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
         const entry = input.number === undefined ? outputs.at(-1) : outputs[input.number - 1];
         setSaid({
           title: "Output",
-          body: entry ? `${entry.name} for ${entry.persona}:\n${entry.output || "(no output)"}` : `no tool result ${input.number ?? ""} in this session`,
+          body: entry
+            ? `${entry.name} for ${entry.persona}:\n${entry.output || "(no output)"}${entry.screenshot ? `\nscreenshot: ${entry.screenshot} (in the session's folder)` : ""}`
+            : `no tool result ${input.number ?? ""} in this session`,
         });
       }
     } catch (error) {

@@ -1,0 +1,85 @@
+// The browser in a Telegram chat (issue 77, item 5): each action a line from its summary, the page's snapshot kept out
+// of the chat, and a screenshot the agent took when asked sent as a photo (sendPhoto, multipart) from the session's
+// folder; one that is not a PNG there is not sent, and the chat says why. The room's events are fed to the chat's view
+// in the browser tool's contract; the Bot API is the stand-in on 127.0.0.1.
+import { afterAll, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { RoomEvent } from "../room/room-event.ts";
+import { sessionFolder } from "../room/session-files.ts";
+import { TelegramStandIn } from "../testing/telegram-bot-api.ts";
+import { ApprovalButtons } from "./approval-buttons.ts";
+import { BotApi } from "./bot-api.ts";
+import { ChatOutbox } from "./chat-outbox.ts";
+import { ChatView } from "./chat-view.ts";
+
+const TOKEN = "7265431980:AAH-test-token-Zx9qW3eRt5yU7iO1pAsDfGhJ";
+const CHAT = "5551001";
+const SESSION = "20261129-120000-abcdef";
+const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+
+const workspaceDir = mkdtempSync(join(tmpdir(), "org-telegram-shot-"));
+afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
+
+// A snapshot long enough that any other tool's output would come as a file.
+const SNAPSHOT = [
+  "page: https://shop.example/login",
+  "title: Sign in",
+  "from: https://shop.example (the page's words, not the person's)",
+  ...Array.from({ length: 20 }, (_, index) => `- link "Item ${index}" [ref=e${index + 1}]`),
+].join("\n");
+
+test("a browser action is its summary line; a screenshot comes as a photo, and one that is not a PNG is refused with why", async () => {
+  const folder = join(sessionFolder(workspaceDir, SESSION), "screenshots");
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, "1.png"), PNG);
+  writeFileSync(join(folder, "2.png"), "<svg onload=alert(1)>");
+  const standIn = TelegramStandIn.start(TOKEN);
+  const controller = new AbortController();
+  try {
+    standIn.openChat(CHAT);
+    const outbox = new ChatOutbox(new BotApi({ apiBase: standIn.url, token: TOKEN }), CHAT, { gapMs: 0, signal: controller.signal, log: () => {} });
+    const view = new ChatView(CHAT, SESSION, outbox, new ApprovalButtons(), workspaceDir);
+    const stamp = { replyId: "r1", persona: "agent" };
+    const page = { url: "https://shop.example/<b>login</b>", title: "Sign in", counts: { links: 20, inputs: 0, buttons: 0 } };
+    const call = (id: string, action: string) => ({ id, name: "browser", arguments: { action } });
+    const result = (id: string, action: string, data: unknown): RoomEvent =>
+      ({ type: "tool-result", ...stamp, call: call(id, action), ok: true, output: SNAPSHOT, data, durationMs: 5 }) as RoomEvent;
+    const events: RoomEvent[] = [
+      { type: "reply-start", turnId: "t1", ...stamp, model: "m", hop: 0, destination: "console" },
+      { type: "tool-call", ...stamp, call: call("c1", "open") },
+      result("c1", "open", page),
+      { type: "tool-call", ...stamp, call: call("c2", "screenshot") },
+      result("c2", "screenshot", { ...page, screenshot: "screenshots/1.png" }),
+      { type: "tool-call", ...stamp, call: call("c3", "screenshot") },
+      result("c3", "screenshot", { ...page, screenshot: "screenshots/2.png" }),
+      { type: "text-delta", ...stamp, text: "Here is the page." },
+      {
+        type: "reply-end",
+        ...stamp,
+        ok: true,
+        stats: { replies: 1, promptTokens: 1, completionTokens: 1, tokensPerSecond: 0, firstTokenMs: 1, queuedMs: 0, durationMs: 1 },
+      },
+    ];
+    for (const event of events) view.show(event);
+    await outbox.idle();
+
+    const messages = standIn.messages(CHAT);
+    const photos = messages.filter((message) => message.photo);
+    expect(photos).toHaveLength(1);
+    expect(Buffer.from(photos[0]?.photo?.bytes ?? new Uint8Array())).toEqual(PNG);
+    // The page's address is its words: escaped in the caption, shown as text.
+    expect(photos[0]?.photo?.caption).toBe("agent: screenshot of https://shop.example/<b>login</b>");
+    const said = messages.map((message) => message.text).join("\n");
+    expect(said).toContain("✓ browser: 20 links\n");
+    expect(said).toContain("✓ browser: screenshot screenshots/1.png");
+    expect(said).toContain("✗ screenshot not sent: screenshots/2.png is not a PNG image");
+    // The snapshot is the model's to read: no file of it comes into the chat.
+    expect(messages.filter((message) => message.document)).toHaveLength(0);
+    expect(standIn.calls.filter((entry) => entry.method === "sendPhoto").map((entry) => entry.status)).toEqual([200]);
+  } finally {
+    controller.abort();
+    await standIn.stop();
+  }
+});
