@@ -15,6 +15,7 @@ import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
 import { BackupSettings, SuperviseSettings } from "./supervise-settings.ts";
 import { WorkflowSettings } from "./workflow-settings.ts";
 import { CompactionSettings } from "./compaction-settings.ts";
+import { ObserverSettings } from "./observer-settings.ts";
 import { WebSettings } from "./web-settings.ts";
 import { TelegramSettings } from "./telegram-settings.ts";
 import { type ModelRoutes, routeServer } from "./model-routes.ts";
@@ -60,6 +61,7 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   /** The model router (`models`): routes by purpose and by tool, each a model id or a model on another server. */
   models: ModelRoutes;
   compaction: CompactionSettings;
+  observer: ObserverSettings;
   sandbox: SandboxSettings;
   /** The MCP servers of `mcpServers`, in the file's order. */
   mcpServers: McpServerConfig[];
@@ -236,6 +238,7 @@ function resolveOrgConfig(
     workflow: file.workflow ?? WorkflowSettings.parse({}, ONE_PARSE),
     models: file.models ?? {},
     compaction: file.compaction ?? CompactionSettings.parse({}, ONE_PARSE),
+    observer: file.observer ?? ObserverSettings.parse({}, ONE_PARSE),
     sandbox: {
       workspace: file.sandbox?.workspace ?? "read",
       protectedPaths: file.sandbox?.protectedPaths ?? [],
