@@ -116,7 +116,8 @@ async function weeklyDigest(context: SuperviseContext): Promise<void> {
   const path = await writeWeeklyDigest(state, context, last);
   const profile = writeObservedProfile(context.workspaceDir, context.config.observer.profileChars);
   state.set("digest:last", String(last));
-  const said = `weekly digest ${path}; profile ${profile.path} (${profile.kept} facts${profile.left > 0 ? `, ${profile.left} left out` : ""})`;
+  const left = profile.left > 0 ? `, ${profile.left} left out` : "";
+  const said = `weekly digest ${path}; profile ${profile.path} (${profile.kept} fact${profile.kept === 1 ? "" : "s"}${left})`;
   state.event("digest", said, now);
   context.say(said);
 }
