@@ -103,6 +103,7 @@ describe("org telegram against a Bot API stand-in", () => {
         "use",
         "budget",
         "memory",
+        "facts",
         "mcp",
       ]);
       standIn.pushText(STRANGER, "let me in");

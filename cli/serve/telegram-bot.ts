@@ -59,6 +59,7 @@ export async function runTelegram(options: {
     status: async () => (await import("./org-status-text.ts")).orgStatusText({ workspaceDir, repoDir: CHECKOUT_DIR, config }),
     roomCommands: {
       sessionTokens: config.limits.sessionTokens,
+      secrets: config.secrets,
       ...(memory
         ? {
             recall: async (query: string, signal: AbortSignal) =>
