@@ -8,7 +8,8 @@ import { MemoryStore } from "../memory/memory-store.ts";
 import { StagedFacts } from "../memory/staged-facts.ts";
 import { openRoom } from "../room/room.ts";
 import { transcriptPath } from "../room/transcript.ts";
-import type { ScriptInput } from "../scripted-server/script.ts";
+import { scriptFiles } from "../scripted-server/bundled-scripts.ts";
+import { loadScript, mergeScripts, type ScriptInput } from "../scripted-server/script.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { echoTool } from "../testing/echo-tool.ts";
 import { type SuperviseFixture, superviseFixture } from "../testing/supervise-fixture.ts";
@@ -135,6 +136,19 @@ describe("the observer", () => {
     } finally {
       store.close();
     }
+  });
+
+  test("the playground plays the observer: it hears the person's habits in their own words, which pass org's checks", async () => {
+    const script = mergeScripts(await Promise.all(scriptFiles("playground").map((file) => loadScript(file))));
+    await using server = await startScriptedServer({ script, port: 0 });
+    using fixture = superviseFixture({ server: server.url });
+    await quietSession(fixture, server);
+    const [observation] = await observeQuietSessions(fixture.context, observerModel(fixture.context.config));
+    expect(observation?.staged.map((fact) => [fact.text, fact.kind, fact.quote])).toEqual([
+      ["uses pnpm", "preference", "I always use pnpm"],
+      ["tests with vitest", "fact", "we test with vitest"],
+    ]);
+    expect(observation?.dropped).toEqual([]);
   });
 
   test("no model, or one nobody answers: it says so, does nothing and keeps the session for later", async () => {
