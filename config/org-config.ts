@@ -173,18 +173,17 @@ function namedServerKeys(
  */
 const ONE_PARSE = { jitless: true };
 
-function resolveOrgConfig(
+/** The personas of the file (or the defaults) as the room runs them: the environment's model and server where unset. */
+function personaConfigs(
   file: OrgConfigFile,
+  entries: readonly PersonaEntry[],
   settings: ReturnType<typeof environmentSettings>,
   source: string | undefined,
-  env: NodeJS.ProcessEnv,
-  unconfirmed: GuardedSetting[],
-): OrgConfig {
-  const entries: PersonaEntry[] = file.personas ?? DEFAULT_PERSONAS;
+): PersonaConfig[] {
   const serverApis = new Map(
     Object.entries(file.servers ?? {}).flatMap(([url, server]) => (server.api ? [[urlOrigin(url), server.api] as const] : [])),
   );
-  const personas = entries.map((full, index): PersonaConfig => {
+  return entries.map((full, index): PersonaConfig => {
     const api = full.api ?? serverApis.get(urlOrigin(personaServerUrl(full) ?? settings.ollamaBase));
     return {
       name: full.name,
@@ -202,6 +201,17 @@ function resolveOrgConfig(
       ...(api !== undefined ? { api } : {}),
     };
   });
+}
+
+function resolveOrgConfig(
+  file: OrgConfigFile,
+  settings: ReturnType<typeof environmentSettings>,
+  source: string | undefined,
+  env: NodeJS.ProcessEnv,
+  unconfirmed: GuardedSetting[],
+): OrgConfig {
+  const entries: PersonaEntry[] = file.personas ?? DEFAULT_PERSONAS;
+  const personas = personaConfigs(file, entries, settings, source);
   const servers: OrgConfig["servers"] = {};
   for (const [url, server] of Object.entries(file.servers ?? {})) servers[displayUrl(url.replace(/\/+$/, ""))] = server;
   // A key goes only to the server it belongs to: OPENAI_API_KEY to OLLAMA_BASE, a named variable to its server,

@@ -10,7 +10,7 @@ import { FACTS_FILE, MemoryStore } from "../memory/memory-store.ts";
 import { neutralize } from "../memory/quoted-memory.ts";
 import { factKey, rejectionDigest, type StagedFact, StagedFacts, type StagedFile, stagedFactId } from "../memory/staged-facts.ts";
 import { purposeModel } from "../personas/model-router.ts";
-import { askForOneCall } from "../personas/one-tool-call.ts";
+import { askForOneCall, NoUsableCallError } from "../personas/one-tool-call.ts";
 import { httpModels } from "../personas/persona-model.ts";
 import type { RoomMessage } from "../personas/room-message.ts";
 import { join } from "node:path";
@@ -211,6 +211,37 @@ async function observeDue(context: SuperviseContext, model: LanguageModel | unde
   }
 }
 
+/**
+ * Asks the model for the span's facts, offering only `propose_facts`: the facts proposed, the problem of an answer that
+ * never made a usable call, or "unreachable" (said, and tried again after RETRY_MS).
+ */
+async function askForFacts(
+  context: SuperviseContext,
+  model: LanguageModel,
+  messages: readonly RoomMessage[],
+): Promise<{ facts: ProposedFacts["facts"] } | { problem: string } | "unreachable"> {
+  const signal = AbortSignal.any([context.signal, AbortSignal.timeout(OBSERVE_TIMEOUT_MS)]);
+  try {
+    const answer = await askForOneCall({
+      model,
+      tool: { name: TOOL, description: "Record the facts and preferences about the person that their own words show.", parameters: ProposedFacts },
+      messages: prompt(messages, context),
+      retries: 1,
+      bareArguments: true,
+      signal,
+    });
+    return { facts: answer.value.facts };
+  } catch (error) {
+    if (context.signal.aborted) throw error;
+    const why = dataLine(context, error instanceof Error ? error.message : String(error), 400);
+    if (error instanceof NoUsableCallError) return { problem: `no usable ${TOOL} call: ${why}` };
+    context.state.set(TRIED_KEY, String(context.now()));
+    context.state.event("observer", `the model did not answer (${why}); tried again in 30 minutes`, context.now());
+    context.say(`observer: the model did not answer: ${why}; it tries again in 30 minutes`);
+    return "unreachable";
+  }
+}
+
 async function observeSession(
   context: SuperviseContext,
   model: LanguageModel | undefined,
@@ -240,32 +271,15 @@ async function observeSession(
     context.say("observer: no model to read quiet sessions with (no persona in org.config.json); it tries again in 30 minutes");
     return "unreachable";
   }
-  const signal = AbortSignal.any([context.signal, AbortSignal.timeout(OBSERVE_TIMEOUT_MS)]);
-  let proposals: ProposedFacts["facts"];
-  try {
-    const answer = await askForOneCall({
-      model,
-      tool: { name: TOOL, description: "Record the facts and preferences about the person that their own words show.", parameters: ProposedFacts },
-      messages: prompt(messages, context),
-      retries: 1,
-      bareArguments: true,
-      signal,
-    });
-    proposals = answer.value.facts;
-  } catch (error) {
-    if (context.signal.aborted) throw error;
-    const why = dataLine(context, error instanceof Error ? error.message : String(error), 400);
-    if (error instanceof Error && error.name === "NoUsableCallError") {
-      // The model had its say on this span: it is not read again.
-      staged.update(mark);
-      context.state.event("observer", `${sessionId}: no usable ${TOOL} call: ${why}`, context.now());
-      return { sessionId, staged: [], activated: [], dropped: [] };
-    }
-    context.state.set(TRIED_KEY, String(context.now()));
-    context.state.event("observer", `${sessionId}: the model did not answer (${why}); tried again in 30 minutes`, context.now());
-    context.say(`observer: the model did not answer: ${why}; it tries again in 30 minutes`);
-    return "unreachable";
+  const asked = await askForFacts(context, model, messages);
+  if (asked === "unreachable") return "unreachable";
+  if ("problem" in asked) {
+    // The model had its say on this span: it is not read again.
+    staged.update(mark);
+    context.state.event("observer", `${sessionId}: ${asked.problem}`, context.now());
+    return { sessionId, staged: [], activated: [], dropped: [] };
   }
+  const proposals = asked.facts;
   const facts = store.facts();
   const file = staged.read();
   const { checked, confirmed } = checkProposals(
