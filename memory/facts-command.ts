@@ -66,7 +66,10 @@ export function runFactsCommand(argument: string, context: { workspaceDir: strin
     staged.update((file) => {
       file.pending = file.pending.filter((fact) => fact.id !== chosen.id);
     });
-    return `accepted: ${oneLine(saved.text, 200)} is fact ${saved.id}; it joins the profile at the next weekly digest (org memory profile).`;
+    return (
+      `accepted: ${oneLine(saved.text, 200)} is fact ${saved.id}; it joins your profile at the next weekly digest ` +
+      `('org memory profile --rebuild' writes it now)`
+    );
   } finally {
     if (!context.store) store.close();
   }
