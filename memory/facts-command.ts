@@ -1,7 +1,7 @@
 import { oneLine } from "../security/terminal-sanitizer.ts";
 import type { SavedFact } from "./fact-log.ts";
 import { MemoryStore } from "./memory-store.ts";
-import { rejectionDigest, type StagedFact, StagedFacts } from "./staged-facts.ts";
+import { factKey, rejectionDigest, type StagedFact, StagedFacts } from "./staged-facts.ts";
 
 // `/facts`: the person's answer to the observer's proposals, one function for every front end (the terminal's room, the
 // web room, Telegram): it reads the words after the command, acts on the workspace's memory and returns the text to show.
@@ -36,6 +36,12 @@ function listed(pending: readonly StagedFact[]): string {
   ].join("\n");
 }
 
+/** What still waits after an answer, numbered anew (the numbers move up as answered ones leave). */
+function stillWaiting(staged: StagedFacts): string {
+  const pending = staged.read().pending;
+  return pending.length === 0 ? "" : `\n${listed(pending)}`;
+}
+
 /**
  * Runs `/facts [accept N | reject N]` on the memory of `workspaceDir` (with `store` when the caller has it open, else one
  * opened and closed here) and returns what to show. Never throws for what the person typed: the answer says what to type.
@@ -58,17 +64,19 @@ export function runFactsCommand(argument: string, context: { workspaceDir: strin
       file.pending = file.pending.filter((fact) => fact.id !== chosen.id);
       file.rejected = [...new Set([...file.rejected, rejectionDigest(chosen.text)])];
     });
-    return `rejected: ${oneLine(chosen.text, 200)} (the observer will not propose it again).`;
+    return `rejected: ${oneLine(chosen.text, 200)} (the observer will not propose it again).${stillWaiting(staged)}`;
   }
   const store = context.store ?? MemoryStore.open(context.workspaceDir, { secrets: context.secrets ?? [] }).store;
   try {
-    const saved = activateFact(store, chosen, context.secrets);
+    // Accepted in another room meanwhile (or proposed twice across processes): one fact, not two.
+    const known = store.facts().find((fact) => factKey(fact.text) === factKey(chosen.text));
+    const saved = known ?? activateFact(store, chosen, context.secrets);
     staged.update((file) => {
       file.pending = file.pending.filter((fact) => fact.id !== chosen.id);
     });
     return (
       `accepted: ${oneLine(saved.text, 200)} is fact ${saved.id}; it joins your profile at the next weekly digest ` +
-      `('org memory profile --rebuild' writes it now)`
+      `('org memory profile --rebuild' writes it now).${stillWaiting(staged)}`
     );
   } finally {
     if (!context.store) store.close();

@@ -91,7 +91,10 @@ describe("the observer", () => {
       expect(list).toContain('1. uses pnpm (preference) — you said "I always use pnpm here"');
       expect(list).toContain("2. tests with vitest (fact)");
       expect(runFactsCommand("accept 7", { workspaceDir: fixture.dir, store })).toContain("there is no fact 7");
-      expect(runFactsCommand("accept 1", { workspaceDir: fixture.dir, store })).toMatch(/^accepted: uses pnpm is fact f-/);
+      const accepted = runFactsCommand("accept 1", { workspaceDir: fixture.dir, store });
+      expect(accepted).toMatch(/^accepted: uses pnpm is fact f-/);
+      // What still waits is listed again, numbered anew.
+      expect(accepted).toContain("\n1. tests with vitest (fact)");
       expect(runFactsCommand("reject 1", { workspaceDir: fixture.dir, store })).toContain("rejected: tests with vitest");
       expect(store.facts()).toEqual([
         expect.objectContaining({
