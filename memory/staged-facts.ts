@@ -25,8 +25,8 @@ const StagedFile = z.object({
   pending: z.array(StagedFact),
   /** Digests (never the text) of what the person rejected: not proposed again. */
   rejected: z.array(z.string()),
-  /** Per session: the transcript lines the observer has read, and the transcript's mtime then, so nothing is read twice. */
-  observed: z.record(z.string(), z.object({ lines: z.number(), mtime: z.number() })),
+  /** Per session: the transcript's bytes the observer has read, and its mtime then, so nothing is read twice. */
+  observed: z.record(z.string(), z.object({ bytes: z.number(), mtime: z.number() })),
 });
 export type StagedFile = z.infer<typeof StagedFile>;
 

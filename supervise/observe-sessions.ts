@@ -14,7 +14,9 @@ import { askForOneCall, NoUsableCallError } from "../personas/one-tool-call.ts";
 import { httpModels } from "../personas/persona-model.ts";
 import type { RoomMessage } from "../personas/room-message.ts";
 import { join } from "node:path";
-import { listSessions, readTranscript, transcriptPath } from "../room/transcript.ts";
+import { listSessions, readSealedTranscriptEvents, transcriptPath } from "../room/transcript.ts";
+import { readPrivateFile } from "../security/private-state.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
 import { dataLine, scrub, secretsOf, type SuperviseContext } from "./supervise-check.ts";
 
 // The observer: once a session has been quiet for `observer.quietMinutes`, a model reads the messages said since it last
@@ -166,6 +168,16 @@ function quietSessions(context: SuperviseContext, observed: StagedFile["observed
   });
 }
 
+/** A transcript's text as lines with the byte offset each starts at (what a seal is bound to). */
+function linesWithOffsets(text: string): { offset: number; text: string }[] {
+  let offset = 0;
+  return text.split("\n").map((line) => {
+    const at = { offset, text: line };
+    offset += Buffer.byteLength(line) + 1;
+    return at;
+  });
+}
+
 /** What one session's observation did, for the log and the tests. */
 export type Observation = { sessionId: string; staged: StagedFact[]; activated: string[]; dropped: { text: string; reason: string }[] };
 
@@ -252,15 +264,19 @@ async function observeSession(
   const sessionsDir = join(context.workspaceDir, SESSIONS_DIR);
   const path = transcriptPath(sessionsDir, sessionId);
   const mtime = Math.floor(statSync(path).mtimeMs);
-  const { lines } = readTranscript(path);
-  const start = Math.min(staged.read().observed[sessionId]?.lines ?? 0, lines.length);
-  const span = lines.slice(start);
+  const text = readPrivateFile(path);
+  const from = staged.read().observed[sessionId]?.bytes ?? 0;
+  // Only what org wrote here is the person's words: a line a clone, an archive or another program put into the file
+  // (its seal missing or not holding under this user's key for this workspace) is not read at all.
+  const { heard } = readSealedTranscriptEvents(sessionId, linesWithOffsets(text), userOrgDir(), { sessionsDir, legacy: false });
+  const span = heard.filter(({ at }) => at >= from).map(({ line }) => line);
+  const bytes = Buffer.byteLength(text);
   const messages = span.flatMap((line) => (line.type === "message" ? [line.message] : []));
   const toolOutputs = span.flatMap((line) =>
     line.type === "tool-result" ? [line.output] : line.type === "message" ? (line.message.tools ?? []).map((run) => run.output) : [],
   );
   const mark = (file: StagedFile) => {
-    file.observed[sessionId] = { lines: lines.length, mtime };
+    file.observed[sessionId] = { bytes, mtime };
   };
   if (!messages.some((message) => message.from === "user")) {
     staged.update(mark);
