@@ -9,8 +9,9 @@ import { formatMemoryOutcome, terminalLine } from "./terminal/format-memory-outc
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
 import { prepareWorkspace } from "./command/workspace-dir.ts";
 import { processEnvironment } from "../config/environment.ts";
+import { memoryProfile } from "./memory-profile.ts";
 
-const HELP = `Usage: org memory <search|forget|rebuild> [options]
+const HELP = `Usage: org memory <search|forget|rebuild|profile> [options]
 
 The workspace's memory (.org/memory/): every message, tool call and short tool result of its sessions,
 redacted as the transcripts hold them, and the facts personas saved with memory_save. The database is an
@@ -27,11 +28,16 @@ index: deleted or damaged, it is rebuilt from .org/sessions/*.jsonl and .org/mem
         vacuumed), and a rebuild leaves them out. The transcript itself stays.
   rebuild
         Throws the index away and builds it again from the transcripts and facts.jsonl.
+  profile [--rebuild] [--edit]
+        What org learned about you (.org/memory/profile.md): the facts the observer proposed from your own words
+        and you accepted (/facts in the room), as org supervise's weekly digest wrote them, most confirmed first,
+        within observer.profileChars; every persona's prompt carries it. --rebuild writes it now; --edit opens
+        $EDITOR on it: lines under "## Your notes" are yours and kept. 'forget --fact ID' takes a line out.
 
 Options:
   --workspace DIR    the workspace whose memory it is (default: current directory)
 
-In the room, /recall QUERY searches the same memory.
+In the room, /recall QUERY searches the same memory; /facts lists what the observer proposes about you.
 
 Examples:
   org memory search "staging database port"
@@ -91,6 +97,28 @@ function rebuild(store: MemoryStore, args: string[]): number {
   return 0;
 }
 
+async function profile(workspaceDir: string, args: string[]): Promise<number> {
+  const { values } = parseCommandArgs("memory profile", args, {
+    rebuild: { type: "boolean" },
+    edit: { type: "boolean" },
+    workspace: { type: "string" },
+  });
+  const env = processEnvironment();
+  let maxChars = 1_500;
+  try {
+    maxChars = loadCommandConfig(undefined, workspaceDir, env).observer.profileChars;
+  } catch {
+    // A config that cannot be read: the default size (the room would say what is wrong with it).
+  }
+  const said = await memoryProfile(
+    workspaceDir,
+    { rebuild: values.rebuild === true, edit: values.edit === true, maxChars, editor: env.VISUAL || env.EDITOR },
+    async (argv) => Bun.spawn(argv, { stdio: ["inherit", "inherit", "inherit"] }).exited,
+  );
+  console.log(said);
+  return 0;
+}
+
 /** The value of `--workspace` wherever it stands among the words (each subcommand also accepts it). */
 function workspaceOf(args: string[]): string | undefined {
   for (const [index, arg] of args.entries()) {
@@ -126,7 +154,7 @@ async function withMemoryStore(args: string[], use: (store: MemoryStore) => numb
   }
 }
 
-/** `org memory search|forget|rebuild`. */
+/** `org memory search|forget|rebuild|profile`. */
 export const memoryCommand: Command = {
   ...nameAndSummary("memory"),
   help: HELP,
@@ -136,7 +164,11 @@ export const memoryCommand: Command = {
       search: (args, signal) => withMemoryStore(args, (store) => search(store, args, signal)),
       forget: (args) => withMemoryStore(args, (store) => forget(store, args)),
       rebuild: (args) => withMemoryStore(args, (store) => rebuild(store, args)),
+      profile: (args) => profile(prepareWorkspace(workspaceOf(args) ?? process.cwd()), args),
     },
-    (sub) => (sub === undefined ? "memory needs search, forget or rebuild" : `memory has no subcommand '${sub}'; use search, forget or rebuild`),
+    (sub) =>
+      sub === undefined
+        ? "memory needs search, forget, rebuild or profile"
+        : `memory has no subcommand '${sub}'; use search, forget, rebuild or profile`,
   ),
 };

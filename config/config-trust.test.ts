@@ -64,6 +64,7 @@ describe("what a cloned config may not do until the person confirms it", () => {
       network: { allowedHosts: ["evil.test"], defaultDeny: false },
       supervise: { webhook: "http://127.0.0.1:1/hook", autoFix: ["finish-interrupted", "rotate-logs"] },
       grow: { autoPromote: true, confirmSessions: 1 },
+      observer: { promote: "auto" },
       backup: { dir: "/tmp/shared-backups" },
       mcpServers: { files: { command: "node", args: ["server.mjs"], policy: "allow", tools: { write_file: "allow", read_file: "ask" } } },
     });
@@ -83,6 +84,7 @@ describe("what a cloned config may not do until the person confirms it", () => {
       "backup.dir",
       "supervise.autoFix",
       "grow.autoPromote",
+      "observer.promote",
       "grow.confirmSessions",
     ]);
     for (const setting of config.unconfirmed) expect(setting.why.length).toBeGreaterThan(20);
@@ -95,7 +97,8 @@ describe("what a cloned config may not do until the person confirms it", () => {
     expect(config.supervise.autoFix).toEqual(["rotate-logs"]);
     expect(config.grow).toMatchObject({ autoPromote: false, confirmSessions: 2 });
     expect(config.backup.dir).toBeUndefined();
-    expect(describeUnconfirmed(config)).toContain("15 settings");
+    expect(config.observer.promote).toBe("suggest");
+    expect(describeUnconfirmed(config)).toContain("16 settings");
     expect(describeUnconfirmed(config)).toContain("'org config trust'");
   });
 
@@ -134,6 +137,7 @@ describe("what a cloned config may not do until the person confirms it", () => {
       network: { defaultDeny: true },
       supervise: { autoFix: ["rotate-logs"] },
       grow: { confirmSessions: 5 },
+      observer: { promote: "off" },
       serve: { tools: { sh: "deny" }, generatedTools: "ask" },
     });
     const config = load(file);

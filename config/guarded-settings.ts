@@ -26,6 +26,7 @@ import { limitSettings } from "./guarded-limits.ts";
 //   `telegram.allowedChats` (those chats drive the room);
 // - `supervise.webhook` (incidents sent there), `supervise.autoFix` beyond the default fixes;
 // - `grow.autoPromote`, `grow.confirmSessions` below its default; `backup.dir` (the backups go there);
+// - `observer.promote: "auto"` (what a model says about the person goes into every persona's prompt unasked);
 // - a bar or a bound set laxer than its default (`guarded-limits.ts`): the toolsmith's `coverage` and `mutationScore`
 //   lower, `grow.maxFailureRate` higher, `network.perMinute` and `web.perMinute` higher. Stricter ones need nothing.
 // - each of `schedules` (a message sent to a model, or a workflow run, with nobody there, on its clock);
@@ -359,6 +360,19 @@ function unattendedSettings(file: OrgConfigFile): Guarded[] {
         "org grow promotes the tools it builds without a person; until you confirm it, they wait for 'org promote'",
         (entry) => {
           if (entry.grow) entry.grow.autoPromote = false;
+        },
+      ),
+    );
+  if (file.observer?.promote === "auto")
+    found.push(
+      guarded(
+        "observer.promote",
+        "auto",
+        '"auto"',
+        "the facts the observer proposes about you become active, and join every persona's prompt, without you; " +
+          "until you confirm it, they wait for /facts accept",
+        (entry) => {
+          if (entry.observer) entry.observer.promote = "suggest";
         },
       ),
     );

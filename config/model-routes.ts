@@ -2,7 +2,7 @@ import { PersonaServerFields, personaServerUrl, SERVER_URL_KEY } from "../llm/pe
 import { z } from "zod";
 import { ModelApi } from "../llm/discover-window.ts";
 
-/** org's own model calls a route may send elsewhere: the toolsmith's phases, grow's listener, compaction, diagnosis, planning. */
+/** org's own model calls a route may send elsewhere: the toolsmith's phases, grow's listener, compaction, diagnosis, planning, the observer. */
 export const MODEL_PURPOSES = [
   "toolsmith.spec",
   "toolsmith.code",
@@ -11,6 +11,7 @@ export const MODEL_PURPOSES = [
   "compaction",
   "diagnosis",
   "planning",
+  "observe",
 ] as const;
 export const ModelPurpose = z.enum(MODEL_PURPOSES);
 export type ModelPurpose = z.infer<typeof ModelPurpose>;

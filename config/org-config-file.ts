@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ModelApi } from "../llm/discover-window.ts";
 import { ApiKeyEnvName } from "../llm/persona-server.ts";
 import { CompactionSettings } from "./compaction-settings.ts";
+import { ObserverSettings } from "./observer-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
 import { McpServerEntry, McpSettings } from "./mcp-servers.ts";
 import { ModelRoutes } from "./model-routes.ts";
@@ -58,6 +59,8 @@ export const OrgConfigFile = z.strictObject({
   workflow: WorkflowSettings.optional(),
   /** How a persona's prompt keeps to its model's window: the reply's reserve, summaries of what falls out, their model. */
   compaction: CompactionSettings.optional(),
+  /** The observer: what it does with the facts it proposes about the person, when a session is quiet, the profile's size. */
+  observer: ObserverSettings.optional(),
   sandbox: SandboxEntry.optional(),
   /** MCP servers whose tools join the room as `<server>__<tool>` (config/mcp-servers.ts). */
   mcpServers: z.record(z.string(), McpServerEntry).optional(),

@@ -15,6 +15,7 @@ import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
 import { BackupSettings, SuperviseSettings } from "./supervise-settings.ts";
 import { WorkflowSettings } from "./workflow-settings.ts";
 import { CompactionSettings } from "./compaction-settings.ts";
+import { ObserverSettings } from "./observer-settings.ts";
 import { WebSettings } from "./web-settings.ts";
 import { TelegramSettings } from "./telegram-settings.ts";
 import { type ModelRoutes, routeServer } from "./model-routes.ts";
@@ -60,6 +61,7 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   /** The model router (`models`): routes by purpose and by tool, each a model id or a model on another server. */
   models: ModelRoutes;
   compaction: CompactionSettings;
+  observer: ObserverSettings;
   sandbox: SandboxSettings;
   /** The MCP servers of `mcpServers`, in the file's order. */
   mcpServers: McpServerConfig[];
@@ -171,18 +173,17 @@ function namedServerKeys(
  */
 const ONE_PARSE = { jitless: true };
 
-function resolveOrgConfig(
+/** The personas of the file (or the defaults) as the room runs them: the environment's model and server where unset. */
+function personaConfigs(
   file: OrgConfigFile,
+  entries: readonly PersonaEntry[],
   settings: ReturnType<typeof environmentSettings>,
   source: string | undefined,
-  env: NodeJS.ProcessEnv,
-  unconfirmed: GuardedSetting[],
-): OrgConfig {
-  const entries: PersonaEntry[] = file.personas ?? DEFAULT_PERSONAS;
+): PersonaConfig[] {
   const serverApis = new Map(
     Object.entries(file.servers ?? {}).flatMap(([url, server]) => (server.api ? [[urlOrigin(url), server.api] as const] : [])),
   );
-  const personas = entries.map((full, index): PersonaConfig => {
+  return entries.map((full, index): PersonaConfig => {
     const api = full.api ?? serverApis.get(urlOrigin(personaServerUrl(full) ?? settings.ollamaBase));
     return {
       name: full.name,
@@ -200,6 +201,17 @@ function resolveOrgConfig(
       ...(api !== undefined ? { api } : {}),
     };
   });
+}
+
+function resolveOrgConfig(
+  file: OrgConfigFile,
+  settings: ReturnType<typeof environmentSettings>,
+  source: string | undefined,
+  env: NodeJS.ProcessEnv,
+  unconfirmed: GuardedSetting[],
+): OrgConfig {
+  const entries: PersonaEntry[] = file.personas ?? DEFAULT_PERSONAS;
+  const personas = personaConfigs(file, entries, settings, source);
   const servers: OrgConfig["servers"] = {};
   for (const [url, server] of Object.entries(file.servers ?? {})) servers[displayUrl(url.replace(/\/+$/, ""))] = server;
   // A key goes only to the server it belongs to: OPENAI_API_KEY to OLLAMA_BASE, a named variable to its server,
@@ -236,6 +248,7 @@ function resolveOrgConfig(
     workflow: file.workflow ?? WorkflowSettings.parse({}, ONE_PARSE),
     models: file.models ?? {},
     compaction: file.compaction ?? CompactionSettings.parse({}, ONE_PARSE),
+    observer: file.observer ?? ObserverSettings.parse({}, ONE_PARSE),
     sandbox: {
       workspace: file.sandbox?.workspace ?? "read",
       protectedPaths: file.sandbox?.protectedPaths ?? [],

@@ -1,6 +1,6 @@
 // The roles org asks a model for besides the personas, scripted (demo/roles-script.json, in the `playground` and `demo`
 // bundles before their personas): the workflow planner (`submit_workflow`), org grow's listener (`report_needs`) and merge
-// question (`same_need`), and the supervisor's diagnosis (`propose_fix`). Each reply is worked out from the request by
+// question (`same_need`), the supervisor's diagnosis (`propose_fix`) and its observer (`propose_facts`). Each reply is worked out from the request by
 // the scripted server (scripted-server/computed-replies.ts), never canned: the plan from the tools the request lists, a
 // need only where a person asked in that batch for a job the scripted toolsmith knows and the room said it could not, a
 // fix only for an excerpt line it knows, quoted as it is. What it cannot do it says in words, without a call.
@@ -62,6 +62,17 @@ const FIXES = [
   },
 ];
 
+/** What the observer hears a person say about their habits, in their own words (each quoted as the expression matched it). */
+const FACTS = [
+  {
+    match: "\\b(?:I|we) (?:always |usually |mostly )?use (?<tool>pnpm|yarn|bun|npm|uv|poetry|cargo)\\b",
+    text: "uses {{match.tool}}",
+    kind: "preference",
+  },
+  { match: "\\b(?:I|we) (?:always |usually )?test with (?<runner>vitest|jest|pytest|mocha)\\b", text: "tests with {{match.runner}}", kind: "fact" },
+  { match: "\\bI prefer (?<what>tabs|spaces|short answers|TypeScript|Python)\\b", text: "prefers {{match.what}}", kind: "preference" },
+] as const;
+
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** The roles' script: each role answered by the one tool its request offers (a job heard by its words or its phrases). */
@@ -83,6 +94,7 @@ export function rolesScript(): ScriptInput {
       },
       { when: { tool: "same_need" }, reply: { sameNeed: {} } },
       { when: { tool: "propose_fix" }, reply: { proposeFix: FIXES, text: DIAGNOSER } },
+      { when: { tool: "propose_facts" }, reply: { proposeFacts: FACTS.map((fact) => ({ ...fact })) } },
     ],
     meanings: SCRIPTED_TOOLS.map(({ says }) => [...says]),
   };

@@ -3,8 +3,22 @@ import { errorCode } from "../concurrency/error-code.ts";
 import { appendPrivateFile, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import type { MemoryEntry } from "./memory-entry.ts";
 
-/** A fact a persona saved, as facts.jsonl keeps it. */
-export type SavedFact = { id: string; text: string; tags: string[]; persona: string; sessionId?: string; time: string };
+/**
+ * A fact a persona saved (or the observer learned about the person: `persona` "observer", with the person's own words it
+ * rests on, `quote`, and the message they were said in), as facts.jsonl keeps it. `confirmed`: how many times the
+ * observer proposed it again.
+ */
+export type SavedFact = {
+  id: string;
+  text: string;
+  tags: string[];
+  persona: string;
+  sessionId?: string;
+  time: string;
+  quote?: string;
+  messageId?: string;
+  confirmed?: number;
+};
 
 /** A line of facts.jsonl: a saved fact, or what was forgotten. */
 export const FactLine = z.discriminatedUnion("type", [
@@ -16,7 +30,10 @@ export const FactLine = z.discriminatedUnion("type", [
     persona: z.string(),
     sessionId: z.string().optional(),
     time: z.string(),
+    quote: z.string().optional(),
+    messageId: z.string().optional(),
   }),
+  z.object({ type: z.literal("confirm-fact"), id: z.string(), time: z.string() }),
   z.object({ type: z.literal("forget-fact"), id: z.string(), time: z.string() }),
   z.object({ type: z.literal("forget-session"), sessionId: z.string(), time: z.string() }),
 ]);
@@ -50,6 +67,9 @@ export class FactLog {
       if (line.type === "fact") {
         const { type: _type, ...fact } = line;
         facts.set(line.id, fact);
+      } else if (line.type === "confirm-fact") {
+        const fact = facts.get(line.id);
+        if (fact) fact.confirmed = (fact.confirmed ?? 0) + 1;
       } else if (line.type === "forget-fact") facts.delete(line.id);
       else forgottenSessions.add(line.sessionId);
     }

@@ -1,4 +1,5 @@
-// `memory forget` takes the text out of every file under .org/memory/: facts.jsonl is rewritten without it,
+// `memory forget` takes the text out of every file under .org/memory/ (the profile and the observer's waiting
+// proposals too): facts.jsonl is rewritten without it,
 // sqlite overwrites what it deleted (secure_delete), merges the full-text index and vacuums, and the WAL is
 // truncated. Checked by reading every file there, -wal and -shm included, for a marker.
 import { afterAll, expect, test } from "bun:test";
@@ -7,7 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MEMORY_DIR } from "../config/workspace-paths.ts";
 import type { TranscriptLine } from "../room/transcript-line.ts";
+import { OBSERVER } from "./facts-command.ts";
 import { FACTS_FILE, MemoryStore } from "./memory-store.ts";
+import { writeObservedProfile } from "./observed-profile.ts";
+import { StagedFacts } from "./staged-facts.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-memory-forget-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -17,6 +21,7 @@ afterAll(() => rmSync(base, { recursive: true, force: true }));
 const FACT_MARKER = "zqfactmarker7731";
 const SESSION_MARKER = "zjsessionmarker4409";
 const SESSION_FACT_MARKER = "zxsessionfact5120";
+const STAGED_MARKER = "zwstagedquote6093";
 
 function message(id: string, text: string): TranscriptLine {
   const time = new Date().toISOString();
@@ -39,19 +44,28 @@ test("forgetting a fact and a session leaves their text in no file under .org/me
     // Enough other records that the deleted rows share pages, and the index has several segments.
     for (let index = 0; index < 300; index += 1)
       chat.index("20261125-000000-aaaaaa", message(`m${index}`, `ordinary note ${index} about deploys and ports`));
-    const fact = chat.save({ text: `the door code is ${FACT_MARKER}`, tags: ["door"], persona: "agent" });
+    // Facts the observer learned (so the profile holds them), and a proposal of that session still waiting.
+    const fact = chat.save({ text: `the door code is ${FACT_MARKER}`, tags: ["observed", "fact"], persona: OBSERVER });
     const kept = chat.save({ text: "the staging port is 5433", tags: ["staging"], persona: "agent" });
     chat.index("20261125-000001-bbbbbb", message("s1", `the session said ${SESSION_MARKER} twice: ${SESSION_MARKER}`));
-    chat.save({ text: `saved in that session: ${SESSION_FACT_MARKER}`, persona: "agent", sessionId: "20261125-000001-bbbbbb" });
+    chat.save({ text: `saved in that session: ${SESSION_FACT_MARKER}`, tags: ["observed"], persona: OBSERVER, sessionId: "20261125-000001-bbbbbb" });
+    writeObservedProfile(workspaceDir, 8_000);
+    StagedFacts.of(workspaceDir).update((file) => {
+      const time = new Date().toISOString();
+      const sessionId = "20261125-000001-bbbbbb";
+      file.pending.push({ id: "s-1", text: `says ${STAGED_MARKER}`, kind: "fact", quote: STAGED_MARKER, sessionId, messageId: "s1", time });
+    });
     for (let index = 300; index < 400; index += 1) chat.index("20261125-000000-aaaaaa", message(`m${index}`, `later note ${index}`));
-    for (const marker of [FACT_MARKER, SESSION_MARKER, SESSION_FACT_MARKER]) expect(filesHolding(workspaceDir, marker).length).toBeGreaterThan(0);
+    for (const marker of [FACT_MARKER, SESSION_MARKER, SESSION_FACT_MARKER, STAGED_MARKER])
+      expect(filesHolding(workspaceDir, marker).length).toBeGreaterThan(0);
+    expect(filesHolding(workspaceDir, FACT_MARKER)).toContain(join(workspaceDir, MEMORY_DIR, "profile.md"));
 
     cli.forgetFact(fact.id);
     expect(filesHolding(workspaceDir, FACT_MARKER)).toEqual([]);
     expect(filesHolding(workspaceDir, SESSION_MARKER).length).toBeGreaterThan(0);
 
     cli.forgetSession("20261125-000001-bbbbbb");
-    for (const marker of [FACT_MARKER, SESSION_MARKER, SESSION_FACT_MARKER])
+    for (const marker of [FACT_MARKER, SESSION_MARKER, SESSION_FACT_MARKER, STAGED_MARKER])
       expect({ marker, files: filesHolding(workspaceDir, marker) }).toEqual({ marker, files: [] });
 
     // What was not forgotten stays, in the log and the index, for both connections; the forgetting is recorded.

@@ -10,6 +10,8 @@ import { entriesOf, type MemoryEntry } from "./memory-entry.ts";
 import { ensureOrgDir, ensurePrivateDir } from "../security/private-state.ts";
 import { factEntry, FactLog, type SavedFact } from "./fact-log.ts";
 import { insertEntries } from "./insert-entries.ts";
+import { removeFromProfile } from "../personas/user-profile.ts";
+import { StagedFacts } from "./staged-facts.ts";
 import { type MemorySearchOutcome, type SearchOptions, searchMemory } from "./search-memory.ts";
 
 /** The database file under a workspace: an index, rebuilt from the transcripts and facts.jsonl. */
@@ -122,7 +124,15 @@ export class MemoryStore {
    * Saves a fact, redacted with the store's secrets and `secrets` (the room's set, as the tool call passes it):
    * first to facts.jsonl, the copy a rebuild reads, then to the index.
    */
-  save(fact: { text: string; tags?: string[]; persona: string; sessionId?: string; secrets?: readonly string[] }): SavedFact {
+  save(fact: {
+    text: string;
+    tags?: string[];
+    persona: string;
+    sessionId?: string;
+    quote?: string;
+    messageId?: string;
+    secrets?: readonly string[];
+  }): SavedFact {
     const secrets = [...this.#secrets, ...(fact.secrets ?? [])];
     const saved: SavedFact = {
       id: `f-${new Date()
@@ -134,10 +144,27 @@ export class MemoryStore {
       persona: fact.persona,
       ...(fact.sessionId !== undefined ? { sessionId: fact.sessionId } : {}),
       time: new Date().toISOString(),
+      ...(fact.quote !== undefined ? { quote: redact(fact.quote, secrets).slice(0, FACT_CHARS) } : {}),
+      ...(fact.messageId !== undefined ? { messageId: fact.messageId } : {}),
     };
     this.#facts.append({ type: "fact", ...saved });
     this.#withRepair(() => this.#insertAll([factEntry(saved)]));
     return saved;
+  }
+
+  /** The facts remembered now (facts.jsonl read), with how often the observer confirmed each. */
+  facts(): SavedFact[] {
+    return this.#facts.read().facts;
+  }
+
+  /** The sessions forgotten (`org memory forget --session`): nothing of them is remembered or read again. */
+  forgottenSessions(): string[] {
+    return [...this.#forgotten];
+  }
+
+  /** Notes that the observer proposed a remembered fact again: it counts toward the profile's order. */
+  confirm(factId: string): void {
+    this.#facts.append({ type: "confirm-fact", id: factId, time: new Date().toISOString() });
   }
 
   /** Forgets a session: its records leave the index, and a rebuild will not bring them back (the transcript stays). */
@@ -154,11 +181,19 @@ export class MemoryStore {
     }
     if (known === 0 && !onDisk)
       throw new MemoryNotFoundError(`memory has no session "${sessionId}"; 'org memory search' shows the session ids it holds.`);
+    const sessionFacts = new Set(
+      this.#facts
+        .read()
+        .facts.filter((fact) => fact.sessionId === sessionId)
+        .map((fact) => fact.id),
+    );
     this.#facts.rewrite((line) => !(line.type === "fact" && line.sessionId === sessionId), {
       type: "forget-session",
       sessionId,
       time: new Date().toISOString(),
     });
+    removeFromProfile(this.dir, sessionFacts);
+    new StagedFacts(this.dir).forgetSession(sessionId);
     this.#forgotten.add(sessionId);
     this.#withRepair(() => this.#deleteWhere("session_id", sessionId));
     this.#purge();
@@ -171,7 +206,12 @@ export class MemoryStore {
       () => this.#database.query<{ count: number }, [string]>("SELECT count(*) AS count FROM entries WHERE fact_id = ?").get(factId)?.count ?? 0,
     );
     if (known === 0) throw new MemoryNotFoundError(`memory has no fact "${factId}"; 'org memory search' shows fact ids (f-…).`);
-    this.#facts.rewrite((line) => !(line.type === "fact" && line.id === factId), { type: "forget-fact", id: factId, time: new Date().toISOString() });
+    this.#facts.rewrite((line) => !((line.type === "fact" || line.type === "confirm-fact") && line.id === factId), {
+      type: "forget-fact",
+      id: factId,
+      time: new Date().toISOString(),
+    });
+    removeFromProfile(this.dir, new Set([factId]));
     this.#withRepair(() => this.#deleteWhere("fact_id", factId));
     this.#purge();
   }

@@ -5,6 +5,7 @@ import type { LoopStopReason } from "../llm/loop-stop-reasons.ts";
 import type { TokenEstimator } from "../llm/token-estimate.ts";
 import type { AssembledPrompt, PromptSummary } from "./prompt-assembly.ts";
 import type { ReplyReport } from "./reply-report.ts";
+import type { IdentityFacts } from "./persona-identity.ts";
 import type { RoomMessage } from "./room-message.ts";
 
 /**
@@ -43,7 +44,14 @@ export type PromptKeeping = {
   readonly summary: PromptSummary | undefined;
   /** Told of the prompt sent: heard messages that fell out are compacted off the reply's path. */
   assembled(prompt: AssembledPrompt): void;
+  /** What org learned about the person (the workspace's profile, `personas/user-profile.ts`), bounded; absent when none. */
+  readonly profile?: string | undefined;
+  /** The bounds the identity lines state (limits in org.config.json) and the secrets they may never carry. */
+  readonly identity?: IdentityLimits | undefined;
 };
+
+/** The bounds of a reply as a persona's identity lines state them. */
+export type IdentityLimits = Pick<IdentityFacts, "maxRounds" | "maxToolCalls" | "toolSeconds" | "secrets">;
 
 /** How a reply ended; a thrown error instead means it broke off (the room keeps what streamed). */
 export type ReplyOutcome = {

@@ -9,6 +9,7 @@ import { type AssembledPrompt, type PromptSummary, replyReserve, summaryMessageT
 import type { PromptKeeping } from "../personas/reply-host.ts";
 import type { RoomMessage } from "../personas/room-message.ts";
 import { writeSummary } from "../personas/write-summary.ts";
+import { profileForPrompt } from "../personas/user-profile.ts";
 import { redact } from "../security/redact.ts";
 import type { RoomCore } from "./room-core.ts";
 import type { RoomEvent } from "./room-event.ts";
@@ -53,6 +54,13 @@ export class RoomCompactions {
       reserveTokens: this.#core.config.compaction.reserveTokens,
       summary: this.summaryOf(persona),
       assembled: (prompt) => this.assembled(persona, prompt),
+      profile: profileForPrompt(this.#core.workspaceDir, this.#core.config.observer.profileChars),
+      identity: {
+        maxRounds: this.#core.config.limits.toolRoundsPerTurn,
+        maxToolCalls: this.#core.config.limits.toolCallsPerReply,
+        toolSeconds: this.#core.config.limits.toolSecondsPerTurn,
+        secrets: this.#core.config.secrets,
+      },
     };
   }
 

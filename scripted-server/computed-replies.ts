@@ -1,10 +1,11 @@
 // Replies the scripted server works out from the request, to play the roles org asks a model for with one offered tool:
 // org grow's listener (`reportNeeds`: the needs a script's templates find in a batch of turns; `sameNeed`: whether two jobs
 // say one of the script's meanings), the workflow planner (`planWorkflow`, plan-reply.ts) and the supervisor's diagnosis
-// (`proposeFix`: a fix for the first excerpt line a template knows); and a browsing agent (`browse`, browse-reply.ts).
+// (`proposeFix`: a fix for the first excerpt line a template knows), the supervisor's observer (`proposeFacts`: facts
+// about the person from their own messages), and a browsing agent (`browse`, browse-reply.ts).
 import { type BrowseMessage, browseStep } from "./browse-reply.ts";
 import { plannedWorkflow, readPlanRequest } from "./plan-reply.ts";
-import type { FixTemplate, NeedTemplate, Reply, Script } from "./script.ts";
+import type { FactTemplate, FixTemplate, NeedTemplate, Reply, Script } from "./script.ts";
 
 /**
  * What a computed reply reads of the request: its first user message, its last message, the one tool it offers, and
@@ -116,6 +117,37 @@ function fixFor(request: string, templates: readonly FixTemplate[]): Record<stri
   return undefined;
 }
 
+/** The person's messages of an observer's request: its JSON value's `messages` whose `from` is "the person". */
+function personMessages(request: string): string[] {
+  const start = request.indexOf("{");
+  if (start < 0) return [];
+  try {
+    const value: unknown = JSON.parse(request.slice(start));
+    if (typeof value !== "object" || value === null || !("messages" in value) || !Array.isArray(value.messages)) return [];
+    return value.messages.flatMap((message: unknown) =>
+      typeof message === "object" && message !== null && "from" in message && message.from === "the person" && "text" in message
+        ? [String(message.text)]
+        : [],
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** The facts the templates find in the person's messages, each quoting what its expression matched, once each. */
+function factsFor(request: string, templates: readonly FactTemplate[]): { text: string; kind: string; quote: string }[] {
+  const found = new Map<string, { text: string; kind: string; quote: string }>();
+  for (const message of personMessages(request)) {
+    for (const template of templates) {
+      const match = new RegExp(template.match, "i").exec(message);
+      if (!match) continue;
+      const text = template.text.replace(/\{\{match\.(\w+)\}\}/g, (_whole, group: string) => match.groups?.[group] ?? "");
+      if (!found.has(text)) found.set(text, { text, kind: template.kind, quote: match[0] });
+    }
+  }
+  return [...found.values()];
+}
+
 /** The lines `A: …` and `B: …` of a text, when it has both. */
 function twoJobs(text: string): [string, string] | undefined {
   const a = /^A: (.*)$/m.exec(text)?.[1];
@@ -125,7 +157,7 @@ function twoJobs(text: string): [string, string] | undefined {
 
 /** `reply` with its computed calls worked out from the request (a reply without a computed kind as it is). */
 export function computedReply(reply: Reply, request: () => RequestTexts, meanings: Script["meanings"]): Reply {
-  if (!reply.reportNeeds && !reply.sameNeed && !reply.planWorkflow && !reply.proposeFix && !reply.browse) return reply;
+  if (!reply.reportNeeds && !reply.sameNeed && !reply.planWorkflow && !reply.proposeFix && !reply.proposeFacts && !reply.browse) return reply;
   const { firstUser, last, tool, messages } = request();
   if (reply.browse) {
     const step = browseStep(messages);
@@ -139,6 +171,13 @@ export function computedReply(reply: Reply, request: () => RequestTexts, meaning
   if (reply.proposeFix) {
     const fix = fixFor(firstUser, reply.proposeFix);
     return fix ? { ...reply, text: undefined, toolCalls: [{ name: tool ?? "propose_fix", arguments: fix }] } : reply;
+  }
+  if (reply.proposeFacts) {
+    return {
+      ...reply,
+      text: undefined,
+      toolCalls: [{ name: tool ?? "propose_facts", arguments: { facts: factsFor(firstUser, reply.proposeFacts) } }],
+    };
   }
   if (reply.reportNeeds) {
     return { ...reply, toolCalls: [{ name: tool ?? "report_needs", arguments: { needs: needsIn(firstUser, reply.reportNeeds) } }] };

@@ -60,6 +60,17 @@ export const FixTemplate = z.strictObject({
 });
 export type FixTemplate = z.infer<typeof FixTemplate>;
 
+/**
+ * What `proposeFacts` answers for a message of the person's that `match` matches: the fact (`{{match.NAME}}` filled from
+ * the match's named groups) and its kind, quoting what the expression matched.
+ */
+export const FactTemplate = z.strictObject({
+  match: z.string().refine(isRegex, "is not a valid regular expression"),
+  text: z.string().min(1),
+  kind: z.enum(["fact", "preference"]),
+});
+export type FactTemplate = z.infer<typeof FactTemplate>;
+
 export const Reply = z.strictObject({
   /**
    * Content; `{{lastMessage}}` is replaced by the last message's content, `{{match.NAME}}` by what the named group NAME
@@ -109,6 +120,12 @@ export const Reply = z.strictObject({
    * NAME, and answers with what the page said; the reply's `text` is not used.
    */
   browse: z.strictObject({}).optional(),
+  /**
+   * Plays the supervisor's observer: in the request's conversation (its JSON value's `messages`), each message from "the
+   * person" that a template matches gives a call of the one offered tool (`propose_facts`) with the template's fact,
+   * quoting the words the expression matched; none matched is an empty list.
+   */
+  proposeFacts: z.array(FactTemplate).optional(),
 });
 export type Reply = z.infer<typeof Reply>;
 

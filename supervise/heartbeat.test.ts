@@ -8,6 +8,9 @@ import { deadPid, superviseFixture } from "../testing/supervise-fixture.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { recordToolCall } from "../usage/tool-calls.ts";
 import { heartbeat } from "./heartbeat.ts";
+import { OBSERVER } from "../memory/facts-command.ts";
+import { MemoryStore } from "../memory/memory-store.ts";
+import { profilePath } from "../personas/user-profile.ts";
 import { locksCheck } from "./locks-check.ts";
 import { emptySummary, superviseRound } from "./supervise-round.ts";
 import { statusLines, superviseStatus } from "./supervise-status.ts";
@@ -70,9 +73,15 @@ test("the heartbeat takes the daily backup once a day, writes the day's report, 
   await heartbeat(fixture.context, emptySummary(fixture.context.now()));
   expect(listBackups(join(fixture.dir, ".org", "backups"))).toHaveLength(1);
 
-  // The next Tuesday: a new daily backup, Monday's final report, and the digest of week 48.
+  // The next Tuesday: a new daily backup, Monday's final report, and the digest of week 48 with the profile of what the
+  // observer learned.
+  const { store } = MemoryStore.open(fixture.dir);
+  const fact = store.save({ text: "tests with vitest", tags: ["observed", "fact"], persona: OBSERVER });
+  store.close();
   fixture.advance(6 * DAY - 3_600_000);
   await heartbeat(fixture.context, emptySummary(fixture.context.now()));
+  expect(readFileSync(profilePath(fixture.dir), "utf8")).toContain(`- tests with vitest (fact) <!-- ${fact.id} -->`);
+  expect(fixture.lines.find((line) => line.startsWith("weekly digest"))).toEndWith(`profile ${profilePath(fixture.dir)} (1 fact)`);
   expect(listBackups(join(fixture.dir, ".org", "backups"))).toHaveLength(2);
   expect(existsSync(join(fixture.dir, ".org", "supervisor", "reports", "2026-11-30.md"))).toBe(true);
   const digest = readFileSync(join(fixture.dir, ".org", "supervisor", "digests", "2026-W48.md"), "utf8");

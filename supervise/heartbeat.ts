@@ -9,6 +9,8 @@ import { dataLine, type SuperviseContext } from "./supervise-check.ts";
 import { closeIncident, type RoundSummary } from "./supervise-round.ts";
 import { notify } from "./webhook.ts";
 import { weekStart, writeWeeklyDigest } from "./weekly-digest.ts";
+import { writeObservedProfile } from "../memory/observed-profile.ts";
+import { observeQuietSessions, observerModel } from "./observe-sessions.ts";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -112,14 +114,18 @@ async function weeklyDigest(context: SuperviseContext): Promise<void> {
   const last = thisWeek - 7 * DAY_MS;
   if (state.get("digest:last") === String(last)) return;
   const path = await writeWeeklyDigest(state, context, last);
+  const profile = writeObservedProfile(context.workspaceDir, context.config.observer.profileChars);
   state.set("digest:last", String(last));
-  state.event("digest", `weekly digest ${path}`, now);
-  context.say(`weekly digest ${path}`);
+  const left = profile.left > 0 ? `, ${profile.left} left out` : "";
+  const said = `weekly digest ${path}; profile ${profile.path} (${profile.kept} fact${profile.kept === 1 ? "" : "s"}${left})`;
+  state.event("digest", said, now);
+  context.say(said);
 }
 
 /**
  * What `org supervise` does besides its checks, each when it is due: the schedules (`scheduled-prompts.ts`), the daily
- * backup (and `backup.keep`), the daily report, last week's digest, and dropping what the state keeps past 60 days.
+ * backup (and `backup.keep`), the daily report, last week's digest (and the profile), the observer's reading of quiet
+ * sessions (`observe-sessions.ts`), and dropping what the state keeps past 60 days.
  * Logs are rotated by the logs check each round.
  */
 export async function heartbeat(context: SuperviseContext, summary: RoundSummary): Promise<void> {
@@ -127,6 +133,7 @@ export async function heartbeat(context: SuperviseContext, summary: RoundSummary
   await dailyBackup(context, summary);
   dailyReports(context);
   await weeklyDigest(context);
+  await observeQuietSessions(context, context.config.observer.promote === "off" ? undefined : observerModel(context.config));
   const now = context.now();
   if (now - Number(context.state.get("prune:at") ?? 0) >= DAY_MS) {
     context.state.prune(now - KEEP_MS);

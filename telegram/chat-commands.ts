@@ -17,6 +17,7 @@ export const TELEGRAM_COMMANDS = [
   { command: "use", description: "Switch a persona's model: /use agent qwen3:8b" },
   { command: "budget", description: "Tokens used and left: this session, and today" },
   { command: "memory", description: "Search the workspace's memory: /memory staging database" },
+  { command: "facts", description: "What the observer learned about you, waiting for you: /facts accept 1, /facts reject 2" },
   { command: "mcp", description: "The MCP servers and their state (confirming one is for the terminal)" },
 ] as const;
 

@@ -1,3 +1,4 @@
+import { runFactsCommand } from "../memory/facts-command.ts";
 import { join } from "node:path";
 import { parseInput, type SlashCommand } from "../cli/chat/slash-commands.ts";
 import { SESSIONS_DIR } from "../config/workspace-paths.ts";
@@ -5,7 +6,7 @@ import { tokensSince, transcriptTokens, utcDayStart } from "../room/tokens-used.
 import { escapeHtml, PART_CHARS } from "./telegram-html.ts";
 import type { TelegramChat } from "./telegram-chat.ts";
 
-// The room's own commands as a chat runs them: /clear, /models, /use, /memory (the terminal's /recall) and /mcp are
+// The room's own commands as a chat runs them: /clear, /models, /use, /memory (the terminal's /recall), /facts and /mcp are
 // read by the room's one command parser (cli/chat/slash-commands.ts), so they take what the terminal takes; /budget is
 // the chat's own.
 
@@ -21,6 +22,8 @@ export type RoomCommandDeps = {
   tokensPerDay?: number;
   recall?: (query: string, signal: AbortSignal) => Promise<string>;
   mcpStatus?: () => string[];
+  /** The room's secret set: a fact accepted with /facts is saved redacted with it. */
+  secrets?: readonly string[];
   signal: AbortSignal;
   /** The start of the day /budget counts from (default: midnight UTC today). */
   now?: () => Date;
@@ -32,7 +35,7 @@ const said = (text: string): RoomCommandAnswer =>
     : { html: escapeHtml(text) };
 
 /** The names of the room's commands a chat runs here (the chat's own `/memory` is the room's `/recall`). */
-export const ROOM_COMMAND_NAMES = new Set(["clear", "models", "use", "budget", "memory", "mcp"]);
+export const ROOM_COMMAND_NAMES = new Set(["clear", "models", "use", "budget", "memory", "mcp", "facts"]);
 
 /** Reads `/name argument` with the room's parser; a refusal is said as the terminal says it. */
 function parsed(name: string, argument: string): SlashCommand | string {
@@ -58,6 +61,8 @@ export async function runRoomCommand(chat: TelegramChat, name: string, argument:
       return said(`${command.persona} now uses ${command.model}.`);
     case "recall":
       return said(deps.recall ? (await deps.recall(command.query, deps.signal)).trim() || "nothing found" : "memory is off for this workspace.");
+    case "facts":
+      return said(runFactsCommand(command.argument, { workspaceDir: deps.workspaceDir, ...(deps.secrets ? { secrets: deps.secrets } : {}) }));
     case "mcp":
       // Confirming a server starts a program on this machine: that stays an act at the terminal.
       if (command.trust !== undefined) return said(`/mcp trust is for the terminal: run 'org chat' there and type /mcp trust ${command.trust}.`);

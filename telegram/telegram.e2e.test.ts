@@ -103,6 +103,7 @@ describe("org telegram against a Bot API stand-in", () => {
         "use",
         "budget",
         "memory",
+        "facts",
         "mcp",
       ]);
       standIn.pushText(STRANGER, "let me in");
@@ -321,12 +322,12 @@ describe("org telegram against a Bot API stand-in", () => {
 
       // The room's commands, read by the room's own parser, half in each chat (each chat's writes are a second apart).
       // The other chat's session has had no reply; this one's had the photo's.
-      for (const command of ["/budget", "/models", "/use agent no-such-model", "/use agent qwen3:8b"]) standIn.pushText(OTHER, command);
+      for (const command of ["/budget", "/models", "/use agent no-such-model", "/use agent qwen3:8b", "/facts"]) standIn.pushText(OTHER, command);
       for (const command of ["/use agent", "/clear", "/mcp trust files", "/mcp", "/memory picture"]) standIn.pushText(ME, command);
       const mine = standIn.messages(ME).length;
       await standIn.waitFor(
-        () => standIn.messages(OTHER).length === 7 && standIn.messages(ME).length === mine + 5,
-        "the room commands' nine answers",
+        () => standIn.messages(OTHER).length === 8 && standIn.messages(ME).length === mine + 5,
+        "the room commands' ten answers",
         30_000,
       );
       // Commands do not wait for each other: their answers are found by what they say.
@@ -346,6 +347,8 @@ describe("org telegram against a Bot API stand-in", () => {
       expect(answers).toContain("/mcp trust is for the terminal: run 'org chat' there and type /mcp trust files.");
       expect(answer("no MCP servers")).toContain("mcpServers");
       expect(answers.filter((text) => text.startsWith("searched memory with full-text (BM25)"))).toHaveLength(1);
+      // The observer's proposals, by the one function the terminal and the web room run: none yet in this workspace.
+      expect(answers).toContain("no facts wait for you: the observer has proposed nothing new about you.");
     } finally {
       await bot.stop();
       await standIn.stop();

@@ -7,13 +7,14 @@ import { formatRoomMode } from "../room/room-mode.ts";
 import { describeCompaction } from "../room/compaction-line.ts";
 import { formatContextReport } from "../room/context-report.ts";
 import { webApiSchemas } from "./web-api.ts";
+import { runFactsCommand } from "../memory/facts-command.ts";
 import { refusalsAs409 } from "./refusal-answer.ts";
 import type { WebContext } from "./web-routes.ts";
 
 /**
  * The terminal's `/mode`, `/wish`, `/undo`, `/compact` and `/context` on a session's room (the room's own methods, as
- * the terminal's slash commands call them): what they change the room says on its stream (a `mode`, a `wish` notice, a
- * `change-undone`, a `compaction`).
+ * the terminal's slash commands call them), and its `/facts` on the workspace's memory: what they change the room says
+ * on its stream (a `mode`, a `wish` notice, a `change-undone`, a `compaction`).
  */
 export function sessionCommandRoutes(context: WebContext): Route[] {
   const { sessions } = context;
@@ -55,6 +56,16 @@ export function sessionCommandRoutes(context: WebContext): Route[] {
         outcome.ok ? describeCompaction({ ...outcome, dropped: 0 }) : `${outcome.persona}: nothing compacted (${outcome.reason})`,
       );
       return Response.json(webApiSchemas().CompactAnswer.parse({ said: said.join("\n") }));
+    }),
+    // The observer's proposals belong to the workspace, not a session: the room's memory answers, as /facts in the terminal.
+    route("POST", "/v1/facts", async ({ request }) => {
+      const { argument } = await readJsonBody(request, webApiSchemas().FactsRequest, max);
+      const said = runFactsCommand(argument, {
+        workspaceDir: context.workspaceDir,
+        secrets: context.config.secrets,
+        ...(context.memory ? { store: context.memory } : {}),
+      });
+      return Response.json(webApiSchemas().FactsAnswer.parse({ said }));
     }),
     route("GET", "/v1/sessions/:id/context", async ({ request, params }) => {
       const asked = new URL(request.url).searchParams.get("persona") ?? undefined;

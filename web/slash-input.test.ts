@@ -16,8 +16,10 @@ test("the message box reads the terminal's slash commands, and anything else as 
   expect(parseWebInput("/output zero").type).toBe("invalid");
   expect(parseWebInput("/compact")).toEqual({ type: "compact" });
   expect(parseWebInput("/compact the deploy plan")).toEqual({ type: "compact", focus: "the deploy plan" });
+  expect(parseWebInput("/facts")).toEqual({ type: "facts", argument: "" });
+  expect(parseWebInput("/facts accept 2")).toEqual({ type: "facts", argument: "accept 2" });
   expect(parseWebInput("/context")).toEqual({ type: "context" });
   expect(parseWebInput("/context python")).toEqual({ type: "context", persona: "python" });
   expect(parseWebInput("/context a b").type).toBe("invalid");
-  expect(parseWebInput("/rm -rf")).toMatchObject({ type: "invalid", message: expect.stringContaining("/output, /compact and /context") });
+  expect(parseWebInput("/rm -rf")).toMatchObject({ type: "invalid", message: expect.stringContaining("/output, /compact, /context and /facts") });
 });

@@ -9,14 +9,15 @@ export type WebInput =
   | { type: "output"; number?: number }
   | { type: "compact"; focus?: string }
   | { type: "context"; persona?: string }
+  | { type: "facts"; argument: string }
   | { type: "invalid"; message: string };
 
 const MODE = /^(group|direct:\S+|file:\S+)$/;
 
 /**
  * A line of the message box read as the terminal reads it (`cli/chat/slash-commands.ts`): `/mode [m]`, `/wish TEXT`,
- * `/undo [--force]`, `/diff`, `/output [N]`, `/compact [focus]`, `/context [persona]`; `//text` is a message that starts
- * with `/`; any other `/word` is refused with the commands the page knows.
+ * `/undo [--force]`, `/diff`, `/output [N]`, `/compact [focus]`, `/context [persona]`, `/facts [accept N | reject N]`;
+ * `//text` is a message that starts with `/`; any other `/word` is refused with the commands the page knows.
  */
 export function parseWebInput(line: string): WebInput {
   const text = line.trim();
@@ -51,13 +52,15 @@ export function parseWebInput(line: string): WebInput {
       const focus = text.slice("/compact".length).trim();
       return focus ? { type: "compact", focus } : { type: "compact" };
     }
+    case "facts":
+      return { type: "facts", argument: args.join(" ") };
     case "context":
       if (args.length > 1) return { type: "invalid", message: "/context takes one persona, e.g. /context agent" };
       return args[0] ? { type: "context", persona: args[0] } : { type: "context" };
     default:
       return {
         type: "invalid",
-        message: `/${name.slice(0, 40)} is not a command here; the web room knows /mode, /wish, /undo, /diff, /output, /compact and /context`,
+        message: `/${name.slice(0, 40)} is not a command here; the web room knows /mode, /wish, /undo, /diff, /output, /compact, /context and /facts`,
       };
   }
 }

@@ -43,6 +43,9 @@ function changeAndSessionSchemas(Said: z.ZodObject<{ said: z.ZodString }>) {
   const CompactRequest = z.object({ focus: z.string().min(1).max(2000).optional() });
   const CompactAnswer = Said;
   const ContextAnswer = Said;
+  // /facts [accept N | reject N]: the observer's proposals about the person, and the answer to one.
+  const FactsRequest = z.object({ argument: z.string().max(200) });
+  const FactsAnswer = Said;
   return {
     AppliedChange,
     ChangeList,
@@ -56,6 +59,8 @@ function changeAndSessionSchemas(Said: z.ZodObject<{ said: z.ZodString }>) {
     CompactRequest,
     CompactAnswer,
     ContextAnswer,
+    FactsRequest,
+    FactsAnswer,
   };
 }
 

@@ -363,7 +363,7 @@ describe("org web in Chromium", () => {
     await send("/undo");
     await page.getByRole("alert").getByText(/undo/i).waitFor({ timeout: 10_000 });
     await send("/frobnicate");
-    const known = "/mode, /wish, /undo, /diff, /output, /compact and /context";
+    const known = "/mode, /wish, /undo, /diff, /output, /compact, /context and /facts";
     await page.getByRole("alert").getByText(`/frobnicate is not a command here; the web room knows ${known}`).waitFor();
     await page.getByRole("button", { name: "Close" }).click();
   }, 60_000);

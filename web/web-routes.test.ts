@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RepoGit } from "../git/repo-git.ts";
+import { MemoryStore } from "../memory/memory-store.ts";
+import { StagedFacts } from "../memory/staged-facts.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import type { ScriptInput } from "../scripted-server/script.ts";
 import { type Route, routeListing } from "../serve/router.ts";
@@ -101,6 +103,41 @@ test("/compact and /context from the web room: a session's summaries now, and ea
   expect(compact.status).toBe(200);
   expect(await compact.json()).toEqual({ said: "agent: nothing compacted (agent has no earlier messages to summarise)" });
   expect((await post(`/v1/sessions/${session}/compact`, { focus: 3 })).status).toBe(400);
+  expect(fixture.errors).toEqual([]);
+});
+
+test("/facts from the web room: the observer's proposals listed, one accepted into memory, a wrong number said", async () => {
+  const { fixture, context } = await webServe();
+  await using _ = fixture;
+  StagedFacts.of(context.workspaceDir).update((file) => {
+    file.pending.push({
+      id: "s-0000aaaa",
+      text: "uses pnpm",
+      kind: "preference",
+      quote: "I always use pnpm",
+      sessionId: "20261129-100000-abcdef",
+      messageId: "m1",
+      time: new Date().toISOString(),
+    });
+  });
+  const post = async (argument: unknown) =>
+    fixture.handler.fetch(
+      new Request("http://org.test/v1/facts", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ argument }),
+      }),
+    );
+  expect(((await (await post("")).json()) as { said: string }).said).toContain('1. uses pnpm (preference) — you said "I always use pnpm"');
+  expect(((await (await post("accept 2")).json()) as { said: string }).said).toBe("there is no fact 2; /facts lists 1 (1 to 1).");
+  expect(((await (await post("accept 1")).json()) as { said: string }).said).toMatch(/^accepted: uses pnpm is fact f-/);
+  expect((await post(3)).status).toBe(400);
+  const { store } = MemoryStore.open(context.workspaceDir);
+  try {
+    expect(store.facts().map((fact) => [fact.text, fact.quote])).toEqual([["uses pnpm", "I always use pnpm"]]);
+  } finally {
+    store.close();
+  }
   expect(fixture.errors).toEqual([]);
 });
 

@@ -1,3 +1,4 @@
+import { runFactsCommand } from "../../memory/facts-command.ts";
 import { routeLines } from "../../config/model-routes.ts";
 import { BUILD_TOOL } from "../../personas/build-tool.ts";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -173,7 +174,7 @@ export function roomSlashHost(
       const reports = await Promise.all(names.map((name) => room.context(name, signal)));
       return reports.flatMap((report) => formatContextReport(report));
     },
-    ...(recall ? { recall } : {}),
+    ...(recall ? { recall, facts: (argument: string) => runFactsCommand(argument, { workspaceDir, secrets: config.secrets }) } : {}),
     save: async (file) => {
       const target = resolve(workspaceDir, file ?? join(TRANSCRIPTS_DIR, `${room.sessionId}.md`));
       if (file === undefined) {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { completeSlashCommand, parseInput, runSlashCommand, type SlashHost, slashHelp } from "./slash-commands.ts";
+import { completeSlashCommand, parseInput, roomOnly, runSlashCommand, type SlashHost, slashHelp } from "./slash-commands.ts";
 
 describe("parseInput", () => {
   test("plain text and @mentions are messages; blank lines are empty", () => {
@@ -118,6 +118,23 @@ describe("runSlashCommand", () => {
     expect(compacted.room.calls).toEqual(["compact the deploy"]);
     expect(compacted.output).toContain("nothing compacted");
     expect((await run("/context python")).output).toBe("python (qwen3:8b): next prompt 812 of a 4.1 k-token window (default)");
+  });
+
+  test("/facts hands its words to the observer's one command (memory/facts-command.ts); accept is never run from --once", async () => {
+    expect(parseInput("/facts accept 2")).toEqual({ type: "command", command: { name: "facts", argument: "accept 2" } });
+    const asked: string[] = [];
+    const answered = await run("/facts reject 1", {
+      ...host(),
+      facts: (argument) => {
+        asked.push(argument);
+        return "rejected";
+      },
+    });
+    expect(asked).toEqual(["reject 1"]);
+    expect(answered.output).toBe("rejected");
+    expect((await run("/facts")).output).toContain("memory is off");
+    expect(roomOnly({ name: "facts", argument: "accept 1" })).toContain("never run from --once");
+    expect(roomOnly({ name: "facts", argument: "" })).toBeUndefined();
   });
 
   test("/wish hands its words to the room, which notes it for org grow; no words is refused with an example", async () => {

@@ -19,6 +19,7 @@ export type SlashCommand =
   | { name: "output"; number?: number }
   | { name: "compact"; focus?: string }
   | { name: "context"; persona?: string }
+  | { name: "facts"; argument: string }
   | { name: "help" }
   | { name: "quit" };
 
@@ -139,6 +140,11 @@ const SPECS: Record<string, Spec> = {
       return args[0] === undefined ? { name: "context" } : { name: "context", persona: args[0] };
     },
   },
+  facts: {
+    usage: "/facts [accept N | reject N]",
+    summary: "list what the observer learned about you from your own words, waiting for you; accept or reject one",
+    parse: (args) => ({ name: "facts", argument: args.join(" ") }),
+  },
   help: bare("help", "show this list"),
   quit: bare("quit", "leave the room (Ctrl-D or Ctrl-C twice also do)"),
 };
@@ -174,6 +180,10 @@ export function roomOnly(command: SlashCommand, from = "--once"): string | undef
     case "undo":
       return command.force
         ? `/undo --force takes a change back over your later edits, so it is never run from ${from}: run 'org undo --force', or type it in the room`
+        : undefined;
+    case "facts":
+      return /^\s*accept\b/.test(command.argument)
+        ? `/facts accept puts words about you into every persona's prompt, so it is never run from ${from}: type it in the room`
         : undefined;
     case "save":
       return command.file === undefined
@@ -298,6 +308,8 @@ export type SlashHost = {
   windows(signal: AbortSignal): Promise<PersonaWindow[]>;
   /** The model router's routes as lines (`models.byPurpose`, `models.byTool` in org.config.json), for `/models`. */
   modelRoutes?(): string[];
+  /** `/facts [accept N | reject N]`: the observer's proposals (`memory/facts-command.ts`); the text to show. Absent without memory. */
+  facts?(argument: string): string;
   /** `/context`: what a persona's next prompt holds (each persona's, or the direct one's, without a name), as lines. */
   context(persona: string | undefined, signal: AbortSignal): Promise<string[]>;
 };
@@ -371,6 +383,8 @@ const HANDLERS: Handlers = {
   async context(command, host, { write, signal }) {
     for (const line of await host.context(command.persona, signal)) write(line);
   },
+  facts: (command, host, { write }) =>
+    write(host.facts ? host.facts(command.argument) : "memory is off for this session (org said why when the room opened)."),
   help: (_command, _host, { write }) => write(slashHelp()),
   quit: () => {},
 };
@@ -408,6 +422,8 @@ function dispatch(command: SlashCommand, host: SlashHost, context: SlashContext)
       return HANDLERS.compact(command, host, context);
     case "context":
       return HANDLERS.context(command, host, context);
+    case "facts":
+      return HANDLERS.facts(command, host, context);
     case "help":
       return HANDLERS.help(command, host, context);
     case "quit":

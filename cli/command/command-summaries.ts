@@ -10,7 +10,7 @@ const SUMMARIES = {
   "scripted-server": "run a scripted OpenAI-compatible model server (for tests and the demo)",
   tool: "make, list, show, run and search generated tools (tool new --goal …)",
   workflow: "run or check a JSON workflow that chains generated tools, or plan one from a goal",
-  memory: "search the workspace's memory of past sessions and saved facts; forget; rebuild",
+  memory: "search the workspace's memory of past sessions and saved facts; forget; rebuild; the profile of what org learned about you",
   instance: "the current checkout and a candidate branch side by side in tmux (start, stop, status)",
   fitness: "judge the running candidate's exact commit against current (the fitness gate)",
   promote: "merge a candidate that passed the fitness gate into main, restart current, roll back if unhealthy",

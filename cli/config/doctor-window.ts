@@ -4,6 +4,7 @@ import type { ProbeResult } from "../../llm/language-model.ts";
 import { describeWindow, type ModelWindow } from "../../llm/model-window.ts";
 import { TokenEstimator, toolChars } from "../../llm/token-estimate.ts";
 import { createPersona } from "../../personas/create-persona.ts";
+import { identityLines } from "../../personas/persona-identity.ts";
 import { httpModels, type ModelFactory } from "../../personas/persona-model.ts";
 import type { DoctorCheck } from "./doctor-checks.ts";
 
@@ -30,7 +31,18 @@ export async function windowChecks(
       const model = models(persona);
       const window = await model.window(signal);
       const offered = tools.filter((tool) => offers(persona, tool.name)).map((tool) => tool.definition);
-      const system = createPersona(persona, model).systemPrompt(names);
+      // With its identity lines, as a reply's prompt has them (the profile, a workspace's, is left out here).
+      const identity = identityLines({
+        modelId: model.modelId,
+        server: model.server,
+        window,
+        tools: offered.map((tool) => ({ name: tool.function.name, policy: persona.tools[tool.function.name] })),
+        maxRounds: config.limits.toolRoundsPerTurn,
+        maxToolCalls: config.limits.toolCallsPerReply,
+        toolSeconds: config.limits.toolSecondsPerTurn,
+        secrets: config.secrets,
+      });
+      const system = createPersona(persona, model).systemPrompt(names, { identity });
       const taken = estimator.messagesTokens(model.modelId, [{ role: "system", content: system }], toolChars(offered));
       return windowCheck(persona, { ...window, systemAndToolsTokens: taken });
     }),

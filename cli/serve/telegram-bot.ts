@@ -60,6 +60,7 @@ export async function runTelegram(options: {
     roomCommands: {
       sessionTokens: config.limits.sessionTokens,
       ...(config.limits.tokensPerDay !== undefined ? { tokensPerDay: config.limits.tokensPerDay } : {}),
+      secrets: config.secrets,
       ...(memory
         ? {
             recall: async (query: string, signal: AbortSignal) =>

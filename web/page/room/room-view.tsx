@@ -175,6 +175,7 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
       else if (input.type === "wish") setSaid({ title: "Wish", body: (await postJson(`${base}/wish`, { text: input.text }, (await webApi()).webApiSchemas().WishAnswer)).said });
       else if (input.type === "undo") setSaid({ title: "Undo", body: (await postJson(`${base}/undo`, { force: input.force }, (await webApi()).webApiSchemas().UndoAnswer)).said });
       else if (input.type === "compact") setSaid({ title: "Compact", body: (await postJson(`${base}/compact`, input.focus ? { focus: input.focus } : {}, (await webApi()).webApiSchemas().CompactAnswer)).said });
+      else if (input.type === "facts") setSaid({ title: "Facts", body: (await postJson("/v1/facts", { argument: input.argument }, (await webApi()).webApiSchemas().FactsAnswer)).said });
       else if (input.type === "context") setSaid({ title: "Context", body: (await getJson(`${base}/context${input.persona ? `?persona=${encodeURIComponent(input.persona)}` : ""}`, (await webApi()).webApiSchemas().ContextAnswer)).said });
       else if (input.type === "diff") {
         const newest = (await getJson("/v1/changes", (await webApi()).webApiSchemas().ChangeList)).applied[0];
