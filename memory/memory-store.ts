@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { existsSync, lstatSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { MEMORY_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { listSessions, readTranscript, transcriptPath } from "../room/transcript.ts";
 import type { TranscriptLine } from "../room/transcript-line.ts";
@@ -11,6 +11,7 @@ import { ensureOrgDir, ensurePrivateDir } from "../security/private-state.ts";
 import { factEntry, FactLog, type SavedFact } from "./fact-log.ts";
 import { insertEntries } from "./insert-entries.ts";
 import { type MemorySearchOutcome, type SearchOptions, searchMemory } from "./search-memory.ts";
+import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 
 /** The database file under a workspace: an index, rebuilt from the transcripts and facts.jsonl. */
 export const MEMORY_DATABASE_FILE = "memory.sqlite";
@@ -137,6 +138,7 @@ export class MemoryStore {
     };
     this.#facts.append({ type: "fact", ...saved });
     this.#withRepair(() => this.#insertAll([factEntry(saved)]));
+    this.#told("fact-saved");
     return saved;
   }
 
@@ -162,6 +164,7 @@ export class MemoryStore {
     this.#forgotten.add(sessionId);
     this.#withRepair(() => this.#deleteWhere("session_id", sessionId));
     this.#purge();
+    this.#told("session-forgotten");
     return known;
   }
 
@@ -174,6 +177,12 @@ export class MemoryStore {
     this.#facts.rewrite((line) => !(line.type === "fact" && line.id === factId), { type: "forget-fact", id: factId, time: new Date().toISOString() });
     this.#withRepair(() => this.#deleteWhere("fact_id", factId));
     this.#purge();
+    this.#told("fact-forgotten");
+  }
+
+  /** Publishes the change to the workspace's event stream (the workspace holds `.org/memory/`). */
+  #told(what: "fact-saved" | "fact-forgotten" | "session-forgotten"): void {
+    publishWorkspaceEvent(dirname(dirname(this.dir)), { type: "memory-changed", what });
   }
 
   /**

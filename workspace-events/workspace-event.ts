@@ -9,7 +9,7 @@ const commit = z.string().regex(/^[0-9a-f]{7,64}$/);
 /** One event of the workspace's stream, tagged by `type` (`<noun>-<verb>`). */
 export const WorkspaceEvent = z.discriminatedUnion("type", [
   /** A candidate branch was made (the toolsmith's build, a rebase). */
-  z.object({ type: z.literal("candidate-made"), branch: name, tools: z.array(name).max(50).default([]) }),
+  z.object({ type: z.literal("candidate-made"), branch: name }),
   /** A gate run began on a candidate. */
   z.object({ type: z.literal("gate-started"), branch: name }),
   /** A gate run ended with its verdict. */
@@ -26,8 +26,8 @@ export const WorkspaceEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("proposals-changed") }),
   /** The supervisor recorded or changed an incident or a fix. */
   z.object({ type: z.literal("incident-changed"), check: name.optional() }),
-  /** Memory changed: a fact saved, a session forgotten. */
-  z.object({ type: z.literal("memory-changed"), what: z.enum(["fact-saved", "session-forgotten", "rebuilt"]) }),
+  /** Memory changed: a fact saved or forgotten, a session forgotten. */
+  z.object({ type: z.literal("memory-changed"), what: z.enum(["fact-saved", "fact-forgotten", "session-forgotten"]) }),
   /** A change to the workspace was recorded, applied, refused or undone (the change journal). */
   z.object({ type: z.literal("change-recorded"), id: z.string().regex(/^[0-9A-Za-z-]{1,64}$/), undone: z.boolean().default(false) }),
 ]);
