@@ -14,7 +14,6 @@ export function viewsOf(event: WorkspaceEvent): readonly View[] {
     case "change-recorded":
       return ["changes"];
     case "tool-called":
-    case "tools-changed":
       return ["tools"];
     case "main-promoted":
     case "main-rolled-back":

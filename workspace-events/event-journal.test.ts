@@ -51,7 +51,7 @@ test("a reader behind the rotation floor is told to re-read state; one at the fl
   expect(heard.at(-1)).toBe("12");
   // A journal that started over (removed) puts a reader ahead of it back too.
   rmSync(eventJournalPath(dir));
-  publishWorkspaceEvent(dir, { type: "tools-changed" });
+  publishWorkspaceEvent(dir, { type: "proposals-changed" });
   expect(readWorkspaceEvents(dir, 12).resync).toBe(true);
 });
 
@@ -67,17 +67,17 @@ test("a line that does not parse is skipped and counted; the reader and the next
   );
   follower.check();
   expect(skipped).toEqual([4]);
-  expect(publishWorkspaceEvent(dir, { type: "tools-changed" })).toEqual({ published: true, seq: 2 });
+  expect(publishWorkspaceEvent(dir, { type: "proposals-changed" })).toEqual({ published: true, seq: 2 });
   follower.check();
   follower.stop();
-  expect(seen.map((record) => [record.seq, record.event.type])).toEqual([[2, "tools-changed"]]);
+  expect(seen.map((record) => [record.seq, record.event.type])).toEqual([[2, "proposals-changed"]]);
   // An event is checked before it is written: nothing but the union's shapes reaches the file.
   expect(publishWorkspaceEvent(dir, { type: "tool-called", tool: "" }).published).toBe(false);
 });
 
 test("two processes writing at once keep sequence numbers unique and increasing; a follower here sees each", async () => {
   const dir = folder();
-  publishWorkspaceEvent(dir, { type: "tools-changed" });
+  publishWorkspaceEvent(dir, { type: "proposals-changed" });
   const seen: number[] = [];
   const follower = followWorkspaceEvents(dir, { onEvents: (records) => seen.push(...records.map((record) => record.seq)) });
   const journal = join(import.meta.dir, "event-journal.ts");

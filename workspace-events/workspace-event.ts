@@ -18,8 +18,6 @@ export const WorkspaceEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("main-promoted"), branch: name, tag: name, commit: commit.optional() }),
   /** A promotion was rolled back: its tag. */
   z.object({ type: z.literal("main-rolled-back"), tag: name, commit: commit.optional() }),
-  /** The promoted tools a process offers may have changed (a tool's folder written or removed outside a promotion). */
-  z.object({ type: z.literal("tools-changed") }),
   /** A generated tool was called (its figures changed). */
   z.object({ type: z.literal("tool-called"), tool: name }),
   /** `org grow`'s proposals changed (found, decided, built). */
@@ -39,3 +37,8 @@ export type WorkspaceEventRecord = z.infer<typeof WorkspaceEventRecord>;
 
 /** The journal's first line: every event at or below `floor` was dropped by rotation. */
 export const JournalHeader = z.object({ floor: z.number().int().nonnegative() });
+
+/** Whether one of `records` changes which tools are promoted: a promotion or a rollback. */
+export function changesPromotedTools(records: readonly WorkspaceEventRecord[]): boolean {
+  return records.some((record) => record.event.type === "main-promoted" || record.event.type === "main-rolled-back");
+}
