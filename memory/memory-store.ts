@@ -117,6 +117,7 @@ export class MemoryStore {
     const entries = entriesOf(sessionId, line);
     if (entries.length === 0) return;
     this.#withRepair(() => this.#insertAll(entries));
+    this.#told("indexed");
   }
 
   /**
@@ -181,7 +182,7 @@ export class MemoryStore {
   }
 
   /** Publishes the change to the workspace's event stream (the workspace holds `.org/memory/`). */
-  #told(what: "fact-saved" | "fact-forgotten" | "session-forgotten"): void {
+  #told(what: "indexed" | "fact-saved" | "fact-forgotten" | "session-forgotten"): void {
     publishWorkspaceEvent(dirname(dirname(this.dir)), { type: "memory-changed", what });
   }
 

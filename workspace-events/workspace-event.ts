@@ -24,8 +24,8 @@ export const WorkspaceEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("proposals-changed") }),
   /** The supervisor recorded or changed an incident or a fix. */
   z.object({ type: z.literal("incident-changed"), check: name.optional() }),
-  /** Memory changed: a fact saved or forgotten, a session forgotten. */
-  z.object({ type: z.literal("memory-changed"), what: z.enum(["fact-saved", "fact-forgotten", "session-forgotten"]) }),
+  /** Memory changed: a transcript's words indexed, a fact saved or forgotten, a session forgotten. */
+  z.object({ type: z.literal("memory-changed"), what: z.enum(["indexed", "fact-saved", "fact-forgotten", "session-forgotten"]) }),
   /** A change to the workspace was recorded, applied, refused or undone (the change journal). */
   z.object({ type: z.literal("change-recorded"), id: z.string().regex(/^[0-9A-Za-z-]{1,64}$/), undone: z.boolean().default(false) }),
 ]);
