@@ -87,7 +87,10 @@ test("two processes writing at once keep sequence numbers unique and increasing;
         process.execPath,
         "-e",
         `const { publishWorkspaceEvent } = await import(${JSON.stringify(journal)});
-         for (let i = 0; i < 60; i += 1) if (!publishWorkspaceEvent(${JSON.stringify(dir)}, { type: "tool-called", tool: "${name}_" + i }).published) process.exit(3);`,
+         for (let i = 0; i < 60; i += 1) {
+           const told = publishWorkspaceEvent(${JSON.stringify(dir)}, { type: "tool-called", tool: "${name}_" + i });
+           if (!told.published) process.exit(3);
+         }`,
       ],
       { stdout: "ignore", stderr: "inherit" },
     );
