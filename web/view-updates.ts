@@ -19,6 +19,7 @@ export function viewsOf(event: WorkspaceEvent): readonly View[] {
     case "main-rolled-back":
       return ["tools", "candidates"];
     case "candidate-made":
+    case "candidate-removed":
     case "gate-started":
     case "gate-finished":
       return ["candidates"];

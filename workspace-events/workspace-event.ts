@@ -10,6 +10,8 @@ const commit = z.string().regex(/^[0-9a-f]{7,64}$/);
 export const WorkspaceEvent = z.discriminatedUnion("type", [
   /** A candidate branch was made (the toolsmith's build, a rebase). */
   z.object({ type: z.literal("candidate-made"), branch: name }),
+  /** A candidate branch was removed (pruned). */
+  z.object({ type: z.literal("candidate-removed"), branch: name }),
   /** A gate run began on a candidate. */
   z.object({ type: z.literal("gate-started"), branch: name }),
   /** A gate run ended with its verdict. */
