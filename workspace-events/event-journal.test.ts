@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitUntil } from "../testing/wait-until.ts";
@@ -108,4 +108,13 @@ test("two processes writing at once keep sequence numbers unique and increasing;
   await waitUntil("the follower saw all 120", () => seen.length === 120, 10_000);
   follower.stop();
   expect(seen).toEqual(Array.from({ length: 120 }, (_, index) => index + 2));
+});
+
+test("a lock left by a writer that died is taken over; the event is published", () => {
+  const dir = mkdtempSync(join(base, "w"));
+  publishWorkspaceEvent(dir, { type: "proposals-changed" });
+  // A pid no process has (above the kernel's pid_max), as `kill -9` mid-append would leave it.
+  writeFileSync(`${eventJournalPath(dir)}.lock`, JSON.stringify({ pid: 2 ** 22 + 1, since: "", command: "publish a workspace event" }));
+  expect(publishWorkspaceEvent(dir, { type: "proposals-changed" })).toEqual({ published: true, seq: 2 });
+  expect(existsSync(`${eventJournalPath(dir)}.lock`)).toBe(false);
 });

@@ -134,14 +134,15 @@ function rotate(path: string, kept: WorkspaceEventRecord[]): void {
   renameSync(next, path);
 }
 
-/** Takes the journal's lock (O_EXCL, naming this pid), waiting up to LOCK_WAIT_MS; undefined when it stayed busy. */
+/** Takes the journal's lock (O_EXCL, naming this process), waiting up to LOCK_WAIT_MS; undefined when it stayed busy. */
 function takeJournalLock(path: string): (() => void) | undefined {
   const deadline = Date.now() + LOCK_WAIT_MS;
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (let attempt = 0; Date.now() < deadline; attempt += 1) {
     try {
       const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      writeSync(fd, String(process.pid));
+      // The shape of security/pid-lock.ts's lock files, so that `org supervise` names a dead holder of this one too.
+      writeSync(fd, JSON.stringify({ pid: process.pid, since: new Date().toISOString(), command: "publish a workspace event" }));
       closeSync(fd);
       return () => rmSync(path, { force: true });
     } catch (error) {
@@ -161,9 +162,18 @@ function takeJournalLock(path: string): (() => void) | undefined {
   return undefined;
 }
 
+function lockHolderPid(text: string): number {
+  try {
+    const pid = (JSON.parse(text) as { pid?: unknown }).pid;
+    return typeof pid === "number" ? pid : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function lockIsStale(path: string): boolean {
   try {
-    const pid = Number(readText(path).trim());
+    const pid = lockHolderPid(readText(path));
     const age = Date.now() - statSync(path).mtimeMs;
     if (age > LOCK_STALE_MS) return true;
     // A holder killed between its create and its write leaves an empty file; it is stale once it is not brand new.
