@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitUntil } from "../testing/wait-until.ts";
@@ -117,4 +117,12 @@ test("a lock left by a writer that died is taken over; the event is published", 
   writeFileSync(`${eventJournalPath(dir)}.lock`, JSON.stringify({ pid: 2 ** 22 + 1, since: "", command: "publish a workspace event" }));
   expect(publishWorkspaceEvent(dir, { type: "proposals-changed" })).toEqual({ published: true, seq: 2 });
   expect(existsSync(`${eventJournalPath(dir)}.lock`)).toBe(false);
+});
+
+test("a workspace whose .org is a link gets nothing written through it", () => {
+  const dir = mkdtempSync(join(base, "w"));
+  const elsewhere = mkdtempSync(join(base, "elsewhere"));
+  symlinkSync(elsewhere, join(dir, ".org"));
+  expect(publishWorkspaceEvent(dir, { type: "proposals-changed" }).published).toBe(false);
+  expect(readdirSync(elsewhere)).toEqual([]);
 });

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { errorCode } from "../concurrency/error-code.ts";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
@@ -96,6 +96,8 @@ export function publishWorkspaceEvent(dir: string, event: WorkspaceEvent, bounds
     const parsed = WorkspaceEvent.parse(event);
     const path = eventJournalPath(dir);
     mkdirSync(dirname(path), { recursive: true });
+    // A workspace's `.org` that is a link (a hostile checkout's) leads elsewhere: nothing is written through it.
+    if (!lstatSync(dirname(path)).isDirectory()) return { published: false, reason: `${dirname(path)} is not a folder (a link?)` };
     const release = takeJournalLock(`${path}.lock`);
     if (!release) return { published: false, reason: `the journal's lock ${path}.lock stayed busy for ${LOCK_WAIT_MS} ms` };
     try {
