@@ -65,7 +65,7 @@ test("a view is told within one event of a change made by the real writer, and a
   const page = await openUpdates(updates);
   expect(await page.next()).toBe(": listening");
   // grow's state written: the next frame is Growth's, with no other frame before it.
-  writeGrowState(workspaceDir, { version: 1, cursor: EMPTY_CURSOR, proposals: [] }, undefined);
+  writeGrowState(workspaceDir, { version: 1, cursor: EMPTY_CURSOR, proposals: [] }, mkdtempSync(join(base, "home")));
   expect(await page.view()).toBe("growth @1.0");
   // A gate's verdict in the checkout's stream: Candidates.
   publishWorkspaceEvent(checkoutDir, { type: "gate-finished", branch: "cand/20261129T120000Z", verdict: "pass" });
