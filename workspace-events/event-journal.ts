@@ -166,7 +166,8 @@ function takeJournalLock(path: string): (() => void) | undefined {
 
 function lockHolderPid(text: string): number {
   try {
-    const pid = (JSON.parse(text) as { pid?: unknown }).pid;
+    const value: unknown = JSON.parse(text);
+    const pid = typeof value === "object" && value !== null && "pid" in value ? value.pid : undefined;
     return typeof pid === "number" ? pid : Number.NaN;
   } catch {
     return Number.NaN;
