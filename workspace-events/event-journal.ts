@@ -101,13 +101,13 @@ export function publishWorkspaceEvent(dir: string, event: WorkspaceEvent, bounds
     const release = takeJournalLock(`${path}.lock`);
     if (!release) return { published: false, reason: `the journal's lock ${path}.lock stayed busy for ${LOCK_WAIT_MS} ms` };
     try {
-      const text = readText(path);
-      const { floor, records } = parseJournal(text);
-      const seq = Math.max(floor, ...records.map((record) => record.seq)) + 1;
+      const { size, last } = journalEnd(path);
+      const seq = last + 1;
       const line = `${JSON.stringify({ seq, at: new Date().toISOString(), event: parsed })}\n`;
-      if (text.length + line.length > bounds.maxBytes)
+      if (size + line.length > bounds.maxBytes) {
+        const { records } = parseJournal(readText(path));
         rotate(path, [...records.slice(-Math.max(1, bounds.keep - 1)), WorkspaceEventRecord.parse(JSON.parse(line))]);
-      else append(path, text === "" ? `${JSON.stringify({ floor })}\n${line}` : line);
+      } else append(path, size === 0 ? `${JSON.stringify({ floor: 0 })}\n${line}` : line);
       return { published: true, seq };
     } finally {
       release();
@@ -115,6 +115,23 @@ export function publishWorkspaceEvent(dir: string, event: WorkspaceEvent, bounds
   } catch (error) {
     return { published: false, reason: error instanceof Error ? error.message : String(error) };
   }
+}
+
+/** How much of the journal's end a writer reads for the last sequence number; the whole file when no record is there. */
+const TAIL_BYTES = 4096;
+
+/** The journal's size and its newest sequence number (the floor when it holds no record), read from its end. */
+function journalEnd(path: string): { size: number; last: number } {
+  let size = 0;
+  try {
+    size = lstatSync(path).size;
+  } catch {
+    return { size: 0, last: 0 };
+  }
+  const newest = parseJournal(readText(path, Math.max(0, size - TAIL_BYTES))).records.at(-1)?.seq;
+  if (newest !== undefined && size > TAIL_BYTES) return { size, last: newest };
+  const whole = parseJournal(readText(path));
+  return { size, last: Math.max(whole.floor, ...whole.records.map((record) => record.seq)) };
 }
 
 function append(path: string, text: string): void {
