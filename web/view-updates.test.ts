@@ -12,12 +12,12 @@ const base = mkdtempSync(join(tmpdir(), "org-view-updates-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 /** One open `GET /v1/web/updates`, read frame by frame, each read bounded. */
-async function openUpdates(updates: ViewUpdates, lastEventId?: string) {
+async function openUpdates(updates: ViewUpdates, last: { header?: string; after?: string } = {}) {
   const [updatesRoute] = updates.routes();
   const abort = new AbortController();
-  const request = new Request("http://org.test/v1/web/updates", {
+  const request = new Request(`http://org.test/v1/web/updates${last.after ? `?after=${last.after}` : ""}`, {
     signal: abort.signal,
-    headers: lastEventId ? { "last-event-id": lastEventId } : {},
+    headers: last.header ? { "last-event-id": last.header } : {},
   });
   const context = {
     request,
@@ -78,14 +78,15 @@ test("a view is told within one event of a change made by the real writer, and a
   store.save({ text: "the staging port is 6543", persona: "agent" });
   store.close();
   publishWorkspaceEvent(checkoutDir, { type: "main-promoted", branch: "cand/20261129T120000Z", tag: "promote/20261129T120100Z" });
-  const back = await openUpdates(updates, "1.1");
+  const back = await openUpdates(updates, { header: "1.1" });
   expect(await back.next()).toBe(": listening");
   expect(new Set([await back.view(), await back.view(), await back.view()])).toEqual(new Set(["memory @2.2", "tools @2.2", "candidates @2.2"]));
   await back.close();
 
-  // Behind the rotation floor: every view, since what changed is gone from the journal.
+  // Behind the rotation floor (a page that opens a new stream says where it was with `after`): every view, since what
+  // changed is gone from the journal.
   for (let index = 0; index < 8; index += 1) publishWorkspaceEvent(workspaceDir, { type: "proposals-changed" }, { maxBytes: 400, keep: 2 });
-  const late = await openUpdates(updates, "1.2");
+  const late = await openUpdates(updates, { after: "1.2" });
   expect(await late.next()).toBe(": listening");
   const told = new Set<string>();
   for (let index = 0; index < 6; index += 1) told.add((await late.view()).split(" ")[0] ?? "");

@@ -114,7 +114,10 @@ export class ViewUpdates {
     this.#followers = [];
   }
 
-  /** `GET /v1/web/updates`: one `data: {"view": …}` frame each time a view's data changed, its id where the streams were. */
+  /**
+   * `GET /v1/web/updates` (`?after=ID` or `Last-Event-ID`: the id last seen): one `data: {"view": …}` frame each time a
+   * view's data changed, its id where the streams were.
+   */
   routes(): Route[] {
     return [
       route(
@@ -135,7 +138,9 @@ export class ViewUpdates {
                 const frame = (view: View, id: string) => write(`id: ${id}\n${sseData({ view })}`);
                 const unlisten = this.#listen(frame);
                 write(": listening\n\n");
-                const missed = this.#missed(placesOf(request.headers.get("last-event-id"), this.#dirs.length));
+                // The browser's own reconnection sends Last-Event-ID; a stream the page opens anew says `after`.
+                const lastId = request.headers.get("last-event-id") ?? new URL(request.url).searchParams.get("after");
+                const missed = this.#missed(placesOf(lastId, this.#dirs.length));
                 if (missed.size > 0) {
                   const id = this.#id();
                   for (const view of missed) frame(view, id);
