@@ -34,6 +34,7 @@ export function followWorkspaceEvents(dir: string, options: FollowOptions): Even
   const path = eventJournalPath(dir);
   const start = readWorkspaceEvents(dir, options.after ?? Number.MAX_SAFE_INTEGER);
   let last = options.after === undefined ? start.last : options.after;
+  // The first look reads the file whole and keeps what is after `last`: nothing appended since the read above is lost.
   let place = { ino: -1, offset: 0 };
   let stopped = false;
   if (options.after !== undefined) {
@@ -42,7 +43,6 @@ export function followWorkspaceEvents(dir: string, options: FollowOptions): Even
     if (start.records.length > 0) options.onEvents(start.records);
     last = start.resync ? Math.max(start.last, start.records.at(-1)?.seq ?? 0) : (start.records.at(-1)?.seq ?? last);
   }
-  place = currentPlace(path);
 
   const check = () => {
     if (stopped) return;
@@ -95,20 +95,6 @@ export function followWorkspaceEvents(dir: string, options: FollowOptions): Even
     check,
     stop,
   };
-}
-
-function currentPlace(path: string): { ino: number; offset: number } {
-  try {
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      const found = fstatSync(fd);
-      return { ino: found.ino, offset: found.size };
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return { ino: -1, offset: 0 };
-  }
 }
 
 /**
