@@ -52,7 +52,7 @@ export class McpToolSet {
 
   /**
    * Refreshes when the event stream of one of `dirs` (the repository's, the workspace's) tells of a promotion or a
-   * rollback, or says its reader must re-read state; nothing is read on a clock.
+   * rollback, or says its reader must re-read state; no tool or workflow file is read on a clock.
    */
   follow(dirs: readonly string[], onError: (error: unknown) => void): void {
     const refresh = () => void this.refresh().catch(onError);

@@ -171,7 +171,8 @@ export class ServedTools {
 
   /**
    * Reloads when the checkout's event stream tells of a promotion or rollback (or says its reader must re-read
-   * state); `onReload` hears each. Nothing is read on a clock: the stream's follower watches one file.
+   * state); `onReload` hears each. No state is read on a clock: the follower watches the journal (and looks at its
+   * size every 2 s in case a watch missed a write).
    */
   follow(onReload: (result: ReloadResult) => void): void {
     if (!this.git || this.#follower) return;
