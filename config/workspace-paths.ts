@@ -35,6 +35,8 @@ export const GROW_DIR = `${ORG_DIR}/grow`;
 export const PLANS_DIR = `${ORG_DIR}/plans`;
 /** `org telegram`'s state: the update offset, each chat's session, what was taken and not finished: `.org/telegram`. */
 export const TELEGRAM_DIR = `${ORG_DIR}/telegram`;
+/** The workspace's event journal, one JSON line per change with its sequence number: `.org/events.jsonl`. */
+export const EVENTS_FILE = `${ORG_DIR}/events.jsonl`;
 /** Git worktrees org makes: `.org/worktrees`. */
 export const WORKTREES_DIR = `${ORG_DIR}/worktrees`;
 

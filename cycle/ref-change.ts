@@ -4,6 +4,8 @@ import { GitCommandError } from "../git/git-command-error.ts";
 import { moveMainAndTag } from "../git/ref-transaction.ts";
 import { utcSecondStamp } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
+import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
+import type { WorkspaceEvent } from "../workspace-events/workspace-event.ts";
 import { followBaseline } from "./baseline-follow.ts";
 import { type JournalEntry, PromotionBlockedError, type PromotionJournal } from "./promotion-journal.ts";
 
@@ -158,6 +160,8 @@ export async function applyRefChange(context: RefChangeContext, start: JournalEn
     if (await syncCheckout(context, entry.mainBefore, entry.newMain))
       context.log(`brought the checkout's files up to main (${short(entry.newMain)})`);
     next("checkout-synced");
+    // Told once the checkout's files are main's: a process that reloads its promoted tools on it reads the new ones.
+    publishWorkspaceEvent(git.repoDir, refChangeEvent(entry));
   }
 
   if (entry.step === "checkout-synced") {
@@ -174,4 +178,10 @@ export async function applyRefChange(context: RefChangeContext, start: JournalEn
     context.log(health.ok ? `current is healthy at ${short(entry.newMain)}` : `current is NOT healthy at ${short(entry.newMain)}: ${health.detail}`);
   }
   return { kind: "applied", health, ...(baseline ? { baseline } : {}) };
+}
+
+/** The workspace event of a ref change: the promotion (its candidate and tag) or the rollback (the tag it made). */
+function refChangeEvent(entry: JournalEntry): WorkspaceEvent {
+  if (entry.op === "rollback") return { type: "main-rolled-back", tag: entry.undoes ?? entry.tag, commit: entry.newMain };
+  return { type: "main-promoted", branch: entry.verify?.ref.replace(/^refs\/heads\//, "") ?? entry.tag, tag: entry.tag, commit: entry.newMain };
 }

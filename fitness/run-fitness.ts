@@ -16,6 +16,7 @@ import { checkToolScenarios, type ToolScenarios } from "./tool-scenarios.ts";
 import { checkWorkflowScenarios } from "./workflow-scenarios.ts";
 import { ownedTempDir } from "../security/owned-temp-dir.ts";
 import { MAIN_REF } from "../git/ref-names.ts";
+import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 
 const firstLine = (error: unknown) => (error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error));
 
@@ -334,6 +335,8 @@ export async function runFitness(request: FitnessRequest): Promise<FitnessOutcom
   // The sandbox user must pass through to the tools' folders when org runs as root.
   chmodSync(runDir, 0o755);
   const run = new GateRun(request, candidate, runDir);
+  const judged = candidate.branches[0] ?? candidate.commit.slice(0, 12);
+  publishWorkspaceEvent(request.git.repoDir, { type: "gate-started", branch: judged });
   let verdict: FitnessReport["verdict"] = "pass";
   let why = "every stage passed";
   try {
@@ -350,5 +353,6 @@ export async function runFitness(request: FitnessRequest): Promise<FitnessOutcom
   }
   const report = await reportOf(run, verdict, startedAt, started);
   const path = writeFitnessReport(request.git.repoDir, report);
+  publishWorkspaceEvent(request.git.repoDir, { type: "gate-finished", branch: judged, verdict });
   return { report, path, exitCode: verdict === "pass" ? 0 : verdict === "fail" ? 1 : 2, why };
 }

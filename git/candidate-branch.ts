@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
 import { GENERATED_TOOL_FILES, generatedToolPath, isWorkflowFilePath, TOOL_NAME_PATTERN, WORKTREES_DIR } from "../config/workspace-paths.ts";
 import { CANDIDATE_BRANCH_PATTERN, candidateBranchName } from "./ref-names.ts";
+import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 import { GitCommandError } from "./git-command-error.ts";
 import type { RepoGit } from "./repo-git.ts";
 import { folderTreeWith, toolFolderTree, treeWithToolFolders } from "./tool-tree.ts";
@@ -105,6 +106,7 @@ export async function createBranchAtFreeSecond(git: RepoGit, commit: string, now
     const transaction = `start\ncreate refs/heads/${branch} ${commit}\nprepare\ncommit\n`;
     try {
       await git.run(["update-ref", "--stdin"], { stdin: transaction, signal });
+      publishWorkspaceEvent(git.repoDir, { type: "candidate-made", branch });
       return branch;
     } catch (error) {
       // Taken (by another terminal, or a fast model in the same second): try the next second. Anything else is real.

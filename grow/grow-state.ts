@@ -7,6 +7,7 @@ import { sealValue, valueSealHolds } from "../config/trust-store.ts";
 import { userOrgDir } from "../config/user-org-dir.ts";
 import { GROW_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 import { countSessionsOfOlderProposal } from "./merge-needs.ts";
 import { Proposal } from "./proposal.ts";
 
@@ -128,4 +129,5 @@ export function writeGrowState(workspaceDir: string, state: GrowState, home: str
   }
   const text = `${JSON.stringify({ ...checked, ...(seal !== undefined ? { seal } : {}) }, null, 2)}\n`;
   writePrivateFile(proposalsPath(workspaceDir), text, { durable: true });
+  publishWorkspaceEvent(workspaceDir, { type: "proposals-changed" });
 }

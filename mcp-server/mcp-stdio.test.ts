@@ -18,6 +18,7 @@ import { makeCandidate, writePassingReport } from "../testing/promotion-fixture.
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { BOOM_CODE, boomSpec, LINES_WORKFLOW, SHOUT_CODE, shoutSpec } from "../testing/mcp-fixtures.ts";
+import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 
 const REPO = join(import.meta.dir, "..");
 
@@ -159,8 +160,9 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     // A resource that does not exist yet can be watched: the promotion brings it.
     await client.subscribeResource({ uri: "org://tools/shout/source" });
     await client.subscribeResource({ uri: "org://tools/word_count/source" });
-    // What `org promote` does to main and the checkout: a merge commit.
+    // What `org promote` does to main and the checkout: a merge commit, then its event in the checkout's stream.
     gitSync(repo.dir, ["merge", "--quiet", "--no-ff", "-m", `merge: promote ${branch}`, branch]);
+    publishWorkspaceEvent(repo.dir, { type: "main-promoted", branch, tag: "promote/20261123T120100Z" });
     await waitUntil("tools/list_changed after the promotion", () => changes.length >= 1, 30_000);
     const { tools } = await client.listTools();
     expect(tools.map((tool) => tool.name)).toContain("shout");
@@ -184,6 +186,7 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     });
     expect(numbers.completion.values).toEqual(["1"]);
     gitSync(repo.dir, ["revert", "--no-edit", "-m", "1", "HEAD"]);
+    publishWorkspaceEvent(repo.dir, { type: "main-rolled-back", tag: "promote/20261123T120100Z" });
     await waitUntil("tools/list_changed after the rollback", () => changes.length >= 2, 30_000);
     expect((await client.listTools()).tools.map((tool) => tool.name)).not.toContain("shout");
     await waitUntil(

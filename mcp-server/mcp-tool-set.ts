@@ -1,8 +1,10 @@
+import { type EventFollower, followWorkspaceEvents } from "../workspace-events/follow-workspace-events.ts";
+import { changesPromotedTools } from "../workspace-events/workspace-event.ts";
 import type { McpToolEntry } from "./mcp-tool-catalog.ts";
 
 /**
  * The tools an MCP server offers now. `refresh()` reads them again (from `load`) and tells every listener
- * when the list changed (names, schemas or code); `watch` refreshes on a timer. One refresh at a time.
+ * when the list changed (names, schemas or code); `follow` refreshes on a promotion or rollback. One refresh at a time.
  */
 export class McpToolSet {
   #entries: McpToolEntry[] = [];
@@ -10,7 +12,7 @@ export class McpToolSet {
   #loaded = false;
   #listeners = new Set<() => void>();
   #refreshing: Promise<boolean> | undefined;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #followers: EventFollower[] = [];
 
   constructor(readonly load: () => Promise<McpToolEntry[]>) {}
 
@@ -48,15 +50,19 @@ export class McpToolSet {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Refreshes every `intervalMs` (a promotion or rollback moves HEAD; a workflow file may change); the timer does not keep the process alive. */
-  watch(intervalMs: number, onError: (error: unknown) => void): void {
-    this.#timer = setInterval(() => {
-      this.refresh().catch(onError);
-    }, intervalMs);
-    this.#timer.unref?.();
+  /**
+   * Refreshes when the event stream of one of `dirs` (the repository's, the workspace's) tells of a promotion or a
+   * rollback, or says its reader must re-read state; no tool or workflow file is read on a clock.
+   */
+  follow(dirs: readonly string[], onError: (error: unknown) => void): void {
+    const refresh = () => void this.refresh().catch(onError);
+    this.#followers = [...new Set(dirs)].map((dir) =>
+      followWorkspaceEvents(dir, { onEvents: (records) => changesPromotedTools(records) && refresh(), onResync: refresh }),
+    );
   }
 
   stop(): void {
-    clearInterval(this.#timer);
+    for (const follower of this.#followers) follower.stop();
+    this.#followers = [];
   }
 }

@@ -1,6 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { existsSync, lstatSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { MEMORY_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { listSessions, readTranscript, transcriptPath } from "../room/transcript.ts";
 import type { TranscriptLine } from "../room/transcript-line.ts";
@@ -13,6 +13,7 @@ import { insertEntries } from "./insert-entries.ts";
 import { removeFromProfile } from "../personas/user-profile.ts";
 import { StagedFacts } from "./staged-facts.ts";
 import { type MemorySearchOutcome, type SearchOptions, searchMemory } from "./search-memory.ts";
+import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 
 /** The database file under a workspace: an index, rebuilt from the transcripts and facts.jsonl. */
 export const MEMORY_DATABASE_FILE = "memory.sqlite";
@@ -118,6 +119,7 @@ export class MemoryStore {
     const entries = entriesOf(sessionId, line);
     if (entries.length === 0) return;
     this.#withRepair(() => this.#insertAll(entries));
+    this.#told("indexed");
   }
 
   /**
@@ -149,6 +151,7 @@ export class MemoryStore {
     };
     this.#facts.append({ type: "fact", ...saved });
     this.#withRepair(() => this.#insertAll([factEntry(saved)]));
+    this.#told("fact-saved");
     return saved;
   }
 
@@ -197,6 +200,7 @@ export class MemoryStore {
     this.#forgotten.add(sessionId);
     this.#withRepair(() => this.#deleteWhere("session_id", sessionId));
     this.#purge();
+    this.#told("session-forgotten");
     return known;
   }
 
@@ -214,6 +218,12 @@ export class MemoryStore {
     removeFromProfile(this.dir, new Set([factId]));
     this.#withRepair(() => this.#deleteWhere("fact_id", factId));
     this.#purge();
+    this.#told("fact-forgotten");
+  }
+
+  /** Publishes the change to the workspace's event stream (the workspace holds `.org/memory/`). */
+  #told(what: "indexed" | "fact-saved" | "fact-forgotten" | "session-forgotten"): void {
+    publishWorkspaceEvent(dirname(dirname(this.dir)), { type: "memory-changed", what });
   }
 
   /**

@@ -26,8 +26,6 @@ export type McpHttp = {
 type Session = { transport: WebStandardStreamableHTTPServerTransport; dispose(): void; usedAt: number };
 
 const SESSION_ID = /^[0-9a-f-]{36}$/;
-/** How often the tool list is checked for a promotion, a rollback or a changed workflow. */
-const WATCH_MS = 2_000;
 
 /** The promoted tools serve offers now (hash-checked at its last reload, read again when it reloads) and the workspace's workflows. */
 async function servedToolSet(options: McpHttpOptions): Promise<McpToolSet> {
@@ -50,24 +48,29 @@ async function servedToolSet(options: McpHttpOptions): Promise<McpToolSet> {
 }
 
 /**
- * The served tool set, made, read and watched when the first MCP session opens: the MCP server's code (its catalog of
- * tools and workflows) loads then, not at every start of serve. `stop` ends the watch, if one began.
+ * The served tool set, made and read when the first MCP session opens: the MCP server's code (its catalog of tools
+ * and workflows) loads then, not at every start of serve. It is read again each time serve's tools reload (a
+ * promotion or rollback in the workspace's event stream, or `POST /v1/admin/reload`). `stop` ends that.
  */
 function watchedToolSet(options: McpHttpOptions): { get(): Promise<McpToolSet>; stop(): Promise<void> } {
   let toolSet: Promise<McpToolSet> | undefined;
-  let watching = false;
+  let unhear: (() => void) | undefined;
   return {
     async get() {
       toolSet ??= servedToolSet(options);
       const tools = await toolSet;
-      if (!watching) {
-        watching = true;
+      if (!unhear) {
+        unhear = options.tools.onReload(() => {
+          tools
+            .refresh()
+            .catch((error) => options.logError(`mcp: reading the tools failed: ${error instanceof Error ? error.stack : String(error)}`));
+        });
         await tools.refresh();
-        tools.watch(WATCH_MS, (error) => options.logError(`mcp: reading the tools failed: ${error instanceof Error ? error.stack : String(error)}`));
       }
       return tools;
     },
     async stop() {
+      unhear?.();
       if (toolSet) (await toolSet).stop();
     },
   };

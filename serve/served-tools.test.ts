@@ -9,6 +9,7 @@ import { sh } from "../tools/sh.ts";
 import { ServedTools } from "./served-tools.ts";
 import { sessionApiSchemas } from "./session-api.ts";
 import { waitUntil } from "../testing/wait-until.ts";
+import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 
 const BASE = "http://org.test";
 const GREETING = { rules: [{ reply: { text: "hello" } }] };
@@ -172,14 +173,16 @@ describe("hot reload", () => {
     expect(health.restartNeeded).toContain("restart");
   });
 
-  test("the server notices HEAD move by itself and reloads", async () => {
+  test("the server hears a promotion in the checkout's event stream by itself and reloads", async () => {
     const dir = repo();
     const served = await ServedTools.open(dir, [sh]);
     const heard: string[][] = [];
-    served.watch(50, (result) => heard.push(result.added));
+    served.follow((result) => heard.push(result.added));
     try {
       writeGeneratedTool(dir, "word_count");
       const after = commitAll(dir, "promote");
+      // What cycle/'s ref change tells once the checkout holds main's files; a commit alone is told nothing.
+      publishWorkspaceEvent(dir, { type: "main-promoted", branch: "cand/20261129T120000Z", tag: "promote/20261129T120100Z" });
       await waitUntil("the watcher to reload", () => served.commit === after);
       expect(served.generated().map((tool) => tool.name)).toEqual(["word_count"]);
       expect(heard).toEqual([["word_count"]]);

@@ -2,6 +2,8 @@ import { GENERATED_TOOLS_DIR } from "../config/workspace-paths.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
 import { type GeneratedRoomTool, promotedRoomTools } from "../assembly/room-tools.ts";
+import { type EventFollower, followWorkspaceEvents } from "../workspace-events/follow-workspace-events.ts";
+import { changesPromotedTools } from "../workspace-events/workspace-event.ts";
 
 /** Where a served tool comes from. */
 export type ToolOrigin = "built-in" | "generated";
@@ -33,8 +35,7 @@ export class ServedTools {
   #problems: { name: string; problem: string }[] = [];
   #restartNeeded: string | undefined;
   #reloading: Promise<ReloadResult> | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #watching = false;
+  #follower: EventFollower | undefined;
   #generation = 0;
   #signature = "";
   readonly #listeners = new Set<(result: ReloadResult) => void>();
@@ -169,36 +170,22 @@ export class ServedTools {
   }
 
   /**
-   * Checks HEAD every `intervalMs` and reloads when it moved (a promotion or rollback); `onReload` hears each.
-   * The timer does not keep the process alive.
+   * Reloads when the checkout's event stream tells of a promotion or rollback (or says its reader must re-read
+   * state); `onReload` hears each. No state is read on a clock: the follower watches the journal (and looks at its
+   * size every 2 s in case a watch missed a write).
    */
-  watch(intervalMs: number, onReload: (result: ReloadResult) => void): void {
-    if (!this.git || intervalMs <= 0) return;
-    let seen = this.#state.commit;
-    this.#watching = true;
-    // The next look is planned only once this one has finished: on a slow machine a look can take longer than the
-    // interval, and looks started on a fixed clock would queue git processes faster than they end.
-    const look = async () => {
-      try {
-        const head = await headCommit(this.git).catch(() => null);
-        if (head !== null && head !== seen) {
-          seen = head;
-          onReload(await this.reload());
-        }
-      } finally {
-        if (this.#watching) {
-          this.#timer = setTimeout(look, intervalMs);
-          this.#timer.unref?.();
-        }
-      }
-    };
-    this.#timer = setTimeout(look, intervalMs);
-    this.#timer.unref?.();
+  follow(onReload: (result: ReloadResult) => void): void {
+    if (!this.git || this.#follower) return;
+    const reload = () => void this.reload().then(onReload, () => {});
+    this.#follower = followWorkspaceEvents(this.checkoutDir, {
+      onEvents: (records) => changesPromotedTools(records) && reload(),
+      onResync: reload,
+    });
   }
 
   stop(): void {
-    this.#watching = false;
-    clearTimeout(this.#timer);
+    this.#follower?.stop();
+    this.#follower = undefined;
   }
 }
 

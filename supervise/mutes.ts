@@ -30,12 +30,16 @@ export function mutePattern(state: SupervisorState, pattern: string, until: numb
   state.db
     .query("INSERT INTO mutes (pattern, until, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (pattern) DO UPDATE SET until = ?2, created_at = ?3")
     .run(pattern, until ?? null, now);
+  state.told();
 }
 
 /** Lifts a mute (of `pattern` as given, else of it as a text fragment); false when there was none. */
 export function unmutePattern(state: SupervisorState, pattern: string): boolean {
-  if (state.db.query("DELETE FROM mutes WHERE pattern = ?").run(pattern).changes > 0) return true;
-  return state.db.query("DELETE FROM mutes WHERE pattern = ?").run(textMutePattern(pattern)).changes > 0;
+  const lifted =
+    state.db.query("DELETE FROM mutes WHERE pattern = ?").run(pattern).changes > 0 ||
+    state.db.query("DELETE FROM mutes WHERE pattern = ?").run(textMutePattern(pattern)).changes > 0;
+  if (lifted) state.told();
+  return lifted;
 }
 
 /** The mutes in force at `now` (expired ones are dropped). */

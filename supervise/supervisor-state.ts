@@ -1,11 +1,12 @@
 import type { Database } from "bun:sqlite";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { redact } from "../security/redact.ts";
 import type { DatabaseStamp } from "../security/stamped-database.ts";
 import { heldStateProblem, inodeOf, openStateFile, openUncheckedState, otherHolders, StateHeldError } from "./state-file.ts";
 import { randomHex } from "../concurrency/random-hex.ts";
+import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 
 // `.org/supervisor/state.db`: what `org supervise` found and did. SQLite in WAL mode, so `org supervise status` reads
 // while a round writes; every write is one short transaction under SQLite's own write lock (one writer at a time).
@@ -170,6 +171,12 @@ export class SupervisorState {
           "ON CONFLICT (name) DO UPDATE SET state = ?2, detail = ?3, checked_at = ?4, ms = ?5, changed_at = coalesce(?6, changed_at)",
       )
       .run(name, state, this.clean(detail), at, Math.round(ms), changedAt ?? null);
+    if (changedAt !== undefined) this.told(name);
+  }
+
+  /** Publishes that incidents, fixes, mutes or a check's state changed to the workspace's event stream. */
+  told(check?: string): void {
+    publishWorkspaceEvent(dirname(dirname(dirname(this.path))), { type: "incident-changed", ...(check ? { check } : {}) });
   }
 
   checks(): CheckRow[] {
@@ -196,6 +203,7 @@ export class SupervisorState {
       this.#db
         .query("UPDATE incidents SET title = ?, detail = ?, updated_at = ?, seen = seen + 1, excerpt = coalesce(?, excerpt) WHERE id = ?")
         .run(kept.title, kept.detail, at, kept.excerpt, open.id);
+      this.told(pattern);
       return { incident: this.#existing(this.incident(open.id), open.id), opened: false, changed: open.title !== kept.title };
     }
     const id = newId("i");
@@ -205,6 +213,7 @@ export class SupervisorState {
           "VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, 1)",
       )
       .run(id, pattern, this.clean(key, 1000), kept.title, kept.detail, kept.excerpt, at, at);
+    this.told(pattern);
     return { incident: this.#existing(this.incident(id), id), opened: true, changed: false };
   }
 
@@ -242,10 +251,12 @@ export class SupervisorState {
     this.#db
       .query("UPDATE incidents SET state = 'resolved', resolved_at = ?, updated_at = ?, detail = ? WHERE id = ?")
       .run(at, at, this.clean(detail), id);
+    this.told();
   }
 
   setDiagnosis(id: string, diagnosis: string): void {
     this.#db.query("UPDATE incidents SET diagnosis = ? WHERE id = ?").run(this.clean(diagnosis), id);
+    this.told();
   }
 
   /** Records a fix as proposed (its first event). */
@@ -261,6 +272,7 @@ export class SupervisorState {
         .run(id, incident, action, this.clean(target, 1000), this.clean(by, 200), auto ? 1 : 0, kept, at, at);
       this.#db.query("INSERT INTO fix_events (fix, state, at, detail) VALUES (?, 'proposed', ?, ?)").run(id, at, kept);
     })();
+    this.told();
     return this.requireFix(id);
   }
 
@@ -271,6 +283,7 @@ export class SupervisorState {
       this.#db.query("UPDATE fixes SET state = ?, detail = ?, updated_at = ? WHERE id = ?").run(state, kept, at, id);
       this.#db.query("INSERT INTO fix_events (fix, state, at, detail) VALUES (?, ?, ?, ?)").run(id, state, at, kept);
     })();
+    this.told();
   }
 
   /** A row just written or known to be there; its absence is the state file changing under the supervisor. */

@@ -6,6 +6,7 @@ import { TOOL_NAME_PATTERN, USAGE_DIR } from "../config/workspace-paths.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { ensurePrivateDir, openPrivateFile, readPrivateFile } from "../security/private-state.ts";
 import { redact } from "../security/redact.ts";
+import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 
 // The record of every call of a generated tool under `<repo>/.org/usage/`: one JSON line per call appended to
 // `calls.jsonl`, which is renamed to `calls-<ms>-<ns>-<pid>.jsonl` once it passes a size and a fresh one
@@ -110,6 +111,7 @@ export function recordToolCall(
       closeSync(fd);
     }
     if (size > (options.rotateAtBytes ?? ROTATE_AT_BYTES)) rotate(directory, options.keptArchives ?? KEPT_ARCHIVES);
+    publishWorkspaceEvent(repoDir, { type: "tool-called", tool: call.tool });
     return undefined;
   } catch (error) {
     return `the call of ${call.tool} was not recorded in ${join(repoDir, USAGE_DIR)}: ${error instanceof Error ? error.message : String(error)}`;

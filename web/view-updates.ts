@@ -1,11 +1,6 @@
-import { statSync } from "node:fs";
-import { join } from "node:path";
-import { GROW_DIR, MEMORY_DIR, USAGE_DIR } from "../config/workspace-paths.ts";
-import { MAIN_REF } from "../git/ref-names.ts";
-import type { RepoGit } from "../git/repo-git.ts";
-import { FITNESS_DIR } from "../fitness/gate-key.ts";
-import { SUPERVISOR_DIR } from "../supervise/supervisor-state.ts";
-import { listChanges } from "../workspace/change-journal.ts";
+import { type EventFollower, followWorkspaceEvents } from "../workspace-events/follow-workspace-events.ts";
+import { readWorkspaceEvents } from "../workspace-events/event-journal.ts";
+import type { WorkspaceEvent, WorkspaceEventRecord } from "../workspace-events/workspace-event.ts";
 import { sseData, sseStream } from "../serve/sse-stream.ts";
 import { type Route, route } from "../serve/router.ts";
 import { StreamSlots } from "../serve/stream-slots.ts";
@@ -13,35 +8,57 @@ import { type ViewChanged, VIEW_NAMES } from "./web-api.ts";
 
 type View = ViewChanged["view"];
 
-/** How often the views' sources are looked at while a page listens. */
-const LOOK_EVERY_MS = 1_000;
-
-/** A file's or folder's size and time of change, or "-" when it is not there: what changes when it is written. */
-function stamp(path: string): string {
-  try {
-    const found = statSync(path);
-    return `${found.size}:${found.mtimeMs}`;
-  } catch {
-    return "-";
+/** The views whose data a workspace event changes. */
+export function viewsOf(event: WorkspaceEvent): readonly View[] {
+  switch (event.type) {
+    case "change-recorded":
+      return ["changes"];
+    case "tool-called":
+      return ["tools"];
+    case "main-promoted":
+    case "main-rolled-back":
+      return ["tools", "candidates"];
+    case "candidate-made":
+    case "candidate-removed":
+    case "gate-started":
+    case "gate-finished":
+      return ["candidates"];
+    case "proposals-changed":
+      return ["growth"];
+    case "incident-changed":
+      return ["supervisor"];
+    case "memory-changed":
+      return ["memory"];
   }
 }
 
 /**
+ * Where a page is in the journals it follows, as the SSE id it was last sent: the workspace's sequence number, then
+ * the checkout's when it is another folder (`12.40`). Undefined when the header is absent or not one of ours.
+ */
+function placesOf(header: string | null, count: number): number[] | undefined {
+  if (header === null || !/^\d{1,15}(\.\d{1,15})?$/.test(header)) return undefined;
+  const places = header.split(".").map(Number);
+  return places.length === count ? places : undefined;
+}
+
+/**
  * Tells the pages that listen (`GET /v1/web/updates`) which view's data changed, so each view reads its route again
- * without a reload: the sources of each view are looked at every second while a page listens (the change journal,
- * the call records, the refs and reports of the candidates, grow's state, the supervisor's database, memory), and an action
- * taken here says so at once (`changed`). Made once per server.
+ * without a reload. It follows the workspace's event stream (and the checkout's, when org runs from another folder)
+ * while a page listens: nothing here reads the views' files on a clock. Each frame's SSE id is where the streams
+ * were, so a page that reconnects (its `Last-Event-ID`) is told each view changed since, or every view when its place
+ * rotated away. An action taken here says so at once (`changed`). Made once per server.
  */
 export class ViewUpdates {
-  readonly #listeners = new Set<(view: View) => void>();
-  readonly #last = new Map<View, string>();
-  #timer: ReturnType<typeof setInterval> | undefined;
-  #looking = false;
-  #revision = 0;
+  readonly #listeners = new Set<(view: View, id: string) => void>();
+  readonly #dirs: readonly string[];
+  #followers: EventFollower[] = [];
   readonly #streams = new StreamSlots();
 
   /** `maxStreams`: the pages' streams open at once across the server (`serve.streamsPerSession`); the next is a 429. */
-  constructor(private readonly sources: { workspaceDir: string; checkoutDir: string; git: RepoGit; maxStreams: number }) {}
+  constructor(private readonly sources: { workspaceDir: string; checkoutDir: string; maxStreams: number }) {
+    this.#dirs = [...new Set([sources.workspaceDir, sources.checkoutDir])];
+  }
 
   /** How many pages listen now. */
   get streams(): number {
@@ -50,63 +67,57 @@ export class ViewUpdates {
 
   /** Says `view` changed, now. */
   changed(view: View): void {
-    this.#revision += 1;
-    for (const listener of this.#listeners) listener(view);
+    this.#tell([view]);
   }
 
-  async #fingerprints(): Promise<Record<View, string>> {
-    const { workspaceDir, checkoutDir, git } = this.sources;
-    const candidates = await git.candidateRefs().then(
-      (found) => found.refs.map((ref) => `${ref.branch}@${ref.commit}`).join(","),
-      () => "?",
-    );
-    const main = (await git.resolveCommit(MAIN_REF).catch(() => undefined)) ?? "-";
-    const fitness = stamp(join(checkoutDir, FITNESS_DIR));
-    return {
-      changes: listChanges(workspaceDir)
-        .map((record) => `${record.id}${record.undone ?? ""}`)
-        .join(","),
-      tools: `${stamp(join(checkoutDir, USAGE_DIR, "calls.jsonl"))} ${main}`,
-      candidates: `${candidates} ${main} ${fitness} ${this.#revision}`,
-      growth: `${stamp(join(workspaceDir, GROW_DIR))} ${stamp(join(workspaceDir, GROW_DIR, "proposals.json"))}`,
-      supervisor: `${stamp(join(workspaceDir, SUPERVISOR_DIR, "state.db"))} ${stamp(join(workspaceDir, SUPERVISOR_DIR, "state.db-wal"))}`,
-      memory: ["memory.sqlite", "memory.sqlite-wal", "facts.jsonl"].map((file) => stamp(join(workspaceDir, MEMORY_DIR, file))).join(" "),
-    };
+  /** Where the followed streams are now: the SSE id of the next frame. */
+  #id(): string {
+    const places =
+      this.#followers.length > 0 ? this.#followers.map((follower) => follower.last) : this.#dirs.map((dir) => readWorkspaceEvents(dir, 0).last);
+    return places.join(".");
   }
 
-  async #look(): Promise<void> {
-    if (this.#looking) return;
-    this.#looking = true;
-    try {
-      const now = await this.#fingerprints();
-      for (const view of VIEW_NAMES) {
-        const print = now[view];
-        const before = this.#last.get(view);
-        this.#last.set(view, print);
-        if (before !== undefined && before !== print) for (const listener of this.#listeners) listener(view);
-      }
-    } finally {
-      this.#looking = false;
-    }
+  #tell(views: Iterable<View>): void {
+    if (this.#listeners.size === 0) return;
+    const id = this.#id();
+    for (const view of new Set(views)) for (const listener of this.#listeners) listener(view, id);
   }
 
-  #listen(listener: (view: View) => void): () => void {
+  #follow(): void {
+    const onEvents = (records: WorkspaceEventRecord[]) => this.#tell(records.flatMap((record) => viewsOf(record.event)));
+    this.#followers = this.#dirs.map((dir) => followWorkspaceEvents(dir, { onEvents, onResync: () => this.#tell(VIEW_NAMES) }));
+  }
+
+  /** The views changed since `places` (every view when a place is gone); none for a page that never had a place. */
+  #missed(places: number[] | undefined): Set<View> {
+    const views = new Set<View>();
+    places?.forEach((after, index) => {
+      const dir = this.#dirs[index];
+      if (dir === undefined) return;
+      const read = readWorkspaceEvents(dir, after);
+      for (const view of read.resync ? VIEW_NAMES : read.records.flatMap((record) => viewsOf(record.event))) views.add(view);
+    });
+    return views;
+  }
+
+  #listen(listener: (view: View, id: string) => void): () => void {
+    if (this.#listeners.size === 0) this.#follow();
     this.#listeners.add(listener);
-    if (!this.#timer) {
-      void this.#look();
-      this.#timer = setInterval(() => void this.#look(), LOOK_EVERY_MS);
-    }
     return () => {
       this.#listeners.delete(listener);
-      if (this.#listeners.size === 0 && this.#timer) {
-        clearInterval(this.#timer);
-        this.#timer = undefined;
-        this.#last.clear();
-      }
+      if (this.#listeners.size === 0) this.#unfollow();
     };
   }
 
-  /** `GET /v1/web/updates`: one `data: {"view": …}` frame each time a view's data changed. */
+  #unfollow(): void {
+    for (const follower of this.#followers) follower.stop();
+    this.#followers = [];
+  }
+
+  /**
+   * `GET /v1/web/updates` (`?after=ID` or `Last-Event-ID`: the id last seen): one `data: {"view": …}` frame each time a
+   * view's data changed, its id where the streams were.
+   */
   routes(): Route[] {
     return [
       route(
@@ -124,8 +135,16 @@ export class ViewUpdates {
           const body = sseStream({
             run: (write) =>
               new Promise<void>((resolve) => {
-                const unlisten = this.#listen((view) => write(sseData({ view })));
+                const frame = (view: View, id: string) => write(`id: ${id}\n${sseData({ view })}`);
+                const unlisten = this.#listen(frame);
                 write(": listening\n\n");
+                // The browser's own reconnection sends Last-Event-ID; a stream the page opens anew says `after`.
+                const lastId = request.headers.get("last-event-id") ?? new URL(request.url).searchParams.get("after");
+                const missed = this.#missed(placesOf(lastId, this.#dirs.length));
+                if (missed.size > 0) {
+                  const id = this.#id();
+                  for (const view of missed) frame(view, id);
+                }
                 stop = () => {
                   release();
                   unlisten();
@@ -144,7 +163,7 @@ export class ViewUpdates {
   }
 
   close(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#unfollow();
     this.#listeners.clear();
   }
 }

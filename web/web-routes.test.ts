@@ -64,7 +64,7 @@ test("each view's routes, loaded on use, are the routes it declares, with serve'
   const { fixture, context } = await webServe();
   await using _ = fixture;
   const git = new RepoGit(checkout.dir);
-  const groups = viewRoutes(context, git, new ViewUpdates({ workspaceDir: context.workspaceDir, checkoutDir: checkout.dir, git, maxStreams: 8 }));
+  const groups = viewRoutes(context, git, new ViewUpdates({ workspaceDir: context.workspaceDir, checkoutDir: checkout.dir, maxStreams: 8 }));
   expect(groups.length).toBe(6);
   for (const { declared, load } of groups) {
     const routes: Route[] = await load();

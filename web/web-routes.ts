@@ -95,7 +95,6 @@ export function webRoutes(context: WebContext): Route[] {
   const updates = new ViewUpdates({
     workspaceDir: context.workspaceDir,
     checkoutDir: context.checkoutDir,
-    git,
     maxStreams: context.config.serve.streamsPerSession,
   });
   return [

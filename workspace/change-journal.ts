@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { onFirstUse } from "../concurrency/on-first-use.ts";
 import { ORG_DIR } from "../config/workspace-paths.ts";
+import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 import { ensurePrivateDir, orgDirIdentity, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { UnsafeWriteError } from "../security/safe-file-write.ts";
 import { applyChangeSet, reverseChangeSet } from "./apply-change-set.ts";
@@ -120,6 +121,7 @@ export function applyAndRecord(
     markUndone(workspaceDir, { ...record, undone: "never applied" });
     throw error;
   }
+  publishWorkspaceEvent(workspaceDir, { type: "change-recorded", id: record.id, undone: false });
   return record;
 }
 
@@ -231,6 +233,7 @@ export function undoLastChange(workspaceDir: string, options: { force?: boolean;
 
 function markUndone(workspaceDir: string, record: ChangeRecord): void {
   writePrivateFile(join(workspaceDir, CHANGES_DIR, record.id, "change.json"), `${JSON.stringify(record, null, 2)}\n`, { durable: true });
+  publishWorkspaceEvent(workspaceDir, { type: "change-recorded", id: record.id, undone: true });
 }
 
 function readRecord(workspaceDir: string, id: string): ChangeRecord | undefined {

@@ -119,11 +119,8 @@ export async function openChatRoom(
   };
 }
 
-/** How often an open room looks at the checkout's HEAD for a promotion or rollback (as serve does). */
-const PROMOTION_CHECK_MS = 2_000;
-
 /**
- * Follows the checkout's HEAD while the room is open, as serve does: after a promotion or rollback the room
+ * Follows the checkout's event stream while the room is open, as serve does: after a promotion or rollback the room
  * offers the promoted tools as they are now (a notice in the room names each change). Returns how to stop.
  */
 async function watchPromotions(
@@ -137,7 +134,7 @@ async function watchPromotions(
   const promoted = await ServedTools.open(checkoutDir, builtIns, workspaceDir);
   // A promotion between the room's assembly and now is taken at once.
   room.offerPromotedTools(promoted.generated());
-  promoted.watch(PROMOTION_CHECK_MS, (result) => {
+  promoted.follow((result) => {
     if (result.restartNeeded)
       notify(`the checkout moved to code this chat does not run: ${result.restartNeeded.replace(/ \(ops\/start-current\.sh restarts it\)/, "")}`);
     else room.offerPromotedTools(promoted.generated());

@@ -42,9 +42,6 @@ Client configuration (e.g. claude_desktop_config.json):
 
 ${MCP_SERVERS_HELP}`;
 
-/** How often the tools are read again for a promotion, a rollback or a changed workflow. */
-const WATCH_MS = 2_000;
-
 function log(line: string): void {
   process.stderr.write(`org mcp: ${sanitizeForTerminal(line)}\n`);
 }
@@ -104,7 +101,7 @@ export const mcpCommand: Command = {
       process.stdin.once("end", () => resolve());
     });
     await server.connect(transport);
-    tools.watch(WATCH_MS, (error) => log(`reading the tools failed: ${error instanceof Error ? error.message : String(error)}`));
+    tools.follow([repoDir, workspaceDir], (error) => log(`reading the tools failed: ${error instanceof Error ? error.message : String(error)}`));
     log(
       `serving ${tools.entries().length} tool(s) on stdio: ${
         tools

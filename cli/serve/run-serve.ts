@@ -28,8 +28,6 @@ import { Duration, formatDuration } from "../../config/duration.ts";
 import { sleep } from "../../concurrency/sleep.ts";
 import { isCheckout } from "../../cycle/checkout.ts";
 
-/** How often the server looks at its checkout's HEAD for a promotion or rollback to take. */
-const HEAD_CHECK_MS = 2_000;
 /** How long a stopping server lets running turns finish before it stops them: org exits within 2 s of a signal. */
 const DRAIN_MS = 500;
 
@@ -366,7 +364,7 @@ export async function runServe(args: string[], signal: AbortSignal, flavor: Serv
         log,
       })
     : undefined;
-  tools.watch(HEAD_CHECK_MS, (result) => {
+  tools.follow((result) => {
     if (result.restartNeeded) log(`HEAD moved; not reloaded: ${result.restartNeeded}`);
     else
       log(

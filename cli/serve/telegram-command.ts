@@ -72,7 +72,7 @@ export const telegramCommand: Command = {
     const fileOutlet = new TelegramFileOutlet(config.telegram.maxFileBytes);
     const parts = await servedParts(workspaceDir, config, access, log, { fileOutlet });
     const pool = servedSessions({ ...parts.rooms, logError: log });
-    parts.tools.watch(2_000, (result) => {
+    parts.tools.follow((result) => {
       if (!result.restartNeeded) log(`reloaded tools at ${result.commit?.slice(0, 12)}: added ${result.added.join(", ") || "none"}`);
     });
     const stopping = new AbortController();

@@ -14,15 +14,16 @@ export const UpdatesContext = createContext<ViewUpdates>({ subscribe: () => () =
 
 /**
  * Opens `/v1/web/updates` once for the page (with a ticket: the cookie alone opens no stream); the browser reconnects it
- * by itself, and a stream the server ended for good after it was live (its ticket too old by then) is opened again with
- * a new ticket.
+ * by itself (with `Last-Event-ID`), and a stream the server ended for good after it was live (its ticket too old by
+ * then) is opened again with a new ticket and the last id it had (`after`), so the views hear what changed meanwhile.
  */
 export function openViewUpdates(): ViewUpdates & { close(): void } {
   const listeners = new Map<View, Set<() => void>>();
   let source: EventSource | undefined;
   let closed = false;
+  let lastId = "";
   const open = async () => {
-    const address = await streamAddress("/v1/web/updates");
+    const address = await streamAddress(`/v1/web/updates${lastId ? `?after=${encodeURIComponent(lastId)}` : ""}`);
     if (closed) return;
     const opened = new EventSource(address);
     source = opened;
@@ -34,6 +35,7 @@ export function openViewUpdates(): ViewUpdates & { close(): void } {
       if (opened.readyState === EventSource.CLOSED && live && !closed) open().catch(() => {});
     };
     opened.onmessage = (message) => {
+      if (message.lastEventId) lastId = message.lastEventId;
       const view = webApiSchemas().ViewChanged.safeParse(JSON.parse(message.data)).data?.view;
       if (view) for (const listener of listeners.get(view) ?? []) listener();
     };

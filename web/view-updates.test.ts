@@ -1,0 +1,96 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EMPTY_CURSOR, writeGrowState } from "../grow/grow-state.ts";
+import { MemoryStore } from "../memory/memory-store.ts";
+import type { RouteContext } from "../serve/router.ts";
+import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
+import { ViewUpdates } from "./view-updates.ts";
+
+const base = mkdtempSync(join(tmpdir(), "org-view-updates-"));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+/** One open `GET /v1/web/updates`, read frame by frame, each read bounded. */
+async function openUpdates(updates: ViewUpdates, last: { header?: string; after?: string } = {}) {
+  const [updatesRoute] = updates.routes();
+  const abort = new AbortController();
+  const request = new Request(`http://org.test/v1/web/updates${last.after ? `?after=${last.after}` : ""}`, {
+    signal: abort.signal,
+    headers: last.header ? { "last-event-id": last.header } : {},
+  });
+  const context = {
+    request,
+    requestId: "",
+    path: "/v1/web/updates",
+    match: { route: undefined, onPath: [], params: {} },
+    params: {},
+    client: undefined,
+  };
+  const answer = await updatesRoute?.handler(context as RouteContext);
+  const reader = answer?.body?.getReader();
+  const decoder = new TextDecoder();
+  let buffered = "";
+  const next = async (): Promise<string> => {
+    while (!buffered.includes("\n\n")) {
+      const read = await Promise.race([reader?.read(), Bun.sleep(5_000).then(() => "timeout" as const)]);
+      if (read === "timeout" || !read || read.done) throw new Error(`no frame within 5 s (have ${JSON.stringify(buffered)})`);
+      buffered += decoder.decode(read.value);
+    }
+    const end = buffered.indexOf("\n\n");
+    const frame = buffered.slice(0, end);
+    buffered = buffered.slice(end + 2);
+    return frame;
+  };
+  return {
+    next,
+    /** The view a frame names, with its id. */
+    async view(): Promise<string> {
+      const frame = await next();
+      const id = /^id: (.*)$/m.exec(frame)?.[1];
+      const view = (JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? "{}") as { view?: string }).view;
+      return `${view} @${id}`;
+    },
+    close: async () => {
+      abort.abort();
+      await reader?.cancel().catch(() => {});
+    },
+  };
+}
+
+test("a view is told within one event of a change made by the real writer, and a reconnecting page gets what it missed", async () => {
+  const workspaceDir = mkdtempSync(join(base, "w"));
+  const checkoutDir = mkdtempSync(join(base, "c"));
+  const updates = new ViewUpdates({ workspaceDir, checkoutDir, maxStreams: 4 });
+  const page = await openUpdates(updates);
+  expect(await page.next()).toBe(": listening");
+  // grow's state written: the next frame is Growth's, with no other frame before it.
+  writeGrowState(workspaceDir, { version: 1, cursor: EMPTY_CURSOR, proposals: [] }, mkdtempSync(join(base, "home")));
+  expect(await page.view()).toBe("growth @1.0");
+  // A gate's verdict in the checkout's stream: Candidates.
+  publishWorkspaceEvent(checkoutDir, { type: "gate-finished", branch: "cand/20261129T120000Z", verdict: "pass" });
+  expect(await page.view()).toBe("candidates @1.1");
+  await page.close();
+  expect(updates.streams).toBe(0);
+
+  // Away: a fact saved and a promotion. Back with the last id it had, it is told both views at once.
+  const { store } = MemoryStore.open(workspaceDir);
+  store.save({ text: "the staging port is 6543", persona: "agent" });
+  store.close();
+  publishWorkspaceEvent(checkoutDir, { type: "main-promoted", branch: "cand/20261129T120000Z", tag: "promote/20261129T120100Z" });
+  const back = await openUpdates(updates, { header: "1.1" });
+  expect(await back.next()).toBe(": listening");
+  expect(new Set([await back.view(), await back.view(), await back.view()])).toEqual(new Set(["memory @2.2", "tools @2.2", "candidates @2.2"]));
+  await back.close();
+
+  // Behind the rotation floor (a page that opens a new stream says where it was with `after`): every view, since what
+  // changed is gone from the journal.
+  for (let index = 0; index < 8; index += 1) publishWorkspaceEvent(workspaceDir, { type: "proposals-changed" }, { maxBytes: 400, keep: 2 });
+  const late = await openUpdates(updates, { after: "1.2" });
+  expect(await late.next()).toBe(": listening");
+  const told = new Set<string>();
+  for (let index = 0; index < 6; index += 1) told.add((await late.view()).split(" ")[0] ?? "");
+  expect(told).toEqual(new Set(["changes", "tools", "candidates", "growth", "supervisor", "memory"]));
+  await late.close();
+  updates.close();
+});

@@ -1,0 +1,135 @@
+import { type FSWatcher, closeSync, constants, fstatSync, mkdirSync, openSync, readSync, watch } from "node:fs";
+import { dirname } from "node:path";
+import { eventJournalPath, parseJournal, readWorkspaceEvents } from "./event-journal.ts";
+import type { WorkspaceEventRecord } from "./workspace-event.ts";
+
+/** The most a reader takes of the journal in one read; a journal grown past it (a hostile one) is read in steps. */
+const READ_STEP_BYTES = 1024 * 1024;
+/** How often a follower looks at the journal's size in case a change of the file was not reported (a watch lost). */
+export const RECHECK_MS = 2_000;
+
+export type FollowOptions = {
+  /** The sequence number the reader has seen: later events are delivered, even those written before it followed. Absent: from now. */
+  after?: number;
+  /** Each batch of new events, in order. */
+  onEvents: (records: WorkspaceEventRecord[]) => void;
+  /** The reader's place is gone (rotated away, or the journal started over): re-read state; events follow from `last`. */
+  onResync?: (last: number) => void;
+  /** Lines that did not parse, skipped (a damaged or hostile journal). */
+  onSkipped?: (count: number) => void;
+  signal?: AbortSignal;
+  recheckMs?: number;
+};
+
+/** A journal followed: the newest sequence number delivered, and how to stop. */
+export type EventFollower = { readonly last: number; check(): void; stop(): void };
+
+/**
+ * Follows the event journal of `dir` (`.org/events.jsonl`) across processes: a watch on its folder says when it was
+ * written, and a look at its size every `recheckMs` covers a watch that missed one. Only what was appended since the
+ * last read is read; a rotated journal (a new file) is read from its start, and a reader behind its floor is told to
+ * re-read state. Never throws from a watch: a journal that cannot be read is tried again at the next look.
+ */
+export function followWorkspaceEvents(dir: string, options: FollowOptions): EventFollower {
+  const path = eventJournalPath(dir);
+  const start = readWorkspaceEvents(dir, options.after ?? Number.MAX_SAFE_INTEGER);
+  let last = options.after === undefined ? start.last : options.after;
+  // The first look reads the file whole and keeps what is after `last`: nothing appended since the read above is lost.
+  let place = { ino: -1, offset: 0 };
+  let stopped = false;
+  if (options.after !== undefined) {
+    if (start.skipped > 0) options.onSkipped?.(start.skipped);
+    if (start.resync) options.onResync?.(start.last);
+    if (start.records.length > 0) options.onEvents(start.records);
+    last = start.resync ? Math.max(start.last, start.records.at(-1)?.seq ?? 0) : (start.records.at(-1)?.seq ?? last);
+  }
+
+  const check = () => {
+    if (stopped) return;
+    try {
+      for (let step = 0; step < 64; step += 1) {
+        const read = readFrom(path, place);
+        if (!read) return;
+        place = read.place;
+        const { floor, records, skipped } = parseJournal(read.text);
+        if (skipped > 0) options.onSkipped?.(skipped);
+        if (read.restarted && (last < floor || last > Math.max(floor, records.at(-1)?.seq ?? 0))) {
+          last = Math.max(floor, records.at(-1)?.seq ?? 0);
+          options.onResync?.(last);
+          continue;
+        }
+        const fresh = records.filter((record) => record.seq > last);
+        if (fresh.length > 0) {
+          last = fresh.at(-1)?.seq ?? last;
+          options.onEvents(fresh);
+        }
+        if (!read.more) return;
+      }
+    } catch {
+      // Read again at the next look.
+    }
+  };
+
+  let watcher: FSWatcher | undefined;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    watcher = watch(dirname(path), { persistent: false }, (_kind, name) => {
+      if (name === null || String(name).startsWith("events.jsonl")) check();
+    });
+    watcher.on("error", () => {});
+  } catch {
+    // No watch here (a folder that cannot be made or watched): the look every recheckMs still finds each event.
+  }
+  const timer = setInterval(check, options.recheckMs ?? RECHECK_MS);
+  timer.unref?.();
+  const stop = () => {
+    stopped = true;
+    clearInterval(timer);
+    watcher?.close();
+  };
+  options.signal?.addEventListener("abort", stop, { once: true });
+  return {
+    get last() {
+      return last;
+    },
+    check,
+    stop,
+  };
+}
+
+/**
+ * What was appended since `place`, up to the last whole line; the whole file when it is a new one (rotated, or made
+ * since) or shorter than the place. Undefined when there is nothing new.
+ */
+function readFrom(
+  path: string,
+  place: { ino: number; offset: number },
+): { text: string; place: { ino: number; offset: number }; restarted: boolean; more: boolean } | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  try {
+    const found = fstatSync(fd);
+    const restarted = found.ino !== place.ino || found.size < place.offset;
+    const from = restarted ? 0 : place.offset;
+    if (found.size <= from) return restarted ? { text: "", place: { ino: found.ino, offset: 0 }, restarted, more: false } : undefined;
+    const length = Math.min(found.size - from, READ_STEP_BYTES);
+    const buffer = Buffer.alloc(length);
+    const read = readSync(fd, buffer, 0, length, from);
+    const end = buffer.subarray(0, read).lastIndexOf(10) + 1;
+    // A line still being written waits for its end; one longer than a whole step is skipped as it is.
+    const taken = end > 0 ? end : read === READ_STEP_BYTES ? read : 0;
+    if (taken === 0 && !restarted) return undefined;
+    return {
+      text: buffer.subarray(0, taken).toString("utf8"),
+      place: { ino: found.ino, offset: from + taken },
+      restarted,
+      more: from + taken < found.size && taken > 0,
+    };
+  } finally {
+    closeSync(fd);
+  }
+}
