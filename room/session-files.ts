@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync } from "node:fs";
-import { join, sep } from "node:path";
+import { closeSync, fstatSync, readSync } from "node:fs";
+import { openFileBelow, SandboxFileError } from "../sandbox/read-sandbox-file.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { isScreenshotPath } from "./tool-summary.ts";
 
@@ -21,26 +21,26 @@ export type ScreenshotRefusal = { refused: string };
 
 /**
  * A screenshot of a session's folder, read whole: its path as the browser gave it must be one (relative, `.png`), lead
- * to a regular file inside that folder through no link, weigh at most SCREENSHOT_MAX_BYTES and begin with PNG's
- * signature. The folder is the session's scratch, which its sandboxed commands write too, so whatever lies there is
- * hostile: each of these is checked on the file as opened (a FIFO put in its place is opened without blocking and
- * refused, a link is not followed).
+ * to a regular file of one name inside that folder through no link, weigh at most SCREENSHOT_MAX_BYTES and begin with
+ * PNG's signature. The folder is the session's scratch, which its sandboxed commands write while this reads, so whatever
+ * lies there is hostile: the path is walked one folder at a time from the session's own (`openFileBelow`), so a folder
+ * swapped for a link after any check is still not followed; each check is made on the file as opened (a FIFO opens
+ * without blocking and is refused), and a file with a second name (a hard link to one outside) is refused.
  */
 export function readScreenshot(workspaceDir: string, sessionId: string, path: string): Uint8Array | ScreenshotRefusal {
   if (!isScreenshotPath(path)) return { refused: `"${path}" is not a screenshot's path (a relative path ending in .png)` };
-  const folder = sessionFolder(workspaceDir, sessionId);
-  let descriptor: number;
+  let descriptor: number | undefined;
   try {
-    if (!lstatSync(folder).isDirectory()) return { refused: "this session's folder is not a folder" };
-    const real = realpathSync(join(folder, path));
-    if (!real.startsWith(realpathSync(folder) + sep)) return { refused: `${path} leads out of the session's folder` };
-    descriptor = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return { refused: `no screenshot ${path} in this session` };
+    descriptor = openFileBelow(sessionFolder(workspaceDir, sessionId), path);
+  } catch (error) {
+    if (error instanceof SandboxFileError) return { refused: error.message };
+    throw error;
   }
+  if (descriptor === undefined) return { refused: `no screenshot ${path} in this session` };
   try {
     const stat = fstatSync(descriptor);
     if (!stat.isFile()) return { refused: `${path} is not a file` };
+    if (stat.nlink !== 1) return { refused: `${path} has more than one name (a hard link); it was not read` };
     if (stat.size > SCREENSHOT_MAX_BYTES) return { refused: `${path} is over ${SCREENSHOT_MAX_BYTES} bytes` };
     const bytes = new Uint8Array(stat.size);
     let read = 0;
