@@ -148,7 +148,7 @@ export class ChatOutbox {
   async #perform(item: Item, part: number): Promise<void> {
     const { signal } = this.options;
     if (item.kind === "document") {
-      if (item.photo) await this.api.sendPhoto(this.chatId, item.document, item.caption, signal);
+      if (item.photo) await this.#sendPhoto(item);
       else await this.api.sendDocument(this.chatId, item.document, item.caption, signal);
       item.sent = true;
       return;
@@ -185,6 +185,21 @@ export class ChatOutbox {
         );
         item.sent[part] = { ...taken, messageId: message.message_id };
       } else throw error;
+    }
+  }
+
+  /**
+   * A photo, or the same file as a document when Telegram refuses it as a photo (a full-page screenshot taller than 20
+   * times its width, or over 10000 pixels around): the person still gets the image, as a file.
+   */
+  async #sendPhoto(item: Document): Promise<void> {
+    const { signal } = this.options;
+    try {
+      await this.api.sendPhoto(this.chatId, item.document, item.caption, signal);
+    } catch (error) {
+      if (!(error instanceof TelegramApiError) || error.code !== 400 || /chat not found/i.test(error.description)) throw error;
+      this.options.log(`telegram: chat ${this.chatId}: the Bot API refused a photo (${error.description}); sent as a document`);
+      await this.api.sendDocument(this.chatId, item.document, item.caption, signal);
     }
   }
 

@@ -83,3 +83,37 @@ test("a browser action is its summary line; a screenshot comes as a photo, and o
     await standIn.stop();
   }
 });
+
+test("a full-page screenshot Telegram refuses as a photo (too tall for its width) still comes, as a document", async () => {
+  // A PNG's signature and IHDR: 1280 × 26000, what a long page's full screenshot is; Telegram takes at most 20:1.
+  const header = Buffer.alloc(33);
+  PNG.copy(header, 0, 0, 16);
+  header.writeUInt32BE(1280, 16);
+  header.writeUInt32BE(26_000, 20);
+  writeFileSync(join(sessionFolder(workspaceDir, SESSION), "tall.png"), header);
+  const standIn = TelegramStandIn.start(TOKEN);
+  const controller = new AbortController();
+  try {
+    standIn.openChat(CHAT);
+    const logged: string[] = [];
+    const api = new BotApi({ apiBase: standIn.url, token: TOKEN });
+    const outbox = new ChatOutbox(api, CHAT, { gapMs: 0, signal: controller.signal, log: (line) => logged.push(line) });
+    const view = new ChatView(CHAT, SESSION, outbox, new ApprovalButtons(), workspaceDir);
+    const stamp = { replyId: "r1", persona: "agent" };
+    const call = { id: "c1", name: "browser", arguments: { action: "screenshot" } };
+    const data = { url: "https://shop.example/", title: "Shop", counts: { links: 1, inputs: 0, buttons: 0 }, screenshot: "tall.png" };
+    view.show({ type: "reply-start", turnId: "t1", ...stamp, model: "m", hop: 0, destination: "console" });
+    view.show({ type: "tool-call", ...stamp, call });
+    view.show({ type: "tool-result", ...stamp, call, ok: true, output: SNAPSHOT, data, durationMs: 5 } as RoomEvent);
+    await outbox.idle();
+    const documents = standIn.messages(CHAT).filter((message) => message.document);
+    expect(documents.map((message) => [message.document?.fileName, message.document?.caption])).toEqual([
+      ["tall.png", "agent: screenshot of https://shop.example/"],
+    ]);
+    expect(standIn.calls.filter((entry) => entry.method === "sendPhoto").map((entry) => entry.status)).toEqual([400]);
+    expect(logged.join("\n")).toContain("PHOTO_INVALID_DIMENSIONS); sent as a document");
+  } finally {
+    controller.abort();
+    await standIn.stop();
+  }
+});
