@@ -53,7 +53,7 @@ test("no link is followed, a folder's on the way or the file's own, even one tha
   expect(refused("inside/1.png")).toContain("symbolic link");
 });
 
-test("a hard link to a file outside, a FIFO, a folder, an oversized file and a non-PNG are refused", () => {
+test("a hard link to a file outside, a FIFO, a folder, an oversized file, a decompression bomb and a non-PNG are refused", () => {
   linkSync(join(outside, "secret.png"), join(folder, "hard.png"));
   expect(refused("hard.png")).toContain("more than one name");
   execFileSync("mkfifo", [join(folder, "fifo.png")]);
@@ -62,6 +62,14 @@ test("a hard link to a file outside, a FIFO, a folder, an oversized file and a n
   expect(refused("dir.png")).toContain("not a file");
   writeFileSync(join(folder, "big.png"), Buffer.concat([PNG, Buffer.alloc(SCREENSHOT_MAX_BYTES)]));
   expect(refused("big.png")).toContain(`over ${SCREENSHOT_MAX_BYTES} bytes`);
+  // A few bytes that would decode to gigabytes in the web room's tab or a phone.
+  const bomb = Buffer.from(PNG);
+  bomb.writeUInt32BE(60_000, 16);
+  bomb.writeUInt32BE(60_000, 20);
+  writeFileSync(join(folder, "bomb.png"), bomb);
+  expect(refused("bomb.png")).toContain("60000 × 60000 pixels, more than the");
+  writeFileSync(join(folder, "headless.png"), PNG.subarray(0, 12));
+  expect(refused("headless.png")).toContain("is not a PNG image");
   writeFileSync(join(folder, "page.png"), "<svg onload=alert(1)>");
   expect(refused("page.png")).toContain("is not a PNG image");
 });

@@ -6,7 +6,25 @@ import { isScreenshotPath } from "./tool-summary.ts";
 /** The most a screenshot read back from a session's folder may weigh. */
 export const SCREENSHOT_MAX_BYTES = 8 * 1024 * 1024;
 
+/**
+ * The most pixels a screenshot read back may say it has: a full page 1280 wide and 39 000 tall. A PNG of a few kilobytes
+ * can claim 60 000 × 60 000 (14 GB once decoded), which the web room's tab or a Telegram client would try to decode.
+ */
+export const SCREENSHOT_MAX_PIXELS = 50_000_000;
+
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const IHDR = [0x49, 0x48, 0x44, 0x52];
+
+/** Why a PNG's header (its signature, then IHDR's width and height) is not a screenshot's; undefined when it is one. */
+function pngProblem(png: Uint8Array): string | undefined {
+  if (!PNG_SIGNATURE.every((byte, index) => png[index] === byte)) return "is not a PNG image";
+  if (png.length < 24 || !IHDR.every((byte, index) => png[12 + index] === byte)) return "is not a PNG image (no IHDR first)";
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  const [width, height] = [view.getUint32(16), view.getUint32(20)];
+  if (width === 0 || height === 0 || width * height > SCREENSHOT_MAX_PIXELS)
+    return `says it is ${width} × ${height} pixels, more than the ${SCREENSHOT_MAX_PIXELS} a screenshot may have`;
+  return undefined;
+}
 
 /**
  * The folder of a session's own files, where the browser saves its screenshots and its `data.screenshot` paths are
@@ -22,10 +40,11 @@ export type ScreenshotRefusal = { refused: string };
 /**
  * A screenshot of a session's folder, read whole: its path as the browser gave it must be one (relative, `.png`), lead
  * to a regular file of one name inside that folder through no link, weigh at most SCREENSHOT_MAX_BYTES and begin with
- * PNG's signature. The folder is the session's scratch, which its sandboxed commands write while this reads, so whatever
- * lies there is hostile: the path is walked one folder at a time from the session's own (`openFileBelow`), so a folder
- * swapped for a link after any check is still not followed; each check is made on the file as opened (a FIFO opens
- * without blocking and is refused), and a file with a second name (a hard link to one outside) is refused.
+ * PNG's signature and a header of at most SCREENSHOT_MAX_PIXELS. The folder is the session's scratch, which its
+ * sandboxed commands write while this reads, so whatever lies there is hostile: the path is walked one folder at a time
+ * from the session's own (`openFileBelow`), so a folder swapped for a link after any check is still not followed; each
+ * check is made on the file as opened (a FIFO opens without blocking and is refused), and a file with a second name (a
+ * hard link to one outside) is refused.
  */
 export function readScreenshot(workspaceDir: string, sessionId: string, path: string): Uint8Array | ScreenshotRefusal {
   if (!isScreenshotPath(path)) return { refused: `"${path}" is not a screenshot's path (a relative path ending in .png)` };
@@ -50,7 +69,8 @@ export function readScreenshot(workspaceDir: string, sessionId: string, path: st
       read += got;
     }
     const png = bytes.subarray(0, read);
-    if (!PNG_SIGNATURE.every((byte, index) => png[index] === byte)) return { refused: `${path} is not a PNG image` };
+    const problem = pngProblem(png);
+    if (problem !== undefined) return { refused: `${path} ${problem}` };
     return png;
   } finally {
     closeSync(descriptor);
