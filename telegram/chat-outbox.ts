@@ -16,6 +16,9 @@ type Card = { kind: "card"; render: () => Rendered; sent: SentPart[]; closed: bo
 type Document = { kind: "document"; document: TelegramDocument; caption: string; sent: boolean; failures: number; photo?: true };
 type Item = Card | Document;
 
+/** The most bytes of photos one chat keeps waiting to be sent: each screenshot may weigh 8 MB, and memory is not a queue. */
+export const PENDING_PHOTO_BYTES = 32 * 1024 * 1024;
+
 /** Network failures one change survives before it is given up (each waited out, 1 s doubling to 30 s). */
 const MAX_FAILURES = 6;
 
@@ -73,10 +76,17 @@ export class ChatOutbox {
     this.#wake();
   }
 
-  /** An image shown as a photo (sendPhoto), in its place among the messages. */
-  photo(image: TelegramDocument, caption: string): void {
+  /**
+   * An image shown as a photo (sendPhoto), in its place among the messages; false, and nothing queued, when photos
+   * waiting to be sent would hold more than PENDING_PHOTO_BYTES (Telegram away or slower than the agent's screenshots).
+   */
+  photo(image: TelegramDocument, caption: string): boolean {
+    const size = (document: TelegramDocument) => (typeof document.content === "string" ? document.content.length : document.content.byteLength);
+    const pending = this.#items.reduce((sum, item) => sum + (item.kind === "document" && item.photo && !item.sent ? size(item.document) : 0), 0);
+    if (pending + size(image) > PENDING_PHOTO_BYTES) return false;
     this.#items.push({ kind: "document", document: image, caption, sent: false, failures: 0, photo: true });
     this.#wake();
+    return true;
   }
 
   /** Resolves once everything asked for so far was sent (or given up). */

@@ -11,7 +11,7 @@ import { sessionFolder } from "../room/session-files.ts";
 import { TelegramStandIn } from "../testing/telegram-bot-api.ts";
 import { ApprovalButtons } from "./approval-buttons.ts";
 import { BotApi } from "./bot-api.ts";
-import { ChatOutbox } from "./chat-outbox.ts";
+import { ChatOutbox, PENDING_PHOTO_BYTES } from "./chat-outbox.ts";
 import { ChatView } from "./chat-view.ts";
 
 const TOKEN = "7265431980:AAH-test-token-Zx9qW3eRt5yU7iO1pAsDfGhJ";
@@ -112,6 +112,36 @@ test("a full-page screenshot Telegram refuses as a photo (too tall for its width
     ]);
     expect(standIn.calls.filter((entry) => entry.method === "sendPhoto").map((entry) => entry.status)).toEqual([400]);
     expect(logged.join("\n")).toContain("PHOTO_INVALID_DIMENSIONS); sent as a document");
+  } finally {
+    controller.abort();
+    await standIn.stop();
+  }
+});
+
+test("screenshots waiting to be sent hold at most PENDING_PHOTO_BYTES; one more is not queued, and the chat says why", async () => {
+  // Screenshots of 7 MB (a PNG's header, then padding), faster than Telegram takes them: five before the first is sent.
+  const heavy = Buffer.alloc(7 * 1024 * 1024);
+  PNG.copy(heavy);
+  writeFileSync(join(sessionFolder(workspaceDir, SESSION), "heavy.png"), heavy);
+  expect(5 * heavy.length).toBeGreaterThan(PENDING_PHOTO_BYTES);
+  const standIn = TelegramStandIn.start(TOKEN);
+  const controller = new AbortController();
+  try {
+    standIn.openChat(CHAT);
+    const outbox = new ChatOutbox(new BotApi({ apiBase: standIn.url, token: TOKEN }), CHAT, { gapMs: 0, signal: controller.signal, log: () => {} });
+    const view = new ChatView(CHAT, SESSION, outbox, new ApprovalButtons(), workspaceDir);
+    const stamp = { replyId: "r1", persona: "agent" };
+    const data = { url: "https://shop.example/", title: "Shop", counts: { links: 1, inputs: 0, buttons: 0 }, screenshot: "heavy.png" };
+    view.show({ type: "reply-start", turnId: "t1", ...stamp, model: "m", hop: 0, destination: "console" });
+    for (const id of ["c1", "c2", "c3", "c4", "c5"]) {
+      const call = { id, name: "browser", arguments: { action: "screenshot" } };
+      view.show({ type: "tool-call", ...stamp, call });
+      view.show({ type: "tool-result", ...stamp, call, ok: true, output: SNAPSHOT, data, durationMs: 5 } as RoomEvent);
+    }
+    await outbox.idle();
+    const messages = standIn.messages(CHAT);
+    expect(messages.filter((message) => message.photo)).toHaveLength(4);
+    expect(messages.map((message) => message.text).join("\n")).toContain("✗ screenshot not sent: earlier screenshots are still on their way");
   } finally {
     controller.abort();
     await standIn.stop();
