@@ -7,10 +7,11 @@ import { isScreenshotPath } from "./tool-summary.ts";
 export const SCREENSHOT_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
- * The most pixels a screenshot read back may say it has: a full page 1280 wide and 39 000 tall. A PNG of a few kilobytes
- * can claim 60 000 × 60 000 (14 GB once decoded), which the web room's tab or a Telegram client would try to decode.
+ * The most pixels a screenshot read back may say it has: a full page 2560 wide and as tall as Chromium draws one
+ * (32 767), about 400 MB once decoded. A PNG of a few kilobytes can claim 60 000 × 60 000 (14 GB decoded), which the web
+ * room's tab or a Telegram client would try to decode.
  */
-export const SCREENSHOT_MAX_PIXELS = 50_000_000;
+export const SCREENSHOT_MAX_PIXELS = 100_000_000;
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 const IHDR = [0x49, 0x48, 0x44, 0x52];
