@@ -70,6 +70,21 @@ describe("the scripted browsing agent", () => {
     // A ref is read only off a snapshot's own lines: a page's text that looks like one is not an element.
     expect(refNamed('- text: "Sign in" [ref=e7]\n- button "Sign in" [ref=e4]', "sign in")).toBe("e4");
   });
+
+  test("a hostile page: a title holding a ref is no element, and a huge page is quoted in a bounded answer", () => {
+    const page = [
+      "page: https://evil.example/",
+      `title: Sign in [ref=e1] ${"T".repeat(1_000_000)}`,
+      `- heading "${"H".repeat(100_000)}" [level=1]`,
+      `- paragraph: ${"P".repeat(1_000_000)}`,
+      '- button "Sign in" [ref=e4]',
+    ].join("\n");
+    const ask = user('open https://evil.example/ and click "Sign in"');
+    expect(browseStep([ask, tool(page)])).toEqual({ call: { name: "browser", arguments: { action: "click", ref: "e4" } } });
+    const answer = browseStep([user("open https://evil.example/"), tool(page)]);
+    expect("text" in answer && answer.text.length).toBeLessThan(1_000);
+    expect(answer).toMatchObject({ text: expect.stringContaining('titled "Sign in [ref=e1] TTT') });
+  });
 });
 
 describe("the playground's agent browses", () => {

@@ -58,12 +58,18 @@ export function refNamed(snapshot: string, name: string): string | undefined {
   return undefined;
 }
 
+/** The most of one of a page's words (its title, a heading, a line of text) the answer quotes: a page may be huge. */
+const QUOTED_CHARS = 200;
+const quoted = (text: string) => (text.length > QUOTED_CHARS ? `${text.slice(0, QUOTED_CHARS - 1)}…` : text);
+
 /** What a snapshot says, as the agent answers it: the page, its title, its headings and its first lines of text. */
 export function readSnapshot(snapshot: string): string {
-  const field = (name: string) => new RegExp(`^${name}: (.*)$`, "m").exec(snapshot)?.[1]?.trim() ?? "";
-  const headings = [...snapshot.matchAll(/^\s*- heading "([^"\n]*)"/gm)].map((match) => match[1]).filter((text) => text !== "");
+  const field = (name: string) => quoted(new RegExp(`^${name}: (.*)$`, "m").exec(snapshot)?.[1]?.trim() ?? "");
+  const headings = [...snapshot.matchAll(/^\s*- heading "([^"\n]*)"/gm)].map((match) => quoted(match[1] ?? "")).filter((text) => text !== "");
   // A line of words: `- text: …`, `- paragraph: …`, a list item's, a cell's (a `/url:` line is a link's address).
-  const texts = [...snapshot.matchAll(/^\s*- (?:text|paragraph|listitem|cell|generic): (.+)$/gm)].map((match) => match[1]?.trim()).slice(0, 3);
+  const texts = [...snapshot.matchAll(/^\s*- (?:text|paragraph|listitem|cell|generic): (.+)$/gm)]
+    .slice(0, 3)
+    .map((match) => quoted(match[1]?.trim() ?? ""));
   const parts = [`I read ${field("page")}${field("title") ? `, titled "${field("title")}"` : ""}.`];
   if (headings.length > 0) parts.push(`Its headings: ${headings.slice(0, 5).join("; ")}.`);
   if (texts.length > 0) parts.push(`It says: ${texts.join(" ")}`);

@@ -16,6 +16,9 @@ type Card = { kind: "card"; render: () => Rendered; sent: SentPart[]; closed: bo
 type Document = { kind: "document"; document: TelegramDocument; caption: string; sent: boolean; failures: number; photo?: true };
 type Item = Card | Document;
 
+/** The most bytes of photos one chat keeps waiting to be sent: each screenshot may weigh 8 MB, and memory is not a queue. */
+export const PENDING_PHOTO_BYTES = 32 * 1024 * 1024;
+
 /** Network failures one change survives before it is given up (each waited out, 1 s doubling to 30 s). */
 const MAX_FAILURES = 6;
 
@@ -73,10 +76,17 @@ export class ChatOutbox {
     this.#wake();
   }
 
-  /** An image shown as a photo (sendPhoto), in its place among the messages. */
-  photo(image: TelegramDocument, caption: string): void {
+  /**
+   * An image shown as a photo (sendPhoto), in its place among the messages; false, and nothing queued, when photos
+   * waiting to be sent would hold more than PENDING_PHOTO_BYTES (Telegram away or slower than the agent's screenshots).
+   */
+  photo(image: TelegramDocument, caption: string): boolean {
+    const size = (document: TelegramDocument) => (typeof document.content === "string" ? document.content.length : document.content.byteLength);
+    const pending = this.#items.reduce((sum, item) => sum + (item.kind === "document" && item.photo && !item.sent ? size(item.document) : 0), 0);
+    if (pending + size(image) > PENDING_PHOTO_BYTES) return false;
     this.#items.push({ kind: "document", document: image, caption, sent: false, failures: 0, photo: true });
     this.#wake();
+    return true;
   }
 
   /** Resolves once everything asked for so far was sent (or given up). */
@@ -148,7 +158,7 @@ export class ChatOutbox {
   async #perform(item: Item, part: number): Promise<void> {
     const { signal } = this.options;
     if (item.kind === "document") {
-      if (item.photo) await this.api.sendPhoto(this.chatId, item.document, item.caption, signal);
+      if (item.photo) await this.#sendPhoto(item);
       else await this.api.sendDocument(this.chatId, item.document, item.caption, signal);
       item.sent = true;
       return;
@@ -185,6 +195,21 @@ export class ChatOutbox {
         );
         item.sent[part] = { ...taken, messageId: message.message_id };
       } else throw error;
+    }
+  }
+
+  /**
+   * A photo, or the same file as a document when Telegram refuses it as a photo (a full-page screenshot taller than 20
+   * times its width, or over 10000 pixels around): the person still gets the image, as a file.
+   */
+  async #sendPhoto(item: Document): Promise<void> {
+    const { signal } = this.options;
+    try {
+      await this.api.sendPhoto(this.chatId, item.document, item.caption, signal);
+    } catch (error) {
+      if (!(error instanceof TelegramApiError) || error.code !== 400 || /chat not found/i.test(error.description)) throw error;
+      this.options.log(`telegram: chat ${this.chatId}: the Bot API refused a photo (${error.description}); sent as a document`);
+      await this.api.sendDocument(this.chatId, item.document, item.caption, signal);
     }
   }
 

@@ -273,10 +273,11 @@ export class ChatView {
       return;
     }
     const url = browserData(event.data)?.url ?? "";
-    this.outbox.photo(
+    const queued = this.outbox.photo(
       { fileName: path.split("/").at(-1) ?? "screenshot.png", content: read, mimeType: "image/png" },
       escapeHtml(`${event.persona}: screenshot of ${oneLine(url, 300)}`),
     );
+    if (!queued) this.#replies.get(event.replyId)?.note("✗ screenshot not sent: earlier screenshots are still on their way; ask again later");
   }
 
   /** A reply that streamed no text (a pipeline's outcome, a reply to a file) shows its final message instead. */

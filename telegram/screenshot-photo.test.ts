@@ -11,7 +11,7 @@ import { sessionFolder } from "../room/session-files.ts";
 import { TelegramStandIn } from "../testing/telegram-bot-api.ts";
 import { ApprovalButtons } from "./approval-buttons.ts";
 import { BotApi } from "./bot-api.ts";
-import { ChatOutbox } from "./chat-outbox.ts";
+import { ChatOutbox, PENDING_PHOTO_BYTES } from "./chat-outbox.ts";
 import { ChatView } from "./chat-view.ts";
 
 const TOKEN = "7265431980:AAH-test-token-Zx9qW3eRt5yU7iO1pAsDfGhJ";
@@ -78,6 +78,70 @@ test("a browser action is its summary line; a screenshot comes as a photo, and o
     // The snapshot is the model's to read: no file of it comes into the chat.
     expect(messages.filter((message) => message.document)).toHaveLength(0);
     expect(standIn.calls.filter((entry) => entry.method === "sendPhoto").map((entry) => entry.status)).toEqual([200]);
+  } finally {
+    controller.abort();
+    await standIn.stop();
+  }
+});
+
+test("a full-page screenshot Telegram refuses as a photo (too tall for its width) still comes, as a document", async () => {
+  // A PNG's signature and IHDR: 1280 × 26000, what a long page's full screenshot is; Telegram takes at most 20:1.
+  const header = Buffer.alloc(33);
+  PNG.copy(header, 0, 0, 16);
+  header.writeUInt32BE(1280, 16);
+  header.writeUInt32BE(26_000, 20);
+  writeFileSync(join(sessionFolder(workspaceDir, SESSION), "tall.png"), header);
+  const standIn = TelegramStandIn.start(TOKEN);
+  const controller = new AbortController();
+  try {
+    standIn.openChat(CHAT);
+    const logged: string[] = [];
+    const api = new BotApi({ apiBase: standIn.url, token: TOKEN });
+    const outbox = new ChatOutbox(api, CHAT, { gapMs: 0, signal: controller.signal, log: (line) => logged.push(line) });
+    const view = new ChatView(CHAT, SESSION, outbox, new ApprovalButtons(), workspaceDir);
+    const stamp = { replyId: "r1", persona: "agent" };
+    const call = { id: "c1", name: "browser", arguments: { action: "screenshot" } };
+    const data = { url: "https://shop.example/", title: "Shop", counts: { links: 1, inputs: 0, buttons: 0 }, screenshot: "tall.png" };
+    view.show({ type: "reply-start", turnId: "t1", ...stamp, model: "m", hop: 0, destination: "console" });
+    view.show({ type: "tool-call", ...stamp, call });
+    view.show({ type: "tool-result", ...stamp, call, ok: true, output: SNAPSHOT, data, durationMs: 5 } as RoomEvent);
+    await outbox.idle();
+    const documents = standIn.messages(CHAT).filter((message) => message.document);
+    expect(documents.map((message) => [message.document?.fileName, message.document?.caption])).toEqual([
+      ["tall.png", "agent: screenshot of https://shop.example/"],
+    ]);
+    expect(standIn.calls.filter((entry) => entry.method === "sendPhoto").map((entry) => entry.status)).toEqual([400]);
+    expect(logged.join("\n")).toContain("PHOTO_INVALID_DIMENSIONS); sent as a document");
+  } finally {
+    controller.abort();
+    await standIn.stop();
+  }
+});
+
+test("screenshots waiting to be sent hold at most PENDING_PHOTO_BYTES; one more is not queued, and the chat says why", async () => {
+  // Screenshots of 7 MB (a PNG's header, then padding), faster than Telegram takes them: five before the first is sent.
+  const heavy = Buffer.alloc(7 * 1024 * 1024);
+  PNG.copy(heavy);
+  writeFileSync(join(sessionFolder(workspaceDir, SESSION), "heavy.png"), heavy);
+  expect(5 * heavy.length).toBeGreaterThan(PENDING_PHOTO_BYTES);
+  const standIn = TelegramStandIn.start(TOKEN);
+  const controller = new AbortController();
+  try {
+    standIn.openChat(CHAT);
+    const outbox = new ChatOutbox(new BotApi({ apiBase: standIn.url, token: TOKEN }), CHAT, { gapMs: 0, signal: controller.signal, log: () => {} });
+    const view = new ChatView(CHAT, SESSION, outbox, new ApprovalButtons(), workspaceDir);
+    const stamp = { replyId: "r1", persona: "agent" };
+    const data = { url: "https://shop.example/", title: "Shop", counts: { links: 1, inputs: 0, buttons: 0 }, screenshot: "heavy.png" };
+    view.show({ type: "reply-start", turnId: "t1", ...stamp, model: "m", hop: 0, destination: "console" });
+    for (const id of ["c1", "c2", "c3", "c4", "c5"]) {
+      const call = { id, name: "browser", arguments: { action: "screenshot" } };
+      view.show({ type: "tool-call", ...stamp, call });
+      view.show({ type: "tool-result", ...stamp, call, ok: true, output: SNAPSHOT, data, durationMs: 5 } as RoomEvent);
+    }
+    await outbox.idle();
+    const messages = standIn.messages(CHAT);
+    expect(messages.filter((message) => message.photo)).toHaveLength(4);
+    expect(messages.map((message) => message.text).join("\n")).toContain("✗ screenshot not sent: earlier screenshots are still on their way");
   } finally {
     controller.abort();
     await standIn.stop();

@@ -41,6 +41,15 @@ const PHOTO_SIGNATURES = [
 ];
 const MAX_TEXT = 4096;
 
+/** Telegram's bound on a photo's sides: width and height at most 10000 together, neither over 20 times the other. */
+function photoDimensionsFit(bytes: Uint8Array): boolean {
+  // A PNG's IHDR (bytes 16-23: width, height); a JPEG is taken as it is.
+  if (bytes[0] !== 0x89 || bytes.length < 24) return true;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const [width, height] = [view.getUint32(16), view.getUint32(20)];
+  return width + height <= 10_000 && Math.max(width, height) <= 20 * Math.max(1, Math.min(width, height));
+}
+
 const fail = (code: number, description: string, retryAfter?: number) =>
   Response.json(
     { ok: false, error_code: code, description, ...(retryAfter !== undefined ? { parameters: { retry_after: retryAfter } } : {}) },
@@ -507,6 +516,7 @@ export class TelegramStandIn {
     const bytes = new Uint8Array(await file.arrayBuffer());
     if (!PHOTO_SIGNATURES.some((signature) => signature.every((byte, index) => bytes[index] === byte)))
       return fail(400, "Bad Request: IMAGE_PROCESS_FAILED");
+    if (!photoDimensionsFit(bytes)) return fail(400, "Bad Request: PHOTO_INVALID_DIMENSIONS");
     const caption = this.#parse(params, "caption", 1024);
     if (caption instanceof Response) return caption;
     const message: BotMessage = {
