@@ -8,7 +8,7 @@ import { scriptedModel } from "../llm/scripted-model.ts";
 import { openRoom } from "../room/room.ts";
 import { readAuditLines } from "../security/audit-log.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
-import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
+import { simpleSpec, WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { superviseFixture, webhookSink } from "../testing/supervise-fixture.ts";
 import { testSandbox, testSandboxAccess } from "../testing/test-sandbox.ts";
 import { ChatError } from "../llm/chat-errors.ts";
@@ -317,5 +317,25 @@ describe("idle work", () => {
     // The same failure is not run again by the next round.
     const second = await idleWork(fixture.context, { settings: { ...settings, maxActionsPerRound: 1 }, model: undefined });
     expect(second.actions.map((action) => action.step)).toEqual(["examples"]);
+  });
+  test("a failing example's output is redacted before it is cut: no secret's first characters reach the log or the webhook", async () => {
+    using fixture = superviseFixture();
+    const secret = "sk-idle-0123456789abcdefghijklmnopqrstuv";
+    // The output's JSON has the secret begin 10 characters before the 200 a failure quotes of it.
+    const code = `export default () => ({ result: "${"x".repeat(179)}${secret}" });\n`;
+    writeGeneratedTool(fixture.dir, simpleSpec("leaky", "Echoes its text back."), code);
+    fixture.configure({ supervise: { idleWork: IDLE, webhook: sink.url } });
+    fixture.context.config.secrets.push(secret);
+    const outcome = await idleWork(fixture.context, { settings: IdleWorkSettings.parse(IDLE), model: undefined });
+    expect(outcome.actions.map(({ step, ok }) => [step, ok])).toEqual([["examples", false]]);
+    const day = new Date(fixture.context.now()).toISOString().slice(0, 10);
+    const said = [
+      ...fixture.lines,
+      ...outcome.actions.map((action) => action.detail),
+      JSON.stringify(audited(fixture.dir, day)),
+      ...sink.received.map((message) => JSON.stringify(message)),
+    ].join("\n");
+    expect(said).toContain("leaky");
+    expect(said).not.toContain(secret.slice(0, 8));
   });
 });

@@ -38,13 +38,16 @@ function accessOf(context: SuperviseContext): SandboxAccess {
 
 const roots = (context: SuperviseContext) => [...new Set([context.workspaceDir, context.repoDir])];
 
+/** A value as a failure quotes it: redacted before it is cut, so no secret's first characters are left standing. */
+const quoted = (context: SuperviseContext, value: unknown) => dataLine(context, JSON.stringify(value) ?? "null", 200);
+
 /** What is wrong with a held-out example's output (as the toolsmith's examples stage judges it), or undefined. */
-function exampleProblem(spec: ToolSpec, example: ToolExample, output: unknown): string | undefined {
+function exampleProblem(context: SuperviseContext, spec: ToolSpec, example: ToolExample, output: unknown): string | undefined {
   const shape = z.fromJSONSchema(spec.output_schema).safeParse(output);
-  const input = JSON.stringify(example.input).slice(0, 200);
+  const input = quoted(context, example.input);
   if (!shape.success) return `for ${input} the output does not fit the output schema`;
   if (!spec.deterministic || canonicalJson(output) === canonicalJson(example.output)) return undefined;
-  return `for ${input} it returned ${JSON.stringify(output).slice(0, 200)}, not ${JSON.stringify(example.output).slice(0, 200)}`;
+  return `for ${input} it returned ${quoted(context, output)}, not ${quoted(context, example.output)}`;
 }
 
 /** (a) Each promoted tool's held-out examples (the last `heldOutExamples` of its spec's, as the toolsmith split them), run again. */
@@ -67,7 +70,7 @@ async function testPromotedTools(run: IdleRun, access: SandboxAccess): Promise<v
           run.record({ step: "examples", name: tool.name, ok: false, detail: "not judged: idle work stopped while it ran" }, started, {});
           return;
         }
-        problem = result.ok ? exampleProblem(spec, example, result.output) : `for ${JSON.stringify(example.input).slice(0, 200)}: ${result.error}`;
+        problem = result.ok ? exampleProblem(context, spec, example, result.output) : `for ${quoted(context, example.input)}: ${result.error}`;
         if (problem !== undefined) break;
       }
       const failed = problem === undefined ? undefined : dataLine(context, `promoted tool ${tool.name} fails a held-out example ${problem}`, 1000);
@@ -114,7 +117,7 @@ async function rerunFailedWorkflows(run: IdleRun, catalog: readonly McpToolEntry
   for (const [name, entry] of Object.entries(context.config.schedules)) {
     const record = states.schedules[name];
     if (entry.workflow === undefined || record?.ok !== false || record.finishedAt === undefined) continue;
-    failures.push(`scheduled workflow ${entry.workflow} failed: ${record.summary ?? ""}`.slice(0, 300));
+    failures.push(dataLine(context, `scheduled workflow ${entry.workflow} failed: ${record.summary ?? ""}`, 300));
     const key = `idle:rerun:${name}`;
     if (context.state.get(key) === String(record.finishedAt)) continue;
     const workflow = catalog.find((candidate) => candidate.kind === "workflow" && candidate.name === entry.workflow);
@@ -189,7 +192,7 @@ async function askWhatNext(run: IdleRun, catalog: readonly McpToolEntry[], failu
     return;
   }
   const { proposal } = answer;
-  run.record({ step: "ask", name: PROPOSE_NEXT, ok: true, detail: `${answer.model} proposes ${describe(proposal)}` }, started, data);
+  run.record({ step: "ask", name: PROPOSE_NEXT, ok: true, detail: `${answer.model} proposes ${describe(context, proposal)}` }, started, data);
   if (proposal.action === "nothing") return;
   const entry = catalog.find((candidate) => candidate.name === proposal.name);
   if (!entry || (await run.mustStop("ask", proposal.name))) return;
@@ -199,10 +202,10 @@ async function askWhatNext(run: IdleRun, catalog: readonly McpToolEntry[], failu
   run.record({ step: "proposed", name: entry.name, ok: result.ok, detail }, ran, proposal.args);
 }
 
-const describe = (proposal: ProposeNext) =>
+const describe = (context: SuperviseContext, proposal: ProposeNext) =>
   proposal.action === "nothing"
     ? `nothing (${proposal.why})`
-    : `${proposal.action} ${proposal.name} ${JSON.stringify(proposal.args).slice(0, 300)} (${proposal.why})`;
+    : `${proposal.action} ${proposal.name} ${dataLine(context, JSON.stringify(proposal.args), 300)} (${proposal.why})`;
 
 /**
  * One round's idle work, when the room has been idle for `afterMinutes`: (a), (b), (c) in turn, each step and action
