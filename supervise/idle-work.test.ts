@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { IdleWorkSettings } from "../config/supervise-settings.ts";
-import { AUDIT_DIR } from "../config/workspace-paths.ts";
+import { AUDIT_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { openRoom } from "../room/room.ts";
 import { readAuditLines } from "../security/audit-log.ts";
@@ -16,6 +16,7 @@ import type { LanguageModel } from "../llm/language-model.ts";
 import { REPORTS_DIR } from "./daily-report.ts";
 import { recordOutcome, updateScheduleStates } from "./schedule-state.ts";
 import { diagnosisModel } from "./diagnose-incident.ts";
+import { personSince } from "./idle-run.ts";
 import { idleWork, idleWorkSettings } from "./idle-work.ts";
 import { PROPOSE_NEXT } from "./propose-next.ts";
 import { statusLines, superviseStatus } from "./supervise-status.ts";
@@ -337,5 +338,25 @@ describe("idle work", () => {
     ].join("\n");
     expect(said).toContain("leaky");
     expect(said).not.toContain(secret.slice(0, 8));
+  });
+  test("a person going on in a schedule's session is a person; the schedule's own message is not", () => {
+    using fixture = superviseFixture();
+    fixture.configure({ schedules: { news: { cron: "0 8 * * *", to: "agent", message: "What changed?", session: "mornings" } } });
+    const now = fixture.context.now();
+    updateScheduleStates(fixture.dir, (states) =>
+      recordOutcome(
+        states,
+        { name: "news", sessionName: "mornings", ok: true, summary: "ok", sessionId: "s-mornings" },
+        { startedAt: now, finishedAt: now },
+      ),
+    );
+    const turn = (at: number, text: string) =>
+      JSON.stringify({ time: new Date(at).toISOString(), type: "turn-start", turnId: "t", text, mode: "direct:agent", addressed: [] });
+    const path = join(fixture.dir, SESSIONS_DIR, "s-mornings.jsonl");
+    mkdirSync(join(fixture.dir, SESSIONS_DIR), { recursive: true });
+    writeFileSync(path, `${turn(now - 60_000, "What changed?")}\n`);
+    expect(personSince(fixture.context, now - 300_000)).toBeUndefined();
+    writeFileSync(path, `${turn(now - 60_000, "What changed?")}\n${turn(now - 30_000, "and the tests?")}\n`);
+    expect(personSince(fixture.context, now - 300_000)).toBe(now - 30_000);
   });
 });
