@@ -359,4 +359,13 @@ describe("idle work", () => {
     writeFileSync(path, `${turn(now - 60_000, "What changed?")}\n${turn(now - 30_000, "and the tests?")}\n`);
     expect(personSince(fixture.context, now - 300_000)).toBe(now - 30_000);
   });
+  test("a promoted tool that may not run unattended (serve.tools: ask or deny) has no examples run by idle work", async () => {
+    using fixture = superviseFixture();
+    writeGeneratedTool(fixture.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
+    writeGeneratedTool(fixture.dir, wordCountSpec("asked_count"), BROKEN_CODE, WORD_COUNT_TESTS);
+    writeGeneratedTool(fixture.dir, wordCountSpec("denied_count"), BROKEN_CODE, WORD_COUNT_TESTS);
+    fixture.configure({ serve: { tools: { asked_count: "ask", denied_count: "deny" } } });
+    const outcome = await idleWork(fixture.context, { settings: IdleWorkSettings.parse(IDLE), model: undefined });
+    expect(outcome.actions.map(({ step, name, ok }) => [step, name, ok])).toEqual([["examples", "word_count", true]]);
+  });
 });

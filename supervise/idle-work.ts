@@ -50,11 +50,23 @@ function exampleProblem(context: SuperviseContext, spec: ToolSpec, example: Tool
   return `for ${input} it returned ${quoted(context, output)}, not ${quoted(context, example.output)}`;
 }
 
-/** (a) Each promoted tool's held-out examples (the last `heldOutExamples` of its spec's, as the toolsmith split them), run again. */
+/** Whether a tool or workflow may run with nobody there: serve's policy for a run nobody can approve ("ask": denied). */
+const unattended = (context: SuperviseContext, entry: McpToolEntry) =>
+  httpToolRefusal(context.config.serve, entry.name, entry.kind === "generated" ? "generated" : "workflow", "none") === undefined;
+
+/**
+ * (a) Each promoted tool's held-out examples (the last `heldOutExamples` of its spec's, as the toolsmith split them),
+ * run again, when serve's policy lets the tool run unattended: a tool set to "ask" or "deny" may touch what a person
+ * wants to watch, and its examples run with nobody there too.
+ */
 async function testPromotedTools(run: IdleRun, access: SandboxAccess): Promise<void> {
   const { context } = run;
   for (const root of roots(context)) {
-    const entries = new Map(promotedEntries(root, access).map((entry) => [entry.name, entry]));
+    const entries = new Map(
+      promotedEntries(root, access)
+        .filter((entry) => unattended(context, entry))
+        .map((entry) => [entry.name, entry]),
+    );
     for (const tool of promotedToolsIn(root)) {
       const entry = entries.get(tool.name);
       const { spec, validation } = tool.metadata;
@@ -104,9 +116,7 @@ async function testPromotedTools(run: IdleRun, access: SandboxAccess): Promise<v
 function unattendedCatalog(context: SuperviseContext, access: SandboxAccess): McpToolEntry[] {
   const tools = roots(context).flatMap((root) => promotedEntries(root, access));
   const workflows = workflowEntries(context.workspaceDir, [context.repoDir], access);
-  return uniqueEntries([...tools, ...workflows]).filter(
-    (entry) => httpToolRefusal(context.config.serve, entry.name, entry.kind === "generated" ? "generated" : "workflow", "none") === undefined,
-  );
+  return uniqueEntries([...tools, ...workflows]).filter((entry) => unattended(context, entry));
 }
 
 /** (b) Each workflow whose last scheduled run failed runs again with the schedule's inputs, once per failure, when it may run unattended. */
