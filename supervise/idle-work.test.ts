@@ -368,4 +368,18 @@ describe("idle work", () => {
     const outcome = await idleWork(fixture.context, { settings: IdleWorkSettings.parse(IDLE), model: undefined });
     expect(outcome.actions.map(({ step, name, ok }) => [step, name, ok])).toEqual([["examples", "word_count", true]]);
   });
+  test("a model that streams text instead of the call is cut near what is left of maxTokens, not long after it", async () => {
+    using fixture = superviseFixture();
+    writeGeneratedTool(fixture.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
+    fixture.configure({});
+    // About 25,000 tokens of prose, streamed in pieces, with no usage: each answer would be counted whole.
+    const model = scriptedModel([{ text: Array.from({ length: 1000 }, () => `${"words and more words, ".repeat(4)}\n`) }]);
+    const settings = IdleWorkSettings.parse({ ...IDLE, maxTokens: 2000 });
+    const outcome = await idleWork(fixture.context, { settings, model });
+    expect(model.requests.length).toBeGreaterThan(0);
+    expect(model.requests.every((request) => (request.stopAt?.tokens ?? Number.POSITIVE_INFINITY) <= 2000)).toBe(true);
+    // At most the prompt and one call's room past the cap (uncut, the two answers came to tens of thousands).
+    expect(outcome.tokens).toBeGreaterThan(0);
+    expect(outcome.tokens).toBeLessThanOrEqual(4000);
+  });
 });
