@@ -382,4 +382,18 @@ describe("idle work", () => {
     expect(outcome.tokens).toBeGreaterThan(0);
     expect(outcome.tokens).toBeLessThanOrEqual(4000);
   });
+  test("with today's limits.tokensPerDay spent by the sessions, idle work asks no model", async () => {
+    using fixture = superviseFixture();
+    writeGeneratedTool(fixture.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
+    fixture.configure({ limits: { tokensPerDay: 40 } });
+    const stats = { replies: 1, promptTokens: 30, completionTokens: 12, tokensPerSecond: 1, firstTokenMs: 1, queuedMs: 0, durationMs: 1 };
+    const end = { time: new Date(fixture.context.now() - 1000).toISOString(), type: "reply-end", replyId: "r", persona: "agent", ok: true, stats };
+    mkdirSync(join(fixture.dir, SESSIONS_DIR), { recursive: true });
+    writeFileSync(join(fixture.dir, SESSIONS_DIR, "s-day.jsonl"), `${JSON.stringify(end)}\n`);
+    const model = scriptedModel([{ text: "never asked" }]);
+    const outcome = await idleWork(fixture.context, { settings: IdleWorkSettings.parse(IDLE), model });
+    expect(model.requests).toHaveLength(0);
+    expect(outcome.actions.map((action) => action.step)).toEqual(["examples"]);
+    expect(fixture.lines.some((line) => line.includes("what next? skipped: today's token budget is spent (42 of 40"))).toBe(true);
+  });
 });

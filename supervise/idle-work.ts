@@ -1,11 +1,14 @@
+import { join } from "node:path";
 import { z } from "zod";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { canonicalJson } from "../config/canonical-json.ts";
 import { IdleWorkSettings } from "../config/supervise-settings.ts";
 import { promotedToolsIn } from "../generated-tools/promoted-tools.ts";
 import { sha256Hex, type ToolExample, type ToolSpec } from "../generated-tools/tool-metadata.ts";
+import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { readGrowState } from "../grow/grow-state.ts";
 import { type McpToolEntry, promotedEntries, uniqueEntries, workflowEntries } from "../mcp-server/mcp-tool-catalog.ts";
+import { tokensOnDay } from "../room/tokens-used.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { httpToolRefusal } from "../serve/http-tool-policy.ts";
 import { writeTodaysReport } from "./daily-report.ts";
@@ -179,6 +182,12 @@ async function askWhatNext(run: IdleRun, catalog: readonly McpToolEntry[], failu
     run.event("what next? skipped: no promoted tool or workflow may run unattended here (serve.tools, serve.generatedTools)");
     return;
   }
+  const perDay = context.config.limits.tokensPerDay;
+  const today = perDay === undefined ? 0 : tokensOnDay(join(context.workspaceDir, SESSIONS_DIR), new Date(context.now()));
+  if (perDay !== undefined && today >= perDay) {
+    run.event(`what next? skipped: today's token budget is spent (${today} of ${perDay}, limits.tokensPerDay)`);
+    return;
+  }
   const needs = openNeeds(context);
   const open = context.state.openIncidents().map((incident) => dataLine(context, incident.title, 300));
   const data = { needs, failures: [...failures, ...open].slice(0, 12).map((text) => dataLine(context, text, 300)) };
@@ -192,7 +201,7 @@ async function askWhatNext(run: IdleRun, catalog: readonly McpToolEntry[], failu
   const started = context.now();
   const model = parts.model;
   const answer = await run.during(PROPOSE_NEXT, (signal) =>
-    proposeNext(model, catalog, data, context, parts.settings.maxTokens - run.tokens, signal),
+    proposeNext(model, catalog, data, context, Math.min(parts.settings.maxTokens - run.tokens, (perDay ?? Infinity) - today), signal),
   );
   run.tokens += answer.tokens;
   // Asked once it was answered: a server that was down, or a question a person cut short, is asked again next time.
