@@ -9,7 +9,8 @@ const dir = mkdtempSync(join(tmpdir(), "org-tokens-used-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const stats = (promptTokens: number | string, completionTokens: number | string) =>
-  `{"replies":1,"promptTokens":${promptTokens},"completionTokens":${completionTokens},"tokensPerSecond":1,"firstTokenMs":1,"queuedMs":0,"durationMs":1}`;
+  `{"replies":1,"promptTokens":${promptTokens},"completionTokens":${completionTokens},` +
+  `"tokensPerSecond":1,"firstTokenMs":1,"queuedMs":0,"durationMs":1}`;
 const replyEnd = (time: string, prompt: number | string, completion: number | string) =>
   `{"time":"${time}","type":"reply-end","replyId":"r","persona":"agent","ok":true,"stats":${stats(prompt, completion)}}`;
 
