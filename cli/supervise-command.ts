@@ -57,10 +57,11 @@ ops/supervise.sh runs it in the tmux window 'supervise'; ops/stop.sh supervise s
 inside serve.
 Idle work (off by default; --idle-work or supervise.idleWork, confirmed with 'org config trust'): once no person has
 written in any session for afterMinutes (default 30), a round also (a) runs each promoted tool's held-out examples
-again in the sandbox (a tool that fails one is reported, not rolled back), (b) runs again each workflow whose scheduled
-run failed, (c) asks the model "what next?" with grow's open needs and the failures (offering one tool, propose_next;
-the same needs and failures are not asked again for a week) and runs what it proposes only when it names a promoted
-tool or workflow org holds, with arguments its schema takes, that serve's policy lets run unattended ("ask": denied).
+again in the sandbox, when serve's policy lets it run unattended (a tool that fails one is reported, not rolled
+back), (b) runs again each workflow whose scheduled run failed, (c) asks the model "what next?" with grow's open
+needs and the failures (offering one tool, propose_next; the same needs and failures are not asked again for a week)
+and runs what it proposes only when it names a promoted tool or workflow org holds, with arguments its schema takes,
+that serve's policy lets run unattended ("ask": denied).
 It stops at a person's message (looked for before every step, and every 2 s while a tool, a workflow or the question
 runs, which it cuts short), maxMinutes (10), maxTokens (20000) and maxActionsPerRound (10). Each action is an audit
 line (tool "idle-work") and is listed in the day's report; a tool failing a held-out example goes to the webhook and

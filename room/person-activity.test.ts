@@ -24,19 +24,29 @@ function sessions(files: Record<string, string[]>): string {
   return dir;
 }
 
-test("the newest message after `since` in any session; older ones, deltas that quote a turn, and the skipped sessions do not count", () => {
+const schedules = new Map([["schedule", new Set(["morning news"])]]);
+
+test("the newest message after `since` in any session; older ones, deltas that quote a turn, and a schedule's own do not count", () => {
   const dir = sessions({
     a: [turn(NOW - 3_600_000), delta(NOW - 3_500_000, 'he typed {"time":"2026-11-29T11:59:00Z","type":"turn-start"}')],
     b: [turn(NOW - 7_200_000), turn(NOW - 120_000), delta(NOW - 60_000, "answer")],
-    schedule: [turn(NOW - 1000)],
+    schedule: [turn(NOW - 1000, "morning news")],
   });
-  expect(newestMessageSince(dir, NOW - 300_000, { now: NOW, skip: new Set(["schedule"]) })).toBe(NOW - 120_000);
+  expect(newestMessageSince(dir, NOW - 300_000, { now: NOW, notPersons: schedules })).toBe(NOW - 120_000);
   expect(newestMessageSince(dir, NOW - 300_000, { now: NOW })).toBe(NOW - 1000);
-  expect(newestMessageSince(dir, NOW - 100_000, { now: NOW, skip: new Set(["schedule"]) })).toBeUndefined();
+  expect(newestMessageSince(dir, NOW - 100_000, { now: NOW, notPersons: schedules })).toBeUndefined();
   expect(newestMessageSince(join(base, "none"), 0, { now: NOW })).toBeUndefined();
   // A session last written before `since` is not opened: its lines cannot be newer.
   utimesSync(join(dir, "b.jsonl"), (NOW - 600_000) / 1000, (NOW - 600_000) / 1000);
-  expect(newestMessageSince(dir, NOW - 300_000, { now: NOW, skip: new Set(["schedule"]) })).toBeUndefined();
+  expect(newestMessageSince(dir, NOW - 300_000, { now: NOW, notPersons: schedules })).toBeUndefined();
+});
+
+test("a person who opens a schedule's session and writes there is a person", () => {
+  const dir = sessions({
+    schedule: [turn(NOW - 90_000, "morning news"), turn(NOW - 60_000, "and what about the tests?"), turn(NOW - 1000, "morning news")],
+  });
+  expect(newestMessageSince(dir, NOW - 300_000, { now: NOW, notPersons: schedules })).toBe(NOW - 60_000);
+  expect(newestMessageSince(dir, NOW - 30_000, { now: NOW, notPersons: schedules })).toBeUndefined();
 });
 
 test("a line cut across the reads' chunks is read whole; a line dated days ahead is no evidence", () => {

@@ -25,7 +25,19 @@ function lineTime(text: string): number | undefined {
  * When the newest message was sent into the transcript at `path` after `since` (ms), read from its end backwards and
  * only as far as `since`; the file's last write when that is further back than MAX_BYTES_PER_FILE.
  */
-function newestTurnIn(path: string, since: number, latest: number, mtime: number): number | undefined {
+/** Whether a turn-start line is a person's: any turn is, but in a schedule's session one with a text the schedule sends. */
+function personsTurn(text: string, notPersons: ReadonlySet<string> | undefined): boolean {
+  if (notPersons === undefined) return true;
+  try {
+    const line: unknown = JSON.parse(text);
+    const said = typeof line === "object" && line !== null && "text" in line ? line.text : undefined;
+    return typeof said !== "string" || !notPersons.has(said);
+  } catch {
+    return true;
+  }
+}
+
+function newestTurnIn(path: string, since: number, latest: number, mtime: number, notPersons?: ReadonlySet<string>): number | undefined {
   let found: number | undefined;
   let read = 0;
   let carry = Buffer.alloc(0);
@@ -46,7 +58,7 @@ function newestTurnIn(path: string, since: number, latest: number, mtime: number
         older = true;
         return false;
       }
-      if (text.includes(TURN_START) && time <= latest) {
+      if (text.includes(TURN_START) && time <= latest && personsTurn(text, notPersons)) {
         found = time;
         return false;
       }
@@ -57,17 +69,23 @@ function newestTurnIn(path: string, since: number, latest: number, mtime: number
   if (!atStart) return Math.min(mtime, latest);
   // The file's first line, which no newline comes before.
   const time = lineTime(carry.toString("utf8"));
-  return time !== undefined && time > since && time <= latest && carry.includes(TURN_START) ? time : undefined;
+  const first = carry.toString("utf8");
+  return time !== undefined && time > since && time <= latest && first.includes(TURN_START) && personsTurn(first, notPersons) ? time : undefined;
 }
 
 /**
  * The newest time (ms since the epoch) a message was sent into any session of `sessionsDir` after `since`, or undefined
  * when none was: a person's words, from the terminal, the web room, Telegram or a client of serve, whatever process
- * wrote them (the sessions `skip` names, a schedule's own, left out). A transcript not written since `since` is not
+ * wrote them. In a session `notPersons` names (a schedule's, which a person may open and go on in) a message whose text
+ * is one of those it lists (what the schedule sends) is not a person's. A transcript not written since `since` is not
  * read; the others only from their end back to `since`. Read-only and without seals: a planted line can only make org
  * think someone wrote, which makes the supervisor's own work wait.
  */
-export function newestMessageSince(sessionsDir: string, since: number, options: { now: number; skip?: ReadonlySet<string> }): number | undefined {
+export function newestMessageSince(
+  sessionsDir: string,
+  since: number,
+  options: { now: number; notPersons?: ReadonlyMap<string, ReadonlySet<string>> },
+): number | undefined {
   let names: string[];
   try {
     names = readdirSync(sessionsDir).filter((name) => name.endsWith(".jsonl"));
@@ -77,12 +95,11 @@ export function newestMessageSince(sessionsDir: string, since: number, options: 
   const latest = options.now + FUTURE_SLACK_MS;
   let newest: number | undefined;
   for (const name of names) {
-    if (options.skip?.has(name.slice(0, -".jsonl".length))) continue;
     const path = join(sessionsDir, name);
     try {
       const stat = lstatSync(path);
       if (!stat.isFile() || stat.mtimeMs <= since) continue;
-      const time = newestTurnIn(path, since, latest, stat.mtimeMs);
+      const time = newestTurnIn(path, since, latest, stat.mtimeMs, options.notPersons?.get(name.slice(0, -".jsonl".length)));
       if (time !== undefined && (newest === undefined || time > newest)) newest = time;
     } catch {
       // A transcript removed or unreadable meanwhile tells nothing.

@@ -7,7 +7,7 @@ import type { RoomMessage } from "../personas/room-message.ts";
 import type { PromptSummary } from "../personas/prompt-assembly.ts";
 import { TokenEstimator } from "../llm/token-estimate.ts";
 import { Budget } from "../security/budget.ts";
-import { tokensSince, utcDayStart } from "./tokens-used.ts";
+import { tokensOnDay } from "./tokens-used.ts";
 import { serversExecutedPaths } from "../mcp-client/servers-executed-paths.ts";
 import { checkChangeSet, type ExecutedPath } from "../workspace/check-change-set.ts";
 import type { NamedSecret } from "../security/named-secret.ts";
@@ -77,7 +77,7 @@ export function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
   const perDay = config.limits.tokensPerDay;
   const budget = new Budget({
     maxSessionTokens: config.limits.sessionTokens,
-    ...(perDay !== undefined ? { daily: { limit: perDay, usedToday: () => tokensSince(sessionsDir, utcDayStart(new Date())) } } : {}),
+    ...(perDay !== undefined ? { daily: { limit: perDay, usedToday: () => tokensOnDay(sessionsDir, new Date()) } } : {}),
   });
   const start = startSession({
     config,

@@ -5,6 +5,7 @@ import { type LineSealer, lineSealer } from "../config/line-seal.ts";
 import { workspaceKey } from "../config/trust-store.ts";
 import { userOrgDir } from "../config/user-org-dir.ts";
 import { dirname, join } from "node:path";
+import { isTokenCount } from "../llm/token-count.ts";
 import type { RoomMessage } from "../personas/room-message.ts";
 import { ensurePrivateDir, openPrivateFile, readPrivateFile, readPrivateFileStart } from "../security/private-state.ts";
 import type { RoomEvent } from "./room-event.ts";
@@ -493,7 +494,8 @@ export function resume(sessionsDir: string, sessionId: string, seals: { home: st
         break;
       case "reply-end":
         open.delete(line.replyId);
-        tokensUsed += line.stats.promptTokens + line.stats.completionTokens;
+        // A count no server sends (negative, not finite) is none: a planted line must not credit the session's budget.
+        for (const count of [line.stats.promptTokens, line.stats.completionTokens]) if (isTokenCount(count)) tokensUsed += count;
         break;
       default:
         break;

@@ -5,6 +5,7 @@ import type { LanguageModel } from "../llm/language-model.ts";
 import { newestMessageSince } from "../room/person-activity.ts";
 import { AuditLog } from "../security/audit-log.ts";
 import { redactValue } from "../security/redact.ts";
+import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { failureLine } from "../tools/failure-line.ts";
 import { IDLE_EVENT } from "./daily-report.ts";
 import { readScheduleStates } from "./schedule-state.ts";
@@ -37,10 +38,21 @@ export type IdleWorkParts = {
 /** While a tool, a workflow or the question runs, a person's message is looked for this often; it ends the action. */
 const WATCH_EVERY_MS = 2_000;
 
-/** The newest message in a session other than the schedules' own since `since`, or undefined. */
+/**
+ * The newest person's message since `since`, or undefined. A schedule's session is one a person may open and go on in:
+ * there only the messages its schedules send (as written, and as the room keeps them, redacted) are not a person's.
+ */
 export function personSince(context: SuperviseContext, since: number): number | undefined {
-  const skip = new Set(Object.values(readScheduleStates(context.workspaceDir).sessions));
-  return newestMessageSince(join(context.workspaceDir, SESSIONS_DIR), since, { now: context.now(), skip });
+  const { sessions } = readScheduleStates(context.workspaceDir);
+  const notPersons = new Map<string, Set<string>>();
+  for (const [name, entry] of Object.entries(context.config.schedules)) {
+    const sessionId = Object.hasOwn(sessions, entry.session ?? name) ? sessions[entry.session ?? name] : undefined;
+    if (sessionId === undefined || entry.message === undefined) continue;
+    const texts = notPersons.get(sessionId) ?? new Set<string>();
+    texts.add(entry.message).add(scanForSecrets(entry.message, context.config.secrets).redacted);
+    notPersons.set(sessionId, texts);
+  }
+  return newestMessageSince(join(context.workspaceDir, SESSIONS_DIR), since, { now: context.now(), notPersons });
 }
 
 /** One round's run of idle work: its bounds, what it did, and the one place each action is recorded. */

@@ -3,12 +3,12 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadOrgConfig } from "../config/org-config.ts";
 import { IdleWorkSettings } from "../config/supervise-settings.ts";
-import { AUDIT_DIR } from "../config/workspace-paths.ts";
+import { AUDIT_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { openRoom } from "../room/room.ts";
 import { readAuditLines } from "../security/audit-log.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
-import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
+import { simpleSpec, WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { superviseFixture, webhookSink } from "../testing/supervise-fixture.ts";
 import { testSandbox, testSandboxAccess } from "../testing/test-sandbox.ts";
 import { ChatError } from "../llm/chat-errors.ts";
@@ -16,6 +16,7 @@ import type { LanguageModel } from "../llm/language-model.ts";
 import { REPORTS_DIR } from "./daily-report.ts";
 import { recordOutcome, updateScheduleStates } from "./schedule-state.ts";
 import { diagnosisModel } from "./diagnose-incident.ts";
+import { personSince } from "./idle-run.ts";
 import { idleWork, idleWorkSettings } from "./idle-work.ts";
 import { PROPOSE_NEXT } from "./propose-next.ts";
 import { statusLines, superviseStatus } from "./supervise-status.ts";
@@ -317,5 +318,82 @@ describe("idle work", () => {
     // The same failure is not run again by the next round.
     const second = await idleWork(fixture.context, { settings: { ...settings, maxActionsPerRound: 1 }, model: undefined });
     expect(second.actions.map((action) => action.step)).toEqual(["examples"]);
+  });
+  test("a failing example's output is redacted before it is cut: no secret's first characters reach the log or the webhook", async () => {
+    using fixture = superviseFixture();
+    const secret = "sk-idle-0123456789abcdefghijklmnopqrstuv";
+    // The output's JSON has the secret begin 10 characters before the 200 a failure quotes of it.
+    const code = `export default () => ({ result: "${"x".repeat(179)}${secret}" });\n`;
+    writeGeneratedTool(fixture.dir, simpleSpec("leaky", "Echoes its text back."), code);
+    fixture.configure({ supervise: { idleWork: IDLE, webhook: sink.url } });
+    fixture.context.config.secrets.push(secret);
+    const outcome = await idleWork(fixture.context, { settings: IdleWorkSettings.parse(IDLE), model: undefined });
+    expect(outcome.actions.map(({ step, ok }) => [step, ok])).toEqual([["examples", false]]);
+    const day = new Date(fixture.context.now()).toISOString().slice(0, 10);
+    const said = [
+      ...fixture.lines,
+      ...outcome.actions.map((action) => action.detail),
+      JSON.stringify(audited(fixture.dir, day)),
+      ...sink.received.map((message) => JSON.stringify(message)),
+    ].join("\n");
+    expect(said).toContain("leaky");
+    expect(said).not.toContain(secret.slice(0, 8));
+  });
+  test("a person going on in a schedule's session is a person; the schedule's own message is not", () => {
+    using fixture = superviseFixture();
+    fixture.configure({ schedules: { news: { cron: "0 8 * * *", to: "agent", message: "What changed?", session: "mornings" } } });
+    const now = fixture.context.now();
+    updateScheduleStates(fixture.dir, (states) =>
+      recordOutcome(
+        states,
+        { name: "news", sessionName: "mornings", ok: true, summary: "ok", sessionId: "s-mornings" },
+        { startedAt: now, finishedAt: now },
+      ),
+    );
+    const turn = (at: number, text: string) =>
+      JSON.stringify({ time: new Date(at).toISOString(), type: "turn-start", turnId: "t", text, mode: "direct:agent", addressed: [] });
+    const path = join(fixture.dir, SESSIONS_DIR, "s-mornings.jsonl");
+    mkdirSync(join(fixture.dir, SESSIONS_DIR), { recursive: true });
+    writeFileSync(path, `${turn(now - 60_000, "What changed?")}\n`);
+    expect(personSince(fixture.context, now - 300_000)).toBeUndefined();
+    writeFileSync(path, `${turn(now - 60_000, "What changed?")}\n${turn(now - 30_000, "and the tests?")}\n`);
+    expect(personSince(fixture.context, now - 300_000)).toBe(now - 30_000);
+  });
+  test("a promoted tool that may not run unattended (serve.tools: ask or deny) has no examples run by idle work", async () => {
+    using fixture = superviseFixture();
+    writeGeneratedTool(fixture.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
+    writeGeneratedTool(fixture.dir, wordCountSpec("asked_count"), BROKEN_CODE, WORD_COUNT_TESTS);
+    writeGeneratedTool(fixture.dir, wordCountSpec("denied_count"), BROKEN_CODE, WORD_COUNT_TESTS);
+    fixture.configure({ serve: { tools: { asked_count: "ask", denied_count: "deny" } } });
+    const outcome = await idleWork(fixture.context, { settings: IdleWorkSettings.parse(IDLE), model: undefined });
+    expect(outcome.actions.map(({ step, name, ok }) => [step, name, ok])).toEqual([["examples", "word_count", true]]);
+  });
+  test("a model that streams text instead of the call is cut near what is left of maxTokens, not long after it", async () => {
+    using fixture = superviseFixture();
+    writeGeneratedTool(fixture.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
+    fixture.configure({});
+    // About 25,000 tokens of prose, streamed in pieces, with no usage: each answer would be counted whole.
+    const model = scriptedModel([{ text: Array.from({ length: 1000 }, () => `${"words and more words, ".repeat(4)}\n`) }]);
+    const settings = IdleWorkSettings.parse({ ...IDLE, maxTokens: 2000 });
+    const outcome = await idleWork(fixture.context, { settings, model });
+    expect(model.requests.length).toBeGreaterThan(0);
+    expect(model.requests.every((request) => (request.stopAt?.tokens ?? Number.POSITIVE_INFINITY) <= 2000)).toBe(true);
+    // At most the prompt and one call's room past the cap (uncut, the two answers came to tens of thousands).
+    expect(outcome.tokens).toBeGreaterThan(0);
+    expect(outcome.tokens).toBeLessThanOrEqual(4000);
+  });
+  test("with today's limits.tokensPerDay spent by the sessions, idle work asks no model", async () => {
+    using fixture = superviseFixture();
+    writeGeneratedTool(fixture.dir, wordCountSpec(), WORD_COUNT_CODE, WORD_COUNT_TESTS);
+    fixture.configure({ limits: { tokensPerDay: 40 } });
+    const stats = { replies: 1, promptTokens: 30, completionTokens: 12, tokensPerSecond: 1, firstTokenMs: 1, queuedMs: 0, durationMs: 1 };
+    const end = { time: new Date(fixture.context.now() - 1000).toISOString(), type: "reply-end", replyId: "r", persona: "agent", ok: true, stats };
+    mkdirSync(join(fixture.dir, SESSIONS_DIR), { recursive: true });
+    writeFileSync(join(fixture.dir, SESSIONS_DIR, "s-day.jsonl"), `${JSON.stringify(end)}\n`);
+    const model = scriptedModel([{ text: "never asked" }]);
+    const outcome = await idleWork(fixture.context, { settings: IdleWorkSettings.parse(IDLE), model });
+    expect(model.requests).toHaveLength(0);
+    expect(outcome.actions.map((action) => action.step)).toEqual(["examples"]);
+    expect(fixture.lines.some((line) => line.includes("what next? skipped: today's token budget is spent (42 of 40"))).toBe(true);
   });
 });

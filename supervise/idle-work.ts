@@ -1,11 +1,14 @@
+import { join } from "node:path";
 import { z } from "zod";
 import { sandboxPolicyFrom } from "../assembly/sandbox-policy-from.ts";
 import { canonicalJson } from "../config/canonical-json.ts";
 import { IdleWorkSettings } from "../config/supervise-settings.ts";
 import { promotedToolsIn } from "../generated-tools/promoted-tools.ts";
 import { sha256Hex, type ToolExample, type ToolSpec } from "../generated-tools/tool-metadata.ts";
+import { SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { readGrowState } from "../grow/grow-state.ts";
 import { type McpToolEntry, promotedEntries, uniqueEntries, workflowEntries } from "../mcp-server/mcp-tool-catalog.ts";
+import { tokensOnDay } from "../room/tokens-used.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { httpToolRefusal } from "../serve/http-tool-policy.ts";
 import { writeTodaysReport } from "./daily-report.ts";
@@ -38,20 +41,35 @@ function accessOf(context: SuperviseContext): SandboxAccess {
 
 const roots = (context: SuperviseContext) => [...new Set([context.workspaceDir, context.repoDir])];
 
+/** A value as a failure quotes it: redacted before it is cut, so no secret's first characters are left standing. */
+const quoted = (context: SuperviseContext, value: unknown) => dataLine(context, JSON.stringify(value) ?? "null", 200);
+
 /** What is wrong with a held-out example's output (as the toolsmith's examples stage judges it), or undefined. */
-function exampleProblem(spec: ToolSpec, example: ToolExample, output: unknown): string | undefined {
+function exampleProblem(context: SuperviseContext, spec: ToolSpec, example: ToolExample, output: unknown): string | undefined {
   const shape = z.fromJSONSchema(spec.output_schema).safeParse(output);
-  const input = JSON.stringify(example.input).slice(0, 200);
+  const input = quoted(context, example.input);
   if (!shape.success) return `for ${input} the output does not fit the output schema`;
   if (!spec.deterministic || canonicalJson(output) === canonicalJson(example.output)) return undefined;
-  return `for ${input} it returned ${JSON.stringify(output).slice(0, 200)}, not ${JSON.stringify(example.output).slice(0, 200)}`;
+  return `for ${input} it returned ${quoted(context, output)}, not ${quoted(context, example.output)}`;
 }
 
-/** (a) Each promoted tool's held-out examples (the last `heldOutExamples` of its spec's, as the toolsmith split them), run again. */
+/** Whether a tool or workflow may run with nobody there: serve's policy for a run nobody can approve ("ask": denied). */
+const unattended = (context: SuperviseContext, entry: McpToolEntry) =>
+  httpToolRefusal(context.config.serve, entry.name, entry.kind === "generated" ? "generated" : "workflow", "none") === undefined;
+
+/**
+ * (a) Each promoted tool's held-out examples (the last `heldOutExamples` of its spec's, as the toolsmith split them),
+ * run again, when serve's policy lets the tool run unattended: a tool set to "ask" or "deny" may touch what a person
+ * wants to watch, and its examples run with nobody there too.
+ */
 async function testPromotedTools(run: IdleRun, access: SandboxAccess): Promise<void> {
   const { context } = run;
   for (const root of roots(context)) {
-    const entries = new Map(promotedEntries(root, access).map((entry) => [entry.name, entry]));
+    const entries = new Map(
+      promotedEntries(root, access)
+        .filter((entry) => unattended(context, entry))
+        .map((entry) => [entry.name, entry]),
+    );
     for (const tool of promotedToolsIn(root)) {
       const entry = entries.get(tool.name);
       const { spec, validation } = tool.metadata;
@@ -67,7 +85,7 @@ async function testPromotedTools(run: IdleRun, access: SandboxAccess): Promise<v
           run.record({ step: "examples", name: tool.name, ok: false, detail: "not judged: idle work stopped while it ran" }, started, {});
           return;
         }
-        problem = result.ok ? exampleProblem(spec, example, result.output) : `for ${JSON.stringify(example.input).slice(0, 200)}: ${result.error}`;
+        problem = result.ok ? exampleProblem(context, spec, example, result.output) : `for ${quoted(context, example.input)}: ${result.error}`;
         if (problem !== undefined) break;
       }
       const failed = problem === undefined ? undefined : dataLine(context, `promoted tool ${tool.name} fails a held-out example ${problem}`, 1000);
@@ -101,9 +119,7 @@ async function testPromotedTools(run: IdleRun, access: SandboxAccess): Promise<v
 function unattendedCatalog(context: SuperviseContext, access: SandboxAccess): McpToolEntry[] {
   const tools = roots(context).flatMap((root) => promotedEntries(root, access));
   const workflows = workflowEntries(context.workspaceDir, [context.repoDir], access);
-  return uniqueEntries([...tools, ...workflows]).filter(
-    (entry) => httpToolRefusal(context.config.serve, entry.name, entry.kind === "generated" ? "generated" : "workflow", "none") === undefined,
-  );
+  return uniqueEntries([...tools, ...workflows]).filter((entry) => unattended(context, entry));
 }
 
 /** (b) Each workflow whose last scheduled run failed runs again with the schedule's inputs, once per failure, when it may run unattended. */
@@ -114,7 +130,7 @@ async function rerunFailedWorkflows(run: IdleRun, catalog: readonly McpToolEntry
   for (const [name, entry] of Object.entries(context.config.schedules)) {
     const record = states.schedules[name];
     if (entry.workflow === undefined || record?.ok !== false || record.finishedAt === undefined) continue;
-    failures.push(`scheduled workflow ${entry.workflow} failed: ${record.summary ?? ""}`.slice(0, 300));
+    failures.push(dataLine(context, `scheduled workflow ${entry.workflow} failed: ${record.summary ?? ""}`, 300));
     const key = `idle:rerun:${name}`;
     if (context.state.get(key) === String(record.finishedAt)) continue;
     const workflow = catalog.find((candidate) => candidate.kind === "workflow" && candidate.name === entry.workflow);
@@ -166,6 +182,12 @@ async function askWhatNext(run: IdleRun, catalog: readonly McpToolEntry[], failu
     run.event("what next? skipped: no promoted tool or workflow may run unattended here (serve.tools, serve.generatedTools)");
     return;
   }
+  const perDay = context.config.limits.tokensPerDay;
+  const today = perDay === undefined ? 0 : tokensOnDay(join(context.workspaceDir, SESSIONS_DIR), new Date(context.now()));
+  if (perDay !== undefined && today >= perDay) {
+    run.event(`what next? skipped: today's token budget is spent (${today} of ${perDay}, limits.tokensPerDay)`);
+    return;
+  }
   const needs = openNeeds(context);
   const open = context.state.openIncidents().map((incident) => dataLine(context, incident.title, 300));
   const data = { needs, failures: [...failures, ...open].slice(0, 12).map((text) => dataLine(context, text, 300)) };
@@ -179,7 +201,7 @@ async function askWhatNext(run: IdleRun, catalog: readonly McpToolEntry[], failu
   const started = context.now();
   const model = parts.model;
   const answer = await run.during(PROPOSE_NEXT, (signal) =>
-    proposeNext(model, catalog, data, context, parts.settings.maxTokens - run.tokens, signal),
+    proposeNext(model, catalog, data, context, Math.min(parts.settings.maxTokens - run.tokens, (perDay ?? Infinity) - today), signal),
   );
   run.tokens += answer.tokens;
   // Asked once it was answered: a server that was down, or a question a person cut short, is asked again next time.
@@ -189,7 +211,7 @@ async function askWhatNext(run: IdleRun, catalog: readonly McpToolEntry[], failu
     return;
   }
   const { proposal } = answer;
-  run.record({ step: "ask", name: PROPOSE_NEXT, ok: true, detail: `${answer.model} proposes ${describe(proposal)}` }, started, data);
+  run.record({ step: "ask", name: PROPOSE_NEXT, ok: true, detail: `${answer.model} proposes ${describe(context, proposal)}` }, started, data);
   if (proposal.action === "nothing") return;
   const entry = catalog.find((candidate) => candidate.name === proposal.name);
   if (!entry || (await run.mustStop("ask", proposal.name))) return;
@@ -199,10 +221,10 @@ async function askWhatNext(run: IdleRun, catalog: readonly McpToolEntry[], failu
   run.record({ step: "proposed", name: entry.name, ok: result.ok, detail }, ran, proposal.args);
 }
 
-const describe = (proposal: ProposeNext) =>
+const describe = (context: SuperviseContext, proposal: ProposeNext) =>
   proposal.action === "nothing"
     ? `nothing (${proposal.why})`
-    : `${proposal.action} ${proposal.name} ${JSON.stringify(proposal.args).slice(0, 300)} (${proposal.why})`;
+    : `${proposal.action} ${proposal.name} ${dataLine(context, JSON.stringify(proposal.args), 300)} (${proposal.why})`;
 
 /**
  * One round's idle work, when the room has been idle for `afterMinutes`: (a), (b), (c) in turn, each step and action

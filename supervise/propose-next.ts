@@ -15,6 +15,8 @@ export const PROPOSE_NEXT = "propose_next";
 const TRIES = 2;
 const ASK_TIMEOUT_MS = 120_000;
 const MAX_LISTED = 40;
+/** Room for one `propose_next` call (a name, small args and a why of at most 1000 characters). */
+const MIN_REPLY_TOKENS = 1000;
 
 export const ProposeNext = z.strictObject({
   action: z.enum(["run_tool", "run_workflow", "nothing"]).describe("run one listed tool, run one listed workflow, or nothing"),
@@ -78,8 +80,9 @@ function prompt(offered: readonly McpToolEntry[], data: { needs: string[]; failu
 }
 
 /**
- * Asks `model` "what next?" offering only `propose_next`, at most TRIES times and never past `tokensLeft`, until `stop`;
- * the answer is checked against `offered` (the name held, of that kind, the args fitting its schema).
+ * Asks `model` "what next?" offering only `propose_next`, at most TRIES times and never past `tokensLeft` (each answer cut
+ * where it would pass it), until `stop`; the answer is checked against `offered` (the name held, of that kind, the args
+ * fitting its schema).
  */
 export async function proposeNext(
   model: LanguageModel,
@@ -102,8 +105,11 @@ export async function proposeNext(
     if (tokens >= tokensLeft)
       return { ok: false, problem: `stopped at the token cap after ${tokens} tokens; last problem: ${problem}`, answered: attempt > 1, tokens };
     let completion: Awaited<ReturnType<LanguageModel["stream"]>>;
+    // The answer is cut where it would pass what is left (a model streaming prose would otherwise spend on until the
+    // timeout), but not before a whole call could be written: the cap then stops what comes after it.
+    const reply = Math.max(MIN_REPLY_TOKENS, tokensLeft - tokens - Math.ceil(JSON.stringify(conversation).length / 4));
     try {
-      completion = await model.stream({ messages: conversation, tools: [definition], signal });
+      completion = await model.stream({ messages: conversation, tools: [definition], signal, stopAt: { tokens: reply } });
     } catch (error) {
       const said = error instanceof Error ? error.message : String(error);
       return { ok: false, problem: `the model did not answer: ${said}`, answered: attempt > 1, tokens };

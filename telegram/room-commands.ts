@@ -2,7 +2,7 @@ import { runFactsCommand } from "../memory/facts-command.ts";
 import { join } from "node:path";
 import { parseInput, type SlashCommand } from "../cli/chat/slash-commands.ts";
 import { SESSIONS_DIR } from "../config/workspace-paths.ts";
-import { tokensSince, transcriptTokens, utcDayStart } from "../room/tokens-used.ts";
+import { tokensOnDay, transcriptTokens } from "../room/tokens-used.ts";
 import { escapeHtml, PART_CHARS } from "./telegram-html.ts";
 import type { TelegramChat } from "./telegram-chat.ts";
 
@@ -93,7 +93,7 @@ async function budget(chat: TelegramChat, argument: string, deps: RoomCommandDep
   const path = await chat.withRoom((room) => room.transcriptPath);
   const used = transcriptTokens(path);
   const now = deps.now?.() ?? new Date();
-  const today = tokensSince(join(deps.workspaceDir, SESSIONS_DIR), utcDayStart(now));
+  const today = tokensOnDay(join(deps.workspaceDir, SESSIONS_DIR), now);
   const left = Math.max(deps.sessionTokens - used, 0);
   const perDay = deps.tokensPerDay;
   return [
