@@ -9,6 +9,7 @@ import { GROW_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { countSessionsOfOlderProposal } from "./merge-needs.ts";
 import { Proposal } from "./proposal.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 const Mark = z.strictObject({ offset: z.int().min(0), ino: z.number().min(0) });
 /** Jobs of the cursor's newest millisecond it keeps by id. */
@@ -54,9 +55,8 @@ export type GrowState = z.infer<typeof GrowState>;
 export const EMPTY_CURSOR: GrowCursor = { sessions: {}, audit: {}, jobs: { through: 0, ids: [] } };
 
 /** The proposals file is not grow's, or is damaged: the message says what to do. */
-export class GrowStateError extends Error {
+export class GrowStateError extends OrgError {
   override name = "GrowStateError";
-  readonly userFacing = true;
 }
 
 /** `<workspace>/.org/grow`, made private (0700, no links) when missing. */
