@@ -12,6 +12,5 @@ import { OrgError } from "../errors/org-error.ts";
 export function isRefusal(error: unknown): error is Error {
   if (!(error instanceof Error)) return false;
   if (OrgError.isInstance(error)) return true;
-  if ("userFacing" in error && error.userFacing === true) return true;
   return /^E[A-Z0-9]+$/.test(errorCode(error) ?? "");
 }
