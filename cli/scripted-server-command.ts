@@ -1,5 +1,5 @@
 import { scriptFiles } from "../scripted-server/bundled-scripts.ts";
-import { loadScript, mergeScripts, ScriptError } from "../scripted-server/script.ts";
+import { loadScript, mergeScripts } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { withoutDelays } from "../scripted-server/without-delays.ts";
 import { type Command, UsageError, UserFacingError } from "./command/command.ts";
@@ -124,14 +124,8 @@ export const scriptedServerCommand: Command = {
   help,
   async run(args, signal) {
     const options = parseOptions(args);
-    let script: Awaited<ReturnType<typeof loadScript>>;
-    try {
-      const merged = mergeScripts(await Promise.all(options.scripts.flatMap(scriptFiles).map((file) => loadScript(file))));
-      script = options.noDelays ? withoutDelays(merged) : merged;
-    } catch (error) {
-      if (error instanceof ScriptError) throw new UserFacingError(error.message);
-      throw error;
-    }
+    const merged = mergeScripts(await Promise.all(options.scripts.flatMap(scriptFiles).map((file) => loadScript(file))));
+    const script = options.noDelays ? withoutDelays(merged) : merged;
     const stopping = new AbortController();
     const onInterrupt = () => stopping.abort();
     signal.addEventListener("abort", onInterrupt, { once: true });
