@@ -82,7 +82,8 @@ export async function promote(
   } catch (error) {
     // Every refusal names the branch, not only a commit.
     if (isRefusal(error)) {
-      const rejudge = (error instanceof PromotionRefusedError || error instanceof NoPassingReportError) && error.rejudge && request.rejudgeHint ? `; judge it with ${request.rejudgeHint(branch)}` : "";
+      const judgeAgain = (error instanceof PromotionRefusedError || error instanceof NoPassingReportError) && error.rejudge;
+      const rejudge = judgeAgain && request.rejudgeHint ? `; judge it with ${request.rejudgeHint(branch)}` : "";
       throw new PromotionRefusedError(`refused to promote ${branch}: ${error.message}${rejudge}`);
     }
     throw error;
