@@ -20,8 +20,3 @@ export class UsageError extends OrgError {
     super(message);
   }
 }
-
-/** An error meant for the user as is: main prints only its message, exit 1. */
-export class UserFacingError extends OrgError {
-  override name = "UserFacingError";
-}
