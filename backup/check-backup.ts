@@ -6,17 +6,16 @@ import { type ExpansionBound, ImplausibleBackupError } from "./expansion-limit.t
 import { RESTORE_BUNDLE, RESTORE_CONFIG, RESTORE_RECORD } from "./restore-record.ts";
 import { readTar, type TarEntry } from "./tar-reader.ts";
 import { TarError } from "./tar-header.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** A backup that is not whole or not org's: the message names the entry and what is wrong with it. */
-export class BadBackupError extends Error {
+export class BadBackupError extends OrgError {
   override name = "BadBackupError";
-  readonly userFacing = true;
 }
 
 /** A backup holds more than there is room to write: the message says how much, where, and what to do. */
-export class NoRoomError extends Error {
+export class NoRoomError extends OrgError {
   override name = "NoRoomError";
-  readonly userFacing = true;
 }
 
 const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;

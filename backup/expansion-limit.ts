@@ -1,5 +1,6 @@
 import { statSync } from "node:fs";
 import { formatBytes } from "../sandbox/run-watchdog.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /**
  * How many times its own size a backup's entries may declare. gzip makes about 1 000× of zeros; what org backs up
@@ -12,9 +13,8 @@ export const MAX_EXPANSION = 200;
 export const EXPANSION_FLOOR_BYTES = 16 * 1024 * 1024;
 
 /** A backup whose entries declare far more than any backup org takes of its size: made to fill the disk, or altered. */
-export class ImplausibleBackupError extends Error {
+export class ImplausibleBackupError extends OrgError {
   override name = "ImplausibleBackupError";
-  readonly userFacing = true;
 }
 
 /** A bound on what a backup's entries declare, and what to say past it. */

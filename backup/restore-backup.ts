@@ -29,6 +29,7 @@ import {
   restoreGone,
 } from "./restore-record.ts";
 import type { TarEntry } from "./tar-reader.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 export type RestoreOutcome = {
   checkoutDir: string;
@@ -53,9 +54,8 @@ export type RestoreOutcome = {
 const RESTORED_CONFIG_WHY = "org restore: the workspace's org.config.json, put back from a backup (main does not track it)";
 
 /** A restore refused before it wrote anything (a folder that is not empty), or undone after it failed. */
-export class RestoreError extends Error {
+export class RestoreError extends OrgError {
   override name = "RestoreError";
-  readonly userFacing = true;
 }
 
 /**

@@ -24,11 +24,11 @@ import {
 import { STATE_SEALS_FILE, stateSeals } from "./restored-grants.ts";
 import { stateFiles } from "./state-files.ts";
 import { SourceChangedError, TarWriter } from "./tar-writer.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** A backup could not be taken; the message says why and what to do. Nothing is left but what was there before. */
-export class BackupError extends Error {
+export class BackupError extends OrgError {
   override name = "BackupError";
-  readonly userFacing = true;
 }
 
 /** What a backup is made of and where it goes. */

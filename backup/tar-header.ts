@@ -1,3 +1,5 @@
+import { OrgError } from "../errors/org-error.ts";
+
 // The ustar header (POSIX.1-1988) with pax extended headers for what it cannot hold (long names, sizes of 8 GiB and
 // more): the one layout `tar-writer.ts` writes and `tar-reader.ts` reads. Only regular files and folders are made;
 // `tar -tzf` and `tar -xzf` read what it writes.
@@ -15,9 +17,8 @@ export type TarHeader = {
 };
 
 /** The archive is not one this reader takes, or ends early; the message names the entry. */
-export class TarError extends Error {
+export class TarError extends OrgError {
   override name = "TarError";
-  readonly userFacing = true;
 }
 
 const USTAR_SIZE_MAX = 0o77777777777;

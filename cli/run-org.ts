@@ -1,7 +1,8 @@
-import { UsageError, UserFacingError } from "./command/command.ts";
+import { UsageError } from "./command/command.ts";
 import { startedIsolated } from "../config/org-bun-command.ts";
 import type { CommandEntry } from "./command-table.ts";
 import { helpOrVersion } from "./quick-answer.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 // What main.ts runs, through one of its entries (cli/org-main.ts, cli/sandbox-main.ts): from these files, or from the
 // prebuilt bundle of that entry (cli/build/prebuilt-bundle.ts). The errors thrown here are reported by `failureReport`
@@ -11,7 +12,7 @@ import { helpOrVersion } from "./quick-answer.ts";
 export async function runOrg(argv: string[], commands: readonly CommandEntry[]): Promise<number> {
   if (!(await startedIsolated())) {
     const { LAUNCHER } = await import("./command/org-invocation.ts");
-    throw new UserFacingError(
+    throw new OrgError(
       `started as 'bun main.ts' in ${process.cwd()}, so bun may have read that directory's .env and ` +
         `bunfig.toml, which org never takes settings from. Start org with ${LAUNCHER} (or 'org' after 'npm link' in the checkout).`,
     );
@@ -50,7 +51,7 @@ export async function runOrg(argv: string[], commands: readonly CommandEntry[]):
   const onSignal = (name: NodeJS.Signals) => {
     const code = 128 + (name === "SIGINT" ? 2 : 15);
     if (controller.signal.aborted && hardStop) process.exit(code);
-    controller.abort(new UserFacingError(`stopped by ${name}`));
+    controller.abort(new OrgError(`stopped by ${name}`));
     if (hardStop) setTimeout(() => process.exit(code), STOP_GRACE_MS).unref();
   };
   const signals = hardStop ? (["SIGTERM", "SIGINT"] as const) : (["SIGTERM"] as const);

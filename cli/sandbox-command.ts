@@ -1,12 +1,11 @@
 import { existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
-import { SandboxUnavailableError, StaleMountsError } from "../sandbox/run-sandboxed.ts";
+import { StaleMountsError } from "../sandbox/run-sandboxed.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
 import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
-import { type Command, UsageError, UserFacingError } from "./command/command.ts";
+import { type Command, UsageError } from "./command/command.ts";
 import { nameAndSummary } from "./command/command-summaries.ts";
 import { parseCommandArgs } from "./command/parse-command-args.ts";
 import { prepareWorkspace } from "./command/workspace-dir.ts";
@@ -181,9 +180,6 @@ async function runCommand(args: string[], signal: AbortSignal): Promise<number> 
     }
     console.log(JSON.stringify({ ...result, workspace: await workspace.describe() }, null, 2));
     return 0;
-  } catch (error) {
-    if (error instanceof SandboxUnavailableError || error instanceof ScratchDirectoryError) throw new UserFacingError(error.message);
-    throw error;
   } finally {
     workspace.release();
     if (temporary) rmSync(temporary, { recursive: true, force: true });

@@ -10,13 +10,14 @@ import { servedSessions } from "../serve/serve-handler.ts";
 import { nextRunOf } from "../supervise/due-schedules.ts";
 import { readScheduleStates, recordOutcome, updateScheduleStates } from "../supervise/schedule-state.ts";
 import { runSchedule, type ScheduleOutcome } from "../supervise/scheduled-run.ts";
-import { type Command, UsageError, UserFacingError } from "./command/command.ts";
+import { type Command, UsageError } from "./command/command.ts";
 import { loadCommandConfig } from "./command/command-config.ts";
 import { nameAndSummary } from "./command/command-summaries.ts";
 import { parseCommandArgs } from "./command/parse-command-args.ts";
 import { checkSandboxOffConsent } from "./command/sandbox-off-consent.ts";
 import { prepareWorkspace } from "./command/workspace-dir.ts";
 import { servedParts } from "./serve/served-parts.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 const HELP = `Usage:
   org schedule list [--json] [--workspace DIR] [--config FILE]
@@ -113,8 +114,8 @@ function nameOf(name: string | undefined, verb: string): string {
 function scheduleOf(config: OrgConfig, name: string): ScheduleEntry {
   const entry = Object.hasOwn(config.schedules, name) ? config.schedules[name] : undefined;
   if (entry !== undefined) return entry;
-  if (waitingOf(config).includes(name)) throw new UserFacingError(`schedule ${name} waits for your confirmation: run 'org config trust' first.`);
-  throw new UserFacingError(`there is no schedule ${JSON.stringify(name)} in org.config.json; 'org schedule list' names them.`);
+  if (waitingOf(config).includes(name)) throw new OrgError(`schedule ${name} waits for your confirmation: run 'org config trust' first.`);
+  throw new OrgError(`there is no schedule ${JSON.stringify(name)} in org.config.json; 'org schedule list' names them.`);
 }
 
 /** Runs one schedule now in a room of serve's kind (unattended), records it, and prints its outcome. */

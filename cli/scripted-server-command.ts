@@ -1,11 +1,12 @@
 import { scriptFiles } from "../scripted-server/bundled-scripts.ts";
-import { loadScript, mergeScripts, ScriptError } from "../scripted-server/script.ts";
+import { loadScript, mergeScripts } from "../scripted-server/script.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { withoutDelays } from "../scripted-server/without-delays.ts";
-import { type Command, UsageError, UserFacingError } from "./command/command.ts";
+import { type Command, UsageError } from "./command/command.ts";
 import { nameAndSummary } from "./command/command-summaries.ts";
 import { parseCommandArgs } from "./command/parse-command-args.ts";
 import { errorCode } from "../concurrency/error-code.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 const help = `Usage: org scripted-server --script FILE|NAME [--script FILE|NAME …] [--port N] [--host ADDRESS] [--no-delays]
                           [--context-tokens N [--context-overflow refuse|drop]] [--ollama]
@@ -124,14 +125,8 @@ export const scriptedServerCommand: Command = {
   help,
   async run(args, signal) {
     const options = parseOptions(args);
-    let script: Awaited<ReturnType<typeof loadScript>>;
-    try {
-      const merged = mergeScripts(await Promise.all(options.scripts.flatMap(scriptFiles).map((file) => loadScript(file))));
-      script = options.noDelays ? withoutDelays(merged) : merged;
-    } catch (error) {
-      if (error instanceof ScriptError) throw new UserFacingError(error.message);
-      throw error;
-    }
+    const merged = mergeScripts(await Promise.all(options.scripts.flatMap(scriptFiles).map((file) => loadScript(file))));
+    const script = options.noDelays ? withoutDelays(merged) : merged;
     const stopping = new AbortController();
     const onInterrupt = () => stopping.abort();
     signal.addEventListener("abort", onInterrupt, { once: true });
@@ -156,10 +151,10 @@ export const scriptedServerCommand: Command = {
       } catch (error) {
         const code = errorCode(error);
         if (code === "EADDRINUSE" || /in use/i.test(String(error))) {
-          throw new UserFacingError(`port ${options.port} is in use; pick another with --port`);
+          throw new OrgError(`port ${options.port} is in use; pick another with --port`);
         }
         if (code === "EADDRNOTAVAIL") {
-          throw new UserFacingError(
+          throw new OrgError(
             `cannot listen on ${options.host}: no interface of this machine has that address; use --host 127.0.0.1 or one of its own addresses`,
           );
         }

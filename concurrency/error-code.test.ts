@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { OrgError } from "../errors/org-error.ts";
 import { errorCode } from "./error-code.ts";
 
 test("errorCode reads a failed system call's code and nothing else", () => {
@@ -17,4 +18,6 @@ test("errorCode reads a failed system call's code and nothing else", () => {
   expect(errorCode(new Error("plain"))).toBeUndefined();
   expect(errorCode({ code: "ENOENT" })).toBeUndefined();
   expect(errorCode(Object.assign(new Error("odd"), { code: 2 }))).toBeUndefined();
+  // An OrgError's code names the error, not a system call.
+  expect(errorCode(new OrgError("the lock is held"))).toBeUndefined();
 });

@@ -1,6 +1,7 @@
 // The one module that reads process.env; everything else asks here (config/'s loaders take what it gives them).
 import { urlCredentials } from "../llm/server-url.ts";
 import { namesSecretVariable } from "./secret-names.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 export const DEFAULT_OLLAMA_BASE = "http://127.0.0.1:11434";
 export const DEFAULT_MODEL = "qwen3:8b";
@@ -8,9 +9,8 @@ export const DEFAULT_MODEL = "qwen3:8b";
 export const DEFAULT_EMBED_MODEL = "nomic-embed-text";
 
 /** An environment variable holds a value org cannot use; the message says which values it takes. */
-export class EnvironmentError extends Error {
+export class EnvironmentError extends OrgError {
   override name = "EnvironmentError";
-  readonly userFacing = true;
 }
 
 /** `host:port` as Ollama's own OLLAMA_HOST takes it gets the http:// a URL needs. */

@@ -25,66 +25,62 @@ type Limit = {
 const percent = (share: number) => `${Math.round(share * 1000) / 10}%`;
 const count = (value: number) => String(value);
 
+/** The sections of the file that hold a bar or a bound. */
+type LimitSection = "toolsmith" | "grow" | "network" | "web";
+type LimitKey<S extends LimitSection> = keyof NonNullable<OrgConfigFile[S]> & string;
+/** What a limit says beyond where it is: its default, which way is laxer, how it reads, what it lets through. */
+type LimitMeaning = Pick<Limit, "standard" | "laxer" | "format" | "lets">;
+
+/** The limit at `section.key` of `file`: its value there, and the reset that puts the default back where it was. */
+function limitAt<S extends LimitSection>(file: OrgConfigFile, section: S, key: LimitKey<S>, meaning: LimitMeaning): Limit {
+  const part = (entry: OrgConfigFile): Partial<Record<string, unknown>> | undefined => entry[section];
+  const value = part(file)?.[key];
+  return {
+    setting: `${section}.${key}`,
+    value: typeof value === "number" ? value : undefined,
+    ...meaning,
+    reset: (entry, standard) => {
+      const target = part(entry);
+      if (target) target[key] = standard;
+    },
+  };
+}
+
 function limitsOf(file: OrgConfigFile): Limit[] {
   const toolsmith = ToolsmithSettings.parse({});
   const grow = GrowSettings.parse({});
   const web = WebSettings.parse({});
   return [
-    {
-      setting: "toolsmith.coverage",
-      value: file.toolsmith?.coverage,
+    limitAt(file, "toolsmith", "coverage", {
       standard: toolsmith.coverage,
       laxer: "lower",
       format: percent,
       lets: (value) => `a tool the toolsmith builds passes with tests that cover ${percent(value)} of its lines`,
-      reset: (entry, standard) => {
-        if (entry.toolsmith) entry.toolsmith.coverage = standard;
-      },
-    },
-    {
-      setting: "toolsmith.mutationScore",
-      value: file.toolsmith?.mutationScore,
+    }),
+    limitAt(file, "toolsmith", "mutationScore", {
       standard: toolsmith.mutationScore,
       laxer: "lower",
       format: percent,
       lets: (value) => `a tool the toolsmith builds passes with tests that catch ${percent(value)} of its mutants`,
-      reset: (entry, standard) => {
-        if (entry.toolsmith) entry.toolsmith.mutationScore = standard;
-      },
-    },
-    {
-      setting: "grow.maxFailureRate",
-      value: file.grow?.maxFailureRate,
+    }),
+    limitAt(file, "grow", "maxFailureRate", {
       standard: grow.maxFailureRate,
       laxer: "higher",
       format: percent,
       lets: (value) => `a promoted tool stays while up to ${percent(value)} of its calls fail`,
-      reset: (entry, standard) => {
-        if (entry.grow) entry.grow.maxFailureRate = standard;
-      },
-    },
-    {
-      setting: "network.perMinute",
-      value: file.network?.perMinute,
+    }),
+    limitAt(file, "network", "perMinute", {
       standard: DEFAULT_NETWORK.perMinute,
       laxer: "higher",
       format: count,
       lets: (value) => `web_fetch may fetch ${value} times a minute per persona`,
-      reset: (entry, standard) => {
-        if (entry.network) entry.network.perMinute = standard;
-      },
-    },
-    {
-      setting: "web.perMinute",
-      value: file.web?.perMinute,
+    }),
+    limitAt(file, "web", "perMinute", {
       standard: web.perMinute,
       laxer: "higher",
       format: count,
       lets: (value) => `web_request may send ${value} requests a minute per room`,
-      reset: (entry, standard) => {
-        if (entry.web) entry.web.perMinute = standard;
-      },
-    },
+    }),
   ];
 }
 

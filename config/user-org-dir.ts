@@ -3,6 +3,7 @@ import { isAbsolute, join } from "node:path";
 import { EnvironmentError } from "./environment.ts";
 import { createFile, replaceFile } from "../concurrency/durable-file.ts";
 import { randomHex } from "../concurrency/random-hex.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 // The person's own org folder: what org keeps of the person rather than of a workspace (which a clone, an archive, a
 // backup or a model may have written). The confirmations of `org config trust` and `org mcp trust` live here, and the
@@ -24,9 +25,8 @@ export function userOrgDir(env: NodeJS.ProcessEnv = process.env): string | undef
 }
 
 /** The user's org folder cannot hold confirmations: not set, not a folder, another user's, or open to others. */
-export class UserOrgDirError extends Error {
+export class UserOrgDirError extends OrgError {
   override name = "UserOrgDirError";
-  readonly userFacing = true;
 }
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;

@@ -1,5 +1,6 @@
 import { CandidateRefusedError, checkCandidateBranch } from "../git/candidate-branch.ts";
 import { candidateStates } from "../fitness/candidate-states.ts";
+import { NoPassingReportError } from "../fitness/fitness-report.ts";
 import { promoteVerdict } from "./promote-verdict.ts";
 import { PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
 import type { Recovery } from "./rollback.ts";
@@ -81,7 +82,8 @@ export async function promote(
   } catch (error) {
     // Every refusal names the branch, not only a commit.
     if (isRefusal(error)) {
-      const rejudge = "rejudge" in error && error.rejudge === true && request.rejudgeHint ? `; judge it with ${request.rejudgeHint(branch)}` : "";
+      const judgeAgain = (error instanceof PromotionRefusedError || error instanceof NoPassingReportError) && error.rejudge;
+      const rejudge = judgeAgain && request.rejudgeHint ? `; judge it with ${request.rejudgeHint(branch)}` : "";
       throw new PromotionRefusedError(`refused to promote ${branch}: ${error.message}${rejudge}`);
     }
     throw error;

@@ -6,6 +6,7 @@ import { takePidLock } from "../security/pid-lock.ts";
 import { ensureOrgDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { CANDIDATE_REF_PATTERN, OBJECT_ID_PATTERN, PROMOTION_TAG_PATTERN } from "../git/ref-names.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 const Sha = z.string().regex(OBJECT_ID_PATTERN, "must be a full commit id");
 
@@ -35,9 +36,8 @@ export const JournalEntry = z.strictObject({
 export type JournalEntry = z.infer<typeof JournalEntry>;
 
 /** Another promote or rollback holds the lock, or org's own state files are damaged; the message says what to do. */
-export class PromotionBlockedError extends Error {
+export class PromotionBlockedError extends OrgError {
   override name = "PromotionBlockedError";
-  readonly userFacing = true;
 }
 
 /**

@@ -8,6 +8,7 @@ import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 import type { WorkspaceEvent } from "../workspace-events/workspace-event.ts";
 import { followBaseline } from "./baseline-follow.ts";
 import { type JournalEntry, PromotionBlockedError, type PromotionJournal } from "./promotion-journal.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** The running `current` instance: restarted after main moves, then asked for its commit. */
 export type CurrentInstance = {
@@ -29,9 +30,8 @@ export type RefChangeContext = {
 };
 
 /** A promote or rollback refused before anything changed; the message says why and what to do. */
-export class PromotionRefusedError extends Error {
+export class PromotionRefusedError extends OrgError {
   override name = "PromotionRefusedError";
-  readonly userFacing = true;
   /** True when running the gate on the candidate again is the way on; the CLI adds the commands that do it. */
   readonly rejudge: boolean;
   constructor(message: string, options: { rejudge?: boolean } = {}) {

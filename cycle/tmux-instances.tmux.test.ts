@@ -50,6 +50,7 @@ const module = (path: string) => JSON.stringify(join(import.meta.dir, "..", path
  */
 async function cycle(mode: "done" | "refused" | "interrupted", branch: string): Promise<{ code: number; out: string }> {
   const script = `
+import { OrgError } from ${module("errors/org-error.ts")};
 import { promoteCandidate } from ${module("cycle/promote-candidate.ts")};
 import { tmuxInstances } from ${module("cycle/tmux-instances.ts")};
 const [mode, checkout, branch] = process.argv.slice(-3);
@@ -60,7 +61,7 @@ if (mode === "done") {
   await instances.start("candidate", branch, say, controller.signal);
   say("finish: " + (await instances.finish("done")));
 } else {
-  const refusal = Object.assign(new Error("no gate here"), { userFacing: true });
+  const refusal = new OrgError("no gate here");
   const outcome = await promoteCandidate({
     branch,
     instances,

@@ -5,6 +5,7 @@ import { ensureFitnessDir, FITNESS_DIR, GATE_KEY_FILE, GateKeyError, gateKey, re
 import { writeNewPrivateFile } from "../security/private-state.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { OBJECT_ID_PATTERN } from "../git/ref-names.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 const Sha = z.string().regex(OBJECT_ID_PATTERN);
 
@@ -56,9 +57,8 @@ export const FitnessReport = z.strictObject({
 export type FitnessReport = z.infer<typeof FitnessReport>;
 
 /** No passing report for the commit a promotion would merge; the message says what to run. */
-export class NoPassingReportError extends Error {
+export class NoPassingReportError extends OrgError {
   override name = "NoPassingReportError";
-  readonly userFacing = true;
   /** True when running the gate on the commit again is the way on; a promotion's refusal then names the commands. */
   readonly rejudge: boolean;
   constructor(message: string, options: { rejudge?: boolean } = {}) {

@@ -5,6 +5,7 @@ import { ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir, writeNewPrivateFile } from "../security/private-state.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { randomHex } from "../concurrency/random-hex.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 
@@ -15,9 +16,8 @@ export const GATE_KEY_FILE = join(FITNESS_DIR, "gate.key");
 const KEY_HEX = /^[0-9a-f]{64}$/;
 
 /** `.org/fitness/` or its key is not what the gate made (a link, another owner, looser than 0600); nothing is signed or trusted. */
-export class GateKeyError extends Error {
+export class GateKeyError extends OrgError {
   override name = "GateKeyError";
-  readonly userFacing = true;
 }
 
 /** Makes `.org/fitness/` (a real directory, 0700) and returns it; refuses a link or a non-directory there. */

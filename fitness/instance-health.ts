@@ -3,6 +3,7 @@ import { sleep } from "../concurrency/sleep.ts";
 import { canonicalJson } from "../config/canonical-json.ts";
 import { OBJECT_ID_PATTERN } from "../git/ref-names.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /**
  * What `GET /health` of an org server answers: the one definition of the contract. `serve` builds its
@@ -49,9 +50,8 @@ export const InstanceHealth = z.looseObject({
 export type InstanceHealth = z.infer<typeof InstanceHealth>;
 
 /** An instance did not answer /health usefully; the message says which port and what it answered. */
-export class InstanceUnreachableError extends Error {
+export class InstanceUnreachableError extends OrgError {
   override name = "InstanceUnreachableError";
-  readonly userFacing = true;
 }
 
 /** One `GET http://127.0.0.1:<port>/health`, bounded by `timeoutMs`; the body is hostile input and is validated. */

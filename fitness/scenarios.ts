@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import type { FitnessCheck } from "./fitness-report.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** `fitness/scenarios/<name>.json` in current's checkout: one message sent to both instances, and what must come back. */
 export const Scenario = z.strictObject({
@@ -22,9 +23,8 @@ export type Scenario = z.infer<typeof Scenario>;
 export type ScenarioSettings = { dir: string; runs: number; marginRatio: number; marginMs: number; token?: string; timeoutMs: number };
 
 /** A scenario file that is not valid; the gate cannot judge with it. */
-export class ScenarioFileError extends Error {
+export class ScenarioFileError extends OrgError {
   override name = "ScenarioFileError";
-  readonly userFacing = true;
 }
 
 /** The scenarios of a folder, sorted by file name; each validated. */

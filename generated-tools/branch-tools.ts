@@ -2,11 +2,11 @@ import { branchRef } from "../git/ref-names.ts";
 import { RepoGit } from "../git/repo-git.ts";
 import type { CatalogEntry } from "./catalog-entry.ts";
 import { candidateTools, type LiveCandidateNames, type ToolAtRef, toolsAtRef } from "./tool-catalog.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** A branch a command was told to read tools at is not in the repository. */
-export class NoSuchBranchError extends Error {
+export class NoSuchBranchError extends OrgError {
   override name = "NoSuchBranchError";
-  readonly userFacing = true;
 
   constructor(branch: string, repoDir: string) {
     super(`no branch ${branch} in ${repoDir}; see org tool list`);

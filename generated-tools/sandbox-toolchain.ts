@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import type { ReadOnlyMount } from "../sandbox/bwrap-argv.ts";
 import { bundledPackage } from "./bundled-package.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** Where the sandbox finds bun, the TypeScript compiler, the fixed runner and the tool's folder. */
 export const SANDBOX_BUN = "/org/bin/bun";
@@ -26,7 +27,7 @@ export const BYTECODE_ENTRIES: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** The toolchain is not installed where org expects it; the message says how to fix the install. */
-export class ToolchainMissingError extends Error {
+export class ToolchainMissingError extends OrgError {
   override name = "ToolchainMissingError";
 }
 

@@ -2,14 +2,14 @@ import { mkdirSync } from "node:fs";
 import { GitCommandError } from "./git-command-error.ts";
 import { isObjectId } from "./ref-names.ts";
 import { RepoGit } from "./repo-git.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 // What `org backup` and `org restore` need of git beside RepoGit's bundles (createBundle, verifyBundle, bundleHeads):
 // the refs a bundle is made of, read together, and a new repository filled from a bundle.
 
 /** A bundle is damaged or not one org made, or a repository cannot be filled from it; the message says which. */
-export class BundleError extends Error {
+export class BundleError extends OrgError {
   override name = "BundleError";
-  readonly userFacing = true;
 }
 
 /**

@@ -10,13 +10,14 @@ import { folderTreeWith, toolFolderTree, treeWithToolFolders } from "./tool-tree
 import { treeWithWorkflowFiles } from "./workflow-tree.ts";
 import { ensurePrivateDir } from "../security/private-state.ts";
 import { oneLine } from "../security/terminal-sanitizer.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 const TRAILER_KEY = /^[A-Z][A-Za-z0-9-]{0,40}$/;
 // How many following seconds are tried when the wanted one is taken.
 const MAX_SECOND_TRIES = 120;
 
 /** A branch name, file path or trailer that org refuses to hand to git. */
-export class CandidateRefusedError extends Error {
+export class CandidateRefusedError extends OrgError {
   override name = "CandidateRefusedError";
 }
 

@@ -3,15 +3,15 @@ import { GROW_DIR } from "../config/workspace-paths.ts";
 import { type PidLockHolder, pidLockHolder, takePidLock } from "../security/pid-lock.ts";
 import { processStart } from "../security/process-start.ts";
 import { growDir } from "./grow-state.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 // One `org grow` run at a time per workspace: `.org/grow/grow.lock` names its holder (security/pid-lock.ts).
 
 export type GrowLockHolder = PidLockHolder;
 
 /** Another grow run holds the lock; the message names it. */
-export class GrowBusyError extends Error {
+export class GrowBusyError extends OrgError {
   override name = "GrowBusyError";
-  readonly userFacing = true;
   constructor(
     message: string,
     readonly holder: GrowLockHolder,

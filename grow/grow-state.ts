@@ -10,6 +10,7 @@ import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security
 import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 import { countSessionsOfOlderProposal } from "./merge-needs.ts";
 import { Proposal } from "./proposal.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 const Mark = z.strictObject({ offset: z.int().min(0), ino: z.number().min(0) });
 /** Jobs of the cursor's newest millisecond it keeps by id. */
@@ -55,9 +56,8 @@ export type GrowState = z.infer<typeof GrowState>;
 export const EMPTY_CURSOR: GrowCursor = { sessions: {}, audit: {}, jobs: { through: 0, ids: [] } };
 
 /** The proposals file is not grow's, or is damaged: the message says what to do. */
-export class GrowStateError extends Error {
+export class GrowStateError extends OrgError {
   override name = "GrowStateError";
-  readonly userFacing = true;
 }
 
 /** `<workspace>/.org/grow`, made private (0700, no links) when missing. */

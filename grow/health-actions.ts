@@ -18,6 +18,7 @@ import { safeGoal } from "./safe-goal.ts";
 import { toolHealthNow } from "./tool-health-now.ts";
 import { MAX_ATTEMPTS, type Proposal } from "./proposal.ts";
 import type { Need } from "./room-needs.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** Rollbacks one removal may take: a tool promoted, rebuilt and promoted again is removed newest first. */
 const MAX_REMOVAL_STEPS = 10;
@@ -30,9 +31,8 @@ export type HealthOutcome = {
 };
 
 /** A removal left for the next run: an interrupted promote or rollback was finished instead. */
-class RemovalDeferredError extends Error {
+class RemovalDeferredError extends OrgError {
   override name = "RemovalDeferredError";
-  readonly userFacing = true;
 }
 
 function describe(error: unknown): string {

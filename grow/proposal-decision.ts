@@ -4,11 +4,11 @@ import { oneLine } from "../security/terminal-sanitizer.ts";
 import { takeGrowLock } from "./grow-lock.ts";
 import { readGrowState, writeGrowState } from "./grow-state.ts";
 import type { Proposal } from "./proposal.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** The proposal cannot take that word as it stands; the message says why and what to do. */
-export class ProposalDecisionError extends Error {
+export class ProposalDecisionError extends OrgError {
   override name = "ProposalDecisionError";
-  readonly userFacing = true;
 }
 
 export type ProposalVerb = "accept" | "reject";

@@ -1,10 +1,10 @@
 import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { OrgError } from "../errors/org-error.ts";
 
 /** The dependencies could not be installed; the message has the installer's last words and what to try. */
-export class DependencyInstallError extends Error {
+export class DependencyInstallError extends OrgError {
   override name = "DependencyInstallError";
-  readonly userFacing = true;
 }
 
 /** How a checkout got its node_modules. */

@@ -10,14 +10,14 @@ import { type DependencyInstall, installDependencies } from "./install-dependenc
 import { type Probe, probeHealth } from "./health-probe.ts";
 import { TmuxWindow } from "./tmux-window.ts";
 import { MAIN_REF, branchRef } from "../git/ref-names.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** Which of the two instances: `main`'s checkout, or a candidate branch's worktree. */
 export type InstanceRole = "current" | "candidate";
 
 /** An instance could not be started or did not come up healthy; the message says why and what to do. */
-export class InstanceStartError extends Error {
+export class InstanceStartError extends OrgError {
   override name = "InstanceStartError";
-  readonly userFacing = true;
 }
 
 export type InstanceSettings = { port: number; tmuxSession: string; startTimeoutMs: number };

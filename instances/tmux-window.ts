@@ -1,7 +1,8 @@
+import { OrgError } from "../errors/org-error.ts";
+
 /** tmux is missing or refused a command; the message has tmux's own words. */
-export class TmuxError extends Error {
+export class TmuxError extends OrgError {
   override name = "TmuxError";
-  readonly userFacing = true;
 }
 
 /** A window's pane as tmux sees it: absent, running (with the pid of its process) or dead (with its exit status). */

@@ -7,6 +7,7 @@ import { shellWord } from "../security/shell-word.ts";
 import { escapeName } from "../workspace/check-change-set.ts";
 import { changedStates, launchStates, type PathState, UNCOVERED, UNCOVERED_REASON } from "./launch-file-states.ts";
 import { launchPlan } from "./launch-files.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 // Every server comes from a file in the workspace, which anyone who wrote the folder (a clone, an archive, a model) may
 // have written. A stdio server runs on the host; an HTTP server is sent the user's variables its headers name, and its
@@ -18,9 +19,8 @@ import { launchPlan } from "./launch-files.ts";
 // `.org/` a repository, an archive or a backup brings carries none.
 
 /** A server that cannot be confirmed as it is; the message says why and what to do. */
-export class TrustError extends Error {
+export class TrustError extends OrgError {
   override name = "TrustError";
-  readonly userFacing = true;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;

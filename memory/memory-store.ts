@@ -14,6 +14,7 @@ import { removeFromProfile } from "../personas/user-profile.ts";
 import { StagedFacts } from "./staged-facts.ts";
 import { type MemorySearchOutcome, type SearchOptions, searchMemory } from "./search-memory.ts";
 import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** The database file under a workspace: an index, rebuilt from the transcripts and facts.jsonl. */
 export const MEMORY_DATABASE_FILE = "memory.sqlite";
@@ -23,9 +24,8 @@ export const FACTS_FILE = "facts.jsonl";
 export type RebuildSummary = { sessions: number; entries: number; facts: number; damagedLines: number };
 
 /** No such session or fact in memory; the message says what to check. */
-export class MemoryNotFoundError extends Error {
+export class MemoryNotFoundError extends OrgError {
   override name = "MemoryNotFoundError";
-  readonly userFacing = true;
 }
 
 const FACT_CHARS = 4_000;

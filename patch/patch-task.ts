@@ -1,11 +1,11 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { checkOutputPattern, checkRelativePath } from "./output-paths.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** A task file `org patch` cannot run: the message names the file, what is wrong and how to write it (exit 2). */
-export class PatchTaskError extends Error {
+export class PatchTaskError extends OrgError {
   override name = "PatchTaskError";
-  readonly userFacing = true;
 }
 
 /** A task file's largest size: a task is a page of prose and a yaml block, not a data set. */

@@ -1,4 +1,5 @@
 import { type LoopEvent, type LoopWindow, runWithTools } from "../tool-loop/run-with-tools.ts";
+import { ChatError } from "../llm/chat-errors.ts";
 import type { ChatMessage, ToolDefinition } from "../llm/chat-types.ts";
 import { ContextOverflowError, isServerOverflow } from "./context-overflow.ts";
 import type { AssembledPrompt, ContextWindow } from "./prompt-assembly.ts";
@@ -48,7 +49,7 @@ function hostPersona(host: ReplyHost): string {
 }
 
 function serverSaid(error: unknown): string {
-  if (error instanceof Error && "serverMessage" in error && typeof error.serverMessage === "string") return error.serverMessage;
+  if (error instanceof ChatError && error.serverMessage !== undefined) return error.serverMessage;
   return error instanceof Error ? error.message : String(error);
 }
 

@@ -5,6 +5,7 @@ import { errorCode } from "../concurrency/error-code.ts";
 import { ensureOrgDir, ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { workflowSchemas } from "../workflows/workflow-file.ts";
 import { randomHex } from "../concurrency/random-hex.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** A plan's id: the UTC time it was made and a few random letters (`20261126T101500Z-k3x9`). */
 export const PLAN_ID_PATTERN = /^\d{8}T\d{6}Z-[a-z0-9]{4}$/;
@@ -24,9 +25,8 @@ export const PlanRecord = z.strictObject({
 export type PlanRecord = z.infer<typeof PlanRecord>;
 
 /** No plan of this id in this workspace; the message says how to list or make one. */
-export class PlanNotFoundError extends Error {
+export class PlanNotFoundError extends OrgError {
   override name = "PlanNotFoundError";
-  readonly userFacing = true;
 }
 
 const newPlanId = (now: Date) =>

@@ -1,5 +1,6 @@
 import { readPrivateFileBackwards } from "../security/private-state.ts";
 import { type TranscriptLine, transcriptLineSchema } from "./transcript-line.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** Lines of a transcript from a turn's start on, read from the file's end backwards; `before` is where they begin. */
 export type TranscriptPage = {
@@ -26,9 +27,8 @@ export type TranscriptPageRequest = {
 const TURN_BYTES_FACTOR = 4;
 
 /** A `before` that is no page's beginning in this file: not a line's start, or past its end (the file was replaced). */
-export class TranscriptCursorError extends Error {
+export class TranscriptCursorError extends OrgError {
   override name = "TranscriptCursorError";
-  readonly userFacing = true;
 }
 
 /** Where each line of `region` (whole lines; the last may lack its newline) begins, with its text, newest first. */

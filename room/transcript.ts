@@ -12,6 +12,7 @@ import type { RoomEvent } from "./room-event.ts";
 import { type TranscriptLine, transcriptLineSchema } from "./transcript-line.ts";
 import { dropSummariesOfUndone, markTurnUndone } from "./undo-turn.ts";
 import type { PromptSummary } from "../personas/prompt-assembly.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** How long streamed text may wait in memory before it is written: what a `kill -9` can lose at most. */
 export const TRANSCRIPT_FLUSH_MS = 100;
@@ -43,9 +44,8 @@ export type RestoredSession = {
 export const DAMAGED_LINES_LISTED = 10;
 
 /** No such session; the message lists the ones there are. */
-export class SessionNotFoundError extends Error {
+export class SessionNotFoundError extends OrgError {
   override name = "SessionNotFoundError";
-  readonly userFacing = true;
 }
 
 const SESSION_ID = /^[A-Za-z0-9][\w.-]{0,127}$/;

@@ -2,9 +2,10 @@ import { closeSync, constants, fchmodSync, fchownSync, fstatSync, mkdirSync, ope
 import { dirname, resolve } from "node:path";
 import { SANDBOX_HOST_UID } from "./bwrap-argv.ts";
 import { errorCode } from "../concurrency/error-code.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** The scratch path cannot be used as given: not a plain directory, or a directory org must not take over. */
-export class ScratchDirectoryError extends Error {
+export class ScratchDirectoryError extends OrgError {
   override name = "ScratchDirectoryError";
 }
 

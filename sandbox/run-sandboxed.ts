@@ -18,11 +18,12 @@ import { prepareSandboxSupport } from "./sandbox-support.ts";
 import { TreeMeasurer } from "./measure-tree.ts";
 import { planFor, poolKey, spawnLauncher, startWaiting } from "./spawn-launcher.ts";
 import { type PipedProcess, RunKiller, spawnPiped, superviseRun } from "./supervise-run.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 const INSTALL_HINT = "Install it with: apt-get install -y bubblewrap (Debian/Ubuntu) or dnf install bubblewrap (Fedora).";
 
 /** bwrap is missing or cannot create namespaces here; nothing ran. Never falls back to running unsandboxed. */
-export class SandboxUnavailableError extends Error {
+export class SandboxUnavailableError extends OrgError {
   override name = "SandboxUnavailableError";
 }
 

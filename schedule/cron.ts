@@ -1,3 +1,5 @@
+import { OrgError } from "../errors/org-error.ts";
+
 /** A five-field cron expression, each field the set of values it allows; read with `parseCron`. */
 export type Cron = {
   readonly text: string;
@@ -12,9 +14,8 @@ export type Cron = {
 };
 
 /** A cron expression that cannot be read; the message names the field and what is allowed. */
-export class CronError extends Error {
+export class CronError extends OrgError {
   override name = "CronError";
-  readonly userFacing = true;
 }
 
 type Field = { name: string; min: number; max: number; names?: readonly string[] };

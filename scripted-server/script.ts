@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { z } from "zod";
+import { OrgError } from "../errors/org-error.ts";
 
 export const WIRE_FORMATS = ["ollama-new", "ollama-old", "ollama-index-bug", "openai", "vllm", "llamacpp"] as const;
 export const EMBEDDED_FORMATS = ["hermes", "mistral", "json", "fenced", "arguments", "pythonic", "qwen-xml"] as const;
@@ -177,9 +178,8 @@ export type Script = z.infer<typeof Script>;
 export type ScriptInput = z.input<typeof Script>;
 
 /** A script file that cannot be used; the message names the file, the place and the fix. */
-export class ScriptError extends Error {
+export class ScriptError extends OrgError {
   override name = "ScriptError";
-  readonly userFacing = true;
 }
 
 function jsonPath(path: readonly PropertyKey[]): string {

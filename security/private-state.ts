@@ -3,6 +3,7 @@ import { resolve, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { createFile, type FileOpener, replaceFile } from "../concurrency/durable-file.ts";
 import { errorCode } from "../concurrency/error-code.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 // Every file org keeps under `.org/` (transcripts, history, audit log, registry, fitness reports, journal,
 // worktree and toolsmith folders) goes through here: `.org` and every folder below it must be a real
@@ -11,9 +12,8 @@ import { errorCode } from "../concurrency/error-code.ts";
 // shared folder) is refused with its path; nothing is written through it.
 
 /** `.org` or something under it is not org's private state: a link, a file, or another user's. */
-export class PrivateStateError extends Error {
+export class PrivateStateError extends OrgError {
   override name = "PrivateStateError";
-  readonly userFacing = true;
 }
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = constants;

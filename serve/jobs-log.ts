@@ -22,6 +22,7 @@ import { writeNewPrivateFile, writePrivateFile } from "../security/private-state
 import { redact, redactValue } from "../security/redact.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import type { JobAttempt } from "./job-retry.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_RDONLY } = constants;
 
@@ -66,9 +67,8 @@ export type RememberedRequest = { id: string; requestId: string; textHash: strin
 export type JobsLogContents = { accepted: AcceptedJob[]; done: Set<string>; requests: RememberedRequest[] };
 
 /** `.org/serve/` is not what org made it: a link, or someone else's. */
-export class JobsLogError extends Error {
+export class JobsLogError extends OrgError {
   override name = "JobsLogError";
-  readonly userFacing = true;
 }
 
 /** A job's id: `job-` and 8 to 64 lowercase letters, digits or dashes (its result file is `<id>.json`). */

@@ -1,10 +1,10 @@
 import { errorCode } from "../concurrency/error-code.ts";
 import type { ServeHandler } from "./serve-handler.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** `serve` will not start as asked; the message says what to change. */
-export class ServeStartError extends Error {
+export class ServeStartError extends OrgError {
   override name = "ServeStartError";
-  readonly userFacing = true;
 }
 
 /**

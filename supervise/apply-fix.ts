@@ -1,11 +1,11 @@
 import { applyFix, emptySummary, type RoundSummary, useRoundSecrets } from "./supervise-round.ts";
 import type { SuperviseContext } from "./supervise-check.ts";
 import type { FixRow, IncidentRow } from "./supervisor-state.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** A fix that cannot be applied now; the message says why and what to do. */
-export class FixNotApplicableError extends Error {
+export class FixNotApplicableError extends OrgError {
   override name = "FixNotApplicableError";
-  readonly userFacing = true;
 }
 
 /**

@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { processesHolding } from "../concurrency/open-files.ts";
 import { type DatabaseStamp, isDamagedDatabaseError, openStampedDatabase } from "../security/stamped-database.ts";
 import { takePidLock } from "../security/pid-lock.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 // The file behind `SupervisorState`: opened, checked, and when damaged kept aside and begun anew — but only by a process
 // no other one shares the file with. A reader (`org supervise status`, mute, apply) that met a damaged file used to move
@@ -17,9 +18,8 @@ export class ForeignStateError extends Error {
 }
 
 /** The state file is damaged and another process holds it open, so it is left where it is; the message says who. */
-export class StateHeldError extends Error {
+export class StateHeldError extends OrgError {
   override name = "StateHeldError";
-  readonly userFacing = true;
 }
 
 /** Serialises the moving aside of a damaged state file between processes that found it at once. */

@@ -19,6 +19,7 @@ import { LAST_ROUND_KEY, SUPERVISOR_DIR, SupervisorState } from "./supervisor-st
 import { writeTodaysReport } from "./daily-report.ts";
 import { flushNotices, notify, webhookSigningKey } from "./webhook.ts";
 import { telegramTokenOf } from "./telegram-notices.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** What a supervisor is given: its folders, how to read the config (again each round), and the parts a test replaces. */
 export type SupervisorSetup = {
@@ -45,9 +46,8 @@ export type SupervisorSetup = {
 };
 
 /** Another supervisor holds the workspace, or a round runs and did not end in time; the message says which. */
-export class SuperviseBusyError extends Error {
+export class SuperviseBusyError extends OrgError {
   override name = "SuperviseBusyError";
-  readonly userFacing = true;
 }
 
 /** Waits (at most ten minutes) for `.org/supervisor/round.lock`, under which a round or an apply acts; returns what releases it. */

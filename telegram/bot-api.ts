@@ -1,24 +1,24 @@
 import { z } from "zod";
 import { sleep } from "../concurrency/sleep.ts";
 import { redact } from "../security/redact.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** The Bot API answered with an error (`error_code`, `description`); the message says which call and what to do. */
-export class TelegramApiError extends Error {
+export class TelegramApiError extends OrgError {
   override name = "TelegramApiError";
-  readonly userFacing = true;
   constructor(
     readonly method: string,
-    readonly code: number,
+    /** The Bot API's `error_code` (or the HTTP status when it answered without its JSON). */
+    readonly apiCode: number,
     readonly description: string,
   ) {
-    super(telegramErrorMessage(method, code, description));
+    super(telegramErrorMessage(method, apiCode, description));
   }
 }
 
 /** The Bot API could not be reached (a network error or a timeout); the message never holds the token. */
-export class TelegramUnreachableError extends Error {
+export class TelegramUnreachableError extends OrgError {
   override name = "TelegramUnreachableError";
-  readonly userFacing = true;
 }
 
 function telegramErrorMessage(method: string, code: number, description: string): string {

@@ -184,7 +184,7 @@ export class ChatOutbox {
         item.sent[part] = { messageId: sent.messageId, html, keyboard: buttons };
       }
     } catch (error) {
-      if (!(error instanceof TelegramApiError) || error.code !== 400) throw error;
+      if (!(error instanceof TelegramApiError) || error.apiCode !== 400) throw error;
       const taken = { messageId: sent?.messageId, html, keyboard: buttons };
       if (/message is not modified/i.test(error.description)) item.sent[part] = taken;
       else if (/message to edit not found/i.test(error.description)) item.sent[part] = { ...taken, messageId: undefined, html: "" };
@@ -207,7 +207,7 @@ export class ChatOutbox {
     try {
       await this.api.sendPhoto(this.chatId, item.document, item.caption, signal);
     } catch (error) {
-      if (!(error instanceof TelegramApiError) || error.code !== 400 || /chat not found/i.test(error.description)) throw error;
+      if (!(error instanceof TelegramApiError) || error.apiCode !== 400 || /chat not found/i.test(error.description)) throw error;
       this.options.log(`telegram: chat ${this.chatId}: the Bot API refused a photo (${error.description}); sent as a document`);
       await this.api.sendDocument(this.chatId, item.document, item.caption, signal);
     }
@@ -215,7 +215,7 @@ export class ChatOutbox {
 
   #failed(item: Item, part: number, error: unknown): void {
     const why = error instanceof Error ? error.message : String(error);
-    if (error instanceof TelegramApiError && (error.code === 403 || error.code === 401)) {
+    if (error instanceof TelegramApiError && (error.apiCode === 403 || error.apiCode === 401)) {
       // The bot was blocked or removed from the chat: nothing more can be said there.
       this.options.log(`telegram: chat ${this.chatId}: ${why}; its messages are dropped`);
       this.#gone = true;

@@ -132,7 +132,7 @@ async function starting<T>(options: TelegramBridgeOptions, method: string, call:
     try {
       return await call();
     } catch (error) {
-      if (error instanceof TelegramApiError && error.code !== 401 && !options.signal.aborted) {
+      if (error instanceof TelegramApiError && error.apiCode !== 401 && !options.signal.aborted) {
         options.log(`telegram: ${method} was refused (${error.message}); going on without it`);
         return {};
       }
@@ -188,7 +188,7 @@ async function poll(options: TelegramBridgeOptions, state: TelegramState, onUpda
     } catch (error) {
       if (signal.aborted) return;
       // The token is refused, or another poller (or a webhook) takes the updates: only a person can fix that.
-      if (error instanceof TelegramApiError && [401, 404, 409].includes(error.code)) throw error;
+      if (error instanceof TelegramApiError && [401, 404, 409].includes(error.apiCode)) throw error;
       failures += 1;
       const wait = Math.min(1_000 * 2 ** (failures - 1), MAX_BACKOFF_MS);
       log(`telegram: ${error instanceof Error ? error.message : String(error)}; polling again in ${Math.round(wait / 1000)} s`);

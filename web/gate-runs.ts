@@ -7,6 +7,7 @@ import { type CycleProgress, promoteCandidate } from "../cycle/promote-candidate
 import type { RepoGit } from "../git/repo-git.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { GateRun } from "./web-api.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** Gate runs kept for the view (the newest). */
 const KEPT = 20;
@@ -94,7 +95,6 @@ export class GateRuns {
 }
 
 /** The gate already runs on that branch. */
-export class GateBusyError extends Error {
+export class GateBusyError extends OrgError {
   override name = "GateBusyError";
-  readonly userFacing = true;
 }

@@ -3,6 +3,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { z } from "zod";
 import { CHECKOUT_DIR, ORG_DIR } from "../config/workspace-paths.ts";
 import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** One file of the page: its bytes, the same gzipped (made once, for browsers that take it), and its content type. */
 export type PageFile = { body: Uint8Array; gzip: Uint8Array; type: string };
@@ -20,9 +21,8 @@ export const PAGE_ENTRY = join(CHECKOUT_DIR, "web", "page", "main.tsx");
 export const PAGE_CACHE_DIR = join(CHECKOUT_DIR, ORG_DIR, "web-page");
 
 /** The page could not be bundled (a broken install); the message says what to do. */
-export class PageBuildError extends Error {
+export class PageBuildError extends OrgError {
   override name = "PageBuildError";
-  readonly userFacing = true;
 }
 
 const TYPES: Record<string, string> = { js: "text/javascript; charset=utf-8", css: "text/css; charset=utf-8" };

@@ -3,6 +3,7 @@ import { onFirstUse } from "../concurrency/on-first-use.ts";
 import { isMcpRoomToolName } from "../config/mcp-servers.ts";
 import { TOOL_NAME_PATTERN, toolMetadataSchemas } from "../generated-tools/tool-metadata.ts";
 import { WORKFLOW_FILE_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** A step's id: what `$steps.<id>.output` names. */
 export const STEP_ID_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
@@ -55,9 +56,8 @@ export type WorkflowExample = z.infer<Schemas["WorkflowExample"]>;
 export type Workflow = z.infer<Schemas["Workflow"]>;
 
 /** A workflow that cannot run as written; `step` and `key` say where. */
-export class WorkflowError extends Error {
+export class WorkflowError extends OrgError {
   override name = "WorkflowError";
-  readonly userFacing = true;
   constructor(
     message: string,
     readonly file: string,

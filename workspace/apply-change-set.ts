@@ -2,11 +2,11 @@ import { join } from "node:path";
 import { replaceInsideWorkspace, type WorkspaceEntry } from "../security/safe-file-write.ts";
 import { type ChangeSet, type FileChange, type FileVersion, readVersion } from "./change-set.ts";
 import { escapeName } from "./check-change-set.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** Files changed in the workspace since the change was made: applying it would lose someone's work. */
-export class ChangeConflictError extends Error {
+export class ChangeConflictError extends OrgError {
   override name = "ChangeConflictError";
-  readonly userFacing = true;
   constructor(
     readonly paths: string[],
     what: string,

@@ -10,6 +10,7 @@ import { applyChangeSet, reverseChangeSet } from "./apply-change-set.ts";
 import { type ChangeSet, type FileVersion, readFileNoFollow } from "./change-set.ts";
 import { type ChangeSetCheckOptions, checkChangeSet } from "./check-change-set.ts";
 import { diffStats, unifiedDiff } from "./unified-diff.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** Where applied changes are recorded: `.org/changes/<id>/`. */
 export const CHANGES_DIR = join(ORG_DIR, "changes");
@@ -61,9 +62,8 @@ export type ChangeRecord = z.infer<ReturnType<typeof changeRecordSchema>>;
 export type ChangeRules = Pick<ChangeSetCheckOptions, "limits" | "protectedPaths" | "secretPaths">;
 
 /** Nothing left to undo, the journal cannot be read, or the undo may not be written as things are; the message says what to do. */
-export class ChangeJournalError extends Error {
+export class ChangeJournalError extends OrgError {
   override name = "ChangeJournalError";
-  readonly userFacing = true;
 }
 
 /**

@@ -22,11 +22,11 @@ import {
   prebuiltManifestFile,
   prebuiltOwnFiles,
 } from "./prebuilt-bundle.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 /** The build failed; the message says why and what to do. org still runs, from source. */
-export class PrebuiltBuildError extends Error {
+export class PrebuiltBuildError extends OrgError {
   override name = "PrebuiltBuildError";
-  readonly userFacing = true;
 }
 
 /** What the entries reach that stays out of the bundles: the compiler loads from a bundle of its own, on use. */

@@ -6,12 +6,13 @@ import { instanceSettings } from "../../config/environment.ts";
 import { readHealth } from "../../fitness/instance-health.ts";
 import { stopInstances } from "../../instances/side-by-side.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
-import { type Command, UsageError, UserFacingError } from "../command/command.ts";
+import { type Command, UsageError } from "../command/command.ts";
 import { nameAndSummary } from "../command/command-summaries.ts";
 import { judgeCommands, orgInvocation } from "../command/org-invocation.ts";
 import { type FlagValues, parseCommandArgs } from "../command/parse-command-args.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
 import type { RepoGit } from "../../git/repo-git.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 const HELP = `Usage: org candidate list [--json] [--repo DIR]
        org candidate rebase BRANCH [--repo DIR]
@@ -97,7 +98,7 @@ async function listCandidates(git: RepoGit, json: boolean, signal: AbortSignal):
 /** `candidate rebase BRANCH`: a new candidate from today's main with BRANCH's tool files; a branch touching more is refused. */
 async function rebaseCandidateBranch(git: RepoGit, branch: string, signal: AbortSignal): Promise<number> {
   const outcome = await rebaseOntoMain(git, branch, signal);
-  if (!outcome.ok) throw new UserFacingError(`refused to rebase ${branch}: ${outcome.refused}`);
+  if (!outcome.ok) throw new OrgError(`refused to rebase ${branch}: ${outcome.refused}`);
   const { rebased } = outcome;
   print(
     `made ${rebased.branch} (${rebased.commit.slice(0, 12)}) from main ${rebased.main.slice(0, 12)} with ` +

@@ -1,11 +1,12 @@
 import { checkPromotableName, promote, promoteLines, promoteSucceeded } from "../../cycle/promote.ts";
 import { mostRecentlyPassedCandidate } from "../../cycle/promotion-check.ts";
-import { type Command, UsageError, UserFacingError } from "../command/command.ts";
+import { type Command, UsageError } from "../command/command.ts";
 import { nameAndSummary } from "../command/command-summaries.ts";
 import { judgeCommands, orgOf } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { healthTimeoutMs, REF_CHANGE_FLAGS, refChangeContext } from "./ref-change-context.ts";
 import type { RepoGit } from "../../git/repo-git.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 const HELP = `Usage: org promote [BRANCH] [--repo DIR] [--no-restart] [--health-timeout-s N] [--config FILE]
 
@@ -30,7 +31,7 @@ Exit status: 0 promoted; 1 refused, rolled back or unhealthy (the reason is prin
 async function judgedCandidate(git: RepoGit, log: (line: string) => void, signal: AbortSignal): Promise<string> {
   const chosen = await mostRecentlyPassedCandidate(git, signal);
   if (!chosen)
-    throw new UserFacingError(
+    throw new OrgError(
       `no cand/* branch has a passing fitness report: judge one with ${judgeCommands(git.repoDir)} ` +
         `(${orgOf(git.repoDir)} candidate list shows them), or name a branch`,
     );

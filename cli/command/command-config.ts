@@ -5,7 +5,7 @@ import { CONFIG_FILE_NAME } from "../../config/workspace-paths.ts";
 import { loadOrgConfig, type OrgConfig } from "../../config/org-config.ts";
 import { shellWord } from "../../security/shell-word.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
-import { UserFacingError } from "./command.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 /**
  * A command's config: `--config FILE` (which must exist), else the workspace's org.config.json (or the defaults when
@@ -20,7 +20,7 @@ export function loadCommandConfig(
   options: { announce?: boolean } = {},
 ): OrgConfig {
   if (path !== undefined && !existsSync(path))
-    throw new UserFacingError(`no config file at ${path}. Check the path, or leave out --config to use the defaults.`);
+    throw new OrgError(`no config file at ${path}. Check the path, or leave out --config to use the defaults.`);
   const config = loadOrgConfig(path ?? join(workspaceDir, CONFIG_FILE_NAME), env, { workspaceDir });
   if (options.announce !== false) announceUnconfirmed(config, workspaceDir);
   return config;

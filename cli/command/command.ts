@@ -1,3 +1,5 @@
+import { OrgError } from "../../errors/org-error.ts";
+
 /** A subcommand of `org`: its help text and what it runs. */
 export type Command = {
   name: string;
@@ -9,19 +11,12 @@ export type Command = {
 };
 
 /** Wrong words on the command line; main prints the message and the command's help hint, exit 2. */
-export class UsageError extends Error {
+export class UsageError extends OrgError {
   override name = "UsageError";
-  readonly userFacing = true;
   constructor(
     message: string,
     readonly command?: string,
   ) {
     super(message);
   }
-}
-
-/** An error meant for the user as is: main prints only its message, exit 1. */
-export class UserFacingError extends Error {
-  override name = "UserFacingError";
-  readonly userFacing = true;
 }

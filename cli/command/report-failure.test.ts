@@ -4,8 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { environmentSettings } from "../../config/environment.ts";
 import { loadOrgConfig } from "../../config/org-config.ts";
-import { UsageError, UserFacingError } from "./command.ts";
+import { UsageError } from "./command.ts";
 import { describeFailure, reportFailure } from "./report-failure.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 /** The error a real call throws. */
 function thrownBy(run: () => unknown): unknown {
@@ -72,7 +73,7 @@ test("errors that declare themselves user-facing are one line: the typed errors 
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
-  expect(reportFailure(new UserFacingError("no config file at x.json."), "org")).toEqual({ text: "org: no config file at x.json.\n", exitCode: 1 });
+  expect(reportFailure(new OrgError("no config file at x.json."), "org")).toEqual({ text: "org: no config file at x.json.\n", exitCode: 1 });
 });
 
 test("a usage error says how to get the command's help, exit 2", () => {
@@ -95,7 +96,7 @@ test("an unattended loop's failure line: a user-facing error in one line, a bug 
   const { growEvery } = await import("../../grow/grow-every.ts");
   const lines: string[] = [];
   const stop = new AbortController();
-  const failures = [new UserFacingError("the model server http://me:hunter2secret@127.0.0.1:9/v1 did not answer"), new TypeError("x is undefined")];
+  const failures = [new OrgError("the model server http://me:hunter2secret@127.0.0.1:9/v1 did not answer"), new TypeError("x is undefined")];
   await growEvery({
     everyMs: 1,
     run: async () => {

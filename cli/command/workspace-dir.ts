@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { ensureOrgDir } from "../../security/private-state.ts";
-import { UserFacingError } from "./command.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 /**
  * Resolves the workspace a command works in: refuses a path that is not a directory, makes a missing one
@@ -11,7 +11,7 @@ import { UserFacingError } from "./command.ts";
 export function prepareWorkspace(path: string, flag = "--workspace"): string {
   const workspaceDir = resolve(path);
   if (existsSync(workspaceDir) && !statSync(workspaceDir).isDirectory()) {
-    throw new UserFacingError(`${flag} ${path} is a file, not a directory. Give a directory (a missing one is made).`);
+    throw new OrgError(`${flag} ${path} is a file, not a directory. Give a directory (a missing one is made).`);
   }
   if (!existsSync(workspaceDir)) {
     mkdirSync(workspaceDir, { recursive: true });

@@ -7,10 +7,11 @@ import { DEFAULT_LIMITS } from "../../config/org-limits.ts";
 import { DEFAULT_SERVE } from "../../config/serve-settings.ts";
 import { SERVER_URL_KEY } from "../../llm/persona-server.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
-import { type Command, UsageError, UserFacingError } from "../command/command.ts";
+import { type Command, UsageError } from "../command/command.ts";
 import { nameAndSummary } from "../command/command-summaries.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 const HELP = `Usage: org init [--model M] [--force] [--workspace DIR]
 
@@ -149,7 +150,7 @@ export const initCommand: Command = {
     const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
     const file = join(workspaceDir, CONFIG_FILE_NAME);
     if (existsSync(file) && !values.force) {
-      throw new UserFacingError(`${file} already exists; it was left as it is. Give --force to overwrite it, or edit it.`);
+      throw new OrgError(`${file} already exists; it was left as it is. Give --force to overwrite it, or edit it.`);
     }
     const settings = environmentSettings();
     // --model, else OLLAMA_MODEL as it is now; neither: the file leaves the model to the environment org starts in.

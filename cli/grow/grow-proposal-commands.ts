@@ -5,9 +5,10 @@ import type { Proposal } from "../../grow/proposal.ts";
 import { sanitizeForTerminal, oneLine } from "../../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
 import { loadCommandConfig } from "../command/command-config.ts";
-import { UsageError, UserFacingError } from "../command/command.ts";
+import { UsageError } from "../command/command.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 /** The one proposal id of `args`, or a usage error that says how to find one. */
 function oneId(positionals: string[], verb: string): string {
@@ -18,7 +19,7 @@ function oneId(positionals: string[], verb: string): string {
 }
 
 const missing = (id: string, workspaceDir: string) =>
-  new UserFacingError(`no proposal ${oneLine(id, 40)} in ${workspaceDir}; 'org grow proposals' lists them`);
+  new OrgError(`no proposal ${oneLine(id, 40)} in ${workspaceDir}; 'org grow proposals' lists them`);
 
 /** The lines of `org grow show`: every field a person may want, then each piece of evidence with whose words it is. */
 function showLines(proposal: Proposal, why: string): string[] {

@@ -8,10 +8,11 @@ import { describeLaunch, isTrusted, recordTrust } from "../../mcp-client/mcp-tru
 import { probeMcpServers } from "../../mcp-client/probe-mcp-servers.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
-import { UsageError, UserFacingError } from "../command/command.ts";
+import { UsageError } from "../command/command.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
 import { counted } from "../../config/counted.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 // `org mcp servers` and `org mcp trust`: the room's own MCP servers (`mcpServers` in org.config.json), outside the room.
 // `org mcp` with no subcommand is org's own MCP server (mcp-command.ts).
@@ -71,7 +72,7 @@ export async function mcpTrustSubcommand(args: string[]): Promise<number> {
     const server = config.mcpServers.find((entry) => entry.name === name);
     if (!server) {
       const known = config.mcpServers.map((entry) => entry.name);
-      throw new UserFacingError(
+      throw new OrgError(
         `there is no MCP server "${name}" in ${config.source ?? CONFIG_FILE_NAME}; ${
           known.length > 0 ? `it ` + `has: ${known.join(", ")}` : "it has no mcpServers"
         }`,

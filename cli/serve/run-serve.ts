@@ -19,7 +19,7 @@ import { servedParts } from "./served-parts.ts";
 import { followServeConfig } from "./serve-config-reload.ts";
 import { RoomConfig } from "../../serve/room-config.ts";
 import type { RoomPolicySource } from "../../serve/http-tool-policy.ts";
-import { UsageError, UserFacingError } from "../command/command.ts";
+import { UsageError } from "../command/command.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
 import { checkSandboxOffConsent } from "../command/sandbox-off-consent.ts";
@@ -27,6 +27,7 @@ import { growProgressLine } from "../grow/grow-lines.ts";
 import { Duration, formatDuration } from "../../config/duration.ts";
 import { sleep } from "../../concurrency/sleep.ts";
 import { isCheckout } from "../../cycle/checkout.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 /** How long a stopping server lets running turns finish before it stops them: org exits within 2 s of a signal. */
 const DRAIN_MS = 500;
@@ -58,7 +59,7 @@ export function parseServeOptions(args: string[], command: "serve" | "web" = "se
   }
   const growEvery = parsedEvery?.data;
   if (growEvery !== undefined && !isCheckout(CHECKOUT_DIR)) {
-    throw new UserFacingError(
+    throw new OrgError(
       `--grow-every grows the checkout serve runs from, and ${CHECKOUT_DIR} is not a git checkout; run org from a clone of org to grow it`,
     );
   }
@@ -332,7 +333,7 @@ export async function runServe(args: string[], signal: AbortSignal, flavor: Serv
   const settings = { ...environment, apiToken };
   const { hmacSecret, profile } = settings;
   if (profile === "prod" && apiToken === undefined && hmacSecret === undefined) {
-    throw new UserFacingError(
+    throw new OrgError(
       "ORG_PROFILE=prod needs ORG_API_TOKEN or ORG_API_HMAC_SECRET, even on loopback: set one (clients then " +
         "send the token or sign their requests), or use ORG_PROFILE=dev.",
     );

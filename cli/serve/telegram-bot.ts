@@ -6,12 +6,12 @@ import { BotApi } from "../../telegram/bot-api.ts";
 import { runTelegramBridge } from "../../telegram/telegram-bridge.ts";
 import type { TelegramFileOutlet } from "../../telegram/file-outlet.ts";
 import type { TelegramSessions } from "../../telegram/telegram-chat.ts";
-import { UserFacingError } from "../command/command.ts";
 import type { MemoryStore } from "../../memory/memory-store.ts";
 import type { McpHub } from "../../mcp-client/mcp-hub.ts";
 import { formatMcpStatus } from "../../mcp-client/format-mcp-status.ts";
 import { embedderFromEnvironment } from "../../registry/ollama-embedder.ts";
 import { formatMemoryOutcome } from "../terminal/format-memory-outcome.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 // What `org telegram` and `serve --telegram` share: the bot's token, and the bot over a session pool.
 
@@ -19,7 +19,7 @@ import { formatMemoryOutcome } from "../terminal/format-memory-outcome.ts";
 export function requireBotToken(): string {
   const token = telegramBotToken();
   if (token === undefined)
-    throw new UserFacingError(
+    throw new OrgError(
       "TELEGRAM_BOT_TOKEN is not set: ask BotFather in Telegram (/newbot, or /token for a bot you have) and " +
         "export the token it gives; org reads it from the environment only.",
     );

@@ -8,13 +8,14 @@ import type { RecordedModel } from "../../llm/recorded-model.ts";
 import { shellWord } from "../../security/shell-word.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
 import { oneLine, sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
-import { type Command, UsageError, UserFacingError } from "../command/command.ts";
+import { type Command, UsageError } from "../command/command.ts";
 import { nameAndSummary } from "../command/command-summaries.ts";
 import { REPO_DIR } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { runSubcommand } from "../command/run-subcommand.ts";
 import { TOOL_NEW_HELP, TOOL_SEARCH_HELP, TOOL_STATS_HELP } from "./tool-help.ts";
 import type { RepoGit } from "../../git/repo-git.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 const HELP = `Usage:
   org tool new --goal TEXT [--model M] [--base-url URL] [--config FILE] [--json] [--repo DIR] [--promote]
@@ -140,7 +141,7 @@ async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
   const { toolVersions } = await import("../../generated-tools/tool-lookup.ts");
   const { describeRecordedModel } = await import("../../llm/recorded-model.ts");
   const found = await toolVersions(git, name, ref, liveNames, signal);
-  if (!found.ok) throw new UserFacingError(found.problem);
+  if (!found.ok) throw new OrgError(found.problem);
   const [only] = found.versions;
   if (only && only.candidate === undefined) {
     console.log(sanitizeForTerminal(describeTool(only, describeRecordedModel)));
@@ -180,7 +181,7 @@ async function toolRun(args: string[], signal: AbortSignal): Promise<number> {
   const ref = checkRef(values.ref);
   const { lookUpTool } = await import("../../generated-tools/tool-lookup.ts");
   const tool = await lookUpTool(git, name, ref, liveNames, signal);
-  if (!tool.ok) throw new UserFacingError(tool.problem);
+  if (!tool.ok) throw new OrgError(tool.problem);
   const { runToolCopy } = await import("../../generated-tools/promoted-tools.ts");
   // The tool's code as validated, copied into a fresh folder: only tool.ts, read-only inside the sandbox.
   const result = await runToolCopy({

@@ -9,11 +9,12 @@ import { shellWord } from "../../security/shell-word.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
 import type { ToolsmithEvent, ToolsmithOutcome } from "../../toolsmith/run-toolsmith.ts";
-import { UsageError, UserFacingError } from "../command/command.ts";
+import { UsageError } from "../command/command.ts";
 import { describeToolsmithEvent } from "./describe-toolsmith-event.ts";
 import { orgCloneNote } from "../command/org-clone-note.ts";
 import { orgInvocation, REPO_DIR } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 const say = (text: string) => process.stderr.write(`${sanitizeForTerminal(text)}\n`);
 
@@ -50,7 +51,7 @@ export async function toolNewCommand(args: string[], signal: AbortSignal): Promi
     const message = deadServerMessage(server, probe.error, `tool new --goal ${shellWord(values.goal)}`);
     // --json keeps its promise of one last line on stdout.
     if (values.json) console.log(terminalSafeJson({ ok: false, attempts: 0, failure: message.split("\n")[0] }));
-    throw new UserFacingError(message);
+    throw new OrgError(message);
   }
   const repoDir = requireCheckout(values.repo ?? REPO_DIR, "give --repo the org checkout");
   const missing = (await import("../command/org-checkout.ts")).missingOrgFiles(repoDir);

@@ -4,9 +4,10 @@ import { TOOL_NAME_PATTERN, USAGE_DIR } from "../../config/workspace-paths.ts";
 import { oneLine } from "../../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
 import type { ToolStats } from "../../usage/tool-stats.ts";
-import { UsageError, UserFacingError } from "../command/command.ts";
+import { UsageError } from "../command/command.ts";
 import { REPO_DIR } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 const percent = (rate: number | undefined) => (rate === undefined ? "-" : `${(rate * 100).toFixed(1)} %`);
 
@@ -59,7 +60,7 @@ export async function toolStatsCommand(args: string[]): Promise<number> {
   const all = toolStatsOf(readToolCalls(repo), Date.now(), promoted);
   const stats = name === undefined ? all : all.filter((entry) => entry.tool === name);
   if (name !== undefined && stats.length === 0) {
-    throw new UserFacingError(`no calls of ${name} are recorded in ${resolve(repo, USAGE_DIR)} and it is not promoted there; see org tool list`);
+    throw new OrgError(`no calls of ${name} are recorded in ${resolve(repo, USAGE_DIR)} and it is not promoted there; see org tool list`);
   }
   console.log(values.json ? terminalSafeJson({ tools: stats }) : formatToolStats(stats));
   return 0;

@@ -16,7 +16,7 @@ import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
 import { planErrorLine } from "../../workflows/check-plan.ts";
 import type { StepEvent } from "../../workflows/run-workflow.ts";
 import { WORKFLOW_FILE_PATTERN, WorkflowError } from "../../workflows/workflow-file.ts";
-import { UsageError, UserFacingError } from "../command/command.ts";
+import { UsageError } from "../command/command.ts";
 import { orgInvocation } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { parseInputs, stepLine } from "./workflow-lines.ts";
@@ -25,6 +25,7 @@ import type { PlanPlace } from "../../planner/planner-ports.ts";
 import type { PlanRound } from "../../planner/plan-workflow.ts";
 import { planSteps } from "../../planner/plan-steps.ts";
 import { fileMissing } from "./plan-filing.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 export const PLAN_HELP = `  org workflow plan --goal TEXT [--inputs JSON] [--run] [--save NAME] [--build] [--json] [--model M]
                     [--workspace DIR] [--ref BRANCH] [--repo DIR]
@@ -117,7 +118,7 @@ function readPlanArgs(args: string[]): PlanArgs {
 /** The workspace and the repository exist, and the branch given is there, before any model is asked. */
 async function checkPlaces(asked: PlanArgs): Promise<void> {
   if (!existsSync(asked.workspaceDir) || !statSync(asked.workspaceDir).isDirectory())
-    throw new UserFacingError(`--workspace ${asked.workspaceDir} is not a folder; give the folder the workflow is planned for`);
+    throw new OrgError(`--workspace ${asked.workspaceDir} is not a folder; give the folder the workflow is planned for`);
   await requireBranches(openCheckout(asked.repoDir, "give --repo the org checkout whose tools the plan uses"), asked.refs, asked.repoDir);
 }
 
@@ -162,7 +163,7 @@ export async function workflowPlan(args: string[], signal: AbortSignal): Promise
   } catch (error) {
     const failure = planFailure(error, model);
     // --json keeps its promise of one last line on stdout, whatever ended the plan.
-    if (asked.json && failure instanceof UserFacingError) console.log(terminalSafeJson({ ok: false, failure: failure.message }));
+    if (asked.json && failure instanceof OrgError) console.log(terminalSafeJson({ ok: false, failure: failure.message }));
     throw failure;
   }
   for (const note of result.notes) if (!asked.json) say(`note: ${note}`);
@@ -200,11 +201,11 @@ async function withCandidates(
 /** A model server that failed, or a workflow that failed as it ran, as one line for the user. */
 function planFailure(error: unknown, model: LanguageModel): unknown {
   if (error instanceof ChatError && error.kind !== "aborted")
-    return new UserFacingError(
+    return new OrgError(
       `the planner's model server ${model.server} failed: ${error.message.replace(/[.\s]+$/, "")}. Start it, ` +
         `or set workflow.plannerModel / OLLAMA_BASE.`,
     );
-  if (error instanceof WorkflowError) return new UserFacingError(`the plan was checked, but its run failed: ${error.message}`);
+  if (error instanceof WorkflowError) return new OrgError(`the plan was checked, but its run failed: ${error.message}`);
   return error;
 }
 

@@ -6,8 +6,8 @@ import type { PlanPlace } from "../../planner/planner-ports.ts";
 import type { PlanRecord } from "../../planner/plan-store.ts";
 import { redactValue } from "../../security/redact.ts";
 import { type Workflow, WorkflowError } from "../../workflows/workflow-file.ts";
-import { UserFacingError } from "../command/command.ts";
 import { orgInvocation } from "../command/org-invocation.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 /** The largest example a saved workflow keeps: the gate runs it again, and the file stays small. */
 const MAX_EXAMPLE_BYTES = 64 * 1024;
@@ -29,7 +29,7 @@ export async function savePlan(
   refuseSelfNesting(record, name, setup.workspaceDir);
   const example = redactValue({ inputs: record.inputs ?? {}, output }, setup.config.secrets);
   if (JSON.stringify(example).length > MAX_EXAMPLE_BYTES)
-    throw new UserFacingError(
+    throw new OrgError(
       `the run's output is too large to keep as the saved workflow's example (more than ${MAX_EXAMPLE_BYTES} bytes); nothing was saved`,
     );
   const workflow: Workflow = { ...record.workflow, goal: record.goal, examples: [example] };
@@ -55,6 +55,6 @@ function refuseSelfNesting(record: PlanRecord, name: string, workspaceDir: strin
   } catch (error) {
     if (!(error instanceof WorkflowError)) throw error;
     const why = error.message.replace(/^.*?(a cycle of workflows)/s, "$1").replace(/\. A workflow cannot.*$/s, "");
-    throw new UserFacingError(`--save ${name}: the plan would run itself (${why}); save it under another name. Nothing was saved`);
+    throw new OrgError(`--save ${name}: the plan would run itself (${why}); save it under another name. Nothing was saved`);
   }
 }
