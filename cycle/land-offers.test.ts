@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { readShareState } from "../share/offer-state.ts";
+import { publishOffer } from "../share/publish-offer.ts";
+import { toolOrigin } from "../share/tool-origin.ts";
+import { promoteFixture, type ShareMachine, shareMachines, trust } from "../testing/share-machines.ts";
+import { gitSync } from "../testing/temp-git-repo.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
+import { inProcessOfferJudge, pullAndLand } from "./land-offers.ts";
+import { rollbackPromotion } from "./rollback-promotion.ts";
+
+// Three machines and a bare remote: alice's promoted tool is offered, and each receiving machine's own gate (the real
+// one, against two in-process serves of its checkout) judges it before anything lands there.
+let world: ReturnType<typeof shareMachines>;
+let config: OrgConfig;
+
+beforeAll(() => {
+  world = shareMachines(["alice", "bob", "carol"]);
+  // The demo's config names built-in tools only; its own folder stands for the checkout.
+  const demo = join(import.meta.dir, "..", "demo");
+  config = loadOrgConfig(
+    join(demo, "org.config.json"),
+    { ...process.env, OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "scripted" },
+    { checkoutDir: demo },
+  );
+});
+afterAll(() => world?.[Symbol.dispose]());
+
+function pull(machine: ShareMachine, autoPromote: boolean) {
+  const lines: string[] = [];
+  const judge = inProcessOfferJudge({
+    ...testSandboxAccess(),
+    config,
+    access: machine.access,
+    workspaceDir: join(world.root, `${machine.name}-workspace`),
+  });
+  const report = pullAndLand({
+    access: machine.access,
+    judge,
+    autoPromote,
+    rollbackContext: machine.refChange,
+    onLine: (line) => lines.push(line),
+    signal: AbortSignal.timeout(120_000),
+  });
+  return report.then((value) => ({ ...value, lines }));
+}
+
+test("alice offers, bob's gate judges and promotes it (autoPromote), carol's passes it and waits; alice's rollback recalls it from bob", async () => {
+  const [alice, bob, carol] = world.machines as [ShareMachine, ShareMachine, ShareMachine];
+  await promoteFixture(alice, WORD_COUNT, "cand/20261129T090000Z");
+  const offer = await publishOffer(alice.access, "word_count", { machine: "alice-desk" });
+  trust(bob, alice);
+  trust(carol, alice);
+
+  const atBob = await pull(bob, true);
+  expect(atBob.offers).toMatchObject([{ id: offer.id, state: "promoted", signer: "alice" }]);
+  expect(atBob.lines[0]).toMatch(new RegExp(`^offer ${offer.id} of word_count by alice: landed as cand/\\d{8}T\\d{6}Z; judging it`));
+  const branch = atBob.offers[0]?.branch ?? "";
+  // The candidate carries the offer in its trailers, and main merged exactly that commit after bob's own gate passed it.
+  const message = gitSync(bob.dir, ["log", "-1", "--format=%B", branch]);
+  expect(message).toContain(`Org-Offer: ${offer.id}\n`);
+  expect(message).toMatch(/^Org-Offer-Signer: alice SHA256:\S+$/m);
+  expect(gitSync(bob.dir, ["rev-parse", "main^2"]).trim()).toBe(gitSync(bob.dir, ["rev-parse", branch]).trim());
+  expect(existsSync(join(bob.dir, ".org", "fitness", gitSync(bob.dir, ["rev-parse", branch]).trim()))).toBe(true);
+  expect(gitSync(bob.dir, ["rev-parse", "main:tools/generated/word_count"]).trim()).toBe(
+    gitSync(alice.dir, ["rev-parse", "main:tools/generated/word_count"]).trim(),
+  );
+  expect(await toolOrigin(bob.access.git, "word_count")).toMatchObject({ offer: offer.id, signer: "alice", offerCommit: offer.commit });
+
+  const carolMain = gitSync(carol.dir, ["rev-parse", "main"]).trim();
+  const atCarol = await pull(carol, false);
+  expect(atCarol.offers).toMatchObject([{ id: offer.id, state: "passed", reason: "passed: promote with 'org share promote ID'" }]);
+  expect(gitSync(carol.dir, ["rev-parse", "main"]).trim()).toBe(carolMain);
+
+  // Alice rolls the tool back: the rollback publishes a signed recall, and bob's next pull rolls his copy back too.
+  const rolled = await rollbackPromotion(alice.refChange(), {
+    restart: false,
+    target: { tool: "word_count" },
+    share: alice.access,
+    reason: "miscounts tabs",
+  });
+  expect(rolled.recalls).toEqual([{ tool: "word_count", ref: `refs/org/recalls/word_count/${offer.id}` }]);
+  const recalled = await pull(bob, true);
+  expect(recalled.recalls).toMatchObject([{ tool: "word_count", offer: offer.id, reason: "miscounts tabs" }]);
+  expect(recalled.recalls[0]?.rolledBack).toMatch(/^rollback\/\d{8}T\d{6}Z$/);
+  expect(gitSync(bob.dir, ["ls-tree", "main", "tools/generated/"]).trim()).toBe("");
+  expect(Object.values(readShareState(bob.access.home).offers)).toMatchObject([
+    { id: offer.id, state: "recalled", reason: "recalled: miscounts tabs" },
+  ]);
+  // Pulled again, nothing more happens.
+  expect((await pull(bob, true)).recalls).toEqual([]);
+}, 240_000);

@@ -1,0 +1,186 @@
+import { join } from "node:path";
+import type { OrgConfig } from "../config/org-config.ts";
+import { generatedToolPath, ORG_DIR } from "../config/workspace-paths.ts";
+import { landCandidate } from "../git/candidate-branch.ts";
+import { PromotionJournal } from "../git/journal.ts";
+import type { RefChangeContext } from "../git/ref-change.ts";
+import { toolFolderTree } from "../git/tool-tree.ts";
+import { followBaseline } from "../fitness/baseline-follow.ts";
+import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
+import { type OfferRecord, offerKey, updateOffer } from "../share/offer-state.ts";
+import type { ShareAccess } from "../share/publish-offer.ts";
+import { DEFAULT_PULL_BOUNDS, type LandableOffer, type PullBounds, pullOffers } from "../share/pull-offers.ts";
+import { offerTrailers, originOfMessage, toolOrigin } from "../share/tool-origin.ts";
+import { inProcessGateOptions } from "./in-process-gate.ts";
+import { inProcessInstances } from "./in-process-instances.ts";
+import { type CycleOutcome, promoteCandidate } from "./promote-candidate.ts";
+import { promoteSucceeded } from "./promote-judged.ts";
+import { rollbackPromotion } from "./rollback-promotion.ts";
+
+/** How a landed offer is judged here: its branch through this machine's gate, promoted only when `promote` says so. */
+export type OfferJudge = (branch: string, promote: boolean, signal: AbortSignal) => Promise<CycleOutcome>;
+
+/** The judge `org share pull` uses: the gate against two in-process serves of the checkout, as `org grow` judges. */
+export function inProcessOfferJudge(setup: SandboxAccess & { config: OrgConfig; access: ShareAccess; workspaceDir: string }): OfferJudge {
+  const { config, access, sandbox, sandboxPolicy } = setup;
+  const git = access.git;
+  return async (branch, promote, signal) => {
+    const instances = inProcessInstances({
+      config,
+      toolRepo: git,
+      sandbox,
+      sandboxPolicy,
+      instanceWorkspace: (role) => join(setup.workspaceDir, ORG_DIR, `share-${role}`),
+    });
+    try {
+      return await promoteCandidate({
+        branch,
+        instances,
+        gate: () => inProcessGateOptions({ config, git, sandbox, sandboxPolicy }),
+        ...(promote
+          ? { promotion: { context: (log) => ({ git, journal: new PromotionJournal(git.repoDir), followBaseline, log }), restart: false } }
+          : {}),
+        signal,
+      });
+    } finally {
+      await instances.close();
+    }
+  };
+}
+
+/** What one `org share pull` did, offer by offer. */
+export type SharePullReport = {
+  remote: string;
+  /** Each offer this pull recorded or moved on, as it stands now. */
+  offers: OfferRecord[];
+  /** Recalls acted on: the tool, why, and the rollback tag when it was rolled back here. */
+  recalls: { tool: string; offer: string; reason: string; rolledBack?: string; problem?: string }[];
+  ignored: string[];
+};
+
+/**
+ * `org share pull`: fetches and verifies (`share/pull-offers.ts`), then acts on the recalls (an offer promoted here is
+ * rolled back through `rollbackPromotion`, as `org rollback TOOL` does), then lands each trusted offer as a candidate
+ * (`cand/<ts>`, trailers naming the offer) and has `judge` run this machine's gate on it, promoting only under
+ * `autoPromote`. A name main holds for another tool is refused, saying so.
+ */
+export async function pullAndLand(request: {
+  access: ShareAccess;
+  judge: OfferJudge;
+  autoPromote: boolean;
+  /** The promotion context a recall's rollback runs in. */
+  rollbackContext: () => RefChangeContext;
+  bounds?: PullBounds;
+  onLine?: (line: string) => void;
+  signal: AbortSignal;
+}): Promise<SharePullReport> {
+  const { access, judge, autoPromote, signal } = request;
+  const say = request.onLine ?? (() => {});
+  const pulled = await pullOffers(access, request.bounds ?? DEFAULT_PULL_BOUNDS);
+  const touched = new Map<string, OfferRecord>(pulled.fresh.map((record) => [offerKey(record), record]));
+  const report: SharePullReport = { remote: pulled.remote, offers: [], recalls: [], ignored: pulled.ignored };
+  const recalled = new Set<string>();
+  for (const recall of pulled.recalls) {
+    const { record, reason } = recall;
+    recalled.add(offerKey(record));
+    const entry: SharePullReport["recalls"][number] = { tool: record.as ?? record.tool, offer: record.id, reason };
+    // Rolled back only when main's copy of the tool is the one this offer brought (not a later one, nor one built here).
+    const origin = record.state === "promoted" ? await toolOrigin(access.git, entry.tool, signal) : undefined;
+    if (origin?.offerCommit === record.commit) {
+      say(`recall of ${entry.tool} (offer ${record.id}, by ${recall.signer.principal}): ${reason}; rolling it back`);
+      try {
+        const { result } = await rollbackPromotion(request.rollbackContext(), { restart: false, target: { tool: entry.tool } });
+        if (result) entry.rolledBack = result.tag;
+      } catch (error) {
+        entry.problem = error instanceof Error ? error.message : String(error);
+      }
+    }
+    touched.set(
+      offerKey(record),
+      updateOffer(access.home, offerKey(record), (now) => ({ ...(now ?? record), state: "recalled", reason: `recalled: ${reason}` })),
+    );
+    report.recalls.push(entry);
+  }
+  for (const offer of pulled.landable) {
+    if (recalled.has(offerKey(offer.record))) continue;
+    const record = await landAndJudge(access, offer, { judge, autoPromote, say, signal });
+    touched.set(offerKey(record), record);
+  }
+  report.offers = [...touched.values()];
+  return report;
+}
+
+async function landAndJudge(
+  access: ShareAccess,
+  offer: LandableOffer,
+  options: { judge: OfferJudge; autoPromote: boolean; say: (line: string) => void; signal: AbortSignal },
+): Promise<OfferRecord> {
+  const { git, home } = access;
+  const { record, manifest, signer } = offer;
+  const tool = record.as ?? manifest.tool;
+  const set = (change: Partial<OfferRecord>) => updateOffer(home, offerKey(record), (now) => ({ ...(now ?? record), ...change }));
+  let branch = record.branch;
+  if (!branch || !(await git.resolveCommit(`refs/heads/${branch}`))) {
+    const taken = await nameTakenBy(access, tool, signer.fingerprint, options.signal);
+    if (taken) return set({ state: "refused", reason: taken });
+    branch = (await candidateOfOffer(access, record.commit)) ?? (await landOffer(access, offer, tool)).branch;
+    set({ state: "judging", branch });
+  }
+  options.say(`offer ${record.id} of ${tool} by ${signer.principal}: landed as ${branch}; judging it on this machine's gate`);
+  const outcome = await options.judge(branch, options.autoPromote, options.signal);
+  if (!outcome.ok || outcome.verdict !== "pass")
+    return set({ state: "refused", branch, reason: `this machine's gate refused it: ${outcome.failure ?? outcome.verdict ?? "no verdict"}` });
+  const promoted = outcome.promotion !== undefined && promoteSucceeded(outcome.promotion);
+  return set({
+    state: promoted ? "promoted" : "passed",
+    branch,
+    reason: promoted ? "promoted by share.autoPromote" : "passed: promote with 'org share promote ID'",
+  });
+}
+
+/** Why `tool` may not land here: main holds a tool of that name that no offer of this signer brought; undefined when it may. */
+async function nameTakenBy(access: ShareAccess, tool: string, fingerprint: string, signal: AbortSignal): Promise<string | undefined> {
+  const main = await access.git.resolveCommit("refs/heads/main");
+  if (!main || !(await toolFolderTree(access.git, main, tool, signal))) return undefined;
+  const origin = await toolOrigin(access.git, tool, signal);
+  if (origin?.fingerprint === fingerprint) return undefined;
+  const whose = origin ? `an offer of ${origin.signer}'s` : "a tool built here";
+  return `the name ${tool} is taken here by ${whose}: land this one under another name with 'org share land ID --as NAME'`;
+}
+
+/** A candidate branch a pull stopped before recording (killed after landing it), found by its trailer. */
+async function candidateOfOffer(access: ShareAccess, offerCommit: string): Promise<string | undefined> {
+  for (const ref of (await access.git.candidateRefs()).refs) {
+    if (originOfMessage(await access.git.commitMessage(ref.commit))?.offerCommit === offerCommit) return ref.branch;
+  }
+  return undefined;
+}
+
+/** The offer's files as a candidate of `tool` on today's main, in one ref update; metadata's name follows `tool` when it lands renamed. */
+async function landOffer(access: ShareAccess, offer: LandableOffer, tool: string) {
+  const files: Record<string, string> = {};
+  for (const [name, bytes] of offer.files) {
+    let text = bytes.toString("utf8");
+    if (name === "metadata.json" && tool !== offer.manifest.tool) text = renamedMetadata(text, tool);
+    files[generatedToolPath(tool, name as "tool.ts")] = text;
+  }
+  return await landCandidate(access.git, {
+    files,
+    subject: `offer: ${tool} from ${offer.signer.principal}`,
+    body: `Offer ${offer.manifest.id} of ${offer.manifest.tool}, published by ${offer.manifest.provenance.who} at ${offer.manifest.provenance.at}.`,
+    trailers: offerTrailers({
+      offer: offer.manifest.id,
+      signer: offer.signer.principal,
+      fingerprint: offer.signer.fingerprint,
+      offerCommit: offer.record.commit,
+    }),
+  });
+}
+
+/** metadata.json with the tool's name changed (the gate checks it against the folder's name). */
+function renamedMetadata(text: string, tool: string): string {
+  const metadata = JSON.parse(text) as { spec?: { name?: string }; name?: string };
+  if (metadata.spec && typeof metadata.spec === "object") metadata.spec.name = tool;
+  if (typeof metadata.name === "string") metadata.name = tool;
+  return `${JSON.stringify(metadata, null, 2)}\n`;
+}
