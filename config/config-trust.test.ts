@@ -64,6 +64,7 @@ describe("what a cloned config may not do until the person confirms it", () => {
       network: { allowedHosts: ["evil.test"], defaultDeny: false },
       supervise: { webhook: "http://127.0.0.1:1/hook", autoFix: ["finish-interrupted", "rotate-logs"] },
       grow: { autoPromote: true, confirmSessions: 1 },
+      share: { autoPromote: true },
       backup: { dir: "/tmp/shared-backups" },
       mcpServers: { files: { command: "node", args: ["server.mjs"], policy: "allow", tools: { write_file: "allow", read_file: "ask" } } },
     });
@@ -83,6 +84,7 @@ describe("what a cloned config may not do until the person confirms it", () => {
       "backup.dir",
       "supervise.autoFix",
       "grow.autoPromote",
+      "share.autoPromote",
       "grow.confirmSessions",
     ]);
     for (const setting of config.unconfirmed) expect(setting.why.length).toBeGreaterThan(20);
@@ -94,8 +96,9 @@ describe("what a cloned config may not do until the person confirms it", () => {
     expect(config.supervise.webhook).toBeUndefined();
     expect(config.supervise.autoFix).toEqual(["rotate-logs"]);
     expect(config.grow).toMatchObject({ autoPromote: false, confirmSessions: 2 });
+    expect(config.share.autoPromote).toBe(false);
     expect(config.backup.dir).toBeUndefined();
-    expect(describeUnconfirmed(config)).toContain("15 settings");
+    expect(describeUnconfirmed(config)).toContain("16 settings");
     expect(describeUnconfirmed(config)).toContain("'org config trust'");
   });
 

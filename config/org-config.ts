@@ -11,6 +11,7 @@ import { displayUrl, urlCredentials, urlOrigin } from "../llm/server-url.ts";
 import { knownToolNames } from "./tool-names.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
+import { ShareSettings } from "./share-settings.ts";
 import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
 import { BackupSettings, SuperviseSettings } from "./supervise-settings.ts";
 import { WorkflowSettings } from "./workflow-settings.ts";
@@ -52,6 +53,7 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   telegram: TelegramSettings;
   toolsmith: ToolsmithSettings;
   grow: GrowSettings;
+  share: ShareSettings;
   supervise: SuperviseSettings;
   backup: BackupSettings;
   /** `schedules`: only those confirmed with `org config trust` (a workspace's file is gated). */
@@ -230,6 +232,7 @@ function resolveOrgConfig(
     telegram: file.telegram ?? TelegramSettings.parse({}, ONE_PARSE),
     toolsmith: file.toolsmith ?? ToolsmithSettings.parse({}, ONE_PARSE),
     grow: file.grow ?? GrowSettings.parse({}, ONE_PARSE),
+    share: file.share ?? ShareSettings.parse({}, ONE_PARSE),
     supervise: file.supervise ?? SuperviseSettings.parse({}, ONE_PARSE),
     backup: file.backup ?? BackupSettings.parse({}, ONE_PARSE),
     schedules: file.schedules ?? {},

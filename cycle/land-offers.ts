@@ -1,20 +1,23 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { OrgConfig } from "../config/org-config.ts";
-import { generatedToolPath, ORG_DIR } from "../config/workspace-paths.ts";
+import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
+import { generatedToolPath, ORG_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { landCandidate } from "../git/candidate-branch.ts";
+import { candidateWorktreeDir } from "../git/candidate-worktree.ts";
 import { PromotionJournal } from "../git/journal.ts";
 import type { RefChangeContext } from "../git/ref-change.ts";
 import { toolFolderTree } from "../git/tool-tree.ts";
 import { followBaseline } from "../fitness/baseline-follow.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
-import { type OfferRecord, offerKey, updateOffer } from "../share/offer-state.ts";
+import { type OfferRecord, offerKey, offersById, readShareState, updateOffer } from "../share/offer-state.ts";
 import type { ShareAccess } from "../share/publish-offer.ts";
 import { DEFAULT_PULL_BOUNDS, type LandableOffer, type PullBounds, pullOffers } from "../share/pull-offers.ts";
 import { offerTrailers, originOfMessage, toolOrigin } from "../share/tool-origin.ts";
 import { inProcessGateOptions } from "./in-process-gate.ts";
 import { inProcessInstances } from "./in-process-instances.ts";
 import { type CycleOutcome, promoteCandidate } from "./promote-candidate.ts";
-import { promoteSucceeded } from "./promote-judged.ts";
+import { promoteJudged, promoteSucceeded } from "./promote-judged.ts";
 import { rollbackPromotion } from "./rollback-promotion.ts";
 
 /** How a landed offer is judged here: its branch through this machine's gate, promoted only when `promote` says so. */
@@ -25,6 +28,9 @@ export function inProcessOfferJudge(setup: SandboxAccess & { config: OrgConfig; 
   const { config, access, sandbox, sandboxPolicy } = setup;
   const git = access.git;
   return async (branch, promote, signal) => {
+    // A pull killed while judging left the candidate's worktree behind: the judge makes it again.
+    const left = candidateWorktreeDir(git.repoDir, branch);
+    if (existsSync(left)) await git.removeWorktree(left, signal);
     const instances = inProcessInstances({
       config,
       toolRepo: git,
@@ -68,8 +74,9 @@ export async function pullAndLand(request: {
   access: ShareAccess;
   judge: OfferJudge;
   autoPromote: boolean;
-  /** The promotion context a recall's rollback runs in. */
+  /** The promotion context a recall's rollback runs in, and whether it restarts current. */
   rollbackContext: () => RefChangeContext;
+  restart?: boolean;
   bounds?: PullBounds;
   onLine?: (line: string) => void;
   signal: AbortSignal;
@@ -89,7 +96,7 @@ export async function pullAndLand(request: {
     if (origin?.offerCommit === record.commit) {
       say(`recall of ${entry.tool} (offer ${record.id}, by ${recall.signer.principal}): ${reason}; rolling it back`);
       try {
-        const { result } = await rollbackPromotion(request.rollbackContext(), { restart: false, target: { tool: entry.tool } });
+        const { result } = await rollbackPromotion(request.rollbackContext(), { restart: request.restart ?? false, target: { tool: entry.tool } });
         if (result) entry.rolledBack = result.tag;
       } catch (error) {
         entry.problem = error instanceof Error ? error.message : String(error);
@@ -183,4 +190,48 @@ function renamedMetadata(text: string, tool: string): string {
   if (metadata.spec && typeof metadata.spec === "object") metadata.spec.name = tool;
   if (typeof metadata.name === "string") metadata.name = tool;
   return `${JSON.stringify(metadata, null, 2)}\n`;
+}
+
+/** A refusal of `org share promote` or `org share land`: no such offer, or not in a state that allows it. */
+export class OfferRefusedError extends Error {
+  override name = "OfferRefusedError";
+  readonly userFacing = true;
+}
+
+/** The one record `id` names (a unique prefix of 8 or more characters will do); refused when none or several. */
+export function offerNamed(access: ShareAccess, id: string): OfferRecord {
+  const found = offersById(readShareState(access.home), id);
+  if (found.length === 0) throw new OfferRefusedError(`no offer ${JSON.stringify(id.slice(0, 60))} was pulled here: see 'org share list'`);
+  const usable = found.filter((record) => record.state !== "refused" || found.length === 1);
+  if (usable.length !== 1) throw new OfferRefusedError(`${id} names ${found.length} offers: give the whole id (org share list)`);
+  return usable[0] as OfferRecord;
+}
+
+/**
+ * `org share promote ID`: merges the candidate an offer this machine's gate passed became, through the promote path
+ * `org promote` takes (a passing report of this checkout's gate for that exact commit).
+ */
+export async function promoteOffer(access: ShareAccess, id: string, context: RefChangeContext, restart: boolean) {
+  const record = offerNamed(access, id);
+  if (record.state !== "passed" || !record.branch)
+    throw new OfferRefusedError(
+      `offer ${record.id} is ${record.state}${record.reason ? ` (${record.reason})` : ""}: only one this machine's gate passed is promoted`,
+    );
+  const outcome = await promoteJudged(context, { branch: record.branch, restart });
+  if (promoteSucceeded(outcome))
+    updateOffer(access.home, offerKey(record), (now) => ({ ...(now ?? record), state: "promoted", reason: "promoted by 'org share promote'" }));
+  return { record, outcome };
+}
+
+/** `org share land ID --as NAME`: an offer refused for its name is made new again, to land under `name` on the next pull. */
+export function renameOffer(access: ShareAccess, id: string, name: string): OfferRecord {
+  if (!TOOL_NAME_PATTERN.test(name) || RESERVED_TOOL_NAMES.includes(name))
+    throw new OfferRefusedError(`${JSON.stringify(name.slice(0, 60))} cannot name a generated tool: snake_case, not a built-in's name`);
+  const record = offerNamed(access, id);
+  if (record.state !== "refused" || !record.reason?.startsWith("the name "))
+    throw new OfferRefusedError(`offer ${record.id} is ${record.state}: only an offer refused for its name lands under another`);
+  return updateOffer(access.home, offerKey(record), (now) => {
+    const { reason: _reason, branch: _branch, ...kept } = now ?? record;
+    return { ...kept, state: "new", as: name };
+  });
 }
