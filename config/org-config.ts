@@ -207,9 +207,8 @@ function resolveOrgConfig(
   // A key goes only to the server it belongs to: OPENAI_API_KEY to OLLAMA_BASE, a named variable to its server,
   // credentials written into a URL to that URL's server.
   const named = namedServerKeys(file, entries, settings.ollamaBase, source ?? CONFIG_FILE_NAME, env);
-  const routeUrls = [...Object.values(file.models?.byPurpose ?? {}), ...Object.values(file.models?.byTool ?? {})].flatMap(
-    (route) => routeServer(route) ?? [],
-  );
+  const routes = [...Object.values(file.models?.byPurpose ?? {}), ...Object.values(file.models?.byTool ?? {})];
+  const routeUrls = routes.flatMap((route) => routeServer(route) ?? []);
   const urls = [settings.ollamaBase, ...entries.flatMap((entry) => personaServerUrl(entry) ?? []), ...Object.keys(file.servers ?? {}), ...routeUrls];
   const authorizations = serverKeys({ defaultServer: settings.ollamaBase, defaultKey: settings.apiKey, named, urls });
   const keys = [settings.apiKey, ...named.map((entry) => entry.key)];

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { OrgConfig } from "../config/org-config.ts";
 import { RESERVED_TOOL_NAMES } from "../config/tool-names.ts";
-import { generatedToolPath, ORG_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
+import { GENERATED_TOOL_FILES, generatedToolPath, ORG_DIR, TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { landCandidate } from "../git/candidate-branch.ts";
 import { candidateWorktreeDir } from "../git/candidate-worktree.ts";
 import { PromotionJournal } from "../git/journal.ts";
@@ -166,10 +166,11 @@ async function candidateOfOffer(access: ShareAccess, offerCommit: string): Promi
 /** The offer's files as a candidate of `tool` on today's main, in one ref update; metadata's name follows `tool` when it lands renamed. */
 async function landOffer(access: ShareAccess, offer: LandableOffer, tool: string) {
   const files: Record<string, string> = {};
-  for (const [name, bytes] of offer.files) {
-    let text = bytes.toString("utf8");
-    if (name === "metadata.json" && tool !== offer.manifest.tool) text = renamedMetadata(text, tool);
-    files[generatedToolPath(tool, name as "tool.ts")] = text;
+  for (const name of GENERATED_TOOL_FILES) {
+    const bytes = offer.files.get(name);
+    if (!bytes) continue;
+    const text = bytes.toString("utf8");
+    files[generatedToolPath(tool, name)] = name === "metadata.json" && tool !== offer.manifest.tool ? renamedMetadata(text, tool) : text;
   }
   return await landCandidate(access.git, {
     files,
@@ -186,9 +187,9 @@ async function landOffer(access: ShareAccess, offer: LandableOffer, tool: string
 
 /** metadata.json with the tool's name changed (the gate checks it against the folder's name). */
 function renamedMetadata(text: string, tool: string): string {
-  const metadata = JSON.parse(text) as { spec?: { name?: string }; name?: string };
-  if (metadata.spec && typeof metadata.spec === "object") metadata.spec.name = tool;
-  if (typeof metadata.name === "string") metadata.name = tool;
+  const metadata: unknown = JSON.parse(text);
+  const spec = typeof metadata === "object" && metadata !== null && "spec" in metadata ? metadata.spec : undefined;
+  if (typeof spec === "object" && spec !== null) Object.assign(spec, { name: tool });
   return `${JSON.stringify(metadata, null, 2)}\n`;
 }
 
@@ -203,8 +204,9 @@ export function offerNamed(access: ShareAccess, id: string): OfferRecord {
   const found = offersById(readShareState(access.home), id);
   if (found.length === 0) throw new OfferRefusedError(`no offer ${JSON.stringify(id.slice(0, 60))} was pulled here: see 'org share list'`);
   const usable = found.filter((record) => record.state !== "refused" || found.length === 1);
-  if (usable.length !== 1) throw new OfferRefusedError(`${id} names ${found.length} offers: give the whole id (org share list)`);
-  return usable[0] as OfferRecord;
+  const [only] = usable;
+  if (usable.length !== 1 || !only) throw new OfferRefusedError(`${id} names ${found.length} offers: give the whole id (org share list)`);
+  return only;
 }
 
 /**

@@ -72,7 +72,7 @@ export function shareRef(kind: "offers" | "recalls", tool: string, id: string): 
 export function parseIncomingRef(ref: string): { kind: "offers" | "recalls"; tool: string; id: string } | undefined {
   const found = /^refs\/org\/incoming\/(offers|recalls)\/([^/]+)\/([^/]+)$/.exec(ref);
   if (!found?.[1] || !found[2] || !found[3] || !TOOL_NAME_PATTERN.test(found[2]) || !OFFER_ID_PATTERN.test(found[3])) return undefined;
-  return { kind: found[1] as "offers" | "recalls", tool: found[2], id: found[3] };
+  return { kind: found[1] === "offers" ? "offers" : "recalls", tool: found[2], id: found[3] };
 }
 
 /** The sha256 of a file's bytes, hex. */

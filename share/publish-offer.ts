@@ -59,7 +59,8 @@ export async function publishOffer(access: ShareAccess, tool: string, options: {
   const folder = main ? await toolFolderTree(git, main, tool, signal) : undefined;
   if (!main || !folder) throw new ShareSetupError(`main has no promoted tool ${tool}: see 'org tool list'`);
   const entries = await git.treeEntries(folder, { signal });
-  const stray = entries.find((entry) => entry.type !== "blob" || !(GENERATED_TOOL_FILES as readonly string[]).includes(entry.path));
+  const toolFiles = new Set<string>(GENERATED_TOOL_FILES);
+  const stray = entries.find((entry) => entry.type !== "blob" || !toolFiles.has(entry.path));
   if (stray)
     throw new ShareSetupError(
       `tools/generated/${tool}/${stray.path} is not a generated tool's file: only a tool as the toolsmith writes it is offered`,

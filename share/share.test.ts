@@ -107,7 +107,7 @@ describe("publish and pull", () => {
     expect((await pullOffers(c.access)).fresh).toEqual([]);
   }, 60_000);
 
-  test("refused, never landed: a forged signature, a tampered file, an unsigned offer, a replay under a new name, an older after a newer", async () => {
+  test("refused, never landed: a forged signature, a tampered file, an unsigned offer, a replay under a new name, an older after newer", async () => {
     const first = await publishOffer(a.access, "word_count");
     const newer = await publishOffer(a.access, "word_count");
     // Forged: the signed commit's message changed, its signature kept.

@@ -1,4 +1,5 @@
 import { toolPromotions } from "../git/last-promotion.ts";
+import { CANDIDATE_BRANCH_PATTERN } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { commitParents } from "../git/share-git.ts";
 
@@ -27,4 +28,10 @@ export async function toolOrigin(git: RepoGit, tool: string, signal?: AbortSigna
   const promotion = (await toolPromotions(git, new Set([tool]), signal)).get(tool);
   const candidate = promotion ? (await commitParents(git, promotion.commit, signal))[1] : undefined;
   return candidate ? originOfMessage(await git.commitMessage(candidate, signal)) : undefined;
+}
+
+/** The offer candidate branch `branch` came from (its commit's trailers), or undefined for one built here. */
+export async function candidateOrigin(git: RepoGit, branch: string, signal?: AbortSignal): Promise<ToolOrigin | undefined> {
+  if (!CANDIDATE_BRANCH_PATTERN.test(branch)) return undefined;
+  return originOfMessage(await git.commitMessage(`refs/heads/${branch}`, signal).catch(() => ""));
 }

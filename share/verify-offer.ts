@@ -85,7 +85,8 @@ export async function verifyOffer(
   for (const [path, entry] of listed) {
     if (path === OFFER_FILE) continue;
     const name = path.startsWith(`${FILES_DIR}/`) ? path.slice(FILES_DIR.length + 1) : "";
-    const expected = Object.hasOwn(manifest.files, name) ? manifest.files[name as keyof OfferManifest["files"]] : undefined;
+    const hashes: Record<string, string | undefined> = manifest.files;
+    const expected = Object.hasOwn(hashes, name) ? hashes[name] : undefined;
     if (expected === undefined) return refuse(`it carries ${JSON.stringify(path.slice(0, 100))}, which its offer.json does not list`);
     const bytes = blobs.get(entry.id) ?? Buffer.alloc(0);
     if (fileSha256(bytes) !== expected) return refuse(`${name} does not match the hash its signed offer.json gives (tampered)`);

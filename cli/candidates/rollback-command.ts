@@ -1,4 +1,8 @@
+import { gitEnvironment } from "../../config/environment.ts";
+import { userOrgDir } from "../../config/user-org-dir.ts";
+import type { Checkout } from "../../cycle/checkout.ts";
 import { rollbackPromotion, rollbackTarget } from "../../cycle/rollback-promotion.ts";
+import type { ShareAccess } from "../../share/publish-offer.ts";
 import { type Command, UsageError } from "../command/command.ts";
 import { nameAndSummary } from "../command/command-summaries.ts";
 import { orgOf } from "../command/org-invocation.ts";
@@ -17,6 +21,9 @@ main, restarts current with ops/start-current.sh and waits for /health at the ne
 (.org/fitness/baseline.json) follows main: what the undone promotion set is withdrawn, re-signed with this
 rollback as the reason, so the next candidate is judged against main as it is now.
 A promote or rollback killed at any point is finished first (journal in .org/); then nothing else is done.
+When a share remote is set (org share remote) and you had offered a tool this rollback takes away, a signed recall
+of your offer is pushed to refs/org/recalls/TOOL/ID: each teammate's 'org share pull' rolls back a copy it promoted
+from that offer (docs/share.md).
 
 Options:
   --repo DIR            the checkout of main (default: the checkout this org runs from)
@@ -33,6 +40,15 @@ Examples:
 
 Exit status: 0 rolled back; 1 refused or current unhealthy (the reason is printed); 2 wrong command line.`;
 
+/** The person's share setup, when they named a share remote: a rollback then recalls the tools they had offered. */
+async function shareOf(git: Checkout, signal: AbortSignal): Promise<{ share?: ShareAccess }> {
+  const dir = userOrgDir();
+  if (dir === undefined) return {};
+  const { readShareSettings } = await import("../../share/share-home.ts");
+  const home = { dir };
+  return readShareSettings(home).remote ? { share: { git, home, person: { env: gitEnvironment(), timeoutMs: 60_000, signal } } } : {};
+}
+
 export const rollbackCommand: Command = {
   ...nameAndSummary("rollback"),
   help: HELP,
@@ -47,7 +63,7 @@ export const rollbackCommand: Command = {
     const timeoutMs = healthTimeoutMs(values["health-timeout-s"], "rollback");
     const { context, restart } = refChangeContext(values, timeoutMs, signal);
     const { log } = context;
-    const { recovered, result } = await rollbackPromotion(context, { restart, target });
+    const { recovered, result, recalls } = await rollbackPromotion(context, { restart, target, ...(await shareOf(context.git, signal)) });
     if (recovered) {
       log(
         `${recovered.op} ${recovered.tag} was interrupted; ${recovered.outcome}: ${recovered.detail}. Nothing ` +
@@ -58,6 +74,12 @@ export const rollbackCommand: Command = {
     if (!result) return 1;
     log(`rolled back ${result.undoes} as ${result.newMain.slice(0, 12)} (tag ${result.tag}); main was ${result.mainBefore.slice(0, 12)}`);
     if (result.baseline) log(result.baseline);
+    for (const recall of recalls)
+      log(
+        recall.ref
+          ? `recalled ${recall.tool} from the team: ${recall.ref} (signed)`
+          : `could NOT recall ${recall.tool} from the team: ${recall.problem}`,
+      );
     if (result.healthy === false) {
       log(
         `current is NOT healthy after the rollback: see ${orgOf(context.git.repoDir)} instance status, and ` +

@@ -28,7 +28,7 @@ const org = (machine: ShareMachine, ...args: string[]) =>
   runOrgProcess(["share", ...args], { env: envOf(machine), cwd: machine.dir, timeoutMs: 60_000 });
 
 test("publish, trust, keys, remote and list through the CLI; a pull killed mid-way leaves one whole candidate, judged on the next pull", async () => {
-  const published = await org(alice, "publish", "word_count", "--repo", alice.dir, "--machine", "alice-desk");
+  const published = await org(alice, "publish", "word_count", "--repo", alice.dir, "--machine", "alice-laptop");
   expect(published.stderr).toBe("");
   expect(published.stdout).toMatch(
     /^offered word_count as (\d{8}T\d{9}Z-[0-9a-f]{8}) \(refs\/org\/offers\/word_count\/\1, commit [0-9a-f]{12}, signed\)\n$/,
@@ -39,6 +39,7 @@ test("publish, trust, keys, remote and list through the CLI; a pull killed mid-w
   const trusted = await org(bob, "trust", `${alice.key}.pub`, "--name", "alice");
   expect(trusted.stdout).toMatch(/^trusted alice \(SHA256:\S+\): its offers are judged here by 'org share pull'\n$/);
   expect(JSON.parse((await org(bob, "keys", "--json")).stdout)).toMatchObject([{ name: "alice", type: "ssh-ed25519" }]);
+  expect((await org(bob, "keys")).stdout).toMatch(/^NAME {3}TYPE {9}FINGERPRINT\nalice  ssh-ed25519  SHA256:\S+\n$/);
   const bad = await org(bob, "trust", "--remove");
   expect(bad.exitCode).toBe(2);
 
@@ -88,6 +89,11 @@ test("publish, trust, keys, remote and list through the CLI; a pull killed mid-w
   expect(report.offers).toMatchObject([{ id, state: "passed", branch }]);
   expect(gitSync(bob.dir, ["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"]).trim()).toBe(branch);
   expect(Object.values(readShareState(bob.access.home).offers)).toHaveLength(1);
+  // org tool show names the offer and its signer for the candidate it became.
+  const shown = await runOrgProcess(["tool", "show", "word_count", "--ref", branch, "--repo", bob.dir], { env: envOf(bob), timeoutMs: 60_000 });
+  expect(shown.stdout).toMatch(
+    new RegExp(`^offered by alice \\(SHA256:\\S+\\), offer ${id}; judged by this machine's gate \\(org share list\\)$`, "m"),
+  );
   const table = (await org(bob, "list")).stdout;
   expect(table).toContain(`${id}  word_count  passed  alice   ${branch}  passed: promote with 'org share promote ID'`);
 }, 180_000);
