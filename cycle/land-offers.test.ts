@@ -8,8 +8,8 @@ import { toolOrigin } from "../share/tool-origin.ts";
 import { promoteFixture, type ShareMachine, shareMachines, trust } from "../testing/share-machines.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
-import { WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
-import { inProcessOfferJudge, pullAndLand } from "./land-offers.ts";
+import { SLUGIFY, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
+import { inProcessOfferJudge, pullAndLand, renameOffer } from "./land-offers.ts";
 import { rollbackPromotion } from "./rollback-promotion.ts";
 
 // Three machines and a bare remote: alice's promoted tool is offered, and each receiving machine's own gate (the real
@@ -92,4 +92,36 @@ test("alice offers, bob's gate judges and promotes it (autoPromote), carol's pas
   ]);
   // Pulled again, nothing more happens.
   expect((await pull(bob, true)).recalls).toEqual([]);
+}, 240_000);
+
+test("a name main holds for another tool is refused with the reason; landed under a name the person chooses, it is judged and passes", async () => {
+  const [alice, bob] = world.machines as [ShareMachine, ShareMachine];
+  // Bob built a slugify of his own; alice offers hers.
+  await promoteFixture(bob, SLUGIFY, "cand/20261129T091000Z");
+  await promoteFixture(alice, SLUGIFY, "cand/20261129T091001Z");
+  const offer = await publishOffer(alice.access, "slugify");
+  const refused = await pull(bob, false);
+  expect(refused.offers).toMatchObject([
+    {
+      id: offer.id,
+      state: "refused",
+      reason: "the name slugify is taken here by a tool built here: land this one under another name with 'org share land ID --as NAME'",
+    },
+  ]);
+  expect(() => renameOffer(bob.access, offer.id, "sh")).toThrow("cannot name a generated tool");
+  expect(() => renameOffer(bob.access, offer.id.slice(0, 9), "slugify_alice")).toThrow("offers: give the whole id (org share list)");
+  expect(renameOffer(bob.access, offer.id, "slugify_alice")).toMatchObject({ state: "new", as: "slugify_alice" });
+  const landed = await pull(bob, false);
+  expect(landed.offers).toMatchObject([{ id: offer.id, state: "passed", as: "slugify_alice" }]);
+  const branch = landed.offers[0]?.branch ?? "";
+  expect(
+    gitSync(bob.dir, ["ls-tree", "--name-only", `${branch}:tools/generated`])
+      .trim()
+      .split("\n"),
+  ).toEqual(["slugify", "slugify_alice"]);
+  expect(JSON.parse(gitSync(bob.dir, ["show", `${branch}:tools/generated/slugify_alice/metadata.json`])).spec.name).toBe("slugify_alice");
+  // Bob's own slugify is untouched.
+  expect(gitSync(bob.dir, ["rev-parse", `${branch}:tools/generated/slugify`]).trim()).toBe(
+    gitSync(bob.dir, ["rev-parse", "main:tools/generated/slugify"]).trim(),
+  );
 }, 240_000);

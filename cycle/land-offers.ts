@@ -199,11 +199,13 @@ export class OfferRefusedError extends Error {
   readonly userFacing = true;
 }
 
-/** The one record `id` names (a unique prefix of 8 or more characters will do); refused when none or several. */
+/** The one record `id` names (a prefix of 8 or more characters will do when it names one offer); refused when none or several. */
 export function offerNamed(access: ShareAccess, id: string): OfferRecord {
   const found = offersById(readShareState(access.home), id);
   if (found.length === 0) throw new OfferRefusedError(`no offer ${JSON.stringify(id.slice(0, 60))} was pulled here: see 'org share list'`);
-  const usable = found.filter((record) => record.state !== "refused" || found.length === 1);
+  // One id under several commits (a replay refused beside the offer itself): the one not refused.
+  const exact = found.filter((record) => record.id === id);
+  const usable = exact.length > 1 ? exact.filter((record) => record.state !== "refused") : exact.length === 1 ? exact : found;
   const [only] = usable;
   if (usable.length !== 1 || !only) throw new OfferRefusedError(`${id} names ${found.length} offers: give the whole id (org share list)`);
   return only;

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { gitSync } from "../testing/temp-git-repo.ts";
+import { freePort } from "../testing/free-port.ts";
+import { gitSync, testGitEnv } from "../testing/temp-git-repo.ts";
 import { promoteFixture, type ShareMachine, shareMachines, trust } from "../testing/share-machines.ts";
 import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { ShareRemoteError } from "../git/share-git.ts";
@@ -186,6 +187,51 @@ describe("publish and pull", () => {
 });
 
 describe("the network is a fact of life", () => {
+  test("over git daemon on 127.0.0.1: an offer is pushed and pulled as over file://", async () => {
+    const port = freePort();
+    const daemon = Bun.spawn(
+      [
+        "git",
+        "daemon",
+        "--reuseaddr",
+        `--base-path=${world.root}`,
+        "--export-all",
+        "--enable=receive-pack",
+        "--listen=127.0.0.1",
+        `--port=${port}`,
+        world.root,
+      ],
+      { env: testGitEnv(), stdout: "ignore", stderr: "pipe" },
+    );
+    const url = `git://127.0.0.1:${port}/remote.git`;
+    try {
+      // Ready when it answers, within 10 s.
+      const deadline = Date.now() + 10_000;
+      while (Bun.spawnSync(["git", "ls-remote", url], { env: testGitEnv(), timeout: 5_000 }).exitCode !== 0) {
+        if (Date.now() > deadline || daemon.exitCode !== null) throw new Error(`git daemon did not answer on ${url}`);
+        await Bun.sleep(50);
+      }
+      updateShareSettings(a.access.home, { remote: url });
+      updateShareSettings(b.access.home, { remote: url });
+      const published = await publishOffer(a.access, "word_count", { machine: "over-the-wire" });
+      const pulled = await pullOffers(b.access);
+      expect(pulled.remote).toBe(url);
+      // Beside what the earlier tests left on the remote for bob: carol's offer (a key bob does not trust) and alice's.
+      expect(pulled.fresh).toContainEqual(expect.objectContaining({ id: published.id, state: "new", signer: "alice" }));
+      expect(
+        pulled.landable
+          .find((offer) => offer.record.id === published.id)
+          ?.files.get("tool.ts")
+          ?.toString(),
+      ).toBe(WORD_COUNT.tool);
+    } finally {
+      updateShareSettings(a.access.home, { remote: world.remote });
+      updateShareSettings(b.access.home, { remote: world.remote });
+      daemon.kill("SIGKILL");
+      await daemon.exited;
+    }
+  }, 60_000);
+
   test("a remote that is down is a clear error and changes nothing; too many refs or bytes are refused before anything is kept", async () => {
     const stateFile = join(b.home, "share", "offers.json");
     const stateBefore = existsSync(stateFile) ? readFileSync(stateFile, "utf8") : "";
