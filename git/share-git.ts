@@ -79,7 +79,7 @@ export async function signatureOf(git: RepoGit, person: PersonGit, commit: strin
 /** The refs `url` holds under `patterns` (ref → commit), bounded by the call's timeout. */
 export async function remoteRefs(person: PersonGit, cwd: string, url: string, patterns: string[]): Promise<Map<string, string>> {
   const { stdout, stderr, exitCode } = await run(person, cwd, ["ls-remote", "--end-of-options", url, ...patterns]);
-  if (exitCode !== 0) throw new ShareRemoteError(`the share remote ${url} did not answer: ${lastLine(stderr) || `git ls-remote exited ${exitCode}`}`);
+  if (exitCode !== 0) throw new ShareRemoteError(`the share remote ${url} did not answer: ${lastLine(stderr) || silence(person)}`);
   const refs = new Map<string, string>();
   for (const line of stdout.toString().split("\n")) {
     const [commit, ref] = line.split("\t");
@@ -95,7 +95,7 @@ export type PushOutcome = { kind: "pushed" } | { kind: "rejected"; detail: strin
 export async function pushCommit(git: RepoGit, person: PersonGit, url: string, commit: string, ref: string): Promise<PushOutcome> {
   const { stderr, exitCode } = await run(person, git.repoDir, ["push", "--porcelain", "--end-of-options", url, `${commit}:${ref}`]);
   if (exitCode === 0) return { kind: "pushed" };
-  const detail = lastLine(stderr);
+  const detail = lastLine(stderr) || silence(person);
   return /rejected|cannot lock|failed to update|already exists|fetch first/i.test(stderr) ? { kind: "rejected", detail } : { kind: "failed", detail };
 }
 
@@ -137,7 +137,7 @@ export async function quarantinedFetch(
     if (over || folderBytes(quarantine) > maxBytes)
       throw new ShareRemoteError(`the share remote ${url} sent more than ${maxBytes} bytes of offers: refused, nothing was kept`);
     if (fetched.exitCode !== 0)
-      throw new ShareRemoteError(`fetching from the share remote ${url} failed: ${lastLine(fetched.stderr) || "no answer in time"}`);
+      throw new ShareRemoteError(`fetching from the share remote ${url} failed: ${lastLine(fetched.stderr) || silence(person)}`);
     const local = await run(person, git.repoDir, [
       "fetch",
       "--no-tags",
@@ -164,6 +164,11 @@ function folderBytes(dir: string): number {
 // `refs/org/offers/` → `offers/`.
 function lastSegment(namespace: string): string {
   return namespace.slice(namespace.lastIndexOf("/", namespace.length - 2) + 1);
+}
+
+// git said nothing: it was stopped, by the call's bound or by the person.
+function silence(person: PersonGit): string {
+  return person.signal?.aborted ? "stopped" : `no answer within ${Math.round(person.timeoutMs / 1000)} s (nothing changed here; try again later)`;
 }
 
 function lastLine(text: string): string {

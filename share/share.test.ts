@@ -252,6 +252,23 @@ describe("the network is a fact of life", () => {
     expect(existsSync(stateFile) ? readFileSync(stateFile, "utf8") : "").toBe(stateBefore);
   }, 60_000);
 
+  test("a remote that accepts and never answers is a clear error within the call's bound, and changes nothing", async () => {
+    const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const refsBefore = gitSync(b.dir, ["for-each-ref"]);
+    updateShareSettings(b.access.home, { remote: `git://127.0.0.1:${silent.port}/team.git` });
+    try {
+      const slow = await pullOffers({ ...b.access, person: { ...b.access.person, timeoutMs: 1_000 } }).catch((error: unknown) => error);
+      expect(slow).toBeInstanceOf(ShareRemoteError);
+      expect((slow as Error).message).toBe(
+        `the share remote git://127.0.0.1:${silent.port}/team.git did not answer: no answer within 1 s (nothing changed here; try again later)`,
+      );
+    } finally {
+      updateShareSettings(b.access.home, { remote: world.remote });
+      silent.stop(true);
+    }
+    expect(gitSync(b.dir, ["for-each-ref"])).toBe(refsBefore);
+  }, 30_000);
+
   test("without a remote or a signing key, publish says what to set", async () => {
     const fresh = shareMachines(["dave"]);
     try {
