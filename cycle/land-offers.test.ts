@@ -8,7 +8,7 @@ import { toolOrigin } from "../share/tool-origin.ts";
 import { promoteFixture, type ShareMachine, shareMachines, trust } from "../testing/share-machines.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
-import { SLUGIFY, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
+import { CLAMP, SLUGIFY, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { inProcessOfferJudge, pullAndLand, renameOffer } from "./land-offers.ts";
 import { rollbackPromotion } from "./rollback-promotion.ts";
 
@@ -125,3 +125,29 @@ test("a name main holds for another tool is refused with the reason; landed unde
     gitSync(bob.dir, ["rev-parse", "main:tools/generated/slugify"]).trim(),
   );
 }, 240_000);
+
+test("of several offers of one tool by one signer only the newest lands; the older are refused as superseded, never judged", async () => {
+  const [alice, , carol] = world.machines as [ShareMachine, ShareMachine, ShareMachine];
+  await promoteFixture(alice, CLAMP, "cand/20261129T092000Z");
+  const older = await publishOffer(alice.access, "clamp_number");
+  const newer = await publishOffer(alice.access, "clamp_number");
+  const judged: string[] = [];
+  // The gate is a port here: this test is about which offer reaches it (the gate's own runs are the tests above).
+  const report = await pullAndLand({
+    access: carol.access,
+    judge: async (branch) => {
+      judged.push(branch);
+      return { ok: false, branch, stages: [], stoppedAt: "fitness", failure: "not judged in this test", verdict: "fail" };
+    },
+    autoPromote: false,
+    rollbackContext: carol.refChange,
+    signal: AbortSignal.timeout(60_000),
+  });
+  const states = Object.fromEntries(report.offers.map((record) => [record.id, `${record.state}: ${record.reason}`]));
+  expect(states[older.id]).toBe(`refused: superseded by alice's newer offer ${newer.id} of clamp_number`);
+  expect(states[newer.id]).toBe("refused: this machine's gate refused it: not judged in this test");
+  // Carol also gets alice's slugify (the test above offered it); of clamp_number, only the newer offer was judged.
+  const offersJudged = judged.map((branch) => /^Org-Offer: (\S+)$/m.exec(gitSync(carol.dir, ["log", "-1", "--format=%B", branch]))?.[1]);
+  expect(offersJudged).toContain(newer.id);
+  expect(offersJudged).not.toContain(older.id);
+}, 60_000);

@@ -108,8 +108,23 @@ export async function pullAndLand(request: {
     );
     report.recalls.push(entry);
   }
+  // Of several offers of one tool by one signer, the newest is landed; the older ones are superseded, never judged.
+  const newest = new Map<string, string>();
+  for (const { record, signer } of pulled.landable) {
+    const tool = `${signer.fingerprint} ${record.tool}`;
+    if ((newest.get(tool) ?? "") < record.id) newest.set(tool, record.id);
+  }
   for (const offer of pulled.landable) {
     if (recalled.has(offerKey(offer.record))) continue;
+    const latest = newest.get(`${offer.signer.fingerprint} ${offer.record.tool}`) ?? offer.record.id;
+    if (latest !== offer.record.id && !offer.record.branch) {
+      const reason = `superseded by ${offer.signer.principal}'s newer offer ${latest} of ${offer.record.tool}`;
+      touched.set(
+        offerKey(offer.record),
+        updateOffer(access.home, offerKey(offer.record), (now) => ({ ...(now ?? offer.record), state: "refused", reason })),
+      );
+      continue;
+    }
     const record = await landAndJudge(access, offer, { judge, autoPromote, say, signal });
     touched.set(offerKey(record), record);
   }

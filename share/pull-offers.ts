@@ -60,7 +60,7 @@ export async function pullOffers(access: ShareAccess, bounds: PullBounds = DEFAU
   for (const offer of incoming.filter((entry) => entry.kind === "offers").sort((a, b) => a.id.localeCompare(b.id))) {
     const known = state.offers[offerKey(offer)];
     if (known && known.state !== "new" && known.state !== "judging") continue;
-    const verified = await verifyOffer(git, person, offer, signers, state);
+    const verified = await verifyOffer(git, person, offer, signers, state, known !== undefined);
     const signer = verified.signer ? { signer: verified.signer.principal, fingerprint: verified.signer.fingerprint } : {};
     const record: OfferRecord = verified.ok
       ? { ...(known ?? {}), id: offer.id, tool: offer.tool, commit: offer.commit, state: known?.state ?? "new", ...signer, at: now() }

@@ -59,6 +59,8 @@ export async function verifyOffer(
   offer: { tool: string; id: string; commit: string },
   allowedSignersFile: string,
   state: ShareState,
+  /** Accepted by an earlier pull (not landed yet): what was seen since is no replay of it. */
+  accepted = false,
 ): Promise<VerifiedOffer> {
   const signed = await trustedSigner(git, person, offer.commit, allowedSignersFile);
   if (!signed.ok) return signed;
@@ -98,7 +100,7 @@ export async function verifyOffer(
   const newer = Object.values(state.offers).find(
     (record) => record.state !== "refused" && record.fingerprint === signer.fingerprint && record.tool === offer.tool && record.id > offer.id,
   );
-  if (newer) return refuse(`replay: ${signer.principal} already offered ${offer.tool} as ${newer.id}, newer than ${offer.id}`);
+  if (newer && !accepted) return refuse(`replay: ${signer.principal} already offered ${offer.tool} as ${newer.id}, newer than ${offer.id}`);
   return { ok: true, manifest, files, signer };
 }
 
