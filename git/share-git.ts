@@ -111,8 +111,9 @@ export async function quarantinedFetch(
   url: string,
   namespaces: string[],
   into: string,
-  maxBytes: number,
+  bounds: { maxRefs: number; maxBytes: number },
 ): Promise<void> {
+  const { maxRefs, maxBytes } = bounds;
   const quarantine = ownedTempDir("share-fetch");
   try {
     const init = await run(person, quarantine, ["init", "--quiet", "--bare", quarantine]);
@@ -136,6 +137,11 @@ export async function quarantinedFetch(
     ]).finally(() => clearInterval(watcher));
     if (over || folderBytes(quarantine) > maxBytes)
       throw new ShareRemoteError(`the share remote ${url} sent more than ${maxBytes} bytes of offers: refused, nothing was kept`);
+    // The remote may have grown between the count and the fetch: what came is counted again before any of it is kept.
+    const came = await run(person, quarantine, ["for-each-ref", "--format=%(refname)"]);
+    const refs = came.stdout.toString().split("\n").filter(Boolean).length;
+    if (refs > maxRefs)
+      throw new ShareRemoteError(`the share remote ${url} sent ${refs} refs, more than the ${maxRefs} a pull takes: refused, nothing was kept`);
     if (fetched.exitCode !== 0)
       throw new ShareRemoteError(`fetching from the share remote ${url} failed: ${lastLine(fetched.stderr) || silence(person)}`);
     const local = await run(person, git.repoDir, [

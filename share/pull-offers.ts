@@ -43,7 +43,7 @@ export async function pullOffers(access: ShareAccess, bounds: PullBounds = DEFAU
     throw new ShareRemoteError(
       `the share remote ${remote} offers ${offered.size} refs, more than the ${bounds.maxRefs} a pull takes: refused, nothing fetched`,
     );
-  await quarantinedFetch(git, person, remote, [OFFERS_NAMESPACE, RECALLS_NAMESPACE], INCOMING_PREFIX, bounds.maxBytes);
+  await quarantinedFetch(git, person, remote, [OFFERS_NAMESPACE, RECALLS_NAMESPACE], INCOMING_PREFIX, bounds);
 
   const signers = allowedSignersFile(home);
   const state = readShareState(home);

@@ -5,7 +5,7 @@ import { freePort } from "../testing/free-port.ts";
 import { gitSync, testGitEnv } from "../testing/temp-git-repo.ts";
 import { promoteFixture, type ShareMachine, shareMachines, trust } from "../testing/share-machines.ts";
 import { CLAMP, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
-import { ShareRemoteError } from "../git/share-git.ts";
+import { quarantinedFetch, ShareRemoteError } from "../git/share-git.ts";
 import { OfferManifest } from "./offer.ts";
 import { readShareState } from "./offer-state.ts";
 import { publishOffer, publishRecall } from "./publish-offer.ts";
@@ -248,6 +248,12 @@ describe("the network is a fact of life", () => {
     expect((many as Error).message).toMatch(/offers \d+ refs, more than the 2 a pull takes: refused, nothing fetched$/);
     const big = await pullOffers(b.access, { maxRefs: 1000, maxBytes: 1024 }).catch((error: unknown) => error);
     expect((big as Error).message).toContain("sent more than 1024 bytes of offers: refused, nothing was kept");
+    // Counted again once fetched: a remote that grew after it was counted keeps nothing here either.
+    const grown = await quarantinedFetch(b.access.git, b.access.person, world.remote, ["refs/org/offers/"], "refs/org/incoming/", {
+      maxRefs: 1,
+      maxBytes: 1 << 30,
+    }).catch((error: unknown) => error);
+    expect((grown as Error).message).toMatch(/ sent \d+ refs, more than the 1 a pull takes: refused, nothing was kept$/);
     expect(gitSync(b.dir, ["for-each-ref"])).toBe(refsBefore);
     expect(existsSync(stateFile) ? readFileSync(stateFile, "utf8") : "").toBe(stateBefore);
   }, 60_000);

@@ -92,6 +92,7 @@ export async function verifyOffer(
     if (expected === undefined) return refuse(`it carries ${JSON.stringify(path.slice(0, 100))}, which its offer.json does not list`);
     const bytes = blobs.get(entry.id) ?? Buffer.alloc(0);
     if (fileSha256(bytes) !== expected) return refuse(`${name} does not match the hash its signed offer.json gives (tampered)`);
+    if (!Buffer.from(bytes.toString("utf8"), "utf8").equals(bytes)) return refuse(`${name} is not UTF-8 text, as a generated tool's files are`);
     files.set(name, bytes);
   }
   const missing = Object.keys(manifest.files).filter((name) => !files.has(name));
