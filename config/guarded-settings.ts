@@ -25,7 +25,7 @@ import { limitSettings } from "./guarded-limits.ts";
 // - `web.requestHosts` (web_request sends there unasked), `telegram.apiBase` (the bot's token goes there) and
 //   `telegram.allowedChats` (those chats drive the room);
 // - `supervise.webhook` (incidents sent there), `supervise.autoFix` beyond the default fixes;
-// - `grow.autoPromote`, `grow.confirmSessions` below its default; `backup.dir` (the backups go there);
+// - `grow.autoPromote`, `share.autoPromote`, `grow.confirmSessions` below its default; `backup.dir` (the backups go there);
 // - `observer.promote: "auto"` (what a model says about the person goes into every persona's prompt unasked);
 // - a bar or a bound set laxer than its default (`guarded-limits.ts`): the toolsmith's `coverage` and `mutationScore`
 //   lower, `grow.maxFailureRate` higher, `network.perMinute` and `web.perMinute` higher. Stricter ones need nothing.
@@ -373,6 +373,19 @@ function unattendedSettings(file: OrgConfigFile): Guarded[] {
           "until you confirm it, they wait for /facts accept",
         (entry) => {
           if (entry.observer) entry.observer.promote = "suggest";
+        },
+      ),
+    );
+  if (file.share?.autoPromote === true)
+    found.push(
+      guarded(
+        "share.autoPromote",
+        true,
+        "true",
+        "org share pull promotes the teammates' tools this machine's gate passed without a person; until you confirm it, " +
+          "they wait for 'org share promote'",
+        (entry) => {
+          if (entry.share) entry.share.autoPromote = false;
         },
       ),
     );

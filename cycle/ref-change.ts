@@ -4,6 +4,7 @@ import { GitCommandError } from "../git/git-command-error.ts";
 import { moveMainAndTag } from "../git/ref-transaction.ts";
 import { utcSecondStamp } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
+import type { ShareAccess } from "../share/publish-offer.ts";
 import { followBaseline } from "./baseline-follow.ts";
 import { type JournalEntry, PromotionBlockedError, type PromotionJournal } from "./promotion-journal.ts";
 
@@ -24,6 +25,8 @@ export type RefChangeContext = {
   log: (line: string) => void;
   now?: () => Date;
   signal?: AbortSignal;
+  /** The person's share setup: a rollback recalls from the team each tool it takes away that they offered (`rollback.ts`). */
+  share?: ShareAccess;
 };
 
 /** A promote or rollback refused before anything changed; the message says why and what to do. */

@@ -107,6 +107,8 @@ function toolAndCandidateSchemas(Said: z.ZodObject<{ said: z.ZodString }>) {
     model: z.string().nullable(),
     promotion: z.string().nullable(),
     supersededBy: z.string().nullable(),
+    /** The teammate's offer it was landed from (`org share pull`): the offer's id, its signer's name and key. */
+    offer: z.object({ id: z.string(), signer: z.string(), fingerprint: z.string() }).nullable(),
     /** The newest signed report's checks, in stage order. */
     checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })),
   });
