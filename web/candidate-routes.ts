@@ -2,7 +2,7 @@ import { candidateStates } from "../fitness/candidate-states.ts";
 import { latestReport } from "../fitness/fitness-report.ts";
 import { tagTime } from "../git/last-promotion.ts";
 import { undonePromotions } from "../git/undone-promotions.ts";
-import { promotionContext } from "../cycle/promotion-context.ts";
+import { type PromotionSetup, promotionContext } from "../cycle/promotion-context.ts";
 import { rollback } from "../cycle/rollback.ts";
 import { promote, promoteLines, promoteSucceeded } from "../cycle/promote.ts";
 import { rebaseOntoMain } from "../cycle/candidate-branches.ts";
@@ -68,9 +68,13 @@ function offerOf(origin: ToolOrigin | undefined): CandidateList["candidates"][nu
  * tools on a new branch from today's main) and `POST /v1/promotions/:id/rollback` (what `org rollback promote/<id>` does, the
  * same way).
  */
-export function candidateRoutes(context: WebContext & { git: RepoGit; gates: GateRuns; changed: () => void }): Route[] {
+export function candidateRoutes(
+  context: WebContext & { git: RepoGit; gates: GateRuns; changed: () => void; share?: PromotionSetup["share"] },
+): Route[] {
   const { git, gates } = context;
-  const refChange = (lines: string[], signal: AbortSignal) => promotionContext({ repo: git, log: (line) => lines.push(line), signal });
+  // A rollback from the page recalls the tools the person offered, as `org rollback` does (the person's share setup).
+  const refChange = (lines: string[], signal: AbortSignal) =>
+    promotionContext({ repo: git, log: (line) => lines.push(line), signal, ...(context.share !== undefined ? { share: context.share } : {}) });
   return [
     route("GET", "/v1/candidates", async ({ request }) =>
       Response.json(webApiSchemas().CandidateList.parse(await candidateList(git, gates, request.signal))),
