@@ -323,34 +323,9 @@ function phoneSettings(file: OrgConfigFile): Guarded[] {
   return found;
 }
 
-function unattendedSettings(file: OrgConfigFile): Guarded[] {
+/** What is promoted without a person: grow's tools, the observer's facts about the person, the teammates' offers. */
+function unaskedPromotions(file: OrgConfigFile): Guarded[] {
   const found: Guarded[] = [];
-  const extra = (file.supervise?.autoFix ?? []).filter((action) => !DEFAULT_AUTO_FIX.includes(action));
-  if (extra.length > 0)
-    found.push(
-      guarded(
-        "supervise.autoFix",
-        [...extra].sort(),
-        list(extra),
-        "the supervisor applies these fixes without a person; until you confirm it, they wait for 'org supervise apply'",
-        (entry) => {
-          if (entry.supervise) entry.supervise.autoFix = entry.supervise.autoFix.filter((action) => DEFAULT_AUTO_FIX.includes(action));
-        },
-      ),
-    );
-  const idle = file.supervise?.idleWork;
-  if (idle !== undefined)
-    found.push(
-      guarded(
-        "supervise.idleWork",
-        idle,
-        `after ${idle.afterMinutes} idle minutes, up to ${idle.maxMinutes} min and ${idle.maxTokens} tokens a round`,
-        "the supervisor runs tools, workflows and a model's proposals on its own while the room is idle; until you confirm it, it does not",
-        (entry) => {
-          if (entry.supervise) delete entry.supervise.idleWork;
-        },
-      ),
-    );
   if (file.grow?.autoPromote === true)
     found.push(
       guarded(
@@ -389,6 +364,38 @@ function unattendedSettings(file: OrgConfigFile): Guarded[] {
         },
       ),
     );
+  return found;
+}
+
+function unattendedSettings(file: OrgConfigFile): Guarded[] {
+  const found: Guarded[] = [];
+  const extra = (file.supervise?.autoFix ?? []).filter((action) => !DEFAULT_AUTO_FIX.includes(action));
+  if (extra.length > 0)
+    found.push(
+      guarded(
+        "supervise.autoFix",
+        [...extra].sort(),
+        list(extra),
+        "the supervisor applies these fixes without a person; until you confirm it, they wait for 'org supervise apply'",
+        (entry) => {
+          if (entry.supervise) entry.supervise.autoFix = entry.supervise.autoFix.filter((action) => DEFAULT_AUTO_FIX.includes(action));
+        },
+      ),
+    );
+  const idle = file.supervise?.idleWork;
+  if (idle !== undefined)
+    found.push(
+      guarded(
+        "supervise.idleWork",
+        idle,
+        `after ${idle.afterMinutes} idle minutes, up to ${idle.maxMinutes} min and ${idle.maxTokens} tokens a round`,
+        "the supervisor runs tools, workflows and a model's proposals on its own while the room is idle; until you confirm it, it does not",
+        (entry) => {
+          if (entry.supervise) delete entry.supervise.idleWork;
+        },
+      ),
+    );
+  found.push(...unaskedPromotions(file));
   const sessions = GrowSettings.parse({}).confirmSessions;
   if (file.grow !== undefined && file.grow.confirmSessions < sessions)
     found.push(
