@@ -18,7 +18,7 @@ const HELP = `Usage: org share remote [URL]
        org share trust KEY [--name NAME]
        org share trust --remove NAME|FINGERPRINT
        org share publish TOOL [--machine NAME] [--repo DIR]
-       org share pull [--repo DIR] [--workspace DIR] [--config FILE] [--no-restart] [--max-refs N] [--max-mib N]
+       org share pull [--repo DIR] [--workspace DIR] [--config FILE] [--no-restart] [--max-refs N] [--max-mib N] [--json]
        org share list [--json]
        org share promote ID [--repo DIR] [--no-restart]
        org share land ID --as NAME
@@ -42,7 +42,8 @@ Tools grown here offered to a team through a git remote, and the team's offers j
                       do not trust, tampered with, or a replay; lands each trusted one as a cand/<UTC time>
                       branch and runs this machine's gate on it; promotes a pass only when the workspace's
                       share.autoPromote is on (confirmed with 'org config trust'). A recall rolls back a tool
-                      promoted here from that offer.
+                      promoted here from that offer. --json prints one line at the end: {remote, offers, recalls,
+                      ignored}. 'org supervise' pulls so every share.pullEvery.
   list                every offer pulled here and its state: new, judging, passed, promoted, refused (why),
                       recalled. --json prints [{id, tool, state, reason, signer, fingerprint, branch, as, commit, at}].
   promote ID          merges the candidate of an offer the gate passed, as 'org promote' does.
@@ -173,7 +174,7 @@ async function publish(args: string[], signal: AbortSignal): Promise<number> {
 }
 
 async function pull(args: string[], signal: AbortSignal): Promise<number> {
-  const { values, positionals } = parse("pull", args, ["repo", "workspace", "config", "no-restart", "max-refs", "max-mib"]);
+  const { values, positionals } = parse("pull", args, ["repo", "workspace", "config", "no-restart", "max-refs", "max-mib", "json"]);
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`, "share");
   const bounds = {
     maxRefs: Math.floor(positiveNumber(values["max-refs"], "--max-refs", 1000)),
@@ -206,9 +207,13 @@ async function pull(args: string[], signal: AbortSignal): Promise<number> {
     rollbackContext: () => context,
     restart,
     bounds,
-    onLine: print,
+    onLine: values.json ? () => {} : print,
     signal,
   });
+  if (values.json) {
+    print(terminalSafeJson(report));
+    return 0;
+  }
   for (const recall of report.recalls) {
     const done = recall.rolledBack
       ? `rolled back here (${recall.rolledBack})`
