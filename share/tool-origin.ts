@@ -30,6 +30,17 @@ export async function toolOrigin(git: RepoGit, tool: string, signal?: AbortSigna
   return candidate ? originOfMessage(await git.commitMessage(candidate, signal)) : undefined;
 }
 
+/** Where each of `tools` as main holds it came from (`toolOrigin`, with one walk of the promotions): only those an offer brought. */
+export async function toolOrigins(git: RepoGit, tools: readonly string[], signal?: AbortSignal): Promise<Map<string, ToolOrigin>> {
+  const found = new Map<string, ToolOrigin>();
+  for (const [tool, promotion] of await toolPromotions(git, new Set(tools), signal)) {
+    const candidate = (await commitParents(git, promotion.commit, signal))[1];
+    const origin = candidate ? originOfMessage(await git.commitMessage(candidate, signal)) : undefined;
+    if (origin) found.set(tool, origin);
+  }
+  return found;
+}
+
 /** The offer candidate branch `branch` came from (its commit's trailers), or undefined for one built here. */
 export async function candidateOrigin(git: RepoGit, branch: string, signal?: AbortSignal): Promise<ToolOrigin | undefined> {
   if (!CANDIDATE_BRANCH_PATTERN.test(branch)) return undefined;

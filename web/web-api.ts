@@ -80,6 +80,8 @@ function toolAndCandidateSchemas(Said: z.ZodObject<{ said: z.ZodString }>) {
     promoted: z.boolean(),
     /** The personas it is offered to now, with their policy for it (`ask`: the person approves each call). */
     offeredTo: z.array(z.object({ persona: z.string(), policy: z.enum(["allow", "ask"]) })),
+    /** The teammate's offer main's copy came from (`org share pull`): the offer's id, its signer's name and key; null when built here. */
+    origin: z.object({ offer: z.string(), signer: z.string(), fingerprint: z.string() }).nullable(),
     /** The last 14 days, oldest first. */
     days: z.array(ToolDay),
   });
