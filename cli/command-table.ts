@@ -32,6 +32,7 @@ const LOADERS: Record<CommandName, () => Promise<Command>> = {
   restore: async () => (await import("./backup/restore-command.ts")).restoreCommand,
   web: async () => (await import("./serve/web-command.ts")).webCommand,
   telegram: async () => (await import("./serve/telegram-command.ts")).telegramCommand,
+  share: async () => (await import("./share/share-command.ts")).shareCommand,
 };
 
 // Every subcommand of main.ts, in the order `--help` lists them (cli/command/command-summaries.ts). The first is the

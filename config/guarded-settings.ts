@@ -25,7 +25,7 @@ import { limitSettings } from "./guarded-limits.ts";
 // - `web.requestHosts` (web_request sends there unasked), `telegram.apiBase` (the bot's token goes there) and
 //   `telegram.allowedChats` (those chats drive the room);
 // - `supervise.webhook` (incidents sent there), `supervise.autoFix` beyond the default fixes;
-// - `grow.autoPromote`, `grow.confirmSessions` below its default; `backup.dir` (the backups go there);
+// - `grow.autoPromote`, `share.autoPromote`, `grow.confirmSessions` below its default; `backup.dir` (the backups go there);
 // - `observer.promote: "auto"` (what a model says about the person goes into every persona's prompt unasked);
 // - a bar or a bound set laxer than its default (`guarded-limits.ts`): the toolsmith's `coverage` and `mutationScore`
 //   lower, `grow.maxFailureRate` higher, `network.perMinute` and `web.perMinute` higher. Stricter ones need nothing.
@@ -323,6 +323,50 @@ function phoneSettings(file: OrgConfigFile): Guarded[] {
   return found;
 }
 
+/** What is promoted without a person: grow's tools, the observer's facts about the person, the teammates' offers. */
+function unaskedPromotions(file: OrgConfigFile): Guarded[] {
+  const found: Guarded[] = [];
+  if (file.grow?.autoPromote === true)
+    found.push(
+      guarded(
+        "grow.autoPromote",
+        true,
+        "true",
+        "org grow promotes the tools it builds without a person; until you confirm it, they wait for 'org promote'",
+        (entry) => {
+          if (entry.grow) entry.grow.autoPromote = false;
+        },
+      ),
+    );
+  if (file.observer?.promote === "auto")
+    found.push(
+      guarded(
+        "observer.promote",
+        "auto",
+        '"auto"',
+        "the facts the observer proposes about you become active, and join every persona's prompt, without you; " +
+          "until you confirm it, they wait for /facts accept",
+        (entry) => {
+          if (entry.observer) entry.observer.promote = "suggest";
+        },
+      ),
+    );
+  if (file.share?.autoPromote === true)
+    found.push(
+      guarded(
+        "share.autoPromote",
+        true,
+        "true",
+        "org share pull promotes the teammates' tools this machine's gate passed without a person; until you confirm it, " +
+          "they wait for 'org share promote'",
+        (entry) => {
+          if (entry.share) entry.share.autoPromote = false;
+        },
+      ),
+    );
+  return found;
+}
+
 function unattendedSettings(file: OrgConfigFile): Guarded[] {
   const found: Guarded[] = [];
   const extra = (file.supervise?.autoFix ?? []).filter((action) => !DEFAULT_AUTO_FIX.includes(action));
@@ -351,31 +395,7 @@ function unattendedSettings(file: OrgConfigFile): Guarded[] {
         },
       ),
     );
-  if (file.grow?.autoPromote === true)
-    found.push(
-      guarded(
-        "grow.autoPromote",
-        true,
-        "true",
-        "org grow promotes the tools it builds without a person; until you confirm it, they wait for 'org promote'",
-        (entry) => {
-          if (entry.grow) entry.grow.autoPromote = false;
-        },
-      ),
-    );
-  if (file.observer?.promote === "auto")
-    found.push(
-      guarded(
-        "observer.promote",
-        "auto",
-        '"auto"',
-        "the facts the observer proposes about you become active, and join every persona's prompt, without you; " +
-          "until you confirm it, they wait for /facts accept",
-        (entry) => {
-          if (entry.observer) entry.observer.promote = "suggest";
-        },
-      ),
-    );
+  found.push(...unaskedPromotions(file));
   const sessions = GrowSettings.parse({}).confirmSessions;
   if (file.grow !== undefined && file.grow.confirmSessions < sessions)
     found.push(

@@ -4,6 +4,7 @@ import { ApiKeyEnvName } from "../llm/persona-server.ts";
 import { CompactionSettings } from "./compaction-settings.ts";
 import { ObserverSettings } from "./observer-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
+import { ShareSettings } from "./share-settings.ts";
 import { McpServerEntry, McpSettings } from "./mcp-servers.ts";
 import { ModelRoutes } from "./model-routes.ts";
 import { NetworkEntry } from "./network-settings.ts";
@@ -49,6 +50,8 @@ export const OrgConfigFile = z.strictObject({
   toolsmith: ToolsmithSettings.optional(),
   /** `org grow`: windows a promoted tool is judged over, its failure bound, when an unused one is proposed for removal. */
   grow: GrowSettings.optional(),
+  /** `org share pull`: whether an offer this machine's gate passed is promoted without a person (docs/share.md). */
+  share: ShareSettings.optional(),
   /** `org supervise`: how often it checks, its bounds, which fixes apply without a person, its webhook. */
   supervise: SuperviseSettings.optional(),
   /** Prompts and workflows run on a cron schedule by the supervisor's heartbeat (`org schedule`, docs/schedules.md). */

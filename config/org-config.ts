@@ -11,6 +11,7 @@ import { displayUrl, urlCredentials, urlOrigin } from "../llm/server-url.ts";
 import { knownToolNames } from "./tool-names.ts";
 import { ToolsmithSettings } from "./toolsmith-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
+import { ShareSettings } from "./share-settings.ts";
 import { DEFAULT_SECRET_PATHS } from "./secret-paths.ts";
 import { BackupSettings, SuperviseSettings } from "./supervise-settings.ts";
 import { WorkflowSettings } from "./workflow-settings.ts";
@@ -53,6 +54,7 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   telegram: TelegramSettings;
   toolsmith: ToolsmithSettings;
   grow: GrowSettings;
+  share: ShareSettings;
   supervise: SuperviseSettings;
   backup: BackupSettings;
   /** `schedules`: only those confirmed with `org config trust` (a workspace's file is gated). */
@@ -217,9 +219,8 @@ function resolveOrgConfig(
   // A key goes only to the server it belongs to: OPENAI_API_KEY to OLLAMA_BASE, a named variable to its server,
   // credentials written into a URL to that URL's server.
   const named = namedServerKeys(file, entries, settings.ollamaBase, source ?? CONFIG_FILE_NAME, env);
-  const routeUrls = [...Object.values(file.models?.byPurpose ?? {}), ...Object.values(file.models?.byTool ?? {})].flatMap(
-    (route) => routeServer(route) ?? [],
-  );
+  const routes = [...Object.values(file.models?.byPurpose ?? {}), ...Object.values(file.models?.byTool ?? {})];
+  const routeUrls = routes.flatMap((route) => routeServer(route) ?? []);
   const urls = [settings.ollamaBase, ...entries.flatMap((entry) => personaServerUrl(entry) ?? []), ...Object.keys(file.servers ?? {}), ...routeUrls];
   const authorizations = serverKeys({ defaultServer: settings.ollamaBase, defaultKey: settings.apiKey, named, urls });
   const keys = [settings.apiKey, ...named.map((entry) => entry.key)];
@@ -242,6 +243,7 @@ function resolveOrgConfig(
     telegram: file.telegram ?? TelegramSettings.parse({}, ONE_PARSE),
     toolsmith: file.toolsmith ?? ToolsmithSettings.parse({}, ONE_PARSE),
     grow: file.grow ?? GrowSettings.parse({}, ONE_PARSE),
+    share: file.share ?? ShareSettings.parse({}, ONE_PARSE),
     supervise: file.supervise ?? SuperviseSettings.parse({}, ONE_PARSE),
     backup: file.backup ?? BackupSettings.parse({}, ONE_PARSE),
     schedules: file.schedules ?? {},

@@ -6,6 +6,7 @@ import { utcSecondStamp } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 import type { WorkspaceEvent } from "../workspace-events/workspace-event.ts";
+import type { ShareAccess } from "../share/publish-offer.ts";
 import { followBaseline } from "./baseline-follow.ts";
 import { type JournalEntry, PromotionBlockedError, type PromotionJournal } from "./promotion-journal.ts";
 import { OrgError } from "../errors/org-error.ts";
@@ -27,6 +28,8 @@ export type RefChangeContext = {
   log: (line: string) => void;
   now?: () => Date;
   signal?: AbortSignal;
+  /** The person's share setup: a rollback recalls from the team each tool it takes away that they offered (`rollback.ts`). */
+  share?: ShareAccess;
 };
 
 /** A promote or rollback refused before anything changed; the message says why and what to do. */

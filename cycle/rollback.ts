@@ -2,6 +2,7 @@ import { GENERATED_TOOLS_DIR, isWorkflowFilePath } from "../config/workspace-pat
 import { mergeTreeOnBase } from "../git/checkout-files.ts";
 import { undonePromotions } from "../git/undone-promotions.ts";
 import { toolFolderTree, toolsChanged, treeWithToolFolders } from "../git/tool-tree.ts";
+import { publishRecall } from "../share/publish-offer.ts";
 import { treeWithWorkflowsOf, workflowBlobAt, workflowsChanged } from "../git/workflow-tree.ts";
 import { type JournalEntry, PromotionBlockedError } from "./promotion-journal.ts";
 import type { RollbackTarget } from "./rollback-target.ts";
@@ -216,26 +217,57 @@ export async function recoverInterrupted(
   }
 }
 
+/** A recall a rollback published for a tool the person had offered to the team (its ref), or why it could not. */
+export type RollbackRecall = { tool: string; ref?: string; problem?: string };
+
+/**
+ * After `result`: each tool it took away that the person of `context.share` had offered is recalled on the team's
+ * remote (a signed `refs/org/recalls/<tool>/<offer id>`, `share/publish-offer.ts`), each said in the log. A recall that
+ * cannot be pushed is said and returned with its problem; the rollback stands.
+ */
+async function recallRolledBack(context: RefChangeContext, result: RollbackResult, reason: string | undefined): Promise<RollbackRecall[]> {
+  const { share } = context;
+  if (!share) return [];
+  const recalls: RollbackRecall[] = [];
+  for (const tool of await toolsChanged(context.git, result.newMain, result.mainBefore, context.signal)) {
+    try {
+      const ref = await publishRecall(share, tool, reason ?? `rolled back here (${result.tag})`);
+      if (ref) recalls.push({ tool, ref });
+    } catch (error) {
+      recalls.push({ tool, problem: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  for (const recall of recalls)
+    context.log(
+      recall.ref
+        ? `recalled ${recall.tool} from the team: ${recall.ref} (signed)`
+        : `could NOT recall ${recall.tool} from the team: ${recall.problem}`,
+    );
+  return recalls;
+}
+
 /**
  * Rolls back a promotion, as every front end asks for one (`org rollback`, the web room's Roll back, grow's health
  * actions, the supervisor): finishes an interrupted promote or rollback if there is one (then nothing else), else
  * reverts the newest promotion still in place, or the one `target` names by its `promote/` tag, or the newest one in
  * place that brought a tool (even with later promotions on top, as long as they did not change its folders). The
- * context comes from `promotionContext` (`cycle/promotion-context.ts`).
+ * context comes from `promotionContext` (`cycle/promotion-context.ts`). When the person set a share remote and had
+ * offered a tool the rollback takes away, a signed recall of their offer is pushed (`recalls`; `reason` says why).
  */
 export async function rollback(
   context: RefChangeContext,
-  options: { restart: boolean; target: RollbackTarget },
-): Promise<{ recovered?: Recovery; result?: RollbackResult }> {
+  options: { restart: boolean; target: RollbackTarget; reason?: string },
+): Promise<{ recovered?: Recovery; result?: RollbackResult; recalls: RollbackRecall[] }> {
   const { target, restart } = options;
   const which = "promotionTag" in target ? { promotionTag: target.promotionTag } : "tool" in target ? { tool: target.tool } : {};
+  let result: RollbackResult;
   context.journal.lock();
   try {
     const recovered = await finishInterrupted(context);
-    if (recovered) return { recovered };
-    const result = await runRollback(context, await planRollback(context, { restart, ...which }));
-    return { result };
+    if (recovered) return { recovered, recalls: [] };
+    result = await runRollback(context, await planRollback(context, { restart, ...which }));
   } finally {
     context.journal.unlock();
   }
+  return { result, recalls: await recallRolledBack(context, result, options.reason) };
 }

@@ -6,6 +6,7 @@ import { oneLine } from "../security/terminal-sanitizer.ts";
 import { workspaceSecretValues } from "../workspace/secret-values.ts";
 import type { CheckState, IncidentRow, SupervisorState } from "./supervisor-state.ts";
 import type { ScheduleOutcome } from "./scheduled-run.ts";
+import type { SharePullOutcome } from "./share-pull.ts";
 
 /** Where the current instance runs, as `org instance` starts it: its port, tmux session and start bound. */
 export type InstancePlace = { port: number; tmuxSession: string; startTimeoutMs: number };
@@ -35,6 +36,8 @@ export type SuperviseContext = {
   takeBackup?: (context: SuperviseContext) => Promise<{ path: string; bytes: number; entries: number; skipped: unknown[]; dropped: string[] }>;
   /** How the heartbeat runs a due schedule (default: `org schedule run NAME --json` as a process of its own). */
   runSchedule?: (context: SuperviseContext, name: string) => Promise<ScheduleOutcome>;
+  /** How the supervisor pulls the team's offers when `share.pullEvery` is due (default: `org share pull --json` as a process of its own). */
+  pullShare?: (context: SuperviseContext) => Promise<SharePullOutcome>;
   /** How long the model server check waits for a server's answer (default: the probe's own 3 s). */
   probeTimeoutMs?: number;
   signal: AbortSignal;

@@ -14,6 +14,7 @@ import {
 } from "./supervise-check.ts";
 import type { FixRow, FixState, IncidentRow } from "./supervisor-state.ts";
 import type { IdleOutcome } from "./idle-run.ts";
+import type { SharePullSummary } from "./share-pull.ts";
 import { notify } from "./webhook.ts";
 
 /** What one round did, for `--json` and the log. */
@@ -26,6 +27,8 @@ export type RoundSummary = {
   fixes: { id: string; incident: string; action: string; target: string; state: FixState; detail: string }[];
   /** What idle work did this round, when it is on (`supervise.idleWork`, `--idle-work`). */
   idle?: IdleOutcome;
+  /** What the team's pull did this round, when `share.pullEvery` made one due (`share-pull.ts`). */
+  share?: SharePullSummary;
 };
 
 export function emptySummary(at: number): RoundSummary {

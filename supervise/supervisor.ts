@@ -13,6 +13,7 @@ import { idleWork, idleWorkSettings } from "./idle-work.ts";
 import { isMuted } from "./mutes.ts";
 import { SUPERVISE_CHECKS } from "./supervise-checks.ts";
 import { type Check, dataLine, type InstancePlace, quotedData, secretsOf, type SuperviseContext, workspaceSecretsOf } from "./supervise-check.ts";
+import { sharePullWhenDue } from "./share-pull.ts";
 import { type RoundSummary, runCheck, superviseRound } from "./supervise-round.ts";
 import { StateHeldError } from "./state-file.ts";
 import { LAST_ROUND_KEY, SUPERVISOR_DIR, SupervisorState } from "./supervisor-state.ts";
@@ -122,11 +123,16 @@ async function repairOwnState(context: SuperviseContext): Promise<void> {
 
 /**
  * One round: under the round lock every check, a diagnosis of one novel incident, the heartbeat and the held notices;
- * then, with the lock released (it may take `maxMinutes`, and `org supervise apply` waits for that lock), idle work
- * when it is on.
+ * then, with the lock released (they may take long, and `org supervise apply` waits for that lock), the team's pull
+ * when `share.pullEvery` makes one due, and idle work when it is on.
  */
 export async function superviseOnce(setup: SupervisorSetup, state: SupervisorState): Promise<RoundSummary> {
   const { summary, context } = await checksUnderLock(setup, state);
+  const share = await sharePullWhenDue(context);
+  if (share) {
+    summary.share = share;
+    await flushNotices(context);
+  }
   const idle = idleWorkSettings(context.config.supervise.idleWork, setup.idleWork === true);
   if (idle) {
     summary.idle = await idleWork(context, {

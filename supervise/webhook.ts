@@ -20,10 +20,22 @@ const MAX_TEXT = 1_900;
  * problem took another form), `fix-failed` (a try that did not work) and `state` (the supervisor's own state file) are
  * news that repeats, held within `supervise.quietMinutes`.
  */
-export const NOTICE_KINDS = ["opened", "changed", "fixed", "fix-failed", "gave-up", "diagnosis", "recovered", "state", "scheduled", "idle"] as const;
+export const NOTICE_KINDS = [
+  "opened",
+  "changed",
+  "fixed",
+  "fix-failed",
+  "gave-up",
+  "diagnosis",
+  "recovered",
+  "state",
+  "scheduled",
+  "idle",
+  "share",
+] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
-// `scheduled`: a schedule's run and how it ended (`notify: true`), once per run.
-const SAID_AT_ONCE: ReadonlySet<NoticeKind> = new Set(["opened", "fixed", "gave-up", "diagnosis", "recovered", "scheduled", "idle"]);
+// `scheduled`: a schedule's run and how it ended (`notify: true`), once per run; `share`: a teammate's recall, once per offer.
+const SAID_AT_ONCE: ReadonlySet<NoticeKind> = new Set(["opened", "fixed", "gave-up", "diagnosis", "recovered", "scheduled", "idle", "share"]);
 
 /** One thing the supervisor says: of which incident (its id, or `supervisor`), what kind of news, `once` what makes it one of a kind (a fix's id). */
 export type Notice = { incident: string; kind: NoticeKind; text: string; once?: string };

@@ -85,6 +85,19 @@ export type Walk = { name: string; steps: readonly WalkStep[]; setup?: (context:
  * the long-running servers the README only names, and commands no test may run (npm link changes npm's prefix).
  */
 export const ELSEWHERE: readonly { doc: string; command: string; test: string; runs: string; why: string }[] = [
+  ...[
+    { command: "org share remote", runs: 'org(bob, "remote")' },
+    { command: "org share trust ~/keys/alice.pub", runs: 'org(bob, "trust", `${alice.key}.pub`' },
+    { command: "org share keys", runs: 'org(bob, "keys")' },
+    { command: "org share publish word_count --machine alice-laptop", runs: '"--machine", "alice-laptop"' },
+    { command: "org share list", runs: 'org(bob, "list")' },
+  ].map(({ command, runs }) => ({
+    doc: "docs/share.md",
+    command,
+    test: "cli/share/share-command.test.ts",
+    runs,
+    why: "sharing needs a second machine (an org home, a HOME and an SSH key of its own) and a remote, which the test makes",
+  })),
   {
     doc: "README.md",
     command: "npm start",

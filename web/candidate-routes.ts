@@ -2,7 +2,7 @@ import { candidateStates } from "../fitness/candidate-states.ts";
 import { latestReport } from "../fitness/fitness-report.ts";
 import { tagTime } from "../git/last-promotion.ts";
 import { undonePromotions } from "../git/undone-promotions.ts";
-import { promotionContext } from "../cycle/promotion-context.ts";
+import { type PromotionSetup, promotionContext } from "../cycle/promotion-context.ts";
 import { rollback } from "../cycle/rollback.ts";
 import { promote, promoteLines, promoteSucceeded } from "../cycle/promote.ts";
 import { rebaseOntoMain } from "../cycle/candidate-branches.ts";
@@ -13,6 +13,7 @@ import { type CandidateList, webApiSchemas } from "./web-api.ts";
 import { refusalsAs409 } from "./refusal-answer.ts";
 import type { WebContext } from "./web-routes.ts";
 import type { RepoGit } from "../git/repo-git.ts";
+import { candidateOrigin, type ToolOrigin } from "../share/tool-origin.ts";
 
 /** A route's `:id` as the branch or tag it names: `cand/<id>`, `promote/<id>` (a UTC time stamp, nothing else). */
 function named(prefix: "cand" | "promote", id: string): string {
@@ -21,7 +22,7 @@ function named(prefix: "cand" | "promote", id: string): string {
 }
 
 /** The candidates with their newest report's checks, the promotions newest first, and the gate runs of this server. */
-export async function candidateList(git: RepoGit, gates: GateRuns, signal?: AbortSignal): Promise<CandidateList> {
+export async function candidateList(git: RepoGit, gates: Pick<GateRuns, "list">, signal?: AbortSignal): Promise<CandidateList> {
   const rows = await candidateStates(git, signal);
   const undone = await undonePromotions(git, signal);
   const promotions = (await git.promotionTags("promote", signal)).reverse().map((tag) => ({
@@ -30,6 +31,8 @@ export async function candidateList(git: RepoGit, gates: GateRuns, signal?: Abor
     tools: rows.find((row) => row.promotion === tag.name)?.tools ?? [],
     rolledBack: undone.has(tag.name),
   }));
+  const origins = new Map<string, ToolOrigin | undefined>();
+  for (const row of rows) origins.set(row.branch, await candidateOrigin(git, row.branch, signal));
   return {
     candidates: [...rows].reverse().map((row) => ({
       branch: row.branch,
@@ -42,6 +45,7 @@ export async function candidateList(git: RepoGit, gates: GateRuns, signal?: Abor
       model: row.model,
       promotion: row.promotion,
       supersededBy: row.supersededBy,
+      offer: offerOf(origins.get(row.branch)),
       checks: (latestReport(git.repoDir, row.commit)?.report.checks ?? []).map((check) => ({
         name: `${check.stage}: ${check.name}`,
         ok: check.ok,
@@ -53,6 +57,10 @@ export async function candidateList(git: RepoGit, gates: GateRuns, signal?: Abor
   };
 }
 
+function offerOf(origin: ToolOrigin | undefined): CandidateList["candidates"][number]["offer"] {
+  return origin ? { id: origin.offer, signer: origin.signer, fingerprint: origin.fingerprint } : null;
+}
+
 /**
  * `GET /v1/candidates`; `POST /v1/candidates/:id/gate` (the fitness gate, in the background), `…/promote` (what `org
  * promote cand/<id>` does, without restarting current: this server takes its checkout's new HEAD at once, so its rooms
@@ -60,9 +68,13 @@ export async function candidateList(git: RepoGit, gates: GateRuns, signal?: Abor
  * tools on a new branch from today's main) and `POST /v1/promotions/:id/rollback` (what `org rollback promote/<id>` does, the
  * same way).
  */
-export function candidateRoutes(context: WebContext & { git: RepoGit; gates: GateRuns; changed: () => void }): Route[] {
+export function candidateRoutes(
+  context: WebContext & { git: RepoGit; gates: GateRuns; changed: () => void; share?: PromotionSetup["share"] },
+): Route[] {
   const { git, gates } = context;
-  const refChange = (lines: string[], signal: AbortSignal) => promotionContext({ repo: git, log: (line) => lines.push(line), signal });
+  // A rollback from the page recalls the tools the person offered, as `org rollback` does (the person's share setup).
+  const refChange = (lines: string[], signal: AbortSignal) =>
+    promotionContext({ repo: git, log: (line) => lines.push(line), signal, ...(context.share !== undefined ? { share: context.share } : {}) });
   return [
     route("GET", "/v1/candidates", async ({ request }) =>
       Response.json(webApiSchemas().CandidateList.parse(await candidateList(git, gates, request.signal))),

@@ -1,7 +1,9 @@
 import type { OrgConfig } from "../config/org-config.ts";
 import { generatedToolFolders } from "../config/tool-names.ts";
 import { offerToAgents } from "../generated-tools/promoted-tools.ts";
+import { RepoGit } from "../git/repo-git.ts";
 import { type Route, route } from "../serve/router.ts";
+import { type ToolOrigin, toolOrigins } from "../share/tool-origin.ts";
 import { judgesTool, readToolCalls, type ToolCall } from "../usage/tool-calls.ts";
 import { toolStatsOf } from "../usage/tool-stats.ts";
 import { type ToolUsageList, type ToolFigures, webApiSchemas } from "./web-api.ts";
@@ -37,7 +39,12 @@ function offeredTo(config: OrgConfig, names: readonly string[], tool: string): T
 }
 
 /** The promoted tools of the checkout with their calls (as `org tool stats` reads them), whom they are offered to, and a chart's days. */
-export function toolUsage(checkoutDir: string, config: OrgConfig, now = Date.now()): ToolUsageList {
+export function toolUsage(
+  checkoutDir: string,
+  config: OrgConfig,
+  now = Date.now(),
+  origins: ReadonlyMap<string, ToolOrigin> = new Map(),
+): ToolUsageList {
   const calls = readToolCalls(checkoutDir);
   const promoted = generatedToolFolders(checkoutDir).names;
   const stats = toolStatsOf(calls, now, promoted);
@@ -52,6 +59,7 @@ export function toolUsage(checkoutDir: string, config: OrgConfig, now = Date.now
       lastCall: entry.lastCall ?? null,
       promoted: promoted.includes(entry.tool),
       offeredTo: promoted.includes(entry.tool) ? offeredTo(config, promoted, entry.tool) : [],
+      origin: originOf(promoted.includes(entry.tool) ? origins.get(entry.tool) : undefined),
       days: perDay(
         calls.filter((call) => call.tool === entry.tool),
         now,
@@ -60,7 +68,17 @@ export function toolUsage(checkoutDir: string, config: OrgConfig, now = Date.now
   };
 }
 
-/** `GET /v1/tool-usage`. */
+function originOf(origin: ToolOrigin | undefined): ToolFigures["origin"] {
+  return origin ? { offer: origin.offer, signer: origin.signer, fingerprint: origin.fingerprint } : null;
+}
+
+/** `GET /v1/tool-usage`: with where each promoted tool came from (a teammate's offer, `share/tool-origin.ts`). */
 export function toolUsageRoutes(context: WebContext): Route[] {
-  return [route("GET", "/v1/tool-usage", () => Response.json(webApiSchemas().ToolUsageList.parse(toolUsage(context.checkoutDir, context.config))))];
+  return [
+    route("GET", "/v1/tool-usage", async ({ request }) => {
+      const promoted = generatedToolFolders(context.checkoutDir).names;
+      const origins = await toolOrigins(new RepoGit(context.checkoutDir), promoted, request.signal);
+      return Response.json(webApiSchemas().ToolUsageList.parse(toolUsage(context.checkoutDir, context.config, Date.now(), origins)));
+    }),
+  ];
 }

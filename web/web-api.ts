@@ -80,6 +80,8 @@ function toolAndCandidateSchemas(Said: z.ZodObject<{ said: z.ZodString }>) {
     promoted: z.boolean(),
     /** The personas it is offered to now, with their policy for it (`ask`: the person approves each call). */
     offeredTo: z.array(z.object({ persona: z.string(), policy: z.enum(["allow", "ask"]) })),
+    /** The teammate's offer main's copy came from (`org share pull`): the offer's id, its signer's name and key; null when built here. */
+    origin: z.object({ offer: z.string(), signer: z.string(), fingerprint: z.string() }).nullable(),
     /** The last 14 days, oldest first. */
     days: z.array(ToolDay),
   });
@@ -107,6 +109,8 @@ function toolAndCandidateSchemas(Said: z.ZodObject<{ said: z.ZodString }>) {
     model: z.string().nullable(),
     promotion: z.string().nullable(),
     supersededBy: z.string().nullable(),
+    /** The teammate's offer it was landed from (`org share pull`): the offer's id, its signer's name and key. */
+    offer: z.object({ id: z.string(), signer: z.string(), fingerprint: z.string() }).nullable(),
     /** The newest signed report's checks, in stage order. */
     checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })),
   });

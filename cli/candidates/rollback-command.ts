@@ -18,6 +18,9 @@ main, restarts current with ops/start-current.sh and waits for /health at the ne
 (.org/fitness/baseline.json) follows main: what the undone promotion set is withdrawn, re-signed with this
 rollback as the reason, so the next candidate is judged against main as it is now.
 A promote or rollback killed at any point is finished first (journal in .org/); then nothing else is done.
+When a share remote is set (org share remote) and you had offered a tool this rollback takes away, a signed recall
+of your offer is pushed to refs/org/recalls/TOOL/ID: each teammate's 'org share pull' rolls back a copy it promoted
+from that offer (docs/share.md). The web room's Roll back, grow's and the supervisor's rollbacks recall the same way.
 
 Options:
   --repo DIR            the checkout of main (default: the checkout this org runs from)

@@ -28,6 +28,7 @@ const SUMMARIES = {
   backup: "one file holding every ref and org's state, verified by hash (verify FILE, list)",
   restore: "rebuild a checkout and workspace from a backup into a new folder (FILE --to DIR)",
   web: "the room in a browser: each persona's lane, approvals, changes, tools, candidates, growth, supervisor, memory",
+  share: "tools offered to a team through a git remote, signed; the team's offers judged by this machine's gate before they land",
   telegram: "the room from a phone: a Telegram bot for the allowed chats, replies streamed, approvals as buttons",
 } as const;
 

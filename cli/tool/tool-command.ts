@@ -1,3 +1,4 @@
+import type { ToolOrigin } from "../../share/tool-origin.ts";
 import { TOOL_NAME_PATTERN } from "../../config/workspace-paths.ts";
 import { openCheckout, requireCheckout } from "../../cycle/checkout.ts";
 import { isToolRef } from "../../cycle/tool-ref.ts";
@@ -116,7 +117,7 @@ async function toolList(args: string[], signal: AbortSignal): Promise<number> {
   return 0;
 }
 
-function describeTool(tool: { code: string; metadata: ToolMetadata }, describeModel: (model: RecordedModel) => string): string {
+function describeTool(tool: { code: string; metadata: ToolMetadata }, describeModel: (model: RecordedModel) => string, origin?: ToolOrigin): string {
   const { spec, validation, provenance } = tool.metadata;
   return [
     `${spec.name}: ${oneLine(spec.description)}`,
@@ -128,6 +129,7 @@ function describeTool(tool: { code: string; metadata: ToolMetadata }, describeMo
       `mutants caught ${validation.mutants.killed}/${validation.mutants.total}, ${validation.heldOutExamples} held-out example(s)`,
     `made by ${[...new Set(provenance.phases.map(describeModel))].join(", ")} in ` +
       `${provenance.attempts} model calls, ${provenance.repairRounds} repair round(s)`,
+    ...(origin ? [`offered by ${origin.signer} (${origin.fingerprint}), offer ${origin.offer}; judged by this machine's gate (org share list)`] : []),
     "",
     tool.code,
   ].join("\n");
@@ -143,8 +145,10 @@ async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
   const found = await toolVersions(git, name, ref, liveNames, signal);
   if (!found.ok) throw new OrgError(found.problem);
   const [only] = found.versions;
+  const { candidateOrigin, toolOrigin } = await import("../../share/tool-origin.ts");
   if (only && only.candidate === undefined) {
-    console.log(sanitizeForTerminal(describeTool(only, describeRecordedModel)));
+    const origin = ref === undefined || ref === "main" ? await toolOrigin(git, name, signal) : await candidateOrigin(git, ref, signal);
+    console.log(sanitizeForTerminal(describeTool(only, describeRecordedModel, origin)));
     return 0;
   }
   // Not promoted: the candidates that add it, newest first, each with the --ref that reaches it.
@@ -154,7 +158,7 @@ async function toolShow(args: string[], signal: AbortSignal): Promise<number> {
     shown.push(
       `${name} is not promoted; candidate on ${branch} (org tool show ${name} --ref ${branch}${repo}; run it ` +
         `with org tool run ${name} --ref ${branch}${repo} --inputs JSON)`,
-      describeTool(tool, describeRecordedModel),
+      describeTool(tool, describeRecordedModel, branch ? await candidateOrigin(git, branch, signal) : undefined),
       "",
     );
   }

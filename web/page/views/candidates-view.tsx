@@ -31,6 +31,7 @@ export function CandidatesView() {
               {candidate.model ? ` by ${candidate.model}` : ""} · {candidate.commit.slice(0, 12)}
               {candidate.promotion ? ` · ${candidate.promotion}` : ""}
               {candidate.supersededBy ? ` · superseded by ${candidate.supersededBy}` : ""}
+              {candidate.offer ? ` · offered by ${candidate.offer.signer} (${candidate.offer.fingerprint}), offer ${candidate.offer.id}` : ""}
             </div>
             {gate && (
               <section class="gate" aria-label={`gate run on ${candidate.branch}`}>

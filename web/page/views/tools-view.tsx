@@ -56,6 +56,11 @@ export function ToolsView() {
                   ? "offered to no persona"
                 : `offered to ${tool.offeredTo.map((entry) => `${entry.persona}${entry.policy === "ask" ? " (asks first)" : ""}`).join(", ")}`}
             </div>
+            {tool.origin && (
+              <div>
+                from a teammate: offered by {tool.origin.signer} ({tool.origin.fingerprint}), offer {tool.origin.offer}
+              </div>
+            )}
             <div class="muted">last call {tool.lastCall ?? "never"}</div>
             <DayChart tool={tool} />
           </article>

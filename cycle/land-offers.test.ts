@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { readShareState } from "../share/offer-state.ts";
+import { publishOffer } from "../share/publish-offer.ts";
+import { toolOrigin } from "../share/tool-origin.ts";
+import { promoteFixture, type ShareMachine, shareMachines, trust } from "../testing/share-machines.ts";
+import { gitSync } from "../testing/temp-git-repo.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { CLAMP, SLUGIFY, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
+import { inProcessOfferJudge, pullAndLand, renameOffer } from "./land-offers.ts";
+import { rollback } from "./rollback.ts";
+
+// Three machines and a bare remote: alice's promoted tool is offered, and each receiving machine's own gate (the real
+// one, against two in-process serves of its checkout) judges it before anything lands there.
+let world: ReturnType<typeof shareMachines>;
+let config: OrgConfig;
+
+beforeAll(() => {
+  world = shareMachines(["alice", "bob", "carol"]);
+  // The demo's config names built-in tools only; its own folder stands for the checkout.
+  const demo = join(import.meta.dir, "..", "demo");
+  config = loadOrgConfig(
+    join(demo, "org.config.json"),
+    { ...process.env, OLLAMA_BASE: "http://127.0.0.1:9", OLLAMA_MODEL: "scripted" },
+    { checkoutDir: demo },
+  );
+});
+afterAll(() => world?.[Symbol.dispose]());
+
+function pull(machine: ShareMachine, autoPromote: boolean) {
+  const lines: string[] = [];
+  const judge = inProcessOfferJudge({
+    ...testSandboxAccess(),
+    config,
+    access: machine.access,
+    workspaceDir: join(world.root, `${machine.name}-workspace`),
+  });
+  const report = pullAndLand({
+    access: machine.access,
+    judge,
+    autoPromote,
+    rollbackContext: machine.refChange,
+    onLine: (line) => lines.push(line),
+    signal: AbortSignal.timeout(120_000),
+  });
+  return report.then((value) => ({ ...value, lines }));
+}
+
+test("alice offers, bob's gate judges and promotes it (autoPromote), carol's passes it and waits; alice's rollback recalls it from bob", async () => {
+  const [alice, bob, carol] = world.machines as [ShareMachine, ShareMachine, ShareMachine];
+  await promoteFixture(alice, WORD_COUNT, "cand/20261129T090000Z");
+  const offer = await publishOffer(alice.access, "word_count", { machine: "alice-desk" });
+  trust(bob, alice);
+  trust(carol, alice);
+
+  const atBob = await pull(bob, true);
+  expect(atBob.offers).toMatchObject([{ id: offer.id, state: "promoted", signer: "alice" }]);
+  expect(atBob.lines[0]).toMatch(new RegExp(`^offer ${offer.id} of word_count by alice: landed as cand/\\d{8}T\\d{6}Z; judging it`));
+  const branch = atBob.offers[0]?.branch ?? "";
+  // The candidate carries the offer in its trailers, and main merged exactly that commit after bob's own gate passed it.
+  const message = gitSync(bob.dir, ["log", "-1", "--format=%B", branch]);
+  expect(message).toContain(`Org-Offer: ${offer.id}\n`);
+  expect(message).toMatch(/^Org-Offer-Signer: alice SHA256:\S+$/m);
+  expect(gitSync(bob.dir, ["rev-parse", "main^2"]).trim()).toBe(gitSync(bob.dir, ["rev-parse", branch]).trim());
+  expect(existsSync(join(bob.dir, ".org", "fitness", gitSync(bob.dir, ["rev-parse", branch]).trim()))).toBe(true);
+  expect(gitSync(bob.dir, ["rev-parse", "main:tools/generated/word_count"]).trim()).toBe(
+    gitSync(alice.dir, ["rev-parse", "main:tools/generated/word_count"]).trim(),
+  );
+  expect(await toolOrigin(bob.access.git, "word_count")).toMatchObject({ offer: offer.id, signer: "alice", offerCommit: offer.commit });
+
+  const carolMain = gitSync(carol.dir, ["rev-parse", "main"]).trim();
+  const atCarol = await pull(carol, false);
+  expect(atCarol.offers).toMatchObject([{ id: offer.id, state: "passed", reason: "passed: promote with 'org share promote ID'" }]);
+  expect(gitSync(carol.dir, ["rev-parse", "main"]).trim()).toBe(carolMain);
+
+  // Alice rolls the tool back: the rollback publishes a signed recall, and bob's next pull rolls his copy back too.
+  const rolled = await rollback(alice.refChange(), { restart: false, target: { tool: "word_count" }, reason: "miscounts tabs" });
+  expect(rolled.recalls).toEqual([{ tool: "word_count", ref: `refs/org/recalls/word_count/${offer.id}` }]);
+  const recalled = await pull(bob, true);
+  expect(recalled.recalls).toMatchObject([{ tool: "word_count", offer: offer.id, reason: "miscounts tabs" }]);
+  expect(recalled.recalls[0]?.rolledBack).toMatch(/^rollback\/\d{8}T\d{6}Z$/);
+  expect(gitSync(bob.dir, ["ls-tree", "main", "tools/generated/"]).trim()).toBe("");
+  expect(Object.values(readShareState(bob.access.home).offers)).toMatchObject([
+    { id: offer.id, state: "recalled", reason: "recalled: miscounts tabs" },
+  ]);
+  // Pulled again, nothing more happens.
+  expect((await pull(bob, true)).recalls).toEqual([]);
+}, 240_000);
+
+test("a name main holds for another tool is refused with the reason; landed under a name the person chooses, it is judged and passes", async () => {
+  const [alice, bob] = world.machines as [ShareMachine, ShareMachine];
+  // Bob built a slugify of his own; alice offers hers.
+  await promoteFixture(bob, SLUGIFY, "cand/20261129T091000Z");
+  await promoteFixture(alice, SLUGIFY, "cand/20261129T091001Z");
+  const offer = await publishOffer(alice.access, "slugify");
+  const refused = await pull(bob, false);
+  expect(refused.offers).toMatchObject([
+    {
+      id: offer.id,
+      state: "refused",
+      reason: "the name slugify is taken here by a tool built here: land this one under another name with 'org share land ID --as NAME'",
+    },
+  ]);
+  expect(() => renameOffer(bob.access, offer.id, "sh")).toThrow("cannot name a generated tool");
+  expect(() => renameOffer(bob.access, offer.id.slice(0, 9), "slugify_alice")).toThrow("offers: give the whole id (org share list)");
+  expect(renameOffer(bob.access, offer.id, "slugify_alice")).toMatchObject({ state: "new", as: "slugify_alice" });
+  const landed = await pull(bob, false);
+  expect(landed.offers).toMatchObject([{ id: offer.id, state: "passed", as: "slugify_alice" }]);
+  const branch = landed.offers[0]?.branch ?? "";
+  expect(
+    gitSync(bob.dir, ["ls-tree", "--name-only", `${branch}:tools/generated`])
+      .trim()
+      .split("\n"),
+  ).toEqual(["slugify", "slugify_alice"]);
+  expect(JSON.parse(gitSync(bob.dir, ["show", `${branch}:tools/generated/slugify_alice/metadata.json`])).spec.name).toBe("slugify_alice");
+  // Bob's own slugify is untouched.
+  expect(gitSync(bob.dir, ["rev-parse", `${branch}:tools/generated/slugify`]).trim()).toBe(
+    gitSync(bob.dir, ["rev-parse", "main:tools/generated/slugify"]).trim(),
+  );
+}, 240_000);
+
+test("of several offers of one tool by one signer only the newest lands; the older are refused as superseded, never judged", async () => {
+  const [alice, , carol] = world.machines as [ShareMachine, ShareMachine, ShareMachine];
+  await promoteFixture(alice, CLAMP, "cand/20261129T092000Z");
+  const older = await publishOffer(alice.access, "clamp_number");
+  const newer = await publishOffer(alice.access, "clamp_number");
+  const judged: string[] = [];
+  // The gate is a port here: this test is about which offer reaches it (the gate's own runs are the tests above).
+  const report = await pullAndLand({
+    access: carol.access,
+    judge: async (branch) => {
+      judged.push(branch);
+      return { ok: false, branch, stages: [], stoppedAt: "fitness", failure: "not judged in this test", verdict: "fail" };
+    },
+    autoPromote: false,
+    rollbackContext: carol.refChange,
+    signal: AbortSignal.timeout(60_000),
+  });
+  const states = Object.fromEntries(report.offers.map((record) => [record.id, `${record.state}: ${record.reason}`]));
+  expect(states[older.id]).toBe(`refused: superseded by alice's newer offer ${newer.id} of clamp_number`);
+  expect(states[newer.id]).toBe("refused: this machine's gate refused it: not judged in this test");
+  // Carol also gets alice's slugify (the test above offered it); of clamp_number, only the newer offer was judged.
+  const offersJudged = judged.map((branch) => /^Org-Offer: (\S+)$/m.exec(gitSync(carol.dir, ["log", "-1", "--format=%B", branch]))?.[1]);
+  expect(offersJudged).toContain(newer.id);
+  expect(offersJudged).not.toContain(older.id);
+}, 60_000);
