@@ -25,6 +25,7 @@ import { DEFAULT_LIMITS, type OrgLimits } from "./org-limits.ts";
 import type { ScheduleSettings } from "./schedule-settings.ts";
 import { DEFAULT_SERVE, type ServeSettings } from "./serve-settings.ts";
 import { DEFAULT_NETWORK, type NetworkSettings } from "./network-settings.ts";
+import { type BrowserSettings, DEFAULT_BROWSER } from "./browser-settings.ts";
 import type { SandboxSettings } from "./sandbox-settings.ts";
 import { egressRules } from "./egress-policy.ts";
 import type { OrgConfigFile } from "./org-config-file.ts";
@@ -49,6 +50,8 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   serve: ServeSettings;
   network: NetworkSettings;
   web: WebSettings;
+  /** The browser tool's settings; `executable` is ORG_CHROMIUM when set. */
+  browser: BrowserSettings;
   telegram: TelegramSettings;
   toolsmith: ToolsmithSettings;
   grow: GrowSettings;
@@ -227,6 +230,7 @@ function resolveOrgConfig(
       defaultDeny: settings.profile === "prod" ? true : (file.network?.defaultDeny ?? true),
     },
     web: { ...(file.web ?? WebSettings.parse({}, ONE_PARSE)), requestHosts: (file.web?.requestHosts ?? []).map((host) => host.toLowerCase()) },
+    browser: { ...DEFAULT_BROWSER, ...file.browser, ...(settings.chromium !== undefined ? { executable: settings.chromium } : {}) },
     telegram: file.telegram ?? TelegramSettings.parse({}, ONE_PARSE),
     toolsmith: file.toolsmith ?? ToolsmithSettings.parse({}, ONE_PARSE),
     grow: file.grow ?? GrowSettings.parse({}, ONE_PARSE),
