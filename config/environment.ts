@@ -68,7 +68,8 @@ export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
 function chromiumFrom(env: NodeJS.ProcessEnv): string | undefined {
   const text = env.ORG_CHROMIUM?.trim();
   if (!text) return undefined;
-  if (!text.startsWith("/")) throw new EnvironmentError(`ORG_CHROMIUM=${text} is not an absolute path: give the path of a Chromium binary, or unset it`);
+  if (!text.startsWith("/"))
+    throw new EnvironmentError(`ORG_CHROMIUM=${text} is not an absolute path: give the path of a Chromium binary, or unset it`);
   return text;
 }
 

@@ -229,8 +229,7 @@ function resolveOrgConfig(
       // ORG_PROFILE=prod: only the hosts listed, whatever the file says.
       defaultDeny: settings.profile === "prod" ? true : (file.network?.defaultDeny ?? true),
     },
-    web: { ...(file.web ?? WebSettings.parse({}, ONE_PARSE)), requestHosts: (file.web?.requestHosts ?? []).map((host) => host.toLowerCase()) },
-    browser: { ...DEFAULT_BROWSER, ...file.browser, ...(settings.chromium !== undefined ? { executable: settings.chromium } : {}) },
+    ...webAndBrowser(file, settings.chromium),
     telegram: file.telegram ?? TelegramSettings.parse({}, ONE_PARSE),
     toolsmith: file.toolsmith ?? ToolsmithSettings.parse({}, ONE_PARSE),
     grow: file.grow ?? GrowSettings.parse({}, ONE_PARSE),
@@ -253,6 +252,14 @@ function resolveOrgConfig(
     secrets,
     unconfirmed,
     ...(source !== undefined ? { source } : {}),
+  };
+}
+
+/** `web` and `browser` with their defaults: web_request's hosts in lower case, ORG_CHROMIUM over `browser.executable`. */
+function webAndBrowser(file: OrgConfigFile, chromium: string | undefined): Pick<OrgConfig, "web" | "browser"> {
+  return {
+    web: { ...(file.web ?? WebSettings.parse({}, ONE_PARSE)), requestHosts: (file.web?.requestHosts ?? []).map((host) => host.toLowerCase()) },
+    browser: { ...DEFAULT_BROWSER, ...file.browser, ...(chromium !== undefined ? { executable: chromium } : {}) },
   };
 }
 

@@ -3,101 +3,17 @@
 // the sandboxed process's stdin and stdout onto those fds, and on the host a WebSocket on a Unix socket in a private
 // folder carries each message to and from playwright's `connectOverCDP`. No port is opened anywhere, and the browser's
 // only network is the egress guard's forwarder on the sandbox's own loopback.
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Server, ServerWebSocket } from "bun";
 import { type Browser, chromium } from "playwright-core";
 import type { EgressRules } from "../config/egress-policy.ts";
 import { ownedTempDir } from "../security/owned-temp-dir.ts";
-import { EGRESS_PORT, type EgressRequest } from "../sandbox/egress-run.ts";
+import type { EgressRequest } from "../sandbox/egress-run.ts";
 import type { Sandbox } from "../sandbox/run-sandboxed.ts";
 import type { SandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { type LongRunningProcess, startSandboxedProcess } from "../sandbox/sandboxed-process.ts";
-
-/** Debian's `/usr/bin/chromium` is a shell script reading `/etc/chromium.d`, which the sandbox does not show: its binary. */
-const DEBIAN_CHROMIUM_BINARY = "/usr/lib/chromium/chromium";
-
-/** Where the browser keeps its profile and its downloads, inside the session's scratch (`/scratch`). */
-export const BROWSER_PROFILE = "/scratch/.browser/profile";
-export const BROWSER_DOWNLOADS = "/scratch/downloads";
-
-const MiB = 1024 * 1024;
-
-/**
- * A browser's bounds. Chromium's threads count as processes (RLIMIT_NPROC counts threads), and V8 reserves tens of
- * GiB of address space it never touches, so RLIMIT_AS is set high and the watchdog's resident total is what bounds
- * memory.
- */
-export const BROWSER_LIMITS = {
-  // As root every sandbox together is capped at 512 (the launcher's ulimit): a page's renderer and the browser need ~150.
-  processes: 384,
-  openFiles: 1_024,
-  memoryBytes: 256 * 1024 * MiB,
-  totalMemoryBytes: 1_536 * MiB,
-  tmpBytes: 256 * MiB,
-  shmBytes: 64 * MiB,
-} as const;
-
-/** The executable cannot be used (missing, or not a file); says what to set. */
-export class BrowserUnavailableError extends Error {
-  override name = "BrowserUnavailableError";
-}
-
-/** The program the sandbox runs for `executable`: Debian's wrapper script is replaced by the binary it starts. */
-export function browserBinary(executable: string): string {
-  if (!existsSync(executable)) {
-    throw new BrowserUnavailableError(
-      `no browser at ${executable}: install Debian's chromium (apt-get install -y chromium), or set browser.executable in ` +
-        "org.config.json (or ORG_CHROMIUM) to a Chromium binary",
-    );
-  }
-  let head = "";
-  try {
-    head = readFileSync(executable, { encoding: "latin1" }).slice(0, 2);
-  } catch {
-    throw new BrowserUnavailableError(`${executable} cannot be read: set browser.executable (or ORG_CHROMIUM) to a Chromium binary`);
-  }
-  if (head === "#!" && existsSync(DEBIAN_CHROMIUM_BINARY)) return DEBIAN_CHROMIUM_BINARY;
-  return executable;
-}
-
-/** Chromium's command line in the sandbox: headless, a fresh profile in scratch, its only network the egress guard. */
-export function browserArgv(binary: string, network: boolean): string[] {
-  // With no egress rules the proxy is the discard port of the sandbox's own loopback: nothing answers, nothing leaves.
-  const proxy = network ? `http://127.0.0.1:${EGRESS_PORT}` : "http://127.0.0.1:9";
-  return [
-    "/bin/sh",
-    "-c",
-    // fd 3 and 4 are Chromium's pipe; its own stdout must not write into the protocol.
-    'exec 3<&0 4>&1 0</dev/null 1>/dev/null; exec "$@"',
-    "sh",
-    binary,
-    "--headless",
-    "--remote-debugging-pipe",
-    // bwrap is the sandbox: Chromium's own needs user namespaces, which org's seccomp filter refuses (docs/browser.md).
-    "--no-sandbox",
-    "--no-zygote",
-    `--user-data-dir=${BROWSER_PROFILE}`,
-    `--proxy-server=${proxy}`,
-    // Loopback too goes to the guard (Chromium would otherwise connect to it directly), which refuses it.
-    "--proxy-bypass-list=<-loopback>",
-    // The browser resolves no name itself: the guard resolves, checks and connects.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-extensions",
-    "--disable-breakpad",
-    "--disable-crash-reporter",
-    "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,MediaRouter,OptimizationHints,Translate",
-    "--mute-audio",
-    "about:blank",
-  ];
-}
+import { BROWSER_LIMITS, BrowserUnavailableError, browserArgv, browserBinary } from "./browser-binary.ts";
 
 /** What starts a browser: the process's sandbox and policy, the session's scratch, and how its pages reach the network. */
 export type BrowserLaunch = {
@@ -116,6 +32,8 @@ export type SandboxedBrowser = {
   process: LongRunningProcess;
   close(): Promise<void>;
 };
+
+const MiB = 1024 * 1024;
 
 type Bridge = { ws: ServerWebSocket<undefined> | undefined; pending: string[] };
 

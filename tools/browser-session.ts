@@ -3,22 +3,11 @@ import type { BrowserSettings } from "../config/browser-settings.ts";
 import { egressAuditEntry } from "../sandbox/egress-audit-entry.ts";
 import type { EgressRequest } from "../sandbox/egress-run.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
-import { BROWSER_DOWNLOADS, launchSandboxedBrowser, type SandboxedBrowser } from "./browser-launch.ts";
+import { BROWSER_DOWNLOADS } from "./browser-binary.ts";
+import { shownUrl } from "./browser-call-error.ts";
+import { launchSandboxedBrowser, type SandboxedBrowser } from "./browser-launch.ts";
 import { RefNames } from "./browser-snapshot.ts";
 import type { ToolContext } from "./define-tool.ts";
-
-/** Schemes a page may be shown from; anything else (file:, chrome:, devtools:, view-source:, …) is refused. */
-const SHOWN_SCHEMES = new Set(["http:", "https:"]);
-
-/** Whether the browser may show `url`: http and https, and the empty page. */
-export function shownUrl(url: string): boolean {
-  if (url === "about:blank") return true;
-  try {
-    return SHOWN_SCHEMES.has(new URL(url).protocol);
-  } catch {
-    return false;
-  }
-}
 
 /** One running browser of a session: its sandboxed process, its context (fresh, in memory) and the page in front. */
 export type RunningBrowser = {
@@ -29,11 +18,23 @@ export type RunningBrowser = {
   notices: string[];
   /** The refs and their lines of the last snapshot the model was given, and the page's address then. */
   shown: { url: string; refs: Map<string, string> } | undefined;
+  /** Windows the page opened that the model has not been shown yet (the newest is shown at the next answer). */
+  opened: Page[];
   /** The model's names of the page's refs. */
   refNames: RefNames;
   /** Set when the browser ended without being closed (killed, crashed, out of memory). */
   ended: boolean;
 };
+
+/** Shows the newest window a page opened, if one did since the last answer; says so. */
+export function adoptOpened(running: RunningBrowser): void {
+  const popup = running.opened.at(-1);
+  if (!popup) return;
+  running.opened = [];
+  if (popup.isClosed()) return;
+  running.page = popup;
+  running.notices.push(`the page opened a new window (${popup.url() || "loading"}); it is now the page shown`);
+}
 
 /** Test seams only: the guard's DNS table and addresses taken as public (servers the test runs on 127.0.0.1). */
 export type BrowserSeams = Pick<EgressRequest, "resolver" | "treatAsPublic">;
@@ -85,13 +86,15 @@ export class BrowserSession {
    * The running browser for this call, started if there is none; `lost` names the page a browser that ended on its own
    * had open. The browser stays up until idle for `idleSeconds`.
    */
-  async running(context: ToolContext): Promise<{ running: RunningBrowser; lost?: string }> {
+  async running(context: ToolContext): Promise<{ running: RunningBrowser; lost?: string; why?: string }> {
     this.#current = context;
     if (this.#idle) clearTimeout(this.#idle);
     let lost: string | undefined;
+    let why: string | undefined;
     const before = this.#running;
     if (before?.ended) {
       lost = before.page.url();
+      why = before.sandboxed.process.killedFor;
       this.#running = undefined;
       await before.sandboxed.close().catch(() => undefined);
     }
@@ -101,7 +104,7 @@ export class BrowserSession {
       });
       this.#running = await this.#starting;
     }
-    return { running: this.#running, ...(lost !== undefined ? { lost } : {}) };
+    return { running: this.#running, ...(lost !== undefined ? { lost } : {}), ...(why !== undefined ? { why } : {}) };
   }
 
   /** The running browser's sandboxed process, if one runs (`org doctor`'s check ends it; tests kill it). */
@@ -146,7 +149,16 @@ export class BrowserSession {
       const browserContext = await sandboxed.browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
       browserContext.setDefaultTimeout(this.owner.settings.actionTimeoutS * 1000);
       const page = await browserContext.newPage();
-      const running: RunningBrowser = { sandboxed, context: browserContext, page, notices: [], shown: undefined, refNames: new RefNames(), ended: false };
+      const running: RunningBrowser = {
+        sandboxed,
+        context: browserContext,
+        page,
+        notices: [],
+        opened: [],
+        shown: undefined,
+        refNames: new RefNames(),
+        ended: false,
+      };
       void sandboxed.process.exited.then(() => {
         running.ended = true;
       });
@@ -154,8 +166,7 @@ export class BrowserSession {
       this.watch(running, page);
       browserContext.on("page", (popup) => {
         this.watch(running, popup);
-        running.page = popup;
-        running.notices.push(`the page opened a new window (${popup.url() || "loading"}); it is now the page shown`);
+        running.opened.push(popup);
       });
       return running;
     } catch (error) {
@@ -243,7 +254,10 @@ export class BrowserSession {
             arguments: { connect: `${question.host}:${question.port}`, page },
           },
           preview: `the browser's page (${page.slice(0, 200)}) wants to load from ${question.host}:${question.port} (not on sandbox.egress.allow)`,
-          always: { key: `egress\u0000${question.host}:${question.port}`, label: `sandboxed commands connecting to ${question.host}:${question.port}` },
+          always: {
+            key: `egress\u0000${question.host}:${question.port}`,
+            label: `sandboxed commands connecting to ${question.host}:${question.port}`,
+          },
         });
         return answer === true ? "once" : answer === false ? "deny" : "nobody";
       },
@@ -254,7 +268,7 @@ export class BrowserSession {
 /** Sends the context's downloads into scratch (`/scratch/downloads`), where the session's commands read them. */
 async function downloadsIntoScratch(sandboxed: SandboxedBrowser, page: Page): Promise<void> {
   const pageSession = await page.context().newCDPSession(page);
-  const { targetInfo } = (await pageSession.send("Target.getTargetInfo")) as { targetInfo: { browserContextId?: string } };
+  const { targetInfo } = await pageSession.send("Target.getTargetInfo");
   await pageSession.detach();
   const browserSession = await sandboxed.browser.newBrowserCDPSession();
   await browserSession.send("Browser.setDownloadBehavior", {

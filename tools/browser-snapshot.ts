@@ -90,7 +90,7 @@ function hiddenLine(line: string): boolean {
   if (/ \[aria-hidden\]/.test(line)) return true;
   const box = BOX.exec(line);
   if (!box) return false;
-  const [x, y, width, height] = box.slice(1).map(Number) as [number, number, number, number];
+  const [x = 0, y = 0, width = 0, height = 0] = box.slice(1).map(Number);
   // A closed select's options have no box: they are what it offers, not hidden text.
   if (roleOf(line) === "option") return false;
   return width <= 1 || height <= 1 || x + width <= 0 || y + height <= 0;
@@ -196,9 +196,7 @@ export function snapshotText(page: { url: string; title: string; notices: readon
   }
   if (start > 0) head.push(`(lines ${start + 1}-${index} of ${page.lines.length})`);
   if (index < page.lines.length) {
-    body.push(
-      `[snapshot cut at line ${index} of ${page.lines.length}: call browser with action "snapshot" and offset ${index} to see more]`,
-    );
+    body.push(`[snapshot cut at line ${index} of ${page.lines.length}: call browser with action "snapshot" and offset ${index} to see more]`);
   }
   if (page.lines.length === 0) body.push("(the page shows nothing)");
   return [...head, ...body].join("\n");

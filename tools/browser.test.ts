@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_BROWSER } from "../config/browser-settings.ts";
@@ -76,7 +76,9 @@ const server = Bun.serve({
       case "/popped":
         return html("<h1>The popup</h1>", "Popup");
       case "/stale":
-        return html(`<button onclick="document.getElementById('target').textContent = 'Moved'">Change</button> <a id="target" href="/list">Original</a>`);
+        return html(
+          `<button onclick="document.getElementById('target').textContent = 'Moved'">Change</button> <a id="target" href="/list">Original</a>`,
+        );
       case "/slow":
         // The head and a little of the body, then nothing: the load never finishes.
         return new Response(
@@ -202,16 +204,16 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
   test("a download lands in scratch and is said; a popup becomes the page shown", async () => {
     const files = await browse({ action: "open", url: `${base}/files` });
     const downloaded = await browse({ action: "click", ref: refOf(files.output, /link "Get the report"/) });
-    expect(downloaded.output).toContain("! the page started a download: report.csv");
     const saved = join(scratchDirFor(context), "downloads", "report.csv");
-    for (let tries = 0; tries < 50 && !existsSync(saved); tries += 1) await Bun.sleep(100);
+    for (let tries = 0; tries < 100 && !existsSync(saved); tries += 1) await Bun.sleep(100);
     expect(readFileSync(saved, "utf8")).toBe("a,b\n1,2\n");
-    const popup = await browse({ action: "click", ref: refOf(downloaded.output, /link "Open a window"/) });
+    // The download may start after the click's answer: the next answer says it then.
+    const after = await browse({ action: "snapshot" });
+    expect(`${downloaded.output}\n${after.output}`).toContain("! the page started a download: report.csv");
+    const popup = await browse({ action: "click", ref: refOf(after.output, /link "Open a window"/) });
     expect(popup.output).toContain("! the page opened a new window");
-    // The window may have come up after the click's snapshot was taken: it is the page shown from then on.
-    const shown = popup.output.includes("The popup") ? popup : await browse({ action: "snapshot" });
-    expect(shown.output).toContain('heading "The popup"');
-    expect(shown.output).toContain(`page: ${base}/popped`);
+    expect(popup.output).toContain('heading "The popup"');
+    expect(popup.output).toContain(`page: ${base}/popped`);
   }, 60_000);
 
   test("a stale ref is refused with what to do; file: and chrome: are never opened; a screenshot is a PNG in the session's folder", async () => {
@@ -228,7 +230,8 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
       expect(refused.output).toContain("opens only http:// and https:// addresses");
     }
     const shot = await browse({ action: "screenshot" });
-    const path = (shot.data as { screenshot: string }).screenshot;
+    const data = shot.data;
+    const path = data !== null && typeof data === "object" && !Array.isArray(data) ? String(data.screenshot) : "";
     expect(path).toMatch(/^screenshots\/browser-.*\.png$/);
     const bytes = readFileSync(join(scratchDirFor(context), path));
     expect([...bytes.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
@@ -238,11 +241,12 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     const slow = await browse({ action: "open", url: `${base}/slow` });
     expect(slow.ok).toBe(false);
     expect(slow.output).toMatch(/did not finish within 8 s/);
+    // On a busy machine the 50 000 elements may take longer than the action's 8 s to load: what loaded is read, bounded.
     const big = await browse({ action: "open", url: `${base}/big` });
     const lines = big.output.split("\n");
     expect(lines.length).toBeLessThan(420);
     expect(big.output.length).toBeLessThan(30_000);
-    expect(big.output).toContain("! the page is too large to read whole: the snapshot reads its first 3000 elements and leaves out the 47001 after them");
+    expect(big.output).toMatch(/! the page is too large to read whole: the snapshot reads its first 3000 elements and leaves out the \d+ after them/);
     expect(lines.at(-1)).toMatch(/snapshot cut at line \d+ of \d+: call browser with action "snapshot" and offset \d+/);
     const offset = Number(/offset (\d+)/.exec(lines.at(-1) ?? "")?.[1]);
     const more = await browse({ action: "snapshot", offset });
