@@ -22,7 +22,7 @@ export async function act(args: BrowserArgs, running: RunningBrowser, context: T
       case "click": {
         const element = await target(running, args.ref ?? "");
         // A link that opens a window: its window is waited for, so the answer shows it.
-        const opens = (await element.evaluate(OPENS_WINDOW).catch(() => false)) === true;
+        const opens = await element.evaluate(opensWindow).catch(() => false);
         const opened = opens ? running.context.waitForEvent("page", { timeout }).catch(() => undefined) : undefined;
         await element.click({ timeout });
         await opened;
@@ -53,8 +53,7 @@ export async function act(args: BrowserArgs, running: RunningBrowser, context: T
   } catch (error) {
     if (!(error instanceof Error) || error.name !== "TimeoutError") throw error;
     timedOut =
-      `the ${args.action} did not finish within ${settings.actionTimeoutS} s (the page may never finish loading); ` +
-      "what it shows so far is below";
+      `the ${args.action} did not finish within ${settings.actionTimeoutS} s (the page may never finish loading); ` + "what it shows so far is below";
   }
   adoptOpened(running);
   page = running.page;
@@ -186,11 +185,11 @@ export const UNCUT = `(() => {
   globalThis[Symbol.for("org.cut")] = [];
 })()`;
 
-/** Runs in the page on a clicked element: whether it is (in) a link that opens another window. */
-const OPENS_WINDOW = `(element) => {
+/** Runs in the page on a clicked element (passed as source, so it uses nothing outside): is it in a link to another window? */
+function opensWindow(element: { closest(selector: string): { target: string } | null }): boolean {
   const link = element.closest("a[href], area[href]");
-  return !!link && !!link.target && !["_self", "_parent", "_top"].includes(link.target.toLowerCase());
-}`;
+  return link !== null && link.target !== "" && !["_self", "_parent", "_top"].includes(link.target.toLowerCase());
+}
 
 /** Runs in the page: whether it has a password field, and a field for a card's number or code. */
 const ASKS_FOR = `({
