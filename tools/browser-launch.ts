@@ -59,6 +59,9 @@ export async function launchSandboxedBrowser(launch: BrowserLaunch): Promise<San
   };
   try {
     server = bridgeServer(join(folder, "cdp.sock"), process, bridge);
+    // A session's browser never keeps org running: org's end ends it (the sandbox's lifeline).
+    server.unref();
+    process.unref();
     pumpFromBrowser(process, bridge);
     const stderr = keepTail(process.stderr);
     const browser = await Promise.race([

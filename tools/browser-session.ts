@@ -62,6 +62,11 @@ export class BrowserSessions {
     return session;
   }
 
+  /** Closes the browser of the session at `place`, if one runs (its room closed). */
+  async closeSession(place: { workspaceDir: string; sessionId?: string }): Promise<void> {
+    await this.#sessions.get(scratchDirFor(place))?.close();
+  }
+
   /** Closes every browser (tests, and an entry point that ends its sessions). */
   async closeAll(): Promise<void> {
     await Promise.all([...this.#sessions.values()].map((session) => session.close()));
@@ -75,6 +80,8 @@ export class BrowserSession {
   #idle: ReturnType<typeof setTimeout> | undefined;
   /** The call being served: a page's connection to a host on neither list asks its person, and is audited as its. */
   #current: ToolContext | undefined;
+  /** The last call served: what a page does between calls is audited as its (a script's navigation, a late download). */
+  #last: ToolContext | undefined;
 
   constructor(
     readonly owner: BrowserSessions,
@@ -88,6 +95,7 @@ export class BrowserSession {
    */
   async running(context: ToolContext): Promise<{ running: RunningBrowser; lost?: string; why?: string }> {
     this.#current = context;
+    this.#last = context;
     if (this.#idle) clearTimeout(this.#idle);
     let lost: string | undefined;
     let why: string | undefined;
@@ -145,7 +153,6 @@ export class BrowserSession {
       ...(policy.egress ? { egress: { rules: policy.egress, request: this.egressRequest() } } : {}),
     });
     try {
-      sandboxed.process.unref();
       const browserContext = await sandboxed.browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
       browserContext.setDefaultTimeout(this.owner.settings.actionTimeoutS * 1000);
       const page = await browserContext.newPage();
@@ -207,7 +214,7 @@ export class BrowserSession {
 
   /** One audit line of the browser's own (a navigation, a download), as the call being served. */
   audit(details: Record<string, string>): void {
-    const context = this.#current;
+    const context = this.#current ?? this.#last;
     context?.audit?.record({
       time: new Date().toISOString(),
       ...(context.sessionId !== undefined ? { sessionId: context.sessionId } : {}),
@@ -231,7 +238,7 @@ export class BrowserSession {
       command,
       ...this.owner.seams,
       onConnection: (connection) => {
-        const context = this.#current;
+        const context = this.#current ?? this.#last;
         context?.audit?.record(
           egressAuditEntry(connection, {
             command,

@@ -263,5 +263,10 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     expect(again.ok).toBe(true);
     expect(again.output).toMatch(/! the browser had stopped .* the page that was open \(.*\/big\) was lost/);
     expect(again.output).toContain("apple-from-script");
+    // The room's session ends: its browser goes with it.
+    const restarted = sessions.of(context).process;
+    expect(restarted).toBeDefined();
+    await tools.get("browser")?.release?.(context);
+    expect(await restarted?.exited).not.toBe(0);
   }, 60_000);
 });

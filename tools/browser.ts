@@ -44,6 +44,10 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
     description: DESCRIPTION,
     parameters: PARAMETERS,
     runsCode: true,
+    // The room's session ended: its browser goes with it (a room that never browsed has none, and loads nothing).
+    release: async (session) => {
+      await sessions?.closeSession(session);
+    },
     approvalPreview: (args) => {
       const parsed = PARAMETERS.safeParse(args);
       return parsed.success ? preview(parsed.data) : undefined;

@@ -105,6 +105,8 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
   execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
   /** Work a session may do ahead of the first call, when it opens (the sh tool starts its sandbox); never throws. */
   prepare?(session: ToolSession): void;
+  /** Ends what a session started when its room closes (the browser tool's browser); never throws. */
+  release?(session: ToolSession): Promise<void>;
   /** What the audit line keeps of a call's arguments (web_request: its method and URL, never the body); default all, redacted. */
   auditArguments?(args: unknown): JsonValue;
   /** What "always" at a call's approval question allows, when not the whole tool (web_request: the call's host). */
@@ -136,6 +138,7 @@ export function defineTool<Parameters extends z.ZodType>(
     runsCode?: boolean;
     execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
     prepare?(session: ToolSession): void;
+    release?(session: ToolSession): Promise<void>;
     auditArguments?(args: unknown): JsonValue;
     approvalScope?(args: unknown): PersonQuestion["always"] | undefined;
     approvalPreview?(args: unknown): string | undefined;
@@ -154,6 +157,7 @@ export function defineTool<Parameters extends z.ZodType>(
     runsCode: spec.runsCode ?? false,
     execute: spec.execute,
     ...(spec.prepare ? { prepare: spec.prepare } : {}),
+    ...(spec.release ? { release: spec.release } : {}),
     ...(spec.auditArguments ? { auditArguments: spec.auditArguments } : {}),
     ...(spec.approvalScope ? { approvalScope: spec.approvalScope } : {}),
     ...(spec.approvalPreview ? { approvalPreview: spec.approvalPreview } : {}),
