@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { EGRESS_PORT } from "../sandbox/egress-run.ts";
 
 /** Debian's `/usr/bin/chromium` is a shell script reading `/etc/chromium.d`, which the sandbox does not show: its binary. */
@@ -40,9 +40,9 @@ export function browserBinary(executable: string): string {
   }
   let head = "";
   try {
-    head = readFileSync(executable, { encoding: "latin1" }).slice(0, 2);
+    head = firstBytes(executable);
   } catch {
-    throw new BrowserUnavailableError(`${executable} cannot be read: set browser.executable (or ORG_CHROMIUM) to a Chromium binary`);
+    throw new BrowserUnavailableError(`${executable} is not a readable file: set browser.executable (or ORG_CHROMIUM) to a Chromium binary`);
   }
   if (head === "#!" && existsSync(DEBIAN_CHROMIUM_BINARY)) return DEBIAN_CHROMIUM_BINARY;
   return executable;
@@ -84,4 +84,20 @@ export function browserArgv(binary: string, network: boolean): string[] {
     "--mute-audio",
     "about:blank",
   ];
+}
+
+/**
+ * The first two bytes of a regular file, opened without blocking: a path from a repository's config may name a FIFO,
+ * which a plain read would wait on for ever.
+ */
+function firstBytes(path: string): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error("not a regular file");
+    const bytes = Buffer.alloc(2);
+    const read = readSync(fd, bytes, 0, 2, 0);
+    return bytes.subarray(0, read).toString("latin1");
+  } finally {
+    closeSync(fd);
+  }
 }

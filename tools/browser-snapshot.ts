@@ -100,7 +100,7 @@ function hiddenLine(line: string): boolean {
 function cleanLine(line: string): string {
   const role = roleOf(line);
   let clean = line.replace(BOX, "").replace(" [cursor=pointer]", "").replace(" [active]", "");
-  if (!ACTIONABLE.has(role) && !/\[cursor=pointer\]/.test(line)) clean = clean.replace(REF, "");
+  if (!ACTIONABLE.has(role) && !/\[cursor=pointer\]/.test(line)) clean = clean.replace(PAGE_REF, "");
   return clean;
 }
 
@@ -135,8 +135,10 @@ function render(nodes: Node[], depth: number, lines: string[]): void {
 export function shapeSnapshot(raw: string, names: RefNames): ShapedSnapshot {
   const counter = { hidden: 0 };
   const lines: string[] = [];
-  const renamed = raw.replace(PAGE_REF, (_whole, pageRef: string) => ` [ref=${names.name(pageRef)}]`);
-  render(shape(parse(renamed), counter), 0, lines);
+  const shown: string[] = [];
+  render(shape(parse(raw), counter), 0, shown);
+  // Named after shaping, so the model's refs count only what it can act on.
+  for (const line of shown) lines.push(line.replace(PAGE_REF, (_whole, pageRef: string) => ` [ref=${names.name(pageRef)}]`));
   const counts: SnapshotCounts = { links: 0, inputs: 0, buttons: 0 };
   const refs = new Map<string, string>();
   for (const line of lines) {
