@@ -53,7 +53,10 @@ export async function act(args: BrowserArgs, running: RunningBrowser, context: T
   } catch (error) {
     if (!(error instanceof Error) || error.name !== "TimeoutError") throw error;
     timedOut =
-      `the ${args.action} did not finish within ${settings.actionTimeoutS} s (the page may never finish loading); ` + "what it shows so far is below";
+      `the ${args.action} did not finish within ${settings.actionTimeoutS} s (the page may never finish loading); ` +
+      "its loading was stopped, and what it shows so far is below";
+    // As a person presses Stop: the parser adding to a page that never ends would outgrow any snapshot taken of it.
+    await running.page.evaluate("window.stop()").catch(() => undefined);
   }
   adoptOpened(running);
   page = running.page;
