@@ -132,17 +132,10 @@ function jsonSchemaOf(parameters: z.ZodType): Record<string, unknown> {
 /** Declares a tool once: the zod schema gives its type, its validation and the JSON Schema the model sees. */
 export function defineTool<Parameters extends z.ZodType>(
   name: string,
-  spec: {
-    description: string;
-    parameters: Parameters;
-    runsCode?: boolean;
-    execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
-    prepare?(session: ToolSession): void;
-    release?(session: ToolSession): Promise<void>;
-    auditArguments?(args: unknown): JsonValue;
-    approvalScope?(args: unknown): PersonQuestion["always"] | undefined;
-    approvalPreview?(args: unknown): string | undefined;
-  },
+  spec: Pick<
+    Tool<Parameters>,
+    "description" | "parameters" | "execute" | "prepare" | "release" | "auditArguments" | "approvalScope" | "approvalPreview"
+  > & { runsCode?: boolean },
 ): Tool<Parameters> {
   let definition: ToolDefinition | undefined;
   return {
