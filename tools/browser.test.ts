@@ -73,6 +73,13 @@ const server = Bun.serve({
         return html(`<a href="/report.csv">Get the report</a> <a href="/popped" target="_blank">Open a window</a>`);
       case "/report.csv":
         return new Response("a,b\n1,2\n", { headers: { "content-type": "text/csv", "content-disposition": 'attachment; filename="report.csv"' } });
+      case "/asks":
+        return html(`<p>a picture from elsewhere</p><img alt="from elsewhere" src="http://asked.test:${server.port}/pixel.gif">`);
+      case "/pixel.gif":
+        return new Response(
+          Uint8Array.from(atob("R0lGODlhAQABAAAAACw="), (c) => c.charCodeAt(0)),
+          { headers: { "content-type": "image/gif" } },
+        );
       case "/popped":
         return html("<h1>The popup</h1>", "Popup");
       case "/stale":
@@ -100,16 +107,26 @@ const port = server.port ?? 0;
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-browser-test-"));
 const base = `http://public.test:${port}`;
 const seams = {
-  resolver: async (host: string) => (host === "public.test" || host === "evil.test" ? ["127.0.0.1"] : ["10.0.0.9"]),
+  resolver: async (host: string) => (["public.test", "evil.test", "asked.test"].includes(host) ? ["127.0.0.1"] : ["10.0.0.9"]),
   treatAsPublic: new Set(["127.0.0.1"]),
 };
 const settings = { ...DEFAULT_BROWSER, actionTimeoutS: 8 };
 const sessions = new BrowserSessions(settings, seams);
 const tools = toolSet([browserTool({ settings, sessions })]);
 const audit: AuditEntry[] = [];
+/** The hosts the person was asked about. */
+const asked: string[] = [];
 const SECRET = "sk-proj-Zq8VhT3kL0pX9mW2nR7bY4cJ6dF1gH5s";
 const context: ToolContext = {
-  ...testSandboxAccess(sandboxPolicy({ poolSize: 0, workspace: "none", egress: egressRules({ allow: ["public.test"], ports: [port] }) })),
+  ...testSandboxAccess(
+    sandboxPolicy({ poolSize: 0, workspace: "none", egress: egressRules({ allow: ["public.test"], ports: [port], unlisted: "ask" }) }),
+  ),
+  // A host on neither list is asked of the person: yes for asked.test, no for any other.
+  askPerson: async (question) => {
+    const connect = String(question.call.arguments.connect);
+    asked.push(connect);
+    return connect.startsWith("asked.test:");
+  },
   signal: AbortSignal.timeout(600_000),
   workspaceDir,
   sessionId: "browsing",
@@ -190,8 +207,17 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     expect(refused()).toEqual(expect.arrayContaining(["127.0.0.1", "169.254.169.254", "evil.test"]));
     expect(hits.filter((path) => path.startsWith("/leak"))).toEqual([]);
     const opened = await browse({ action: "open", url: `http://evil.test:${port}/list` });
+    // Asked of the person (who said no) while the call ran; a page's own requests between calls are refused unasked.
+    expect(asked).toContain(`evil.test:${port}`);
     expect(opened.output).not.toContain("apple-from-script");
     expect(hits.filter((path) => path.startsWith("/leak"))).toEqual([]);
+  }, 60_000);
+
+  test("a host on neither list is asked of the person: said yes to, the page loads from it", async () => {
+    const page = await browse({ action: "open", url: `${base}/asks` });
+    expect(page.ok).toBe(true);
+    expect(asked).toContain(`asked.test:${port}`);
+    expect(hits).toContain("/pixel.gif");
   }, 60_000);
 
   test("text hidden from view is left out, and the snapshot says so", async () => {
