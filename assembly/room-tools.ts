@@ -8,6 +8,7 @@ import type { AnyTool } from "../tools/define-tool.ts";
 import { pythonRun } from "../tools/python-run.ts";
 import { sh } from "../tools/sh.ts";
 import { webFetchTool } from "../tools/web-fetch.ts";
+import { browserTool } from "../tools/browser.ts";
 import { type FileOutlet, sendFileTool } from "../tools/send-file.ts";
 import { webRequestTool } from "../tools/web-request.ts";
 import { promotedToolAsTool, promotedToolsIn } from "../generated-tools/promoted-tools.ts";
@@ -46,6 +47,7 @@ export function builtInTools(options: {
     workflowRunTool({ ...(options.mcp ? { mcp: options.mcp } : {}), ...(options.checkoutDir ? { checkoutDir: options.checkoutDir } : {}) }),
     webFetchTool({ network: options.config.network }),
     webRequestTool({ web: options.config.web }),
+    browserTool({ settings: options.config.browser }),
     planWorkflowTool({
       config: options.config,
       model: plannerModel(options.config),

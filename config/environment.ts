@@ -57,9 +57,20 @@ export function environmentSettings(env: NodeJS.ProcessEnv = process.env) {
     embedModel: env.ORG_EMBED_MODEL?.trim() === "off" ? undefined : env.ORG_EMBED_MODEL?.trim() || DEFAULT_EMBED_MODEL,
     /** The server of `/api/embed`: ORG_EMBED_BASE, else OLLAMA_BASE. */
     embedBase: serverUrlOf(env.ORG_EMBED_BASE?.trim() || env.OLLAMA_BASE?.trim() || DEFAULT_OLLAMA_BASE),
+    /** `ORG_CHROMIUM`: the Chromium the browser tool runs, over `browser.executable`. */
+    chromium: chromiumFrom(env),
     /** `ORG_API_TOKEN`: the bearer token `serve` asks of every request but /health; unset means no auth. */
     apiToken: env.ORG_API_TOKEN?.trim() || undefined,
   };
+}
+
+/** ORG_CHROMIUM, an absolute path; throws EnvironmentError for anything else. */
+function chromiumFrom(env: NodeJS.ProcessEnv): string | undefined {
+  const text = env.ORG_CHROMIUM?.trim();
+  if (!text) return undefined;
+  if (!text.startsWith("/"))
+    throw new EnvironmentError(`ORG_CHROMIUM=${text} is not an absolute path: give the path of a Chromium binary, or unset it`);
+  return text;
 }
 
 /** The deployment profile ORG_PROFILE names; throws EnvironmentError for anything but dev and prod. */

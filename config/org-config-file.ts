@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ModelApi } from "../llm/discover-window.ts";
 import { ApiKeyEnvName } from "../llm/persona-server.ts";
+import { BrowserEntry } from "./browser-settings.ts";
 import { CompactionSettings } from "./compaction-settings.ts";
 import { ObserverSettings } from "./observer-settings.ts";
 import { GrowSettings } from "./grow-settings.ts";
@@ -44,6 +45,8 @@ export const OrgConfigFile = z.strictObject({
   network: NetworkEntry.optional(),
   /** Where web_request may send without asking, and its limits. */
   web: WebSettings.optional(),
+  /** The agent's browser: which Chromium, its rate and time bounds (docs/browser.md). */
+  browser: BrowserEntry.optional(),
   /** `org telegram`: the Bot API's base URL and the chats the bot serves. */
   telegram: TelegramSettings.optional(),
   /** The toolsmith's thresholds and rounds; a key left out keeps its default. */

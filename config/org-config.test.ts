@@ -71,6 +71,7 @@ describe("loadOrgConfig", () => {
         memory_search: "allow",
         memory_save: "allow",
         send_file: "ask",
+        browser: "ask",
       });
       expect(config.personas[1]?.tools).toEqual({ python_run: "allow" });
       expect(config.source).toBeUndefined();
@@ -95,6 +96,7 @@ describe("loadOrgConfig", () => {
         memory_search: "allow",
         memory_save: "allow",
         send_file: "ask",
+        browser: "ask",
         python_run: "allow",
       });
       expect(config.personas[0]?.model).toBe("big:70b");
@@ -174,6 +176,7 @@ describe("loadOrgConfig", () => {
         memory_search: "allow",
         memory_save: "allow",
         send_file: "ask",
+        browser: "ask",
         word_count: "ask",
       });
       // The workspace may be named apart from the config file's own directory.
@@ -194,7 +197,7 @@ describe("loadOrgConfig", () => {
         }
         expect(caught).toBeInstanceOf(OrgConfigError);
         expect((caught as Error).message).toContain(
-          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "plan_workflow", "memory_search", "memory_save", "web_fetch", "web_request", "send_file", "workspace_write", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
+          `org has no tool "${name}" — use one of "sh", "python_run", "chat_mode", "workflow_run", "plan_workflow", "memory_search", "memory_save", "web_fetch", "web_request", "send_file", "browser", "workspace_write", "word_count" (the built-in tools, and generated tools promoted into tools/generated/`,
         );
       }
     } finally {
@@ -216,6 +219,7 @@ describe("loadOrgConfig", () => {
       "web_fetch",
       "web_request",
       "send_file",
+      "browser",
     ]);
   });
 

@@ -27,6 +27,7 @@ import { DEFAULT_LIMITS, type OrgLimits } from "./org-limits.ts";
 import type { ScheduleSettings } from "./schedule-settings.ts";
 import { DEFAULT_SERVE, type ServeSettings } from "./serve-settings.ts";
 import { DEFAULT_NETWORK, type NetworkSettings } from "./network-settings.ts";
+import { type BrowserSettings, DEFAULT_BROWSER } from "./browser-settings.ts";
 import type { SandboxSettings } from "./sandbox-settings.ts";
 import { egressRules } from "./egress-policy.ts";
 import type { OrgConfigFile } from "./org-config-file.ts";
@@ -51,6 +52,8 @@ export type OrgConfig = Required<Pick<OrgConfigFile, "servers" | "mode">> & {
   serve: ServeSettings;
   network: NetworkSettings;
   web: WebSettings;
+  /** The browser tool's settings; `executable` is ORG_CHROMIUM when set. */
+  browser: BrowserSettings;
   telegram: TelegramSettings;
   toolsmith: ToolsmithSettings;
   grow: GrowSettings;
@@ -239,7 +242,7 @@ function resolveOrgConfig(
       // ORG_PROFILE=prod: only the hosts listed, whatever the file says.
       defaultDeny: settings.profile === "prod" ? true : (file.network?.defaultDeny ?? true),
     },
-    web: { ...(file.web ?? WebSettings.parse({}, ONE_PARSE)), requestHosts: (file.web?.requestHosts ?? []).map((host) => host.toLowerCase()) },
+    ...webAndBrowser(file, settings.chromium),
     telegram: file.telegram ?? TelegramSettings.parse({}, ONE_PARSE),
     toolsmith: file.toolsmith ?? ToolsmithSettings.parse({}, ONE_PARSE),
     grow: file.grow ?? GrowSettings.parse({}, ONE_PARSE),
@@ -264,6 +267,14 @@ function resolveOrgConfig(
     secrets,
     unconfirmed,
     ...(source !== undefined ? { source } : {}),
+  };
+}
+
+/** `web` and `browser` with their defaults: web_request's hosts in lower case, ORG_CHROMIUM over `browser.executable`. */
+function webAndBrowser(file: OrgConfigFile, chromium: string | undefined): Pick<OrgConfig, "web" | "browser"> {
+  return {
+    web: { ...(file.web ?? WebSettings.parse({}, ONE_PARSE)), requestHosts: (file.web?.requestHosts ?? []).map((host) => host.toLowerCase()) },
+    browser: { ...DEFAULT_BROWSER, ...file.browser, ...(chromium !== undefined ? { executable: chromium } : {}) },
   };
 }
 

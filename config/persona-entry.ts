@@ -43,6 +43,8 @@ export const DEFAULT_TOOLS: Record<PersonaKind, Record<string, ToolPolicy>> = {
     memory_save: "allow",
     // Offered only where a Telegram chat follows the session (org telegram); it sends a file out, so it asks.
     send_file: "ask",
+    // A real browser in the sandbox (docs/browser.md): every call is asked about unless the config says otherwise.
+    browser: "ask",
   },
   python: { python_run: "allow" },
   toolsmith: {},

@@ -1,3 +1,5 @@
+import { DEFAULT_BROWSER } from "./browser-settings.ts";
+import { browserTool } from "../tools/browser.ts";
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,6 +51,7 @@ describe("the one reserved-name list", () => {
           workflowRun,
           webFetchTool({ network: DEFAULT_NETWORK }),
           webRequestTool({ web: WebSettings.parse({}) }),
+          browserTool({ settings: DEFAULT_BROWSER }),
           memorySearchTool(store),
           memorySaveTool(store),
           sendFileTool(new TelegramFileOutlet(1024)),

@@ -18,6 +18,7 @@ export const BUILTIN_TOOL_NAMES = [
   "web_fetch",
   "web_request",
   "send_file",
+  "browser",
 ] as const;
 
 /**

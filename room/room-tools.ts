@@ -45,5 +45,17 @@ export function prepareOfferedTools(core: RoomCore, tools: ReturnType<typeof roo
     });
 }
 
+/** Lets each built-in tool end what the room's session started (the browser tool closes its browser); never throws. */
+export async function releaseTools(core: RoomCore, tools: ReturnType<typeof roomTools>): Promise<void> {
+  const session = {
+    workspaceDir: core.workspaceDir,
+    sessionId: core.sessionId,
+    sandbox: core.options.sandbox,
+    sandboxPolicy: core.options.sandboxPolicy,
+    workspaceCopies: core.options.workspaceCopies,
+  };
+  await Promise.all([...tools.builtins.values()].map((tool) => tool.release?.(session).catch(() => undefined)));
+}
+
 /** The room's tools: the built-ins by name, and what each persona is offered of them. */
 export type RoomTools = ReturnType<typeof roomTools>;

@@ -21,7 +21,7 @@ import { serverSlots } from "./server-slots.ts";
 import type { RoomOptions } from "./room-options.ts";
 import { roomCore, type RoomCore } from "./room-core.ts";
 import { roomEvents } from "./room-events.ts";
-import { prepareOfferedTools, type RoomTools, roomTools } from "./room-tools.ts";
+import { prepareOfferedTools, releaseTools, type RoomTools, roomTools } from "./room-tools.ts";
 import { heardBy } from "./heard-by.ts";
 import { replyRoomOf } from "./reply-room-of.ts";
 import { roomTurns, type SendOptions } from "./room-turns.ts";
@@ -187,6 +187,7 @@ export async function openRoom(options: RoomOptions): Promise<Room> {
       stopFeed?.();
       await turns.close();
       await compactions.close();
+      await releaseTools(core, tools);
       // The session's private copy of the workspace (write view) becomes the spare the next session starts from.
       core.options.workspaceCopies.release(core.workspaceDir, core.sessionId);
       events.close();

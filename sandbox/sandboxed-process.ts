@@ -1,5 +1,5 @@
 import { closeSync } from "node:fs";
-import { egressRules } from "../config/egress-policy.ts";
+import { type EgressRules, egressRules } from "../config/egress-policy.ts";
 import { bwrapCommand, type ReadOnlyMount } from "./bwrap-argv.ts";
 import type { EgressConnection } from "./egress-guard.ts";
 import { type EgressRequest, type EgressSetup, startEgress } from "./egress-run.ts";
@@ -7,7 +7,7 @@ import { openScratch } from "./open-scratch.ts";
 import { isRoot, type Sandbox, SandboxUnavailableError } from "./run-sandboxed.ts";
 import { planFor, spawnLauncher } from "./spawn-launcher.ts";
 import { startWatchdog } from "./run-watchdog.ts";
-import { resolveLimits } from "./sandbox-limits.ts";
+import { resolveLimits, type SandboxLimits } from "./sandbox-limits.ts";
 import type { SandboxPolicy } from "./sandbox-policy.ts";
 import { type PipedProcess, RunKiller } from "./supervise-run.ts";
 
@@ -23,6 +23,8 @@ export type LongRunningProcess = {
   kill(reason: string): void;
   /** Why it was killed (the first reason given, or the watchdog's), if it was. */
   readonly killedFor: string | undefined;
+  /** Lets org exit while it runs (the lifeline then ends it): a browser a session may never close. */
+  unref(): void;
 };
 
 // A long-running process is bounded by its memory, processes, files and scratch, not by a timeout: RLIMIT_CPU
@@ -67,6 +69,13 @@ type ServiceOptions = {
   hosts?: readonly string[];
   /** Called as each connection through its egress guard ends (the audit line). */
   onConnection?: (connection: EgressConnection) => void;
+  /**
+   * Instead of `hosts`: the policy's own egress rules (`sandbox.egress`) and who asks about a host on neither list (the
+   * browser: its pages reach what the room's commands may, a new host asked about as any egress is).
+   */
+  egress?: { rules: EgressRules; request: EgressRequest };
+  /** Bounds other than a service's defaults (the browser: its threads count as processes, V8 reserves address space). */
+  limits?: Partial<SandboxLimits>;
   /** Tests only: the guard's DNS table, addresses taken as public, and its ports (443 and 80 otherwise). */
   egressSeams?: Pick<EgressRequest, "resolver" | "treatAsPublic"> & { ports?: number[] };
   readOnlyMounts?: readonly ReadOnlyMount[];
@@ -78,6 +87,7 @@ type ServiceOptions = {
 
 /** The process's own egress guard, its hosts as the allow list; undefined when it names none (no network). */
 async function serviceEgress(options: ServiceOptions): Promise<EgressSetup | undefined> {
+  if (options.egress) return startEgress(options.egress.rules, options.egress.request, options.policy.secretValues);
   const hosts = options.hosts ?? [];
   if (hosts.length === 0) return undefined;
   const seams = options.egressSeams;
@@ -97,7 +107,7 @@ async function serviceEgress(options: ServiceOptions): Promise<EgressSetup | und
 function spawnService(options: ServiceOptions, egress: EgressSetup | undefined): LongRunningProcess {
   const { sandbox } = options;
   const dropRoot = isRoot();
-  const limits = resolveLimits({ memoryBytes: SERVICE_ADDRESS_SPACE_BYTES }, SERVICE_CPU_MS, options.policy.limits);
+  const limits = resolveLimits({ memoryBytes: SERVICE_ADDRESS_SPACE_BYTES, ...options.limits }, SERVICE_CPU_MS, options.policy.limits);
   const scratch = openScratch(options.scratchDir, dropRoot);
   try {
     const readOnlyMounts = [...(options.readOnlyMounts ?? []), ...(egress?.mounts ?? [])];
@@ -165,6 +175,9 @@ export function longRunning(proc: PipedProcess, killer: RunKiller, hooks: { onEx
     },
     get killedFor() {
       return killer.reason;
+    },
+    unref() {
+      proc.unref();
     },
   };
 }

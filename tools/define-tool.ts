@@ -105,6 +105,8 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
   execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
   /** Work a session may do ahead of the first call, when it opens (the sh tool starts its sandbox); never throws. */
   prepare?(session: ToolSession): void;
+  /** Ends what a session started when its room closes (the browser tool's browser); never throws. */
+  release?(session: ToolSession): Promise<void>;
   /** What the audit line keeps of a call's arguments (web_request: its method and URL, never the body); default all, redacted. */
   auditArguments?(args: unknown): JsonValue;
   /** What "always" at a call's approval question allows, when not the whole tool (web_request: the call's host). */
@@ -130,16 +132,10 @@ function jsonSchemaOf(parameters: z.ZodType): Record<string, unknown> {
 /** Declares a tool once: the zod schema gives its type, its validation and the JSON Schema the model sees. */
 export function defineTool<Parameters extends z.ZodType>(
   name: string,
-  spec: {
-    description: string;
-    parameters: Parameters;
-    runsCode?: boolean;
-    execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
-    prepare?(session: ToolSession): void;
-    auditArguments?(args: unknown): JsonValue;
-    approvalScope?(args: unknown): PersonQuestion["always"] | undefined;
-    approvalPreview?(args: unknown): string | undefined;
-  },
+  spec: Pick<
+    Tool<Parameters>,
+    "description" | "parameters" | "execute" | "prepare" | "release" | "auditArguments" | "approvalScope" | "approvalPreview"
+  > & { runsCode?: boolean },
 ): Tool<Parameters> {
   let definition: ToolDefinition | undefined;
   return {
@@ -154,6 +150,7 @@ export function defineTool<Parameters extends z.ZodType>(
     runsCode: spec.runsCode ?? false,
     execute: spec.execute,
     ...(spec.prepare ? { prepare: spec.prepare } : {}),
+    ...(spec.release ? { release: spec.release } : {}),
     ...(spec.auditArguments ? { auditArguments: spec.auditArguments } : {}),
     ...(spec.approvalScope ? { approvalScope: spec.approvalScope } : {}),
     ...(spec.approvalPreview ? { approvalPreview: spec.approvalPreview } : {}),

@@ -29,6 +29,25 @@ describe("workflow_run, the agent's tool", () => {
     expect(wrongInputs.output).toContain("call workflow_run again");
   }, 30_000);
 
+  test("a step naming the browser finds no such tool: a workflow cannot start a browser (docs/browser.md)", async () => {
+    using workspace = workflowWorkspace();
+    const browse = {
+      name: "browse",
+      inputs: TEXT_AND_LOUD,
+      steps: [{ id: "open", tool: "browser", inputs: { action: "open", url: "$inputs.text" } }],
+      output: "$steps.open.output",
+    };
+    workspace.write("browse.json", browse);
+    const context = { signal: new AbortController().signal, workspaceDir: workspace.dir, sessionId: "s1", ...testSandboxAccess() };
+    const ran = await runTool(
+      toolSet([workflowRun]),
+      { name: "workflow_run", arguments: { file: "browse.json", inputs: { text: "https://example.com/", loud: false } } },
+      context,
+    );
+    expect(ran.ok).toBe(false);
+    expect(ran.output).toContain('step "open", key tool: there is no promoted tool "browser"');
+  });
+
   test("a file outside the workspace or inside .org/ is refused before anything runs", async () => {
     using workspace = workflowWorkspace();
     using elsewhere = workflowWorkspace("org-workflow-elsewhere-");

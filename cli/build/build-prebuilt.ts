@@ -29,8 +29,11 @@ export class PrebuiltBuildError extends OrgError {
   override name = "PrebuiltBuildError";
 }
 
-/** What the entries reach that stays out of the bundles: the compiler loads from a bundle of its own, on use. */
-const EXTERNAL = ["typescript"];
+/**
+ * What the entries reach that stays out of the bundles: the compiler loads from a bundle of its own, on use; and
+ * playwright-core (the browser tool's, loaded at its first call) finds its own files beside its modules.
+ */
+const EXTERNAL = ["typescript", "playwright-core"];
 
 /**
  * What one bundle was built from: the files bun bundled, those that decided how it found and compiled them, and the

@@ -108,6 +108,23 @@ async function sandboxChecks(workspaceDir: string, access: SandboxAccess): Promi
   );
 }
 
+/**
+ * Whether the browser tool's Chromium starts in the sandbox. A warning, not a failure, where it does not: the browser
+ * is one tool of many, and a room without it works.
+ */
+async function browserCheck(config: OrgConfig, access: SandboxAccess, signal: AbortSignal): Promise<DoctorCheck> {
+  try {
+    // Loaded here: the browser's modules are no part of a command that never asks for them.
+    const { checkBrowser } = await import("../../tools/browser-check.ts");
+    const found = await checkBrowser(access, config.browser, signal);
+    return found.ok
+      ? { name: "browser", status: "ok", detail: found.detail }
+      : { name: "browser", status: "warn", detail: `the browser tool cannot start: ${found.detail}`, ...(found.fix ? { fix: found.fix } : {}) };
+  } catch (error) {
+    return { name: "browser", status: "warn", detail: `could not be checked (${error instanceof Error ? error.message : String(error)})` };
+  }
+}
+
 /** The model router's routes (`models` in org.config.json), one line each: which calls go to which model. */
 export function modelRoutesCheck(routes: readonly string[]): DoctorCheck {
   return { name: "model routes", status: "ok", detail: routes.join("\n") };
@@ -371,6 +388,7 @@ export async function doctorChecks(
   const routes = routeLines(config.models);
   if (routes.length > 0) checks.push(modelRoutesCheck(routes));
   checks.push(sandboxPolicyCheck(options.sandboxPolicy), ...(await sandboxChecks(options.workspaceDir, access)), ...programChecks(), straceCheck());
+  checks.push(await browserCheck(config, access, signal));
   checks.push(await checkoutCheck(options.repoDir, signal), prebuiltCheck(CHECKOUT_DIR, options.prebuiltSetting), diskCheck(options.workspaceDir));
   const secretsInGit = await trackedSecretsCheck(options.workspaceDir, options.sandboxPolicy.secretPaths, signal);
   if (secretsInGit) checks.push(secretsInGit);

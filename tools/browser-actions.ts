@@ -1,0 +1,218 @@
+import type { Locator, Page } from "playwright-core";
+import type { BrowserSettings } from "../config/browser-settings.ts";
+import { scratchDirFor } from "../sandbox/scratch-dir.ts";
+import { writeScratchFile } from "../sandbox/write-scratch-file.ts";
+import { BrowserCallError } from "./browser-call-error.ts";
+import { adoptOpened, type RunningBrowser } from "./browser-session.ts";
+import { countsSummary, type RefNames, type ShapedSnapshot, shapeSnapshot, snapshotText } from "./browser-snapshot.ts";
+import type { BrowserArgs } from "./browser.ts";
+import type { ToolContext, ToolResult } from "./define-tool.ts";
+
+/** Runs one action on the page in front, then answers with a fresh snapshot. */
+export async function act(args: BrowserArgs, running: RunningBrowser, context: ToolContext, settings: BrowserSettings): Promise<ToolResult> {
+  const timeout = settings.actionTimeoutS * 1000;
+  adoptOpened(running);
+  let page = running.page;
+  let timedOut: string | undefined;
+  try {
+    switch (args.action) {
+      case "open":
+        await page.goto(args.url ?? "", { timeout, waitUntil: "load" });
+        break;
+      case "click": {
+        const element = await target(running, args.ref ?? "");
+        // A link that opens a window: its window is waited for, so the answer shows it.
+        const opens = await element.evaluate(opensWindow).catch(() => false);
+        const opened = opens ? running.context.waitForEvent("page", { timeout }).catch(() => undefined) : undefined;
+        await element.click({ timeout });
+        await opened;
+        break;
+      }
+      case "type": {
+        const field = await target(running, args.ref ?? "");
+        await field.fill(args.text ?? "", { timeout });
+        if (args.submit) await field.press("Enter", { timeout });
+        break;
+      }
+      case "press":
+        if (args.ref !== undefined) await (await target(running, args.ref)).press(args.key ?? "", { timeout });
+        else await page.keyboard.press(args.key ?? "");
+        break;
+      case "select":
+        await (await target(running, args.ref ?? "")).selectOption(args.values ?? [], { timeout });
+        break;
+      case "back":
+        if ((await page.goBack({ timeout, waitUntil: "load" })) === null) running.notices.push("there is no earlier page in this window");
+        break;
+      default:
+        break;
+    }
+    page = running.page;
+    // What the action set off (a form's submit, a link) is given the rest of the action's time to load.
+    if (args.action !== "snapshot" && args.action !== "screenshot") await page.waitForLoadState("load", { timeout });
+  } catch (error) {
+    if (!(error instanceof Error) || error.name !== "TimeoutError") throw error;
+    timedOut =
+      `the ${args.action} did not finish within ${settings.actionTimeoutS} s (the page may never finish loading); ` +
+      "its loading was stopped, and what it shows so far is below";
+    // As a person presses Stop: the parser adding to a page that never ends would outgrow any snapshot taken of it.
+    await running.page.evaluate("window.stop()").catch(() => undefined);
+  }
+  adoptOpened(running);
+  page = running.page;
+  const screenshot = args.action === "screenshot" ? await saveScreenshot(page, context, timeout) : undefined;
+  let snapshot = await takeSnapshot(page, running.refNames, SNAPSHOT_TIMEOUT_MS);
+  adoptOpened(running);
+  if (running.page !== page) {
+    // A window the action opened came up while the snapshot was taken: the model reads that one.
+    page = running.page;
+    await page.waitForLoadState("load", { timeout }).catch(() => undefined);
+    snapshot = await takeSnapshot(page, running.refNames, SNAPSHOT_TIMEOUT_MS);
+  }
+  const url = page.url();
+  running.shown = { url, refs: snapshot.refs };
+  const title = await page.title().catch(() => "");
+  const notices = [...running.notices.splice(0), ...(await pageNotices(page))];
+  if (snapshot.cut > 0) {
+    notices.push(
+      `the page is too large to read whole: the snapshot reads its first ${SNAPSHOT_MAX_ELEMENTS} elements ` +
+        `and leaves out the ${snapshot.cut} after them`,
+    );
+  }
+  if (snapshot.hidden > 0) notices.push(`${snapshot.hidden} parts of the page hidden from view (invisible, off-screen or aria-hidden) are left out`);
+  if (screenshot) notices.push(`screenshot saved: ${screenshot} in the session's folder (/scratch/${screenshot} in the sandbox)`);
+  const output = snapshotText({ url, title, notices, lines: snapshot.lines, offset: args.action === "snapshot" ? (args.offset ?? 0) : 0 });
+  return {
+    ok: timedOut === undefined,
+    output: timedOut === undefined ? output : `Error: ${timedOut}\n${output}`,
+    data: { url, title, counts: snapshot.counts, summary: countsSummary(snapshot.counts), ...(screenshot ? { screenshot } : {}) },
+  };
+}
+
+/**
+ * The element `ref` names, if it is still the element the model was shown: the page is snapshotted again and the ref
+ * must name the same role, name and states as in the last snapshot the model got; otherwise the ref is stale.
+ */
+async function target(running: RunningBrowser, ref: string): Promise<Locator> {
+  const shown = running.shown?.refs.get(ref);
+  if (shown === undefined) {
+    throw new BrowserCallError(
+      `ref ${ref} is stale or unknown: the last snapshot does not show it (the page changed since, or it never had it). ` +
+        'Take a new snapshot (action "snapshot") and use its refs',
+    );
+  }
+  const page = running.page;
+  const now = await takeSnapshot(page, running.refNames, SNAPSHOT_TIMEOUT_MS);
+  if (running.shown?.url !== page.url() || now.refs.get(ref) !== shown) {
+    running.shown = undefined;
+    throw new BrowserCallError(
+      `ref ${ref} is stale: the page changed since the snapshot that showed it. Take a new snapshot (action "snapshot") and use its refs`,
+    );
+  }
+  return page.getByRef(running.refNames.pageRef(ref) ?? ref);
+}
+
+/** The page's snapshot, with what CSS hides from a person (opacity 0, unreadably small text) marked hidden first. */
+async function takeSnapshot(page: Page, names: RefNames, timeout: number): Promise<ShapedSnapshot & { cut: number }> {
+  const cut = await page.evaluate<number>(PREPARE).catch(() => 0);
+  try {
+    const raw = await page.ariaSnapshot({ mode: "ai", boxes: true, timeout });
+    return { ...shapeSnapshot(raw, names), cut };
+  } finally {
+    if (cut > 0) await page.evaluate(UNCUT).catch(() => undefined);
+  }
+}
+
+/**
+ * How long a snapshot may take, apart from the action's own time: reading a large page on a busy machine took
+ * seconds after the page had loaded.
+ */
+const SNAPSHOT_TIMEOUT_MS = 30_000;
+
+/** The elements a snapshot reads at most: Playwright's snapshot of 50 000 took 15 s on two cores. */
+const SNAPSHOT_MAX_ELEMENTS = 3_000;
+
+/**
+ * Runs in the page before a snapshot: marks `aria-hidden` (and `data-org-hidden`, so the next pass can take its own
+ * marks back) the elements CSS makes invisible that the accessibility tree still shows (opacity 0, text in a font
+ * under 2 px), and past the first SNAPSHOT_MAX_ELEMENTS elements takes the rest out of the document until UNCUT puts
+ * them back (each parent's tail moved whole into a fragment: hiding them with CSS made the snapshot slower still). A
+ * string, since org's code is not typed for the DOM. Says how many elements it took out.
+ */
+export const PREPARE = `(() => {
+  for (const element of Array.from(document.querySelectorAll("[data-org-hidden]"))) {
+    element.removeAttribute("aria-hidden");
+    element.removeAttribute("data-org-hidden");
+  }
+  if (!document.body) return 0;
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_ELEMENT);
+  const cuts = [];
+  let seen = 0;
+  let cut = 0;
+  let element = walker.nextNode();
+  while (element) {
+    if (seen >= ${SNAPSHOT_MAX_ELEMENTS}) {
+      const parent = element.parentNode;
+      const range = document.createRange();
+      range.setStartBefore(element);
+      range.setEnd(parent, parent.childNodes.length);
+      const fragment = range.extractContents();
+      cut += fragment.querySelectorAll("*").length;
+      cuts.push([parent, fragment]);
+      let next = null;
+      for (let at = parent; at && at !== document.body && !(next = at.nextElementSibling); at = at.parentElement);
+      if (!next || !document.body.contains(next)) break;
+      walker.currentNode = next;
+      element = next;
+      continue;
+    }
+    seen += 1;
+    if (!element.hasAttribute("aria-hidden")) {
+      const style = getComputedStyle(element);
+      const tiny = element.children.length === 0 && Number.parseFloat(style.fontSize) < 2 && (element.textContent || "").trim() !== "";
+      if (style.opacity === "0" || tiny) {
+        element.setAttribute("aria-hidden", "true");
+        element.setAttribute("data-org-hidden", "");
+      }
+    }
+    element = walker.nextNode();
+  }
+  globalThis[Symbol.for("org.cut")] = cuts;
+  return cut;
+})()`;
+
+/** Runs in the page after a snapshot: puts back what PREPARE took out, deepest first. */
+export const UNCUT = `(() => {
+  const cuts = globalThis[Symbol.for("org.cut")] || [];
+  for (const [parent, fragment] of cuts.reverse()) parent.append(fragment);
+  globalThis[Symbol.for("org.cut")] = [];
+})()`;
+
+/** Runs in the page on a clicked element (passed as source, so it uses nothing outside): is it in a link to another window? */
+function opensWindow(element: { closest(selector: string): { target: string } | null }): boolean {
+  const link = element.closest("a[href], area[href]");
+  return link !== null && link.target !== "" && !["_self", "_parent", "_top"].includes(link.target.toLowerCase());
+}
+
+/** Runs in the page: whether it has a password field, and a field for a card's number or code. */
+const ASKS_FOR = `({
+  password: document.querySelector("input[type=password]") !== null,
+  payment: document.querySelector('input[autocomplete^="cc-"], input[name*="card" i], input[name*="cvc" i], input[name*="cvv" i]') !== null,
+})`;
+
+/** What the page asks for that a person should know of before anything is typed: a password, a payment. */
+async function pageNotices(page: Page): Promise<string[]> {
+  const found = await page.evaluate<{ password: boolean; payment: boolean }>(ASKS_FOR).catch(() => ({ password: false, payment: false }));
+  return [
+    ...(found.password ? ["the page asks for a password: only the person may give it (type refuses the room's secrets)"] : []),
+    ...(found.payment ? ["the page asks for payment details: ask the person before going on"] : []),
+  ];
+}
+
+/** Saves a PNG of the page into the session's folder; its path relative to that folder. */
+async function saveScreenshot(page: Page, context: ToolContext, timeout: number): Promise<string> {
+  const bytes = await page.screenshot({ type: "png", timeout });
+  const name = `screenshots/browser-${new Date().toISOString().replace(/[:.]/g, "-")}.png`;
+  writeScratchFile(scratchDirFor(context), name, bytes);
+  return name;
+}

@@ -1,0 +1,287 @@
+import type { BrowserContext, Page } from "playwright-core";
+import type { BrowserSettings } from "../config/browser-settings.ts";
+import { egressAuditEntry } from "../sandbox/egress-audit-entry.ts";
+import type { EgressRequest } from "../sandbox/egress-run.ts";
+import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
+import { BROWSER_DOWNLOADS } from "./browser-binary.ts";
+import { shownUrl } from "./browser-call-error.ts";
+import { launchSandboxedBrowser, type SandboxedBrowser } from "./browser-launch.ts";
+import { RefNames } from "./browser-snapshot.ts";
+import type { ToolContext } from "./define-tool.ts";
+
+/** One running browser of a session: its sandboxed process, its context (fresh, in memory) and the page in front. */
+export type RunningBrowser = {
+  sandboxed: SandboxedBrowser;
+  context: BrowserContext;
+  page: Page;
+  /** What happened since the last answer that the model should hear (a popup, a download, a dialog, a refusal). */
+  notices: string[];
+  /** The refs and their lines of the last snapshot the model was given, and the page's address then. */
+  shown: { url: string; refs: Map<string, string> } | undefined;
+  /** Windows the page opened that the model has not been shown yet (the newest is shown at the next answer). */
+  opened: Page[];
+  /** The model's names of the page's refs. */
+  refNames: RefNames;
+  /** Set when the browser ended without being closed (killed, crashed, out of memory). */
+  ended: boolean;
+};
+
+/** Shows the newest window a page opened, if one did since the last answer; says so. */
+export function adoptOpened(running: RunningBrowser): void {
+  const popup = running.opened.at(-1);
+  if (!popup) return;
+  running.opened = [];
+  if (popup.isClosed()) return;
+  running.page = popup;
+  running.notices.push(`the page opened a new window (${popup.url() || "loading"}); it is now the page shown`);
+}
+
+/** Test seams only: the guard's DNS table and addresses taken as public (servers the test runs on 127.0.0.1). */
+export type BrowserSeams = Pick<EgressRequest, "resolver" | "treatAsPublic">;
+
+/**
+ * The browsers of one assembled tool set: one per room session (keyed on its scratch folder), started at its first
+ * action, closed on `close`, after `idleSeconds` unused, or with org (the sandbox's lifeline). A browser that ended on
+ * its own is noticed at the next action, which starts a new one and says the page was lost.
+ */
+export class BrowserSessions {
+  readonly #sessions = new Map<string, BrowserSession>();
+  constructor(
+    readonly settings: BrowserSettings,
+    readonly seams: BrowserSeams = {},
+  ) {}
+
+  /** The session a call belongs to. */
+  of(context: ToolContext): BrowserSession {
+    const key = scratchDirFor(context);
+    let session = this.#sessions.get(key);
+    if (!session) {
+      session = new BrowserSession(this, key, () => this.#sessions.delete(key));
+      this.#sessions.set(key, session);
+    }
+    return session;
+  }
+
+  /** Closes the browser of the session at `place`, if one runs (its room closed). */
+  async closeSession(place: { workspaceDir: string; sessionId?: string }): Promise<void> {
+    await this.#sessions.get(scratchDirFor(place))?.close();
+  }
+
+  /** Closes every browser (tests, and an entry point that ends its sessions). */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.#sessions.values()].map((session) => session.close()));
+  }
+}
+
+/** One session's browser: started when first needed, the call it serves now (whose person answers a new host). */
+export class BrowserSession {
+  #running: RunningBrowser | undefined;
+  #starting: Promise<RunningBrowser> | undefined;
+  #idle: ReturnType<typeof setTimeout> | undefined;
+  /** The call being served: a page's connection to a host on neither list asks its person, and is audited as its. */
+  #current: ToolContext | undefined;
+  /** The last call served: what a page does between calls is audited as its (a script's navigation, a late download). */
+  #last: ToolContext | undefined;
+
+  constructor(
+    readonly owner: BrowserSessions,
+    readonly scratchDir: string,
+    readonly forget: () => void,
+  ) {}
+
+  /**
+   * The running browser for this call, started if there is none; `lost` names the page a browser that ended on its own
+   * had open. The browser stays up until idle for `idleSeconds`.
+   */
+  async running(context: ToolContext): Promise<{ running: RunningBrowser; lost?: string; why?: string }> {
+    this.#current = context;
+    this.#last = context;
+    if (this.#idle) clearTimeout(this.#idle);
+    let lost: string | undefined;
+    let why: string | undefined;
+    const before = this.#running;
+    if (before?.ended) {
+      lost = before.page.url();
+      why = before.sandboxed.process.killedFor;
+      this.#running = undefined;
+      await before.sandboxed.close().catch(() => undefined);
+    }
+    if (!this.#running) {
+      this.#starting ??= this.start(context).finally(() => {
+        this.#starting = undefined;
+      });
+      this.#running = await this.#starting;
+    }
+    return { running: this.#running, ...(lost !== undefined ? { lost } : {}), ...(why !== undefined ? { why } : {}) };
+  }
+
+  /** The running browser's sandboxed process, if one runs (`org doctor`'s check ends it; tests kill it). */
+  get process(): RunningBrowser["sandboxed"]["process"] | undefined {
+    return this.#running?.sandboxed.process;
+  }
+
+  /** Called after each action: the call is over, and the idle clock starts. */
+  done(): void {
+    this.#current = undefined;
+    if (this.#idle) clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => void this.close(), this.owner.settings.idleSeconds * 1000);
+    this.#idle.unref();
+  }
+
+  /** Ends the browser; the next action starts a new one. */
+  async close(): Promise<boolean> {
+    if (this.#idle) clearTimeout(this.#idle);
+    const running = this.#running ?? (await this.#starting?.catch(() => undefined));
+    this.#running = undefined;
+    this.forget();
+    if (!running) return false;
+    running.ended = true;
+    await running.sandboxed.close().catch(() => undefined);
+    return true;
+  }
+
+  private async start(context: ToolContext): Promise<RunningBrowser> {
+    makeScratchRootPrivate(context.workspaceDir);
+    const policy = context.sandboxPolicy;
+    const sandboxed = await launchSandboxedBrowser({
+      sandbox: context.sandbox,
+      policy,
+      executable: this.owner.settings.executable,
+      scratchDir: this.scratchDir,
+      // Starting takes longer than an action on a busy machine: never less than 30 s.
+      timeoutMs: Math.max(30_000, this.owner.settings.actionTimeoutS * 1000),
+      ...(policy.egress ? { egress: { rules: policy.egress, request: this.egressRequest() } } : {}),
+    });
+    try {
+      const browserContext = await sandboxed.browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
+      browserContext.setDefaultTimeout(this.owner.settings.actionTimeoutS * 1000);
+      const page = await browserContext.newPage();
+      const running: RunningBrowser = {
+        sandboxed,
+        context: browserContext,
+        page,
+        notices: [],
+        opened: [],
+        shown: undefined,
+        refNames: new RefNames(),
+        ended: false,
+      };
+      void sandboxed.process.exited.then(() => {
+        running.ended = true;
+      });
+      await downloadsIntoScratch(sandboxed, page);
+      this.watch(running, page);
+      browserContext.on("page", (popup) => {
+        this.watch(running, popup);
+        running.opened.push(popup);
+      });
+      return running;
+    } catch (error) {
+      await sandboxed.close();
+      throw error;
+    }
+  }
+
+  /** Audits each navigation of a page's main frame, dismisses its dialogs and notes its downloads. */
+  private watch(running: RunningBrowser, page: Page): void {
+    page.on("framenavigated", (frame) => {
+      if (frame !== page.mainFrame()) return;
+      const url = frame.url();
+      this.audit({ navigated: url });
+      if (!shownUrl(url)) {
+        running.notices.push(`a navigation to ${url.slice(0, 200)} was refused: the browser shows only http and https pages`);
+        void page.goto("about:blank").catch(() => undefined);
+      }
+    });
+    page.on("dialog", (dialog) => {
+      running.notices.push(`the page showed a ${dialog.type()} dialog ("${dialog.message().slice(0, 200)}"); it was dismissed`);
+      void dialog.dismiss().catch(() => undefined);
+    });
+    page.on("download", (download) => {
+      const name = download.suggestedFilename().slice(0, 200);
+      running.notices.push(`the page started a download: ${name} (from ${download.url().slice(0, 200)}), saved into ${BROWSER_DOWNLOADS}/`);
+      this.audit({ download: download.url(), name });
+    });
+    page.on("close", () => {
+      if (running.page !== page) return;
+      const other = running.context.pages().at(-1);
+      if (other) {
+        running.page = other;
+        running.notices.push("the page's window closed; the window before it is shown");
+      }
+    });
+  }
+
+  /** One audit line of the browser's own (a navigation, a download), as the call being served. */
+  audit(details: Record<string, string>): void {
+    const context = this.#current ?? this.#last;
+    context?.audit?.record({
+      time: new Date().toISOString(),
+      ...(context.sessionId !== undefined ? { sessionId: context.sessionId } : {}),
+      ...(context.persona !== undefined ? { persona: context.persona } : {}),
+      ...(context.requestId !== undefined ? { requestId: context.requestId } : {}),
+      tool: "browser",
+      arguments: details,
+      ok: true,
+      durationMs: 0,
+      bytes: 0,
+    });
+  }
+
+  /**
+   * The browser's egress: its persona, and a new host asked of the person of the call being served (refused when no
+   * call is, or nobody can answer); each connection an audit line.
+   */
+  private egressRequest(): EgressRequest {
+    const command = "browser";
+    return {
+      command,
+      ...this.owner.seams,
+      onConnection: (connection) => {
+        const context = this.#current ?? this.#last;
+        context?.audit?.record(
+          egressAuditEntry(connection, {
+            command,
+            ...(context.sessionId !== undefined ? { sessionId: context.sessionId } : {}),
+            ...(context.persona !== undefined ? { persona: context.persona } : {}),
+            ...(context.requestId !== undefined ? { requestId: context.requestId } : {}),
+            ...(context.callId !== undefined ? { callId: context.callId } : {}),
+          }),
+        );
+      },
+      ask: async (question, signal) => {
+        const context = this.#current;
+        if (!context?.askPerson) return "nobody";
+        const page = this.#running?.page.url() ?? "";
+        const answer = await context.askPerson({
+          signal,
+          call: {
+            ...(context.callId !== undefined ? { id: context.callId } : {}),
+            name: "browser",
+            arguments: { connect: `${question.host}:${question.port}`, page },
+          },
+          preview: `the browser's page (${page.slice(0, 200)}) wants to load from ${question.host}:${question.port} (not on sandbox.egress.allow)`,
+          always: {
+            key: `egress\u0000${question.host}:${question.port}`,
+            label: `sandboxed commands connecting to ${question.host}:${question.port}`,
+          },
+        });
+        return answer === true ? "once" : answer === false ? "deny" : "nobody";
+      },
+    };
+  }
+}
+
+/** Sends the context's downloads into scratch (`/scratch/downloads`), where the session's commands read them. */
+async function downloadsIntoScratch(sandboxed: SandboxedBrowser, page: Page): Promise<void> {
+  const pageSession = await page.context().newCDPSession(page);
+  const { targetInfo } = await pageSession.send("Target.getTargetInfo");
+  await pageSession.detach();
+  const browserSession = await sandboxed.browser.newBrowserCDPSession();
+  await browserSession.send("Browser.setDownloadBehavior", {
+    behavior: "allow",
+    downloadPath: BROWSER_DOWNLOADS,
+    eventsEnabled: true,
+    ...(targetInfo.browserContextId ? { browserContextId: targetInfo.browserContextId } : {}),
+  });
+}
