@@ -117,13 +117,28 @@ describe("the observer", () => {
     }
   });
 
+  test("two supervisors' rounds over the same quiet session stage each fact once", async () => {
+    await using server = await startScriptedServer({ script: SCRIPT, port: 0 });
+    using fixture = superviseFixture({ server: server.url });
+    await quietSession(fixture, server);
+    const round = () => observeQuietSessions(fixture.context, observerModel(fixture.context.config));
+    await Promise.all([round(), round()]);
+    expect(
+      StagedFacts.of(fixture.dir)
+        .read()
+        .pending.map((fact) => fact.text),
+    ).toEqual(["uses pnpm", "tests with vitest"]);
+  });
+
   test("auto: what passes is active at once; proposed again it is confirmed, not doubled", async () => {
     await using server = await startScriptedServer({ script: SCRIPT, port: 0 });
     using fixture = superviseFixture({ server: server.url });
     fixture.configure({ observer: { promote: "auto" } });
     await quietSession(fixture, server);
-    const [first] = await observeQuietSessions(fixture.context, observerModel(fixture.context.config));
-    expect(first?.activated).toHaveLength(2);
+    // Two rounds at once (two supervisors): each fact is made active once.
+    const rounds = await Promise.all([1, 2].map(() => observeQuietSessions(fixture.context, observerModel(fixture.context.config))));
+    const first = rounds.flat()[0];
+    expect(rounds.flat().flatMap((observation) => observation.activated)).toHaveLength(2);
     expect(StagedFacts.of(fixture.dir).read().pending).toEqual([]);
     // A second session where the person says it again.
     await quietSession(fixture, server);

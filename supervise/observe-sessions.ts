@@ -331,6 +331,9 @@ async function observeSession(
   const proposals = asked.facts;
   const facts = store.facts();
   const file = staged.read();
+  // Another supervisor's round read this span while the model answered: its facts are staged (or confirmed) once.
+  const seen = file.observed[sessionId];
+  if (seen !== undefined && seen.bytes >= bytes && seen.mtime === mtime) return undefined;
   const { checked, confirmed } = checkProposals(
     proposals,
     { sessionId, messages, toolOutputs },
