@@ -137,7 +137,6 @@ describe("the observer", () => {
     await quietSession(fixture, server);
     // Two rounds at once (two supervisors): each fact is made active once.
     const rounds = await Promise.all([1, 2].map(() => observeQuietSessions(fixture.context, observerModel(fixture.context.config))));
-    const first = rounds.flat()[0];
     expect(rounds.flat().flatMap((observation) => observation.activated)).toHaveLength(2);
     expect(StagedFacts.of(fixture.dir).read().pending).toEqual([]);
     // A second session where the person says it again.
