@@ -1,5 +1,9 @@
+import { dirname } from "node:path";
 import { z } from "zod";
 import { errorCode } from "../concurrency/error-code.ts";
+import { lineSealer } from "../config/line-seal.ts";
+import { workspaceKey } from "../config/trust-store.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
 import { appendPrivateFile, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import type { MemoryEntry } from "./memory-entry.ts";
 
@@ -39,19 +43,37 @@ export const FactLine = z.discriminatedUnion("type", [
 ]);
 export type FactLine = z.infer<typeof FactLine>;
 
-/** facts.jsonl: the append-only log of saved facts and of what was forgotten, the one copy memory keeps itself. */
+/** Where a line is sealed for: its kind and the fact (or session) it is about. */
+function sealedFor(line: FactLine): string {
+  return `${line.type} ${line.type === "forget-session" ? line.sessionId : line.id}`;
+}
+
+/**
+ * facts.jsonl: the append-only log of saved facts and of what was forgotten, the one copy memory keeps itself. Each line
+ * org appends is sealed under the user's key for this workspace, so what reaches every prompt (the profile) can be told
+ * from what a clone or an archive brought: `sealed` lists the facts whose lines (and confirmations) org wrote here.
+ */
 export class FactLog {
   constructor(readonly path: string) {}
 
-  /** The saved facts still remembered, the forgotten sessions, and how many lines could not be read. */
-  read(): { facts: SavedFact[]; forgottenSessions: string[]; damagedLines: number } {
+  #sealer(create: boolean) {
+    return lineSealer(userOrgDir(), `facts in ${workspaceKey(dirname(this.path))}`, create);
+  }
+
+  /**
+   * The saved facts still remembered, the forgotten sessions, how many lines could not be read, and the ids of the facts
+   * org sealed here (`confirmed` counts only sealed confirmations for them).
+   */
+  read(): { facts: SavedFact[]; forgottenSessions: string[]; damagedLines: number; sealed: string[] } {
     let log: string;
     try {
       log = readPrivateFile(this.path);
     } catch (error) {
-      if (errorCode(error) === "ENOENT") return { facts: [], forgottenSessions: [], damagedLines: 0 };
+      if (errorCode(error) === "ENOENT") return { facts: [], forgottenSessions: [], damagedLines: 0, sealed: [] };
       throw error;
     }
+    const sealer = this.#sealer(false);
+    const sealed = new Set<string>();
     const facts = new Map<string, SavedFact>();
     const forgottenSessions = new Set<string>();
     let damagedLines = 0;
@@ -64,21 +86,30 @@ export class FactLog {
         damagedLines += 1;
         continue;
       }
+      const holds = sealer?.holds(sealedFor(line), text.trim()) ?? false;
       if (line.type === "fact") {
         const { type: _type, ...fact } = line;
         facts.set(line.id, fact);
+        if (holds) sealed.add(line.id);
+        else sealed.delete(line.id);
       } else if (line.type === "confirm-fact") {
         const fact = facts.get(line.id);
-        if (fact) fact.confirmed = (fact.confirmed ?? 0) + 1;
+        if (fact && (holds || !sealed.has(line.id))) fact.confirmed = (fact.confirmed ?? 0) + 1;
       } else if (line.type === "forget-fact") facts.delete(line.id);
       else forgottenSessions.add(line.sessionId);
     }
-    return { facts: [...facts.values()], forgottenSessions: [...forgottenSessions], damagedLines };
+    return {
+      facts: [...facts.values()],
+      forgottenSessions: [...forgottenSessions],
+      damagedLines,
+      sealed: [...sealed].filter((id) => facts.has(id)),
+    };
   }
 
   /** Appends one line to the log. */
   append(line: FactLine): void {
-    appendPrivateFile(this.path, `${JSON.stringify(line)}\n`);
+    const body = JSON.stringify(line);
+    appendPrivateFile(this.path, `${this.#sealer(true)?.seal(sealedFor(line), body) ?? body}\n`);
   }
 
   /**
@@ -106,7 +137,8 @@ export class FactLog {
           return false;
         }
       });
-      const text = [...kept, JSON.stringify(marker)].map((line) => `${line}\n`).join("");
+      const body = JSON.stringify(marker);
+      const text = [...kept, this.#sealer(true)?.seal(sealedFor(marker), body) ?? body].map((line) => `${line}\n`).join("");
       if (read() !== before && attempt < 5) continue;
       writePrivateFile(this.path, text, { durable: true });
       return;

@@ -7,12 +7,14 @@ import { FACTS_FILE } from "./memory-store.ts";
 
 /**
  * Writes the profile of `workspaceDir` (`.org/memory/profile.md`) from the active facts the observer learned (facts.jsonl,
- * so no database is opened), at most `maxChars`, keeping the person's notes. The weekly digest calls it.
+ * so no database is opened; those org sealed here), at most `maxChars`, keeping the person's notes. The weekly digest calls it.
  */
 export function writeObservedProfile(workspaceDir: string, maxChars: number): { path: string; kept: number; left: number } {
-  const { facts } = new FactLog(join(workspaceDir, MEMORY_DIR, FACTS_FILE)).read();
+  const { facts, sealed } = new FactLog(join(workspaceDir, MEMORY_DIR, FACTS_FILE)).read();
+  // Only facts org saved here: an "observer" line a clone or an archive brought is no one's word about the person.
+  const ours = new Set(sealed);
   const learned = facts
-    .filter((fact) => fact.persona === OBSERVER)
+    .filter((fact) => fact.persona === OBSERVER && ours.has(fact.id))
     .map((fact) => ({
       id: fact.id,
       text: fact.text,

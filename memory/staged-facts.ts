@@ -2,8 +2,11 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import { errorCode } from "../concurrency/error-code.ts";
+import { lineSealer } from "../config/line-seal.ts";
+import { workspaceKey } from "../config/trust-store.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
 import { MEMORY_DIR } from "../config/workspace-paths.ts";
-import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { ensurePrivateDir, readPrivateFileStart, writePrivateFile } from "../security/private-state.ts";
 
 /** What the observer keeps under `.org/memory/`: its proposals waiting for the person, and how far it read each session. */
 export const STAGED_FILE = "staged.json";
@@ -30,6 +33,9 @@ const StagedFile = z.object({
 });
 export type StagedFile = z.infer<typeof StagedFile>;
 
+/** Bytes of the file read at most: one larger is no file org wrote, and is read as empty. */
+const STAGED_MAX_BYTES = 8 * 1024 * 1024;
+
 /** A fact's text as proposals are compared: lowercase, white space and end punctuation folded. */
 export function factKey(text: string): string {
   return text
@@ -47,7 +53,9 @@ export function rejectionDigest(text: string): string {
 /**
  * `.org/memory/staged.json`: the observer's proposals that wait for the person (`observer.promote: "suggest"`), the
  * digests of those rejected, and how many transcript lines of each session it has read. Written whole, atomically: the
- * proposals of a session and its progress land together, so a crash loses neither nor reads a session twice.
+ * proposals of a session and its progress land together, so a crash loses neither nor reads a session twice. Sealed
+ * under the user's key for this workspace, as transcripts are: a file a clone, an archive or another workspace brought
+ * ("you said …" about words never said here) is read as empty.
  */
 export class StagedFacts {
   readonly path: string;
@@ -61,24 +69,35 @@ export class StagedFacts {
     return new StagedFacts(join(workspaceDir, MEMORY_DIR));
   }
 
-  /** The file as it is now; empty when there is none or it cannot be read (it holds nothing that is the only copy of a fact). */
+  /** The file as it is now; empty when there is none, it cannot be read, or org did not seal it here. */
   read(): StagedFile {
+    const empty = { pending: [], rejected: [], observed: {} };
+    const sealer = this.#sealer(false);
+    if (sealer === undefined) return empty;
     try {
-      const parsed = StagedFile.safeParse(JSON.parse(readPrivateFile(this.path)));
+      const { text, size } = readPrivateFileStart(this.path, STAGED_MAX_BYTES);
+      const line = text.trim();
+      if (size > STAGED_MAX_BYTES || !sealer.holds("staged", line)) return empty;
+      const parsed = StagedFile.safeParse(JSON.parse(line));
       if (parsed.success) return parsed.data;
     } catch (error) {
       if (!(error instanceof SyntaxError) && errorCode(error) !== "ENOENT") throw error;
     }
-    return { pending: [], rejected: [], observed: {} };
+    return empty;
   }
 
-  /** Reads, changes and writes the file back whole. */
+  /** Reads, changes and writes the file back whole, sealed. */
   update<Result>(change: (file: StagedFile) => Result): Result {
     const file = this.read();
     const result = change(file);
     ensurePrivateDir(this.memoryDir);
-    writePrivateFile(this.path, `${JSON.stringify(file, null, 1)}\n`, { durable: true });
+    const body = JSON.stringify(file);
+    writePrivateFile(this.path, `${this.#sealer(true)?.seal("staged", body) ?? body}\n`, { durable: true });
     return result;
+  }
+
+  #sealer(create: boolean) {
+    return lineSealer(userOrgDir(), `staged facts in ${workspaceKey(this.memoryDir)}`, create);
   }
 
   /** Drops a forgotten session's proposals (its progress stays: the observer never reads a forgotten session again). */

@@ -1,6 +1,7 @@
 import { urlOrigin } from "../llm/server-url.ts";
 import type { ToolPolicy } from "../config/tool-policy.ts";
 import { redact } from "../security/redact.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import type { ContextWindow } from "./prompt-assembly.ts";
 
 /** What a persona's identity lines are made of: its model, its tools and its bounds, from config and the room's state. */
@@ -25,9 +26,11 @@ export type IdentityFacts = {
  * bounds of a reply. Fixed for a given config, so a server's prompt cache keeps the prompt's head.
  */
 export function identityLines(facts: IdentityFacts): string {
+  // An address that does not parse (an OLLAMA_HOST with a zone id, say) has no origin to cut to: none of it is said.
+  const server = URL.canParse(facts.server) ? urlOrigin(facts.server) : "(its address is not said)";
   const tools = facts.tools.map((tool) => (tool.policy === "ask" ? `${tool.name} (asks the person first)` : tool.name));
   const lines = [
-    `You run as model ${facts.modelId} on the server ${urlOrigin(facts.server)}; your context window is ${facts.window.tokens} tokens.`,
+    `You run as model ${oneLine(facts.modelId, 200)} on the server ${server}; your context window is ${facts.window.tokens} tokens.`,
     tools.length > 0
       ? `Your tools: ${tools.join(", ")}. A tool that asks the person first runs only once they say yes; if they say no, go on without it.`
       : "You have no tools: answer in words.",

@@ -1,7 +1,10 @@
 import { join } from "node:path";
 import { errorCode } from "../concurrency/error-code.ts";
+import { lineSealer } from "../config/line-seal.ts";
+import { workspaceKey } from "../config/trust-store.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
 import { MEMORY_DIR } from "../config/workspace-paths.ts";
-import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security/private-state.ts";
+import { ensurePrivateDir, readPrivateFile, readPrivateFileStart, writePrivateFile } from "../security/private-state.ts";
 
 // The profile: what org learned about the person, as Markdown in the workspace's `.org/memory/profile.md` (beside the
 // facts it is made of, so `org memory forget` reaches it). The weekly digest writes it from the active facts the observer
@@ -10,8 +13,18 @@ import { ensurePrivateDir, readPrivateFile, writePrivateFile } from "../security
 
 /** The profile's file under `.org/memory/`. */
 export const PROFILE_FILE = "profile.md";
+/**
+ * Beside it, its seal: the profile's digest sealed under the user's key for this workspace, written when org writes the
+ * profile or the person edits it. A profile a clone, an archive or another program left (no seal, or one that does not
+ * hold for its text here) is no one's word about the person: no prompt carries it until a rebuild or an edit adopts it.
+ */
+export const PROFILE_SEAL_FILE = "profile.seal";
 const NOTES_HEADING = "## Your notes";
 const LEARNED_HEADING = "## Learned from your own words";
+/** Where a rebuild sets aside a profile org did not seal (its notes are not carried over). */
+export const UNSEALED_FILE = "profile.unsealed.md";
+/** Bytes of a profile a prompt is built from at most: one larger is no profile org wrote or a person keeps by hand. */
+const PROFILE_MAX_BYTES = 256 * 1024;
 const MARKER = /\s*<!--\s*(f-[\w-]+)\s*-->\s*$/;
 
 /** A fact as the profile lists it. */
@@ -29,6 +42,43 @@ function readText(path: string): string | undefined {
     if (errorCode(error) === "ENOENT") return undefined;
     throw error;
   }
+}
+
+function sealerOf(memoryDir: string, home: string | undefined, create: boolean) {
+  return lineSealer(home, `profile in ${workspaceKey(memoryDir)}`, create);
+}
+
+function sealBody(text: string): string {
+  return JSON.stringify({ sha256: new Bun.CryptoHasher("sha256").update(text).digest("hex") });
+}
+
+function sealIn(memoryDir: string, home: string | undefined): void {
+  const text = readText(join(memoryDir, PROFILE_FILE));
+  const sealer = sealerOf(memoryDir, home, true);
+  if (text === undefined || sealer === undefined) return;
+  writePrivateFile(join(memoryDir, PROFILE_SEAL_FILE), `${sealer.seal("profile", sealBody(text))}\n`, { durable: true });
+}
+
+function sealHolds(memoryDir: string, text: string, home: string | undefined): boolean {
+  const sealer = sealerOf(memoryDir, home, false);
+  if (sealer === undefined) return false;
+  let line: string | undefined;
+  try {
+    line = readText(join(memoryDir, PROFILE_SEAL_FILE))?.trim();
+  } catch {
+    return false; // a link or an unreadable seal holds nothing
+  }
+  return line !== undefined && line.length < 200 && sealer.holds("profile", line) && line.startsWith(sealBody(text).slice(0, -1));
+}
+
+/** Seals the profile of `workspaceDir` as it is now: org wrote it, or the person edited it (no seal when there is no key). */
+export function sealProfile(workspaceDir: string, home: string | undefined = userOrgDir()): void {
+  sealIn(join(workspaceDir, MEMORY_DIR), home);
+}
+
+/** Whether `text` is the profile of `workspaceDir` as org last sealed it here. */
+export function profileSealed(workspaceDir: string, text: string, home: string | undefined = userOrgDir()): boolean {
+  return sealHolds(join(workspaceDir, MEMORY_DIR), text, home);
 }
 
 /** The person's own lines: what stands under "## Your notes" until the next heading of that level. */
@@ -89,10 +139,16 @@ export function profileMarkdown(facts: readonly ProfileFact[], notes: string, ma
 /** Writes the profile of `workspaceDir` from `facts`, keeping the person's notes; returns its path and what it kept. */
 export function writeProfile(workspaceDir: string, facts: readonly ProfileFact[], maxChars: number): { path: string; kept: number; left: number } {
   const path = profilePath(workspaceDir);
-  const notes = profileNotes(readText(path) ?? "");
+  const before = readText(path);
+  // Notes org did not seal here (a clone's profile, or one edited behind org's back) are no one's word: they are set
+  // aside in UNSEALED_FILE for the person to read, not carried into the new profile.
+  const sealed = before !== undefined && profileSealed(workspaceDir, before);
+  if (before !== undefined && !sealed) writePrivateFile(join(workspaceDir, MEMORY_DIR, UNSEALED_FILE), before, { durable: true });
+  const notes = sealed ? profileNotes(before) : "";
   const built = profileMarkdown(facts, notes, maxChars);
   ensurePrivateDir(join(workspaceDir, MEMORY_DIR));
   writePrivateFile(path, built.text, { durable: true });
+  sealProfile(workspaceDir);
   return { path, kept: built.kept, left: built.left };
 }
 
@@ -107,7 +163,10 @@ export function removeFromProfile(memoryDir: string, factIds: ReadonlySet<string
     return id === undefined || !factIds.has(id);
   });
   if (kept.length === lines.length) return 0;
+  // A profile org did not seal stays unsealed: taking lines out of it is no reason to believe the rest.
+  const sealed = sealHolds(memoryDir, text, userOrgDir());
   writePrivateFile(path, kept.join("\n"), { durable: true });
+  if (sealed) sealIn(memoryDir, userOrgDir());
   return lines.length - kept.length;
 }
 
@@ -118,16 +177,19 @@ export function readProfile(workspaceDir: string): string | undefined {
 
 /**
  * What a persona's system prompt carries of the profile: its learned lines and the person's notes, without ids, headings
- * or org's explanation, at most `maxChars`; undefined when there is nothing (or no profile, or it cannot be read).
+ * or org's explanation, at most `maxChars`; undefined when there is nothing (or no profile, or it cannot be read, or
+ * org did not seal it here).
  */
-export function profileForPrompt(workspaceDir: string, maxChars: number): string | undefined {
+export function profileForPrompt(workspaceDir: string, maxChars: number, home: string | undefined = userOrgDir()): string | undefined {
   let text: string | undefined;
   try {
-    text = readText(profilePath(workspaceDir));
+    const start = readPrivateFileStart(profilePath(workspaceDir), PROFILE_MAX_BYTES);
+    if (start.size > PROFILE_MAX_BYTES) return undefined;
+    text = start.text;
   } catch {
-    return undefined; // a link or an unreadable file: the prompt goes without it
+    return undefined; // none, a link or an unreadable file: the prompt goes without it
   }
-  if (text === undefined) return undefined;
+  if (!profileSealed(workspaceDir, text, home)) return undefined;
   const learned = text
     .split("\n")
     .filter((line) => MARKER.test(line))
