@@ -43,6 +43,7 @@ test("org init writes a commented org.config.json that org reads as written; it 
     memory_search: "allow",
     memory_save: "allow",
     send_file: "ask",
+    browser: "ask",
     web_fetch: "deny",
     web_request: "deny",
   });
