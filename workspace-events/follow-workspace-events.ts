@@ -1,6 +1,6 @@
-import { type FSWatcher, closeSync, constants, fstatSync, mkdirSync, openSync, readSync, watch } from "node:fs";
+import { type FSWatcher, closeSync, fstatSync, mkdirSync, readSync, watch } from "node:fs";
 import { dirname } from "node:path";
-import { eventJournalPath, parseJournal, readWorkspaceEvents } from "./event-journal.ts";
+import { eventJournalPath, openRegularFile, parseJournal, readWorkspaceEvents } from "./event-journal.ts";
 import type { WorkspaceEventRecord } from "./workspace-event.ts";
 
 /** The most a reader takes of the journal in one read; a journal grown past it (a hostile one) is read in steps. */
@@ -105,12 +105,13 @@ function readFrom(
   path: string,
   place: { ino: number; offset: number },
 ): { text: string; place: { ino: number; offset: number }; restarted: boolean; more: boolean } | undefined {
-  let fd: number;
+  let fd: number | undefined;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openRegularFile(path);
   } catch {
     return undefined;
   }
+  if (fd === undefined) return undefined;
   try {
     const found = fstatSync(fd);
     const restarted = found.ino !== place.ino || found.size < place.offset;
