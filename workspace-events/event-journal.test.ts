@@ -193,3 +193,13 @@ test("a floor or a sequence number past the safe integers is not taken; sequence
   const second = publishWorkspaceEvent(dir, { type: "proposals-changed" });
   expect(first.published && second.published && second.seq - first.seq).toBe(1);
 });
+
+test("a journal that ends in half a line (planted, or a writer killed mid-write) loses no later event to it", () => {
+  const dir = folder();
+  publishWorkspaceEvent(dir, { type: "proposals-changed" });
+  appendFileSync(eventJournalPath(dir), '{"seq":2,"at":"x","ev');
+  expect(publishWorkspaceEvent(dir, { type: "tool-called", tool: "after_the_tear" })).toEqual({ published: true, seq: 2 });
+  const read = readWorkspaceEvents(dir, 1);
+  expect(read.records.map((record) => record.event.type === "tool-called" && record.event.tool)).toEqual(["after_the_tear"]);
+  expect(read.skipped).toBe(1);
+});

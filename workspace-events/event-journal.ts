@@ -132,12 +132,13 @@ export function publishWorkspaceEvent(dir: string, event: WorkspaceEvent, bounds
     const release = takeJournalLock(`${path}.lock`);
     if (!release) return { published: false, reason: `the journal's lock ${path}.lock stayed busy for ${LOCK_WAIT_MS} ms` };
     try {
-      const { size, last } = journalEnd(path);
+      const { size, last, torn } = journalEnd(path);
       const seq = last + 1;
-      const line = `${JSON.stringify({ seq, at: new Date().toISOString(), event: parsed })}\n`;
+      // After half a line (a writer killed mid-write, or planted) the event starts a line of its own.
+      const line = `${torn ? "\n" : ""}${JSON.stringify({ seq, at: new Date().toISOString(), event: parsed })}\n`;
       if (size + line.length > bounds.maxBytes) {
         const { records } = readJournal(path);
-        rotate(path, [...records.slice(-Math.max(1, bounds.keep - 1)), WorkspaceEventRecord.parse(JSON.parse(line))]);
+        rotate(path, [...records.slice(-Math.max(1, bounds.keep - 1)), WorkspaceEventRecord.parse(JSON.parse(line.trim()))]);
       } else append(path, size === 0 ? `${JSON.stringify({ floor: 0 })}\n${line}` : line);
       return { published: true, seq };
     } finally {
@@ -151,18 +152,20 @@ export function publishWorkspaceEvent(dir: string, event: WorkspaceEvent, bounds
 /** How much of the journal's end a writer reads for the last sequence number; the whole file when no record is there. */
 const TAIL_BYTES = 4096;
 
-/** The journal's size and its newest sequence number (the floor when it holds no record), read from its end. */
-function journalEnd(path: string): { size: number; last: number } {
+/** The journal's size, its newest sequence number (the floor when it holds no record), read from its end, and whether it ends in half a line. */
+function journalEnd(path: string): { size: number; last: number; torn: boolean } {
   let size = 0;
   try {
     size = lstatSync(path).size;
   } catch {
-    return { size: 0, last: 0 };
+    return { size: 0, last: 0, torn: false };
   }
-  const newest = parseJournal(readText(path, Math.max(0, size - TAIL_BYTES))).records.at(-1)?.seq;
-  if (newest !== undefined && size > TAIL_BYTES) return { size, last: newest };
+  const tail = readText(path, Math.max(0, size - TAIL_BYTES));
+  const torn = tail !== "" && !tail.endsWith("\n");
+  const newest = parseJournal(tail).records.at(-1)?.seq;
+  if (newest !== undefined && size > TAIL_BYTES) return { size, last: newest, torn };
   const whole = readJournal(path);
-  return { size, last: whole.records.reduce((most, record) => Math.max(most, record.seq), whole.floor) };
+  return { size, last: whole.records.reduce((most, record) => Math.max(most, record.seq), whole.floor), torn };
 }
 
 function append(path: string, text: string): void {
