@@ -203,3 +203,12 @@ test("a journal that ends in half a line (planted, or a writer killed mid-write)
   expect(read.records.map((record) => record.event.type === "tool-called" && record.event.tool)).toEqual(["after_the_tear"]);
   expect(read.skipped).toBe(1);
 });
+
+test("a lock naming a live process but dated in the future is taken over, not waited on for good", () => {
+  const dir = folder();
+  mkdirSync(join(dir, ".org"));
+  const lock = `${eventJournalPath(dir)}.lock`;
+  writeFileSync(lock, JSON.stringify({ pid: process.ppid, since: "2099-01-01T00:00:00.000Z" }));
+  utimesSync(lock, new Date("2099-01-01"), new Date("2099-01-01"));
+  expect(publishWorkspaceEvent(dir, { type: "proposals-changed" })).toEqual({ published: true, seq: 1 });
+});

@@ -230,7 +230,8 @@ function lockIsStale(path: string): boolean {
   try {
     const pid = lockHolderPid(readText(path));
     const age = Date.now() - lstatSync(path).mtimeMs;
-    if (age > LOCK_STALE_MS) return true;
+    // One dated ahead of now (a clock set back, or planted) would never grow old: it is no live append's.
+    if (age > LOCK_STALE_MS || age < -LOCK_STALE_MS) return true;
     // A holder killed between its create and its write leaves an empty file; it is stale once it is not brand new.
     if (!Number.isSafeInteger(pid) || pid <= 0) return age > 500;
     return pid !== process.pid && !isProcessAlive(pid);
