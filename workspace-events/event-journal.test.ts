@@ -212,3 +212,13 @@ test("a lock naming a live process but dated in the future is taken over, not wa
   utimesSync(lock, new Date("2099-01-01"), new Date("2099-01-01"));
   expect(publishWorkspaceEvent(dir, { type: "proposals-changed" })).toEqual({ published: true, seq: 1 });
 });
+
+test("a folder planted where a rotation writes its next journal does not stop rotation", () => {
+  const dir = folder();
+  const bounds = { maxBytes: 400, keep: 2 };
+  publishWorkspaceEvent(dir, { type: "proposals-changed" }, bounds);
+  mkdirSync(join(`${eventJournalPath(dir)}.next-${process.pid}`, "inner"), { recursive: true });
+  const results = Array.from({ length: 8 }, () => publishWorkspaceEvent(dir, { type: "proposals-changed" }, bounds));
+  expect(results.at(-1)).toEqual({ published: true, seq: 9 });
+  expect(readWorkspaceEvents(dir, 0).floor).toBeGreaterThan(0);
+});

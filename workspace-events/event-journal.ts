@@ -182,7 +182,7 @@ function append(path: string, text: string): void {
 function rotate(path: string, kept: WorkspaceEventRecord[]): void {
   const floor = (kept[0]?.seq ?? 1) - 1;
   const next = `${path}.next-${process.pid}`;
-  rmSync(next, { force: true });
+  rmSync(next, { force: true, recursive: true });
   const lines = [JSON.stringify({ floor }), ...kept.map((record) => JSON.stringify(record))];
   append(next, `${lines.join("\n")}\n`);
   renameSync(next, path);
