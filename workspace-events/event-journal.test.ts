@@ -222,3 +222,16 @@ test("a folder planted where a rotation writes its next journal does not stop ro
   expect(results.at(-1)).toEqual({ published: true, seq: 9 });
   expect(readWorkspaceEvents(dir, 0).floor).toBeGreaterThan(0);
 });
+
+test("sequence numbers planted out of order do not make a writer reuse one a follower has passed", () => {
+  const dir = folder();
+  mkdirSync(join(dir, ".org"));
+  const line = (seq: number) => JSON.stringify({ seq, at: "x", event: { type: "proposals-changed" } });
+  writeFileSync(eventJournalPath(dir), `{"floor":0}\n${line(1)}\n${line(100)}\n${line(5)}\n`);
+  const seen: number[] = [];
+  const follower = followWorkspaceEvents(dir, { onEvents: (records) => seen.push(...records.map((record) => record.seq)) });
+  expect(publishWorkspaceEvent(dir, { type: "proposals-changed" })).toEqual({ published: true, seq: 101 });
+  follower.check();
+  follower.stop();
+  expect(seen).toEqual([101]);
+});

@@ -60,7 +60,7 @@ export function parseJournal(text: string): { floor: number; records: WorkspaceE
 /** Reads the journal in `dir` after sequence number `after`. A missing journal is an empty one. */
 export function readWorkspaceEvents(dir: string, after: number): JournalRead {
   const { floor, records, skipped } = readJournal(eventJournalPath(dir));
-  const last = Math.max(floor, records.at(-1)?.seq ?? 0);
+  const last = newestSeq(records, floor);
   return { records: records.filter((record) => record.seq > after), resync: after < floor || after > last, floor, last, skipped };
 }
 
@@ -162,10 +162,15 @@ function journalEnd(path: string): { size: number; last: number; torn: boolean }
   }
   const tail = readText(path, Math.max(0, size - TAIL_BYTES));
   const torn = tail !== "" && !tail.endsWith("\n");
-  const newest = parseJournal(tail).records.at(-1)?.seq;
-  if (newest !== undefined && size > TAIL_BYTES) return { size, last: newest, torn };
+  const { records } = parseJournal(tail);
+  if (records.length > 0 && size > TAIL_BYTES) return { size, last: newestSeq(records, 0), torn };
   const whole = readJournal(path);
-  return { size, last: whole.records.reduce((most, record) => Math.max(most, record.seq), whole.floor), torn };
+  return { size, last: newestSeq(whole.records, whole.floor), torn };
+}
+
+/** The highest of `floor` and the records' sequence numbers: lines out of order (planted) never make one be reused. */
+export function newestSeq(records: readonly WorkspaceEventRecord[], floor: number): number {
+  return records.reduce((most, record) => Math.max(most, record.seq), floor);
 }
 
 function append(path: string, text: string): void {
