@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../testing/free-port.ts";
 import {
@@ -27,9 +27,12 @@ describe("org promote and org rollback on a throw-away repository", () => {
     const treeBefore = gitSync(repo.dir, ["rev-parse", "main^{tree}"]).trim();
     const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeTool(worktree, "lower", "new"));
     writePassingReport(repo.dir, candidate, BRANCH);
+    // A journal that cannot be written (here a folder a model planted) fails no promotion; the output says so.
+    mkdirSync(join(repo.dir, ".org", "events.jsonl"), { recursive: true });
 
     const promoted = await orgIn(repo.dir, port, "promote", BRANCH);
     expect(promoted.out).toContain("promoted cand/20261123T101500Z");
+    expect(promoted.out).toContain("main's change was not told");
     expect({ code: promoted.code, out: promoted.out }).toMatchObject({ code: 0 });
     const merge = gitSync(repo.dir, ["rev-parse", "main"]).trim();
     expect(gitSync(repo.dir, ["rev-list", "--parents", "-n", "1", merge]).trim().split(" ").slice(1)).toEqual([before, candidate]);

@@ -164,7 +164,12 @@ export async function applyRefChange(context: RefChangeContext, start: JournalEn
       context.log(`brought the checkout's files up to main (${short(entry.newMain)})`);
     next("checkout-synced");
     // Told once the checkout's files are main's: a process that reloads its promoted tools on it reads the new ones.
-    publishWorkspaceEvent(git.repoDir, refChangeEvent(entry));
+    const told = publishWorkspaceEvent(git.repoDir, refChangeEvent(entry));
+    if (!told.published)
+      context.log(
+        `main's change was not told to the chat, serve and mcp processes that follow this checkout (${told.reason}): ` +
+          "restart them to load its tools",
+      );
   }
 
   if (entry.step === "checkout-synced") {

@@ -1,5 +1,21 @@
 import { afterAll, expect, test } from "bun:test";
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { waitUntil } from "../testing/wait-until.ts";
@@ -125,4 +141,97 @@ test("a workspace whose .org is a link gets nothing written through it", () => {
   symlinkSync(elsewhere, join(dir, ".org"));
   expect(publishWorkspaceEvent(dir, { type: "proposals-changed" }).published).toBe(false);
   expect(readdirSync(elsewhere)).toEqual([]);
+});
+
+// A model may have written anything at the journal's paths: none of it may hang, flood memory or stop a writer.
+
+test("a FIFO at the journal or at its lock neither hangs a writer nor a reader", () => {
+  const dir = folder();
+  mkdirSync(join(dir, ".org"));
+  execFileSync("mkfifo", [eventJournalPath(dir)]);
+  const refused = publishWorkspaceEvent(dir, { type: "proposals-changed" });
+  expect(refused.published).toBe(false);
+  if (!refused.published) expect(refused.reason).toContain("not a regular file");
+  expect(readWorkspaceEvents(dir, 0).records).toEqual([]);
+  const follower = followWorkspaceEvents(dir, { after: 0, onEvents: () => {} });
+  follower.check();
+  follower.stop();
+  rmSync(eventJournalPath(dir));
+  execFileSync("mkfifo", [`${eventJournalPath(dir)}.lock`]);
+  utimesSync(`${eventJournalPath(dir)}.lock`, new Date(Date.now() - 5_000), new Date(Date.now() - 5_000));
+  expect(publishWorkspaceEvent(dir, { type: "proposals-changed" })).toEqual({ published: true, seq: 1 });
+});
+
+test("a folder at the lock is moved aside, not waited on at every publish", () => {
+  const dir = folder();
+  mkdirSync(join(`${eventJournalPath(dir)}.lock`, "inner"), { recursive: true });
+  utimesSync(`${eventJournalPath(dir)}.lock`, new Date(Date.now() - 5_000), new Date(Date.now() - 5_000));
+  expect(publishWorkspaceEvent(dir, { type: "proposals-changed" })).toEqual({ published: true, seq: 1 });
+  expect(readdirSync(join(dir, ".org")).filter((name) => name.includes(".lock"))).toEqual([]);
+});
+
+test("a journal planted with one huge line is read in a bounded slice and healed by the next writer", () => {
+  const dir = folder();
+  mkdirSync(join(dir, ".org"));
+  // Sparse: 64 MiB of size, no newline, no disk.
+  const fd = openSync(eventJournalPath(dir), "w");
+  ftruncateSync(fd, 64 * 1024 * 1024);
+  closeSync(fd);
+  expect(readWorkspaceEvents(dir, 0).records).toEqual([]);
+  expect(publishWorkspaceEvent(dir, { type: "proposals-changed" })).toEqual({ published: true, seq: 1 });
+  expect(statSync(eventJournalPath(dir)).size).toBeLessThan(1024);
+});
+
+test("a floor or a sequence number past the safe integers is not taken; sequence numbers stay exact", () => {
+  const dir = folder();
+  mkdirSync(join(dir, ".org"));
+  writeFileSync(eventJournalPath(dir), `{"floor":1e300}\n{"seq":9007199254740993,"at":"x","event":{"type":"proposals-changed"}}\n`);
+  const read = readWorkspaceEvents(dir, 0);
+  expect(read.floor).toBe(0);
+  expect(read.skipped).toBe(2);
+  const first = publishWorkspaceEvent(dir, { type: "proposals-changed" });
+  const second = publishWorkspaceEvent(dir, { type: "proposals-changed" });
+  expect(first.published && second.published && second.seq - first.seq).toBe(1);
+});
+
+test("a journal that ends in half a line (planted, or a writer killed mid-write) loses no later event to it", () => {
+  const dir = folder();
+  publishWorkspaceEvent(dir, { type: "proposals-changed" });
+  appendFileSync(eventJournalPath(dir), '{"seq":2,"at":"x","ev');
+  expect(publishWorkspaceEvent(dir, { type: "tool-called", tool: "after_the_tear" })).toEqual({ published: true, seq: 2 });
+  const read = readWorkspaceEvents(dir, 1);
+  expect(read.records.map((record) => record.event.type === "tool-called" && record.event.tool)).toEqual(["after_the_tear"]);
+  expect(read.skipped).toBe(1);
+});
+
+test("a lock naming a live process but dated in the future is taken over, not waited on for good", () => {
+  const dir = folder();
+  mkdirSync(join(dir, ".org"));
+  const lock = `${eventJournalPath(dir)}.lock`;
+  writeFileSync(lock, JSON.stringify({ pid: process.ppid, since: "2099-01-01T00:00:00.000Z" }));
+  utimesSync(lock, new Date("2099-01-01"), new Date("2099-01-01"));
+  expect(publishWorkspaceEvent(dir, { type: "proposals-changed" })).toEqual({ published: true, seq: 1 });
+});
+
+test("a folder planted where a rotation writes its next journal does not stop rotation", () => {
+  const dir = folder();
+  const bounds = { maxBytes: 400, keep: 2 };
+  publishWorkspaceEvent(dir, { type: "proposals-changed" }, bounds);
+  mkdirSync(join(`${eventJournalPath(dir)}.next-${process.pid}`, "inner"), { recursive: true });
+  const results = Array.from({ length: 8 }, () => publishWorkspaceEvent(dir, { type: "proposals-changed" }, bounds));
+  expect(results.at(-1)).toEqual({ published: true, seq: 9 });
+  expect(readWorkspaceEvents(dir, 0).floor).toBeGreaterThan(0);
+});
+
+test("sequence numbers planted out of order do not make a writer reuse one a follower has passed", () => {
+  const dir = folder();
+  mkdirSync(join(dir, ".org"));
+  const line = (seq: number) => JSON.stringify({ seq, at: "x", event: { type: "proposals-changed" } });
+  writeFileSync(eventJournalPath(dir), `{"floor":0}\n${line(1)}\n${line(100)}\n${line(5)}\n`);
+  const seen: number[] = [];
+  const follower = followWorkspaceEvents(dir, { onEvents: (records) => seen.push(...records.map((record) => record.seq)) });
+  expect(publishWorkspaceEvent(dir, { type: "proposals-changed" })).toEqual({ published: true, seq: 101 });
+  follower.check();
+  follower.stop();
+  expect(seen).toEqual([101]);
 });

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { errorCode } from "../concurrency/error-code.ts";
 import { isProcessAlive } from "../concurrency/process-alive.ts";
@@ -59,28 +59,57 @@ export function parseJournal(text: string): { floor: number; records: WorkspaceE
 
 /** Reads the journal in `dir` after sequence number `after`. A missing journal is an empty one. */
 export function readWorkspaceEvents(dir: string, after: number): JournalRead {
-  const { floor, records, skipped } = parseJournal(readText(eventJournalPath(dir)));
-  const last = Math.max(floor, records.at(-1)?.seq ?? 0);
+  const { floor, records, skipped } = readJournal(eventJournalPath(dir));
+  const last = newestSeq(records, floor);
   return { records: records.filter((record) => record.seq > after), resync: after < floor || after > last, floor, last, skipped };
 }
 
-function readText(path: string, from = 0): string {
+/** The most of the journal a reader or writer takes in one read: a bigger one (a hostile one) is read from its end. */
+export const MAX_READ_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Opens `path` for reading without following a link and without blocking on a FIFO; undefined when it is missing or
+ * is not a regular file (a FIFO, folder or link a model planted holds no events).
+ */
+export function openRegularFile(path: string): number | undefined {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
-    if (errorCode(error) === "ENOENT") return "";
+    if (["ENOENT", "ELOOP", "ENXIO", "EISDIR"].includes(errorCode(error) ?? "")) return undefined;
     throw error;
   }
+  if (fstatSync(fd).isFile()) return fd;
+  closeSync(fd);
+  return undefined;
+}
+
+/** The text of `path` from `from`, at most its last MAX_READ_BYTES (from the first whole line in them); cut says so. */
+function readTail(path: string, from = 0): { text: string; cut: boolean } {
+  const fd = openRegularFile(path);
+  if (fd === undefined) return { text: "", cut: false };
   try {
     const size = fstatSync(fd).size;
-    if (size <= from) return "";
-    const buffer = Buffer.alloc(size - from);
-    const read = readSync(fd, buffer, 0, buffer.length, from);
-    return buffer.subarray(0, read).toString("utf8");
+    const start = Math.max(from, size - MAX_READ_BYTES);
+    if (size <= start) return { text: "", cut: false };
+    const buffer = Buffer.alloc(size - start);
+    const read = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, start));
+    if (start === from) return { text: read.toString("utf8"), cut: false };
+    return { text: read.subarray(read.indexOf(10) + 1).toString("utf8"), cut: true };
   } finally {
     closeSync(fd);
   }
+}
+
+function readText(path: string, from = 0): string {
+  return readTail(path, from).text;
+}
+
+/** The journal parsed from at most its last MAX_READ_BYTES; when its header was cut off, the floor is below its first record. */
+function readJournal(path: string): ReturnType<typeof parseJournal> {
+  const { text, cut } = readTail(path);
+  const parsed = parseJournal(text);
+  return cut ? { ...parsed, floor: Math.max(0, (parsed.records[0]?.seq ?? 1) - 1) } : parsed;
 }
 
 /** Why an event was not published: the lock stayed busy, or the journal could not be written. The change itself stands. */
@@ -98,15 +127,18 @@ export function publishWorkspaceEvent(dir: string, event: WorkspaceEvent, bounds
     mkdirSync(dirname(path), { recursive: true });
     // A workspace's `.org` that is a link (a hostile checkout's) leads elsewhere: nothing is written through it.
     if (!lstatSync(dirname(path)).isDirectory()) return { published: false, reason: `${dirname(path)} is not a folder (a link?)` };
+    const found = lstatSync(path, { throwIfNoEntry: false });
+    if (found && !found.isFile()) return { published: false, reason: `${path} is not a regular file: remove it, and events are told again` };
     const release = takeJournalLock(`${path}.lock`);
     if (!release) return { published: false, reason: `the journal's lock ${path}.lock stayed busy for ${LOCK_WAIT_MS} ms` };
     try {
-      const { size, last } = journalEnd(path);
+      const { size, last, torn } = journalEnd(path);
       const seq = last + 1;
-      const line = `${JSON.stringify({ seq, at: new Date().toISOString(), event: parsed })}\n`;
+      // After half a line (a writer killed mid-write, or planted) the event starts a line of its own.
+      const line = `${torn ? "\n" : ""}${JSON.stringify({ seq, at: new Date().toISOString(), event: parsed })}\n`;
       if (size + line.length > bounds.maxBytes) {
-        const { records } = parseJournal(readText(path));
-        rotate(path, [...records.slice(-Math.max(1, bounds.keep - 1)), WorkspaceEventRecord.parse(JSON.parse(line))]);
+        const { records } = readJournal(path);
+        rotate(path, [...records.slice(-Math.max(1, bounds.keep - 1)), WorkspaceEventRecord.parse(JSON.parse(line.trim()))]);
       } else append(path, size === 0 ? `${JSON.stringify({ floor: 0 })}\n${line}` : line);
       return { published: true, seq };
     } finally {
@@ -120,22 +152,30 @@ export function publishWorkspaceEvent(dir: string, event: WorkspaceEvent, bounds
 /** How much of the journal's end a writer reads for the last sequence number; the whole file when no record is there. */
 const TAIL_BYTES = 4096;
 
-/** The journal's size and its newest sequence number (the floor when it holds no record), read from its end. */
-function journalEnd(path: string): { size: number; last: number } {
+/** The journal's size, its newest sequence number (the floor when it holds no record), read from its end, and whether it ends in half a line. */
+function journalEnd(path: string): { size: number; last: number; torn: boolean } {
   let size = 0;
   try {
     size = lstatSync(path).size;
   } catch {
-    return { size: 0, last: 0 };
+    return { size: 0, last: 0, torn: false };
   }
-  const newest = parseJournal(readText(path, Math.max(0, size - TAIL_BYTES))).records.at(-1)?.seq;
-  if (newest !== undefined && size > TAIL_BYTES) return { size, last: newest };
-  const whole = parseJournal(readText(path));
-  return { size, last: Math.max(whole.floor, ...whole.records.map((record) => record.seq)) };
+  const tail = readText(path, Math.max(0, size - TAIL_BYTES));
+  const torn = tail !== "" && !tail.endsWith("\n");
+  const { records } = parseJournal(tail);
+  if (records.length > 0 && size > TAIL_BYTES) return { size, last: newestSeq(records, 0), torn };
+  const whole = readJournal(path);
+  return { size, last: newestSeq(whole.records, whole.floor), torn };
+}
+
+/** The highest of `floor` and the records' sequence numbers: lines out of order (planted) never make one be reused. */
+export function newestSeq(records: readonly WorkspaceEventRecord[], floor: number): number {
+  return records.reduce((most, record) => Math.max(most, record.seq), floor);
 }
 
 function append(path: string, text: string): void {
-  const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+  const fd = openSync(path, flags, 0o600);
   try {
     writeSync(fd, text);
   } finally {
@@ -147,7 +187,7 @@ function append(path: string, text: string): void {
 function rotate(path: string, kept: WorkspaceEventRecord[]): void {
   const floor = (kept[0]?.seq ?? 1) - 1;
   const next = `${path}.next-${process.pid}`;
-  rmSync(next, { force: true });
+  rmSync(next, { force: true, recursive: true });
   const lines = [JSON.stringify({ floor }), ...kept.map((record) => JSON.stringify(record))];
   append(next, `${lines.join("\n")}\n`);
   renameSync(next, path);
@@ -172,7 +212,7 @@ function takeJournalLock(path: string): (() => void) | undefined {
       const aside = `${path}.stale-${process.pid}`;
       try {
         renameSync(path, aside);
-        rmSync(aside, { force: true });
+        rmSync(aside, { force: true, recursive: true });
       } catch {}
       continue;
     }
@@ -194,8 +234,9 @@ function lockHolderPid(text: string): number {
 function lockIsStale(path: string): boolean {
   try {
     const pid = lockHolderPid(readText(path));
-    const age = Date.now() - statSync(path).mtimeMs;
-    if (age > LOCK_STALE_MS) return true;
+    const age = Date.now() - lstatSync(path).mtimeMs;
+    // One dated ahead of now (a clock set back, or planted) would never grow old: it is no live append's.
+    if (age > LOCK_STALE_MS || age < -LOCK_STALE_MS) return true;
     // A holder killed between its create and its write leaves an empty file; it is stale once it is not brand new.
     if (!Number.isSafeInteger(pid) || pid <= 0) return age > 500;
     return pid !== process.pid && !isProcessAlive(pid);

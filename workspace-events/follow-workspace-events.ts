@@ -1,6 +1,6 @@
-import { type FSWatcher, closeSync, constants, fstatSync, mkdirSync, openSync, readSync, watch } from "node:fs";
+import { type FSWatcher, closeSync, fstatSync, mkdirSync, readSync, watch } from "node:fs";
 import { dirname } from "node:path";
-import { eventJournalPath, parseJournal, readWorkspaceEvents } from "./event-journal.ts";
+import { eventJournalPath, newestSeq, openRegularFile, parseJournal, readWorkspaceEvents } from "./event-journal.ts";
 import type { WorkspaceEventRecord } from "./workspace-event.ts";
 
 /** The most a reader takes of the journal in one read; a journal grown past it (a hostile one) is read in steps. */
@@ -41,7 +41,7 @@ export function followWorkspaceEvents(dir: string, options: FollowOptions): Even
     if (start.skipped > 0) options.onSkipped?.(start.skipped);
     if (start.resync) options.onResync?.(start.last);
     if (start.records.length > 0) options.onEvents(start.records);
-    last = start.resync ? Math.max(start.last, start.records.at(-1)?.seq ?? 0) : (start.records.at(-1)?.seq ?? last);
+    last = start.resync ? start.last : newestSeq(start.records, last);
   }
 
   const check = () => {
@@ -53,14 +53,14 @@ export function followWorkspaceEvents(dir: string, options: FollowOptions): Even
         place = read.place;
         const { floor, records, skipped } = parseJournal(read.text);
         if (skipped > 0) options.onSkipped?.(skipped);
-        if (read.restarted && (last < floor || last > Math.max(floor, records.at(-1)?.seq ?? 0))) {
-          last = Math.max(floor, records.at(-1)?.seq ?? 0);
+        if (read.restarted && (last < floor || last > newestSeq(records, floor))) {
+          last = newestSeq(records, floor);
           options.onResync?.(last);
           continue;
         }
         const fresh = records.filter((record) => record.seq > last);
         if (fresh.length > 0) {
-          last = fresh.at(-1)?.seq ?? last;
+          last = newestSeq(fresh, last);
           options.onEvents(fresh);
         }
         if (!read.more) return;
@@ -105,12 +105,13 @@ function readFrom(
   path: string,
   place: { ino: number; offset: number },
 ): { text: string; place: { ino: number; offset: number }; restarted: boolean; more: boolean } | undefined {
-  let fd: number;
+  let fd: number | undefined;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openRegularFile(path);
   } catch {
     return undefined;
   }
+  if (fd === undefined) return undefined;
   try {
     const found = fstatSync(fd);
     const restarted = found.ino !== place.ino || found.size < place.offset;

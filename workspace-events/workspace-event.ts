@@ -33,12 +33,15 @@ export const WorkspaceEvent = z.discriminatedUnion("type", [
 ]);
 export type WorkspaceEvent = z.infer<typeof WorkspaceEvent>;
 
+/** The highest sequence number or floor taken: past it (a planted one) counting would lose exactness. */
+export const MAX_SEQ = 2 ** 48;
+
 /** One line of the journal: the event, its sequence number (unique and increasing in one journal) and when. */
-export const WorkspaceEventRecord = z.object({ seq: z.number().int().positive(), at: z.string().max(40), event: WorkspaceEvent });
+export const WorkspaceEventRecord = z.object({ seq: z.number().int().positive().max(MAX_SEQ), at: z.string().max(40), event: WorkspaceEvent });
 export type WorkspaceEventRecord = z.infer<typeof WorkspaceEventRecord>;
 
 /** The journal's first line: every event at or below `floor` was dropped by rotation. */
-export const JournalHeader = z.object({ floor: z.number().int().nonnegative() });
+export const JournalHeader = z.object({ floor: z.number().int().nonnegative().max(MAX_SEQ) });
 
 /** Whether one of `records` changes which tools are promoted: a promotion or a rollback. */
 export function changesPromotedTools(records: readonly WorkspaceEventRecord[]): boolean {
