@@ -34,7 +34,12 @@ test("chat --once --resume: kill -9 while a summary is written, then resume: not
   });
   writeFileSync(
     join(workspace, "org.config.json"),
-    JSON.stringify({ personas: [{ name: "agent", kind: "agent" }], mode: "direct:agent", compaction: { reserveTokens: 256 } }),
+    // The browser's schema is left out: this 2 048-token window is sized for the compaction, not for every default tool.
+    JSON.stringify({
+      personas: [{ name: "agent", kind: "agent", tools: { browser: "deny" } }],
+      mode: "direct:agent",
+      compaction: { reserveTokens: 256 },
+    }),
   );
   const env = { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" };
   const chat = (args: string[]) => runOrgProcess(["chat", "--workspace", workspace, ...args], { cwd: workspace, env, timeoutMs: 60_000 });
