@@ -65,7 +65,7 @@ describe("what a cloned config may not do until the person confirms it", () => {
       supervise: { webhook: "http://127.0.0.1:1/hook", autoFix: ["finish-interrupted", "rotate-logs"] },
       grow: { autoPromote: true, confirmSessions: 1 },
       observer: { promote: "auto" },
-      share: { autoPromote: true },
+      share: { autoPromote: true, pullEvery: "30m" },
       backup: { dir: "/tmp/shared-backups" },
       mcpServers: { files: { command: "node", args: ["server.mjs"], policy: "allow", tools: { write_file: "allow", read_file: "ask" } } },
     });
@@ -87,6 +87,7 @@ describe("what a cloned config may not do until the person confirms it", () => {
       "grow.autoPromote",
       "observer.promote",
       "share.autoPromote",
+      "share.pullEvery",
       "grow.confirmSessions",
     ]);
     for (const setting of config.unconfirmed) expect(setting.why.length).toBeGreaterThan(20);
@@ -99,9 +100,10 @@ describe("what a cloned config may not do until the person confirms it", () => {
     expect(config.supervise.autoFix).toEqual(["rotate-logs"]);
     expect(config.grow).toMatchObject({ autoPromote: false, confirmSessions: 2 });
     expect(config.share.autoPromote).toBe(false);
+    expect(config.share.pullEvery).toBeUndefined();
     expect(config.backup.dir).toBeUndefined();
     expect(config.observer.promote).toBe("suggest");
-    expect(describeUnconfirmed(config)).toContain("17 settings");
+    expect(describeUnconfirmed(config)).toContain("18 settings");
     expect(describeUnconfirmed(config)).toContain("'org config trust'");
   });
 

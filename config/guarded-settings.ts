@@ -1,3 +1,4 @@
+import { formatDuration } from "./duration.ts";
 import { ModelPurpose, routeServer } from "./model-routes.ts";
 import { displayUrl, urlOrigin } from "../llm/server-url.ts";
 import { SERVER_URL_KEY } from "../llm/persona-server.ts";
@@ -323,7 +324,7 @@ function phoneSettings(file: OrgConfigFile): Guarded[] {
   return found;
 }
 
-/** What is promoted without a person: grow's tools, the observer's facts about the person, the teammates' offers. */
+/** What is promoted or run without a person: grow's tools, the observer's facts about the person, the teammates' offers. */
 function unaskedPromotions(file: OrgConfigFile): Guarded[] {
   const found: Guarded[] = [];
   if (file.grow?.autoPromote === true)
@@ -361,6 +362,20 @@ function unaskedPromotions(file: OrgConfigFile): Guarded[] {
           "they wait for 'org share promote'",
         (entry) => {
           if (entry.share) entry.share.autoPromote = false;
+        },
+      ),
+    );
+  const pullEvery = file.share?.pullEvery;
+  if (pullEvery !== undefined)
+    found.push(
+      guarded(
+        "share.pullEvery",
+        pullEvery,
+        `every ${formatDuration(pullEvery)}`,
+        "org supervise pulls the team's offers and runs their code through this machine's gate with nobody there; " +
+          "until you confirm it, offers are pulled only by 'org share pull'",
+        (entry) => {
+          if (entry.share) delete entry.share.pullEvery;
         },
       ),
     );

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { readShareState } from "../share/offer-state.ts";
 import { publishOffer } from "../share/publish-offer.ts";
 import { toolOrigin } from "../share/tool-origin.ts";
@@ -29,11 +30,11 @@ beforeAll(() => {
 });
 afterAll(() => world?.[Symbol.dispose]());
 
-function pull(machine: ShareMachine, autoPromote: boolean) {
+function pull(machine: ShareMachine, autoPromote: boolean, judgeConfig = config) {
   const lines: string[] = [];
   const judge = inProcessOfferJudge({
     ...testSandboxAccess(),
-    config,
+    config: judgeConfig,
     access: machine.access,
     workspaceDir: join(world.root, `${machine.name}-workspace`),
   });
@@ -146,3 +147,63 @@ test("of several offers of one tool by one signer only the newest lands; the old
   expect(offersJudged).toContain(newer.id);
   expect(offersJudged).not.toContain(older.id);
 }, 60_000);
+
+test("bob's corpus fails the tool and refuses it while carol's passes and promotes it", async () => {
+  using machines = shareMachines(["alice", "bob", "carol"]);
+  const [alice, bob, carol] = machines.machines as [ShareMachine, ShareMachine, ShareMachine];
+  // Bob's team counts "well-known" as two words: his checkout holds a model scenario of its own saying so, which his
+  // current (a model answering by itself) meets and a candidate whose model trusts alice's word_count does not.
+  const scenarios = join(bob.dir, "fitness", "scenarios");
+  mkdirSync(scenarios, { recursive: true });
+  writeFileSync(
+    join(scenarios, "hyphenated-words.json"),
+    JSON.stringify({
+      name: "hyphenated words count twice",
+      request: { text: "how many words in: a well-known fact", mode: "direct:agent" },
+      expect: { includes: ["There are 4 words"] },
+    }),
+  );
+  gitSync(bob.dir, ["add", "fitness"]);
+  gitSync(bob.dir, ["commit", "--quiet", "-m", "bob's corpus: hyphenated words"]);
+  const text = (words: string) => ({ text: words, chunkSize: 1000 });
+  await using model = await startScriptedServer({
+    script: {
+      models: ["scripted"],
+      rules: [
+        { when: { lastTool: "word_count", lastMessage: "(?<n>\\d+)" }, reply: text("There are {{match.n}} words") },
+        {
+          when: { tool: "word_count", lastMessage: "how many words" },
+          reply: { toolCalls: [{ name: "word_count", arguments: { text: "a well-known fact" } }] },
+        },
+        { when: { lastMessage: "how many words" }, reply: text("There are 4 words") },
+      ],
+    },
+  });
+  const demo = join(import.meta.dir, "..", "demo");
+  const bobConfig = loadOrgConfig(
+    join(demo, "org.config.json"),
+    { ...process.env, OLLAMA_BASE: model.url, OLLAMA_MODEL: "scripted" },
+    { checkoutDir: demo },
+  );
+  await promoteFixture(alice, WORD_COUNT, "cand/20261129T093000Z");
+  const offer = await publishOffer(alice.access, "word_count");
+  trust(bob, alice);
+  trust(carol, alice);
+  const bobMain = gitSync(bob.dir, ["rev-parse", "main"]).trim();
+
+  const atBob = await pull(bob, true, bobConfig);
+  expect(atBob.offers).toMatchObject([{ id: offer.id, state: "refused" }]);
+  expect(atBob.offers[0]?.reason).toStartWith("this machine's gate refused it: ");
+  expect(atBob.offers[0]?.reason).toContain("hyphenated words count twice");
+  expect(gitSync(bob.dir, ["rev-parse", "main"]).trim()).toBe(bobMain);
+  // What 'org share list --json' shows: the refusal and the gate's reason, kept in bob's org home.
+  expect(Object.values(readShareState(bob.access.home).offers)).toMatchObject([{ id: offer.id, state: "refused", reason: atBob.offers[0]?.reason }]);
+  // Both of bob's instances were asked: his current answered by itself, the candidate called alice's tool.
+  expect(model.requests.some((request) => JSON.stringify(request).includes("well-known fact"))).toBe(true);
+
+  const atCarol = await pull(carol, true);
+  expect(atCarol.offers).toMatchObject([{ id: offer.id, state: "promoted", reason: "promoted by share.autoPromote" }]);
+  expect(gitSync(carol.dir, ["rev-parse", "main:tools/generated/word_count"]).trim()).toBe(
+    gitSync(alice.dir, ["rev-parse", "main:tools/generated/word_count"]).trim(),
+  );
+}, 240_000);

@@ -24,6 +24,11 @@ import { runGrow } from "./run-grow.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 import { sealedTranscriptText } from "../testing/sealed-lines.ts";
 import { growStatus, statusLines } from "./grow-status.ts";
+import { pullAndLand } from "../cycle/land-offers.ts";
+import { publishOffer } from "../share/publish-offer.ts";
+import { promoteFixture, type ShareMachine, shareMachines, trust } from "../testing/share-machines.ts";
+import { writePassingReport } from "../testing/promotion-fixture.ts";
+import { WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 
 // One run of org grow called directly, as the CLI calls it: a throw-away repository that is also the workspace, its
 // sessions written as the room writes them, the scripted toolsmith, the real sandbox and the real gate against two
@@ -55,7 +60,13 @@ function workspaceRepo(sessions: Record<string, string[]>, setup: (dir: string) 
   setup(repo.dir);
   gitSync(repo.dir, ["add", "-A"]);
   gitSync(repo.dir, ["commit", "--quiet", "-m", "a main to grow"]);
-  const dir = join(repo.dir, ".org", "sessions");
+  writeSessions(repo.dir, sessions);
+  return repo;
+}
+
+/** Sessions in which users asked for things, sealed as the room writes them, in `workspace`'s `.org/sessions/`. */
+function writeSessions(workspace: string, sessions: Record<string, string[]>): void {
+  const dir = join(workspace, ".org", "sessions");
   mkdirSync(dir, { recursive: true });
   const time = new Date().toISOString();
   for (const [id, texts] of Object.entries(sessions)) {
@@ -66,7 +77,6 @@ function workspaceRepo(sessions: Record<string, string[]>, setup: (dir: string) 
     );
     writeFileSync(join(dir, `${id}.jsonl`), sealedTranscriptText(dir, id, lines));
   }
-  return repo;
 }
 
 function request(
@@ -214,6 +224,35 @@ test("a need a promoted tool already answers is covered by it, built for nobody,
   expect(again.report.summary).toMatchObject({ noticed: 0, covered: 0, built: 0 });
   expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["covered"]);
 }, 60_000);
+
+test("grow on bob covers a need from alice's offer, which bob's gate passed, instead of building it", async () => {
+  using world = shareMachines(["alice", "bob"]);
+  const [alice, bob] = world.machines as [ShareMachine, ShareMachine];
+  await promoteFixture(alice, WORD_COUNT, "cand/20261129T094000Z");
+  const offer = await publishOffer(alice.access, "word_count");
+  trust(bob, alice);
+  // The gate itself is cycle/land-offers.test.ts's: here bob's judge passes what lands, and the candidate waits.
+  const pulled = await pullAndLand({
+    access: bob.access,
+    judge: async (branch) => {
+      writePassingReport(bob.dir, gitSync(bob.dir, ["rev-parse", branch]).trim(), branch);
+      return { ok: true, branch, stages: [], verdict: "pass" };
+    },
+    autoPromote: false,
+    rollbackContext: bob.refChange,
+    signal: AbortSignal.timeout(60_000),
+  });
+  const branch = pulled.offers[0]?.branch ?? "";
+  expect(pulled.offers).toMatchObject([{ id: offer.id, state: "passed" }]);
+  writeSessions(bob.dir, { s1: ["we need a tool that counts the words in a text"] });
+  const main = gitSync(bob.dir, ["rev-parse", "main"]).trim();
+  const { report } = await runGrow(request(bob.dir, { maxTools: 3 }));
+  expect(report.summary).toMatchObject({ noticed: 1, created: 1, covered: 1, built: 0 });
+  expect(report.proposals).toEqual([expect.objectContaining({ state: "covered", coveredBy: "word_count", candidate: branch })]);
+  // Nothing was built: no candidate but the offer's, and main is as it was.
+  expect(gitSync(bob.dir, ["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"]).trim()).toBe(branch);
+  expect(gitSync(bob.dir, ["rev-parse", "main"]).trim()).toBe(main);
+}, 120_000);
 
 test("hostile words org wrote (pasted, a tool output) run nothing, write nothing outside .org/grow: a goal, not a path", async () => {
   using repo = workspaceRepo({});
