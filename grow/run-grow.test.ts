@@ -297,8 +297,10 @@ test("hostile words org wrote (pasted, a tool output) run nothing, write nothing
   const { report } = await runGrow(request(repo.dir, { maxTools: 0 }));
   expect(report.summary.noticed).toBe(3);
   const added = files(repo.dir).filter((file) => !before.has(file));
-  // The proposals, the hints and the report; the registry's cache of the repository's tools; .org's own ignore file.
-  expect(added.filter((file) => !file.startsWith(".org/grow/") && !file.startsWith(".org/registry/") && file !== ".org/.gitignore")).toEqual([]);
+  // The proposals, the hints and the report; the registry's cache of the repository's tools; .org's own ignore file;
+  // the workspace's event journal, which says the proposals changed.
+  const orgOwn = new Set([".org/.gitignore", ".org/events.jsonl"]);
+  expect(added.filter((file) => !file.startsWith(".org/grow/") && !file.startsWith(".org/registry/") && !orgOwn.has(file))).toEqual([]);
   expect(files(repo.dir).some((file) => file.includes("pwned"))).toBe(false);
   expect(gitSync(repo.dir, ["for-each-ref"])).toBe(refs);
   const state = readGrowState(repo.dir);
