@@ -5,7 +5,7 @@ import { type Block, type BlockWriter, createBlockWriter } from "./block-writer.
 import { type ConsoleScreen, createConsoleScreen } from "./console-screen.ts";
 import { callPreview, formatStats } from "./reply-lines.ts";
 import { progressLine, roomNoticeLine, toolOutputPreview, toolResultLine } from "./room-event-lines.ts";
-import type { ToolOutputs } from "./tool-outputs.ts";
+import type { ToolOutputs } from "../../room/tool-outputs.ts";
 import { createWaitStatus } from "./wait-status.ts";
 
 const PALETTE: Style[] = ["cyan", "yellow", "magenta", "green", "blue", "red"];

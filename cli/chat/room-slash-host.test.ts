@@ -12,7 +12,8 @@ import { type RoomParts, roomOptions } from "../../assembly/assemble-room.ts";
 import { DEFAULT_SANDBOX_POLICY } from "../../sandbox/sandbox-policy.ts";
 
 import { echoTool } from "../../testing/echo-tool.ts";
-import { parseInput, runSlashCommand } from "./slash-commands.ts";
+import { interpretCommand } from "../../room/interpret-command.ts";
+import { terminalLines } from "./command-lines.ts";
 import { testSandboxAccess } from "../../testing/test-sandbox.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-slash-host-"));
@@ -50,11 +51,9 @@ beforeAll(async () => {
   });
   const host = roomSlashHost(room, config, workspace);
   run = async (line) => {
-    const parsed = parseInput(line);
-    if (parsed.type !== "command") throw new Error(`not a command: ${line}`);
-    const lines: string[] = [];
-    await runSlashCommand(parsed.command, host, { write: (text) => lines.push(text), signal: new AbortController().signal });
-    return lines.join("\n");
+    const read = await interpretCommand(line, "terminal", host, new AbortController().signal);
+    if (read.type !== "answer") throw new Error(`not a command: ${line}`);
+    return terminalLines(read.answer).join("\n");
   };
   await room.send("hi agent");
 });
@@ -108,13 +107,9 @@ test("/tools lists the toolsmith's build_tool", async () => {
   );
   const defaults = await openRoom({ ...testSandboxAccess(), config, workspaceDir: workspace, tools: [sh], onEvent: () => {} });
   try {
-    const lines: string[] = [];
-    const parsed = parseInput("/tools");
-    if (parsed.type !== "command") throw new Error("not a command");
-    await runSlashCommand(parsed.command, roomSlashHost(defaults, config, workspace), {
-      write: (text) => lines.push(text),
-      signal: new AbortController().signal,
-    });
+    const read = await interpretCommand("/tools", "terminal", roomSlashHost(defaults, config, workspace), new AbortController().signal);
+    if (read.type !== "answer") throw new Error("not a command");
+    const lines = terminalLines(read.answer);
     expect(lines.find((line) => line.startsWith("  toolsmith:"))).toContain("build_tool");
   } finally {
     await defaults.close();
@@ -139,8 +134,9 @@ test('/tools marks a promoted tool the room offers as "ask" though the config na
   const promotedRoom = await openRoom(offered);
   try {
     const host = roomSlashHost(promotedRoom, config, workspace);
-    const lines: string[] = [];
-    await runSlashCommand({ name: "tools" }, host, { write: (text) => lines.push(text), signal: new AbortController().signal });
+    const read = await interpretCommand("/tools", "terminal", host, new AbortController().signal);
+    if (read.type !== "answer") throw new Error("not a command");
+    const lines = terminalLines(read.answer);
     expect(lines.join("\n")).toContain("echo (asks first)");
   } finally {
     await promotedRoom.close();

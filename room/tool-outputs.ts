@@ -1,4 +1,4 @@
-import type { RoomMessage } from "../../personas/room-message.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
 
 /** One tool result the console showed: `/output N` prints its whole output. */
 export type ToolOutput = { number: number; persona: string; name: string; ok: boolean; output: string };

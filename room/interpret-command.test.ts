@@ -1,5 +1,19 @@
 import { describe, expect, test } from "bun:test";
-import { completeSlashCommand, parseInput, runSlashCommand, type SlashHost, slashHelp } from "./slash-commands.ts";
+import { terminalLines } from "../cli/chat/command-lines.ts";
+import type { CommandContext } from "./command-context.ts";
+import type { FrontEnd } from "./command-spec.ts";
+import { completeCommand, interpretCommand, readLine } from "./interpret-command.ts";
+import { commandHelp, roomCommands } from "./room-commands.ts";
+
+/** A line read in `frontEnd`, in the shape these tests state: a message, nothing, a command and its arguments, or what was wrong. */
+function parseInput(line: string, frontEnd: FrontEnd = "terminal") {
+  const read = readLine(line, frontEnd);
+  if (read.type === "command") return { type: "command", command: { name: read.command.name, args: read.command.args } };
+  if (read.type === "answer") return { type: "invalid", message: read.answer.lines.join("\n") };
+  return read;
+}
+
+const completeSlashCommand = (before: string) => completeCommand(before, "terminal");
 
 describe("parseInput", () => {
   test("plain text and @mentions are messages; blank lines are empty", () => {
@@ -9,22 +23,22 @@ describe("parseInput", () => {
   });
 
   test("each command with its arguments", () => {
-    expect(parseInput("/mode")).toEqual({ type: "command", command: { name: "mode" } });
-    expect(parseInput("/mode direct:python")).toEqual({ type: "command", command: { name: "mode", mode: "direct:python" } });
-    expect(parseInput(" /MODE file:out.md ")).toEqual({ type: "command", command: { name: "mode", mode: "file:out.md" } });
+    expect(parseInput("/mode")).toEqual({ type: "command", command: { name: "mode", args: undefined } });
+    expect(parseInput("/mode direct:python")).toEqual({ type: "command", command: { name: "mode", args: "direct:python" } });
+    expect(parseInput(" /MODE file:out.md ")).toEqual({ type: "command", command: { name: "mode", args: "file:out.md" } });
     expect(parseInput("/use agent qwen3:8b")).toEqual({
       type: "command",
-      command: { name: "use", persona: "agent", model: "qwen3:8b" },
+      command: { name: "use", args: ["agent", "qwen3:8b"] },
     });
-    expect(parseInput("/history 5")).toEqual({ type: "command", command: { name: "history", count: 5 } });
-    expect(parseInput("/save")).toEqual({ type: "command", command: { name: "save" } });
-    expect(parseInput("/save notes.md")).toEqual({ type: "command", command: { name: "save", file: "notes.md" } });
-    expect(parseInput('/recall staging "NEAR( port')).toEqual({ type: "command", command: { name: "recall", query: 'staging "NEAR( port' } });
+    expect(parseInput("/history 5")).toEqual({ type: "command", command: { name: "history", args: 5 } });
+    expect(parseInput("/save")).toEqual({ type: "command", command: { name: "save", args: undefined } });
+    expect(parseInput("/save notes.md")).toEqual({ type: "command", command: { name: "save", args: "notes.md" } });
+    expect(parseInput('/recall staging "NEAR( port')).toEqual({ type: "command", command: { name: "recall", args: 'staging "NEAR( port' } });
     expect(parseInput("/recall")).toMatchObject({ type: "invalid", message: expect.stringContaining("/recall needs words to look for") });
     for (const name of ["models", "tools", "clear", "help", "quit"]) {
-      expect(parseInput(`/${name}`)).toEqual({ type: "command", command: { name } as never });
+      expect(parseInput(`/${name}`)).toEqual({ type: "command", command: { name, args: [] } });
     }
-    expect(parseInput("/exit")).toEqual({ type: "command", command: { name: "quit" } });
+    expect(parseInput("/exit")).toEqual({ type: "command", command: { name: "quit", args: [] } });
   });
 
   test("unknown commands suggest the closest one and say how to send a literal slash", () => {
@@ -51,7 +65,7 @@ describe("parseInput", () => {
 });
 
 /** A small room stand-in: the commands' own logic is what these tests check. */
-function host(): SlashHost & { calls: string[] } {
+function host(): CommandContext & { calls: string[] } {
   let mode = "group";
   const calls: string[] = [];
   return {
@@ -94,25 +108,24 @@ function host(): SlashHost & { calls: string[] } {
       return ["python: nothing compacted (python has no earlier messages to summarise)"];
     },
     context: async (persona) => [`${persona ?? "agent"} (qwen3:8b): next prompt 812 of a 4.1 k-token window (default)`],
+    modelRoutes: () => [],
+    budget: () => ["this session: 0 tokens used"],
   };
 }
 
 async function run(line: string, room = host()) {
-  const parsed = parseInput(line);
-  if (parsed.type !== "command") throw new Error(`not a command: ${line}`);
-  const lines: string[] = [];
-  const outcome = await runSlashCommand(parsed.command, room, {
-    write: (text) => lines.push(text),
-    signal: new AbortController().signal,
-  });
-  return { outcome, output: lines.join("\n"), room };
+  const read = await interpretCommand(line, "terminal", room, new AbortController().signal);
+  if (read.type !== "answer") throw new Error(`not a command: ${line}`);
+  const { answer } = read;
+  const outcome = answer.effect ?? (answer.ok ? "continue" : "failed");
+  return { outcome, output: terminalLines(answer).join("\n"), room, answer };
 }
 
-describe("runSlashCommand", () => {
+describe("runCommand", () => {
   test("/compact takes an optional focus, /context an optional persona; each writes what the room answers", async () => {
-    expect(parseInput("/compact")).toEqual({ type: "command", command: { name: "compact" } });
-    expect(parseInput("/compact  the  deploy")).toEqual({ type: "command", command: { name: "compact", focus: "the deploy" } });
-    expect(parseInput("/context python")).toEqual({ type: "command", command: { name: "context", persona: "python" } });
+    expect(parseInput("/compact")).toEqual({ type: "command", command: { name: "compact", args: undefined } });
+    expect(parseInput("/compact  the  deploy")).toEqual({ type: "command", command: { name: "compact", args: "the deploy" } });
+    expect(parseInput("/context python")).toEqual({ type: "command", command: { name: "context", args: "python" } });
     expect(parseInput("/context a b")).toEqual({ type: "invalid", message: expect.stringContaining("/context takes one persona") });
     const compacted = await run("/compact the deploy");
     expect(compacted.room.calls).toEqual(["compact the deploy"]);
@@ -123,7 +136,7 @@ describe("runSlashCommand", () => {
   test("/wish hands its words to the room, which notes it for org grow; no words is refused with an example", async () => {
     expect(parseInput("/wish  a tool that converts   currencies")).toEqual({
       type: "command",
-      command: { name: "wish", text: "a tool that converts currencies" },
+      command: { name: "wish", args: "a tool that converts currencies" },
     });
     expect(parseInput("/wish")).toEqual({
       type: "invalid",
@@ -155,8 +168,8 @@ describe("runSlashCommand", () => {
   });
 
   test("/output shows a result's whole output, the newest without a number; a wrong number is refused with the range", async () => {
-    expect(parseInput("/output")).toEqual({ type: "command", command: { name: "output" } });
-    expect(parseInput("/output 3")).toEqual({ type: "command", command: { name: "output", number: 3 } });
+    expect(parseInput("/output")).toEqual({ type: "command", command: { name: "output", args: undefined } });
+    expect(parseInput("/output 3")).toEqual({ type: "command", command: { name: "output", args: 3 } });
     expect((parseInput("/output last") as { message: string }).message).toBe(
       "/output takes a result's number, e.g. /output 3 (its ✓ line names it). Usage: /output [N]",
     );
@@ -200,7 +213,7 @@ describe("runSlashCommand", () => {
     expect((await run("/history 1")).output).toBe("agent: hello");
     expect((await run("/save")).output).toBe("saved the conversation to .org/transcripts/s1.md");
     expect((await run("/clear")).outcome).toBe("cleared");
-    expect((await run("/help")).output).toBe(slashHelp());
+    expect((await run("/help")).output).toBe(commandHelp("terminal").join("\n"));
     expect((await run("/quit")).outcome).toBe("quit");
   });
 });
@@ -213,4 +226,105 @@ test("Tab completes a command name only when one command fits", () => {
   expect(completeSlashCommand("/quit")).toBe(" ");
   expect(completeSlashCommand("hello /he")).toBeUndefined();
   expect(completeSlashCommand("/use agent")).toBeUndefined();
+});
+
+describe("the room's one list of commands", () => {
+  // A word list each command refuses, or null for one that takes any words; a command added without a row fails here.
+  const BAD: Record<string, string[] | null> = {
+    start: ["now"],
+    status: ["all"],
+    mode: ["sideways"],
+    models: ["all"],
+    use: ["agent"],
+    tools: ["all"],
+    history: ["lots"],
+    clear: ["all"],
+    save: ["a", "b"],
+    recall: [],
+    diff: ["all"],
+    undo: ["now"],
+    wish: [],
+    stop: ["all"],
+    budget: ["today"],
+    mcp: ["trust"],
+    output: ["last"],
+    compact: null,
+    context: ["a", "b"],
+    help: ["me"],
+    quit: ["now"],
+  };
+
+  test("each command's arguments typed wrong are answered with what was wrong and its usage, in every front end that offers it", () => {
+    expect(roomCommands().map((entry) => entry.name)).toEqual(Object.keys(BAD));
+    for (const entry of roomCommands()) {
+      expect(entry.usage.startsWith(`/${entry.name}`)).toBe(true);
+      expect(entry.offeredIn.length).toBeGreaterThan(0);
+      const words = BAD[entry.name];
+      if (words === null || words === undefined) continue;
+      for (const frontEnd of entry.offeredIn.filter((where) => where !== "once")) {
+        const read = readLine([`/${entry.name}`, ...words].join(" "), frontEnd);
+        expect(read).toMatchObject({ type: "answer", answer: { command: entry.name, ok: false } });
+        if (read.type !== "answer") continue;
+        expect(read.answer.lines).toEqual([expect.stringMatching(new RegExp(`^/${entry.name} .+\\. Usage: ${RegExp.escape(entry.usage)}$`))]);
+      }
+    }
+    // Under --once, a line typed wrong also says that nothing was sent.
+    expect(parseInput("/history lots", "once")).toEqual({
+      type: "invalid",
+      message: "/history takes a positive number, e.g. /history 50. Usage: /history [N] Nothing was sent.",
+    });
+  });
+
+  test("a front end runs only what it offers; what needs a person at the room is refused from a script, and trust from Telegram", () => {
+    expect(parseInput("/quit", "web")).toEqual({
+      type: "invalid",
+      message: "/quit is not a command of the web room. Type /help for the list, or // to send a message starting with /.",
+    });
+    expect(parseInput("/budget", "terminal")).toMatchObject({
+      type: "invalid",
+      message: expect.stringContaining("not a command of the terminal's room"),
+    });
+    expect(parseInput("/budget", "telegram")).toEqual({ type: "command", command: { name: "budget", args: [] } });
+    // Suggestions come from the front end's own commands only.
+    expect(parseInput("/histroy", "terminal")).toMatchObject({ message: expect.stringContaining("Did you mean /history?") });
+    expect(parseInput("/histroy", "web")).toMatchObject({ message: expect.not.stringContaining("Did you mean") });
+    expect(parseInput("/mcp trust files", "terminal")).toEqual({ type: "command", command: { name: "mcp", args: "files" } });
+    expect(parseInput("/mcp trust files", "telegram")).toEqual({
+      type: "invalid",
+      message: "/mcp trust is for the terminal: run 'org chat' there and type /mcp trust files.",
+    });
+    expect(parseInput("/mcp", "telegram")).toEqual({ type: "command", command: { name: "mcp", args: undefined } });
+    for (const [frontEnd, from] of [
+      ["once", "--once"],
+      ["piped", "a room whose input is not a terminal"],
+    ] as const) {
+      for (const line of ["/mcp trust files", "/undo --force", "/save notes.md"]) {
+        expect(parseInput(line, frontEnd)).toMatchObject({ message: expect.stringContaining(`so it is never run from ${from}: `) });
+        expect(parseInput(line, frontEnd)).toMatchObject({ message: expect.stringMatching(/Nothing was done\.$/) });
+      }
+      expect(parseInput("/save", frontEnd)).toEqual({ type: "command", command: { name: "save", args: undefined } });
+    }
+    expect(parseInput("/undo --force", "telegram")).toMatchObject({ message: expect.stringContaining("never run from Telegram") });
+    expect(parseInput("/undo --force", "web")).toEqual({ type: "command", command: { name: "undo", args: true } });
+    expect(parseInput("/quit", "once")).toMatchObject({ message: expect.stringContaining("--once leaves by itself") });
+    // Telegram names the bot after the command in a group; elsewhere that is no command.
+    expect(parseInput("/mode@org_test_bot group", "telegram")).toEqual({ type: "command", command: { name: "mode", args: "group" } });
+    expect(parseInput("/mode@org_test_bot group", "terminal")).toMatchObject({ type: "invalid" });
+    expect(parseInput("/memory staging", "telegram")).toEqual({ type: "command", command: { name: "recall", args: "staging" } });
+  });
+
+  test("/help in each front end lists what it offers; an answer the stream says too is marked so, and the terminal leaves it out", async () => {
+    const web = commandHelp("web").join("\n");
+    expect(web).toContain("/output [N]");
+    expect(web).not.toContain("/quit");
+    expect(web).not.toContain("Ctrl-C");
+    expect(commandHelp("telegram")).toContain("/budget — Tokens used and left: this session, and today");
+    const room = host();
+    const help = await interpretCommand("/help", "web", room, new AbortController().signal);
+    expect(help).toMatchObject({ type: "answer", answer: { ok: true, lines: commandHelp("web") } });
+    const mode = await interpretCommand("/mode direct:python", "web", room, new AbortController().signal);
+    expect(mode).toEqual({ type: "answer", answer: { command: "mode", ok: true, lines: ["mode: direct:python"], echoed: true } });
+    if (mode.type === "answer") expect(terminalLines(mode.answer)).toEqual([]);
+    expect(await interpretCommand("//help", "web", room, new AbortController().signal)).toEqual({ type: "message", text: "/help" });
+  });
 });
