@@ -328,3 +328,25 @@ describe("the room's one list of commands", () => {
     expect(await interpretCommand("//help", "web", room, new AbortController().signal)).toEqual({ type: "message", text: "/help" });
   });
 });
+
+test("the web room's message box reads the terminal's commands it offers, and anything else as a message", () => {
+  const web = (line: string) => parseInput(line, "web");
+  expect(web("hello @agent")).toEqual({ type: "message", text: "hello @agent" });
+  expect(web("  ")).toEqual({ type: "empty" });
+  expect(web("//etc/hosts is a path")).toEqual({ type: "message", text: "/etc/hosts is a path" });
+  expect(web("/mode")).toEqual({ type: "command", command: { name: "mode", args: undefined } });
+  expect(web("/mode direct:python")).toEqual({ type: "command", command: { name: "mode", args: "direct:python" } });
+  expect(web("/mode sideways").type).toBe("invalid");
+  expect(web("/wish convert CSV to JSON")).toEqual({ type: "command", command: { name: "wish", args: "convert CSV to JSON" } });
+  expect(web("/wish").type).toBe("invalid");
+  expect(web("/undo --force")).toEqual({ type: "command", command: { name: "undo", args: true } });
+  expect(web("/diff")).toEqual({ type: "command", command: { name: "diff", args: [] } });
+  expect(web("/output 2")).toEqual({ type: "command", command: { name: "output", args: 2 } });
+  expect(web("/output zero").type).toBe("invalid");
+  expect(web("/compact")).toEqual({ type: "command", command: { name: "compact", args: undefined } });
+  expect(web("/compact the deploy plan")).toEqual({ type: "command", command: { name: "compact", args: "the deploy plan" } });
+  expect(web("/context")).toEqual({ type: "command", command: { name: "context", args: undefined } });
+  expect(web("/context python")).toEqual({ type: "command", command: { name: "context", args: "python" } });
+  expect(web("/context a b").type).toBe("invalid");
+  expect(web("/rm -rf")).toMatchObject({ type: "invalid", message: expect.stringContaining("unknown command /rm. Type /help for the list") });
+});

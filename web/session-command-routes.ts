@@ -6,9 +6,25 @@ import type { Room } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { describeCompaction } from "../room/compaction-line.ts";
 import { formatContextReport } from "../room/context-report.ts";
+import { roomCommandContext } from "../room/command-context.ts";
+import { interpretCommand } from "../room/interpret-command.ts";
 import { webApiSchemas } from "./web-api.ts";
 import { refusalsAs409 } from "./refusal-answer.ts";
 import type { WebContext } from "./web-routes.ts";
+
+/**
+ * A line typed in the web room's message box that starts with `/`: read, checked and run by the room's one interpreter
+ * as the terminal's and Telegram's lines are; the page says the answer.
+ */
+function commandRoute(context: WebContext, onRoom: <Value>(id: string, act: (room: Room) => Value) => Promise<Value>): Route {
+  const { config, workspaceDir } = context;
+  return route("POST", "/v1/sessions/:id/command", async ({ request, params }) => {
+    const { line } = await readJsonBody(request, webApiSchemas().CommandRequest, config.serve.maxBodyBytes);
+    const read = await onRoom(params.id, (room) => interpretCommand(line, "web", roomCommandContext(room, { config, workspaceDir }), request.signal));
+    const answer = read.type === "answer" ? { type: "answer", command: read.answer.command, ok: read.answer.ok, lines: read.answer.lines } : read;
+    return Response.json(webApiSchemas().CommandAnswer.parse(answer));
+  });
+}
 
 /**
  * The terminal's `/mode`, `/wish`, `/undo`, `/compact` and `/context` on a session's room (the room's own methods, as
@@ -29,6 +45,7 @@ export function sessionCommandRoutes(context: WebContext): Route[] {
   };
   const max = context.config.serve.maxBodyBytes;
   return [
+    commandRoute(context, onRoom),
     route("POST", "/v1/sessions/:id/mode", async ({ request, params }) => {
       const { mode } = await readJsonBody(request, webApiSchemas().ModeRequest, max);
       const now = await onRoom(params.id, (room) => {
@@ -40,7 +57,7 @@ export function sessionCommandRoutes(context: WebContext): Route[] {
     route("POST", "/v1/sessions/:id/wish", async ({ request, params }) => {
       const { text } = await readJsonBody(request, webApiSchemas().WishRequest, max);
       await onRoom(params.id, (room) => room.wish(text));
-      return Response.json(webApiSchemas().WishAnswer.parse({ said: "wished; org grow reads it from the transcript" }));
+      return Response.json(webApiSchemas().WishAnswer.parse({ said: "wished: org grow reads it from this session's transcript" }));
     }),
     route("POST", "/v1/sessions/:id/undo", async ({ request, params }) => {
       const body = await readJsonBody(request, webApiSchemas().UndoRequest, max);

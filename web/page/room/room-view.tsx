@@ -2,7 +2,6 @@ import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { LOGIN_NEEDED } from "../../../serve/login-page.ts";
 import { type SessionList, sessionApiSchemas } from "../../../serve/session-api.ts";
 import type { Reply, RoomNote, RoomState, Turn } from "../../room-state.ts";
-import { parseWebInput } from "../../slash-input.ts";
 import { getJson, postJson, webApi } from "../api.ts";
 import { ApiError } from "../page-key.ts";
 import { Pure } from "../pure.tsx";
@@ -131,14 +130,8 @@ function Lanes({ state, turn, onAnswer }: { state: RoomState; turn: Turn | undef
   );
 }
 
-/** Tool results of the session, oldest first, as `/output N` numbers them. */
-function toolOutputs(state: RoomState): { name: string; persona: string; output: string }[] {
-  return state.turns.flatMap((turn) =>
-    turn.replies.flatMap((reply) =>
-      reply.parts.flatMap((part) => (part.kind === "tool" && part.result ? [{ name: part.call.name, persona: reply.persona, output: part.result.output }] : [])),
-    ),
-  );
-}
+/** The title of a command's answer: its name, capitalised (`/output` → Output). */
+const titleOf = (command: string) => `${command.slice(0, 1).toUpperCase()}${command.slice(1)}`;
 
 type RoomProps = { session: string | undefined; choose: (id: string) => void; sessionProblem: string | undefined; room: ReturnType<typeof useRoom> };
 
@@ -158,31 +151,19 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
   const base = `/v1/sessions/${encodeURIComponent(session ?? "")}`;
 
   const submit = async () => {
-    const input = parseWebInput(text);
     setProblem(undefined);
-    if (input.type === "empty") return;
+    if (text.trim() === "") return;
     if (session === undefined || room.connection === "loading") return setProblem("the room is still opening; send again in a moment.");
-    if (input.type === "invalid") return setProblem(input.message);
+    const line = text;
     setText("");
     try {
-      if (input.type === "message") await room.send(input.text);
-      else if (input.type === "mode")
-        setSaid({ title: "Mode", body: input.mode ? (await postJson(`${base}/mode`, { mode: input.mode }, (await webApi()).webApiSchemas().ModeAnswer)).mode : state.mode });
-      else if (input.type === "wish") setSaid({ title: "Wish", body: (await postJson(`${base}/wish`, { text: input.text }, (await webApi()).webApiSchemas().WishAnswer)).said });
-      else if (input.type === "undo") setSaid({ title: "Undo", body: (await postJson(`${base}/undo`, { force: input.force }, (await webApi()).webApiSchemas().UndoAnswer)).said });
-      else if (input.type === "compact") setSaid({ title: "Compact", body: (await postJson(`${base}/compact`, input.focus ? { focus: input.focus } : {}, (await webApi()).webApiSchemas().CompactAnswer)).said });
-      else if (input.type === "context") setSaid({ title: "Context", body: (await getJson(`${base}/context${input.persona ? `?persona=${encodeURIComponent(input.persona)}` : ""}`, (await webApi()).webApiSchemas().ContextAnswer)).said });
-      else if (input.type === "diff") {
-        const newest = (await getJson("/v1/changes", (await webApi()).webApiSchemas().ChangeList)).applied[0];
-        setSaid({ title: "Diff", body: newest ? newest.diff : "no change was applied in this workspace yet" });
-      } else {
-        const outputs = toolOutputs(state);
-        const entry = input.number === undefined ? outputs.at(-1) : outputs[input.number - 1];
-        setSaid({
-          title: "Output",
-          body: entry ? `${entry.name} for ${entry.persona}:\n${entry.output || "(no output)"}` : `no tool result ${input.number ?? ""} in this session`,
-        });
-      }
+      // A line that starts with / is the server's to read (the room's one interpreter); it may still be a message (//text).
+      const read = line.trimStart().startsWith("/")
+        ? await postJson(`${base}/command`, { line }, (await webApi()).webApiSchemas().CommandAnswer)
+        : ({ type: "message", text: line } as const);
+      if (read.type === "message") await room.send(read.text);
+      else if (read.type === "answer" && read.ok) setSaid({ title: titleOf(read.command), body: read.lines.join("\n") });
+      else if (read.type === "answer") setProblem(read.lines.join("\n"));
     } catch (error) {
       fail(error);
     }
@@ -307,7 +288,7 @@ export function RoomView({ session, choose, sessionProblem, room }: RoomProps) {
       >
         <textarea
           aria-label="Message"
-          placeholder="Message the room — @persona to address one, /mode, /wish, /undo, /diff, /output"
+          placeholder="Message the room — @persona to address one, /help for the commands"
           rows={2}
           value={text}
           onInput={(event) => setText(event.currentTarget.value)}
