@@ -37,10 +37,16 @@ export type ReadLine =
   | { type: "command"; command: ReadCommand }
   | { type: "answer"; answer: CommandAnswer };
 
-/** A command whose arguments were read and checked; `run` runs it. */
-export type ReadCommand = { name: string; args: unknown; entry: RoomCommand };
+/** A command whose arguments were read and checked (`args`, as read); `run` runs it with them. */
+export type ReadCommand = {
+  name: string;
+  args: unknown;
+  entry: RoomCommand;
+  /** `context` is undefined only for a command that `needsNoRoom`. */
+  run(context: CommandContext | undefined, signal: AbortSignal): Promise<CommandAnswer> | CommandAnswer;
+};
 
-/** One entry of the list, as the interpreter holds it (its arguments' type erased; `defineCommand` keeps them apart). */
+/** One entry of the list, as the interpreter holds it: its arguments' type stays inside `read` (`defineCommand`). */
 export type RoomCommand = {
   name: string;
   aliases: readonly string[];
@@ -51,12 +57,8 @@ export type RoomCommand = {
   /** Telegram's menu line (setMyCommands) for the commands a chat offers. */
   menu?: string;
   offeredIn: readonly FrontEnd[];
-  /** Its arguments read from the words after its name: the values, or what was wrong. */
-  read(words: string[]): { ok: true; args: unknown } | { ok: false; problem: string };
-  /** Why this use is not run from `frontEnd` (the whole line to say), or undefined. */
-  refuse(args: unknown, frontEnd: FrontEnd): string | undefined;
-  /** `context` is undefined only for a command that `needsNoRoom`. */
-  run(context: CommandContext | undefined, args: unknown, signal: AbortSignal): Promise<CommandAnswer> | CommandAnswer;
+  /** Its arguments read from the words after its name, and why `frontEnd` refuses this use (the whole line to say). */
+  read(words: string[], frontEnd: FrontEnd): { ok: true; refused: string | undefined; command: ReadCommand } | { ok: false; problem: string };
   /** Needs the MCP servers' first start to have ended (`org chat --once /mcp` shows them as it left them). */
   waitsForServers?: true;
   /** Needs no session: `org chat --once /help` opens none. */
@@ -64,7 +66,7 @@ export type RoomCommand = {
 };
 
 /** A command as written in the list: its arguments' schema declared once, over the words typed after its name. */
-export type CommandSpec<Args> = Omit<RoomCommand, "aliases" | "read" | "refuse" | "run"> & {
+export type CommandSpec<Args> = Omit<RoomCommand, "aliases" | "read"> & {
   aliases?: readonly string[];
   args: () => z.ZodType<Args, string[]>;
   refuse?(args: Args, frontEnd: FrontEnd): string | undefined;
@@ -74,20 +76,25 @@ export type CommandSpec<Args> = Omit<RoomCommand, "aliases" | "read" | "refuse" 
 /** An entry of the list: the schema's first issue is the problem said ("takes one persona, e.g. /context agent"). */
 export function defineCommand<Args>(spec: CommandSpec<Args>): RoomCommand {
   const { args, refuse, run, ...rest } = spec;
-  return {
+  const entry: RoomCommand = {
     ...rest,
     aliases: spec.aliases ?? [],
-    read(words) {
+    read(words, frontEnd) {
       const parsed = args().safeParse(words);
-      return parsed.success ? { ok: true, args: parsed.data } : { ok: false, problem: parsed.error.issues[0]?.message ?? "is typed wrong" };
-    },
-    refuse: (values, frontEnd) => refuse?.(values as Args, frontEnd),
-    run(context, values, signal) {
-      if (context === undefined && !spec.needsNoRoom) throw new Error(`/${spec.name} needs the session's room`);
-      return run(context as CommandContext, values as Args, signal);
+      if (!parsed.success) return { ok: false, problem: parsed.error.issues[0]?.message ?? "is typed wrong" };
+      const values = parsed.data;
+      const runWith = (context: CommandContext | undefined, signal: AbortSignal) => {
+        if (context === undefined && !spec.needsNoRoom) throw new Error(`/${spec.name} needs the session's room`);
+        // A command that needsNoRoom reads nothing of it.
+        return run(context ?? NO_ROOM, values, signal);
+      };
+      return { ok: true, refused: refuse?.(values, frontEnd), command: { name: spec.name, args: values, entry, run: runWith } };
     },
   };
+  return entry;
 }
+/** What a command that needs no room is handed: nothing of a room. */
+const NO_ROOM = Object.freeze({}) as CommandContext;
 
 /** An answer that did what it was asked, saying `lines`. */
 export function answer(command: string, lines: string[], more: Partial<CommandAnswer> = {}): CommandAnswer {

@@ -2,8 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { terminalLines } from "../cli/chat/command-lines.ts";
 import type { CommandContext } from "./command-context.ts";
 import type { FrontEnd } from "./command-spec.ts";
-import { completeCommand, interpretCommand, readLine } from "./interpret-command.ts";
-import { commandHelp, roomCommands } from "./room-commands.ts";
+import { commandHelp, completeCommand, interpretCommand, readLine } from "./interpret-command.ts";
+import { roomCommands } from "./room-commands.ts";
 
 /** A line read in `frontEnd`, in the shape these tests state: a message, nothing, a command and its arguments, or what was wrong. */
 function parseInput(line: string, frontEnd: FrontEnd = "terminal") {
@@ -233,6 +233,8 @@ describe("the room's one list of commands", () => {
   const BAD: Record<string, string[] | null> = {
     start: ["now"],
     status: ["all"],
+    stop: ["all"],
+    budget: ["today"],
     mode: ["sideways"],
     models: ["all"],
     use: ["agent"],
@@ -244,8 +246,6 @@ describe("the room's one list of commands", () => {
     diff: ["all"],
     undo: ["now"],
     wish: [],
-    stop: ["all"],
-    budget: ["today"],
     mcp: ["trust"],
     output: ["last"],
     compact: null,

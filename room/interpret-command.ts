@@ -1,6 +1,21 @@
 import type { CommandContext } from "./command-context.ts";
 import type { CommandAnswer, FrontEnd, ReadCommand, ReadLine, RoomCommand } from "./command-spec.ts";
-import { commandHelp, roomCommands } from "./room-commands.ts";
+import { roomCommands } from "./room-commands.ts";
+
+/** The help each front end shows: its commands with their usage, or a Telegram chat's menu lines. */
+export function commandHelp(frontEnd: FrontEnd): string[] {
+  const offered = roomCommands().filter((entry) => entry.offeredIn.includes(frontEnd));
+  if (frontEnd === "telegram") return offered.map((entry) => `/${entry.name} — ${entry.menu ?? entry.summary}`);
+  const width = Math.max(...offered.map((entry) => entry.usage.length));
+  return [
+    "Commands:",
+    ...offered.map((entry) => `  ${entry.usage.padEnd(width)}  ${entry.summary}`),
+    "",
+    // One line: the console wraps it between words at the terminal's width.
+    "Anything else is a message to the room; @name addresses one persona. Start with // to send a line that begins with /." +
+      (frontEnd === "web" ? "" : " Multi-line: end a line with \\ or press Alt-Enter. Ctrl-C stops a reply; twice leaves."),
+  ];
+}
 
 /** How a refusal names where the line was typed. */
 const WHERE: Record<FrontEnd, string> = {
@@ -42,11 +57,10 @@ export function readLine(line: string, frontEnd: FrontEnd): ReadLine {
     return typedWrong(word, `unknown command /${typed.slice(0, 40)}.${guess ? ` Did you mean /${guess}?` : ""} ${TAIL}`, frontEnd);
   }
   if (!entry.offeredIn.includes(frontEnd)) return typedWrong(entry.name, `/${entry.name} is not a command of ${WHERE[frontEnd]}. ${TAIL}`, frontEnd);
-  const read = entry.read(words);
+  const read = entry.read(words, frontEnd);
   if (!read.ok) return typedWrong(entry.name, `/${entry.name} ${read.problem}. Usage: ${entry.usage}`, frontEnd);
-  const refused = entry.refuse(read.args, frontEnd);
-  if (refused !== undefined) return { type: "answer", answer: { command: entry.name, ok: false, lines: [refused] } };
-  return { type: "command", command: { name: entry.name, args: read.args, entry } };
+  if (read.refused !== undefined) return { type: "answer", answer: { command: entry.name, ok: false, lines: [read.refused] } };
+  return { type: "command", command: read.command };
 }
 
 /**
@@ -59,9 +73,9 @@ export async function runCommand(
   context: CommandContext | undefined,
   signal: AbortSignal,
 ): Promise<CommandAnswer> {
-  const { entry, args } = command;
+  const { entry } = command;
   try {
-    const answer = await entry.run(context, args, signal);
+    const answer = await command.run(context, signal);
     return answer.view?.kind === "help" ? { ...answer, lines: commandHelp(frontEnd) } : answer;
   } catch (error) {
     const why = signal.aborted ? `/${entry.name} was stopped.` : `/${entry.name}: ${error instanceof Error ? error.message : String(error)}`;

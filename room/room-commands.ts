@@ -1,70 +1,37 @@
 import { z } from "zod";
 import { onFirstUse } from "../concurrency/on-first-use.ts";
 import { TRANSCRIPTS_DIR } from "../config/workspace-paths.ts";
-import { type CommandAnswer, answer, defineCommand, type FrontEnd, type RoomCommand } from "./command-spec.ts";
-import { windowLines } from "./command-context.ts";
+import { CHAT, MODE, none, optionalCount, optionalWord, roomOnly, text, Words } from "./command-arguments.ts";
+import { type CommandContext, windowLines } from "./command-context.ts";
+import { type CommandAnswer, answer, defineCommand, type RoomCommand } from "./command-spec.ts";
 
-// The room's commands, one entry each, in the order /help lists them: the terminal, the web room and a Telegram chat
-// read and run them through `interpretCommand` (interpret-command.ts) and only render the answer. To add a command,
-// add an entry here: its name, its arguments' schema (over the words typed after the name), its help line, the front
-// ends that offer it, and `run`.
+// The room's commands, one entry each, in the order /help lists them (grouped by what they act on): the terminal, the
+// web room and a Telegram chat read and run them through `interpretCommand` (interpret-command.ts) and only render the
+// answer. To add a command, add an entry to the group it belongs to: its name, its arguments' schema (over the words
+// typed after the name), its help line, the front ends that offer it, and `run`.
 
-/** The terminal's room, a room fed by a pipe, and `org chat --once`: the front ends of `org chat`. */
-const CHAT: readonly FrontEnd[] = ["terminal", "piped", "once"];
-
-const Words = () => z.array(z.string());
-
-/** No arguments. */
-const none = () => Words().max(0, "takes no arguments");
-
-/** Nothing, or one whole number above 0; `refusal` for anything else. */
-const optionalCount = (refusal: string) =>
-  Words()
-    .max(1, refusal)
-    .refine(([word]) => word === undefined || (Number.isInteger(Number(word)) && Number(word) > 0), refusal)
-    .transform(([word]) => (word === undefined ? undefined : Number(word)));
-
-/** Every word, joined by one space; `refusal` when there is none. */
-const text = (refusal: string) =>
-  Words()
-    .min(1, refusal)
-    .transform((words) => words.join(" "));
-
-/** Nothing, or one word; `refusal` for more. */
-const optionalWord = (refusal: string) =>
-  Words()
-    .max(1, refusal)
-    .transform(([word]) => word);
-
-const MODE = /^(group|direct:\S+|file:\S+)$/;
-
-/**
- * A use that runs only when a person types it in the room: from `--once` or a piped room, whose text a script may have
- * from someone else, it is refused, naming the way that remains. `what` says why it is kept to a person at the room.
- */
-function roomOnly(frontEnd: FrontEnd, what: string, otherwise: string): string | undefined {
-  const from = frontEnd === "once" ? "--once" : frontEnd === "piped" ? "a room whose input is not a terminal" : undefined;
-  return from === undefined ? undefined : `${what}, so it is never run from ${from}: ${otherwise}. Nothing was done.`;
-}
-
-/** The help each front end shows: its commands with their usage, or a Telegram chat's menu lines. */
-export function commandHelp(frontEnd: FrontEnd): string[] {
-  const offered = roomCommands().filter((entry) => entry.offeredIn.includes(frontEnd));
-  if (frontEnd === "telegram") return offered.map((entry) => `/${entry.name} — ${entry.menu ?? entry.summary}`);
-  const width = Math.max(...offered.map((entry) => entry.usage.length));
-  return [
-    "Commands:",
-    ...offered.map((entry) => `  ${entry.usage.padEnd(width)}  ${entry.summary}`),
-    "",
-    // One line: the console wraps it between words at the terminal's width.
-    "Anything else is a message to the room; @name addresses one persona. Start with // to send a line that begins with /." +
-      (frontEnd === "web" ? "" : " Multi-line: end a line with \\ or press Alt-Enter. Ctrl-C stops a reply; twice leaves."),
+/** `/models`: each persona's model, server and window, the routes, and what each server has. */
+async function modelsAnswer(context: CommandContext, signal: AbortSignal): Promise<CommandAnswer> {
+  const personas = context.personas().map(({ name, model, server }) => ({ name, model, server }));
+  const windows = windowLines(await context.windows(signal));
+  const routes = context.modelRoutes();
+  const servers = await context.serverModels(signal);
+  const lines = [
+    ...personas.map((persona) => `${persona.name}: ${persona.model} on ${persona.server}`),
+    ...windows.map((line) => line.trim()),
+    ...(routes.length > 0 ? [`routed (models in org.config.json; /use wins for a persona): ${routes.join("; ")}`] : []),
+    ...servers.map((server) =>
+      "error" in server
+        ? `${server.server}: cannot list models (${server.error})`
+        : `${server.server} has: ${server.models.join(", ") || "(no models)"}`,
+    ),
+    "Switch one with /use PERSONA MODEL.",
   ];
+  return answer("models", lines, { view: { kind: "models", personas, windows, routes, servers } });
 }
 
-const said = (command: string, lines: string[], more: Partial<CommandAnswer> = {}) => answer(command, lines, more);
-
-function roomCommandList(): RoomCommand[] {
+/** A Telegram chat's own: its greeting, org's status, stopping what runs, the budget. */
+function chatOwnCommands(): RoomCommand[] {
   return [
     defineCommand({
       name: "start",
@@ -75,16 +42,13 @@ function roomCommandList(): RoomCommand[] {
       args: none,
       async run(context) {
         const session = (await context.chat?.session()) ?? "";
-        return said(
-          "start",
-          [
-            "org is listening. Write to the room as you would in the terminal; replies stream here, and tools that ask first show Approve and Deny.",
-            `This chat is room session ${session}: resume it in a terminal with org chat --resume ${session}, or open it in the web room.`,
-            "",
-            ...commandHelp("telegram"),
-          ],
-          { view: { kind: "welcome", session } },
-        );
+        const lines = [
+          "org is listening. Write to the room as you would in the terminal; replies stream here, and tools that ask first " +
+            "show Approve and Deny.",
+          `This chat is room session ${session}: resume it in a terminal with org chat --resume ${session}, or open it in the web room.`,
+        ];
+        // The chat draws the welcome with its list of commands (/help's).
+        return answer("start", lines, { view: { kind: "welcome", session } });
       },
     }),
     defineCommand({
@@ -96,9 +60,38 @@ function roomCommandList(): RoomCommand[] {
       args: none,
       async run(context, _args, signal) {
         const text = (await context.chat?.status(signal))?.trim() || "nothing to report";
-        return said("status", [text], { view: { kind: "report", title: "org status", text } });
+        return answer("status", [text], { view: { kind: "report", title: "org status", text } });
       },
     }),
+    defineCommand({
+      name: "stop",
+      usage: "/stop",
+      summary: "stop the running replies and the messages waiting",
+      menu: "Stop the running replies and the messages waiting",
+      offeredIn: ["telegram"],
+      args: none,
+      async run(context) {
+        const { turns, dropped } = (await context.chat?.stop()) ?? { turns: 0, dropped: 0 };
+        if (turns === 0 && dropped === 0) return answer("stop", ["nothing was running."]);
+        const waiting = dropped > 0 ? `; ${dropped} waiting message${dropped === 1 ? "" : "s"} will not run` : "";
+        return answer("stop", [`stopped ${turns} running turn${turns === 1 ? "" : "s"}${waiting}.`]);
+      },
+    }),
+    defineCommand({
+      name: "budget",
+      usage: "/budget",
+      summary: "tokens used and left: this session, and today",
+      menu: "Tokens used and left: this session, and today",
+      offeredIn: ["telegram"],
+      args: none,
+      run: (context) => answer("budget", context.budget()),
+    }),
+  ];
+}
+
+/** Who hears you, which models answer, what they may call. */
+function roomCommandsOfModes(): RoomCommand[] {
+  return [
     defineCommand({
       name: "mode",
       usage: "/mode [group | direct:<persona> | file:<path>]",
@@ -109,17 +102,17 @@ function roomCommandList(): RoomCommand[] {
         Words()
           .max(1, "takes one mode, e.g. /mode group, /mode direct:python or /mode file:notes.md")
           .refine(([mode]) => mode === undefined || MODE.test(mode), {
-            error: (issue) => `'${(issue.input as string[])[0]}' is not a mode; use group, direct:<persona> or file:<path>`,
+            error: (issue) => `'${Array.isArray(issue.input) ? issue.input[0] : ""}' is not a mode; use group, direct:<persona> or file:<path>`,
           })
           .transform(([mode]) => mode),
       run(context, mode) {
         if (mode === undefined) {
           const others = context.personas().map((persona) => `direct:${persona.name}`);
-          return said("mode", [`mode: ${context.mode()}  (others: group, ${others.join(", ")}, file:<path>)`]);
+          return answer("mode", [`mode: ${context.mode()}  (others: group, ${others.join(", ")}, file:<path>)`]);
         }
         // The room announces the new mode itself (the same way as when a persona switches it).
         context.setMode(mode);
-        return said("mode", [`mode: ${context.mode()}`], { echoed: true });
+        return answer("mode", [`mode: ${context.mode()}`], { echoed: true });
       },
     }),
     defineCommand({
@@ -130,24 +123,7 @@ function roomCommandList(): RoomCommand[] {
       menu: "Each persona's model and server, and the models the servers have",
       offeredIn: [...CHAT, "telegram"],
       args: none,
-      async run(context, _args, signal) {
-        const personas = context.personas().map(({ name, model, server }) => ({ name, model, server }));
-        const windows = windowLines(await context.windows(signal));
-        const routes = context.modelRoutes();
-        const servers = await context.serverModels(signal);
-        const lines = [
-          ...personas.map((persona) => `${persona.name}: ${persona.model} on ${persona.server}`),
-          ...windows.map((line) => line.trim()),
-          ...(routes.length > 0 ? [`routed (models in org.config.json; /use wins for a persona): ${routes.join("; ")}`] : []),
-          ...servers.map((server) =>
-            "error" in server
-              ? `${server.server}: cannot list models (${server.error})`
-              : `${server.server} has: ${server.models.join(", ") || "(no models)"}`,
-          ),
-          "Switch one with /use PERSONA MODEL.",
-        ];
-        return said("models", lines, { view: { kind: "models", personas, windows, routes, servers } });
-      },
+      run: (context, _args, signal) => modelsAnswer(context, signal),
     }),
     defineCommand({
       name: "use",
@@ -159,7 +135,7 @@ function roomCommandList(): RoomCommand[] {
       async run(context, [persona, model], signal) {
         // The room announces the change itself (a "model" event).
         await context.useModel(persona, model, signal);
-        return said("use", [`${persona} now uses ${model}.`], { echoed: true });
+        return answer("use", [`${persona} now uses ${model}.`], { echoed: true });
       },
     }),
     defineCommand({
@@ -175,9 +151,15 @@ function roomCommandList(): RoomCommand[] {
           const tools = persona.tools.map((tool) => (tool.approval === "ask" ? `${tool.name} (asks first)` : tool.name));
           return `  ${persona.name}: ${tools.join(", ") || "no tools"}`;
         });
-        return said("tools", lines, { view: { kind: "tools", personas } });
+        return answer("tools", lines, { view: { kind: "tools", personas } });
       },
     }),
+  ];
+}
+
+/** The conversation: what was said, forgetting it, writing it out, searching memory. */
+function conversationCommands(): RoomCommand[] {
+  return [
     defineCommand({
       name: "history",
       usage: "/history [N]",
@@ -186,7 +168,7 @@ function roomCommandList(): RoomCommand[] {
       args: () => optionalCount("takes a positive number, e.g. /history 50"),
       run(context, count) {
         const lines = context.history?.(count ?? 20) ?? [];
-        return said("history", lines.length === 0 ? ["(no messages yet)"] : lines);
+        return answer("history", lines.length === 0 ? ["(no messages yet)"] : lines);
       },
     }),
     defineCommand({
@@ -199,7 +181,7 @@ function roomCommandList(): RoomCommand[] {
       run(context) {
         context.clear();
         const line = "cleared: the personas forget this conversation from here on (the session's transcript keeps it).";
-        return said("clear", [line], { effect: "cleared" });
+        return answer("clear", [line], { effect: "cleared" });
       },
     }),
     defineCommand({
@@ -214,7 +196,7 @@ function roomCommandList(): RoomCommand[] {
           : roomOnly(frontEnd, "/save FILE writes wherever FILE says", `/save alone writes into ${TRANSCRIPTS_DIR}/, or type it in the room`),
       async run(context, file) {
         if (!context.save) throw new Error("this room cannot save its conversation");
-        return said("save", [`saved the conversation to ${await context.save(file)}`]);
+        return answer("save", [`saved the conversation to ${await context.save(file)}`]);
       },
     }),
     defineCommand({
@@ -226,17 +208,23 @@ function roomCommandList(): RoomCommand[] {
       offeredIn: [...CHAT, "telegram"],
       args: () => text("needs words to look for, e.g. /recall staging database"),
       async run(context, query, signal) {
-        if (!context.recall) return said("recall", ["memory is off for this session (org said why when the room opened)."]);
-        return said("recall", [(await context.recall(query, signal)).trim() || "nothing found"]);
+        if (!context.recall) return answer("recall", ["memory is off for this session (org said why when the room opened)."]);
+        return answer("recall", [(await context.recall(query, signal)).trim() || "nothing found"]);
       },
     }),
+  ];
+}
+
+/** The workspace and growth: a change shown or taken back, a wish, the MCP servers. */
+function workspaceCommands(): RoomCommand[] {
+  return [
     defineCommand({
       name: "diff",
       usage: "/diff",
       summary: "show the diff of the newest change a command made to the workspace",
       offeredIn: [...CHAT, "web"],
       args: none,
-      run: (context) => said("diff", [context.diff()?.replace(/\n$/, "") ?? "(no workspace change in this session yet)"]),
+      run: (context) => answer("diff", [context.diff()?.replace(/\n$/, "") ?? "(no workspace change in this session yet)"]),
     }),
     defineCommand({
       name: "undo",
@@ -255,7 +243,7 @@ function roomCommandList(): RoomCommand[] {
             ? "/undo --force takes a change back over your later edits, so it is never run from Telegram: " +
               "run 'org undo --force', or type it in the room."
             : roomOnly(frontEnd, "/undo --force takes a change back over your later edits", "run 'org undo --force', or type it in the room"),
-      run: (context, force) => said("undo", [context.undo(force)]),
+      run: (context, force) => answer("undo", [context.undo(force)]),
     }),
     defineCommand({
       name: "wish",
@@ -266,31 +254,8 @@ function roomCommandList(): RoomCommand[] {
       args: () => text("needs words, e.g. /wish a tool that converts currencies"),
       run(context, wish) {
         context.wish(wish);
-        return said("wish", ["wished: org grow reads it from this session's transcript"], { echoed: true });
+        return answer("wish", ["wished: org grow reads it from this session's transcript"], { echoed: true });
       },
-    }),
-    defineCommand({
-      name: "stop",
-      usage: "/stop",
-      summary: "stop the running replies and the messages waiting",
-      menu: "Stop the running replies and the messages waiting",
-      offeredIn: ["telegram"],
-      args: none,
-      async run(context) {
-        const { turns, dropped } = (await context.chat?.stop()) ?? { turns: 0, dropped: 0 };
-        if (turns === 0 && dropped === 0) return said("stop", ["nothing was running."]);
-        const waiting = dropped > 0 ? `; ${dropped} waiting message${dropped === 1 ? "" : "s"} will not run` : "";
-        return said("stop", [`stopped ${turns} running turn${turns === 1 ? "" : "s"}${waiting}.`]);
-      },
-    }),
-    defineCommand({
-      name: "budget",
-      usage: "/budget",
-      summary: "tokens used and left: this session, and today",
-      menu: "Tokens used and left: this session, and today",
-      offeredIn: ["telegram"],
-      args: none,
-      run: (context) => said("budget", context.budget()),
     }),
     defineCommand({
       name: "mcp",
@@ -320,19 +285,25 @@ function roomCommandList(): RoomCommand[] {
         const none = 'add them under "mcpServers" in org.config.json (see docs/mcp-servers.md)';
         // Confirming a server that is not there fails (exit 1 under --once); listing none is an answer.
         if (!context.mcp && server !== undefined) throw new Error(`there is no MCP server "${server}": none is configured; ${none}`);
-        if (!context.mcp) return said("mcp", [`no MCP servers: ${none}`]);
-        if (server !== undefined) return said("mcp", [context.mcp.trust(server)]);
+        if (!context.mcp) return answer("mcp", [`no MCP servers: ${none}`]);
+        if (server !== undefined) return answer("mcp", [context.mcp.trust(server)]);
         const lines = context.mcp.lines();
-        return said("mcp", lines.length > 0 ? lines : ["no MCP servers"]);
+        return answer("mcp", lines.length > 0 ? lines : ["no MCP servers"]);
       },
     }),
+  ];
+}
+
+/** A tool's whole output, and the personas' prompts: summarised now, shown part by part. */
+function promptCommands(): RoomCommand[] {
+  return [
     defineCommand({
       name: "output",
       usage: "/output [N]",
       summary: "show the whole output of the newest tool result, or of result N (its ✓ line names N)",
       offeredIn: [...CHAT, "web"],
       args: () => optionalCount("takes a result's number, e.g. /output 3 (its ✓ line names it)"),
-      run: (context, number) => said("output", [context.output(number)]),
+      run: (context, number) => answer("output", [context.output(number)]),
     }),
     defineCommand({
       name: "compact",
@@ -340,7 +311,7 @@ function roomCommandList(): RoomCommand[] {
       summary: "summarise each persona's earlier messages now (focus: what to keep above all); their prompts hold the summary",
       offeredIn: [...CHAT, "web"],
       args: () => Words().transform((words) => (words.length === 0 ? undefined : words.join(" "))),
-      run: async (context, focus, signal) => said("compact", await context.compact(focus, signal)),
+      run: async (context, focus, signal) => answer("compact", await context.compact(focus, signal)),
     }),
     defineCommand({
       name: "context",
@@ -348,8 +319,14 @@ function roomCommandList(): RoomCommand[] {
       summary: "show what a persona's next prompt holds, part by part, in tokens, and its model's window",
       offeredIn: [...CHAT, "web"],
       args: () => optionalWord("takes one persona, e.g. /context agent"),
-      run: async (context, persona, signal) => said("context", await context.context(persona, signal)),
+      run: async (context, persona, signal) => answer("context", await context.context(persona, signal)),
     }),
+  ];
+}
+
+/** The list itself, and leaving. */
+function leavingCommands(): RoomCommand[] {
+  return [
     defineCommand({
       name: "help",
       aliases: ["?", "h"],
@@ -360,7 +337,7 @@ function roomCommandList(): RoomCommand[] {
       needsNoRoom: true,
       args: none,
       // The interpreter fills in the front end's list (commandHelp).
-      run: () => said("help", [], { view: { kind: "help" } }),
+      run: () => answer("help", [], { view: { kind: "help" } }),
     }),
     defineCommand({
       name: "quit",
@@ -371,8 +348,20 @@ function roomCommandList(): RoomCommand[] {
       args: none,
       refuse: (_args, frontEnd) =>
         frontEnd === "once" ? "/quit leaves the room; --once leaves by itself after its one line, so nothing was done." : undefined,
-      run: () => said("quit", [], { effect: "quit" }),
+      run: () => answer("quit", [], { effect: "quit" }),
     }),
+  ];
+}
+
+/** Every command, in the order /help lists them. */
+function roomCommandList(): RoomCommand[] {
+  return [
+    ...chatOwnCommands(),
+    ...roomCommandsOfModes(),
+    ...conversationCommands(),
+    ...workspaceCommands(),
+    ...promptCommands(),
+    ...leavingCommands(),
   ];
 }
 

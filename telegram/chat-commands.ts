@@ -2,8 +2,7 @@ import type { OrgConfig } from "../config/org-config.ts";
 import type { McpHub } from "../mcp-client/mcp-hub.ts";
 import { type CommandContext, roomCommandContext } from "../room/command-context.ts";
 import type { CommandAnswer, ReadCommand } from "../room/command-spec.ts";
-import { commandHelp } from "../room/room-commands.ts";
-import { commandMenu, runCommand } from "../room/interpret-command.ts";
+import { commandHelp, commandMenu, runCommand } from "../room/interpret-command.ts";
 import { escapeHtml, PART_CHARS } from "./telegram-html.ts";
 import type { TelegramChat } from "./telegram-chat.ts";
 

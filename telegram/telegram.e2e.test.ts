@@ -93,6 +93,8 @@ describe("org telegram against a Bot API stand-in", () => {
       expect(standIn.commands.map((entry) => entry.command)).toEqual([
         "start",
         "status",
+        "stop",
+        "budget",
         "mode",
         "models",
         "use",
@@ -101,8 +103,6 @@ describe("org telegram against a Bot API stand-in", () => {
         "recall",
         "undo",
         "wish",
-        "stop",
-        "budget",
         "mcp",
         "help",
       ]);

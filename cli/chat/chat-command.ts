@@ -6,7 +6,7 @@ import { parseRoomMode } from "../../room/room-mode.ts";
 import { type ChatOptions, parseChatArgs } from "./chat-args.ts";
 import { type Command, UsageError } from "../command/command.ts";
 import { nameAndSummary } from "../command/command-summaries.ts";
-import { commandHelp } from "../../room/room-commands.ts";
+import { commandHelp } from "../../room/interpret-command.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
 import { misspeltMentions } from "./misspelt-mentions.ts";
 import { wrapText } from "../terminal/wrap-line.ts";

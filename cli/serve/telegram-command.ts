@@ -3,7 +3,7 @@ import { sleep } from "../../concurrency/sleep.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
 import { servedSessions } from "../../serve/serve-handler.ts";
 import type { Command } from "../command/command.ts";
-import { commandHelp } from "../../room/room-commands.ts";
+import { commandHelp } from "../../room/interpret-command.ts";
 import { loadCommandConfig } from "../command/command-config.ts";
 import { nameAndSummary } from "../command/command-summaries.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
