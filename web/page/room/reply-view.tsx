@@ -27,8 +27,8 @@ function ToolPart({ part, asking }: { part: Extract<ReplyPart, { kind: "tool" }>
   const output = part.result?.output ?? "";
   const lines = output.split("\n");
   const cut = lines.length > FIRST_LINES;
-  const status =
-    part.result === undefined ? (asking ? "waiting for approval" : "running…") : part.result.ok ? "ok" : `failed${part.result.exitCode != null ? ` (exit ${part.result.exitCode})` : ""}`;
+  const exit = part.result?.exitCode != null ? ` (exit ${part.result.exitCode})` : "";
+  const status = part.result === undefined ? (asking ? "waiting for approval" : "running…") : part.result.ok ? "ok" : `failed${exit}`;
   return (
     <div class={`tool ${part.result && !part.result.ok ? "bad" : ""}`}>
       <div class="tool-head">
@@ -58,7 +58,9 @@ function ToolPart({ part, asking }: { part: Extract<ReplyPart, { kind: "tool" }>
   );
 }
 
-function ApprovalPart({ part, onAnswer }: { part: Extract<ReplyPart, { kind: "approval" }>; onAnswer?: (id: string, answer: "yes" | "no" | "always") => void }) {
+type ApprovalProps = { part: Extract<ReplyPart, { kind: "approval" }>; onAnswer?: (id: string, answer: "yes" | "no" | "always") => void };
+
+function ApprovalPart({ part, onAnswer }: ApprovalProps) {
   const { approval } = part;
   // Answered (here, in the terminal, over HTTP): the question leaves, a line says what became of it.
   if (part.answer !== undefined)
@@ -72,7 +74,11 @@ function ApprovalPart({ part, onAnswer }: { part: Extract<ReplyPart, { kind: "ap
       <legend>
         <strong>{approval.persona}</strong> asks to run <strong>{approval.call.name}</strong>
       </legend>
-      {approval.preview ? <pre class="diff">{approval.preview}</pre> : <pre class="tool-args">{JSON.stringify(approval.call.arguments, null, 1)}</pre>}
+      {approval.preview ? (
+        <pre class="diff">{approval.preview}</pre>
+      ) : (
+        <pre class="tool-args">{JSON.stringify(approval.call.arguments, null, 1)}</pre>
+      )}
       {onAnswer ? (
         <div class="buttons">
           <button type="button" onClick={() => onAnswer(approval.approvalId, "yes")}>
@@ -82,7 +88,11 @@ function ApprovalPart({ part, onAnswer }: { part: Extract<ReplyPart, { kind: "ap
             Deny
           </button>
           {approval.choices.includes("always") && (
-            <button type="button" title={`allow ${approval.persona}'s ${approval.call.name} for the rest of this session`} onClick={() => onAnswer(approval.approvalId, "always")}>
+            <button
+              type="button"
+              title={`allow ${approval.persona}'s ${approval.call.name} for the rest of this session`}
+              onClick={() => onAnswer(approval.approvalId, "always")}
+            >
               Always
             </button>
           )}
