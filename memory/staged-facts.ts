@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import { errorCode } from "../concurrency/error-code.ts";
@@ -41,7 +40,7 @@ export function factKey(text: string): string {
 
 /** The digest a rejection is kept as. */
 export function rejectionDigest(text: string): string {
-  return createHash("sha256").update(factKey(text)).digest("hex").slice(0, 32);
+  return new Bun.CryptoHasher("sha256").update(factKey(text)).digest("hex").slice(0, 32);
 }
 
 /**
