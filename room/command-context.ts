@@ -81,8 +81,11 @@ export type CommandParts = {
   recall?: CommandContext["recall"];
   facts?: CommandContext["facts"];
   mcp?: McpHub;
-  /** The console's numbering of tool results; without it, the session's results as they stand. */
-  outputs?: ToolOutputs;
+  /**
+   * The console's numbering of tool results, or how to read them when `/output` asks (the web room's, from the
+   * transcript); without it, the session's results as its messages stand.
+   */
+  outputs?: ToolOutputs | (() => ToolOutputs);
   /** The start of the day /budget counts from (default: now). */
   now?: () => Date;
   /** How `/output` names a screenshot a result saved (default: its path here, in the session's folder). */
@@ -91,7 +94,8 @@ export type CommandParts = {
 
 /** The commands' context on `room`; a front end spreads its own members (`history`, `save`, `chat`) over it. */
 export function roomCommandContext(room: Room, parts: CommandParts): CommandContext {
-  const results = () => parts.outputs ?? ToolOutputs.fromHistory(room.history());
+  const { outputs } = parts;
+  const results = () => (typeof outputs === "function" ? outputs() : (outputs ?? ToolOutputs.fromHistory(room.history())));
   return {
     mode: () => formatRoomMode(room.mode),
     setMode: (mode) => room.setMode(mode),

@@ -1,6 +1,6 @@
 import { readJsonBody } from "../serve/read-json-body.ts";
 import { type Route, route } from "../serve/router.ts";
-import { SessionNotFoundError } from "../room/transcript.ts";
+import { readTranscript, SessionNotFoundError } from "../room/transcript.ts";
 import { HttpError } from "../serve/http-error.ts";
 import type { Room } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
@@ -8,6 +8,7 @@ import { describeCompaction } from "../room/compaction-line.ts";
 import { formatContextReport } from "../room/context-report.ts";
 import { roomCommandContext } from "../room/command-context.ts";
 import { interpretCommand } from "../room/interpret-command.ts";
+import { ToolOutputs } from "../room/tool-outputs.ts";
 import { webApiSchemas } from "./web-api.ts";
 import { runFactsCommand } from "../memory/facts-command.ts";
 import { refusalsAs409 } from "./refusal-answer.ts";
@@ -24,6 +25,16 @@ function factsOf(context: WebContext): (argument: string) => string {
 }
 
 /**
+ * The session's tool results as its transcript has them: each with its data, so `/output` names a screenshot the
+ * browser saved (the room's messages keep only the output).
+ */
+function transcriptOutputs(path: string): ToolOutputs {
+  const outputs = new ToolOutputs();
+  for (const line of readTranscript(path).lines) if (line.type === "tool-result") outputs.add(line.replyId, line.persona, line);
+  return outputs;
+}
+
+/**
  * A line typed in the web room's message box that starts with `/`: read, checked and run by the room's one interpreter
  * as the terminal's and Telegram's lines are; the page says the answer.
  */
@@ -34,7 +45,8 @@ function commandRoute(context: WebContext, onRoom: <Value>(id: string, act: (roo
     const { line } = await readJsonBody(request, webApiSchemas().CommandRequest, config.serve.maxBodyBytes);
     // A screenshot is named inside the session's folder: the page reads it by that path, not by one of this machine.
     const screenshotAt = (path: string) => `${path} (in the session's folder)`;
-    const commands = (room: Room) => roomCommandContext(room, { config, workspaceDir, facts, screenshotAt });
+    const commands = (room: Room) =>
+      roomCommandContext(room, { config, workspaceDir, facts, screenshotAt, outputs: () => transcriptOutputs(room.transcriptPath) });
     const read = await onRoom(params.id, (room) => interpretCommand(line, "web", commands(room), request.signal));
     const answer = read.type === "answer" ? { type: "answer", command: read.answer.command, ok: read.answer.ok, lines: read.answer.lines } : read;
     return Response.json(webApiSchemas().CommandAnswer.parse(answer));
