@@ -81,6 +81,12 @@ describe("lintFigures counts what it says", () => {
   put("cli/area/deep.ts", 'import { candidateRefNames } from "../../git/candidate-ref-names.ts";\nexport const names = candidateRefNames;\n');
   put("cli/area/handle.ts", 'import type { RepoGit } from "../../git/repo-git.ts";\nexport const dir = (git: RepoGit) => git.repoDir;\n');
   put("part/state.ts", `let cached: string | undefined;\nexport const read = () => (cached ??= "${"y".repeat(160)}");\n`);
+  // A component of the web page is production code too: its state, its long function and its long line are counted.
+  put(
+    "page/view.tsx",
+    `let opened = 0;\nexport function LongView() {\n${body("opened", LONG_FUNCTION_LINES)}\n` +
+      `  return <p title="${"z".repeat(150)}">{opened}</p>;\n}\n`,
+  );
   put("testing/helper.ts", "const t = u as string;\n");
   put("tools/generated/made/tool.ts", "const t = u as string;\n");
 
@@ -89,16 +95,17 @@ describe("lintFigures counts what it says", () => {
     // The shared run's `let c` stands at the top level of both files that hold it.
     expect(figures.moduleState).toEqual([
       "other/second.ts:5: module-level let c",
+      "page/view.tsx:1: module-level let opened",
       "part/first.ts:5: module-level let c",
       "part/state.ts:1: module-level let cached",
     ]);
     expect(figures.cliGitImports).toEqual(["cli/area/deep.ts", "cli/lazy.ts", "cli/reads-refs.ts"]);
-    expect(figures.longLines).toEqual({ outsideTests: ["part/state.ts:2"], inTests: 1 });
+    expect(figures.longLines).toEqual({ outsideTests: ["page/view.tsx:83", "part/state.ts:2"], inTests: 1 });
   });
 
   test("casts, indexed and lookup casts, biome-ignores: tests, test helpers and generated tools apart", () => {
     const figures = lintFigures(tree);
-    expect(figures.files).toBe(10);
+    expect(figures.files).toBe(11);
     expect(figures.casts).toBe(3);
     expect(figures.indexedCasts).toEqual(["part/casts.ts"]);
     expect(figures.mapGetCasts).toEqual(["part/casts.ts"]);
@@ -107,7 +114,13 @@ describe("lintFigures counts what it says", () => {
 
   test("a function is long by its span, its closures included; a closure over the bound is listed too", () => {
     const found = lintFigures(tree).longFunctions.map(({ file, name, lines }) => `${file} ${name} ${lines}`);
-    expect(found).toEqual(["part/long.ts twoClosures 87", "part/long.ts outer 85", "part/long.ts inner 82", "part/long.ts overTheBound 81"]);
+    expect(found).toEqual([
+      "part/long.ts twoClosures 87",
+      "part/long.ts outer 85",
+      "page/view.tsx LongView 83",
+      "part/long.ts inner 82",
+      "part/long.ts overTheBound 81",
+    ]);
   });
 
   test("six shared code lines in two files are one pair, white space and comments aside", () => {

@@ -45,7 +45,7 @@ export type LintFigures = {
   longLines: { outsideTests: string[]; inTests: number };
 };
 
-/** The production `.ts` files below `repo`, relative and sorted: not tests, not generated tools, not test-only parts. */
+/** The production `.ts` and `.tsx` files below `repo`, relative and sorted: not tests, not generated tools, not test-only parts. */
 export function productionFiles(repo: string): string[] {
   return typescriptFiles(repo).filter((file) => !file.endsWith(".test.ts") && !NOT_PRODUCTION_TOP.has(file.split("/")[0] ?? ""));
 }
@@ -148,7 +148,7 @@ function importsGit(text: string): boolean {
   return /(?:from|import)\s*\(?\s*["'](?:\.\.\/)+git\//.test(withoutTypeImports);
 }
 
-/** Lines over the formatter's width in every `.ts` file below `repo` (tests apart, counted alone); generated tools never. */
+/** Lines over the formatter's width in every `.ts` and `.tsx` file below `repo` (tests apart, counted alone); generated tools never. */
 function longLines(repo: string): LintFigures["longLines"] {
   const outsideTests: string[] = [];
   let inTests = 0;

@@ -14,7 +14,7 @@ export const LINE_WIDTH = 150;
 // Folders with no code of org's to measure: what a model wrote, installed packages, state.
 const SKIPPED_TOP = new Set(["node_modules", ".org", ".git", ".ci", "coverage"]);
 
-/** Every `.ts` file below `repo` (tests too; not generated tools), relative and sorted. */
+/** Every `.ts` and `.tsx` file below `repo` (tests too; not generated tools), relative and sorted. */
 export function typescriptFiles(repo: string): string[] {
   const found: string[] = [];
   const walk = (directory: string) => {
@@ -23,7 +23,7 @@ export function typescriptFiles(repo: string): string[] {
       const rel = relative(repo, path);
       if (SKIPPED_TOP.has(rel.split("/")[0] ?? "") || rel === join("tools", "generated") || entry.name === "node_modules") continue;
       if (entry.isDirectory()) walk(path);
-      else if (entry.isFile() && entry.name.endsWith(".ts")) found.push(rel);
+      else if (entry.isFile() && (entry.name.endsWith(".ts") || entry.name.endsWith(".tsx"))) found.push(rel);
     }
   };
   walk(repo);

@@ -1,134 +1,86 @@
-import { formatRoomMode } from "../room/room-mode.ts";
+import type { OrgConfig } from "../config/org-config.ts";
+import type { McpHub } from "../mcp-client/mcp-hub.ts";
+import { runFactsCommand } from "../memory/facts-command.ts";
+import { type CommandContext, roomCommandContext } from "../room/command-context.ts";
+import type { CommandAnswer, ReadCommand } from "../room/command-spec.ts";
+import { commandHelp, commandMenu, runCommand } from "../room/interpret-command.ts";
 import { escapeHtml, PART_CHARS } from "./telegram-html.ts";
 import type { TelegramChat } from "./telegram-chat.ts";
-import { ROOM_COMMAND_NAMES, type RoomCommandDeps, runRoomCommand } from "./room-commands.ts";
 
-/** The commands the bot registers with setMyCommands (Telegram's `/` menu), in the menu's order. */
-export const TELEGRAM_COMMANDS = [
-  { command: "start", description: "Say hello; show this chat's room session" },
-  { command: "status", description: "Instances, growth and the supervisor" },
-  { command: "mode", description: "Show or set the room's mode: /mode group, /mode direct:agent" },
-  { command: "tools", description: "The personas and the tools each may use" },
-  { command: "undo", description: "Undo the newest change to the workspace" },
-  { command: "wish", description: "Wish for what org cannot do yet: /wish a currency converter" },
-  { command: "stop", description: "Stop the running replies and the messages waiting" },
-  { command: "clear", description: "The personas forget this conversation (the transcript keeps it)" },
-  { command: "models", description: "Each persona's model and server, and the models the servers have" },
-  { command: "use", description: "Switch a persona's model: /use agent qwen3:8b" },
-  { command: "budget", description: "Tokens used and left: this session, and today" },
-  { command: "memory", description: "Search the workspace's memory: /memory staging database" },
-  { command: "facts", description: "What the observer learned about you, waiting for you: /facts accept 1, /facts reject 2" },
-  { command: "mcp", description: "The MCP servers and their state (confirming one is for the terminal)" },
-] as const;
+// A chat runs the room's commands (room/room-commands.ts, read by room/interpret-command.ts) and only says their answers.
 
-/** A command's answer: HTML for a message, or a long text that goes as a file. */
-export type CommandAnswer = { html: string } | { file: { fileName: string; content: string }; caption: string };
-
-/** What the commands may ask beside the chat's room: `/status`'s text (instances, grow, supervisor), and the room commands'. */
-export type CommandDeps = { status: (signal: AbortSignal) => Promise<string>; signal: AbortSignal; room: RoomCommandDeps };
-
-const said = (text: string): CommandAnswer => ({ html: escapeHtml(text) });
-
-/** `/name@bot rest` → the command's name (lowercase, without the bot) and the rest; undefined when it is no command. */
-export function commandOf(text: string): { name: string; argument: string } | undefined {
-  const match = /^\/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]{1,64})?(?:\s+([\s\S]*))?$/.exec(text.trim());
-  if (!match) return undefined;
-  return { name: (match[1] ?? "").toLowerCase(), argument: (match[2] ?? "").trim() };
+/** The commands the bot registers with setMyCommands (Telegram's `/` menu): those the room's list offers a chat. */
+export function telegramCommands(): Array<{ command: string; description: string }> {
+  return commandMenu("telegram").map(({ command, description }) => ({ command, description }));
 }
 
-function commandList(): string {
-  return TELEGRAM_COMMANDS.map((entry) => `/${entry.command} — ${escapeHtml(entry.description)}`).join("\n");
-}
+/** A command's answer as the chat says it: HTML for a message, or a long text that goes as a file. */
+export type ChatAnswer = { html: string } | { file: { fileName: string; content: string }; caption: string };
 
-async function start(chat: TelegramChat): Promise<CommandAnswer> {
-  const session = await chat.session();
-  const id = escapeHtml(session);
-  return {
-    html: [
-      "<b>org is listening.</b> Write to the room as you would in the terminal; replies stream here, and tools that ask first show Approve and Deny.",
-      `This chat is room session <code>${id}</code>: resume it in a terminal with <code>org chat --resume ${id}</code>, or open it in the web room.`,
-      "",
-      commandList(),
-    ].join("\n"),
-  };
-}
+/**
+ * What the commands need beside the chat's room: the config's limits and routes (and the secrets a fact accepted with
+ * `/facts` is saved redacted with), `/status`'s text, memory's search, the MCP servers.
+ */
+export type ChatCommandParts = {
+  workspaceDir: string;
+  config: Pick<OrgConfig, "models" | "limits"> & { secrets?: readonly string[] };
+  status: (signal: AbortSignal) => Promise<string>;
+  recall?: CommandContext["recall"];
+  mcp?: McpHub;
+  /** The start of the day /budget counts from (default: now). */
+  now?: () => Date;
+};
 
-async function status(deps: CommandDeps): Promise<CommandAnswer> {
-  const text = (await deps.status(deps.signal)).trim() || "nothing to report";
-  if (text.length > PART_CHARS - 20) return { file: { fileName: "status.txt", content: text }, caption: "org status" };
-  return { html: `<pre>${escapeHtml(text)}</pre>` };
-}
-
-async function mode(chat: TelegramChat, argument: string): Promise<CommandAnswer> {
-  return chat.withRoom((room) => {
-    if (argument === "") {
-      const names = room.personas().map((persona) => persona.name);
-      return said(
-        `mode: ${formatRoomMode(room.mode)}. Set it with /mode group (everyone answers), /mode direct:NAME ` +
-          `(${names.join(", ")}) or /mode file:PATH.md (replies go to a file).`,
-      );
-    }
-    // A refusal (RoomModeError) names the valid modes; the caller says it.
-    room.setMode(argument);
-    return said(`mode: ${formatRoomMode(room.mode)}`);
-  });
-}
-
-async function tools(chat: TelegramChat): Promise<CommandAnswer> {
-  const lines = await chat.withRoom((room) =>
-    room.personas().map((persona) => {
-      const offered = persona.tools.map((tool) => `${tool}${persona.policies[tool] === "ask" ? " (asks)" : ""}`);
-      return `<b>${escapeHtml(persona.name)}</b>: ${escapeHtml(offered.join(", ") || "no tools")}`;
-    }),
-  );
-  return { html: lines.join("\n") };
-}
-
-async function undo(chat: TelegramChat): Promise<CommandAnswer> {
-  const record = await chat.withRoom((room) => room.undo());
-  return said(`undid change ${record.id}: ${record.files.length} file${record.files.length === 1 ? "" : "s"} restored.`);
-}
-
-async function wish(chat: TelegramChat, argument: string): Promise<CommandAnswer> {
-  if (argument === "") return said("a wish needs words: /wish a tool that converts currencies");
-  await chat.withRoom((room) => room.wish(argument));
-  return said("wished: org grow reads it from this session.");
-}
-
-async function stop(chat: TelegramChat): Promise<CommandAnswer> {
-  const { turns, dropped } = await chat.stop();
-  if (turns === 0 && dropped === 0) return said("nothing was running.");
-  return said(
-    `stopped ${turns} running turn${turns === 1 ? "" : "s"}${
-      dropped > 0 ? `; ${dropped} waiting ` + `message${dropped === 1 ? "" : "s"} will not run` : ""
-    }.`,
-  );
-}
-
-/** Runs the command `name` for `chat`; a refusal (a bad mode, nothing to undo) is said as its message. */
-export async function runCommand(chat: TelegramChat, command: { name: string; argument: string }, deps: CommandDeps): Promise<CommandAnswer> {
+/** Runs a command read in `chat` on its room and says its answer. */
+export async function runChatCommand(chat: TelegramChat, command: ReadCommand, parts: ChatCommandParts, signal: AbortSignal): Promise<ChatAnswer> {
+  const { status, ...roomParts } = parts;
+  // The observer's proposals belong to the workspace's memory, whichever chat answers them.
+  const facts = (argument: string) => runFactsCommand(argument, { workspaceDir: parts.workspaceDir, secrets: parts.config.secrets ?? [] });
   try {
-    if (ROOM_COMMAND_NAMES.has(command.name)) return await runRoomCommand(chat, command.name, command.argument, deps.room);
-    switch (command.name) {
-      case "start":
-      case "help":
-        return await start(chat);
-      case "status":
-        return await status(deps);
-      case "mode":
-        return await mode(chat, command.argument);
-      case "tools":
-        return await tools(chat);
-      case "undo":
-        return await undo(chat);
-      case "wish":
-        return await wish(chat, command.argument);
-      case "stop":
-        return await stop(chat);
-      default:
-        return { html: `there is no /${escapeHtml(command.name)} here. Commands:\n${commandList()}` };
-    }
+    const answer = await chat.withRoom((room) =>
+      runCommand(
+        command,
+        "telegram",
+        { ...roomCommandContext(room, { ...roomParts, facts }), chat: { session: () => chat.session(), status, stop: () => chat.stop() } },
+        signal,
+      ),
+    );
+    return chatAnswer(answer);
   } catch (error) {
-    return said(`/${command.name}: ${error instanceof Error ? error.message : String(error)}`);
+    return { html: escapeHtml(`/${command.name}: ${error instanceof Error ? error.message : String(error)}`) };
   }
+}
+
+/** An answer in the chat's HTML: the welcome and the tools in bold, a long report or answer as a file. */
+export function chatAnswer(answer: CommandAnswer): ChatAnswer {
+  const view = answer.view;
+  if (view?.kind === "welcome") {
+    const id = escapeHtml(view.session);
+    const list = commandHelp("telegram").map(escapeHtml);
+    return {
+      html: [
+        "<b>org is listening.</b> Write to the room as you would in the terminal; replies stream here, " +
+          "and tools that ask first show Approve and Deny.",
+        `This chat is room session <code>${id}</code>: resume it in a terminal with <code>org chat --resume ${id}</code>, ` +
+          "or open it in the web room.",
+        "",
+        ...list,
+      ].join("\n"),
+    };
+  }
+  if (view?.kind === "tools") {
+    const lines = view.personas.map((persona) => {
+      const offered = persona.tools.map((tool) => `${tool.name}${tool.approval === "ask" ? " (asks)" : ""}`);
+      return `<b>${escapeHtml(persona.name)}</b>: ${escapeHtml(offered.join(", ") || "no tools")}`;
+    });
+    return { html: lines.join("\n") };
+  }
+  if (view?.kind === "report") {
+    if (view.text.length > PART_CHARS - 20) return { file: { fileName: "status.txt", content: view.text }, caption: view.title };
+    return { html: `<pre>${escapeHtml(view.text)}</pre>` };
+  }
+  const text = answer.lines.join("\n");
+  return text.length > PART_CHARS - 20
+    ? { file: { fileName: "answer.txt", content: text }, caption: "the answer is long: here it is as a file" }
+    : { html: escapeHtml(text) };
 }

@@ -6,7 +6,8 @@ import type { AuditSink } from "../security/audit-log.ts";
 import type { JsonValue } from "../tools/define-tool.ts";
 import { ApprovalButtons } from "./approval-buttons.ts";
 import { type BotApi, TelegramApiError, TelegramUnreachableError } from "./bot-api.ts";
-import { type CommandDeps, commandOf, runCommand, TELEGRAM_COMMANDS } from "./chat-commands.ts";
+import { type ChatAnswer, type ChatCommandParts, chatAnswer, runChatCommand, telegramCommands } from "./chat-commands.ts";
+import { readLine } from "../room/interpret-command.ts";
 import { escapeHtml } from "./telegram-html.ts";
 import { TelegramChat, type TelegramSessions } from "./telegram-chat.ts";
 import { TelegramState } from "./telegram-state.ts";
@@ -24,10 +25,11 @@ export type TelegramBridgeOptions = {
   orgHome?: { dir: string | undefined };
   /** Strangers dropped, secrets refused and forged buttons go here, one line each (a stranger's chat once). */
   audit: AuditSink;
-  /** `/status`: instances, grow and the supervisor, as text. */
-  status: CommandDeps["status"];
-  /** limits.sessionTokens (`/budget`), memory's search (`/memory`) and the MCP servers' status (`/mcp`), where there are any. */
-  roomCommands: Omit<CommandDeps["room"], "workspaceDir" | "signal">;
+  /**
+   * What the room's commands need beside a chat's room: the config (limits.sessionTokens for `/budget`, the routes for
+   * `/models`), `/status`'s text, memory's search (`/recall`) and the MCP servers (`/mcp`), where there are any.
+   */
+  roomCommands: Omit<ChatCommandParts, "workspaceDir">;
   /** send_file's outlet, when the rooms' tools have one: each chat binds its session to itself there. */
   fileOutlet?: TelegramFileOutlet;
   log: (line: string) => void;
@@ -79,7 +81,7 @@ export async function runTelegramBridge(options: TelegramBridgeOptions): Promise
   let me: z.infer<typeof Me> = {};
   try {
     me = await starting(options, "getMe", async () => Me.safeParse(await api.call("getMe", {}, signal)).data ?? {});
-    await starting(options, "setMyCommands", () => api.call("setMyCommands", { commands: TELEGRAM_COMMANDS }, signal));
+    await starting(options, "setMyCommands", () => api.call("setMyCommands", { commands: telegramCommands() }, signal));
   } catch (error) {
     // Stopped while the Bot API was out of reach: nothing was taken, nothing to say.
     if (signal.aborted) return;
@@ -106,17 +108,13 @@ export async function runTelegramBridge(options: TelegramBridgeOptions): Promise
     }
     return chat;
   };
-  const commandDeps: CommandDeps = {
-    status: options.status,
-    signal,
-    room: { ...options.roomCommands, workspaceDir: options.workspaceDir, signal },
-  };
+  const commandParts: ChatCommandParts = { ...options.roomCommands, workspaceDir: options.workspaceDir };
   resumeAfterRestart(state, allowed, chatOf);
   options.onReady?.(me.username ?? "");
   try {
     await poll(options, state, async (update) => {
       if (update.updateId < state.offset) return;
-      await handle(update, { ...options, state, allowed, chatOf, commandDeps, buttons: deps.buttons });
+      await handle(update, { ...options, state, allowed, chatOf, commandParts, buttons: deps.buttons });
     });
   } finally {
     for (const chat of chats.values()) chat.close();
@@ -207,7 +205,7 @@ type Handling = TelegramBridgeOptions & {
   state: TelegramState;
   allowed: ReadonlySet<string>;
   chatOf: (chatId: string) => TelegramChat;
-  commandDeps: CommandDeps;
+  commandParts: ChatCommandParts;
   buttons: ApprovalButtons;
 };
 
@@ -259,18 +257,22 @@ async function text(
     chat.outbox.say(refusal(scan.kinds));
     return;
   }
-  const command = commandOf(update.text);
-  if (command) {
+  const read = readLine(update.text, "telegram");
+  if (read.type === "answer" || read.type === "command") {
     taken();
-    // A command does not wait for the chat's running turn (/stop must not), nor holds up the poll.
-    void runCommand(chat, command, handling.commandDeps).then((answer) => {
+    const say = (answer: ChatAnswer) => {
       if ("html" in answer) chat.outbox.say(answer.html);
       else chat.outbox.document({ fileName: answer.file.fileName, content: answer.file.content, mimeType: "text/plain" }, escapeHtml(answer.caption));
-    });
+    };
+    // A command does not wait for the chat's running turn (/stop must not), nor holds up the poll.
+    if (read.type === "answer") say(chatAnswer(read.answer));
+    else void runChatCommand(chat, read.command, handling.commandParts, handling.signal).then(say);
     return;
   }
-  taken((file) => file.taken.push({ updateId: update.updateId, chatId: chat.chatId, text: update.text }));
-  chat.take(update.updateId, update.text);
+  // `//text` is a message that starts with `/`.
+  const message = read.type === "message" ? read.text : update.text;
+  taken((file) => file.taken.push({ updateId: update.updateId, chatId: chat.chatId, text: message }));
+  chat.take(update.updateId, message);
 }
 
 /**

@@ -16,7 +16,6 @@ const BROWSER_SAFE = [
   // The web room's own modules that its page bundles beside these.
   "web/web-api.ts",
   "web/room-state.ts",
-  "web/slash-input.ts",
   "web/view-paths.ts",
 ];
 const ALLOWED_PACKAGES = new Set(["zod"]);

@@ -1,15 +1,57 @@
 import { readJsonBody } from "../serve/read-json-body.ts";
 import { type Route, route } from "../serve/router.ts";
-import { SessionNotFoundError } from "../room/transcript.ts";
+import { readTranscript, SessionNotFoundError } from "../room/transcript.ts";
 import { HttpError } from "../serve/http-error.ts";
 import type { Room } from "../room/room.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { describeCompaction } from "../room/compaction-line.ts";
 import { formatContextReport } from "../room/context-report.ts";
+import { roomCommandContext } from "../room/command-context.ts";
+import { interpretCommand } from "../room/interpret-command.ts";
+import { ToolOutputs } from "../room/tool-outputs.ts";
 import { webApiSchemas } from "./web-api.ts";
 import { runFactsCommand } from "../memory/facts-command.ts";
 import { refusalsAs409 } from "./refusal-answer.ts";
 import type { WebContext } from "./web-routes.ts";
+
+/** `/facts [accept N | reject N]` on the workspace's memory (the server's open store, when it has one). */
+function factsOf(context: WebContext): (argument: string) => string {
+  return (argument) =>
+    runFactsCommand(argument, {
+      workspaceDir: context.workspaceDir,
+      secrets: context.config.secrets,
+      ...(context.memory ? { store: context.memory } : {}),
+    });
+}
+
+/**
+ * The session's tool results as its transcript has them: each with its data, so `/output` names a screenshot the
+ * browser saved (the room's messages keep only the output).
+ */
+function transcriptOutputs(path: string): ToolOutputs {
+  const outputs = new ToolOutputs();
+  for (const line of readTranscript(path).lines) if (line.type === "tool-result") outputs.add(line.replyId, line.persona, line);
+  return outputs;
+}
+
+/**
+ * A line typed in the web room's message box that starts with `/`: read, checked and run by the room's one interpreter
+ * as the terminal's and Telegram's lines are; the page says the answer.
+ */
+function commandRoute(context: WebContext, onRoom: <Value>(id: string, act: (room: Room) => Value) => Promise<Value>): Route {
+  const { config, workspaceDir } = context;
+  const facts = factsOf(context);
+  return route("POST", "/v1/sessions/:id/command", async ({ request, params }) => {
+    const { line } = await readJsonBody(request, webApiSchemas().CommandRequest, config.serve.maxBodyBytes);
+    // A screenshot is named inside the session's folder: the page reads it by that path, not by one of this machine.
+    const screenshotAt = (path: string) => `${path} (in the session's folder)`;
+    const commands = (room: Room) =>
+      roomCommandContext(room, { config, workspaceDir, facts, screenshotAt, outputs: () => transcriptOutputs(room.transcriptPath) });
+    const read = await onRoom(params.id, (room) => interpretCommand(line, "web", commands(room), request.signal));
+    const answer = read.type === "answer" ? { type: "answer", command: read.answer.command, ok: read.answer.ok, lines: read.answer.lines } : read;
+    return Response.json(webApiSchemas().CommandAnswer.parse(answer));
+  });
+}
 
 /**
  * The terminal's `/mode`, `/wish`, `/undo`, `/compact` and `/context` on a session's room (the room's own methods, as
@@ -30,6 +72,7 @@ export function sessionCommandRoutes(context: WebContext): Route[] {
   };
   const max = context.config.serve.maxBodyBytes;
   return [
+    commandRoute(context, onRoom),
     route("POST", "/v1/sessions/:id/mode", async ({ request, params }) => {
       const { mode } = await readJsonBody(request, webApiSchemas().ModeRequest, max);
       const now = await onRoom(params.id, (room) => {
@@ -41,7 +84,7 @@ export function sessionCommandRoutes(context: WebContext): Route[] {
     route("POST", "/v1/sessions/:id/wish", async ({ request, params }) => {
       const { text } = await readJsonBody(request, webApiSchemas().WishRequest, max);
       await onRoom(params.id, (room) => room.wish(text));
-      return Response.json(webApiSchemas().WishAnswer.parse({ said: "wished; org grow reads it from the transcript" }));
+      return Response.json(webApiSchemas().WishAnswer.parse({ said: "wished: org grow reads it from this session's transcript" }));
     }),
     route("POST", "/v1/sessions/:id/undo", async ({ request, params }) => {
       const body = await readJsonBody(request, webApiSchemas().UndoRequest, max);
@@ -60,12 +103,7 @@ export function sessionCommandRoutes(context: WebContext): Route[] {
     // The observer's proposals belong to the workspace, not a session: the room's memory answers, as /facts in the terminal.
     route("POST", "/v1/facts", async ({ request }) => {
       const { argument } = await readJsonBody(request, webApiSchemas().FactsRequest, max);
-      const said = runFactsCommand(argument, {
-        workspaceDir: context.workspaceDir,
-        secrets: context.config.secrets,
-        ...(context.memory ? { store: context.memory } : {}),
-      });
-      return Response.json(webApiSchemas().FactsAnswer.parse({ said }));
+      return Response.json(webApiSchemas().FactsAnswer.parse({ said: factsOf(context)(argument) }));
     }),
     route("GET", "/v1/sessions/:id/context", async ({ request, params }) => {
       const asked = new URL(request.url).searchParams.get("persona") ?? undefined;

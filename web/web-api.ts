@@ -46,6 +46,16 @@ function changeAndSessionSchemas(Said: z.ZodObject<{ said: z.ZodString }>) {
   // /facts [accept N | reject N]: the observer's proposals about the person, and the answer to one.
   const FactsRequest = z.object({ argument: z.string().max(200) });
   const FactsAnswer = Said;
+  /**
+   * `POST /v1/sessions/:id/command`: a line of the message box that starts with `/`, read and run by the room's one
+   * interpreter (room/interpret-command.ts): a message to send after all (`//text`), or the command's answer.
+   */
+  const CommandRequest = z.object({ line: z.string().min(1).max(4000) });
+  const CommandAnswer = z.union([
+    z.object({ type: z.literal("message"), text: z.string() }),
+    z.object({ type: z.literal("empty") }),
+    z.object({ type: z.literal("answer"), command: z.string(), ok: z.boolean(), lines: z.array(z.string()) }),
+  ]);
   return {
     AppliedChange,
     ChangeList,
@@ -61,6 +71,8 @@ function changeAndSessionSchemas(Said: z.ZodObject<{ said: z.ZodString }>) {
     ContextAnswer,
     FactsRequest,
     FactsAnswer,
+    CommandRequest,
+    CommandAnswer,
   };
 }
 

@@ -344,7 +344,7 @@ describe("org web in Chromium", () => {
     expect(await page.locator("body").textContent()).not.toContain("0.0 tokens/s");
   }, 180_000);
 
-  test("the terminal's slash commands from the message box: /output, /mode, /wish, /diff, /undo, and an unknown one", async () => {
+  test("the room's commands from the message box, read by its one interpreter: /output, /mode, /wish, /diff, /undo, /help", async () => {
     const said = (title: string) => page.getByRole("region", { name: `${title} output` });
     // The sh calls of the approvals test: /output 1 is the first result, whole.
     await send("/output 1");
@@ -355,16 +355,20 @@ describe("org web in Chromium", () => {
     await said("Mode").getByText("group").waitFor({ timeout: 10_000 });
     await send("/wish convert CSV files to JSON");
     await said("Wish")
-      .getByText(/^wished; org grow reads it/)
+      .getByText(/^wished: org grow reads it/)
       .waitFor({ timeout: 10_000 });
     await send("/diff");
-    await said("Diff").getByText("no change was applied in this workspace yet").waitFor({ timeout: 10_000 });
+    await said("Diff").getByText("(no workspace change in this session yet)").waitFor({ timeout: 10_000 });
     // Nothing to undo is the domain's refusal, said in one line.
     await send("/undo");
     await page.getByRole("alert").getByText(/undo/i).waitFor({ timeout: 10_000 });
+    await send("/help");
+    await said("Help").getByText("/context [persona]", { exact: false }).waitFor({ timeout: 10_000 });
     await send("/frobnicate");
-    const known = "/mode, /wish, /undo, /diff, /output, /compact, /context and /facts";
-    await page.getByRole("alert").getByText(`/frobnicate is not a command here; the web room knows ${known}`).waitFor();
+    await page
+      .getByRole("alert")
+      .getByText("unknown command /frobnicate. Type /help for the list, or // to send a message starting with /.")
+      .waitFor();
     await page.getByRole("button", { name: "Close" }).click();
   }, 60_000);
 

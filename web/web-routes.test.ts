@@ -141,6 +141,46 @@ test("/facts from the web room: the observer's proposals listed, one accepted in
   expect(fixture.errors).toEqual([]);
 });
 
+test("a line of the message box that starts with /: read and run by the room's one interpreter, its answer said as in the terminal", async () => {
+  const { fixture } = await webServe();
+  await using _ = fixture;
+  const command = async (session: string, line: unknown) => {
+    const answer = await fixture.handler.fetch(
+      new Request(`http://org.test/v1/sessions/${session}/command`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ line }),
+      }),
+    );
+    return { status: answer.status, body: (await answer.json()) as Record<string, unknown> & { lines?: string[] } };
+  };
+  const created = await fixture.handler.fetch(
+    new Request("http://org.test/v1/sessions", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }),
+  );
+  const { session } = (await created.json()) as { session: string };
+  expect(await command(session, "/mode direct:agent")).toEqual({
+    status: 200,
+    body: { type: "answer", command: "mode", ok: true, lines: ["mode: direct:agent"] },
+  });
+  expect((await command(session, "/mode")).body.lines).toEqual([
+    "mode: direct:agent  (others: group, direct:agent, direct:python, direct:toolsmith, file:<path>)",
+  ]);
+  expect(await command(session, "/diff")).toMatchObject({ body: { ok: true, lines: ["(no workspace change in this session yet)"] } });
+  expect((await command(session, "/undo")).body).toMatchObject({ command: "undo", ok: false, lines: [expect.stringMatching(/^\/undo: /)] });
+  expect((await command(session, "/output 0")).body.lines).toEqual([
+    "/output takes a result's number, e.g. /output 3 (its ✓ line names it). Usage: /output [N]",
+  ]);
+  // What the web room does not offer is refused by name; a message that starts with / comes back to be sent.
+  expect((await command(session, "/quit")).body).toMatchObject({ ok: false, lines: [expect.stringContaining("not a command of the web room")] });
+  expect((await command(session, "//etc/hosts is a path")).body).toEqual({ type: "message", text: "/etc/hosts is a path" });
+  // The observer's proposals, as /facts in the terminal; accept is the person's to type here too.
+  expect((await command(session, "/facts")).body.lines).toEqual(["no facts wait for you: the observer has proposed nothing new about you."]);
+  expect((await command(session, "/facts frob")).body).toMatchObject({ ok: false, lines: [expect.stringContaining("Usage: /facts")] });
+  expect((await command(session, 3)).status).toBe(400);
+  expect((await command("no-such-session", "/diff")).status).toBe(404);
+  expect(fixture.errors).toEqual([]);
+});
+
 const filler = (turn: number) =>
   `Note ${turn} follows. ${"lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore ".repeat(16)}`;
 

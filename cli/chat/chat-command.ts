@@ -6,7 +6,7 @@ import { parseRoomMode } from "../../room/room-mode.ts";
 import { type ChatOptions, parseChatArgs } from "./chat-args.ts";
 import { type Command, UsageError } from "../command/command.ts";
 import { nameAndSummary } from "../command/command-summaries.ts";
-import { slashHelp } from "./slash-commands.ts";
+import { commandHelp } from "../../room/interpret-command.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
 import { misspeltMentions } from "./misspelt-mentions.ts";
 import { wrapText } from "../terminal/wrap-line.ts";
@@ -40,7 +40,7 @@ Options:
   --yes, -y          approve "ask" tools (as the config says; promoted tools ask by default) without asking
   --workspace DIR    where .org/ (sessions, memory, history, audit, scratch) lives (default: current directory)
 
-${wrapText(slashHelp(), 108)}
+${wrapText(commandHelp("terminal").join("\n"), 108)}
 
 Examples:
   org chat

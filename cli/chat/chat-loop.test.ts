@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { PassThrough } from "node:stream";
 import { type ChatLoopContext, runChatLoop } from "./chat-loop.ts";
 import { LineEditor } from "./line-editor/line-editor.ts";
-import type { SlashHost } from "./slash-commands.ts";
+import type { CommandContext } from "../../room/command-context.ts";
 
 /** A turn that streams until it is stopped: what a slow model looks like to the loop. */
 function setup() {
@@ -13,7 +13,8 @@ function setup() {
   const stopped: string[] = [];
   let turnStarted: () => void = () => {};
   const context: ChatLoopContext = {
-    host: { mode: () => "group" } as unknown as SlashHost,
+    host: { mode: () => "group" } as unknown as CommandContext,
+    frontEnd: "terminal",
     send: (text, signal) => {
       sent.push(text);
       turnStarted();

@@ -1,9 +1,15 @@
 import type { LineEditor } from "./line-editor/line-editor.ts";
-import { parseInput, runSlashCommand, type SlashCommand, type SlashHost } from "./slash-commands.ts";
+import type { CommandContext } from "../../room/command-context.ts";
+import type { FrontEnd } from "../../room/command-spec.ts";
+import { readLine, runCommand } from "../../room/interpret-command.ts";
+import { terminalLines } from "./command-lines.ts";
 
 /** What the loop needs from the room and the terminal. */
 export type ChatLoopContext = {
-  host: SlashHost;
+  /** What the room's commands act on. */
+  host: CommandContext;
+  /** `piped` when the room's input is a script's, not a person's typing: the commands that need a person are refused. */
+  frontEnd: Extract<FrontEnd, "terminal" | "piped">;
   /**
    * Sends one user message as a turn; resolves when the turn (hops included) is over, or to `{ edit }` when the
    * message was not sent and goes back on the line for the user to change (the credential question's "edit").
@@ -13,8 +19,6 @@ export type ChatLoopContext = {
   write(text: string): void;
   /** Called by /clear after the room forgot its messages. */
   clearScreen(): void;
-  /** Why a command is not run here (the room's input is a script's, not a person's typing), or undefined to run it. */
-  refuse?(command: SlashCommand): string | undefined;
   /** Runs one line's work (a turn, a command) so that nothing replaces the room meanwhile (a config reload waits). */
   exclusive?<T>(work: () => Promise<T>): Promise<T>;
 };
@@ -38,35 +42,17 @@ export async function handleLine(line: string, context: ChatLoopContext, signal:
 }
 
 async function handleParsedLine(line: string, context: ChatLoopContext, signal: AbortSignal): Promise<LineOutcome> {
-  const parsed = parseInput(line);
-  switch (parsed.type) {
-    case "empty":
-      return "continue";
-    case "invalid":
-      context.write(`${parsed.message}\n`);
-      return "continue";
-    case "message": {
-      const sent = await context.send(parsed.text, signal);
-      // What goes back on the line is what the user typed (a `//` line keeps both slashes).
-      return isEdit(sent) ? { edit: line } : "continue";
-    }
-    case "command": {
-      const refused = context.refuse?.(parsed.command);
-      if (refused !== undefined) {
-        context.write(`${refused}. Nothing was done.\n`);
-        return "continue";
-      }
-      const outcome = await runSlashCommand(parsed.command, context.host, {
-        write: (text) => context.write(`${text}\n`),
-        signal,
-      });
-      if (outcome === "cleared") {
-        context.clearScreen();
-        context.write("(conversation cleared; the session file still has it)\n");
-      }
-      return outcome === "quit" ? "quit" : "continue";
-    }
+  const read = readLine(line, context.frontEnd);
+  if (read.type === "empty") return "continue";
+  if (read.type === "message") {
+    const sent = await context.send(read.text, signal);
+    // What goes back on the line is what the user typed (a `//` line keeps both slashes).
+    return isEdit(sent) ? { edit: line } : "continue";
   }
+  const answer = read.type === "answer" ? read.answer : await runCommand(read.command, context.frontEnd, context.host, signal);
+  if (answer.effect === "cleared") context.clearScreen();
+  for (const text of terminalLines(answer)) context.write(`${text}\n`);
+  return answer.effect === "quit" ? "quit" : "continue";
 }
 
 /**

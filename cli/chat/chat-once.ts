@@ -6,8 +6,10 @@ import { createApprovalPrompt } from "./approval-prompt.ts";
 import { type ChatSetup, checkServers, memoryRecall, openChatRoom, personaColors, shownPath } from "./chat-room.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import { groupMisspelling } from "./held-message.ts";
-import { parseInput, roomOnly, runSlashCommand, type SlashCommand, slashHelp } from "./slash-commands.ts";
-import { ToolOutputs } from "./tool-outputs.ts";
+import type { CommandAnswer, ReadCommand } from "../../room/command-spec.ts";
+import { readLine, runCommand } from "../../room/interpret-command.ts";
+import { terminalLines } from "./command-lines.ts";
+import { ToolOutputs } from "../../room/tool-outputs.ts";
 
 /** Why `--once` exits 1 though no reply failed outright. */
 const INCOMPLETE: Record<IncompleteReply["reason"], string> = {
@@ -18,29 +20,25 @@ const INCOMPLETE: Record<IncompleteReply["reason"], string> = {
 };
 
 /** What `--once TEXT` does: send a message, or run a slash command as the room would; never a command sent as text. */
-export type OnceInput = { type: "message"; text: string } | { type: "command"; command: SlashCommand };
+export type OnceInput = { type: "message"; text: string } | { type: "command"; command: ReadCommand };
 
 /**
  * Reads `--once`'s text as the room reads a typed line (`//` sends a line that starts with `/`). A slash command is run
  * as in the room; one typed wrong, `/quit` (there is no room to leave), and one that confirms or starts a server, lowers
- * a guard or writes where its words say (`roomOnly`), are refused with the reason (exit 2), before a session is made. Nothing that starts with `/`
- * reaches the models unless it starts with `//`.
+ * a guard or writes where its words say, are refused with the reason (exit 2), before a session is made (the room's
+ * list of commands says which, for the front end `once`). Nothing that starts with `/` reaches the models unless it
+ * starts with `//`.
  */
 export function onceInput(text: string): OnceInput | { refused: string } {
-  const parsed = parseInput(text);
-  switch (parsed.type) {
-    case "invalid":
-      return { refused: `${parsed.message} Nothing was sent.` };
+  const read = readLine(text, "once");
+  switch (read.type) {
+    case "answer":
+      return { refused: read.answer.lines.join("\n") };
     case "empty":
       return { refused: "--once needs a non-empty message" };
-    case "command": {
-      if (parsed.command.name === "quit")
-        return { refused: "/quit leaves the room; --once leaves by itself after its one line, so nothing was done." };
-      const roomOnlyReason = roomOnly(parsed.command);
-      return roomOnlyReason === undefined ? parsed : { refused: `${roomOnlyReason}. Nothing was done.` };
-    }
+    case "command":
     case "message":
-      return parsed;
+      return read;
   }
 }
 
@@ -142,35 +140,31 @@ export async function runOnce(setup: ChatSetup, input: OnceInput, signal: AbortS
  * exit 1 when it failed. `/help` opens no session. The model servers are not asked first: a command needs none, and
  * `/models` says itself which server does not answer.
  */
-async function runOnceCommand(setup: ChatSetup, command: SlashCommand, signal: AbortSignal): Promise<number> {
+async function runOnceCommand(setup: ChatSetup, command: ReadCommand, signal: AbortSignal): Promise<number> {
   const { options } = setup;
   const out = stdoutWriter();
   const lines: string[] = [];
-  const say = (line: string) => {
-    lines.push(line);
-    if (!options.json) out.print(`${sanitizeForTerminal(line)}\n`);
-  };
-  const finish = (ok: boolean) => {
-    if (options.json) out.print(`${terminalSafeJson({ type: "command", command: command.name, ok, lines })}\n`);
+  const finish = (answer: CommandAnswer) => {
+    for (const line of terminalLines(answer)) {
+      lines.push(line);
+      if (!options.json) out.print(`${sanitizeForTerminal(line)}\n`);
+    }
+    if (options.json) out.print(`${terminalSafeJson({ type: "command", command: command.name, ok: answer.ok, lines })}\n`);
     out.close();
-    return ok ? 0 : 1;
+    return answer.ok ? 0 : 1;
   };
-  if (command.name === "help") {
-    say(slashHelp());
-    return finish(true);
-  }
+  if (command.entry.needsNoRoom) return finish(await runCommand(command, "once", undefined, signal));
   const { room, mcp, renderer, memory, outputs } = await openOnceRoom(setup, out, false);
   try {
     // /mcp shows each server as its first start left it, not "starting".
-    if (command.name === "mcp") await mcp?.ready(signal);
-    // The slash commands' host (its /save, /mcp, /output…) loads only for a command, not for a message.
+    if (command.entry.waitsForServers) await mcp?.ready(signal);
+    // The commands' context (its /save, /mcp, /output…) loads only for a command, not for a message.
     const { roomSlashHost } = await import("./room-slash-host.ts");
     const host = roomSlashHost(room, setup.config, setup.workspaceDir, memoryRecall(memory), mcp, outputs);
-    const outcome = await runSlashCommand(command, host, { write: say, signal });
-    if (outcome === "cleared") say("(conversation cleared; the session file still has it)");
+    const answer = await runCommand(command, "once", host, signal);
     await renderer.idle();
     if (!options.json) standardOutput(2).write(`transcript: ${sanitizeForTerminal(shownPath(room.transcriptPath))}\n`);
-    return finish(outcome !== "failed");
+    return finish(answer);
   } finally {
     await room.close();
     await mcp?.close();

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { PersonaStats, RoomEvent } from "../../room/room-event.ts";
-import { ToolOutputs } from "./tool-outputs.ts";
+import { ToolOutputs } from "../../room/tool-outputs.ts";
 
 const stats: PersonaStats = {
   replies: 1,

@@ -7,7 +7,7 @@ import { CALL_SUMMARY_WIDTH, callPreview, formatStats } from "./reply-lines.ts";
 import { toolCallSummary } from "../../room/tool-summary.ts";
 import { oneLine } from "../../security/terminal-sanitizer.ts";
 import { progressLine, roomNoticeLine, toolOutputPreview, toolResultLine } from "./room-event-lines.ts";
-import type { ToolOutputs } from "./tool-outputs.ts";
+import type { ToolOutputs } from "../../room/tool-outputs.ts";
 import { createWaitStatus } from "./wait-status.ts";
 
 const PALETTE: Style[] = ["cyan", "yellow", "magenta", "green", "blue", "red"];

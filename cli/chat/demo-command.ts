@@ -321,6 +321,7 @@ async function playSession(
     }
     const context = {
       host: roomSlashHost(room, config, workspaceDir),
+      frontEnd: "terminal" as const,
       send: async (text: string, turnSignal: AbortSignal) => {
         await room.send(text, { signal: turnSignal });
         await renderer.idle();

@@ -8,7 +8,8 @@ import { loadConfirmedConfig, writeConfirmedConfig } from "../../testing/confirm
 import { echoTool } from "../../testing/echo-tool.ts";
 import { testSandboxAccess } from "../../testing/test-sandbox.ts";
 import { roomSlashHost } from "./room-slash-host.ts";
-import { parseInput, runSlashCommand } from "./slash-commands.ts";
+import { interpretCommand } from "../../room/interpret-command.ts";
+import { terminalLines } from "./command-lines.ts";
 
 // models.byTool in a real room: the reply that follows a tool's result is asked of the routed model; /models says the
 // routes; compaction asks the model byPurpose names; once /use switches the persona, its own choice wins and nothing is
@@ -49,9 +50,9 @@ test("byTool routes the round after a tool's result, /models shows the routes, a
       const lines: string[] = [];
       const host = roomSlashHost(room, config, workspaceDir);
       const run = async (line: string) => {
-        const parsed = parseInput(line);
-        if (parsed.type !== "command") throw new Error(`not a command: ${line}`);
-        return runSlashCommand(parsed.command, host, { write: (text) => lines.push(text), signal: AbortSignal.timeout(10_000) });
+        const read = await interpretCommand(line, "terminal", host, AbortSignal.timeout(10_000));
+        if (read.type !== "answer") throw new Error(`not a command: ${line}`);
+        lines.push(...terminalLines(read.answer));
       };
       await run("/models");
       expect(lines.join("\n")).toContain("routed (models in org.config.json; /use wins for a persona): compaction → summer; after echo → reader");

@@ -12,8 +12,9 @@ import { type RoomParts, roomOptions } from "../../assembly/assemble-room.ts";
 import { DEFAULT_SANDBOX_POLICY } from "../../sandbox/sandbox-policy.ts";
 
 import { echoTool } from "../../testing/echo-tool.ts";
-import { ToolOutputs } from "./tool-outputs.ts";
-import { parseInput, runSlashCommand } from "./slash-commands.ts";
+import { ToolOutputs } from "../../room/tool-outputs.ts";
+import { interpretCommand } from "../../room/interpret-command.ts";
+import { terminalLines } from "./command-lines.ts";
 import { testSandboxAccess } from "../../testing/test-sandbox.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-slash-host-"));
@@ -51,11 +52,9 @@ beforeAll(async () => {
   });
   const host = roomSlashHost(room, config, workspace);
   run = async (line) => {
-    const parsed = parseInput(line);
-    if (parsed.type !== "command") throw new Error(`not a command: ${line}`);
-    const lines: string[] = [];
-    await runSlashCommand(parsed.command, host, { write: (text) => lines.push(text), signal: new AbortController().signal });
-    return lines.join("\n");
+    const read = await interpretCommand(line, "terminal", host, new AbortController().signal);
+    if (read.type !== "answer") throw new Error(`not a command: ${line}`);
+    return terminalLines(read.answer).join("\n");
   };
   await room.send("hi agent");
 });
@@ -109,13 +108,9 @@ test("/tools lists the toolsmith's build_tool", async () => {
   );
   const defaults = await openRoom({ ...testSandboxAccess(), config, workspaceDir: workspace, tools: [sh], onEvent: () => {} });
   try {
-    const lines: string[] = [];
-    const parsed = parseInput("/tools");
-    if (parsed.type !== "command") throw new Error("not a command");
-    await runSlashCommand(parsed.command, roomSlashHost(defaults, config, workspace), {
-      write: (text) => lines.push(text),
-      signal: new AbortController().signal,
-    });
+    const read = await interpretCommand("/tools", "terminal", roomSlashHost(defaults, config, workspace), new AbortController().signal);
+    if (read.type !== "answer") throw new Error("not a command");
+    const lines = terminalLines(read.answer);
     expect(lines.find((line) => line.startsWith("  toolsmith:"))).toContain("build_tool");
   } finally {
     await defaults.close();
@@ -140,8 +135,9 @@ test('/tools marks a promoted tool the room offers as "ask" though the config na
   const promotedRoom = await openRoom(offered);
   try {
     const host = roomSlashHost(promotedRoom, config, workspace);
-    const lines: string[] = [];
-    await runSlashCommand({ name: "tools" }, host, { write: (text) => lines.push(text), signal: new AbortController().signal });
+    const read = await interpretCommand("/tools", "terminal", host, new AbortController().signal);
+    if (read.type !== "answer") throw new Error("not a command");
+    const lines = terminalLines(read.answer);
     expect(lines.join("\n")).toContain("echo (asks first)");
   } finally {
     await promotedRoom.close();
@@ -170,9 +166,11 @@ test("/output N of a browser screenshot names where it lies: the session's folde
   const call = { id: "b1", name: "browser", arguments: { action: "screenshot" } };
   const data = { url: "https://example.test/", title: "x", counts: { links: 1, inputs: 0, buttons: 0 }, screenshot: "screenshots/1.png" };
   outputs.add("r1", "agent", { call, ok: true, output: "page: https://example.test/", data });
-  const lines: string[] = [];
   const config = loadOrgConfig(join(workspace, "org.config.json"), { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" }, { checkoutDir: workspace });
   const host = roomSlashHost(room, config, workspace, undefined, undefined, outputs);
-  await runSlashCommand({ name: "output", number: 1 }, host, { write: (text) => lines.push(text), signal: new AbortController().signal });
-  expect(lines.join("\n")).toEndWith(`\nscreenshot: ${join(workspace, ".org", "scratch", room.sessionId, "screenshots", "1.png")}`);
+  const read = await interpretCommand("/output 1", "terminal", host, new AbortController().signal);
+  if (read.type !== "answer") throw new Error("not a command");
+  expect(terminalLines(read.answer).join("\n")).toEndWith(
+    `\nscreenshot: ${join(workspace, ".org", "scratch", room.sessionId, "screenshots", "1.png")}`,
+  );
 });

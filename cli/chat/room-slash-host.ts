@@ -1,23 +1,18 @@
-import { runFactsCommand } from "../../memory/facts-command.ts";
-import { routeLines } from "../../config/model-routes.ts";
-import { BUILD_TOOL } from "../../personas/build-tool.ts";
 import { mkdir, writeFile } from "node:fs/promises";
+import { runFactsCommand } from "../../memory/facts-command.ts";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import type { OrgConfig } from "../../config/org-config.ts";
 import { TRANSCRIPTS_DIR } from "../../config/workspace-paths.ts";
-import { sessionFolder } from "../../room/session-files.ts";
 import type { RoomMessage } from "../../personas/room-message.ts";
 import type { Room } from "../../room/room.ts";
 import { formatRoomMode } from "../../room/room-mode.ts";
-import { formatContextReport } from "../../room/context-report.ts";
+import { type CommandContext, roomCommandContext } from "../../room/command-context.ts";
 import { sanitizeOutput } from "../../sandbox/describe-result.ts";
 import { writePrivateFile } from "../../security/private-state.ts";
 import { scanForSecrets } from "../../security/scan-for-secrets.ts";
-import type { SlashHost } from "./slash-commands.ts";
 import type { McpHub } from "../../mcp-client/mcp-hub.ts";
-import { formatMcpStatus } from "../../mcp-client/format-mcp-status.ts";
 import { callPreview } from "./reply-lines.ts";
-import { ToolOutputs } from "./tool-outputs.ts";
+import { ToolOutputs } from "../../room/tool-outputs.ts";
 
 /**
  * One message for the terminal: "speaker: text", later lines indented under it, then a line for each tool its reply
@@ -33,26 +28,6 @@ export function formatMessage(message: RoomMessage, outputs?: ToolOutputs): stri
     return `\n    ⚙ ${run.call.name} ${callPreview(run.call)} → ${result}${number === undefined ? "" : ` · /output ${number}`}`;
   });
   return `${message.from}: ${message.text.replace(/\n/g, "\n    ")}${failed}${where}${tools.join("")}`;
-}
-
-/**
- * `/output [N]`: a result's whole output under a line that says whose it is; the newest without a number. A screenshot a
- * result saved is named where it lies, `folder` being the session's (its scratch, `.org/scratch/<id>`).
- */
-function toolOutputText(outputs: ToolOutputs, number: number | undefined, folder: string): string {
-  const entry = outputs.get(number);
-  if (!entry) {
-    if (outputs.newest === 0) throw new Error("no tool has run in this session yet");
-    if (number !== undefined && number <= outputs.newest)
-      throw new Error(`result ${number} is no longer kept (only the newest are); /save writes every output`);
-    throw new Error(`there is no result ${number}: give a number from 1 to ${outputs.newest}, or none for the newest`);
-  }
-  const status = entry.ok ? "" : " (failed)";
-  return (
-    `── ${entry.name} for ${entry.persona}, result ${entry.number}${status} ` +
-    `──\n${entry.output === "" ? "(no output)" : entry.output.replace(/\n$/, "")}` +
-    (entry.screenshot ? `\nscreenshot: ${folder}/${entry.screenshot}` : "")
-  );
 }
 
 /** A fenced block that no backtick run inside the text can close early. */
@@ -89,66 +64,30 @@ export function transcriptMarkdown(room: Room, secrets: readonly string[] = []):
   return [`# org session ${room.sessionId}`, "", `Mode at save: ${formatRoomMode(room.mode)}`, "", ...sections].join("\n");
 }
 
-/** `/mcp`: the hub's servers as lines, and confirming one by name. */
-function mcpSlashHost(hub: McpHub): NonNullable<SlashHost["mcp"]> {
-  return {
-    lines: () => formatMcpStatus(hub.status()),
-    trust: (server) => {
-      const known = hub.servers.map((entry) => entry.name);
-      if (!known.includes(server)) throw new Error(`there is no MCP server "${server}"; mcpServers has: ${known.join(", ")}`);
-      hub.trust(server);
-      return `confirmed ${server}: it starts now, and starts from now on until its command, args or env change (remembered in your org folder)`;
-    },
-  };
-}
-
-/** Each persona's window and what its system prompt and tools take of it (`/models`). */
-function personaWindows(room: Room, signal: AbortSignal): ReturnType<SlashHost["windows"]> {
-  return Promise.all(
-    room.personas().map(async (persona) => {
-      const report = await room.context(persona.name, signal);
-      return { persona: persona.name, window: report.window, fixedTokens: report.parts.system + report.parts.tools };
-    }),
-  );
-}
-
-/** Lets the slash commands act on a room; `config` gives the secrets to redact; `recall` searches memory; `mcp` the room's MCP servers. */
+/**
+ * The room's commands' context for the terminal: the room's own (`roomCommandContext`), with `/history` as the console
+ * numbers tool results and `/save` writing Markdown; `config` gives the secrets to redact, `recall` searches memory (and /facts is on with it),
+ * `mcp` the room's MCP servers.
+ */
 export function roomSlashHost(
   room: Room,
   config: OrgConfig,
   workspaceDir: string,
-  recall?: SlashHost["recall"],
+  recall?: CommandContext["recall"],
   mcp?: McpHub,
   outputs?: ToolOutputs,
-): SlashHost {
+): CommandContext {
   // Without the console's own record, the session's messages are numbered as they stand.
   const results = () => outputs ?? ToolOutputs.fromHistory(room.history());
   return {
-    output: (number) => toolOutputText(results(), number, sessionFolder(workspaceDir, room.sessionId)),
-    ...(mcp ? { mcp: mcpSlashHost(mcp) } : {}),
-    mode: () => formatRoomMode(room.mode),
-    modelRoutes: () => routeLines(config.models),
-    setMode: (mode) => room.setMode(mode),
-    personas: () =>
-      room.personas().map((persona) => ({
-        name: persona.name,
-        model: persona.model,
-        server: persona.server,
-        tools: [
-          ...persona.tools
-            .filter((name) => !(persona.kind === "toolsmith" && name === BUILD_TOOL))
-            .map((name) => ({
-              name,
-              // The room's own policies: promoted tools are offered to agents as "ask" when the room is assembled.
-              approval: persona.policies[name] === "ask" ? ("ask" as const) : ("allow" as const),
-            })),
-          // The toolsmith's own tool: not in the room's policy, never asks (personas/toolsmith-persona.ts).
-          ...(persona.kind === "toolsmith" ? [{ name: BUILD_TOOL, approval: "allow" as const }] : []),
-        ],
-      })),
-    serverModels: (signal) => room.serverModels(signal),
-    windows: (signal) => personaWindows(room, signal),
-    useModel: (persona, model, signal) => room.useModel(persona, model, signal),
+    ...roomCommandContext(room, {
+      config,
+      workspaceDir,
+      // Memory on: /recall searches it and /facts answers the observer's proposals (both absent when it is off).
+      ...(recall ? { recall, facts: (argument: string) => runFactsCommand(argument, { workspaceDir, secrets: config.secrets }) } : {}),
+      ...(mcp ? { mcp } : {}),
+      ...(outputs ? { outputs } : {}),
+    }),
     history: (count) => {
       const known = results();
       return room
@@ -156,25 +95,6 @@ export function roomSlashHost(
         .slice(-count)
         .map((message) => formatMessage(message, known));
     },
-    clear: () => room.clear(),
-    diff: () => room.lastDiff(),
-    undo: (force) => {
-      const record = room.undo({ force });
-      return `undid change ${record.id}: ${record.files.length} ${record.files.length === 1 ? "file" : "files"} restored`;
-    },
-    wish: (text) => room.wish(text),
-    compact: async (focus, signal) => {
-      const outcomes = await room.compact({ ...(focus ? { focus } : {}), signal });
-      // A summary written is said by the room (its compaction event); what could not be is said here.
-      return outcomes.flatMap((outcome) => (outcome.ok ? [] : [`${outcome.persona}: nothing compacted (${outcome.reason})`]));
-    },
-    context: async (persona, signal) => {
-      const mode = room.mode;
-      const names = persona !== undefined ? [persona] : mode.kind === "direct" ? [mode.persona] : room.personas().map((entry) => entry.name);
-      const reports = await Promise.all(names.map((name) => room.context(name, signal)));
-      return reports.flatMap((report) => formatContextReport(report));
-    },
-    ...(recall ? { recall, facts: (argument: string) => runFactsCommand(argument, { workspaceDir, secrets: config.secrets }) } : {}),
     save: async (file) => {
       const target = resolve(workspaceDir, file ?? join(TRANSCRIPTS_DIR, `${room.sessionId}.md`));
       if (file === undefined) {

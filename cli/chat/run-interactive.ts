@@ -13,7 +13,7 @@ import { LineEditor } from "./line-editor/line-editor.ts";
 import { shellWord } from "../../security/shell-word.ts";
 import { orgInvocation } from "../command/org-invocation.ts";
 import { roomSlashHost, formatMessage } from "./room-slash-host.ts";
-import { completeSlashCommand, roomOnly, type SlashCommand } from "./slash-commands.ts";
+import { completeCommand } from "../../room/interpret-command.ts";
 import { sendHeld } from "./held-message.ts";
 import { wrapText } from "../terminal/wrap-line.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
@@ -33,7 +33,7 @@ import {
 import { CONFIG_CHECK_MS, watchConfigFile } from "./config-watch.ts";
 import { LiveRoom } from "./live-room.ts";
 import type { Sandbox } from "../../sandbox/run-sandboxed.ts";
-import { ToolOutputs } from "./tool-outputs.ts";
+import { ToolOutputs } from "../../room/tool-outputs.ts";
 import { confirmMcpServers } from "./confirm-mcp-servers.ts";
 import type { McpHub } from "../../mcp-client/mcp-hub.ts";
 import { configPaths, reopenOnChange } from "./reopen-on-change.ts";
@@ -113,7 +113,7 @@ export async function runInteractive(setup: ChatSetup, signal: AbortSignal): Pro
   const running: ChatSetup = { ...setup };
   const editor = new LineEditor({
     historyFile: join(setup.workspaceDir, HISTORY_FILE),
-    complete: completeSlashCommand,
+    complete: (before) => completeCommand(before, "terminal"),
     // A pasted key stays out of .org/history as it does out of the transcript.
     historyEntry: (line) => scanForSecrets(line, running.config.secrets).redacted,
   });
@@ -166,7 +166,7 @@ export async function runInteractive(setup: ChatSetup, signal: AbortSignal): Pro
         send: (text, sendSignal) => sendHeld(live.opened.room, running.config.secrets, questions, () => renderer.idle())(text, sendSignal),
         write: (text) => renderer.print(ansi.text(voice.wrap(text))),
         clearScreen: () => renderer.print(ansi.clearScreen),
-        ...(editor.inTerminal ? {} : { refuse: (command: SlashCommand) => roomOnly(command, "a room whose input is not a terminal") }),
+        frontEnd: editor.inTerminal ? "terminal" : "piped",
         exclusive: (work) => live.turn(work),
       },
       { prompt: () => ansi.text(`${formatRoomMode(live.opened.room.mode)} › `, "bold"), signal },

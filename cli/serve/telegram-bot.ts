@@ -8,7 +8,6 @@ import type { TelegramFileOutlet } from "../../telegram/file-outlet.ts";
 import type { TelegramSessions } from "../../telegram/telegram-chat.ts";
 import type { MemoryStore } from "../../memory/memory-store.ts";
 import type { McpHub } from "../../mcp-client/mcp-hub.ts";
-import { formatMcpStatus } from "../../mcp-client/format-mcp-status.ts";
 import { embedderFromEnvironment } from "../../registry/ollama-embedder.ts";
 import { formatMemoryOutcome } from "../terminal/format-memory-outcome.ts";
 import { OrgError } from "../../errors/org-error.ts";
@@ -55,19 +54,17 @@ export async function runTelegram(options: {
     sessions: options.sessions,
     workspaceDir,
     audit: options.audit,
-    // Loaded on the first /status: grow's, the supervisor's, the backups' and the instances' readers.
-    status: async () => (await import("./org-status-text.ts")).orgStatusText({ workspaceDir, repoDir: CHECKOUT_DIR, config }),
     roomCommands: {
-      sessionTokens: config.limits.sessionTokens,
-      ...(config.limits.tokensPerDay !== undefined ? { tokensPerDay: config.limits.tokensPerDay } : {}),
-      secrets: config.secrets,
+      config,
+      // Loaded on the first /status: grow's, the supervisor's, the backups' and the instances' readers.
+      status: async () => (await import("./org-status-text.ts")).orgStatusText({ workspaceDir, repoDir: CHECKOUT_DIR, config }),
       ...(memory
         ? {
             recall: async (query: string, signal: AbortSignal) =>
               formatMemoryOutcome(await memory.search(query, { limit: 8, signal, ...(embedder ? { embedder } : {}) })),
           }
         : {}),
-      ...(mcp ? { mcpStatus: () => formatMcpStatus(mcp.status()) } : {}),
+      ...(mcp ? { mcp } : {}),
     },
     log: options.log,
     signal: options.signal,

@@ -3,6 +3,7 @@ import { sleep } from "../../concurrency/sleep.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
 import { servedSessions } from "../../serve/serve-handler.ts";
 import type { Command } from "../command/command.ts";
+import { commandHelp } from "../../room/interpret-command.ts";
 import { loadCommandConfig } from "../command/command-config.ts";
 import { nameAndSummary } from "../command/command-summaries.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
@@ -22,14 +23,10 @@ room; an agent sends files back with send_file (asks first). Any other chat's up
 audit line, and one line here, per chat: its id is how you find your own). A message that holds a secret is refused
 and not stored. Runs until Ctrl-C or SIGTERM.
 
-Commands in the chat (registered with setMyCommands):
-  /start    hello, and this chat's session id     /tools  the personas' tools and policies
-  /status   instances, org grow, the supervisor   /undo   undo the newest workspace change
-  /mode     show or set the mode (/mode group)     /wish   /wish a tool that converts currencies
-  /stop     stop the running replies (and the messages waiting)
-  /clear    forget the conversation so far        /models  each persona's model, the servers' models
-  /use      /use agent qwen3:8b                    /budget  tokens used and left: session, today
-  /memory   /memory staging database               /mcp     the MCP servers' state (trust: at the terminal)
+Commands in the chat (registered with setMyCommands; /memory is /recall):
+${commandHelp("telegram")
+  .map((line) => `  ${line}`)
+  .join("\n")}
 
 Options:
   --config FILE        room configuration (default: org.config.json in the workspace)

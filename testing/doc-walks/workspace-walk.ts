@@ -44,7 +44,7 @@ export const workspaceWalk: Walk = {
       says: [
         /agent wants to run workspace_write \{"files":\["NOTES\.md"\],"added":\d+,"removed":0\}/,
         /· ✎ agent's change was applied \(1 file \(\+\d+ −0\)\); \/undo takes it back/,
-        /group › \/undo\nundid change \S+: 1 file restored\n· ↶ undid agent's change \S+ \(1 file\); that turn is out of the models' context/,
+        /group › \/undo\n· ↶ undid agent's change \S+ \(1 file\); that turn is out of the models' context\nundid change \S+: 1 file restored/,
       ],
     },
     {

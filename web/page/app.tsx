@@ -1,7 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { openApprovals } from "../room-state.ts";
 import { VIEWS, type ViewName } from "../view-paths.ts";
-import { RoomView, useSession } from "./room/room-view.tsx";
+import { RoomView } from "./room/room-view.tsx";
+import { useSession } from "./room/session-picker.tsx";
 import { type Following, useRoom } from "./room/use-room.ts";
 
 type ViewBody = typeof import("./views/view-body.tsx").ViewBody;

@@ -1,6 +1,7 @@
 import DOMPurify from "dompurify";
 import MarkdownIt from "markdown-it";
 import { useLayoutEffect, useMemo, useRef } from "preact/hooks";
+import { onFirstUse } from "../../concurrency/on-first-use.ts";
 import { markdownBlocks } from "../markdown-blocks.ts";
 import { morphChildren } from "./morph.ts";
 
@@ -8,12 +9,16 @@ import { morphChildren } from "./morph.ts";
 // no images (a remote image is a way to send data out: it becomes its alt text and address, as text), and the HTML
 // that comes out is sanitized again by DOMPurify with a short allow-list: no script, handler, style, form, frame or
 // image can come through, and links only to http(s) or mail addresses, opened without a referrer.
-const markdown = new MarkdownIt({ html: false, linkify: false, typographer: false, breaks: true });
-markdown.renderer.rules.image = (tokens, index) => {
-  const token = tokens[index];
-  const alt = token?.children?.map((child) => child.content).join("") ?? "";
-  return markdown.utils.escapeHtml(`[image: ${alt}] (${token?.attrGet("src") ?? ""})`);
-};
+/** The renderer, set up the first time a reply is drawn (the same for every draw: a constant made late). */
+const markdown = onFirstUse(() => {
+  const renderer = new MarkdownIt({ html: false, linkify: false, typographer: false, breaks: true });
+  renderer.renderer.rules.image = (tokens, index) => {
+    const token = tokens[index];
+    const alt = token?.children?.map((child) => child.content).join("") ?? "";
+    return renderer.utils.escapeHtml(`[image: ${alt}] (${token?.attrGet("src") ?? ""})`);
+  };
+  return renderer;
+});
 
 const ALLOWED_TAGS = [
   "p", "br", "hr", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a",
@@ -43,7 +48,7 @@ purifier.setConfig({
 /** Markdown as sanitized nodes of this document: what a model wrote, safe to put into the page (never parsed again). */
 export function safeMarkdown(text: string): DocumentFragment {
   // With a config set, the one given here is not read: it names what comes back, as the set one says.
-  return purifier.sanitize(markdown.render(text), { RETURN_DOM_FRAGMENT: true });
+  return purifier.sanitize(markdown().render(text), { RETURN_DOM_FRAGMENT: true });
 }
 
 /**

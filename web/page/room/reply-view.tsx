@@ -47,7 +47,8 @@ function Screenshot({ path }: { path: string }) {
     };
   }, [path]);
   if (problem !== undefined) return <div class="error">screenshot {path}: {problem}</div>;
-  return url === undefined ? <div class="muted">loading screenshot {path}…</div> : <img class="tool-screenshot" src={url} alt={`screenshot ${path}`} />;
+  if (url === undefined) return <div class="muted">loading screenshot {path}…</div>;
+  return <img class="tool-screenshot" src={url} alt={`screenshot ${path}`} />;
 }
 
 /** A result a tool sums up itself (the browser's snapshot): its summary line, the output folded under it. */
@@ -65,8 +66,8 @@ function ToolPart({ part, asking }: { part: Extract<ReplyPart, { kind: "tool" }>
   const output = part.result?.output ?? "";
   const lines = output.split("\n");
   const cut = lines.length > FIRST_LINES;
-  const status =
-    part.result === undefined ? (asking ? "waiting for approval" : "running…") : part.result.ok ? "ok" : `failed${part.result.exitCode != null ? ` (exit ${part.result.exitCode})` : ""}`;
+  const exit = part.result?.exitCode != null ? ` (exit ${part.result.exitCode})` : "";
+  const status = part.result === undefined ? (asking ? "waiting for approval" : "running…") : part.result.ok ? "ok" : `failed${exit}`;
   return (
     <div class={`tool ${part.result && !part.result.ok ? "bad" : ""}`}>
       <div class="tool-head">
@@ -101,7 +102,9 @@ function ToolPart({ part, asking }: { part: Extract<ReplyPart, { kind: "tool" }>
   );
 }
 
-function ApprovalPart({ part, onAnswer }: { part: Extract<ReplyPart, { kind: "approval" }>; onAnswer?: (id: string, answer: "yes" | "no" | "always") => void }) {
+type ApprovalProps = { part: Extract<ReplyPart, { kind: "approval" }>; onAnswer?: (id: string, answer: "yes" | "no" | "always") => void };
+
+function ApprovalPart({ part, onAnswer }: ApprovalProps) {
   const { approval } = part;
   // Answered (here, in the terminal, over HTTP): the question leaves, a line says what became of it.
   if (part.answer !== undefined)
@@ -115,7 +118,11 @@ function ApprovalPart({ part, onAnswer }: { part: Extract<ReplyPart, { kind: "ap
       <legend>
         <strong>{approval.persona}</strong> asks to run <strong>{approval.call.name}</strong>
       </legend>
-      {approval.preview ? <pre class="diff">{approval.preview}</pre> : <pre class="tool-args">{JSON.stringify(approval.call.arguments, null, 1)}</pre>}
+      {approval.preview ? (
+        <pre class="diff">{approval.preview}</pre>
+      ) : (
+        <pre class="tool-args">{JSON.stringify(approval.call.arguments, null, 1)}</pre>
+      )}
       {onAnswer ? (
         <div class="buttons">
           <button type="button" onClick={() => onAnswer(approval.approvalId, "yes")}>
@@ -125,7 +132,11 @@ function ApprovalPart({ part, onAnswer }: { part: Extract<ReplyPart, { kind: "ap
             Deny
           </button>
           {approval.choices.includes("always") && (
-            <button type="button" title={`allow ${approval.persona}'s ${approval.call.name} for the rest of this session`} onClick={() => onAnswer(approval.approvalId, "always")}>
+            <button
+              type="button"
+              title={`allow ${approval.persona}'s ${approval.call.name} for the rest of this session`}
+              onClick={() => onAnswer(approval.approvalId, "always")}
+            >
               Always
             </button>
           )}

@@ -47,8 +47,8 @@ export function ChangesView({ room, answer }: { room: RoomState; answer: (id: st
       {data?.applied.map((change) => (
         <article key={change.id} class="card" aria-label={`change ${change.id}`}>
           <div class="card-head">
-            <strong>{change.id}</strong> by {change.persona ?? "?"} · {change.files.length} file{change.files.length === 1 ? "" : "s"} (+{change.added} −
-            {change.removed}) · {change.undone ? `undone ${change.undone}` : "applied"}
+            <strong>{change.id}</strong> by {change.persona ?? "?"} · {change.files.length} file{change.files.length === 1 ? "" : "s"}{" "}
+            (+{change.added} −{change.removed}) · {change.undone ? `undone ${change.undone}` : "applied"}
             {change.undoable && (
               <button type="button" onClick={() => run(() => postJson("/v1/changes/undo", {}, webApiSchemas().UndoAnswer))}>
                 Undo

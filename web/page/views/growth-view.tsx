@@ -26,8 +26,8 @@ export function GrowthView() {
             <strong>{proposal.goal}</strong>
           </div>
           <div class="muted">
-            {proposal.id} · <span class={`state ${proposal.state}`}>{proposal.state}</span> · {proposal.kind} · seen {proposal.count}× in {proposal.sessions}{" "}
-            session(s){proposal.tool ? ` · ${proposal.tool}` : ""}
+            {proposal.id} · <span class={`state ${proposal.state}`}>{proposal.state}</span> · {proposal.kind} · seen {proposal.count}× in{" "}
+            {proposal.sessions} session(s){proposal.tool ? ` · ${proposal.tool}` : ""}
           </div>
           <ul class="evidence">
             {proposal.evidence.map((evidence, index) => (

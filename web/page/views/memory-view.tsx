@@ -45,11 +45,19 @@ export function MemoryView() {
           void search();
         }}
       >
-        <input type="search" aria-label="Search memory" value={query} onInput={(event) => setQuery(event.currentTarget.value)} placeholder="staging database port" />
+        <input
+          type="search"
+          aria-label="Search memory"
+          value={query}
+          onInput={(event) => setQuery(event.currentTarget.value)}
+          placeholder="staging database port"
+        />
         <button type="submit">Search</button>
       </form>
       <SaidLine said={said} />
-      {found && found.hits.length === 0 && <p class="muted">Nothing found: memory fills as the room talks (each session in this workspace, from its first message).</p>}
+      {found && found.hits.length === 0 && (
+        <p class="muted">Nothing found: memory fills as the room talks (each session in this workspace, from its first message).</p>
+      )}
       <ol class="hits">
         {found?.hits.map((hit, index) => (
           <li key={`${index}`} class="card">

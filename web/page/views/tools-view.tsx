@@ -12,7 +12,12 @@ export function DayChart({ tool }: { tool: ToolFigures }) {
   const step = width / tool.days.length;
   const said = tool.days.map((day) => `${day.day}: ${day.calls} calls, ${day.failures} failed`).join("; ");
   return (
-    <svg class="chart" viewBox={`0 0 ${width} ${height + 14}`} role="img" aria-label={`${tool.name}, calls and failures per day over ${tool.days.length} days: ${said}`}>
+    <svg
+      class="chart"
+      viewBox={`0 0 ${width} ${height + 14}`}
+      role="img"
+      aria-label={`${tool.name}, calls and failures per day over ${tool.days.length} days: ${said}`}
+    >
       <title>{`${tool.name}: calls and failures per day`}</title>
       {tool.days.map((day, index) => {
         const callsHeight = (day.calls / most) * height;
@@ -47,7 +52,8 @@ export function ToolsView() {
           <article key={tool.name} class="card" aria-label={`tool ${tool.name}`}>
             <h2>{tool.name}</h2>
             <div>
-              {tool.calls} call{tool.calls === 1 ? "" : "s"} · {tool.ok} ok · {tool.failed} failed · success {percent(tool.successRate)} · trust {percent(tool.trust)}
+              {tool.calls} call{tool.calls === 1 ? "" : "s"} · {tool.ok} ok · {tool.failed} failed · success {percent(tool.successRate)} · trust{" "}
+              {percent(tool.trust)}
             </div>
             <div>
               {!tool.promoted

@@ -1,5 +1,5 @@
-import type { RoomMessage } from "../../personas/room-message.ts";
-import { toolResultSummary } from "../../room/tool-summary.ts";
+import type { RoomMessage } from "../personas/room-message.ts";
+import { toolResultSummary } from "./tool-summary.ts";
 
 /** One tool result the console showed: `/output N` prints its whole output. */
 export type ToolOutput = { number: number; persona: string; name: string; ok: boolean; output: string; screenshot?: string };
