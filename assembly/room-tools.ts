@@ -44,7 +44,11 @@ export function builtInTools(options: {
   return [
     sh,
     pythonRun,
-    workflowRunTool({ ...(options.mcp ? { mcp: options.mcp } : {}), ...(options.checkoutDir ? { checkoutDir: options.checkoutDir } : {}) }),
+    workflowRunTool({
+      ...(options.mcp ? { mcp: options.mcp } : {}),
+      ...(options.checkoutDir ? { checkoutDir: options.checkoutDir } : {}),
+      maxStepRuns: options.config.limits.workflowStepRuns,
+    }),
     webFetchTool({ network: options.config.network }),
     webRequestTool({ web: options.config.web }),
     browserTool({ settings: options.config.browser }),

@@ -6,7 +6,7 @@ import { GENERATED_TOOLS_DIR, linkedFolderProblem, TOOLSMITH_WORK_DIR } from "..
 import { ensurePrivateDir } from "../security/private-state.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
-import { type AnyTool, defineTool, type JsonValue } from "../tools/define-tool.ts";
+import { defineTool, type JsonValue, type Tool } from "../tools/define-tool.ts";
 import { recordToolCall } from "../usage/tool-calls.ts";
 import { type GeneratedToolRun, runGeneratedTool } from "./run-generated-tool.ts";
 import type { ToolMetadata } from "./tool-metadata.ts";
@@ -107,7 +107,7 @@ export async function runPromotedTool(
  * fixed runner in a fresh sandbox (no network, a fresh copy of the tool read-only, the session's scratch). The output
  * is checked against the output schema and redacted; a failure is a result the model can read.
  */
-export function promotedToolAsTool(tool: PromotedTool): AnyTool {
+export function promotedToolAsTool(tool: PromotedTool): Tool {
   const { spec } = tool.metadata;
   return defineTool(spec.name, {
     description: `${spec.description} (a generated tool, run in the sandbox)`,

@@ -5,7 +5,7 @@ import type { ToolPolicy } from "../config/tool-policy.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { redact, redactValue } from "../security/redact.ts";
-import type { AnyTool, JsonValue, ToolResult } from "../tools/define-tool.ts";
+import type { JsonValue, Tool, ToolResult } from "../tools/define-tool.ts";
 import { type ConnectionChange, McpConnection, type Untrusted } from "./mcp-connection.ts";
 import type { McpServerState } from "./mcp-server-state.ts";
 import type { McpToolEntry } from "./mcp-tool-entry.ts";
@@ -15,7 +15,7 @@ import { SettingsGuard } from "../workspace/settings-guard.ts";
 import { describeChangedFiles, describeLaunch, describeTrustProblem, recordTrust, type TrustProblem, trustProblem } from "./mcp-trust.ts";
 
 /** A tool of the room's MCP servers, with the policy its server's config gives it (agents get it so). */
-export type McpRoomTool = { tool: AnyTool; policy: ToolPolicy; server: string };
+export type McpRoomTool = { tool: Tool<typeof ARGUMENTS>; policy: ToolPolicy; server: string };
 
 /** One server as `/mcp`, `org mcp servers` and `org doctor` show it. */
 export type McpServerStatus = {
@@ -315,13 +315,14 @@ export class McpHub {
     const description =
       `${entry.description || `${entry.tool} of the MCP server ${server.name}`} (MCP server ` +
       `${server.name}${server.sandbox === true ? ", sandboxed" : server.transport === "stdio" ? ", runs as the user" : ""})`;
-    const tool: AnyTool = {
+    const tool: Tool<typeof ARGUMENTS> = {
       name: entry.name,
       description,
       parameters: ARGUMENTS,
       definition: { type: "function", function: { name: entry.name, description, parameters: entry.inputSchema } },
       // Not the model's code, but the model decides what it does on the host: a hop runs it under the stricter policy.
       runsCode: true,
+      needs: [],
       timeoutS: this.options.settings.callTimeoutS,
       execute: async (args, context) => {
         const current = connection.tools.find((candidate) => candidate.name === entry.name) ?? entry;

@@ -14,7 +14,7 @@ import { redact } from "../security/redact.ts";
 import { UnsafeWriteError } from "../security/safe-file-write.ts";
 import type { ToolTimeBudget } from "../security/tool-time-budget.ts";
 import type { DecidingPolicy } from "../security/policy.ts";
-import type { AnyTool, ToolContext } from "../tools/define-tool.ts";
+import type { AnyTool, AskPerson } from "../tools/define-tool.ts";
 import { findMentions } from "./mentions.ts";
 import { appendReplyToFile } from "./reply-delivery.ts";
 import { addStats, emptyStats, ReplyStatsRecorder } from "./reply-stats.ts";
@@ -148,7 +148,6 @@ function replyHost(
       persona,
       secrets: room.secrets,
       ...(room.outboundSecrets ? { outboundSecrets: room.outboundSecrets } : {}),
-      workflowStepRuns: room.limits.workflowStepRuns,
       ...(room.audit ? { audit: room.audit } : {}),
       sandbox: room.sandbox,
       sandboxPolicy: room.sandboxPolicy,
@@ -171,7 +170,7 @@ function replyHost(
  * A tool's own question to the person (web_request to a host not listed), through the room's approvals like any call's:
  * the call shown redacted, its preview, and what "always" allows; denied at once when nobody can answer.
  */
-function personAsker(room: ReplyRoom, persona: string, replyId: string, signal: AbortSignal): NonNullable<ToolContext["askPerson"]> {
+function personAsker(room: ReplyRoom, persona: string, replyId: string, signal: AbortSignal): AskPerson {
   let asked = 0;
   return async (question) => {
     if (!room.approver.canAsk())

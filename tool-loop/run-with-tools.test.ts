@@ -214,9 +214,10 @@ test("a tool's time counts its run only, not the time the room spent deciding on
   const edits = defineTool("edits", {
     description: "Changes the workspace and hands the change to the room.",
     parameters: z.object({}),
+    needs: ["workspaceWrite"],
     async execute(_args, context) {
       clock += 7;
-      const answer = await context.workspaceWrite?.({ paths: ["a.txt"], changeSet: () => ({ changes: [] }), conflicts: () => [] });
+      const answer = await context.workspaceWrite({ paths: ["a.txt"], changeSet: () => ({ changes: [] }), conflicts: () => [] });
       clock += 5;
       return `the room said: ${answer}`;
     },

@@ -5,7 +5,7 @@ import type { Completion, LanguageModel } from "../llm/language-model.ts";
 import { OutsideText } from "../llm/extract/call-provenance.ts";
 import { extractToolCalls } from "../llm/extract/extract-tool-calls.ts";
 import type { LoopStopReason } from "../llm/loop-stop-reasons.ts";
-import type { ToolContext, ToolResult } from "../tools/define-tool.ts";
+import type { CallContext, ToolResult } from "../tools/define-tool.ts";
 import { runApprovedCall } from "../tools/run-approved-call.ts";
 import { DEFAULT_REPLY_CHARS, DEFAULT_TOOL_CALLS_PER_REPLY, type ToolLoopAllowance } from "../tools/tool-loop-allowance.ts";
 
@@ -83,7 +83,7 @@ export async function runWithTools(request: LoopRequest): Promise<LoopResult> {
   const conversation = [...request.messages];
   const added: ChatMessage[] = [];
   const usage: Usage = { promptTokens: 0, completionTokens: 0 };
-  const context: ToolContext = { ...request.toolContext, signal: request.signal ?? new AbortController().signal };
+  const context: CallContext = { ...request.toolContext, signal: request.signal ?? new AbortController().signal };
   const budget = (request.budget ?? new Budget()).startTurn({ maxToolRounds: maxRounds });
   const repeats = new RepeatedCallWatch();
   const outside = outsideTextOf(request);
@@ -343,7 +343,7 @@ async function runRoundCalls(
   runnable: readonly ReceivedToolCall[],
   refusal: { call: ReceivedToolCall; output: string } | undefined,
   request: LoopRequest,
-  context: ToolContext,
+  context: CallContext,
   emit: (event: LoopEvent) => void,
   quoted: ReadonlySet<ReceivedToolCall>,
   conversation: readonly ChatMessage[],

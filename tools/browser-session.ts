@@ -7,7 +7,10 @@ import { BROWSER_DOWNLOADS } from "./browser-binary.ts";
 import { shownUrl } from "./browser-call-error.ts";
 import { launchSandboxedBrowser, type SandboxedBrowser } from "./browser-launch.ts";
 import { RefNames } from "./browser-snapshot.ts";
-import type { ToolContext } from "./define-tool.ts";
+import type { Capabilities, ToolContext } from "./define-tool.ts";
+
+/** What the browser uses beside every tool's context: the person to ask about a new host, and the secrets no page gets. */
+export type BrowserCallContext = ToolContext & Pick<Capabilities, "askPerson" | "outboundSecrets">;
 
 /** One running browser of a session: its sandboxed process, its context (fresh, in memory) and the page in front. */
 export type RunningBrowser = {
@@ -79,9 +82,9 @@ export class BrowserSession {
   #starting: Promise<RunningBrowser> | undefined;
   #idle: ReturnType<typeof setTimeout> | undefined;
   /** The call being served: a page's connection to a host on neither list asks its person, and is audited as its. */
-  #current: ToolContext | undefined;
+  #current: BrowserCallContext | undefined;
   /** The last call served: what a page does between calls is audited as its (a script's navigation, a late download). */
-  #last: ToolContext | undefined;
+  #last: BrowserCallContext | undefined;
 
   constructor(
     readonly owner: BrowserSessions,
@@ -93,7 +96,7 @@ export class BrowserSession {
    * The running browser for this call, started if there is none; `lost` names the page a browser that ended on its own
    * had open. The browser stays up until idle for `idleSeconds`.
    */
-  async running(context: ToolContext): Promise<{ running: RunningBrowser; lost?: string; why?: string }> {
+  async running(context: BrowserCallContext): Promise<{ running: RunningBrowser; lost?: string; why?: string }> {
     this.#current = context;
     this.#last = context;
     if (this.#idle) clearTimeout(this.#idle);
@@ -140,7 +143,7 @@ export class BrowserSession {
     return true;
   }
 
-  private async start(context: ToolContext): Promise<RunningBrowser> {
+  private async start(context: BrowserCallContext): Promise<RunningBrowser> {
     makeScratchRootPrivate(context.workspaceDir);
     const policy = context.sandboxPolicy;
     const sandboxed = await launchSandboxedBrowser({
@@ -251,7 +254,7 @@ export class BrowserSession {
       },
       ask: async (question, signal) => {
         const context = this.#current;
-        if (!context?.askPerson) return "nobody";
+        if (!context) return "nobody";
         const page = this.#running?.page.url() ?? "";
         const answer = await context.askPerson({
           signal,

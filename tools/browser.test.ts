@@ -11,7 +11,7 @@ import type { AuditEntry } from "../security/audit-log.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 import { browserTool } from "./browser.ts";
 import { BrowserSessions } from "./browser-session.ts";
-import { runTool, type ToolContext, toolSet } from "./define-tool.ts";
+import { type CallContext, runTool, toolSet } from "./define-tool.ts";
 import { webFetchTool } from "./web-fetch.ts";
 
 // The real Chromium, in the real sandbox, through the real egress guard: pages served by this test on 127.0.0.1 as the
@@ -117,7 +117,7 @@ const audit: AuditEntry[] = [];
 /** The hosts the person was asked about. */
 const asked: string[] = [];
 const SECRET = "sk-proj-Zq8VhT3kL0pX9mW2nR7bY4cJ6dF1gH5s";
-const context: ToolContext = {
+const context: CallContext = {
   ...testSandboxAccess(
     sandboxPolicy({ poolSize: 0, workspace: "none", egress: egressRules({ allow: ["public.test"], ports: [port], unlisted: "ask" }) }),
   ),

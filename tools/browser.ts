@@ -5,8 +5,8 @@ import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { scanOutbound } from "../security/scan-outbound.ts";
 import { BrowserUnavailableError } from "./browser-binary.ts";
 import { BrowserCallError, shownUrl } from "./browser-call-error.ts";
-import type { BrowserSeams, BrowserSessions } from "./browser-session.ts";
-import { type AnyTool, defineTool, type ToolContext, type ToolResult } from "./define-tool.ts";
+import type { BrowserCallContext, BrowserSeams, BrowserSessions } from "./browser-session.ts";
+import { type AnyTool, defineTool, type ToolResult } from "./define-tool.ts";
 import { PerMinuteLimit } from "./per-minute-limit.ts";
 
 // Kept short: every agent's prompt carries it, and most local models run a 4 096-token window.
@@ -41,6 +41,7 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
     description: DESCRIPTION,
     parameters: PARAMETERS,
     runsCode: true,
+    needs: ["askPerson", "outboundSecrets"],
     // The room's session ended: its browser goes with it (a room that never browsed has none, and loads nothing).
     release: async (session) => {
       await sessions?.closeSession(session);
@@ -91,7 +92,7 @@ function preview(args: BrowserArgs): string {
 }
 
 /** Refuses what no page may get: a scheme other than http(s), a secret typed into a field, a missing argument. */
-function checkArguments(args: BrowserArgs, context: ToolContext): void {
+function checkArguments(args: BrowserArgs, context: BrowserCallContext): void {
   const need = (field: keyof BrowserArgs, what: string) => {
     if (args[field] === undefined) throw new BrowserCallError(`${args.action} needs ${what}; call browser again with it`);
   };
@@ -106,7 +107,7 @@ function checkArguments(args: BrowserArgs, context: ToolContext): void {
     need("text", "text");
     const found = scanOutbound(
       { method: "POST", url: new URL("http://browser.invalid/"), headers: [], body: new TextEncoder().encode(args.text ?? "") },
-      context.outboundSecrets ?? context.secrets ?? [],
+      context.outboundSecrets,
     );
     if (found !== undefined) {
       const what = found.secret === undefined ? `what looks like ${found.kinds.join(" and ")}` : `the value of ${found.secret}`;

@@ -53,3 +53,43 @@ test("the audit line of a failed call keeps what it said as one redacted line; t
   expect(lines[1]?.error).toBe(`Error: there is no tool named "x_${REDACTED}`);
   expect(JSON.stringify(lines)).not.toContain(secret);
 });
+
+test("a tool gets the capabilities it declares and no others; one the entry point lacks is its explicit 'not here' piece", async () => {
+  const seen: Record<string, unknown>[] = [];
+  const plain = defineTool("plain", {
+    description: "Says what it was given.",
+    parameters: z.object({}),
+    async execute(_args, context) {
+      seen.push({ ...context });
+      return "ok";
+    },
+  });
+  const asks = defineTool("asks", {
+    description: "Asks, proposes a change, and says what it was given.",
+    parameters: z.object({}),
+    needs: ["askPerson", "workspaceWrite", "outboundSecrets", "approvedByPerson"],
+    async execute(_args, context) {
+      seen.push({ ...context });
+      const asked = await context.askPerson({ call: { name: "asks", arguments: {} }, preview: "", always: { key: "k", label: "k" } });
+      const applied = await context.workspaceWrite({ paths: ["a"], changeSet: () => ({ changes: [] }), conflicts: () => [] });
+      return JSON.stringify({ asked, applied });
+    },
+  });
+  const tools = toolSet([plain, asks]);
+  const base = { ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir: "/nonexistent", secrets: ["k-1"] };
+  const room = { ...base, askPerson: async () => true, workspaceWrite: async () => "applied", approvedByPerson: true, policyFrom: "bob" };
+  const capabilities = ["askPerson", "workspaceWrite", "outboundSecrets", "approvedByPerson", "policyFrom"];
+
+  await runTool(tools, { name: "plain", arguments: {} }, room);
+  expect(Object.keys(seen[0] ?? {}).filter((key) => capabilities.includes(key))).toEqual([]);
+
+  expect(JSON.parse((await runTool(tools, { name: "asks", arguments: {} }, room)).output)).toEqual({ asked: true, applied: "applied" });
+  expect(seen[1]).toMatchObject({ approvedByPerson: true, outboundSecrets: ["k-1"] });
+
+  // Serve's HTTP, `org patch`: nobody to ask, nothing to apply a change, no approval; said, not undefined.
+  expect(JSON.parse((await runTool(tools, { name: "asks", arguments: {} }, base)).output)).toEqual({
+    asked: { denied: "nobody can be asked here; ask the user to list it" },
+    applied: "the workspace was not changed: nothing here can apply changes (run it in the room)",
+  });
+  expect(seen[2]).toMatchObject({ approvedByPerson: false, outboundSecrets: ["k-1"] });
+});

@@ -11,9 +11,10 @@ import type { ChangeSet } from "../workspace/change-set.ts";
 import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 
 /**
- * What a tool knows about the call it serves, and what it runs with, made where the entry point is assembled: the
- * process's Sandbox and the policy org was assembled with (`SandboxAccess`; every run a tool makes goes under it), and
- * the sessions' private copies of the workspace (`workspaceCopies`, the write view's).
+ * What every tool gets, made where the entry point is assembled: the process's Sandbox and the policy org was assembled
+ * with (`SandboxAccess`; every run a tool makes goes under it), the sessions' private copies of the workspace
+ * (`workspaceCopies`, the write view's), and what is known of the call it serves. What only some tools use is a
+ * capability (`Capabilities`) a tool declares in `needs` and gets, and only those, on top of this.
  */
 export type ToolContext = SandboxAccess & {
   workspaceCopies: WorkspaceCopies;
@@ -23,34 +24,55 @@ export type ToolContext = SandboxAccess & {
   sessionId?: string;
   persona?: string;
   requestId?: string;
-  audit?: AuditSink;
-  /** Whose policy let this call run, when another persona's reply triggered it (a hop). */
-  policyFrom?: string;
-  /** Values to redact beside the environment's secrets: the room's server keys and URL credentials. */
-  secrets?: readonly string[];
-  /**
-   * The secrets web_request and web_fetch never send, named where they stand (`DB_PASSWORD in .env`): the room's server
-   * keys and the values of the workspace's secret files that are keys by their name or look. Without it, `secrets`.
-   */
-  outboundSecrets?: readonly (string | NamedSecret)[];
-  /** limits.workflowStepRuns: step runs one workflow_run may make in all. */
-  workflowStepRuns?: number;
-  /**
-   * Takes what a command changed in the session's private copy of the workspace (`sandbox.workspace: "write"`):
-   * the room checks it, asks under `workspace_write`, applies and records it, and answers a line for the model.
-   * Without it nothing is applied.
-   */
-  workspaceWrite?: (proposal: ProposedChange) => Promise<string>;
   /** The id of the model's call this run serves (the room's approval questions name it). */
   callId?: string;
-  /** The person said yes to this very call at the room's approval question (its policy was "ask"). */
-  approvedByPerson?: boolean;
-  /**
-   * Asks the person about something this call is about to do that its policy alone does not cover (web_request to a
-   * host not listed); resolves to the answer, or to why nobody could answer. Absent where nobody can be asked.
-   */
-  askPerson?: (question: PersonQuestion) => Promise<PersonAnswer>;
+  audit?: AuditSink;
+  /** Values to redact beside the environment's secrets: the room's server keys and URL credentials. */
+  secrets?: readonly string[];
 };
+
+/**
+ * Asks the person about something this call is about to do that its policy alone does not cover (web_request to a
+ * host not listed); resolves to the answer, or to why nobody could answer.
+ */
+export type AskPerson = (question: PersonQuestion) => Promise<PersonAnswer>;
+
+/**
+ * Takes what a command changed in the session's private copy of the workspace (`sandbox.workspace: "write"`): the room
+ * checks it, asks under `workspace_write`, applies and records it, and answers a line for the model.
+ */
+export type WorkspaceWrite = (proposal: ProposedChange) => Promise<string>;
+
+/** The pieces of a call's context only some tools use: a tool names those it uses in `needs` and gets only them. */
+export type Capabilities = {
+  /** Where nobody can be asked (serve's HTTP, `org patch`, a test), `nobodyToAsk`: every question is denied. */
+  askPerson: AskPerson;
+  /** Where nothing can apply a change, `nothingApplies`: nothing is applied, and the model is told so. */
+  workspaceWrite: WorkspaceWrite;
+  /**
+   * The secrets web_request, web_fetch, the browser and send_file never send, named where they stand (`DB_PASSWORD in
+   * .env`): the room's server keys and the values of the workspace's secret files that are keys by their name or look.
+   * Where the entry point names none, its `secrets`.
+   */
+  outboundSecrets: readonly (string | NamedSecret)[];
+  /** The person said yes to this very call at the room's approval question (its policy was "ask"). */
+  approvedByPerson: boolean;
+};
+
+/** A capability a tool may declare in `needs`. */
+export type Need = keyof Capabilities;
+
+/**
+ * What an entry point hands runTool: every tool's context, the capabilities it has (one it lacks gets its explicit
+ * "not here" piece), and whose policy let this call run when another persona's reply triggered it (a hop; audit only).
+ */
+export type CallContext = ToolContext & Partial<Capabilities> & { policyFrom?: string };
+
+/** The answer where nobody can be asked. */
+export const nobodyToAsk: AskPerson = async () => ({ denied: "nobody can be asked here; ask the user to list it" });
+
+/** The answer where nothing can apply a change a command made to its private copy. */
+export const nothingApplies: WorkspaceWrite = async () => "the workspace was not changed: nothing here can apply changes (run it in the room)";
 
 /**
  * A question a tool puts to the person: the call as shown (its id, name and the arguments that matter, redacted by the
@@ -92,7 +114,7 @@ export type ToolResult = {
 /** A value that survives JSON.stringify and JSON.parse unchanged. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
-export type Tool<Parameters extends z.ZodType = z.ZodType> = {
+export type Tool<Parameters extends z.ZodType = z.ZodType, Needs extends Need = never> = {
   name: string;
   description: string;
   parameters: Parameters;
@@ -102,7 +124,9 @@ export type Tool<Parameters extends z.ZodType = z.ZodType> = {
   runsCode: boolean;
   /** The seconds a call may take when its arguments give no `timeout_s` (an MCP server's tool: `mcp.callTimeoutS`). */
   timeoutS?: number;
-  execute(args: z.output<Parameters>, context: ToolContext): Promise<ToolResult | string>;
+  /** The capabilities it uses, beside every tool's context: `execute` gets these and no others. */
+  needs: readonly Needs[];
+  execute(args: z.output<Parameters>, context: ToolContext & Pick<Capabilities, Needs>): Promise<ToolResult | string>;
   /** Work a session may do ahead of the first call, when it opens (the sh tool starts its sandbox); never throws. */
   prepare?(session: ToolSession): void;
   /** Ends what a session started when its room closes (the browser tool's browser); never throws. */
@@ -121,7 +145,7 @@ export type ToolSession = SandboxAccess & { workspaceCopies: WorkspaceCopies; wo
 // Tool<z.ZodType> would make parsed arguments `unknown` for every caller and refuse promoted tools, whose schema is
 // known only at run time.
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds tools of every parameter type (the reason above)
-export type AnyTool = Tool<any>;
+export type AnyTool = Tool<any, Need>;
 
 /** The JSON Schema a model sees of `parameters`, without its `$schema` line. */
 function jsonSchemaOf(parameters: z.ZodType): Record<string, unknown> {
@@ -130,13 +154,13 @@ function jsonSchemaOf(parameters: z.ZodType): Record<string, unknown> {
 }
 
 /** Declares a tool once: the zod schema gives its type, its validation and the JSON Schema the model sees. */
-export function defineTool<Parameters extends z.ZodType>(
+export function defineTool<Parameters extends z.ZodType, Needs extends Need = never>(
   name: string,
   spec: Pick<
-    Tool<Parameters>,
+    Tool<Parameters, Needs>,
     "description" | "parameters" | "execute" | "prepare" | "release" | "auditArguments" | "approvalScope" | "approvalPreview"
-  > & { runsCode?: boolean },
-): Tool<Parameters> {
+  > & { runsCode?: boolean; needs?: readonly Needs[] },
+): Tool<Parameters, Needs> {
   let definition: ToolDefinition | undefined;
   return {
     name,
@@ -148,6 +172,7 @@ export function defineTool<Parameters extends z.ZodType>(
       return definition;
     },
     runsCode: spec.runsCode ?? false,
+    needs: spec.needs ?? [],
     execute: spec.execute,
     ...(spec.prepare ? { prepare: spec.prepare } : {}),
     ...(spec.release ? { release: spec.release } : {}),
@@ -190,7 +215,7 @@ function describeIssues(error: z.ZodError): string {
 export async function runTool(
   tools: ReadonlyMap<string, AnyTool>,
   call: { name: string; arguments: unknown },
-  context: ToolContext,
+  context: CallContext,
 ): Promise<ToolResult> {
   const started = performance.now();
   const result = await runUnredacted(tools, call, context);
@@ -231,7 +256,7 @@ export function isModelMistake(line: string): boolean {
 async function runUnredacted(
   tools: ReadonlyMap<string, AnyTool>,
   call: { name: string; arguments: unknown },
-  context: ToolContext,
+  context: CallContext,
 ): Promise<ToolResult> {
   const tool = tools.get(call.name);
   if (!tool) {
@@ -246,11 +271,24 @@ async function runUnredacted(
     };
   }
   try {
-    const result = await tool.execute(parsed.data, context);
+    const result = await tool.execute(parsed.data, contextFor(tool, context));
     return typeof result === "string" ? { ok: true, output: result } : result;
   } catch (error) {
     if (context.signal.aborted) return { ok: false, output: `Error: ${tool.name} was cancelled.` };
     const message = error instanceof Error ? error.message : String(error);
     return { ok: false, output: `Error: ${tool.name} failed: ${message}` };
   }
+}
+
+/** Every tool's context and the capabilities `tool` declares, no others; one the entry point lacks is its "not here" piece. */
+function contextFor(tool: AnyTool, context: CallContext): ToolContext & Capabilities {
+  const { askPerson, workspaceWrite, outboundSecrets, approvedByPerson, policyFrom: _audited, ...base } = context;
+  const offered: Capabilities = {
+    askPerson: askPerson ?? nobodyToAsk,
+    workspaceWrite: workspaceWrite ?? nothingApplies,
+    outboundSecrets: outboundSecrets ?? base.secrets ?? [],
+    approvedByPerson: approvedByPerson ?? false,
+  };
+  // Typed as every piece for AnyTool's sake; each tool's own `execute` type names only those in its `needs`.
+  return { ...base, ...Object.fromEntries(tool.needs.map((need) => [need, offered[need]])) } as ToolContext & Capabilities;
 }

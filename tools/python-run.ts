@@ -16,6 +16,7 @@ export const PYTHON = "/usr/bin/python3";
 export const pythonRun = defineTool("python_run", {
   description: DESCRIPTION,
   runsCode: true,
+  needs: ["askPerson", "workspaceWrite"],
   parameters: z.object({ code: z.string().min(1).max(1_000_000).describe("The Python source to run."), timeout_s: TIMEOUT_S_PARAMETER }),
   execute(args, context) {
     // Code arrives on stdin ("-" reads the program from it); -I ignores PYTHON* variables and user site,

@@ -1,6 +1,6 @@
 import type { ReceivedToolCall } from "../llm/chat-once.ts";
 import type { ToolTimeBudget } from "../security/tool-time-budget.ts";
-import { type AnyTool, runTool, type ToolContext, type ToolResult, toolSeconds } from "./define-tool.ts";
+import { type AnyTool, type CallContext, runTool, type ToolResult, toolSeconds, type WorkspaceWrite } from "./define-tool.ts";
 import type { ApproveCall, CallDecision } from "./tool-loop-allowance.ts";
 
 /**
@@ -10,7 +10,7 @@ import type { ApproveCall, CallDecision } from "./tool-loop-allowance.ts";
 export async function runApprovedCall(
   call: ReceivedToolCall,
   request: { tools: ReadonlyMap<string, AnyTool>; approve?: ApproveCall; toolTime?: ToolTimeBudget; now?: () => number },
-  context: ToolContext,
+  context: CallContext,
 ): Promise<{ result: ToolResult; durationMs: number }> {
   const notRun = (output: string) => ({ result: { ok: false, output }, durationMs: 0 });
   if (call.invalidArguments !== undefined) {
@@ -50,11 +50,11 @@ export async function runApprovedCall(
 }
 
 /** The context with its `workspaceWrite` timed: how long the room spent on the changes (the user's answer included). */
-function roomTimed(context: ToolContext, now: () => number): { context: ToolContext; spentMs: () => number } {
+function roomTimed(context: CallContext, now: () => number): { context: CallContext; spentMs: () => number } {
   const decide = context.workspaceWrite;
   let spent = 0;
   if (!decide) return { context, spentMs: () => 0 };
-  const workspaceWrite: NonNullable<ToolContext["workspaceWrite"]> = async (proposal) => {
+  const workspaceWrite: WorkspaceWrite = async (proposal) => {
     const from = now();
     try {
       return await decide(proposal);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { egressRules } from "../config/egress-policy.ts";
 import type { AuditEntry } from "../security/audit-log.ts";
-import { type PersonQuestion, runTool, type ToolContext, toolSet } from "./define-tool.ts";
+import { type CallContext, type PersonQuestion, runTool, toolSet } from "./define-tool.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { Sandbox } from "../sandbox/run-sandboxed.ts";
 import { WAITER_SHELL } from "../sandbox/hand-over.ts";
@@ -14,7 +14,7 @@ import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-run-in-sandbox-"));
 afterAll(() => rmSync(workspaceDir, { recursive: true, force: true }));
-const context = (): ToolContext => ({ ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir });
+const context = (): CallContext => ({ ...testSandboxAccess(), signal: new AbortController().signal, workspaceDir });
 
 test("a policy with the sandbox off reaches the sandbox through the tool's context: it runs on the host, with a loud warning every time", async () => {
   const tools = toolSet([sh]);

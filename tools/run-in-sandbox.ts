@@ -10,7 +10,7 @@ import { computeChangeSet } from "../workspace/change-set.ts";
 import { copyChangedPaths, type PrivateCopy, workspaceChangedPaths } from "../workspace/private-copy.ts";
 import { TreeTooLargeError } from "../workspace/tree-snapshot.ts";
 import { readOnlyViewMounts, workspaceMounts } from "../workspace/workspace-view.ts";
-import type { ToolContext, ToolResult, ToolSession } from "./define-tool.ts";
+import type { Capabilities, ToolContext, ToolResult, ToolSession } from "./define-tool.ts";
 
 /** A tool's command: its argv, stdin text, timeout, and the tool's name and the command's text (the egress question shows them). */
 type SandboxCommand = { argv: string[]; stdin?: string; timeout_s?: number; tool: string; text: string };
@@ -25,7 +25,10 @@ export const TIMEOUT_S_PARAMETER = z.number().positive().max(600).optional().des
  * what it said is added to the result. A sandbox that cannot start becomes a failed result saying why, so the
  * model (and the user) can act on it.
  */
-export async function runInSandbox(command: SandboxCommand, context: ToolContext): Promise<ToolResult> {
+/** What a command's run uses beside every tool's context: the person to ask about a new host, and the room that applies changes. */
+export type SandboxRunContext = ToolContext & Pick<Capabilities, "askPerson" | "workspaceWrite">;
+
+export async function runInSandbox(command: SandboxCommand, context: SandboxRunContext): Promise<ToolResult> {
   const view = context.sandboxPolicy.workspace;
   if (view !== "write") return runOnView(command, context, view);
   // One command at a time on a session's copy: from bringing it level to deciding what it changed.
@@ -37,7 +40,7 @@ export async function runInSandbox(command: SandboxCommand, context: ToolContext
   }
 }
 
-async function runOnView(command: SandboxCommand, context: ToolContext, view: WorkspaceView): Promise<ToolResult> {
+async function runOnView(command: SandboxCommand, context: SandboxRunContext, view: WorkspaceView): Promise<ToolResult> {
   try {
     makeScratchRootPrivate(context.workspaceDir);
     const { copy, notShown, ...mounts } = workspaceMounts(view, context.workspaceDir, context);
@@ -94,7 +97,7 @@ async function runOnView(command: SandboxCommand, context: ToolContext, view: Wo
  * a host on neither list is asked about through the room's approvals, whose "always" holds for that host and port for
  * the rest of the session. Where nobody can be asked (serve's HTTP, grow, `org patch`) it is refused.
  */
-function egressRequest(command: SandboxCommand, context: ToolContext): EgressRequest {
+function egressRequest(command: SandboxCommand, context: SandboxRunContext): EgressRequest {
   const firstLine = (command.text.split("\n").find((line) => line.trim() !== "") ?? "").trim().slice(0, 200);
   const { askPerson } = context;
   return {
@@ -110,42 +113,37 @@ function egressRequest(command: SandboxCommand, context: ToolContext): EgressReq
           ...(context.callId !== undefined ? { callId: context.callId } : {}),
         }),
       ),
-    ...(askPerson
-      ? {
-          ask: async (question, signal) => {
-            const answer = await askPerson({
-              signal,
-              call: {
-                ...(context.callId !== undefined ? { id: context.callId } : {}),
-                name: command.tool,
-                arguments: { connect: `${question.host}:${question.port}`, command: firstLine },
-              },
-              preview: `${command.tool} wants to connect to ${question.host}:${question.port} (not on sandbox.egress.allow): ${firstLine}`,
-              always: {
-                key: `egress\u0000${question.host}:${question.port}`,
-                label: `sandboxed commands connecting to ${question.host}:${question.port}`,
-              },
-            });
-            return answer === true ? "once" : answer === false ? "deny" : "nobody";
-          },
-        }
-      : {}),
+    ask: async (question, signal) => {
+      const answer = await askPerson({
+        signal,
+        call: {
+          ...(context.callId !== undefined ? { id: context.callId } : {}),
+          name: command.tool,
+          arguments: { connect: `${question.host}:${question.port}`, command: firstLine },
+        },
+        preview: `${command.tool} wants to connect to ${question.host}:${question.port} (not on sandbox.egress.allow): ${firstLine}`,
+        always: {
+          key: `egress\u0000${question.host}:${question.port}`,
+          label: `sandboxed commands connecting to ${question.host}:${question.port}`,
+        },
+      });
+      return answer === true ? "once" : answer === false ? "deny" : "nobody";
+    },
   };
 }
 
 /** What the command changed in its private copy, handed to the room; the line for the model, or undefined when nothing changed. */
-async function settleChanges(copy: PrivateCopy, context: ToolContext): Promise<string | undefined> {
+async function settleChanges(copy: PrivateCopy, context: SandboxRunContext): Promise<string | undefined> {
   let paths: string[];
   try {
     paths = copyChangedPaths(copy);
   } catch (error) {
     if (!(error instanceof TreeTooLargeError)) throw error;
     const refused = `the change was refused whole; nothing of it was applied: ${error.message}`;
-    await context.workspaceWrite?.({ paths: [], changeSet: () => ({ changes: [] }), conflicts: () => [], refused });
+    await context.workspaceWrite({ paths: [], changeSet: () => ({ changes: [] }), conflicts: () => [], refused });
     return refused;
   }
   if (paths.length === 0) return undefined;
-  if (!context.workspaceWrite) return "the workspace was not changed: nothing here can apply changes (run it in the room)";
   return context.workspaceWrite({
     paths,
     changeSet: () => computeChangeSet({ baseDir: copy.workspaceDir, changedDir: copy.copyDir, paths }),

@@ -57,6 +57,7 @@ export function sendFileTool(outlet: FileOutlet): AnyTool {
   return defineTool("send_file", {
     description: DESCRIPTION,
     parameters: PARAMETERS,
+    needs: ["outboundSecrets"],
     async execute(args, context): Promise<ToolResult> {
       if (context.sessionId === undefined) return { ok: false, output: "Error: send_file works only in a session that came from Telegram." };
       let bytes: Buffer | undefined;
@@ -72,10 +73,7 @@ export function sendFileTool(outlet: FileOutlet): AnyTool {
       const sniffed = sniffType(bytes);
       const scanned = scannedText(bytes, sniffed.type === "text/plain");
       // The room's keys, and the values of the workspace's secret files: none of them leaves through a file either.
-      const secrets = [
-        ...(context.secrets ?? []),
-        ...(context.outboundSecrets ?? []).map((secret) => (typeof secret === "string" ? secret : secret.value)),
-      ];
+      const secrets = [...(context.secrets ?? []), ...context.outboundSecrets.map((secret) => (typeof secret === "string" ? secret : secret.value))];
       const found = scanForSecrets(`${scanned}\n${args.caption ?? ""}`, secrets).kinds;
       if (found.length > 0) {
         return { ok: false, output: `Error: not sent: ${args.path} holds what looks like ${found.join(" and ")}; org sends no secret out.` };

@@ -14,6 +14,7 @@ const DESCRIPTION = [
 export const sh = defineTool("sh", {
   description: DESCRIPTION,
   runsCode: true,
+  needs: ["askPerson", "workspaceWrite"],
   parameters: z.object({
     cmd: z.string().min(1).max(100_000).describe("The shell command line, run with /bin/sh -c."),
     timeout_s: TIMEOUT_S_PARAMETER,

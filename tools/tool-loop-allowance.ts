@@ -1,7 +1,7 @@
 import type { Budget } from "../security/budget.ts";
 import type { ToolTimeBudget } from "../security/tool-time-budget.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
-import type { AnyTool, ToolContext } from "./define-tool.ts";
+import type { AnyTool, CallContext } from "./define-tool.ts";
 
 /** Tool calls one reply may make unless the caller says otherwise (limits.toolCallsPerReply). */
 export const DEFAULT_TOOL_CALLS_PER_REPLY = 32;
@@ -21,7 +21,7 @@ export type ApproveCall = (call: ToolCall) => Promise<boolean | CallDecision>;
  */
 export type ToolLoopAllowance = {
   tools: ReadonlyMap<string, AnyTool>;
-  toolContext: Omit<ToolContext, "signal">;
+  toolContext: Omit<CallContext, "signal">;
   /** Whether a call may run (left out of a `runWithTools` request: every call runs). */
   approve: ApproveCall;
   /** Tool rounds this reply may take; checked before each LLM call. Default 8. */

@@ -46,6 +46,7 @@ export function webFetchTool(options: WebFetchOptions): AnyTool {
   return defineTool("web_fetch", {
     description: DESCRIPTION,
     parameters: PARAMETERS,
+    needs: ["outboundSecrets"],
     async execute(args, context): Promise<ToolResult> {
       const wait = limit.take(context.persona ?? "(unknown)");
       if (wait !== undefined) {
@@ -59,7 +60,7 @@ export function webFetchTool(options: WebFetchOptions): AnyTool {
       try {
         // Every hop is scanned as it will be sent, before its name is resolved: a host name is sent out too.
         const inspect = (prepared: Parameters<typeof scanOutbound>[0]) => {
-          const found = scanOutbound(prepared, context.outboundSecrets ?? context.secrets ?? []);
+          const found = scanOutbound(prepared, context.outboundSecrets);
           if (found !== undefined) throw new PublicHttpRefusedError(`not fetched: ${outboundRefusal(found, "web_fetch")}`);
         };
         if (args.save_to !== undefined) {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { WebSettings } from "../config/web-settings.ts";
 import type { AuditEntry } from "../security/audit-log.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
-import { type PersonQuestion, runTool, type ToolContext, toolSet, type ToolResult } from "./define-tool.ts";
+import { type CallContext, type PersonQuestion, runTool, toolSet, type ToolResult } from "./define-tool.ts";
 import { type WebRequestOptions, webRequestTool } from "./web-request.ts";
 
 type Seen = { method: string; path: string; headers: Record<string, string>; body: string };
@@ -50,7 +50,7 @@ function tool(overrides: Partial<WebRequestOptions> = {}) {
 
 async function send(
   args: Record<string, unknown>,
-  options: { tool?: ReturnType<typeof tool>; context?: Partial<ToolContext> } = {},
+  options: { tool?: ReturnType<typeof tool>; context?: Partial<CallContext> } = {},
 ): Promise<ToolResult & { audit: AuditEntry[] }> {
   const audit: AuditEntry[] = [];
   const result = await runTool(

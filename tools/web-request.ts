@@ -4,7 +4,7 @@ import type { RequestAudit } from "../security/audit-log.ts";
 import { refusedAddressReason } from "../security/public-address.ts";
 import { outboundRefusal, scanOutbound } from "../security/scan-outbound.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
-import { type AnyTool, defineTool, type JsonValue, type ToolContext, type ToolResult } from "./define-tool.ts";
+import { type AnyTool, defineTool, type Capabilities, type JsonValue, type ToolContext, type ToolResult } from "./define-tool.ts";
 import { PerMinuteLimit } from "./per-minute-limit.ts";
 import {
   bodyText,
@@ -144,11 +144,10 @@ function approvalScope(args: unknown): { key: string; label: string } | undefine
 async function hostDecision(
   request: { method: string; url: string; host: string; prepared: PreparedRequest; text: string },
   web: WebSettings,
-  context: ToolContext,
+  context: ToolContext & Pick<Capabilities, "askPerson" | "approvedByPerson">,
 ): Promise<string | undefined> {
   if (hostAllowed(request.host, web.requestHosts) || context.approvedByPerson) return undefined;
   const notListed = `${request.host} is not in web.requestHosts of org.config.json`;
-  if (!context.askPerson) return `${notListed}, and nobody can be asked here; ask the user to list it.`;
   const answer = await context.askPerson({
     call: {
       ...(context.callId !== undefined ? { id: context.callId } : {}),
@@ -200,6 +199,7 @@ export function webRequestTool(options: WebRequestOptions): AnyTool {
   return defineTool("web_request", {
     description: DESCRIPTION,
     parameters: Parameters,
+    needs: ["askPerson", "approvedByPerson", "outboundSecrets"],
     auditArguments: auditedArguments,
     approvalScope,
     // A persona whose policy is "ask" is asked about the call itself: the question shows the request as it will go.
@@ -233,7 +233,7 @@ export function webRequestTool(options: WebRequestOptions): AnyTool {
       if (typeof call === "string") return fail(call, audit);
       // One request: what the secret scan reads, what the person is shown and what is written are `prepared`.
       const { prepared, text } = call;
-      const secret = scanOutbound(prepared, context.outboundSecrets ?? context.secrets ?? []);
+      const secret = scanOutbound(prepared, context.outboundSecrets);
       if (secret !== undefined) return fail(outboundRefusal(secret, "web_request"), audit);
       const request = { method: args.method, url: target.url.href, host: target.host, prepared, text };
       const refused = await hostDecision(request, web, context);

@@ -17,9 +17,10 @@ import { type McpStepTools, withMcpSteps } from "./mcp-steps.ts";
  * inputs; every generated tool's call in the sandbox (tools looked up in the workspace, then `checkoutDir`, org's own
  * checkout by default), and the room's MCP servers' tools set to "allow" (`mcp`). A wrong
  * workflow or a failing step comes back as a result naming the step and key, for the model to fix and call again.
+ * One run makes at most `maxStepRuns` step runs (limits.workflowStepRuns).
  */
-export function workflowRunTool(options: { mcp?: McpStepTools; checkoutDir?: string } = {}): AnyTool {
-  const { mcp, checkoutDir } = options;
+export function workflowRunTool(options: { mcp?: McpStepTools; checkoutDir?: string; maxStepRuns?: number } = {}): AnyTool {
+  const { mcp, checkoutDir, maxStepRuns = DEFAULT_WORKFLOW_STEP_RUNS } = options;
   return defineTool("workflow_run", {
     description:
       "Runs a workflow: a JSON file in the workspace that chains generated tools (steps with $inputs.x and " +
@@ -39,7 +40,6 @@ export function workflowRunTool(options: { mcp?: McpStepTools; checkoutDir?: str
       });
       const tools = withMcpSteps(generated, mcp);
       try {
-        const maxStepRuns = context.workflowStepRuns ?? DEFAULT_WORKFLOW_STEP_RUNS;
         const within = workflowHome(file, context.workspaceDir, checkoutDir ?? CHECKOUT_DIR);
         const graph = loadWorkflowGraph(resolve(within, file), { within, checkTool: tools.checkTool, maxStepRuns });
         const output = await runWorkflow(graph, inputs, { callTool: tools.callTool, signal: context.signal, maxStepRuns });
