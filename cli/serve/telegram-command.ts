@@ -30,6 +30,7 @@ Commands in the chat (registered with setMyCommands):
   /clear    forget the conversation so far        /models  each persona's model, the servers' models
   /use      /use agent qwen3:8b                    /budget  tokens used and left: session, today
   /memory   /memory staging database               /mcp     the MCP servers' state (trust: at the terminal)
+  /facts    what the observer learned about you, waiting for you (/facts accept 1, /facts reject 2)
 
 Options:
   --config FILE        room configuration (default: org.config.json in the workspace)
