@@ -1,6 +1,13 @@
 import { withoutUserinfo } from "./server-url.ts";
 import { chatCompletionsUrl, modelsUrl } from "./model-server-urls.ts";
 
+/**
+ * The statuses worth asking again: too many requests, a gateway that could not reach the server or gave up waiting
+ * (502, 504: a proxy in front of a server that restarts), unavailable, and Anthropic's "overloaded" (529). A 500 is
+ * not: Ollama answers it for a model that cannot load, which no retry mends.
+ */
+const TRANSIENT_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504, 529]);
+
 /** What went wrong talking to a model server; the chat loop and the room switch on it. */
 export type ChatErrorKind =
   | "http" // the server answered with an error status
@@ -42,8 +49,7 @@ export class ChatError extends Error {
     if (details.serverMessage !== undefined) this.serverMessage = withoutUserinfo(details.serverMessage);
     this.partialContent = details.partialContent ?? "";
     this.partialReasoning = details.partialReasoning ?? "";
-    // 529: Anthropic's "overloaded", which its docs say to retry.
-    this.retryable = kind === "unreachable" || details.status === 429 || details.status === 503 || details.status === 529;
+    this.retryable = kind === "unreachable" || (details.status !== undefined && TRANSIENT_STATUSES.has(details.status));
     if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
   }
 }
@@ -183,9 +189,11 @@ export function httpError(
         }; try again shortly or lower the room's concurrency for this server.`
       : status === 401 || status === 403
         ? "The server refused the credentials; check the API key for this server (the variable its apiKeyEnv names in org.config.json)."
-        : status >= 500
-          ? "The model server failed; its log says more (for Ollama: 'journalctl -u ollama' or the terminal running 'ollama serve')."
-          : "The request was refused; the server's message says what it did not accept.";
+        : status === 502 || status === 504
+          ? "A proxy in front of the model server could not reach it or gave up waiting; try again shortly, and check that the server behind it runs."
+          : status >= 500
+            ? "The model server failed; its log says more (for Ollama: 'journalctl -u ollama' or the terminal running 'ollama serve')."
+            : "The request was refused; the server's message says what it did not accept.";
   return new ChatError("http", `model server answered HTTP ${status}${type ? ` (${type})` : ""}: ${serverMessage}. ${advice}`, {
     status,
     serverMessage,

@@ -32,6 +32,12 @@ test("a profile org did not write here (a clone's, another workspace's, edited b
     expect(profileForPrompt(workspace, 1_500)).toContain("- uses pnpm (preference)");
     expect(removeFromProfile(join(workspace, MEMORY_DIR), new Set(["f-2"]))).toBe(1);
     expect(profileForPrompt(workspace, 1_500)).toBe("- uses pnpm (preference)");
+    // The last learned line forgotten: the section says it is empty again, and the prompt carries nothing.
+    expect(removeFromProfile(join(workspace, MEMORY_DIR), new Set([fact.id]))).toBe(1);
+    expect(readFileSync(profilePath(workspace), "utf8")).toContain("## Learned from your own words\n\n(nothing yet)\n\n## Your notes");
+    expect(profileForPrompt(workspace, 1_500)).toBeUndefined();
+    writeProfile(workspace, [fact, { ...fact, id: "f-2", text: "tests with vitest" }], 1_500);
+    removeFromProfile(join(workspace, MEMORY_DIR), new Set(["f-2"]));
     // The same file and its seal copied into another workspace hold nothing there.
     writeFileSync(profilePath(other), readFileSync(profilePath(workspace)));
     writeFileSync(join(other, MEMORY_DIR, PROFILE_SEAL_FILE), readFileSync(join(workspace, MEMORY_DIR, PROFILE_SEAL_FILE)));

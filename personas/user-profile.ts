@@ -21,6 +21,7 @@ export const PROFILE_FILE = "profile.md";
 export const PROFILE_SEAL_FILE = "profile.seal";
 const NOTES_HEADING = "## Your notes";
 const LEARNED_HEADING = "## Learned from your own words";
+const NOTHING_YET = "(nothing yet)";
 /** Where a rebuild sets aside a profile org did not seal (its notes are not carried over). */
 export const UNSEALED_FILE = "profile.unsealed.md";
 /** Bytes of a profile a prompt is built from at most: one larger is no profile org wrote or a person keeps by hand. */
@@ -125,7 +126,7 @@ export function profileMarkdown(facts: readonly ProfileFact[], notes: string, ma
     "",
     LEARNED_HEADING,
     "",
-    ...(lines.length > 0 ? lines : ["(nothing yet)"]),
+    ...(lines.length > 0 ? lines : [NOTHING_YET]),
     ...(left > 0 ? ["", `(${left} more left out: the profile keeps to observer.profileChars, ${maxChars} characters)`] : []),
     "",
     NOTES_HEADING,
@@ -162,12 +163,18 @@ export function removeFromProfile(memoryDir: string, factIds: ReadonlySet<string
     const id = MARKER.exec(line)?.[1];
     return id === undefined || !factIds.has(id);
   });
-  if (kept.length === lines.length) return 0;
+  const removed = lines.length - kept.length;
+  if (removed === 0) return 0;
+  // The last learned line gone: the section says it is empty, as a profile written with no facts does.
+  const learned = kept.indexOf(LEARNED_HEADING);
+  const notes = kept.indexOf(NOTES_HEADING);
+  if (learned >= 0 && notes > learned && kept.slice(learned + 1, notes).every((line) => line.trim() === ""))
+    kept.splice(learned + 1, notes - learned - 1, "", NOTHING_YET, "");
   // A profile org did not seal stays unsealed: taking lines out of it is no reason to believe the rest.
   const sealed = sealHolds(memoryDir, text, userOrgDir());
   writePrivateFile(path, kept.join("\n"), { durable: true });
   if (sealed) sealIn(memoryDir, userOrgDir());
-  return lines.length - kept.length;
+  return removed;
 }
 
 /** The profile as the person reads it (`org memory profile`), or undefined when there is none yet. */

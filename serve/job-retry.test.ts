@@ -57,6 +57,9 @@ const FLAKY = {
     { when: { lastMessage: "^flaky", times: 6 }, reply: { fault: { status: 429, retryAfterS: 0 } } },
     { when: { lastMessage: "^refused" }, reply: { fault: { status: 401, message: "invalid api key" } } },
     { when: { lastMessage: "^always busy" }, reply: { fault: { status: 503, retryAfterS: 0 } } },
+    { when: { lastMessage: "^behind a proxy", times: 3 }, reply: { fault: { status: 502, retryAfterS: 0 } } },
+    { when: { lastMessage: "^behind a proxy", times: 3 }, reply: { fault: { status: 504, retryAfterS: 0 } } },
+    { when: { lastMessage: "^model broken" }, reply: { fault: { status: 500, message: "model requires more system memory" } } },
     { reply: { text: "answer for {{lastMessage}}" } },
   ],
 };
@@ -91,6 +94,25 @@ describe("serve jobs retry a transient failure", () => {
     expect(view.attempts[0]?.delayMs).toBeUndefined();
     expect(waits).toEqual([]);
     expect(requests).toBe(1);
+  });
+
+  test("a proxy's 502 and 504 are transient: the job runs again and is done; a server's own 500 is not retried", async () => {
+    const { view, requests } = await runJob(FLAKY, "behind a proxy");
+    expect(view.state).toBe("done");
+    expect(view.attempts.map(({ ok, retryable }) => ({ ok, retryable }))).toEqual([
+      { ok: false, retryable: true },
+      { ok: false, retryable: true },
+      { ok: true, retryable: undefined },
+    ]);
+    expect(view.attempts.map((attempt) => attempt.message?.match(/HTTP \d+/)?.[0])).toEqual(["HTTP 502", "HTTP 504", undefined]);
+    expect(view.attempts[0]?.message).toContain("A proxy in front of the model server");
+    expect(requests).toBe(7);
+    const broken = await runJob(FLAKY, "model broken");
+    expect(broken.view.state).toBe("failed");
+    expect(broken.view.attempts).toHaveLength(1);
+    expect(broken.view.attempts[0]).toMatchObject({ ok: false, kind: "http", retryable: false });
+    expect(broken.view.attempts[0]?.message).toContain("HTTP 500");
+    expect(broken.requests).toBe(1);
   });
 
   test("the cap is honoured: a server always busy gets maxAttempts runs, then the job fails", async () => {

@@ -357,9 +357,10 @@ async function observeSession(
   for (const drop of dropped)
     context.state.event("observer", `${sessionId}: dropped ${JSON.stringify(dataLine(context, drop.text, 80))}: ${drop.reason}`, context.now());
   const said =
-    `observer: ${sessionId}: ${accepted.length} fact${accepted.length === 1 ? "" : "s"} ` +
+    `${sessionId}: ${accepted.length} fact${accepted.length === 1 ? "" : "s"} ` +
     `${auto ? `active (${activated.join(", ") || "none"})` : "staged for /facts"}, ${dropped.length} dropped`;
+  // The event's kind names the observer in the daily report; the log's line says it itself.
   context.state.event("observer", said, context.now());
-  context.say(said);
+  context.say(`observer: ${said}`);
   return { sessionId, staged: auto ? [] : accepted, activated, dropped };
 }
