@@ -223,15 +223,17 @@ async function proposals(args: string[]): Promise<number> {
   }
   const rows = [["id", "state", "seen", "sessions", "last seen", "goal"]];
   for (const proposal of list) {
-    const about = proposal.coveredBy
-      ? ` (covered by ${proposal.coveredBy}${proposal.candidate ? ` on ${proposal.candidate}: org promote ${proposal.candidate}` : ""})`
-      : proposal.state === "built" && proposal.branch
-        ? ` (org promote ${proposal.branch})`
-        : proposal.state === "promoted" && proposal.tool
-          ? ` (${proposal.tool}, ${proposal.promotion ?? "on main"})`
-          : proposal.kind !== "build" && proposal.tool
-            ? ` (${proposal.kind} ${proposal.tool})`
-            : "";
+    const about = proposal.offer
+      ? ` (covered by ${proposal.offer.signer}'s offer ${proposal.offer.id} of ${proposal.offer.tool}: ${proposal.offer.run})`
+      : proposal.coveredBy
+        ? ` (covered by ${proposal.coveredBy}${proposal.candidate ? ` on ${proposal.candidate}: org promote ${proposal.candidate}` : ""})`
+        : proposal.state === "built" && proposal.branch
+          ? ` (org promote ${proposal.branch})`
+          : proposal.state === "promoted" && proposal.tool
+            ? ` (${proposal.tool}, ${proposal.promotion ?? "on main"})`
+            : proposal.kind !== "build" && proposal.tool
+              ? ` (${proposal.kind} ${proposal.tool})`
+              : "";
     rows.push([
       proposal.id,
       proposal.state,
