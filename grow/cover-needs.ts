@@ -1,7 +1,9 @@
 // A need an existing tool answers is `covered` by it, built for nobody: a promoted tool, or a candidate's that waits for
 // `org promote` (a tool the toolsmith built in chat, say). A proposal that names a tool (a call of a missing tool) is
 // covered by whatever holds that name; any other by the registry's best hits for its goal, each judged the same way
-// needs are merged (the words, the embeddings' cosine, the model when close but not certain).
+// needs are merged (the words, the embeddings' cosine, the model when close but not certain). When nothing here answers,
+// the team's offers a pull verified (`team-offers.ts`) are asked the same way: one that answers covers the need, with
+// what to run to take it.
 import { generatedToolNames } from "../config/tool-names.ts";
 import { candidateTools } from "../generated-tools/tool-catalog.ts";
 import { liveCandidateToolNames } from "../fitness/candidate-states.ts";

@@ -290,8 +290,14 @@ test("grow asks the team first: a verified offer not landed covers a need, sayin
   expect(open(await run(true))).toEqual(["pending -"]);
   trust(bob, alice);
   expect(open(await run(true))).toEqual([`covered ${offer.id}`]);
-  // Refused by this machine's gate: no cover.
+  // Waiting on a name clash (verified, refused only for the name main holds here): it covers, landed under a name of yours.
   const key = Object.keys(readShareState(bob.access.home).offers).find((name) => name.includes(offer.id)) ?? "";
+  const clash = "the name word_count is taken here by a tool built here: land this one under another name with 'org share land ID --as NAME'";
+  updateOffer(bob.access.home, key, (record) => ({ ...(record as OfferRecord), state: "refused", reason: clash }));
+  const waiting = await run(true);
+  expect(waiting.proposals[0]?.offer?.run).toBe(`org share land ${offer.id} --as NAME, then org share pull`);
+  expect(waiting.proposals[0]?.why).toContain(`covered by the team's offer ${offer.id} of word_count, signed by alice`);
+  // Refused by this machine's gate: no cover.
   updateOffer(bob.access.home, key, (record) => ({ ...(record as OfferRecord), state: "refused", reason: "this machine's gate refused it: tests" }));
   expect(open(await run(true))).toEqual(["pending -"]);
   // With no share remote set, grow is what it was alone, whatever the share state holds.

@@ -42,7 +42,9 @@ Each run:
      the same thing become one proposal (.org/grow/proposals.json): alike words, embeddings when an embedding
      server answers, the model asked (same_need) when two are close but not certain, its answer remembered for
      later runs. One a promoted tool, or a
-     candidate waiting for org promote, already answers is covered by it. A proposal no person asked for (only
+     candidate waiting for org promote, already answers is covered by it; with a share remote set, so is one a
+     teammate's offer that your last 'org share pull' verified answers (grow says what to run to take it, and
+     fetches nothing). A proposal no person asked for (only
      a persona's or a tool's words) is unconfirmed: never built until it is seen in grow.confirmSessions (2)
      sessions or a person runs org grow accept ID.
   2. judges the promoted tools by their calls (grow.window, grow.maxFailureRate): at most one is rolled back
