@@ -67,6 +67,7 @@ async function coveredNow(run: GrowRun, proposal: Proposal): Promise<boolean> {
   await checkCover([proposal], new Set([proposal.id]), {
     repoDir: request.repoDir,
     git: run.git,
+    ...(request.shareHome ? { shareHome: request.shareHome } : {}),
     ...(request.embedder ? { embedder: request.embedder } : {}),
     meaning: run.meaning,
     confirmSessions: request.settings.confirmSessions,
@@ -77,9 +78,11 @@ async function coveredNow(run: GrowRun, proposal: Proposal): Promise<boolean> {
   if (proposal.state !== "covered") return false;
   run.report.summary.covered += 1;
   run.report.notes.push(
-    proposal.candidate
-      ? `${proposal.id} is not built: ${proposal.coveredBy} waits on ${proposal.candidate} (org promote ${proposal.candidate})`
-      : `${proposal.id} is not built: ${proposal.coveredBy} is on main`,
+    proposal.offer
+      ? `${proposal.id} is not built: ${proposal.offer.signer} offered ${proposal.coveredBy} (offer ${proposal.offer.id}): ${proposal.offer.run}`
+      : proposal.candidate
+        ? `${proposal.id} is not built: ${proposal.coveredBy} waits on ${proposal.candidate} (org promote ${proposal.candidate})`
+        : `${proposal.id} is not built: ${proposal.coveredBy} is on main`,
   );
   run.save();
   return true;

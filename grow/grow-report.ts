@@ -6,7 +6,7 @@ import { GROW_DIR } from "../config/workspace-paths.ts";
 import { readPrivateFile, writePrivateFile } from "../security/private-state.ts";
 import { UNTIED_KEPT } from "./goal-tied-to-quote.ts";
 import { growDir } from "./grow-state.ts";
-import { Evidence, NeedSource, ProposalKind, ProposalState } from "./proposal.ts";
+import { Evidence, NeedSource, ProposalKind, ProposalOffer, ProposalState } from "./proposal.ts";
 
 const Count = z.int().min(0);
 /** How many of the files a run did not hear its report names; the count covers all of them. */
@@ -156,6 +156,8 @@ export const GrowReport = z.strictObject({
       new: z.boolean(),
       coveredBy: z.string().optional(),
       candidate: z.string().optional(),
+      /** Covered by a teammate's offer verified here: its id, tool, signer and what to run. */
+      offer: ProposalOffer.optional(),
       evidence: z.array(Evidence).optional(),
       /** What a run does with it, and why: would build (most needed), waits (unconfirmed, covered, the budget), … */
       why: z.string().optional(),
@@ -327,7 +329,9 @@ export function reportLines(report: GrowReport): string[] {
     for (const proposal of report.proposals.filter((entry) => entry.state === "covered" && entry.coveredBy))
       lines.push(
         `covered: ${proposal.id} ${JSON.stringify(proposal.goal)} is answered by ` +
-          `${proposal.coveredBy}${proposal.candidate ? ` on ${proposal.candidate}, which waits for org promote ${proposal.candidate}` : ""}`,
+          (proposal.offer
+            ? `the team's offer ${proposal.offer.id} of ${proposal.offer.tool}, signed by ${proposal.offer.signer}: run ${proposal.offer.run}`
+            : `${proposal.coveredBy}${proposal.candidate ? ` on ${proposal.candidate}, which waits for org promote ${proposal.candidate}` : ""}`),
       );
   if (report.rollback) {
     const r = report.rollback;

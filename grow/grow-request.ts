@@ -12,6 +12,8 @@ import { purposeModel } from "../personas/model-router.ts";
 import { type Embedder, embedderFromEnvironment } from "../registry/ollama-embedder.ts";
 import type { Sandbox, SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { GrowLimits } from "./grow-budget.ts";
+import type { ShareHome } from "../share/share-home.ts";
+import { userOrgDir } from "../config/user-org-dir.ts";
 
 /** What a run is asked to do, and with what; its builds run in `sandbox` under `sandboxPolicy`. */
 export type GrowRequest = SandboxAccess & {
@@ -32,6 +34,8 @@ export type GrowRequest = SandboxAccess & {
   /** The model that hears needs and judges whether two are one (grow.model, else the toolsmith's); absent: the word rules alone. */
   listener?: LanguageModel;
   embedder?: Embedder;
+  /** The person's org folder: with a share remote set there, the team's offers a pull verified cover needs too. */
+  shareHome?: ShareHome;
   limits: GrowLimits;
   dryRun: boolean;
   /** Current, restarted after a promotion or rollback; absent: not restarted (`--no-restart`, or serve, which follows main itself). */
@@ -76,6 +80,7 @@ export function growRequest(setup: GrowSetup): GrowRequest {
   const gateSettings = gateThresholds(repoDir);
   const embedder = embedderFromEnvironment();
   const model = toolsmithModel(config);
+  const home = userOrgDir();
   return {
     workspaceDir: setup.workspaceDir,
     repoDir,
@@ -88,6 +93,7 @@ export function growRequest(setup: GrowSetup): GrowRequest {
     // models.byPurpose["grow.listener"], else grow.model on the toolsmith's server, else the toolsmith's own model, hears the needs.
     listener: purposeModel(config, "grow.listener", settings.model ? model.withModelId(settings.model, "grow.model") : model),
     ...(embedder ? { embedder } : {}),
+    ...(home ? { shareHome: { dir: home } } : {}),
     sandbox: setup.sandbox,
     sandboxPolicy: sandboxPolicyFrom({ config }),
     limits: {

@@ -154,6 +154,7 @@ export class GrowRun {
       state: this.state,
       ...(listener ? { listener: this.budget.model(listener) } : {}),
       ...(embedder ? { embedder } : {}),
+      ...(this.request.shareHome ? { shareHome: this.request.shareHome } : {}),
       confirmSessions: this.request.settings.confirmSessions,
       now: this.clock(),
       deadline: this.budget.deadline(signal),
@@ -193,8 +194,10 @@ export class GrowRun {
     this.save();
     writeNeedHints(workspaceDir, coveredHints(this.state.proposals));
     const created = new Set(merged.created);
+    // What the run changed: the proposals it noticed, and those covered since (by a tool here or a teammate's offer).
+    const changed = new Set([...merged.touched, ...step.covered]);
     this.report.proposals = this.state.proposals
-      .filter((proposal) => merged.touched.has(proposal.id))
+      .filter((proposal) => changed.has(proposal.id))
       .map((proposal) => reportedProposal(proposal, created.has(proposal.id)));
     this.keepReport();
   }
@@ -231,5 +234,7 @@ export class GrowRun {
 function coveredHints(proposals: readonly Proposal[]): NeedHint[] {
   return [...proposals]
     .sort((a, b) => b.lastSeen.localeCompare(a.lastSeen))
-    .flatMap((proposal) => (proposal.state === "covered" && proposal.coveredBy ? [{ goal: proposal.goal, tool: proposal.coveredBy }] : []));
+    .flatMap((proposal) =>
+      proposal.state === "covered" && proposal.coveredBy && !proposal.offer ? [{ goal: proposal.goal, tool: proposal.coveredBy }] : [],
+    );
 }

@@ -3,6 +3,7 @@
 // existing tool (promoted, or a waiting candidate's) covers. Returns the new state; the caller keeps it.
 import { generatedToolNames } from "../config/tool-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
+import type { ShareHome } from "../share/share-home.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { checkCover, openToCover } from "./cover-needs.ts";
@@ -29,6 +30,8 @@ export type NoticeStepRequest = {
   /** The model that hears and judges (counted by the budget); absent: the word rules alone. */
   listener?: LanguageModel;
   embedder?: Embedder;
+  /** The person's org folder, whose share state names the team's offers a need may be covered by. */
+  shareHome?: ShareHome;
   confirmSessions: number;
   now: Date;
   /** The run's deadline: the model's calls end with it. */
@@ -137,6 +140,7 @@ export async function noticeStep(request: NoticeStepRequest): Promise<NoticeStep
   const covered = await checkCover(merged.proposals, new Set(merged.proposals.map((proposal) => proposal.id)), {
     repoDir,
     git: request.git,
+    ...(request.shareHome ? { shareHome: request.shareHome } : {}),
     ...(embedder ? { embedder } : {}),
     meaning,
     confirmSessions: request.confirmSessions,

@@ -38,6 +38,10 @@ export function proposalWhy(proposal: Proposal, context: WhyContext): string {
         `grow.confirmSessions asks; never built until then, or until org grow accept ${proposal.id}`
       );
     case "covered":
+      if (proposal.offer) {
+        const { id, tool, signer, run } = proposal.offer;
+        return `covered by the team's offer ${id} of ${tool}, signed by ${signer}: run ${run}; nothing to build`;
+      }
       return proposal.candidate
         ? `covered by ${proposal.coveredBy ?? "?"} on ${proposal.candidate}, which waits for org promote ${proposal.candidate}: nothing to build`
         : `covered by the promoted ${proposal.coveredBy ?? "?"}: nothing to build`;
@@ -71,6 +75,7 @@ export function reportedProposal(proposal: Proposal, fresh: boolean, why?: strin
     new: fresh,
     ...(proposal.coveredBy ? { coveredBy: proposal.coveredBy } : {}),
     ...(proposal.candidate ? { candidate: proposal.candidate } : {}),
+    ...(proposal.offer ? { offer: proposal.offer } : {}),
     evidence: proposal.evidence,
     ...(why !== undefined ? { why } : {}),
   };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { CANDIDATE_BRANCH_PATTERN, OBJECT_ID_PATTERN } from "../git/ref-names.ts";
+import { OFFER_ID_PATTERN } from "../share/offer.ts";
 import { GOAL_CHARS, QUOTE_CHARS } from "./need-signals.ts";
 
 /**
@@ -66,6 +67,17 @@ const ToolName = z.string().regex(TOOL_NAME_PATTERN);
 export const ProposalKind = z.enum(["build", "rebuild", "remove"]);
 export type ProposalKind = z.infer<typeof ProposalKind>;
 
+/** A teammate's offer that covers a need (verified by a pull here, not landed or not promoted): who signed it, what to run. */
+export const ProposalOffer = z.strictObject({
+  id: z.string().regex(OFFER_ID_PATTERN),
+  tool: ToolName,
+  signer: z.string().max(100),
+  fingerprint: z.string().max(100),
+  /** The command that brings it here: `org share pull`, `org share promote ID`, `org share land ID --as NAME, then …`. */
+  run: z.string().max(200),
+});
+export type ProposalOffer = z.infer<typeof ProposalOffer>;
+
 /** One unmet need, however often and wherever it was seen. */
 export const Proposal = z.strictObject({
   id: z.string().regex(/^p[0-9a-f]{10,16}$/),
@@ -95,6 +107,8 @@ export const Proposal = z.strictObject({
   /** `covered`: the tool that already answers it (promoted, or on `candidate`, waiting for `org promote`). */
   coveredBy: ToolName.optional(),
   candidate: z.string().regex(CANDIDATE_BRANCH_PATTERN).optional(),
+  /** `covered` by a teammate's offer this machine has not landed or promoted yet (`coveredBy` is its tool). */
+  offer: ProposalOffer.optional(),
   /** `covered` as judged with the embeddings at hand: a run without them (their server gone) keeps the cover. */
   coveredWithEmbeddings: z.literal(true).optional(),
   /** A rebuild: the inputs the rolled-back tool failed on, as data (JSON excerpts, bounded), never as instructions. */

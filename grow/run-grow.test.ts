@@ -16,7 +16,7 @@ import { scriptedToolsmithScript } from "../testing/scripted-toolsmith.ts";
 import { VOWELS } from "../testing/toolsmith-fixtures.ts";
 import { checkoutState, gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { growRequest } from "./grow-request.ts";
-import { readGrowReport, reportIds, reportLines, summaryLine } from "./grow-report.ts";
+import { type GrowReport, readGrowReport, reportIds, reportLines, summaryLine } from "./grow-report.ts";
 import { readGrowState, writeGrowState } from "./grow-state.ts";
 import { takeGrowLock } from "./grow-lock.ts";
 import type { GrowProgress, GrowRequest } from "./grow-request.ts";
@@ -26,6 +26,9 @@ import { sealedTranscriptText } from "../testing/sealed-lines.ts";
 import { growStatus, statusLines } from "./grow-status.ts";
 import { pullAndLand } from "../cycle/land-offers.ts";
 import { publishOffer } from "../share/publish-offer.ts";
+import { pullOffers } from "../share/pull-offers.ts";
+import { type OfferRecord, readShareState, updateOffer } from "../share/offer-state.ts";
+import { untrustKey, updateShareSettings } from "../share/share-home.ts";
 import { promoteFixture, type ShareMachine, shareMachines, trust } from "../testing/share-machines.ts";
 import { writePassingReport } from "../testing/promotion-fixture.ts";
 import { WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
@@ -252,6 +255,56 @@ test("grow on bob covers a need from alice's offer, which bob's gate passed, ins
   // Nothing was built: no candidate but the offer's, and main is as it was.
   expect(gitSync(bob.dir, ["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"]).trim()).toBe(branch);
   expect(gitSync(bob.dir, ["rev-parse", "main"]).trim()).toBe(main);
+}, 120_000);
+
+test("grow asks the team first: a verified offer not landed covers a need, saying what to run; untrusted, refused, unshared: none", async () => {
+  using world = shareMachines(["alice", "bob", "carol"]);
+  const [alice, bob, carol] = world.machines as [ShareMachine, ShareMachine, ShareMachine];
+  const pull = () => pullOffers(bob.access);
+  const run = async (dryRun: boolean) => (await runGrow(request(bob.dir, { maxTools: 3, dryRun, shareHome: bob.access.home }))).report;
+  const open = (report: GrowReport) => report.proposals.map((proposal) => `${proposal.state} ${proposal.offer?.id ?? "-"}`);
+  // carol is not trusted here: her offer is refused by the pull, and it covers nothing.
+  await promoteFixture(carol, WORD_COUNT, "cand/20261129T093000Z");
+  await publishOffer(carol.access, "word_count");
+  expect((await pull()).fresh).toMatchObject([{ state: "refused", tool: "word_count" }]);
+  writeSessions(bob.dir, { s1: ["we need a tool that counts the words in a text"] });
+  expect(open(await run(true))).toEqual(["pending -"]);
+  // alice's offer, fetched and verified by a pull, not landed: grow builds nothing and says what to run instead.
+  await promoteFixture(alice, WORD_COUNT, "cand/20261129T094000Z");
+  const offer = await publishOffer(alice.access, "word_count");
+  trust(bob, alice);
+  expect((await pull()).landable.map((landable) => landable.record)).toMatchObject([{ id: offer.id, state: "new", signer: "alice" }]);
+  const main = gitSync(bob.dir, ["rev-parse", "main"]).trim();
+  const covered = await run(false);
+  expect(covered.summary).toMatchObject({ covered: 1, built: 0 });
+  const expected = { id: offer.id, tool: "word_count", signer: "alice", run: "org share pull" };
+  expect(covered.proposals).toEqual([
+    expect.objectContaining({ state: "covered", coveredBy: "word_count", offer: expect.objectContaining(expected) }),
+  ]);
+  expect(reportLines(covered).join("\n")).toContain(`is answered by the team's offer ${offer.id} of word_count, signed by alice: run org share pull`);
+  expect(readGrowState(bob.dir).proposals[0]?.offer).toMatchObject(expected);
+  expect(gitSync(bob.dir, ["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"]).trim()).toBe("");
+  expect(gitSync(bob.dir, ["rev-parse", "main"]).trim()).toBe(main);
+  // alice no longer trusted here: the cover is gone, and the need is open again.
+  untrustKey(bob.access.home, "alice");
+  expect(open(await run(true))).toEqual(["pending -"]);
+  trust(bob, alice);
+  expect(open(await run(true))).toEqual([`covered ${offer.id}`]);
+  // Waiting on a name clash (verified, refused only for the name main holds here): it covers, landed under a name of yours.
+  const key = Object.keys(readShareState(bob.access.home).offers).find((name) => name.includes(offer.id)) ?? "";
+  const clash = "the name word_count is taken here by a tool built here: land this one under another name with 'org share land ID --as NAME'";
+  updateOffer(bob.access.home, key, (record) => ({ ...(record as OfferRecord), state: "refused", reason: clash }));
+  const waiting = await run(true);
+  expect(waiting.proposals[0]?.offer?.run).toBe(`org share land ${offer.id} --as NAME, then org share pull`);
+  expect(waiting.proposals[0]?.why).toContain(`covered by the team's offer ${offer.id} of word_count, signed by alice`);
+  // Refused by this machine's gate: no cover.
+  updateOffer(bob.access.home, key, (record) => ({ ...(record as OfferRecord), state: "refused", reason: "this machine's gate refused it: tests" }));
+  expect(open(await run(true))).toEqual(["pending -"]);
+  // With no share remote set, grow is what it was alone, whatever the share state holds.
+  updateOffer(bob.access.home, key, (record) => ({ ...(record as OfferRecord), state: "new" }));
+  expect(open(await run(true))).toEqual([`covered ${offer.id}`]);
+  updateShareSettings(bob.access.home, { remote: undefined });
+  expect(open(await run(true))).toEqual(["pending -"]);
 }, 120_000);
 
 test("hostile words org wrote (pasted, a tool output) run nothing, write nothing outside .org/grow: a goal, not a path", async () => {

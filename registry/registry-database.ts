@@ -6,6 +6,8 @@ import { EMBEDDINGS_TABLE } from "./embedding-cache.ts";
 
 /** Where the registry's cache lives, relative to the checkout: deleting it loses nothing. */
 export const REGISTRY_DATABASE_PATH = join(ORG_DIR, "registry", "registry.sqlite");
+/** The index of the team's offers that grow searches before it builds (`grow/team-offers.ts`): a cache like the other. */
+export const OFFER_REGISTRY_DATABASE_PATH = join(ORG_DIR, "registry", "offers.sqlite");
 
 /** How `tools_fts` splits and stems text: a query's words are split the same way (`bm25-ranking.ts`). */
 export const FTS_TOKENIZER = "porter unicode61";

@@ -8,7 +8,7 @@ import { normalized, storeMissingEmbeddings } from "./embedding-cache.ts";
 import { type RefreshSummary, refreshIndex } from "./refresh-index.ts";
 import { isDamagedDatabaseError } from "../security/stamped-database.ts";
 import { FTS_TOKENIZER, openRegistryDatabase, REGISTRY_DATABASE_PATH, rebuiltNotice, recreateRegistryDatabase } from "./registry-database.ts";
-import { collectToolSources } from "./tool-sources.ts";
+import { collectToolSources, type ToolSource } from "./tool-sources.ts";
 import { rerankCount, VectorMatrix } from "./vector-matrix.ts";
 
 /** One tool a search found. */
@@ -21,6 +21,9 @@ export type ToolHit = {
   /** Higher is better: BM25 (negated) for FTS alone, the fused reciprocal-rank score when blended. */
   score: number;
 };
+
+/** Where a registry's tools come from: by default the checkout's and its candidate branches' metadata.json files. */
+export type CollectSources = (signal?: AbortSignal) => Promise<{ sources: ToolSource[]; notices: string[] }>;
 
 /** What a search used and found; `note` says why embeddings were not used when they were asked for. */
 export type SearchOutcome = { method: "fts" | "fts+embeddings"; hits: ToolHit[]; note?: string };
@@ -48,25 +51,34 @@ export class ToolRegistry {
   #matrix: VectorMatrix | undefined;
   // The model whose document vectors are known complete since the last refresh: no per-search check then.
   #embeddedFor: string | undefined;
+  readonly #collect: CollectSources;
   readonly repoDir: string;
   readonly databasePath: string;
 
-  private constructor(repoDir: string, databasePath: string, database: Database) {
+  private constructor(repoDir: string, databasePath: string, database: Database, collect: CollectSources) {
     this.repoDir = repoDir;
     this.databasePath = databasePath;
     this.#database = database;
+    this.#collect = collect;
     this.#ranking = new Bm25Ranking(database, FTS_TOKENIZER);
   }
 
-  /** Opens the registry of the checkout at `repoDir` (its database rebuilt, with a notice, when damaged or foreign). */
-  static open(repoDir: string, databasePath = join(repoDir, REGISTRY_DATABASE_PATH)): { registry: ToolRegistry; notices: string[] } {
+  /**
+   * Opens the registry of the checkout at `repoDir` (its database rebuilt, with a notice, when damaged or foreign); `collect`
+   * gives other tools to index than the checkout's (the team's offers grow searches, in a database of their own).
+   */
+  static open(
+    repoDir: string,
+    databasePath = join(repoDir, REGISTRY_DATABASE_PATH),
+    collect: CollectSources = (signal) => collectToolSources(repoDir, signal),
+  ): { registry: ToolRegistry; notices: string[] } {
     const { database, notices } = openRegistryDatabase(databasePath);
-    return { registry: new ToolRegistry(repoDir, databasePath, database), notices };
+    return { registry: new ToolRegistry(repoDir, databasePath, database, collect), notices };
   }
 
   /** Re-indexes what changed since the last refresh (content hashes compared); a damaged file is rebuilt. */
   async refresh(signal?: AbortSignal): Promise<RefreshSummary> {
-    const { sources, notices } = await collectToolSources(this.repoDir, signal);
+    const { sources, notices } = await this.#collect(signal);
     this.#matrix = undefined;
     this.#embeddedFor = undefined;
     try {

@@ -32,6 +32,7 @@ export function growthView(workspaceDir: string): GrowthView {
         count: proposal.count,
         sessions: proposal.sessions,
         tool: proposal.tool ?? proposal.coveredBy ?? null,
+        offer: proposal.offer ?? null,
         evidence: proposal.evidence.map((evidence) => ({ quote: evidence.quote, source: evidence.source ?? "unknown", session: evidence.session })),
         canAccept: canAccept(proposal.state),
         canReject: canReject(proposal.state),

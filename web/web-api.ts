@@ -133,9 +133,8 @@ function toolAndCandidateSchemas(Said: z.ZodObject<{ said: z.ZodString }>) {
   return { ToolDay, ToolFigures, ToolUsageList, GateStage, GateRun, CandidateView, PromotionView, CandidateList, ActionAnswer };
 }
 
-/** Growth's proposals, the supervisor's view, memory's search, and which view changed. */
-function growthSupervisorAndMemorySchemas() {
-  // Growth: org grow's proposals and reports.
+/** Growth: org grow's proposals and reports. */
+function growthSchemas() {
   const ProposalView = z.object({
     id: z.string(),
     goal: z.string(),
@@ -144,6 +143,8 @@ function growthSupervisorAndMemorySchemas() {
     count: z.number(),
     sessions: z.number(),
     tool: z.string().nullable(),
+    /** Covered by a teammate's offer a pull verified here: its id, tool, signer, and what to run to take it. */
+    offer: z.object({ id: z.string(), tool: z.string(), signer: z.string(), fingerprint: z.string(), run: z.string() }).nullable(),
     evidence: z.array(z.object({ quote: z.string(), source: z.string(), session: z.string() })),
     /** What a person may say now: Accept and Reject, by its state. */
     canAccept: z.boolean(),
@@ -152,7 +153,11 @@ function growthSupervisorAndMemorySchemas() {
   const GrowRunView = z.object({ id: z.string(), startedAt: z.string(), summary: z.string(), tokens: z.number(), modelMs: z.number() });
   /** `GET /v1/growth`. */
   const GrowthView = z.object({ proposals: z.array(ProposalView), runs: z.array(GrowRunView) });
+  return { ProposalView, GrowRunView, GrowthView };
+}
 
+/** The supervisor's view, memory's search, and which view changed. */
+function supervisorAndMemorySchemas() {
   // Supervisor: `org supervise status`, and the backups.
   const SupervisorView = z.object({
     supervisor: z.object({ pid: z.number(), since: z.string() }).nullable(),
@@ -202,9 +207,6 @@ function growthSupervisorAndMemorySchemas() {
   /** `GET /v1/web/updates`: an event stream whose `data:` names a view whose data changed (read it again). */
   const ViewChanged = z.object({ view: z.enum(VIEW_NAMES) });
   return {
-    ProposalView,
-    GrowRunView,
-    GrowthView,
     SupervisorView,
     MuteRequest,
     MemoryHitView,
@@ -219,7 +221,7 @@ function growthSupervisorAndMemorySchemas() {
 export const webApiSchemas = onFirstUse(() => {
   /** What a refusal or an action's outcome says, in a line a person reads. */
   const Said = z.object({ said: z.string() });
-  return { ...changeAndSessionSchemas(Said), ...toolAndCandidateSchemas(Said), ...growthSupervisorAndMemorySchemas() };
+  return { ...changeAndSessionSchemas(Said), ...toolAndCandidateSchemas(Said), ...growthSchemas(), ...supervisorAndMemorySchemas() };
 });
 type Schemas = ReturnType<typeof webApiSchemas>;
 export type AppliedChange = z.infer<Schemas["AppliedChange"]>;

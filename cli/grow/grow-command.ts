@@ -42,7 +42,9 @@ Each run:
      the same thing become one proposal (.org/grow/proposals.json): alike words, embeddings when an embedding
      server answers, the model asked (same_need) when two are close but not certain, its answer remembered for
      later runs. One a promoted tool, or a
-     candidate waiting for org promote, already answers is covered by it. A proposal no person asked for (only
+     candidate waiting for org promote, already answers is covered by it; with a share remote set, so is one a
+     teammate's offer that your last 'org share pull' verified answers (grow says what to run to take it, and
+     fetches nothing). A proposal no person asked for (only
      a persona's or a tool's words) is unconfirmed: never built until it is seen in grow.confirmSessions (2)
      sessions or a person runs org grow accept ID.
   2. judges the promoted tools by their calls (grow.window, grow.maxFailureRate): at most one is rolled back
@@ -223,15 +225,17 @@ async function proposals(args: string[]): Promise<number> {
   }
   const rows = [["id", "state", "seen", "sessions", "last seen", "goal"]];
   for (const proposal of list) {
-    const about = proposal.coveredBy
-      ? ` (covered by ${proposal.coveredBy}${proposal.candidate ? ` on ${proposal.candidate}: org promote ${proposal.candidate}` : ""})`
-      : proposal.state === "built" && proposal.branch
-        ? ` (org promote ${proposal.branch})`
-        : proposal.state === "promoted" && proposal.tool
-          ? ` (${proposal.tool}, ${proposal.promotion ?? "on main"})`
-          : proposal.kind !== "build" && proposal.tool
-            ? ` (${proposal.kind} ${proposal.tool})`
-            : "";
+    const about = proposal.offer
+      ? ` (covered by ${proposal.offer.signer}'s offer ${proposal.offer.id} of ${proposal.offer.tool}: ${proposal.offer.run})`
+      : proposal.coveredBy
+        ? ` (covered by ${proposal.coveredBy}${proposal.candidate ? ` on ${proposal.candidate}: org promote ${proposal.candidate}` : ""})`
+        : proposal.state === "built" && proposal.branch
+          ? ` (org promote ${proposal.branch})`
+          : proposal.state === "promoted" && proposal.tool
+            ? ` (${proposal.tool}, ${proposal.promotion ?? "on main"})`
+            : proposal.kind !== "build" && proposal.tool
+              ? ` (${proposal.kind} ${proposal.tool})`
+              : "";
     rows.push([
       proposal.id,
       proposal.state,

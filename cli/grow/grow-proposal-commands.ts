@@ -35,6 +35,11 @@ function showLines(proposal: Proposal, why: string): string[] {
     ["tool", proposal.tool],
     ["covered by", proposal.coveredBy],
     ["candidate", proposal.candidate],
+    [
+      "team's offer",
+      proposal.offer && `${proposal.offer.id} of ${proposal.offer.tool}, signed by ${proposal.offer.signer} (${proposal.offer.fingerprint})`,
+    ],
+    ["to take it", proposal.offer?.run],
     ["branch", proposal.branch],
     ["commit", proposal.commit],
     ["fitness report", proposal.reportPath],

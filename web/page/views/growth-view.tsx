@@ -29,6 +29,11 @@ export function GrowthView() {
             {proposal.id} · <span class={`state ${proposal.state}`}>{proposal.state}</span> · {proposal.kind} · seen {proposal.count}× in{" "}
             {proposal.sessions} session(s){proposal.tool ? ` · ${proposal.tool}` : ""}
           </div>
+          {proposal.offer && (
+            <div class="muted">
+              covered by {proposal.offer.signer}'s offer {proposal.offer.id} of {proposal.offer.tool}: run <code>{proposal.offer.run}</code>
+            </div>
+          )}
           <ul class="evidence">
             {proposal.evidence.map((evidence, index) => (
               <li key={`${index}`}>
