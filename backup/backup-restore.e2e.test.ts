@@ -110,7 +110,8 @@ test("org backup, rm -rf, org restore: every ref and file back, org doctor passe
 
   const refsBefore = refs(clone.dir);
   const repoStateBefore = stateOf(clone.dir);
-  const workspaceStateBefore = stateOf(workspace);
+  const { "events.jsonl": _journal, ...workspaceStateBefore } = stateOf(workspace);
+  const eventsBefore = readFileSync(join(workspace, ".org", "events.jsonl"), "utf8");
   const proposalsBefore = JSON.parse(readFileSync(join(workspace, ".org", "grow", "proposals.json"), "utf8"));
   expect(Object.keys(repoStateBefore)).toEqual(expect.arrayContaining(["fitness/baseline.json", "fitness/gate.key"]));
   expect(Object.keys(workspaceStateBefore).some((name) => name.startsWith("changes/"))).toBe(true);
@@ -124,7 +125,10 @@ test("org backup, rm -rf, org restore: every ref and file back, org doctor passe
   expect(outcome).toMatchObject({ checkout: join(to, "checkout"), workspace: join(to, "workspace"), refs: 5, cursorMarks: 1 });
   expect(refs(outcome.checkout)).toBe(refsBefore);
   expect(stateOf(outcome.checkout)).toEqual(repoStateBefore);
-  expect(stateOf(outcome.workspace)).toEqual(workspaceStateBefore);
+  // The event journal is a log: what restore does after the backup's files are back is appended to the backed-up lines.
+  const { "events.jsonl": _restoredJournal, ...workspaceStateAfter } = stateOf(outcome.workspace);
+  expect(workspaceStateAfter).toEqual(workspaceStateBefore);
+  expect(readFileSync(join(outcome.workspace, ".org", "events.jsonl"), "utf8").startsWith(eventsBefore)).toBe(true);
   const proposalsAfter = JSON.parse(readFileSync(join(outcome.workspace, ".org", "grow", "proposals.json"), "utf8"));
   expect(proposalsAfter.proposals).toEqual(proposalsBefore.proposals);
   expect(proposalsAfter.cursor.sessions[session].offset).toBe(proposalsBefore.cursor.sessions[session].offset);

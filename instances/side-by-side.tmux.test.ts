@@ -10,6 +10,7 @@ import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 import type { Health } from "../fitness/instance-health.ts";
 import { probeHealth } from "./health-probe.ts";
+import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 
 // A copy of org as its own repository, a tmux server of the test's own, free ports.
 const clone = orgClone("org-side-by-side-");
@@ -145,7 +146,9 @@ describe("ops/start-current.sh, start-candidate.sh and stop.sh in a throw-away c
     const moved = gitSync(side, ["rev-parse", "HEAD"]).trim();
     gitSync(clone.dir, ["worktree", "remove", "--force", side]);
     gitSync(clone.dir, ["update-ref", "refs/heads/main", moved]);
-    // The server checks HEAD every 2 s: it takes the commit and reads the files as they are, without the tool.
+    // Told that main moved before the files did (the workspace's event, here published early), the server takes the
+    // commit and reads the files as they are, without the tool.
+    publishWorkspaceEvent(clone.dir, { type: "main-promoted", branch: "cand/20261123T101700Z", tag: "promote/20261123T101800Z" });
     const deadline = Date.now() + 30_000;
     while ((await health(currentPort)).commit !== moved && Date.now() < deadline) await Bun.sleep(100);
     expect(await health(currentPort)).toMatchObject({ commit: moved });
