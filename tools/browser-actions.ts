@@ -72,7 +72,18 @@ export async function act(args: BrowserArgs, running: RunningBrowser, context: T
   const url = page.url();
   running.shown = { url, refs: snapshot.refs };
   const title = snapshot.title;
-  const notices = [...running.notices.splice(0), ...pageNotices(snapshot.asks)];
+  const notices = [...running.notices.splice(0), ...pageNotices(snapshot.asks), ...snapshotNotices(snapshot, page, screenshot)];
+  const output = snapshotText({ url, title, notices, lines: snapshot.lines, offset: args.action === "snapshot" ? (args.offset ?? 0) : 0 });
+  return {
+    ok: timedOut === undefined,
+    output: timedOut === undefined ? output : `Error: ${timedOut}\n${output}`,
+    data: { url, title, counts: snapshot.counts, summary: countsSummary(snapshot.counts), ...(screenshot ? { screenshot } : {}) },
+  };
+}
+
+/** What the answer says of the snapshot itself: a cut, frames from elsewhere, hidden parts, a screenshot saved. */
+function snapshotNotices(snapshot: Taken, page: Page, screenshot: string | undefined): string[] {
+  const notices: string[] = [];
   if (snapshot.cut > 0) {
     notices.push(
       `the page is too large to read whole: the snapshot reads its first ${SNAPSHOT_MAX_ELEMENTS} elements ` +
@@ -88,12 +99,7 @@ export async function act(args: BrowserArgs, running: RunningBrowser, context: T
   }
   if (snapshot.hidden > 0) notices.push(`${snapshot.hidden} parts of the page hidden from view (invisible, off-screen or aria-hidden) are left out`);
   if (screenshot) notices.push(`screenshot saved: ${screenshot} in the session's folder (/scratch/${screenshot} in the sandbox)`);
-  const output = snapshotText({ url, title, notices, lines: snapshot.lines, offset: args.action === "snapshot" ? (args.offset ?? 0) : 0 });
-  return {
-    ok: timedOut === undefined,
-    output: timedOut === undefined ? output : `Error: ${timedOut}\n${output}`,
-    data: { url, title, counts: snapshot.counts, summary: countsSummary(snapshot.counts), ...(screenshot ? { screenshot } : {}) },
-  };
+  return notices;
 }
 
 /**
