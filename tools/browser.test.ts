@@ -13,6 +13,7 @@ import { browserTool } from "./browser.ts";
 import { BrowserSessions } from "./browser-session.ts";
 import { runTool, type ToolContext, toolSet } from "./define-tool.ts";
 import { webFetchTool } from "./web-fetch.ts";
+import { type BrowseMessage, browseStep } from "../scripted-server/browse-reply.ts";
 
 // The real Chromium, in the real sandbox, through the real egress guard: pages served by this test on 127.0.0.1 as the
 // host public.test, made "public" for the guard alone by its DNS table and treatAsPublic (as egress-run.test.ts does).
@@ -306,6 +307,22 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     expect(path).toMatch(/^screenshots\/browser-.*\.png$/);
     const bytes = readFileSync(join(scratchDirFor(context), path));
     expect([...bytes.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+  }, 60_000);
+
+  test("the scripted browsing agent drives the real tool: opens, types, selects and clicks by ref, answers with what it read", async () => {
+    const ask = `open ${base}/login, type "bo@example.org" into "Email", select "Pro" in "Plan", click "Remember me", click "Sign in"`;
+    const messages: BrowseMessage[] = [{ role: "user", text: ask }];
+    const calls: string[] = [];
+    let step = browseStep(messages);
+    for (let turn = 0; turn < 10 && "call" in step; turn += 1) {
+      calls.push(String(step.call.arguments.action));
+      const result = await browse(step.call.arguments);
+      messages.push({ role: "tool", text: result.output });
+      step = browseStep(messages);
+    }
+    expect(calls).toEqual(["open", "type", "select", "click", "click"]);
+    expect("text" in step ? step.text : "").toContain(`I read ${base}/welcome, titled "Welcome". Its headings: Welcome bo@example.org.`);
+    expect("text" in step ? step.text : "").toContain("plan=pro remember=on");
   }, 60_000);
 
   test("a page cannot forge org's header or a ref, flood the answer with dialogs, or reach file:", async () => {
