@@ -14,6 +14,8 @@ import { BrowserSessions } from "./browser-session.ts";
 import { runTool, type ToolContext, toolSet } from "./define-tool.ts";
 import { webFetchTool } from "./web-fetch.ts";
 import { type BrowseMessage, browseStep } from "../scripted-server/browse-reply.ts";
+import { readScreenshot } from "../room/session-files.ts";
+import { toolCallSummary, toolResultSummary } from "../room/tool-summary.ts";
 
 // The real Chromium, in the real sandbox, through the real egress guard: pages served by this test on 127.0.0.1 as the
 // host public.test, made "public" for the guard alone by its DNS table and treatAsPublic (as egress-run.test.ts does).
@@ -307,6 +309,12 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     expect(path).toMatch(/^screenshots\/browser-.*\.png$/);
     const bytes = readFileSync(join(scratchDirFor(context), path));
     expect([...bytes.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+    // The halves meet: the web route's and Telegram's reader takes it (one link, a PNG under the pixel bound) and the
+    // terminal's line names it; an open's line says what the page offers.
+    expect(readScreenshot(workspaceDir, "browsing", path)).toEqual(new Uint8Array(bytes));
+    expect(toolResultSummary("browser", shot.data)).toEqual({ text: `screenshot ${path}`, screenshot: path });
+    expect(toolCallSummary({ name: "browser", arguments: { action: "open", url: `${base}/stale` } })).toBe(`open ${base}/stale`);
+    expect(toolResultSummary("browser", page.data)).toEqual({ text: "1 link, 1 button" });
   }, 60_000);
 
   test("the scripted browsing agent drives the real tool: opens, types, selects and clicks by ref, answers with what it read", async () => {
