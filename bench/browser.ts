@@ -7,35 +7,22 @@
 //   memory: the RSS of the browser's process tree (each process's own, summed) and its PSS (shared pages split).
 // Targets (issue 77): cold ≤ 1.5 s, a warm action ≤ 300 ms on 2 cores. Medians, with the core count and the load.
 //   bun bench/browser.ts [--cold 5] [--warm 20]
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { egressRules } from "../config/egress-policy.ts";
-import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
+import { DEFAULT_BROWSER } from "../config/browser-settings.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { descendants } from "../testing/process-tree.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
-import { type AnyTool, runTool, type ToolContext, toolSet } from "../tools/define-tool.ts";
+import { browserTool } from "../tools/browser.ts";
+import { BrowserSessions } from "../tools/browser-session.ts";
+import { runTool, type ToolContext, toolSet } from "../tools/define-tool.ts";
 
 const { values } = parseArgs({ options: { cold: { type: "string", default: "5" }, warm: { type: "string", default: "20" } } });
 const coldRuns = Number(values.cold);
 const warmRuns = Number(values.warm);
-
-// The tool's modules, by the names the tool has (tools/browser.ts, tools/browser-session.ts, config/browser-settings.ts),
-// loaded when they are there: the bench says so and stops in a checkout without the browser.
-type Sessions = { of(context: ToolContext): { process: { pid: number } | undefined }; closeAll(): Promise<void> };
-type BrowserModules = {
-  browserTool(options: { settings: unknown; sessions: Sessions }): AnyTool;
-  BrowserSessions: new (settings: unknown, seams: unknown) => Sessions;
-  DEFAULT_BROWSER: Record<string, unknown>;
-};
-const files = ["tools/browser.ts", "tools/browser-session.ts", "config/browser-settings.ts"].map((file) => join(CHECKOUT_DIR, file));
-if (!files.every(existsSync)) {
-  console.error("bench:browser: this checkout has no browser tool (tools/browser.ts, issue 77): nothing to measure.");
-  process.exit(1);
-}
-const modules = Object.assign({}, ...(await Promise.all(files.map((file) => import(file))))) as BrowserModules;
 
 const median = (numbers: number[]) => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)] ?? Number.NaN;
 const ms = (value: number) => `${value.toFixed(0)} ms`;
@@ -54,9 +41,9 @@ const port = server.port ?? 0;
 const base = `http://public.test:${port}`;
 const seams = { resolver: async (host: string) => (host === "public.test" ? ["127.0.0.1"] : ["10.0.0.9"]), treatAsPublic: new Set(["127.0.0.1"]) };
 // As many actions a minute as the bench takes: the tool's limit is the person's, not what is measured.
-const settings = { ...modules.DEFAULT_BROWSER, perMinute: 100_000 };
-const sessions = new modules.BrowserSessions(settings, seams);
-const tools = toolSet([modules.browserTool({ settings, sessions })]);
+const settings = { ...DEFAULT_BROWSER, perMinute: 100_000 };
+const sessions = new BrowserSessions(settings, seams);
+const tools = toolSet([browserTool({ settings, sessions })]);
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-bench-browser-"));
 // The sandbox drops to another uid, which must be able to enter the session's scratch inside.
 chmodSync(workspaceDir, 0o755);

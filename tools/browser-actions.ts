@@ -17,7 +17,7 @@ export async function act(args: BrowserArgs, running: RunningBrowser, context: T
   try {
     switch (args.action) {
       case "open":
-        await page.goto(args.url ?? "", { timeout, waitUntil: "load" });
+        await open(page, args.url ?? "", timeout);
         break;
       case "click": {
         const element = await target(running, args.ref ?? "");
@@ -71,22 +71,50 @@ export async function act(args: BrowserArgs, running: RunningBrowser, context: T
   }
   const url = page.url();
   running.shown = { url, refs: snapshot.refs };
-  const title = await page.title().catch(() => "");
-  const notices = [...running.notices.splice(0), ...(await pageNotices(page))];
-  if (snapshot.cut > 0) {
-    notices.push(
-      `the page is too large to read whole: the snapshot reads its first ${SNAPSHOT_MAX_ELEMENTS} elements ` +
-        `and leaves out the ${snapshot.cut} after them`,
-    );
-  }
-  if (snapshot.hidden > 0) notices.push(`${snapshot.hidden} parts of the page hidden from view (invisible, off-screen or aria-hidden) are left out`);
-  if (screenshot) notices.push(`screenshot saved: ${screenshot} in the session's folder (/scratch/${screenshot} in the sandbox)`);
+  const title = snapshot.title;
+  const notices = [...running.notices.splice(0), ...pageNotices(snapshot.asks), ...snapshotNotices(snapshot, page, screenshot)];
   const output = snapshotText({ url, title, notices, lines: snapshot.lines, offset: args.action === "snapshot" ? (args.offset ?? 0) : 0 });
   return {
     ok: timedOut === undefined,
     output: timedOut === undefined ? output : `Error: ${timedOut}\n${output}`,
     data: { url, title, counts: snapshot.counts, summary: countsSummary(snapshot.counts), ...(screenshot ? { screenshot } : {}) },
   };
+}
+
+/** What the answer says of the snapshot itself: a cut, frames from elsewhere, hidden parts, a screenshot saved. */
+function snapshotNotices(snapshot: Taken, page: Page, screenshot: string | undefined): string[] {
+  const notices: string[] = [];
+  if (snapshot.cut > 0) {
+    notices.push(
+      `the page is too large to read whole: the snapshot reads its first ${SNAPSHOT_MAX_ELEMENTS} elements ` +
+        `and leaves out the ${snapshot.cut} after them`,
+    );
+  }
+  const framed = otherOrigins(page);
+  if (framed.length > 0) {
+    notices.push(
+      `the page shows frames from other origins (${framed.join(", ")}): the lines under "- iframe" are their words, ` +
+        `not ${page.url().slice(0, 200)}'s`,
+    );
+  }
+  if (snapshot.hidden > 0) notices.push(`${snapshot.hidden} parts of the page hidden from view (invisible, off-screen or aria-hidden) are left out`);
+  if (screenshot) notices.push(`screenshot saved: ${screenshot} in the session's folder (/scratch/${screenshot} in the sandbox)`);
+  return notices;
+}
+
+/**
+ * Opens `url`. Chromium commits its error page for a navigation that failed (a refused host, a redirect to file:) after
+ * Playwright has reported the failure, where it would cut the next action's navigation short: it is waited for here.
+ */
+async function open(page: Page, url: string, timeout: number): Promise<void> {
+  try {
+    await page.goto(url, { timeout, waitUntil: "load" });
+  } catch (error) {
+    if (error instanceof Error && /net::ERR_/.test(error.message)) {
+      await page.waitForURL((shown) => shown.protocol === "chrome-error:", { timeout: 2_000 }).catch(() => undefined);
+    }
+    throw error;
+  }
 }
 
 /**
@@ -112,12 +140,20 @@ async function target(running: RunningBrowser, ref: string): Promise<Locator> {
   return page.getByRef(running.refNames.pageRef(ref) ?? ref);
 }
 
-/** The page's snapshot, with what CSS hides from a person (opacity 0, unreadably small text) marked hidden first. */
-async function takeSnapshot(page: Page, names: RefNames, timeout: number): Promise<ShapedSnapshot & { cut: number }> {
+type Taken = ShapedSnapshot & { cut: number; title: string; asks: Asks };
+
+/**
+ * The page's snapshot, with what CSS hides from a person (opacity 0, unreadably small text) marked hidden first, and its
+ * title and what it asks for, read before the cut is put back: a large page's renderer then lays the whole document out
+ * again for seconds, which a later read would wait for.
+ */
+async function takeSnapshot(page: Page, names: RefNames, timeout: number): Promise<Taken> {
+  const title = await page.title().catch(() => "");
+  const asks = await page.evaluate<Asks>(ASKS_FOR).catch(() => ({ password: false, payment: false }));
   const cut = await page.evaluate<number>(PREPARE).catch(() => 0);
   try {
     const raw = await page.ariaSnapshot({ mode: "ai", boxes: true, timeout });
-    return { ...shapeSnapshot(raw, names), cut };
+    return { ...shapeSnapshot(raw, names), cut, title, asks };
   } finally {
     if (cut > 0) await page.evaluate(UNCUT).catch(() => undefined);
   }
@@ -135,9 +171,11 @@ const SNAPSHOT_MAX_ELEMENTS = 3_000;
 /**
  * Runs in the page before a snapshot: marks `aria-hidden` (and `data-org-hidden`, so the next pass can take its own
  * marks back) the elements CSS makes invisible that the accessibility tree still shows (opacity 0, text in a font
- * under 2 px), and past the first SNAPSHOT_MAX_ELEMENTS elements takes the rest out of the document until UNCUT puts
- * them back (each parent's tail moved whole into a fragment: hiding them with CSS made the snapshot slower still). A
- * string, since org's code is not typed for the DOM. Says how many elements it took out.
+ * under 2 px, clipped away, text the colour of what is behind it), and past the first SNAPSHOT_MAX_ELEMENTS elements
+ * takes the rest out of the document until UNCUT puts them back (each parent's tail moved whole into a fragment: hiding
+ * them with CSS made the snapshot slower still). The cut is made before any style is read, so the page's styles are
+ * computed for the elements kept only. A string, since org's code is not typed for the DOM. Says how many elements it
+ * took out.
  */
 export const PREPARE = `(() => {
   for (const element of Array.from(document.querySelectorAll("[data-org-hidden]"))) {
@@ -167,17 +205,29 @@ export const PREPARE = `(() => {
       continue;
     }
     seen += 1;
-    if (!element.hasAttribute("aria-hidden")) {
-      const style = getComputedStyle(element);
-      const tiny = element.children.length === 0 && Number.parseFloat(style.fontSize) < 2 && (element.textContent || "").trim() !== "";
-      if (style.opacity === "0" || tiny) {
-        element.setAttribute("aria-hidden", "true");
-        element.setAttribute("data-org-hidden", "");
-      }
-    }
     element = walker.nextNode();
   }
   globalThis[Symbol.for("org.cut")] = cuts;
+  const ownText = (element) => Array.from(element.childNodes).some((node) => node.nodeType === 3 && node.textContent.trim() !== "");
+  // The colour drawn behind an element: the first ancestor's background that is not transparent, else the page's white.
+  const backgroundOf = (element) => {
+    for (let at = element; at; at = at.parentElement) {
+      const colour = getComputedStyle(at).backgroundColor;
+      if (colour !== "rgba(0, 0, 0, 0)" && colour !== "transparent") return colour;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  // Styles are read only once the document is cut: the first getComputedStyle computes every element's style.
+  for (const kept of Array.from(document.body.querySelectorAll("*"))) {
+    if (kept.hasAttribute("aria-hidden")) continue;
+    const style = getComputedStyle(kept);
+    const tiny = kept.children.length === 0 && Number.parseFloat(style.fontSize) < 2 && (kept.textContent || "").trim() !== "";
+    const clipped = /^inset\\((5\\d|[6-9]\\d|100)%/.test(style.clipPath) || style.clip === "rect(0px, 0px, 0px, 0px)";
+    if (style.opacity === "0" || tiny || clipped || (ownText(kept) && style.color === backgroundOf(kept))) {
+      kept.setAttribute("aria-hidden", "true");
+      kept.setAttribute("data-org-hidden", "");
+    }
+  }
   return cut;
 })()`;
 
@@ -200,13 +250,33 @@ const ASKS_FOR = `({
   payment: document.querySelector('input[autocomplete^="cc-"], input[name*="card" i], input[name*="cvc" i], input[name*="cvv" i]') !== null,
 })`;
 
+type Asks = { password: boolean; payment: boolean };
+
 /** What the page asks for that a person should know of before anything is typed: a password, a payment. */
-async function pageNotices(page: Page): Promise<string[]> {
-  const found = await page.evaluate<{ password: boolean; payment: boolean }>(ASKS_FOR).catch(() => ({ password: false, payment: false }));
+function pageNotices(found: Asks): string[] {
   return [
     ...(found.password ? ["the page asks for a password: only the person may give it (type refuses the room's secrets)"] : []),
     ...(found.payment ? ["the page asks for payment details: ask the person before going on"] : []),
   ];
+}
+
+/** The origins of the page's frames that are not the page's own, at most five. */
+function otherOrigins(page: Page): string[] {
+  const origin = (url: string) => {
+    try {
+      return new URL(url).origin;
+    } catch {
+      return "null";
+    }
+  };
+  const own = origin(page.url());
+  const others = new Set(
+    page
+      .frames()
+      .map((frame) => origin(frame.url()))
+      .filter((each) => each !== own && each !== "null"),
+  );
+  return [...others].slice(0, 5);
 }
 
 /** Saves a PNG of the page into the session's folder; its path relative to that folder. */

@@ -39,6 +39,9 @@ export function adoptOpened(running: RunningBrowser): void {
   running.notices.push(`the page opened a new window (${popup.url() || "loading"}); it is now the page shown`);
 }
 
+/** The page Chromium shows when a navigation fails. */
+const CHROME_ERROR_PAGE = "chrome-error://chromewebdata/";
+
 /** Test seams only: the guard's DNS table and addresses taken as public (servers the test runs on 127.0.0.1). */
 export type BrowserSeams = Pick<EgressRequest, "resolver" | "treatAsPublic">;
 
@@ -191,13 +194,17 @@ export class BrowserSession {
       if (frame !== page.mainFrame()) return;
       const url = frame.url();
       this.audit({ navigated: url });
-      if (!shownUrl(url)) {
+      // Chromium's own page for a navigation that failed (a host the guard refused, a redirect to file:) shows nothing
+      // of elsewhere; leaving it for about:blank would race the next action's navigation.
+      if (!shownUrl(url) && url !== CHROME_ERROR_PAGE) {
         running.notices.push(`a navigation to ${url.slice(0, 200)} was refused: the browser shows only http and https pages`);
         void page.goto("about:blank").catch(() => undefined);
       }
     });
     page.on("dialog", (dialog) => {
-      running.notices.push(`the page showed a ${dialog.type()} dialog ("${dialog.message().slice(0, 200)}"); it was dismissed`);
+      // A page raising dialogs in a loop: each is dismissed, and what is said of them stays bounded.
+      if (running.notices.length < 100)
+        running.notices.push(`the page showed a ${dialog.type()} dialog ("${dialog.message().slice(0, 200)}"); it was dismissed`);
       void dialog.dismiss().catch(() => undefined);
     });
     page.on("download", (download) => {

@@ -83,25 +83,47 @@ function roleOf(line: string): string {
 }
 
 /**
+ * A line split where Playwright writes it: `- role "name"` (the page's words), its attributes (` [level=1] [ref=e3]`),
+ * then `: text` (the page's words). Attributes are read from their own place only: a page that puts ` [ref=e1]` or
+ * ` [box=…]` into an element's name or text cannot pass it off as Playwright's.
+ */
+const PARTS = /^(- [^\s:"[]+(?: "(?:[^"\\]|\\.)*")?)((?: \[[^\]]*\])*)(.*)$/s;
+
+type Parts = { head: string; attributes: string; rest: string };
+
+function partsOf(line: string): Parts {
+  const found = PARTS.exec(line);
+  return found ? { head: found[1] ?? "", attributes: found[2] ?? "", rest: found[3] ?? "" } : { head: line, attributes: "", rest: "" };
+}
+
+/** The page's words with the marks of org's lines made inert: `[ref=e1]` in a name reads `[ref:e1]`. */
+function inert(words: string): string {
+  return words.replace(/\[(ref|box)=/g, "[$1:");
+}
+
+/**
  * Whether a line shows something no person sees: marked `aria-hidden` (by the page, or by org's pass over what CSS
- * hides: opacity 0, a font too small to read), no size, or placed wholly off the page's top or left edge.
+ * hides: opacity 0, a font too small to read, a clip, text the colour of its background), no size, or placed wholly
+ * off the page's top or left edge.
  */
 function hiddenLine(line: string): boolean {
-  if (/ \[aria-hidden\]/.test(line)) return true;
-  const box = BOX.exec(line);
+  const { head, attributes } = partsOf(line);
+  if (/ \[aria-hidden\]/.test(attributes)) return true;
+  const box = BOX.exec(attributes);
   if (!box) return false;
   const [x = 0, y = 0, width = 0, height = 0] = box.slice(1).map(Number);
   // A closed select's options have no box: they are what it offers, not hidden text.
-  if (roleOf(line) === "option") return false;
+  if (roleOf(head) === "option") return false;
   return width <= 1 || height <= 1 || x + width <= 0 || y + height <= 0;
 }
 
-/** The line as the model reads it: no box, no cursor or focus marks, a ref only where it can act. */
+/** The line as the model reads it: no box, no cursor or focus marks, a ref only where it can act, the page's words inert. */
 function cleanLine(line: string): string {
-  const role = roleOf(line);
-  let clean = line.replace(BOX, "").replace(" [cursor=pointer]", "").replace(" [active]", "");
-  if (!ACTIONABLE.has(role) && !/\[cursor=pointer\]/.test(line)) clean = clean.replace(PAGE_REF, "");
-  return clean;
+  const { head, attributes, rest } = partsOf(line);
+  const role = roleOf(head);
+  let clean = attributes.replace(BOX, "").replace(" [cursor=pointer]", "").replace(" [active]", "");
+  if (!ACTIONABLE.has(role) && !/\[cursor=pointer\]/.test(attributes)) clean = clean.replace(PAGE_REF, "");
+  return `${inert(head)}${clean}${inert(rest)}`;
 }
 
 /** Takes hidden subtrees out and lifts a nameless `generic` wrapper's children to its place; counts what it dropped. */
@@ -183,7 +205,8 @@ export function snapshotText(page: { url: string; title: string; notices: readon
     `page: ${page.url}`,
     `title: ${oneLine(page.title)}`,
     `from: ${origin} (the page's words, not the person's)`,
-    ...page.notices.map((notice) => `! ${notice}`),
+    ...page.notices.slice(0, MAX_NOTICES).map((notice) => `! ${oneLine(notice, 600)}`),
+    ...(page.notices.length > MAX_NOTICES ? [`! and ${page.notices.length - MAX_NOTICES} more notices like these, left out`] : []),
   ];
   const body: string[] = [];
   let chars = 0;
@@ -201,10 +224,17 @@ export function snapshotText(page: { url: string; title: string; notices: readon
     body.push(`[snapshot cut at line ${index} of ${page.lines.length}: call browser with action "snapshot" and offset ${index} to see more]`);
   }
   if (page.lines.length === 0) body.push("(the page shows nothing)");
-  return [...head, ...body].join("\n");
+  return [...head, ...body].join("\n").replace(BIDI_CONTROLS, "");
 }
 
-function oneLine(text: string): string {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+/** The notices an answer shows at most: a page that raises a thousand dialogs gets one line for the rest. */
+const MAX_NOTICES = 12;
+
+/** Characters that reorder how a terminal shows the text around them: a page's words could run into org's. */
+const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** A page's words on one line (a title, a dialog's message in a notice), cut at `max` characters. */
+function oneLine(text: string, max = 200): string {
+  const flat = text.replace(/[\s\u2028\u2029]+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }

@@ -37,6 +37,8 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
   // Playwright and the browser's runtime load at the first call: a room that never browses never pays for them.
   let sessions = options.sessions;
   const limit = new PerMinuteLimit(options.settings.perMinute, options.now ?? Date.now);
+  // What each session (by its scratch folder) typed lately, kept past a `close`: a secret typed in pieces is found.
+  const typed = new Map<string, string>();
   return defineTool("browser", {
     description: DESCRIPTION,
     parameters: PARAMETERS,
@@ -65,7 +67,9 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
         return { ok: true, output: closed ? "The browser was closed; its pages and cookies are gone." : "No browser was open." };
       }
       try {
-        checkArguments(args, context);
+        const before = typed.get(session.scratchDir) ?? "";
+        checkArguments(args, context, before);
+        typed.set(session.scratchDir, typedSince(before, args));
         const { running, lost, why } = await session.running(context);
         if (lost !== undefined) {
           running.notices.push(
@@ -91,8 +95,39 @@ function preview(args: BrowserArgs): string {
   return `browser ${args.action} ${target}${text}`.trim();
 }
 
+/** What this session typed lately (texts, and keys of one character pressed), for a secret split across calls. */
+function typedSince(typed: string, args: BrowserArgs): string {
+  const added = args.action === "type" ? (args.text ?? "") : args.action === "press" && [...(args.key ?? "")].length === 1 ? (args.key ?? "") : "";
+  return (typed + added).slice(-TYPED_KEPT);
+}
+
+/** The characters typed lately that are kept to find a secret's pieces in. */
+const TYPED_KEPT = 256;
+/** The shortest run of a secret's characters that may not be typed, in one call or across calls. */
+const SECRET_PIECE = 8;
+
+/**
+ * The name of the secret `typed` (what was typed lately, then this call's text) holds a piece of: SECRET_PIECE characters
+ * of it in a row, where this call's text adds at least one. A page's script sees every value typed, so a secret typed a
+ * piece at a time would reach it whole.
+ */
+function secretPiece(before: string, text: string, context: BrowserCallContext): string | undefined {
+  const secrets = [
+    ...(context.secrets ?? []).map((value) => ({ value, name: "a secret the room knows" })),
+    ...(context.outboundSecrets ?? []).flatMap((secret) =>
+      typeof secret === "string" ? [{ value: secret, name: "a secret the room knows" }] : secret.outbound ? [secret] : [],
+    ),
+  ];
+  const joined = before.slice(-(SECRET_PIECE - 1)) + text;
+  for (const { value, name } of secrets) {
+    const length = Math.min(SECRET_PIECE, value.length);
+    for (let at = 0; at + length <= value.length; at += 1) if (joined.includes(value.slice(at, at + length))) return name;
+  }
+  return undefined;
+}
+
 /** Refuses what no page may get: a scheme other than http(s), a secret typed into a field, a missing argument. */
-function checkArguments(args: BrowserArgs, context: BrowserCallContext): void {
+function checkArguments(args: BrowserArgs, context: BrowserCallContext, typed: string): void {
   const need = (field: keyof BrowserArgs, what: string) => {
     if (args[field] === undefined) throw new BrowserCallError(`${args.action} needs ${what}; call browser again with it`);
   };
@@ -112,6 +147,15 @@ function checkArguments(args: BrowserArgs, context: BrowserCallContext): void {
     if (found !== undefined) {
       const what = found.secret === undefined ? `what looks like ${found.kinds.join(" and ")}` : `the value of ${found.secret}`;
       throw new BrowserCallError(`not typed: the text carries ${what}, a secret the room keeps from web pages. Ask the person to type it themselves`);
+    }
+  }
+  if (args.action === "type" || args.action === "press") {
+    const piece = secretPiece(typed, args.action === "type" ? (args.text ?? "") : (args.key ?? ""), context);
+    if (piece !== undefined) {
+      throw new BrowserCallError(
+        `not typed: with what was typed before it, the text carries part of ${piece}, which the room keeps from web pages ` +
+          "(a page sees each value typed). Ask the person to type it themselves",
+      );
     }
   }
   if (args.action === "press") need("key", "key (Enter, Tab, Escape, …)");
