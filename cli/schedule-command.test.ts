@@ -46,7 +46,7 @@ test("a schedule waits for trust; run records its session, which chat resumes; p
   expect(workflowRun.sessionId).not.toBe(outcome.sessionId);
   const workflowSession = await org("chat", "--resume", workflowRun.sessionId, "--once", "/history");
   expect(workflowSession.stdout).toMatch(
-    /^schedule: checksum-report: failed after \d+\.\d s \(ended early: there is no workflow checksum-report; 'org workflow list' names them\)$/m,
+    /^schedule nightly-sums: workflow checksum-report: failed after \d+\.\d s \(ended early: there is no workflow checksum-report; 'org workflow list' names them\)$/m,
   );
 
   expect((await org("schedule", "pause", "morning-news")).stdout).toBe("morning-news: paused; org schedule resume morning-news runs it again\n");

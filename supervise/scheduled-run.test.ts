@@ -149,8 +149,8 @@ test("a scheduled workflow runs its saved steps in the sandbox, each run recorde
   // `org chat --resume ID` shows these messages (its greeting and /history are the restored history).
   const restored = resume(sessionsDir, sessionId);
   expect(restored.history.map((message) => [message.from, message.text.split("\n")[0], message.failed, message.heardBy])).toEqual([
-    ["schedule", expect.stringMatching(/^count-all: ok in \d+\.\d s$/), undefined, []],
-    ["schedule", expect.stringMatching(/^count-all: failed after \d+\.\d s$/), failed.summary, []],
+    ["schedule nightly-count", expect.stringMatching(/^workflow count-all: ok in \d+\.\d s$/), undefined, []],
+    ["schedule nightly-count", expect.stringMatching(/^workflow count-all: failed after \d+\.\d s$/), failed.summary, []],
   ]);
   expect(restored.history[0]?.text).toEndWith('\n{"words":3}');
 

@@ -5,8 +5,11 @@ import { existsSync } from "node:fs";
 import { redact, redactValue } from "../security/redact.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 
-/** Who a workflow run's message is from in its session: no persona, the schedule that ran it. */
-export const SCHEDULE_SPEAKER = "schedule";
+/**
+ * Who a workflow run's message is from in its session: the schedule that ran it, `schedule NAME`, which no persona's
+ * name can be (a persona hears its own messages, and none may hear a workflow's output as its own words).
+ */
+export const scheduleSpeaker = (schedule: string) => `schedule ${schedule}`;
 /** Characters of a workflow's result text, and of its data as JSON, that its session keeps. */
 export const RESULT_TEXT_CHARS = 4_000;
 export const RESULT_DATA_CHARS = 4_000;
@@ -63,7 +66,7 @@ export function workflowRunTurnText(run: { schedule: string; cron: string; workf
 
 /**
  * The events of one run: a turn whose text says which schedule ran which workflow with what inputs, the workflow as a
- * tool call and its result (text and data, redacted, cut), and a message from `schedule` saying how it ended. The
+ * tool call and its result (text and data, redacted, cut), and a message from `schedule NAME` saying how it ended. The
  * message is heard by no persona: the output is a tool's that nobody read, and it reaches a model only when the person
  * asks for it (memory search, or quoting it).
  */
@@ -83,19 +86,20 @@ export function workflowRunEvents(run: WorkflowRunRecord, secrets: readonly stri
   const keepData = data !== undefined && (JSON.stringify(data) ?? "").length <= RESULT_DATA_CHARS;
   const said = workflowRunTurnText(run, secrets);
   const seconds = (run.durationMs / 1000).toFixed(1);
-  const text = run.ok ? `${call.name}: ok in ${seconds} s\n${output}` : `${call.name}: failed after ${seconds} s`;
-  const stamp = { replyId, persona: SCHEDULE_SPEAKER };
+  const text = run.ok ? `workflow ${call.name}: ok in ${seconds} s\n${output}` : `workflow ${call.name}: failed after ${seconds} s`;
+  const speaker = scheduleSpeaker(run.schedule);
+  const stamp = { replyId, persona: speaker };
   return [
     { type: "turn-start", turnId, text: said, mode: "group", addressed: [] },
     { type: "tool-call", ...stamp, call },
     { type: "tool-result", ...stamp, call, ok: run.ok, output, ...(keepData ? { data } : {}), durationMs: run.durationMs },
     {
       type: "message",
-      persona: SCHEDULE_SPEAKER,
+      persona: speaker,
       message: {
         id: replyId,
         turnId,
-        from: SCHEDULE_SPEAKER,
+        from: speaker,
         text,
         time: now.toISOString(),
         heardBy: [],
