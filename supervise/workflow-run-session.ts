@@ -61,7 +61,8 @@ function cleanInputs(given: unknown, secrets: readonly string[]) {
  * can be told apart there.
  */
 export function workflowRunTurnText(run: { schedule: string; cron: string; workflow: string; inputs?: unknown }, secrets: readonly string[]): string {
-  return `schedule ${run.schedule} (${run.cron}) ran workflow ${sanitizeForTerminal(run.workflow)} with ${cleanInputs(run.inputs, secrets).inputsText}`;
+  const workflow = sanitizeForTerminal(run.workflow);
+  return `schedule ${run.schedule} (${run.cron}) ran workflow ${workflow} with ${cleanInputs(run.inputs, secrets).inputsText}`;
 }
 
 /**
