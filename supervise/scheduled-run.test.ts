@@ -7,6 +7,7 @@ import { type McpToolRun, workflowEntries } from "../mcp-server/mcp-tool-catalog
 import { MemoryStore } from "../memory/memory-store.ts";
 import { readSealedTranscriptEvents, resume } from "../room/transcript.ts";
 import type { SessionList, SessionTranscript } from "../serve/session-api.ts";
+import { foldTranscriptLines } from "../web/room-pages.ts";
 import { type AuditEntry, AuditLog } from "../security/audit-log.ts";
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { LINES_WORKFLOW } from "../testing/mcp-fixtures.ts";
@@ -159,6 +160,16 @@ test("a scheduled workflow runs its saved steps in the sandbox, each run recorde
   expect(listed.sessions.find((session) => session.id === sessionId)?.title).toStartWith("schedule nightly-count (30 2 * * *) ran workflow");
   const page = (await (await fixture.handler.fetch(new Request(`http://127.0.0.1/v1/sessions/${sessionId}`))).json()) as SessionTranscript;
   expect(page.lines.filter((line) => line.type === "message")).toHaveLength(2);
+  // What the web room draws of that answer: each run a turn, the schedule's reply with the workflow's call and result.
+  const drawn = foldTranscriptLines(page.lines, [], page.mode).turns.map((turn) => ({
+    text: turn.text,
+    replies: turn.replies.map((reply) => ({ persona: reply.persona, parts: reply.parts.map((part) => part.kind), error: reply.error })),
+    ok: turn.ok,
+  }));
+  expect(drawn).toEqual([
+    { text: starts[0] ?? "", replies: [{ persona: "schedule nightly-count", parts: ["tool", "text"], error: undefined }], ok: true },
+    { text: starts[1] ?? "", replies: [{ persona: "schedule nightly-count", parts: ["tool", "text"], error: failed.summary }], ok: false },
+  ]);
 }, 30_000);
 
 test("a workflow's hostile output is redacted, its escapes made visible and cut before its session keeps it", async () => {
