@@ -2,7 +2,7 @@ import { sandboxAccessFrom } from "../assembly/sandbox-policy-from.ts";
 import { sleep } from "../concurrency/sleep.ts";
 import type { OrgConfig } from "../config/org-config.ts";
 import type { ScheduleEntry } from "../config/schedule-settings.ts";
-import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
+import { CHECKOUT_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { workflowEntries } from "../mcp-server/mcp-tool-catalog.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../security/terminal-safe-json.ts";
@@ -18,6 +18,7 @@ import { checkSandboxOffConsent } from "./command/sandbox-off-consent.ts";
 import { prepareWorkspace } from "./command/workspace-dir.ts";
 import { servedParts } from "./serve/served-parts.ts";
 import { OrgError } from "../errors/org-error.ts";
+import { join } from "node:path";
 
 const HELP = `Usage:
   org schedule list [--json] [--workspace DIR] [--config FILE]
@@ -29,9 +30,10 @@ Prompts and workflows that run on a cron schedule, unattended: the schedules of 
 heartbeat (and serve --supervise) when their minute comes. A message runs as a turn in direct mode to its persona, in
 a room session (the schedule's own, or the one "session" names) that org chat --resume ID and the web room open; a
 persona's "ask" tools are denied there, as in serve's jobs, since nobody is there to answer. A workflow runs with its
-inputs. Each run is audited (tool "schedule" in .org/audit/) and kept in .org/schedules/state.json; after downtime a
-schedule runs once for the newest minute it missed, not once per minute. A workspace's schedules run only once you
-confirm them with 'org config trust'.
+inputs, each run (its inputs, its result or why it failed) recorded in the schedule's session the same way. Each run is
+audited (tool "schedule" in .org/audit/) and kept in .org/schedules/state.json; after downtime a schedule runs once for
+the newest minute it missed, not once per minute. A workspace's schedules run only once you confirm them with
+'org config trust'.
 
   list     each schedule: its cron, what it runs, its next and last run, paused or waiting for trust
   run      run NAME now (paused or not); exit 1 when the run failed
@@ -134,6 +136,8 @@ async function runNow(config: OrgConfig, workspaceDir: string, name: string, ent
       sessionId,
       {
         sessions: pool.sessions,
+        sessionsDir: join(workspaceDir, SESSIONS_DIR),
+        ...(parts.memory ? { memory: parts.memory } : {}),
         workflow: (workflow) => workflowEntries(workspaceDir, [CHECKOUT_DIR], access).find((candidate) => candidate.name === workflow),
         audit: parts.rooms.audit,
         secrets: config.secrets,

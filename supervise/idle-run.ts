@@ -10,6 +10,7 @@ import { failureLine } from "../tools/failure-line.ts";
 import { IDLE_EVENT } from "./daily-report.ts";
 import { readScheduleStates } from "./schedule-state.ts";
 import { dataLine, secretsOf, type SuperviseContext } from "./supervise-check.ts";
+import { workflowRunTurnText } from "./workflow-run-session.ts";
 
 // One round's idle work as it runs (idle-work.ts runs its steps): its bounds checked before every step and action, a
 // watch for a person's message while one runs, and the one place an action is recorded (audit line, event, list).
@@ -40,16 +41,21 @@ const WATCH_EVERY_MS = 2_000;
 
 /**
  * The newest person's message since `since`, or undefined. A schedule's session is one a person may open and go on in:
- * there only the messages its schedules send (as written, and as the room keeps them, redacted) are not a person's.
+ * there only the messages its schedules send (as written, and as the room keeps them, redacted) and the turns its
+ * workflow runs are recorded in are not a person's.
  */
 export function personSince(context: SuperviseContext, since: number): number | undefined {
   const { sessions } = readScheduleStates(context.workspaceDir);
   const notPersons = new Map<string, Set<string>>();
   for (const [name, entry] of Object.entries(context.config.schedules)) {
     const sessionId = Object.hasOwn(sessions, entry.session ?? name) ? sessions[entry.session ?? name] : undefined;
-    if (sessionId === undefined || entry.message === undefined) continue;
+    if (sessionId === undefined) continue;
     const texts = notPersons.get(sessionId) ?? new Set<string>();
-    texts.add(entry.message).add(scanForSecrets(entry.message, context.config.secrets).redacted);
+    if (entry.message !== undefined) texts.add(entry.message).add(scanForSecrets(entry.message, context.config.secrets).redacted);
+    if (entry.workflow !== undefined)
+      texts.add(
+        workflowRunTurnText({ schedule: name, cron: entry.cron, workflow: entry.workflow, inputs: entry.inputs ?? {} }, context.config.secrets),
+      );
     notPersons.set(sessionId, texts);
   }
   return newestMessageSince(join(context.workspaceDir, SESSIONS_DIR), since, { now: context.now(), notPersons });

@@ -6,6 +6,7 @@ import { IdleWorkSettings } from "../config/supervise-settings.ts";
 import { AUDIT_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { openRoom } from "../room/room.ts";
+import { Transcript } from "../room/transcript.ts";
 import { readAuditLines } from "../security/audit-log.ts";
 import { type ScriptedServer, startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { simpleSpec, WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
@@ -15,6 +16,7 @@ import { ChatError } from "../llm/chat-errors.ts";
 import type { LanguageModel } from "../llm/language-model.ts";
 import { REPORTS_DIR } from "./daily-report.ts";
 import { recordOutcome, updateScheduleStates } from "./schedule-state.ts";
+import { recordWorkflowRun } from "./workflow-run-session.ts";
 import { diagnosisModel } from "./diagnose-incident.ts";
 import { personSince } from "./idle-run.ts";
 import { idleWork, idleWorkSettings } from "./idle-work.ts";
@@ -358,6 +360,30 @@ describe("idle work", () => {
     expect(personSince(fixture.context, now - 300_000)).toBeUndefined();
     writeFileSync(path, `${turn(now - 60_000, "What changed?")}\n${turn(now - 30_000, "and the tests?")}\n`);
     expect(personSince(fixture.context, now - 300_000)).toBe(now - 30_000);
+  });
+  test("a workflow schedule's recorded run is not a person in its session; a person going on there is", () => {
+    using fixture = superviseFixture();
+    const entry = { cron: "30 2 * * *", workflow: "count", inputs: { text: "one two" } };
+    fixture.configure({ schedules: { nightly: entry } });
+    const sessionsDir = join(fixture.dir, SESSIONS_DIR);
+    const sessionId = recordWorkflowRun(
+      { sessionsDir },
+      undefined,
+      { schedule: "nightly", ...entry, ok: true, output: { words: 2 }, durationMs: 5 },
+      fixture.context.config.secrets,
+    );
+    const now = Date.now();
+    updateScheduleStates(fixture.dir, (states) =>
+      recordOutcome(states, { name: "nightly", sessionName: "nightly", ok: true, summary: "ok", sessionId }, { startedAt: now, finishedAt: now }),
+    );
+    // The transcript's lines carry the real clock's time: the check runs on it too.
+    const context = { ...fixture.context, now: () => now + 1_000 };
+    const since = now - 300_000;
+    expect(personSince(context, since)).toBeUndefined();
+    const transcript = Transcript.open(sessionsDir, sessionId, { personas: [], mode: "group" });
+    transcript.append({ type: "turn-start", turnId: "t", text: "what did it count?", mode: "group", addressed: [] });
+    transcript.close();
+    expect(personSince(context, since)).toBeGreaterThan(since);
   });
   test("a promoted tool that may not run unattended (serve.tools: ask or deny) has no examples run by idle work", async () => {
     using fixture = superviseFixture();

@@ -140,6 +140,7 @@ export const ELSEWHERE: readonly { doc: string; command: string; test: string; r
     ["org config trust", '"config", "trust"'],
     ["org schedule run morning-news", '"schedule", "run", "morning-news", "--json"'],
     ["org chat --resume 20261129-095103-d63c64 --once /history", '"chat", "--resume", outcome.sessionId, "--once", "/history"'],
+    ["org chat --resume 20261129-023000-5b1e07 --once /history", '"chat", "--resume", workflowRun.sessionId, "--once", "/history"'],
   ].map(([command = "", runs = ""]) => ({
     doc: "docs/schedules.md",
     command,
