@@ -39,6 +39,9 @@ export function adoptOpened(running: RunningBrowser): void {
   running.notices.push(`the page opened a new window (${popup.url() || "loading"}); it is now the page shown`);
 }
 
+/** How long a killed browser's process tree is waited for before org goes on (SIGKILL ends it in milliseconds). */
+const ABANDON_WAIT_MS = 5_000;
+
 /** The page Chromium shows when a navigation fails. */
 const CHROME_ERROR_PAGE = "chrome-error://chromewebdata/";
 
@@ -62,7 +65,11 @@ export class BrowserSessions {
     const key = scratchDirFor(context);
     let session = this.#sessions.get(key);
     if (!session) {
-      session = new BrowserSession(this, key, () => this.#sessions.delete(key));
+      const created = new BrowserSession(this, key, () => {
+        // A closed session's late idle timer must not forget the session that took its place.
+        if (this.#sessions.get(key) === created) this.#sessions.delete(key);
+      });
+      session = created;
       this.#sessions.set(key, session);
     }
     return session;
@@ -132,6 +139,21 @@ export class BrowserSession {
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = setTimeout(() => void this.close(), this.owner.settings.idleSeconds * 1000);
     this.#idle.unref();
+  }
+
+  /**
+   * Ends a browser whose page stopped answering: its process tree is killed by pid at once (a polite close would wait
+   * on the busy renderer), and what is left is closed within a bound. The session stays; its next action starts a new
+   * browser.
+   */
+  async abandon(reason: string): Promise<void> {
+    const running = this.#running;
+    this.#running = undefined;
+    if (!running) return;
+    running.ended = true;
+    running.sandboxed.process.kill(reason);
+    await Promise.race([running.sandboxed.process.exited, Bun.sleep(ABANDON_WAIT_MS)]);
+    await running.sandboxed.close().catch(() => undefined);
   }
 
   /** Ends the browser; the next action starts a new one. */

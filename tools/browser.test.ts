@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { DEFAULT_BROWSER } from "../config/browser-settings.ts";
 import { DEFAULT_NETWORK } from "../config/network-settings.ts";
 import { egressRules } from "../config/egress-policy.ts";
+import { processesIn, sandboxPidNamespace, waitUntilEmpty } from "../sandbox/pid-namespace.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AuditEntry } from "../security/audit-log.ts";
@@ -99,6 +100,9 @@ const server = Bun.serve({
           }),
           { headers: { "content-type": "text/html" } },
         );
+      case "/spin":
+        // A script that never returns: the renderer answers nothing, not even Playwright's reads.
+        return html("<p>spinning</p><script>for (;;);</script>", "Spin");
       case "/big":
         return html(BIG, "Big");
       case "/forged":
@@ -377,6 +381,26 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     expect(more.output).toContain(`(lines ${offset + 1}-`);
   }, 120_000);
 
+  test("a page whose script loops forever: the action answers, the browser's processes are killed, the next starts anew", async () => {
+    // This case alone waits 1 s per action, so the looping renderer burns little.
+    const quick = toolSet([browserTool({ settings: { ...settings, actionTimeoutS: 1 }, sessions })]);
+    const launcher = sessions.of(context).process;
+    if (!launcher) throw new Error("the browser of the cases before should be running");
+    const namespace = sandboxPidNamespace(launcher.pid);
+    if (!namespace) throw new Error("the browser's sandbox has no pid namespace");
+    expect(processesIn(namespace).length).toBeGreaterThan(0);
+    const hung = await runTool(quick, { name: "browser", arguments: { action: "open", url: `${base}/spin` } }, context);
+    expect(hung.ok).toBe(false);
+    expect(hung.output).toMatch(/^Error: the page stopped answering within 1 s .*: the page is lost, and the browser was killed and closed/);
+    expect(hung.output).toContain('Call browser with action "open" to start a new one.');
+    expect(sessions.of(context).process).toBeUndefined();
+    await launcher.exited;
+    expect(await waitUntilEmpty(namespace, 5_000)).toBe(true);
+    const again = await browse({ action: "open", url: `${base}/list` });
+    expect(again.ok).toBe(true);
+    expect(again.output).toContain("apple-from-script");
+  }, 60_000);
+
   test("a killed Chromium: the next action starts a new one and says the page was lost", async () => {
     const session = sessions.of(context);
     const running = session.process;
@@ -385,7 +409,7 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     await running?.exited;
     const again = await browse({ action: "open", url: `${base}/list` });
     expect(again.ok).toBe(true);
-    expect(again.output).toMatch(/! the browser had stopped .* the page that was open \(.*\/big\) was lost/);
+    expect(again.output).toMatch(/! the browser had stopped .* the page that was open \(.*\/list\) was lost/);
     expect(again.output).toContain("apple-from-script");
     // The room's session ends: its browser goes with it.
     const restarted = sessions.of(context).process;
