@@ -16,6 +16,10 @@ import { type CallContext, runTool, toolSet } from "./define-tool.ts";
 import { webFetchTool } from "./web-fetch.ts";
 import { type BrowseMessage, browseStep } from "../scripted-server/browse-reply.ts";
 import { readScreenshot } from "../room/session-files.ts";
+import type { RoomEvent } from "../room/room-event.ts";
+import { openRoom } from "../room/room.ts";
+import { loadOrgConfig } from "../config/org-config.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { toolCallSummary, toolResultSummary } from "../room/tool-summary.ts";
 
 // The real Chromium, in the real sandbox, through the real egress guard: pages served by this test on 127.0.0.1 as the
@@ -380,6 +384,41 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     const more = await browse({ action: "snapshot", offset });
     expect(more.output).toContain(`(lines ${offset + 1}-`);
   }, 120_000);
+
+  test("in a room, the scripted browsing agent opens a page with the real tool, clicks by ref and answers with what it read", async () => {
+    const model = await startScriptedServer({ script: { rules: [{ when: { persona: "agent" }, reply: { text: "", browse: {} } }] }, port: 0 });
+    const config = loadOrgConfig(
+      join(workspaceDir, "org.config.json"),
+      { OLLAMA_BASE: model.url, OLLAMA_MODEL: "qwen3:8b" },
+      { checkoutDir: workspaceDir },
+    );
+    config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", server: model.url, contextMessages: 60, tools: { browser: "allow" } }];
+    const events: RoomEvent[] = [];
+    const browser = tools.get("browser");
+    if (!browser) throw new Error("the tool set has no browser");
+    const room = await openRoom({
+      ...testSandboxAccess(context.sandboxPolicy),
+      config,
+      workspaceDir,
+      tools: [browser],
+      prepareTools: false,
+      onEvent: (event) => events.push(event),
+    });
+    try {
+      const turn = await room.send(`@agent open ${base}/stale, click "Original"`, { signal: AbortSignal.timeout(60_000) });
+      const calls = events.flatMap((event) => (event.type === "tool-call" ? [event.call.arguments] : []));
+      expect(calls).toEqual([
+        { action: "open", url: `${base}/stale` },
+        { action: "click", ref: expect.stringMatching(/^e\d+$/) },
+      ]);
+      const answer = turn.messages.find((message) => message.from === "agent")?.text ?? "";
+      expect(answer).toContain(`I read ${base}/list, titled "Fruit". Its headings: Fruit.`);
+      expect(answer).toContain("apple-from-script");
+    } finally {
+      await room.close();
+      await model.stop();
+    }
+  }, 60_000);
 
   test("a page whose script loops forever: the action answers, the browser's processes are killed, the next starts anew", async () => {
     // This case alone waits 1 s per action, so the looping renderer burns little.
