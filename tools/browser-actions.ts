@@ -3,12 +3,18 @@ import type { BrowserSettings } from "../config/browser-settings.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { writeScratchFile } from "../sandbox/write-scratch-file.ts";
 import { BrowserCallError } from "./browser-call-error.ts";
+import { answeredWithin, timeoutAsUnresponsive, unlessUnresponsive } from "./page-unresponsive-error.ts";
 import { adoptOpened, type RunningBrowser } from "./browser-session.ts";
 import { countsSummary, type RefNames, type ShapedSnapshot, shapeSnapshot, snapshotText } from "./browser-snapshot.ts";
 import type { BrowserArgs } from "./browser.ts";
 import type { ToolContext, ToolResult } from "./define-tool.ts";
 
-/** Runs one action on the page in front, then answers with a fresh snapshot. */
+/**
+ * Runs one action on the page in front, then answers with a fresh snapshot. Every wait on the page is bounded by
+ * `actionTimeoutS`: Playwright's own timeouts where it has them, org's timer around the reads it has none for (title,
+ * evaluate, a key pressed on the page); a page that does not answer a read in that time (a script looping forever) is a
+ * PageUnresponsiveError, and the caller kills the browser.
+ */
 export async function act(args: BrowserArgs, running: RunningBrowser, context: ToolContext, settings: BrowserSettings): Promise<ToolResult> {
   const timeout = settings.actionTimeoutS * 1000;
   adoptOpened(running);
@@ -20,26 +26,26 @@ export async function act(args: BrowserArgs, running: RunningBrowser, context: T
         await open(page, args.url ?? "", timeout);
         break;
       case "click": {
-        const element = await target(running, args.ref ?? "");
+        const element = await target(running, args.ref ?? "", timeout);
         // A link that opens a window: its window is waited for, so the answer shows it.
-        const opens = await element.evaluate(opensWindow).catch(() => false);
+        const opens = await answeredWithin(element.evaluate(opensWindow), timeout).catch(unlessUnresponsive(false));
         const opened = opens ? running.context.waitForEvent("page", { timeout }).catch(() => undefined) : undefined;
         await element.click({ timeout });
         await opened;
         break;
       }
       case "type": {
-        const field = await target(running, args.ref ?? "");
+        const field = await target(running, args.ref ?? "", timeout);
         await field.fill(args.text ?? "", { timeout });
         if (args.submit) await field.press("Enter", { timeout });
         break;
       }
       case "press":
-        if (args.ref !== undefined) await (await target(running, args.ref)).press(args.key ?? "", { timeout });
-        else await page.keyboard.press(args.key ?? "");
+        if (args.ref !== undefined) await (await target(running, args.ref, timeout)).press(args.key ?? "", { timeout });
+        else await answeredWithin(page.keyboard.press(args.key ?? ""), timeout);
         break;
       case "select":
-        await (await target(running, args.ref ?? "")).selectOption(args.values ?? [], { timeout });
+        await (await target(running, args.ref ?? "", timeout)).selectOption(args.values ?? [], { timeout });
         break;
       case "back":
         if ((await page.goBack({ timeout, waitUntil: "load" })) === null) running.notices.push("there is no earlier page in this window");
@@ -56,18 +62,19 @@ export async function act(args: BrowserArgs, running: RunningBrowser, context: T
       `the ${args.action} did not finish within ${settings.actionTimeoutS} s (the page may never finish loading); ` +
       "its loading was stopped, and what it shows so far is below";
     // As a person presses Stop: the parser adding to a page that never ends would outgrow any snapshot taken of it.
-    await running.page.evaluate("window.stop()").catch(() => undefined);
+    // A page that does not answer even this is busy in a script of its own, not loading: it is lost.
+    await answeredWithin(running.page.evaluate("window.stop()"), timeout).catch(unlessUnresponsive(undefined));
   }
   adoptOpened(running);
   page = running.page;
   const screenshot = args.action === "screenshot" ? await saveScreenshot(page, context, timeout) : undefined;
-  let snapshot = await takeSnapshot(page, running.refNames, SNAPSHOT_TIMEOUT_MS);
+  let snapshot = await takeSnapshot(page, running.refNames, timeout);
   adoptOpened(running);
   if (running.page !== page) {
     // A window the action opened came up while the snapshot was taken: the model reads that one.
     page = running.page;
     await page.waitForLoadState("load", { timeout }).catch(() => undefined);
-    snapshot = await takeSnapshot(page, running.refNames, SNAPSHOT_TIMEOUT_MS);
+    snapshot = await takeSnapshot(page, running.refNames, timeout);
   }
   const url = page.url();
   running.shown = { url, refs: snapshot.refs };
@@ -121,7 +128,7 @@ async function open(page: Page, url: string, timeout: number): Promise<void> {
  * The element `ref` names, if it is still the element the model was shown: the page is snapshotted again and the ref
  * must name the same role, name and states as in the last snapshot the model got; otherwise the ref is stale.
  */
-async function target(running: RunningBrowser, ref: string): Promise<Locator> {
+async function target(running: RunningBrowser, ref: string, timeout: number): Promise<Locator> {
   const shown = running.shown?.refs.get(ref);
   if (shown === undefined) {
     throw new BrowserCallError(
@@ -130,7 +137,7 @@ async function target(running: RunningBrowser, ref: string): Promise<Locator> {
     );
   }
   const page = running.page;
-  const now = await takeSnapshot(page, running.refNames, SNAPSHOT_TIMEOUT_MS);
+  const now = await takeSnapshot(page, running.refNames, timeout);
   if (running.shown?.url !== page.url() || now.refs.get(ref) !== shown) {
     running.shown = undefined;
     throw new BrowserCallError(
@@ -148,22 +155,22 @@ type Taken = ShapedSnapshot & { cut: number; title: string; asks: Asks };
  * again for seconds, which a later read would wait for.
  */
 async function takeSnapshot(page: Page, names: RefNames, timeout: number): Promise<Taken> {
-  const title = await page.title().catch(() => "");
-  const asks = await page.evaluate<Asks>(ASKS_FOR).catch(() => ({ password: false, payment: false }));
-  const cut = await page.evaluate<number>(PREPARE).catch(() => 0);
+  const title = await answeredWithin(page.title(), timeout).catch(unlessUnresponsive(""));
+  const asks = await answeredWithin(page.evaluate<Asks>(ASKS_FOR), timeout).catch(unlessUnresponsive({ password: false, payment: false }));
+  const cut = await answeredWithin(page.evaluate<number>(PREPARE), timeout).catch(unlessUnresponsive(0));
   try {
-    const raw = await page.ariaSnapshot({ mode: "ai", boxes: true, timeout });
+    const raw = await answeredWithin(page.ariaSnapshot({ mode: "ai", boxes: true, timeout }), timeout + PLAYWRIGHT_FIRST_MS).catch(
+      // The page answered the reads before it but not this one within the action's time: it is as lost.
+      timeoutAsUnresponsive(timeout / 1000),
+    );
     return { ...shapeSnapshot(raw, names), cut, title, asks };
   } finally {
-    if (cut > 0) await page.evaluate(UNCUT).catch(() => undefined);
+    if (cut > 0) await answeredWithin(page.evaluate(UNCUT), timeout).catch(() => undefined);
   }
 }
 
-/**
- * How long a snapshot may take, apart from the action's own time: reading a large page on a busy machine took
- * seconds after the page had loaded.
- */
-const SNAPSHOT_TIMEOUT_MS = 30_000;
+/** Time given to Playwright's own timeout to fire before org's timer around the same call does. */
+const PLAYWRIGHT_FIRST_MS = 1_000;
 
 /** The elements a snapshot reads at most: Playwright's snapshot of 50 000 took 15 s on two cores. */
 const SNAPSHOT_MAX_ELEMENTS = 3_000;
@@ -281,7 +288,9 @@ function otherOrigins(page: Page): string[] {
 
 /** Saves a PNG of the page into the session's folder; its path relative to that folder. */
 async function saveScreenshot(page: Page, context: ToolContext, timeout: number): Promise<string> {
-  const bytes = await page.screenshot({ type: "png", timeout });
+  const bytes = await answeredWithin(page.screenshot({ type: "png", timeout }), timeout + PLAYWRIGHT_FIRST_MS).catch(
+    timeoutAsUnresponsive(timeout / 1000),
+  );
   const name = `screenshots/browser-${new Date().toISOString().replace(/[:.]/g, "-")}.png`;
   writeScratchFile(scratchDirFor(context), name, bytes);
   return name;

@@ -3,10 +3,11 @@ import type { BrowserSettings } from "../config/browser-settings.ts";
 import { egressAuditEntry } from "../sandbox/egress-audit-entry.ts";
 import type { EgressRequest } from "../sandbox/egress-run.ts";
 import { makeScratchRootPrivate, scratchDirFor } from "../sandbox/scratch-dir.ts";
-import { BROWSER_DOWNLOADS } from "./browser-binary.ts";
+import { BROWSER_DOWNLOADS, BrowserUnavailableError } from "./browser-binary.ts";
 import { shownUrl } from "./browser-call-error.ts";
 import { launchSandboxedBrowser, type SandboxedBrowser } from "./browser-launch.ts";
 import { RefNames } from "./browser-snapshot.ts";
+import { answeredWithin, PageUnresponsiveError } from "./page-unresponsive-error.ts";
 import type { Capabilities, ToolContext } from "./define-tool.ts";
 
 /** What the browser uses beside every tool's context: the person to ask about a new host, and the secrets no page gets. */
@@ -39,6 +40,9 @@ export function adoptOpened(running: RunningBrowser): void {
   running.notices.push(`the page opened a new window (${popup.url() || "loading"}); it is now the page shown`);
 }
 
+/** How long a killed browser's process tree is waited for before org goes on (SIGKILL ends it in milliseconds). */
+const ABANDON_WAIT_MS = 5_000;
+
 /** The page Chromium shows when a navigation fails. */
 const CHROME_ERROR_PAGE = "chrome-error://chromewebdata/";
 
@@ -62,7 +66,11 @@ export class BrowserSessions {
     const key = scratchDirFor(context);
     let session = this.#sessions.get(key);
     if (!session) {
-      session = new BrowserSession(this, key, () => this.#sessions.delete(key));
+      const created = new BrowserSession(this, key, () => {
+        // A closed session's late idle timer must not forget the session that took its place.
+        if (this.#sessions.get(key) === created) this.#sessions.delete(key);
+      });
+      session = created;
       this.#sessions.set(key, session);
     }
     return session;
@@ -134,6 +142,21 @@ export class BrowserSession {
     this.#idle.unref();
   }
 
+  /**
+   * Ends a browser whose page stopped answering: its process tree is killed by pid at once (a polite close would wait
+   * on the busy renderer), and what is left is closed within a bound. The session stays; its next action starts a new
+   * browser.
+   */
+  async abandon(reason: string): Promise<void> {
+    const running = this.#running;
+    this.#running = undefined;
+    if (!running) return;
+    running.ended = true;
+    running.sandboxed.process.kill(reason);
+    await Promise.race([running.sandboxed.process.exited, Bun.sleep(ABANDON_WAIT_MS)]);
+    await running.sandboxed.close().catch(() => undefined);
+  }
+
   /** Ends the browser; the next action starts a new one. */
   async close(): Promise<boolean> {
     if (this.#idle) clearTimeout(this.#idle);
@@ -149,43 +172,52 @@ export class BrowserSession {
   private async start(context: BrowserCallContext): Promise<RunningBrowser> {
     makeScratchRootPrivate(context.workspaceDir);
     const policy = context.sandboxPolicy;
+    // Starting takes longer than an action on a busy machine: never less than 30 s.
+    const timeoutMs = Math.max(30_000, this.owner.settings.actionTimeoutS * 1000);
     const sandboxed = await launchSandboxedBrowser({
       sandbox: context.sandbox,
       policy,
       executable: this.owner.settings.executable,
       scratchDir: this.scratchDir,
-      // Starting takes longer than an action on a busy machine: never less than 30 s.
-      timeoutMs: Math.max(30_000, this.owner.settings.actionTimeoutS * 1000),
+      timeoutMs,
       ...(policy.egress ? { egress: { rules: policy.egress, request: this.egressRequest() } } : {}),
     });
     try {
-      const browserContext = await sandboxed.browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
-      browserContext.setDefaultTimeout(this.owner.settings.actionTimeoutS * 1000);
-      const page = await browserContext.newPage();
-      const running: RunningBrowser = {
-        sandboxed,
-        context: browserContext,
-        page,
-        notices: [],
-        opened: [],
-        shown: undefined,
-        refNames: new RefNames(),
-        ended: false,
-      };
-      void sandboxed.process.exited.then(() => {
-        running.ended = true;
-      });
-      await downloadsIntoScratch(sandboxed, page);
-      this.watch(running, page);
-      browserContext.on("page", (popup) => {
-        this.watch(running, popup);
-        running.opened.push(popup);
-      });
-      return running;
+      // Playwright's set-up calls have no time limit of their own: a browser that connected and then stopped answering
+      // would hold the call.
+      return await answeredWithin(this.setUp(sandboxed), timeoutMs);
     } catch (error) {
       await sandboxed.close();
+      if (error instanceof PageUnresponsiveError) throw new BrowserUnavailableError(`it started but did not answer within ${error.seconds} s`);
       throw error;
     }
+  }
+
+  /** The fresh context and page of a browser just connected to, watched. */
+  private async setUp(sandboxed: SandboxedBrowser): Promise<RunningBrowser> {
+    const browserContext = await sandboxed.browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
+    browserContext.setDefaultTimeout(this.owner.settings.actionTimeoutS * 1000);
+    const page = await browserContext.newPage();
+    const running: RunningBrowser = {
+      sandboxed,
+      context: browserContext,
+      page,
+      notices: [],
+      opened: [],
+      shown: undefined,
+      refNames: new RefNames(),
+      ended: false,
+    };
+    void sandboxed.process.exited.then(() => {
+      running.ended = true;
+    });
+    await downloadsIntoScratch(sandboxed, page);
+    this.watch(running, page);
+    browserContext.on("page", (popup) => {
+      this.watch(running, popup);
+      running.opened.push(popup);
+    });
+    return running;
   }
 
   /** Audits each navigation of a page's main frame, dismisses its dialogs and notes its downloads. */

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { DEFAULT_BROWSER } from "../config/browser-settings.ts";
 import { DEFAULT_NETWORK } from "../config/network-settings.ts";
 import { egressRules } from "../config/egress-policy.ts";
+import { processesIn, sandboxPidNamespace, waitUntilEmpty } from "../sandbox/pid-namespace.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AuditEntry } from "../security/audit-log.ts";
@@ -15,6 +16,10 @@ import { type CallContext, runTool, toolSet } from "./define-tool.ts";
 import { webFetchTool } from "./web-fetch.ts";
 import { type BrowseMessage, browseStep } from "../scripted-server/browse-reply.ts";
 import { readScreenshot } from "../room/session-files.ts";
+import type { RoomEvent } from "../room/room-event.ts";
+import { openRoom } from "../room/room.ts";
+import { loadOrgConfig } from "../config/org-config.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { toolCallSummary, toolResultSummary } from "../room/tool-summary.ts";
 
 // The real Chromium, in the real sandbox, through the real egress guard: pages served by this test on 127.0.0.1 as the
@@ -99,6 +104,9 @@ const server = Bun.serve({
           }),
           { headers: { "content-type": "text/html" } },
         );
+      case "/spin":
+        // A script that never returns: the renderer answers nothing, not even Playwright's reads.
+        return html("<p>spinning</p><script>for (;;);</script>", "Spin");
       case "/big":
         return html(BIG, "Big");
       case "/forged":
@@ -377,6 +385,61 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     expect(more.output).toContain(`(lines ${offset + 1}-`);
   }, 120_000);
 
+  test("in a room, the scripted browsing agent opens a page with the real tool, clicks by ref and answers with what it read", async () => {
+    const model = await startScriptedServer({ script: { rules: [{ when: { persona: "agent" }, reply: { text: "", browse: {} } }] }, port: 0 });
+    const config = loadOrgConfig(
+      join(workspaceDir, "org.config.json"),
+      { OLLAMA_BASE: model.url, OLLAMA_MODEL: "qwen3:8b" },
+      { checkoutDir: workspaceDir },
+    );
+    config.personas = [{ name: "agent", kind: "agent", model: "qwen3:8b", server: model.url, contextMessages: 60, tools: { browser: "allow" } }];
+    const events: RoomEvent[] = [];
+    const browser = tools.get("browser");
+    if (!browser) throw new Error("the tool set has no browser");
+    const room = await openRoom({
+      ...testSandboxAccess(context.sandboxPolicy),
+      config,
+      workspaceDir,
+      tools: [browser],
+      prepareTools: false,
+      onEvent: (event) => events.push(event),
+    });
+    try {
+      const turn = await room.send(`@agent open ${base}/stale, click "Original"`, { signal: AbortSignal.timeout(60_000) });
+      const calls = events.flatMap((event) => (event.type === "tool-call" ? [event.call.arguments] : []));
+      expect(calls).toEqual([
+        { action: "open", url: `${base}/stale` },
+        { action: "click", ref: expect.stringMatching(/^e\d+$/) },
+      ]);
+      const answer = turn.messages.find((message) => message.from === "agent")?.text ?? "";
+      expect(answer).toContain(`I read ${base}/list, titled "Fruit". Its headings: Fruit.`);
+      expect(answer).toContain("apple-from-script");
+    } finally {
+      await room.close();
+      await model.stop();
+    }
+  }, 60_000);
+
+  test("a page whose script loops forever: the action answers, the browser's processes are killed, the next starts anew", async () => {
+    // This case alone waits 1 s per action, so the looping renderer burns little.
+    const quick = toolSet([browserTool({ settings: { ...settings, actionTimeoutS: 1 }, sessions })]);
+    const launcher = sessions.of(context).process;
+    if (!launcher) throw new Error("the browser of the cases before should be running");
+    const namespace = sandboxPidNamespace(launcher.pid);
+    if (!namespace) throw new Error("the browser's sandbox has no pid namespace");
+    expect(processesIn(namespace).length).toBeGreaterThan(0);
+    const hung = await runTool(quick, { name: "browser", arguments: { action: "open", url: `${base}/spin` } }, context);
+    expect(hung.ok).toBe(false);
+    expect(hung.output).toMatch(/^Error: the page stopped answering within 1 s .*: the page is lost, and the browser was killed and closed/);
+    expect(hung.output).toContain('Call browser with action "open" to start a new one.');
+    expect(sessions.of(context).process).toBeUndefined();
+    await launcher.exited;
+    expect(await waitUntilEmpty(namespace, 5_000)).toBe(true);
+    const again = await browse({ action: "open", url: `${base}/list` });
+    expect(again.ok).toBe(true);
+    expect(again.output).toContain("apple-from-script");
+  }, 60_000);
+
   test("a killed Chromium: the next action starts a new one and says the page was lost", async () => {
     const session = sessions.of(context);
     const running = session.process;
@@ -385,7 +448,7 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     await running?.exited;
     const again = await browse({ action: "open", url: `${base}/list` });
     expect(again.ok).toBe(true);
-    expect(again.output).toMatch(/! the browser had stopped .* the page that was open \(.*\/big\) was lost/);
+    expect(again.output).toMatch(/! the browser had stopped .* the page that was open \(.*\/list\) was lost/);
     expect(again.output).toContain("apple-from-script");
     // The room's session ends: its browser goes with it.
     const restarted = sessions.of(context).process;

@@ -7,6 +7,7 @@ import { BrowserUnavailableError } from "./browser-binary.ts";
 import { BrowserCallError, shownUrl } from "./browser-call-error.ts";
 import type { BrowserCallContext, BrowserSeams, BrowserSessions } from "./browser-session.ts";
 import { type AnyTool, defineTool, type ToolResult } from "./define-tool.ts";
+import { answeredWithin, PageUnresponsiveError } from "./page-unresponsive-error.ts";
 import { PerMinuteLimit } from "./per-minute-limit.ts";
 
 // Kept short: every agent's prompt carries it, and most local models run a 4 096-token window.
@@ -78,14 +79,33 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
           );
         }
         const { act } = await import("./browser-actions.ts");
-        return await act(args, running, context, options.settings);
+        // Each wait inside is bounded; this timer of org's own is the last word, whatever Playwright does.
+        return await answeredWithin(act(args, running, context, options.settings), callBoundMs(options.settings));
       } catch (error) {
+        if (error instanceof PageUnresponsiveError) {
+          await session.abandon(`its page stopped answering within ${error.seconds} s`);
+          return {
+            ok: false,
+            output:
+              `Error: ${error.message} (a script of its own keeps it busy, or it hung): the page is lost, and the browser was ` +
+              `killed and closed. Call browser with action "open" to start a new one.`,
+          };
+        }
         return failure(error, options.settings, session.process?.killedFor);
       } finally {
         session.done();
       }
     },
   });
+}
+
+/**
+ * The most one action may take in all: its own wait and the reads of the page after it are each bounded by
+ * `actionTimeoutS`, so this is reached only by a page that answers every read slowly, or by a wait Playwright fails to
+ * end.
+ */
+function callBoundMs(settings: BrowserSettings): number {
+  return 4 * settings.actionTimeoutS * 1000 + 5_000;
 }
 
 /** What the approval question shows: the action and its target. */
