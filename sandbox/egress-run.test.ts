@@ -188,6 +188,22 @@ describe("a sandboxed run given egress", () => {
     );
   }
 
+  test.skipIf(!existsSync(SYSTEM_PERL))(
+    "a command perl's forwarder cannot run: one line saying why, and 127 as prlimit gives",
+    async () => {
+      const result = await runInTestSandbox({
+        policy,
+        argv: ["/no/such/command"],
+        scratchDir: join(root, "scratch-missing"),
+        timeoutMs: 10_000,
+        egress: seams,
+      });
+      expect(result.stderr).toBe("org's egress forwarder: failed to execute /no/such/command: No such file or directory\n");
+      expect(result.exitCode).toBe(127);
+    },
+    20_000,
+  );
+
   test.skipIf(!existsSync("/usr/bin/npm"))(
     "npm install fetches a package from a registry that is the only host allowed",
     async () => {
