@@ -1,11 +1,11 @@
 # Runs inside a sandbox given network, by the system's perl, where the host has one (`egress-run.ts`): what
-# egress-forwarder.ts does, for 1.5 ms of CPU where bun's start alone costs 6. It listens on the sandbox's loopback (the
+# egress-forwarder.ts does, for about 2 ms of CPU a run where bun's costs 7. It listens on the sandbox's loopback (the
 # only interface its network namespace has), then forks its relay, which forwards each connection to org's egress
 # guard through the Unix socket bound in, and becomes the command itself (exec): the command's exit code and signal
 # are the run's own. The relay is no child of the command (a double fork: a shell's `wait` never waits for it); it
 # closes its stdin, stdout and stderr, and ends as soon as the command has (as bun's forwarder does with it).
-# It loads no module, not even Socket (loading Socket costs 7 ms of CPU, more than bun's whole start): the builtins,
-# with Linux's numbers for the few constants they take.
+# It loads no module, not even Socket (loading Socket costs about 7 ms of CPU, as much as bun's whole start): the
+# builtins, with Linux's numbers for the few constants they take (x86-64's and arm64's, the same for these).
 #   perl egress-forwarder.pl PORT SOCKET -- COMMAND…
 use strict;
 

@@ -15,7 +15,7 @@ export const EGRESS_SOCKET = `${EGRESS_FOLDER}/guard.sock`;
 export const EGRESS_BUN = `${EGRESS_FOLDER}/bun`;
 /**
  * The system's perl, inside the sandbox as the rest of /usr: where the host has it, the forwarder is the perl script,
- * whose start costs 1.5 ms of CPU against bun's 6 (a sandboxed command given egress pays it every run); else bun's.
+ * which costs about 2 ms of CPU a run against bun's 7 (a sandboxed command given egress pays it every run); else bun's.
  */
 export const SYSTEM_PERL = "/usr/bin/perl";
 /** Which forwarder a run's kit holds: egress-forwarder.pl run by the system's perl, or egress-forwarder.ts by bun. */
