@@ -2,12 +2,13 @@
 // straight from the server on loopback, and through the forwarder and the guard as a sandboxed command's goes (the
 // forwarder run outside a sandbox, on a free port), with the CPU each relay spends per MiB; the time to a small answer's
 // first byte either way (what a connection gains); and a sandboxed `/bin/true` given egress against one without (the
-// guard's start and the forwarder's bun). Each set interleaved run by run, so a busy machine slows them alike; medians,
-// with the core count and the load.
+// guard's start and the forwarder's), with each forwarder: perl's (org's default where /usr/bin/perl is) and bun's.
+// Each set interleaved run by run, so a busy machine slows them alike; medians, with the core count and the load.
 // The server and the client each run in a process of their own, as they do for real (a registry far away, a command
 // in the sandbox): in one process the guard's relay would share a thread with both ends and pay for their copies too.
-//   bun bench/egress.ts [--mb 200] [--runs 20]
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+// The downloads go through perl's forwarder where there is one; `--forwarder bun` measures bun's.
+//   bun bench/egress.ts [--mb 200] [--runs 20] [--forwarder perl|bun]
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { connect, createServer, type Socket } from "node:net";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +18,7 @@ const { values } = parseArgs({
   options: {
     mb: { type: "string", default: "200" },
     runs: { type: "string", default: "20" },
+    forwarder: { type: "string", default: existsSync("/usr/bin/perl") ? "perl" : "bun" },
     // The two ends, run by the bench itself in processes of their own.
     serve: { type: "boolean", default: false },
     fetch: { type: "string" },
@@ -27,6 +29,7 @@ const { values } = parseArgs({
 });
 const megabytes = Number(values.mb);
 const runs = Number(values.runs);
+const forwarderKind = values.forwarder === "bun" ? "bun" : "perl";
 const MIB = 1024 * 1024;
 const median = (numbers: number[]) => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)] ?? Number.NaN;
 type Downloads = { direct: number[]; guarded: number[]; forwarded: number[]; forwarderCpuMs: number };
@@ -36,6 +39,22 @@ type FirstBytes = { direct: number[]; guarded: number[] };
 function cpuMsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
   return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+}
+
+/**
+ * The forwarder's process, whose CPU the downloads through it cost: bun's is this client's parent; perl's relay is a
+ * process of its own (the forwarder became this client), found by its command line.
+ */
+function forwarderPid(forwardPort: number): number {
+  if (forwarderKind === "bun") return process.ppid;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (argv[1]?.endsWith("egress-forwarder.pl") && argv[2] === String(forwardPort)) return Number(entry);
+    } catch {}
+  }
+  throw new Error(`no relay of perl's forwarder on port ${forwardPort}`);
 }
 
 /** The server's end: a small answer, or `megabytes` MiB for /big; prints its port. */
@@ -93,15 +112,16 @@ async function fetchAll(port: number, socketPath: string, forwardPort: number | 
   }
   const forwarded = (path: string) => timed(() => connect(forwardPort ?? 0, "127.0.0.1"), proxied(path));
   const downloads: Downloads = { direct: [], guarded: [], forwarded: [], forwarderCpuMs: 0 };
+  const relay = forwardPort === undefined ? 0 : forwarderPid(forwardPort);
   for (let run = 0; run < Math.max(3, Math.round(runs / 4)); run++) {
     for (const [name, fetch] of [
       ["direct", direct],
       ["guarded", guarded],
       ["forwarded", forwarded],
     ] as const) {
-      const cpuBefore = name === "forwarded" ? cpuMsOf(process.ppid) : 0;
+      const cpuBefore = name === "forwarded" ? cpuMsOf(relay) : 0;
       const { totalMs, bytes } = await fetch("/big");
-      if (name === "forwarded") downloads.forwarderCpuMs += cpuMsOf(process.ppid) - cpuBefore;
+      if (name === "forwarded") downloads.forwarderCpuMs += cpuMsOf(relay) - cpuBefore;
       if (bytes < megabytes * MIB) throw new Error(`${name} download got ${bytes} bytes of ${megabytes} MiB`);
       downloads[name].push(megabytes / (totalMs / 1000));
     }
@@ -110,7 +130,12 @@ async function fetchAll(port: number, socketPath: string, forwardPort: number | 
 }
 
 /** This file again as one of the ends, with `args`. */
-const endArgv = (args: string[]) => [process.execPath, import.meta.path, "--mb", String(megabytes), "--runs", String(runs), ...args];
+const endArgv = (args: string[]) => [
+  process.execPath,
+  import.meta.path,
+  ...["--mb", String(megabytes), "--runs", String(runs), "--forwarder", forwarderKind],
+  ...args,
+];
 
 /** Runs `argv` with its stdout piped; its JSON once it has ended. */
 async function printed<T>(argv: string[]): Promise<T> {
@@ -149,10 +174,13 @@ async function main(): Promise<void> {
     const socketPath = join(root, "guard.sock");
     // The downloads' client is the command the forwarder runs, as a sandboxed command is; the guard runs in this process.
     const forwardPort = await freePort();
-    const forwarder = join(import.meta.dir, "..", "sandbox", "egress-forwarder.ts");
+    const forwarder =
+      forwarderKind === "perl"
+        ? ["/usr/bin/perl", join(import.meta.dir, "..", "sandbox", "egress-forwarder.pl")]
+        : [process.execPath, join(import.meta.dir, "..", "sandbox", "egress-forwarder.ts")];
     const client = endArgv(["--fetch", socketPath, "--port", String(port), "--forward", String(forwardPort)]);
     const guardCpu = process.cpuUsage();
-    const downloads = await printed<Downloads>([process.execPath, forwarder, String(forwardPort), socketPath, "--", ...client]);
+    const downloads = await printed<Downloads>([...forwarder, String(forwardPort), socketPath, "--", ...client]);
     const { user, system } = process.cpuUsage(guardCpu);
     const relayedMiB = megabytes * (downloads.guarded.length + downloads.forwarded.length);
     const guardMsPerMiB = (user + system) / 1000 / relayedMiB;
@@ -162,14 +190,17 @@ async function main(): Promise<void> {
     const sandbox = new Sandbox();
     const off = sandboxPolicy({ poolSize: 0, workspace: "none" });
     const on = sandboxPolicy({ poolSize: 0, workspace: "none", egress: egressRules({ allow: ["bench.test"] }) });
-    const sandboxRuns = { off: [] as number[], on: [] as number[] };
+    const sandboxRuns = { off: [] as number[], perl: [] as number[], bun: [] as number[] };
+    const kinds = existsSync("/usr/bin/perl") ? (["off", "perl", "bun"] as const) : (["off", "bun"] as const);
     for (let run = 0; run < runs + 1; run++) {
-      for (const [name, policy] of [
-        ["off", off],
-        ["on", on],
-      ] as const) {
+      for (const name of kinds) {
         const started = performance.now();
-        const result = await sandbox.run({ policy, argv: ["/bin/true"], scratchDir: join(root, `scratch-${name}`), egress: {} });
+        const result = await sandbox.run({
+          policy: name === "off" ? off : on,
+          argv: ["/bin/true"],
+          scratchDir: join(root, `scratch-${name}`),
+          egress: name === "off" ? {} : { forwarder: name },
+        });
         if (result.exitCode !== 0) throw new Error(`the sandbox with egress ${name} failed: ${result.stderr}`);
         // The first pair starts bwrap's probe and warms the caches: left out.
         if (run > 0) sandboxRuns[name].push(performance.now() - started);
@@ -180,7 +211,7 @@ async function main(): Promise<void> {
     const ratio = median(downloads.guarded) / median(downloads.direct);
     const forwardedRatio = median(downloads.forwarded) / median(downloads.direct);
     const added = median(firstBytes.guarded) - median(firstBytes.direct);
-    const slower = median(sandboxRuns.on) - median(sandboxRuns.off);
+    const slower = (name: "perl" | "bun") => median(sandboxRuns[name]) - median(sandboxRuns.off);
     console.log(
       `${availableParallelism()} cores, load ${loadavg()[0]?.toFixed(1)}; ${megabytes} MiB downloads, ` +
         `${runs * 10} small requests, ${runs} sandbox runs each`,
@@ -190,7 +221,8 @@ async function main(): Promise<void> {
         `(${ratio.toFixed(2)}×; target ≥ 0.8×: ${ratio >= 0.8 ? "met" : "NOT met"})`,
     );
     console.log(
-      `download through the forwarder and the guard (a sandboxed command's way): ${median(downloads.forwarded).toFixed(0)} MiB/s ` +
+      `download through ${forwarderKind}'s forwarder and the guard (a sandboxed command's way): ` +
+        `${median(downloads.forwarded).toFixed(0)} MiB/s ` +
         `(${forwardedRatio.toFixed(2)}×); CPU per MiB relayed: the guard ${guardMsPerMiB.toFixed(2)} ms, ` +
         `the forwarder ${forwarderMsPerMiB.toFixed(2)} ms`,
     );
@@ -199,10 +231,15 @@ async function main(): Promise<void> {
         `${median(firstBytes.guarded).toFixed(2)} ms ` +
         `(+${added.toFixed(2)} ms; target ≤ 2 ms: ${added <= 2 ? "met" : "NOT met"})`,
     );
-    console.log(
-      `sandboxed /bin/true: egress off ${median(sandboxRuns.off).toFixed(1)} ms, on ${median(sandboxRuns.on).toFixed(1)} ms ` +
-        `(+${slower.toFixed(1)} ms; target ≤ +5 ms: ${slower <= 5 ? "met" : "NOT met"})`,
-    );
+    for (const name of kinds) {
+      if (name === "off") continue;
+      const added = slower(name);
+      const sign = added >= 0 ? "+" : "";
+      console.log(
+        `sandboxed /bin/true: egress off ${median(sandboxRuns.off).toFixed(1)} ms, on with ${name}'s forwarder ` +
+          `${median(sandboxRuns[name]).toFixed(1)} ms (${sign}${added.toFixed(1)} ms; target ≤ +5 ms: ${added <= 5 ? "met" : "NOT met"})`,
+      );
+    }
   } finally {
     server.kill();
     rmSync(root, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { egressRules } from "../config/egress-policy.ts";
 import { gitSync, tempGitRepo, testGitEnv } from "../testing/temp-git-repo.ts";
 import { runInTestSandbox } from "../testing/test-sandbox.ts";
 import type { EgressConnection, EgressGuard } from "./egress-guard.ts";
-import { EGRESS_BUN, EGRESS_FOLDER, type EgressRequest, egressKit } from "./egress-run.ts";
+import { EGRESS_BUN, EGRESS_FOLDER, type EgressRequest, egressKit, SYSTEM_PERL } from "./egress-run.ts";
 import { sandboxPolicy } from "./sandbox-policy.ts";
 
 // The real sandbox, the real guard and curl inside: a server on the host's 127.0.0.1, made "public" for the guard
@@ -17,7 +17,13 @@ import { sandboxPolicy } from "./sandbox-policy.ts";
 const root = mkdtempSync(join(tmpdir(), "org-egress-run-"));
 /** The paths the TLS server answered. */
 const tlsPaths: string[] = [];
-const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => new Response(`hello ${new URL(request.url).pathname}\n`) });
+const server = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  // /echo answers a request's body with itself: what a test sent up comes back down.
+  fetch: async (request) =>
+    new URL(request.url).pathname === "/echo" ? new Response(await request.arrayBuffer()) : new Response(`hello ${new URL(request.url).pathname}\n`),
+});
 // A TLS server for public.test, its certificate self-signed: the command trusts it as a CA (curl --cacert); the guard
 // only tunnels the bytes.
 execFileSync(
@@ -34,8 +40,10 @@ const tls = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
   tls: { key: readFileSync(join(root, "key.pem"), "utf8"), cert: readFileSync(join(root, "ca.pem"), "utf8") },
-  fetch: (request) => {
-    tlsPaths.push(new URL(request.url).pathname);
+  fetch: async (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/echo") return new Response(await request.arrayBuffer());
+    tlsPaths.push(path);
     return new Response("hello over tls\n");
   },
 });
@@ -146,6 +154,55 @@ describe("a sandboxed run given egress", () => {
     expect(result.stdout).not.toContain("hello /two");
     expect(result.timedOut).toBe(false);
   }, 30_000);
+
+  // Perl's forwarder where the host has /usr/bin/perl (every run above), and bun's where it has not, forced here.
+  for (const forwarder of ["perl", "bun"] as const) {
+    test.skipIf(forwarder === "perl" && !existsSync(SYSTEM_PERL))(
+      `${forwarder}'s forwarder relays a plain request and a 4 MiB TLS tunnel each way whole; the command's exit is the run's`,
+      async () => {
+        // A plain request's body is checked for secrets and bounded (1 MiB); a tunnel's bytes are only counted.
+        const script = [
+          // Perl's forwarder becomes the command (its parent is bwrap); bun's spawns it (its parent is bun).
+          "cat /proc/$PPID/comm",
+          `head -c ${1000 * 1024} /dev/zero | tr '\\0' p > plain`,
+          `curl -sS --max-time 10 --data-binary @plain ${base}/echo | cmp - plain && echo plain-same-both-ways`,
+          `head -c ${4 * 1024 * 1024} /dev/zero | tr '\\0' t > tunnel`,
+          `curl -sS --max-time 10 --cacert /org/test-ca.pem --data-binary @tunnel https://public.test:${tlsPort}/echo` +
+            " | cmp - tunnel && echo tunnel-same-both-ways",
+          "kill -TERM $$",
+        ].join("; ");
+        const result = await runInTestSandbox({
+          policy,
+          argv: ["/bin/sh", "-c", script],
+          scratchDir: join(root, `scratch-${forwarder}`),
+          readOnlyMounts: [{ source: join(root, "ca.pem"), target: "/org/test-ca.pem" }],
+          timeoutMs: 20_000,
+          egress: { ...seams, forwarder },
+        });
+        expect(result.stdout).toBe(`${forwarder === "perl" ? "bwrap" : "bun"}\nplain-same-both-ways\ntunnel-same-both-ways\n`);
+        expect(result.stderr).toBe("");
+        expect([result.exitCode, result.signal]).toEqual([143, "SIGTERM"]);
+        expect(result.timedOut).toBe(false);
+      },
+      30_000,
+    );
+  }
+
+  test.skipIf(!existsSync(SYSTEM_PERL))(
+    "a command perl's forwarder cannot run: one line saying why, and 127 as prlimit gives",
+    async () => {
+      const result = await runInTestSandbox({
+        policy,
+        argv: ["/no/such/command"],
+        scratchDir: join(root, "scratch-missing"),
+        timeoutMs: 10_000,
+        egress: seams,
+      });
+      expect(result.stderr).toBe("org's egress forwarder: failed to execute /no/such/command: No such file or directory\n");
+      expect(result.exitCode).toBe(127);
+    },
+    20_000,
+  );
 
   test.skipIf(!existsSync("/usr/bin/npm"))(
     "npm install fetches a package from a registry that is the only host allowed",
@@ -320,7 +377,7 @@ describe("a sandboxed run given egress", () => {
       try {
         chmodSync(elsewhere, 0o755);
         writeFileSync(join(elsewhere, "bun"), '#!/bin/sh\necho "stand-in bun $*"\n', { mode: 0o755 });
-        const kit = egressKit(mkdtempSync(join(root, "kit-")), join(elsewhere, "bun"));
+        const kit = egressKit(mkdtempSync(join(root, "kit-")), join(elsewhere, "bun"), "bun");
         expect(kit.mounts.map((mount) => mount.target)).toEqual([EGRESS_FOLDER, EGRESS_BUN]);
         const result = await runInTestSandbox({
           policy: sandboxPolicy({ poolSize: 0, workspace: "none" }),
