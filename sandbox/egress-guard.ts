@@ -101,8 +101,8 @@ export class EgressGuard {
   readonly #stopping = new AbortController();
   readonly #opened: number[] = [];
   readonly #refusals = new RefusalTally();
-  /** The run's bytes in and out, shared with the splice relay's thread (its third slot is the relay's own). */
-  readonly #totals = new BigInt64Array(new SharedArrayBuffer(3 * 8));
+  /** The run's bytes in and out, shared with the splice relay's thread. */
+  readonly #totals = new BigInt64Array(new SharedArrayBuffer(2 * 8));
   /** The relay by splice(2) for tunnels, started with the first; undefined inside where it cannot run here. */
   #splice: Promise<SpliceRelay | undefined> | undefined;
   #started = 0;
@@ -219,6 +219,7 @@ export class EgressGuard {
       const rule = await this.admit(request.target, request.kind === "connect");
       let first: Buffer;
       if (request.kind === "connect") {
+        this.startSplice();
         upstream = await this.connectChecked(request.target);
         client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
         first = await this.tunnelStart(client, head.rest, request.target, headerTimeoutMs);
@@ -309,6 +310,7 @@ export class EgressGuard {
     try {
       target = checkedTarget(request.host, request.port);
       const rule = await this.admit(target, true);
+      this.startSplice();
       upstream = await this.connectChecked(target);
       client.write(socksReply(SOCKS_REPLY.ok));
       replied = true;
@@ -460,11 +462,17 @@ export class EgressGuard {
     };
   }
 
+  /** Starts the splice relay as the run's first tunnel is let through, while it connects (a thread's start, a few ms). */
+  private startSplice(): void {
+    if (this.#stopping.signal.aborted || this.#options.relayBySplice === false) return;
+    this.#splice ??= SpliceRelay.start(this.#options.rules.limits, this.#totals);
+  }
+
   /** The splice relay, started with the run's first tunnel; undefined where it cannot run, or once the guard stops. */
   private async spliceRelay(): Promise<SpliceRelay | undefined> {
     const stopping = this.#stopping.signal;
-    if (stopping.aborted || this.#options.relayBySplice === false) return undefined;
-    this.#splice ??= SpliceRelay.start(this.#options.rules.limits, this.#totals);
+    this.startSplice();
+    if (this.#splice === undefined || stopping.aborted) return undefined;
     let onAbort = () => {};
     const stopped = new Promise<undefined>((resolve) => {
       onAbort = () => resolve(undefined);

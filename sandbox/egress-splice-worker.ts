@@ -26,14 +26,13 @@ type Way = { source: number; sink: number; pipeRead: number; pipeWrite: number; 
 type Open = { id: number; down: Way; up: Way; lastMs: number };
 
 const MAX_EVENTS = 64;
-/** The totals array: bytes in, bytes out, messages posted to this thread. */
-const POSTED = 2;
 
 class SpliceLoop {
   readonly #libc: Libc;
   readonly #epoll: number;
   readonly #wake: number;
   readonly #totals: BigInt64Array;
+  readonly #posted: Int32Array;
   readonly #caps: readonly [number, number];
   readonly #idleMs: number;
   readonly #pipeBytes: number;
@@ -49,6 +48,7 @@ class SpliceLoop {
     this.#libc = libc;
     this.#wake = start.wake;
     this.#totals = start.totals;
+    this.#posted = start.posted;
     this.#caps = [start.bytesIn, start.bytesOut];
     this.#idleMs = start.idleMs;
     this.#pipeBytes = start.pipeBytes;
@@ -66,7 +66,9 @@ class SpliceLoop {
   async run(): Promise<void> {
     try {
       while (!this.#stopping) {
-        const ready = this.#libc.epoll_wait(this.#epoll, this.#events, MAX_EVENTS, this.#timeoutMs());
+        // A message posted and not yet delivered: poll every millisecond, giving this thread's event loop its turns.
+        const waiting = this.#received < Atomics.load(this.#posted, 0);
+        const ready = this.#libc.epoll_wait(this.#epoll, this.#events, MAX_EVENTS, waiting ? 1 : this.#timeoutMs());
         let woken = false;
         for (let index = 0; index < ready; index++) {
           const at = index * EPOLL_EVENT_BYTES;
@@ -84,7 +86,7 @@ class SpliceLoop {
         }
         this.#cutIdle();
         // The messages posted before the wake-up are delivered between turns of this thread's own event loop.
-        if (woken) while (this.#received < Number(Atomics.load(this.#totals, POSTED))) await new Promise((resolve) => setTimeout(resolve, 0));
+        if (woken || waiting) await new Promise((resolve) => setTimeout(resolve, 0));
       }
     } finally {
       for (const open of [...this.#open]) this.#end(open, "stopped");

@@ -65,7 +65,7 @@ function received(socket: Socket, timeoutMs = 10_000): Promise<Buffer> {
   });
 }
 
-const totals = () => new BigInt64Array(new SharedArrayBuffer(3 * 8));
+const totals = () => new BigInt64Array(new SharedArrayBuffer(2 * 8));
 const unbounded = { bytesIn: 1024 ** 3, bytesOut: 1024 ** 3, idleSeconds: 60 };
 const descriptors = () => readdirSync("/proc/self/fd").length;
 

@@ -18,7 +18,7 @@ export type Tunnel = {
 };
 
 export type SpliceToWorker =
-  | { kind: "start"; totals: BigInt64Array; wake: number; bytesIn: number; bytesOut: number; idleMs: number; pipeBytes: number }
+  | { kind: "start"; totals: BigInt64Array; posted: Int32Array; wake: number; bytesIn: number; bytesOut: number; idleMs: number; pipeBytes: number }
   | { kind: "add"; tunnel: Tunnel }
   | { kind: "stop" };
 
@@ -37,19 +37,19 @@ export type SpliceLimits = { bytesIn: number; bytesOut: number; idleSeconds: num
 const PIPE_BYTES = 1024 * 1024;
 /** How long the guard's stop waits for the worker to close every tunnel. */
 const STOP_WAIT_MS = 5_000;
-/** The shared totals: bytes in, bytes out (the run's, both relays add to them), messages posted to the worker. */
-const POSTED = 2;
 
 /**
  * Relays established tunnels off bun's event loop: each tunnel's sockets are taken from bun (their descriptors dup'd,
  * bun's sockets closed) and handed to a worker thread that moves the bytes with splice(2), socket → pipe → socket,
- * never through user space. The run's byte totals live in `totals`, shared with the guard's own relay.
+ * never through user space. The run's byte totals (in, out) live in `totals`, shared with the guard's own relay.
  */
 export class SpliceRelay {
   readonly totals: BigInt64Array;
   readonly #libc: Libc;
   readonly #worker: Worker;
   readonly #wake: number;
+  /** How many messages this thread has posted to the worker, which it reads to know when it has them all. */
+  readonly #posted: Int32Array;
   /** Each tunnel handed over and not yet ended: who waits for its counts, and its descriptors (this thread closes them). */
   readonly #waiting = new Map<number, { resolve: (counts: SplicedCounts) => void; fds: readonly number[] }>();
   readonly #stopped: Promise<void>;
@@ -57,10 +57,11 @@ export class SpliceRelay {
   #ended = false;
   #stopping: Promise<void> | undefined;
 
-  private constructor(libc: Libc, worker: Worker, wake: number, totals: BigInt64Array, stopped: Promise<void>) {
+  private constructor(libc: Libc, worker: Worker, wake: number, posted: Int32Array, totals: BigInt64Array, stopped: Promise<void>) {
     this.#libc = libc;
     this.#worker = worker;
     this.#wake = wake;
+    this.#posted = posted;
     this.totals = totals;
     this.#stopped = stopped;
   }
@@ -98,16 +99,18 @@ export class SpliceRelay {
       worker.addEventListener("error", end);
       worker.addEventListener("close", end);
     });
+    const posted = new Int32Array(new SharedArrayBuffer(4));
     worker.postMessage({
       kind: "start",
       totals,
+      posted,
       wake,
       bytesIn: limits.bytesIn,
       bytesOut: limits.bytesOut,
       idleMs: limits.idleSeconds * 1000,
       pipeBytes: PIPE_BYTES,
     } satisfies SpliceToWorker);
-    relay = new SpliceRelay(libc, worker, wake, totals, stopped);
+    relay = new SpliceRelay(libc, worker, wake, posted, totals, stopped);
     if (await started) return relay;
     worker.terminate();
     libc.close(wake);
@@ -211,7 +214,7 @@ export class SpliceRelay {
 
   #post(message: SpliceToWorker): void {
     this.#worker.postMessage(message);
-    Atomics.add(this.totals, POSTED, 1n);
+    Atomics.add(this.#posted, 0, 1);
     const one = new BigUint64Array([1n]);
     this.#libc.write(this.#wake, new Uint8Array(one.buffer), 8);
   }
