@@ -157,7 +157,7 @@ export class SpliceRelay {
     const toClient = pipe(heldIn);
     const toUpstream = pipe(heldOut);
     if (clientCopy < 0 || upstreamCopy < 0 || toClient === undefined || toUpstream === undefined) return undo(heldOut, heldIn);
-    // bun's sockets go; the connections live on in the copies, which the worker alone holds from here.
+    // bun's sockets go; the connections live on in the copies: the worker moves their bytes, this thread closes them.
     client.destroy();
     upstream.destroy();
     const id = this.#nextId++;
