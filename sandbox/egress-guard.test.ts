@@ -31,9 +31,10 @@ beforeAll(async () => {
     socket.on("data", (chunk) => {
       head += chunk.toString("latin1");
       if (!head.includes("\r\n\r\n")) return;
-      const body = head.startsWith("GET /big")
-        ? "x".repeat(BIG)
-        : `you asked: ${head.split("\r\n")[0]}; host ${/\r\nHost: (.*)\r\n/.exec(head)?.[1]}`;
+      const body =
+        head.startsWith("GET /big") || head.startsWith(`${HELLO}GET /big`)
+          ? "x".repeat(BIG)
+          : `you asked: ${head.split("\r\n")[0]}; host ${/\r\nHost: (.*)\r\n/.exec(head)?.[1]}`;
       socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
     });
     socket.on("error", () => {});
@@ -221,6 +222,23 @@ describe("EgressGuard", () => {
     expect(setup.connections[0]?.cut).toMatch(/more than 64\.0 KB \(sandbox\.egress\.limits\.bytesIn\)/);
     expect(setup.guard.summary()).toContain("cut public.test: the run received more than 64.0 KB");
   });
+
+  for (const relayBySplice of [true, false])
+    test(`a tunnel relayed ${relayBySplice ? "by splice(2)" : "on the event loop"} is cut at the run's byte cap, saying so`, async () => {
+      const rules = egressRules({ allow: ["public.test"], ports: [port], tlsPorts: [port], limits: { bytesIn: 64 * 1024 } });
+      await using setup = await guardWith({}, { rules, relayBySplice });
+      const answer = await exchange(setup.socketPath, `CONNECT public.test:${port} HTTP/1.1\r\n\r\n${HELLO}GET /big HTTP/1.1\r\n\r\n`);
+      // What came past the cap is not passed on: at most the 64 KiB the run may receive.
+      expect(answer).toStartWith("HTTP/1.1 200 Connection Established\r\n\r\n");
+      expect(answer.length).toBeLessThan(64 * 1024 + 39);
+      expect(setup.connections[0]).toMatchObject({
+        allowed: true,
+        bytesOut: HELLO.length + 21,
+        cut: "the run received more than 64.0 KB (sandbox.egress.limits.bytesIn)",
+      });
+      expect(setup.connections[0]?.bytesIn).toBeGreaterThan(64 * 1024);
+      expect(setup.guard.summary()).toContain("cut public.test: the run received more than 64.0 KB");
+    });
 
   test("asks once about an unlisted host for all of a run's connections; without anyone to ask it refuses", async () => {
     const asked: string[] = [];

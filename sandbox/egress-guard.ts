@@ -21,6 +21,7 @@ import {
 import { egressVerdict } from "./egress-rules.ts";
 import { RefusalTally } from "./egress-refusal-tally.ts";
 import { readSocksRequest, SOCKS_REPLY, socksReply } from "./egress-socks.ts";
+import { type SpliceCut, SpliceRelay } from "./egress-splice.ts";
 
 /**
  * The person's answer to a host on neither list: this run only, the rest of the session, or no; "nobody" when no person
@@ -69,6 +70,11 @@ export type EgressGuardOptions = {
   treatAsPublic?: ReadonlySet<string>;
   /** How long a client has to send its whole request head (a slow-loris client is cut). */
   headerTimeoutMs?: number;
+  /**
+   * Whether tunnels are relayed by splice(2) on a thread of their own where it runs (Linux); false relays them on bun's
+   * event loop as plain requests are. Only tests and the bench pass false, to hold the two side by side.
+   */
+  relayBySplice?: boolean;
 };
 
 const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
@@ -95,8 +101,10 @@ export class EgressGuard {
   readonly #stopping = new AbortController();
   readonly #opened: number[] = [];
   readonly #refusals = new RefusalTally();
-  #bytesIn = 0;
-  #bytesOut = 0;
+  /** The run's bytes in and out, shared with the splice relay's thread. */
+  readonly #totals = new BigInt64Array(new SharedArrayBuffer(2 * 8));
+  /** The relay by splice(2) for tunnels, started with the first; undefined inside where it cannot run here. */
+  #splice: Promise<SpliceRelay | undefined> | undefined;
   #started = 0;
   #unfinished = 0;
   #secrets: KnownSecrets | undefined;
@@ -132,6 +140,7 @@ export class EgressGuard {
     this.#stopping.abort();
     for (const socket of this.#open) socket.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await (await this.#splice)?.stop();
     for (const connection of this.#refusals.ending()) this.write(connection);
   }
 
@@ -143,7 +152,7 @@ export class EgressGuard {
     if (reached.size > 0)
       parts.push(
         `reached ${reached.size} host${reached.size === 1 ? "" : "s"} ` +
-          `(${[...reached].slice(0, 5).join(", ")}), ${megabytes(this.#bytesIn)} in, ${megabytes(this.#bytesOut)} out`,
+          `(${[...reached].slice(0, 5).join(", ")}), ${megabytes(this.#total(0))} in, ${megabytes(this.#total(1))} out`,
       );
     const refused = new Map<string, { rule: string; times: number }>();
     for (const entry of this.connections) {
@@ -210,6 +219,7 @@ export class EgressGuard {
       const rule = await this.admit(request.target, request.kind === "connect");
       let first: Buffer;
       if (request.kind === "connect") {
+        this.startSplice();
         upstream = await this.connectChecked(request.target);
         client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
         first = await this.tunnelStart(client, head.rest, request.target, headerTimeoutMs);
@@ -221,8 +231,7 @@ export class EgressGuard {
         upstream = await this.connectChecked(request.target);
       }
       finished();
-      upstream.write(first);
-      const counts = await this.relay(client, upstream, first.length, request.kind === "plain");
+      const counts = request.kind === "connect" ? await this.tunnel(client, upstream, first) : await this.relay(client, upstream, first, true);
       record(true, rule, counts);
     } catch (error) {
       upstream?.destroy();
@@ -301,13 +310,13 @@ export class EgressGuard {
     try {
       target = checkedTarget(request.host, request.port);
       const rule = await this.admit(target, true);
+      this.startSplice();
       upstream = await this.connectChecked(target);
       client.write(socksReply(SOCKS_REPLY.ok));
       replied = true;
       const tunnelFirst = await this.tunnelStart(client, request.rest, target, Math.max(deadline - performance.now(), 1_000));
       finished();
-      upstream.write(tunnelFirst);
-      this.record(started, target, true, rule, await this.relay(client, upstream, tunnelFirst.length, false));
+      this.record(started, target, true, rule, await this.tunnel(client, upstream, tunnelFirst));
     } catch (error) {
       upstream?.destroy();
       const refused = error instanceof Refusal && error.status === 403;
@@ -416,21 +425,76 @@ export class EgressGuard {
     );
   }
 
+  /** Adds `bytes` to the run's total in (0) or out (1); the new total. */
+  #add(way: 0 | 1, bytes: number): number {
+    return Number(Atomics.add(this.#totals, way, BigInt(bytes))) + bytes;
+  }
+
+  #total(way: 0 | 1): number {
+    return Number(Atomics.load(this.#totals, way));
+  }
+
+  /** What the audit and the run's result say of a relay cut short. */
+  private cutMessage(cut: SpliceCut): string {
+    const { limits } = this.#options.rules;
+    if (cut === "bytesIn") return `the run received more than ${megabytes(limits.bytesIn)} (sandbox.egress.limits.bytesIn)`;
+    if (cut === "bytesOut") return `the run sent more than ${megabytes(limits.bytesOut)} (sandbox.egress.limits.bytesOut)`;
+    if (cut === "idle") return `nothing either way for ${limits.idleSeconds} s (sandbox.egress.limits.idleSeconds)`;
+    return "the run ended";
+  }
+
+  /**
+   * An established tunnel, `first` (its client's first bytes) sent on: relayed by splice(2) on the relay's thread where
+   * it runs (bun's sockets handed over), by `relay` otherwise. Same caps, idle time, counts and cuts either way.
+   */
+  private async tunnel(client: Socket, upstream: Socket, first: Buffer): Promise<Counts> {
+    const flushed = written(client, upstream, first);
+    const splice = await this.spliceRelay();
+    if (splice !== undefined) await flushed;
+    const taken = splice === undefined || client.destroyed || upstream.destroyed ? undefined : splice.take(client, upstream);
+    if (taken === undefined) return this.relay(client, upstream, first.length, false);
+    this.#add(1, first.length);
+    const counts = await taken;
+    return {
+      bytesIn: counts.bytesIn,
+      bytesOut: counts.bytesOut + first.length,
+      ...(counts.cut !== undefined ? { cut: this.cutMessage(counts.cut) } : {}),
+    };
+  }
+
+  /** Starts the splice relay as the run's first tunnel is let through, while it connects (a thread's start, a few ms). */
+  private startSplice(): void {
+    if (this.#stopping.signal.aborted || this.#options.relayBySplice === false) return;
+    this.#splice ??= SpliceRelay.start(this.#options.rules.limits, this.#totals);
+  }
+
+  /** The splice relay, started with the run's first tunnel; undefined where it cannot run, or once the guard stops. */
+  private async spliceRelay(): Promise<SpliceRelay | undefined> {
+    const stopping = this.#stopping.signal;
+    this.startSplice();
+    if (this.#splice === undefined || stopping.aborted) return undefined;
+    let onAbort = () => {};
+    const stopped = new Promise<undefined>((resolve) => {
+      onAbort = () => resolve(undefined);
+      stopping.addEventListener("abort", onAbort, { once: true });
+    });
+    const relay = await Promise.race([this.#splice, stopped]);
+    stopping.removeEventListener("abort", onAbort);
+    return stopping.aborted ? undefined : relay;
+  }
+
   /**
    * Copies both ways until either side ends, within the run's byte caps and the idle time; returns the counts. For a
    * plain request (`oneRequest`) nothing more of the client's goes to the server (a second request would reach this
    * host unchecked), and the answer's head says `Connection: close`, so the client sends its next request anew.
    */
-  private relay(
-    client: Socket,
-    upstream: Socket,
-    alreadyOut: number,
-    oneRequest: boolean,
-  ): Promise<{ bytesIn: number; bytesOut: number; cut?: string }> {
+  private relay(client: Socket, upstream: Socket, first: Buffer | number, oneRequest: boolean): Promise<Counts> {
     const { limits } = this.#options.rules;
     const closing = oneRequest ? new AnswerHead() : undefined;
-    const counts: { bytesIn: number; bytesOut: number; cut?: string } = { bytesIn: 0, bytesOut: alreadyOut };
-    this.#bytesOut += alreadyOut;
+    if (typeof first !== "number") upstream.write(first);
+    const alreadyOut = typeof first === "number" ? first : first.length;
+    const counts: Counts = { bytesIn: 0, bytesOut: alreadyOut };
+    this.#add(1, alreadyOut);
     return new Promise((resolve) => {
       let done = false;
       const finish = (cut?: string) => {
@@ -441,13 +505,12 @@ export class EgressGuard {
         upstream.destroy();
         resolve(counts);
       };
-      const idle = () => finish(`nothing either way for ${limits.idleSeconds} s (sandbox.egress.limits.idleSeconds)`);
+      const idle = () => finish(this.cutMessage("idle"));
       client.setTimeout(limits.idleSeconds * 1000, idle);
       upstream.setTimeout(limits.idleSeconds * 1000, idle);
       upstream.on("data", (chunk: Buffer) => {
         counts.bytesIn += chunk.length;
-        this.#bytesIn += chunk.length;
-        if (this.#bytesIn > limits.bytesIn) return finish(`the run received more than ${megabytes(limits.bytesIn)} (sandbox.egress.limits.bytesIn)`);
+        if (this.#add(0, chunk.length) > limits.bytesIn) return finish(this.cutMessage("bytesIn"));
         const passed = closing ? closing.pass(chunk) : chunk;
         if (passed === undefined) return finish("the server's answer head was larger than 64 KiB");
         if (!client.write(passed)) upstream.pause();
@@ -456,8 +519,7 @@ export class EgressGuard {
       client.on("data", (chunk: Buffer) => {
         if (oneRequest) return;
         counts.bytesOut += chunk.length;
-        this.#bytesOut += chunk.length;
-        if (this.#bytesOut > limits.bytesOut) return finish(`the run sent more than ${megabytes(limits.bytesOut)} (sandbox.egress.limits.bytesOut)`);
+        if (this.#add(1, chunk.length) > limits.bytesOut) return finish(this.cutMessage("bytesOut"));
         if (!upstream.write(chunk)) client.pause();
       });
       upstream.on("drain", () => client.resume());
@@ -465,16 +527,32 @@ export class EgressGuard {
       upstream.on("end", () => client.end());
       client.on("end", () => oneRequest || upstream.end());
       upstream.on("close", () => (client.writableFinished || client.destroyed ? finish() : client.end(() => finish())));
-      client.on("close", () => finish(this.#stopping.signal.aborted ? "the run ended" : undefined));
+      client.on("close", () => finish(this.#stopping.signal.aborted ? this.cutMessage("stopped") : undefined));
       upstream.on("error", () => finish());
       client.on("error", () => finish());
       // The head's reader paused the client; a data listener alone does not start a paused stream again.
       client.resume();
+      // Either socket may have closed before the relay began (the guard stopping): its close has passed already.
+      if (client.destroyed || upstream.destroyed) finish(this.#stopping.signal.aborted ? this.cutMessage("stopped") : undefined);
     });
   }
 }
 
 type Counts = { bytesIn: number; bytesOut: number; cut?: string };
+
+/** `first` written to `upstream` and gone to the kernel, or either socket closed first. */
+function written(client: Socket, upstream: Socket, first: Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      client.off("close", done);
+      upstream.off("close", done);
+      resolve();
+    };
+    client.once("close", done);
+    upstream.once("close", done);
+    upstream.write(first, done);
+  });
+}
 
 /** `work`, or an error once `timeoutMs` has passed (the system resolver cannot be cancelled: its answer is dropped). */
 function withinTime<T>(work: Promise<T>, timeoutMs: number): Promise<T> {

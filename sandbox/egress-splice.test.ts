@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { SpliceRelay } from "./egress-splice.ts";
+
+// The splice relay on real TCP sockets on 127.0.0.1: a test client, the guard's two sockets (its accepted client and
+// its connection upstream) handed to the relay, and the far server. Linux only, as the relay is.
+
+const MIB = 1024 * 1024;
+let guardSide: Server;
+let far: Server;
+const accepted: Socket[] = [];
+const farAccepted: Socket[] = [];
+const waiters: (() => void)[] = [];
+const listen = (server: Server) =>
+  new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
+let guardPort = 0;
+let farPort = 0;
+
+beforeAll(async () => {
+  guardSide = createServer((socket) => {
+    socket.pause();
+    accepted.push(socket);
+    waiters.shift()?.();
+  });
+  far = createServer((socket) => {
+    farAccepted.push(socket);
+    waiters.shift()?.();
+  });
+  guardPort = await listen(guardSide);
+  farPort = await listen(far);
+});
+afterAll(() => {
+  guardSide.close();
+  far.close();
+});
+
+/** The four ends of one tunnel: what the test client and the far server hold, and the guard's two sockets. */
+async function tunnelEnds(): Promise<{ client: Socket; farEnd: Socket; guardClient: Socket; guardUpstream: Socket }> {
+  const arrived = () => new Promise<void>((resolve) => waiters.push(resolve));
+  const clientArrived = arrived();
+  const client = connect(guardPort, "127.0.0.1");
+  await clientArrived;
+  const farArrived = arrived();
+  const guardUpstream = connect(farPort, "127.0.0.1");
+  await Promise.all([farArrived, new Promise((resolve) => guardUpstream.once("connect", resolve))]);
+  for (const socket of [client, guardUpstream]) socket.on("error", () => {});
+  const [farEnd, guardClient] = [farAccepted.shift(), accepted.shift()];
+  if (farEnd === undefined || guardClient === undefined) throw new Error("a connection arrived without its socket");
+  farEnd.on("error", () => {});
+  return { client, farEnd, guardClient, guardUpstream };
+}
+
+/** Everything `socket` receives until it closes, within `timeoutMs`. */
+function received(socket: Socket, timeoutMs = 10_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => reject(new Error(`no close within ${timeoutMs} ms; got ${chunks.length} chunks`)), timeoutMs);
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+    socket.once("close", () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+  });
+}
+
+const totals = () => new BigInt64Array(new SharedArrayBuffer(2 * 8));
+const unbounded = { bytesIn: 1024 ** 3, bytesOut: 1024 ** 3, idleSeconds: 60 };
+const descriptors = () => readdirSync("/proc/self/fd").length;
+
+describe.skipIf(process.platform !== "linux")("SpliceRelay", () => {
+  test("moves a tunnel's bytes both ways, byte for byte, and counts them in the run's totals", async () => {
+    const shared = totals();
+    const relay = await SpliceRelay.start(unbounded, shared);
+    if (relay === undefined) throw new Error("splice(2) through bun:ffi did not start on this Linux machine");
+    try {
+      const { client, farEnd, guardClient, guardUpstream } = await tunnelEnds();
+      const down = randomBytes(3 * MIB);
+      const up = randomBytes(MIB + 17);
+      // What bun read before the hand-over (its stream holds it) goes first, through the pipe.
+      client.write(up.subarray(0, 1000));
+      const deadline = performance.now() + 5_000;
+      while (guardClient.readableLength < 1000 && performance.now() < deadline) await Bun.sleep(5);
+      expect(guardClient.readableLength).toBe(1000);
+      const counts = relay.take(guardClient, guardUpstream);
+      expect(counts).toBeDefined();
+      const [toClient, toFar] = [received(client), received(farEnd)];
+      client.write(up.subarray(1000));
+      // The far end answers once it has the whole request, then closes: the tunnel ends with it.
+      let got = 0;
+      farEnd.on("data", (chunk: Buffer) => {
+        got += chunk.length;
+        if (got === up.length) farEnd.end(down);
+      });
+      expect((await toClient).equals(down)).toBe(true);
+      expect((await toFar).equals(up)).toBe(true);
+      expect(await counts).toEqual({ bytesIn: down.length, bytesOut: up.length });
+      expect([...shared.subarray(0, 2)].map(Number)).toEqual([down.length, up.length]);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  test("cuts a tunnel at the run's byte cap, and one idle past the idle time", async () => {
+    const shared = totals();
+    shared[0] = 1000n;
+    const relay = await SpliceRelay.start({ bytesIn: 64 * 1024, bytesOut: 1024 ** 3, idleSeconds: 0.3 }, shared);
+    if (relay === undefined) throw new Error("splice(2) through bun:ffi did not start on this Linux machine");
+    try {
+      const capped = await tunnelEnds();
+      const cappedCounts = relay.take(capped.guardClient, capped.guardUpstream);
+      const gotCapped = received(capped.client);
+      capped.farEnd.write(randomBytes(4 * MIB));
+      const cut = await cappedCounts;
+      expect(cut?.cut).toBe("bytesIn");
+      expect((await gotCapped).length).toBeLessThan(64 * 1024);
+      capped.farEnd.destroy();
+
+      const idle = await tunnelEnds();
+      const started = performance.now();
+      const idleCounts = relay.take(idle.guardClient, idle.guardUpstream);
+      const gotIdle = received(idle.client);
+      expect(await idleCounts).toEqual({ bytesIn: 0, bytesOut: 0, cut: "idle" });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+      expect((await gotIdle).length).toBe(0);
+      idle.farEnd.destroy();
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  test("200 tunnels opened and closed, then stopping with tunnels open: each cut, no descriptor left", async () => {
+    const before = descriptors();
+    const relay = await SpliceRelay.start(unbounded, totals());
+    if (relay === undefined) throw new Error("splice(2) through bun:ffi did not start on this Linux machine");
+    for (let batch = 0; batch < 10; batch++) {
+      const ends = await Promise.all(Array.from({ length: 20 }, () => tunnelEnds()));
+      const done = ends.map(({ client, farEnd, guardClient, guardUpstream }) => {
+        const counts = relay.take(guardClient, guardUpstream);
+        const answer = received(client);
+        client.write("ping");
+        farEnd.once("data", () => farEnd.end("pong"));
+        return Promise.all([counts, answer]);
+      });
+      for (const [counts, answer] of await Promise.all(done)) {
+        expect(counts).toEqual({ bytesIn: 4, bytesOut: 4 });
+        expect(answer.toString()).toBe("pong");
+      }
+      for (const { client, farEnd } of ends) {
+        client.destroy();
+        farEnd.destroy();
+      }
+    }
+    const open = await Promise.all(Array.from({ length: 5 }, () => tunnelEnds()));
+    const cut = open.map(({ guardClient, guardUpstream }) => relay.take(guardClient, guardUpstream));
+    const closed = open.map(({ client }) => received(client, 5_000));
+    await relay.stop();
+    expect(await Promise.all(cut)).toEqual(Array(5).fill({ bytesIn: 0, bytesOut: 0, cut: "stopped" }));
+    await Promise.all(closed);
+    for (const { farEnd } of open) farEnd.destroy();
+    const [first] = open;
+    if (first !== undefined) expect(relay.take(first.guardClient, first.guardUpstream)).toBeUndefined();
+    const deadline = performance.now() + 5_000;
+    while (descriptors() > before && performance.now() < deadline) await Bun.sleep(20);
+    expect(descriptors()).toBeLessThanOrEqual(before);
+  });
+});
