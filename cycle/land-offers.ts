@@ -18,6 +18,7 @@ import { promote, promoteSucceeded } from "./promote.ts";
 import { promotionContext } from "./promotion-context.ts";
 import type { RefChangeContext } from "./ref-change.ts";
 import { rollback } from "./rollback.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** How a landed offer is judged here: its branch through this machine's gate, promoted only when `promote` says so. */
 export type OfferJudge = (branch: string, promote: boolean, signal: AbortSignal) => Promise<CycleOutcome>;
@@ -210,9 +211,8 @@ function renamedMetadata(text: string, tool: string): string {
 }
 
 /** A refusal of `org share promote` or `org share land`: no such offer, or not in a state that allows it. */
-export class OfferRefusedError extends Error {
+export class OfferRefusedError extends OrgError {
   override name = "OfferRefusedError";
-  readonly userFacing = true;
 }
 
 /** The one record `id` names (a prefix of 8 or more characters will do when it names one offer); refused when none or several. */

@@ -240,7 +240,10 @@ describe("the network is a fact of life", () => {
     try {
       const down = await pullOffers(b.access).catch((error: unknown) => error);
       expect(down).toBeInstanceOf(ShareRemoteError);
-      expect((down as Error).message).toStartWith(`the share remote file://${join(world.root, "gone.git")} did not answer: `);
+      // git's reason, not the advice it ends with ("…and the repository exists."), which names nothing.
+      expect((down as Error).message).toStartWith(`the share remote file://${join(world.root, "gone.git")} did not answer: fatal: `);
+      expect((down as Error).message).toContain("does not appear to be a git repository");
+      expect((down as Error).message).not.toContain("the repository exists");
     } finally {
       updateShareSettings(b.access.home, { remote: world.remote });
     }
