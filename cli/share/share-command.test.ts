@@ -99,6 +99,16 @@ test("publish, trust, keys, remote and list through the CLI; a pull killed mid-w
   );
   const table = (await org(bob, "list")).stdout;
   expect(table).toContain(`${id}  word_count  passed  alice   ${branch}  passed: promote with 'org share promote ID'`);
+
+  // Alice takes it back with a reason: the recall her rollback pushes carries it to the team.
+  const rolled = await runOrgProcess(["rollback", "word_count", "--reason", "miscounts tabs", "--repo", alice.dir, "--no-restart"], {
+    env: envOf(alice),
+    cwd: alice.dir,
+    timeoutMs: 60_000,
+  });
+  expect(rolled.stdout).toContain(`recalled word_count from the team: refs/org/recalls/word_count/${id} (signed)`);
+  gitSync(bob.dir, ["fetch", "--quiet", world.remote, `refs/org/recalls/word_count/${id}:refs/walk/recall`]);
+  expect(JSON.parse(gitSync(bob.dir, ["show", "refs/walk/recall:recall.json"]))).toMatchObject({ reason: "miscounts tabs" });
 }, 180_000);
 
 test("a share refusal (no such offer, a remote down, a key that is not one) is one line for the person, never a bug's stack", () => {
