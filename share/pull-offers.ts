@@ -5,7 +5,7 @@ import { INCOMING_PREFIX, OFFERS_NAMESPACE, type OfferManifest, parseIncomingRef
 import { type OfferRecord, offerKey, readShareState, writeShareState } from "./offer-state.ts";
 import type { ShareAccess } from "./publish-offer.ts";
 import { allowedSignersFile, readShareSettings, ShareSetupError } from "./share-home.ts";
-import { type Signer, verifyOffer, verifyRecall } from "./verify-offer.ts";
+import { refusedForTrust, type Signer, verifyOffer, verifyRecall } from "./verify-offer.ts";
 
 /** The bounds of one pull: refs the remote may offer, and bytes it may send. */
 export type PullBounds = { maxRefs: number; maxBytes: number };
@@ -30,7 +30,8 @@ export type PullResult = {
 /**
  * Fetches the remote's offers and recalls into a namespace of their own (bounded: more refs than `maxRefs` or more bytes
  * than `maxBytes` is refused, nothing kept), verifies each new one, and records it here as `new` or `refused` (why).
- * Offers already recorded as `new` or `judging` (a pull stopped before judging them) are handed back to land again.
+ * Offers already recorded as `new` or `judging` (a pull stopped before judging them) are handed back to land again; one
+ * refused because its key was not trusted is verified again (the person may have trusted it since).
  */
 export async function pullOffers(access: ShareAccess, bounds: PullBounds = DEFAULT_PULL_BOUNDS): Promise<PullResult> {
   const { git, home, person } = access;
@@ -58,9 +59,13 @@ export async function pullOffers(access: ShareAccess, bounds: PullBounds = DEFAU
   const now = () => new Date().toISOString();
   // Oldest first, so that a signer's newer offer of a tool is what counts as seen when an older one comes after it.
   for (const offer of incoming.filter((entry) => entry.kind === "offers").sort((a, b) => a.id.localeCompare(b.id))) {
-    const known = state.offers[offerKey(offer)];
+    const seen = state.offers[offerKey(offer)];
+    // Refused only because its key was not trusted here: checked again, as if new, since the key may be trusted now.
+    const untrusted = seen?.state === "refused" && refusedForTrust(seen.reason);
+    const known = untrusted ? undefined : seen;
     if (known && known.state !== "new" && known.state !== "judging") continue;
     const verified = await verifyOffer(git, person, offer, signers, state, known !== undefined);
+    if (untrusted && !verified.ok && verified.reason === seen.reason) continue;
     const signer = verified.signer ? { signer: verified.signer.principal, fingerprint: verified.signer.fingerprint } : {};
     const record: OfferRecord = verified.ok
       ? { ...(known ?? {}), id: offer.id, tool: offer.tool, commit: offer.commit, state: known?.state ?? "new", ...signer, at: now() }

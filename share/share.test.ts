@@ -106,6 +106,16 @@ describe("publish and pull", () => {
     ]);
     // Pulled again, nothing new is seen.
     expect((await pullOffers(c.access)).fresh).toEqual([]);
+    // Once carol trusts alice's key, as the refusal asks, her next pull verifies the same offer and lands it.
+    trust(c, a);
+    try {
+      const retried = await pullOffers(c.access);
+      expect(retried.fresh).toMatchObject([{ id: published.id, state: "new", signer: "alice" }]);
+      expect(retried.fresh[0]?.reason).toBeUndefined();
+      expect(retried.landable.map((offer) => offer.record.id)).toEqual([published.id]);
+    } finally {
+      untrustKey(c.access.home, "alice");
+    }
   }, 60_000);
 
   test("refused, never landed: a forged signature, a tampered file, an unsigned offer, a replay under a new name, an older after newer", async () => {
