@@ -5,6 +5,7 @@ import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { readShareState } from "../share/offer-state.ts";
 import { publishOffer } from "../share/publish-offer.ts";
+import { ShareSetupError } from "../share/share-home.ts";
 import { toolOrigin } from "../share/tool-origin.ts";
 import { promoteFixture, type ShareMachine, shareMachines, trust } from "../testing/share-machines.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
@@ -70,6 +71,12 @@ test("alice offers, bob's gate judges and promotes it (autoPromote), carol's pas
     gitSync(alice.dir, ["rev-parse", "main:tools/generated/word_count"]).trim(),
   );
   expect(await toolOrigin(bob.access.git, "word_count")).toMatchObject({ offer: offer.id, signer: "alice", offerCommit: offer.commit });
+  // Bob cannot offer it again as his own: it would lose who built it, and alice's recall would not reach it.
+  const reoffered = await publishOffer(bob.access, "word_count").catch((error: unknown) => error);
+  expect(reoffered).toBeInstanceOf(ShareSetupError);
+  expect((reoffered as Error).message).toBe(
+    `word_count came from alice's offer ${offer.id}: it is theirs to offer; only a tool this checkout built is offered`,
+  );
 
   const carolMain = gitSync(carol.dir, ["rev-parse", "main"]).trim();
   const atCarol = await pull(carol, false);
