@@ -12,6 +12,7 @@ import { gitSync } from "../testing/temp-git-repo.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 import { CLAMP, SLUGIFY, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { inProcessOfferJudge, pullAndLand, renameOffer } from "./land-offers.ts";
+import { promote } from "./promote.ts";
 import { rollback } from "./rollback.ts";
 
 // Three machines and a bare remote: alice's promoted tool is offered, and each receiving machine's own gate (the real
@@ -82,6 +83,12 @@ test("alice offers, bob's gate judges and promotes it (autoPromote), carol's pas
   const atCarol = await pull(carol, false);
   expect(atCarol.offers).toMatchObject([{ id: offer.id, state: "passed", reason: "passed: promote with 'org share promote ID'" }]);
   expect(gitSync(carol.dir, ["rev-parse", "main"]).trim()).toBe(carolMain);
+  // Carol promotes it as any candidate ('org promote cand/…', the web room's Promote): the offer is promoted here too.
+  const carolBranch = atCarol.offers[0]?.branch ?? "";
+  expect(await promote(carol.refChange(), { branch: carolBranch, restart: false })).toMatchObject({ kind: "promoted" });
+  expect(Object.values(readShareState(carol.access.home).offers)).toMatchObject([
+    { id: offer.id, state: "promoted", reason: `promoted with ${carolBranch}` },
+  ]);
 
   // Alice rolls the tool back: the rollback publishes a signed recall, and bob's next pull rolls his copy back too.
   const rolled = await rollback(alice.refChange(), { restart: false, target: { tool: "word_count" }, reason: "miscounts tabs" });
@@ -95,6 +102,10 @@ test("alice offers, bob's gate judges and promotes it (autoPromote), carol's pas
   ]);
   // Pulled again, nothing more happens.
   expect((await pull(bob, true)).recalls).toEqual([]);
+  // Carol's copy, promoted without 'org share promote', is rolled back by the recall all the same.
+  const atCarolAgain = await pull(carol, false);
+  expect(atCarolAgain.recalls[0]?.rolledBack).toMatch(/^rollback\/\d{8}T\d{6}Z$/);
+  expect(gitSync(carol.dir, ["ls-tree", "main", "tools/generated/"]).trim()).toBe("");
 }, 240_000);
 
 test("a name main holds for another tool is refused with the reason; landed under a name the person chooses, it is judged and passes", async () => {

@@ -90,7 +90,8 @@ export async function pullAndLand(request: {
     recalled.add(offerKey(record));
     const entry: SharePullReport["recalls"][number] = { tool: record.as ?? record.tool, offer: record.id, reason };
     // Rolled back only when main's copy of the tool is the one this offer brought (not a later one, nor one built here).
-    const origin = record.state === "promoted" ? await toolOrigin(access.git, entry.tool, signal) : undefined;
+    // Whatever the state here says: it may have been promoted by 'org promote cand/…' as well as by 'org share promote'.
+    const origin = await toolOrigin(access.git, entry.tool, signal);
     if (origin?.offerCommit === record.commit) {
       say(`recall of ${entry.tool} (offer ${record.id}, by ${recall.signer.principal}): ${reason}; rolling it back`);
       try {
