@@ -96,6 +96,9 @@ describe("publish and pull", () => {
     // Nobody's git config was changed for the signing.
     expect(readFileSync(join(world.root, "alice-home", ".gitconfig"), "utf8")).not.toContain("signingkey");
 
+    // Alice's own pull leaves her offer alone: it is neither taken nor refused for a key she does not list.
+    const own = await pullOffers(a.access);
+    expect([own.fresh, own.landable, own.ignored]).toEqual([[], [], []]);
     const pulled = await pullOffers(b.access);
     expect(pulled.landable.map((offer) => [offer.record.id, offer.record.state, offer.signer.principal])).toEqual([[published.id, "new", "alice"]]);
     expect(pulled.landable[0]?.files.get("tool.ts")?.toString()).toBe(WORD_COUNT.tool);
