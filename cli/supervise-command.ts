@@ -66,6 +66,9 @@ It stops at a person's message (looked for before every step, and every 2 s whil
 runs, which it cuts short), maxMinutes (10), maxTokens (20000) and maxActionsPerRound (10). Each action is an audit
 line (tool "idle-work") and is listed in the day's report; a tool failing a held-out example goes to the webhook and
 Telegram once (kind idle). Without a model server, (a) and (b) still run and (c) says it was skipped.
+Team offers (share.pullEvery, confirmed with 'org config trust'): once that long has passed, a round runs 'org share
+pull' (the offers judged on this machine's gate, a recalled one rolled back; docs/share.md); each recall goes to the
+webhook and Telegram (kind share).
 
   --once         one round (and the heartbeat's due work), then exit
   --json         each round's summary as one JSON line on stdout

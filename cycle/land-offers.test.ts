@@ -5,12 +5,14 @@ import { loadOrgConfig, type OrgConfig } from "../config/org-config.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
 import { readShareState } from "../share/offer-state.ts";
 import { publishOffer } from "../share/publish-offer.ts";
+import { ShareSetupError } from "../share/share-home.ts";
 import { toolOrigin } from "../share/tool-origin.ts";
 import { promoteFixture, type ShareMachine, shareMachines, trust } from "../testing/share-machines.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 import { CLAMP, SLUGIFY, WORD_COUNT } from "../testing/toolsmith-fixtures.ts";
 import { inProcessOfferJudge, pullAndLand, renameOffer } from "./land-offers.ts";
+import { promote } from "./promote.ts";
 import { rollback } from "./rollback.ts";
 
 // Three machines and a bare remote: alice's promoted tool is offered, and each receiving machine's own gate (the real
@@ -70,11 +72,23 @@ test("alice offers, bob's gate judges and promotes it (autoPromote), carol's pas
     gitSync(alice.dir, ["rev-parse", "main:tools/generated/word_count"]).trim(),
   );
   expect(await toolOrigin(bob.access.git, "word_count")).toMatchObject({ offer: offer.id, signer: "alice", offerCommit: offer.commit });
+  // Bob cannot offer it again as his own: it would lose who built it, and alice's recall would not reach it.
+  const reoffered = await publishOffer(bob.access, "word_count").catch((error: unknown) => error);
+  expect(reoffered).toBeInstanceOf(ShareSetupError);
+  expect((reoffered as Error).message).toBe(
+    `word_count came from alice's offer ${offer.id}: it is theirs to offer; only a tool this checkout built is offered`,
+  );
 
   const carolMain = gitSync(carol.dir, ["rev-parse", "main"]).trim();
   const atCarol = await pull(carol, false);
   expect(atCarol.offers).toMatchObject([{ id: offer.id, state: "passed", reason: "passed: promote with 'org share promote ID'" }]);
   expect(gitSync(carol.dir, ["rev-parse", "main"]).trim()).toBe(carolMain);
+  // Carol promotes it as any candidate ('org promote cand/…', the web room's Promote): the offer is promoted here too.
+  const carolBranch = atCarol.offers[0]?.branch ?? "";
+  expect(await promote(carol.refChange(), { branch: carolBranch, restart: false })).toMatchObject({ kind: "promoted" });
+  expect(Object.values(readShareState(carol.access.home).offers)).toMatchObject([
+    { id: offer.id, state: "promoted", reason: `promoted with ${carolBranch}` },
+  ]);
 
   // Alice rolls the tool back: the rollback publishes a signed recall, and bob's next pull rolls his copy back too.
   const rolled = await rollback(alice.refChange(), { restart: false, target: { tool: "word_count" }, reason: "miscounts tabs" });
@@ -88,6 +102,10 @@ test("alice offers, bob's gate judges and promotes it (autoPromote), carol's pas
   ]);
   // Pulled again, nothing more happens.
   expect((await pull(bob, true)).recalls).toEqual([]);
+  // Carol's copy, promoted without 'org share promote', is rolled back by the recall all the same.
+  const atCarolAgain = await pull(carol, false);
+  expect(atCarolAgain.recalls[0]?.rolledBack).toMatch(/^rollback\/\d{8}T\d{6}Z$/);
+  expect(gitSync(carol.dir, ["ls-tree", "main", "tools/generated/"]).trim()).toBe("");
 }, 240_000);
 
 test("a name main holds for another tool is refused with the reason; landed under a name the person chooses, it is judged and passes", async () => {

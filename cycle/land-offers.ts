@@ -18,6 +18,7 @@ import { promote, promoteSucceeded } from "./promote.ts";
 import { promotionContext } from "./promotion-context.ts";
 import type { RefChangeContext } from "./ref-change.ts";
 import { rollback } from "./rollback.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** How a landed offer is judged here: its branch through this machine's gate, promoted only when `promote` says so. */
 export type OfferJudge = (branch: string, promote: boolean, signal: AbortSignal) => Promise<CycleOutcome>;
@@ -89,7 +90,8 @@ export async function pullAndLand(request: {
     recalled.add(offerKey(record));
     const entry: SharePullReport["recalls"][number] = { tool: record.as ?? record.tool, offer: record.id, reason };
     // Rolled back only when main's copy of the tool is the one this offer brought (not a later one, nor one built here).
-    const origin = record.state === "promoted" ? await toolOrigin(access.git, entry.tool, signal) : undefined;
+    // Whatever the state here says: it may have been promoted by 'org promote cand/…' as well as by 'org share promote'.
+    const origin = await toolOrigin(access.git, entry.tool, signal);
     if (origin?.offerCommit === record.commit) {
       say(`recall of ${entry.tool} (offer ${record.id}, by ${recall.signer.principal}): ${reason}; rolling it back`);
       try {
@@ -210,9 +212,8 @@ function renamedMetadata(text: string, tool: string): string {
 }
 
 /** A refusal of `org share promote` or `org share land`: no such offer, or not in a state that allows it. */
-export class OfferRefusedError extends Error {
+export class OfferRefusedError extends OrgError {
   override name = "OfferRefusedError";
-  readonly userFacing = true;
 }
 
 /** The one record `id` names (a prefix of 8 or more characters will do when it names one offer); refused when none or several. */

@@ -6,6 +6,7 @@ import { PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
 import type { Recovery } from "./rollback.ts";
 import { isRefusal } from "../security/refusal.ts";
 import { checkedPassingVerdict } from "./promotion-check.ts";
+import { markOfferPromoted } from "../share/tool-origin.ts";
 
 /** How a promotion of a judged candidate ended. */
 export type PromoteOutcome =
@@ -113,6 +114,12 @@ export async function promote(
       newMain: result.rolledBack.newMain,
       ...(result.rolledBack.baseline ? { baseline: result.rolledBack.baseline } : {}),
     };
+  if (context.share) {
+    // Best effort: main moved whatever the share state says; a state file that cannot be written is said, not fatal.
+    await markOfferPromoted(context.share.home, context.git, branch, context.signal).catch((error: unknown) =>
+      context.log(`could not mark the offer of ${branch} promoted in your org folder: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  }
   return {
     kind: "promoted",
     branch,

@@ -231,7 +231,7 @@ async function recallRolledBack(context: RefChangeContext, result: RollbackResul
   const recalls: RollbackRecall[] = [];
   for (const tool of await toolsChanged(context.git, result.newMain, result.mainBefore, context.signal)) {
     try {
-      const ref = await publishRecall(share, tool, reason ?? `rolled back here (${result.tag})`);
+      const ref = await publishRecall(share, tool, reason ?? `rolled back by its publisher (${result.tag})`);
       if (ref) recalls.push({ tool, ref });
     } catch (error) {
       recalls.push({ tool, problem: error instanceof Error ? error.message : String(error) });

@@ -5,6 +5,7 @@ import type { RepoGit } from "./repo-git.ts";
 import { spawnGit } from "./run-git.ts";
 import { mktree } from "./tool-tree.ts";
 import { ownedTempDir } from "../security/owned-temp-dir.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 // git for sharing tools through a team's remote. Unlike RepoGit's commands, these run with the person's own git setup
 // (their identity, their remote's URL and credentials, their ssh), since a push or a signature is theirs; what could
@@ -12,10 +13,11 @@ import { ownedTempDir } from "../security/owned-temp-dir.ts";
 // (`-c gpg.format=ssh -c user.signingkey=…`), never written to anyone's config.
 const SAFE = ["core.hooksPath=/dev/null", "core.useReplaceRefs=false", "core.autocrlf=false"].flatMap((setting) => ["-c", setting]);
 
+const UNREACHED = "Nothing changed here. Check the URL ('org share remote URL' sets it) and that your own git reaches it: git ls-remote URL";
+
 /** The remote could not be reached or refused what was asked, with git's own words; nothing changed here. */
-export class ShareRemoteError extends Error {
+export class ShareRemoteError extends OrgError {
   override name = "ShareRemoteError";
-  readonly userFacing = true;
 }
 
 /** What the person's git runs with: their environment (without what steers git elsewhere) and a bound on each call. */
@@ -79,7 +81,8 @@ export async function signatureOf(git: RepoGit, person: PersonGit, commit: strin
 /** The refs `url` holds under `patterns` (ref → commit), bounded by the call's timeout. */
 export async function remoteRefs(person: PersonGit, cwd: string, url: string, patterns: string[]): Promise<Map<string, string>> {
   const { stdout, stderr, exitCode } = await run(person, cwd, ["ls-remote", "--end-of-options", url, ...patterns]);
-  if (exitCode !== 0) throw new ShareRemoteError(`the share remote ${url} did not answer: ${lastLine(stderr) || silence(person)}`);
+  if (exitCode !== 0)
+    throw new ShareRemoteError(`the share remote ${url} did not answer: ${gitSaid(stderr) || silence(person)}`, { nextStep: UNREACHED });
   const refs = new Map<string, string>();
   for (const line of stdout.toString().split("\n")) {
     const [commit, ref] = line.split("\t");
@@ -95,7 +98,7 @@ export type PushOutcome = { kind: "pushed" } | { kind: "rejected"; detail: strin
 export async function pushCommit(git: RepoGit, person: PersonGit, url: string, commit: string, ref: string): Promise<PushOutcome> {
   const { stderr, exitCode } = await run(person, git.repoDir, ["push", "--porcelain", "--end-of-options", url, `${commit}:${ref}`]);
   if (exitCode === 0) return { kind: "pushed" };
-  const detail = lastLine(stderr) || silence(person);
+  const detail = gitSaid(stderr) || silence(person);
   return /rejected|cannot lock|failed to update|already exists|fetch first/i.test(stderr) ? { kind: "rejected", detail } : { kind: "failed", detail };
 }
 
@@ -143,7 +146,9 @@ export async function quarantinedFetch(
     if (refs > maxRefs)
       throw new ShareRemoteError(`the share remote ${url} sent ${refs} refs, more than the ${maxRefs} a pull takes: refused, nothing was kept`);
     if (fetched.exitCode !== 0)
-      throw new ShareRemoteError(`fetching from the share remote ${url} failed: ${lastLine(fetched.stderr) || silence(person)}`);
+      throw new ShareRemoteError(`fetching from the share remote ${url} failed: ${gitSaid(fetched.stderr) || silence(person)}`, {
+        nextStep: UNREACHED,
+      });
     const local = await run(person, git.repoDir, [
       "fetch",
       "--no-tags",
@@ -177,8 +182,15 @@ function silence(person: PersonGit): string {
   return person.signal?.aborted ? "stopped" : `no answer within ${Math.round(person.timeoutMs / 1000)} s (nothing changed here; try again later)`;
 }
 
-function lastLine(text: string): string {
-  return text.trim().split("\n").filter(Boolean).at(-1)?.trim() ?? "";
+/**
+ * What git said went wrong, in one line: its lines up to the advice it ends a failed remote call with ("Please make
+ * sure you have the correct access rights and the repository exists."), which alone names nothing; at most three.
+ */
+function gitSaid(text: string): string {
+  const lines = text.split("\n").map((line) => line.trim());
+  const advice = lines.findIndex((line) => line.startsWith("Please make sure you have the correct access rights"));
+  const said = (advice > 0 ? lines.slice(0, advice) : lines).filter(Boolean);
+  return said.slice(0, 3).join(" ");
 }
 
 /**

@@ -18,6 +18,7 @@ import { toolFolderTree } from "../git/tool-tree.ts";
 import { fileSha256, newOfferId, OFFER_FILE, type OfferManifest, RECALL_FILE, type RecallManifest, shareRef } from "./offer.ts";
 import { readShareState, writeShareState } from "./offer-state.ts";
 import { readShareSettings, ShareSetupError, type ShareHome } from "./share-home.ts";
+import { toolOrigin } from "./tool-origin.ts";
 
 /** How many times a publish pushes before it gives up (each refused push retried with a fresh id). */
 const PUSH_ATTEMPTS = 4;
@@ -75,6 +76,13 @@ export async function publishOffer(access: ShareAccess, tool: string, options: {
   const main = await git.resolveCommit("refs/heads/main");
   const folder = main ? await toolFolderTree(git, main, tool, signal) : undefined;
   if (!main || !folder) throw new ShareSetupError(`main has no promoted tool ${tool}: see 'org tool list'`);
+  // Offered again under this person's key, a teammate's tool would lose who built it, and their recall would not reach it.
+  const origin = await toolOrigin(git, tool, signal);
+  if (origin)
+    throw new ShareSetupError(
+      `${tool} came from ${origin.signer}'s offer ${origin.offer}: it is theirs to offer; only a tool this checkout built is offered`,
+      { nextStep: `Teammates who trust ${origin.signer} take it from their offer with 'org share pull'.` },
+    );
   const entries = await git.treeEntries(folder, { signal });
   const toolFiles = new Set<string>(GENERATED_TOOL_FILES);
   const stray = entries.find((entry) => entry.type !== "blob" || !toolFiles.has(entry.path));

@@ -5,7 +5,7 @@ import { INCOMING_PREFIX, OFFERS_NAMESPACE, type OfferManifest, parseIncomingRef
 import { type OfferRecord, offerKey, readShareState, writeShareState } from "./offer-state.ts";
 import type { ShareAccess } from "./publish-offer.ts";
 import { allowedSignersFile, readShareSettings, ShareSetupError } from "./share-home.ts";
-import { type Signer, verifyOffer, verifyRecall } from "./verify-offer.ts";
+import { refusedForTrust, type Signer, verifyOffer, verifyRecall } from "./verify-offer.ts";
 
 /** The bounds of one pull: refs the remote may offer, and bytes it may send. */
 export type PullBounds = { maxRefs: number; maxBytes: number };
@@ -30,7 +30,9 @@ export type PullResult = {
 /**
  * Fetches the remote's offers and recalls into a namespace of their own (bounded: more refs than `maxRefs` or more bytes
  * than `maxBytes` is refused, nothing kept), verifies each new one, and records it here as `new` or `refused` (why).
- * Offers already recorded as `new` or `judging` (a pull stopped before judging them) are handed back to land again.
+ * Offers already recorded as `new` or `judging` (a pull stopped before judging them) are handed back to land again; one
+ * refused because its key was not trusted is verified again (the person may have trusted it since). The person's own
+ * offers and recalls (published from this org folder) are left alone.
  */
 export async function pullOffers(access: ShareAccess, bounds: PullBounds = DEFAULT_PULL_BOUNDS): Promise<PullResult> {
   const { git, home, person } = access;
@@ -56,11 +58,18 @@ export async function pullOffers(access: ShareAccess, bounds: PullBounds = DEFAU
     .map((ref) => `${ref}: not a name org writes`);
   const result: PullResult = { remote, fresh: [], landable: [], recalls: [], ignored };
   const now = () => new Date().toISOString();
+  // What this person published is theirs already: neither an offer to take nor one to refuse for their own key.
+  const own = new Set(state.published.map((published) => `${published.tool}/${published.id}`));
   // Oldest first, so that a signer's newer offer of a tool is what counts as seen when an older one comes after it.
   for (const offer of incoming.filter((entry) => entry.kind === "offers").sort((a, b) => a.id.localeCompare(b.id))) {
-    const known = state.offers[offerKey(offer)];
+    if (own.has(`${offer.tool}/${offer.id}`)) continue;
+    const seen = state.offers[offerKey(offer)];
+    // Refused only because its key was not trusted here: checked again, as if new, since the key may be trusted now.
+    const untrusted = seen?.state === "refused" && refusedForTrust(seen.reason);
+    const known = untrusted ? undefined : seen;
     if (known && known.state !== "new" && known.state !== "judging") continue;
     const verified = await verifyOffer(git, person, offer, signers, state, known !== undefined);
+    if (untrusted && !verified.ok && verified.reason === seen.reason) continue;
     const signer = verified.signer ? { signer: verified.signer.principal, fingerprint: verified.signer.fingerprint } : {};
     const record: OfferRecord = verified.ok
       ? { ...(known ?? {}), id: offer.id, tool: offer.tool, commit: offer.commit, state: known?.state ?? "new", ...signer, at: now() }
@@ -70,6 +79,7 @@ export async function pullOffers(access: ShareAccess, bounds: PullBounds = DEFAU
     if (verified.ok) result.landable.push({ record, manifest: verified.manifest, files: verified.files, signer: verified.signer });
   }
   for (const recall of incoming.filter((entry) => entry.kind === "recalls")) {
+    if (own.has(`${recall.tool}/${recall.id}`)) continue;
     const verified = await verifyRecall(git, person, recall, signers);
     if (!verified.ok) {
       result.ignored.push(`recall of ${recall.tool} ${recall.id}: ${verified.reason}`);

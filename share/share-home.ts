@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { ensureUserOrgDir, readUserFile, UserOrgDirError, writeUserFile } from "../config/user-org-dir.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 // What sharing keeps of the person, in their own org folder (never in a workspace, which a clone or a model may have
 // written): the team's remote, their signing key, and whose offers they accept, as a git `allowed_signers` file that
@@ -18,9 +19,8 @@ export const ShareSettings = z.strictObject({
 export type ShareSettings = z.infer<typeof ShareSettings>;
 
 /** A share setting or key that cannot be taken as given; the message says what to give instead. */
-export class ShareSetupError extends Error {
+export class ShareSetupError extends OrgError {
   override name = "ShareSetupError";
-  readonly userFacing = true;
 }
 
 /** The person's org folder as sharing uses it. */

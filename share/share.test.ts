@@ -96,6 +96,9 @@ describe("publish and pull", () => {
     // Nobody's git config was changed for the signing.
     expect(readFileSync(join(world.root, "alice-home", ".gitconfig"), "utf8")).not.toContain("signingkey");
 
+    // Alice's own pull leaves her offer alone: it is neither taken nor refused for a key she does not list.
+    const own = await pullOffers(a.access);
+    expect([own.fresh, own.landable, own.ignored]).toEqual([[], [], []]);
     const pulled = await pullOffers(b.access);
     expect(pulled.landable.map((offer) => [offer.record.id, offer.record.state, offer.signer.principal])).toEqual([[published.id, "new", "alice"]]);
     expect(pulled.landable[0]?.files.get("tool.ts")?.toString()).toBe(WORD_COUNT.tool);
@@ -106,6 +109,16 @@ describe("publish and pull", () => {
     ]);
     // Pulled again, nothing new is seen.
     expect((await pullOffers(c.access)).fresh).toEqual([]);
+    // Once carol trusts alice's key, as the refusal asks, her next pull verifies the same offer and lands it.
+    trust(c, a);
+    try {
+      const retried = await pullOffers(c.access);
+      expect(retried.fresh).toMatchObject([{ id: published.id, state: "new", signer: "alice" }]);
+      expect(retried.fresh[0]?.reason).toBeUndefined();
+      expect(retried.landable.map((offer) => offer.record.id)).toEqual([published.id]);
+    } finally {
+      untrustKey(c.access.home, "alice");
+    }
   }, 60_000);
 
   test("refused, never landed: a forged signature, a tampered file, an unsigned offer, a replay under a new name, an older after newer", async () => {
@@ -240,7 +253,10 @@ describe("the network is a fact of life", () => {
     try {
       const down = await pullOffers(b.access).catch((error: unknown) => error);
       expect(down).toBeInstanceOf(ShareRemoteError);
-      expect((down as Error).message).toStartWith(`the share remote file://${join(world.root, "gone.git")} did not answer: `);
+      // git's reason, not the advice it ends with ("…and the repository exists."), which names nothing.
+      expect((down as Error).message).toStartWith(`the share remote file://${join(world.root, "gone.git")} did not answer: fatal: `);
+      expect((down as Error).message).toContain("does not appear to be a git repository");
+      expect((down as Error).message).not.toContain("the repository exists");
     } finally {
       updateShareSettings(b.access.home, { remote: world.remote });
     }

@@ -2,6 +2,8 @@ import { toolPromotions } from "../git/last-promotion.ts";
 import { CANDIDATE_BRANCH_PATTERN } from "../git/ref-names.ts";
 import type { RepoGit } from "../git/repo-git.ts";
 import { commitParents } from "../git/share-git.ts";
+import { updateOffer, readShareState } from "./offer-state.ts";
+import type { ShareHome } from "./share-home.ts";
 
 /** Where a promoted tool came from when a teammate's offer brought it: the offer, its signer and key, and its commit. */
 export type ToolOrigin = { offer: string; signer: string; fingerprint: string; offerCommit?: string };
@@ -45,4 +47,18 @@ export async function toolOrigins(git: RepoGit, tools: readonly string[], signal
 export async function candidateOrigin(git: RepoGit, branch: string, signal?: AbortSignal): Promise<ToolOrigin | undefined> {
   if (!CANDIDATE_BRANCH_PATTERN.test(branch)) return undefined;
   return originOfMessage(await git.commitMessage(`refs/heads/${branch}`, signal).catch(() => ""));
+}
+
+/**
+ * After `branch` was promoted by any front end (`org promote`, the web room's Promote, `org share promote`): the offer
+ * it was landed from, passed by this machine's gate, is marked promoted here; its id, or undefined for a candidate built here.
+ */
+export async function markOfferPromoted(home: ShareHome, git: RepoGit, branch: string, signal?: AbortSignal): Promise<string | undefined> {
+  const origin = await candidateOrigin(git, branch, signal);
+  if (!origin) return undefined;
+  for (const [key, record] of Object.entries(readShareState(home).offers)) {
+    if (record.id !== origin.offer || record.fingerprint !== origin.fingerprint || record.state !== "passed") continue;
+    updateOffer(home, key, (now) => ({ ...(now ?? record), state: "promoted", reason: `promoted with ${branch}` }));
+  }
+  return origin.offer;
 }

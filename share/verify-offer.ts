@@ -23,6 +23,14 @@ const SIGNATURE_PROBLEMS: Record<string, string> = {
   R: "it was signed by a revoked key",
 };
 
+/**
+ * Whether `reason` refused an offer for this machine's trust rather than for the offer itself (a key not trusted yet):
+ * such an offer is verified again by each pull, so that 'org share trust KEY', which the refusal asks for, lets it in.
+ */
+export function refusedForTrust(reason: string | undefined): boolean {
+  return reason === SIGNATURE_PROBLEMS.U || reason === SIGNATURE_PROBLEMS.E;
+}
+
 /** The signer of `commit` when git finds its SSH signature good and its key trusted (`allowedSignersFile`), else why not. */
 export async function trustedSigner(
   git: RepoGit,

@@ -59,5 +59,10 @@ test("the web room's Roll back of a tool the person offered pushes a signed reca
   const ref = `refs/org/recalls/word_count/${offer.id}`;
   expect(said).toMatchObject({ ok: true, said: expect.stringContaining(`recalled word_count from the team: ${ref} (signed)`) });
   expect(gitSync(world.root, ["ls-remote", world.remote, ref])).toContain(ref);
+  // Without a reason given, a teammate reads that the publisher rolled it back (not "here", which is their machine).
+  gitSync(alice.dir, ["fetch", "--quiet", world.remote, `${ref}:refs/walk/recall`]);
+  expect(JSON.parse(gitSync(alice.dir, ["show", "refs/walk/recall:recall.json"]))).toMatchObject({
+    reason: expect.stringMatching(/^rolled back by its publisher \(rollback\/\d{8}T\d{6}Z\)$/),
+  });
   expect(gitSync(alice.dir, ["ls-tree", "main", "tools/generated/"]).trim()).toBe("");
 }, 60_000);

@@ -2,7 +2,10 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { loadOrgConfig } from "../../config/org-config.ts";
 import { orgCommand } from "../../config/org-bun-command.ts";
-import { inProcessOfferJudge, pullAndLand } from "../../cycle/land-offers.ts";
+import { inProcessOfferJudge, OfferRefusedError, pullAndLand } from "../../cycle/land-offers.ts";
+import { ShareRemoteError } from "../../git/share-git.ts";
+import { ShareSetupError } from "../../share/share-home.ts";
+import { reportFailure } from "../command/report-failure.ts";
 import { readShareState } from "../../share/offer-state.ts";
 import { runOrgProcess } from "../../testing/org-process.ts";
 import { promoteFixture, type ShareMachine, shareMachines } from "../../testing/share-machines.ts";
@@ -96,4 +99,27 @@ test("publish, trust, keys, remote and list through the CLI; a pull killed mid-w
   );
   const table = (await org(bob, "list")).stdout;
   expect(table).toContain(`${id}  word_count  passed  alice   ${branch}  passed: promote with 'org share promote ID'`);
+
+  // Alice takes it back with a reason: the recall her rollback pushes carries it to the team.
+  const rolled = await runOrgProcess(["rollback", "word_count", "--reason", "miscounts tabs", "--repo", alice.dir, "--no-restart"], {
+    env: envOf(alice),
+    cwd: alice.dir,
+    timeoutMs: 60_000,
+  });
+  expect(rolled.stdout).toContain(`recalled word_count from the team: refs/org/recalls/word_count/${id} (signed)`);
+  gitSync(bob.dir, ["fetch", "--quiet", world.remote, `refs/org/recalls/word_count/${id}:refs/walk/recall`]);
+  expect(JSON.parse(gitSync(bob.dir, ["show", "refs/walk/recall:recall.json"]))).toMatchObject({ reason: "miscounts tabs" });
 }, 180_000);
+
+test("a share refusal (no such offer, a remote down, a key that is not one) is one line for the person, never a bug's stack", () => {
+  for (const error of [
+    new OfferRefusedError("no offer \"x\" was pulled here: see 'org share list'"),
+    new ShareRemoteError("the share remote file:///gone.git did not answer: fatal: …", { nextStep: "Nothing changed here." }),
+    new ShareSetupError("not a public key"),
+  ]) {
+    const report = reportFailure(error);
+    expect(report).toMatchObject({ exitCode: 1 });
+    expect(report.text).toStartWith(`org: ${error.message}\n`);
+    expect(report.text).not.toContain("a bug in org");
+  }
+});

@@ -33,10 +33,10 @@ Tools grown here offered to a team through a git remote, and the team's offers j
   keys                the keys whose offers this machine accepts (a git allowed_signers file in your org folder).
   trust KEY           accept offers signed by KEY: a public key line (ssh-ed25519 AAAA… name) or a .pub file;
                       kept under --name NAME, else the key's comment. --remove takes a name or SHA256 fingerprint.
-  publish TOOL        offers a tool main has promoted: a commit of its files exactly as promoted and offer.json
-                      (their sha256, the passing report of the gate that promoted it, who, when, --machine),
-                      signed with git's SSH signing and pushed to refs/org/offers/TOOL/ID. A refused push is
-                      tried again under a fresh id (4 attempts).
+  publish TOOL        offers a tool main has promoted (built here, not one a teammate's offer brought): a commit
+                      of its files exactly as promoted and offer.json (their sha256, the passing report of the
+                      gate that promoted it, who, when, --machine), signed with git's SSH signing and pushed to
+                      refs/org/offers/TOOL/ID. A refused push is tried again under a fresh id (4 attempts).
   pull                fetches the remote's offers and recalls (bounded: --max-refs, default 1000; --max-mib,
                       default 64), refuses with the reason each one that is unsigned, forged, signed by a key you
                       do not trust, tampered with, or a replay; lands each trusted one as a cand/<UTC time>

@@ -30,6 +30,7 @@ ${TOOL_NEW_HELP}
 list  Promoted tools (tools/generated/ of the checkout) and candidates (cand/* branches, read with git).
 show  A tool's spec, validation figures, provenance and tool.ts; --ref reads it from a branch. A name that
       is not promoted is looked up on the cand/* branches: each candidate is shown with the --ref to use.
+      A tool landed from a teammate's offer names the offer and its signer (docs/share.md).
 run   Runs a tool once in the sandbox through the fixed runner: input and output checked against the
       spec's schemas, output redacted, printed as JSON. --ref runs a candidate's tool from its branch.
 ${TOOL_SEARCH_HELP}
