@@ -107,7 +107,7 @@ async function toolsFor(room: ReplyRoom, model: Persona, trigger: RoomMessage, s
 function replyHost(
   room: ReplyRoom,
   turn: ReplyTurn,
-  reply: { model: Persona; trigger: RoomMessage; replyId: string; ceiling: DecidingPolicy | undefined },
+  reply: { model: Persona; trigger: RoomMessage; replyId: string; ceiling: DecidingPolicy | undefined; over: AbortSignal },
   offered: { tools: ReadonlyMap<string, AnyTool>; policy: Persona["toolPolicy"] },
   stats: ReplyStatsRecorder,
   report: ReplyHost["report"],
@@ -153,7 +153,9 @@ function replyHost(
       sandboxPolicy: room.sandboxPolicy,
       workspaceCopies: room.workspaceCopies,
       ...(room.workspaceWrite ? { workspaceWrite: workspaceWriter(room.workspaceWrite, writeReply(model, turn, replyId, reply.ceiling)) } : {}),
-      askPerson: personAsker(room, persona, replyId, turn.signal),
+      // A question a tool leaves behind (the browser's egress guard, for a connection Chromium makes after the call ended)
+      // is withdrawn when the reply ends: nobody waits for its answer, and the terminal's line is wanted for the prompt.
+      askPerson: personAsker(room, persona, replyId, AbortSignal.any([turn.signal, reply.over])),
     },
     maxRounds: room.limits.toolRoundsPerTurn,
     maxToolCalls: room.limits.toolCallsPerReply,
@@ -329,7 +331,8 @@ export async function runReply(
   });
   const offered = await toolsFor(room, model, trigger, turn.signal, replyId);
   const { report, record } = replyReporter({ replyId, persona, server: model.languageModel.server }, stats, emit);
-  const host = replyHost(room, turn, { model, trigger, replyId, ceiling }, offered, stats, report);
+  const over = new AbortController();
+  const host = replyHost(room, turn, { model, trigger, replyId, ceiling, over: over.signal }, offered, stats, report);
 
   let outcome: ReplyOutcome;
   let failed: string | undefined;
@@ -338,6 +341,8 @@ export async function runReply(
   } catch (error) {
     outcome = { text: record.streamed };
     failed = replyFailed(room, turn, { persona, replyId, streamed: record.streamed }, stats, error);
+  } finally {
+    over.abort(new Error("the reply ended"));
   }
 
   const message = replyMessage(room, { persona, replyId, turnId: turn.turnId, mode }, outcome, record.toolRuns, failed);

@@ -2,11 +2,15 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { z } from "zod";
 import { loadOrgConfig } from "../../config/org-config.ts";
 import type { RoomEvent } from "../../room/room-event.ts";
 import { openRoom } from "../../room/room.ts";
 import { terminalControlProblem } from "../../testing/terminal-hostile-cases.ts";
 import { sh } from "../../tools/sh.ts";
+import { defineTool, type PersonAnswer } from "../../tools/define-tool.ts";
+import { LineEditor } from "./line-editor/line-editor.ts";
 import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import { testSandboxAccess } from "../../testing/test-sandbox.ts";
@@ -213,4 +217,83 @@ test("a workspace change's question shows its diff above the prompt, made termin
   expect(shown).toContain('agent wants to run workspace_write {"files":["a.txt"],"added":1,"removed":1}\ndiff --git a/a.txt b/a.txt\n');
   expect(shown).toContain("-old\n+new ");
   expect(terminalControlProblem(shown)).toBeUndefined();
+});
+
+test("a question a tool leaves behind is withdrawn when its reply ends: the terminal's line is free for the prompt", async () => {
+  // A stand-in for the browser, whose egress guard asks so for a connection Chromium makes after the call returned.
+  let leftBehind: Promise<PersonAnswer> | undefined;
+  const lingers = defineTool("browser", {
+    description: "Asks the person about a host and returns without waiting for the answer.",
+    parameters: z.object({}),
+    needs: ["askPerson"],
+    async execute(_args, context) {
+      leftBehind = context.askPerson({
+        call: { name: "browser", arguments: { connect: "update.example:80" } },
+        preview: "a late connection",
+        always: { key: "egress\u0000update.example:80", label: "update.example:80" },
+      });
+      return "done";
+    },
+  });
+  const server = startGatedServer({
+    "agent-model": async function* (request) {
+      if (request === 0) {
+        yield chunk({
+          role: "assistant",
+          tool_calls: [{ id: "call_1", index: 0, type: "function", function: { name: "browser", arguments: "{}" } }],
+        });
+        yield chunk({}, "tool_calls");
+      } else yield chunk({ role: "assistant", content: "it is done." }, "stop");
+    },
+    "python-model": async function* () {
+      yield chunk({ role: "assistant", content: "nothing to add." }, "stop");
+    },
+  });
+  writeFileSync(
+    join(workspaceDir, "org.config.json"),
+    JSON.stringify({
+      personas: [{ name: "agent", kind: "agent", model: "agent-model", tools: { browser: "allow" } }],
+      limits: { hopsPerMessage: 0 },
+    }),
+  );
+  const config = loadOrgConfig(join(workspaceDir, "org.config.json"), { OLLAMA_BASE: server.url }, { checkoutDir: workspaceDir });
+  const input = new PassThrough();
+  const editor = new LineEditor({ input, output: { write: () => true } });
+  await editor.start();
+  const renderer = createConsoleRenderer({ write: () => {}, color: false });
+  const approve = createApprovalPrompt({
+    assumeYes: false,
+    notify: () => {},
+    ask: askOnConsole(renderer, async (prompt, keys, signal) => {
+      const read = await editor.readLine(prompt.toString(), { remember: false, keys, ...(signal ? { signal } : {}) });
+      return read.type === "line" ? read.text : "";
+    }),
+  });
+  const room = await openRoom({
+    ...testSandboxAccess(),
+    config,
+    workspaceDir,
+    tools: [lingers],
+    approve,
+    onEvent: (event) => {
+      renderer.handle(event);
+      // The call's own question (the browser asks whatever the config says) is answered yes; the late one is not answered.
+      if (event.type === "approval-asked" && event.preview === undefined) setTimeout(() => input.write("y\r"), 10);
+    },
+  });
+  try {
+    await room.send("@agent do it");
+    await renderer.idle();
+    expect(leftBehind).toBeDefined();
+    const answer = await Promise.race([leftBehind, Bun.sleep(5_000).then(() => "still asked 5 s after the reply ended")]);
+    expect(answer).toEqual({ denied: "the turn was stopped before anyone answered" });
+    // Before, org chat's next prompt threw "readLine is already waiting for input" here and the room ended.
+    const prompt = editor.readLine("group › ");
+    input.write("next\r");
+    expect(await prompt).toEqual({ type: "line", text: "next" });
+  } finally {
+    await room.close();
+    await editor.close();
+    await server.stop();
+  }
 });

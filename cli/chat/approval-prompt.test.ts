@@ -1,5 +1,7 @@
 import { expect, test } from "bun:test";
+import { PassThrough } from "node:stream";
 import { createApprovalPrompt } from "./approval-prompt.ts";
+import { LineEditor } from "./line-editor/line-editor.ts";
 
 test("without a way to ask, calls are denied and the notice says to pass --yes", async () => {
   const notices: string[] = [];
@@ -98,4 +100,37 @@ test("the question offers y, n and a as single keys, and says Enter is needed wh
     { prompt: "allow? [y]es / [n]o / [a]lways for sh: ", keys: ["yes", "no", "always"] },
     { prompt: "allow? [y]es / [n]o / [a]lways for sh (then Enter): ", keys: ["yes", "no", "always"] },
   ]);
+});
+
+test("a question whose call stops waiting leaves the line editor free: the next question and prompt are read", async () => {
+  const input = new PassThrough();
+  const editor = new LineEditor({ input, output: { write: () => true } });
+  await editor.start();
+  const verdicts: string[] = [];
+  const approve = createApprovalPrompt({
+    assumeYes: false,
+    notify: () => {},
+    // As org chat asks (run-interactive.ts): the question's signal ends the read.
+    ask: async (question) => {
+      const read = await editor.readLine(question.prompt, { remember: false, ...(question.signal ? { signal: question.signal } : {}) });
+      const answer = read.type === "line" ? read.text : read.type === "interrupt" ? undefined : "";
+      verdicts.push(question.verdict(answer));
+      return answer;
+    },
+  });
+  // The browser's egress question for a host, abandoned when the action it was asked for timed out.
+  const waiting = new AbortController();
+  const abandoned = approve("agent", { name: "browser", arguments: { connect: "update.example:80" } }, { signal: waiting.signal });
+  await Bun.sleep(5);
+  waiting.abort();
+  expect(await abandoned).toEqual({ denied: "answered elsewhere, or no longer waited for, while it was asked here" });
+  const next = approve("agent", { name: "sh", arguments: { cmd: "ls" } }, { signal: new AbortController().signal });
+  await Bun.sleep(5);
+  input.write("y\r");
+  expect(await next).toBe(true);
+  const prompt = editor.readLine("> ");
+  input.write("hello\r");
+  expect(await prompt).toEqual({ type: "line", text: "hello" });
+  expect(verdicts).toEqual(["no longer asked: agent's browser call was settled elsewhere or stopped waiting", "allowed: agent runs sh"]);
+  await editor.close();
 });

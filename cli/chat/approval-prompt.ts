@@ -21,6 +21,11 @@ export type ApprovalQuestion = {
   prompt: string;
   /** The answers one key gives (the first letter of each word), where the terminal takes one key without Enter. */
   keys: readonly string[];
+  /**
+   * Aborts when the question no longer waits for this asker (answered in the web room, or the call that asked ended): the
+   * asker takes it off the screen.
+   */
+  signal?: AbortSignal;
   /** The line that reports the answer (`undefined` is an interrupt); the asker shows it before the question ends. */
   verdict(reply: string | undefined): string;
 };
@@ -100,16 +105,20 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
       const reply = await ask({
         persona,
         call,
+        ...(context ? { signal: context.signal } : {}),
         text: `${persona} wants to run ${describeCall(call)}`,
         prompt: `allow? [y]es / [n]o / [a]lways for ${alwaysFor}${options.oneKey === false ? " (then Enter)" : ""}: `,
         keys: ["yes", "no", "always"],
         verdict: (answer) =>
-          answer === undefined
-            ? `not run: ${persona}'s ${call.name} call (interrupted)`
-            : allows(answer)
-              ? `allowed: ${persona} runs ${call.name}`
-              : `denied: ${persona} may not run ${call.name} this time`,
+          context?.signal.aborted
+            ? `no longer asked: ${persona}'s ${call.name} call was settled elsewhere or stopped waiting`
+            : answer === undefined
+              ? `not run: ${persona}'s ${call.name} call (interrupted)`
+              : allows(answer)
+                ? `allowed: ${persona} runs ${call.name}`
+                : `denied: ${persona} may not run ${call.name} this time`,
       });
+      if (context?.signal.aborted) return { denied: "answered elsewhere, or no longer waited for, while it was asked here" };
       if (reply === undefined) {
         interrupts += 1;
         return { denied: "the user interrupted the turn at the question" };
@@ -129,14 +138,14 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
  */
 export function askOnConsole(
   renderer: ConsoleRenderer,
-  readAnswer: (prompt: TerminalText, keys: readonly string[]) => Promise<string | undefined>,
+  readAnswer: (prompt: TerminalText, keys: readonly string[], signal?: AbortSignal) => Promise<string | undefined>,
 ): (question: ApprovalQuestion) => Promise<string | undefined> {
   return async (question) => {
     const screen = renderer.openQuestion(question.persona, question.call.id);
     try {
       screen.say(question.text, "yellow");
       if (question.call.preview) screen.say(question.call.preview);
-      const reply = await readAnswer(screen.prompt(question.prompt, "yellow"), question.keys);
+      const reply = await readAnswer(screen.prompt(question.prompt, "yellow"), question.keys, question.signal);
       screen.say(`· ${question.verdict(reply)}`, "gray");
       return reply;
     } finally {

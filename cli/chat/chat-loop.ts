@@ -70,6 +70,7 @@ export async function runChatLoop(
     const result = await editor.readLine(options.prompt(), putBack !== undefined ? { initialText: putBack } : {});
     putBack = undefined;
     if (result.type === "eof") return;
+    if (result.type === "cancelled") continue; // no signal is given here: only for the types' sake
     if (result.type === "interrupt") {
       if (result.text.trim() !== "") continue; // Ctrl-C on a typed line just clears it, as in a shell
       interruptsInARow += 1;

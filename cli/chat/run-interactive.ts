@@ -60,12 +60,13 @@ async function warnAboutServers(config: OrgConfig, say: (text: string, style?: S
 /** A question asked at the line editor; until the answer, nothing else reaches the terminal. */
 function editorAsk(renderer: ConsoleRenderer, editor: LineEditor): (question: ApprovalQuestion) => Promise<string | undefined> {
   // Until the answer, nothing else reaches the terminal: another reply cannot draw over the question.
-  return askOnConsole(renderer, async (prompt, keys) => {
-    const answer = await editor.readLine(prompt, { remember: false, keys });
+  return askOnConsole(renderer, async (prompt, keys, signal) => {
+    // A question settled elsewhere (the web room, a call that stopped waiting) leaves the line free for the next read.
+    const answer = await editor.readLine(prompt, { remember: false, keys, ...(signal ? { signal } : {}) });
     // Ctrl-C at the question stops the whole turn, as it does while a reply streams.
     if (answer.type === "interrupt") editor.interrupt();
     // Ctrl-D answers no; only Ctrl-C stops the turn.
-    return answer.type === "line" ? answer.text : answer.type === "eof" ? "" : undefined;
+    return answer.type === "line" ? answer.text : answer.type === "interrupt" ? undefined : "";
   });
 }
 

@@ -62,6 +62,21 @@ test("end of input ends a pending read as eof", async () => {
   await editor.close();
 });
 
+test("a read whose signal aborts ends as cancelled, and the line is free for the next read", async () => {
+  const { editor, input } = await editorWithHistory();
+  const stop = new AbortController();
+  const question = editor.readLine("allow? ", { remember: false, signal: stop.signal });
+  input.write("ha");
+  stop.abort();
+  expect(await question).toEqual({ type: "cancelled" });
+  // Before the fix the next prompt threw "readLine is already waiting for input" and org chat ended.
+  const next = editor.readLine("> ");
+  input.write("lf\r");
+  expect(await next).toEqual({ type: "line", text: "lf" });
+  expect(await editor.readLine("> ", { signal: stop.signal })).toEqual({ type: "cancelled" });
+  await editor.close();
+});
+
 test("answers of one key: on a terminal y answers at once, without Enter; off a terminal the line waits for Enter", async () => {
   const terminal = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => terminal });
   let clock = 0;

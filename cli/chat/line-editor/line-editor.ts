@@ -3,8 +3,11 @@ import { type Key, KeyDecoder } from "./key-decoder.ts";
 import { applyKey, type EditState, initialEditState, layoutInput } from "./line-editing.ts";
 
 /** What one `readLine` ended with. */
-/** `interrupt` carries what was on the line, so the caller can tell "clear this line" from "stop". */
-export type ReadResult = { type: "line"; text: string } | { type: "interrupt"; text: string } | { type: "eof" };
+/**
+ * `interrupt` carries what was on the line, so the caller can tell "clear this line" from "stop"; `cancelled` is a read
+ * whose `signal` aborted before anyone answered (a question settled elsewhere, or no longer waited for).
+ */
+export type ReadResult = { type: "line"; text: string } | { type: "interrupt"; text: string } | { type: "eof" } | { type: "cancelled" };
 
 type Input = NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
 /** Where the editor draws: a terminal (it may say when it is resized) or a test's sink. */
@@ -46,6 +49,8 @@ export type ReadLineOptions = {
    * terminal (a pipe) a line is read as always.
    */
   keys?: readonly string[];
+  /** Ends the read as `cancelled` when it aborts, so the line is free for the next one (a question nobody waits for). */
+  signal?: AbortSignal;
 };
 
 const BRACKETED_PASTE_ON = "\x1b[?2004h";
@@ -123,7 +128,17 @@ export class LineEditor {
   /** Shows `prompt` and edits one input until Enter, Ctrl-C or Ctrl-D on an empty line. */
   readLine(prompt: string, options: ReadLineOptions = {}): Promise<ReadResult> {
     if (this.reading) return Promise.reject(new Error("readLine is already waiting for input"));
+    if (options.signal?.aborted) return Promise.resolve({ type: "cancelled" });
     return new Promise((resolve) => {
+      const { signal } = options;
+      const onAbort = () => {
+        if (this.reading?.resolve === settle) this.finish({ type: "cancelled" }, "\r\n");
+      };
+      const settle = (result: ReadResult) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(result);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
       this.reading = {
         state: {
           ...initialEditState(options.remember === false ? [] : this.history),
@@ -135,7 +150,7 @@ export class LineEditor {
         remember: options.remember !== false,
         keys: this.input.isTTY ? (options.keys ?? []).map((key) => key.toLowerCase()) : [],
         renderedCursorRow: 0,
-        resolve,
+        resolve: settle,
       };
       this.render();
       const queued = this.queued;
