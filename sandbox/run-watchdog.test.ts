@@ -72,6 +72,43 @@ describe("startWatchdog", () => {
     expect(verdicts).toEqual(["the scratch directory grew past its 16 MiB limit (delete files in /scratch to make room)"]);
     expect(writer.signalCode).toBe("SIGKILL");
   }, 30_000);
+
+  test("with the poll an hour apart, the sentinel's held walk counts deleted files still open and stops their writer", async () => {
+    const scratch = join(root, "deleted");
+    mkdirSync(scratch);
+    // Each file is unlinked as soon as it is opened, so no walk of the tree ever sees a byte of the up to 400 MiB.
+    const writer = [
+      "import os, time",
+      "time.sleep(1)",
+      "files = []",
+      "for n in range(100):",
+      "    f = open(f'x{n}', 'wb'); os.unlink(f.name); files.append(f); f.write(b'1' * (4 << 20)); f.flush()",
+      "time.sleep(20)",
+    ].join("\n");
+    const bind = ["--bind", scratch, "/scratch", "--chdir", "/scratch"];
+    const launcher = Bun.spawn([...BWRAP, ...bind, ...BWRAP_TAIL, "/usr/bin/python3", "-c", writer], { stdio: ["ignore", "ignore", "pipe"] });
+    const verdicts: string[] = [];
+    const watchdog = startWatchdog({
+      launcherPid: launcher.pid,
+      scratchDir: scratch,
+      scratchBytes: 16 * MiB,
+      scratchFiles: 100,
+      totalMemoryBytes: 2 ** 40,
+      intervalMs: 3_600_000,
+      measurer: new TreeMeasurer(),
+      onLimit: (reason) => {
+        verdicts.push(reason);
+        launcher.kill("SIGKILL");
+      },
+    });
+    const timeout = setTimeout(() => launcher.kill("SIGKILL"), 25_000);
+    await launcher.exited;
+    clearTimeout(timeout);
+    watchdog.stop();
+    expect(verdicts).toEqual([
+      "the scratch directory grew past its 16 MiB limit, counting deleted files still held open (delete files in /scratch to make room)",
+    ]);
+  }, 30_000);
 });
 
 test("a maps line's range is named in map_files without its padding", () => {

@@ -151,9 +151,18 @@ type WatchdogOptions = {
   onLimit(reason: string): void;
 };
 
-/** Scratch as a watched tree. */
-function scratchTree(options: WatchdogOptions): WatchedTree {
-  return { dir: options.scratchDir, maxBytes: options.scratchBytes, maxEntries: options.scratchFiles, verdict: (tree) => treeVerdict(tree, options) };
+/** Scratch as a watched tree; `deletedBytes`: what the sandbox's processes hold of scratch's disk in deleted files. */
+function scratchTree(options: WatchdogOptions, deletedBytes: () => number): WatchedTree {
+  return {
+    dir: options.scratchDir,
+    maxBytes: options.scratchBytes,
+    maxEntries: options.scratchFiles,
+    verdict: (tree) => treeVerdict(tree, options),
+    heldOpen: (treeBytes) => {
+      const bytes = deletedBytes();
+      return { bytes, verdict: bytes > 0 ? scratchBytesVerdict(treeBytes + bytes, options.scratchBytes, true) : undefined };
+    },
+  };
 }
 
 /** A writable mount as a watched tree: what it held, plus scratch's bounds. */
@@ -246,13 +255,12 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
     options.onLimit(verdict);
     stop();
   };
-  const hold = namespaceHold(
-    () => (init ??= sandboxInit(options.launcherPid)),
-    () => init,
-  );
-  const walks = [scratchTree(options), ...(options.grownMounts ?? []).map((bound) => grownTree(bound, options))].map(
-    (tree) => new ScratchWalks(tree, report, hold, options.measurer),
-  );
+  const findInit = () => (init ??= sandboxInit(options.launcherPid));
+  const hold = namespaceHold(findInit, () => init);
+  const walks = [
+    scratchTree(options, () => deletedBelow(findInit(), scratchDevice, mapFiles)),
+    ...(options.grownMounts ?? []).map((bound) => grownTree(bound, options)),
+  ].map((tree) => new ScratchWalks(tree, report, hold, options.measurer));
   const [scratch] = walks;
   const tickMs = options.intervalMs ?? 200;
   let ticks = 0;
@@ -305,6 +313,14 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
       return undefined;
     },
   };
+}
+
+/**
+ * What the processes from the sandbox's init down hold of scratch's disk in deleted files; nothing before it is found.
+ * Asked while the sandbox is held, so none of them moves; one that left the tree is counted by the tick's scans.
+ */
+function deletedBelow(init: SandboxInit | undefined, scratchDevice: number | undefined, mapFiles: () => boolean): number {
+  return init ? usageOf(processesBelow(init.pid, init.namespace), scratchDevice, mapFiles).deletedScratchBytes : 0;
 }
 
 /** The device `dir` is on; undefined while it does not exist. */

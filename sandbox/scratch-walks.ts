@@ -23,8 +23,18 @@ export const POLLED_ENTRIES = 64;
  */
 export const WATCH_AFTER_MS = 200;
 
-/** One tree a watchdog walks: its bounds, and what a walk of it says against them. */
-export type WatchedTree = { dir: string; maxBytes: number; maxEntries: number; verdict(tree: TreeMeasure): WatchdogVerdict };
+/**
+ * One tree a watchdog walks: its bounds, and what a walk of it says against them. `heldOpen`, given the bytes a walk
+ * found, counts what the sandbox's processes keep of the tree's disk beyond it (deleted files still open) and judges
+ * the sum; it is asked after each walk the sandbox is held for, since such files show only as lost free space.
+ */
+export type WatchedTree = {
+  dir: string;
+  maxBytes: number;
+  maxEntries: number;
+  verdict(tree: TreeMeasure): WatchdogVerdict;
+  heldOpen?(treeBytes: number): { bytes: number; verdict: WatchdogVerdict };
+};
 
 /**
  * The walks of scratch: one at a time; a change seen during a walk asks for another right after it, spaced
@@ -161,11 +171,16 @@ export class ScratchWalks {
     this.#lastScratchCheck = performance.now();
     this.#scratchCheckCost = this.#lastScratchCheck - started;
     this.#sentinel.spend(this.#scratchCheckCost);
+    const verdict = this.judge(tree);
+    // The sentinel saw the disk lose more than the tree had room for: deleted files still open are counted now,
+    // the sandbox still held, rather than on the next poll, which a busy machine may run late while a writer
+    // fills the disk at gigabytes a second.
+    const held = verdict === undefined && this.#holding && !this.#stopped ? this.tree.heldOpen?.(tree.bytes) : undefined;
     // Measured against the free space before the walk: what was written while it ran, counted or not, is
     // then taken as still to come, so the sentinel errs towards walking again.
-    this.#sentinel.rebase(freeAtStart, tree.bytes);
+    this.#sentinel.rebase(freeAtStart, tree.bytes + (held?.bytes ?? 0));
     this.#directories = tree.directories;
-    this.onVerdict(this.judge(tree));
+    this.onVerdict(verdict ?? held?.verdict);
     this.#release();
     if (!this.#watchDecided) this.#decideWatch(tree);
     else if (this.#watcher && tree.directories > MAX_WATCHED_DIRECTORIES) {
