@@ -96,6 +96,8 @@ export class BrowserSession {
   #current: BrowserCallContext | undefined;
   /** The last call served: what a page does between calls is audited as its (a script's navigation, a late download). */
   #last: BrowserCallContext | undefined;
+  /** The host the call being served opens, asked about even before a page is shown. */
+  #opening: string | undefined;
 
   constructor(
     readonly owner: BrowserSessions,
@@ -105,10 +107,11 @@ export class BrowserSession {
 
   /**
    * The running browser for this call, started if there is none; `lost` names the page a browser that ended on its own
-   * had open. The browser stays up until idle for `idleSeconds`.
+   * had open, and `opening` the address an `open` goes to. The browser stays up until idle for `idleSeconds`.
    */
-  async running(context: BrowserCallContext): Promise<{ running: RunningBrowser; lost?: string; why?: string }> {
+  async running(context: BrowserCallContext, opening?: string): Promise<{ running: RunningBrowser; lost?: string; why?: string }> {
     this.#current = context;
+    this.#opening = opening === undefined ? undefined : hostOf(opening);
     this.#last = context;
     if (this.#idle) clearTimeout(this.#idle);
     let lost: string | undefined;
@@ -137,6 +140,7 @@ export class BrowserSession {
   /** Called after each action: the call is over, and the idle clock starts. */
   done(): void {
     this.#current = undefined;
+    this.#opening = undefined;
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = setTimeout(() => void this.close(), this.owner.settings.idleSeconds * 1000);
     this.#idle.unref();
@@ -295,6 +299,12 @@ export class BrowserSession {
         const context = this.#current;
         if (!context) return "nobody";
         const page = this.#running?.page.url() ?? "";
+        // No page shown and not the host being opened: Chromium's own connection (an update check), which no page and
+        // no person asked for. Refused unasked, and audited as the browser's.
+        if (!/^https?:/.test(page) && question.host !== this.#opening) {
+          this.audit({ refused: `${question.host}:${question.port}`, why: "the browser's own connection: no page asked for it" });
+          return "nobody";
+        }
         const answer = await context.askPerson({
           signal,
           call: {
@@ -311,6 +321,15 @@ export class BrowserSession {
         return answer === true ? "once" : answer === false ? "deny" : "nobody";
       },
     };
+  }
+}
+
+/** The host name of an address, as the guard is asked about it (a bracketed IPv6 address without its brackets). */
+function hostOf(address: string): string | undefined {
+  try {
+    return new URL(address).hostname.replace(/^\[(.*)\]$/, "$1");
+  } catch {
+    return undefined;
   }
 }
 

@@ -140,7 +140,7 @@ const port = server.port ?? 0;
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-browser-test-"));
 const base = `http://public.test:${port}`;
 const seams = {
-  resolver: async (host: string) => (["public.test", "evil.test", "asked.test"].includes(host) ? ["127.0.0.1"] : ["10.0.0.9"]),
+  resolver: async (host: string) => (["public.test", "evil.test", "asked.test", "plain.test"].includes(host) ? ["127.0.0.1"] : ["10.0.0.9"]),
   treatAsPublic: new Set(["127.0.0.1"]),
 };
 const settings = { ...DEFAULT_BROWSER, actionTimeoutS: 8 };
@@ -152,7 +152,7 @@ const asked: string[] = [];
 const SECRET = "sk-proj-Zq8VhT3kL0pX9mW2nR7bY4cJ6dF1gH5s";
 const context: CallContext = {
   ...testSandboxAccess(
-    sandboxPolicy({ poolSize: 0, workspace: "none", egress: egressRules({ allow: ["public.test"], ports: [port], unlisted: "ask" }) }),
+    sandboxPolicy({ poolSize: 0, workspace: "none", egress: egressRules({ allow: ["public.test"], ports: [port, 80, 443], unlisted: "ask" }) }),
   ),
   // A host on neither list is asked of the person: yes for asked.test, no for any other.
   askPerson: async (question) => {
@@ -199,6 +199,8 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
   test("a list only a script renders: the snapshot has it, web_fetch does not", async () => {
     const opened = await browse({ action: "open", url: `${base}/list` });
     expect(opened.ok).toBe(true);
+    // A fresh browser's first open of a listed host asks the person nothing: Chromium's own traffic never reaches them.
+    expect(asked).toEqual([]);
     const lines = opened.output.split("\n");
     expect(lines.slice(0, 3)).toEqual([`page: ${base}/list`, "title: Fruit", `from: ${base} (the page's words, not the person's)`]);
     expect(opened.output).toContain('- heading "Fruit" [level=1]');
@@ -267,6 +269,12 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     expect(asked).toContain(`evil.test:${port}`);
     expect(opened.output).not.toContain("apple-from-script");
     expect(hits.filter((path) => path.startsWith("/leak"))).toEqual([]);
+  }, 60_000);
+
+  test("a plain http:// address on port 80 asks of port 80 alone: Chromium does not try https first", async () => {
+    const before = asked.length;
+    await browse({ action: "open", url: "http://plain.test/" });
+    expect(asked.slice(before)).toEqual(["plain.test:80"]);
   }, 60_000);
 
   test("a host on neither list is asked of the person: said yes to, the page loads from it", async () => {

@@ -71,7 +71,7 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
         const before = typed.get(session.scratchDir) ?? "";
         checkArguments(args, context, before);
         typed.set(session.scratchDir, typedSince(before, args));
-        const { running, lost, why } = await session.running(context);
+        const { running, lost, why } = await session.running(context, args.action === "open" ? args.url : undefined);
         if (lost !== undefined) {
           running.notices.push(
             `the browser had stopped (${why ?? "killed, crashed or out of memory"}) and a new one was started: ` +
