@@ -50,7 +50,8 @@ export function browserBinary(executable: string): string {
 
 /**
  * Features turned off: the omnibox's web UI, those that phone home (media router, hints, translate, autofill's server,
- * safe browsing's lookups), HTTPS upgrades (a plain http:// address would ask the person about :443 before :80),.
+ * safe browsing's lookups), HTTPS upgrades (a plain http:// address would ask the person about :443 before :80), and the
+ * back-forward cache (a page restored from it fires no `load`, which `back` waits for).
  */
 const DISABLED_FEATURES = [
   "WebUIOmniboxPopup",
@@ -67,6 +68,7 @@ const DISABLED_FEATURES = [
   "HttpsUpgrades",
   "HttpsFirstBalancedModeAutoEnable",
   "HttpsFirstModeV2ForTypicallySecureUsers",
+  "BackForwardCache",
 ];
 
 /** Chromium's command line in the sandbox: headless, a fresh profile in scratch, its only network the egress guard. */

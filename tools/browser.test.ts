@@ -88,6 +88,9 @@ const server = Bun.serve({
           Uint8Array.from(atob("R0lGODlhAQABAAAAACw="), (c) => c.charCodeAt(0)),
           { headers: { "content-type": "image/gif" } },
         );
+      case "/cached":
+        // No cache headers and an inline script: Chromium keeps it in its back-forward cache, which fires no load.
+        return html(`<p>first</p><script>document.title = "Cached"</script><a href="/list">Next</a>`, "Cached");
       case "/popped":
         return html("<h1>The popup</h1>", "Popup");
       case "/stale":
@@ -248,6 +251,15 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     expect(welcome.output).toContain("plan=pro remember=on");
     const back = await browse({ action: "back" });
     expect(back.output).toContain(`page: ${base}/login`);
+  }, 60_000);
+
+  test("back to a page of an inline script and no cache headers answers at once with it", async () => {
+    const first = await browse({ action: "open", url: `${base}/cached` });
+    const next = await browse({ action: "click", ref: refOf(first.output, /link "Next"/) });
+    expect(next.output).toContain(`page: ${base}/list`);
+    const back = await browse({ action: "back" });
+    expect(back.ok).toBe(true);
+    expect(back.output).toContain(`page: ${base}/cached`);
   }, 60_000);
 
   test("a page's scripts reaching for loopback, the metadata address and a host not allowed: nothing leaves, each refusal audited", async () => {
