@@ -143,7 +143,8 @@ const port = server.port ?? 0;
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-browser-test-"));
 const base = `http://public.test:${port}`;
 const seams = {
-  resolver: async (host: string) => (["public.test", "evil.test", "asked.test", "plain.test"].includes(host) ? ["127.0.0.1"] : ["10.0.0.9"]),
+  resolver: async (host: string) =>
+    ["public.test", "evil.test", "asked.test", "plain.test", "late.test"].includes(host) ? ["127.0.0.1"] : ["10.0.0.9"],
   treatAsPublic: new Set(["127.0.0.1"]),
 };
 const settings = { ...DEFAULT_BROWSER, actionTimeoutS: 8 };
@@ -287,6 +288,23 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     const before = asked.length;
     await browse({ action: "open", url: "http://plain.test/" });
     expect(asked.slice(before)).toEqual(["plain.test:80"]);
+  }, 60_000);
+
+  test("the person's time to answer does not count against actionTimeoutS: an open answered late loads", async () => {
+    // The page loads at once; only the person's yes comes later than the whole action may take.
+    const quick = toolSet([browserTool({ settings: { ...settings, actionTimeoutS: 2 }, sessions })]);
+    const slowPerson: CallContext = {
+      ...context,
+      askPerson: async (question) => {
+        asked.push(String(question.call.arguments.connect));
+        await Bun.sleep(3_000);
+        return true;
+      },
+    };
+    const opened = await runTool(quick, { name: "browser", arguments: { action: "open", url: `http://late.test:${port}/list` } }, slowPerson);
+    expect(asked).toContain(`late.test:${port}`);
+    expect(opened.output).toContain("apple-from-script");
+    expect(opened.ok).toBe(true);
   }, 60_000);
 
   test("a host on neither list is asked of the person: said yes to, the page loads from it", async () => {
