@@ -24,9 +24,7 @@ export async function act(
   clock: ActionClock,
 ): Promise<ToolResult> {
   const timeout = settings.actionTimeoutS * 1000;
-  // A navigation's wait is timed by the call's clock, not Playwright's: it stops while the person is asked about a host.
-  const loading = <T>(work: (noLimit: { timeout: 0 }) => Promise<T>) =>
-    clock.within(work({ timeout: 0 }), timeout, () => new ActionTimeoutError(`the action took more than ${settings.actionTimeoutS} s`));
+  const loading = onClock(clock, settings);
   adoptOpened(running);
   let page = running.page;
   let timedOut: string | undefined;
@@ -66,8 +64,7 @@ export async function act(
     }
     page = running.page;
     // What the action set off (a form's submit, a link) is given the rest of the action's time to load.
-    const shown = page;
-    if (args.action !== "snapshot" && args.action !== "screenshot") await loading((noLimit) => shown.waitForLoadState("load", noLimit));
+    if (args.action !== "snapshot" && args.action !== "screenshot") await loading((noLimit) => page.waitForLoadState("load", noLimit));
   } catch (error) {
     if (!(error instanceof Error) || error.name !== "TimeoutError") throw error;
     timedOut =
@@ -98,6 +95,12 @@ export async function act(
     output: timedOut === undefined ? output : `Error: ${timedOut}\n${output}`,
     data: { url, title, counts: snapshot.counts, summary: countsSummary(snapshot.counts), ...(screenshot ? { screenshot } : {}) },
   };
+}
+
+/** A navigation's wait, timed by the call's clock rather than Playwright's: it stops while the person is asked about a host. */
+function onClock(clock: ActionClock, settings: BrowserSettings): <T>(work: (noLimit: { timeout: 0 }) => Promise<T>) => Promise<T> {
+  const late = () => new ActionTimeoutError(`the action took more than ${settings.actionTimeoutS} s`);
+  return (work) => clock.within(work({ timeout: 0 }), settings.actionTimeoutS * 1000, late);
 }
 
 /** What the answer says of the snapshot itself: a cut, frames from elsewhere, hidden parts, a screenshot saved. */
