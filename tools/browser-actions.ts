@@ -2,6 +2,7 @@ import type { Locator, Page } from "playwright-core";
 import type { BrowserSettings } from "../config/browser-settings.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { writeScratchFile } from "../sandbox/write-scratch-file.ts";
+import { type ActionClock, ActionTimeoutError } from "./action-clock.ts";
 import { BrowserCallError } from "./browser-call-error.ts";
 import { answeredWithin, timeoutAsUnresponsive, unlessUnresponsive } from "./page-unresponsive-error.ts";
 import { adoptOpened, type RunningBrowser } from "./browser-session.ts";
@@ -15,15 +16,22 @@ import type { ToolContext, ToolResult } from "./define-tool.ts";
  * evaluate, a key pressed on the page); a page that does not answer a read in that time (a script looping forever) is a
  * PageUnresponsiveError, and the caller kills the browser.
  */
-export async function act(args: BrowserArgs, running: RunningBrowser, context: ToolContext, settings: BrowserSettings): Promise<ToolResult> {
+export async function act(
+  args: BrowserArgs,
+  running: RunningBrowser,
+  context: ToolContext,
+  settings: BrowserSettings,
+  clock: ActionClock,
+): Promise<ToolResult> {
   const timeout = settings.actionTimeoutS * 1000;
+  const loading = onClock(clock, settings);
   adoptOpened(running);
   let page = running.page;
   let timedOut: string | undefined;
   try {
     switch (args.action) {
       case "open":
-        await open(page, args.url ?? "", timeout);
+        await loading((noLimit) => open(page, args.url ?? "", noLimit));
         break;
       case "click": {
         const element = await target(running, args.ref ?? "", timeout);
@@ -48,14 +56,15 @@ export async function act(args: BrowserArgs, running: RunningBrowser, context: T
         await (await target(running, args.ref ?? "", timeout)).selectOption(args.values ?? [], { timeout });
         break;
       case "back":
-        if ((await page.goBack({ timeout, waitUntil: "load" })) === null) running.notices.push("there is no earlier page in this window");
+        if ((await loading((noLimit) => page.goBack({ ...noLimit, waitUntil: "load" }))) === null)
+          running.notices.push("there is no earlier page in this window");
         break;
       default:
         break;
     }
     page = running.page;
     // What the action set off (a form's submit, a link) is given the rest of the action's time to load.
-    if (args.action !== "snapshot" && args.action !== "screenshot") await page.waitForLoadState("load", { timeout });
+    if (args.action !== "snapshot" && args.action !== "screenshot") await loading((noLimit) => page.waitForLoadState("load", noLimit));
   } catch (error) {
     if (!(error instanceof Error) || error.name !== "TimeoutError") throw error;
     timedOut =
@@ -88,6 +97,12 @@ export async function act(args: BrowserArgs, running: RunningBrowser, context: T
   };
 }
 
+/** A navigation's wait, timed by the call's clock rather than Playwright's: it stops while the person is asked about a host. */
+function onClock(clock: ActionClock, settings: BrowserSettings): <T>(work: (noLimit: { timeout: 0 }) => Promise<T>) => Promise<T> {
+  const late = () => new ActionTimeoutError(`the action took more than ${settings.actionTimeoutS} s`);
+  return (work) => clock.within(work({ timeout: 0 }), settings.actionTimeoutS * 1000, late);
+}
+
 /** What the answer says of the snapshot itself: a cut, frames from elsewhere, hidden parts, a screenshot saved. */
 function snapshotNotices(snapshot: Taken, page: Page, screenshot: string | undefined): string[] {
   const notices: string[] = [];
@@ -113,9 +128,9 @@ function snapshotNotices(snapshot: Taken, page: Page, screenshot: string | undef
  * Opens `url`. Chromium commits its error page for a navigation that failed (a refused host, a redirect to file:) after
  * Playwright has reported the failure, where it would cut the next action's navigation short: it is waited for here.
  */
-async function open(page: Page, url: string, timeout: number): Promise<void> {
+async function open(page: Page, url: string, noLimit: { timeout: 0 }): Promise<void> {
   try {
-    await page.goto(url, { timeout, waitUntil: "load" });
+    await page.goto(url, { ...noLimit, waitUntil: "load" });
   } catch (error) {
     if (error instanceof Error && /net::ERR_/.test(error.message)) {
       await page.waitForURL((shown) => shown.protocol === "chrome-error:", { timeout: 2_000 }).catch(() => undefined);

@@ -48,6 +48,29 @@ export function browserBinary(executable: string): string {
   return executable;
 }
 
+/**
+ * Features turned off: the omnibox's web UI, those that phone home (media router, hints, translate, autofill's server,
+ * safe browsing's lookups), HTTPS upgrades (a plain http:// address would ask the person about :443 before :80), and the
+ * back-forward cache (a page restored from it fires no `load`, which `back` waits for).
+ */
+const DISABLED_FEATURES = [
+  "WebUIOmniboxPopup",
+  "WebUIOmniboxAimPopup",
+  "MediaRouter",
+  "DialMediaRouteProvider",
+  "GlobalMediaControls",
+  "OptimizationHints",
+  "Translate",
+  "AutofillServerCommunication",
+  "CertificateTransparencyComponentUpdater",
+  "SafeBrowsingHashPrefixRealTimeLookups",
+  "LensOverlay",
+  "HttpsUpgrades",
+  "HttpsFirstBalancedModeAutoEnable",
+  "HttpsFirstModeV2ForTypicallySecureUsers",
+  "BackForwardCache",
+];
+
 /** Chromium's command line in the sandbox: headless, a fresh profile in scratch, its only network the egress guard. */
 export function browserArgv(binary: string, network: boolean): string[] {
   // With no egress rules the proxy is the discard port of the sandbox's own loopback: nothing answers, nothing leaves.
@@ -74,13 +97,21 @@ export function browserArgv(binary: string, network: boolean): string[] {
     "--disable-dev-shm-usage",
     "--no-first-run",
     "--no-default-browser-check",
+    // Chromium's own traffic (component and extension updates, safe browsing, metrics, hints) would each be a question
+    // to the person about a host no page named (docs/browser.md): these switches and features stop what this Chromium
+    // still sends despite --disable-background-networking (clients2.google.com, update.googleapis.com).
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
     "--disable-extensions",
+    "--disable-default-apps",
+    "--disable-component-extensions-with-background-pages",
+    "--disable-domain-reliability",
+    "--no-pings",
+    "--metrics-recording-only",
     "--disable-breakpad",
     "--disable-crash-reporter",
-    "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,MediaRouter,OptimizationHints,Translate",
+    `--disable-features=${DISABLED_FEATURES.join(",")}`,
     "--mute-audio",
     "about:blank",
   ];

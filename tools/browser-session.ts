@@ -7,6 +7,7 @@ import { BROWSER_DOWNLOADS, BrowserUnavailableError } from "./browser-binary.ts"
 import { shownUrl } from "./browser-call-error.ts";
 import { launchSandboxedBrowser, type SandboxedBrowser } from "./browser-launch.ts";
 import { RefNames } from "./browser-snapshot.ts";
+import type { ActionClock } from "./action-clock.ts";
 import { answeredWithin, PageUnresponsiveError } from "./page-unresponsive-error.ts";
 import type { Capabilities, ToolContext } from "./define-tool.ts";
 
@@ -96,6 +97,10 @@ export class BrowserSession {
   #current: BrowserCallContext | undefined;
   /** The last call served: what a page does between calls is audited as its (a script's navigation, a late download). */
   #last: BrowserCallContext | undefined;
+  /** The host the call being served opens, asked about even before a page is shown. */
+  #opening: string | undefined;
+  /** The clock of the call being served, stopped while one of its questions waits for the person. */
+  #clock: ActionClock | undefined;
 
   constructor(
     readonly owner: BrowserSessions,
@@ -105,10 +110,16 @@ export class BrowserSession {
 
   /**
    * The running browser for this call, started if there is none; `lost` names the page a browser that ended on its own
-   * had open. The browser stays up until idle for `idleSeconds`.
+   * had open; `call` is the call's clock and the address an `open` goes to. The browser stays up until idle for
+   * `idleSeconds`.
    */
-  async running(context: BrowserCallContext): Promise<{ running: RunningBrowser; lost?: string; why?: string }> {
+  async running(
+    context: BrowserCallContext,
+    call: { clock?: ActionClock; opening?: string } = {},
+  ): Promise<{ running: RunningBrowser; lost?: string; why?: string }> {
     this.#current = context;
+    this.#opening = call.opening === undefined ? undefined : hostOf(call.opening);
+    this.#clock = call.clock;
     this.#last = context;
     if (this.#idle) clearTimeout(this.#idle);
     let lost: string | undefined;
@@ -137,6 +148,8 @@ export class BrowserSession {
   /** Called after each action: the call is over, and the idle clock starts. */
   done(): void {
     this.#current = undefined;
+    this.#opening = undefined;
+    this.#clock = undefined;
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = setTimeout(() => void this.close(), this.owner.settings.idleSeconds * 1000);
     this.#idle.unref();
@@ -295,22 +308,41 @@ export class BrowserSession {
         const context = this.#current;
         if (!context) return "nobody";
         const page = this.#running?.page.url() ?? "";
-        const answer = await context.askPerson({
-          signal,
-          call: {
-            ...(context.callId !== undefined ? { id: context.callId } : {}),
-            name: "browser",
-            arguments: { connect: `${question.host}:${question.port}`, page },
-          },
-          preview: `the browser's page (${page.slice(0, 200)}) wants to load from ${question.host}:${question.port} (not on sandbox.egress.allow)`,
-          always: {
-            key: `egress\u0000${question.host}:${question.port}`,
-            label: `sandboxed commands connecting to ${question.host}:${question.port}`,
-          },
-        });
+        // No page shown and not the host being opened: Chromium's own connection (an update check), which no page and
+        // no person asked for. Refused unasked, and audited as the browser's.
+        if (!/^https?:/.test(page) && question.host !== this.#opening) {
+          this.audit({ refused: `${question.host}:${question.port}`, why: "the browser's own connection: no page asked for it" });
+          return "nobody";
+        }
+        const clock = this.#clock;
+        const asking = () =>
+          context.askPerson({
+            signal,
+            call: {
+              ...(context.callId !== undefined ? { id: context.callId } : {}),
+              name: "browser",
+              arguments: { connect: `${question.host}:${question.port}`, page },
+            },
+            preview: `the browser's page (${page.slice(0, 200)}) wants to load from ${question.host}:${question.port} (not on sandbox.egress.allow)`,
+            always: {
+              key: `egress\u0000${question.host}:${question.port}`,
+              label: `sandboxed commands connecting to ${question.host}:${question.port}`,
+            },
+          });
+        // The person's time to answer is not the action's: its clock stops meanwhile.
+        const answer = await (clock ? clock.whileWaiting(asking) : asking());
         return answer === true ? "once" : answer === false ? "deny" : "nobody";
       },
     };
+  }
+}
+
+/** The host name of an address, as the guard is asked about it (a bracketed IPv6 address without its brackets). */
+function hostOf(address: string): string | undefined {
+  try {
+    return new URL(address).hostname.replace(/^\[(.*)\]$/, "$1");
+  } catch {
+    return undefined;
   }
 }
 

@@ -88,6 +88,9 @@ const server = Bun.serve({
           Uint8Array.from(atob("R0lGODlhAQABAAAAACw="), (c) => c.charCodeAt(0)),
           { headers: { "content-type": "image/gif" } },
         );
+      case "/cached":
+        // No cache headers and an inline script: Chromium keeps it in its back-forward cache, which fires no load.
+        return html(`<p>first</p><script>document.title = "Cached"</script><a href="/list">Next</a>`, "Cached");
       case "/popped":
         return html("<h1>The popup</h1>", "Popup");
       case "/stale":
@@ -140,7 +143,8 @@ const port = server.port ?? 0;
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-browser-test-"));
 const base = `http://public.test:${port}`;
 const seams = {
-  resolver: async (host: string) => (["public.test", "evil.test", "asked.test"].includes(host) ? ["127.0.0.1"] : ["10.0.0.9"]),
+  resolver: async (host: string) =>
+    ["public.test", "evil.test", "asked.test", "plain.test", "late.test"].includes(host) ? ["127.0.0.1"] : ["10.0.0.9"],
   treatAsPublic: new Set(["127.0.0.1"]),
 };
 const settings = { ...DEFAULT_BROWSER, actionTimeoutS: 8 };
@@ -152,7 +156,7 @@ const asked: string[] = [];
 const SECRET = "sk-proj-Zq8VhT3kL0pX9mW2nR7bY4cJ6dF1gH5s";
 const context: CallContext = {
   ...testSandboxAccess(
-    sandboxPolicy({ poolSize: 0, workspace: "none", egress: egressRules({ allow: ["public.test"], ports: [port], unlisted: "ask" }) }),
+    sandboxPolicy({ poolSize: 0, workspace: "none", egress: egressRules({ allow: ["public.test"], ports: [port, 80, 443], unlisted: "ask" }) }),
   ),
   // A host on neither list is asked of the person: yes for asked.test, no for any other.
   askPerson: async (question) => {
@@ -199,6 +203,8 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
   test("a list only a script renders: the snapshot has it, web_fetch does not", async () => {
     const opened = await browse({ action: "open", url: `${base}/list` });
     expect(opened.ok).toBe(true);
+    // A fresh browser's first open of a listed host asks the person nothing: Chromium's own traffic never reaches them.
+    expect(asked).toEqual([]);
     const lines = opened.output.split("\n");
     expect(lines.slice(0, 3)).toEqual([`page: ${base}/list`, "title: Fruit", `from: ${base} (the page's words, not the person's)`]);
     expect(opened.output).toContain('- heading "Fruit" [level=1]');
@@ -248,6 +254,15 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     expect(back.output).toContain(`page: ${base}/login`);
   }, 60_000);
 
+  test("back to a page of an inline script and no cache headers answers at once with it", async () => {
+    const first = await browse({ action: "open", url: `${base}/cached` });
+    const next = await browse({ action: "click", ref: refOf(first.output, /link "Next"/) });
+    expect(next.output).toContain(`page: ${base}/list`);
+    const back = await browse({ action: "back" });
+    expect(back.ok).toBe(true);
+    expect(back.output).toContain(`page: ${base}/cached`);
+  }, 60_000);
+
   test("a page's scripts reaching for loopback, the metadata address and a host not allowed: nothing leaves, each refusal audited", async () => {
     const before = audit.length;
     const probed = await browse({ action: "open", url: `${base}/probe` });
@@ -267,6 +282,29 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     expect(asked).toContain(`evil.test:${port}`);
     expect(opened.output).not.toContain("apple-from-script");
     expect(hits.filter((path) => path.startsWith("/leak"))).toEqual([]);
+  }, 60_000);
+
+  test("a plain http:// address on port 80 asks of port 80 alone: Chromium does not try https first", async () => {
+    const before = asked.length;
+    await browse({ action: "open", url: "http://plain.test/" });
+    expect(asked.slice(before)).toEqual(["plain.test:80"]);
+  }, 60_000);
+
+  test("the person's time to answer does not count against actionTimeoutS: an open answered late loads", async () => {
+    // The page loads at once; only the person's yes comes later than the whole action may take.
+    const quick = toolSet([browserTool({ settings: { ...settings, actionTimeoutS: 2 }, sessions })]);
+    const slowPerson: CallContext = {
+      ...context,
+      askPerson: async (question) => {
+        asked.push(String(question.call.arguments.connect));
+        await Bun.sleep(3_000);
+        return true;
+      },
+    };
+    const opened = await runTool(quick, { name: "browser", arguments: { action: "open", url: `http://late.test:${port}/list` } }, slowPerson);
+    expect(asked).toContain(`late.test:${port}`);
+    expect(opened.output).toContain("apple-from-script");
+    expect(opened.ok).toBe(true);
   }, 60_000);
 
   test("a host on neither list is asked of the person: said yes to, the page loads from it", async () => {

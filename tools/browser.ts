@@ -7,7 +7,8 @@ import { BrowserUnavailableError } from "./browser-binary.ts";
 import { BrowserCallError, shownUrl } from "./browser-call-error.ts";
 import type { BrowserCallContext, BrowserSeams, BrowserSessions } from "./browser-session.ts";
 import { type AnyTool, defineTool, type ToolResult } from "./define-tool.ts";
-import { answeredWithin, PageUnresponsiveError } from "./page-unresponsive-error.ts";
+import { PageUnresponsiveError } from "./page-unresponsive-error.ts";
+import { ActionClock } from "./action-clock.ts";
 import { PerMinuteLimit } from "./per-minute-limit.ts";
 
 // Kept short: every agent's prompt carries it, and most local models run a 4 096-token window.
@@ -63,6 +64,7 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
         sessions = new BrowserSessions(options.settings, options.seams);
       }
       const session = sessions.of(context);
+      const clock = new ActionClock();
       if (args.action === "close") {
         const closed = await session.close();
         return { ok: true, output: closed ? "The browser was closed; its pages and cookies are gone." : "No browser was open." };
@@ -71,7 +73,10 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
         const before = typed.get(session.scratchDir) ?? "";
         checkArguments(args, context, before);
         typed.set(session.scratchDir, typedSince(before, args));
-        const { running, lost, why } = await session.running(context);
+        const { running, lost, why } = await session.running(context, {
+          clock,
+          ...(args.action === "open" && args.url !== undefined ? { opening: args.url } : {}),
+        });
         if (lost !== undefined) {
           running.notices.push(
             `the browser had stopped (${why ?? "killed, crashed or out of memory"}) and a new one was started: ` +
@@ -79,8 +84,10 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
           );
         }
         const { act } = await import("./browser-actions.ts");
-        // Each wait inside is bounded; this timer of org's own is the last word, whatever Playwright does.
-        return await answeredWithin(act(args, running, context, options.settings), callBoundMs(options.settings));
+        // Each wait inside is bounded; this timer of org's own is the last word, whatever Playwright does. Like the
+        // action's own waits it leaves out the time a question waits for the person, which the room bounds.
+        const bound = callBoundMs(options.settings);
+        return await clock.within(act(args, running, context, options.settings, clock), bound, () => new PageUnresponsiveError(bound / 1000));
       } catch (error) {
         if (error instanceof PageUnresponsiveError) {
           await session.abandon(`its page stopped answering within ${error.seconds} s`);
