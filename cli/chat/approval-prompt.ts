@@ -109,20 +109,22 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
         text: `${persona} wants to run ${describeCall(call)}`,
         prompt: `allow? [y]es / [n]o / [a]lways for ${alwaysFor}${options.oneKey === false ? " (then Enter)" : ""}: `,
         keys: ["yes", "no", "always"],
+        // undefined is Ctrl-C at the question (a read the call's signal ended answers ""): it stops the turn, which
+        // also ends the call's wait, so it is told first.
         verdict: (answer) =>
-          context?.signal.aborted
-            ? `no longer asked: ${persona}'s ${call.name} call was settled elsewhere or stopped waiting`
-            : answer === undefined
-              ? `not run: ${persona}'s ${call.name} call (interrupted)`
+          answer === undefined
+            ? `not run: ${persona}'s ${call.name} call (interrupted)`
+            : context?.signal.aborted
+              ? `no longer asked: ${persona}'s ${call.name} call was settled elsewhere or stopped waiting`
               : allows(answer)
                 ? `allowed: ${persona} runs ${call.name}`
                 : `denied: ${persona} may not run ${call.name} this time`,
       });
-      if (context?.signal.aborted) return { denied: "answered elsewhere, or no longer waited for, while it was asked here" };
       if (reply === undefined) {
         interrupts += 1;
         return { denied: "the user interrupted the turn at the question" };
       }
+      if (context?.signal.aborted) return { denied: "answered elsewhere, or no longer waited for, while it was asked here" };
       const word = reply.trim().toLowerCase();
       if (word === "a" || word === "always") always.add(key);
       return allows(reply);
