@@ -4,14 +4,14 @@ import { orgCommand } from "../config/org-bun-command.ts";
 export type OrgRun = { stdout: string; stderr: string; exitCode: number | null; signal: string | null };
 
 /**
- * Runs `org ARGS` as a real child process (this checkout's code, isolated bun flags), stdin closed, NO_COLOR set on
+ * Runs `org ARGS` as a real child process (this checkout's code or `checkoutDir`'s, isolated bun flags), stdin closed, NO_COLOR set on
  * top of this process's environment and `env`; killed after `timeoutMs`.
  */
 export async function runOrgProcess(
   args: readonly string[],
-  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number; checkoutDir?: string } = {},
 ): Promise<OrgRun> {
-  const child = Bun.spawn(orgCommand(args), {
+  const child = Bun.spawn(orgCommand(args, options.checkoutDir ? { checkoutDir: options.checkoutDir } : {}), {
     ...(options.cwd ? { cwd: options.cwd } : {}),
     env: { ...process.env, NO_COLOR: "1", ...options.env },
     stdout: "pipe",

@@ -9,12 +9,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { orgCommand } from "../../config/org-bun-command.ts";
 import { startScriptedServer } from "../../scripted-server/start-scripted-server.ts";
+import { orgCodeCopy } from "../../testing/org-clone.ts";
 import { runOrgProcess } from "../../testing/org-process.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-compaction-once-"));
 // The sandbox drops to another uid, which must be able to enter the workspace (mkdtemp makes it 0700).
 chmodSync(workspace, 0o755);
-afterAll(() => rmSync(workspace, { recursive: true, force: true }));
+// org's code alone: a checkout's promoted tools would be offered to the agent too, and this window is not sized for them.
+const code = orgCodeCopy("org-compaction-once-code-");
+afterAll(() => {
+  rmSync(workspace, { recursive: true, force: true });
+  code[Symbol.dispose]();
+});
 
 const filler = (turn: number) =>
   `Note ${turn} follows. ${"lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore ".repeat(16)}`;
@@ -42,7 +48,7 @@ test("chat --once --resume: kill -9 while a summary is written, then resume: not
     }),
   );
   const env = { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" };
-  const chat = (args: string[]) => runOrgProcess(["chat", "--workspace", workspace, ...args], { cwd: workspace, env, timeoutMs: 60_000 });
+  const chat = (args: string[]) => runOrgProcess(["chat", "--workspace", workspace, ...args], { cwd: workspace, env, timeoutMs: 60_000, checkoutDir: code.dir });
   const first = await chat(["--once", `The staging database listens on port 6543. ${filler(1)}`]);
   expect(first.exitCode).toBe(0);
   // Turn after turn until a prompt leaves the first message out: its summary is asked for, and the process killed meanwhile.
@@ -50,7 +56,7 @@ test("chat --once --resume: kill -9 while a summary is written, then resume: not
   let turns = 1;
   while (summaries() === 0 && turns < 6) {
     turns += 1;
-    const child = Bun.spawn(orgCommand(["chat", "--workspace", workspace, "--resume", "--once", filler(turns)]), {
+    const child = Bun.spawn(orgCommand(["chat", "--workspace", workspace, "--resume", "--once", filler(turns)], { checkoutDir: code.dir }), {
       cwd: workspace,
       env: { ...process.env, NO_COLOR: "1", ...env },
       stdout: "ignore",
@@ -110,6 +116,7 @@ test("chat --once --resume: kill -9 while a summary is written, then resume: not
     cwd: workspace,
     env: { ORG_EMBED_MODEL: "off" },
     timeoutMs: 30_000,
+    checkoutDir: code.dir,
   });
   expect(found.exitCode).toBe(0);
   const results = (JSON.parse(found.stdout) as { results: { persona: string; tags: string[]; snippet: string }[] }).results;
