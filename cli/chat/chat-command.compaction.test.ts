@@ -48,7 +48,8 @@ test("chat --once --resume: kill -9 while a summary is written, then resume: not
     }),
   );
   const env = { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" };
-  const chat = (args: string[]) => runOrgProcess(["chat", "--workspace", workspace, ...args], { cwd: workspace, env, timeoutMs: 60_000, checkoutDir: code.dir });
+  const chat = (args: string[]) =>
+    runOrgProcess(["chat", "--workspace", workspace, ...args], { cwd: workspace, env, timeoutMs: 60_000, checkoutDir: code.dir });
   const first = await chat(["--once", `The staging database listens on port 6543. ${filler(1)}`]);
   expect(first.exitCode).toBe(0);
   // Turn after turn until a prompt leaves the first message out: its summary is asked for, and the process killed meanwhile.
