@@ -15,7 +15,8 @@ import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 // the supervisor finds no dead run's leftovers; a candidate whose gate failed is left running to inspect. The cycle
 // reads its ports and session from the environment, so it runs as a process of its own (the script below).
 
-const clone = orgClone("org-cycle-tmux-", { withoutGeneratedTools: true });
+// None of org's test files: nothing here runs them, and each is a file more in every worktree a candidate gets.
+const clone = orgClone("org-cycle-tmux-", { withoutGeneratedTools: true, onlyTests: [] });
 const session = uniqueSessionName("org-cyc");
 let tmux: TmuxServer;
 const currentPort = freePort();
