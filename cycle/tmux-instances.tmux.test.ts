@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { landCandidate } from "../git/candidate-branch.ts";
 import { candidateWorktreeDir } from "../git/candidate-worktree.ts";
+import { RepoGit } from "../git/repo-git.ts";
 import { writeGeneratedTool } from "../testing/generated-tool-files.ts";
 import { freePort } from "../testing/free-port.ts";
 import { orgClone } from "../testing/org-clone.ts";
-import { makeCandidate } from "../testing/promotion-fixture.ts";
 import { runOpsScript } from "../testing/run-ops-script.ts";
 import { gitSync } from "../testing/temp-git-repo.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
@@ -15,7 +17,8 @@ import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 // the supervisor finds no dead run's leftovers; a candidate whose gate failed is left running to inspect. The cycle
 // reads its ports and session from the environment, so it runs as a process of its own (the script below).
 
-const clone = orgClone("org-cycle-tmux-", { withoutGeneratedTools: true });
+// None of org's test files: nothing here runs them, and each is a file more in every worktree a candidate gets.
+const clone = orgClone("org-cycle-tmux-", { withoutGeneratedTools: true, onlyTests: [] });
 const session = uniqueSessionName("org-cyc");
 let tmux: TmuxServer;
 const currentPort = freePort();
@@ -86,6 +89,30 @@ if (mode === "done") {
   return { code, out: `${out}${err}` };
 }
 
+/**
+ * `branch` (cand/<UTC second>): main plus the generated tool `tool`, landed as the toolsmith lands one, from objects
+ * alone (a scratch worktree would check out all of org's files for each).
+ */
+async function candidateWithTool(branch: string, tool: string): Promise<void> {
+  const scratch = mkdtempSync(join(tmpdir(), "org-cycle-tool-"));
+  try {
+    const folder = join("tools", "generated", tool);
+    writeGeneratedTool(scratch, tool);
+    const files = Object.fromEntries(
+      readdirSync(join(scratch, folder)).map((file) => [`${folder}/${file}`, readFileSync(join(scratch, folder, file), "utf8")]),
+    );
+    const second = branch.replace(/^cand\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, "$1-$2-$3T$4:$5:$6Z");
+    const landed = await landCandidate(
+      new RepoGit(clone.dir),
+      { files, subject: `candidate ${tool}`, trailers: {} },
+      { now: () => new Date(second) },
+    );
+    expect(landed.branch).toBe(branch);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
 const candidateWindow = async () =>
   (await tmux.tmux("list-windows", "-t", `=${session}`, "-F", "#{window_name}").catch(() => "")).split("\n").includes("candidate");
 const worktrees = () => gitSync(clone.dir, ["worktree", "list", "--porcelain"]);
@@ -93,7 +120,7 @@ const worktrees = () => gitSync(clone.dir, ["worktree", "list", "--porcelain"]);
 describe("what tool new --promote's cycle makes of a candidate goes when the cycle is over", () => {
   test("promoted: the candidate stopped and the worktree the cycle made removed", async () => {
     const branch = "cand/20261126T101500Z";
-    makeCandidate(clone.dir, branch, (worktree) => writeGeneratedTool(worktree, "first_tool"));
+    await candidateWithTool(branch, "first_tool");
     const ran = await cycle("done", branch);
     expect({ code: ran.code, out: ran.out }).toMatchObject({ code: 0, out: expect.stringContaining("finish: undefined") });
     expect(ran.out).toContain("(new worktree)");
@@ -104,7 +131,7 @@ describe("what tool new --promote's cycle makes of a candidate goes when the cyc
 
   test("a gate that failed leaves the candidate running, in its worktree, to inspect; a later cycle on it leaves the worktree it did not make", async () => {
     const branch = "cand/20261126T101600Z";
-    makeCandidate(clone.dir, branch, (worktree) => writeGeneratedTool(worktree, "second_tool"));
+    await candidateWithTool(branch, "second_tool");
     const refused = await cycle("refused", branch);
     expect(refused.out).toContain("stopped at fitness");
     expect(refused.out).not.toContain("left: ");
@@ -119,7 +146,7 @@ describe("what tool new --promote's cycle makes of a candidate goes when the cyc
 
   test("interrupted (Ctrl-C) once the candidate is up: the candidate stopped and the worktree it made removed", async () => {
     const branch = "cand/20261126T101700Z";
-    makeCandidate(clone.dir, branch, (worktree) => writeGeneratedTool(worktree, "third_tool"));
+    await candidateWithTool(branch, "third_tool");
     const ran = await cycle("interrupted", branch);
     expect(ran.out).toContain("stopped at fitness");
     expect(await candidateWindow()).toBe(false);
@@ -129,7 +156,7 @@ describe("what tool new --promote's cycle makes of a candidate goes when the cyc
 
   test("a candidate that could not start (its port taken) leaves no worktree behind", async () => {
     const branch = "cand/20261126T101800Z";
-    makeCandidate(clone.dir, branch, (worktree) => writeGeneratedTool(worktree, "fourth_tool"));
+    await candidateWithTool(branch, "fourth_tool");
     const squatter = Bun.serve({ hostname: "127.0.0.1", port: candidatePort, fetch: () => new Response("not org") });
     try {
       const ran = await cycle("refused", branch);

@@ -51,7 +51,7 @@ describe("the bundled scripted toolsmith (demo/toolsmith-script.json)", () => {
   });
 
   // The tools' answers are the fixture table's (toolsmith/toolsmith-table.test.ts validates each of them at the
-  // default thresholds) and the ten-generation proof (testing/generations.e2e.tmux.test.ts) builds ten of them from this
+  // default thresholds) and the generations proof (testing/generations.e2e.tmux.test.ts) builds seven of them from this
   // very file through `org tool new`; here one is built from the file, as the demo builds it.
   test("builds a tool from the script in three phases, passing validation at the default thresholds; a taken name and an unknown goal fail, saying why", async () => {
     using repo = tempGitRepo();

@@ -1,6 +1,7 @@
 import { confirmConfig } from "../config/config-trust.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runOpsScript } from "../testing/run-ops-script.ts";
 import { writeGeneratedTool } from "../testing/generated-tool-files.ts";
@@ -10,10 +11,13 @@ import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
 import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 import type { Health } from "../fitness/instance-health.ts";
 import { probeHealth } from "./health-probe.ts";
+import { checkCandidateStartable, InstanceStartError } from "./side-by-side.ts";
+import { RepoGit } from "../git/repo-git.ts";
 import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 
-// A copy of org as its own repository, a tmux server of the test's own, free ports.
-const clone = orgClone("org-side-by-side-");
+// A copy of org as its own repository (none of its test files: the instances never read them, and each is a file more
+// in every worktree a candidate gets), a tmux server of the test's own, free ports.
+const clone = orgClone("org-side-by-side-", { onlyTests: [] });
 const session = uniqueSessionName("org-sbs");
 let tmux: TmuxServer;
 let currentPort = 0;
@@ -109,10 +113,25 @@ describe("ops/start-current.sh, start-candidate.sh and stop.sh in a throw-away c
   }, 120_000);
 
   test("a branch name that is not a candidate's is refused before any git call", async () => {
-    for (const bad of ["main", "cand/../../x", "cand/20261123T101500Z;touch x", "refs/heads/main", "cand/2026"]) {
-      const refused = await runScript("start-candidate.sh", bad);
-      expect(refused.code).toBe(1);
-      expect(refused.stderr).toContain("is not a candidate branch name");
+    const refused = await runScript("start-candidate.sh", "cand/../../x");
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('"cand/../../x" is not a candidate branch name');
+    // Every shape by the check that start runs first (a process each proved no more): on a folder that is no
+    // repository, so a name that got as far as git would fail with another message.
+    const nowhere = mkdtempSync(join(tmpdir(), "org-no-repository-"));
+    try {
+      for (const bad of ["main", "cand/../../x", "cand/20261123T101500Z;touch x", "refs/heads/main", "cand/2026"]) {
+        const error = await checkCandidateStartable(new RepoGit(nowhere), bad).then(
+          () => undefined,
+          (thrown: unknown) => thrown,
+        );
+        expect({ bad, error: error instanceof InstanceStartError && error.message }).toEqual({
+          bad,
+          error: `${JSON.stringify(bad)} is not a candidate branch name (cand/YYYYMMDDTHHMMSSZ)`,
+        });
+      }
+    } finally {
+      rmSync(nowhere, { recursive: true, force: true });
     }
     // What looks like an option is a usage error before anything runs.
     const option = await runScript("start-candidate.sh", "--upload-pack=evil");
@@ -138,12 +157,18 @@ describe("ops/start-current.sh, start-candidate.sh and stop.sh in a throw-away c
   test("a commit current took by itself before its files arrived (main moves first in a promotion) is read again by the next start", async () => {
     const pid = await panePid("current");
     // A commit adding a tool, made in a worktree of its own; then main moves to it and the checkout's files do not.
+    // The worktree has main's tree in its index and only the new tool's files on disk: a checkout of all of org's
+    // files was most of this file's system time.
     const side = join(clone.dir, ".org", "side-worktree");
-    gitSync(clone.dir, ["worktree", "add", "--quiet", "--detach", side, "main"]);
+    gitSync(clone.dir, ["worktree", "add", "--quiet", "--no-checkout", "--detach", side, "main"]);
+    gitSync(side, ["read-tree", "main"]);
     writeGeneratedTool(side, "late_tool");
-    gitSync(side, ["add", "-A"]);
+    gitSync(side, ["add", "--", "tools/generated/late_tool"]);
     gitSync(side, ["commit", "--quiet", "-m", "promote late_tool"]);
     const moved = gitSync(side, ["rev-parse", "HEAD"]).trim();
+    expect(gitSync(clone.dir, ["diff", "--name-only", "main", moved]).trim().split("\n")).toEqual(
+      ["metadata.json", "tool.test.ts", "tool.ts"].map((file) => `tools/generated/late_tool/${file}`),
+    );
     gitSync(clone.dir, ["worktree", "remove", "--force", side]);
     gitSync(clone.dir, ["update-ref", "refs/heads/main", moved]);
     // Told that main moved before the files did (the workspace's event, here published early), the server takes the

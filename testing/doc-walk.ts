@@ -128,6 +128,15 @@ export const ELSEWHERE: readonly { doc: string; command: string; test: string; r
       "main no longer reaches; the playground's tools pass every example",
   })),
   {
+    doc: "docs/gate.md",
+    command: 'org tool new --goal "reverse the order of the words in a text" --promote',
+    test: "testing/generations.e2e.tmux.test.ts",
+    runs: 'toolNewTyped(name, "reverse the order of the words in a text")',
+    why:
+      "its first cycle is this command as typed (reverse_words, the clone's first, tracing the test files it keeps), " +
+      "with the page's lines checked; the walk's own tool new --promote (slugify) runs the same cycle once more",
+  },
+  {
     doc: "README.md",
     command: "org serve",
     test: "docs/from-other-tools.test.ts",

@@ -1,7 +1,9 @@
 // docs/gate.md in a throw-away clone of org, as its session runs: the scripted server in a tmux window, two tools built
 // against the same main, the first judged and promoted, the second (stale) judged on today's main and promoted, the
-// first rolled back by name, rebased, judged and promoted again; the log and current's health; then `tool new --promote`
-// twice, the whole cycle in one command.
+// first rolled back by name, rebased, judged and promoted again; the log and current's health; then `tool new --promote`,
+// the whole cycle in one command. The page's second `tool new --promote` (reverse_words, about the trace) is the first
+// cycle of testing/generations.e2e.tmux.test.ts, typed the same way in a clone that keeps the same test files
+// (testing/doc-walk.ts, ELSEWHERE): here it was one more whole cycle proving what slugify's had.
 import type { Walk, WalkContext } from "../doc-walk.ts";
 import { freePort } from "../free-port.ts";
 
@@ -163,12 +165,6 @@ export const gateWalk: Walk = {
         /^slugify is promoted: cand\/\S+ is on main; undo it with org rollback$/m,
         /^still running: current serving /m,
       ],
-    },
-    {
-      doc: DOC,
-      command: 'org tool new --goal "reverse the order of the words in a text" --promote',
-      timeoutMs: 300_000,
-      says: [/^✓ fitness: verdict: pass — every stage passed$/m, /^reverse_words is promoted: /m],
     },
   ],
 };
