@@ -2,20 +2,7 @@
 // confirmed), against the playground: the asks a model would turn into writes where an unsandboxed server runs from
 // (the playground's agent makes none), a package script changed behind a confirmation, a literal token refused, the
 // servers confirmed, the room with them, and their list.
-import {
-  copyFileSync,
-  cpSync,
-  existsSync,
-  linkSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  realpathSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { errorCode } from "../../concurrency/error-code.ts";
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { pageJson, type Walk, type WalkContext, walkShell } from "../doc-walk.ts";
 
@@ -57,38 +44,19 @@ function packageClosure(nodeModules: string, names: readonly string[]): string[]
   return [...found].map((dir) => relative(nodeModules, dir)).filter((dir) => !dir.includes("/node_modules/"));
 }
 
-/**
- * `from`'s tree made again at `to`: folders made, links made again as links, files hard-linked (a copy where `to` is
- * on another file system), as testing/org-clone.ts's ownNodeModules does for a whole node_modules.
- */
-function linkTree(from: string, to: string): void {
-  mkdirSync(to, { recursive: true, mode: 0o755 });
-  for (const entry of readdirSync(from, { withFileTypes: true })) {
-    const source = join(from, entry.name);
-    const target = join(to, entry.name);
-    if (entry.isDirectory()) linkTree(source, target);
-    else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(source), target);
-    else if (entry.isFile()) {
-      try {
-        linkSync(source, target);
-      } catch (error) {
-        if (errorCode(error) !== "EXDEV") throw error;
-        copyFileSync(source, target);
-      }
-    }
-  }
-}
-
 /** The page's project: its org.config.json, and the servers' packages in its node_modules (npx finds them there first). */
 function makeProject(context: WalkContext): void {
   const dir = project(context);
   mkdirSync(join(dir, "node_modules", ".bin"), { recursive: true, mode: 0o755 });
   writeFileSync(join(dir, "org.config.json"), pageJson(DOC, '"github"'));
-  // Files under the workspace, not a link out of it: the sandboxed server reads its package from inside the workspace.
-  // The servers' packages and what they load alone, hard-linked: a copy of all of org's node_modules (384 MB, 13 000
-  // files) was 5 of the walk's 10 CPU-s.
+  // A copy, not a link: the sandboxed server reads its package from inside the workspace. Nor hard links: a link
+  // changes the ctime of the checkout's files, which the prebuilt bundle's stamps hold, and every org run after it
+  // would start from source. The servers' packages and what they load alone (40 MB, 5 000 files): a copy of all of
+  // org's node_modules (384 MB, 13 000 files) was 5 of the walk's 10 CPU-s.
   const from = realpathSync(join(context.clone, "node_modules"));
-  for (const name of packageClosure(from, SERVER_PACKAGES)) linkTree(join(from, name), join(dir, "node_modules", name));
+  for (const name of packageClosure(from, SERVER_PACKAGES)) {
+    cpSync(join(from, name), join(dir, "node_modules", name), { recursive: true, verbatimSymlinks: true });
+  }
   for (const bin of SERVER_BINS) cpSync(join(from, ".bin", bin), join(dir, "node_modules", ".bin", bin), { verbatimSymlinks: true });
   context.cwd = dir;
 }
