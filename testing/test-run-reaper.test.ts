@@ -1,5 +1,6 @@
-// A killed test run leaves nothing running: a slice of the suite that starts tmux servers and org serve instances
-// (current and candidate) is killed mid-way, and none of its processes is left 10 s later.
+// A killed test run leaves nothing running: a run of two test files that start tmux servers and org serve instances
+// (one in a tmux window, outside the test process's tree, as the ops scripts start current and candidate; one a child
+// of the test) is killed mid-way, and none of its processes is left 10 s later.
 import { expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,7 +18,36 @@ import {
 } from "./test-run-reaper.ts";
 
 const REPO = join(import.meta.dir, "..");
-const SLICE = ["./instances/side-by-side.tmux.test.ts", "./cli/workspace-isolation.tmux.test.ts"];
+
+/**
+ * A test file of the killed run: `org serve` in a window of a tmux server of its own (outside the test process's tree,
+ * as the ops scripts start current and candidate), or as its child; then it waits to be killed. What suite files like
+ * instances/side-by-side.tmux.test.ts start, without the clone of org and the ops scripts they make first (two clones
+ * per killed run were most of this test's CPU).
+ */
+function sliceFile(where: "tmux" | "child"): string {
+  const imports = (file: string) => JSON.stringify(join(REPO, file));
+  return `import { test } from "bun:test";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { orgCommand } from ${imports("config/org-bun-command.ts")};
+import { shellWord } from ${imports("security/shell-word.ts")};
+import { TmuxServer } from ${imports("testing/tmux.ts")};
+void [shellWord, TmuxServer];
+
+test("org serve, ${where === "tmux" ? "in a tmux window" : "a child"}, until killed", async () => {
+  const workspace = mkdtempSync(join(tmpdir(), "org-killed-serve-"));
+  const serve = orgCommand(["serve", "--port", "0", "--workspace", workspace]);
+  ${
+    where === "tmux"
+      ? 'await (await TmuxServer.start()).newSession("current", serve.map(shellWord).join(" "));'
+      : 'Bun.spawn(serve, { stdin: "ignore", stdout: "ignore", stderr: "ignore" });'
+  }
+  await Bun.sleep(600_000);
+}, 700_000);
+`;
+}
 
 function commandLine(pid: number): string {
   try {
@@ -56,6 +86,11 @@ async function killMidway(kill: (pid: number) => void): Promise<{ before: string
   const tag = [process.env[TEST_RUN_ENV], runId].filter(Boolean).join(" ");
   // The killed files never reach their afterAll: their clones and workspaces go in a folder of this test's, removed here.
   const temporary = mkdtempSync(join(tmpdir(), "org-killed-run-"));
+  const slice = (["tmux", "child"] as const).map((where) => {
+    const file = join(temporary, `serve-${where}.test.ts`);
+    writeFileSync(file, sliceFile(where));
+    return file;
+  });
   const child = Bun.spawn(
     [
       process.execPath,
@@ -66,7 +101,7 @@ async function killMidway(kill: (pid: number) => void): Promise<{ before: string
       "60000",
       "--parallel=2",
       "--no-isolate",
-      ...SLICE,
+      ...slice,
     ],
     {
       cwd: REPO,
@@ -83,7 +118,8 @@ async function killMidway(kill: (pid: number) => void): Promise<{ before: string
       for (const identity of [...processesTagged(TEST_RUN_ENV, runId), ...descendantsOf(child.pid)])
         seen.set(`${identity.pid}:${identity.start}`, identity);
       const lines = [...seen.values()].filter(isSameProcess).map((identity) => commandLine(identity.pid));
-      return lines.some((line) => /^tmux /.test(line)) && lines.some((line) => /main\.ts serve /.test(line));
+      // Both files' serves: the one in the tmux window and the test's child.
+      return lines.some((line) => /^tmux /.test(line)) && lines.filter((line) => /main\.ts serve /.test(line)).length >= 2;
     };
     const started = await within(180_000, runs);
     const before = [...seen.values()].filter(isSameProcess).map((identity) => commandLine(identity.pid));

@@ -17,7 +17,7 @@ import {
   prebuiltManifestFile,
 } from "./prebuilt-bundle.ts";
 
-// org's code (a copy of it) is built into its bundle for real, once, by the first case; the cases run org as a user does
+// org's code (a copy of it) is built into its bundle for real by the first case (and once more by the last); the cases run org as a user does
 // and read which modules the process loaded: the bundle alone, or org's source files. The last one changes the code.
 
 let code: ReturnType<typeof orgCodeCopy>;
@@ -207,19 +207,10 @@ describe("the prebuilt bundle (npm run build)", () => {
     expect(fromSource(after.modules)).toBe(true);
     expect(after.exitCode).toBe(0);
 
-    // Built again over the stale build (it is replaced whole); then a file only the whole bundle was built from moves:
-    // that one is stale, the sandbox's stands; then one of the sandbox's own.
+    // The node_modules gone, nothing found there any more: the build stands again. Then a file only the whole bundle
+    // was built from moves: that one is stale, the sandbox's stands; then one of the sandbox's own.
     rmSync(join(code.dir, "config", "node_modules"), { recursive: true });
-    buildPrebuilt(code.dir);
     expect(prebuiltBundle(code.dir)).toBeDefined();
-    // A folder or file added beside org's own code (a promotion's first tools/generated/, a chat-command.js beside the
-    // .ts) changes nothing an import finds, since each of org's imports spells its file's name: both bundles stand.
-    mkdirSync(join(code.dir, "tools", "generated", "count-words"), { recursive: true });
-    writeFileSync(join(code.dir, "tools", "generated", "count-words", "tool.ts"), "export default 1;\n");
-    writeFileSync(join(code.dir, "cli", "chat", "chat-command.js"), "throw new Error('not this one');\n");
-    expect(prebuiltBundle(code.dir)).toBeDefined();
-    expect(prebuiltBundle(code.dir, "sandbox-main")).toBeDefined();
-    expect(fromBundle((await run(["chat", "--once", "/history"])).modules)).toBe(true);
     appendFileSync(join(code.dir, "cli", "chat", "chat-command.ts"), "\n");
     expect(prebuiltBundle(code.dir)).toBeUndefined();
     // org doctor says which bundle no longer matches, and how to build again; with ORG_PREBUILT=off none is wanted.
@@ -242,12 +233,23 @@ describe("the prebuilt bundle (npm run build)", () => {
     mkdirSync(join(code.dir, "cli", "probed"));
     writeFileSync(join(code.dir, "cli", "probed", "index.ts"), "export const probed = 1;\n");
     appendFileSync(join(code.dir, "cli", "sandbox-main.ts"), 'import "./probed";\n');
+    // Built again over the stale build (it is replaced whole): both stand.
     buildPrebuilt(code.dir);
+    expect(prebuiltBundle(code.dir)).toBeDefined();
+    expect(prebuiltBundle(code.dir, "sandbox-main")).toBeDefined();
     const folders = manifestOf("sandbox-main").folders.map(([path]) => path);
     expect(folders).toContain(join(code.dir, "cli"));
     expect(folders).toContain(join(code.dir, "cli", "probed"));
+    // A folder or file added beside org's own code (a promotion's first tools/generated/, a chat-command.js beside the
+    // .ts) changes nothing an import finds, since each of org's imports spells its file's name: both bundles stand.
+    mkdirSync(join(code.dir, "tools", "generated", "count-words"), { recursive: true });
+    writeFileSync(join(code.dir, "tools", "generated", "count-words", "tool.ts"), "export default 1;\n");
+    writeFileSync(join(code.dir, "cli", "chat", "chat-command.js"), "throw new Error('not this one');\n");
+    expect(prebuiltBundle(code.dir)).toBeDefined();
     expect(prebuiltBundle(code.dir, "sandbox-main")).toBeDefined();
+    expect(fromBundle((await run(["chat", "--once", "/history"])).modules)).toBe(true);
     writeFileSync(join(code.dir, "cli", "probed.ts"), "export const probed = 2;\n");
     expect(prebuiltBundle(code.dir, "sandbox-main")).toBeUndefined();
+    expect(prebuiltBundle(code.dir)).toBeDefined();
   }, 300_000);
 });
