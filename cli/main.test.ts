@@ -117,8 +117,9 @@ test("every subcommand refuses an unknown flag and a missing value the same way,
     expect(hint).toMatch(new RegExp(`^Run '(org|\\S+/bin/org) ${command} --help' for usage\\.$`));
     expect(more).toEqual([]);
   }
-  // The process prints exactly that on stderr, nothing on stdout, and exits with that code.
-  const [args] = cases.at(-1) as [string[], string, string];
+  // The process prints exactly that on stderr, nothing on stdout, and exits with that code (demo's wrong flag).
+  const [args] = cases[2] as [string[], string, string];
+  expect(args).toEqual(["demo", "--slow"]);
   expect(await org(args)).toEqual({ ...(await refusedInProcess(args)), stdout: "" });
 }, 60_000);
 
@@ -135,6 +136,7 @@ test("every help text speaks of the one command, org, and never of bun main.ts",
   // What a process prints for COMMAND --help is that text ('help COMMAND' above runs chat's both ways).
   const demo = await org(["demo", "--help"]);
   expect(demo).toEqual({ stdout: await commandHelp("demo"), stderr: "", exitCode: 0 });
+  expect(demo.stdout).toContain("Usage: org demo [--fast]");
   expect(main.stdout).not.toContain("main.ts");
 }, 60_000);
 
