@@ -258,26 +258,24 @@ describe("--once against the scripted server", () => {
     expect(allowedResult.output).toContain("sandboxed-hello");
   });
 
-  test("without --json the console renderer prints the reply and the transcript path goes to stderr", async () => {
-    const result = await chat(["--once", "please greet me", "--mode", "direct:agent"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
-    expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain("agent │ I ran it; it printed the greeting.");
-    expect(result.stdout).toContain("⚙ sh");
-    expect(result.stderr).toMatch(/^transcript: .*\.org\/sessions\/.*\.jsonl$/m);
-  });
-
-  test("--resume goes on in the newest session: the same transcript file grows", async () => {
+  // One session for both: the first run is the console renderer's, and --resume goes on in the session it made.
+  test("without --json the console prints the reply, the transcript path to stderr; --resume goes on in that session, its file grows", async () => {
     const resumeWorkspace = join(workspace, "resume");
     const env = { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" };
-    const first = await chat(["--workspace", resumeWorkspace, "--once", "hello there", "--mode", "direct:agent"], env);
+    const first = await chat(["--workspace", resumeWorkspace, "--once", "please greet me", "--mode", "direct:agent"], env);
     expect(first.exitCode).toBe(0);
+    expect(first.stdout).toContain("agent │ I ran it; it printed the greeting.");
+    expect(first.stdout).toContain("⚙ sh");
     const sessions = () => readdirSync(join(resumeWorkspace, ".org", "sessions"));
     expect(sessions()).toHaveLength(1);
+    expect(first.stderr).toMatch(/^transcript: .*\.org\/sessions\/.*\.jsonl$/m);
+    // Said relative to where org started (the temp workspace), and the file it names is the one --resume grows.
+    expect(first.stderr).toContain(`transcript: ${join("resume", ".org", "sessions", sessions()[0] as string)}\n`);
     const again = await chat(["--workspace", resumeWorkspace, "--resume", "--once", "and again", "--mode", "direct:agent", "--json"], env);
     expect(again.exitCode).toBe(0);
     expect(sessions()).toHaveLength(1);
     const transcript = readFileSync(join(resumeWorkspace, ".org", "sessions", sessions()[0] as string), "utf8");
-    expect(transcript).toContain('"text":"hello there"');
+    expect(transcript).toContain('"text":"please greet me"');
     expect(transcript).toContain('"text":"and again"');
   });
 });
