@@ -56,8 +56,10 @@ test("org memory: chat --once is remembered; search (text and --json), forget, r
   expect(text.stdout).toContain(`session ${sessionId}`);
   expect(text.stdout).toContain("8443");
 
-  // Odd queries are never errors.
-  for (const query of ['"NEAR(', "x:* (", "\u0007"]) expect((await org(["memory", "search", query])).exitCode).toBe(0);
+  // Odd queries are never errors: FTS5 syntax and a control character in one (memory/memory-store.test.ts tries each
+  // of many hostile queries on the store itself).
+  const odd = await org(["memory", "search", '"NEAR( x:* ( \u0007']);
+  expect({ exitCode: odd.exitCode, stderr: odd.stderr }).toEqual({ exitCode: 0, stderr: "" });
   // A query that starts with "-" goes after "--", as for any command.
   expect((await org(["memory", "search", "--", "-heron"])).stdout).toContain("8443");
 

@@ -6,7 +6,6 @@ import { join } from "node:path";
 import type { RoomEvent } from "../../room/room-event.ts";
 import { parseScript } from "../../scripted-server/script.ts";
 import { startScriptedServer } from "../../scripted-server/start-scripted-server.ts";
-import { tempGitRepo } from "../../testing/temp-git-repo.ts";
 import { orgInvocation } from "../command/org-invocation.ts";
 
 const workspace = mkdtempSync(join(tmpdir(), "org-once-"));
@@ -85,34 +84,15 @@ test("--once against a dead server exits 1 and says which URL, OLLAMA_BASE, and 
     const said = events.flatMap((event) => (event.type === "message" ? [event.message.text] : [])).join("\n");
     // The playground's agent looks at the workspace it is given (a new one: nothing in it).
     expect(said).toContain("Entries at the top of /workspace: 0, and no README.");
-
-    // The same server plays the toolsmith: tool new with the hint's OLLAMA_* builds a slugify tool (in a
-    // throw-away repository, never this checkout), and its Try it line runs as printed.
-    using repo = tempGitRepo();
-    const made = Bun.spawn(
-      ["/bin/sh", "-c", `${(chatCommand as string).replace(/ chat$/, "")} tool new --goal 'slugify a title' --repo ${repo.dir}`],
-      {
-        cwd: elsewhere,
-        env,
-        stdout: "pipe",
-        stderr: "pipe",
-        stdin: "ignore",
-      },
-    );
-    const [madeOut, madeErr, madeCode] = await Promise.all([new Response(made.stdout).text(), new Response(made.stderr).text(), made.exited]);
-    expect({ madeCode, madeErr: madeCode === 0 ? "" : madeErr }).toEqual({ madeCode: 0, madeErr: "" });
-    const tryIt = /Try it: (.+)$/m.exec(madeOut)?.[1] as string;
-    // Awaited, not spawnSync: a blocked worker would hold every other test of it past its timeout.
-    const tried = Bun.spawn(["/bin/sh", "-c", tryIt], { cwd: elsewhere, env, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: 90_000 });
-    const [triedOut] = await Promise.all([new Response(tried.stdout).text(), tried.exited]);
-    expect({ code: tried.exitCode, stdout: triedOut }).toEqual({ code: 0, stdout: '{"slug":"hello-world"}\n' });
+    // The same words run tool new against it: docs/tour-walk.e2e.test.ts (the README's tour, on the playground) and
+    // docs/gate-walk.e2e.test.ts; its Try it line runs as printed in cli/tool/tool-command.test.ts.
   } finally {
     process.kill(-server.pid, "SIGTERM");
     await server.exited;
     rmSync(elsewhere, { recursive: true, force: true });
   }
-  // A chat, a toolsmith run and its tool run, each a process of its own: 120 s ran out at a load of 35.
-}, 240_000);
+  // A chat and a scripted server, each a process of its own: 60 s may run out at a load of 35.
+}, 120_000);
 
 test("OLLAMA_BASE given as host:port, the way Ollama's OLLAMA_HOST takes it, gets http://", async () => {
   const port = deadPort();
@@ -258,26 +238,24 @@ describe("--once against the scripted server", () => {
     expect(allowedResult.output).toContain("sandboxed-hello");
   });
 
-  test("without --json the console renderer prints the reply and the transcript path goes to stderr", async () => {
-    const result = await chat(["--once", "please greet me", "--mode", "direct:agent"], { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" });
-    expect(result.exitCode).toBe(0);
-    expect(result.stdout).toContain("agent │ I ran it; it printed the greeting.");
-    expect(result.stdout).toContain("⚙ sh");
-    expect(result.stderr).toMatch(/^transcript: .*\.org\/sessions\/.*\.jsonl$/m);
-  });
-
-  test("--resume goes on in the newest session: the same transcript file grows", async () => {
+  // One session for both: the first run is the console renderer's, and --resume goes on in the session it made.
+  test("without --json the console prints the reply, the transcript path to stderr; --resume goes on in that session, its file grows", async () => {
     const resumeWorkspace = join(workspace, "resume");
     const env = { OLLAMA_BASE: server.url, OLLAMA_MODEL: "scripted" };
-    const first = await chat(["--workspace", resumeWorkspace, "--once", "hello there", "--mode", "direct:agent"], env);
+    const first = await chat(["--workspace", resumeWorkspace, "--once", "please greet me", "--mode", "direct:agent"], env);
     expect(first.exitCode).toBe(0);
+    expect(first.stdout).toContain("agent │ I ran it; it printed the greeting.");
+    expect(first.stdout).toContain("⚙ sh");
     const sessions = () => readdirSync(join(resumeWorkspace, ".org", "sessions"));
     expect(sessions()).toHaveLength(1);
+    expect(first.stderr).toMatch(/^transcript: .*\.org\/sessions\/.*\.jsonl$/m);
+    // Said relative to where org started (the temp workspace), and the file it names is the one --resume grows.
+    expect(first.stderr).toContain(`transcript: ${join("resume", ".org", "sessions", sessions()[0] as string)}\n`);
     const again = await chat(["--workspace", resumeWorkspace, "--resume", "--once", "and again", "--mode", "direct:agent", "--json"], env);
     expect(again.exitCode).toBe(0);
     expect(sessions()).toHaveLength(1);
     const transcript = readFileSync(join(resumeWorkspace, ".org", "sessions", sessions()[0] as string), "utf8");
-    expect(transcript).toContain('"text":"hello there"');
+    expect(transcript).toContain('"text":"please greet me"');
     expect(transcript).toContain('"text":"and again"');
   });
 });

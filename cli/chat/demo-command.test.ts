@@ -210,12 +210,3 @@ test("the commands the demo prints run from another directory: the tool on its b
     await server.stop();
   }
 }, 240_000);
-
-test("org demo --help says what it does; a wrong flag is a usage error", async () => {
-  const help = await demo(["--help"]);
-  expect(help.exitCode).toBe(0);
-  expect(help.stdout).toContain("Usage: org demo [--fast]");
-  const wrong = await demo(["--slow"]);
-  expect(wrong.exitCode).toBe(2);
-  expect(wrong.stderr).toContain("unknown option '--slow' for demo");
-});
