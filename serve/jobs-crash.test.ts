@@ -7,7 +7,7 @@ import { type ScriptedServer, startScriptedServer } from "../scripted-server/sta
 import { post } from "../testing/serve-fixture.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
-const ROUNDS = 8;
+const ROUNDS = 4;
 let workspace = "";
 let model: ScriptedServer;
 

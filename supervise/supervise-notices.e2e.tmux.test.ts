@@ -28,7 +28,7 @@ import { signBody } from "./webhook.ts";
 // redacted excerpt (the same failure in a person's own chat is not); a promotion whose current cannot start is rolled
 // back and that is said; today's report follows each incident as it opens and closes.
 
-const clone = orgClone("org-supervise-notices-", { withoutGeneratedTools: true });
+const clone = orgClone("org-supervise-notices-", { withoutGeneratedTools: true, onlyTests: [] });
 const session = uniqueSessionName("org-sv-say");
 const hookSecret = `hook-${crypto.randomUUID()}`;
 const token = `tok-${crypto.randomUUID()}`;

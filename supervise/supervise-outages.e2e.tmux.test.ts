@@ -23,7 +23,7 @@ import { TmuxServer, uniqueSessionName } from "../testing/tmux.ts";
 // kill -9 and started again; secrets in the errors it reads kept out of what it says, keeps and sends; current
 // crash-looping until the supervisor gives up, each incident and the giving up reported.
 
-const clone = orgClone("org-supervise-outages-", { withoutGeneratedTools: true });
+const clone = orgClone("org-supervise-outages-", { withoutGeneratedTools: true, onlyTests: [] });
 const session = uniqueSessionName("org-sv-out");
 const hookSecret = "hooksecret-abc123";
 // The model server's password, in its URL: the supervisor's window gets OLLAMA_BASE, so it is of the room's secret set.

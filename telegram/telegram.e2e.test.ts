@@ -12,6 +12,8 @@ import { type BotMessage, TelegramStandIn } from "../testing/telegram-bot-api.ts
 import { parseTelegramHtml } from "../testing/telegram-html-parser.ts";
 
 // `org telegram` as a user starts it: a real process, the scripted model server and a Bot API stand-in on 127.0.0.1.
+// Each case has a bot, a model server, a stand-in and a workspace of its own, and spends most of its time waiting on
+// the bot's pacing (a write a second per chat) and its model's streams: the cases run at once (`test.concurrent`).
 const TOKEN = "7265431980:AAH-test-token-Zx9qW3eRt5yU7iO1pAsDfGhJ";
 const ME = 5551001;
 const OTHER = 5551002;
@@ -83,7 +85,7 @@ function settled(statePath: string): boolean {
 }
 
 describe("org telegram against a Bot API stand-in", () => {
-  test("an allowed chat's question is answered as a stream of edits, at most one write a second; a stranger's is dropped", async () => {
+  test.concurrent("an allowed chat's question is answered as a stream of edits, at most one write a second; a stranger's is dropped", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN, { minGapMs: 900 });
     const dir = workspace(standIn);
@@ -137,7 +139,7 @@ describe("org telegram against a Bot API stand-in", () => {
     expect(bot.stderr()).not.toContain(TOKEN);
   }, 90_000);
 
-  test("an approval is answered by button; a forged, reused or other chat's button is refused and audited", async () => {
+  test.concurrent("an approval is answered by button; a forged, reused or other chat's button is refused and audited", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN);
     const dir = workspace(standIn);
@@ -187,7 +189,7 @@ describe("org telegram against a Bot API stand-in", () => {
     }
   }, 90_000);
 
-  test("a message holding a secret is refused with a reply saying why, and stored nowhere", async () => {
+  test.concurrent("a message holding a secret is refused with a reply saying why, and stored nowhere", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN);
     const dir = workspace(standIn);
@@ -219,7 +221,7 @@ describe("org telegram against a Bot API stand-in", () => {
     expect(JSON.stringify(model.requests)).not.toContain(secret);
   }, 90_000);
 
-  test("a 10 000-character reply comes in parts under Telegram's limit, its code block closed and reopened", async () => {
+  test.concurrent("a 10 000-character reply comes in parts under Telegram's limit, its code block closed and reopened", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN);
     const dir = workspace(standIn);
@@ -254,7 +256,8 @@ describe("org telegram against a Bot API stand-in", () => {
     }
   }, 90_000);
 
-  test("a photo reaches the persona as a file in scratch, a sticker gets a short reply; commands answer; a 429 waits retry_after", async () => {
+  test.concurrent("a photo reaches the persona as a file in scratch, a sticker gets a short reply; " +
+    "commands answer; a 429 waits retry_after", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN);
     // A daily limit far above what the test spends: /budget says what is left of it.
@@ -357,7 +360,7 @@ describe("org telegram against a Bot API stand-in", () => {
     }
   }, 90_000);
 
-  test("kill -9 mid-stream, then a restart: each update is handled once, and the cut answer is said to be cut", async () => {
+  test.concurrent("kill -9 mid-stream, then a restart: each update is handled once, and the cut answer is said to be cut", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN);
     const dir = workspace(standIn);
@@ -389,7 +392,7 @@ describe("org telegram against a Bot API stand-in", () => {
     }
   }, 120_000);
 
-  test("a second poller, or a webhook, is a clear error that never shows the token; no token is one too", async () => {
+  test.concurrent("a second poller, or a webhook, is a clear error that never shows the token; no token is one too", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN);
     // A bot API whose webhook is set, of its own, so its bot starts beside the two pollers.
@@ -439,7 +442,8 @@ describe("org telegram against a Bot API stand-in", () => {
     await standIn.stop();
   }, 120_000);
 
-  test("serve --telegram: the chat's session is the HTTP API's and the terminal's; an approval answered over HTTP closes the buttons", async () => {
+  test.concurrent("serve --telegram: the chat's session is the HTTP API's and the terminal's; " +
+    "an approval answered over HTTP closes the buttons", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN);
     const dir = workspace(standIn);
@@ -496,7 +500,7 @@ describe("org telegram against a Bot API stand-in", () => {
     expect(JSON.stringify(last.messages)).toContain("which kernel is this?");
   }, 120_000);
 
-  test("a workspace's bot server and chats wait for 'org config trust': until then nothing goes to them", async () => {
+  test.concurrent("a workspace's bot server and chats wait for 'org config trust': until then nothing goes to them", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN);
     const dir = mkdtempSync(join(tmpdir(), "org-telegram-e2e-"));
@@ -525,7 +529,7 @@ describe("org telegram against a Bot API stand-in", () => {
   // Issue 51: a `.org/telegram/state.json` this user's org did not write (committed to a cloned repository, unpacked
   // from an archive) holding a message "taken" from an allowed chat and one "begun" and never answered: neither runs
   // as that chat's turn. The bot says the file is set aside and answers what the chat sends next.
-  test("a bot state the user's org did not seal runs none of its messages", async () => {
+  test.concurrent("a bot state the user's org did not seal runs none of its messages", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN);
     const dir = workspace(standIn);
@@ -551,7 +555,7 @@ describe("org telegram against a Bot API stand-in", () => {
     }
   }, 120_000);
 
-  test("kill -9 before any persona said a word: the restart runs the message, and it is answered once", async () => {
+  test.concurrent("kill -9 before any persona said a word: the restart runs the message, and it is answered once", async () => {
     await using model = await startScriptedServer({ script: SCRIPT, port: 0 });
     const standIn = TelegramStandIn.start(TOKEN);
     const dir = workspace(standIn);
