@@ -15,10 +15,11 @@ import { sealedTranscriptText } from "../testing/sealed-lines.ts";
 // throw-away git repository that is both the workspace and the main that grows, one scripted model server playing the
 // agent, the listener and the toolsmith). Users ask for three things the room cannot do (one of them three times, in
 // other words each time); the agent calls a tool that does not exist; a workflow step fails. A dry run keeps what the
-// listener heard and shows it whole; one `org grow --once --max-tools 2` with grow.autoPromote builds and promotes the
-// two most-needed tools; a new chat uses one; calls refused by its input schema do not count against it, and a
-// stream of real calls through serve's /v1/tools that starts failing makes the next run roll that tool back. The
-// test itself never changes git: every ref move is org's, and main holds exactly what the reports say.
+// listener heard and shows it whole; one `org grow --once --max-tools 1` with grow.autoPromote builds and promotes the
+// most-needed tool (two in one run, the second merged on the first, is docs/grow.md's walk); a new chat uses it; calls
+// refused by its input schema do not count against it, and a stream of real calls through serve's /v1/tools that
+// starts failing makes the next run roll that tool back. The test itself never changes git: every ref move is org's,
+// and main holds exactly what the reports say.
 const code = orgCodeCopy("org-grow-code-");
 const workspace = tempGitRepo("org-grow-e2e-");
 const W = workspace.dir;
@@ -155,7 +156,13 @@ const tags = (prefix: string) =>
     .split("\n")
     .filter(Boolean)
     .sort();
-const toolsOnMain = () => git(["ls-tree", "--name-only", "main:tools/generated"]).split("\n").filter(Boolean).sort();
+// Tool folders on main (none once the last one is rolled back).
+const toolsOnMain = () =>
+  git(["ls-tree", "--name-only", "main", "tools/generated/"])
+    .split("\n")
+    .filter(Boolean)
+    .map((path) => path.replace("tools/generated/", ""))
+    .sort();
 const lastJson = (text: string) => JSON.parse(text.trim().split("\n").at(-1) ?? "null");
 
 /** serve in the workspace on a free port, until `run` is done. */
@@ -185,7 +192,7 @@ async function withServe(run: (url: string) => Promise<void>): Promise<void> {
   }
 }
 
-test("grow notices, builds and promotes the two most-needed tools, a new chat uses one, and failing calls roll it back", async () => {
+test("grow notices, builds and promotes the most-needed tool, a new chat uses it, and failing calls roll it back", async () => {
   // The sessions: three things the room cannot do, one asked three times in other words; a call of a tool that does
   // not exist; a workflow whose step names it. Two chats at a time, each a session of its own.
   const asked = [
@@ -216,25 +223,24 @@ test("grow notices, builds and promotes the two most-needed tools, a new chat us
   expect(shown).toStartWith(`${clampId}  pending  (build)\ngoal: clamp a number into a range\nseen: 3× in 3 session(s)`);
   expect(shown).toContain("evidence (3 newest of 3):");
 
-  // One run: what the dry run noticed is not noticed again; two built, judged and promoted, the third left pending.
-  const first = await orgOk(["grow", "--once", "--max-tools", "2", "--repo", W, "--json"], 600_000);
+  // One run: what the dry run noticed is not noticed again; the most needed built, judged and promoted, the others
+  // left pending.
+  const first = await orgOk(["grow", "--once", "--max-tools", "1", "--repo", W, "--json"], 600_000);
   const one = lastJson(first.stdout);
   expect(one).toMatchObject({ state: "done", dryRun: false, autoPromote: true });
-  expect(one.summary).toMatchObject({ noticed: 0, created: 0, covered: 0, built: 2, judged: 2, promoted: 2, rolledBack: 0, failed: 0 });
-  expect(one.budget).toMatchObject({ tools: 2, maxTools: 2 });
+  expect(one.summary).toMatchObject({ noticed: 0, created: 0, covered: 0, built: 1, judged: 1, promoted: 1, rolledBack: 0, failed: 0 });
+  expect(one.budget).toMatchObject({ tools: 1, maxTools: 1 });
   expect(one.builds.map((build: { tool: string; state: string; proposal: string }) => `${build.tool} ${build.state}`)).toEqual([
     "clamp_number promoted",
-    "celsius_to_fahrenheit promoted",
   ]);
   expect(one.builds[0].proposal).toBe(clampId);
-  // Main holds exactly what the report says: two merges, in order, each tagged; the second made on the first.
-  const [clampBuild, celsiusBuild] = one.builds;
-  expect(tags("promote")).toEqual([clampBuild.promotion.tag, celsiusBuild.promotion.tag].sort());
+  // Main holds exactly what the report says: one merge, tagged, made on the main the run started from.
+  const [clampBuild] = one.builds;
+  expect(tags("promote")).toEqual([clampBuild.promotion.tag]);
   expect(clampBuild.promotion.mainBefore).toBe(mainAtStart);
-  expect(celsiusBuild.promotion.mainBefore).toBe(clampBuild.promotion.merge);
-  expect(git(["rev-parse", "main"])).toBe(celsiusBuild.promotion.merge);
-  expect(git(["rev-parse", "HEAD"])).toBe(celsiusBuild.promotion.merge);
-  expect(toolsOnMain()).toEqual(["celsius_to_fahrenheit", "clamp_number"]);
+  expect(git(["rev-parse", "main"])).toBe(clampBuild.promotion.merge);
+  expect(git(["rev-parse", "HEAD"])).toBe(clampBuild.promotion.merge);
+  expect(toolsOnMain()).toEqual(["clamp_number"]);
   expect(first.stderr).toContain("✓ promote: promoted");
   expect(existsSync(join(W, ".org", "grow", `${one.id}.json`))).toBe(true);
 
@@ -248,9 +254,11 @@ test("grow notices, builds and promotes the two most-needed tools, a new chat us
   expect(result).toMatchObject({ call: { name: "clamp_number" }, ok: true });
   expect(result.output).toContain("10");
 
-  // Real calls of the tool through serve: it works. Then one client sends ten calls its input schema refuses (serve
+  // Real calls of the tool through serve: it works. Then one client sends four calls its input schema refuses (serve
   // refuses them before a run; `org tool run` runs them, and the tool's own schema refuses them), which judge the
-  // client, not the tool; then it starts failing on inputs its schema accepts (min above max), ten times.
+  // client, not the tool: counted as failures they would be 40 % of its last 10 calls, past grow.maxFailureRate's
+  // 25 %, and roll it back. Then it starts failing on inputs its schema accepts (min above max), ten times. One serve
+  // takes all the calls: it records each as it answers, whatever runs beside it.
   const run = (url: string) => async (inputs: Record<string, unknown>) => {
     const response = await fetch(`${url}/v1/tools/clamp_number/run`, {
       method: "POST",
@@ -260,20 +268,18 @@ test("grow notices, builds and promotes the two most-needed tools, a new chat us
     });
     return (await response.json()) as { ok: boolean };
   };
+  const refusedRun = (value: number) => org(["tool", "run", "clamp_number", "--inputs", JSON.stringify({ nottext: value }), "--repo", W]);
   await withServe(async (url) => {
     for (let value = 0; value < 10; value += 1) expect((await run(url)({ value, min: 2, max: 7 })).ok).toBe(true);
-  });
-  const refusedRun = (value: number) => org(["tool", "run", "clamp_number", "--inputs", JSON.stringify({ nottext: value }), "--repo", W]);
-  for (let value = 0; value < 10; value += 2) {
-    const pair = await Promise.all([refusedRun(value), refusedRun(value + 1)]);
-    for (const refused of pair) expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining("clamp_number failed (input)") });
-  }
-  const stats = JSON.parse((await orgOk(["tool", "stats", "clamp_number", "--json", "--repo", W])).stdout).tools[0];
-  // The chat's call, the ten through serve, and the ten its schema refused.
-  expect(stats).toMatchObject({ calls: 21, ok: 11, failed: 0, input: 10, cancelled: 0, successRate: 1 });
-  const refused = lastJson((await orgOk(["grow", "--once", "--dry-run", "--repo", W, "--json"])).stdout);
-  expect(refused.rollback).toBeUndefined();
-  await withServe(async (url) => {
+    for (let value = 0; value < 4; value += 2) {
+      const pair = await Promise.all([refusedRun(value), refusedRun(value + 1)]);
+      for (const refused of pair) expect(refused).toMatchObject({ code: 1, stderr: expect.stringContaining("clamp_number failed (input)") });
+    }
+    const stats = JSON.parse((await orgOk(["tool", "stats", "clamp_number", "--json", "--repo", W])).stdout).tools[0];
+    // The chat's call, the ten through serve, and the four its schema refused.
+    expect(stats).toMatchObject({ calls: 15, ok: 11, failed: 0, input: 4, cancelled: 0, successRate: 1 });
+    const refused = lastJson((await orgOk(["grow", "--once", "--dry-run", "--repo", W, "--json"])).stdout);
+    expect(refused.rollback).toBeUndefined();
     for (let value = 0; value < 10; value += 1) expect((await run(url)({ value, min: 9, max: 1 })).ok).toBe(false);
   });
 
@@ -295,15 +301,11 @@ test("grow notices, builds and promotes the two most-needed tools, a new chat us
   expect(two.rollback.evidence.failingInputs[0].input).toContain('"min":9');
   expect(tags("rollback")).toEqual([two.rollback.tag]);
   expect(git(["rev-parse", "main"])).toBe(two.rollback.newMain);
-  expect(two.rollback.mainBefore).toBe(celsiusBuild.promotion.merge);
-  expect(toolsOnMain()).toEqual(["celsius_to_fahrenheit"]);
+  expect(two.rollback.mainBefore).toBe(clampBuild.promotion.merge);
+  expect(toolsOnMain()).toEqual([]);
   expect(existsSync(join(W, "tools", "generated", "clamp_number"))).toBe(false);
-  // Every step of main since the start is org's: two promotions, then one rollback, as the reports say.
-  expect(git(["rev-list", "--first-parent", `${mainAtStart}..main`]).split("\n")).toEqual([
-    two.rollback.newMain,
-    celsiusBuild.promotion.merge,
-    clampBuild.promotion.merge,
-  ]);
+  // Every step of main since the start is org's: one promotion, then one rollback, as the reports say.
+  expect(git(["rev-list", "--first-parent", `${mainAtStart}..main`]).split("\n")).toEqual([two.rollback.newMain, clampBuild.promotion.merge]);
 
   const proposals = JSON.parse((await orgOk(["grow", "proposals", "--json"])).stdout) as {
     id: string;
@@ -323,7 +325,7 @@ test("grow notices, builds and promotes the two most-needed tools, a new chat us
     state: "failed",
     supersededBy: rebuild?.id,
   });
-  expect(proposals.find((proposal) => proposal.tool === "celsius_to_fahrenheit")).toMatchObject({ state: "promoted", count: 2 });
+  expect(proposals.find((proposal) => proposal.kind === "build" && proposal.count === 2)).toMatchObject({ state: "pending" });
   expect(proposals.find((proposal) => proposal.count === 1 && proposal.kind === "build")).toMatchObject({ state: "pending" });
 
   const status = JSON.parse((await orgOk(["grow", "status", "--json"])).stdout);
@@ -432,7 +434,6 @@ test("a need only a fetched page speaks of waits unconfirmed until a person acce
   expect(report).toMatchObject({ state: "done", builds: [], budget: { stoppedBy: "time", tools: 0, budgetMs: 3_000 } });
   const stopped = /^the time budget (has \d+\.\d s left, too little for a build|was reached): 1 proposal\(s\) wait for the next run$/;
   expect(report.notes.some((note: string) => stopped.test(note))).toBe(true);
-  const text = await orgOk(["grow", "--once", "--budget-minutes", "0.05", "--repo", dir], undefined, dir);
-  expect(text.stdout).toMatch(/\(stopped: time budget reached\)$/m);
+  // The same run's text summary, "(stopped: time budget reached)", is docs/grow.md's, proven by its walk.
   expect(gitSync(dir, ["for-each-ref"])).toBe(refsBefore);
 }, 180_000);

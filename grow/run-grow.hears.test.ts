@@ -18,6 +18,8 @@ import type { GrowRequest } from "./grow-request.ts";
 import { runGrow } from "./run-grow.ts";
 import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
 import { sealedTranscriptText } from "../testing/sealed-lines.ts";
+import { makeCandidate, writeFixtureTool } from "../testing/promotion-fixture.ts";
+import { CELSIUS, VOWELS } from "../testing/toolsmith-fixtures.ts";
 
 // org grow hearing people: sessions written by real rooms in the words people use, the scripted server playing the
 // listener as a small model does (report_needs, same_need), an embedder that places paraphrases near, the scripted
@@ -41,12 +43,6 @@ function repo(): { dir: string } & Disposable {
   gitSync(made.dir, ["add", "-A"]);
   gitSync(made.dir, ["commit", "--quiet", "-m", "a main to grow"]);
   return made;
-}
-
-/** A candidate the toolsmith builds for `goal` in `dir` (as chat builds one), with the model and sandbox a run has. */
-function buildCandidate(dir: string, goal: string): ReturnType<typeof runToolsmith> {
-  const { model, sandbox, sandboxPolicy } = request(dir);
-  return runToolsmith({ records: toolsmithRecords, goal, model, repoDir: dir, sandbox, sandboxPolicy });
 }
 
 function request(dir: string, changes: { maxTools?: number; dryRun?: boolean; limits?: Partial<GrowRequest["limits"]> } = {}): GrowRequest {
@@ -75,18 +71,19 @@ test("the need asked three times, in other words each time, is one proposal seen
   const [v1, v2] = PHRASINGS.vowels;
   for (const turns of [[p1], [v1], [p2], ["summarise https://attacker.example/page for me"], [v2], [p3], [PHRASINGS.slug[0]]])
     await roomSession(dir, turns as string[]);
-  const { report } = await runGrow(request(dir, { maxTools: 2 }));
+  // One tool this run: the need asked three times takes it, ahead of the one asked twice.
+  const { report } = await runGrow(request(dir, { maxTools: 1 }));
   expect(report.noticing).toMatchObject({ by: "model", byRules: 0 });
   expect(report.noticing?.degraded).toBeUndefined();
   expect(report.noticing?.dropped).toBeGreaterThanOrEqual(1);
-  expect(report.builds.map((build) => `${build.tool} ${build.state}`)).toEqual(["is_palindrome built", "vowel_count built"]);
+  expect(report.builds.map((build) => `${build.tool} ${build.state}`)).toEqual(["is_palindrome built"]);
   const proposals = readGrowState(dir).proposals;
   const palindrome = proposals.find((proposal) => proposal.tool === "is_palindrome");
   expect(palindrome).toMatchObject({ count: 3, sessions: 3, sources: { user: 3 }, state: "built", goalFrom: "noticed" });
   // Each quote is the asker's words (sessions are read in the order of their files' names).
   const start = (text: string) => text.slice(0, 20);
   expect(palindrome?.evidence.map((evidence) => start(evidence.quote)).sort()).toEqual([p1, p2, p3].map((text) => start(text as string)).sort());
-  expect(proposals.find((proposal) => proposal.tool === "vowel_count")).toMatchObject({ count: 2, sessions: 2, state: "built" });
+  expect(proposals.find((proposal) => proposal.goal.includes("vowels"))).toMatchObject({ count: 2, sessions: 2, state: "pending" });
   // The page, the persona's call of a tool that does not exist and its reply: one need, unconfirmed, with their
   // sources; no host or URL in any goal.
   const unconfirmed = proposals.filter((proposal) => proposal.state === "unconfirmed");
@@ -137,8 +134,10 @@ test("a dry run shows an unconfirmed proposal with its evidence and why, and bui
 test("a need a candidate already answers (built in chat, not promoted) is covered by it: no build, no budget spent on its name", async () => {
   using workspace = repo();
   const dir = workspace.dir;
-  const built = await buildCandidate(dir, "convert Celsius to Fahrenheit");
-  if (!built.ok) throw new Error(built.failure);
+  // The candidate the toolsmith made in chat: its tool's files committed on a cand/ branch off main. The toolsmith's
+  // own making of one that then covers a need is the last case's.
+  const branch = "cand/20261123T101000Z";
+  const built = { branch, commit: makeCandidate(dir, branch, (worktree) => writeFixtureTool(worktree, CELSIUS)) };
   // The agent calls the tool the candidate holds (it is not promoted), and a person asks for it.
   const sessions = join(dir, ".org", "sessions");
   mkdirSync(sessions, { recursive: true });
@@ -253,8 +252,9 @@ test("a build that ended with its candidate made but never judged (cut by the bu
   const dir = workspace.dir;
   await roomSession(dir, ["we need a tool that counts the vowels in a text"]);
   await runGrow(request(dir, { maxTools: 0 }));
-  const built = await buildCandidate(dir, "count the vowels in a text");
-  if (!built.ok) throw new Error(built.failure);
+  // The candidate the toolsmith made (its tool's files, committed on a cand/ branch off main), never judged.
+  const branch = "cand/20261123T101500Z";
+  const built = { branch, commit: makeCandidate(dir, branch, (worktree) => writeFixtureTool(worktree, VOWELS)) };
   // What a build cut after the toolsmith made its candidate leaves: the proposal building, with that candidate.
   const state = readGrowState(dir);
   writeGrowState(dir, {

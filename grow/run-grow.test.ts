@@ -523,36 +523,31 @@ test("a build the budget cuts while it is validated says the budget cut it, neve
   expect(readGrowState(repo.dir).proposals.map((proposal) => proposal.state)).toEqual(["pending"]);
 }, 120_000);
 
-test("a build cut short after its promotion merged (current's restart broke) leaves the proposal promoted, not pending to be built again", async () => {
-  using repo = workspaceRepo({ s1: ["we need a tool that counts the vowels in a text"] });
-  const current = {
+test("a build cut short after its promotion merged (current's restart broke) leaves the proposal promoted, not pending to be built again; rebuilt with the very code that was rolled back, it is judged only on calls made since its promotion: the old calls never roll it back again", async () => {
+  using repo = workspaceRepo({ s1: ["we need a tool that clamps a number into a range"] });
+  // Judged over windows of 10 calls; built and promoted without a hand on it.
+  const run = (maxTools: number, current?: GrowRequest["current"]) => {
+    const made = request(repo.dir, { maxTools, autoPromote: true, ...(current ? { current } : {}) });
+    return runGrow({ ...made, settings: { ...made.settings, window: { calls: 10, hours: 24 } } });
+  };
+  // The first build is cut short after its promotion merged: current's restart breaks. The proposal says what main
+  // holds (promoted, with its tag), not pending to be built again.
+  const broken = {
     restart: async () => {
       throw new Error("current's restart broke");
     },
     waitHealthy: async () => ({ ok: true, detail: "" }),
   };
   const mainBefore = gitSync(repo.dir, ["rev-parse", "main"]).trim();
-  const made = request(repo.dir, { maxTools: 1, autoPromote: true, current });
-  await expect(runGrow(made)).rejects.toThrow("current's restart broke");
-  // main moved and was tagged before the restart: the proposal says what main holds.
+  await expect(run(1, broken)).rejects.toThrow("current's restart broke");
+  // main moved and was tagged before the restart.
   expect(gitSync(repo.dir, ["rev-parse", "main"]).trim()).not.toBe(mainBefore);
   const [tag] = gitSync(repo.dir, ["tag", "--list", "promote/*"]).split("\n").filter(Boolean);
-  expect(readGrowState(repo.dir).proposals).toEqual([expect.objectContaining({ state: "promoted", tool: "vowel_count", promotion: tag })]);
+  expect(readGrowState(repo.dir).proposals).toEqual([expect.objectContaining({ state: "promoted", tool: "clamp_number", promotion: tag })]);
   const [id] = reportIds(repo.dir);
-  const report = readGrowReport(repo.dir, id as string);
-  expect(report?.notes.some((note) => note.startsWith("a build cut short promoted cand/"))).toBe(true);
-  expect(report?.summary).toMatchObject({ built: 1, judged: 1, promoted: 1 });
-}, 120_000);
-
-test("a tool rebuilt with the very code that was rolled back is judged only on calls made since its promotion: the old calls never roll it back again", async () => {
-  using repo = workspaceRepo({ s1: ["we need a tool that clamps a number into a range"] });
-  // Judged over windows of 10 calls; built and promoted without a hand on it.
-  const run = (maxTools: number) => {
-    const made = request(repo.dir, { maxTools, autoPromote: true });
-    return runGrow({ ...made, settings: { ...made.settings, window: { calls: 10, hours: 24 } } });
-  };
-  const first = await run(1);
-  expect(first.report.builds.map((build) => `${build.tool} ${build.state}`)).toEqual(["clamp_number promoted"]);
+  const first = readGrowReport(repo.dir, id as string);
+  expect(first?.notes.some((note) => note.startsWith("a build cut short promoted cand/"))).toBe(true);
+  expect(first?.summary).toMatchObject({ built: 1, judged: 1, promoted: 1 });
   const code = () => readFileSync(join(repo.dir, "tools", "generated", "clamp_number", "tool.ts"), "utf8");
   const rolledBackCode = code();
   // Its calls in the usage record, as its runner records them (the tool.ts's sha256 its version): ten good, then ten
@@ -569,6 +564,13 @@ test("a tool rebuilt with the very code that was rolled back is judged only on c
     });
   for (let value = 0; value < 10; value += 1) call(value, true);
   for (let value = 0; value < 10; value += 1) call(value, false);
+  // The promote the broken restart interrupted is finished first; the run after rolls the tool back.
+  const interrupted = await run(0);
+  expect(interrupted.report.rollback).toMatchObject({
+    tool: "clamp_number",
+    ok: false,
+    failure: expect.stringContaining(`an interrupted promote (${tag}) was finished first`),
+  });
   const rolled = await run(0);
   expect(rolled.report.rollback).toMatchObject({ tool: "clamp_number", ok: true });
   // The rebuild: the toolsmith writes the very same code (the same version), promoted again.

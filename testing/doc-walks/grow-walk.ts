@@ -9,6 +9,7 @@ import { recordToolCall } from "../../usage/tool-calls.ts";
 import { shellWord } from "../../security/shell-word.ts";
 import { type Walk, type WalkContext, walkShell } from "../doc-walk.ts";
 import { gitSync } from "../temp-git-repo.ts";
+import { readGrowReport, reportIds } from "../../grow/grow-report.ts";
 
 const DOC = "docs/grow.md";
 const project = (context: WalkContext) => join(context.home, "project");
@@ -60,6 +61,38 @@ function clampCalls(context: WalkContext, count: number, failing: boolean): void
   }
 }
 
+/**
+ * What the run that built the two most needed left: its report says both built, judged and promoted, in order, and
+ * main holds exactly that: two merges, each tagged, the second made on the first, checked out, with both tools.
+ */
+function mainGrewByTwo(output: string, context: WalkContext): void {
+  const dir = project(context);
+  const git = (args: string[]) => gitSync(dir, args).trim();
+  const report = readGrowReport(dir, reportIds(dir).at(-1) ?? "");
+  const [first, second] = report?.builds ?? [];
+  const problems = [
+    ...(report?.summary.built === 2 && report.summary.judged === 2 && report.summary.promoted === 2
+      ? []
+      : ["the summary is not 2 built, judged, promoted"]),
+    ...(report?.budget.tools === 2 && report.budget.maxTools === 2 ? [] : ["the budget is not 2 of 2 tools"]),
+    ...(`${first?.tool} ${first?.state}, ${second?.tool} ${second?.state}` === "is_palindrome promoted, vowel_count promoted"
+      ? []
+      : ["the builds are not is_palindrome then vowel_count, promoted"]),
+    ...(second?.promotion?.mainBefore === first?.promotion?.merge ? [] : ["the second merge is not made on the first"]),
+    ...(git(["rev-list", "--first-parent", "main"]).split("\n").slice(0, 3).join(" ") ===
+    [second?.promotion?.merge, first?.promotion?.merge, first?.promotion?.mainBefore].join(" ")
+      ? []
+      : ["main's last two steps are not the two merges"]),
+    ...(git(["tag", "--list", "promote/*"]).split("\n").sort().join(" ") === [first?.promotion?.tag, second?.promotion?.tag].sort().join(" ")
+      ? []
+      : ["the promote/ tags are not the two the report names"]),
+    ...(git(["rev-parse", "HEAD"]) === git(["rev-parse", "main"]) ? [] : ["HEAD is not main"]),
+    ...(git(["ls-tree", "--name-only", "main:tools/generated"]) === "is_palindrome\nvowel_count" ? [] : ["main's tools are not the two"]),
+    ...(output.includes("✓ promote: promoted") ? [] : ["the run did not say ✓ promote: promoted"]),
+  ];
+  if (problems.length > 0) throw new Error(`org grow --once --max-tools 2: ${problems.join("; ")}:\n${JSON.stringify(report, null, 2)}`);
+}
+
 const PALINDROME = /^(p[0-9a-f]{10}) pending 3× in 3 session\(s\) \(user 3\): "check whether a phrase is a palindrome"$/m;
 const VOWELS = /^(p[0-9a-f]{10}) pending 2× in 2 session\(s\) \(user 2\): "count the vowels in a text"$/m;
 const SLUG = /^(p[0-9a-f]{10}) pending 1× in 1 session\(s\) \(user 1\): "slugify a title for a URL"$/m;
@@ -101,6 +134,7 @@ export const growWalk: Walk = {
         /^promoted is_palindrome for p[0-9a-f]{10}/m,
         /^promoted vowel_count for p[0-9a-f]{10}/m,
       ],
+      after: mainGrewByTwo,
     },
     {
       doc: DOC,
