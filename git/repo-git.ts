@@ -162,13 +162,14 @@ export class RepoGit {
 
   /**
    * The entries of a tree (`commit`, a tree id, or `REV:folder`), read with `ls-tree -z`: only those under `paths`
-   * when given, every file below when `recursive`, with blob sizes when `sizes`. Throws when there is no such tree.
+   * when given, every file below when `recursive` (and every folder on the way too when `folders`), with blob sizes
+   * when `sizes`. Throws when there is no such tree.
    */
   async treeEntries(
     treeish: string,
-    options: { recursive?: boolean; paths?: readonly string[]; sizes?: boolean; signal?: AbortSignal } = {},
+    options: { recursive?: boolean; folders?: boolean; paths?: readonly string[]; sizes?: boolean; signal?: AbortSignal } = {},
   ): Promise<TreeEntry[]> {
-    const flags = [...(options.recursive ? ["-r"] : []), ...(options.sizes ? ["-l"] : [])];
+    const flags = [...(options.recursive ? ["-r"] : []), ...(options.recursive && options.folders ? ["-t"] : []), ...(options.sizes ? ["-l"] : [])];
     const paths = options.paths ? ["--", ...options.paths] : [];
     return parseTreeEntries(
       await this.run(["ls-tree", "-z", "--full-tree", ...flags, "--end-of-options", treeish, ...paths], { signal: options.signal }),
