@@ -113,6 +113,31 @@ test("resolveCommit, resolveTree, mergeBase, headBranch, isRepository, commitMes
   }
 });
 
+test("resolveCommits and commitMessages: many at once, each as the one-at-a-time call answers it; what names none is left out", async () => {
+  using repo = repoWith({ "b.txt": "b" }, "org-resolve-many-");
+  const { git, dir } = repo;
+  const head = gitSync(dir, ["rev-parse", "HEAD"]).trim();
+  const first = gitSync(dir, ["rev-parse", "HEAD^"]).trim();
+  gitSync(dir, ["tag", "-a", "-m", "annotated", "t1", first]);
+  gitSync(dir, ["commit", "--quiet", "--allow-empty", "-m", "third\n\nwith a body: ünïcode\n\nTrailer: x"]);
+  const third = gitSync(dir, ["rev-parse", "HEAD"]).trim();
+  const blob = gitSync(dir, ["rev-parse", "HEAD:b.txt"]).trim();
+  const asked = ["main", "t1", `${third}^1`, `${third}^2`, "nope", blob, "main\nHEAD", " main", "--all", "", "HEAD", "main"];
+  const commits = await git.resolveCommits(asked);
+  expect(Object.fromEntries(commits)).toEqual({ main: third, t1: first, [`${third}^1`]: head, HEAD: third });
+  for (const revision of asked)
+    expect(commits.get(revision)).toBe(revision.includes("\n") || revision === " main" ? undefined : await git.resolveCommit(revision));
+  expect((await git.resolveCommits([])).size).toBe(0);
+
+  const messages = await git.commitMessages([third, first, head, third]);
+  expect([...messages.keys()]).toEqual([third, first, head]);
+  for (const commit of [third, first, head]) expect(`${messages.get(commit)}\n`).toBe(await git.commitMessage(commit));
+  expect(messages.get(third)).toBe("third\n\nwith a body: ünïcode\n\nTrailer: x\n");
+  await expect(git.commitMessages(["--all"])).rejects.toThrow("is no object id");
+  expect(await git.commitMessages([blob, head])).toEqual(new Map([[head, messages.get(head) ?? ""]]));
+  await expect(git.commitMessages(["0".repeat(40)])).rejects.toBeInstanceOf(GitCommandError);
+});
+
 test("changes and pathHistory: what a diff touches (modes, ids, status) and which commits touched a folder", async () => {
   using repo = repoWith({ "tools/generated/x_y/tool.ts": "1", "other.txt": "o" }, "org-changes-");
   const { git, dir } = repo;

@@ -129,6 +129,28 @@ export class RepoGit {
     return await this.#resolve(`${revision}^{commit}`);
   }
 
+  /**
+   * The commits many revisions name, with one `cat-file --batch-check` rather than a `rev-parse` each: revision →
+   * commit, absent when it names none (as is a revision with a line break or surrounding blanks, which the batch
+   * would read as another).
+   */
+  async resolveCommits(revisions: readonly string[], signal?: AbortSignal): Promise<Map<string, string>> {
+    const wanted = [...new Set(revisions)].filter((revision) => revision !== "" && revision.trim() === revision && !/[\n\r]/.test(revision));
+    const commits = new Map<string, string>();
+    if (wanted.length === 0) return commits;
+    const out = await this.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], {
+      stdin: wanted.map((revision) => `${revision}^{commit}\n`).join(""),
+      signal,
+    });
+    // One line an asked name, in order: `<id> commit`, or the name and `missing` (or `ambiguous`).
+    for (const [index, line] of out.split("\n").slice(0, wanted.length).entries()) {
+      const [id = "", type] = line.split(" ");
+      const revision = wanted[index];
+      if (revision !== undefined && type === "commit" && isObjectId(id)) commits.set(revision, id);
+    }
+    return commits;
+  }
+
   /** The tree a revision names (a commit's tree), or undefined when it names none. */
   async resolveTree(revision: string): Promise<string | undefined> {
     return await this.#resolve(`${revision}^{tree}`);
@@ -234,6 +256,26 @@ export class RepoGit {
   /** A commit's whole message. */
   async commitMessage(commit: string, signal?: AbortSignal): Promise<string> {
     return await this.run(["log", "-1", "--format=%B", "--end-of-options", commit], { signal });
+  }
+
+  /**
+   * The whole messages of many commits, with one `git log --no-walk` rather than a process each: commit → message (as
+   * `commitMessage` gives it, without its last newline); an object that is no commit is left out. Throws when one is no
+   * object git has.
+   */
+  async commitMessages(commits: readonly string[], signal?: AbortSignal): Promise<Map<string, string>> {
+    const wanted = [...new Set(commits)];
+    const bad = wanted.find((id) => !isObjectId(id));
+    if (bad !== undefined) throw new GitCommandError(`git log failed: ${JSON.stringify(bad.slice(0, 80))} is no object id`);
+    const messages = new Map<string, string>();
+    if (wanted.length === 0) return messages;
+    // A message holds no NUL (git refuses one): each commit is `<id>\0<message>\0`, the next after a newline.
+    const fields = (await this.run(["log", "--no-walk=unsorted", "--format=%H%x00%B%x00", "--end-of-options", ...wanted], { signal })).split("\0");
+    for (let index = 0; index + 1 < fields.length; index += 2) {
+      const id = (fields[index] ?? "").replace(/^\n/, "");
+      if (isObjectId(id)) messages.set(id, fields[index + 1] ?? "");
+    }
+    return messages;
   }
 
   /**
