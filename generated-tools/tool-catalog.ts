@@ -26,11 +26,17 @@ export type CandidateMetadataFile = { branch: string; commit: string; name: stri
  * Every `cand/*` branch's `tools/generated/<name>/metadata.json` (regular files only), listed through git without
  * touching the checkout; only branches named `cand/YYYYMMDDTHHMMSSZ`, objects named by id. Other branches are noticed.
  */
-export async function candidateMetadataFiles(git: RepoGit, signal?: AbortSignal): Promise<{ files: CandidateMetadataFile[]; notices: string[] }> {
+export async function candidateMetadataFiles(
+  git: RepoGit,
+  signal?: AbortSignal,
+  /** Only these branches' files (each candidate's listing is a git process): every candidate's when not given. */
+  branches?: ReadonlySet<string>,
+): Promise<{ files: CandidateMetadataFile[]; notices: string[] }> {
   const { refs, strays } = await git.candidateRefs(signal);
   const files: CandidateMetadataFile[] = [];
   const notices = strays.map((branch) => `skipped branch ${JSON.stringify(branch)}: not a candidate branch name (cand/YYYYMMDDTHHMMSSZ)`);
   for (const { branch, commit } of refs) {
+    if (branches && !branches.has(branch)) continue;
     for (const { mode, type, id: blob, size, path } of await git.treeEntries(commit, {
       recursive: true,
       sizes: true,
@@ -55,7 +61,10 @@ export async function candidateTools(git: RepoGit, liveNames: LiveCandidateNames
   const onMain = new Set((await git.treeEntries(`${MAIN_REF}:${GENERATED_TOOLS_DIR}`, { signal }).catch(() => [])).map((entry) => entry.path));
   const live = await liveNames(git, signal);
   const entries: CatalogEntry[] = [];
-  const files = (await candidateMetadataFiles(git, signal)).files.filter(({ name, branch }) => !onMain.has(name) && live.get(name) === branch);
+  // Only the branches that hold a live name are listed: a promoted, rolled-back or failed candidate adds none.
+  const files = (await candidateMetadataFiles(git, signal, new Set(live.values()))).files.filter(
+    ({ name, branch }) => !onMain.has(name) && live.get(name) === branch,
+  );
   // Every metadata.json small enough to read, with one `cat-file --batch` rather than a git process each.
   // A blob git cannot read leaves its entry broken (an empty text is no metadata), as a read of its own did.
   const texts = await git
