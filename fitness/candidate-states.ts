@@ -1,6 +1,6 @@
 import { latestReport } from "./fitness-report.ts";
-import type { RepoGit } from "../git/repo-git.ts";
-import { undonePromotions } from "../git/undone-promotions.ts";
+import type { PromotionRefs, RepoGit } from "../git/repo-git.ts";
+import { rolledBackPromotion } from "../git/undone-promotions.ts";
 import { toolFoldersAt, toolsChanged } from "../git/tool-tree.ts";
 
 /**
@@ -33,9 +33,13 @@ export type CandidateRow = {
 };
 
 /** promote/ tag → the candidate commit it merged (its second parent), and the tags rollbacks undid. */
-async function promotionsOf(git: RepoGit, signal?: AbortSignal): Promise<{ byCandidate: Map<string, string>; undone: Set<string> }> {
+async function promotionsOf(
+  git: RepoGit,
+  refs: PromotionRefs,
+  signal?: AbortSignal,
+): Promise<{ byCandidate: Map<string, string>; undone: Set<string> }> {
   const byCandidate = new Map<string, string>();
-  const tags = await git.promotionTags("promote", signal);
+  const tags = refs.promote;
   const seconds = await git.resolveCommits(
     tags.map((tag) => `${tag.commit}^2`),
     signal,
@@ -44,7 +48,7 @@ async function promotionsOf(git: RepoGit, signal?: AbortSignal): Promise<{ byCan
     const second = seconds.get(`${tag.commit}^2`);
     if (second) byCandidate.set(second, tag.name);
   }
-  return { byCandidate, undone: await undonePromotions(git, signal) };
+  return { byCandidate, undone: new Set(refs.rollback.flatMap((tag) => rolledBackPromotion(tag.message) ?? [])) };
 }
 
 function modelOf(message: string): string | null {
@@ -64,11 +68,13 @@ function modelOf(message: string): string | null {
  * reports in `.org/fitness/`, nothing checked out.
  */
 export async function candidateStates(git: RepoGit, signal?: AbortSignal): Promise<CandidateRow[]> {
-  const main = await git.resolveCommit("refs/heads/main");
+  // main, the candidates and the promotion tags with one git process: this runs on every tool listing and name check.
+  const promotionRefs = await git.promotionRefs(signal);
+  const main = promotionRefs.main;
   if (!main) return [];
-  const { byCandidate, undone } = await promotionsOf(git, signal);
+  const { byCandidate, undone } = await promotionsOf(git, promotionRefs, signal);
   const rows: CandidateRow[] = [];
-  const { refs } = await git.candidateRefs(signal);
+  const { refs } = promotionRefs.candidates;
   const messages = await git
     .commitMessages(
       refs.map((ref) => ref.commit),

@@ -196,6 +196,37 @@ test("promotionTags: each kind's tags in name order with the commit (peeled) and
   expect(rollback).toEqual({ name: "rollback/20261123T101502Z", commit: revert, message: "revert: x\n\nRolls-Back: promote/20261123T101500Z\n" });
 });
 
+test("promotionRefs: main, the candidates and both kinds of tag in one read, each as its own call reads it", async () => {
+  using repo = repoWith({}, "org-promotion-refs-");
+  const { git, dir } = repo;
+  const head = gitSync(dir, ["rev-parse", "HEAD"]).trim();
+  const revert = gitSync(dir, ["commit-tree", "-p", head, "-m", "revert: x\n\nRolls-Back: promote/20261123T101500Z", `${head}^{tree}`]).trim();
+  for (const name of ["cand/20261123T101501Z", "cand/20261123T101500Z", "cand/not-a-stamp", "candy", "mainly"]) gitSync(dir, ["branch", name]);
+  gitSync(dir, ["update-ref", "refs/heads/cand/20261123T101502Z", revert]);
+  gitSync(dir, ["tag", "promote/20261123T101501Z", head]);
+  gitSync(dir, ["tag", "-a", "-m", "annotated ünïcode", "promote/20261123T101500Z", head]);
+  gitSync(dir, ["tag", "rollback/20261123T101502Z", revert]);
+  gitSync(dir, ["tag", "promote/hand-made", head]);
+  gitSync(dir, ["tag", "-a", "-m", "other", "release/1", head]);
+  const oneByOne = async () => ({
+    main: await git.resolveCommit("refs/heads/main"),
+    candidates: await git.candidateRefs(),
+    promote: await git.promotionTags("promote"),
+    rollback: await git.promotionTags("rollback"),
+  });
+  const together = await git.promotionRefs();
+  expect(together).toEqual(await oneByOne());
+  expect(together.main).toBe(head);
+  expect(together.candidates.refs.map((ref) => ref.branch)).toEqual(["cand/20261123T101500Z", "cand/20261123T101501Z", "cand/20261123T101502Z"]);
+  expect(together.rollback.map((tag) => tag.message)).toEqual(["revert: x\n\nRolls-Back: promote/20261123T101500Z\n"]);
+  // main naming a tag (git refuses to write one, a hand-edited ref file does not) is peeled to its commit; no main is none.
+  writeFileSync(join(dir, ".git", "refs", "heads", "main"), gitSync(dir, ["rev-parse", "release/1"]));
+  expect((await git.promotionRefs()).main).toBe(head);
+  gitSync(dir, ["checkout", "--quiet", "--detach", "HEAD"]);
+  gitSync(dir, ["update-ref", "-d", "refs/heads/main"]);
+  expect(await git.promotionRefs()).toEqual({ ...(await oneByOne()), main: undefined });
+});
+
 test("commitTree and mergeTree: commits from trees with no ref moved; a conflict is named, never a tree", async () => {
   using repo = repoWith({ "c.txt": "base\n" }, "org-commit-tree-");
   const { git, dir } = repo;

@@ -289,15 +289,12 @@ export class RepoGit {
         signal,
       },
     );
-    const refs: CandidateRef[] = [];
-    const strays: string[] = [];
+    const candidates: PromotionRefs["candidates"] = { refs: [], strays: [] };
     for (const line of out.split("\n").filter(Boolean)) {
       const [commit = "", committedAt = "", ...rest] = line.split(" ");
-      const branch = rest.join(" ").replace(/^refs\/heads\//, "");
-      if (CANDIDATE_BRANCH_PATTERN.test(branch) && isObjectId(commit)) refs.push({ branch, commit, committedAt });
-      else strays.push(branch);
+      addCandidateRef(candidates, rest.join(" "), commit, committedAt);
     }
-    return { refs, strays };
+    return candidates;
   }
 
   /** The local branches that name `commit` (short names). */
@@ -324,11 +321,45 @@ export class RepoGit {
     const tags: PromotionTag[] = [];
     for (let index = 0; index + 2 < fields.length; index += 3) {
       const name = (fields[index] ?? "").replace(/^\n/, "");
-      const commit = fields[index + 1] ?? "";
-      if (PROMOTION_TAG_PATTERN.test(name) && name.startsWith(`${kind}/`) && isObjectId(commit))
-        tags.push({ name, commit, message: fields[index + 2] ?? "" });
+      if (isPromotionTag(kind, name, fields[index + 1] ?? "")) tags.push({ name, commit: fields[index + 1] ?? "", message: fields[index + 2] ?? "" });
     }
     return tags;
+  }
+
+  /**
+   * What a candidate's state is judged from, read together with one `for-each-ref` rather than four: main's commit
+   * (as `resolveCommit("refs/heads/main")`), the candidate branches (as `candidateRefs`) and both kinds of promotion
+   * tag (as `promotionTags`).
+   */
+  async promotionRefs(signal?: AbortSignal): Promise<PromotionRefs> {
+    // Each ref is 7 fields, each ending with NUL (a message holds none), the ref with a newline after them.
+    const format = [
+      "%(refname)",
+      "%(objectname)",
+      "%(objecttype)",
+      "%(if)%(*objectname)%(then)%(*objectname)%(else)%(objectname)%(end)",
+      "%(committerdate:iso-strict)",
+      "%(contents)",
+      "",
+    ].join("%00");
+    const prefixes = ["refs/heads/main", CANDIDATE_REFS_PREFIX, "refs/tags/promote/", "refs/tags/rollback/"];
+    const out = await this.run(["for-each-ref", "--sort=refname", `--format=${format}`, ...prefixes], { signal });
+    const refs: PromotionRefs = { main: undefined, candidates: { refs: [], strays: [] }, promote: [], rollback: [] };
+    const fields = out.split("\0");
+    for (let index = 0; index + 5 < fields.length; index += 6) {
+      const [name = "", id = "", type = "", peeled = "", committedAt = "", message = ""] = fields.slice(index, index + 6);
+      const ref = name.replace(/^\n/, "");
+      if (ref === "refs/heads/main") {
+        // A main that names a tag or no commit is resolved as resolveCommit would, peeled or refused.
+        refs.main = type === "commit" && isObjectId(id) ? id : await this.resolveCommit("refs/heads/main");
+      } else if (ref.startsWith(CANDIDATE_REFS_PREFIX)) addCandidateRef(refs.candidates, ref, id, committedAt);
+      else
+        for (const kind of ["promote", "rollback"] as const) {
+          const tag = ref.replace(/^refs\/tags\//, "");
+          if (ref.startsWith("refs/tags/") && isPromotionTag(kind, tag, peeled)) refs[kind].push({ name: tag, commit: peeled, message });
+        }
+    }
+    return refs;
   }
 
   /**
@@ -431,6 +462,26 @@ export class RepoGit {
       return isObjectId(commit) && ref !== "" ? [{ ref, commit }] : [];
     });
   }
+}
+
+/** main's commit, the candidate branches and the promotion tags, as `promotionRefs` reads them together. */
+export type PromotionRefs = {
+  main: string | undefined;
+  candidates: { refs: CandidateRef[]; strays: string[] };
+  promote: PromotionTag[];
+  rollback: PromotionTag[];
+};
+
+/** Adds the ref `refname` under `refs/heads/cand/` to the candidates, or to the strays when its name or commit is not one. */
+function addCandidateRef(candidates: { refs: CandidateRef[]; strays: string[] }, refname: string, commit: string, committedAt: string): void {
+  const branch = refname.replace(/^refs\/heads\//, "");
+  if (CANDIDATE_BRANCH_PATTERN.test(branch) && isObjectId(commit)) candidates.refs.push({ branch, commit, committedAt });
+  else candidates.strays.push(branch);
+}
+
+/** Whether `name` (below refs/tags/) is a `kind` tag of org's and `commit` an object id. */
+function isPromotionTag(kind: PromotionTagKind, name: string, commit: string): boolean {
+  return PROMOTION_TAG_PATTERN.test(name) && name.startsWith(`${kind}/`) && isObjectId(commit);
 }
 
 // A bundle file named by a relative path would be read against the repository, whatever the caller's folder.
