@@ -1,7 +1,7 @@
 import { latestReport } from "./fitness-report.ts";
-import type { RepoGit } from "../git/repo-git.ts";
-import { undonePromotions } from "../git/undone-promotions.ts";
-import { toolFolderTree, toolsChanged } from "../git/tool-tree.ts";
+import type { PromotionRefs, RepoGit } from "../git/repo-git.ts";
+import { rolledBackPromotion } from "../git/undone-promotions.ts";
+import { toolFoldersAt, toolsChanged } from "../git/tool-tree.ts";
 
 /**
  * Where a candidate stands: `untested` (no report, built on today's main), `pass` / `fail` (its newest signed
@@ -33,13 +33,22 @@ export type CandidateRow = {
 };
 
 /** promote/ tag → the candidate commit it merged (its second parent), and the tags rollbacks undid. */
-async function promotionsOf(git: RepoGit, signal?: AbortSignal): Promise<{ byCandidate: Map<string, string>; undone: Set<string> }> {
+async function promotionsOf(
+  git: RepoGit,
+  refs: PromotionRefs,
+  signal?: AbortSignal,
+): Promise<{ byCandidate: Map<string, string>; undone: Set<string> }> {
   const byCandidate = new Map<string, string>();
-  for (const tag of await git.promotionTags("promote", signal)) {
-    const second = await git.resolveCommit(`${tag.commit}^2`);
+  const tags = refs.promote;
+  const seconds = await git.resolveCommits(
+    tags.map((tag) => `${tag.commit}^2`),
+    signal,
+  );
+  for (const tag of tags) {
+    const second = seconds.get(`${tag.commit}^2`);
     if (second) byCandidate.set(second, tag.name);
   }
-  return { byCandidate, undone: await undonePromotions(git, signal) };
+  return { byCandidate, undone: new Set(refs.rollback.flatMap((tag) => rolledBackPromotion(tag.message) ?? [])) };
 }
 
 function modelOf(message: string): string | null {
@@ -59,13 +68,29 @@ function modelOf(message: string): string | null {
  * reports in `.org/fitness/`, nothing checked out.
  */
 export async function candidateStates(git: RepoGit, signal?: AbortSignal): Promise<CandidateRow[]> {
-  const main = await git.resolveCommit("refs/heads/main");
+  // main, the candidates and the promotion tags with one git process: this runs on every tool listing and name check.
+  const promotionRefs = await git.promotionRefs(signal);
+  const main = promotionRefs.main;
   if (!main) return [];
-  const { byCandidate, undone } = await promotionsOf(git, signal);
+  const { byCandidate, undone } = await promotionsOf(git, promotionRefs, signal);
   const rows: CandidateRow[] = [];
-  for (const ref of (await git.candidateRefs(signal)).refs) {
+  const { refs } = promotionRefs.candidates;
+  const messages = await git
+    .commitMessages(
+      refs.map((ref) => ref.commit),
+      signal,
+    )
+    .catch(() => new Map<string, string>());
+  // Each commit's tool folders listed once: main's are compared with every candidate's, some twice.
+  const listings = new Map<string, Promise<Map<string, string>>>();
+  const folder = async (commit: string, tool: string) => {
+    const listing = listings.get(commit) ?? toolFoldersAt(git, commit, signal);
+    listings.set(commit, listing);
+    return (await listing).get(tool);
+  };
+  for (const ref of refs) {
     const base = (await git.mergeBase(main, ref.commit, signal)) ?? "";
-    const message = await git.commitMessage(ref.commit, signal).catch(() => "");
+    const message = messages.get(ref.commit) ?? (await git.commitMessage(ref.commit, signal).catch(() => ""));
     const onMain = base === ref.commit;
     const parent = onMain ? await git.resolveCommit(`${ref.commit}^1`) : base;
     const tools = parent ? await toolsChanged(git, parent, ref.commit, signal) : [];
@@ -76,9 +101,7 @@ export async function candidateStates(git: RepoGit, signal?: AbortSignal): Promi
       if (promotion) state = undone.has(promotion) ? "rolled-back" : "promoted";
       else {
         // Merged some other way: promoted while main still holds exactly its tool folders.
-        const same = await Promise.all(
-          tools.map(async (tool) => (await toolFolderTree(git, main, tool, signal)) === (await toolFolderTree(git, ref.commit, tool, signal))),
-        );
+        const same = await Promise.all(tools.map(async (tool) => (await folder(main, tool)) === (await folder(ref.commit, tool))));
         state = same.every(Boolean) ? "promoted" : "rolled-back";
       }
     } else if (!latest) state = base === main ? "untested" : "stale";
@@ -101,9 +124,7 @@ export async function candidateStates(git: RepoGit, signal?: AbortSignal): Promi
   for (const [index, row] of rows.entries()) {
     if (!LIVE_CANDIDATE_STATES.includes(row.state) && row.state !== "fail") continue;
     if (row.tools.length === 0) continue;
-    const onMain = await Promise.all(
-      row.tools.map(async (tool) => (await toolFolderTree(git, main, tool, signal)) === (await toolFolderTree(git, row.commit, tool, signal))),
-    );
+    const onMain = await Promise.all(row.tools.map(async (tool) => (await folder(main, tool)) === (await folder(row.commit, tool))));
     if (onMain.every(Boolean)) {
       row.supersededBy = "main";
       continue;

@@ -113,6 +113,31 @@ test("resolveCommit, resolveTree, mergeBase, headBranch, isRepository, commitMes
   }
 });
 
+test("resolveCommits and commitMessages: many at once, each as the one-at-a-time call answers it; what names none is left out", async () => {
+  using repo = repoWith({ "b.txt": "b" }, "org-resolve-many-");
+  const { git, dir } = repo;
+  const head = gitSync(dir, ["rev-parse", "HEAD"]).trim();
+  const first = gitSync(dir, ["rev-parse", "HEAD^"]).trim();
+  gitSync(dir, ["tag", "-a", "-m", "annotated", "t1", first]);
+  gitSync(dir, ["commit", "--quiet", "--allow-empty", "-m", "third\n\nwith a body: ünïcode\n\nTrailer: x"]);
+  const third = gitSync(dir, ["rev-parse", "HEAD"]).trim();
+  const blob = gitSync(dir, ["rev-parse", "HEAD:b.txt"]).trim();
+  const asked = ["main", "t1", `${third}^1`, `${third}^2`, "nope", blob, "main\nHEAD", " main", "--all", "", "HEAD", "main"];
+  const commits = await git.resolveCommits(asked);
+  expect(Object.fromEntries(commits)).toEqual({ main: third, t1: first, [`${third}^1`]: head, HEAD: third });
+  for (const revision of asked)
+    expect(commits.get(revision)).toBe(revision.includes("\n") || revision === " main" ? undefined : await git.resolveCommit(revision));
+  expect((await git.resolveCommits([])).size).toBe(0);
+
+  const messages = await git.commitMessages([third, first, head, third]);
+  expect([...messages.keys()]).toEqual([third, first, head]);
+  for (const commit of [third, first, head]) expect(`${messages.get(commit)}\n`).toBe(await git.commitMessage(commit));
+  expect(messages.get(third)).toBe("third\n\nwith a body: ünïcode\n\nTrailer: x\n");
+  await expect(git.commitMessages(["--all"])).rejects.toThrow("is no object id");
+  expect(await git.commitMessages([blob, head])).toEqual(new Map([[head, messages.get(head) ?? ""]]));
+  await expect(git.commitMessages(["0".repeat(40)])).rejects.toBeInstanceOf(GitCommandError);
+});
+
 test("changes and pathHistory: what a diff touches (modes, ids, status) and which commits touched a folder", async () => {
   using repo = repoWith({ "tools/generated/x_y/tool.ts": "1", "other.txt": "o" }, "org-changes-");
   const { git, dir } = repo;
@@ -169,6 +194,37 @@ test("promotionTags: each kind's tags in name order with the commit (peeled) and
   const [rollback, ...more] = await git.promotionTags("rollback");
   expect(more).toEqual([]);
   expect(rollback).toEqual({ name: "rollback/20261123T101502Z", commit: revert, message: "revert: x\n\nRolls-Back: promote/20261123T101500Z\n" });
+});
+
+test("promotionRefs: main, the candidates and both kinds of tag in one read, each as its own call reads it", async () => {
+  using repo = repoWith({}, "org-promotion-refs-");
+  const { git, dir } = repo;
+  const head = gitSync(dir, ["rev-parse", "HEAD"]).trim();
+  const revert = gitSync(dir, ["commit-tree", "-p", head, "-m", "revert: x\n\nRolls-Back: promote/20261123T101500Z", `${head}^{tree}`]).trim();
+  for (const name of ["cand/20261123T101501Z", "cand/20261123T101500Z", "cand/not-a-stamp", "candy", "mainly"]) gitSync(dir, ["branch", name]);
+  gitSync(dir, ["update-ref", "refs/heads/cand/20261123T101502Z", revert]);
+  gitSync(dir, ["tag", "promote/20261123T101501Z", head]);
+  gitSync(dir, ["tag", "-a", "-m", "annotated ünïcode", "promote/20261123T101500Z", head]);
+  gitSync(dir, ["tag", "rollback/20261123T101502Z", revert]);
+  gitSync(dir, ["tag", "promote/hand-made", head]);
+  gitSync(dir, ["tag", "-a", "-m", "other", "release/1", head]);
+  const oneByOne = async () => ({
+    main: await git.resolveCommit("refs/heads/main"),
+    candidates: await git.candidateRefs(),
+    promote: await git.promotionTags("promote"),
+    rollback: await git.promotionTags("rollback"),
+  });
+  const together = await git.promotionRefs();
+  expect(together).toEqual(await oneByOne());
+  expect(together.main).toBe(head);
+  expect(together.candidates.refs.map((ref) => ref.branch)).toEqual(["cand/20261123T101500Z", "cand/20261123T101501Z", "cand/20261123T101502Z"]);
+  expect(together.rollback.map((tag) => tag.message)).toEqual(["revert: x\n\nRolls-Back: promote/20261123T101500Z\n"]);
+  // main naming a tag (git refuses to write one, a hand-edited ref file does not) is peeled to its commit; no main is none.
+  writeFileSync(join(dir, ".git", "refs", "heads", "main"), gitSync(dir, ["rev-parse", "release/1"]));
+  expect((await git.promotionRefs()).main).toBe(head);
+  gitSync(dir, ["checkout", "--quiet", "--detach", "HEAD"]);
+  gitSync(dir, ["update-ref", "-d", "refs/heads/main"]);
+  expect(await git.promotionRefs()).toEqual({ ...(await oneByOne()), main: undefined });
 });
 
 test("commitTree and mergeTree: commits from trees with no ref moved; a conflict is named, never a tree", async () => {

@@ -129,6 +129,28 @@ export class RepoGit {
     return await this.#resolve(`${revision}^{commit}`);
   }
 
+  /**
+   * The commits many revisions name, with one `cat-file --batch-check` rather than a `rev-parse` each: revision →
+   * commit, absent when it names none (as is a revision with a line break or surrounding blanks, which the batch
+   * would read as another).
+   */
+  async resolveCommits(revisions: readonly string[], signal?: AbortSignal): Promise<Map<string, string>> {
+    const wanted = [...new Set(revisions)].filter((revision) => revision !== "" && revision.trim() === revision && !/[\n\r]/.test(revision));
+    const commits = new Map<string, string>();
+    if (wanted.length === 0) return commits;
+    const out = await this.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], {
+      stdin: wanted.map((revision) => `${revision}^{commit}\n`).join(""),
+      signal,
+    });
+    // One line an asked name, in order: `<id> commit`, or the name and `missing` (or `ambiguous`).
+    for (const [index, line] of out.split("\n").slice(0, wanted.length).entries()) {
+      const [id = "", type] = line.split(" ");
+      const revision = wanted[index];
+      if (revision !== undefined && type === "commit" && isObjectId(id)) commits.set(revision, id);
+    }
+    return commits;
+  }
+
   /** The tree a revision names (a commit's tree), or undefined when it names none. */
   async resolveTree(revision: string): Promise<string | undefined> {
     return await this.#resolve(`${revision}^{tree}`);
@@ -162,13 +184,14 @@ export class RepoGit {
 
   /**
    * The entries of a tree (`commit`, a tree id, or `REV:folder`), read with `ls-tree -z`: only those under `paths`
-   * when given, every file below when `recursive`, with blob sizes when `sizes`. Throws when there is no such tree.
+   * when given, every file below when `recursive` (and every folder on the way too when `folders`), with blob sizes
+   * when `sizes`. Throws when there is no such tree.
    */
   async treeEntries(
     treeish: string,
-    options: { recursive?: boolean; paths?: readonly string[]; sizes?: boolean; signal?: AbortSignal } = {},
+    options: { recursive?: boolean; folders?: boolean; paths?: readonly string[]; sizes?: boolean; signal?: AbortSignal } = {},
   ): Promise<TreeEntry[]> {
-    const flags = [...(options.recursive ? ["-r"] : []), ...(options.sizes ? ["-l"] : [])];
+    const flags = [...(options.recursive ? ["-r"] : []), ...(options.recursive && options.folders ? ["-t"] : []), ...(options.sizes ? ["-l"] : [])];
     const paths = options.paths ? ["--", ...options.paths] : [];
     return parseTreeEntries(
       await this.run(["ls-tree", "-z", "--full-tree", ...flags, "--end-of-options", treeish, ...paths], { signal: options.signal }),
@@ -236,6 +259,26 @@ export class RepoGit {
   }
 
   /**
+   * The whole messages of many commits, with one `git log --no-walk` rather than a process each: commit → message (as
+   * `commitMessage` gives it, without its last newline); an object that is no commit is left out. Throws when one is no
+   * object git has.
+   */
+  async commitMessages(commits: readonly string[], signal?: AbortSignal): Promise<Map<string, string>> {
+    const wanted = [...new Set(commits)];
+    const bad = wanted.find((id) => !isObjectId(id));
+    if (bad !== undefined) throw new GitCommandError(`git log failed: ${JSON.stringify(bad.slice(0, 80))} is no object id`);
+    const messages = new Map<string, string>();
+    if (wanted.length === 0) return messages;
+    // A message holds no NUL (git refuses one): each commit is `<id>\0<message>\0`, the next after a newline.
+    const fields = (await this.run(["log", "--no-walk=unsorted", "--format=%H%x00%B%x00", "--end-of-options", ...wanted], { signal })).split("\0");
+    for (let index = 0; index + 1 < fields.length; index += 2) {
+      const id = (fields[index] ?? "").replace(/^\n/, "");
+      if (isObjectId(id)) messages.set(id, fields[index + 1] ?? "");
+    }
+    return messages;
+  }
+
+  /**
    * The `cand/<UTC second>` branches (names sorted, oldest first) with their commits, and as `strays` the other
    * names under `refs/heads/cand/` (org never hands those to git again).
    */
@@ -246,15 +289,12 @@ export class RepoGit {
         signal,
       },
     );
-    const refs: CandidateRef[] = [];
-    const strays: string[] = [];
+    const candidates: PromotionRefs["candidates"] = { refs: [], strays: [] };
     for (const line of out.split("\n").filter(Boolean)) {
       const [commit = "", committedAt = "", ...rest] = line.split(" ");
-      const branch = rest.join(" ").replace(/^refs\/heads\//, "");
-      if (CANDIDATE_BRANCH_PATTERN.test(branch) && isObjectId(commit)) refs.push({ branch, commit, committedAt });
-      else strays.push(branch);
+      addCandidateRef(candidates, rest.join(" "), commit, committedAt);
     }
-    return { refs, strays };
+    return candidates;
   }
 
   /** The local branches that name `commit` (short names). */
@@ -281,11 +321,45 @@ export class RepoGit {
     const tags: PromotionTag[] = [];
     for (let index = 0; index + 2 < fields.length; index += 3) {
       const name = (fields[index] ?? "").replace(/^\n/, "");
-      const commit = fields[index + 1] ?? "";
-      if (PROMOTION_TAG_PATTERN.test(name) && name.startsWith(`${kind}/`) && isObjectId(commit))
-        tags.push({ name, commit, message: fields[index + 2] ?? "" });
+      if (isPromotionTag(kind, name, fields[index + 1] ?? "")) tags.push({ name, commit: fields[index + 1] ?? "", message: fields[index + 2] ?? "" });
     }
     return tags;
+  }
+
+  /**
+   * What a candidate's state is judged from, read together with one `for-each-ref` rather than four: main's commit
+   * (as `resolveCommit("refs/heads/main")`), the candidate branches (as `candidateRefs`) and both kinds of promotion
+   * tag (as `promotionTags`).
+   */
+  async promotionRefs(signal?: AbortSignal): Promise<PromotionRefs> {
+    // Each ref is 7 fields, each ending with NUL (a message holds none), the ref with a newline after them.
+    const format = [
+      "%(refname)",
+      "%(objectname)",
+      "%(objecttype)",
+      "%(if)%(*objectname)%(then)%(*objectname)%(else)%(objectname)%(end)",
+      "%(committerdate:iso-strict)",
+      "%(contents)",
+      "",
+    ].join("%00");
+    const prefixes = ["refs/heads/main", CANDIDATE_REFS_PREFIX, "refs/tags/promote/", "refs/tags/rollback/"];
+    const out = await this.run(["for-each-ref", "--sort=refname", `--format=${format}`, ...prefixes], { signal });
+    const refs: PromotionRefs = { main: undefined, candidates: { refs: [], strays: [] }, promote: [], rollback: [] };
+    const fields = out.split("\0");
+    for (let index = 0; index + 5 < fields.length; index += 6) {
+      const [name = "", id = "", type = "", peeled = "", committedAt = "", message = ""] = fields.slice(index, index + 6);
+      const ref = name.replace(/^\n/, "");
+      if (ref === "refs/heads/main") {
+        // A main that names a tag or no commit is resolved as resolveCommit would, peeled or refused.
+        refs.main = type === "commit" && isObjectId(id) ? id : await this.resolveCommit("refs/heads/main");
+      } else if (ref.startsWith(CANDIDATE_REFS_PREFIX)) addCandidateRef(refs.candidates, ref, id, committedAt);
+      else
+        for (const kind of ["promote", "rollback"] as const) {
+          const tag = ref.replace(/^refs\/tags\//, "");
+          if (ref.startsWith("refs/tags/") && isPromotionTag(kind, tag, peeled)) refs[kind].push({ name: tag, commit: peeled, message });
+        }
+    }
+    return refs;
   }
 
   /**
@@ -388,6 +462,26 @@ export class RepoGit {
       return isObjectId(commit) && ref !== "" ? [{ ref, commit }] : [];
     });
   }
+}
+
+/** main's commit, the candidate branches and the promotion tags, as `promotionRefs` reads them together. */
+export type PromotionRefs = {
+  main: string | undefined;
+  candidates: { refs: CandidateRef[]; strays: string[] };
+  promote: PromotionTag[];
+  rollback: PromotionTag[];
+};
+
+/** Adds the ref `refname` under `refs/heads/cand/` to the candidates, or to the strays when its name or commit is not one. */
+function addCandidateRef(candidates: { refs: CandidateRef[]; strays: string[] }, refname: string, commit: string, committedAt: string): void {
+  const branch = refname.replace(/^refs\/heads\//, "");
+  if (CANDIDATE_BRANCH_PATTERN.test(branch) && isObjectId(commit)) candidates.refs.push({ branch, commit, committedAt });
+  else candidates.strays.push(branch);
+}
+
+/** Whether `name` (below refs/tags/) is a `kind` tag of org's and `commit` an object id. */
+function isPromotionTag(kind: PromotionTagKind, name: string, commit: string): boolean {
+  return PROMOTION_TAG_PATTERN.test(name) && name.startsWith(`${kind}/`) && isObjectId(commit);
 }
 
 // A bundle file named by a relative path would be read against the repository, whatever the caller's folder.

@@ -55,6 +55,20 @@ export async function toolNamesAt(git: RepoGit, commit: string, signal?: AbortSi
   return new Set(names.filter((name) => TOOL_NAME_PATTERN.test(name)));
 }
 
+/**
+ * Every tool folder under `tools/generated/` at a commit: name → tree id, from one `ls-tree` (none when the commit
+ * has no such folder or is no commit). For a caller that compares many tools' folders: `toolFolderTree` reads one.
+ */
+export async function toolFoldersAt(git: RepoGit, commit: string, signal?: AbortSignal): Promise<Map<string, string>> {
+  const entries = await git.treeEntries(commit, { paths: [`${GENERATED_TOOLS_DIR}/`], signal }).catch(() => []);
+  const folders = new Map<string, string>();
+  for (const entry of entries) {
+    const name = entry.path.slice(GENERATED_TOOLS_DIR.length + 1);
+    if (entry.type === "tree" && TOOL_NAME_PATTERN.test(name)) folders.set(name, entry.id);
+  }
+  return folders;
+}
+
 /** The tree id of `tools/generated/<tool>` at a commit, or undefined when it has none. */
 export async function toolFolderTree(git: RepoGit, commit: string, tool: string, signal?: AbortSignal): Promise<string | undefined> {
   if (!TOOL_NAME_PATTERN.test(tool)) return undefined;
