@@ -83,12 +83,32 @@ describe.concurrent("the fitness gate's scenarios on throw-away repositories", (
     expect(forged.out).toContain("was not written by this checkout's gate");
   }, 240_000);
 
-  test("a rollback takes back what its promotion set: the baseline follows main, re-signed, and a fresh good candidate passes", async () => {
+  test("a good candidate (a new tool) passes every stage and is promoted; a rollback takes back what its promotion set: the baseline follows main, re-signed, and a fresh good candidate passes", async () => {
     using repo = promotionRepo([WORD_COUNT]);
     makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
-    expect((await judgeCandidate(repo.dir, BRANCH)).code).toBe(0);
+    const judged = await judgeCandidate(repo.dir, BRANCH);
+    expect(judged.out).toContain("verdict: pass");
+    expect(judged.code).toBe(0);
+    expect(judged.report?.verdict).toBe("pass");
+    expect(judged.report?.checks.map((check) => check.stage)).toEqual([
+      "protected-core",
+      "tools",
+      "tools",
+      "tools",
+      "tests",
+      "scenarios",
+      "scenarios",
+      "scenarios",
+      "scenarios",
+      "scenarios",
+    ]);
+    expect(judged.report?.checks.find((check) => check.name.startsWith(String(CLAMP.spec.name)))?.figures?.mutantsKilled).toBeGreaterThan(0);
+    // No fitness worktree is left behind.
+    expect(gitSync(repo.dir, ["worktree", "list"]).trim().split("\n")).toHaveLength(1);
     const promoted = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--no-restart"], {});
+    expect(promoted.out).toContain(`promoted ${BRANCH}`);
     expect(promoted.code).toBe(0);
+    expect(gitSync(repo.dir, ["log", "-1", "--format=%B", "main"])).toContain("fitness: pass");
     const promotion = /\(tag (promote\/\S+)\)/.exec(promoted.out)?.[1];
     expect(readBaseline(repo.dir)?.scenarios).toEqual({
       echo: 1,
