@@ -10,6 +10,20 @@ import { parseToolMetadata } from "../generated-tools/tool-metadata.ts";
 import { httpModel } from "../llm/http-model.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 import { toolsmithRecords } from "../fitness/toolsmith-records.ts";
+import { codeIdentity } from "../fitness/code-identity.ts";
+import { recordValidation } from "../fitness/validation-record.ts";
+import type { ValidatedInput, ValidationReport } from "./validate-tool.ts";
+
+// As recordValidation without one: none (a code file changed since this process began) records nothing.
+const identityOrNone = () => {
+  try {
+    return codeIdentity(undefined, { unchangedSince: performance.timeOrigin });
+  } catch {
+    return undefined;
+  }
+};
+const recordWith = (identity: string) => (repoDir: string, input: ValidatedInput, report: ValidationReport) =>
+  recordValidation(repoDir, input, report, { identity });
 
 function worktreesLeft(repoDir: string): string[] {
   const directory = join(repoDir, ".org", "worktrees");
@@ -107,15 +121,20 @@ test("answers", () => {
 describe("the fixture table: every good answer lands, every planted-bad one is refused", () => {
   // Each goal's landing is checked as a whole here (this was run-toolsmith.test.ts's word_count case): ten validations
   // prove for every tool what one proved for one.
-  test("ten goals with known-good answers each land on their own cand/<ts> branch with the tool, its tests and validated metadata, passing validation at the default thresholds; the checkout is untouched", async () => {
+  test("ten goals with known-good answers each land on their own cand/<ts> branch with the tool, its tests and validated metadata, " +
+    "passing validation at the default thresholds; the checkout is untouched", async () => {
     using repo = tempGitRepo();
     await using server = await startScriptedServer({ script: { rules: TOOL_FIXTURES.flatMap((fixture) => toolsmithRules(fixture)) } });
+    // Each landing records its validation under the identity of the code validating (a hash of org's every code file):
+    // hashed once for the ten, as the gate does for its run (`judgingCode`). The other toolsmith tests hash it per record.
+    const identity = identityOrNone();
+    const records = identity ? { ...toolsmithRecords, recordValidation: recordWith(identity) } : toolsmithRecords;
     const landed: string[] = [];
     for (const fixture of TOOL_FIXTURES) {
       const before = checkoutState(repo.dir);
       const events: ToolsmithEvent[] = [];
       const outcome = await runToolsmith({
-        records: toolsmithRecords,
+        records,
         ...testSandboxAccess(),
         goal: fixture.goal,
         model: httpModel({ server: server.url, modelId: "qwen3:8b" }),
