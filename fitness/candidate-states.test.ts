@@ -59,7 +59,8 @@ describe("org candidate list, rebase and prune on a throw-away repository", () =
   }, 60_000);
 
   // One repository walks through every state and on to rebase, which starts from where the states end.
-  test("every state, as JSON with the contract's fields; only live candidates hold a tool's name; rebase makes a new cand/ from today's main with the same tool files; a rolled-back tool is promoted again that way", async () => {
+  test("every state, as JSON with the contract's fields; only live candidates hold a tool's name; " +
+    "rebase makes a new cand/ from today's main with the same tool files; a rolled-back tool is promoted again that way", async () => {
     using repo = promotionRepo();
     const { lower, shout } = await threeCandidates(repo.dir);
     let rows = await listThroughCommand(repo.dir);

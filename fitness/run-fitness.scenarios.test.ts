@@ -17,7 +17,8 @@ const BRANCH = "cand/20261123T101500Z";
 const examplesOf = (fixture: { spec: { examples?: unknown } }) => (fixture.spec.examples as unknown[]).length;
 
 describe.concurrent("the fitness gate's scenarios on throw-away repositories", () => {
-  test("each tool's examples run on both instances; promotion raises the baseline; a candidate that lowers a count is refused; a count of a tool main no longer has refuses no candidate", async () => {
+  test("each tool's examples run on both instances; promotion raises the baseline; a candidate that lowers a count is refused; " +
+    "a count of a tool main no longer has refuses no candidate", async () => {
     using repo = promotionRepo([WORD_COUNT]);
     const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
     const verdict = await judgeCandidate(repo.dir, BRANCH);
@@ -88,7 +89,8 @@ describe.concurrent("the fitness gate's scenarios on throw-away repositories", (
     expect(forged.report?.checks).toEqual([]);
   }, 240_000);
 
-  test("a good candidate (a new tool) passes every stage and is promoted; a rollback takes back what its promotion set: the baseline follows main, re-signed, and a fresh good candidate passes", async () => {
+  test("a good candidate (a new tool) passes every stage and is promoted; " +
+    "a rollback takes back what its promotion set: the baseline follows main, re-signed, and a fresh good candidate passes", async () => {
     using repo = promotionRepo([WORD_COUNT]);
     makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
     const judged = await judgeCandidate(repo.dir, BRANCH);
