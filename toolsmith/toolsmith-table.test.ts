@@ -122,9 +122,14 @@ describe("the fixture table: every good answer lands, every planted-bad one is r
   // Each goal's landing is checked as a whole here (this was run-toolsmith.test.ts's word_count case): ten validations
   // prove for every tool what one proved for one.
   test("ten goals with known-good answers each land on their own cand/<ts> branch with the tool, its tests and validated metadata, " +
-    "passing validation at the default thresholds; the checkout is untouched", async () => {
+    "passing validation at the default thresholds; the checkout is untouched; " +
+    "a spec with a bad name, then a taken one, is sent back with the exact error", async () => {
     using repo = tempGitRepo();
-    await using server = await startScriptedServer({ script: { rules: TOOL_FIXTURES.flatMap((fixture) => toolsmithRules(fixture)) } });
+    // sum's spec comes first with a bad name, then a taken one (this was toolsmith-refusals.test.ts's own landing):
+    // each is sent back with the exact error, and the third lands as the others do.
+    const sumSpecs = [{ ...SUM.spec, name: "Sum Numbers" }, { ...SUM.spec, name: "web_fetch" }, SUM.spec];
+    const rules = TOOL_FIXTURES.flatMap((fixture) => toolsmithRules(fixture, fixture === SUM ? { specs: sumSpecs } : {}));
+    await using server = await startScriptedServer({ script: { rules } });
     // Each landing records its validation under the identity of the code validating (a hash of org's every code file):
     // hashed once for the ten, as the gate does for its run (`judgingCode`). The other toolsmith tests hash it per record.
     const identity = identityOrNone();
@@ -144,7 +149,8 @@ describe("the fixture table: every good answer lands, every planted-bad one is r
       });
       if (!outcome.ok) throw new Error(`${fixture.key}: ${outcome.failure}`);
       const name = fixture.spec.name as string;
-      expect({ key: fixture.key, name: outcome.name, attempts: outcome.attempts }).toEqual({ key: fixture.key, name, attempts: 3 });
+      const attempts = fixture === SUM ? 5 : 3;
+      expect({ key: fixture.key, name: outcome.name, attempts: outcome.attempts }).toEqual({ key: fixture.key, name, attempts });
       expect(outcome.branch).toMatch(/^cand\/\d{8}T\d{6}Z$/);
       // The run added its branch and nothing else: no file, ref, index entry or HEAD of the checkout moved.
       expect(checkoutState(repo.dir).replace(`refs/heads/${outcome.branch} ${outcome.commit}\n`, "")).toBe(before);
@@ -160,6 +166,10 @@ describe("the fixture table: every good answer lands, every planted-bad one is r
       expect(worktreesLeft(repo.dir)).toEqual([]);
       landed.push(outcome.branch);
     }
+    const sentBack = server.requests.map((request) => JSON.stringify(request.body)).filter((body) => body.includes("Call submit_spec again"));
+    expect(sentBack).toHaveLength(2);
+    expect(sentBack[0]).toContain("name: must be snake_case");
+    expect(sentBack[1]).toContain("the name web_fetch is taken");
     expect(new Set(landed).size).toBe(TOOL_FIXTURES.length);
     const branches = gitSync(repo.dir, ["for-each-ref", "--format=%(refname:short)", "refs/heads/cand/"]).trim().split("\n");
     expect(branches.sort()).toEqual([...landed].sort());
