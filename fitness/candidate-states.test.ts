@@ -9,6 +9,7 @@ import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
 import { type CandidateRow, liveCandidateToolNames } from "./candidate-states.ts";
 import { landCandidate } from "../git/candidate-branch.ts";
 import { RepoGit } from "../git/repo-git.ts";
+import { listCandidates } from "../cycle/candidate-branches.ts";
 
 const LOWER = "cand/20261123T101500Z";
 const SHOUT = "cand/20261123T101600Z";
@@ -16,7 +17,10 @@ const BAD = "cand/20261123T101700Z";
 
 const org = (dir: string, ...args: string[]) => runOrg([...args, "--repo", dir], {});
 
-async function list(dir: string): Promise<CandidateRow[]> {
+/** The rows `candidate list --json` prints, read in this process (the first case reads them through the command). */
+const list = (dir: string): Promise<CandidateRow[]> => listCandidates(new RepoGit(dir), AbortSignal.timeout(30_000));
+
+async function listThroughCommand(dir: string): Promise<CandidateRow[]> {
   const result = await org(dir, "candidate", "list", "--json");
   expect(result.code).toBe(0);
   return JSON.parse(result.out) as CandidateRow[];
@@ -54,10 +58,12 @@ describe("org candidate list, rebase and prune on a throw-away repository", () =
     expect(listed.out.match(/"word_count"/g)).toHaveLength(1);
   }, 60_000);
 
-  test("every state, as JSON with the contract's fields; only live candidates hold a tool's name", async () => {
+  // One repository walks through every state and on to rebase, which starts from where the states end.
+  test("every state, as JSON with the contract's fields; only live candidates hold a tool's name; " +
+    "rebase makes a new cand/ from today's main with the same tool files; a rolled-back tool is promoted again that way", async () => {
     using repo = promotionRepo();
     const { lower, shout } = await threeCandidates(repo.dir);
-    let rows = await list(repo.dir);
+    let rows = await listThroughCommand(repo.dir);
     expect(states(rows)).toEqual({ [LOWER]: "untested", [SHOUT]: "pass", [BAD]: "fail" });
     const row = rows.find((entry) => entry.branch === SHOUT) as CandidateRow;
     expect(row).toMatchObject({ branch: SHOUT, tools: ["shout"], state: "pass", commit: shout });
@@ -79,37 +85,8 @@ describe("org candidate list, rebase and prune on a throw-away repository", () =
     const text = await org(repo.dir, "candidate", "list");
     expect(text.out).toContain("BRANCH");
     expect(text.out).toMatch(new RegExp(`${SHOUT.replace("/", "\\/")}\\s+shout\\s+rolled-back`));
-  }, 90_000);
 
-  test("a branch the toolsmith lands names its model, from the commit's trailer", async () => {
-    using repo = promotionRepo();
-    const git = new RepoGit(repo.dir);
-    const landed = await landCandidate(git, {
-      files: { "tools/generated/echo_len/tool.ts": "export default () => ({});\n" },
-      subject: "feat(tools): generated tool echo_len",
-      trailers: {
-        "Org-Tool": "echo_len",
-        "Org-Spec-Model": "small at http://127.0.0.1:1",
-        "Org-Implementation-Model": "qwen2.5-coder:7b at http://127.0.0.1:11434",
-      },
-    });
-    const rows = await list(repo.dir);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({
-      branch: landed.branch,
-      tools: ["echo_len"],
-      state: "untested",
-      commit: landed.commit,
-      model: "qwen2.5-coder:7b",
-      reportPath: null,
-    });
-  }, 30_000);
-
-  test("rebase makes a new cand/ from today's main with the same tool files; a rolled-back tool is promoted again that way", async () => {
-    using repo = promotionRepo();
-    const { shout } = await threeCandidates(repo.dir);
-    expect((await org(repo.dir, "promote", SHOUT, "--no-restart")).code).toBe(0);
-    expect((await org(repo.dir, "rollback", "--no-restart")).code).toBe(0);
+    // From the state above (lower stale, shout rolled back, bad failed): rebase.
     const main = gitSync(repo.dir, ["rev-parse", "main"]).trim();
 
     // The stale one: a new branch on main, the old one superseded and left alone.
@@ -122,7 +99,7 @@ describe("org candidate list, rebase and prune on a throw-away repository", () =
       gitSync(repo.dir, ["rev-parse", `${LOWER}:tools/generated/lower`]).trim(),
     );
     expect(gitSync(repo.dir, ["diff", "--name-only", main, made]).trim()).toBe("tools/generated/lower/tool.ts");
-    let rows = await list(repo.dir);
+    rows = await list(repo.dir);
     expect(rows.find((row) => row.branch === made)?.state).toBe("untested");
     expect(rows.find((row) => row.branch === LOWER)?.supersededBy).toBe(made);
 
@@ -150,7 +127,31 @@ describe("org candidate list, rebase and prune on a throw-away repository", () =
     expect(refused.code).toBe(1);
     expect(refused.out).toContain("refused to rebase cand/20261123T101800Z");
     expect(refused.out).toContain("ops/start-current.sh");
-  }, 90_000);
+  }, 120_000);
+
+  test("a branch the toolsmith lands names its model, from the commit's trailer", async () => {
+    using repo = promotionRepo();
+    const git = new RepoGit(repo.dir);
+    const landed = await landCandidate(git, {
+      files: { "tools/generated/echo_len/tool.ts": "export default () => ({});\n" },
+      subject: "feat(tools): generated tool echo_len",
+      trailers: {
+        "Org-Tool": "echo_len",
+        "Org-Spec-Model": "small at http://127.0.0.1:1",
+        "Org-Implementation-Model": "qwen2.5-coder:7b at http://127.0.0.1:11434",
+      },
+    });
+    const rows = await list(repo.dir);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      branch: landed.branch,
+      tools: ["echo_len"],
+      state: "untested",
+      commit: landed.commit,
+      model: "qwen2.5-coder:7b",
+      reportPath: null,
+    });
+  }, 30_000);
 
   test("prune --dry-run lists, prune removes promoted, rolled-back, failed and superseded ones with their worktrees and reports", async () => {
     using repo = promotionRepo();

@@ -12,41 +12,18 @@ import { toolMetadataSchemas } from "../generated-tools/tool-metadata.ts";
 import { splitExamples } from "../toolsmith/split-examples.ts";
 import { recordValidation } from "./validation-record.ts";
 import { pruneStaleFitnessWorktrees } from "./fitness-worktree.ts";
+import { runFitness } from "./run-fitness.ts";
+import { defaultGateOptions } from "./gate-defaults.ts";
+import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
 const BRANCH = "cand/20261123T101500Z";
 const examplesOf = (fixture: { spec: { examples?: unknown } }) => (fixture.spec.examples as unknown[]).length;
 
 // Each test has a repository, ports and instances of its own, and much of its time is spent waiting on org processes:
 // they run at once.
+// A good candidate passing every stage and then promoted is run-fitness.scenarios.test.ts's rollback case, which
+// judges and promotes one before it rolls it back.
 describe.concurrent("the fitness gate on throw-away repositories", () => {
-  test("a good candidate (a new tool) passes every stage and is then promoted", async () => {
-    using repo = promotionRepo([WORD_COUNT]);
-    makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
-    const verdict = await judgeCandidate(repo.dir, BRANCH);
-    expect(verdict.out).toContain("verdict: pass");
-    expect(verdict.code).toBe(0);
-    expect(verdict.report?.verdict).toBe("pass");
-    expect(verdict.report?.checks.map((check) => check.stage)).toEqual([
-      "protected-core",
-      "tools",
-      "tools",
-      "tools",
-      "tests",
-      "scenarios",
-      "scenarios",
-      "scenarios",
-      "scenarios",
-      "scenarios",
-    ]);
-    expect(verdict.report?.checks.find((check) => check.name.startsWith("clamp"))?.figures?.mutantsKilled).toBeGreaterThan(0);
-    // No fitness worktree is left behind.
-    expect(gitSync(repo.dir, ["worktree", "list"]).trim().split("\n")).toHaveLength(1);
-    const promoted = await runOrg(["promote", BRANCH, "--repo", repo.dir, "--no-restart"], {});
-    expect(promoted.out).toContain("promoted cand/20261123T101500Z");
-    expect(promoted.code).toBe(0);
-    expect(gitSync(repo.dir, ["log", "-1", "--format=%B", "main"])).toContain("fitness: pass");
-  }, 120_000);
-
   test("signed records of passes stand for the very same runs: the toolsmith's validation, the gate's own tool tests; other files or --revalidate run them", async () => {
     using repo = promotionRepo([WORD_COUNT]);
     makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
@@ -200,25 +177,52 @@ describe.concurrent("the fitness gate on throw-away repositories", () => {
         "hashes do not match",
       ],
     ];
+    // The gate in this process, as `org fitness` runs it: each refusal comes before any instance is asked more than
+    // its /health, so one stand-in answers it, naming the commit judged. The exit status of a refusal through the
+    // command is the case above's.
+    let commit = "";
+    using candidate = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.json({ ok: true, commit }) });
+    const gate = (options: { allowCore?: boolean; signal?: AbortSignal; onCheck?: (check: FitnessCheck) => void } = {}) =>
+      runFitness({
+        ...testSandboxAccess(),
+        ...defaultGateOptions(repo.dir),
+        git: new RepoGit(repo.dir),
+        candidatePort: Number(candidate.port),
+        // Asked only in the scenarios, which no refusal here reaches.
+        currentPort: freePort(),
+        ...options,
+      });
     for (const [branch, change, stage, reason] of cases) {
-      makeCandidate(repo.dir, branch, change);
-      const verdict = await judgeCandidate(repo.dir, branch);
-      expect({ branch, code: verdict.code, stage: verdict.failed?.stage as string }).toEqual({ branch, code: 1, stage });
-      expect(verdict.failed?.reason).toContain(reason);
+      commit = makeCandidate(repo.dir, branch, change);
+      const verdict = await gate();
+      const failed = verdict.report?.checks.find((check) => !check.ok);
+      expect({ branch, code: verdict.exitCode, stage: failed?.stage as string }).toEqual({ branch, code: 1, stage });
+      expect(failed?.reason).toContain(reason);
+      expect(latestReport(repo.dir, commit)?.report.verdict).toBe("fail");
     }
-    // --allow-core, given on current's side, lets a reviewed core change through the first stage.
-    const allowed = await judgeCandidate(repo.dir, "cand/20261123T101502Z", ["--allow-core"]);
+    // --allow-core, given on current's side, lets a reviewed core change through the first stage (the rest of that
+    // gate is not this case's: it is stopped there).
+    commit = gitSync(repo.dir, ["rev-parse", "cand/20261123T101502Z"]).trim();
+    const stop = new AbortController();
+    const allowed = await gate({ allowCore: true, signal: stop.signal, onCheck: () => stop.abort() });
     expect(allowed.report?.checks[0]).toMatchObject({ stage: "protected-core", ok: true });
     expect(allowed.report?.checks[0]?.reason).toContain("allowed by --allow-core");
   }, 120_000);
 
   test("a hostile /health (an option for a commit, a commit the repository lacks) cannot be judged: exit 2, no git call with it", async () => {
     using repo = promotionRepo([WORD_COUNT]);
+    // The gate in this process, as `org fitness` runs it; the next case reads such an answer through the command.
     for (const commit of ["--output=/tmp/owned", "a".repeat(40)]) {
       using server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Response.json({ ok: true, commit }) });
-      const result = await runOrg(["fitness", String(server.port), "--repo", repo.dir], {});
-      expect({ commit, code: result.code }).toEqual({ commit, code: 2 });
-      expect(result.out).toMatch(/without a usable commit|does not have/);
+      const result = await runFitness({
+        ...testSandboxAccess(),
+        ...defaultGateOptions(repo.dir),
+        git: new RepoGit(repo.dir),
+        candidatePort: Number(server.port),
+        currentPort: freePort(),
+      });
+      expect({ commit, code: result.exitCode, report: result.report }).toEqual({ commit, code: 2, report: undefined });
+      expect(result.why).toMatch(/without a usable commit|does not have/);
     }
     expect(existsSync(join(repo.dir, ".org", "fitness"))).toBe(false);
   }, 60_000);
@@ -259,11 +263,13 @@ describe.concurrent("the fitness gate on throw-away repositories", () => {
     writeFileSync(join(repo.dir, "org.config.json"), JSON.stringify({ toolsmith: { coverage: 2 } }));
     gitSync(repo.dir, ["add", "org.config.json"]);
     gitSync(repo.dir, ["commit", "--quiet", "-m", "thresholds"]);
-    makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
-    const verdict = await judgeCandidate(repo.dir, BRANCH);
+    const candidate = makeCandidate(repo.dir, BRANCH, (worktree) => writeFixtureTool(worktree, CLAMP));
+    // The config is read before any instance is asked: none needs to run.
+    const verdict = await runOrg(["fitness", String(freePort()), "--repo", repo.dir], {});
     expect(verdict.code).toBe(2);
     expect(verdict.out).toContain("toolsmith.coverage");
-    expect(verdict.report).toBeUndefined();
+    expect(latestReport(repo.dir, candidate)).toBeUndefined();
+    expect(existsSync(join(repo.dir, ".org", "fitness"))).toBe(false);
   }, 60_000);
 
   test("ORG_SANDBOX=off: the gate judges nothing, since it runs a candidate's code only in the sandbox (exit 2, no report)", async () => {
