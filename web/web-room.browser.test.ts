@@ -447,7 +447,9 @@ describe("org web in Chromium", () => {
   }, 60_000);
 
   test("a long session opens at its newest turns; scrolling up reads the earlier ones, each once", async () => {
-    const turns = 600;
+    // 200 turns: the page's newest 25, then four earlier pages of up to 50 (ROOM_OLDER_MESSAGES), twice the items
+    // the list may draw at once.
+    const turns = 200;
     const session = writeLongSession(room.workspace, turns);
     const long = await room.open();
     const pagesRead: string[] = [];
