@@ -49,8 +49,9 @@ const ROWS_SCRIPT = ["# list the rows one by one", ...Array.from({ length: 12 },
 
 const SCRIPT = {
   rules: [
-    { when: { persona: "agent", lastMessage: "both" }, reply: { text: LONG, chunkSize: 4, delayMs: 40 } },
-    { when: { persona: "python", lastMessage: "both" }, reply: { text: BESIDE, chunkSize: 4, delayMs: 40 } },
+    // About five seconds each, in 16-character chunks: a quarter of the deltas (each drawn by the page) of 4-character ones.
+    { when: { persona: "agent", lastMessage: "both" }, reply: { text: LONG, chunkSize: 16, delayMs: 160 } },
+    { when: { persona: "python", lastMessage: "both" }, reply: { text: BESIDE, chunkSize: 16, delayMs: 160 } },
     // A long script, as the playground's agent writes: its lane shows it as one line until asked for the whole.
     { when: { persona: "agent", lastMessage: "a last time" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: ROWS_SCRIPT } }] } },
     {
@@ -58,8 +59,8 @@ const SCRIPT = {
       reply: { toolCalls: [{ name: "sh", arguments: { cmd: "seq 1 12 | sed 's/^/row /'" } }] },
     },
     { when: { persona: "agent", lastTool: "sh" }, reply: { text: "The command printed twelve lines." } },
-    // About five seconds of streaming: the reload and the cut below come as soon as it has begun, well before it ends.
-    { when: { persona: "agent", lastMessage: "story" }, reply: { text: STORY, chunkSize: 5, delayMs: 30 } },
+    // About five seconds of streaming, in 41 chunks: the reload and the cut below come as soon as it has begun, well before it ends.
+    { when: { persona: "agent", lastMessage: "story" }, reply: { text: STORY, chunkSize: 20, delayMs: 120 } },
     { when: { persona: "python", lastMessage: "endless" }, reply: { text: "and on ".repeat(400), chunkSize: 4, delayMs: 50 } },
     { when: { persona: "agent", lastMessage: "wide things" }, reply: { text: WIDE } },
     { when: { persona: "agent", lastMessage: "hostile" }, reply: { reasoning: "<img src=x onerror=\"window.__pwned='thinking'\">", text: HOSTILE } },
