@@ -9,6 +9,9 @@ import type { Page } from "playwright-core";
 import { writeLongSession } from "../testing/long-session.ts";
 import { screenshotsDir, startWebRoom, type WebRoomFixture } from "../testing/web-room-fixture.ts";
 import { waitUntil } from "../testing/wait-until.ts";
+
+/** waitUntil, looking every 100 ms: each look is a round trip to the page, costing Chromium and this process CPU. */
+const until = (what: string, check: () => boolean | Promise<boolean>, timeoutMs?: number) => waitUntil(what, check, timeoutMs, 100);
 import { PAGE_KEY_FRAGMENT, PAGE_KEY_HEADER } from "../serve/page-key-names.ts";
 
 const LONG = "Agent writes a careful answer word by word for the watchers. ".repeat(8).trim();
@@ -49,8 +52,9 @@ const ROWS_SCRIPT = ["# list the rows one by one", ...Array.from({ length: 12 },
 
 const SCRIPT = {
   rules: [
-    { when: { persona: "agent", lastMessage: "both" }, reply: { text: LONG, chunkSize: 4, delayMs: 40 } },
-    { when: { persona: "python", lastMessage: "both" }, reply: { text: BESIDE, chunkSize: 4, delayMs: 40 } },
+    // About five seconds each, in 16-character chunks: a quarter of the deltas (each drawn by the page) of 4-character ones.
+    { when: { persona: "agent", lastMessage: "both" }, reply: { text: LONG, chunkSize: 16, delayMs: 160 } },
+    { when: { persona: "python", lastMessage: "both" }, reply: { text: BESIDE, chunkSize: 16, delayMs: 160 } },
     // A long script, as the playground's agent writes: its lane shows it as one line until asked for the whole.
     { when: { persona: "agent", lastMessage: "a last time" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: ROWS_SCRIPT } }] } },
     {
@@ -58,8 +62,8 @@ const SCRIPT = {
       reply: { toolCalls: [{ name: "sh", arguments: { cmd: "seq 1 12 | sed 's/^/row /'" } }] },
     },
     { when: { persona: "agent", lastTool: "sh" }, reply: { text: "The command printed twelve lines." } },
-    // About five seconds of streaming: the reload and the cut below come as soon as it has begun, well before it ends.
-    { when: { persona: "agent", lastMessage: "story" }, reply: { text: STORY, chunkSize: 5, delayMs: 30 } },
+    // About five seconds of streaming, in 41 chunks: the reload and the cut below come as soon as it has begun, well before it ends.
+    { when: { persona: "agent", lastMessage: "story" }, reply: { text: STORY, chunkSize: 20, delayMs: 120 } },
     { when: { persona: "python", lastMessage: "endless" }, reply: { text: "and on ".repeat(400), chunkSize: 4, delayMs: 50 } },
     { when: { persona: "agent", lastMessage: "wide things" }, reply: { text: WIDE } },
     { when: { persona: "agent", lastMessage: "hostile" }, reply: { reasoning: "<img src=x onerror=\"window.__pwned='thinking'\">", text: HOSTILE } },
@@ -191,7 +195,7 @@ describe("org web in Chromium", () => {
   test("two personas answer at once, each in its own lane, both growing in the same instant, then their figures", async () => {
     await send("hello both of you");
     // Both lanes hold part of their reply while both are still writing.
-    await waitUntil(
+    await until(
       "both lanes growing at once",
       async () => {
         const [agent, python] = [await laneText("agent"), await laneText("python")];
@@ -199,7 +203,7 @@ describe("org web in Chromium", () => {
       },
       30_000,
     );
-    await waitUntil(
+    await until(
       "both replies ended with their figures",
       async () => /tokens\/s/.test(await laneText("agent")) && /tokens\/s/.test(await laneText("python")),
       60_000,
@@ -252,7 +256,7 @@ describe("org web in Chromium", () => {
       await phone.page.getByRole("button", { name: "Send" }).click();
       const agent = phone.page.getByRole("region", { name: "agent" });
       // This turn's reply, ended (the lane showed the turn before until this one began).
-      await waitUntil(
+      await until(
         "the wide reply ended",
         async () => {
           const text = (await agent.textContent()) ?? "";
@@ -290,7 +294,7 @@ describe("org web in Chromium", () => {
     for (const name of ["Deny", "Always"]) expect(await lane("agent").getByRole("button", { name }).isVisible()).toBe(true);
     await page.screenshot({ path: join(screenshotsDir(), "approval.png") });
     await approve.click();
-    await waitUntil("the reply after the tool", async () => (await laneText("agent")).includes("The command printed twelve lines."), 60_000);
+    await until("the reply after the tool", async () => (await laneText("agent")).includes("The command printed twelve lines."), 60_000);
     const text = await laneText("agent");
     expect(text).toContain("⚙ sh");
     expect(text).toContain("row 1");
@@ -316,16 +320,16 @@ describe("org web in Chromium", () => {
     expect(answered.status()).toBe(200);
     await lane("agent").getByText("answered no by phone").waitFor();
     expect(await lane("agent").getByRole("button", { name: "Approve" }).count()).toBe(0);
-    await waitUntil("the turn after the denial", async () => !(await laneText("agent")).includes("writing…"), 30_000);
+    await until("the turn after the denial", async () => !(await laneText("agent")).includes("writing…"), 30_000);
 
     // Always: this call runs, and the next of the same tool is not asked about.
     await send("@agent list the lines once more");
     await lane("agent").getByRole("button", { name: "Always" }).click({ timeout: 30_000 });
     await lane("agent").getByText("answered always by web").waitFor();
-    await waitUntil("the reply after the tool", async () => (await laneText("agent")).includes("The command printed twelve lines."), 60_000);
+    await until("the reply after the tool", async () => (await laneText("agent")).includes("The command printed twelve lines."), 60_000);
     await send("@agent list the lines a last time");
     // The new turn's reply: the tool ran and its output shows, with no question in it.
-    await waitUntil(
+    await until(
       "the unasked run's reply",
       async () => {
         const now = await laneText("agent");
@@ -385,11 +389,11 @@ describe("org web in Chromium", () => {
 
   test("a reload mid-reply loses nothing: the transcript comes back and the reply goes on streaming", async () => {
     await send("@agent tell me a story");
-    await waitUntil("the story has begun", async () => (await laneText("agent")).includes("Once upon a time"), 30_000);
+    await until("the story has begun", async () => (await laneText("agent")).includes("Once upon a time"), 30_000);
     expect(await laneText("agent")).toContain("writing…");
     await page.reload();
-    await waitUntil("the story back after the reload", async () => (await laneText("agent")).includes("Once upon a time"), 30_000);
-    await waitUntil("the story ended", async () => /tokens\/s/.test(await laneText("agent")), 60_000);
+    await until("the story back after the reload", async () => (await laneText("agent")).includes("Once upon a time"), 30_000);
+    await until("the story ended", async () => /tokens\/s/.test(await laneText("agent")), 60_000);
     expect(await laneText("agent")).toContain(STORY);
     // The earlier turns are in the transcript above the lanes.
     expect(await page.getByText("hello both of you").count()).toBeGreaterThan(0);
@@ -405,15 +409,15 @@ describe("org web in Chromium", () => {
       await watcher.page.getByText(/· live ·/).waitFor();
       const watched = async () => (await watcher.page.getByRole("region", { name: "agent" }).textContent()) ?? "";
       await send("@agent tell me a story");
-      await waitUntil("the story has begun", async () => (await watched()).includes("Once upon a time"), 30_000);
+      await until("the story has begun", async () => (await watched()).includes("Once upon a time"), 30_000);
       relay.down = true;
       relay.cut();
       await watcher.page.getByText(/· reconnecting ·/).waitFor({ timeout: 10_000 });
       // Down for a while: until the page has tried again and been refused.
-      await waitUntil("a try to reconnect refused", () => relay.refused > 0, 20_000);
+      await until("a try to reconnect refused", () => relay.refused > 0, 20_000);
       relay.down = false;
       await watcher.page.getByText(/· live ·/).waitFor({ timeout: 20_000 });
-      await waitUntil("the story ended", async () => /tokens\/s/.test(await watched()), 60_000);
+      await until("the story ended", async () => /tokens\/s/.test(await watched()), 60_000);
       const text = await watched();
       // Whole, and each part once: nothing missed while cut off, nothing drawn twice after.
       expect(text).toContain(STORY);
@@ -447,7 +451,9 @@ describe("org web in Chromium", () => {
   }, 60_000);
 
   test("a long session opens at its newest turns; scrolling up reads the earlier ones, each once", async () => {
-    const turns = 600;
+    // 200 turns: the page's newest 25, then four earlier pages of up to 50 (ROOM_OLDER_MESSAGES), twice the items
+    // the list may draw at once.
+    const turns = 200;
     const session = writeLongSession(room.workspace, turns);
     const long = await room.open();
     const pagesRead: string[] = [];
@@ -458,7 +464,7 @@ describe("org web in Chromium", () => {
       // Picked from the room's list of sessions, as one started in the terminal would be.
       await long.page.goto(`${room.origin}/?session=${new URL(page.url()).searchParams.get("session")}`);
       await long.page.getByRole("combobox", { name: "Session" }).selectOption(session);
-      await waitUntil("the session in the address", () => new URL(long.page.url()).searchParams.get("session") === session, 20_000);
+      await until("the session in the address", () => new URL(long.page.url()).searchParams.get("session") === session, 20_000);
       // The transcript (the session picker above it names the session by its first question too).
       const scroller = long.page.locator(".scroller");
       await scroller.getByText(`Answer ${turns - 1}.`).waitFor();
@@ -473,14 +479,14 @@ describe("org web in Chromium", () => {
           button?.click();
         })()`,
       );
-      await waitUntil("the first earlier page read", () => pagesRead.length > 0, 20_000);
+      await until("the first earlier page read", () => pagesRead.length > 0, 20_000);
       // Up to the first turn, scrolling the transcript to its top again and again: each time an earlier page comes, and
       // what was in view stays in place. Once none is left (no "Earlier messages"), the top is the session's first turn.
       const toTop = () =>
         scroller.evaluate((element) => {
           element.scrollTop = 0;
         });
-      await waitUntil(
+      await until(
         "every earlier page read",
         async () => {
           await toTop();
@@ -488,7 +494,7 @@ describe("org web in Chromium", () => {
         },
         60_000,
       );
-      await waitUntil(
+      await until(
         "the session's first turns on screen",
         async () => {
           await toTop();
@@ -518,7 +524,7 @@ describe("org web in Chromium", () => {
         scroller.evaluate((element, to) => {
           element.scrollTop = to;
         }, top);
-      await waitUntil(
+      await until(
         "every earlier page read",
         async () => {
           await scrollTo(0);
@@ -557,9 +563,9 @@ describe("org web in Chromium", () => {
     await page.keyboard.type("please");
     expect(await box.inputValue()).toBe("@python endless\nplease");
     await page.keyboard.press("Enter");
-    await waitUntil("python writing", async () => (await laneText("python")).includes("and on"), 30_000);
+    await until("python writing", async () => (await laneText("python")).includes("and on"), 30_000);
     await page.keyboard.press("Escape");
-    await waitUntil("python stopped", async () => !(await laneText("python")).includes("writing…"), 30_000);
+    await until("python stopped", async () => !(await laneText("python")).includes("writing…"), 30_000);
     // Every button of the page takes the focus by Tab alone.
     const buttons = await page.getByRole("button").count();
     const reached = new Set<string>();
@@ -575,7 +581,7 @@ describe("org web in Chromium", () => {
 
   test("a hostile reply runs no script and sends no request out of the origin", async () => {
     await send("@agent hostile please");
-    await waitUntil("the hostile reply shown", async () => (await laneText("agent")).includes("a fine link"), 30_000);
+    await until("the hostile reply shown", async () => (await laneText("agent")).includes("a fine link"), 30_000);
     await page.locator("summary", { hasText: "Thinking" }).last().click();
     await Bun.sleep(300);
     expect(await page.evaluate("window.__pwned")).toBeUndefined();
@@ -598,7 +604,7 @@ describe("org web in Chromium", () => {
     expect(requests.filter((url) => !url.startsWith(room.origin))).toEqual([]);
     // Reloaded, the page reads the hostile reply again: it is drawn again, and still nothing runs or leaves.
     await page.reload();
-    await waitUntil("the hostile reply back after the reload", async () => (await laneText("agent")).includes("a fine link"), 30_000);
+    await until("the hostile reply back after the reload", async () => (await laneText("agent")).includes("a fine link"), 30_000);
     await Bun.sleep(300);
     expect(await page.evaluate("window.__pwned")).toBeUndefined();
     expect(await laneText("agent")).toContain("<script>");
@@ -667,7 +673,7 @@ describe("org web in Chromium", () => {
       const before = await refused();
       const other = await page.context().newPage();
       await other.goto(`http://127.0.0.1:${evil.port}/`);
-      await waitUntil("the refusals", async () => (await refused()).every((count, index) => count > (before[index] ?? 0)), 20_000);
+      await until("the refusals", async () => (await refused()).every((count, index) => count > (before[index] ?? 0)), 20_000);
       await other.close();
     } finally {
       await evil.stop(true);
