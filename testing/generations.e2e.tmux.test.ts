@@ -176,9 +176,7 @@ async function expectWholeCycle(made: ToolNewLine & { stderr: string }): Promise
   expect(made.stages?.[4]?.detail).toStartWith(`promoted ${made.branch} as `);
   await expectStagesSaid(made);
   // Last, what still runs, where, and the exact command that stops it (on stderr: stdout ends with the JSON line).
-  expect(made.stderr.trimEnd().split("\n").at(-1)).toBe(
-    stillRunning(made.name),
-  );
+  expect(made.stderr.trimEnd().split("\n").at(-1)).toBe(stillRunning(made.name));
 }
 
 /** The stages a cycle that went through printed on stderr, and what it left: main checked out, served by current, no candidate. */
