@@ -48,11 +48,20 @@ async function emptyPool(): Promise<void> {
 /** A process gone from /proc: ended and reaped, not a zombie left behind. */
 const gone = (pid: number) => !existsSync(`/proc/${pid}`);
 
-/** A call run twice on one scratch, the second time handed to the sandbox the first left waiting. */
-async function freshAndPooled(options: Omit<TestRun, "scratchDir">): Promise<{ fresh: SandboxResult; pooled: SandboxResult; tookWaiting: boolean }> {
-  const scratchDir = freshScratch();
+/**
+ * A call run on a fresh sandbox, then again handed to the sandbox left waiting for it. On a scratch the last call used
+ * with the same options the fresh run is a repeat already and leaves that sandbox; on another a second run does.
+ */
+async function freshAndPooled(
+  options: Omit<TestRun, "scratchDir">,
+  scratchDir = freshScratch(),
+): Promise<{ fresh: SandboxResult; pooled: SandboxResult; tookWaiting: boolean }> {
   await emptyPool();
-  const fresh = await repeated({ ...options, scratchDir });
+  const handedBefore = pool.handOvers;
+  const fresh = await runSandboxed({ ...options, scratchDir });
+  expect(pool.handOvers).toBe(handedBefore);
+  await refilled();
+  if (pool.waitingPids().length === 0) await repeated({ ...options, scratchDir });
   const before = pool.handOvers;
   const [waiting] = pool.waitingPids();
   const pooled = await runSandboxed({ ...options, scratchDir });
@@ -83,8 +92,10 @@ test("a call like the last one is handed to the sandbox waiting for it, with the
     ["/bin/sh", "-c", "head -c 200000 /dev/zero | tr '\\0' x"],
     ["/bin/sh", "-c", 'touch /scratch/pwned; echo "$@"', "sh", "$(touch /scratch/pwned2)", "`id`"],
   ];
+  // One scratch for all: each case's fresh run repeats the last call's key, so it leaves the sandbox its pooled run takes.
+  const scratchDir = freshScratch();
   for (const argv of cases) {
-    const { fresh, pooled, tookWaiting } = await freshAndPooled({ argv, timeoutMs: 10_000 });
+    const { fresh, pooled, tookWaiting } = await freshAndPooled({ argv, timeoutMs: 10_000 }, scratchDir);
     expect(tookWaiting).toBe(true);
     expect(withoutTime(pooled)).toEqual(withoutTime(fresh));
     if (argv[2]?.startsWith("ls -l /proc/self/fd")) expect(fresh.stdout).toMatch(/^lr-x------ 0 -> \/dev\/null\nl-wx------ 1 -> pipe$/m);
