@@ -13,8 +13,8 @@ afterAll(() => {
   checkout[Symbol.dispose]();
 });
 
-// The browser check starts Chromium in the sandbox, the costliest check by far: it is the first case's (found, and
-// missing); every other run points ORG_CHROMIUM at no file, so its check is a warning that starts nothing.
+// The browser check starts Chromium in the sandbox (a sandbox and a Chromium per run): it is the first case's (found,
+// and missing); every other run points ORG_CHROMIUM at no file, so its check is a warning that starts nothing.
 const NO_BROWSER = { ORG_CHROMIUM: "/nonexistent/chromium" };
 
 type Check = { name: string; status: string; detail: string; fix?: string; window?: Record<string, unknown> };
