@@ -69,42 +69,56 @@ describe("OLLAMA_BASE with credentials, a server that fails", () => {
     { name: "failing server, lone token", base: `http://${TOKEN}@127.0.0.1:${failing?.port}`, secrets: [TOKEN] },
   ];
 
+  // Every output below meets both failures and both forms of credentials, and each failure meets both forms: every
+  // pair of the three, in half the runs of all their combinations (a run is an org process).
+  const passwordClosedTokenFailing = [0, 3];
+  const tokenClosedPasswordFailing = [1, 2];
+  const runs = <T>(outputs: [T, number[]][]) =>
+    outputs.flatMap(([output, which]) =>
+      bases()
+        .filter((_, index) => which.includes(index))
+        .map((base) => ({ ...base, output })),
+    );
+
   test("org memory search and org tool search, plain and --json, print the note without the credentials", async () => {
-    for (const { name, base, secrets } of bases()) {
-      for (const args of [
-        ["memory", "search", "deploy", "--workspace", workspace],
-        ["memory", "search", "deploy", "--json", "--workspace", workspace],
-        ["tool", "search", "count words", "--repo", repo.dir],
-        ["tool", "search", "count words", "--json", "--repo", repo.dir],
-      ]) {
-        const result = await org(args, workspace, { OLLAMA_BASE: base });
-        // The note is there (embeddings were tried and failed), and names the server without userinfo.
-        expect({ name, args, exitCode: result.exitCode, saysWhere: result.both.includes("127.0.0.1:") }).toEqual({
-          name,
-          args,
-          exitCode: 0,
-          saysWhere: true,
-        });
-        for (const secret of secrets) expect({ name, args, leaked: result.both.includes(secret) }).toEqual({ name, args, leaked: false });
-      }
+    const searches = runs<string[]>([
+      [["memory", "search", "deploy", "--workspace", workspace], passwordClosedTokenFailing],
+      [["memory", "search", "deploy", "--json", "--workspace", workspace], tokenClosedPasswordFailing],
+      [["tool", "search", "count words", "--repo", repo.dir], tokenClosedPasswordFailing],
+      [["tool", "search", "count words", "--json", "--repo", repo.dir], passwordClosedTokenFailing],
+    ]);
+    expect(searches).toHaveLength(8);
+    for (const { name, base, secrets, output: args } of searches) {
+      const result = await org(args, workspace, { OLLAMA_BASE: base });
+      // The note is there (embeddings were tried and failed), and names the server without userinfo.
+      expect({ name, args, exitCode: result.exitCode, saysWhere: result.both.includes("127.0.0.1:") }).toEqual({
+        name,
+        args,
+        exitCode: 0,
+        saysWhere: true,
+      });
+      for (const secret of secrets) expect({ name, args, leaked: result.both.includes(secret) }).toEqual({ name, args, leaked: false });
     }
   }, 240_000);
 
   test("org chat --once (plain and --json): the model server's failure is shown without the credentials", async () => {
-    for (const { name, base, secrets } of bases()) {
-      for (const extra of [[], ["--json"]]) {
-        const result = await org(["chat", "--once", "hello", "--workspace", workspace, ...extra], workspace, {
-          OLLAMA_BASE: base,
-          OLLAMA_MODEL: "m",
-        });
-        expect({ name, extra, failed: result.exitCode !== 0, saysWhere: result.both.includes("127.0.0.1:") }).toEqual({
-          name,
-          extra,
-          failed: true,
-          saysWhere: true,
-        });
-        for (const secret of secrets) expect({ name, extra, leaked: result.both.includes(secret) }).toEqual({ name, extra, leaked: false });
-      }
+    const chats = runs<string[]>([
+      [[], passwordClosedTokenFailing],
+      [["--json"], tokenClosedPasswordFailing],
+    ]);
+    expect(chats).toHaveLength(4);
+    for (const { name, base, secrets, output: extra } of chats) {
+      const result = await org(["chat", "--once", "hello", "--workspace", workspace, ...extra], workspace, {
+        OLLAMA_BASE: base,
+        OLLAMA_MODEL: "m",
+      });
+      expect({ name, extra, failed: result.exitCode !== 0, saysWhere: result.both.includes("127.0.0.1:") }).toEqual({
+        name,
+        extra,
+        failed: true,
+        saysWhere: true,
+      });
+      for (const secret of secrets) expect({ name, extra, leaked: result.both.includes(secret) }).toEqual({ name, extra, leaked: false });
     }
   }, 240_000);
 });

@@ -6,16 +6,23 @@ import { join } from "node:path";
 import { parseScript } from "../../scripted-server/script.ts";
 import { startScriptedServer } from "../../scripted-server/start-scripted-server.ts";
 import { checkoutState, gitSync } from "../../testing/temp-git-repo.ts";
+import { hostileWorkspace } from "../../testing/hostile-workspace.ts";
 
 const repoRoot = join(import.meta.dir, "..", "..");
 const workspace = mkdtempSync(join(tmpdir(), "org-demo-test-"));
 // The sandbox drops to another uid, which must be able to enter the workspace (mkdtemp makes it 0700).
 chmodSync(workspace, 0o755);
-afterAll(() => rmSync(workspace, { recursive: true, force: true }));
+// Issue 18 §1: the demo starts in a directory that plants .env*, bunfig.toml, tsconfig.json, package.json and
+// node_modules; neither org nor any process of its session (the sandbox, the gate's tests) may read them.
+const launchedFrom = hostileWorkspace("org-demo-cwd-");
+afterAll(() => {
+  rmSync(workspace, { recursive: true, force: true });
+  launchedFrom[Symbol.dispose]();
+});
 
 async function demo(args: string[]) {
   const child = Bun.spawn(orgCommand(["demo", ...args]), {
-    cwd: workspace,
+    cwd: launchedFrom.dir,
     env: { ...process.env, NO_COLOR: "1" },
     stdout: "pipe",
     stderr: "pipe",
@@ -44,6 +51,9 @@ test("org demo plays: personas at once, sh in the sandbox, direct:python, the to
     failed: ["verdict: pass — every stage passed"],
   });
   expect(exitCode).toBe(0);
+  expect(launchedFrom.markers()).toEqual([]);
+  expect(stdout).not.toContain("ORG_SANDBOX=maybe");
+  expect(stdout).not.toContain("UNSANDBOXED");
 
   // The user's first line goes to the group; both personas answer.
   expect(stdout).toContain("group › Hi all! What can you do in here? Have a look around the sandbox.");

@@ -83,7 +83,8 @@ test("a cloned config's server and key: doctor, chat --once, grow and tool new s
   const workspace = clonedWorkspace(hostileConfig());
   const notice = "org config trust";
 
-  const doctor = await org(workspace, ["doctor", "--json"]);
+  // ORG_CHROMIUM at no file: the browser check (Chromium started in the sandbox) is doctor-command.test.ts's.
+  const doctor = await org(workspace, ["doctor", "--json"], { ORG_CHROMIUM: "/nonexistent/chromium" });
   const checks = (JSON.parse(doctor.stdout.trim()) as { checks: { name: string; status: string; detail: string; fix?: string }[] }).checks;
   expect(checks[0]).toMatchObject({ name: "config trust", status: "warn" });
   expect(checks[0]?.detail).toContain(`personas[agent].baseUrl = ${theirs.url}`);

@@ -13,6 +13,10 @@ afterAll(() => {
   checkout[Symbol.dispose]();
 });
 
+// The browser check starts Chromium in the sandbox (a sandbox and a Chromium per run): it is the first case's (found,
+// and missing); every other run points ORG_CHROMIUM at no file, so its check is a warning that starts nothing.
+const NO_BROWSER = { ORG_CHROMIUM: "/nonexistent/chromium" };
+
 type Check = { name: string; status: string; detail: string; fix?: string; window?: Record<string, unknown> };
 
 // An Ollama as far as doctor asks: its model list, and /api/show with capabilities and the model's trained length per model.
@@ -77,14 +81,14 @@ test("org doctor passes when the server, models, sandbox, tools, checkout and di
   expect(gemma).toMatchObject({ status: "fail" });
   expect(gemma?.fix).toContain("pick a model that can call tools");
 
-  const missing = await doctor(["--model", "nope:1b"], { OLLAMA_BASE: server.url.origin });
+  const missing = await doctor(["--model", "nope:1b"], { OLLAMA_BASE: server.url.origin, ...NO_BROWSER });
   expect(missing.report.checks.find((check) => check.name === "python's model nope:1b")).toMatchObject({
     status: "fail",
     detail: expect.stringContaining("which has: qwen3:8b, gemma:2b"),
   });
 
   writeFileSync(join(checkout.dir, "stray.txt"), "x");
-  const dirty = await doctor([], { OLLAMA_BASE: server.url.origin, OLLAMA_MODEL: "qwen3:8b" });
+  const dirty = await doctor([], { OLLAMA_BASE: server.url.origin, OLLAMA_MODEL: "qwen3:8b", ...NO_BROWSER });
   expect(dirty.exitCode).toBe(1);
   expect(dirty.report.checks.find((check) => check.name === "checkout")).toMatchObject({
     status: "fail",
@@ -97,14 +101,14 @@ test("a server nobody answers at fails with how to start one", async () => {
   const dead = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
   const base = dead.url.origin;
   dead.stop(true);
-  const result = await doctor([], { OLLAMA_BASE: base, OLLAMA_MODEL: "qwen3:8b" });
+  const result = await doctor([], { OLLAMA_BASE: base, OLLAMA_MODEL: "qwen3:8b", ...NO_BROWSER });
   expect(result.exitCode).toBe(1);
   expect(result.report.checks.find((check) => check.name === `server ${base}`)?.fix).toContain("ollama serve");
 }, 60_000);
 
 test("org doctor shows the sandbox policy as one section: on or off, network, time, memory, mounts; off is a warning with its fix", async () => {
   using server = fakeOllama({ "qwen3:8b": ["completion", "tools"] });
-  const env = { OLLAMA_BASE: server.url.origin, OLLAMA_MODEL: "qwen3:8b", ORG_SANDBOX: "on", OPENAI_API_KEY: "sk-doctor-never-shown" };
+  const env = { OLLAMA_BASE: server.url.origin, OLLAMA_MODEL: "qwen3:8b", ORG_SANDBOX: "on", OPENAI_API_KEY: "sk-doctor-never-shown", ...NO_BROWSER };
   const child = Bun.spawn(orgCommand(["doctor", "--workspace", workspace, "--repo", checkout.dir]), {
     // Whether this checkout's bundle is built is not this file's case (cli/build/prebuilt-bundle.test.ts has it).
     env: { ...process.env, ORG_PREBUILT: "off", ...env },
@@ -142,7 +146,7 @@ test("org doctor shows the sandbox policy as one section: on or off, network, ti
 
 test("org doctor says when git tracks a secret file of the workspace, or its history holds one (issue 51)", async () => {
   using server = fakeOllama({ "qwen3:8b": ["completion", "tools"] });
-  const env = { OLLAMA_BASE: server.url.origin, OLLAMA_MODEL: "qwen3:8b" };
+  const env = { OLLAMA_BASE: server.url.origin, OLLAMA_MODEL: "qwen3:8b", ...NO_BROWSER };
   const project = tempGitRepo("org-doctor-secrets-");
   try {
     const run = async () => {
