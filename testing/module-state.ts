@@ -170,7 +170,8 @@ export function moduleStateOf(parsed: ts.SourceFile): string[] {
     if (ts.isDeleteExpression(node)) change(node.expression, false);
     ts.forEachChild(node, visit);
   };
-  visit(parsed);
+  // Only a top-level value can be changed: a file without one needs no walk.
+  if (values.size > 0) visit(parsed);
   for (const name of changed) {
     const node = values.get(name);
     if (node) found.push(at(node, `module-level collection ${name}, changed as the module runs`));
