@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import ts from "typescript";
-import { moduleState } from "../testing/module-state.ts";
+import { moduleStateOf } from "../testing/module-state.ts";
 import { LINE_WIDTH, longLinesOf, typescriptFiles } from "./long-lines.ts";
 
 /**
@@ -50,7 +50,7 @@ export function productionFiles(repo: string): string[] {
   return typescriptFiles(repo).filter((file) => !file.endsWith(".test.ts") && !NOT_PRODUCTION_TOP.has(file.split("/")[0] ?? ""));
 }
 
-type FileFigures = Omit<LintFigures, "files" | "duplicates" | "moduleState" | "cliGitImports" | "longLines">;
+type FileFigures = Omit<LintFigures, "files" | "duplicates" | "cliGitImports" | "longLines">;
 
 function functionName(node: ts.Node): string {
   if ((ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isAccessor(node)) && node.name) return node.name.getText();
@@ -66,7 +66,14 @@ const hasBody = (node: ts.Node): node is FunctionWithBody => ts.isFunctionLike(n
 
 function figuresOf(file: string, text: string): FileFigures {
   const source = ts.createSourceFile(file, text, { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone }, true);
-  const figures: FileFigures = { casts: 0, indexedCasts: [], mapGetCasts: [], biomeIgnores: [], longFunctions: [] };
+  const figures: FileFigures = {
+    casts: 0,
+    indexedCasts: [],
+    mapGetCasts: [],
+    biomeIgnores: [],
+    longFunctions: [],
+    moduleState: moduleStateOf(source),
+  };
   const lineOf = (position: number) => source.getLineAndCharacterOfPosition(position).line + 1;
   const spanOf = (node: ts.Node) => lineOf(node.getEnd()) - lineOf(node.getStart(source)) + 1;
   const visit = (node: ts.Node) => {
@@ -172,7 +179,7 @@ export function lintFigures(repo: string): LintFigures {
     biomeIgnores: [],
     longFunctions: [],
     duplicates: [],
-    moduleState: [...sources].flatMap(([file, text]) => moduleState(file, text)),
+    moduleState: [],
     cliGitImports: files.filter((file) => file.startsWith("cli/") && importsGit(sources.get(file) ?? "")),
     longLines: longLines(repo),
   };
@@ -183,6 +190,7 @@ export function lintFigures(repo: string): LintFigures {
     figures.mapGetCasts.push(...one.mapGetCasts);
     figures.biomeIgnores.push(...one.biomeIgnores);
     figures.longFunctions.push(...one.longFunctions);
+    figures.moduleState.push(...one.moduleState);
   }
   figures.longFunctions.sort((x, y) => y.lines - x.lines || x.file.localeCompare(y.file));
   figures.duplicates = duplicatePairs(sources);

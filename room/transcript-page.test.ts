@@ -61,7 +61,7 @@ function allPages(path: string, request: { messages: number; maxBytes: number; c
 describe("a transcript read by pages from its end", () => {
   test("pages of whole turns, read back to the start with their cursors, are the whole transcript, at any chunk size", () => {
     for (const seed of [1, 42]) {
-      const path = writeSession(`s-${seed}`, 120, seed);
+      const path = writeSession(`s-${seed}`, 60, seed);
       const whole = readTranscript(path).lines;
       for (const chunkBytes of [13, 4096, 65536]) {
         for (const request of [

@@ -32,23 +32,28 @@ describe("renderings of a known secret", () => {
   // Issue 51 item 9, the spellings beyond the review's: each made by the tool a command would use, and hidden whole.
   test("bytes as numbers, bits, entities and escapes, a zlib stream in base64, one case: each hides the secret", () => {
     const secret = "sk_live_9fQ2xR7tLmZ4pW8n";
-    const python = (code: string) =>
-      `printf %s ${secret} | python3 -c ${JSON.stringify(`import sys,zlib,base64,json;b=sys.stdin.buffer.read();${code}`)}`;
-    const commands = {
-      "od -An -tu1": `printf %s ${secret} | od -An -tu1`,
-      "xxd -b": `printf %s ${secret} | xxd -b`,
-      "a list of the bytes": python("print(list(b))"),
-      "each byte's bits": python("print(' '.join(format(x,'08b') for x in b))"),
-      "HTML entities": python("print(''.join('&#%d;'%x for x in b))"),
-      "hex entities": python("print(''.join('&#x%x;'%x for x in b))"),
-      "\\u escapes": python("print(''.join('\\\\u%04x'%x for x in b))"),
-      "\\x escapes": python("print(''.join('\\\\x%02x'%x for x in b))"),
-      "zlib in base64": python("print(base64.b64encode(zlib.compress(b)).decode())"),
-      "upper case": `printf %s ${secret} | tr a-z A-Z`,
-      "lower case": `printf %s ${secret} | tr A-Z a-z`,
+    // One bash runs every tool and one python3 every rendering of python's, each output followed by a line of its own.
+    const end = "--rendering-ends--";
+    const tools = { "od -An -tu1": "od -An -tu1", "xxd -b": "xxd -b", "upper case": "tr a-z A-Z", "lower case": "tr A-Z a-z" };
+    const python = {
+      "a list of the bytes": "print(list(b))",
+      "each byte's bits": "print(' '.join(format(x,'08b') for x in b))",
+      "HTML entities": "print(''.join('&#%d;'%x for x in b))",
+      "hex entities": "print(''.join('&#x%x;'%x for x in b))",
+      "\\u escapes": "print(''.join('\\\\u%04x'%x for x in b))",
+      "\\x escapes": "print(''.join('\\\\x%02x'%x for x in b))",
+      "zlib in base64": "print(base64.b64encode(zlib.compress(b)).decode())",
     };
-    for (const [name, command] of Object.entries(commands)) {
-      const shown = Bun.spawnSync(["bash", "-c", command]).stdout.toString();
+    const code = ["import sys,zlib,base64", "b=sys.stdin.buffer.read()", ...Object.values(python).map((line) => `${line};print('${end}')`)].join(";");
+    const script = [
+      ...Object.values(tools).map((tool) => `printf %s ${secret} | ${tool}; echo; echo ${end}`),
+      `printf %s ${secret} | python3 -c ${JSON.stringify(code)}`,
+    ].join("\n");
+    const outputs = Bun.spawnSync(["bash", "-c", script]).stdout.toString().split(`\n${end}\n`);
+    const names = [...Object.keys(tools), ...Object.keys(python)];
+    expect(outputs).toHaveLength(names.length + 1);
+    for (const [index, name] of names.entries()) {
+      const shown = outputs[index] ?? "";
       expect([name, shown.length > 0, redact(shown, [secret]).includes(REDACTED)]).toEqual([name, true, true]);
     }
     // Numbers that are no rendering of it stay.

@@ -122,7 +122,13 @@ function staticState(statement: ts.Statement): { name: string; node: ts.Node }[]
  * made at load; a class's static field a run can change.
  */
 export function moduleState(file: string, source: string): string[] {
-  const parsed = ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true);
+  const options = { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone };
+  return moduleStateOf(ts.createSourceFile(file, source, options, true));
+}
+
+/** {@link moduleState} of a file already parsed with its parent nodes set (docs/lint-figures.ts parses each file once). */
+export function moduleStateOf(parsed: ts.SourceFile): string[] {
+  const file = parsed.fileName;
   const at = (node: ts.Node, what: string) => `${file}:${parsed.getLineAndCharacterOfPosition(node.getStart()).line + 1}: ${what}`;
   const found: string[] = [];
   const values = new Map<string, ts.Node>();
@@ -164,7 +170,8 @@ export function moduleState(file: string, source: string): string[] {
     if (ts.isDeleteExpression(node)) change(node.expression, false);
     ts.forEachChild(node, visit);
   };
-  visit(parsed);
+  // Only a top-level value can be changed: a file without one needs no walk.
+  if (values.size > 0) visit(parsed);
   for (const name of changed) {
     const node = values.get(name);
     if (node) found.push(at(node, `module-level collection ${name}, changed as the module runs`));

@@ -165,7 +165,7 @@ const besideForm = fc
 
 /** The redactor's properties. */
 export const REDACTOR_PROPERTIES: readonly RedactorProperty[] = [
-  redactorProperty("a stream hides what the whole text hides, however a named value is cut into pieces", 400, () => {
+  redactorProperty("a stream hides what the whole text hides, however a named value is cut into pieces", 200, () => {
     // Before the name: prose, name characters glued to it, or name characters making a name longer than the redactor reads.
     const lead = fc.constantFrom("said: ", "said:\n  ", "said: API0", "x".repeat(40), "x_".repeat(40), "by");
     return fc.property(secretishName, lead, chunkSizes(7), (name, before, sizes) => {
@@ -178,7 +178,7 @@ export const REDACTOR_PROPERTIES: readonly RedactorProperty[] = [
       same(`${JSON.stringify(text)} in pieces of ${JSON.stringify(sizes)}`, streamedRedaction(text, sizes), redact(text));
     });
   }),
-  redactorProperty("a secret file read back in any rendering (base32, rot13, od -c, xxd, gzip | base64, …) keeps none of its values", 300, () =>
+  redactorProperty("a secret file read back in any rendering (base32, rot13, od -c, xxd, gzip | base64, …) keeps none of its values", 150, () =>
     fc.property(secretFile, fc.constantFrom(...RENDERINGS), ({ text, values }, rendering) => {
       const output = redact(rendering.render(text), secretFileValues(".env", text));
       const read = rendering.readBack(output);
@@ -193,14 +193,14 @@ export const REDACTOR_PROPERTIES: readonly RedactorProperty[] = [
   ),
   // Knowing secrets the text does not hold hides nothing more (the token shapes still hide what they match wherever it
   // is: base32 text can hold an AWS key id's shape, `A3T…`, by chance; found by this bench at seed 830162392).
-  redactorProperty("a rendering of text that holds no known secret loses nothing more for knowing them", 200, () =>
+  redactorProperty("a rendering of text that holds no known secret loses nothing more for knowing them", 100, () =>
     fc.property(secretFile, secretFile, fc.constantFrom(...RENDERINGS), (file, other, rendering) => {
       const secrets = other.values.filter((value) => !file.text.includes(value) && !file.text.includes([...value].reverse().join("")));
       const shown = rendering.render(file.text);
       same(`${rendering.name} of ${JSON.stringify(file.text)} knowing ${JSON.stringify(secrets)}`, redact(shown, secrets), redact(shown));
     }),
   ),
-  redactorProperty("a known secret in any form or rendering, streamed in pieces of 1-7 characters, gives the whole text's redaction", 300, () =>
+  redactorProperty("a known secret in any form or rendering, streamed in pieces of 1-7 characters, gives the whole text's redaction", 150, () =>
     fc.property(
       fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_@.+/=:-]{5,30}$/),
       fc.constantFrom(...STREAMED_FORMS),
@@ -219,7 +219,7 @@ export const REDACTOR_PROPERTIES: readonly RedactorProperty[] = [
       },
     ),
   ),
-  redactorProperty("a stream cut anywhere gives the whole text's redaction", 150, () =>
+  redactorProperty("a stream cut anywhere gives the whole text's redaction", 100, () =>
     fc.property(fc.constantFrom(...STREAMED_TEXTS), chunkSizes(9), (text, sizes) => {
       same(`${JSON.stringify(text)} in pieces of ${JSON.stringify(sizes)}`, streamedRedaction(text, sizes, [KNOWN_KEY]), redact(text, [KNOWN_KEY]));
     }),

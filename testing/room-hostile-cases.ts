@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import type { RecordedRequest } from "../scripted-server/start-scripted-server.ts";
@@ -6,7 +6,6 @@ import type { ScriptInput } from "../scripted-server/script.ts";
 import type { RoomEvent } from "../room/room-event.ts";
 import type { Room } from "../room/room.ts";
 import { type AnyTool, defineTool } from "../tools/define-tool.ts";
-import { startLinkSwapper } from "./link-swapper-process.ts";
 
 /** Where a case runs: its workspace, a directory standing for the rest of the host, and the two servers. */
 export type RoomHostilePlace = { workspaceDir: string; outsideDir: string; nearUrl: string; farUrl: string };
@@ -71,7 +70,6 @@ const slow = countingTool("slow", true);
 
 const fail = (problem: string | false | undefined) => (typeof problem === "string" ? problem : undefined);
 const first = (...problems: (string | false | undefined)[]) => problems.map(fail).find((problem) => problem !== undefined);
-const bytesAt = (path: string) => (existsSync(path) ? statSync(path).size : 0);
 const say = (persona: string, text: string) => ({ when: { persona }, reply: { text, chunkSize: 4 } });
 const notices = (outcome: RoomHostileOutcome, reason: string) => outcome.events.filter((event) => event.type === "notice" && event.reason === reason);
 const toolResults = (outcome: RoomHostileOutcome) => outcome.events.flatMap((event) => (event.type === "tool-result" ? [event] : []));
@@ -99,29 +97,6 @@ const hopConfig = () => ({
 });
 
 export const ROOM_HOSTILE_CASES: RoomHostileCase[] = [
-  {
-    name: "a loop swaps the file-mode target between a file and a link to a host file while 150 replies are written",
-    category: "file-mode",
-    script: { rules: [say("agent", "agent words"), say("python", "python words"), say("toolsmith", "toolsmith words")] },
-    limits: { concurrencyPerServer: 3 },
-    async run(room, { workspaceDir, outsideDir }) {
-      room.setMode("file:pad/t.md");
-      mkdirSync(join(workspaceDir, "pad"));
-      await using swapper = await startLinkSwapper(join(workspaceDir, "pad", "t.md"), join(outsideDir, "authorized_keys"));
-      for (let turn = 0; turn < 50; turn += 1) await room.send(`turn ${turn}`);
-      await swapper.stop();
-    },
-    expect(outcome) {
-      const written = outcome.events.filter((event) => event.type === "file-written").length;
-      return first(
-        bytesAt(join(outcome.outsideDir, "authorized_keys")) > 0 &&
-          `${bytesAt(join(outcome.outsideDir, "authorized_keys"))} bytes were written outside the workspace`,
-        outcome.console.split("reply written to").length - 1 !== written && "the console said 'written' for a reply that was not",
-        written + notices(outcome, "file-refused").length !== 150 && "a reply was neither written nor refused with a notice",
-        notices(outcome, "file-refused").length === 0 && "no write met a link (the case proves nothing)",
-      );
-    },
-  },
   {
     name: "a parent directory of the file-mode target becomes a link to a host directory after the mode is set",
     category: "file-mode",
