@@ -149,3 +149,19 @@ test("a carried confirmation is bound to another folder only when the user's key
   // Nor does a record moved to another workspace's name.
   expect(carriedConfirmations({ ...carried, workspace: second }).servers.size).toBe(0);
 });
+
+test("servers run by one file share its state when confirmed, but a file changed since another server's confirmation is read again", () => {
+  const dir = workspace();
+  const script = join(workspace(), "serve.sh");
+  writeFileSync(script, "exec true\n");
+  const run = (name: string): McpServerConfig => ({ name, transport: "stdio", command: "/bin/sh", args: [script], policy: "ask", tools: {} });
+  recordTrust(run("a"), dir);
+  recordTrust(run("b"), dir);
+  expect([isTrusted(run("a"), dir), isTrusted(run("b"), dir)]).toEqual([true, true]);
+  writeFileSync(script, "exec false\n");
+  // c's confirmation takes the script as it is now, not as a and b saw it; theirs no longer cover it.
+  recordTrust(run("c"), dir);
+  expect([isTrusted(run("a"), dir), isTrusted(run("b"), dir), isTrusted(run("c"), dir)]).toEqual([false, false, true]);
+  recordTrust(run("a"), dir);
+  expect(isTrusted(run("a"), dir)).toBe(true);
+});

@@ -125,8 +125,14 @@ export function isTrusted(server: McpServerConfig, workspaceDir: string, env?: N
  * UserOrgDirError when that folder cannot keep it.
  */
 export function recordTrust(server: McpServerConfig, workspaceDir: string, options: { env?: NodeJS.ProcessEnv; now?: Date } = {}): number {
-  const earlier = readTrust(workspaceDir).get(server.name)?.files ?? {};
-  const states = launchStates(launchPlan(server, workspaceDir, options.env), (label) => earlier[keyOf(label)]);
+  const confirmations = readTrust(workspaceDir);
+  // This server's earlier state of a path first, else another server's here: servers run by one interpreter (bun, node,
+  // python: tens of MiB) would each hash it again. A state is kept only while the path's stat is the one it was taken at.
+  const earlier = [confirmations.get(server.name), ...confirmations.values()].flatMap((entry) => (entry ? [entry.files] : []));
+  const states = launchStates(launchPlan(server, workspaceDir, options.env), (label) => {
+    const key = keyOf(label);
+    return earlier.find((files) => files[key] !== undefined)?.[key];
+  });
   if (states.has(UNCOVERED)) throw new TrustError(`${server.name} cannot be confirmed: ${UNCOVERED_REASON}`);
   saveConfirmation(server, workspaceDir, states, (options.now ?? new Date()).toISOString());
   return states.size;
