@@ -165,3 +165,25 @@ test("servers run by one file share its state when confirmed, but a file changed
   recordTrust(run("a"), dir);
   expect(isTrusted(run("a"), dir)).toBe(true);
 });
+
+test("a carried confirmation of a server run from outside the workspace holds while that file is as confirmed, and not once it changed", () => {
+  const first = workspace();
+  const script = join(workspace(), "serve.sh");
+  writeFileSync(script, "exec true\n");
+  const outside: McpServerConfig = { name: "outside", transport: "stdio", command: "/bin/sh", args: [script], policy: "ask", tools: {} };
+  recordTrust(outside, first);
+  recordTrust({ ...outside, name: "later" }, first);
+  const sealed = carriedConfirmations(carriedTrust(first));
+  const [confirmation, later] = [sealed.servers.get("outside"), sealed.servers.get("later")];
+  if (!confirmation || !later) throw new Error("no sealed confirmations");
+  const place = { workspace: sealed.workspace, path: first };
+  const second = workspace();
+  expect(rebindTrust(outside, second, { ...place, confirmation })).toBeUndefined();
+  expect(isTrusted(outside, second)).toBe(true);
+  writeFileSync(script, "exec true # edited\n");
+  expect(rebindTrust({ ...outside, name: "later" }, second, { ...place, confirmation: later })).toMatchObject({
+    kind: "files",
+    changed: [{ label: script, how: "changed" }],
+  });
+  expect(isTrusted(outside, second)).toBe(false);
+});
