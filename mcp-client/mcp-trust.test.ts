@@ -149,3 +149,41 @@ test("a carried confirmation is bound to another folder only when the user's key
   // Nor does a record moved to another workspace's name.
   expect(carriedConfirmations({ ...carried, workspace: second }).servers.size).toBe(0);
 });
+
+test("servers run by one file share its state when confirmed, but a file changed since another server's confirmation is read again", () => {
+  const dir = workspace();
+  const script = join(workspace(), "serve.sh");
+  writeFileSync(script, "exec true\n");
+  const run = (name: string): McpServerConfig => ({ name, transport: "stdio", command: "/bin/sh", args: [script], policy: "ask", tools: {} });
+  recordTrust(run("a"), dir);
+  recordTrust(run("b"), dir);
+  expect([isTrusted(run("a"), dir), isTrusted(run("b"), dir)]).toEqual([true, true]);
+  writeFileSync(script, "exec false\n");
+  // c's confirmation takes the script as it is now, not as a and b saw it; theirs no longer cover it.
+  recordTrust(run("c"), dir);
+  expect([isTrusted(run("a"), dir), isTrusted(run("b"), dir), isTrusted(run("c"), dir)]).toEqual([false, false, true]);
+  recordTrust(run("a"), dir);
+  expect(isTrusted(run("a"), dir)).toBe(true);
+});
+
+test("a carried confirmation of a server run from outside the workspace holds while that file is as confirmed, and not once it changed", () => {
+  const first = workspace();
+  const script = join(workspace(), "serve.sh");
+  writeFileSync(script, "exec true\n");
+  const outside: McpServerConfig = { name: "outside", transport: "stdio", command: "/bin/sh", args: [script], policy: "ask", tools: {} };
+  recordTrust(outside, first);
+  recordTrust({ ...outside, name: "later" }, first);
+  const sealed = carriedConfirmations(carriedTrust(first));
+  const [confirmation, later] = [sealed.servers.get("outside"), sealed.servers.get("later")];
+  if (!confirmation || !later) throw new Error("no sealed confirmations");
+  const place = { workspace: sealed.workspace, path: first };
+  const second = workspace();
+  expect(rebindTrust(outside, second, { ...place, confirmation })).toBeUndefined();
+  expect(isTrusted(outside, second)).toBe(true);
+  writeFileSync(script, "exec true # edited\n");
+  expect(rebindTrust({ ...outside, name: "later" }, second, { ...place, confirmation: later })).toMatchObject({
+    kind: "files",
+    changed: [{ label: script, how: "changed" }],
+  });
+  expect(isTrusted(outside, second)).toBe(false);
+});

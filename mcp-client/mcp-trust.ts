@@ -125,8 +125,14 @@ export function isTrusted(server: McpServerConfig, workspaceDir: string, env?: N
  * UserOrgDirError when that folder cannot keep it.
  */
 export function recordTrust(server: McpServerConfig, workspaceDir: string, options: { env?: NodeJS.ProcessEnv; now?: Date } = {}): number {
-  const earlier = readTrust(workspaceDir).get(server.name)?.files ?? {};
-  const states = launchStates(launchPlan(server, workspaceDir, options.env), (label) => earlier[keyOf(label)]);
+  const confirmations = readTrust(workspaceDir);
+  // This server's earlier state of a path first, else another server's here: servers run by one interpreter (bun, node,
+  // python: tens of MiB) would each hash it again. A state is kept only while the path's stat is the one it was taken at.
+  const earlier = [confirmations.get(server.name), ...confirmations.values()].flatMap((entry) => (entry ? [entry.files] : []));
+  const states = launchStates(launchPlan(server, workspaceDir, options.env), (label) => {
+    const key = keyOf(label);
+    return earlier.find((files) => files[key] !== undefined)?.[key];
+  });
   if (states.has(UNCOVERED)) throw new TrustError(`${server.name} cannot be confirmed: ${UNCOVERED_REASON}`);
   saveConfirmation(server, workspaceDir, states, (options.now ?? new Date()).toISOString());
   return states.size;
@@ -156,8 +162,8 @@ export function carriedConfirmations(carried: SealedRecords): { workspace: strin
  * Binds a confirmation a backup carried (`carriedConfirmations`, so sealed by this user) to the workspace it was restored
  * into. It holds only for exactly the launch confirmed in the backed-up workspace (`was`: its real path then, and the
  * path the backup named it by), and while every path the launch runs from is as it was confirmed (those in the
- * workspace read at their new place, their bytes hashed again). Then it is kept for this workspace, with its time; else
- * the problem, and nothing is kept.
+ * workspace read at their new place, their bytes hashed again; one outside read again only when its stat changed).
+ * Then it is kept for this workspace, with its time; else the problem, and nothing is kept.
  */
 export function rebindTrust(
   server: McpServerConfig,
@@ -176,7 +182,8 @@ export function rebindTrust(
     const rest = label.slice(here.length);
     return prefixes.map((prefix) => keyOf(`${prefix}${rest}`)).find((key) => kept[key] !== undefined) ?? keyOf(`${carried.path}${rest}`);
   };
-  const now = launchStates(launchPlan(server, workspaceDir, env));
+  // A path outside the workspace whose stat is as confirmed (the same file on this machine) keeps its digest unread.
+  const now = launchStates(launchPlan(server, workspaceDir, env), (label) => (label.startsWith(`${here}${sep}`) ? undefined : kept[keyOf(label)]));
   if (now.has(UNCOVERED)) return { kind: "uncovered", reason: UNCOVERED_REASON };
   const { changed, gone } = changedStates(kept, now, keyThen);
   if (changed.length > 0 || gone > 0) return { kind: "files", changed, gone };

@@ -49,11 +49,13 @@ export async function pullOffers(access: ShareAccess, bounds: PullBounds = DEFAU
 
   const signers = allowedSignersFile(home);
   const state = readShareState(home);
-  const incoming = [...(await refsUnder(git, INCOMING_PREFIX, person.signal))].flatMap(([ref, commit]) => {
+  const fetched = [...(await refsUnder(git, INCOMING_PREFIX, person.signal))];
+  const incoming = fetched.flatMap(([ref, commit]) => {
     const parsed = parseIncomingRef(ref);
     return parsed ? [{ ...parsed, commit }] : [];
   });
-  const ignored = [...(await refsUnder(git, INCOMING_PREFIX, person.signal)).keys()]
+  const ignored = fetched
+    .map(([ref]) => ref)
     .filter((ref) => !parseIncomingRef(ref))
     .map((ref) => `${ref}: not a name org writes`);
   const result: PullResult = { remote, fresh: [], landable: [], recalls: [], ignored };

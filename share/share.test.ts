@@ -145,6 +145,8 @@ describe("publish and pull", () => {
     // The first offer's very commit, pushed again under a newer name.
     const replayId = "20291129T100000000Z-0000000c";
     pushRaw(a, first.commit, `refs/org/offers/word_count/${replayId}`);
+    // A name org never writes: kept apart, said, and never verified as an offer.
+    pushRaw(a, first.commit, "refs/org/offers/word_count/not-an-id");
 
     const before = gitSync(b.dir, ["for-each-ref", "--format=%(refname)", "refs/heads/"]);
     const pulled = await pullOffers(b.access);
@@ -155,6 +157,7 @@ describe("publish and pull", () => {
     expect(reasons[replayId]).toBe(`refused: replay: it was signed as offer ${first.id} of word_count, but stands under word_count/${replayId}`);
     expect(reasons[first.id]).toBe("new: ");
     expect(reasons[newer.id]).toBe("new: ");
+    expect(pulled.ignored).toEqual(["refs/org/incoming/offers/word_count/not-an-id: not a name org writes"]);
     // The offer the first test pulled is still new here (nothing landed it), so it is handed back too; no refused one is.
     const landable = pulled.landable.map((offer) => offer.record.id);
     expect(landable).toEqual(expect.arrayContaining([first.id, newer.id]));
