@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { promoteCommand } from "../cli/candidates/promote-command.ts";
+import { failureReport } from "../cli/run-org.ts";
+import { PromotionRefusedError } from "./ref-change.ts";
 import { freePort } from "../testing/free-port.ts";
 import {
   consistencyProblems,
@@ -121,10 +124,19 @@ describe("org promote and org rollback on a throw-away repository", () => {
     using repo = promotionRepo();
     const port = freePort();
     const state = checkoutState(repo.dir);
-    for (const name of ["--upload-pack=touch /tmp/x", "cand/../main", "main", "cand/20261123T101500Z~1"]) {
-      const refused = await orgIn(repo.dir, port, "promote", name);
-      expect(refused.code).not.toBe(0);
-      expect(refused.out).toMatch(/not a candidate branch name|unknown option '--upload-pack'/);
+    // One through the process (its exit code and output); the others through the command's own run, reported as main does.
+    const option = await orgIn(repo.dir, port, "promote", "--upload-pack=touch /tmp/x");
+    expect(option.code).toBe(2);
+    expect(option.out).toContain("unknown option '--upload-pack'");
+    for (const name of ["cand/../main", "main", "cand/20261123T101500Z~1"]) {
+      const error = await promoteCommand.run([name, "--repo", repo.dir, "--no-restart"], AbortSignal.timeout(30_000)).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(PromotionRefusedError);
+      const report = await failureReport(error);
+      expect(report.exitCode).toBe(1);
+      expect(report.text).toContain("not a candidate branch name");
     }
     expect(checkoutState(repo.dir)).toBe(state);
   }, 60_000);

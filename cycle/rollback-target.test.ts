@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { rollbackCommand } from "../cli/candidates/rollback-command.ts";
+import { UsageError } from "../cli/command/command.ts";
+import { failureReport } from "../cli/run-org.ts";
 import { consistencyProblems, makeCandidate, promotionRepo, runOrg, writePassingReport, writeTool } from "../testing/promotion-fixture.ts";
 import { checkoutState, gitSync } from "../testing/temp-git-repo.ts";
 
@@ -78,9 +81,19 @@ describe("org rollback TARGET: a named promotion, also when later ones exist (gi
 
   test("a target that is neither a promote/ tag nor a tool name is a usage error before any git call", async () => {
     using repo = promotionRepo();
-    for (const bad of ["../x", "promote/2026", "--upload-pack=x", "rollback/20261123T101500Z"]) {
-      const refused = await org(repo.dir, "rollback", bad);
-      expect(refused.code).toBe(2);
+    const state = checkoutState(repo.dir);
+    // One through the process (its exit code); the others through the command's own run, reported as main reports it.
+    const refused = await org(repo.dir, "rollback", "--upload-pack=x");
+    expect(refused.code).toBe(2);
+    for (const bad of ["../x", "promote/2026", "rollback/20261123T101500Z"]) {
+      const error = await rollbackCommand.run([bad, "--repo", repo.dir, "--no-restart"], AbortSignal.timeout(30_000)).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as Error).message).toBe(`${JSON.stringify(bad)} is neither a promote/YYYYMMDDTHHMMSSZ tag nor a tool name`);
+      expect((await failureReport(error)).exitCode).toBe(2);
     }
+    expect(checkoutState(repo.dir)).toBe(state);
   }, 60_000);
 });

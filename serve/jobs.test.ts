@@ -3,6 +3,7 @@ import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readdirSync, readFil
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RoomEvent, roomEventSchemas } from "../room/room-event.ts";
+import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { post, serveFixture, type ServeFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { waitUntil } from "../testing/wait-until.ts";
@@ -15,6 +16,13 @@ import { startServe } from "./start-serve.ts";
 const checkout = tempGitRepo("org-serve-jobs-");
 afterAll(() => checkout[Symbol.dispose]());
 const BASE = "http://127.0.0.1:7001";
+
+/**
+ * `serveFixture` with no sandbox started ahead of need: no job here runs a tool, and each job's session would
+ * otherwise start one (bwrap and its set-up) that it never uses.
+ */
+const jobsFixture = (options: Parameters<typeof serveFixture>[0]) =>
+  serveFixture({ ...options, handlerOptions: { sandboxPolicy: sandboxPolicy({ poolSize: 0 }), ...options.handlerOptions } });
 const ECHO = {
   rules: [
     { when: { lastMessage: "^slow" }, reply: { text: "slow answer ".repeat(20), chunkSize: 4, delayMs: 20 } },
@@ -64,7 +72,7 @@ function sseFrames(text: string): { id: number; event: RoomEvent }[] {
 
 describe("POST /v1/jobs", () => {
   test("answers 202 at once with the job logged first; the job runs; its events have chat --json's shapes", async () => {
-    await using fixture = await serveFixture({ script: ECHO, checkoutDir: checkout.dir });
+    await using fixture = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir });
     const response = await postJob(fixture, { text: "hello jobs", mode: "direct:agent" });
     expect(response.status).toBe(202);
     const accepted = (await response.json()) as { id: string; state: string };
@@ -85,7 +93,7 @@ describe("POST /v1/jobs", () => {
   });
 
   test("a key pasted into a job is redacted before the log stores it or the room sees it", async () => {
-    await using fixture = await serveFixture({ script: ECHO, checkoutDir: checkout.dir });
+    await using fixture = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir });
     const key = "sk-ant-api03-abcdefghijklmnopqrstuvwxyz0123456789";
     const response = await postJob(fixture, { text: `use ${key} please`, mode: "direct:agent" });
     const accepted = (await response.json()) as { id: string; redacted?: boolean };
@@ -97,7 +105,7 @@ describe("POST /v1/jobs", () => {
   });
 
   test("a mode the room does not have fails the job, saying why", async () => {
-    await using fixture = await serveFixture({ script: ECHO, checkoutDir: checkout.dir });
+    await using fixture = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir });
     const { id } = (await (await postJob(fixture, { text: "hi", mode: "direct:nobody" })).json()) as { id: string };
     const view = await finished(fixture, id);
     expect(view.state).toBe("failed");
@@ -105,7 +113,7 @@ describe("POST /v1/jobs", () => {
   });
 
   test("one worker runs jobs in order of arrival", async () => {
-    await using fixture = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, handlerOptions: { jobs: { workers: 1 } } });
+    await using fixture = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir, handlerOptions: { jobs: { workers: 1 } } });
     const ids: string[] = [];
     for (const text of ["slow one", "two", "three"])
       ids.push(((await (await postJob(fixture, { text, mode: "direct:agent" })).json()) as { id: string }).id);
@@ -127,7 +135,7 @@ describe("POST /v1/jobs", () => {
     // The queue's own clock, moved by the test: a busy machine's pause between two posts must not expire the id.
     let clock = Date.now();
     const now = () => clock;
-    await using fixture = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, handlerOptions: { jobs: { dedupTtlS: 1, now } } });
+    await using fixture = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir, handlerOptions: { jobs: { dedupTtlS: 1, now } } });
     const first = await postJob(fixture, { text: "once", request_id: "req-1" });
     expect(first.status).toBe(202);
     const { id } = (await first.json()) as { id: string };
@@ -163,12 +171,12 @@ describe("POST /v1/jobs", () => {
     try {
       mkdirSync(join(workspaceDir, ".org"), { recursive: true });
       symlinkSync(elsewhere, join(workspaceDir, ".org", "serve"));
-      await expect(serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir })).rejects.toThrow(/is not a directory \(a link\?\)/);
+      await expect(jobsFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir })).rejects.toThrow(/is not a directory \(a link\?\)/);
       expect(readdirSync(elsewhere)).toEqual([]);
       rmSync(join(workspaceDir, ".org", "serve"));
       mkdirSync(join(workspaceDir, ".org", "serve"), { mode: 0o755 });
       chmodSync(join(workspaceDir, ".org", "serve"), 0o755);
-      await using fixture = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
+      await using fixture = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
       expect(statSync(join(fixture.workspaceDir, ".org", "serve")).mode & 0o777).toBe(0o700);
     } finally {
       rmSync(workspaceDir, { recursive: true, force: true });
@@ -177,7 +185,7 @@ describe("POST /v1/jobs", () => {
   });
 
   test("unknown jobs are 404; bodies are checked", async () => {
-    await using fixture = await serveFixture({ script: ECHO, checkoutDir: checkout.dir });
+    await using fixture = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir });
     expect((await fixture.handler.fetch(new Request(`${BASE}/v1/jobs/job-nothere123`))).status).toBe(404);
     expect((await fixture.handler.fetch(new Request(`${BASE}/v1/jobs/..%2F..%2Fetc/events`))).status).toBe(404);
     expect((await postJob(fixture, { text: "" })).status).toBe(400);
@@ -188,7 +196,7 @@ describe("POST /v1/jobs", () => {
 
 describe("GET /v1/jobs/:id/events", () => {
   test("streams the job's events with ids, live from the queue to the end; Last-Event-ID resumes", async () => {
-    await using fixture = await serveFixture({ script: ECHO, checkoutDir: checkout.dir });
+    await using fixture = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir });
     const server = startServe({ handler: fixture.handler, host: "127.0.0.1", port: 0 });
     try {
       const { id } = (await (await fetch(post(`${server.url}/v1/jobs`, { text: "slow stream", mode: "direct:agent" }))).json()) as { id: string };
@@ -214,14 +222,14 @@ describe("jobs across a restart", () => {
       let cutId: string;
       let doneSession: string | undefined;
       {
-        await using first = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
+        await using first = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
         doneId = ((await (await postJob(first, { text: "quick", mode: "direct:agent" })).json()) as { id: string }).id;
         doneSession = (await finished(first, doneId)).session;
         cutId = ((await (await postJob(first, { text: "slow cut", mode: "direct:agent" })).json()) as { id: string }).id;
         await waitUntil("the slow job to stream", async () => (await job(first, cutId)).events.some((event) => event.type === "text-delta"));
       }
       expect(readdirSync(join(workspaceDir, ".org", "serve", "results")).sort()).toEqual([`${doneId}.json`]);
-      await using second = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
+      await using second = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
       const rerun = await finished(second, cutId);
       expect(rerun.state).toBe("done");
       expect(replyText(rerun.events)).toBe("slow answer ".repeat(20));
@@ -241,7 +249,7 @@ describe("jobs across a restart", () => {
     try {
       let ownId: string;
       {
-        await using first = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
+        await using first = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
         ownId = ((await (await postJob(first, { text: "slow own", mode: "direct:agent" })).json()) as { id: string }).id;
         await waitUntil("the slow job to stream", async () => (await job(first, ownId)).events.some((event) => event.type === "text-delta"));
       }
@@ -251,7 +259,7 @@ describe("jobs across a restart", () => {
       const forged = { op: "accept", id: "job-attacker-0001", text: "attacker words", mode: "direct:agent", acceptedAt };
       const altered = { ...forged, id: "job-attacker-0002", seal: own.seal };
       appendFileSync(wal, `${JSON.stringify(forged)}\n${JSON.stringify(altered)}\n`);
-      await using second = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
+      await using second = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
       expect(second.errors.join("\n")).toContain("2 unfinished job(s)");
       expect(second.errors.join("\n")).toContain("are not sealed by your org's key");
       for (const id of ["job-attacker-0001", "job-attacker-0002"]) {
@@ -274,14 +282,14 @@ test("a long log is compacted at start to what it still needs; finished jobs sti
   try {
     const ids: string[] = [];
     {
-      await using first = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
+      await using first = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir, workspaceDir });
       for (const text of ["a", "b", "c", "d"]) ids.push(((await (await postJob(first, { text, mode: "direct:agent" })).json()) as { id: string }).id);
       ids.push(((await (await postJob(first, { text: "e", mode: "direct:agent", request_id: "keep-me" })).json()) as { id: string }).id);
       for (const id of ids) await finished(first, id);
     }
     // Five accepted, five done.
     expect(wal()).toHaveLength(10);
-    await using second = await serveFixture({
+    await using second = await jobsFixture({
       script: ECHO,
       checkoutDir: checkout.dir,
       workspaceDir,
@@ -303,7 +311,7 @@ test("a long log is compacted at start to what it still needs; finished jobs sti
 describe("request signing (ORG_API_HMAC_SECRET)", () => {
   const SECRET = "hmac-secret-for-tests-0123456789";
   test("a signed request passes; unsigned, tampered, stale and replayed ones are 401; the bearer token works beside it", async () => {
-    await using fixture = await serveFixture({
+    await using fixture = await jobsFixture({
       script: ECHO,
       checkoutDir: checkout.dir,
       apiToken: "bearer-token-xyz",
@@ -334,9 +342,9 @@ describe("request signing (ORG_API_HMAC_SECRET)", () => {
   });
 
   test("/health says which profile is on", async () => {
-    await using fixture = await serveFixture({ script: ECHO, checkoutDir: checkout.dir, handlerOptions: { profile: "prod" } });
+    await using fixture = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir, handlerOptions: { profile: "prod" } });
     expect(((await (await fixture.handler.fetch(new Request(`${BASE}/health`))).json()) as { profile: string }).profile).toBe("prod");
-    await using dev = await serveFixture({ script: ECHO, checkoutDir: checkout.dir });
+    await using dev = await jobsFixture({ script: ECHO, checkoutDir: checkout.dir });
     expect(((await (await dev.handler.fetch(new Request(`${BASE}/health`))).json()) as { profile: string }).profile).toBe("dev");
   });
 });

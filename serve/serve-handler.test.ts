@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { z } from "zod";
 import { defineTool } from "../tools/define-tool.ts";
+import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { parseSse, post, readEvents, serveFixture } from "../testing/serve-fixture.ts";
 
 const checkout = tempGitRepo("org-serve-checkout-");
@@ -12,12 +13,19 @@ const HEAD = gitSync(checkout.dir, ["rev-parse", "HEAD"]).trim();
 const BASE = "http://org.test";
 const TOKEN = "s3cret-token-for-tests";
 
+/**
+ * `serveFixture` with no sandbox started ahead of need: most sessions here run no tool, and each would otherwise start
+ * one it never uses; the tools that do run here still run in the real sandbox, each started for its call.
+ */
+const handlerFixture = (options: Parameters<typeof serveFixture>[0]) =>
+  serveFixture({ ...options, handlerOptions: { sandboxPolicy: sandboxPolicy({ poolSize: 0 }), ...options.handlerOptions } });
+
 const GREETING = { rules: [{ reply: { text: "hello from {{lastMessage}}" } }] };
 const errorOf = async (response: Response) => ((await response.json()) as { error: { status: number; message: string } }).error;
 
 describe("serve handler: health and auth", () => {
   test("/health answers without a token, with the checkout's commit and branch and the tools", async () => {
-    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir, apiToken: TOKEN });
+    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir, apiToken: TOKEN });
     const response = await fixture.handler.fetch(new Request(`${BASE}/health`));
     expect(response.status).toBe(200);
     const health = (await response.json()) as Record<string, unknown>;
@@ -26,7 +34,7 @@ describe("serve handler: health and auth", () => {
   });
 
   test("with a token: no header, a wrong token and a token of the same length are 401; the right one passes", async () => {
-    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir, apiToken: TOKEN });
+    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir, apiToken: TOKEN });
     const tools = (headers: Record<string, string>) => fixture.handler.fetch(new Request(`${BASE}/v1/tools`, { headers }));
     const missing = await tools({});
     expect(missing.status).toBe(401);
@@ -44,7 +52,7 @@ describe("serve handler: health and auth", () => {
   });
 
   test("without a token every route answers without a header", async () => {
-    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir });
+    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir });
     expect((await fixture.handler.fetch(new Request(`${BASE}/v1/tools`))).status).toBe(200);
     expect((await fixture.handler.fetch(new Request(`${BASE}/metrics`))).status).toBe(200);
   });
@@ -52,7 +60,7 @@ describe("serve handler: health and auth", () => {
 
 describe("serve handler: refused requests say what was wrong, as JSON", () => {
   test("bad bodies: not JSON, empty, missing or extra fields, wrong types → 400 naming the field", async () => {
-    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir });
+    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir });
     const send = (body: string) => fixture.handler.fetch(post(`${BASE}/v1/messages`, body));
     const notJson = await send("{text:");
     expect(notJson.status).toBe(400);
@@ -69,7 +77,7 @@ describe("serve handler: refused requests say what was wrong, as JSON", () => {
   });
 
   test("a body that is not declared JSON is 415: what a web page may send cross-site without asking", async () => {
-    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir });
+    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir });
     for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
       const response = await fixture.handler.fetch(
         new Request(`${BASE}/v1/messages`, { method: "POST", headers: { "content-type": type }, body: JSON.stringify({ text: "run rm -rf" }) }),
@@ -83,7 +91,7 @@ describe("serve handler: refused requests say what was wrong, as JSON", () => {
   });
 
   test("without a token, only loopback Host names and no foreign Origin are answered (DNS rebinding, cross-site pages)", async () => {
-    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir, loopbackOnly: true });
+    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir, loopbackOnly: true });
     const get = (url: string, headers: Record<string, string> = {}) => fixture.handler.fetch(new Request(url, { headers }));
     expect((await get("http://127.0.0.1:7001/health")).status).toBe(200);
     expect((await get("http://localhost:7001/v1/tools")).status).toBe(200);
@@ -105,7 +113,7 @@ describe("serve handler: refused requests say what was wrong, as JSON", () => {
   });
 
   test("a body over serve.maxBodyBytes is 413, declared or streamed without a length", async () => {
-    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir, serve: { maxBodyBytes: 2048 } });
+    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir, serve: { maxBodyBytes: 2048 } });
     const huge = JSON.stringify({ text: "x".repeat(10_000) });
     const declared = await fixture.handler.fetch(post(`${BASE}/v1/messages`, huge));
     expect(declared.status).toBe(413);
@@ -130,7 +138,7 @@ describe("serve handler: refused requests say what was wrong, as JSON", () => {
       }),
       execute: async () => "never",
     });
-    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir, builtIns: [boom], serve: { tools: { boom: "allow" } } });
+    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir, builtIns: [boom], serve: { tools: { boom: "allow" } } });
     const response = await fixture.handler.fetch(post(`${BASE}/v1/tools/boom/run`, { inputs: {} }, { "x-request-id": "bug-1" }));
     expect(response.status).toBe(500);
     const text = await response.text();
@@ -142,7 +150,7 @@ describe("serve handler: refused requests say what was wrong, as JSON", () => {
   });
 
   test("unknown routes are 404, wrong methods 405 with Allow, a bad escape in a tool name 404", async () => {
-    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir });
+    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir });
     const unknown = await fixture.handler.fetch(new Request(`${BASE}/v2/everything`));
     expect(unknown.status).toBe(404);
     expect((await errorOf(unknown)).message).toContain("GET /health");
@@ -157,7 +165,7 @@ describe("serve handler: refused requests say what was wrong, as JSON", () => {
 
 describe("serve handler: messages as the room's events", () => {
   test("one turn streams as SSE; the session continues with its history; an unknown session is 404", async () => {
-    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir });
+    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir });
     const first = await fixture.handler.fetch(post(`${BASE}/v1/messages`, { text: "first words", mode: "direct:agent", request_id: "req-1" }));
     expect(first.status).toBe(200);
     expect(first.headers.get("content-type")).toContain("text/event-stream");
@@ -198,7 +206,7 @@ describe("serve handler: messages as the room's events", () => {
         { reply: { text: "a slow and careful answer", chunkSize: 4, delayMs: 20 } },
       ],
     };
-    await using fixture = await serveFixture({ script: slow, checkoutDir: checkout.dir, concurrency: 4 });
+    await using fixture = await handlerFixture({ script: slow, checkoutDir: checkout.dir, concurrency: 4 });
     const opened = await fixture.handler.fetch(post(`${BASE}/v1/messages`, { text: "open", mode: "direct:agent" }));
     const session = opened.headers.get("x-org-session") as string;
     await opened.text();
@@ -220,7 +228,7 @@ describe("serve handler: messages as the room's events", () => {
 
   test("past serve.turns running and serve.queue waiting, a request gets 429 with Retry-After", async () => {
     const slow = { rules: [{ reply: { text: "taking my time here", firstByteDelayMs: 1000 } }] };
-    await using fixture = await serveFixture({ script: slow, checkoutDir: checkout.dir, serve: { turns: 1, queue: 0 } });
+    await using fixture = await handlerFixture({ script: slow, checkoutDir: checkout.dir, serve: { turns: 1, queue: 0 } });
     const running = await fixture.handler.fetch(post(`${BASE}/v1/messages`, { text: "hold", mode: "direct:agent" }));
     expect(running.status).toBe(200);
     const refused = await fixture.handler.fetch(post(`${BASE}/v1/messages`, { text: "me too", mode: "direct:agent" }));
@@ -238,7 +246,7 @@ describe("serve handler: messages as the room's events", () => {
         { reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo audited" } }] } },
       ],
     };
-    await using fixture = await serveFixture({ script, checkoutDir: checkout.dir });
+    await using fixture = await handlerFixture({ script, checkoutDir: checkout.dir });
     const response = await fixture.handler.fetch(
       post(`${BASE}/v1/messages`, { text: "run it", mode: "direct:agent" }, { "x-request-id": "trace-42" }),
     );
@@ -253,7 +261,7 @@ describe("serve handler: messages as the room's events", () => {
 
 describe("serve handler: tools over HTTP", () => {
   test("GET /v1/tools lists each tool with its schema and HTTP policy", async () => {
-    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir, serve: { tools: { sh: "allow" } } });
+    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir, serve: { tools: { sh: "allow" } } });
     const listing = (await (await fixture.handler.fetch(new Request(`${BASE}/v1/tools`))).json()) as {
       tools: { name: string; http: string; origin: string; parameters: { properties: object } }[];
     };
@@ -265,7 +273,7 @@ describe("serve handler: tools over HTTP", () => {
   });
 
   test("a tool runs in the sandbox only when serve.tools allows it; ask and deny are 403; bad inputs 400", async () => {
-    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir, serve: { tools: { sh: "allow", python_run: "deny" } } });
+    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir, serve: { tools: { sh: "allow", python_run: "deny" } } });
     const run = (name: string, inputs: unknown, headers: Record<string, string> = {}) =>
       fixture.handler.fetch(post(`${BASE}/v1/tools/${name}/run`, { inputs }, headers));
     const ran = await run("sh", { cmd: "echo from-the-sandbox; id -u" }, { "x-request-id": "tool-req" });
@@ -288,7 +296,7 @@ describe("serve handler: tools over HTTP", () => {
   });
 
   test("by default a tool is 'ask' over HTTP, which nobody can answer: denied", async () => {
-    await using fixture = await serveFixture({ script: GREETING, checkoutDir: checkout.dir });
+    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir });
     const denied = await fixture.handler.fetch(post(`${BASE}/v1/tools/sh/run`, { inputs: { cmd: "echo no" } }));
     expect(denied.status).toBe(403);
     expect((await errorOf(denied)).message).toContain("nobody can approve over HTTP");
@@ -304,7 +312,7 @@ describe("serve handler: metrics", () => {
         { reply: { text: "plain answer" } },
       ],
     };
-    await using fixture = await serveFixture({ script, checkoutDir: checkout.dir, serve: { tools: { sh: "allow" } } });
+    await using fixture = await handlerFixture({ script, checkoutDir: checkout.dir, serve: { tools: { sh: "allow" } } });
     for (let index = 0; index < 3; index += 1) await fixture.handler.fetch(new Request(`${BASE}/health`));
     await fixture.handler.fetch(new Request(`${BASE}/nowhere/${"x".repeat(10)}`));
     await fixture.handler.fetch(new Request(`${BASE}/nowhere/else`));
@@ -330,7 +338,7 @@ describe("serve handler: metrics", () => {
         { reply: { toolCalls: [{ name: 'evil"} 1\norg_fake_total 99', arguments: {} }] } },
       ],
     };
-    await using fixture = await serveFixture({ script, checkoutDir: checkout.dir });
+    await using fixture = await handlerFixture({ script, checkoutDir: checkout.dir });
     await (await fixture.handler.fetch(post(`${BASE}/v1/messages`, { text: "go", mode: "direct:agent" }))).text();
     const text = await (await fixture.handler.fetch(new Request(`${BASE}/metrics`))).text();
     expect(text).toContain('org_tool_runs_total{tool="(unknown)",result="failed"} 1');

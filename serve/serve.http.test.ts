@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { parseSse, post, rawHttp, readEvents, serveFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { bindServe, isLoopbackHost, ServeStartError, startServe } from "./start-serve.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 
@@ -102,6 +103,8 @@ describe("serve over a real socket on 127.0.0.1", () => {
       script: { rules: [{ reply: { text: "answer for {{lastMessage}}" } }] },
       checkoutDir: checkout.dir,
       concurrency: 8,
+      // No tool runs here: without the pool each of the 100 sessions would start a sandbox ahead of a call it never makes.
+      handlerOptions: { sandboxPolicy: sandboxPolicy({ poolSize: 0 }) },
     });
     const server = startServe({ handler: fixture.handler, host: "127.0.0.1", port: 0 });
     try {
