@@ -138,7 +138,12 @@ describe("serve handler: refused requests say what was wrong, as JSON", () => {
       }),
       execute: async () => "never",
     });
-    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir, builtIns: [boom], serve: { tools: { boom: "allow" } } });
+    await using fixture = await handlerFixture({
+      script: GREETING,
+      checkoutDir: checkout.dir,
+      builtIns: [boom],
+      serve: { tools: { boom: "allow" } },
+    });
     const response = await fixture.handler.fetch(post(`${BASE}/v1/tools/boom/run`, { inputs: {} }, { "x-request-id": "bug-1" }));
     expect(response.status).toBe(500);
     const text = await response.text();
@@ -273,7 +278,11 @@ describe("serve handler: tools over HTTP", () => {
   });
 
   test("a tool runs in the sandbox only when serve.tools allows it; ask and deny are 403; bad inputs 400", async () => {
-    await using fixture = await handlerFixture({ script: GREETING, checkoutDir: checkout.dir, serve: { tools: { sh: "allow", python_run: "deny" } } });
+    await using fixture = await handlerFixture({
+      script: GREETING,
+      checkoutDir: checkout.dir,
+      serve: { tools: { sh: "allow", python_run: "deny" } },
+    });
     const run = (name: string, inputs: unknown, headers: Record<string, string> = {}) =>
       fixture.handler.fetch(post(`${BASE}/v1/tools/${name}/run`, { inputs }, headers));
     const ran = await run("sh", { cmd: "echo from-the-sandbox; id -u" }, { "x-request-id": "tool-req" });
