@@ -226,15 +226,25 @@ async function openCompletionRoom(options: OpenAiChatOptions, turn: ChatTurn, re
 }
 
 /** `stream` unset: the turn's answer as one `chat.completion`, or a 502 when no persona answered. */
-function completionJson(summary: TurnSummary, target: string | undefined, stamp: CompletionStamp, headers: Record<string, string>): Response {
+function completionJson(
+  summary: TurnSummary,
+  target: string | undefined,
+  personas: readonly string[],
+  stamp: CompletionStamp,
+  headers: Record<string, string>,
+): Response {
   // In direct mode only the addressed persona's replies are the answer; a hop to another persona is not.
   const counts = (persona: string) => target === undefined || persona === target;
   // A reply that broke off keeps what arrived, and says so.
   const textOf = (message: RoomMessage) =>
     message.failed && message.text.trim() !== "" ? `${message.text}\n\n(the reply broke off: ${message.failed})` : message.text;
+  // The personas answer at once and finish in any order: the choices follow the room's order of personas (each one's
+  // replies in the order it wrote them), so a client reads the same turn the same way every time.
+  const place = (persona: string) => (personas.includes(persona) ? personas.indexOf(persona) : personas.length);
   const replies = summary.messages
     .filter((message) => message.from !== "user" && counts(message.from) && message.text.trim() !== "")
-    .map((message) => ({ ...message, text: textOf(message) }));
+    .map((message) => ({ ...message, text: textOf(message) }))
+    .sort((a, b) => place(a.from) - place(b.from));
   if (replies.length === 0) {
     const why = turnErrorsLine(summary) || "no persona answered";
     return openAiError(502, `the room gave no answer: ${why}`, null, "no_answer");
@@ -283,7 +293,7 @@ async function chatCompletion(options: OpenAiChatOptions, personas: readonly str
     } finally {
       await opened.finish();
     }
-    return completionJson(summary, turn.target, stamp, headers);
+    return completionJson(summary, turn.target, personas, stamp, headers);
   }
   const stream = completionStream({
     turn: opened,
