@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import type { Subprocess } from "bun";
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +17,27 @@ const MiB = 1024 * 1024;
 const BWRAP = ["bwrap", "--unshare-pid", "--die-with-parent", "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin"];
 const BWRAP_TAIL = ["--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--"];
 
+type Limits = Omit<Parameters<typeof startWatchdog>[0], "launcherPid" | "measurer" | "onLimit">;
+
+/** Watches `child` under `limits` until it exits: killed at the first verdict, or after `killAfterMs`. Its verdicts. */
+async function watchUntilExit(child: Subprocess, limits: Limits, killAfterMs?: number): Promise<string[]> {
+  const verdicts: string[] = [];
+  const watchdog = startWatchdog({
+    ...limits,
+    launcherPid: child.pid,
+    measurer: new TreeMeasurer(),
+    onLimit: (reason) => {
+      verdicts.push(reason);
+      child.kill("SIGKILL");
+    },
+  });
+  const timeout = killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+  await child.exited;
+  clearTimeout(timeout);
+  watchdog.stop();
+  return verdicts;
+}
+
 describe("startWatchdog", () => {
   test("the memory bound counts an orphan in a session of its own, held by init, as the walk from init finds it", async () => {
     const scratch = join(root, "memory");
@@ -24,23 +46,8 @@ describe("startWatchdog", () => {
     const hog = "b = bytearray(96 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\nimport time; time.sleep(30)";
     const script = `(setsid /usr/bin/python3 -c "$0" &); exec sleep 30`;
     const launcher = Bun.spawn([...BWRAP, ...BWRAP_TAIL, "/bin/sh", "-c", script, hog], { stdio: ["ignore", "ignore", "pipe"] });
-    const verdicts: string[] = [];
-    const watchdog = startWatchdog({
-      launcherPid: launcher.pid,
-      scratchDir: scratch,
-      scratchBytes: 16 * MiB,
-      scratchFiles: 100,
-      totalMemoryBytes: 64 * MiB,
-      measurer: new TreeMeasurer(),
-      onLimit: (reason) => {
-        verdicts.push(reason);
-        launcher.kill("SIGKILL");
-      },
-    });
-    const timeout = setTimeout(() => launcher.kill("SIGKILL"), 20_000);
-    await launcher.exited;
-    clearTimeout(timeout);
-    watchdog.stop();
+    const limits = { scratchDir: scratch, scratchBytes: 16 * MiB, scratchFiles: 100, totalMemoryBytes: 64 * MiB };
+    const verdicts = await watchUntilExit(launcher, limits, 20_000);
     expect(verdicts).toEqual(["its processes together used more than 64 MiB of memory"]);
   }, 30_000);
 
@@ -53,22 +60,8 @@ describe("startWatchdog", () => {
       cwd: scratch,
       stdio: ["ignore", "ignore", "pipe"],
     });
-    const verdicts: string[] = [];
-    const watchdog = startWatchdog({
-      launcherPid: writer.pid,
-      scratchDir: scratch,
-      scratchBytes: 16 * MiB,
-      scratchFiles: 100_000,
-      totalMemoryBytes: 2 ** 40,
-      intervalMs: 3_600_000,
-      measurer: new TreeMeasurer(),
-      onLimit: (reason) => {
-        verdicts.push(reason);
-        writer.kill("SIGKILL");
-      },
-    });
-    await writer.exited;
-    watchdog.stop();
+    const limits = { scratchDir: scratch, scratchBytes: 16 * MiB, scratchFiles: 100_000, totalMemoryBytes: 2 ** 40, intervalMs: 3_600_000 };
+    const verdicts = await watchUntilExit(writer, limits);
     expect(verdicts).toEqual(["the scratch directory grew past its 16 MiB limit (delete files in /scratch to make room)"]);
     expect(writer.signalCode).toBe("SIGKILL");
   }, 30_000);
@@ -87,24 +80,8 @@ describe("startWatchdog", () => {
     ].join("\n");
     const bind = ["--bind", scratch, "/scratch", "--chdir", "/scratch"];
     const launcher = Bun.spawn([...BWRAP, ...bind, ...BWRAP_TAIL, "/usr/bin/python3", "-c", writer], { stdio: ["ignore", "ignore", "pipe"] });
-    const verdicts: string[] = [];
-    const watchdog = startWatchdog({
-      launcherPid: launcher.pid,
-      scratchDir: scratch,
-      scratchBytes: 16 * MiB,
-      scratchFiles: 100,
-      totalMemoryBytes: 2 ** 40,
-      intervalMs: 3_600_000,
-      measurer: new TreeMeasurer(),
-      onLimit: (reason) => {
-        verdicts.push(reason);
-        launcher.kill("SIGKILL");
-      },
-    });
-    const timeout = setTimeout(() => launcher.kill("SIGKILL"), 25_000);
-    await launcher.exited;
-    clearTimeout(timeout);
-    watchdog.stop();
+    const limits = { scratchDir: scratch, scratchBytes: 16 * MiB, scratchFiles: 100, totalMemoryBytes: 2 ** 40, intervalMs: 3_600_000 };
+    const verdicts = await watchUntilExit(launcher, limits, 25_000);
     expect(verdicts).toEqual([
       "the scratch directory grew past its 16 MiB limit, counting deleted files still held open (delete files in /scratch to make room)",
     ]);
