@@ -240,7 +240,10 @@ function completionJson(
     message.failed && message.text.trim() !== "" ? `${message.text}\n\n(the reply broke off: ${message.failed})` : message.text;
   // The personas answer at once and finish in any order: the choices follow the room's order of personas (each one's
   // replies in the order it wrote them), so a client reads the same turn the same way every time.
-  const place = (persona: string) => (personas.includes(persona) ? personas.indexOf(persona) : personas.length);
+  const place = (persona: string) => {
+    const at = personas.indexOf(persona);
+    return at < 0 ? personas.length : at;
+  };
   const replies = summary.messages
     .filter((message) => message.from !== "user" && counts(message.from) && message.text.trim() !== "")
     .map((message) => ({ ...message, text: textOf(message) }))
