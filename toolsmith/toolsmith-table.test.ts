@@ -109,7 +109,9 @@ test("answers", () => {
     fixture: CELSIUS,
     tool: CELSIUS.tool.replace(
       "return { fahrenheit: (celsius * 9) / 5 + 32 };",
-      "return { fahrenheit: (celsius * 9) / 5 + 32 + (Math.random() < 0.5 ? 0 : 1e-9) };",
+      // A draw of its own each call: three rounds agreeing by chance (a quarter of the time an example with a coin's
+      // two sides) let it through once in a full run.
+      "return { fahrenheit: (celsius * 9) / 5 + 32 + Math.random() * 1e-9 };",
     ),
     tests: CELSIUS.tests
       .replaceAll("toEqual({ fahrenheit: ", "toMatchObject({ fahrenheit: expect.closeTo(")
