@@ -1,7 +1,10 @@
 import { join } from "node:path";
 import { CONFIG_FILE_NAME } from "../../config/workspace-paths.ts";
 import { loadOrgConfig, type OrgConfig } from "../../config/org-config.ts";
-import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
+import { AUDIT_DIR, CHECKOUT_DIR } from "../../config/workspace-paths.ts";
+import { DEFAULT_BROWSER } from "../../config/browser-settings.ts";
+import type { McpBuiltInTool } from "../../mcp-server/mcp-capability.ts";
+import type { SandboxAccess } from "../../sandbox/run-sandboxed.ts";
 import { orgVersion } from "../../config/version.ts";
 import { sandboxAccessFrom } from "../../assembly/sandbox-policy-from.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
@@ -62,6 +65,27 @@ function workspaceConfig(workspaceDir: string, repoDir: string): OrgConfig | und
   }
 }
 
+/**
+ * The room's `browser` for this process's one MCP session: its settings and `sandbox.egress` from the workspace's config,
+ * its files in the session's scratch, its calls audited in the workspace's audit log. Nothing of it loads before a call.
+ */
+async function stdioBrowser(workspaceDir: string, config: OrgConfig | undefined, access: SandboxAccess): Promise<McpBuiltInTool> {
+  const [{ browserTool }, { mcpBrowser }, { AuditLog }, { WorkspaceCopies }] = await Promise.all([
+    import("../../tools/browser.ts"),
+    import("../../mcp-server/mcp-browser.ts"),
+    import("../../security/audit-log.ts"),
+    import("../../workspace/workspace-copies.ts"),
+  ]);
+  return mcpBrowser(browserTool({ settings: config?.browser ?? DEFAULT_BROWSER }), {
+    ...access,
+    workspaceCopies: new WorkspaceCopies(),
+    workspaceDir,
+    sessionId: `mcp-${crypto.randomUUID()}`,
+    secrets: config?.secrets ?? [],
+    audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
+  });
+}
+
 /** `org mcp`: the generated tools and workflows over MCP's stdio transport until stdin closes. */
 export const mcpCommand: Command = {
   ...nameAndSummary("mcp"),
@@ -86,15 +110,16 @@ export const mcpCommand: Command = {
     const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
     const version = orgVersion();
     const config = workspaceConfig(workspaceDir, repoDir);
-    const tools = orgMcpTools({
-      repoDir,
-      workspaceDir,
-      ...(values.ref ? { ref: values.ref } : {}),
-      log,
-      ...sandboxAccessFrom(config ? { config } : {}),
-    });
+    const access = sandboxAccessFrom(config ? { config } : {});
+    const tools = orgMcpTools({ repoDir, workspaceDir, ...(values.ref ? { ref: values.ref } : {}), log, ...access });
     await tools.refresh();
-    const { server, dispose } = await createMcpToolServer({ tools, version, logError: log, personas: config?.personas ?? [] });
+    const { server, dispose } = await createMcpToolServer({
+      tools,
+      version,
+      logError: log,
+      personas: config?.personas ?? [],
+      builtIns: [await stdioBrowser(workspaceDir, config, access)],
+    });
     const transport = new StdioServerTransport();
     const closed = new Promise<void>((resolve) => {
       transport.onclose = () => resolve();
@@ -102,17 +127,12 @@ export const mcpCommand: Command = {
     });
     await server.connect(transport);
     tools.follow([repoDir, workspaceDir], (error) => log(`reading the tools failed: ${error instanceof Error ? error.message : String(error)}`));
-    log(
-      `serving ${tools.entries().length} tool(s) on stdio: ${
-        tools
-          .entries()
-          .map((entry) => entry.name)
-          .join(", ") || "none yet"
-      }`,
-    );
+    const names = ["browser", ...tools.entries().flatMap((entry) => (entry.name === "browser" ? [] : [entry.name]))];
+    log(`serving ${names.length} tool(s) on stdio: ${names.join(", ")}`);
     await Promise.race([closed, new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }))]);
     tools.stop();
-    dispose();
+    // The browser, if a call started one, is closed before org exits (else the sandbox's lifeline ends it).
+    await dispose();
     await server.close().catch(() => {});
     return 0;
   },
