@@ -34,6 +34,13 @@ subscriptions), prompts (one per persona of the workspace's org.config.json, one
 completion, logging and progress for calls that ask for it. Only the protocol goes to stdout; messages
 go to stderr.
 
+It offers the room's browser too (the tool 'browser', first in the list): one browser for this process,
+started at its first call, closed by its 'close', after browser.idleSeconds unused, or when stdin
+closes. Like every tool here it runs whenever the client calls it (your client asks you first; org
+reads no serve.tools). Its pages reach only the hosts of the workspace's sandbox.egress: nobody is asked
+about another host, so it is refused, and the answer says to add it to sandbox.egress.allow. A
+screenshot comes back as an image. Each call is a line of the workspace's audit log (persona mcp).
+
 Options:
   --ref BRANCH       also offer the tools of main or a cand/YYYYMMDDTHHMMSSZ branch, read through git
                      at the branch's commit (they win over promoted tools of the same name)
