@@ -2,12 +2,13 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import type { NamedSecret } from "../security/named-secret.ts";
-import type { AnyTool, AskPerson, JsonValue } from "../tools/define-tool.ts";
+import type { AnyTool, AskPerson, JsonValue, PersonQuestion } from "../tools/define-tool.ts";
+import { redact } from "../security/redact.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 import { workspaceSecretEntries } from "../workspace/secret-values.ts";
 import { readScreenshot } from "../room/session-files.ts";
-import type { McpBuiltInTool } from "./mcp-capability.ts";
+import type { McpBuiltInCall, McpBuiltInTool } from "./mcp-capability.ts";
 
 /** Who an MCP session's browser runs as in audit lines and the per-minute bound (every MCP session of a process alike). */
 const MCP_PERSONA = "mcp";
@@ -21,16 +22,56 @@ export type McpBrowserOptions = SandboxAccess & {
   audit?: AuditSink;
   /** The room's secrets (its server keys): redacted from every answer, never typed into a page. */
   secrets: readonly string[];
+  /** How long a question to the client's user about a host may wait (the room's `serve.approvalTimeoutS`). */
+  askTimeoutS: number;
+};
+
+const ALLOW_IT = "add it there to let pages load from it";
+
+/** What the client's user is asked beside the question: yes once (accept), for the session too (`always`), or no. */
+const ALWAYS_SCHEMA = {
+  type: "object" as const,
+  properties: {
+    always: { type: "boolean" as const, title: "Allow it for the rest of this session", default: false },
+  },
 };
 
 /**
+ * The answer to a host on neither list: the client's user's, when the client takes form elicitation (put on the
+ * call's own stream, bounded by `timeoutS`); else nobody's, and refused.
+ */
+async function askClient(
+  question: PersonQuestion,
+  call: McpBuiltInCall,
+  timeoutS: number,
+  secrets: readonly string[],
+): Promise<{ allowed: true; always: boolean } | { allowed: false; asked: boolean; why: string }> {
+  if (!call.elicit) return { allowed: false, asked: false, why: "over MCP nobody is asked about a host (the client takes no elicitation)" };
+  const signal = question.signal ? AbortSignal.any([call.signal, question.signal]) : call.signal;
+  try {
+    const answer = await call.elicit(
+      { message: `${redact(question.preview, secrets)}. Allow it?`, requestedSchema: ALWAYS_SCHEMA },
+      { signal, timeoutMs: timeoutS * 1000 },
+    );
+    if (answer.action === "accept") return { allowed: true, always: answer.content?.always === true };
+    return { allowed: false, asked: true, why: `the client's user answered ${answer.action}` };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { allowed: false, asked: false, why: `the client's question got no answer (${message.slice(0, 200)})` };
+  }
+}
+
+/**
  * The room's `browser` tool (its schema, description and results, through `runTool`: redacted, audited) as an MCP
- * tool of one MCP session, whose browser starts at its first call and `close` ends. Nobody is asked about a host
- * `sandbox.egress` does not list (the MCP client's user approved the call, not the page's hosts): it is refused,
- * and the answer names the setting that allows it. A screenshot comes back as image content too.
+ * tool of one MCP session, whose browser starts at its first call and `close` ends. A host `sandbox.egress` does not
+ * list is put to the client's user with `elicitation/create` when the client takes it; else nobody is asked (the
+ * client's user approved the call, not the page's hosts) and it is refused. Either refusal ends the answer with a line
+ * naming the setting that allows the host. A screenshot comes back as image content too.
  */
 export function mcpBrowser(browser: AnyTool, options: McpBrowserOptions): McpBuiltInTool {
   const tools = toolSet([browser]);
+  // What the client's user allowed "for the rest of this session" (a host and port each), as the room keeps its "always".
+  const allowed = new Set<string>();
   // The workspace's secret files are read at the first call, as a room reads them when it opens: never for a listing.
   let secrets: { redacted: string[]; outbound: (string | NamedSecret)[] } | undefined;
   const secretsNow = () => {
@@ -56,18 +97,24 @@ export function mcpBrowser(browser: AnyTool, options: McpBrowserOptions): McpBui
       idempotentHint: false,
       openWorldHint: true,
     },
-    async call(args, signal) {
-      const refusedHosts: string[] = [];
-      const askPerson: AskPerson = async (question) => {
-        refusedHosts.push(String(question.call.arguments.connect ?? question.preview).slice(0, 300));
-        return { denied: "nobody is asked over MCP" };
-      };
+    async call(args, call) {
       const { redacted, outbound } = secretsNow();
+      const refused = new Map<string, string>();
+      const askPerson: AskPerson = async (question) => {
+        if (allowed.has(question.always.key)) return true;
+        const answer = await askClient(question, call, options.askTimeoutS, redacted);
+        if (answer.allowed) {
+          if (answer.always) allowed.add(question.always.key);
+          return true;
+        }
+        refused.set(String(question.call.arguments.connect ?? question.preview).slice(0, 300), answer.why);
+        return answer.asked ? false : { denied: answer.why };
+      };
       const result = await runTool(
         tools,
         { name: browser.name, arguments: args },
         {
-          signal,
+          signal: call.signal,
           workspaceDir: options.workspaceDir,
           sessionId: options.sessionId,
           persona: MCP_PERSONA,
@@ -80,10 +127,8 @@ export function mcpBrowser(browser: AnyTool, options: McpBrowserOptions): McpBui
           workspaceCopies: options.workspaceCopies,
         },
       );
-      const notes = [...new Set(refusedHosts)].map(
-        (host) =>
-          `! refused ${host}: it is not on sandbox.egress.allow of the workspace's org.config.json, and over MCP nobody is ` +
-          "asked about a host; add it there to let pages load from it",
+      const notes = [...refused].map(
+        ([host, why]) => `! refused ${host}: it is not on sandbox.egress.allow of the workspace's org.config.json, and ${why}; ${ALLOW_IT}`,
       );
       const text = [result.output, ...notes].join("\n");
       const image = screenshotOf(result.data, options);

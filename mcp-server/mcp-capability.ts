@@ -1,5 +1,5 @@
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import type { CallToolResult, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, ElicitRequestFormParams, ElicitResult, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import type { McpLog } from "./mcp-log.ts";
 import type { McpToolAnnotations, McpToolEntry } from "./mcp-tool-catalog.ts";
 import type { McpToolSet } from "./mcp-tool-set.ts";
@@ -28,8 +28,15 @@ export type McpBuiltInTool = {
   description: string;
   inputSchema: Record<string, unknown>;
   annotations: McpToolAnnotations;
-  call(args: Record<string, unknown>, signal: AbortSignal): Promise<CallToolResult>;
+  call(args: Record<string, unknown>, call: McpBuiltInCall): Promise<CallToolResult>;
   close(): Promise<void>;
+};
+
+/** What a built-in's call runs with: the request's signal, and the client's user to ask when the client can be asked. */
+export type McpBuiltInCall = {
+  signal: AbortSignal;
+  /** `elicitation/create` on the call's own stream; absent when the client declared no form elicitation. */
+  elicit?: (params: ElicitRequestFormParams, options: { signal: AbortSignal; timeoutMs: number }) => Promise<ElicitResult>;
 };
 
 /** What a server's refusal hook is asked about: a tool's name and where it comes from. */

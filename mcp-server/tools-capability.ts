@@ -1,4 +1,5 @@
-import type { McpBuiltInTool, McpCapability, McpOfferedTool } from "./mcp-capability.ts";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import type { McpBuiltInCall, McpBuiltInTool, McpCapability, McpOfferedTool } from "./mcp-capability.ts";
 import { entriesNow, refuseCursor } from "./mcp-capability.ts";
 import { callMcpTool, toolError } from "./mcp-tool-call.ts";
 
@@ -53,7 +54,10 @@ export function toolsCapability(options: ToolsCapabilityOptions): McpCapability 
         const builtIn = builtInNamed(name);
         if (builtIn) {
           const refused = options.refuse?.(builtIn);
-          return refused ? toolError(refused) : builtIn.call(request.params.arguments ?? {}, extra.signal);
+          if (refused) return toolError(refused);
+          const elicit: McpBuiltInCall["elicit"] = (params, { signal, timeoutMs }) =>
+            extra.sendRequest({ method: "elicitation/create", params }, sdk.ElicitResultSchema, { signal, timeout: timeoutMs });
+          return builtIn.call(request.params.arguments ?? {}, { signal: extra.signal, ...(takesForms(server) ? { elicit } : {}) });
         }
         const entry = tools.find(name);
         if (!entry) {
@@ -81,4 +85,10 @@ export function toolsCapability(options: ToolsCapabilityOptions): McpCapability 
       });
     },
   };
+}
+
+/** Whether the client declared form elicitation: `elicitation: { form: {} }`, or an empty `elicitation` (before modes). */
+function takesForms(server: Server): boolean {
+  const elicitation = server.getClientCapabilities()?.elicitation;
+  return elicitation !== undefined && (elicitation.form !== undefined || Object.keys(elicitation).length === 0);
 }

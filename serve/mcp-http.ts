@@ -99,6 +99,7 @@ async function sessionBrowser(options: McpHttpOptions, sessionId: string): Promi
       workspaceDir: options.workspaceDir,
       sessionId: `mcp-${sessionId}`,
       secrets: options.config.secrets,
+      askTimeoutS: options.config.serve.approvalTimeoutS,
       ...(options.audit ? { audit: options.audit } : {}),
     }),
   ];

@@ -3,6 +3,7 @@ import { CONFIG_FILE_NAME } from "../../config/workspace-paths.ts";
 import { loadOrgConfig, type OrgConfig } from "../../config/org-config.ts";
 import { AUDIT_DIR, CHECKOUT_DIR } from "../../config/workspace-paths.ts";
 import { DEFAULT_BROWSER } from "../../config/browser-settings.ts";
+import { DEFAULT_SERVE } from "../../config/serve-settings.ts";
 import type { McpBuiltInTool } from "../../mcp-server/mcp-capability.ts";
 import type { SandboxAccess } from "../../sandbox/run-sandboxed.ts";
 import { orgVersion } from "../../config/version.ts";
@@ -37,9 +38,10 @@ go to stderr.
 It offers the room's browser too (the tool 'browser', first in the list): one browser for this process,
 started at its first call, closed by its 'close', after browser.idleSeconds unused, or when stdin
 closes. Like every tool here it runs whenever the client calls it (your client asks you first; org
-reads no serve.tools). Its pages reach only the hosts of the workspace's sandbox.egress: nobody is asked
-about another host, so it is refused, and the answer says to add it to sandbox.egress.allow. A
-screenshot comes back as an image. Each call is a line of the workspace's audit log (persona mcp).
+reads no serve.tools). Its pages reach only the hosts of the workspace's sandbox.egress: another host
+is asked of you through your client (MCP elicitation) when the client supports it, and refused when it
+does not; a refusal says to add the host to sandbox.egress.allow. A screenshot comes back as an image.
+Each call is a line of the workspace's audit log (persona mcp).
 
 Options:
   --ref BRANCH       also offer the tools of main or a cand/YYYYMMDDTHHMMSSZ branch, read through git
@@ -89,6 +91,8 @@ async function stdioBrowser(workspaceDir: string, config: OrgConfig | undefined,
     workspaceDir,
     sessionId: `mcp-${crypto.randomUUID()}`,
     secrets: config?.secrets ?? [],
+    // A question to the client's user about a host waits as long as the room's over serve.
+    askTimeoutS: config?.serve.approvalTimeoutS ?? DEFAULT_SERVE.approvalTimeoutS,
     audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
   });
 }
