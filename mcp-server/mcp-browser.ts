@@ -27,6 +27,9 @@ export type McpBrowserOptions = SandboxAccess & {
 };
 
 const ALLOW_IT = "add it there to let pages load from it";
+/** The refused hosts an answer names one line each (as the browser's own notices, at most 12), and those it counts. */
+const SHOWN_REFUSED = 12;
+const MAX_REFUSED = 1_000;
 
 /** What the client's user is asked beside the question: yes once (accept), for the session too (`always`), or no. */
 const ALWAYS_SCHEMA = {
@@ -107,7 +110,7 @@ export function mcpBrowser(browser: AnyTool, options: McpBrowserOptions): McpBui
           if (answer.always) allowed.add(question.always.key);
           return true;
         }
-        refused.set(String(question.call.arguments.connect ?? question.preview).slice(0, 300), answer.why);
+        if (refused.size < MAX_REFUSED) refused.set(String(question.call.arguments.connect ?? question.preview).slice(0, 300), answer.why);
         return answer.asked ? false : { denied: answer.why };
       };
       const result = await runTool(
@@ -127,9 +130,13 @@ export function mcpBrowser(browser: AnyTool, options: McpBrowserOptions): McpBui
           workspaceCopies: options.workspaceCopies,
         },
       );
-      const notes = [...refused].map(
-        ([host, why]) => `! refused ${host}: it is not on sandbox.egress.allow of the workspace's org.config.json, and ${why}; ${ALLOW_IT}`,
-      );
+      // After runTool's redaction: a host is a page's choice, and a client's error its own words.
+      const notes = [...refused]
+        .slice(0, SHOWN_REFUSED)
+        .map(([host, why]) =>
+          redact(`! refused ${host}: it is not on sandbox.egress.allow of the workspace's org.config.json, and ${why}; ${ALLOW_IT}`, redacted),
+        );
+      if (refused.size > SHOWN_REFUSED) notes.push(`! and ${refused.size - SHOWN_REFUSED} more hosts were refused the same way`);
       const text = [result.output, ...notes].join("\n");
       const image = screenshotOf(result.data, options);
       return {
