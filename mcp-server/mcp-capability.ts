@@ -1,7 +1,7 @@
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import type { ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, ElicitRequestFormParams, ElicitResult, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import type { McpLog } from "./mcp-log.ts";
-import type { McpToolEntry } from "./mcp-tool-catalog.ts";
+import type { McpToolAnnotations, McpToolEntry } from "./mcp-tool-catalog.ts";
 import type { McpToolSet } from "./mcp-tool-set.ts";
 
 /** The SDK's request schemas and `McpError`, loaded with the first server (`serve` starts without them). */
@@ -17,6 +17,30 @@ export type McpServerContext = {
   /** Where unexpected errors go (never stdout: on stdio that is the protocol's). */
   logError: (line: string) => void;
 };
+
+/**
+ * One of the room's built-in tools offered by one MCP server (the browser, `mcp-browser.ts`): listed before the catalog's
+ * tools, run as the room runs it; `close` ends what its calls started (the session's browser).
+ */
+export type McpBuiltInTool = {
+  name: string;
+  kind: "built-in";
+  description: string;
+  inputSchema: Record<string, unknown>;
+  annotations: McpToolAnnotations;
+  call(args: Record<string, unknown>, call: McpBuiltInCall): Promise<CallToolResult>;
+  close(): Promise<void>;
+};
+
+/** What a built-in's call runs with: the request's signal, and the client's user to ask when the client can be asked. */
+export type McpBuiltInCall = {
+  signal: AbortSignal;
+  /** `elicitation/create` on the call's own stream; absent when the client declared no form elicitation. */
+  elicit?: (params: ElicitRequestFormParams, options: { signal: AbortSignal; timeoutMs: number }) => Promise<ElicitResult>;
+};
+
+/** What a server's refusal hook is asked about: a tool's name and where it comes from. */
+export type McpOfferedTool = Pick<McpToolEntry | McpBuiltInTool, "name" | "kind">;
 
 /**
  * One MCP capability (tools, resources, prompts, logging, completion): what the server's `capabilities`

@@ -43,6 +43,6 @@ describe("org mcp (stdio) against the MCP conformance suite", () => {
     const own = outcomes.filter((outcome) => !(outcome.scenario in FIXTURE_SCENARIOS)).map((outcome) => outcome.scenario);
     expect(own).toEqual(["logging-set-level", "ping", "prompts-list", "resources-list", "server-initialize", "tools-list"]);
     expect(conformanceProblems(outcomes)).toEqual([]);
-    expect(bridge.stderr.join("")).toContain("serving 2 tool(s)");
+    expect(bridge.stderr.join("")).toContain("serving 3 tool(s) on stdio: browser, word_count, count-all");
   });
 });

@@ -19,6 +19,8 @@ import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { waitUntil } from "../testing/wait-until.ts";
 import { BOOM_CODE, boomSpec, LINES_WORKFLOW, SHOUT_CODE, shoutSpec } from "../testing/mcp-fixtures.ts";
 import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
+import { DEFAULT_BROWSER } from "../config/browser-settings.ts";
+import { browserTool } from "../tools/browser.ts";
 
 const REPO = join(import.meta.dir, "..");
 
@@ -33,6 +35,14 @@ const MODE_WORKFLOW = {
   },
   steps: [{ id: "count", tool: "word_count", inputs: { text: "$inputs.text" } }],
   output: { words: "$steps.count.output.words" },
+};
+
+/** A workflow whose step is the room's browser: a workflow's steps are generated tools, so it is never offered. */
+const BROWSE_WORKFLOW = {
+  name: "browse",
+  inputs: { type: "object", properties: { url: { type: "string" } }, required: ["url"] },
+  steps: [{ id: "open", tool: "browser", inputs: { action: "open", url: "$inputs.url" } }],
+  output: { page: "$steps.open.output" },
 };
 
 // The SDK's own client spawns `bin/org mcp` on a throw-away repository that holds promoted tools, as an MCP
@@ -56,6 +66,7 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     mkdirSync(join(workspace, "workflows"));
     writeFileSync(join(workspace, "workflows", "count-all.json"), JSON.stringify(LINES_WORKFLOW));
     writeFileSync(join(workspace, "workflows", "count-mode.json"), JSON.stringify(MODE_WORKFLOW));
+    writeFileSync(join(workspace, "workflows", "browse.json"), JSON.stringify(BROWSE_WORKFLOW));
     writeFileSync(join(repo.dir, ".gitignore"), ".org/\n");
     gitSync(repo.dir, ["add", "-A"]);
     gitSync(repo.dir, ["commit", "--quiet", "-m", "two promoted tools"]);
@@ -86,9 +97,13 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     rmSync(workspace, { recursive: true, force: true });
   });
 
-  test("lists each promoted tool and workflow with its schemas and annotations", async () => {
+  test("lists the browser, then each promoted tool and workflow with its schemas and annotations", async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((tool) => tool.name)).toEqual(["boom", "word_count", "count-all", "count-mode"]);
+    expect(tools.map((tool) => tool.name)).toEqual(["browser", "boom", "word_count", "count-all", "count-mode"]);
+    // The room's own tool: its description and the JSON Schema of its one zod schema.
+    const browser = browserTool({ settings: DEFAULT_BROWSER });
+    expect(tools[0]).toMatchObject({ description: browser.description, inputSchema: browser.definition.function.parameters as never });
+    expect(tools[0]?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true, openWorldHint: true });
     const wordCount = tools.find((tool) => tool.name === "word_count");
     expect(wordCount?.description).toContain("Counts the words of a text.");
     expect(wordCount?.inputSchema).toEqual(wordCountSpec().input_schema as never);
@@ -103,6 +118,18 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     expect(result.isError).toBeFalsy();
     expect(result.structuredContent).toEqual({ words: 3 });
     expect(result.content).toEqual([{ type: "text", text: '{"words":3}' }]);
+  }, 60_000);
+
+  // A call that starts a browser is mcp-browser.test.ts's (one Chromium for the file); here, that the process wires it.
+  test("a browser call is checked by the room's tool (its schema); a workflow cannot reach the browser", async () => {
+    const bad = await client.callTool({ name: "browser", arguments: { action: "fly" } });
+    expect(bad.isError).toBe(true);
+    expect((bad.content as { text: string }[])[0]?.text).toContain("invalid arguments for browser: action:");
+    // A workflow's steps are promoted tools, never the room's browser: the workflow is not offered, and org says why.
+    expect((await client.listTools()).tools.map((tool) => tool.name)).not.toContain("browse");
+    expect(stderr.join("")).toMatch(/not offered: browse\.json: .*browser/);
+    const called = await client.callTool({ name: "browse", arguments: { url: "http://example.com/" } }).catch((error: unknown) => error);
+    expect((called as McpError).code).toBe(ErrorCode.InvalidParams);
   }, 60_000);
 
   test("a workflow is a tool too", async () => {
@@ -125,7 +152,7 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     expect((unknown as McpError).message).toContain('unknown tool "nope"');
     const cursor = await client.listTools({ cursor: "page-2" }).catch((error: unknown) => error);
     expect((cursor as McpError).code).toBe(ErrorCode.InvalidParams);
-    expect((await client.listTools()).tools).toHaveLength(4);
+    expect((await client.listTools()).tools).toHaveLength(5);
   }, 60_000);
 
   test("--ref offers a candidate branch's tools beside the promoted ones", async () => {
@@ -142,7 +169,7 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     );
     try {
       const { tools } = await candidate.listTools();
-      expect(tools.map((tool) => tool.name).sort()).toEqual(["boom", "count-all", "count-mode", "shout", "word_count"]);
+      expect(tools.map((tool) => tool.name).sort()).toEqual(["boom", "browser", "count-all", "count-mode", "shout", "word_count"]);
       expect((await candidate.callTool({ name: "shout", arguments: { text: "from the branch" } })).structuredContent).toEqual({
         result: "FROM THE BRANCH",
       });
@@ -198,7 +225,7 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     expect(updated).not.toContain("org://tools/word_count/source");
     const gone = await client.readResource({ uri: "org://tools/shout/source" }).catch((error: unknown) => error);
     expect((gone as McpError).code).toBe(-32002);
-    expect(stderr.join("")).toContain("serving 4 tool(s)");
+    expect(stderr.join("")).toContain("serving 5 tool(s)");
     expect(protocolErrors).toEqual([]);
   }, 120_000);
 

@@ -36,7 +36,7 @@ async function connected(entries: () => McpToolEntry[], progressEveryMs?: number
   const client = new Client({ name: "org-in-memory", version: "1.0.0" });
   await client.connect(clientSide);
   cleanups.push(() => {
-    dispose();
+    void dispose();
     void client.close();
   });
   return client;

@@ -7,6 +7,10 @@ import { LINES_WORKFLOW } from "../testing/mcp-fixtures.ts";
 import { type ServeFixture, serveFixture } from "../testing/serve-fixture.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { type RunningServe, startServe } from "./start-serve.ts";
+import { DEFAULT_BROWSER } from "../config/browser-settings.ts";
+import { browserTool } from "../tools/browser.ts";
+import { pythonRun } from "../tools/python-run.ts";
+import { sh } from "../tools/sh.ts";
 
 // The official conformance suite, a program someone else wrote, against serve's /mcp on a real socket.
 describe("serve's /mcp against the MCP conformance suite", () => {
@@ -20,7 +24,13 @@ describe("serve's /mcp against the MCP conformance suite", () => {
     gitSync(checkout.dir, ["add", "-A"]);
     gitSync(checkout.dir, ["commit", "--quiet", "-m", "a tool"]);
     // The suite's client sends no token: the loopback-only serve, as a local client would find it.
-    fixture = await serveFixture({ script: { rules: [{ reply: { text: "hi" } }] }, checkoutDir: checkout.dir, loopbackOnly: true });
+    // serve's built-ins as `org serve` has them where /mcp reads one: the browser, offered beside the tool and workflow.
+    fixture = await serveFixture({
+      script: { rules: [{ reply: { text: "hi" } }] },
+      checkoutDir: checkout.dir,
+      loopbackOnly: true,
+      builtIns: [sh, pythonRun, browserTool({ settings: DEFAULT_BROWSER })],
+    });
     mkdirSync(join(fixture.workspaceDir, "workflows"));
     writeFileSync(join(fixture.workspaceDir, "workflows", "count-all.json"), JSON.stringify(LINES_WORKFLOW));
     server = startServe({ handler: fixture.handler, host: "127.0.0.1", port: 0 });

@@ -1,8 +1,11 @@
 import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { OrgConfig } from "../config/org-config.ts";
+import type { McpBuiltInTool, McpOfferedTool } from "../mcp-server/mcp-capability.ts";
 import type { McpToolEntry } from "../mcp-server/mcp-tool-catalog.ts";
 import type { McpToolSet } from "../mcp-server/mcp-tool-set.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
+import type { AuditSink } from "../security/audit-log.ts";
+import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 import { HttpError } from "./http-error.ts";
 import { httpToolRefusal } from "./http-tool-policy.ts";
 import type { ServedTools } from "./served-tools.ts";
@@ -11,6 +14,10 @@ export type McpHttpOptions = SandboxAccess & {
   config: OrgConfig;
   workspaceDir: string;
   tools: ServedTools;
+  /** The sessions' private copies of the workspace, as serve's rooms and tool runs have them (the browser's context). */
+  workspaceCopies: WorkspaceCopies;
+  /** Where the browser's calls, navigations and connections are audited, as the room's are. */
+  audit?: AuditSink;
   version: string;
   logError: (line: string) => void;
   /** MCP sessions kept at once; past it the one used least recently is closed. */
@@ -23,7 +30,7 @@ export type McpHttp = {
   close(): Promise<void>;
 };
 
-type Session = { transport: WebStandardStreamableHTTPServerTransport; dispose(): void; usedAt: number };
+type Session = { transport: WebStandardStreamableHTTPServerTransport; dispose(): Promise<void>; usedAt: number };
 
 const SESSION_ID = /^[0-9a-f-]{36}$/;
 
@@ -77,10 +84,33 @@ function watchedToolSet(options: McpHttpOptions): { get(): Promise<McpToolSet>; 
 }
 
 /**
- * serve's `/mcp`: the same tools as `org mcp` (the promoted tools serve offers and the workspace's
+ * The browser of one MCP session: serve's own `browser` tool (the rooms'), its browser kept in the session's scratch
+ * (`mcp-<session id>`), started at the first call and closed when the session ends. None when serve offers no browser.
+ */
+async function sessionBrowser(options: McpHttpOptions, sessionId: string): Promise<McpBuiltInTool[]> {
+  const browser = options.tools.builtIns.find((tool) => tool.name === "browser");
+  if (!browser) return [];
+  const { mcpBrowser } = await import("../mcp-server/mcp-browser.ts");
+  return [
+    mcpBrowser(browser, {
+      sandbox: options.sandbox,
+      sandboxPolicy: options.sandboxPolicy,
+      workspaceCopies: options.workspaceCopies,
+      workspaceDir: options.workspaceDir,
+      sessionId: `mcp-${sessionId}`,
+      secrets: options.config.secrets,
+      askTimeoutS: options.config.serve.approvalTimeoutS,
+      ...(options.audit ? { audit: options.audit } : {}),
+    }),
+  ];
+}
+
+/**
+ * serve's `/mcp`: the same tools as `org mcp` (the browser, the promoted tools serve offers and the workspace's
  * workflows) over MCP's Streamable HTTP transport, one SDK server per MCP session, each told when the list
- * changes. The HTTP tool policy decides what runs (a tool or workflow "deny" is refused as a tool error);
- * "ask" runs, since MCP clients ask their user before each call. An Origin not of this server is 403.
+ * changes, each session with a browser of its own. The HTTP tool policy decides what runs (a tool, workflow or the
+ * browser at "deny" is refused as a tool error); "ask" runs, since MCP clients ask their user before each call. An
+ * Origin not of this server is 403.
  */
 export function createMcpHttp(options: McpHttpOptions): McpHttp {
   const sessions = new Map<string, Session>();
@@ -88,7 +118,7 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
   const toolSet = watchedToolSet(options);
 
   // The policy POST /v1/tools/:name/run applies; "ask" is the MCP client's to put to its user.
-  const refuse = (entry: McpToolEntry) => httpToolRefusal(options.config.serve, entry.name, entry.kind, "client");
+  const refuse = (tool: McpOfferedTool) => httpToolRefusal(options.config.serve, tool.name, tool.kind, "client");
 
   async function open(): Promise<Session> {
     const tools = await toolSet.get();
@@ -97,24 +127,28 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
       if (oldest) await closeSession(oldest[0]);
     }
     const { createMcpToolServer } = await import("../mcp-server/mcp-tool-server.ts");
+    // Made here, not by the transport: the session's browser keeps its files under it.
+    const sessionId = crypto.randomUUID();
     const { server, dispose } = await createMcpToolServer({
       tools,
       version: options.version,
       logError: options.logError,
       refuse,
       personas: options.config.personas,
+      builtIns: await sessionBrowser(options, sessionId),
     });
     const { WebStandardStreamableHTTPServerTransport } = await import("@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js");
     const usedAt = Date.now();
     // The callbacks run once a client initializes or ends the session, after `session` below exists.
     const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: () => crypto.randomUUID(),
+      sessionIdGenerator: () => sessionId,
       onsessioninitialized: (id) => {
         sessions.set(id, session);
       },
-      onsessionclosed: (id) => {
+      // A DELETE from the client: its browser closes before the answer.
+      onsessionclosed: async (id) => {
         sessions.delete(id);
-        dispose();
+        await dispose();
       },
       maxRequestBodySize: options.config.serve.maxBodyBytes,
     });
@@ -127,7 +161,7 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
     const session = sessions.get(id);
     sessions.delete(id);
     if (!session) return;
-    session.dispose();
+    await session.dispose();
     await session.transport.close().catch(() => {});
   }
 
@@ -141,7 +175,7 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
         const session = await open();
         const response = await session.transport.handleRequest(request);
         if (session.transport.sessionId === undefined) {
-          session.dispose();
+          await session.dispose();
           await session.transport.close().catch(() => {});
         }
         return response;

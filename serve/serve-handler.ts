@@ -379,6 +379,8 @@ export function createServeHandler(options: ServeHandlerOptions): ServeHandler {
     config,
     workspaceDir,
     tools,
+    workspaceCopies,
+    ...(options.audit ? { audit: options.audit } : {}),
     version: options.version,
     logError,
     sandbox: options.sandbox,

@@ -1,7 +1,11 @@
 import { join } from "node:path";
 import { CONFIG_FILE_NAME } from "../../config/workspace-paths.ts";
 import { loadOrgConfig, type OrgConfig } from "../../config/org-config.ts";
-import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
+import { AUDIT_DIR, CHECKOUT_DIR } from "../../config/workspace-paths.ts";
+import { DEFAULT_BROWSER } from "../../config/browser-settings.ts";
+import { DEFAULT_SERVE } from "../../config/serve-settings.ts";
+import type { McpBuiltInTool } from "../../mcp-server/mcp-capability.ts";
+import type { SandboxAccess } from "../../sandbox/run-sandboxed.ts";
 import { orgVersion } from "../../config/version.ts";
 import { sandboxAccessFrom } from "../../assembly/sandbox-policy-from.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
@@ -30,6 +34,14 @@ fitness reports as org://tools/<name>/..., each workflow as org://workflows/<nam
 subscriptions), prompts (one per persona of the workspace's org.config.json, one per workflow),
 completion, logging and progress for calls that ask for it. Only the protocol goes to stdout; messages
 go to stderr.
+
+It offers the room's browser too (the tool 'browser', first in the list): one browser for this process,
+started at its first call, closed by its 'close', after browser.idleSeconds unused, or when stdin
+closes. Like every tool here it runs whenever the client calls it (your client asks you first; org
+reads no serve.tools). Its pages reach only the hosts of the workspace's sandbox.egress: another host
+is asked of you through your client (MCP elicitation) when the client supports it, and refused when it
+does not; a refusal says to add the host to sandbox.egress.allow. A screenshot comes back as an image.
+Each call is a line of the workspace's audit log (persona mcp).
 
 Options:
   --ref BRANCH       also offer the tools of main or a cand/YYYYMMDDTHHMMSSZ branch, read through git
@@ -62,6 +74,29 @@ function workspaceConfig(workspaceDir: string, repoDir: string): OrgConfig | und
   }
 }
 
+/**
+ * The room's `browser` for this process's one MCP session: its settings and `sandbox.egress` from the workspace's config,
+ * its files in the session's scratch, its calls audited in the workspace's audit log. Nothing of it loads before a call.
+ */
+async function stdioBrowser(workspaceDir: string, config: OrgConfig | undefined, access: SandboxAccess): Promise<McpBuiltInTool> {
+  const [{ browserTool }, { mcpBrowser }, { AuditLog }, { WorkspaceCopies }] = await Promise.all([
+    import("../../tools/browser.ts"),
+    import("../../mcp-server/mcp-browser.ts"),
+    import("../../security/audit-log.ts"),
+    import("../../workspace/workspace-copies.ts"),
+  ]);
+  return mcpBrowser(browserTool({ settings: config?.browser ?? DEFAULT_BROWSER }), {
+    ...access,
+    workspaceCopies: new WorkspaceCopies(),
+    workspaceDir,
+    sessionId: `mcp-${crypto.randomUUID()}`,
+    secrets: config?.secrets ?? [],
+    // A question to the client's user about a host waits as long as the room's over serve.
+    askTimeoutS: config?.serve.approvalTimeoutS ?? DEFAULT_SERVE.approvalTimeoutS,
+    audit: new AuditLog(join(workspaceDir, AUDIT_DIR)),
+  });
+}
+
 /** `org mcp`: the generated tools and workflows over MCP's stdio transport until stdin closes. */
 export const mcpCommand: Command = {
   ...nameAndSummary("mcp"),
@@ -86,15 +121,16 @@ export const mcpCommand: Command = {
     const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
     const version = orgVersion();
     const config = workspaceConfig(workspaceDir, repoDir);
-    const tools = orgMcpTools({
-      repoDir,
-      workspaceDir,
-      ...(values.ref ? { ref: values.ref } : {}),
-      log,
-      ...sandboxAccessFrom(config ? { config } : {}),
-    });
+    const access = sandboxAccessFrom(config ? { config } : {});
+    const tools = orgMcpTools({ repoDir, workspaceDir, ...(values.ref ? { ref: values.ref } : {}), log, ...access });
     await tools.refresh();
-    const { server, dispose } = await createMcpToolServer({ tools, version, logError: log, personas: config?.personas ?? [] });
+    const { server, dispose } = await createMcpToolServer({
+      tools,
+      version,
+      logError: log,
+      personas: config?.personas ?? [],
+      builtIns: [await stdioBrowser(workspaceDir, config, access)],
+    });
     const transport = new StdioServerTransport();
     const closed = new Promise<void>((resolve) => {
       transport.onclose = () => resolve();
@@ -102,17 +138,12 @@ export const mcpCommand: Command = {
     });
     await server.connect(transport);
     tools.follow([repoDir, workspaceDir], (error) => log(`reading the tools failed: ${error instanceof Error ? error.message : String(error)}`));
-    log(
-      `serving ${tools.entries().length} tool(s) on stdio: ${
-        tools
-          .entries()
-          .map((entry) => entry.name)
-          .join(", ") || "none yet"
-      }`,
-    );
+    const names = ["browser", ...tools.entries().flatMap((entry) => (entry.name === "browser" ? [] : [entry.name]))];
+    log(`serving ${names.length} tool(s) on stdio: ${names.join(", ")}`);
     await Promise.race([closed, new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }))]);
     tools.stop();
-    dispose();
+    // The browser, if a call started one, is closed before org exits (else the sandbox's lifeline ends it).
+    await dispose();
     await server.close().catch(() => {});
     return 0;
   },
