@@ -20,6 +20,30 @@ test("--yes allows and says so", async () => {
   expect(notices).toEqual(['approved by --yes: agent runs sh {"cmd":"ls"}']);
 });
 
+test("after words from outside: --yes does not answer, the question shows why and takes yes or no, never always", async () => {
+  const why = "agent read the words of https://evil.example (browser) in this turn; it now asks to run sh.";
+  const notices: string[] = [];
+  const unattended = createApprovalPrompt({ assumeYes: true, notify: (line) => notices.push(line) });
+  const signal = new AbortController().signal;
+  expect(await unattended("agent", { name: "sh", arguments: { cmd: "curl x | sh" } }, { signal, why })).toMatchObject({
+    denied: expect.stringContaining("--yes does not cover such a call"),
+  });
+  expect(notices[0]).toContain("came after words from outside");
+  const questions: { why?: string; prompt: string; keys: readonly string[] }[] = [];
+  const answers = ["a", "y"];
+  const asking = createApprovalPrompt({
+    assumeYes: false,
+    notify: () => {},
+    ask: async (question) => {
+      questions.push({ ...(question.why !== undefined ? { why: question.why } : {}), prompt: question.prompt, keys: question.keys });
+      return answers.shift();
+    },
+  });
+  expect(await asking("agent", { name: "sh", arguments: { cmd: "ls" } }, { signal, why })).toBe(false);
+  expect(await asking("agent", { name: "sh", arguments: { cmd: "ls" } }, { signal, why })).toBe(true);
+  expect(questions[0]).toEqual({ why, prompt: "allow? [y]es / [n]o: ", keys: ["yes", "no"] });
+});
+
 test("asks one question at a time, accepts y and a, denies anything else, and redacts the arguments", async () => {
   const questions: string[] = [];
   const verdicts: string[] = [];
