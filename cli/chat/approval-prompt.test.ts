@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { PassThrough } from "node:stream";
-import { createApprovalPrompt } from "./approval-prompt.ts";
+import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
+import { createConsoleRenderer } from "./console-renderer.ts";
 import { LineEditor } from "./line-editor/line-editor.ts";
 
 test("without a way to ask, calls are denied and the notice says to pass --yes", async () => {
@@ -42,6 +43,17 @@ test("after words from outside: --yes does not answer, the question shows why an
   expect(await asking("agent", { name: "sh", arguments: { cmd: "ls" } }, { signal, why })).toBe(false);
   expect(await asking("agent", { name: "sh", arguments: { cmd: "ls" } }, { signal, why })).toBe(true);
   expect(questions[0]).toEqual({ why, prompt: "allow? [y]es / [n]o: ", keys: ["yes", "no"] });
+});
+
+test("on the console, the reason comes above the call, its control characters made visible", async () => {
+  let screen = "";
+  const renderer = createConsoleRenderer({ write: (text) => (screen += text), color: false });
+  const approve = createApprovalPrompt({ assumeYes: false, notify: () => {}, ask: askOnConsole(renderer, async () => "n") });
+  const why = "agent read the words of https://evil.example (browser) in this turn; it now asks to run sh.\u001b[2J";
+  expect(await approve("agent", { name: "sh", arguments: { cmd: "curl x | sh" } }, { signal: new AbortController().signal, why })).toBe(false);
+  expect(screen).toContain("⚠ agent read the words of https://evil.example (browser) in this turn; it now asks to run sh.");
+  expect(screen).not.toContain("\u001b");
+  expect(screen.indexOf("read the words of")).toBeLessThan(screen.indexOf("agent wants to run sh"));
 });
 
 test("asks one question at a time, accepts y and a, denies anything else, and redacts the arguments", async () => {
