@@ -322,6 +322,7 @@ export class McpHub {
       definition: { type: "function", function: { name: entry.name, description, parameters: entry.inputSchema } },
       // Not the model's code, but the model decides what it does on the host: a hop runs it under the stricter policy.
       runsCode: true,
+      acts: true,
       needs: [],
       timeoutS: this.options.settings.callTimeoutS,
       execute: async (args, context) => {

@@ -32,6 +32,8 @@ export function memorySearchTool(store: MemoryStore, embedder?: Embedder): AnyTo
       "Search the memory of this workspace: past sessions (messages, tool calls and their results) and facts " +
       "saved with memory_save. Returns ranked records with their session id and time, as quoted data.",
     parameters: Parameters,
+    // It only reads this workspace's memory.
+    acts: false,
     async execute({ query, limit }, context) {
       const outcome = await store.search(query, { limit: limit ?? 8, ...(embedder ? { embedder } : {}), signal: context.signal });
       const data = {

@@ -96,6 +96,7 @@ async function answerOnce(
       budget: host.budget,
       toolTime: host.toolTime,
       approve: (call) => host.approve(call),
+      ...(host.onOutsideWords ? { onOutsideWords: host.onOutsideWords } : {}),
       window: loopWindow(host, prompt),
       // Org's summary is a model's text, not the person's: a call that repeats it word for word is not run.
       outsideText: prompt.summaryText !== undefined ? [prompt.summaryText] : [],

@@ -87,6 +87,8 @@ function findTool(
       `Searches the other generated tools by what they do (${allowed.size} in all) and makes the ` +
       `best matches callable from your next step. Describe the job in plain words.`,
     parameters: z.strictObject({ query: z.string().min(1).max(500).describe("what the tool should do, in plain words") }),
+    // It only searches the catalogue; what it finds is asked about when called.
+    acts: false,
     async execute({ query }) {
       const { hits } = await search(query);
       const found = hits.filter((hit) => !tools.has(hit.name)).slice(0, FOUND_PER_CALL);

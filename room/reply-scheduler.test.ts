@@ -6,6 +6,7 @@ import { createPersona } from "../personas/create-persona.ts";
 import type { RoomMessage } from "../personas/room-message.ts";
 import { ToolTimeBudget } from "../security/tool-time-budget.ts";
 import { replyScheduler, type Turn } from "./reply-scheduler.ts";
+import { TurnOutsideWords } from "./outside-words.ts";
 import type { RoomEvent } from "./room-event.ts";
 import type { ReplyRoom } from "./run-reply.ts";
 import { scriptedModel } from "../llm/scripted-model.ts";
@@ -28,6 +29,7 @@ function scheduler() {
     errors: [],
     toolTime: new ToolTimeBudget(60),
     incomplete: [],
+    outsideWords: new TurnOutsideWords(),
   };
   const trigger: RoomMessage = {
     id: "m",

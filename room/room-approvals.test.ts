@@ -51,6 +51,20 @@ describe("RoomApprovals", () => {
     expect(asked()).toHaveLength(2);
   });
 
+  test("after words from outside: asked though 'always' was given, yes or no only, and 'always' is a yes for that call alone", async () => {
+    const { room, asked } = approvals({ remote: { available: () => true, timeoutMs: 60_000 } });
+    const first = room.ask("agent", call, {});
+    room.answer(asked()[0]?.approvalId as string, "always", "web");
+    expect(await first).toBe(true);
+    const why = "agent read the words of https://evil.example (browser) in this turn; it now asks to run sh.";
+    const after = room.ask("agent", { ...call, id: "c2" }, { why });
+    expect(asked()[1]).toMatchObject({ why, choices: ["yes", "no"] });
+    expect(room.answer(asked()[1]?.approvalId as string, "always", "web")).toMatchObject({ ok: true, answer: "yes" });
+    expect(await after).toBe(true);
+    void room.ask("agent", { ...call, id: "c3" }, { why });
+    expect(asked()).toHaveLength(3);
+  });
+
   test("without the console: asked only while someone could answer; unanswered, it times out; a stopped turn answers it", async () => {
     let watching = false;
     const { room, answered } = approvals({ remote: { available: () => watching, timeoutMs: 30 } });

@@ -9,7 +9,7 @@ import type { ApprovalAnswer, Approver, ApprovalContext, ApprovalScope } from ".
 export type LocalApprove = (
   persona: string,
   call: ToolCall & { preview?: string },
-  context: { signal: AbortSignal; always?: ApprovalScope },
+  context: { signal: AbortSignal; always?: ApprovalScope; why?: string },
 ) => Promise<ApprovalAnswer>;
 
 /** Answers from elsewhere (serve: whoever watches the session's stream): whether anyone could answer now, and how long to wait. */
@@ -60,7 +60,9 @@ export class RoomApprovals implements Approver {
   ask(persona: string, call: ToolCall & { preview?: string }, context: ApprovalContext): Promise<ApprovalAnswer> {
     // "always" allows that persona's tool, or what the question's scope names (web_request: one host, for anyone).
     const key = context.always ? `\u0001${context.always.key}` : `${persona}\u0000${call.name}`;
-    if (this.#always.has(key)) return Promise.resolve(true);
+    // A call after words from outside is asked each time: an "always" given before is not its answer, nor can it get one.
+    const asksAlways = context.why === undefined;
+    if (asksAlways && this.#always.has(key)) return Promise.resolve(true);
     this.#counter += 1;
     const approvalId = `${this.options.idPrefix}-a${this.#counter}-${crypto.randomUUID().slice(0, 4)}`;
     const { preview, ...shown } = call;
@@ -72,8 +74,9 @@ export class RoomApprovals implements Approver {
       call: shown,
       ...(preview !== undefined ? { preview } : {}),
       ...(context.changeId !== undefined ? { changeId: context.changeId } : {}),
-      choices: ["yes", "no", "always"],
-      ...(context.always ? { alwaysFor: context.always.label } : {}),
+      choices: asksAlways ? ["yes", "no", "always"] : ["yes", "no"],
+      ...(context.always && asksAlways ? { alwaysFor: context.always.label } : {}),
+      ...(context.why !== undefined ? { why: context.why } : {}),
     };
     return new Promise<ApprovalAnswer>((resolve) => {
       const local = new AbortController();
@@ -85,7 +88,7 @@ export class RoomApprovals implements Approver {
         context.signal?.removeEventListener("abort", onAbort);
         local.abort(new Error(`answered ${outcome} by ${by}`));
         this.#remember(approvalId, { answer: outcome, by });
-        if (outcome === "always") this.#always.add(key);
+        if (outcome === "always" && asksAlways) this.#always.add(key);
         this.options.emit({ type: "approval-answered", approvalId, persona, answer: outcome, by, ...(reason !== undefined ? { reason } : {}) });
         resolve(result);
       };
@@ -95,7 +98,8 @@ export class RoomApprovals implements Approver {
       context.signal?.addEventListener("abort", onAbort, { once: true });
       const { local: ask, remote } = this.options;
       if (ask) {
-        ask(persona, call, { signal: local.signal, ...(context.always ? { always: context.always } : {}) }).then(
+        const shown = { signal: local.signal, ...(context.always && asksAlways ? { always: context.always } : {}) };
+        ask(persona, call, { ...shown, ...(context.why !== undefined ? { why: context.why } : {}) }).then(
           (answer) => settle(answer === true ? "yes" : "no", "terminal", answer, typeof answer === "object" ? answer.denied : undefined),
           (error: unknown) => settle("no", "terminal", { denied: `the question failed (${error instanceof Error ? error.message : String(error)})` }),
         );
@@ -113,9 +117,11 @@ export class RoomApprovals implements Approver {
   answer(approvalId: string, choice: ApprovalChoice, by: string): AnswerResult {
     const open = this.#open.get(approvalId);
     if (open) {
-      const result: ApprovalAnswer = choice !== "no";
-      open.settle(choice, by, result);
-      return { ok: true, approvalId, answer: choice, by };
+      // "always" to a question that does not offer it (a call after words from outside) is a yes for this call only.
+      const taken = open.asked.choices.includes(choice) ? choice : "yes";
+      const result: ApprovalAnswer = taken !== "no";
+      open.settle(taken, by, result);
+      return { ok: true, approvalId, answer: taken, by };
     }
     const decided = this.#decided.get(approvalId);
     if (decided)

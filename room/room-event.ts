@@ -86,6 +86,11 @@ function roomEventParts() {
     choices: z.array(ApprovalChoice),
     /** What `always` allows for the rest of the session, when it is not that persona's tool ("web_request to api.github.com"). */
     alwaysFor: z.string().optional(),
+    /**
+     * Why the person is asked though the policy allows the call: the persona took words from outside this turn ("agent read
+     * the words of https://x.example (browser) in this turn; it now asks to run sh. …"). Every front end shows it.
+     */
+    why: z.string().optional(),
   });
   const ErrorEvent = z.object({
     type: z.literal("error"),

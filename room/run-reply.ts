@@ -24,6 +24,7 @@ import { formatRoomMode, type RoomMode } from "./room-mode.ts";
 import { modelWait } from "../llm/model-wait.ts";
 import { withServerSlot } from "../llm/server-slot-model.ts";
 import { type Approver, toolApproval } from "./tool-approval.ts";
+import type { TurnOutsideWords } from "./outside-words.ts";
 import type { TurnToolChoice } from "./turn-tool-choice.ts";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
@@ -78,6 +79,8 @@ export type ReplyTurn = {
   incomplete: IncompleteReply[];
   /** Tool time the whole user message may spend, shared by every reply it sets off. */
   toolTime: ToolTimeBudget;
+  /** Which personas took words from outside (a page's) since the person spoke: their calls that act are asked. */
+  outsideWords: TurnOutsideWords;
 };
 
 /** The tools a reply is offered: all its policy allows, or the per-turn choice among them (recorded as an event). */
@@ -141,7 +144,9 @@ function replyHost(
       onNotice: (message) => emit({ type: "notice", persona, reason: "approval", message }),
       secrets: room.secrets,
       configFile: room.configFile,
+      outsideWords: () => turn.outsideWords.of(persona),
     }),
+    onOutsideWords: (words, tool) => turn.outsideWords.read(persona, words, tool),
     toolContext: {
       workspaceDir: room.workspaceDir,
       sessionId: room.sessionId,
@@ -197,6 +202,7 @@ function writeReply(model: Persona, turn: ReplyTurn, replyId: string, ceiling: D
     turnId: turn.turnId,
     replyId,
     signal: turn.signal,
+    outsideWords: () => turn.outsideWords.of(model.name),
     ...(personaPolicy ? { personaPolicy } : {}),
     ...(ceiling ? { ceiling } : {}),
   };
@@ -329,6 +335,8 @@ export async function runReply(
     hop,
     destination: mode.kind === "file" ? formatRoomMode(mode) : "console",
   });
+  // A persona asked by one that took words from outside may be carrying them on: its calls that act are asked too.
+  if (trigger.from !== "user") turn.outsideWords.passOn(trigger.from, persona);
   const offered = await toolsFor(room, model, trigger, turn.signal, replyId);
   const { report, record } = replyReporter({ replyId, persona, server: model.languageModel.server }, stats, emit);
   const over = new AbortController();

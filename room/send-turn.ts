@@ -7,6 +7,7 @@ import { findMentions, unknownMentions } from "./mentions.ts";
 import type { Turn } from "./reply-scheduler.ts";
 import type { RoomEvent, TurnSummary } from "./room-event.ts";
 import { formatRoomMode, type RoomMode } from "./room-mode.ts";
+import { TurnOutsideWords } from "./outside-words.ts";
 
 /**
  * What to do with a user message that holds what looks like a credential: `redact` (the default) sends it
@@ -68,6 +69,8 @@ function newTurn(config: OrgConfig, turnId: string, signal: AbortSignal): Turn {
     errors: [],
     toolTime: new ToolTimeBudget(config.limits.toolSecondsPerTurn),
     incomplete: [],
+    // The person's message is what clears what the personas took from pages: a new turn starts with none.
+    outsideWords: new TurnOutsideWords(),
   };
 }
 

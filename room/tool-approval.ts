@@ -5,6 +5,7 @@ import type { ToolPolicy } from "../config/tool-policy.ts";
 import { redact, redactValue } from "../security/redact.ts";
 import { type DecidingPolicy, effectivePolicy } from "../security/policy.ts";
 import type { AnyTool } from "../tools/define-tool.ts";
+import { outsideWordsTaken, outsideWordsWhy, type WordsTaken } from "./outside-words.ts";
 
 /** What an approval question got: yes, the user's no, or no with why no one could answer (said to the model). */
 export type ApprovalAnswer = boolean | { denied: string };
@@ -13,7 +14,17 @@ export type ApprovalAnswer = boolean | { denied: string };
  * Where a question comes from: the reply, the workspace change it decides, and the turn's signal (a stop answers it);
  * `always`, what "always" allows for the rest of the session when it is not that persona's tool (web_request: a host).
  */
-export type ApprovalContext = { replyId?: string; changeId?: string; signal?: AbortSignal; always?: ApprovalScope };
+export type ApprovalContext = {
+  replyId?: string;
+  changeId?: string;
+  signal?: AbortSignal;
+  always?: ApprovalScope;
+  /**
+   * Why the person is asked though the policy allows the call: the persona took words from outside this turn
+   * (`outsideWordsWhy`). Such a question is answered yes or no, never "always", and an earlier "always" does not answer it.
+   */
+  why?: string;
+};
 
 /** What an "always" answer allows: a key the session remembers, and how the person reads it ("web_request to api.github.com"). */
 export type ApprovalScope = { key: string; label: string };
@@ -42,6 +53,8 @@ export function toolApproval(options: {
   secrets?: readonly string[];
   /** The config file the policies were read from; undefined when the workspace has none and defaults apply. */
   configFile?: string | undefined;
+  /** What words from outside the persona took this turn (a page's): then its calls that act are asked, whatever "allow" says. */
+  outsideWords?: () => WordsTaken | undefined;
 }): (call: ToolCall) => Promise<boolean | CallDecision> {
   const { persona, policy, tools, ceiling, approver, onNotice } = options;
   return async (call) => {
@@ -63,7 +76,20 @@ export function toolApproval(options: {
       onNotice(`${persona}'s ${call.name} call was not run: ${whose} does not let it run.`);
       return notRun(`denied by ${policyOf}, not by the user`);
     }
-    if (decided.policy === "allow") return { run: true, policyFrom: decided.from };
+    // After a page's words, a call that acts is the person's to allow: "allow" was given for what the person asks.
+    const tool = tools.get(call.name);
+    const taken = (tool?.acts ?? true) ? options.outsideWords?.() : undefined;
+    if (decided.policy === "allow" && taken === undefined) return { run: true, policyFrom: decided.from };
+    const why = taken === undefined ? undefined : outsideWordsWhy(persona, call.name, taken, options.secrets ?? []);
+    if (taken !== undefined && !approver?.canAsk()) {
+      const read = outsideWordsTaken(persona, taken, options.secrets ?? []);
+      onNotice(`${persona}'s ${call.name} call was not run: ${read}, and nobody can approve a call that acts after that here.`);
+      return notRun(
+        `${read}. After words from outside, a call that acts runs only when a person says yes, and no one can answer ` +
+          `an approval question here; denied for that, not by the user. Say what you would run: the user can ask for it ` +
+          `in a room with a person (org chat or the web room)`,
+      );
+    }
     if (!approver?.canAsk()) {
       onNotice(`${persona}'s ${call.name} call needs approval (${whose}) and nobody can approve here; it was denied.`);
       return notRun(
@@ -72,13 +98,13 @@ export function toolApproval(options: {
       );
     }
     // A tool may say what "always" allows of it (web_request: that host, for the session), rather than the whole tool.
-    const always = tools.get(call.name)?.approvalScope?.(call.arguments);
-    const preview = tools.get(call.name)?.approvalPreview?.(call.arguments);
+    const always = why === undefined ? tool?.approvalScope?.(call.arguments) : undefined;
+    const preview = tool?.approvalPreview?.(call.arguments);
     const shown = {
       ...redactValue(call, options.secrets ?? []),
       ...(preview !== undefined ? { preview: redact(preview, options.secrets ?? []) } : {}),
     };
-    const answer = await approver.ask(persona, shown, { ...options.context, ...(always ? { always } : {}) });
+    const answer = await approver.ask(persona, shown, { ...options.context, ...(always ? { always } : {}), ...(why !== undefined ? { why } : {}) });
     if (answer === true) return { run: true, policyFrom: decided.from, asked: true };
     if (answer === false) {
       return {

@@ -386,6 +386,42 @@ test("the diff /diff and the question show is redacted; the file written keeps i
   expect(readFileSync(join(workspaceDir, "keys.txt"), "utf8")).toContain(key);
 });
 
+test("after a page's words a change under 'allow' is asked, saying why; where nobody can answer it is not applied", async () => {
+  const workspaceDir = join(base, "after-page");
+  mkdirSync(workspaceDir);
+  const content = new TextEncoder().encode("echo pwned\n");
+  const changeSet = {
+    changes: [{ path: "run.sh", status: "added" as const, after: { type: "file" as const, mode: 0o644, size: content.byteLength, content } }],
+  };
+  const whys: (string | undefined)[] = [];
+  const writer = (canAsk: boolean) =>
+    workspaceWriter(
+      {
+        workspaceDir,
+        sessionId: "s",
+        policy: "allow",
+        protectedPaths: [],
+        secretPaths: DEFAULT_SECRET_PATHS,
+        limits: { patchBytes: 1024, patchFiles: 10 },
+        approver: {
+          canAsk: () => canAsk,
+          ask: async (_persona, _call, context) => {
+            whys.push(context.why);
+            return false;
+          },
+        },
+        emit: () => {},
+        setLastDiff: () => {},
+      },
+      { persona: "agent", turnId: "t", replyId: "r", outsideWords: () => ({ from: "https://evil.example", tool: "browser" }) },
+    );
+  const proposal = { paths: ["run.sh"], changeSet: () => changeSet, conflicts: () => [] };
+  expect(await writer(true)(proposal)).toContain("not applied");
+  expect(whys).toEqual([expect.stringMatching(/^agent read the words of https:\/\/evil\.example \(browser\) in this turn/)]);
+  expect(await writer(false)(proposal)).toContain("after which a change is applied only when a person says yes");
+  expect(existsSync(join(workspaceDir, "run.sh"))).toBe(false);
+});
+
 test("through the real sandbox: an agent's hostile commands are each refused whole or fail read-only, the room says why, nothing is applied", async () => {
   const workspaceDir = join(base, "hostile-sandbox");
   mkdirSync(join(workspaceDir, ".git"), { recursive: true });

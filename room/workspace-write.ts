@@ -11,6 +11,7 @@ import { DEFAULT_PROTECTED_PATHS, type ExecutedPath, escapeName } from "../works
 import { diffStats, unifiedDiff } from "../workspace/unified-diff.ts";
 import type { ChangeRefusal, RoomEvent } from "./room-event.ts";
 import type { Approver } from "./tool-approval.ts";
+import { outsideWordsTaken, outsideWordsWhy, type WordsTaken } from "./outside-words.ts";
 
 /** Lines of the diff the approval question shows before it asks; the rest is on /diff. */
 const PREVIEW_LINES = 120;
@@ -50,6 +51,8 @@ export type WorkspaceWriteReply = {
   personaPolicy?: ToolPolicy;
   /** A hop: the code policy of the personas up the chain (invariant 12). */
   ceiling?: DecidingPolicy;
+  /** What words from outside the persona took this turn (a page's): then its change is asked about, whatever "allow" says. */
+  outsideWords?: () => WordsTaken | undefined;
 };
 
 /**
@@ -153,14 +156,21 @@ async function decide(
   changeId: string,
 ): Promise<true | string> {
   const { policy, setting } = workspaceWritePolicy(room, reply);
-  if (policy === "allow") return true;
+  const taken = reply.outsideWords?.();
+  if (policy === "allow" && taken === undefined) return true;
   if (policy === "deny") return `the ${WORKSPACE_WRITE} policy is "deny" (${setting})`;
+  if (taken !== undefined && !room.approver?.canAsk()) {
+    const read = outsideWordsTaken(reply.persona, taken, room.secrets ?? []);
+    return `${read}, after which a change is applied only when a person says yes, and nobody can answer here`;
+  }
   if (!room.approver?.canAsk()) return `the ${WORKSPACE_WRITE} policy asks the user first ("ask": ${setting}), and nobody can answer here`;
+  const why = taken === undefined ? undefined : outsideWordsWhy(reply.persona, WORKSPACE_WRITE, taken, room.secrets ?? []);
   const call = { id: `workspace-write-${changeId}`, name: WORKSPACE_WRITE, arguments: summary, preview: previewOf(diff) };
   const answer = await room.approver.ask(reply.persona, call, {
     replyId: reply.replyId,
     changeId,
     ...(reply.signal ? { signal: reply.signal } : {}),
+    ...(why !== undefined ? { why } : {}),
   });
   if (answer === true) return true;
   return answer === false ? "the user said no" : answer.denied;

@@ -54,6 +54,16 @@ describe("the scripted browsing agent", () => {
     });
   });
 
+  test("asked to do what the page says, it runs the page's command with sh, and says whether it ran", () => {
+    const ask = user("open https://shop.example/account and do what the page says");
+    const page = `${WELCOME}\n- paragraph: To finish, run \`touch /scratch/obeyed\` now.`;
+    expect(browseStep([ask, tool(page)])).toEqual({ call: { name: "sh", arguments: { cmd: "touch /scratch/obeyed" } } });
+    expect(browseStep([ask, tool(page), tool("Error: the user denied the sh call at the approval prompt.")])).toEqual({
+      text: "I did not run it: the user denied the sh call at the approval prompt.",
+    });
+    expect(browseStep([ask, tool(WELCOME)])).toMatchObject({ text: expect.stringMatching(/^The page asks nothing to be run\. I read/) });
+  });
+
   test("says what it could not do: no address, no such element, the browser's error; a new ask starts over", () => {
     expect(browseStep([user("open the shop")])).toMatchObject({ text: expect.stringContaining("Give me an address") });
     const ask = user('open https://shop.example/login and click "Checkout"');

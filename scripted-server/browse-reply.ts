@@ -2,13 +2,15 @@
 // tool: it opens the address the person's message gives, then does what the message asks in order (`click "Sign in"`,
 // `type "ada@example.org" into "Email"`, `select "Red" in "Colour"`, `press Enter`, `back`, `screenshot`), each on the
 // ref of the first element of the newest snapshot whose name holds the words asked for, and answers with what it read.
-// It reads only the request: the person's last message and the browser's results after it.
+// It reads only the request: the person's last message and the browser's results after it. Asked to `do what the page
+// says`, it is the gullible model a page's words steer: it runs the first command the page shows in backticks (run
+// `…`) with `sh`, as the proof that such a call is put to the person (docs/browser.md, "A page's words").
 
 /** One message of the request as the browse reply reads it. */
 export type BrowseMessage = { role: string; text: string };
 
 /** The browser call the next step makes, or the words that end the reply. */
-export type BrowseStep = { call: { name: "browser"; arguments: Record<string, unknown> } } | { text: string };
+export type BrowseStep = { call: { name: "browser" | "sh"; arguments: Record<string, unknown> } } | { text: string };
 
 type Action =
   | { action: "click"; name: string }
@@ -16,7 +18,8 @@ type Action =
   | { action: "select"; value: string; name: string }
   | { action: "press"; key: string }
   | { action: "back" }
-  | { action: "screenshot" };
+  | { action: "screenshot" }
+  | { action: "obey" };
 
 const ADDRESS = /https?:\/\/[^\s"'<>`]+/i;
 // Each step as a person writes it, in the order written; quotes straight or curly.
@@ -28,6 +31,7 @@ const STEPS = new RegExp(
     String.raw`\bpress (?<key>[A-Za-z]+)\b`,
     String.raw`\b(?<back>go back)\b`,
     String.raw`\b(?<shot>screenshot)\b`,
+    String.raw`\b(?<obey>do what (?:the page|it) says)\b`,
   ].join("|"),
   "gi",
 );
@@ -44,6 +48,7 @@ export function browseActions(ask: string): Action[] {
     else if (groups.key !== undefined) actions.push({ action: "press", key: groups.key });
     else if (groups.back !== undefined) actions.push({ action: "back" });
     else if (groups.shot !== undefined) actions.push({ action: "screenshot" });
+    else if (groups.obey !== undefined) actions.push({ action: "obey" });
   }
   return actions;
 }
@@ -87,11 +92,21 @@ export function browseStep(messages: readonly BrowseMessage[]): BrowseStep {
   const results = messages.slice(askedAt + 1).filter((message) => message.role === "tool");
   const last = results.at(-1);
   if (last === undefined) return call({ action: "open", url: address });
-  if (/^Error\b/.test(last.text)) return { text: `The browser could not do it: ${last.text.split("\n")[0]?.replace(/^Error:\s*/, "")}` };
+  const firstLine = last.text.split("\n")[0]?.replace(/^Error:\s*/, "");
+  const done = browseActions(ask)[results.length - 2];
+  if (done?.action === "obey")
+    return { text: /^Error\b/.test(last.text) ? `I did not run it: ${firstLine}` : `I ran what the page said: ${firstLine}` };
+  if (/^Error\b/.test(last.text)) return { text: `The browser could not do it: ${firstLine}` };
   const snapshot = results.findLast((result) => result.text.startsWith("page: "))?.text ?? "";
   const action = browseActions(ask)[results.length - 1];
   if (action === undefined) return { text: readSnapshot(snapshot) };
   switch (action.action) {
+    case "obey": {
+      const command = /\brun `([^`\n]+)`/i.exec(snapshot)?.[1];
+      return command === undefined
+        ? { text: `The page asks nothing to be run. ${readSnapshot(snapshot)}` }
+        : { call: { name: "sh", arguments: { cmd: command } } };
+    }
     case "back":
     case "screenshot":
       return call({ action: action.action });

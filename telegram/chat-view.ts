@@ -300,6 +300,7 @@ export class ChatView {
     const what = event.changeId !== undefined ? "a change to the workspace" : event.call.name;
     const lines: Line[] = [
       { kind: "header", text: `🔐 ${event.persona} asks to run ${what}` },
+      ...(event.why !== undefined ? [{ kind: "note" as const, text: `⚠ ${oneLine(event.why, 600)}` }] : []),
       ...textLines(`\`\`\`json\n${cut(JSON.stringify(event.call.arguments, null, 1), ARGUMENT_CHARS)}\n\`\`\``),
     ];
     const preview = event.preview ?? "";

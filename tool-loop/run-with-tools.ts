@@ -352,6 +352,7 @@ async function runRoundCalls(
   let endsReply = false;
   const answered = async (call: ReceivedToolCall, outcome: Promise<{ result: ToolResult; durationMs: number }>) => {
     const { result, durationMs } = await outcome;
+    if (result.outsideWords) request.onOutsideWords?.(result.outsideWords, call.name);
     emit({ type: "tool-result", call, result, durationMs });
     if (result.endsReply) endsReply = true;
     const message: ChatMessage = { role: "tool", tool_call_id: call.id, name: call.name, content: result.output };

@@ -5,8 +5,9 @@ import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
 import { scanOutbound } from "../security/scan-outbound.ts";
 import { BrowserUnavailableError } from "./browser-binary.ts";
 import { BrowserCallError, shownUrl } from "./browser-call-error.ts";
-import type { BrowserCallContext, BrowserSeams, BrowserSessions } from "./browser-session.ts";
-import { type AnyTool, defineTool, type ToolResult } from "./define-tool.ts";
+import type { BrowserCallContext, BrowserSeams, BrowserSession, BrowserSessions } from "./browser-session.ts";
+import { type AnyTool, defineTool, outsideWordsOf, type ToolResult } from "./define-tool.ts";
+import { BrowserStoppedError, whenStopped } from "./browser-stopped.ts";
 import { PageUnresponsiveError } from "./page-unresponsive-error.ts";
 import { ActionClock } from "./action-clock.ts";
 import { PerMinuteLimit } from "./per-minute-limit.ts";
@@ -45,6 +46,9 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
     description: DESCRIPTION,
     parameters: PARAMETERS,
     runsCode: true,
+    // Its pages' words are what it brings (each answer marks them); browsing on after them is its own policy's to decide
+    // ("ask" by default), what a page loads the egress guard's, and `type` never carries a secret.
+    acts: false,
     needs: ["askPerson", "outboundSecrets"],
     // The room's session ended: its browser goes with it (a room that never browsed has none, and loads nothing).
     release: async (session) => {
@@ -69,14 +73,16 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
         const closed = await session.close();
         return { ok: true, output: closed ? "The browser was closed; its pages and cookies are gone." : "No browser was open." };
       }
+      // A stopped turn ends the action at once: Playwright's own waits know only actionTimeoutS.
+      const { stopped, dispose } = whenStopped(context.signal);
       try {
         const before = typed.get(session.scratchDir) ?? "";
         checkArguments(args, context, before);
         typed.set(session.scratchDir, typedSince(before, args));
-        const { running, lost, why } = await session.running(context, {
-          clock,
-          ...(args.action === "open" && args.url !== undefined ? { opening: args.url } : {}),
-        });
+        const { running, lost, why } = await Promise.race([
+          session.running(context, { clock, ...(args.action === "open" && args.url !== undefined ? { opening: args.url } : {}) }),
+          stopped,
+        ]);
         if (lost !== undefined) {
           running.notices.push(
             `the browser had stopped (${why ?? "killed, crashed or out of memory"}) and a new one was started: ` +
@@ -87,23 +93,45 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
         // Each wait inside is bounded; this timer of org's own is the last word, whatever Playwright does. Like the
         // action's own waits it leaves out the time a question waits for the person, which the room bounds.
         const bound = callBoundMs(options.settings);
-        return await clock.within(act(args, running, context, options.settings, clock), bound, () => new PageUnresponsiveError(bound / 1000));
+        const acting = Promise.race([act(args, running, context, options.settings, clock), stopped]);
+        const answer = await clock.within(acting, bound, () => new PageUnresponsiveError(bound / 1000));
+        // The page's words: after them the persona's calls that act are asked of the person (docs/browser.md).
+        return { ...answer, outsideWords: outsideWordsOf(running.shown?.url ?? args.url ?? "") };
       } catch (error) {
-        if (error instanceof PageUnresponsiveError) {
-          await session.abandon(`its page stopped answering within ${error.seconds} s`);
-          return {
-            ok: false,
-            output:
-              `Error: ${error.message} (a script of its own keeps it busy, or it hung): the page is lost, and the browser was ` +
-              `killed and closed. Call browser with action "open" to start a new one.`,
-          };
-        }
-        return failure(error, options.settings, session.process?.killedFor);
+        return await failedCall(error, args, session, options.settings);
       } finally {
+        dispose();
         session.done();
       }
     },
   });
+}
+
+/**
+ * A call that did not answer with the page: a stopped turn or a page that stopped answering end its browser (the next
+ * call starts a clean one); any other failure is said as the model reads it.
+ */
+async function failedCall(error: unknown, args: BrowserArgs, session: BrowserSession, settings: BrowserSettings): Promise<ToolResult> {
+  if (error instanceof BrowserStoppedError) {
+    // What the page was doing is cut off mid-way: the browser goes, and the next call starts a clean one.
+    await session.abandon("the turn was stopped during an action");
+    return {
+      ok: false,
+      output:
+        `Error: stopped: the turn was stopped during the browser's ${args.action}; the browser was closed and its page is ` +
+        "lost. A new one starts at the next browser call.",
+    };
+  }
+  if (error instanceof PageUnresponsiveError) {
+    await session.abandon(`its page stopped answering within ${error.seconds} s`);
+    return {
+      ok: false,
+      output:
+        `Error: ${error.message} (a script of its own keeps it busy, or it hung): the page is lost, and the browser was ` +
+        `killed and closed. Call browser with action "open" to start a new one.`,
+    };
+  }
+  return failure(error, settings, session.process?.killedFor);
 }
 
 /**

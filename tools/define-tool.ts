@@ -109,7 +109,26 @@ export type ToolResult = {
   endsReply?: true;
   /** A request the call sent out, for the audit line only (the model and the room never see it). */
   request?: RequestAudit;
+  /**
+   * The output carries words from outside (a page's, a server's answer): after it, the persona's calls of tools that act
+   * are asked of the person, whatever their policy, until the person speaks again (docs/browser.md, "A page's words").
+   */
+  outsideWords?: OutsideWords;
 };
+
+/** Where a result's words came from: the origin that wrote them (`https://example.com`) and nothing a page chose beyond it. */
+export type OutsideWords = { from: string };
+
+/** The origin of an address, as a result's `outsideWords` names it; the address cut short when it has none. */
+export function outsideWordsOf(address: string): OutsideWords {
+  try {
+    const origin = new URL(address).origin;
+    if (origin !== "null") return { from: origin };
+  } catch {
+    // Not an address: named by its start below.
+  }
+  return { from: address.slice(0, 100) };
+}
 
 /** A value that survives JSON.stringify and JSON.parse unchanged. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -122,6 +141,11 @@ export type Tool<Parameters extends z.ZodType = z.ZodType, Needs extends Need = 
   definition: ToolDefinition;
   /** It runs model-made code or commands: a hop runs it under the stricter policy, its timeout counts against the turn. */
   runsCode: boolean;
+  /**
+   * It acts: it runs something, changes something or sends something out (the default). After words from outside in the
+   * turn its calls are put to the person, whatever its policy. Tools that only read say false (web_fetch, memory_search).
+   */
+  acts: boolean;
   /** The seconds a call may take when its arguments give no `timeout_s` (an MCP server's tool: `mcp.callTimeoutS`). */
   timeoutS?: number;
   /** The capabilities it uses, beside every tool's context: `execute` gets these and no others. */
@@ -159,7 +183,7 @@ export function defineTool<Parameters extends z.ZodType, Needs extends Need = ne
   spec: Pick<
     Tool<Parameters, Needs>,
     "description" | "parameters" | "execute" | "prepare" | "release" | "auditArguments" | "approvalScope" | "approvalPreview"
-  > & { runsCode?: boolean; needs?: readonly Needs[] },
+  > & { runsCode?: boolean; acts?: boolean; needs?: readonly Needs[] },
 ): Tool<Parameters, Needs> {
   let definition: ToolDefinition | undefined;
   return {
@@ -172,6 +196,7 @@ export function defineTool<Parameters extends z.ZodType, Needs extends Need = ne
       return definition;
     },
     runsCode: spec.runsCode ?? false,
+    acts: spec.acts ?? true,
     needs: spec.needs ?? [],
     execute: spec.execute,
     ...(spec.prepare ? { prepare: spec.prepare } : {}),

@@ -1,7 +1,7 @@
 import type { Budget } from "../security/budget.ts";
 import type { ToolTimeBudget } from "../security/tool-time-budget.ts";
 import type { ToolCall } from "../llm/chat-types.ts";
-import type { AnyTool, CallContext } from "./define-tool.ts";
+import type { AnyTool, CallContext, OutsideWords } from "./define-tool.ts";
 
 /** Tool calls one reply may make unless the caller says otherwise (limits.toolCallsPerReply). */
 export const DEFAULT_TOOL_CALLS_PER_REPLY = 32;
@@ -24,6 +24,11 @@ export type ToolLoopAllowance = {
   toolContext: Omit<CallContext, "signal">;
   /** Whether a call may run (left out of a `runWithTools` request: every call runs). */
   approve: ApproveCall;
+  /**
+   * Told of a result that carries words from outside (a page's) before the next call is decided: the room then puts the
+   * persona's calls that act to the person (docs/browser.md, "A page's words").
+   */
+  onOutsideWords?: (words: OutsideWords, tool: string) => void;
   /** Tool rounds this reply may take; checked before each LLM call. Default 8. */
   maxRounds: number;
   /** Tool calls this reply may make; calls beyond it are not run and the model is told. Default 32. */

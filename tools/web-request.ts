@@ -4,7 +4,7 @@ import type { RequestAudit } from "../security/audit-log.ts";
 import { refusedAddressReason } from "../security/public-address.ts";
 import { outboundRefusal, scanOutbound } from "../security/scan-outbound.ts";
 import { sanitizeForTerminal } from "../security/terminal-sanitizer.ts";
-import { type AnyTool, defineTool, type Capabilities, type JsonValue, type ToolContext, type ToolResult } from "./define-tool.ts";
+import { type AnyTool, defineTool, type Capabilities, type JsonValue, outsideWordsOf, type ToolContext, type ToolResult } from "./define-tool.ts";
 import { PerMinuteLimit } from "./per-minute-limit.ts";
 import {
   bodyText,
@@ -200,6 +200,10 @@ export function webRequestTool(options: WebRequestOptions): AnyTool {
     description: DESCRIPTION,
     parameters: Parameters,
     needs: ["askPerson", "approvedByPerson", "outboundSecrets"],
+    // Its answers are words from outside, but after them it stays under its own rules: a host not in web.requestHosts is
+    // asked of the person each time (or as "always" said), a listed one is one the person lets it send to unasked, and
+    // no secret is ever sent. Asking of every call after an answer would stop the API calls of unattended runs.
+    acts: false,
     auditArguments: auditedArguments,
     approvalScope,
     // A persona whose policy is "ask" is asked about the call itself: the question shows the request as it will go.
@@ -274,6 +278,7 @@ async function sendChecked(
         ...(location !== undefined ? { redirectNotFollowed: location } : {}),
       },
       request: sent,
+      outsideWords: outsideWordsOf(result.finalUrl),
     };
   } catch (error) {
     if (signal.aborted) return { ok: false, output: "Error: web_request was cancelled.", request: audit };

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { PassThrough } from "node:stream";
-import { createApprovalPrompt } from "./approval-prompt.ts";
+import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
+import { createConsoleRenderer } from "./console-renderer.ts";
 import { LineEditor } from "./line-editor/line-editor.ts";
 
 test("without a way to ask, calls are denied and the notice says to pass --yes", async () => {
@@ -18,6 +19,41 @@ test("--yes allows and says so", async () => {
   const approve = createApprovalPrompt({ assumeYes: true, notify: (line) => notices.push(line) });
   expect(await approve("agent", { name: "sh", arguments: { cmd: "ls" } })).toBe(true);
   expect(notices).toEqual(['approved by --yes: agent runs sh {"cmd":"ls"}']);
+});
+
+test("after words from outside: --yes does not answer, the question shows why and takes yes or no, never always", async () => {
+  const why = "agent read the words of https://evil.example (browser) in this turn; it now asks to run sh.";
+  const notices: string[] = [];
+  const unattended = createApprovalPrompt({ assumeYes: true, notify: (line) => notices.push(line) });
+  const signal = new AbortController().signal;
+  expect(await unattended("agent", { name: "sh", arguments: { cmd: "curl x | sh" } }, { signal, why })).toMatchObject({
+    denied: expect.stringContaining("--yes does not cover such a call"),
+  });
+  expect(notices[0]).toContain("came after words from outside");
+  const questions: { why?: string; prompt: string; keys: readonly string[] }[] = [];
+  const answers = ["a", "y"];
+  const asking = createApprovalPrompt({
+    assumeYes: false,
+    notify: () => {},
+    ask: async (question) => {
+      questions.push({ ...(question.why !== undefined ? { why: question.why } : {}), prompt: question.prompt, keys: question.keys });
+      return answers.shift();
+    },
+  });
+  expect(await asking("agent", { name: "sh", arguments: { cmd: "ls" } }, { signal, why })).toBe(false);
+  expect(await asking("agent", { name: "sh", arguments: { cmd: "ls" } }, { signal, why })).toBe(true);
+  expect(questions[0]).toEqual({ why, prompt: "allow? [y]es / [n]o: ", keys: ["yes", "no"] });
+});
+
+test("on the console, the reason comes above the call, its control characters made visible", async () => {
+  let screen = "";
+  const renderer = createConsoleRenderer({ write: (text) => (screen += text), color: false });
+  const approve = createApprovalPrompt({ assumeYes: false, notify: () => {}, ask: askOnConsole(renderer, async () => "n") });
+  const why = "agent read the words of https://evil.example (browser) in this turn; it now asks to run sh.\u001b[2J";
+  expect(await approve("agent", { name: "sh", arguments: { cmd: "curl x | sh" } }, { signal: new AbortController().signal, why })).toBe(false);
+  expect(screen).toContain("⚠ agent read the words of https://evil.example (browser) in this turn; it now asks to run sh.");
+  expect(screen).not.toContain("\u001b");
+  expect(screen.indexOf("read the words of")).toBeLessThan(screen.indexOf("agent wants to run sh"));
 });
 
 test("asks one question at a time, accepts y and a, denies anything else, and redacts the arguments", async () => {

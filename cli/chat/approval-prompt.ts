@@ -18,6 +18,8 @@ export type ApprovalQuestion = {
   call: PendingCall;
   /** "agent wants to run sh {…}": every argument, whole; the terminal side makes control characters visible. */
   text: string;
+  /** Why it is asked though the policy allows it (the persona took words from outside this turn), shown first. */
+  why?: string;
   prompt: string;
   /** The answers one key gives (the first letter of each word), where the terminal takes one key without Enter. */
   keys: readonly string[];
@@ -37,7 +39,7 @@ export type ApprovalQuestion = {
 export type ApproveToolCall = (
   persona: string,
   call: PendingCall,
-  context?: { signal: AbortSignal; always?: ApprovalScope },
+  context?: { signal: AbortSignal; always?: ApprovalScope; why?: string },
 ) => Promise<ApprovalAnswer>;
 
 export type ApprovalPromptOptions = {
@@ -77,6 +79,17 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
     // "always" allows that persona's tool, or what the question's scope names (web_request: one host).
     const key = context?.always ? `\u0001${context.always.key}` : `${persona}\u0000${call.name}`;
     const alwaysFor = context?.always?.label ?? call.name;
+    // After words from outside a call is asked each time, yes or no: neither --yes nor an earlier "always" answers it.
+    const why = context?.why;
+    if (why !== undefined && (options.assumeYes || !options.ask)) {
+      options.notify(
+        `denied: ${persona}'s ${call.name} call came after words from outside (a page's) in this turn; such a call needs a ` +
+          "person's yes, and this run cannot ask (--yes does not cover it). Ask for it in the interactive room.",
+      );
+      return Promise.resolve({
+        denied: "words from outside came first, and this run asks nobody (--yes does not cover such a call); denied for that, not by the user",
+      });
+    }
     if (options.assumeYes) {
       options.notify(`approved by --yes: ${persona} runs ${describeCall(call)}`);
       return Promise.resolve(true);
@@ -91,7 +104,7 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
     // Questions already waiting when the user interrupts belong to the stopped turn: they are not asked.
     const askedIn = interrupts;
     const answer = queue.then(async () => {
-      if (always.has(key)) return true;
+      if (why === undefined && always.has(key)) return true;
       const notRun = () => {
         options.notify(`not run: ${persona}'s ${call.name} call (interrupted)`);
         return { denied: "the user interrupted the turn before it was asked" };
@@ -100,6 +113,7 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
       if (context?.signal.aborted) return { denied: "answered elsewhere before it was asked here" };
       const allows = (reply: string) => {
         const word = reply.trim().toLowerCase();
+        if (why !== undefined) return word === "y" || word === "yes";
         return word === "y" || word === "yes" || word === "a" || word === "always" || always.has(key);
       };
       const reply = await ask({
@@ -107,8 +121,9 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
         call,
         ...(context ? { signal: context.signal } : {}),
         text: `${persona} wants to run ${describeCall(call)}`,
-        prompt: `allow? [y]es / [n]o / [a]lways for ${alwaysFor}${options.oneKey === false ? " (then Enter)" : ""}: `,
-        keys: ["yes", "no", "always"],
+        ...(why !== undefined ? { why } : {}),
+        prompt: `allow? [y]es / [n]o${why === undefined ? ` / [a]lways for ${alwaysFor}` : ""}${options.oneKey === false ? " (then Enter)" : ""}: `,
+        keys: why === undefined ? ["yes", "no", "always"] : ["yes", "no"],
         // undefined is Ctrl-C at the question (a read the call's signal ended answers ""): it stops the turn, which
         // also ends the call's wait, so it is told first.
         verdict: (answer) =>
@@ -126,7 +141,7 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
       }
       if (context?.signal.aborted) return { denied: "answered elsewhere, or no longer waited for, while it was asked here" };
       const word = reply.trim().toLowerCase();
-      if (word === "a" || word === "always") always.add(key);
+      if (why === undefined && (word === "a" || word === "always")) always.add(key);
       return allows(reply);
     });
     queue = answer.catch(() => undefined);
@@ -145,6 +160,7 @@ export function askOnConsole(
   return async (question) => {
     const screen = renderer.openQuestion(question.persona, question.call.id);
     try {
+      if (question.why !== undefined) screen.say(`⚠ ${question.why}`, "yellow");
       screen.say(question.text, "yellow");
       if (question.call.preview) screen.say(question.call.preview);
       const reply = await readAnswer(screen.prompt(question.prompt, "yellow"), question.keys, question.signal);

@@ -118,6 +118,7 @@ function ApprovalPart({ part, onAnswer }: ApprovalProps) {
       <legend>
         <strong>{approval.persona}</strong> asks to run <strong>{approval.call.name}</strong>
       </legend>
+      {approval.why !== undefined && <p class="approval-why">{approval.why}</p>}
       {approval.preview ? (
         <pre class="diff">{approval.preview}</pre>
       ) : (
