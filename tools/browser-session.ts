@@ -1,4 +1,4 @@
-import type { BrowserContext, Page } from "playwright-core";
+import type { BrowserContext, Page, Request } from "playwright-core";
 import type { BrowserSettings } from "../config/browser-settings.ts";
 import { egressAuditEntry } from "../sandbox/egress-audit-entry.ts";
 import type { EgressRequest } from "../sandbox/egress-run.ts";
@@ -43,6 +43,8 @@ export function adoptOpened(running: RunningBrowser): void {
 
 /** How long a killed browser's process tree is waited for before org goes on (SIGKILL ends it in milliseconds). */
 const ABANDON_WAIT_MS = 5_000;
+/** How long a connection during an `open` waits to be known as the page's (a commit, a redirect) before it is taken for Chromium's own. */
+const COMMIT_WAIT_MS = 2_000;
 
 /** The page Chromium shows when a navigation fails. */
 const CHROME_ERROR_PAGE = "chrome-error://chromewebdata/";
@@ -97,8 +99,11 @@ export class BrowserSession {
   #current: BrowserCallContext | undefined;
   /** The last call served: what a page does between calls is audited as its (a script's navigation, a late download). */
   #last: BrowserCallContext | undefined;
-  /** The host the call being served opens, asked about even before a page is shown. */
+  /** The host the call being served opens, asked about even before a page is shown, and its address. */
   #opening: string | undefined;
+  #openingUrl: string | undefined;
+  /** The hosts the main frame's navigations of the call being served went to (a redirect's too). */
+  readonly #navigationHosts = new Set<string>();
   /** The clock of the call being served, stopped while one of its questions waits for the person. */
   #clock: ActionClock | undefined;
 
@@ -119,6 +124,8 @@ export class BrowserSession {
   ): Promise<{ running: RunningBrowser; lost?: string; why?: string }> {
     this.#current = context;
     this.#opening = call.opening === undefined ? undefined : hostOf(call.opening);
+    this.#openingUrl = call.opening;
+    this.#navigationHosts.clear();
     this.#clock = call.clock;
     this.#last = context;
     if (this.#idle) clearTimeout(this.#idle);
@@ -149,6 +156,8 @@ export class BrowserSession {
   done(): void {
     this.#current = undefined;
     this.#opening = undefined;
+    this.#openingUrl = undefined;
+    this.#navigationHosts.clear();
     this.#clock = undefined;
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = setTimeout(() => void this.close(), this.owner.settings.idleSeconds * 1000);
@@ -235,6 +244,11 @@ export class BrowserSession {
 
   /** Audits each navigation of a page's main frame, dismisses its dialogs and notes its downloads. */
   private watch(running: RunningBrowser, page: Page): void {
+    page.on("request", (request) => {
+      if (!request.isNavigationRequest()) return;
+      const host = hostOf(request.url());
+      if (host !== undefined && mainFrameOf(request, page)) this.#navigationHosts.add(host);
+    });
     page.on("framenavigated", (frame) => {
       if (frame !== page.mainFrame()) return;
       const url = frame.url();
@@ -284,6 +298,27 @@ export class BrowserSession {
   }
 
   /**
+   * The page a connection to `host` comes from. During an `open` a page's first connections to other hosts (its
+   * pictures and scripts, a redirect to another host) can reach the guard before Playwright has heard of them (the page
+   * still reads `about:blank`): then they are waited for, within a bound, so they are asked as the page's and not
+   * refused as Chromium's own.
+   */
+  private async pageAsked(host: string, signal: AbortSignal): Promise<string> {
+    const page = this.#running?.page;
+    if (!page) return "";
+    const opening = this.#openingUrl;
+    // Before the open's navigation started nothing is the page's yet: Chromium's own connections at its start.
+    if (this.#navigationHosts.size === 0) return page.url();
+    const until = performance.now() + COMMIT_WAIT_MS;
+    for (;;) {
+      if (/^https?:/.test(page.url()) || opening === undefined || host === this.#opening) return page.url();
+      if (this.#navigationHosts.has(host)) return opening;
+      if (performance.now() > until || signal.aborted || this.#running?.page !== page) return page.url();
+      await Bun.sleep(20);
+    }
+  }
+
+  /**
    * The browser's egress: its persona, and a new host asked of the person of the call being served (refused when no
    * call is, or nobody can answer); each connection an audit line.
    */
@@ -307,7 +342,7 @@ export class BrowserSession {
       ask: async (question, signal) => {
         const context = this.#current;
         if (!context) return "nobody";
-        const page = this.#running?.page.url() ?? "";
+        const page = await this.pageAsked(question.host, signal);
         // No page shown and not the host being opened: Chromium's own connection (an update check), which no page and
         // no person asked for. Refused unasked, and audited as the browser's.
         if (!/^https?:/.test(page) && question.host !== this.#opening) {
@@ -334,6 +369,15 @@ export class BrowserSession {
         return answer === true ? "once" : answer === false ? "deny" : "nobody";
       },
     };
+  }
+}
+
+/** Whether the request is the page's main frame's (`frame()` throws for a service worker's). */
+function mainFrameOf(request: Request, page: Page): boolean {
+  try {
+    return request.frame() === page.mainFrame();
+  } catch {
+    return false;
   }
 }
 
