@@ -1,14 +1,15 @@
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EgressRules } from "../config/egress-policy.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { ownedTempDir } from "../security/owned-temp-dir.ts";
 import type { ReadOnlyMount } from "./bwrap-argv.ts";
 import { type EgressAnswer, type EgressConnection, EgressGuard, type EgressQuestion, type EgressResolver } from "./egress-guard.ts";
 
 /**
- * Where the sandbox finds the guard's socket, the forwarder and bun: one folder, mounted whole. As root each file
- * mounted alone costs the launcher a `mount` of its own (about 2 ms); a folder costs nothing more.
+ * Where the sandbox finds the guard's socket, the forwarders and bun: the run's own folder, mounted whole (as root each
+ * file mounted alone costs the launcher a `mount` of its own, about 2 ms, and bwrap reads its mount table again for
+ * each: a folder more costs about 1 ms). It holds hard links to the kit's files, made once per Sandbox, and the socket
+ * of the run's guard: a run reaches its own guard only.
  */
 export const EGRESS_FOLDER = "/org/egress";
 export const EGRESS_SOCKET = `${EGRESS_FOLDER}/guard.sock`;
@@ -18,13 +19,20 @@ export const EGRESS_BUN = `${EGRESS_FOLDER}/bun`;
  * which costs about 2 ms of CPU a run against bun's 7 (a sandboxed command given egress pays it every run); else bun's.
  */
 export const SYSTEM_PERL = "/usr/bin/perl";
-/** Which forwarder a run's kit holds: egress-forwarder.pl run by the system's perl, or egress-forwarder.ts by bun. */
+/**
+ * clone(2)'s number on the architectures whose clone takes its flags first (perl's forwarder starts its relay with it);
+ * on any other, bun's forwarder runs.
+ */
+const CLONE_SYSCALL: Partial<Record<string, number>> = { x64: 56, arm64: 220 };
+
+/** clone(2)'s number here, as perl's forwarder takes it; undefined where perl's forwarder does not run. */
+export function cloneSyscall(): number | undefined {
+  return CLONE_SYSCALL[process.arch];
+}
+/** Which forwarder a run uses: egress-forwarder.pl run by the system's perl, or egress-forwarder.ts by bun. */
 export type EgressForwarder = "perl" | "bun";
-/** Each forwarder's file in the checkout, and the name of its copy in the kit. */
-const FORWARDER_FILES = {
-  perl: { source: "egress-forwarder.pl", copy: "forwarder.pl" },
-  bun: { source: "egress-forwarder.ts", copy: "forwarder.ts" },
-} as const;
+/** The files of the kit, copied from the checkout's sandbox folder under the same names. */
+const FORWARDER_FILES = ["egress-forwarder.pl", "egress-relay.pl", "egress-forwarder.ts"] as const;
 /** The port the forwarder listens on, on the sandbox's own loopback (its network namespace is its own). */
 export const EGRESS_PORT = 3128;
 
@@ -66,30 +74,23 @@ export type EgressSetup = {
   env: Record<string, string>;
   /** The command, run by the forwarder once it listens. */
   wrap(argv: string[]): string[];
+  /** Stops the guard; its run's folder is removed after the caller has the result (a `rmdir` here costs 2–4 ms). */
   end(): Promise<void>;
 };
 
-/**
- * Starts the guard for one run on a socket in a private folder of its own. Its `kit` (the socket, a copy of the forwarder,
- * bun linked in) is what the sandbox mounts; the folder around it (0700) keeps other users of the host from the socket.
- */
-export async function startEgress(rules: EgressRules, request: EgressRequest, secretValues: readonly string[]): Promise<EgressSetup> {
-  const folder = ownedTempDir("egress");
-  const forwarder = request.forwarder ?? (existsSync(SYSTEM_PERL) ? "perl" : "bun");
-  let kit: EgressKit;
-  try {
-    kit = egressKit(folder, realpathSync(process.execPath), forwarder);
-  } catch (error) {
-    rmSync(folder, { recursive: true, force: true });
-    throw error;
-  }
-  const { socketPath } = kit;
+/** Starts the guard for one run, on a socket in the run's folder (`egressRunFolder`), mounted at /org/egress. */
+export async function startEgress(rules: EgressRules, request: EgressRequest, secretValues: readonly string[], kit: EgressKit): Promise<EgressSetup> {
+  const forwarder = request.forwarder ?? kit.forwarder;
+  const clone = cloneSyscall();
+  if (forwarder === "perl" && clone === undefined) throw new RangeError(`perl's egress forwarder does not run on ${process.arch}: use bun's`);
+  const { folder, mounts } = egressRunFolder(kit);
+  const remove = () => setImmediate(() => rmSync(folder, { recursive: true, force: true }));
   const { ask } = request;
   let guard: EgressGuard;
   try {
     guard = await EgressGuard.start({
       rules,
-      socketPath,
+      socketPath: join(folder, "guard.sock"),
       secretValues,
       ...(ask
         ? {
@@ -109,54 +110,66 @@ export async function startEgress(rules: EgressRules, request: EgressRequest, se
       ...(request.treatAsPublic ? { treatAsPublic: request.treatAsPublic } : {}),
     });
   } catch (error) {
-    rmSync(folder, { recursive: true, force: true });
+    remove();
     throw error;
   }
   request.guardStarted?.(guard);
   return {
     guard,
-    mounts: kit.mounts,
+    mounts,
     env: egressEnvironment(),
     wrap: (argv) => [
-      forwarder === "perl" ? SYSTEM_PERL : EGRESS_BUN,
-      `${EGRESS_FOLDER}/${FORWARDER_FILES[forwarder].copy}`,
-      String(EGRESS_PORT),
-      EGRESS_SOCKET,
+      ...(forwarder === "perl"
+        ? [SYSTEM_PERL, `${EGRESS_FOLDER}/egress-forwarder.pl`, String(EGRESS_PORT), EGRESS_SOCKET, String(clone)]
+        : [EGRESS_BUN, `${EGRESS_FOLDER}/egress-forwarder.ts`, String(EGRESS_PORT), EGRESS_SOCKET]),
       "--",
       ...argv,
     ],
     end: async () => {
       await guard.stop();
-      rmSync(folder, { recursive: true, force: true });
+      remove();
     },
   };
 }
 
-/** A run's kit: where its guard listens, and what its sandbox mounts to reach the guard, the forwarder and bun. */
-export type EgressKit = { socketPath: string; mounts: ReadOnlyMount[] };
+/**
+ * What every run given egress takes its files from, made once per Sandbox (`Sandbox.egressKit`): a private `folder`
+ * holding the forwarders and bun, where each run's folder is made; whether bun could be linked there (`bun`, its real
+ * path, is mounted on its own where not); the forwarder a run uses unless it asks for one.
+ */
+export type EgressKit = { folder: string; bun: string; bunLinked: boolean; forwarder: EgressForwarder };
 
 /**
- * Makes the kit in `folder`: a `kit` folder (0755 whatever the umask: as root the sandbox runs as another uid) holding a
- * copy of the `forwarder` and `bun` linked in (it also runs `org doctor`'s probe), mounted whole at /org/egress. Where
- * `bun` cannot be linked (another filesystem, a file of another user's) an empty file stands in its place and bun is
- * mounted on it: the kit is mounted read-only, where the sandbox could make no mount point. link(2) does not follow a
- * symbolic link: pass a real path.
+ * Makes the kit in `folder` (private, 0700: no other user of the host reaches a run's socket): a copy of each forwarder
+ * and `bun` linked in (it also runs `org doctor`'s probe). Where `bun` cannot be linked (another filesystem, a file of
+ * another user's) it is mounted on an empty file of each run's folder instead. link(2) does not follow a symbolic link:
+ * pass a real path.
  */
-export function egressKit(folder: string, bun: string, forwarder: EgressForwarder): EgressKit {
-  const kit = join(folder, "kit");
-  mkdirSync(kit);
-  chmodSync(kit, 0o755);
-  const { source, copy } = FORWARDER_FILES[forwarder];
-  copyFileSync(join(CHECKOUT_DIR, "sandbox", source), join(kit, copy));
-  let linked = true;
+export function egressKit(folder: string, bun: string): EgressKit {
+  for (const name of FORWARDER_FILES) copyFileSync(join(CHECKOUT_DIR, "sandbox", name), join(folder, name));
+  let bunLinked = true;
   try {
-    linkSync(bun, join(kit, "bun"));
+    linkSync(bun, join(folder, "bun"));
   } catch {
-    writeFileSync(join(kit, "bun"), "", { mode: 0o755 });
-    linked = false;
+    bunLinked = false;
   }
+  return { folder, bun, bunLinked, forwarder: existsSync(SYSTEM_PERL) && cloneSyscall() !== undefined ? "perl" : "bun" };
+}
+
+/**
+ * A new folder for one run in the kit's (0755 whatever the umask: as root the sandbox runs as another uid), holding
+ * hard links to the kit's files (one filesystem: the links cannot fail for another), where the run's guard makes its
+ * socket; and what the run's sandbox mounts: the folder at /org/egress, and bun on its empty stand-in where bun is not
+ * linked (the folder is mounted read-only, where the sandbox could make no mount point).
+ */
+export function egressRunFolder(kit: EgressKit): { folder: string; mounts: ReadOnlyMount[] } {
+  const folder = mkdtempSync(join(kit.folder, "run-"));
+  chmodSync(folder, 0o755);
+  for (const name of FORWARDER_FILES) linkSync(join(kit.folder, name), join(folder, name));
+  if (kit.bunLinked) linkSync(join(kit.folder, "bun"), join(folder, "bun"));
+  else writeFileSync(join(folder, "bun"), "", { mode: 0o755 });
   return {
-    socketPath: join(kit, "guard.sock"),
-    mounts: [{ source: kit, target: EGRESS_FOLDER }, ...(linked ? [] : [{ source: bun, target: EGRESS_BUN }])],
+    folder,
+    mounts: [{ source: folder, target: EGRESS_FOLDER }, ...(kit.bunLinked ? [] : [{ source: kit.bun, target: EGRESS_BUN }])],
   };
 }
