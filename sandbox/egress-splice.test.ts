@@ -102,6 +102,29 @@ describe.skipIf(process.platform !== "linux")("SpliceRelay", () => {
     }
   });
 
+  test("one way (a plain request's answer): the server's bytes reach the client, and nothing of the client's the server", async () => {
+    const relay = await SpliceRelay.start(unbounded, totals());
+    if (relay === undefined) throw new Error("splice(2) through bun:ffi did not start on this Linux machine");
+    try {
+      const { client, farEnd, guardClient, guardUpstream } = await tunnelEnds();
+      // Held by bun before the hand-over, and sent after it: neither goes on.
+      client.write("GET /again HTTP/1.1\r\n\r\n");
+      const deadline = performance.now() + 5_000;
+      while (guardClient.readableLength === 0 && performance.now() < deadline) await Bun.sleep(5);
+      const counts = relay.take(guardClient, guardUpstream, true);
+      const [toClient, toFar] = [received(client), received(farEnd)];
+      client.write("more");
+      const down = randomBytes(2 * MIB);
+      farEnd.end(down);
+      expect((await toClient).equals(down)).toBe(true);
+      expect(await counts).toEqual({ bytesIn: down.length, bytesOut: 0 });
+      client.destroy();
+      expect((await toFar).length).toBe(0);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   test("cuts a tunnel at the run's byte cap, and one idle past the idle time", async () => {
     const shared = totals();
     shared[0] = 1000n;
