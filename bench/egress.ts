@@ -178,7 +178,7 @@ async function freePort(): Promise<number> {
 async function main(): Promise<void> {
   const { egressRules } = await import("../config/egress-policy.ts");
   const { EgressGuard } = await import("../sandbox/egress-guard.ts");
-  const { cloneSyscall } = await import("../sandbox/egress-run.ts");
+  const { perlSyscalls } = await import("../sandbox/egress-run.ts");
   const { Sandbox } = await import("../sandbox/run-sandboxed.ts");
   const { sandboxPolicy } = await import("../sandbox/sandbox-policy.ts");
   const root = mkdtempSync(join(tmpdir(), "org-bench-egress-"));
@@ -199,7 +199,14 @@ async function main(): Promise<void> {
     const forwardPort = await freePort();
     const forwarder =
       forwarderKind === "perl"
-        ? ["/usr/bin/perl", join(import.meta.dir, "..", "sandbox", "egress-forwarder.pl"), String(forwardPort), socketPath, String(cloneSyscall())]
+        ? [
+            "/usr/bin/perl",
+            join(import.meta.dir, "..", "sandbox", "egress-forwarder.pl"),
+            String(forwardPort),
+            socketPath,
+            String(perlSyscalls()?.clone),
+            String(perlSyscalls()?.splice),
+          ]
         : [process.execPath, join(import.meta.dir, "..", "sandbox", "egress-forwarder.ts"), String(forwardPort), socketPath];
     const client = endArgv(["--fetch", socketPath, "--port", String(port), "--forward", String(forwardPort)]);
     const guardCpu = process.cpuUsage();

@@ -9,9 +9,9 @@
 # It loads no module, not even Socket (loading Socket costs about 7 ms of CPU, as much as bun's whole start) nor strict
 # (0.5 ms; `perl -Mstrict -c` checks it in egress-run.test.ts): the builtins, with Linux's numbers for the few
 # constants they take (x86-64's and arm64's, the same for these), and clone(2)'s number for this machine passed in by
-# org (it differs between architectures). The relay's code is in egress-relay.pl beside it, compiled by the relay
+# org (it differs between architectures), as is splice(2)'s, which the relay moves the bytes with. The relay's code is in egress-relay.pl beside it, compiled by the relay
 # alone, and only once a connection comes: compiling it here cost every command about 0.7 ms more before it started.
-#   perl egress-forwarder.pl PORT SOCKET CLONE_SYSCALL -- COMMAND…
+#   perl egress-forwarder.pl PORT SOCKET CLONE_SYSCALL SPLICE_SYSCALL -- COMMAND…
 # Constants as subs with an empty prototype (inlined): `use constant` loads modules of its own.
 sub AF_INET () { 2 }
 sub SOCK_STREAM () { 1 }
@@ -21,10 +21,10 @@ sub ENOENT () { 2 }
 # pidfd_open(2) (Linux 5.3): one number on every architecture, from the table they share since 5.1.
 sub SYS_PIDFD_OPEN () { 434 }
 
-my ($port, $socket_path, $clone, $separator, @command) = @ARGV;
+my ($port, $socket_path, $clone, $splice, $separator, @command) = @ARGV;
 if (!defined $port || $port !~ /^[0-9]+$/ || !defined $socket_path || !defined $clone || $clone !~ /^[0-9]+$/
-  || !defined $separator || $separator ne "--" || !@command) {
-  print STDERR "usage: perl egress-forwarder.pl PORT SOCKET CLONE_SYSCALL -- COMMAND…\n";
+  || !defined $splice || $splice !~ /^[0-9]+$/ || !defined $separator || $separator ne "--" || !@command) {
+  print STDERR "usage: perl egress-forwarder.pl PORT SOCKET CLONE_SYSCALL SPLICE_SYSCALL -- COMMAND…\n";
   exit 2;
 }
 
@@ -58,7 +58,7 @@ if ($relay == 0) {
   }
   my $folder = $0 =~ m{^(.*/)} ? $1 : "./";
   do "${folder}egress-relay.pl";
-  EgressRelay::relay($listener, $socket_path, $command_pid, $command_fd) if defined &EgressRelay::relay;
+  EgressRelay::relay($listener, $socket_path, $command_pid, $command_fd, $splice) if defined &EgressRelay::relay;
   exit 0;
 }
 close $listener;

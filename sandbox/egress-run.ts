@@ -20,14 +20,15 @@ export const EGRESS_BUN = `${EGRESS_FOLDER}/bun`;
  */
 export const SYSTEM_PERL = "/usr/bin/perl";
 /**
- * clone(2)'s number on the architectures whose clone takes its flags first (perl's forwarder starts its relay with it);
- * on any other, bun's forwarder runs.
+ * The numbers of clone(2) and splice(2) on the architectures whose clone takes its flags first: perl's forwarder starts
+ * its relay with the one and moves the bytes with the other. On any other, bun's forwarder runs.
  */
-const CLONE_SYSCALL: Partial<Record<string, number>> = { x64: 56, arm64: 220 };
+const SYSCALLS: Partial<Record<string, PerlSyscalls>> = { x64: { clone: 56, splice: 275 }, arm64: { clone: 220, splice: 76 } };
+export type PerlSyscalls = { clone: number; splice: number };
 
-/** clone(2)'s number here, as perl's forwarder takes it; undefined where perl's forwarder does not run. */
-export function cloneSyscall(): number | undefined {
-  return CLONE_SYSCALL[process.arch];
+/** The syscall numbers perl's forwarder takes, here; undefined where perl's forwarder does not run. */
+export function perlSyscalls(): PerlSyscalls | undefined {
+  return SYSCALLS[process.arch];
 }
 /** Which forwarder a run uses: egress-forwarder.pl run by the system's perl, or egress-forwarder.ts by bun. */
 export type EgressForwarder = "perl" | "bun";
@@ -81,8 +82,8 @@ export type EgressSetup = {
 /** Starts the guard for one run, on a socket in the run's folder (`egressRunFolder`), mounted at /org/egress. */
 export async function startEgress(rules: EgressRules, request: EgressRequest, secretValues: readonly string[], kit: EgressKit): Promise<EgressSetup> {
   const forwarder = request.forwarder ?? kit.forwarder;
-  const clone = cloneSyscall();
-  if (forwarder === "perl" && clone === undefined) throw new RangeError(`perl's egress forwarder does not run on ${process.arch}: use bun's`);
+  const syscalls = perlSyscalls();
+  if (forwarder === "perl" && syscalls === undefined) throw new RangeError(`perl's egress forwarder does not run on ${process.arch}: use bun's`);
   const { folder, mounts } = egressRunFolder(kit);
   const remove = () => setImmediate(() => rmSync(folder, { recursive: true, force: true }));
   const { ask } = request;
@@ -120,7 +121,7 @@ export async function startEgress(rules: EgressRules, request: EgressRequest, se
     env: egressEnvironment(),
     wrap: (argv) => [
       ...(forwarder === "perl"
-        ? [SYSTEM_PERL, `${EGRESS_FOLDER}/egress-forwarder.pl`, String(EGRESS_PORT), EGRESS_SOCKET, String(clone)]
+        ? [SYSTEM_PERL, `${EGRESS_FOLDER}/egress-forwarder.pl`, String(EGRESS_PORT), EGRESS_SOCKET, String(syscalls?.clone), String(syscalls?.splice)]
         : [EGRESS_BUN, `${EGRESS_FOLDER}/egress-forwarder.ts`, String(EGRESS_PORT), EGRESS_SOCKET]),
       "--",
       ...argv,
@@ -153,7 +154,7 @@ export function egressKit(folder: string, bun: string): EgressKit {
   } catch {
     bunLinked = false;
   }
-  return { folder, bun, bunLinked, forwarder: existsSync(SYSTEM_PERL) && cloneSyscall() !== undefined ? "perl" : "bun" };
+  return { folder, bun, bunLinked, forwarder: existsSync(SYSTEM_PERL) && perlSyscalls() !== undefined ? "perl" : "bun" };
 }
 
 /**
