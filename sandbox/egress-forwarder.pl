@@ -9,8 +9,9 @@
 # It loads no module, not even Socket (loading Socket costs about 7 ms of CPU, as much as bun's whole start) nor strict
 # (0.5 ms; `perl -Mstrict -c` checks it in egress-run.test.ts): the builtins, with Linux's numbers for the few
 # constants they take (x86-64's and arm64's, the same for these), and clone(2)'s number for this machine passed in by
-# org (it differs between architectures), as is splice(2)'s, which the relay moves the bytes with. The relay's code is in egress-relay.pl beside it, compiled by the relay
-# alone, and only once a connection comes: compiling it here cost every command about 0.7 ms more before it started.
+# org (it differs between architectures), as is splice(2)'s, which the relay moves the bytes with. The relay's code is
+# in egress-relay.pl beside it, compiled by the relay alone, and only once a connection comes: compiling it here cost
+# every command about 0.7 ms more before it started.
 #   perl egress-forwarder.pl PORT SOCKET CLONE_SYSCALL SPLICE_SYSCALL -- COMMAND…
 # Constants as subs with an empty prototype (inlined): `use constant` loads modules of its own.
 sub AF_INET () { 2 }
