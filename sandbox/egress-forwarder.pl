@@ -63,6 +63,8 @@ if ($relay == 0) {
   exit 0;
 }
 close $listener;
+# Set by org for this perl alone (no locale to load): not the command's.
+delete $ENV{PERL_SKIP_LOCALE_INIT};
 exec { $command[0] } @command;
 my $missing = $! == ENOENT;
 print STDERR "org's egress forwarder: failed to execute $command[0]: $!\n";

@@ -19,6 +19,8 @@ export const EGRESS_BUN = `${EGRESS_FOLDER}/bun`;
  * which costs about 2 ms of CPU a run against bun's 7 (a sandboxed command given egress pays it every run); else bun's.
  */
 export const SYSTEM_PERL = "/usr/bin/perl";
+/** Set for perl's forwarder alone: perl then takes no locale from the environment (perlrun), and no time to load one. */
+const PERL_SKIP_LOCALE = "PERL_SKIP_LOCALE_INIT";
 /**
  * The numbers of clone(2) and splice(2) on the architectures whose clone takes its flags first: perl's forwarder starts
  * its relay with the one and moves the bytes with the other. On any other, bun's forwarder runs.
@@ -118,7 +120,9 @@ export async function startEgress(rules: EgressRules, request: EgressRequest, se
   return {
     guard,
     mounts,
-    env: egressEnvironment(),
+    // Perl's forwarder skips its locale's set-up (0.2 ms; it prints English only) and drops the variable before it
+    // becomes the command: the command's environment gains the proxy variables only.
+    env: forwarder === "perl" ? { ...egressEnvironment(), [PERL_SKIP_LOCALE]: "1" } : egressEnvironment(),
     wrap: (argv) => [
       ...(forwarder === "perl"
         ? [SYSTEM_PERL, `${EGRESS_FOLDER}/egress-forwarder.pl`, String(EGRESS_PORT), EGRESS_SOCKET, String(syscalls?.clone), String(syscalls?.splice)]
