@@ -138,14 +138,15 @@ class SpliceLoop {
   }
 
   #pump(open: Open): void {
-    if (!this.#move(open, open.down)) return;
+    // A one-way tunnel's client bytes are dropped first: its end may come in this very move.
     if (open.oneWay) this.#discard(open);
-    else this.#move(open, open.up);
+    if (this.#move(open, open.down) && !open.oneWay) this.#move(open, open.up);
   }
 
   /**
    * Reads what the client of a one-way tunnel sent and drops it: none of it goes on, and a socket closed with bytes
-   * unread would answer with a reset, which can take from the client what it had not read yet of its answer.
+   * unread would answer with a reset, which can take from the client what it had not read yet of its answer (bytes
+   * that come after the last read, as the tunnel ends, still can: so they could on bun's event loop).
    */
   #discard(open: Open): void {
     for (;;) {
