@@ -495,6 +495,18 @@ export class EgressGuard {
     return stopping.aborted ? undefined : relay;
   }
 
+  /** `splice` takes a plain answer's rest, one way, its counts added to `counts`; undefined where it cannot. */
+  private spliceAnswer(splice: SpliceRelay, client: Socket, upstream: Socket, counts: Counts): Promise<Counts> | undefined {
+    const taken = splice.take(client, upstream, true);
+    if (taken === undefined) return undefined;
+    this.#spliced += 1;
+    return taken.then((spliced) => ({
+      bytesIn: counts.bytesIn + spliced.bytesIn,
+      bytesOut: counts.bytesOut,
+      ...(spliced.cut !== undefined ? { cut: this.cutMessage(spliced.cut) } : {}),
+    }));
+  }
+
   /**
    * Copies both ways until either side ends, within the run's byte caps and the idle time; returns the counts. For a
    * plain request (`oneRequest`) nothing more of the client's goes to the server (a second request would reach this
@@ -512,12 +524,7 @@ export class EgressGuard {
     this.#add(1, alreadyOut);
     return new Promise((resolve) => {
       let done = false;
-      // Every listener of the relay's, taken off both sockets as the splice relay takes them over.
-      const listening: [Socket, string, Listener][] = [];
-      const on = (socket: Socket, event: string, listener: Listener) => {
-        socket.on(event, listener);
-        listening.push([socket, event, listener]);
-      };
+      const listeners = new SocketListeners();
       const finish = (cut?: string) => {
         if (done) return;
         done = true;
@@ -525,6 +532,10 @@ export class EgressGuard {
         client.destroy();
         upstream.destroy();
         resolve(counts);
+      };
+      const idleFor = (ms: number) => {
+        client.setTimeout(ms);
+        upstream.setTimeout(ms);
       };
       // Hands the rest of a plain answer to the splice relay (started, and waited for, once per run), once what was
       // written to the client has gone, the upstream paused meanwhile; where it cannot be taken, the relay here goes on.
@@ -534,30 +545,22 @@ export class EgressGuard {
         handing = false;
         if (done) return;
         if (splice === undefined || client.writableLength > 0) return void upstream.resume();
-        for (const [socket, event, listener] of listening) socket.off(event, listener);
-        client.setTimeout(0);
-        upstream.setTimeout(0);
-        const taken = splice.take(client, upstream, true);
-        if (taken === undefined) {
-          for (const [socket, event, listener] of listening) socket.on(event, listener);
-          client.setTimeout(limits.idleSeconds * 1000, idle);
-          upstream.setTimeout(limits.idleSeconds * 1000, idle);
-          return void upstream.resume();
+        listeners.detach();
+        idleFor(0);
+        const spliced = this.spliceAnswer(splice, client, upstream, counts);
+        if (spliced !== undefined) {
+          done = true;
+          return void spliced.then(resolve);
         }
-        done = true;
-        this.#spliced += 1;
-        void taken.then((spliced) =>
-          resolve({
-            bytesIn: counts.bytesIn + spliced.bytesIn,
-            bytesOut: counts.bytesOut,
-            ...(spliced.cut !== undefined ? { cut: this.cutMessage(spliced.cut) } : {}),
-          }),
-        );
+        listeners.attach();
+        idleFor(limits.idleSeconds * 1000);
+        upstream.resume();
       };
       const idle = () => finish(this.cutMessage("idle"));
-      client.setTimeout(limits.idleSeconds * 1000, idle);
-      upstream.setTimeout(limits.idleSeconds * 1000, idle);
-      on(upstream, "data", (chunk: Buffer) => {
+      listeners.on(client, "timeout", idle);
+      listeners.on(upstream, "timeout", idle);
+      idleFor(limits.idleSeconds * 1000);
+      listeners.on(upstream, "data", (chunk: Buffer) => {
         counts.bytesIn += chunk.length;
         if (this.#add(0, chunk.length) > limits.bytesIn) return finish(this.cutMessage("bytesIn"));
         const passed = closing ? closing.pass(chunk) : chunk;
@@ -570,21 +573,21 @@ export class EgressGuard {
         }
         if (!client.write(passed)) upstream.pause();
       });
-      on(client, "drain", () => handing || upstream.resume());
-      on(client, "data", (chunk: Buffer) => {
+      listeners.on(client, "drain", () => handing || upstream.resume());
+      listeners.on(client, "data", (chunk: Buffer) => {
         if (oneRequest) return;
         counts.bytesOut += chunk.length;
         if (this.#add(1, chunk.length) > limits.bytesOut) return finish(this.cutMessage("bytesOut"));
         if (!upstream.write(chunk)) client.pause();
       });
-      on(upstream, "drain", () => client.resume());
+      listeners.on(upstream, "drain", () => client.resume());
       // A half-close is passed on; the connection ends when both sides have.
-      on(upstream, "end", () => client.end());
-      on(client, "end", () => oneRequest || upstream.end());
-      on(upstream, "close", () => (client.writableFinished || client.destroyed ? finish() : client.end(() => finish())));
-      on(client, "close", () => finish(this.#stopping.signal.aborted ? this.cutMessage("stopped") : undefined));
-      on(upstream, "error", () => finish());
-      on(client, "error", () => finish());
+      listeners.on(upstream, "end", () => client.end());
+      listeners.on(client, "end", () => oneRequest || upstream.end());
+      listeners.on(upstream, "close", () => (client.writableFinished || client.destroyed ? finish() : client.end(() => finish())));
+      listeners.on(client, "close", () => finish(this.#stopping.signal.aborted ? this.cutMessage("stopped") : undefined));
+      listeners.on(upstream, "error", () => finish());
+      listeners.on(client, "error", () => finish());
       // The head's reader paused the client; a data listener alone does not start a paused stream again.
       client.resume();
       // Either socket may have closed before the relay began (the guard stopping): its close has passed already.
@@ -595,6 +598,24 @@ export class EgressGuard {
 
 type Counts = { bytesIn: number; bytesOut: number; cut?: string };
 type Listener = Parameters<Socket["off"]>[1];
+
+/** A relay's listeners on its sockets, taken off all at once (and put back) as the splice relay takes the sockets over. */
+class SocketListeners {
+  readonly #added: [Socket, string, Listener][] = [];
+
+  on(socket: Socket, event: string, listener: Listener): void {
+    socket.on(event, listener);
+    this.#added.push([socket, event, listener]);
+  }
+
+  detach(): void {
+    for (const [socket, event, listener] of this.#added) socket.off(event, listener);
+  }
+
+  attach(): void {
+    for (const [socket, event, listener] of this.#added) socket.on(event, listener);
+  }
+}
 
 /** `first` written to `upstream` and gone to the kernel, or either socket closed first. */
 function written(client: Socket, upstream: Socket, first: Buffer): Promise<void> {
