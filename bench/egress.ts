@@ -1,4 +1,5 @@
-// The egress guard's cost: a download through the guard (its Unix socket, a plain request) against the same download
+// The egress guard's cost: a download through the guard (its Unix socket, a plain request, whose answer the guard
+// hands to splice(2) after its head and its first MiB) against the same download
 // straight from the server on loopback, and through the forwarder and the guard as a sandboxed command's goes (the
 // forwarder run outside a sandbox, on a free port), with the CPU each relay spends per MiB; the time to a small answer's
 // first byte either way (what a connection gains); and a sandboxed `/bin/true` given egress against one without (the
