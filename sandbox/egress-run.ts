@@ -77,7 +77,7 @@ export type EgressSetup = {
   env: Record<string, string>;
   /** The command, run by the forwarder once it listens. */
   wrap(argv: string[]): string[];
-  /** Stops the guard; its run's folder is removed after the caller has the result (a `rmdir` here costs 2–4 ms). */
+  /** Stops the guard; the run's folder is removed once the caller has the result (an `rmdir` costs 2–4 ms on some disks). */
   end(): Promise<void>;
 };
 
@@ -169,10 +169,15 @@ export function egressKit(folder: string, bun: string): EgressKit {
  */
 export function egressRunFolder(kit: EgressKit): { folder: string; mounts: ReadOnlyMount[] } {
   const folder = mkdtempSync(join(kit.folder, "run-"));
-  chmodSync(folder, 0o755);
-  for (const name of FORWARDER_FILES) linkSync(join(kit.folder, name), join(folder, name));
-  if (kit.bunLinked) linkSync(join(kit.folder, "bun"), join(folder, "bun"));
-  else writeFileSync(join(folder, "bun"), "", { mode: 0o755 });
+  try {
+    chmodSync(folder, 0o755);
+    for (const name of FORWARDER_FILES) linkSync(join(kit.folder, name), join(folder, name));
+    if (kit.bunLinked) linkSync(join(kit.folder, "bun"), join(folder, "bun"));
+    else writeFileSync(join(folder, "bun"), "", { mode: 0o755 });
+  } catch (error) {
+    rmSync(folder, { recursive: true, force: true });
+    throw error;
+  }
   return {
     folder,
     mounts: [{ source: folder, target: EGRESS_FOLDER }, ...(kit.bunLinked ? [] : [{ source: kit.bun, target: EGRESS_BUN }])],
