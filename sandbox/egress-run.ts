@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EgressRules } from "../config/egress-policy.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
@@ -34,8 +34,13 @@ export function perlSyscalls(): PerlSyscalls | undefined {
 }
 /** Which forwarder a run uses: egress-forwarder.pl run by the system's perl, or egress-forwarder.ts by bun. */
 export type EgressForwarder = "perl" | "bun";
-/** The files of the kit, copied from the checkout's sandbox folder under the same names. */
+/** The forwarders' files, which every sandbox's support dir holds (`egressScripts`) under their names in the checkout. */
 const FORWARDER_FILES = ["egress-forwarder.pl", "egress-relay.pl", "egress-forwarder.ts"] as const;
+
+/** The forwarders' files by name, as the checkout has them: the support dir holds a copy (`prepareSandboxSupport`). */
+export function egressScripts(): Record<string, string> {
+  return Object.fromEntries(FORWARDER_FILES.map((name) => [name, readFileSync(join(CHECKOUT_DIR, "sandbox", name), "utf8")]));
+}
 /** The port the forwarder listens on, on the sandbox's own loopback (its network namespace is its own). */
 export const EGRESS_PORT = 3128;
 
@@ -138,48 +143,40 @@ export async function startEgress(rules: EgressRules, request: EgressRequest, se
 }
 
 /**
- * What every run given egress takes its files from, made once per Sandbox (`Sandbox.egressKit`): a private `folder`
- * holding the forwarders and bun, where each run's folder is made; whether bun could be linked there (`bun`, its real
- * path, is mounted on its own where not); the forwarder a run uses unless it asks for one.
+ * Where every run given egress takes its files from (`Sandbox.egressKit`): `folder`, private to this process (0700: no
+ * other user of the host reaches a run's socket), where each run's folder is made; `scripts`, the support dir holding
+ * the forwarders; `bun`, org's own (its real path: link(2) does not follow a symbolic link); the forwarder a run uses
+ * unless it asks for one.
  */
-export type EgressKit = { folder: string; bun: string; bunLinked: boolean; forwarder: EgressForwarder };
+export type EgressKit = { folder: string; scripts: string; bun: string; forwarder: EgressForwarder };
 
-/**
- * Makes the kit in `folder` (private, 0700: no other user of the host reaches a run's socket): a copy of each forwarder
- * and `bun` linked in (it also runs `org doctor`'s probe). Where `bun` cannot be linked (another filesystem, a file of
- * another user's) it is mounted on an empty file of each run's folder instead. link(2) does not follow a symbolic link:
- * pass a real path.
- */
-export function egressKit(folder: string, bun: string): EgressKit {
-  for (const name of FORWARDER_FILES) copyFileSync(join(CHECKOUT_DIR, "sandbox", name), join(folder, name));
-  let bunLinked = true;
-  try {
-    linkSync(bun, join(folder, "bun"));
-  } catch {
-    bunLinked = false;
-  }
-  return { folder, bun, bunLinked, forwarder: existsSync(SYSTEM_PERL) && perlSyscalls() !== undefined ? "perl" : "bun" };
+/** The kit of a Sandbox: its private `folder`, the support dir (`scripts`) and `bun`; perl's forwarder where it runs. */
+export function egressKit(folder: string, scripts: string, bun: string): EgressKit {
+  return { folder, scripts, bun, forwarder: existsSync(SYSTEM_PERL) && perlSyscalls() !== undefined ? "perl" : "bun" };
 }
 
 /**
- * A new folder for one run in the kit's (0755 whatever the umask: as root the sandbox runs as another uid), holding
- * hard links to the kit's files (one filesystem: the links cannot fail for another), where the run's guard makes its
- * socket; and what the run's sandbox mounts: the folder at /org/egress, and bun on its empty stand-in where bun is not
- * linked (the folder is mounted read-only, where the sandbox could make no mount point).
+ * A new folder for one run in the kit's (0755 whatever the umask: as root the sandbox runs as another uid) where the
+ * run's guard makes its socket, holding hard links to the forwarders (the support dir is in the same temporary folder)
+ * and to bun (it also runs `org doctor`'s probe), all gone with the folder; and what the run's sandbox mounts: the
+ * folder at /org/egress, and bun on an empty file there where it cannot be linked (another filesystem, a file of
+ * another user's: the folder is mounted read-only, where the sandbox could make no mount point).
  */
 export function egressRunFolder(kit: EgressKit): { folder: string; mounts: ReadOnlyMount[] } {
   const folder = mkdtempSync(join(kit.folder, "run-"));
+  let bunLinked = true;
   try {
     chmodSync(folder, 0o755);
-    for (const name of FORWARDER_FILES) linkSync(join(kit.folder, name), join(folder, name));
-    if (kit.bunLinked) linkSync(join(kit.folder, "bun"), join(folder, "bun"));
-    else writeFileSync(join(folder, "bun"), "", { mode: 0o755 });
+    for (const name of FORWARDER_FILES) linkSync(join(kit.scripts, name), join(folder, name));
+    try {
+      linkSync(kit.bun, join(folder, "bun"));
+    } catch {
+      writeFileSync(join(folder, "bun"), "", { mode: 0o755 });
+      bunLinked = false;
+    }
   } catch (error) {
     rmSync(folder, { recursive: true, force: true });
     throw error;
   }
-  return {
-    folder,
-    mounts: [{ source: folder, target: EGRESS_FOLDER }, ...(kit.bunLinked ? [] : [{ source: kit.bun, target: EGRESS_BUN }])],
-  };
+  return { folder, mounts: [{ source: folder, target: EGRESS_FOLDER }, ...(bunLinked ? [] : [{ source: kit.bun, target: EGRESS_BUN }])] };
 }

@@ -71,12 +71,13 @@ export class Sandbox {
   }
 
   /**
-   * The forwarders and bun every run given egress mounts (`egress-run.ts`), made at the first such run in a private
-   * folder of this process (`org supervise` removes it once the process is gone), and again if it was removed.
+   * Where every run given egress takes its files from (`egress-run.ts`): a private folder of this process for the runs'
+   * own, made at the first such run (and again if it was removed; empty between runs, `org supervise` removes it once
+   * the process is gone), the support dir's forwarders and org's bun.
    */
   get egressKit(): EgressKit {
     if (this.#egressKit === undefined || !existsSync(this.#egressKit.folder)) {
-      this.#egressKit = egressKit(ownedTempDir("egress"), realpathSync(process.execPath));
+      this.#egressKit = egressKit(ownedTempDir("egress"), this.supportDir, realpathSync(process.execPath));
     }
     return this.#egressKit;
   }
