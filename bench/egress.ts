@@ -1,4 +1,5 @@
-// The egress guard's cost: a download through the guard (its Unix socket, a plain request) against the same download
+// The egress guard's cost: a download through the guard (its Unix socket, a plain request, whose answer the guard
+// hands to splice(2) after its head and its first MiB) against the same download
 // straight from the server on loopback, and through the forwarder and the guard as a sandboxed command's goes (the
 // forwarder run outside a sandbox, on a free port), with the CPU each relay spends per MiB; the time to a small answer's
 // first byte either way (what a connection gains); and a sandboxed `/bin/true` given egress against one without (the
@@ -178,6 +179,7 @@ async function freePort(): Promise<number> {
 async function main(): Promise<void> {
   const { egressRules } = await import("../config/egress-policy.ts");
   const { EgressGuard } = await import("../sandbox/egress-guard.ts");
+  const { perlSyscalls } = await import("../sandbox/egress-run.ts");
   const { Sandbox } = await import("../sandbox/run-sandboxed.ts");
   const { sandboxPolicy } = await import("../sandbox/sandbox-policy.ts");
   const root = mkdtempSync(join(tmpdir(), "org-bench-egress-"));
@@ -198,11 +200,18 @@ async function main(): Promise<void> {
     const forwardPort = await freePort();
     const forwarder =
       forwarderKind === "perl"
-        ? ["/usr/bin/perl", join(import.meta.dir, "..", "sandbox", "egress-forwarder.pl")]
-        : [process.execPath, join(import.meta.dir, "..", "sandbox", "egress-forwarder.ts")];
+        ? [
+            "/usr/bin/perl",
+            join(import.meta.dir, "..", "sandbox", "egress-forwarder.pl"),
+            String(forwardPort),
+            socketPath,
+            String(perlSyscalls()?.clone),
+            String(perlSyscalls()?.splice),
+          ]
+        : [process.execPath, join(import.meta.dir, "..", "sandbox", "egress-forwarder.ts"), String(forwardPort), socketPath];
     const client = endArgv(["--fetch", socketPath, "--port", String(port), "--forward", String(forwardPort)]);
     const guardCpu = process.cpuUsage();
-    const downloads = await printed<Downloads>([...forwarder, String(forwardPort), socketPath, "--", ...client]);
+    const downloads = await printed<Downloads>([...forwarder, "--", ...client]);
     const { user, system } = process.cpuUsage(guardCpu);
     const relayedMiB = megabytes * (downloads.guarded.length + downloads.forwarded.length);
     const guardMsPerMiB = (user + system) / 1000 / relayedMiB;

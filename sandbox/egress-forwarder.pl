@@ -1,38 +1,31 @@
 # Runs inside a sandbox given network, by the system's perl, where the host has one (`egress-run.ts`): what
 # egress-forwarder.ts does, for about 2 ms of CPU a run where bun's costs 7. It listens on the sandbox's loopback (the
-# only interface its network namespace has), then forks its relay, which forwards each connection to org's egress
+# only interface its network namespace has), then starts its relay, which forwards each connection to org's egress
 # guard through the Unix socket bound in, and becomes the command itself (exec): the command's exit code and signal
-# are the run's own. The relay is no child of the command (a double fork: a shell's `wait` never waits for it); it
-# closes its stdin, stdout and stderr, and ends as soon as the command has (as bun's forwarder does with it).
-# It loads no module, not even Socket (loading Socket costs about 7 ms of CPU, as much as bun's whole start): the
-# builtins, with Linux's numbers for the few constants they take (x86-64's and arm64's, the same for these).
-#   perl egress-forwarder.pl PORT SOCKET -- COMMAND…
-use strict;
-
+# are the run's own. The relay is no child of the command: clone(2) with CLONE_PARENT makes it the command's sibling,
+# a child of the sandbox's init, which reaps it (a shell's `wait` never waits for it, and the command starts without
+# waiting for a fork in between to end). It closes its stdin, stdout and stderr, and ends as soon as the command has
+# (as bun's forwarder does with it).
+# It loads no module, not even Socket (loading Socket costs about 7 ms of CPU, as much as bun's whole start) nor strict
+# (0.5 ms; `perl -Mstrict -c` checks it in egress-run.test.ts): the builtins, with Linux's numbers for the few
+# constants they take (x86-64's and arm64's, the same for these), and clone(2)'s number for this machine passed in by
+# org (it differs between architectures), as is splice(2)'s, which the relay moves the bytes with. The relay's code is
+# in egress-relay.pl beside it, compiled by the relay alone, and only once a connection comes: compiling it here cost
+# every command about 0.7 ms more before it started.
+#   perl egress-forwarder.pl PORT SOCKET CLONE_SYSCALL SPLICE_SYSCALL -- COMMAND…
 # Constants as subs with an empty prototype (inlined): `use constant` loads modules of its own.
-sub AF_UNIX () { 1 }
 sub AF_INET () { 2 }
 sub SOCK_STREAM () { 1 }
-sub SHUT_WR () { 1 }
-# send(2) never blocks the relay nor raises SIGPIPE at it: MSG_DONTWAIT | MSG_NOSIGNAL.
-sub SEND_FLAGS () { 0x40 | 0x4000 }
+sub CLONE_PARENT () { 0x8000 }
+sub SIGCHLD () { 17 }
+sub ENOENT () { 2 }
 # pidfd_open(2) (Linux 5.3): one number on every architecture, from the table they share since 5.1.
 sub SYS_PIDFD_OPEN () { 434 }
-sub ENOENT () { 2 }
-sub EINTR () { 4 }
-sub EAGAIN () { 11 }
-sub CHUNK () { 256 * 1024 }
-# A side is not read while this much waits for the other side (as egress-forwarder.ts pauses it).
-sub HIGH_WATER () { 1024 * 1024 }
 
-# What the client gets when the guard is gone: an HTTP answer it prints, at once (egress-forwarder.ts's own).
-my $guard_gone = "org's egress guard is not running (it stopped or org ended): this run has no network any more.\n";
-my $guard_gone_answer = join "\r\n", "HTTP/1.1 502 Bad Gateway", "Content-Type: text/plain",
-  "Content-Length: " . length($guard_gone), "Connection: close", "", $guard_gone;
-
-my ($port, $socket_path, $separator, @command) = @ARGV;
-if (!defined $port || $port !~ /^[0-9]+$/ || !defined $socket_path || !defined $separator || $separator ne "--" || !@command) {
-  print STDERR "usage: perl egress-forwarder.pl PORT SOCKET -- COMMAND…\n";
+my ($port, $socket_path, $clone, $splice, $separator, @command) = @ARGV;
+if (!defined $port || $port !~ /^[0-9]+$/ || !defined $socket_path || !defined $clone || $clone !~ /^[0-9]+$/
+  || !defined $splice || $splice !~ /^[0-9]+$/ || !defined $separator || $separator ne "--" || !@command) {
+  print STDERR "usage: perl egress-forwarder.pl PORT SOCKET CLONE_SYSCALL SPLICE_SYSCALL -- COMMAND…\n";
   exit 2;
 }
 
@@ -43,100 +36,36 @@ socket($listener, AF_INET, SOCK_STREAM, 0)
   or do { print STDERR "org's egress forwarder cannot listen on 127.0.0.1:$port: $!\n"; exit 1 };
 
 my $command_pid = $$;
-my $first = fork;
-if (!defined $first) { print STDERR "org's egress forwarder cannot start its relay: $!\n"; exit 1 }
-if ($first == 0) {
-  my $relay = fork;
-  if (!defined $relay) { print STDERR "org's egress forwarder cannot start its relay: $!\n"; exit 1 }
-  exit 0 if $relay != 0;
+# clone(CLONE_PARENT | SIGCHLD) with no stack (the child runs on a copy, as after fork) and no TID pointers.
+my $relay = syscall($clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+if ($relay < 0) { print STDERR "org's egress forwarder cannot start its relay: $!\n"; exit 1 }
+if ($relay == 0) {
   close STDIN;
   close STDOUT;
   close STDERR;
-  relay();
+  # Readable once the command has exited; where the kernel has no pidfd the relay looks every second instead.
+  my $command_fd = syscall(SYS_PIDFD_OPEN, $command_pid, 0);
+  # The relay's code is compiled once a first connection comes (1–2 ms of CPU, its pages copied from the command's
+  # as it writes them): a command that makes none pays nothing for it.
+  while (1) {
+    my $ready = "";
+    vec($ready, fileno $listener, 1) = 1;
+    vec($ready, $command_fd, 1) = 1 if $command_fd >= 0;
+    if (select($ready, undef, undef, $command_fd >= 0 ? undef : 1) > 0) {
+      exit 0 if $command_fd >= 0 && vec($ready, $command_fd, 1);
+      last if vec($ready, fileno $listener, 1);
+    }
+    exit 0 if $command_fd < 0 && !kill 0, $command_pid;
+  }
+  my $folder = $0 =~ m{^(.*/)} ? $1 : "./";
+  do "${folder}egress-relay.pl";
+  EgressRelay::relay($listener, $socket_path, $command_pid, $command_fd, $splice) if defined &EgressRelay::relay;
   exit 0;
 }
-waitpid $first, 0;
-exit 1 if $? != 0;
 close $listener;
+# Set by org for this perl alone (no locale to load): not the command's.
+delete $ENV{PERL_SKIP_LOCALE_INIT};
 exec { $command[0] } @command;
 my $missing = $! == ENOENT;
 print STDERR "org's egress forwarder: failed to execute $command[0]: $!\n";
 exit($missing ? 127 : 126);
-
-# Sends what `$queue` holds on `$socket` until it takes no more; false when the socket failed.
-sub flush_queue {
-  my ($socket, $queue) = @_;
-  while (length $$queue) {
-    my $sent = send($socket, $$queue, SEND_FLAGS);
-    return $! == EAGAIN || $! == EINTR if !defined $sent;
-    substr($$queue, 0, $sent, "");
-  }
-  return 1;
-}
-
-# The relay: one select loop over every link (a client's connection and its guard's).
-sub relay {
-  my $listener_fd = fileno $listener;
-  # Readable once the command has exited; where the kernel has no pidfd the relay looks every second instead.
-  my $command_fd = syscall(SYS_PIDFD_OPEN, $command_pid, 0);
-  my $guard_address = pack("S", AF_UNIX) . $socket_path . "\0";
-  my %links;
-  while (1) {
-    my ($readable, $writable) = ("", "");
-    vec($readable, $listener_fd, 1) = 1;
-    vec($readable, $command_fd, 1) = 1 if $command_fd >= 0;
-    for my $link (values %links) {
-      vec($readable, fileno $link->{client}, 1) = 1 if !$link->{client_ended} && length $link->{to_guard} < HIGH_WATER;
-      vec($readable, fileno $link->{guard}, 1) = 1 if !$link->{guard_ended} && length $link->{to_client} < HIGH_WATER;
-      vec($writable, fileno $link->{client}, 1) = 1 if length $link->{to_client};
-      vec($writable, fileno $link->{guard}, 1) = 1 if length $link->{to_guard} && !$link->{guard_ended};
-    }
-    my $ready = select($readable, $writable, undef, $command_fd >= 0 ? undef : 1);
-    if ($ready <= 0) {
-      exit 0 if $command_fd < 0 && !kill 0, $command_pid;
-      next;
-    }
-    exit 0 if $command_fd >= 0 && vec($readable, $command_fd, 1);
-    if (vec($readable, $listener_fd, 1) && accept(my $client, $listener)) {
-      my $guard;
-      if (socket($guard, AF_UNIX, SOCK_STREAM, 0) && connect($guard, $guard_address)) {
-        $links{fileno $client} = { key => fileno $client, client => $client, guard => $guard, to_guard => "", to_client => "" };
-      } else {
-        send($client, $guard_gone_answer, SEND_FLAGS);
-        close $client;
-      }
-    }
-    for my $link (values %links) {
-      my ($client, $guard) = @$link{qw(client guard)};
-      if (vec($readable, fileno $client, 1)) {
-        my $got = sysread($client, my $data, CHUNK);
-        if (!defined $got) { drop(\%links, $link); next }
-        if ($got == 0) { $link->{client_ended} = 1 }
-        else { $link->{to_guard} .= $data }
-      }
-      if (vec($readable, fileno $guard, 1)) {
-        my $got = sysread($guard, my $data, CHUNK);
-        if ($got) { $link->{to_client} .= $data }
-        else { $link->{guard_ended} = 1 }
-      }
-      if (length $link->{to_guard} && !$link->{guard_ended} && !flush_queue($guard, \$link->{to_guard})) {
-        $link->{guard_ended} = 1;
-      }
-      # The client has ended: the guard's side is shut once what is queued for it has gone.
-      if ($link->{client_ended} && !length $link->{to_guard} && !$link->{guard_shut}) {
-        shutdown($guard, SHUT_WR);
-        $link->{guard_shut} = 1;
-      }
-      if (length $link->{to_client} && !flush_queue($client, \$link->{to_client})) { drop(\%links, $link); next }
-      # The guard's side has ended: the client's ends once what is queued for it has gone.
-      drop(\%links, $link) if $link->{guard_ended} && !length $link->{to_client};
-    }
-  }
-}
-
-sub drop {
-  my ($links, $link) = @_;
-  delete $links->{$link->{key}};
-  close $link->{client};
-  close $link->{guard};
-}

@@ -4,7 +4,7 @@ import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { egressRules } from "../config/egress-policy.ts";
-import { type EgressAnswer, type EgressConnection, EgressGuard, type EgressGuardOptions } from "./egress-guard.ts";
+import { type EgressAnswer, type EgressConnection, EgressGuard, type EgressGuardOptions, SPLICE_ANSWER_AFTER } from "./egress-guard.ts";
 import { egressAuditEntry } from "./egress-audit-entry.ts";
 import { REFUSAL_LINES_PER_RULE, REFUSAL_LINES_PER_RUN } from "./egress-refusal-tally.ts";
 import { egressVerdict } from "./egress-rules.ts";
@@ -20,8 +20,9 @@ const seen: string[] = [];
 let upstreamConnections = 0;
 /** The first bytes of a TLS ClientHello (a handshake record, TLS 1.x): what a tunnel must begin with. */
 const HELLO = "\x16\x03\x01";
-/** Bytes of the large answer (`/big`). */
+/** Bytes of the large answer (`/big`), and of the huge one (`/huge`), past SPLICE_ANSWER_AFTER. */
 const BIG = 256 * 1024;
+const HUGE = SPLICE_ANSWER_AFTER * 3;
 
 beforeAll(async () => {
   upstream = createServer((socket) => {
@@ -34,7 +35,9 @@ beforeAll(async () => {
       const body =
         head.startsWith("GET /big") || head.startsWith(`${HELLO}GET /big`)
           ? "x".repeat(BIG)
-          : `you asked: ${head.split("\r\n")[0]}; host ${/\r\nHost: (.*)\r\n/.exec(head)?.[1]}`;
+          : head.startsWith("GET /huge")
+            ? "h".repeat(HUGE)
+            : `you asked: ${head.split("\r\n")[0]}; host ${/\r\nHost: (.*)\r\n/.exec(head)?.[1]}`;
       socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
     });
     socket.on("error", () => {});
@@ -222,6 +225,31 @@ describe("EgressGuard", () => {
     expect(setup.connections[0]?.cut).toMatch(/more than 64\.0 KB \(sandbox\.egress\.limits\.bytesIn\)/);
     expect(setup.guard.summary()).toContain("cut public.test: the run received more than 64.0 KB");
   });
+
+  for (const relayBySplice of [true, false]) {
+    const how = relayBySplice ? "goes on by splice(2) after its head" : "stays on the event loop";
+    test(`a plain answer past ${SPLICE_ANSWER_AFTER} bytes ${how}, whole, and within the byte cap`, async () => {
+      await using whole = await guardWith({ allow: ["public.test"] }, { relayBySplice });
+      // The client sends more after its request: none of it reaches the server, whichever relay carries the answer.
+      const answer = await exchange(whole.socketPath, `${get("public.test", "/huge")}GET /again HTTP/1.1\r\n\r\n`);
+      const [head = "", body = ""] = answer.split("\r\n\r\n");
+      expect(head).toBe(`HTTP/1.1 200 OK\r\nContent-Length: ${HUGE}\r\nConnection: close`);
+      expect(body.length).toBe(HUGE);
+      expect(body).toBe("h".repeat(HUGE));
+      expect(seen.at(-1)).toStartWith("GET /huge HTTP/1.1\r\n");
+      expect(seen.at(-1)).not.toContain("/again");
+      // The server's own head and body, counted as they came in.
+      expect(whole.connections[0]).toMatchObject({ allowed: true, bytesIn: `${head}\r\n\r\n`.length + HUGE });
+      expect(whole.guard.splicedConnections).toBe(relayBySplice ? 1 : 0);
+
+      const rules = egressRules({ allow: ["public.test"], ports: [port], limits: { bytesIn: 2 * SPLICE_ANSWER_AFTER } });
+      await using capped = await guardWith({}, { rules, relayBySplice });
+      const cut = await exchange(capped.socketPath, get("public.test", "/huge"));
+      expect(cut.length).toBeLessThanOrEqual(2 * SPLICE_ANSWER_AFTER);
+      expect(capped.connections[0]?.cut).toBe("the run received more than 2.0 MB (sandbox.egress.limits.bytesIn)");
+      expect(capped.guard.splicedConnections).toBe(relayBySplice ? 1 : 0);
+    });
+  }
 
   for (const relayBySplice of [true, false])
     test(`a tunnel relayed ${relayBySplice ? "by splice(2)" : "on the event loop"} is cut at the run's byte cap, saying so`, async () => {

@@ -79,6 +79,11 @@ export type EgressGuardOptions = {
 
 const DEFAULT_HEADER_TIMEOUT_MS = 10_000;
 /**
+ * The bytes of a plain request's answer after which its rest goes by splice(2) (0.2 ms of CPU a MiB): a download worth
+ * the relay thread's start, about 6 ms of CPU once per run, which bun's event loop copies at 0.6–1 ms a MiB.
+ */
+export const SPLICE_ANSWER_AFTER = 1024 * 1024;
+/**
  * Connections of one run still sending their request (head, plain body, a tunnel's first bytes) at once: what the guard
  * holds for each is bounded, and so is their number; the rest are refused as they come.
  */
@@ -105,6 +110,7 @@ export class EgressGuard {
   readonly #totals = new BigInt64Array(new SharedArrayBuffer(2 * 8));
   /** The relay by splice(2) for tunnels, started with the first; undefined inside where it cannot run here. */
   #splice: Promise<SpliceRelay | undefined> | undefined;
+  #spliced = 0;
   #started = 0;
   #unfinished = 0;
   #secrets: KnownSecrets | undefined;
@@ -453,6 +459,7 @@ export class EgressGuard {
     if (splice !== undefined) await flushed;
     const taken = splice === undefined || client.destroyed || upstream.destroyed ? undefined : splice.take(client, upstream);
     if (taken === undefined) return this.relay(client, upstream, first.length, false);
+    this.#spliced += 1;
     this.#add(1, first.length);
     const counts = await taken;
     return {
@@ -466,6 +473,11 @@ export class EgressGuard {
   private startSplice(): void {
     if (this.#stopping.signal.aborted || this.#options.relayBySplice === false) return;
     this.#splice ??= SpliceRelay.start(this.#options.rules.limits, this.#totals);
+  }
+
+  /** How many connections the relay by splice(2) has taken, tunnels and plain answers (the bench and tests read it). */
+  get splicedConnections(): number {
+    return this.#spliced;
   }
 
   /** The splice relay, started with the run's first tunnel; undefined where it cannot run, or once the guard stops. */
@@ -483,10 +495,25 @@ export class EgressGuard {
     return stopping.aborted ? undefined : relay;
   }
 
+  /** `splice` takes a plain answer's rest, one way, its counts added to `counts`; undefined where it cannot. */
+  private spliceAnswer(splice: SpliceRelay, client: Socket, upstream: Socket, counts: Counts): Promise<Counts> | undefined {
+    const taken = splice.take(client, upstream, true);
+    if (taken === undefined) return undefined;
+    this.#spliced += 1;
+    return taken.then((spliced) => ({
+      bytesIn: counts.bytesIn + spliced.bytesIn,
+      bytesOut: counts.bytesOut,
+      ...(spliced.cut !== undefined ? { cut: this.cutMessage(spliced.cut) } : {}),
+    }));
+  }
+
   /**
    * Copies both ways until either side ends, within the run's byte caps and the idle time; returns the counts. For a
    * plain request (`oneRequest`) nothing more of the client's goes to the server (a second request would reach this
-   * host unchecked), and the answer's head says `Connection: close`, so the client sends its next request anew.
+   * host unchecked), and the answer's head says `Connection: close`, so the client sends its next request anew. Once
+   * such an answer's head has gone by and SPLICE_ANSWER_AFTER bytes of it, the rest goes by splice(2) on the relay's
+   * thread where it runs (started then and waited for, once per run), one way, as a tunnel's bytes go: the same caps,
+   * idle time and counts.
    */
   private relay(client: Socket, upstream: Socket, first: Buffer | number, oneRequest: boolean): Promise<Counts> {
     const { limits } = this.#options.rules;
@@ -497,6 +524,7 @@ export class EgressGuard {
     this.#add(1, alreadyOut);
     return new Promise((resolve) => {
       let done = false;
+      const listeners = new SocketListeners();
       const finish = (cut?: string) => {
         if (done) return;
         done = true;
@@ -505,31 +533,61 @@ export class EgressGuard {
         upstream.destroy();
         resolve(counts);
       };
+      const idleFor = (ms: number) => {
+        client.setTimeout(ms);
+        upstream.setTimeout(ms);
+      };
+      // Hands the rest of a plain answer to the splice relay (started, and waited for, once per run), once what was
+      // written to the client has gone, the upstream paused meanwhile; where it cannot be taken, the relay here goes on.
+      let handing = false;
+      let tried = false;
+      const handOver = (splice: SpliceRelay | undefined) => {
+        handing = false;
+        if (done) return;
+        if (splice === undefined || client.writableLength > 0) return void upstream.resume();
+        listeners.detach();
+        idleFor(0);
+        const spliced = this.spliceAnswer(splice, client, upstream, counts);
+        if (spliced !== undefined) {
+          done = true;
+          return void spliced.then(resolve);
+        }
+        listeners.attach();
+        idleFor(limits.idleSeconds * 1000);
+        upstream.resume();
+      };
       const idle = () => finish(this.cutMessage("idle"));
-      client.setTimeout(limits.idleSeconds * 1000, idle);
-      upstream.setTimeout(limits.idleSeconds * 1000, idle);
-      upstream.on("data", (chunk: Buffer) => {
+      listeners.on(client, "timeout", idle);
+      listeners.on(upstream, "timeout", idle);
+      idleFor(limits.idleSeconds * 1000);
+      listeners.on(upstream, "data", (chunk: Buffer) => {
         counts.bytesIn += chunk.length;
         if (this.#add(0, chunk.length) > limits.bytesIn) return finish(this.cutMessage("bytesIn"));
         const passed = closing ? closing.pass(chunk) : chunk;
         if (passed === undefined) return finish("the server's answer head was larger than 64 KiB");
+        if (!tried && closing?.passed && counts.bytesIn >= SPLICE_ANSWER_AFTER && this.#options.relayBySplice !== false) {
+          tried = true;
+          handing = true;
+          upstream.pause();
+          return void client.write(passed, () => void this.spliceRelay().then(handOver));
+        }
         if (!client.write(passed)) upstream.pause();
       });
-      client.on("drain", () => upstream.resume());
-      client.on("data", (chunk: Buffer) => {
+      listeners.on(client, "drain", () => handing || upstream.resume());
+      listeners.on(client, "data", (chunk: Buffer) => {
         if (oneRequest) return;
         counts.bytesOut += chunk.length;
         if (this.#add(1, chunk.length) > limits.bytesOut) return finish(this.cutMessage("bytesOut"));
         if (!upstream.write(chunk)) client.pause();
       });
-      upstream.on("drain", () => client.resume());
+      listeners.on(upstream, "drain", () => client.resume());
       // A half-close is passed on; the connection ends when both sides have.
-      upstream.on("end", () => client.end());
-      client.on("end", () => oneRequest || upstream.end());
-      upstream.on("close", () => (client.writableFinished || client.destroyed ? finish() : client.end(() => finish())));
-      client.on("close", () => finish(this.#stopping.signal.aborted ? this.cutMessage("stopped") : undefined));
-      upstream.on("error", () => finish());
-      client.on("error", () => finish());
+      listeners.on(upstream, "end", () => client.end());
+      listeners.on(client, "end", () => oneRequest || upstream.end());
+      listeners.on(upstream, "close", () => (client.writableFinished || client.destroyed ? finish() : client.end(() => finish())));
+      listeners.on(client, "close", () => finish(this.#stopping.signal.aborted ? this.cutMessage("stopped") : undefined));
+      listeners.on(upstream, "error", () => finish());
+      listeners.on(client, "error", () => finish());
       // The head's reader paused the client; a data listener alone does not start a paused stream again.
       client.resume();
       // Either socket may have closed before the relay began (the guard stopping): its close has passed already.
@@ -539,6 +597,25 @@ export class EgressGuard {
 }
 
 type Counts = { bytesIn: number; bytesOut: number; cut?: string };
+type Listener = Parameters<Socket["off"]>[1];
+
+/** A relay's listeners on its sockets, taken off all at once (and put back) as the splice relay takes the sockets over. */
+class SocketListeners {
+  readonly #added: [Socket, string, Listener][] = [];
+
+  on(socket: Socket, event: string, listener: Listener): void {
+    socket.on(event, listener);
+    this.#added.push([socket, event, listener]);
+  }
+
+  detach(): void {
+    for (const [socket, event, listener] of this.#added) socket.off(event, listener);
+  }
+
+  attach(): void {
+    for (const [socket, event, listener] of this.#added) socket.on(event, listener);
+  }
+}
 
 /** `first` written to `upstream` and gone to the kernel, or either socket closed first. */
 function written(client: Socket, upstream: Socket, first: Buffer): Promise<void> {

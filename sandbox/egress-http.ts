@@ -33,6 +33,11 @@ export type Target = { host: string; port: number; isIp: boolean };
 export class AnswerHead {
   #held: Buffer | undefined = Buffer.alloc(0);
 
+  /** Whether the head has gone by: the rest of the answer passes as it is. */
+  get passed(): boolean {
+    return this.#held === undefined;
+  }
+
   /** What to send the client now (perhaps nothing yet); undefined when the head grows past 64 KiB. */
   pass(chunk: Buffer): Buffer | undefined {
     if (this.#held === undefined) return chunk;

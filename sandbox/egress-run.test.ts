@@ -1,14 +1,26 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { egressRules } from "../config/egress-policy.ts";
 import { gitSync, tempGitRepo, testGitEnv } from "../testing/temp-git-repo.ts";
-import { runInTestSandbox } from "../testing/test-sandbox.ts";
+import { runInTestSandbox, testSandbox } from "../testing/test-sandbox.ts";
 import type { EgressConnection, EgressGuard } from "./egress-guard.ts";
-import { EGRESS_BUN, EGRESS_FOLDER, type EgressRequest, egressKit, SYSTEM_PERL } from "./egress-run.ts";
+import { EGRESS_BUN, EGRESS_FOLDER, type EgressRequest, egressKit, egressRunFolder, SYSTEM_PERL } from "./egress-run.ts";
 import { sandboxPolicy } from "./sandbox-policy.ts";
 
 // The real sandbox, the real guard and curl inside: a server on the host's 127.0.0.1, made "public" for the guard
@@ -385,21 +397,40 @@ describe("a sandboxed run given egress", () => {
       try {
         chmodSync(elsewhere, 0o755);
         writeFileSync(join(elsewhere, "bun"), '#!/bin/sh\necho "stand-in bun $*"\n', { mode: 0o755 });
-        const kit = egressKit(mkdtempSync(join(root, "kit-")), join(elsewhere, "bun"), "bun");
-        expect(kit.mounts.map((mount) => mount.target)).toEqual([EGRESS_FOLDER, EGRESS_BUN]);
+        const run = egressRunFolder(egressKit(mkdtempSync(join(root, "kit-")), testSandbox.supportDir, join(elsewhere, "bun")));
+        expect(run.mounts.map((mount) => mount.target)).toEqual([EGRESS_FOLDER, EGRESS_BUN]);
         const result = await runInTestSandbox({
           policy: sandboxPolicy({ poolSize: 0, workspace: "none" }),
           argv: ["sh", "-c", `${EGRESS_BUN} ran; ls ${EGRESS_FOLDER}`],
           scratchDir: join(root, "scratch-kit"),
-          readOnlyMounts: kit.mounts,
+          readOnlyMounts: run.mounts,
         });
-        expect(result.stdout).toBe("stand-in bun ran\nbun\nforwarder.ts\n");
+        expect(result.stdout).toBe("stand-in bun ran\nbun\negress-forwarder.pl\negress-forwarder.ts\negress-relay.pl\n");
       } finally {
         rmSync(elsewhere, { recursive: true, force: true });
       }
     },
     30_000,
   );
+
+  test("each run mounts a folder of its own: its guard's socket and the kit's files, gone once the run has ended", async () => {
+    const listing = () =>
+      runInTestSandbox({ policy, argv: ["ls", EGRESS_FOLDER], scratchDir: join(root, "scratch-own"), timeoutMs: 10_000, egress: seams });
+    const [one, two] = await Promise.all([listing(), listing()]);
+    for (const result of [one, two]) {
+      expect(result.stdout).toBe("bun\negress-forwarder.pl\negress-forwarder.ts\negress-relay.pl\nguard.sock\n");
+    }
+    // Each run's folder, and its links to bun and the forwarders, are removed once its result is out (setImmediate).
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(readdirSync(testSandbox.egressKit.folder)).toEqual([]);
+  }, 20_000);
+
+  test.skipIf(!existsSync(SYSTEM_PERL))("perl's forwarder and its relay compile under strict, which they do not load at each run", () => {
+    for (const file of ["egress-forwarder.pl", "egress-relay.pl"]) {
+      const checked = Bun.spawnSync(["perl", "-Mstrict", "-c", join(import.meta.dir, file)], { stderr: "pipe" });
+      expect(`${checked.exitCode} ${checked.stderr.toString()}`).toBe(`0 ${join(import.meta.dir, file)} syntax OK\n`);
+    }
+  });
 
   test("without sandbox.egress, a run asking for egress has no network and no proxy", async () => {
     const result = await runInTestSandbox({

@@ -1,14 +1,15 @@
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { EgressRules } from "../config/egress-policy.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
-import { ownedTempDir } from "../security/owned-temp-dir.ts";
 import type { ReadOnlyMount } from "./bwrap-argv.ts";
 import { type EgressAnswer, type EgressConnection, EgressGuard, type EgressQuestion, type EgressResolver } from "./egress-guard.ts";
 
 /**
- * Where the sandbox finds the guard's socket, the forwarder and bun: one folder, mounted whole. As root each file
- * mounted alone costs the launcher a `mount` of its own (about 2 ms); a folder costs nothing more.
+ * Where the sandbox finds the guard's socket, the forwarders and bun: the run's own folder, mounted whole (as root each
+ * file mounted alone costs the launcher a `mount` of its own, about 2 ms, and bwrap reads its mount table again for
+ * each: a folder more costs about 1 ms). It holds hard links to the kit's files, made once per Sandbox, and the socket
+ * of the run's guard: a run reaches its own guard only.
  */
 export const EGRESS_FOLDER = "/org/egress";
 export const EGRESS_SOCKET = `${EGRESS_FOLDER}/guard.sock`;
@@ -18,13 +19,28 @@ export const EGRESS_BUN = `${EGRESS_FOLDER}/bun`;
  * which costs about 2 ms of CPU a run against bun's 7 (a sandboxed command given egress pays it every run); else bun's.
  */
 export const SYSTEM_PERL = "/usr/bin/perl";
-/** Which forwarder a run's kit holds: egress-forwarder.pl run by the system's perl, or egress-forwarder.ts by bun. */
+/** Set for perl's forwarder alone: perl then takes no locale from the environment (perlrun), and no time to load one. */
+const PERL_SKIP_LOCALE = "PERL_SKIP_LOCALE_INIT";
+/**
+ * The numbers of clone(2) and splice(2) on the architectures whose clone takes its flags first: perl's forwarder starts
+ * its relay with the one and moves the bytes with the other. On any other, bun's forwarder runs.
+ */
+const SYSCALLS: Partial<Record<string, PerlSyscalls>> = { x64: { clone: 56, splice: 275 }, arm64: { clone: 220, splice: 76 } };
+export type PerlSyscalls = { clone: number; splice: number };
+
+/** The syscall numbers perl's forwarder takes, here; undefined where perl's forwarder does not run. */
+export function perlSyscalls(): PerlSyscalls | undefined {
+  return SYSCALLS[process.arch];
+}
+/** Which forwarder a run uses: egress-forwarder.pl run by the system's perl, or egress-forwarder.ts by bun. */
 export type EgressForwarder = "perl" | "bun";
-/** Each forwarder's file in the checkout, and the name of its copy in the kit. */
-const FORWARDER_FILES = {
-  perl: { source: "egress-forwarder.pl", copy: "forwarder.pl" },
-  bun: { source: "egress-forwarder.ts", copy: "forwarder.ts" },
-} as const;
+/** The forwarders' files, which every sandbox's support dir holds (`egressScripts`) under their names in the checkout. */
+const FORWARDER_FILES = ["egress-forwarder.pl", "egress-relay.pl", "egress-forwarder.ts"] as const;
+
+/** The forwarders' files by name, as the checkout has them: the support dir holds a copy (`prepareSandboxSupport`). */
+export function egressScripts(): Record<string, string> {
+  return Object.fromEntries(FORWARDER_FILES.map((name) => [name, readFileSync(join(CHECKOUT_DIR, "sandbox", name), "utf8")]));
+}
 /** The port the forwarder listens on, on the sandbox's own loopback (its network namespace is its own). */
 export const EGRESS_PORT = 3128;
 
@@ -66,30 +82,23 @@ export type EgressSetup = {
   env: Record<string, string>;
   /** The command, run by the forwarder once it listens. */
   wrap(argv: string[]): string[];
+  /** Stops the guard; the run's folder is removed once the caller has the result (an `rmdir` costs 2–4 ms on some disks). */
   end(): Promise<void>;
 };
 
-/**
- * Starts the guard for one run on a socket in a private folder of its own. Its `kit` (the socket, a copy of the forwarder,
- * bun linked in) is what the sandbox mounts; the folder around it (0700) keeps other users of the host from the socket.
- */
-export async function startEgress(rules: EgressRules, request: EgressRequest, secretValues: readonly string[]): Promise<EgressSetup> {
-  const folder = ownedTempDir("egress");
-  const forwarder = request.forwarder ?? (existsSync(SYSTEM_PERL) ? "perl" : "bun");
-  let kit: EgressKit;
-  try {
-    kit = egressKit(folder, realpathSync(process.execPath), forwarder);
-  } catch (error) {
-    rmSync(folder, { recursive: true, force: true });
-    throw error;
-  }
-  const { socketPath } = kit;
+/** Starts the guard for one run, on a socket in the run's folder (`egressRunFolder`), mounted at /org/egress. */
+export async function startEgress(rules: EgressRules, request: EgressRequest, secretValues: readonly string[], kit: EgressKit): Promise<EgressSetup> {
+  const forwarder = request.forwarder ?? kit.forwarder;
+  const syscalls = perlSyscalls();
+  if (forwarder === "perl" && syscalls === undefined) throw new RangeError(`perl's egress forwarder does not run on ${process.arch}: use bun's`);
+  const { folder, mounts } = egressRunFolder(kit);
+  const remove = () => setImmediate(() => rmSync(folder, { recursive: true, force: true }));
   const { ask } = request;
   let guard: EgressGuard;
   try {
     guard = await EgressGuard.start({
       rules,
-      socketPath,
+      socketPath: join(folder, "guard.sock"),
       secretValues,
       ...(ask
         ? {
@@ -109,54 +118,65 @@ export async function startEgress(rules: EgressRules, request: EgressRequest, se
       ...(request.treatAsPublic ? { treatAsPublic: request.treatAsPublic } : {}),
     });
   } catch (error) {
-    rmSync(folder, { recursive: true, force: true });
+    remove();
     throw error;
   }
   request.guardStarted?.(guard);
   return {
     guard,
-    mounts: kit.mounts,
-    env: egressEnvironment(),
+    mounts,
+    // Perl's forwarder skips its locale's set-up (0.2 ms; it prints English only) and drops the variable before it
+    // becomes the command: the command's environment gains the proxy variables only.
+    env: forwarder === "perl" ? { ...egressEnvironment(), [PERL_SKIP_LOCALE]: "1" } : egressEnvironment(),
     wrap: (argv) => [
-      forwarder === "perl" ? SYSTEM_PERL : EGRESS_BUN,
-      `${EGRESS_FOLDER}/${FORWARDER_FILES[forwarder].copy}`,
-      String(EGRESS_PORT),
-      EGRESS_SOCKET,
+      ...(forwarder === "perl"
+        ? [SYSTEM_PERL, `${EGRESS_FOLDER}/egress-forwarder.pl`, String(EGRESS_PORT), EGRESS_SOCKET, String(syscalls?.clone), String(syscalls?.splice)]
+        : [EGRESS_BUN, `${EGRESS_FOLDER}/egress-forwarder.ts`, String(EGRESS_PORT), EGRESS_SOCKET]),
       "--",
       ...argv,
     ],
     end: async () => {
       await guard.stop();
-      rmSync(folder, { recursive: true, force: true });
+      remove();
     },
   };
 }
 
-/** A run's kit: where its guard listens, and what its sandbox mounts to reach the guard, the forwarder and bun. */
-export type EgressKit = { socketPath: string; mounts: ReadOnlyMount[] };
+/**
+ * Where every run given egress takes its files from (`Sandbox.egressKit`): `folder`, private to this process (0700: no
+ * other user of the host reaches a run's socket), where each run's folder is made; `scripts`, the support dir holding
+ * the forwarders; `bun`, org's own (its real path: link(2) does not follow a symbolic link); the forwarder a run uses
+ * unless it asks for one.
+ */
+export type EgressKit = { folder: string; scripts: string; bun: string; forwarder: EgressForwarder };
+
+/** The kit of a Sandbox: its private `folder`, the support dir (`scripts`) and `bun`; perl's forwarder where it runs. */
+export function egressKit(folder: string, scripts: string, bun: string): EgressKit {
+  return { folder, scripts, bun, forwarder: existsSync(SYSTEM_PERL) && perlSyscalls() !== undefined ? "perl" : "bun" };
+}
 
 /**
- * Makes the kit in `folder`: a `kit` folder (0755 whatever the umask: as root the sandbox runs as another uid) holding a
- * copy of the `forwarder` and `bun` linked in (it also runs `org doctor`'s probe), mounted whole at /org/egress. Where
- * `bun` cannot be linked (another filesystem, a file of another user's) an empty file stands in its place and bun is
- * mounted on it: the kit is mounted read-only, where the sandbox could make no mount point. link(2) does not follow a
- * symbolic link: pass a real path.
+ * A new folder for one run in the kit's (0755 whatever the umask: as root the sandbox runs as another uid) where the
+ * run's guard makes its socket, holding hard links to the forwarders (the support dir is in the same temporary folder)
+ * and to bun (it also runs `org doctor`'s probe), all gone with the folder; and what the run's sandbox mounts: the
+ * folder at /org/egress, and bun on an empty file there where it cannot be linked (another filesystem, a file of
+ * another user's: the folder is mounted read-only, where the sandbox could make no mount point).
  */
-export function egressKit(folder: string, bun: string, forwarder: EgressForwarder): EgressKit {
-  const kit = join(folder, "kit");
-  mkdirSync(kit);
-  chmodSync(kit, 0o755);
-  const { source, copy } = FORWARDER_FILES[forwarder];
-  copyFileSync(join(CHECKOUT_DIR, "sandbox", source), join(kit, copy));
-  let linked = true;
+export function egressRunFolder(kit: EgressKit): { folder: string; mounts: ReadOnlyMount[] } {
+  const folder = mkdtempSync(join(kit.folder, "run-"));
+  let bunLinked = true;
   try {
-    linkSync(bun, join(kit, "bun"));
-  } catch {
-    writeFileSync(join(kit, "bun"), "", { mode: 0o755 });
-    linked = false;
+    chmodSync(folder, 0o755);
+    for (const name of FORWARDER_FILES) linkSync(join(kit.scripts, name), join(folder, name));
+    try {
+      linkSync(kit.bun, join(folder, "bun"));
+    } catch {
+      writeFileSync(join(folder, "bun"), "", { mode: 0o755 });
+      bunLinked = false;
+    }
+  } catch (error) {
+    rmSync(folder, { recursive: true, force: true });
+    throw error;
   }
-  return {
-    socketPath: join(kit, "guard.sock"),
-    mounts: [{ source: kit, target: EGRESS_FOLDER }, ...(linked ? [] : [{ source: bun, target: EGRESS_BUN }])],
-  };
+  return { folder, mounts: [{ source: folder, target: EGRESS_FOLDER }, ...(bunLinked ? [] : [{ source: kit.bun, target: EGRESS_BUN }])] };
 }

@@ -23,7 +23,7 @@ declare const self: Worker;
 
 /** One direction of a tunnel: from `source` through its pipe to `sink`, and what the pipe holds. */
 type Way = { source: number; sink: number; pipeRead: number; pipeWrite: number; held: number; moved: number; ended: boolean; total: 0 | 1 };
-type Open = { id: number; down: Way; up: Way; lastMs: number };
+type Open = { id: number; down: Way; up: Way; oneWay: boolean; lastMs: number };
 
 const MAX_EVENTS = 64;
 
@@ -41,6 +41,7 @@ class SpliceLoop {
   readonly #events = new Uint8Array(MAX_EVENTS * EPOLL_EVENT_BYTES);
   readonly #eventView = new DataView(this.#events.buffer);
   readonly #scratch = new Uint8Array(8);
+  readonly #dropped = new Uint8Array(64 * 1024);
   #received = 0;
   #stopping = false;
 
@@ -118,6 +119,7 @@ class SpliceLoop {
       id: tunnel.id,
       down: way(tunnel.upstream, tunnel.client, tunnel.toClient, tunnel.heldIn, 0),
       up: way(tunnel.client, tunnel.upstream, tunnel.toUpstream, tunnel.heldOut, 1),
+      oneWay: tunnel.oneWay,
       lastMs: performance.now(),
     };
     this.#open.add(open);
@@ -136,7 +138,26 @@ class SpliceLoop {
   }
 
   #pump(open: Open): void {
-    if (this.#move(open, open.down)) this.#move(open, open.up);
+    // A one-way tunnel's client bytes are dropped first: its end may come in this very move.
+    if (open.oneWay) this.#discard(open);
+    if (this.#move(open, open.down) && !open.oneWay) this.#move(open, open.up);
+  }
+
+  /**
+   * Reads what the client of a one-way tunnel sent and drops it: none of it goes on, and a socket closed with bytes
+   * unread would answer with a reset, which can take from the client what it had not read yet of its answer (bytes
+   * that come after the last read, as the tunnel ends, still can: so they could on bun's event loop).
+   */
+  #discard(open: Open): void {
+    for (;;) {
+      const got = this.#libc.read(open.up.source, this.#dropped, this.#dropped.length);
+      if (got > 0) continue;
+      if (got === 0) return;
+      const errno = this.#libc.errno();
+      if (errno === EINTR) continue;
+      if (errno !== EAGAIN) this.#end(open);
+      return;
+    }
   }
 
   /** Moves what `way` can without blocking; false once the tunnel has ended (either side's end ends it, as before). */

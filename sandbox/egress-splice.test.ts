@@ -102,6 +102,30 @@ describe.skipIf(process.platform !== "linux")("SpliceRelay", () => {
     }
   });
 
+  test("one way (a plain request's answer): the server's bytes reach the client, and nothing of the client's the server", async () => {
+    const relay = await SpliceRelay.start(unbounded, totals());
+    if (relay === undefined) throw new Error("splice(2) through bun:ffi did not start on this Linux machine");
+    try {
+      const { client, farEnd, guardClient, guardUpstream } = await tunnelEnds();
+      // What the client sent after its request and bun holds at the hand-over is dropped, not passed on.
+      const again = "GET /again HTTP/1.1\r\n\r\n";
+      client.write(again);
+      const deadline = performance.now() + 5_000;
+      while (guardClient.readableLength < again.length && performance.now() < deadline) await Bun.sleep(5);
+      expect(guardClient.readableLength).toBe(again.length);
+      const counts = relay.take(guardClient, guardUpstream, true);
+      const [toClient, toFar] = [received(client), received(farEnd)];
+      const down = randomBytes(2 * MIB);
+      farEnd.end(down);
+      expect((await toClient).equals(down)).toBe(true);
+      expect(await counts).toEqual({ bytesIn: down.length, bytesOut: 0 });
+      client.destroy();
+      expect((await toFar).length).toBe(0);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   test("cuts a tunnel at the run's byte cap, and one idle past the idle time", async () => {
     const shared = totals();
     shared[0] = 1000n;

@@ -6,9 +6,13 @@ import { EFD_CLOEXEC, EFD_NONBLOCK, F_DUPFD_CLOEXEC, F_SETPIPE_SZ, type Libc, O_
 /** Why a spliced tunnel was cut: a byte cap of the run, its idle time, the guard stopping. */
 export type SpliceCut = "bytesIn" | "bytesOut" | "idle" | "stopped";
 
-/** A tunnel as the worker takes it: the sockets (dup'd) and a pipe each way, holding `heldIn`/`heldOut` bytes already. */
+/**
+ * A tunnel as the worker takes it: the sockets (dup'd) and a pipe each way, holding `heldIn`/`heldOut` bytes already.
+ * A `oneWay` tunnel (a plain request's answer) moves the server's bytes only: nothing of the client's reaches it.
+ */
 export type Tunnel = {
   id: number;
+  oneWay: boolean;
   client: number;
   upstream: number;
   toClient: readonly [number, number];
@@ -120,9 +124,10 @@ export class SpliceRelay {
   /**
    * Takes over an established tunnel (`client` paused, `upstream` with nothing left to write) and relays it until it
    * ends; undefined when these sockets cannot be taken (bun gives no descriptor, a pipe could not be made): the caller
-   * relays them itself, untouched.
+   * relays them itself, untouched. `oneWay` (a plain request's answer, its head passed): only the server's bytes go on;
+   * what the client sent after its request and bun holds is dropped, and what it sends later is never read.
    */
-  take(client: Socket, upstream: Socket): Promise<SplicedCounts> | undefined {
+  take(client: Socket, upstream: Socket, oneWay = false): Promise<SplicedCounts> | undefined {
     if (this.#ended) return undefined;
     const clientFd = descriptorOf(client);
     const upstreamFd = descriptorOf(upstream);
@@ -136,7 +141,8 @@ export class SpliceRelay {
       for (const chunk of heldIn.reverse()) upstream.unshift(chunk);
       return undefined;
     };
-    const heldOut = drained(client);
+    const sent = drained(client);
+    const heldOut = oneWay ? [] : sent;
     const heldIn = drained(upstream);
     const dup = (fd: number) => {
       const copy = this.#libc.fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -163,6 +169,7 @@ export class SpliceRelay {
     const id = this.#nextId++;
     const tunnel: Tunnel = {
       id,
+      oneWay,
       client: clientCopy,
       upstream: upstreamCopy,
       toClient,

@@ -1,10 +1,10 @@
-import { closeSync, existsSync, mkdirSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, realpathSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { sleep } from "../concurrency/sleep.ts";
 import { type BwrapPlan, bwrapCommand, LAUNCHER_ENV, limitsCommand, rootMountTable } from "./bwrap-argv.ts";
 import { handOverLine, WAITER_SHELL } from "./hand-over.ts";
-import { startEgress } from "./egress-run.ts";
+import { type EgressKit, egressKit, startEgress } from "./egress-run.ts";
 import { launcherGate } from "./launcher-scripts.ts";
 import { openScratch } from "./open-scratch.ts";
 import { MAX_RESET_DEPTH, resetScratchModes } from "./reset-scratch-modes.ts";
@@ -19,6 +19,7 @@ import { TreeMeasurer } from "./measure-tree.ts";
 import { planFor, poolKey, spawnLauncher, startWaiting } from "./spawn-launcher.ts";
 import { type PipedProcess, RunKiller, spawnPiped, superviseRun } from "./supervise-run.ts";
 import { OrgError } from "../errors/org-error.ts";
+import { ownedTempDir } from "../security/owned-temp-dir.ts";
 
 const INSTALL_HINT = "Install it with: apt-get install -y bubblewrap (Debian/Ubuntu) or dnf install bubblewrap (Fedora).";
 
@@ -43,6 +44,7 @@ export class Sandbox {
   /** What the watchdogs of this sandbox's runs walk scratch with. */
   readonly trees = new TreeMeasurer();
   #supportDir: string | undefined;
+  #egressKit: EgressKit | undefined;
   // A bound on sandboxes running at once, so several models calling tools cannot overload the host.
   private readonly slots = new FifoSemaphore(4);
   private availability: Promise<void> | undefined;
@@ -66,6 +68,18 @@ export class Sandbox {
   get supportDir(): string {
     this.#supportDir ??= prepareSandboxSupport();
     return this.#supportDir;
+  }
+
+  /**
+   * Where every run given egress takes its files from (`egress-run.ts`): a private folder of this process for the runs'
+   * own, made at the first such run (and again if it was removed; empty between runs, `org supervise` removes it once
+   * the process is gone), the support dir's forwarders and org's bun.
+   */
+  get egressKit(): EgressKit {
+    if (this.#egressKit === undefined || !existsSync(this.#egressKit.folder)) {
+      this.#egressKit = egressKit(ownedTempDir("egress"), this.supportDir, realpathSync(process.execPath));
+    }
+    return this.#egressKit;
   }
 
   /** Resolves when bwrap can start a sandbox here; rejects with SandboxUnavailableError saying what is missing. */
@@ -96,7 +110,7 @@ export class Sandbox {
     this.checkToolsInstalled();
     // Under a policy with egress rules, a run that asks for it reaches the network through org's egress guard only.
     if (options.egress === undefined || policy.egress === undefined || options.network) return this.runInSlot(options);
-    const egress = await startEgress(policy.egress, options.egress, policy.secretValues);
+    const egress = await startEgress(policy.egress, options.egress, policy.secretValues, this.egressKit);
     let result: SandboxResult;
     try {
       result = await this.runInSlot({

@@ -2,6 +2,7 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { supportFiles } from "./bwrap-argv.ts";
+import { egressScripts } from "./egress-run.ts";
 import { buildSeccompFilter } from "./seccomp-filter.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 import { ownedTempDir } from "../security/owned-temp-dir.ts";
@@ -11,12 +12,12 @@ export const SCRATCH_MOUNT_POINT = "scratch-mount";
 
 /**
  * Makes (or brings up to date) the directory holding the seccomp program and the synthetic /etc files every sandbox
- * mounts read-only, and returns it. Named after its content and owner, so all org processes of one user share it and
- * none leaves a copy behind (bun test does not run exit handlers). Readable by the sandbox uid, writable only by this
- * uid. A Sandbox prepares it once, at its first run.
+ * mounts read-only, and the egress forwarders a run given egress links into its own folder, and returns it. Named after
+ * its content and owner, so all org processes of one user share it and none leaves a copy behind (bun test does not run
+ * exit handlers). Readable by the sandbox uid, writable only by this uid. A Sandbox prepares it once, at its first run.
  */
 export function prepareSandboxSupport(): string {
-  const files: Record<string, string | Uint8Array> = { "seccomp.bpf": buildSeccompFilter(), ...supportFiles() };
+  const files: Record<string, string | Uint8Array> = { "seccomp.bpf": buildSeccompFilter(), ...supportFiles(), ...egressScripts() };
   // Bun's own hasher: loading node:crypto costs tens of milliseconds, on the path of every `org sandbox run`.
   const hash = new Bun.CryptoHasher("sha256");
   for (const [name, content] of Object.entries(files)) hash.update(name).update("\0").update(content).update("\0");

@@ -87,7 +87,7 @@ type ServiceOptions = {
 
 /** The process's own egress guard, its hosts as the allow list; undefined when it names none (no network). */
 async function serviceEgress(options: ServiceOptions): Promise<EgressSetup | undefined> {
-  if (options.egress) return startEgress(options.egress.rules, options.egress.request, options.policy.secretValues);
+  if (options.egress) return startEgress(options.egress.rules, options.egress.request, options.policy.secretValues, options.sandbox.egressKit);
   const hosts = options.hosts ?? [];
   if (hosts.length === 0) return undefined;
   const seams = options.egressSeams;
@@ -100,6 +100,7 @@ async function serviceEgress(options: ServiceOptions): Promise<EgressSetup | und
       ...(seams?.treatAsPublic ? { treatAsPublic: seams.treatAsPublic } : {}),
     },
     options.policy.secretValues,
+    options.sandbox.egressKit,
   );
 }
 
