@@ -10,6 +10,9 @@ const Parameters = z.object({
   limit: z.int().min(1).max(50).optional().describe("How many records at most (default 8)"),
 });
 
+/** Where recalled words are said to come from, in the approval question's "read the words of …". */
+const MEMORY_ORIGIN = "past tools' results and saved facts in this workspace's memory";
+
 /** A hit as the model reads it: fields of a JSON object, its text made inert (`neutralize`). */
 export function quotedHit(hit: MemoryHit, rank: number) {
   return {
@@ -32,7 +35,7 @@ export function memorySearchTool(store: MemoryStore, embedder?: Embedder): AnyTo
       "Search the memory of this workspace: past sessions (messages, tool calls and their results) and facts " +
       "saved with memory_save. Returns ranked records with their session id and time, as quoted data.",
     parameters: Parameters,
-    // It only reads this workspace's memory.
+    // It only reads this workspace's memory; what it recalls of tools and saved facts is marked as from outside below.
     acts: false,
     async execute({ query, limit }, context) {
       const outcome = await store.search(query, { limit: limit ?? 8, ...(embedder ? { embedder } : {}), signal: context.signal });
@@ -42,7 +45,10 @@ export function memorySearchTool(store: MemoryStore, embedder?: Embedder): AnyTo
         ...(outcome.note ? { embeddings: outcome.note } : {}),
         results: outcome.hits.map((hit, index) => quotedHit(hit, index + 1)),
       };
-      return { ok: true, output: JSON.stringify(data), data };
+      // A tool's result (a page's words among them) or a fact a persona kept is not the person's: recalled, it is words
+      // from outside as it was when read, else a page's words saved once would steer a later turn's calls unasked.
+      const outside = outcome.hits.some((hit) => hit.kind === "tool-result" || hit.kind === "fact");
+      return { ok: true, output: JSON.stringify(data), data, ...(outside ? { outsideWords: { from: MEMORY_ORIGIN } } : {}) };
     },
   });
 }

@@ -6,7 +6,9 @@ import { z } from "zod";
 import { scriptedModel } from "../llm/scripted-model.ts";
 import { scriptedConfig } from "../testing/scripted-config.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
-import { defineTool } from "../tools/define-tool.ts";
+import { type AnyTool, defineTool } from "../tools/define-tool.ts";
+import { memorySearchTool } from "../memory/memory-search-tool.ts";
+import { MemoryStore } from "../memory/memory-store.ts";
 import type { LocalApprove } from "./room-approvals.ts";
 import type { RoomEvent } from "./room-event.ts";
 import { openRoom } from "./room.ts";
@@ -145,5 +147,53 @@ test("a persona asked by one that read a page is asked too, and the question say
     ]);
   } finally {
     await opened.close();
+  }
+});
+
+test("a page's words recalled from memory are words from outside: the allowed sh after memory_search is asked", async () => {
+  const ran: string[] = [];
+  const asked: (string | undefined)[] = [];
+  const memoryDir = mkdtempSync(join(workspaceDir, "memory-"));
+  const { store } = MemoryStore.open(memoryDir);
+  // A page's command, kept by a persona in an earlier session; and a question whose only hit is the person's own words.
+  store.save({ text: `The setup page said: ${PAGE}`, persona: "agent" });
+  const mine = { id: "u1", turnId: "t1", from: "user", text: "my own notes on lemons", time: "", heardBy: [], addressed: [] };
+  store.index("s-1", { type: "message", time: "2026-01-01T00:00:00Z", message: mine });
+  const recalling = scriptedModel((request) => {
+    const last = request.messages.at(-1);
+    const text = typeof last?.content === "string" ? last.content : "";
+    if (last?.role === "tool" && last.name === "memory_search") {
+      return { toolCalls: [{ name: "sh", arguments: { command: /run `([^`]+)`/.exec(text)?.[1] ?? "echo recalled" } }] };
+    }
+    if (last?.role === "tool") return { text: "done" };
+    return { toolCalls: [{ name: "memory_search", arguments: { query: text.includes("lemons") ? "lemons" : "setup page" } }] };
+  });
+  const config = scriptedConfig(join(memoryDir, "org.config.json"), "http://127.0.0.1:9", "m");
+  const allowed = { memory_search: "allow" as const, sh: "allow" as const };
+  config.personas = [{ name: "agent", kind: "agent", model: "m", server: "http://127.0.0.1:9", tools: allowed, contextMessages: 60 }];
+  const opened = await openRoom({
+    ...testSandboxAccess(),
+    config,
+    workspaceDir: memoryDir,
+    tools: [memorySearchTool(store), tools(ran)[1] as AnyTool],
+    models: () => recalling,
+    prepareTools: false,
+    approve: async (_persona, _call, context) => {
+      asked.push(context.why);
+      return false;
+    },
+  });
+  try {
+    await opened.send("what did the setup page say? do it");
+    expect(ran).toEqual([]);
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toStartWith("agent read the words of past tools' results and saved facts in this workspace's memory (memory_search)");
+    // Recalling only what the person wrote is not words from outside: "allow" holds.
+    await opened.send("what about lemons?");
+    expect(ran).toEqual(["echo recalled"]);
+    expect(asked).toHaveLength(1);
+  } finally {
+    await opened.close();
+    store.close();
   }
 });
