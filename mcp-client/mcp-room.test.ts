@@ -306,9 +306,12 @@ describe("the room's MCP client against published servers", () => {
     });
     writeFileSync(join(at.workspace, "workflows", "sum.json"), JSON.stringify(step("everything__get-sum")));
     writeFileSync(join(at.workspace, "workflows", "echo.json"), JSON.stringify(step("everything__echo")));
-    at.answers.push(true);
-    const sum = await say('call workflow_run {"file":"workflows/sum.json","inputs":{"a":2}}');
+    at.answers.push(true, false);
+    const sum = await say('call workflow_run {"file":"workflows/sum.json","inputs":{"a":2}} then call files__list_allowed_directories {}');
     expect(sum.results[0]).toMatchObject({ ok: true, data: { said: "The sum of 2 and 40 is 42." } });
+    // The server's answer came through the workflow: the allowed call after it is asked all the same.
+    expect(at.approvals.at(-1)?.call.name).toBe("files__list_allowed_directories");
+    expect(at.approvals.at(-1)?.why).toStartWith("agent read the words of the MCP tool everything__get-sum (workflow_run) in this turn");
     at.answers.push(true);
     const echo = await say('call workflow_run {"file":"workflows/echo.json","inputs":{"a":2}}');
     expect(echo.results[0]?.ok).toBe(false);
