@@ -605,3 +605,16 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     expect(await restarted?.exited).not.toBe(0);
   }, 60_000);
 });
+
+test("what a session typed is kept past its browser's close, and forgotten when the session ends", async () => {
+  // No Chromium here: each call fails to start one, after its text was weighed and kept.
+  const nowhere = browserTool({ settings: { ...DEFAULT_BROWSER, executable: join(workspaceDir, "no-chromium") } });
+  const set = toolSet([nowhere]);
+  const ended = { ...context, sessionId: "typed-then-ended" };
+  const type = (text: string) => runTool(set, { name: "browser", arguments: { action: "type", ref: "e1", text } }, ended);
+  expect((await type(SECRET.slice(0, 6))).output).toContain("the browser cannot start");
+  expect((await type(SECRET.slice(6, 12))).output).toMatch(/not typed: with what was typed before it/);
+  await nowhere.release?.(ended);
+  // A new session of the same id: the page that saw the first piece is gone with the old one.
+  expect((await type(SECRET.slice(6, 12))).output).toContain("the browser cannot start");
+});
