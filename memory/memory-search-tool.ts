@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Embedder } from "../registry/ollama-embedder.ts";
 import { type AnyTool, defineTool } from "../tools/define-tool.ts";
+import { OUTSIDE_TAG } from "./memory-entry.ts";
 import type { MemoryStore } from "./memory-store.ts";
 import type { MemoryHit } from "./search-memory.ts";
 import { MEMORY_PREAMBLE, neutralize } from "./quoted-memory.ts";
@@ -11,7 +12,7 @@ const Parameters = z.object({
 });
 
 /** Where recalled words are said to come from, in the approval question's "read the words of …". */
-const MEMORY_ORIGIN = "past tools' results and saved facts in this workspace's memory";
+const MEMORY_ORIGIN = "pages, servers' answers or saved facts recalled from this workspace's memory";
 
 /** A hit as the model reads it: fields of a JSON object, its text made inert (`neutralize`). */
 export function quotedHit(hit: MemoryHit, rank: number) {
@@ -35,7 +36,7 @@ export function memorySearchTool(store: MemoryStore, embedder?: Embedder): AnyTo
       "Search the memory of this workspace: past sessions (messages, tool calls and their results) and facts " +
       "saved with memory_save. Returns ranked records with their session id and time, as quoted data.",
     parameters: Parameters,
-    // It only reads this workspace's memory; what it recalls of tools and saved facts is marked as from outside below.
+    // It only reads this workspace's memory; what it recalls from outside (or a persona kept) is marked so below.
     acts: false,
     async execute({ query, limit }, context) {
       const outcome = await store.search(query, { limit: limit ?? 8, ...(embedder ? { embedder } : {}), signal: context.signal });
@@ -45,9 +46,9 @@ export function memorySearchTool(store: MemoryStore, embedder?: Embedder): AnyTo
         ...(outcome.note ? { embeddings: outcome.note } : {}),
         results: outcome.hits.map((hit, index) => quotedHit(hit, index + 1)),
       };
-      // A tool's result (a page's words among them) or a fact a persona kept is not the person's: recalled, it is words
-      // from outside as it was when read, else a page's words saved once would steer a later turn's calls unasked.
-      const outside = outcome.hits.some((hit) => hit.kind === "tool-result" || hit.kind === "fact");
+      // A result that carried words from outside when it came (a page's) is words from outside when recalled, and so is a
+      // fact a persona kept (it may hold a page's words, saved in a later turn): else they would steer this turn unasked.
+      const outside = outcome.hits.some((hit) => hit.kind === "fact" || (hit.kind === "tool-result" && hit.tags.includes(OUTSIDE_TAG)));
       return { ok: true, output: JSON.stringify(data), data, ...(outside ? { outsideWords: { from: MEMORY_ORIGIN } } : {}) };
     },
   });
