@@ -315,6 +315,7 @@ export class McpHub {
     const description =
       `${entry.description || `${entry.tool} of the MCP server ${server.name}`} (MCP server ` +
       `${server.name}${server.sandbox === true ? ", sandboxed" : server.transport === "stdio" ? ", runs as the user" : ""})`;
+    const outsideWords = { from: `the MCP server ${server.name}` };
     const tool: Tool<typeof ARGUMENTS> = {
       name: entry.name,
       description,
@@ -327,13 +328,12 @@ export class McpHub {
       timeoutS: this.options.settings.callTimeoutS,
       execute: async (args, context) => {
         const current = connection.tools.find((candidate) => candidate.name === entry.name) ?? entry;
-        if (server.sandbox === true) return connection.call(current, args as Record<string, JsonValue>, context.signal);
+        // The server's answer is its words, not the person's (a fetch or browser server's are a page's): after them the
+        // persona's calls that act are asked of the person (docs/browser.md, "A page's words").
+        const call = async () => ({ ...(await connection.call(current, args as Record<string, JsonValue>, context.signal)), outsideWords });
+        if (server.sandbox === true) return call();
         // Unsandboxed, the server may write the workspace: what configures org is put back if the call changed it.
-        const {
-          value: result,
-          changed,
-          unrestored,
-        } = await this.settingsGuard.around(context.workspaceDir, () => connection.call(current, args as Record<string, JsonValue>, context.signal));
+        const { value: result, changed, unrestored } = await this.settingsGuard.around(context.workspaceDir, call);
         if (changed.length === 0) return result;
         const named = changed.map(escapeName).join(", ");
         const them = changed.length === 1 ? "it" : "them";

@@ -35,7 +35,7 @@ type World = {
   assembly: RoomAssembly;
   room: Room;
   events: RoomEvent[];
-  approvals: { persona: string; call: ToolCall }[];
+  approvals: { persona: string; call: ToolCall; why?: string }[];
   answers: boolean[];
 };
 
@@ -48,8 +48,13 @@ const persona = scriptedModel(
   (request) => {
     const last = request.messages.at(-1);
     const text = typeof last?.content === "string" ? last.content : "";
+    // "call A {…} then call B {…}": B once A's result is in.
+    const asked = request.messages.findLast((message) => message.role === "user")?.content;
+    const then = /\bthen call (\S+) (\{.*\})\s*$/s.exec(typeof asked === "string" ? asked : "");
+    if (last?.role === "tool" && then && last.name !== then[1])
+      return { toolCalls: [{ name: then[1] ?? "", arguments: JSON.parse(then[2] ?? "{}") }] };
     if (last?.role === "tool") return { text: `the tool said: ${text.slice(0, 200)}` };
-    const match = /call (\S+) (\{.*\})\s*$/s.exec(text);
+    const match = /call (\S+) (\{.*\})\s*$/s.exec(text.split(" then call ")[0] ?? "");
     if (!match) return { text: "nothing to call" };
     return { toolCalls: [{ name: match[1] ?? "", arguments: JSON.parse(match[2] ?? "{}") }] };
     // The published servers' tools and their schemas take more than a default 4096-token window holds.
@@ -148,8 +153,8 @@ beforeAll(async () => {
   const room = await openRoom(
     assembly.options({
       models: () => persona,
-      approve: async (name, call) => {
-        approvals.push({ persona: name, call });
+      approve: async (name, call, context) => {
+        approvals.push({ persona: name, call, ...(context.why !== undefined ? { why: context.why } : {}) });
         return answers.shift() ?? false;
       },
       onEvent: (event) => events.push(event),
@@ -210,6 +215,22 @@ describe("the room's MCP client against published servers", () => {
     expect(at.approvals.length).toBe(asked + 1);
     expect(no.results[0]?.ok).toBe(false);
     expect(no.results[0]?.output).toContain("the user denied the everything__echo call");
+  });
+
+  test("a server's answer is words from outside: the allowed MCP call after it in the turn is asked, with why", async () => {
+    at.answers.push(false);
+    const asked = at.approvals.length;
+    const turn = await say('call everything__get-sum {"a":1,"b":2} then call files__list_allowed_directories {}');
+    expect(turn.results.map((result) => [result.call.name, result.ok])).toEqual([
+      ["everything__get-sum", true],
+      ["files__list_allowed_directories", false],
+    ]);
+    expect(at.approvals.slice(asked)).toMatchObject([{ persona: "agent", call: { name: "files__list_allowed_directories" } }]);
+    expect(at.approvals.at(-1)?.why).toStartWith("agent read the words of the MCP server everything (everything__get-sum) in this turn");
+    // The person spoke again: the allowed call runs unasked.
+    const next = await say("call files__list_allowed_directories {}");
+    expect(next.results[0]?.ok).toBe(true);
+    expect(at.approvals.length).toBe(asked + 1);
   });
 
   test("a result holding a secret comes back redacted, to the model, the room and the transcript", async () => {
@@ -285,9 +306,12 @@ describe("the room's MCP client against published servers", () => {
     });
     writeFileSync(join(at.workspace, "workflows", "sum.json"), JSON.stringify(step("everything__get-sum")));
     writeFileSync(join(at.workspace, "workflows", "echo.json"), JSON.stringify(step("everything__echo")));
-    at.answers.push(true);
-    const sum = await say('call workflow_run {"file":"workflows/sum.json","inputs":{"a":2}}');
+    at.answers.push(true, false);
+    const sum = await say('call workflow_run {"file":"workflows/sum.json","inputs":{"a":2}} then call files__list_allowed_directories {}');
     expect(sum.results[0]).toMatchObject({ ok: true, data: { said: "The sum of 2 and 40 is 42." } });
+    // The server's answer came through the workflow: the allowed call after it is asked all the same.
+    expect(at.approvals.at(-1)?.call.name).toBe("files__list_allowed_directories");
+    expect(at.approvals.at(-1)?.why).toStartWith("agent read the words of the MCP tool everything__get-sum (workflow_run) in this turn");
     at.answers.push(true);
     const echo = await say('call workflow_run {"file":"workflows/echo.json","inputs":{"a":2}}');
     expect(echo.results[0]?.ok).toBe(false);

@@ -18,6 +18,9 @@ export type MemoryEntry = {
 // search (and a recalled injection would be stored again), and a saved fact is a record of its own.
 const NOT_REMEMBERED = new Set(["memory_search", "memory_save"]);
 
+/** The tag of a tool's result that carried words from outside (a page's, an MCP server's): recalled, they still are. */
+export const OUTSIDE_TAG = "outside";
+
 // Memory keeps the gist of a tool's work, not every byte it printed.
 const CALL_CHARS = 1_000;
 const RESULT_CHARS = 600;
@@ -76,6 +79,7 @@ function toolEntries(
   text: string,
 ): MemoryEntry[] {
   if (NOT_REMEMBERED.has(line.call.name)) return [];
+  const outside = line.type === "tool-result" && line.outsideFrom !== undefined;
   return [
     {
       key: `${sessionId}:${mark}:${line.replyId}:${line.call.id}`,
@@ -84,7 +88,7 @@ function toolEntries(
       persona: line.persona,
       time: line.time,
       text,
-      tags: [line.call.name],
+      tags: outside ? [line.call.name, OUTSIDE_TAG] : [line.call.name],
     },
   ];
 }

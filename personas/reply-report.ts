@@ -22,6 +22,8 @@ export const replyReportSchemas = onFirstUse(() => {
     /** Set by tools that run a process in the sandbox: its exit code, null when it did not exit by itself. */
     exitCode: z.number().nullable().optional(),
     durationMs: z.number(),
+    /** Where the result's words from outside came from (a page's origin, an MCP server): docs/browser.md, "A page's words". */
+    outsideFrom: z.string().optional(),
   });
   /** One step of a multi-step reply: e.g. `{ step: "tests", status: "failed", detail: "2 of 9 failed" }`. */
   const ProgressReport = z.object({

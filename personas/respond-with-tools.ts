@@ -170,6 +170,7 @@ export function toReplyReport(event: LoopEvent): ReplyReport | undefined {
         ...(event.result.data !== undefined ? { data: event.result.data } : {}),
         ...(event.result.exitCode !== undefined ? { exitCode: event.result.exitCode } : {}),
         durationMs: event.durationMs,
+        ...(event.result.outsideWords ? { outsideFrom: event.result.outsideWords.from } : {}),
       };
     case "calls-refused":
       return { type: "calls-refused", message: event.message, ...(event.reason ? { reason: event.reason } : {}) };

@@ -167,10 +167,11 @@ export class BrowserSession {
   /**
    * Ends a browser whose page stopped answering: its process tree is killed by pid at once (a polite close would wait
    * on the busy renderer), and what is left is closed within a bound. The session stays; its next action starts a new
-   * browser.
+   * browser. A browser still starting (a turn stopped during its start) is waited for, its start being bounded, and
+   * killed as it comes up: else it would run on unused until `idleSeconds`.
    */
   async abandon(reason: string): Promise<void> {
-    const running = this.#running;
+    const running = this.#running ?? (await this.#starting?.catch(() => undefined));
     this.#running = undefined;
     if (!running) return;
     running.ended = true;

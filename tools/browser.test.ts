@@ -10,6 +10,8 @@ import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import type { AuditEntry } from "../security/audit-log.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { descendants } from "../testing/process-tree.ts";
+import { waitUntil } from "../testing/wait-until.ts";
 import { browserTool } from "./browser.ts";
 import { BrowserSessions } from "./browser-session.ts";
 import { type CallContext, runTool, toolSet } from "./define-tool.ts";
@@ -536,6 +538,21 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     // The next case's first open starts a new browser in this session, and reads its page.
   }, 60_000);
 
+  test("a turn stopped while its browser starts: once the answer comes that browser is gone, nothing of it left", async () => {
+    const starting = { ...context, sessionId: "stopped-start" };
+    const before = new Set(descendants(process.pid));
+    const ours = () => descendants(process.pid).filter((pid) => !before.has(pid));
+    const stop = new AbortController();
+    const call = runTool(tools, { name: "browser", arguments: { action: "open", url: `${base}/list` } }, { ...starting, signal: stop.signal });
+    // Stopped as its sandbox comes up, long before Chromium is ready to be driven.
+    await waitUntil("the new browser's sandbox to start", () => ours().length > 0, 30_000, 5);
+    stop.abort();
+    const answer = await call;
+    expect(answer.output).toStartWith("Error: stopped: the turn was stopped during the browser's open; the browser was closed");
+    await waitUntil("the stopped browser's processes to be gone", () => ours().length === 0, 15_000);
+    expect(sessions.of(starting).process).toBeUndefined();
+  }, 60_000);
+
   test("a page whose script loops forever: the action answers, the browser's processes are killed, the next starts anew", async () => {
     // This case alone waits 1 s per action, so the looping renderer burns little.
     const quick = toolSet([browserTool({ settings: { ...settings, actionTimeoutS: 1 }, sessions })]);
@@ -587,4 +604,17 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     await room.close();
     expect(await restarted?.exited).not.toBe(0);
   }, 60_000);
+});
+
+test("what a session typed is kept past its browser's close, and forgotten when the session ends", async () => {
+  // No Chromium here: each call fails to start one, after its text was weighed and kept.
+  const nowhere = browserTool({ settings: { ...DEFAULT_BROWSER, executable: join(workspaceDir, "no-chromium") } });
+  const set = toolSet([nowhere]);
+  const ended = { ...context, sessionId: "typed-then-ended" };
+  const type = (text: string) => runTool(set, { name: "browser", arguments: { action: "type", ref: "e1", text } }, ended);
+  expect((await type(SECRET.slice(0, 6))).output).toContain("the browser cannot start");
+  expect((await type(SECRET.slice(6, 12))).output).toMatch(/not typed: with what was typed before it/);
+  await nowhere.release?.(ended);
+  // A new session of the same id: the page that saw the first piece is gone with the old one.
+  expect((await type(SECRET.slice(6, 12))).output).toContain("the browser cannot start");
 });

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { BrowserSettings } from "../config/browser-settings.ts";
 import { SandboxUnavailableError } from "../sandbox/run-sandboxed.ts";
 import { ScratchDirectoryError } from "../sandbox/open-scratch.ts";
+import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { scanOutbound } from "../security/scan-outbound.ts";
 import { BrowserUnavailableError } from "./browser-binary.ts";
 import { BrowserCallError, shownUrl } from "./browser-call-error.ts";
@@ -40,7 +41,8 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
   // Playwright and the browser's runtime load at the first call: a room that never browses never pays for them.
   let sessions = options.sessions;
   const limit = new PerMinuteLimit(options.settings.perMinute, options.now ?? Date.now);
-  // What each session (by its scratch folder) typed lately, kept past a `close`: a secret typed in pieces is found.
+  // What each session (by its scratch folder) typed lately, kept past a `close`: a secret typed in pieces is found. Only
+  // sessions that typed have an entry, and it goes with the session: serve's rooms and MCP sessions come and go.
   const typed = new Map<string, string>();
   return defineTool("browser", {
     description: DESCRIPTION,
@@ -52,6 +54,7 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
     needs: ["askPerson", "outboundSecrets"],
     // The room's session ended: its browser goes with it (a room that never browsed has none, and loads nothing).
     release: async (session) => {
+      typed.delete(scratchDirFor(session));
       await sessions?.closeSession(session);
     },
     approvalPreview: (args) => {
@@ -78,7 +81,8 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
       try {
         const before = typed.get(session.scratchDir) ?? "";
         checkArguments(args, context, before);
-        typed.set(session.scratchDir, typedSince(before, args));
+        const now = typedSince(before, args);
+        if (now !== "") typed.set(session.scratchDir, now);
         const { running, lost, why } = await Promise.race([
           session.running(context, { clock, ...(args.action === "open" && args.url !== undefined ? { opening: args.url } : {}) }),
           stopped,

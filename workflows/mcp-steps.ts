@@ -13,6 +13,8 @@ export type McpStepTools = Pick<McpHub, "owns" | "workflowProblem" | "callForWor
 export function withMcpSteps(
   tools: { checkTool(name: string): string | undefined; callTool: ToolCaller },
   mcp: McpStepTools | undefined,
+  /** Told of each MCP tool a step called: its answer is a server's words, which the workflow's output may carry on. */
+  called?: (name: string) => void,
 ): { checkTool(name: string): string | undefined; callTool: ToolCaller } {
   if (!mcp) return tools;
   // A promoted tool keeps its name (generated names may hold "__"), as in the room: a server's tool never shadows it.
@@ -24,6 +26,7 @@ export function withMcpSteps(
       const problem = mcp.workflowProblem(name);
       if (problem !== undefined) return { ok: false, reason: "tool", error: problem, durationMs: 0 };
       const started = performance.now();
+      called?.(name);
       const result = await mcp.callForWorkflow(name, input, signal);
       const durationMs = performance.now() - started;
       if (!result.ok) return { ok: false, reason: "tool", error: result.output.replace(/^Error: /, ""), durationMs };

@@ -38,15 +38,20 @@ export function workflowRunTool(options: { mcp?: McpStepTools; checkoutDir?: str
         sandbox: context.sandbox,
         sandboxPolicy: context.sandboxPolicy,
       });
-      const tools = withMcpSteps(generated, mcp);
+      // An MCP server's answer a step got is words from outside, as it is called from the room (docs/browser.md).
+      let server: string | undefined;
+      const tools = withMcpSteps(generated, mcp, (name) => {
+        server ??= name;
+      });
+      const heard = () => (server === undefined ? {} : { outsideWords: { from: `the MCP tool ${server}` } });
       try {
         const within = workflowHome(file, context.workspaceDir, checkoutDir ?? CHECKOUT_DIR);
         const graph = loadWorkflowGraph(resolve(within, file), { within, checkTool: tools.checkTool, maxStepRuns });
         const output = await runWorkflow(graph, inputs, { callTool: tools.callTool, signal: context.signal, maxStepRuns });
-        return { ok: true, output: cutOutput(JSON.stringify(output) ?? "null"), data: (output ?? null) as JsonValue };
+        return { ok: true, output: cutOutput(JSON.stringify(output) ?? "null"), data: (output ?? null) as JsonValue, ...heard() };
       } catch (error) {
         if (!(error instanceof WorkflowError)) throw error;
-        return { ok: false, output: `Error: ${error.message} Fix the workflow file or the inputs and call workflow_run again.` };
+        return { ok: false, output: `Error: ${error.message} Fix the workflow file or the inputs and call workflow_run again.`, ...heard() };
       }
     },
   });
