@@ -246,7 +246,8 @@ export class BrowserSession {
   /** Audits each navigation of a page's main frame, dismisses its dialogs and notes its downloads. */
   private watch(running: RunningBrowser, page: Page): void {
     page.on("request", (request) => {
-      if (!request.isNavigationRequest()) return;
+      // Only an open's navigations are looked up (`pageAsked`): a page navigating in a loop between calls adds nothing.
+      if (this.#opening === undefined || this.#navigationHosts.size >= 256 || !request.isNavigationRequest()) return;
       const host = hostOf(request.url());
       if (host !== undefined && mainFrameOf(request, page)) this.#navigationHosts.add(host);
     });
