@@ -1,5 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runOrgProcess } from "../testing/org-process.ts";
 import { deadPid } from "../testing/supervise-fixture.ts";
@@ -8,8 +9,19 @@ import { uniqueSessionName } from "../testing/tmux.ts";
 
 // org supervise as a person types it, against a throw-away repository (never this checkout, which --repo defaults to).
 const repo = tempGitRepo("org-supervise-cli-");
-afterAll(() => repo[Symbol.dispose]());
-const env = { OLLAMA_BASE: "http://127.0.0.1:9", ORG_TMUX_SESSION: uniqueSessionName("org-sv-cli"), ORG_EMBED_MODEL: "off" };
+// A TMPDIR of its own: the leftovers check reads $TMPDIR, where the rest of a suite's runs leave their own.
+const temp = mkdtempSync(join(tmpdir(), "org-supervise-cli-tmp-"));
+chmodSync(temp, 0o755);
+afterAll(() => {
+  repo[Symbol.dispose]();
+  rmSync(temp, { recursive: true, force: true });
+});
+const env = {
+  OLLAMA_BASE: "http://127.0.0.1:9",
+  ORG_TMUX_SESSION: uniqueSessionName("org-sv-cli"),
+  ORG_EMBED_MODEL: "off",
+  TMPDIR: temp,
+};
 const org = (...args: string[]) => runOrgProcess([...args], { cwd: repo.dir, env, timeoutMs: 120_000 });
 const folders = ["--workspace", repo.dir, "--repo", repo.dir];
 

@@ -76,7 +76,7 @@ function deadRunFiles(context: SuperviseContext): Leftover[] {
       }
     }
   }
-  for (const folder of deadOwnersTempDirs())
+  for (const folder of deadOwnersTempDirs(context.tempDir))
     found.push({ kind: "folder", path: folder.path, why: `a temporary folder of org ${folder.kind} (pid ${folder.pid}), which died` });
   const backups = backupDirOf(context.workspaceDir, context.config.backup);
   for (const folder of deadOwnersTempDirs(backups)) found.push({ kind: "folder", path: folder.path, why: "a backup that died before it was whole" });

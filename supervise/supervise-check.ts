@@ -24,6 +24,8 @@ export type SuperviseContext = {
   instance: InstancePlace;
   /** A line for the supervisor's log. */
   say: (line: string) => void;
+  /** Where org's runs keep their temporary folders ($TMPDIR by default): the leftovers check looks there. */
+  tempDir?: string;
   /** Free bytes on the disk of `dir` (statfs by default). */
   freeBytes?: (dir: string) => number;
   /** The value of the variable `supervise.webhookSecret` names, when it is set: the key of the webhook's signature. */

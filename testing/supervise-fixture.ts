@@ -35,6 +35,8 @@ export function superviseFixture(
 ): SuperviseFixture {
   const repo = tempGitRepo("org-supervise-");
   const workspace = options.separateWorkspace ? mkdtempSync(join(tmpdir(), "org-supervise-ws-")) : repo.dir;
+  // Its own temporary folder: what the rest of a suite's runs leave in $TMPDIR is no leftover of this fixture's.
+  const tempDir = mkdtempSync(join(tmpdir(), "org-supervise-tmp-"));
   mkdirSync(join(workspace, ".org"), { recursive: true, mode: 0o700 });
   writeFileSync(join(workspace, ".org", ".gitignore"), "*\n");
   const env = { OLLAMA_BASE: options.server ?? "http://127.0.0.1:9", OLLAMA_MODEL: "scripted", ...options.env };
@@ -52,6 +54,7 @@ export function superviseFixture(
     instance: { port: 9, tmuxSession: uniqueSessionName("org-sv"), startTimeoutMs: 10_000 },
     say: (line) => lines.push(line),
     signal: AbortSignal.timeout(120_000),
+    tempDir,
   };
   return {
     context,
@@ -71,6 +74,7 @@ export function superviseFixture(
     [Symbol.dispose]: () => {
       state.close();
       repo[Symbol.dispose]();
+      rmSync(tempDir, { recursive: true, force: true });
       if (options.separateWorkspace) rmSync(workspace, { recursive: true, force: true });
     },
   };
