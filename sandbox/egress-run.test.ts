@@ -20,7 +20,8 @@ import { egressRules } from "../config/egress-policy.ts";
 import { gitSync, tempGitRepo, testGitEnv } from "../testing/temp-git-repo.ts";
 import { runInTestSandbox, testSandbox } from "../testing/test-sandbox.ts";
 import type { EgressConnection, EgressGuard } from "./egress-guard.ts";
-import { EGRESS_BUN, EGRESS_FOLDER, type EgressRequest, egressKit, egressRunFolder, SYSTEM_PERL } from "./egress-run.ts";
+import { EGRESS_BUN, EGRESS_FOLDER, type EgressRequest, egressKit, egressRunFolder, egressRunsDir, SYSTEM_PERL } from "./egress-run.ts";
+import { ownedTempDir, ownerTag } from "../security/owned-temp-dir.ts";
 import { sandboxPolicy } from "./sandbox-policy.ts";
 
 // The real sandbox, the real guard and curl inside: a server on the host's 127.0.0.1, made "public" for the guard
@@ -422,8 +423,30 @@ describe("a sandboxed run given egress", () => {
     }
     // Each run's folder, and its links to bun and the forwarders, are removed once its result is out (setImmediate).
     await new Promise((resolve) => setImmediate(resolve));
-    expect(readdirSync(testSandbox.egressKit.folder)).toEqual([]);
+    expect(readdirSync(testSandbox.egressKit.folder).filter((name) => name.includes(`-${ownerTag()}-`))).toEqual([]);
   }, 20_000);
+
+  test("the runs' folders live in one private folder per user; a dead process's runs are removed, a live one's stay", () => {
+    const parent = mkdtempSync(join(tmpdir(), "org-egress-parent-"));
+    try {
+      const shared = egressRunsDir(parent);
+      expect(shared).toBe(join(parent, `org-egress-${process.getuid?.() ?? 0}`));
+      expect(statSync(shared).mode & 0o777).toBe(0o700);
+      const dead = join(shared, "org-run-999999-1-abcdef");
+      mkdirSync(dead);
+      const live = ownedTempDir("run", shared);
+      expect(egressRunsDir(parent)).toBe(shared);
+      expect(existsSync(dead)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+      // A folder of that name others can write into is not used: the process takes one of its own.
+      chmodSync(shared, 0o777);
+      const own = egressRunsDir(parent);
+      expect(own).not.toBe(shared);
+      expect(own).toContain(`org-egress-${ownerTag()}-`);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
 
   test.skipIf(!existsSync(SYSTEM_PERL))("perl's forwarder and its relay compile under strict, which they do not load at each run", () => {
     for (const file of ["egress-forwarder.pl", "egress-relay.pl"]) {

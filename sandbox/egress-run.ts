@@ -1,5 +1,7 @@
-import { chmodSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { deadOwnersTempDirs, ownedTempDir } from "../security/owned-temp-dir.ts";
 import type { EgressRules } from "../config/egress-policy.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
 import type { ReadOnlyMount } from "./bwrap-argv.ts";
@@ -143,12 +145,32 @@ export async function startEgress(rules: EgressRules, request: EgressRequest, se
 }
 
 /**
- * Where every run given egress takes its files from (`Sandbox.egressKit`): `folder`, private to this process (0700: no
- * other user of the host reaches a run's socket), where each run's folder is made; `scripts`, the support dir holding
+ * Where every run given egress takes its files from (`Sandbox.egressKit`): `folder`, private to this user
+ * (`egressRunsDir`), where each run's folder is made; `scripts`, the support dir holding
  * the forwarders; `bun`, org's own (its real path: link(2) does not follow a symbolic link); the forwarder a run uses
  * unless it asks for one.
  */
 export type EgressKit = { folder: string; scripts: string; bun: string; forwarder: EgressForwarder };
+
+/**
+ * The folder the runs given egress of this user make their own folders in: `org-egress-<uid>` in the temp folder,
+ * 0700 (no other user of the host reaches a run's socket), shared by this user's org processes so that none leaves one
+ * behind; the folders of runs whose process died are removed here. Where that name is not this user's own private
+ * folder, a folder of this process's (`org supervise` removes it once the process is gone).
+ */
+export function egressRunsDir(parent: string = tmpdir()): string {
+  const uid = process.getuid?.() ?? 0;
+  const shared = join(parent, `org-egress-${uid}`);
+  try {
+    mkdirSync(shared, { mode: 0o700 });
+  } catch {
+    // There already, or not makeable: judged below.
+  }
+  const stat = lstatSync(shared, { throwIfNoEntry: false });
+  if (!stat?.isDirectory() || stat.uid !== uid || (stat.mode & 0o077) !== 0) return ownedTempDir("egress", parent);
+  for (const dead of deadOwnersTempDirs(shared)) rmSync(dead.path, { recursive: true, force: true });
+  return shared;
+}
 
 /** The kit of a Sandbox: its private `folder`, the support dir (`scripts`) and `bun`; perl's forwarder where it runs. */
 export function egressKit(folder: string, scripts: string, bun: string): EgressKit {
@@ -163,7 +185,8 @@ export function egressKit(folder: string, scripts: string, bun: string): EgressK
  * another user's: the folder is mounted read-only, where the sandbox could make no mount point).
  */
 export function egressRunFolder(kit: EgressKit): { folder: string; mounts: ReadOnlyMount[] } {
-  const folder = mkdtempSync(join(kit.folder, "run-"));
+  // Named after this process (`org-run-<pid>-<start>-…`): a run killed with its process is removed by the next kit.
+  const folder = ownedTempDir("run", kit.folder);
   let bunLinked = true;
   try {
     chmodSync(folder, 0o755);

@@ -4,7 +4,7 @@ import { FifoSemaphore } from "../concurrency/fifo-semaphore.ts";
 import { sleep } from "../concurrency/sleep.ts";
 import { type BwrapPlan, bwrapCommand, LAUNCHER_ENV, limitsCommand, rootMountTable } from "./bwrap-argv.ts";
 import { handOverLine, WAITER_SHELL } from "./hand-over.ts";
-import { type EgressKit, egressKit, startEgress } from "./egress-run.ts";
+import { type EgressKit, egressKit, egressRunsDir, startEgress } from "./egress-run.ts";
 import { launcherGate } from "./launcher-scripts.ts";
 import { openScratch } from "./open-scratch.ts";
 import { MAX_RESET_DEPTH, resetScratchModes } from "./reset-scratch-modes.ts";
@@ -19,7 +19,6 @@ import { TreeMeasurer } from "./measure-tree.ts";
 import { planFor, poolKey, spawnLauncher, startWaiting } from "./spawn-launcher.ts";
 import { type PipedProcess, RunKiller, spawnPiped, superviseRun } from "./supervise-run.ts";
 import { OrgError } from "../errors/org-error.ts";
-import { ownedTempDir } from "../security/owned-temp-dir.ts";
 
 const INSTALL_HINT = "Install it with: apt-get install -y bubblewrap (Debian/Ubuntu) or dnf install bubblewrap (Fedora).";
 
@@ -71,13 +70,13 @@ export class Sandbox {
   }
 
   /**
-   * Where every run given egress takes its files from (`egress-run.ts`): a private folder of this process for the runs'
-   * own, made at the first such run (and again if it was removed; empty between runs, `org supervise` removes it once
-   * the process is gone), the support dir's forwarders and org's bun.
+   * Where every run given egress takes its files from (`egress-run.ts`): this user's private folder for the runs' own
+   * (`egressRunsDir`), found at the first such run (and again if it was removed), the support dir's forwarders and
+   * org's bun.
    */
   get egressKit(): EgressKit {
     if (this.#egressKit === undefined || !existsSync(this.#egressKit.folder)) {
-      this.#egressKit = egressKit(ownedTempDir("egress"), this.supportDir, realpathSync(process.execPath));
+      this.#egressKit = egressKit(egressRunsDir(), this.supportDir, realpathSync(process.execPath));
     }
     return this.#egressKit;
   }
