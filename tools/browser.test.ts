@@ -12,7 +12,7 @@ import type { AuditEntry } from "../security/audit-log.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 import { descendants } from "../testing/process-tree.ts";
 import { waitUntil } from "../testing/wait-until.ts";
-import { browserTool } from "./browser.ts";
+import { browserFailure, browserTool } from "./browser.ts";
 import { BrowserSessions } from "./browser-session.ts";
 import { type CallContext, runTool, toolSet } from "./define-tool.ts";
 import { webFetchTool } from "./web-fetch.ts";
@@ -199,6 +199,15 @@ afterAll(async () => {
   await sessions.closeAll();
   server.stop(true);
   rmSync(workspaceDir, { recursive: true, force: true });
+});
+
+test("a page not reached says why: no sandbox.egress at all, or the guard refused it", () => {
+  // As Playwright words a navigation Chromium could not make through its proxy.
+  const error = new Error("page.goto: net::ERR_PROXY_CONNECTION_FAILED at http://example.com/");
+  const offline = browserFailure(error, DEFAULT_BROWSER, undefined, false);
+  expect(offline.ok).toBe(false);
+  expect(offline.output).toContain("this workspace gives sandboxed runs no network (org.config.json has no sandbox.egress)");
+  expect(browserFailure(error, DEFAULT_BROWSER, undefined, true).output).toContain("org's egress guard, which refused or found no such host");
 });
 
 test("the browser takes 60 actions a minute per persona, the 61st is refused with the wait", async () => {

@@ -102,7 +102,7 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
         // The page's words: after them the persona's calls that act are asked of the person (docs/browser.md).
         return { ...answer, outsideWords: outsideWordsOf(running.shown?.url ?? args.url ?? "") };
       } catch (error) {
-        return await failedCall(error, args, session, options.settings);
+        return await failedCall(error, args, session, options.settings, context.sandboxPolicy.egress !== undefined);
       } finally {
         dispose();
         session.done();
@@ -115,7 +115,13 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
  * A call that did not answer with the page: a stopped turn or a page that stopped answering end its browser (the next
  * call starts a clean one); any other failure is said as the model reads it.
  */
-async function failedCall(error: unknown, args: BrowserArgs, session: BrowserSession, settings: BrowserSettings): Promise<ToolResult> {
+async function failedCall(
+  error: unknown,
+  args: BrowserArgs,
+  session: BrowserSession,
+  settings: BrowserSettings,
+  networked: boolean,
+): Promise<ToolResult> {
   if (error instanceof BrowserStoppedError) {
     // What the page was doing is cut off mid-way: the browser goes, and the next call starts a clean one.
     await session.abandon("the turn was stopped during an action");
@@ -135,7 +141,7 @@ async function failedCall(error: unknown, args: BrowserArgs, session: BrowserSes
         `killed and closed. Call browser with action "open" to start a new one.`,
     };
   }
-  return failure(error, settings, session.process?.killedFor);
+  return browserFailure(error, settings, session.process?.killedFor, networked);
 }
 
 /**
@@ -222,13 +228,21 @@ function checkArguments(args: BrowserArgs, context: BrowserCallContext, typed: s
 }
 
 /** A failure as the model reads it: what went wrong and what to do. */
-function failure(error: unknown, settings: BrowserSettings, killedFor: string | undefined): ToolResult {
+export function browserFailure(error: unknown, settings: BrowserSettings, killedFor: string | undefined, networked: boolean): ToolResult {
   if (error instanceof BrowserCallError) return { ok: false, output: `Error: ${error.message}` };
   if (error instanceof BrowserUnavailableError || error instanceof SandboxUnavailableError || error instanceof ScratchDirectoryError) {
     return { ok: false, output: `Error: the browser cannot start: ${error.message}` };
   }
   const message = error instanceof Error ? error.message : String(error);
   if (/ERR_PROXY_CONNECTION_FAILED|ERR_TUNNEL_CONNECTION_FAILED|ERR_NAME_NOT_RESOLVED/.test(message)) {
+    if (!networked) {
+      return {
+        ok: false,
+        output:
+          "Error: the page could not be reached: this workspace gives sandboxed runs no network (org.config.json has no " +
+          "sandbox.egress), so the browser reaches no host. Tell the person: sandbox.egress.allow lists the hosts it may load from.",
+      };
+    }
     return {
       ok: false,
       output:
