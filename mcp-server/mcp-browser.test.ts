@@ -136,8 +136,9 @@ describe.skipIf(!runnable)(`serve's /mcp offers the browser${runnable ? "" : ` (
       name: "browser",
       arguments: { action: "open", url: `http://elsewhere.test:${port}/secret-page` },
     })) as CallToolResult;
-    // The guard's own answer is the page shown (as in a room); org's line after it says what was refused and why.
-    expect(text(refused)).toContain("org's egress guard refused elsewhere.test");
+    // The guard's answer is said as org's (as in a room), a tool error; org's line after it says what was refused and why.
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toContain(`org's egress guard refused http://elsewhere.test:${port} (HTTP 403)`);
     expect(text(refused)).toContain(`! refused elsewhere.test:${port}: it is not on sandbox.egress.allow of the workspace's org.config.json`);
     expect(hits).not.toContain("/secret-page");
     expect(audit.some((entry) => entry.tool === "egress" && entry.connection?.host === "elsewhere.test" && !entry.connection.allowed)).toBe(true);

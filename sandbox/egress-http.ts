@@ -1,3 +1,4 @@
+import { EGRESS_REFUSAL_HEADER, EGRESS_REFUSED } from "./egress-refusal-header.ts";
 import type { Socket } from "node:net";
 import { normalHost } from "./egress-rules.ts";
 import { SOCKS_VERSION } from "./egress-socks.ts";
@@ -287,7 +288,7 @@ export function refuse(client: Socket, status: number, message: string): void {
     }[status] ?? "Error";
   const body = `${message}\n`;
   client.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ` +
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\n${EGRESS_REFUSAL_HEADER}: ${EGRESS_REFUSED}\r\nContent-Length: ` +
       `${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
   // Whatever the client still sends is dropped, and the socket is gone soon even if the client never closes its side.

@@ -1,3 +1,4 @@
+import { EGRESS_REFUSAL_HEADER, EGRESS_REFUSED } from "../sandbox/egress-refusal-header.ts";
 import type { Locator, Page } from "playwright-core";
 import type { BrowserSettings } from "../config/browser-settings.ts";
 import { scratchDirFor } from "../sandbox/scratch-dir.ts";
@@ -130,7 +131,14 @@ function snapshotNotices(snapshot: Taken, page: Page, screenshot: string | undef
  */
 async function open(page: Page, url: string, noLimit: { timeout: 0 }): Promise<void> {
   try {
-    await page.goto(url, { ...noLimit, waitUntil: "load" });
+    const response = await page.goto(url, { ...noLimit, waitUntil: "load" });
+    // A plain http:// page the guard refused: its answer, not the page; said as org's, quoting none of the page's words.
+    if (response && response.status() >= 400 && response.headers()[EGRESS_REFUSAL_HEADER] === EGRESS_REFUSED) {
+      throw new BrowserCallError(
+        `org's egress guard refused ${new URL(response.url()).origin} (HTTP ${response.status()}): its host, address or port ` +
+          "is not one sandbox.egress lets pages load from, or the person said no. Tell the person; sandbox.egress.allow lists the hosts allowed",
+      );
+    }
   } catch (error) {
     if (error instanceof Error && /net::ERR_/.test(error.message)) {
       await page.waitForURL((shown) => shown.protocol === "chrome-error:", { timeout: 2_000 }).catch(() => undefined);

@@ -344,6 +344,9 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     // Asked of the person (who said no) while the call ran; a page's own requests between calls are refused unasked.
     expect(asked).toContain(`evil.test:${port}`);
     expect(opened.output).not.toContain("apple-from-script");
+    // The guard's refusal of a plain http:// page is said as org's, not shown as the page's words.
+    expect(opened.ok).toBe(false);
+    expect(opened.output).toMatch(new RegExp(`^Error: org's egress guard refused http://evil.test:${port} \\(HTTP 403\\)`));
     expect(hits.filter((path) => path.startsWith("/leak"))).toEqual([]);
   }, 60_000);
 
