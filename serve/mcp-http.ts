@@ -105,6 +105,26 @@ async function sessionBrowser(options: McpHttpOptions, sessionId: string): Promi
   ];
 }
 
+/** Closes the sessions used least recently until one more fits; each leaves the map at once, its browser closes after. */
+function makeRoom(sessions: Map<string, Session>, maxSessions: number, logError: (line: string) => void): void {
+  while (sessions.size >= maxSessions) {
+    const oldest = [...sessions.entries()].sort((a, b) => a[1].usedAt - b[1].usedAt)[0];
+    if (!oldest) return;
+    closeSession(sessions, oldest[0]).catch((error) =>
+      logError(`mcp: closing a session failed: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  }
+}
+
+/** Ends a session: out of the map first (no await before), then its browser and its transport. */
+async function closeSession(sessions: Map<string, Session>, id: string): Promise<void> {
+  const session = sessions.get(id);
+  sessions.delete(id);
+  if (!session) return;
+  await session.dispose();
+  await session.transport.close().catch(() => {});
+}
+
 /**
  * serve's `/mcp`: the same tools as `org mcp` (the browser, the promoted tools serve offers and the workspace's
  * workflows) over MCP's Streamable HTTP transport, one SDK server per MCP session, each told when the list
@@ -122,10 +142,6 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
 
   async function open(): Promise<Session> {
     const tools = await toolSet.get();
-    if (sessions.size >= maxSessions) {
-      const oldest = [...sessions.entries()].sort((a, b) => a[1].usedAt - b[1].usedAt)[0];
-      if (oldest) await closeSession(oldest[0]);
-    }
     const { createMcpToolServer } = await import("../mcp-server/mcp-tool-server.ts");
     // Made here, not by the transport: the session's browser keeps its files under it.
     const sessionId = crypto.randomUUID();
@@ -143,6 +159,9 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => sessionId,
       onsessioninitialized: (id) => {
+        // Made room for here, where the session joins the map (no await between): initializes that came together
+        // cannot all pass the bound, as they could when each looked while the others were still opening.
+        makeRoom(sessions, maxSessions, options.logError);
         sessions.set(id, session);
       },
       // A DELETE from the client: its browser closes before the answer.
@@ -155,14 +174,6 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
     const session: Session = { transport, dispose, usedAt };
     await server.connect(transport);
     return session;
-  }
-
-  async function closeSession(id: string): Promise<void> {
-    const session = sessions.get(id);
-    sessions.delete(id);
-    if (!session) return;
-    await session.dispose();
-    await session.transport.close().catch(() => {});
   }
 
   return {
@@ -187,7 +198,7 @@ export function createMcpHttp(options: McpHttpOptions): McpHttp {
     },
     async close() {
       await toolSet.stop();
-      await Promise.all([...sessions.keys()].map((id) => closeSession(id)));
+      await Promise.all([...sessions.keys()].map((id) => closeSession(sessions, id)));
     },
   };
 }
