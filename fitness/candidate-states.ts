@@ -1,6 +1,6 @@
 import { latestReport } from "./fitness-report.ts";
 import type { PromotionRefs, RepoGit } from "../git/repo-git.ts";
-import { rolledBackPromotion } from "../git/undone-promotions.ts";
+import { undoneBy } from "../git/undone-promotions.ts";
 import { toolFoldersAt, toolsChanged } from "../git/tool-tree.ts";
 
 /**
@@ -48,7 +48,7 @@ async function promotionsOf(
     const second = seconds.get(`${tag.commit}^2`);
     if (second) byCandidate.set(second, tag.name);
   }
-  return { byCandidate, undone: new Set(refs.rollback.flatMap((tag) => rolledBackPromotion(tag.message) ?? [])) };
+  return { byCandidate, undone: undoneBy(refs.rollback) };
 }
 
 function modelOf(message: string): string | null {

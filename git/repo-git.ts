@@ -332,7 +332,7 @@ export class RepoGit {
    * tag (as `promotionTags`).
    */
   async promotionRefs(signal?: AbortSignal): Promise<PromotionRefs> {
-    // Each ref is 7 fields, each ending with NUL (a message holds none), the ref with a newline after them.
+    // Each ref is 6 fields, each ending with NUL (a message holds none), the ref with a newline after them.
     const format = [
       "%(refname)",
       "%(objectname)",
