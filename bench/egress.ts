@@ -179,7 +179,7 @@ async function freePort(): Promise<number> {
 async function main(): Promise<void> {
   const { egressRules } = await import("../config/egress-policy.ts");
   const { EgressGuard } = await import("../sandbox/egress-guard.ts");
-  const { perlSyscalls } = await import("../sandbox/egress-run.ts");
+  const { forwarderArgv } = await import("../sandbox/egress-run.ts");
   const { Sandbox } = await import("../sandbox/run-sandboxed.ts");
   const { sandboxPolicy } = await import("../sandbox/sandbox-policy.ts");
   const root = mkdtempSync(join(tmpdir(), "org-bench-egress-"));
@@ -198,17 +198,12 @@ async function main(): Promise<void> {
     const socketPath = join(root, "guard.sock");
     // The downloads' client is the command the forwarder runs, as a sandboxed command is; the guard runs in this process.
     const forwardPort = await freePort();
-    const forwarder =
-      forwarderKind === "perl"
-        ? [
-            "/usr/bin/perl",
-            join(import.meta.dir, "..", "sandbox", "egress-forwarder.pl"),
-            String(forwardPort),
-            socketPath,
-            String(perlSyscalls()?.clone),
-            String(perlSyscalls()?.splice),
-          ]
-        : [process.execPath, join(import.meta.dir, "..", "sandbox", "egress-forwarder.ts"), String(forwardPort), socketPath];
+    const forwarder = forwarderArgv(forwarderKind, {
+      folder: join(import.meta.dir, "..", "sandbox"),
+      bun: process.execPath,
+      port: forwardPort,
+      socket: socketPath,
+    });
     const client = endArgv(["--fetch", socketPath, "--port", String(port), "--forward", String(forwardPort)]);
     const guardCpu = process.cpuUsage();
     const downloads = await printed<Downloads>([...forwarder, "--", ...client]);

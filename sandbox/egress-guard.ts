@@ -21,7 +21,7 @@ import {
 import { egressVerdict } from "./egress-rules.ts";
 import { RefusalTally } from "./egress-refusal-tally.ts";
 import { readSocksRequest, SOCKS_REPLY, socksReply } from "./egress-socks.ts";
-import { type SpliceCut, SpliceRelay } from "./egress-splice.ts";
+import { type SpliceCut, type SplicedCounts, SpliceRelay } from "./egress-splice.ts";
 
 /**
  * The person's answer to a host on neither list: this run only, the rest of the session, or no; "nobody" when no person
@@ -459,12 +459,17 @@ export class EgressGuard {
     if (splice !== undefined) await flushed;
     const taken = splice === undefined || client.destroyed || upstream.destroyed ? undefined : splice.take(client, upstream);
     if (taken === undefined) return this.relay(client, upstream, first.length, false);
-    this.#spliced += 1;
     this.#add(1, first.length);
+    return this.splicedCounts(taken, { bytesIn: 0, bytesOut: first.length });
+  }
+
+  /** The counts of a connection the splice relay took (`taken`) after `before` had gone by, its cut in org's words. */
+  private async splicedCounts(taken: Promise<SplicedCounts>, before: Counts): Promise<Counts> {
+    this.#spliced += 1;
     const counts = await taken;
     return {
-      bytesIn: counts.bytesIn,
-      bytesOut: counts.bytesOut + first.length,
+      bytesIn: before.bytesIn + counts.bytesIn,
+      bytesOut: before.bytesOut + counts.bytesOut,
       ...(counts.cut !== undefined ? { cut: this.cutMessage(counts.cut) } : {}),
     };
   }
@@ -493,18 +498,6 @@ export class EgressGuard {
     const relay = await Promise.race([this.#splice, stopped]);
     stopping.removeEventListener("abort", onAbort);
     return stopping.aborted ? undefined : relay;
-  }
-
-  /** `splice` takes a plain answer's rest, one way, its counts added to `counts`; undefined where it cannot. */
-  private spliceAnswer(splice: SpliceRelay, client: Socket, upstream: Socket, counts: Counts): Promise<Counts> | undefined {
-    const taken = splice.take(client, upstream, true);
-    if (taken === undefined) return undefined;
-    this.#spliced += 1;
-    return taken.then((spliced) => ({
-      bytesIn: counts.bytesIn + spliced.bytesIn,
-      bytesOut: counts.bytesOut,
-      ...(spliced.cut !== undefined ? { cut: this.cutMessage(spliced.cut) } : {}),
-    }));
   }
 
   /**
@@ -547,10 +540,11 @@ export class EgressGuard {
         if (splice === undefined || client.writableLength > 0) return void upstream.resume();
         listeners.detach();
         idleFor(0);
-        const spliced = this.spliceAnswer(splice, client, upstream, counts);
-        if (spliced !== undefined) {
+        // One way: only the server's bytes go on, as here.
+        const taken = splice.take(client, upstream, true);
+        if (taken !== undefined) {
           done = true;
-          return void spliced.then(resolve);
+          return void this.splicedCounts(taken, counts).then(resolve);
         }
         listeners.attach();
         idleFor(limits.idleSeconds * 1000);

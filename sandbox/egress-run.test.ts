@@ -450,7 +450,7 @@ describe("a sandboxed run given egress", () => {
 
   test.skipIf(!existsSync(SYSTEM_PERL))("perl's forwarder and its relay compile under strict, which they do not load at each run", () => {
     for (const file of ["egress-forwarder.pl", "egress-relay.pl"]) {
-      const checked = Bun.spawnSync(["perl", "-Mstrict", "-c", join(import.meta.dir, file)], { stderr: "pipe" });
+      const checked = Bun.spawnSync([SYSTEM_PERL, "-Mstrict", "-c", join(import.meta.dir, file)], { stderr: "pipe" });
       expect(`${checked.exitCode} ${checked.stderr.toString()}`).toBe(`0 ${join(import.meta.dir, file)} syntax OK\n`);
     }
   });

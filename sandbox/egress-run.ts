@@ -28,14 +28,25 @@ const PERL_SKIP_LOCALE = "PERL_SKIP_LOCALE_INIT";
  * its relay with the one and moves the bytes with the other. On any other, bun's forwarder runs.
  */
 const SYSCALLS: Partial<Record<string, PerlSyscalls>> = { x64: { clone: 56, splice: 275 }, arm64: { clone: 220, splice: 76 } };
-export type PerlSyscalls = { clone: number; splice: number };
+type PerlSyscalls = { clone: number; splice: number };
 
 /** The syscall numbers perl's forwarder takes, here; undefined where perl's forwarder does not run. */
-export function perlSyscalls(): PerlSyscalls | undefined {
+function perlSyscalls(): PerlSyscalls | undefined {
   return SYSCALLS[process.arch];
 }
 /** Which forwarder a run uses: egress-forwarder.pl run by the system's perl, or egress-forwarder.ts by bun. */
 export type EgressForwarder = "perl" | "bun";
+
+/**
+ * The command line of `forwarder`, its files in `folder`, listening on `port` and relaying to the guard's `socket`,
+ * up to the `--` before the command it runs: a run's (at /org/egress) and the bench's (in the checkout) alike.
+ */
+export function forwarderArgv(forwarder: EgressForwarder, at: { folder: string; bun: string; port: number; socket: string }): string[] {
+  if (forwarder === "bun") return [at.bun, join(at.folder, "egress-forwarder.ts"), String(at.port), at.socket];
+  const syscalls = perlSyscalls();
+  if (syscalls === undefined) throw new RangeError(`perl's egress forwarder does not run on ${process.arch}: use bun's`);
+  return [SYSTEM_PERL, join(at.folder, "egress-forwarder.pl"), String(at.port), at.socket, String(syscalls.clone), String(syscalls.splice)];
+}
 /** The forwarders' files, which every sandbox's support dir holds (`egressScripts`) under their names in the checkout. */
 const FORWARDER_FILES = ["egress-forwarder.pl", "egress-relay.pl", "egress-forwarder.ts"] as const;
 
@@ -91,8 +102,7 @@ export type EgressSetup = {
 /** Starts the guard for one run, on a socket in the run's folder (`egressRunFolder`), mounted at /org/egress. */
 export async function startEgress(rules: EgressRules, request: EgressRequest, secretValues: readonly string[], kit: EgressKit): Promise<EgressSetup> {
   const forwarder = request.forwarder ?? kit.forwarder;
-  const syscalls = perlSyscalls();
-  if (forwarder === "perl" && syscalls === undefined) throw new RangeError(`perl's egress forwarder does not run on ${process.arch}: use bun's`);
+  const command = forwarderArgv(forwarder, { folder: EGRESS_FOLDER, bun: EGRESS_BUN, port: EGRESS_PORT, socket: EGRESS_SOCKET });
   const { folder, mounts } = egressRunFolder(kit);
   const remove = () => setImmediate(() => rmSync(folder, { recursive: true, force: true }));
   const { ask } = request;
@@ -130,13 +140,7 @@ export async function startEgress(rules: EgressRules, request: EgressRequest, se
     // Perl's forwarder skips its locale's set-up (0.2 ms; it prints English only) and drops the variable before it
     // becomes the command: the command's environment gains the proxy variables only.
     env: forwarder === "perl" ? { ...egressEnvironment(), [PERL_SKIP_LOCALE]: "1" } : egressEnvironment(),
-    wrap: (argv) => [
-      ...(forwarder === "perl"
-        ? [SYSTEM_PERL, `${EGRESS_FOLDER}/egress-forwarder.pl`, String(EGRESS_PORT), EGRESS_SOCKET, String(syscalls?.clone), String(syscalls?.splice)]
-        : [EGRESS_BUN, `${EGRESS_FOLDER}/egress-forwarder.ts`, String(EGRESS_PORT), EGRESS_SOCKET]),
-      "--",
-      ...argv,
-    ],
+    wrap: (argv) => [...command, "--", ...argv],
     end: async () => {
       await guard.stop();
       remove();

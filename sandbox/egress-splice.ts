@@ -162,7 +162,7 @@ export class SpliceRelay {
     const upstreamCopy = dup(upstreamFd);
     const toClient = pipe(heldIn);
     const toUpstream = pipe(heldOut);
-    if (clientCopy < 0 || upstreamCopy < 0 || toClient === undefined || toUpstream === undefined) return undo(heldOut, heldIn);
+    if (clientCopy < 0 || upstreamCopy < 0 || toClient === undefined || toUpstream === undefined) return undo(sent, heldIn);
     // bun's sockets go; the connections live on in the copies: the worker moves their bytes, this thread closes them.
     client.destroy();
     upstream.destroy();
