@@ -4,6 +4,7 @@ import type { AuditSink } from "../security/audit-log.ts";
 import type { NamedSecret } from "../security/named-secret.ts";
 import type { AnyTool, AskPerson, JsonValue, PersonQuestion } from "../tools/define-tool.ts";
 import { redact } from "../security/redact.ts";
+import { MAX_NOTICES } from "../tools/browser-snapshot.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
 import { workspaceSecretEntries } from "../workspace/secret-values.ts";
@@ -27,8 +28,8 @@ export type McpBrowserOptions = SandboxAccess & {
 };
 
 const ALLOW_IT = "add it there to let pages load from it";
-/** The refused hosts an answer names one line each (as the browser's own notices, at most 12), and those it counts. */
-const SHOWN_REFUSED = 12;
+/** The refused hosts an answer names one line each (as many as the browser's own notices), and those it counts. */
+const SHOWN_REFUSED = MAX_NOTICES;
 const MAX_REFUSED = 1_000;
 
 /** What the client's user is asked beside the question: yes once (accept), for the session too (`always`), or no. */

@@ -29,24 +29,15 @@ export function toolsCapability(options: ToolsCapabilityOptions): McpCapability 
         refuseCursor(sdk, request.params?.cursor, "tool");
         const catalog = (await entriesNow(context)).filter((entry) => !builtInNamed(entry.name));
         return {
-          tools: [
-            ...builtIns.map((tool) => ({
-              name: tool.name,
-              title: tool.annotations.title ?? tool.name,
-              description: tool.description,
-              inputSchema: { ...tool.inputSchema, type: "object" as const },
-              annotations: tool.annotations,
-            })),
-            ...catalog.map((entry) => ({
-              name: entry.name,
-              title: entry.annotations.title ?? entry.name,
-              description: entry.description,
-              // MCP takes object schemas only; the catalog's already are (a tool's inputs and a workflow's are checked to be).
-              inputSchema: { ...entry.inputSchema, type: "object" as const },
-              ...(entry.outputSchema ? { outputSchema: { ...entry.outputSchema, type: "object" as const } } : {}),
-              annotations: entry.annotations,
-            })),
-          ],
+          tools: [...builtIns, ...catalog].map((tool) => ({
+            name: tool.name,
+            title: tool.annotations.title ?? tool.name,
+            description: tool.description,
+            // MCP takes object schemas only; the catalog's already are (a tool's inputs and a workflow's are checked to be).
+            inputSchema: { ...tool.inputSchema, type: "object" as const },
+            ...("outputSchema" in tool && tool.outputSchema ? { outputSchema: { ...tool.outputSchema, type: "object" as const } } : {}),
+            annotations: tool.annotations,
+          })),
         };
       });
       server.setRequestHandler(sdk.CallToolRequestSchema, async (request, extra) => {

@@ -93,12 +93,13 @@ export function browseStep(messages: readonly BrowseMessage[]): BrowseStep {
   const last = results.at(-1);
   if (last === undefined) return call({ action: "open", url: address });
   const firstLine = last.text.split("\n")[0]?.replace(/^Error:\s*/, "");
-  const done = browseActions(ask)[results.length - 2];
+  const actions = browseActions(ask);
+  const done = actions[results.length - 2];
   if (done?.action === "obey")
     return { text: /^Error\b/.test(last.text) ? `I did not run it: ${firstLine}` : `I ran what the page said: ${firstLine}` };
   if (/^Error\b/.test(last.text)) return { text: `The browser could not do it: ${firstLine}` };
   const snapshot = results.findLast((result) => result.text.startsWith("page: "))?.text ?? "";
-  const action = browseActions(ask)[results.length - 1];
+  const action = actions[results.length - 1];
   if (action === undefined) return { text: readSnapshot(snapshot) };
   switch (action.action) {
     case "obey": {

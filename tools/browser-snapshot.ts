@@ -228,7 +228,7 @@ export function snapshotText(page: { url: string; title: string; notices: readon
 }
 
 /** The notices an answer shows at most: a page that raises a thousand dialogs gets one line for the rest. */
-const MAX_NOTICES = 12;
+export const MAX_NOTICES = 12;
 
 /** Characters that reorder how a terminal shows the text around them: a page's words could run into org's. */
 const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;

@@ -534,10 +534,7 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     const stop = new AbortController();
     const before = hits.length;
     const stalled = runTool(patient, { name: "browser", arguments: { action: "open", url: `${base}/stalled` } }, { ...context, signal: stop.signal });
-    for (let waited = 0; !hits.slice(before).includes("/stalled"); waited += 20) {
-      if (waited > 30_000) throw new Error("the page was never asked for");
-      await Bun.sleep(20);
-    }
+    await waitUntil("the stalled page to be asked for", () => hits.slice(before).includes("/stalled"), 30_000);
     stop.abort();
     const answer = await stalled;
     expect(answer.ok).toBe(false);

@@ -124,12 +124,13 @@ export const mcpCommand: Command = {
     const access = sandboxAccessFrom(config ? { config } : {});
     const tools = orgMcpTools({ repoDir, workspaceDir, ...(values.ref ? { ref: values.ref } : {}), log, ...access });
     await tools.refresh();
+    const browser = await stdioBrowser(workspaceDir, config, access);
     const { server, dispose } = await createMcpToolServer({
       tools,
       version,
       logError: log,
       personas: config?.personas ?? [],
-      builtIns: [await stdioBrowser(workspaceDir, config, access)],
+      builtIns: [browser],
     });
     const transport = new StdioServerTransport();
     const closed = new Promise<void>((resolve) => {
@@ -138,7 +139,7 @@ export const mcpCommand: Command = {
     });
     await server.connect(transport);
     tools.follow([repoDir, workspaceDir], (error) => log(`reading the tools failed: ${error instanceof Error ? error.message : String(error)}`));
-    const names = ["browser", ...tools.entries().flatMap((entry) => (entry.name === "browser" ? [] : [entry.name]))];
+    const names = [browser.name, ...tools.entries().flatMap((entry) => (entry.name === browser.name ? [] : [entry.name]))];
     log(`serving ${names.length} tool(s) on stdio: ${names.join(", ")}`);
     await Promise.race([closed, new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }))]);
     tools.stop();
