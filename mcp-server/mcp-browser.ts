@@ -1,13 +1,12 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { SandboxAccess } from "../sandbox/run-sandboxed.ts";
 import type { AuditSink } from "../security/audit-log.ts";
-import type { NamedSecret } from "../security/named-secret.ts";
 import type { AnyTool, AskPerson, JsonValue, PersonQuestion } from "../tools/define-tool.ts";
 import { redact } from "../security/redact.ts";
 import { MAX_NOTICES } from "../tools/browser-snapshot.ts";
 import { runTool, toolSet } from "../tools/define-tool.ts";
 import type { WorkspaceCopies } from "../workspace/workspace-copies.ts";
-import { workspaceSecretEntries } from "../workspace/secret-values.ts";
+import { roomSecrets } from "../workspace/secret-values.ts";
 import { readScreenshot } from "../room/session-files.ts";
 import type { McpBuiltInCall, McpBuiltInTool } from "./mcp-capability.ts";
 
@@ -77,15 +76,9 @@ export function mcpBrowser(browser: AnyTool, options: McpBrowserOptions): McpBui
   // What the client's user allowed "for the rest of this session" (a host and port each), as the room keeps its "always".
   const allowed = new Set<string>();
   // The workspace's secret files are read at the first call, as a room reads them when it opens: never for a listing.
-  let secrets: { redacted: string[]; outbound: (string | NamedSecret)[] } | undefined;
+  let secrets: ReturnType<typeof roomSecrets> | undefined;
   const secretsNow = () => {
-    if (!secrets) {
-      const entries = workspaceSecretEntries(options.workspaceDir, options.sandboxPolicy.secretPaths, options.workspaceCopies);
-      secrets = {
-        redacted: [...new Set([...options.secrets, ...entries.map(({ value }) => value)])],
-        outbound: [...options.secrets, ...entries],
-      };
-    }
+    secrets ??= roomSecrets(options.secrets, options.workspaceDir, options.sandboxPolicy.secretPaths, options.workspaceCopies);
     return secrets;
   };
   return {

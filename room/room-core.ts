@@ -11,7 +11,7 @@ import { tokensOnDay } from "./tokens-used.ts";
 import { serversExecutedPaths } from "../mcp-client/servers-executed-paths.ts";
 import { checkChangeSet, type ExecutedPath } from "../workspace/check-change-set.ts";
 import type { NamedSecret } from "../security/named-secret.ts";
-import { workspaceSecretEntries } from "../workspace/secret-values.ts";
+import { roomSecrets } from "../workspace/secret-values.ts";
 import { changeRules } from "./change-rules.ts";
 import { startSession } from "./open-session.ts";
 import type { ReplyFileGuard, RoomMode } from "./room-mode.ts";
@@ -90,14 +90,11 @@ export function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     ...(options.resume !== undefined ? { resume: options.resume } : {}),
     ...(options.history ? { history: options.history } : {}),
   });
-  // What the workspace's secret files and git configs hold joins the room's secrets: a value hidden from the agents'
-  // views may still come back another way (a committed .env through `git show`), and is redacted there too.
-  // Every such value is redacted; only those that are keys by their name or look stop a request (`sentAsSecret`).
-  const entries = workspaceSecretEntries(workspaceDir, options.sandboxPolicy.secretPaths, options.workspaceCopies);
-  const secrets = [...new Set([...config.secrets, ...entries.map(({ value }) => value)])];
+  // What the workspace's secret files and git configs hold joins the room's secrets (`roomSecrets`).
+  const secrets = roomSecrets(config.secrets, workspaceDir, options.sandboxPolicy.secretPaths, options.workspaceCopies);
   const core = {
     options,
-    config: { ...config, secrets },
+    config: { ...config, secrets: secrets.redacted },
     workspaceDir,
     protectedFiles,
     replyFileGuard,
@@ -106,7 +103,7 @@ export function roomCore(options: RoomOptions, sessionsDir: string): RoomCore {
     names: models.map((model) => model.name),
     byName,
     budget,
-    outboundSecrets: [...config.secrets, ...entries],
+    outboundSecrets: secrets.outbound,
   };
   return {
     ...core,

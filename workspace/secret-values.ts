@@ -36,6 +36,22 @@ export function workspaceSecretValues(workspaceDir: string, secretPaths: readonl
 }
 
 /**
+ * The secrets of a room's config joined by what the workspace's secret files and git configs hold: `redacted`, every
+ * value (a value hidden from the agents' views may still come back another way, as a committed .env through
+ * `git show`); `outbound`, what web_request, web_fetch and the browser's `type` check a request against
+ * (`sentAsSecret` decides which of the workspace's stop it).
+ */
+export function roomSecrets(
+  configured: readonly string[],
+  workspaceDir: string,
+  secretPaths: readonly string[],
+  workspaceCopies?: WorkspaceCopies,
+): { redacted: string[]; outbound: (string | NamedSecret)[] } {
+  const entries = workspaceSecretEntries(workspaceDir, secretPaths, workspaceCopies);
+  return { redacted: [...new Set([...configured, ...entries.map(({ value }) => value)])], outbound: [...configured, ...entries] };
+}
+
+/**
  * `workspaceSecretValues` with where each value stands (`DB_PASSWORD in .env`) and whether it is one the outbound scan
  * of web_request and web_fetch refuses (`sentAsSecret`: a secret's name, a random look, a credential by its place).
  */
