@@ -8,6 +8,7 @@ import { shownUrl } from "./browser-call-error.ts";
 import { launchSandboxedBrowser, type SandboxedBrowser } from "./browser-launch.ts";
 import { RefNames } from "./browser-snapshot.ts";
 import type { ActionClock } from "./action-clock.ts";
+import { sleep } from "../concurrency/sleep.ts";
 import { answeredWithin, PageUnresponsiveError } from "./page-unresponsive-error.ts";
 import type { Capabilities, ToolContext } from "./define-tool.ts";
 
@@ -99,8 +100,7 @@ export class BrowserSession {
   #current: BrowserCallContext | undefined;
   /** The last call served: what a page does between calls is audited as its (a script's navigation, a late download). */
   #last: BrowserCallContext | undefined;
-  /** The host the call being served opens, asked about even before a page is shown, and its address. */
-  #opening: string | undefined;
+  /** The address the call being served opens; its host is asked about even before a page is shown. */
   #openingUrl: string | undefined;
   /** The hosts the main frame's navigations of the call being served went to (a redirect's too). */
   readonly #navigationHosts = new Set<string>();
@@ -123,7 +123,6 @@ export class BrowserSession {
     call: { clock?: ActionClock; opening?: string } = {},
   ): Promise<{ running: RunningBrowser; lost?: string; why?: string }> {
     this.#current = context;
-    this.#opening = call.opening === undefined ? undefined : hostOf(call.opening);
     this.#openingUrl = call.opening;
     this.#navigationHosts.clear();
     this.#clock = call.clock;
@@ -155,7 +154,6 @@ export class BrowserSession {
   /** Called after each action: the call is over, and the idle clock starts. */
   done(): void {
     this.#current = undefined;
-    this.#opening = undefined;
     this.#openingUrl = undefined;
     this.#navigationHosts.clear();
     this.#clock = undefined;
@@ -247,7 +245,7 @@ export class BrowserSession {
   private watch(running: RunningBrowser, page: Page): void {
     page.on("request", (request) => {
       // Only an open's navigations are looked up (`pageAsked`): a page navigating in a loop between calls adds nothing.
-      if (this.#opening === undefined || this.#navigationHosts.size >= 256 || !request.isNavigationRequest()) return;
+      if (this.#openingUrl === undefined || this.#navigationHosts.size >= 256 || !request.isNavigationRequest()) return;
       const host = hostOf(request.url());
       if (host !== undefined && mainFrameOf(request, page)) this.#navigationHosts.add(host);
     });
@@ -313,10 +311,10 @@ export class BrowserSession {
     if (this.#navigationHosts.size === 0) return page.url();
     const until = performance.now() + COMMIT_WAIT_MS;
     for (;;) {
-      if (/^https?:/.test(page.url()) || opening === undefined || host === this.#opening) return page.url();
+      if (/^https?:/.test(page.url()) || opening === undefined || host === hostOf(opening)) return page.url();
       if (this.#navigationHosts.has(host)) return opening;
       if (performance.now() > until || signal.aborted || this.#running?.page !== page) return page.url();
-      await Bun.sleep(20);
+      await sleep(20, signal);
     }
   }
 
@@ -347,7 +345,7 @@ export class BrowserSession {
         const page = await this.pageAsked(question.host, signal);
         // No page shown and not the host being opened: Chromium's own connection (an update check), which no page and
         // no person asked for. Refused unasked, and audited as the browser's.
-        if (!/^https?:/.test(page) && question.host !== this.#opening) {
+        if (!/^https?:/.test(page) && (this.#openingUrl === undefined || question.host !== hostOf(this.#openingUrl))) {
           this.audit({ refused: `${question.host}:${question.port}`, why: "the browser's own connection: no page asked for it" });
           return "nobody";
         }
