@@ -478,17 +478,19 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     const slow = await browse({ action: "open", url: `${base}/slow` });
     expect(slow.ok).toBe(false);
     expect(slow.output).toMatch(/did not finish within 8 s/);
-    // On a busy machine the 50 000 elements may take longer than the action's 8 s to load: what loaded is read, bounded.
-    const big = await browse({ action: "open", url: `${base}/big` });
+    // The page of 50 000 elements, in the same browser with the default's bound and more: at a load of 20 on 2 cores
+    // Chromium was still parsing it when the 8 s this file's other cases use had passed, and the snapshot was refused.
+    const patient = toolSet([browserTool({ settings: { ...settings, actionTimeoutS: 60 }, sessions })]);
+    const big = await runTool(patient, { name: "browser", arguments: { action: "open", url: `${base}/big` } }, context);
     const lines = big.output.split("\n");
     expect(lines.length).toBeLessThan(420);
     expect(big.output.length).toBeLessThan(30_000);
     expect(big.output).toMatch(/! the page is too large to read whole: the snapshot reads its first 3000 elements and leaves out the \d+ after them/);
     expect(lines.at(-1)).toMatch(/snapshot cut at line \d+ of \d+: call browser with action "snapshot" and offset \d+/);
     const offset = Number(/offset (\d+)/.exec(lines.at(-1) ?? "")?.[1]);
-    const more = await browse({ action: "snapshot", offset });
+    const more = await runTool(patient, { name: "browser", arguments: { action: "snapshot", offset } }, context);
     expect(more.output).toContain(`(lines ${offset + 1}-`);
-  }, 120_000);
+  }, 180_000);
 
   test("in a room, the scripted browsing agent opens a page with the real tool, clicks by ref and answers with what it read", async () => {
     const turn = await room.send(`@agent open ${base}/stale, click "Original"`, { signal: AbortSignal.timeout(60_000) });
