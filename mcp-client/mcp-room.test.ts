@@ -183,6 +183,8 @@ afterAll(async () => {
   rmSync(at.workspace, { recursive: true, force: true });
 }, 30_000);
 
+// A case that waits on servers is given 60 s, above the sum of its own bounds (each wait's, mcp.callTimeoutS for each
+// call): on a busy machine one of those fails first, saying what it waited for, never the runner cutting the case short.
 describe("the room's MCP client against published servers", () => {
   test("their tools join the room as <server>__<tool> with the server's schemas; denied and task-only tools are not offered", async () => {
     expect(status("everything").state).toBe("up");
@@ -255,7 +257,7 @@ describe("the room's MCP client against published servers", () => {
     // The server logs every 5 s once asked; calls go on while it does.
     await waitUntil("a log message from the server", () => status("everything").log.count > 0, 15_000);
     expect((await say('call everything__get-sum {"a":2,"b":3}')).results[0]).toMatchObject({ ok: true, output: "The sum of 2 and 3 is 5." });
-  }, 30_000);
+  }, 60_000);
 
   test("server-filesystem on a scratch folder, as the user: writes there, refuses outside it", async () => {
     const wrote = await say(`call files__write_file ${JSON.stringify({ path: join(at.filesRoot, "note.txt"), content: "from the room" })}`);
@@ -345,7 +347,7 @@ describe("the room's MCP client against published servers", () => {
       expect.stringMatching(/^mcp: everything is down \(it stopped: its process was killed by SIGKILL.*\); starting it again in 1 s$/),
     );
     expect((await say('call everything__get-sum {"a":1,"b":1}')).results[0]).toMatchObject({ ok: true, output: "The sum of 1 and 1 is 2." });
-  }, 30_000);
+  }, 60_000);
 
   test("a server that never answers: the call ends at mcp.callTimeoutS, the room goes on, the hung server is restarted", async () => {
     const before = status("everything").pid;
@@ -363,7 +365,7 @@ describe("the room's MCP client against published servers", () => {
     // Killed: gone, or a zombie its new parent has not reaped yet (some inits reap a second or more late).
     expect(isSameProcess(identity)).toBe(false);
     expect((await say('call everything__get-sum {"a":20,"b":22}')).results[0]).toMatchObject({ ok: true, output: "The sum of 20 and 22 is 42." });
-  }, 30_000);
+  }, 60_000);
 
   test("a server whose command changed since it was confirmed does not start until it is confirmed again", async () => {
     expect(status("later")).toMatchObject({ state: "untrusted", tools: [] });
@@ -374,5 +376,5 @@ describe("the room's MCP client against published servers", () => {
     expect(offered()).toContain("later__echo");
     at.answers.push(true);
     expect((await say('call later__echo {"message":"now"}')).results[0]).toMatchObject({ ok: true, output: "Echo: now" });
-  }, 30_000);
+  }, 60_000);
 });
