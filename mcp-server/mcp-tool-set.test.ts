@@ -23,3 +23,29 @@ test("listeners hear each change of the list after the first load, the first too
   expect(heard).toBe(3);
   expect(set.entries()).toEqual([]);
 });
+
+test("a refresh asked while one runs reads again after it: a change made mid-read is not lost", async () => {
+  let next: McpToolEntry[] = [entry("word_count")];
+  let release = () => {};
+  let holding = false;
+  const set = new McpToolSet(async () => {
+    const read = next;
+    if (holding) await new Promise<void>((resolve) => (release = resolve));
+    return read;
+  });
+  await set.refresh();
+  let heard = 0;
+  set.onChange(() => (heard += 1));
+  // A list request's refresh reads the tools and is held; a promotion lands, and its event asks for a refresh.
+  holding = true;
+  const running = set.refresh();
+  holding = false;
+  next = [entry("word_count"), entry("shout")];
+  const promoted = set.refresh();
+  expect(set.refresh()).toBe(promoted);
+  release();
+  expect(await running).toBe(false);
+  expect(await promoted).toBe(true);
+  expect(set.entries().map((tool) => tool.name)).toEqual(["word_count", "shout"]);
+  expect(heard).toBe(1);
+});

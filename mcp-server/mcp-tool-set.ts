@@ -4,7 +4,8 @@ import type { McpToolEntry } from "./mcp-tool-catalog.ts";
 
 /**
  * The tools an MCP server offers now. `refresh()` reads them again (from `load`) and tells every listener
- * when the list changed (names, schemas or code); `follow` refreshes on a promotion or rollback. One refresh at a time.
+ * when the list changed (names, schemas or code); `follow` refreshes on a promotion or rollback. One refresh at a time,
+ * and at most one waiting behind it.
  */
 export class McpToolSet {
   #entries: McpToolEntry[] = [];
@@ -12,6 +13,8 @@ export class McpToolSet {
   #loaded = false;
   #listeners = new Set<() => void>();
   #refreshing: Promise<boolean> | undefined;
+  /** The refresh that follows the one under way, shared by every call made meanwhile. */
+  #next: Promise<boolean> | undefined;
   #followers: EventFollower[] = [];
 
   constructor(readonly load: () => Promise<McpToolEntry[]>) {}
@@ -24,12 +27,25 @@ export class McpToolSet {
     return this.#entries.find((entry) => entry.name === name);
   }
 
-  /** Re-reads the tools; true when the list changed (listeners are told). A failing load keeps the last list. */
+  /**
+   * Re-reads the tools; true when the list changed (listeners are told). A failing load keeps the last list. A call
+   * while a refresh runs gets the next one, after it: the one under way may have read before what the caller knows
+   * changed (a promotion's event that came mid-read), and joining it would lose that change until the next event.
+   */
   refresh(): Promise<boolean> {
-    this.#refreshing ??= this.#refresh().finally(() => {
-      this.#refreshing = undefined;
-    });
-    return this.#refreshing;
+    if (this.#refreshing === undefined) {
+      this.#refreshing = this.#refresh().finally(() => {
+        this.#refreshing = undefined;
+      });
+      return this.#refreshing;
+    }
+    this.#next ??= this.#refreshing
+      .catch(() => false)
+      .then(() => {
+        this.#next = undefined;
+        return this.refresh();
+      });
+    return this.#next;
   }
 
   async #refresh(): Promise<boolean> {
