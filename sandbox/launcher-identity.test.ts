@@ -75,6 +75,6 @@ test("the sandbox's identity, environment, niceness and limits, read from inside
     "Max processes": "64 64",
     "Max open files": "256 256",
     "Max locked memory": "65536 65536",
-    "Max address space": "1073741824 1073741824",
+    "Max address space": "4294967296 4294967296",
   });
 });

@@ -6,7 +6,10 @@ export type SandboxLimits = {
    * timeout.
    */
   cpuSeconds: number;
-  /** Address space of each process (RLIMIT_AS). */
+  /**
+   * Address space of each process (RLIMIT_AS): what a runtime reserves, not what it uses. The resident total
+   * (`totalMemoryBytes`) is what bounds memory.
+   */
   memoryBytes: number;
   /** Largest file a process may write (RLIMIT_FSIZE; SIGXFSZ beyond it). */
   fileSizeBytes: number;
@@ -35,7 +38,9 @@ const MiB = 1024 * 1024;
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export const DEFAULT_LIMITS: Omit<SandboxLimits, "cpuSeconds"> = {
-  memoryBytes: 1024 * MiB,
+  // node reserves about 1.2 GiB for `npm install` (VmPeak, unbounded): at 1 GiB it ran at the very edge, and a
+  // reservation more (a thread's malloc arena on a busy machine) aborted it with std::bad_alloc.
+  memoryBytes: 4096 * MiB,
   fileSizeBytes: 64 * MiB,
   processes: 64,
   openFiles: 256,

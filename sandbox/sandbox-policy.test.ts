@@ -64,7 +64,7 @@ test("described for a person: on or off, network, time, memory, mounts; a secret
       "a host on neither list is asked about in a room, refused elsewhere",
   );
   expect(text).toContain("time: 30 s wall clock");
-  expect(text).toContain("memory: 1 GiB address space per process, 2 GiB resident");
+  expect(text).toContain("memory: 4 GiB address space per process, 2 GiB resident");
   expect(text).toContain("/scratch read-write (512 MiB, 20000 entries)");
   expect(text).toContain("secrets: 1 secret value(s)");
   expect(text).not.toContain("tok-abcdef-123456");

@@ -132,7 +132,7 @@ test("org doctor shows the sandbox policy as one section: on or off, network, ti
       "     egress: none: no sandbox.egress, so commands reach no network\n",
   );
   expect(section).toContain("time: 30 s wall clock");
-  expect(section).toContain("memory: 1 GiB address space per process");
+  expect(section).toContain("memory: 4 GiB address space per process");
   expect(section).toContain("mounts: /usr read-only");
   expect(printed).not.toContain("sk-doctor-never-shown");
 
