@@ -199,6 +199,6 @@ describe.skipIf(!runnable)(`serve's /mcp offers the browser${runnable ? "" : ` (
     await transport.terminateSession();
     expect(sessions.of(browsing()).process).toBeUndefined();
     await launcher.exited;
-    expect(await waitUntilEmpty(namespace, 5_000)).toBe(true);
+    expect(await waitUntilEmpty(namespace, 15_000)).toBe(true);
   }, 60_000);
 });
