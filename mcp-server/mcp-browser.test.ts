@@ -174,7 +174,8 @@ describe.skipIf(!runnable)(`serve's /mcp offers the browser${runnable ? "" : ` (
       await person.callTool({ name: "browser", arguments: { action: "open", url: `${base}/orders` } });
       // One page, two pictures from hosts not listed: the person says yes to one and no to the other.
       const page = (await person.callTool({ name: "browser", arguments: { action: "open", url: `${base}/asks` } })) as CallToolResult;
-      expect(page.isError).toBeFalsy();
+      // With its words: a failure's own says why.
+      expect({ isError: page.isError ?? false, text: text(page) }).toMatchObject({ isError: false });
       expect(questions).toHaveLength(2);
       expect(questions).toContainEqual(expect.stringContaining(`wants to load from asked.test:${port} (not on sandbox.egress.allow). Allow it?`));
       expect(questions).toContainEqual(expect.stringContaining(`wants to load from elsewhere.test:${port}`));

@@ -496,13 +496,14 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
 
   test("in a room, the scripted browsing agent opens a page with the real tool, clicks by ref and answers with what it read", async () => {
     const turn = await room.send(`@agent open ${base}/stale, click "Original"`, { signal: AbortSignal.timeout(60_000) });
+    // The answer first: when an action failed it says how ("The browser could not do it: …").
+    const answer = turn.messages.find((message) => message.from === "agent")?.text ?? "";
+    expect(answer).toContain(`I read ${base}/list, titled "Fruit". Its headings: Fruit.`);
     const calls = roomEvents.flatMap((event) => (event.type === "tool-call" ? [event.call.arguments] : []));
     expect(calls).toEqual([
       { action: "open", url: `${base}/stale` },
       { action: "click", ref: expect.stringMatching(/^e\d+$/) },
     ]);
-    const answer = turn.messages.find((message) => message.from === "agent")?.text ?? "";
-    expect(answer).toContain(`I read ${base}/list, titled "Fruit". Its headings: Fruit.`);
     expect(answer).toContain("apple-from-script");
   }, 60_000);
 
