@@ -50,7 +50,8 @@ const pages = Bun.serve({
 });
 const port = pages.port ?? 0;
 const base = `http://public.test:${port}`;
-const settings = { ...DEFAULT_BROWSER, actionTimeoutS: 15 };
+// The product's own bound on an action: a shorter one is a loaded machine's to outlast.
+const settings = DEFAULT_BROWSER;
 const sessions = new BrowserSessions(settings, {
   resolver: async (host) => (["public.test", "elsewhere.test", "asked.test"].includes(host) ? ["127.0.0.1"] : ["10.0.0.9"]),
   treatAsPublic: new Set(["127.0.0.1"]),
@@ -173,7 +174,8 @@ describe.skipIf(!runnable)(`serve's /mcp offers the browser${runnable ? "" : ` (
       await person.callTool({ name: "browser", arguments: { action: "open", url: `${base}/orders` } });
       // One page, two pictures from hosts not listed: the person says yes to one and no to the other.
       const page = (await person.callTool({ name: "browser", arguments: { action: "open", url: `${base}/asks` } })) as CallToolResult;
-      expect(page.isError).toBeFalsy();
+      // With its words: a failure's own says why.
+      expect({ isError: page.isError ?? false, text: text(page) }).toMatchObject({ isError: false });
       expect(questions).toHaveLength(2);
       expect(questions).toContainEqual(expect.stringContaining(`wants to load from asked.test:${port} (not on sandbox.egress.allow). Allow it?`));
       expect(questions).toContainEqual(expect.stringContaining(`wants to load from elsewhere.test:${port}`));
@@ -199,6 +201,6 @@ describe.skipIf(!runnable)(`serve's /mcp offers the browser${runnable ? "" : ` (
     await transport.terminateSession();
     expect(sessions.of(browsing()).process).toBeUndefined();
     await launcher.exited;
-    expect(await waitUntilEmpty(namespace, 5_000)).toBe(true);
+    expect(await waitUntilEmpty(namespace, 15_000)).toBe(true);
   }, 60_000);
 });

@@ -44,8 +44,6 @@ export function adoptOpened(running: RunningBrowser): void {
 
 /** How long a killed browser's process tree is waited for before org goes on (SIGKILL ends it in milliseconds). */
 const ABANDON_WAIT_MS = 5_000;
-/** How long a connection during an `open` waits to be known as the page's (a commit, a redirect) before it is taken for Chromium's own. */
-const COMMIT_WAIT_MS = 2_000;
 
 /** The page Chromium shows when a navigation fails. */
 const CHROME_ERROR_PAGE = "chrome-error://chromewebdata/";
@@ -300,8 +298,9 @@ export class BrowserSession {
   /**
    * The page a connection to `host` comes from. During an `open` a page's first connections to other hosts (its
    * pictures and scripts, a redirect to another host) can reach the guard before Playwright has heard of them (the page
-   * still reads `about:blank`): then they are waited for, within a bound, so they are asked as the page's and not
-   * refused as Chromium's own.
+   * still reads `about:blank`): then they are waited for, until the open ends or within the action's own bound, so they
+   * are asked as the page's and not refused as Chromium's own. A fixed short wait is one a loaded machine outlasts:
+   * Playwright hears of the commit through more hops than the guard hears of the connection.
    */
   private async pageAsked(host: string, signal: AbortSignal): Promise<string> {
     const page = this.#running?.page;
@@ -309,11 +308,12 @@ export class BrowserSession {
     const opening = this.#openingUrl;
     // Before the open's navigation started nothing is the page's yet: Chromium's own connections at its start.
     if (this.#navigationHosts.size === 0) return page.url();
-    const until = performance.now() + COMMIT_WAIT_MS;
+    const until = performance.now() + this.owner.settings.actionTimeoutS * 1000;
     for (;;) {
       if (/^https?:/.test(page.url()) || opening === undefined || host === hostOf(opening)) return page.url();
       if (this.#navigationHosts.has(host)) return opening;
-      if (performance.now() > until || signal.aborted || this.#running?.page !== page) return page.url();
+      const over = this.#openingUrl !== opening || this.#running?.page !== page;
+      if (over || performance.now() > until || signal.aborted) return page.url();
       await sleep(20, signal);
     }
   }
