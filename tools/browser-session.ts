@@ -102,6 +102,8 @@ export class BrowserSession {
   #openingUrl: string | undefined;
   /** The hosts the main frame's navigations of the call being served went to (a redirect's too). */
   readonly #navigationHosts = new Set<string>();
+  /** Whether the main frame committed a navigation during the call being served: until then it shows the page before. */
+  #committed = false;
   /** The clock of the call being served, stopped while one of its questions waits for the person. */
   #clock: ActionClock | undefined;
 
@@ -123,6 +125,7 @@ export class BrowserSession {
     this.#current = context;
     this.#openingUrl = call.opening;
     this.#navigationHosts.clear();
+    this.#committed = false;
     this.#clock = call.clock;
     this.#last = context;
     if (this.#idle) clearTimeout(this.#idle);
@@ -154,6 +157,7 @@ export class BrowserSession {
     this.#current = undefined;
     this.#openingUrl = undefined;
     this.#navigationHosts.clear();
+    this.#committed = false;
     this.#clock = undefined;
     if (this.#idle) clearTimeout(this.#idle);
     this.#idle = setTimeout(() => void this.close(), this.owner.settings.idleSeconds * 1000);
@@ -249,6 +253,7 @@ export class BrowserSession {
     });
     page.on("framenavigated", (frame) => {
       if (frame !== page.mainFrame()) return;
+      if (this.#openingUrl !== undefined) this.#committed = true;
       const url = frame.url();
       this.audit({ navigated: url });
       // Chromium's own page for a navigation that failed (a host the guard refused, a redirect to file:) shows nothing
@@ -300,7 +305,8 @@ export class BrowserSession {
    * pictures and scripts, a redirect to another host) can reach the guard before Playwright has heard of them (the page
    * still reads `about:blank`): then they are waited for, until the open ends or within the action's own bound, so they
    * are asked as the page's and not refused as Chromium's own. A fixed short wait is one a loaded machine outlasts:
-   * Playwright hears of the commit through more hops than the guard hears of the connection.
+   * Playwright hears of the commit through more hops than the guard hears of the connection. Until the open commits,
+   * the page shown is the one before it: a redirect of the page being opened is named as that page's, not the old one's.
    */
   private async pageAsked(host: string, signal: AbortSignal): Promise<string> {
     const page = this.#running?.page;
@@ -310,8 +316,9 @@ export class BrowserSession {
     if (this.#navigationHosts.size === 0) return page.url();
     const until = performance.now() + this.owner.settings.actionTimeoutS * 1000;
     for (;;) {
-      if (/^https?:/.test(page.url()) || opening === undefined || host === hostOf(opening)) return page.url();
-      if (this.#navigationHosts.has(host)) return opening;
+      const shown = page.url();
+      if (opening === undefined || (this.#committed && /^https?:/.test(shown))) return shown;
+      if (host === hostOf(opening) || this.#navigationHosts.has(host)) return this.#committed ? shown : opening;
       const over = this.#openingUrl !== opening || this.#running?.page !== page;
       if (over || performance.now() > until || signal.aborted) return page.url();
       await sleep(20, signal);

@@ -89,6 +89,8 @@ const server = Bun.serve({
         return html(`<p>a picture from elsewhere</p><img alt="from elsewhere" src="http://asked.test:${server.port}/pixel.gif">`);
       case "/moved":
         return Response.redirect(`http://asked.test:${server.port}/list`, 302);
+      case "/moved-late":
+        return Response.redirect(`http://late.test:${server.port}/list`, 302);
       case "/pixel.gif":
         return new Response(
           Uint8Array.from(atob("R0lGODlhAQABAAAAACw="), (c) => c.charCodeAt(0)),
@@ -167,8 +169,9 @@ const settings = DEFAULT_BROWSER;
 const sessions = new BrowserSessions(settings, seams);
 const tools = toolSet([browserTool({ settings, sessions })]);
 const audit: AuditEntry[] = [];
-/** The hosts the person was asked about. */
+/** The hosts the person was asked about, and the page each question named. */
 const asked: string[] = [];
+const askedPages: string[] = [];
 const SECRET = "sk-proj-Zq8VhT3kL0pX9mW2nR7bY4cJ6dF1gH5s";
 const context: CallContext = {
   ...testSandboxAccess(
@@ -178,6 +181,7 @@ const context: CallContext = {
   askPerson: async (question) => {
     const connect = String(question.call.arguments.connect);
     asked.push(connect);
+    askedPages.push(String(question.call.arguments.page));
     return connect.startsWith("asked.test:");
   },
   signal: AbortSignal.timeout(600_000),
@@ -613,6 +617,14 @@ describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it nee
     expect(again.output).toContain(`page: http://asked.test:${port}/list`);
     expect(again.output).toContain("apple-from-script");
     expect(asked.slice(before)).toEqual([`asked.test:${port}`]);
+    // From a page shown, an open redirected to a host on neither list: the question names the page being opened (the
+    // page shown is still the one before until the open commits).
+    await browse({ action: "open", url: `${base}/list` });
+    const shownBefore = askedPages.length;
+    const moved = await browse({ action: "open", url: `${base}/moved-late` });
+    expect(moved.ok).toBe(false);
+    expect(asked.slice(-1)).toEqual([`late.test:${port}`]);
+    expect(askedPages.slice(shownBefore)).toEqual([`${base}/moved-late`]);
     // The room closes, its session ends: its browser goes with it.
     const restarted = sessions.of(context).process;
     expect(restarted).toBeDefined();
