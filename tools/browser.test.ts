@@ -216,17 +216,23 @@ test("a page not reached says why: no sandbox.egress at all, or the guard refuse
   expect(browserFailure(error, DEFAULT_BROWSER, undefined, true).output).toContain("org's egress guard, which refused or found no such host");
 });
 
-test("the browser takes 60 actions a minute per persona, the 61st is refused with the wait", async () => {
+test("the browser takes 60 actions a minute per persona of a session, the 61st is refused with the wait", async () => {
   let now = 1_000_000;
   const limited = toolSet([browserTool({ settings: DEFAULT_BROWSER, now: () => now })]);
-  const call = (persona: string) => runTool(limited, { name: "browser", arguments: { action: "close" } }, { ...context, persona });
-  for (let index = 0; index < 60; index += 1) expect((await call("agent")).ok).toBe(true);
-  const refused = await call("agent");
+  const call = (persona: string, sessionId = "browsing") =>
+    runTool(limited, { name: "browser", arguments: { action: "close" } }, { ...context, persona, sessionId });
+  for (let index = 0; index < 60; index += 1) expect((await call("mcp")).ok).toBe(true);
+  const refused = await call("mcp");
   expect(refused.ok).toBe(false);
-  expect(refused.output).toContain("the browser takes 60 actions a minute per persona; try again in 60 s");
+  expect(refused.output).toContain("the browser takes 60 actions a minute per persona of a session; try again in 60 s");
   expect((await call("researcher")).ok).toBe(true);
+  // Another session's persona of the same name (two MCP clients of one serve) has an allowance of its own.
+  expect((await call("mcp", "mcp-other")).ok).toBe(true);
+  // A session that ended takes its count with it: one of the same id starts afresh.
+  await limited.get("browser")?.release?.({ ...context, sessionId: "browsing" });
+  expect((await call("mcp")).ok).toBe(true);
   now += 60_000;
-  expect((await call("agent")).ok).toBe(true);
+  expect((await call("mcp")).ok).toBe(true);
 });
 
 describe.skipIf(!runnable)(`the browser tool${runnable ? "" : ` (skipped: it needs bwrap and ${CHROMIUM})`}`, () => {

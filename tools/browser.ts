@@ -40,7 +40,8 @@ export type BrowserArgs = z.output<typeof PARAMETERS>;
 export function browserTool(options: { settings: BrowserSettings; seams?: BrowserSeams; now?: () => number; sessions?: BrowserSessions }): AnyTool {
   // Playwright and the browser's runtime load at the first call: a room that never browses never pays for them.
   let sessions = options.sessions;
-  const limit = new PerMinuteLimit(options.settings.perMinute, options.now ?? Date.now);
+  // A persona's allowance is its session's: serve's rooms and MCP sessions (all persona `mcp`) do not spend each other's.
+  const limits = new Map<string, PerMinuteLimit>();
   // What each session (by its scratch folder) typed lately, kept past a `close`: a secret typed in pieces is found. Only
   // sessions that typed have an entry, and it goes with the session: serve's rooms and MCP sessions come and go.
   const typed = new Map<string, string>();
@@ -55,6 +56,7 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
     // The room's session ended: its browser goes with it (a room that never browsed has none, and loads nothing).
     release: async (session) => {
       typed.delete(scratchDirFor(session));
+      limits.delete(scratchDirFor(session));
       await sessions?.closeSession(session);
     },
     approvalPreview: (args) => {
@@ -62,9 +64,15 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
       return parsed.success ? preview(parsed.data) : undefined;
     },
     async execute(args, context): Promise<ToolResult> {
+      const sessionKey = scratchDirFor(context);
+      const limit = limits.get(sessionKey) ?? new PerMinuteLimit(options.settings.perMinute, options.now ?? Date.now);
+      limits.set(sessionKey, limit);
       const wait = limit.take(context.persona ?? "(unknown)");
       if (wait !== undefined) {
-        return { ok: false, output: `Error: the browser takes ${options.settings.perMinute} actions a minute per persona; try again in ${wait} s.` };
+        return {
+          ok: false,
+          output: `Error: the browser takes ${options.settings.perMinute} actions a minute per persona of a session; try again in ${wait} s.`,
+        };
       }
       if (!sessions) {
         const { BrowserSessions } = await import("./browser-session.ts");
