@@ -340,7 +340,10 @@ describe("room failures and queueing", () => {
   });
 
   test("one request per server by default: the second persona shows as queued, then answers", async () => {
-    const script: ScriptInput = { rules: [say("agent", "first", { delayMs: 5 }), say("python", "second")] };
+    // Whichever reaches the slot first holds it a second before its first byte: the other, ready within it, is queued.
+    const script: ScriptInput = {
+      rules: [say("agent", "first", { firstByteDelayMs: 1_000 }), say("python", "second", { firstByteDelayMs: 1_000 })],
+    };
     const personas = [
       { name: "agent", kind: "agent" as const },
       { name: "python", kind: "python" as const },
@@ -355,22 +358,28 @@ describe("room failures and queueing", () => {
   });
 
   test("a queued persona answers the user's message, not the reply that finished while it waited", async () => {
-    const script: ScriptInput = {
-      rules: [
-        say("agent", "agent went first"),
-        { when: { persona: "python", lastMessage: "^the question$" }, reply: { text: "python answers the user" } },
-        { when: { persona: "python" }, reply: { text: "python answers {{lastMessage}}" } },
-      ],
-    };
+    // Either persona may reach the server's one slot first (each prepares its prompt before it asks for the slot): each
+    // says whom it answers, and the one that was queued must answer the user too. The first holds the slot a second
+    // before its first byte, so the other, ready within it, waits in the queue.
+    const answers = (persona: string) => [
+      { when: { persona, lastMessage: "^the question$" }, reply: { text: `${persona} answers the user`, firstByteDelayMs: 1_000 } },
+      { when: { persona }, reply: { text: `${persona} answers {{lastMessage}}` } },
+    ];
+    const script: ScriptInput = { rules: [...answers("agent"), ...answers("python")] };
     const personas = [
       { name: "agent", kind: "agent" as const },
       { name: "python", kind: "python" as const },
     ];
-    await withRoom({ script, personas }, async ({ room }) => {
+    await withRoom({ script, personas }, async ({ room, events }) => {
       const summary = await room.send("the question");
-      expect(summary.messages.map((message) => [message.from, message.text])).toEqual([
-        ["user", "the question"],
-        ["agent", "agent went first"],
+      const queued = events.flatMap((event) => (event.type === "waiting" && event.reason === "queued" ? [event.persona] : []));
+      expect(queued).toHaveLength(1);
+      const said = summary.messages.map((message) => [message.from, message.text]);
+      expect(said[0]).toEqual(["user", "the question"]);
+      // The queued one's reply is the last: it waited for the other's to finish, and still answered the user.
+      expect(said.at(-1)).toEqual([queued[0], `${queued[0]} answers the user`]);
+      expect(said.slice(1).sort()).toEqual([
+        ["agent", "agent answers the user"],
         ["python", "python answers the user"],
       ]);
     });
