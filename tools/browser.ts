@@ -64,16 +64,8 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
       return parsed.success ? preview(parsed.data) : undefined;
     },
     async execute(args, context): Promise<ToolResult> {
-      const sessionKey = scratchDirFor(context);
-      const limit = limits.get(sessionKey) ?? new PerMinuteLimit(options.settings.perMinute, options.now ?? Date.now);
-      limits.set(sessionKey, limit);
-      const wait = limit.take(context.persona ?? "(unknown)");
-      if (wait !== undefined) {
-        return {
-          ok: false,
-          output: `Error: the browser takes ${options.settings.perMinute} actions a minute per persona of a session; try again in ${wait} s.`,
-        };
-      }
+      const limited = overAllowance(limits, context, options.settings.perMinute, options.now ?? Date.now);
+      if (limited) return limited;
       if (!sessions) {
         const { BrowserSessions } = await import("./browser-session.ts");
         sessions = new BrowserSessions(options.settings, options.seams);
@@ -117,6 +109,21 @@ export function browserTool(options: { settings: BrowserSettings; seams?: Browse
       }
     },
   });
+}
+
+/** The refusal when `context`'s persona has spent its session's actions of the minute; takes one action otherwise. */
+function overAllowance(
+  limits: Map<string, PerMinuteLimit>,
+  context: { workspaceDir: string; sessionId?: string; persona?: string },
+  perMinute: number,
+  now: () => number,
+): ToolResult | undefined {
+  const sessionKey = scratchDirFor(context);
+  const limit = limits.get(sessionKey) ?? new PerMinuteLimit(perMinute, now);
+  limits.set(sessionKey, limit);
+  const wait = limit.take(context.persona ?? "(unknown)");
+  if (wait === undefined) return undefined;
+  return { ok: false, output: `Error: the browser takes ${perMinute} actions a minute per persona of a session; try again in ${wait} s.` };
 }
 
 /**
