@@ -24,6 +24,33 @@ describe("the free-space sentinel (sandbox/run-watchdog.ts's early walks)", () =
     expect(sentinel.check(0)).toBe("schedule");
   });
 
+  // A walk that did not count deleted files still open (the sandbox ran on) must not forget what the disk lost before
+  // it: walks every few milliseconds, each rebasing, let a writer into such files go on until the 200 ms poll.
+  test("a walk that counted nothing held open only narrows the headroom: the loss before it still asks for a walk", () => {
+    const sentinel = new ScriptedSentinel(dir, 48 * MiB);
+    sentinel.rebase(sentinel.free, 0);
+    sentinel.free -= 30 * MiB;
+    expect(sentinel.check(0)).toBeUndefined();
+    sentinel.narrow(sentinel.free, 0);
+    sentinel.free -= 30 * MiB;
+    expect(sentinel.check(0)).toBe("walk");
+  });
+
+  test("narrowing never widens the headroom, and shrinks it to what the tree has left", () => {
+    const held = new ScriptedSentinel(dir, 48 * MiB);
+    held.rebase(held.free, 40 * MiB);
+    held.narrow(held.free, 0);
+    held.free -= 10 * MiB;
+    expect(held.check(0)).toBe("walk");
+    const started = new ScriptedSentinel(dir, 48 * MiB);
+    started.start();
+    started.narrow(started.free, 40 * MiB);
+    started.free -= 6 * MiB;
+    expect(started.check(0)).toBeUndefined();
+    started.free -= 4 * MiB;
+    expect(started.check(0)).toBe("walk");
+  });
+
   test("a directory it cannot stat gives no free space and asks for nothing", () => {
     const sentinel = new FreeSpaceSentinel(join(dir, "missing"), 1024);
     expect(sentinel.freeBytes()).toBeUndefined();

@@ -67,6 +67,22 @@ export class FreeSpaceSentinel {
     this.#headroomAtWalk = Math.max(0, this.scratchBytes - bytes);
   }
 
+  /**
+   * A walk that began with `free` bytes free found `bytes` in the tree, but counted nothing beyond it (the sandbox ran
+   * on, its deleted files still open not looked at): the headroom may only shrink. Rebased there, the loss since the
+   * last full count that such files explain would be forgotten, and walks every few milliseconds would each see too
+   * little of it to ask for the count that finds them.
+   */
+  narrow(free: number | undefined, bytes: number): void {
+    if (this.#freeAtWalk === undefined || free === undefined) {
+      this.rebase(free, bytes);
+      return;
+    }
+    this.#measured = true;
+    const lostBefore = Math.max(0, this.#freeAtWalk - free);
+    this.#headroomAtWalk = Math.min(this.#headroomAtWalk, Math.max(0, this.scratchBytes - bytes) + lostBefore);
+  }
+
   /** A walk took `ms`: it is paid from the burst credit. */
   spend(ms: number): void {
     this.#refill();

@@ -147,7 +147,16 @@ export class ScratchWalks {
   }
 
   checkFreeSpace(): void {
-    if (this.#stopped || this.#walking) return;
+    if (this.#stopped) return;
+    if (this.#walking) {
+      // A walk on a worker busy with another tree may take long: the sandbox is held from the moment the disk has
+      // lost more than the headroom, and the walk's end counts what it holds open, as for a walk asked for now.
+      if (!this.#holding && this.tree.heldOpen && this.#sentinel.check(this.#scratchCheckCost) === "walk") {
+        this.#holding = true;
+        this.hold.pause();
+      }
+      return;
+    }
     const due = this.#sentinel.check(this.#scratchCheckCost);
     if (due === "walk") {
       // The disk is losing space fast: the sandbox waits while scratch is measured, so however long a busy
@@ -177,8 +186,10 @@ export class ScratchWalks {
     // fills the disk at gigabytes a second.
     const held = verdict === undefined && this.#holding && !this.#stopped ? this.tree.heldOpen?.(tree.bytes) : undefined;
     // Measured against the free space before the walk: what was written while it ran, counted or not, is
-    // then taken as still to come, so the sentinel errs towards walking again.
-    this.#sentinel.rebase(freeAtStart, tree.bytes + (held?.bytes ?? 0));
+    // then taken as still to come, so the sentinel errs towards walking again. A walk that did not count what the
+    // sandbox holds open beyond the tree only narrows the headroom (`narrow`).
+    if (held || !this.tree.heldOpen) this.#sentinel.rebase(freeAtStart, tree.bytes + (held?.bytes ?? 0));
+    else this.#sentinel.narrow(freeAtStart, tree.bytes);
     this.#directories = tree.directories;
     this.onVerdict(verdict ?? held?.verdict);
     this.#release();

@@ -1,0 +1,59 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type TreeMeasure, TreeMeasurer } from "./measure-tree.ts";
+import { ScratchWalks } from "./scratch-walks.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "org-scratch-walks-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const MiB = 1024 * 1024;
+
+/** A measurer whose walks off the thread end when the test says: a worker busy with another sandbox's tree. */
+class SlowMeasurer extends TreeMeasurer {
+  finish: ((tree: TreeMeasure) => void) | undefined;
+  override offThread(): Promise<TreeMeasure> {
+    return new Promise((resolve) => {
+      this.finish = resolve;
+    });
+  }
+}
+
+test("the disk losing scratch's headroom during a slow walk holds the sandbox, and the walk's end counts its deleted files", async () => {
+  const measurer = new SlowMeasurer();
+  const holds: string[] = [];
+  const verdicts: string[] = [];
+  // As the watchdog does: the first verdict stops the walks.
+  const onVerdict = (verdict: string | undefined) => {
+    if (verdict === undefined) return;
+    verdicts.push(verdict);
+    walks.stop();
+  };
+  const walks = new ScratchWalks(
+    {
+      dir,
+      maxBytes: MiB,
+      maxEntries: 100,
+      verdict: () => undefined,
+      heldOpen: () => ({ bytes: 8 * MiB, verdict: "held open" }),
+    },
+    onVerdict,
+    { pause: () => holds.push("pause"), resume: () => holds.push("resume") },
+    measurer,
+  );
+  walks.startSentinel();
+  walks.walk();
+  // The first walk goes off the thread and hangs there while this writes; another writer on a shared disk freeing
+  // space meanwhile could hide one file, not all of them.
+  for (let file = 0; file < 20 && holds.length === 0; file += 1) {
+    writeFileSync(join(dir, `f${file}`), Buffer.alloc(2 * MiB, 1));
+    walks.beat();
+  }
+  expect(holds).toEqual(["pause"]);
+  measurer.finish?.({ bytes: 0, entries: 0, directories: 1 });
+  await Bun.sleep(0);
+  walks.stop();
+  expect(verdicts).toEqual(["held open"]);
+  expect(holds).toEqual(["pause", "resume"]);
+});
