@@ -57,3 +57,43 @@ test("the disk losing scratch's headroom during a slow walk holds the sandbox, a
   expect(verdicts).toEqual(["held open"]);
   expect(holds).toEqual(["pause", "resume"]);
 });
+
+test("with the walks' credit spent by a slow walk, the disk losing scratch's headroom counts deleted files without a hold", async () => {
+  const measurer = new SlowMeasurer();
+  const holds: string[] = [];
+  const verdicts: string[] = [];
+  let counts = 0;
+  const walks = new ScratchWalks(
+    {
+      dir,
+      maxBytes: MiB,
+      maxEntries: 100,
+      verdict: () => undefined,
+      heldOpen: () => {
+        counts += 1;
+        return { bytes: 8 * MiB, verdict: "held open" };
+      },
+    },
+    (verdict) => {
+      if (verdict === undefined) return;
+      verdicts.push(verdict);
+      walks.stop();
+    },
+    { pause: () => holds.push("pause"), resume: () => holds.push("resume") },
+    measurer,
+  );
+  walks.startSentinel();
+  walks.walk();
+  // The walk's 800 ms are paid from a credit of 250 ms that refills at a third of the time passed: it is spent.
+  await Bun.sleep(800);
+  measurer.finish?.({ bytes: 0, entries: 0, directories: 1 });
+  await Bun.sleep(0);
+  for (let file = 0; file < 20 && verdicts.length === 0; file += 1) {
+    writeFileSync(join(dir, `g${file}`), Buffer.alloc(2 * MiB, 1));
+    walks.beat();
+  }
+  walks.stop();
+  expect(verdicts).toEqual(["held open"]);
+  expect(counts).toBe(1);
+  expect(holds).toEqual([]);
+});

@@ -51,6 +51,9 @@ export class ScratchWalks {
   #changedDuringWalk = false;
   #pendingCheck: ReturnType<typeof setTimeout> | undefined;
   #lastScratchCheck = 0;
+  /** When `#countHeldOpen` last counted, and what it cost. */
+  #lastHeldCount = Number.NEGATIVE_INFINITY;
+  #heldCountCost = 0;
   #scratchCheckCost = 0;
   #watcher: FSWatcher | undefined;
   #watchDecided = false;
@@ -164,7 +167,24 @@ export class ScratchWalks {
       this.#holding = true;
       this.hold.pause();
       this.walk();
-    } else if (due === "schedule") this.schedule();
+    } else if (due === "schedule") {
+      this.#countHeldOpen();
+      this.schedule();
+    }
+  }
+
+  /**
+   * With the walks' credit spent, what the sandbox holds open is counted without a walk or a hold (a few reads a
+   * process), spaced as walks are: else deleted files would wait for the 200 ms poll until the credit comes back.
+   */
+  #countHeldOpen(): void {
+    const heldOpen = this.tree.heldOpen;
+    const now = performance.now();
+    if (!heldOpen || now < this.#lastHeldCount + Math.max(SENTINEL_MS, 4 * this.#heldCountCost)) return;
+    const held = heldOpen(this.treeBytes);
+    this.#lastHeldCount = performance.now();
+    this.#heldCountCost = this.#lastHeldCount - now;
+    this.onVerdict(held.verdict);
   }
 
   stop(): void {
