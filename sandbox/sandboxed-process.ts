@@ -30,8 +30,9 @@ export type LongRunningProcess = {
 // A long-running process is bounded by its memory, processes, files and scratch, not by a timeout: RLIMIT_CPU
 // follows a day of wall clock (each process counts its own CPU seconds).
 const SERVICE_CPU_MS = 24 * 60 * 60 * 1000;
-// RLIMIT_AS counts what a runtime reserves, not what it uses: node sizes its heap from it and runs out at 1 GiB (the
-// MCP filesystem server did, at 27 MB of heap), whatever lower a policy sets. The resident total the watchdog bounds is what counts.
+// RLIMIT_AS counts what a runtime reserves, not what it uses: node sizes its heap from it and ran out at 1 GiB (the
+// MCP filesystem server did, at 27 MB of heap). A service gets this much even where a policy's limits set less; the
+// resident total the watchdog bounds is what counts.
 const SERVICE_ADDRESS_SPACE_BYTES = 4 * 1024 * 1024 * 1024;
 
 // What a long-running process may move through the egress guard over its whole life: a day of an MCP server's calls.
