@@ -22,6 +22,29 @@ import { openRoom } from "./room.ts";
 import { workspaceWritePolicy, workspaceWriter } from "./workspace-write.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
 
+/** A writer for `workspaceDir` with what most cases here need: policy allow, nobody to ask, small patch limits. */
+function testWriter(
+  workspaceDir: string,
+  options: Partial<Parameters<typeof workspaceWriter>[0]> = {},
+  stamp: Partial<Parameters<typeof workspaceWriter>[1]> = {},
+) {
+  return workspaceWriter(
+    {
+      workspaceDir,
+      sessionId: "s",
+      policy: "allow",
+      protectedPaths: [],
+      secretPaths: DEFAULT_SECRET_PATHS,
+      limits: { patchBytes: 1024, patchFiles: 10 },
+      approver: undefined,
+      emit: () => {},
+      setLastDiff: () => {},
+      ...options,
+    },
+    { persona: "agent", turnId: "t", replyId: "r", ...stamp },
+  );
+}
+
 const base = mkdtempSync(join(tmpdir(), "org-workspace-write-"));
 chmodSync(base, 0o755);
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -182,20 +205,7 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
     writeFileSync(join(copy.copyDir, "a.txt"), "an honest edit beside it\n");
     mutate(copy.copyDir);
     const events: RoomEvent[] = [];
-    const write = workspaceWriter(
-      {
-        workspaceDir,
-        sessionId: "s",
-        policy: "allow",
-        protectedPaths: [],
-        secretPaths: DEFAULT_SECRET_PATHS,
-        limits: { patchBytes: 1024 * 1024, patchFiles: 200 },
-        approver: undefined,
-        emit: (event) => events.push(event),
-        setLastDiff: () => {},
-      },
-      { persona: "agent", turnId: "t", replyId: "r" },
-    );
+    const write = testWriter(workspaceDir, { limits: { patchBytes: 1024 * 1024, patchFiles: 200 }, emit: (event) => events.push(event) });
     const paths = copyChangedPaths(copy);
     const answer = await write({
       paths,
@@ -285,20 +295,7 @@ describe("hostile changes are refused whole, the room says why, nothing is appli
   }
 
   test("../ names never come from a tree, and are refused when a change set carries one", async () => {
-    const write = workspaceWriter(
-      {
-        workspaceDir,
-        sessionId: "s",
-        policy: "allow",
-        protectedPaths: [],
-        secretPaths: DEFAULT_SECRET_PATHS,
-        limits: { patchBytes: 1024, patchFiles: 10 },
-        approver: undefined,
-        emit: () => {},
-        setLastDiff: () => {},
-      },
-      { persona: "agent", turnId: "t", replyId: "r" },
-    );
+    const write = testWriter(workspaceDir);
     const content = new TextEncoder().encode("x");
     const changeSet = {
       changes: [{ path: "../escape.txt", status: "added" as const, after: { type: "file" as const, mode: 0o644, size: 1, content } }],
@@ -356,28 +353,19 @@ test("the diff /diff and the question show is redacted; the file written keeps i
   };
   let shown = "";
   let previewed = "";
-  const write = workspaceWriter(
-    {
-      workspaceDir,
-      sessionId: "s",
-      policy: "ask",
-      protectedPaths: [],
-      secretPaths: DEFAULT_SECRET_PATHS,
-      limits: { patchBytes: 1024, patchFiles: 10 },
-      approver: {
-        canAsk: () => true,
-        ask: async (_persona, call) => {
-          previewed = call.preview ?? "";
-          return true;
-        },
-      },
-      emit: () => {},
-      setLastDiff: (diff) => {
-        shown = diff;
+  const write = testWriter(workspaceDir, {
+    policy: "ask",
+    approver: {
+      canAsk: () => true,
+      ask: async (_persona, call) => {
+        previewed = call.preview ?? "";
+        return true;
       },
     },
-    { persona: "agent", turnId: "t", replyId: "r" },
-  );
+    setLastDiff: (diff) => {
+      shown = diff;
+    },
+  });
   expect(await write({ paths: ["keys.txt"], changeSet: () => changeSet, conflicts: () => [] })).toContain("applied to the workspace");
   for (const text of [shown, previewed]) {
     expect(text).toContain("+OPENAI_KEY_FOR_TESTS=");
@@ -395,14 +383,9 @@ test("after a page's words a change under 'allow' is asked, saying why; where no
   };
   const whys: (string | undefined)[] = [];
   const writer = (canAsk: boolean) =>
-    workspaceWriter(
+    testWriter(
+      workspaceDir,
       {
-        workspaceDir,
-        sessionId: "s",
-        policy: "allow",
-        protectedPaths: [],
-        secretPaths: DEFAULT_SECRET_PATHS,
-        limits: { patchBytes: 1024, patchFiles: 10 },
         approver: {
           canAsk: () => canAsk,
           ask: async (_persona, _call, context) => {
@@ -410,10 +393,8 @@ test("after a page's words a change under 'allow' is asked, saying why; where no
             return false;
           },
         },
-        emit: () => {},
-        setLastDiff: () => {},
       },
-      { persona: "agent", turnId: "t", replyId: "r", outsideWords: () => ({ from: "https://evil.example", tool: "browser" }) },
+      { outsideWords: () => ({ from: "https://evil.example", tool: "browser" }) },
     );
   const proposal = { paths: ["run.sh"], changeSet: () => changeSet, conflicts: () => [] };
   expect(await writer(true)(proposal)).toContain("not applied");
