@@ -8,9 +8,9 @@ const MOST_LINE_BYTES = 4096;
 /** Hex digits a chunk size may have (2^48 bytes: no model server sends more). */
 const MOST_SIZE_DIGITS = 12;
 
-const LF = 10;
-const CR = 13;
-const SEMICOLON = 59;
+const LF = "\n".charCodeAt(0);
+const CR = "\r".charCodeAt(0);
+const SEMICOLON = ";".charCodeAt(0);
 const NO_DATA = new Uint8Array(0);
 
 /** The value of a hex digit's byte, or -1. */

@@ -35,14 +35,14 @@ const TITLE_MAX = 500;
 // Characters looked at between two pauses of `htmlToTextAsync`.
 const SLICE_STEPS = 1 << 18;
 
-const LT = 60;
-const GT = 62;
-const AMP = 38;
-const HASH = 35;
-const SEMICOLON = 59;
-const SLASH = 47;
-const BANG = 33;
-const QUESTION = 63;
+const LT = "<".charCodeAt(0);
+const GT = ">".charCodeAt(0);
+const AMP = "&".charCodeAt(0);
+const HASH = "#".charCodeAt(0);
+const SEMICOLON = ";".charCodeAt(0);
+const SLASH = "/".charCodeAt(0);
+const BANG = "!".charCodeAt(0);
+const QUESTION = "?".charCodeAt(0);
 
 /** What the scanner did: its text and how many characters it looked at (linear in the input). */
 export type HtmlToTextRun = { text: string; steps: number };
