@@ -29,6 +29,7 @@ const { values } = parseArgs({
     forward: { type: "string" },
     small: { type: "boolean", default: false },
     tunnel: { type: "boolean", default: false },
+    "server-pid": { type: "string" },
     rounds: { type: "string", default: "3" },
   },
 });
@@ -37,7 +38,7 @@ const runs = Number(values.runs);
 const forwarderKind = values.forwarder === "bun" ? "bun" : "perl";
 const MIB = 1024 * 1024;
 const median = (numbers: number[]) => [...numbers].sort((a, b) => a - b)[Math.floor(numbers.length / 2)] ?? Number.NaN;
-type Downloads = { direct: number[]; guarded: number[]; forwarded: number[]; forwarderCpuMs: number };
+type Downloads = { direct: number[]; guarded: number[]; forwarded: number[]; forwarderCpuMs: number; directEndsCpuMs: number };
 type FirstBytes = { direct: number[]; guarded: number[] };
 type Tunnelled = { direct: number[]; tunnelled: number[] };
 
@@ -45,6 +46,11 @@ type Tunnelled = { direct: number[]; tunnelled: number[] };
 function cpuMsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
   return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
+}
+
+/** CPU time (ms) a process has run so far, from the scheduler's own count in nanoseconds (/proc/PID/schedstat). */
+function runMsOf(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
 }
 
 /**
@@ -134,7 +140,13 @@ async function fetchAll(port: number, socketPath: string, forwardPort: number | 
     return console.log(JSON.stringify(firstBytes));
   }
   const forwarded = (path: string) => timed(() => connect(forwardPort ?? 0, "127.0.0.1"), proxied(path));
-  const downloads: Downloads = { direct: [], guarded: [], forwarded: [], forwarderCpuMs: 0 };
+  const downloads: Downloads = { direct: [], guarded: [], forwarded: [], forwarderCpuMs: 0, directEndsCpuMs: 0 };
+  const serverPid = Number(values["server-pid"]);
+  /** Both ends' CPU so far (this client's, all its threads, and the server's): what a direct download costs them. */
+  const endsMs = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000 + runMsOf(serverPid);
+  };
   const relay = forwardPort === undefined ? 0 : forwarderPid(forwardPort);
   for (let run = 0; run < Math.max(3, Math.round(runs / 4)); run++) {
     for (const [name, fetch] of [
@@ -143,8 +155,10 @@ async function fetchAll(port: number, socketPath: string, forwardPort: number | 
       ["forwarded", forwarded],
     ] as const) {
       const cpuBefore = name === "forwarded" ? cpuMsOf(relay) : 0;
+      const endsBefore = name === "direct" ? endsMs() : 0;
       const { totalMs, bytes } = await fetch("/big");
       if (name === "forwarded") downloads.forwarderCpuMs += cpuMsOf(relay) - cpuBefore;
+      if (name === "direct") downloads.directEndsCpuMs += endsMs() - endsBefore;
       if (bytes < megabytes * MIB) throw new Error(`${name} download got ${bytes} bytes of ${megabytes} MiB`);
       downloads[name].push(megabytes / (totalMs / 1000));
     }
@@ -204,13 +218,18 @@ async function main(): Promise<void> {
       port: forwardPort,
       socket: socketPath,
     });
-    const client = endArgv(["--fetch", socketPath, "--port", String(port), "--forward", String(forwardPort)]);
+    const client = endArgv(["--fetch", socketPath, "--port", String(port), "--forward", String(forwardPort), "--server-pid", String(server.pid)]);
     const guardCpu = process.cpuUsage();
     const downloads = await printed<Downloads>([...forwarder, "--", ...client]);
     const { user, system } = process.cpuUsage(guardCpu);
     const relayedMiB = megabytes * (downloads.guarded.length + downloads.forwarded.length);
     const guardMsPerMiB = (user + system) / 1000 / relayedMiB;
     const forwarderMsPerMiB = downloads.forwarderCpuMs / (megabytes * downloads.forwarded.length);
+    // The direct download's two ends: their CPU a MiB, and how many cores they kept busy. Where they keep every core busy,
+    // a relay costing R ms a MiB makes each MiB cost E + R of the same cores: it cannot be faster than E / (E + R) of direct.
+    const endsMsPerMiB = downloads.directEndsCpuMs / (megabytes * downloads.direct.length);
+    const endsCores = (endsMsPerMiB * median(downloads.direct)) / 1000;
+    const ceiling = (relayMsPerMiB: number) => endsMsPerMiB / (endsMsPerMiB + relayMsPerMiB);
     const firstBytes = await printed<FirstBytes>(endArgv(["--fetch", socketPath, "--port", String(port), "--small"]));
 
     // Tunnels (CONNECT, as https goes): relayed by splice(2) on the guard's relay thread, against the guard's own relay on
@@ -271,6 +290,12 @@ async function main(): Promise<void> {
     console.log(
       `download: direct ${median(downloads.direct).toFixed(0)} MiB/s, through the guard ${median(downloads.guarded).toFixed(0)} MiB/s ` +
         `(${ratio.toFixed(2)}×; target ≥ 0.8×: ${ratio >= 0.8 ? "met" : "NOT met"})`,
+    );
+    console.log(
+      `the direct download's two ends: ${endsMsPerMiB.toFixed(2)} ms of CPU a MiB, ${endsCores.toFixed(2)} of ` +
+        `${availableParallelism()} cores busy; where they hold every core, a relay at the guard's ${guardMsPerMiB.toFixed(2)} ms a MiB ` +
+        `can reach at most ${ceiling(guardMsPerMiB).toFixed(2)}× of direct, and 0.8× needs a relay at ` +
+        `${(endsMsPerMiB / 4).toFixed(2)} ms a MiB or less`,
     );
     console.log(
       `download through ${forwarderKind}'s forwarder and the guard (a sandboxed command's way): ` +
