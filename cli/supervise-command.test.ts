@@ -1,7 +1,10 @@
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { confirmConfig } from "../config/config-trust.ts";
+import { startScriptedServer } from "../scripted-server/start-scripted-server.ts";
+import { readScheduleStates, updateScheduleStates } from "../supervise/schedule-state.ts";
 import { writeConfirmedConfig } from "../testing/confirmed-config.ts";
 import { runOrgProcess } from "../testing/org-process.ts";
 import { deadPid } from "../testing/supervise-fixture.ts";
@@ -91,4 +94,36 @@ test("mute, unmute, apply and release say what they did; wrong words are usage e
   expect((await org("supervise", "release", "nobody", ...folders)).stdout).toContain("nobody was not held");
   expect((await org("supervise", "bogus")).exitCode).toBe(2);
   expect((await org("supervise", "apply")).exitCode).toBe(2);
+}, 120_000);
+
+test("--config FILE: the commands a round starts read FILE too (a due schedule the workspace's file lacks; the backup's folder)", async () => {
+  await using server = await startScriptedServer({ script: { rules: [{ reply: { text: "nothing new since {{lastMessage}}" } }] }, port: 0 });
+  using workspace = tempGitRepo("org-supervise-config-");
+  const elsewhere = join(temp, "elsewhere");
+  const backups = join(elsewhere, "backups");
+  mkdirSync(elsewhere);
+  // The workspace's own file has no schedule and leaves backups in .org/backups/; the person's file, named with
+  // --config (relative, as typed in another folder), has both.
+  writeConfirmedConfig(workspace.dir, { supervise: { minFreeMiB: 1 } });
+  const file = join(elsewhere, "mine.json");
+  const schedule = { cron: "* * * * *", to: "agent", message: "the inbox" };
+  writeFileSync(file, JSON.stringify({ supervise: { minFreeMiB: 1 }, schedules: { inbox: schedule }, backup: { dir: backups } }));
+  const childEnv = { ...env, OLLAMA_BASE: server.url, OLLAMA_MODEL: "qwen3:8b" };
+  // Its schedule and backup folder confirmed for this workspace, as 'org config trust --config FILE' does.
+  confirmConfig(file, childEnv, { workspaceDir: workspace.dir, checkoutDir: workspace.dir });
+  // Seen two minutes ago: the minute since is owed now.
+  updateScheduleStates(workspace.dir, (states) => {
+    states.schedules.inbox = { seenAt: Date.now() - 120_000 };
+  });
+
+  const round = await runOrgProcess(
+    ["supervise", "--once", "--json", "--workspace", workspace.dir, "--repo", workspace.dir, "--config", "mine.json"],
+    { cwd: elsewhere, env: childEnv, timeoutMs: 120_000 },
+  );
+  expect(round.exitCode).toBe(0);
+  expect(round.stderr).toMatch(/^schedule inbox \(\* \* \* \* \*\) ran for \S+: ok in session \S+: nothing new since the inbox$/m);
+  // Recorded by the run itself (`org schedule run`), which found the schedule in the file it was given.
+  expect(readScheduleStates(workspace.dir).schedules.inbox).toMatchObject({ ok: true, summary: "nothing new since the inbox" });
+  expect(readdirSync(backups)).toHaveLength(1);
+  expect(existsSync(join(workspace.dir, ".org", "backups"))).toBe(false);
 }, 120_000);

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { Duration, formatDuration } from "../config/duration.ts";
 import { instanceSettings } from "../config/environment.ts";
 import { CHECKOUT_DIR } from "../config/workspace-paths.ts";
@@ -81,7 +82,8 @@ webhook and Telegram (kind share).
   unmute PATTERN lifts a mute
   release NAME   lets the supervisor's hold on an MCP server go (it restarts again at its next failure)
   --workspace DIR  whose .org/ is watched (default: current directory); --repo DIR the checkout current runs from
-                 (default: the one org runs from); --config FILE (default: org.config.json in the workspace)
+                 (default: the one org runs from); --config FILE (default: org.config.json in the workspace),
+                 given on to the org commands a round starts (org schedule run, org backup, org share pull)
 
 Examples:
   org supervise --once
@@ -109,9 +111,16 @@ function repoOf(value: string | undefined): string {
 function foldersOf(values: { workspace?: string; repo?: string; config?: string }) {
   const workspaceDir = prepareWorkspace(values.workspace ?? process.cwd());
   const repoDir = repoOf(values.repo);
-  loadCommandConfig(values.config, workspaceDir);
+  // Absolute once: the org commands a round starts (a backup, a schedule's run, a team pull) run in the workspace.
+  const configPath = values.config === undefined ? undefined : resolve(values.config);
+  loadCommandConfig(configPath, workspaceDir);
   // Each round reads the file again.
-  return { workspaceDir, repoDir, loadConfig: () => loadCommandConfig(values.config, workspaceDir, undefined, { announce: false }) };
+  return {
+    workspaceDir,
+    repoDir,
+    ...(configPath !== undefined ? { configPath } : {}),
+    loadConfig: () => loadCommandConfig(configPath, workspaceDir, undefined, { announce: false }),
+  };
 }
 
 async function setupOf(

@@ -5,7 +5,7 @@ import { orgCommand } from "../config/org-bun-command.ts";
 import { REPORT_WRITTEN_KEY, writeDailyReport, writeTodaysReport } from "./daily-report.ts";
 import { isMuted } from "./mutes.ts";
 import { runDueSchedules } from "./scheduled-prompts.ts";
-import { dataLine, type SuperviseContext } from "./supervise-check.ts";
+import { configArguments, dataLine, type SuperviseContext } from "./supervise-check.ts";
 import { closeIncident, type RoundSummary } from "./supervise-round.ts";
 import { notify } from "./webhook.ts";
 import { weekStart, writeWeeklyDigest } from "./weekly-digest.ts";
@@ -35,14 +35,17 @@ const BackupOutput = z.object({
  * it. Bounded by an hour; its JSON line, or why it failed.
  */
 async function runBackup(context: SuperviseContext): Promise<z.infer<typeof BackupOutput>> {
-  const child = Bun.spawn(orgCommand(["backup", "--json", "--workspace", context.workspaceDir, "--repo", context.repoDir]), {
-    cwd: context.workspaceDir,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: 3_600_000,
-    signal: context.signal,
-  });
+  const child = Bun.spawn(
+    orgCommand(["backup", "--json", "--workspace", context.workspaceDir, "--repo", context.repoDir, ...configArguments(context)]),
+    {
+      cwd: context.workspaceDir,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 3_600_000,
+      signal: context.signal,
+    },
+  );
   const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   if (code !== 0) throw new Error(err.trim().split("\n").slice(-3).join(" / ") || `org backup exited with ${code}`);
   return BackupOutput.parse(JSON.parse(out.trim().split("\n").at(-1) ?? ""));

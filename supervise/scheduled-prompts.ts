@@ -3,7 +3,7 @@ import { orgCommand } from "../config/org-bun-command.ts";
 import { claimRun, dueSchedules } from "./due-schedules.ts";
 import { updateScheduleStates } from "./schedule-state.ts";
 import type { ScheduleOutcome } from "./scheduled-run.ts";
-import type { SuperviseContext } from "./supervise-check.ts";
+import { configArguments, type SuperviseContext } from "./supervise-check.ts";
 import { notify } from "./webhook.ts";
 
 /** A run is stopped past this (it is a turn or a workflow, each bounded by its own limits long before). */
@@ -16,7 +16,7 @@ const Outcome = z.object({ name: z.string(), ok: z.boolean(), summary: z.string(
  * memory) and records the run in the schedules' state; its last line is the outcome.
  */
 async function runScheduleProcess(context: SuperviseContext, name: string): Promise<ScheduleOutcome> {
-  const child = Bun.spawn(orgCommand(["schedule", "run", name, "--json", "--workspace", context.workspaceDir]), {
+  const child = Bun.spawn(orgCommand(["schedule", "run", name, "--json", "--workspace", context.workspaceDir, ...configArguments(context)]), {
     cwd: context.workspaceDir,
     stdin: "ignore",
     stdout: "pipe",

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { orgCommand } from "../config/org-bun-command.ts";
-import { dataLine, type SuperviseContext } from "./supervise-check.ts";
+import { configArguments, dataLine, type SuperviseContext } from "./supervise-check.ts";
 import { notify } from "./webhook.ts";
 
 /** When the supervisor last started a pull (milliseconds since the epoch). */
@@ -35,14 +35,17 @@ export type SharePullSummary = { remote?: string; states: Record<string, number>
 
 /** `org share pull --json` for the checkout, as a process of its own (it runs the gate, and a recall's rollback restarts current). */
 async function runSharePull(context: SuperviseContext): Promise<SharePullOutcome> {
-  const child = Bun.spawn(orgCommand(["share", "pull", "--json", "--workspace", context.workspaceDir, "--repo", context.repoDir]), {
-    cwd: context.workspaceDir,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: PULL_BOUND_MS,
-    signal: context.signal,
-  });
+  const child = Bun.spawn(
+    orgCommand(["share", "pull", "--json", "--workspace", context.workspaceDir, "--repo", context.repoDir, ...configArguments(context)]),
+    {
+      cwd: context.workspaceDir,
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: PULL_BOUND_MS,
+      signal: context.signal,
+    },
+  );
   const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   if (code !== 0) throw new Error(err.trim().split("\n").slice(-3).join(" / ") || `org share pull exited with ${code}`);
   return PullReport.parse(JSON.parse(out.trim().split("\n").at(-1) ?? ""));

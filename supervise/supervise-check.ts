@@ -15,6 +15,8 @@ export type InstancePlace = { port: number; tmuxSession: string; startTimeoutMs:
 export type SuperviseContext = {
   workspaceDir: string;
   repoDir: string;
+  /** The file `--config` named (absolute), when one was: every org command the supervisor starts is given it too. */
+  configPath?: string;
   /** The entry point's sandbox (serve's, with --supervise): the sandbox check's probe runs there. */
   sandbox: Sandbox;
   config: OrgConfig;
@@ -107,6 +109,15 @@ export type Fix = {
    */
   announce?: true;
 };
+
+/**
+ * `--config PATH` for an org command the supervisor starts (a backup, a schedule's run, a team pull) when the supervisor
+ * was given a file; nothing otherwise, and the child reads the workspace's org.config.json as the supervisor does. The
+ * child reads the file through the same gate, for the same workspace, so what waits for `org config trust` waits there too.
+ */
+export function configArguments(context: Pick<SuperviseContext, "configPath">): string[] {
+  return context.configPath === undefined ? [] : ["--config", context.configPath];
+}
 
 /** The values the workspace's secret files hold (`sandbox.secretPaths`), which the room redacts with as well. */
 export function workspaceSecretsOf(workspaceDir: string, config: OrgConfig): string[] {

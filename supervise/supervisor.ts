@@ -26,6 +26,8 @@ import { OrgError } from "../errors/org-error.ts";
 export type SupervisorSetup = {
   workspaceDir: string;
   repoDir: string;
+  /** The file `--config` named, made absolute where the flag is read; undefined when none was (the workspace's file). */
+  configPath?: string;
   /** The entry point's sandbox: the sandbox check starts its probe there. */
   sandbox: Sandbox;
   loadConfig: () => OrgConfig;
@@ -82,6 +84,7 @@ export function contextOf(setup: SupervisorSetup, state: SupervisorState, config
   const context: SuperviseContext = {
     workspaceDir: setup.workspaceDir,
     repoDir: setup.repoDir,
+    ...(setup.configPath !== undefined ? { configPath: setup.configPath } : {}),
     sandbox: setup.sandbox,
     config,
     state,

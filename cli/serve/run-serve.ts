@@ -1,7 +1,7 @@
 // What org serve and org web run: parse serve's flags, assemble the served room, bind, serve until stopped.
 import { loadCommandConfig } from "../command/command-config.ts";
 import { describeFailure } from "../command/report-failure.ts";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
 import { instanceSettings, processEnvironment, serveEnvironment } from "../../config/environment.ts";
 import { CONFIG_FILE_NAME } from "../../config/workspace-paths.ts";
@@ -132,7 +132,9 @@ function startGrowing(serveOptions: ServeOptions, workspaceDir: string, sandbox:
 function startSupervising(serveOptions: ServeOptions, workspaceDir: string, sandbox: Sandbox, signal: AbortSignal): Promise<void> | undefined {
   if (!serveOptions.supervise) return undefined;
   const say = (line: string) => log(`supervise: ${line}`);
-  const configFile = serveOptions.config ?? join(workspaceDir, CONFIG_FILE_NAME);
+  // Absolute once: the org commands a round starts (a backup, a schedule's run, a team pull) run in the workspace.
+  const configPath = serveOptions.config === undefined ? undefined : resolve(serveOptions.config);
+  const configFile = configPath ?? join(workspaceDir, CONFIG_FILE_NAME);
   return (async () => {
     const [{ superviseEvery }, { diagnosisModel }] = await Promise.all([
       import("../../supervise/supervisor.ts"),
@@ -147,6 +149,7 @@ function startSupervising(serveOptions: ServeOptions, workspaceDir: string, sand
     await superviseEvery({
       workspaceDir,
       repoDir: CHECKOUT_DIR,
+      ...(configPath !== undefined ? { configPath } : {}),
       sandbox,
       loadConfig,
       instance: { port: settings.currentPort, tmuxSession: settings.tmuxSession, startTimeoutMs: settings.startTimeoutS * 1000 },
