@@ -5,7 +5,6 @@ import { removeCandidate } from "../git/discard-candidate.ts";
 import { type CandidateRow, candidateStates } from "../fitness/candidate-states.ts";
 import { fitnessReportDir } from "../fitness/fitness-report.ts";
 import type { RepoGit } from "../git/repo-git.ts";
-import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 
 /** A candidate prune would remove (or removed), and why. */
 export type PrunedCandidate = { row: CandidateRow; why: string; worktree: string | null; reports: string | null };
@@ -53,7 +52,6 @@ export async function pruneCandidates(
   for (const entry of chosen) {
     await removeCandidate(git, entry.row.branch, entry.row.commit, entry.worktree, signal);
     if (entry.reports && lstatSync(entry.reports).isDirectory()) rmSync(entry.reports, { recursive: true, force: true });
-    publishWorkspaceEvent(git.repoDir, { type: "candidate-removed", branch: entry.row.branch });
   }
   return chosen;
 }

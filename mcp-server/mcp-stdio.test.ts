@@ -327,4 +327,15 @@ describe("org mcp over stdio, with the MCP SDK's client", () => {
     expect(logs.slice(before).map((line) => line.level)).toEqual(["warning"]);
     expect(String(logs.at(-1)?.data)).toContain("boom failed");
   }, 60_000);
+
+  test("a workflow saved by hand while it runs is offered, and one removed is gone: the folder's watch, no clock", async () => {
+    const before = changes.length;
+    const file = join(workspace, "workflows", "count-again.json");
+    writeFileSync(file, JSON.stringify({ ...LINES_WORKFLOW, name: "count again" }));
+    await waitUntil("tools/list_changed after the workflow was saved", () => changes.length > before, 30_000);
+    expect((await client.listTools()).tools.map((tool) => tool.name)).toContain("count-again");
+    rmSync(file);
+    await waitUntil("tools/list_changed after the workflow was removed", () => changes.length > before + 1, 30_000);
+    expect((await client.listTools()).tools.map((tool) => tool.name)).not.toContain("count-again");
+  }, 60_000);
 });

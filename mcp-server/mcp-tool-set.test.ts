@@ -1,7 +1,12 @@
 import { expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { McpToolEntry } from "./mcp-tool-catalog.ts";
 import { McpToolSet } from "./mcp-tool-set.ts";
 import { mcpToolEntry } from "../testing/mcp-fixtures.ts";
+import { waitUntil } from "../testing/wait-until.ts";
+import { workflowFiles } from "../workflows/workflow-files.ts";
 
 const entry = (name: string, signature = name): McpToolEntry => mcpToolEntry(name, { signature });
 
@@ -48,4 +53,23 @@ test("a refresh asked while one runs reads again after it: a change made mid-rea
   expect(await promoted).toBe(true);
   expect(set.entries().map((tool) => tool.name)).toEqual(["word_count", "shout"]);
   expect(heard).toBe(1);
+});
+
+test("a workflows folder made after the watch began, its files written and removed by hand: each change is heard", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "org-mcp-watch-"));
+  const set = new McpToolSet(async () => workflowFiles(dir).map((file) => entry(file)));
+  try {
+    await set.refresh();
+    const heard: string[][] = [];
+    set.onChange(() => heard.push(set.entries().map((tool) => tool.name)));
+    set.watchWorkflows([dir], (error) => heard.push([String(error)]));
+    mkdirSync(join(dir, "workflows"));
+    writeFileSync(join(dir, "workflows", "first.json"), "{}");
+    await waitUntil("first.json heard", () => heard.at(-1)?.includes("first.json") === true, 10_000);
+    rmSync(join(dir, "workflows", "first.json"));
+    await waitUntil("first.json gone", () => heard.at(-1)?.length === 0, 10_000);
+  } finally {
+    set.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import {
@@ -10,7 +12,7 @@ import {
   ToolListChangedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
-import { BOOM_CODE, boomSpec, SHOUT_CODE, shoutSpec } from "../testing/mcp-fixtures.ts";
+import { BOOM_CODE, boomSpec, LINES_WORKFLOW, SHOUT_CODE, shoutSpec } from "../testing/mcp-fixtures.ts";
 import { type ServeFixture, serveFixture } from "../testing/serve-fixture.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { waitUntil } from "../testing/wait-until.ts";
@@ -96,6 +98,21 @@ describe("serve's /mcp with the MCP SDK's Streamable HTTP client", () => {
       expect(tools.map((tool) => tool.name)).toContain("shout");
       expect((await client.callTool({ name: "shout", arguments: { text: "hey" } })).structuredContent).toEqual({ result: "HEY" });
     } finally {
+      await client.close();
+    }
+  }, 60_000);
+
+  test("a workflow saved by hand in the workspace is offered without a reload, and the client is told", async () => {
+    const changes: number[] = [];
+    const client = await connect(server.url, TOKEN, changes);
+    try {
+      await client.listTools();
+      mkdirSync(join(fixture.workspaceDir, "workflows"), { recursive: true });
+      writeFileSync(join(fixture.workspaceDir, "workflows", "count-all.json"), JSON.stringify(LINES_WORKFLOW));
+      await waitUntil("tools/list_changed after the workflow was saved", () => changes.length >= 1, 30_000);
+      expect((await client.listTools()).tools.map((tool) => tool.name)).toContain("count-all");
+    } finally {
+      rmSync(join(fixture.workspaceDir, "workflows"), { recursive: true, force: true });
       await client.close();
     }
   }, 60_000);

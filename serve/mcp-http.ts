@@ -57,7 +57,8 @@ async function servedToolSet(options: McpHttpOptions): Promise<McpToolSet> {
 /**
  * The served tool set, made and read when the first MCP session opens: the MCP server's code (its catalog of tools
  * and workflows) loads then, not at every start of serve. It is read again each time serve's tools reload (a
- * promotion or rollback in the workspace's event stream, or `POST /v1/admin/reload`). `stop` ends that.
+ * promotion or rollback in the workspace's event stream, or `POST /v1/admin/reload`) and when a workflow file of the
+ * workspace's or the checkout's `workflows/` changes (a watch of the folders). `stop` ends that.
  */
 function watchedToolSet(options: McpHttpOptions): { get(): Promise<McpToolSet>; stop(): Promise<void> } {
   let toolSet: Promise<McpToolSet> | undefined;
@@ -67,11 +68,11 @@ function watchedToolSet(options: McpHttpOptions): { get(): Promise<McpToolSet>; 
       toolSet ??= servedToolSet(options);
       const tools = await toolSet;
       if (!unhear) {
+        const failed = (error: unknown) => options.logError(`mcp: reading the tools failed: ${error instanceof Error ? error.stack : String(error)}`);
         unhear = options.tools.onReload(() => {
-          tools
-            .refresh()
-            .catch((error) => options.logError(`mcp: reading the tools failed: ${error instanceof Error ? error.stack : String(error)}`));
+          tools.refresh().catch(failed);
         });
+        tools.watchWorkflows([options.workspaceDir, options.tools.checkoutDir], failed);
         await tools.refresh();
       }
       return tools;

@@ -10,7 +10,7 @@ const commit = z.string().regex(/^[0-9a-f]{7,64}$/);
 export const WorkspaceEvent = z.discriminatedUnion("type", [
   /** A candidate branch was made (the toolsmith's build, a rebase). */
   z.object({ type: z.literal("candidate-made"), branch: name }),
-  /** A candidate branch was removed (pruned). */
+  /** A candidate branch was removed (pruned, or discarded by grow unjudged). */
   z.object({ type: z.literal("candidate-removed"), branch: name }),
   /** A gate run began on a candidate. */
   z.object({ type: z.literal("gate-started"), branch: name }),
