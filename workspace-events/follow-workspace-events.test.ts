@@ -60,7 +60,7 @@ test("a follower started before .org exists makes none, hears the journal once i
   expect(heard).toEqual(["1", "2", "3", "resync 1", "2"]);
 });
 
-test("where the folder cannot be watched, the follower looks every recheckMs instead; where it can, no look runs", async () => {
+test("where the folder cannot be watched (or is gone), the follower looks every recheckMs instead; where it can, no look runs", async () => {
   const missing = join(folder(), "not-yet");
   const looking = new JournalWatch(missing, () => {}, NEVER);
   expect(looking.state).toBe("looking");
@@ -70,6 +70,13 @@ test("where the folder cannot be watched, the follower looks every recheckMs ins
   expect([watching.state, watching.lookingBecause]).toEqual(["watching", undefined]);
   watching.stop();
   expect(watching.state).toBe("stopped");
+  // A workspace's folder removed under its watch (the watch is left on a folder no longer there): a look instead.
+  const removed = folder();
+  const orphaned = new JournalWatch(removed, () => {}, NEVER);
+  rmSync(removed, { recursive: true });
+  await waitUntil("the watch fell back to a look", () => orphaned.state === "looking", 5_000);
+  expect(orphaned.lookingBecause).toContain("was moved or removed");
+  orphaned.stop();
 
   const seen: number[] = [];
   const follower = followWorkspaceEvents(missing, { recheckMs: 20, onEvents: (records) => seen.push(...records.map((record) => record.seq)) });

@@ -1,4 +1,4 @@
-import { type FSWatcher, watch } from "node:fs";
+import { type FSWatcher, statSync, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import { eventJournalPath } from "./event-journal.ts";
 import { networkFileSystemOf } from "./network-file-system.ts";
@@ -19,8 +19,9 @@ const ABSENT = new Set(["ENOENT", "ENOTDIR"]);
  * Calls `onChange` when the event journal of `dir` may have changed: once when it starts, then each time inotify says
  * the journal was written or replaced (a rotation renames a new file onto it) or its folder came or went. No timer runs
  * while the watches hold. Only where they cannot be set up (`watch` throwing: inotify's limits, a filesystem without
- * inotify, a workspace that is not there), where one fails (its `error` event), or on a network filesystem (whose
- * watch misses other machines' writes without a word) does it look every `lookMs` instead, for good.
+ * inotify, a workspace that is not there), where one fails (its `error` event, or the workspace's folder moved or
+ * removed under it), or on a network filesystem (whose watch misses other machines' writes without a word) does it
+ * look every `lookMs` instead, for good.
  */
 export class JournalWatch {
   #state: JournalWatchState;
@@ -61,8 +62,11 @@ export class JournalWatch {
     const network = networkFileSystemOf(this.dir);
     if (network !== undefined) return this.#looking(`${this.dir} is on ${network}, where a watch misses other machines' writes`);
     try {
+      const { ino } = statSync(this.dir);
       const workspace = watch(this.dir, { persistent: false }, (_kind, name) => {
         if (name === null || String(name) === this.#folderName) this.#arm();
+        // The workspace's folder itself moved or removed (inotify names it): the watch is on a folder no longer there.
+        else if (String(name) === basename(this.dir) && !sameFolder(this.dir, ino)) this.#fallBack(`${this.dir} was moved or removed`);
       });
       workspace.on("error", () => this.#fallBack("the watch on the workspace failed"));
       return { kind: "watching", workspace, folder: undefined };
@@ -112,6 +116,14 @@ export class JournalWatch {
       state.folder?.close();
       state.workspace.close();
     } else if (state.kind === "looking") clearInterval(state.timer);
+  }
+}
+
+function sameFolder(dir: string, ino: number): boolean {
+  try {
+    return statSync(dir).ino === ino;
+  } catch {
+    return false;
   }
 }
 
