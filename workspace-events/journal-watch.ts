@@ -83,7 +83,7 @@ export class JournalWatch {
     state.folder = undefined;
     try {
       const folder = watch(this.#folderPath, { persistent: false }, (_kind, name) => {
-        if (name === null || String(name) === this.#journalName) this.onChange();
+        if (this.#state.kind === "watching" && (name === null || String(name) === this.#journalName)) this.onChange();
       });
       folder.on("error", () => this.#fallBack("the watch on the journal's folder failed"));
       state.folder = folder;
