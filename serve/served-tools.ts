@@ -171,8 +171,8 @@ export class ServedTools {
 
   /**
    * Reloads when the checkout's event stream tells of a promotion or rollback (or says its reader must re-read
-   * state); `onReload` hears each. No state is read on a clock: the follower watches the journal (and looks at its
-   * size every 2 s in case a watch missed a write).
+   * state); `onReload` hears each. No state is read on a clock: the follower is told by a watch on the journal (it
+   * looks on a clock only where no watch can be set up or trusted).
    */
   follow(onReload: (result: ReloadResult) => void): void {
     if (!this.git || this.#follower) return;

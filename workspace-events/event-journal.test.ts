@@ -120,7 +120,7 @@ test("two processes writing at once keep sequence numbers unique and increasing;
     const own = records.flatMap((record) => (record.event.type === "tool-called" && record.event.tool.startsWith(name) ? [record.event.tool] : []));
     expect(own).toEqual(Array.from({ length: 60 }, (_, index) => `${name}_${index}`));
   }
-  // Seen here through the watch (or its bounded re-check), without reading any state.
+  // Seen here through the watch, without reading any state.
   await waitUntil("the follower saw all 120", () => seen.length === 120, 10_000);
   follower.stop();
   expect(seen).toEqual(Array.from({ length: 120 }, (_, index) => index + 2));

@@ -118,7 +118,7 @@ export type PublishResult = { published: true; seq: number } | { published: fals
 /**
  * Appends `event` to the journal in `dir` (`.org/events.jsonl`) under the journal's lock, with the next sequence
  * number; rotates the journal past its bounds. Never throws: a change is not undone because its event could not be
- * told, and a reader's fallback re-check still finds the state.
+ * told; a reader sees the change when it next reads state.
  */
 export function publishWorkspaceEvent(dir: string, event: WorkspaceEvent, bounds: JournalBounds = JOURNAL_BOUNDS): PublishResult {
   try {

@@ -1,11 +1,11 @@
-import { type FSWatcher, closeSync, fstatSync, mkdirSync, readSync, watch } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, fstatSync, readSync } from "node:fs";
 import { eventJournalPath, newestSeq, openRegularFile, parseJournal, readWorkspaceEvents } from "./event-journal.ts";
+import { JournalWatch } from "./journal-watch.ts";
 import type { WorkspaceEventRecord } from "./workspace-event.ts";
 
 /** The most a reader takes of the journal in one read; a journal grown past it (a hostile one) is read in steps. */
 const READ_STEP_BYTES = 1024 * 1024;
-/** How often a follower looks at the journal's size in case a change of the file was not reported (a watch lost). */
+/** How often a follower looks at the journal's size where its folder cannot be watched, or its watch failed. */
 export const RECHECK_MS = 2_000;
 
 export type FollowOptions = {
@@ -18,6 +18,7 @@ export type FollowOptions = {
   /** Lines that did not parse, skipped (a damaged or hostile journal). */
   onSkipped?: (count: number) => void;
   signal?: AbortSignal;
+  /** The interval of the look that stands in for a watch that could not be set up or failed (never used while one holds). */
   recheckMs?: number;
 };
 
@@ -25,10 +26,11 @@ export type FollowOptions = {
 export type EventFollower = { readonly last: number; check(): void; stop(): void };
 
 /**
- * Follows the event journal of `dir` (`.org/events.jsonl`) across processes: a watch on its folder says when it was
- * written, and a look at its size every `recheckMs` covers a watch that missed one. Only what was appended since the
- * last read is read; a rotated journal (a new file) is read from its start, and a reader behind its floor is told to
- * re-read state. Never throws from a watch: a journal that cannot be read is tried again at the next look.
+ * Follows the event journal of `dir` (`.org/events.jsonl`) across processes, told by inotify (`JournalWatch`: the
+ * workspace's folder for `.org` made or replaced, `.org` for the journal written or rotated), with no timer; only
+ * where no watch can be set up or trusted does it look every `recheckMs`. Only what was appended since the last read
+ * is read; a rotated journal (a new file) is read from its start, and a reader behind its floor is told to re-read
+ * state. Never throws from a watch: a journal that cannot be read is read again at the next change. It makes nothing.
  */
 export function followWorkspaceEvents(dir: string, options: FollowOptions): EventFollower {
   const path = eventJournalPath(dir);
@@ -66,26 +68,14 @@ export function followWorkspaceEvents(dir: string, options: FollowOptions): Even
         if (!read.more) return;
       }
     } catch {
-      // Read again at the next look.
+      // Read again at the next change (or look).
     }
   };
 
-  let watcher: FSWatcher | undefined;
-  try {
-    mkdirSync(dirname(path), { recursive: true });
-    watcher = watch(dirname(path), { persistent: false }, (_kind, name) => {
-      if (name === null || String(name).startsWith("events.jsonl")) check();
-    });
-    watcher.on("error", () => {});
-  } catch {
-    // No watch here (a folder that cannot be made or watched): the look every recheckMs still finds each event.
-  }
-  const timer = setInterval(check, options.recheckMs ?? RECHECK_MS);
-  timer.unref?.();
+  const watching = new JournalWatch(dir, check, options.recheckMs ?? RECHECK_MS);
   const stop = () => {
     stopped = true;
-    clearInterval(timer);
-    watcher?.close();
+    watching.stop();
   };
   options.signal?.addEventListener("abort", stop, { once: true });
   return {

@@ -40,7 +40,7 @@ Routes:
   GET  /v1/tools               the tools, their parameters and their HTTP policy
   POST /v1/tools/NAME/run      { inputs } → { ok, output } (sandboxed; only tools serve.tools marks "allow")
   GET  /metrics                Prometheus text
-  POST /v1/admin/reload        take a new HEAD's generated tools now (done by itself every 2 s)
+  POST /v1/admin/reload        take a new HEAD's generated tools now (done by itself on a promotion)
   GET  /v1/models[/ID]         OpenAI's model list: each persona, and "org" (the whole group)
   POST /v1/chat/completions    OpenAI's chat API (stream or not): model = a persona or "org"
   POST|GET|DELETE /mcp         the generated tools and workflows over MCP's Streamable HTTP transport
