@@ -15,11 +15,9 @@ import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import { testSandboxAccess } from "../../testing/test-sandbox.ts";
 import { egressRules } from "../../config/egress-policy.ts";
-import { Sandbox } from "../../sandbox/run-sandboxed.ts";
-import type { SandboxOptions } from "../../sandbox/sandbox-options.ts";
-import type { SandboxResult } from "../../sandbox/sandbox-result.ts";
 import { sandboxPolicy as policyOf } from "../../sandbox/sandbox-policy.ts";
 import { startScriptedServer } from "../../scripted-server/start-scripted-server.ts";
+import { PublicTestSandbox } from "../../testing/public-test-sandbox.ts";
 import { pythonRun } from "../../tools/python-run.ts";
 import { WorkspaceCopies } from "../../workspace/workspace-copies.ts";
 
@@ -305,18 +303,6 @@ test("a question a tool leaves behind is withdrawn when its reply ends: the term
     await server.stop();
   }
 });
-
-/**
- * The room's sandbox with the test's two seams on every run given egress (as egress-run.test.ts passes them): `.test`
- * names resolve to 127.0.0.1, taken as public.
- */
-class PublicTestSandbox extends Sandbox {
-  override run(options: SandboxOptions): Promise<SandboxResult> {
-    if (options.egress === undefined) return super.run(options);
-    const resolver = async (host: string) => (host.endsWith(".test") ? ["127.0.0.1"] : Promise.reject(new Error("no such name")));
-    return super.run({ ...options, egress: { ...options.egress, resolver, treatAsPublic: new Set(["127.0.0.1"]) } });
-  }
-}
 
 test("under sandbox.egress the terminal asks about a new host (persona, command's first line, host, port); 'always' is for the session", async () => {
   const site = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => new Response(`hello ${new URL(request.url).pathname}\n`) });
