@@ -74,6 +74,9 @@ test("the web room asks about an unlisted host, 'always' holds for that session 
       const asked = event(await watcher.waitFor((frame) => event(frame)?.type === "approval-asked", `a question of "${text}"`, { from: at }));
       if (asked?.type !== "approval-asked") throw new Error("not a question");
       expect(asked.preview).toContain(`sh wants to connect to ${String(asked.call.arguments.connect)} (not on sandbox.egress.allow)`);
+      // The persona and the command's line, as the page shows them beside the host.
+      expect(asked.persona).toBe("agent");
+      expect(String(asked.call.arguments.command)).toStartWith("curl -sS --max-time 10 http://");
       connects.push(asked.call.arguments.connect);
       expect((await fetch(post(`http://127.0.0.1/v1/sessions/${session}/approvals/${asked.approvalId}`, { answer }))).status).toBe(200);
     }
