@@ -12,6 +12,9 @@ import { type AuditEntry, AuditLog } from "../security/audit-log.ts";
 import { WORD_COUNT_CODE, WORD_COUNT_TESTS, wordCountSpec, writeGeneratedTool } from "../testing/generated-tool-fixture.ts";
 import { LINES_WORKFLOW } from "../testing/mcp-fixtures.ts";
 import { testSandboxAccess } from "../testing/test-sandbox.ts";
+import { PublicTestSandbox } from "../testing/public-test-sandbox.ts";
+import { egressRules } from "../config/egress-policy.ts";
+import { sandboxPolicy } from "../sandbox/sandbox-policy.ts";
 import { serveFixture } from "../testing/serve-fixture.ts";
 import { tempGitRepo } from "../testing/temp-git-repo.ts";
 import { runSchedule } from "./scheduled-run.ts";
@@ -86,6 +89,55 @@ test("a scheduled message runs unattended in its session: an 'ask' tool is denie
   ]);
   expect(runs[0]?.sessionId).toBe(sessionId);
   expect(runs[0]?.arguments).toEqual({ schedule: "disk-check", cron: "0 * * * *", to: "agent", message: "disk usage?" });
+}, 30_000);
+
+test("a scheduled command under sandbox.egress reaches a listed host; an unlisted one is refused, nobody asked, and the result says so", async () => {
+  const site = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => new Response(`hello ${new URL(request.url).pathname}\n`) });
+  const port = site.port ?? 0;
+  const cmd = `curl -sS --max-time 10 http://listed.test:${port}/listed; curl -sS --max-time 10 http://unlisted.test:${port}/unlisted`;
+  const script = {
+    rules: [
+      { when: { lastMessage: "^fetch" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd } }] } },
+      { when: { lastRole: "tool" as const }, reply: { text: "fetched" } },
+    ],
+  };
+  const sandbox = new PublicTestSandbox();
+  // As `org schedule run` assembles it: serve's sessions, under the config's sandbox.egress, which asks about a new host.
+  const egress = egressRules({ allow: ["listed.test"], unlisted: "ask", ports: [port] });
+  await using fixture = await serveFixture({
+    script,
+    checkoutDir: checkout.dir,
+    serve: { tools: { sh: "allow" } },
+    handlerOptions: { sandbox, sandboxPolicy: sandboxPolicy({ workspace: "none", poolSize: 0, egress }) },
+  });
+  const parts = {
+    sessions: fixture.handler.sessions,
+    sessionsDir: join(fixture.workspaceDir, ".org", "sessions"),
+    workflow: () => undefined,
+    secrets: [],
+  };
+  try {
+    const outcome = await runSchedule(
+      "fetch",
+      { cron: "0 * * * *", to: "agent", message: "fetch the pages" },
+      undefined,
+      parts,
+      AbortSignal.timeout(30_000),
+    );
+    expect(outcome).toMatchObject({ ok: true, summary: "fetched" });
+    const told = String((fixture.server.requests.at(-1)?.body as { messages: ChatMessage[] }).messages.at(-1)?.content);
+    expect(told).toContain("hello /listed\n");
+    expect(told).toContain(`org's egress guard refused unlisted.test:${port}: not on sandbox.egress.allow, and nobody is there to ask`);
+    expect(told).toContain("network: reached 1 host (listed.test)");
+    // The session's transcript holds every event of the room: the run's result, and no question ever put.
+    const { lines } = sealedLines(parts.sessionsDir, outcome.sessionId ?? "");
+    const types = lines.map((line) => line.type);
+    expect(types).toContain("tool-result");
+    expect(types).not.toContain("approval-asked");
+  } finally {
+    site.stop(true);
+    sandbox.pool.discardAll();
+  }
 }, 30_000);
 
 const SECRET = "hunter2-very-secret-token";

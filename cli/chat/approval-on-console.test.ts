@@ -14,6 +14,12 @@ import { LineEditor } from "./line-editor/line-editor.ts";
 import { askOnConsole, createApprovalPrompt } from "./approval-prompt.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import { testSandboxAccess } from "../../testing/test-sandbox.ts";
+import { egressRules } from "../../config/egress-policy.ts";
+import { sandboxPolicy as policyOf } from "../../sandbox/sandbox-policy.ts";
+import { startScriptedServer } from "../../scripted-server/start-scripted-server.ts";
+import { PublicTestSandbox } from "../../testing/public-test-sandbox.ts";
+import { pythonRun } from "../../tools/python-run.ts";
+import { WorkspaceCopies } from "../../workspace/workspace-copies.ts";
 
 // Invariants named by number in this file are those of docs/ARCHITECTURE.md.
 const workspaceDir = mkdtempSync(join(tmpdir(), "org-approval-console-"));
@@ -297,3 +303,131 @@ test("a question a tool leaves behind is withdrawn when its reply ends: the term
     await server.stop();
   }
 });
+
+test("under sandbox.egress the terminal asks about a new host (persona, command's first line, host, port); 'always' is for the session", async () => {
+  const site = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => new Response(`hello ${new URL(request.url).pathname}\n`) });
+  const port = site.port ?? 0;
+  const curl = (host: string, path: string) => `curl -sS --max-time 5 http://${host}:${port}${path}`;
+  const firstLine = `${curl("asked.test", "/first")} && echo reached`;
+  const script = {
+    models: ["agent-model", "python-model"],
+    rules: [
+      { when: { lastRole: "tool" as const }, reply: { text: "done" } },
+      { when: { lastMessage: "first$" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: `${firstLine}\necho second line` } }] } },
+      {
+        when: { lastMessage: "again$" },
+        reply: { toolCalls: [{ name: "sh", arguments: { cmd: `${curl("asked.test", "/again")}; ${curl("other.test", "/")}` } }] },
+      },
+      {
+        when: { lastMessage: "py$" },
+        reply: {
+          toolCalls: [
+            {
+              name: "python_run",
+              arguments: {
+                code: `import urllib.request\nprint(urllib.request.urlopen("http://public.test:${port}/py", timeout=5).read().decode(), end="")`,
+              },
+            },
+          ],
+        },
+      },
+    ],
+  };
+  const server = await startScriptedServer({ script, port: 0 });
+  const configFile = join(workspaceDir, "org.config.json");
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      personas: [
+        { name: "agent", kind: "agent", model: "agent-model", tools: { sh: "allow" } },
+        { name: "python", kind: "python", model: "python-model", tools: { python_run: "allow" } },
+      ],
+      limits: { hopsPerMessage: 0 },
+    }),
+  );
+  const config = loadOrgConfig(configFile, { OLLAMA_BASE: server.url }, { checkoutDir: workspaceDir });
+  const sandbox = new PublicTestSandbox();
+  const sandboxPolicy = policyOf({ poolSize: 0, workspace: "none", egress: egressRules({ unlisted: "ask", allow: ["public.test"], ports: [port] }) });
+  /** A room as `org chat` opens it: one approval prompt for its session, asked on the console. */
+  const openChat = async (answers: string[]) => {
+    let screen = "";
+    const asked: { screen: string; prompt: string }[] = [];
+    const renderer = createConsoleRenderer({ write: (text) => (screen += text), color: false });
+    const approve = createApprovalPrompt({
+      assumeYes: false,
+      notify: (line) => renderer.print(renderer.ansi.text(`· ${line}\n`)),
+      ask: askOnConsole(renderer, async (prompt) => {
+        asked.push({ screen, prompt: prompt.toString() });
+        return answers.shift() ?? "n";
+      }),
+    });
+    const events: RoomEvent[] = [];
+    const room = await openRoom({
+      sandbox,
+      sandboxPolicy,
+      workspaceCopies: new WorkspaceCopies(),
+      config,
+      workspaceDir,
+      tools: [sh, pythonRun],
+      approve,
+      onEvent: (event) => {
+        renderer.handle(event);
+        events.push(event);
+      },
+    });
+    const results = () => events.flatMap((event) => (event.type === "tool-result" ? [event] : []));
+    return { room, renderer, asked, results, screen: () => screen };
+  };
+  const question = (asked: { screen: string; prompt: string }) => asked.screen.slice(asked.screen.lastIndexOf("agent wants to run"));
+  try {
+    const chat = await openChat(["a", "n"]);
+    try {
+      await chat.room.send("@agent first");
+      await chat.renderer.idle();
+      expect(chat.asked).toHaveLength(1);
+      const [first] = chat.asked;
+      if (!first) throw new Error("not asked");
+      // The persona, the command's first line and nothing after it, the host and the port, as the person reads them.
+      expect(question(first)).toBe(
+        `agent wants to run sh ${JSON.stringify({ connect: `asked.test:${port}`, command: firstLine })}\n` +
+          `sh wants to connect to asked.test:${port} (not on sandbox.egress.allow): ${firstLine}\n`,
+      );
+      expect(question(first)).not.toContain("second line");
+      expect(first.prompt).toBe(`allow? [y]es / [n]o / [a]lways for sandboxed commands connecting to asked.test:${port}: `);
+      expect(chat.results()[0]?.output).toContain("hello /first\nreached\nsecond line");
+
+      // "always": the same host in a later run of this session is not asked; another host is.
+      await chat.room.send("@agent again");
+      await chat.renderer.idle();
+      expect(chat.asked.map(question)).toEqual([question(first), expect.stringContaining(`sh wants to connect to other.test:${port}`)]);
+      const again = chat.results()[1]?.output ?? "";
+      expect(again).toContain("hello /again");
+      expect(again).toContain(`org's egress guard refused other.test:${port}: not on sandbox.egress.allow, and the person said no`);
+
+      // A listed host is reached without a question, by python's urllib through the proxy variables.
+      await chat.room.send("@python py");
+      await chat.renderer.idle();
+      expect(chat.asked).toHaveLength(2);
+      const python = chat.results()[2];
+      expect(python?.output).toContain("hello /py");
+      expect((python?.data as { egress?: string } | undefined)?.egress).toMatch(/^reached 1 host \(public\.test\), /);
+    } finally {
+      await chat.room.close();
+    }
+
+    // A new session (the next `org chat`) asks again.
+    const next = await openChat(["n"]);
+    try {
+      await next.room.send("@agent first");
+      await next.renderer.idle();
+      expect(next.asked.map(question)).toEqual([expect.stringContaining(`sh wants to connect to asked.test:${port}`)]);
+      expect(next.results()[0]?.output).toContain(`refused asked.test:${port}: not on sandbox.egress.allow, and the person said no`);
+    } finally {
+      await next.room.close();
+    }
+  } finally {
+    site.stop(true);
+    await server.stop();
+    sandbox.pool.discardAll();
+  }
+}, 60_000);
