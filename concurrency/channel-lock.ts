@@ -1,7 +1,8 @@
 import { FifoSemaphore, type SemaphoreTimers } from "./fifo-semaphore.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** A waiter gave up: the lock was not free within its timeout. It holds nothing and is no longer queued. */
-export class LockTimeoutError extends Error {
+export class LockTimeoutError extends OrgError {
   override name = "LockTimeoutError";
   constructor(readonly timeoutMs: number) {
     super(

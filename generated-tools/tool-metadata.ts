@@ -3,6 +3,7 @@ import { onFirstUse } from "../concurrency/on-first-use.ts";
 import { RecordedModelFields } from "../llm/recorded-model.ts";
 import { TOOL_NAME_PATTERN } from "../config/workspace-paths.ts";
 import { OBJECT_ID_PATTERN } from "../git/ref-names.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 // fitness/ checks tool names through this module.
 export { TOOL_NAME_PATTERN };
@@ -130,7 +131,7 @@ export type PhaseProvenance = z.infer<Schemas["PhaseProvenance"]>;
 export type ToolMetadata = z.infer<Schemas["ToolMetadata"]>;
 
 /** A metadata.json that is not JSON or does not fit the schema; the message names the fields. */
-export class ToolMetadataError extends Error {
+export class ToolMetadataError extends OrgError {
   override name = "ToolMetadataError";
 }
 

@@ -1,5 +1,6 @@
 import { withoutUserinfo } from "./server-url.ts";
 import { chatCompletionsUrl, modelsUrl } from "./model-server-urls.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /**
  * The statuses worth asking again: too many requests, a gateway that could not reach the server or gave up waiting
@@ -19,7 +20,7 @@ export type ChatErrorKind =
   | "context_overflow"; // the prompt does not fit the model's window (org's own count, or the server's refusal)
 
 /** A failed completion; `partialContent` keeps whatever streamed before the failure. */
-export class ChatError extends Error {
+export class ChatError extends OrgError {
   override name = "ChatError";
   readonly kind: ChatErrorKind;
   readonly status?: number;
@@ -43,7 +44,7 @@ export class ChatError extends Error {
     } = {},
   ) {
     // A server URL in the message (ours, or one a server's answer names) is shown without its userinfo.
-    super(withoutUserinfo(message), details.cause === undefined ? undefined : { cause: details.cause });
+    super(withoutUserinfo(message), { cause: details.cause });
     this.kind = kind;
     this.status = details.status;
     if (details.serverMessage !== undefined) this.serverMessage = withoutUserinfo(details.serverMessage);

@@ -2,13 +2,14 @@ import { serverEndpoint, withoutUserinfo } from "./server-url.ts";
 import { connectionDetail } from "./chat-errors.ts";
 import { modelsUrl } from "./model-server-urls.ts";
 import { anthropicHeaders } from "./anthropic-messages.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /**
  * The model server cannot be asked for its models; the message says why and what to check. `unreachable`:
  * nothing answered; `refused`: an HTTP error such as 401; `no-list`: a server answered, but has no model list
  * there (no such route, or a body without one), though chat may still work.
  */
-export class ModelListError extends Error {
+export class ModelListError extends OrgError {
   override name = "ModelListError";
   constructor(
     message: string,

@@ -10,9 +10,10 @@ import { readOnlyViewMounts } from "../workspace/workspace-view.ts";
 import { boundedFetch } from "./bounded-fetch.ts";
 import { startHostProcess } from "./host-process.ts";
 import { MAX_MESSAGE_BYTES, ProcessTransport } from "./process-transport.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** A start that cannot succeed until the config or the environment changes: the server stays off, no retries. */
-export class PermanentStartError extends Error {
+export class PermanentStartError extends OrgError {
   override name = "PermanentStartError";
 }
 

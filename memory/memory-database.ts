@@ -1,7 +1,7 @@
 import { Database } from "bun:sqlite";
 import { lstatSync, rmSync, statSync } from "node:fs";
 import { EMBEDDINGS_TABLE } from "../registry/embedding-cache.ts";
-import { carriesStamp, type DatabaseStamp, isDamagedDatabaseError, openStampedDatabase, removeDatabaseFiles } from "../security/stamped-database.ts";
+import { carriesStamp, type DatabaseStamp, isDamagedDatabaseError, openStampedDatabase } from "../security/stamped-database.ts";
 import { errorCode } from "../concurrency/error-code.ts";
 
 // Stamped into the file so a database that is not memory's (or an older layout) is recognised.
@@ -41,8 +41,6 @@ export function isDamagedMemoryError(error: unknown): boolean {
   // deleted and made anew): an index can be rebuilt, so it is treated as damage.
   return error instanceof Error && /no such table|no such column|disk I\/O error|SQLITE_IOERR/i.test(`${error.message} ${errorCode(error) ?? ""}`);
 }
-
-export const removeMemoryFiles = removeDatabaseFiles;
 
 /** The -wal, -shm and -journal files of a database at `path` (not the database itself). */
 export function removeSidecars(path: string): void {

@@ -5,7 +5,8 @@ import { MEMORY_DIR, SESSIONS_DIR } from "../config/workspace-paths.ts";
 import { listSessions, readTranscript, transcriptPath } from "../room/transcript.ts";
 import type { TranscriptLine } from "../room/transcript-line.ts";
 import { redact } from "../security/redact.ts";
-import { fileIdentity, isDamagedMemoryError, openMemoryDatabase, removeMemoryFiles, removeSidecars } from "./memory-database.ts";
+import { removeDatabaseFiles } from "../security/stamped-database.ts";
+import { fileIdentity, isDamagedMemoryError, openMemoryDatabase, removeSidecars } from "./memory-database.ts";
 import { entriesOf, type MemoryEntry } from "./memory-entry.ts";
 import { ensureOrgDir, ensurePrivateDir } from "../security/private-state.ts";
 import { factEntry, FactLog, type SavedFact } from "./fact-log.ts";
@@ -87,7 +88,7 @@ export class MemoryStore {
       database = openMemoryDatabase(path);
     } catch (error) {
       if (!isDamagedMemoryError(error)) throw error;
-      removeMemoryFiles(path);
+      removeDatabaseFiles(path);
       database = openMemoryDatabase(path);
       reason = `was damaged (${error instanceof Error ? error.message : String(error)})`;
     }
@@ -241,7 +242,7 @@ export class MemoryStore {
     } catch (error) {
       if (!isDamagedMemoryError(error)) throw error;
       this.#database.close();
-      removeMemoryFiles(this.databasePath);
+      removeDatabaseFiles(this.databasePath);
       this.#database = openMemoryDatabase(this.databasePath);
       this.#identity = fileIdentity(this.databasePath);
       return this.#fill();
@@ -315,7 +316,7 @@ export class MemoryStore {
       this.#database = openMemoryDatabase(this.databasePath);
     } catch (error) {
       if (!isDamagedMemoryError(error)) throw error;
-      removeMemoryFiles(this.databasePath);
+      removeDatabaseFiles(this.databasePath);
       this.#database = openMemoryDatabase(this.databasePath);
     }
     this.#identity = fileIdentity(this.databasePath);

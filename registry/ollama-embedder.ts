@@ -2,6 +2,7 @@ import { z } from "zod";
 import { environmentSettings } from "../config/environment.ts";
 import { displayUrl, serverEndpoint, withoutUserinfo } from "../llm/server-url.ts";
 import { redact } from "../security/redact.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** Turns texts into vectors; the registry caches what it returns by content hash and `cacheKey`. */
 export type Embedder = {
@@ -14,7 +15,7 @@ export type Embedder = {
 };
 
 /** No vectors could be had: no server, no such model, or an answer that is not vectors. */
-export class EmbeddingUnavailableError extends Error {
+export class EmbeddingUnavailableError extends OrgError {
   override name = "EmbeddingUnavailableError";
   constructor(message: string) {
     // Printed by `memory search` and `tool search` (and their --json): a server URL in it has no userinfo,

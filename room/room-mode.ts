@@ -3,6 +3,7 @@ import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { CONFIG_FILE_NAME } from "../config/workspace-paths.ts";
 import { REPLY_FILE_RULE, replyFileProblem } from "../security/reply-file-name.ts";
 import { protectedTargetProblem } from "../security/safe-file-write.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** Where the room's conversation goes: everyone, one persona, or a file inside the workspace. */
 export type RoomMode = { kind: "group" } | { kind: "direct"; persona: string } | { kind: "file"; path: string };
@@ -20,7 +21,7 @@ export function formatRoomMode(mode: RoomMode): string {
 }
 
 /** A mode the room cannot take; the message lists the valid ones or says why a path is refused. */
-export class RoomModeError extends Error {
+export class RoomModeError extends OrgError {
   override name = "RoomModeError";
 }
 

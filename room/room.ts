@@ -27,11 +27,10 @@ import { replyRoomOf } from "./reply-room-of.ts";
 import { roomTurns, type SendOptions } from "./room-turns.ts";
 import { followToolFeed } from "./follow-tool-feed.ts";
 import { offerPromotedTools } from "./offer-promoted-tools.ts";
-
-export { RoomModeError } from "./room-mode.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** A persona name the room does not know; the message lists the ones it does. */
-export class UnknownPersonaError extends Error {
+export class UnknownPersonaError extends OrgError {
   override name = "UnknownPersonaError";
 }
 

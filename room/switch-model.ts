@@ -2,9 +2,10 @@ import { withoutUserinfo } from "../llm/server-url.ts";
 import { ModelListError } from "../llm/list-models.ts";
 import type { Persona } from "../personas/persona.ts";
 import type { RoomEvent } from "./room-event.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** The server does not have the model asked for; the message lists what it has. */
-export class ModelNotAvailableError extends Error {
+export class ModelNotAvailableError extends OrgError {
   override name = "ModelNotAvailableError";
   constructor(
     message: string,

@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { resolve } from "node:path";
 import { errorCode } from "../concurrency/error-code.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 // Linux's O_CLOEXEC (node:fs does not export it); the same value on x86_64 and aarch64.
 const O_CLOEXEC = 0o2000000;
@@ -8,7 +9,7 @@ const FILE_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
 const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_DIRECTORY | O_CLOEXEC;
 
 /** A file a sandbox could have touched is not one the host will read: why, for the stage that asked. */
-export class SandboxFileError extends Error {
+export class SandboxFileError extends OrgError {
   override name = "SandboxFileError";
 }
 

@@ -5,6 +5,7 @@ import { SCRATCH_MOUNT } from "./bwrap-argv.ts";
 import { formatBytes as mib } from "./run-watchdog.ts";
 import { DEFAULT_LIMITS, DEFAULT_TIMEOUT_MS, type SandboxLimits } from "./sandbox-limits.ts";
 import { MAX_POOL_SIZE } from "./sandbox-pool.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /**
  * Everything the sandbox takes from org's settings, as one value (codex's `SandboxPolicy`): made once where
@@ -62,7 +63,7 @@ export const DEFAULT_SANDBOX_POLICY: SandboxPolicy = Object.freeze({
 });
 
 /** A policy field holds a value that would disable a bound; the message names the field and what it takes. */
-export class SandboxPolicyError extends Error {
+export class SandboxPolicyError extends OrgError {
   override name = "SandboxPolicyError";
 }
 

@@ -3,13 +3,14 @@ import { errorCode } from "../concurrency/error-code.ts";
 import { SANDBOX_HOST_UID, SCRATCH_MOUNT } from "./bwrap-argv.ts";
 import { openScratch } from "./open-scratch.ts";
 import { isRoot } from "./run-sandboxed.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 // Linux's O_CLOEXEC (node:fs does not export it); the same value on x86_64 and aarch64.
 const O_CLOEXEC = 0o2000000;
 const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_DIRECTORY | O_CLOEXEC;
 
 /** A path or a file in scratch org will not write (or send): what is wrong and what to give instead. */
-export class ScratchPathError extends Error {
+export class ScratchPathError extends OrgError {
   override name = "ScratchPathError";
 }
 

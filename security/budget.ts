@@ -1,10 +1,11 @@
 import { isTokenCount } from "../llm/token-count.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** Tokens one completion used, as the server reported them or as estimated. */
 type TokenUsage = { promptTokens: number; completionTokens: number };
 
 /** A budget ran out; the message says which one and how to raise it. */
-export class BudgetExceededError extends Error {
+export class BudgetExceededError extends OrgError {
   override name = "BudgetExceededError";
   constructor(
     readonly budget: "session-tokens" | "day-tokens" | "tool-rounds",

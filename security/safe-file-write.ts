@@ -17,9 +17,10 @@ import { basename, dirname, isAbsolute, join, normalize, sep } from "node:path";
 import { ORG_DIR } from "../config/workspace-paths.ts";
 import { replyFileProblem } from "./reply-file-name.ts";
 import { errorCode } from "../concurrency/error-code.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** A write org refuses: the target is org's own state, or the path leads through a link or out of the workspace. */
-export class UnsafeWriteError extends Error {
+export class UnsafeWriteError extends OrgError {
   override name = "UnsafeWriteError";
 }
 

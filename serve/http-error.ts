@@ -1,5 +1,7 @@
+import { OrgError } from "../errors/org-error.ts";
+
 /** A request org refuses or cannot serve: the status, and a message that says what was wrong and what to do. */
-export class HttpError extends Error {
+export class HttpError extends OrgError {
   override name = "HttpError";
   constructor(
     readonly status: number,

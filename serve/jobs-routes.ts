@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { RoomModeError } from "../room/room.ts";
+import { RoomModeError } from "../room/room-mode.ts";
 import { scanForSecrets } from "../security/scan-for-secrets.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { RequestId } from "./api-schemas.ts";

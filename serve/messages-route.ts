@@ -1,5 +1,5 @@
 import type { RoomEvent } from "../room/room-event.ts";
-import { RoomModeError } from "../room/room.ts";
+import { RoomModeError } from "../room/room-mode.ts";
 import { formatRoomMode } from "../room/room-mode.ts";
 import { SessionNotFoundError } from "../room/transcript.ts";
 import type { OrgConfig } from "../config/org-config.ts";

@@ -2,7 +2,7 @@ import type { ScheduleEntry } from "../config/schedule-settings.ts";
 import type { McpToolRun } from "../mcp-server/mcp-tool-catalog.ts";
 import type { TranscriptIndex } from "../room/memory-indexer.ts";
 import type { RoomEvent } from "../room/room-event.ts";
-import { RoomModeError } from "../room/room.ts";
+import { RoomModeError } from "../room/room-mode.ts";
 import type { AuditSink } from "../security/audit-log.ts";
 import { redact, redactValue } from "../security/redact.ts";
 import { HttpError } from "../serve/http-error.ts";

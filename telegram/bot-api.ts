@@ -44,7 +44,7 @@ const Answer = z.object({
 export const SentMessage = z.object({ message_id: z.number().int() });
 
 /** A file org could not take from a chat: too big, or the Bot API would not give it; the message says which. */
-export class TelegramFileError extends Error {
+export class TelegramFileError extends OrgError {
   override name = "TelegramFileError";
 }
 

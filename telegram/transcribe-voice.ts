@@ -1,8 +1,9 @@
 import { z } from "zod";
 import type { TelegramSettings } from "../config/telegram-settings.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** The transcription server could not transcribe a voice note; the message says why (never a URL's credentials). */
-export class TranscriptionError extends Error {
+export class TranscriptionError extends OrgError {
   override name = "TranscriptionError";
 }
 

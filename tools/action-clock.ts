@@ -66,7 +66,7 @@ export class ActionClock {
   }
 }
 
-/** An action's own wait ran out on the clock: named as Playwright names its timeouts, so both are handled alike. */
+/** An action's own wait ran out on the clock; `isTimeout` (`playwright-timeout.ts`) takes it as Playwright's own timeout. */
 export class ActionTimeoutError extends Error {
-  override name = "TimeoutError";
+  override name = "ActionTimeoutError";
 }

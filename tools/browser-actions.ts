@@ -5,7 +5,8 @@ import { scratchDirFor } from "../sandbox/scratch-dir.ts";
 import { writeScratchFile } from "../sandbox/write-scratch-file.ts";
 import { type ActionClock, ActionTimeoutError } from "./action-clock.ts";
 import { BrowserCallError } from "./browser-call-error.ts";
-import { answeredWithin, timeoutAsUnresponsive, unlessUnresponsive } from "./page-unresponsive-error.ts";
+import { answeredWithin, unlessUnresponsive } from "./page-unresponsive-error.ts";
+import { isTimeout, timeoutAsUnresponsive } from "./playwright-timeout.ts";
 import { adoptOpened, type RunningBrowser } from "./browser-session.ts";
 import { countsSummary, type RefNames, type ShapedSnapshot, shapeSnapshot, snapshotText } from "./browser-snapshot.ts";
 import type { BrowserArgs } from "./browser.ts";
@@ -67,7 +68,7 @@ export async function act(
     // What the action set off (a form's submit, a link) is given the rest of the action's time to load.
     if (args.action !== "snapshot" && args.action !== "screenshot") await loading((noLimit) => page.waitForLoadState("load", noLimit));
   } catch (error) {
-    if (!(error instanceof Error) || error.name !== "TimeoutError") throw error;
+    if (!isTimeout(error)) throw error;
     timedOut =
       `the ${args.action} did not finish within ${settings.actionTimeoutS} s (the page may never finish loading); ` +
       "its loading was stopped, and what it shows so far is below";

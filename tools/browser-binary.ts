@@ -1,5 +1,6 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import { EGRESS_PORT } from "../sandbox/egress-run.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** Debian's `/usr/bin/chromium` is a shell script reading `/etc/chromium.d`, which the sandbox does not show: its binary. */
 const DEBIAN_CHROMIUM_BINARY = "/usr/lib/chromium/chromium";
@@ -26,7 +27,7 @@ export const BROWSER_LIMITS = {
 } as const;
 
 /** The executable cannot be used (missing, or not a file); says what to set. */
-export class BrowserUnavailableError extends Error {
+export class BrowserUnavailableError extends OrgError {
   override name = "BrowserUnavailableError";
 }
 

@@ -1,5 +1,7 @@
+import { OrgError } from "../errors/org-error.ts";
+
 /** A call the model should make otherwise; its message says how. */
-export class BrowserCallError extends Error {
+export class BrowserCallError extends OrgError {
   override name = "BrowserCallError";
 }
 

@@ -33,11 +33,3 @@ export function unlessUnresponsive<T>(fallback: T): (error: unknown) => T {
     return fallback;
   };
 }
-
-/** A `.catch` handler that turns Playwright's own timeout on a read of the page into a PageUnresponsiveError. */
-export function timeoutAsUnresponsive(seconds: number): (error: unknown) => never {
-  return (error) => {
-    if (error instanceof Error && error.name === "TimeoutError") throw new PageUnresponsiveError(seconds);
-    throw error;
-  };
-}

@@ -1,8 +1,9 @@
 import type { Socket } from "node:net";
 import { refusedAddressReason } from "../security/public-address.ts";
+import { OrgError } from "../errors/org-error.ts";
 
 /** A request web_fetch or web_request will not make, or could not finish; the message says why and what to do. */
-export class PublicHttpRefusedError extends Error {
+export class PublicHttpRefusedError extends OrgError {
   override name = "PublicHttpRefusedError";
 }
 

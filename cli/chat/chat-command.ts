@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { environmentSettings } from "../../config/environment.ts";
 import type { OrgConfig } from "../../config/org-config.ts";
-import { RoomModeError } from "../../room/room.ts";
+import { RoomModeError } from "../../room/room-mode.ts";
 import { parseRoomMode } from "../../room/room-mode.ts";
 import { type ChatOptions, parseChatArgs } from "./chat-args.ts";
 import { type Command, UsageError } from "../command/command.ts";

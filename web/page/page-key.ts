@@ -1,4 +1,5 @@
 import { PAGE_KEY_FRAGMENT, PAGE_KEY_HEADER, STREAM_TICKET_PARAM } from "../../serve/page-key-names.ts";
+import { OrgError } from "../../errors/org-error.ts";
 
 // The page's key: what it sends beside the session cookie, which the browser would send to any port of the host. It is
 // kept in this origin's storage (a page on another port has storage of its own) and never in a cookie. This module
@@ -30,7 +31,7 @@ export function pageKeyHeaders(): Record<string, string> {
 }
 
 /** A request the server refused or could not answer; `message` is the server's own words. */
-export class ApiError extends Error {
+export class ApiError extends OrgError {
   override name = "ApiError";
   constructor(
     readonly status: number,
