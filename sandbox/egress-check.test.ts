@@ -1,16 +1,17 @@
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkEgress } from "./egress-check.ts";
-import { egressRunFolder } from "./egress-run.ts";
+import type { EgressGuard } from "./egress-guard.ts";
+import { type EgressKit, egressRunFolder } from "./egress-run.ts";
 import { Sandbox } from "./run-sandboxed.ts";
 import type { SandboxOptions } from "./sandbox-options.ts";
 import { sandboxPolicy } from "./sandbox-policy.ts";
 import type { SandboxResult } from "./sandbox-result.ts";
 
-// `org doctor`'s and `org sandbox check`'s probe of the guard, run for real against two broken sandboxes: each a real
-// Sandbox with one thing wrong, as a regression of run-sandboxed.ts would make it. Its passing case is doctor's
+// `org doctor`'s and `org sandbox check`'s probe of the guard, run for real against broken sandboxes: each a real Sandbox
+// with one thing wrong, as a regression of run-sandboxed.ts would make it. Its passing case is doctor's
 // (cli/config/doctor-command.test.ts).
 
 const root = mkdtempSync(join(tmpdir(), "org-egress-check-"));
@@ -34,11 +35,27 @@ class HostNetworkSandbox extends Sandbox {
   }
 }
 
-/** Stops each run's guard as soon as it listens: its socket answers nobody when the command connects. */
+/**
+ * Breaks each run's guard as soon as it listens: stopped (its socket answers nobody), or its socket removed while it
+ * runs on (nothing there to connect to). Its runs' folders are its own, so the socket removed is the run's.
+ */
 class GuardGoneSandbox extends Sandbox {
+  readonly #runs = mkdtempSync(join(root, "runs-"));
+  constructor(readonly how: "stopped" | "removed") {
+    super();
+  }
+
+  override get egressKit(): EgressKit {
+    return { ...super.egressKit, folder: this.#runs };
+  }
+
   override run(options: SandboxOptions): Promise<SandboxResult> {
     const { egress } = options;
-    return super.run(egress === undefined ? options : { ...options, egress: { ...egress, guardStarted: (guard) => void guard.stop() } });
+    const broken = (guard: EgressGuard) => {
+      if (this.how === "stopped") void guard.stop();
+      else for (const run of readdirSync(this.#runs)) rmSync(join(this.#runs, run, "guard.sock"), { force: true });
+    };
+    return super.run(egress === undefined ? options : { ...options, egress: { ...egress, guardStarted: broken } });
   }
 }
 
@@ -50,11 +67,15 @@ test("a sandbox that shares the host's network fails the check, saying so and to
   expect(result.detail).toContain("Leave sandbox.egress out of org.config.json until this check passes");
 }, 60_000);
 
-test("a guard that does not answer fails the check, with what the sandbox got and where to look", async () => {
-  const result = await checkEgress(new GuardGoneSandbox(), policy, join(root, "guard-gone"));
-  expect(result.ok).toBe(false);
-  expect(result.detail).toStartWith("the sandbox could not reach org's egress guard (");
-  expect(result.detail).toContain("org's egress guard is not running (it stopped or org ended)");
-  expect(result.detail).toContain("commands given sandbox.egress have no network here");
-  expect(result.detail).toContain("then run 'org sandbox check' again");
-}, 60_000);
+const BROKEN = { stopped: "a guard that answers nobody (stopped)", removed: "a guard whose socket is not there (removed)" } as const;
+
+for (const how of ["stopped", "removed"] as const) {
+  test(`${BROKEN[how]} fails the check, with what the sandbox got and where to look`, async () => {
+    const result = await checkEgress(new GuardGoneSandbox(how), policy, join(root, `guard-${how}`));
+    expect(result.ok).toBe(false);
+    expect(result.detail).toStartWith("the sandbox could not reach org's egress guard (");
+    expect(result.detail).toContain("org's egress guard is not running (it stopped or org ended)");
+    expect(result.detail).toContain("commands given sandbox.egress have no network here");
+    expect(result.detail).toContain("then run 'org sandbox check' again");
+  }, 60_000);
+}
