@@ -23,10 +23,12 @@ import { limitSettings } from "./guarded-limits.ts";
 // - `sandbox.workspace: "write"`, `sandbox.workspaceWrite: "allow"`, `sandbox.secretPaths` without every default;
 // - `sandbox.egress` that lets anything out (hosts or presets allowed, or `unlisted: "ask"`);
 // - `network.allowedHosts` (web_fetch reaches them) and `network.defaultDeny: false`;
-// - `web.requestHosts` (web_request sends there unasked), `telegram.apiBase` (the bot's token goes there) and
-//   `telegram.allowedChats` (those chats drive the room);
+// - a route of `models.byPurpose` or `models.byTool` to another server: those calls go there;
+// - `web.requestHosts` (web_request sends there unasked), `telegram.apiBase` (the bot's token goes there),
+//   `telegram.transcribe` (voice notes go there) and `telegram.allowedChats` (those chats drive the room);
 // - `supervise.webhook` (incidents sent there), `supervise.autoFix` beyond the default fixes;
-// - `grow.autoPromote`, `share.autoPromote`, `grow.confirmSessions` below its default; `backup.dir` (the backups go there);
+// - `grow.autoPromote`, `share.autoPromote`, `share.pullEvery`, `grow.confirmSessions` below its default; `backup.dir`
+//   (the backups go there);
 // - `observer.promote: "auto"` (what a model says about the person goes into every persona's prompt unasked);
 // - a bar or a bound set laxer than its default (`guarded-limits.ts`): the toolsmith's `coverage` and `mutationScore`
 //   lower, `grow.maxFailureRate` higher, `network.perMinute` and `web.perMinute` higher. Stricter ones need nothing.

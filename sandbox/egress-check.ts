@@ -17,7 +17,7 @@ const ask = (host, port, text) => new Promise((resolve) => {
   socket.on("connect", () => { out = "connected "; socket.write(text); });
   socket.on("data", (data) => { out += data; });
   socket.on("close", () => { clearTimeout(timer); resolve(out); });
-  socket.on("error", (error) => { clearTimeout(timer); resolve("error " + error.code); });
+  socket.on("error", (error) => { clearTimeout(timer); resolve(out + "error " + error.code); });
 });
 const [proxyPort, hostPort] = process.argv.slice(-2).map(Number);
 const guarded = await ask("127.0.0.1", proxyPort, "GET http://egress-check.invalid/ HTTP/1.1\\r\\n\\r\\n");
@@ -26,6 +26,9 @@ console.log(JSON.stringify({ guarded, direct }));
 `;
 
 const ProbeAnswer = z.object({ guarded: z.string(), direct: z.string() });
+
+/** What the probe got, on one line of the check's detail (an HTTP answer's head spans several). */
+const oneLine = (text: string) => text.replace(/\s+/g, " ").trim();
 
 /**
  * Whether org's egress guard starts and a sandbox reaches it through its forwarder, and whether a connection around
@@ -48,10 +51,25 @@ export async function checkEgress(sandbox: Sandbox, policy: SandboxPolicy, scrat
     });
     const said = /^\{.*\}$/m.exec(result.stdout)?.[0];
     const probe = ProbeAnswer.safeParse(said === undefined ? undefined : JSON.parse(said)).data;
+    // A way around the guard first: it is the worse of the two, and a sandbox that has one may reach no guard either.
+    if (probe !== undefined && !probe.direct.startsWith("error "))
+      return {
+        ok: false,
+        detail:
+          `a connection around the guard reached a server on the host's loopback (${oneLine(probe.direct).slice(0, 100)}): this ` +
+          "sandbox shares the host's network, so a command given sandbox.egress could reach every service and address the " +
+          "host can, guard or not. Leave sandbox.egress out of org.config.json until this check passes: every sandbox must " +
+          "have a network namespace of its own (bwrap --unshare-net; sandbox/README.md, Network)",
+      };
     if (!probe?.guarded.includes("org's egress guard refused egress-check.invalid"))
-      return { ok: false, detail: `the sandbox could not reach org's egress guard: ${(probe?.guarded ?? result.stderr.trim()).slice(0, 300)}` };
-    if (!probe.direct.startsWith("error "))
-      return { ok: false, detail: `a connection around the guard reached a server on the host's loopback (${probe.direct.slice(0, 100)})` };
+      return {
+        ok: false,
+        detail:
+          `the sandbox could not reach org's egress guard (${oneLine(probe?.guarded ?? result.stderr).slice(0, 300)}), so ` +
+          "commands given sandbox.egress have no network here. The guard listens on a Unix socket in org-egress-<uid> of " +
+          "the temp folder (TMPDIR): it must be a local filesystem that takes sockets, its files left alone while org " +
+          "runs; then run 'org sandbox check' again",
+      };
     return { ok: true, detail: "the guard starts and answers inside; a connection around it finds no way out (its own network namespace)" };
   } finally {
     listener.close();

@@ -21,16 +21,24 @@ A workspace's org.config.json is written by whoever wrote the repository (a clon
 with the write view). Its settings that send something out of this machine or lower one of org's guards take
 effect only once you confirm them, each bound to its value; until then org runs with that setting's default and
 says what waits (in 'org chat', 'org doctor', 'org serve' and every command that reads the config):
-  - a persona's ${SERVER_URL_KEY} other than OLLAMA_BASE's server (the conversation and the files it quotes go there)
+  - a persona's ${SERVER_URL_KEY}, or a route's of models.byPurpose or models.byTool, on another server than
+    OLLAMA_BASE's (the conversation, or those calls, and the files they quote go there)
   - apiKeyEnv, a persona's or a server's (that variable's value is sent to the server as its key)
   - a tool policy "allow" where the default asks or denies: a persona's tools, serve.tools, an MCP server's
     policy or tools (until confirmed: "ask")
   - sandbox.workspace "write", sandbox.workspaceWrite "allow", sandbox.secretPaths without every default pattern
-  - network.allowedHosts, network.defaultDeny false (what web_fetch may reach)
-  - supervise.webhook, supervise.autoFix beyond the default fixes, grow.autoPromote, grow.confirmSessions below 2,
-    backup.dir
+  - sandbox.egress with hosts or presets allowed, or unlisted "ask" (until confirmed: commands have no network)
+  - network.allowedHosts, network.defaultDeny false (what web_fetch may reach), web.requestHosts (where
+    web_request sends without asking)
+  - telegram.apiBase other than Telegram's, telegram.transcribe, telegram.allowedChats
+  - supervise.webhook, supervise.autoFix beyond the default fixes, supervise.idleWork, backup.dir
+  - grow.autoPromote, share.autoPromote, share.pullEvery, observer.promote "auto", grow.confirmSessions below 2
+  - a bar or a bound laxer than its default: toolsmith.coverage or toolsmith.mutationScore lower,
+    grow.maxFailureRate, network.perMinute or web.perMinute higher
+  - each of schedules (a message or a workflow run unattended on its clock)
   - each MCP server of mcpServers, confirmed by its launch and the files it runs ('org mcp trust NAME' too)
-A setting that only adds protection (the read or no view, more protected or secret paths, "deny") needs nothing.
+A setting that only adds protection (the read or no view, more protected or secret paths, "deny", a stricter bar)
+needs nothing.
 
 status (the default): each such setting, its value, what it does, and whether you confirmed it; and each MCP server.
 trust: confirms every setting that waits exactly as it is now, and every MCP server that waits exactly as it is
