@@ -16,7 +16,7 @@ import { prepareWorkspace } from "../command/workspace-dir.ts";
 import { MCP_SERVERS_HELP, mcpServersSubcommand, mcpTrustSubcommand } from "./mcp-servers-command.ts";
 import { processEnvironment } from "../../config/environment.ts";
 import { unconfirmedNotice } from "../command/command-config.ts";
-import { requireCheckout } from "../../cycle/checkout.ts";
+import { RepoGit } from "../../git/repo-git.ts";
 import { isToolRef } from "../../cycle/tool-ref.ts";
 
 const HELP = `Usage: org mcp [--ref BRANCH] [--workspace DIR] [--repo DIR]
@@ -109,7 +109,7 @@ export const mcpCommand: Command = {
     if (values.ref !== undefined && !isToolRef(values.ref))
       throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "mcp");
     const repoDir = values.repo ?? CHECKOUT_DIR;
-    if (values.ref !== undefined) requireCheckout(repoDir, "--ref is read from a checkout: give --repo the org checkout");
+    if (values.ref !== undefined) RepoGit.openCheckout(repoDir, "--ref is read from a checkout: give --repo the org checkout");
     // Before anything else: a stray line on stdout would break the protocol.
     const toStderr = (...parts: unknown[]) => log(parts.map(String).join(" "));
     console.log = toStderr;

@@ -1,7 +1,7 @@
 import { loadCommandConfig } from "../command/command-config.ts";
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { openCheckout } from "../../cycle/checkout.ts";
+import { RepoGit } from "../../git/repo-git.ts";
 import { requireBranches } from "../../generated-tools/branch-tools.ts";
 import { sandboxAccessFrom } from "../../assembly/sandbox-policy-from.ts";
 import { CHECKOUT_DIR, PLANS_DIR } from "../../config/workspace-paths.ts";
@@ -119,7 +119,7 @@ function readPlanArgs(args: string[]): PlanArgs {
 async function checkPlaces(asked: PlanArgs): Promise<void> {
   if (!existsSync(asked.workspaceDir) || !statSync(asked.workspaceDir).isDirectory())
     throw new OrgError(`--workspace ${asked.workspaceDir} is not a folder; give the folder the workflow is planned for`);
-  await requireBranches(openCheckout(asked.repoDir, "give --repo the org checkout whose tools the plan uses"), asked.refs, asked.repoDir);
+  await requireBranches(RepoGit.openCheckout(asked.repoDir, "give --repo the org checkout whose tools the plan uses"), asked.refs, asked.repoDir);
 }
 
 /** Progress on stderr: each plan as it is read. */
