@@ -83,18 +83,19 @@ describe("lintFigures counts what it says", () => {
       "  async candidateRefs() {\n    return [this.repoDir];\n  }\n  async promotionTags(kind: string) {\n    return [kind];\n  }\n}\n",
   );
   put("cli/reads-refs.ts", 'import { RepoGit } from "../git/repo-git.ts";\nexport const refs = (dir: string) => new RepoGit(dir).candidateRefs();\n');
-  put("cli/lazy.ts", 'export const load = () => import("../git/ref-names.ts");\n');
+  put("cli/lazy.ts", 'export const load = () => import("../git/bundle.ts");\n');
   put("cli/clean.ts", 'import { x } from "../room/room.ts";\nexport const y = x;\n');
   put("cli/area/deep.ts", 'import { candidateRefNames } from "../../git/candidate-ref-names.ts";\nexport const names = candidateRefNames;\n');
   put("cli/area/handle.ts", 'import type { RepoGit } from "../../git/repo-git.ts";\nexport const dir = (git: RepoGit) => git.repoDir;\n');
-  // What a command may do with git/: open the repository it names, ask git's version; a runner's own `run`.
+  // What a command may do with git/: open the repository it names, ask git's version, check a ref's name; a runner's `run`.
   put(
     "cli/area/opens.ts",
     [
       'import { RepoGit } from "../../git/repo-git.ts";',
       'import { installedGitVersion } from "../../git/installed-git-version.ts";',
+      'import * as names from "../../git/ref-names.ts";',
       "export const open = (dir: string) => (RepoGit.isCheckout(dir) ? RepoGit.openCheckout(dir).repoDir : new RepoGit(dir).repoDir);",
-      "export const probe = (runner: { run(): void }) => [installedGitVersion(), runner.run()];",
+      "export const probe = (runner: { run(): void }) => [installedGitVersion(), runner.run(), names.isMainOrCandidate('main')];",
     ].join("\n"),
   );
   // A repository read through a handle named by its type only, and a module of git/ taken whole.
@@ -102,7 +103,7 @@ describe("lintFigures counts what it says", () => {
     "cli/area/through-handle.ts",
     [
       'import type { RepoGit } from "../../git/repo-git.ts";',
-      'import * as git from "../../git/ref-names.ts";',
+      'import * as git from "../../git/bundle.ts";',
       'export const tags = (repo: RepoGit) => repo.promotionTags("promote");',
       "export const names = git;",
     ].join("\n"),
@@ -128,9 +129,9 @@ describe("lintFigures counts what it says", () => {
     ]);
     expect(figures.cliGitWork).toEqual([
       "cli/area/deep.ts:1: imports candidateRefNames from git/candidate-ref-names.ts",
-      "cli/area/through-handle.ts:2: imports git/ref-names.ts whole",
+      "cli/area/through-handle.ts:2: imports git/bundle.ts whole",
       "cli/area/through-handle.ts:3: calls repo.promotionTags",
-      'cli/lazy.ts:1: import("git/ref-names.ts")',
+      'cli/lazy.ts:1: import("git/bundle.ts")',
       "cli/reads-refs.ts:2: calls new RepoGit(dir).candidateRefs",
     ]);
     expect(figures.longLines).toEqual({ outsideTests: ["page/view.tsx:83", "part/state.ts:2"], inTests: 1 });

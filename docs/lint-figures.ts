@@ -151,12 +151,14 @@ export function duplicatePairs(sources: ReadonlyMap<string, string>): DuplicateP
 
 /**
  * What a command may take from `git/`, by module: the repository handle (`new RepoGit`, `RepoGit.openCheckout`,
- * `RepoGit.isCheckout`: a folder named as a repository, refused when it is none) and the installed git's version. Each
- * names a repository or git; none reads or writes what a repository holds.
+ * `RepoGit.isCheckout`: a folder named as a repository, refused when it is none), the installed git's version, and org's
+ * ref names and their checks (`ref-names.ts`, which imports nothing: a `--ref` checked before any git loads). Each
+ * names a repository, git or a ref; none reads or writes what a repository holds.
  */
-export const CLI_MAY_TAKE_FROM_GIT: Readonly<Record<string, readonly string[]>> = {
+export const CLI_MAY_TAKE_FROM_GIT: Readonly<Record<string, readonly string[] | "all">> = {
   "git/repo-git.ts": ["RepoGit"],
   "git/installed-git-version.ts": ["installedGitVersion"],
+  "git/ref-names.ts": "all",
 };
 
 /**
@@ -199,11 +201,13 @@ export function cliGitWork(file: string, source: ts.SourceFile, operations: Read
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier) && node.importClause && !node.importClause.isTypeOnly) {
       const module = gitModuleOf(file, node.moduleSpecifier.text);
       const { name, namedBindings } = node.importClause;
-      if (module !== undefined && (name || (namedBindings && ts.isNamespaceImport(namedBindings)))) at(node, `imports ${module} whole`);
-      if (module !== undefined && namedBindings && ts.isNamedImports(namedBindings))
+      const allowed = module === undefined ? undefined : CLI_MAY_TAKE_FROM_GIT[module];
+      if (module !== undefined && allowed !== "all" && (name || (namedBindings && ts.isNamespaceImport(namedBindings))))
+        at(node, `imports ${module} whole`);
+      if (module !== undefined && allowed !== "all" && namedBindings && ts.isNamedImports(namedBindings))
         for (const element of namedBindings.elements) {
           const imported = (element.propertyName ?? element.name).text;
-          if (!element.isTypeOnly && !CLI_MAY_TAKE_FROM_GIT[module]?.includes(imported)) at(element, `imports ${imported} from ${module}`);
+          if (!element.isTypeOnly && !allowed?.includes(imported)) at(element, `imports ${imported} from ${module}`);
         }
     }
     if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {

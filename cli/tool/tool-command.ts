@@ -1,6 +1,6 @@
 import type { ToolOrigin } from "../../share/tool-origin.ts";
 import { TOOL_NAME_PATTERN } from "../../config/workspace-paths.ts";
-import { isToolRef } from "../../cycle/tool-ref.ts";
+import { isMainOrCandidate } from "../../git/ref-names.ts";
 import type { CatalogEntry } from "../../generated-tools/catalog-entry.ts";
 import type { LiveCandidateNames } from "../../generated-tools/tool-catalog.ts";
 import type { ToolMetadata } from "../../generated-tools/tool-metadata.ts";
@@ -61,7 +61,7 @@ function checkName(name: string | undefined): string {
 }
 
 function checkRef(ref: string | undefined): string | undefined {
-  if (ref !== undefined && !isToolRef(ref)) {
+  if (ref !== undefined && !isMainOrCandidate(ref)) {
     throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${ref}'`, "tool");
   }
   return ref;

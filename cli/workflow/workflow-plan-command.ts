@@ -5,7 +5,7 @@ import { RepoGit } from "../../git/repo-git.ts";
 import { requireBranches } from "../../generated-tools/branch-tools.ts";
 import { sandboxAccessFrom } from "../../assembly/sandbox-policy-from.ts";
 import { CHECKOUT_DIR, PLANS_DIR } from "../../config/workspace-paths.ts";
-import { isToolRef } from "../../cycle/tool-ref.ts";
+import { isMainOrCandidate } from "../../git/ref-names.ts";
 import { ChatError } from "../../llm/chat-errors.ts";
 import type { LanguageModel } from "../../llm/language-model.ts";
 import { plannerModel } from "../../personas/persona-model.ts";
@@ -98,7 +98,7 @@ function readPlanArgs(args: string[]): PlanArgs {
   }
   if (values.save !== undefined && !WORKFLOW_FILE_PATTERN.test(`${values.save}.json`))
     throw new UsageError(`--save takes a workflow name of letters, digits, _ . - (it becomes workflows/NAME.json), not '${values.save}'`, "workflow");
-  if (values.ref !== undefined && !isToolRef(values.ref))
+  if (values.ref !== undefined && !isMainOrCandidate(values.ref))
     throw new UsageError(`--ref takes a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "workflow");
   return {
     goal,
