@@ -11,7 +11,7 @@ import { loadCommandConfig } from "./command/command-config.ts";
 import { nameAndSummary } from "./command/command-summaries.ts";
 import { parseCommandArgs } from "./command/parse-command-args.ts";
 import { prepareWorkspace } from "./command/workspace-dir.ts";
-import { requireCheckout } from "../cycle/checkout.ts";
+import { RepoGit } from "../git/repo-git.ts";
 
 const HELP = `Usage:
   org supervise [--once] [--json] [--idle-work] [--workspace DIR] [--repo DIR] [--config FILE]
@@ -104,7 +104,7 @@ const log = (line: string) => process.stdout.write(`${new Date().toISOString()} 
 
 function repoOf(value: string | undefined): string {
   const directory = value ?? CHECKOUT_DIR;
-  return requireCheckout(directory, "give --repo the checkout current runs from");
+  return RepoGit.openCheckout(directory, "give --repo the checkout current runs from").repoDir;
 }
 
 /** The workspace, the checkout and the config file a supervisor's command works on (the config said once, here). */

@@ -1,45 +1,24 @@
-import { initRepository } from "../git/init-repository.ts";
-import { installedGitVersion } from "../git/installed-git-version.ts";
+import { checkoutChanges, headRef } from "../git/checkout-files.ts";
 import { RepoGit } from "../git/repo-git.ts";
-
-/** Whether `directory` is a git checkout. */
-export function isCheckout(directory: string): boolean {
-  return RepoGit.isCheckout(directory);
-}
-
-/** The repository of checkout `directory`, for a command's domain work; a folder that is none is refused, saying `whatToGive`. */
-export function openCheckout(directory: string, whatToGive: string): RepoGit {
-  return RepoGit.openCheckout(directory, whatToGive);
-}
-
-/** `directory` (its real path) when it is a git checkout; else the refusal, saying `whatToGive`. */
-export function requireCheckout(directory: string, whatToGive: string): string {
-  return openCheckout(directory, whatToGive).repoDir;
-}
-
-/** The repository at `directory`, checkout or not (promote, rollback, the gate and `candidate` take what `--repo` names). */
-export function openRepository(directory: string): RepoGit {
-  return new RepoGit(directory);
-}
+import { PromotionRefusedError } from "./ref-change.ts";
 
 /**
- * A new repository in `dir` with `main` checked out and a first commit of `paths` (files already written there):
- * a throw-away repository for candidate branches, never org's own checkout.
+ * Main's commit when checkout `git` has `main` checked out at it with no changes to tracked or untracked files, as
+ * promotion and rollback need (and `org doctor` asks); else the refusal saying what is not.
  */
-export function initCheckout(dir: string, first: { paths: readonly string[]; message: string }, signal?: AbortSignal): Promise<RepoGit> {
-  return initRepository(dir, first, signal);
-}
-
-/** The commit of main when checkout `repoDir` is on main with no changes, as promotion needs; else the refusal saying what is not. */
-export async function checkoutReadyOn(repoDir: string, signal?: AbortSignal): Promise<string> {
-  // Loaded here: the ref-change journal and its schemas are no cost of the commands that only open a checkout.
-  const { checkCheckoutReady } = await import("./ref-change.ts");
-  return checkCheckoutReady(new RepoGit(repoDir), signal);
-}
-
-/** The git installed, as it names itself (`git version 2.39.5`), or undefined when there is none that runs. */
-export function gitVersion(): string | undefined {
-  return installedGitVersion();
+export async function checkCheckoutReady(git: RepoGit, signal?: AbortSignal): Promise<string> {
+  const head = (await headRef(git, signal)) ?? "";
+  if (head !== "refs/heads/main") {
+    throw new PromotionRefusedError(`the checkout at ${git.repoDir} is on ${head || "a detached HEAD"}, not main: check out main first`);
+  }
+  const main = await git.resolveCommit("refs/heads/main");
+  if (!main) throw new PromotionRefusedError(`the repository at ${git.repoDir} has no main branch`);
+  const changes = await checkoutChanges(git, { untracked: true, signal });
+  if (changes.length > 0) {
+    const files = changes.slice(0, 10).join("; ");
+    throw new PromotionRefusedError(`main's checkout is not clean (${files}): commit, stash or remove these changes first`);
+  }
+  return main;
 }
 
 /**

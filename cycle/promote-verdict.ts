@@ -1,6 +1,7 @@
 import { checkCandidateBranch } from "../git/candidate-branch.ts";
 import type { JournalEntry } from "./promotion-journal.ts";
-import { applyRefChange, checkCheckoutReady, freeTagName, PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
+import { checkCheckoutReady } from "./checkout.ts";
+import { applyRefChange, freeTagName, PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
 import { finishInterrupted, planRollback, type Recovery, type RollbackResult, runRollback } from "./rollback.ts";
 
 /** The fitness verdict a promotion needs: a pass for exactly this candidate commit, judged against this main. */

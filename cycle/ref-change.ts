@@ -1,5 +1,5 @@
 import { existsSync, rmSync } from "node:fs";
-import { checkoutChanges, headRef, indexLockPath, moveCheckoutFiles, resetCheckoutFiles } from "../git/checkout-files.ts";
+import { checkoutChanges, indexLockPath, moveCheckoutFiles, resetCheckoutFiles } from "../git/checkout-files.ts";
 import { GitCommandError } from "../git/git-command-error.ts";
 import { moveMainAndTag } from "../git/ref-transaction.ts";
 import { utcSecondStamp } from "../git/ref-names.ts";
@@ -58,22 +58,6 @@ export async function freeTagName(git: RepoGit, kind: "promote" | "rollback", no
     if ((await git.resolveCommit(`refs/tags/${tag}`)) === undefined) return tag;
   }
   throw new PromotionRefusedError(`no free ${kind}/ tag name in the next 10 minutes`);
-}
-
-/** Refuses unless the checkout has `main` checked out at main's commit with no changes to tracked or untracked files. */
-export async function checkCheckoutReady(git: RepoGit, signal?: AbortSignal): Promise<string> {
-  const head = (await headRef(git, signal)) ?? "";
-  if (head !== "refs/heads/main") {
-    throw new PromotionRefusedError(`the checkout at ${git.repoDir} is on ${head || "a detached HEAD"}, not main: check out main first`);
-  }
-  const main = await git.resolveCommit("refs/heads/main");
-  if (!main) throw new PromotionRefusedError(`the repository at ${git.repoDir} has no main branch`);
-  const changes = await checkoutChanges(git, { untracked: true, signal });
-  if (changes.length > 0) {
-    const files = changes.slice(0, 10).join("; ");
-    throw new PromotionRefusedError(`main's checkout is not clean (${files}): commit, stash or remove these changes first`);
-  }
-  return main;
 }
 
 /**

@@ -6,7 +6,8 @@ import { publishRecall } from "../share/publish-offer.ts";
 import { treeWithWorkflowsOf, workflowBlobAt, workflowsChanged } from "../git/workflow-tree.ts";
 import { type JournalEntry, PromotionBlockedError } from "./promotion-journal.ts";
 import type { RollbackTarget } from "./rollback-target.ts";
-import { applyRefChange, checkCheckoutReady, freeTagName, PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
+import { checkCheckoutReady } from "./checkout.ts";
+import { applyRefChange, freeTagName, PromotionRefusedError, type RefChangeContext } from "./ref-change.ts";
 
 /** What a rollback (or the rollback a failed promotion does of itself) ended with. */
 export type RollbackResult = {

@@ -75,11 +75,39 @@ describe("lintFigures counts what it says", () => {
   put("part/first.ts", `import { x } from "./x.ts";\n${shared}\n`);
   put("other/second.ts", `// a comment\n${shared.replaceAll(" ", "   ")}\n`);
   put("part/casts.test.ts", `const t = u as string;\nconst long = "${"x".repeat(200)}";\n`);
-  put("cli/reads-refs.ts", 'import { RepoGit } from "../git/repo-git.ts";\nexport const git = (dir: string) => new RepoGit(dir);\n');
-  put("cli/lazy.ts", 'export const load = () => import("../git/ref-names.ts");\n');
+  // A RepoGit: its static members open one; its methods are git operations, `run` apart (testing/git-owner.test.ts).
+  put(
+    "git/repo-git.ts",
+    "export class RepoGit {\n  constructor(readonly repoDir: string) {}\n  static isCheckout(dir: string) {\n    return dir !== '';\n  }\n" +
+      "  static openCheckout(dir: string) {\n    return new RepoGit(dir);\n  }\n  async run(args: string[]) {\n    return args.join(' ');\n  }\n" +
+      "  async candidateRefs() {\n    return [this.repoDir];\n  }\n  async promotionTags(kind: string) {\n    return [kind];\n  }\n}\n",
+  );
+  put("cli/reads-refs.ts", 'import { RepoGit } from "../git/repo-git.ts";\nexport const refs = (dir: string) => new RepoGit(dir).candidateRefs();\n');
+  put("cli/lazy.ts", 'export const load = () => import("../git/bundle.ts");\n');
   put("cli/clean.ts", 'import { x } from "../room/room.ts";\nexport const y = x;\n');
   put("cli/area/deep.ts", 'import { candidateRefNames } from "../../git/candidate-ref-names.ts";\nexport const names = candidateRefNames;\n');
   put("cli/area/handle.ts", 'import type { RepoGit } from "../../git/repo-git.ts";\nexport const dir = (git: RepoGit) => git.repoDir;\n');
+  // What a command may do with git/: open the repository it names, ask git's version, check a ref's name; a runner's `run`.
+  put(
+    "cli/area/opens.ts",
+    [
+      'import { RepoGit } from "../../git/repo-git.ts";',
+      'import { installedGitVersion } from "../../git/installed-git-version.ts";',
+      'import * as names from "../../git/ref-names.ts";',
+      "export const open = (dir: string) => (RepoGit.isCheckout(dir) ? RepoGit.openCheckout(dir).repoDir : new RepoGit(dir).repoDir);",
+      "export const probe = (runner: { run(): void }) => [installedGitVersion(), runner.run(), names.isMainOrCandidate('main')];",
+    ].join("\n"),
+  );
+  // A repository read through a handle named by its type only, and a module of git/ taken whole.
+  put(
+    "cli/area/through-handle.ts",
+    [
+      'import type { RepoGit } from "../../git/repo-git.ts";',
+      'import * as git from "../../git/bundle.ts";',
+      'export const tags = (repo: RepoGit) => repo.promotionTags("promote");',
+      "export const names = git;",
+    ].join("\n"),
+  );
   put("part/state.ts", `let cached: string | undefined;\nexport const read = () => (cached ??= "${"y".repeat(160)}");\n`);
   // A component of the web page is production code too: its state, its long function and its long line are counted.
   put(
@@ -90,7 +118,7 @@ describe("lintFigures counts what it says", () => {
   put("testing/helper.ts", "const t = u as string;\n");
   put("tools/generated/made/tool.ts", "const t = u as string;\n");
 
-  test("module-level state, cli/ files importing git/, lines over the width outside tests and in tests", () => {
+  test("module-level state, cli/ files doing git work, lines over the width outside tests and in tests", () => {
     const figures = lintFigures(tree);
     // The shared run's `let c` stands at the top level of both files that hold it.
     expect(figures.moduleState).toEqual([
@@ -99,13 +127,19 @@ describe("lintFigures counts what it says", () => {
       "part/first.ts:5: module-level let c",
       "part/state.ts:1: module-level let cached",
     ]);
-    expect(figures.cliGitImports).toEqual(["cli/area/deep.ts", "cli/lazy.ts", "cli/reads-refs.ts"]);
+    expect(figures.cliGitWork).toEqual([
+      "cli/area/deep.ts:1: imports candidateRefNames from git/candidate-ref-names.ts",
+      "cli/area/through-handle.ts:2: imports git/bundle.ts whole",
+      "cli/area/through-handle.ts:3: calls repo.promotionTags",
+      'cli/lazy.ts:1: import("git/bundle.ts")',
+      "cli/reads-refs.ts:2: calls new RepoGit(dir).candidateRefs",
+    ]);
     expect(figures.longLines).toEqual({ outsideTests: ["page/view.tsx:83", "part/state.ts:2"], inTests: 1 });
   });
 
   test("casts, indexed and lookup casts, biome-ignores: tests, test helpers and generated tools apart", () => {
     const figures = lintFigures(tree);
-    expect(figures.files).toBe(11);
+    expect(figures.files).toBe(14);
     expect(figures.casts).toBe(3);
     expect(figures.indexedCasts).toEqual(["part/casts.ts"]);
     expect(figures.mapGetCasts).toEqual(["part/casts.ts"]);

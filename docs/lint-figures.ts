@@ -39,8 +39,8 @@ export type LintFigures = {
   duplicates: DuplicatePair[];
   /** Where production code keeps state at its top level (`testing/module-state.ts`), one entry each. */
   moduleState: string[];
-  /** The files of `cli/` that import a module of `git/`. */
-  cliGitImports: string[];
+  /** Where a file of `cli/` does git work itself (`cliGitWork`), as `file:line: what`. */
+  cliGitWork: string[];
   /** Lines over the formatter's width in files that are not tests, as `file:line`; and how many there are in tests. */
   longLines: { outsideTests: string[]; inTests: number };
 };
@@ -50,7 +50,7 @@ export function productionFiles(repo: string): string[] {
   return typescriptFiles(repo).filter((file) => !file.endsWith(".test.ts") && !NOT_PRODUCTION_TOP.has(file.split("/")[0] ?? ""));
 }
 
-type FileFigures = Omit<LintFigures, "files" | "duplicates" | "cliGitImports" | "longLines">;
+type FileFigures = Omit<LintFigures, "files" | "duplicates" | "longLines">;
 
 function functionName(node: ts.Node): string {
   if ((ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isAccessor(node)) && node.name) return node.name.getText();
@@ -61,11 +61,14 @@ function functionName(node: ts.Node): string {
   return "(anonymous)";
 }
 
+const parse = (file: string, text: string) =>
+  ts.createSourceFile(file, text, { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone }, true);
+
 type FunctionWithBody = ts.FunctionLikeDeclaration & { body: ts.Node };
 const hasBody = (node: ts.Node): node is FunctionWithBody => ts.isFunctionLike(node) && "body" in node && node.body !== undefined;
 
-function figuresOf(file: string, text: string): FileFigures {
-  const source = ts.createSourceFile(file, text, { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone }, true);
+function figuresOf(file: string, text: string, operations: ReadonlySet<string>): FileFigures {
+  const source = parse(file, text);
   const figures: FileFigures = {
     casts: 0,
     indexedCasts: [],
@@ -73,6 +76,7 @@ function figuresOf(file: string, text: string): FileFigures {
     biomeIgnores: [],
     longFunctions: [],
     moduleState: moduleStateOf(source),
+    cliGitWork: file.startsWith("cli/") ? cliGitWork(file, source, operations) : [],
   };
   const lineOf = (position: number) => source.getLineAndCharacterOfPosition(position).line + 1;
   const spanOf = (node: ts.Node) => lineOf(node.getEnd()) - lineOf(node.getStart(source)) + 1;
@@ -145,14 +149,79 @@ export function duplicatePairs(sources: ReadonlyMap<string, string>): DuplicateP
   return [...longest.values()].sort((x, y) => y.lines - x.lines || x.first.localeCompare(y.first) || x.second.localeCompare(y.second));
 }
 
-/** Whether a file of `cli/` imports a module of `git/` (an import or an `import()` whose path goes there). */
 /**
- * Whether a file imports a value from the top folder `git/` (from any depth of cli/): a module it can run git with. A
- * type-only import (`import type { RepoGit }`, the handle a command passes to a domain function) runs nothing.
+ * What a command may take from `git/`, by module: the repository handle (`new RepoGit`, `RepoGit.openCheckout`,
+ * `RepoGit.isCheckout`: a folder named as a repository, refused when it is none), the installed git's version, and org's
+ * ref names and their checks (`ref-names.ts`, which imports nothing: a `--ref` checked before any git loads). Each
+ * names a repository, git or a ref; none reads or writes what a repository holds.
  */
-function importsGit(text: string): boolean {
-  const withoutTypeImports = text.replace(/^import\s+type\s[^;]*;/gm, "");
-  return /(?:from|import)\s*\(?\s*["'](?:\.\.\/)+git\//.test(withoutTypeImports);
+export const CLI_MAY_TAKE_FROM_GIT: Readonly<Record<string, readonly string[] | "all">> = {
+  "git/repo-git.ts": ["RepoGit"],
+  "git/installed-git-version.ts": ["installedGitVersion"],
+  "git/ref-names.ts": "all",
+};
+
+/**
+ * The git operations of a `RepoGit`: the methods of the class in `git/repo-git.ts`, but its static ones, which open one,
+ * and `run` (raw argv, which testing/git-owner.test.ts keeps inside `git/` for every folder; every runner has a `run`).
+ */
+export function repositoryOperations(source: ts.SourceFile | undefined): Set<string> {
+  const operations = new Set<string>();
+  for (const statement of source?.statements ?? []) {
+    if (!ts.isClassDeclaration(statement) || statement.name?.text !== "RepoGit") continue;
+    for (const member of statement.members) {
+      const isStatic = (ts.getCombinedModifierFlags(member) & ts.ModifierFlags.Static) !== 0;
+      if (ts.isMethodDeclaration(member) && ts.isIdentifier(member.name) && !isStatic && member.name.text !== "run") operations.add(member.name.text);
+    }
+  }
+  return operations;
+}
+
+/** The module of `git/` that `specifier` names from `file` (`cli/a/b.ts` and `../../git/x.ts` give `git/x.ts`), or undefined. */
+function gitModuleOf(file: string, specifier: string): string | undefined {
+  const parts = file.split("/").slice(0, -1);
+  for (const part of specifier.split("/")) {
+    if (part === "..") parts.pop();
+    else if (part !== ".") parts.push(part);
+  }
+  const path = parts.join("/");
+  return path.startsWith("git/") ? path : undefined;
+}
+
+/**
+ * Where `source`, a file of `cli/`, does git work itself rather than hand a repository to a domain function: a value
+ * imported from `git/` other than what `CLI_MAY_TAKE_FROM_GIT` lists, a lazy import of another module of `git/`, a call
+ * of one of `operations` (a `RepoGit`'s methods) on anything but the class. A type import runs nothing.
+ * Moving refs is held apart, for every folder, by testing/ref-movers.test.ts.
+ */
+export function cliGitWork(file: string, source: ts.SourceFile, operations: ReadonlySet<string>): string[] {
+  const found: string[] = [];
+  const at = (node: ts.Node, what: string) => found.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}: ${what}`);
+  const visit = (node: ts.Node) => {
+    if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier) && node.importClause && !node.importClause.isTypeOnly) {
+      const module = gitModuleOf(file, node.moduleSpecifier.text);
+      const { name, namedBindings } = node.importClause;
+      const allowed = module === undefined ? undefined : CLI_MAY_TAKE_FROM_GIT[module];
+      if (module !== undefined && allowed !== "all" && (name || (namedBindings && ts.isNamespaceImport(namedBindings))))
+        at(node, `imports ${module} whole`);
+      if (module !== undefined && allowed !== "all" && namedBindings && ts.isNamedImports(namedBindings))
+        for (const element of namedBindings.elements) {
+          const imported = (element.propertyName ?? element.name).text;
+          if (!element.isTypeOnly && !allowed?.includes(imported)) at(element, `imports ${imported} from ${module}`);
+        }
+    }
+    if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      const [first] = node.arguments;
+      const module = first && ts.isStringLiteralLike(first) ? gitModuleOf(file, first.text) : undefined;
+      if (module !== undefined && !Object.hasOwn(CLI_MAY_TAKE_FROM_GIT, module)) at(node, `import("${module}")`);
+    }
+    const callee = ts.isCallExpression(node) ? node.expression : undefined;
+    if (callee && ts.isPropertyAccessExpression(callee) && operations.has(callee.name.text) && callee.expression.getText(source) !== "RepoGit")
+      at(node, `calls ${callee.expression.getText(source)}.${callee.name.text}`);
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return found;
 }
 
 /** Lines over the formatter's width in every `.ts` and `.tsx` file below `repo` (tests apart, counted alone); generated tools never. */
@@ -180,22 +249,28 @@ export function lintFigures(repo: string): LintFigures {
     longFunctions: [],
     duplicates: [],
     moduleState: [],
-    cliGitImports: files.filter((file) => file.startsWith("cli/") && importsGit(sources.get(file) ?? "")),
+    cliGitWork: [],
     longLines: longLines(repo),
   };
+  const repoGit = sources.get("git/repo-git.ts");
+  const operations = repositoryOperations(repoGit === undefined ? undefined : parse("git/repo-git.ts", repoGit));
   for (const [file, text] of sources) {
-    const one = figuresOf(file, text);
+    const one = figuresOf(file, text, operations);
     figures.casts += one.casts;
     figures.indexedCasts.push(...one.indexedCasts);
     figures.mapGetCasts.push(...one.mapGetCasts);
     figures.biomeIgnores.push(...one.biomeIgnores);
     figures.longFunctions.push(...one.longFunctions);
     figures.moduleState.push(...one.moduleState);
+    figures.cliGitWork.push(...one.cliGitWork);
   }
   figures.longFunctions.sort((x, y) => y.lines - x.lines || x.file.localeCompare(y.file));
   figures.duplicates = duplicatePairs(sources);
   return figures;
 }
+
+/** The file of each `file:line…` entry. */
+const fileOf = (entries: string[]) => entries.map((entry) => entry.split(":")[0] ?? entry);
 
 /** Each file once, backticked. */
 const where = (files: string[]) => [...new Set(files)].map((file) => `\`${file}\``).join(", ");
@@ -214,7 +289,7 @@ export function renderLintFigures(figures: LintFigures): string {
     `| places sharing ${DUPLICATE_MIN_LINES}+ identical code lines | ${figures.duplicates.length} | ` +
       `${figures.duplicates.map((d) => `\`${d.first}\` ~ \`${d.second}\``).join(", ")} |`,
     `| module-level state | ${figures.moduleState.length} | ${where(figures.moduleState.map((entry) => entry.split(":")[0] ?? entry))} |`,
-    `| files in \`cli/\` importing a value from \`git/\` | ${figures.cliGitImports.length} | ${where(figures.cliGitImports)} |`,
+    `| files in \`cli/\` doing git work themselves | ${new Set(fileOf(figures.cliGitWork)).size} | ${where(fileOf(figures.cliGitWork))} |`,
     `| lines over ${LINE_WIDTH} columns outside tests | ${figures.longLines.outsideTests.length} | ` +
       `${where(figures.longLines.outsideTests.map((entry) => entry.split(":")[0] ?? entry))} |`,
     `| lines over ${LINE_WIDTH} columns in tests | ${figures.longLines.inTests} | |`,

@@ -8,7 +8,7 @@ import { nameAndSummary } from "../command/command-summaries.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { alignColumns } from "../terminal/align-columns.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
-import { requireCheckout } from "../../cycle/checkout.ts";
+import { RepoGit } from "../../git/repo-git.ts";
 import { backupHolds } from "../../backup/backup-holds.ts";
 import { counted } from "../../config/counted.ts";
 
@@ -59,7 +59,7 @@ const say = (line: string) => process.stderr.write(`${sanitizeForTerminal(line)}
 
 function repoOf(value: string | undefined): string {
   const directory = value ?? CHECKOUT_DIR;
-  return requireCheckout(directory, "give --repo the checkout of org to back up");
+  return RepoGit.openCheckout(directory, "give --repo the checkout of org to back up").repoDir;
 }
 
 function mib(bytes: number): string {

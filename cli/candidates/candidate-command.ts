@@ -1,6 +1,5 @@
 import { resolve } from "node:path";
 import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
-import { openRepository } from "../../cycle/checkout.ts";
 import { listCandidates as candidateRows, pruneCandidateBranches as pruneCandidates, rebaseOntoMain } from "../../cycle/candidate-branches.ts";
 import { instanceSettings } from "../../config/environment.ts";
 import { readHealth } from "../../fitness/instance-health.ts";
@@ -11,7 +10,7 @@ import { nameAndSummary } from "../command/command-summaries.ts";
 import { judgeCommands, orgInvocation } from "../command/org-invocation.ts";
 import { type FlagValues, parseCommandArgs } from "../command/parse-command-args.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
-import type { RepoGit } from "../../git/repo-git.ts";
+import { RepoGit } from "../../git/repo-git.ts";
 import { OrgError } from "../../errors/org-error.ts";
 
 const HELP = `Usage: org candidate list [--json] [--repo DIR]
@@ -172,7 +171,7 @@ export const candidateCommand: Command = {
   async run(args, signal) {
     const { values, positionals } = parseCommandArgs("candidate", args, FLAGS, { positionals: true });
     const [action, ...rest] = positionals;
-    const git = openRepository(resolve(values.repo ?? CHECKOUT_DIR));
+    const git = new RepoGit(resolve(values.repo ?? CHECKOUT_DIR));
     if (action === "list") {
       onlyFlags(values, action, ["json"]);
       if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`, "candidate");

@@ -8,7 +8,6 @@ import { environmentSettings, instanceSettings, processEnvironment } from "../..
 import { fitnessLines, verdictLine } from "../../fitness/fitness-lines.ts";
 import { GATE_DEFAULTS } from "../../fitness/gate-defaults.ts";
 import { runFitness } from "../../fitness/run-fitness.ts";
-import { openRepository } from "../../cycle/checkout.ts";
 import { dropBaseline } from "../../cycle/drop-baseline.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
 import { type Command, UsageError } from "../command/command.ts";
@@ -18,7 +17,7 @@ import { orgOf } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
 import { sandboxAccessFrom } from "../../assembly/sandbox-policy-from.ts";
-import type { RepoGit } from "../../git/repo-git.ts";
+import { RepoGit } from "../../git/repo-git.ts";
 
 const HELP =
   `Usage: org fitness [PORT] [--repo DIR] [--config FILE] [--allow-core] [--revalidate] [--runs N] ` +
@@ -119,7 +118,7 @@ export const fitnessCommand: Command = {
     const instances = instanceSettings();
     const candidatePort = positionals[0] === undefined ? instances.candidatePort : numberFlag("port", positionals[0], 0, 1);
     if (!Number.isInteger(candidatePort) || candidatePort > 65_535) throw new UsageError(`${positionals[0]} is not a port`, "fitness");
-    const git = openRepository(resolve(values.repo ?? CHECKOUT_DIR));
+    const git = new RepoGit(resolve(values.repo ?? CHECKOUT_DIR));
     const log = (line: string) => console.log(sanitizeForTerminal(line));
     const drop = values["drop-baseline"];
     if (drop !== undefined) {

@@ -1,10 +1,10 @@
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sleep } from "../../concurrency/sleep.ts";
 import { environmentSettings, processEnvironment } from "../../config/environment.ts";
 import { loadOrgConfig, type OrgConfig } from "../../config/org-config.ts";
-import { AUDIT_DIR, CHECKOUT_DIR, ORG_DIR } from "../../config/workspace-paths.ts";
+import { AUDIT_DIR, CHECKOUT_DIR } from "../../config/workspace-paths.ts";
 import type { Style } from "../terminal/ansi.ts";
 import { createConsoleRenderer } from "./console-renderer.ts";
 import type { RoomEvent } from "../../room/room-event.ts";
@@ -14,7 +14,7 @@ import { openMemoryForRoom } from "../../memory/open-memory.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
 import { formatRoomMode } from "../../room/room-mode.ts";
-import { initCheckout } from "../../cycle/checkout.ts";
+import { demoCandidateBranch, demoRepository } from "../../cycle/demo-repository.ts";
 import { AuditLog } from "../../security/audit-log.ts";
 import { scriptFiles } from "../../scripted-server/bundled-scripts.ts";
 import { loadScript, mergeScripts } from "../../scripted-server/script.ts";
@@ -98,17 +98,6 @@ export async function openDemoRoom(
       memory?.close();
     },
   };
-}
-
-/** A throw-away git repository with a `main` commit, for the toolsmith's candidate branch (never the org checkout). */
-async function throwawayRepo(parentDir: string, signal: AbortSignal): Promise<RepoGit> {
-  const dir = mkdtempSync(join(parentDir, "toolsmith-repo-"));
-  // Validation runs as the sandbox's uid, which must pass through the repository's folder.
-  chmodSync(dir, 0o755);
-  writeFileSync(join(dir, "README.md"), "A throw-away repository for org demo: the toolsmith's candidate branches land here.\n");
-  // The gate's reports, worktrees and key live in .org/, which is no part of the repository's files.
-  writeFileSync(join(dir, ".gitignore"), `${ORG_DIR}/\n`);
-  return await initCheckout(dir, { paths: ["README.md", ".gitignore"], message: "demo: a main for candidate branches" }, signal);
 }
 
 const HELP = `Usage: org demo [--fast] [--workspace DIR]
@@ -224,7 +213,7 @@ async function tryToolsmithBranch(
   write: Write,
   signal: AbortSignal,
 ): Promise<{ errors: number; branch?: string }> {
-  const branch = (await toolRepo.candidateRefs(signal)).refs[0]?.branch;
+  const branch = await demoCandidateBranch(toolRepo, signal);
   if (branch) {
     const tryArgs = ["tool", "run", "word_count", "--inputs", TRY_INPUTS, "--ref", branch, "--repo", toolRepo.repoDir];
     write(`the toolsmith's branch: ${branch} in the throw-away repository ${toolRepo.repoDir}\n`);
@@ -386,7 +375,7 @@ export const demoCommand: Command = {
     const color = Boolean(process.stdout.isTTY) && !environmentSettings().noColor;
     const workspaceDir = demoWorkspace(workspace);
     const script = await loadDemoScript();
-    const toolRepo = await throwawayRepo(workspaceDir, signal);
+    const toolRepo = await demoRepository(workspaceDir, signal);
     const server = await startScriptedServer({ script, port: 0, contextTokens: DEMO_CONTEXT_TOKENS });
     try {
       // The demo's personas live in demo/org.config.json; the scripted server stands in for Ollama.

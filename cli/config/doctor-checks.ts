@@ -2,7 +2,8 @@ import { routeLines } from "../../config/model-routes.ts";
 import { statfsSync } from "node:fs";
 import type { OrgConfig } from "../../config/org-config.ts";
 import { workingStrace } from "../../fitness/folder-trace.ts";
-import { gitVersion } from "../../cycle/checkout.ts";
+import { installedGitVersion } from "../../git/installed-git-version.ts";
+import { RepoGit } from "../../git/repo-git.ts";
 import { checkSandbox } from "../../sandbox/sandbox-check.ts";
 import { describeSandboxPolicy, type SandboxPolicy } from "../../sandbox/sandbox-policy.ts";
 import type { SandboxAccess } from "../../sandbox/run-sandboxed.ts";
@@ -145,7 +146,7 @@ export function sandboxPolicyCheck(policy: SandboxPolicy): DoctorCheck {
 function programChecks(): DoctorCheck[] {
   const programs = [
     { tool: "tmux", version: versionOf(["tmux", "-V"]), why: "ops/run.sh and side-by-side instances run in tmux" },
-    { tool: "git", version: gitVersion(), why: "candidate branches, promotion and rollback use git" },
+    { tool: "git", version: installedGitVersion(), why: "candidate branches, promotion and rollback use git" },
   ];
   return programs.map(({ tool, version, why }): DoctorCheck => {
     return version
@@ -170,8 +171,8 @@ function straceCheck(): DoctorCheck {
 /** Whether org's checkout is on main with no changes, as promotion needs. */
 async function checkoutCheck(repoDir: string, signal: AbortSignal): Promise<DoctorCheck> {
   try {
-    const { checkoutReadyOn } = await import("../../cycle/checkout.ts");
-    const main = await checkoutReadyOn(repoDir, signal);
+    const { checkCheckoutReady } = await import("../../cycle/checkout.ts");
+    const main = await checkCheckoutReady(new RepoGit(repoDir), signal);
     return {
       name: "checkout",
       status: "ok",

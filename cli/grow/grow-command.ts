@@ -17,7 +17,7 @@ import { orgCloneNote } from "../command/org-clone-note.ts";
 import type { GrowReport } from "../../grow/grow-report.ts";
 import { prepareWorkspace } from "../command/workspace-dir.ts";
 import { Sandbox } from "../../sandbox/run-sandboxed.ts";
-import { requireCheckout } from "../../cycle/checkout.ts";
+import { RepoGit } from "../../git/repo-git.ts";
 
 const HELP = `Usage:
   org grow [--once] [--budget-minutes N] [--max-tools N] [--dry-run] [--json] [--workspace DIR] [--repo DIR] [--config FILE] [--no-restart]
@@ -113,7 +113,7 @@ function workspaceOf(value: string | undefined): string {
 
 function repoOf(value: string | undefined): string {
   const directory = value ?? CHECKOUT_DIR;
-  return requireCheckout(directory, "give --repo the repository whose main should grow");
+  return RepoGit.openCheckout(directory, "give --repo the repository whose main should grow").repoDir;
 }
 
 /** Run from a project, what a run made went to org's own clone (branches, merges, a rollback): one line naming it. */

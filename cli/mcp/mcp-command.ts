@@ -16,8 +16,8 @@ import { prepareWorkspace } from "../command/workspace-dir.ts";
 import { MCP_SERVERS_HELP, mcpServersSubcommand, mcpTrustSubcommand } from "./mcp-servers-command.ts";
 import { processEnvironment } from "../../config/environment.ts";
 import { unconfirmedNotice } from "../command/command-config.ts";
-import { requireCheckout } from "../../cycle/checkout.ts";
-import { isToolRef } from "../../cycle/tool-ref.ts";
+import { RepoGit } from "../../git/repo-git.ts";
+import { isMainOrCandidate } from "../../git/ref-names.ts";
 
 const HELP = `Usage: org mcp [--ref BRANCH] [--workspace DIR] [--repo DIR]
        org mcp servers [--json]    (the room's own MCP servers: see below)
@@ -106,10 +106,10 @@ export const mcpCommand: Command = {
     if (args[0] === "servers") return mcpServersSubcommand(args.slice(1), signal);
     if (args[0] === "trust") return mcpTrustSubcommand(args.slice(1));
     const { values } = parseCommandArgs("mcp", args, { ref: { type: "string" }, workspace: { type: "string" }, repo: { type: "string" } });
-    if (values.ref !== undefined && !isToolRef(values.ref))
+    if (values.ref !== undefined && !isMainOrCandidate(values.ref))
       throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "mcp");
     const repoDir = values.repo ?? CHECKOUT_DIR;
-    if (values.ref !== undefined) requireCheckout(repoDir, "--ref is read from a checkout: give --repo the org checkout");
+    if (values.ref !== undefined) RepoGit.openCheckout(repoDir, "--ref is read from a checkout: give --repo the org checkout");
     // Before anything else: a stray line on stdout would break the protocol.
     const toStderr = (...parts: unknown[]) => log(parts.map(String).join(" "));
     console.log = toStderr;

@@ -26,7 +26,7 @@ import { checkSandboxOffConsent } from "../command/sandbox-off-consent.ts";
 import { growProgressLine } from "../grow/grow-lines.ts";
 import { Duration, formatDuration } from "../../config/duration.ts";
 import { sleep } from "../../concurrency/sleep.ts";
-import { isCheckout } from "../../cycle/checkout.ts";
+import { RepoGit } from "../../git/repo-git.ts";
 import { OrgError } from "../../errors/org-error.ts";
 
 /** How long a stopping server lets running turns finish before it stops them: org exits within 2 s of a signal. */
@@ -58,7 +58,7 @@ export function parseServeOptions(args: string[], command: "serve" | "web" = "se
     throw new UsageError(`--grow-every needs a duration from 1s to 365d such as 1h, 30m or 1h30m, not '${values["grow-every"]}'`, command);
   }
   const growEvery = parsedEvery?.data;
-  if (growEvery !== undefined && !isCheckout(CHECKOUT_DIR)) {
+  if (growEvery !== undefined && !RepoGit.isCheckout(CHECKOUT_DIR)) {
     throw new OrgError(
       `--grow-every grows the checkout serve runs from, and ${CHECKOUT_DIR} is not a git checkout; run org from a clone of org to grow it`,
     );

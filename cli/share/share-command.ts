@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { gitEnvironment } from "../../config/environment.ts";
 import { ensureUserOrgDir, userOrgDir } from "../../config/user-org-dir.ts";
 import { CHECKOUT_DIR } from "../../config/workspace-paths.ts";
-import { openRepository } from "../../cycle/checkout.ts";
+import { RepoGit } from "../../git/repo-git.ts";
 import type { ShareAccess } from "../../share/publish-offer.ts";
 import { sanitizeForTerminal } from "../../security/terminal-sanitizer.ts";
 import { terminalSafeJson } from "../../security/terminal-safe-json.ts";
@@ -105,7 +105,7 @@ function shareHome() {
 /** The checkout, the person's org folder and their git (its environment without what steers git elsewhere). */
 function shareAccess(values: ShareValues, signal: AbortSignal): ShareAccess {
   const timeoutMs = positiveNumber(values["timeout-s"], "--timeout-s", 60) * 1000;
-  return { git: openRepository(resolve(values.repo ?? CHECKOUT_DIR)), home: shareHome(), person: { env: gitEnvironment(), timeoutMs, signal } };
+  return { git: new RepoGit(resolve(values.repo ?? CHECKOUT_DIR)), home: shareHome(), person: { env: gitEnvironment(), timeoutMs, signal } };
 }
 
 async function remote(args: string[]): Promise<number> {

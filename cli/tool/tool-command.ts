@@ -1,7 +1,6 @@
 import type { ToolOrigin } from "../../share/tool-origin.ts";
 import { TOOL_NAME_PATTERN } from "../../config/workspace-paths.ts";
-import { openCheckout, requireCheckout } from "../../cycle/checkout.ts";
-import { isToolRef } from "../../cycle/tool-ref.ts";
+import { isMainOrCandidate } from "../../git/ref-names.ts";
 import type { CatalogEntry } from "../../generated-tools/catalog-entry.ts";
 import type { LiveCandidateNames } from "../../generated-tools/tool-catalog.ts";
 import type { ToolMetadata } from "../../generated-tools/tool-metadata.ts";
@@ -15,7 +14,7 @@ import { REPO_DIR } from "../command/org-invocation.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { runSubcommand } from "../command/run-subcommand.ts";
 import { TOOL_NEW_HELP, TOOL_SEARCH_HELP, TOOL_STATS_HELP } from "./tool-help.ts";
-import type { RepoGit } from "../../git/repo-git.ts";
+import { RepoGit } from "../../git/repo-git.ts";
 import { OrgError } from "../../errors/org-error.ts";
 
 const HELP = `Usage:
@@ -62,7 +61,7 @@ function checkName(name: string | undefined): string {
 }
 
 function checkRef(ref: string | undefined): string | undefined {
-  if (ref !== undefined && !isToolRef(ref)) {
+  if (ref !== undefined && !isMainOrCandidate(ref)) {
     throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${ref}'`, "tool");
   }
   return ref;
@@ -70,15 +69,15 @@ function checkRef(ref: string | undefined): string | undefined {
 
 /** The checkout `--repo` names (the one running by default), as a real path. */
 function checkoutOf(value: string | undefined): string {
-  const directory = value ?? REPO_DIR;
-  return requireCheckout(directory, "give --repo the org checkout");
+  return repoOf(value).repoDir;
 }
 
 /** Which candidates are live is the gate's verdict, read (and its code loaded) only when a command reads the candidates. */
 const liveNames: LiveCandidateNames = async (git, signal) => (await import("../../fitness/candidate-states.ts")).liveCandidateToolNames(git, signal);
 
+/** The repository of the checkout `--repo` names (the one running by default); a folder that is none is refused. */
 function repoOf(value: string | undefined): RepoGit {
-  return openCheckout(value ?? REPO_DIR, "give --repo the org checkout");
+  return RepoGit.openCheckout(value ?? REPO_DIR, "give --repo the org checkout");
 }
 
 async function toolList(args: string[], signal: AbortSignal): Promise<number> {

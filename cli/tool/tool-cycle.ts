@@ -6,7 +6,7 @@ import { tmuxInstances } from "../../cycle/tmux-instances.ts";
 import { fitnessLines } from "../../fitness/fitness-lines.ts";
 import { defaultGateOptions, gateThresholds } from "../../fitness/gate-defaults.ts";
 import { promoteLines } from "../../cycle/promote.ts";
-import { openRepository } from "../../cycle/checkout.ts";
+import { RepoGit } from "../../git/repo-git.ts";
 import { probeHealth } from "../../instances/health-probe.ts";
 import type { InstanceRole } from "../../instances/side-by-side.ts";
 import { shellWord } from "../../security/shell-word.ts";
@@ -46,7 +46,7 @@ export function checkoutCycle(signal: AbortSignal, access: SandboxAccess): Omit<
   return {
     instances: tmuxInstances(CHECKOUT_DIR),
     gate: () => {
-      const git = openRepository(CHECKOUT_DIR);
+      const git = new RepoGit(CHECKOUT_DIR);
       // The thresholds come from current's checkout, never from the directory the gate runs in.
       return { settings: gateThresholds(git.repoDir), git, ...defaultGateOptions(git.repoDir, environmentSettings().apiToken), ...access };
     },

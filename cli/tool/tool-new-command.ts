@@ -2,7 +2,7 @@ import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { sandboxAccessFrom } from "../../assembly/sandbox-policy-from.ts";
 import { environmentSettings } from "../../config/environment.ts";
-import { requireCheckout } from "../../cycle/checkout.ts";
+import { RepoGit } from "../../git/repo-git.ts";
 import type { CycleOutcome } from "../../cycle/promote-candidate.ts";
 import { modelFor } from "../../llm/model-for.ts";
 import { shellWord } from "../../security/shell-word.ts";
@@ -53,7 +53,7 @@ export async function toolNewCommand(args: string[], signal: AbortSignal): Promi
     if (values.json) console.log(terminalSafeJson({ ok: false, attempts: 0, failure: message.split("\n")[0] }));
     throw new OrgError(message);
   }
-  const repoDir = requireCheckout(values.repo ?? REPO_DIR, "give --repo the org checkout");
+  const repoDir = RepoGit.openCheckout(values.repo ?? REPO_DIR, "give --repo the org checkout").repoDir;
   const missing = (await import("../command/org-checkout.ts")).missingOrgFiles(repoDir);
   // Said before the build: a candidate outside an org checkout can be tried, never judged or promoted.
   if (missing.length > 0)

@@ -1,4 +1,4 @@
-import { isCheckout, openCheckout } from "../../cycle/checkout.ts";
+import { RepoGit } from "../../git/repo-git.ts";
 import type { MissingStep } from "../../planner/planned-workflow.ts";
 
 /** A missing step whose name a live candidate branch's tool has: the plan can use it before anything is built. */
@@ -15,9 +15,9 @@ export async function missingHeldByCandidates(
   refs: readonly string[],
   signal: AbortSignal,
 ): Promise<HeldByCandidate[]> {
-  if (missing.length === 0 || !isCheckout(repoDir)) return [];
+  if (missing.length === 0 || !RepoGit.isCheckout(repoDir)) return [];
   const { liveCandidateToolNames } = await import("../../fitness/candidate-states.ts");
-  const live = await liveCandidateToolNames(openCheckout(repoDir, "give --repo the org checkout whose tools the plan uses"), signal);
+  const live = await liveCandidateToolNames(RepoGit.openCheckout(repoDir, "give --repo the org checkout whose tools the plan uses"), signal);
   return missing.flatMap((step) => {
     const branch = live.get(step.id);
     return branch === undefined || refs.includes(branch) ? [] : [{ step: step.id, tool: step.id, branch }];

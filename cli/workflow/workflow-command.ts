@@ -19,7 +19,7 @@ import { type Command, UsageError } from "../command/command.ts";
 import { nameAndSummary } from "../command/command-summaries.ts";
 import { parseCommandArgs } from "../command/parse-command-args.ts";
 import { runSubcommand } from "../command/run-subcommand.ts";
-import { isToolRef } from "../../cycle/tool-ref.ts";
+import { isMainOrCandidate } from "../../git/ref-names.ts";
 import type { McpHub } from "../../mcp-client/mcp-hub.ts";
 import { orgVersion } from "../../config/version.ts";
 import { withMcpSteps } from "../../workflows/mcp-steps.ts";
@@ -80,7 +80,7 @@ async function branchTools(ref: string | undefined, repo: string | undefined, si
     if (repo !== undefined) throw new UsageError("--repo goes with --ref BRANCH", "workflow");
     return undefined;
   }
-  if (!isToolRef(ref)) throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${ref}'`, "workflow");
+  if (!isMainOrCandidate(ref)) throw new UsageError(`--ref takes main or a cand/YYYYMMDDTHHMMSSZ branch, not '${ref}'`, "workflow");
   const { toolsOnBranch } = await import("../../generated-tools/branch-tools.ts");
   return await toolsOnBranch(resolve(repo ?? CHECKOUT_DIR), ref, `give --repo the org checkout that has ${ref}`, signal);
 }

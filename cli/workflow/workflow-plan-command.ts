@@ -1,11 +1,11 @@
 import { loadCommandConfig } from "../command/command-config.ts";
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { openCheckout } from "../../cycle/checkout.ts";
+import { RepoGit } from "../../git/repo-git.ts";
 import { requireBranches } from "../../generated-tools/branch-tools.ts";
 import { sandboxAccessFrom } from "../../assembly/sandbox-policy-from.ts";
 import { CHECKOUT_DIR, PLANS_DIR } from "../../config/workspace-paths.ts";
-import { isToolRef } from "../../cycle/tool-ref.ts";
+import { isMainOrCandidate } from "../../git/ref-names.ts";
 import { ChatError } from "../../llm/chat-errors.ts";
 import type { LanguageModel } from "../../llm/language-model.ts";
 import { plannerModel } from "../../personas/persona-model.ts";
@@ -98,7 +98,7 @@ function readPlanArgs(args: string[]): PlanArgs {
   }
   if (values.save !== undefined && !WORKFLOW_FILE_PATTERN.test(`${values.save}.json`))
     throw new UsageError(`--save takes a workflow name of letters, digits, _ . - (it becomes workflows/NAME.json), not '${values.save}'`, "workflow");
-  if (values.ref !== undefined && !isToolRef(values.ref))
+  if (values.ref !== undefined && !isMainOrCandidate(values.ref))
     throw new UsageError(`--ref takes a cand/YYYYMMDDTHHMMSSZ branch, not '${values.ref}'`, "workflow");
   return {
     goal,
@@ -119,7 +119,7 @@ function readPlanArgs(args: string[]): PlanArgs {
 async function checkPlaces(asked: PlanArgs): Promise<void> {
   if (!existsSync(asked.workspaceDir) || !statSync(asked.workspaceDir).isDirectory())
     throw new OrgError(`--workspace ${asked.workspaceDir} is not a folder; give the folder the workflow is planned for`);
-  await requireBranches(openCheckout(asked.repoDir, "give --repo the org checkout whose tools the plan uses"), asked.refs, asked.repoDir);
+  await requireBranches(RepoGit.openCheckout(asked.repoDir, "give --repo the org checkout whose tools the plan uses"), asked.refs, asked.repoDir);
 }
 
 /** Progress on stderr: each plan as it is read. */
