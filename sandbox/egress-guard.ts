@@ -234,6 +234,7 @@ export class EgressGuard {
         const body = await readPlainBody(client, request, head.rest, Math.min(headerTimeoutMs, idleMs));
         this.refuseSecrets(request, body);
         first = Buffer.concat([forwardHead(request), body]);
+        this.refusePastBytesOut(request.target, first.length);
         upstream = await this.connectChecked(request.target);
       }
       finished();
@@ -431,6 +432,18 @@ export class EgressGuard {
     );
   }
 
+  /** A plain request (head and body, up to 1 MiB) that would take the run past its bytes out is refused before it goes. */
+  private refusePastBytesOut(target: Target, bytes: number): void {
+    const { bytesOut } = this.#options.rules.limits;
+    if (this.#total(1) + bytes <= bytesOut) return;
+    const rule = `the request would take the run past ${megabytes(bytesOut)} sent (sandbox.egress.limits.bytesOut)`;
+    throw new Refusal(
+      403,
+      rule,
+      `org's egress guard refused ${target.host}:${target.port}: ${rule}. To allow more, raise sandbox.egress.limits.bytesOut in org.config.json.`,
+    );
+  }
+
   /** Adds `bytes` to the run's total in (0) or out (1); the new total. */
   #add(way: 0 | 1, bytes: number): number {
     return Number(Atomics.add(this.#totals, way, BigInt(bytes))) + bytes;
@@ -454,6 +467,13 @@ export class EgressGuard {
    * it runs (bun's sockets handed over), by `relay` otherwise. Same caps, idle time, counts and cuts either way.
    */
   private async tunnel(client: Socket, upstream: Socket, first: Buffer): Promise<Counts> {
+    // The client's first bytes (what came with the head) are held to the run's bytes out as any other.
+    if (this.#total(1) + first.length > this.#options.rules.limits.bytesOut) {
+      this.#add(1, first.length);
+      client.destroy();
+      upstream.destroy();
+      return { bytesIn: 0, bytesOut: first.length, cut: this.cutMessage("bytesOut") };
+    }
     const flushed = written(client, upstream, first);
     const splice = await this.spliceRelay();
     if (splice !== undefined) await flushed;
