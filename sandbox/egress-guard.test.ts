@@ -354,6 +354,8 @@ describe("EgressGuard", () => {
     const before = upstreamConnections;
     // Each within the cap alone; the second would take the run's total past it.
     expect(await exchange(setup.socketPath, post(3000))).toStartWith("HTTP/1.1 200 OK");
+    // Counted once in the run's total (head and body), whichever way it went.
+    expect(setup.guard.summary()).toEndWith(", 3.0 KB out");
     const refused = await exchange(setup.socketPath, post(3000));
     expect(refused).toStartWith("HTTP/1.1 403 Forbidden");
     expect(refused).toContain(
@@ -365,6 +367,11 @@ describe("EgressGuard", () => {
       [true, "on sandbox.egress.allow (public.test)"],
       [false, "the request would take the run past 4.0 KB sent (sandbox.egress.limits.bytesOut)"],
     ]);
+    // Two at once, each within what is left alone: one goes, the other is refused (the first's bytes are held for it
+    // while it connects).
+    await using both = await guardWith({}, { rules });
+    const answers = await Promise.all([exchange(both.socketPath, post(3000)), exchange(both.socketPath, post(3000))]);
+    expect(answers.map((answer) => answer.slice(0, 15)).sort()).toEqual(["HTTP/1.1 200 OK", "HTTP/1.1 403 Fo"]);
     // A tunnel's first bytes, sent with its head, count as well: none of what is past the cap goes on.
     await using tunnel = await guardWith(
       {},
