@@ -36,6 +36,8 @@ beforeAll(async () => {
     });
     socket.on("data", (chunk) => {
       head += chunk.toString("latin1");
+      // A sink through a tunnel: it answers how many bytes it has received, each time more come.
+      if (head.startsWith(`${HELLO}sink`)) return void socket.write(`${head.length}\n`);
       if (!head.includes("\r\n\r\n")) return;
       const body =
         head.startsWith("GET /big") || head.startsWith(`${HELLO}GET /big`)
@@ -301,6 +303,109 @@ describe("EgressGuard", () => {
       expect(setup.connections[0]?.bytesIn).toBeGreaterThan(64 * 1024);
       expect(setup.guard.summary()).toContain("cut public.test: the run received more than 64.0 KB");
     });
+
+  for (const relayBySplice of [true, false])
+    test(`a tunnel relayed ${relayBySplice ? "by splice(2)" : "on the event loop"} is cut at the run's bytes out, saying so`, async () => {
+      const rules = egressRules({ allow: ["public.test"], ports: [port], tlsPorts: [port], limits: { bytesOut: 64 * 1024 } });
+      await using setup = await guardWith({}, { rules, relayBySplice });
+      // The tunnel's first bytes come with its head, the rest once it is established, so the relay carries them: 32 KiB
+      // the sink acknowledges, then 64 KiB more, past the cap.
+      const mark = `${HELLO}sink-${relayBySplice}:`;
+      const firstPart = `${mark.slice(HELLO.length)}${"o".repeat(32 * 1024)}`;
+      const acknowledged = `${HELLO.length + firstPart.length}\n`;
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(setup.socketPath);
+        let got = "";
+        let sent = 0;
+        const timer = setTimeout(() => reject(new Error(`the guard did not cut the tunnel within 15 s; got ${got.slice(0, 200)}`)), 15_000);
+        socket.on("data", (chunk: Buffer) => {
+          got += chunk.toString("latin1");
+          if (sent === 0 && got.endsWith("\r\n\r\n")) {
+            sent = 1;
+            socket.write(firstPart);
+          } else if (sent === 1 && got.endsWith(acknowledged)) {
+            sent = 2;
+            socket.write("o".repeat(64 * 1024));
+          }
+        });
+        socket.on("close", () => {
+          clearTimeout(timer);
+          resolve(got);
+        });
+        socket.on("error", () => {});
+        socket.write(`CONNECT public.test:${port} HTTP/1.1\r\n\r\n${HELLO}`);
+      });
+      expect(answer).toStartWith("HTTP/1.1 200 Connection Established\r\n\r\n");
+      expect(answer).toContain(acknowledged);
+      // What came past the cap did not go on: the server got at most the 64 KiB the run may send.
+      const received = await upstreamClosed((head) => head.startsWith(mark));
+      expect(received.length).toBeGreaterThanOrEqual(HELLO.length + firstPart.length);
+      expect(received.length).toBeLessThanOrEqual(64 * 1024);
+      expect(setup.connections[0]).toMatchObject({ allowed: true, cut: "the run sent more than 64.0 KB (sandbox.egress.limits.bytesOut)" });
+      expect(setup.connections[0]?.bytesOut).toBeGreaterThan(64 * 1024);
+      expect(setup.guard.splicedConnections).toBe(relayBySplice ? 1 : 0);
+      expect(setup.guard.summary()).toContain("cut public.test: the run sent more than 64.0 KB");
+    });
+
+  test("a plain request whose body would take the run past its bytes out is refused before anything goes", async () => {
+    const rules = egressRules({ allow: ["public.test"], ports: [port], limits: { bytesOut: 4096 } });
+    await using setup = await guardWith({}, { rules });
+    const post = (size: number) => `POST http://public.test:${port}/p HTTP/1.1\r\nContent-Length: ${size}\r\n\r\n${"b".repeat(size)}`;
+    const before = upstreamConnections;
+    // Each within the cap alone; the second would take the run's total past it.
+    expect(await exchange(setup.socketPath, post(3000))).toStartWith("HTTP/1.1 200 OK");
+    // Counted once in the run's total (head and body), whichever way it went.
+    expect(setup.guard.summary()).toEndWith(", 3.0 KB out");
+    const refused = await exchange(setup.socketPath, post(3000));
+    expect(refused).toStartWith("HTTP/1.1 403 Forbidden");
+    expect(refused).toContain(
+      `refused public.test:${port}: the request would take the run past 4.0 KB sent (sandbox.egress.limits.bytesOut). ` +
+        "To allow more, raise sandbox.egress.limits.bytesOut in org.config.json.",
+    );
+    expect(upstreamConnections).toBe(before + 1);
+    expect(setup.connections.map((connection) => [connection.allowed, connection.rule])).toEqual([
+      [true, "on sandbox.egress.allow (public.test)"],
+      [false, "the request would take the run past 4.0 KB sent (sandbox.egress.limits.bytesOut)"],
+    ]);
+    // Two at once, each within what is left alone: one goes, the other is refused (the first's bytes are held for it
+    // while it connects).
+    await using both = await guardWith({}, { rules });
+    const answers = await Promise.all([exchange(both.socketPath, post(3000)), exchange(both.socketPath, post(3000))]);
+    expect(answers.map((answer) => answer.slice(0, 15)).sort()).toEqual(["HTTP/1.1 200 OK", "HTTP/1.1 403 Fo"]);
+    // A tunnel's first bytes, sent with its head, count as well: none of what is past the cap goes on.
+    await using tunnel = await guardWith(
+      {},
+      { rules: egressRules({ allow: ["public.test"], ports: [port], tlsPorts: [port], limits: { bytesOut: 4096 } }) },
+    );
+    const mark = `${HELLO}first-bytes:`;
+    seen.length = 0;
+    await exchange(tunnel.socketPath, `CONNECT public.test:${port} HTTP/1.1\r\n\r\n${mark}${"f".repeat(8192)}`);
+    // The upstream connection opened for it (this test's only one since) closed with nothing past the cap on it.
+    expect((await upstreamClosed((received) => received === "" || received.startsWith(mark))).length).toBeLessThanOrEqual(4096);
+    expect(tunnel.connections[0]).toMatchObject({ allowed: true, cut: "the run sent more than 4.0 KB (sandbox.egress.limits.bytesOut)" });
+  });
+
+  test("past limits.connectionsPerMinute a connection is refused naming the limit and the setting; refusals spend none", async () => {
+    const rules = egressRules({ allow: ["public.test"], ports: [port], limits: { connectionsPerMinute: 3 } });
+    await using setup = await guardWith({}, { rules });
+    expect(await exchange(setup.socketPath, get("evil.test"))).toStartWith("HTTP/1.1 403 Forbidden");
+    for (let i = 0; i < 3; i++) expect(await exchange(setup.socketPath, get("public.test"))).toStartWith("HTTP/1.1 200 OK");
+    const refused = await exchange(setup.socketPath, get("public.test"));
+    expect(refused).toStartWith("HTTP/1.1 403 Forbidden");
+    expect(refused).toContain(
+      `org's egress guard refused public.test:${port}: this run opened 3 connections in the last minute. ` +
+        "To allow more, raise sandbox.egress.limits.connectionsPerMinute.",
+    );
+    expect(setup.connections.at(-1)).toMatchObject({
+      host: "public.test",
+      port,
+      allowed: false,
+      rule: "this run opened 3 connections in the last minute",
+      bytesIn: 0,
+      bytesOut: 0,
+    });
+    expect(setup.guard.summary()).toContain("refused public.test: this run opened 3 connections in the last minute");
+  });
 
   test("asks once about an unlisted host for all of a run's connections; without anyone to ask it refuses", async () => {
     const asked: string[] = [];

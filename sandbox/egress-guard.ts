@@ -219,6 +219,8 @@ export class EgressGuard {
     let upstream: Socket | undefined;
     const record = (allowed: boolean, rule: string, counts?: Counts) => this.record(started, target, allowed, rule, counts);
     const idleMs = this.#options.rules.limits.idleSeconds * 1000;
+    /** Bytes of a plain request held in the run's bytes out while it connects, so that requests at once cannot all pass. */
+    let held = 0;
     try {
       const request = parseRequest(head.head);
       target = request.target;
@@ -234,13 +236,18 @@ export class EgressGuard {
         const body = await readPlainBody(client, request, head.rest, Math.min(headerTimeoutMs, idleMs));
         this.refuseSecrets(request, body);
         first = Buffer.concat([forwardHead(request), body]);
+        held = this.holdBytesOut(request.target, first.length);
         upstream = await this.connectChecked(request.target);
       }
       finished();
+      // Let go in the same turn as the relay counts them again: no other connection sees the total without them.
+      this.#add(1, -held);
+      held = 0;
       const counts = request.kind === "connect" ? await this.tunnel(client, upstream, first) : await this.relay(client, upstream, first, true);
       record(true, rule, counts);
     } catch (error) {
       upstream?.destroy();
+      this.#add(1, -held);
       if (!(error instanceof Refusal)) {
         const why = error instanceof Error ? error.message : String(error);
         refuse(client, 502, `org's egress guard could not reach ${target?.host ?? "the host"}: ${why}`);
@@ -431,6 +438,22 @@ export class EgressGuard {
     );
   }
 
+  /**
+   * Holds a plain request's `bytes` (head and body, up to 1 MiB) in the run's bytes out, and returns them; a Refusal,
+   * holding nothing, when they would take the run past its cap.
+   */
+  private holdBytesOut(target: Target, bytes: number): number {
+    const { bytesOut } = this.#options.rules.limits;
+    if (this.#add(1, bytes) <= bytesOut) return bytes;
+    this.#add(1, -bytes);
+    const rule = `the request would take the run past ${megabytes(bytesOut)} sent (sandbox.egress.limits.bytesOut)`;
+    throw new Refusal(
+      403,
+      rule,
+      `org's egress guard refused ${target.host}:${target.port}: ${rule}. To allow more, raise sandbox.egress.limits.bytesOut in org.config.json.`,
+    );
+  }
+
   /** Adds `bytes` to the run's total in (0) or out (1); the new total. */
   #add(way: 0 | 1, bytes: number): number {
     return Number(Atomics.add(this.#totals, way, BigInt(bytes))) + bytes;
@@ -454,6 +477,13 @@ export class EgressGuard {
    * it runs (bun's sockets handed over), by `relay` otherwise. Same caps, idle time, counts and cuts either way.
    */
   private async tunnel(client: Socket, upstream: Socket, first: Buffer): Promise<Counts> {
+    // The client's first bytes (what came with the head) are held to the run's bytes out as any other.
+    if (this.#total(1) + first.length > this.#options.rules.limits.bytesOut) {
+      this.#add(1, first.length);
+      client.destroy();
+      upstream.destroy();
+      return { bytesIn: 0, bytesOut: first.length, cut: this.cutMessage("bytesOut") };
+    }
     const flushed = written(client, upstream, first);
     const splice = await this.spliceRelay();
     if (splice !== undefined) await flushed;

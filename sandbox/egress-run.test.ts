@@ -20,6 +20,7 @@ import { egressRules } from "../config/egress-policy.ts";
 import { gitSync, tempGitRepo, testGitEnv } from "../testing/temp-git-repo.ts";
 import { runInTestSandbox, testSandbox } from "../testing/test-sandbox.ts";
 import type { EgressConnection, EgressGuard } from "./egress-guard.ts";
+import type { SandboxResult } from "./sandbox-result.ts";
 import { EGRESS_BUN, EGRESS_FOLDER, type EgressRequest, egressKit, egressRunFolder, egressRunsDir, SYSTEM_PERL } from "./egress-run.ts";
 import { ownedTempDir, ownerTag } from "../security/owned-temp-dir.ts";
 import { sandboxPolicy } from "./sandbox-policy.ts";
@@ -83,12 +84,54 @@ const seams: EgressRequest = {
 };
 const UNSET_PROXIES = "env -u http_proxy -u HTTP_PROXY -u https_proxy -u HTTPS_PROXY -u all_proxy -u ALL_PROXY";
 const base = `http://public.test:${port}`;
+/** Prints the command's whole environment, sorted, and a line that ends it. */
+const PRINT_ENV = "env | sort; echo env-end";
+const ENV_END = "env-end\n";
+
+/**
+ * The run asking for egress where there is no `sandbox.egress`: its environment, then a direct connection to the test's
+ * server on the host's 127.0.0.1, which a sandbox sharing the host's network would reach. Made once, for the tests
+ * that compare their environments with it and for its own.
+ */
+let withoutEgress: Promise<SandboxResult> | undefined;
+const runWithoutEgress = () =>
+  (withoutEgress ??= runInTestSandbox({
+    policy: sandboxPolicy({ poolSize: 0, workspace: "none" }),
+    argv: ["/bin/sh", "-c", `${PRINT_ENV}; curl -sS --max-time 3 --noproxy '*' http://127.0.0.1:${port}/direct || echo no-network`],
+    scratchDir: join(root, "scratch-c"),
+    timeoutMs: 10_000,
+    egress: seams,
+  }));
+
+/**
+ * Splits a run's output at the end of its environment, checking that environment against the run's without egress:
+ * exactly the six proxy variables more, nothing less. The rest of the output.
+ */
+async function afterEnvironment(stdout: string): Promise<string> {
+  const environment = (text: string) => text.slice(0, text.indexOf(ENV_END)).split("\n").filter(Boolean);
+  const own = environment(stdout);
+  const plain = environment((await runWithoutEgress()).stdout);
+  expect(plain.length).toBeGreaterThan(0);
+  const proxy = "http://127.0.0.1:3128";
+  expect(own.filter((line) => !plain.includes(line))).toEqual([
+    `ALL_PROXY=${proxy}`,
+    `HTTPS_PROXY=${proxy}`,
+    `HTTP_PROXY=${proxy}`,
+    `all_proxy=${proxy}`,
+    `http_proxy=${proxy}`,
+    `https_proxy=${proxy}`,
+  ]);
+  expect(plain.filter((line) => !own.includes(line))).toEqual([]);
+  return stdout.slice(stdout.indexOf(ENV_END) + ENV_END.length);
+}
 
 describe("a sandboxed run given egress", () => {
   test("reaches an allowed host through the guard (plain and CONNECT), and nothing else: no direct route, no other host", async () => {
     const connections: EgressConnection[] = [];
+    const hostsFile = join(testSandbox.supportDir, "hosts");
+    const hostsBefore = readFileSync(hostsFile, "utf8");
     const script = [
-      "env | grep -v -E '^(PATH|LANG|HOME|TMPDIR|PWD|SHLVL|_)=' | sort",
+      PRINT_ENV,
       `curl -sS --max-time 5 ${base}/plain`,
       // A tunnel carries TLS only: to a port off tlsPorts it is refused; plain HTTP inside one to a TLS port too.
       `curl -sS --max-time 5 -p ${base}/tunnel || echo tunnel-refused`,
@@ -97,7 +140,11 @@ describe("a sandboxed run given egress", () => {
       `curl -sS --max-time 5 --cacert /org/test-ca.pem -x socks5h://127.0.0.1:3128 https://public.test:${tlsPort}/socks`,
       `curl -sS --max-time 5 http://evil.test:${port}/`,
       `curl -sS --max-time 5 http://intranet.test:${port}/`,
-      // Around the proxy: the host's loopback server, the metadata address, and the proxy variables unset.
+      // Around the proxy: a name of its own in /etc/hosts (mounted read-only), the host's loopback server, the metadata
+      // address, and the proxy variables unset.
+      "echo 127.0.0.1 public.test >> /etc/hosts || echo hosts-not-written",
+      "grep -c public.test /etc/hosts",
+      `awk '$5 == "/etc/hosts" { split($6, options, ","); print "hosts mounted " options[1] }' /proc/self/mountinfo`,
       `curl -sS --max-time 3 --noproxy '*' ${base}/ || echo direct-failed`,
       `${UNSET_PROXIES} curl -sS --max-time 3 http://127.0.0.1:${port}/ || echo unset-failed`,
       "curl -sS --max-time 3 --noproxy '*' http://169.254.169.254/ || echo metadata-failed",
@@ -111,23 +158,17 @@ describe("a sandboxed run given egress", () => {
       egress: { ...seams, onConnection: (connection) => connections.push(connection) },
     });
     expect(result.exitCode).toBe(0);
-    const lines = result.stdout.split("\n");
-    const proxy = `http://127.0.0.1:3128`;
-    expect(lines.slice(0, 6)).toEqual([
-      `ALL_PROXY=${proxy}`,
-      `HTTPS_PROXY=${proxy}`,
-      `HTTP_PROXY=${proxy}`,
-      `all_proxy=${proxy}`,
-      `http_proxy=${proxy}`,
-      `https_proxy=${proxy}`,
-    ]);
+    expect(await afterEnvironment(result.stdout)).toStartWith("hello /plain\n");
     expect(result.stdout).toContain("hello /plain\ntunnel-refused\nhello over tls\norg's egress guard refused the tunnel to public.test");
     expect(result.stdout).toContain("a tunnel (CONNECT) carries TLS only. Send plain HTTP as a proxy request");
     expect(result.stdout).toContain("curl without -p), so that the guard reads it.\n\nhello over tls\n");
     expect(tlsPaths).toEqual(["/", "/socks"]);
     expect(result.stdout).toContain(`refused evil.test:${port}: not on sandbox.egress.allow. To allow it, add it to sandbox.egress.allow`);
     expect(result.stdout).toContain(`refused intranet.test:${port}: not on sandbox.egress.allow`);
-    expect(result.stdout).toContain("direct-failed\nunset-failed\nmetadata-failed\n");
+    expect(result.stdout).toContain("hosts-not-written\n0\nhosts mounted ro\ndirect-failed\nunset-failed\nmetadata-failed\n");
+    // Refused by the read-only mount, or (as root, the sandbox running as another uid) by the file's mode before it.
+    expect(result.stderr).toMatch(/cannot create \/etc\/hosts: (Read-only file system|Permission denied)/);
+    expect(readFileSync(hostsFile, "utf8")).toBe(hostsBefore);
     expect(result.stdout).not.toContain("hello /\n");
     // Each connection is told when it ends: a tunnel's end can come after the next command's refusal, so not in order.
     const told = connections.map((connection) => `${connection.host} ${connection.allowed}`).sort();
@@ -183,6 +224,7 @@ describe("a sandboxed run given egress", () => {
       async () => {
         // A plain request's body is checked for secrets and bounded (1 MiB); a tunnel's bytes are only counted.
         const script = [
+          PRINT_ENV,
           // Perl's forwarder becomes the command (its parent is bwrap); bun's spawns it (its parent is bun).
           "cat /proc/$PPID/comm",
           `head -c ${1000 * 1024} /dev/zero | tr '\\0' p > plain`,
@@ -200,7 +242,9 @@ describe("a sandboxed run given egress", () => {
           timeoutMs: 20_000,
           egress: { ...seams, forwarder },
         });
-        expect(result.stdout).toBe(`${forwarder === "perl" ? "bwrap" : "bun"}\nplain-same-both-ways\ntunnel-same-both-ways\n`);
+        expect(await afterEnvironment(result.stdout)).toBe(
+          `${forwarder === "perl" ? "bwrap" : "bun"}\nplain-same-both-ways\ntunnel-same-both-ways\n`,
+        );
         expect(result.stderr).toBe("");
         expect([result.exitCode, result.signal]).toEqual([143, "SIGTERM"]);
         expect(result.timedOut).toBe(false);
@@ -455,15 +499,13 @@ describe("a sandboxed run given egress", () => {
     }
   });
 
-  test("without sandbox.egress, a run asking for egress has no network and no proxy", async () => {
-    const result = await runInTestSandbox({
-      policy: sandboxPolicy({ poolSize: 0, workspace: "none" }),
-      argv: ["/bin/sh", "-c", `env | grep -i proxy; curl -sS --max-time 3 ${base}/ || echo no-network`],
-      scratchDir: join(root, "scratch-c"),
-      timeoutMs: 10_000,
-      egress: seams,
-    });
-    expect(result.stdout).toBe("no-network\n");
+  test("without sandbox.egress, a run asking for egress has no network and no proxy: not even the host's loopback", async () => {
+    const result = await runWithoutEgress();
+    const environment = result.stdout.slice(0, result.stdout.indexOf(ENV_END));
+    expect(environment).toContain("PATH=");
+    expect(environment.toLowerCase()).not.toContain("proxy");
+    // The server is on the host's 127.0.0.1, where a sandbox sharing the host's network would reach it.
+    expect(result.stdout.slice(environment.length + ENV_END.length)).toBe("no-network\n");
     expect(result.egress).toBeUndefined();
   }, 20_000);
 });

@@ -119,6 +119,8 @@ test("under sandbox.egress, sh asks the person about an unlisted host through th
       audit: { record: (entry) => entries.push(entry) },
       askPerson: async (question) => {
         asked.push(question);
+        // The person takes a while: each asked connection's line counts it in its duration.
+        await Bun.sleep(60);
         // As the room answers where nobody can (a serve job, a run without a terminal).
         if (question.call.arguments.connect === "job.invalid:80") return { denied: "nobody can answer an approval question here" };
         return question.call.arguments.connect === "asked.invalid:80";
@@ -136,7 +138,10 @@ test("under sandbox.egress, sh asks the person about an unlisted host through th
     [{ id: "call-7", name: "sh", arguments: { connect: "refused.invalid:80", command: firstLine } }, "egress\u0000refused.invalid:80"],
     [{ id: "call-7", name: "sh", arguments: { connect: "job.invalid:80", command: firstLine } }, "egress\u0000job.invalid:80"],
   ]);
-  const connections = entries.filter((entry) => entry.tool === "egress").map((entry) => entry.connection);
+  const lines = entries.filter((entry) => entry.tool === "egress");
+  expect(lines.map((entry) => entry.persona)).toEqual(["agent", "agent", "agent"]);
+  for (const entry of lines) expect(entry.durationMs).toBeGreaterThanOrEqual(50);
+  const connections = lines.map((entry) => entry.connection);
   expect(connections).toMatchObject([
     { host: "asked.invalid", port: 80, allowed: false, rule: "does not resolve", command: firstLine, callId: "call-7" },
     { host: "refused.invalid", port: 80, allowed: false, rule: "not on sandbox.egress.allow, and the person said no" },
