@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import ts from "typescript";
-import type { RouteContext } from "../serve/router.ts";
 import { importsOf } from "../testing/module-imports.ts";
+import { openUpdates } from "../testing/view-updates-stream.ts";
 import { publishWorkspaceEvent } from "../workspace-events/event-journal.ts";
 import { ViewUpdates } from "./view-updates.ts";
 
@@ -120,38 +120,20 @@ test("while a page listens and events come, the web server starts no timer that 
   const workspaceDir = mkdtempSync(join(base, "w"));
   const checkoutDir = mkdtempSync(join(base, "c"));
   const updates = new ViewUpdates({ workspaceDir, checkoutDir, maxStreams: 2 });
-  const abort = new AbortController();
   try {
-    const [updatesRoute] = updates.routes();
-    const request = new Request("http://org.test/v1/web/updates", { signal: abort.signal });
-    const context = {
-      request,
-      requestId: "",
-      path: "/v1/web/updates",
-      match: { route: undefined, onPath: [], params: {} },
-      params: {},
-      client: undefined,
-    };
-    const answer = await updatesRoute?.handler(context as RouteContext);
-    const reader = answer?.body?.getReader();
-    let text = "";
+    const page = await openUpdates(updates);
     const frameNaming = async (view: string) => {
-      while (!text.includes(`"view":"${view}"`)) {
-        const read = await Promise.race([reader?.read(), Bun.sleep(5_000).then(() => "timeout" as const)]);
-        if (read === "timeout" || !read || read.done) throw new Error(`no ${view} frame within 5 s (have ${JSON.stringify(text)})`);
-        text += new TextDecoder().decode(read.value);
-      }
+      while (!(await page.view()).startsWith(`${view} `));
     };
     // A workspace with no .org yet, and a checkout's journal: both heard, as they are written.
     publishWorkspaceEvent(workspaceDir, { type: "proposals-changed" });
     await frameNaming("growth");
     publishWorkspaceEvent(checkoutDir, { type: "gate-finished", branch: "cand/20261129T120000Z", verdict: "pass" });
     await frameNaming("candidates");
-    await reader?.cancel();
+    await page.close();
   } finally {
     globalThis.setInterval = interval;
     globalThis.setTimeout = timeout;
-    abort.abort();
     updates.close();
   }
   // The keep-alive is seen, so a timer the follower started would be too; none but those named with a reason.

@@ -8,61 +8,14 @@ import { growRequest } from "../grow/grow-request.ts";
 import { EMPTY_CURSOR, writeGrowState } from "../grow/grow-state.ts";
 import type { Proposal } from "../grow/proposal.ts";
 import { MemoryStore } from "../memory/memory-store.ts";
-import type { RouteContext } from "../serve/router.ts";
 import { gitSync, tempGitRepo } from "../testing/temp-git-repo.ts";
 import { testSandbox } from "../testing/test-sandbox.ts";
+import { openUpdates } from "../testing/view-updates-stream.ts";
 import { publishWorkspaceEvent, readWorkspaceEvents } from "../workspace-events/event-journal.ts";
 import { ViewUpdates } from "./view-updates.ts";
 
 const base = mkdtempSync(join(tmpdir(), "org-view-updates-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
-
-/** One open `GET /v1/web/updates`, read frame by frame, each read bounded. */
-async function openUpdates(updates: ViewUpdates, last: { header?: string; after?: string } = {}) {
-  const [updatesRoute] = updates.routes();
-  const abort = new AbortController();
-  const request = new Request(`http://org.test/v1/web/updates${last.after ? `?after=${last.after}` : ""}`, {
-    signal: abort.signal,
-    headers: last.header ? { "last-event-id": last.header } : {},
-  });
-  const context = {
-    request,
-    requestId: "",
-    path: "/v1/web/updates",
-    match: { route: undefined, onPath: [], params: {} },
-    params: {},
-    client: undefined,
-  };
-  const answer = await updatesRoute?.handler(context as RouteContext);
-  const reader = answer?.body?.getReader();
-  const decoder = new TextDecoder();
-  let buffered = "";
-  const next = async (): Promise<string> => {
-    while (!buffered.includes("\n\n")) {
-      const read = await Promise.race([reader?.read(), Bun.sleep(5_000).then(() => "timeout" as const)]);
-      if (read === "timeout" || !read || read.done) throw new Error(`no frame within 5 s (have ${JSON.stringify(buffered)})`);
-      buffered += decoder.decode(read.value);
-    }
-    const end = buffered.indexOf("\n\n");
-    const frame = buffered.slice(0, end);
-    buffered = buffered.slice(end + 2);
-    return frame;
-  };
-  return {
-    next,
-    /** The view a frame names, with its id. */
-    async view(): Promise<string> {
-      const frame = await next();
-      const id = /^id: (.*)$/m.exec(frame)?.[1];
-      const view = (JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? "{}") as { view?: string }).view;
-      return `${view} @${id}`;
-    },
-    close: async () => {
-      abort.abort();
-      await reader?.cancel().catch(() => {});
-    },
-  };
-}
 
 test("a view is told within one event of a change made by the real writer, and a reconnecting page gets what it missed", async () => {
   const workspaceDir = mkdtempSync(join(base, "w"));

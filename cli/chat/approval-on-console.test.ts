@@ -67,19 +67,19 @@ function startGatedServer(replies: Record<string, (request: number) => AsyncIter
   return { url: `http://127.0.0.1:${server.port}`, stop: () => server.stop(true) };
 }
 
-async function openConsoleRoom(url: string, onEvent: (event: RoomEvent) => void, readAnswer: (screen: () => string) => Promise<string | undefined>) {
+/** The room's config in the workspace: agent and python with these tools, no hops, served at `url`. */
+function roomConfig(url: string, agentTools: Record<string, string>, pythonTools: Record<string, string>, limits: Record<string, number> = {}) {
   const configFile = join(workspaceDir, "org.config.json");
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      personas: [
-        { name: "agent", kind: "agent", model: "agent-model", tools: { sh: "ask" } },
-        { name: "python", kind: "python", model: "python-model", tools: {} },
-      ],
-      limits: { concurrencyPerServer: 2, hopsPerMessage: 0 },
-    }),
-  );
-  const config = loadOrgConfig(configFile, { OLLAMA_BASE: url }, { checkoutDir: workspaceDir });
+  const personas = [
+    { name: "agent", kind: "agent", model: "agent-model", tools: agentTools },
+    { name: "python", kind: "python", model: "python-model", tools: pythonTools },
+  ];
+  writeFileSync(configFile, JSON.stringify({ personas, limits: { ...limits, hopsPerMessage: 0 } }));
+  return loadOrgConfig(configFile, { OLLAMA_BASE: url }, { checkoutDir: workspaceDir });
+}
+
+async function openConsoleRoom(url: string, onEvent: (event: RoomEvent) => void, readAnswer: (screen: () => string) => Promise<string | undefined>) {
+  const config = roomConfig(url, { sh: "ask" }, {}, { concurrencyPerServer: 2 });
   let screen = "";
   const renderer = createConsoleRenderer({ write: (text) => (screen += text), color: false });
   const approve = createApprovalPrompt({
@@ -334,18 +334,7 @@ test("under sandbox.egress the terminal asks about a new host (persona, command'
     ],
   };
   const server = await startScriptedServer({ script, port: 0 });
-  const configFile = join(workspaceDir, "org.config.json");
-  writeFileSync(
-    configFile,
-    JSON.stringify({
-      personas: [
-        { name: "agent", kind: "agent", model: "agent-model", tools: { sh: "allow" } },
-        { name: "python", kind: "python", model: "python-model", tools: { python_run: "allow" } },
-      ],
-      limits: { hopsPerMessage: 0 },
-    }),
-  );
-  const config = loadOrgConfig(configFile, { OLLAMA_BASE: server.url }, { checkoutDir: workspaceDir });
+  const config = roomConfig(server.url, { sh: "allow" }, { python_run: "allow" });
   const sandbox = new PublicTestSandbox();
   const sandboxPolicy = policyOf({ poolSize: 0, workspace: "none", egress: egressRules({ unlisted: "ask", allow: ["public.test"], ports: [port] }) });
   /** A room as `org chat` opens it: one approval prompt for its session, asked on the console. */
