@@ -40,6 +40,43 @@ describe("RoomApprovals", () => {
     expect(answered()[0]).toMatchObject({ answer: "no", by: "terminal", reason: "this run has no terminal to ask on" });
   });
 
+  test("the console's 'always' is the room's: settled always by terminal, not asked again, and the open questions it covers answered", async () => {
+    const consoleAsked: string[] = [];
+    const { room, asked, answered } = approvals({
+      local: (_persona, question, context) => {
+        consoleAsked.push(question.id);
+        // The first question is answered "always"; the second, queued behind it, waits until someone else settles it.
+        if (question.id === "c1") return Promise.resolve({ always: true });
+        return new Promise((resolve) => context.signal.addEventListener("abort", () => resolve({ denied: "answered elsewhere" })));
+      },
+    });
+    const queued = room.ask("agent", { ...call, id: "c2" }, {});
+    const first = room.ask("agent", call, {});
+    expect(await first).toBe(true);
+    expect(await queued).toBe(true);
+    const [queuedId, firstId] = asked().map((question) => question.approvalId);
+    expect(answered()).toEqual([
+      { type: "approval-answered", approvalId: firstId as string, persona: "agent", answer: "always", by: "terminal" },
+      {
+        type: "approval-answered",
+        approvalId: queuedId as string,
+        persona: "agent",
+        answer: "yes",
+        by: "terminal",
+        reason: `covered by the "always" given to ${firstId}`,
+      },
+    ]);
+    expect(await room.ask("agent", { ...call, id: "c3" }, {})).toBe(true);
+    expect(asked()).toHaveLength(2);
+    expect(consoleAsked).toEqual(["c2", "c1"]);
+    // After words from outside the console's "always" is a yes for that call alone, and the next such call is asked.
+    const why = "agent read the words of https://evil.example (browser) in this turn; it now asks to run sh.";
+    expect(await room.ask("python", { ...call, id: "c1" }, { why })).toBe(true);
+    expect(answered()[2]).toMatchObject({ persona: "python", answer: "yes", by: "terminal" });
+    void room.ask("python", { ...call, id: "c4" }, {});
+    expect(asked()).toHaveLength(4);
+  });
+
   test("always: that persona's tool is not asked again this session; another persona's is", async () => {
     const { room, asked } = approvals({ remote: { available: () => true, timeoutMs: 60_000 } });
     const first = room.ask("agent", call, {});

@@ -3,6 +3,12 @@ import type { ApprovalAsked, ApprovalChoice, ApprovalOutcome, RoomEvent } from "
 import type { ApprovalAnswer, Approver, ApprovalContext, ApprovalScope } from "./tool-approval.ts";
 
 /**
+ * What the console answered: yes, no (with why where no one could answer), or "always": yes, and the room remembers what
+ * the question's "always" covers, so it does not ask that again this session.
+ */
+export type LocalAnswer = ApprovalAnswer | { always: true };
+
+/**
  * The console's way to ask (`org chat`): it gets every question, a signal that aborts once someone else answered, and
  * what "always" allows when it is not that persona's tool.
  */
@@ -10,7 +16,7 @@ export type LocalApprove = (
   persona: string,
   call: ToolCall & { preview?: string },
   context: { signal: AbortSignal; always?: ApprovalScope; why?: string },
-) => Promise<ApprovalAnswer>;
+) => Promise<LocalAnswer>;
 
 /** Answers from elsewhere (serve: whoever watches the session's stream): whether anyone could answer now, and how long to wait. */
 export type RemoteApprovals = { available(): boolean; timeoutMs: number };
@@ -20,7 +26,7 @@ export type AnswerResult =
   | { ok: true; approvalId: string; answer: ApprovalChoice; by: string }
   | { ok: false; status: "answered" | "unknown"; message: string };
 
-type Open = { asked: ApprovalAsked; settle(outcome: ApprovalOutcome, by: string, result: ApprovalAnswer, reason?: string): void };
+type Open = { asked: ApprovalAsked; key: string; settle(outcome: ApprovalOutcome, by: string, result: ApprovalAnswer, reason?: string): void };
 
 /** Answered questions remembered, so a late second answer hears who answered first. */
 const DECIDED_KEPT = 256;
@@ -28,7 +34,8 @@ const DECIDED_KEPT = 256;
 /**
  * The room's open approval questions. Asking emits `approval-asked` with an id; the first answer, from the console
  * (`local`) or from any subscriber of the room's stream (`answer`, e.g. over HTTP), decides, emits `approval-answered`,
- * and later answers are refused. `always` allows that persona's tool for the rest of the session without asking.
+ * and later answers are refused. `always` allows that persona's tool for the rest of the session without asking, from
+ * whoever gave it (the console's "a" as a subscriber's "always"); the questions it covers that are still open are answered by it.
  * Without a local asker the question waits `remote.timeoutMs` at most; a stopped turn answers it `stopped`.
  */
 export class RoomApprovals implements Approver {
@@ -91,8 +98,9 @@ export class RoomApprovals implements Approver {
         if (outcome === "always" && asksAlways) this.#always.add(key);
         this.options.emit({ type: "approval-answered", approvalId, persona, answer: outcome, by, ...(reason !== undefined ? { reason } : {}) });
         resolve(result);
+        if (outcome === "always" && asksAlways) this.#settleCovered(key, approvalId, by);
       };
-      this.#open.set(approvalId, { asked, settle });
+      this.#open.set(approvalId, { asked, key, settle });
       this.options.emit(asked);
       if (context.signal?.aborted) return onAbort();
       context.signal?.addEventListener("abort", onAbort, { once: true });
@@ -100,7 +108,12 @@ export class RoomApprovals implements Approver {
       if (ask) {
         const shown = { signal: local.signal, ...(context.always && asksAlways ? { always: context.always } : {}) };
         ask(persona, call, { ...shown, ...(context.why !== undefined ? { why: context.why } : {}) }).then(
-          (answer) => settle(answer === true ? "yes" : "no", "terminal", answer, typeof answer === "object" ? answer.denied : undefined),
+          (answer) => {
+            if (typeof answer === "boolean") settle(answer ? "yes" : "no", "terminal", answer);
+            // "always" to a question that does not offer it (a call after words from outside) is a yes for this call only.
+            else if ("always" in answer) settle(asksAlways ? "always" : "yes", "terminal", true);
+            else settle("no", "terminal", answer, answer.denied);
+          },
           (error: unknown) => settle("no", "terminal", { denied: `the question failed (${error instanceof Error ? error.message : String(error)})` }),
         );
       } else if (remote) {
@@ -131,6 +144,14 @@ export class RoomApprovals implements Approver {
       status: "unknown",
       message: `there is no approval question ${approvalId} in this session; the room's stream names the open ones.`,
     };
+  }
+
+  /** The open questions an "always" just given covers (the same key, "always" offered): yes, by whoever gave it. */
+  #settleCovered(key: string, approvalId: string, by: string): void {
+    for (const open of [...this.#open.values()]) {
+      if (open.key !== key || !open.asked.choices.includes("always")) continue;
+      open.settle("yes", by, true, `covered by the "always" given to ${approvalId}`);
+    }
   }
 
   #remember(approvalId: string, decided: { answer: ApprovalOutcome; by: string }): void {

@@ -1,5 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -199,6 +199,49 @@ test("invariant 10: while the question is open another persona's cursor-up and f
     const after = screen().slice(atQuestion.length);
     expect(after).toStartWith("· denied: agent may not run sh this time\npython │ \\x1b[3A\\x1b[2Kagent wants to run sh");
     expect(terminalControlProblem(screen())).toBeUndefined();
+  } finally {
+    await room.close();
+    await server.stop();
+  }
+}, 30_000);
+
+test("'a' at the terminal is the room's always: the transcript says always by terminal, and the later call is not asked", async () => {
+  const script = {
+    models: ["agent-model", "python-model"],
+    rules: [
+      { when: { lastRole: "tool" as const }, reply: { text: "done" } },
+      { when: { lastMessage: "(first|again)$" }, reply: { toolCalls: [{ name: "sh", arguments: { cmd: "echo ran" } }] } },
+    ],
+  };
+  const server = await startScriptedServer({ script, port: 0 });
+  const events: RoomEvent[] = [];
+  const answers = ["a"];
+  const { room, renderer, screen } = await openConsoleRoom(
+    server.url,
+    (event) => events.push(event),
+    async () => answers.shift() ?? "n",
+  );
+  try {
+    await room.send("@agent first");
+    await renderer.idle();
+    const firstTurn = events.length;
+    await room.send("@agent again");
+    await renderer.idle();
+    expect(answers).toEqual([]);
+    const later = events.slice(firstTurn);
+    // Nobody is asked, and no question nor answer reaches the transcript, the web room or serve's stream.
+    expect(later.filter((event) => event.type === "approval-asked" || event.type === "approval-answered")).toEqual([]);
+    expect(later.flatMap((event) => (event.type === "tool-result" ? [event.output] : []))).toEqual([expect.stringContaining("ran")]);
+    expect(screen().match(/agent wants to run sh/g)).toHaveLength(1);
+    room.flushTranscript();
+    const lines = readFileSync(room.transcriptPath, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string });
+    expect(lines.filter((line) => line.type === "approval-answered")).toEqual([
+      expect.objectContaining({ persona: "agent", answer: "always", by: "terminal" }),
+    ]);
+    expect(lines.filter((line) => line.type === "approval-asked")).toHaveLength(1);
   } finally {
     await room.close();
     await server.stop();

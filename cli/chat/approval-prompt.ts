@@ -1,5 +1,6 @@
 import { redact } from "../../security/redact.ts";
-import type { ApprovalAnswer, ApprovalScope } from "../../room/tool-approval.ts";
+import type { LocalAnswer } from "../../room/room-approvals.ts";
+import type { ApprovalScope } from "../../room/tool-approval.ts";
 import type { TerminalText } from "../terminal/ansi.ts";
 import type { ConsoleRenderer } from "./console-renderer.ts";
 
@@ -35,12 +36,13 @@ export type ApprovalQuestion = {
 /**
  * Decides whether `persona` may run `call`; the room asks this for tools the config marks `ask`. `signal` aborts once
  * someone else (a subscriber of the room's stream) answered first: a question still waiting its turn is then not asked.
+ * "always" is answered as `{ always: true }`: the room remembers it and does not ask what it covers again.
  */
 export type ApproveToolCall = (
   persona: string,
   call: PendingCall,
   context?: { signal: AbortSignal; always?: ApprovalScope; why?: string },
-) => Promise<ApprovalAnswer>;
+) => Promise<LocalAnswer>;
 
 export type ApprovalPromptOptions = {
   /**
@@ -68,16 +70,14 @@ export function describeCall(call: PendingCall): string {
 
 /**
  * The terminal's approval prompt. Questions are asked one at a time even when several personas want
- * tools at once; "a" (always) approves that persona's tool for the rest of the session. Without a way
- * to ask, calls are denied unless `--yes` was given, and the notice says how to allow them.
+ * tools at once; "a" (always) is handed to the room, which keeps it for the rest of the session and
+ * asks nobody about what it covers. Without a way to ask, calls are denied unless `--yes` was given,
+ * and the notice says how to allow them.
  */
 export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToolCall {
-  const always = new Set<string>();
   let queue: Promise<unknown> = Promise.resolve();
   let interrupts = 0;
   return (persona, call, context) => {
-    // "always" allows that persona's tool, or what the question's scope names (web_request: one host).
-    const key = context?.always ? `\u0001${context.always.key}` : `${persona}\u0000${call.name}`;
     const alwaysFor = context?.always?.label ?? call.name;
     // After words from outside a call is asked each time, yes or no: neither --yes nor an earlier "always" answers it.
     const why = context?.why;
@@ -103,8 +103,7 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
     }
     // Questions already waiting when the user interrupts belong to the stopped turn: they are not asked.
     const askedIn = interrupts;
-    const answer = queue.then(async () => {
-      if (why === undefined && always.has(key)) return true;
+    const answer = queue.then(async (): Promise<LocalAnswer> => {
       const notRun = () => {
         options.notify(`not run: ${persona}'s ${call.name} call (interrupted)`);
         return { denied: "the user interrupted the turn before it was asked" };
@@ -114,7 +113,7 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
       const allows = (reply: string) => {
         const word = reply.trim().toLowerCase();
         if (why !== undefined) return word === "y" || word === "yes";
-        return word === "y" || word === "yes" || word === "a" || word === "always" || always.has(key);
+        return word === "y" || word === "yes" || word === "a" || word === "always";
       };
       const reply = await ask({
         persona,
@@ -141,7 +140,7 @@ export function createApprovalPrompt(options: ApprovalPromptOptions): ApproveToo
       }
       if (context?.signal.aborted) return { denied: "answered elsewhere, or no longer waited for, while it was asked here" };
       const word = reply.trim().toLowerCase();
-      if (why === undefined && (word === "a" || word === "always")) always.add(key);
+      if (why === undefined && (word === "a" || word === "always")) return { always: true };
       return allows(reply);
     });
     queue = answer.catch(() => undefined);

@@ -15,7 +15,7 @@ import { standardOutput } from "../terminal/standard-output.ts";
 import { assembleRoom } from "../../assembly/assemble-room.ts";
 import { sandboxAccessFrom } from "../../assembly/sandbox-policy-from.ts";
 import { embedderFromEnvironment } from "../../registry/ollama-embedder.ts";
-import type { ApprovalAnswer } from "../../room/tool-approval.ts";
+import type { LocalApprove } from "../../room/room-approvals.ts";
 import { openMemoryForRoom } from "../../memory/open-memory.ts";
 import type { MemoryStore } from "../../memory/memory-store.ts";
 import { formatMemoryOutcome } from "../terminal/format-memory-outcome.ts";
@@ -52,7 +52,7 @@ export type OpenedChatRoom = {
 /** Chat's room, from the room assembly; `checkoutDir` (org's checkout) is where promoted tools and the toolsmith's branches are. */
 export async function openChatRoom(
   setup: ChatSetup,
-  approve: (persona: string, call: { name: string; arguments: unknown }) => Promise<ApprovalAnswer>,
+  approve: LocalApprove,
   onEvent: (event: RoomEvent) => void,
   opening: {
     /** org's checkout: REPO_DIR unless a test names another. */
