@@ -77,6 +77,17 @@ describe("RoomApprovals", () => {
     expect(asked()).toHaveLength(4);
   });
 
+  test("a room opened again on the session with its 'always' answers does not ask what they cover; a room without them does", async () => {
+    const always = new Set<string>();
+    const before = approvals({ local: async () => ({ always: true }), always });
+    expect(await before.room.ask("agent", call, {})).toBe(true);
+    const again = approvals({ local: async () => false, always });
+    expect(await again.room.ask("agent", { ...call, id: "c2" }, {})).toBe(true);
+    expect(again.events).toEqual([]);
+    const fresh = approvals({ local: async () => false });
+    expect(await fresh.room.ask("agent", { ...call, id: "c2" }, {})).toBe(false);
+  });
+
   test("always: that persona's tool is not asked again this session; another persona's is", async () => {
     const { room, asked } = approvals({ remote: { available: () => true, timeoutMs: 60_000 } });
     const first = room.ask("agent", call, {});

@@ -41,7 +41,7 @@ const DECIDED_KEPT = 256;
 export class RoomApprovals implements Approver {
   readonly #open = new Map<string, Open>();
   readonly #decided = new Map<string, { answer: ApprovalOutcome; by: string }>();
-  readonly #always = new Set<string>();
+  readonly #always: Set<string>;
   #counter = 0;
 
   constructor(
@@ -51,8 +51,12 @@ export class RoomApprovals implements Approver {
       idPrefix: string;
       local?: LocalApprove;
       remote?: RemoteApprovals;
+      /** The session's "always" answers, shared with the rooms opened again on it in this process; default this room's own. */
+      always?: Set<string>;
     },
-  ) {}
+  ) {
+    this.#always = options.always ?? new Set();
+  }
 
   /** Whether anyone could answer a question now: the console, or a watcher of the stream. */
   canAsk(): boolean {

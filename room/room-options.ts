@@ -39,6 +39,11 @@ export type RoomOptions = {
    * its signal aborts when another subscriber answered first. Without it, and without `remoteApprovals`, those calls are denied.
    */
   approve?: LocalApprove;
+  /**
+   * The session's "always" answers (the keys `RoomApprovals` keeps), for a room opened again on the same session in this
+   * process (`org chat` does when its config changes): pass each the same set and an "always" given before still holds.
+   */
+  alwaysAllowed?: Set<string>;
   /** Answers over the room's stream (serve: whoever watches the session): asked only while `available()`, waited for `timeoutMs`. */
   remoteApprovals?: RemoteApprovals;
   /** The room's stream of events, made where the room is assembled (serve keeps one per session across reopening); a new one by default. */

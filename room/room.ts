@@ -243,12 +243,13 @@ async function useModel(
 
 /** The room's approval questions: asked of the console (`approve`) and of the stream's watchers (`remoteApprovals`). */
 function roomApprovals(core: RoomCore, emit: (event: RoomEvent) => void): RoomApprovals {
-  const { approve, remoteApprovals } = core.options;
+  const { approve, remoteApprovals, alwaysAllowed } = core.options;
   return new RoomApprovals({
     emit,
     idPrefix: core.sessionId.slice(-6),
     ...(approve ? { local: approve } : {}),
     ...(remoteApprovals ? { remote: remoteApprovals } : {}),
+    ...(alwaysAllowed ? { always: alwaysAllowed } : {}),
   });
 }
 

@@ -63,6 +63,8 @@ export async function openChatRoom(
     sandbox?: Sandbox;
     /** false for a room that sends no turn (`--once /command`): sh starts no sandbox ahead for it. */
     prepareTools?: boolean;
+    /** The session's "always" answers, which a room opened again on it (a config change) keeps. */
+    alwaysAllowed?: Set<string>;
   } = {},
 ): Promise<OpenedChatRoom> {
   const { checkoutDir = REPO_DIR, sandbox } = opening;
@@ -90,6 +92,7 @@ export async function openChatRoom(
       approve,
       ...(setup.options.resume !== undefined ? { resume: setup.options.resume } : {}),
       ...(opening.prepareTools === false ? { prepareTools: false } : {}),
+      ...(opening.alwaysAllowed ? { alwaysAllowed: opening.alwaysAllowed } : {}),
       onEvent,
     }),
   );

@@ -134,7 +134,9 @@ export async function runInteractive(setup: ChatSetup, signal: AbortSignal): Pro
   await warnAboutServers(setup.config, say, signal);
   const notify = (line: string) => say(`org: ${line}`, "yellow");
   const approve = editorApproval(options, renderer, editor, say);
-  const open = (at: ChatSetup, sandbox?: Sandbox) => openChatRoom(at, approve, (event) => renderer.handle(event), { notify, sandbox });
+  // "always" holds for the session: the room opened again on a changed config keeps what was answered so.
+  const alwaysAllowed = new Set<string>();
+  const open = (at: ChatSetup, sandbox?: Sandbox) => openChatRoom(at, approve, (event) => renderer.handle(event), { notify, sandbox, alwaysAllowed });
   const confirm = mcpConfirmation(editor, renderer, say);
   const live = new LiveRoom(await open(setup), (current) => reopenOnChange(current, running, { open, say, confirm }));
   const { room, mcp } = live.opened;
