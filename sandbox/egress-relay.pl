@@ -23,7 +23,8 @@ sub SPLICE_FLAGS () { 1 | 2 }
 sub PIPE_BYTES () { 1024 * 1024 }
 # A client the relay has answered and ends (its guard is gone or has ended) is read, its bytes dropped, until it closes:
 # a socket closed with bytes unread sends a reset, which can take the answer from the client before it has read it.
-# At most this many at once, each for 1–2 s (`time` counts whole seconds): a client that never closes is closed then.
+# At most this many at once, each for about 2 s (1 to 3: `time` and the select's wait count whole seconds): a client
+# that never closes is closed then.
 sub CLOSING_MAX () { 64 }
 sub CLOSING_SECONDS () { 2 }
 
