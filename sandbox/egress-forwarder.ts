@@ -15,6 +15,13 @@ const GUARD_GONE_ANSWER = [
   "",
   GUARD_GONE,
 ].join("\r\n");
+/**
+ * A client answered and ended while it may still be sending is read, its bytes dropped, until it closes: a socket closed
+ * with bytes unread sends a reset, which can take the answer from the client before it has read it. For this long at
+ * most, and this many at once: a client that never closes cannot hold a descriptor for ever.
+ */
+const CLOSING_MS = 2000;
+const CLOSING_MAX = 64;
 
 /** One client's connection and its guard's, with what each side could not take yet. */
 type Link = {
@@ -27,6 +34,10 @@ type Link = {
   /** A side has ended: the other is ended too once what is queued for it has gone. */
   clientEnded: boolean;
   guardEnded: boolean;
+  /** The clients being read until they close (`closeClient`), shared by every link. */
+  closing: Set<Link>;
+  /** Set once the client has been handed to `closing`: what it sends is dropped; the timer that ends it. */
+  dropping: ReturnType<typeof setTimeout> | undefined;
 };
 
 /** Writes what `queue` holds to `socket` until it takes no more; true when all of it went. */
@@ -55,7 +66,34 @@ function relay(to: Socket<Link> | undefined, queue: Uint8Array[], data: Uint8Arr
 /** The guard's side has ended: the client's ends once what is queued for it has gone. */
 function guardEnded(link: Link): void {
   link.guardEnded = true;
-  if (link.toClient.length === 0) link.client.end();
+  if (link.toClient.length === 0) closeClient(link);
+}
+
+/**
+ * Ends the client's side, what is queued for it sent: where the client may still be sending, it is read until it
+ * closes, or CLOSING_MS have passed (at once where CLOSING_MAX clients are being closed so already).
+ */
+function closeClient(link: Link): void {
+  if (link.dropping !== undefined) return;
+  link.toGuard.length = 0;
+  if (link.clientEnded || link.closing.size >= CLOSING_MAX) {
+    link.client.end();
+    return;
+  }
+  link.closing.add(link);
+  link.dropping = setTimeout(() => link.client.terminate(), CLOSING_MS);
+  link.client.shutdown();
+  link.client.resume();
+}
+
+/** The guard cannot be reached: the client is told so, unless the guard has already answered it. */
+function guardGone(link: Link): void {
+  if (!link.answered && link.dropping === undefined) {
+    link.answered = true;
+    link.toClient.push(new TextEncoder().encode(GUARD_GONE_ANSWER));
+  }
+  guardEnded(link);
+  if (link.toClient.length > 0 && flush(link.client, link.toClient)) closeClient(link);
 }
 
 function openGuard(link: Link, socketPath: string): void {
@@ -82,15 +120,9 @@ function openGuard(link: Link, socketPath: string): void {
       end: () => guardEnded(link),
       close: () => guardEnded(link),
       error: () => guardEnded(link),
-      connectError() {
-        link.client.write(GUARD_GONE_ANSWER);
-        link.client.end();
-      },
+      connectError: () => guardGone(link),
     },
-  }).catch(() => {
-    if (!link.answered) link.client.write(GUARD_GONE_ANSWER);
-    link.client.end();
-  });
+  }).catch(() => guardGone(link));
 }
 
 async function main(args: string[]): Promise<number> {
@@ -99,20 +131,31 @@ async function main(args: string[]): Promise<number> {
     process.stderr.write("usage: bun egress-forwarder.ts PORT SOCKET -- COMMAND…\n");
     return 2;
   }
+  const closing = new Set<Link>();
   Bun.listen<Link>({
     hostname: "127.0.0.1",
     port: Number(port),
     socket: {
       open(client) {
-        client.data = { client, guard: undefined, toGuard: [], toClient: [], answered: false, clientEnded: false, guardEnded: false };
+        client.data = {
+          client,
+          guard: undefined,
+          toGuard: [],
+          toClient: [],
+          answered: false,
+          clientEnded: false,
+          guardEnded: false,
+          closing,
+          dropping: undefined,
+        };
         openGuard(client.data, socketPath);
       },
       data(client, data) {
-        relay(client.data.guard, client.data.toGuard, data, client);
+        if (client.data.dropping === undefined) relay(client.data.guard, client.data.toGuard, data, client);
       },
       drain(client) {
         if (!flush(client, client.data.toClient)) return;
-        if (client.data.guardEnded) client.end();
+        if (client.data.guardEnded) closeClient(client.data);
         else client.data.guard?.resume();
       },
       end(client) {
@@ -120,6 +163,8 @@ async function main(args: string[]): Promise<number> {
         if (client.data.toGuard.length === 0) client.data.guard?.shutdown();
       },
       close(client) {
+        clearTimeout(client.data.dropping);
+        closing.delete(client.data);
         client.data.guard?.end();
       },
       error(client) {

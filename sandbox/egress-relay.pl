@@ -21,6 +21,12 @@ sub F_SETPIPE_SZ () { 1031 }
 sub SPLICE_FLAGS () { 1 | 2 }
 # What a pipe may hold: a side is not read while its pipe is full (as egress-forwarder.ts pauses it).
 sub PIPE_BYTES () { 1024 * 1024 }
+# A client the relay has answered and ends (its guard is gone or has ended) is read, its bytes dropped, until it closes:
+# a socket closed with bytes unread sends a reset, which can take the answer from the client before it has read it.
+# At most this many at once, each for about 2 s (1 to 3: `time` and the select's wait count whole seconds): a client
+# that never closes is closed then.
+sub CLOSING_MAX () { 64 }
+sub CLOSING_SECONDS () { 2 }
 
 # What the client gets when the guard is gone: an HTTP answer it prints, at once (egress-forwarder.ts's own).
 my $guard_gone = "org's egress guard is not running (it stopped or org ended): this run has no network any more.\n";
@@ -82,11 +88,12 @@ sub relay {
   $SIG{PIPE} = "IGNORE";
   my $listener_fd = fileno $listener;
   my $guard_address = pack("S", AF_UNIX) . $socket_path . "\0";
-  my %links;
+  my (%links, %closing);
   while (1) {
     my ($readable, $writable) = ("", "");
     vec($readable, $listener_fd, 1) = 1;
     vec($readable, $command_fd, 1) = 1 if $command_fd >= 0;
+    vec($readable, fileno $_->{client}, 1) = 1 for values %closing;
     for my $link (values %links) {
       my ($up, $down) = @$link{qw(up down)};
       vec($readable, fileno $link->{client}, 1) = 1 if !$up->{ended} && $up->{held} < $up->{room};
@@ -94,9 +101,15 @@ sub relay {
       vec($writable, fileno $link->{client}, 1) = 1 if $down->{held};
       vec($writable, fileno $link->{guard}, 1) = 1 if $up->{held} && !$down->{ended};
     }
-    my $ready = select($readable, $writable, undef, $command_fd >= 0 ? undef : 1);
+    my $wait = $command_fd >= 0 ? undef : 1;
+    for my $entry (values %closing) {
+      my $left = $entry->{until} - time;
+      $wait = $left if !defined $wait || $left < $wait;
+    }
+    my $ready = select($readable, $writable, undef, defined $wait && $wait < 0 ? 0 : $wait);
     if ($ready <= 0) {
       exit 0 if $command_fd < 0 && !kill 0, $command_pid;
+      expire(\%closing);
       next;
     }
     exit 0 if $command_fd >= 0 && vec($readable, $command_fd, 1);
@@ -106,10 +119,16 @@ sub relay {
         && ($up = way($client, $guard)) && ($down = way($guard, $client))) {
         $links{fileno $client} = { key => fileno $client, client => $client, guard => $guard, up => $up, down => $down };
       } else {
+        # The socket that could not connect is closed now, not when the next connection reuses its variable.
+        close $guard if defined $guard;
         send($client, $guard_gone_answer, SEND_FLAGS);
-        close $client;
+        ending(\%closing, $client);
       }
     }
+    for my $entry (values %closing) {
+      drain(\%closing, $entry) if vec($readable, fileno $entry->{client}, 1);
+    }
+    expire(\%closing);
     for my $link (values %links) {
       my ($client, $guard, $up, $down) = @$link{qw(client guard up down)};
       if (vec($readable, fileno $client, 1)) {
@@ -129,16 +148,57 @@ sub relay {
         $link->{guard_shut} = 1;
       }
       if ($down->{held} && !flush($down)) { drop(\%links, $link); next }
-      # The guard's side has ended: the client's ends once what is held for it has gone.
-      drop(\%links, $link) if $down->{ended} && !$down->{held};
+      # The guard's side has ended: the client's ends once what is held for it has gone, read until it closes where
+      # it may still be sending (the guard answered before the request's end: a refusal).
+      if ($down->{ended} && !$down->{held}) {
+        drop(\%links, $link, $up->{ended} ? undef : \%closing);
+      }
     }
   }
 }
 
+# `$client` has had its answer: its side is shut, and it is read until it closes (`drain`), for CLOSING_SECONDS at most;
+# at once where CLOSING_MAX clients are being closed so already.
+sub ending {
+  my ($closing, $client) = @_;
+  if (keys %$closing >= CLOSING_MAX || !fcntl($client, F_SETFL, O_NONBLOCK) || !shutdown($client, SHUT_WR)) {
+    close $client;
+    return;
+  }
+  $closing->{fileno $client} = { client => $client, until => time + CLOSING_SECONDS };
+}
+
+# Reads what a closing client sent and drops it; closes it at its end or failure. At most 1 MiB a turn, so that one
+# client cannot hold the loop.
+sub drain {
+  my ($closing, $entry) = @_;
+  for (1 .. 16) {
+    my $got = sysread($entry->{client}, my $dropped, 64 * 1024);
+    next if $got;
+    return if !defined $got && ($! == EAGAIN || $! == EINTR);
+    delete $closing->{fileno $entry->{client}};
+    close $entry->{client};
+    return;
+  }
+}
+
+# Closes the closing clients whose time is up.
+sub expire {
+  my ($closing) = @_;
+  my $now = time;
+  for my $key (keys %$closing) {
+    next if $closing->{$key}{until} > $now;
+    close $closing->{$key}{client};
+    delete $closing->{$key};
+  }
+}
+
+# Ends `$link`: its client is closed, or handed to `$closing` (`ending`) where one is given.
 sub drop {
-  my ($links, $link) = @_;
+  my ($links, $link, $closing) = @_;
   delete $links->{$link->{key}};
-  close $_ for @$link{qw(client guard)}, @{$link->{up}}{qw(read write)}, @{$link->{down}}{qw(read write)};
+  close $_ for $link->{guard}, @{$link->{up}}{qw(read write)}, @{$link->{down}}{qw(read write)};
+  if ($closing) { ending($closing, $link->{client}) } else { close $link->{client} }
 }
 
 1;

@@ -192,30 +192,71 @@ describe("a sandboxed run given egress", () => {
     );
   }, 30_000);
 
-  test("when the guard stops mid-run, the next connection fails at once and says why", async () => {
-    const scratch = join(root, "scratch-b");
-    let guard: EgressGuard | undefined;
-    const result = await runInTestSandbox({
-      policy,
-      argv: ["/bin/sh", "-c", `curl -sS ${base}/one; while [ ! -e go ]; do sleep 0.05; done; curl -sS --max-time 10 ${base}/two; echo rc=$?`],
-      scratchDir: scratch,
-      timeoutMs: 20_000,
-      egress: {
-        ...seams,
-        guardStarted: (started) => {
-          guard = started;
-        },
-        onConnection: () => {
-          void guard?.stop().then(() => existsSync(scratch) && writeFileSync(join(scratch, "go"), ""));
-        },
+  // Requests answered before their body is read: the guard's refusal (a plain-HTTP body over 1 MiB), and the
+  // forwarder's own answer once the guard is gone. A socket closed with bytes unread sends a reset, which takes the
+  // answer from a client that sends its whole request before it reads (Python's http.client, under pip): its send fails
+  // ("Broken pipe", "Connection reset by peer") and it reads nothing. The bodies are more than the sockets' buffers
+  // (and the relay's pipe, and what the guard reads of a refused one) hold, so the client is still sending when the
+  // answer comes. curl reads while it sends and lost the answer less often (the bun forwarder's, once in five runs): it
+  // is checked as well.
+  const sendThenRead = join(root, "send-then-read.pl");
+  writeFileSync(
+    sendThenRead,
+    [
+      "use IO::Socket::INET; $SIG{PIPE} = 'IGNORE';",
+      "my $socket = IO::Socket::INET->new('127.0.0.1:3128') or die \"connect: $!\\n\";",
+      "my $body = 'b' x ($ARGV[1] * 1024 * 1024);",
+      'my $request = "POST $ARGV[0] HTTP/1.1\\r\\nContent-Length: " . length($body) . "\\r\\n\\r\\n$body";',
+      "while (length $request) {",
+      '  my $sent = syswrite($socket, $request) // do { print "send failed: $!\\n"; exit 1 };',
+      "  substr($request, 0, $sent) = '';",
+      "}",
+      "my $answer = join '', <$socket>;",
+      "print $answer =~ s/^.*?\\r\\n\\r\\n//sr;",
+      "",
+    ].join("\n"),
+  );
+  for (const forwarder of ["perl", "bun"] as const) {
+    test.skipIf(!existsSync(SYSTEM_PERL))(
+      `${forwarder}'s forwarder: a client still sending reads the guard's refusal, and once the guard stops, why`,
+      async () => {
+        const scratch = join(root, `scratch-gone-${forwarder}`);
+        let guard: EgressGuard | undefined;
+        const script = [
+          `perl /org/send-then-read.pl ${base}/refused 16; echo rc=$?`,
+          `curl -sS ${base}/one`,
+          "while [ ! -e go ]; do sleep 0.05; done",
+          `perl /org/send-then-read.pl ${base}/two 4; echo rc=$?`,
+          `head -c ${1024 * 1024} /dev/zero > body`,
+          `curl -sS --max-time 10 -H 'Expect:' --data-binary @body ${base}/three; echo rc=$?`,
+        ].join("; ");
+        const result = await runInTestSandbox({
+          policy,
+          argv: ["/bin/sh", "-c", script],
+          scratchDir: scratch,
+          readOnlyMounts: [{ source: sendThenRead, target: "/org/send-then-read.pl" }],
+          timeoutMs: 20_000,
+          egress: {
+            ...seams,
+            forwarder,
+            guardStarted: (started) => {
+              guard = started;
+            },
+            // The guard stops once /one has been answered: the connections after it find it gone.
+            onConnection: (connection) => {
+              if (connection.allowed) void guard?.stop().then(() => existsSync(scratch) && writeFileSync(join(scratch, "go"), ""));
+            },
+          },
+        });
+        const refused = "org's egress guard checks a plain-HTTP body for secrets before it is sent: send at most 1 MiB, or use https.\nrc=0\n";
+        const gone = "org's egress guard is not running (it stopped or org ended): this run has no network any more.\nrc=0\n";
+        expect(result.stdout).toBe(`${refused}hello /one\n${gone}${gone}`);
+        expect(result.stderr).toBe("");
+        expect(result.timedOut).toBe(false);
       },
-    });
-    expect(result.stdout).toContain("hello /one\n");
-    expect(result.stdout).toContain("org's egress guard is not running");
-    expect(result.stdout).toMatch(/rc=0\n$/);
-    expect(result.stdout).not.toContain("hello /two");
-    expect(result.timedOut).toBe(false);
-  }, 30_000);
+      30_000,
+    );
+  }
 
   // Perl's forwarder where the host has /usr/bin/perl (every run above), and bun's where it has not, forced here.
   for (const forwarder of ["perl", "bun"] as const) {
