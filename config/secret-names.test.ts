@@ -27,6 +27,14 @@ describe("a name that marks a secret: one rule for the environment, mcpServers, 
     );
   });
 
+  test("a name that has a secret's own shape still hides the value it names (seed -1162623636)", () => {
+    // The key pattern redacted the name first, and the value no longer followed a secret's name.
+    for (const candidate of ["sk-token_token_token", "sk-proj_password_secret1"]) {
+      expect(redact(`${candidate}=${VALUE}`)).not.toContain(VALUE);
+      expect(redact(`x ${candidate}: ${VALUE} y`)).not.toContain(VALUE);
+    }
+  });
+
   test("names of secrets, and names that only look alike", () => {
     const secrets = ["GITHUB_TOKEN", "OPENAI_API_KEY", "PGPASSWORD", "X-Api-Key", "Proxy-Authorization", "Cookie", "GITHUB_PAT"];
     const camel = ["clientSecret", "apiKey", "dbPass", "sessionKey", "SECRETKEY", "PASSWORDHASH", "DB_PASS", "oauth"];

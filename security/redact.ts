@@ -28,14 +28,21 @@ function redactWithForms(text: string, known: KnownSecrets): string {
     result = redactSpans(result, piecesAtCutsSpans(result, forms));
     result = redactSpans(result, renderedSecretSpans(result, known.values, known.separated));
   }
+  // A name can itself have a secret's shape (`sk-token_…=value`): the patterns below redact the name, and the value it
+  // named would no longer follow a secret's name. Such values are read before, and any the second reading does not find
+  // again is hidden wherever it still stands.
+  const namedFirst = namedValues(result).filter(({ value }) => !value.startsWith(REDACTED) && looksSecret(value));
   for (const pattern of SECRET_PATTERNS) result = result.replace(pattern, REDACTED);
   result = result.replace(AUTH_HEADER, (match, scheme: string, value: string) => (looksLikeCredential(value) ? `${scheme} ${REDACTED}` : match));
   result = result.replace(URL_CREDENTIALS, (_match, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`);
   const named = namedValues(result).filter(({ value }) => !value.startsWith(REDACTED) && looksSecret(value));
-  return redactSpans(
+  result = redactSpans(
     result,
     named.map(({ at, value }) => [at, at + value.length]),
   );
+  const heard = new Set(named.map(({ value }) => value));
+  for (const { value } of namedFirst) if (!heard.has(value) && result.includes(value)) result = result.split(value).join(REDACTED);
+  return result;
 }
 
 /**
