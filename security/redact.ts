@@ -28,10 +28,26 @@ function redactWithForms(text: string, known: KnownSecrets): string {
     result = redactSpans(result, piecesAtCutsSpans(result, forms));
     result = redactSpans(result, renderedSecretSpans(result, known.values, known.separated));
   }
-  // A name can itself have a secret's shape (`sk-token_…=value`): the patterns below redact the name, and the value it
-  // named would no longer follow a secret's name. Such values are read before, and any the second reading does not find
-  // again is hidden wherever it still stands.
+  // A name can itself have a secret's shape (`sk-token_…=value`): the patterns below would redact the name, and the
+  // value it names would no longer follow a secret's name. Such a value is hidden first, where it stands.
   const namedFirst = namedValues(result).filter(({ value }) => !value.startsWith(REDACTED) && looksSecret(value));
+  // The patterns' matches by where they start: a named value is such a one when a match that starts before its value
+  // reaches into its name (one pass, as the values come in order).
+  const shapes =
+    namedFirst.length === 0
+      ? []
+      : SECRET_PATTERNS.flatMap((pattern) => [...result.matchAll(pattern)].map((match) => [match.index, match.index + match[0].length] as const));
+  shapes.sort((one, other) => one[0] - other[0]);
+  let next = 0;
+  let reach = -1;
+  const namedByShape = namedFirst.filter(({ name, at }) => {
+    for (let shape = shapes[next]; shape !== undefined && shape[0] < at; shape = shapes[++next]) reach = Math.max(reach, shape[1]);
+    return reach > name;
+  });
+  result = redactSpans(
+    result,
+    namedByShape.map(({ at, value }) => [at, at + value.length]),
+  );
   for (const pattern of SECRET_PATTERNS) result = result.replace(pattern, REDACTED);
   result = result.replace(AUTH_HEADER, (match, scheme: string, value: string) => (looksLikeCredential(value) ? `${scheme} ${REDACTED}` : match));
   result = result.replace(URL_CREDENTIALS, (_match, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`);
@@ -40,8 +56,6 @@ function redactWithForms(text: string, known: KnownSecrets): string {
     result,
     named.map(({ at, value }) => [at, at + value.length]),
   );
-  const heard = new Set(named.map(({ value }) => value));
-  for (const { value } of namedFirst) if (!heard.has(value) && result.includes(value)) result = result.split(value).join(REDACTED);
   return result;
 }
 
