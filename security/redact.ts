@@ -52,11 +52,10 @@ function redactWithForms(text: string, known: KnownSecrets): string {
   result = result.replace(AUTH_HEADER, (match, scheme: string, value: string) => (looksLikeCredential(value) ? `${scheme} ${REDACTED}` : match));
   result = result.replace(URL_CREDENTIALS, (_match, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`);
   const named = namedValues(result).filter(({ value }) => !value.startsWith(REDACTED) && looksSecret(value));
-  result = redactSpans(
+  return redactSpans(
     result,
     named.map(({ at, value }) => [at, at + value.length]),
   );
-  return result;
 }
 
 /**
