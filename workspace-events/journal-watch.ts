@@ -1,5 +1,6 @@
 import { type FSWatcher, statSync, watch } from "node:fs";
 import { basename, dirname } from "node:path";
+import { errorCode } from "../concurrency/error-code.ts";
 import { eventJournalPath } from "./event-journal.ts";
 import { networkFileSystemOf } from "./network-file-system.ts";
 
@@ -128,5 +129,5 @@ function sameFolder(dir: string, ino: number): boolean {
 }
 
 function codeOf(error: unknown): string {
-  return error instanceof Error && "code" in error ? String(error.code) : "unknown error";
+  return errorCode(error) ?? "unknown error";
 }
