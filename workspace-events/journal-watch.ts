@@ -8,7 +8,7 @@ import { networkFileSystemOf } from "./network-file-system.ts";
  * How a journal is followed: by watches (the workspace's folder, for its `.org` made, removed or replaced; and `.org`,
  * for the journal written or rotated in), or by a look every so often where no watch can be trusted.
  */
-export type JournalWatchState =
+type JournalWatchState =
   | { kind: "watching"; workspace: FSWatcher; folder: FSWatcher | undefined }
   | { kind: "looking"; timer: ReturnType<typeof setInterval>; why: string }
   | { kind: "stopped" };
