@@ -1,5 +1,6 @@
 import { type FSWatcher, statSync, watch } from "node:fs";
 import { basename, dirname } from "node:path";
+import { errorCode } from "../concurrency/error-code.ts";
 import { eventJournalPath } from "./event-journal.ts";
 import { networkFileSystemOf } from "./network-file-system.ts";
 
@@ -7,7 +8,7 @@ import { networkFileSystemOf } from "./network-file-system.ts";
  * How a journal is followed: by watches (the workspace's folder, for its `.org` made, removed or replaced; and `.org`,
  * for the journal written or rotated in), or by a look every so often where no watch can be trusted.
  */
-export type JournalWatchState =
+type JournalWatchState =
   | { kind: "watching"; workspace: FSWatcher; folder: FSWatcher | undefined }
   | { kind: "looking"; timer: ReturnType<typeof setInterval>; why: string }
   | { kind: "stopped" };
@@ -128,5 +129,5 @@ function sameFolder(dir: string, ino: number): boolean {
 }
 
 function codeOf(error: unknown): string {
-  return error instanceof Error && "code" in error ? String(error.code) : "unknown error";
+  return errorCode(error) ?? "unknown error";
 }
