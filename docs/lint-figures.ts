@@ -288,10 +288,10 @@ export function renderLintFigures(figures: LintFigures): string {
       `${figures.longFunctions.map((f) => `\`${f.file}\` ${f.name}`).join(", ")} |`,
     `| places sharing ${DUPLICATE_MIN_LINES}+ identical code lines | ${figures.duplicates.length} | ` +
       `${figures.duplicates.map((d) => `\`${d.first}\` ~ \`${d.second}\``).join(", ")} |`,
-    `| module-level state | ${figures.moduleState.length} | ${where(figures.moduleState.map((entry) => entry.split(":")[0] ?? entry))} |`,
+    `| module-level state | ${figures.moduleState.length} | ${where(fileOf(figures.moduleState))} |`,
     `| files in \`cli/\` doing git work themselves | ${new Set(fileOf(figures.cliGitWork)).size} | ${where(fileOf(figures.cliGitWork))} |`,
     `| lines over ${LINE_WIDTH} columns outside tests | ${figures.longLines.outsideTests.length} | ` +
-      `${where(figures.longLines.outsideTests.map((entry) => entry.split(":")[0] ?? entry))} |`,
+      `${where(fileOf(figures.longLines.outsideTests))} |`,
     `| lines over ${LINE_WIDTH} columns in tests | ${figures.longLines.inTests} | |`,
   ];
   return rows.map((row) => row.replace(/ {2}\|$/, " |")).join("\n");
