@@ -155,7 +155,7 @@ export function duplicatePairs(sources: ReadonlyMap<string, string>): DuplicateP
  * ref names and their checks (`ref-names.ts`, which imports nothing: a `--ref` checked before any git loads). Each
  * names a repository, git or a ref; none reads or writes what a repository holds.
  */
-export const CLI_MAY_TAKE_FROM_GIT: Readonly<Record<string, readonly string[] | "all">> = {
+const CLI_MAY_TAKE_FROM_GIT: Readonly<Record<string, readonly string[] | "all">> = {
   "git/repo-git.ts": ["RepoGit"],
   "git/installed-git-version.ts": ["installedGitVersion"],
   "git/ref-names.ts": "all",
@@ -165,7 +165,7 @@ export const CLI_MAY_TAKE_FROM_GIT: Readonly<Record<string, readonly string[] | 
  * The git operations of a `RepoGit`: the methods of the class in `git/repo-git.ts`, but its static ones, which open one,
  * and `run` (raw argv, which testing/git-owner.test.ts keeps inside `git/` for every folder; every runner has a `run`).
  */
-export function repositoryOperations(source: ts.SourceFile | undefined): Set<string> {
+function repositoryOperations(source: ts.SourceFile | undefined): Set<string> {
   const operations = new Set<string>();
   for (const statement of source?.statements ?? []) {
     if (!ts.isClassDeclaration(statement) || statement.name?.text !== "RepoGit") continue;
@@ -194,7 +194,7 @@ function gitModuleOf(file: string, specifier: string): string | undefined {
  * of one of `operations` (a `RepoGit`'s methods) on anything but the class. A type import runs nothing.
  * Moving refs is held apart, for every folder, by testing/ref-movers.test.ts.
  */
-export function cliGitWork(file: string, source: ts.SourceFile, operations: ReadonlySet<string>): string[] {
+function cliGitWork(file: string, source: ts.SourceFile, operations: ReadonlySet<string>): string[] {
   const found: string[] = [];
   const at = (node: ts.Node, what: string) => found.push(`${file}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}: ${what}`);
   const visit = (node: ts.Node) => {
@@ -288,10 +288,10 @@ export function renderLintFigures(figures: LintFigures): string {
       `${figures.longFunctions.map((f) => `\`${f.file}\` ${f.name}`).join(", ")} |`,
     `| places sharing ${DUPLICATE_MIN_LINES}+ identical code lines | ${figures.duplicates.length} | ` +
       `${figures.duplicates.map((d) => `\`${d.first}\` ~ \`${d.second}\``).join(", ")} |`,
-    `| module-level state | ${figures.moduleState.length} | ${where(figures.moduleState.map((entry) => entry.split(":")[0] ?? entry))} |`,
+    `| module-level state | ${figures.moduleState.length} | ${where(fileOf(figures.moduleState))} |`,
     `| files in \`cli/\` doing git work themselves | ${new Set(fileOf(figures.cliGitWork)).size} | ${where(fileOf(figures.cliGitWork))} |`,
     `| lines over ${LINE_WIDTH} columns outside tests | ${figures.longLines.outsideTests.length} | ` +
-      `${where(figures.longLines.outsideTests.map((entry) => entry.split(":")[0] ?? entry))} |`,
+      `${where(fileOf(figures.longLines.outsideTests))} |`,
     `| lines over ${LINE_WIDTH} columns in tests | ${figures.longLines.inTests} | |`,
   ];
   return rows.map((row) => row.replace(/ {2}\|$/, " |")).join("\n");

@@ -67,11 +67,6 @@ function checkRef(ref: string | undefined): string | undefined {
   return ref;
 }
 
-/** The checkout `--repo` names (the one running by default), as a real path. */
-function checkoutOf(value: string | undefined): string {
-  return repoOf(value).repoDir;
-}
-
 /** Which candidates are live is the gate's verdict, read (and its code loaded) only when a command reads the candidates. */
 const liveNames: LiveCandidateNames = async (git, signal) => (await import("../../fitness/candidate-states.ts")).liveCandidateToolNames(git, signal);
 
@@ -82,7 +77,7 @@ function repoOf(value: string | undefined): RepoGit {
 
 async function toolList(args: string[], signal: AbortSignal): Promise<number> {
   const { values } = parseCommandArgs("tool list", args, { json: { type: "boolean" }, repo: { type: "string" } });
-  const repoDir = checkoutOf(values.repo);
+  const repoDir = repoOf(values.repo).repoDir;
   const { listGeneratedTools } = await import("../../generated-tools/tool-listing.ts");
   const entries: CatalogEntry[] = await listGeneratedTools(repoDir, liveNames, signal);
   if (values.json) {
