@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { egressRules } from "../config/egress-policy.ts";
+import { oneLine } from "../security/terminal-sanitizer.ts";
 import { EGRESS_BUN, EGRESS_PORT } from "./egress-run.ts";
 import type { Sandbox } from "./run-sandboxed.ts";
 import type { SandboxPolicy } from "./sandbox-policy.ts";
@@ -26,9 +27,6 @@ console.log(JSON.stringify({ guarded, direct }));
 `;
 
 const ProbeAnswer = z.object({ guarded: z.string(), direct: z.string() });
-
-/** What the probe got, on one line of the check's detail (an HTTP answer's head spans several). */
-const oneLine = (text: string) => text.replace(/\s+/g, " ").trim();
 
 /**
  * Whether org's egress guard starts and a sandbox reaches it through its forwarder, and whether a connection around

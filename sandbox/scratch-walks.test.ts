@@ -23,50 +23,16 @@ class SlowMeasurer extends TreeMeasurer {
   }
 }
 
-test("the disk losing scratch's headroom during a slow walk holds the sandbox, and the walk's end counts its deleted files", async () => {
-  const measurer = new SlowMeasurer();
-  const holds: string[] = [];
-  const verdicts: string[] = [];
-  // As the watchdog does: the first verdict stops the walks.
-  const onVerdict = (verdict: string | undefined) => {
-    if (verdict === undefined) return;
-    verdicts.push(verdict);
-    walks.stop();
-  };
-  const walks = new ScratchWalks(
-    {
-      dir,
-      maxBytes: MiB,
-      maxEntries: 100,
-      verdict: () => undefined,
-      heldOpen: () => ({ bytes: 8 * MiB, verdict: "held open" }),
-    },
-    onVerdict,
-    { pause: () => holds.push("pause"), resume: () => holds.push("resume") },
-    measurer,
-  );
-  walks.startSentinel();
-  walks.walk();
-  // The first walk goes off the thread and hangs there while this writes; another writer on a shared disk freeing
-  // space meanwhile could hide one file, not all of them.
-  for (let file = 0; file < 20 && holds.length === 0; file += 1) {
-    writeFileSync(join(dir, `f${file}`), Buffer.alloc(2 * MiB, 1));
-    walks.beat();
-  }
-  expect(holds).toEqual(["pause"]);
-  measurer.finish?.({ bytes: 0, entries: 0, directories: 1 });
-  await measurer.walking;
-  walks.stop();
-  expect(verdicts).toEqual(["held open"]);
-  expect(holds).toEqual(["pause", "resume"]);
-});
-
-test("with the walks' credit spent by a slow walk, the disk losing scratch's headroom counts deleted files without a hold", async () => {
+/**
+ * Scratch walks on `dir` over a SlowMeasurer, whose first verdict stops them (as the watchdog's do), every count of
+ * what the sandbox holds open finding 8 MiB over: the holds and verdicts they gave, and how often they counted.
+ */
+function slowWalks() {
   const measurer = new SlowMeasurer();
   const holds: string[] = [];
   const verdicts: string[] = [];
   let counts = 0;
-  const walks = new ScratchWalks(
+  const walks: ScratchWalks = new ScratchWalks(
     {
       dir,
       maxBytes: MiB,
@@ -85,6 +51,29 @@ test("with the walks' credit spent by a slow walk, the disk losing scratch's hea
     { pause: () => holds.push("pause"), resume: () => holds.push("resume") },
     measurer,
   );
+  return { walks, measurer, holds, verdicts, counts: () => counts };
+}
+
+test("the disk losing scratch's headroom during a slow walk holds the sandbox, and the walk's end counts its deleted files", async () => {
+  const { walks, measurer, holds, verdicts } = slowWalks();
+  walks.startSentinel();
+  walks.walk();
+  // The first walk goes off the thread and hangs there while this writes; another writer on a shared disk freeing
+  // space meanwhile could hide one file, not all of them.
+  for (let file = 0; file < 20 && holds.length === 0; file += 1) {
+    writeFileSync(join(dir, `f${file}`), Buffer.alloc(2 * MiB, 1));
+    walks.beat();
+  }
+  expect(holds).toEqual(["pause"]);
+  measurer.finish?.({ bytes: 0, entries: 0, directories: 1 });
+  await measurer.walking;
+  walks.stop();
+  expect(verdicts).toEqual(["held open"]);
+  expect(holds).toEqual(["pause", "resume"]);
+});
+
+test("with the walks' credit spent by a slow walk, the disk losing scratch's headroom counts deleted files without a hold", async () => {
+  const { walks, measurer, holds, verdicts, counts } = slowWalks();
   walks.startSentinel();
   walks.walk();
   // The walk's 800 ms are paid from a credit of 250 ms that refills at a third of the time passed: it is spent.
@@ -97,6 +86,6 @@ test("with the walks' credit spent by a slow walk, the disk losing scratch's hea
   }
   walks.stop();
   expect(verdicts).toEqual(["held open"]);
-  expect(counts).toBe(1);
+  expect(counts()).toBe(1);
   expect(holds).toEqual([]);
 });
