@@ -48,9 +48,15 @@ function cpuMsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * (1000 / 100);
 }
 
-/** CPU time (ms) a process has run so far, from the scheduler's own count in nanoseconds (/proc/PID/schedstat). */
+/** CPU time (ms) the threads of a process have run so far: the scheduler's count in ns, /proc/PID/task/TID/schedstat summed. */
 function runMsOf(pid: number): number {
-  return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+    } catch {} // a thread that ended between the listing and the read
+  }
+  return ns / 1e6;
 }
 
 /**
